@@ -1,0 +1,69 @@
+// Just enough IP arithmetic to tell private from public addresses and test CIDR containment,
+// for IPv4 and IPv6, without a dependency.
+
+import { isIP } from 'node:net';
+
+export interface Cidr {
+  readonly version: 4 | 6;
+  readonly bits: bigint;
+  readonly prefix: number;
+}
+
+/** RFC 1918: what Calico's flow logs call `pvt` and its Private rules match. */
+export const PRIVATE_NETS: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
+
+export function parseIp(text: string): { version: 4 | 6; bits: bigint } | null {
+  const version = isIP(text);
+  if (version === 4) {
+    let bits = 0n;
+    for (const part of text.split('.')) bits = (bits << 8n) | BigInt(Number(part));
+    return { version, bits };
+  }
+  if (version === 6) return { version, bits: ipv6Bits(text) };
+  return null;
+}
+
+function ipv6Bits(text: string): bigint {
+  // Embedded IPv4 tail (::ffff:1.2.3.4) becomes two hextets.
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  let body = text;
+  if (v4) {
+    const n = parseIp(v4[1]!)!.bits;
+    body = text.slice(0, v4.index) + ((n >> 16n) & 0xffffn).toString(16) + ':' + (n & 0xffffn).toString(16);
+  }
+  const [head, tail] = body.split('::') as [string, string | undefined];
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  let bits = 0n;
+  for (const g of groups) bits = (bits << 16n) | BigInt(parseInt(g, 16));
+  return bits;
+}
+
+export function parseCidr(text: string): Cidr | null {
+  const slash = text.indexOf('/');
+  const ip = parseIp(slash === -1 ? text : text.slice(0, slash));
+  if (!ip) return null;
+  const width = ip.version === 4 ? 32 : 128;
+  const prefixText = slash === -1 ? String(width) : text.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(prefixText)) return null;
+  const prefix = Number(prefixText);
+  if (prefix > width) return null;
+  const mask = prefix === 0 ? 0n : ((1n << BigInt(prefix)) - 1n) << BigInt(width - prefix);
+  return { version: ip.version, bits: ip.bits & mask, prefix };
+}
+
+/** Does `outer` contain every address of `inner`? */
+export function cidrContains(outer: Cidr, inner: Cidr): boolean {
+  if (outer.version !== inner.version || outer.prefix > inner.prefix) return false;
+  const width = outer.version === 4 ? 32 : 128;
+  const shift = BigInt(width - outer.prefix);
+  return outer.prefix === 0 || inner.bits >> shift === outer.bits >> shift;
+}
+
+const PRIVATE_CIDRS = PRIVATE_NETS.map((n) => parseCidr(n)!);
+
+export function isPrivateIp(text: string): boolean {
+  const cidr = parseCidr(text);
+  return cidr !== null && PRIVATE_CIDRS.some((p) => cidrContains(p, cidr));
+}

@@ -1,0 +1,58 @@
+// IP protocols as flow logs report them and as Calico rules name them.
+
+/** The rule form: a Calico protocol name, or the IANA number for protocols Calico does not name. */
+export type Protocol = 'TCP' | 'UDP' | 'ICMP' | 'ICMPv6' | 'SCTP' | 'UDPLite' | number;
+
+const BY_NAME: Readonly<Record<string, Protocol>> = {
+  tcp: 'TCP',
+  udp: 'UDP',
+  icmp: 'ICMP',
+  icmpv6: 'ICMPv6',
+  icmp6: 'ICMPv6',
+  sctp: 'SCTP',
+  udplite: 'UDPLite',
+};
+
+const BY_NUMBER: ReadonlyMap<number, Protocol> = new Map<number, Protocol>([
+  [6, 'TCP'],
+  [17, 'UDP'],
+  [1, 'ICMP'],
+  [58, 'ICMPv6'],
+  [132, 'SCTP'],
+  [136, 'UDPLite'],
+]);
+
+const NUMBER_OF: ReadonlyMap<Protocol, number> = new Map([...BY_NUMBER].map(([n, p]) => [p, n]));
+
+/** Parse a flow log's `proto` (`"tcp"`, `"6"`, `6`, ...) or a rule's `protocol`; null if invalid. */
+export function parseProtocol(raw: unknown): Protocol | null {
+  if (typeof raw === 'number') return fromNumber(raw);
+  if (typeof raw !== 'string' || raw.length === 0 || raw.length > 8) return null;
+  const named = BY_NAME[raw.toLowerCase()];
+  if (named !== undefined) return named;
+  return /^[0-9]{1,3}$/.test(raw) ? fromNumber(Number(raw)) : null;
+}
+
+function fromNumber(n: number): Protocol | null {
+  if (!Number.isInteger(n) || n < 1 || n > 255) return null;
+  return BY_NUMBER.get(n) ?? n;
+}
+
+/** Calico accepts `ports` only with these protocols (validator and CRD description). */
+export function protocolHasPorts(protocol: Protocol): boolean {
+  return protocol === 'TCP' || protocol === 'UDP' || protocol === 'SCTP';
+}
+
+export function protocolNumber(protocol: Protocol): number {
+  return typeof protocol === 'number' ? protocol : NUMBER_OF.get(protocol)!;
+}
+
+/** Stable ordering: by IANA number, so TCP (6) sorts before UDP (17) before SCTP (132). */
+export function compareProtocols(a: Protocol, b: Protocol): number {
+  return protocolNumber(a) - protocolNumber(b);
+}
+
+export function sameProtocol(a: unknown, b: Protocol): boolean {
+  const parsed = parseProtocol(a);
+  return parsed !== null && parsed === b;
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// The command line: `recommend` (flow logs -> a policies directory) and `demo`. Usage errors exit
+// 2, run errors exit 1, each with one line on stderr; warnings never change the exit code.
+
+import { Command, CommanderError, Option } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { ConfigError, DEFAULT_CONFIG, FLAVORS, parseRecommendationConfig, type Flavor, type RecommendationConfig } from '../config/recommendation-config.ts';
+import { parseTime } from '../engine/provenance.ts';
+import { FlowSourceError } from '../flows/source.ts';
+import { FileFlowSource } from '../flows/sources/file-source.ts';
+import { TreeWriteError } from '../repo/fs-tree.ts';
+import { KustomizationError } from '../repo/kustomize.ts';
+import { YamlError } from '../yaml/document.ts';
+import { recommendIntoDirectory } from '../pipeline/run.ts';
+import { runDemo } from './demo.ts';
+import { renderDiff } from './diff.ts';
+import { renderSummary } from './summary.ts';
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+interface RecommendOptions {
+  flows: string[];
+  out: string;
+  flavor?: Flavor;
+  config?: string;
+  now?: string;
+  dryRun?: boolean;
+}
+
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  stdin?: AsyncIterable<Buffer>;
+}
+
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  const program = new Command('policy-recommender')
+    .description('Recommends Calico network policies from flow logs, as files for a GitOps repository.')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout(s.trimEnd()), writeErr: (s) => io.stderr(s.trimEnd()) })
+    .showHelpAfterError(false);
+  let exitCode = 0;
+
+  program
+    .command('recommend')
+    .description('Learn from flow logs and write (or update) recommended policies in a directory')
+    .requiredOption('--flows <path...>', 'Calico flow-log files or directories (*.log, *.json, *.jsonl, optionally .gz), or - for stdin')
+    .requiredOption('--out <dir>', 'the policies directory to create or update')
+    .addOption(new Option('--flavor <flavor>', 'output flavour (default: calico, or the config file\'s)').choices(FLAVORS))
+    .option('--config <file>', 'recommendation settings (YAML; the keys of Calico\'s PolicyRecommendationScope)')
+    .option('--now <time>', 'evaluation time, RFC 3339 (default: the current time)')
+    .option('--dry-run', 'print a unified diff of what would change and write nothing')
+    .action(async (options: RecommendOptions) => {
+      exitCode = await recommend(options, io);
+    });
+
+  program
+    .command('demo')
+    .description('Run the recommender on the bundled sample flows into a fresh directory')
+    .action(async () => {
+      exitCode = await runDemo(io);
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return 2;
+    }
+    return reportError(e, io);
+  }
+}
+
+async function recommend(options: RecommendOptions, io: Io): Promise<number> {
+  const now = options.now === undefined ? Math.floor(Date.now() / 1000) : parseTime(options.now);
+  if (now === null) throw new UsageError(`--now: "${options.now}" is not an RFC 3339 time such as 2026-11-22T12:00:00Z`);
+  const config = await loadConfig(options.config, options.flavor);
+  const source = await FileFlowSource.open(options.flows, io.stdin ? { stdin: io.stdin } : {});
+  const run = await recommendIntoDirectory({ source, outDir: options.out, config, now, dryRun: options.dryRun === true });
+  if (options.dryRun) {
+    const diff = renderDiff(run.before, run.plan.changes);
+    if (diff !== '') io.stdout(diff);
+  }
+  io.stdout(renderSummary(run, options.out, options.dryRun === true));
+  return 0;
+}
+
+async function loadConfig(path: string | undefined, flavor: Flavor | undefined): Promise<RecommendationConfig> {
+  let config = DEFAULT_CONFIG;
+  if (path !== undefined) {
+    const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      throw new ConfigError(path, [{ path: '', message: e.code === 'ENOENT' ? 'no such file' : e.message }]);
+    });
+    config = parseRecommendationConfig(text, path);
+  }
+  // --flavor is already one of FLAVORS (commander checks the choice).
+  return flavor === undefined ? config : { ...config, flavor };
+}
+
+const KNOWN_ERRORS = [UsageError, ConfigError, FlowSourceError, TreeWriteError, KustomizationError, YamlError];
+
+function reportError(e: unknown, io: Io): number {
+  const known = KNOWN_ERRORS.some((type) => e instanceof type);
+  const message = e instanceof Error ? e.message : String(e);
+  io.stderr(`policy-recommender: ${message.split('\n')[0]}`);
+  if (!known && process.env['DEBUG'] && e instanceof Error && e.stack) io.stderr(e.stack);
+  return e instanceof UsageError ? 2 : 1;
+}
+
+if (import.meta.main) {
+  const io: Io = {
+    stdout: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+    stderr: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+  };
+  process.exitCode = await main(process.argv.slice(2), io);
+}

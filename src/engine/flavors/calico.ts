@@ -1,0 +1,322 @@
+// The Calico flavours: open-source Calico (`calico`, no domain rules) and Calico Enterprise
+// (`calico-enterprise`, domain rules). Rules are rendered the way Calico's own engine renders
+// them (see ../../../README.md, "How rules are built"), with provenance in rule annotations.
+
+import { PRIVATE_NETS } from '../../calico/nets.ts';
+import { comparePortMatches, portRange } from '../../calico/ports.ts';
+import { protocolNumber, type Protocol } from '../../calico/protocol.ts';
+import { selectorAnd, selectorEquals, selectorIn } from '../../calico/selector.ts';
+import { CALICO_API_VERSION, type PortMatch } from '../../calico/types.ts';
+import { namespacePolicyName } from '../naming.ts';
+import type { PlainObject } from '../../util/plain.ts';
+import { categoryRank, compareStrings, peerKey, type Category, type ObservedAtom, type Peer } from '../model.ts';
+import { ANNOTATIONS, MAX_NOTED_DOMAINS } from '../provenance.ts';
+import { calicoRuleMatches } from './calico-match.ts';
+import { KIND_LABEL, NAME_LABEL, NETWORK_SET_KIND, readCalicoShape, type CalicoShape } from './calico-shape.ts';
+import type { PolicyFlavor, RuleContext, RuleIdentity, RuleSummary } from './flavor.ts';
+
+/** CRD limits (projectcalico.org/v3): ports per entity rule, selector length. */
+const MAX_PORTS = 50;
+const MAX_SELECTOR = 1024;
+
+export function calicoFlavor(enterprise: boolean): PolicyFlavor {
+  const read = (rule: unknown, ctx: RuleContext): CalicoShape | null => readCalicoShape(rule, ctx.direction, ctx.namespace);
+
+  return {
+    name: enterprise ? 'calico-enterprise' : 'calico',
+    kind: 'StagedNetworkPolicy',
+    typesKey: 'types',
+
+    skeleton(namespace, tier, metadata) {
+      return {
+        apiVersion: CALICO_API_VERSION,
+        kind: this.kind,
+        metadata: { name: namespacePolicyName(this.name, tier, namespace), namespace, ...metadata },
+        // Set: merging the file is accepting the recommendation (Learn would mean "engine-owned").
+        spec: { stagedAction: 'Set', tier, selector: selectorEquals('projectcalico.org/namespace', namespace) },
+      };
+    },
+
+    finish: (policy) => policy,
+
+    adapt(observed) {
+      if (enterprise || observed.atom.peer.category !== 'Domains') return observed;
+      return { ...observed, atom: { ...observed.atom, peer: { category: 'Public' } }, domains: [observed.atom.peer.domain] };
+    },
+
+    approximation(observed) {
+      const { atom } = observed;
+      if (enterprise || atom.peer.category !== 'Domains') return null;
+      return (
+        `egress to ${atom.peer.domain} (${atom.protocol}${atom.port === null ? '' : ` ${atom.port}`}) is allowed to any public ` +
+        `address on that port: open-source Calico has no domain rules`
+      );
+    },
+
+    matches: calicoRuleMatches,
+
+    identify(rule, ctx): RuleIdentity | null {
+      const shape = read(rule, ctx);
+      if (shape === null) return null;
+      const ours = shape.annotations[ANNOTATIONS.category] !== undefined;
+      return {
+        category: shape.category,
+        peers: shape.peers,
+        extendKey: shapeExtendKey(shape),
+        contractKey: ours ? contractKey(shape) : null,
+        sortKey: sortKey(shape.category, shape.protocol, shape.ports, shape.peers),
+        ours,
+      };
+    },
+
+    extendKey(observed, ctx) {
+      const { atom } = observed;
+      const action = actionFor(atom.peer, ctx);
+      return atom.peer.category === 'Domains'
+        ? `${action}|Domains|${atom.protocol}|${atom.port ?? '*'}`
+        : `${action}|${peerKey(atom.peer)}|${atom.protocol}`;
+    },
+
+    canExtend(rule, observed, ctx) {
+      const shape = read(rule, ctx);
+      if (shape === null) return false;
+      if (observed.atom.peer.category === 'Domains') return true;
+      return observed.atom.port !== null && shape.ports.length > 0 && shape.ports.length < MAX_PORTS;
+    },
+
+    extend(rule, observed, ctx) {
+      const copy = structuredClone(rule) as PlainObject;
+      const { atom } = observed;
+      const destination = ((copy['destination'] as PlainObject | undefined) ??= {});
+      if (atom.peer.category === 'Domains') {
+        destination['domains'] = sortedUnique([...(destination['domains'] as string[]), atom.peer.domain]);
+      } else if (atom.port !== null) {
+        destination['ports'] = insertPort((destination['ports'] as PortMatch[] | undefined) ?? [], atom.port);
+      }
+      return noteDomains(copy, observed.domains ?? []);
+    },
+
+    render(atoms, ctx) {
+      const first = atoms[0]!.atom;
+      const action = actionFor(first.peer, ctx);
+      const note = atoms.flatMap((o) => o.domains ?? []);
+      const annotations = (peers: readonly Peer[]) => provenance(first.peer.category, peers, ctx.now, note);
+      switch (first.peer.category) {
+        case 'Domains': {
+          const peers = atoms.map((o) => o.atom.peer);
+          const ports = first.port === null ? [] : [first.port];
+          return [ruleObject(action, first.protocol, ctx, remoteFor(peers), ports, annotations(peers))];
+        }
+        case 'Service':
+          // Calico rejects ports next to destination services: the service defines them.
+          return [ruleObject(action, first.protocol, ctx, remoteFor([first.peer]), [], annotations([first.peer]))];
+        default: {
+          const remote = remoteFor([first.peer]);
+          if (atoms.some((o) => o.atom.port === null)) {
+            return [ruleObject(action, first.protocol, ctx, remote, [], annotations([first.peer]))];
+          }
+          const ports = sortedUniquePorts(atoms.map((o) => o.atom.port!));
+          return chunk(ports, MAX_PORTS).map((part) => ruleObject(action, first.protocol, ctx, remote, part, annotations([first.peer])));
+        }
+      }
+    },
+
+    contract(rules, ctx) {
+      const shapes = rules.map((r) => read(r, ctx)!);
+      const first = shapes[0]!;
+      const peers = uniquePeers(shapes.flatMap((s) => s.peers));
+      const firstAdded = shapes.map((s) => s.annotations[ANNOTATIONS.firstAdded] ?? ctx.now).sort()[0]!;
+      return chunkBySelector(peers).map((part) =>
+        ruleObject(first.action, first.protocol!, ctx, remoteFor(part), [...first.ports], provenance(first.category, part, firstAdded, [])),
+      );
+    },
+
+    reconcile(rule, ctx) {
+      const shape = read(rule, ctx);
+      if (shape === null || shape.annotations[ANNOTATIONS.category] !== 'Namespace') return rule;
+      const peer = shape.peers.length === 1 ? shape.peers[0]! : null;
+      if (peer?.category !== 'Namespace' || peer.namespace !== ctx.namespace) return rule;
+      const wanted = actionFor(peer, ctx);
+      return shape.action === wanted ? rule : { ...(rule as PlainObject), action: wanted };
+    },
+
+    annotate(rule, covered, ctx) {
+      const domains = covered.flatMap((o) => o.domains ?? []);
+      const shape = read(rule, ctx);
+      if (domains.length === 0 || shape?.category !== 'Public' || shape.annotations[ANNOTATIONS.category] === undefined) return rule;
+      return noteDomains(structuredClone(rule) as PlainObject, domains);
+    },
+
+    describe(rule, ctx): RuleSummary {
+      const shape = read(rule, ctx);
+      if (shape === null) return customSummary(rule);
+      return {
+        action: shape.action,
+        category: shape.category,
+        peers: shape.peers.map(peerKey),
+        protocol: shape.protocol === null ? 'any' : String(shape.protocol),
+        ports: shape.ports.map(String),
+        firstAdded: shape.annotations[ANNOTATIONS.firstAdded] ?? null,
+      };
+    },
+  };
+}
+
+/** Traffic within the namespace is passed to the next tier (appsec) when microsegmentation is on. */
+function actionFor(peer: Peer, ctx: RuleContext): 'Allow' | 'Pass' {
+  return ctx.intraNamespacePass && peer.category === 'Namespace' && peer.namespace === ctx.namespace ? 'Pass' : 'Allow';
+}
+
+function shapeExtendKey(shape: CalicoShape): string | null {
+  if (shape.protocol === null) return null;
+  if (shape.category === 'Domains') {
+    return shape.ports.length === 1 && portRange(shape.ports[0]) !== null
+      ? `${shape.action}|Domains|${shape.protocol}|${shape.ports[0]}`
+      : null;
+  }
+  return shape.peers.length === 1 ? `${shape.action}|${peerKey(shape.peers[0]!)}|${shape.protocol}` : null;
+}
+
+function contractKey(shape: CalicoShape): string | null {
+  if (shape.protocol === null) return null;
+  const ports = shape.ports.map(String).join(',');
+  if (shape.category === 'Namespace') return `${shape.action}|Namespace|${shape.protocol}|${ports}`;
+  if (shape.category === 'NetworkSet') {
+    const scope = (shape.peers[0] as { namespace: string | null }).namespace ?? '(global)';
+    return `${shape.action}|NetworkSet|${scope}|${shape.protocol}|${ports}`;
+  }
+  return null;
+}
+
+function sortKey(category: Category, protocol: Protocol | null, ports: readonly PortMatch[], peers: readonly Peer[]): (number | string)[] {
+  const portText = [...ports]
+    .sort(comparePortMatches)
+    .map((p) => {
+      const r = portRange(p);
+      return r ? `${String(r.lo).padStart(5, '0')}:${String(r.hi).padStart(5, '0')}` : `~${String(p)}`;
+    })
+    .join(',');
+  return [categoryRank(category), protocol === null ? 256 : protocolNumber(protocol), portText, peers.map(peerKey).join(',')];
+}
+
+function remoteFor(peers: readonly Peer[]): PlainObject {
+  const first = peers[0]!;
+  switch (first.category) {
+    case 'Domains':
+      return { domains: sortedUnique(peers.map((p) => (p as { domain: string }).domain)) };
+    case 'Service':
+      return { services: { name: first.name, namespace: first.namespace } };
+    case 'Namespace':
+      return { namespaceSelector: selectorIn(NAME_LABEL, peers.map((p) => (p as { namespace: string }).namespace)) };
+    case 'NetworkSet':
+      return {
+        selector: selectorAnd(
+          selectorIn(NAME_LABEL, peers.map((p) => (p as { name: string }).name)),
+          selectorEquals(KIND_LABEL, NETWORK_SET_KIND),
+        ),
+        namespaceSelector: first.namespace === null ? 'global()' : selectorEquals(NAME_LABEL, first.namespace),
+      };
+    case 'Private':
+      return { nets: [...PRIVATE_NETS] };
+    case 'Public':
+      return {};
+  }
+}
+
+/** Calico's field order: action, protocol, source, destination, metadata. */
+function ruleObject(
+  action: 'Allow' | 'Pass',
+  protocol: Protocol,
+  ctx: RuleContext,
+  remote: PlainObject,
+  ports: readonly PortMatch[],
+  annotations: Record<string, string>,
+): PlainObject {
+  const rule: PlainObject = { action, protocol };
+  const portPart = ports.length > 0 ? { ports: [...ports] } : {};
+  if (ctx.direction === 'egress') {
+    const destination = { ...remote, ...portPart };
+    if (Object.keys(destination).length > 0) rule['destination'] = destination;
+  } else {
+    if (Object.keys(remote).length > 0) rule['source'] = remote;
+    if (ports.length > 0) rule['destination'] = portPart;
+  }
+  rule['metadata'] = { annotations };
+  return rule;
+}
+
+function provenance(category: Category, peers: readonly Peer[], firstAdded: string, domains: readonly string[]): Record<string, string> {
+  const annotations: Record<string, string> = {
+    [ANNOTATIONS.category]: category,
+    [ANNOTATIONS.peer]: category === 'Domains' ? 'domains' : peers.map(peerKey).join(', '),
+    [ANNOTATIONS.firstAdded]: firstAdded,
+  };
+  if (domains.length > 0) annotations[ANNOTATIONS.domains] = sortedUnique(domains).slice(0, MAX_NOTED_DOMAINS).join(', ');
+  return annotations;
+}
+
+/** Adds domains to a rule's domain note, up to the cap, keeping the note sorted. */
+function noteDomains(rule: PlainObject, domains: readonly string[]): PlainObject {
+  if (domains.length === 0) return rule;
+  const metadata = ((rule['metadata'] as PlainObject | undefined) ??= {});
+  const annotations = ((metadata['annotations'] as Record<string, string> | undefined) ??= {});
+  const current = annotations[ANNOTATIONS.domains]?.split(', ').filter((d) => d !== '') ?? [];
+  const fresh = domains.filter((d) => !current.includes(d));
+  if (fresh.length === 0 || current.length >= MAX_NOTED_DOMAINS) return rule;
+  annotations[ANNOTATIONS.domains] = sortedUnique([...current, ...fresh]).slice(0, MAX_NOTED_DOMAINS).join(', ');
+  return rule;
+}
+
+function insertPort(ports: readonly PortMatch[], port: number): PortMatch[] {
+  const at = ports.findIndex((p) => comparePortMatches(p, port) > 0);
+  return at === -1 ? [...ports, port] : [...ports.slice(0, at), port, ...ports.slice(at)];
+}
+
+function sortedUnique(values: readonly string[]): string[] {
+  return [...new Set(values)].sort(compareStrings);
+}
+
+function sortedUniquePorts(ports: readonly number[]): number[] {
+  return [...new Set(ports)].sort((a, b) => a - b);
+}
+
+function uniquePeers(peers: readonly Peer[]): Peer[] {
+  const byKey = new Map(peers.map((p) => [peerKey(p), p]));
+  return [...byKey.keys()].sort(compareStrings).map((k) => byKey.get(k)!);
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Splits merged peers so that no rendered selector exceeds Calico's 1024-character limit. */
+function chunkBySelector(peers: readonly Peer[]): Peer[][] {
+  const out: Peer[][] = [];
+  let current: Peer[] = [];
+  for (const peer of peers) {
+    const candidate = [...current, peer];
+    const remote = remoteFor(candidate);
+    const longest = Math.max(...Object.values(remote).map((v) => (typeof v === 'string' ? v.length : 0)));
+    if (current.length > 0 && longest > MAX_SELECTOR) {
+      out.push(current);
+      current = [peer];
+    } else current = candidate;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+function customSummary(rule: unknown): RuleSummary {
+  const r = (typeof rule === 'object' && rule !== null ? rule : {}) as PlainObject;
+  const { action, protocol, metadata: _m, ...match } = r;
+  return {
+    action: typeof action === 'string' ? action : '?',
+    category: 'Custom',
+    peers: [JSON.stringify(match)],
+    protocol: protocol === undefined ? 'any' : String(protocol),
+    ports: [],
+    firstAdded: null,
+  };
+}

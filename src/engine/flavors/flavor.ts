@@ -1,0 +1,78 @@
+// What a policy flavour (open-source Calico, Calico Enterprise, Kubernetes) must answer so the
+// flavour-independent merge (../merge-rules.ts) can update a policy. Rules are plain objects as
+// parsed from YAML: existing rules may have been written or edited by people, so they are
+// `unknown` until a flavour recognises them.
+
+import type { Flavor } from '../../config/recommendation-config.ts';
+import type { PlainObject } from '../../util/plain.ts';
+import type { Category, Direction, ObservedAtom, Peer } from '../model.ts';
+
+export interface RuleContext {
+  /** The namespace the policy protects. */
+  readonly namespace: string;
+  readonly direction: Direction;
+  /** RFC 3339, written as the first-added time of new rules. */
+  readonly now: string;
+  readonly intraNamespacePass: boolean;
+  /** Labels of a namespace: from the cluster when known, else just its name labels. */
+  readonly namespaceLabels: (namespace: string) => Record<string, string>;
+  /** True when namespaceLabels returns every label (cluster context); false when only names are known. */
+  readonly namespaceLabelsComplete: boolean;
+}
+
+/** A rule the flavour recognises as one of the shapes it renders (whoever wrote it). */
+export interface RuleIdentity {
+  readonly category: Category;
+  readonly peers: readonly Peer[];
+  /** Atoms with this key may be added to this rule; null when the rule cannot take more (e.g. merged peers). */
+  readonly extendKey: string | null;
+  /** Rules with the same key can be merged into one without allowing anything new; null if not mergeable. */
+  readonly contractKey: string | null;
+  /** Orders rules: category, protocol, ports, peer. */
+  readonly sortKey: readonly (number | string)[];
+  /** Written by this project (carries our provenance). */
+  readonly ours: boolean;
+}
+
+/** A human-readable account of one rule, for summaries and PR bodies. */
+export interface RuleSummary {
+  readonly action: string;
+  readonly category: Category | 'Custom';
+  readonly peers: readonly string[];
+  readonly protocol: string;
+  readonly ports: readonly string[];
+  readonly firstAdded: string | null;
+}
+
+export interface PolicyFlavor {
+  readonly name: Flavor;
+  /** The kind of the per-namespace policy it writes. */
+  readonly kind: 'StagedNetworkPolicy' | 'NetworkPolicy';
+  /** `types` (Calico) or `policyTypes` (Kubernetes). */
+  readonly typesKey: 'types' | 'policyTypes';
+  /** A new, empty policy for a namespace (no rules, no types). */
+  skeleton(namespace: string, tier: string, metadata: { labels: Record<string, string>; annotations: Record<string, string> }): PlainObject;
+  /** Policy-level bookkeeping after the rules are final (Kubernetes keeps rule provenance here). */
+  finish(policy: PlainObject, now: string): PlainObject;
+  /** Maps an observed atom to what this flavour can express (e.g. domains -> public ports). */
+  adapt(observed: ObservedAtom): ObservedAtom;
+  /** Does `rule` decide traffic of `atom` (Calico's first-match semantics; Log rules never decide)? */
+  matches(rule: unknown, atom: ObservedAtom, ctx: RuleContext): boolean;
+  identify(rule: unknown, ctx: RuleContext): RuleIdentity | null;
+  extendKey(atom: ObservedAtom, ctx: RuleContext): string;
+  /** Can `atom` be added to `rule` (same extend key) without exceeding a schema limit? */
+  canExtend(rule: unknown, atom: ObservedAtom, ctx: RuleContext): boolean;
+  /** `rule` with `atom` added. */
+  extend(rule: unknown, atom: ObservedAtom, ctx: RuleContext): unknown;
+  /** New rules for atoms sharing one extend key (more than one when a schema limit is reached). */
+  render(atoms: readonly ObservedAtom[], ctx: RuleContext): unknown[];
+  /** One or more rules allowing exactly the union of `rules` (all share a contract key). */
+  contract(rules: readonly unknown[], ctx: RuleContext): unknown[];
+  /** Rule changes the configuration demands of our own rules (e.g. Allow -> Pass within the namespace). */
+  reconcile(rule: unknown, ctx: RuleContext): unknown;
+  /** Notes to attach to a rule for atoms it already covers (e.g. domains behind a public rule). */
+  annotate(rule: unknown, covered: readonly ObservedAtom[], ctx: RuleContext): unknown;
+  describe(rule: unknown, ctx: RuleContext): RuleSummary;
+  /** Where this flavour cannot express an atom exactly, what it wrote instead. */
+  approximation(atom: ObservedAtom): string | null;
+}

@@ -1,0 +1,314 @@
+// The `kubernetes` flavour: networking.k8s.io/v1 NetworkPolicy, for clusters without Calico's
+// policy API. Kubernetes policy cannot name domains, services or network sets, nor match ICMP;
+// those are approximated in the least permissive way that still allows the observed traffic,
+// and every approximation is reported. Rules cannot carry annotations, so rule provenance lives
+// in one policy annotation.
+
+import { cidrContains, parseCidr, PRIVATE_NETS } from '../../calico/nets.ts';
+import { compareProtocols, parseProtocol, protocolHasPorts, type Protocol } from '../../calico/protocol.ts';
+import { KUBERNETES_NETWORKING_API_VERSION, type LabelSelector } from '../../calico/types.ts';
+import { hasOnlyKeys, isPlainObject, type PlainObject } from '../../util/plain.ts';
+import { categoryRank, compareStrings, DIRECTIONS, peerKey, SAW_PRIVATE_IP, type Category, type ObservedAtom, type Peer } from '../model.ts';
+import { namespacePolicyName } from '../naming.ts';
+import { ANNOTATIONS } from '../provenance.ts';
+import type { PolicyFlavor, RuleContext, RuleIdentity, RuleSummary } from './flavor.ts';
+
+const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+type PortEntry = { protocol: 'TCP' | 'UDP' | 'SCTP'; port?: number };
+
+interface KubernetesShape {
+  readonly category: Category;
+  readonly peers: readonly Peer[];
+  /** Null: the rule has no ports (any protocol, any port). */
+  readonly ports: readonly PortEntry[] | null;
+}
+
+export function kubernetesFlavor(): PolicyFlavor {
+  const peersField = (ctx: { direction: string }) => (ctx.direction === 'egress' ? 'to' : 'from');
+
+  return {
+    name: 'kubernetes',
+    kind: 'NetworkPolicy',
+    typesKey: 'policyTypes',
+
+    skeleton(namespace, tier, metadata) {
+      return {
+        apiVersion: KUBERNETES_NETWORKING_API_VERSION,
+        kind: this.kind,
+        metadata: { name: namespacePolicyName('kubernetes', tier, namespace), namespace, ...metadata },
+        spec: { podSelector: {} },
+      };
+    },
+
+    /** Rule provenance, keyed by direction and peers: `{"egress namespace:kube-system": {...}}`. */
+    finish(policy, now) {
+      const metadata = policy['metadata'] as PlainObject;
+      const annotations = { ...((metadata['annotations'] as Record<string, string> | undefined) ?? {}) };
+      const previous = parseRecord(annotations[ANNOTATIONS.rules]);
+      const entries: Record<string, { category: string; firstAdded: string }> = {};
+      for (const direction of DIRECTIONS) {
+        const rules = (policy['spec'] as PlainObject)[direction];
+        if (!Array.isArray(rules)) continue;
+        for (const rule of rules) {
+          const shape = readShape(rule, direction === 'egress' ? 'to' : 'from');
+          if (shape === null) continue;
+          const key = `${direction} ${shape.peers.map(peerKey).join(', ')}`;
+          entries[key] = (previous[key] as { category: string; firstAdded: string } | undefined) ?? { category: shape.category, firstAdded: now };
+        }
+      }
+      const sorted = Object.fromEntries(Object.keys(entries).sort(compareStrings).map((k) => [k, entries[k]]));
+      if (Object.keys(sorted).length === 0) delete annotations[ANNOTATIONS.rules];
+      else annotations[ANNOTATIONS.rules] = JSON.stringify(sorted, null, 2);
+      return { ...policy, metadata: { ...metadata, annotations } };
+    },
+
+    adapt(observed) {
+      const { atom, evidence } = observed;
+      switch (atom.peer.category) {
+        case 'Domains':
+          return { ...observed, atom: { ...atom, peer: { category: 'Public' } }, domains: [atom.peer.domain] };
+        case 'Service':
+          return { ...observed, atom: { ...atom, peer: { category: 'Public' } } };
+        case 'NetworkSet': {
+          const privateOnly = evidence.remoteIps === SAW_PRIVATE_IP;
+          return { ...observed, atom: { ...atom, peer: privateOnly ? { category: 'Private' } : { category: 'Public' } } };
+        }
+        default:
+          return observed;
+      }
+    },
+
+    approximation(observed) {
+      const { atom, evidence } = observed;
+      const traffic = `${atom.protocol}${atom.port === null ? '' : ` ${atom.port}`}`;
+      const notes: string[] = [];
+      switch (atom.peer.category) {
+        case 'Domains':
+          notes.push(`egress to ${atom.peer.domain} (${traffic}) is allowed to any address: Kubernetes policy cannot name domains`);
+          break;
+        case 'Service':
+          notes.push(`egress to service ${atom.peer.namespace}/${atom.peer.name} (${traffic}) is allowed to any address: Kubernetes policy cannot name services`);
+          break;
+        case 'NetworkSet': {
+          const where = evidence.remoteIps === SAW_PRIVATE_IP ? 'the private ranges' : 'any address';
+          notes.push(`${peerKey(atom.peer)} (${traffic}) is allowed to ${where}: its addresses are not known to Kubernetes policy`);
+          break;
+        }
+      }
+      if (!protocolHasPorts(atom.protocol)) {
+        notes.push(`${atom.protocol} to ${peerKey(atom.peer)} is allowed as all traffic to that peer: Kubernetes policy matches only TCP, UDP and SCTP`);
+      } else if (atom.port === null) {
+        notes.push(`${atom.protocol} to ${peerKey(atom.peer)} is allowed on every port: the flow logs did not report one`);
+      }
+      return notes.length > 0 ? notes.join('; ') : null;
+    },
+
+    matches(rule, observed, ctx) {
+      if (!isPlainObject(rule)) return false;
+      const { atom } = observed;
+      if (!portsCover(rule['ports'], atom.protocol, atom.port)) return false;
+      const peers = rule[peersField(ctx)];
+      if (peers === undefined || (Array.isArray(peers) && peers.length === 0)) return true;
+      if (!Array.isArray(peers)) return false;
+      const wanted = renderPeers(atom.peer);
+      return wanted !== null && wanted.every((w) => peers.some((p) => peerCovers(p, w, ctx)));
+    },
+
+    identify(rule, ctx): RuleIdentity | null {
+      const shape = readShape(rule, peersField(ctx));
+      if (shape === null) return null;
+      const peersKey = shape.peers.map(peerKey).join(', ');
+      return {
+        category: shape.category,
+        peers: shape.peers,
+        extendKey: shape.ports === null || shape.peers.length !== 1 ? null : `${peersKey}|ports`,
+        contractKey: shape.category === 'Namespace' && shape.ports !== null ? `Namespace|${JSON.stringify(shape.ports)}` : null,
+        sortKey: [categoryRank(shape.category), peersKey, JSON.stringify(shape.ports)],
+        ours: true,
+      };
+    },
+
+    extendKey(observed) {
+      const { atom } = observed;
+      return `${peerKey(atom.peer)}|${portEntry(atom.protocol, atom.port) === null ? 'all' : 'ports'}`;
+    },
+
+    canExtend(rule, observed) {
+      return isPlainObject(rule) && Array.isArray(rule['ports']) && portEntry(observed.atom.protocol, observed.atom.port) !== null;
+    },
+
+    extend(rule, observed) {
+      const copy = structuredClone(rule) as PlainObject;
+      copy['ports'] = sortPorts([...(copy['ports'] as PortEntry[]), portEntry(observed.atom.protocol, observed.atom.port)!]);
+      return copy;
+    },
+
+    render(atoms, ctx) {
+      const peer = atoms[0]!.atom.peer;
+      const entries = atoms.map((o) => portEntry(o.atom.protocol, o.atom.port));
+      return [ruleObject(ctx, renderPeers(peer), entries.includes(null) ? null : sortPorts(entries as PortEntry[]))];
+    },
+
+    contract(rules, ctx) {
+      const shapes = rules.map((r) => readShape(r, peersField(ctx))!);
+      const names = [...new Set(shapes.flatMap((s) => s.peers.map((p) => (p as { namespace: string }).namespace)))].sort(compareStrings);
+      return [ruleObject(ctx, names.flatMap((namespace) => renderPeers({ category: 'Namespace', namespace })!), shapes[0]!.ports)];
+    },
+
+    reconcile: (rule) => rule,
+    annotate: (rule) => rule,
+
+    describe(rule, ctx): RuleSummary {
+      const shape = readShape(rule, peersField(ctx));
+      const ports = shape?.ports ?? (isPlainObject(rule) && Array.isArray(rule['ports']) ? (rule['ports'] as PortEntry[]) : null);
+      return {
+        action: 'Allow',
+        category: shape?.category ?? 'Custom',
+        peers: shape ? shape.peers.map(peerKey) : [JSON.stringify(isPlainObject(rule) ? rule[peersField(ctx)] ?? 'any' : rule)],
+        protocol: ports === null ? 'any' : [...new Set(ports.map((p) => p.protocol ?? 'TCP'))].join(', '),
+        ports: ports === null ? [] : ports.map((p) => `${p.protocol ?? 'TCP'}/${p.port ?? 'any'}`),
+        firstAdded: null,
+      };
+    },
+  };
+}
+
+/** Kubernetes peers for a peer the flavour can express (after adapt); null = any peer. */
+function renderPeers(peer: Peer): PlainObject[] | null {
+  switch (peer.category) {
+    case 'Namespace':
+      return [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: peer.namespace } } }];
+    case 'Private':
+      return PRIVATE_NETS.map((cidr) => ({ ipBlock: { cidr } }));
+    default:
+      return null;
+  }
+}
+
+function portEntry(protocol: Protocol, port: number | null): PortEntry | null {
+  if (!protocolHasPorts(protocol)) return null;
+  const p = protocol as PortEntry['protocol'];
+  return port === null ? { protocol: p } : { protocol: p, port };
+}
+
+function sortPorts(entries: readonly PortEntry[]): PortEntry[] {
+  const unique = new Map(entries.map((e) => [`${e.protocol}/${e.port ?? ''}`, e]));
+  return [...unique.values()].sort((a, b) => compareProtocols(a.protocol, b.protocol) || (a.port ?? -1) - (b.port ?? -1));
+}
+
+function ruleObject(ctx: RuleContext, peers: PlainObject[] | null, ports: readonly PortEntry[] | null): PlainObject {
+  const rule: PlainObject = {};
+  if (peers !== null) rule[ctx.direction === 'egress' ? 'to' : 'from'] = peers;
+  if (ports !== null) rule['ports'] = ports.map((p) => ({ ...p }));
+  return rule;
+}
+
+function readShape(rule: unknown, field: 'to' | 'from'): KubernetesShape | null {
+  if (!isPlainObject(rule) || !hasOnlyKeys(rule, [field, 'ports'])) return null;
+  const ports = rule['ports'] === undefined ? null : readPorts(rule['ports']);
+  if (ports === undefined) return null;
+  const peers = rule[field];
+  if (peers === undefined || (Array.isArray(peers) && peers.length === 0)) return { category: 'Public', peers: [{ category: 'Public' }], ports };
+  if (!Array.isArray(peers)) return null;
+  const cidrs = peers.map((p) => (isPlainObject(p) && hasOnlyKeys(p, ['ipBlock']) && isPlainObject(p['ipBlock']) && hasOnlyKeys(p['ipBlock'], ['cidr']) ? p['ipBlock']['cidr'] : null));
+  if (cidrs.length === PRIVATE_NETS.length && PRIVATE_NETS.every((n) => cidrs.includes(n))) {
+    return { category: 'Private', peers: [{ category: 'Private' }], ports };
+  }
+  const names = peers.map(namespaceOnlyPeer);
+  if (names.every((n): n is string => n !== null)) {
+    return { category: 'Namespace', peers: names.map((namespace) => ({ category: 'Namespace', namespace })), ports };
+  }
+  return null;
+}
+
+function namespaceOnlyPeer(peer: unknown): string | null {
+  if (!isPlainObject(peer) || !hasOnlyKeys(peer, ['namespaceSelector'])) return null;
+  const selector = peer['namespaceSelector'];
+  if (!isPlainObject(selector) || !hasOnlyKeys(selector, ['matchLabels']) || !isPlainObject(selector['matchLabels'])) return null;
+  const labels = selector['matchLabels'];
+  const name = labels[NAMESPACE_NAME_LABEL];
+  return Object.keys(labels).length === 1 && typeof name === 'string' ? name : null;
+}
+
+/** undefined: not a port list we understand. */
+function readPorts(value: unknown): PortEntry[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const out: PortEntry[] = [];
+  for (const p of value) {
+    if (!isPlainObject(p) || !hasOnlyKeys(p, ['protocol', 'port'])) return undefined;
+    const protocol = p['protocol'] ?? 'TCP';
+    if (protocol !== 'TCP' && protocol !== 'UDP' && protocol !== 'SCTP') return undefined;
+    if (p['port'] !== undefined && typeof p['port'] !== 'number') return undefined;
+    out.push(p['port'] === undefined ? { protocol } : { protocol, port: p['port'] as number });
+  }
+  return out;
+}
+
+function portsCover(ports: unknown, protocol: Protocol, port: number | null): boolean {
+  if (ports === undefined || (Array.isArray(ports) && ports.length === 0)) return true;
+  if (!Array.isArray(ports) || !protocolHasPorts(protocol)) return false;
+  return ports.some((p) => {
+    if (!isPlainObject(p) || parseProtocol(p['protocol'] ?? 'TCP') !== protocol) return false;
+    const lo = p['port'];
+    if (lo === undefined) return true;
+    if (typeof lo !== 'number' || port === null) return false;
+    const hi = typeof p['endPort'] === 'number' ? p['endPort'] : lo;
+    return lo <= port && port <= hi;
+  });
+}
+
+function peerCovers(rulePeer: unknown, wanted: PlainObject, ctx: RuleContext): boolean {
+  if (!isPlainObject(rulePeer)) return false;
+  const wantedBlock = wanted['ipBlock'] as { cidr: string } | undefined;
+  if (wantedBlock !== undefined) {
+    const block = rulePeer['ipBlock'];
+    if (!isPlainObject(block) || (block['except'] !== undefined && !(Array.isArray(block['except']) && block['except'].length === 0))) return false;
+    const outer = typeof block['cidr'] === 'string' ? parseCidr(block['cidr']) : null;
+    return outer !== null && cidrContains(outer, parseCidr(wantedBlock.cidr)!);
+  }
+  const namespace = ((wanted['namespaceSelector'] as LabelSelector).matchLabels ?? {})[NAMESPACE_NAME_LABEL]!;
+  if (rulePeer['ipBlock'] !== undefined) return false;
+  const pods = rulePeer['podSelector'];
+  if (pods !== undefined && !(isPlainObject(pods) && Object.keys(pods).length === 0)) return false;
+  const nsSelector = rulePeer['namespaceSelector'];
+  if (nsSelector === undefined) return pods !== undefined && namespace === ctx.namespace;
+  return labelSelectorMatches(nsSelector, ctx.namespaceLabels(namespace), ctx.namespaceLabelsComplete);
+}
+
+/** Kubernetes LabelSelector semantics; "cannot tell" (unknown labels) counts as no match. */
+function labelSelectorMatches(selector: unknown, labels: Record<string, string>, complete: boolean): boolean {
+  if (!isPlainObject(selector)) return false;
+  const known = (key: string) => complete || key in labels;
+  const matchLabels = selector['matchLabels'] ?? {};
+  if (!isPlainObject(matchLabels)) return false;
+  for (const [k, v] of Object.entries(matchLabels)) if (!known(k) || labels[k] !== v) return false;
+  const expressions = selector['matchExpressions'] ?? [];
+  if (!Array.isArray(expressions)) return false;
+  return expressions.every((e) => {
+    if (!isPlainObject(e) || typeof e['key'] !== 'string' || !known(e['key'])) return false;
+    const value = labels[e['key']];
+    const values = Array.isArray(e['values']) ? e['values'] : [];
+    switch (e['operator']) {
+      case 'In':
+        return value !== undefined && values.includes(value);
+      case 'NotIn':
+        return value === undefined || !values.includes(value);
+      case 'Exists':
+        return value !== undefined;
+      case 'DoesNotExist':
+        return value === undefined;
+      default:
+        return false;
+    }
+  });
+}
+
+function parseRecord(text: string | undefined): Record<string, unknown> {
+  if (text === undefined) return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    return isPlainObject(value) ? value : {};
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,97 @@
+// Merges observed atoms into one direction's existing rules, additively: rules only accumulate.
+// Traffic some rule already decides (first match, ours or a person's) adds nothing; new traffic
+// extends the rule with the same peer and protocol, or becomes a new rule at its sorted place.
+// Existing rules are never reordered or narrowed; people's rules are never rewritten.
+
+import type { PolicyFlavor, RuleContext, RuleIdentity } from './flavors/flavor.ts';
+import type { ObservedAtom } from './model.ts';
+
+export interface DirectionMerge {
+  readonly rules: readonly unknown[];
+  /** Atoms no existing rule decided: the reason the rules changed. */
+  readonly added: readonly ObservedAtom[];
+  /** Rules merged because the direction was over maxRules. */
+  readonly contracted: number;
+}
+
+export function mergeDirection(
+  flavor: PolicyFlavor,
+  existing: readonly unknown[],
+  observed: readonly ObservedAtom[],
+  ctx: RuleContext,
+  maxRules: number,
+): DirectionMerge {
+  let rules = [...existing];
+  const coveredBy = new Map<number, ObservedAtom[]>();
+  const uncovered: ObservedAtom[] = [];
+  for (const o of observed) {
+    const i = rules.findIndex((r) => flavor.matches(r, o, ctx));
+    if (i === -1) uncovered.push(o);
+    else coveredBy.set(i, [...(coveredBy.get(i) ?? []), o]);
+  }
+  rules = rules.map((r, i) => (coveredBy.has(i) ? flavor.annotate(r, coveredBy.get(i)!, ctx) : r));
+
+  const groups = new Map<string, ObservedAtom[]>();
+  for (const o of uncovered) {
+    // An extension made earlier in this loop may already allow it (e.g. a port-less rule).
+    if (rules.some((r) => flavor.matches(r, o, ctx))) continue;
+    const key = flavor.extendKey(o, ctx);
+    const target = rules.findIndex((r) => flavor.identify(r, ctx)?.extendKey === key && flavor.canExtend(r, o, ctx));
+    if (target !== -1) rules[target] = flavor.extend(rules[target], o, ctx);
+    else groups.set(key, [...(groups.get(key) ?? []), o]);
+  }
+  for (const atoms of groups.values()) {
+    for (const rule of flavor.render(atoms, ctx)) insertSorted(rules, rule, flavor, ctx);
+  }
+
+  rules = rules.map((r) => flavor.reconcile(r, ctx));
+  let contracted = 0;
+  if (rules.length > maxRules) {
+    const before = rules.length;
+    rules = contract(rules, flavor, ctx);
+    contracted = before - rules.length;
+  }
+  return { rules, added: uncovered, contracted };
+}
+
+/** Before the first recognised rule that sorts after it; people's unrecognised rules keep their place. */
+function insertSorted(rules: unknown[], rule: unknown, flavor: PolicyFlavor, ctx: RuleContext): void {
+  const id = flavor.identify(rule, ctx)!;
+  const at = rules.findIndex((r) => {
+    const other = flavor.identify(r, ctx);
+    return other !== null && compareSortKeys(other, id) > 0;
+  });
+  if (at === -1) rules.push(rule);
+  else rules.splice(at, 0, rule);
+}
+
+export function compareSortKeys(a: RuleIdentity, b: RuleIdentity): number {
+  for (let i = 0; i < Math.max(a.sortKey.length, b.sortKey.length); i++) {
+    const x = a.sortKey[i];
+    const y = b.sortKey[i];
+    if (x === y) continue;
+    if (x === undefined) return -1;
+    if (y === undefined) return 1;
+    return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/** Merges our rules that differ only in their peers (same protocol and ports): lossless. */
+function contract(rules: readonly unknown[], flavor: PolicyFlavor, ctx: RuleContext): unknown[] {
+  const keys = rules.map((r) => flavor.identify(r, ctx)?.contractKey ?? null);
+  const members = new Map<string, number[]>();
+  keys.forEach((k, i) => k !== null && members.set(k, [...(members.get(k) ?? []), i]));
+  const out: unknown[] = [];
+  const done = new Set<string>();
+  rules.forEach((rule, i) => {
+    const key = keys[i]!;
+    const group = key === null ? undefined : members.get(key);
+    if (group === undefined || group.length < 2) out.push(rule);
+    else if (!done.has(key!)) {
+      done.add(key!);
+      out.push(...flavor.contract(group.map((j) => rules[j]), ctx));
+    }
+  });
+  return out;
+}

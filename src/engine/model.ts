@@ -1,0 +1,98 @@
+// The engine's vocabulary. An *atom* is the smallest thing a rule can allow: one direction, one
+// remote peer, one protocol, one port. Flows are aggregated into atoms with their evidence; rules
+// are groups of atoms; policies are ordered rules. Everything here is plain, comparable data.
+
+import { compareProtocols, type Protocol } from '../calico/protocol.ts';
+
+export type Direction = 'ingress' | 'egress';
+export const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
+
+/** Calico's rule categories, in the order their rules appear in a policy. */
+export type Category = 'Domains' | 'Service' | 'Namespace' | 'NetworkSet' | 'Private' | 'Public';
+export const CATEGORY_ORDER: readonly Category[] = ['Domains', 'Service', 'Namespace', 'NetworkSet', 'Private', 'Public'];
+
+export type Peer =
+  | { readonly category: 'Domains'; readonly domain: string }
+  | { readonly category: 'Service'; readonly name: string; readonly namespace: string }
+  | { readonly category: 'Namespace'; readonly namespace: string }
+  /** namespace null = a GlobalNetworkSet. */
+  | { readonly category: 'NetworkSet'; readonly name: string; readonly namespace: string | null }
+  | { readonly category: 'Private' }
+  | { readonly category: 'Public' };
+
+export interface Atom {
+  readonly direction: Direction;
+  readonly peer: Peer;
+  readonly protocol: Protocol;
+  /** Null for protocols without ports (ICMP), or when the flow log did not report one. */
+  readonly port: number | null;
+}
+
+/** Which kinds of remote address were seen (used to approximate network sets in Kubernetes policy). */
+export const SAW_PRIVATE_IP = 1;
+export const SAW_PUBLIC_IP = 2;
+export const SAW_NO_IP = 4;
+
+export interface Evidence {
+  flows: number;
+  /** Unix seconds. */
+  firstSeen: number;
+  lastSeen: number;
+  /** Bit set of SAW_* flags. */
+  remoteIps: number;
+}
+
+export interface ObservedAtom {
+  readonly atom: Atom;
+  readonly evidence: Evidence;
+  /** Domains the traffic was known by, when the flavour cannot write domain rules (open-source Calico). */
+  readonly domains?: readonly string[];
+}
+
+/** A stable, human-readable identity of a peer; also used in annotations. */
+export function peerKey(peer: Peer): string {
+  switch (peer.category) {
+    case 'Domains':
+      return `domain:${peer.domain}`;
+    case 'Service':
+      return `service:${peer.namespace}/${peer.name}`;
+    case 'Namespace':
+      return `namespace:${peer.namespace}`;
+    case 'NetworkSet':
+      return peer.namespace === null ? `globalnetworkset:${peer.name}` : `networkset:${peer.namespace}/${peer.name}`;
+    case 'Private':
+      return 'private';
+    case 'Public':
+      return 'public';
+  }
+}
+
+export function atomKey(atom: Atom): string {
+  return `${atom.direction} ${peerKey(atom.peer)} ${atom.protocol} ${atom.port ?? '*'}`;
+}
+
+export function categoryRank(category: Category): number {
+  return CATEGORY_ORDER.indexOf(category);
+}
+
+/** Deterministic order of atoms: direction, category, protocol, port, peer. */
+export function compareAtoms(a: Atom, b: Atom): number {
+  if (a.direction !== b.direction) return a.direction === 'ingress' ? -1 : 1;
+  return (
+    categoryRank(a.peer.category) - categoryRank(b.peer.category) ||
+    compareProtocols(a.protocol, b.protocol) ||
+    (a.port ?? -1) - (b.port ?? -1) ||
+    compareStrings(peerKey(a.peer), peerKey(b.peer))
+  );
+}
+
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function mergeEvidence(into: Evidence, from: Evidence): void {
+  into.flows += from.flows;
+  into.firstSeen = Math.min(into.firstSeen, from.firstSeen);
+  into.lastSeen = Math.max(into.lastSeen, from.lastSeen);
+  into.remoteIps |= from.remoteIps;
+}

@@ -1,0 +1,152 @@
+// One namespace: the previous policy (the engine's memory) plus observed atoms -> the updated
+// policy object, its rules with their evidence, and warnings. Pure: plain objects in and out.
+
+import type { RecommendationConfig } from '../config/recommendation-config.ts';
+import { deepEqual, isPlainObject, type PlainObject } from '../util/plain.ts';
+import type { PolicyFlavor, RuleContext } from './flavors/flavor.ts';
+import { mergeDirection } from './merge-rules.ts';
+import { DIRECTIONS, type Direction, type ObservedAtom } from './model.ts';
+import { ANNOTATIONS, LABELS, MANAGED_BY } from './provenance.ts';
+import type { RuleReport, Warning } from './report.ts';
+
+export interface NamespacePolicyInput {
+  readonly namespace: string;
+  /** The policy as found in the tree, or null for a new one. */
+  readonly previous: PlainObject | null;
+  readonly observed: readonly ObservedAtom[];
+  /** RFC 3339. */
+  readonly now: string;
+  readonly namespaceLabels: (namespace: string) => Record<string, string>;
+  readonly namespaceLabelsComplete: boolean;
+}
+
+export interface NamespacePolicy {
+  readonly policy: PlainObject;
+  /** The rules (or policy types) changed, so lastUpdated moved. */
+  readonly rulesChanged: boolean;
+  readonly rules: readonly RuleReport[];
+  readonly warnings: readonly Warning[];
+}
+
+/** The previous policy is not something the engine can update (reported, never overwritten). */
+export class PolicyShapeError extends Error {
+  override readonly name = 'PolicyShapeError';
+}
+
+const TYPE_OF: Readonly<Record<Direction, string>> = { ingress: 'Ingress', egress: 'Egress' };
+
+export function recommendNamespacePolicy(input: NamespacePolicyInput, flavor: PolicyFlavor, config: RecommendationConfig): NamespacePolicy {
+  const { namespace, now } = input;
+  const tier = config.namespaceSpec.tierName;
+  const previous = input.previous === null ? null : checkShape(input.previous, flavor);
+  const policy: PlainObject = previous
+    ? structuredClone(previous)
+    : flavor.skeleton(namespace, tier, { labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.layer]: 'namespace-isolation' }, annotations: {} });
+  const spec = policy['spec'] as PlainObject;
+
+  const warnings: Warning[] = [];
+  const approximations = new Set<string>();
+  for (const o of input.observed) {
+    const note = flavor.approximation(o);
+    if (note !== null) approximations.add(note);
+  }
+  for (const message of approximations) warnings.push({ code: 'approximation', namespace, message });
+
+  const adapted = input.observed.map((o) => flavor.adapt(o));
+  const reports: RuleReport[] = [];
+  for (const direction of DIRECTIONS) {
+    const ctx: RuleContext = {
+      namespace,
+      direction,
+      now,
+      intraNamespacePass: config.namespaceSpec.intraNamespacePassThroughTraffic,
+      namespaceLabels: input.namespaceLabels,
+      namespaceLabelsComplete: input.namespaceLabelsComplete,
+    };
+    const existing = (spec[direction] as unknown[] | undefined) ?? [];
+    const atoms = adapted.filter((o) => o.atom.direction === direction);
+    const merged = mergeDirection(flavor, existing, atoms, ctx, config.maxRules);
+    if (merged.rules.length > 0 || spec[direction] !== undefined) spec[direction] = [...merged.rules];
+    if (merged.contracted > 0) {
+      warnings.push({ code: 'rules-merged', namespace, message: `${direction}: ${merged.contracted} rules merged into rules with several peers (same protocol and ports) to stay within maxRules ${config.maxRules}` });
+    }
+    if (merged.rules.length > config.maxRules) {
+      warnings.push({ code: 'over-max-rules', namespace, message: `${direction}: ${merged.rules.length} rules, more than maxRules ${config.maxRules}; every rule is kept, none dropped` });
+    }
+    reports.push(...ruleReports(flavor, merged.rules, existing, atoms, ctx));
+  }
+  addPolicyTypes(spec, flavor.typesKey);
+  // A new policy is written in the conventional order; an existing one keeps the order it has.
+  if (previous === null) policy['spec'] = inConventionalOrder(spec, flavor.typesKey);
+
+  const rulesChanged = previous === null || DIRECTIONS.some((d) => !deepEqual(spec[d], (previous['spec'] as PlainObject)[d])) ||
+    !deepEqual(spec[flavor.typesKey], (previous['spec'] as PlainObject)[flavor.typesKey]);
+  if (rulesChanged) setAnnotation(policy, ANNOTATIONS.lastUpdated, now);
+  return { policy: flavor.finish(policy, now), rulesChanged, rules: reports, warnings };
+}
+
+function checkShape(previous: PlainObject, flavor: PolicyFlavor): PlainObject {
+  const spec = previous['spec'];
+  if (!isPlainObject(spec)) throw new PolicyShapeError('spec is not a mapping');
+  for (const direction of DIRECTIONS) {
+    if (spec[direction] !== undefined && spec[direction] !== null && !Array.isArray(spec[direction])) {
+      throw new PolicyShapeError(`spec.${direction} is not a list`);
+    }
+  }
+  const types = spec[flavor.typesKey];
+  if (types !== undefined && !Array.isArray(types)) throw new PolicyShapeError(`spec.${flavor.typesKey} is not a list`);
+  if (previous['metadata'] !== undefined && !isPlainObject(previous['metadata'])) throw new PolicyShapeError('metadata is not a mapping');
+  const copy = structuredClone(previous);
+  const copySpec = copy['spec'] as PlainObject;
+  for (const direction of DIRECTIONS) if (copySpec[direction] === null) delete copySpec[direction];
+  return copy;
+}
+
+function inConventionalOrder(spec: PlainObject, typesKey: string): PlainObject {
+  const { ingress, egress, [typesKey]: types, ...rest } = spec;
+  return Object.fromEntries(
+    Object.entries({ ...rest, [typesKey]: types, ingress, egress }).filter(([, v]) => v !== undefined),
+  );
+}
+
+/** Types list the directions that have rules (Calico's rule); existing entries are kept. */
+function addPolicyTypes(spec: PlainObject, key: string): void {
+  const current = (spec[key] as unknown[] | undefined) ?? [];
+  const wanted = DIRECTIONS.filter((d) => Array.isArray(spec[d]) && (spec[d] as unknown[]).length > 0).map((d) => TYPE_OF[d]);
+  const missing = wanted.filter((t) => !current.includes(t));
+  if (missing.length === 0) return;
+  const all = [...current, ...missing];
+  // Keep Calico's conventional order when we write the whole list.
+  spec[key] = spec[key] === undefined ? ['Ingress', 'Egress'].filter((t) => all.includes(t)) : all;
+}
+
+function setAnnotation(policy: PlainObject, key: string, value: string): void {
+  const metadata = ((policy['metadata'] as PlainObject | undefined) ??= {});
+  const annotations = isPlainObject(metadata['annotations']) ? metadata['annotations'] : (metadata['annotations'] = {});
+  annotations[key] = value;
+}
+
+/** Each observed atom is evidence for the first rule that decides it. */
+function ruleReports(
+  flavor: PolicyFlavor,
+  rules: readonly unknown[],
+  existing: readonly unknown[],
+  atoms: readonly ObservedAtom[],
+  ctx: RuleContext,
+): RuleReport[] {
+  const evidence = rules.map(() => ({ flows: 0, firstSeen: null as number | null, lastSeen: null as number | null }));
+  for (const o of atoms) {
+    const i = rules.findIndex((r) => flavor.matches(r, o, ctx));
+    if (i === -1) continue;
+    const e = evidence[i]!;
+    e.flows += o.evidence.flows;
+    e.firstSeen = e.firstSeen === null ? o.evidence.firstSeen : Math.min(e.firstSeen, o.evidence.firstSeen);
+    e.lastSeen = e.lastSeen === null ? o.evidence.lastSeen : Math.max(e.lastSeen, o.evidence.lastSeen);
+  }
+  return rules.map((rule, i) => ({
+    ...flavor.describe(rule, ctx),
+    direction: ctx.direction,
+    changed: !existing.some((old) => deepEqual(old, rule)),
+    ...evidence[i]!,
+  }));
+}

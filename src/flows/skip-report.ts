@@ -1,0 +1,38 @@
+// Counts what a flow source skipped and remembers the first few places, so a summary can say
+// "12 lines skipped: 10 not JSON, 2 invalid source_namespace; first at flows.log:17 (not JSON)".
+
+export interface SkippedExample {
+  /** `file:line`, `<stdin>:line`, or a source-specific location. */
+  readonly location: string;
+  readonly reason: string;
+}
+
+export interface SkipSummary {
+  readonly total: number;
+  /** Reason -> count, sorted by reason. */
+  readonly byReason: Readonly<Record<string, number>>;
+  readonly examples: readonly SkippedExample[];
+}
+
+export class SkipReport {
+  static readonly EXAMPLES = 5;
+  #total = 0;
+  readonly #byReason = new Map<string, number>();
+  readonly #examples: SkippedExample[] = [];
+
+  add(location: string, reason: string): void {
+    this.#total++;
+    this.#byReason.set(reason, (this.#byReason.get(reason) ?? 0) + 1);
+    if (this.#examples.length < SkipReport.EXAMPLES) this.#examples.push({ location, reason });
+  }
+
+  get total(): number {
+    return this.#total;
+  }
+
+  summary(): SkipSummary {
+    const byReason: Record<string, number> = {};
+    for (const reason of [...this.#byReason.keys()].sort()) byReason[reason] = this.#byReason.get(reason)!;
+    return { total: this.#total, byReason, examples: [...this.#examples] };
+  }
+}

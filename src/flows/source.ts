@@ -1,0 +1,27 @@
+// The one interface every flow source implements (files today; Goldmane and Elasticsearch later).
+// Sources validate at their boundary and yield normalised records in batches: batches keep the
+// per-record cost of async iteration out of the hot path.
+
+import type { FlowRecord } from './record.ts';
+import type { SkipReport } from './skip-report.ts';
+
+/** Unix seconds, [from, to). A source may read more; the engine filters by the window anyway. */
+export interface TimeWindow {
+  readonly from: number;
+  readonly to: number;
+}
+
+export interface FlowSource {
+  /** For summaries and logs, e.g. "2 files (flows.log, more.jsonl.gz)". Never contains credentials. */
+  readonly description: string;
+  /** What was skipped so far, with locations. */
+  readonly skipped: SkipReport;
+  /** Lines or documents read so far, valid or not. */
+  readonly inputsRead: number;
+  read(window: TimeWindow): AsyncIterable<readonly FlowRecord[]>;
+}
+
+/** The input cannot be read at all (missing path, permission, corrupt compression): a hard error. */
+export class FlowSourceError extends Error {
+  override readonly name = 'FlowSourceError';
+}

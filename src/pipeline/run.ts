@@ -1,0 +1,65 @@
+// One recommendation run against a directory: read flows, fold them into observations, plan the
+// tree's changes, write them (unless dry-run). The CLI uses this; the App reuses the same steps
+// with a Git tree instead of a directory.
+
+import { fileURLToPath } from 'node:url';
+import type { RecommendationConfig } from '../config/recommendation-config.ts';
+import { FlowAggregator, type Observations } from '../engine/aggregate.ts';
+import type { FlowSource, TimeWindow } from '../flows/source.ts';
+import type { SkipSummary } from '../flows/skip-report.ts';
+import { loadTree, writeTree } from '../repo/fs-tree.ts';
+import { planRecommendations, type Plan } from './plan.ts';
+
+export const TEMPLATE_DIR = fileURLToPath(new URL('../../policies-template/', import.meta.url));
+
+export interface FlowReading {
+  readonly source: string;
+  readonly inputsRead: number;
+  readonly skipped: SkipSummary;
+  readonly observations: Observations;
+  readonly window: TimeWindow;
+}
+
+export interface DirectoryRun {
+  readonly flows: FlowReading;
+  readonly plan: Plan;
+  /** The tree as it was, to render diffs against. */
+  readonly before: ReadonlyMap<string, string>;
+}
+
+export function lookbackWindow(config: RecommendationConfig, now: number): TimeWindow {
+  return { from: now - config.initialLookback, to: now };
+}
+
+export async function readFlows(source: FlowSource, config: RecommendationConfig, now: number): Promise<FlowReading> {
+  const window = lookbackWindow(config, now);
+  const aggregator = new FlowAggregator({ window, clusterDomain: config.clusterDomain, tierName: config.namespaceSpec.tierName });
+  for await (const batch of source.read(window)) aggregator.addAll(batch);
+  return {
+    source: source.description,
+    inputsRead: source.inputsRead,
+    skipped: source.skipped.summary(),
+    observations: aggregator.result(),
+    window,
+  };
+}
+
+export async function recommendIntoDirectory(options: {
+  source: FlowSource;
+  outDir: string;
+  config: RecommendationConfig;
+  now: number;
+  dryRun: boolean;
+}): Promise<DirectoryRun> {
+  const flows = await readFlows(options.source, options.config, options.now);
+  const [before, template] = await Promise.all([loadTree(options.outDir), loadTree(TEMPLATE_DIR)]);
+  const plan = planRecommendations({
+    tree: before,
+    template,
+    observations: flows.observations.byNamespace,
+    config: options.config,
+    now: options.now,
+  });
+  if (!options.dryRun) await writeTree(options.outDir, plan.changes);
+  return { flows, plan, before };
+}

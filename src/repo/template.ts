@@ -1,0 +1,109 @@
+// Adds to a policies tree what `policies-template/` provides and the tree lacks. Objects are judged
+// by kind, namespace and name wherever the tree defines them, so every tier a recommended policy
+// names ends up defined exactly once. A tree without a root kustomization gets the template's
+// kustomization skeleton.
+
+import { posix } from 'node:path';
+import type { Flavor } from '../config/recommendation-config.ts';
+import { isPlainObject } from '../util/plain.ts';
+import { parseYamlFile, renderNewFile, stringifyDocuments, type YamlDocument } from '../yaml/document.ts';
+import type { Warning } from '../engine/report.ts';
+import { findObject, isYamlPath, type Inventory } from './inventory.ts';
+import { isKustomizationPath, kustomizationIn } from './kustomize.ts';
+import type { TreeFiles, TreeOverlay } from './tree.ts';
+
+/** The template tier a custom `tierName` is modelled on. */
+const ISOLATION_TIER = 'namespace-isolation';
+
+export interface TemplateResult {
+  /** Files created from the template. */
+  readonly written: readonly string[];
+  readonly warnings: readonly Warning[];
+}
+
+interface TemplateObject {
+  readonly doc: YamlDocument;
+  readonly kind: string;
+  readonly namespace: string | null;
+  readonly name: string;
+  readonly calico: boolean;
+  /** Not in the template's text (a tier for a custom tier name). */
+  readonly synthesised: boolean;
+}
+
+export function applyTemplate(tree: TreeOverlay, template: TreeFiles, inventory: Inventory, flavor: Flavor, tierName: string): TemplateResult {
+  const written: string[] = [];
+  const warnings: Warning[] = [];
+
+  if (kustomizationIn(tree, '') === null) {
+    for (const [path, text] of template) {
+      if (isKustomizationPath(path) && !tree.has(path)) {
+        tree.set(path, text);
+        written.push(path);
+      }
+    }
+  }
+
+  for (const [path, text] of [...template].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!isYamlPath(path) || isKustomizationPath(path)) continue;
+    const objects = templateObjects(text, path, tierName);
+    const wanted = objects.filter((o) => flavor !== 'kubernetes' || !o.calico);
+    const missing = wanted.filter((o) => {
+      const found = findObject(inventory, o.kind, o.namespace, o.name);
+      if (found.length > 1) {
+        warnings.push({
+          code: 'duplicate-object',
+          message: `${o.kind} ${o.name} is defined ${found.length} times (${found.map((f) => f.path).join(', ')}); kustomize will refuse to build`,
+        });
+      }
+      return found.length === 0;
+    });
+    if (missing.length === 0) continue;
+    const target = freePath(tree, path);
+    // A wholly missing file is copied as is, comments included.
+    const verbatim = missing.length === objects.length && !objects.some((o) => o.synthesised);
+    tree.set(target, verbatim ? text : stringifyDocuments(missing.map((o) => o.doc)));
+    written.push(target);
+  }
+  return { written, warnings };
+}
+
+/** The objects of one template file; a custom tier name gets a tier modelled on the isolation tier. */
+function templateObjects(text: string, path: string, tierName: string): TemplateObject[] {
+  const docs = parseYamlFile(text, `policies-template/${path}`);
+  const objects = docs.map(describe).filter((o): o is TemplateObject => o !== null);
+  const model = objects.find((o) => o.kind === 'Tier' && o.name === ISOLATION_TIER);
+  if (model && tierName !== ISOLATION_TIER && !objects.some((o) => o.kind === 'Tier' && o.name === tierName)) {
+    const value = model.doc.toJS() as { metadata: { name: string } };
+    value.metadata.name = tierName;
+    const [doc] = parseYamlFile(renderNewFile(value), path);
+    objects.push({ ...model, doc: doc!, name: tierName, synthesised: true });
+  }
+  return objects;
+}
+
+function describe(doc: YamlDocument): TemplateObject | null {
+  const value: unknown = doc.toJS();
+  if (!isPlainObject(value) || !isPlainObject(value['metadata'])) return null;
+  const { apiVersion, kind } = value;
+  const { name, namespace } = value['metadata'];
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string' || typeof name !== 'string') return null;
+  return {
+    doc,
+    kind,
+    name,
+    namespace: typeof namespace === 'string' ? namespace : null,
+    calico: apiVersion.startsWith('projectcalico.org/'),
+    synthesised: false,
+  };
+}
+
+/** The template's path, or a sibling name when a file of the person's already sits there. */
+function freePath(tree: TreeOverlay, path: string): string {
+  if (!tree.has(path)) return path;
+  const ext = posix.extname(path);
+  for (let i = 1; ; i++) {
+    const candidate = `${path.slice(0, -ext.length)}.policy-recommender${i === 1 ? '' : `-${i}`}${ext}`;
+    if (!tree.has(candidate)) return candidate;
+  }
+}

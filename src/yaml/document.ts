@@ -1,0 +1,147 @@
+// YAML in and out, with the `yaml` package's Document API so that a person's comments, key order
+// and styles survive our updates. Files are read and written as YAML 1.1, the dialect Kubernetes
+// tooling (sigs.k8s.io/yaml) uses: strings like `yes`, `on` or `0777` are quoted on output and
+// read the way kubectl would read them.
+
+import { Document, isMap, isScalar, isSeq, parseAllDocuments, type Node, type Pair, type ParsedNode, type YAMLMap, type YAMLSeq } from 'yaml';
+import { deepEqual, isPlainObject } from '../util/plain.ts';
+
+const PARSE = { version: '1.1', maxAliasCount: 10, uniqueKeys: true } as const;
+const STRINGIFY = { lineWidth: 0, flowCollectionPadding: false } as const;
+
+export type YamlDocument = Document.Parsed<ParsedNode, true>;
+
+export class YamlError extends Error {
+  override readonly name = 'YamlError';
+}
+
+/** All documents of a file; throws YamlError (with a line number) when any is invalid. */
+export function parseYamlFile(text: string, path: string): YamlDocument[] {
+  const docs = parseAllDocuments(text, PARSE);
+  if (!Array.isArray(docs)) return []; // an empty stream
+  for (const doc of docs) {
+    const error = doc.errors[0];
+    if (error) {
+      const line = error.linePos?.[0]?.line;
+      throw new YamlError(`${path}${line ? `:${line}` : ''}: not valid YAML: ${error.message.split('\n')[0]}`);
+    }
+  }
+  return docs as YamlDocument[];
+}
+
+export function stringifyDocuments(docs: readonly Document[]): string {
+  return docs.map((d) => d.toString(STRINGIFY)).join('');
+}
+
+/** A new document for a plain value, rendered the way updated documents are. */
+export function newDocument(value: unknown): Document {
+  return new Document(value, { version: '1.1' });
+}
+
+/** The text of a new file holding `value`, with an optional comment at the top. */
+export function renderNewFile(value: unknown, headerComment?: string): string {
+  const doc = newDocument(value);
+  if (headerComment !== undefined) doc.commentBefore = headerComment;
+  return doc.toString(STRINGIFY);
+}
+
+/**
+ * Edits `doc` in place until its value equals `desired`, touching as little as possible: equal
+ * subtrees are left alone (comments, styles and key order kept), changed scalars keep their
+ * comments, and list items are aligned so that an inserted rule does not disturb its neighbours.
+ */
+export function patchDocument(doc: Document, desired: unknown): void {
+  doc.contents = patchNode(doc, doc.contents as Node | null, desired) as typeof doc.contents;
+}
+
+function patchNode(doc: Document, node: Node | null, desired: unknown): Node {
+  if (node !== null && deepEqual(node.toJSON(), desired)) return node;
+  if (isPlainObject(desired) && isMap(node)) {
+    patchMap(doc, node, desired);
+    return node;
+  }
+  if (Array.isArray(desired) && isSeq(node)) {
+    patchSeq(doc, node, desired);
+    return node;
+  }
+  if (isScalar(node) && !isPlainObject(desired) && !Array.isArray(desired) && typeof node.value === typeof desired) {
+    node.value = desired;
+    return node;
+  }
+  const fresh = doc.createNode(desired) as Node;
+  if (node !== null) {
+    fresh.comment = node.comment;
+    fresh.commentBefore = node.commentBefore;
+  }
+  return fresh;
+}
+
+function patchMap(doc: Document, node: YAMLMap, desired: Record<string, unknown>): void {
+  node.items = node.items.filter((pair) => Object.hasOwn(desired, keyOf(pair)));
+  for (const [key, value] of Object.entries(desired)) {
+    const pair = node.items.find((p) => keyOf(p) === key);
+    if (pair) pair.value = patchNode(doc, pair.value as Node | null, value);
+    else node.items.push(doc.createPair(key, value) as Pair<unknown, unknown>);
+  }
+}
+
+function keyOf(pair: Pair): string {
+  return isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+}
+
+/**
+ * Aligns old items with desired values (maximising similarity, order kept), patches aligned
+ * pairs, deletes unaligned old items and inserts new ones where they belong.
+ */
+function patchSeq(doc: Document, node: YAMLSeq, desired: readonly unknown[]): void {
+  const old = node.items as Node[];
+  const oldValues = old.map((n) => (n === null ? null : (n as Node).toJSON() as unknown));
+  const pairs = align(oldValues, desired);
+  const items: Node[] = [];
+  for (let d = 0; d < desired.length; d++) {
+    const match = pairs.get(d);
+    if (match === undefined) {
+      items.push(doc.createNode(desired[d]) as Node);
+      continue;
+    }
+    items.push(patchNode(doc, old[match] ?? null, desired[d]));
+  }
+  node.items = items;
+}
+
+/** desired index -> old index, by weighted longest common subsequence. */
+function align(old: readonly unknown[], desired: readonly unknown[]): Map<number, number> {
+  const n = old.length;
+  const m = desired.length;
+  const score: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  const sim = (i: number, j: number) => similarity(old[i], desired[j]);
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      const s = sim(i, j);
+      score[i]![j] = Math.max(score[i + 1]![j]!, score[i]![j + 1]!, s > 0 ? s + score[i + 1]![j + 1]! : 0);
+    }
+  }
+  const pairs = new Map<number, number>();
+  let i = 0;
+  let j = 0;
+  while (i < n && j < m) {
+    const s = sim(i, j);
+    if (s > 0 && score[i]![j] === s + score[i + 1]![j + 1]!) {
+      pairs.set(j, i);
+      i++;
+      j++;
+    } else if (score[i + 1]![j]! >= score[i]![j + 1]!) i++;
+    else j++;
+  }
+  return pairs;
+}
+
+/** 1000 for equal values; for mappings, the share of equal entries; 0 for unrelated values. */
+function similarity(a: unknown, b: unknown): number {
+  if (deepEqual(a, b)) return 1000;
+  if (!isPlainObject(a) || !isPlainObject(b)) return 0;
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  let same = 0;
+  for (const k of keys) if (deepEqual(a[k], b[k])) same++;
+  return Math.floor((999 * same) / keys.size);
+}
