@@ -40,8 +40,13 @@ export function mergeDirection(
     if (target !== -1) rules[target] = flavor.extend(rules[target], o, ctx);
     else groups.set(key, [...(groups.get(key) ?? []), o]);
   }
-  for (const atoms of groups.values()) {
-    for (const rule of flavor.render(atoms, ctx)) insertSorted(rules, rule, flavor, ctx);
+  // Groups with port-less atoms first: their rules are the broadest (in Kubernetes policy, all
+  // traffic to a peer), and may cover the atoms of later groups.
+  const ordered = [...groups.values()].sort((a, b) => Number(b.some(portless)) - Number(a.some(portless)));
+  for (const group of ordered) {
+    // A broader rule rendered for an earlier group may cover these.
+    const atoms = group.filter((o) => !rules.some((r) => flavor.matches(r, o, ctx)));
+    if (atoms.length > 0) for (const rule of flavor.render(atoms, ctx)) insertSorted(rules, rule, flavor, ctx);
   }
 
   rules = rules.map((r) => flavor.reconcile(r, ctx));
@@ -52,6 +57,10 @@ export function mergeDirection(
     contracted = before - rules.length;
   }
   return { rules, added: uncovered, contracted };
+}
+
+function portless(o: ObservedAtom): boolean {
+  return o.atom.port === null;
 }
 
 /** Before the first recognised rule that sorts after it; people's unrecognised rules keep their place. */

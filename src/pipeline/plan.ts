@@ -126,8 +126,11 @@ function planNamespace(namespace: string, refs: readonly ObjectRef[], observed: 
   }
   const path = ref?.path ?? namespacePolicyPath(namespace);
   if (ref === undefined && tree.has(path)) {
+    const unreadable = run.inventory.unreadable.get(path);
     return skipped(namespace, path, null, config, run.now, [
-      { code: 'file-conflict', namespace, message: `${path} exists and does not hold this namespace's policy; nothing was written` },
+      unreadable !== undefined
+        ? { code: 'invalid-policy-file', namespace, message: `${unreadable}; nothing was written` }
+        : { code: 'file-conflict', namespace, message: `${path} exists and does not hold this namespace's policy; nothing was written` },
     ]);
   }
   if (ref !== undefined && run.inventory.unreadable.has(ref.path)) {

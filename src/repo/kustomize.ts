@@ -48,7 +48,8 @@ export function reachable(tree: TreeOverlay): Reach {
       const target = posix.normalize(posix.join(dir, entry)).replace(/\/$/, '');
       if (!isSafeTreePath(target)) continue;
       if (kustomizationIn(tree, target) !== null) visit(target);
-      else if (tree.has(target)) {
+      // kustomize's default load restrictor: a file must be in or below the kustomization's directory.
+      else if (tree.has(target) && (dir === '' || target.startsWith(`${dir}/`))) {
         reach.files.add(target);
         reach.listedBy.set(target, kustomization);
       }

@@ -16,7 +16,7 @@ import type { TreeFiles, TreeOverlay } from './tree.ts';
 const ISOLATION_TIER = 'namespace-isolation';
 
 export interface TemplateResult {
-  /** Files created from the template. */
+  /** Object files created from the template (kustomizations not included). */
   readonly written: readonly string[];
   readonly warnings: readonly Warning[];
 }
@@ -37,10 +37,7 @@ export function applyTemplate(tree: TreeOverlay, template: TreeFiles, inventory:
 
   if (kustomizationIn(tree, '') === null) {
     for (const [path, text] of template) {
-      if (isKustomizationPath(path) && !tree.has(path)) {
-        tree.set(path, text);
-        written.push(path);
-      }
+      if (isKustomizationPath(path) && !tree.has(path)) tree.set(path, text);
     }
   }
 

@@ -25,12 +25,25 @@ export function parseYamlFile(text: string, path: string): YamlDocument[] {
       const line = error.linePos?.[0]?.line;
       throw new YamlError(`${path}${line ? `:${line}` : ''}: not valid YAML: ${error.message.split('\n')[0]}`);
     }
+    // Aliases are only expanded (and their count limited) when converting to data: do it now,
+    // so that an alias bomb is a YAML error here rather than an exception anywhere later.
+    try {
+      doc.toJS();
+    } catch (e) {
+      throw new YamlError(`${path}: not usable YAML: ${(e as Error).message}`);
+    }
   }
   return docs as YamlDocument[];
 }
 
+/** A multi-document file; documents are always separated by `---`, whatever they were parsed with. */
 export function stringifyDocuments(docs: readonly Document[]): string {
-  return docs.map((d) => d.toString(STRINGIFY)).join('');
+  return docs
+    .map((d, i) => {
+      const text = d.toString(STRINGIFY);
+      return i > 0 && !text.startsWith('---') ? `---\n${text}` : text;
+    })
+    .join('');
 }
 
 /** A new document for a plain value, rendered the way updated documents are. */

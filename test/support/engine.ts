@@ -1,0 +1,126 @@
+// Builders for flow records and an in-memory run of the planner, for engine tests.
+
+import { parseAllDocuments } from 'yaml';
+import { validateRecommendationConfig, type RecommendationConfig } from '../../src/config/recommendation-config.ts';
+import { FlowAggregator } from '../../src/engine/aggregate.ts';
+import type { Protocol } from '../../src/calico/protocol.ts';
+import type { FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from '../../src/flows/record.ts';
+import { planRecommendations, type Plan } from '../../src/pipeline/plan.ts';
+import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
+import { loadTree } from '../../src/repo/fs-tree.ts';
+
+export const NOW = 1_795_000_000; // 2026-11-18T...
+export const HOUR = 3600;
+
+export function wep(namespace: string, name = 'app-*', labels: string[] = []): FlowEndpoint {
+  return { type: 'wep', name, namespace, labels, ip: null };
+}
+export const pub: FlowEndpoint = { type: 'net', name: 'pub', namespace: null, labels: [], ip: null };
+export const pvt: FlowEndpoint = { type: 'net', name: 'pvt', namespace: null, labels: [], ip: null };
+export function net(ip: string, name = '-'): FlowEndpoint {
+  return { type: 'net', name, namespace: null, labels: [], ip };
+}
+export function networkSet(name: string, namespace: string | null = null, ip: string | null = null): FlowEndpoint {
+  return { type: 'ns', name, namespace, labels: [], ip };
+}
+export function hep(name = 'node-1'): FlowEndpoint {
+  return { type: 'hep', name, namespace: null, labels: [], ip: null };
+}
+
+export function hit(text: string): PolicyHit {
+  const [index, tier, policy, action, ruleIndex] = text.split('|') as [string, string, string, string, string];
+  return { index: Number(index), tier, policy, action: action as PolicyHit['action'], ruleIndex: Number(ruleIndex) };
+}
+
+export function profileTrace(namespace: string): PolicyTrace {
+  const hits = [hit(`0|__PROFILE__|__PROFILE__.kns.${namespace}|allow|0`)];
+  return { all: hits, pending: hits, enforced: hits };
+}
+
+export interface FlowOptions {
+  reporter?: 'src' | 'dst';
+  protocol?: Protocol;
+  port?: number | null;
+  action?: 'allow' | 'deny';
+  policies?: PolicyTrace | null;
+  domains?: string[];
+  service?: { name: string; namespace: string | null };
+  flows?: number;
+  start?: number;
+  end?: number;
+}
+
+export function flow(source: FlowEndpoint, dest: FlowEndpoint, o: FlowOptions = {}): FlowRecord {
+  const reporter = o.reporter ?? (source.type === 'wep' ? 'src' : 'dst');
+  const local = reporter === 'src' ? source : dest;
+  const start = o.start ?? NOW - HOUR;
+  return {
+    startTime: start,
+    endTime: o.end ?? start + 300,
+    source,
+    dest,
+    destPort: o.port === undefined ? 443 : o.port,
+    destService: o.service ? { ...o.service, portName: null, port: null } : null,
+    destDomains: o.domains ?? [],
+    protocol: o.protocol ?? 'TCP',
+    action: o.action ?? 'allow',
+    reporter,
+    policies: o.policies === undefined ? profileTrace(local.namespace ?? '-') : o.policies,
+    numFlows: o.flows ?? 1,
+  };
+}
+
+/** Egress from a namespace's workload to `dest`, reported by the source. */
+export function egress(namespace: string, dest: FlowEndpoint, o: FlowOptions = {}): FlowRecord {
+  return flow(wep(namespace), dest, { ...o, reporter: 'src' });
+}
+
+/** Ingress to a namespace's workload from `source`, reported by the destination. */
+export function ingress(namespace: string, source: FlowEndpoint, o: FlowOptions = {}): FlowRecord {
+  return flow(source, wep(namespace), { ...o, reporter: 'dst' });
+}
+
+let template: Map<string, string> | undefined;
+
+export async function loadTemplate(): Promise<Map<string, string>> {
+  return (template ??= await loadTree(TEMPLATE_DIR));
+}
+
+export function config(overrides: Record<string, unknown> = {}): RecommendationConfig {
+  return validateRecommendationConfig(overrides);
+}
+
+export interface RunOptions {
+  tree?: ReadonlyMap<string, string>;
+  config?: RecommendationConfig;
+  now?: number;
+}
+
+/** Aggregates records and plans against a tree, as one run of the bot would. */
+export async function run(records: readonly FlowRecord[], options: RunOptions = {}): Promise<Plan & { tree: Map<string, string> }> {
+  const cfg = options.config ?? config();
+  const now = options.now ?? NOW;
+  const aggregator = new FlowAggregator({ window: { from: now - cfg.initialLookback, to: now }, clusterDomain: cfg.clusterDomain, tierName: cfg.namespaceSpec.tierName });
+  aggregator.addAll(records);
+  const base = new Map(options.tree ?? []);
+  const plan = planRecommendations({ tree: base, template: await loadTemplate(), observations: aggregator.result().byNamespace, config: cfg, now });
+  const tree = new Map([...base, ...plan.changes]);
+  return { ...plan, tree };
+}
+
+/** The single document of a file in a tree, as plain data. */
+export function yamlOf(tree: ReadonlyMap<string, string>, path: string): any {
+  const text = tree.get(path);
+  if (text === undefined) throw new Error(`no file ${path}; files: ${[...tree.keys()].join(', ')}`);
+  const docs = parseAllDocuments(text, { version: '1.1' }) as unknown as { toJS(): unknown }[];
+  return docs[0]!.toJS();
+}
+
+export function policyOf(tree: ReadonlyMap<string, string>, namespace: string): any {
+  return yamlOf(tree, `namespace-isolation/${namespace}.yaml`);
+}
+
+/** Rules without their provenance annotations, for compact assertions. */
+export function bare(rules: readonly any[] | undefined): any[] {
+  return (rules ?? []).map(({ metadata: _m, ...rest }) => rest);
+}
