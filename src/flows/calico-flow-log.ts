@@ -3,7 +3,7 @@
 // checked against Kubernetes name syntax here, so hostile values never reach paths, selectors or YAML.
 
 import { isIP } from 'node:net';
-import { isDnsLabel, isDnsSubdomain, normaliseDomain } from '../calico/names.ts';
+import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue, normaliseDomain } from '../calico/names.ts';
 import { parseProtocol } from '../calico/protocol.ts';
 import { isPortNumber } from '../calico/ports.ts';
 import type { DestinationService, EndpointType, FlowEndpoint, FlowRecord, PolicyHit, PolicyHitAction, PolicyTrace } from './record.ts';
@@ -24,8 +24,11 @@ const MAX_NAME = 253;
 const MAX_LABELS = 256;
 const MAX_HITS = 64;
 const MAX_DOMAINS = 64;
-/** Workload names in aggregated logs are pod-name prefixes ending in `*`. */
-const WORKLOAD_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9*])?$|^\*$/;
+/** Workload names in aggregated logs are pod-name prefixes ending in `*`; `-` when unknown. */
+const WORKLOAD_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9*])?$|^\*$|^-$/;
+const PROFILE_TIER = '__PROFILE__';
+/** `<ns>/<tier>.<name>`, `<tier>.staged:<name>`, `__PROFILE__.kns.<ns>`, `knp.default.<name>`. */
+const POLICY_IN_TRACE = /^[A-Za-z0-9_][-A-Za-z0-9_.:/]{0,511}$/;
 
 export function parseCalicoFlowLog(line: string): ParseResult {
   let value: unknown;
@@ -130,24 +133,33 @@ function validEndpointName(type: EndpointType, name: string): boolean {
   }
 }
 
+/** `{"labels": ["k=v", ...]}` (Calico's shape) or a bare list; every entry a valid Kubernetes label. */
 function labels(o: Record<string, unknown>, field: string): readonly string[] {
   const v = o[field];
   if (v === undefined || v === null || v === '-') return [];
-  const list = Array.isArray(v) ? v : typeof v === 'object' ? (v as { labels?: unknown }).labels : undefined;
-  if (list === undefined || list === null) return [];
+  let list: unknown;
+  if (Array.isArray(v)) list = v;
+  else if (typeof v === 'object' && Object.keys(v).every((k) => k === 'labels')) list = (v as { labels?: unknown }).labels ?? [];
+  else throw invalid(o, field);
+  if (list === null) return [];
   if (!Array.isArray(list) || list.length > MAX_LABELS) throw invalid(o, field);
-  for (const l of list) if (typeof l !== 'string' || l.length > 317) throw invalid(o, field);
+  for (const l of list) if (typeof l !== 'string' || !isLabel(l)) throw invalid(o, field);
   return list as string[];
+}
+
+function isLabel(text: string): boolean {
+  const eq = text.indexOf('=');
+  return eq > 0 && isLabelKey(text.slice(0, eq)) && isLabelValue(text.slice(eq + 1));
 }
 
 function service(o: Record<string, unknown>): DestinationService | null {
   const name = optionalName(o, 'dest_service_name', isDnsLabel);
   if (name === null) return null;
-  const portName = o['dest_service_port'];
   return {
     name,
     namespace: optionalName(o, 'dest_service_namespace', isDnsLabel),
-    portName: typeof portName === 'string' && portName !== '-' && portName.length <= 63 ? portName : null,
+    // Port names are IANA service names or numbers as text; both fit a DNS label.
+    portName: optionalName(o, 'dest_service_port', isDnsLabel),
     port: optionalPort(o, 'dest_service_port_num'),
   };
 }
@@ -187,7 +199,13 @@ export function parsePolicyHit(entry: unknown): PolicyHit {
   const parts = entry.split('|');
   if (parts.length !== 5) throw new Reject('invalid policies entry');
   const [index, tier, policy, action, ruleIndex] = parts as [string, string, string, string, string];
-  if (!/^\d{1,4}$/.test(index) || !/^-?\d{1,6}$/.test(ruleIndex) || !HIT_ACTIONS.has(action) || tier === '' || policy === '') {
+  if (
+    !/^\d{1,4}$/.test(index) ||
+    !/^-?\d{1,6}$/.test(ruleIndex) ||
+    !HIT_ACTIONS.has(action) ||
+    !(isDnsLabel(tier) || tier === PROFILE_TIER) ||
+    !POLICY_IN_TRACE.test(policy)
+  ) {
     throw new Reject('invalid policies entry');
   }
   return { index: Number(index), tier, policy, action: action as PolicyHitAction, ruleIndex: Number(ruleIndex) };

@@ -22,13 +22,13 @@ export async function* readLines(
 
   const take = (bytes: Buffer, out: LineEvent[]): void => {
     lineNo++;
-    if (oversize || bytes.length > maxLineBytes) {
+    let end = bytes.length;
+    if (end > 0 && bytes[end - 1] === 13) end--;
+    if (oversize || end > maxLineBytes) {
       oversize = false;
       out.push({ bad: `oversize line (more than ${maxLineBytes} bytes)`, lineNo });
       return;
     }
-    let end = bytes.length;
-    if (end > 0 && bytes[end - 1] === 13) end--;
     if (end === 0) return;
     const body = end === bytes.length ? bytes : bytes.subarray(0, end);
     if (!isUtf8(body)) {
@@ -49,8 +49,8 @@ export async function* readLines(
         if (start < chunk.length && !oversize) {
           const rest = chunk.subarray(start);
           carry = carry ? Buffer.concat([carry, rest]) : Buffer.from(rest);
-          // Past the limit we only need to know the line is too long, not keep it.
-          if (carry.length > maxLineBytes) {
+          // Past the limit (and a possible \r) we only need to know the line is too long, not keep it.
+          if (carry.length > maxLineBytes + 1) {
             oversize = true;
             carry = null;
           }

@@ -1,8 +1,8 @@
 // Calico flow-log files: plain files, directories (every *.log, *.json, *.jsonl and their .gz
 // forms, recursively, in sorted order), and stdin (`-`). Gzip is recognised by its magic bytes.
 
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { access, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -47,6 +47,12 @@ export class FileFlowSource implements FlowSource {
       if (info.isDirectory()) files.push(...(await listFlowFiles(path)));
       else if (info.isFile()) files.push(path);
       else throw new FlowSourceError(`cannot read ${path}: not a file or directory`);
+    }
+    for (const file of files) {
+      if (file === STDIN) continue;
+      await access(file, constants.R_OK).catch((e: NodeJS.ErrnoException) => {
+        throw new FlowSourceError(`cannot read ${file}: ${describeError(e)}`);
+      });
     }
     return new FileFlowSource(files, options);
   }
@@ -96,7 +102,7 @@ export class FileFlowSource implements FlowSource {
 
 async function listFlowFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
-    throw new FlowSourceError(`cannot read ${dir}: ${describeError(e)}`);
+    throw new FlowSourceError(`cannot read ${e.path ?? dir}: ${describeError(e)}`);
   });
   const files: string[] = [];
   for (const entry of entries) {
@@ -111,9 +117,15 @@ async function listFlowFiles(dir: string): Promise<string[]> {
 /** Peeks at the first bytes; gzip data (1f 8b) is decompressed, anything else passes through. */
 async function* gunzipIfCompressed(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const iterator = source[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  if (first.done) return;
-  const head = first.value as Buffer;
+  // A pipe may deliver a single byte first: gather two before deciding.
+  let head = Buffer.alloc(0);
+  let ended = false;
+  while (head.length < 2 && !ended) {
+    const next = await iterator.next();
+    if (next.done) ended = true;
+    else head = Buffer.concat([head, next.value as Buffer]);
+  }
+  if (head.length === 0) return;
   if (!(head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b)) {
     yield head;
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value as Buffer;

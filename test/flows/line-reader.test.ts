@@ -1,0 +1,205 @@
+import { describe, expect, test } from '@jest/globals';
+import { DEFAULT_MAX_LINE_BYTES, readLines, type LineEvent } from '../../src/flows/line-reader.ts';
+import { chunked, collect } from './fixtures.ts';
+
+async function* of(...chunks: (string | Buffer)[]): AsyncGenerator<Buffer> {
+  for (const c of chunks) yield typeof c === 'string' ? Buffer.from(c, 'utf8') : c;
+}
+
+const read = (chunks: AsyncIterable<Buffer>, max?: number): Promise<LineEvent[]> => collect(readLines(chunks, max));
+const oversize = (max: number, lineNo: number): LineEvent => ({ bad: `oversize line (more than ${max} bytes)`, lineNo });
+
+describe('line splitting', () => {
+  test('LF lines, one chunk', async () => {
+    expect(await read(of('a\nbb\nccc\n'))).toEqual([
+      { line: 'a', lineNo: 1 },
+      { line: 'bb', lineNo: 2 },
+      { line: 'ccc', lineNo: 3 },
+    ]);
+  });
+
+  test('CRLF lines: the \\r is removed, also when it ends a chunk', async () => {
+    expect(await read(of('a\r\nbb\r', '\nccc\r\n'))).toEqual([
+      { line: 'a', lineNo: 1 },
+      { line: 'bb', lineNo: 2 },
+      { line: 'ccc', lineNo: 3 },
+    ]);
+    // Only one trailing \r goes; an inner \r stays.
+    expect(await read(of('x\ry\r\r\n'))).toEqual([{ line: 'x\ry\r', lineNo: 1 }]);
+  });
+
+  test('blank and whitespace-only lines are dropped but still counted', async () => {
+    expect(await read(of('\n\na\n\r\n   \n\t\r\nb\n\n'))).toEqual([
+      { line: 'a', lineNo: 3 },
+      { line: 'b', lineNo: 7 },
+    ]);
+  });
+
+  test('the last line without a newline is read', async () => {
+    expect(await read(of('a\nlast'))).toEqual([
+      { line: 'a', lineNo: 1 },
+      { line: 'last', lineNo: 2 },
+    ]);
+    expect(await read(of('a\nla', 's', 't'))).toEqual([
+      { line: 'a', lineNo: 1 },
+      { line: 'last', lineNo: 2 },
+    ]);
+    expect(await read(of('only\r'))).toEqual([{ line: 'only', lineNo: 1 }]);
+  });
+
+  test('empty input, empty chunks, and nothing but newlines give nothing', async () => {
+    expect(await read(of())).toEqual([]);
+    expect(await read(of('', Buffer.alloc(0), ''))).toEqual([]);
+    expect(await read(of('\n\n\r\n'))).toEqual([]);
+  });
+
+  test('a line split over many chunks, and empty chunks in between', async () => {
+    expect(await read(of('{"a"', '', ':', '1}', '\n{"b":2}\n'))).toEqual([
+      { line: '{"a":1}', lineNo: 1 },
+      { line: '{"b":2}', lineNo: 2 },
+    ]);
+  });
+
+  test('one byte per chunk gives the same lines as one chunk', async () => {
+    const text = Buffer.from('first\r\n\nsecond €\n  \nthird 😀 line\nlast');
+    const whole = await read(of(text));
+    expect(whole).toEqual([
+      { line: 'first', lineNo: 1 },
+      { line: 'second €', lineNo: 3 },
+      { line: 'third 😀 line', lineNo: 5 },
+      { line: 'last', lineNo: 6 },
+    ]);
+    expect(await read(chunked(text, [1]))).toEqual(whole);
+    expect(await read(chunked(text, [3, 7, 2]))).toEqual(whole);
+  });
+
+  test('one batch of events per chunk that completes lines', async () => {
+    const batches: LineEvent[][] = [];
+    for await (const batch of readLines(of('a\nb\nc', 'c\n', 'dd', 'd\ne\n'))) batches.push(batch);
+    expect(batches).toEqual([
+      [
+        { line: 'a', lineNo: 1 },
+        { line: 'b', lineNo: 2 },
+      ],
+      [{ line: 'cc', lineNo: 3 }],
+      [
+        { line: 'ddd', lineNo: 4 },
+        { line: 'e', lineNo: 5 },
+      ],
+    ]);
+  });
+});
+
+describe('UTF-8', () => {
+  test('a multi-byte character split across two chunks decodes correctly', async () => {
+    const euro = Buffer.from('€'); // e2 82 ac
+    expect(euro).toHaveLength(3);
+    expect(await read(of(Buffer.concat([Buffer.from('price '), euro.subarray(0, 2)]), Buffer.concat([euro.subarray(2), Buffer.from(' 5\n')])))).toEqual([
+      { line: 'price € 5', lineNo: 1 },
+    ]);
+  });
+
+  test('a four-byte character split over three chunks decodes correctly', async () => {
+    const smile = Buffer.from('😀');
+    expect(smile).toHaveLength(4);
+    expect(await read(of(Buffer.from('{"n":"'), smile.subarray(0, 1), smile.subarray(1, 3), Buffer.concat([smile.subarray(3), Buffer.from('"}')])))).toEqual([
+      { line: '{"n":"😀"}', lineNo: 1 },
+    ]);
+  });
+
+  test.each<[string, number[]]>([
+    ['lone 0xff', [0xff]],
+    ['bad continuation', [0xc3, 0x28]],
+    ['surrogate half', [0xed, 0xa0, 0x80]],
+    ['truncated sequence', [0xe2, 0x82]],
+    ['overlong encoding', [0xc0, 0xaf]],
+  ])('invalid UTF-8 (%s) is reported with its line number, never decoded', async (_name, bytes) => {
+    const damaged = Buffer.concat([Buffer.from('{"source_name_aggr":"'), Buffer.from(bytes), Buffer.from('x"}')]);
+    const input = Buffer.concat([Buffer.from('ok1\n\n'), damaged, Buffer.from('\nok2\n')]);
+    const expected: LineEvent[] = [
+      { line: 'ok1', lineNo: 1 },
+      { bad: 'invalid UTF-8', lineNo: 3 },
+      { line: 'ok2', lineNo: 4 },
+    ];
+    expect(await read(of(input))).toEqual(expected);
+    expect(await read(chunked(input, [1]))).toEqual(expected);
+  });
+
+  test('a truncated multi-byte character at the end of the input is invalid UTF-8', async () => {
+    expect(await read(of(Buffer.from('ok\nabc'), Buffer.from([0xe2, 0x82])))).toEqual([
+      { line: 'ok', lineNo: 1 },
+      { bad: 'invalid UTF-8', lineNo: 2 },
+    ]);
+  });
+});
+
+describe('oversize lines', () => {
+  const MAX = 100;
+
+  test('the default limit is 64 KiB', () => {
+    expect(DEFAULT_MAX_LINE_BYTES).toBe(64 * 1024);
+  });
+
+  test('a line of exactly maxLineBytes is read; one byte more is oversize', async () => {
+    const exact = 'x'.repeat(MAX);
+    expect(await read(of(`${exact}\n`), MAX)).toEqual([{ line: exact, lineNo: 1 }]);
+    expect(await read(chunked(Buffer.from(`${exact}\n`), [7]), MAX)).toEqual([{ line: exact, lineNo: 1 }]);
+    expect(await read(of(`${exact}y\nnext\n`), MAX)).toEqual([oversize(MAX, 1), { line: 'next', lineNo: 2 }]);
+    expect(await read(chunked(Buffer.from(`${exact}y\nnext\n`), [7]), MAX)).toEqual([oversize(MAX, 1), { line: 'next', lineNo: 2 }]);
+  });
+
+  test('an oversize line spread over many chunks is reported once; the next line is read correctly', async () => {
+    const input = Buffer.from(`before\n${'z'.repeat(MAX * 10)}\n{"after":true}\n\nlast\n`);
+    for (const sizes of [[13], [1], [MAX - 1], [MAX + 1], [3, MAX * 5]]) {
+      expect(await read(chunked(input, sizes), MAX)).toEqual([
+        { line: 'before', lineNo: 1 },
+        oversize(MAX, 2),
+        { line: '{"after":true}', lineNo: 3 },
+        { line: 'last', lineNo: 5 },
+      ]);
+    }
+  });
+
+  test('the tail of an oversize line in the same chunk as the next line does not leak into it', async () => {
+    const events = await read(of('a'.repeat(60), 'b'.repeat(60), `${'c'.repeat(60)}\nnext\n`), MAX);
+    expect(events).toEqual([oversize(MAX, 1), { line: 'next', lineNo: 2 }]);
+  });
+
+  test('an oversize line at EOF (no newline) is reported once with its line number', async () => {
+    const input = Buffer.from(`one\ntwo\n${'q'.repeat(MAX * 7 + 3)}`);
+    for (const sizes of [[1], [10], [MAX], [input.length]]) {
+      expect(await read(chunked(input, sizes), MAX)).toEqual([{ line: 'one', lineNo: 1 }, { line: 'two', lineNo: 2 }, oversize(MAX, 3)]);
+    }
+  });
+
+  test('two oversize lines in a row each get their own report', async () => {
+    const input = Buffer.from(`${'a'.repeat(250)}\n${'b'.repeat(250)}\nok\n`);
+    expect(await read(chunked(input, [33]), MAX)).toEqual([oversize(MAX, 1), oversize(MAX, 2), { line: 'ok', lineNo: 3 }]);
+  });
+
+  test('a 50 MB line streamed in 64 KB chunks is reported without being held in memory', async () => {
+    const CHUNK = 64 * 1024;
+    const TOTAL = 50 * 1024 * 1024;
+    const block = Buffer.alloc(CHUNK, 0x61);
+    let baseline = 0;
+    let peak = 0;
+    let sent = 0;
+    async function* huge(): AsyncGenerator<Buffer> {
+      yield Buffer.from('{"first":1}\n');
+      baseline = process.memoryUsage().arrayBuffers;
+      while (sent < TOTAL) {
+        // The reader must copy what it keeps: the same block is reused for every chunk.
+        yield block;
+        sent += CHUNK;
+        if ((sent / CHUNK) % 16 === 0) peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+      }
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+      yield Buffer.from('\n{"after":2}\n');
+    }
+    const events = await read(huge());
+    expect(sent).toBe(TOTAL);
+    expect(events).toEqual([{ line: '{"first":1}', lineNo: 1 }, oversize(DEFAULT_MAX_LINE_BYTES, 2), { line: '{"after":2}', lineNo: 3 }]);
+    // Holding the line would add 50 MB; the reader may keep about one line cap plus a chunk.
+    expect(peak - baseline).toBeLessThan(8 * 1024 * 1024);
+  });
+});
