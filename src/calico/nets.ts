@@ -63,7 +63,15 @@ export function cidrContains(outer: Cidr, inner: Cidr): boolean {
 
 const PRIVATE_CIDRS = PRIVATE_NETS.map((n) => parseCidr(n)!);
 
+const DOTTED_QUAD = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/;
+
 export function isPrivateIp(text: string): boolean {
+  // Fast path for IPv4, which flow logs are full of: no BigInt arithmetic.
+  const quad = DOTTED_QUAD.exec(text);
+  if (quad !== null) {
+    const [a, b] = [Number(quad[1]), Number(quad[2])];
+    return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+  }
   const cidr = parseCidr(text);
   return cidr !== null && PRIVATE_CIDRS.some((p) => cidrContains(p, cidr));
 }

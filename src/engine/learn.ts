@@ -45,7 +45,7 @@ export function learn(record: FlowRecord, ctx: LearnContext): Lesson | NotLearne
   if (local.type !== 'wep' || local.namespace === null) return 'reported by the remote end';
   const namespace = local.namespace;
 
-  if (!decidedByProfile(record.policies, (hit) => isOwnPolicyInTrace(hit.policy, ctx.tierName, namespace))) {
+  if (record.policies !== null && !decidedByProfile(record.policies, (hit) => isOwnPolicyInTrace(hit.policy, ctx.tierName, namespace))) {
     return 'decided by another policy';
   }
 

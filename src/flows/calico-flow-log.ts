@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue, normaliseDomain } from '../calico/names.ts';
 import { parseProtocol } from '../calico/protocol.ts';
 import { isPortNumber } from '../calico/ports.ts';
+import { memoize } from '../util/memo.ts';
 import type { DestinationService, EndpointType, FlowEndpoint, FlowRecord, PolicyHit, PolicyHitAction, PolicyTrace } from './record.ts';
 
 export type ParseResult = { ok: true; record: FlowRecord } | { ok: false; reason: string };
@@ -21,6 +22,8 @@ class Reject {
 const ENDPOINT_TYPES: ReadonlySet<string> = new Set(['wep', 'hep', 'ns', 'net']);
 const HIT_ACTIONS: ReadonlySet<string> = new Set(['allow', 'deny', 'pass', 'log']);
 const MAX_NAME = 253;
+/** Shared by every record without labels or domains: one less allocation per record. */
+const NONE: readonly string[] = Object.freeze([]);
 const MAX_LABELS = 256;
 const MAX_HITS = 64;
 const MAX_DOMAINS = 64;
@@ -106,44 +109,57 @@ function optionalName(o: Record<string, unknown>, field: string, valid: (s: stri
   return v;
 }
 
+// Constant field names: computed property names are slow in V8's hot paths.
+const FIELDS = {
+  source: { type: 'source_type', namespace: 'source_namespace', name: 'source_name_aggr', ip: 'source_ip', labels: 'source_labels' },
+  dest: { type: 'dest_type', namespace: 'dest_namespace', name: 'dest_name_aggr', ip: 'dest_ip', labels: 'dest_labels' },
+} as const;
+
+// Flow logs repeat the same names and addresses millions of times: check each once.
+const validDnsLabel = memoize(isDnsLabel);
+const validSubdomain = memoize(isDnsSubdomain);
+const validWorkloadName = memoize((name) => WORKLOAD_NAME.test(name));
+// Networks (`pub`, `pvt`) and host names: printable ASCII without quotes or separators.
+const validOtherName = memoize((name) => /^[A-Za-z0-9][-A-Za-z0-9._*]*$/.test(name));
+const validIp = memoize((ip) => isIP(ip) !== 0);
+const validLabel = memoize(isLabel);
+
 function endpoint(o: Record<string, unknown>, side: 'source' | 'dest'): FlowEndpoint {
-  const type = o[`${side}_type`];
-  if (typeof type !== 'string' || !ENDPOINT_TYPES.has(type)) throw invalid(o, `${side}_type`);
-  const namespace = optionalName(o, `${side}_namespace`, isDnsLabel);
-  const nameField = `${side}_name_aggr`;
-  const name = o[nameField];
-  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME) throw invalid(o, nameField);
-  if (!validEndpointName(type as EndpointType, name)) throw invalid(o, nameField);
-  if (type === 'wep' && namespace === null) throw new Reject(`missing ${side}_namespace for a workload`);
-  const ipField = `${side}_ip`;
-  const ip = o[ipField];
-  if (ip !== undefined && ip !== null && (typeof ip !== 'string' || isIP(ip) === 0)) throw invalid(o, ipField);
-  return { type: type as EndpointType, name, namespace, labels: labels(o, `${side}_labels`), ip: (ip as string | null | undefined) ?? null };
+  const f = FIELDS[side];
+  const type = o[f.type];
+  if (typeof type !== 'string' || !ENDPOINT_TYPES.has(type)) throw invalid(o, f.type);
+  const namespace = optionalName(o, f.namespace, validDnsLabel);
+  const name = o[f.name];
+  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME) throw invalid(o, f.name);
+  if (!validEndpointName(type as EndpointType, name)) throw invalid(o, f.name);
+  if (type === 'wep' && namespace === null) throw new Reject(`missing ${f.namespace} for a workload`);
+  const ip = o[f.ip];
+  if (ip !== undefined && ip !== null && (typeof ip !== 'string' || !validIp(ip))) throw invalid(o, f.ip);
+  return { type: type as EndpointType, name, namespace, labels: labels(o, f.labels), ip: (ip as string | null | undefined) ?? null };
 }
 
 function validEndpointName(type: EndpointType, name: string): boolean {
   switch (type) {
     case 'ns':
-      return isDnsSubdomain(name);
+      return validSubdomain(name);
     case 'wep':
-      return WORKLOAD_NAME.test(name);
+      return validWorkloadName(name);
     default:
-      // Networks (`pub`, `pvt`) and host names: printable ASCII without quotes or separators.
-      return /^[A-Za-z0-9][-A-Za-z0-9._*]*$/.test(name);
+      return validOtherName(name);
   }
 }
 
 /** `{"labels": ["k=v", ...]}` (Calico's shape) or a bare list; every entry a valid Kubernetes label. */
 function labels(o: Record<string, unknown>, field: string): readonly string[] {
   const v = o[field];
-  if (v === undefined || v === null || v === '-') return [];
+  if (v === undefined || v === null || v === '-') return NONE;
   let list: unknown;
   if (Array.isArray(v)) list = v;
   else if (typeof v === 'object' && Object.keys(v).every((k) => k === 'labels')) list = (v as { labels?: unknown }).labels ?? [];
   else throw invalid(o, field);
-  if (list === null) return [];
+  if (list === null) return NONE;
   if (!Array.isArray(list) || list.length > MAX_LABELS) throw invalid(o, field);
-  for (const l of list) if (typeof l !== 'string' || !isLabel(l)) throw invalid(o, field);
+  for (const l of list) if (typeof l !== 'string' || !validLabel(l)) throw invalid(o, field);
   return list as string[];
 }
 
@@ -153,20 +169,20 @@ function isLabel(text: string): boolean {
 }
 
 function service(o: Record<string, unknown>): DestinationService | null {
-  const name = optionalName(o, 'dest_service_name', isDnsLabel);
+  const name = optionalName(o, 'dest_service_name', validDnsLabel);
   if (name === null) return null;
   return {
     name,
-    namespace: optionalName(o, 'dest_service_namespace', isDnsLabel),
+    namespace: optionalName(o, 'dest_service_namespace', validDnsLabel),
     // Port names are IANA service names or numbers as text; both fit a DNS label.
-    portName: optionalName(o, 'dest_service_port', isDnsLabel),
+    portName: optionalName(o, 'dest_service_port', validDnsLabel),
     port: optionalPort(o, 'dest_service_port_num'),
   };
 }
 
 /** Calico writes an array; some exports join them with commas. */
 function domains(v: unknown): readonly string[] {
-  if (v === undefined || v === null || v === '-' || v === '') return [];
+  if (v === undefined || v === null || v === '-' || v === '') return NONE;
   const list = typeof v === 'string' ? v.split(',') : v;
   if (!Array.isArray(list) || list.length > MAX_DOMAINS) throw new Reject('invalid dest_domains');
   const out: string[] = [];
@@ -183,8 +199,16 @@ function policies(v: unknown): PolicyTrace | null {
   if (v === undefined || v === null) return null;
   if (typeof v !== 'object' || Array.isArray(v)) throw new Reject('invalid policies');
   const p = v as Record<string, unknown>;
-  const trace = { all: hits(p['all_policies']), pending: hits(p['pending_policies']), enforced: hits(p['enforced_policies']) };
-  return trace.all === null && trace.pending === null && trace.enforced === null ? null : trace;
+  const [allRaw, pendingRaw, enforcedRaw] = [p['all_policies'], p['pending_policies'], p['enforced_policies']];
+  // The three traces are usually identical: parse a repeat once.
+  const all = hits(allRaw);
+  const pending = sameEntries(pendingRaw, allRaw) ? all : hits(pendingRaw);
+  const enforced = sameEntries(enforcedRaw, pendingRaw) ? pending : sameEntries(enforcedRaw, allRaw) ? all : hits(enforcedRaw);
+  return all === null && pending === null && enforced === null ? null : { all, pending, enforced };
+}
+
+function sameEntries(a: unknown, b: unknown): boolean {
+  return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((e, i) => e === b[i]);
 }
 
 function hits(v: unknown): PolicyHit[] | null {
@@ -196,6 +220,22 @@ function hits(v: unknown): PolicyHit[] | null {
 /** `<index>|<tier>|<policy>|<action>|<rule index>` */
 export function parsePolicyHit(entry: unknown): PolicyHit {
   if (typeof entry !== 'string' || entry.length > 1024) throw new Reject('invalid policies entry');
+  const hit = cachedHit(entry);
+  if (hit === null) throw new Reject('invalid policies entry');
+  return hit;
+}
+
+// The same few hits repeat in every record; parsed hits are immutable, so they can be shared.
+const cachedHit = memoize((entry): PolicyHit | null => {
+  try {
+    return Object.freeze(readPolicyHit(entry));
+  } catch (e) {
+    if (e instanceof Reject) return null;
+    throw e;
+  }
+});
+
+function readPolicyHit(entry: string): PolicyHit {
   const parts = entry.split('|');
   if (parts.length !== 5) throw new Reject('invalid policies entry');
   const [index, tier, policy, action, ruleIndex] = parts as [string, string, string, string, string];

@@ -1,73 +1,91 @@
 // Splits a byte stream into lines without ever holding more than one line (bounded by
-// maxLineBytes) plus one chunk in memory. Lines are checked for valid UTF-8 before decoding, so
-// a damaged line is reported instead of being silently mangled into U+FFFD.
+// maxLineBytes) plus one chunk in memory. Text is checked for valid UTF-8 before decoding, so a
+// damaged line is reported instead of being silently mangled into U+FFFD. The common case, a
+// chunk of valid UTF-8, is checked and decoded once per chunk, not once per line. Lines are
+// pushed to a sink as they are found, so whatever the sink makes of them dies young (cheap GC).
 
 import { isUtf8 } from 'node:buffer';
 
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
 
-export type LineEvent = { line: string; lineNo: number } | { bad: string; lineNo: number };
+export interface LineSink {
+  line(text: string, lineNo: number): void;
+  /** A line that could not be read: its reason and number. */
+  bad(reason: string, lineNo: number): void;
+}
 
 /**
- * Yields one batch of events per input chunk. Blank lines are dropped silently; a trailing `\r`
- * is removed (CRLF files).
+ * Reads every line into the sink. Blank lines are dropped silently (but counted in line
+ * numbers); a trailing `\r` is removed (CRLF files).
  */
-export async function* readLines(
-  chunks: AsyncIterable<Buffer>,
-  maxLineBytes = DEFAULT_MAX_LINE_BYTES,
-): AsyncGenerator<LineEvent[]> {
+export async function readLines(chunks: AsyncIterable<Buffer>, sink: LineSink, maxLineBytes = DEFAULT_MAX_LINE_BYTES): Promise<void> {
+  const oversize = `oversize line (more than ${maxLineBytes} bytes)`;
   let carry: Buffer | null = null;
-  let oversize = false;
+  /** The current line is already known to be too long and is being skipped. */
+  let skipping = false;
   let lineNo = 0;
 
-  const take = (bytes: Buffer, out: LineEvent[]): void => {
+  const takeText = (text: string): void => {
     lineNo++;
-    let end = bytes.length;
-    if (end > 0 && bytes[end - 1] === 13) end--;
-    if (oversize || end > maxLineBytes) {
-      oversize = false;
-      out.push({ bad: `oversize line (more than ${maxLineBytes} bytes)`, lineNo });
-      return;
-    }
-    if (end === 0) return;
-    const body = end === bytes.length ? bytes : bytes.subarray(0, end);
-    if (!isUtf8(body)) {
-      out.push({ bad: 'invalid UTF-8', lineNo });
-      return;
-    }
-    const line = body.toString('utf8');
-    if (line.trim() === '') return;
-    out.push({ line, lineNo });
+    const line = text.endsWith('\r') ? text.slice(0, -1) : text;
+    // UTF-8 needs at most 3 bytes per UTF-16 unit: count bytes only when it could matter.
+    if (line.length > maxLineBytes || (line.length * 3 > maxLineBytes && Buffer.byteLength(line) > maxLineBytes)) {
+      sink.bad(oversize, lineNo);
+    } else if (line.trim() !== '') sink.line(line, lineNo);
+  };
+
+  const takeBytes = (bytes: Buffer): void => {
+    if (isUtf8(bytes)) takeText(bytes.toString('utf8'));
+    else sink.bad(bytes.length > maxLineBytes + 1 ? oversize : 'invalid UTF-8', ++lineNo);
   };
 
   for await (const chunk of chunks) {
-    const out: LineEvent[] = [];
     let start = 0;
-    for (;;) {
-      const nl = chunk.indexOf(10, start);
-      if (nl === -1) {
-        if (start < chunk.length && !oversize) {
-          const rest = chunk.subarray(start);
-          carry = carry ? Buffer.concat([carry, rest]) : Buffer.from(rest);
-          // Past the limit (and a possible \r) we only need to know the line is too long, not keep it.
-          if (carry.length > maxLineBytes + 1) {
-            oversize = true;
-            carry = null;
-          }
-        }
-        break;
-      }
-      const piece = chunk.subarray(start, nl);
-      const line: Buffer = carry ? Buffer.concat([carry, piece]) : piece;
-      carry = null;
-      take(line, out);
+    if (skipping) {
+      const nl = chunk.indexOf(10);
+      if (nl === -1) continue;
+      sink.bad(oversize, ++lineNo);
+      skipping = false;
       start = nl + 1;
     }
-    if (out.length > 0) yield out;
+    const last = chunk.lastIndexOf(10);
+    if (last >= start && carry !== null) {
+      // Finish the line the previous chunk started; only that line is copied.
+      const nl = chunk.indexOf(10, start);
+      takeBytes(Buffer.concat([carry, chunk.subarray(start, nl)]));
+      carry = null;
+      start = nl + 1;
+    }
+    if (last >= start) {
+      const region = chunk.subarray(start, last);
+      if (isUtf8(region)) {
+        const text = region.toString('utf8');
+        for (let from = 0; ; ) {
+          const nl = text.indexOf('\n', from);
+          takeText(nl === -1 ? text.slice(from) : text.slice(from, nl));
+          if (nl === -1) break;
+          from = nl + 1;
+        }
+      } else {
+        for (let from = 0; ; ) {
+          const nl = region.indexOf(10, from);
+          takeBytes(nl === -1 ? region.subarray(from) : region.subarray(from, nl));
+          if (nl === -1) break;
+          from = nl + 1;
+        }
+      }
+      start = last + 1;
+    }
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start);
+      carry = carry ? Buffer.concat([carry, rest]) : Buffer.from(rest);
+      // Past the limit (plus a possible \r) we only need to know the line is too long.
+      if (carry.length > maxLineBytes + 1) {
+        carry = null;
+        skipping = true;
+      }
+    }
   }
-  if (carry !== null || oversize) {
-    const out: LineEvent[] = [];
-    take(carry ?? Buffer.alloc(0), out);
-    if (out.length > 0) yield out;
-  }
+  if (skipping) sink.bad(oversize, ++lineNo);
+  else if (carry !== null) takeBytes(carry);
 }

@@ -1,6 +1,6 @@
 // The one interface every flow source implements (files today; Goldmane and Elasticsearch later).
-// Sources validate at their boundary and yield normalised records in batches: batches keep the
-// per-record cost of async iteration out of the hot path.
+// Sources validate at their boundary and push normalised records to a sink as they read them:
+// no per-record async iteration, and records die young, which keeps garbage collection cheap.
 
 import type { FlowRecord } from './record.ts';
 import type { SkipReport } from './skip-report.ts';
@@ -18,7 +18,8 @@ export interface FlowSource {
   readonly skipped: SkipReport;
   /** Lines or documents read so far, valid or not. */
   readonly inputsRead: number;
-  read(window: TimeWindow): AsyncIterable<readonly FlowRecord[]>;
+  /** Reads the records (at least those in the window) into `onRecord`; resolves when done. */
+  read(window: TimeWindow, onRecord: (record: FlowRecord) => void): Promise<void>;
 }
 
 /** The input cannot be read at all (missing path, permission, corrupt compression): a hard error. */

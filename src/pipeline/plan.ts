@@ -43,10 +43,6 @@ export interface Plan {
   readonly warnings: readonly Warning[];
 }
 
-const NEW_POLICY_COMMENT =
-  ' Recommended by policy-recommender from observed flows: every rule allows traffic that was seen.\n' +
-  ' Staged: Calico reports what it would deny without denying anything. Comments and edits survive updates.';
-
 export function planRecommendations(input: PlanInput): Plan {
   const { config, now } = input;
   const flavor = flavorFor(config.flavor);
@@ -162,7 +158,7 @@ function planNamespace(namespace: string, refs: readonly ObjectRef[], observed: 
 
   let outcome: NamespaceReport['outcome'] = 'unchanged';
   if (docs === null) {
-    tree.set(path, renderNewFile(result.policy, NEW_POLICY_COMMENT));
+    tree.set(path, renderNewFile(result.policy, flavor.newFileComment));
     outcome = 'created';
   } else if (!deepEqual(previous, result.policy)) {
     patchDocument(docs[ref!.index]!, result.policy);

@@ -34,7 +34,7 @@ export function lookbackWindow(config: RecommendationConfig, now: number): TimeW
 export async function readFlows(source: FlowSource, config: RecommendationConfig, now: number): Promise<FlowReading> {
   const window = lookbackWindow(config, now);
   const aggregator = new FlowAggregator({ window, clusterDomain: config.clusterDomain, tierName: config.namespaceSpec.tierName });
-  for await (const batch of source.read(window)) aggregator.addAll(batch);
+  await source.read(window, (record) => aggregator.add(record));
   return {
     source: source.description,
     inputsRead: source.inputsRead,

@@ -140,6 +140,24 @@ export function addResource(tree: TreeOverlay, path: string, entry: string): voi
   tree.set(path, stringifyDocuments(docs));
 }
 
+/** Removes `resources` entries naming files or directories that do not exist in the tree. */
+export function dropMissingResources(tree: TreeOverlay, path: string): void {
+  const docs = parseYamlFileOrThrow(tree, path);
+  const doc = docs[0];
+  const value: unknown = doc?.toJS();
+  if (doc === undefined || !isPlainObject(value) || !Array.isArray(value['resources'])) return;
+  const dir = dirOf(path);
+  const exists = (entry: unknown) => {
+    if (typeof entry !== 'string' || entry.includes('://')) return true;
+    const target = posix.normalize(posix.join(dir, entry)).replace(/\/$/, '');
+    return tree.has(target) || kustomizationIn(tree, target) !== null;
+  };
+  const kept = value['resources'].filter(exists);
+  if (kept.length === value['resources'].length) return;
+  patchDocument(doc, { ...value, resources: kept });
+  tree.set(path, stringifyDocuments(docs));
+}
+
 function createKustomization(tree: TreeOverlay, path: string, resources: string[]): void {
   const comment = ' Created by policy-recommender, which lists the files it writes here. Edit freely.';
   tree.set(path, renderNewFile({ ...KUSTOMIZATION_HEADER, resources: [...resources].sort() }, comment));

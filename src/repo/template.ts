@@ -9,7 +9,7 @@ import { isPlainObject } from '../util/plain.ts';
 import { parseYamlFile, renderNewFile, stringifyDocuments, type YamlDocument } from '../yaml/document.ts';
 import type { Warning } from '../engine/report.ts';
 import { findObject, isYamlPath, type Inventory } from './inventory.ts';
-import { isKustomizationPath, kustomizationIn } from './kustomize.ts';
+import { dropMissingResources, isKustomizationPath, kustomizationIn } from './kustomize.ts';
 import type { TreeFiles, TreeOverlay } from './tree.ts';
 
 /** The template tier a custom `tierName` is modelled on. */
@@ -35,9 +35,13 @@ export function applyTemplate(tree: TreeOverlay, template: TreeFiles, inventory:
   const written: string[] = [];
   const warnings: Warning[] = [];
 
+  const skeleton: string[] = [];
   if (kustomizationIn(tree, '') === null) {
     for (const [path, text] of template) {
-      if (isKustomizationPath(path) && !tree.has(path)) tree.set(path, text);
+      if (isKustomizationPath(path) && !tree.has(path)) {
+        tree.set(path, text);
+        skeleton.push(path);
+      }
     }
   }
 
@@ -62,6 +66,8 @@ export function applyTemplate(tree: TreeOverlay, template: TreeFiles, inventory:
     tree.set(target, verbatim ? text : stringifyDocuments(missing.map((o) => o.doc)));
     written.push(target);
   }
+  // The skeleton lists every template file; a flavour may not write them all (Kubernetes: no tiers).
+  for (const path of skeleton) dropMissingResources(tree, path);
   return { written, warnings };
 }
 

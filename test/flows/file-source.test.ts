@@ -8,7 +8,7 @@ import { FlowSourceError } from '../../src/flows/source.ts';
 import { FileFlowSource } from '../../src/flows/sources/file-source.ts';
 import { damageKinds, generateFlowEntries, writeFlowFile, type FlowEntry, type GenerateOptions } from '../../src/generator/generate.ts';
 import { readFlows } from '../../src/pipeline/run.ts';
-import { chunked, collect, exampleAt, withTempDir } from './fixtures.ts';
+import { chunked, readRecords, exampleAt, withTempDir } from './fixtures.ts';
 
 const END = 1795348800; // 2026-11-22T12:00:00Z
 const OVERSIZE_64K = 'oversize line (more than 65536 bytes)';
@@ -18,7 +18,7 @@ const startTimes = (records: readonly FlowRecord[]): number[] => records.map((r)
 
 async function readAll(paths: string[], options: Parameters<typeof FileFlowSource.open>[1] = {}): Promise<{ source: FileFlowSource; records: FlowRecord[] }> {
   const source = await FileFlowSource.open(paths, options);
-  const records = await collect(source.read({ from: 0, to: END }));
+  const records = await readRecords(source, { from: 0, to: END });
   return { source, records };
 }
 
@@ -365,7 +365,7 @@ describe('FileFlowSource', () => {
         await writeFile(file, lines(exampleAt(1)));
         await chmod(file, 0o000);
         try {
-          const message = await flowSourceError(FileFlowSource.open([file]).then((s) => collect(s.read({ from: 0, to: END }))));
+          const message = await flowSourceError(FileFlowSource.open([file]).then((s) => readRecords(s, { from: 0, to: END })));
           expect(message).toBe(`cannot read ${file}: permission denied`);
         } finally {
           await chmod(file, 0o600);
@@ -412,7 +412,7 @@ describe('FileFlowSource', () => {
         const file = join(dir, 'flows.log.gz');
         await writeFile(file, damage(gzipSync(text)));
         const source = await FileFlowSource.open([file]);
-        const message = await flowSourceError(collect(source.read({ from: 0, to: END })));
+        const message = await flowSourceError(readRecords(source, { from: 0, to: END }));
         expect(message).toContain(file);
         expect(message).toMatch(new RegExp(`^cannot read ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: corrupt gzip data \\(.+\\)$`));
       }));
@@ -420,7 +420,7 @@ describe('FileFlowSource', () => {
     test('corrupt gzipped stdin is a FlowSourceError naming <stdin>', async () => {
       const gz = gzipSync(lines(exampleAt(1), exampleAt(2)));
       const source = await FileFlowSource.open(['-'], { stdin: bytes(gz.subarray(0, gz.length - 12)) });
-      const message = await flowSourceError(collect(source.read({ from: 0, to: END })));
+      const message = await flowSourceError(readRecords(source, { from: 0, to: END }));
       expect(message).toMatch(/^cannot read <stdin>: corrupt gzip data/);
     });
 

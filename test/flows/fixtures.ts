@@ -1,3 +1,5 @@
+import type { FlowRecord } from '../../src/flows/record.ts';
+import type { FlowSource, TimeWindow } from '../../src/flows/source.ts';
 // Test helpers for the flow-source tests: the reference's example record and ways to vary it.
 
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -44,8 +46,9 @@ export async function* chunked(data: Buffer, sizes: readonly number[]): AsyncGen
   }
 }
 
-export async function collect<T>(iterable: AsyncIterable<readonly T[]>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const batch of iterable) out.push(...batch);
+/** Every record a source reads, in order. */
+export async function readRecords(source: FlowSource, window: TimeWindow): Promise<FlowRecord[]> {
+  const out: FlowRecord[] = [];
+  await source.read(window, (record) => out.push(record));
   return out;
 }

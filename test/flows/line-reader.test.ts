@@ -1,12 +1,18 @@
 import { describe, expect, test } from '@jest/globals';
-import { DEFAULT_MAX_LINE_BYTES, readLines, type LineEvent } from '../../src/flows/line-reader.ts';
-import { chunked, collect } from './fixtures.ts';
+import { DEFAULT_MAX_LINE_BYTES, readLines } from '../../src/flows/line-reader.ts';
+import { chunked } from './fixtures.ts';
+
+type LineEvent = { line: string; lineNo: number } | { bad: string; lineNo: number };
 
 async function* of(...chunks: (string | Buffer)[]): AsyncGenerator<Buffer> {
   for (const c of chunks) yield typeof c === 'string' ? Buffer.from(c, 'utf8') : c;
 }
 
-const read = (chunks: AsyncIterable<Buffer>, max?: number): Promise<LineEvent[]> => collect(readLines(chunks, max));
+async function read(chunks: AsyncIterable<Buffer>, max?: number): Promise<LineEvent[]> {
+  const events: LineEvent[] = [];
+  await readLines(chunks, { line: (line, lineNo) => events.push({ line, lineNo }), bad: (bad, lineNo) => events.push({ bad, lineNo }) }, max);
+  return events;
+}
 const oversize = (max: number, lineNo: number): LineEvent => ({ bad: `oversize line (more than ${max} bytes)`, lineNo });
 
 describe('line splitting', () => {
@@ -73,20 +79,19 @@ describe('line splitting', () => {
     expect(await read(chunked(text, [3, 7, 2]))).toEqual(whole);
   });
 
-  test('one batch of events per chunk that completes lines', async () => {
-    const batches: LineEvent[][] = [];
-    for await (const batch of readLines(of('a\nb\nc', 'c\n', 'dd', 'd\ne\n'))) batches.push(batch);
-    expect(batches).toEqual([
-      [
-        { line: 'a', lineNo: 1 },
-        { line: 'b', lineNo: 2 },
-      ],
-      [{ line: 'cc', lineNo: 3 }],
-      [
-        { line: 'ddd', lineNo: 4 },
-        { line: 'e', lineNo: 5 },
-      ],
-    ]);
+  test('lines reach the sink as soon as their chunk completes them', async () => {
+    const seen: string[] = [];
+    async function* chunks(): AsyncGenerator<Buffer> {
+      yield Buffer.from('a\nb\nc');
+      seen.push('after chunk 1');
+      yield Buffer.from('c\n');
+      seen.push('after chunk 2');
+      yield Buffer.from('dd');
+      yield Buffer.from('d\ne\n');
+      seen.push('after chunk 4');
+    }
+    await readLines(chunks(), { line: (line) => seen.push(line), bad: (reason) => seen.push(reason) });
+    expect(seen).toEqual(['a', 'b', 'after chunk 1', 'cc', 'after chunk 2', 'ddd', 'e', 'after chunk 4']);
   });
 });
 

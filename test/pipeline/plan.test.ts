@@ -70,6 +70,9 @@ describe('the policies tree', () => {
   test('the kubernetes flavour adds no Calico objects', async () => {
     const result = await run([egress('shop', pub)], { config: config({ flavor: 'kubernetes' }) });
     expect(objects(result.tree)).toEqual(['NetworkPolicy/shop-recommendation']);
+    // The template's root kustomization lists only what exists, so the directory builds.
+    expect(yamlOf(result.tree, 'kustomization.yaml').resources).toEqual(['namespace-isolation']);
+    expect(result.tree.get('namespace-isolation/shop.yaml')).toContain('no staged mode: once applied, it is enforced');
   });
 
   test('a template file name already taken by a person gets a sibling name', async () => {

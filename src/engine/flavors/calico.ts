@@ -13,7 +13,7 @@ import { categoryRank, compareStrings, peerKey, type Category, type ObservedAtom
 import { ANNOTATIONS, MAX_NOTED_DOMAINS } from '../provenance.ts';
 import { calicoRuleMatches } from './calico-match.ts';
 import { KIND_LABEL, NAME_LABEL, NETWORK_SET_KIND, readCalicoShape, type CalicoShape } from './calico-shape.ts';
-import type { PolicyFlavor, RuleContext, RuleIdentity, RuleSummary } from './flavor.ts';
+import { NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
 
 /** CRD limits (projectcalico.org/v3): ports per entity rule, selector length. */
 const MAX_PORTS = 50;
@@ -25,6 +25,7 @@ export function calicoFlavor(enterprise: boolean): PolicyFlavor {
   return {
     name: enterprise ? 'calico-enterprise' : 'calico',
     kind: 'StagedNetworkPolicy',
+    newFileComment: `${NEW_FILE_ORIGIN}\n Staged: Calico reports what it would deny without denying anything. Comments and edits survive updates.`,
     typesKey: 'types',
 
     skeleton(namespace, tier, metadata) {

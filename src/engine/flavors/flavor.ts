@@ -7,6 +7,9 @@ import type { Flavor } from '../../config/recommendation-config.ts';
 import type { PlainObject } from '../../util/plain.ts';
 import type { Category, Direction, ObservedAtom, Peer } from '../model.ts';
 
+/** First line of every new policy file's comment. */
+export const NEW_FILE_ORIGIN = ' Recommended by policy-recommender from observed flows: every rule allows traffic that was seen.';
+
 export interface RuleContext {
   /** The namespace the policy protects. */
   readonly namespace: string;
@@ -48,6 +51,8 @@ export interface PolicyFlavor {
   readonly name: Flavor;
   /** The kind of the per-namespace policy it writes. */
   readonly kind: 'StagedNetworkPolicy' | 'NetworkPolicy';
+  /** The comment at the top of a new policy file: what merging it means in this flavour. */
+  readonly newFileComment: string;
   /** `types` (Calico) or `policyTypes` (Kubernetes). */
   readonly typesKey: 'types' | 'policyTypes';
   /** A new, empty policy for a namespace (no rules, no types). */

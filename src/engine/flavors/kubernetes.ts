@@ -11,7 +11,7 @@ import { hasOnlyKeys, isPlainObject, type PlainObject } from '../../util/plain.t
 import { categoryRank, compareStrings, DIRECTIONS, peerKey, SAW_PRIVATE_IP, type Category, type ObservedAtom, type Peer } from '../model.ts';
 import { namespacePolicyName } from '../naming.ts';
 import { ANNOTATIONS } from '../provenance.ts';
-import type { PolicyFlavor, RuleContext, RuleIdentity, RuleSummary } from './flavor.ts';
+import { NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
 
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 type PortEntry = { protocol: 'TCP' | 'UDP' | 'SCTP'; port?: number };
@@ -29,6 +29,7 @@ export function kubernetesFlavor(): PolicyFlavor {
   return {
     name: 'kubernetes',
     kind: 'NetworkPolicy',
+    newFileComment: `${NEW_FILE_ORIGIN}\n Kubernetes NetworkPolicy has no staged mode: once applied, it is enforced. Comments and edits survive updates.`,
     typesKey: 'policyTypes',
 
     skeleton(namespace, tier, metadata) {

@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { parseCalicoFlowLog } from '../calico-flow-log.ts';
-import { DEFAULT_MAX_LINE_BYTES, readLines } from '../line-reader.ts';
+import { DEFAULT_MAX_LINE_BYTES, readLines, type LineSink } from '../line-reader.ts';
 import type { FlowRecord } from '../record.ts';
 import { SkipReport } from '../skip-report.ts';
 import { FlowSourceError, type FlowSource, type TimeWindow } from '../source.ts';
@@ -72,28 +72,27 @@ export class FileFlowSource implements FlowSource {
   }
 
   // The window is not needed: files hold what they hold and the engine filters by time.
-  async *read(_window?: TimeWindow): AsyncIterable<readonly FlowRecord[]> {
-    for (const file of this.#files) yield* this.#readFile(file);
+  async read(_window: TimeWindow, onRecord: (record: FlowRecord) => void): Promise<void> {
+    for (const file of this.#files) await this.#readFile(file, onRecord);
   }
 
-  async *#readFile(file: string): AsyncIterable<readonly FlowRecord[]> {
+  async #readFile(file: string, onRecord: (record: FlowRecord) => void): Promise<void> {
     const label = file === STDIN ? '<stdin>' : file;
     const raw = file === STDIN ? (this.#options.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 20 });
+    const sink: LineSink = {
+      line: (text, lineNo) => {
+        this.#inputsRead++;
+        const parsed = parseCalicoFlowLog(text);
+        if (parsed.ok) onRecord(parsed.record);
+        else this.skipped.add(`${label}:${lineNo}`, parsed.reason);
+      },
+      bad: (reason, lineNo) => {
+        this.#inputsRead++;
+        this.skipped.add(`${label}:${lineNo}`, reason);
+      },
+    };
     try {
-      for await (const events of readLines(gunzipIfCompressed(raw), this.#options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES)) {
-        const batch: FlowRecord[] = [];
-        for (const event of events) {
-          this.#inputsRead++;
-          if ('bad' in event) {
-            this.skipped.add(`${label}:${event.lineNo}`, event.bad);
-            continue;
-          }
-          const parsed = parseCalicoFlowLog(event.line);
-          if (parsed.ok) batch.push(parsed.record);
-          else this.skipped.add(`${label}:${event.lineNo}`, parsed.reason);
-        }
-        if (batch.length > 0) yield batch;
-      }
+      await readLines(gunzipIfCompressed(raw), sink, this.#options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
     } catch (e) {
       throw new FlowSourceError(`cannot read ${label}: ${describeError(e as NodeJS.ErrnoException)}`);
     }
