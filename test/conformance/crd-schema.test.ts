@@ -1,13 +1,15 @@
 // What the recommender writes must be accepted by a cluster: every Calico object validates against
-// Calico's v3 CRDs (../shared/calico-crds) plus the CEL and validator rules ajv cannot run, and the
+// Calico's v3 CRDs (vendored in test/fixtures/calico-crds) plus the CEL and validator rules ajv cannot run, and the
 // `kubernetes` flavour writes well-formed networking.k8s.io/v1 NetworkPolicies.
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Flavor } from '../../src/config/recommendation-config.ts';
 import type { Plan } from '../../src/pipeline/plan.ts';
 import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
 import { loadTree } from '../../src/repo/fs-tree.ts';
-import { calicoKinds, CRD_DIR, validateCalicoObject } from '../support/crd-validator.ts';
+import { calicoKinds, CRD_DIR, SHARED_CRD_DIR, validateCalicoObject } from '../support/crd-validator.ts';
 import { validateKubernetesNetworkPolicy } from '../support/kubernetes-validator.ts';
 import {
   ALL_FLAVORS,
@@ -78,6 +80,14 @@ test('the Calico CRDs are loaded for every kind we validate', () => {
   for (const kind of ['Tier', 'StagedNetworkPolicy', 'StagedGlobalNetworkPolicy', 'NetworkPolicy', 'GlobalNetworkPolicy', 'NetworkSet', 'GlobalNetworkSet']) {
     expect({ kind, loaded: kinds.has(kind), from: CRD_DIR }).toEqual({ kind, loaded: true, from: CRD_DIR });
     expect(kinds.get(kind)!.apiVersion).toBe('projectcalico.org/v3');
+  }
+});
+
+(existsSync(SHARED_CRD_DIR) ? test : test.skip)('the vendored CRDs are identical to the shared copy beside the checkout', () => {
+  const yaml = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+  expect(yaml(CRD_DIR)).toEqual(yaml(SHARED_CRD_DIR));
+  for (const file of yaml(SHARED_CRD_DIR)) {
+    expect({ file, same: readFileSync(join(CRD_DIR, file), 'utf8') === readFileSync(join(SHARED_CRD_DIR, file), 'utf8') }).toEqual({ file, same: true });
   }
 });
 

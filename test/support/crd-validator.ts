@@ -1,5 +1,5 @@
 // Validates Calico `projectcalico.org/v3` objects the way a cluster would: the CRDs' OpenAPI
-// schemas (from `../shared/calico-crds`, next to the repository) compiled with ajv, plus, by hand,
+// schemas (vendored in test/fixtures/calico-crds) compiled with ajv, plus, by hand,
 // what ajv cannot run: the CRDs' `x-kubernetes-validations` CEL rules, Calico's own validator rules
 // (shared/reference/calico.md section 3), ObjectMeta, and our naming scheme (`<tier>.<name>`).
 //
@@ -20,7 +20,10 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const CRD_DIR = join(REPO_ROOT, '..', 'shared', 'calico-crds');
+/** Calico's v3 CRDs, vendored so that a clone's tests are self-contained (see the README there). */
+export const CRD_DIR = join(REPO_ROOT, 'test', 'fixtures', 'calico-crds');
+/** The team's shared copy, when present beside the checkout: the vendored copy must match it. */
+export const SHARED_CRD_DIR = join(REPO_ROOT, '..', 'shared', 'calico-crds');
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -161,14 +164,14 @@ export function strictSchema(schema: unknown): unknown {
 
 let loaded: Map<string, KindSchema> | null = null;
 
-/** The CRDs by kind, compiled once. Throws if `../shared/calico-crds` is missing. */
+/** The CRDs by kind, compiled once. */
 export function calicoKinds(): ReadonlyMap<string, KindSchema> {
   if (loaded !== null) return loaded;
   let files: string[];
   try {
     files = readdirSync(CRD_DIR).filter((f) => /\.ya?ml$/.test(f));
   } catch (e) {
-    throw new Error(`Calico CRDs not found at ${CRD_DIR} (expected ../shared/calico-crds beside the checkout): ${(e as Error).message}`);
+    throw new Error(`Calico CRDs not found at ${CRD_DIR}: ${(e as Error).message}`);
   }
   const ajv = createAjv();
   const kinds = new Map<string, KindSchema>();
