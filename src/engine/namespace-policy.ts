@@ -79,8 +79,11 @@ export function recommendNamespacePolicy(input: NamespacePolicyInput, flavor: Po
   // A new policy is written in the conventional order; an existing one keeps the order it has.
   if (previous === null) policy['spec'] = inConventionalOrder(spec, flavor.typesKey);
 
-  const rulesChanged = previous === null || DIRECTIONS.some((d) => !deepEqual(spec[d], (previous['spec'] as PlainObject)[d])) ||
-    !deepEqual(spec[flavor.typesKey], (previous['spec'] as PlainObject)[flavor.typesKey]);
+  const before = previous === null ? null : (previous['spec'] as PlainObject);
+  const rulesChanged =
+    before === null ||
+    DIRECTIONS.some((d) => !deepEqual(withoutNotes(spec[d]), withoutNotes(before[d]))) ||
+    !deepEqual(spec[flavor.typesKey], before[flavor.typesKey]);
   if (rulesChanged) setAnnotation(policy, ANNOTATIONS.lastUpdated, now);
   return { policy: flavor.finish(policy, now), rulesChanged, rules: reports, warnings };
 }
@@ -100,6 +103,17 @@ function checkShape(previous: PlainObject, flavor: PolicyFlavor): PlainObject {
   const copySpec = copy['spec'] as PlainObject;
   for (const direction of DIRECTIONS) if (copySpec[direction] === null) delete copySpec[direction];
   return copy;
+}
+
+/** Rules without the informational domain notes: a new note alone does not change what is allowed. */
+function withoutNotes(rules: unknown): unknown {
+  if (!Array.isArray(rules)) return rules;
+  return rules.map((rule) => {
+    const annotations = (rule as { metadata?: { annotations?: Record<string, unknown> } })?.metadata?.annotations;
+    if (annotations === undefined || !(ANNOTATIONS.domains in annotations)) return rule;
+    const { [ANNOTATIONS.domains]: _note, ...rest } = annotations;
+    return { ...(rule as PlainObject), metadata: { ...(rule as { metadata: PlainObject }).metadata, annotations: rest } };
+  });
 }
 
 function inConventionalOrder(spec: PlainObject, typesKey: string): PlainObject {

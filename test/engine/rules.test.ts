@@ -183,6 +183,16 @@ describe('domains', () => {
       'approximation: egress to hooks.slack.com (TCP 443) is allowed to any public address on that port: open-source Calico has no domain rules',
     );
   });
+
+  test('open-source calico: a new domain behind an allowed port updates the note but not last-updated', async () => {
+    const first = await run(records);
+    const later = NOW + 3600;
+    const second = await run([egress('shop', pub, { domains: ['cdn.example.net'], port: 443, start: later - 600 })], { tree: first.tree, now: later });
+    const policy = policyOf(second.tree, 'shop');
+    expect(policy.spec.egress[0].metadata.annotations['policy-recommender.io/domains']).toBe('api.stripe.com, cdn.example.net, hooks.slack.com');
+    expect(policy.metadata.annotations['policy-recommender.io/last-updated']).toBe(formatTime(NOW));
+    expect(second.namespaces[0]!.outcome).toBe('updated');
+  });
 });
 
 describe('kubernetes flavour: networking.k8s.io/v1 NetworkPolicy', () => {
