@@ -11,6 +11,8 @@ export interface Cidr {
 
 /** RFC 1918: what Calico's flow logs call `pvt` and its Private rules match. */
 export const PRIVATE_NETS: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
+/** IPv6 unique local addresses (RFC 4193), IPv6's private range. */
+export const PRIVATE_NETS_V6: readonly string[] = ['fc00::/7'];
 
 export function parseIp(text: string): { version: 4 | 6; bits: bigint } | null {
   const version = isIP(text);
@@ -61,7 +63,7 @@ export function cidrContains(outer: Cidr, inner: Cidr): boolean {
   return outer.prefix === 0 || inner.bits >> shift === outer.bits >> shift;
 }
 
-const PRIVATE_CIDRS = PRIVATE_NETS.map((n) => parseCidr(n)!);
+const PRIVATE_CIDRS = [...PRIVATE_NETS, ...PRIVATE_NETS_V6].map((n) => parseCidr(n)!);
 
 const DOTTED_QUAD = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/;
 

@@ -6,7 +6,8 @@ import { isPrivateIp } from '../calico/nets.ts';
 import { protocolHasPorts } from '../calico/protocol.ts';
 import type { FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from '../flows/record.ts';
 import type { TimeWindow } from '../flows/source.ts';
-import { SAW_NO_IP, SAW_PRIVATE_IP, SAW_PUBLIC_IP, type Direction, type Peer } from './model.ts';
+import { isIPv6 } from 'node:net';
+import { SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, type Direction, type Peer } from './model.ts';
 import { isOwnPolicyInTrace } from './naming.ts';
 
 export interface LearnContext {
@@ -54,7 +55,7 @@ export function learn(record: FlowRecord, ctx: LearnContext): Lesson | NotLearne
     direction: egress ? 'egress' : 'ingress',
     peers: classifyRemote(record, remote, egress, ctx.clusterDomain),
     port: protocolHasPorts(record.protocol) ? record.destPort : null,
-    remoteIps: remote.ip === null ? SAW_NO_IP : isPrivateIp(remote.ip) ? SAW_PRIVATE_IP : SAW_PUBLIC_IP,
+    remoteIps: remoteIps(remote.ip),
   };
 }
 
@@ -71,8 +72,16 @@ export function decidedByProfile(trace: PolicyTrace | null, isOwn: (hit: PolicyH
   if (primary === null) return true;
   if (isProfile(primary)) return true;
   if (!isOwn(primary)) return false;
-  const enforced = finalHit(trace.all) ?? finalHit(trace.enforced);
+  // What was enforced: enforced_policies, else all_policies without staged hits (older Calico
+  // Enterprise releases list staged hits there too).
+  const enforced = finalHit(trace.enforced) ?? finalHit(trace.all?.filter((h) => !h.policy.includes('staged:')) ?? null);
   return enforced === null || isProfile(enforced);
+}
+
+function remoteIps(ip: string | null): number {
+  if (ip === null) return SAW_NO_IP;
+  if (!isPrivateIp(ip)) return SAW_PUBLIC_IP;
+  return isIPv6(ip) ? SAW_PRIVATE_IPV6 : SAW_PRIVATE_IP;
 }
 
 function finalHit(hits: readonly PolicyHit[] | null): PolicyHit | null {
@@ -96,7 +105,9 @@ function classifyRemote(record: FlowRecord, remote: FlowEndpoint, egress: boolea
       }
       return [{ category: 'Namespace', namespace: remote.namespace! }];
     default: {
-      if (egress) {
+      const isPrivate = remote.name === 'pvt' || (remote.name !== 'pub' && remote.ip !== null && isPrivateIp(remote.ip));
+      // Domains and services name public destinations only (a private address stays Private).
+      if (egress && !isPrivate) {
         const internal = `.svc.${clusterDomain}`;
         const domains = record.destDomains.filter((d) => !d.endsWith(internal));
         if (domains.length > 0) return [...new Set(domains)].map((domain) => ({ category: 'Domains', domain }));
@@ -104,8 +115,8 @@ function classifyRemote(record: FlowRecord, remote: FlowEndpoint, egress: boolea
           return [{ category: 'Service', name: record.destService.name, namespace: record.destService.namespace }];
         }
       }
-      const isPrivate = remote.name === 'pvt' || (remote.name !== 'pub' && remote.ip !== null && isPrivateIp(remote.ip));
-      return [isPrivate ? { category: 'Private' } : { category: 'Public' }];
+      if (!isPrivate) return [{ category: 'Public' }];
+      return [remote.ip !== null && isIPv6(remote.ip) ? { category: 'Private', ipv6: true } : { category: 'Private' }];
     }
   }
 }

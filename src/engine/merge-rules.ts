@@ -1,7 +1,8 @@
 // Merges observed atoms into one direction's existing rules, additively: rules only accumulate.
 // Traffic some rule already decides (first match, ours or a person's) adds nothing; new traffic
-// extends the rule with the same peer and protocol, or becomes a new rule at its sorted place.
-// Existing rules are never reordered or narrowed; people's rules are never rewritten.
+// extends our rule with the same peer and protocol, or becomes a new rule at its sorted place.
+// A person's rules are never rewritten, and nothing we add lands in front of a person's rule
+// that denies or passes traffic (it would shadow it): Calico evaluates rules in order.
 
 import type { PolicyFlavor, RuleContext, RuleIdentity } from './flavors/flavor.ts';
 import type { ObservedAtom } from './model.ts';
@@ -22,6 +23,17 @@ export function mergeDirection(
   maxRules: number,
 ): DirectionMerge {
   let rules = [...existing];
+  const created = new Set<unknown>();
+  const ours = (rule: unknown): RuleIdentity | null => {
+    const id = flavor.identify(rule, ctx);
+    return id !== null && (id.ours || created.has(rule)) ? id : null;
+  };
+  /** Our additions go after the last of a person's rules that could deny or pass traffic. */
+  const firstFree = (): number => {
+    for (let i = rules.length - 1; i >= 0; i--) if (ours(rules[i]) === null && !flavor.allowsOnly(rules[i])) return i + 1;
+    return 0;
+  };
+
   const coveredBy = new Map<number, ObservedAtom[]>();
   const uncovered: ObservedAtom[] = [];
   for (const o of observed) {
@@ -36,7 +48,8 @@ export function mergeDirection(
     // An extension made earlier in this loop may already allow it (e.g. a port-less rule).
     if (rules.some((r) => flavor.matches(r, o, ctx))) continue;
     const key = flavor.extendKey(o, ctx);
-    const target = rules.findIndex((r) => flavor.identify(r, ctx)?.extendKey === key && flavor.canExtend(r, o, ctx));
+    const free = firstFree();
+    const target = rules.findIndex((r, i) => i >= free && ours(r)?.extendKey === key && flavor.canExtend(r, o, ctx));
     if (target !== -1) rules[target] = flavor.extend(rules[target], o, ctx);
     else groups.set(key, [...(groups.get(key) ?? []), o]);
   }
@@ -46,14 +59,22 @@ export function mergeDirection(
   for (const group of ordered) {
     // A broader rule rendered for an earlier group may cover these.
     const atoms = group.filter((o) => !rules.some((r) => flavor.matches(r, o, ctx)));
-    if (atoms.length > 0) for (const rule of flavor.render(atoms, ctx)) insertSorted(rules, rule, flavor, ctx);
+    for (const rule of atoms.length > 0 ? flavor.render(atoms, ctx) : []) {
+      created.add(rule);
+      insertSorted(rules, rule, firstFree(), flavor, ctx);
+    }
   }
 
-  rules = rules.map((r) => flavor.reconcile(r, ctx));
+  rules = rules.flatMap((r) => {
+    if (ours(r) === null) return [r];
+    const replaced = flavor.reconcile(r, ctx);
+    if (replaced.length !== 1 || replaced[0] !== r) for (const x of replaced) created.add(x);
+    return replaced;
+  });
   let contracted = 0;
   if (rules.length > maxRules) {
     const before = rules.length;
-    rules = contract(rules, flavor, ctx);
+    rules = contract(rules, firstFree(), (r) => ours(r)?.contractKey ?? null, flavor, ctx);
     contracted = before - rules.length;
   }
   return { rules, added: uncovered, contracted };
@@ -63,10 +84,11 @@ function portless(o: ObservedAtom): boolean {
   return o.atom.port === null;
 }
 
-/** Before the first recognised rule that sorts after it; people's unrecognised rules keep their place. */
-function insertSorted(rules: unknown[], rule: unknown, flavor: PolicyFlavor, ctx: RuleContext): void {
+/** At or after `from`, before the first recognised rule that sorts after it. */
+function insertSorted(rules: unknown[], rule: unknown, from: number, flavor: PolicyFlavor, ctx: RuleContext): void {
   const id = flavor.identify(rule, ctx)!;
-  const at = rules.findIndex((r) => {
+  const at = rules.findIndex((r, i) => {
+    if (i < from) return false;
     const other = flavor.identify(r, ctx);
     return other !== null && compareSortKeys(other, id) > 0;
   });
@@ -86,9 +108,18 @@ export function compareSortKeys(a: RuleIdentity, b: RuleIdentity): number {
   return 0;
 }
 
-/** Merges our rules that differ only in their peers (same protocol and ports): lossless. */
-function contract(rules: readonly unknown[], flavor: PolicyFlavor, ctx: RuleContext): unknown[] {
-  const keys = rules.map((r) => flavor.identify(r, ctx)?.contractKey ?? null);
+/**
+ * Merges our rules (from `from` on, so past every rule of a person's that could deny) that
+ * differ only in their peers, same protocol and ports: lossless.
+ */
+function contract(
+  rules: readonly unknown[],
+  from: number,
+  contractKey: (rule: unknown) => string | null,
+  flavor: PolicyFlavor,
+  ctx: RuleContext,
+): unknown[] {
+  const keys = rules.map((r, i) => (i < from ? null : contractKey(r)));
   const members = new Map<string, number[]>();
   keys.forEach((k, i) => k !== null && members.set(k, [...(members.get(k) ?? []), i]));
   const out: unknown[] = [];

@@ -17,7 +17,8 @@ export type Peer =
   | { readonly category: 'Namespace'; readonly namespace: string }
   /** namespace null = a GlobalNetworkSet. */
   | { readonly category: 'NetworkSet'; readonly name: string; readonly namespace: string | null }
-  | { readonly category: 'Private' }
+  /** RFC 1918, or with ipv6 the IPv6 unique-local range. */
+  | { readonly category: 'Private'; readonly ipv6?: true }
   | { readonly category: 'Public' };
 
 export interface Atom {
@@ -32,6 +33,7 @@ export interface Atom {
 export const SAW_PRIVATE_IP = 1;
 export const SAW_PUBLIC_IP = 2;
 export const SAW_NO_IP = 4;
+export const SAW_PRIVATE_IPV6 = 8;
 
 export interface Evidence {
   flows: number;
@@ -61,7 +63,7 @@ export function peerKey(peer: Peer): string {
     case 'NetworkSet':
       return peer.namespace === null ? `globalnetworkset:${peer.name}` : `networkset:${peer.namespace}/${peer.name}`;
     case 'Private':
-      return 'private';
+      return peer.ipv6 ? 'private-ipv6' : 'private';
     case 'Public':
       return 'public';
   }

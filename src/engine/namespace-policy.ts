@@ -53,7 +53,9 @@ export function recommendNamespacePolicy(input: NamespacePolicyInput, flavor: Po
   for (const message of approximations) warnings.push({ code: 'approximation', namespace, message });
 
   const adapted = input.observed.map((o) => flavor.adapt(o));
+  const ownRuleKeys = flavor.ownRuleKeys(policy);
   const reports: RuleReport[] = [];
+  const changedDirections: Direction[] = [];
   for (const direction of DIRECTIONS) {
     const ctx: RuleContext = {
       namespace,
@@ -62,11 +64,16 @@ export function recommendNamespacePolicy(input: NamespacePolicyInput, flavor: Po
       intraNamespacePass: config.namespaceSpec.intraNamespacePassThroughTraffic,
       namespaceLabels: input.namespaceLabels,
       namespaceLabelsComplete: input.namespaceLabelsComplete,
+      ownRuleKeys,
     };
-    const existing = (spec[direction] as unknown[] | undefined) ?? [];
+    const existing = Array.isArray(spec[direction]) ? (spec[direction] as unknown[]) : [];
     const atoms = adapted.filter((o) => o.atom.direction === direction);
     const merged = mergeDirection(flavor, existing, atoms, ctx, config.maxRules);
-    if (merged.rules.length > 0 || spec[direction] !== undefined) spec[direction] = [...merged.rules];
+    // Untouched directions keep whatever the file had (even a person's empty `ingress:`).
+    if (!deepEqual(merged.rules, existing)) {
+      spec[direction] = [...merged.rules];
+      changedDirections.push(direction);
+    }
     if (merged.contracted > 0) {
       warnings.push({ code: 'rules-merged', namespace, message: `${direction}: ${merged.contracted} rules merged into rules with several peers (same protocol and ports) to stay within maxRules ${config.maxRules}` });
     }
@@ -75,7 +82,9 @@ export function recommendNamespacePolicy(input: NamespacePolicyInput, flavor: Po
     }
     reports.push(...ruleReports(flavor, merged.rules, existing, atoms, ctx));
   }
-  addPolicyTypes(spec, flavor.typesKey);
+  // Types follow the rules this run wrote; a person who removed a type keeps it removed until
+  // new traffic in that direction is learned.
+  addPolicyTypes(spec, flavor.typesKey, previous === null ? DIRECTIONS : changedDirections);
   // A new policy is written in the conventional order; an existing one keeps the order it has.
   if (previous === null) policy['spec'] = inConventionalOrder(spec, flavor.typesKey);
 
@@ -85,7 +94,7 @@ export function recommendNamespacePolicy(input: NamespacePolicyInput, flavor: Po
     DIRECTIONS.some((d) => !deepEqual(withoutNotes(spec[d]), withoutNotes(before[d]))) ||
     !deepEqual(spec[flavor.typesKey], before[flavor.typesKey]);
   if (rulesChanged) setAnnotation(policy, ANNOTATIONS.lastUpdated, now);
-  return { policy: flavor.finish(policy, now), rulesChanged, rules: reports, warnings };
+  return { policy: flavor.finish(policy, previous, now), rulesChanged, rules: reports, warnings };
 }
 
 function checkShape(previous: PlainObject, flavor: PolicyFlavor): PlainObject {
@@ -99,10 +108,7 @@ function checkShape(previous: PlainObject, flavor: PolicyFlavor): PlainObject {
   const types = spec[flavor.typesKey];
   if (types !== undefined && !Array.isArray(types)) throw new PolicyShapeError(`spec.${flavor.typesKey} is not a list`);
   if (previous['metadata'] !== undefined && !isPlainObject(previous['metadata'])) throw new PolicyShapeError('metadata is not a mapping');
-  const copy = structuredClone(previous);
-  const copySpec = copy['spec'] as PlainObject;
-  for (const direction of DIRECTIONS) if (copySpec[direction] === null) delete copySpec[direction];
-  return copy;
+  return structuredClone(previous);
 }
 
 /** Rules without the informational domain notes: a new note alone does not change what is allowed. */
@@ -124,9 +130,9 @@ function inConventionalOrder(spec: PlainObject, typesKey: string): PlainObject {
 }
 
 /** Types list the directions that have rules (Calico's rule); existing entries are kept. */
-function addPolicyTypes(spec: PlainObject, key: string): void {
+function addPolicyTypes(spec: PlainObject, key: string, directions: readonly Direction[]): void {
   const current = (spec[key] as unknown[] | undefined) ?? [];
-  const wanted = DIRECTIONS.filter((d) => Array.isArray(spec[d]) && (spec[d] as unknown[]).length > 0).map((d) => TYPE_OF[d]);
+  const wanted = directions.filter((d) => Array.isArray(spec[d]) && (spec[d] as unknown[]).length > 0).map((d) => TYPE_OF[d]);
   const missing = wanted.filter((t) => !current.includes(t));
   if (missing.length === 0) return;
   const all = [...current, ...missing];

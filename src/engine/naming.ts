@@ -22,11 +22,16 @@ export function isOwnPolicyInTrace(tracePolicy: string, tier: string, namespace:
   const slash = tracePolicy.indexOf('/');
   if (slash === -1 || tracePolicy.slice(0, slash) !== namespace) return false;
   let name = tracePolicy.slice(slash + 1).replaceAll('staged:', '');
-  if (name.startsWith(`${tier}.`)) name = name.slice(tier.length + 1);
+  // The tier may be printed as a prefix of a name that already carries it.
+  while (name.startsWith(`${tier}.`)) name = name.slice(tier.length + 1);
   return name === `${namespace}${SUFFIX}`;
 }
 
-/** Where a namespace's policy lives in the policies tree. */
+/**
+ * Where a namespace's policy lives in the policies tree: `<namespace>.yaml`, except for a
+ * namespace called `kustomization`, whose file would be taken for the directory's kustomization
+ * (`_` cannot occur in a namespace name, so the alternative cannot collide).
+ */
 export function namespacePolicyPath(namespace: string): string {
-  return `namespace-isolation/${namespace}.yaml`;
+  return `namespace-isolation/${namespace === 'kustomization' ? 'kustomization_' : namespace}.yaml`;
 }

@@ -3,6 +3,7 @@
 // template provides and keep everything reachable from the root kustomization. Pure: a tree of
 // text in, changed files and reports out. The CLI writes the changes to disk; the App commits them.
 
+import { types } from 'node:util';
 import type { RecommendationConfig } from '../config/recommendation-config.ts';
 import { flavorFor } from '../engine/flavors/index.ts';
 import type { PolicyFlavor } from '../engine/flavors/flavor.ts';
@@ -13,7 +14,7 @@ import { ANNOTATIONS, formatTime, parseTime } from '../engine/provenance.ts';
 import type { NamespaceReport, Warning } from '../engine/report.ts';
 import { recommendationStatus } from '../engine/status.ts';
 import { buildInventory, type Inventory, type ObjectRef } from '../repo/inventory.ts';
-import { ensureReachable } from '../repo/kustomize.ts';
+import { ensureReachable, kustomizationIn } from '../repo/kustomize.ts';
 import { applyTemplate } from '../repo/template.ts';
 import { TreeOverlay, type TreeFiles } from '../repo/tree.ts';
 import { deepEqual, isPlainObject, type PlainObject } from '../util/plain.ts';
@@ -88,12 +89,16 @@ export function planRecommendations(input: PlanInput): Plan {
 
   const warnings: Warning[] = [];
   const hasPolicies = reports.some((r) => r.outcome !== 'skipped') || existing.size > 0;
+  const hadRoot = kustomizationIn(tree, '') !== null;
   if (hasPolicies) {
     const template = applyTemplate(tree, input.template, inventory, config.flavor, tier);
     warnings.push(...template.warnings);
     written.push(...template.written);
   }
-  for (const path of written) ensureReachable(tree, path);
+  // A tree without a root kustomization was built as a plain directory (Argo CD's directory
+  // mode, Flux's generated kustomization): now that it has one, it must still build every file.
+  const previouslyBuilt = hadRoot || !hasPolicies ? [] : [...new Set(inventory.objects.map((o) => o.path))];
+  for (const path of [...previouslyBuilt, ...written]) ensureReachable(tree, path);
   return { changes: tree.changes(), namespaces: reports, notSelected, warnings };
 }
 
@@ -162,7 +167,7 @@ function planNamespace(namespace: string, refs: readonly ObjectRef[], observed: 
     outcome = 'created';
   } else if (!deepEqual(previous, result.policy)) {
     patchDocument(docs[ref!.index]!, result.policy);
-    tree.set(path, stringifyDocuments(docs));
+    tree.set(path, stringifyDocuments(docs, tree.get(path)));
     outcome = 'updated';
   }
   if (outcome !== 'unchanged') run.written.push(path);
@@ -211,5 +216,7 @@ function annotation(policy: PlainObject, key: string): string | null {
   const metadata = policy['metadata'];
   const annotations = isPlainObject(metadata) ? metadata['annotations'] : undefined;
   const value = isPlainObject(annotations) ? annotations[key] : undefined;
+  // An unquoted timestamp a person wrote is a YAML 1.1 timestamp.
+  if (types.isDate(value) && !Number.isNaN(value.getTime())) return formatTime(Math.floor(value.getTime() / 1000));
   return typeof value === 'string' ? value : null;
 }

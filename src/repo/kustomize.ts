@@ -44,7 +44,12 @@ export function reachable(tree: TreeOverlay): Reach {
     const kustomization = kustomizationIn(tree, dir);
     if (kustomization === null || reach.dirs.has(dir)) return;
     reach.dirs.add(dir);
-    for (const entry of resourceEntries(tree, kustomization)) {
+    const { resources, components } = entries(tree, kustomization);
+    for (const entry of components) {
+      const target = posix.normalize(posix.join(dir, entry)).replace(/\/$/, '');
+      if (isSafeTreePath(target)) visit(target);
+    }
+    for (const entry of resources) {
       const target = posix.normalize(posix.join(dir, entry)).replace(/\/$/, '');
       if (!isSafeTreePath(target)) continue;
       if (kustomizationIn(tree, target) !== null) visit(target);
@@ -59,10 +64,16 @@ export function reachable(tree: TreeOverlay): Reach {
   return reach;
 }
 
-function resourceEntries(tree: TreeOverlay, path: string): string[] {
+/** Local entries of a kustomization: resources (and the deprecated bases), and components. */
+function entries(tree: TreeOverlay, path: string): { resources: string[]; components: string[] } {
   const value = readKustomization(tree, path);
-  const entries = [value['resources'], value['bases']].flatMap((list) => (Array.isArray(list) ? list : []));
-  return entries.filter((e): e is string => typeof e === 'string' && !e.includes('://'));
+  const local = (...lists: unknown[]) =>
+    lists.flatMap((list) => (Array.isArray(list) ? list : [])).filter((e): e is string => typeof e === 'string' && !e.includes('://'));
+  return { resources: local(value['resources'], value['bases']), components: local(value['components']) };
+}
+
+function isComponent(tree: TreeOverlay, path: string): boolean {
+  return readKustomization(tree, path)['kind'] === 'Component';
 }
 
 function readKustomization(tree: TreeOverlay, path: string): Record<string, unknown> {
@@ -114,30 +125,33 @@ function ensureDirReachable(tree: TreeOverlay, dir: string): void {
   if (reachable(tree).dirs.has(dir)) return;
   const parent = dirOf(dir);
   const parentKustomization = kustomizationIn(tree, parent);
-  if (parentKustomization !== null) addResource(tree, parentKustomization, posix.basename(dir));
+  // A kustomize Component can only be listed under `components`.
+  const own = kustomizationIn(tree, dir);
+  const field = own !== null && isComponent(tree, own) ? 'components' : 'resources';
+  if (parentKustomization !== null) addResource(tree, parentKustomization, posix.basename(dir), field);
   else createKustomization(tree, parent === '' ? 'kustomization.yaml' : `${parent}/kustomization.yaml`, [posix.basename(dir)]);
   ensureDirReachable(tree, parent);
 }
 
-function dirOf(path: string): string {
+export function dirOf(path: string): string {
   const dir = posix.dirname(path);
   return dir === '.' ? '' : dir;
 }
 
-/** Adds one entry to `resources`: in sorted place if the list is sorted, else at the end. */
-export function addResource(tree: TreeOverlay, path: string, entry: string): void {
+/** Adds one entry to `resources` (or `components`): in sorted place if the list is sorted, else at the end. */
+export function addResource(tree: TreeOverlay, path: string, entry: string, field: 'resources' | 'components' = 'resources'): void {
   const docs = parseYamlFileOrThrow(tree, path);
   const doc = docs[0];
   const value: unknown = doc?.toJS() ?? {};
   if (doc === undefined || !isPlainObject(value)) throw new KustomizationError(`${path}: a kustomization must be a YAML mapping`);
-  const resources = value['resources'] ?? [];
-  if (!Array.isArray(resources)) throw new KustomizationError(`${path}: resources must be a list`);
-  if (resources.includes(entry)) return;
-  const sorted = resources.every((r, i) => i === 0 || String(resources[i - 1]) <= String(r));
-  const at = sorted ? resources.findIndex((r) => String(r) > entry) : -1;
-  const next = at === -1 ? [...resources, entry] : [...resources.slice(0, at), entry, ...resources.slice(at)];
-  patchDocument(doc, { ...value, resources: next });
-  tree.set(path, stringifyDocuments(docs));
+  const list = value[field] ?? [];
+  if (!Array.isArray(list)) throw new KustomizationError(`${path}: ${field} must be a list`);
+  if (list.includes(entry)) return;
+  const sorted = list.every((r, i) => i === 0 || String(list[i - 1]) <= String(r));
+  const at = sorted ? list.findIndex((r) => String(r) > entry) : -1;
+  const next = at === -1 ? [...list, entry] : [...list.slice(0, at), entry, ...list.slice(at)];
+  patchDocument(doc, { ...value, [field]: next });
+  tree.set(path, stringifyDocuments(docs, tree.get(path)));
 }
 
 /** Removes `resources` entries naming files or directories that do not exist in the tree. */
@@ -155,7 +169,7 @@ export function dropMissingResources(tree: TreeOverlay, path: string): void {
   const kept = value['resources'].filter(exists);
   if (kept.length === value['resources'].length) return;
   patchDocument(doc, { ...value, resources: kept });
-  tree.set(path, stringifyDocuments(docs));
+  tree.set(path, stringifyDocuments(docs, tree.get(path)));
 }
 
 function createKustomization(tree: TreeOverlay, path: string, resources: string[]): void {

@@ -9,11 +9,13 @@ import { isPlainObject } from '../util/plain.ts';
 import { parseYamlFile, renderNewFile, stringifyDocuments, type YamlDocument } from '../yaml/document.ts';
 import type { Warning } from '../engine/report.ts';
 import { findObject, isYamlPath, type Inventory } from './inventory.ts';
-import { dropMissingResources, isKustomizationPath, kustomizationIn } from './kustomize.ts';
+import { dirOf, dropMissingResources, isKustomizationPath, kustomizationIn } from './kustomize.ts';
 import type { TreeFiles, TreeOverlay } from './tree.ts';
 
 /** The template tier a custom `tierName` is modelled on. */
 const ISOLATION_TIER = 'namespace-isolation';
+/** Tiers Calico always has, with fixed settings: never written. */
+const BUILTIN_TIERS: ReadonlySet<string> = new Set(['default', 'kube-admin', 'kube-baseline']);
 
 export interface TemplateResult {
   /** Object files created from the template (kustomizations not included). */
@@ -38,7 +40,8 @@ export function applyTemplate(tree: TreeOverlay, template: TreeFiles, inventory:
   const skeleton: string[] = [];
   if (kustomizationIn(tree, '') === null) {
     for (const [path, text] of template) {
-      if (isKustomizationPath(path) && !tree.has(path)) {
+      // A directory may already have its kustomization under another name (kustomization.yml).
+      if (isKustomizationPath(path) && kustomizationIn(tree, dirOf(path)) === null) {
         tree.set(path, text);
         skeleton.push(path);
       }
@@ -76,7 +79,7 @@ function templateObjects(text: string, path: string, tierName: string): Template
   const docs = parseYamlFile(text, `policies-template/${path}`);
   const objects = docs.map(describe).filter((o): o is TemplateObject => o !== null);
   const model = objects.find((o) => o.kind === 'Tier' && o.name === ISOLATION_TIER);
-  if (model && tierName !== ISOLATION_TIER && !objects.some((o) => o.kind === 'Tier' && o.name === tierName)) {
+  if (model && tierName !== ISOLATION_TIER && !BUILTIN_TIERS.has(tierName) && !objects.some((o) => o.kind === 'Tier' && o.name === tierName)) {
     const value = model.doc.toJS() as { metadata: { name: string } };
     value.metadata.name = tierName;
     const [doc] = parseYamlFile(renderNewFile(value), path);

@@ -36,14 +36,38 @@ export function parseYamlFile(text: string, path: string): YamlDocument[] {
   return docs as YamlDocument[];
 }
 
-/** A multi-document file; documents are always separated by `---`, whatever they were parsed with. */
-export function stringifyDocuments(docs: readonly Document[]): string {
-  return docs
+/**
+ * A multi-document file; documents are always separated by `---`, whatever they were parsed
+ * with. Given the file's original text, its style (list indentation, indent width, CRLF line
+ * ends) is kept, so that lines nobody changed stay as they were.
+ */
+export function stringifyDocuments(docs: readonly Document[], original?: string): string {
+  const style = original === undefined ? { indentSeq: true, indent: 2, crlf: false } : detectStyle(original);
+  const text = docs
     .map((d, i) => {
-      const text = d.toString(STRINGIFY);
-      return i > 0 && !text.startsWith('---') ? `---\n${text}` : text;
+      const out = d.toString({ ...STRINGIFY, indentSeq: style.indentSeq, indent: style.indent });
+      return i > 0 && !out.startsWith('---') ? `---\n${out}` : out;
     })
     .join('');
+  return style.crlf ? text.replace(/\r?\n/g, '\r\n') : text;
+}
+
+/** How a YAML file is laid out: lists indented under their key or not, indent width, line ends. */
+export function detectStyle(text: string): { indentSeq: boolean; indent: number; crlf: boolean } {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
+  let indentSeq: boolean | null = null;
+  let indent: number | null = null;
+  for (let i = 0; i + 1 < lines.length && (indentSeq === null || indent === null); i++) {
+    // A key whose value starts on the next line.
+    const key = /^( *)(?:- )?[^\s#][^:]*:\s*(?:#.*)?$/.exec(lines[i]!);
+    if (key === null) continue;
+    const base = key[0].startsWith(`${key[1]}- `) ? key[1]!.length + 2 : key[1]!.length;
+    const next = /^( *)(- |-$)?/.exec(lines[i + 1]!)!;
+    const depth = next[1]!.length;
+    if (next[2] !== undefined) indentSeq ??= depth > base;
+    else if (depth > base) indent ??= depth - base;
+  }
+  return { indentSeq: indentSeq ?? true, indent: indent ?? 2, crlf: text.includes('\r\n') };
 }
 
 /** A new document for a plain value, rendered the way updated documents are. */

@@ -84,11 +84,18 @@ describe('the deciding policy hit', () => {
     expect(decidedByProfile({ all: [security], pending: [ownStaged], enforced: null }, own)).toBe(false);
   });
 
+  test('seeing through our own staged policy ignores staged hits listed in all_policies', () => {
+    const stagedInAll = { all: [profile, { ...ownStaged, index: 1 }], pending: [ownStaged], enforced: null };
+    expect(decidedByProfile(stagedInAll, own)).toBe(true);
+    expect(decidedByProfile({ ...stagedInAll, enforced: [security] }, own)).toBe(false);
+  });
+
   test('our own policy is recognised by tier, namespace and name in the trace', () => {
     const trace = (policy: string) => ({ all: [profile], pending: [hit(`0|namespace-isolation|${policy}|deny|-1`)], enforced: null });
     const record = (policy: string) => egress('shop', pub, { policies: trace(policy) });
     expect(typeof learn(record('shop/namespace-isolation.staged:shop-recommendation'), ctx)).toBe('object');
     expect(typeof learn(record('shop/staged:namespace-isolation.shop-recommendation'), ctx)).toBe('object');
+    expect(typeof learn(record('shop/namespace-isolation.staged:namespace-isolation.shop-recommendation'), ctx)).toBe('object');
     // Another namespace's recommendation, or another policy in the tier, is not ours.
     expect(learn(record('other/namespace-isolation.staged:other-recommendation'), ctx)).toBe('decided by another policy');
     expect(learn(record('shop/namespace-isolation.staged:hand-written'), ctx)).toBe('decided by another policy');

@@ -65,6 +65,15 @@ describe('the previous recommendation is the engine memory', () => {
     expect(first.tree.get(PATH)).not.toMatch(/Learning|Stable/);
   });
 
+  test("a person's unquoted last-updated (a YAML 1.1 timestamp) still drives the status", async () => {
+    const cfg = config({ interval: '10m', stabilizationPeriod: '2h' });
+    const first = await run(day1, { config: cfg });
+    const unquoted = first.tree.get(PATH)!.replace(/last-updated: "([^"]+)"/, 'last-updated: $1');
+    expect(unquoted).not.toBe(first.tree.get(PATH));
+    const later = await run(day1, { tree: new Map(first.tree).set(PATH, unquoted), now: NOW + 3 * HOUR, config: cfg });
+    expect(later.namespaces[0]).toMatchObject({ status: 'Stable', lastUpdated: formatTime(NOW) });
+  });
+
   test('recommendationStatus boundaries', () => {
     expect(recommendationStatus(null, 100, 10, 60)).toBe('Learning');
     expect(recommendationStatus(0, 20, 10, 60)).toBe('Learning');

@@ -4,8 +4,8 @@
 // HTTP paths, labels of namespaces without cluster context), the answer is "no", and at worst a
 // redundant rule is proposed.
 
-import { cidrContains, parseCidr, PRIVATE_NETS } from '../../calico/nets.ts';
-import { portMatchCovers } from '../../calico/ports.ts';
+import { cidrContains, parseCidr, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
+import { portMatchCovers, portRange } from '../../calico/ports.ts';
 import { parseProtocol } from '../../calico/protocol.ts';
 import { selectorKeys, type SelectorNode, parseSelector } from '../../calico/selector.ts';
 import { isPlainObject, type PlainObject } from '../../util/plain.ts';
@@ -17,7 +17,8 @@ import { KIND_LABEL, NAME_LABEL, NETWORK_SET_KIND, parsed, ruleEnds } from './ca
 const DECIDING_ACTIONS: ReadonlySet<unknown> = new Set(['Allow', 'Deny', 'Pass']);
 /** Rule fields that narrow a match in ways flow aggregates cannot tell. */
 const UNKNOWABLE_RULE_FIELDS = ['http', 'icmp', 'notICMP', 'ipVersion'];
-const NETWORK_SET_LABEL_KEYS: ReadonlySet<string> = new Set([NAME_LABEL, KIND_LABEL, 'projectcalico.org/namespace']);
+const NAMESPACE_LABEL = 'projectcalico.org/namespace';
+const NETWORK_SET_LABEL_KEYS: ReadonlySet<string> = new Set([NAME_LABEL, KIND_LABEL, NAMESPACE_LABEL]);
 
 export function calicoRuleMatches(rule: unknown, observed: ObservedAtom, ctx: RuleContext): boolean {
   if (!isPlainObject(rule) || !DECIDING_ACTIONS.has(rule['action'])) return false;
@@ -37,7 +38,8 @@ export function calicoRuleMatches(rule: unknown, observed: ObservedAtom, ctx: Ru
 function portsMatch(destination: PlainObject, port: number | null): boolean {
   const ports = destination['ports'];
   const notPorts = destination['notPorts'];
-  if (Array.isArray(notPorts) && notPorts.length > 0 && (port === null || notPorts.some((p) => portMatchCovers(p, port)))) {
+  // A named port (or anything not numeric) in notPorts may be the very port: cannot tell.
+  if (Array.isArray(notPorts) && notPorts.length > 0 && (port === null || notPorts.some((p) => portRange(p) === null || portMatchCovers(p, port)))) {
     return false;
   }
   if (!Array.isArray(ports) || ports.length === 0) return ports === undefined || Array.isArray(ports);
@@ -58,6 +60,9 @@ function localMatchesWholeNamespace(local: unknown, ctx: RuleContext): boolean {
 
 function remoteMatches(remote: unknown, peer: Peer, ctx: RuleContext): boolean {
   if (!isPlainObject(remote)) return false;
+  // On egress the remote end is the destination, whose ports were checked; on ingress it is the
+  // source, and source ports are not known per atom.
+  if (ctx.direction === 'ingress' && (remote['ports'] !== undefined || remote['notPorts'] !== undefined)) return false;
   const { ports: _p, notPorts: _np, ...entity } = remote;
   if (entity['notNets'] !== undefined || entity['notSelector'] !== undefined || entity['serviceAccounts'] !== undefined) {
     return false;
@@ -75,9 +80,11 @@ function remoteMatches(remote: unknown, peer: Peer, ctx: RuleContext): boolean {
       if (selector !== undefined && parsed(selector)?.op !== 'all') return false;
       return namespaceSelector === undefined ? peer.namespace === ctx.namespace : namespaceSelected(namespaceSelector, peer.namespace, ctx);
     case 'NetworkSet': {
-      const set = { [NAME_LABEL]: peer.name, [KIND_LABEL]: NETWORK_SET_KIND };
+      const set: Record<string, string> = { [NAME_LABEL]: peer.name, [KIND_LABEL]: NETWORK_SET_KIND };
+      if (peer.namespace !== null) set[NAMESPACE_LABEL] = peer.namespace;
       if (selector === undefined || !selectorDecides(selector, NETWORK_SET_LABEL_KEYS, set, false)) return false;
-      if (peer.namespace === null) return namespaceSelector !== undefined && selectorDecides(namespaceSelector, new Set(), {}, true);
+      // Calico reads all() in a namespaceSelector as "any namespace": only global() selects global sets.
+      if (peer.namespace === null) return namespaceSelector !== undefined && parsed(namespaceSelector)?.op === 'global';
       return namespaceSelector === undefined ? peer.namespace === ctx.namespace : namespaceSelected(namespaceSelector, peer.namespace, ctx);
     }
     default:
@@ -107,16 +114,17 @@ function serviceMatches(services: unknown, peer: Peer, ctx: RuleContext): boolea
   return services['name'] === peer.name && (services['namespace'] ?? ctx.namespace) === peer.namespace;
 }
 
+/** A wildcard is taken to cover one label only (`*.a.com` covers `x.a.com`): never a false "covered". */
 function domainsMatch(domains: unknown, peer: Peer): boolean {
   if (!Array.isArray(domains) || peer.category !== 'Domains') return false;
-  return domains.some(
-    (d) => typeof d === 'string' && (d === peer.domain || (d.startsWith('*.') && peer.domain.endsWith(d.slice(1)))),
-  );
+  const parent = peer.domain.slice(peer.domain.indexOf('.') + 1);
+  return domains.some((d) => typeof d === 'string' && (d === peer.domain || d === `*.${parent}`));
 }
 
 const ANY_V4 = parseCidr('0.0.0.0/0')!;
 const ANY_V6 = parseCidr('::/0')!;
 const PRIVATE = PRIVATE_NETS.map((n) => parseCidr(n)!);
+const PRIVATE_V6 = PRIVATE_NETS_V6.map((n) => parseCidr(n)!);
 
 function netsMatch(nets: unknown, peer: Peer): boolean {
   if (!Array.isArray(nets)) return false;
@@ -124,7 +132,7 @@ function netsMatch(nets: unknown, peer: Peer): boolean {
   const covers = (target: typeof ANY_V4) => cidrs.some((c) => cidrContains(c, target));
   switch (peer.category) {
     case 'Private':
-      return PRIVATE.every(covers);
+      return (peer.ipv6 ? PRIVATE_V6 : PRIVATE).every(covers);
     case 'Public':
     case 'Domains':
     case 'Service':

@@ -3,7 +3,7 @@
 // the engine's memory.
 
 import { isDnsLabel, isDnsSubdomain } from '../../calico/names.ts';
-import { PRIVATE_NETS } from '../../calico/nets.ts';
+import { PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
 import { parseProtocol, type Protocol } from '../../calico/protocol.ts';
 import { equalityValues, parseSelector, type SelectorNode } from '../../calico/selector.ts';
 import type { PortMatch } from '../../calico/types.ts';
@@ -69,9 +69,9 @@ function readRemote(remote: PlainObject, direction: Direction, namespace: string
       return [{ category: 'Public' }];
     case 'nets': {
       const nets = remote['nets'];
-      const isPrivate =
-        Array.isArray(nets) && nets.length === PRIVATE_NETS.length && PRIVATE_NETS.every((n) => nets.includes(n));
-      return isPrivate ? [{ category: 'Private' }] : null;
+      const same = (list: readonly string[]) => Array.isArray(nets) && nets.length === list.length && list.every((n) => nets.includes(n));
+      if (same(PRIVATE_NETS)) return [{ category: 'Private' }];
+      return same(PRIVATE_NETS_V6) ? [{ category: 'Private', ipv6: true }] : null;
     }
     case 'namespaceSelector': {
       const names = selectorValues(remote['namespaceSelector'], NAME_LABEL);

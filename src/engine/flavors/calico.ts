@@ -2,13 +2,13 @@
 // (`calico-enterprise`, domain rules). Rules are rendered the way Calico's own engine renders
 // them (see ../../../README.md, "How rules are built"), with provenance in rule annotations.
 
-import { PRIVATE_NETS } from '../../calico/nets.ts';
+import { PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
 import { comparePortMatches, portRange } from '../../calico/ports.ts';
-import { protocolNumber, type Protocol } from '../../calico/protocol.ts';
+import { protocolHasPorts, protocolNumber, type Protocol } from '../../calico/protocol.ts';
 import { selectorAnd, selectorEquals, selectorIn } from '../../calico/selector.ts';
 import { CALICO_API_VERSION, type PortMatch } from '../../calico/types.ts';
 import { namespacePolicyName } from '../naming.ts';
-import type { PlainObject } from '../../util/plain.ts';
+import { isPlainObject, type PlainObject } from '../../util/plain.ts';
 import { categoryRank, compareStrings, peerKey, type Category, type ObservedAtom, type Peer } from '../model.ts';
 import { ANNOTATIONS, MAX_NOTED_DOMAINS } from '../provenance.ts';
 import { calicoRuleMatches } from './calico-match.ts';
@@ -47,6 +47,9 @@ export function calicoFlavor(enterprise: boolean): PolicyFlavor {
 
     approximation(observed) {
       const { atom } = observed;
+      if (atom.port === null && protocolHasPorts(atom.protocol)) {
+        return `${atom.protocol} to ${peerKey(atom.peer)} is allowed on every port: the flow logs did not report one`;
+      }
       if (enterprise || atom.peer.category !== 'Domains') return null;
       return (
         `egress to ${atom.peer.domain} (${atom.protocol}${atom.port === null ? '' : ` ${atom.port}`}) is allowed to any public ` +
@@ -64,7 +67,7 @@ export function calicoFlavor(enterprise: boolean): PolicyFlavor {
         category: shape.category,
         peers: shape.peers,
         extendKey: shapeExtendKey(shape),
-        contractKey: ours ? contractKey(shape) : null,
+        contractKey: contractKey(shape),
         sortKey: sortKey(shape.category, shape.protocol, shape.ports, shape.peers),
         ours,
       };
@@ -134,12 +137,24 @@ export function calicoFlavor(enterprise: boolean): PolicyFlavor {
 
     reconcile(rule, ctx) {
       const shape = read(rule, ctx);
-      if (shape === null || shape.annotations[ANNOTATIONS.category] !== 'Namespace') return rule;
-      const peer = shape.peers.length === 1 ? shape.peers[0]! : null;
-      if (peer?.category !== 'Namespace' || peer.namespace !== ctx.namespace) return rule;
-      const wanted = actionFor(peer, ctx);
-      return shape.action === wanted ? rule : { ...(rule as PlainObject), action: wanted };
+      if (shape === null || shape.category !== 'Namespace' || shape.protocol === null) return [rule];
+      const own = shape.peers.find((p) => p.category === 'Namespace' && p.namespace === ctx.namespace);
+      if (own === undefined) return [rule];
+      const wanted = actionFor(own, ctx);
+      if (shape.action === wanted) return [rule];
+      if (shape.peers.length === 1) return [{ ...(rule as PlainObject), action: wanted }];
+      // A merged rule that also covers the namespace itself: the namespace gets its own rule, in
+      // front, with the action the configuration wants.
+      const firstAdded = shape.annotations[ANNOTATIONS.firstAdded] ?? ctx.now;
+      const others = shape.peers.filter((p) => p !== own);
+      return [
+        ruleObject(wanted, shape.protocol, ctx, remoteFor([own]), [...shape.ports], provenance('Namespace', [own], firstAdded, [])),
+        ruleObject(shape.action, shape.protocol, ctx, remoteFor(others), [...shape.ports], provenance('Namespace', others, firstAdded, [])),
+      ];
     },
+
+    allowsOnly: (rule) => isPlainObject(rule) && rule['action'] === 'Allow',
+    ownRuleKeys: () => null,
 
     annotate(rule, covered, ctx) {
       const domains = covered.flatMap((o) => o.domains ?? []);
@@ -218,7 +233,7 @@ function remoteFor(peers: readonly Peer[]): PlainObject {
         namespaceSelector: first.namespace === null ? 'global()' : selectorEquals(NAME_LABEL, first.namespace),
       };
     case 'Private':
-      return { nets: [...PRIVATE_NETS] };
+      return { nets: [...(first.ipv6 ? PRIVATE_NETS_V6 : PRIVATE_NETS)] };
     case 'Public':
       return {};
   }

@@ -17,6 +17,11 @@ export interface RuleContext {
   /** RFC 3339, written as the first-added time of new rules. */
   readonly now: string;
   readonly intraNamespacePass: boolean;
+  /**
+   * Keys of the rules this project wrote, for flavours whose rules cannot carry provenance
+   * (Kubernetes); null when rules carry it themselves (Calico).
+   */
+  readonly ownRuleKeys: ReadonlySet<string> | null;
   /** Labels of a namespace: from the cluster when known, else just its name labels. */
   readonly namespaceLabels: (namespace: string) => Record<string, string>;
   /** True when namespaceLabels returns every label (cluster context); false when only names are known. */
@@ -27,9 +32,9 @@ export interface RuleContext {
 export interface RuleIdentity {
   readonly category: Category;
   readonly peers: readonly Peer[];
-  /** Atoms with this key may be added to this rule; null when the rule cannot take more (e.g. merged peers). */
+  /** Atoms with this key may be added to this rule (if it is ours); null when it cannot take more (e.g. merged peers). */
   readonly extendKey: string | null;
-  /** Rules with the same key can be merged into one without allowing anything new; null if not mergeable. */
+  /** Rules with the same key can be merged (if ours) without allowing anything new; null if not mergeable. */
   readonly contractKey: string | null;
   /** Orders rules: category, protocol, ports, peer. */
   readonly sortKey: readonly (number | string)[];
@@ -57,8 +62,11 @@ export interface PolicyFlavor {
   readonly typesKey: 'types' | 'policyTypes';
   /** A new, empty policy for a namespace (no rules, no types). */
   skeleton(namespace: string, tier: string, metadata: { labels: Record<string, string>; annotations: Record<string, string> }): PlainObject;
-  /** Policy-level bookkeeping after the rules are final (Kubernetes keeps rule provenance here). */
-  finish(policy: PlainObject, now: string): PlainObject;
+  /**
+   * Policy-level bookkeeping after the rules are final (Kubernetes keeps rule provenance here).
+   * `previous` is the policy as found (null for a new one): rules not in it were written now.
+   */
+  finish(policy: PlainObject, previous: PlainObject | null, now: string): PlainObject;
   /** Maps an observed atom to what this flavour can express (e.g. domains -> public ports). */
   adapt(observed: ObservedAtom): ObservedAtom;
   /** Does `rule` decide traffic of `atom` (Calico's first-match semantics; Log rules never decide)? */
@@ -73,8 +81,15 @@ export interface PolicyFlavor {
   render(atoms: readonly ObservedAtom[], ctx: RuleContext): unknown[];
   /** One or more rules allowing exactly the union of `rules` (all share a contract key). */
   contract(rules: readonly unknown[], ctx: RuleContext): unknown[];
-  /** Rule changes the configuration demands of our own rules (e.g. Allow -> Pass within the namespace). */
-  reconcile(rule: unknown, ctx: RuleContext): unknown;
+  /**
+   * The rules that replace one of ours when the configuration demands a change (e.g. Allow ->
+   * Pass within the namespace, splitting the namespace out of a merged rule); `[rule]` otherwise.
+   */
+  reconcile(rule: unknown, ctx: RuleContext): unknown[];
+  /** The rule can only allow traffic (it never denies or passes it on). */
+  allowsOnly(rule: unknown): boolean;
+  /** The keys ownRuleKeys would hold for these rules (Kubernetes), or null. */
+  ownRuleKeys(policy: PlainObject): ReadonlySet<string> | null;
   /** Notes to attach to a rule for atoms it already covers (e.g. domains behind a public rule). */
   annotate(rule: unknown, covered: readonly ObservedAtom[], ctx: RuleContext): unknown;
   describe(rule: unknown, ctx: RuleContext): RuleSummary;

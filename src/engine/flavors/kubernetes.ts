@@ -4,11 +4,11 @@
 // and every approximation is reported. Rules cannot carry annotations, so rule provenance lives
 // in one policy annotation.
 
-import { cidrContains, parseCidr, PRIVATE_NETS } from '../../calico/nets.ts';
+import { cidrContains, parseCidr, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
 import { compareProtocols, parseProtocol, protocolHasPorts, type Protocol } from '../../calico/protocol.ts';
 import { KUBERNETES_NETWORKING_API_VERSION, type LabelSelector } from '../../calico/types.ts';
-import { hasOnlyKeys, isPlainObject, type PlainObject } from '../../util/plain.ts';
-import { categoryRank, compareStrings, DIRECTIONS, peerKey, SAW_PRIVATE_IP, type Category, type ObservedAtom, type Peer } from '../model.ts';
+import { deepEqual, hasOnlyKeys, isPlainObject, type PlainObject } from '../../util/plain.ts';
+import { categoryRank, compareStrings, DIRECTIONS, peerKey, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, type Category, type ObservedAtom, type Peer } from '../model.ts';
 import { namespacePolicyName } from '../naming.ts';
 import { ANNOTATIONS } from '../provenance.ts';
 import { NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
@@ -42,19 +42,24 @@ export function kubernetesFlavor(): PolicyFlavor {
     },
 
     /** Rule provenance, keyed by direction and peers: `{"egress namespace:kube-system": {...}}`. */
-    finish(policy, now) {
+    finish(policy, previous, now) {
       const metadata = policy['metadata'] as PlainObject;
       const annotations = { ...((metadata['annotations'] as Record<string, string> | undefined) ?? {}) };
-      const previous = parseRecord(annotations[ANNOTATIONS.rules]);
-      const entries: Record<string, { category: string; firstAdded: string }> = {};
+      const recorded = parseRecord(annotations[ANNOTATIONS.rules]);
+      const entries: Record<string, unknown> = {};
       for (const direction of DIRECTIONS) {
         const rules = (policy['spec'] as PlainObject)[direction];
+        const before = previous === null ? [] : ((previous['spec'] as PlainObject | undefined)?.[direction] ?? []);
         if (!Array.isArray(rules)) continue;
         for (const rule of rules) {
           const shape = readShape(rule, direction === 'egress' ? 'to' : 'from');
           if (shape === null) continue;
-          const key = `${direction} ${shape.peers.map(peerKey).join(', ')}`;
-          entries[key] = (previous[key] as { category: string; firstAdded: string } | undefined) ?? { category: shape.category, firstAdded: now };
+          const key = ruleKey(direction, shape.peers);
+          // Ours if we recorded it before, or if it was not there before this run (we wrote it).
+          if (recorded[key] !== undefined) entries[key] = recorded[key];
+          else if (!(Array.isArray(before) && before.some((old) => deepEqual(old, rule)))) {
+            entries[key] = { category: shape.category, firstAdded: now };
+          }
         }
       }
       const sorted = Object.fromEntries(Object.keys(entries).sort(compareStrings).map((k) => [k, entries[k]]));
@@ -71,8 +76,13 @@ export function kubernetesFlavor(): PolicyFlavor {
         case 'Service':
           return { ...observed, atom: { ...atom, peer: { category: 'Public' } } };
         case 'NetworkSet': {
-          const privateOnly = evidence.remoteIps === SAW_PRIVATE_IP;
-          return { ...observed, atom: { ...atom, peer: privateOnly ? { category: 'Private' } : { category: 'Public' } } };
+          const peer: Peer =
+            evidence.remoteIps === SAW_PRIVATE_IP
+              ? { category: 'Private' }
+              : evidence.remoteIps === SAW_PRIVATE_IPV6
+                ? { category: 'Private', ipv6: true }
+                : { category: 'Public' };
+          return { ...observed, atom: { ...atom, peer } };
         }
         default:
           return observed;
@@ -91,7 +101,7 @@ export function kubernetesFlavor(): PolicyFlavor {
           notes.push(`egress to service ${atom.peer.namespace}/${atom.peer.name} (${traffic}) is allowed to any address: Kubernetes policy cannot name services`);
           break;
         case 'NetworkSet': {
-          const where = evidence.remoteIps === SAW_PRIVATE_IP ? 'the private ranges' : 'any address';
+          const where = evidence.remoteIps === SAW_PRIVATE_IP || evidence.remoteIps === SAW_PRIVATE_IPV6 ? 'the private ranges' : 'any address';
           notes.push(`${peerKey(atom.peer)} (${traffic}) is allowed to ${where}: its addresses are not known to Kubernetes policy`);
           break;
         }
@@ -125,7 +135,7 @@ export function kubernetesFlavor(): PolicyFlavor {
         extendKey: shape.ports === null || shape.peers.length !== 1 ? null : `${peersKey}|ports`,
         contractKey: shape.category === 'Namespace' && shape.ports !== null ? `Namespace|${JSON.stringify(shape.ports)}` : null,
         sortKey: [categoryRank(shape.category), peersKey, JSON.stringify(shape.ports)],
-        ours: true,
+        ours: ctx.ownRuleKeys?.has(ruleKey(ctx.direction, shape.peers)) === true,
       };
     },
 
@@ -156,8 +166,17 @@ export function kubernetesFlavor(): PolicyFlavor {
       return [ruleObject(ctx, names.flatMap((namespace) => renderPeers({ category: 'Namespace', namespace })!), shapes[0]!.ports)];
     },
 
-    reconcile: (rule) => rule,
+    reconcile: (rule) => [rule],
     annotate: (rule) => rule,
+    // Kubernetes policies only allow.
+    allowsOnly: () => true,
+
+    ownRuleKeys(policy) {
+      const metadata = policy['metadata'];
+      const annotations = isPlainObject(metadata) && isPlainObject(metadata['annotations']) ? metadata['annotations'] : {};
+      const text = annotations[ANNOTATIONS.rules];
+      return new Set(Object.keys(parseRecord(typeof text === 'string' ? text : undefined)));
+    },
 
     describe(rule, ctx): RuleSummary {
       const shape = readShape(rule, peersField(ctx));
@@ -174,13 +193,18 @@ export function kubernetesFlavor(): PolicyFlavor {
   };
 }
 
+/** How a rule is named in the provenance annotation: direction and peers. */
+function ruleKey(direction: string, peers: readonly Peer[]): string {
+  return `${direction} ${peers.map(peerKey).join(', ')}`;
+}
+
 /** Kubernetes peers for a peer the flavour can express (after adapt); null = any peer. */
 function renderPeers(peer: Peer): PlainObject[] | null {
   switch (peer.category) {
     case 'Namespace':
       return [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: peer.namespace } } }];
     case 'Private':
-      return PRIVATE_NETS.map((cidr) => ({ ipBlock: { cidr } }));
+      return (peer.ipv6 ? PRIVATE_NETS_V6 : PRIVATE_NETS).map((cidr) => ({ ipBlock: { cidr } }));
     default:
       return null;
   }
@@ -212,8 +236,8 @@ function readShape(rule: unknown, field: 'to' | 'from'): KubernetesShape | null 
   if (peers === undefined || (Array.isArray(peers) && peers.length === 0)) return { category: 'Public', peers: [{ category: 'Public' }], ports };
   if (!Array.isArray(peers)) return null;
   const cidrs = peers.map((p) => (isPlainObject(p) && hasOnlyKeys(p, ['ipBlock']) && isPlainObject(p['ipBlock']) && hasOnlyKeys(p['ipBlock'], ['cidr']) ? p['ipBlock']['cidr'] : null));
-  if (cidrs.length === PRIVATE_NETS.length && PRIVATE_NETS.every((n) => cidrs.includes(n))) {
-    return { category: 'Private', peers: [{ category: 'Private' }], ports };
+  for (const [nets, peer] of [[PRIVATE_NETS, { category: 'Private' }], [PRIVATE_NETS_V6, { category: 'Private', ipv6: true }]] as const) {
+    if (cidrs.length === nets.length && nets.every((n) => cidrs.includes(n))) return { category: 'Private', peers: [peer], ports };
   }
   const names = peers.map(namespaceOnlyPeer);
   if (names.every((n): n is string => n !== null)) {

@@ -1,0 +1,20 @@
+// Regression (from a review): namespace names that are valid Kubernetes names but collide with the tree's own files.
+import { beforeAll, describe, expect, test } from '@jest/globals';
+import { egress, loadTemplate, pub, run, yamlOf } from '../support/engine.ts';
+
+beforeAll(async () => {
+  await loadTemplate();
+});
+
+describe('a namespace named "kustomization"', () => {
+  test('its policy does not become the directory kustomization, and no kustomization entries are written into a policy', async () => {
+    const result = await run([egress('kustomization', pub), egress('shop', pub)]);
+    const kustomization = yamlOf(result.tree, 'namespace-isolation/kustomization.yaml');
+    // The directory kustomization must be a Kustomization listing the policies...
+    expect(kustomization.kind).toBe('Kustomization');
+    // ...and no policy document may carry kustomize's `resources` key.
+    for (const [path, text] of result.tree) {
+      if (/StagedNetworkPolicy/.test(text)) expect({ path, hasResources: /^resources:/m.test(text) }).toEqual({ path, hasResources: false });
+    }
+  });
+});
