@@ -6,7 +6,10 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { isDnsLabel, isDnsSubdomain } from '../calico/names.ts';
 import { parseSelector, SelectorSyntaxError, type Selector } from '../calico/selector.ts';
+import { ConfigError, configIssues } from './config-error.ts';
 import { formatDuration, parseDuration } from './duration.ts';
+
+export { ConfigError, type ConfigIssue } from './config-error.ts';
 
 export type Flavor = 'calico' | 'calico-enterprise' | 'kubernetes';
 export const FLAVORS: readonly Flavor[] = ['calico', 'calico-enterprise', 'kubernetes'];
@@ -95,33 +98,11 @@ const schema = z
     }
   });
 
-export interface ConfigIssue {
-  /** Dotted key path, e.g. `namespaceSpec.tierName`; empty for the document itself. */
-  readonly path: string;
-  readonly message: string;
-}
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly issues: readonly ConfigIssue[];
-  constructor(source: string, issues: readonly ConfigIssue[]) {
-    super(`invalid configuration in ${source}: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`);
-    this.issues = issues;
-  }
-}
-
 /** Validates an already-parsed value (YAML, Probot config, or overrides). */
 export function validateRecommendationConfig(value: unknown, source = 'configuration'): RecommendationConfig {
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
-  const issues = result.error.issues.flatMap((issue): ConfigIssue[] => {
-    const path = issue.path.map(String).join('.');
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ path: path ? `${path}.${key}` : key, message: 'unknown key' }));
-    }
-    return [{ path, message: issue.message }];
-  });
-  throw new ConfigError(source, issues);
+  throw new ConfigError(source, configIssues(result.error));
 }
 
 export function parseRecommendationConfig(text: string, source: string): RecommendationConfig {

@@ -16,8 +16,13 @@ export interface FlowSource {
   readonly description: string;
   /** What was skipped so far, with locations. */
   readonly skipped: SkipReport;
-  /** Lines or documents read so far, valid or not. */
+  /** Lines, flows or buckets read so far, valid or not. */
   readonly inputsRead: number;
+  /**
+   * Seconds of history the source keeps (Goldmane: about an hour); undefined when it keeps
+   * everything it was given. Runs spaced further apart than this lose flows: the App warns.
+   */
+  readonly retention?: number;
   /** Reads the records (at least those in the window) into `onRecord`; resolves when done. */
   read(window: TimeWindow, onRecord: (record: FlowRecord) => void): Promise<void>;
 }

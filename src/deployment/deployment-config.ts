@@ -1,0 +1,104 @@
+// The deployment's own configuration: how to reach each cluster's flow logs and Kubernetes API,
+// with credentials. It is read from a file the operator mounts (POLICY_RECOMMENDER_DEPLOYMENT);
+// a repository only ever *names* a cluster, so it can never make the bot connect to a host of
+// its choosing. Secrets are referenced as files (mounted Kubernetes Secrets), never inlined.
+
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { isDnsLabel } from '../calico/names.ts';
+import { ConfigError, configIssues } from '../config/config-error.ts';
+import { parseDuration } from '../config/duration.ts';
+
+export const DEPLOYMENT_CONFIG_ENV = 'POLICY_RECOMMENDER_DEPLOYMENT';
+
+const seconds = (fallback: string) =>
+  z
+    .string()
+    .prefault(fallback)
+    .transform((text, ctx) => {
+      const value = parseDuration(text);
+      if (value === null || value <= 0) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (use e.g. 30s, 2m)` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+const filePath = z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path to a mounted file');
+
+const goldmane = z.strictObject({
+  /** host:port, e.g. goldmane.calico-system.svc:7443. */
+  address: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/, 'must be host:port'),
+  /** Mutual TLS, as the Tigera operator issues it: CA bundle, client certificate and key. */
+  caFile: filePath,
+  certFile: filePath,
+  keyFile: filePath,
+  /** TLS server name to verify, when it differs from the address's host. */
+  serverName: z.string().optional(),
+  /** Deadline of each call. */
+  timeout: seconds('30s'),
+});
+
+const elasticsearch = z
+  .strictObject({
+    /** e.g. https://tigera-secure-es-http.tigera-elasticsearch.svc:9200 */
+    node: z.url({ protocol: /^https?$/ }),
+    /** Calico Enterprise's flow index pattern for this cluster. */
+    index: z.string().min(1),
+    apiKeyFile: filePath.optional(),
+    username: z.string().optional(),
+    passwordFile: filePath.optional(),
+    caFile: filePath.optional(),
+    timeout: seconds('60s'),
+  })
+  .refine((c) => (c.apiKeyFile === undefined) !== (c.username === undefined && c.passwordFile === undefined), {
+    message: 'give either apiKeyFile, or username and passwordFile',
+  })
+  .refine((c) => (c.username === undefined) === (c.passwordFile === undefined), { message: 'username and passwordFile go together' });
+
+const flows = z.discriminatedUnion('source', [
+  z.strictObject({ source: z.literal('goldmane'), goldmane }),
+  z.strictObject({ source: z.literal('elasticsearch'), elasticsearch }),
+  z.strictObject({ source: z.literal('file'), file: z.strictObject({ paths: z.array(filePath).min(1) }) }),
+]);
+
+const kubernetes = z.union([
+  z.strictObject({ inCluster: z.literal(true) }),
+  z.strictObject({ kubeconfig: filePath, context: z.string().optional() }),
+]);
+
+const cluster = z.strictObject({ flows, kubernetes: kubernetes.optional() });
+
+const schema = z.strictObject({
+  clusters: z.record(z.string().refine(isDnsLabel, 'cluster names are DNS labels'), cluster),
+});
+
+export type DeploymentConfig = z.infer<typeof schema>;
+export type ClusterConnection = z.infer<typeof cluster>;
+export type FlowSourceConfig = z.infer<typeof flows>;
+export type GoldmaneConfig = z.infer<typeof goldmane>;
+export type ElasticsearchConfig = z.infer<typeof elasticsearch>;
+export type KubernetesAccess = z.infer<typeof kubernetes>;
+
+export function validateDeploymentConfig(value: unknown, source: string): DeploymentConfig {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new ConfigError(source, configIssues(result.error));
+}
+
+/** Reads the file named by POLICY_RECOMMENDER_DEPLOYMENT; no file means no clusters. */
+export async function loadDeploymentConfig(env: NodeJS.ProcessEnv = process.env): Promise<DeploymentConfig> {
+  const path = env[DEPLOYMENT_CONFIG_ENV];
+  if (path === undefined || path === '') return { clusters: {} };
+  const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    throw new ConfigError(path, [{ path: '', message: e.code === 'ENOENT' ? 'no such file' : e.message }]);
+  });
+  let value: unknown;
+  try {
+    value = parseYaml(text, { maxAliasCount: 10 });
+  } catch (e) {
+    throw new ConfigError(path, [{ path: '', message: `not valid YAML: ${(e as Error).message.split('\n')[0]}` }]);
+  }
+  return validateDeploymentConfig(value ?? {}, path);
+}
