@@ -33,6 +33,8 @@ export interface PlanInput {
   /** Unix seconds. */
   readonly now: number;
   readonly namespaces?: NamespaceContext;
+  /** Plan only this namespace (one pull request per namespace), leaving the others alone. */
+  readonly onlyNamespace?: string;
 }
 
 export interface Plan {
@@ -54,13 +56,10 @@ export function planRecommendations(input: PlanInput): Plan {
   const nameLabels = (ns: string) => ({ 'kubernetes.io/metadata.name': ns, 'projectcalico.org/name': ns });
   const labelsOf = (ns: string) => input.namespaces?.labels(ns) ?? nameLabels(ns);
 
-  const existing = new Map<string, ObjectRef[]>();
-  for (const ref of inventory.objects) {
-    if (ref.kind === flavor.kind && ref.namespace !== null && ref.name === namespacePolicyName(flavor.name, tier, ref.namespace)) {
-      existing.set(ref.namespace, [...(existing.get(ref.namespace) ?? []), ref]);
-    }
-  }
-  const namespaces = [...new Set([...input.observations.keys(), ...existing.keys()])].sort();
+  const existing = policyRefs(inventory, flavor, tier);
+  const namespaces = [...new Set([...input.observations.keys(), ...existing.keys()])]
+    .filter((ns) => input.onlyNamespace === undefined || ns === input.onlyNamespace)
+    .sort();
 
   const reports: NamespaceReport[] = [];
   const notSelected: string[] = [];
@@ -100,6 +99,23 @@ export function planRecommendations(input: PlanInput): Plan {
   const previouslyBuilt = hadRoot || !hasPolicies ? [] : [...new Set(inventory.objects.map((o) => o.path))];
   for (const path of [...previouslyBuilt, ...written]) ensureReachable(tree, path);
   return { changes: tree.changes(), namespaces: reports, notSelected, warnings };
+}
+
+/** Namespaces whose policy (of this flavour and tier) the tree holds. */
+export function namespacesWithPolicies(tree: TreeFiles, config: RecommendationConfig): string[] {
+  const inventory = buildInventory(new TreeOverlay(tree));
+  return [...policyRefs(inventory, flavorFor(config.flavor), config.namespaceSpec.tierName).keys()].sort();
+}
+
+/** Where each namespace's policy is defined (usually once), found by kind, namespace and name. */
+function policyRefs(inventory: Inventory, flavor: PolicyFlavor, tier: string): Map<string, ObjectRef[]> {
+  const refs = new Map<string, ObjectRef[]>();
+  for (const ref of inventory.objects) {
+    if (ref.kind === flavor.kind && ref.namespace !== null && ref.name === namespacePolicyName(flavor.name, tier, ref.namespace)) {
+      refs.set(ref.namespace, [...(refs.get(ref.namespace) ?? []), ref]);
+    }
+  }
+  return refs;
 }
 
 interface NamespaceRun {

@@ -31,8 +31,8 @@ export function lookbackWindow(config: RecommendationConfig, now: number): TimeW
   return { from: now - config.initialLookback, to: now };
 }
 
-export async function readFlows(source: FlowSource, config: RecommendationConfig, now: number): Promise<FlowReading> {
-  const window = lookbackWindow(config, now);
+/** Reads a source into observations, over the lookback window unless a narrower one is given. */
+export async function readFlows(source: FlowSource, config: RecommendationConfig, now: number, window = lookbackWindow(config, now)): Promise<FlowReading> {
   const aggregator = new FlowAggregator({ window, clusterDomain: config.clusterDomain, tierName: config.namespaceSpec.tierName });
   await source.read(window, (record) => aggregator.add(record));
   return {

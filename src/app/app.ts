@@ -1,0 +1,195 @@
+// The Probot app: schedules a run per configured repository, reacts to what people do on its pull
+// requests and dashboard, and hands every run to run-repository.ts. It keeps no state of its own:
+// schedules are rebuilt from the repositories' configuration at start-up and on changes.
+
+import type { ApplicationFunction, Context, Probot } from 'probot';
+import type { ClusterContext } from '../cluster/cluster-context.ts';
+import { ConfigError } from '../config/config-error.ts';
+import type { FlowSource } from '../flows/source.ts';
+import type { TreeFiles } from '../repo/tree.ts';
+import { CONFIG_PATH, validateRepositoryConfig, type ScheduleDefaults } from './config/repository-config.ts';
+import { GitHubRepository, type Octokit } from './github/github-repository.ts';
+import { code } from './render/markdown.ts';
+import { DASHBOARD_LABEL, DASHBOARD_MARKER, dashboardRequests } from './render/dashboard.ts';
+import { runRepository } from './run/run-repository.ts';
+import { Scheduler, type RepositoryKey } from './scheduler.ts';
+import { parseBranch, RECOMMENDATION_LABEL, REBASE_LABEL } from './state/pull-request-state.ts';
+
+export interface AppOptions {
+  readonly scheduleDefaults: ScheduleDefaults;
+  /** How each cluster's flows are reached (from the deployment configuration). */
+  readonly openFlowSource: (cluster: string) => Promise<FlowSource>;
+  readonly clusterContext?: (cluster: string) => ClusterContext | null;
+  readonly template: TreeFiles;
+  readonly engineVersion: string;
+  readonly now?: () => number;
+  /** Schedule every installed, configured repository when the app loads (off in tests). */
+  readonly scheduleOnLoad: boolean;
+  /** Scheduled runs happen only where this is true (the leader, with several replicas). */
+  readonly isLeader?: () => boolean;
+}
+
+const COMMAND = /^\s*\/policy-recommender\s+(run|rebase)\b/m;
+const DISMISSED_MARKER = '<!-- policy-recommender:dismissed -->';
+
+export function policyRecommenderApp(options: AppOptions): { app: ApplicationFunction; scheduler: () => Scheduler } {
+  let scheduler: Scheduler | undefined;
+
+  const app: ApplicationFunction = (probot: Probot) => {
+    const log = probot.log;
+    const runFor = async (key: RepositoryKey, trigger: string): Promise<void> => {
+      const octokit = (await probot.auth(key.installationId)) as Octokit;
+      const { data } = await octokit.rest.repos.get({ owner: key.owner, repo: key.repo });
+      const loaded = await octokit.config.get({ owner: key.owner, repo: key.repo, path: CONFIG_PATH });
+      // Not configured: not onboarded, nothing to do (and no dashboard to litter the repository).
+      if (loaded.files.every((f) => f.config === null)) return;
+      await runRepository(
+        {
+          repository: new GitHubRepository(octokit, { owner: key.owner, name: key.repo, defaultBranch: data.default_branch }),
+          readConfig: async () => loaded.config,
+          scheduleDefaults: options.scheduleDefaults,
+          openFlowSource: options.openFlowSource,
+          ...(options.clusterContext ? { clusterContext: options.clusterContext } : {}),
+          template: options.template,
+          engineVersion: options.engineVersion,
+          now: options.now ?? (() => Math.floor(Date.now() / 1000)),
+          log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+        },
+        trigger,
+      );
+    };
+    scheduler = new Scheduler({
+      run: runFor,
+      ...(options.isLeader ? { mayRunScheduled: options.isLeader } : {}),
+      onError: (key, e) => log.error({ err: e }, `run of ${key.owner}/${key.repo} failed`),
+    });
+    const sched = scheduler;
+
+    /** Reads a repository's schedule; unconfigured repositories are not scheduled. */
+    const scheduleRepository = async (octokit: Octokit, key: RepositoryKey): Promise<void> => {
+      const loaded = await octokit.config.get({ owner: key.owner, repo: key.repo, path: CONFIG_PATH });
+      if (loaded.files.every((f) => f.config === null)) return sched.unschedule(key);
+      let schedule = options.scheduleDefaults;
+      try {
+        const config = validateRepositoryConfig(loaded.config, options.scheduleDefaults);
+        schedule = { schedule: config.schedule, timezone: config.timezone };
+      } catch (e) {
+        // An invalid configuration is reported by runs on the default schedule.
+        if (!(e instanceof ConfigError)) throw e;
+      }
+      sched.schedule(key, schedule.schedule, schedule.timezone);
+    };
+
+    const keyOf = (context: Context): RepositoryKey => {
+      const { installation, repository } = context.payload as { installation?: { id: number }; repository: { owner: { login: string }; name: string } };
+      return { installationId: installation!.id, owner: repository.owner.login, repo: repository.name };
+    };
+
+    probot.on('pull_request.closed', async (context) => {
+      const pr = context.payload.pull_request;
+      const target = parseBranch(pr.head.ref);
+      if (target === null || !pr.labels.some((l) => l.name === RECOMMENDATION_LABEL)) return;
+      const repo = new GitHubRepository(context.octokit as Octokit, {
+        owner: context.payload.repository.owner.login,
+        name: context.payload.repository.name,
+        defaultBranch: context.payload.repository.default_branch,
+      });
+      if (!pr.merged) {
+        // Once per pull request, even if GitHub delivers the event again or it is closed twice.
+        const comments = await context.octokit.paginate(context.octokit.rest.issues.listComments, context.issue({ per_page: 100 }));
+        const said = comments.some((c) => (c.body ?? '').includes(DISMISSED_MARKER));
+        if (!said) {
+          await repo.comment(
+            pr.number,
+            `Dismissed: policy-recommender will not propose namespace ${code(target.namespace)} (cluster ${code(target.cluster)}) again. ` +
+              `To undo, restore the branch and reopen this pull request, or tick its box on the "Policy recommendations" issue.\n\n${DISMISSED_MARKER}`,
+          );
+        }
+      }
+      await repo.deleteBranch(pr.head.ref);
+    });
+
+    probot.on(['pull_request.reopened', 'pull_request.labeled'], async (context) => {
+      const pr = context.payload.pull_request;
+      if (parseBranch(pr.head.ref) === null) return;
+      const labelled = context.payload.action === 'labeled' ? context.payload.label?.name === REBASE_LABEL : true;
+      if (labelled) await sched.request(keyOf(context), `pull request #${pr.number} ${context.payload.action}`);
+    });
+
+    probot.on('issue_comment.created', async (context) => {
+      const { comment, issue } = context.payload;
+      if (comment.user?.type === 'Bot') return;
+      const command = COMMAND.exec(comment.body)?.[1];
+      if (command === undefined) return;
+      const ours = issue.labels?.some((l) => l.name === RECOMMENDATION_LABEL || l.name === DASHBOARD_LABEL) ?? false;
+      if (!ours) return;
+      if (command === 'rebase' && issue.pull_request) {
+        // The label is the one switch for regenerating; the labeled event then asks for a run.
+        await context.octokit.rest.issues.addLabels(context.issue({ labels: [REBASE_LABEL] }));
+        return;
+      }
+      await sched.request(keyOf(context), `comment on #${issue.number}`);
+    });
+
+    probot.on('issues.edited', async (context) => {
+      const { issue } = context.payload;
+      if (!issue.labels?.some((l) => l.name === DASHBOARD_LABEL) || !(issue.body ?? '').includes(DASHBOARD_MARKER)) return;
+      const requests = dashboardRequests(issue.body ?? null);
+      if (requests.run || requests.recreate.size > 0) await sched.request(keyOf(context), 'dashboard');
+    });
+
+    probot.on('push', async (context) => {
+      const { ref, repository, commits } = context.payload;
+      if (ref !== `refs/heads/${repository.default_branch}`) return;
+      const touched = commits.some((c) => [...(c.added ?? []), ...(c.modified ?? []), ...(c.removed ?? [])].includes(CONFIG_PATH));
+      if (!touched) return;
+      await scheduleRepository(context.octokit as Octokit, keyOf(context));
+      await sched.request(keyOf(context), 'configuration changed');
+    });
+
+    probot.on(['installation.created', 'installation_repositories.added'], async (context) => {
+      const installationId = context.payload.installation.id;
+      const repositories =
+        context.payload.action === 'created' ? (context.payload.repositories ?? []) : context.payload.repositories_added;
+      for (const r of repositories) {
+        const [owner, repo] = r.full_name.split('/') as [string, string];
+        await scheduleRepository(context.octokit as Octokit, { installationId, owner, repo });
+      }
+    });
+
+    probot.on(['installation.deleted', 'installation_repositories.removed'], async (context) => {
+      const installationId = context.payload.installation.id;
+      const repositories =
+        context.payload.action === 'deleted' ? (context.payload.repositories ?? []) : context.payload.repositories_removed;
+      for (const r of repositories) {
+        const [owner, repo] = r.full_name.split('/') as [string, string];
+        sched.unschedule({ installationId, owner, repo });
+      }
+    });
+
+    if (options.scheduleOnLoad) {
+      void (async () => {
+        const appOctokit = (await probot.auth()) as Octokit;
+        for await (const { data: installations } of appOctokit.paginate.iterator(appOctokit.rest.apps.listInstallations, { per_page: 100 })) {
+          for (const installation of installations) {
+            const octokit = (await probot.auth(installation.id)) as Octokit;
+            const repositories = await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
+            for (const r of repositories) {
+              await scheduleRepository(octokit, { installationId: installation.id, owner: r.owner.login, repo: r.name }).catch((e: unknown) =>
+                log.warn({ err: e }, `cannot schedule ${r.full_name}`),
+              );
+            }
+          }
+        }
+      })().catch((e: unknown) => log.error({ err: e }, 'cannot list installations'));
+    }
+  };
+
+  return {
+    app,
+    scheduler: () => {
+      if (scheduler === undefined) throw new Error('the app is not loaded');
+      return scheduler;
+    },
+  };
+}

@@ -1,0 +1,146 @@
+// `.github/policy-recommender.yml` in a policies repository: when to run, which clusters and
+// where their policies live, PR limits, what happens after a merge, and the recommendation scope
+// keys (the same names as Calico's PolicyRecommendationScope, validated by the engine's schema).
+// A repository only *names* clusters; how to reach them is the deployment's configuration.
+
+import cron from 'node-cron';
+import { z } from 'zod';
+import { isDnsLabel } from '../../calico/names.ts';
+import { ConfigError, configIssues, type ConfigIssue } from '../../config/config-error.ts';
+import { validateRecommendationConfig, type RecommendationConfig } from '../../config/recommendation-config.ts';
+import { isSafeTreePath } from '../../repo/tree.ts';
+
+export const CONFIG_PATH = '.github/policy-recommender.yml';
+
+export interface ClusterEntry {
+  readonly name: string;
+  /** Directory of this cluster's policies tree in the repository ('' = the root). */
+  readonly path: string;
+}
+
+export interface RepositoryConfig {
+  /** Cron expression (minute hour day month weekday, optionally seconds first). */
+  readonly schedule: string;
+  readonly timezone: string;
+  readonly clusters: readonly ClusterEntry[];
+  readonly pullRequests: { readonly concurrentLimit: number; readonly hourlyLimit: number; readonly labels: readonly string[] };
+  readonly afterMerge: 'propose-updates' | 'stop';
+  readonly recommendation: RecommendationConfig;
+}
+
+/** The deployment-wide default schedule (from app.yml). */
+export interface ScheduleDefaults {
+  readonly schedule: string;
+  readonly timezone: string;
+}
+
+const APP_KEYS = ['schedule', 'timezone', 'clusters', 'pullRequests', 'afterMerge'] as const;
+const MIN_DEFAULT_PERIOD = 24 * 3600;
+
+const cronExpression = z.string().superRefine((text, ctx) => {
+  const result = cron.validateDetailed(text);
+  if (!result.valid) {
+    ctx.addIssue({ code: 'custom', message: `not a cron expression: ${result.errors.map((e) => `${e.field}: ${e.message}`).join(', ')}` });
+  }
+});
+
+const timezone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'not an IANA time zone such as Europe/Berlin or UTC');
+
+const label = z.string().min(1).max(50).regex(/^[^,\n\r]+$/, 'a label cannot contain commas or line breaks');
+
+const appSchema = z.strictObject({
+  schedule: cronExpression.optional(),
+  timezone: timezone.optional(),
+  clusters: z
+    .array(
+      z.strictObject({
+        name: z.string().refine(isDnsLabel, 'a cluster name is a DNS label (lowercase letters, digits, "-")'),
+        path: z
+          .string()
+          .transform((p) => p.replace(/^\.?\/+|\/+$/g, ''))
+          .refine((p) => p === '' || isSafeTreePath(p), 'must be a relative path inside the repository'),
+      }),
+    )
+    .min(1, 'name at least one cluster')
+    .refine((list) => new Set(list.map((c) => c.name)).size === list.length, 'each cluster is named once')
+    .refine((list) => new Set(list.map((c) => c.path)).size === list.length, 'each cluster has its own path'),
+  pullRequests: z
+    .strictObject({
+      concurrentLimit: z.number().int().min(0).default(10),
+      hourlyLimit: z.number().int().min(0).default(2),
+      labels: z.array(label).max(20).default([]),
+    })
+    .prefault({}),
+  afterMerge: z.enum(['propose-updates', 'stop']).default('propose-updates'),
+});
+
+/**
+ * Validates a repository's configuration (as Probot's config loader returns it). All problems
+ * are collected into one ConfigError, each with its key path.
+ */
+export function validateRepositoryConfig(value: unknown, defaults: ScheduleDefaults, source = CONFIG_PATH): RepositoryConfig {
+  if (value !== null && value !== undefined && (typeof value !== 'object' || Array.isArray(value))) {
+    throw new ConfigError(source, [{ path: '', message: 'must be a YAML mapping of keys' }]);
+  }
+  const input = (value ?? {}) as Record<string, unknown>;
+  const appPart: Record<string, unknown> = {};
+  const scopePart: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(input)) ((APP_KEYS as readonly string[]).includes(key) ? appPart : scopePart)[key] = v;
+
+  const issues: ConfigIssue[] = [];
+  const app = appSchema.safeParse(appPart);
+  if (!app.success) issues.push(...configIssues(app.error));
+  const schedule = app.success ? (app.data.schedule ?? defaults.schedule) : defaults.schedule;
+  const tz = app.success ? (app.data.timezone ?? defaults.timezone) : defaults.timezone;
+
+  // Calico's interval is how often recommendations are refreshed: here, the schedule's period.
+  const period = schedulePeriod(schedule, tz);
+  const base = Math.max(MIN_DEFAULT_PERIOD, period);
+  let recommendation: RecommendationConfig | undefined;
+  try {
+    recommendation = validateRecommendationConfig(
+      {
+        ...scopePart,
+        interval: scopePart['interval'] ?? `${period}s`,
+        initialLookback: scopePart['initialLookback'] ?? `${base}s`,
+        stabilizationPeriod: scopePart['stabilizationPeriod'] ?? `${Math.max(base, 3 * period)}s`,
+      },
+      source,
+    );
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    issues.push(...e.issues);
+  }
+  if (issues.length > 0 || !app.success || recommendation === undefined) throw new ConfigError(source, issues);
+  return {
+    schedule,
+    timezone: tz,
+    clusters: app.data.clusters,
+    pullRequests: app.data.pullRequests,
+    afterMerge: app.data.afterMerge,
+    recommendation,
+  };
+}
+
+/**
+ * Seconds between two runs of a cron schedule: the median gap of the next runs, so that a
+ * weekday schedule counts as daily rather than as its weekend gap.
+ */
+export function schedulePeriod(expression: string, tz: string): number {
+  if (!cron.validate(expression)) return MIN_DEFAULT_PERIOD;
+  const task = cron.createTask(expression, () => undefined, { timezone: tz });
+  try {
+    const runs = task.getNextRuns(9);
+    const gaps = runs.slice(1).map((d, i) => (d.getTime() - runs[i]!.getTime()) / 1000).sort((a, b) => a - b);
+    return gaps.length > 0 ? Math.max(1, Math.round(gaps[Math.floor(gaps.length / 2)]!)) : MIN_DEFAULT_PERIOD;
+  } finally {
+    void task.destroy();
+  }
+}

@@ -1,0 +1,297 @@
+// Repository over GitHub's REST and GraphQL APIs (Octokit, with Probot's retry and throttling
+// plugins). Requests are kept few: one recursive tree per run, blobs fetched by SHA in GraphQL
+// batches and cached (content-addressed, so never stale), pull requests listed in pages of 100.
+
+import type { ProbotOctokit } from 'probot';
+import {
+  RepositoryConflict,
+  type BranchHead,
+  type IssueInfo,
+  type PullRequestInfo,
+  type PullRequestState,
+  type Repository,
+  type TreeEntry,
+} from './repository.ts';
+
+export type Octokit = InstanceType<typeof ProbotOctokit>;
+
+const BLOBS_PER_QUERY = 200;
+const BLOB_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** Blob text by SHA, shared by all repositories of the process; bounded by size. */
+class BlobCache {
+  readonly #entries = new Map<string, string>();
+  #bytes = 0;
+
+  get(sha: string): string | undefined {
+    const text = this.#entries.get(sha);
+    if (text !== undefined) {
+      // Most recently used last.
+      this.#entries.delete(sha);
+      this.#entries.set(sha, text);
+    }
+    return text;
+  }
+
+  set(sha: string, text: string): void {
+    if (this.#entries.has(sha)) return;
+    this.#entries.set(sha, text);
+    this.#bytes += text.length;
+    for (const [old, value] of this.#entries) {
+      if (this.#bytes <= BLOB_CACHE_BYTES) break;
+      this.#entries.delete(old);
+      this.#bytes -= value.length;
+    }
+  }
+}
+
+const blobCache = new BlobCache();
+
+const PR_FIELDS = `
+  id number title body isDraft createdAt url headRefName headRefOid state merged
+  labels(first: 50) { nodes { name } }
+`;
+
+interface PullRequestNode {
+  id: string;
+  number: number;
+  title: string;
+  body: string;
+  isDraft: boolean;
+  createdAt: string;
+  url: string;
+  headRefName: string;
+  headRefOid: string;
+  state: 'OPEN' | 'CLOSED' | 'MERGED';
+  merged: boolean;
+  labels: { nodes: { name: string }[] };
+}
+
+function toPullRequest(node: PullRequestNode): PullRequestInfo {
+  const state: PullRequestState = node.merged ? 'merged' : node.state === 'OPEN' ? 'open' : 'closed';
+  return {
+    id: node.id,
+    number: node.number,
+    state,
+    url: node.url,
+    title: node.title,
+    body: node.body ?? '',
+    draft: node.isDraft,
+    labels: node.labels.nodes.map((l) => l.name),
+    branch: node.headRefName,
+    headOid: node.headRefOid,
+    createdAt: node.createdAt,
+  };
+}
+
+function status(e: unknown): number | undefined {
+  return typeof e === 'object' && e !== null && 'status' in e ? (e as { status: number }).status : undefined;
+}
+
+export class GitHubRepository implements Repository {
+  readonly owner: string;
+  readonly name: string;
+  readonly defaultBranch: string;
+  readonly #octokit: Octokit;
+
+  constructor(octokit: Octokit, repo: { owner: string; name: string; defaultBranch: string }) {
+    this.#octokit = octokit;
+    this.owner = repo.owner;
+    this.name = repo.name;
+    this.defaultBranch = repo.defaultBranch;
+  }
+
+  get #repo() {
+    return { owner: this.owner, repo: this.name };
+  }
+
+  async head(): Promise<BranchHead> {
+    const { data } = await this.#octokit.rest.repos.getBranch({ ...this.#repo, branch: this.defaultBranch });
+    return { commitSha: data.commit.sha, treeSha: data.commit.commit.tree.sha };
+  }
+
+  async listFiles(treeSha: string, prefix: string): Promise<TreeEntry[]> {
+    const { data } = await this.#octokit.rest.git.getTree({ ...this.#repo, tree_sha: treeSha, recursive: 'true' });
+    if (data.truncated) {
+      throw new Error(`the tree of ${this.owner}/${this.name} is too large for one request (GitHub truncated it); keep policies in a smaller repository`);
+    }
+    const under = prefix === '' ? '' : `${prefix}/`;
+    return data.tree
+      .filter((e) => e.type === 'blob' && e.path !== undefined && e.sha !== undefined && e.path.startsWith(under))
+      .map((e) => ({ path: e.path!, sha: e.sha! }));
+  }
+
+  async readBlobs(shas: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const missing = [...new Set(shas)].filter((sha) => {
+      const cached = blobCache.get(sha);
+      if (cached !== undefined) out.set(sha, cached);
+      return cached === undefined;
+    });
+    for (let i = 0; i < missing.length; i += BLOBS_PER_QUERY) {
+      const batch = missing.slice(i, i + BLOBS_PER_QUERY);
+      const vars = Object.fromEntries(batch.map((sha, j) => [`o${j}`, sha]));
+      const query = `query($owner: String!, $name: String!, ${batch.map((_, j) => `$o${j}: GitObjectID!`).join(', ')}) {
+        repository(owner: $owner, name: $name) {
+          ${batch.map((_, j) => `b${j}: object(oid: $o${j}) { ... on Blob { text isTruncated isBinary } }`).join('\n')}
+        }
+      }`;
+      const result = await this.#octokit.graphql<{ repository: Record<string, { text: string | null; isTruncated: boolean; isBinary: boolean } | null> }>(
+        query,
+        { owner: this.owner, name: this.name, ...vars },
+      );
+      for (const [j, sha] of batch.entries()) {
+        const blob = result.repository[`b${j}`];
+        if (!blob || blob.isBinary) continue;
+        const text = blob.isTruncated || blob.text === null ? await this.#readBlob(sha) : blob.text;
+        blobCache.set(sha, text);
+        out.set(sha, text);
+      }
+    }
+    return out;
+  }
+
+  async #readBlob(sha: string): Promise<string> {
+    const { data } = await this.#octokit.rest.git.getBlob({ ...this.#repo, file_sha: sha });
+    return Buffer.from(data.content, data.encoding === 'base64' ? 'base64' : 'utf8').toString('utf8');
+  }
+
+  async openPullRequests(label: string): Promise<PullRequestInfo[]> {
+    const out: PullRequestInfo[] = [];
+    let cursor: string | null = null;
+    do {
+      const result: { repository: { pullRequests: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: PullRequestNode[] } } } =
+        await this.#octokit.graphql(
+          `query($owner: String!, $name: String!, $labels: [String!], $cursor: String) {
+            repository(owner: $owner, name: $name) {
+              pullRequests(states: OPEN, labels: $labels, first: 100, after: $cursor, orderBy: { field: CREATED_AT, direction: ASC }) {
+                pageInfo { hasNextPage endCursor }
+                nodes { ${PR_FIELDS} }
+              }
+            }
+          }`,
+          { owner: this.owner, name: this.name, labels: [label], cursor },
+        );
+      const page = result.repository.pullRequests;
+      out.push(...page.nodes.map(toPullRequest));
+      cursor = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+    } while (cursor !== null);
+    return out;
+  }
+
+  async latestPullRequests(branches: readonly string[]): Promise<Map<string, PullRequestInfo | null>> {
+    const out = new Map<string, PullRequestInfo | null>();
+    for (let i = 0; i < branches.length; i += 100) {
+      const batch = branches.slice(i, i + 100);
+      const vars = Object.fromEntries(batch.map((b, j) => [`h${j}`, b]));
+      const query = `query($owner: String!, $name: String!, ${batch.map((_, j) => `$h${j}: String!`).join(', ')}) {
+        repository(owner: $owner, name: $name) {
+          ${batch.map((_, j) => `p${j}: pullRequests(headRefName: $h${j}, first: 1, orderBy: { field: CREATED_AT, direction: DESC }) { nodes { ${PR_FIELDS} } }`).join('\n')}
+        }
+      }`;
+      const result = await this.#octokit.graphql<{ repository: Record<string, { nodes: PullRequestNode[] }> }>(query, {
+        owner: this.owner,
+        name: this.name,
+        ...vars,
+      });
+      batch.forEach((branch, j) => {
+        const node = result.repository[`p${j}`]?.nodes[0];
+        out.set(branch, node ? toPullRequest(node) : null);
+      });
+    }
+    return out;
+  }
+
+  async commit(parent: BranchHead, files: ReadonlyMap<string, string | null>, message: string): Promise<string> {
+    const tree = await this.#octokit.rest.git.createTree({
+      ...this.#repo,
+      base_tree: parent.treeSha,
+      tree: [...files].map(([path, content]) =>
+        content === null ? { path, mode: '100644' as const, type: 'blob' as const, sha: null } : { path, mode: '100644' as const, type: 'blob' as const, content },
+      ),
+    });
+    const commit = await this.#octokit.rest.git.createCommit({ ...this.#repo, message, tree: tree.data.sha, parents: [parent.commitSha] });
+    return commit.data.sha;
+  }
+
+  async setBranch(branch: string, sha: string, options: { create: boolean }): Promise<void> {
+    const create = () => this.#octokit.rest.git.createRef({ ...this.#repo, ref: `refs/heads/${branch}`, sha });
+    const move = () => this.#octokit.rest.git.updateRef({ ...this.#repo, ref: `heads/${branch}`, sha, force: true });
+    try {
+      await (options.create ? create() : move());
+    } catch (e) {
+      // 422: "Reference already exists" (create) or "Reference does not exist" (move).
+      if (status(e) !== 422 && status(e) !== 404) throw e;
+      await (options.create ? move() : create());
+    }
+  }
+
+  async deleteBranch(branch: string): Promise<void> {
+    try {
+      await this.#octokit.rest.git.deleteRef({ ...this.#repo, ref: `heads/${branch}` });
+    } catch (e) {
+      // Already gone (GitHub's "delete branch on merge", or a person): nothing to do.
+      if (status(e) !== 422 && status(e) !== 404) throw e;
+    }
+  }
+
+  async createPullRequest(pr: { branch: string; title: string; body: string; draft: boolean }): Promise<PullRequestInfo> {
+    const create = (draft: boolean) =>
+      this.#octokit.rest.pulls.create({ ...this.#repo, head: pr.branch, base: this.defaultBranch, title: pr.title, body: pr.body, draft });
+    let response;
+    try {
+      response = await create(pr.draft);
+    } catch (e) {
+      const message = String((e as { message?: unknown }).message ?? '');
+      if (status(e) === 422 && /draft/i.test(message) && pr.draft) response = await create(false);
+      else if (status(e) === 422 && /already exists/i.test(message)) throw new RepositoryConflict(`a pull request for ${pr.branch} already exists`);
+      else throw e;
+    }
+    const d = response.data;
+    return {
+      id: d.node_id,
+      number: d.number,
+      state: 'open',
+      url: d.html_url,
+      title: d.title,
+      body: d.body ?? '',
+      draft: d.draft ?? false,
+      labels: (d.labels ?? []).map((l) => l.name),
+      branch: pr.branch,
+      headOid: d.head.sha,
+      createdAt: d.created_at,
+    };
+  }
+
+  async updatePullRequest(number: number, change: { title?: string; body?: string; state?: 'closed' | 'open' }): Promise<void> {
+    await this.#octokit.rest.pulls.update({ ...this.#repo, pull_number: number, ...change });
+  }
+
+  async setLabels(number: number, labels: readonly string[]): Promise<void> {
+    await this.#octokit.rest.issues.setLabels({ ...this.#repo, issue_number: number, labels: [...labels] });
+  }
+
+  async setDraft(pr: PullRequestInfo, draft: boolean): Promise<void> {
+    const mutation = draft ? 'convertPullRequestToDraft' : 'markPullRequestReadyForReview';
+    await this.#octokit.graphql(`mutation($id: ID!) { ${mutation}(input: { pullRequestId: $id }) { pullRequest { isDraft } } }`, { id: pr.id });
+  }
+
+  async comment(number: number, body: string): Promise<void> {
+    await this.#octokit.rest.issues.createComment({ ...this.#repo, issue_number: number, body });
+  }
+
+  async findIssue(label: string, marker: string): Promise<IssueInfo | null> {
+    const { data } = await this.#octokit.rest.issues.listForRepo({ ...this.#repo, labels: label, state: 'open', per_page: 20 });
+    const issue = data.find((i) => i.pull_request === undefined && (i.body ?? '').includes(marker));
+    return issue ? { number: issue.number, body: issue.body ?? '' } : null;
+  }
+
+  async createIssue(issue: { title: string; body: string; labels: readonly string[] }): Promise<IssueInfo> {
+    const { data } = await this.#octokit.rest.issues.create({ ...this.#repo, title: issue.title, body: issue.body, labels: [...issue.labels] });
+    return { number: data.number, body: data.body ?? '' };
+  }
+
+  async updateIssue(number: number, body: string): Promise<void> {
+    await this.#octokit.rest.issues.update({ ...this.#repo, issue_number: number, body });
+  }
+}

@@ -1,0 +1,81 @@
+// What a run needs from the repository host, as one small interface: reading a branch's files,
+// finding the bot's pull requests, writing one commit per branch, and managing PRs and the
+// dashboard issue. The GitHub implementation is github-repository.ts; tests talk to it through
+// nock, so every request is real HTTP.
+
+export type PullRequestState = 'open' | 'closed' | 'merged';
+
+export interface PullRequestInfo {
+  /** GraphQL node id (for ready-for-review / draft mutations). */
+  readonly id: string;
+  readonly number: number;
+  readonly state: PullRequestState;
+  readonly url: string;
+  readonly title: string;
+  readonly body: string;
+  readonly draft: boolean;
+  readonly labels: readonly string[];
+  readonly branch: string;
+  /** The branch head; compared with what the bot last wrote to spot people's commits. */
+  readonly headOid: string;
+  readonly createdAt: string;
+}
+
+export interface BranchHead {
+  readonly commitSha: string;
+  readonly treeSha: string;
+}
+
+export interface TreeEntry {
+  readonly path: string;
+  /** Blob SHA: content-addressed, so it doubles as a cache key. */
+  readonly sha: string;
+}
+
+export interface IssueInfo {
+  readonly number: number;
+  readonly body: string;
+}
+
+export interface Repository {
+  readonly owner: string;
+  readonly name: string;
+  readonly defaultBranch: string;
+
+  /** The default branch's head. */
+  head(): Promise<BranchHead>;
+  /** Blob entries of a tree, recursively, below `prefix` ('' = everything). */
+  listFiles(treeSha: string, prefix: string): Promise<TreeEntry[]>;
+  /** Text of blobs by SHA (cached by SHA; unchanged files cost nothing after the first read). */
+  readBlobs(shas: readonly string[]): Promise<Map<string, string>>;
+
+  /** Open pull requests carrying `label`. */
+  openPullRequests(label: string): Promise<PullRequestInfo[]>;
+  /** The most recent pull request (any state) for each head branch, or null. */
+  latestPullRequests(branches: readonly string[]): Promise<Map<string, PullRequestInfo | null>>;
+
+  /** One commit with these files changed (null content deletes), on top of `parent`. */
+  commit(parent: BranchHead, files: ReadonlyMap<string, string | null>, message: string): Promise<string>;
+  /**
+   * Points the branch at `sha` (the branch is the bot's: force). `create` says which to try
+   * first, creating or moving; the other is the fallback.
+   */
+  setBranch(branch: string, sha: string, options: { create: boolean }): Promise<void>;
+  deleteBranch(branch: string): Promise<void>;
+
+  createPullRequest(pr: { branch: string; title: string; body: string; draft: boolean }): Promise<PullRequestInfo>;
+  updatePullRequest(number: number, change: { title?: string; body?: string; state?: 'closed' | 'open' }): Promise<void>;
+  setLabels(number: number, labels: readonly string[]): Promise<void>;
+  setDraft(pr: PullRequestInfo, draft: boolean): Promise<void>;
+  comment(number: number, body: string): Promise<void>;
+
+  /** The open issue carrying `label` whose body holds `marker`, if any. */
+  findIssue(label: string, marker: string): Promise<IssueInfo | null>;
+  createIssue(issue: { title: string; body: string; labels: readonly string[] }): Promise<IssueInfo>;
+  updateIssue(number: number, body: string): Promise<void>;
+}
+
+/** The PR's branch was not found, or a PR for it already exists: the caller re-plans. */
+export class RepositoryConflict extends Error {
+  override readonly name = 'RepositoryConflict';
+}

@@ -1,0 +1,125 @@
+// The dashboard issue "Policy recommendations", one per repository, rendered from data: each
+// cluster's namespaces with their state and pull request, the last run, configuration errors,
+// and checkboxes (run now, propose a dismissed namespace again) whose hidden markers a later run
+// or webhook reads back. Hidden state (where each cluster's flow reading stopped) survives restarts.
+
+import type { ConfigIssue } from '../../config/config-error.ts';
+import type { SkipSummary } from '../../flows/skip-report.ts';
+import { decodeMarker, encodeMarker } from '../state/marker.ts';
+import type { DashboardState } from '../run/decide.ts';
+import { code, plural, table, text } from './markdown.ts';
+
+export const DASHBOARD_TITLE = 'Policy recommendations';
+export const DASHBOARD_LABEL = 'policy-recommender';
+export const DASHBOARD_MARKER = '<!-- policy-recommender:dashboard ';
+const STATE_KIND = 'dashboard';
+const RUN_BOX = '<!-- policy-recommender:run -->';
+const RECREATE_BOX = /- \[[xX]\] <!-- policy-recommender:recreate ([a-z0-9-]+)\/([a-z0-9-]+) -->/g;
+
+export interface DashboardNamespace {
+  readonly namespace: string;
+  readonly state: DashboardState;
+  readonly pr?: { number: number; url: string };
+  readonly lastUpdated: string | null;
+  readonly note?: string;
+}
+
+export interface DashboardCluster {
+  readonly name: string;
+  readonly path: string;
+  readonly source?: string;
+  readonly window?: { from: string; to: string };
+  readonly inputsRead?: number;
+  readonly recordsSeen?: number;
+  readonly recordsLearned?: number;
+  readonly skipped?: SkipSummary;
+  readonly namespaces: readonly DashboardNamespace[];
+  readonly errors: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+/** Hidden state kept across runs (and restarts). */
+export interface DashboardMemory {
+  readonly v: 1;
+  /** Per cluster, unix seconds up to which flows were read. */
+  readonly flowsReadUntil: Readonly<Record<string, number>>;
+}
+
+export interface DashboardContent {
+  readonly lastRun: { at: string; durationMs: number; trigger: string } | null;
+  readonly configErrors: readonly ConfigIssue[];
+  readonly clusters: readonly DashboardCluster[];
+  readonly state: DashboardMemory;
+}
+
+export function renderDashboard(c: DashboardContent): string {
+  const out = [
+    `This issue lists the network policies policy-recommender proposes for this repository, one pull request per namespace. It is rewritten by the bot; tick a box to ask it for something.`,
+    `- [ ] ${RUN_BOX} Run now`,
+  ];
+  if (c.lastRun) out.push(`Last run: ${c.lastRun.at}, ${(c.lastRun.durationMs / 1000).toFixed(1)} s (${text(c.lastRun.trigger)}).`);
+  if (c.configErrors.length > 0) {
+    out.push(
+      [
+        '## Configuration errors',
+        '',
+        `The configuration (${code('.github/policy-recommender.yml')}) is invalid, so nothing else happens until it is fixed:`,
+        '',
+        ...c.configErrors.map((i) => `- ${i.path ? `${code(i.path)}: ` : ''}${text(i.message)}`),
+      ].join('\n'),
+    );
+  }
+  for (const cluster of c.clusters) out.push(clusterSection(cluster));
+  out.push(encodeMarker(STATE_KIND, c.state));
+  return `${out.join('\n\n')}\n`;
+}
+
+function clusterSection(cluster: DashboardCluster): string {
+  const lines = [`## Cluster ${code(cluster.name)}${cluster.path ? ` (${code(cluster.path)})` : ''}`];
+  if (cluster.source) {
+    const read = [
+      `Flows from ${text(cluster.source)}`,
+      cluster.window ? `between ${cluster.window.from} and ${cluster.window.to}` : '',
+      cluster.recordsSeen !== undefined ? `: ${plural(cluster.recordsSeen, 'record')} read, ${cluster.recordsLearned ?? 0} learned from` : '',
+    ].join(' ');
+    lines.push(`${read.trim()}.`);
+  }
+  if (cluster.skipped && cluster.skipped.total > 0) {
+    const reasons = Object.entries(cluster.skipped.byReason)
+      .map(([reason, n]) => `${n} ${text(reason)}`)
+      .join(', ');
+    const first = cluster.skipped.examples.map((e) => `${code(e.location)} (${text(e.reason)})`).join(', ');
+    lines.push(`Skipped ${plural(cluster.skipped.total, 'malformed input')}: ${reasons}. First: ${first}.`);
+  }
+  for (const error of cluster.errors) lines.push(`**Error:** ${text(error)}`);
+  for (const warning of cluster.warnings) lines.push(`**Warning:** ${text(warning)}`);
+  const rows = cluster.namespaces.map((n) => [
+    code(n.namespace),
+    n.state,
+    n.pr ? `#${n.pr.number}` : '',
+    n.lastUpdated ?? '',
+    n.note ? text(n.note) : '',
+  ]);
+  lines.push(rows.length > 0 ? table(['Namespace', 'State', 'Pull request', 'Rules last changed', 'Note'], rows) : 'No namespace has traffic to learn from yet.');
+  const dismissed = cluster.namespaces.filter((n) => n.state === 'Dismissed');
+  if (dismissed.length > 0) {
+    lines.push(
+      ['Dismissed (tick to have it proposed again):', ...dismissed.map((n) => `- [ ] <!-- policy-recommender:recreate ${cluster.name}/${n.namespace} --> ${code(n.namespace)}`)].join('\n'),
+    );
+  }
+  return lines.join('\n\n');
+}
+
+export function decodeDashboardState(body: string | null): DashboardMemory {
+  const value = decodeMarker(body, STATE_KIND) as Partial<DashboardMemory> | null;
+  const until = value?.flowsReadUntil;
+  return { v: 1, flowsReadUntil: typeof until === 'object' && until !== null ? (until as Record<string, number>) : {} };
+}
+
+/** What people asked for by ticking boxes. */
+export function dashboardRequests(body: string | null): { run: boolean; recreate: ReadonlySet<string> } {
+  if (!body) return { run: false, recreate: new Set() };
+  const run = new RegExp(`- \\[[xX]\\] ${RUN_BOX}`).test(body);
+  const recreate = new Set([...body.matchAll(RECREATE_BOX)].map((m) => `${m[1]}/${m[2]}`));
+  return { run, recreate };
+}

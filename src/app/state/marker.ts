@@ -1,0 +1,38 @@
+// Hidden, machine-readable state in PR bodies and the dashboard issue: an HTML comment holding
+// gzip-compressed, base64-encoded JSON. Git and GitHub are the bot's only database; these
+// markers let a run recognise its own work without fetching branches.
+
+import { gunzipSync, gzipSync } from 'node:zlib';
+
+const PREFIX = '<!-- policy-recommender:';
+const MAX_DECODED = 4 * 1024 * 1024;
+
+export function encodeMarker(kind: string, value: unknown): string {
+  const payload = gzipSync(Buffer.from(JSON.stringify(value), 'utf8')).toString('base64');
+  return `${PREFIX}${kind} ${payload} -->`;
+}
+
+/** `body` with its marker of that kind replaced (or appended when it has none). */
+export function replaceMarker(body: string, kind: string, value: unknown): string {
+  const marker = encodeMarker(kind, value);
+  const start = body.indexOf(`${PREFIX}${kind} `);
+  const end = start === -1 ? -1 : body.indexOf(' -->', start);
+  return end === -1 ? `${body.trimEnd()}\n\n${marker}\n` : `${body.slice(0, start)}${marker}${body.slice(end + 4)}`;
+}
+
+/** The value of the first marker of that kind, or null when absent or unreadable. */
+export function decodeMarker(body: string | null | undefined, kind: string): unknown {
+  if (!body) return null;
+  const start = body.indexOf(`${PREFIX}${kind} `);
+  if (start === -1) return null;
+  const from = start + PREFIX.length + kind.length + 1;
+  const end = body.indexOf(' -->', from);
+  if (end === -1) return null;
+  const payload = body.slice(from, end);
+  if (!/^[A-Za-z0-9+/=]*$/.test(payload)) return null;
+  try {
+    return JSON.parse(gunzipSync(Buffer.from(payload, 'base64'), { maxOutputLength: MAX_DECODED }).toString('utf8'));
+  } catch {
+    return null;
+  }
+}
