@@ -1,0 +1,54 @@
+// `npm start`: Probot's server with the app. Without APP_ID and PRIVATE_KEY it starts Probot's
+// setup flow (create the GitHub App from app.yml). With several replicas in a cluster
+// (POLICY_RECOMMENDER_LEASE=<namespace>/<name>), only the holder of that Lease runs schedules.
+
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { run } from 'probot';
+import { openClusterContext } from '../cluster/cluster-context.ts';
+import { LeaderElector } from '../cluster/leader-election.ts';
+import { loadDeploymentConfig } from '../deployment/deployment-config.ts';
+import { openFlowSource } from '../flows/sources/open-flow-source.ts';
+import { TEMPLATE_DIR } from '../pipeline/run.ts';
+import { loadTree } from '../repo/fs-tree.ts';
+import { policyRecommenderApp } from './app.ts';
+import { loadScheduleDefaults } from './config/schedule-defaults.ts';
+
+const ROOT = new URL('../../', import.meta.url);
+
+const pkg = JSON.parse(await readFile(new URL('package.json', ROOT), 'utf8')) as { version: string };
+const deployment = await loadDeploymentConfig();
+const scheduleDefaults = await loadScheduleDefaults(fileURLToPath(new URL('app.yml', ROOT)));
+const template = await loadTree(TEMPLATE_DIR);
+
+let isLeader = () => true;
+const lease = process.env['POLICY_RECOMMENDER_LEASE'];
+if (lease) {
+  const [namespace, name] = lease.split('/') as [string, string | undefined];
+  const elector = new LeaderElector({
+    cluster: { inCluster: true },
+    namespace,
+    name: name ?? 'policy-recommender',
+    identity: process.env['POD_NAME'] ?? hostname(),
+    callbacks: { onStartedLeading: () => undefined, onStoppedLeading: () => undefined },
+  });
+  await elector.start();
+  isLeader = () => elector.isLeader;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void elector.stop().finally(() => process.exit(0)));
+}
+
+const { app } = policyRecommenderApp({
+  scheduleDefaults,
+  openFlowSource: (cluster) => openFlowSource(deployment, cluster),
+  clusterContext: (cluster) => {
+    const access = deployment.clusters[cluster]?.kubernetes;
+    return access ? openClusterContext(access) : null;
+  },
+  template,
+  engineVersion: pkg.version,
+  scheduleOnLoad: true,
+  isLeader: () => isLeader(),
+});
+
+await run(app);

@@ -1,0 +1,128 @@
+import { describe, expect, test } from '@jest/globals';
+import { code, text } from '../../src/app/render/markdown.ts';
+import { namespaceGraph } from '../../src/app/render/mermaid.ts';
+import { MAX_BODY, renderPullRequestBody, type PullRequestContent } from '../../src/app/render/pull-request-body.ts';
+import { dashboardRequests, decodeDashboardState, renderDashboard } from '../../src/app/render/dashboard.ts';
+import { decodeMarker, encodeMarker, replaceMarker } from '../../src/app/state/marker.ts';
+import { branchName, decodeState, parseBranch, type PullRequestState } from '../../src/app/state/pull-request-state.ts';
+import type { RuleReport } from '../../src/engine/report.ts';
+
+const state: PullRequestState = {
+  v: 1,
+  cluster: 'prod',
+  namespace: 'shop',
+  engine: '0.1.0',
+  hash: 'abc',
+  commit: 'c0ffee',
+  policyPath: 'namespace-isolation/shop.yaml',
+  policy: 'kind: StagedNetworkPolicy\n',
+  evidence: {},
+  notified: [],
+};
+
+function rule(i: number, peer = `namespace:ns-${i}`): RuleReport {
+  return { action: 'Allow', category: 'Namespace', peers: [peer], protocol: 'TCP', ports: [String(8000 + i)], firstAdded: null, direction: 'egress', changed: true, flows: i, firstSeen: 1, lastSeen: 2 };
+}
+
+function content(rules: RuleReport[], warnings: string[] = []): PullRequestContent {
+  return {
+    cluster: 'prod',
+    namespace: 'shop',
+    flavor: 'calico',
+    status: 'Learning',
+    lastUpdated: '2026-11-22T12:00:00Z',
+    stabilizationPeriod: 86400,
+    update: false,
+    rules,
+    evidence: {},
+    warnings: warnings.map((message) => ({ code: 'approximation', message })),
+    files: [{ path: 'clusters/prod/namespace-isolation/shop.yaml', added: true }],
+    skippedLines: 3,
+    state,
+  };
+}
+
+describe('markdown escaping', () => {
+  test('text cannot inject links, mentions, HTML, tables or hidden markers', () => {
+    const hostile = '[x](http://evil) @team <!-- policy-recommender:pr x --> <img src=x> | a | `b`\n# heading';
+    const escaped = text(hostile);
+    expect(escaped).not.toMatch(/(?<!\\)\[|(?<!\\)@|<|(?<!\\)\||\n/);
+    expect(escaped).not.toContain('<!--');
+    expect(code('a`b|c\nd')).toBe('`a\'b\\|c d`');
+  });
+
+  test('mermaid labels cannot break the graph', () => {
+    const graph = namespaceGraph('shop', [{ direction: 'egress', peer: 'x"]; click p0 "http://evil', traffic: 'TCP 1|2' }]);
+    expect(graph).not.toContain('"http');
+    expect(graph).toContain('#34;');
+  });
+});
+
+describe('pull request body', () => {
+  test('says what merge and close mean, lists rules with evidence, graphs peers, warns, and hides its state', () => {
+    const body = renderPullRequestBody(content([rule(1, 'public'), rule(2)], ['egress to api.example.com is allowed to any public address']));
+    expect(body).toContain('**Merge** to accept it');
+    expect(body).toContain('**Close** to dismiss it');
+    expect(body).toContain('**Status: Learning.**');
+    expect(body).toMatch(/\| 1 \| egress \| Allow \| `public` \| `TCP` \| `8001` \|/);
+    expect(body).toContain('```mermaid');
+    expect(body).toContain('api\\.example\\.com');
+    expect(body).toContain('3 flow log inputs could not be read');
+    expect(decodeState(body)).toEqual(state);
+  });
+
+  test('stays under GitHub\'s limit, shrinking the table and graph but never the state', () => {
+    const rules = Array.from({ length: 3000 }, (_, i) => rule(i));
+    const body = renderPullRequestBody(content(rules));
+    expect(body.length).toBeLessThanOrEqual(MAX_BODY);
+    expect(body).toMatch(/more rules in the file/);
+    expect(decodeState(body)).toEqual(state);
+  });
+});
+
+describe('markers and branches', () => {
+  test('round trip, replacement, and garbage in', () => {
+    const marker = encodeMarker('x', { a: 1 });
+    expect(decodeMarker(`text ${marker} more`, 'x')).toEqual({ a: 1 });
+    expect(decodeMarker(replaceMarker(`text ${marker} more`, 'x', { a: 2 }), 'x')).toEqual({ a: 2 });
+    expect(decodeMarker('<!-- policy-recommender:x !!! -->', 'x')).toBeNull();
+    expect(decodeMarker('<!-- policy-recommender:x aGVsbG8= -->', 'x')).toBeNull();
+    expect(decodeState('no marker')).toBeNull();
+  });
+
+  test('branch names', () => {
+    expect(branchName('prod', 'shop')).toBe('policy-recommender/prod/shop');
+    expect(parseBranch('policy-recommender/prod/shop')).toEqual({ cluster: 'prod', namespace: 'shop' });
+    expect(parseBranch('policy-recommender/prod/shop/x')).toBeNull();
+    expect(parseBranch('policy-recommender/Prod/shop')).toBeNull();
+    expect(parseBranch('feature/x')).toBeNull();
+  });
+});
+
+describe('dashboard', () => {
+  test('renders namespaces, errors and checkboxes; reads ticked boxes and its hidden state back', () => {
+    const body = renderDashboard({
+      lastRun: { at: '2026-11-22T12:00:00Z', durationMs: 1500, trigger: 'schedule' },
+      configErrors: [{ path: 'clusters.0.name', message: 'a cluster name is a DNS label <b>' }],
+      clusters: [
+        {
+          name: 'prod',
+          path: 'clusters/prod',
+          namespaces: [
+            { namespace: 'shop', state: 'Learning', pr: { number: 7, url: 'u' }, lastUpdated: '2026-11-22T12:00:00Z' },
+            { namespace: 'old', state: 'Dismissed', lastUpdated: null },
+          ],
+          errors: [],
+          warnings: [],
+        },
+      ],
+      state: { v: 1, flowsReadUntil: { prod: 1234 } },
+    });
+    expect(body).toContain('`clusters.0.name`: a cluster name is a DNS label &lt;b&gt;');
+    expect(body).toMatch(/\| `shop` \| Learning \| #7 \|/);
+    expect(decodeDashboardState(body)).toEqual({ v: 1, flowsReadUntil: { prod: 1234 } });
+    expect(dashboardRequests(body)).toEqual({ run: false, recreate: new Set() });
+    const ticked = body.replace('- [ ] <!-- policy-recommender:run -->', '- [x] <!-- policy-recommender:run -->').replace('- [ ] <!-- policy-recommender:recreate prod/old -->', '- [x] <!-- policy-recommender:recreate prod/old -->');
+    expect(dashboardRequests(ticked)).toEqual({ run: true, recreate: new Set(['prod/old']) });
+  });
+});

@@ -1,0 +1,49 @@
+import { describe, expect, test } from '@jest/globals';
+import { schedulePeriod, validateRepositoryConfig } from '../../src/app/config/repository-config.ts';
+import { ConfigError } from '../../src/config/config-error.ts';
+
+const defaults = { schedule: '0 */2 * * *', timezone: 'Etc/UTC' };
+const issues = (value: unknown) => {
+  try {
+    validateRepositoryConfig(value, defaults);
+    return [];
+  } catch (e) {
+    return (e as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
+  }
+};
+
+describe('repository configuration', () => {
+  test('defaults, and Calico scope keys read by the engine schema', () => {
+    const config = validateRepositoryConfig({ clusters: [{ name: 'prod', path: '/clusters/prod/' }], maxRules: 30, namespaceSpec: { tierName: 'iso' } }, defaults);
+    expect(config).toMatchObject({
+      schedule: '0 */2 * * *',
+      timezone: 'Etc/UTC',
+      clusters: [{ name: 'prod', path: 'clusters/prod' }],
+      pullRequests: { concurrentLimit: 10, hourlyLimit: 2, labels: [] },
+      afterMerge: 'propose-updates',
+      recommendation: { maxRules: 30, interval: 7200, initialLookback: 86400, stabilizationPeriod: 86400, namespaceSpec: { tierName: 'iso' } },
+    });
+  });
+
+  test('the interval follows the schedule, and the periods scale with it', () => {
+    expect(schedulePeriod('0 9 * * 1-5', 'Europe/Berlin')).toBe(86400);
+    const weekly = validateRepositoryConfig({ schedule: '0 6 * * 1', clusters: [{ name: 'c', path: '' }] }, defaults).recommendation;
+    expect(weekly).toMatchObject({ interval: 604800, initialLookback: 604800, stabilizationPeriod: 3 * 604800 });
+  });
+
+  test('every problem is reported with its key path, app keys and scope keys alike', () => {
+    expect(issues({ clusters: [{ name: 'Prod', path: '../x' }], schedule: 'hourly', timezone: 'Mars/Olympus', pullRequests: { hourlyLimit: -1, extra: 1 }, afterMerge: 'maybe', flavour: 'calico' })).toEqual([
+      expect.stringMatching(/^schedule: not a cron expression/),
+      'timezone: not an IANA time zone such as Europe/Berlin or UTC',
+      'clusters.0.name: a cluster name is a DNS label (lowercase letters, digits, "-")',
+      'clusters.0.path: must be a relative path inside the repository',
+      expect.stringMatching(/^pullRequests\.hourlyLimit: /),
+      'pullRequests.extra: unknown key',
+      expect.stringMatching(/^afterMerge: /),
+      'flavour: unknown key',
+    ]);
+    expect(issues({})).toEqual([expect.stringMatching(/^clusters: /)]);
+    expect(issues({ clusters: [{ name: 'a', path: 'x' }, { name: 'a', path: 'y' }] })).toEqual(['clusters: each cluster is named once']);
+    expect(issues('just text')).toEqual([': must be a YAML mapping of keys']);
+  });
+});

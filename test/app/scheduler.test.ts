@@ -1,0 +1,87 @@
+import { describe, expect, test } from '@jest/globals';
+import { Scheduler, type RepositoryKey } from '../../src/app/scheduler.ts';
+
+const key: RepositoryKey = { installationId: 1, owner: 'acme', repo: 'policies' };
+
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+}
+
+describe('scheduler', () => {
+  test('a scheduled tick finding a run in progress is skipped, not queued', async () => {
+    const runs: string[] = [];
+    const g = gate();
+    const scheduler = new Scheduler({
+      run: async (_k, trigger) => {
+        runs.push(trigger);
+        await g.opened;
+      },
+    });
+    const first = scheduler.tick(key);
+    expect(scheduler.isRunning(key)).toBe(true);
+    expect(await scheduler.tick(key)).toBe('skipped');
+    g.open();
+    expect(await first).toBe('ran');
+    expect(runs).toEqual(['schedule']);
+  });
+
+  test("a person's requests during a run are served once, right after it", async () => {
+    const runs: string[] = [];
+    const g = gate();
+    const scheduler = new Scheduler({
+      run: async (_k, trigger) => {
+        runs.push(trigger);
+        if (runs.length === 1) await g.opened;
+      },
+    });
+    const first = scheduler.tick(key);
+    const a = scheduler.request(key, 'comment');
+    const b = scheduler.request(key, 'dashboard');
+    void scheduler.tick(key); // skipped
+    g.open();
+    await Promise.all([first, a, b]);
+    expect(runs).toEqual(['schedule', 'dashboard']);
+    expect(scheduler.isRunning(key)).toBe(false);
+  });
+
+  test('a failing run is reported and does not block the next', async () => {
+    const errors: unknown[] = [];
+    let calls = 0;
+    const scheduler = new Scheduler({
+      run: async () => {
+        calls++;
+        if (calls === 1) throw new Error('boom');
+      },
+      onError: (_k, e) => errors.push(e),
+    });
+    await scheduler.request(key, 'a');
+    await scheduler.request(key, 'b');
+    expect(calls).toBe(2);
+    expect(errors).toHaveLength(1);
+  });
+
+  test('scheduled ticks run only where allowed (the leader)', async () => {
+    let leader = false;
+    let calls = 0;
+    const scheduler = new Scheduler({ run: async () => void calls++, mayRunScheduled: () => leader });
+    scheduler.schedule(key, '* * * * * *', 'UTC');
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(calls).toBe(0);
+    leader = true;
+    await new Promise((r) => setTimeout(r, 1300));
+    await scheduler.stop();
+    expect(calls).toBeGreaterThanOrEqual(1);
+  });
+
+  test('rescheduling with the same schedule keeps the task; unscheduling removes it', async () => {
+    const scheduler = new Scheduler({ run: async () => undefined });
+    scheduler.schedule(key, '0 * * * *', 'UTC');
+    scheduler.schedule(key, '0 * * * *', 'UTC');
+    expect(scheduler.scheduled()).toEqual([key]);
+    scheduler.unschedule(key);
+    expect(scheduler.scheduled()).toEqual([]);
+    await scheduler.stop();
+  });
+});
