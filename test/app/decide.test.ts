@@ -1,0 +1,92 @@
+import { describe, expect, test } from '@jest/globals';
+import { decide, needsHistory, type Limits, type NamespaceFacts } from '../../src/app/run/decide.ts';
+import type { NamespaceRecommendation } from '../../src/app/run/namespace-recommendation.ts';
+import type { PullRequestInfo } from '../../src/app/github/repository.ts';
+import { encodeState, REBASE_LABEL, type PullRequestState } from '../../src/app/state/pull-request-state.ts';
+
+const noLimits: Limits = { concurrent: 0, hourly: 0, open: 0, openedLastHour: 0 };
+const recommendation = (hash: string) => ({ hash, files: new Map([['p', 'x']]) }) as unknown as NamespaceRecommendation;
+
+function state(over: Partial<PullRequestState> = {}): PullRequestState {
+  return { v: 1, cluster: 'c', namespace: 'ns', engine: 't', hash: 'h1', commit: 'sha1', policyPath: 'p', policy: null, evidence: {}, notified: [], ...over };
+}
+
+function pr(over: Partial<PullRequestInfo> = {}, s: PullRequestState | null = state()): PullRequestInfo {
+  return {
+    id: 'PR_1', number: 1, state: 'open', url: 'u', title: 'Network policy for namespace ns (cluster c)', body: s ? encodeState(s) : 'hand written',
+    draft: true, labels: ['policy-recommendation', 'Learning'], branch: 'policy-recommender/c/ns', headOid: 'sha1', createdAt: '2026-01-01T00:00:00Z', ...over,
+  };
+}
+
+function facts(over: Partial<NamespaceFacts> = {}): NamespaceFacts {
+  const open = over.openPullRequest === undefined ? null : over.openPullRequest;
+  return {
+    cluster: 'c', namespace: 'ns', recommendation: recommendation('h1'), status: 'Learning', openPullRequest: open,
+    state: open ? state() : null, gone: null, accepted: false, recreate: false, ...over,
+  };
+}
+
+const one = (f: NamespaceFacts, limits = noLimits, afterMerge: 'propose-updates' | 'stop' = 'propose-updates') => decide([f], limits, afterMerge)[0]!;
+
+describe('decisions per namespace', () => {
+  test('a new recommendation opens a PR once its history shows none', () => {
+    expect(needsHistory(facts())).toBe(true);
+    expect(one(facts({ latest: null }))).toMatchObject({ action: { kind: 'open', update: false }, dashboard: 'Learning' });
+  });
+
+  test('unchanged files and status: nothing; a changed hash: update; a status change: refresh', () => {
+    const p = pr();
+    expect(one(facts({ openPullRequest: p })).action).toEqual({ kind: 'none' });
+    expect(one(facts({ openPullRequest: p, recommendation: recommendation('h2') })).action).toEqual({ kind: 'update', pr: p, rebase: false });
+    expect(one(facts({ openPullRequest: p, status: 'Stable' }))).toMatchObject({ action: { kind: 'refresh' }, dashboard: 'Ready for review' });
+    // Without drafts the label alone carries the status.
+    const noDrafts = pr({ draft: false, labels: ['policy-recommendation', 'Learning'] }, state({ noDrafts: true }));
+    expect(one(facts({ openPullRequest: noDrafts, state: state({ noDrafts: true }) })).action).toEqual({ kind: 'none' });
+  });
+
+  test("a person's commit stops updates (said once); the rebase label regenerates", () => {
+    const edited = pr({ headOid: 'their-commit' });
+    expect(one(facts({ openPullRequest: edited, recommendation: recommendation('h2') }))).toMatchObject({ action: { kind: 'notify-edited' }, dashboard: 'Edited' });
+    const told = pr({ headOid: 'their-commit' }, state({ notified: ['edited'] }));
+    expect(one(facts({ openPullRequest: told, state: state({ notified: ['edited'] }), recommendation: recommendation('h2') })).action).toEqual({ kind: 'none' });
+    const rebase = pr({ headOid: 'their-commit', labels: ['policy-recommendation', REBASE_LABEL] });
+    expect(one(facts({ openPullRequest: rebase })).action).toEqual({ kind: 'update', pr: rebase, rebase: true });
+    // A PR whose body lost our state counts as a person's.
+    expect(one(facts({ openPullRequest: pr({}, null), state: null })).dashboard).toBe('Edited');
+  });
+
+  test('closed as obsolete: namespace gone, or nothing left to add', () => {
+    const p = pr();
+    expect(one(facts({ openPullRequest: p, gone: 'the namespace no longer exists in the cluster' }))).toMatchObject({
+      action: { kind: 'close', reason: 'the namespace no longer exists in the cluster' },
+    });
+    expect(one(facts({ openPullRequest: p, recommendation: null }))).toMatchObject({ action: { kind: 'close' }, dashboard: 'Closed as obsolete' });
+  });
+
+  test('dismissed stays dismissed unless recreated; merged proposes updates unless afterMerge is stop', () => {
+    const closed = pr({ state: 'closed' });
+    expect(one(facts({ latest: closed }))).toMatchObject({ action: { kind: 'none' }, dashboard: 'Dismissed' });
+    expect(one(facts({ latest: closed, recreate: true })).action).toEqual({ kind: 'open', update: false });
+    const merged = pr({ state: 'merged' });
+    expect(one(facts({ latest: merged, accepted: true })).action).toEqual({ kind: 'open', update: true });
+    expect(one(facts({ latest: merged, accepted: true }), noLimits, 'stop')).toMatchObject({ action: { kind: 'none' }, dashboard: 'Accepted' });
+    expect(one(facts({ recommendation: null, accepted: true }))).toMatchObject({ dashboard: 'Accepted' });
+  });
+
+  test('an open PR that lost its label (a run stopped before labelling) is adopted, not duplicated', () => {
+    const unlabelled = pr({ labels: [] });
+    expect(one(facts({ latest: unlabelled }))).toMatchObject({ action: { kind: 'refresh', pr: unlabelled } });
+  });
+
+  test('PR limits: concurrent and hourly, in namespace order', () => {
+    const many = ['d', 'a', 'c', 'b'].map((namespace) => facts({ namespace, latest: null }));
+    const limited = decide(many, { concurrent: 10, hourly: 2, open: 3, openedLastHour: 1 }, 'propose-updates');
+    expect(limited.map((d) => [d.facts.namespace, d.action.kind, d.dashboard])).toEqual([
+      ['a', 'open', 'Learning'],
+      ['b', 'none', 'Awaiting PR limits'],
+      ['c', 'none', 'Awaiting PR limits'],
+      ['d', 'none', 'Awaiting PR limits'],
+    ]);
+    expect(decide(many, { concurrent: 5, hourly: 0, open: 3, openedLastHour: 0 }, 'propose-updates').filter((d) => d.action.kind === 'open')).toHaveLength(2);
+  });
+});
