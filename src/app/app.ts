@@ -37,7 +37,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
 
   const app: ApplicationFunction = (probot: Probot) => {
     const log = probot.log;
-    const runFor = async (key: RepositoryKey, trigger: string): Promise<void> => {
+    const runFor = async (key: RepositoryKey, trigger: string, signal: AbortSignal): Promise<void> => {
       const octokit = (await probot.auth(key.installationId)) as Octokit;
       const { data } = await octokit.rest.repos.get({ owner: key.owner, repo: key.repo });
       const loaded = await octokit.config.get({ owner: key.owner, repo: key.repo, path: CONFIG_PATH });
@@ -56,6 +56,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
           log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
         },
         trigger,
+        signal,
       );
     };
     scheduler = new Scheduler({

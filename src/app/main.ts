@@ -23,22 +23,25 @@ const scheduleDefaults = await loadScheduleDefaults(fileURLToPath(new URL('app.y
 const template = await loadTree(TEMPLATE_DIR);
 
 let isLeader = () => true;
+let stopScheduledWork = () => undefined as void;
 const lease = process.env['POLICY_RECOMMENDER_LEASE'];
 if (lease) {
+  // Needs get, create and update on leases.coordination.k8s.io in that namespace (deploy/ grants it).
   const [namespace, name] = lease.split('/') as [string, string | undefined];
   const elector = new LeaderElector({
     cluster: { inCluster: true },
     namespace,
     name: name ?? 'policy-recommender',
     identity: process.env['POD_NAME'] ?? hostname(),
-    callbacks: { onStartedLeading: () => undefined, onStoppedLeading: () => undefined },
+    callbacks: { onStartedLeading: () => undefined, onStoppedLeading: () => stopScheduledWork() },
+    onError: (e) => console.error(`leader election: ${e.message}`),
   });
   await elector.start();
   isLeader = () => elector.isLeader;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void elector.stop().finally(() => process.exit(0)));
 }
 
-const { app } = policyRecommenderApp({
+const { app, scheduler } = policyRecommenderApp({
   scheduleDefaults,
   openFlowSource: (cluster) => openFlowSource(deployment, cluster),
   clusterContext: (cluster) => {
@@ -52,3 +55,5 @@ const { app } = policyRecommenderApp({
 });
 
 await run(app);
+// Losing the lease stops scheduled runs in progress, promptly, between two of their steps.
+stopScheduledWork = () => scheduler().abortScheduled();

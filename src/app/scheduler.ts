@@ -11,13 +11,16 @@ export interface RepositoryKey {
   readonly repo: string;
 }
 
-export type RunFunction = (key: RepositoryKey, trigger: string) => Promise<void>;
+/** A run; `signal` aborts when a scheduled run must stop (this replica lost the leadership). */
+export type RunFunction = (key: RepositoryKey, trigger: string, signal: AbortSignal) => Promise<void>;
 
 interface Entry {
   key: RepositoryKey;
   task: ScheduledTask | null;
   pattern: string;
   running: Promise<void> | null;
+  /** Aborts the run in progress, if it was started by the schedule. */
+  abort: AbortController | null;
   /** A person's request that arrived during a run. */
   pending: string | null;
 }
@@ -72,6 +75,11 @@ export class Scheduler {
     return 'ran';
   }
 
+  /** Stops scheduled runs in progress (between two of their steps): leadership was lost. */
+  abortScheduled(): void {
+    for (const entry of this.#entries.values()) entry.abort?.abort(new Error('no longer the leader'));
+  }
+
   isRunning(key: RepositoryKey): boolean {
     return this.#entries.get(id(key))?.running != null;
   }
@@ -88,7 +96,7 @@ export class Scheduler {
 
   #entry(key: RepositoryKey): Entry {
     let entry = this.#entries.get(id(key));
-    if (entry === undefined) this.#entries.set(id(key), (entry = { key, task: null, pattern: '', running: null, pending: null }));
+    if (entry === undefined) this.#entries.set(id(key), (entry = { key, task: null, pattern: '', running: null, abort: null, pending: null }));
     return entry;
   }
 
@@ -101,11 +109,14 @@ export class Scheduler {
       let next: string | null = trigger;
       while (next !== null) {
         entry.pending = null;
+        const controller = new AbortController();
+        entry.abort = next === 'schedule' ? controller : null;
         try {
-          await this.#run(entry.key, next);
+          await this.#run(entry.key, next, controller.signal);
         } catch (e) {
           this.#onError(entry.key, e);
         }
+        entry.abort = null;
         next = entry.pending;
       }
     })();

@@ -75,6 +75,24 @@ describe('scheduler', () => {
     expect(calls).toBeGreaterThanOrEqual(1);
   });
 
+  test('losing the leadership aborts scheduled runs in progress, not runs people asked for', async () => {
+    const seen: string[] = [];
+    const g = gate();
+    const scheduler = new Scheduler({
+      run: async (_k, trigger, signal) => {
+        await g.opened;
+        seen.push(`${trigger}:${signal.aborted ? 'aborted' : 'ran'}`);
+      },
+    });
+    const other: RepositoryKey = { ...key, repo: 'other' };
+    const scheduled = scheduler.tick(key);
+    const requested = scheduler.request(other, 'comment');
+    scheduler.abortScheduled();
+    g.open();
+    await Promise.all([scheduled, requested]);
+    expect(seen.sort()).toEqual(['comment:ran', 'schedule:aborted']);
+  });
+
   test('rescheduling with the same schedule keeps the task; unscheduling removes it', async () => {
     const scheduler = new Scheduler({ run: async () => undefined });
     scheduler.schedule(key, '0 * * * *', 'UTC');

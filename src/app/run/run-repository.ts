@@ -3,7 +3,7 @@
 // the decisions out, and rewrite the dashboard. Everything it needs to resume is in GitHub, so a
 // crash or restart at any point loses nothing: the next run observes and converges.
 
-import type { ClusterContext } from '../../cluster/cluster-context.ts';
+import { namespaceContext, namespaceInventory, type ClusterContext } from '../../cluster/cluster-context.ts';
 import { ConfigError, type ConfigIssue } from '../../config/config-error.ts';
 import { formatTime } from '../../engine/provenance.ts';
 import type { FlowSource } from '../../flows/source.ts';
@@ -54,7 +54,11 @@ export interface RunResult {
   readonly dashboard: number;
 }
 
-export async function runRepository(deps: RunDependencies, trigger: string): Promise<RunResult> {
+/**
+ * `signal` stops the run between two namespaces (a scheduled run on a replica that lost the
+ * leadership): whatever was done is consistent, and the next run converges.
+ */
+export async function runRepository(deps: RunDependencies, trigger: string, signal?: AbortSignal): Promise<RunResult> {
   const started = Date.now();
   const repo = deps.repository;
   const dashboard = await repo.findIssue(DASHBOARD_LABEL, DASHBOARD_MARKER);
@@ -113,6 +117,7 @@ export async function runRepository(deps: RunDependencies, trigger: string): Pro
 
   const errors: string[] = [];
   for (const decision of decisions) {
+    signal?.throwIfAborted();
     const { cluster, namespace } = decision.facts;
     const applied = await apply(decision, {
       repository: repo,
@@ -135,6 +140,7 @@ export async function runRepository(deps: RunDependencies, trigger: string): Pro
     if (section) clusters.set(cluster, { ...section, namespaces: [...section.namespaces, row] });
   }
 
+  signal?.throwIfAborted();
   const number = await writeDashboard(repo, dashboard, {
     lastRun: { at: formatTime(now), durationMs: Date.now() - started, trigger },
     configErrors: [],
@@ -181,9 +187,8 @@ async function observeCluster(
 
   const context = deps.clusterContext?.(entry.name) ?? null;
   const clusterNamespaces = context ? await context.namespaces() : null;
-  const labels = new Map(clusterNamespaces?.map((n) => [n.name, n.labels]) ?? []);
-  const namespaceContext: NamespaceContext | undefined = clusterNamespaces ? { labels: (ns) => labels.get(ns) } : undefined;
-  const labelsOf = (ns: string) => labels.get(ns) ?? { 'kubernetes.io/metadata.name': ns, 'projectcalico.org/name': ns };
+  const clusterLabels: NamespaceContext | undefined = clusterNamespaces ? namespaceContext(clusterNamespaces) : undefined;
+  const labelsOf = (ns: string) => clusterLabels?.labels(ns) ?? { 'kubernetes.io/metadata.name': ns, 'projectcalico.org/name': ns };
 
   const prs = new Map<string, PullRequestInfo>();
   for (const pr of openPullRequests) {
@@ -193,14 +198,15 @@ async function observeCluster(
   const accepted = new Set(namespacesWithPolicies(tree, scope));
   const observed = reading.observations.byNamespace;
   const namespaces = [...new Set([...observed.keys(), ...prs.keys(), ...accepted])].sort();
+  // A partial listing (anything skipped) never retires a recommendation.
+  const deleted = new Set(clusterNamespaces ? namespaceInventory(clusterNamespaces, context!.skipped.namespaces).deleted(namespaces) : []);
 
   const facts = namespaces.map((namespace): NamespaceFacts => {
     const pr = prs.get(namespace) ?? null;
     const state = pr ? decodeState(pr.body) : null;
     const rebase = pr?.labels.includes(REBASE_LABEL) ?? false;
     const memory = state !== null && !rebase && state.policy !== null ? { path: state.policyPath, text: state.policy } : null;
-    const gone =
-      clusterNamespaces !== null && !labels.has(namespace)
+    const gone = deleted.has(namespace)
         ? 'the namespace no longer exists in the cluster'
         : scope.namespaceSpec.recStatus !== 'Enabled' || !scope.namespaceSpec.selector.matches(labelsOf(namespace))
           ? 'the namespace is no longer selected by namespaceSpec'
@@ -216,7 +222,7 @@ async function observeCluster(
             config: scope,
             now,
             memory,
-            ...(namespaceContext ? { namespaces: namespaceContext } : {}),
+            ...(clusterLabels ? { namespaces: clusterLabels } : {}),
           })
         : null;
     return {
