@@ -42,10 +42,14 @@ const goldmane = z.strictObject({
 
 const elasticsearch = z
   .strictObject({
-    /** e.g. https://tigera-secure-es-http.tigera-elasticsearch.svc:9200 */
-    node: z.url({ protocol: /^https?$/ }),
-    /** Calico Enterprise's flow index pattern for this cluster. */
-    index: z.string().min(1),
+    /** e.g. https://tigera-secure-es-http.tigera-elasticsearch.svc:9200 (credentials go in files, not here). */
+    node: z
+      .url({ protocol: /^https?$/ })
+      .refine((u) => new URL(u).username === '' && new URL(u).password === '', 'must not contain credentials: use apiKeyFile or passwordFile'),
+    /** Calico Enterprise's flow index pattern for this cluster, e.g. tigera_secure_ee_flows.prod.* */
+    index: z.string().regex(/^[a-z0-9][a-z0-9_.*-]*$/, 'must be an index name or pattern (lowercase, digits, _ . - *)'),
+    /** Buckets per page of the composite aggregation. */
+    pageSize: z.number().int().min(100).max(10_000).optional(),
     apiKeyFile: filePath.optional(),
     username: z.string().optional(),
     passwordFile: filePath.optional(),

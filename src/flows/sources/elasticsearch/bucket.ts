@@ -1,0 +1,206 @@
+// One composite bucket -> FlowRecord. The validation boundary for Elasticsearch input, held to
+// the same rules as a flow-log line (src/flows/calico-flow-log.ts): every name is checked against
+// Kubernetes name syntax, protocols parsed, domains normalised, policy hits parsed, so nothing an
+// index holds can reach a path, a selector or YAML unchecked. A bad bucket is rejected with a
+// reason; the source counts it.
+
+import { isDnsLabel, isDnsSubdomain, normaliseDomain } from '../../../calico/names.ts';
+import { isPortNumber } from '../../../calico/ports.ts';
+import { parseProtocol } from '../../../calico/protocol.ts';
+import { memoize } from '../../../util/memo.ts';
+import { parsePolicyHit } from '../../calico-flow-log.ts';
+import type { DestinationService, EndpointType, FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from '../../record.ts';
+import { END, NUM_FLOWS, START, TRACE_ENTRY_SEPARATOR, TRACE_INVALID, TRACE_LIST_SEPARATOR, type KeyName } from './query.ts';
+
+export type BucketResult = { ok: true; record: FlowRecord } | { ok: false; reason: string };
+
+class Reject {
+  readonly reason: string;
+  constructor(reason: string) {
+    this.reason = reason;
+  }
+}
+
+// The same limits and name rules as the file boundary (calico-flow-log.ts keeps them private).
+const ENDPOINT_TYPES: ReadonlySet<string> = new Set(['wep', 'hep', 'ns', 'net']);
+const MAX_NAME = 253;
+const MAX_HITS = 64;
+const MAX_DOMAINS = 64;
+const MAX_TRACE = 64 * 1024;
+/** Above any plausible Unix time in seconds (year 5138), as the file parser allows. */
+const MAX_TIME = 1e11;
+const NONE: readonly string[] = Object.freeze([]);
+const WORKLOAD_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9*])?$|^\*$|^-$/;
+
+const validDnsLabel = memoize(isDnsLabel);
+const validSubdomain = memoize(isDnsSubdomain);
+const validWorkloadName = memoize((name) => WORKLOAD_NAME.test(name));
+const validOtherName = memoize((name) => /^[A-Za-z0-9][-A-Za-z0-9._*]*$/.test(name));
+
+export function parseBucket(bucket: unknown): BucketResult {
+  if (typeof bucket !== 'object' || bucket === null || Array.isArray(bucket)) return { ok: false, reason: 'not a bucket' };
+  const b = bucket as Record<string, unknown>;
+  const key = b['key'];
+  if (typeof key !== 'object' || key === null || Array.isArray(key)) return { ok: false, reason: 'bucket without a key' };
+  try {
+    return { ok: true, record: toRecord(key as Record<string, unknown>, b) };
+  } catch (e) {
+    if (e instanceof Reject) return { ok: false, reason: e.reason };
+    throw e;
+  }
+}
+
+function toRecord(key: Record<string, unknown>, bucket: Record<string, unknown>): FlowRecord {
+  const reporter = key['reporter' satisfies KeyName];
+  if (reporter !== 'src' && reporter !== 'dst') throw invalid(key, 'reporter');
+  const protocol = parseProtocol(key['proto' satisfies KeyName]);
+  if (protocol === null) throw invalid(key, 'proto');
+  const startTime = time(bucket, START, 'start_time', Math.floor);
+  const endTime = time(bucket, END, 'end_time', Math.ceil);
+  if (endTime < startTime) throw new Reject('end_time before start_time');
+  return {
+    startTime,
+    endTime,
+    source: endpoint(key, 'source'),
+    dest: endpoint(key, 'dest'),
+    destPort: port(key),
+    destService: service(key),
+    destDomains: domains(key['dest_domains' satisfies KeyName]),
+    protocol,
+    action: 'allow',
+    reporter,
+    policies: trace(key['policies' satisfies KeyName]),
+    numFlows: numFlows(bucket),
+  };
+}
+
+function invalid(key: Record<string, unknown>, field: string): Reject {
+  return new Reject(key[field] === undefined || key[field] === null ? `missing field ${field}` : `invalid ${field}`);
+}
+
+/** A min / max of a date field: epoch milliseconds (null when no log in the bucket had the field). */
+function time(bucket: Record<string, unknown>, agg: string, field: string, round: (x: number) => number): number {
+  const value = metric(bucket, agg);
+  if (value === null) throw new Reject(`missing field ${field}`);
+  const seconds = round(value / 1000);
+  if (!Number.isSafeInteger(seconds) || seconds < 0 || seconds > MAX_TIME) throw new Reject(`invalid ${field}`);
+  return seconds;
+}
+
+function numFlows(bucket: Record<string, unknown>): number {
+  const value = metric(bucket, NUM_FLOWS);
+  if (value === null || !Number.isSafeInteger(value) || value < 0) throw new Reject('invalid num_flows');
+  return value;
+}
+
+function metric(bucket: Record<string, unknown>, agg: string): number | null {
+  const m = bucket[agg];
+  if (typeof m !== 'object' || m === null) throw new Reject(`bucket without ${agg}`);
+  const value = (m as Record<string, unknown>)['value'];
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Reject(`invalid ${agg}`);
+  return value;
+}
+
+/** `-` and empty mean "none" in Calico flow logs. */
+function optionalName(key: Record<string, unknown>, field: string, valid: (s: string) => boolean): string | null {
+  const v = key[field];
+  if (v === undefined || v === null || v === '-' || v === '') return null;
+  if (typeof v !== 'string' || !valid(v)) throw invalid(key, field);
+  return v;
+}
+
+const FIELDS = {
+  source: { type: 'source_type', namespace: 'source_namespace', name: 'source_name_aggr' },
+  dest: { type: 'dest_type', namespace: 'dest_namespace', name: 'dest_name_aggr' },
+} as const satisfies Record<string, Record<string, KeyName>>;
+
+/**
+ * Labels are not asked for (they are `nested`, and no rule is keyed by them), nor addresses: at
+ * Calico Enterprise's default aggregation for allowed flows the logs carry none, and networks are
+ * already classified by name (`pub` / `pvt`), which is what the engine keys rules by.
+ */
+function endpoint(key: Record<string, unknown>, side: 'source' | 'dest'): FlowEndpoint {
+  const f = FIELDS[side];
+  const type = key[f.type];
+  if (typeof type !== 'string' || !ENDPOINT_TYPES.has(type)) throw invalid(key, f.type);
+  const namespace = optionalName(key, f.namespace, validDnsLabel);
+  const name = key[f.name];
+  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME) throw invalid(key, f.name);
+  if (!validEndpointName(type as EndpointType, name)) throw invalid(key, f.name);
+  if (type === 'wep' && namespace === null) throw new Reject(`missing ${f.namespace} for a workload`);
+  return { type: type as EndpointType, name, namespace, labels: NONE, ip: null };
+}
+
+function validEndpointName(type: EndpointType, name: string): boolean {
+  switch (type) {
+    case 'ns':
+      return validSubdomain(name);
+    case 'wep':
+      return validWorkloadName(name);
+    default:
+      return validOtherName(name);
+  }
+}
+
+/** The mapping indexes a missing port as 0 (`null_value: 0`); 0 is no port anyone can allow. */
+function port(key: Record<string, unknown>): number | null {
+  const v = key['dest_port' satisfies KeyName];
+  if (v === undefined || v === null || v === 0) return null;
+  if (!isPortNumber(v)) throw invalid(key, 'dest_port');
+  return v;
+}
+
+/** Only what keys a rule: the service's port name and number are not asked for. */
+function service(key: Record<string, unknown>): DestinationService | null {
+  const name = optionalName(key, 'dest_service_name', validDnsLabel);
+  if (name === null) return null;
+  return { name, namespace: optionalName(key, 'dest_service_namespace', validDnsLabel), portName: null, port: null };
+}
+
+/** The `,`-joined set DOMAINS_SCRIPT emits. */
+function domains(v: unknown): readonly string[] {
+  if (v === undefined || v === null || v === '') return NONE;
+  if (typeof v !== 'string') throw new Reject('invalid dest_domains');
+  const list = v.split(',');
+  if (list.length > MAX_DOMAINS) throw new Reject('invalid dest_domains');
+  const out: string[] = [];
+  for (const d of list) {
+    const name = normaliseDomain(d.trim());
+    if (name === null) throw new Reject('invalid dest_domains entry');
+    out.push(name);
+  }
+  return out;
+}
+
+/** The encoding TRACE_SCRIPT emits, back into a PolicyTrace; parsed once per distinct string. */
+function trace(v: unknown): PolicyTrace | null {
+  if (v === undefined || v === null || v === '') return null;
+  if (typeof v !== 'string' || v.length > MAX_TRACE) throw new Reject('invalid policies');
+  const parsed = cachedTrace(v);
+  if (typeof parsed === 'string') throw new Reject(parsed);
+  return parsed;
+}
+
+const cachedTrace = memoize((text): PolicyTrace | string => {
+  if (text === TRACE_INVALID) return 'invalid policies';
+  const lists: Record<string, PolicyHit[] | null> = { a: null, p: null, e: null };
+  for (const part of text.split(TRACE_LIST_SEPARATOR)) {
+    const colon = part.indexOf(':');
+    const tag = part.slice(0, colon);
+    if (colon !== 1 || !(tag in lists) || lists[tag] !== null) return 'invalid policies';
+    const body = part.slice(2);
+    const entries = body === '' ? [] : body.split(TRACE_ENTRY_SEPARATOR);
+    if (entries.length > MAX_HITS) return 'invalid policies';
+    const hits: PolicyHit[] = [];
+    for (const entry of entries) {
+      try {
+        hits.push(parsePolicyHit(entry));
+      } catch {
+        return 'invalid policies entry';
+      }
+    }
+    lists[tag] = Object.freeze(hits) as PolicyHit[];
+  }
+  return Object.freeze({ all: lists['a'] ?? null, pending: lists['p'] ?? null, enforced: lists['e'] ?? null });
+}, 4096);
