@@ -13,7 +13,7 @@ import { code } from './render/markdown.ts';
 import { DASHBOARD_LABEL, DASHBOARD_MARKER, dashboardRequests } from './render/dashboard.ts';
 import { runRepository } from './run/run-repository.ts';
 import { Scheduler, type RepositoryKey } from './scheduler.ts';
-import { parseBranch, RECOMMENDATION_LABEL, REBASE_LABEL } from './state/pull-request-state.ts';
+import { isDismissal, parseBranch, RECOMMENDATION_LABEL, REBASE_LABEL } from './state/pull-request-state.ts';
 
 export interface AppOptions {
   readonly scheduleDefaults: ScheduleDefaults;
@@ -95,7 +95,8 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
         name: context.payload.repository.name,
         defaultBranch: context.payload.repository.default_branch,
       });
-      if (!pr.merged) {
+      // A close the bot made itself (as obsolete) is not a person's dismissal.
+      if (!pr.merged && isDismissal({ state: 'closed', body: pr.body ?? '' })) {
         // Once per pull request, even if GitHub delivers the event again or it is closed twice.
         const comments = await context.octokit.paginate(context.octokit.rest.issues.listComments, context.issue({ per_page: 100 }));
         const said = comments.some((c) => (c.body ?? '').includes(DISMISSED_MARKER));

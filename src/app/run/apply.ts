@@ -9,6 +9,7 @@ import { pullRequestTitle, renderPullRequestBody, ruleId } from '../render/pull-
 import { code } from '../render/markdown.ts';
 import {
   branchName,
+  OBSOLETE_MARKER,
   RECOMMENDATION_LABEL,
   REBASE_LABEL,
   replaceState,
@@ -76,7 +77,7 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
         const pr = action.pr;
         // The reason goes into the body in the same request that closes it: nothing to repeat
         // or lose if the run stops half-way.
-        const note = `> **Closed by policy-recommender:** ${action.reason}. A new pull request is opened if new traffic needs one.\n\n`;
+        const note = `> **Closed by policy-recommender:** ${action.reason}. A new pull request is opened if new traffic needs one.\n\n${OBSOLETE_MARKER}\n\n`;
         await repo.updatePullRequest(pr.number, { state: 'closed', body: note + pr.body });
         await repo.deleteBranch(pr.branch);
         return {};

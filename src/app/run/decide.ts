@@ -4,7 +4,7 @@
 
 import type { RecommendationStatus } from '../../engine/status.ts';
 import type { PullRequestInfo } from '../github/repository.ts';
-import { decodeState, REBASE_LABEL, type PullRequestState } from '../state/pull-request-state.ts';
+import { decodeState, isDismissal, REBASE_LABEL, type PullRequestState } from '../state/pull-request-state.ts';
 import type { NamespaceRecommendation } from './namespace-recommendation.ts';
 
 export interface NamespaceFacts {
@@ -80,7 +80,7 @@ export function decide(all: readonly NamespaceFacts[], limits: Limits, afterMerg
     const latest = facts.latest ?? null;
     // Open but unlabelled: a run stopped between creating it and labelling it. It is ours: adopt it.
     if (latest?.state === 'open') return withPullRequest({ ...facts, openPullRequest: latest, state: decodeState(latest.body) }, latest);
-    if (latest?.state === 'closed' && !facts.recreate) return { facts, action: { kind: 'none' }, dashboard: 'Dismissed' };
+    if (latest !== null && isDismissal(latest) && !facts.recreate) return { facts, action: { kind: 'none' }, dashboard: 'Dismissed' };
     const update = facts.accepted || latest?.state === 'merged';
     if (update && afterMerge === 'stop') return { facts, action: { kind: 'none' }, dashboard: 'Accepted' };
     if ((limits.concurrent > 0 && open >= limits.concurrent) || (limits.hourly > 0 && opened >= limits.hourly)) {

@@ -9,6 +9,8 @@ import { isDnsLabel } from '../../calico/names.ts';
 import { decodeMarker, encodeMarker, replaceMarker } from './marker.ts';
 
 export const RECOMMENDATION_LABEL = 'policy-recommendation';
+/** In the body of a PR the bot closed itself (as obsolete): not a person's dismissal. */
+export const OBSOLETE_MARKER = '<!-- policy-recommender:obsolete -->';
 export const REBASE_LABEL = 'policy-recommender:rebase';
 export const STATUS_LABELS = ['Learning', 'Stabilizing', 'Stable'] as const;
 const MARKER_KIND = 'pr';
@@ -35,6 +37,11 @@ export interface PullRequestState {
   readonly notified: readonly string[];
   /** The repository does not support draft pull requests: the status label stands in. */
   readonly noDrafts?: true;
+}
+
+/** Closed unmerged by a person: "dismiss, never propose again". */
+export function isDismissal(pr: { state: string; body: string }): boolean {
+  return pr.state === 'closed' && !pr.body.includes(OBSOLETE_MARKER);
 }
 
 export function branchName(cluster: string, namespace: string): string {
