@@ -3,7 +3,7 @@
 
 import type { FlowRecord } from '../flows/record.ts';
 import { learn, type LearnContext, type NotLearned } from './learn.ts';
-import { atomKey, compareAtoms, type Atom, type ObservedAtom } from './model.ts';
+import { atomKey, compareAtoms, mergeEvidence, type Atom, type ObservedAtom } from './model.ts';
 
 export interface Observations {
   /** Namespace -> its observed atoms, sorted (compareAtoms). Namespaces sorted by name. */
@@ -12,6 +12,18 @@ export interface Observations {
   readonly recordsLearned: number;
   /** Why the other records taught nothing, by reason (sorted). */
   readonly notLearned: Readonly<Partial<Record<NotLearned, number>>>;
+}
+
+/** Two sets of observations of one namespace as one (evidence summed), sorted. */
+export function mergeObservations(a: readonly ObservedAtom[], b: readonly ObservedAtom[]): ObservedAtom[] {
+  const byKey = new Map<string, ObservedAtom>();
+  for (const o of [...a, ...b]) {
+    const key = atomKey(o.atom);
+    const known = byKey.get(key);
+    if (known === undefined) byKey.set(key, { atom: o.atom, evidence: { ...o.evidence } });
+    else mergeEvidence(known.evidence, o.evidence);
+  }
+  return [...byKey.values()].sort((x, y) => compareAtoms(x.atom, y.atom));
 }
 
 export class FlowAggregator {

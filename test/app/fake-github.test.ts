@@ -7,7 +7,6 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import nock from 'nock';
 import { Probot, ProbotOctokit } from 'probot';
 import { policyRecommenderApp } from '../../src/app/app.ts';
 import { CONFIG_PATH } from '../../src/app/config/repository-config.ts';
@@ -20,6 +19,7 @@ import { writeFlowFile } from '../../src/generator/generate.ts';
 import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
 import { loadTree } from '../../src/repo/fs-tree.ts';
 import { eventName, FakeGitHub, type FakeRepository } from '../support/fake-github.ts';
+import { useNock } from '../support/nock-scope.ts';
 
 const TestOctokit = ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } });
 /**
@@ -40,12 +40,7 @@ let fake: FakeRepository;
 let octokit: Octokit;
 let repo: GitHubRepository;
 
-beforeAll(() => {
-  nock.disableNetConnect();
-});
-afterAll(() => {
-  nock.enableNetConnect();
-});
+useNock();
 
 function setUp(options: ConstructorParameters<typeof FakeGitHub>[0] = {}, files: Record<string, string> = {}): void {
   github = new FakeGitHub({ now: () => END_TIME, ...options }).start();

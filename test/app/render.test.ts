@@ -116,11 +116,11 @@ describe('dashboard', () => {
           warnings: [],
         },
       ],
-      state: { v: 1, flowsReadUntil: { prod: 1234 } },
+      state: { v: 1, flowsReadUntil: { prod: 1234 }, pending: {} },
     });
     expect(body).toContain('`clusters.0.name`: a cluster name is a DNS label &lt;b&gt;');
     expect(body).toMatch(/\| `shop` \| Learning \| #7 \|/);
-    expect(decodeDashboardState(body)).toEqual({ v: 1, flowsReadUntil: { prod: 1234 } });
+    expect(decodeDashboardState(body)).toEqual({ v: 1, flowsReadUntil: { prod: 1234 }, pending: {} });
     expect(dashboardRequests(body)).toEqual({ run: false, recreate: new Set() });
     const ticked = body.replace('- [ ] <!-- policy-recommender:run -->', '- [x] <!-- policy-recommender:run -->').replace('- [ ] <!-- policy-recommender:recreate prod/old -->', '- [x] <!-- policy-recommender:recreate prod/old -->');
     expect(dashboardRequests(ticked)).toEqual({ run: true, recreate: new Set(['prod/old']) });

@@ -5,6 +5,10 @@
 
 import type { ConfigIssue } from '../../config/config-error.ts';
 import type { SkipSummary } from '../../flows/skip-report.ts';
+import { isDnsSubdomain, normaliseDomain } from '../../calico/names.ts';
+import { isPortNumber } from '../../calico/ports.ts';
+import { parseProtocol } from '../../calico/protocol.ts';
+import { CATEGORY_ORDER, type ObservedAtom } from '../../engine/model.ts';
 import { decodeMarker, encodeMarker } from '../state/marker.ts';
 import type { DashboardState } from '../run/decide.ts';
 import { code, plural, table, text } from './markdown.ts';
@@ -43,6 +47,11 @@ export interface DashboardMemory {
   readonly v: 1;
   /** Per cluster, unix seconds up to which flows were read. */
   readonly flowsReadUntil: Readonly<Record<string, number>>;
+  /**
+   * Observations no pull request holds yet (held back by PR limits, a failed write, a PR a person
+   * edited), per `cluster/namespace`: flows are read once, so what was learned is kept here.
+   */
+  readonly pending: Readonly<Record<string, readonly ObservedAtom[]>>;
 }
 
 export interface DashboardContent {
@@ -113,7 +122,38 @@ function clusterSection(cluster: DashboardCluster): string {
 export function decodeDashboardState(body: string | null): DashboardMemory {
   const value = decodeMarker(body, STATE_KIND) as Partial<DashboardMemory> | null;
   const until = value?.flowsReadUntil;
-  return { v: 1, flowsReadUntil: typeof until === 'object' && until !== null ? (until as Record<string, number>) : {} };
+  const pending = value?.pending;
+  return {
+    v: 1,
+    flowsReadUntil: typeof until === 'object' && until !== null ? (until as Record<string, number>) : {},
+    pending: typeof pending === 'object' && pending !== null ? validPending(pending as Record<string, unknown>) : {},
+  };
+}
+
+/** Only well-formed atoms come back from a body anyone can edit. */
+function validPending(value: Record<string, unknown>): Record<string, ObservedAtom[]> {
+  const out: Record<string, ObservedAtom[]> = {};
+  for (const [key, list] of Object.entries(value)) {
+    if (!/^[a-z0-9-]+\/[a-z0-9-]+$/.test(key) || !Array.isArray(list)) continue;
+    const atoms = list.filter(isObservedAtom);
+    if (atoms.length > 0) out[key] = atoms;
+  }
+  return out;
+}
+
+function isObservedAtom(v: unknown): v is ObservedAtom {
+  const o = v as ObservedAtom | null;
+  const peer = o?.atom?.peer as unknown as Record<string, unknown> | undefined;
+  const names = peer ? Object.entries(peer).filter(([k]) => k !== 'category' && k !== 'ipv6') : [];
+  return (
+    typeof o === 'object' && o !== null &&
+    (o.atom.direction === 'ingress' || o.atom.direction === 'egress') &&
+    typeof peer?.['category'] === 'string' && (CATEGORY_ORDER as readonly string[]).includes(peer['category']) &&
+    names.every(([, n]) => n === null || (typeof n === 'string' && (isDnsSubdomain(n) || normaliseDomain(n) === n))) &&
+    parseProtocol(o.atom.protocol) === o.atom.protocol &&
+    (o.atom.port === null || isPortNumber(o.atom.port)) &&
+    ['flows', 'firstSeen', 'lastSeen', 'remoteIps'].every((k) => Number.isSafeInteger((o.evidence as unknown as Record<string, unknown>)?.[k]))
+  );
 }
 
 /** What people asked for by ticking boxes. */

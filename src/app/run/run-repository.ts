@@ -5,6 +5,8 @@
 
 import { namespaceContext, namespaceInventory, type ClusterContext } from '../../cluster/cluster-context.ts';
 import { ConfigError, type ConfigIssue } from '../../config/config-error.ts';
+import { mergeObservations } from '../../engine/aggregate.ts';
+import type { ObservedAtom } from '../../engine/model.ts';
 import { formatTime } from '../../engine/provenance.ts';
 import type { FlowSource } from '../../flows/source.ts';
 import { namespacesWithPolicies, type NamespaceContext } from '../../pipeline/plan.ts';
@@ -22,6 +24,7 @@ import {
   decodeDashboardState,
   renderDashboard,
   type DashboardCluster,
+  type DashboardMemory,
   type DashboardNamespace,
 } from '../render/dashboard.ts';
 import { branchName, decodeState, parseBranch, RECOMMENDATION_LABEL, REBASE_LABEL } from '../state/pull-request-state.ts';
@@ -86,17 +89,21 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   const clusters = new Map<string, DashboardCluster>();
   const flowsReadUntil = { ...memory.flowsReadUntil };
   const skippedByCluster = new Map<string, number>();
+  const observedBy = new Map<string, readonly ObservedAtom[]>();
+  const pending: Record<string, readonly ObservedAtom[]> = {};
 
   for (const entry of config.clusters) {
     try {
-      const result = await observeCluster(entry, deps, config, head.treeSha, openPullRequests, requests.recreate, memory.flowsReadUntil[entry.name], now);
+      const result = await observeCluster(entry, deps, config, head.treeSha, openPullRequests, requests.recreate, memory, now);
       facts.push(...result.facts);
       clusters.set(entry.name, result.dashboard);
       skippedByCluster.set(entry.name, result.reading.skipped.total);
       flowsReadUntil[entry.name] = result.reading.window.to;
+      for (const [key, atoms] of result.observed) observedBy.set(key, atoms);
     } catch (e) {
       // This cluster's pull requests are left alone: nothing is decided on a partial picture.
       clusters.set(entry.name, { name: entry.name, path: entry.path, namespaces: [], errors: [(e as Error).message], warnings: [] });
+      for (const [key, atoms] of Object.entries(memory.pending)) if (key.startsWith(`${entry.name}/`)) pending[key] = atoms;
     }
   }
 
@@ -129,6 +136,10 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       skippedLines: skippedByCluster.get(cluster) ?? 0,
     });
     if (applied.error) errors.push(applied.error);
+    // What no pull request holds after this run is kept for the next (flows are read once).
+    const held = !applied.error && decision.action.kind !== 'notify-edited' && decision.dashboard !== 'Awaiting PR limits' && decision.dashboard !== 'Edited';
+    const observed = observedBy.get(`${cluster}/${namespace}`) ?? [];
+    if (!held && decision.facts.recommendation !== null && observed.length > 0) pending[`${cluster}/${namespace}`] = observed;
     const row: DashboardNamespace = {
       namespace,
       state: applied.error ? 'Error' : decision.dashboard,
@@ -145,7 +156,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
     lastRun: { at: formatTime(now), durationMs: Date.now() - started, trigger },
     configErrors: [],
     clusters: config.clusters.map((c) => clusters.get(c.name)!),
-    state: { v: 1, flowsReadUntil },
+    state: { v: 1, flowsReadUntil, pending },
   });
   deps.log.info(`run of ${repo.owner}/${repo.name} (${trigger}): ${decisions.filter((d) => d.action.kind !== 'none').length} actions, ${errors.length} errors`);
   return { outcome: 'done', decisions, errors, dashboard: number };
@@ -155,6 +166,8 @@ interface ClusterObservation {
   readonly facts: NamespaceFacts[];
   readonly dashboard: DashboardCluster;
   readonly reading: FlowReading;
+  /** `cluster/namespace` -> this run's observations plus those carried over. */
+  readonly observed: Map<string, readonly ObservedAtom[]>;
 }
 
 async function observeCluster(
@@ -164,9 +177,10 @@ async function observeCluster(
   treeSha: string,
   openPullRequests: readonly PullRequestInfo[],
   recreate: ReadonlySet<string>,
-  readUntil: number | undefined,
+  memory: DashboardMemory,
   now: number,
 ): Promise<ClusterObservation> {
+  const readUntil = memory.flowsReadUntil[entry.name];
   const repo = deps.repository;
   const scope = config.recommendation;
   const prefix = entry.path === '' ? '' : `${entry.path}/`;
@@ -196,7 +210,12 @@ async function observeCluster(
     if (target?.cluster === entry.name) prs.set(target.namespace, pr);
   }
   const accepted = new Set(namespacesWithPolicies(tree, scope));
-  const observed = reading.observations.byNamespace;
+  const observed = new Map<string, readonly ObservedAtom[]>();
+  for (const [key, atoms] of Object.entries(memory.pending)) {
+    const [cluster, namespace] = key.split('/') as [string, string];
+    if (cluster === entry.name) observed.set(namespace, atoms);
+  }
+  for (const [namespace, atoms] of reading.observations.byNamespace) observed.set(namespace, mergeObservations(observed.get(namespace) ?? [], atoms));
   const namespaces = [...new Set([...observed.keys(), ...prs.keys(), ...accepted])].sort();
   // A partial listing (anything skipped) never retires a recommendation.
   const deleted = new Set(clusterNamespaces ? namespaceInventory(clusterNamespaces, context!.skipped.namespaces).deleted(namespaces) : []);
@@ -241,6 +260,7 @@ async function observeCluster(
   return {
     facts,
     reading,
+    observed: new Map([...observed].map(([ns, atoms]) => [`${entry.name}/${ns}`, atoms])),
     dashboard: {
       name: entry.name,
       path: entry.path,
@@ -257,8 +277,18 @@ async function observeCluster(
   };
 }
 
+/** GitHub's limit on issue bodies. */
+const MAX_BODY = 65_536;
+
 async function writeDashboard(repo: Repository, existing: { number: number; body: string } | null, content: Parameters<typeof renderDashboard>[0]): Promise<number> {
-  const body = renderDashboard(content);
+  let body = renderDashboard(content);
+  // Carried observations are the only part that can grow: drop the largest until it fits.
+  const pending = { ...content.state.pending };
+  while (body.length > MAX_BODY && Object.keys(pending).length > 0) {
+    const largest = Object.entries(pending).sort(([, a], [, b]) => b.length - a.length)[0]![0];
+    delete pending[largest];
+    body = renderDashboard({ ...content, state: { ...content.state, pending } });
+  }
   if (existing === null) return (await repo.createIssue({ title: DASHBOARD_TITLE, body, labels: [DASHBOARD_LABEL] })).number;
   if (existing.body !== body) await repo.updateIssue(existing.number, body);
   return existing.number;
