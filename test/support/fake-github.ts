@@ -97,6 +97,8 @@ export interface Fault {
   readonly headers?: Readonly<Record<string, string>>;
   /** How many matching requests fail (default 1). */
   readonly times?: number;
+  /** Let this many matching requests through before failing (default 0). */
+  readonly skip?: number;
   /** Apply the request to the model first, then answer with the failure (a response lost on the way). */
   readonly afterApply?: boolean;
 }
@@ -1230,7 +1232,7 @@ export class FakeGitHub {
   readonly #world: World;
   readonly #requests: RecordedRequest[] = [];
   readonly #unexpected: string[] = [];
-  readonly #faults: { fault: Fault; left: number }[] = [];
+  readonly #faults: { fault: Fault; left: number; skip: number }[] = [];
   #interceptors: nock.Interceptor[] = [];
   #tokenCount = 0;
 
@@ -1294,7 +1296,7 @@ export class FakeGitHub {
 
   /** The next matching request(s) fail with `status` (the rest of the model is untouched unless `afterApply`). */
   failNext(fault: Fault): void {
-    this.#faults.push({ fault, left: fault.times ?? 1 });
+    this.#faults.push({ fault, left: fault.times ?? 1, skip: fault.skip ?? 0 });
   }
 
   /** Faults not yet consumed. */
@@ -1438,6 +1440,10 @@ export class FakeGitHub {
     });
     if (index === -1) return null;
     const entry = this.#faults[index]!;
+    if (entry.skip > 0) {
+      entry.skip--;
+      return null;
+    }
     if (--entry.left <= 0) this.#faults.splice(index, 1);
     const last = this.#requests[this.#requests.length - 1];
     if (last) last.faulted = true;

@@ -280,6 +280,11 @@ export class GitHubRepository implements Repository {
     await this.#octokit.rest.issues.createComment({ ...this.#repo, issue_number: number, body });
   }
 
+  async hasComment(number: number, marker: string): Promise<boolean> {
+    const comments = await this.#octokit.paginate(this.#octokit.rest.issues.listComments, { ...this.#repo, issue_number: number, per_page: 100 });
+    return comments.some((c) => (c.body ?? '').includes(marker));
+  }
+
   async findIssue(label: string, marker: string): Promise<IssueInfo | null> {
     const { data } = await this.#octokit.rest.issues.listForRepo({ ...this.#repo, labels: label, state: 'open', per_page: 20 });
     const issue = data.find((i) => i.pull_request === undefined && (i.body ?? '').includes(marker));

@@ -68,6 +68,8 @@ export interface Repository {
   setLabels(number: number, labels: readonly string[]): Promise<void>;
   setDraft(pr: PullRequestInfo, draft: boolean): Promise<void>;
   comment(number: number, body: string): Promise<void>;
+  /** Whether a comment on the issue or PR contains `marker` (to say things exactly once). */
+  hasComment(number: number, marker: string): Promise<boolean>;
 
   /** The open issue carrying `label` whose body holds `marker`, if any. */
   findIssue(label: string, marker: string): Promise<IssueInfo | null>;

@@ -19,6 +19,8 @@ import {
 } from '../state/pull-request-state.ts';
 import type { Decision } from './decide.ts';
 
+const EDITED_MARKER = '<!-- policy-recommender:edited -->';
+
 export interface ApplyContext {
   readonly repository: Repository;
   readonly head: BranchHead;
@@ -56,12 +58,18 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
       case 'update': {
         const pr = action.pr;
         const commit = await repo.commit(ctx.head, facts.recommendation!.files, commitMessage(facts.cluster, facts.namespace));
-        await repo.setBranch(pr.branch, commit, { create: false });
-        const previous = action.rebase ? {} : (facts.state?.evidence ?? {});
-        const state = { ...stateOf(decision, ctx, commit, previous), ...(facts.state?.noDrafts ? { noDrafts: true as const } : {}) };
+        const evidence = action.rebase ? {} : (facts.state?.evidence ?? {});
+        // The new commit is recorded before the branch moves to it, with the current head as
+        // `previous`: a run stopped in between leaves a head the next run knows as its own.
+        const state: PullRequestState = {
+          ...stateOf(decision, ctx, commit, evidence),
+          ...(action.rebase ? {} : { previous: pr.headOid }),
+          ...(facts.state?.noDrafts ? { noDrafts: true as const } : {}),
+        };
         const update = isUpdate(pr);
         const text = body(decision, ctx, state, update);
         await repo.updatePullRequest(pr.number, { title: title(decision, update), body: text });
+        await repo.setBranch(pr.branch, commit, { create: false });
         await syncLabelsAndDraft(pr, decision, ctx, state, text);
         return { pr };
       }
@@ -84,14 +92,16 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
       }
       case 'notify-edited': {
         const pr = action.pr;
-        // Recorded before the comment: a run stopped in between never comments twice.
+        // Exactly once, even if a run stops between saying it and recording that it was said.
+        if (!(await repo.hasComment(pr.number, EDITED_MARKER))) {
+          await repo.comment(
+            pr.number,
+            `Someone else changed this branch, so policy-recommender stopped updating this pull request: your edits are yours. ` +
+              `To have it regenerated (discarding those edits), add the label ${code(REBASE_LABEL)}.\n\n${EDITED_MARKER}`,
+          );
+        }
         const state = facts.state;
         if (state !== null) await repo.updatePullRequest(pr.number, { body: replaceState(pr.body, { ...state, notified: [...state.notified, 'edited'] }) });
-        await repo.comment(
-          pr.number,
-          `Someone else changed this branch, so policy-recommender stopped updating this pull request: your edits are yours. ` +
-            `To have it regenerated (discarding those edits), add the label ${code(REBASE_LABEL)}.`,
-        );
         return { pr };
       }
     }

@@ -95,8 +95,9 @@ export function decide(all: readonly NamespaceFacts[], limits: Limits, afterMerg
 function withPullRequest(facts: NamespaceFacts, pr: PullRequestInfo): Decision {
   const rebase = pr.labels.includes(REBASE_LABEL);
   const state = facts.state;
-  // A PR without our state, or whose branch head is not our commit, has been edited by a person.
-  const edited = state === null || pr.headOid !== state.commit;
+  // A PR without our state, or whose branch head is neither of our last commits, was edited by a person.
+  const stale = state !== null && state.previous !== undefined && pr.headOid === state.previous && pr.headOid !== state.commit;
+  const edited = state === null || (pr.headOid !== state.commit && !stale);
   if (facts.gone !== null) return { facts, action: { kind: 'close', pr, reason: facts.gone }, dashboard: 'Closed as obsolete' };
   if (edited && !rebase) {
     const notified = state?.notified.includes('edited') ?? false;
@@ -105,7 +106,8 @@ function withPullRequest(facts: NamespaceFacts, pr: PullRequestInfo): Decision {
   if (facts.recommendation === null) {
     return { facts, action: { kind: 'close', pr, reason: 'its changes are already on the default branch: nothing is left to add' }, dashboard: 'Closed as obsolete' };
   }
-  if (rebase || facts.recommendation.hash !== state!.hash) return { facts, action: { kind: 'update', pr, rebase }, dashboard: statusState(facts.status) };
+  // Stale: a run recorded a new commit but stopped before moving the branch to it.
+  if (rebase || stale || facts.recommendation.hash !== state!.hash) return { facts, action: { kind: 'update', pr, rebase }, dashboard: statusState(facts.status) };
   // Where drafts are unavailable (private repositories on free plans) the status label says it.
   const draftOk = state!.noDrafts === true || pr.draft === (facts.status !== 'Stable');
   const labelled = facts.status !== null && pr.labels.includes(facts.status);

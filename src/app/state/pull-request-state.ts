@@ -29,6 +29,11 @@ export interface PullRequestState {
   readonly hash: string;
   /** The commit the bot made; a different branch head means someone else committed. */
   readonly commit: string;
+  /**
+   * The bot's commit before this one: an update records its new commit before moving the
+   * branch, so a head still at `previous` is the bot's own, left behind by an interrupted run.
+   */
+  readonly previous?: string;
   /** The policy file the PR proposes, relative to the cluster's path, and its content. */
   readonly policyPath: string;
   readonly policy: string | null;
@@ -80,6 +85,7 @@ export function decodeState(body: string): PullRequestState | null {
     engine: String(value.engine ?? ''),
     hash: value.hash,
     commit: value.commit,
+    ...(typeof value.previous === 'string' ? { previous: value.previous } : {}),
     policyPath: String(value.policyPath ?? ''),
     policy: typeof value.policy === 'string' ? value.policy : null,
     evidence: typeof value.evidence === 'object' && value.evidence !== null ? value.evidence : {},
