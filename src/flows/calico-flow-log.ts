@@ -3,11 +3,11 @@
 // checked against Kubernetes name syntax here, so hostile values never reach paths, selectors or YAML.
 
 import { isIP } from 'node:net';
-import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue, normaliseDomain } from '../calico/names.ts';
 import { parseProtocol } from '../calico/protocol.ts';
 import { isPortNumber } from '../calico/ports.ts';
 import { memoize } from '../util/memo.ts';
-import type { DestinationService, EndpointType, FlowEndpoint, FlowRecord, PolicyHit, PolicyHitAction, PolicyTrace } from './record.ts';
+import { ENDPOINT_TYPES, MAX_DOMAINS, MAX_HITS, MAX_LABELS, NO_STRINGS, normalisedDomains, policyHit, validDnsLabel, validEndpointName, validLabel } from './validation.ts';
+import type { DestinationService, EndpointType, FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from './record.ts';
 
 export type ParseResult = { ok: true; record: FlowRecord } | { ok: false; reason: string };
 
@@ -18,20 +18,6 @@ class Reject {
     this.reason = reason;
   }
 }
-
-const ENDPOINT_TYPES: ReadonlySet<string> = new Set(['wep', 'hep', 'ns', 'net']);
-const HIT_ACTIONS: ReadonlySet<string> = new Set(['allow', 'deny', 'pass', 'log']);
-const MAX_NAME = 253;
-/** Shared by every record without labels or domains: one less allocation per record. */
-const NONE: readonly string[] = Object.freeze([]);
-const MAX_LABELS = 256;
-const MAX_HITS = 64;
-const MAX_DOMAINS = 64;
-/** Workload names in aggregated logs are pod-name prefixes ending in `*`; `-` when unknown. */
-const WORKLOAD_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9*])?$|^\*$|^-$/;
-const PROFILE_TIER = '__PROFILE__';
-/** `<ns>/<tier>.<name>`, `<tier>.staged:<name>`, `__PROFILE__.kns.<ns>`, `knp.default.<name>`. */
-const POLICY_IN_TRACE = /^[A-Za-z0-9_][-A-Za-z0-9_.:/]{0,511}$/;
 
 export function parseCalicoFlowLog(line: string): ParseResult {
   let value: unknown;
@@ -115,14 +101,7 @@ const FIELDS = {
   dest: { type: 'dest_type', namespace: 'dest_namespace', name: 'dest_name_aggr', ip: 'dest_ip', labels: 'dest_labels' },
 } as const;
 
-// Flow logs repeat the same names and addresses millions of times: check each once.
-const validDnsLabel = memoize(isDnsLabel);
-const validSubdomain = memoize(isDnsSubdomain);
-const validWorkloadName = memoize((name) => WORKLOAD_NAME.test(name));
-// Networks (`pub`, `pvt`) and host names: printable ASCII without quotes or separators.
-const validOtherName = memoize((name) => /^[A-Za-z0-9][-A-Za-z0-9._*]*$/.test(name));
 const validIp = memoize((ip) => isIP(ip) !== 0);
-const validLabel = memoize(isLabel);
 
 function endpoint(o: Record<string, unknown>, side: 'source' | 'dest'): FlowEndpoint {
   const f = FIELDS[side];
@@ -130,42 +109,25 @@ function endpoint(o: Record<string, unknown>, side: 'source' | 'dest'): FlowEndp
   if (typeof type !== 'string' || !ENDPOINT_TYPES.has(type)) throw invalid(o, f.type);
   const namespace = optionalName(o, f.namespace, validDnsLabel);
   const name = o[f.name];
-  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME) throw invalid(o, f.name);
-  if (!validEndpointName(type as EndpointType, name)) throw invalid(o, f.name);
+  if (typeof name !== 'string' || !validEndpointName(type as EndpointType, name)) throw invalid(o, f.name);
   if (type === 'wep' && namespace === null) throw new Reject(`missing ${f.namespace} for a workload`);
   const ip = o[f.ip];
   if (ip !== undefined && ip !== null && (typeof ip !== 'string' || !validIp(ip))) throw invalid(o, f.ip);
   return { type: type as EndpointType, name, namespace, labels: labels(o, f.labels), ip: (ip as string | null | undefined) ?? null };
 }
 
-function validEndpointName(type: EndpointType, name: string): boolean {
-  switch (type) {
-    case 'ns':
-      return validSubdomain(name);
-    case 'wep':
-      return validWorkloadName(name);
-    default:
-      return validOtherName(name);
-  }
-}
-
 /** `{"labels": ["k=v", ...]}` (Calico's shape) or a bare list; every entry a valid Kubernetes label. */
 function labels(o: Record<string, unknown>, field: string): readonly string[] {
   const v = o[field];
-  if (v === undefined || v === null || v === '-') return NONE;
+  if (v === undefined || v === null || v === '-') return NO_STRINGS;
   let list: unknown;
   if (Array.isArray(v)) list = v;
   else if (typeof v === 'object' && Object.keys(v).every((k) => k === 'labels')) list = (v as { labels?: unknown }).labels ?? [];
   else throw invalid(o, field);
-  if (list === null) return NONE;
+  if (list === null) return NO_STRINGS;
   if (!Array.isArray(list) || list.length > MAX_LABELS) throw invalid(o, field);
   for (const l of list) if (typeof l !== 'string' || !validLabel(l)) throw invalid(o, field);
   return list as string[];
-}
-
-function isLabel(text: string): boolean {
-  const eq = text.indexOf('=');
-  return eq > 0 && isLabelKey(text.slice(0, eq)) && isLabelValue(text.slice(eq + 1));
 }
 
 function service(o: Record<string, unknown>): DestinationService | null {
@@ -182,17 +144,13 @@ function service(o: Record<string, unknown>): DestinationService | null {
 
 /** Calico writes an array; some exports join them with commas. */
 function domains(v: unknown): readonly string[] {
-  if (v === undefined || v === null || v === '-' || v === '') return NONE;
+  if (v === undefined || v === null || v === '-' || v === '') return NO_STRINGS;
   const list = typeof v === 'string' ? v.split(',') : v;
   if (!Array.isArray(list) || list.length > MAX_DOMAINS) throw new Reject('invalid dest_domains');
-  const out: string[] = [];
-  for (const d of list) {
-    if (typeof d !== 'string') throw new Reject('invalid dest_domains');
-    const name = normaliseDomain(d.trim());
-    if (name === null) throw new Reject('invalid dest_domains entry');
-    out.push(name);
-  }
-  return out;
+  if (!list.every((d) => typeof d === 'string')) throw new Reject('invalid dest_domains');
+  const names = normalisedDomains(list);
+  if (names === null) throw new Reject('invalid dest_domains entry');
+  return names;
 }
 
 function policies(v: unknown): PolicyTrace | null {
@@ -214,39 +172,9 @@ function sameEntries(a: unknown, b: unknown): boolean {
 function hits(v: unknown): PolicyHit[] | null {
   if (v === undefined || v === null) return null;
   if (!Array.isArray(v) || v.length > MAX_HITS) throw new Reject('invalid policies');
-  return v.map(parsePolicyHit);
-}
-
-/** `<index>|<tier>|<policy>|<action>|<rule index>` */
-export function parsePolicyHit(entry: unknown): PolicyHit {
-  if (typeof entry !== 'string' || entry.length > 1024) throw new Reject('invalid policies entry');
-  const hit = cachedHit(entry);
-  if (hit === null) throw new Reject('invalid policies entry');
-  return hit;
-}
-
-// The same few hits repeat in every record; parsed hits are immutable, so they can be shared.
-const cachedHit = memoize((entry): PolicyHit | null => {
-  try {
-    return Object.freeze(readPolicyHit(entry));
-  } catch (e) {
-    if (e instanceof Reject) return null;
-    throw e;
-  }
-});
-
-function readPolicyHit(entry: string): PolicyHit {
-  const parts = entry.split('|');
-  if (parts.length !== 5) throw new Reject('invalid policies entry');
-  const [index, tier, policy, action, ruleIndex] = parts as [string, string, string, string, string];
-  if (
-    !/^\d{1,4}$/.test(index) ||
-    !/^-?\d{1,6}$/.test(ruleIndex) ||
-    !HIT_ACTIONS.has(action) ||
-    !(isDnsLabel(tier) || tier === PROFILE_TIER) ||
-    !POLICY_IN_TRACE.test(policy)
-  ) {
-    throw new Reject('invalid policies entry');
-  }
-  return { index: Number(index), tier, policy, action: action as PolicyHitAction, ruleIndex: Number(ruleIndex) };
+  return v.map((entry) => {
+    const hit = policyHit(entry);
+    if (hit === null) throw new Reject('invalid policies entry');
+    return hit;
+  });
 }

@@ -4,11 +4,10 @@
 // index holds can reach a path, a selector or YAML unchecked. A bad bucket is rejected with a
 // reason; the source counts it.
 
-import { isDnsLabel, isDnsSubdomain, normaliseDomain } from '../../../calico/names.ts';
 import { isPortNumber } from '../../../calico/ports.ts';
 import { parseProtocol } from '../../../calico/protocol.ts';
 import { memoize } from '../../../util/memo.ts';
-import { parsePolicyHit } from '../../calico-flow-log.ts';
+import { ENDPOINT_TYPES, MAX_HITS, MAX_TIME, NO_STRINGS, normalisedDomains, policyHit, validDnsLabel, validEndpointName } from '../../validation.ts';
 import type { DestinationService, EndpointType, FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from '../../record.ts';
 import { END, NUM_FLOWS, START, TRACE_ENTRY_SEPARATOR, TRACE_INVALID, TRACE_LIST_SEPARATOR, type KeyName } from './query.ts';
 
@@ -21,21 +20,7 @@ class Reject {
   }
 }
 
-// The same limits and name rules as the file boundary (calico-flow-log.ts keeps them private).
-const ENDPOINT_TYPES: ReadonlySet<string> = new Set(['wep', 'hep', 'ns', 'net']);
-const MAX_NAME = 253;
-const MAX_HITS = 64;
-const MAX_DOMAINS = 64;
 const MAX_TRACE = 64 * 1024;
-/** Above any plausible Unix time in seconds (year 5138), as the file parser allows. */
-const MAX_TIME = 1e11;
-const NONE: readonly string[] = Object.freeze([]);
-const WORKLOAD_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9*])?$|^\*$|^-$/;
-
-const validDnsLabel = memoize(isDnsLabel);
-const validSubdomain = memoize(isDnsSubdomain);
-const validWorkloadName = memoize((name) => WORKLOAD_NAME.test(name));
-const validOtherName = memoize((name) => /^[A-Za-z0-9][-A-Za-z0-9._*]*$/.test(name));
 
 export function parseBucket(bucket: unknown): BucketResult {
   if (typeof bucket !== 'object' || bucket === null || Array.isArray(bucket)) return { ok: false, reason: 'not a bucket' };
@@ -126,21 +111,9 @@ function endpoint(key: Record<string, unknown>, side: 'source' | 'dest'): FlowEn
   if (typeof type !== 'string' || !ENDPOINT_TYPES.has(type)) throw invalid(key, f.type);
   const namespace = optionalName(key, f.namespace, validDnsLabel);
   const name = key[f.name];
-  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME) throw invalid(key, f.name);
-  if (!validEndpointName(type as EndpointType, name)) throw invalid(key, f.name);
+  if (typeof name !== 'string' || !validEndpointName(type as EndpointType, name)) throw invalid(key, f.name);
   if (type === 'wep' && namespace === null) throw new Reject(`missing ${f.namespace} for a workload`);
-  return { type: type as EndpointType, name, namespace, labels: NONE, ip: null };
-}
-
-function validEndpointName(type: EndpointType, name: string): boolean {
-  switch (type) {
-    case 'ns':
-      return validSubdomain(name);
-    case 'wep':
-      return validWorkloadName(name);
-    default:
-      return validOtherName(name);
-  }
+  return { type: type as EndpointType, name, namespace, labels: NO_STRINGS, ip: null };
 }
 
 /** The mapping indexes a missing port as 0 (`null_value: 0`); 0 is no port anyone can allow. */
@@ -160,17 +133,11 @@ function service(key: Record<string, unknown>): DestinationService | null {
 
 /** The `,`-joined set DOMAINS_SCRIPT emits. */
 function domains(v: unknown): readonly string[] {
-  if (v === undefined || v === null || v === '') return NONE;
+  if (v === undefined || v === null || v === '') return NO_STRINGS;
   if (typeof v !== 'string') throw new Reject('invalid dest_domains');
-  const list = v.split(',');
-  if (list.length > MAX_DOMAINS) throw new Reject('invalid dest_domains');
-  const out: string[] = [];
-  for (const d of list) {
-    const name = normaliseDomain(d.trim());
-    if (name === null) throw new Reject('invalid dest_domains entry');
-    out.push(name);
-  }
-  return out;
+  const names = normalisedDomains(v.split(','));
+  if (names === null) throw new Reject('invalid dest_domains entry');
+  return names;
 }
 
 /** The encoding TRACE_SCRIPT emits, back into a PolicyTrace; parsed once per distinct string. */
@@ -194,11 +161,9 @@ const cachedTrace = memoize((text): PolicyTrace | string => {
     if (entries.length > MAX_HITS) return 'invalid policies';
     const hits: PolicyHit[] = [];
     for (const entry of entries) {
-      try {
-        hits.push(parsePolicyHit(entry));
-      } catch {
-        return 'invalid policies entry';
-      }
+      const hit = policyHit(entry);
+      if (hit === null) return 'invalid policies entry';
+      hits.push(hit);
     }
     lists[tag] = Object.freeze(hits) as PolicyHit[];
   }

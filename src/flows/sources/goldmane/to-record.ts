@@ -18,10 +18,10 @@
 // Calico up to 3.31 names tiered policies `<tier>.<name>` and Goldmane may report either form, so a
 // name that already starts with `<tier>.` (or `staged:`, `knp.default.`) is not prefixed again.
 
-import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue } from '../../../calico/names.ts';
 import { parseProtocol } from '../../../calico/protocol.ts';
 import { memoize } from '../../../util/memo.ts';
 import type { DestinationService, EndpointType, FlowEndpoint, FlowRecord, PolicyHit, PolicyHitAction, PolicyTrace } from '../../record.ts';
+import { MAX_HITS, MAX_LABELS, MAX_NAME, MAX_TIME, NO_STRINGS, PROFILE_TIER, validDnsLabel, validEndpointName, validLabel, validSubdomain } from '../../validation.ts';
 import { Action, EndpointType as WireEndpointType, PolicyKind, Reporter, type Int64, type WireFlow, type WirePolicyHit } from './wire.ts';
 
 export type ToRecordResult = { ok: true; record: FlowRecord } | { ok: false; reason: string };
@@ -34,20 +34,10 @@ class Reject {
   }
 }
 
-const MAX_NAME = 253;
-const MAX_LABELS = 256;
-const MAX_HITS = 64;
 /** `<253-char prefix>/<63-char name>=<63-char value>`. */
 const MAX_LABEL_TEXT = 253 + 1 + 63 + 1 + 63;
-/** Unix seconds, as the file parser accepts them. */
-const MAX_TIME = 1e11;
 const MAX_INDEX = 9999;
 const MAX_RULE_INDEX = 999_999;
-const PROFILE_TIER = '__PROFILE__';
-const NONE: readonly string[] = Object.freeze([]);
-/** Aggregated workload names: a pod-name prefix, usually ending in `*`. */
-const WORKLOAD_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9*])?$|^\*$/;
-const HOST_NAME = /^[A-Za-z0-9][-A-Za-z0-9._*]*$/;
 
 const ENDPOINT_TYPES: (EndpointType | undefined)[] = [];
 ENDPOINT_TYPES[WireEndpointType.WorkloadEndpoint] = 'wep';
@@ -60,15 +50,6 @@ HIT_ACTIONS[Action.Allow] = 'allow';
 HIT_ACTIONS[Action.Deny] = 'deny';
 HIT_ACTIONS[Action.Pass] = 'pass';
 
-// Goldmane repeats the same few names in every flow: check each once.
-const validDnsLabel = memoize(isDnsLabel);
-const validSubdomain = memoize(isDnsSubdomain);
-const validWorkloadName = memoize((name) => WORKLOAD_NAME.test(name));
-const validHostName = memoize((name) => HOST_NAME.test(name));
-const validLabel = memoize((text) => {
-  const eq = text.indexOf('=');
-  return eq > 0 && isLabelKey(text.slice(0, eq)) && isLabelValue(text.slice(eq + 1));
-});
 const validProtocol = memoize(parseProtocol);
 
 /** One Goldmane Flow (a FlowResult's `flow`) as a FlowRecord, or why it was rejected. */
@@ -106,7 +87,7 @@ function toRecord(flow: WireFlow | null | undefined): FlowRecord {
     // proto3 cannot tell an unset port from 0: both mean "no port" (ICMP and other portless protocols).
     destPort: optionalPort(key.dest_port, 'dest_port'),
     destService: service(key.dest_service_name, key.dest_service_namespace, key.dest_service_port_name, key.dest_service_port),
-    destDomains: NONE,
+    destDomains: NO_STRINGS,
     protocol,
     action,
     reporter,
@@ -145,7 +126,7 @@ function endpoint(typeValue: number, nameValue: string, namespaceValue: string, 
   if (type === undefined) throw enumReject(typeValue, `${side}_type`);
   const name = optionalText(nameValue, `${side}_name`);
   if (name === null) throw new Reject(`missing field ${side}_name`);
-  if (name.length > MAX_NAME || !validName(type, name)) throw new Reject(`invalid ${side}_name`);
+  if (!validName(type, name)) throw new Reject(`invalid ${side}_name`);
   const namespace = optionalText(namespaceValue, `${side}_namespace`);
   if (namespace !== null && (namespace.length > 63 || !validDnsLabel(namespace))) throw new Reject(`invalid ${side}_namespace`);
   if (type === 'wep' && namespace === null) throw new Reject(`missing ${side}_namespace for a workload`);
@@ -160,23 +141,15 @@ function endpoint(typeValue: number, nameValue: string, namespaceValue: string, 
 }
 
 function validName(type: EndpointType, name: string): boolean {
-  switch (type) {
-    case 'wep':
-      return validWorkloadName(name);
-    case 'ns':
-      return validSubdomain(name);
-    case 'net':
-      // Goldmane names networks only by class; anything else could not be classified safely.
-      return name === 'pub' || name === 'pvt';
-    case 'hep':
-      return validHostName(name);
-  }
+  // Goldmane names networks only by class; anything else could not be classified safely.
+  if (type === 'net') return name === 'pub' || name === 'pvt';
+  return validEndpointName(type, name);
 }
 
 function labels(v: unknown, field: string): readonly string[] {
-  if (v === undefined || v === null) return NONE;
+  if (v === undefined || v === null) return NO_STRINGS;
   if (!Array.isArray(v) || v.length > MAX_LABELS) throw new Reject(`invalid ${field}`);
-  if (v.length === 0) return NONE;
+  if (v.length === 0) return NO_STRINGS;
   for (const l of v) if (typeof l !== 'string' || l.length > MAX_LABEL_TEXT || !validLabel(l)) throw new Reject(`invalid ${field}`);
   return v as string[];
 }

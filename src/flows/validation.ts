@@ -1,0 +1,83 @@
+// The checks every flow source applies at its boundary (files, Goldmane, Elasticsearch), in one
+// place so the sources cannot drift apart: whatever becomes a FlowRecord has valid Kubernetes
+// names, bounded sizes and a well-formed policy trace. Flow sources repeat the same names and
+// trace entries millions of times, so each distinct value is checked once (bounded memo).
+
+import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue, normaliseDomain } from '../calico/names.ts';
+import { memoize } from '../util/memo.ts';
+import type { EndpointType, PolicyHit, PolicyHitAction } from './record.ts';
+
+export const MAX_NAME = 253;
+export const MAX_LABELS = 256;
+export const MAX_HITS = 64;
+export const MAX_DOMAINS = 64;
+/** Above any plausible Unix time in seconds (year 5138). */
+export const MAX_TIME = 1e11;
+/** Shared by every record without labels or domains: one less allocation per record. */
+export const NO_STRINGS: readonly string[] = Object.freeze([]);
+export const ENDPOINT_TYPES: ReadonlySet<string> = new Set(['wep', 'hep', 'ns', 'net']);
+export const PROFILE_TIER = '__PROFILE__';
+
+/** Workload names in aggregated logs are pod-name prefixes ending in `*`; `-` when unknown. */
+const WORKLOAD_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9*])?$|^\*$|^-$/;
+/** Networks (`pub`, `pvt`) and host names: printable ASCII without quotes or separators. */
+const OTHER_NAME = /^[A-Za-z0-9][-A-Za-z0-9._*]*$/;
+const HIT_ACTIONS: ReadonlySet<string> = new Set(['allow', 'deny', 'pass', 'log']);
+/** `<ns>/<tier>.<name>`, `<tier>.staged:<name>`, `__PROFILE__.kns.<ns>`, `knp.default.<name>`. */
+const POLICY_IN_TRACE = /^[A-Za-z0-9_][-A-Za-z0-9_.:/]{0,511}$/;
+
+export const validDnsLabel = memoize(isDnsLabel);
+export const validSubdomain = memoize(isDnsSubdomain);
+const validWorkloadName = memoize((name) => WORKLOAD_NAME.test(name));
+const validOtherName = memoize((name) => OTHER_NAME.test(name));
+
+/** A `key=value` Kubernetes label, as flow logs write them. */
+export const validLabel = memoize((text) => {
+  const eq = text.indexOf('=');
+  return eq > 0 && isLabelKey(text.slice(0, eq)) && isLabelValue(text.slice(eq + 1));
+});
+
+export function validEndpointName(type: EndpointType, name: string): boolean {
+  if (name.length === 0 || name.length > MAX_NAME) return false;
+  switch (type) {
+    case 'ns':
+      return validSubdomain(name);
+    case 'wep':
+      return validWorkloadName(name);
+    default:
+      return validOtherName(name);
+  }
+}
+
+/** Normalised domains (lowercase, no trailing dot), or null when any entry is not a DNS name. */
+export function normalisedDomains(list: readonly unknown[]): string[] | null {
+  if (list.length > MAX_DOMAINS) return null;
+  const out: string[] = [];
+  for (const d of list) {
+    const name = typeof d === 'string' ? normaliseDomain(d.trim()) : null;
+    if (name === null) return null;
+    out.push(name);
+  }
+  return out;
+}
+
+/**
+ * One policy-trace entry, `<index>|<tier>|<policy>|<action>|<rule index>`, or null when it is
+ * malformed. Parsed hits are immutable and shared.
+ */
+export function policyHit(entry: unknown): PolicyHit | null {
+  return typeof entry === 'string' && entry.length <= 1024 ? cachedHit(entry) : null;
+}
+
+const cachedHit = memoize((entry): PolicyHit | null => {
+  const parts = entry.split('|');
+  if (parts.length !== 5) return null;
+  const [index, tier, policy, action, ruleIndex] = parts as [string, string, string, string, string];
+  const valid =
+    /^\d{1,4}$/.test(index) &&
+    /^-?\d{1,6}$/.test(ruleIndex) &&
+    HIT_ACTIONS.has(action) &&
+    (isDnsLabel(tier) || tier === PROFILE_TIER) &&
+    POLICY_IN_TRACE.test(policy);
+  return valid ? Object.freeze({ index: Number(index), tier, policy, action: action as PolicyHitAction, ruleIndex: Number(ruleIndex) }) : null;
+});
