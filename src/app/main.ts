@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { run } from 'probot';
 import { openClusterContext } from '../cluster/cluster-context.ts';
 import { LeaderElector } from '../cluster/leader-election.ts';
+import { ConfigError } from '../config/config-error.ts';
 import { loadDeploymentConfig } from '../deployment/deployment-config.ts';
 import { openFlowSource } from '../flows/sources/open-flow-source.ts';
 import { TEMPLATE_DIR } from '../pipeline/run.ts';
@@ -18,7 +19,12 @@ import { loadScheduleDefaults } from './config/schedule-defaults.ts';
 const ROOT = new URL('../../', import.meta.url);
 
 const pkg = JSON.parse(await readFile(new URL('package.json', ROOT), 'utf8')) as { version: string };
-const deployment = await loadDeploymentConfig();
+const deployment = await loadDeploymentConfig().catch((e: unknown) => {
+  // A broken deployment configuration is the operator's to fix: one line naming every key, no stack.
+  if (!(e instanceof ConfigError)) throw e;
+  console.error(e.message);
+  process.exit(1);
+});
 const scheduleDefaults = await loadScheduleDefaults(fileURLToPath(new URL('app.yml', ROOT)));
 const template = await loadTree(TEMPLATE_DIR);
 

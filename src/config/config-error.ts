@@ -24,6 +24,8 @@ export function configIssues(error: z.ZodError): ConfigIssue[] {
     if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: path ? `${path}.${key}` : key, message: 'unknown key' }));
     // A record's key that fails its own check: say why, not just "invalid key".
     if (issue.code === 'invalid_key') return [{ path, message: issue.issues[0]?.message ?? issue.message }];
+    // zod says "expected string, received undefined" for a key that is simply not there.
+    if (issue.code === 'invalid_type' && / received undefined$/.test(issue.message)) return [{ path, message: `required (${issue.expected})` }];
     return [{ path, message: issue.message }];
   });
 }
