@@ -98,6 +98,16 @@ describe('git data', () => {
     expect(top.data.tree.map((e) => e.path)).toEqual(['README.md', 'clusters']);
   });
 
+  test('listFiles() reads a tree once, however many prefixes (clusters) a run lists', async () => {
+    const head = await repo.head();
+    const prod = await repo.listFiles(head.treeSha, 'clusters/prod');
+    const other = await repo.listFiles(head.treeSha, 'clusters/other');
+    expect(prod.every((e) => e.path.startsWith('clusters/prod/'))).toBe(true);
+    expect(other.length).toBeGreaterThan(0);
+    expect(other.every((e) => e.path.startsWith('clusters/other/'))).toBe(true);
+    expect(methods().filter((m) => m.includes('/git/trees/'))).toEqual([`GET /repos/acme/policies/git/trees/${head.treeSha} 200`]);
+  });
+
   test('a tree beyond GitHub’s listing limit is truncated, and listFiles() refuses it', async () => {
     github.stop();
     setUp({ treeEntryLimit: 3 });

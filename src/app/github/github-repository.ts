@@ -93,6 +93,8 @@ export class GitHubRepository implements Repository {
   readonly name: string;
   readonly defaultBranch: string;
   readonly #octokit: Octokit;
+  /** Recursive trees by SHA: a run lists the default branch's tree once, however many clusters it has. */
+  readonly #trees = new Map<string, Promise<TreeEntry[]>>();
 
   constructor(octokit: Octokit, repo: { owner: string; name: string; defaultBranch: string }) {
     this.#octokit = octokit;
@@ -111,14 +113,22 @@ export class GitHubRepository implements Repository {
   }
 
   async listFiles(treeSha: string, prefix: string): Promise<TreeEntry[]> {
+    let tree = this.#trees.get(treeSha);
+    if (tree === undefined) {
+      tree = this.#readTree(treeSha);
+      this.#trees.set(treeSha, tree);
+      tree.catch(() => this.#trees.delete(treeSha));
+    }
+    const under = prefix === '' ? '' : `${prefix}/`;
+    return (await tree).filter((e) => e.path.startsWith(under));
+  }
+
+  async #readTree(treeSha: string): Promise<TreeEntry[]> {
     const { data } = await this.#octokit.rest.git.getTree({ ...this.#repo, tree_sha: treeSha, recursive: 'true' });
     if (data.truncated) {
       throw new Error(`the tree of ${this.owner}/${this.name} is too large for one request (GitHub truncated it); keep policies in a smaller repository`);
     }
-    const under = prefix === '' ? '' : `${prefix}/`;
-    return data.tree
-      .filter((e) => e.type === 'blob' && e.path !== undefined && e.sha !== undefined && e.path.startsWith(under))
-      .map((e) => ({ path: e.path!, sha: e.sha! }));
+    return data.tree.filter((e) => e.type === 'blob' && e.path !== undefined && e.sha !== undefined).map((e) => ({ path: e.path!, sha: e.sha! }));
   }
 
   async readBlobs(shas: readonly string[]): Promise<Map<string, string>> {
