@@ -1,85 +1,111 @@
-// `node bench/elasticsearch.ts [buckets]` (default 100,000)
-// Measures the Elasticsearch flow source end to end over real HTTP: a local server (node:http on
-// 127.0.0.1, in a child process so its memory and CPU are not charged to the measurement) answers
-// the composite-aggregation search page by page (1,000 buckets a page), and
-// the source reads every bucket into the engine's aggregator through readFlows. Prints the figures
-// and, last, one JSON line.
+// `node bench/elasticsearch.ts [buckets] [--runs N]` (default 100,000 buckets, 2 runs)
+// Measures the Elasticsearch flow source end to end over real HTTP against a baseline: a local
+// server (node:http on 127.0.0.1, in a child process so its memory and CPU are not charged to the
+// measurement) answers the composite-aggregation search page by page (1,000 buckets a page).
+// Readers run one at a time, each in a child of its own, so a reader's peak RSS is its own:
+// - ours: the source (through the @elastic client) reads every bucket into the engine's
+//   aggregator through readFlows;
+// - baseline: the same requests with plain fetch, paged by after_key the same way, each response
+//   body only JSON.parsed (no client, no conversion, no aggregation).
+// Runs alternate and the best time of each counts. Prints the figures and, last, one JSON line.
 //
 // The buckets look like a busy cluster's: 60 namespaces, every bucket a distinct workload prefix,
 // remote ends spread over other namespaces, kube-system DNS, public domains, private networks,
 // network sets and ingress from other namespaces; every 25th decided by a security-tier policy.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Client } from '@elastic/elasticsearch';
-import { DEFAULT_CONFIG } from '../src/config/recommendation-config.ts';
-import { openElasticsearchSource } from '../src/flows/sources/elasticsearch/elasticsearch-source.ts';
-import { readFlows } from '../src/pipeline/run.ts';
+import type { TimeWindow } from '../src/flows/source.ts';
+import { compareServedReaders, count, measureMode, parseStandaloneArgs, printStandaloneResult, runMain, serveUntilStdinCloses, type Comparison, type Work } from './support.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const INDEX = 'tigera_secure_ee_flows.bench.*';
 const NOW = 1_795_348_800;
 const NAMESPACES = 60;
-const MB = 1024 * 1024;
 const PAGE_SIZE = 1000;
+export const ELASTICSEARCH_DEFAULT_BUCKETS = 100_000;
+const DEFAULT_RUNS = 2;
+const TIMEOUT_SECONDS = 60;
 
-export interface ElasticsearchBenchResult {
-  records: number;
-  recordsPerSec: number;
-  peakRssMb: number;
-}
-
-export async function benchElasticsearch(buckets: number): Promise<ElasticsearchBenchResult> {
-  if (!Number.isSafeInteger(buckets) || buckets < 0) throw new Error(`buckets must be a non-negative integer, got ${buckets}`);
-  const server = await startServer(buckets);
-  try {
-    const client = new Client({ node: server.url, maxRetries: 0, compression: false });
-    const source = await openElasticsearchSource({ node: server.url, index: INDEX, timeout: 60 }, { client, pageSize: PAGE_SIZE });
-    let sampledPeak = process.memoryUsage.rss();
-    const sampler = setInterval(() => (sampledPeak = Math.max(sampledPeak, process.memoryUsage.rss())), 20);
-    sampler.unref();
-    const started = performance.now();
-    const flows = await readFlows(source, DEFAULT_CONFIG, NOW);
-    const elapsedMs = performance.now() - started;
-    clearInterval(sampler);
-    await client.close();
-    const { recordsSeen, recordsLearned, notLearned } = flows.observations;
-    if (flows.inputsRead !== buckets || flows.skipped.total !== 0 || recordsSeen !== buckets) {
-      throw new Error(`read ${flows.inputsRead} buckets (${flows.skipped.total} skipped, ${recordsSeen} records) of ${buckets}`);
-    }
-    let atoms = 0;
-    for (const list of flows.observations.byNamespace.values()) atoms += list.length;
-    console.log(
-      `${buckets.toLocaleString('en-US')} buckets in ${(elapsedMs / 1000).toFixed(2)} s; ${recordsLearned.toLocaleString('en-US')} learned, ` +
-        `not learned ${JSON.stringify(notLearned)}; ${flows.observations.byNamespace.size} namespaces, ${atoms} atoms`,
-    );
-    const peakBytes = Math.max(process.resourceUsage().maxRSS * 1024, sampledPeak);
-    return {
-      records: flows.inputsRead,
-      recordsPerSec: Math.round(buckets / (elapsedMs / 1000)),
-      peakRssMb: Number((peakBytes / MB).toFixed(1)),
-    };
-  } finally {
-    server.stop();
-  }
-}
-
-/** The server runs in a child process (this file with `--serve`); it prints its port when ready. */
-function startServer(buckets: number): Promise<{ url: string; stop: () => void }> {
-  return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [SELF, '--serve', String(buckets)], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    child.on('error', reject);
-    child.on('exit', (code) => reject(new Error(`bench server exited (${code}) before it was ready`)));
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (text: string) => {
-      out += text;
-      const m = /^listening (\d+)\n/.exec(out);
-      if (m) resolve({ url: `http://127.0.0.1:${m[1]}`, stop: () => child.kill() });
-    });
+export async function benchElasticsearch(buckets: number, options: { runs?: number } = {}): Promise<Comparison> {
+  if (!Number.isSafeInteger(buckets) || buckets < 1) throw new RangeError(`buckets must be a positive integer, got ${buckets}`);
+  // One window for both readers, the one readFlows would take by default. Imported here, not at
+  // the top: the readers run this file too, and the baseline's memory must not hold the engine.
+  const [{ DEFAULT_CONFIG }, { lookbackWindow }] = await Promise.all([import('../src/config/recommendation-config.ts'), import('../src/pipeline/run.ts')]);
+  const window = lookbackWindow(DEFAULT_CONFIG, NOW);
+  const result = await compareServedReaders({
+    name: 'elasticsearch',
+    records: buckets,
+    runs: options.runs ?? DEFAULT_RUNS,
+    server: [SELF, '--serve', String(buckets)],
+    reader: (mode, port) => [SELF, '--read', mode, `http://127.0.0.1:${port}`, String(window.from), String(window.to)],
+    check: (m) => {
+      if (m.mode === 'ours' && (m.details['skipped'] !== 0 || m.details['recordsSeen'] !== buckets)) {
+        throw new Error(`read ${m.records} buckets (${String(m.details['skipped'])} skipped, ${String(m.details['recordsSeen'])} records) of ${buckets}`);
+      }
+    },
   });
+  const d = result.details;
+  console.log(`  ours learned ${count(Number(d['recordsLearned']))}, not learned ${JSON.stringify(d['notLearned'])}; ${String(d['namespaces'])} namespaces, ${String(d['atoms'])} atoms`);
+  return result;
+}
+
+// --- the readers -----------------------------------------------------------------------------
+
+/** Loads the client, the source and the engine, then returns the timed work: Elasticsearch -> readFlows. */
+async function ours(url: string, window: TimeWindow): Promise<Work> {
+  const [{ Client }, { openElasticsearchSource }, { readFlows }, { DEFAULT_CONFIG }] = await Promise.all([
+    import('@elastic/elasticsearch'),
+    import('../src/flows/sources/elasticsearch/elasticsearch-source.ts'),
+    import('../src/pipeline/run.ts'),
+    import('../src/config/recommendation-config.ts'),
+  ]);
+  return async () => {
+    const client = new Client({ node: url, maxRetries: 0, compression: false });
+    const source = await openElasticsearchSource({ node: url, index: INDEX, timeout: TIMEOUT_SECONDS }, { client, pageSize: PAGE_SIZE });
+    const flows = await readFlows(source, DEFAULT_CONFIG, NOW, window);
+    await client.close();
+    const { recordsSeen, recordsLearned, notLearned, byNamespace } = flows.observations;
+    let atoms = 0;
+    for (const list of byNamespace.values()) atoms += list.length;
+    return { records: flows.inputsRead, details: { skipped: flows.skipped.total, recordsSeen, recordsLearned, notLearned, namespaces: byNamespace.size, atoms } };
+  };
+}
+
+/**
+ * The least any client of the aggregation does: the same search bodies (query.ts), page after
+ * page by after_key, each response body JSON.parsed and its buckets counted.
+ */
+async function baseline(url: string, window: TimeWindow): Promise<Work> {
+  const { AGGREGATION, searchBody } = await import('../src/flows/sources/elasticsearch/query.ts');
+  type Page = { aggregations: Record<string, { buckets: unknown[]; after_key?: Record<string, unknown> }> };
+  const search = `${url}/${encodeURIComponent(INDEX)}/_search?allow_no_indices=false`;
+  return async () => {
+    let records = 0;
+    let pages = 0;
+    for (let after: Record<string, unknown> | undefined; ; ) {
+      const response = await fetch(search, {
+        method: 'POST',
+        headers: { accept: 'application/json', 'content-type': 'application/json' },
+        body: JSON.stringify(searchBody(window, PAGE_SIZE, after)),
+        signal: AbortSignal.timeout(TIMEOUT_SECONDS * 1000),
+      });
+      if (!response.ok) throw new Error(`HTTP ${response.status} from ${search}`);
+      const { buckets, after_key } = (JSON.parse(await response.text()) as Page).aggregations[AGGREGATION]!;
+      pages++;
+      records += buckets.length;
+      if (buckets.length === 0 || after_key === undefined) break;
+      after = after_key;
+    }
+    return { records, details: { pages } };
+  };
+}
+
+function read(argv: readonly string[]): Promise<void> {
+  const [mode, url = '', from, to] = argv;
+  const window = { from: Number(from), to: Number(to) };
+  return measureMode(mode, { ours: () => ours(url, window), baseline: () => baseline(url, window) }, 'elasticsearch.ts --read baseline|ours <url> <from> <to>');
 }
 
 // --- the server side -------------------------------------------------------------------------
@@ -145,7 +171,7 @@ function bucketAt(i: number): Record<string, unknown> {
   };
 }
 
-function serve(total: number): void {
+async function serve(total: number): Promise<void> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -167,27 +193,21 @@ function serve(total: number): void {
       res.end(payload);
     });
   });
-  server.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`));
-  // Ends with its parent: the stdin pipe closes when the parent goes away.
-  process.stdin.on('end', () => process.exit(0));
-  process.stdin.resume();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await serveUntilStdinCloses((server.address() as AddressInfo).port, () => {
+    server.closeAllConnections();
+    server.close();
+  });
 }
 
-if (process.argv[1] === SELF) {
-  const [first, second] = process.argv.slice(2);
-  if (first === '--serve') {
-    serve(Number(second));
-  } else {
-    const buckets = first === undefined ? 100_000 : Number(first.replaceAll('_', ''));
-    benchElasticsearch(buckets).then(
-      (result) => {
-        console.log(`${result.records.toLocaleString('en-US')} records, ${result.recordsPerSec.toLocaleString('en-US')} records/s, peak RSS ${result.peakRssMb} MB`);
-        console.log(JSON.stringify({ bench: 'elasticsearch-source', node: process.version, ...result }));
-      },
-      (e: unknown) => {
-        console.error(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-        process.exitCode = 1;
-      },
-    );
-  }
+// --- command line ----------------------------------------------------------------------------
+
+async function main(argv: string[]): Promise<void> {
+  if (argv[0] === '--serve') return serve(Number(argv[1]));
+  if (argv[0] === '--read') return read(argv.slice(1));
+  const { records: buckets, runs } = parseStandaloneArgs(argv, { records: ELASTICSEARCH_DEFAULT_BUCKETS, runs: DEFAULT_RUNS });
+  console.log(`elasticsearch bench: ${count(buckets)} buckets, ${PAGE_SIZE} a page, over HTTP on 127.0.0.1, ${runs} alternating runs per mode`);
+  printStandaloneResult({ bench: 'elasticsearch-source', pageSize: PAGE_SIZE, runsPerMode: runs }, await benchElasticsearch(buckets, { runs }));
 }
+
+if (process.argv[1] === SELF) runMain('elasticsearch bench', () => main(process.argv.slice(2)));

@@ -1,12 +1,18 @@
-// `npm run bench [-- --sizes 1000000,4000000] [--runs 2]`
-// Measures the whole ingest-and-recommend path (file -> FileFlowSource -> readFlows ->
-// planRecommendations) against a baseline that only reads the same file line by line and
-// JSON.parses each line. Every measurement runs in its own child process (bench/worker.ts), so
-// peak RSS is per measurement. Per size, runs alternate baseline / ours and the best time of each
-// counts, so page-cache effects cancel. The last stdout line is one JSON object with the results.
-// Reports only: exits 0 whatever the numbers, non-zero only if something crashed.
+// `npm run bench [-- --sizes 1000000,4000000] [--goldmane 1000000] [--elasticsearch 100000]
+//                    [--runs 2] [--only file,goldmane,elasticsearch]`
+// Measures each flow source against a baseline measured in the same run, as a ratio:
+// - file: the whole ingest-and-recommend path (file -> FileFlowSource -> readFlows ->
+//   planRecommendations) against reading the same file line by line and JSON.parsing each line
+//   (bench/worker.ts), at each of `--sizes`;
+// - goldmane: the Goldmane source into readFlows against the same Flows.List paging that only
+//   decodes the flows (bench/goldmane.ts);
+// - elasticsearch: the Elasticsearch source into readFlows against plain HTTP paging that only
+//   JSON.parses each page (bench/elasticsearch.ts).
+// Every measurement runs in its own child process, so peak RSS is per measurement. Runs alternate
+// baseline / ours and the best time of each counts, so page-cache and warm-up effects cancel. The
+// last stdout line is one JSON object with the results. Reports only: exits 0 whatever the
+// numbers, non-zero only if something crashed.
 
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
@@ -14,75 +20,59 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeFlowFile } from '../src/generator/generate.ts';
-import type { WorkerMode, WorkerResult } from './worker.ts';
+import { benchElasticsearch, ELASTICSEARCH_DEFAULT_BUCKETS } from './elasticsearch.ts';
+import { benchGoldmane, GOLDMANE_DEFAULT_RECORDS } from './goldmane.ts';
+import { compareWithBaseline, count, MB, measureInChild, positiveInteger, printTable, round, summarize, type Comparison } from './support.ts';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const SCENARIO = 'multi-namespace';
+const SOURCES = ['file', 'goldmane', 'elasticsearch'] as const;
+type Source = (typeof SOURCES)[number];
 const DEFAULT_SIZES = [1_000_000, 4_000_000];
 const DEFAULT_RUNS = 2;
+/** The file source's target; the other sources have none yet, so they only report. */
 const TARGET_RATIO = 0.7;
 /** Peak RSS of the largest size over the smallest above this counts as growing with the record count. */
 const MAX_RSS_GROWTH = 1.2;
-const MB = 1024 * 1024;
 
-interface SizeResult {
-  readonly records: number;
-  readonly recordsPerSec: number;
-  readonly baselineRecordsPerSec: number;
-  readonly throughputRatio: number;
-  readonly peakRssMb: number;
-  readonly baselinePeakRssMb: number;
-  readonly bestMs: number;
-  readonly baselineBestMs: number;
-  readonly fileMb: number;
-  readonly details: Readonly<Record<string, unknown>>;
+interface Options {
+  readonly sizes: readonly number[];
+  readonly goldmane: number;
+  readonly elasticsearch: number;
+  readonly runs: number;
+  readonly only: ReadonlySet<Source>;
 }
 
-function parseOptions(argv: string[]): { sizes: number[]; runs: number } {
+interface SizeResult extends Comparison {
+  readonly fileMb: number;
+}
+
+const STRING = { type: 'string' } as const;
+
+function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
     strict: true,
     allowPositionals: false,
-    options: { sizes: { type: 'string' }, runs: { type: 'string' } },
+    options: { sizes: STRING, goldmane: STRING, elasticsearch: STRING, runs: STRING, only: STRING },
   });
-  const sizes =
-    values.sizes === undefined
-      ? DEFAULT_SIZES
-      : values.sizes.split(',').map((text) => {
-          const n = Number(text.trim().replaceAll('_', ''));
-          if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`--sizes must be a comma list of positive integers, got "${values.sizes}"`);
-          return n;
-        });
-  const runs = values.runs === undefined ? DEFAULT_RUNS : Number(values.runs);
-  if (!Number.isSafeInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got "${values.runs}"`);
-  return { sizes, runs };
+  return {
+    sizes: values.sizes === undefined ? DEFAULT_SIZES : values.sizes.split(',').map((text) => positiveInteger(text, '--sizes')),
+    goldmane: values.goldmane === undefined ? GOLDMANE_DEFAULT_RECORDS : positiveInteger(values.goldmane, '--goldmane'),
+    elasticsearch: values.elasticsearch === undefined ? ELASTICSEARCH_DEFAULT_BUCKETS : positiveInteger(values.elasticsearch, '--elasticsearch'),
+    runs: values.runs === undefined ? DEFAULT_RUNS : positiveInteger(values.runs, '--runs'),
+    only: values.only === undefined ? new Set(SOURCES) : parseSources(values.only),
+  };
 }
 
-function runWorker(mode: WorkerMode, file: string, now: number): Promise<WorkerResult> {
-  return new Promise((resolve, reject) => {
-    const args = mode === 'ours' ? [WORKER, mode, file, String(now)] : [WORKER, mode, file];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (text: string) => (out += text));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (code !== 0) {
-        reject(new Error(`${mode} worker failed (${signal ?? `exit ${code}`})`));
-        return;
-      }
-      const last = out.trim().split('\n').at(-1) ?? '';
-      try {
-        resolve(JSON.parse(last) as WorkerResult);
-      } catch {
-        reject(new Error(`${mode} worker printed no result: ${JSON.stringify(out.slice(-500))}`));
-      }
-    });
-  });
+function parseSources(text: string): Set<Source> {
+  const names = text.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !SOURCES.some((source) => source === name));
+  if (unknown.length > 0 || names.length === 0) throw new Error(`--only takes a comma list of ${SOURCES.join(', ')}, got "${text}"`);
+  return new Set(SOURCES.filter((source) => names.includes(source)));
 }
 
-const peakBytes = (r: WorkerResult): number => Math.max(r.maxRssKb * 1024, r.sampledPeakRssBytes);
-const round = (x: number, digits: number): number => Number(x.toFixed(digits));
+// ---------------------------------------------------------------- the file source
 
 async function measureSize(dir: string, records: number, runs: number): Promise<SizeResult> {
   const file = join(dir, `flows-${records}.jsonl`);
@@ -93,75 +83,25 @@ async function measureSize(dir: string, records: number, runs: number): Promise<
   const genStarted = performance.now();
   await writeFlowFile(file, { scenario: SCENARIO, records, endTime });
   const fileMb = (await stat(file)).size / MB;
-  console.log(`generated ${records.toLocaleString('en-US')} records (${fileMb.toFixed(0)} MB) in ${((performance.now() - genStarted) / 1000).toFixed(1)} s`);
-
-  const results: Record<WorkerMode, WorkerResult[]> = { baseline: [], ours: [] };
+  console.log(`generated ${count(records)} records (${fileMb.toFixed(0)} MB) in ${((performance.now() - genStarted) / 1000).toFixed(1)} s`);
   try {
-    for (let i = 0; i < runs; i++) {
-      for (const mode of ['baseline', 'ours'] as const) {
-        const r = await runWorker(mode, file, now);
-        if (r.records !== records) throw new Error(`${mode} run read ${r.records} records, expected ${records}`);
-        if (mode === 'ours' && r.details['skipped'] !== 0) throw new Error(`ours skipped ${String(r.details['skipped'])} of ${records} valid records`);
-        results[mode].push(r);
-        console.log(
-          `  run ${i + 1}/${runs} ${mode.padEnd(8)} ${(r.elapsedMs / 1000).toFixed(2).padStart(7)} s  ` +
-            `${Math.round(records / (r.elapsedMs / 1000)).toLocaleString('en-US').padStart(11)} rec/s  peak RSS ${(peakBytes(r) / MB).toFixed(0)} MB`,
-        );
-      }
-    }
+    const comparison = await compareWithBaseline(
+      records,
+      runs,
+      (mode) => measureInChild([WORKER, mode, file, String(now)], `${mode} worker`),
+      (m) => {
+        if (m.mode === 'ours' && m.details['skipped'] !== 0) throw new Error(`ours skipped ${String(m.details['skipped'])} of ${records} valid records`);
+      },
+    );
+    return { ...comparison, fileMb: round(fileMb, 1) };
   } finally {
     // One size's file at a time: the 4M file alone is several GB.
     await rm(file, { force: true });
   }
-
-  const best = (rs: WorkerResult[]): WorkerResult => rs.reduce((a, b) => (b.elapsedMs < a.elapsedMs ? b : a));
-  const peakMb = (rs: WorkerResult[]): number => Math.max(...rs.map(peakBytes)) / MB;
-  const ours = best(results.ours);
-  const base = best(results.baseline);
-  const recordsPerSec = records / (ours.elapsedMs / 1000);
-  const baselineRecordsPerSec = records / (base.elapsedMs / 1000);
-  return {
-    records,
-    recordsPerSec: Math.round(recordsPerSec),
-    baselineRecordsPerSec: Math.round(baselineRecordsPerSec),
-    throughputRatio: round(recordsPerSec / baselineRecordsPerSec, 3),
-    peakRssMb: round(peakMb(results.ours), 1),
-    baselinePeakRssMb: round(peakMb(results.baseline), 1),
-    bestMs: round(ours.elapsedMs, 1),
-    baselineBestMs: round(base.elapsedMs, 1),
-    fileMb: round(fileMb, 1),
-    details: ours.details,
-  };
 }
 
-function printTable(results: readonly SizeResult[]): void {
-  const header = ['records', 'ours rec/s', 'baseline rec/s', 'ratio', 'peak RSS MB ours', 'peak RSS MB baseline'];
-  const rows = results.map((r) => [
-    r.records.toLocaleString('en-US'),
-    r.recordsPerSec.toLocaleString('en-US'),
-    r.baselineRecordsPerSec.toLocaleString('en-US'),
-    r.throughputRatio.toFixed(3),
-    r.peakRssMb.toFixed(1),
-    r.baselinePeakRssMb.toFixed(1),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
-  console.log('');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const row of rows) console.log(line(row));
-  console.log('');
-}
-
-async function main(): Promise<void> {
-  const { sizes, runs } = parseOptions(process.argv.slice(2));
-  const cpuList = cpus();
-  console.log(`ingest-and-recommend bench: scenario ${SCENARIO}, sizes ${sizes.join(', ')}, ${runs} alternating runs per mode (best time counts)`);
-  console.log(
-    `node ${process.version} on ${process.platform}/${process.arch}, ${cpuList.length} CPUs ` +
-      `(${cpuList[0]?.model.trim() ?? 'unknown'}; available parallelism ${availableParallelism()}), ${(totalmem() / MB / 1024).toFixed(1)} GB RAM`,
-  );
-
+async function benchFiles(sizes: readonly number[], runs: number): Promise<SizeResult[]> {
+  console.log(`file source: sizes ${sizes.join(', ')}`);
   const dir = await mkdtemp(join(tmpdir(), 'policy-recommender-bench-'));
   const cleanUp = () => rmSync(dir, { recursive: true, force: true });
   const onSignal = (signal: NodeJS.Signals) => {
@@ -178,28 +118,66 @@ async function main(): Promise<void> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  return results;
+}
 
-  printTable(results);
+/** Largest size's peak RSS over the smallest's; null with fewer than two sizes. */
+function reportFileVerdicts(results: readonly SizeResult[]): number | null {
+  for (const r of results) {
+    if (r.throughputRatio < TARGET_RATIO) console.log(`below target: file throughputRatio ${r.throughputRatio} < ${TARGET_RATIO} at ${count(r.records)} records`);
+  }
+  if (results.length < 2) return null;
   const smallest = results.reduce((a, b) => (b.records < a.records ? b : a));
   const largest = results.reduce((a, b) => (b.records > a.records ? b : a));
-  const peakRssGrowth = results.length > 1 && largest !== smallest ? round(largest.peakRssMb / smallest.peakRssMb, 3) : null;
-  for (const r of results) {
-    if (r.throughputRatio < TARGET_RATIO) {
-      console.log(`below target: throughputRatio ${r.throughputRatio} < ${TARGET_RATIO} at ${r.records.toLocaleString('en-US')} records`);
-    }
+  if (largest === smallest) return null;
+  const growth = round(largest.peakRssMb / smallest.peakRssMb, 3);
+  const verdict = growth > MAX_RSS_GROWTH ? `below target: peak RSS grows with the record count (> ${MAX_RSS_GROWTH})` : 'flat';
+  console.log(`file peak RSS growth ${count(largest.records)} / ${count(smallest.records)} records: ${growth} (${verdict})`);
+  return growth;
+}
+
+// ---------------------------------------------------------------- all sources
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const { runs, only } = options;
+  const cpuList = cpus();
+  console.log(`flow-source bench: ${[...only].join(', ')}; scenario ${SCENARIO}, ${runs} alternating runs per mode (best time counts)`);
+  console.log(
+    `node ${process.version} on ${process.platform}/${process.arch}, ${cpuList.length} CPUs ` +
+      `(${cpuList[0]?.model.trim() ?? 'unknown'}; available parallelism ${availableParallelism()}), ${(totalmem() / MB / 1024).toFixed(1)} GB RAM`,
+  );
+
+  const files = only.has('file') ? await benchFiles(options.sizes, runs) : [];
+  let goldmane: Comparison | null = null;
+  if (only.has('goldmane')) {
+    console.log(`goldmane source: ${count(options.goldmane)} flows over gRPC with mutual TLS`);
+    goldmane = await benchGoldmane(options.goldmane, { runs });
   }
-  if (peakRssGrowth !== null) {
-    const verdict = peakRssGrowth > MAX_RSS_GROWTH ? `below target: peak RSS grows with the record count (> ${MAX_RSS_GROWTH})` : 'flat';
-    console.log(`peak RSS growth ${largest.records.toLocaleString('en-US')} / ${smallest.records.toLocaleString('en-US')} records: ${peakRssGrowth} (${verdict})`);
+  let elasticsearch: Comparison | null = null;
+  if (only.has('elasticsearch')) {
+    console.log(`elasticsearch source: ${count(options.elasticsearch)} buckets over HTTP`);
+    elasticsearch = await benchElasticsearch(options.elasticsearch, { runs });
   }
+
+  printTable([
+    ...files.map((comparison) => ({ source: 'file', comparison })),
+    ...(goldmane === null ? [] : [{ source: 'goldmane', comparison: goldmane }]),
+    ...(elasticsearch === null ? [] : [{ source: 'elasticsearch', comparison: elasticsearch }]),
+  ]);
+  const peakRssGrowth = reportFileVerdicts(files);
+  // `results` and `peakRssGrowth` are the file source's, under the names they had before the other
+  // sources were measured; a source left out by --only is null.
   const summary = {
     bench: 'ingest-and-recommend',
     scenario: SCENARIO,
     node: process.version,
     cpus: cpuList.length,
     runsPerMode: runs,
-    results: results.map(({ details: _details, ...r }) => r),
+    results: files.map(summarize),
     peakRssGrowth,
+    goldmane: goldmane === null ? null : summarize(goldmane),
+    elasticsearch: elasticsearch === null ? null : summarize(elasticsearch),
   };
   console.log(JSON.stringify(summary));
 }
