@@ -9,9 +9,12 @@ import type { FlowSource } from '../flows/source.ts';
 import type { TreeFiles } from '../repo/tree.ts';
 import { CONFIG_PATH, validateRepositoryConfig, type ScheduleDefaults } from './config/repository-config.ts';
 import { GitHubRepository, type Octokit } from './github/github-repository.ts';
+import { opsHandler } from './ops/endpoints.ts';
+import type { AppMetrics, PullRequestAction, RunOutcome } from './ops/metrics.ts';
 import { code } from './render/markdown.ts';
 import { DASHBOARD_LABEL, DASHBOARD_MARKER, dashboardRequests } from './render/dashboard.ts';
-import { runRepository } from './run/run-repository.ts';
+import type { Decision } from './run/decide.ts';
+import { runRepository, type RunResult } from './run/run-repository.ts';
 import { Scheduler, type RepositoryKey } from './scheduler.ts';
 import { isDismissal, parseBranch, RECOMMENDATION_LABEL, REBASE_LABEL } from './state/pull-request-state.ts';
 
@@ -27,37 +30,72 @@ export interface AppOptions {
   readonly scheduleOnLoad: boolean;
   /** Scheduled runs happen only where this is true (the leader, with several replicas). */
   readonly isLeader?: () => boolean;
+  /** Served with /healthz, /readyz and /metrics beside the webhooks. */
+  readonly metrics?: AppMetrics;
+  /** Why the server cannot take webhooks yet (for /readyz), or null. */
+  readonly notReady?: () => string | null;
 }
+
+/** The metric label of each action a run carries out. */
+const PULL_REQUEST_ACTIONS: Readonly<Record<Exclude<Decision['action']['kind'], 'none'>, PullRequestAction>> = {
+  open: 'opened',
+  update: 'updated',
+  refresh: 'refreshed',
+  close: 'closed',
+  'notify-edited': 'notified',
+};
 
 const COMMAND = /^\s*\/policy-recommender\s+(run|rebase)\b/m;
 const DISMISSED_MARKER = '<!-- policy-recommender:dismissed -->';
 
+/** Runs `run` and records its outcome, duration and the pull-request changes it made. */
+async function measured(metrics: AppMetrics, run: () => Promise<RunResult>, signal: AbortSignal): Promise<void> {
+  const started = performance.now();
+  let outcome: RunOutcome = 'failed';
+  try {
+    const result = await run();
+    outcome = result.outcome;
+    for (const [kind, n] of Object.entries(result.applied)) {
+      if (kind !== 'none' && n) metrics.pullRequests.inc({ action: PULL_REQUEST_ACTIONS[kind as keyof typeof PULL_REQUEST_ACTIONS] }, n);
+    }
+  } catch (e) {
+    if (signal.aborted) outcome = 'aborted';
+    throw e;
+  } finally {
+    metrics.runs.inc({ outcome });
+    metrics.runDuration.observe({ outcome }, (performance.now() - started) / 1000);
+  }
+}
+
 export function policyRecommenderApp(options: AppOptions): { app: ApplicationFunction; scheduler: () => Scheduler } {
   let scheduler: Scheduler | undefined;
 
-  const app: ApplicationFunction = (probot: Probot) => {
+  const app: ApplicationFunction = (probot: Probot, { addHandler }) => {
     const log = probot.log;
+    if (options.metrics) addHandler(opsHandler({ metrics: options.metrics, notReady: options.notReady ?? (() => null) }));
     const runFor = async (key: RepositoryKey, trigger: string, signal: AbortSignal): Promise<void> => {
       const octokit = (await probot.auth(key.installationId)) as Octokit;
       const { data } = await octokit.rest.repos.get({ owner: key.owner, repo: key.repo });
       const loaded = await octokit.config.get({ owner: key.owner, repo: key.repo, path: CONFIG_PATH });
       // Not configured: not onboarded, nothing to do (and no dashboard to litter the repository).
       if (loaded.files.every((f) => f.config === null)) return;
-      await runRepository(
-        {
-          repository: new GitHubRepository(octokit, { owner: key.owner, name: key.repo, defaultBranch: data.default_branch }),
-          readConfig: async () => loaded.config,
-          scheduleDefaults: options.scheduleDefaults,
-          openFlowSource: options.openFlowSource,
-          ...(options.clusterContext ? { clusterContext: options.clusterContext } : {}),
-          template: options.template,
-          engineVersion: options.engineVersion,
-          now: options.now ?? (() => Math.floor(Date.now() / 1000)),
-          log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
-        },
-        trigger,
-        signal,
-      );
+      const run = () =>
+        runRepository(
+          {
+            repository: new GitHubRepository(octokit, { owner: key.owner, name: key.repo, defaultBranch: data.default_branch }),
+            readConfig: async () => loaded.config,
+            scheduleDefaults: options.scheduleDefaults,
+            openFlowSource: options.openFlowSource,
+            ...(options.clusterContext ? { clusterContext: options.clusterContext } : {}),
+            template: options.template,
+            engineVersion: options.engineVersion,
+            now: options.now ?? (() => Math.floor(Date.now() / 1000)),
+            log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+          },
+          trigger,
+          signal,
+        );
+      await (options.metrics ? measured(options.metrics, run, signal) : run());
     };
     scheduler = new Scheduler({
       run: runFor,

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { run } from 'probot';
+import { ProbotOctokit, run } from 'probot';
 import { openClusterContext } from '../cluster/cluster-context.ts';
 import { LeaderElector } from '../cluster/leader-election.ts';
 import { ConfigError } from '../config/config-error.ts';
@@ -15,6 +15,9 @@ import { TEMPLATE_DIR } from '../pipeline/run.ts';
 import { loadTree } from '../repo/fs-tree.ts';
 import { policyRecommenderApp } from './app.ts';
 import { loadScheduleDefaults } from './config/schedule-defaults.ts';
+import { githubMetricsPlugin } from './ops/github-metrics.ts';
+import { openInstrumented } from './ops/instrumented-flow-source.ts';
+import { AppMetrics } from './ops/metrics.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 
@@ -47,9 +50,13 @@ if (lease) {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void elector.stop().finally(() => process.exit(0)));
 }
 
+const metrics = new AppMetrics({ processMetrics: true });
+let ready = false;
+
 const { app, scheduler } = policyRecommenderApp({
   scheduleDefaults,
-  openFlowSource: (cluster) => openFlowSource(deployment, cluster),
+  openFlowSource: (cluster) =>
+    openInstrumented(() => openFlowSource(deployment, cluster), { cluster, source: deployment.clusters[cluster]?.flows.source ?? 'none' }, metrics),
   clusterContext: (cluster) => {
     const access = deployment.clusters[cluster]?.kubernetes;
     return access ? openClusterContext(access) : null;
@@ -58,8 +65,11 @@ const { app, scheduler } = policyRecommenderApp({
   engineVersion: pkg.version,
   scheduleOnLoad: true,
   isLeader: () => isLeader(),
+  metrics,
+  notReady: () => (ready ? null : 'starting'),
 });
 
-await run(app);
+await run(app, { Octokit: ProbotOctokit.plugin(githubMetricsPlugin(metrics)) });
+ready = true;
 // Losing the lease stops scheduled runs in progress, promptly, between two of their steps.
 stopScheduledWork = () => scheduler().abortScheduled();

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../support/free-port.ts';
 import { defaultsFromManifest, loadScheduleDefaults } from '../../src/app/config/schedule-defaults.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -17,15 +17,6 @@ let server: ChildProcess | undefined;
 afterAll(() => {
   server?.kill();
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts `npm start`'s entry without credentials (Probot's setup flow) and reads its setup page. */
 async function setupPage(): Promise<string> {

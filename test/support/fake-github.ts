@@ -1309,6 +1309,11 @@ export class FakeGitHub {
     return this.#tokenCount;
   }
 
+  /** The installation tokens themselves (secrets a test checks never leak). */
+  issuedTokens(): string[] {
+    return [...this.#world.tokens.keys()];
+  }
+
   // ------------------------------------------------------------------ webhooks
 
   /**

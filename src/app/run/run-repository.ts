@@ -53,6 +53,8 @@ export interface RunDependencies {
 export interface RunResult {
   readonly outcome: 'done' | 'config-error';
   readonly decisions: readonly Decision[];
+  /** How many of each action were carried out (those that failed are in `errors`). */
+  readonly applied: Readonly<Partial<Record<Decision['action']['kind'], number>>>;
   readonly errors: readonly string[];
   readonly dashboard: number;
 }
@@ -79,7 +81,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       clusters: [],
       state: memory,
     });
-    return { outcome: 'config-error', decisions: [], errors: [], dashboard: number };
+    return { outcome: 'config-error', decisions: [], applied: {}, errors: [], dashboard: number };
   }
 
   const now = deps.now();
@@ -123,10 +125,11 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   );
 
   const errors: string[] = [];
+  const applied: Partial<Record<Decision['action']['kind'], number>> = {};
   for (const decision of decisions) {
     signal?.throwIfAborted();
     const { cluster, namespace } = decision.facts;
-    const applied = await apply(decision, {
+    const outcome = await apply(decision, {
       repository: repo,
       head,
       engineVersion: deps.engineVersion,
@@ -135,17 +138,18 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       extraLabels: config.pullRequests.labels,
       skippedLines: skippedByCluster.get(cluster) ?? 0,
     });
-    if (applied.error) errors.push(applied.error);
+    if (outcome.error) errors.push(outcome.error);
+    else if (decision.action.kind !== 'none') applied[decision.action.kind] = (applied[decision.action.kind] ?? 0) + 1;
     // What no pull request holds after this run is kept for the next (flows are read once).
-    const held = !applied.error && decision.action.kind !== 'notify-edited' && decision.dashboard !== 'Awaiting PR limits' && decision.dashboard !== 'Edited';
+    const held = !outcome.error && decision.action.kind !== 'notify-edited' && decision.dashboard !== 'Awaiting PR limits' && decision.dashboard !== 'Edited';
     const observed = observedBy.get(`${cluster}/${namespace}`) ?? [];
     if (!held && decision.facts.recommendation !== null && observed.length > 0) pending[`${cluster}/${namespace}`] = observed;
     const row: DashboardNamespace = {
       namespace,
-      state: applied.error ? 'Error' : decision.dashboard,
+      state: outcome.error ? 'Error' : decision.dashboard,
       lastUpdated: decision.facts.recommendation?.report.lastUpdated ?? null,
-      ...(applied.pr ? { pr: { number: applied.pr.number, url: applied.pr.url } } : {}),
-      ...(applied.error ? { note: applied.error } : {}),
+      ...(outcome.pr ? { pr: { number: outcome.pr.number, url: outcome.pr.url } } : {}),
+      ...(outcome.error ? { note: outcome.error } : {}),
     };
     const section = clusters.get(cluster);
     if (section) clusters.set(cluster, { ...section, namespaces: [...section.namespaces, row] });
@@ -159,7 +163,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
     state: { v: 1, flowsReadUntil, pending },
   });
   deps.log.info(`run of ${repo.owner}/${repo.name} (${trigger}): ${decisions.filter((d) => d.action.kind !== 'none').length} actions, ${errors.length} errors`);
-  return { outcome: 'done', decisions, errors, dashboard: number };
+  return { outcome: 'done', decisions, applied, errors, dashboard: number };
 }
 
 interface ClusterObservation {

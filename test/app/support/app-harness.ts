@@ -6,6 +6,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { Probot, ProbotOctokit } from 'probot';
 import { policyRecommenderApp } from '../../../src/app/app.ts';
 import { CONFIG_PATH } from '../../../src/app/config/repository-config.ts';
@@ -16,6 +17,10 @@ import { SkipReport } from '../../../src/flows/skip-report.ts';
 import { FileFlowSource } from '../../../src/flows/sources/file-source.ts';
 import { TEMPLATE_DIR } from '../../../src/pipeline/run.ts';
 import { loadTree } from '../../../src/repo/fs-tree.ts';
+import { githubMetricsPlugin } from '../../../src/app/ops/github-metrics.ts';
+import { openInstrumented } from '../../../src/app/ops/instrumented-flow-source.ts';
+import type { AppMetrics } from '../../../src/app/ops/metrics.ts';
+import type { FlowSource } from '../../../src/flows/source.ts';
 import { FakeGitHub, type FakeRepository } from '../../support/fake-github.ts';
 import { flowLine, type LineOptions } from '../../support/flow-lines.ts';
 
@@ -60,24 +65,43 @@ export class AppHarness {
     this.repo = this.github.addRepository({ owner: 'acme', name: 'policies', installationId: 7, files });
   }
 
-  static async start(options: { config?: string; files?: Record<string, string> } = {}): Promise<AppHarness> {
+  static async start(
+    options: {
+      config?: string;
+      files?: Record<string, string>;
+      /** Metrics the app records into, as `npm start` wires them (GitHub requests, flow sources). */
+      metrics?: AppMetrics;
+      /** Replaces the flow-log file the harness writes. */
+      openFlowSource?: (cluster: string) => Promise<FlowSource>;
+      /** The app's logger (default: fatal only); errors and warnings are recorded either way. */
+      log?: Logger;
+    } = {},
+  ): Promise<AppHarness> {
     const h = new AppHarness({ 'README.md': '# Policies\n', [CONFIG_PATH]: options.config ?? CONFIG, ...options.files });
     h.#dir = await mkdtemp(join(tmpdir(), 'app-harness-'));
     privateKey ??= generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
-    h.#probot = new Probot({ appId: 1, privateKey, Octokit: AppOctokit, logLevel: 'fatal' });
+    const metrics = options.metrics;
+    const Octokit = metrics ? AppOctokit.plugin(githubMetricsPlugin(metrics)) : AppOctokit;
+    h.#probot = new Probot({ appId: 1, privateKey, Octokit, ...(options.log ? { log: options.log } : { logLevel: 'fatal' as const }) });
+    const openFile = async () => FileFlowSource.open([join(h.#dir, 'flows.log')]);
+    const open = options.openFlowSource ?? openFile;
     const { app, scheduler } = policyRecommenderApp({
       scheduleDefaults: { schedule: '0 */2 * * *', timezone: 'UTC' },
-      openFlowSource: async () => FileFlowSource.open([join(h.#dir, 'flows.log')]),
+      openFlowSource: metrics ? (cluster) => openInstrumented(() => open(cluster), { cluster, source: 'file' }, metrics) : open,
       clusterContext: () => (h.namespaces === undefined ? null : h.#context()),
       template: await loadTree(TEMPLATE_DIR),
       engineVersion: 'test',
       now: () => h.now,
       scheduleOnLoad: false,
+      ...(metrics ? { metrics } : {}),
     });
-    await h.#probot.load(app);
+    // No HTTP server here: the ops endpoints are tested through a real one elsewhere.
+    await h.#probot.load(app, { cwd: process.cwd(), addHandler: () => undefined });
     for (const level of ['error', 'warn'] as const) {
+      const write = h.#probot.log[level].bind(h.#probot.log) as (...args: unknown[]) => void;
       jest.spyOn(h.#probot.log, level).mockImplementation((...args: unknown[]) => {
         h.errors.push([level, ...args]);
+        if (options.log) write(...args);
       });
     }
     h.#scheduler = scheduler();
@@ -107,6 +131,11 @@ export class AppHarness {
   /** Delivers the webhooks GitHub would have sent (people's actions and the App's own). */
   async deliver(): Promise<void> {
     await this.github.deliver(this.#probot);
+  }
+
+  /** The App's private key (a secret tests check never leaks). */
+  get privateKey(): string {
+    return privateKey!;
   }
 
   get scheduler(): Scheduler {
