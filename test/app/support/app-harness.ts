@@ -48,6 +48,23 @@ export const CONFIG = [
   '  concurrentLimit: 0',
 ].join('\n');
 
+/** The source, claiming to keep only `retention` seconds of history. */
+function withRetention(source: FlowSource, retention: number): FlowSource {
+  return {
+    retention,
+    get description() {
+      return source.description;
+    },
+    get skipped() {
+      return source.skipped;
+    },
+    get inputsRead() {
+      return source.inputsRead;
+    },
+    read: (window, onRecord) => source.read(window, onRecord),
+  };
+}
+
 export class AppHarness {
   now = T0;
   readonly github: FakeGitHub;
@@ -75,6 +92,8 @@ export class AppHarness {
       openFlowSource?: (cluster: string) => Promise<FlowSource>;
       /** The app's logger (default: fatal only); errors and warnings are recorded either way. */
       log?: Logger;
+      /** Seconds of history the harness's flow file pretends to keep, as Goldmane keeps an hour. */
+      flowRetention?: number;
     } = {},
   ): Promise<AppHarness> {
     const h = new AppHarness({ 'README.md': '# Policies\n', [CONFIG_PATH]: options.config ?? CONFIG, ...options.files });
@@ -83,7 +102,10 @@ export class AppHarness {
     const metrics = options.metrics;
     const Octokit = metrics ? AppOctokit.plugin(githubMetricsPlugin(metrics)) : AppOctokit;
     h.#probot = new Probot({ appId: 1, privateKey, Octokit, ...(options.log ? { log: options.log } : { logLevel: 'fatal' as const }) });
-    const openFile = async () => FileFlowSource.open([join(h.#dir, 'flows.log')]);
+    const openFile = async (): Promise<FlowSource> => {
+      const source = await FileFlowSource.open([join(h.#dir, 'flows.log')]);
+      return options.flowRetention === undefined ? source : withRetention(source, options.flowRetention);
+    };
     const open = options.openFlowSource ?? openFile;
     const { app, scheduler } = policyRecommenderApp({
       scheduleDefaults: { schedule: '0 */2 * * *', timezone: 'UTC' },
