@@ -10,7 +10,11 @@ import type { SkipSummary } from '../flows/skip-report.ts';
 import { loadTree, writeTree } from '../repo/fs-tree.ts';
 import { planRecommendations, type Plan } from './plan.ts';
 
-export const TEMPLATE_DIR = fileURLToPath(new URL('../../policies-template/', import.meta.url));
+/**
+ * The per-cluster tree every output starts from: `policies-template/` is a whole policies repository
+ * (Argo CD and Flux wiring, the repository configuration); only its example cluster's tree is a template.
+ */
+export const TEMPLATE_DIR = fileURLToPath(new URL('../../policies-template/clusters/example/', import.meta.url));
 
 export interface FlowReading {
   readonly source: string;

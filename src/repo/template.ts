@@ -1,7 +1,7 @@
-// Adds to a policies tree what `policies-template/` provides and the tree lacks. Objects are judged
-// by kind, namespace and name wherever the tree defines them, so every tier a recommended policy
-// names ends up defined exactly once. A tree without a root kustomization gets the template's
-// kustomization skeleton.
+// Adds to a policies tree what the template (`policies-template/clusters/example/`) provides and
+// the tree lacks. Objects are judged by kind, namespace and name wherever the tree defines them, so
+// every tier a recommended policy names ends up defined exactly once. A tree without a root
+// kustomization gets the template's kustomization skeleton.
 
 import { posix } from 'node:path';
 import type { Flavor } from '../config/recommendation-config.ts';
@@ -76,7 +76,7 @@ export function applyTemplate(tree: TreeOverlay, template: TreeFiles, inventory:
 
 /** The objects of one template file; a custom tier name gets a tier modelled on the isolation tier. */
 function templateObjects(text: string, path: string, tierName: string): TemplateObject[] {
-  const docs = parseYamlFile(text, `policies-template/${path}`);
+  const docs = parseYamlFile(text, `policies-template/clusters/example/${path}`);
   const objects = docs.map(describe).filter((o): o is TemplateObject => o !== null);
   const model = objects.find((o) => o.kind === 'Tier' && o.name === ISOLATION_TIER);
   if (model && tierName !== ISOLATION_TIER && !BUILTIN_TIERS.has(tierName) && !objects.some((o) => o.kind === 'Tier' && o.name === tierName)) {

@@ -186,7 +186,7 @@ describe.each(SCENARIOS.map((s) => [s]))('scenario %s', (scenario: ScenarioName)
   });
 });
 
-describe('policies-template/', () => {
+describe('the template, policies-template/clusters/example/', () => {
   test('its objects validate against the CRDs', async () => {
     const objects = parseManifests(await loadTree(TEMPLATE_DIR)).filter((o) => !isKustomization(o.value));
     expect(objects.map((o) => objectId(o.value)).sort()).toEqual([...TEMPLATE_OBJECTS].sort());

@@ -67,7 +67,7 @@ beforeAll(async () => {
 });
 afterAll(() => removeDir(workDir));
 
-describe('policies-template/', () => {
+describe('the template, policies-template/clusters/example/', () => {
   testWithKubectl('builds, with the tiers and the staged default deny', () => {
     const built = build(TEMPLATE_DIR);
     expectBuilt(built);

@@ -1,6 +1,8 @@
 // `kubectl kustomize <dir>`: what Argo CD and Flux run on a policies directory.
 
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
 let available: boolean | null = null;
@@ -32,4 +34,18 @@ export function kustomizeBuild(dir: string): KustomizeBuild {
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? [value as Record<string, unknown>] : [];
   });
   return { ok: true, status: 0, stderr: run.stderr.trim(), objects };
+}
+
+const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
+/** Every directory below `root` (itself included, dot-directories too) that holds a kustomization. */
+export function kustomizationDirs(root: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    const entries = readdirSync(dir, { withFileTypes: true });
+    if (entries.some((e) => e.isFile() && KUSTOMIZATION_FILES.includes(e.name))) found.push(dir);
+    for (const e of entries) if (e.isDirectory()) walk(join(dir, e.name));
+  };
+  walk(root);
+  return found.sort();
 }

@@ -101,7 +101,7 @@ export const isKustomization = (value: Record<string, unknown>): boolean =>
 export const isCalico = (value: Record<string, unknown>): boolean =>
   typeof value['apiVersion'] === 'string' && value['apiVersion'].startsWith('projectcalico.org/');
 
-/** The objects `policies-template/` defines, for the expectations of runs. */
+/** The objects the template (`policies-template/clusters/example/`) defines, for the expectations of runs. */
 export const TEMPLATE_OBJECTS = [
   'Tier /security',
   'Tier /platform',
