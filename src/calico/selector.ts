@@ -297,10 +297,17 @@ function evaluate(node: SelectorNode, labels: Labels, isGlobal: boolean): boolea
     case 'not': return !evaluate(node.expr, labels, isGlobal);
     case 'and': return node.exprs.every((expr) => evaluate(expr, labels, isGlobal));
     case 'or': return node.exprs.some((expr) => evaluate(expr, labels, isGlobal));
+    default: return compare(node, labelValue(labels, node.key));
   }
-  const value = labelValue(labels, node.key);
-  // The negative operators match when the label is absent; the others need it present.
+}
+
+type Comparison = Extract<SelectorNode, { key: string }>;
+
+/** One comparison against a label's value (undefined: the label is absent). */
+function compare(node: Comparison, value: string | undefined): boolean {
   switch (node.op) {
+    case 'has': return value !== undefined;
+    // The negative operators match when the label is absent; the others need it present.
     case '!=': return value !== node.value;
     case 'not in': return value === undefined || !node.values.includes(value);
   }
@@ -311,6 +318,53 @@ function evaluate(node: SelectorNode, labels: Labels, isGlobal: boolean): boolea
     case 'contains': return value.includes(node.value);
     case 'starts with': return value.startsWith(node.value);
     case 'ends with': return value.endsWith(node.value);
+  }
+}
+
+/** Kleene's three-valued logic: `'unknown'` where the labels at hand cannot decide. */
+export type Truth = boolean | 'unknown';
+
+/**
+ * Labels that may be incomplete, as flow logs report them (only the labels every aggregated pod
+ * shares). `known(key)` says whether the absence of `key` from `labels` is certain.
+ */
+export interface PartialLabels {
+  readonly labels: Labels;
+  readonly known: (key: string) => boolean;
+}
+
+/**
+ * Evaluates a selector over labels that may be incomplete: a comparison on an absent label whose
+ * absence is not certain is `'unknown'`, and `!`, `&&`, `||` combine as in Kleene's logic (false
+ * wins an `&&`, true wins an `||`).
+ */
+export function matchesPartially(node: SelectorNode, partial: PartialLabels, context?: SelectorContext): Truth {
+  return evaluatePartially(node, partial, context?.global === true);
+}
+
+function evaluatePartially(node: SelectorNode, partial: PartialLabels, isGlobal: boolean): Truth {
+  switch (node.op) {
+    case 'all': return true;
+    case 'global': return isGlobal;
+    case 'not': {
+      const truth = evaluatePartially(node.expr, partial, isGlobal);
+      return truth === 'unknown' ? truth : !truth;
+    }
+    case 'and': case 'or': {
+      const decisive = node.op === 'or';
+      let result: Truth = !decisive;
+      for (const expr of node.exprs) {
+        const truth = evaluatePartially(expr, partial, isGlobal);
+        if (truth === decisive) return decisive;
+        if (truth === 'unknown') result = 'unknown';
+      }
+      return result;
+    }
+    default: {
+      const value = labelValue(partial.labels, node.key);
+      if (value === undefined && !partial.known(node.key)) return 'unknown';
+      return compare(node, value);
+    }
   }
 }
 

@@ -5,7 +5,7 @@
 import { isPrivateIp } from '../calico/nets.ts';
 import { protocolHasPorts } from '../calico/protocol.ts';
 import type { FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from '../flows/record.ts';
-import type { TimeWindow } from '../flows/source.ts';
+import { overlapsWindow, type TimeWindow } from '../flows/source.ts';
 import { isIPv6 } from 'node:net';
 import { SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, type Direction, type Peer } from './model.ts';
 import { isOwnPolicyInTrace } from './naming.ts';
@@ -36,7 +36,7 @@ export type NotLearned =
 
 export function learn(record: FlowRecord, ctx: LearnContext): Lesson | NotLearned {
   if (record.action !== 'allow') return 'denied';
-  if (record.endTime < ctx.window.from || record.startTime > ctx.window.to) return 'outside the lookback window';
+  if (!overlapsWindow(record, ctx.window)) return 'outside the lookback window';
 
   const egress = record.reporter === 'src';
   const local = egress ? record.source : record.dest;

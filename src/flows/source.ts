@@ -27,6 +27,11 @@ export interface FlowSource {
   read(window: TimeWindow, onRecord: (record: FlowRecord) => void): Promise<void>;
 }
 
+/** Does the record's time span touch the window? (A source may deliver records outside it.) */
+export function overlapsWindow(record: Pick<FlowRecord, 'startTime' | 'endTime'>, window: TimeWindow): boolean {
+  return record.endTime >= window.from && record.startTime <= window.to;
+}
+
 /** The input cannot be read at all (missing path, permission, corrupt compression): a hard error. */
 export class FlowSourceError extends Error {
   override readonly name = 'FlowSourceError';

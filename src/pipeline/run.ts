@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import type { RecommendationConfig } from '../config/recommendation-config.ts';
 import { FlowAggregator, type Observations } from '../engine/aggregate.ts';
+import type { FlowRecord } from '../flows/record.ts';
 import type { FlowSource, TimeWindow } from '../flows/source.ts';
 import type { SkipSummary } from '../flows/skip-report.ts';
 import { loadTree, writeTree } from '../repo/fs-tree.ts';
@@ -35,10 +36,28 @@ export function lookbackWindow(config: RecommendationConfig, now: number): TimeW
   return { from: now - config.initialLookback, to: now };
 }
 
-/** Reads a source into observations, over the lookback window unless a narrower one is given. */
-export async function readFlows(source: FlowSource, config: RecommendationConfig, now: number, window = lookbackWindow(config, now)): Promise<FlowReading> {
+/**
+ * Reads a source into observations, over the lookback window unless a narrower one is given.
+ * `onRecord` also sees every record the source yields (in the window or not), for readers that
+ * need more than the observations (the simulator).
+ */
+export async function readFlows(
+  source: FlowSource,
+  config: RecommendationConfig,
+  now: number,
+  window = lookbackWindow(config, now),
+  onRecord?: (record: FlowRecord) => void,
+): Promise<FlowReading> {
   const aggregator = new FlowAggregator({ window, clusterDomain: config.clusterDomain, tierName: config.namespaceSpec.tierName });
-  await source.read(window, (record) => aggregator.add(record));
+  await source.read(
+    window,
+    onRecord === undefined
+      ? (record) => aggregator.add(record)
+      : (record) => {
+          aggregator.add(record);
+          onRecord(record);
+        },
+  );
   return {
     source: source.description,
     inputsRead: source.inputsRead,
