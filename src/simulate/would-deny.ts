@@ -1,0 +1,91 @@
+// For the App: which observed flows would a proposed policy tree deny? Takes flow records, or the
+// engine's observations (atoms per namespace, turned back into the flows they stand for), and the
+// tree as it would be after the proposal (the default branch's files with the planned changes
+// laid over them). Pure.
+
+import type { Labels } from '../calico/selector.ts';
+import type { ObservedAtom, Peer } from '../engine/model.ts';
+import type { TreeFiles } from '../repo/tree.ts';
+import type { FlowEnd } from './endpoint.ts';
+import { Simulator, type FlowFacts } from './evaluate.ts';
+import { policySetFromTree, type PolicyView, type PolicyWarning } from './policy-set.ts';
+import { SimulationReport, type FlowRow, type Totals } from './report.ts';
+
+export type SimulatedFlow = FlowFacts & { readonly numFlows?: number };
+
+export interface ProposalCheck {
+  /** Flows every way of evaluating denies. */
+  readonly denied: readonly FlowRow[];
+  /** Flows the records cannot decide (see each row's unknowns). */
+  readonly indeterminate: readonly FlowRow[];
+  readonly totals: Totals;
+  /** Objects of the tree that were skipped, with their files. */
+  readonly warnings: readonly PolicyWarning[];
+}
+
+export interface ProposalInput {
+  readonly tree: TreeFiles;
+  readonly flows: Iterable<SimulatedFlow>;
+  /** Complete namespace labels from the cluster, when known. */
+  readonly namespaces?: ReadonlyMap<string, Labels>;
+  /** Default `staged`: staged policies evaluated as if enforced. */
+  readonly view?: PolicyView;
+}
+
+export function checkProposal(input: ProposalInput): ProposalCheck {
+  const set = policySetFromTree(input.tree, input.namespaces === undefined ? {} : { namespaces: input.namespaces });
+  const simulator = new Simulator(set, input.view ?? 'staged');
+  const report = new SimulationReport();
+  for (const flow of input.flows) report.add(flow, simulator.evaluate(flow));
+  const rows = report.rows();
+  return {
+    denied: rows.filter((r) => r.verdict === 'denied'),
+    indeterminate: rows.filter((r) => r.verdict === 'indeterminate'),
+    totals: report.totals(),
+    warnings: set.warnings,
+  };
+}
+
+/**
+ * The flows observations stand for: a workload of the namespace (labels unknown) and the peer the
+ * atom names. Policies that select pods by their own labels are then undecidable, by design.
+ */
+export function flowsOfObservations(byNamespace: ReadonlyMap<string, readonly ObservedAtom[]>): SimulatedFlow[] {
+  const flows: SimulatedFlow[] = [];
+  for (const [namespace, atoms] of byNamespace) {
+    const local: FlowEnd = { type: 'wep', name: '*', namespace, labels: [], ip: null };
+    for (const { atom, evidence } of atoms) {
+      const { end, destService, destDomains } = peerEnd(atom.peer);
+      const egress = atom.direction === 'egress';
+      flows.push({
+        reporter: egress ? 'src' : 'dst',
+        source: egress ? local : end,
+        dest: egress ? end : local,
+        protocol: atom.protocol,
+        destPort: atom.port,
+        destService,
+        destDomains,
+        numFlows: evidence.flows,
+      });
+    }
+  }
+  return flows;
+}
+
+function peerEnd(peer: Peer): { end: FlowEnd; destService: FlowFacts['destService']; destDomains: readonly string[] } {
+  const network = (name: string, ipVersion?: 4 | 6): FlowEnd => ({ type: 'net', name, namespace: null, labels: [], ip: null, ...(ipVersion ? { ipVersion } : {}) });
+  switch (peer.category) {
+    case 'Namespace':
+      return { end: { type: 'wep', name: '*', namespace: peer.namespace, labels: [], ip: null }, destService: null, destDomains: [] };
+    case 'NetworkSet':
+      return { end: { type: 'ns', name: peer.name, namespace: peer.namespace, labels: [], ip: null }, destService: null, destDomains: [] };
+    case 'Private':
+      return { end: network('pvt', peer.ipv6 ? 6 : 4), destService: null, destDomains: [] };
+    case 'Public':
+      return { end: network('pub'), destService: null, destDomains: [] };
+    case 'Domains':
+      return { end: network('pub'), destService: null, destDomains: [peer.domain] };
+    case 'Service':
+      return { end: network('pub'), destService: { name: peer.name, namespace: peer.namespace }, destDomains: [] };
+  }
+}
