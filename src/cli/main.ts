@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The command line: `recommend` (flow logs -> a policies directory) and `demo`. Usage errors exit
+// The command line: `recommend` (flow logs -> a policies directory), `simulate` (flow logs
+// against a policies directory: what would be allowed or denied) and `demo`. Usage errors exit
 // 2, run errors exit 1, each with one line on stderr; warnings never change the exit code.
 
 import { Command, CommanderError, Option } from 'commander';
@@ -12,8 +13,10 @@ import { TreeWriteError } from '../repo/fs-tree.ts';
 import { KustomizationError } from '../repo/kustomize.ts';
 import { YamlError } from '../yaml/document.ts';
 import { recommendIntoDirectory } from '../pipeline/run.ts';
+import { PoliciesDirectoryError, simulateDirectory } from '../pipeline/simulate.ts';
 import { runDemo } from './demo.ts';
 import { renderDiff } from './diff.ts';
+import { renderSimulation, simulationJson } from './simulate.ts';
 import { renderSummary } from './summary.ts';
 
 export class UsageError extends Error {
@@ -27,6 +30,15 @@ interface RecommendOptions {
   config?: string;
   now?: string;
   dryRun?: boolean;
+}
+
+interface SimulateOptions {
+  flows: string[];
+  policies: string;
+  config?: string;
+  now?: string;
+  enforcedOnly?: boolean;
+  json?: boolean;
 }
 
 export interface Io {
@@ -57,6 +69,19 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     });
 
   program
+    .command('simulate')
+    .description('Decide every observed flow with a policies directory: allowed or denied, by which policy and rule')
+    .requiredOption('--flows <path...>', 'Calico flow-log files or directories (*.log, *.json, *.jsonl, optionally .gz), or - for stdin')
+    .requiredOption('--policies <dir>', 'the policies directory (tiers, Calico and Kubernetes policies, network sets)')
+    .option('--config <file>', 'recommendation settings (YAML); initialLookback sets the window')
+    .option('--now <time>', 'end of the window, RFC 3339 (default: the current time)')
+    .option('--enforced-only', 'evaluate enforced policies only (default: staged policies as if enforced)')
+    .option('--json', 'print one JSON document instead of the report')
+    .action(async (options: SimulateOptions) => {
+      exitCode = await simulate(options, io);
+    });
+
+  program
     .command('demo')
     .description('Run the recommender on the bundled sample flows into a fresh directory')
     .action(async () => {
@@ -75,9 +100,14 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   }
 }
 
+function nowOption(text: string | undefined): number {
+  const now = text === undefined ? Math.floor(Date.now() / 1000) : parseTime(text);
+  if (now === null) throw new UsageError(`--now: "${text}" is not an RFC 3339 time such as 2026-11-22T12:00:00Z`);
+  return now;
+}
+
 async function recommend(options: RecommendOptions, io: Io): Promise<number> {
-  const now = options.now === undefined ? Math.floor(Date.now() / 1000) : parseTime(options.now);
-  if (now === null) throw new UsageError(`--now: "${options.now}" is not an RFC 3339 time such as 2026-11-22T12:00:00Z`);
+  const now = nowOption(options.now);
   const config = await loadConfig(options.config, options.flavor);
   const source = await FileFlowSource.open(options.flows, io.stdin ? { stdin: io.stdin } : {});
   const run = await recommendIntoDirectory({ source, outDir: options.out, config, now, dryRun: options.dryRun === true });
@@ -86,6 +116,16 @@ async function recommend(options: RecommendOptions, io: Io): Promise<number> {
     if (diff !== '') io.stdout(diff);
   }
   io.stdout(renderSummary(run, options.out, options.dryRun === true));
+  return 0;
+}
+
+/** A report: denied flows are its subject, not a failure, so it exits 0. */
+async function simulate(options: SimulateOptions, io: Io): Promise<number> {
+  const now = nowOption(options.now);
+  const config = await loadConfig(options.config, undefined);
+  const source = await FileFlowSource.open(options.flows, io.stdin ? { stdin: io.stdin } : {});
+  const sim = await simulateDirectory({ source, policiesDir: options.policies, config, now, view: options.enforcedOnly ? 'enforced' : 'staged' });
+  io.stdout(options.json ? simulationJson(sim) : renderSimulation(sim));
   return 0;
 }
 
@@ -101,7 +141,7 @@ async function loadConfig(path: string | undefined, flavor: Flavor | undefined):
   return flavor === undefined ? config : { ...config, flavor };
 }
 
-const KNOWN_ERRORS = [UsageError, ConfigError, FlowSourceError, TreeWriteError, KustomizationError, YamlError];
+const KNOWN_ERRORS = [UsageError, ConfigError, FlowSourceError, TreeWriteError, KustomizationError, YamlError, PoliciesDirectoryError];
 
 function reportError(e: unknown, io: Io): number {
   const known = KNOWN_ERRORS.some((type) => e instanceof type);

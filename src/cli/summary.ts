@@ -3,7 +3,9 @@
 
 import type { NamespaceReport, RuleReport, Warning } from '../engine/report.ts';
 import { formatTime } from '../engine/provenance.ts';
+import type { SkipSummary } from '../flows/skip-report.ts';
 import type { DirectoryRun } from '../pipeline/run.ts';
+import { formatTable } from './table.ts';
 
 const number = new Intl.NumberFormat('en-US');
 
@@ -19,11 +21,7 @@ export function renderSummary(run: DirectoryRun, outDir: string, dryRun: boolean
   if (notLearned.length > 0) {
     lines.push(`  Not learned: ${notLearned.map(([reason, n]) => `${number.format(n)} ${reason}`).join(', ')}.`);
   }
-  if (flows.skipped.total > 0) {
-    const reasons = Object.entries(flows.skipped.byReason).map(([reason, n]) => `${number.format(n)} ${reason}`).join(', ');
-    const first = flows.skipped.examples.map((e) => `${e.location} (${e.reason})`).join(', ');
-    lines.push(`  Skipped ${number.format(flows.skipped.total)} malformed lines: ${reasons}. First: ${first}.`);
-  }
+  if (flows.skipped.total > 0) lines.push(describeSkipped(flows.skipped));
   lines.push('');
 
   if (plan.namespaces.length === 0) lines.push('No namespace has traffic to learn from.');
@@ -51,6 +49,13 @@ export function renderSummary(run: DirectoryRun, outDir: string, dryRun: boolean
   return lines.join('\n');
 }
 
+/** The malformed lines a reading skipped, by reason, with the first locations. */
+export function describeSkipped(skipped: SkipSummary): string {
+  const reasons = Object.entries(skipped.byReason).map(([reason, n]) => `${number.format(n)} ${reason}`).join(', ');
+  const first = skipped.examples.map((e) => `${e.location} (${e.reason})`).join(', ');
+  return `  Skipped ${number.format(skipped.total)} malformed lines: ${reasons}. First: ${first}.`;
+}
+
 function namespaceTable(reports: readonly NamespaceReport[]): string[] {
   const rows = [
     ['NAMESPACE', 'STATUS', 'OUTCOME', 'INGRESS', 'EGRESS', 'LAST UPDATED'],
@@ -63,8 +68,7 @@ function namespaceTable(reports: readonly NamespaceReport[]): string[] {
       r.lastUpdated ?? '-',
     ]),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  return formatTable(rows);
 }
 
 export function describeRule(rule: RuleReport): string {

@@ -1,0 +1,118 @@
+// The CLI's account of a simulation: what was read and against which policies, each distinct flow
+// with its verdict and what decided it, why undecided flows could not be decided, and totals.
+
+import { formatTime } from '../engine/provenance.ts';
+import type { DirectorySimulation } from '../pipeline/simulate.ts';
+import { policyLabel, type Decision } from '../simulate/evaluate.ts';
+import type { EndRef, FlowRow } from '../simulate/report.ts';
+import { describeSkipped } from './summary.ts';
+import { formatTable } from './table.ts';
+
+const number = new Intl.NumberFormat('en-US');
+
+export function describeDecision(d: Decision): string {
+  switch (d.by) {
+    case 'rule':
+      return `${policyLabel(d.policy)}${d.policy.staged ? ' (staged)' : ''} ${d.direction}[${d.rule}] ${d.action}`;
+    case 'tier-default':
+      return `tier ${d.tier} default action Deny`;
+    case 'profile':
+      return `profile ${d.profile} Allow`;
+    case 'no-profile':
+      return 'no profile: Deny';
+  }
+}
+
+function describeEnd(end: EndRef): string {
+  switch (end.type) {
+    case 'wep':
+      return `${end.namespace}/${end.name}`;
+    case 'ns':
+      return end.namespace === null ? `globalnetworkset ${end.name}` : `networkset ${end.namespace}/${end.name}`;
+    case 'hep':
+      return `hep ${end.name}`;
+    case 'net':
+      return end.name;
+  }
+}
+
+function describePeer(row: FlowRow): string {
+  return row.service === null ? describeEnd(row.peer) : `${describeEnd(row.peer)} (service ${row.service})`;
+}
+
+export function renderSimulation(sim: DirectorySimulation): string {
+  const { flows, policies, totals } = sim;
+  const lines: string[] = [];
+  const view = policies.view === 'staged' ? 'staged policies applied as if enforced' : 'enforced policies only';
+  lines.push(
+    `Simulated ${number.format(sim.simulated)} flow records from ${flows.source} (window ${formatTime(flows.window.from)} to ${formatTime(flows.window.to)}) ` +
+      `against ${number.format(policies.count)} policies in ${policies.dir}, ${view}.`,
+  );
+  if (flows.skipped.total > 0) lines.push(describeSkipped(flows.skipped));
+  if (policies.warnings.length > 0) {
+    lines.push('', `Skipped objects (${policies.warnings.length}):`);
+    for (const w of policies.warnings) lines.push(`  ${w.path}: ${w.object === null ? '' : `${w.object}: `}${w.message}`);
+  }
+
+  lines.push('');
+  if (sim.rows.length === 0) lines.push('No flow records in the window.');
+  else {
+    const table = [
+      ['VERDICT', 'DIRECTION', 'ENDPOINT', 'PEER', 'PROTO', 'PORT', 'FLOWS', 'DECIDED BY'],
+      ...sim.rows.map((row) => [
+        row.verdict,
+        row.direction,
+        describeEnd(row.endpoint),
+        describePeer(row),
+        String(row.protocol),
+        row.port === null ? '-' : String(row.port),
+        number.format(row.flows),
+        row.decisions.map(describeDecision).join(row.verdict === 'indeterminate' ? ' | ' : ' or ') || '-',
+      ]),
+    ];
+    lines.push(...formatTable(table));
+  }
+
+  const reasons = new Map<string, number>();
+  for (const row of sim.rows) if (row.verdict === 'indeterminate') for (const r of row.unknowns) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+  if (reasons.size > 0) {
+    lines.push('', 'Why some flows are indeterminate (what the flow logs cannot tell):');
+    for (const [reason, rows] of [...reasons].sort((a, b) => b[1] - a[1])) lines.push(`  ${reason} (${rows} ${rows === 1 ? 'flow' : 'flows'})`);
+  }
+
+  const { allowed, denied, indeterminate } = totals.byVerdict;
+  lines.push(
+    '',
+    `Totals: ${number.format(totals.all.rows)} distinct flows (${number.format(totals.all.records)} records, ${number.format(totals.all.flows)} flows): ` +
+      `${number.format(allowed.rows)} allowed (${number.format(allowed.flows)} flows), ${number.format(denied.rows)} denied (${number.format(denied.flows)} flows), ` +
+      `${number.format(indeterminate.rows)} indeterminate (${number.format(indeterminate.flows)} flows).`,
+  );
+  if (totals.byDecider.length > 0) {
+    lines.push('By what decided (flows):');
+    lines.push(
+      ...formatTable([
+        ['  DECIDED BY', 'ALLOWED', 'DENIED'],
+        ...totals.byDecider.map((t) => [`  ${t.decider}${t.staged ? ' (staged)' : ''}`, number.format(t.allowed), number.format(t.denied)]),
+      ]),
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The same as one JSON document. */
+export function simulationJson(sim: DirectorySimulation): string {
+  return JSON.stringify(
+    {
+      source: sim.flows.source,
+      inputsRead: sim.flows.inputsRead,
+      skipped: sim.flows.skipped,
+      window: { from: formatTime(sim.flows.window.from), to: formatTime(sim.flows.window.to) },
+      records: sim.simulated,
+      policies: sim.policies,
+      flows: sim.rows,
+      totals: sim.totals,
+    },
+    null,
+    2,
+  );
+}
