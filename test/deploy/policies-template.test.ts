@@ -13,7 +13,7 @@ import { validateRepositoryConfig } from '../../src/app/config/repository-config
 import { loadScheduleDefaults } from '../../src/app/config/schedule-defaults.ts';
 import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
 import { loadTree } from '../../src/repo/fs-tree.ts';
-import { kubectlAvailable, kustomizationDirs, kustomizeBuild, type KustomizeBuild } from '../support/kustomize.ts';
+import { builtObjects, kubectlAvailable, kustomizationDirs } from '../support/kustomize.ts';
 import { isKustomization, makeTempDir, objectId, parseManifests, planFromFlows, removeDir, TEMPLATE_OBJECTS, writeScenarioFlows } from '../support/recommend-run.ts';
 
 type Obj = Record<string, unknown>;
@@ -30,11 +30,6 @@ const testWithJq = JQ ? test : test.skip;
 if (!JQ) test.skip('jq is not on PATH: the Argo CD ignoreDifferences expressions are not evaluated (install jq to run them)', () => {});
 
 const ids = (objects: readonly Obj[]): string[] => objects.map(objectId).sort();
-const built = (dir: string): KustomizeBuild => {
-  const result = kustomizeBuild(dir);
-  if (!result.ok) throw new Error(`kubectl kustomize ${dir} failed: ${result.stderr}`);
-  return result;
-};
 const at = (value: unknown, ...path: string[]): unknown => path.reduce<unknown>((v, k) => (v as Obj | undefined)?.[k], value);
 
 async function objectsOf(dir: string): Promise<Obj[]> {
@@ -59,13 +54,13 @@ describe('the repository layout', () => {
       flux: ['GitRepository flux-system/network-policies', 'Kustomization flux-system/network-policies-example', 'Kustomization flux-system/network-policies-example-tiers'],
     };
     const found: Record<string, string[]> = {};
-    for (const dir of kustomizationDirs(REPO)) found[relative(REPO, dir).split(sep).join('/')] = ids(built(dir).objects);
+    for (const dir of kustomizationDirs(REPO)) found[relative(REPO, dir).split(sep).join('/')] = ids(builtObjects(dir));
     expect(found).toEqual(expected);
   });
 
   testWithKubectl('in the built tree every tier is in an earlier Argo CD sync wave than every other object', () => {
     const wave = (o: Obj): number => Number(at(o, 'metadata', 'annotations', 'argocd.argoproj.io/sync-wave') ?? 0);
-    const objects = built(TEMPLATE_DIR).objects;
+    const objects = builtObjects(TEMPLATE_DIR);
     const tiers = objects.filter((o) => o['kind'] === 'Tier');
     const others = objects.filter((o) => o['kind'] !== 'Tier');
     expect(tiers.length).toBeGreaterThan(0);
@@ -246,7 +241,7 @@ describe('flux/', () => {
     await mkdir(dir, { recursive: true });
     const overlay = { resources: [relative(dir, resourceDir)], patches: at(kustomization, 'spec', 'patches') };
     await writeFile(join(dir, 'kustomization.yaml'), stringify(overlay));
-    return ids(built(dir).objects);
+    return ids(builtObjects(dir));
   }
 
   let workDir: string | undefined;
@@ -256,7 +251,7 @@ describe('flux/', () => {
   afterAll(() => removeDir(workDir));
 
   testWithKubectl('the two builds split the tree: the tiers, then everything else', async () => {
-    const all = ids(built(TEMPLATE_DIR).objects);
+    const all = ids(builtObjects(TEMPLATE_DIR));
     const tierIds = await buildWithPatches(workDir!, 'tiers', TEMPLATE_DIR, tiers);
     const policyIds = await buildWithPatches(workDir!, 'policies', TEMPLATE_DIR, policies);
     expect(tierIds).toEqual(all.filter((id) => id.startsWith('Tier ')));
@@ -270,7 +265,7 @@ describe('flux/', () => {
     const docs = kinds.map((kind) => stringify({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name: `x-${kind.toLowerCase()}` } }));
     await writeFile(join(dir, 'objects.yaml'), docs.join('---\n'));
     await writeFile(join(dir, 'kustomization.yaml'), stringify({ resources: ['objects.yaml'] }));
-    const all = ids(built(dir).objects);
+    const all = ids(builtObjects(dir));
     expect(all).toHaveLength(kinds.length);
     expect(await buildWithPatches(workDir!, 'kinds-tiers', dir, tiers)).toEqual(['Tier /x-tier']);
     expect(await buildWithPatches(workDir!, 'kinds-policies', dir, policies)).toEqual(all.filter((id) => id !== 'Tier /x-tier'));

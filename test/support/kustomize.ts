@@ -49,3 +49,10 @@ export function kustomizationDirs(root: string): string[] {
   walk(root);
   return found.sort();
 }
+
+/** The objects `kubectl kustomize dir` builds; a failed build throws with kustomize's message. */
+export function builtObjects(dir: string): readonly Record<string, unknown>[] {
+  const result = kustomizeBuild(dir);
+  if (!result.ok) throw new Error(`kubectl kustomize ${dir} failed: ${result.stderr}`);
+  return result.objects;
+}
