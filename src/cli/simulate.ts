@@ -10,6 +10,10 @@ import { formatTable } from './table.ts';
 
 const number = new Intl.NumberFormat('en-US');
 
+function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${number.format(n)} ${n === 1 ? singular : plural}`;
+}
+
 export function describeDecision(d: Decision): string {
   switch (d.by) {
     case 'rule':
@@ -45,8 +49,8 @@ export function renderSimulation(sim: DirectorySimulation): string {
   const lines: string[] = [];
   const view = policies.view === 'staged' ? 'staged policies applied as if enforced' : 'enforced policies only';
   lines.push(
-    `Simulated ${number.format(sim.simulated)} flow records from ${flows.source} (window ${formatTime(flows.window.from)} to ${formatTime(flows.window.to)}) ` +
-      `against ${number.format(policies.count)} policies in ${policies.dir}, ${view}.`,
+    `Simulated ${count(sim.simulated, 'flow record')} from ${flows.source} (window ${formatTime(flows.window.from)} to ${formatTime(flows.window.to)}) ` +
+      `against ${count(policies.count, 'policy', 'policies')} in ${policies.dir}, ${view}.`,
   );
   if (flows.skipped.total > 0) lines.push(describeSkipped(flows.skipped));
   if (policies.warnings.length > 0) {
@@ -77,15 +81,15 @@ export function renderSimulation(sim: DirectorySimulation): string {
   for (const row of sim.rows) if (row.verdict === 'indeterminate') for (const r of row.unknowns) reasons.set(r, (reasons.get(r) ?? 0) + 1);
   if (reasons.size > 0) {
     lines.push('', 'Why some flows are indeterminate (what the flow logs cannot tell):');
-    for (const [reason, rows] of [...reasons].sort((a, b) => b[1] - a[1])) lines.push(`  ${reason} (${rows} ${rows === 1 ? 'flow' : 'flows'})`);
+    for (const [reason, rows] of [...reasons].sort((a, b) => b[1] - a[1])) lines.push(`  ${reason} (${count(rows, 'distinct flow')})`);
   }
 
   const { allowed, denied, indeterminate } = totals.byVerdict;
   lines.push(
     '',
-    `Totals: ${number.format(totals.all.rows)} distinct flows (${number.format(totals.all.records)} records, ${number.format(totals.all.flows)} flows): ` +
-      `${number.format(allowed.rows)} allowed (${number.format(allowed.flows)} flows), ${number.format(denied.rows)} denied (${number.format(denied.flows)} flows), ` +
-      `${number.format(indeterminate.rows)} indeterminate (${number.format(indeterminate.flows)} flows).`,
+    `Totals: ${count(totals.all.rows, 'distinct flow')} (${count(totals.all.records, 'record')}, ${count(totals.all.flows, 'flow')}): ` +
+      `${number.format(allowed.rows)} allowed (${count(allowed.flows, 'flow')}), ${number.format(denied.rows)} denied (${count(denied.flows, 'flow')}), ` +
+      `${number.format(indeterminate.rows)} indeterminate (${count(indeterminate.flows, 'flow')}).`,
   );
   if (totals.byDecider.length > 0) {
     lines.push('By what decided (flows):');

@@ -77,17 +77,25 @@ function rulesOf(spec: PlainObject, direction: Direction): PlainObject[] {
   return list.map((r, i) => (isPlainObject(r) ? r : invalid(`spec.${direction}[${i}] must be a mapping`)));
 }
 
-/** One Calico rule per port and peer (an empty or missing list is one "anything"). */
+/**
+ * One Calico rule per port and peer (an empty or missing list is one "anything"), as Calico
+ * converts them, except that ipBlock peers without `except` share one rule with all their CIDRs:
+ * the same Allow, and it lets an address known only by its range (a `pvt` network) be found in
+ * their union rather than undecided against each CIDR alone.
+ */
 function convertRule(rule: PlainObject, direction: Direction, where: string): PlainObject[] {
   const peersKey = direction === 'ingress' ? 'from' : 'to';
   if (!hasOnlyKeys(rule, [peersKey, 'ports'])) invalid(`${where} may only hold ${peersKey} and ports`);
   const peers = listAt(rule[peersKey], `${where}.${peersKey}`);
   const ports = listAt(rule['ports'], `${where}.ports`);
+  const converted = peers.map((peer, ei) => convertPeer(peer, `${where}.${peersKey}[${ei}]`));
+  const plainNets = converted.filter((p) => hasOnlyKeys(p, ['nets']) && p['nets'] !== undefined);
+  const entities: PlainObject[] = converted.filter((p) => !plainNets.includes(p));
+  if (plainNets.length > 0) entities.unshift({ nets: plainNets.flatMap((p) => p['nets'] as unknown[]) });
   const out: PlainObject[] = [];
   for (const [pi, port] of (ports.length === 0 ? [undefined] : ports).entries()) {
     const portFields = port === undefined ? {} : convertPort(port, `${where}.ports[${pi}]`);
-    for (const [ei, peer] of (peers.length === 0 ? [undefined] : peers).entries()) {
-      const peerFields = peer === undefined ? {} : convertPeer(peer, `${where}.${peersKey}[${ei}]`);
+    for (const peerFields of entities.length === 0 ? [{}] : entities) {
       const calico: PlainObject = { action: 'Allow' };
       if (portFields.protocol !== undefined) calico['protocol'] = portFields.protocol;
       const destinationPorts = portFields.ports === undefined ? {} : { ports: portFields.ports };

@@ -247,7 +247,8 @@ export function buildPolicySet(objects: readonly SourcedObject[], options: Polic
 
   const plans = new Map<PolicyView, EvaluationPlan>();
   return {
-    warnings,
+    // In tree order; a file's own warnings in document order.
+    warnings: warnings.sort((a, b) => compareStrings(a.path, b.path)),
     policies,
     plan: (view) => {
       let plan = plans.get(view);
