@@ -40,6 +40,7 @@ export interface AppOptions {
 const PULL_REQUEST_ACTIONS: Readonly<Record<Exclude<Decision['action']['kind'], 'none'>, PullRequestAction>> = {
   open: 'opened',
   update: 'updated',
+  resume: 'updated',
   refresh: 'refreshed',
   close: 'closed',
   'notify-edited': 'notified',
@@ -82,7 +83,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       const run = () =>
         runRepository(
           {
-            repository: new GitHubRepository(octokit, { owner: key.owner, name: key.repo, defaultBranch: data.default_branch }),
+            repository: new GitHubRepository(octokit, { owner: key.owner, name: key.repo, defaultBranch: data.default_branch, nodeId: data.node_id }),
             readConfig: async () => loaded.config,
             scheduleDefaults: options.scheduleDefaults,
             openFlowSource: options.openFlowSource,

@@ -84,7 +84,7 @@ function outcome(harness: AppHarness) {
 
 describe('a run interrupted after any write converges on the next run, with no duplicates', () => {
   const SHOP = branchName('prod', 'shop');
-  async function history(fault?: { method: string; path: string; skip: number }): Promise<AppHarness> {
+  async function history(fault?: { method: string; path: string; graphql?: string; skip: number }): Promise<AppHarness> {
     const harness = await AppHarness.start();
     await harness.see({ namespace: 'shop', direction: 'egress', peer: 'ns:db', port: 5432 }, { namespace: 'web', direction: 'ingress', peer: 'pub', port: 443 });
     await harness.run('first');
@@ -93,7 +93,10 @@ describe('a run interrupted after any write converges on the next run, with no d
     await harness.see({ namespace: 'shop', direction: 'egress', peer: 'ns:cache', port: 6379 }, { namespace: 'api', direction: 'egress', peer: 'pub', port: 443 });
     const web = harness.repo.pullRequestFor(branchName('prod', 'web'))!;
     harness.repo.pushToBranch(web.head, { 'clusters/prod/notes.md': 'mine\n' }, 'a person');
-    if (fault) harness.github.failNext({ method: fault.method, pathRegex: new RegExp(`^${fault.path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`), skip: fault.skip, status: 500, afterApply: true });
+    if (fault) {
+      const pathRegex = new RegExp(`^${fault.path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`);
+      harness.github.failNext({ method: fault.method, pathRegex, ...(fault.graphql ? { graphql: fault.graphql } : {}), skip: fault.skip, status: 500, afterApply: true });
+    }
     await harness.run('second');
     harness.now += HOUR;
     await harness.run('third');
@@ -104,7 +107,7 @@ describe('a run interrupted after any write converges on the next run, with no d
     h = await history();
     const reference = outcome(h);
     // The fault-free run's writes, in order.
-    const writes: { method: string; path: string; skip: number }[] = [];
+    const writes: { method: string; path: string; graphql?: string; skip: number }[] = [];
     const seen = new Map<string, number>();
     h.github.resetRequests();
     await h.stop();
@@ -117,13 +120,16 @@ describe('a run interrupted after any write converges on the next run, with no d
     h.github.resetRequests();
     await h.run('second');
     for (const r of h.github.requests()) {
-      if (r.method === 'GET' || r.path === '/graphql' || r.path.endsWith('/access_tokens')) continue;
-      const key = `${r.method} ${r.path}`;
-      writes.push({ method: r.method, path: r.path, skip: seen.get(key) ?? 0 });
+      const mutation = r.path === '/graphql' && /^(updateRefs|markPullRequestReadyForReview|convertPullRequestToDraft)$/.test(r.graphql ?? '');
+      if (r.method === 'GET' || (r.path === '/graphql' && !mutation) || r.path.endsWith('/access_tokens')) continue;
+      const key = `${r.method} ${r.path} ${r.graphql ?? ''}`;
+      writes.push({ method: r.method, path: r.path, ...(mutation ? { graphql: r.graphql! } : {}), skip: seen.get(key) ?? 0 });
       seen.set(key, (seen.get(key) ?? 0) + 1);
     }
     await h.stop();
     expect(writes.length).toBeGreaterThanOrEqual(8);
+    // The branch moves (compare-and-swap, GraphQL) are among the steps interrupted.
+    expect(writes.filter((w) => w.graphql === 'updateRefs').length).toBeGreaterThanOrEqual(1);
     expect(reference.pullRequests.find((p) => p.branch === SHOP)!.open[0]!.files).toBeDefined();
 
     for (const fault of writes) {

@@ -11,7 +11,7 @@ import { Probot, ProbotOctokit } from 'probot';
 import { policyRecommenderApp } from '../../src/app/app.ts';
 import { CONFIG_PATH } from '../../src/app/config/repository-config.ts';
 import { GitHubRepository, type Octokit } from '../../src/app/github/github-repository.ts';
-import { RepositoryConflict } from '../../src/app/github/repository.ts';
+import { BranchMoved, RepositoryConflict } from '../../src/app/github/repository.ts';
 import { DASHBOARD_LABEL, DASHBOARD_MARKER, DASHBOARD_TITLE } from '../../src/app/render/dashboard.ts';
 import { branchName, RECOMMENDATION_LABEL } from '../../src/app/state/pull-request-state.ts';
 import { FileFlowSource } from '../../src/flows/sources/file-source.ts';
@@ -141,35 +141,79 @@ describe('git data', () => {
     expect(methods()).toEqual(['POST /graphql repository.object 200', `GET /repos/acme/policies/git/blobs/${entry.sha} 200`]);
   });
 
-  test('commit() writes one commit on the parent; setBranch() creates and moves, falling back on 422', async () => {
+  test('commit() writes one commit on the parent; setBranch() creates, and moves compare-and-swap with updateRefs', async () => {
     const head = await repo.head();
     const first = await repo.commit(head, new Map([['clusters/prod/new.yaml', 'new: 1\n'], ['README.md', null]]), 'first');
     expect(fake.commit(first)).toMatchObject({ parents: [head.commitSha], message: 'first', author: 'policy-recommender[bot]' });
     expect(fake.tree(first).get('clusters/prod/new.yaml')).toBe('new: 1\n');
     expect(fake.tree(first).has('README.md')).toBe(false);
     expect(fake.tree(first).get('clusters/other/policy.yaml')).toBe('kind: Other\n');
+    expect(await repo.readCommit(first)).toEqual({ sha: first, tree: fake.commit(first).tree, parents: [head.commitSha], message: 'first' });
+    expect(await repo.readFile(first, 'clusters/prod/new.yaml')).toBe('new: 1\n');
+    expect(await repo.readFile(first, 'README.md')).toBeNull();
 
-    await repo.setBranch('feature', first, { create: true });
+    await repo.setBranch('feature', first, null);
+    expect(fake.branchSha('feature')).toBe(first);
+    expect(await repo.branchSha('feature')).toBe(first);
+    expect(await repo.branchSha('nope')).toBeNull();
+
+    // Exists: creating it fails, and says where it is.
+    const second = await repo.commit(head, new Map([['clusters/prod/new.yaml', 'new: 2\n']]), 'second');
+    await expect(repo.setBranch('feature', second, null)).rejects.toMatchObject({ name: 'BranchMoved', current: first });
     expect(fake.branchSha('feature')).toBe(first);
 
-    const second = await repo.commit(head, new Map([['clusters/prod/new.yaml', 'new: 2\n']]), 'second');
+    // A move from where it is (not a fast-forward) succeeds; from anywhere else it changes nothing.
     github.resetRequests();
-    await repo.setBranch('feature', second, { create: true }); // exists: 422, then a forced move
+    await repo.setBranch('feature', second, first);
     expect(fake.branchSha('feature')).toBe(second);
-    expect(methods()).toEqual(['POST /repos/acme/policies/git/refs 422', 'PATCH /repos/acme/policies/git/refs/heads/feature 200']);
+    // Without the node id from repos.get, it is asked for once.
+    expect(methods()).toEqual(['POST /graphql repository.id 200', 'POST /graphql updateRefs.clientMutationId 200']);
+    const theirs = fake.pushToBranch('feature', { 'clusters/prod/new.yaml': 'theirs\n' }, 'a person');
+    await expect(repo.setBranch('feature', first, second)).rejects.toBeInstanceOf(BranchMoved);
+    expect(fake.branchSha('feature')).toBe(theirs);
+    await expect(repo.setBranch('missing', first, second)).rejects.toMatchObject({ name: 'BranchMoved', current: null });
+    expect(fake.branchSha('missing')).toBeUndefined();
 
-    github.resetRequests();
-    await repo.setBranch('other', second, { create: false }); // missing: 422, then created
-    expect(fake.branchSha('other')).toBe(second);
-    expect(methods()).toEqual(['PATCH /repos/acme/policies/git/refs/heads/other 422', 'POST /repos/acme/policies/git/refs 201']);
+    // Deleting compare-and-swap: a moved branch stays; a missing one is fine.
+    await expect(repo.deleteBranch('feature', second)).rejects.toBeInstanceOf(BranchMoved);
+    expect(fake.branchSha('feature')).toBe(theirs);
+    await repo.deleteBranch('feature', theirs);
+    expect(fake.branchSha('feature')).toBeUndefined();
+    await repo.deleteBranch('feature', theirs);
 
-    // GitHub's errors, as the fallbacks expect them.
-    const createAgain = octokit.rest.git.createRef({ owner: 'acme', repo: 'policies', ref: 'refs/heads/other', sha: second });
+    // GitHub's REST errors, as the fallbacks expect them.
+    const createAgain = octokit.rest.git.createRef({ owner: 'acme', repo: 'policies', ref: 'refs/heads/main', sha: second });
     await expect(createAgain).rejects.toMatchObject({ status: 422, message: expect.stringContaining('Reference already exists') });
     const moveMissing = octokit.rest.git.updateRef({ owner: 'acme', repo: 'policies', ref: 'heads/nope', sha: second, force: true });
     await expect(moveMissing).rejects.toMatchObject({ status: 422, message: expect.stringContaining('Reference does not exist') });
+    await repo.setBranch('other', second, null);
     const notFastForward = octokit.rest.git.updateRef({ owner: 'acme', repo: 'policies', ref: 'heads/other', sha: first });
     await expect(notFastForward).rejects.toMatchObject({ status: 422, message: expect.stringContaining('not a fast forward') });
+  });
+
+  test('updateRefs is atomic: one rejected update leaves every ref as it was', async () => {
+    const head = await repo.head();
+    const a = await repo.commit(head, new Map([['a.yaml', 'a\n']]), 'a');
+    await repo.setBranch('a', a, null);
+    const id = fake.nodeId;
+    const mutation = `mutation($input: UpdateRefsInput!) { updateRefs(input: $input) { clientMutationId } }`;
+    const zero = '0'.repeat(40);
+    await expect(
+      octokit.graphql(mutation, {
+        input: {
+          repositoryId: id,
+          refUpdates: [
+            { name: 'refs/heads/b', beforeOid: zero, afterOid: a },
+            { name: 'refs/heads/a', beforeOid: head.commitSha, afterOid: head.commitSha, force: true },
+          ],
+        },
+      }),
+    ).rejects.toThrow(/rejected/);
+    expect(fake.branches()).toEqual(['a', 'main']);
+    await octokit.graphql(mutation, { input: { repositoryId: id, refUpdates: [{ name: 'refs/heads/b', beforeOid: zero, afterOid: a }, { name: 'refs/heads/a', beforeOid: a, afterOid: zero }] } });
+    expect(fake.branches()).toEqual(['b', 'main']);
+    // Without force, a move must be a fast-forward.
+    await expect(octokit.graphql(mutation, { input: { repositoryId: id, refUpdates: [{ name: 'refs/heads/b', beforeOid: a, afterOid: head.commitSha }] } })).rejects.toThrow(/fast-forward/);
   });
 
   test('deleting a path that is not in the base tree fails as on GitHub', async () => {
@@ -180,7 +224,7 @@ describe('git data', () => {
   test('deleteBranch() twice: the second is a no-op; an open PR of the branch is closed by GitHub', async () => {
     const head = await repo.head();
     const sha = await repo.commit(head, new Map([['x.yaml', 'x\n']]), 'x');
-    await repo.setBranch('gone', sha, { create: true });
+    await repo.setBranch('gone', sha, null);
     const pr = await repo.createPullRequest({ branch: 'gone', title: 'T', body: 'B', draft: false });
     github.resetRequests();
     await repo.deleteBranch('gone');
@@ -197,7 +241,7 @@ describe('pull requests', () => {
   async function branchWith(branch: string, files: Record<string, string>): Promise<string> {
     const head = await repo.head();
     const sha = await repo.commit(head, new Map(Object.entries(files)), `files for ${branch}`);
-    await repo.setBranch(branch, sha, { create: true });
+    await repo.setBranch(branch, sha, null);
     return sha;
   }
 
@@ -228,7 +272,7 @@ describe('pull requests', () => {
   });
 
   test('a PR without commits is refused', async () => {
-    await repo.setBranch('empty', fake.branchSha('main')!, { create: true });
+    await repo.setBranch('empty', fake.branchSha('main')!, null);
     expect(await statusOf(repo.createPullRequest({ branch: 'empty', title: 'T', body: '', draft: false }))).toBe(422);
   });
 
@@ -337,7 +381,7 @@ describe('people, faults and accounting', () => {
   test('mergePullRequest() applies the PR’s changes onto the default branch as a merge commit', async () => {
     const head = await repo.head();
     const sha = await repo.commit(head, new Map([['clusters/prod/yaobank/policy.yaml', 'kind: Merged\n'], ['clusters/prod/added.yaml', 'added\n']]), 'bot');
-    await repo.setBranch('to-merge', sha, { create: true });
+    await repo.setBranch('to-merge', sha, null);
     const pr = await repo.createPullRequest({ branch: 'to-merge', title: 'T', body: '', draft: true });
     expect(() => fake.mergePullRequest(pr.number)).toThrow(/draft/);
     fake.markReadyForReview(pr.number);
@@ -412,7 +456,7 @@ describe('people, faults and accounting', () => {
     github.takeEvents();
     const head = await repo.head();
     const sha = await repo.commit(head, new Map([['e.yaml', 'e\n']]), 'e');
-    await repo.setBranch('events', sha, { create: true });
+    await repo.setBranch('events', sha, null);
     const pr = await repo.createPullRequest({ branch: 'events', title: 'T', body: '', draft: true });
     await repo.setLabels(pr.number, [RECOMMENDATION_LABEL]);
     await repo.setDraft(pr, false);
@@ -618,7 +662,7 @@ describe('the Probot app against the fake', () => {
     expect(delivered.map(eventName)).toEqual(expect.arrayContaining(['issue_comment.created', 'pull_request.labeled', 'pull_request.unlabeled']));
     expect(policies.labels(again!.number)).toEqual([RECOMMENDATION_LABEL, 'Learning']);
     // Regenerated: the same files on the same parent at the same (fake) time is the same commit.
-    expect(methods()).toContain(`PATCH /repos/acme/policies/git/refs/heads/${branch} 200`);
+    expect(methods()).toContain('POST /graphql updateRefs.clientMutationId 200');
     expect(policies.pullRequest(again!.number).headSha).toBe(policies.branchSha(branch));
 
     // Merged: the branch goes, and the namespace is accepted.

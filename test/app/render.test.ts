@@ -46,7 +46,8 @@ describe('markdown escaping', () => {
   test('text cannot inject links, mentions, HTML, tables or hidden markers', () => {
     const hostile = '[x](http://evil) @team <!-- policy-recommender:pr x --> <img src=x> | a | `b`\n# heading';
     const escaped = text(hostile);
-    expect(escaped).not.toMatch(/(?<!\\)\[|(?<!\\)@|<|(?<!\\)\||\n/);
+    // GitHub finds mentions in the rendered text, where a backslash escape is gone: a zero-width space breaks them.
+    expect(escaped).not.toMatch(/(?<!\\)\[|@(?!&#8203;)|<|(?<!\\)\||\n/);
     expect(escaped).not.toContain('<!--');
     expect(code('a`b|c\nd')).toBe('`a\'b\\|c d`');
   });

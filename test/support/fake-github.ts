@@ -77,6 +77,8 @@ export interface RecordedRequest {
   readonly graphql?: string;
   /** For GraphQL: the fields selected under the first field (`object`, `pullRequests`...), deduplicated. */
   readonly graphqlFields?: readonly string[];
+  /** For GraphQL: the variables sent (e.g. a mutation's input). */
+  readonly variables?: Readonly<Record<string, unknown>>;
   /** The installation of the token used, if it is one the fake issued. */
   readonly installationId?: number;
   /** The status answered. */
@@ -92,7 +94,19 @@ export interface Fault {
   readonly pathRegex?: RegExp;
   /** For POST /graphql: matched against the first field and the fields under it. */
   readonly graphql?: string | RegExp;
-  readonly status: number;
+  /**
+   * What the matching request gets: an HTTP `status` (the default), a connection reset (`reset`:
+   * the client sees ECONNRESET, no response), or nothing unusual (`pass`: it is served normally,
+   * after `before`; for interleaving people or other clients with a request).
+   */
+  readonly kind?: 'status' | 'reset' | 'pass';
+  /** For `kind: 'status'`; default 500. */
+  readonly status?: number;
+  /**
+   * Runs when the request arrives, before anything is applied: a person acting between the
+   * App's read and its write, or (awaiting a promise) another client's requests served meanwhile.
+   */
+  readonly before?: () => void | Promise<void>;
   readonly body?: unknown;
   readonly headers?: Readonly<Record<string, string>>;
   /** How many matching requests fail (default 1). */
@@ -1299,6 +1313,19 @@ export class FakeGitHub {
     this.#faults.push({ fault, left: fault.times ?? 1, skip: fault.skip ?? 0 });
   }
 
+  /**
+   * The next matching request waits, unanswered, until `release()`: `reached` resolves when it
+   * arrives. For interleaving two clients at one request (e.g. two replicas at a ref update).
+   */
+  hold(match: Pick<Fault, 'method' | 'pathRegex' | 'graphql' | 'skip'>): { reached: Promise<void>; release(): void } {
+    let arrived!: () => void;
+    let release!: () => void;
+    const reached = new Promise<void>((resolve) => (arrived = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.failNext({ ...match, kind: 'pass', before: () => (arrived(), released) });
+    return { reached, release };
+  }
+
   /** Faults not yet consumed. */
   pendingFaults(): number {
     return this.#faults.reduce((n, f) => n + f.left, 0);
@@ -1396,14 +1423,18 @@ export class FakeGitHub {
         const first = operation.selections.find((s): s is GqlField => s.kind === 'field');
         const under = first?.selections?.filter((s): s is GqlField => s.kind === 'field').map((s) => s.name) ?? [];
         graphqlFields = [first?.name ?? '', ...new Set(under)];
-        Object.assign(record, { graphql: first?.name ?? '', graphqlFields: [...new Set(under)] });
+        const variables = (body as { variables?: Record<string, unknown> } | undefined)?.variables;
+        Object.assign(record, { graphql: first?.name ?? '', graphqlFields: [...new Set(under)], ...(variables ? { variables } : {}) });
       } catch {
         // Reported by the execution below.
       }
     }
     this.#requests.push(record);
 
-    const fault = this.#takeFault(req.method, path, graphqlFields);
+    const taken = this.#takeFault(req.method, path, graphqlFields);
+    await taken?.before?.();
+    const fault = taken?.kind === 'pass' ? null : taken;
+    if (fault) record.faulted = true;
     if (fault && !fault.afterApply) return this.#finish(record, this.#faultReply(fault));
     let reply: Reply;
     try {
@@ -1450,15 +1481,15 @@ export class FakeGitHub {
       return null;
     }
     if (--entry.left <= 0) this.#faults.splice(index, 1);
-    const last = this.#requests[this.#requests.length - 1];
-    if (last) last.faulted = true;
     return entry.fault;
   }
 
   #faultReply(fault: Fault): Reply {
+    if (fault.kind === 'reset') throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', errno: -104, syscall: 'read' });
+    const status = fault.status ?? 500;
     return {
-      status: fault.status,
-      body: fault.body ?? { message: `Injected failure (${fault.status})`, documentation_url: 'https://docs.github.com/rest' },
+      status,
+      body: fault.body ?? { message: `Injected failure (${status})`, documentation_url: 'https://docs.github.com/rest' },
       ...(fault.headers ? { headers: fault.headers } : {}),
     };
   }
@@ -1967,6 +1998,51 @@ class GqlExecutor {
     return out;
   }
 
+  /**
+   * `updateRefs` (GitHub's docs): creates, moves and deletes refs atomically, each only if it
+   * points at `beforeOid` first (zeros: it must not exist); `afterOid` zeros deletes; without
+   * `force`, a move must be a fast-forward. Any rejected update rejects them all.
+   */
+  #updateRefs(args: Record<string, unknown>): GqlObject {
+    for (const a of Object.keys(args)) if (a !== 'input') throw new GqlError(`Field 'updateRefs' doesn't accept argument '${a}'`, { unsupported: true, type: 'argumentNotAccepted' });
+    const input = (args['input'] ?? {}) as { repositoryId?: unknown; refUpdates?: unknown; clientMutationId?: unknown };
+    for (const k of Object.keys(input)) {
+      if (!['repositoryId', 'refUpdates', 'clientMutationId'].includes(k)) throw new GqlError(`InputObject 'UpdateRefsInput' doesn't accept argument '${k}'`, { unsupported: true, type: 'argumentNotAccepted' });
+    }
+    const repo = [...this.#world.repos.values()].find((r) => r.nodeId === input.repositoryId);
+    if (repo === undefined) throw new GqlError(`Could not resolve to a node with the global id of '${String(input.repositoryId)}'`, { type: 'NOT_FOUND' });
+    if (this.#installationId !== undefined && repo.installationId !== this.#installationId) throw new GqlError('Resource not accessible by integration', { type: 'FORBIDDEN' });
+    const updates = (Array.isArray(input.refUpdates) ? input.refUpdates : []) as { name?: unknown; beforeOid?: unknown; afterOid?: unknown; force?: unknown }[];
+    const planned: { branch: string; after: string }[] = [];
+    for (const u of updates) {
+      for (const k of Object.keys(u)) {
+        if (!['name', 'beforeOid', 'afterOid', 'force'].includes(k)) throw new GqlError(`InputObject 'RefUpdate' doesn't accept argument '${k}'`, { unsupported: true, type: 'argumentNotAccepted' });
+      }
+      const ref = String(u.name ?? '');
+      if (!ref.startsWith('refs/heads/')) throw new GqlError(`${ref} (only branches are modelled by the fake)`, { unsupported: true });
+      const branch = ref.slice('refs/heads/'.length);
+      const after = String(u.afterOid ?? '');
+      const current = repo.refs.get(branch) ?? ZERO_OID;
+      if (!GIT_SHA.test(after)) throw new GqlError(`Variable $input of type UpdateRefsInput! was provided invalid value for refUpdates.afterOid`, { type: 'INVALID' });
+      if (typeof u.beforeOid === 'string' && u.beforeOid !== current) {
+        throw new GqlError(`A ref update was rejected: ${ref} is at ${current}, not at ${u.beforeOid}.`, { type: 'UNPROCESSABLE' });
+      }
+      if (after === ZERO_OID) {
+        if (current === ZERO_OID) throw new GqlError(`A ref update was rejected: ${ref} does not exist.`, { type: 'UNPROCESSABLE' });
+        if (branch === repo.defaultBranch) throw new GqlError('A ref update was rejected: the default branch cannot be deleted.', { type: 'UNPROCESSABLE' });
+      } else {
+        if (!repo.commits.has(after)) throw new GqlError(`A ref update was rejected: ${after} is not a commit of this repository.`, { type: 'UNPROCESSABLE' });
+        if (u.force !== true && current !== ZERO_OID && !repo.isAncestor(current, after)) throw new GqlError(`A ref update was rejected: ${ref} is not a fast-forward.`, { type: 'UNPROCESSABLE' });
+      }
+      planned.push({ branch, after });
+    }
+    for (const { branch, after } of planned) {
+      if (after === ZERO_OID) repo.deleteBranch(branch, this.#world.bot);
+      else repo.moveBranch(branch, after, this.#world.bot);
+    }
+    return { __typename: 'UpdateRefsPayload', clientMutationId: input.clientMutationId ?? null };
+  }
+
   #resolve(type: string, source: GqlObject | null, name: string, args: Record<string, unknown>): unknown {
     const accept = (...allowed: string[]) => {
       for (const a of Object.keys(args)) {
@@ -2000,6 +2076,7 @@ class GqlExecutor {
         return unknown();
       }
       case 'Mutation': {
+        if (name === 'updateRefs') return this.#updateRefs(args);
         if (name !== 'markPullRequestReadyForReview' && name !== 'convertPullRequestToDraft') return unknown();
         accept('input');
         const input = (args['input'] ?? {}) as { pullRequestId?: unknown; clientMutationId?: unknown };
@@ -2019,6 +2096,9 @@ class GqlExecutor {
           pullRequest: prObject(found.repo, t),
         };
       }
+      case 'UpdateRefsPayload':
+        if (name === 'clientMutationId') return scalar(source![name]);
+        return unknown();
       case 'ConvertPullRequestToDraftPayload':
       case 'MarkPullRequestReadyForReviewPayload':
         if (name === 'pullRequest' || name === 'clientMutationId') return scalar(source![name]);
@@ -2044,7 +2124,7 @@ class GqlExecutor {
             return { __typename: 'Ref', name: repo.defaultBranch, target: commitObject(repo, repo.refs.get(repo.defaultBranch)!) };
           case 'object': {
             accept('oid', 'expression');
-            let oid = args['oid'] as string | null;
+            let oid = (args['oid'] as string | null | undefined) ?? null;
             if (oid === null && typeof args['expression'] === 'string') {
               const [rev, file] = (args['expression'] as string).split(':', 2) as [string, string | undefined];
               const commit = repo.resolve(rev);
@@ -2155,6 +2235,8 @@ class GqlExecutor {
     }
   }
 }
+
+const ZERO_OID = '0'.repeat(40);
 
 function repoObject(repo: RepoState): GqlObject {
   return { __typename: 'Repository', repo };
@@ -2279,6 +2361,11 @@ export class FakeRepository {
 
   get defaultBranch(): string {
     return this.#repo.defaultBranch;
+  }
+
+  /** The repository's GraphQL node id (`updateRefs` takes it). */
+  get nodeId(): string {
+    return this.#repo.nodeId;
   }
 
   get installationId(): number | null {

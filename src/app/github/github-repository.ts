@@ -4,8 +4,10 @@
 
 import type { ProbotOctokit } from 'probot';
 import {
+  BranchMoved,
   RepositoryConflict,
   type BranchHead,
+  type CommitInfo,
   type IssueInfo,
   type PullRequestInfo,
   type PullRequestState,
@@ -33,6 +35,11 @@ class BlobCache {
     return text;
   }
 
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
+  }
+
   set(sha: string, text: string): void {
     if (this.#entries.has(sha)) return;
     this.#entries.set(sha, text);
@@ -46,6 +53,11 @@ class BlobCache {
 }
 
 const blobCache = new BlobCache();
+
+/** Empties the process's blob cache (a run then reads every blob again: tests replaying histories). */
+export function forgetBlobs(): void {
+  blobCache.clear();
+}
 
 const PR_FIELDS = `
   id number title body isDraft createdAt url headRefName headRefOid state merged
@@ -88,6 +100,21 @@ function status(e: unknown): number | undefined {
   return typeof e === 'object' && e !== null && 'status' in e ? (e as { status: number }).status : undefined;
 }
 
+/** GitHub answered the GraphQL request with errors (as opposed to failing to answer it). */
+function isGraphqlError(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && Array.isArray((e as { errors?: unknown }).errors);
+}
+
+const NO_OBJECT = '0'.repeat(40);
+
+/**
+ * For requests that create something new each time (a comment, an issue): Probot's retry plugin
+ * would repeat one whose response was lost (a 502 after GitHub carried it out) and make a
+ * duplicate. Not retried, a failure is left to the next run, which looks before it says or
+ * creates anything again.
+ */
+const NOT_RETRIED = { retries: 0 };
+
 export class GitHubRepository implements Repository {
   readonly owner: string;
   readonly name: string;
@@ -95,12 +122,26 @@ export class GitHubRepository implements Repository {
   readonly #octokit: Octokit;
   /** Recursive trees by SHA: a run lists the default branch's tree once, however many clusters it has. */
   readonly #trees = new Map<string, Promise<TreeEntry[]>>();
+  /** The repository's GraphQL node id (for ref updates), when known. */
+  #nodeId: string | undefined;
 
-  constructor(octokit: Octokit, repo: { owner: string; name: string; defaultBranch: string }) {
+  /** `nodeId`: the repository's `node_id` (from `repos.get` or a webhook); asked for when missing. */
+  constructor(octokit: Octokit, repo: { owner: string; name: string; defaultBranch: string; nodeId?: string }) {
     this.#octokit = octokit;
     this.owner = repo.owner;
     this.name = repo.name;
     this.defaultBranch = repo.defaultBranch;
+    this.#nodeId = repo.nodeId;
+  }
+
+  async #repositoryId(): Promise<string> {
+    this.#nodeId ??= (
+      await this.#octokit.graphql<{ repository: { id: string } }>(`query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { id } }`, {
+        owner: this.owner,
+        name: this.name,
+      })
+    ).repository.id;
+    return this.#nodeId;
   }
 
   get #repo() {
@@ -224,24 +265,76 @@ export class GitHubRepository implements Repository {
     return commit.data.sha;
   }
 
-  async setBranch(branch: string, sha: string, options: { create: boolean }): Promise<void> {
-    const create = () => this.#octokit.rest.git.createRef({ ...this.#repo, ref: `refs/heads/${branch}`, sha });
-    const move = () => this.#octokit.rest.git.updateRef({ ...this.#repo, ref: `heads/${branch}`, sha, force: true });
+  async readCommit(sha: string): Promise<CommitInfo> {
+    const { data } = await this.#octokit.rest.git.getCommit({ ...this.#repo, commit_sha: sha });
+    return { sha, tree: data.tree.sha, parents: data.parents.map((p) => p.sha), message: data.message };
+  }
+
+  async readFile(commitSha: string, path: string): Promise<string | null> {
+    const result = await this.#octokit.graphql<{ repository: { object: { oid: string; text: string | null; isTruncated: boolean; isBinary: boolean } | null } }>(
+      `query($owner: String!, $name: String!, $expression: String!) {
+        repository(owner: $owner, name: $name) { object(expression: $expression) { ... on Blob { oid text isTruncated isBinary } } }
+      }`,
+      { owner: this.owner, name: this.name, expression: `${commitSha}:${path}` },
+    );
+    const blob = result.repository.object;
+    if (!blob || blob.isBinary || blob.oid === undefined) return null;
+    return blob.isTruncated || blob.text === null ? this.#readBlob(blob.oid) : blob.text;
+  }
+
+  async branchSha(branch: string): Promise<string | null> {
     try {
-      await (options.create ? create() : move());
+      const { data } = await this.#octokit.rest.git.getRef({ ...this.#repo, ref: `heads/${branch}` });
+      return data.object.sha;
     } catch (e) {
-      // 422: "Reference already exists" (create) or "Reference does not exist" (move).
-      if (status(e) !== 422 && status(e) !== 404) throw e;
-      await (options.create ? move() : create());
+      if (status(e) === 404) return null;
+      throw e;
     }
   }
 
-  async deleteBranch(branch: string): Promise<void> {
+  async setBranch(branch: string, sha: string, expected: string | null): Promise<void> {
+    if (expected !== null) return this.#swap(branch, expected, sha);
+    try {
+      await this.#octokit.rest.git.createRef({ ...this.#repo, ref: `refs/heads/${branch}`, sha });
+    } catch (e) {
+      if (status(e) === 422 && /already exists/i.test(String((e as Error).message))) throw new BranchMoved(branch, null, await this.branchSha(branch));
+      throw e;
+    }
+  }
+
+  async deleteBranch(branch: string, expected?: string): Promise<void> {
+    if (expected !== undefined) {
+      try {
+        await this.#swap(branch, expected, NO_OBJECT);
+      } catch (e) {
+        if (!(e instanceof BranchMoved) || e.current !== null) throw e;
+      }
+      return;
+    }
     try {
       await this.#octokit.rest.git.deleteRef({ ...this.#repo, ref: `heads/${branch}` });
     } catch (e) {
       // Already gone (GitHub's "delete branch on merge", or a person): nothing to do.
       if (status(e) !== 422 && status(e) !== 404) throw e;
+    }
+  }
+
+  /**
+   * Compare-and-swap of one branch with GraphQL's `updateRefs`: GitHub applies it only if the
+   * ref points at `beforeOid` (zeros in `afterOid` delete it). A rejection is a GraphQL error;
+   * the ref itself then says whether it moved (its message is not a contract).
+   */
+  async #swap(branch: string, before: string, after: string): Promise<void> {
+    const repositoryId = await this.#repositoryId();
+    try {
+      await this.#octokit.graphql(`mutation($input: UpdateRefsInput!) { updateRefs(input: $input) { clientMutationId } }`, {
+        input: { repositoryId, refUpdates: [{ name: `refs/heads/${branch}`, beforeOid: before, afterOid: after, force: true }] },
+      });
+    } catch (e) {
+      if (!isGraphqlError(e)) throw e;
+      const current = await this.branchSha(branch);
+      if (current !== before) throw new BranchMoved(branch, before, current);
+      throw e;
     }
   }
 
@@ -287,7 +380,7 @@ export class GitHubRepository implements Repository {
   }
 
   async comment(number: number, body: string): Promise<void> {
-    await this.#octokit.rest.issues.createComment({ ...this.#repo, issue_number: number, body });
+    await this.#octokit.rest.issues.createComment({ ...this.#repo, issue_number: number, body, request: NOT_RETRIED });
   }
 
   async hasComment(number: number, marker: string): Promise<boolean> {
@@ -302,7 +395,7 @@ export class GitHubRepository implements Repository {
   }
 
   async createIssue(issue: { title: string; body: string; labels: readonly string[] }): Promise<IssueInfo> {
-    const { data } = await this.#octokit.rest.issues.create({ ...this.#repo, title: issue.title, body: issue.body, labels: [...issue.labels] });
+    const { data } = await this.#octokit.rest.issues.create({ ...this.#repo, title: issue.title, body: issue.body, labels: [...issue.labels], request: NOT_RETRIED });
     return { number: data.number, body: data.body ?? '' };
   }
 

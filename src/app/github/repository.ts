@@ -56,12 +56,21 @@ export interface Repository {
 
   /** One commit with these files changed (null content deletes), on top of `parent`. */
   commit(parent: BranchHead, files: ReadonlyMap<string, string | null>, message: string): Promise<string>;
+  /** A commit's tree, parents and message. */
+  readCommit(sha: string): Promise<CommitInfo>;
+  /** A file's text at a commit, or null when it has none there. */
+  readFile(commitSha: string, path: string): Promise<string | null>;
+  /** Where a branch points now, or null when it does not exist. */
+  branchSha(branch: string): Promise<string | null>;
   /**
-   * Points the branch at `sha` (the branch is the bot's: force). `create` says which to try
-   * first, creating or moving; the other is the fallback.
+   * Points the branch at `sha`, compare-and-swap: only if it points at `expected` now (null: only
+   * if it does not exist yet). Otherwise nothing changes and it throws BranchMoved, so a commit
+   * a person or another replica pushed in the meantime is never overwritten. Not a fast-forward
+   * (the bot rebuilds its commit on the default branch).
    */
-  setBranch(branch: string, sha: string, options: { create: boolean }): Promise<void>;
-  deleteBranch(branch: string): Promise<void>;
+  setBranch(branch: string, sha: string, expected: string | null): Promise<void>;
+  /** Deletes the branch (only if it still points at `expected`, when given); already gone is fine. */
+  deleteBranch(branch: string, expected?: string): Promise<void>;
 
   createPullRequest(pr: { branch: string; title: string; body: string; draft: boolean }): Promise<PullRequestInfo>;
   updatePullRequest(number: number, change: { title?: string; body?: string; state?: 'closed' | 'open' }): Promise<void>;
@@ -77,7 +86,25 @@ export interface Repository {
   updateIssue(number: number, body: string): Promise<void>;
 }
 
+export interface CommitInfo {
+  readonly sha: string;
+  readonly tree: string;
+  readonly parents: readonly string[];
+  readonly message: string;
+}
+
 /** The PR's branch was not found, or a PR for it already exists: the caller re-plans. */
 export class RepositoryConflict extends Error {
-  override readonly name = 'RepositoryConflict';
+  override readonly name: string = 'RepositoryConflict';
+}
+
+/** A compare-and-swap of a branch failed: it no longer points where the run saw it. */
+export class BranchMoved extends RepositoryConflict {
+  override readonly name = 'BranchMoved';
+  /** Where it points now (null: it does not exist). */
+  readonly current: string | null;
+  constructor(branch: string, expected: string | null, current: string | null) {
+    super(`the branch ${branch} moved (expected ${expected ?? 'no branch'}, found ${current ?? 'no branch'}): someone else wrote to it meanwhile`);
+    this.current = current;
+  }
 }

@@ -5,13 +5,13 @@
 
 import type { ConfigIssue } from '../../config/config-error.ts';
 import type { SkipSummary } from '../../flows/skip-report.ts';
-import { isDnsSubdomain, normaliseDomain } from '../../calico/names.ts';
+import { isDnsLabel, isDnsSubdomain, normaliseDomain } from '../../calico/names.ts';
 import { isPortNumber } from '../../calico/ports.ts';
 import { parseProtocol } from '../../calico/protocol.ts';
 import { CATEGORY_ORDER, type ObservedAtom } from '../../engine/model.ts';
 import { decodeMarker, encodeMarker } from '../state/marker.ts';
 import type { DashboardState } from '../run/decide.ts';
-import { code, plural, table, text } from './markdown.ts';
+import { code, plural, table, text, timestamp } from './markdown.ts';
 
 export const DASHBOARD_TITLE = 'Policy recommendations';
 export const DASHBOARD_LABEL = 'policy-recommender';
@@ -106,11 +106,12 @@ function clusterSection(cluster: DashboardCluster): string {
     code(n.namespace),
     n.state,
     n.pr ? `#${n.pr.number}` : '',
-    n.lastUpdated ?? '',
+    n.lastUpdated === null ? '' : timestamp(n.lastUpdated),
     n.note ? text(n.note) : '',
   ]);
   lines.push(rows.length > 0 ? table(['Namespace', 'State', 'Pull request', 'Rules last changed', 'Note'], rows) : 'No namespace has traffic to learn from yet.');
-  const dismissed = cluster.namespaces.filter((n) => n.state === 'Dismissed');
+  // Names go into a hidden marker here: only DNS labels (all a namespace can be) get a box.
+  const dismissed = cluster.namespaces.filter((n) => n.state === 'Dismissed' && isDnsLabel(n.namespace) && isDnsLabel(cluster.name));
   if (dismissed.length > 0) {
     lines.push(
       ['Dismissed (tick to have it proposed again):', ...dismissed.map((n) => `- [ ] <!-- policy-recommender:recreate ${cluster.name}/${n.namespace} --> ${code(n.namespace)}`)].join('\n'),

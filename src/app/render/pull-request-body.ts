@@ -9,7 +9,7 @@ import type { RuleReport, Warning } from '../../engine/report.ts';
 import type { RecommendationStatus } from '../../engine/status.ts';
 import { formatTime } from '../../engine/provenance.ts';
 import { encodeState, REBASE_LABEL, type PullRequestState, type RuleEvidence } from '../state/pull-request-state.ts';
-import { code, plural, table, text } from './markdown.ts';
+import { code, plural, table, text, timestamp } from './markdown.ts';
 import { namespaceGraph, type GraphEdge } from './mermaid.ts';
 
 export const MAX_BODY = 65_536;
@@ -67,7 +67,7 @@ function intro(c: PullRequestContent): string {
 }
 
 function statusLine(c: PullRequestContent): string {
-  const since = c.lastUpdated ? ` Its rules last changed at ${c.lastUpdated}.` : '';
+  const since = c.lastUpdated ? ` Its rules last changed at ${timestamp(c.lastUpdated)}.` : '';
   switch (c.status) {
     case 'Learning':
       return `**Status: Learning.** New traffic was seen recently.${since} It becomes ready for review once its rules have not changed for ${formatDuration(c.stabilizationPeriod)}.`;

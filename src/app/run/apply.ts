@@ -4,11 +4,12 @@
 
 import type { Flavor } from '../../config/recommendation-config.ts';
 import type { RuleReport } from '../../engine/report.ts';
-import { RepositoryConflict, type BranchHead, type PullRequestInfo, type Repository } from '../github/repository.ts';
+import { BranchMoved, RepositoryConflict, type BranchHead, type PullRequestInfo, type Repository } from '../github/repository.ts';
 import { pullRequestTitle, renderPullRequestBody, ruleId } from '../render/pull-request-body.ts';
 import { code } from '../render/markdown.ts';
 import {
   branchName,
+  decodeState,
   OBSOLETE_MARKER,
   RECOMMENDATION_LABEL,
   REBASE_LABEL,
@@ -46,10 +47,17 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
       case 'open': {
         const branch = branchName(facts.cluster, facts.namespace);
         const commit = await repo.commit(ctx.head, facts.recommendation!.files, commitMessage(facts.cluster, facts.namespace));
-        await repo.setBranch(branch, commit, { create: true });
+        const replaced = await createBranch(repo, branch, commit);
         const state = stateOf(decision, ctx, commit, {});
         const draft = facts.status !== 'Stable';
-        const pr = await repo.createPullRequest({ branch, title: title(decision, action.update), body: body(decision, ctx, state, action.update), draft });
+        let pr: PullRequestInfo;
+        try {
+          pr = await repo.createPullRequest({ branch, title: title(decision, action.update), body: body(decision, ctx, state, action.update), draft });
+        } catch (e) {
+          // Another run opened it between our look and our write: its branch goes back to its commit.
+          if (e instanceof RepositoryConflict && replaced !== null) await repo.setBranch(branch, replaced, commit).catch(() => undefined);
+          throw e;
+        }
         await repo.setLabels(pr.number, labels([], decision, ctx));
         // Drafts unavailable (private repository on a free plan): remember it, the label stands in.
         if (draft && !pr.draft) await repo.updatePullRequest(pr.number, { body: body(decision, ctx, { ...state, noDrafts: true }, action.update) });
@@ -69,8 +77,25 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
         const update = isUpdate(pr);
         const text = body(decision, ctx, state, update);
         await repo.updatePullRequest(pr.number, { title: title(decision, update), body: text });
-        await repo.setBranch(pr.branch, commit, { create: false });
+        try {
+          // Compare-and-swap from the head this run saw: a commit pushed since is never overwritten.
+          await repo.setBranch(pr.branch, commit, pr.headOid);
+        } catch (e) {
+          if (!(e instanceof BranchMoved)) throw e;
+          return await lostRace(decision, ctx, pr, state, e);
+        }
         await syncLabelsAndDraft(pr, decision, ctx, state, text);
+        return { pr };
+      }
+      case 'resume': {
+        const pr = action.pr;
+        try {
+          await repo.setBranch(pr.branch, action.commit, pr.headOid);
+        } catch (e) {
+          if (!(e instanceof BranchMoved)) throw e;
+          return { error: `${facts.cluster}/${facts.namespace}: ${e.message}` };
+        }
+        await syncLabelsAndDraft(pr, decision, ctx, facts.state!, pr.body);
         return { pr };
       }
       case 'refresh': {
@@ -87,7 +112,8 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
         // or lose if the run stops half-way.
         const note = `> **Closed by policy-recommender:** ${action.reason}. A new pull request is opened if new traffic needs one.\n\n${OBSOLETE_MARKER}\n\n`;
         await repo.updatePullRequest(pr.number, { state: 'closed', body: note + pr.body });
-        await repo.deleteBranch(pr.branch);
+        // Only the head the run saw: a commit pushed since keeps its branch.
+        await repo.deleteBranch(pr.branch, pr.headOid);
         return {};
       }
       case 'notify-edited': {
@@ -109,6 +135,62 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
     if (e instanceof RepositoryConflict) return { error: e.message };
     return { error: `${facts.cluster}/${facts.namespace}: ${(e as Error).message}` };
   }
+}
+
+/**
+ * Creates the PR's branch at `commit`. A branch already there without an open PR (left by a run
+ * that stopped before opening it, or by a merged or closed PR) is moved, compare-and-swap from
+ * where it is; one whose PR another run just opened is that run's. Returns the commit replaced.
+ */
+async function createBranch(repo: Repository, branch: string, commit: string): Promise<string | null> {
+  try {
+    await repo.setBranch(branch, commit, null);
+    return null;
+  } catch (e) {
+    if (!(e instanceof BranchMoved) || e.current === null) throw e;
+    const latest = (await repo.latestPullRequests([branch])).get(branch);
+    if (latest?.state === 'open') throw new RepositoryConflict(`a pull request for ${branch} was opened meanwhile (#${latest.number})`);
+    await repo.setBranch(branch, commit, e.current);
+    return e.current;
+  }
+}
+
+/**
+ * The branch moved between this run's look and its write (compare-and-swap failed): nothing of
+ * the winner's was overwritten, but this run's body, written first, may now claim a commit the
+ * branch does not have. Re-read the PR and put the record right:
+ * - the body records the branch's head: the winner wrote last, nothing to do;
+ * - the head is another run's commit (same message, same parents) with the same files: it is
+ *   this run's result, recorded as such;
+ * - another run's commit with other files: recorded, with its policy as memory, so the next run
+ *   regenerates from it (whatever it learned is kept);
+ * - anything else is a person's commit: the PR gets back the title and body it had, so it
+ *   describes its branch, and the next run sees the branch edited and leaves it alone.
+ */
+async function lostRace(decision: Decision, ctx: ApplyContext, pr: PullRequestInfo, ours: PullRequestState, moved: BranchMoved): Promise<Applied> {
+  const repo = ctx.repository;
+  const { facts } = decision;
+  const conflict = { error: `${facts.cluster}/${facts.namespace}: ${moved.message}` };
+  const fresh = (await repo.latestPullRequests([pr.branch])).get(pr.branch);
+  if (fresh?.state !== 'open' || fresh.number !== pr.number) return conflict;
+  const recorded = decodeState(fresh.body);
+  if (recorded?.commit !== ours.commit) return conflict;
+  const [mine, theirs] = await Promise.all([repo.readCommit(ours.commit), repo.readCommit(fresh.headOid)]);
+  const sibling = theirs.message === mine.message && theirs.parents.join() === mine.parents.join();
+  if (!sibling) {
+    // A person's commit: the PR says again what its branch holds (and the next run sees it edited).
+    await repo.updatePullRequest(pr.number, { title: pr.title, body: pr.body });
+    return conflict;
+  }
+  const { previous: _previous, ...record } = recorded;
+  if (theirs.tree === mine.tree) {
+    await repo.updatePullRequest(pr.number, { body: replaceState(fresh.body, { ...record, commit: fresh.headOid }) });
+    return { pr };
+  }
+  const path = [...facts.recommendation!.files.keys()].find((p) => p === ours.policyPath || p.endsWith(`/${ours.policyPath}`));
+  const policy = path === undefined ? null : await repo.readFile(fresh.headOid, path);
+  await repo.updatePullRequest(pr.number, { body: replaceState(fresh.body, { ...record, commit: fresh.headOid, hash: '', policy }) });
+  return conflict;
 }
 
 function isUpdate(pr: PullRequestInfo): boolean {
@@ -150,8 +232,12 @@ function evidence(rules: readonly RuleReport[], previous: Readonly<Record<string
       if (before) out[id] = before;
       continue;
     }
+    // Flows no later than those already counted were counted already: read again in the window's
+    // overlap, or carried over from a run that recorded them but failed after.
     out[id] = before
-      ? [before[0] + rule.flows, Math.min(before[1], rule.firstSeen), Math.max(before[2], rule.lastSeen)]
+      ? rule.lastSeen <= before[2]
+        ? before
+        : [before[0] + rule.flows, Math.min(before[1], rule.firstSeen), Math.max(before[2], rule.lastSeen)]
       : [rule.flows, rule.firstSeen, rule.lastSeen];
   }
   return out;

@@ -29,6 +29,8 @@ export type Action =
   | { readonly kind: 'none' }
   | { readonly kind: 'open'; readonly update: boolean }
   | { readonly kind: 'update'; readonly pr: PullRequestInfo; readonly rebase: boolean }
+  /** A run recorded its commit but stopped before moving the branch, and nothing changed since: move it. */
+  | { readonly kind: 'resume'; readonly pr: PullRequestInfo; readonly commit: string }
   /** Same files, but the status (labels, draft, body) moved. */
   | { readonly kind: 'refresh'; readonly pr: PullRequestInfo }
   | { readonly kind: 'close'; readonly pr: PullRequestInfo; readonly reason: string }
@@ -96,7 +98,7 @@ function withPullRequest(facts: NamespaceFacts, pr: PullRequestInfo): Decision {
   const rebase = pr.labels.includes(REBASE_LABEL);
   const state = facts.state;
   // A PR without our state, or whose branch head is neither of our last commits, was edited by a person.
-  const stale = state !== null && state.previous !== undefined && pr.headOid === state.previous && pr.headOid !== state.commit;
+  const stale = lagging(pr, state);
   const edited = state === null || (pr.headOid !== state.commit && !stale);
   if (facts.gone !== null) return { facts, action: { kind: 'close', pr, reason: facts.gone }, dashboard: 'Closed as obsolete' };
   if (edited && !rebase) {
@@ -106,13 +108,20 @@ function withPullRequest(facts: NamespaceFacts, pr: PullRequestInfo): Decision {
   if (facts.recommendation === null) {
     return { facts, action: { kind: 'close', pr, reason: 'its changes are already on the default branch: nothing is left to add' }, dashboard: 'Closed as obsolete' };
   }
-  // Stale: a run recorded a new commit but stopped before moving the branch to it.
+  // Stale: a run recorded a new commit but stopped before moving the branch to it. If the
+  // recommendation is still the one recorded, that commit is the result: the branch moves to it.
+  if (stale && !rebase && facts.recommendation.hash === state!.hash) return { facts, action: { kind: 'resume', pr, commit: state!.commit }, dashboard: statusState(facts.status) };
   if (rebase || stale || facts.recommendation.hash !== state!.hash) return { facts, action: { kind: 'update', pr, rebase }, dashboard: statusState(facts.status) };
   // Where drafts are unavailable (private repositories on free plans) the status label says it.
   const draftOk = state!.noDrafts === true || pr.draft === (facts.status !== 'Stable');
   const labelled = facts.status !== null && pr.labels.includes(facts.status);
   const current = draftOk && labelled;
   return { facts, action: current ? { kind: 'none' } : { kind: 'refresh', pr }, dashboard: statusState(facts.status) };
+}
+
+/** The PR's branch is still at the commit before the one its state records (a run stopped in between). */
+export function lagging(pr: PullRequestInfo, state: PullRequestState | null): boolean {
+  return state !== null && state.previous !== undefined && pr.headOid === state.previous && pr.headOid !== state.commit;
 }
 
 function statusState(status: RecommendationStatus | null): DashboardState {

@@ -6,7 +6,8 @@ import type { RecommendationConfig } from '../../config/recommendation-config.ts
 import type { ObservedAtom } from '../../engine/model.ts';
 import type { NamespaceReport } from '../../engine/report.ts';
 import { planRecommendations, type NamespaceContext } from '../../pipeline/plan.ts';
-import type { TreeFiles } from '../../repo/tree.ts';
+import { ensureReachable } from '../../repo/kustomize.ts';
+import { TreeOverlay, type TreeFiles } from '../../repo/tree.ts';
 import { contentHash } from '../state/pull-request-state.ts';
 
 export interface NamespaceRecommendationInput {
@@ -52,7 +53,11 @@ export function recommendNamespace(input: NamespaceRecommendationInput): Namespa
   const report = plan.namespaces.find((n) => n.namespace === input.namespace);
   if (report === undefined) return null;
 
-  const finalTree = new Map([...memoryTree, ...plan.changes]);
+  // The engine makes a policy file reachable from the kustomizations when it writes it; one it
+  // keeps as it is (the memory, unchanged) must be listed too, as it is not on the default branch.
+  const overlay = new TreeOverlay(new Map([...memoryTree, ...plan.changes]));
+  if (overlay.has(report.path) && !input.tree.has(report.path)) ensureReachable(overlay, report.path);
+  const finalTree = new Map([...memoryTree, ...plan.changes, ...overlay.changes()]);
   const prefix = input.clusterPath === '' ? '' : `${input.clusterPath}/`;
   const files = new Map<string, string>();
   const added = new Set<string>();

@@ -29,7 +29,7 @@ import {
 } from '../render/dashboard.ts';
 import { branchName, decodeState, parseBranch, RECOMMENDATION_LABEL, REBASE_LABEL } from '../state/pull-request-state.ts';
 import { apply } from './apply.ts';
-import { decide, needsHistory, type Decision, type NamespaceFacts } from './decide.ts';
+import { decide, lagging, needsHistory, type Decision, type NamespaceFacts } from './decide.ts';
 import { recommendNamespace } from './namespace-recommendation.ts';
 
 /** Flows read in the previous run's last minutes are read again: nothing falls between runs. */
@@ -217,7 +217,10 @@ async function observeCluster(
   const observed = new Map<string, readonly ObservedAtom[]>();
   for (const [key, atoms] of Object.entries(memory.pending)) {
     const [cluster, namespace] = key.split('/') as [string, string];
-    if (cluster === entry.name) observed.set(namespace, atoms);
+    // A PR whose branch lags its recorded commit holds them already (the run that kept them
+    // recorded its state, then failed to move the branch).
+    const pr = prs.get(namespace);
+    if (cluster === entry.name && !(pr && lagging(pr, decodeState(pr.body)))) observed.set(namespace, atoms);
   }
   for (const [namespace, atoms] of reading.observations.byNamespace) observed.set(namespace, mergeObservations(observed.get(namespace) ?? [], atoms));
   const namespaces = [...new Set([...observed.keys(), ...prs.keys(), ...accepted])].sort();

@@ -12,18 +12,21 @@ export function encodeMarker(kind: string, value: unknown): string {
   return `${PREFIX}${kind} ${payload} -->`;
 }
 
-/** `body` with its marker of that kind replaced (or appended when it has none). */
+/** `body` with its (last) marker of that kind replaced (or appended when it has none). */
 export function replaceMarker(body: string, kind: string, value: unknown): string {
   const marker = encodeMarker(kind, value);
-  const start = body.indexOf(`${PREFIX}${kind} `);
+  const start = body.lastIndexOf(`${PREFIX}${kind} `);
   const end = start === -1 ? -1 : body.indexOf(' -->', start);
   return end === -1 ? `${body.trimEnd()}\n\n${marker}\n` : `${body.slice(0, start)}${marker}${body.slice(end + 4)}`;
 }
 
-/** The value of the first marker of that kind, or null when absent or unreadable. */
+/**
+ * The value of the last marker of that kind (the bot writes it at the end; anything earlier came
+ * from elsewhere), or null when absent or unreadable.
+ */
 export function decodeMarker(body: string | null | undefined, kind: string): unknown {
   if (!body) return null;
-  const start = body.indexOf(`${PREFIX}${kind} `);
+  const start = body.lastIndexOf(`${PREFIX}${kind} `);
   if (start === -1) return null;
   const from = start + PREFIX.length + kind.length + 1;
   const end = body.indexOf(' -->', from);

@@ -6,6 +6,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Bottleneck from 'bottleneck';
 import type { Logger } from 'pino';
 import { Probot, ProbotOctokit } from 'probot';
 import { policyRecommenderApp } from '../../../src/app/app.ts';
@@ -30,6 +31,28 @@ const AppOctokit = ProbotOctokit.defaults((options: Record<string, unknown>) => 
   retry: { enabled: false },
   throttle: { ...(options['throttle'] as object | undefined), enabled: false },
 }));
+
+/**
+ * Probot's retry and throttling plugins as in production (5xx retried 3 times, secondary rate
+ * limits waited out as `retry-after` says), with their clocks made fast: a retry-after second
+ * or a backoff step is a millisecond, and writes are not spaced a second apart.
+ */
+const RetryingOctokit = ProbotOctokit.defaults((options: Record<string, unknown>) => {
+  const group = (maxConcurrent: number | null) => new Bottleneck.Group({ maxConcurrent, minTime: 0 });
+  return {
+    ...options,
+    retry: { retryAfterBaseValue: 1 },
+    throttle: {
+      ...(options['throttle'] as object | undefined),
+      retryAfterBaseValue: 1,
+      global: group(10),
+      auth: group(1),
+      search: group(1),
+      write: group(1),
+      notifications: group(1),
+    },
+  };
+});
 
 /** 2026-11-22T12:00:00Z */
 export const T0 = 1795348800;
@@ -65,6 +88,30 @@ function withRetention(source: FlowSource, retention: number): FlowSource {
   };
 }
 
+export interface HarnessOptions {
+  config?: string;
+  files?: Record<string, string>;
+  /** Metrics the app records into, as `npm start` wires them (GitHub requests, flow sources). */
+  metrics?: AppMetrics;
+  /** Replaces the flow-log file the harness writes. */
+  openFlowSource?: (cluster: string) => Promise<FlowSource>;
+  /** The app's logger (default: fatal only); errors and warnings are recorded either way. */
+  log?: Logger;
+  /** Seconds of history the harness's flow file pretends to keep, as Goldmane keeps an hour. */
+  flowRetention?: number;
+  /** Probot's retry and throttling plugins on, as in production (with fast clocks). Default: off. */
+  retries?: boolean;
+}
+
+/** Another replica of the App: see AppHarness.replica(). */
+export interface Replica {
+  readonly errors: unknown[];
+  readonly scheduler: Scheduler;
+  /** Traffic only this replica's flow source has (on top of the harness's). */
+  see(...flows: Omit<LineOptions, 'at'>[]): Promise<void>;
+  run(trigger?: string): Promise<void>;
+}
+
 export class AppHarness {
   now = T0;
   readonly github: FakeGitHub;
@@ -76,59 +123,77 @@ export class AppHarness {
   #dir = '';
   #probot!: Probot;
   #scheduler!: Scheduler;
+  #replicas = 0;
+  readonly #others: Scheduler[] = [];
 
   private constructor(files: Record<string, string>) {
     this.github = new FakeGitHub({ now: () => this.now }).start();
     this.repo = this.github.addRepository({ owner: 'acme', name: 'policies', installationId: 7, files });
   }
 
-  static async start(
-    options: {
-      config?: string;
-      files?: Record<string, string>;
-      /** Metrics the app records into, as `npm start` wires them (GitHub requests, flow sources). */
-      metrics?: AppMetrics;
-      /** Replaces the flow-log file the harness writes. */
-      openFlowSource?: (cluster: string) => Promise<FlowSource>;
-      /** The app's logger (default: fatal only); errors and warnings are recorded either way. */
-      log?: Logger;
-      /** Seconds of history the harness's flow file pretends to keep, as Goldmane keeps an hour. */
-      flowRetention?: number;
-    } = {},
-  ): Promise<AppHarness> {
+  static async start(options: HarnessOptions = {}): Promise<AppHarness> {
     const h = new AppHarness({ 'README.md': '# Policies\n', [CONFIG_PATH]: options.config ?? CONFIG, ...options.files });
     h.#dir = await mkdtemp(join(tmpdir(), 'app-harness-'));
-    privateKey ??= generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
-    const metrics = options.metrics;
-    const Octokit = metrics ? AppOctokit.plugin(githubMetricsPlugin(metrics)) : AppOctokit;
-    h.#probot = new Probot({ appId: 1, privateKey, Octokit, ...(options.log ? { log: options.log } : { logLevel: 'fatal' as const }) });
     const openFile = async (): Promise<FlowSource> => {
       const source = await FileFlowSource.open([join(h.#dir, 'flows.log')]);
       return options.flowRetention === undefined ? source : withRetention(source, options.flowRetention);
     };
-    const open = options.openFlowSource ?? openFile;
+    const loaded = await h.#load(options, options.openFlowSource ?? openFile, h.errors);
+    h.#probot = loaded.probot;
+    h.#scheduler = loaded.scheduler;
+    await h.#writeFlows();
+    return h;
+  }
+
+  /** A Probot with the App loaded against this harness's fake GitHub, clock and cluster. */
+  async #load(options: HarnessOptions, open: (cluster: string) => Promise<FlowSource>, errors: unknown[]): Promise<{ probot: Probot; scheduler: Scheduler }> {
+    privateKey ??= generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+    const metrics = options.metrics;
+    const Base = options.retries ? RetryingOctokit : AppOctokit;
+    const Octokit = metrics ? Base.plugin(githubMetricsPlugin(metrics)) : Base;
+    const probot = new Probot({ appId: 1, privateKey, Octokit, ...(options.log ? { log: options.log } : { logLevel: 'fatal' as const }) });
     const { app, scheduler } = policyRecommenderApp({
       scheduleDefaults: { schedule: '0 */2 * * *', timezone: 'UTC' },
       openFlowSource: metrics ? (cluster) => openInstrumented(() => open(cluster), { cluster, source: 'file' }, metrics) : open,
-      clusterContext: () => (h.namespaces === undefined ? null : h.#context()),
+      clusterContext: () => (this.namespaces === undefined ? null : this.#context()),
       template: await loadTree(TEMPLATE_DIR),
       engineVersion: 'test',
-      now: () => h.now,
+      now: () => this.now,
       scheduleOnLoad: false,
       ...(metrics ? { metrics } : {}),
     });
     // No HTTP server here: the ops endpoints are tested through a real one elsewhere.
-    await h.#probot.load(app, { cwd: process.cwd(), addHandler: () => undefined });
+    await probot.load(app, { cwd: process.cwd(), addHandler: () => undefined });
     for (const level of ['error', 'warn'] as const) {
-      const write = h.#probot.log[level].bind(h.#probot.log) as (...args: unknown[]) => void;
-      jest.spyOn(h.#probot.log, level).mockImplementation((...args: unknown[]) => {
-        h.errors.push([level, ...args]);
+      const write = probot.log[level].bind(probot.log) as (...args: unknown[]) => void;
+      jest.spyOn(probot.log, level).mockImplementation((...args: unknown[]) => {
+        errors.push([level, ...args]);
         if (options.log) write(...args);
       });
     }
-    h.#scheduler = scheduler();
-    await h.#writeFlows();
-    return h;
+    return { probot, scheduler: scheduler() };
+  }
+
+  /**
+   * A second replica of the App (its own Probot, scheduler and Octokit, no shared Lease) on the
+   * same GitHub, cluster and clock, reading the same flows plus those given to its own `see`.
+   */
+  async replica(): Promise<Replica> {
+    const file = join(this.#dir, `replica-${++this.#replicas}.log`);
+    await writeFile(file, '');
+    const errors: unknown[] = [];
+    const { scheduler } = await this.#load({}, () => FileFlowSource.open([join(this.#dir, 'flows.log'), file]), errors);
+    this.#others.push(scheduler);
+    const lines: string[] = [];
+    return {
+      errors,
+      scheduler,
+      see: async (...flows) => {
+        lines.push(...flows.map((f) => flowLine({ ...f, at: this.now - this.seenAgo })));
+        await writeFile(file, lines.map((l) => `${l}\n`).join(''));
+      },
+      run: (trigger = 'replica') => scheduler.request(this.repo.key(), trigger),
+    };
   }
 
   #context(): ClusterContext {
@@ -136,9 +201,12 @@ export class AppHarness {
     return { namespaces: async () => namespaces, workloads: async () => [], skipped: { namespaces: new SkipReport(), workloads: new SkipReport() } };
   }
 
+  /** How long before `now` the records `see` writes start (seconds). */
+  seenAgo = 600;
+
   /** Traffic seen at the current time (one record each). */
   async see(...flows: Omit<LineOptions, 'at'>[]): Promise<void> {
-    this.#lines.push(...flows.map((f) => flowLine({ ...f, at: this.now - 600 })));
+    this.#lines.push(...flows.map((f) => flowLine({ ...f, at: this.now - this.seenAgo })));
     await this.#writeFlows();
   }
 
@@ -172,13 +240,13 @@ export class AppHarness {
   writes(): string[] {
     return this.github
       .requests()
-      .filter((r) => r.method !== 'GET' && !(r.path === '/graphql' && !/^(markPullRequestReadyForReview|convertPullRequestToDraft)$/.test(r.graphql ?? '')))
+      .filter((r) => r.method !== 'GET' && !(r.path === '/graphql' && !/^(markPullRequestReadyForReview|convertPullRequestToDraft|updateRefs)$/.test(r.graphql ?? '')))
       .filter((r) => !r.path.endsWith('/access_tokens'))
       .map((r) => `${r.method} ${r.path}${r.graphql ? ` ${r.graphql}` : ''}`);
   }
 
   async stop(): Promise<void> {
-    await this.#scheduler.stop();
+    await Promise.all([this.#scheduler, ...this.#others].map((s) => s.stop()));
     this.github.stop();
     await rm(this.#dir, { recursive: true, force: true });
   }

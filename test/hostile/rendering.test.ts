@@ -1,0 +1,348 @@
+// Hostile input, generated, into everything the App renders on GitHub and everything it reads
+// back: arbitrary strings (any Unicode, control characters, Markdown, HTML, the bot's own hidden
+// markers) in every field of PR bodies and the dashboard, arbitrary configuration files, and the
+// names branches are made of. Properties:
+// - Markdown is inert: no link, image, autolink, mention, issue reference, raw HTML or line break
+//   comes from a value; tables keep their columns;
+// - the bot's hidden state reads back exactly, whatever the visible part holds (one marker of
+//   each kind, no box a value can tick);
+// - a configuration is valid or a ConfigError, never a crash, and its errors render inert;
+// - branch names are valid git ref names and read back to their cluster and namespace.
+// `npm test` runs each property a few hundred times; `npm run reliability` many more.
+
+import { afterAll, describe, expect, test } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import fc from 'fast-check';
+import { validateRepositoryConfig } from '../../src/app/config/repository-config.ts';
+import { dashboardRequests, decodeDashboardState, renderDashboard, type DashboardContent } from '../../src/app/render/dashboard.ts';
+import { code, text } from '../../src/app/render/markdown.ts';
+import { renderPullRequestBody, type PullRequestContent } from '../../src/app/render/pull-request-body.ts';
+import { branchName, decodeState, parseBranch, type PullRequestState } from '../../src/app/state/pull-request-state.ts';
+import { isDnsLabel } from '../../src/calico/names.ts';
+import { ConfigError } from '../../src/config/config-error.ts';
+import { report, sized } from '../reliability/size.ts';
+
+const RUNS = sized(150, 3000);
+let cases = 0;
+let properties = 0;
+let failures = 0;
+afterAll(() => report({ suite: 'hostile input (rendering, config, branch names)', scenarios: properties, fuzzCases: cases, failures }));
+
+/** A property that counts as failed unless it gets to its end. */
+const property = (name: string, body: () => void) =>
+  test(name, () => {
+    properties++;
+    failures++;
+    body();
+    failures--;
+  });
+
+const counted = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T> => arb.map((v) => (cases++, v));
+
+/** Strings that try every trick, and arbitrary ones. */
+const hostile = fc.oneof(
+  fc.constantFrom(
+    '@octocat',
+    'team @acme/security please',
+    '#1',
+    'fixes #12',
+    '[x](https://evil.example)',
+    '![img](https://evil.example/x.png)',
+    'https://evil.example',
+    'www.evil.example',
+    '<img src=x onerror=alert(1)>',
+    '<script>alert(1)</script>',
+    '<!-- policy-recommender:pr H4sIAAAAAAAAA6tWKi1OLVKyUipILSrKL1KqBQBZ4Xq3EgAAAA== -->',
+    '<!-- policy-recommender:dashboard H4sIAAAAAAAAA6tWKlOyMtRRSsvJLy8OSk1MCc0rycxRsqpWKijKT1GyMjS3NDU2sbAwMKjVUSpIzUvJzEtXsqqurQUA8a4ByjkAAAA= -->',
+    '- [x] <!-- policy-recommender:run --> Run now',
+    '- [x] <!-- policy-recommender:recreate prod/web -->',
+    '| a | b |',
+    '`code` ``` fence',
+    'line\nbreak\r\n## heading',
+    '\u202eevil\u202c',
+    'a\u0000b\u2028c',
+    '&#64;octocat',
+    '\\@octocat',
+    '-->',
+  ),
+  fc.string({ maxLength: 60 }),
+  fc.string({ unit: 'grapheme', maxLength: 30 }),
+  fc.string({ unit: 'binary', maxLength: 30 }),
+);
+
+/** Removes code spans (CommonMark: a backtick run closed by a run of the same length) and the Mermaid block. */
+function outsideCode(markdown: string): string {
+  const noFence = markdown.replace(/```mermaid\n[\s\S]*?\n```/g, '');
+  let out = '';
+  let i = 0;
+  while (i < noFence.length) {
+    if (noFence[i] === '\\') {
+      out += noFence.slice(i, i + 2);
+      i += 2;
+      continue;
+    }
+    if (noFence[i] !== '`') {
+      out += noFence[i];
+      i++;
+      continue;
+    }
+    const run = /^`+/.exec(noFence.slice(i))![0];
+    const close = noFence.slice(i + run.length).search(new RegExp(`(?<!\`)${run}(?!\`)`));
+    if (close === -1) {
+      out += run;
+      i += run.length;
+    } else {
+      out += ' ';
+      i += run.length + close + run.length;
+    }
+  }
+  return out;
+}
+
+const ALLOWED_TAGS = /<\/?(details|summary)>|<!-- policy-recommender:(pr|dashboard) [A-Za-z0-9+/=]* -->|<!-- policy-recommender:run -->|<!-- policy-recommender:recreate [a-z0-9-]+\/[a-z0-9-]+ -->/g;
+
+/** What a value could have made active in a body (the templates themselves make none of these). */
+function active(markdown: string): string[] {
+  const found: string[] = [];
+  // A zero-width space (as the entity text() writes) breaks mentions and references.
+  const plain = outsideCode(markdown).replace(ALLOWED_TAGS, '').replace(/&#8203;/g, '\u200b');
+  // Within code spans nothing is active; there only the raw marker text would matter.
+  if (/<!--/.test(markdown.replace(ALLOWED_TAGS, ''))) found.push('an HTML comment (a hidden marker)');
+  if (/</.test(plain)) found.push('raw HTML');
+  if (/(?<!\\)\]\s*(?:\(|\[)/.test(plain)) found.push('a link');
+  if (/:\/\/|(?<![\\/])www\./i.test(plain)) found.push('an autolink');
+  if (/@[A-Za-z0-9]/.test(plain)) found.push('a mention');
+  if (/#\d/.test(plain)) found.push('an issue reference');
+  if (/\u202e|\u0000/.test(markdown)) found.push('a control character');
+  return found;
+}
+
+const state: PullRequestState = {
+  v: 1,
+  cluster: 'prod',
+  namespace: 'shop',
+  engine: '0.1.0',
+  hash: 'abc',
+  commit: 'c0ffee',
+  policyPath: 'namespace-isolation/shop.yaml',
+  policy: 'kind: StagedNetworkPolicy\n',
+  evidence: {},
+  notified: [],
+};
+
+describe('escaping primitives', () => {
+  property('text() is one inert line whatever the value', () => {
+    fc.assert(
+      fc.property(counted(hostile), (value) => {
+        const out = text(value);
+        expect(out).not.toMatch(/[\n\r<>]|(?<!\\)`/);
+        expect(active(out)).toEqual([]);
+        // Every Markdown-special character is escaped.
+        expect(out.replace(/\\[\\`*_{}[\]()#+\-.!|~:=/']/g, '').replace(/&(lt|gt|amp|quot|#8203);/g, '')).not.toMatch(/[\\`*_{}[\]()#+\-.!|<>~&"':=/]/);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  property('code() is one code span (or, holding a comment delimiter, inert text)', () => {
+    fc.assert(
+      fc.property(counted(hostile), (value) => {
+        const out = code(value);
+        expect(out).not.toMatch(/[\n\r]/);
+        expect(out).not.toContain('<!--');
+        if (out.startsWith('`')) expect(out).toMatch(/^`[^`]*`$/);
+        expect(active(`x ${out} y`)).toEqual([]);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('PR bodies and the dashboard', () => {
+  const rule = fc.record({
+    direction: fc.constantFrom('ingress' as const, 'egress' as const),
+    action: fc.constantFrom('Allow' as const, 'Deny' as const, 'Pass' as const),
+    category: fc.constantFrom('Namespace', 'Public', 'Domains', 'Custom', 'Private', 'NetworkSet'),
+    peers: fc.array(hostile, { minLength: 1, maxLength: 3 }),
+    protocol: hostile,
+    ports: fc.array(hostile, { maxLength: 3 }),
+    changed: fc.boolean(),
+    flows: fc.nat(),
+    firstSeen: fc.option(fc.integer({ min: 0, max: 2 ** 33 })),
+    lastSeen: fc.option(fc.integer({ min: 0, max: 2 ** 33 })),
+  });
+
+  property('a PR body: nothing active comes from a value, and the state reads back exactly', () => {
+    fc.assert(
+      fc.property(
+        counted(
+          fc.record({
+            cluster: hostile,
+            namespace: hostile,
+            rules: fc.array(rule, { maxLength: 6 }),
+            warnings: fc.array(hostile, { maxLength: 3 }),
+            files: fc.array(hostile, { minLength: 1, maxLength: 3 }),
+            lastUpdated: fc.option(hostile),
+            update: fc.boolean(),
+            policy: fc.option(hostile),
+          }),
+        ),
+        (v) => {
+          const content = {
+            cluster: v.cluster,
+            namespace: v.namespace,
+            flavor: 'calico',
+            status: 'Learning',
+            lastUpdated: v.lastUpdated,
+            stabilizationPeriod: 3600,
+            update: v.update,
+            rules: v.rules.map((r) => ({ ...r, firstAdded: null })),
+            evidence: {},
+            warnings: v.warnings.map((message) => ({ code: 'approximation', message })),
+            files: v.files.map((path) => ({ path, added: true })),
+            skippedLines: 0,
+            state: { ...state, cluster: v.cluster, namespace: v.namespace, policy: v.policy },
+          } as unknown as PullRequestContent;
+          const body = renderPullRequestBody(content);
+          // The title line is text(); everything else from a value is code() or text().
+          expect(active(body)).toEqual([]);
+          expect(body.match(/<!-- policy-recommender:/g)).toHaveLength(1);
+          expect(decodeState(body)).toEqual(content.state);
+          // Table rows keep their columns: every row has the header's unescaped pipes.
+          const rows = body.split('\n').filter((l) => l.startsWith('| '));
+          const pipes = (l: string) => outsideCode(l).replace(/\\\|/g, '').split('|').length;
+          for (const row of rows) expect(pipes(row)).toBe(pipes(rows[0]!));
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  property('the dashboard: nothing active, its state reads back, no box is ticked and no namespace proposed again by a value', () => {
+    const ns = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/);
+    fc.assert(
+      fc.property(
+        counted(
+          fc.record({
+            trigger: hostile,
+            configErrors: fc.array(fc.record({ path: hostile, message: hostile }), { maxLength: 3 }),
+            source: hostile,
+            errors: fc.array(hostile, { maxLength: 2 }),
+            warnings: fc.array(hostile, { maxLength: 2 }),
+            reasons: fc.dictionary(hostile, fc.nat(), { maxKeys: 3 }),
+            examples: fc.array(fc.record({ location: hostile, reason: hostile }), { maxLength: 2 }),
+            rows: fc.array(fc.record({ namespace: hostile, note: fc.option(hostile), dismissed: fc.boolean() }), { maxLength: 4 }),
+            path: hostile,
+            pending: fc.dictionary(fc.tuple(ns, ns).map(([a, b]) => `${a}/${b}`), fc.constant([]), { maxKeys: 2 }),
+            until: fc.dictionary(hostile, fc.integer()),
+          }),
+        ),
+        (v) => {
+          const content: DashboardContent = {
+            lastRun: { at: '2026-11-22T12:00:00Z', durationMs: 1234, trigger: v.trigger },
+            configErrors: v.configErrors,
+            clusters: [
+              {
+                name: 'prod',
+                path: v.path,
+                source: v.source,
+                window: { from: 'a', to: 'b' },
+                recordsSeen: 1,
+                recordsLearned: 1,
+                skipped: { total: 1, byReason: v.reasons, examples: v.examples },
+                namespaces: v.rows.map((r) => ({ namespace: r.namespace, state: r.dismissed ? 'Dismissed' : 'Error', lastUpdated: null, ...(r.note !== null ? { note: r.note } : {}) })),
+                errors: v.errors,
+                warnings: v.warnings,
+              },
+            ],
+            state: { v: 1, flowsReadUntil: v.until, pending: {} },
+          };
+          const body = renderDashboard(content);
+          expect(active(body)).toEqual([]);
+          // Dismissed rows carry a recreate box only for names that can be namespaces.
+          const boxes = [...body.matchAll(/<!-- policy-recommender:recreate prod\/(.*?) -->/g)].map((m) => m[1]);
+          expect(boxes).toEqual(v.rows.filter((r) => r.dismissed && isDnsLabel(r.namespace)).map((r) => r.namespace));
+          expect(body.match(/<!-- policy-recommender:dashboard /g)).toHaveLength(1);
+          expect(decodeDashboardState(body)).toEqual(content.state);
+          expect(dashboardRequests(body).run).toBe(false);
+          expect(dashboardRequests(body).recreate).toEqual(new Set());
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('configuration files', () => {
+  property('any value is a valid configuration or a ConfigError with key paths, and its errors render inert', () => {
+    const deep = fc.letrec((tie) => ({ value: fc.oneof({ depthSize: 'small' }, fc.jsonValue(), fc.array(tie('value'), { maxLength: 3 }), fc.dictionary(hostile, tie('value'), { maxKeys: 3 })) })).value;
+    const field = fc.constantFrom('clusters', 'schedule', 'timezone', 'stabilizationPeriod', 'pullRequests', 'maxRules', 'namespaceSpec', 'flavor', 'lookback', 'afterMerge', 'recommendation', '_extends');
+    const config = fc.oneof(
+      deep,
+      fc.dictionary(fc.oneof(field, hostile), fc.oneof(deep, hostile, fc.double(), fc.bigInt().map(String), fc.constant(Number.MAX_SAFE_INTEGER * 8)), { maxKeys: 6 }),
+      fc.record({ clusters: fc.array(fc.record({ name: hostile, path: hostile }), { maxLength: 3 }), schedule: hostile, timezone: hostile }),
+    );
+    fc.assert(
+      fc.property(counted(config), (value) => {
+        try {
+          validateRepositoryConfig(value, { schedule: '0 * * * *', timezone: 'UTC' });
+        } catch (e) {
+          expect(e).toBeInstanceOf(ConfigError);
+          const issues = (e as ConfigError).issues;
+          expect(issues.length).toBeGreaterThan(0);
+          const body = renderDashboard({ lastRun: null, configErrors: issues, clusters: [], state: { v: 1, flowsReadUntil: {}, pending: {} } });
+          expect(active(body)).toEqual([]);
+          expect(dashboardRequests(body)).toEqual({ run: false, recreate: new Set() });
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('branch names', () => {
+  /** git check-ref-format's rules for a branch name. */
+  function validRef(name: string): boolean {
+    return (
+      !/[\u0000-\u0020\u007f~^:?*[\\]/.test(name) &&
+      !/(^|\/)\.|\.\.|\/\/|@\{|\.lock(\/|$)|\/$|\.$/.test(name) &&
+      !name.startsWith('/') &&
+      !name.startsWith('-') &&
+      name !== '@'
+    );
+  }
+
+  property('every name the App makes a branch of is a valid git ref name and reads back', () => {
+    const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/);
+    fc.assert(
+      fc.property(counted(fc.tuple(label, label)), ([cluster, namespace]) => {
+        const branch = branchName(cluster, namespace);
+        expect(validRef(branch)).toBe(true);
+        expect(parseBranch(branch)).toEqual({ cluster, namespace });
+      }),
+      { numRuns: RUNS },
+    );
+    // And the names that are not DNS labels never get that far: a branch is only read back from labels.
+    fc.assert(
+      fc.property(counted(fc.tuple(hostile, hostile)), ([cluster, namespace]) => {
+        const parsed = parseBranch(`policy-recommender/${cluster}/${namespace}`);
+        if (parsed !== null) expect(isDnsLabel(parsed.cluster) && isDnsLabel(parsed.namespace)).toBe(true);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('git agrees with the rules above on a sample', () => {
+    const names = ['policy-recommender/prod/shop', 'a..b', 'a/.b', 'a.lock', 'a b', 'a~b', '-a', 'a//b', 'a@{b', 'policy-recommender/p-1/n-2'];
+    for (const name of names) {
+      let git: boolean;
+      try {
+        execFileSync('git', ['check-ref-format', '--branch', name], { stdio: 'ignore' });
+        git = true;
+      } catch {
+        git = false;
+      }
+      expect({ name, valid: validRef(name) }).toEqual({ name, valid: git });
+    }
+  });
+});
