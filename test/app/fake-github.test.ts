@@ -497,6 +497,24 @@ describe('people, faults and accounting', () => {
     expect(github.requests().filter((r) => r.faulted)).toHaveLength(4);
   });
 
+  test('a connection reset gives no response; hold() keeps a request waiting until released', async () => {
+    github.failNext({ method: 'GET', pathRegex: /\/branches\//, kind: 'reset' });
+    // As a real socket reset reaches Octokit: fetch failed (ECONNRESET), no response at all.
+    const reset = await repo.head().catch((e: unknown) => e);
+    expect(reset).toMatchObject({ response: undefined, cause: { message: 'fetch failed', cause: { code: 'ECONNRESET' } } });
+    expect(github.requests().at(-1)).toMatchObject({ faulted: true, status: 0 });
+
+    const hold = github.hold({ method: 'GET', pathRegex: /\/branches\// });
+    let done = false;
+    const head = repo.head().then(() => (done = true));
+    await hold.reached;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(done).toBe(false);
+    hold.release();
+    await head;
+    expect(done).toBe(true);
+  });
+
   test('unknown GraphQL fields and REST routes fail loudly and are reported', async () => {
     await expect(octokit.graphql('query { repository(owner: "acme", name: "policies") { stargazerCount } }')).rejects.toThrow(/stargazerCount/);
     expect(await statusOf(octokit.request('GET /repos/{owner}/{repo}/stargazers', { owner: 'acme', repo: 'policies' }))).toBe(500);
