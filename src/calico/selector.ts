@@ -520,3 +520,28 @@ export function equalityValues(node: SelectorNode, key: string): readonly string
   if (node.op === 'in' && node.key === key) return node.values;
   return null;
 }
+
+/**
+ * The selector of pods that carry every one of `labels`: `a == 'x' && b == 'y'` (keys sorted).
+ * Several label sets: any of them, `(a == 'x' && b == 'y') || c == 'z'` in the given order.
+ */
+export function selectorOfLabels(...sets: readonly Labels[]): string {
+  const conjunction = (labels: Labels): SelectorNode => ({
+    op: 'and',
+    exprs: Object.keys(labels)
+      .sort()
+      .map((key) => ({ op: '==', key, value: labels[key]! })),
+  });
+  return formatSelector(sets.length === 1 ? conjunction(sets[0]!) : { op: 'or', exprs: sets.map(conjunction) });
+}
+
+/** The labels of `a == 'x' && b == 'y'` (distinct keys, equality only), or null for any other form. */
+export function labelsOfSelector(node: SelectorNode): Record<string, string> | null {
+  const terms = node.op === 'and' ? node.exprs : [node];
+  const labels: Record<string, string> = {};
+  for (const term of terms) {
+    if (term.op !== '==' || Object.hasOwn(labels, term.key)) return null;
+    labels[term.key] = term.value;
+  }
+  return labels;
+}

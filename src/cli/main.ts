@@ -5,7 +5,18 @@
 
 import { Command, CommanderError, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { ConfigError, DEFAULT_CONFIG, FLAVORS, parseRecommendationConfig, type Flavor, type RecommendationConfig } from '../config/recommendation-config.ts';
+import { isDnsLabel } from '../calico/names.ts';
+import {
+  ConfigError,
+  DEFAULT_CONFIG,
+  FLAVORS,
+  microsegmentationIssues,
+  parseRecommendationConfig,
+  parseWorkloadSelection,
+  WORKLOAD_SELECTION_SYNTAX,
+  type Flavor,
+  type RecommendationConfig,
+} from '../config/recommendation-config.ts';
 import { parseTime } from '../engine/provenance.ts';
 import { FlowSourceError } from '../flows/source.ts';
 import { FileFlowSource } from '../flows/sources/file-source.ts';
@@ -30,6 +41,7 @@ interface RecommendOptions {
   config?: string;
   now?: string;
   dryRun?: boolean;
+  microsegment?: string[];
 }
 
 interface SimulateOptions {
@@ -64,6 +76,10 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     .option('--config <file>', 'recommendation settings (YAML; the keys of Calico\'s PolicyRecommendationScope)')
     .option('--now <time>', 'evaluation time, RFC 3339 (default: the current time)')
     .option('--dry-run', 'print a unified diff of what would change and write nothing')
+    .option(
+      '--microsegment <namespace-or-workload...>',
+      'also recommend per-workload policies (microsegmentation, tier appsec) for every workload of a namespace, or for one workload (<ns>/<name> or <ns>/<Kind>/<name>); adds to the config file\'s microsegmentation.select',
+    )
     .action(async (options: RecommendOptions) => {
       exitCode = await recommend(options, io);
     });
@@ -108,7 +124,7 @@ function nowOption(text: string | undefined): number {
 
 async function recommend(options: RecommendOptions, io: Io): Promise<number> {
   const now = nowOption(options.now);
-  const config = await loadConfig(options.config, options.flavor);
+  const config = microsegment(await loadConfig(options.config, options.flavor), options.microsegment ?? [], options.flavor !== undefined);
   const source = await FileFlowSource.open(options.flows, io.stdin ? { stdin: io.stdin } : {});
   const run = await recommendIntoDirectory({ source, outDir: options.out, config, now, dryRun: options.dryRun === true });
   if (options.dryRun) {
@@ -139,6 +155,37 @@ async function loadConfig(path: string | undefined, flavor: Flavor | undefined):
   }
   // --flavor is already one of FLAVORS (commander checks the choice).
   return flavor === undefined ? config : { ...config, flavor };
+}
+
+/**
+ * `--microsegment` entries added to the configuration's selection (turning microsegmentation on),
+ * and the check the configuration file had, now that the command line may have changed it.
+ */
+function microsegment(config: RecommendationConfig, entries: readonly string[], flavorGiven: boolean): RecommendationConfig {
+  let result = config;
+  if (entries.length > 0) {
+    const namespaces = entries.filter((e) => !e.includes('/'));
+    for (const ns of namespaces) if (!isDnsLabel(ns)) throw new UsageError(`--microsegment: "${ns}" is not a namespace name`);
+    const workloads = entries
+      .filter((e) => e.includes('/'))
+      .map((e) => {
+        const selection = parseWorkloadSelection(e);
+        if (selection === null) throw new UsageError(`--microsegment: "${e}" is not a namespace or ${WORKLOAD_SELECTION_SYNTAX}`);
+        return selection;
+      });
+    const m = config.microsegmentation;
+    result = {
+      ...config,
+      microsegmentation: {
+        ...m,
+        enabled: true,
+        select: { ...m.select, namespaces: [...new Set([...m.select.namespaces, ...namespaces])], workloads: [...m.select.workloads, ...workloads] },
+      },
+    };
+  }
+  const issue = entries.length > 0 || flavorGiven ? microsegmentationIssues(result)[0] : undefined;
+  if (issue !== undefined) throw new UsageError(`${entries.length > 0 ? '--microsegment' : '--flavor'}: ${issue.path.join('.')}: ${issue.message}`);
+  return result;
 }
 
 const KNOWN_ERRORS = [UsageError, ConfigError, FlowSourceError, TreeWriteError, KustomizationError, YamlError, PoliciesDirectoryError];

@@ -1,7 +1,8 @@
 // The CLI's account of a run, rendered from the run's data: what was read, what each namespace's
-// policy now allows and why, what was written, and every warning.
+// (and, with microsegmentation, each workload's) policy now allows and why, what was written, and
+// every warning.
 
-import type { NamespaceReport, RuleReport, Warning } from '../engine/report.ts';
+import type { NamespaceReport, RuleReport, Warning, WorkloadReport } from '../engine/report.ts';
 import { formatTime } from '../engine/provenance.ts';
 import type { SkipSummary } from '../flows/skip-report.ts';
 import type { DirectoryRun } from '../pipeline/run.ts';
@@ -34,11 +35,12 @@ export function renderSummary(run: DirectoryRun, outDir: string, dryRun: boolean
     lines.push('', `${ns.namespace} (${ns.path}):`);
     for (const rule of ns.rules) lines.push(`  ${describeRule(rule)}`);
   }
+  lines.push(...microsegmentationLines(run));
 
-  const warnings: Warning[] = [...plan.warnings, ...plan.namespaces.flatMap((n) => n.warnings)];
+  const warnings: Warning[] = [...plan.warnings, ...plan.namespaces.flatMap((n) => n.warnings), ...plan.workloads.flatMap((w) => w.warnings)];
   if (warnings.length > 0) {
     lines.push('', `Warnings (${warnings.length}):`);
-    for (const w of warnings) lines.push(`  ${w.namespace ? `${w.namespace}: ` : ''}${w.message}`);
+    for (const w of warnings) lines.push(`  ${w.workload ? `${w.workload}: ` : w.namespace ? `${w.namespace}: ` : ''}${w.message}`);
   }
 
   lines.push('');
@@ -56,11 +58,37 @@ export function describeSkipped(skipped: SkipSummary): string {
   return `  Skipped ${number.format(skipped.total)} malformed lines: ${reasons}. First: ${first}.`;
 }
 
+/** Microsegmentation: where the workloads came from, their policies and rules, and what no workload learned. */
+function microsegmentationLines({ plan }: DirectoryRun): string[] {
+  const m = plan.microsegmentation;
+  if (m === null) return [];
+  const from = m.source === 'cluster' ? 'the cluster' : 'the flow records';
+  const lines = ['', `Microsegmentation (tier ${m.tier}; ${number.format(m.workloadsKnown)} workloads known from ${from}; namespaces: ${m.namespaces.join(', ') || 'none'}):`];
+  if (plan.workloads.length === 0) lines.push('  No selected workload has traffic to learn from.');
+  else lines.push(...reportTable(plan.workloads, 'WORKLOAD', (w) => (w as WorkloadReport).key).map((line) => `  ${line}`));
+  const unattributed = m.unattributed;
+  if (unattributed.length > 0) {
+    const flows = unattributed.reduce((n, u) => n + u.flows, 0);
+    const first = unattributed.slice(0, 5).map((u) => `${u.namespace}/${u.name} (${u.reason}: ${u.detail})`);
+    lines.push(`  Not attributed to a workload: ${unattributed.length} endpoints, ${number.format(flows)} flows, learned by no workload policy: ${first.join(', ')}${unattributed.length > 5 ? ', ...' : ''}.`);
+  }
+  for (const w of plan.workloads) {
+    if (w.rules.length === 0) continue;
+    lines.push('', `${w.key} (${w.path}, selector ${w.selector}):`);
+    for (const rule of w.rules) lines.push(`  ${describeRule(rule)}`);
+  }
+  return lines;
+}
+
 function namespaceTable(reports: readonly NamespaceReport[]): string[] {
+  return reportTable(reports, 'NAMESPACE', (r) => r.namespace);
+}
+
+function reportTable(reports: readonly NamespaceReport[], heading: string, name: (r: NamespaceReport) => string): string[] {
   const rows = [
-    ['NAMESPACE', 'STATUS', 'OUTCOME', 'INGRESS', 'EGRESS', 'LAST UPDATED'],
+    [heading, 'STATUS', 'OUTCOME', 'INGRESS', 'EGRESS', 'LAST UPDATED'],
     ...reports.map((r) => [
-      r.namespace,
+      name(r),
       r.status,
       r.outcome,
       String(r.rules.filter((x) => x.direction === 'ingress').length),

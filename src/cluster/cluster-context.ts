@@ -12,6 +12,7 @@ import { AppsV1Api, BatchV1Api, CoreV1Api, type ConfigurationOptions, type KubeC
 import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue } from '../calico/names.ts';
 import { SkipReport } from '../flows/skip-report.ts';
 import type { NamespaceContext } from '../pipeline/plan.ts';
+import { CHURN_LABELS, type Workload, type WorkloadKind } from '../engine/workloads.ts';
 import { accessError, apiStatusOf, ClusterAccessError, describePermission, missingPermissions, type Permission } from './errors.ts';
 import { loadKubeConfig, withSignal, type ClusterConnection } from './kube-config.ts';
 
@@ -22,15 +23,8 @@ export interface ClusterNamespace {
   readonly labels: Readonly<Record<string, string>>;
 }
 
-export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'CronJob' | 'Job';
-
-export interface Workload {
-  readonly kind: WorkloadKind;
-  readonly namespace: string;
-  readonly name: string;
-  /** The pod template's labels minus churn labels (see CHURN_LABELS). */
-  readonly labels: Readonly<Record<string, string>>;
-}
+export type { Workload, WorkloadKind } from '../engine/workloads.ts';
+export { CHURN_LABELS } from '../engine/workloads.ts';
 
 export interface ClusterContext {
   /** Every namespace, sorted by name. */
@@ -43,19 +37,6 @@ export interface ClusterContext {
   /** Items the latest namespaces() / workloads() call skipped as invalid, with reasons. */
   readonly skipped: { readonly namespaces: SkipReport; readonly workloads: SkipReport };
 }
-
-/**
- * Labels a controller adds or rewrites on every rollout, run or restart: never part of a stable
- * selector. The Job controller's uid labels are on every Job's pod template and change whenever
- * the Job is recreated; `job-name` is kept (it is the Job's own name).
- */
-export const CHURN_LABELS: ReadonlySet<string> = new Set([
-  'pod-template-hash',
-  'controller-revision-hash',
-  'pod-template-generation',
-  'controller-uid',
-  'batch.kubernetes.io/controller-uid',
-]);
 
 export interface ClusterContextOptions {
   /** Items per list request (`limit`). */

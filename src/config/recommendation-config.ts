@@ -5,6 +5,7 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { isDnsLabel, isDnsSubdomain } from '../calico/names.ts';
+import { WORKLOAD_KINDS, type WorkloadKind } from '../engine/workloads.ts';
 import { parseSelector, SelectorSyntaxError, type Selector } from '../calico/selector.ts';
 import { ConfigError, configIssues } from './config-error.ts';
 import { formatDuration, parseDuration } from './duration.ts';
@@ -21,6 +22,36 @@ export interface NamespaceSpec {
   readonly tierName: string;
 }
 
+/** One entry of `microsegmentation.select.workloads`: `<ns>/<name>` (any kind) or `<ns>/<Kind>/<name>`. */
+export interface WorkloadSelection {
+  readonly namespace: string;
+  readonly kind: WorkloadKind | null;
+  readonly name: string;
+}
+
+/**
+ * Microsegmentation (Calico Enterprise's deployment-level recommendations): one staged policy per
+ * selected workload in its own tier, and the selected workloads' namespaces pass traffic within
+ * the namespace to that tier (intraNamespacePassThroughTraffic, automatically).
+ */
+export interface MicrosegmentationSpec {
+  readonly enabled: boolean;
+  readonly tierName: string;
+  /** A workload is selected when any of these selects it. */
+  readonly select: {
+    /** Every workload of these namespaces. */
+    readonly namespaces: readonly string[];
+    readonly workloads: readonly WorkloadSelection[];
+    /**
+     * A Calico selector over the workloads' stable pod labels (plus `projectcalico.org/namespace`),
+     * in the namespaces `namespaceSpec.selector` selects.
+     */
+    readonly selector: Selector | null;
+  };
+  /** One pull request per workload, or one per namespace for all its workloads (the App). */
+  readonly pullRequests: 'per-workload' | 'per-namespace';
+}
+
 export interface RecommendationConfig {
   readonly flavor: Flavor;
   /** Seconds between recommendation runs (drives the Learning -> Stabilizing status). */
@@ -34,6 +65,7 @@ export interface RecommendationConfig {
   /** Domains under `.svc.<clusterDomain>` are cluster-internal and never become domain rules. */
   readonly clusterDomain: string;
   readonly namespaceSpec: NamespaceSpec;
+  readonly microsegmentation: MicrosegmentationSpec;
 }
 
 /** Calico's documented default selector: no system namespaces (plus OpenShift's). */
@@ -63,6 +95,44 @@ const selector = z.string().transform((text, ctx) => {
   }
 });
 
+const tierName = (fallback: string) =>
+  z.string().refine(isDnsLabel, 'must be a tier name: lowercase letters, digits and "-", at most 63 characters').default(fallback);
+
+const WORKLOAD_ENTRY = new RegExp(`^([^/]+)/(?:(${WORKLOAD_KINDS.join('|')})/)?([^/]+)$`);
+
+/** `<ns>/<name>` or `<ns>/<Kind>/<name>`, or null. */
+export function parseWorkloadSelection(text: string): WorkloadSelection | null {
+  const match = WORKLOAD_ENTRY.exec(text);
+  if (match === null || !isDnsLabel(match[1]!) || !isDnsSubdomain(match[3]!)) return null;
+  return { namespace: match[1]!, kind: (match[2] as WorkloadKind | undefined) ?? null, name: match[3]! };
+}
+
+export const WORKLOAD_SELECTION_SYNTAX = `<namespace>/<name> or <namespace>/<Kind>/<name> (Kind: ${WORKLOAD_KINDS.join(', ')})`;
+
+const workloadSelection = z.string().transform((text, ctx): WorkloadSelection => {
+  const selection = parseWorkloadSelection(text);
+  if (selection === null) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not ${WORKLOAD_SELECTION_SYNTAX}` });
+    return z.NEVER;
+  }
+  return selection;
+});
+
+const microsegmentation = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    tierName: tierName('appsec'),
+    select: z
+      .strictObject({
+        namespaces: z.array(z.string().refine(isDnsLabel, 'must be a namespace name')).default([]),
+        workloads: z.array(workloadSelection).default([]),
+        selector: selector.nullable().default(null),
+      })
+      .prefault({}),
+    pullRequests: z.enum(['per-workload', 'per-namespace']).default('per-namespace'),
+  })
+  .prefault({});
+
 const schema = z
   .strictObject({
     flavor: z.enum(FLAVORS as [Flavor, ...Flavor[]]).default('calico'),
@@ -79,12 +149,10 @@ const schema = z
         recStatus: z.enum(['Enabled', 'Disabled']).default('Enabled'),
         selector: selector.prefault(DEFAULT_NAMESPACE_SELECTOR),
         intraNamespacePassThroughTraffic: z.boolean().default(false),
-        tierName: z
-          .string()
-          .refine(isDnsLabel, 'must be a tier name: lowercase letters, digits and "-", at most 63 characters')
-          .default('namespace-isolation'),
+        tierName: tierName('namespace-isolation'),
       })
       .prefault({}),
+    microsegmentation,
   })
   .superRefine((c, ctx) => {
     if (c.interval < MIN_INTERVAL) {
@@ -96,7 +164,33 @@ const schema = z
     if (c.stabilizationPeriod < c.interval) {
       ctx.addIssue({ code: 'custom', path: ['stabilizationPeriod'], message: 'must not be shorter than interval' });
     }
+    for (const issue of microsegmentationIssues(c)) ctx.addIssue({ code: 'custom', ...issue });
   });
+
+/**
+ * What makes a microsegmentation configuration unusable; also checked where a flavour is chosen
+ * after the file was read (the command line's --flavor).
+ */
+export function microsegmentationIssues(c: Pick<RecommendationConfig, 'flavor' | 'namespaceSpec' | 'microsegmentation'>): { path: string[]; message: string }[] {
+  const m = c.microsegmentation;
+  const issues: { path: string[]; message: string }[] = [];
+  if (m.tierName === c.namespaceSpec.tierName) {
+    issues.push({ path: ['microsegmentation', 'tierName'], message: 'must differ from namespaceSpec.tierName: the two layers are two tiers' });
+  }
+  if (!m.enabled) return issues;
+  if (c.flavor === 'kubernetes') {
+    // Kubernetes NetworkPolicies only ever add allows: a per-workload policy cannot narrow what the
+    // namespace's policy allows, and there is no Pass to hand traffic on to it.
+    issues.push({
+      path: ['microsegmentation', 'enabled'],
+      message: 'the kubernetes flavour has no tiers and no Pass, so per-workload policies cannot narrow the namespace policies: use flavor calico or calico-enterprise',
+    });
+  }
+  if (m.select.namespaces.length === 0 && m.select.workloads.length === 0 && m.select.selector === null) {
+    issues.push({ path: ['microsegmentation', 'select'], message: 'select workloads: namespaces, workloads or a selector' });
+  }
+  return issues;
+}
 
 /** Validates an already-parsed value (YAML, Probot config, or overrides). */
 export function validateRecommendationConfig(value: unknown, source = 'configuration'): RecommendationConfig {

@@ -1,13 +1,31 @@
-// Folds flow records into observed atoms per namespace. Memory is bounded by the number of
-// distinct atoms (namespace x direction x peer x protocol x port), never by the number of records.
+// Folds flow records into observed atoms per namespace, and (microsegmentation) per reporting
+// endpoint. Memory is bounded by the number of distinct atoms (namespace x direction x peer x
+// protocol x port; with microsegmentation also x local and remote endpoint), never by the number
+// of records.
 
-import type { FlowRecord } from '../flows/record.ts';
+import type { FlowEndpoint, FlowRecord } from '../flows/record.ts';
 import { learn, type LearnContext, type NotLearned } from './learn.ts';
-import { atomKey, compareAtoms, mergeEvidence, type Atom, type ObservedAtom } from './model.ts';
+import {
+  atomKey,
+  compareAtoms,
+  compareStrings,
+  endpointKey,
+  mergeEvidence,
+  type Atom,
+  type EndpointObservation,
+  type EndpointRef,
+  type Evidence,
+  type ObservedAtom,
+} from './model.ts';
 
 export interface Observations {
   /** Namespace -> its observed atoms, sorted (compareAtoms). Namespaces sorted by name. */
   readonly byNamespace: ReadonlyMap<string, readonly ObservedAtom[]>;
+  /**
+   * Microsegmentation (LearnContext.workloadTierName): atoms by reporting endpoint, with the remote
+   * workload endpoint; sorted by local endpoint, atom, remote endpoint. Empty otherwise.
+   */
+  readonly endpoints: readonly EndpointObservation[];
   readonly recordsSeen: number;
   readonly recordsLearned: number;
   /** Why the other records taught nothing, by reason (sorted). */
@@ -30,6 +48,9 @@ export class FlowAggregator {
   readonly #ctx: LearnContext;
   readonly #namespaces = new Map<string, Map<string, ObservedAtom>>();
   readonly #notLearned = new Map<NotLearned, number>();
+  readonly #endpoints = new Map<string, EndpointObservation & { evidence: Evidence }>();
+  /** One EndpointRef per distinct endpoint (records repeat them millions of times). */
+  readonly #refs = new Map<string, EndpointRef>();
   #seen = 0;
   #learned = 0;
 
@@ -46,24 +67,34 @@ export class FlowAggregator {
     }
     this.#learned++;
     let atoms = this.#namespaces.get(lesson.namespace);
-    if (atoms === undefined) this.#namespaces.set(lesson.namespace, (atoms = new Map()));
+    if (lesson.forNamespace && atoms === undefined) this.#namespaces.set(lesson.namespace, (atoms = new Map()));
+    const local = lesson.forWorkload ? this.#ref(lesson.local) : null;
+    const remote = lesson.forWorkload && lesson.remote.type === 'wep' && lesson.remote.namespace !== null ? this.#ref(lesson.remote) : null;
     for (const peer of lesson.peers) {
       const atom: Atom = { direction: lesson.direction, peer, protocol: record.protocol, port: lesson.port };
       const key = atomKey(atom);
-      const known = atoms.get(key);
-      if (known === undefined) {
-        atoms.set(key, {
-          atom,
-          evidence: { flows: record.numFlows, firstSeen: record.startTime, lastSeen: record.endTime, remoteIps: lesson.remoteIps },
-        });
-      } else {
-        const e = known.evidence;
-        e.flows += record.numFlows;
-        if (record.startTime < e.firstSeen) e.firstSeen = record.startTime;
-        if (record.endTime > e.lastSeen) e.lastSeen = record.endTime;
-        e.remoteIps |= lesson.remoteIps;
+      if (atoms !== undefined && lesson.forNamespace) {
+        const known = atoms.get(key);
+        if (known === undefined) atoms.set(key, { atom, evidence: evidenceOf(record, lesson.remoteIps) });
+        else addEvidence(known.evidence, record, lesson.remoteIps);
+      }
+      if (local !== null) {
+        const endpointAtom = `${endpointKey(local)}#${key}#${remote === null ? '' : endpointKey(remote)}`;
+        const known = this.#endpoints.get(endpointAtom);
+        if (known === undefined) this.#endpoints.set(endpointAtom, { atom, evidence: evidenceOf(record, lesson.remoteIps), local, remote });
+        else addEvidence(known.evidence, record, lesson.remoteIps);
       }
     }
+  }
+
+  #ref(endpoint: FlowEndpoint): EndpointRef {
+    const labels = [...endpoint.labels].sort(compareStrings);
+    const ref: EndpointRef = { namespace: endpoint.namespace!, name: endpoint.name, labels };
+    const key = endpointKey(ref);
+    const known = this.#refs.get(key);
+    if (known !== undefined) return known;
+    this.#refs.set(key, ref);
+    return ref;
   }
 
   addAll(records: readonly FlowRecord[]): void {
@@ -78,6 +109,23 @@ export class FlowAggregator {
     }
     const notLearned: Partial<Record<NotLearned, number>> = {};
     for (const reason of [...this.#notLearned.keys()].sort()) notLearned[reason] = this.#notLearned.get(reason)!;
-    return { byNamespace, recordsSeen: this.#seen, recordsLearned: this.#learned, notLearned };
+    const endpoints = [...this.#endpoints.values()].sort(
+      (a, b) =>
+        compareStrings(endpointKey(a.local), endpointKey(b.local)) ||
+        compareAtoms(a.atom, b.atom) ||
+        compareStrings(a.remote === null ? '' : endpointKey(a.remote), b.remote === null ? '' : endpointKey(b.remote)),
+    );
+    return { byNamespace, endpoints, recordsSeen: this.#seen, recordsLearned: this.#learned, notLearned };
   }
+}
+
+function evidenceOf(record: FlowRecord, remoteIps: number): Evidence {
+  return { flows: record.numFlows, firstSeen: record.startTime, lastSeen: record.endTime, remoteIps };
+}
+
+function addEvidence(e: Evidence, record: FlowRecord, remoteIps: number): void {
+  e.flows += record.numFlows;
+  if (record.startTime < e.firstSeen) e.firstSeen = record.startTime;
+  if (record.endTime > e.lastSeen) e.lastSeen = record.endTime;
+  e.remoteIps |= remoteIps;
 }

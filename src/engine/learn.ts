@@ -1,6 +1,16 @@
 // Which flow records teach the engine something, and what. Follows Calico's engine: only allowed
 // flows that no other policy decided; egress from the source's report, ingress from the
 // destination's; the remote end decides the rule category.
+//
+// Two layers learn from the same records. Namespace isolation learns when the profile decided, or
+// one of our own staged policies (seen through: it must not stop us learning what it does not
+// allow yet) while the profile decided the enforced verdict. Microsegmentation (per-workload
+// policies, when configured) also learns what our own namespace-isolation policy allowed or passed,
+// staged or enforced, and what our own microsegmentation policy allowed: those are the two layers
+// composing, not another policy's decision. Our own policies are the namespace's isolation policy,
+// the namespace's microsegmentation policies (by their names, see naming.ts) and the template's
+// staged global default deny (the catch-all that makes recommendations necessary: its staged hit
+// means that no policy allowed the flow yet, exactly like the profile).
 
 import { isPrivateIp } from '../calico/nets.ts';
 import { protocolHasPorts } from '../calico/protocol.ts';
@@ -8,7 +18,7 @@ import type { FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from '../flows/
 import { overlapsWindow, type TimeWindow } from '../flows/source.ts';
 import { isIPv6 } from 'node:net';
 import { SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, type Direction, type Peer } from './model.ts';
-import { isOwnPolicyInTrace } from './naming.ts';
+import { isOwnPolicyInTrace, isOwnWorkloadPolicyInTrace, isTemplateDefaultDenyInTrace } from './naming.ts';
 
 export interface LearnContext {
   readonly window: TimeWindow;
@@ -16,6 +26,8 @@ export interface LearnContext {
   readonly clusterDomain: string;
   /** Our recommendations' tier: hits by our own staged policy are seen through (see decidedByProfile). */
   readonly tierName: string;
+  /** Microsegmentation's tier, when it is on: records are also judged for per-workload policies. */
+  readonly workloadTierName?: string;
 }
 
 export interface Lesson {
@@ -25,6 +37,13 @@ export interface Lesson {
   readonly peers: readonly Peer[];
   readonly port: number | null;
   readonly remoteIps: number;
+  /** Namespace isolation learns from it. */
+  readonly forNamespace: boolean;
+  /** Microsegmentation learns from it (only with LearnContext.workloadTierName). */
+  readonly forWorkload: boolean;
+  /** The reporting end (a workload) and the remote end, for microsegmentation. */
+  readonly local: FlowEndpoint;
+  readonly remote: FlowEndpoint;
 }
 
 export type NotLearned =
@@ -46,9 +65,21 @@ export function learn(record: FlowRecord, ctx: LearnContext): Lesson | NotLearne
   if (local.type !== 'wep' || local.namespace === null) return 'reported by the remote end';
   const namespace = local.namespace;
 
-  if (record.policies !== null && !decidedByProfile(record.policies, (hit) => isOwnPolicyInTrace(hit.policy, ctx.tierName, namespace))) {
-    return 'decided by another policy';
+  let forNamespace = true;
+  let forWorkload = ctx.workloadTierName !== undefined;
+  // Most records: the profile decided, and nothing else needs looking at.
+  const primary = record.policies === null ? null : primaryHit(record.policies);
+  if (record.policies !== null && primary !== null && !isProfile(primary)) {
+    const ownIsolation = (hit: PolicyHit) => isOwnPolicyInTrace(hit.policy, ctx.tierName, namespace);
+    const ownSegment = (hit: PolicyHit) => ctx.workloadTierName !== undefined && isOwnWorkloadPolicyInTrace(hit.policy, ctx.workloadTierName, namespace);
+    const own = (hit: PolicyHit) => ownIsolation(hit) || ownSegment(hit) || isTemplateDefaultDenyInTrace(hit.policy, hit.tier);
+    forNamespace = decidedByProfile(record.policies, own);
+    // Microsegmentation: our namespace isolation allowing (or passing) and our own per-workload
+    // policy allowing are the layers composing, also in the enforced verdict.
+    const composing = (hit: PolicyHit) => (hit.action === 'allow' || hit.action === 'pass') && (ownIsolation(hit) || ownSegment(hit));
+    forWorkload &&= forNamespace || decidedByProfile(record.policies, own, composing);
   }
+  if (!forNamespace && !forWorkload) return 'decided by another policy';
 
   return {
     namespace,
@@ -56,6 +87,10 @@ export function learn(record: FlowRecord, ctx: LearnContext): Lesson | NotLearne
     peers: classifyRemote(record, remote, egress, ctx.clusterDomain),
     port: protocolHasPorts(record.protocol) ? record.destPort : null,
     remoteIps: remoteIps(remote.ip),
+    forNamespace,
+    forWorkload,
+    local,
+    remote,
   };
 }
 
@@ -63,19 +98,29 @@ export function learn(record: FlowRecord, ctx: LearnContext): Lesson | NotLearne
  * True when the namespace profile made the final decision, i.e. no policy acted on the flow.
  * The trace looked at is `pending_policies` (it includes staged policies), else `all_policies`,
  * else `enforced_policies`; records without any trace count as undecided. When the deciding hit is
- * our own staged recommendation, the enforced trace tells whether anything *else* decided: our
- * policy must not stop us from learning traffic it does not yet allow.
+ * our own recommendation (`isOwn`), the enforced trace tells whether anything *else* decided: our
+ * policy must not stop us from learning traffic it does not yet allow. The enforced verdict must
+ * be the profile's, or a hit `ownEnforced` accepts.
  */
-export function decidedByProfile(trace: PolicyTrace | null, isOwn: (hit: PolicyHit) => boolean): boolean {
+export function decidedByProfile(
+  trace: PolicyTrace | null,
+  isOwn: (hit: PolicyHit) => boolean,
+  ownEnforced: (hit: PolicyHit) => boolean = () => false,
+): boolean {
   if (trace === null) return true;
-  const primary = finalHit(trace.pending) ?? finalHit(trace.all) ?? finalHit(trace.enforced);
+  const primary = primaryHit(trace);
   if (primary === null) return true;
   if (isProfile(primary)) return true;
   if (!isOwn(primary)) return false;
   // What was enforced: enforced_policies, else all_policies without staged hits (older Calico
   // Enterprise releases list staged hits there too).
   const enforced = finalHit(trace.enforced) ?? finalHit(trace.all?.filter((h) => !h.policy.includes('staged:')) ?? null);
-  return enforced === null || isProfile(enforced);
+  return enforced === null || isProfile(enforced) || ownEnforced(enforced);
+}
+
+/** The final hit of the trace that includes staged policies: pending_policies, else all_policies, else enforced_policies. */
+function primaryHit(trace: PolicyTrace): PolicyHit | null {
+  return finalHit(trace.pending) ?? finalHit(trace.all) ?? finalHit(trace.enforced);
 }
 
 function remoteIps(ip: string | null): number {

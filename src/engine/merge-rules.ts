@@ -13,6 +13,8 @@ export interface DirectionMerge {
   readonly added: readonly ObservedAtom[];
   /** Rules merged because the direction was over maxRules. */
   readonly contracted: number;
+  /** Rules of ours the configuration changed (reconcile), e.g. Allow -> Pass within the namespace. */
+  readonly reconciled: number;
 }
 
 export function mergeDirection(
@@ -65,10 +67,15 @@ export function mergeDirection(
     }
   }
 
+  let reconciled = 0;
   rules = rules.flatMap((r) => {
     if (ours(r) === null) return [r];
     const replaced = flavor.reconcile(r, ctx);
-    if (replaced.length !== 1 || replaced[0] !== r) for (const x of replaced) created.add(x);
+    if (replaced.length !== 1 || replaced[0] !== r) {
+      // A rule rendered by this run already has the wanted action: only earlier rules count.
+      if (!created.has(r)) reconciled++;
+      for (const x of replaced) created.add(x);
+    }
     return replaced;
   });
   let contracted = 0;
@@ -77,7 +84,7 @@ export function mergeDirection(
     rules = contract(rules, firstFree(), (r) => ours(r)?.contractKey ?? null, flavor, ctx);
     contracted = before - rules.length;
   }
-  return { rules, added: uncovered, contracted };
+  return { rules, added: uncovered, contracted, reconciled };
 }
 
 function portless(o: ObservedAtom): boolean {

@@ -3,6 +3,7 @@
 // are groups of atoms; policies are ordered rules. Everything here is plain, comparable data.
 
 import { compareProtocols, type Protocol } from '../calico/protocol.ts';
+import type { Labels } from '../calico/selector.ts';
 
 export type Direction = 'ingress' | 'egress';
 export const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
@@ -14,7 +15,11 @@ export const CATEGORY_ORDER: readonly Category[] = ['Domains', 'Service', 'Names
 export type Peer =
   | { readonly category: 'Domains'; readonly domain: string }
   | { readonly category: 'Service'; readonly name: string; readonly namespace: string }
-  | { readonly category: 'Namespace'; readonly namespace: string }
+  /**
+   * Pods in a namespace: all of them, or (microsegmentation) those of one workload, selected by its
+   * stable labels (`pods`).
+   */
+  | { readonly category: 'Namespace'; readonly namespace: string; readonly pods?: Labels }
   /** namespace null = a GlobalNetworkSet. */
   | { readonly category: 'NetworkSet'; readonly name: string; readonly namespace: string | null }
   /** RFC 1918, or with ipv6 the IPv6 unique-local range. */
@@ -51,6 +56,29 @@ export interface ObservedAtom {
   readonly domains?: readonly string[];
 }
 
+/** A workload endpoint as a flow record names it: its aggregated pod-name prefix and its labels. */
+export interface EndpointRef {
+  readonly namespace: string;
+  /** `customer-6b687c8dcb-*` (aggregated), a pod name, or `-` when the log does not say. */
+  readonly name: string;
+  /** `key=value` as in the record, sorted; only the labels common to the aggregated pods. */
+  readonly labels: readonly string[];
+}
+
+/**
+ * An atom as seen by one endpoint (microsegmentation): which endpoint reported it and, when the
+ * remote end is a workload, which one. Workloads are attributed at plan time (see ./workloads.ts).
+ */
+export interface EndpointObservation extends ObservedAtom {
+  readonly local: EndpointRef;
+  /** The remote workload endpoint; null when the remote end is not a workload. */
+  readonly remote: EndpointRef | null;
+}
+
+export function endpointKey(e: EndpointRef): string {
+  return `${e.namespace}/${e.name}/${e.labels.join(',')}`;
+}
+
 /** A stable, human-readable identity of a peer; also used in annotations. */
 export function peerKey(peer: Peer): string {
   switch (peer.category) {
@@ -59,7 +87,7 @@ export function peerKey(peer: Peer): string {
     case 'Service':
       return `service:${peer.namespace}/${peer.name}`;
     case 'Namespace':
-      return `namespace:${peer.namespace}`;
+      return peer.pods === undefined ? `namespace:${peer.namespace}` : `pods:${peer.namespace}/${labelsText(peer.pods)}`;
     case 'NetworkSet':
       return peer.namespace === null ? `globalnetworkset:${peer.name}` : `networkset:${peer.namespace}/${peer.name}`;
     case 'Private':
@@ -67,6 +95,14 @@ export function peerKey(peer: Peer): string {
     case 'Public':
       return 'public';
   }
+}
+
+/** Labels as `k=v,k=v`, sorted by key (keys and values cannot contain `,` or `=`). */
+export function labelsText(labels: Labels): string {
+  return Object.keys(labels)
+    .sort(compareStrings)
+    .map((k) => `${k}=${labels[k]}`)
+    .join(',');
 }
 
 export function atomKey(atom: Atom): string {

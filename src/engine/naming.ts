@@ -6,9 +6,14 @@
 // accept it, so this one scheme fits every Calico release with tiers and staged policies
 // (open source 3.30+, Enterprise 3.x).
 
+import { createHash } from 'node:crypto';
 import type { Flavor } from '../config/recommendation-config.ts';
+import { WORKLOAD_KINDS, type WorkloadId } from './workloads.ts';
 
 const SUFFIX = '-recommendation';
+/** Kubernetes object names (DNS subdomains) and, with room for `.yaml`, file names. */
+const MAX_OBJECT_NAME = 253;
+const MAX_FILE_NAME = 200;
 
 export function namespacePolicyName(flavor: Flavor, tier: string, namespace: string): string {
   return flavor === 'kubernetes' ? `${namespace}${SUFFIX}` : `${tier}.${namespace}${SUFFIX}`;
@@ -25,6 +30,55 @@ export function isOwnPolicyInTrace(tracePolicy: string, tier: string, namespace:
   // The tier may be printed as a prefix of a name that already carries it.
   while (name.startsWith(`${tier}.`)) name = name.slice(tier.length + 1);
   return name === `${namespace}${SUFFIX}`;
+}
+
+/**
+ * A workload's microsegmentation policy: `<tier>.<kind>-<name>-recommendation`, e.g.
+ * `appsec.deployment-customer-recommendation`, in the workload's namespace. The kind keeps a
+ * Deployment and a StatefulSet of the same name apart; the tier prefix is the namespace policies'
+ * convention (required by Calico up to 3.31, accepted by 3.32+). A name that would exceed 253
+ * characters is shortened, with a hash of the workload's identity keeping it unique.
+ */
+export function workloadPolicyName(tier: string, workload: WorkloadId): string {
+  const prefix = `${tier}.${workload.kind.toLowerCase()}-`;
+  return `${prefix}${bounded(workload.name, MAX_OBJECT_NAME - prefix.length - SUFFIX.length, workload)}${SUFFIX}`;
+}
+
+/** `appsec/<namespace>/<kind>-<name>.yaml` (the kind prefix means it can never be a kustomization). */
+export function workloadPolicyPath(workload: WorkloadId): string {
+  const kind = `${workload.kind.toLowerCase()}-`;
+  return `appsec/${workload.namespace}/${kind}${bounded(workload.name, MAX_FILE_NAME - kind.length, workload)}.yaml`;
+}
+
+/** `name`, or its start and a hash of the workload's identity when longer than `max`. */
+function bounded(name: string, max: number, workload: WorkloadId): string {
+  if (name.length <= max) return name;
+  const hash = createHash('sha256').update(`${workload.namespace}/${workload.kind}/${workload.name}`).digest('hex').slice(0, 10);
+  return `${name.slice(0, max - hash.length - 1).replace(/[-.]+$/, '')}-${hash}`;
+}
+
+const WORKLOAD_POLICY = new RegExp(`^(${WORKLOAD_KINDS.map((k) => k.toLowerCase()).join('|')})-.+${SUFFIX}$`);
+
+/** Is this a name workloadPolicyName gives in `tier`? */
+export function isWorkloadPolicyName(name: string, tier: string): boolean {
+  return name.startsWith(`${tier}.`) && WORKLOAD_POLICY.test(name.slice(tier.length + 1));
+}
+
+/** Is a policy as named in a flow log's trace one of our microsegmentation policies in `namespace`? */
+export function isOwnWorkloadPolicyInTrace(tracePolicy: string, tier: string, namespace: string): boolean {
+  const slash = tracePolicy.indexOf('/');
+  if (slash === -1 || tracePolicy.slice(0, slash) !== namespace) return false;
+  let name = tracePolicy.slice(slash + 1).replaceAll('staged:', '');
+  while (name.startsWith(`${tier}.`)) name = name.slice(tier.length + 1);
+  return WORKLOAD_POLICY.test(name);
+}
+
+/** The template's staged global default deny (`default.staged:default-deny`) in a trace. */
+export function isTemplateDefaultDenyInTrace(tracePolicy: string, tier: string): boolean {
+  if (tier !== 'default' || tracePolicy.includes('/') || !tracePolicy.includes('staged:')) return false;
+  let name = tracePolicy.replaceAll('staged:', '');
+  while (name.startsWith('default.')) name = name.slice('default.'.length);
+  return name === 'default-deny';
 }
 
 /**

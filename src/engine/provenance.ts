@@ -6,15 +6,20 @@ export const PREFIX = 'policy-recommender.io';
 export const LABELS = {
   /** Standard Kubernetes label; marks objects (and so files) this project owns. */
   managedBy: 'app.kubernetes.io/managed-by',
-  /** `namespace-isolation` (later also `microsegmentation`). */
+  /** Which layer the object belongs to (see Layer). */
   layer: `${PREFIX}/layer`,
 } as const;
+
+/** Namespace isolation (one policy per namespace) or microsegmentation (one per workload). */
+export type Layer = 'namespace-isolation' | 'microsegmentation';
 
 export const MANAGED_BY = 'policy-recommender';
 
 export const ANNOTATIONS = {
   /** Policy: RFC 3339 time its rules last changed; drives the Learning/Stabilizing/Stable status. */
   lastUpdated: `${PREFIX}/last-updated`,
+  /** Policy (microsegmentation): the workload it protects, `<Kind>/<name>`, in the policy's namespace. */
+  workload: `${PREFIX}/workload`,
   /** Rule: its category (Domains, Service, Namespace, NetworkSet, Private, Public). */
   category: `${PREFIX}/category`,
   /** Rule: its peer(s), e.g. `namespace:kube-system`, comma-separated when merged. */

@@ -4,6 +4,7 @@
 import type { RuleSummary } from './flavors/flavor.ts';
 import type { Direction } from './model.ts';
 import type { RecommendationStatus } from './status.ts';
+import type { WorkloadKind } from './workloads.ts';
 
 export type WarningCode =
   /** The flavour could not express observed traffic exactly and allowed more. */
@@ -17,11 +18,27 @@ export type WarningCode =
   /** An existing policy file could not be read or updated. */
   | 'invalid-policy-file'
   /** An object the template provides is defined more than once in the tree. */
-  | 'duplicate-object';
+  | 'duplicate-object'
+  /** Our rule for traffic within the namespace changed between Allow and Pass (microsegmentation). */
+  | 'pass-through'
+  /** A selected workload has no stable labels: no policy can select it safely. */
+  | 'workload-unselectable'
+  /** A peer's workload is not known: the rule allows its whole namespace. */
+  | 'broader-peer'
+  /** Flow endpoints that could not be attributed to one workload (ambiguous or unmatched). */
+  | 'unattributed-endpoints'
+  /** Intra-namespace traffic is passed to the microsegmentation tier where no policy selects its endpoint. */
+  | 'not-microsegmented'
+  /** A workload policy's selector no longer selects the workload's pods (its labels changed). */
+  | 'selector-mismatch'
+  /** Microsegmentation is configured but the flavour cannot express it. */
+  | 'microsegmentation-unsupported';
 
 export interface Warning {
   readonly code: WarningCode;
   readonly namespace?: string;
+  /** `<namespace>/<Kind>/<name>` for warnings about one workload (microsegmentation). */
+  readonly workload?: string;
   readonly message: string;
 }
 
@@ -36,6 +53,7 @@ export interface RuleReport extends RuleSummary {
 }
 
 export interface NamespaceReport {
+  /** The namespace (of the workload, for a WorkloadReport). */
   readonly namespace: string;
   /** Path of the policy file, relative to the policies tree. */
   readonly path: string;
@@ -46,4 +64,13 @@ export interface NamespaceReport {
   readonly outcome: 'created' | 'updated' | 'unchanged' | 'skipped';
   readonly rules: readonly RuleReport[];
   readonly warnings: readonly Warning[];
+}
+
+/** A workload's microsegmentation policy: the same account as a namespace's, plus its workload. */
+export interface WorkloadReport extends NamespaceReport {
+  readonly workload: { readonly kind: WorkloadKind; readonly name: string };
+  /** `<namespace>/<Kind>/<name>`. */
+  readonly key: string;
+  /** The policy's selector (its pods' stable labels); null when no policy could be written. */
+  readonly selector: string | null;
 }

@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import type { RecommendationConfig } from '../config/recommendation-config.ts';
 import { FlowAggregator, type Observations } from '../engine/aggregate.ts';
+import type { LearnContext } from '../engine/learn.ts';
 import type { FlowRecord } from '../flows/record.ts';
 import type { FlowSource, TimeWindow } from '../flows/source.ts';
 import type { SkipSummary } from '../flows/skip-report.ts';
@@ -32,6 +33,12 @@ export interface DirectoryRun {
   readonly before: ReadonlyMap<string, string>;
 }
 
+/** What the learner needs of the configuration (microsegmentation adds the per-workload layer). */
+export function learnContext(config: RecommendationConfig, window: TimeWindow): LearnContext {
+  const ctx = { window, clusterDomain: config.clusterDomain, tierName: config.namespaceSpec.tierName };
+  return config.microsegmentation.enabled ? { ...ctx, workloadTierName: config.microsegmentation.tierName } : ctx;
+}
+
 export function lookbackWindow(config: RecommendationConfig, now: number): TimeWindow {
   return { from: now - config.initialLookback, to: now };
 }
@@ -48,7 +55,7 @@ export async function readFlows(
   window = lookbackWindow(config, now),
   onRecord?: (record: FlowRecord) => void,
 ): Promise<FlowReading> {
-  const aggregator = new FlowAggregator({ window, clusterDomain: config.clusterDomain, tierName: config.namespaceSpec.tierName });
+  const aggregator = new FlowAggregator(learnContext(config, window));
   await source.read(
     window,
     onRecord === undefined
@@ -80,6 +87,7 @@ export async function recommendIntoDirectory(options: {
     tree: before,
     template,
     observations: flows.observations.byNamespace,
+    endpoints: flows.observations.endpoints,
     config: options.config,
     now: options.now,
   });

@@ -12,8 +12,11 @@ import { findObject, isYamlPath, type Inventory } from './inventory.ts';
 import { dirOf, dropMissingResources, isKustomizationPath, kustomizationIn } from './kustomize.ts';
 import type { TreeFiles, TreeOverlay } from './tree.ts';
 
-/** The template tier a custom `tierName` is modelled on. */
-const ISOLATION_TIER = 'namespace-isolation';
+/** A tier the recommended policies name, and the template tier it is modelled on when custom. */
+export interface TierRequest {
+  readonly name: string;
+  readonly model: string;
+}
 /** Tiers Calico always has, with fixed settings: never written. */
 const BUILTIN_TIERS: ReadonlySet<string> = new Set(['default', 'kube-admin', 'kube-baseline']);
 
@@ -33,7 +36,7 @@ interface TemplateObject {
   readonly synthesised: boolean;
 }
 
-export function applyTemplate(tree: TreeOverlay, template: TreeFiles, inventory: Inventory, flavor: Flavor, tierName: string): TemplateResult {
+export function applyTemplate(tree: TreeOverlay, template: TreeFiles, inventory: Inventory, flavor: Flavor, tiers: readonly TierRequest[]): TemplateResult {
   const written: string[] = [];
   const warnings: Warning[] = [];
 
@@ -50,7 +53,7 @@ export function applyTemplate(tree: TreeOverlay, template: TreeFiles, inventory:
 
   for (const [path, text] of [...template].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!isYamlPath(path) || isKustomizationPath(path)) continue;
-    const objects = templateObjects(text, path, tierName);
+    const objects = templateObjects(text, path, tiers);
     const wanted = objects.filter((o) => flavor !== 'kubernetes' || !o.calico);
     const missing = wanted.filter((o) => {
       const found = findObject(inventory, o.kind, o.namespace, o.name);
@@ -74,16 +77,18 @@ export function applyTemplate(tree: TreeOverlay, template: TreeFiles, inventory:
   return { written, warnings };
 }
 
-/** The objects of one template file; a custom tier name gets a tier modelled on the isolation tier. */
-function templateObjects(text: string, path: string, tierName: string): TemplateObject[] {
+/** The objects of one template file; a custom tier name gets a tier modelled on its template tier. */
+function templateObjects(text: string, path: string, tiers: readonly TierRequest[]): TemplateObject[] {
   const docs = parseYamlFile(text, `policies-template/clusters/example/${path}`);
   const objects = docs.map(describe).filter((o): o is TemplateObject => o !== null);
-  const model = objects.find((o) => o.kind === 'Tier' && o.name === ISOLATION_TIER);
-  if (model && tierName !== ISOLATION_TIER && !BUILTIN_TIERS.has(tierName) && !objects.some((o) => o.kind === 'Tier' && o.name === tierName)) {
-    const value = model.doc.toJS() as { metadata: { name: string } };
-    value.metadata.name = tierName;
-    const [doc] = parseYamlFile(renderNewFile(value), path);
-    objects.push({ ...model, doc: doc!, name: tierName, synthesised: true });
+  for (const { name, model: modelName } of tiers) {
+    const model = objects.find((o) => o.kind === 'Tier' && o.name === modelName);
+    if (model && name !== modelName && !BUILTIN_TIERS.has(name) && !objects.some((o) => o.kind === 'Tier' && o.name === name)) {
+      const value = model.doc.toJS() as { metadata: { name: string } };
+      value.metadata.name = name;
+      const [doc] = parseYamlFile(renderNewFile(value), path);
+      objects.push({ ...model, doc: doc!, name, synthesised: true });
+    }
   }
   return objects;
 }

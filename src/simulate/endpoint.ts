@@ -5,6 +5,7 @@
 import { cidrContains, parseCidr, PRIVATE_NETS, type Cidr } from '../calico/nets.ts';
 import type { Labels, PartialLabels, SelectorNode, Truth } from '../calico/selector.ts';
 import { KIND_LABEL, NAME_LABEL, NETWORK_SET_KIND } from '../engine/flavors/calico-shape.ts';
+import { parseLabels } from '../engine/workloads.ts';
 import type { EndpointType, FlowEndpoint } from '../flows/record.ts';
 import type { PolicySet } from './policy-set.ts';
 
@@ -48,15 +49,6 @@ const PRIVATE_V4 = PRIVATE_NETS.map((n) => parseCidr(n)!);
 const ULA = [parseCidr('fc00::/7')!];
 const ALL_V4 = parseCidr('0.0.0.0/0')!;
 const ALL_V6 = parseCidr('::/0')!;
-
-function parseLabels(list: readonly string[]): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const entry of list) {
-    const eq = entry.indexOf('=');
-    if (eq > 0) labels[entry.slice(0, eq)] = entry.slice(eq + 1);
-  }
-  return labels;
-}
 
 /**
  * Calico assigns the `projectcalico.org/` labels of a workload itself (namespace, orchestrator),

@@ -1,16 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
 import { formatDuration, parseDuration } from '../../src/config/duration.ts';
-import { ConfigError, DEFAULT_CONFIG, parseRecommendationConfig, validateRecommendationConfig } from '../../src/config/recommendation-config.ts';
+import { ConfigError, DEFAULT_CONFIG, parseRecommendationConfig } from '../../src/config/recommendation-config.ts';
+import { configIssues } from '../support/cli.ts';
 
-function issues(value: unknown): string[] {
-  try {
-    validateRecommendationConfig(value, 'test.yml');
-  } catch (e) {
-    if (e instanceof ConfigError) return e.issues.map((i) => `${i.path}: ${i.message}`);
-    throw e;
-  }
-  return [];
-}
+const issues = configIssues;
 
 describe('recommendation config', () => {
   test("defaults are Calico's documented PolicyRecommendationScope defaults", () => {

@@ -7,12 +7,18 @@ const ctx: LearnContext = { window: { from: NOW - 24 * HOUR, to: NOW }, clusterD
 
 describe('which records are learned', () => {
   test('allowed egress reported by the source teaches the source namespace an egress rule', () => {
-    expect(learn(egress('shop', wep('db')), ctx)).toEqual({
+    const record = egress('shop', wep('db'));
+    expect(learn(record, ctx)).toEqual({
       namespace: 'shop',
       direction: 'egress',
       peers: [{ category: 'Namespace', namespace: 'db' }],
       port: 443,
       remoteIps: SAW_NO_IP,
+      forNamespace: true,
+      // Microsegmentation is off in this context.
+      forWorkload: false,
+      local: record.source,
+      remote: record.dest,
     });
   });
 

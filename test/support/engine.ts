@@ -6,7 +6,8 @@ import { FlowAggregator } from '../../src/engine/aggregate.ts';
 import type { Protocol } from '../../src/calico/protocol.ts';
 import type { FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from '../../src/flows/record.ts';
 import { planRecommendations, type Plan } from '../../src/pipeline/plan.ts';
-import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
+import { learnContext, TEMPLATE_DIR } from '../../src/pipeline/run.ts';
+import type { Workload } from '../../src/engine/workloads.ts';
 import { loadTree } from '../../src/repo/fs-tree.ts';
 
 export const NOW = 1_795_000_000; // 2026-11-18T...
@@ -14,6 +15,16 @@ export const HOUR = 3600;
 
 export function wep(namespace: string, name = 'app-*', labels: string[] = []): FlowEndpoint {
   return { type: 'wep', name, namespace, labels, ip: null };
+}
+
+/** The aggregated pods of a Deployment, as Calico writes them: `<name>-<hash>-*` with pod-template-hash. */
+export function deploymentPods(namespace: string, name: string, labels: Record<string, string>, hash = '7d9f8b6c5d'): FlowEndpoint {
+  return wep(namespace, `${name}-${hash}-*`, [...Object.entries(labels).map(([k, v]) => `${k}=${v}`), `pod-template-hash=${hash}`]);
+}
+
+/** The aggregated pods of a StatefulSet: `<name>-*` with controller-revision-hash `<name>-<hash>`. */
+export function statefulSetPods(namespace: string, name: string, labels: Record<string, string>): FlowEndpoint {
+  return wep(namespace, `${name}-*`, [...Object.entries(labels).map(([k, v]) => `${k}=${v}`), `controller-revision-hash=${name}-6c8d7f9b4`]);
 }
 export const pub: FlowEndpoint = { type: 'net', name: 'pub', namespace: null, labels: [], ip: null };
 export const pvt: FlowEndpoint = { type: 'net', name: 'pvt', namespace: null, labels: [], ip: null };
@@ -94,16 +105,27 @@ export interface RunOptions {
   tree?: ReadonlyMap<string, string>;
   config?: RecommendationConfig;
   now?: number;
+  /** The cluster's workloads (microsegmentation); inferred from the flows when left out. */
+  workloads?: readonly Workload[];
 }
 
 /** Aggregates records and plans against a tree, as one run of the bot would. */
 export async function run(records: readonly FlowRecord[], options: RunOptions = {}): Promise<Plan & { tree: Map<string, string> }> {
   const cfg = options.config ?? config();
   const now = options.now ?? NOW;
-  const aggregator = new FlowAggregator({ window: { from: now - cfg.initialLookback, to: now }, clusterDomain: cfg.clusterDomain, tierName: cfg.namespaceSpec.tierName });
+  const aggregator = new FlowAggregator(learnContext(cfg, { from: now - cfg.initialLookback, to: now }));
   aggregator.addAll(records);
   const base = new Map(options.tree ?? []);
-  const plan = planRecommendations({ tree: base, template: await loadTemplate(), observations: aggregator.result().byNamespace, config: cfg, now });
+  const observations = aggregator.result();
+  const plan = planRecommendations({
+    tree: base,
+    template: await loadTemplate(),
+    observations: observations.byNamespace,
+    endpoints: observations.endpoints,
+    ...(options.workloads ? { workloads: options.workloads } : {}),
+    config: cfg,
+    now,
+  });
   const tree = new Map([...base, ...plan.changes]);
   return { ...plan, tree };
 }

@@ -76,8 +76,12 @@ function remoteMatches(remote: unknown, peer: Peer, ctx: RuleContext): boolean {
   if (selector === undefined && namespaceSelector === undefined) return true;
   switch (peer.category) {
     case 'Namespace':
-      // Pod labels are unknown at namespace level: only `all()` certainly selects every pod.
-      if (selector !== undefined && parsed(selector)?.op !== 'all') return false;
+      // Pod labels are unknown at namespace level: only `all()` certainly selects every pod. A
+      // workload's pods (microsegmentation) are selected when the selector decides on their
+      // stable labels alone.
+      if (selector !== undefined && parsed(selector)?.op !== 'all') {
+        if (peer.pods === undefined || !selectorDecides(selector, new Set(Object.keys(peer.pods)), peer.pods, false)) return false;
+      }
       return namespaceSelector === undefined ? peer.namespace === ctx.namespace : namespaceSelected(namespaceSelector, peer.namespace, ctx);
     case 'NetworkSet': {
       const set: Record<string, string> = { [NAME_LABEL]: peer.name, [KIND_LABEL]: NETWORK_SET_KIND };

@@ -2,10 +2,10 @@
 // rule of the same shape is extended instead of duplicated, and our own rules are read back as
 // the engine's memory.
 
-import { isDnsLabel, isDnsSubdomain } from '../../calico/names.ts';
+import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue } from '../../calico/names.ts';
 import { PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
 import { parseProtocol, type Protocol } from '../../calico/protocol.ts';
-import { equalityValues, parseSelector, type SelectorNode } from '../../calico/selector.ts';
+import { equalityValues, labelsOfSelector, parseSelector, type SelectorNode } from '../../calico/selector.ts';
 import type { PortMatch } from '../../calico/types.ts';
 import { hasOnlyKeys, isPlainObject, type PlainObject } from '../../util/plain.ts';
 import type { Category, Direction, Peer } from '../model.ts';
@@ -79,7 +79,7 @@ function readRemote(remote: PlainObject, direction: Direction, namespace: string
     }
     case 'selector':
     case 'namespaceSelector,selector':
-      return readNetworkSets(remote, namespace);
+      return readNetworkSets(remote, namespace) ?? readPods(remote, namespace);
     case 'services': {
       const services = remote['services'];
       if (direction !== 'egress' || !isPlainObject(services) || !hasOnlyKeys(services, ['name', 'namespace'])) return null;
@@ -122,6 +122,27 @@ function readNetworkSets(remote: PlainObject, namespace: string): Peer[] | null 
     }
   }
   return names.map((name) => ({ category: 'NetworkSet', name, namespace: setNamespace }));
+}
+
+/**
+ * Pods of workloads by their labels (microsegmentation): `selector: app == 'web' && tier == 'x'`
+ * (the policy's namespace), with `namespaceSelector: projectcalico.org/name == '<ns>'` for another
+ * namespace; merged peers are `(...) || (...)`.
+ */
+function readPods(remote: PlainObject, namespace: string): Peer[] | null {
+  const selector = parsed(remote['selector']);
+  if (selector === null) return null;
+  const sets = (selector.op === 'or' ? selector.exprs : [selector]).map(labelsOfSelector);
+  const valid = (labels: Record<string, string> | null): labels is Record<string, string> =>
+    labels !== null && Object.entries(labels).every(([k, v]) => isLabelKey(k) && !k.startsWith('projectcalico.org/') && isLabelValue(v));
+  if (!sets.every(valid)) return null;
+  let podNamespace = namespace;
+  if (remote['namespaceSelector'] !== undefined) {
+    const ns = selectorValues(remote['namespaceSelector'], NAME_LABEL);
+    if (!ns || ns.length !== 1 || !isDnsLabel(ns[0]!)) return null;
+    podNamespace = ns[0]!;
+  }
+  return sets.map((pods) => ({ category: 'Namespace', namespace: podNamespace, pods }));
 }
 
 function selectorValues(text: unknown, key: string): readonly string[] | null {

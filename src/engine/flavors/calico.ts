@@ -5,9 +5,9 @@
 import { PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
 import { comparePortMatches, portRange } from '../../calico/ports.ts';
 import { protocolHasPorts, protocolNumber, type Protocol } from '../../calico/protocol.ts';
-import { selectorAnd, selectorEquals, selectorIn } from '../../calico/selector.ts';
+import { selectorAnd, selectorEquals, selectorIn, selectorOfLabels, type Labels } from '../../calico/selector.ts';
 import { CALICO_API_VERSION, type PortMatch } from '../../calico/types.ts';
-import { namespacePolicyName } from '../naming.ts';
+import { namespacePolicyName, workloadPolicyName } from '../naming.ts';
 import { isPlainObject, type PlainObject } from '../../util/plain.ts';
 import { categoryRank, compareStrings, peerKey, type Category, type ObservedAtom, type Peer } from '../model.ts';
 import { ANNOTATIONS, MAX_NOTED_DOMAINS } from '../provenance.ts';
@@ -28,13 +28,16 @@ export function calicoFlavor(enterprise: boolean): PolicyFlavor {
     newFileComment: `${NEW_FILE_ORIGIN}\n Staged: Calico reports what it would deny without denying anything. Comments and edits survive updates.`,
     typesKey: 'types',
 
-    skeleton(namespace, tier, metadata) {
+    skeleton({ namespace, workload }, tier, metadata) {
+      const name = workload === undefined ? namespacePolicyName(this.name, tier, namespace) : workloadPolicyName(tier, workload);
+      // A workload's pods are selected by its stable labels; the policy's namespace bounds them.
+      const selector = workload === undefined ? selectorEquals('projectcalico.org/namespace', namespace) : selectorOfLabels(workload.labels);
       return {
         apiVersion: CALICO_API_VERSION,
         kind: this.kind,
-        metadata: { name: namespacePolicyName(this.name, tier, namespace), namespace, ...metadata },
+        metadata: { name, namespace, ...metadata },
         // Set: merging the file is accepting the recommendation (Learn would mean "engine-owned").
-        spec: { stagedAction: 'Set', tier, selector: selectorEquals('projectcalico.org/namespace', namespace) },
+        spec: { stagedAction: 'Set', tier, selector },
       };
     },
 
@@ -109,13 +112,13 @@ export function calicoFlavor(enterprise: boolean): PolicyFlavor {
         case 'Domains': {
           const peers = atoms.map((o) => o.atom.peer);
           const ports = first.port === null ? [] : [first.port];
-          return [ruleObject(action, first.protocol, ctx, remoteFor(peers), ports, annotations(peers))];
+          return [ruleObject(action, first.protocol, ctx, remoteFor(peers, ctx.namespace), ports, annotations(peers))];
         }
         case 'Service':
           // Calico rejects ports next to destination services: the service defines them.
-          return [ruleObject(action, first.protocol, ctx, remoteFor([first.peer]), [], annotations([first.peer]))];
+          return [ruleObject(action, first.protocol, ctx, remoteFor([first.peer], ctx.namespace), [], annotations([first.peer]))];
         default: {
-          const remote = remoteFor([first.peer]);
+          const remote = remoteFor([first.peer], ctx.namespace);
           if (atoms.some((o) => o.atom.port === null)) {
             return [ruleObject(action, first.protocol, ctx, remote, [], annotations([first.peer]))];
           }
@@ -130,15 +133,15 @@ export function calicoFlavor(enterprise: boolean): PolicyFlavor {
       const first = shapes[0]!;
       const peers = uniquePeers(shapes.flatMap((s) => s.peers));
       const firstAdded = shapes.map((s) => s.annotations[ANNOTATIONS.firstAdded] ?? ctx.now).sort()[0]!;
-      return chunkBySelector(peers).map((part) =>
-        ruleObject(first.action, first.protocol!, ctx, remoteFor(part), [...first.ports], provenance(first.category, part, firstAdded, [])),
+      return chunkBySelector(peers, ctx.namespace).map((part) =>
+        ruleObject(first.action, first.protocol!, ctx, remoteFor(part, ctx.namespace), [...first.ports], provenance(first.category, part, firstAdded, [])),
       );
     },
 
     reconcile(rule, ctx) {
       const shape = read(rule, ctx);
       if (shape === null || shape.category !== 'Namespace' || shape.protocol === null) return [rule];
-      const own = shape.peers.find((p) => p.category === 'Namespace' && p.namespace === ctx.namespace);
+      const own = shape.peers.find((p) => p.category === 'Namespace' && p.pods === undefined && p.namespace === ctx.namespace);
       if (own === undefined) return [rule];
       const wanted = actionFor(own, ctx);
       if (shape.action === wanted) return [rule];
@@ -148,8 +151,8 @@ export function calicoFlavor(enterprise: boolean): PolicyFlavor {
       const firstAdded = shape.annotations[ANNOTATIONS.firstAdded] ?? ctx.now;
       const others = shape.peers.filter((p) => p !== own);
       return [
-        ruleObject(wanted, shape.protocol, ctx, remoteFor([own]), [...shape.ports], provenance('Namespace', [own], firstAdded, [])),
-        ruleObject(shape.action, shape.protocol, ctx, remoteFor(others), [...shape.ports], provenance('Namespace', others, firstAdded, [])),
+        ruleObject(wanted, shape.protocol, ctx, remoteFor([own], ctx.namespace), [...shape.ports], provenance('Namespace', [own], firstAdded, [])),
+        ruleObject(shape.action, shape.protocol, ctx, remoteFor(others, ctx.namespace), [...shape.ports], provenance('Namespace', others, firstAdded, [])),
       ];
     },
 
@@ -180,7 +183,7 @@ export function calicoFlavor(enterprise: boolean): PolicyFlavor {
 
 /** Traffic within the namespace is passed to the next tier (appsec) when microsegmentation is on. */
 function actionFor(peer: Peer, ctx: RuleContext): 'Allow' | 'Pass' {
-  return ctx.intraNamespacePass && peer.category === 'Namespace' && peer.namespace === ctx.namespace ? 'Pass' : 'Allow';
+  return ctx.intraNamespacePass && peer.category === 'Namespace' && peer.pods === undefined && peer.namespace === ctx.namespace ? 'Pass' : 'Allow';
 }
 
 function shapeExtendKey(shape: CalicoShape): string | null {
@@ -196,7 +199,11 @@ function shapeExtendKey(shape: CalicoShape): string | null {
 function contractKey(shape: CalicoShape): string | null {
   if (shape.protocol === null) return null;
   const ports = shape.ports.map(String).join(',');
-  if (shape.category === 'Namespace') return `${shape.action}|Namespace|${shape.protocol}|${ports}`;
+  if (shape.category === 'Namespace') {
+    // Pods of workloads merge only within one namespace: `ns in {a, b} && (x || y)` would widen.
+    const first = shape.peers[0] as { namespace: string; pods?: Labels };
+    return first.pods === undefined ? `${shape.action}|Namespace|${shape.protocol}|${ports}` : `${shape.action}|Pods|${first.namespace}|${shape.protocol}|${ports}`;
+  }
   if (shape.category === 'NetworkSet') {
     const scope = (shape.peers[0] as { namespace: string | null }).namespace ?? '(global)';
     return `${shape.action}|NetworkSet|${scope}|${shape.protocol}|${ports}`;
@@ -215,15 +222,20 @@ function sortKey(category: Category, protocol: Protocol | null, ports: readonly 
   return [categoryRank(category), protocol === null ? 256 : protocolNumber(protocol), portText, peers.map(peerKey).join(',')];
 }
 
-function remoteFor(peers: readonly Peer[]): PlainObject {
+/** The remote side of a rule for these peers (all of one category; pods all of one namespace), in a policy of `namespace`. */
+function remoteFor(peers: readonly Peer[], namespace: string): PlainObject {
   const first = peers[0]!;
   switch (first.category) {
     case 'Domains':
       return { domains: sortedUnique(peers.map((p) => (p as { domain: string }).domain)) };
     case 'Service':
       return { services: { name: first.name, namespace: first.namespace } };
-    case 'Namespace':
-      return { namespaceSelector: selectorIn(NAME_LABEL, peers.map((p) => (p as { namespace: string }).namespace)) };
+    case 'Namespace': {
+      if (first.pods === undefined) return { namespaceSelector: selectorIn(NAME_LABEL, peers.map((p) => (p as { namespace: string }).namespace)) };
+      // Pods of workloads: a selector alone means the policy's own namespace.
+      const selector = selectorOfLabels(...peers.map((p) => (p as { pods: Labels }).pods));
+      return first.namespace === namespace ? { selector } : { selector, namespaceSelector: selectorEquals(NAME_LABEL, first.namespace) };
+    }
     case 'NetworkSet':
       return {
         selector: selectorAnd(
@@ -308,12 +320,12 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 }
 
 /** Splits merged peers so that no rendered selector exceeds Calico's 1024-character limit. */
-function chunkBySelector(peers: readonly Peer[]): Peer[][] {
+function chunkBySelector(peers: readonly Peer[], namespace: string): Peer[][] {
   const out: Peer[][] = [];
   let current: Peer[] = [];
   for (const peer of peers) {
     const candidate = [...current, peer];
-    const remote = remoteFor(candidate);
+    const remote = remoteFor(candidate, namespace);
     const longest = Math.max(...Object.values(remote).map((v) => (typeof v === 'string' ? v.length : 0)));
     if (current.length > 0 && longest > MAX_SELECTOR) {
       out.push(current);

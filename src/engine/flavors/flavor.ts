@@ -6,16 +6,25 @@
 import type { Flavor } from '../../config/recommendation-config.ts';
 import type { PlainObject } from '../../util/plain.ts';
 import type { Category, Direction, ObservedAtom, Peer } from '../model.ts';
+import type { Workload } from '../workloads.ts';
 
 /** First line of every new policy file's comment. */
 export const NEW_FILE_ORIGIN = ' Recommended by policy-recommender from observed flows: every rule allows traffic that was seen.';
 
+/** What a policy protects: a whole namespace, or (microsegmentation) one workload in it. */
+export interface PolicySubject {
+  readonly namespace: string;
+  /** The workload, selected by its stable labels (never empty); absent for the namespace's policy. */
+  readonly workload?: Workload;
+}
+
 export interface RuleContext {
-  /** The namespace the policy protects. */
+  /** The namespace of the policy (the whole namespace, or the namespace of its workload). */
   readonly namespace: string;
   readonly direction: Direction;
   /** RFC 3339, written as the first-added time of new rules. */
   readonly now: string;
+  /** Traffic within the namespace is passed to the next tier (namespace policies with microsegmentation). */
   readonly intraNamespacePass: boolean;
   /**
    * Keys of the rules this project wrote, for flavours whose rules cannot carry provenance
@@ -54,14 +63,14 @@ export interface RuleSummary {
 
 export interface PolicyFlavor {
   readonly name: Flavor;
-  /** The kind of the per-namespace policy it writes. */
+  /** The kind of the policies it writes. */
   readonly kind: 'StagedNetworkPolicy' | 'NetworkPolicy';
   /** The comment at the top of a new policy file: what merging it means in this flavour. */
   readonly newFileComment: string;
   /** `types` (Calico) or `policyTypes` (Kubernetes). */
   readonly typesKey: 'types' | 'policyTypes';
-  /** A new, empty policy for a namespace (no rules, no types). */
-  skeleton(namespace: string, tier: string, metadata: { labels: Record<string, string>; annotations: Record<string, string> }): PlainObject;
+  /** A new, empty policy for a namespace or a workload (no rules, no types). */
+  skeleton(subject: PolicySubject, tier: string, metadata: { labels: Record<string, string>; annotations: Record<string, string> }): PlainObject;
   /**
    * Policy-level bookkeeping after the rules are final (Kubernetes keeps rule provenance here).
    * `previous` is the policy as found (null for a new one): rules not in it were written now.

@@ -32,7 +32,11 @@ export function kubernetesFlavor(): PolicyFlavor {
     newFileComment: `${NEW_FILE_ORIGIN}\n Kubernetes NetworkPolicy has no staged mode: once applied, it is enforced. Comments and edits survive updates.`,
     typesKey: 'policyTypes',
 
-    skeleton(namespace, tier, metadata) {
+    skeleton({ namespace, workload }, tier, metadata) {
+      // Kubernetes policies are a union of allows: a per-workload policy cannot narrow what the
+      // namespace's policy allows (there is no Pass), so there is no microsegmentation here; the
+      // configuration rejects it (see recommendation-config.ts).
+      if (workload !== undefined) throw new Error('the kubernetes flavour writes no per-workload policies');
       return {
         apiVersion: KUBERNETES_NETWORKING_API_VERSION,
         kind: this.kind,

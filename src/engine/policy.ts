@@ -1,16 +1,18 @@
-// One namespace: the previous policy (the engine's memory) plus observed atoms -> the updated
-// policy object, its rules with their evidence, and warnings. Pure: plain objects in and out.
+// One policy: the previous policy (the engine's memory) plus observed atoms -> the updated policy
+// object, its rules with their evidence, and warnings. The subject is a whole namespace (namespace
+// isolation) or one workload (microsegmentation): the same machinery, memory and merge for both.
+// Pure: plain objects in and out.
 
-import type { RecommendationConfig } from '../config/recommendation-config.ts';
 import { deepEqual, isPlainObject, type PlainObject } from '../util/plain.ts';
-import type { PolicyFlavor, RuleContext } from './flavors/flavor.ts';
+import type { PolicyFlavor, PolicySubject, RuleContext } from './flavors/flavor.ts';
 import { mergeDirection } from './merge-rules.ts';
 import { DIRECTIONS, type Direction, type ObservedAtom } from './model.ts';
-import { ANNOTATIONS, LABELS, MANAGED_BY } from './provenance.ts';
+import { ANNOTATIONS, LABELS, MANAGED_BY, type Layer } from './provenance.ts';
 import type { RuleReport, Warning } from './report.ts';
+import { workloadKey } from './workloads.ts';
 
-export interface NamespacePolicyInput {
-  readonly namespace: string;
+export interface PolicyInput {
+  readonly subject: PolicySubject;
   /** The policy as found in the tree, or null for a new one. */
   readonly previous: PlainObject | null;
   readonly observed: readonly ObservedAtom[];
@@ -20,7 +22,16 @@ export interface NamespacePolicyInput {
   readonly namespaceLabelsComplete: boolean;
 }
 
-export interface NamespacePolicy {
+/** What the configuration says about one policy. */
+export interface PolicySettings {
+  readonly tier: string;
+  readonly layer: Layer;
+  readonly maxRules: number;
+  /** Rules for traffic within the namespace say Pass (namespace isolation under microsegmentation). */
+  readonly intraNamespacePass: boolean;
+}
+
+export interface RecommendedPolicy {
   readonly policy: PlainObject;
   /** The rules (or policy types) changed, so lastUpdated moved. */
   readonly rulesChanged: boolean;
@@ -35,22 +46,26 @@ export class PolicyShapeError extends Error {
 
 const TYPE_OF: Readonly<Record<Direction, string>> = { ingress: 'Ingress', egress: 'Egress' };
 
-export function recommendNamespacePolicy(input: NamespacePolicyInput, flavor: PolicyFlavor, config: RecommendationConfig): NamespacePolicy {
-  const { namespace, now } = input;
-  const tier = config.namespaceSpec.tierName;
+export function recommendPolicy(input: PolicyInput, flavor: PolicyFlavor, settings: PolicySettings): RecommendedPolicy {
+  const { subject, now } = input;
+  const { namespace, workload } = subject;
+  const { maxRules } = settings;
   const previous = input.previous === null ? null : checkShape(input.previous, flavor);
+  // The workload annotation names the workload even where the policy name had to be shortened.
+  const annotations: Record<string, string> = workload === undefined ? {} : { [ANNOTATIONS.workload]: `${workload.kind}/${workload.name}` };
   const policy: PlainObject = previous
     ? structuredClone(previous)
-    : flavor.skeleton(namespace, tier, { labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.layer]: 'namespace-isolation' }, annotations: {} });
+    : flavor.skeleton(subject, settings.tier, { labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.layer]: settings.layer }, annotations });
   const spec = policy['spec'] as PlainObject;
 
+  const about = workload === undefined ? { namespace } : { namespace, workload: workloadKey(workload) };
   const warnings: Warning[] = [];
   const approximations = new Set<string>();
   for (const o of input.observed) {
     const note = flavor.approximation(o);
     if (note !== null) approximations.add(note);
   }
-  for (const message of approximations) warnings.push({ code: 'approximation', namespace, message });
+  for (const message of approximations) warnings.push({ code: 'approximation', ...about, message });
 
   const adapted = input.observed.map((o) => flavor.adapt(o));
   const ownRuleKeys = flavor.ownRuleKeys(policy);
@@ -61,24 +76,28 @@ export function recommendNamespacePolicy(input: NamespacePolicyInput, flavor: Po
       namespace,
       direction,
       now,
-      intraNamespacePass: config.namespaceSpec.intraNamespacePassThroughTraffic,
+      intraNamespacePass: settings.intraNamespacePass,
       namespaceLabels: input.namespaceLabels,
       namespaceLabelsComplete: input.namespaceLabelsComplete,
       ownRuleKeys,
     };
     const existing = Array.isArray(spec[direction]) ? (spec[direction] as unknown[]) : [];
     const atoms = adapted.filter((o) => o.atom.direction === direction);
-    const merged = mergeDirection(flavor, existing, atoms, ctx, config.maxRules);
+    const merged = mergeDirection(flavor, existing, atoms, ctx, maxRules);
     // Untouched directions keep whatever the file had (even a person's empty `ingress:`).
     if (!deepEqual(merged.rules, existing)) {
       spec[direction] = [...merged.rules];
       changedDirections.push(direction);
     }
-    if (merged.contracted > 0) {
-      warnings.push({ code: 'rules-merged', namespace, message: `${direction}: ${merged.contracted} rules merged into rules with several peers (same protocol and ports) to stay within maxRules ${config.maxRules}` });
+    if (merged.reconciled > 0) {
+      const what = settings.intraNamespacePass ? 'passes it to the next tier (Pass instead of Allow), where per-workload policies decide' : 'allows it (Allow instead of Pass)';
+      warnings.push({ code: 'pass-through', ...about, message: `${direction}: our rule for traffic within the namespace now ${what}` });
     }
-    if (merged.rules.length > config.maxRules) {
-      warnings.push({ code: 'over-max-rules', namespace, message: `${direction}: ${merged.rules.length} rules, more than maxRules ${config.maxRules}; every rule is kept, none dropped` });
+    if (merged.contracted > 0) {
+      warnings.push({ code: 'rules-merged', ...about, message: `${direction}: ${merged.contracted} rules merged into rules with several peers (same protocol and ports) to stay within maxRules ${maxRules}` });
+    }
+    if (merged.rules.length > maxRules) {
+      warnings.push({ code: 'over-max-rules', ...about, message: `${direction}: ${merged.rules.length} rules, more than maxRules ${maxRules}; every rule is kept, none dropped` });
     }
     reports.push(...ruleReports(flavor, merged.rules, existing, atoms, ctx));
   }

@@ -1,0 +1,156 @@
+// One policy's step of a plan, whatever it protects (a namespace, or a workload): find the policy
+// in the tree (the engine's memory), update or create it, and account for it. Files that are not
+// ours or cannot be read are reported and left alone. Pure, like plan.ts.
+
+import { types } from 'node:util';
+import type { RecommendationConfig } from '../config/recommendation-config.ts';
+import type { PolicyFlavor, PolicySubject } from '../engine/flavors/flavor.ts';
+import type { ObservedAtom } from '../engine/model.ts';
+import { PolicyShapeError, recommendPolicy, type PolicySettings } from '../engine/policy.ts';
+import { ANNOTATIONS, formatTime, parseTime } from '../engine/provenance.ts';
+import type { NamespaceReport, Warning } from '../engine/report.ts';
+import { recommendationStatus } from '../engine/status.ts';
+import type { Inventory, ObjectRef } from '../repo/inventory.ts';
+import type { TreeOverlay } from '../repo/tree.ts';
+import { deepEqual, isPlainObject, type PlainObject } from '../util/plain.ts';
+import { parseYamlFile, patchDocument, renderNewFile, stringifyDocuments } from '../yaml/document.ts';
+
+/** What every policy step of one plan shares. */
+export interface PlanRun {
+  readonly tree: TreeOverlay;
+  readonly inventory: Inventory;
+  readonly flavor: PolicyFlavor;
+  readonly config: RecommendationConfig;
+  readonly now: number;
+  readonly nowText: string;
+  readonly labelsOf: (ns: string) => Record<string, string>;
+  readonly labelsComplete: boolean;
+  /** Paths written so far, to be made reachable from the kustomizations. */
+  readonly written: string[];
+}
+
+export interface PolicyStep {
+  readonly subject: PolicySubject;
+  /** What warnings are about: the namespace, and the workload's key. */
+  readonly about: { readonly namespace: string; readonly workload?: string };
+  /** "this namespace's policy", "this workload's policy": for messages. */
+  readonly what: string;
+  /** Where the tree defines the policy (usually once, or not yet). */
+  readonly refs: readonly ObjectRef[];
+  /** Where a new policy goes. */
+  readonly defaultPath: string;
+  readonly observed: readonly ObservedAtom[];
+  readonly settings: PolicySettings;
+}
+
+export interface PlannedPolicy {
+  readonly report: NamespaceReport;
+  /** The policy as it now stands (null when it was skipped). */
+  readonly policy: PlainObject | null;
+}
+
+export function planPolicy(step: PolicyStep, run: PlanRun): PlannedPolicy {
+  const { tree, flavor, config } = run;
+  const { about, refs } = step;
+  const namespace = about.namespace;
+  const warnings: Warning[] = [];
+  const ref = refs[0];
+  if (refs.length > 1) {
+    warnings.push({
+      code: 'duplicate-object',
+      ...about,
+      message: `the policy is defined ${refs.length} times (${refs.map((r) => r.path).join(', ')}); only ${ref!.path} is updated`,
+    });
+  }
+  const path = ref?.path ?? step.defaultPath;
+  if (ref === undefined && tree.has(path)) {
+    const unreadable = run.inventory.unreadable.get(path);
+    return unplanned(namespace, path, null, config, run.now, [
+      unreadable !== undefined
+        ? { code: 'invalid-policy-file', ...about, message: `${unreadable}; nothing was written` }
+        : { code: 'file-conflict', ...about, message: `${path} exists and does not hold ${step.what}; nothing was written` },
+    ]);
+  }
+  if (ref !== undefined && run.inventory.unreadable.has(ref.path)) {
+    return unplanned(namespace, path, null, config, run.now, [{ code: 'invalid-policy-file', ...about, message: run.inventory.unreadable.get(ref.path)! }]);
+  }
+
+  const docs = ref === undefined ? null : parseYamlFile(tree.get(ref.path)!, ref.path);
+  const previous = docs === null ? null : (docs[ref!.index]!.toJS() as PlainObject);
+  let result;
+  try {
+    result = recommendPolicy(
+      { subject: step.subject, previous, observed: step.observed, now: run.nowText, namespaceLabels: run.labelsOf, namespaceLabelsComplete: run.labelsComplete },
+      flavor,
+      step.settings,
+    );
+  } catch (e) {
+    if (!(e instanceof PolicyShapeError)) throw e;
+    return unplanned(namespace, path, null, config, run.now, [{ code: 'invalid-policy-file', ...about, message: `${path}: cannot update the policy: ${e.message}` }]);
+  }
+
+  let outcome: NamespaceReport['outcome'] = 'unchanged';
+  if (docs === null) {
+    tree.set(path, renderNewFile(result.policy, flavor.newFileComment));
+    outcome = 'created';
+  } else if (!deepEqual(previous, result.policy)) {
+    patchDocument(docs[ref!.index]!, result.policy);
+    tree.set(path, stringifyDocuments(docs, tree.get(path)));
+    outcome = 'updated';
+  }
+  if (outcome !== 'unchanged') run.written.push(path);
+  const lastUpdated = annotation(result.policy, ANNOTATIONS.lastUpdated);
+  const report: NamespaceReport = {
+    namespace,
+    path,
+    status: recommendationStatus(parseTime(lastUpdated), run.now, config.interval, config.stabilizationPeriod),
+    lastUpdated,
+    outcome,
+    rules: result.rules,
+    warnings: [...warnings, ...result.warnings],
+  };
+  return { report, policy: result.policy };
+}
+
+function unplanned(...args: Parameters<typeof skipped>): PlannedPolicy {
+  return { report: skipped(...args), policy: null };
+}
+
+export function readPolicy(tree: TreeOverlay, ref: ObjectRef): PlainObject | null {
+  try {
+    const value: unknown = parseYamlFile(tree.get(ref.path)!, ref.path)[ref.index]?.toJS();
+    return isPlainObject(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The account of a policy the plan leaves alone. */
+export function skipped(
+  namespace: string,
+  path: string,
+  policy: PlainObject | null,
+  config: RecommendationConfig,
+  now: number,
+  warnings: Warning[],
+): NamespaceReport {
+  const lastUpdated = policy === null ? null : annotation(policy, ANNOTATIONS.lastUpdated);
+  return {
+    namespace,
+    path,
+    status: recommendationStatus(parseTime(lastUpdated), now, config.interval, config.stabilizationPeriod),
+    lastUpdated,
+    outcome: 'skipped',
+    rules: [],
+    warnings,
+  };
+}
+
+export function annotation(policy: PlainObject, key: string): string | null {
+  const metadata = policy['metadata'];
+  const annotations = isPlainObject(metadata) ? metadata['annotations'] : undefined;
+  const value = isPlainObject(annotations) ? annotations[key] : undefined;
+  // An unquoted timestamp a person wrote is a YAML 1.1 timestamp.
+  if (types.isDate(value) && !Number.isNaN(value.getTime())) return formatTime(Math.floor(value.getTime() / 1000));
+  return typeof value === 'string' ? value : null;
+}

@@ -1,0 +1,212 @@
+// Microsegmentation's part of a plan: one staged policy per selected workload, in the
+// microsegmentation tier (`appsec`), at `appsec/<namespace>/<kind>-<name>.yaml`, updated exactly
+// like a namespace's policy (the same memory, merge and provenance; see plan-policy.ts). Also which
+// namespaces pass traffic within the namespace on to that tier, and what in them no per-workload
+// policy decides. Pure.
+
+import { parseSelector } from '../calico/selector.ts';
+import { labelsOfSelector } from '../calico/selector.ts';
+import type { EndpointObservation } from '../engine/model.ts';
+import { learnWorkloads, selectsWorkload, type UnattributedEndpoint, type WorkloadLearning } from '../engine/microsegmentation.ts';
+import { isWorkloadPolicyName, workloadPolicyName, workloadPolicyPath } from '../engine/naming.ts';
+import { ANNOTATIONS } from '../engine/provenance.ts';
+import type { Warning, WorkloadReport } from '../engine/report.ts';
+import { compareWorkloads, WORKLOAD_KINDS, workloadKey, type Workload, type WorkloadKind } from '../engine/workloads.ts';
+import { isDnsSubdomain } from '../calico/names.ts';
+import { parsed } from '../engine/flavors/calico-shape.ts';
+import type { ObjectRef } from '../repo/inventory.ts';
+import { isPlainObject } from '../util/plain.ts';
+import { annotation, planPolicy, readPolicy, skipped, type PlanRun } from './plan-policy.ts';
+
+/** Microsegmentation's account of a plan, beside the per-workload reports. */
+export interface MicrosegmentationSummary {
+  readonly tier: string;
+  /** Where the workloads came from: the cluster's API, or inferred from the flow records. */
+  readonly source: 'cluster' | 'flows';
+  readonly workloadsKnown: number;
+  /** Namespaces whose isolation policy passes traffic within the namespace to the tier. */
+  readonly namespaces: readonly string[];
+  /** Reporting endpoints whose traffic no workload learned (ambiguous or unmatched). */
+  readonly unattributed: readonly UnattributedEndpoint[];
+  readonly pullRequests: 'per-workload' | 'per-namespace';
+}
+
+/** Plans only part of microsegmentation: one namespace's workloads, or one workload (`<ns>/<Kind>/<name>`). */
+export interface WorkloadScope {
+  readonly namespace: string;
+  readonly workload?: string;
+}
+
+const MAX_LISTED = 5;
+
+export class Microsegmentation {
+  readonly tier: string;
+  readonly learning: WorkloadLearning;
+  /** Workload key -> where the tree defines its policy. */
+  readonly #refs: ReadonlyMap<string, { workload: Workload; refs: ObjectRef[] }>;
+  readonly #run: PlanRun;
+  readonly #namespaces: ReadonlySet<string>;
+
+  constructor(run: PlanRun, endpoints: readonly EndpointObservation[], clusterWorkloads: readonly Workload[] | undefined) {
+    this.#run = run;
+    this.tier = run.config.microsegmentation.tierName;
+    this.learning = learnWorkloads(endpoints, clusterWorkloads);
+    this.#refs = policyRefs(run, this.tier);
+    const namespaces = new Set(run.config.microsegmentation.select.namespaces);
+    for (const w of [...this.learning.index.workloads, ...[...this.#refs.values()].map((r) => r.workload)]) {
+      if (this.selected(w)) namespaces.add(w.namespace);
+    }
+    this.#namespaces = namespaces;
+  }
+
+  selected(workload: Workload): boolean {
+    return selectsWorkload(this.#run.config, workload, this.#run.labelsOf);
+  }
+
+  /**
+   * The namespace has selected workloads, so its isolation policy passes traffic within the
+   * namespace to the microsegmentation tier (intraNamespacePassThroughTraffic).
+   */
+  microsegments(namespace: string): boolean {
+    return this.#namespaces.has(namespace);
+  }
+
+  /**
+   * Traffic within a microsegmented namespace whose endpoint no per-workload policy selects: passed
+   * on, it reaches no policy in the tier, and the default tier decides it (the template's staged
+   * default deny would deny it). Null when every such endpoint has a policy.
+   */
+  uncovered(namespace: string): Warning | null {
+    const gaps = new Map<string, string>();
+    for (const { endpoint, workload } of this.learning.intraNamespace.get(namespace) ?? []) {
+      if (workload === null) gaps.set(endpoint.name, `${endpoint.name} (its workload is not known)`);
+      else if (!this.selected(workload)) gaps.set(workloadKey(workload), `${workload.kind} ${workload.name} (not selected)`);
+      else if (Object.keys(workload.labels).length === 0 && !this.#refs.has(workloadKey(workload))) {
+        gaps.set(workloadKey(workload), `${workload.kind} ${workload.name} (no stable labels)`);
+      }
+    }
+    if (gaps.size === 0) return null;
+    const listed = [...gaps.keys()].sort().map((k) => gaps.get(k)!);
+    const more = listed.length > MAX_LISTED ? ` and ${listed.length - MAX_LISTED} more` : '';
+    return {
+      code: 'not-microsegmented',
+      namespace,
+      message:
+        `traffic within the namespace is passed to tier ${this.tier}, where no policy selects ${listed.slice(0, MAX_LISTED).join(', ')}${more}: ` +
+        'the next tiers decide their traffic (the staged global default deny would deny it); select them for microsegmentation too',
+    };
+  }
+
+  /** Plans the selected workloads' policies (in `scope`, if given), sorted by namespace, kind and name. */
+  plan(scope?: WorkloadScope): WorkloadReport[] {
+    const run = this.#run;
+    const { index, observed, broader } = this.learning;
+    const candidates = new Map<string, Workload>();
+    for (const key of observed.keys()) {
+      const [namespace, kind, name] = key.split('/') as [string, WorkloadKind, string];
+      candidates.set(key, index.get({ namespace, kind, name })!);
+    }
+    for (const [key, { workload }] of this.#refs) if (!candidates.has(key)) candidates.set(key, index.get(workload) ?? workload);
+
+    const reports: WorkloadReport[] = [];
+    for (const workload of [...candidates.values()].sort(compareWorkloads)) {
+      const key = workloadKey(workload);
+      if (scope !== undefined && (workload.namespace !== scope.namespace || (scope.workload !== undefined && scope.workload !== key))) continue;
+      const refs = this.#refs.get(key)?.refs ?? [];
+      const atoms = observed.get(key) ?? [];
+      const about = { namespace: workload.namespace, workload: key };
+      const labelled = Object.keys(workload.labels).length > 0;
+      const identity = { workload: { kind: workload.kind, name: workload.name }, key };
+      if (!this.selected(workload) || (!labelled && refs.length === 0)) {
+        if (refs.length > 0) {
+          reports.push({ ...skipped(workload.namespace, refs[0]!.path, readPolicy(run.tree, refs[0]!), run.config, run.now, []), ...identity, selector: null });
+        } else if (this.selected(workload)) {
+          const warning: Warning = {
+            code: 'workload-unselectable',
+            ...about,
+            message: 'no stable labels are known for its pods, so no policy can select them safely; nothing was written',
+          };
+          reports.push({ ...skipped(workload.namespace, workloadPolicyPath(workload), null, run.config, run.now, [warning]), ...identity, selector: null });
+        }
+        continue;
+      }
+      const { report, policy } = planPolicy(
+        {
+          subject: { namespace: workload.namespace, workload },
+          about,
+          what: "this workload's policy",
+          refs,
+          defaultPath: workloadPolicyPath(workload),
+          observed: atoms,
+          settings: { tier: this.tier, layer: 'microsegmentation', maxRules: run.config.maxRules, intraNamespacePass: false },
+        },
+        run,
+      );
+      const warnings = [...report.warnings];
+      const notes = broader.get(key) ?? [];
+      if (notes.length > 0) {
+        const more = notes.length > MAX_LISTED ? ` and ${notes.length - MAX_LISTED} more` : '';
+        warnings.push({
+          code: 'broader-peer',
+          ...about,
+          message: `rules allow the whole namespace of peers whose workload's labels are not known: ${notes.slice(0, MAX_LISTED).join(', ')}${more}`,
+        });
+      }
+      const spec = policy !== null && isPlainObject(policy['spec']) ? policy['spec'] : null;
+      const selector = spec !== null && typeof spec['selector'] === 'string' ? spec['selector'] : null;
+      if (selector !== null && labelled && !selects(selector, workload)) {
+        warnings.push({ code: 'selector-mismatch', ...about, message: `the policy's selector (${selector}) does not select the workload's pods (their stable labels changed?); it was left as it is` });
+      }
+      reports.push({ ...report, warnings, ...identity, selector });
+    }
+    return reports;
+  }
+
+  summary(): MicrosegmentationSummary {
+    const { config } = this.#run;
+    return {
+      tier: this.tier,
+      source: this.learning.source,
+      workloadsKnown: this.learning.index.workloads.length,
+      namespaces: [...this.#namespaces].sort(),
+      unattributed: this.learning.unattributed,
+      pullRequests: config.microsegmentation.pullRequests,
+    };
+  }
+}
+
+function selects(selector: string, workload: Workload): boolean {
+  try {
+    return parseSelector(selector).matches({ ...workload.labels, 'projectcalico.org/namespace': workload.namespace });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Our per-workload policies in the tree, by workload: a policy of the flavour's kind, named as
+ * workloadPolicyName names it, whose `policy-recommender.io/workload` annotation says which
+ * workload it protects.
+ */
+function policyRefs(run: PlanRun, tier: string): Map<string, { workload: Workload; refs: ObjectRef[] }> {
+  const found = new Map<string, { workload: Workload; refs: ObjectRef[] }>();
+  for (const ref of run.inventory.objects) {
+    if (ref.kind !== run.flavor.kind || ref.namespace === null || !isWorkloadPolicyName(ref.name, tier)) continue;
+    const policy = readPolicy(run.tree, ref);
+    const identity = policy === null ? null : annotation(policy, ANNOTATIONS.workload);
+    const slash = identity?.indexOf('/') ?? -1;
+    if (identity === null || slash === -1) continue;
+    const kind = identity.slice(0, slash) as WorkloadKind;
+    const name = identity.slice(slash + 1);
+    if (!WORKLOAD_KINDS.includes(kind) || !isDnsSubdomain(name)) continue;
+    const id = { kind, name, namespace: ref.namespace };
+    if (workloadPolicyName(tier, id) !== ref.name) continue;
+    const spec = isPlainObject(policy!['spec']) ? policy!['spec'] : {};
+    const ast = parsed(spec['selector']);
+    const key = workloadKey(id);
+    const known = found.get(key);
+    if (known !== undefined) known.refs.push(ref);
+    else found.set(key, { workload: { ...id, labels: (ast && labelsOfSelector(ast)) ?? {} }, refs: [ref] });
+  }
+  return found;
+}

@@ -1,0 +1,123 @@
+// What one pull request proposes: the files that differ from the default branch for one unit of
+// recommendations (a namespace's isolation policy, one workload's microsegmentation policy, or all
+// of a namespace's workload policies), planned on the default branch's tree with the open pull
+// request's policy files as memory (while a PR is open, the rules learned in earlier runs live
+// there). Pure: the GitHub App opens, updates and closes one PR per unit.
+
+import type { RecommendationConfig } from '../config/recommendation-config.ts';
+import type { Observations } from '../engine/aggregate.ts';
+import type { NamespaceReport, Warning, WorkloadReport } from '../engine/report.ts';
+import type { RecommendationStatus } from '../engine/status.ts';
+import type { Workload } from '../engine/workloads.ts';
+import { ensureReachable } from '../repo/kustomize.ts';
+import { TreeOverlay, type TreeFiles } from '../repo/tree.ts';
+import { contentHash } from '../util/content-hash.ts';
+import { planRecommendations, type NamespaceContext, type Plan } from './plan.ts';
+
+export type ProposalUnit =
+  /** The namespace's isolation policy (namespace-isolation/<ns>.yaml). */
+  | { readonly kind: 'namespace'; readonly namespace: string }
+  /** Microsegmentation: every selected workload of the namespace, or only `workload` (`<ns>/<Kind>/<name>`). */
+  | { readonly kind: 'workloads'; readonly namespace: string; readonly workload?: string };
+
+export interface ProposalInput {
+  /** The cluster's directory in the repository ('' = root). */
+  readonly clusterPath: string;
+  /** The default branch's files below the cluster path, keyed relative to it. */
+  readonly tree: TreeFiles;
+  readonly template: TreeFiles;
+  readonly observations: Pick<Observations, 'byNamespace' | 'endpoints'>;
+  readonly config: RecommendationConfig;
+  readonly now: number;
+  readonly namespaces?: NamespaceContext;
+  /** The cluster's workloads; without them, workloads are inferred from the flows. */
+  readonly workloads?: readonly Workload[];
+  /** The open pull request's policy files, relative to the cluster path: the engine's memory. */
+  readonly memory?: TreeFiles;
+}
+
+export interface Proposal {
+  readonly unit: ProposalUnit;
+  /** Repository paths whose content differs from the default branch: what the PR proposes. */
+  readonly files: ReadonlyMap<string, string>;
+  /** Which of those files are new. */
+  readonly added: ReadonlySet<string>;
+  /** Changes exactly when the files do. */
+  readonly hash: string;
+  /** The unit's namespace report (kind `namespace`), or none. */
+  readonly namespaces: readonly NamespaceReport[];
+  /** The unit's workload reports (kind `workloads`), sorted. */
+  readonly workloads: readonly WorkloadReport[];
+  /** The least advanced status of the unit's policies: a PR is ready when all of them are Stable. */
+  readonly status: RecommendationStatus;
+  /** When the unit's rules last changed (the latest of its policies), RFC 3339. */
+  readonly lastUpdated: string | null;
+  readonly warnings: readonly Warning[];
+}
+
+const STATUS_ORDER: readonly RecommendationStatus[] = ['Learning', 'Stabilizing', 'Stable'];
+
+/** What the unit's pull request should propose now; null when the unit has no policy to propose. */
+export function propose(input: ProposalInput, unit: ProposalUnit): Proposal | null {
+  const memoryTree = new Map([...input.tree, ...(input.memory ?? [])]);
+  const byNamespace = input.observations.byNamespace;
+  const plan: Plan = planRecommendations({
+    tree: memoryTree,
+    template: input.template,
+    observations: unit.kind === 'namespace' ? new Map(byNamespace.has(unit.namespace) ? [[unit.namespace, byNamespace.get(unit.namespace)!]] : []) : byNamespace,
+    endpoints: input.observations.endpoints,
+    config: input.config,
+    now: input.now,
+    ...(unit.kind === 'namespace'
+      ? { onlyNamespace: unit.namespace }
+      : { onlyWorkloads: unit.workload === undefined ? { namespace: unit.namespace } : { namespace: unit.namespace, workload: unit.workload } }),
+    ...(input.namespaces ? { namespaces: input.namespaces } : {}),
+    ...(input.workloads ? { workloads: input.workloads } : {}),
+  });
+  const namespaces = plan.namespaces.filter((n) => n.namespace === unit.namespace);
+  const workloads = plan.workloads;
+  const reports: NamespaceReport[] = [...namespaces, ...workloads];
+  if (reports.length === 0) return null;
+
+  // Memory files are proposed only as the unit's own policies, and a policy file kept as it is
+  // (the memory, unchanged) must be listed in the kustomizations too: it is not on the default branch.
+  const own = new Set(reports.map((r) => r.path));
+  const kept = [...(input.memory ?? [])].filter(([path]) => own.has(path));
+  const overlay = new TreeOverlay(new Map([...input.tree, ...kept, ...plan.changes]));
+  for (const path of own) if (overlay.has(path) && !input.tree.has(path)) ensureReachable(overlay, path);
+  const finalTree = new Map([...input.tree, ...kept, ...plan.changes, ...overlay.changes()]);
+  const prefix = input.clusterPath === '' ? '' : `${input.clusterPath}/`;
+  const files = new Map<string, string>();
+  const added = new Set<string>();
+  for (const [path, text] of [...finalTree].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (input.tree.get(path) === text) continue;
+    files.set(prefix + path, text);
+    if (!input.tree.has(path)) added.add(prefix + path);
+  }
+  const updates = reports.map((r) => r.lastUpdated).filter((t): t is string => t !== null);
+  return {
+    unit,
+    files,
+    added,
+    hash: contentHash(files),
+    namespaces,
+    workloads,
+    status: STATUS_ORDER[Math.min(...reports.map((r) => STATUS_ORDER.indexOf(r.status)))]!,
+    lastUpdated: updates.length === 0 ? null : updates.sort().at(-1)!,
+    warnings: [...reports.flatMap((r) => r.warnings), ...plan.warnings],
+  };
+}
+
+/**
+ * The microsegmentation pull requests a plan calls for, as the configuration groups them
+ * (`microsegmentation.pullRequests`): one per namespace with selected workloads, or one per
+ * workload. Workloads the plan skipped (not selected, no stable labels) get none.
+ */
+export function microsegmentationUnits(plan: Plan): ProposalUnit[] {
+  if (plan.microsegmentation === null) return [];
+  const proposed = plan.workloads.filter((w) => w.outcome !== 'skipped');
+  if (plan.microsegmentation.pullRequests === 'per-workload') {
+    return proposed.map((w) => ({ kind: 'workloads', namespace: w.namespace, workload: w.key }));
+  }
+  return [...new Set(proposed.map((w) => w.namespace))].map((namespace) => ({ kind: 'workloads', namespace }));
+}
