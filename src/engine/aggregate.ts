@@ -49,8 +49,9 @@ export class FlowAggregator {
   readonly #namespaces = new Map<string, Map<string, ObservedAtom>>();
   readonly #notLearned = new Map<NotLearned, number>();
   readonly #endpoints = new Map<string, EndpointObservation & { evidence: Evidence }>();
-  /** One EndpointRef per distinct endpoint (records repeat them millions of times). */
-  readonly #refs = new Map<string, EndpointRef>();
+  /** One EndpointRef (and its key) per distinct endpoint as records write it: they repeat them millions of times. */
+  readonly #refs = new Map<string, { ref: EndpointRef; id: number }>();
+  readonly #byKey = new Map<string, { ref: EndpointRef; id: number }>();
   #seen = 0;
   #learned = 0;
 
@@ -79,22 +80,26 @@ export class FlowAggregator {
         else addEvidence(known.evidence, record, lesson.remoteIps);
       }
       if (local !== null) {
-        const endpointAtom = `${endpointKey(local)}#${key}#${remote === null ? '' : endpointKey(remote)}`;
+        const endpointAtom = `${local.id}#${remote === null ? '' : remote.id}#${key}`;
         const known = this.#endpoints.get(endpointAtom);
-        if (known === undefined) this.#endpoints.set(endpointAtom, { atom, evidence: evidenceOf(record, lesson.remoteIps), local, remote });
+        if (known === undefined) this.#endpoints.set(endpointAtom, { atom, evidence: evidenceOf(record, lesson.remoteIps), local: local.ref, remote: remote?.ref ?? null });
         else addEvidence(known.evidence, record, lesson.remoteIps);
       }
     }
   }
 
-  #ref(endpoint: FlowEndpoint): EndpointRef {
-    const labels = [...endpoint.labels].sort(compareStrings);
-    const ref: EndpointRef = { namespace: endpoint.namespace!, name: endpoint.name, labels };
-    const key = endpointKey(ref);
-    const known = this.#refs.get(key);
-    if (known !== undefined) return known;
-    this.#refs.set(key, ref);
-    return ref;
+  #ref(endpoint: FlowEndpoint): { ref: EndpointRef; id: number } {
+    const raw = `${endpoint.namespace}/${endpoint.name}/${endpoint.labels.join(',')}`;
+    let known = this.#refs.get(raw);
+    if (known === undefined) {
+      const ref: EndpointRef = { namespace: endpoint.namespace!, name: endpoint.name, labels: [...endpoint.labels].sort(compareStrings) };
+      // The same endpoint with its labels in another order is the same endpoint.
+      const key = endpointKey(ref);
+      const same = this.#byKey.get(key);
+      this.#refs.set(raw, (known = same ?? { ref, id: this.#byKey.size }));
+      if (same === undefined) this.#byKey.set(key, known);
+    }
+    return known;
   }
 
   addAll(records: readonly FlowRecord[]): void {

@@ -4,6 +4,8 @@
 
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { ConfigError, validateRecommendationConfig } from '../../src/config/recommendation-config.ts';
+import { isDnsSubdomain } from '../../src/calico/names.ts';
+import { isOwnWorkloadPolicyInTrace, isWorkloadPolicyName, workloadPolicyName, workloadPolicyPath } from '../../src/engine/naming.ts';
 import { formatTime } from '../../src/engine/provenance.ts';
 import type { FlowRecord } from '../../src/flows/record.ts';
 import { bare, config, deploymentPods, flow, HOUR, loadTemplate, net, networkSet, NOW, policyOf, pub, pvt, run, statefulSetPods, wep, yamlOf } from '../support/engine.ts';
@@ -315,5 +317,36 @@ describe('flavours', () => {
     expect(plan.workloads).toEqual([]);
     expect(plan.warnings.map((w) => w.code)).toEqual(['microsegmentation-unsupported']);
     expect([...plan.tree.keys()].some((p) => p.startsWith('appsec/'))).toBe(false);
+  });
+});
+
+describe('names and paths', () => {
+  test('`<tier>.<kind>-<name>-recommendation` at `appsec/<namespace>/<kind>-<name>.yaml`', () => {
+    const id = { kind: 'CronJob', namespace: 'ops', name: 'backup.v2' } as const;
+    expect(workloadPolicyName('appsec', id)).toBe('appsec.cronjob-backup.v2-recommendation');
+    expect(workloadPolicyPath(id)).toBe('appsec/ops/cronjob-backup.v2.yaml');
+    expect(isWorkloadPolicyName('appsec.cronjob-backup.v2-recommendation', 'appsec')).toBe(true);
+    expect(isWorkloadPolicyName('appsec.hand-written', 'appsec')).toBe(false);
+    expect(isWorkloadPolicyName('namespace-isolation.shop-recommendation', 'appsec')).toBe(false);
+  });
+
+  test('names too long for Kubernetes are shortened with a hash of the workload, still ours and still distinct', () => {
+    const long = (suffix: string) => ({ kind: 'StatefulSet', namespace: 'shop', name: `${'a'.repeat(240)}${suffix}` }) as const;
+    const [a, b] = [workloadPolicyName('appsec', long('x')), workloadPolicyName('appsec', long('y'))];
+    expect(a).not.toBe(b);
+    for (const name of [a, b]) {
+      expect(name.length).toBeLessThanOrEqual(253);
+      expect(isDnsSubdomain(name)).toBe(true);
+      expect(isWorkloadPolicyName(name, 'appsec')).toBe(true);
+      expect(isOwnWorkloadPolicyInTrace(`shop/${name.replace('appsec.', 'appsec.staged:')}`, 'appsec', 'shop')).toBe(true);
+    }
+    expect(workloadPolicyPath(long('x')).split('/').at(-1)!.length).toBeLessThanOrEqual(205);
+  });
+
+  test("a file at the policy's path that is not the policy is left alone, and reported", async () => {
+    const tree = new Map([[WEB, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mine\n  namespace: shop\n']]);
+    const plan = await run([fromWeb(db, { port: 5432 })], { tree, config: segmented() });
+    expect(plan.tree.get(WEB)).toBe(tree.get(WEB));
+    expect(plan.workloads[0]).toMatchObject({ outcome: 'skipped', warnings: [{ code: 'file-conflict', workload: 'shop/Deployment/web' }] });
   });
 });

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import { KubernetesClusterContext } from '../../src/cluster/cluster-context.ts';
 import type { EndpointRef } from '../../src/engine/model.ts';
 import { inferIdentity, inferWorkloads, WorkloadIndex, type Workload } from '../../src/engine/workloads.ts';
-import { config, deploymentPods, flow, loadTemplate, run, statefulSetPods, wep } from '../support/engine.ts';
+import { config, deploymentPods, flow, loadTemplate, pub, run, statefulSetPods, wep } from '../support/engine.ts';
 import { KubeApiServer } from '../support/kube-api-server.ts';
 
 const ref = (namespace: string, name: string, labels: string[] = []): EndpointRef => ({ namespace, name, labels: [...labels].sort() });
@@ -107,6 +107,19 @@ describe('in a run', () => {
     ]);
     // The unattributed endpoint's traffic within the microsegmented namespace reaches no policy.
     expect(plan.namespaces[0]!.warnings.find((w) => w.code === 'not-microsegmented')?.message).toMatch(/no policy selects mystery-\* \(its workload is not known\)/);
+  });
+
+  test('an endpoint several workloads select, whose name decides nothing, is reported as ambiguous', async () => {
+    const cluster: Workload[] = [
+      { kind: 'Deployment', namespace: 'shop', name: 'web', labels: { app: 'web' } },
+      { kind: 'Deployment', namespace: 'shop', name: 'web-canary', labels: { app: 'web', track: 'canary' } },
+    ];
+    const debug = wep('shop', 'debug-*', ['app=web', 'track=canary']);
+    const plan = await run([flow(debug, pub, { reporter: 'src', port: 443, flows: 2 })], { config: segmented(), workloads: cluster });
+    expect(plan.microsegmentation!.unattributed).toEqual([
+      { namespace: 'shop', name: 'debug-*', reason: 'ambiguous', detail: 'it fits shop/Deployment/web, shop/Deployment/web-canary', flows: 2 },
+    ]);
+    expect(plan.workloads).toEqual([]);
   });
 
   test("the cluster's workloads, when given, decide instead of inference", async () => {
