@@ -78,7 +78,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     .option('--dry-run', 'print a unified diff of what would change and write nothing')
     .option(
       '--microsegment <namespace-or-workload...>',
-      'also recommend per-workload policies (microsegmentation, tier appsec) for every workload of a namespace, or for one workload (<ns>/<name> or <ns>/<Kind>/<name>); adds to the config file\'s microsegmentation.select',
+      'also recommend per-workload policies (microsegmentation, in tier appsec unless configured otherwise) for every workload of a namespace, or for one workload (<ns>/<name> or <ns>/<Kind>/<name>); adds to the config file\'s microsegmentation.select',
     )
     .action(async (options: RecommendOptions) => {
       exitCode = await recommend(options, io);
