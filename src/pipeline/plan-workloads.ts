@@ -4,16 +4,15 @@
 // namespaces pass traffic within the namespace on to that tier, and what in them no per-workload
 // policy decides. Pure.
 
-import { parseSelector } from '../calico/selector.ts';
-import { labelsOfSelector } from '../calico/selector.ts';
+import { isDnsSubdomain } from '../calico/names.ts';
+import { labelsOfSelector, parseSelector } from '../calico/selector.ts';
+import { parsed } from '../engine/flavors/calico-shape.ts';
 import type { EndpointObservation } from '../engine/model.ts';
 import { learnWorkloads, selectsWorkload, type UnattributedEndpoint, type WorkloadLearning } from '../engine/microsegmentation.ts';
 import { isWorkloadPolicyName, workloadPolicyName, workloadPolicyPath } from '../engine/naming.ts';
 import { ANNOTATIONS } from '../engine/provenance.ts';
 import type { Warning, WorkloadReport } from '../engine/report.ts';
 import { compareWorkloads, WORKLOAD_KINDS, workloadKey, type Workload, type WorkloadKind } from '../engine/workloads.ts';
-import { isDnsSubdomain } from '../calico/names.ts';
-import { parsed } from '../engine/flavors/calico-shape.ts';
 import type { ObjectRef } from '../repo/inventory.ts';
 import { isPlainObject } from '../util/plain.ts';
 import { annotation, planPolicy, readPolicy, skipped, type PlanRun } from './plan-policy.ts';

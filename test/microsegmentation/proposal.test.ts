@@ -71,7 +71,7 @@ describe('propose', () => {
     const again = propose(input(records.slice(0, 1), segmented(), { memory, now: NOW + HOUR }), { kind: 'workloads', namespace: 'shop' })!;
     expect(again.hash).toBe(first.hash);
     expect(again.status).toBe('Stable');
-    const more = propose(input([flow(web, db, { reporter: 'src', port: 5433, start: NOW }) ], segmented(), { memory, now: NOW + HOUR }), { kind: 'workloads', namespace: 'shop' })!;
+    const more = propose(input([flow(web, db, { reporter: 'src', port: 5433, start: NOW })], segmented(), { memory, now: NOW + HOUR }), { kind: 'workloads', namespace: 'shop' })!;
     expect(more.hash).not.toBe(first.hash);
     expect(more.files.get('clusters/prod/appsec/shop/deployment-web.yaml')).toMatch(/- 5432\n\s+- 5433/);
     // Learning again (web changed) though db is stable: the PR is as ready as its least ready policy.
