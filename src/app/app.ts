@@ -11,12 +11,13 @@ import { CONFIG_PATH, validateRepositoryConfig, type ScheduleDefaults } from './
 import { GitHubRepository, type Octokit } from './github/github-repository.ts';
 import { opsHandler } from './ops/endpoints.ts';
 import type { AppMetrics, PullRequestAction, RunOutcome } from './ops/metrics.ts';
-import { code } from './render/markdown.ts';
+import { dismissalComment, DISMISSED_MARKER } from './render/comments.ts';
 import { DASHBOARD_LABEL, DASHBOARD_MARKER, dashboardRequests } from './render/dashboard.ts';
 import type { Decision } from './run/decide.ts';
 import { runRepository, type RunResult } from './run/run-repository.ts';
 import { Scheduler, type RepositoryKey } from './scheduler.ts';
-import { isDismissal, parseBranch, RECOMMENDATION_LABEL, REBASE_LABEL } from './state/pull-request-state.ts';
+import { parseBranch } from './state/proposal-key.ts';
+import { isDismissal, RECOMMENDATION_LABEL, REBASE_LABEL } from './state/pull-request-state.ts';
 
 export interface AppOptions {
   readonly scheduleDefaults: ScheduleDefaults;
@@ -44,10 +45,10 @@ const PULL_REQUEST_ACTIONS: Readonly<Record<Exclude<Decision['action']['kind'], 
   refresh: 'refreshed',
   close: 'closed',
   'notify-edited': 'notified',
+  'note-dismissal': 'notified',
 };
 
 const COMMAND = /^\s*\/policy-recommender\s+(run|rebase)\b/m;
-const DISMISSED_MARKER = '<!-- policy-recommender:dismissed -->';
 
 /** Runs `run` and records its outcome, duration and the pull-request changes it made. */
 async function measured(metrics: AppMetrics, run: () => Promise<RunResult>, signal: AbortSignal): Promise<void> {
@@ -140,11 +141,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
         const comments = await context.octokit.paginate(context.octokit.rest.issues.listComments, context.issue({ per_page: 100 }));
         const said = comments.some((c) => (c.body ?? '').includes(DISMISSED_MARKER));
         if (!said) {
-          await repo.comment(
-            pr.number,
-            `Dismissed: policy-recommender will not propose namespace ${code(target.namespace)} (cluster ${code(target.cluster)}) again. ` +
-              `To undo, restore the branch and reopen this pull request, or tick its box on the "Policy recommendations" issue.\n\n${DISMISSED_MARKER}`,
-          );
+          await repo.comment(pr.number, dismissalComment(target));
         }
       }
       await repo.deleteBranch(pr.head.ref);

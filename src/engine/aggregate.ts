@@ -44,6 +44,18 @@ export function mergeObservations(a: readonly ObservedAtom[], b: readonly Observ
   return [...byKey.values()].sort((x, y) => compareAtoms(x.atom, y.atom));
 }
 
+/** Microsegmentation observations of several runs as one (evidence summed per endpoint pair and atom). */
+export function mergeEndpointObservations(list: readonly EndpointObservation[]): EndpointObservation[] {
+  const byKey = new Map<string, EndpointObservation & { evidence: Evidence }>();
+  for (const o of list) {
+    const key = `${endpointKey(o.local)}#${o.remote === null ? '' : endpointKey(o.remote)}#${atomKey(o.atom)}`;
+    const known = byKey.get(key);
+    if (known === undefined) byKey.set(key, { ...o, evidence: { ...o.evidence } });
+    else mergeEvidence(known.evidence, o.evidence);
+  }
+  return [...byKey.values()];
+}
+
 export class FlowAggregator {
   readonly #ctx: LearnContext;
   readonly #namespaces = new Map<string, Map<string, ObservedAtom>>();

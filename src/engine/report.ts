@@ -15,6 +15,8 @@ export type WarningCode =
   | 'rules-merged'
   /** A file at a path the engine wants to write is not ours; nothing was written there. */
   | 'file-conflict'
+  /** The policy was enforced (turned into a NetworkPolicy): nothing more is recommended for it. */
+  | 'enforced'
   /** An existing policy file could not be read or updated. */
   | 'invalid-policy-file'
   /** An object the template provides is defined more than once in the tree. */

@@ -95,6 +95,14 @@ export function planRecommendations(input: PlanInput): Plan {
       else reports.push(skipped(namespace, refs[0]!.path, readPolicy(tree, refs[0]!), config, now, []));
       continue;
     }
+    // Enforced (an enforce PR was merged): its traffic is decided by that policy now, nothing more is learned for it.
+    const enforced = flavor.kind === 'StagedNetworkPolicy' ? inventory.objects.find((o) => isEnforcedPolicy(o, namespacePolicyName(config.flavor, tier, namespace), namespace)) : undefined;
+    if (enforced !== undefined) {
+      reports.push(skipped(namespace, enforced.path, readPolicy(tree, enforced), config, now, [
+        { code: 'enforced', namespace, message: `the namespace's policy is enforced (NetworkPolicy in ${enforced.path}): nothing more is recommended for it` },
+      ]));
+      continue;
+    }
     // Microsegmented namespaces pass traffic within the namespace on to the per-workload policies.
     const microsegmented = segments?.microsegments(namespace) === true;
     const { report } = planPolicy(
@@ -133,6 +141,11 @@ export function planRecommendations(input: PlanInput): Plan {
   const previouslyBuilt = hadRoot || !hasPolicies ? [] : [...new Set(inventory.objects.map((o) => o.path))];
   for (const path of [...previouslyBuilt, ...written]) ensureReachable(tree, path);
   return { changes: tree.changes(), namespaces: reports, notSelected, warnings, workloads, microsegmentation: segments?.summary() ?? null };
+}
+
+/** Our policy, enforced: a Calico NetworkPolicy of the recommendation's name (see engine/enforce.ts). */
+function isEnforcedPolicy(ref: ObjectRef, name: string, namespace: string): boolean {
+  return ref.apiVersion === 'projectcalico.org/v3' && ref.kind === 'NetworkPolicy' && ref.name === name && ref.namespace === namespace;
 }
 
 /** Namespaces whose policy (of this flavour and tier) the tree holds. */

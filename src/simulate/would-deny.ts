@@ -4,10 +4,10 @@
 // laid over them). Pure.
 
 import type { Labels } from '../calico/selector.ts';
-import type { ObservedAtom, Peer } from '../engine/model.ts';
+import type { EndpointObservation, EndpointRef, ObservedAtom, Peer } from '../engine/model.ts';
 import type { TreeFiles } from '../repo/tree.ts';
 import type { FlowEnd } from './endpoint.ts';
-import { Simulator, type FlowFacts } from './evaluate.ts';
+import { Simulator, type FlowFacts, type VerdictKind } from './evaluate.ts';
 import { policySetFromTree, type PolicyView, type PolicyWarning } from './policy-set.ts';
 import { SimulationReport, type FlowRow, type Totals } from './report.ts';
 
@@ -21,6 +21,8 @@ export interface ProposalCheck {
   readonly totals: Totals;
   /** Objects of the tree that were skipped, with their files. */
   readonly warnings: readonly PolicyWarning[];
+  /** The verdict of each input flow, in input order. */
+  readonly verdicts: readonly VerdictKind[];
 }
 
 export interface ProposalInput {
@@ -36,9 +38,15 @@ export function checkProposal(input: ProposalInput): ProposalCheck {
   const set = policySetFromTree(input.tree, input.namespaces === undefined ? {} : { namespaces: input.namespaces });
   const simulator = new Simulator(set, input.view ?? 'staged');
   const report = new SimulationReport();
-  for (const flow of input.flows) report.add(flow, simulator.evaluate(flow));
+  const verdicts: VerdictKind[] = [];
+  for (const flow of input.flows) {
+    const verdict = simulator.evaluate(flow);
+    report.add(flow, verdict);
+    verdicts.push(verdict.verdict);
+  }
   const rows = report.rows();
   return {
+    verdicts,
     denied: rows.filter((r) => r.verdict === 'denied'),
     indeterminate: rows.filter((r) => r.verdict === 'indeterminate'),
     totals: report.totals(),
@@ -70,6 +78,31 @@ export function flowsOfObservations(byNamespace: ReadonlyMap<string, readonly Ob
     }
   }
   return flows;
+}
+
+/**
+ * The flows microsegmentation observations stand for: the workload endpoints of both ends as the
+ * records named them (aggregated name, the labels common to the aggregated pods), so that
+ * per-workload policies, which select by labels, can be evaluated.
+ */
+export function flowsOfEndpoints(observations: readonly EndpointObservation[]): SimulatedFlow[] {
+  const workload = (e: EndpointRef): FlowEnd => ({ type: 'wep', name: e.name, namespace: e.namespace, labels: e.labels, ip: null });
+  return observations.map(({ atom, evidence, local, remote }) => {
+    const egress = atom.direction === 'egress';
+    const here = workload(local);
+    const peer = peerEnd(atom.peer);
+    const there = remote === null ? peer.end : workload(remote);
+    return {
+      reporter: egress ? 'src' : 'dst',
+      source: egress ? here : there,
+      dest: egress ? there : here,
+      protocol: atom.protocol,
+      destPort: atom.port,
+      destService: peer.destService,
+      destDomains: peer.destDomains,
+      numFlows: evidence.flows,
+    };
+  });
 }
 
 function peerEnd(peer: Peer): { end: FlowEnd; destService: FlowFacts['destService']; destDomains: readonly string[] } {

@@ -1,14 +1,13 @@
 import { describe, expect, test } from '@jest/globals';
-import { decide, needsHistory, type Limits, type NamespaceFacts } from '../../src/app/run/decide.ts';
-import type { NamespaceRecommendation } from '../../src/app/run/namespace-recommendation.ts';
+import { decide, needsHistory, type Limits, type UnitChange, type UnitFacts } from '../../src/app/run/decide.ts';
 import type { PullRequestInfo } from '../../src/app/github/repository.ts';
 import { encodeState, REBASE_LABEL, type PullRequestState } from '../../src/app/state/pull-request-state.ts';
 
 const noLimits: Limits = { concurrent: 0, hourly: 0, open: 0, openedLastHour: 0 };
-const recommendation = (hash: string) => ({ hash, files: new Map([['p', 'x']]) }) as unknown as NamespaceRecommendation;
+const recommendation = (hash: string) => ({ hash, files: new Map([['p', 'x']]) }) as unknown as UnitChange;
 
 function state(over: Partial<PullRequestState> = {}): PullRequestState {
-  return { v: 1, cluster: 'c', namespace: 'ns', engine: 't', hash: 'h1', commit: 'sha1', policyPath: 'p', policy: null, evidence: {}, notified: [], ...over };
+  return { v: 1, cluster: 'c', namespace: 'ns', engine: 't', hash: 'h1', commit: 'sha1', memory: {}, evidence: {}, notified: [], ...over };
 }
 
 function pr(over: Partial<PullRequestInfo> = {}, s: PullRequestState | null = state()): PullRequestInfo {
@@ -18,15 +17,15 @@ function pr(over: Partial<PullRequestInfo> = {}, s: PullRequestState | null = st
   };
 }
 
-function facts(over: Partial<NamespaceFacts> = {}): NamespaceFacts {
+function facts(over: Partial<UnitFacts> = {}): UnitFacts {
   const open = over.openPullRequest === undefined ? null : over.openPullRequest;
   return {
-    cluster: 'c', namespace: 'ns', recommendation: recommendation('h1'), status: 'Learning', openPullRequest: open,
+    key: { kind: 'namespace', cluster: over.cluster ?? 'c', namespace: over.namespace ?? 'ns' }, cluster: 'c', namespace: 'ns', change: recommendation('h1'), status: 'Learning', openPullRequest: open,
     state: open ? state() : null, gone: null, accepted: false, recreate: false, ...over,
   };
 }
 
-const one = (f: NamespaceFacts, limits = noLimits, afterMerge: 'propose-updates' | 'stop' = 'propose-updates') => decide([f], limits, afterMerge)[0]!;
+const one = (f: UnitFacts, limits = noLimits, afterMerge: 'propose-updates' | 'stop' = 'propose-updates') => decide([f], limits, afterMerge)[0]!;
 
 describe('decisions per namespace', () => {
   test('a new recommendation opens a PR once its history shows none', () => {
@@ -37,7 +36,7 @@ describe('decisions per namespace', () => {
   test('unchanged files and status: nothing; a changed hash: update; a status change: refresh', () => {
     const p = pr();
     expect(one(facts({ openPullRequest: p })).action).toEqual({ kind: 'none' });
-    expect(one(facts({ openPullRequest: p, recommendation: recommendation('h2') })).action).toEqual({ kind: 'update', pr: p, rebase: false });
+    expect(one(facts({ openPullRequest: p, change: recommendation('h2') })).action).toEqual({ kind: 'update', pr: p, rebase: false });
     expect(one(facts({ openPullRequest: p, status: 'Stable' }))).toMatchObject({ action: { kind: 'refresh' }, dashboard: 'Ready for review' });
     // Without drafts the label alone carries the status.
     const noDrafts = pr({ draft: false, labels: ['policy-recommendation', 'Learning'] }, state({ noDrafts: true }));
@@ -46,9 +45,9 @@ describe('decisions per namespace', () => {
 
   test("a person's commit stops updates (said once); the rebase label regenerates", () => {
     const edited = pr({ headOid: 'their-commit' });
-    expect(one(facts({ openPullRequest: edited, recommendation: recommendation('h2') }))).toMatchObject({ action: { kind: 'notify-edited' }, dashboard: 'Edited' });
+    expect(one(facts({ openPullRequest: edited, change: recommendation('h2') }))).toMatchObject({ action: { kind: 'notify-edited' }, dashboard: 'Edited' });
     const told = pr({ headOid: 'their-commit' }, state({ notified: ['edited'] }));
-    expect(one(facts({ openPullRequest: told, state: state({ notified: ['edited'] }), recommendation: recommendation('h2') })).action).toEqual({ kind: 'none' });
+    expect(one(facts({ openPullRequest: told, state: state({ notified: ['edited'] }), change: recommendation('h2') })).action).toEqual({ kind: 'none' });
     const rebase = pr({ headOid: 'their-commit', labels: ['policy-recommendation', REBASE_LABEL] });
     expect(one(facts({ openPullRequest: rebase })).action).toEqual({ kind: 'update', pr: rebase, rebase: true });
     // A PR whose body lost our state counts as a person's.
@@ -60,17 +59,19 @@ describe('decisions per namespace', () => {
     expect(one(facts({ openPullRequest: p, gone: 'the namespace no longer exists in the cluster' }))).toMatchObject({
       action: { kind: 'close', reason: 'the namespace no longer exists in the cluster' },
     });
-    expect(one(facts({ openPullRequest: p, recommendation: null }))).toMatchObject({ action: { kind: 'close' }, dashboard: 'Closed as obsolete' });
+    expect(one(facts({ openPullRequest: p, change: null }))).toMatchObject({ action: { kind: 'close' }, dashboard: 'Closed as obsolete' });
   });
 
   test('dismissed stays dismissed unless recreated; merged proposes updates unless afterMerge is stop', () => {
     const closed = pr({ state: 'closed' });
-    expect(one(facts({ latest: closed }))).toMatchObject({ action: { kind: 'none' }, dashboard: 'Dismissed' });
+    // Seen through once (its comment said, its branch deleted, in case the webhook failed), then nothing.
+    expect(one(facts({ latest: closed }))).toMatchObject({ action: { kind: 'note-dismissal', pr: closed }, dashboard: 'Dismissed' });
+    expect(one(facts({ latest: closed, dismissalNoted: true }))).toMatchObject({ action: { kind: 'none' }, dashboard: 'Dismissed' });
     expect(one(facts({ latest: closed, recreate: true })).action).toEqual({ kind: 'open', update: false });
     const merged = pr({ state: 'merged' });
     expect(one(facts({ latest: merged, accepted: true })).action).toEqual({ kind: 'open', update: true });
     expect(one(facts({ latest: merged, accepted: true }), noLimits, 'stop')).toMatchObject({ action: { kind: 'none' }, dashboard: 'Accepted' });
-    expect(one(facts({ recommendation: null, accepted: true }))).toMatchObject({ dashboard: 'Accepted' });
+    expect(one(facts({ change: null, accepted: true }))).toMatchObject({ dashboard: 'Accepted' });
   });
 
   test('an open PR that lost its label (a run stopped before labelling) is adopted, not duplicated', () => {

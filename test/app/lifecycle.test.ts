@@ -4,7 +4,8 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { useNock } from '../support/nock-scope.ts';
 import { CONFIG_PATH } from '../../src/app/config/repository-config.ts';
-import { branchName, decodeState, RECOMMENDATION_LABEL, REBASE_LABEL } from '../../src/app/state/pull-request-state.ts';
+import { branchName } from '../../src/app/state/proposal-key.ts';
+import { decodeState, RECOMMENDATION_LABEL, REBASE_LABEL } from '../../src/app/state/pull-request-state.ts';
 import { AppHarness, CONFIG, HOUR } from './support/app-harness.ts';
 
 useNock();
@@ -169,6 +170,28 @@ describe('merge, close, reopen', () => {
     h.repo.closePullRequest(pr.number);
     await h.deliver();
     expect(h.repo.comments(pr.number).filter((c) => c.body.startsWith('Dismissed'))).toHaveLength(1);
+  });
+});
+
+describe('dismissals a webhook missed', () => {
+  test('the next run says it once and deletes the branch; the namespace stays listed as dismissed while it is quiet', async () => {
+    await started();
+    const pr = prFor(shopBranch);
+    h.repo.closePullRequest(pr.number);
+    h.github.takeEvents(); // the webhook never arrived (or its handler failed)
+    expect(h.repo.branchSha(shopBranch)).toBeDefined();
+    h.now += HOUR;
+    await h.see({ namespace: 'shop', direction: 'egress', peer: 'ns:cache', port: 6379 });
+    await h.run('after a missed webhook');
+    expect(h.repo.comments(pr.number).map((c) => c.body)).toEqual([expect.stringMatching(/^Dismissed: policy-recommender will not propose namespace `shop`/)]);
+    expect(h.repo.branchSha(shopBranch)).toBeUndefined();
+    for (let i = 0; i < 3; i++) {
+      h.now += HOUR;
+      await h.run(`quiet ${i}`);
+      expect(h.dashboard()).toMatch(/\| `shop` \| Dismissed \|/);
+      expect(h.dashboard()).toContain('<!-- policy-recommender:recreate prod/shop -->');
+    }
+    expect(h.repo.comments(pr.number)).toHaveLength(1);
   });
 });
 

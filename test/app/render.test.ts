@@ -1,10 +1,11 @@
 import { describe, expect, test } from '@jest/globals';
 import { code, text } from '../../src/app/render/markdown.ts';
-import { namespaceGraph } from '../../src/app/render/mermaid.ts';
+import { trafficGraph } from '../../src/app/render/mermaid.ts';
 import { MAX_BODY, renderPullRequestBody, type PullRequestContent } from '../../src/app/render/pull-request-body.ts';
 import { dashboardRequests, decodeDashboardState, renderDashboard } from '../../src/app/render/dashboard.ts';
 import { decodeMarker, encodeMarker, replaceMarker } from '../../src/app/state/marker.ts';
-import { branchName, decodeState, parseBranch, type PullRequestState } from '../../src/app/state/pull-request-state.ts';
+import { branchName, parseBranch } from '../../src/app/state/proposal-key.ts';
+import { decodeState, type PullRequestState } from '../../src/app/state/pull-request-state.ts';
 import type { RuleReport } from '../../src/engine/report.ts';
 
 const state: PullRequestState = {
@@ -14,8 +15,7 @@ const state: PullRequestState = {
   engine: '0.1.0',
   hash: 'abc',
   commit: 'c0ffee',
-  policyPath: 'namespace-isolation/shop.yaml',
-  policy: 'kind: StagedNetworkPolicy\n',
+  memory: { 'namespace-isolation/shop.yaml': 'kind: StagedNetworkPolicy\n' },
   evidence: {},
   notified: [],
 };
@@ -53,7 +53,7 @@ describe('markdown escaping', () => {
   });
 
   test('mermaid labels cannot break the graph', () => {
-    const graph = namespaceGraph('shop', [{ direction: 'egress', peer: 'x"]; click p0 "http://evil', traffic: 'TCP 1|2' }]);
+    const graph = trafficGraph('namespace shop', [{ direction: 'egress', peer: 'x"]; click p0 "http://evil', traffic: 'TCP 1|2' }]);
     expect(graph).not.toContain('"http');
     expect(graph).toContain('#34;');
   });
@@ -93,8 +93,15 @@ describe('markers and branches', () => {
 
   test('branch names', () => {
     expect(branchName('prod', 'shop')).toBe('policy-recommender/prod/shop');
-    expect(parseBranch('policy-recommender/prod/shop')).toEqual({ cluster: 'prod', namespace: 'shop' });
+    expect(parseBranch('policy-recommender/prod/shop')).toEqual({ kind: 'namespace', cluster: 'prod', namespace: 'shop' });
     expect(parseBranch('policy-recommender/prod/shop/x')).toBeNull();
+    expect(parseBranch('policy-recommender/prod/shop/enforce')).toEqual({ kind: 'enforce', cluster: 'prod', namespace: 'shop' });
+    expect(parseBranch('policy-recommender/prod/_cluster/enforce')).toEqual({ kind: 'enforce-default-deny', cluster: 'prod' });
+    expect(parseBranch('policy-recommender/prod/shop/appsec')).toEqual({ kind: 'workloads', cluster: 'prod', namespace: 'shop' });
+    expect(parseBranch('policy-recommender/prod/shop/appsec/deployment-web_v2')).toEqual({ kind: 'workloads', cluster: 'prod', namespace: 'shop', workload: 'shop/Deployment/web.v2' });
+    expect(parseBranch('policy-recommender/prod/shop/appsec/cronjob-backup')).toEqual({ kind: 'workloads', cluster: 'prod', namespace: 'shop', workload: 'shop/CronJob/backup' });
+    expect(parseBranch('policy-recommender/prod/shop/appsec/pod-x')).toBeNull();
+    expect(parseBranch('policy-recommender/prod/_cluster')).toBeNull();
     expect(parseBranch('policy-recommender/Prod/shop')).toBeNull();
     expect(parseBranch('feature/x')).toBeNull();
   });
@@ -117,11 +124,11 @@ describe('dashboard', () => {
           warnings: [],
         },
       ],
-      state: { v: 1, flowsReadUntil: { prod: 1234 }, pending: {} },
+      state: { v: 1, flowsReadUntil: { prod: 1234 }, pending: {}, pendingEndpoints: {}, accepted: {}, dismissed: [] },
     });
     expect(body).toContain('`clusters.0.name`: a cluster name is a DNS label &lt;b&gt;');
     expect(body).toMatch(/\| `shop` \| Learning \| #7 \|/);
-    expect(decodeDashboardState(body)).toEqual({ v: 1, flowsReadUntil: { prod: 1234 }, pending: {} });
+    expect(decodeDashboardState(body)).toEqual({ v: 1, flowsReadUntil: { prod: 1234 }, pending: {}, pendingEndpoints: {}, accepted: {}, dismissed: [] });
     expect(dashboardRequests(body)).toEqual({ run: false, recreate: new Set() });
     const ticked = body.replace('- [ ] <!-- policy-recommender:run -->', '- [x] <!-- policy-recommender:run -->').replace('- [ ] <!-- policy-recommender:recreate prod/old -->', '- [x] <!-- policy-recommender:recreate prod/old -->');
     expect(dashboardRequests(ticked)).toEqual({ run: true, recreate: new Set(['prod/old']) });

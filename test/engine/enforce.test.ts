@@ -8,6 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { enforcePolicyInFile } from '../../src/engine/enforce.ts';
 import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
 import { validateCalicoObject } from '../support/crd-validator.ts';
+import { egress, NOW, pub, run, wep } from '../support/engine.ts';
 
 const RECOMMENDATION = `# Recommended by policy-recommender from observed flows: every rule allows traffic that was seen.
 # Staged: Calico reports what it would deny without denying anything. Comments and edits survive updates.
@@ -82,5 +83,17 @@ describe('enforcing a staged policy', () => {
     const other = `---\n# kept\napiVersion: projectcalico.org/v3\nkind: NetworkSet\nmetadata:\n  name: feeds\n  namespace: shop\nspec:\n  nets: [192.0.2.0/24]\n`;
     const out = enforcePolicyInFile(RECOMMENDATION + other, 'shop.yaml', target)!;
     expect(out.endsWith(other)).toBe(true);
+  });
+});
+
+describe('after enforcement', () => {
+  test('the engine recommends nothing more for an enforced namespace: no staged policy beside it', async () => {
+    const first = await run([egress('shop', wep('db'), { port: 5432 })]);
+    const path = 'namespace-isolation/shop.yaml';
+    const tree = new Map(first.tree);
+    tree.set(path, enforcePolicyInFile(tree.get(path)!, path, target)!);
+    const later = await run([egress('shop', wep('db'), { port: 5432, start: NOW + 3600 }), egress('shop', pub, { port: 443, start: NOW + 3600 })], { tree, now: NOW + 7200 });
+    expect(later.changes.size).toBe(0);
+    expect(later.namespaces).toMatchObject([{ namespace: 'shop', outcome: 'skipped', warnings: [{ code: 'enforced' }] }]);
   });
 });

@@ -17,7 +17,9 @@ import { validateRepositoryConfig } from '../../src/app/config/repository-config
 import { dashboardRequests, decodeDashboardState, renderDashboard, type DashboardContent } from '../../src/app/render/dashboard.ts';
 import { code, text } from '../../src/app/render/markdown.ts';
 import { renderPullRequestBody, type PullRequestContent } from '../../src/app/render/pull-request-body.ts';
-import { branchName, decodeState, parseBranch, type PullRequestState } from '../../src/app/state/pull-request-state.ts';
+import { branchName, branchOf, parseBranch, type ProposalKey } from '../../src/app/state/proposal-key.ts';
+import { WORKLOAD_KINDS } from '../../src/engine/workloads.ts';
+import { decodeState, type PullRequestState } from '../../src/app/state/pull-request-state.ts';
 import { isDnsLabel } from '../../src/calico/names.ts';
 import { ConfigError } from '../../src/config/config-error.ts';
 import { report, sized } from '../reliability/size.ts';
@@ -124,8 +126,7 @@ const state: PullRequestState = {
   engine: '0.1.0',
   hash: 'abc',
   commit: 'c0ffee',
-  policyPath: 'namespace-isolation/shop.yaml',
-  policy: 'kind: StagedNetworkPolicy\n',
+  memory: { 'namespace-isolation/shop.yaml': 'kind: StagedNetworkPolicy\n' },
   evidence: {},
   notified: [],
 };
@@ -172,6 +173,16 @@ describe('PR bodies and the dashboard', () => {
     lastSeen: fc.option(fc.integer({ min: 0, max: 2 ** 33 })),
   });
 
+  const simulatedRow = fc.record({
+    direction: fc.constantFrom('ingress' as const, 'egress' as const),
+    endpoint: hostile,
+    peer: hostile,
+    protocol: hostile,
+    port: fc.option(fc.integer({ min: 1, max: 65535 })),
+    flows: fc.nat(),
+    reason: hostile,
+  });
+
   property('a PR body: nothing active comes from a value, and the state reads back exactly', () => {
     fc.assert(
       fc.property(
@@ -185,6 +196,22 @@ describe('PR bodies and the dashboard', () => {
             lastUpdated: fc.option(hostile),
             update: fc.boolean(),
             policy: fc.option(hostile),
+            unit: fc.oneof(
+              fc.constant({ kind: 'namespace' as const }),
+              fc.constant({ kind: 'enforce' as const }),
+              fc.constant({ kind: 'enforce-default-deny' as const }),
+              fc.option(hostile).map((workload) => (workload === null ? { kind: 'workloads' as const } : { kind: 'workloads' as const, workload })),
+            ),
+            policies: fc.option(fc.array(fc.record({ label: hostile, name: hostile, subject: hostile, rules: fc.array(rule, { maxLength: 3 }) }), { maxLength: 3 })),
+            simulation: fc.option(
+              fc.record({
+                flows: fc.nat(),
+                records: fc.nat(),
+                denied: fc.array(simulatedRow, { maxLength: 3 }),
+                indeterminate: fc.array(simulatedRow, { maxLength: 3 }),
+                quietSince: fc.option(fc.integer({ min: 0, max: 2 ** 33 })),
+              }),
+            ),
           }),
         ),
         (v) => {
@@ -196,22 +223,30 @@ describe('PR bodies and the dashboard', () => {
             lastUpdated: v.lastUpdated,
             stabilizationPeriod: 3600,
             update: v.update,
+            unit: v.unit,
             rules: v.rules.map((r) => ({ ...r, firstAdded: null })),
+            ...(v.policies === null
+              ? {}
+              : { policies: v.policies.map((p) => ({ heading: { label: p.label, name: p.name }, subject: p.subject, rules: p.rules.map((r) => ({ ...r, firstAdded: null })), evidencePrefix: p.name })) }),
+            ...(v.simulation === null ? {} : { simulation: { ...v.simulation, quietSince: v.simulation.quietSince ?? undefined } }),
+            enforceAfter: 86400,
             evidence: {},
             warnings: v.warnings.map((message) => ({ code: 'approximation', message })),
             files: v.files.map((path) => ({ path, added: true })),
             skippedLines: 0,
-            state: { ...state, cluster: v.cluster, namespace: v.namespace, policy: v.policy },
+            state: { ...state, cluster: v.cluster, namespace: v.namespace, memory: v.policy === null ? {} : { [v.cluster]: v.policy } },
           } as unknown as PullRequestContent;
           const body = renderPullRequestBody(content);
           // The title line is text(); everything else from a value is code() or text().
           expect(active(body)).toEqual([]);
           expect(body.match(/<!-- policy-recommender:/g)).toHaveLength(1);
           expect(decodeState(body)).toEqual(content.state);
-          // Table rows keep their columns: every row has the header's unescaped pipes.
-          const rows = body.split('\n').filter((l) => l.startsWith('| '));
+          // Table rows keep their columns: every row of a table has its header's unescaped pipes.
           const pipes = (l: string) => outsideCode(l).replace(/\\\|/g, '').split('|').length;
-          for (const row of rows) expect(pipes(row)).toBe(pipes(rows[0]!));
+          for (const table of body.split(/\n(?!\| )/).filter((block) => block.startsWith('| '))) {
+            const rows = table.split('\n').filter((l) => l.startsWith('| '));
+            for (const row of rows) expect(pipes(row)).toBe(pipes(rows[0]!));
+          }
         },
       ),
       { numRuns: RUNS },
@@ -231,7 +266,7 @@ describe('PR bodies and the dashboard', () => {
             warnings: fc.array(hostile, { maxLength: 2 }),
             reasons: fc.dictionary(hostile, fc.nat(), { maxKeys: 3 }),
             examples: fc.array(fc.record({ location: hostile, reason: hostile }), { maxLength: 2 }),
-            rows: fc.array(fc.record({ namespace: hostile, note: fc.option(hostile), dismissed: fc.boolean() }), { maxLength: 4 }),
+            rows: fc.array(fc.record({ namespace: hostile, unit: fc.option(hostile), note: fc.option(hostile), dismissed: fc.boolean() }), { maxLength: 4 }),
             path: hostile,
             pending: fc.dictionary(fc.tuple(ns, ns).map(([a, b]) => `${a}/${b}`), fc.constant([]), { maxKeys: 2 }),
             until: fc.dictionary(hostile, fc.integer()),
@@ -250,18 +285,24 @@ describe('PR bodies and the dashboard', () => {
                 recordsSeen: 1,
                 recordsLearned: 1,
                 skipped: { total: 1, byReason: v.reasons, examples: v.examples },
-                namespaces: v.rows.map((r) => ({ namespace: r.namespace, state: r.dismissed ? 'Dismissed' : 'Error', lastUpdated: null, ...(r.note !== null ? { note: r.note } : {}) })),
+                namespaces: v.rows.map((r) => ({
+                  namespace: r.namespace,
+                  ...(r.unit !== null ? { unit: r.unit } : {}),
+                  state: r.dismissed ? 'Dismissed' : 'Error',
+                  lastUpdated: null,
+                  ...(r.note !== null ? { note: r.note } : {}),
+                })),
                 errors: v.errors,
                 warnings: v.warnings,
               },
             ],
-            state: { v: 1, flowsReadUntil: v.until, pending: {} },
+            state: { v: 1, flowsReadUntil: v.until, pending: {}, pendingEndpoints: {}, accepted: {}, dismissed: [] },
           };
           const body = renderDashboard(content);
           expect(active(body)).toEqual([]);
           // Dismissed rows carry a recreate box only for names that can be namespaces.
           const boxes = [...body.matchAll(/<!-- policy-recommender:recreate prod\/(.*?) -->/g)].map((m) => m[1]);
-          expect(boxes).toEqual(v.rows.filter((r) => r.dismissed && isDnsLabel(r.namespace)).map((r) => r.namespace));
+          expect(boxes).toEqual(v.rows.filter((r) => r.dismissed && (r.unit === null || r.unit === 'isolation') && isDnsLabel(r.namespace)).map((r) => r.namespace));
           expect(body.match(/<!-- policy-recommender:dashboard /g)).toHaveLength(1);
           expect(decodeDashboardState(body)).toEqual(content.state);
           expect(dashboardRequests(body).run).toBe(false);
@@ -290,7 +331,7 @@ describe('configuration files', () => {
           expect(e).toBeInstanceOf(ConfigError);
           const issues = (e as ConfigError).issues;
           expect(issues.length).toBeGreaterThan(0);
-          const body = renderDashboard({ lastRun: null, configErrors: issues, clusters: [], state: { v: 1, flowsReadUntil: {}, pending: {} } });
+          const body = renderDashboard({ lastRun: null, configErrors: issues, clusters: [], state: { v: 1, flowsReadUntil: {}, pending: {}, pendingEndpoints: {}, accepted: {}, dismissed: [] } });
           expect(active(body)).toEqual([]);
           expect(dashboardRequests(body)).toEqual({ run: false, recreate: new Set() });
         }
@@ -314,19 +355,40 @@ describe('branch names', () => {
 
   property('every name the App makes a branch of is a valid git ref name and reads back', () => {
     const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/);
+    const subdomain = fc.stringMatching(/^[a-z0-9]([a-z0-9.-]{0,80}[a-z0-9])?$/).filter((n) => !n.includes('..') && !n.includes('.-') && !n.includes('-.'));
+    const key = fc.oneof(
+      fc.record({ kind: fc.constant('namespace' as const), cluster: label, namespace: label }),
+      fc.record({ kind: fc.constant('enforce' as const), cluster: label, namespace: label }),
+      fc.record({ kind: fc.constant('enforce-default-deny' as const), cluster: label }),
+      fc.record({ kind: fc.constant('workloads' as const), cluster: label, namespace: label }),
+      fc
+        .record({ cluster: label, namespace: label, kind: fc.constantFrom(...WORKLOAD_KINDS), name: subdomain })
+        .map((w) => ({ kind: 'workloads' as const, cluster: w.cluster, namespace: w.namespace, workload: `${w.namespace}/${w.kind}/${w.name}` })),
+    );
     fc.assert(
-      fc.property(counted(fc.tuple(label, label)), ([cluster, namespace]) => {
-        const branch = branchName(cluster, namespace);
+      fc.property(counted(key), (k: ProposalKey) => {
+        const branch = branchOf(k);
         expect(validRef(branch)).toBe(true);
-        expect(parseBranch(branch)).toEqual({ cluster, namespace });
+        expect(parseBranch(branch)).toEqual(k);
       }),
       { numRuns: RUNS },
     );
-    // And the names that are not DNS labels never get that far: a branch is only read back from labels.
     fc.assert(
-      fc.property(counted(fc.tuple(hostile, hostile)), ([cluster, namespace]) => {
-        const parsed = parseBranch(`policy-recommender/${cluster}/${namespace}`);
-        if (parsed !== null) expect(isDnsLabel(parsed.cluster) && isDnsLabel(parsed.namespace)).toBe(true);
+      fc.property(counted(fc.tuple(label, label)), ([cluster, namespace]) => {
+        expect(parseBranch(branchName(cluster, namespace))).toEqual({ kind: 'namespace', cluster, namespace });
+      }),
+      { numRuns: RUNS },
+    );
+    // And names that are not Kubernetes names never get that far: a branch is only read back from valid names.
+    fc.assert(
+      fc.property(counted(fc.tuple(hostile, hostile, hostile)), ([cluster, namespace, rest]) => {
+        for (const branch of [`policy-recommender/${cluster}/${namespace}`, `policy-recommender/${cluster}/${namespace}/appsec/${rest}`]) {
+          const parsed = parseBranch(branch);
+          if (parsed === null) continue;
+          expect(isDnsLabel(parsed.cluster)).toBe(true);
+          if (parsed.kind !== 'enforce-default-deny') expect(isDnsLabel(parsed.namespace)).toBe(true);
+          if (parsed.kind === 'workloads' && parsed.workload !== undefined) expect(validRef(branchOf(parsed))).toBe(true);
+        }
       }),
       { numRuns: RUNS },
     );

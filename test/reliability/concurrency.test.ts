@@ -6,7 +6,8 @@
 //     afterwards is what a serial history leaves.
 
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
-import { branchName, decodeState } from '../../src/app/state/pull-request-state.ts';
+import { branchName } from '../../src/app/state/proposal-key.ts';
+import { decodeState } from '../../src/app/state/pull-request-state.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, HOUR, type Replica } from '../app/support/app-harness.ts';
 import { duplicates, snapshot } from './scenario.ts';

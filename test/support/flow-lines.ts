@@ -11,13 +11,19 @@ export interface LineOptions {
   /** Unix seconds (start); the record spans 5 minutes. */
   readonly at: number;
   readonly flows?: number;
+  /** The reporting workload's aggregated name and labels (default `app-5d7f9c-*`, none). */
+  readonly workload?: string;
+  readonly labels?: readonly string[];
+  /** A workload peer's aggregated name and labels (default `peer-7c9f-*`, none). */
+  readonly peerWorkload?: string;
+  readonly peerLabels?: readonly string[];
 }
 
 export function flowLine(o: LineOptions): string {
-  const local = { type: 'wep', name_aggr: 'app-5d7f9c-*', namespace: o.namespace };
+  const local = { type: 'wep', name_aggr: o.workload ?? 'app-5d7f9c-*', namespace: o.namespace, labels: o.labels ?? [] };
   const remote = o.peer.startsWith('ns:')
-    ? { type: 'wep', name_aggr: 'peer-7c9f-*', namespace: o.peer.slice(3) }
-    : { type: 'net', name_aggr: o.peer, namespace: '-' };
+    ? { type: 'wep', name_aggr: o.peerWorkload ?? 'peer-7c9f-*', namespace: o.peer.slice(3), labels: o.peerLabels ?? [] }
+    : { type: 'net', name_aggr: o.peer, namespace: '-', labels: [] };
   const [src, dst] = o.direction === 'egress' ? [local, remote] : [remote, local];
   const reporting = o.namespace;
   return JSON.stringify({
@@ -33,6 +39,8 @@ export function flowLine(o: LineOptions): string {
     dest_name_aggr: dst.name_aggr,
     dest_namespace: dst.namespace,
     dest_type: dst.type,
+    ...(src.labels.length > 0 ? { source_labels: { labels: src.labels } } : {}),
+    ...(dst.labels.length > 0 ? { dest_labels: { labels: dst.labels } } : {}),
     dest_port: o.port,
     proto: o.proto ?? 'tcp',
     action: 'allow',

@@ -7,6 +7,7 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { isDnsLabel } from '../../calico/names.ts';
 import { ConfigError, configIssues, type ConfigIssue } from '../../config/config-error.ts';
+import { parseDuration } from '../../config/duration.ts';
 import { validateRecommendationConfig, type RecommendationConfig } from '../../config/recommendation-config.ts';
 import { isSafeTreePath } from '../../repo/tree.ts';
 
@@ -25,6 +26,8 @@ export interface RepositoryConfig {
   readonly clusters: readonly ClusterEntry[];
   readonly pullRequests: { readonly concurrentLimit: number; readonly hourlyLimit: number; readonly labels: readonly string[] };
   readonly afterMerge: 'propose-updates' | 'stop';
+  /** Seconds an accepted staged policy must deny nothing before its enforcement is proposed. */
+  readonly enforceAfter: number;
   readonly recommendation: RecommendationConfig;
 }
 
@@ -34,7 +37,8 @@ export interface ScheduleDefaults {
   readonly timezone: string;
 }
 
-const APP_KEYS = ['schedule', 'timezone', 'clusters', 'pullRequests', 'afterMerge'] as const;
+const APP_KEYS = ['schedule', 'timezone', 'clusters', 'pullRequests', 'afterMerge', 'enforceAfter'] as const;
+const DEFAULT_ENFORCE_AFTER = '7d';
 const MIN_DEFAULT_PERIOD = 24 * 3600;
 
 const cronExpression = z.string().superRefine((text, ctx) => {
@@ -79,6 +83,17 @@ const appSchema = z.strictObject({
     })
     .prefault({}),
   afterMerge: z.enum(['propose-updates', 'stop']).default('propose-updates'),
+  enforceAfter: z
+    .string({ error: 'must be a duration such as 7d or 36h' })
+    .default(DEFAULT_ENFORCE_AFTER)
+    .transform((text, ctx) => {
+      const seconds = parseDuration(text);
+      if (seconds === null || seconds < 3600) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration of at least 1h (use e.g. 7d, 36h)` });
+        return z.NEVER;
+      }
+      return seconds;
+    }),
 });
 
 /**
@@ -125,6 +140,7 @@ export function validateRepositoryConfig(value: unknown, defaults: ScheduleDefau
     clusters: app.data.clusters,
     pullRequests: app.data.pullRequests,
     afterMerge: app.data.afterMerge,
+    enforceAfter: app.data.enforceAfter,
     recommendation,
   };
 }

@@ -8,8 +8,10 @@ import type { SkipSummary } from '../../flows/skip-report.ts';
 import { isDnsLabel, isDnsSubdomain, normaliseDomain } from '../../calico/names.ts';
 import { isPortNumber } from '../../calico/ports.ts';
 import { parseProtocol } from '../../calico/protocol.ts';
-import { CATEGORY_ORDER, type ObservedAtom } from '../../engine/model.ts';
+import { CATEGORY_ORDER, type EndpointObservation, type EndpointRef, type ObservedAtom } from '../../engine/model.ts';
+import type { AcceptanceRecord } from '../run/cluster-units.ts';
 import { decodeMarker, encodeMarker } from '../state/marker.ts';
+import { parseBranch } from '../state/proposal-key.ts';
 import type { DashboardState } from '../run/decide.ts';
 import { code, plural, table, text, timestamp } from './markdown.ts';
 
@@ -21,7 +23,10 @@ const RUN_BOX = '<!-- policy-recommender:run -->';
 const RECREATE_BOX = /- \[[xX]\] <!-- policy-recommender:recreate ([a-z0-9-]+)\/([a-z0-9-]+) -->/g;
 
 export interface DashboardNamespace {
+  /** '' for a cluster-wide unit (the global default deny). */
   readonly namespace: string;
+  /** What the row is about, when not the namespace's isolation policy: `workloads`, `enforce isolation` ... */
+  readonly unit?: string;
   readonly state: DashboardState;
   readonly pr?: { number: number; url: string };
   readonly lastUpdated: string | null;
@@ -52,6 +57,12 @@ export interface DashboardMemory {
    * edited), per `cluster/namespace`: flows are read once, so what was learned is kept here.
    */
   readonly pending: Readonly<Record<string, readonly ObservedAtom[]>>;
+  /** The same for microsegmentation observations, per `cluster/namespace`. */
+  readonly pendingEndpoints: Readonly<Record<string, readonly EndpointObservation[]>>;
+  /** Per cluster and namespace: what its accepted staged policy would have denied since it was merged. */
+  readonly accepted: Readonly<Record<string, Readonly<Record<string, AcceptanceRecord>>>>;
+  /** Units people dismissed (key ids, `prod/shop`, `prod/shop/enforce` ...), seen through by a run. */
+  readonly dismissed: readonly string[];
 }
 
 export interface DashboardContent {
@@ -103,7 +114,7 @@ function clusterSection(cluster: DashboardCluster): string {
   for (const error of cluster.errors) lines.push(`**Error:** ${text(error)}`);
   for (const warning of cluster.warnings) lines.push(`**Warning:** ${text(warning)}`);
   const rows = cluster.namespaces.map((n) => [
-    code(n.namespace),
+    n.namespace === '' ? text(n.unit ?? '') : n.unit === undefined || n.unit === 'isolation' ? code(n.namespace) : `${code(n.namespace)} ${text(n.unit)}`,
     n.state,
     n.pr ? `#${n.pr.number}` : '',
     n.lastUpdated === null ? '' : timestamp(n.lastUpdated),
@@ -111,7 +122,7 @@ function clusterSection(cluster: DashboardCluster): string {
   ]);
   lines.push(rows.length > 0 ? table(['Namespace', 'State', 'Pull request', 'Rules last changed', 'Note'], rows) : 'No namespace has traffic to learn from yet.');
   // Names go into a hidden marker here: only DNS labels (all a namespace can be) get a box.
-  const dismissed = cluster.namespaces.filter((n) => n.state === 'Dismissed' && isDnsLabel(n.namespace) && isDnsLabel(cluster.name));
+  const dismissed = cluster.namespaces.filter((n) => n.state === 'Dismissed' && (n.unit === undefined || n.unit === 'isolation') && isDnsLabel(n.namespace) && isDnsLabel(cluster.name));
   if (dismissed.length > 0) {
     lines.push(
       ['Dismissed (tick to have it proposed again):', ...dismissed.map((n) => `- [ ] <!-- policy-recommender:recreate ${cluster.name}/${n.namespace} --> ${code(n.namespace)}`)].join('\n'),
@@ -124,18 +135,62 @@ export function decodeDashboardState(body: string | null): DashboardMemory {
   const value = decodeMarker(body, STATE_KIND) as Partial<DashboardMemory> | null;
   const until = value?.flowsReadUntil;
   const pending = value?.pending;
+  const endpoints = value?.pendingEndpoints;
+  const accepted = value?.accepted;
   return {
     v: 1,
     flowsReadUntil: typeof until === 'object' && until !== null ? (until as Record<string, number>) : {},
     pending: typeof pending === 'object' && pending !== null ? validPending(pending as Record<string, unknown>) : {},
+    pendingEndpoints: typeof endpoints === 'object' && endpoints !== null ? validPendingEndpoints(endpoints as Record<string, unknown>) : {},
+    accepted: typeof accepted === 'object' && accepted !== null ? validAccepted(accepted as Record<string, unknown>) : {},
+    dismissed: Array.isArray(value?.dismissed) ? value.dismissed.filter((k): k is string => typeof k === 'string' && parseBranch(`policy-recommender/${k}`) !== null) : [],
   };
+}
+
+const NAMESPACE_KEY = /^[a-z0-9-]+\/[a-z0-9-]+$/;
+
+function validPendingEndpoints(value: Record<string, unknown>): Record<string, EndpointObservation[]> {
+  const out: Record<string, EndpointObservation[]> = {};
+  for (const [key, list] of Object.entries(value)) {
+    if (!NAMESPACE_KEY.test(key) || !Array.isArray(list)) continue;
+    const valid = list.filter((o): o is EndpointObservation => isObservedAtom(o) && isEndpointRef((o as EndpointObservation).local) && ((o as EndpointObservation).remote === null || isEndpointRef((o as EndpointObservation).remote)));
+    if (valid.length > 0) out[key] = valid;
+  }
+  return out;
+}
+
+function isEndpointRef(v: unknown): v is EndpointRef {
+  const e = v as EndpointRef | null;
+  return (
+    typeof e === 'object' && e !== null &&
+    typeof e.namespace === 'string' && isDnsLabel(e.namespace) &&
+    typeof e.name === 'string' && e.name.length <= 253 && /^[a-z0-9*.-]+$/.test(e.name) &&
+    Array.isArray(e.labels) && e.labels.length <= 256 && e.labels.every((l) => typeof l === 'string' && l.length <= 400 && l.includes('='))
+  );
+}
+
+function validAccepted(value: Record<string, unknown>): Record<string, Record<string, AcceptanceRecord>> {
+  const out: Record<string, Record<string, AcceptanceRecord>> = {};
+  const time = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  for (const [cluster, records] of Object.entries(value)) {
+    if (!isDnsLabel(cluster) || typeof records !== 'object' || records === null) continue;
+    const kept: Record<string, AcceptanceRecord> = {};
+    for (const [namespace, r] of Object.entries(records as Record<string, unknown>)) {
+      const record = r as Partial<AcceptanceRecord> | null;
+      if (!isDnsLabel(namespace) || typeof record !== 'object' || record === null) continue;
+      if (typeof record.hash !== 'string' || !time(record.since) || !time(record.denied) || (record.lastDenied !== undefined && !time(record.lastDenied))) continue;
+      kept[namespace] = { hash: record.hash, since: record.since!, denied: record.denied!, ...(record.lastDenied !== undefined ? { lastDenied: record.lastDenied } : {}) };
+    }
+    out[cluster] = kept;
+  }
+  return out;
 }
 
 /** Only well-formed atoms come back from a body anyone can edit. */
 function validPending(value: Record<string, unknown>): Record<string, ObservedAtom[]> {
   const out: Record<string, ObservedAtom[]> = {};
   for (const [key, list] of Object.entries(value)) {
-    if (!/^[a-z0-9-]+\/[a-z0-9-]+$/.test(key) || !Array.isArray(list)) continue;
+    if (!NAMESPACE_KEY.test(key) || !Array.isArray(list)) continue;
     const atoms = list.filter(isObservedAtom);
     if (atoms.length > 0) out[key] = atoms;
   }

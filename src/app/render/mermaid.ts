@@ -1,4 +1,4 @@
-// A Mermaid graph of a namespace's observed peers (GitHub renders Mermaid code blocks). Node ids
+// A Mermaid graph of a policy's observed peers (a namespace's or a workload's) (GitHub renders Mermaid code blocks). Node ids
 // are generated; labels are quoted and entity-escaped, so no name can change the graph's syntax.
 
 export interface GraphEdge {
@@ -13,13 +13,14 @@ function label(value: string): string {
   return `"${value.replace(/[^A-Za-z0-9 ,./:*()\-_]/g, (c) => `#${c.codePointAt(0)};`)}"`;
 }
 
-export function namespaceGraph(namespace: string, edges: readonly GraphEdge[]): string {
+/** `subject` is the centre's label, e.g. `namespace shop` or `deployment web`. */
+export function trafficGraph(subject: string, edges: readonly GraphEdge[]): string {
   const ids = new Map<string, string>();
   const node = (peer: string) => {
     if (!ids.has(peer)) ids.set(peer, `p${ids.size}`);
     return ids.get(peer)!;
   };
-  const lines = ['flowchart LR', `  ns[${label(`namespace ${namespace}`)}]`];
+  const lines = ['flowchart LR', `  ns[${label(subject)}]`];
   for (const edge of edges) {
     const id = node(edge.peer);
     lines.push(

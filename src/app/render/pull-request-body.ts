@@ -1,30 +1,58 @@
 // The body of a recommendation pull request, rendered from data: what the PR does and what merge
-// and close mean, the rules with their evidence, a graph of the namespace's peers, warnings, the
-// files, and the hidden state. GitHub limits bodies to 65,536 characters: the rule table and graph
-// shrink before anything else does, and the hidden state is never cut.
+// and close mean, the rules with their evidence, a graph of the peers, what the policies would
+// do to the observed flows (simulated), warnings, the files, and the hidden state. One renderer
+// for every kind of unit: a namespace's isolation policy, its workloads' policies, an
+// enforcement. GitHub limits bodies to 65,536 characters: the rule tables and graphs shrink
+// before anything else does, and the hidden state is never cut.
 
 import type { Flavor } from '../../config/recommendation-config.ts';
 import { formatDuration } from '../../config/duration.ts';
 import type { RuleReport, Warning } from '../../engine/report.ts';
 import type { RecommendationStatus } from '../../engine/status.ts';
 import { formatTime } from '../../engine/provenance.ts';
+import type { SimulatedFlowRow, SimulationSummary } from '../run/decide.ts';
 import { encodeState, REBASE_LABEL, type PullRequestState, type RuleEvidence } from '../state/pull-request-state.ts';
 import { code, plural, table, text, timestamp } from './markdown.ts';
-import { namespaceGraph, type GraphEdge } from './mermaid.ts';
+import { trafficGraph, type GraphEdge } from './mermaid.ts';
 
 export const MAX_BODY = 65_536;
+
+/** What the PR is for (default: the namespace's isolation policy). */
+export type PullRequestUnit =
+  | { readonly kind: 'namespace' }
+  | { readonly kind: 'workloads'; readonly workload?: string }
+  | { readonly kind: 'enforce' }
+  | { readonly kind: 'enforce-default-deny' };
+
+/** One policy of the PR, with its rules: the namespace's, or each workload's. */
+export interface PolicySection {
+  /** Shown above the policy's rules when the PR has several policies: `Workload <name>`. */
+  readonly heading: { readonly label: string; readonly name: string } | null;
+  /** The centre of its traffic graph, e.g. `namespace shop` or `deployment web`. */
+  readonly subject: string;
+  readonly rules: readonly RuleReport[];
+  /** Prefix of its rules' evidence keys (rules of different workloads can look alike). */
+  readonly evidencePrefix: string;
+}
 
 export interface PullRequestContent {
   readonly cluster: string;
   readonly namespace: string;
+  readonly unit?: PullRequestUnit;
   readonly flavor: Flavor;
   readonly status: RecommendationStatus;
   readonly lastUpdated: string | null;
   readonly stabilizationPeriod: number;
   /** The policy is already on the default branch: this PR adds traffic seen since it was merged. */
   readonly update: boolean;
+  /** The namespace policy's rules (unit `namespace`, `enforce`); see `policies` for several. */
   readonly rules: readonly RuleReport[];
+  /** Several policies (unit `workloads`): each with its own rules. */
+  readonly policies?: readonly PolicySection[];
   readonly evidence: Readonly<Record<string, RuleEvidence>>;
+  readonly simulation?: SimulationSummary;
+  /** Enforcement: how long the staged policy has been quiet for the PR to be proposed (seconds). */
+  readonly enforceAfter?: number;
   readonly warnings: readonly Warning[];
   /** Repository paths and whether each is new. */
   readonly files: readonly { path: string; added: boolean }[];
@@ -32,8 +60,21 @@ export interface PullRequestContent {
   readonly state: PullRequestState;
 }
 
-export function pullRequestTitle(content: { cluster: string; namespace: string; update: boolean }): string {
-  return `${content.update ? 'Update network policy' : 'Network policy'} for namespace ${content.namespace} (cluster ${content.cluster})`;
+export function pullRequestTitle(content: { cluster: string; namespace: string; update: boolean; unit?: PullRequestUnit }): string {
+  const unit = content.unit ?? { kind: 'namespace' };
+  const cluster = `(cluster ${content.cluster})`;
+  switch (unit.kind) {
+    case 'namespace':
+      return `${content.update ? 'Update network policy' : 'Network policy'} for namespace ${content.namespace} ${cluster}`;
+    case 'workloads': {
+      const what = unit.workload === undefined ? `policies for the workloads of namespace ${content.namespace}` : `policy for workload ${unit.workload}`;
+      return `${content.update ? 'Update workload' : 'Workload'} ${what} ${cluster}`;
+    }
+    case 'enforce':
+      return `Enforce the network policy of namespace ${content.namespace} ${cluster}`;
+    case 'enforce-default-deny':
+      return `Enforce the global default deny ${cluster}`;
+  }
 }
 
 /** The evidence key of a rule: stable while ports are added to it. */
@@ -51,6 +92,9 @@ export function renderPullRequestBody(c: PullRequestContent, budget = MAX_BODY):
 }
 
 function intro(c: PullRequestContent): string {
+  const unit = c.unit ?? { kind: 'namespace' };
+  if (unit.kind === 'enforce' || unit.kind === 'enforce-default-deny') return enforceIntro(c, unit.kind);
+  if (unit.kind === 'workloads') return workloadsIntro(c, unit.workload);
   const kind = c.flavor === 'kubernetes' ? 'Kubernetes `NetworkPolicy`' : 'staged Calico policy';
   const what = c.update
     ? `This adds to the accepted policy of namespace ${code(c.namespace)} (cluster ${code(c.cluster)}) the traffic observed since it was merged.`
@@ -66,7 +110,44 @@ function intro(c: PullRequestContent): string {
   ].join('\n\n');
 }
 
+function workloadsIntro(c: PullRequestContent, workload: string | undefined): string {
+  const which = workload === undefined ? `every selected workload of namespace ${code(c.namespace)}` : `workload ${code(workload)}`;
+  const what = c.update
+    ? `This adds to the accepted microsegmentation policies of ${which} (cluster ${code(c.cluster)}) the traffic observed since they were merged.`
+    : `This proposes staged Calico policies in the microsegmentation tier for ${which} (cluster ${code(c.cluster)}): each allows exactly the traffic its workload was seen to have. The namespace's isolation policy passes traffic within the namespace on to them.`;
+  return [
+    `## ${text(pullRequestTitle(c))}`,
+    what,
+    [
+      '- **Merge** to accept them: Argo CD or Flux apply them as staged policies; Calico reports what they would deny and denies nothing yet.',
+      `- **Close** to dismiss them: ${workload === undefined ? 'these workloads are' : 'this workload is'} not proposed again (reopen the pull request to undo).`,
+    ].join('\n'),
+  ].join('\n\n');
+}
+
+function enforceIntro(c: PullRequestContent, kind: 'enforce' | 'enforce-default-deny'): string {
+  const quiet = c.simulation?.quietSince;
+  const evidence =
+    quiet === undefined
+      ? ''
+      : ` Since ${timestamp(formatTime(quiet))}${c.enforceAfter ? ` (at least ${formatDuration(c.enforceAfter)})` : ''} it has denied nothing it would deny.`;
+  const what =
+    kind === 'enforce'
+      ? `This enforces the accepted staged policy of namespace ${code(c.namespace)} (cluster ${code(c.cluster)}): the ${code('StagedNetworkPolicy')} becomes a ${code('NetworkPolicy')} with the same rules.${evidence}`
+      : `Every selected namespace of cluster ${code(c.cluster)} has an enforced isolation policy. This enforces the staged global default deny: the ${code('StagedGlobalNetworkPolicy')} becomes a ${code('GlobalNetworkPolicy')}, which denies whatever no policy allows.`;
+  return [
+    `## ${text(pullRequestTitle(c))}`,
+    what,
+    [
+      '- **Merge** to enforce it: Argo CD or Flux apply it, and Calico **denies** what it does not allow.',
+      '- **Close** to keep it staged: enforcing it is not proposed again (reopen the pull request to undo).',
+    ].join('\n'),
+  ].join('\n\n');
+}
+
 function statusLine(c: PullRequestContent): string {
+  const unit = c.unit ?? { kind: 'namespace' };
+  if (unit.kind === 'enforce' || unit.kind === 'enforce-default-deny') return '**Status: Ready for review.**';
   const since = c.lastUpdated ? ` Its rules last changed at ${timestamp(c.lastUpdated)}.` : '';
   switch (c.status) {
     case 'Learning':
@@ -78,10 +159,19 @@ function statusLine(c: PullRequestContent): string {
   }
 }
 
+function policiesOf(c: PullRequestContent): readonly PolicySection[] {
+  return c.policies ?? [{ heading: null, subject: `namespace ${c.namespace}`, rules: c.rules, evidencePrefix: '' }];
+}
+
 function sections(c: PullRequestContent, maxRows: number, graph: boolean): string[] {
   const out = [intro(c), statusLine(c)];
-  out.push(`### Rules\n\n${rulesTable(c, maxRows)}`);
-  if (graph && c.rules.length > 0) out.push(`### Traffic\n\n${namespaceGraph(c.namespace, edges(c.rules))}`);
+  const policies = policiesOf(c);
+  for (const policy of policies) {
+    const heading = policy.heading === null ? '### Rules' : `### ${text(policy.heading.label)} ${code(policy.heading.name)}`;
+    out.push(`${heading}\n\n${rulesTable(policy, c.evidence, maxRows)}`);
+    if (graph && policy.rules.length > 0) out.push(`${policies.length > 1 ? '#### Traffic' : '### Traffic'}\n\n${trafficGraph(policy.subject, edges(policy.rules))}`);
+  }
+  if (c.simulation) out.push(`### Simulated against the observed flows\n\n${simulation(c.simulation, c.unit?.kind === 'enforce-default-deny')}`);
   const notes = warnings(c);
   if (notes !== '') out.push(`### Warnings\n\n${notes}`);
   out.push(`### Files\n\n${c.files.map((f) => `- ${code(f.path)}${f.added ? ' (new)' : ''}`).join('\n')}`);
@@ -99,10 +189,10 @@ function sections(c: PullRequestContent, maxRows: number, graph: boolean): strin
   return out;
 }
 
-function rulesTable(c: PullRequestContent, maxRows: number): string {
-  if (c.rules.length === 0) return 'No rules.';
-  const rows = c.rules.slice(0, maxRows === Infinity ? undefined : maxRows).map((rule, i) => {
-    const e = c.evidence[ruleId(rule)];
+function rulesTable(policy: PolicySection, evidence: Readonly<Record<string, RuleEvidence>>, maxRows: number): string {
+  if (policy.rules.length === 0) return 'No rules.';
+  const rows = policy.rules.slice(0, maxRows === Infinity ? undefined : maxRows).map((rule, i) => {
+    const e = evidence[policy.evidencePrefix + ruleId(rule)];
     return [
       String(i + 1),
       rule.direction,
@@ -116,7 +206,7 @@ function rulesTable(c: PullRequestContent, maxRows: number): string {
       rule.changed ? 'new' : '',
     ];
   });
-  const more = c.rules.length > rows.length ? `\n\n${plural(c.rules.length - rows.length, 'more rule')} in the file.` : '';
+  const more = policy.rules.length > rows.length ? `\n\n${plural(policy.rules.length - rows.length, 'more rule')} in the file.` : '';
   return table(['#', 'Direction', 'Action', 'Peer', 'Protocol', 'Ports', 'Flows seen', 'First seen', 'Last seen', ''], rows) + more;
 }
 
@@ -140,6 +230,8 @@ function peerName(peer: string, category: string): string {
   switch (kind) {
     case 'namespace':
       return `namespace ${name}`;
+    case 'pods':
+      return `pods ${name}`;
     case 'networkset':
     case 'globalnetworkset':
       return `network set ${name}`;
@@ -154,6 +246,38 @@ function peerName(peer: string, category: string): string {
     default:
       return category === 'Domains' ? 'domains' : peer;
   }
+}
+
+/** Rows beyond this are counted, not listed. */
+const MAX_SIMULATED_ROWS = 20;
+
+function simulation(s: SimulationSummary, expectDenials: boolean): string {
+  const checked = `${plural(s.flows, 'distinct flow')} observed (${plural(s.records, 'flow')} in the flow logs)`;
+  const how = 'Staged policies are evaluated as if they were enforced.';
+  const verdict =
+    s.denied.length === 0 && s.indeterminate.length === 0
+      ? `${checked}: all allowed. ${how}`
+      : `Of the ${checked}, ${s.denied.length} would be **denied** and ${s.indeterminate.length} cannot be decided from the flow logs. ${how}`;
+  const out = [verdict];
+  if (s.denied.length > 0) {
+    out.push(expectDenials ? 'It would deny:' : 'Denied (review these: the policy was built to allow every one of them):', flowTable(s.denied));
+  }
+  if (s.indeterminate.length > 0) out.push('Undecidable (the flow logs lack what a rule needs):', flowTable(s.indeterminate));
+  return out.join('\n\n');
+}
+
+function flowTable(rows: readonly SimulatedFlowRow[]): string {
+  const shown = rows.slice(0, MAX_SIMULATED_ROWS).map((r) => [
+    r.direction,
+    code(r.endpoint),
+    code(r.peer),
+    code(r.protocol),
+    r.port === null ? 'any' : code(r.port),
+    String(r.flows),
+    text(r.reason),
+  ]);
+  const more = rows.length > shown.length ? `\n\n${plural(rows.length - shown.length, 'more flow')} not listed.` : '';
+  return table(['Direction', 'Endpoint', 'Peer', 'Protocol', 'Port', 'Flows', 'Why'], shown) + more;
 }
 
 function warnings(c: PullRequestContent): string {

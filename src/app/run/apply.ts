@@ -3,12 +3,13 @@
 // of the default branch head; labels people added are kept.
 
 import type { Flavor } from '../../config/recommendation-config.ts';
-import type { RuleReport } from '../../engine/report.ts';
+import type { WorkloadReport } from '../../engine/report.ts';
 import { BranchMoved, RepositoryConflict, type BranchHead, type PullRequestInfo, type Repository } from '../github/repository.ts';
-import { pullRequestTitle, renderPullRequestBody, ruleId } from '../render/pull-request-body.ts';
+import { pullRequestTitle, renderPullRequestBody, ruleId, type PolicySection, type PullRequestUnit } from '../render/pull-request-body.ts';
+import { dismissalComment, DISMISSED_MARKER } from '../render/comments.ts';
 import { code } from '../render/markdown.ts';
+import { branchOf, describeKey, type ProposalKey } from '../state/proposal-key.ts';
 import {
-  branchName,
   decodeState,
   OBSOLETE_MARKER,
   RECOMMENDATION_LABEL,
@@ -18,7 +19,7 @@ import {
   type PullRequestState,
   type RuleEvidence,
 } from '../state/pull-request-state.ts';
-import type { Decision } from './decide.ts';
+import { statusLabel, type Decision, type UnitChange } from './decide.ts';
 
 const EDITED_MARKER = '<!-- policy-recommender:edited -->';
 
@@ -30,6 +31,8 @@ export interface ApplyContext {
   readonly stabilizationPeriod: number;
   readonly extraLabels: readonly string[];
   readonly skippedLines: number;
+  /** How long an accepted staged policy must deny nothing before it is proposed for enforcement. */
+  readonly enforceAfter: number;
 }
 
 export interface Applied {
@@ -45,8 +48,8 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
       case 'none':
         return facts.openPullRequest ? { pr: facts.openPullRequest } : {};
       case 'open': {
-        const branch = branchName(facts.cluster, facts.namespace);
-        const commit = await repo.commit(ctx.head, facts.recommendation!.files, commitMessage(facts.cluster, facts.namespace));
+        const branch = branchOf(facts.key);
+        const commit = await repo.commit(ctx.head, facts.change!.files, commitMessage(facts.key));
         const replaced = await createBranch(repo, branch, commit);
         const state = stateOf(decision, ctx, commit, {});
         const draft = facts.status !== 'Stable';
@@ -65,7 +68,7 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
       }
       case 'update': {
         const pr = action.pr;
-        const commit = await repo.commit(ctx.head, facts.recommendation!.files, commitMessage(facts.cluster, facts.namespace));
+        const commit = await repo.commit(ctx.head, facts.change!.files, commitMessage(facts.key));
         const evidence = action.rebase ? {} : (facts.state?.evidence ?? {});
         // The new commit is recorded before the branch moves to it, with the current head as
         // `previous`: a run stopped in between leaves a head the next run knows as its own.
@@ -93,14 +96,14 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
           await repo.setBranch(pr.branch, action.commit, pr.headOid);
         } catch (e) {
           if (!(e instanceof BranchMoved)) throw e;
-          return { error: `${facts.cluster}/${facts.namespace}: ${e.message}` };
+          return { error: `${where(facts.key)}: ${e.message}` };
         }
         await syncLabelsAndDraft(pr, decision, ctx, facts.state!, pr.body);
         return { pr };
       }
       case 'refresh': {
         const pr = action.pr;
-        const state = { ...facts.state!, evidence: evidence(facts.recommendation!.report.rules, facts.state!.evidence) };
+        const state = { ...facts.state!, evidence: evidence(facts.change!, facts.state!.evidence) };
         const text = body(decision, ctx, state, isUpdate(pr));
         await repo.updatePullRequest(pr.number, { body: text });
         await syncLabelsAndDraft(pr, decision, ctx, state, text);
@@ -113,6 +116,12 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
         const note = `> **Closed by policy-recommender:** ${action.reason}. A new pull request is opened if new traffic needs one.\n\n${OBSOLETE_MARKER}\n\n`;
         await repo.updatePullRequest(pr.number, { state: 'closed', body: note + pr.body });
         // Only the head the run saw: a commit pushed since keeps its branch.
+        await repo.deleteBranch(pr.branch, pr.headOid);
+        return {};
+      }
+      case 'note-dismissal': {
+        const pr = action.pr;
+        if (!(await repo.hasComment(pr.number, DISMISSED_MARKER))) await repo.comment(pr.number, dismissalComment(facts.key));
         await repo.deleteBranch(pr.branch, pr.headOid);
         return {};
       }
@@ -133,7 +142,7 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
     }
   } catch (e) {
     if (e instanceof RepositoryConflict) return { error: e.message };
-    return { error: `${facts.cluster}/${facts.namespace}: ${(e as Error).message}` };
+    return { error: `${where(facts.key)}: ${(e as Error).message}` };
   }
 }
 
@@ -170,7 +179,7 @@ async function createBranch(repo: Repository, branch: string, commit: string): P
 async function lostRace(decision: Decision, ctx: ApplyContext, pr: PullRequestInfo, ours: PullRequestState, moved: BranchMoved): Promise<Applied> {
   const repo = ctx.repository;
   const { facts } = decision;
-  const conflict = { error: `${facts.cluster}/${facts.namespace}: ${moved.message}` };
+  const conflict = { error: `${where(facts.key)}: ${moved.message}` };
   const fresh = (await repo.latestPullRequests([pr.branch])).get(pr.branch);
   if (fresh?.state !== 'open' || fresh.number !== pr.number) return conflict;
   const recorded = decodeState(fresh.body);
@@ -187,9 +196,14 @@ async function lostRace(decision: Decision, ctx: ApplyContext, pr: PullRequestIn
     await repo.updatePullRequest(pr.number, { body: replaceState(fresh.body, { ...record, commit: fresh.headOid }) });
     return { pr };
   }
-  const path = [...facts.recommendation!.files.keys()].find((p) => p === ours.policyPath || p.endsWith(`/${ours.policyPath}`));
-  const policy = path === undefined ? null : await repo.readFile(fresh.headOid, path);
-  await repo.updatePullRequest(pr.number, { body: replaceState(fresh.body, { ...record, commit: fresh.headOid, hash: '', policy }) });
+  // Their policy files become the memory: whatever the other run learned is kept.
+  const memory: Record<string, string> = {};
+  for (const path of Object.keys(ours.memory)) {
+    const full = [...facts.change!.files.keys()].find((p) => p === path || p.endsWith(`/${path}`));
+    const theirsText = full === undefined ? null : await repo.readFile(fresh.headOid, full);
+    if (theirsText !== null) memory[path] = theirsText;
+  }
+  await repo.updatePullRequest(pr.number, { body: replaceState(fresh.body, { ...record, commit: fresh.headOid, hash: '', memory }) });
   return conflict;
 }
 
@@ -198,35 +212,63 @@ function isUpdate(pr: PullRequestInfo): boolean {
 }
 
 function title(decision: Decision, update: boolean): string {
-  return pullRequestTitle({ cluster: decision.facts.cluster, namespace: decision.facts.namespace, update });
+  const { facts } = decision;
+  return pullRequestTitle({ cluster: facts.cluster, namespace: facts.namespace ?? '', update, unit: unitOf(facts.key) });
 }
 
-function commitMessage(cluster: string, namespace: string): string {
-  return `policy-recommender: network policy for namespace ${namespace} (cluster ${cluster})\n\nRecommended from observed flows by policy-recommender.`;
+function unitOf(key: ProposalKey): PullRequestUnit {
+  return key.kind === 'workloads' ? (key.workload === undefined ? { kind: 'workloads' } : { kind: 'workloads', workload: key.workload }) : { kind: key.kind };
+}
+
+/** Where an error happened, for the dashboard: `prod/shop`, `prod/shop/appsec` ... */
+function where(key: ProposalKey): string {
+  return branchOf(key).slice('policy-recommender/'.length);
+}
+
+function commitMessage(key: ProposalKey): string {
+  const enforce = key.kind === 'enforce' || key.kind === 'enforce-default-deny';
+  const what = key.kind === 'namespace' ? `network policy for namespace ${key.namespace}` : describeKey(key);
+  return `policy-recommender: ${enforce ? 'enforce ' : ''}${what.replace(/ \(enforce\)$/, '')} (cluster ${key.cluster})\n\n${
+    enforce ? 'The staged policy denied nothing it would deny for the configured time.' : 'Recommended from observed flows by policy-recommender.'
+  }`;
 }
 
 function stateOf(decision: Decision, ctx: ApplyContext, commit: string, previous: Readonly<Record<string, RuleEvidence>>): PullRequestState {
   const { facts } = decision;
-  const r = facts.recommendation!;
+  const change = facts.change!;
   return {
     v: 1,
     cluster: facts.cluster,
-    namespace: facts.namespace,
+    namespace: facts.namespace ?? '',
     engine: ctx.engineVersion,
-    hash: r.hash,
+    hash: change.hash,
     commit,
-    policyPath: r.policyPath,
-    policy: r.policy,
-    evidence: evidence(r.report.rules, previous),
+    memory: change.memory,
+    evidence: evidence(change, previous),
     notified: [],
   };
 }
 
-/** Evidence accumulated across runs, for the rules the policy has now. */
-function evidence(rules: readonly RuleReport[], previous: Readonly<Record<string, RuleEvidence>>): Record<string, RuleEvidence> {
+/** The policies of a change as the body shows them: one, or one per workload. */
+function policySections(change: UnitChange): PolicySection[] {
+  return change.reports.map((report) => {
+    const workload = (report as Partial<WorkloadReport>).key;
+    return workload === undefined
+      ? { heading: change.reports.length > 1 ? { label: 'Namespace', name: report.namespace } : null, subject: `namespace ${report.namespace}`, rules: report.rules, evidencePrefix: '' }
+      : { heading: change.reports.length > 1 ? { label: 'Workload', name: workload } : null, subject: subjectOf(report as WorkloadReport), rules: report.rules, evidencePrefix: `${workload} ` };
+  });
+}
+
+function subjectOf(report: WorkloadReport): string {
+  const [, kind, name] = report.key.split('/');
+  return `${(kind ?? '').toLowerCase()} ${name ?? ''}`;
+}
+
+/** Evidence accumulated across runs, for the rules the policies have now. */
+function evidence(change: UnitChange, previous: Readonly<Record<string, RuleEvidence>>): Record<string, RuleEvidence> {
   const out: Record<string, RuleEvidence> = {};
-  for (const rule of rules) {
-    const id = ruleId(rule);
+  for (const section of policySections(change)) for (const rule of section.rules) {
+    const id = section.evidencePrefix + ruleId(rule);
     const before = previous[id];
     if (rule.flows === 0 || rule.firstSeen === null || rule.lastSeen === null) {
       if (before) out[id] = before;
@@ -245,19 +287,24 @@ function evidence(rules: readonly RuleReport[], previous: Readonly<Record<string
 
 function body(decision: Decision, ctx: ApplyContext, state: PullRequestState, update: boolean): string {
   const { facts } = decision;
-  const r = facts.recommendation!;
+  const change = facts.change!;
+  const policies = policySections(change);
   return renderPullRequestBody({
     cluster: facts.cluster,
-    namespace: facts.namespace,
+    namespace: facts.namespace ?? '',
+    unit: unitOf(facts.key),
     flavor: ctx.flavor,
     status: facts.status ?? 'Learning',
-    lastUpdated: r.report.lastUpdated,
+    lastUpdated: change.lastUpdated,
     stabilizationPeriod: ctx.stabilizationPeriod,
     update,
-    rules: r.report.rules,
+    rules: policies.length === 1 ? policies[0]!.rules : [],
+    ...(policies.length === 1 && policies[0]!.heading === null ? {} : { policies }),
     evidence: state.evidence,
-    warnings: r.warnings,
-    files: [...r.files.keys()].map((path) => ({ path, added: r.added.has(path) })),
+    ...(change.simulation ? { simulation: change.simulation } : {}),
+    enforceAfter: ctx.enforceAfter,
+    warnings: change.warnings,
+    files: [...change.files.keys()].map((path) => ({ path, added: change.added.has(path) })),
     skippedLines: ctx.skippedLines,
     state,
   });
@@ -265,8 +312,7 @@ function body(decision: Decision, ctx: ApplyContext, state: PullRequestState, up
 
 /** Our labels (the recommendation label, the status, the configured extras); people's stay. */
 function labels(current: readonly string[], decision: Decision, ctx: ApplyContext): string[] {
-  const status = decision.facts.status ?? 'Learning';
-  const ours = new Set<string>([RECOMMENDATION_LABEL, status, ...ctx.extraLabels]);
+  const ours = new Set<string>([RECOMMENDATION_LABEL, statusLabel(decision.facts), ...ctx.extraLabels]);
   const theirs = current.filter((l) => !(STATUS_LABELS as readonly string[]).includes(l) && l !== REBASE_LABEL && !ours.has(l));
   return [...ours, ...theirs];
 }

@@ -1,28 +1,77 @@
-// Deciding, not doing: from what a run observed about each namespace (its recommendation, its
-// pull request, its history) to one action per namespace, with the repository's PR limits
-// applied in a stable order. Pure; apply.ts carries the actions out.
+// Deciding, not doing: from what a run observed about each unit (a namespace's isolation policy,
+// its workloads' policies, an enforcement: its proposed change, its pull request, its history) to
+// one action per unit, with the repository's PR limits applied in a stable order. Pure; apply.ts
+// carries the actions out.
 
+import type { NamespaceReport, Warning } from '../../engine/report.ts';
 import type { RecommendationStatus } from '../../engine/status.ts';
 import type { PullRequestInfo } from '../github/repository.ts';
+import { keyId, type ProposalKey } from '../state/proposal-key.ts';
 import { decodeState, isDismissal, REBASE_LABEL, type PullRequestState } from '../state/pull-request-state.ts';
-import type { NamespaceRecommendation } from './namespace-recommendation.ts';
 
-export interface NamespaceFacts {
+/** What a unit's pull request proposes: files, and what the body says about them. */
+export interface UnitChange {
+  /** Repository paths whose content differs from the default branch. */
+  readonly files: ReadonlyMap<string, string>;
+  /** Which of those files are new. */
+  readonly added: ReadonlySet<string>;
+  /** Changes exactly when the files do. */
+  readonly hash: string;
+  readonly status: RecommendationStatus;
+  readonly lastUpdated: string | null;
+  /** The unit's policies: a namespace's, or its workloads' (reports carry their rules). */
+  readonly reports: readonly NamespaceReport[];
+  readonly warnings: readonly Warning[];
+  /** The unit's policy files as proposed, relative to the cluster's path: the PR's memory. */
+  readonly memory: Readonly<Record<string, string>>;
+  /** What the proposed policies would do to the observed flows (simulated). */
+  readonly simulation?: SimulationSummary;
+}
+
+/** Observed flows run through the policies as the PR would leave them, staged ones as if enforced. */
+export interface SimulationSummary {
+  /** Distinct flows (and the flow-log flows they stand for) checked. */
+  readonly flows: number;
+  readonly records: number;
+  readonly denied: readonly SimulatedFlowRow[];
+  readonly indeterminate: readonly SimulatedFlowRow[];
+  /** For enforcement: how long the accepted policy has denied nothing, since when (unix seconds). */
+  readonly quietSince?: number;
+}
+
+export interface SimulatedFlowRow {
+  readonly direction: 'ingress' | 'egress';
+  readonly endpoint: string;
+  readonly peer: string;
+  readonly protocol: string;
+  readonly port: number | null;
+  readonly flows: number;
+  /** What decided (denied), or why it cannot be decided. */
+  readonly reason: string;
+}
+
+export interface UnitFacts {
+  readonly key: ProposalKey;
+  /** The namespace the unit belongs to (null: cluster-wide). */
+  readonly namespace: string | null;
   readonly cluster: string;
-  readonly namespace: string;
   /** What the PR should propose now; null when nothing differs from the default branch. */
-  readonly recommendation: NamespaceRecommendation | null;
+  readonly change: UnitChange | null;
   readonly status: RecommendationStatus | null;
   readonly openPullRequest: PullRequestInfo | null;
   readonly state: PullRequestState | null;
   /** The most recent PR for the namespace's branch in any state (looked up for candidates only). */
   readonly latest?: PullRequestInfo | null;
-  /** Why the namespace no longer gets recommendations (deleted, not selected), if so. */
+  /** Why the unit no longer gets a pull request (namespace deleted, not selected, no longer ready to enforce), if so. */
   readonly gone: string | null;
-  /** The namespace's policy is on the default branch. */
+  /** The unit's policies are on the default branch. */
   readonly accepted: boolean;
-  /** A person asked (on the dashboard) to propose a dismissed namespace again. */
+  /** The namespace's isolation policy on the default branch is enforced (a NetworkPolicy). */
+  readonly enforced?: boolean;
+  /** A person asked (on the dashboard) to propose a dismissed unit again. */
   readonly recreate: boolean;
+  /** An earlier run saw the dismissal through (its comment said, its branch deleted). */
+  readonly dismissalNoted?: boolean;
 }
 
 export type Action =
@@ -34,7 +83,9 @@ export type Action =
   /** Same files, but the status (labels, draft, body) moved. */
   | { readonly kind: 'refresh'; readonly pr: PullRequestInfo }
   | { readonly kind: 'close'; readonly pr: PullRequestInfo; readonly reason: string }
-  | { readonly kind: 'notify-edited'; readonly pr: PullRequestInfo };
+  | { readonly kind: 'notify-edited'; readonly pr: PullRequestInfo }
+  /** Dismissed by a person: make sure it was said once and its branch is gone (the webhook may have failed). */
+  | { readonly kind: 'note-dismissal'; readonly pr: PullRequestInfo };
 
 /** What the dashboard shows for a namespace. */
 export type DashboardState =
@@ -42,6 +93,7 @@ export type DashboardState =
   | 'Stabilizing'
   | 'Ready for review'
   | 'Accepted'
+  | 'Enforced'
   | 'Dismissed'
   | 'Edited'
   | 'Awaiting PR limits'
@@ -50,7 +102,7 @@ export type DashboardState =
   | 'Error';
 
 export interface Decision {
-  readonly facts: NamespaceFacts;
+  readonly facts: UnitFacts;
   readonly action: Action;
   readonly dashboard: DashboardState;
 }
@@ -64,25 +116,27 @@ export interface Limits {
   readonly openedLastHour: number;
 }
 
-/** Namespaces whose next step depends on their PR history (latest PR of their branch). */
-export function needsHistory(facts: NamespaceFacts): boolean {
-  return facts.openPullRequest === null && facts.recommendation !== null && facts.gone === null;
+/** Units whose next step depends on their PR history (latest PR of their branch). */
+export function needsHistory(facts: UnitFacts): boolean {
+  return facts.openPullRequest === null && facts.change !== null && facts.gone === null;
 }
 
-export function decide(all: readonly NamespaceFacts[], limits: Limits, afterMerge: 'propose-updates' | 'stop'): Decision[] {
+export function decide(all: readonly UnitFacts[], limits: Limits, afterMerge: 'propose-updates' | 'stop'): Decision[] {
   let open = limits.open;
   let opened = limits.openedLastHour;
-  const ordered = [...all].sort((a, b) => (a.cluster === b.cluster ? (a.namespace < b.namespace ? -1 : 1) : a.cluster < b.cluster ? -1 : 1));
+  const ordered = [...all].sort((a, b) => (keyId(a.key) < keyId(b.key) ? -1 : keyId(a.key) > keyId(b.key) ? 1 : 0));
   return ordered.map((facts): Decision => {
     const pr = facts.openPullRequest;
     if (pr !== null) return withPullRequest(facts, pr);
-    if (facts.gone !== null || facts.recommendation === null) {
-      return { facts, action: { kind: 'none' }, dashboard: facts.accepted ? 'Accepted' : 'No traffic' };
+    if (facts.gone !== null || facts.change === null) {
+      return { facts, action: { kind: 'none' }, dashboard: facts.enforced ? 'Enforced' : facts.accepted ? 'Accepted' : 'No traffic' };
     }
     const latest = facts.latest ?? null;
     // Open but unlabelled: a run stopped between creating it and labelling it. It is ours: adopt it.
     if (latest?.state === 'open') return withPullRequest({ ...facts, openPullRequest: latest, state: decodeState(latest.body) }, latest);
-    if (latest !== null && isDismissal(latest) && !facts.recreate) return { facts, action: { kind: 'none' }, dashboard: 'Dismissed' };
+    if (latest !== null && isDismissal(latest) && !facts.recreate) {
+      return { facts, action: facts.dismissalNoted ? { kind: 'none' } : { kind: 'note-dismissal', pr: latest }, dashboard: 'Dismissed' };
+    }
     const update = facts.accepted || latest?.state === 'merged';
     if (update && afterMerge === 'stop') return { facts, action: { kind: 'none' }, dashboard: 'Accepted' };
     if ((limits.concurrent > 0 && open >= limits.concurrent) || (limits.hourly > 0 && opened >= limits.hourly)) {
@@ -94,7 +148,7 @@ export function decide(all: readonly NamespaceFacts[], limits: Limits, afterMerg
   });
 }
 
-function withPullRequest(facts: NamespaceFacts, pr: PullRequestInfo): Decision {
+function withPullRequest(facts: UnitFacts, pr: PullRequestInfo): Decision {
   const rebase = pr.labels.includes(REBASE_LABEL);
   const state = facts.state;
   // A PR without our state, or whose branch head is neither of our last commits, was edited by a person.
@@ -105,16 +159,16 @@ function withPullRequest(facts: NamespaceFacts, pr: PullRequestInfo): Decision {
     const notified = state?.notified.includes('edited') ?? false;
     return { facts, action: notified ? { kind: 'none' } : { kind: 'notify-edited', pr }, dashboard: 'Edited' };
   }
-  if (facts.recommendation === null) {
+  if (facts.change === null) {
     return { facts, action: { kind: 'close', pr, reason: 'its changes are already on the default branch: nothing is left to add' }, dashboard: 'Closed as obsolete' };
   }
   // Stale: a run recorded a new commit but stopped before moving the branch to it. If the
   // recommendation is still the one recorded, that commit is the result: the branch moves to it.
-  if (stale && !rebase && facts.recommendation.hash === state!.hash) return { facts, action: { kind: 'resume', pr, commit: state!.commit }, dashboard: statusState(facts.status) };
-  if (rebase || stale || facts.recommendation.hash !== state!.hash) return { facts, action: { kind: 'update', pr, rebase }, dashboard: statusState(facts.status) };
+  if (stale && !rebase && facts.change.hash === state!.hash) return { facts, action: { kind: 'resume', pr, commit: state!.commit }, dashboard: statusState(facts.status) };
+  if (rebase || stale || facts.change.hash !== state!.hash) return { facts, action: { kind: 'update', pr, rebase }, dashboard: statusState(facts.status) };
   // Where drafts are unavailable (private repositories on free plans) the status label says it.
   const draftOk = state!.noDrafts === true || pr.draft === (facts.status !== 'Stable');
-  const labelled = facts.status !== null && pr.labels.includes(facts.status);
+  const labelled = facts.status !== null && pr.labels.includes(statusLabel(facts));
   const current = draftOk && labelled;
   return { facts, action: current ? { kind: 'none' } : { kind: 'refresh', pr }, dashboard: statusState(facts.status) };
 }
@@ -122,6 +176,11 @@ function withPullRequest(facts: NamespaceFacts, pr: PullRequestInfo): Decision {
 /** The PR's branch is still at the commit before the one its state records (a run stopped in between). */
 export function lagging(pr: PullRequestInfo, state: PullRequestState | null): boolean {
   return state !== null && state.previous !== undefined && pr.headOid === state.previous && pr.headOid !== state.commit;
+}
+
+/** The label that says where a PR stands: its status, or `Enforce` for an enforcement. */
+export function statusLabel(facts: Pick<UnitFacts, 'key' | 'status'>): string {
+  return facts.key.kind === 'enforce' || facts.key.kind === 'enforce-default-deny' ? 'Enforce' : (facts.status ?? 'Learning');
 }
 
 function statusState(status: RecommendationStatus | null): DashboardState {

@@ -5,8 +5,8 @@
 
 import { namespaceContext, namespaceInventory, type ClusterContext } from '../../cluster/cluster-context.ts';
 import { ConfigError, type ConfigIssue } from '../../config/config-error.ts';
-import { mergeObservations } from '../../engine/aggregate.ts';
-import type { ObservedAtom } from '../../engine/model.ts';
+import { mergeEndpointObservations, mergeObservations } from '../../engine/aggregate.ts';
+import type { EndpointObservation, ObservedAtom } from '../../engine/model.ts';
 import { formatTime } from '../../engine/provenance.ts';
 import type { FlowSource } from '../../flows/source.ts';
 import { namespacesWithPolicies, type NamespaceContext } from '../../pipeline/plan.ts';
@@ -27,10 +27,11 @@ import {
   type DashboardMemory,
   type DashboardNamespace,
 } from '../render/dashboard.ts';
-import { branchName, decodeState, parseBranch, RECOMMENDATION_LABEL, REBASE_LABEL } from '../state/pull-request-state.ts';
+import { branchOf, keyId, parseBranch, type ProposalKey } from '../state/proposal-key.ts';
+import { decodeState, RECOMMENDATION_LABEL } from '../state/pull-request-state.ts';
 import { apply } from './apply.ts';
-import { decide, lagging, needsHistory, type Decision, type NamespaceFacts } from './decide.ts';
-import { recommendNamespace } from './namespace-recommendation.ts';
+import { clusterUnits, type AcceptanceRecord } from './cluster-units.ts';
+import { decide, lagging as lags, needsHistory, type Decision, type UnitFacts } from './decide.ts';
 
 /** Flows read in the previous run's last minutes are read again: nothing falls between runs. */
 export const FLOW_WINDOW_OVERLAP = 15 * 60;
@@ -87,12 +88,16 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   const now = deps.now();
   const head = await repo.head();
   const openPullRequests = await repo.openPullRequests(RECOMMENDATION_LABEL);
-  const facts: NamespaceFacts[] = [];
+  const facts: UnitFacts[] = [];
   const clusters = new Map<string, DashboardCluster>();
   const flowsReadUntil = { ...memory.flowsReadUntil };
   const skippedByCluster = new Map<string, number>();
   const observedBy = new Map<string, readonly ObservedAtom[]>();
+  const endpointsBy = new Map<string, readonly EndpointObservation[]>();
   const pending: Record<string, readonly ObservedAtom[]> = {};
+  const pendingEndpoints: Record<string, readonly EndpointObservation[]> = {};
+  const accepted: Record<string, Record<string, AcceptanceRecord>> = {};
+  const notes = new Map<string, string>();
 
   for (const entry of config.clusters) {
     try {
@@ -102,16 +107,25 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       skippedByCluster.set(entry.name, result.reading.skipped.total);
       flowsReadUntil[entry.name] = result.reading.window.to;
       for (const [key, atoms] of result.observed) observedBy.set(key, atoms);
+      for (const [key, list] of result.endpoints) endpointsBy.set(key, list);
+      accepted[entry.name] = result.accepted;
+      for (const [key, note] of result.notes) notes.set(key, note);
     } catch (e) {
       // This cluster's pull requests are left alone: nothing is decided on a partial picture.
       clusters.set(entry.name, { name: entry.name, path: entry.path, namespaces: [], errors: [(e as Error).message], warnings: [] });
       for (const [key, atoms] of Object.entries(memory.pending)) if (key.startsWith(`${entry.name}/`)) pending[key] = atoms;
+      for (const [key, list] of Object.entries(memory.pendingEndpoints)) if (key.startsWith(`${entry.name}/`)) pendingEndpoints[key] = list;
+      if (memory.accepted[entry.name]) accepted[entry.name] = memory.accepted[entry.name]!;
     }
   }
 
   const candidates = facts.filter(needsHistory);
-  const history = candidates.length > 0 ? await repo.latestPullRequests(candidates.map((f) => branchName(f.cluster, f.namespace))) : new Map();
-  const withHistory = facts.map((f) => (needsHistory(f) ? { ...f, latest: history.get(branchName(f.cluster, f.namespace)) ?? null } : f));
+  const history = candidates.length > 0 ? await repo.latestPullRequests(candidates.map((f) => branchOf(f.key))) : new Map();
+  const noted = new Set(memory.dismissed);
+  const withHistory = facts.map((f) => ({
+    ...(needsHistory(f) ? { ...f, latest: history.get(branchOf(f.key)) ?? null } : f),
+    dismissalNoted: noted.has(keyId(f.key)),
+  }));
   const hourAgo = new Date((now - 3600) * 1000).toISOString();
   const decisions = decide(
     withHistory,
@@ -126,9 +140,10 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
 
   const errors: string[] = [];
   const applied: Partial<Record<Decision['action']['kind'], number>> = {};
+  const failed = new Set<string>();
   for (const decision of decisions) {
     signal?.throwIfAborted();
-    const { cluster, namespace } = decision.facts;
+    const { cluster, namespace, key } = decision.facts;
     const outcome = await apply(decision, {
       repository: repo,
       head,
@@ -137,22 +152,54 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       stabilizationPeriod: config.recommendation.stabilizationPeriod,
       extraLabels: config.pullRequests.labels,
       skippedLines: skippedByCluster.get(cluster) ?? 0,
+      enforceAfter: config.enforceAfter,
     });
-    if (outcome.error) errors.push(outcome.error);
+    if (outcome.error) {
+      errors.push(outcome.error);
+      failed.add(keyId(key));
+    }
     else if (decision.action.kind !== 'none') applied[decision.action.kind] = (applied[decision.action.kind] ?? 0) + 1;
     // What no pull request holds after this run is kept for the next (flows are read once).
     const held = !outcome.error && decision.action.kind !== 'notify-edited' && decision.dashboard !== 'Awaiting PR limits' && decision.dashboard !== 'Edited';
-    const observed = observedBy.get(`${cluster}/${namespace}`) ?? [];
-    if (!held && decision.facts.recommendation !== null && observed.length > 0) pending[`${cluster}/${namespace}`] = observed;
+    if (!held && decision.facts.change !== null && namespace !== null) {
+      if (key.kind === 'namespace') {
+        const observed = observedBy.get(`${cluster}/${namespace}`) ?? [];
+        if (observed.length > 0) pending[`${cluster}/${namespace}`] = observed;
+      } else if (key.kind === 'workloads') {
+        const list = endpointsBy.get(`${cluster}/${namespace}`) ?? [];
+        if (list.length > 0) pendingEndpoints[`${cluster}/${namespace}`] = list;
+      }
+    }
+    const note = outcome.error ?? notes.get(keyId(key));
     const row: DashboardNamespace = {
-      namespace,
+      namespace: namespace ?? '',
+      unit: unitName(key),
       state: outcome.error ? 'Error' : decision.dashboard,
-      lastUpdated: decision.facts.recommendation?.report.lastUpdated ?? null,
+      lastUpdated: decision.facts.change?.lastUpdated ?? null,
       ...(outcome.pr ? { pr: { number: outcome.pr.number, url: outcome.pr.url } } : {}),
-      ...(outcome.error ? { note: outcome.error } : {}),
+      ...(note ? { note } : {}),
     };
     const section = clusters.get(cluster);
     if (section) clusters.set(cluster, { ...section, namespaces: [...section.namespaces, row] });
+  }
+
+  // Dismissed units stay on the dashboard (with their box to propose them again) while nothing
+  // new is seen for them; reopening a PR or ticking its box takes them off the list.
+  const dismissed = new Set([...noted].filter((id) => !requests.recreate.has(id)));
+  for (const decision of decisions) {
+    const id = keyId(decision.facts.key);
+    if (decision.dashboard === 'Dismissed' && !failed.has(id)) dismissed.add(id);
+    else if (decision.facts.openPullRequest !== null || decision.action.kind === 'open') dismissed.delete(id);
+  }
+  const listed = new Set(decisions.map((d) => keyId(d.facts.key)));
+  for (const id of dismissed) {
+    const key = parseBranch(`policy-recommender/${id}`);
+    const section = key === null ? undefined : clusters.get(key.cluster);
+    if (key === null || section === undefined || listed.has(id) || section.errors.length > 0) continue;
+    clusters.set(key.cluster, {
+      ...section,
+      namespaces: [...section.namespaces, { namespace: key.kind === 'enforce-default-deny' ? '' : key.namespace, unit: unitName(key), state: 'Dismissed', lastUpdated: null }],
+    });
   }
 
   signal?.throwIfAborted();
@@ -160,18 +207,22 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
     lastRun: { at: formatTime(now), durationMs: Date.now() - started, trigger },
     configErrors: [],
     clusters: config.clusters.map((c) => clusters.get(c.name)!),
-    state: { v: 1, flowsReadUntil, pending },
+    state: { v: 1, flowsReadUntil, pending, pendingEndpoints, accepted, dismissed: [...dismissed].sort() },
   });
   deps.log.info(`run of ${repo.owner}/${repo.name} (${trigger}): ${decisions.filter((d) => d.action.kind !== 'none').length} actions, ${errors.length} errors`);
   return { outcome: 'done', decisions, applied, errors, dashboard: number };
 }
 
 interface ClusterObservation {
-  readonly facts: NamespaceFacts[];
+  readonly facts: UnitFacts[];
   readonly dashboard: DashboardCluster;
   readonly reading: FlowReading;
   /** `cluster/namespace` -> this run's observations plus those carried over. */
   readonly observed: Map<string, readonly ObservedAtom[]>;
+  /** `cluster/namespace` -> this run's microsegmentation observations plus those carried over. */
+  readonly endpoints: Map<string, readonly EndpointObservation[]>;
+  readonly accepted: Record<string, AcceptanceRecord>;
+  readonly notes: Map<string, string>;
 }
 
 async function observeCluster(
@@ -205,69 +256,63 @@ async function observeCluster(
 
   const context = deps.clusterContext?.(entry.name) ?? null;
   const clusterNamespaces = context ? await context.namespaces() : null;
+  const workloads = context && scope.microsegmentation.enabled ? await context.workloads() : undefined;
   const clusterLabels: NamespaceContext | undefined = clusterNamespaces ? namespaceContext(clusterNamespaces) : undefined;
-  const labelsOf = (ns: string) => clusterLabels?.labels(ns) ?? { 'kubernetes.io/metadata.name': ns, 'projectcalico.org/name': ns };
 
-  const prs = new Map<string, PullRequestInfo>();
+  const open: { key: ProposalKey; pr: PullRequestInfo }[] = [];
   for (const pr of openPullRequests) {
-    const target = parseBranch(pr.branch);
-    if (target?.cluster === entry.name) prs.set(target.namespace, pr);
+    const key = parseBranch(pr.branch);
+    if (key?.cluster === entry.name) open.push({ key, pr });
   }
-  const accepted = new Set(namespacesWithPolicies(tree, scope));
+  // Observations carried over from earlier runs, unless a PR whose branch lags its recorded
+  // commit holds them already (the run that kept them recorded its state, then failed to move it).
+  const lagging = new Set(open.filter(({ pr }) => lags(pr, decodeState(pr.body))).map(({ key }) => (key.kind === 'enforce-default-deny' ? '' : key.namespace)));
+  const carried = (key: string): string | null => {
+    const [cluster, namespace] = key.split('/') as [string, string];
+    return cluster === entry.name && !lagging.has(namespace) ? namespace : null;
+  };
   const observed = new Map<string, readonly ObservedAtom[]>();
   for (const [key, atoms] of Object.entries(memory.pending)) {
-    const [cluster, namespace] = key.split('/') as [string, string];
-    // A PR whose branch lags its recorded commit holds them already (the run that kept them
-    // recorded its state, then failed to move the branch).
-    const pr = prs.get(namespace);
-    if (cluster === entry.name && !(pr && lagging(pr, decodeState(pr.body)))) observed.set(namespace, atoms);
+    const namespace = carried(key);
+    if (namespace !== null) observed.set(namespace, atoms);
   }
   for (const [namespace, atoms] of reading.observations.byNamespace) observed.set(namespace, mergeObservations(observed.get(namespace) ?? [], atoms));
-  const namespaces = [...new Set([...observed.keys(), ...prs.keys(), ...accepted])].sort();
-  // A partial listing (anything skipped) never retires a recommendation.
-  const deleted = new Set(clusterNamespaces ? namespaceInventory(clusterNamespaces, context!.skipped.namespaces).deleted(namespaces) : []);
+  const endpoints: EndpointObservation[] = [];
+  for (const [key, list] of Object.entries(memory.pendingEndpoints)) if (carried(key) !== null) endpoints.push(...list);
+  endpoints.push(...reading.observations.endpoints);
 
-  const facts = namespaces.map((namespace): NamespaceFacts => {
-    const pr = prs.get(namespace) ?? null;
-    const state = pr ? decodeState(pr.body) : null;
-    const rebase = pr?.labels.includes(REBASE_LABEL) ?? false;
-    const memory = state !== null && !rebase && state.policy !== null ? { path: state.policyPath, text: state.policy } : null;
-    const gone = deleted.has(namespace)
-        ? 'the namespace no longer exists in the cluster'
-        : scope.namespaceSpec.recStatus !== 'Enabled' || !scope.namespaceSpec.selector.matches(labelsOf(namespace))
-          ? 'the namespace is no longer selected by namespaceSpec'
-          : null;
-    const recommendation =
-      gone === null
-        ? recommendNamespace({
-            namespace,
-            clusterPath: entry.path,
-            tree,
-            template: deps.template,
-            observed: observed.get(namespace) ?? [],
-            config: scope,
-            now,
-            memory,
-            ...(clusterLabels ? { namespaces: clusterLabels } : {}),
-          })
-        : null;
-    return {
-      cluster: entry.name,
-      namespace,
-      recommendation: recommendation !== null && recommendation.files.size > 0 ? recommendation : null,
-      status: recommendation?.report.status ?? null,
-      openPullRequest: pr,
-      state,
-      gone,
-      accepted: accepted.has(namespace),
-      recreate: recreate.has(`${entry.name}/${namespace}`),
-    };
+  const known = [...new Set([...observed.keys(), ...open.flatMap(({ key }) => (key.kind === 'enforce-default-deny' ? [] : [key.namespace])), ...namespacesWithPolicies(tree, scope)])];
+  // A partial listing (anything skipped) never retires a recommendation.
+  const deleted = new Set(clusterNamespaces ? namespaceInventory(clusterNamespaces, context!.skipped.namespaces).deleted(known) : []);
+  const units = clusterUnits({
+    cluster: entry.name,
+    clusterPath: entry.path,
+    tree,
+    template: deps.template,
+    config: scope,
+    observations: { byNamespace: observed, endpoints: mergeEndpointObservations(endpoints) },
+    fresh: reading.observations,
+    now,
+    ...(clusterLabels ? { namespaces: clusterLabels } : {}),
+    ...(clusterNamespaces ? { namespaceLabels: new Map(clusterNamespaces.map((n) => [n.name, n.labels])) } : {}),
+    ...(workloads ? { workloads } : {}),
+    deleted,
+    openPullRequests: open,
+    recreate,
+    accepted: memory.accepted[entry.name] ?? {},
+    enforceAfter: config.enforceAfter,
   });
 
+  const byNamespace = (list: Iterable<[string, readonly EndpointObservation[]]>) => list;
+  const endpointsByNamespace = new Map<string, EndpointObservation[]>();
+  for (const e of endpoints) endpointsByNamespace.set(`${entry.name}/${e.local.namespace}`, [...(endpointsByNamespace.get(`${entry.name}/${e.local.namespace}`) ?? []), e]);
   return {
-    facts,
+    facts: units.facts,
     reading,
     observed: new Map([...observed].map(([ns, atoms]) => [`${entry.name}/${ns}`, atoms])),
+    endpoints: new Map(byNamespace(endpointsByNamespace)),
+    accepted: units.accepted,
+    notes: units.notes,
     dashboard: {
       name: entry.name,
       path: entry.path,
@@ -282,6 +327,20 @@ async function observeCluster(
       warnings,
     },
   };
+}
+
+/** What a dashboard row is about, beside its namespace. */
+function unitName(key: ProposalKey): string {
+  switch (key.kind) {
+    case 'namespace':
+      return 'isolation';
+    case 'workloads':
+      return key.workload === undefined ? 'workloads' : `workload ${key.workload.split('/').slice(1).join('/')}`;
+    case 'enforce':
+      return 'enforce isolation';
+    case 'enforce-default-deny':
+      return 'enforce default deny';
+  }
 }
 
 /** GitHub's limit on issue bodies. */

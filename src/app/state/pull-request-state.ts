@@ -1,20 +1,19 @@
 // What the bot remembers about one recommendation pull request, kept in a hidden marker in the
 // PR body: which cluster and namespace it is for, a hash of the files it proposes (an unchanged
 // recommendation is recognised without fetching the branch), the commit the bot wrote (any
-// other head means a person committed), the policy file it wrote (the engine's memory while the
-// PR is open), and the evidence accumulated for each rule across runs.
+// other head means a person committed), the policy files it wrote (the engine's memory while the
+// PR is open), and the evidence accumulated for each rule across runs. Which unit a PR is for is
+// its branch's name (proposal-key.ts).
 
-import { createHash } from 'node:crypto';
-import { isDnsLabel } from '../../calico/names.ts';
 import { decodeMarker, encodeMarker, replaceMarker } from './marker.ts';
 
 export const RECOMMENDATION_LABEL = 'policy-recommendation';
 /** In the body of a PR the bot closed itself (as obsolete): not a person's dismissal. */
 export const OBSOLETE_MARKER = '<!-- policy-recommender:obsolete -->';
 export const REBASE_LABEL = 'policy-recommender:rebase';
-export const STATUS_LABELS = ['Learning', 'Stabilizing', 'Stable'] as const;
+/** The labels that say where a PR stands (one at a time): its status, or that it enforces. */
+export const STATUS_LABELS = ['Learning', 'Stabilizing', 'Stable', 'Enforce'] as const;
 const MARKER_KIND = 'pr';
-const BRANCH_PREFIX = 'policy-recommender/';
 
 /** Evidence of one rule: flows seen, first and last seen (unix seconds). */
 export type RuleEvidence = readonly [flows: number, first: number, last: number];
@@ -34,9 +33,8 @@ export interface PullRequestState {
    * branch, so a head still at `previous` is the bot's own, left behind by an interrupted run.
    */
   readonly previous?: string;
-  /** The policy file the PR proposes, relative to the cluster's path, and its content. */
-  readonly policyPath: string;
-  readonly policy: string | null;
+  /** The policy files the PR proposes, relative to the cluster's path, and their content. */
+  readonly memory: Readonly<Record<string, string>>;
   readonly evidence: Readonly<Record<string, RuleEvidence>>;
   /** Notices already given once (e.g. `edited`). */
   readonly notified: readonly string[];
@@ -47,22 +45,6 @@ export interface PullRequestState {
 /** Closed unmerged by a person: "dismiss, never propose again". */
 export function isDismissal(pr: { state: string; body: string }): boolean {
   return pr.state === 'closed' && !pr.body.includes(OBSOLETE_MARKER);
-}
-
-export function branchName(cluster: string, namespace: string): string {
-  return `${BRANCH_PREFIX}${cluster}/${namespace}`;
-}
-
-export function parseBranch(branch: string): { cluster: string; namespace: string } | null {
-  if (!branch.startsWith(BRANCH_PREFIX)) return null;
-  const [cluster, namespace, ...rest] = branch.slice(BRANCH_PREFIX.length).split('/');
-  return rest.length === 0 && cluster && namespace && isDnsLabel(cluster) && isDnsLabel(namespace) ? { cluster, namespace } : null;
-}
-
-export function contentHash(files: ReadonlyMap<string, string>): string {
-  const hash = createHash('sha256');
-  for (const path of [...files.keys()].sort()) hash.update(`${path}\0${files.get(path)}\0`);
-  return hash.digest('hex').slice(0, 20);
 }
 
 export function encodeState(state: PullRequestState): string {
@@ -86,10 +68,21 @@ export function decodeState(body: string): PullRequestState | null {
     hash: value.hash,
     commit: value.commit,
     ...(typeof value.previous === 'string' ? { previous: value.previous } : {}),
-    policyPath: String(value.policyPath ?? ''),
-    policy: typeof value.policy === 'string' ? value.policy : null,
+    memory: memoryOf(value as Record<string, unknown>),
     evidence: typeof value.evidence === 'object' && value.evidence !== null ? value.evidence : {},
     notified: Array.isArray(value.notified) ? value.notified.map(String) : [],
     ...(value.noDrafts === true ? { noDrafts: true as const } : {}),
   };
+}
+
+/** The policy files recorded, from this version's `memory` or an earlier one's single `policy`. */
+function memoryOf(value: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const memory = value['memory'];
+  if (typeof memory === 'object' && memory !== null && !Array.isArray(memory)) {
+    for (const [path, text] of Object.entries(memory)) if (typeof text === 'string') out[path] = text;
+  } else if (typeof value['policyPath'] === 'string' && typeof value['policy'] === 'string') {
+    out[value['policyPath']] = value['policy'];
+  }
+  return out;
 }

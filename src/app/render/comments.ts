@@ -1,0 +1,26 @@
+// The comments the bot writes on its pull requests, each with a hidden marker so that it is said
+// exactly once: whoever says it (a webhook, or a run catching up on one that failed) checks for
+// the marker first.
+
+import { describeKey, type ProposalKey } from '../state/proposal-key.ts';
+import { code } from './markdown.ts';
+
+export const DISMISSED_MARKER = '<!-- policy-recommender:dismissed -->';
+
+/** What closing a PR unmerged means, said once on the PR. */
+export function dismissalComment(key: ProposalKey): string {
+  const cluster = `(cluster ${code(key.cluster)})`;
+  switch (key.kind) {
+    case 'namespace':
+      return (
+        `Dismissed: policy-recommender will not propose namespace ${code(key.namespace)} ${cluster} again. ` +
+        `To undo, restore the branch and reopen this pull request, or tick its box on the "Policy recommendations" issue.\n\n${DISMISSED_MARKER}`
+      );
+    case 'workloads':
+    case 'enforce':
+    case 'enforce-default-deny': {
+      const what = key.kind === 'workloads' ? `policies for ${code(describeKey(key))}` : `enforcing ${code(describeKey(key).replace(/ \(enforce\)$/, ''))}; it stays staged`;
+      return `Dismissed: policy-recommender will not propose ${what} ${cluster} again. To undo, restore the branch and reopen this pull request.\n\n${DISMISSED_MARKER}`;
+    }
+  }
+}

@@ -1,0 +1,366 @@
+// The units of one cluster a run decides about, and what each should propose now: every
+// namespace's isolation policy, its workloads' policies (microsegmentation), and, once an accepted
+// staged policy has denied nothing for `enforceAfter`, its enforcement; when every namespace is
+// enforced, the enforcement of the global default deny. Also keeps, per accepted namespace, what
+// its staged policy would have denied since it was merged (the dashboard shows it, enforcement
+// waits for it to stay quiet). Pure: run-repository.ts reads the inputs and carries the decisions.
+
+import { parseSelector, type Labels } from '../../calico/selector.ts';
+import { formatDuration } from '../../config/duration.ts';
+import type { RecommendationConfig } from '../../config/recommendation-config.ts';
+import { ENFORCED_KINDS, enforcePolicyInFile } from '../../engine/enforce.ts';
+import type { EndpointObservation, ObservedAtom } from '../../engine/model.ts';
+import { namespacePolicyName } from '../../engine/naming.ts';
+import { formatTime } from '../../engine/provenance.ts';
+import { parseLabels, type Workload } from '../../engine/workloads.ts';
+import { planRecommendations, type NamespaceContext } from '../../pipeline/plan.ts';
+import { microsegmentationUnits, propose, type Proposal, type ProposalInput } from '../../pipeline/proposal.ts';
+import { buildInventory, type ObjectRef } from '../../repo/inventory.ts';
+import { TreeOverlay, type TreeFiles } from '../../repo/tree.ts';
+import { flowsOfEndpoints, flowsOfObservations, type SimulatedFlow } from '../../simulate/would-deny.ts';
+import { contentHash } from '../../util/content-hash.ts';
+import type { PullRequestInfo } from '../github/repository.ts';
+import { keyId, type ProposalKey } from '../state/proposal-key.ts';
+import { decodeState, REBASE_LABEL } from '../state/pull-request-state.ts';
+import type { UnitChange, UnitFacts } from './decide.ts';
+import { simulate } from './simulation.ts';
+
+/** What the bot remembers about an accepted staged policy (in the dashboard's hidden state). */
+export interface AcceptanceRecord {
+  /** Hash of the policy file on the default branch: a new merge starts the clock again. */
+  readonly hash: string;
+  /** When a run first saw it accepted (unix seconds). */
+  readonly since: number;
+  /** When it last would have denied an observed flow (its last-seen time), if it did since. */
+  readonly lastDenied?: number;
+  /** Distinct observed flows it would have denied since (each counted in the run that saw it). */
+  readonly denied: number;
+}
+
+export interface ClusterUnitsInput {
+  readonly cluster: string;
+  /** The cluster's directory in the repository ('' = root). */
+  readonly clusterPath: string;
+  /** The default branch's files below the cluster path, keyed relative to it. */
+  readonly tree: TreeFiles;
+  readonly template: TreeFiles;
+  readonly config: RecommendationConfig;
+  /** This run's observations and those carried over from earlier runs. */
+  readonly observations: { readonly byNamespace: ReadonlyMap<string, readonly ObservedAtom[]>; readonly endpoints: readonly EndpointObservation[] };
+  /** This run's observations only (what the accepted policies are checked against). */
+  readonly fresh: { readonly byNamespace: ReadonlyMap<string, readonly ObservedAtom[]>; readonly endpoints: readonly EndpointObservation[] };
+  readonly now: number;
+  readonly namespaces?: NamespaceContext;
+  /** Namespace labels from the cluster, for the simulation. */
+  readonly namespaceLabels?: ReadonlyMap<string, Labels>;
+  readonly workloads?: readonly Workload[];
+  /** Namespaces the cluster no longer has. */
+  readonly deleted: ReadonlySet<string>;
+  /** The bot's open PRs of this cluster. */
+  readonly openPullRequests: readonly { readonly key: ProposalKey; readonly pr: PullRequestInfo }[];
+  /** Units people asked to have proposed again (key ids). */
+  readonly recreate: ReadonlySet<string>;
+  /** Acceptance records of this cluster, by namespace. */
+  readonly accepted: Readonly<Record<string, AcceptanceRecord>>;
+  /** Seconds an accepted staged policy must deny nothing before its enforcement is proposed. */
+  readonly enforceAfter: number;
+}
+
+export interface ClusterUnits {
+  readonly facts: UnitFacts[];
+  /** Acceptance records to keep, by namespace. */
+  readonly accepted: Record<string, AcceptanceRecord>;
+  /** Per key id: what the dashboard says beside the unit's state. */
+  readonly notes: Map<string, string>;
+}
+
+export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
+  const { cluster, config } = input;
+  const prs = new Map(input.openPullRequests.map(({ key, pr }) => [keyId(key), pr]));
+  const notes = new Map<string, string>();
+  const accepted: Record<string, AcceptanceRecord> = {};
+  const policies = ourNamespacePolicies(input.tree, config);
+  const labelsOf = (ns: string) => input.namespaces?.labels(ns) ?? { 'kubernetes.io/metadata.name': ns, 'projectcalico.org/name': ns };
+  const goneReason = (ns: string): string | null =>
+    input.deleted.has(ns)
+      ? 'the namespace no longer exists in the cluster'
+      : config.namespaceSpec.recStatus !== 'Enabled' || !config.namespaceSpec.selector.matches(labelsOf(ns))
+        ? 'the namespace is no longer selected by namespaceSpec'
+        : null;
+  const proposalInput = (memory: TreeFiles | undefined): ProposalInput => ({
+    clusterPath: input.clusterPath,
+    tree: input.tree,
+    template: input.template,
+    observations: input.observations,
+    config,
+    now: input.now,
+    ...(input.namespaces ? { namespaces: input.namespaces } : {}),
+    ...(input.workloads ? { workloads: input.workloads } : {}),
+    ...(memory ? { memory } : {}),
+  });
+  const unit = (key: ProposalKey, namespace: string | null, change: UnitChange | null, status: UnitFacts['status'], extra: Partial<UnitFacts> = {}): UnitFacts => {
+    const pr = prs.get(keyId(key)) ?? null;
+    return {
+      key,
+      cluster,
+      namespace,
+      change,
+      status,
+      openPullRequest: pr,
+      state: pr ? decodeState(pr.body) : null,
+      gone: null,
+      accepted: false,
+      recreate: input.recreate.has(keyId(key)),
+      ...extra,
+    };
+  };
+
+  const facts: UnitFacts[] = [];
+  const openKeys = input.openPullRequests.map((p) => p.key);
+  const namespaces = [
+    ...new Set([
+      ...input.observations.byNamespace.keys(),
+      ...openKeys.filter((k) => k.kind === 'namespace' || k.kind === 'enforce').map((k) => (k as { namespace: string }).namespace),
+      ...policies.keys(),
+    ]),
+  ].sort();
+  const enforcedNamespaces: string[] = [];
+  const selectedNamespaces: string[] = [];
+
+  // Namespace isolation, and its enforcement.
+  for (const namespace of namespaces) {
+    const key: ProposalKey = { kind: 'namespace', cluster, namespace };
+    const policy = policies.get(namespace);
+    const gone = goneReason(namespace);
+    if (gone === null) selectedNamespaces.push(namespace);
+    if (policy?.enforced) {
+      enforcedNamespaces.push(namespace);
+      // Enforced: nothing more is learned for it (its traffic is decided by its own policy now).
+      facts.push(unit(key, namespace, null, null, { accepted: true, enforced: true, gone }));
+      continue;
+    }
+    const proposal = gone === null ? propose(proposalInput(memoryOf(prs.get(keyId(key)))), { kind: 'namespace', namespace }) : null;
+    const change = proposal === null || proposal.files.size === 0 ? null : namespaceChange(proposal, input, namespace);
+    facts.push(unit(key, namespace, change, proposal?.status ?? null, { gone, accepted: policy !== undefined }));
+
+    if (policy === undefined || config.flavor === 'kubernetes') continue;
+    const record = acceptance(input, namespace, policy);
+    accepted[namespace] = record;
+    const quietSince = Math.max(record.since, record.lastDenied ?? 0);
+    notes.set(keyId(key), acceptanceNote(record, quietSince, input.enforceAfter));
+    const enforceKey: ProposalKey = { kind: 'enforce', cluster, namespace };
+    const open = prs.get(keyId(enforceKey));
+    const ready = gone === null && change === null && !prs.has(keyId(key)) && input.now - quietSince >= input.enforceAfter;
+    if (!ready && open === undefined) continue;
+    const notReady =
+      gone ??
+      (change !== null || prs.has(keyId(key))
+        ? 'the staged policy is still changing: an update is proposed'
+        : `the staged policy would have denied observed traffic at ${formatTime(record.lastDenied ?? input.now)}`);
+    const enforceChange = ready ? enforcementChange(input, policy, proposal, quietSince) : null;
+    facts.push(unit(enforceKey, namespace, enforceChange, 'Stable', ready && enforceChange !== null ? {} : { gone: notReady }));
+  }
+
+  // Microsegmentation: one PR per namespace's workloads, or per workload.
+  if (config.microsegmentation.enabled) {
+    const plan = planRecommendations({
+      tree: input.tree,
+      template: input.template,
+      observations: input.observations.byNamespace,
+      endpoints: input.observations.endpoints,
+      config,
+      now: input.now,
+      ...(input.namespaces ? { namespaces: input.namespaces } : {}),
+      ...(input.workloads ? { workloads: input.workloads } : {}),
+    });
+    const keys = new Map<string, ProposalKey>();
+    for (const u of microsegmentationUnits(plan)) {
+      const key: ProposalKey = u.kind === 'workloads' && u.workload !== undefined ? { kind: 'workloads', cluster, namespace: u.namespace, workload: u.workload } : { kind: 'workloads', cluster, namespace: u.namespace };
+      keys.set(keyId(key), key);
+    }
+    for (const key of openKeys) if (key.kind === 'workloads') keys.set(keyId(key), key);
+    for (const key of [...keys.values()].sort((a, b) => (keyId(a) < keyId(b) ? -1 : 1))) {
+      if (key.kind !== 'workloads') continue;
+      const gone = goneReason(key.namespace);
+      const proposal =
+        gone === null
+          ? propose(proposalInput(memoryOf(prs.get(keyId(key)))), key.workload === undefined ? { kind: 'workloads', namespace: key.namespace } : { kind: 'workloads', namespace: key.namespace, workload: key.workload })
+          : null;
+      const change = proposal === null || proposal.files.size === 0 ? null : workloadsChange(proposal, input, key.namespace);
+      const existing = proposal !== null && proposal.workloads.some((w) => input.tree.has(w.path));
+      facts.push(unit(key, key.namespace, change, proposal?.status ?? null, { gone, accepted: existing }));
+    }
+  } else {
+    // Turned off: its open PRs are obsolete.
+    for (const key of openKeys) {
+      if (key.kind === 'workloads') facts.push(unit(key, key.namespace, null, null, { gone: 'microsegmentation is turned off in the configuration' }));
+    }
+  }
+
+  // The global default deny, once every selected namespace is enforced.
+  const defaultDeny = config.flavor === 'kubernetes' ? undefined : stagedDefaultDeny(input.tree);
+  const denyKey: ProposalKey = { kind: 'enforce-default-deny', cluster };
+  const denyOpen = prs.has(keyId(denyKey));
+  const allEnforced = selectedNamespaces.length > 0 && selectedNamespaces.every((ns) => enforcedNamespaces.includes(ns));
+  if (defaultDeny !== undefined && (allEnforced || denyOpen)) {
+    const change = allEnforced ? defaultDenyChange(input, defaultDeny) : null;
+    facts.push(unit(denyKey, null, change, 'Stable', change !== null ? {} : { gone: 'not every selected namespace has an enforced isolation policy any more' }));
+  }
+  return { facts, accepted, notes };
+}
+
+/** Our namespace isolation policies on the default branch: where each is, and whether it is enforced. */
+interface OurPolicy {
+  readonly path: string;
+  readonly text: string;
+  readonly ref: ObjectRef;
+  readonly enforced: boolean;
+}
+
+function ourNamespacePolicies(tree: TreeFiles, config: RecommendationConfig): Map<string, OurPolicy> {
+  const inventory = buildInventory(new TreeOverlay(tree));
+  const tier = config.namespaceSpec.tierName;
+  const out = new Map<string, OurPolicy>();
+  for (const ref of inventory.objects) {
+    if (ref.namespace === null || ref.name !== namespacePolicyName(config.flavor, tier, ref.namespace)) continue;
+    const staged = config.flavor === 'kubernetes' ? ref.kind === 'NetworkPolicy' : ref.kind === 'StagedNetworkPolicy';
+    const enforced = config.flavor !== 'kubernetes' && ref.kind === ENFORCED_KINDS.StagedNetworkPolicy && ref.apiVersion === 'projectcalico.org/v3';
+    if (!staged && !enforced) continue;
+    // An enforced policy wins over a staged one of the same name (the staged one is then a leftover).
+    if (out.get(ref.namespace)?.enforced) continue;
+    out.set(ref.namespace, { path: ref.path, text: tree.get(ref.path) ?? '', ref, enforced });
+  }
+  return out;
+}
+
+/** The template's staged global default deny, if the default branch has it (and it is not enforced yet). */
+function stagedDefaultDeny(tree: TreeFiles): { path: string; text: string } | undefined {
+  const inventory = buildInventory(new TreeOverlay(tree));
+  const staged = inventory.objects.find((r) => r.kind === 'StagedGlobalNetworkPolicy' && r.name === 'default-deny');
+  const enforced = inventory.objects.some((r) => r.kind === 'GlobalNetworkPolicy' && r.name === 'default-deny');
+  return staged === undefined || enforced ? undefined : { path: staged.path, text: tree.get(staged.path) ?? '' };
+}
+
+/** The open PR's policy files, relative to the cluster path (the engine's memory), unless a rebase was asked for. */
+function memoryOf(pr: PullRequestInfo | undefined): TreeFiles | undefined {
+  if (pr === undefined || pr.labels.includes(REBASE_LABEL)) return undefined;
+  const state = decodeState(pr.body);
+  return state === null || Object.keys(state.memory).length === 0 ? undefined : new Map(Object.entries(state.memory));
+}
+
+/** The tree as the PR would leave it (cluster-relative). */
+function treeWith(input: ClusterUnitsInput, files: ReadonlyMap<string, string>): Map<string, string> {
+  const prefix = input.clusterPath === '' ? '' : `${input.clusterPath}/`;
+  const tree = new Map(input.tree);
+  for (const [path, text] of files) if (path.startsWith(prefix)) tree.set(path.slice(prefix.length), text);
+  return tree;
+}
+
+function baseChange(proposal: Proposal, memory: Record<string, string>, flows: readonly SimulatedFlow[], input: ClusterUnitsInput): UnitChange {
+  return {
+    files: proposal.files,
+    added: proposal.added,
+    hash: proposal.hash,
+    status: proposal.status,
+    lastUpdated: proposal.lastUpdated,
+    reports: proposal.workloads.length > 0 ? proposal.workloads : proposal.namespaces,
+    warnings: proposal.warnings,
+    memory,
+    simulation: simulate(treeWith(input, proposal.files), flows, input.namespaceLabels).summary,
+  };
+}
+
+function proposedMemory(proposal: Proposal, input: ClusterUnitsInput, paths: readonly string[]): Record<string, string> {
+  const prefix = input.clusterPath === '' ? '' : `${input.clusterPath}/`;
+  const memory: Record<string, string> = {};
+  for (const path of paths) {
+    const text = proposal.files.get(prefix + path) ?? input.tree.get(path);
+    if (text !== undefined) memory[path] = text;
+  }
+  return memory;
+}
+
+function namespaceChange(proposal: Proposal, input: ClusterUnitsInput, namespace: string): UnitChange {
+  const flows = flowsOfObservations(new Map([[namespace, input.observations.byNamespace.get(namespace) ?? []]]));
+  return baseChange(proposal, proposedMemory(proposal, input, proposal.namespaces.map((r) => r.path)), flows, input);
+}
+
+function workloadsChange(proposal: Proposal, input: ClusterUnitsInput, namespace: string): UnitChange {
+  // The flows the unit's workloads reported: those whose endpoint its policies select.
+  const selectors = proposal.workloads.flatMap((w) => (w.selector === null ? [] : [parseSelector(w.selector)]));
+  const ours = input.observations.endpoints.filter((e) => {
+    if (e.local.namespace !== namespace) return false;
+    const labels = { ...parseLabels(e.local.labels), 'projectcalico.org/namespace': namespace };
+    return selectors.some((s) => s.matches(labels));
+  });
+  return baseChange(proposal, proposedMemory(proposal, input, proposal.workloads.map((r) => r.path)), flowsOfEndpoints(ours), input);
+}
+
+/** The acceptance record after this run: restarted by a new merge, with this run's would-be denials. */
+function acceptance(input: ClusterUnitsInput, namespace: string, policy: OurPolicy): AcceptanceRecord {
+  const hash = contentHash(new Map([[policy.path, policy.text]]));
+  const previous = input.accepted[namespace];
+  const record: AcceptanceRecord = previous?.hash === hash ? previous : { hash, since: input.now, denied: 0 };
+  const atoms = input.fresh.byNamespace.get(namespace) ?? [];
+  if (atoms.length === 0) return record;
+  const { check } = simulate(input.tree, flowsOfObservations(new Map([[namespace, atoms]])), input.namespaceLabels);
+  // Only traffic since the merge, and not already counted (runs read a little of the last window again).
+  const after = Math.max(record.since, record.lastDenied ?? 0);
+  let denied = 0;
+  let last = record.lastDenied;
+  atoms.forEach((observed, i) => {
+    if (check.verdicts[i] !== 'denied' || observed.evidence.lastSeen <= after) return;
+    denied++;
+    last = Math.max(last ?? 0, observed.evidence.lastSeen);
+  });
+  return denied === 0 ? record : { ...record, denied: record.denied + denied, lastDenied: last! };
+}
+
+function acceptanceNote(record: AcceptanceRecord, quietSince: number, enforceAfter: number): string {
+  const denied =
+    record.denied === 0
+      ? `accepted ${formatTime(record.since)}; would have denied nothing since`
+      : `accepted ${formatTime(record.since)}; would have denied ${record.denied} observed ${record.denied === 1 ? 'flow' : 'flows'} since, the last at ${formatTime(record.lastDenied!)}`;
+  return `${denied}; enforcement is proposed after ${formatDuration(enforceAfter)} without, at ${formatTime(quietSince + enforceAfter)} at the earliest`;
+}
+
+/** The enforcement of a namespace's accepted staged policy: the same file, as a NetworkPolicy. */
+function enforcementChange(input: ClusterUnitsInput, policy: OurPolicy, proposal: Proposal | null, quietSince: number): UnitChange | null {
+  const text = enforcePolicyInFile(policy.text, policy.path, { kind: 'StagedNetworkPolicy', namespace: policy.ref.namespace, name: policy.ref.name });
+  if (text === null) return null;
+  const prefix = input.clusterPath === '' ? '' : `${input.clusterPath}/`;
+  const files = new Map([[prefix + policy.path, text]]);
+  const namespace = policy.ref.namespace!;
+  const flows = flowsOfObservations(new Map([[namespace, input.fresh.byNamespace.get(namespace) ?? []]]));
+  return {
+    files,
+    added: new Set(),
+    hash: contentHash(files),
+    status: 'Stable',
+    lastUpdated: proposal?.lastUpdated ?? null,
+    reports: proposal?.namespaces ?? [],
+    warnings: [],
+    memory: {},
+    simulation: { ...simulate(treeWith(input, files), flows, input.namespaceLabels).summary, quietSince },
+  };
+}
+
+/** The enforcement of the global default deny, with the observed flows it would deny. */
+function defaultDenyChange(input: ClusterUnitsInput, policy: { path: string; text: string }): UnitChange | null {
+  const text = enforcePolicyInFile(policy.text, policy.path, { kind: 'StagedGlobalNetworkPolicy', namespace: null, name: 'default-deny' });
+  if (text === null) return null;
+  const prefix = input.clusterPath === '' ? '' : `${input.clusterPath}/`;
+  const files = new Map([[prefix + policy.path, text]]);
+  const flows = flowsOfObservations(input.fresh.byNamespace);
+  return {
+    files,
+    added: new Set(),
+    hash: contentHash(files),
+    status: 'Stable',
+    lastUpdated: null,
+    reports: [],
+    warnings: [],
+    memory: {},
+    simulation: simulate(treeWith(input, files), flows, input.namespaceLabels).summary,
+  };
+}

@@ -1,0 +1,94 @@
+// Which pull request is which: every PR the bot opens is for one unit of a cluster, and its branch
+// name says which, so that the bot (and a person) can tell from the branch alone:
+//
+//   policy-recommender/<cluster>/<namespace>                      the namespace's isolation policy
+//   policy-recommender/<cluster>/<namespace>/appsec               all of its workloads' policies (microsegmentation)
+//   policy-recommender/<cluster>/<namespace>/appsec/<kind>-<name> one workload's policy
+//   policy-recommender/<cluster>/<namespace>/enforce              enforce its accepted isolation policy
+//   policy-recommender/<cluster>/_cluster/enforce                 enforce the staged global default deny
+//
+// `_cluster` cannot be a namespace (namespaces are DNS labels). In a workload's segment, dots of
+// its name become underscores (never part of a Kubernetes name), so that no segment ends in
+// `.lock` or holds `..`, which git refuses.
+
+import { isDnsLabel, isDnsSubdomain } from '../../calico/names.ts';
+import { WORKLOAD_KINDS, type WorkloadKind } from '../../engine/workloads.ts';
+
+export type ProposalKey =
+  | { readonly kind: 'namespace'; readonly cluster: string; readonly namespace: string }
+  /** Microsegmentation: every selected workload of the namespace, or one (`<ns>/<Kind>/<name>`). */
+  | { readonly kind: 'workloads'; readonly cluster: string; readonly namespace: string; readonly workload?: string }
+  | { readonly kind: 'enforce'; readonly cluster: string; readonly namespace: string }
+  | { readonly kind: 'enforce-default-deny'; readonly cluster: string };
+
+const PREFIX = 'policy-recommender/';
+const CLUSTER_WIDE = '_cluster';
+
+export function branchOf(key: ProposalKey): string {
+  const base = `${PREFIX}${key.cluster}/`;
+  switch (key.kind) {
+    case 'namespace':
+      return `${base}${key.namespace}`;
+    case 'workloads':
+      return key.workload === undefined ? `${base}${key.namespace}/appsec` : `${base}${key.namespace}/appsec/${workloadSegment(key.workload)}`;
+    case 'enforce':
+      return `${base}${key.namespace}/enforce`;
+    case 'enforce-default-deny':
+      return `${base}${CLUSTER_WIDE}/enforce`;
+  }
+}
+
+/** The namespace isolation PR's branch (the most common key). */
+export function branchName(cluster: string, namespace: string): string {
+  return branchOf({ kind: 'namespace', cluster, namespace });
+}
+
+/** The key a branch stands for, or null when it is not one of the bot's branches. */
+export function parseBranch(branch: string): ProposalKey | null {
+  if (!branch.startsWith(PREFIX)) return null;
+  const [cluster, namespace, ...rest] = branch.slice(PREFIX.length).split('/');
+  if (!cluster || !isDnsLabel(cluster) || namespace === undefined) return null;
+  if (namespace === CLUSTER_WIDE) return rest.length === 1 && rest[0] === 'enforce' ? { kind: 'enforce-default-deny', cluster } : null;
+  if (!isDnsLabel(namespace)) return null;
+  if (rest.length === 0) return { kind: 'namespace', cluster, namespace };
+  if (rest.length === 1 && rest[0] === 'enforce') return { kind: 'enforce', cluster, namespace };
+  if (rest[0] !== 'appsec') return null;
+  if (rest.length === 1) return { kind: 'workloads', cluster, namespace };
+  const workload = rest.length === 2 ? parseWorkloadSegment(namespace, rest[1]!) : null;
+  return workload === null ? null : { kind: 'workloads', cluster, namespace, workload };
+}
+
+/** A stable identity of a key, for maps and the dashboard's hidden state. */
+export function keyId(key: ProposalKey): string {
+  return branchOf(key).slice(PREFIX.length);
+}
+
+export function sameKey(a: ProposalKey, b: ProposalKey): boolean {
+  return keyId(a) === keyId(b);
+}
+
+/** What the unit is about, for titles, comments and the dashboard: `namespace shop`, `workload shop/Deployment/web` ... */
+export function describeKey(key: ProposalKey): string {
+  switch (key.kind) {
+    case 'namespace':
+      return `namespace ${key.namespace}`;
+    case 'workloads':
+      return key.workload === undefined ? `the workloads of namespace ${key.namespace}` : `workload ${key.workload}`;
+    case 'enforce':
+      return `namespace ${key.namespace} (enforce)`;
+    case 'enforce-default-deny':
+      return 'the global default deny (enforce)';
+  }
+}
+
+function workloadSegment(workload: string): string {
+  const [, kind, name] = workload.split('/') as [string, string, string];
+  return `${kind.toLowerCase()}-${name.replaceAll('.', '_')}`;
+}
+
+function parseWorkloadSegment(namespace: string, segment: string): string | null {
+  const kind = WORKLOAD_KINDS.find((k) => segment.startsWith(`${k.toLowerCase()}-`));
+  if (kind === undefined) return null;
+  const name = segment.slice(kind.length + 1).replaceAll('_', '.');
+  return isDnsSubdomain(name) ? `${namespace}/${kind satisfies WorkloadKind}/${name}` : null;
+}

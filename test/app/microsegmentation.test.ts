@@ -1,0 +1,117 @@
+// Microsegmentation through the App: per-workload staged policies in the appsec tier, proposed in
+// one PR per namespace or one per workload, with the same lifecycle as namespace PRs (drafts,
+// updates after a merge, obsolete when turned off), and the namespace policy passing traffic within
+// the namespace on to them.
+
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { parse } from 'yaml';
+import { branchName, branchOf } from '../../src/app/state/proposal-key.ts';
+import { RECOMMENDATION_LABEL } from '../../src/app/state/pull-request-state.ts';
+import { useNock } from '../support/nock-scope.ts';
+import { AppHarness, CONFIG, HOUR } from './support/app-harness.ts';
+
+useNock();
+
+const config = (pullRequests: 'per-namespace' | 'per-workload', enabled = true) =>
+  [
+    CONFIG,
+    'microsegmentation:',
+    `  enabled: ${enabled}`,
+    '  select:',
+    '    namespaces: [shop]',
+    `  pullRequests: ${pullRequests}`,
+  ].join('\n');
+
+// Within shop: web -> api on 8080 (reported by both ends); web -> db (another namespace) on 5432.
+const web = { workload: 'web-7d9f8c6b5-*', labels: ['app=web', 'pod-template-hash=7d9f8c6b5'] };
+const api = { workload: 'api-5c6d7e8f9a-*', labels: ['app=api', 'pod-template-hash=5c6d7e8f9a'] };
+const traffic = [
+  { namespace: 'shop', direction: 'egress', peer: 'ns:shop', port: 8080, ...web, peerWorkload: api.workload, peerLabels: api.labels },
+  { namespace: 'shop', direction: 'ingress', peer: 'ns:shop', port: 8080, ...api, peerWorkload: web.workload, peerLabels: web.labels },
+  { namespace: 'shop', direction: 'egress', peer: 'ns:db', port: 5432, ...web, peerWorkload: 'postgres-0', peerLabels: ['app=postgres'] },
+] as const;
+
+const WEB = 'clusters/prod/appsec/shop/deployment-web.yaml';
+const API = 'clusters/prod/appsec/shop/deployment-api.yaml';
+const SHOP = 'clusters/prod/namespace-isolation/shop.yaml';
+const workloadsBranch = branchOf({ kind: 'workloads', cluster: 'prod', namespace: 'shop' });
+
+let h: AppHarness;
+afterEach(async () => {
+  expect(h.errors).toEqual([]);
+  expect(h.github.unexpected()).toEqual([]);
+  await h.stop();
+});
+
+const prFor = (branch: string) => h.repo.pullRequestFor(branch)!;
+const openHeads = () => h.repo.pullRequests({ state: 'open' }).map((p) => p.head).sort();
+
+describe('microsegmentation PRs', () => {
+  test('one PR for the namespace’s workloads, beside the isolation PR that passes traffic within the namespace to them', async () => {
+    h = await AppHarness.start({ config: config('per-namespace') });
+    await h.see(...traffic);
+    await h.run('first');
+    expect(openHeads()).toEqual([branchName('prod', 'shop'), workloadsBranch].sort());
+
+    const pr = prFor(workloadsBranch);
+    expect(pr.title).toBe('Workload policies for the workloads of namespace shop (cluster prod)');
+    expect(pr.draft).toBe(true);
+    expect(pr.labels).toEqual([RECOMMENDATION_LABEL, 'Learning']);
+    expect([...h.repo.changedFiles(pr.number).keys()].filter((p) => p.startsWith('clusters/prod/appsec/shop/')).sort()).toEqual([
+      API,
+      WEB,
+      'clusters/prod/appsec/shop/kustomization.yaml',
+    ]);
+    const policy = parse(h.repo.file(workloadsBranch, WEB)!) as { kind: string; metadata: { name: string }; spec: { tier: string; selector: string; egress: unknown[] } };
+    expect(policy.kind).toBe('StagedNetworkPolicy');
+    expect(policy.metadata.name).toBe('appsec.deployment-web-recommendation');
+    expect(policy.spec.tier).toBe('appsec');
+    expect(policy.spec.selector).toBe("app == 'web'");
+    expect(policy.spec.egress).toHaveLength(2);
+    expect(pr.body).toContain('### Workload `shop/Deployment/api`');
+    expect(pr.body).toContain('### Workload `shop/Deployment/web`');
+    expect(pr.body).toContain('| 2 | egress | Allow | `pods:shop/app=api` | `TCP` | `8080` | 1 |');
+    expect(pr.body).toContain('p1("pods shop/app#61;api")');
+    expect(pr.body).toMatch(/distinct flows observed \(\d+ flows in the flow logs\): all allowed\./);
+
+    // The isolation policy passes traffic within the namespace on to the appsec tier.
+    const isolation = h.repo.file(branchName('prod', 'shop'), SHOP)!;
+    expect(isolation).toMatch(/- action: Pass\n(.*\n)*?.*namespaceSelector: projectcalico.org\/name == 'shop'/);
+    expect(h.dashboard()).toMatch(/\| `shop` workloads \| Learning \| #\d+ \|/);
+  });
+
+  test('one PR per workload; after a merge, new traffic of a workload updates only its policy', async () => {
+    h = await AppHarness.start({ config: config('per-workload') });
+    await h.see(...traffic);
+    await h.run('first');
+    const webBranch = branchOf({ kind: 'workloads', cluster: 'prod', namespace: 'shop', workload: 'shop/Deployment/web' });
+    const apiBranch = branchOf({ kind: 'workloads', cluster: 'prod', namespace: 'shop', workload: 'shop/Deployment/api' });
+    expect(openHeads()).toEqual([branchName('prod', 'shop'), apiBranch, webBranch].sort());
+    expect(prFor(webBranch).title).toBe('Workload policy for workload shop/Deployment/web (cluster prod)');
+    expect([...h.repo.changedFiles(prFor(webBranch).number).keys()].filter((p) => p.includes('/appsec/') && !p.endsWith('kustomization.yaml'))).toEqual([WEB]);
+
+    const merged = prFor(webBranch);
+    h.repo.markReadyForReview(merged.number);
+    h.repo.mergePullRequest(merged.number);
+    await h.deliver();
+    h.now += HOUR;
+    await h.see(...traffic, { namespace: 'shop', direction: 'egress', peer: 'pub', port: 443, ...web });
+    await h.run('new traffic');
+    const update = prFor(webBranch);
+    expect(update.number).not.toBe(merged.number);
+    expect(update.title).toBe('Update workload policy for workload shop/Deployment/web (cluster prod)');
+    expect(h.repo.file(webBranch, WEB)).toMatch(/ports:\n\s+- 443/);
+  });
+
+  test('turned off: its PRs are closed as obsolete', async () => {
+    h = await AppHarness.start({ config: config('per-namespace') });
+    await h.see(...traffic);
+    await h.run('first');
+    const pr = prFor(workloadsBranch);
+    h.repo.commitToDefault({ '.github/policy-recommender.yml': config('per-namespace', false) }, 'turn it off');
+    h.now += HOUR;
+    await h.run('config changed');
+    expect(h.repo.pullRequest(pr.number).state).toBe('closed');
+    expect(h.repo.pullRequest(pr.number).body).toMatch(/^> \*\*Closed by policy-recommender:\*\* microsegmentation is turned off in the configuration\./);
+  });
+});
