@@ -13,7 +13,8 @@ import { isWorkloadPolicyName, workloadPolicyName, workloadPolicyPath } from '..
 import { ANNOTATIONS } from '../engine/provenance.ts';
 import type { Warning, WorkloadReport } from '../engine/report.ts';
 import { compareWorkloads, WORKLOAD_KINDS, workloadKey, type Workload, type WorkloadKind } from '../engine/workloads.ts';
-import type { ObjectRef } from '../repo/inventory.ts';
+import type { Inventory, ObjectRef } from '../repo/inventory.ts';
+import type { TreeOverlay } from '../repo/tree.ts';
 import { isPlainObject } from '../util/plain.ts';
 import { annotation, planPolicy, readPolicy, skipped, type PlanRun } from './plan-policy.ts';
 
@@ -42,7 +43,7 @@ export class Microsegmentation {
   readonly tier: string;
   readonly learning: WorkloadLearning;
   /** Workload key -> where the tree defines its policy. */
-  readonly #refs: ReadonlyMap<string, { workload: Workload; refs: ObjectRef[] }>;
+  readonly #refs: WorkloadPolicies;
   readonly #run: PlanRun;
   readonly #namespaces: ReadonlySet<string>;
 
@@ -116,6 +117,12 @@ export class Microsegmentation {
       const about = { namespace: workload.namespace, workload: key };
       const labelled = Object.keys(workload.labels).length > 0;
       const identity = { workload: { kind: workload.kind, name: workload.name }, key };
+      if (this.#refs.get(key)?.enforced) {
+        // Enforced (an enforce PR was merged): its traffic is decided by that policy now.
+        const warning: Warning = { code: 'enforced', ...about, message: `the workload's policy is enforced (NetworkPolicy in ${refs[0]!.path}): nothing more is recommended for it` };
+        reports.push({ ...skipped(workload.namespace, refs[0]!.path, readPolicy(run.tree, refs[0]!), run.config, run.now, [warning]), ...identity, selector: null });
+        continue;
+      }
       if (!this.selected(workload) || (!labelled && refs.length === 0)) {
         if (refs.length > 0) {
           reports.push({ ...skipped(workload.namespace, refs[0]!.path, readPolicy(run.tree, refs[0]!), run.config, run.now, []), ...identity, selector: null });
@@ -182,16 +189,24 @@ function selects(selector: string, workload: Workload): boolean {
   }
 }
 
+/** Our per-workload policies found in a tree, by workload key. */
+export type WorkloadPolicies = Map<string, { workload: Workload; refs: ObjectRef[]; enforced: boolean }>;
+
+function policyRefs(run: PlanRun, tier: string): WorkloadPolicies {
+  return workloadPoliciesIn(run.tree, run.inventory, run.flavor.kind, tier);
+}
+
 /**
  * Our per-workload policies in the tree, by workload: a policy of the flavour's kind, named as
  * workloadPolicyName names it, whose `policy-recommender.io/workload` annotation says which
- * workload it protects.
+ * workload it protects; or the same policy enforced (a Calico NetworkPolicy, see engine/enforce.ts).
  */
-function policyRefs(run: PlanRun, tier: string): Map<string, { workload: Workload; refs: ObjectRef[] }> {
-  const found = new Map<string, { workload: Workload; refs: ObjectRef[] }>();
-  for (const ref of run.inventory.objects) {
-    if (ref.kind !== run.flavor.kind || ref.namespace === null || !isWorkloadPolicyName(ref.name, tier)) continue;
-    const policy = readPolicy(run.tree, ref);
+export function workloadPoliciesIn(tree: TreeOverlay, inventory: Inventory, policyKind: string, tier: string): WorkloadPolicies {
+  const found: WorkloadPolicies = new Map();
+  for (const ref of inventory.objects) {
+    const enforced = policyKind === 'StagedNetworkPolicy' && ref.kind === 'NetworkPolicy' && ref.apiVersion === 'projectcalico.org/v3';
+    if ((ref.kind !== policyKind && !enforced) || ref.namespace === null || !isWorkloadPolicyName(ref.name, tier)) continue;
+    const policy = readPolicy(tree, ref);
     const identity = policy === null ? null : annotation(policy, ANNOTATIONS.workload);
     const slash = identity?.indexOf('/') ?? -1;
     if (identity === null || slash === -1) continue;
@@ -204,8 +219,10 @@ function policyRefs(run: PlanRun, tier: string): Map<string, { workload: Workloa
     const ast = parsed(spec['selector']);
     const key = workloadKey(id);
     const known = found.get(key);
-    if (known !== undefined) known.refs.push(ref);
-    else found.set(key, { workload: { ...id, labels: (ast && labelsOfSelector(ast)) ?? {} }, refs: [ref] });
+    if (known !== undefined) {
+      known.refs.push(ref);
+      known.enforced ||= enforced;
+    } else found.set(key, { workload: { ...id, labels: (ast && labelsOfSelector(ast)) ?? {} }, refs: [ref], enforced });
   }
   return found;
 }

@@ -114,4 +114,46 @@ describe('microsegmentation PRs', () => {
     expect(h.repo.pullRequest(pr.number).state).toBe('closed');
     expect(h.repo.pullRequest(pr.number).body).toMatch(/^> \*\*Closed by policy-recommender:\*\* microsegmentation is turned off in the configuration\./);
   });
+
+  test('from nothing to enforced microsegmentation through PRs alone', async () => {
+    h = await AppHarness.start({ config: `${config('per-namespace')}\nenforceAfter: 1d` });
+    await h.see(...traffic);
+    await h.run('first');
+    for (const branch of [branchName('prod', 'shop'), workloadsBranch]) {
+      const pr = prFor(branch);
+      h.repo.markReadyForReview(pr.number);
+      h.repo.mergePullRequest(pr.number);
+      await h.deliver();
+      await h.run(`after merging ${branch}`); // rebases the other PR onto the merge
+    }
+    expect(h.repo.pullRequests({ state: 'open' })).toEqual([]);
+    expect(h.dashboard()).toMatch(/\| `shop` workloads \| Accepted \|/);
+
+    for (let i = 0; i < 5; i++) {
+      h.now += 6 * HOUR;
+      await h.see(...traffic);
+      await h.run(`quiet ${i}`);
+    }
+    const enforceWorkloads = branchOf({ kind: 'enforce-workloads', cluster: 'prod', namespace: 'shop' });
+    const enforceIsolation = branchOf({ kind: 'enforce', cluster: 'prod', namespace: 'shop' });
+    expect(openHeads()).toEqual([enforceIsolation, enforceWorkloads].sort());
+    const pr = prFor(enforceWorkloads);
+    expect(pr.title).toBe('Enforce the workload policies of namespace shop (cluster prod)');
+    expect(pr.labels).toEqual([RECOMMENDATION_LABEL, 'Enforce']);
+    expect([...h.repo.changedFiles(pr.number).keys()].sort()).toEqual([API, WEB]);
+    for (const path of [API, WEB]) expect(parse(h.repo.file(enforceWorkloads, path)!)).toMatchObject({ kind: 'NetworkPolicy', spec: { tier: 'appsec' } });
+    expect(pr.body).toMatch(/distinct flows? observed \(\d+ flows in the flow logs\): all allowed\./);
+
+    for (const branch of [enforceIsolation, enforceWorkloads]) {
+      h.repo.mergePullRequest(prFor(branch).number);
+      await h.deliver();
+    }
+    h.now += 6 * HOUR;
+    await h.see(...traffic);
+    await h.run('enforced');
+    expect(h.dashboard()).toMatch(/\| `shop` \| Enforced \|/);
+    expect(h.dashboard()).toMatch(/\| `shop` workloads \| Enforced \|/);
+    // Only the global default deny is left to propose.
+    expect(openHeads()).toEqual([branchOf({ kind: 'enforce-default-deny', cluster: 'prod' })]);
+  });
 });

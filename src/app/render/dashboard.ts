@@ -177,7 +177,9 @@ function validAccepted(value: Record<string, unknown>): Record<string, Record<st
     const kept: Record<string, AcceptanceRecord> = {};
     for (const [namespace, r] of Object.entries(records as Record<string, unknown>)) {
       const record = r as Partial<AcceptanceRecord> | null;
-      if (!isDnsLabel(namespace) || typeof record !== 'object' || record === null) continue;
+      // By namespace (its isolation policy) or `<namespace>/appsec[/<workload>]` (its workloads' policies).
+      const unit = parseBranch(`policy-recommender/${cluster}/${namespace}`);
+      if ((unit?.kind !== 'namespace' && unit?.kind !== 'workloads') || typeof record !== 'object' || record === null) continue;
       if (typeof record.hash !== 'string' || !time(record.since) || !time(record.denied) || (record.lastDenied !== undefined && !time(record.lastDenied))) continue;
       kept[namespace] = { hash: record.hash, since: record.since!, denied: record.denied!, ...(record.lastDenied !== undefined ? { lastDenied: record.lastDenied } : {}) };
     }

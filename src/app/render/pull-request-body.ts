@@ -22,6 +22,7 @@ export type PullRequestUnit =
   | { readonly kind: 'namespace' }
   | { readonly kind: 'workloads'; readonly workload?: string }
   | { readonly kind: 'enforce' }
+  | { readonly kind: 'enforce-workloads'; readonly workload?: string }
   | { readonly kind: 'enforce-default-deny' };
 
 /** One policy of the PR, with its rules: the namespace's, or each workload's. */
@@ -72,6 +73,10 @@ export function pullRequestTitle(content: { cluster: string; namespace: string; 
     }
     case 'enforce':
       return `Enforce the network policy of namespace ${content.namespace} ${cluster}`;
+    case 'enforce-workloads':
+      return unit.workload === undefined
+        ? `Enforce the workload policies of namespace ${content.namespace} ${cluster}`
+        : `Enforce the workload policy of ${unit.workload} ${cluster}`;
     case 'enforce-default-deny':
       return `Enforce the global default deny ${cluster}`;
   }
@@ -93,7 +98,7 @@ export function renderPullRequestBody(c: PullRequestContent, budget = MAX_BODY):
 
 function intro(c: PullRequestContent): string {
   const unit = c.unit ?? { kind: 'namespace' };
-  if (unit.kind === 'enforce' || unit.kind === 'enforce-default-deny') return enforceIntro(c, unit.kind);
+  if (unit.kind === 'enforce' || unit.kind === 'enforce-workloads' || unit.kind === 'enforce-default-deny') return enforceIntro(c, unit);
   if (unit.kind === 'workloads') return workloadsIntro(c, unit.workload);
   const kind = c.flavor === 'kubernetes' ? 'Kubernetes `NetworkPolicy`' : 'staged Calico policy';
   const what = c.update
@@ -125,16 +130,18 @@ function workloadsIntro(c: PullRequestContent, workload: string | undefined): st
   ].join('\n\n');
 }
 
-function enforceIntro(c: PullRequestContent, kind: 'enforce' | 'enforce-default-deny'): string {
+function enforceIntro(c: PullRequestContent, unit: PullRequestUnit & { kind: 'enforce' | 'enforce-workloads' | 'enforce-default-deny' }): string {
   const quiet = c.simulation?.quietSince;
   const evidence =
     quiet === undefined
       ? ''
       : ` Since ${timestamp(formatTime(quiet))}${c.enforceAfter ? ` (at least ${formatDuration(c.enforceAfter)})` : ''} it has denied nothing it would deny.`;
   const what =
-    kind === 'enforce'
+    unit.kind === 'enforce'
       ? `This enforces the accepted staged policy of namespace ${code(c.namespace)} (cluster ${code(c.cluster)}): the ${code('StagedNetworkPolicy')} becomes a ${code('NetworkPolicy')} with the same rules.${evidence}`
-      : `Every selected namespace of cluster ${code(c.cluster)} has an enforced isolation policy. This enforces the staged global default deny: the ${code('StagedGlobalNetworkPolicy')} becomes a ${code('GlobalNetworkPolicy')}, which denies whatever no policy allows.`;
+      : unit.kind === 'enforce-workloads'
+        ? `This enforces the accepted microsegmentation ${unit.workload === undefined ? `policies of the workloads of namespace ${code(c.namespace)}` : `policy of workload ${code(unit.workload)}`} (cluster ${code(c.cluster)}): each ${code('StagedNetworkPolicy')} becomes a ${code('NetworkPolicy')} with the same rules.${evidence}`
+        : `Every selected namespace of cluster ${code(c.cluster)} has an enforced isolation policy. This enforces the staged global default deny: the ${code('StagedGlobalNetworkPolicy')} becomes a ${code('GlobalNetworkPolicy')}, which denies whatever no policy allows.`;
   return [
     `## ${text(pullRequestTitle(c))}`,
     what,
@@ -147,7 +154,7 @@ function enforceIntro(c: PullRequestContent, kind: 'enforce' | 'enforce-default-
 
 function statusLine(c: PullRequestContent): string {
   const unit = c.unit ?? { kind: 'namespace' };
-  if (unit.kind === 'enforce' || unit.kind === 'enforce-default-deny') return '**Status: Ready for review.**';
+  if (unit.kind === 'enforce' || unit.kind === 'enforce-workloads' || unit.kind === 'enforce-default-deny') return '**Status: Ready for review.**';
   const since = c.lastUpdated ? ` Its rules last changed at ${timestamp(c.lastUpdated)}.` : '';
   switch (c.status) {
     case 'Learning':

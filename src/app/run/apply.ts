@@ -217,7 +217,8 @@ function title(decision: Decision, update: boolean): string {
 }
 
 function unitOf(key: ProposalKey): PullRequestUnit {
-  return key.kind === 'workloads' ? (key.workload === undefined ? { kind: 'workloads' } : { kind: 'workloads', workload: key.workload }) : { kind: key.kind };
+  if (key.kind === 'workloads' || key.kind === 'enforce-workloads') return key.workload === undefined ? { kind: key.kind } : { kind: key.kind, workload: key.workload };
+  return { kind: key.kind };
 }
 
 /** Where an error happened, for the dashboard: `prod/shop`, `prod/shop/appsec` ... */
@@ -226,7 +227,7 @@ function where(key: ProposalKey): string {
 }
 
 function commitMessage(key: ProposalKey): string {
-  const enforce = key.kind === 'enforce' || key.kind === 'enforce-default-deny';
+  const enforce = key.kind === 'enforce' || key.kind === 'enforce-workloads' || key.kind === 'enforce-default-deny';
   const what = key.kind === 'namespace' ? `network policy for namespace ${key.namespace}` : describeKey(key);
   return `policy-recommender: ${enforce ? 'enforce ' : ''}${what.replace(/ \(enforce\)$/, '')} (cluster ${key.cluster})\n\n${
     enforce ? 'The staged policy denied nothing it would deny for the configured time.' : 'Recommended from observed flows by policy-recommender.'

@@ -14,6 +14,7 @@ import { namespacePolicyName } from '../../engine/naming.ts';
 import { formatTime } from '../../engine/provenance.ts';
 import { parseLabels, type Workload } from '../../engine/workloads.ts';
 import { planRecommendations, type NamespaceContext } from '../../pipeline/plan.ts';
+import { workloadPoliciesIn } from '../../pipeline/plan-workloads.ts';
 import { microsegmentationUnits, propose, type Proposal, type ProposalInput } from '../../pipeline/proposal.ts';
 import { buildInventory, type ObjectRef } from '../../repo/inventory.ts';
 import { TreeOverlay, type TreeFiles } from '../../repo/tree.ts';
@@ -144,7 +145,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
     facts.push(unit(key, namespace, change, proposal?.status ?? null, { gone, accepted: policy !== undefined }));
 
     if (policy === undefined || config.flavor === 'kubernetes') continue;
-    const record = acceptance(input, namespace, policy);
+    const record = acceptance(input, namespace, new Map([[policy.path, policy.text]]), checkedAtoms(namespace, input.fresh.byNamespace.get(namespace) ?? []));
     accepted[namespace] = record;
     const quietSince = Math.max(record.since, record.lastDenied ?? 0);
     notes.set(keyId(key), acceptanceNote(record, quietSince, input.enforceAfter));
@@ -179,6 +180,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
       keys.set(keyId(key), key);
     }
     for (const key of openKeys) if (key.kind === 'workloads') keys.set(keyId(key), key);
+    const workloadFacts = new Map<string, number>();
     for (const key of [...keys.values()].sort((a, b) => (keyId(a) < keyId(b) ? -1 : 1))) {
       if (key.kind !== 'workloads') continue;
       const gone = goneReason(key.namespace);
@@ -188,12 +190,52 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
           : null;
       const change = proposal === null || proposal.files.size === 0 ? null : workloadsChange(proposal, input, key.namespace);
       const existing = proposal !== null && proposal.workloads.some((w) => input.tree.has(w.path));
+      workloadFacts.set(keyId(key), facts.length);
       facts.push(unit(key, key.namespace, change, proposal?.status ?? null, { gone, accepted: existing }));
+    }
+
+    // Accepted workload policies: their would-be denials, and their enforcement, grouped as their PRs are.
+    const overlay = new TreeOverlay(input.tree);
+    const policies = workloadPoliciesIn(overlay, buildInventory(overlay), 'StagedNetworkPolicy', config.microsegmentation.tierName);
+    const perWorkload = config.microsegmentation.pullRequests === 'per-workload';
+    const groups = new Map<string, { key: ProposalKey & { kind: 'workloads' }; entries: { workload: Workload; ref: ObjectRef; enforced: boolean }[] }>();
+    for (const [workloadKey, { workload, refs, enforced }] of policies) {
+      const key = { kind: 'workloads' as const, cluster, namespace: workload.namespace, ...(perWorkload ? { workload: workloadKey } : {}) };
+      const group = groups.get(keyId(key)) ?? { key, entries: [] };
+      group.entries.push({ workload, ref: refs[0]!, enforced });
+      groups.set(keyId(key), group);
+    }
+    for (const [id, { key, entries }] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const index = workloadFacts.get(id);
+      const current = index === undefined ? undefined : facts[index]!;
+      const staged = entries.filter((e) => !e.enforced);
+      if (staged.length === 0) {
+        const enforced = { accepted: true, enforced: true };
+        if (index !== undefined) facts[index] = { ...current!, ...enforced };
+        else facts.push(unit(key, key.namespace, null, null, { ...enforced, gone: goneReason(key.namespace) }));
+        continue;
+      }
+      const files = new Map(staged.map((e) => [e.ref.path, input.tree.get(e.ref.path) ?? '']));
+      const recordId = id.slice(cluster.length + 1);
+      const record = acceptance(input, recordId, files, checkedEndpoints(endpointsOf(input.fresh.endpoints, key.namespace, staged.map((e) => e.workload))));
+      accepted[recordId] = record;
+      const quietSince = Math.max(record.since, record.lastDenied ?? 0);
+      notes.set(id, acceptanceNote(record, quietSince, input.enforceAfter));
+      const enforceKey: ProposalKey = { kind: 'enforce-workloads', cluster, namespace: key.namespace, ...(key.workload === undefined ? {} : { workload: key.workload }) };
+      const gone = goneReason(key.namespace);
+      const changing = (current?.change ?? null) !== null || prs.has(id);
+      const ready = gone === null && !changing && input.now - quietSince >= input.enforceAfter;
+      if (!ready && !prs.has(keyId(enforceKey))) continue;
+      const enforceChange = ready ? workloadsEnforcementChange(input, staged, quietSince) : null;
+      const notReady =
+        gone ??
+        (changing ? 'the staged policies are still changing: an update is proposed' : `the staged policies would have denied observed traffic at ${formatTime(record.lastDenied ?? input.now)}`);
+      facts.push(unit(enforceKey, key.namespace, enforceChange, 'Stable', ready && enforceChange !== null ? {} : { gone: notReady }));
     }
   } else {
     // Turned off: its open PRs are obsolete.
     for (const key of openKeys) {
-      if (key.kind === 'workloads') facts.push(unit(key, key.namespace, null, null, { gone: 'microsegmentation is turned off in the configuration' }));
+      if (key.kind === 'workloads' || key.kind === 'enforce-workloads') facts.push(unit(key, key.namespace, null, null, { gone: 'microsegmentation is turned off in the configuration' }));
     }
   }
 
@@ -296,22 +338,36 @@ function workloadsChange(proposal: Proposal, input: ClusterUnitsInput, namespace
   return baseChange(proposal, proposedMemory(proposal, input, proposal.workloads.map((r) => r.path)), flowsOfEndpoints(ours), input);
 }
 
-/** The acceptance record after this run: restarted by a new merge, with this run's would-be denials. */
-function acceptance(input: ClusterUnitsInput, namespace: string, policy: OurPolicy): AcceptanceRecord {
-  const hash = contentHash(new Map([[policy.path, policy.text]]));
-  const previous = input.accepted[namespace];
+/** Observed flows, each with when it was last seen: what accepted policies are checked against. */
+interface CheckedFlow {
+  readonly flow: SimulatedFlow;
+  readonly lastSeen: number;
+}
+
+const checkedAtoms = (namespace: string, atoms: readonly ObservedAtom[]): CheckedFlow[] =>
+  flowsOfObservations(new Map([[namespace, atoms]])).map((flow, i) => ({ flow, lastSeen: atoms[i]!.evidence.lastSeen }));
+
+const checkedEndpoints = (observations: readonly EndpointObservation[]): CheckedFlow[] =>
+  flowsOfEndpoints(observations).map((flow, i) => ({ flow, lastSeen: observations[i]!.evidence.lastSeen }));
+
+/**
+ * The acceptance record of accepted policy files after this run: restarted by a new merge (the
+ * files changed), with the flows of this run the default branch's policies would deny.
+ */
+function acceptance(input: ClusterUnitsInput, id: string, files: ReadonlyMap<string, string>, flows: readonly CheckedFlow[]): AcceptanceRecord {
+  const hash = contentHash(files);
+  const previous = input.accepted[id];
   const record: AcceptanceRecord = previous?.hash === hash ? previous : { hash, since: input.now, denied: 0 };
-  const atoms = input.fresh.byNamespace.get(namespace) ?? [];
-  if (atoms.length === 0) return record;
-  const { check } = simulate(input.tree, flowsOfObservations(new Map([[namespace, atoms]])), input.namespaceLabels);
+  if (flows.length === 0) return record;
+  const { check } = simulate(input.tree, flows.map((f) => f.flow), input.namespaceLabels);
   // Only traffic since the merge, and not already counted (runs read a little of the last window again).
   const after = Math.max(record.since, record.lastDenied ?? 0);
   let denied = 0;
   let last = record.lastDenied;
-  atoms.forEach((observed, i) => {
-    if (check.verdicts[i] !== 'denied' || observed.evidence.lastSeen <= after) return;
+  flows.forEach(({ lastSeen }, i) => {
+    if (check.verdicts[i] !== 'denied' || lastSeen <= after) return;
     denied++;
-    last = Math.max(last ?? 0, observed.evidence.lastSeen);
+    last = Math.max(last ?? 0, lastSeen);
   });
   return denied === 0 ? record : { ...record, denied: record.denied + denied, lastDenied: last! };
 }
@@ -329,20 +385,53 @@ function enforcementChange(input: ClusterUnitsInput, policy: OurPolicy, proposal
   const text = enforcePolicyInFile(policy.text, policy.path, { kind: 'StagedNetworkPolicy', namespace: policy.ref.namespace, name: policy.ref.name });
   if (text === null) return null;
   const prefix = input.clusterPath === '' ? '' : `${input.clusterPath}/`;
-  const files = new Map([[prefix + policy.path, text]]);
   const namespace = policy.ref.namespace!;
   const flows = flowsOfObservations(new Map([[namespace, input.fresh.byNamespace.get(namespace) ?? []]]));
+  return enforcement(input, new Map([[prefix + policy.path, text]]), flows, { reports: proposal?.namespaces ?? [], lastUpdated: proposal?.lastUpdated ?? null, quietSince });
+}
+
+/** An enforcement's change: its files (repository paths), checked against this run's flows. */
+function enforcement(
+  input: ClusterUnitsInput,
+  files: ReadonlyMap<string, string>,
+  flows: readonly SimulatedFlow[],
+  about: { readonly reports?: UnitChange['reports']; readonly lastUpdated?: string | null; readonly quietSince?: number } = {},
+): UnitChange {
+  const summary = simulate(treeWith(input, files), flows, input.namespaceLabels).summary;
   return {
     files,
     added: new Set(),
     hash: contentHash(files),
     status: 'Stable',
-    lastUpdated: proposal?.lastUpdated ?? null,
-    reports: proposal?.namespaces ?? [],
+    lastUpdated: about.lastUpdated ?? null,
+    reports: about.reports ?? [],
     warnings: [],
     memory: {},
-    simulation: { ...simulate(treeWith(input, files), flows, input.namespaceLabels).summary, quietSince },
+    simulation: about.quietSince === undefined ? summary : { ...summary, quietSince: about.quietSince },
   };
+}
+
+/** The microsegmentation observations of a namespace whose endpoint one of the workloads' policies selects. */
+function endpointsOf(observations: readonly EndpointObservation[], namespace: string, workloads: readonly Workload[]): EndpointObservation[] {
+  const selectors = workloads.filter((w) => Object.keys(w.labels).length > 0);
+  return observations.filter((e) => {
+    if (e.local.namespace !== namespace) return false;
+    const labels = parseLabels(e.local.labels);
+    return selectors.some((w) => Object.entries(w.labels).every(([k, v]) => labels[k] === v));
+  });
+}
+
+/** The enforcement of accepted workload policies: each file, its StagedNetworkPolicy as a NetworkPolicy. */
+function workloadsEnforcementChange(input: ClusterUnitsInput, staged: readonly { ref: ObjectRef }[], quietSince: number): UnitChange | null {
+  const prefix = input.clusterPath === '' ? '' : `${input.clusterPath}/`;
+  const files = new Map<string, string>();
+  for (const { ref } of staged) {
+    const text = enforcePolicyInFile(files.get(prefix + ref.path) ?? input.tree.get(ref.path) ?? '', ref.path, { kind: 'StagedNetworkPolicy', namespace: ref.namespace, name: ref.name });
+    if (text === null) return null;
+    files.set(prefix + ref.path, text);
+  }
+  const namespace = staged[0]!.ref.namespace!;
+  return enforcement(input, files, flowsOfEndpoints(input.fresh.endpoints.filter((e) => e.local.namespace === namespace)), { quietSince });
 }
 
 /** The enforcement of the global default deny, with the observed flows it would deny. */
@@ -350,17 +439,5 @@ function defaultDenyChange(input: ClusterUnitsInput, policy: { path: string; tex
   const text = enforcePolicyInFile(policy.text, policy.path, { kind: 'StagedGlobalNetworkPolicy', namespace: null, name: 'default-deny' });
   if (text === null) return null;
   const prefix = input.clusterPath === '' ? '' : `${input.clusterPath}/`;
-  const files = new Map([[prefix + policy.path, text]]);
-  const flows = flowsOfObservations(input.fresh.byNamespace);
-  return {
-    files,
-    added: new Set(),
-    hash: contentHash(files),
-    status: 'Stable',
-    lastUpdated: null,
-    reports: [],
-    warnings: [],
-    memory: {},
-    simulation: simulate(treeWith(input, files), flows, input.namespaceLabels).summary,
-  };
+  return enforcement(input, new Map([[prefix + policy.path, text]]), flowsOfObservations(input.fresh.byNamespace));
 }

@@ -180,7 +180,11 @@ export function lagging(pr: PullRequestInfo, state: PullRequestState | null): bo
 
 /** The label that says where a PR stands: its status, or `Enforce` for an enforcement. */
 export function statusLabel(facts: Pick<UnitFacts, 'key' | 'status'>): string {
-  return facts.key.kind === 'enforce' || facts.key.kind === 'enforce-default-deny' ? 'Enforce' : (facts.status ?? 'Learning');
+  return isEnforcement(facts.key) ? 'Enforce' : (facts.status ?? 'Learning');
+}
+
+export function isEnforcement(key: ProposalKey): boolean {
+  return key.kind === 'enforce' || key.kind === 'enforce-workloads' || key.kind === 'enforce-default-deny';
 }
 
 function statusState(status: RecommendationStatus | null): DashboardState {

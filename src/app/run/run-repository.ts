@@ -338,6 +338,8 @@ function unitName(key: ProposalKey): string {
       return key.workload === undefined ? 'workloads' : `workload ${key.workload.split('/').slice(1).join('/')}`;
     case 'enforce':
       return 'enforce isolation';
+    case 'enforce-workloads':
+      return key.workload === undefined ? 'enforce workloads' : `enforce workload ${key.workload.split('/').slice(1).join('/')}`;
     case 'enforce-default-deny':
       return 'enforce default deny';
   }

@@ -5,6 +5,8 @@
 //   policy-recommender/<cluster>/<namespace>/appsec               all of its workloads' policies (microsegmentation)
 //   policy-recommender/<cluster>/<namespace>/appsec/<kind>-<name> one workload's policy
 //   policy-recommender/<cluster>/<namespace>/enforce              enforce its accepted isolation policy
+//   policy-recommender/<cluster>/<namespace>/appsec/enforce       enforce its workloads' accepted policies
+//   policy-recommender/<cluster>/<namespace>/appsec/<kind>-<name>/enforce   ... one workload's
 //   policy-recommender/<cluster>/_cluster/enforce                 enforce the staged global default deny
 //
 // `_cluster` cannot be a namespace (namespaces are DNS labels). In a workload's segment, dots of
@@ -19,6 +21,8 @@ export type ProposalKey =
   /** Microsegmentation: every selected workload of the namespace, or one (`<ns>/<Kind>/<name>`). */
   | { readonly kind: 'workloads'; readonly cluster: string; readonly namespace: string; readonly workload?: string }
   | { readonly kind: 'enforce'; readonly cluster: string; readonly namespace: string }
+  /** Enforcing accepted microsegmentation policies: the namespace's workloads', or one workload's. */
+  | { readonly kind: 'enforce-workloads'; readonly cluster: string; readonly namespace: string; readonly workload?: string }
   | { readonly kind: 'enforce-default-deny'; readonly cluster: string };
 
 const PREFIX = 'policy-recommender/';
@@ -33,6 +37,8 @@ export function branchOf(key: ProposalKey): string {
       return key.workload === undefined ? `${base}${key.namespace}/appsec` : `${base}${key.namespace}/appsec/${workloadSegment(key.workload)}`;
     case 'enforce':
       return `${base}${key.namespace}/enforce`;
+    case 'enforce-workloads':
+      return `${branchOf({ kind: 'workloads', cluster: key.cluster, namespace: key.namespace, ...(key.workload === undefined ? {} : { workload: key.workload }) })}/enforce`;
     case 'enforce-default-deny':
       return `${base}${CLUSTER_WIDE}/enforce`;
   }
@@ -53,9 +59,12 @@ export function parseBranch(branch: string): ProposalKey | null {
   if (rest.length === 0) return { kind: 'namespace', cluster, namespace };
   if (rest.length === 1 && rest[0] === 'enforce') return { kind: 'enforce', cluster, namespace };
   if (rest[0] !== 'appsec') return null;
-  if (rest.length === 1) return { kind: 'workloads', cluster, namespace };
-  const workload = rest.length === 2 ? parseWorkloadSegment(namespace, rest[1]!) : null;
-  return workload === null ? null : { kind: 'workloads', cluster, namespace, workload };
+  const enforce = rest.at(-1) === 'enforce' && rest.length > 1;
+  const segments = enforce ? rest.slice(1, -1) : rest.slice(1);
+  if (segments.length > 1) return null;
+  const workload = segments.length === 1 ? parseWorkloadSegment(namespace, segments[0]!) : undefined;
+  if (workload === null) return null;
+  return { kind: enforce ? 'enforce-workloads' : 'workloads', cluster, namespace, ...(workload === undefined ? {} : { workload }) };
 }
 
 /** A stable identity of a key, for maps and the dashboard's hidden state. */
@@ -76,6 +85,8 @@ export function describeKey(key: ProposalKey): string {
       return key.workload === undefined ? `the workloads of namespace ${key.namespace}` : `workload ${key.workload}`;
     case 'enforce':
       return `namespace ${key.namespace} (enforce)`;
+    case 'enforce-workloads':
+      return key.workload === undefined ? `the workloads of namespace ${key.namespace} (enforce)` : `workload ${key.workload} (enforce)`;
     case 'enforce-default-deny':
       return 'the global default deny (enforce)';
   }
