@@ -1,5 +1,5 @@
 // `npm run bench [-- --sizes 1000000,4000000] [--goldmane 1000000] [--elasticsearch 100000]
-//                    [--runs 2] [--only file,goldmane,elasticsearch]`
+//                    [--simulate 1000000] [--runs 2] [--only file,goldmane,elasticsearch,simulate]`
 // Measures each flow source against a baseline measured in the same run, as a ratio:
 // - file: the whole ingest-and-recommend path (file -> FileFlowSource -> readFlows ->
 //   planRecommendations) against reading the same file line by line and JSON.parsing each line
@@ -7,26 +7,41 @@
 // - goldmane: the Goldmane source into readFlows against the same Flows.List paging that only
 //   decodes the flows (bench/goldmane.ts);
 // - elasticsearch: the Elasticsearch source into readFlows against plain HTTP paging that only
-//   JSON.parses each page (bench/elasticsearch.ts).
+//   JSON.parses each page (bench/elasticsearch.ts);
+// - simulate: the simulate command's path (file -> readFlows, every record decided by the
+//   Simulator against the recommender's own policies for the file, microsegmentation included)
+//   against the same read without evaluation, with flow x policy evaluations per second
+//   (bench/simulate.ts).
 // Every measurement runs in its own child process, so peak RSS is per measurement. Runs alternate
 // baseline / ours and the best time of each counts, so page-cache and warm-up effects cancel. The
 // last stdout line is one JSON object with the results. Reports only: exits 0 whatever the
 // numbers, non-zero only if something crashed.
 
-import { rmSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { rm } from 'node:fs/promises';
+import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { writeFlowFile } from '../src/generator/generate.ts';
 import { benchElasticsearch, ELASTICSEARCH_DEFAULT_BUCKETS } from './elasticsearch.ts';
 import { benchGoldmane, GOLDMANE_DEFAULT_RECORDS } from './goldmane.ts';
-import { compareWithBaseline, count, MB, measureInChild, positiveInteger, printTable, round, summarize, type Comparison } from './support.ts';
+import { benchSimulate, SIMULATE_DEFAULT_RECORDS, type SimulateResult } from './simulate.ts';
+import {
+  compareWithBaseline,
+  count,
+  generateFlowFile,
+  MB,
+  measureInChild,
+  positiveInteger,
+  printTable,
+  round,
+  summarize,
+  withTempDir,
+  type Comparison,
+} from './support.ts';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const SCENARIO = 'multi-namespace';
-const SOURCES = ['file', 'goldmane', 'elasticsearch'] as const;
+const SOURCES = ['file', 'goldmane', 'elasticsearch', 'simulate'] as const;
 type Source = (typeof SOURCES)[number];
 const DEFAULT_SIZES = [1_000_000, 4_000_000];
 const DEFAULT_RUNS = 2;
@@ -39,6 +54,7 @@ interface Options {
   readonly sizes: readonly number[];
   readonly goldmane: number;
   readonly elasticsearch: number;
+  readonly simulate: number;
   readonly runs: number;
   readonly only: ReadonlySet<Source>;
 }
@@ -54,12 +70,13 @@ function parseOptions(argv: string[]): Options {
     args: argv,
     strict: true,
     allowPositionals: false,
-    options: { sizes: STRING, goldmane: STRING, elasticsearch: STRING, runs: STRING, only: STRING },
+    options: { sizes: STRING, goldmane: STRING, elasticsearch: STRING, simulate: STRING, runs: STRING, only: STRING },
   });
   return {
     sizes: values.sizes === undefined ? DEFAULT_SIZES : values.sizes.split(',').map((text) => positiveInteger(text, '--sizes')),
     goldmane: values.goldmane === undefined ? GOLDMANE_DEFAULT_RECORDS : positiveInteger(values.goldmane, '--goldmane'),
     elasticsearch: values.elasticsearch === undefined ? ELASTICSEARCH_DEFAULT_BUCKETS : positiveInteger(values.elasticsearch, '--elasticsearch'),
+    simulate: values.simulate === undefined ? SIMULATE_DEFAULT_RECORDS : positiveInteger(values.simulate, '--simulate'),
     runs: values.runs === undefined ? DEFAULT_RUNS : positiveInteger(values.runs, '--runs'),
     only: values.only === undefined ? new Set(SOURCES) : parseSources(values.only),
   };
@@ -76,14 +93,7 @@ function parseSources(text: string): Set<Source> {
 
 async function measureSize(dir: string, records: number, runs: number): Promise<SizeResult> {
   const file = join(dir, `flows-${records}.jsonl`);
-  // Flush-aligned, so the file is reproducible within 5 minutes; `now` is the newest record's end,
-  // so the default 6h span lies wholly inside the 24h lookback.
-  const endTime = Math.floor(Date.now() / 1000 / 300) * 300;
-  const now = endTime;
-  const genStarted = performance.now();
-  await writeFlowFile(file, { scenario: SCENARIO, records, endTime });
-  const fileMb = (await stat(file)).size / MB;
-  console.log(`generated ${count(records)} records (${fileMb.toFixed(0)} MB) in ${((performance.now() - genStarted) / 1000).toFixed(1)} s`);
+  const { now, fileMb } = await generateFlowFile(file, SCENARIO, records);
   try {
     const comparison = await compareWithBaseline(
       records,
@@ -102,23 +112,11 @@ async function measureSize(dir: string, records: number, runs: number): Promise<
 
 async function benchFiles(sizes: readonly number[], runs: number): Promise<SizeResult[]> {
   console.log(`file source: sizes ${sizes.join(', ')}`);
-  const dir = await mkdtemp(join(tmpdir(), 'policy-recommender-bench-'));
-  const cleanUp = () => rmSync(dir, { recursive: true, force: true });
-  const onSignal = (signal: NodeJS.Signals) => {
-    cleanUp();
-    process.kill(process.pid, signal);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const results: SizeResult[] = [];
-  try {
+  return withTempDir(async (dir) => {
+    const results: SizeResult[] = [];
     for (const records of sizes) results.push(await measureSize(dir, records, runs));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-  return results;
+    return results;
+  });
 }
 
 /** Largest size's peak RSS over the smallest's; null with fewer than two sizes. */
@@ -159,11 +157,17 @@ async function main(): Promise<void> {
     console.log(`elasticsearch source: ${count(options.elasticsearch)} buckets over HTTP`);
     elasticsearch = await benchElasticsearch(options.elasticsearch, { runs });
   }
+  let simulate: SimulateResult | null = null;
+  if (only.has('simulate')) {
+    console.log(`simulate: ${count(options.simulate)} records evaluated against the recommender's policies for them`);
+    simulate = await benchSimulate(options.simulate, { runs });
+  }
 
   printTable([
     ...files.map((comparison) => ({ source: 'file', comparison })),
     ...(goldmane === null ? [] : [{ source: 'goldmane', comparison: goldmane }]),
     ...(elasticsearch === null ? [] : [{ source: 'elasticsearch', comparison: elasticsearch }]),
+    ...(simulate === null ? [] : [{ source: 'simulate', comparison: simulate }]),
   ]);
   const peakRssGrowth = reportFileVerdicts(files);
   // `results` and `peakRssGrowth` are the file source's, under the names they had before the other
@@ -178,6 +182,7 @@ async function main(): Promise<void> {
     peakRssGrowth,
     goldmane: goldmane === null ? null : summarize(goldmane),
     elasticsearch: elasticsearch === null ? null : summarize(elasticsearch),
+    simulate: simulate === null ? null : summarize(simulate),
   };
   console.log(JSON.stringify(summary));
 }

@@ -4,6 +4,10 @@
 // time of each counts, so warm-up, page-cache and scheduling noise hit both alike.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
@@ -110,6 +114,43 @@ export async function serveUntilStdinCloses(port: number, stop: () => void): Pro
 }
 
 // ---------------------------------------------------------------- parent side
+
+/**
+ * Runs `work` with a fresh temporary directory, removed when it ends, and also when the bench is
+ * interrupted (SIGINT, SIGTERM): generated flow files are gigabytes.
+ */
+export async function withTempDir<T>(work: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'policy-recommender-bench-'));
+  const onSignal = (signal: NodeJS.Signals) => {
+    rmSync(dir, { recursive: true, force: true });
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await work(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/**
+ * Writes `records` records of a generated scenario to `file` and says so. They end at the last
+ * 5-minute flush boundary, so the file is reproducible within 5 minutes; the returned `now` is that
+ * end, so the default 6h span lies wholly inside the 24h lookback. The generator is loaded here,
+ * not at the top: the measuring children import this module too.
+ */
+export async function generateFlowFile(file: string, scenario: string, records: number): Promise<{ now: number; fileMb: number }> {
+  const { writeFlowFile } = await import('../src/generator/generate.ts');
+  const now = Math.floor(Date.now() / 1000 / 300) * 300;
+  const started = performance.now();
+  await writeFlowFile(file, { scenario, records, endTime: now });
+  const fileMb = (await stat(file)).size / MB;
+  console.log(`generated ${count(records)} records (${fileMb.toFixed(0)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return { now, fileMb };
+}
 
 /** Runs `node ...args` and resolves to the Measurement it printed last. */
 export function measureInChild(args: readonly string[], name: string): Promise<Measurement> {
