@@ -213,6 +213,13 @@ describe('git data', () => {
     expect(fake.branches()).toEqual(['a', 'main']);
     await octokit.graphql(mutation, { input: { repositoryId: id, refUpdates: [{ name: 'refs/heads/b', beforeOid: zero, afterOid: a }, { name: 'refs/heads/a', beforeOid: a, afterOid: zero }] } });
     expect(fake.branches()).toEqual(['b', 'main']);
+    // As git: a branch cannot be created where another's name would have to be a directory, or the other way round.
+    for (const name of ['refs/heads/b/c', 'refs/heads/main/x']) {
+      await expect(octokit.graphql(mutation, { input: { repositoryId: id, refUpdates: [{ name, beforeOid: zero, afterOid: a }] } })).rejects.toThrow(/Ref cannot be created/);
+    }
+    await octokit.graphql(mutation, { input: { repositoryId: id, refUpdates: [{ name: 'refs/heads/c/d', beforeOid: zero, afterOid: a }] } });
+    await expect(octokit.rest.git.createRef({ owner: 'acme', repo: 'policies', ref: 'refs/heads/c', sha: a })).rejects.toMatchObject({ status: 422, message: expect.stringContaining('Reference update failed') });
+    expect(fake.branches()).toEqual(['b', 'c/d', 'main']);
     // Without force, a move must be a fast-forward.
     await expect(octokit.graphql(mutation, { input: { repositoryId: id, refUpdates: [{ name: 'refs/heads/b', beforeOid: a, afterOid: head.commitSha }] } })).rejects.toThrow(/fast-forward/);
   });

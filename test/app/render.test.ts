@@ -95,12 +95,17 @@ describe('markers and branches', () => {
     expect(branchName('prod', 'shop')).toBe('policy-recommender/prod/shop');
     expect(parseBranch('policy-recommender/prod/shop')).toEqual({ kind: 'namespace', cluster: 'prod', namespace: 'shop' });
     expect(parseBranch('policy-recommender/prod/shop/x')).toBeNull();
-    expect(parseBranch('policy-recommender/prod/shop/enforce')).toEqual({ kind: 'enforce', cluster: 'prod', namespace: 'shop' });
+    expect(parseBranch('policy-recommender/prod/shop.enforce')).toEqual({ kind: 'enforce', cluster: 'prod', namespace: 'shop' });
     expect(parseBranch('policy-recommender/prod/_cluster/enforce')).toEqual({ kind: 'enforce-default-deny', cluster: 'prod' });
-    expect(parseBranch('policy-recommender/prod/shop/appsec')).toEqual({ kind: 'workloads', cluster: 'prod', namespace: 'shop' });
-    expect(parseBranch('policy-recommender/prod/shop/appsec/deployment-web_v2')).toEqual({ kind: 'workloads', cluster: 'prod', namespace: 'shop', workload: 'shop/Deployment/web.v2' });
-    expect(parseBranch('policy-recommender/prod/shop/appsec/cronjob-backup')).toEqual({ kind: 'workloads', cluster: 'prod', namespace: 'shop', workload: 'shop/CronJob/backup' });
-    expect(parseBranch('policy-recommender/prod/shop/appsec/pod-x')).toBeNull();
+    expect(parseBranch('policy-recommender/prod/shop.appsec')).toEqual({ kind: 'workloads', cluster: 'prod', namespace: 'shop' });
+    expect(parseBranch('policy-recommender/prod/shop.appsec.deployment-web_v2')).toEqual({ kind: 'workloads', cluster: 'prod', namespace: 'shop', workload: 'shop/Deployment/web.v2' });
+    expect(parseBranch('policy-recommender/prod/shop.appsec.cronjob-backup')).toEqual({ kind: 'workloads', cluster: 'prod', namespace: 'shop', workload: 'shop/CronJob/backup' });
+    expect(parseBranch('policy-recommender/prod/shop.appsec.enforce')).toEqual({ kind: 'enforce-workloads', cluster: 'prod', namespace: 'shop' });
+    expect(parseBranch('policy-recommender/prod/shop.appsec.deployment-web.enforce')).toEqual({ kind: 'enforce-workloads', cluster: 'prod', namespace: 'shop', workload: 'shop/Deployment/web' });
+    expect(parseBranch('policy-recommender/prod/shop.appsec.pod-x')).toBeNull();
+    // Nested names are not ours: git cannot have a branch and another below it.
+    expect(parseBranch('policy-recommender/prod/shop/enforce')).toBeNull();
+    expect(parseBranch('policy-recommender/prod/shop/appsec')).toBeNull();
     expect(parseBranch('policy-recommender/prod/_cluster')).toBeNull();
     expect(parseBranch('policy-recommender/Prod/shop')).toBeNull();
     expect(parseBranch('feature/x')).toBeNull();

@@ -361,15 +361,24 @@ describe('branch names', () => {
       fc.record({ kind: fc.constant('enforce' as const), cluster: label, namespace: label }),
       fc.record({ kind: fc.constant('enforce-default-deny' as const), cluster: label }),
       fc.record({ kind: fc.constant('workloads' as const), cluster: label, namespace: label }),
+      fc.record({ kind: fc.constant('enforce-workloads' as const), cluster: label, namespace: label }),
       fc
-        .record({ cluster: label, namespace: label, kind: fc.constantFrom(...WORKLOAD_KINDS), name: subdomain })
-        .map((w) => ({ kind: 'workloads' as const, cluster: w.cluster, namespace: w.namespace, workload: `${w.namespace}/${w.kind}/${w.name}` })),
+        .record({ cluster: label, namespace: label, kind: fc.constantFrom(...WORKLOAD_KINDS), name: subdomain, enforce: fc.boolean() })
+        .map((w) => ({ kind: w.enforce ? ('enforce-workloads' as const) : ('workloads' as const), cluster: w.cluster, namespace: w.namespace, workload: `${w.namespace}/${w.kind}/${w.name}` })),
     );
     fc.assert(
       fc.property(counted(key), (k: ProposalKey) => {
         const branch = branchOf(k);
         expect(validRef(branch)).toBe(true);
         expect(parseBranch(branch)).toEqual(k);
+      }),
+      { numRuns: RUNS },
+    );
+    // git cannot have a branch `a` and a branch `a/b`: no two units' branches may be so, they are open together.
+    fc.assert(
+      fc.property(counted(fc.tuple(key, key)), ([a, b]: [ProposalKey, ProposalKey]) => {
+        const [x, y] = [branchOf(a), branchOf(b)];
+        expect(x.startsWith(`${y}/`) || y.startsWith(`${x}/`)).toBe(false);
       }),
       { numRuns: RUNS },
     );
@@ -382,12 +391,12 @@ describe('branch names', () => {
     // And names that are not Kubernetes names never get that far: a branch is only read back from valid names.
     fc.assert(
       fc.property(counted(fc.tuple(hostile, hostile, hostile)), ([cluster, namespace, rest]) => {
-        for (const branch of [`policy-recommender/${cluster}/${namespace}`, `policy-recommender/${cluster}/${namespace}/appsec/${rest}`]) {
+        for (const branch of [`policy-recommender/${cluster}/${namespace}`, `policy-recommender/${cluster}/${namespace}.appsec.${rest}`, `policy-recommender/${cluster}/${namespace}.appsec.${rest}.enforce`]) {
           const parsed = parseBranch(branch);
           if (parsed === null) continue;
           expect(isDnsLabel(parsed.cluster)).toBe(true);
           if (parsed.kind !== 'enforce-default-deny') expect(isDnsLabel(parsed.namespace)).toBe(true);
-          if (parsed.kind === 'workloads' && parsed.workload !== undefined) expect(validRef(branchOf(parsed))).toBe(true);
+          if ((parsed.kind === 'workloads' || parsed.kind === 'enforce-workloads') && parsed.workload !== undefined) expect(validRef(branchOf(parsed))).toBe(true);
         }
       }),
       { numRuns: RUNS },

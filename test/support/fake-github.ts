@@ -811,6 +811,17 @@ class RepoState {
     }
   }
 
+  /**
+   * The existing branch a new branch's name collides with, as git refuses: `a` and `a/b` cannot
+   * both exist (a ref is a file, and would have to be a directory too).
+   */
+  refConflict(branch: string): string | undefined {
+    for (const name of this.refs.keys()) {
+      if (name !== branch && (branch.startsWith(`${name}/`) || name.startsWith(`${branch}/`))) return name;
+    }
+    return undefined;
+  }
+
   /** Deletes a branch; GitHub closes the open pull requests whose head it was. */
   deleteBranch(branch: string, actor: User): void {
     if (branch === this.defaultBranch) throw new HttpError(422, 'Cannot delete the default branch');
@@ -1746,6 +1757,7 @@ export class FakeGitHub {
       if (!repo.commits.has(sha)) throw new HttpError(422, 'Object does not exist');
       const branch = ref.slice('refs/heads/'.length);
       if (repo.refs.has(branch)) throw new HttpError(422, 'Reference already exists');
+      if (repo.refConflict(branch) !== undefined) throw new HttpError(422, 'Reference update failed');
       repo.moveBranch(branch, sha, bot);
       return { status: 201, body: repo.restRef(branch) };
     }
@@ -2033,6 +2045,7 @@ class GqlExecutor {
       } else {
         if (!repo.commits.has(after)) throw new GqlError(`A ref update was rejected: ${after} is not a commit of this repository.`, { type: 'UNPROCESSABLE' });
         if (u.force !== true && current !== ZERO_OID && !repo.isAncestor(current, after)) throw new GqlError(`A ref update was rejected: ${ref} is not a fast-forward.`, { type: 'UNPROCESSABLE' });
+        if (current === ZERO_OID && repo.refConflict(branch) !== undefined) throw new GqlError('Ref cannot be created', { type: 'UNPROCESSABLE' });
       }
       planned.push({ branch, after });
     }

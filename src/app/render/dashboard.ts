@@ -61,7 +61,7 @@ export interface DashboardMemory {
   readonly pendingEndpoints: Readonly<Record<string, readonly EndpointObservation[]>>;
   /** Per cluster and namespace: what its accepted staged policy would have denied since it was merged. */
   readonly accepted: Readonly<Record<string, Readonly<Record<string, AcceptanceRecord>>>>;
-  /** Units people dismissed (key ids, `prod/shop`, `prod/shop/enforce` ...), seen through by a run. */
+  /** Units people dismissed (key ids, `prod/shop`, `prod/shop.enforce` ...), seen through by a run. */
   readonly dismissed: readonly string[];
 }
 
@@ -177,7 +177,7 @@ function validAccepted(value: Record<string, unknown>): Record<string, Record<st
     const kept: Record<string, AcceptanceRecord> = {};
     for (const [namespace, r] of Object.entries(records as Record<string, unknown>)) {
       const record = r as Partial<AcceptanceRecord> | null;
-      // By namespace (its isolation policy) or `<namespace>/appsec[/<workload>]` (its workloads' policies).
+      // By namespace (its isolation policy) or `<namespace>.appsec[.<workload>]` (its workloads' policies).
       const unit = parseBranch(`policy-recommender/${cluster}/${namespace}`);
       if ((unit?.kind !== 'namespace' && unit?.kind !== 'workloads') || typeof record !== 'object' || record === null) continue;
       if (typeof record.hash !== 'string' || !time(record.since) || !time(record.denied) || (record.lastDenied !== undefined && !time(record.lastDenied))) continue;

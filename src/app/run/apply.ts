@@ -221,7 +221,7 @@ function unitOf(key: ProposalKey): PullRequestUnit {
   return { kind: key.kind };
 }
 
-/** Where an error happened, for the dashboard: `prod/shop`, `prod/shop/appsec` ... */
+/** Where an error happened, for the dashboard: `prod/shop`, `prod/shop.appsec` ... */
 function where(key: ProposalKey): string {
   return branchOf(key).slice('policy-recommender/'.length);
 }

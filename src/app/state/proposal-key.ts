@@ -1,17 +1,19 @@
 // Which pull request is which: every PR the bot opens is for one unit of a cluster, and its branch
 // name says which, so that the bot (and a person) can tell from the branch alone:
 //
-//   policy-recommender/<cluster>/<namespace>                      the namespace's isolation policy
-//   policy-recommender/<cluster>/<namespace>/appsec               all of its workloads' policies (microsegmentation)
-//   policy-recommender/<cluster>/<namespace>/appsec/<kind>-<name> one workload's policy
-//   policy-recommender/<cluster>/<namespace>/enforce              enforce its accepted isolation policy
-//   policy-recommender/<cluster>/<namespace>/appsec/enforce       enforce its workloads' accepted policies
-//   policy-recommender/<cluster>/<namespace>/appsec/<kind>-<name>/enforce   ... one workload's
-//   policy-recommender/<cluster>/_cluster/enforce                 enforce the staged global default deny
+//   policy-recommender/<cluster>/<namespace>                        the namespace's isolation policy
+//   policy-recommender/<cluster>/<namespace>.appsec                 all of its workloads' policies (microsegmentation)
+//   policy-recommender/<cluster>/<namespace>.appsec.<kind>-<name>   one workload's policy
+//   policy-recommender/<cluster>/<namespace>.enforce                enforce its accepted isolation policy
+//   policy-recommender/<cluster>/<namespace>.appsec.enforce         enforce its workloads' accepted policies
+//   policy-recommender/<cluster>/<namespace>.appsec.<kind>-<name>.enforce   ... one workload's
+//   policy-recommender/<cluster>/_cluster/enforce                   enforce the staged global default deny
 //
-// `_cluster` cannot be a namespace (namespaces are DNS labels). In a workload's segment, dots of
-// its name become underscores (never part of a Kubernetes name), so that no segment ends in
-// `.lock` or holds `..`, which git refuses.
+// A unit is one path segment after the cluster's, never a directory of another's: git (and so
+// GitHub) cannot have both `a` and `a/b` as branches, and a namespace's units have PRs open at the
+// same time. Namespaces are DNS labels, so neither `.` nor `_cluster` can be part of one. In a
+// workload's part, dots of its name become underscores (never part of a Kubernetes name), so that
+// the dots separate parts alone and nothing ends in `.lock` or holds `..`, which git refuses.
 
 import { isDnsLabel, isDnsSubdomain } from '../../calico/names.ts';
 import { WORKLOAD_KINDS, type WorkloadKind } from '../../engine/workloads.ts';
@@ -34,11 +36,11 @@ export function branchOf(key: ProposalKey): string {
     case 'namespace':
       return `${base}${key.namespace}`;
     case 'workloads':
-      return key.workload === undefined ? `${base}${key.namespace}/appsec` : `${base}${key.namespace}/appsec/${workloadSegment(key.workload)}`;
+      return key.workload === undefined ? `${base}${key.namespace}.appsec` : `${base}${key.namespace}.appsec.${workloadSegment(key.workload)}`;
     case 'enforce':
-      return `${base}${key.namespace}/enforce`;
+      return `${base}${key.namespace}.enforce`;
     case 'enforce-workloads':
-      return `${branchOf({ kind: 'workloads', cluster: key.cluster, namespace: key.namespace, ...(key.workload === undefined ? {} : { workload: key.workload }) })}/enforce`;
+      return `${branchOf({ kind: 'workloads', cluster: key.cluster, namespace: key.namespace, ...(key.workload === undefined ? {} : { workload: key.workload }) })}.enforce`;
     case 'enforce-default-deny':
       return `${base}${CLUSTER_WIDE}/enforce`;
   }
@@ -52,9 +54,11 @@ export function branchName(cluster: string, namespace: string): string {
 /** The key a branch stands for, or null when it is not one of the bot's branches. */
 export function parseBranch(branch: string): ProposalKey | null {
   if (!branch.startsWith(PREFIX)) return null;
-  const [cluster, namespace, ...rest] = branch.slice(PREFIX.length).split('/');
-  if (!cluster || !isDnsLabel(cluster) || namespace === undefined) return null;
-  if (namespace === CLUSTER_WIDE) return rest.length === 1 && rest[0] === 'enforce' ? { kind: 'enforce-default-deny', cluster } : null;
+  const [cluster, unit, ...more] = branch.slice(PREFIX.length).split('/');
+  if (!cluster || !isDnsLabel(cluster) || unit === undefined) return null;
+  if (unit === CLUSTER_WIDE) return more.length === 1 && more[0] === 'enforce' ? { kind: 'enforce-default-deny', cluster } : null;
+  if (more.length > 0) return null;
+  const [namespace, ...rest] = unit.split('.') as [string, ...string[]];
   if (!isDnsLabel(namespace)) return null;
   if (rest.length === 0) return { kind: 'namespace', cluster, namespace };
   if (rest.length === 1 && rest[0] === 'enforce') return { kind: 'enforce', cluster, namespace };
