@@ -3,10 +3,16 @@
 // tooling (sigs.k8s.io/yaml) uses: strings like `yes`, `on` or `0777` are quoted on output and
 // read the way kubectl would read them.
 
-import { Document, isMap, isScalar, isSeq, parseAllDocuments, type Node, type Pair, type ParsedNode, type YAMLMap, type YAMLSeq } from 'yaml';
+import { Document, isMap, isScalar, isSeq, parseAllDocuments, type Node, type Pair, type ParsedNode, type Tags, type YAMLMap, type YAMLSeq } from 'yaml';
 import { deepEqual, isPlainObject } from '../util/plain.ts';
 
-const PARSE = { version: '1.1', maxAliasCount: 10, uniqueKeys: true } as const;
+/**
+ * YAML 1.1 as Kubernetes reads it: go-yaml never resolved base-60 numbers, so `20:21` (a port
+ * range a person wrote unquoted) is the string kubectl, Argo CD and Flux see, not 1221.
+ */
+const withoutBase60 = (tags: Tags): Tags =>
+  tags.filter((tag) => (typeof tag === 'string' ? tag !== 'intTime' && tag !== 'floatTime' : !('format' in tag && tag.format === 'TIME')));
+const PARSE = { version: '1.1', customTags: withoutBase60, maxAliasCount: 10, uniqueKeys: true } as const;
 const STRINGIFY = { lineWidth: 0, flowCollectionPadding: false } as const;
 
 export type YamlDocument = Document.Parsed<ParsedNode, true>;

@@ -63,6 +63,15 @@ describe('ports', () => {
     expect(check(rule, pub, { port: 443 })).toBe(DENIED);
   });
 
+  test('an unquoted range is a range, as kubectl reads it (go-yaml has no base-60 numbers)', () => {
+    // YAML 1.1 would make `20:21` the number 1221 and `1:30:59` 5459.
+    const rule = '{action: Allow, protocol: TCP, destination: {ports: [20:21, 1:59]}}';
+    expect(check(rule, pub, { port: 21 })).toBe(ALLOWED);
+    expect(check(rule, pub, { port: 30 })).toBe(ALLOWED);
+    expect(check(rule, pub, { port: 1221 })).toBe(DENIED);
+    expect(check(rule, pub, { port: 119 })).toBe(DENIED);
+  });
+
   test('notPorts', () => {
     const rule = '{action: Allow, protocol: TCP, destination: {notPorts: [22, "6000:6010"]}}';
     expect(check(rule, pub, { port: 22 })).toBe(DENIED);
