@@ -115,6 +115,26 @@ describe('microsegmentation PRs', () => {
     expect(h.repo.pullRequest(pr.number).body).toMatch(/^> \*\*Closed by policy-recommender:\*\* microsegmentation is turned off in the configuration\./);
   });
 
+  test('no longer selected by microsegmentation.select: its open PRs are closed as obsolete, as for a namespace no longer selected', async () => {
+    for (const pullRequests of ['per-namespace', 'per-workload'] as const) {
+      h = await AppHarness.start({ config: config(pullRequests) });
+      await h.see(...traffic);
+      await h.run('first');
+      const prs = h.repo.pullRequests({ state: 'open' }).filter((p) => p.head !== branchName('prod', 'shop'));
+      expect(prs).toHaveLength(pullRequests === 'per-namespace' ? 1 : 2);
+      h.repo.commitToDefault({ '.github/policy-recommender.yml': config(pullRequests).replace('namespaces: [shop]', 'namespaces: [other]') }, 'select another namespace');
+      h.now += HOUR;
+      await h.run('config changed');
+      for (const pr of prs) {
+        expect(h.repo.pullRequest(pr.number).state).toBe('closed');
+        expect(h.repo.pullRequest(pr.number).body).toMatch(/^> \*\*Closed by policy-recommender:\*\* (its workloads are|the workload is) no longer selected by microsegmentation\.select\./);
+      }
+      expect(h.errors).toEqual([]);
+      await h.stop();
+    }
+    h = await AppHarness.start();
+  });
+
   test('from nothing to enforced microsegmentation through PRs alone', async () => {
     h = await AppHarness.start({ config: `${config('per-namespace')}\nenforceAfter: 1d` });
     await h.see(...traffic);

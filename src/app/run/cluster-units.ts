@@ -188,10 +188,15 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
         gone === null
           ? propose(proposalInput(memoryOf(prs.get(keyId(key)))), key.workload === undefined ? { kind: 'workloads', namespace: key.namespace } : { kind: 'workloads', namespace: key.namespace, workload: key.workload })
           : null;
+      // Every workload of the unit skipped, though its PR holds their policies: none is selected any more.
+      const deselected =
+        proposal !== null && proposal.workloads.length > 0 && proposal.workloads.every((w) => w.outcome === 'skipped' && !w.warnings.some((x) => x.code === 'enforced'))
+          ? `${key.workload === undefined ? 'its workloads are' : 'the workload is'} no longer selected by microsegmentation.select`
+          : null;
       const change = proposal === null || proposal.files.size === 0 ? null : workloadsChange(proposal, input, key.namespace);
       const existing = proposal !== null && proposal.workloads.some((w) => input.tree.has(w.path));
       workloadFacts.set(keyId(key), facts.length);
-      facts.push(unit(key, key.namespace, change, proposal?.status ?? null, { gone, accepted: existing }));
+      facts.push(unit(key, key.namespace, change, proposal?.status ?? null, { gone: gone ?? deselected, accepted: existing }));
     }
 
     // Accepted workload policies: their would-be denials, and their enforcement, grouped as their PRs are.
