@@ -72,6 +72,7 @@ function microsegmentationLines({ plan }: DirectoryRun): string[] {
     const first = unattributed.slice(0, 5).map((u) => `${u.namespace}/${u.name} (${u.reason}: ${u.detail})`);
     lines.push(`  Not attributed to a workload: ${unattributed.length} endpoints, ${number.format(flows)} flows, learned by no workload policy: ${first.join(', ')}${unattributed.length > 5 ? ', ...' : ''}.`);
   }
+  if (m.unmatched.length > 0) lines.push(`  Selected, but no workload known from ${from} matches: ${m.unmatched.join(', ')} (a typo, or not deployed yet?).`);
   for (const w of plan.workloads) {
     if (w.rules.length === 0) continue;
     lines.push('', `${w.key} (${w.path}, selector ${w.selector}):`);

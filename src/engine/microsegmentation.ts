@@ -7,7 +7,7 @@
 // its namespace when another); when its workload or its labels are not known, the rule allows the
 // remote namespace, which is broader, and says so.
 
-import type { RecommendationConfig } from '../config/recommendation-config.ts';
+import type { RecommendationConfig, WorkloadSelection } from '../config/recommendation-config.ts';
 import type { Labels } from '../calico/selector.ts';
 import { mergeObservations } from './aggregate.ts';
 import { type EndpointObservation, type EndpointRef, type ObservedAtom } from './model.ts';
@@ -118,13 +118,36 @@ function remotePods(index: WorkloadIndex, remote: EndpointRef): Labels | string 
 export function selectsWorkload(config: RecommendationConfig, workload: Workload, namespaceLabels: (ns: string) => Record<string, string>): boolean {
   const m = config.microsegmentation;
   if (!m.enabled) return false;
-  if (m.select.namespaces.includes(workload.namespace)) return true;
-  if (m.select.workloads.some((s) => s.namespace === workload.namespace && s.name === workload.name && (s.kind === null || s.kind === workload.kind))) return true;
-  const selector = m.select.selector;
+  return (
+    m.select.namespaces.includes(workload.namespace) ||
+    m.select.workloads.some((s) => isSelectedWorkload(s, workload)) ||
+    selectorSelects(config, workload, namespaceLabels)
+  );
+}
+
+const isSelectedWorkload = (s: WorkloadSelection, w: Workload): boolean => s.namespace === w.namespace && s.name === w.name && (s.kind === null || s.kind === w.kind);
+
+function selectorSelects(config: RecommendationConfig, workload: Workload, namespaceLabels: (ns: string) => Record<string, string>): boolean {
+  const selector = config.microsegmentation.select.selector;
   return (
     selector !== null &&
     config.namespaceSpec.selector.matches(namespaceLabels(workload.namespace)) &&
     selector.matches({ ...workload.labels, 'projectcalico.org/namespace': workload.namespace })
   );
+}
+
+/**
+ * The entries of `microsegmentation.select` that select none of the known workloads: a typo, a
+ * workload not deployed (or, without the cluster's API, not seen in the flows) yet. Each as the
+ * configuration names it.
+ */
+export function unmatchedSelections(config: RecommendationConfig, known: readonly Workload[], namespaceLabels: (ns: string) => Record<string, string>): string[] {
+  const { select } = config.microsegmentation;
+  if (!config.microsegmentation.enabled) return [];
+  return [
+    ...select.namespaces.filter((ns) => !known.some((w) => w.namespace === ns)).map((ns) => `namespace ${ns}`),
+    ...select.workloads.filter((s) => !known.some((w) => isSelectedWorkload(s, w))).map((s) => `workload ${s.namespace}/${s.kind === null ? '' : `${s.kind}/`}${s.name}`),
+    ...(select.selector !== null && !known.some((w) => selectorSelects(config, w, namespaceLabels)) ? [`selector ${select.selector.source}`] : []),
+  ];
 }
 

@@ -8,7 +8,7 @@ import { isDnsSubdomain } from '../calico/names.ts';
 import { labelsOfSelector, parseSelector } from '../calico/selector.ts';
 import { parsed } from '../engine/flavors/calico-shape.ts';
 import type { EndpointObservation } from '../engine/model.ts';
-import { learnWorkloads, selectsWorkload, type UnattributedEndpoint, type WorkloadLearning } from '../engine/microsegmentation.ts';
+import { learnWorkloads, selectsWorkload, unmatchedSelections, type UnattributedEndpoint, type WorkloadLearning } from '../engine/microsegmentation.ts';
 import { isWorkloadPolicyName, workloadPolicyName, workloadPolicyPath } from '../engine/naming.ts';
 import { ANNOTATIONS } from '../engine/provenance.ts';
 import type { Warning, WorkloadReport } from '../engine/report.ts';
@@ -28,6 +28,8 @@ export interface MicrosegmentationSummary {
   readonly namespaces: readonly string[];
   /** Reporting endpoints whose traffic no workload learned (ambiguous or unmatched). */
   readonly unattributed: readonly UnattributedEndpoint[];
+  /** Entries of `microsegmentation.select` that select no known workload (see unmatchedSelections). */
+  readonly unmatched: readonly string[];
   readonly pullRequests: 'per-workload' | 'per-namespace';
 }
 
@@ -46,6 +48,8 @@ export class Microsegmentation {
   readonly #refs: WorkloadPolicies;
   readonly #run: PlanRun;
   readonly #namespaces: ReadonlySet<string>;
+  /** The workloads known (the cluster's or the flows') and those the tree has policies for. */
+  readonly #known: readonly Workload[];
 
   constructor(run: PlanRun, endpoints: readonly EndpointObservation[], clusterWorkloads: readonly Workload[] | undefined) {
     this.#run = run;
@@ -53,9 +57,8 @@ export class Microsegmentation {
     this.learning = learnWorkloads(endpoints, clusterWorkloads);
     this.#refs = policyRefs(run, this.tier);
     const namespaces = new Set(run.config.microsegmentation.select.namespaces);
-    for (const w of [...this.learning.index.workloads, ...[...this.#refs.values()].map((r) => r.workload)]) {
-      if (this.selected(w)) namespaces.add(w.namespace);
-    }
+    this.#known = [...this.learning.index.workloads, ...[...this.#refs.values()].map((r) => r.workload)];
+    for (const w of this.#known) if (this.selected(w)) namespaces.add(w.namespace);
     this.#namespaces = namespaces;
   }
 
@@ -176,6 +179,7 @@ export class Microsegmentation {
       workloadsKnown: this.learning.index.workloads.length,
       namespaces: [...this.#namespaces].sort(),
       unattributed: this.learning.unattributed,
+      unmatched: unmatchedSelections(config, this.#known, this.#run.labelsOf),
       pullRequests: config.microsegmentation.pullRequests,
     };
   }

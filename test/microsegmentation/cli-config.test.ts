@@ -142,6 +142,12 @@ describe('policy-recommender recommend with microsegmentation', () => {
     expect(await filesIn(out)).toEqual([]);
   });
 
+  test('a selected workload that does not exist is reported by name', async () => {
+    const run = await cli('recommend', '--flows', flows, '--out', join(dir, 'run3'), '--now', END, '--microsegment', 'yaobank/sumary', 'yaobnk', '--dry-run');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('  Selected, but no workload known from the flow records matches: namespace yaobnk, workload yaobank/sumary (a typo, or not deployed yet?).');
+  });
+
   test('usage errors exit 2: a bad entry, or microsegmentation with the kubernetes flavour', async () => {
     const bad = await cli('recommend', '--flows', flows, '--out', join(dir, 'x'), '--microsegment', 'yaobank/Pod/x');
     expect(bad).toMatchObject({ code: 2, stderr: expect.stringMatching(/^policy-recommender: --microsegment: "yaobank\/Pod\/x" is not a namespace or <namespace>\/<name>/) });

@@ -142,6 +142,22 @@ describe('in a run', () => {
     expect(web.rules.map((r) => r.peers)).toEqual([['pods:shop/app=db,role=primary']]);
   });
 
+  test('a select entry that selects no known workload is reported, as the configuration names it', async () => {
+    const records = [flow(deploymentPods('shop', 'web', { app: 'web' }), pub, { reporter: 'src', port: 443 })];
+    const select = { namespaces: ['shop', 'shpo'], workloads: ['shop/web', 'shop/StatefulSet/web', 'shop/api'], selector: "app == 'nothing'" };
+    const offline = await run(records, { config: segmented(select) });
+    expect(offline.microsegmentation!.unmatched).toEqual(['namespace shpo', 'workload shop/StatefulSet/web', 'workload shop/api', "selector app == 'nothing'"]);
+    // Known from the cluster: api exists there (no traffic yet), so only the typos remain.
+    const cluster: Workload[] = [
+      { kind: 'Deployment', namespace: 'shop', name: 'web', labels: { app: 'web' } },
+      { kind: 'Deployment', namespace: 'shop', name: 'api', labels: { app: 'nothing' } },
+    ];
+    const online = await run(records, { config: segmented(select), workloads: cluster });
+    expect(online.microsegmentation!.unmatched).toEqual(['namespace shpo', 'workload shop/StatefulSet/web']);
+    // Everything matched: nothing reported.
+    expect((await run(records, { config: segmented({ workloads: ['shop/web'] }) })).microsegmentation!.unmatched).toEqual([]);
+  });
+
   test('workloads from the Kubernetes API server, end to end', async () => {
     const server = await KubeApiServer.start();
     try {
