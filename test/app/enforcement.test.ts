@@ -137,6 +137,22 @@ describe('enforcing an accepted staged policy', () => {
     expect(prFor(enforceShop).number).not.toBe(enforce.number);
   });
 
+  test('the staged policy changed on the default branch: the open enforce PR is closed saying so, and proposed again after enforceAfter from the change', async () => {
+    await acceptedShop();
+    await quietDays(2);
+    const enforce = prFor(enforceShop);
+    h.repo.commitToDefault({ [SHOP]: `# Reviewed by the security team.\n${h.repo.file('main', SHOP)!}` }, 'a person edits the staged policy');
+    h.now += 6 * HOUR;
+    await h.see(db);
+    await h.run('after the edit');
+    expect(h.repo.pullRequest(enforce.number).state).toBe('closed');
+    expect(h.repo.pullRequest(enforce.number).body).toMatch(/^> \*\*Closed by policy-recommender:\*\* the staged policy changed on the default branch at 2026-11-24T18:00:00Z: enforcement is proposed once nothing would have been denied for 48h since\./);
+    expect(h.repo.pullRequest(enforce.number).body).not.toContain('would have denied');
+    await quietDays(2);
+    expect(prFor(enforceShop).state).toBe('open');
+    expect(h.repo.file(enforceShop, SHOP)).toContain('# Reviewed by the security team.');
+  });
+
   test('closed unmerged: the policy stays staged and enforcing it is not proposed again', async () => {
     await acceptedShop();
     await quietDays(2);

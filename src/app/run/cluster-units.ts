@@ -154,10 +154,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
     const ready = gone === null && change === null && !prs.has(keyId(key)) && input.now - quietSince >= input.enforceAfter;
     if (!ready && open === undefined) continue;
     const notReady =
-      gone ??
-      (change !== null || prs.has(keyId(key))
-        ? 'the staged policy is still changing: an update is proposed'
-        : `the staged policy would have denied observed traffic at ${formatTime(record.lastDenied ?? input.now)}`);
+      gone ?? (change !== null || prs.has(keyId(key)) ? 'the staged policy is still changing: an update is proposed' : waiting('the staged policy', record, input.enforceAfter));
     const enforceChange = ready ? enforcementChange(input, policy, proposal, quietSince) : null;
     facts.push(unit(enforceKey, namespace, enforceChange, 'Stable', ready && enforceChange !== null ? {} : { gone: notReady }));
   }
@@ -232,9 +229,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
       const ready = gone === null && !changing && input.now - quietSince >= input.enforceAfter;
       if (!ready && !prs.has(keyId(enforceKey))) continue;
       const enforceChange = ready ? workloadsEnforcementChange(input, staged, quietSince) : null;
-      const notReady =
-        gone ??
-        (changing ? 'the staged policies are still changing: an update is proposed' : `the staged policies would have denied observed traffic at ${formatTime(record.lastDenied ?? input.now)}`);
+      const notReady = gone ?? (changing ? 'the staged policies are still changing: an update is proposed' : waiting('the staged policies', record, input.enforceAfter));
       facts.push(unit(enforceKey, key.namespace, enforceChange, 'Stable', ready && enforceChange !== null ? {} : { gone: notReady }));
     }
   } else {
@@ -383,6 +378,13 @@ function acceptanceNote(record: AcceptanceRecord, quietSince: number, enforceAft
       ? `accepted ${formatTime(record.since)}; would have denied nothing since`
       : `accepted ${formatTime(record.since)}; would have denied ${record.denied} observed ${record.denied === 1 ? 'flow' : 'flows'} since, the last at ${formatTime(record.lastDenied!)}`;
   return `${denied}; enforcement is proposed after ${formatDuration(enforceAfter)} without, at ${formatTime(quietSince + enforceAfter)} at the earliest`;
+}
+
+/** Why accepted policies are not ready for enforcement (quiet for less than enforceAfter): a would-be denial, or a change that restarted the clock. */
+function waiting(what: string, record: AcceptanceRecord, enforceAfter: number): string {
+  return record.lastDenied === undefined
+    ? `${what} changed on the default branch at ${formatTime(record.since)}: enforcement is proposed once nothing would have been denied for ${formatDuration(enforceAfter)} since`
+    : `${what} would have denied observed traffic at ${formatTime(record.lastDenied)}`;
 }
 
 /** The enforcement of a namespace's accepted staged policy: the same file, as a NetworkPolicy. */
