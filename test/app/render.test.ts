@@ -5,7 +5,7 @@ import { MAX_BODY, renderPullRequestBody, type PullRequestContent } from '../../
 import { dashboardRequests, decodeDashboardState, renderDashboard } from '../../src/app/render/dashboard.ts';
 import { decodeMarker, encodeMarker, replaceMarker } from '../../src/app/state/marker.ts';
 import { branchName, parseBranch } from '../../src/app/state/proposal-key.ts';
-import { decodeState, type PullRequestState } from '../../src/app/state/pull-request-state.ts';
+import { decodeState, encodeState, type PullRequestState } from '../../src/app/state/pull-request-state.ts';
 import type { RuleReport } from '../../src/engine/report.ts';
 
 const state: PullRequestState = {
@@ -89,6 +89,13 @@ describe('markers and branches', () => {
     expect(decodeMarker('<!-- policy-recommender:x !!! -->', 'x')).toBeNull();
     expect(decodeMarker('<!-- policy-recommender:x aGVsbG8= -->', 'x')).toBeNull();
     expect(decodeState('no marker')).toBeNull();
+  });
+
+  test('the recorded memory reads back key for key, `__proto__` included (found by the fuzz suite)', () => {
+    const memory = JSON.parse('{"__proto__": "a: 1", "constructor": "b: 2", "namespace-isolation/shop.yaml": "c: 3"}') as Record<string, string>;
+    const decoded = decodeState(encodeState({ ...state, memory }))!;
+    expect(Object.entries(decoded.memory)).toEqual(Object.entries(memory));
+    expect(Object.getPrototypeOf(decoded.memory)).toBe(Object.prototype);
   });
 
   test('branch names', () => {

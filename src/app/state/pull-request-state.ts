@@ -77,12 +77,11 @@ export function decodeState(body: string): PullRequestState | null {
 
 /** The policy files recorded, from this version's `memory` or an earlier one's single `policy`. */
 function memoryOf(value: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {};
   const memory = value['memory'];
+  // Built with fromEntries: a key such as `__proto__` stays a key, never a prototype.
   if (typeof memory === 'object' && memory !== null && !Array.isArray(memory)) {
-    for (const [path, text] of Object.entries(memory)) if (typeof text === 'string') out[path] = text;
-  } else if (typeof value['policyPath'] === 'string' && typeof value['policy'] === 'string') {
-    out[value['policyPath']] = value['policy'];
+    return Object.fromEntries(Object.entries(memory).filter((e): e is [string, string] => typeof e[1] === 'string'));
   }
-  return out;
+  if (typeof value['policyPath'] === 'string' && typeof value['policy'] === 'string') return Object.fromEntries([[value['policyPath'], value['policy']]]);
+  return {};
 }
