@@ -6,6 +6,7 @@ import type { NamespaceReport, RuleReport, Warning, WorkloadReport } from '../en
 import { formatTime } from '../engine/provenance.ts';
 import type { SkipSummary } from '../flows/skip-report.ts';
 import type { DirectoryRun } from '../pipeline/run.ts';
+import { describeUnmatched } from '../pipeline/plan-workloads.ts';
 import { formatTable } from './table.ts';
 
 const number = new Intl.NumberFormat('en-US');
@@ -72,7 +73,8 @@ function microsegmentationLines({ plan }: DirectoryRun): string[] {
     const first = unattributed.slice(0, 5).map((u) => `${u.namespace}/${u.name} (${u.reason}: ${u.detail})`);
     lines.push(`  Not attributed to a workload: ${unattributed.length} endpoints, ${number.format(flows)} flows, learned by no workload policy: ${first.join(', ')}${unattributed.length > 5 ? ', ...' : ''}.`);
   }
-  if (m.unmatched.length > 0) lines.push(`  Selected, but no workload known from ${from} matches: ${m.unmatched.join(', ')} (a typo, or not deployed yet?).`);
+  const unmatched = describeUnmatched(m);
+  if (unmatched !== null) lines.push(`  ${unmatched}.`);
   for (const w of plan.workloads) {
     if (w.rules.length === 0) continue;
     lines.push('', `${w.key} (${w.path}, selector ${w.selector}):`);

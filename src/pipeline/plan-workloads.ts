@@ -33,6 +33,13 @@ export interface MicrosegmentationSummary {
   readonly pullRequests: 'per-workload' | 'per-namespace';
 }
 
+/** The summary's unmatched selections as one sentence, for the command's summary and the dashboard; null when none. */
+export function describeUnmatched(m: MicrosegmentationSummary): string | null {
+  if (m.unmatched.length === 0) return null;
+  const from = m.source === 'cluster' ? 'the cluster' : 'the flow records';
+  return `microsegmentation.select: no workload known from ${from} matches ${m.unmatched.join(', ')} (a typo, or not deployed yet?)`;
+}
+
 /** Plans only part of microsegmentation: one namespace's workloads, or one workload (`<ns>/<Kind>/<name>`). */
 export interface WorkloadScope {
   readonly namespace: string;

@@ -135,6 +135,21 @@ describe('microsegmentation PRs', () => {
     h = await AppHarness.start();
   });
 
+  test('a select entry that matches no known workload is a warning on the dashboard, and goes when it matches', async () => {
+    const typo = config('per-namespace').replace('namespaces: [shop]', 'namespaces: [shop]\n    workloads: [shop/wbe]');
+    h = await AppHarness.start({ config: typo });
+    await h.see(...traffic);
+    await h.run('first');
+    // Markdown-escaped, as every value on the dashboard.
+    const unescaped = () => h.dashboard().replace(/\\/g, '');
+    expect(unescaped()).toContain('**Warning:** microsegmentation.select: no workload known from the flow records matches workload shop/wbe (a typo, or not deployed yet?)');
+    h.repo.commitToDefault({ '.github/policy-recommender.yml': typo.replace('shop/wbe', 'shop/web') }, 'fix the typo');
+    h.now += HOUR;
+    await h.run('config fixed');
+    expect(unescaped()).toContain('(config fixed)');
+    expect(unescaped()).not.toContain('microsegmentation.select: no workload');
+  });
+
   test('from nothing to enforced microsegmentation through PRs alone', async () => {
     h = await AppHarness.start({ config: `${config('per-namespace')}\nenforceAfter: 1d` });
     await h.see(...traffic);

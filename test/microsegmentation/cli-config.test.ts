@@ -145,7 +145,7 @@ describe('policy-recommender recommend with microsegmentation', () => {
   test('a selected workload that does not exist is reported by name', async () => {
     const run = await cli('recommend', '--flows', flows, '--out', join(dir, 'run3'), '--now', END, '--microsegment', 'yaobank/sumary', 'yaobnk', '--dry-run');
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('  Selected, but no workload known from the flow records matches: namespace yaobnk, workload yaobank/sumary (a typo, or not deployed yet?).');
+    expect(run.stdout).toContain('  microsegmentation.select: no workload known from the flow records matches namespace yaobnk, workload yaobank/sumary (a typo, or not deployed yet?).');
   });
 
   test('usage errors exit 2: a bad entry, or microsegmentation with the kubernetes flavour', async () => {

@@ -14,7 +14,7 @@ import { namespacePolicyName } from '../../engine/naming.ts';
 import { formatTime } from '../../engine/provenance.ts';
 import { parseLabels, type Workload } from '../../engine/workloads.ts';
 import { planRecommendations, type NamespaceContext } from '../../pipeline/plan.ts';
-import { workloadPoliciesIn } from '../../pipeline/plan-workloads.ts';
+import { describeUnmatched, workloadPoliciesIn } from '../../pipeline/plan-workloads.ts';
 import { microsegmentationUnits, propose, type Proposal, type ProposalInput } from '../../pipeline/proposal.ts';
 import { buildInventory, type ObjectRef } from '../../repo/inventory.ts';
 import { TreeOverlay, type TreeFiles } from '../../repo/tree.ts';
@@ -73,12 +73,15 @@ export interface ClusterUnits {
   readonly accepted: Record<string, AcceptanceRecord>;
   /** Per key id: what the dashboard says beside the unit's state. */
   readonly notes: Map<string, string>;
+  /** For the cluster's dashboard section. */
+  readonly warnings: readonly string[];
 }
 
 export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
   const { cluster, config } = input;
   const prs = new Map(input.openPullRequests.map(({ key, pr }) => [keyId(key), pr]));
   const notes = new Map<string, string>();
+  const warnings: string[] = [];
   const accepted: Record<string, AcceptanceRecord> = {};
   const policies = ourNamespacePolicies(input.tree, config);
   const labelsOf = (ns: string) => input.namespaces?.labels(ns) ?? { 'kubernetes.io/metadata.name': ns, 'projectcalico.org/name': ns };
@@ -171,6 +174,8 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
       ...(input.namespaces ? { namespaces: input.namespaces } : {}),
       ...(input.workloads ? { workloads: input.workloads } : {}),
     });
+    const unmatched = plan.microsegmentation === null ? null : describeUnmatched(plan.microsegmentation);
+    if (unmatched !== null) warnings.push(unmatched);
     const keys = new Map<string, ProposalKey>();
     for (const u of microsegmentationUnits(plan)) {
       const key: ProposalKey = u.kind === 'workloads' && u.workload !== undefined ? { kind: 'workloads', cluster, namespace: u.namespace, workload: u.workload } : { kind: 'workloads', cluster, namespace: u.namespace };
@@ -248,7 +253,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
     const change = allEnforced ? defaultDenyChange(input, defaultDeny) : null;
     facts.push(unit(denyKey, null, change, 'Stable', change !== null ? {} : { gone: 'not every selected namespace has an enforced isolation policy any more' }));
   }
-  return { facts, accepted, notes };
+  return { facts, accepted, notes, warnings };
 }
 
 /** Our namespace isolation policies on the default branch: where each is, and whether it is enforced. */

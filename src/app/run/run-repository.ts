@@ -324,7 +324,7 @@ async function observeCluster(
       skipped: reading.skipped,
       namespaces: [],
       errors: [],
-      warnings,
+      warnings: [...warnings, ...units.warnings],
     },
   };
 }
