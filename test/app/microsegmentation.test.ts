@@ -191,4 +191,28 @@ describe('microsegmentation PRs', () => {
     // Only the global default deny is left to propose.
     expect(openHeads()).toEqual([branchOf({ kind: 'enforce-default-deny', cluster: 'prod' })]);
   });
+
+  test("per workload: each enforce PR's evidence is its own workload's traffic", async () => {
+    h = await AppHarness.start({ config: `${config('per-workload')}\nenforceAfter: 1d` });
+    await h.see(...traffic);
+    await h.run('first');
+    for (const pr of h.repo.pullRequests({ state: 'open' })) {
+      h.repo.markReadyForReview(pr.number);
+      h.repo.mergePullRequest(pr.number);
+      await h.deliver();
+      await h.run(`after merging ${pr.head}`);
+    }
+    for (let i = 0; i < 5; i++) {
+      h.now += 6 * HOUR;
+      await h.see(...traffic);
+      await h.run(`quiet ${i}`);
+    }
+    const evidence = (workload: string) => {
+      const branch = branchOf({ kind: 'enforce-workloads', cluster: 'prod', namespace: 'shop', workload });
+      return /(\d+) distinct flows? observed/.exec(prFor(branch).body)?.[1];
+    };
+    // web reported its egress to api and to db; api its ingress from web.
+    expect(evidence('shop/Deployment/web')).toBe('2');
+    expect(evidence('shop/Deployment/api')).toBe('1');
+  });
 });

@@ -434,7 +434,7 @@ function endpointsOf(observations: readonly EndpointObservation[], namespace: st
 }
 
 /** The enforcement of accepted workload policies: each file, its StagedNetworkPolicy as a NetworkPolicy. */
-function workloadsEnforcementChange(input: ClusterUnitsInput, staged: readonly { ref: ObjectRef }[], quietSince: number): UnitChange | null {
+function workloadsEnforcementChange(input: ClusterUnitsInput, staged: readonly { ref: ObjectRef; workload: Workload }[], quietSince: number): UnitChange | null {
   const prefix = input.clusterPath === '' ? '' : `${input.clusterPath}/`;
   const files = new Map<string, string>();
   for (const { ref } of staged) {
@@ -442,8 +442,9 @@ function workloadsEnforcementChange(input: ClusterUnitsInput, staged: readonly {
     if (text === null) return null;
     files.set(prefix + ref.path, text);
   }
-  const namespace = staged[0]!.ref.namespace!;
-  return enforcement(input, files, flowsOfEndpoints(input.fresh.endpoints.filter((e) => e.local.namespace === namespace)), { quietSince });
+  // The evidence is the traffic of the workloads enforced, as their acceptance was checked against.
+  const observed = endpointsOf(input.fresh.endpoints, staged[0]!.ref.namespace!, staged.map((e) => e.workload));
+  return enforcement(input, files, flowsOfEndpoints(observed), { quietSince });
 }
 
 /** The enforcement of the global default deny, with the observed flows it would deny. */
