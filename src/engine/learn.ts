@@ -14,11 +14,11 @@
 
 import { isPrivateIp } from '../calico/nets.ts';
 import { protocolHasPorts } from '../calico/protocol.ts';
-import type { FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from '../flows/record.ts';
+import { isStagedHit, type FlowEndpoint, type FlowRecord, type PolicyHit, type PolicyTrace } from '../flows/record.ts';
 import { overlapsWindow, type TimeWindow } from '../flows/source.ts';
 import { isIPv6 } from 'node:net';
 import { SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, type Direction, type Peer } from './model.ts';
-import { isOwnPolicyInTrace, isOwnWorkloadPolicyInTrace, isTemplateDefaultDenyInTrace } from './naming.ts';
+import { isOwnPolicyHit, isOwnWorkloadPolicyHit, isTemplateDefaultDenyHit } from './naming.ts';
 
 export interface LearnContext {
   readonly window: TimeWindow;
@@ -70,9 +70,9 @@ export function learn(record: FlowRecord, ctx: LearnContext): Lesson | NotLearne
   // Most records: the profile decided, and nothing else needs looking at.
   const primary = record.policies === null ? null : primaryHit(record.policies);
   if (record.policies !== null && primary !== null && !isProfile(primary)) {
-    const ownIsolation = (hit: PolicyHit) => isOwnPolicyInTrace(hit.policy, ctx.tierName, namespace);
-    const ownSegment = (hit: PolicyHit) => ctx.workloadTierName !== undefined && isOwnWorkloadPolicyInTrace(hit.policy, ctx.workloadTierName, namespace);
-    const own = (hit: PolicyHit) => ownIsolation(hit) || ownSegment(hit) || isTemplateDefaultDenyInTrace(hit.policy, hit.tier);
+    const ownIsolation = (hit: PolicyHit) => isOwnPolicyHit(hit, ctx.tierName, namespace);
+    const ownSegment = (hit: PolicyHit) => ctx.workloadTierName !== undefined && isOwnWorkloadPolicyHit(hit, ctx.workloadTierName, namespace);
+    const own = (hit: PolicyHit) => ownIsolation(hit) || ownSegment(hit) || isTemplateDefaultDenyHit(hit);
     forNamespace = decidedByProfile(record.policies, own);
     // Microsegmentation: our namespace isolation allowing (or passing) and our own per-workload
     // policy allowing are the layers composing, also in the enforced verdict.
@@ -114,7 +114,7 @@ export function decidedByProfile(
   if (!isOwn(primary)) return false;
   // What was enforced: enforced_policies, else all_policies without staged hits (older Calico
   // Enterprise releases list staged hits there too).
-  const enforced = finalHit(trace.enforced) ?? finalHit(trace.all?.filter((h) => !h.policy.includes('staged:')) ?? null);
+  const enforced = finalHit(trace.enforced) ?? finalHit(trace.all?.filter((h) => !isStagedHit(h)) ?? null);
   return enforced === null || isProfile(enforced) || ownEnforced(enforced);
 }
 
@@ -137,7 +137,7 @@ function finalHit(hits: readonly PolicyHit[] | null): PolicyHit | null {
 }
 
 function isProfile(hit: PolicyHit): boolean {
-  return hit.tier === '__PROFILE__';
+  return hit.kind === 'Profile';
 }
 
 function classifyRemote(record: FlowRecord, remote: FlowEndpoint, egress: boolean, clusterDomain: string): Peer[] {

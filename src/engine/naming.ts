@@ -8,6 +8,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Flavor } from '../config/recommendation-config.ts';
+import type { PolicyHit, PolicyHitKind } from '../flows/record.ts';
 import { WORKLOAD_KINDS, type WorkloadId } from './workloads.ts';
 
 const SUFFIX = '-recommendation';
@@ -19,17 +20,17 @@ export function namespacePolicyName(flavor: Flavor, tier: string, namespace: str
   return flavor === 'kubernetes' ? `${namespace}${SUFFIX}` : `${tier}.${namespace}${SUFFIX}`;
 }
 
+const CALICO_KINDS: ReadonlySet<PolicyHitKind> = new Set(['NetworkPolicy', 'StagedNetworkPolicy']);
+const KUBERNETES_KINDS: ReadonlySet<PolicyHitKind> = new Set(['KubernetesNetworkPolicy', 'StagedKubernetesNetworkPolicy']);
+
 /**
- * Is a policy as named in a flow log's policy trace (`<ns>/<tier>.staged:<name>`,
- * `<ns>/staged:<tier>.<name>`, `<ns>/<tier>.<name>`, ...) our own recommendation for `namespace`?
+ * Is a policy-trace hit our own namespace recommendation for `namespace` (tier `tier`), staged or
+ * enforced, whichever name form the trace used? The `kubernetes` flavour's policy is a Kubernetes
+ * policy of the same name (Calico puts those in the default tier).
  */
-export function isOwnPolicyInTrace(tracePolicy: string, tier: string, namespace: string): boolean {
-  const slash = tracePolicy.indexOf('/');
-  if (slash === -1 || tracePolicy.slice(0, slash) !== namespace) return false;
-  let name = tracePolicy.slice(slash + 1).replaceAll('staged:', '');
-  // The tier may be printed as a prefix of a name that already carries it.
-  while (name.startsWith(`${tier}.`)) name = name.slice(tier.length + 1);
-  return name === `${namespace}${SUFFIX}`;
+export function isOwnPolicyHit(hit: PolicyHit, tier: string, namespace: string): boolean {
+  if (hit.namespace !== namespace || hit.name !== `${namespace}${SUFFIX}`) return false;
+  return (CALICO_KINDS.has(hit.kind) && hit.tier === tier) || KUBERNETES_KINDS.has(hit.kind);
 }
 
 /**
@@ -64,21 +65,14 @@ export function isWorkloadPolicyName(name: string, tier: string): boolean {
   return name.startsWith(`${tier}.`) && WORKLOAD_POLICY.test(name.slice(tier.length + 1));
 }
 
-/** Is a policy as named in a flow log's trace one of our microsegmentation policies in `namespace`? */
-export function isOwnWorkloadPolicyInTrace(tracePolicy: string, tier: string, namespace: string): boolean {
-  const slash = tracePolicy.indexOf('/');
-  if (slash === -1 || tracePolicy.slice(0, slash) !== namespace) return false;
-  let name = tracePolicy.slice(slash + 1).replaceAll('staged:', '');
-  while (name.startsWith(`${tier}.`)) name = name.slice(tier.length + 1);
-  return WORKLOAD_POLICY.test(name);
+/** Is a policy-trace hit one of our microsegmentation policies in `namespace` (tier `tier`)? */
+export function isOwnWorkloadPolicyHit(hit: PolicyHit, tier: string, namespace: string): boolean {
+  return hit.namespace === namespace && hit.tier === tier && CALICO_KINDS.has(hit.kind) && WORKLOAD_POLICY.test(hit.name);
 }
 
-/** The template's staged global default deny (`default.staged:default-deny`) in a trace. */
-export function isTemplateDefaultDenyInTrace(tracePolicy: string, tier: string): boolean {
-  if (tier !== 'default' || tracePolicy.includes('/') || !tracePolicy.includes('staged:')) return false;
-  let name = tracePolicy.replaceAll('staged:', '');
-  while (name.startsWith('default.')) name = name.slice('default.'.length);
-  return name === 'default-deny';
+/** The template's staged global default deny (`default-deny`, tier default) in a trace. */
+export function isTemplateDefaultDenyHit(hit: PolicyHit): boolean {
+  return hit.kind === 'StagedGlobalNetworkPolicy' && hit.tier === 'default' && hit.name === 'default-deny';
 }
 
 /**

@@ -6,7 +6,8 @@ import { isIP } from 'node:net';
 import { parseProtocol } from '../calico/protocol.ts';
 import { isPortNumber } from '../calico/ports.ts';
 import { memoize } from '../util/memo.ts';
-import { ENDPOINT_TYPES, MAX_DOMAINS, MAX_HITS, MAX_LABELS, NO_STRINGS, normalisedDomains, policyHit, validDnsLabel, validEndpointName, validLabel } from './validation.ts';
+import { parsePolicyHit } from './policy-hit.ts';
+import { ENDPOINT_TYPES, MAX_DOMAINS, MAX_HITS, MAX_LABELS, NO_STRINGS, normalisedDomains, validDnsLabel, validEndpointName, validLabel } from './validation.ts';
 import type { DestinationService, EndpointType, FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from './record.ts';
 
 export type ParseResult = { ok: true; record: FlowRecord } | { ok: false; reason: string };
@@ -173,7 +174,7 @@ function hits(v: unknown): PolicyHit[] | null {
   if (v === undefined || v === null) return null;
   if (!Array.isArray(v) || v.length > MAX_HITS) throw new Reject('invalid policies');
   return v.map((entry) => {
-    const hit = policyHit(entry);
+    const hit = parsePolicyHit(entry);
     if (hit === null) throw new Reject('invalid policies entry');
     return hit;
   });

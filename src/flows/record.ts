@@ -20,15 +20,45 @@ export interface FlowEndpoint {
 
 export type PolicyHitAction = 'allow' | 'deny' | 'pass' | 'log';
 
-/** One entry of a policy trace: `<index>|<tier>|<policy>|<action>|<rule index>`. */
+/**
+ * The kind of the policy a trace entry names. Flow logs up to Calico 3.31 tell it by the name's
+ * form (`staged:`, `knp.default.`, namespace or not); from 3.32 by a short kind (`np:`, `snp:` ...,
+ * felix/types/policy_id.go); Goldmane by an enum. `Other` is a kind this project does not know
+ * (a newer release's, or AdminNetworkPolicy's): never ours, so it counts as another policy deciding.
+ */
+export type PolicyHitKind =
+  | 'NetworkPolicy'
+  | 'GlobalNetworkPolicy'
+  | 'StagedNetworkPolicy'
+  | 'StagedGlobalNetworkPolicy'
+  | 'KubernetesNetworkPolicy'
+  | 'StagedKubernetesNetworkPolicy'
+  | 'ClusterNetworkPolicy'
+  | 'Profile'
+  | 'Other';
+
+/** One entry of a policy trace, structured whatever form the source wrote it in. */
 export interface PolicyHit {
+  /** The tier's position in the trace (entries are evaluated in this order). */
   readonly index: number;
+  /** `__PROFILE__` for profiles. */
   readonly tier: string;
-  /** The policy as named in the trace, e.g. `yaobank/namespace-isolation.staged:x` or `__PROFILE__.kns.yaobank`. */
-  readonly policy: string;
+  readonly kind: PolicyHitKind;
+  /** Null for global policies and profiles. */
+  readonly namespace: string | null;
+  /**
+   * The policy's name, without `staged:` and without the `<tier>.` (or `knp.default.`) prefix that
+   * traces up to Calico 3.31 put in front of it: `shop-recommendation` for a policy named
+   * `namespace-isolation.shop-recommendation` or `shop-recommendation`. Profiles: `kns.<ns>` ...
+   */
+  readonly name: string;
   readonly action: PolicyHitAction;
   /** -1 means the tier's default action (no rule matched). */
   readonly ruleIndex: number;
+}
+
+export function isStagedHit(hit: PolicyHit): boolean {
+  return hit.kind === 'StagedNetworkPolicy' || hit.kind === 'StagedGlobalNetworkPolicy' || hit.kind === 'StagedKubernetesNetworkPolicy';
 }
 
 export interface PolicyTrace {

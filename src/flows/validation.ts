@@ -1,11 +1,11 @@
 // The checks every flow source applies at its boundary (files, Goldmane, Elasticsearch), in one
 // place so the sources cannot drift apart: whatever becomes a FlowRecord has valid Kubernetes
-// names, bounded sizes and a well-formed policy trace. Flow sources repeat the same names and
+// names and bounded sizes (policy traces: policy-hit.ts). Flow sources repeat the same names and
 // trace entries millions of times, so each distinct value is checked once (bounded memo).
 
 import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue, normaliseDomain } from '../calico/names.ts';
 import { memoize } from '../util/memo.ts';
-import type { EndpointType, PolicyHit, PolicyHitAction } from './record.ts';
+import type { EndpointType } from './record.ts';
 
 export const MAX_NAME = 253;
 export const MAX_LABELS = 256;
@@ -16,15 +16,11 @@ export const MAX_TIME = 1e11;
 /** Shared by every record without labels or domains: one less allocation per record. */
 export const NO_STRINGS: readonly string[] = Object.freeze([]);
 export const ENDPOINT_TYPES: ReadonlySet<string> = new Set(['wep', 'hep', 'ns', 'net']);
-export const PROFILE_TIER = '__PROFILE__';
 
 /** Workload names in aggregated logs are pod-name prefixes ending in `*`; `-` when unknown. */
 const WORKLOAD_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9*])?$|^\*$|^-$/;
 /** Networks (`pub`, `pvt`) and host names: printable ASCII without quotes or separators. */
 const OTHER_NAME = /^[A-Za-z0-9][-A-Za-z0-9._*]*$/;
-const HIT_ACTIONS: ReadonlySet<string> = new Set(['allow', 'deny', 'pass', 'log']);
-/** `<ns>/<tier>.<name>`, `<tier>.staged:<name>`, `__PROFILE__.kns.<ns>`, `knp.default.<name>`. */
-const POLICY_IN_TRACE = /^[A-Za-z0-9_][-A-Za-z0-9_.:/]{0,511}$/;
 
 export const validDnsLabel = memoize(isDnsLabel);
 export const validSubdomain = memoize(isDnsSubdomain);
@@ -60,24 +56,3 @@ export function normalisedDomains(list: readonly unknown[]): string[] | null {
   }
   return out;
 }
-
-/**
- * One policy-trace entry, `<index>|<tier>|<policy>|<action>|<rule index>`, or null when it is
- * malformed. Parsed hits are immutable and shared.
- */
-export function policyHit(entry: unknown): PolicyHit | null {
-  return typeof entry === 'string' && entry.length <= 1024 ? cachedHit(entry) : null;
-}
-
-const cachedHit = memoize((entry): PolicyHit | null => {
-  const parts = entry.split('|');
-  if (parts.length !== 5) return null;
-  const [index, tier, policy, action, ruleIndex] = parts as [string, string, string, string, string];
-  const valid =
-    /^\d{1,4}$/.test(index) &&
-    /^-?\d{1,6}$/.test(ruleIndex) &&
-    HIT_ACTIONS.has(action) &&
-    (isDnsLabel(tier) || tier === PROFILE_TIER) &&
-    POLICY_IN_TRACE.test(policy);
-  return valid ? Object.freeze({ index: Number(index), tier, policy, action: action as PolicyHitAction, ruleIndex: Number(ruleIndex) }) : null;
-});

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { decidedByProfile, learn, type LearnContext } from '../../src/engine/learn.ts';
 import { SAW_NO_IP, SAW_PRIVATE_IP, SAW_PUBLIC_IP } from '../../src/engine/model.ts';
+import type { PolicyHit } from '../../src/flows/record.ts';
 import { egress, flow, hep, hit, ingress, net, networkSet, NOW, HOUR, pub, pvt, wep } from '../support/engine.ts';
 
 const ctx: LearnContext = { window: { from: NOW - 24 * HOUR, to: NOW }, clusterDomain: 'cluster.local', tierName: 'namespace-isolation' };
@@ -56,7 +57,7 @@ describe('the deciding policy hit', () => {
   const ownStaged = hit('1|namespace-isolation|shop/namespace-isolation.staged:shop-recommendation|deny|-1');
   const otherStaged = hit('1|security|security.staged:quarantine|deny|0');
   const notOwn = () => false;
-  const own = (h: { policy: string }) => h.policy === ownStaged.policy;
+  const own = (h: PolicyHit) => h === ownStaged;
 
   test('records without a policy trace are learned', () => {
     expect(decidedByProfile(null, notOwn)).toBe(true);

@@ -43,7 +43,7 @@ describe('a valid record', () => {
       action: 'allow',
       reporter: 'dst',
       policies: {
-        all: [{ index: 0, tier: '__PROFILE__', policy: '__PROFILE__.kns.policy-demo', action: 'allow', ruleIndex: 0 }],
+        all: [{ index: 0, tier: '__PROFILE__', kind: 'Profile', namespace: null, name: 'kns.policy-demo', action: 'allow', ruleIndex: 0 }],
         pending: null,
         enforced: null,
       },
@@ -87,11 +87,11 @@ describe('a valid record', () => {
     expect(r.numFlows).toBe(17);
     expect(r.policies).toEqual({
       all: [
-        { index: 0, tier: 'security', policy: 'security.block-public-db', action: 'deny', ruleIndex: 0 },
-        { index: 1, tier: 'default', policy: 'yaobank/default.allow-x', action: 'pass', ruleIndex: -1 },
+        { index: 0, tier: 'security', kind: 'GlobalNetworkPolicy', namespace: null, name: 'block-public-db', action: 'deny', ruleIndex: 0 },
+        { index: 1, tier: 'default', kind: 'NetworkPolicy', namespace: 'yaobank', name: 'allow-x', action: 'pass', ruleIndex: -1 },
       ],
-      enforced: [{ index: 0, tier: 'security', policy: 'security.block-public-db', action: 'deny', ruleIndex: 0 }],
-      pending: [{ index: 0, tier: 'namespace-isolation', policy: 'yaobank/namespace-isolation.staged:customer', action: 'allow', ruleIndex: 3 }],
+      enforced: [{ index: 0, tier: 'security', kind: 'GlobalNetworkPolicy', namespace: null, name: 'block-public-db', action: 'deny', ruleIndex: 0 }],
+      pending: [{ index: 0, tier: 'namespace-isolation', kind: 'StagedNetworkPolicy', namespace: 'yaobank', name: 'customer', action: 'allow', ruleIndex: 3 }],
     });
   });
 

@@ -5,10 +5,10 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { ConfigError, validateRecommendationConfig } from '../../src/config/recommendation-config.ts';
 import { isDnsSubdomain } from '../../src/calico/names.ts';
-import { isOwnWorkloadPolicyInTrace, isWorkloadPolicyName, workloadPolicyName, workloadPolicyPath } from '../../src/engine/naming.ts';
+import { isOwnWorkloadPolicyHit, isWorkloadPolicyName, workloadPolicyName, workloadPolicyPath } from '../../src/engine/naming.ts';
 import { formatTime } from '../../src/engine/provenance.ts';
 import type { FlowRecord } from '../../src/flows/record.ts';
-import { bare, config, deploymentPods, flow, HOUR, loadTemplate, net, networkSet, NOW, policyOf, pub, pvt, run, statefulSetPods, wep, yamlOf } from '../support/engine.ts';
+import { bare, config, deploymentPods, flow, hit, HOUR, loadTemplate, net, networkSet, NOW, policyOf, pub, pvt, run, statefulSetPods, wep, yamlOf } from '../support/engine.ts';
 
 beforeAll(async () => {
   await loadTemplate();
@@ -338,7 +338,7 @@ describe('names and paths', () => {
       expect(name.length).toBeLessThanOrEqual(253);
       expect(isDnsSubdomain(name)).toBe(true);
       expect(isWorkloadPolicyName(name, 'appsec')).toBe(true);
-      expect(isOwnWorkloadPolicyInTrace(`shop/${name.replace('appsec.', 'appsec.staged:')}`, 'appsec', 'shop')).toBe(true);
+      expect(isOwnWorkloadPolicyHit(hit(`0|appsec|shop/${name.replace('appsec.', 'appsec.staged:')}|allow|0`), 'appsec', 'shop')).toBe(true);
     }
     expect(workloadPolicyPath(long('x')).split('/').at(-1)!.length).toBeLessThanOrEqual(205);
   });

@@ -4,6 +4,7 @@ import { parseAllDocuments } from 'yaml';
 import { validateRecommendationConfig, type RecommendationConfig } from '../../src/config/recommendation-config.ts';
 import { FlowAggregator } from '../../src/engine/aggregate.ts';
 import type { Protocol } from '../../src/calico/protocol.ts';
+import { parsePolicyHit } from '../../src/flows/policy-hit.ts';
 import type { FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from '../../src/flows/record.ts';
 import { planRecommendations, type Plan } from '../../src/pipeline/plan.ts';
 import { learnContext, TEMPLATE_DIR } from '../../src/pipeline/run.ts';
@@ -38,13 +39,16 @@ export function hep(name = 'node-1'): FlowEndpoint {
   return { type: 'hep', name, namespace: null, labels: [], ip: null };
 }
 
+/** A flow-log policy-trace entry, parsed as the file source parses it. */
 export function hit(text: string): PolicyHit {
-  const [index, tier, policy, action, ruleIndex] = text.split('|') as [string, string, string, string, string];
-  return { index: Number(index), tier, policy, action: action as PolicyHit['action'], ruleIndex: Number(ruleIndex) };
+  const parsed = parsePolicyHit(text);
+  if (parsed === null) throw new Error(`not a policy-trace entry: ${text}`);
+  return parsed;
 }
 
 export function profileTrace(namespace: string): PolicyTrace {
-  const hits = [hit(`0|__PROFILE__|__PROFILE__.kns.${namespace}|allow|0`)];
+  // Built, not parsed: tests give namespaces a flow log could not hold.
+  const hits: PolicyHit[] = [{ index: 0, tier: '__PROFILE__', kind: 'Profile', namespace: null, name: `kns.${namespace}`, action: 'allow', ruleIndex: 0 }];
   return { all: hits, pending: hits, enforced: hits };
 }
 

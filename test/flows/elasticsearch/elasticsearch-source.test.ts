@@ -421,12 +421,12 @@ describe('buckets to records', () => {
       reporter: 'src',
       policies: {
         all: [
-          { index: 0, tier: 'security', policy: 'security.allow-egress', action: 'pass', ruleIndex: -1 },
-          { index: 1, tier: '__PROFILE__', policy: '__PROFILE__.kns.shop', action: 'allow', ruleIndex: 0 },
+          { index: 0, tier: 'security', kind: 'GlobalNetworkPolicy', namespace: null, name: 'allow-egress', action: 'pass', ruleIndex: -1 },
+          { index: 1, tier: '__PROFILE__', kind: 'Profile', namespace: null, name: 'kns.shop', action: 'allow', ruleIndex: 0 },
         ],
         pending: [
-          { index: 0, tier: 'security', policy: 'security.allow-egress', action: 'pass', ruleIndex: -1 },
-          { index: 1, tier: 'namespace-isolation', policy: 'shop/namespace-isolation.staged:shop-recommendation', action: 'allow', ruleIndex: 2 },
+          { index: 0, tier: 'security', kind: 'GlobalNetworkPolicy', namespace: null, name: 'allow-egress', action: 'pass', ruleIndex: -1 },
+          { index: 1, tier: 'namespace-isolation', kind: 'StagedNetworkPolicy', namespace: 'shop', name: 'shop-recommendation', action: 'allow', ruleIndex: 2 },
         ],
         enforced: [],
       },
@@ -456,7 +456,7 @@ describe('buckets to records', () => {
     expect(icmp).toMatchObject({ protocol: 'ICMP', destPort: null, destService: null, destDomains: [], policies: null, reporter: 'dst' });
     expect(icmp!.source).toEqual({ type: 'net', name: 'pvt', namespace: null, labels: [], ip: null });
     expect(udp).toMatchObject({ protocol: 'UDP', destPort: null });
-    expect(udp!.policies).toEqual({ all: [{ index: 0, tier: '__PROFILE__', policy: '__PROFILE__.kns.shop', action: 'allow', ruleIndex: 0 }], pending: null, enforced: null });
+    expect(udp!.policies).toEqual({ all: [{ index: 0, tier: '__PROFILE__', kind: 'Profile', namespace: null, name: 'kns.shop', action: 'allow', ruleIndex: 0 }], pending: null, enforced: null });
   });
 
   test('times come back as epoch milliseconds and are widened to whole seconds', async () => {

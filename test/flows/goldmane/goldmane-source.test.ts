@@ -358,7 +358,7 @@ describe('invalid flows are skipped and counted, never thrown', () => {
       withKey(5, { reporter: 7 }),
       withKey(6, { dest_name: 'evil"\n- action: Allow' }),
       { ...valid(7), source_labels: ['app=web', 'bad label=x'] },
-      withKey(8, { policies: { enforced_policies: [{ kind: 42, tier: 't', name: 'p', action: ACTION.allow }] } }),
+      withKey(8, { policies: { enforced_policies: [{ kind: 0, tier: 't', name: 'p', action: ACTION.allow }] } }),
       withKey(9, { policies: { enforced_policies: [{ kind: KIND.CalicoNetworkPolicy, namespace: 'shop', tier: 'security', name: 'x|y', action: ACTION.deny }] } }),
       valid(10),
     ];
@@ -372,7 +372,7 @@ describe('invalid flows are skipped and counted, never thrown', () => {
     expect(summary.byReason).toEqual({
       'invalid dest_name': 1,
       'invalid dest_type': 1,
-      'invalid policy hit kind': 1,
+      'missing policy hit kind': 1,
       'invalid policy hit name': 1,
       'invalid reporter': 1,
       'invalid source_labels': 1,

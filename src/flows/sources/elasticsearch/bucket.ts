@@ -7,7 +7,8 @@
 import { isPortNumber } from '../../../calico/ports.ts';
 import { parseProtocol } from '../../../calico/protocol.ts';
 import { memoize } from '../../../util/memo.ts';
-import { ENDPOINT_TYPES, MAX_HITS, MAX_TIME, NO_STRINGS, normalisedDomains, policyHit, validDnsLabel, validEndpointName } from '../../validation.ts';
+import { parsePolicyHit } from '../../policy-hit.ts';
+import { ENDPOINT_TYPES, MAX_HITS, MAX_TIME, NO_STRINGS, normalisedDomains, validDnsLabel, validEndpointName } from '../../validation.ts';
 import type { DestinationService, EndpointType, FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from '../../record.ts';
 import { END, NUM_FLOWS, START, TRACE_ENTRY_SEPARATOR, TRACE_INVALID, TRACE_LIST_SEPARATOR, type KeyName } from './query.ts';
 
@@ -161,7 +162,7 @@ const cachedTrace = memoize((text): PolicyTrace | string => {
     if (entries.length > MAX_HITS) return 'invalid policies';
     const hits: PolicyHit[] = [];
     for (const entry of entries) {
-      const hit = policyHit(entry);
+      const hit = parsePolicyHit(entry);
       if (hit === null) return 'invalid policies entry';
       hits.push(hit);
     }

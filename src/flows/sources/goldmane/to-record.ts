@@ -4,24 +4,16 @@
 // with a fixed reason (never the offending value, so nothing hostile is ever rendered).
 //
 // Goldmane carries no IPs and no domains: endpoints get `ip: null`, records `destDomains: []`.
-// Its policy hits are structured; they become the flow-log strings the engine understands
-// (Calico's own PolicyHit -> label conversion follows the same scheme):
-//   CalicoNetworkPolicy           <ns>/<tier>.<name>
-//   StagedNetworkPolicy           <ns>/<tier>.staged:<name>
-//   GlobalNetworkPolicy           <tier>.<name>
-//   StagedGlobalNetworkPolicy     <tier>.staged:<name>
-//   NetworkPolicy (Kubernetes)    <ns>/knp.default.<name>
-//   StagedKubernetesNetworkPolicy <ns>/staged:knp.default.<name>
-//   ClusterNetworkPolicy          kcnp.<tier>.<name>   (tiers kube-admin / kube-baseline)
-//   Profile                       tier __PROFILE__, policy __PROFILE__.<name> (`kns.<ns>`; `kns.<namespace>` if the name is empty)
-//   EndOfTier                     the triggering policy's string, the hit's tier and action, rule index -1
-// Calico up to 3.31 names tiered policies `<tier>.<name>` and Goldmane may report either form, so a
-// name that already starts with `<tier>.` (or `staged:`, `knp.default.`) is not prefixed again.
+// Its policy hits are structured and stay so (src/flows/policy-hit.ts describes the model): the
+// kind from the wire enum, the name without `staged:` and the `<tier>.` / `knp.default.` prefix
+// Calico up to 3.31 may put in front of it; a profile's name (`kns.<ns>`) in tier __PROFILE__; an
+// EndOfTier hit as the triggering policy with the hit's tier and action and rule index -1.
 
 import { parseProtocol } from '../../../calico/protocol.ts';
 import { memoize } from '../../../util/memo.ts';
-import type { DestinationService, EndpointType, FlowEndpoint, FlowRecord, PolicyHit, PolicyHitAction, PolicyTrace } from '../../record.ts';
-import { MAX_HITS, MAX_LABELS, MAX_NAME, MAX_TIME, NO_STRINGS, PROFILE_TIER, validDnsLabel, validEndpointName, validLabel, validSubdomain } from '../../validation.ts';
+import { bareName, PROFILE_TIER } from '../../policy-hit.ts';
+import type { DestinationService, EndpointType, FlowEndpoint, FlowRecord, PolicyHit, PolicyHitAction, PolicyHitKind, PolicyTrace } from '../../record.ts';
+import { MAX_HITS, MAX_LABELS, MAX_NAME, MAX_TIME, NO_STRINGS, validDnsLabel, validEndpointName, validLabel, validSubdomain } from '../../validation.ts';
 import { Action, EndpointType as WireEndpointType, PolicyKind, Reporter, type Int64, type WireFlow, type WirePolicyHit } from './wire.ts';
 
 export type ToRecordResult = { ok: true; record: FlowRecord } | { ok: false; reason: string };
@@ -194,12 +186,12 @@ function policyHit(h: WirePolicyHit): PolicyHit {
     const trigger = h.trigger;
     if (typeof trigger !== 'object' || trigger === null) throw new Reject('missing policy hit trigger');
     if (trigger.kind === PolicyKind.EndOfTier || trigger.kind === PolicyKind.Profile) throw new Reject('invalid policy hit trigger');
-    return { index, tier, policy: policyName(trigger, tier), action, ruleIndex: -1 };
+    return { index, tier, ...policyOf(trigger, tier), action, ruleIndex: -1 };
   }
   const ruleIndex = int(h.rule_index, -1, MAX_RULE_INDEX, 'policy hit rule_index');
-  if (h.kind === PolicyKind.Profile) return { index, tier: PROFILE_TIER, policy: profileName(h), action, ruleIndex };
+  if (h.kind === PolicyKind.Profile) return { index, tier: PROFILE_TIER, kind: 'Profile', namespace: null, name: profileName(h), action, ruleIndex };
   const tier = hitTier(h.tier);
-  return { index, tier, policy: policyName(h, tier), action, ruleIndex };
+  return { index, tier, ...policyOf(h, tier), action, ruleIndex };
 }
 
 function hitTier(v: unknown): string {
@@ -215,10 +207,10 @@ function profileName(h: WirePolicyHit): string {
   if (name === null) {
     const namespace = hitNamespace(h.namespace);
     if (namespace === null) throw new Reject('missing policy hit name');
-    return `${PROFILE_TIER}.kns.${namespace}`;
+    return `kns.${namespace}`;
   }
   if (name.length > MAX_NAME || !validSubdomain(name)) throw new Reject('invalid policy hit name');
-  return `${PROFILE_TIER}.${name}`;
+  return name;
 }
 
 function hitNamespace(v: unknown): string | null {
@@ -227,47 +219,40 @@ function hitNamespace(v: unknown): string | null {
   return namespace;
 }
 
-/** The flow-log form of a (non-profile, non-end-of-tier) policy; `tier` is already valid. */
-function policyName(h: WirePolicyHit, tier: string): string {
+/** Wire kinds (goldmane/proto/api.proto) -> ours, with whether the kind is namespaced. */
+const KINDS = new Map<number, { kind: PolicyHitKind; namespaced: boolean }>([
+  [PolicyKind.CalicoNetworkPolicy, { kind: 'NetworkPolicy', namespaced: true }],
+  [PolicyKind.StagedNetworkPolicy, { kind: 'StagedNetworkPolicy', namespaced: true }],
+  [PolicyKind.GlobalNetworkPolicy, { kind: 'GlobalNetworkPolicy', namespaced: false }],
+  [PolicyKind.StagedGlobalNetworkPolicy, { kind: 'StagedGlobalNetworkPolicy', namespaced: false }],
+  [PolicyKind.NetworkPolicy, { kind: 'KubernetesNetworkPolicy', namespaced: true }],
+  [PolicyKind.StagedKubernetesNetworkPolicy, { kind: 'StagedKubernetesNetworkPolicy', namespaced: true }],
+  [PolicyKind.ClusterNetworkPolicy, { kind: 'ClusterNetworkPolicy', namespaced: false }],
+]);
+
+/** The policy a (non-profile, non-end-of-tier) hit names; `tier` is already valid. */
+function policyOf(h: WirePolicyHit, tier: string): Pick<PolicyHit, 'kind' | 'namespace' | 'name'> {
   const namespace = hitNamespace(h.namespace);
-  let name = optionalText(h.name, 'policy hit name');
+  const name = optionalText(h.name, 'policy hit name');
   if (name === null) throw new Reject('missing policy hit name');
   if (name.length > MAX_NAME + 64) throw new Reject('invalid policy hit name');
-  const namespaced = (): string => {
-    if (namespace === null) throw new Reject('missing policy hit namespace');
-    return namespace;
-  };
-  const global = (): void => {
-    if (namespace !== null) throw new Reject('invalid policy hit namespace');
-  };
-  switch (h.kind) {
-    case PolicyKind.CalicoNetworkPolicy:
-      return `${namespaced()}/${tier}.${bare(name, tier)}`;
-    case PolicyKind.StagedNetworkPolicy:
-      return `${namespaced()}/${tier}.staged:${bare(name, tier)}`;
-    case PolicyKind.GlobalNetworkPolicy:
-      global();
-      return `${tier}.${bare(name, tier)}`;
-    case PolicyKind.StagedGlobalNetworkPolicy:
-      global();
-      return `${tier}.staged:${bare(name, tier)}`;
-    case PolicyKind.NetworkPolicy:
-      return `${namespaced()}/knp.default.${bare(name, 'knp.default')}`;
-    case PolicyKind.StagedKubernetesNetworkPolicy:
-      return `${namespaced()}/staged:knp.default.${bare(name, 'knp.default')}`;
-    case PolicyKind.ClusterNetworkPolicy:
-      global();
-      name = bare(name, `kcnp.${tier}`);
-      return `kcnp.${tier}.${name}`;
-    default:
-      throw new Reject(h.kind === PolicyKind.Unspecified || h.kind === undefined ? 'missing policy hit kind' : 'invalid policy hit kind');
-  }
+  if (h.kind === PolicyKind.Unspecified || h.kind === undefined) throw new Reject('missing policy hit kind');
+  const known = typeof h.kind === 'number' ? KINDS.get(h.kind) : undefined;
+  // A kind this project does not know (a newer release's): never ours, so "another policy".
+  if (known === undefined) return { kind: 'Other', namespace, name: checkedName(name) };
+  if (known.namespaced && namespace === null) throw new Reject('missing policy hit namespace');
+  if (!known.namespaced && namespace !== null) throw new Reject('invalid policy hit namespace');
+  const prefix = known.kind === 'KubernetesNetworkPolicy' || known.kind === 'StagedKubernetesNetworkPolicy' ? 'knp.default' : known.kind === 'ClusterNetworkPolicy' ? `kcnp.${tier}` : tier;
+  return { kind: known.kind, namespace, name: checkedName(bareName(stripPrefix(name, prefix), tier)) };
 }
 
-/** The policy's own name: without `staged:` and the given `<prefix>.`; it must be a valid object name. */
-function bare(name: string, prefix: string): string {
-  let out = name.startsWith('staged:') ? name.slice(7) : name;
-  if (out.startsWith(`${prefix}.`) && out.length > prefix.length + 1) out = out.slice(prefix.length + 1);
-  if (out.length > MAX_NAME || !validSubdomain(out)) throw new Reject('invalid policy hit name');
-  return out;
+function stripPrefix(name: string, prefix: string): string {
+  const staged = name.startsWith('staged:') ? name.slice(7) : name;
+  return staged.startsWith(`${prefix}.`) && staged.length > prefix.length + 1 ? staged.slice(prefix.length + 1) : staged;
+}
+
+/** The policy's own name must be a valid object name. */
+function checkedName(name: string): string {
+  if (name.length > MAX_NAME || !validSubdomain(name)) throw new Reject('invalid policy hit name');
+  return name;
 }
