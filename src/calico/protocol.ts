@@ -3,6 +3,12 @@
 /** The rule form: a Calico protocol name, or the IANA number for protocols Calico does not name. */
 export type Protocol = 'TCP' | 'UDP' | 'ICMP' | 'ICMPv6' | 'SCTP' | 'UDPLite' | number;
 
+/**
+ * Rule names (api/pkg/lib/numorstring/protocol.go: TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite, any case)
+ * and the names Felix writes in flow logs and Goldmane (felix/collector/utils/utils.go protoNames,
+ * release-v3.30 to HEAD: icmp, tcp, udp, ipip, esp, icmp6, sctp; any other protocol as its number).
+ * Rules have no name for IP-in-IP and ESP: they are written as their numbers.
+ */
 const BY_NAME: Readonly<Record<string, Protocol>> = {
   tcp: 'TCP',
   udp: 'UDP',
@@ -11,6 +17,8 @@ const BY_NAME: Readonly<Record<string, Protocol>> = {
   icmp6: 'ICMPv6',
   sctp: 'SCTP',
   udplite: 'UDPLite',
+  ipip: 4,
+  esp: 50,
 };
 
 const BY_NUMBER: ReadonlyMap<number, Protocol> = new Map<number, Protocol>([
