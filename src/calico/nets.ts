@@ -13,6 +13,13 @@ export interface Cidr {
 export const PRIVATE_NETS: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
 /** IPv6 unique local addresses (RFC 4193), IPv6's private range. */
 export const PRIVATE_NETS_V6: readonly string[] = ['fc00::/7'];
+export const ALL_IPV4 = '0.0.0.0/0';
+export const ALL_IPV6 = '::/0';
+
+/** A CIDR (or address) of IPv6, by its syntax, as Felix tells them apart (felix/rules/policy.go filterNets). */
+export function isIPv6Cidr(text: string): boolean {
+  return text.includes(':');
+}
 
 export function parseIp(text: string): { version: 4 | 6; bits: bigint } | null {
   const version = isIP(text);

@@ -52,8 +52,26 @@ export interface MicrosegmentationSpec {
   readonly pullRequests: 'per-workload' | 'per-namespace';
 }
 
+/** The Calico releases whose semantics the engine and the simulator follow ('main': newer than 3.33). */
+export type CalicoRelease = '3.30' | '3.31' | '3.32' | '3.33' | 'main';
+export const CALICO_RELEASES: readonly CalicoRelease[] = ['3.30', '3.31', '3.32', '3.33', 'main'];
+/** The current release: the default when neither the configuration nor the cluster says. */
+export const CURRENT_CALICO_RELEASE: CalicoRelease = '3.33';
+
+export type IpFamily = 'IPv4' | 'IPv6';
+
 export interface RecommendationConfig {
   readonly flavor: Flavor;
+  /**
+   * The cluster's Calico release, when the configuration names it (the cluster's
+   * ClusterInformation, when readable, wins); otherwise CURRENT_CALICO_RELEASE applies.
+   */
+  readonly calicoVersion: CalicoRelease | null;
+  /**
+   * The cluster's IP families. Flow records often carry no addresses: a public destination is
+   * then IPv4 in a single-stack IPv4 cluster, and either family in a dual-stack one.
+   */
+  readonly ipFamilies: readonly IpFamily[];
   /** Seconds between recommendation runs (drives the Learning -> Stabilizing status). */
   readonly interval: number;
   /** Seconds of flow history that count. */
@@ -133,9 +151,36 @@ const microsegmentation = z
   })
   .prefault({});
 
+/** `3.31`, `v3.31`, `v3.31.2` (as ClusterInformation writes it) -> `3.31`; `main` for anything newer than 3.33. */
+export function parseCalicoRelease(text: string): CalicoRelease | null {
+  if (text === 'main') return 'main';
+  const match = /^v?3\.(\d{1,3})(\.\d+)?(-[0-9A-Za-z.-]+)?$/.exec(text.trim());
+  if (match === null) return null;
+  const minor = Number(match[1]);
+  if (minor < 30) return null;
+  return minor > 33 ? 'main' : (`3.${minor}` as CalicoRelease);
+}
+
+// YAML reads an unquoted 3.30 as the number 3.3: two decimals give the release back.
+const calicoVersion = z.union([z.string(), z.number()]).transform((raw, ctx): CalicoRelease => {
+  const release = parseCalicoRelease(typeof raw === 'number' ? raw.toFixed(2) : raw);
+  if (release === null) {
+    ctx.addIssue({ code: 'custom', message: `"${String(raw)}" is not a supported Calico release (${CALICO_RELEASES.join(', ')})` });
+    return z.NEVER;
+  }
+  return release;
+});
+
 const schema = z
   .strictObject({
     flavor: z.enum(FLAVORS as [Flavor, ...Flavor[]]).default('calico'),
+    calicoVersion: calicoVersion.nullable().default(null),
+    ipFamilies: z
+      .array(z.enum(['IPv4', 'IPv6']))
+      .min(1, 'name at least one family: IPv4, IPv6')
+      .refine((list) => new Set(list).size === list.length, 'name each family once')
+      .transform((list) => [...list].sort() as IpFamily[])
+      .default(['IPv4']),
     interval: duration.prefault('2m30s'),
     initialLookback: duration.prefault('24h'),
     stabilizationPeriod: duration.prefault('10m'),

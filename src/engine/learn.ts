@@ -17,11 +17,19 @@ import { protocolHasPorts } from '../calico/protocol.ts';
 import { isStagedHit, type FlowEndpoint, type FlowRecord, type PolicyHit, type PolicyTrace } from '../flows/record.ts';
 import { overlapsWindow, type TimeWindow } from '../flows/source.ts';
 import { isIPv6 } from 'node:net';
-import { SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, type Direction, type Peer } from './model.ts';
+import type { IpFamily } from '../config/recommendation-config.ts';
+import { SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, SAW_PUBLIC_IPV6, type Direction, type Peer } from './model.ts';
+import { ownLabels } from './network-sets.ts';
+import { parseLabels } from './workloads.ts';
 import { isOwnPolicyHit, isOwnWorkloadPolicyHit, isTemplateDefaultDenyHit } from './naming.ts';
 
 export interface LearnContext {
   readonly window: TimeWindow;
+  /**
+   * The cluster's IP families: a public destination whose address the record does not give is
+   * public in each of them (one IPv4 and one IPv6 peer in a dual-stack cluster). Default IPv4.
+   */
+  readonly ipFamilies?: readonly IpFamily[];
   /** Domains under `.svc.<clusterDomain>` are cluster-internal names, never domain rules. */
   readonly clusterDomain: string;
   /** Our recommendations' tier: hits by our own staged policy are seen through (see decidedByProfile). */
@@ -84,7 +92,7 @@ export function learn(record: FlowRecord, ctx: LearnContext): Lesson | NotLearne
   return {
     namespace,
     direction: egress ? 'egress' : 'ingress',
-    peers: classifyRemote(record, remote, egress, ctx.clusterDomain),
+    peers: classifyRemote(record, remote, egress, ctx),
     port: protocolHasPorts(record.protocol) ? record.destPort : null,
     remoteIps: remoteIps(remote.ip),
     forNamespace,
@@ -125,8 +133,8 @@ function primaryHit(trace: PolicyTrace): PolicyHit | null {
 
 function remoteIps(ip: string | null): number {
   if (ip === null) return SAW_NO_IP;
-  if (!isPrivateIp(ip)) return SAW_PUBLIC_IP;
-  return isIPv6(ip) ? SAW_PRIVATE_IPV6 : SAW_PRIVATE_IP;
+  if (isIPv6(ip)) return isPrivateIp(ip) ? SAW_PRIVATE_IPV6 : SAW_PUBLIC_IPV6;
+  return isPrivateIp(ip) ? SAW_PRIVATE_IP : SAW_PUBLIC_IP;
 }
 
 function finalHit(hits: readonly PolicyHit[] | null): PolicyHit | null {
@@ -140,28 +148,46 @@ function isProfile(hit: PolicyHit): boolean {
   return hit.kind === 'Profile';
 }
 
-function classifyRemote(record: FlowRecord, remote: FlowEndpoint, egress: boolean, clusterDomain: string): Peer[] {
+/**
+ * The remote end's peer(s). Addresses follow Felix (felix/collector/types/endpoint/endpoint.go):
+ * `pvt` is an IPv4 address in RFC 1918, `pub` any other address without an endpoint, IPv6
+ * included. A known address decides by itself; without one, `pub` is public in each of the
+ * cluster's families.
+ */
+function classifyRemote(record: FlowRecord, remote: FlowEndpoint, egress: boolean, ctx: LearnContext): Peer[] {
   switch (remote.type) {
-    case 'ns':
-      return [{ category: 'NetworkSet', name: remote.name, namespace: remote.namespace }];
+    case 'ns': {
+      const labels = ownLabels(parseLabels(remote.labels));
+      const set: Peer = { category: 'NetworkSet', name: remote.name, namespace: remote.namespace };
+      // An empty list says nothing: the log may just not include labels.
+      return [Object.keys(labels).length > 0 ? { ...set, labels } : set];
+    }
     case 'wep':
       if (egress && remote.name === '-' && record.destService?.namespace) {
         return [{ category: 'Service', name: record.destService.name, namespace: record.destService.namespace }];
       }
       return [{ category: 'Namespace', namespace: remote.namespace! }];
     default: {
-      const isPrivate = remote.name === 'pvt' || (remote.name !== 'pub' && remote.ip !== null && isPrivateIp(remote.ip));
+      const ipv6 = remote.ip !== null && isIPv6(remote.ip);
+      // Felix reports IPv6 unique-local addresses as `pub` too; another source may call them private.
+      const isPrivate = remote.ip === null ? remote.name === 'pvt' : isPrivateIp(remote.ip) && !(ipv6 && remote.name === 'pub');
       // Domains and services name public destinations only (a private address stays Private).
       if (egress && !isPrivate) {
-        const internal = `.svc.${clusterDomain}`;
+        const internal = `.svc.${ctx.clusterDomain}`;
         const domains = record.destDomains.filter((d) => !d.endsWith(internal));
         if (domains.length > 0) return [...new Set(domains)].map((domain) => ({ category: 'Domains', domain }));
         if (record.destService?.namespace) {
           return [{ category: 'Service', name: record.destService.name, namespace: record.destService.namespace }];
         }
       }
-      if (!isPrivate) return [{ category: 'Public' }];
-      return [remote.ip !== null && isIPv6(remote.ip) ? { category: 'Private', ipv6: true } : { category: 'Private' }];
+      if (isPrivate) return [ipv6 ? { category: 'Private', ipv6: true } : { category: 'Private' }];
+      if (remote.ip !== null) return [ipv6 ? { category: 'Public', ipv6: true } : { category: 'Public' }];
+      return publicPeers(ctx.ipFamilies ?? ['IPv4']);
     }
   }
+}
+
+/** A public peer in each of the cluster's families. */
+export function publicPeers(families: readonly IpFamily[]): Peer[] {
+  return families.map((f): Peer => (f === 'IPv6' ? { category: 'Public', ipv6: true } : { category: 'Public' }));
 }

@@ -20,11 +20,18 @@ export type Peer =
    * stable labels (`pods`).
    */
   | { readonly category: 'Namespace'; readonly namespace: string; readonly pods?: Labels }
-  /** namespace null = a GlobalNetworkSet. */
-  | { readonly category: 'NetworkSet'; readonly name: string; readonly namespace: string | null }
-  /** RFC 1918, or with ipv6 the IPv6 unique-local range. */
+  /**
+   * namespace null = a GlobalNetworkSet. `labels`: the set's own labels as a flow record carried
+   * them, when it did (rules select a set by its labels; see flavors/network-sets.ts).
+   */
+  | { readonly category: 'NetworkSet'; readonly name: string; readonly namespace: string | null; readonly labels?: Labels }
+  /** What Felix reports as `pvt`: RFC 1918 (IPv4 only); with ipv6 the IPv6 unique-local range (an address known to be in it). */
   | { readonly category: 'Private'; readonly ipv6?: true }
-  | { readonly category: 'Public' };
+  /**
+   * What Felix reports as `pub`: an IPv4 address outside RFC 1918, or (ipv6) any IPv6 address
+   * (felix/collector/types/endpoint/endpoint.go getSubnetType checks only the IPv4 private ranges).
+   */
+  | { readonly category: 'Public'; readonly ipv6?: true };
 
 export interface Atom {
   readonly direction: Direction;
@@ -39,6 +46,7 @@ export const SAW_PRIVATE_IP = 1;
 export const SAW_PUBLIC_IP = 2;
 export const SAW_NO_IP = 4;
 export const SAW_PRIVATE_IPV6 = 8;
+export const SAW_PUBLIC_IPV6 = 16;
 
 export interface Evidence {
   flows: number;
@@ -93,7 +101,7 @@ export function peerKey(peer: Peer): string {
     case 'Private':
       return peer.ipv6 ? 'private-ipv6' : 'private';
     case 'Public':
-      return 'public';
+      return peer.ipv6 ? 'public-ipv6' : 'public';
   }
 }
 

@@ -67,7 +67,7 @@ export function recommendPolicy(input: PolicyInput, flavor: PolicyFlavor, settin
   }
   for (const message of approximations) warnings.push({ code: 'approximation', ...about, message });
 
-  const adapted = input.observed.map((o) => flavor.adapt(o));
+  const adapted = input.observed.flatMap((o) => flavor.adapt(o));
   const ownRuleKeys = flavor.ownRuleKeys(policy);
   const reports: RuleReport[] = [];
   const changedDirections: Direction[] = [];

@@ -8,6 +8,8 @@ import type { RecommendationConfig } from '../config/recommendation-config.ts';
 import { flavorFor } from '../engine/flavors/index.ts';
 import type { PolicyFlavor } from '../engine/flavors/flavor.ts';
 import type { EndpointObservation, ObservedAtom } from '../engine/model.ts';
+import { networkSetDirectory, type NetworkSetFacts } from '../engine/network-sets.ts';
+import { networkSetFacts } from '../simulate/policy-set.ts';
 import { namespacePolicyName, namespacePolicyPath } from '../engine/naming.ts';
 import { formatTime } from '../engine/provenance.ts';
 import type { NamespaceReport, Warning, WorkloadReport } from '../engine/report.ts';
@@ -41,6 +43,8 @@ export interface PlanInput {
    * workloads are inferred from the endpoints' names and labels.
    */
   readonly workloads?: readonly Workload[];
+  /** Network sets as the cluster has them (ClusterContext.networkSets()); the tree's own are read from it. */
+  readonly networkSets?: readonly NetworkSetFacts[];
   /** Plan only this namespace's isolation policy (one pull request per namespace), leaving everything else alone. */
   readonly onlyNamespace?: string;
   /** Plan only microsegmentation: one namespace's workload policies, or one workload's. */
@@ -62,10 +66,10 @@ export interface Plan {
 
 export function planRecommendations(input: PlanInput): Plan {
   const { config, now } = input;
-  const flavor = flavorFor(config.flavor);
-  const tier = config.namespaceSpec.tierName;
   const tree = new TreeOverlay(input.tree);
   const inventory = buildInventory(tree);
+  const flavor = flavorFor(config, { networkSets: networkSetDirectory(input.networkSets ?? [], networkSetsOfTree(tree, inventory)) });
+  const tier = config.namespaceSpec.tierName;
   const nowText = formatTime(now);
   const nameLabels = (ns: string) => ({ 'kubernetes.io/metadata.name': ns, 'projectcalico.org/name': ns });
   const labelsOf = (ns: string) => input.namespaces?.labels(ns) ?? nameLabels(ns);
@@ -148,10 +152,17 @@ function isEnforcedPolicy(ref: ObjectRef, name: string, namespace: string): bool
   return ref.apiVersion === 'projectcalico.org/v3' && ref.kind === 'NetworkPolicy' && ref.name === name && ref.namespace === namespace;
 }
 
+/** The NetworkSets and GlobalNetworkSets the tree defines. */
+function networkSetsOfTree(tree: TreeOverlay, inventory: Inventory): NetworkSetFacts[] {
+  return inventory.objects
+    .filter((ref) => ref.kind === 'NetworkSet' || ref.kind === 'GlobalNetworkSet')
+    .flatMap((ref) => networkSetFacts(readPolicy(tree, ref)) ?? []);
+}
+
 /** Namespaces whose policy (of this flavour and tier) the tree holds. */
 export function namespacesWithPolicies(tree: TreeFiles, config: RecommendationConfig): string[] {
   const inventory = buildInventory(new TreeOverlay(tree));
-  return [...policyRefs(inventory, flavorFor(config.flavor), config.namespaceSpec.tierName).keys()].sort();
+  return [...policyRefs(inventory, flavorFor(config), config.namespaceSpec.tierName).keys()].sort();
 }
 
 /** Where each namespace's policy is defined (usually once), found by kind, namespace and name. */

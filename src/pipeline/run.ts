@@ -35,7 +35,7 @@ export interface DirectoryRun {
 
 /** What the learner needs of the configuration (microsegmentation adds the per-workload layer). */
 export function learnContext(config: RecommendationConfig, window: TimeWindow): LearnContext {
-  const ctx = { window, clusterDomain: config.clusterDomain, tierName: config.namespaceSpec.tierName };
+  const ctx = { window, clusterDomain: config.clusterDomain, tierName: config.namespaceSpec.tierName, ipFamilies: config.ipFamilies };
   return config.microsegmentation.enabled ? { ...ctx, workloadTierName: config.microsegmentation.tierName } : ctx;
 }
 

@@ -2,25 +2,33 @@
 // labels (the record's, which aggregation may have thinned, plus the ones Calico assigns), and
 // what is known of the address (an IP, a range it lies in, or nothing).
 
-import { cidrContains, parseCidr, PRIVATE_NETS, type Cidr } from '../calico/nets.ts';
+import { CREATED_BY_LABEL, NAMESPACE_LABEL, ORCHESTRATOR_LABEL, SERVICE_ACCOUNT_LABEL } from '../calico/labels.ts';
+import { ALL_IPV4, ALL_IPV6, cidrContains, parseCidr, PRIVATE_NETS, type Cidr } from '../calico/nets.ts';
 import type { Labels, PartialLabels, SelectorNode, Truth } from '../calico/selector.ts';
-import { KIND_LABEL, NAME_LABEL, NETWORK_SET_KIND } from '../engine/flavors/calico-shape.ts';
+import { ownLabels } from '../engine/network-sets.ts';
 import { parseLabels } from '../engine/workloads.ts';
 import type { EndpointType, FlowEndpoint } from '../flows/record.ts';
 import type { PolicySet } from './policy-set.ts';
 
 /** The fields of a flow end the simulator reads (a FlowRecord's ends have them). */
 export type FlowEnd = Pick<FlowEndpoint, 'type' | 'name' | 'namespace' | 'labels' | 'ip'> & {
-  /** For a `pvt` network without an IP: which family's private range (default: IPv4, RFC 1918). */
+  /** For a `pvt` or `pub` network without an IP: its family, when known (`pvt` defaults to IPv4, RFC 1918). */
   readonly ipVersion?: 4 | 6;
+  /** For a network set without an IP: the class of the addresses it was seen at, when it was one (evidence of the observations). */
+  readonly seenAt?: 'pub' | 'pvt';
 };
+
+export type Family = 4 | 6;
 
 export type Address =
   | { readonly kind: 'ip'; readonly ip: Cidr }
   /** Lies in one of these ranges (a private network, a known network set). */
   | { readonly kind: 'within'; readonly ranges: readonly Cidr[]; readonly what: string }
-  /** `pub`: not in the private ranges. */
-  | { readonly kind: 'public' }
+  /**
+   * `pub` (felix/collector/types/endpoint/endpoint.go getSubnetType): an IPv4 address outside
+   * RFC 1918, or any IPv6 address, that is no endpoint's.
+   */
+  | { readonly kind: 'public'; readonly family?: Family }
   | { readonly kind: 'unknown'; readonly what: string };
 
 export interface Endpoint {
@@ -39,16 +47,9 @@ export interface Endpoint {
   readonly namespaceCache: Map<SelectorNode, Truth>;
 }
 
-export const NAMESPACE_LABEL = 'projectcalico.org/namespace';
-export const ORCHESTRATOR_LABEL = 'projectcalico.org/orchestrator';
-export const SERVICE_ACCOUNT_LABEL = 'projectcalico.org/serviceaccount';
-/** Automatic host endpoints (calico-kube-controllers) carry this and the default-allow profile. */
-export const CREATED_BY_LABEL = 'projectcalico.org/created-by';
-
 const PRIVATE_V4 = PRIVATE_NETS.map((n) => parseCidr(n)!);
 const ULA = [parseCidr('fc00::/7')!];
-const ALL_V4 = parseCidr('0.0.0.0/0')!;
-const ALL_V6 = parseCidr('::/0')!;
+const ALL: Readonly<Record<Family, Cidr>> = { 4: parseCidr(ALL_IPV4)!, 6: parseCidr(ALL_IPV6)! };
 
 /**
  * Calico assigns the `projectcalico.org/` labels of a workload itself (namespace, orchestrator),
@@ -75,18 +76,22 @@ export function endpointOf(end: FlowEnd, set: PolicySet): Endpoint {
         labelsComplete: false,
       };
     case 'ns': {
+      // A set's own labels, plus the namespace label for a NetworkSet: nothing else (see
+      // src/calico/labels.ts; no name or kind label in open-source Calico).
+      const implicit: Record<string, string> = end.namespace === null ? {} : { [NAMESPACE_LABEL]: end.namespace };
       const defined = set.networkSet(end.namespace, end.name);
-      const implicit: Record<string, string> = { [NAME_LABEL]: end.name, [KIND_LABEL]: NETWORK_SET_KIND };
-      if (end.namespace !== null) implicit[NAMESPACE_LABEL] = end.namespace;
       if (defined !== undefined) {
-        return { ...base, selectable: true, labels: { labels: { ...defined.labels, ...implicit }, known: () => true }, labelsComplete: true };
+        return { ...base, selectable: true, labels: { labels: { ...ownLabels(defined.labels), ...implicit }, known: () => true }, labelsComplete: true };
       }
-      const labels = { ...recorded, ...implicit };
+      // A record that carries a set's labels carries all of them; one without may just not include labels.
+      const own = ownLabels(recorded);
+      const labels = { ...own, ...implicit };
+      const complete = Object.keys(own).length > 0;
       return {
         ...base,
         selectable: true,
-        labels: { labels, known: (key) => Object.hasOwn(labels, key) || key.startsWith('projectcalico.org/') },
-        labelsComplete: false,
+        labels: { labels, known: (key) => complete || Object.hasOwn(labels, key) || key === NAMESPACE_LABEL },
+        labelsComplete: complete,
       };
     }
     case 'net':
@@ -104,13 +109,13 @@ function addressOf(end: FlowEnd, set: PolicySet): Address {
       if (end.name === 'pvt') {
         return end.ipVersion === 6 ? { kind: 'within', ranges: ULA, what: 'a private IPv6 address' } : { kind: 'within', ranges: PRIVATE_V4, what: 'a private (RFC 1918) address' };
       }
-      if (end.name === 'pub') return { kind: 'public' };
+      if (end.name === 'pub') return end.ipVersion === undefined ? { kind: 'public' } : { kind: 'public', family: end.ipVersion };
       return { kind: 'unknown', what: `the address of network ${end.name}` };
     case 'ns': {
       const defined = set.networkSet(end.namespace, end.name);
-      return defined !== undefined && defined.nets.length > 0
-        ? { kind: 'within', ranges: defined.nets, what: `an address of network set ${end.name}` }
-        : { kind: 'unknown', what: `the address in network set ${end.name} (not defined in the tree)` };
+      if (defined !== undefined && defined.nets.length > 0) return { kind: 'within', ranges: defined.nets, what: `an address of network set ${end.name}` };
+      if (end.seenAt !== undefined) return addressOf({ ...end, type: 'net', name: end.seenAt }, set);
+      return { kind: 'unknown', what: `the address in network set ${end.name} (not defined in the tree)` };
     }
     case 'wep':
       return { kind: 'unknown', what: 'the pod IP (aggregated away in the flow log)' };
@@ -128,30 +133,47 @@ function isPrivate(cidr: Cidr): boolean {
 }
 
 /**
- * Is the endpoint's address in one of `nets`? Certain when the IP is known, or when every range
- * the address may lie in is inside (or outside) the nets; otherwise unknown, with what is missing.
+ * The IP families a flow between these addresses may have: what a known address or range says,
+ * else any of the cluster's (records often carry no address).
  */
-export function addressIn(address: Address, nets: readonly Cidr[]): { truth: Truth; missing?: string } {
-  const coversEverything = nets.some((n) => cidrContains(n, ALL_V4)) && nets.some((n) => cidrContains(n, ALL_V6));
+export function flowFamilies(addresses: readonly Address[], cluster: readonly Family[]): Family[] {
+  let families: Family[] | null = null;
+  for (const address of addresses) {
+    const known: Family[] | null =
+      address.kind === 'ip'
+        ? [address.ip.version]
+        : address.kind === 'within'
+          ? ([4, 6] as const).filter((f) => address.ranges.some((r) => r.version === f))
+          : address.kind === 'public' && address.family !== undefined
+            ? [address.family]
+            : null;
+    if (known !== null) families = families === null ? known : families.filter((f) => known.includes(f));
+  }
+  return families === null || families.length === 0 ? [...cluster] : families;
+}
+
+/**
+ * Is the endpoint's address, of family `family`, in one of `nets` (already that family's)?
+ * Certain when the IP is known, or when every range the address may lie in is inside (or outside)
+ * the nets; otherwise unknown, with what is missing.
+ */
+export function addressIn(address: Address, nets: readonly Cidr[], family: Family): { truth: Truth; missing?: string } {
+  const coversEverything = nets.some((n) => cidrContains(n, ALL[family]));
   switch (address.kind) {
     case 'ip':
       return { truth: nets.some((n) => cidrContains(n, address.ip)) };
-    case 'within':
-      if (address.ranges.every((r) => nets.some((n) => cidrContains(n, r)))) return { truth: true };
-      if (address.ranges.every((r) => !nets.some((n) => overlaps(n, r)))) return { truth: false };
+    case 'within': {
+      const ranges = address.ranges.filter((r) => r.version === family);
+      if (ranges.every((r) => nets.some((n) => cidrContains(n, r)))) return { truth: true };
+      if (ranges.every((r) => !nets.some((n) => overlaps(n, r)))) return { truth: false };
       return { truth: 'unknown', missing: address.what };
+    }
     case 'public':
       if (coversEverything) return { truth: true };
-      if (nets.every(isPrivate)) return { truth: false };
+      // IPv4: outside RFC 1918, so never in nets inside it; IPv6: any address.
+      if (family === 4 && nets.every(isPrivate)) return { truth: false };
       return { truth: 'unknown', missing: 'the public address (not in the flow log)' };
     case 'unknown':
       return coversEverything ? { truth: true } : { truth: 'unknown', missing: address.what };
   }
-}
-
-/** The address's IP version, when known. */
-export function ipVersionOf(address: Address): 4 | 6 | null {
-  if (address.kind === 'ip') return address.ip.version;
-  if (address.kind === 'within' && address.ranges.every((r) => r.version === address.ranges[0]!.version)) return address.ranges[0]!.version;
-  return null;
 }

@@ -12,7 +12,8 @@
 import type { Protocol } from '../calico/protocol.ts';
 import { matchesPartially, type Truth } from '../calico/selector.ts';
 import type { DestinationService } from '../flows/record.ts';
-import { CREATED_BY_LABEL, endpointOf, type Endpoint, type FlowEnd } from './endpoint.ts';
+import { CREATED_BY_LABEL } from '../calico/labels.ts';
+import { endpointOf, flowFamilies, type Endpoint, type FlowEnd } from './endpoint.ts';
 import { labelsUnknown, namespaceSelectorOn, ruleMatches, selectorOn, type FlowContext } from './match-rule.ts';
 import type { CompiledPolicy, Direction, EvaluationPlan, PlannedTier, PolicySet, PolicyView } from './policy-set.ts';
 
@@ -82,7 +83,7 @@ export function decisionKey(d: Decision): string {
 }
 
 function endKey(end: FlowEnd): string {
-  return `${end.type}|${end.namespace ?? ''}|${end.name}|${end.ip ?? ''}|${end.ipVersion ?? ''}|${end.labels.join(',')}`;
+  return `${end.type}|${end.namespace ?? ''}|${end.name}|${end.ip ?? ''}|${end.ipVersion ?? ''}|${end.seenAt ?? ''}|${end.labels.join(',')}`;
 }
 
 /** Everything a verdict depends on. */
@@ -130,13 +131,16 @@ export class Simulator {
 
   #decide(flow: FlowFacts): Verdict {
     const direction: Direction = flow.reporter === 'src' ? 'egress' : 'ingress';
+    const source = this.#endpoint(flow.source);
+    const dest = this.#endpoint(flow.dest);
     const ctx: FlowContext = {
-      source: this.#endpoint(flow.source),
-      dest: this.#endpoint(flow.dest),
+      source,
+      dest,
       protocol: flow.protocol,
       destPort: flow.destPort,
       destService: flow.destService,
       destDomains: flow.destDomains,
+      families: flowFamilies([source.address, dest.address], this.#set.ipFamilies),
     };
     const local = direction === 'egress' ? ctx.source : ctx.dest;
     const unknowns = new Set<string>();

@@ -7,7 +7,8 @@ import { portMatchCovers, portRange } from '../calico/ports.ts';
 import type { Protocol } from '../calico/protocol.ts';
 import type { PortMatch } from '../calico/types.ts';
 import { memoize } from '../util/memo.ts';
-import { addressIn, ipVersionOf, SERVICE_ACCOUNT_LABEL, type Endpoint } from './endpoint.ts';
+import { SERVICE_ACCOUNT_LABEL } from '../calico/labels.ts';
+import { addressIn, type Endpoint, type Family } from './endpoint.ts';
 import type { CompiledEntity, CompiledPolicy, CompiledRule, PolicySet } from './policy-set.ts';
 
 /** One flow, its ends resolved to what Calico's matching sees. */
@@ -18,6 +19,8 @@ export interface FlowContext {
   readonly destPort: number | null;
   readonly destService: { readonly name: string; readonly namespace: string | null } | null;
   readonly destDomains: readonly string[];
+  /** The IP families the flow may have (its addresses', else the cluster's). */
+  readonly families: readonly Family[];
 }
 
 export interface Match {
@@ -81,23 +84,52 @@ export function describeEndpoint(endpoint: Endpoint): string {
   return endpoint.namespace === null ? `${endpoint.type} ${endpoint.name}` : `${endpoint.type} ${endpoint.namespace}/${endpoint.name}`;
 }
 
+/**
+ * The rule, for each IP family the flow may have (FlowContext.families): the same answer in all
+ * of them is the answer; different answers are unknown, since the record does not tell the family.
+ */
 export function ruleMatches(rule: CompiledRule, policy: CompiledPolicy, flow: FlowContext, set: PolicySet): Match {
   if (rule.protocol !== null && rule.protocol !== flow.protocol) return NO;
   if (rule.notProtocol !== null && rule.notProtocol === flow.protocol) return NO;
+  if (flow.families.length === 1) return ruleMatchesIn(rule, policy, flow, set, flow.families[0]!);
+  const results = flow.families.map((family) => ruleMatchesIn(rule, policy, flow, set, family));
+  if (results.every((r) => r.truth === true)) return YES;
+  if (results.every((r) => r.truth === false)) return NO;
+  const reasons = new Set(results.flatMap((r) => r.reasons));
+  if (results.some((r) => r.truth !== results[0]!.truth)) {
+    reasons.add(`the flow record does not tell IPv4 from IPv6, and ${appliesTo(rule, 4) && appliesTo(rule, 6) ? 'the rule matches one family only' : `the rule applies to IPv${appliesTo(rule, 4) ? 4 : 6} only`}`);
+  }
+  return { truth: 'unknown', reasons: [...reasons] };
+}
+
+const applicable = new WeakMap<CompiledRule, readonly boolean[]>();
+
+/**
+ * Felix renders a rule for an IP family only if its ipVersion allows it and each of its nets and
+ * notNets lists that is set has a CIDR of that family (felix/rules/policy.go FilterRuleToIPVersion).
+ */
+function appliesTo(rule: CompiledRule, family: Family): boolean {
+  let known = applicable.get(rule);
+  if (known === undefined) {
+    const lists = [rule.source.nets, rule.source.notNets, rule.destination.nets, rule.destination.notNets].filter((l) => l !== null);
+    const applies = (f: Family) => (rule.ipVersion === null || rule.ipVersion === f) && lists.every((l) => l.some((c) => c.version === f));
+    applicable.set(rule, (known = [false, false, false, false, applies(4), false, applies(6)]));
+  }
+  return known[family]!;
+}
+
+function ruleMatchesIn(rule: CompiledRule, policy: CompiledPolicy, flow: FlowContext, set: PolicySet, family: Family): Match {
+  if (!appliesTo(rule, family)) return NO;
   const c = new Criteria();
   if (rule.destination.ports !== null && !c.add(portsMatch(rule.destination.ports, flow.destPort), () => portReason(rule.destination.ports!, flow.destPort))) return NO;
   if (rule.destination.notPorts !== null && !c.add(not(portsMatch(rule.destination.notPorts, flow.destPort)), () => portReason(rule.destination.notPorts!, flow.destPort))) {
     return NO;
   }
-  if (rule.ipVersion !== null) {
-    const version = ipVersionOf(flow.source.address) ?? ipVersionOf(flow.dest.address);
-    if (!c.add(version === null ? 'unknown' : version === rule.ipVersion, () => `the flow record has no address to tell the IP version (ipVersion ${rule.ipVersion})`)) return NO;
-  }
   if (rule.icmp) c.add('unknown', () => 'flow logs do not carry ICMP types and codes (icmp)');
   if (rule.notICMP && (flow.protocol === 'ICMP' || flow.protocol === 'ICMPv6')) c.add('unknown', () => 'flow logs do not carry ICMP types and codes (notICMP)');
   if (rule.http) c.add('unknown', () => 'flow logs do not carry HTTP methods and paths (http)');
-  if (!entityMatches(rule.source, 'source', flow.source, policy, flow, set, c)) return NO;
-  if (!entityMatches(rule.destination, 'destination', flow.dest, policy, flow, set, c)) return NO;
+  if (!entityMatches(rule.source, 'source', flow.source, policy, flow, set, c, family)) return NO;
+  if (!entityMatches(rule.destination, 'destination', flow.dest, policy, flow, set, c, family)) return NO;
   return c.result();
 }
 
@@ -114,16 +146,26 @@ function portReason(list: readonly PortMatch[], port: number | null): string {
   return `named port ${named.join(', ')} cannot be resolved from a flow (its number is the pod's, not in flow logs)`;
 }
 
-function entityMatches(entity: CompiledEntity, side: 'source' | 'destination', endpoint: Endpoint, policy: CompiledPolicy, flow: FlowContext, set: PolicySet, c: Criteria): boolean {
+function entityMatches(
+  entity: CompiledEntity,
+  side: 'source' | 'destination',
+  endpoint: Endpoint,
+  policy: CompiledPolicy,
+  flow: FlowContext,
+  set: PolicySet,
+  c: Criteria,
+  family: Family,
+): boolean {
   if (side === 'source' && (entity.ports !== null || entity.notPorts !== null)) {
     c.add('unknown', () => 'flow records do not carry the source port');
   }
+  // Only the family's CIDRs take part (appliesTo made sure there is one in each list).
   if (entity.nets !== null) {
-    const { truth, missing } = addressIn(endpoint.address, entity.nets);
+    const { truth, missing } = addressIn(endpoint.address, entity.nets.filter((n) => n.version === family), family);
     if (!c.add(truth, () => `${side}.nets: ${missing ?? 'the address'} is not known`)) return false;
   }
   if (entity.notNets !== null) {
-    const { truth, missing } = addressIn(endpoint.address, entity.notNets);
+    const { truth, missing } = addressIn(endpoint.address, entity.notNets.filter((n) => n.version === family), family);
     if (!c.add(not(truth), () => `${side}.notNets: ${missing ?? 'the address'} is not known`)) return false;
   }
   if (!selectorsMatch(entity, side, endpoint, policy, set, c)) return false;

@@ -17,6 +17,9 @@ import { isYamlPath } from '../repo/inventory.ts';
 import { isPlainObject, type PlainObject } from '../util/plain.ts';
 import { parseYamlFile, YamlError } from '../yaml/document.ts';
 import { kubernetesPolicyAsCalico } from './kubernetes-policy.ts';
+import type { NetworkSetFacts } from '../engine/network-sets.ts';
+import type { IpFamily } from '../config/recommendation-config.ts';
+import type { Family as IpVersion } from './endpoint.ts';
 
 export type Direction = 'ingress' | 'egress';
 export type PolicyView = 'enforced' | 'staged';
@@ -128,6 +131,8 @@ export interface EvaluationPlan {
 
 export interface PolicySet {
   readonly warnings: readonly PolicyWarning[];
+  /** The cluster's IP families (PolicySetOptions.ipFamilies). */
+  readonly ipFamilies: readonly IpVersion[];
   /** Every valid policy object, enforced or staged. */
   readonly policies: readonly CompiledPolicy[];
   plan(view: PolicyView): EvaluationPlan;
@@ -138,6 +143,10 @@ export interface PolicySet {
 export interface PolicySetOptions {
   /** Complete label sets of namespaces, when the caller knows them (cluster context). */
   readonly namespaces?: ReadonlyMap<string, Labels>;
+  /** Network sets as the cluster has them (the tree's own are read from it; the tree's win). */
+  readonly networkSets?: readonly NetworkSetFacts[];
+  /** The cluster's IP families: a flow whose record gives no address may be of any of them. Default IPv4. */
+  readonly ipFamilies?: readonly IpFamily[];
 }
 
 export class PolicyValidationError extends Error {
@@ -245,8 +254,16 @@ export function buildPolicySet(objects: readonly SourcedObject[], options: Polic
     }
   }
 
+  for (const known of options.networkSets ?? []) {
+    const key = networkSetKey(known.namespace, known.name);
+    if (networkSets.has(key)) continue;
+    const nets = (known.nets ?? []).map((n) => parseCidr(n)).filter((c): c is Cidr => c !== null);
+    networkSets.set(key, { name: known.name, namespace: known.namespace, labels: known.labels ?? {}, nets });
+  }
+
   const plans = new Map<PolicyView, EvaluationPlan>();
   return {
+    ipFamilies: (options.ipFamilies ?? ['IPv4']).map((f): IpVersion => (f === 'IPv6' ? 6 : 4)),
     // In tree order; a file's own warnings in document order.
     warnings: warnings.sort((a, b) => compareStrings(a.path, b.path)),
     policies,
@@ -454,6 +471,24 @@ function readNetworkSet(value: PlainObject, global: boolean): NetworkSetInfo {
   const spec = specOf(value);
   const nets = (optionalList(spec, 'nets', 'spec.') ?? []).map((n) => cidrAt(n, 'spec.nets'));
   return { name, namespace, labels, nets };
+}
+
+/**
+ * A NetworkSet or GlobalNetworkSet object of a tree as the engine needs it (its own labels and
+ * nets as written), or null when it is not one or Calico would refuse it.
+ */
+export function networkSetFacts(value: unknown): NetworkSetFacts | null {
+  if (!isPlainObject(value) || value['apiVersion'] !== CALICO_API_VERSION) return null;
+  const kind = value['kind'];
+  if (kind !== 'NetworkSet' && kind !== 'GlobalNetworkSet') return null;
+  try {
+    const { name, namespace, labels } = readNetworkSet(value, kind === 'GlobalNetworkSet');
+    const nets = (specOf(value)['nets'] ?? []) as string[];
+    return { name, namespace, labels, nets: [...nets] };
+  } catch (e) {
+    if (e instanceof PolicyValidationError) return null;
+    throw e;
+  }
 }
 
 function readNamespace(value: PlainObject): { name: string; labels: Labels } {

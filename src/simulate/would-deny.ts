@@ -4,7 +4,7 @@
 // laid over them). Pure.
 
 import type { Labels } from '../calico/selector.ts';
-import type { EndpointObservation, EndpointRef, ObservedAtom, Peer } from '../engine/model.ts';
+import { SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, SAW_PUBLIC_IPV6, type EndpointObservation, type EndpointRef, type ObservedAtom, type Peer } from '../engine/model.ts';
 import type { TreeFiles } from '../repo/tree.ts';
 import type { FlowEnd } from './endpoint.ts';
 import { Simulator, type FlowFacts, type VerdictKind } from './evaluate.ts';
@@ -63,7 +63,7 @@ export function flowsOfObservations(byNamespace: ReadonlyMap<string, readonly Ob
   for (const [namespace, atoms] of byNamespace) {
     const local: FlowEnd = { type: 'wep', name: '*', namespace, labels: [], ip: null };
     for (const { atom, evidence } of atoms) {
-      const { end, destService, destDomains } = peerEnd(atom.peer);
+      const { end, destService, destDomains } = peerEnd(atom.peer, evidence.remoteIps);
       const egress = atom.direction === 'egress';
       flows.push({
         reporter: egress ? 'src' : 'dst',
@@ -90,7 +90,7 @@ export function flowsOfEndpoints(observations: readonly EndpointObservation[]): 
   return observations.map(({ atom, evidence, local, remote }) => {
     const egress = atom.direction === 'egress';
     const here = workload(local);
-    const peer = peerEnd(atom.peer);
+    const peer = peerEnd(atom.peer, evidence.remoteIps);
     const there = remote === null ? peer.end : workload(remote);
     return {
       reporter: egress ? 'src' : 'dst',
@@ -105,17 +105,31 @@ export function flowsOfEndpoints(observations: readonly EndpointObservation[]): 
   });
 }
 
-function peerEnd(peer: Peer): { end: FlowEnd; destService: FlowFacts['destService']; destDomains: readonly string[] } {
+/** The flow end a peer stands for; `seen` (SAW_* bits) tells what addresses a network set was seen at. */
+/** One class of address (IPv4 public or private) when every address seen was of it. */
+function addressClass(seen: number): Pick<FlowEnd, 'seenAt' | 'ipVersion'> {
+  if (seen === SAW_PUBLIC_IP) return { seenAt: 'pub', ipVersion: 4 };
+  if (seen === SAW_PUBLIC_IPV6) return { seenAt: 'pub', ipVersion: 6 };
+  if (seen === SAW_PRIVATE_IP) return { seenAt: 'pvt', ipVersion: 4 };
+  if (seen === SAW_PRIVATE_IPV6) return { seenAt: 'pvt', ipVersion: 6 };
+  return {};
+}
+
+function peerEnd(peer: Peer, seen: number): { end: FlowEnd; destService: FlowFacts['destService']; destDomains: readonly string[] } {
   const network = (name: string, ipVersion?: 4 | 6): FlowEnd => ({ type: 'net', name, namespace: null, labels: [], ip: null, ...(ipVersion ? { ipVersion } : {}) });
   switch (peer.category) {
     case 'Namespace':
       return { end: { type: 'wep', name: '*', namespace: peer.namespace, labels: [], ip: null }, destService: null, destDomains: [] };
-    case 'NetworkSet':
-      return { end: { type: 'ns', name: peer.name, namespace: peer.namespace, labels: [], ip: null }, destService: null, destDomains: [] };
+    case 'NetworkSet': {
+      // The set's labels as a record carried them: what the recommender selected it by.
+      const labels = Object.entries(peer.labels ?? {}).map(([k, v]) => `${k}=${v}`);
+      const end: FlowEnd = { type: 'ns', name: peer.name, namespace: peer.namespace, labels, ip: null, ...addressClass(seen) };
+      return { end, destService: null, destDomains: [] };
+    }
     case 'Private':
       return { end: network('pvt', peer.ipv6 ? 6 : 4), destService: null, destDomains: [] };
     case 'Public':
-      return { end: network('pub'), destService: null, destDomains: [] };
+      return { end: network('pub', peer.ipv6 ? 6 : 4), destService: null, destDomains: [] };
     case 'Domains':
       return { end: network('pub'), destService: null, destDomains: [peer.domain] };
     case 'Service':

@@ -62,32 +62,62 @@ describe('calico flavour: one staged policy per namespace', () => {
     expect(policyOf(tree, 'db').spec.types).toEqual(['Ingress']);
   });
 
-  test('NetworkSet rules select the set by name and kind, globally or in its namespace', async () => {
-    const { tree } = await run([egress('shop', networkSet('threat-intel')), ingress('shop', networkSet('partners', 'partner-ns'), { port: 8443 })]);
+  // Open-source Calico gives a set only its own labels (plus projectcalico.org/namespace):
+  // libcalico-go/lib/backend/syncersv1/updateprocessors/networksetprocessor.go and
+  // globalnetworksetprocessor.go. A rule selects it by them, globally or in its namespace.
+  test('NetworkSet rules select the set by its own labels, globally or in its namespace', async () => {
+    const { tree, namespaces } = await run([
+      egress('shop', networkSet('threat-intel', null, null, ['feed=threat-intel', 'owner=secops'])),
+      ingress('shop', networkSet('partners', 'partner-ns', null, ['role=partner', 'projectcalico.org/namespace=partner-ns']), { port: 8443 }),
+      egress('shop', networkSet('local', 'shop', null, ['zone=dmz']), { port: 22 }),
+    ]);
     const spec = policyOf(tree, 'shop').spec;
     expect(bare(spec.egress)).toEqual([
-      {
-        action: 'Allow',
-        protocol: 'TCP',
-        destination: {
-          selector: "projectcalico.org/name == 'threat-intel' && projectcalico.org/kind == 'NetworkSet'",
-          namespaceSelector: 'global()',
-          ports: [443],
-        },
-      },
+      { action: 'Allow', protocol: 'TCP', destination: { selector: "zone == 'dmz'", ports: [22] } },
+      { action: 'Allow', protocol: 'TCP', destination: { selector: "feed == 'threat-intel' && owner == 'secops'", namespaceSelector: 'global()', ports: [443] } },
     ]);
     expect(bare(spec.ingress)).toEqual([
-      {
-        action: 'Allow',
-        protocol: 'TCP',
-        source: { selector: "projectcalico.org/name == 'partners' && projectcalico.org/kind == 'NetworkSet'", namespaceSelector: nsSelector('partner-ns') },
-        destination: { ports: [8443] },
-      },
+      { action: 'Allow', protocol: 'TCP', source: { selector: "role == 'partner'", namespaceSelector: nsSelector('partner-ns') }, destination: { ports: [8443] } },
     ]);
-    expect(spec.egress[0].metadata.annotations['policy-recommender.io/peer']).toBe('globalnetworkset:threat-intel');
+    expect(spec.egress[1].metadata.annotations['policy-recommender.io/peer']).toBe('globalnetworkset:threat-intel');
+    expect(namespaces[0]!.warnings).toEqual([]);
   });
 
-  test('Private rules name RFC 1918; Public rules only restrict ports; ICMP and portless protocols have no ports', async () => {
+  test('a network set whose labels are unknown is approximated by the addresses it was seen at, with a warning', async () => {
+    const { tree, namespaces } = await run([
+      egress('shop', networkSet('vendors', null, '52.1.2.3'), { port: 993 }),
+      egress('shop', networkSet('corp', null, '10.4.0.9'), { port: 636 }),
+      egress('shop', networkSet('unseen'), { port: 8443 }),
+    ]);
+    expect(bare(policyOf(tree, 'shop').spec.egress)).toEqual([
+      { action: 'Allow', protocol: 'TCP', destination: { nets: PRIVATE, ports: [636] } },
+      { action: 'Allow', protocol: 'TCP', destination: { notNets: PRIVATE, ports: [993] } },
+      { action: 'Allow', protocol: 'TCP', destination: { ports: [8443] } },
+    ]);
+    const messages = namespaces[0]!.warnings.map((w) => w.message).join('\n');
+    expect(messages).toContain('globalnetworkset:corp (TCP 636) is allowed to any private IPv4 address (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)');
+    expect(messages).toContain('globalnetworkset:vendors (TCP 993) is allowed to any public IPv4 address');
+    expect(messages).toContain('globalnetworkset:unseen (TCP 8443) is allowed to any address (the flow logs did not give one)');
+  });
+
+  test("a network set's labels or nets known from the tree (or the cluster) are used even when records carry none", async () => {
+    const sets = [
+      'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: feeds\n  labels:\n    feed: intel\nspec:\n  nets: [198.51.100.0/24]\n',
+      'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: bare\nspec:\n  nets: [203.0.113.0/24, "2001:db8::/32"]\n',
+    ].join('---\n');
+    const { tree } = await run([egress('shop', networkSet('feeds')), egress('shop', networkSet('bare'), { port: 8443 })], { tree: new Map([['network-sets.yaml', sets]]) });
+    expect(bare(policyOf(tree, 'shop').spec.egress)).toEqual([
+      { action: 'Allow', protocol: 'TCP', destination: { selector: "feed == 'intel'", namespaceSelector: 'global()', ports: [443] } },
+      // No labels to select it by: its nets, one family per rule (Calico's validator refuses mixed nets).
+      { action: 'Allow', protocol: 'TCP', destination: { nets: ['203.0.113.0/24'], ports: [8443] } },
+      { action: 'Allow', protocol: 'TCP', destination: { nets: ['2001:db8::/32'], ports: [8443] } },
+    ]);
+  });
+
+  // felix/collector/types/endpoint/endpoint.go getSubnetType: `pvt` is RFC 1918, `pub` any other
+  // address (every IPv6 address included); felix/rules/policy.go FilterRuleToIPVersion renders a
+  // rule only for the family of its nets, so each family gets its own rule.
+  test('Private rules name RFC 1918; Public rules allow exactly the public addresses; ICMP and portless protocols have no ports', async () => {
     const { tree } = await run([
       egress('shop', pvt, { port: 5432 }),
       egress('shop', net('192.168.10.4'), { port: 22 }),
@@ -96,15 +126,25 @@ describe('calico flavour: one staged policy per namespace', () => {
       egress('shop', pvt, { protocol: 'ICMP', port: null }),
       egress('shop', pvt, { protocol: 47, port: null }),
       ingress('shop', pub, { port: 8080 }),
+      egress('shop', net('2001:db8::5', 'pub'), { port: 443 }),
     ]);
     const spec = policyOf(tree, 'shop').spec;
     expect(bare(spec.egress)).toEqual([
       { action: 'Allow', protocol: 'ICMP', destination: { nets: PRIVATE } },
       { action: 'Allow', protocol: 'TCP', destination: { nets: PRIVATE, ports: [22, 5432] } },
       { action: 'Allow', protocol: 47, destination: { nets: PRIVATE } },
-      { action: 'Allow', protocol: 'TCP', destination: { ports: [80, 443] } },
+      { action: 'Allow', protocol: 'TCP', destination: { notNets: PRIVATE, ports: [80, 443] } },
+      { action: 'Allow', protocol: 'TCP', destination: { nets: ['::/0'], ports: [443] } },
     ]);
-    expect(bare(spec.ingress)).toEqual([{ action: 'Allow', protocol: 'TCP', destination: { ports: [8080] } }]);
+    expect(bare(spec.ingress)).toEqual([{ action: 'Allow', protocol: 'TCP', source: { notNets: PRIVATE }, destination: { ports: [8080] } }]);
+  });
+
+  test('in a dual-stack cluster, public traffic without an address is allowed in both families', async () => {
+    const { tree } = await run([egress('shop', pub, { port: 443 })], { config: config({ ipFamilies: ['IPv4', 'IPv6'] }) });
+    expect(bare(policyOf(tree, 'shop').spec.egress)).toEqual([
+      { action: 'Allow', protocol: 'TCP', destination: { notNets: PRIVATE, ports: [443] } },
+      { action: 'Allow', protocol: 'TCP', destination: { nets: ['::/0'], ports: [443] } },
+    ]);
   });
 
   test('Service rules name the service and carry no ports (Calico rejects ports with services)', async () => {
@@ -118,7 +158,7 @@ describe('calico flavour: one staged policy per namespace', () => {
     const records = [
       egress('shop', pub, { port: 443 }),
       egress('shop', pvt, { port: 5432 }),
-      egress('shop', networkSet('feeds')),
+      egress('shop', networkSet('feeds', null, null, ['feed=x'])),
       egress('shop', wep('zeta'), { port: 80 }),
       egress('shop', wep('alpha'), { port: 80 }),
       egress('shop', wep('kube-system'), { protocol: 'UDP', port: 53 }),
@@ -166,7 +206,7 @@ describe('domains', () => {
     expect(bare(policyOf(tree, 'shop').spec.egress)).toEqual([
       { action: 'Allow', protocol: 'TCP', destination: { domains: ['api.stripe.com', 'hooks.slack.com'], ports: [443] } },
       { action: 'Allow', protocol: 'TCP', destination: { domains: ['api.stripe.com'], ports: [8443] } },
-      { action: 'Allow', protocol: 'TCP', destination: { ports: [80] } },
+      { action: 'Allow', protocol: 'TCP', destination: { notNets: PRIVATE, ports: [80] } },
     ]);
     expect(namespaces[0]!.warnings).toEqual([]);
   });
@@ -175,7 +215,7 @@ describe('domains', () => {
     const { tree, namespaces } = await run(records);
     const egressRules = policyOf(tree, 'shop').spec.egress;
     expect(JSON.stringify(egressRules)).not.toContain('"domains"');
-    expect(bare(egressRules)).toEqual([{ action: 'Allow', protocol: 'TCP', destination: { ports: [80, 443, 8443] } }]);
+    expect(bare(egressRules)).toEqual([{ action: 'Allow', protocol: 'TCP', destination: { notNets: PRIVATE, ports: [80, 443, 8443] } }]);
     expect(egressRules[0].metadata.annotations['policy-recommender.io/domains']).toBe('api.stripe.com, hooks.slack.com');
     const warnings = namespaces[0]!.warnings.map((w) => `${w.code}: ${w.message}`);
     expect(warnings).toHaveLength(3);
@@ -220,7 +260,7 @@ describe('kubernetes flavour: networking.k8s.io/v1 NetworkPolicy', () => {
         ports: [{ protocol: 'TCP', port: 53 }, { protocol: 'UDP', port: 53 }],
       },
       { to: PRIVATE.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: 5432 }] },
-      { ports: [{ protocol: 'TCP', port: 443 }] },
+      { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: PRIVATE } }], ports: [{ protocol: 'TCP', port: 443 }] },
     ]);
     expect(policy.spec.ingress).toEqual([
       { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } } }], ports: [{ protocol: 'TCP', port: 8080 }] },
@@ -247,14 +287,15 @@ describe('kubernetes flavour: networking.k8s.io/v1 NetworkPolicy', () => {
       // ICMP cannot be matched: all traffic to the private ranges. That also covers the network
       // set only ever seen at private addresses (approximated as the private ranges on its port).
       { to: PRIVATE.map((cidr) => ({ ipBlock: { cidr } })) },
-      // Domain, service and a public network set: the observed ports, to any address.
-      { ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 993 }, { protocol: 'TCP', port: 8443 }] },
+      // Domain, service and a public network set: the observed ports, to any public address.
+      { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: PRIVATE } }], ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 993 }, { protocol: 'TCP', port: 8443 }] },
     ]);
     const messages = namespaces[0]!.warnings.map((w) => w.message);
     expect(messages).toHaveLength(5);
     expect(messages.join('\n')).toMatch(/api\.stripe\.com .* Kubernetes policy cannot name domains/);
     expect(messages.join('\n')).toMatch(/service shop\/carrier-api .* cannot name services/);
     expect(messages.join('\n')).toMatch(/globalnetworkset:corp \(TCP 636\) is allowed to the private ranges/);
+    expect(messages.join('\n')).toMatch(/globalnetworkset:saas \(TCP 993\) is allowed to any public IPv4 address \(outside 10.0.0.0\/8, 172.16.0.0\/12, 192.168.0.0\/16\)/);
     expect(messages.join('\n')).toMatch(/ICMP to private is allowed as all traffic to that peer/);
   });
 });

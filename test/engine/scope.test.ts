@@ -3,6 +3,8 @@ import { FlowAggregator } from '../../src/engine/aggregate.ts';
 import { planRecommendations } from '../../src/pipeline/plan.ts';
 import { bare, config, egress, HOUR, ingress, loadTemplate, NOW, policyOf, pub, run, wep } from '../support/engine.ts';
 
+const PRIVATE = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
+
 beforeAll(async () => {
   await loadTemplate();
 });
@@ -62,7 +64,7 @@ describe('namespace scope (namespaceSpec)', () => {
     const result = await run([egress('shop', pub, { port: 443, start: NOW - 3 * HOUR }), egress('shop', pub, { port: 80, start: NOW - 30 * 60 })], {
       config: config({ initialLookback: '1h' }),
     });
-    expect(bare(policyOf(result.tree, 'shop').spec.egress)).toEqual([{ action: 'Allow', protocol: 'TCP', destination: { ports: [80] } }]);
+    expect(bare(policyOf(result.tree, 'shop').spec.egress)).toEqual([{ action: 'Allow', protocol: 'TCP', destination: { notNets: PRIVATE, ports: [80] } }]);
   });
 });
 
@@ -80,7 +82,7 @@ describe('maxRules', () => {
     expect(bare(egressRules)).toEqual([
       { action: 'Allow', protocol: 'TCP', destination: { namespaceSelector: "projectcalico.org/name in {'alpha', 'bravo', 'charlie', 'delta'}", ports: [8080] } },
       { action: 'Allow', protocol: 'TCP', destination: { namespaceSelector: "projectcalico.org/name == 'echo'", ports: [9090] } },
-      { action: 'Allow', protocol: 'TCP', destination: { ports: [443] } },
+      { action: 'Allow', protocol: 'TCP', destination: { notNets: PRIVATE, ports: [443] } },
     ]);
     expect(egressRules[0].metadata.annotations['policy-recommender.io/peer']).toBe('namespace:alpha, namespace:bravo, namespace:charlie, namespace:delta');
     expect(result.namespaces[0]!.warnings.map((w) => w.code)).toEqual(['rules-merged']);

@@ -34,8 +34,8 @@ describe('a workload policy', () => {
     fromWeb(api, { port: 8000 }),
     fromWeb(dns, { protocol: 'UDP', port: 53 }),
     fromWeb(wep('legacy', 'old-*', ['app=old']), { port: 9000 }),
-    fromWeb(networkSet('feeds'), { port: 443 }),
-    fromWeb(networkSet('partners', 'shop'), { port: 443 }),
+    fromWeb(networkSet('feeds', null, null, ['feed=intel']), { port: 443 }),
+    fromWeb(networkSet('partners', 'shop', null, ['role=partner']), { port: 443 }),
     fromWeb(pvt, { port: 5432 }),
     fromWeb(pub, { port: 443, domains: ['api.stripe.com'] }),
     fromWeb(pub, { port: 443, service: { name: 'carrier', namespace: 'shop' } }),
@@ -76,12 +76,13 @@ describe('a workload policy', () => {
       // A peer whose workload is not known: its namespace (broader, and reported).
       { action: 'Allow', protocol: 'TCP', destination: { namespaceSelector: "projectcalico.org/name == 'legacy'", ports: [9000] } },
       { action: 'Allow', protocol: 'UDP', destination: { selector: "k8s-app == 'kube-dns'", namespaceSelector: "projectcalico.org/name == 'kube-system'", ports: [53] } },
-      { action: 'Allow', protocol: 'TCP', destination: { selector: "projectcalico.org/name == 'feeds' && projectcalico.org/kind == 'NetworkSet'", namespaceSelector: 'global()', ports: [443] } },
-      { action: 'Allow', protocol: 'TCP', destination: { selector: "projectcalico.org/name == 'partners' && projectcalico.org/kind == 'NetworkSet'", namespaceSelector: "projectcalico.org/name == 'shop'", ports: [443] } },
+      // Network sets by their own labels; one in the policy's namespace needs no namespaceSelector.
+      { action: 'Allow', protocol: 'TCP', destination: { selector: "feed == 'intel'", namespaceSelector: 'global()', ports: [443] } },
+      { action: 'Allow', protocol: 'TCP', destination: { selector: "role == 'partner'", ports: [443] } },
       { action: 'Allow', protocol: 'ICMP', destination: { nets: PRIVATE } },
       { action: 'Allow', protocol: 'TCP', destination: { nets: PRIVATE, ports: [5432] } },
     ]);
-    expect(bare(spec.ingress)).toEqual([{ action: 'Allow', protocol: 'TCP', destination: { ports: [80] } }]);
+    expect(bare(spec.ingress)).toEqual([{ action: 'Allow', protocol: 'TCP', source: { notNets: PRIVATE }, destination: { ports: [80] } }]);
     expect(bare(yamlOf(plan.tree, DB).spec.ingress)).toEqual([
       { action: 'Allow', protocol: 'TCP', source: { selector: "app == 'web' && tier == 'frontend'" }, destination: { ports: [5432] } },
     ]);
@@ -99,7 +100,7 @@ describe('a workload policy', () => {
   test('open-source Calico: domains become the public port, noted and reported', async () => {
     const plan = await run(records, { config: segmented() });
     const rule = yamlOf(plan.tree, WEB).spec.egress.at(-1);
-    expect(bare([rule])).toEqual([{ action: 'Allow', protocol: 'TCP', destination: { ports: [443] } }]);
+    expect(bare([rule])).toEqual([{ action: 'Allow', protocol: 'TCP', destination: { notNets: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'], ports: [443] } }]);
     expect(rule.metadata.annotations['policy-recommender.io/domains']).toBe('api.stripe.com');
     expect(plan.workloads[0]!.warnings.map((w) => w.code)).toContain('approximation');
   });

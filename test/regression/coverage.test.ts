@@ -41,28 +41,28 @@ describe('calico-match: coverage must never be a false "yes"', () => {
 
   test('namespaceSelector all() does not cover a GlobalNetworkSet (it selects namespaced endpoints only)', async () => {
     const first = await run([egress('shop', pub, { port: 443 })]);
-    // A person's rule for the "feeds" network set of any namespace.
+    // A person's rule for network sets labelled feed=intel in any namespace.
     const edited = first.tree.get(PATH)!.replace(
       '  egress:\n',
-      "  egress:\n    - action: Allow\n      protocol: TCP\n      destination:\n        selector: projectcalico.org/name == 'feeds' && projectcalico.org/kind == 'NetworkSet'\n        namespaceSelector: all()\n",
+      "  egress:\n    - action: Allow\n      protocol: TCP\n      destination:\n        selector: feed == 'intel'\n        namespaceSelector: all()\n",
     );
     const tree = new Map(first.tree).set(PATH, edited);
     // Traffic to the *global* network set "feeds": all() namespaces do not include non-namespaced sets.
-    const second = await run([egress('shop', networkSet('feeds', null), { port: 8443 })], { tree, now: NOW + HOUR });
+    const second = await run([egress('shop', networkSet('feeds', null, null, ['feed=intel']), { port: 8443 })], { tree, now: NOW + HOUR });
     const rules = bare(policyOf(second.tree, 'shop').spec.egress);
     expect(rules.some((r) => r.destination?.namespaceSelector === 'global()')).toBe(true);
   });
 
   test("a network-set selector on projectcalico.org/namespace is evaluated with the set's namespace", async () => {
     const first = await run([egress('shop', pub, { port: 443 })]);
-    // A person's rule: network sets of every namespace except "quarantine".
+    // A person's rule: what is labelled role=blocklist in every namespace except "quarantine".
     const edited = first.tree.get(PATH)!.replace(
       '  egress:\n',
-      "  egress:\n    - action: Allow\n      protocol: TCP\n      destination:\n        selector: projectcalico.org/kind == 'NetworkSet' && projectcalico.org/namespace != 'quarantine'\n        namespaceSelector: all()\n",
+      "  egress:\n    - action: Allow\n      protocol: TCP\n      destination:\n        selector: role == 'blocklist' && projectcalico.org/namespace != 'quarantine'\n        namespaceSelector: all()\n",
     );
     const tree = new Map(first.tree).set(PATH, edited);
     // Traffic to the network set "bad" of namespace quarantine is not allowed by that rule.
-    const second = await run([egress('shop', networkSet('bad', 'quarantine'), { port: 8443 })], { tree, now: NOW + HOUR });
+    const second = await run([egress('shop', networkSet('bad', 'quarantine', null, ['role=blocklist']), { port: 8443 })], { tree, now: NOW + HOUR });
     const rules = bare(policyOf(second.tree, 'shop').spec.egress);
     expect(rules.some((r) => r.destination?.namespaceSelector === "projectcalico.org/name == 'quarantine'")).toBe(true);
   });

@@ -4,6 +4,7 @@
 
 import { describe, expect, test } from '@jest/globals';
 import type { FlowEnd } from '../../src/simulate/endpoint.ts';
+import { policySetFromTree } from '../../src/simulate/policy-set.ts';
 import { decide, docs, egress, evaluate, ingress, net, networkSet, policySet, pub, pvt, wep, type FlowOptions } from '../support/simulate.ts';
 
 const ALLOWED = 'allowed: rule shop/default.p egress[0]';
@@ -116,10 +117,34 @@ describe('nets', () => {
     expect(check('{action: Allow, destination: {nets: [100.64.0.0/10]}}', pvt)).toBe(DENIED);
   });
 
+  // felix/collector/types/endpoint/endpoint.go getSubnetType: `pub` is an IPv4 address outside
+  // RFC 1918 or any IPv6 address. Which family a record without an address has, the cluster's
+  // families say (PolicySetOptions.ipFamilies; IPv4 by default).
   test('pub without an address lies outside the private ranges', () => {
     expect(check('{action: Allow, destination: {nets: [10.0.0.0/8]}}', pub)).toBe(DENIED);
-    expect(check('{action: Allow, destination: {nets: [0.0.0.0/0]}}', pub)).toBe(UNKNOWN);
-    expect(check('{action: Allow, destination: {nets: [0.0.0.0/0, "::/0"]}}', pub)).toBe(ALLOWED);
+    expect(check('{action: Allow, destination: {nets: [0.0.0.0/0]}}', pub)).toBe(ALLOWED);
+    expect(check('{action: Allow, destination: {notNets: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]}}', pub)).toBe(ALLOWED);
+    expect(check('{action: Allow, destination: {notNets: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]}}', pvt)).toBe(DENIED);
+    expect(check('{action: Allow, destination: {notNets: [8.8.8.0/24]}}', pub)).toBe(UNKNOWN);
+  });
+
+  test('in a dual-stack cluster, a record without an address may be of either family', () => {
+    const dual = (rule: string, dest: FlowEnd) => decide(policySetFromTree(new Map([['p.yaml', withRule(rule)]]), { ipFamilies: ['IPv4', 'IPv6'] }), egress(web, dest));
+    expect(dual('{action: Allow, destination: {nets: [0.0.0.0/0]}}', pub)).toBe(UNKNOWN);
+    expect(dual('{action: Allow, destination: {nets: [0.0.0.0/0, "::/0"]}}', pub)).toBe(ALLOWED);
+    // A known address decides the family.
+    expect(dual('{action: Allow, destination: {nets: [0.0.0.0/0]}}', net('8.8.8.8'))).toBe(ALLOWED);
+    // `pvt` is IPv4 only (RFC 1918).
+    expect(dual('{action: Allow, destination: {nets: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]}}', pvt)).toBe(ALLOWED);
+  });
+
+  // felix/rules/policy.go FilterRuleToIPVersion: a rule is rendered for a family only if each of
+  // its nets/notNets lists has a CIDR of that family; the other family never matches it.
+  test('a rule whose nets or notNets name one family does not apply to the other', () => {
+    expect(check('{action: Allow, destination: {notNets: [10.0.0.0/8]}}', net('2001:db8::1'))).toBe(DENIED);
+    expect(check('{action: Allow, destination: {notNets: ["fc00::/7"]}}', net('8.8.8.8'))).toBe(DENIED);
+    expect(check('{action: Allow, destination: {nets: ["::/0"]}}', net('2001:db8::1'))).toBe(ALLOWED);
+    expect(check('{action: Allow, ipVersion: 6, destination: {ports: [80]}, protocol: TCP}', net('8.8.8.8'))).toBe(DENIED);
   });
 
   test("a pod's address is aggregated away", () => {
@@ -188,13 +213,21 @@ describe('selectors', () => {
     expect(check("{action: Allow, destination: {namespaceSelector: all(), selector: kind == 'saas'}}", networkSet('corp-saas'), {}, saas)).toBe(DENIED);
   });
 
-  test("the recommender's network-set rule: the set's name and kind are Calico's own labels", () => {
-    const rule = "{action: Allow, destination: {selector: projectcalico.org/name == 'corp-saas' && projectcalico.org/kind == 'NetworkSet', namespaceSelector: global()}}";
-    expect(check(rule, networkSet('corp-saas'))).toBe(ALLOWED);
-    expect(check(rule, networkSet('other-set'))).toBe(DENIED);
-    const local = "{action: Allow, destination: {selector: projectcalico.org/name == 'partners' && projectcalico.org/kind == 'NetworkSet'}}";
-    expect(check(local, networkSet('partners', 'shop'))).toBe(ALLOWED);
-    expect(check(local, networkSet('partners', 'data'))).toBe(DENIED);
+  // libcalico-go/lib/backend/syncersv1/updateprocessors/networksetprocessor.go: a NetworkSet's labels
+  // are its own plus projectcalico.org/namespace; globalnetworksetprocessor.go: a GlobalNetworkSet's
+  // only its own. Nothing adds projectcalico.org/name or projectcalico.org/kind.
+  test("a network set has only its own labels (and its namespace's): a name-and-kind selector never matches it", () => {
+    const legacy = "{action: Allow, destination: {selector: projectcalico.org/name == 'corp-saas' && projectcalico.org/kind == 'NetworkSet', namespaceSelector: global()}}";
+    const saas = networkSet('corp-saas', null, null, ['kind=saas']);
+    expect(check(legacy, saas)).toBe(DENIED);
+    const byLabels = "{action: Allow, destination: {selector: kind == 'saas', namespaceSelector: global()}}";
+    expect(check(byLabels, saas)).toBe(ALLOWED);
+    expect(check(byLabels, networkSet('other-set', null, null, ['kind=other']))).toBe(DENIED);
+    // A record without labels cannot tell (the log may not include them).
+    expect(check(byLabels, networkSet('corp-saas'))).toBe(UNKNOWN);
+    const local = "{action: Allow, destination: {selector: role == 'partner' && projectcalico.org/namespace == 'shop'}}";
+    expect(check(local, networkSet('partners', 'shop', null, ['role=partner']))).toBe(ALLOWED);
+    expect(check(local, networkSet('partners', 'data', null, ['role=partner']))).toBe(DENIED);
   });
 
   test('notSelector excludes what it selects; in a global policy it also matches networks', () => {

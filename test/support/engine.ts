@@ -32,8 +32,9 @@ export const pvt: FlowEndpoint = { type: 'net', name: 'pvt', namespace: null, la
 export function net(ip: string, name = '-'): FlowEndpoint {
   return { type: 'net', name, namespace: null, labels: [], ip };
 }
-export function networkSet(name: string, namespace: string | null = null, ip: string | null = null): FlowEndpoint {
-  return { type: 'ns', name, namespace, labels: [], ip };
+/** A network set as a flow record names it; `labels` as the record carries them (`k=v`), none by default. */
+export function networkSet(name: string, namespace: string | null = null, ip: string | null = null, labels: string[] = []): FlowEndpoint {
+  return { type: 'ns', name, namespace, labels, ip };
 }
 export function hep(name = 'node-1'): FlowEndpoint {
   return { type: 'hep', name, namespace: null, labels: [], ip: null };

@@ -5,7 +5,7 @@
 
 import type { ConfigIssue } from '../../config/config-error.ts';
 import type { SkipSummary } from '../../flows/skip-report.ts';
-import { isDnsLabel, isDnsSubdomain, normaliseDomain } from '../../calico/names.ts';
+import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue, normaliseDomain } from '../../calico/names.ts';
 import { isPortNumber } from '../../calico/ports.ts';
 import { parseProtocol } from '../../calico/protocol.ts';
 import { CATEGORY_ORDER, type EndpointObservation, type EndpointRef, type ObservedAtom } from '../../engine/model.ts';
@@ -202,9 +202,11 @@ function validPending(value: Record<string, unknown>): Record<string, ObservedAt
 function isObservedAtom(v: unknown): v is ObservedAtom {
   const o = v as ObservedAtom | null;
   const peer = o?.atom?.peer as unknown as Record<string, unknown> | undefined;
-  const names = peer ? Object.entries(peer).filter(([k]) => k !== 'category' && k !== 'ipv6') : [];
+  const names = peer ? Object.entries(peer).filter(([k]) => k !== 'category' && k !== 'ipv6' && k !== 'labels') : [];
+  const labels = peer?.['labels'];
   return (
     typeof o === 'object' && o !== null &&
+    (labels === undefined || isLabelMap(labels)) &&
     (o.atom.direction === 'ingress' || o.atom.direction === 'egress') &&
     typeof peer?.['category'] === 'string' && (CATEGORY_ORDER as readonly string[]).includes(peer['category']) &&
     names.every(([, n]) => n === null || (typeof n === 'string' && (isDnsSubdomain(n) || normaliseDomain(n) === n))) &&
@@ -212,6 +214,10 @@ function isObservedAtom(v: unknown): v is ObservedAtom {
     (o.atom.port === null || isPortNumber(o.atom.port)) &&
     ['flows', 'firstSeen', 'lastSeen', 'remoteIps'].every((k) => Number.isSafeInteger((o.evidence as unknown as Record<string, unknown>)?.[k]))
   );
+}
+
+function isLabelMap(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.entries(v).length <= 256 && Object.entries(v).every(([k, x]) => isLabelKey(k) && typeof x === 'string' && isLabelValue(x));
 }
 
 /** What people asked for by ticking boxes. */

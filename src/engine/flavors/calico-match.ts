@@ -1,38 +1,79 @@
 // Would an existing Calico rule decide traffic of an observed atom? Used so that traffic a policy
 // already handles (by any rule, ours or a person's) is never added again. The answer must never
 // be a false "yes": where a rule depends on something the engine cannot know (pod labels, pod IPs,
-// HTTP paths, labels of namespaces without cluster context), the answer is "no", and at worst a
-// redundant rule is proposed.
+// HTTP paths, labels of namespaces without cluster context, the labels of a network set nobody
+// told us), the answer is "no", and at worst a redundant rule is proposed.
+//
+// IP families follow Felix (felix/rules/policy.go FilterRuleToIPVersion): a rule applies to a
+// family only if its ipVersion allows it and each of its nets/notNets lists that is set has a CIDR
+// of that family; the lists then match with that family's CIDRs only. A rule decides an atom only
+// if it does so in every family the atom's traffic may have.
 
-import { cidrContains, parseCidr, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
+import type { IpFamily } from '../../config/recommendation-config.ts';
+import { NAMESPACE_LABEL } from '../../calico/labels.ts';
+import { ALL_IPV4, ALL_IPV6, cidrContains, isIPv6Cidr, parseCidr, PRIVATE_NETS, PRIVATE_NETS_V6, type Cidr } from '../../calico/nets.ts';
 import { portMatchCovers, portRange } from '../../calico/ports.ts';
 import { parseProtocol } from '../../calico/protocol.ts';
 import { selectorKeys, type SelectorNode, parseSelector } from '../../calico/selector.ts';
 import { isPlainObject, type PlainObject } from '../../util/plain.ts';
 import type { Peer } from '../model.ts';
 import type { ObservedAtom } from '../model.ts';
+import type { NetworkSetDirectory } from '../network-sets.ts';
 import type { RuleContext } from './flavor.ts';
-import { KIND_LABEL, NAME_LABEL, NETWORK_SET_KIND, parsed, ruleEnds } from './calico-shape.ts';
+import { setLabels } from './calico-network-sets.ts';
+import { parsed, ruleEnds } from './calico-shape.ts';
+
+type Family = 4 | 6;
 
 const DECIDING_ACTIONS: ReadonlySet<unknown> = new Set(['Allow', 'Deny', 'Pass']);
 /** Rule fields that narrow a match in ways flow aggregates cannot tell. */
-const UNKNOWABLE_RULE_FIELDS = ['http', 'icmp', 'notICMP', 'ipVersion'];
-const NAMESPACE_LABEL = 'projectcalico.org/namespace';
-const NETWORK_SET_LABEL_KEYS: ReadonlySet<string> = new Set([NAME_LABEL, KIND_LABEL, NAMESPACE_LABEL]);
+const UNKNOWABLE_RULE_FIELDS = ['http', 'icmp', 'notICMP'];
+const NET_FIELDS = ['nets', 'notNets'] as const;
 
-export function calicoRuleMatches(rule: unknown, observed: ObservedAtom, ctx: RuleContext): boolean {
-  if (!isPlainObject(rule) || !DECIDING_ACTIONS.has(rule['action'])) return false;
-  if (UNKNOWABLE_RULE_FIELDS.some((f) => rule[f] !== undefined)) return false;
-  const { atom } = observed;
-  if (rule['protocol'] !== undefined && parseProtocol(rule['protocol']) !== atom.protocol) return false;
-  if (rule['notProtocol'] !== undefined && parseProtocol(rule['notProtocol']) === atom.protocol) return false;
+export interface CalicoMatchOptions {
+  readonly ipFamilies: readonly IpFamily[];
+  readonly networkSets: NetworkSetDirectory;
+}
 
-  const destination = rule['destination'] ?? {};
-  if (!isPlainObject(destination) || !portsMatch(destination, atom.port)) return false;
+export function calicoRuleMatcher(options: CalicoMatchOptions): (rule: unknown, observed: ObservedAtom, ctx: RuleContext) => boolean {
+  const clusterFamilies: Family[] = options.ipFamilies.map((f) => (f === 'IPv6' ? 6 : 4));
+  return (rule, observed, ctx) => {
+    if (!isPlainObject(rule) || !DECIDING_ACTIONS.has(rule['action'])) return false;
+    if (UNKNOWABLE_RULE_FIELDS.some((f) => rule[f] !== undefined)) return false;
+    const { atom } = observed;
+    if (rule['protocol'] !== undefined && parseProtocol(rule['protocol']) !== atom.protocol) return false;
+    if (rule['notProtocol'] !== undefined && parseProtocol(rule['notProtocol']) === atom.protocol) return false;
 
-  const { local, remote } = ruleEnds(rule, ctx.direction);
-  if (!localMatchesWholeNamespace(local ?? {}, ctx)) return false;
-  return remoteMatches(remote ?? {}, atom.peer, ctx);
+    const destination = rule['destination'] ?? {};
+    if (!isPlainObject(destination) || !portsMatch(destination, atom.port)) return false;
+
+    const { local, remote } = ruleEnds(rule, ctx.direction);
+    if (!localMatchesWholeNamespace(local ?? {}, ctx)) return false;
+    return familiesOf(atom.peer, clusterFamilies).every(
+      (family) => appliesTo(rule, family) && remoteMatches(remote ?? {}, atom.peer, family, ctx, options.networkSets),
+    );
+  };
+}
+
+/** The families the atom's traffic may have: its address's, or any of the cluster's. */
+function familiesOf(peer: Peer, cluster: readonly Family[]): Family[] {
+  if (peer.category === 'Public' || peer.category === 'Private') return [peer.ipv6 ? 6 : 4];
+  return [...cluster];
+}
+
+/** Felix renders the rule for this family (FilterRuleToIPVersion). */
+function appliesTo(rule: PlainObject, family: Family): boolean {
+  const version = rule['ipVersion'];
+  if (version !== undefined && version !== family) return false;
+  for (const side of ['source', 'destination']) {
+    const entity = rule[side];
+    if (!isPlainObject(entity)) continue;
+    for (const field of NET_FIELDS) {
+      const list = entity[field];
+      if (Array.isArray(list) && list.length > 0 && !list.some((n) => typeof n === 'string' && isIPv6Cidr(n) === (family === 6))) return false;
+    }
+  }
+  return true;
 }
 
 function portsMatch(destination: PlainObject, port: number | null): boolean {
@@ -58,18 +99,19 @@ function localMatchesWholeNamespace(local: unknown, ctx: RuleContext): boolean {
   return true;
 }
 
-function remoteMatches(remote: unknown, peer: Peer, ctx: RuleContext): boolean {
+function remoteMatches(remote: unknown, peer: Peer, family: Family, ctx: RuleContext, networkSets: NetworkSetDirectory): boolean {
   if (!isPlainObject(remote)) return false;
   // On egress the remote end is the destination, whose ports were checked; on ingress it is the
   // source, and source ports are not known per atom.
   if (ctx.direction === 'ingress' && (remote['ports'] !== undefined || remote['notPorts'] !== undefined)) return false;
   const { ports: _p, notPorts: _np, ...entity } = remote;
-  if (entity['notNets'] !== undefined || entity['notSelector'] !== undefined || entity['serviceAccounts'] !== undefined) {
-    return false;
-  }
+  if (entity['notSelector'] !== undefined || entity['serviceAccounts'] !== undefined) return false;
   if (entity['services'] !== undefined) return serviceMatches(entity['services'], peer, ctx);
   if (entity['domains'] !== undefined && !domainsMatch(entity['domains'], peer)) return false;
-  if (entity['nets'] !== undefined && !netsMatch(entity['nets'], peer)) return false;
+  const nets = familyNets(entity['nets'], family);
+  const notNets = familyNets(entity['notNets'], family);
+  if (nets !== null && !addressesWithin(peer, family, nets, networkSets)) return false;
+  if (notNets !== null && !addressesOutside(peer, family, notNets, networkSets)) return false;
 
   const selector = entity['selector'];
   const namespaceSelector = entity['namespaceSelector'];
@@ -84,9 +126,11 @@ function remoteMatches(remote: unknown, peer: Peer, ctx: RuleContext): boolean {
       }
       return namespaceSelector === undefined ? peer.namespace === ctx.namespace : namespaceSelected(namespaceSelector, peer.namespace, ctx);
     case 'NetworkSet': {
-      const set: Record<string, string> = { [NAME_LABEL]: peer.name, [KIND_LABEL]: NETWORK_SET_KIND };
-      if (peer.namespace !== null) set[NAMESPACE_LABEL] = peer.namespace;
-      if (selector === undefined || !selectorDecides(selector, NETWORK_SET_LABEL_KEYS, set, false)) return false;
+      // A set has its own labels and, when namespaced, the namespace label: nothing else.
+      const own = setLabels(peer, networkSets);
+      if (own === null) return false;
+      const labels: Record<string, string> = peer.namespace === null ? { ...own } : { ...own, [NAMESPACE_LABEL]: peer.namespace };
+      if (selector !== undefined && !selectorDecides(selector, null, labels, false)) return false;
       // Calico reads all() in a namespaceSelector as "any namespace": only global() selects global sets.
       if (peer.namespace === null) return namespaceSelector !== undefined && parsed(namespaceSelector)?.op === 'global';
       return namespaceSelector === undefined ? peer.namespace === ctx.namespace : namespaceSelected(namespaceSelector, peer.namespace, ctx);
@@ -122,27 +166,57 @@ function serviceMatches(services: unknown, peer: Peer, ctx: RuleContext): boolea
 function domainsMatch(domains: unknown, peer: Peer): boolean {
   if (!Array.isArray(domains) || peer.category !== 'Domains') return false;
   const parent = peer.domain.slice(peer.domain.indexOf('.') + 1);
-  return domains.some((d) => typeof d === 'string' && (d === peer.domain || d === `*.${parent}`));
+  return domains.some((d) => d === peer.domain || d === `*.${parent}`);
 }
 
-const ANY_V4 = parseCidr('0.0.0.0/0')!;
-const ANY_V6 = parseCidr('::/0')!;
-const PRIVATE = PRIVATE_NETS.map((n) => parseCidr(n)!);
+const PRIVATE_V4 = PRIVATE_NETS.map((n) => parseCidr(n)!);
 const PRIVATE_V6 = PRIVATE_NETS_V6.map((n) => parseCidr(n)!);
+const ANY: Readonly<Record<Family, Cidr>> = { 4: parseCidr(ALL_IPV4)!, 6: parseCidr(ALL_IPV6)! };
 
-function netsMatch(nets: unknown, peer: Peer): boolean {
-  if (!Array.isArray(nets)) return false;
-  const cidrs = nets.map((n) => (typeof n === 'string' ? parseCidr(n) : null)).filter((c) => c !== null);
-  const covers = (target: typeof ANY_V4) => cidrs.some((c) => cidrContains(c, target));
+/** The list's CIDRs of one family; null when the list is not set (an unparseable entry: empty, so nothing is certain). */
+function familyNets(list: unknown, family: Family): Cidr[] | null {
+  if (!Array.isArray(list) || list.length === 0) return null;
+  const out: Cidr[] = [];
+  for (const text of list) {
+    const cidr = typeof text === 'string' ? parseCidr(text) : null;
+    if (cidr === null) return [];
+    if (cidr.version === family) out.push(cidr);
+  }
+  return out;
+}
+
+/** The ranges the peer's addresses lie in, in one family; null when unknown (pods, unknown sets). */
+function peerRanges(peer: Peer, family: Family, networkSets: NetworkSetDirectory): { ranges: Cidr[]; exceptPrivate: boolean } | null {
   switch (peer.category) {
     case 'Private':
-      return (peer.ipv6 ? PRIVATE_V6 : PRIVATE).every(covers);
+      return { ranges: family === 6 ? PRIVATE_V6 : PRIVATE_V4, exceptPrivate: false };
     case 'Public':
     case 'Domains':
     case 'Service':
-      return covers(ANY_V4) && covers(ANY_V6);
+      // Felix's `pub`: IPv4 outside RFC 1918; every IPv6 address.
+      return { ranges: [ANY[family]], exceptPrivate: family === 4 };
+    case 'NetworkSet': {
+      const nets = networkSets.get(peer.namespace, peer.name)?.nets;
+      if (!nets || nets.length === 0) return null;
+      return { ranges: nets.map((n) => parseCidr(n)).filter((c): c is Cidr => c !== null && c.version === family), exceptPrivate: false };
+    }
     default:
-      // Pod and network-set addresses are not known here.
-      return false;
+      return null;
   }
+}
+
+/** Every address the peer may have in this family is in `nets`. */
+function addressesWithin(peer: Peer, family: Family, nets: readonly Cidr[], networkSets: NetworkSetDirectory): boolean {
+  const space = peerRanges(peer, family, networkSets);
+  if (space === null) return false;
+  return space.ranges.every((r) => nets.some((n) => cidrContains(n, r)));
+}
+
+/** No address the peer may have in this family is in `notNets`. */
+function addressesOutside(peer: Peer, family: Family, notNets: readonly Cidr[], networkSets: NetworkSetDirectory): boolean {
+  const space = peerRanges(peer, family, networkSets);
+  if (space === null) return false;
+  const excluded = (n: Cidr) => space.exceptPrivate && PRIVATE_V4.some((p) => cidrContains(p, n));
+  const overlaps = (a: Cidr, b: Cidr) => cidrContains(a, b) || cidrContains(b, a);
+  return notNets.every((n) => excluded(n) || !space.ranges.some((r) => overlaps(n, r)));
 }

@@ -2,17 +2,29 @@
 // rule of the same shape is extended instead of duplicated, and our own rules are read back as
 // the engine's memory.
 
+import { NAME_LABEL } from '../../calico/labels.ts';
 import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue } from '../../calico/names.ts';
-import { PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
+import { ALL_IPV6, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
 import { parseProtocol, type Protocol } from '../../calico/protocol.ts';
 import { equalityValues, labelsOfSelector, parseSelector, type SelectorNode } from '../../calico/selector.ts';
 import type { PortMatch } from '../../calico/types.ts';
 import { hasOnlyKeys, isPlainObject, type PlainObject } from '../../util/plain.ts';
 import type { Category, Direction, Peer } from '../model.ts';
+import { ANNOTATIONS } from '../provenance.ts';
 
-export const NAME_LABEL = 'projectcalico.org/name';
-export const KIND_LABEL = 'projectcalico.org/kind';
-export const NETWORK_SET_KIND = 'NetworkSet';
+/**
+ * What earlier releases of this project selected network sets by: labels open-source Calico never
+ * gives a set, so such a rule never matched (kept to recognise and migrate those rules).
+ */
+const LEGACY_KIND_LABEL = 'projectcalico.org/kind';
+const LEGACY_NETWORK_SET_KIND = 'NetworkSet';
+
+/**
+ * `current`: the form this release renders; `legacy`: the form of an earlier release that allows
+ * other traffic than its label says (a Public rule with ports only; a network set by name and
+ * kind labels); `approximated`: a network set reached by addresses, its labels unknown.
+ */
+export type ShapeForm = 'current' | 'legacy' | 'approximated';
 
 export interface CalicoShape {
   readonly action: 'Allow' | 'Pass';
@@ -23,6 +35,7 @@ export interface CalicoShape {
   readonly peers: readonly Peer[];
   readonly ports: readonly PortMatch[];
   readonly annotations: Readonly<Record<string, string>>;
+  readonly form: ShapeForm;
 }
 
 /** The two ends of a rule from the protected namespace's point of view. */
@@ -52,61 +65,109 @@ export function readCalicoShape(rule: unknown, direction: Direction, namespace: 
   const remoteEntity = remote ?? {};
   if (!isPlainObject(remoteEntity)) return null;
   const { ports: _ports, ...remoteMatch } = remoteEntity;
-  const peers = readRemote(direction === 'egress' ? remoteMatch : remoteEntity, direction, namespace);
-  if (peers === null) return null;
+  const match = direction === 'egress' ? remoteMatch : remoteEntity;
 
   const metadata = rule['metadata'];
   const raw = isPlainObject(metadata) && isPlainObject(metadata['annotations']) ? metadata['annotations'] : {};
   const annotations: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw)) if (typeof v === 'string') annotations[k] = v;
-  return { action, protocol, category: peers[0]!.category, peers, ports: ports as PortMatch[], annotations };
+
+  // Our network-set rules say which sets they reach: the selector (labels) or nets cannot.
+  const sets = annotations[ANNOTATIONS.category] === 'NetworkSet' ? annotatedNetworkSets(annotations[ANNOTATIONS.peer], match) : null;
+  if (sets !== null) return { action, protocol, category: 'NetworkSet', peers: sets.peers, ports: ports as PortMatch[], annotations, form: sets.form };
+  const read = readRemote(match, direction, namespace);
+  if (read === null) return null;
+  const { peers, form } = read;
+  return { action, protocol, category: peers[0]!.category, peers, ports: ports as PortMatch[], annotations, form };
 }
 
-function readRemote(remote: PlainObject, direction: Direction, namespace: string): Peer[] | null {
+/** Network-set peers named by our `peer` annotation, when the remote side has a shape we render for them. */
+function annotatedNetworkSets(annotation: string | undefined, remote: PlainObject): { peers: Peer[]; form: ShapeForm } | null {
+  if (annotation === undefined) return null;
+  const peers: Peer[] = [];
+  for (const key of annotation.split(', ')) {
+    const global = /^globalnetworkset:(.+)$/.exec(key);
+    const namespaced = /^networkset:([^/]+)\/(.+)$/.exec(key);
+    if (global !== null && isDnsSubdomain(global[1]!)) peers.push({ category: 'NetworkSet', name: global[1]!, namespace: null });
+    else if (namespaced !== null && isDnsLabel(namespaced[1]!) && isDnsSubdomain(namespaced[2]!)) {
+      peers.push({ category: 'NetworkSet', name: namespaced[2]!, namespace: namespaced[1]! });
+    } else return null;
+  }
+  if (peers.length === 0) return null;
+  const keys = Object.keys(remote).sort().join(',');
+  switch (keys) {
+    case 'selector':
+    case 'namespaceSelector,selector': {
+      const selector = parsed(remote['selector']);
+      if (selector === null) return null;
+      return { peers, form: isLegacyNetworkSetSelector(selector) ? 'legacy' : 'current' };
+    }
+    case '':
+    case 'nets':
+    case 'notNets':
+      return { peers, form: 'approximated' };
+    default:
+      return null;
+  }
+}
+
+function isLegacyNetworkSetSelector(selector: SelectorNode): boolean {
+  return selector.op === 'and' && selector.exprs.some((e) => equalityValues(e, LEGACY_KIND_LABEL)?.[0] === LEGACY_NETWORK_SET_KIND);
+}
+
+function readRemote(remote: PlainObject, direction: Direction, namespace: string): { peers: Peer[]; form: ShapeForm } | null {
+  const current = (peers: Peer[] | null) => (peers === null ? null : { peers, form: 'current' as const });
   const keys = Object.keys(remote).sort().join(',');
   switch (keys) {
     case '':
-      return [{ category: 'Public' }];
+      // Any address: what earlier releases wrote for public traffic.
+      return { peers: [{ category: 'Public' }], form: 'legacy' };
+    case 'notNets':
+      return current(sameNets(remote['notNets'], PRIVATE_NETS) ? [{ category: 'Public' }] : null);
     case 'nets': {
       const nets = remote['nets'];
-      const same = (list: readonly string[]) => Array.isArray(nets) && nets.length === list.length && list.every((n) => nets.includes(n));
-      if (same(PRIVATE_NETS)) return [{ category: 'Private' }];
-      return same(PRIVATE_NETS_V6) ? [{ category: 'Private', ipv6: true }] : null;
+      if (sameNets(nets, PRIVATE_NETS)) return current([{ category: 'Private' }]);
+      if (sameNets(nets, PRIVATE_NETS_V6)) return current([{ category: 'Private', ipv6: true }]);
+      return current(sameNets(nets, [ALL_IPV6]) ? [{ category: 'Public', ipv6: true }] : null);
     }
     case 'namespaceSelector': {
       const names = selectorValues(remote['namespaceSelector'], NAME_LABEL);
-      return names && names.every(isDnsLabel) ? names.map((n) => ({ category: 'Namespace', namespace: n })) : null;
+      return current(names && names.every(isDnsLabel) ? names.map((n) => ({ category: 'Namespace', namespace: n })) : null);
     }
     case 'selector':
-    case 'namespaceSelector,selector':
-      return readNetworkSets(remote, namespace) ?? readPods(remote, namespace);
+    case 'namespaceSelector,selector': {
+      const legacy = readLegacyNetworkSets(remote, namespace);
+      return legacy !== null ? { peers: legacy, form: 'legacy' } : current(readPods(remote, namespace));
+    }
     case 'services': {
       const services = remote['services'];
       if (direction !== 'egress' || !isPlainObject(services) || !hasOnlyKeys(services, ['name', 'namespace'])) return null;
       const { name, namespace: ns = namespace } = services;
-      return typeof name === 'string' && isDnsLabel(name) && typeof ns === 'string' && isDnsLabel(ns)
-        ? [{ category: 'Service', name, namespace: ns }]
-        : null;
+      return current(typeof name === 'string' && isDnsLabel(name) && typeof ns === 'string' && isDnsLabel(ns) ? [{ category: 'Service', name, namespace: ns }] : null);
     }
     case 'domains': {
       const domains = remote['domains'];
       if (direction !== 'egress' || !Array.isArray(domains) || domains.length === 0) return null;
-      return domains.every((d) => typeof d === 'string') ? domains.map((domain: string) => ({ category: 'Domains', domain })) : null;
+      return current(domains.every((d) => typeof d === 'string') ? domains.map((domain: string) => ({ category: 'Domains', domain })) : null);
     }
     default:
       return null;
   }
 }
 
-/** `projectcalico.org/name in {...} && projectcalico.org/kind == 'NetworkSet'`, global or namespaced. */
-function readNetworkSets(remote: PlainObject, namespace: string): Peer[] | null {
+function sameNets(nets: unknown, list: readonly string[]): boolean {
+  return Array.isArray(nets) && nets.length === list.length && list.every((n) => nets.includes(n));
+}
+
+/** `projectcalico.org/name in {...} && projectcalico.org/kind == 'NetworkSet'`, global or namespaced (earlier releases' form). */
+function readLegacyNetworkSets(remote: PlainObject, namespace: string): Peer[] | null {
   const selector = parsed(remote['selector']);
   if (selector === null || selector.op !== 'and' || selector.exprs.length !== 2) return null;
   let names: readonly string[] | null = null;
   let isNetworkSet = false;
   for (const expr of selector.exprs) {
-    const kind = equalityValues(expr, KIND_LABEL);
-    if (kind && kind.length === 1 && kind[0] === NETWORK_SET_KIND) isNetworkSet = true;
+    const kind = equalityValues(expr, LEGACY_KIND_LABEL);
+    if (kind && kind.length === 1 && kind[0] === LEGACY_NETWORK_SET_KIND) isNetworkSet = true;
     else names = equalityValues(expr, NAME_LABEL) ?? names;
   }
   if (!isNetworkSet || names === null || !names.every(isDnsSubdomain)) return null;

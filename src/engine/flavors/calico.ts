@@ -1,26 +1,72 @@
 // The Calico flavours: open-source Calico (`calico`, no domain rules) and Calico Enterprise
 // (`calico-enterprise`, domain rules). Rules are rendered the way Calico's own engine renders
-// them (see ../../../README.md, "How rules are built"), with provenance in rule annotations.
+// them (see ../../../README.md, "How rules are built"), with provenance in rule annotations,
+// except where that engine's rule would allow more than its label says: a Public rule allows
+// exactly what Felix reports as public (`notNets` of the private ranges, not "any address"), and a
+// network set is selected by its own labels (calico-network-sets.ts).
 
-import { PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
+import type { IpFamily } from '../../config/recommendation-config.ts';
+import { NAME_LABEL } from '../../calico/labels.ts';
+import { ALL_IPV6, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
 import { comparePortMatches, portRange } from '../../calico/ports.ts';
 import { protocolHasPorts, protocolNumber, type Protocol } from '../../calico/protocol.ts';
-import { selectorAnd, selectorEquals, selectorIn, selectorOfLabels, type Labels } from '../../calico/selector.ts';
+import { selectorEquals, selectorIn, selectorOfLabels, type Labels } from '../../calico/selector.ts';
 import { CALICO_API_VERSION, type PortMatch } from '../../calico/types.ts';
 import { namespacePolicyName, workloadPolicyName } from '../naming.ts';
 import { isPlainObject, type PlainObject } from '../../util/plain.ts';
-import { categoryRank, compareStrings, peerKey, type Category, type ObservedAtom, type Peer } from '../model.ts';
+import { categoryRank, compareStrings, mergeEvidence, peerKey, SAW_NO_IP, type Category, type Evidence, type ObservedAtom, type Peer } from '../model.ts';
 import { ANNOTATIONS, MAX_NOTED_DOMAINS } from '../provenance.ts';
-import { calicoRuleMatches } from './calico-match.ts';
-import { KIND_LABEL, NAME_LABEL, NETWORK_SET_KIND, readCalicoShape, type CalicoShape } from './calico-shape.ts';
+import { publicPeers } from '../learn.ts';
+import { NO_NETWORK_SETS, type NetworkSetDirectory } from '../network-sets.ts';
+import { calicoRuleMatcher } from './calico-match.ts';
+import { labelRemote, setLabels, setTarget } from './calico-network-sets.ts';
+import { readCalicoShape, type CalicoShape } from './calico-shape.ts';
 import { NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
 
 /** CRD limits (projectcalico.org/v3): ports per entity rule, selector length. */
 const MAX_PORTS = 50;
 const MAX_SELECTOR = 1024;
 
-export function calicoFlavor(enterprise: boolean): PolicyFlavor {
+export interface CalicoFlavorOptions {
+  /** Calico Enterprise: domain rules. */
+  readonly enterprise: boolean;
+  /** Where a flow record gives no address, public traffic is public in each of these. */
+  readonly ipFamilies?: readonly IpFamily[];
+  /** What is known of network sets (labels, nets), to select them. */
+  readonly networkSets?: NetworkSetDirectory;
+}
+
+export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = NO_NETWORK_SETS }: CalicoFlavorOptions): PolicyFlavor {
   const read = (rule: unknown, ctx: RuleContext): CalicoShape | null => readCalicoShape(rule, ctx.direction, ctx.namespace);
+
+  /**
+   * Our rules written by earlier releases of this project that allow something other than their
+   * label says, in the form this release writes (null when the rule is current):
+   * - a Public rule with ports only allowed any address, pods and private networks included: it
+   *   becomes one rule per IP family for what Felix reports as public;
+   * - a network-set rule selecting `projectcalico.org/name` and `projectcalico.org/kind` never
+   *   matched on open-source Calico (nothing gives a set those labels): it selects the set the way
+   *   Calico matches it;
+   * - a network set approximated by addresses is selected by its labels once they are known.
+   */
+  const migrate = (rule: unknown, ctx: RuleContext): PlainObject[] | null => {
+    const shape = read(rule, ctx);
+    if (shape === null || shape.protocol === null || shape.form === 'current') return null;
+    const firstAdded = shape.annotations[ANNOTATIONS.firstAdded] ?? ctx.now;
+    const rebuild = (peers: readonly Peer[], remote: PlainObject) =>
+      ruleObject(shape.action, shape.protocol!, ctx, remote, [...shape.ports], provenance(shape.category, peers, firstAdded, noted(shape)));
+    if (shape.category === 'Public') return publicPeers(ipFamilies).map((peer) => rebuild([peer], remoteFor([peer], ctx.namespace)!));
+    if (shape.category !== 'NetworkSet') return null;
+    const out: PlainObject[] = [];
+    for (const peer of shape.peers) {
+      if (peer.category !== 'NetworkSet') return null;
+      const target = setTarget(peer, UNKNOWN_ADDRESSES, networkSets, ctx.namespace);
+      // Still unknown: an approximation stays as it is (it allows what was seen).
+      if (shape.form === 'approximated' && target.by !== 'labels') return null;
+      for (const remote of target.by === 'labels' ? [target.remote] : target.remotes) out.push(rebuild([peer], remote));
+    }
+    return out;
+  };
 
   return {
     name: enterprise ? 'calico-enterprise' : 'calico',
@@ -44,23 +90,37 @@ export function calicoFlavor(enterprise: boolean): PolicyFlavor {
     finish: (policy) => policy,
 
     adapt(observed) {
-      if (enterprise || observed.atom.peer.category !== 'Domains') return observed;
-      return { ...observed, atom: { ...observed.atom, peer: { category: 'Public' } }, domains: [observed.atom.peer.domain] };
+      if (enterprise || observed.atom.peer.category !== 'Domains') return [observed];
+      // Traffic known by a domain name went to a public address, of a family the record may not say.
+      const domain = observed.atom.peer.domain;
+      return publicPeers(ipFamilies).map((peer) => ({ ...observed, atom: { ...observed.atom, peer }, domains: [domain] }));
     },
 
     approximation(observed) {
       const { atom } = observed;
+      const notes: string[] = [];
       if (atom.port === null && protocolHasPorts(atom.protocol)) {
-        return `${atom.protocol} to ${peerKey(atom.peer)} is allowed on every port: the flow logs did not report one`;
+        notes.push(`${atom.protocol} to ${peerKey(atom.peer)} is allowed on every port: the flow logs did not report one`);
       }
-      if (enterprise || atom.peer.category !== 'Domains') return null;
-      return (
-        `egress to ${atom.peer.domain} (${atom.protocol}${atom.port === null ? '' : ` ${atom.port}`}) is allowed to any public ` +
-        `address on that port: open-source Calico has no domain rules`
-      );
+      if (!enterprise && atom.peer.category === 'Domains') {
+        notes.push(
+          `egress to ${atom.peer.domain} (${atom.protocol}${atom.port === null ? '' : ` ${atom.port}`}) is allowed to any public ` +
+            `address on that port: open-source Calico has no domain rules`,
+        );
+      }
+      if (atom.peer.category === 'NetworkSet') {
+        const target = setTarget(atom.peer, observed.evidence, networkSets, '');
+        if (target.by !== 'labels') {
+          notes.push(
+            `${peerKey(atom.peer)} (${atom.protocol}${atom.port === null ? '' : ` ${atom.port}`}) is allowed to ${target.allows}: ` +
+              `its labels are not known, and Calico selects a network set only by its own labels`,
+          );
+        }
+      }
+      return notes.length > 0 ? notes.join('; ') : null;
     },
 
-    matches: calicoRuleMatches,
+    matches: calicoRuleMatcher({ ipFamilies, networkSets }),
 
     identify(rule, ctx): RuleIdentity | null {
       const shape = read(rule, ctx);
@@ -108,23 +168,27 @@ export function calicoFlavor(enterprise: boolean): PolicyFlavor {
       const action = actionFor(first.peer, ctx);
       const note = atoms.flatMap((o) => o.domains ?? []);
       const annotations = (peers: readonly Peer[]) => provenance(first.peer.category, peers, ctx.now, note);
+      const portRules = (remote: PlainObject): PlainObject[] => {
+        if (atoms.some((o) => o.atom.port === null)) return [ruleObject(action, first.protocol, ctx, remote, [], annotations([first.peer]))];
+        const ports = sortedUniquePorts(atoms.map((o) => o.atom.port!));
+        return chunk(ports, MAX_PORTS).map((part) => ruleObject(action, first.protocol, ctx, remote, part, annotations([first.peer])));
+      };
       switch (first.peer.category) {
         case 'Domains': {
           const peers = atoms.map((o) => o.atom.peer);
           const ports = first.port === null ? [] : [first.port];
-          return [ruleObject(action, first.protocol, ctx, remoteFor(peers, ctx.namespace), ports, annotations(peers))];
+          return [ruleObject(action, first.protocol, ctx, remoteFor(peers, ctx.namespace)!, ports, annotations(peers))];
         }
         case 'Service':
           // Calico rejects ports next to destination services: the service defines them.
-          return [ruleObject(action, first.protocol, ctx, remoteFor([first.peer], ctx.namespace), [], annotations([first.peer]))];
-        default: {
-          const remote = remoteFor([first.peer], ctx.namespace);
-          if (atoms.some((o) => o.atom.port === null)) {
-            return [ruleObject(action, first.protocol, ctx, remote, [], annotations([first.peer]))];
-          }
-          const ports = sortedUniquePorts(atoms.map((o) => o.atom.port!));
-          return chunk(ports, MAX_PORTS).map((part) => ruleObject(action, first.protocol, ctx, remote, part, annotations([first.peer])));
+          return [ruleObject(action, first.protocol, ctx, remoteFor([first.peer], ctx.namespace)!, [], annotations([first.peer]))];
+        case 'NetworkSet': {
+          const evidence = mergedEvidence(atoms);
+          const target = setTarget(first.peer, evidence, networkSets, ctx.namespace);
+          return target.by === 'labels' ? portRules(target.remote) : target.remotes.flatMap(portRules);
         }
+        default:
+          return portRules(remoteFor([first.peer], ctx.namespace)!);
       }
     },
 
@@ -133,12 +197,16 @@ export function calicoFlavor(enterprise: boolean): PolicyFlavor {
       const first = shapes[0]!;
       const peers = uniquePeers(shapes.flatMap((s) => s.peers));
       const firstAdded = shapes.map((s) => s.annotations[ANNOTATIONS.firstAdded] ?? ctx.now).sort()[0]!;
-      return chunkBySelector(peers, ctx.namespace).map((part) =>
-        ruleObject(first.action, first.protocol!, ctx, remoteFor(part, ctx.namespace), [...first.ports], provenance(first.category, part, firstAdded, [])),
+      const remote = (part: readonly Peer[]) => remoteFor(part, ctx.namespace, networkSets);
+      if (remote(peers) === null) return [...rules];
+      return chunkBySelector(peers, remote).map((part) =>
+        ruleObject(first.action, first.protocol!, ctx, remote(part)!, [...first.ports], provenance(first.category, part, firstAdded, [])),
       );
     },
 
     reconcile(rule, ctx) {
+      const migrated = migrate(rule, ctx);
+      if (migrated !== null) return migrated;
       const shape = read(rule, ctx);
       if (shape === null || shape.category !== 'Namespace' || shape.protocol === null) return [rule];
       const own = shape.peers.find((p) => p.category === 'Namespace' && p.pods === undefined && p.namespace === ctx.namespace);
@@ -151,8 +219,8 @@ export function calicoFlavor(enterprise: boolean): PolicyFlavor {
       const firstAdded = shape.annotations[ANNOTATIONS.firstAdded] ?? ctx.now;
       const others = shape.peers.filter((p) => p !== own);
       return [
-        ruleObject(wanted, shape.protocol, ctx, remoteFor([own], ctx.namespace), [...shape.ports], provenance('Namespace', [own], firstAdded, [])),
-        ruleObject(shape.action, shape.protocol, ctx, remoteFor(others, ctx.namespace), [...shape.ports], provenance('Namespace', others, firstAdded, [])),
+        ruleObject(wanted, shape.protocol, ctx, remoteFor([own], ctx.namespace)!, [...shape.ports], provenance('Namespace', [own], firstAdded, [])),
+        ruleObject(shape.action, shape.protocol, ctx, remoteFor(others, ctx.namespace)!, [...shape.ports], provenance('Namespace', others, firstAdded, [])),
       ];
     },
 
@@ -222,8 +290,12 @@ function sortKey(category: Category, protocol: Protocol | null, ports: readonly 
   return [categoryRank(category), protocol === null ? 256 : protocolNumber(protocol), portText, peers.map(peerKey).join(',')];
 }
 
-/** The remote side of a rule for these peers (all of one category; pods all of one namespace), in a policy of `namespace`. */
-function remoteFor(peers: readonly Peer[], namespace: string): PlainObject {
+/**
+ * The remote side of one rule for these peers (all of one category; pods all of one namespace;
+ * network sets all of one scope and selected by their labels), in a policy of `namespace`; null
+ * when one rule cannot select them all (a network set whose labels are unknown).
+ */
+function remoteFor(peers: readonly Peer[], namespace: string, networkSets: NetworkSetDirectory = NO_NETWORK_SETS): PlainObject | null {
   const first = peers[0]!;
   switch (first.category) {
     case 'Domains':
@@ -236,18 +308,18 @@ function remoteFor(peers: readonly Peer[], namespace: string): PlainObject {
       const selector = selectorOfLabels(...peers.map((p) => (p as { pods: Labels }).pods));
       return first.namespace === namespace ? { selector } : { selector, namespaceSelector: selectorEquals(NAME_LABEL, first.namespace) };
     }
-    case 'NetworkSet':
-      return {
-        selector: selectorAnd(
-          selectorIn(NAME_LABEL, peers.map((p) => (p as { name: string }).name)),
-          selectorEquals(KIND_LABEL, NETWORK_SET_KIND),
-        ),
-        namespaceSelector: first.namespace === null ? 'global()' : selectorEquals(NAME_LABEL, first.namespace),
-      };
+    case 'NetworkSet': {
+      const labels = peers.map((p) => setLabels(p as Extract<Peer, { category: 'NetworkSet' }>, networkSets));
+      if (labels.some((l) => l === null)) return null;
+      return labelRemote(labels as Labels[], first.namespace, namespace);
+    }
     case 'Private':
       return { nets: [...(first.ipv6 ? PRIVATE_NETS_V6 : PRIVATE_NETS)] };
     case 'Public':
-      return {};
+      // What Felix reports as `pub` (felix/collector/types/endpoint/endpoint.go getSubnetType):
+      // IPv4 outside RFC 1918, and every IPv6 address. One family per rule (Calico's validator
+      // refuses mixed nets; Felix renders a rule only for the family of its nets, rules/policy.go).
+      return first.ipv6 ? { nets: [ALL_IPV6] } : { notNets: [...PRIVATE_NETS] };
   }
 }
 
@@ -320,12 +392,12 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 }
 
 /** Splits merged peers so that no rendered selector exceeds Calico's 1024-character limit. */
-function chunkBySelector(peers: readonly Peer[], namespace: string): Peer[][] {
+function chunkBySelector(peers: readonly Peer[], remoteOf: (peers: readonly Peer[]) => PlainObject | null): Peer[][] {
   const out: Peer[][] = [];
   let current: Peer[] = [];
   for (const peer of peers) {
     const candidate = [...current, peer];
-    const remote = remoteFor(candidate, namespace);
+    const remote = remoteOf(candidate) ?? {};
     const longest = Math.max(...Object.values(remote).map((v) => (typeof v === 'string' ? v.length : 0)));
     if (current.length > 0 && longest > MAX_SELECTOR) {
       out.push(current);
@@ -334,6 +406,21 @@ function chunkBySelector(peers: readonly Peer[], namespace: string): Peer[][] {
   }
   if (current.length > 0) out.push(current);
   return out;
+}
+
+/** Evidence of several atoms as one (the addresses seen by all of them). */
+function mergedEvidence(atoms: readonly ObservedAtom[]): Evidence {
+  const evidence = { ...atoms[0]!.evidence };
+  for (const o of atoms.slice(1)) mergeEvidence(evidence, o.evidence);
+  return evidence;
+}
+
+/** Nothing known of the addresses: migrating a rule has no observations to go by. */
+const UNKNOWN_ADDRESSES: Evidence = { flows: 0, firstSeen: 0, lastSeen: 0, remoteIps: SAW_NO_IP };
+
+/** The domains a rule's note keeps. */
+function noted(shape: CalicoShape): string[] {
+  return shape.annotations[ANNOTATIONS.domains]?.split(', ').filter((d) => d !== '') ?? [];
 }
 
 function customSummary(rule: unknown): RuleSummary {

@@ -76,8 +76,8 @@ export interface PolicyFlavor {
    * `previous` is the policy as found (null for a new one): rules not in it were written now.
    */
   finish(policy: PlainObject, previous: PlainObject | null, now: string): PlainObject;
-  /** Maps an observed atom to what this flavour can express (e.g. domains -> public ports). */
-  adapt(observed: ObservedAtom): ObservedAtom;
+  /** Maps an observed atom to what this flavour can express (e.g. domains -> public ports, one per IP family). */
+  adapt(observed: ObservedAtom): ObservedAtom[];
   /** Does `rule` decide traffic of `atom` (Calico's first-match semantics; Log rules never decide)? */
   matches(rule: unknown, atom: ObservedAtom, ctx: RuleContext): boolean;
   identify(rule: unknown, ctx: RuleContext): RuleIdentity | null;

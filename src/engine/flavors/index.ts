@@ -1,16 +1,22 @@
-import type { Flavor } from '../../config/recommendation-config.ts';
+import type { RecommendationConfig } from '../../config/recommendation-config.ts';
+import type { NetworkSetDirectory } from '../network-sets.ts';
 import { calicoFlavor } from './calico.ts';
 import type { PolicyFlavor } from './flavor.ts';
 import { kubernetesFlavor } from './kubernetes.ts';
 
-export function flavorFor(name: Flavor): PolicyFlavor {
-  switch (name) {
-    case 'calico':
-      return calicoFlavor(false);
-    case 'calico-enterprise':
-      return calicoFlavor(true);
-    case 'kubernetes':
-      return kubernetesFlavor();
-  }
+/** What a plan knows beyond the configuration that changes how rules are written. */
+export interface FlavorFacts {
+  readonly networkSets?: NetworkSetDirectory;
 }
 
+export function flavorFor(config: Pick<RecommendationConfig, 'flavor' | 'ipFamilies'>, facts: FlavorFacts = {}): PolicyFlavor {
+  const options = { ipFamilies: config.ipFamilies, ...(facts.networkSets ? { networkSets: facts.networkSets } : {}) };
+  switch (config.flavor) {
+    case 'calico':
+      return calicoFlavor({ enterprise: false, ...options });
+    case 'calico-enterprise':
+      return calicoFlavor({ enterprise: true, ...options });
+    case 'kubernetes':
+      return kubernetesFlavor(options);
+  }
+}

@@ -4,11 +4,13 @@
 // and every approximation is reported. Rules cannot carry annotations, so rule provenance lives
 // in one policy annotation.
 
-import { cidrContains, parseCidr, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
+import type { IpFamily } from '../../config/recommendation-config.ts';
+import { ALL_IPV4, ALL_IPV6, cidrContains, parseCidr, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
 import { compareProtocols, parseProtocol, protocolHasPorts, type Protocol } from '../../calico/protocol.ts';
 import { KUBERNETES_NETWORKING_API_VERSION, type LabelSelector } from '../../calico/types.ts';
 import { deepEqual, hasOnlyKeys, isPlainObject, type PlainObject } from '../../util/plain.ts';
-import { categoryRank, compareStrings, DIRECTIONS, peerKey, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, type Category, type ObservedAtom, type Peer } from '../model.ts';
+import { publicPeers } from '../learn.ts';
+import { categoryRank, compareStrings, DIRECTIONS, peerKey, SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, SAW_PUBLIC_IPV6, type Category, type ObservedAtom, type Peer } from '../model.ts';
 import { namespacePolicyName } from '../naming.ts';
 import { ANNOTATIONS } from '../provenance.ts';
 import { NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
@@ -21,10 +23,19 @@ interface KubernetesShape {
   readonly peers: readonly Peer[];
   /** Null: the rule has no ports (any protocol, any port). */
   readonly ports: readonly PortEntry[] | null;
+  /** The form of an earlier release that allows more than its label (public: any address). */
+  readonly legacy?: true;
 }
 
-export function kubernetesFlavor(): PolicyFlavor {
+export interface KubernetesFlavorOptions {
+  /** Where a flow record gives no address, public traffic is public in each of these. */
+  readonly ipFamilies?: readonly IpFamily[];
+}
+
+export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOptions = {}): PolicyFlavor {
   const peersField = (ctx: { direction: string }) => (ctx.direction === 'egress' ? 'to' : 'from');
+  const publicAtoms = (observed: ObservedAtom, domains?: readonly string[]): ObservedAtom[] =>
+    publicPeers(ipFamilies).map((peer) => ({ ...observed, atom: { ...observed.atom, peer }, ...(domains ? { domains } : {}) }));
 
   return {
     name: 'kubernetes',
@@ -76,20 +87,14 @@ export function kubernetesFlavor(): PolicyFlavor {
       const { atom, evidence } = observed;
       switch (atom.peer.category) {
         case 'Domains':
-          return { ...observed, atom: { ...atom, peer: { category: 'Public' } }, domains: [atom.peer.domain] };
+          return publicAtoms(observed, [atom.peer.domain]);
         case 'Service':
-          return { ...observed, atom: { ...atom, peer: { category: 'Public' } } };
-        case 'NetworkSet': {
-          const peer: Peer =
-            evidence.remoteIps === SAW_PRIVATE_IP
-              ? { category: 'Private' }
-              : evidence.remoteIps === SAW_PRIVATE_IPV6
-                ? { category: 'Private', ipv6: true }
-                : { category: 'Public' };
-          return { ...observed, atom: { ...atom, peer } };
-        }
+          return publicAtoms(observed);
+        case 'NetworkSet':
+          // Kubernetes policy cannot select a network set: the classes of addresses it was seen at.
+          return setAddressPeers(evidence.remoteIps, ipFamilies).map((peer) => ({ ...observed, atom: { ...atom, peer } }));
         default:
-          return observed;
+          return [observed];
       }
     },
 
@@ -99,14 +104,16 @@ export function kubernetesFlavor(): PolicyFlavor {
       const notes: string[] = [];
       switch (atom.peer.category) {
         case 'Domains':
-          notes.push(`egress to ${atom.peer.domain} (${traffic}) is allowed to any address: Kubernetes policy cannot name domains`);
+          notes.push(`egress to ${atom.peer.domain} (${traffic}) is allowed to ${publicPeers(ipFamilies).map(describeAddressPeer).join(' and ')}: Kubernetes policy cannot name domains`);
           break;
         case 'Service':
-          notes.push(`egress to service ${atom.peer.namespace}/${atom.peer.name} (${traffic}) is allowed to any address: Kubernetes policy cannot name services`);
+          notes.push(
+            `egress to service ${atom.peer.namespace}/${atom.peer.name} (${traffic}) is allowed to ${publicPeers(ipFamilies).map(describeAddressPeer).join(' and ')}: Kubernetes policy cannot name services`,
+          );
           break;
         case 'NetworkSet': {
-          const where = evidence.remoteIps === SAW_PRIVATE_IP || evidence.remoteIps === SAW_PRIVATE_IPV6 ? 'the private ranges' : 'any address';
-          notes.push(`${peerKey(atom.peer)} (${traffic}) is allowed to ${where}: its addresses are not known to Kubernetes policy`);
+          const where = setAddressPeers(evidence.remoteIps, ipFamilies).map(describeAddressPeer).join(' and ');
+          notes.push(`${peerKey(atom.peer)} (${traffic}) is allowed to ${where}: Kubernetes policy cannot select a network set`);
           break;
         }
       }
@@ -170,7 +177,13 @@ export function kubernetesFlavor(): PolicyFlavor {
       return [ruleObject(ctx, names.flatMap((namespace) => renderPeers({ category: 'Namespace', namespace })!), shapes[0]!.ports)];
     },
 
-    reconcile: (rule) => [rule],
+    // Our public rules of earlier releases allowed any address: one rule per family for what
+    // Felix reports as public instead.
+    reconcile(rule, ctx) {
+      const shape = readShape(rule, peersField(ctx));
+      if (shape?.legacy !== true) return [rule];
+      return publicPeers(ipFamilies).map((peer) => ruleObject(ctx, renderPeers(peer), shape.ports));
+    },
     annotate: (rule) => rule,
     // Kubernetes policies only allow.
     allowsOnly: () => true,
@@ -209,9 +222,30 @@ function renderPeers(peer: Peer): PlainObject[] | null {
       return [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: peer.namespace } } }];
     case 'Private':
       return (peer.ipv6 ? PRIVATE_NETS_V6 : PRIVATE_NETS).map((cidr) => ({ ipBlock: { cidr } }));
+    case 'Public':
+      // What Felix reports as public (felix/collector/types/endpoint/endpoint.go): IPv4 outside
+      // RFC 1918, every IPv6 address. Calico converts `except` to notNets (conversion.go).
+      return [peer.ipv6 ? { ipBlock: { cidr: ALL_IPV6 } } : { ipBlock: { cidr: ALL_IPV4, except: [...PRIVATE_NETS] } }];
     default:
       return null;
   }
+}
+
+/** The address peers standing for a network set seen at these addresses (SAW_* bits). */
+function setAddressPeers(seen: number, families: readonly IpFamily[]): Peer[] {
+  const peers: Peer[] = [];
+  const unknown = (seen & SAW_NO_IP) !== 0 || seen === 0;
+  if (unknown || seen & SAW_PRIVATE_IP) peers.push({ category: 'Private' });
+  if (unknown || seen & SAW_PUBLIC_IP) peers.push({ category: 'Public' });
+  if ((unknown && families.includes('IPv6')) || seen & SAW_PUBLIC_IPV6) peers.push({ category: 'Public', ipv6: true });
+  else if (seen & SAW_PRIVATE_IPV6) peers.push({ category: 'Private', ipv6: true });
+  return peers;
+}
+
+function describeAddressPeer(peer: Peer): string {
+  if (peer.category === 'Private') return peer.ipv6 ? `${PRIVATE_NETS_V6.join(', ')}` : `the private ranges (${PRIVATE_NETS.join(', ')})`;
+  if (peer.category === 'Public') return peer.ipv6 ? 'any IPv6 address' : `any public IPv4 address (outside ${PRIVATE_NETS.join(', ')})`;
+  return peerKey(peer);
 }
 
 function portEntry(protocol: Protocol, port: number | null): PortEntry | null {
@@ -237,8 +271,15 @@ function readShape(rule: unknown, field: 'to' | 'from'): KubernetesShape | null 
   const ports = rule['ports'] === undefined ? null : readPorts(rule['ports']);
   if (ports === undefined) return null;
   const peers = rule[field];
-  if (peers === undefined || (Array.isArray(peers) && peers.length === 0)) return { category: 'Public', peers: [{ category: 'Public' }], ports };
+  // Any address: what earlier releases wrote for public traffic.
+  if (peers === undefined || (Array.isArray(peers) && peers.length === 0)) return { category: 'Public', peers: [{ category: 'Public' }], ports, legacy: true };
   if (!Array.isArray(peers)) return null;
+  if (peers.length === 1 && isPlainObject(peers[0]) && hasOnlyKeys(peers[0], ['ipBlock'])) {
+    const rendered = (peer: Peer) => deepEqual(renderPeers(peer), peers);
+    for (const peer of [{ category: 'Public' }, { category: 'Public', ipv6: true }] as const) {
+      if (rendered(peer)) return { category: 'Public', peers: [peer], ports };
+    }
+  }
   const cidrs = peers.map((p) => (isPlainObject(p) && hasOnlyKeys(p, ['ipBlock']) && isPlainObject(p['ipBlock']) && hasOnlyKeys(p['ipBlock'], ['cidr']) ? p['ipBlock']['cidr'] : null));
   for (const [nets, peer] of [[PRIVATE_NETS, { category: 'Private' }], [PRIVATE_NETS_V6, { category: 'Private', ipv6: true }]] as const) {
     if (cidrs.length === nets.length && nets.every((n) => cidrs.includes(n))) return { category: 'Private', peers: [peer], ports };
@@ -288,13 +329,8 @@ function portsCover(ports: unknown, protocol: Protocol, port: number | null): bo
 
 function peerCovers(rulePeer: unknown, wanted: PlainObject, ctx: RuleContext): boolean {
   if (!isPlainObject(rulePeer)) return false;
-  const wantedBlock = wanted['ipBlock'] as { cidr: string } | undefined;
-  if (wantedBlock !== undefined) {
-    const block = rulePeer['ipBlock'];
-    if (!isPlainObject(block) || (block['except'] !== undefined && !(Array.isArray(block['except']) && block['except'].length === 0))) return false;
-    const outer = typeof block['cidr'] === 'string' ? parseCidr(block['cidr']) : null;
-    return outer !== null && cidrContains(outer, parseCidr(wantedBlock.cidr)!);
-  }
+  const wantedBlock = wanted['ipBlock'] as { cidr: string; except?: string[] } | undefined;
+  if (wantedBlock !== undefined) return blockCovers(rulePeer['ipBlock'], wantedBlock);
   const namespace = ((wanted['namespaceSelector'] as LabelSelector).matchLabels ?? {})[NAMESPACE_NAME_LABEL]!;
   if (rulePeer['ipBlock'] !== undefined) return false;
   const pods = rulePeer['podSelector'];
@@ -302,6 +338,26 @@ function peerCovers(rulePeer: unknown, wanted: PlainObject, ctx: RuleContext): b
   const nsSelector = rulePeer['namespaceSelector'];
   if (nsSelector === undefined) return pods !== undefined && namespace === ctx.namespace;
   return labelSelectorMatches(nsSelector, ctx.namespaceLabels(namespace), ctx.namespaceLabelsComplete);
+}
+
+/**
+ * Does a rule's ipBlock allow every address of the wanted one (its cidr less its except)? The
+ * rule's own exceptions may only cut out what the wanted block leaves out anyway.
+ */
+function blockCovers(block: unknown, wanted: { cidr: string; except?: string[] }): boolean {
+  if (!isPlainObject(block)) return false;
+  const outer = typeof block['cidr'] === 'string' ? parseCidr(block['cidr']) : null;
+  const inner = parseCidr(wanted.cidr)!;
+  if (outer === null || !cidrContains(outer, inner)) return false;
+  const except = block['except'] ?? [];
+  if (!Array.isArray(except)) return false;
+  const spared = (wanted.except ?? []).map((e) => parseCidr(e)!);
+  return except.every((text) => {
+    const e = typeof text === 'string' ? parseCidr(text) : null;
+    if (e === null) return false;
+    const disjoint = !cidrContains(e, inner) && !cidrContains(inner, e);
+    return disjoint || spared.some((s) => cidrContains(s, e));
+  });
 }
 
 /** Kubernetes LabelSelector semantics; "cannot tell" (unknown labels) counts as no match. */

@@ -112,14 +112,14 @@ describe('yaobank from Goldmane', () => {
     expect(policy.spec.types).toEqual(['Ingress', 'Egress']);
     expect(bare(policy.spec.ingress)).toEqual([
       { action: 'Allow', protocol: 'TCP', source: { namespaceSelector: "projectcalico.org/name == 'yaobank'" }, destination: { ports: [2379, 8080] } },
-      { action: 'Allow', protocol: 'TCP', destination: { ports: [80] } },
+      { action: 'Allow', protocol: 'TCP', source: { notNets: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] }, destination: { ports: [80] } },
     ]);
     expect(bare(policy.spec.egress)).toEqual([
       { action: 'Allow', protocol: 'TCP', destination: { namespaceSelector: "projectcalico.org/name == 'kube-system'", ports: [53] } },
       { action: 'Allow', protocol: 'TCP', destination: { namespaceSelector: "projectcalico.org/name == 'yaobank'", ports: [2379, 8080] } },
       { action: 'Allow', protocol: 'UDP', destination: { namespaceSelector: "projectcalico.org/name == 'kube-system'", ports: [53] } },
       { action: 'Allow', protocol: 'TCP', destination: { nets: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'], ports: [5000] } },
-      { action: 'Allow', protocol: 'TCP', destination: { ports: [443] } },
+      { action: 'Allow', protocol: 'TCP', destination: { notNets: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'], ports: [443] } },
     ]);
   });
 });

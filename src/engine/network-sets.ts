@@ -1,0 +1,49 @@
+// What is known of the network sets flows reached: their own labels and their nets, from the
+// cluster (complete), from the policies tree (complete), or from flow records (labels only, as
+// the record carried them). Rules select a network set by its own labels, the only labels Calico
+// gives it (see src/calico/labels.ts); where they are unknown, a rule can only approximate it.
+
+import type { Labels } from '../calico/selector.ts';
+import { NAMESPACE_LABEL } from '../calico/labels.ts';
+
+export interface NetworkSetFacts {
+  readonly name: string;
+  /** Null for a GlobalNetworkSet. */
+  readonly namespace: string | null;
+  /** Its own labels (without the `projectcalico.org/namespace` Calico adds), or null when unknown. */
+  readonly labels: Labels | null;
+  /** Its CIDRs, or null when unknown. */
+  readonly nets: readonly string[] | null;
+}
+
+export interface NetworkSetDirectory {
+  get(namespace: string | null, name: string): NetworkSetFacts | undefined;
+}
+
+export const NO_NETWORK_SETS: NetworkSetDirectory = { get: () => undefined };
+
+/**
+ * One directory of several sources, the first that knows a set winning field by field: list the
+ * complete sources (cluster, tree) before the partial ones (records).
+ */
+export function networkSetDirectory(...sources: readonly (readonly NetworkSetFacts[])[]): NetworkSetDirectory {
+  const byKey = new Map<string, NetworkSetFacts>();
+  for (const source of sources) {
+    for (const set of source) {
+      const key = setKey(set.namespace, set.name);
+      const known = byKey.get(key);
+      byKey.set(key, known === undefined ? set : { ...known, labels: known.labels ?? set.labels, nets: known.nets ?? set.nets });
+    }
+  }
+  return { get: (namespace, name) => byKey.get(setKey(namespace, name)) };
+}
+
+/** A set's own labels from a label map as Calico holds it (the namespace label removed). */
+export function ownLabels(labels: Labels): Labels {
+  const { [NAMESPACE_LABEL]: _namespace, ...own } = labels;
+  return own;
+}
+
+function setKey(namespace: string | null, name: string): string {
+  return `${namespace ?? ''}/${name}`;
+}
