@@ -1,7 +1,8 @@
 // Calico label selectors (projectcalico.org/v3): a tokenizer, a recursive-descent parser, an
 // evaluator and a canonical renderer. The accepted language follows libcalico-go's
-// lib/selector/{tokenizer,parser} so that anything we accept Calico accepts too, and vice versa
-// (apart from our length and nesting limits).
+// lib/selector/{tokenizer,parser} (identical in release-v3.30 .. v3.33 and main) so that anything
+// we accept Calico accepts too, and vice versa (apart from our length and nesting limits);
+// test/conformance/selector-upstream.test.ts holds upstream's own cases.
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -18,8 +19,18 @@ export type SelectorNode =
   | { op: 'and'; exprs: readonly SelectorNode[] }
   | { op: 'or'; exprs: readonly SelectorNode[] };
 
+/**
+ * How `all()` and `global()` read. Calico only accepts `global()` in a rule's namespaceSelector
+ * (validator.go, and the CRDs' CEL rules from 3.32), and libcalico-go's
+ * syncersv1/updateprocessors/rules.go (3.30 .. HEAD) rewrites such a selector textually:
+ * `all()` becomes `has(projectcalico.org/namespace)` and `global()` becomes
+ * `!has(projectcalico.org/namespace)`. We evaluate in that meaning: without `global: true`,
+ * `global()` is false and `all()` true (an entity in a namespace); with it, the reverse (an entity
+ * outside any namespace: GlobalNetworkSet, HostEndpoint). Upstream's bare Evaluate() returns true
+ * for `global()` everywhere, which no valid policy can observe.
+ */
 export interface SelectorContext {
-  /** True when the entity is not namespaced (GlobalNetworkSet, HostEndpoint): `global()` matches. */
+  /** True when evaluating a namespaceSelector for an entity outside any namespace. */
   global?: boolean;
 }
 
@@ -36,6 +47,8 @@ export interface Selector {
 export const MAX_SELECTOR_LENGTH = 4096;
 /** Parenthesis nesting limit, so hostile input cannot exhaust the stack. */
 export const MAX_NESTING_DEPTH = 64;
+/** Longest label name Calico's tokenizer accepts (tokenizer.go MaxLabelLength, 3.30 .. HEAD). */
+export const MAX_LABEL_LENGTH = 512;
 
 export class SelectorSyntaxError extends Error {
   /** 0-based character offset into the selector text. */
@@ -51,13 +64,14 @@ export class SelectorSyntaxError extends Error {
 // ---------------------------------------------------------------------------------------------
 // Tokenizer
 
-type TokenKind =
+/** Token kinds, as libcalico-go's tokenizer.Kind (TokLabel = 'label', TokStringLiteral = 'string', ...). */
+export type SelectorTokenKind =
   | '(' | ')' | '{' | '}' | ',' | '!' | '==' | '!=' | '&&' | '||'
   | 'in' | 'not in' | 'contains' | 'starts with' | 'ends with'
   | 'has' | 'all' | 'global' | 'label' | 'string' | 'eof';
 
-interface Token {
-  readonly kind: TokenKind;
+export interface SelectorToken {
+  readonly kind: SelectorTokenKind;
   /** Label name for `label` and `has`, literal contents for `string`. */
   readonly value: string;
   readonly pos: number;
@@ -82,14 +96,18 @@ function matchAt(re: RegExp, text: string, pos: number): RegExpExecArray | null 
   return re.exec(text);
 }
 
-function tokenize(text: string): Token[] {
-  const tokens: Token[] = [];
+function checkLabelLength(label: string, pos: number): void {
+  if (label.length > MAX_LABEL_LENGTH) throw new SelectorSyntaxError(`label longer than ${MAX_LABEL_LENGTH} characters`, pos);
+}
+
+function tokenize(text: string): SelectorToken[] {
+  const tokens: SelectorToken[] = [];
   let i = 0;
   // Calico only skips spaces and tabs; a newline inside a selector is an error there too.
   const skipBlanks = (): void => {
     while (text[i] === ' ' || text[i] === '\t') i++;
   };
-  const push = (kind: TokenKind, pos: number, value = ''): void => {
+  const push = (kind: SelectorTokenKind, pos: number, value = ''): void => {
     tokens.push({ kind, value, pos });
   };
 
@@ -105,10 +123,10 @@ function tokenize(text: string): Token[] {
     const previous = tokens.at(-1);
 
     if (PUNCTUATION.has(c)) {
-      push(c as TokenKind, start);
+      push(c as SelectorTokenKind, start);
       i++;
     } else if (TWO_CHAR_OPERATORS.has(two)) {
-      push(two as TokenKind, start);
+      push(two as SelectorTokenKind, start);
       i += 2;
     } else if (c === '!') {
       push('!', start);
@@ -125,7 +143,7 @@ function tokenize(text: string): Token[] {
       const m = matchAt(WORD_OPERATOR_AT, text, i);
       if (m === null) throw new SelectorSyntaxError(`expected an operator after label '${previous.value}'`, start);
       const word = m[1] ?? '';
-      const kind: TokenKind = word.startsWith('starts') ? 'starts with'
+      const kind: SelectorTokenKind = word.startsWith('starts') ? 'starts with'
         : word.startsWith('ends') ? 'ends with'
         : word.startsWith('not') ? 'not in'
         : word === 'in' ? 'in' : 'contains';
@@ -139,6 +157,7 @@ function tokenize(text: string): Token[] {
       if (name === 'has') {
         key = matchAt(LABEL_AT, text, i)?.[0] ?? '';
         if (key === '') throw new SelectorSyntaxError('expected a label name inside has()', i);
+        checkLabelLength(key, i);
         i += key.length;
         skipBlanks();
       }
@@ -148,6 +167,7 @@ function tokenize(text: string): Token[] {
     } else {
       const label = matchAt(LABEL_AT, text, i)?.[0];
       if (label === undefined) throw new SelectorSyntaxError(`unexpected character ${JSON.stringify(c)}`, start);
+      checkLabelLength(label, start);
       push('label', start, label);
       i += label.length;
     }
@@ -165,7 +185,7 @@ function tokenize(text: string): Token[] {
 //   operator   := ('==' | '!=' | 'contains' | 'starts with' | 'ends with') string
 //               | ('in' | 'not in') '{' (string (',' string)* ','?)? '}'
 
-function describe(token: Token): string {
+function describe(token: SelectorToken): string {
   switch (token.kind) {
     case 'eof': return 'end of selector';
     case 'label': return `label '${token.value}'`;
@@ -176,18 +196,18 @@ function describe(token: Token): string {
   }
 }
 
-function parseTokens(tokens: readonly Token[]): SelectorNode {
+function parseTokens(tokens: readonly SelectorToken[]): SelectorNode {
   let index = 0;
   let depth = 0;
   // The token list always ends with 'eof', and we never move past it.
-  const eof = tokens[tokens.length - 1] as Token;
-  const peek = (): Token => tokens[index] ?? eof;
-  const next = (): Token => {
+  const eof = tokens[tokens.length - 1] as SelectorToken;
+  const peek = (): SelectorToken => tokens[index] ?? eof;
+  const next = (): SelectorToken => {
     const token = peek();
     if (token.kind !== 'eof') index++;
     return token;
   };
-  const expect = (kind: TokenKind, what: string): Token => {
+  const expect = (kind: SelectorTokenKind, what: string): SelectorToken => {
     const token = next();
     if (token.kind !== kind) throw new SelectorSyntaxError(`expected ${what} but found ${describe(token)}`, token.pos);
     return token;
@@ -244,7 +264,7 @@ function parseTokens(tokens: readonly Token[]): SelectorNode {
     }
   }
 
-  function parseComparison(label: Token): SelectorNode {
+  function parseComparison(label: SelectorToken): SelectorNode {
     const key = label.value;
     const operator = next();
     switch (operator.kind) {
@@ -291,7 +311,7 @@ function labelValue(labels: Labels, key: string): string | undefined {
 
 function evaluate(node: SelectorNode, labels: Labels, isGlobal: boolean): boolean {
   switch (node.op) {
-    case 'all': return true;
+    case 'all': return !isGlobal;
     case 'global': return isGlobal;
     case 'has': return Object.hasOwn(labels, node.key);
     case 'not': return !evaluate(node.expr, labels, isGlobal);
@@ -344,7 +364,7 @@ export function matchesPartially(node: SelectorNode, partial: PartialLabels, con
 
 function evaluatePartially(node: SelectorNode, partial: PartialLabels, isGlobal: boolean): Truth {
   switch (node.op) {
-    case 'all': return true;
+    case 'all': return !isGlobal;
     case 'global': return isGlobal;
     case 'not': {
       const truth = evaluatePartially(node.expr, partial, isGlobal);
@@ -405,7 +425,7 @@ function normalise(node: SelectorNode): SelectorNode {
 }
 
 function checkKey(key: string): string {
-  if (!LABEL_KEY.test(key)) throw new RangeError(`invalid label key for a selector: ${JSON.stringify(key)}`);
+  if (!LABEL_KEY.test(key) || key.length > MAX_LABEL_LENGTH) throw new RangeError(`invalid label key for a selector: ${JSON.stringify(key)}`);
   return key;
 }
 
@@ -452,6 +472,14 @@ export function formatSelector(node: SelectorNode): string {
 
 // ---------------------------------------------------------------------------------------------
 // Entry points
+
+/**
+ * The tokens of a selector, as libcalico-go's tokenizer.Tokenize splits it, ending with `eof`.
+ * Throws SelectorSyntaxError where that tokenizer fails.
+ */
+export function tokenizeSelector(text: string): readonly SelectorToken[] {
+  return tokenize(text);
+}
 
 /** Parse a Calico selector. An empty or blank selector means `all()`. Throws SelectorSyntaxError. */
 export function parseSelector(text: string): Selector {

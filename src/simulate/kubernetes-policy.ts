@@ -1,9 +1,17 @@
 // A Kubernetes NetworkPolicy (networking.k8s.io/v1), or Calico's StagedKubernetesNetworkPolicy,
-// in the form Calico gives it: a namespaced policy `knp.default.<name>` in the `default` tier,
-// order 1000, applying to the pods its podSelector picks (`projectcalico.org/orchestrator ==
-// 'k8s'`), with one Allow rule per peer and port of each Kubernetes rule. What the tier's default
-// Deny then does is Kubernetes' own semantics: once any policy selects a pod for a direction,
-// only what some policy's rule allows gets through.
+// in the form Calico gives it: libcalico-go's lib/backend/k8s/conversion/conversion.go
+// K8sNetworkPolicyToCalico (release-v3.30 .. v3.33, main; the rule conversion is the same in all
+// of them) makes a namespaced policy in the `default` tier at order 1000, applying to the pods its
+// podSelector picks (`projectcalico.org/orchestrator == 'k8s'`), with Allow rules only. What the
+// tier's default Deny then does is Kubernetes' own semantics: once any policy selects a pod for a
+// direction, only what some policy's rule allows gets through.
+// test/conformance/kubernetes-conversion.test.ts holds upstream's own cases.
+//
+// The key Felix knows the policy by differs per release: up to 3.31 the name
+// `<ns>/knp.default.<name>` in tier default (names.K8sNetworkPolicyNamePrefix; staged:
+// `<ns>/staged:knp.default.<name>`), from 3.32 {name, namespace, kind KubernetesNetworkPolicy /
+// StagedKubernetesNetworkPolicy} (model.PolicyKey). `calicoName` below is neither: it is the
+// simulator's own label and sort key, which policy-set.ts orders by.
 
 import { isLabelKey, isLabelValue } from '../calico/names.ts';
 import { formatSelector, type SelectorNode } from '../calico/selector.ts';
@@ -15,12 +23,13 @@ export interface ConvertedPolicy {
   readonly value: PlainObject;
   /** Index of the Kubernetes rule each converted rule came from, per direction. */
   readonly ruleIndex: { readonly ingress: readonly number[]; readonly egress: readonly number[] };
-  /** `default.knp.default.<name>`. */
+  /** `default.knp.default.<name>`: the simulator's label, not the name Felix uses (see above). */
   readonly calicoName: string;
 }
 
 const ORCHESTRATOR: SelectorNode = { op: '==', key: 'projectcalico.org/orchestrator', value: 'k8s' };
 const PROTOCOLS: readonly string[] = ['TCP', 'UDP', 'SCTP'];
+const SPEC_KEYS: readonly string[] = ['podSelector', 'ingress', 'egress', 'policyTypes'];
 
 function invalid(message: string): never {
   throw new PolicyValidationError(message);
@@ -29,24 +38,24 @@ function invalid(message: string): never {
 export function kubernetesPolicyAsCalico(value: PlainObject, staged: boolean): ConvertedPolicy {
   const metadata = isPlainObject(value['metadata']) ? value['metadata'] : invalid('metadata must be a mapping');
   const spec = isPlainObject(value['spec']) ? value['spec'] : invalid('spec must be a mapping');
+  const stagedAction = staged ? (spec['stagedAction'] ?? 'Set') : undefined;
+  if (stagedAction === 'Delete' && SPEC_KEYS.some((k) => !isZero(spec[k]))) {
+    // validator.go validateStagedKubernetesNetworkPolicy (3.30 .. main).
+    invalid('spec fields should all be zero-value if stagedAction is Delete');
+  }
   const podSelector = spec['podSelector'] ?? {};
   const selector = labelSelector(podSelector, 'spec.podSelector', true);
 
   const ingress = rulesOf(spec, 'ingress');
   const egress = rulesOf(spec, 'egress');
-  let types = spec['policyTypes'];
-  if (types === undefined || types === null || (Array.isArray(types) && types.length === 0)) {
-    // Kubernetes' defaulting: always Ingress, Egress when there are egress rules.
-    types = egress.length > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
-  }
-  if (!Array.isArray(types) || !types.every((t) => t === 'Ingress' || t === 'Egress')) invalid('spec.policyTypes may only hold Ingress and Egress');
+  const types = policyTypes(spec['policyTypes'], egress.length > 0, staged);
 
   const converted: Record<Direction, PlainObject[]> = { ingress: [], egress: [] };
   const ruleIndex: Record<Direction, number[]> = { ingress: [], egress: [] };
   for (const direction of ['ingress', 'egress'] as const) {
     const list = direction === 'ingress' ? ingress : egress;
     list.forEach((rule, i) => {
-      for (const r of convertRule(rule, direction, `spec.${direction}[${i}]`)) {
+      for (const r of convertRule(rule, direction, `spec.${direction}[${i}]`, staged)) {
         converted[direction].push(r);
         ruleIndex[direction].push(i);
       }
@@ -62,12 +71,31 @@ export function kubernetesPolicyAsCalico(value: PlainObject, staged: boolean): C
     ingress: converted.ingress,
     egress: converted.egress,
   };
-  if (staged) calicoSpec['stagedAction'] = spec['stagedAction'] ?? 'Set';
+  if (stagedAction !== undefined) calicoSpec['stagedAction'] = stagedAction;
   return {
     value: { apiVersion: 'projectcalico.org/v3', kind: staged ? 'StagedNetworkPolicy' : 'NetworkPolicy', metadata, spec: calicoSpec },
     ruleIndex,
     calicoName: `default.knp.default.${String(name)}`,
   };
+}
+
+function isZero(v: unknown): boolean {
+  return v === undefined || v === null || (isPlainObject(v) && Object.values(v).every(isZero));
+}
+
+/**
+ * The policy's types, always in the order Ingress, Egress. Without policyTypes, the Kubernetes API
+ * server defaults a NetworkPolicy to Ingress, plus Egress when it has egress rules
+ * (SetDefaults_NetworkPolicySpec). Nothing defaults a StagedKubernetesNetworkPolicy (neither
+ * clientv3 nor the CRD), and K8sNetworkPolicyToCalico then makes it Ingress only: its egress rules
+ * are ignored.
+ */
+function policyTypes(raw: unknown, hasEgressRules: boolean, staged: boolean): string[] {
+  if (raw !== undefined && raw !== null && !Array.isArray(raw)) invalid('spec.policyTypes must be a list');
+  const given = raw ?? [];
+  if (!given.every((t) => t === 'Ingress' || t === 'Egress')) invalid('spec.policyTypes may only hold Ingress and Egress');
+  if (given.length === 0) return !staged && hasEgressRules ? ['Ingress', 'Egress'] : ['Ingress'];
+  return ['Ingress', 'Egress'].filter((t) => given.includes(t));
 }
 
 function rulesOf(spec: PlainObject, direction: Direction): PlainObject[] {
@@ -77,28 +105,45 @@ function rulesOf(spec: PlainObject, direction: Direction): PlainObject[] {
   return list.map((r, i) => (isPlainObject(r) ? r : invalid(`spec.${direction}[${i}] must be a mapping`)));
 }
 
+type PortMatch = number | string;
+
 /**
- * One Calico rule per port and peer (an empty or missing list is one "anything"), as Calico
- * converts them, except that ipBlock peers without `except` share one rule with all their CIDRs:
- * the same Allow, and it lets an address known only by its range (a `pvt` network) be found in
- * their union rather than undecided against each CIDR alone.
+ * Calico's k8sRuleToCalico: one rule per protocol (sorted by name) and peer, each with all the
+ * ports of that protocol (SimplifyPorts merges adjacent numbers into ranges); a port entry without
+ * a number allows the whole protocol; no ports at all is one rule without a protocol. One
+ * deliberate difference: ipBlock peers without `except` share one rule with all their CIDRs (at
+ * the first one's place). It allows exactly what the separate rules allow, and lets an address
+ * known only by its range (a `pvt` network) be found in their union rather than undecided
+ * against each CIDR alone.
  */
-function convertRule(rule: PlainObject, direction: Direction, where: string): PlainObject[] {
+function convertRule(rule: PlainObject, direction: Direction, where: string, staged: boolean): PlainObject[] {
   const peersKey = direction === 'ingress' ? 'from' : 'to';
   if (!hasOnlyKeys(rule, [peersKey, 'ports'])) invalid(`${where} may only hold ${peersKey} and ports`);
-  const peers = listAt(rule[peersKey], `${where}.${peersKey}`);
-  const ports = listAt(rule['ports'], `${where}.ports`);
-  const converted = peers.map((peer, ei) => convertPeer(peer, `${where}.${peersKey}[${ei}]`));
-  const plainNets = converted.filter((p) => hasOnlyKeys(p, ['nets']) && p['nets'] !== undefined);
-  const entities: PlainObject[] = converted.filter((p) => !plainNets.includes(p));
-  if (plainNets.length > 0) entities.unshift({ nets: plainNets.flatMap((p) => p['nets'] as unknown[]) });
+  const peers = listAt(rule[peersKey], `${where}.${peersKey}`).map((peer, ei) => convertPeer(peer, `${where}.${peersKey}[${ei}]`, staged));
+  const entities = mergePlainNets(peers);
+  const ports = listAt(rule['ports'], `${where}.ports`).map((port, pi) => convertPort(port, `${where}.ports[${pi}]`));
+
+  // Protocol -> its ports; null: every port of the protocol.
+  const byProtocol = new Map<string, PortMatch[] | null>();
+  for (const port of ports) {
+    const known = byProtocol.get(port.protocol);
+    if (port.port === null) byProtocol.set(port.protocol, null);
+    else if (known !== null) byProtocol.set(port.protocol, [...(known ?? []), port.port]);
+  }
+  const protocolRules: { protocol?: string; ports?: PortMatch[] }[] =
+    ports.length === 0
+      ? [{}]
+      : [...byProtocol.keys()].sort().map((protocol) => {
+          const list = byProtocol.get(protocol) ?? null;
+          return list === null ? { protocol } : { protocol, ports: simplifyPorts(list) };
+        });
+
   const out: PlainObject[] = [];
-  for (const [pi, port] of (ports.length === 0 ? [undefined] : ports).entries()) {
-    const portFields = port === undefined ? {} : convertPort(port, `${where}.ports[${pi}]`);
+  for (const { protocol, ports: portList } of protocolRules) {
     for (const peerFields of entities.length === 0 ? [{}] : entities) {
       const calico: PlainObject = { action: 'Allow' };
-      if (portFields.protocol !== undefined) calico['protocol'] = portFields.protocol;
-      const destinationPorts = portFields.ports === undefined ? {} : { ports: portFields.ports };
+      if (protocol !== undefined) calico['protocol'] = protocol;
+      const destinationPorts = portList === undefined ? {} : { ports: portList };
       if (direction === 'ingress') {
         calico['source'] = peerFields;
         calico['destination'] = destinationPorts;
@@ -111,47 +156,107 @@ function convertRule(rule: PlainObject, direction: Direction, where: string): Pl
   return out;
 }
 
+function mergePlainNets(peers: readonly PlainObject[]): PlainObject[] {
+  const plain = peers.filter((p) => hasOnlyKeys(p, ['nets']) && p['nets'] !== undefined);
+  if (plain.length <= 1) return [...peers];
+  const merged = { nets: plain.flatMap((p) => p['nets'] as unknown[]) };
+  return peers.flatMap((p) => (p === plain[0] ? [merged] : plain.includes(p) ? [] : [p]));
+}
+
+/**
+ * Calico's SimplifyPorts: with more than one numeric port, named ports first (as given), then the
+ * numeric ports merged into ascending, non-adjacent ranges; otherwise the list as given.
+ */
+function simplifyPorts(ports: readonly PortMatch[]): PortMatch[] {
+  const ranges: [number, number][] = [];
+  const named: PortMatch[] = [];
+  let numericCount = 0;
+  for (const p of ports) {
+    const range = typeof p === 'number' ? [p, p] : /^(\d+):(\d+)$/.exec(p)?.slice(1).map(Number);
+    if (range === undefined) named.push(p);
+    else {
+      ranges.push([range[0]!, range[1]!]);
+      numericCount += range[1]! - range[0]! + 1;
+    }
+  }
+  if (numericCount <= 1) return [...ports];
+  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const merged: [number, number][] = [];
+  for (const [lo, hi] of ranges) {
+    const last = merged.at(-1);
+    if (last !== undefined && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
+    else merged.push([lo, hi]);
+  }
+  return [...named, ...merged.map(([lo, hi]) => (lo === hi ? lo : `${lo}:${hi}`))];
+}
+
 function listAt(value: unknown, where: string): unknown[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) invalid(`${where} must be a list`);
   return value;
 }
 
-function convertPort(port: unknown, where: string): { protocol?: string; ports?: (number | string)[] } {
+interface ConvertedPort {
+  readonly protocol: string;
+  /** Null: every port of the protocol. */
+  readonly port: PortMatch | null;
+}
+
+/**
+ * Calico's k8sPortToCalico: TCP by default; `port` as Calico reads it (numorstring.PortFromString:
+ * digits are a number, anything else a port name), `endPort` making it a range.
+ */
+function convertPort(port: unknown, where: string): ConvertedPort {
   if (!isPlainObject(port) || !hasOnlyKeys(port, ['protocol', 'port', 'endPort'])) invalid(`${where} may only hold protocol, port and endPort`);
   const protocol = port['protocol'] ?? 'TCP';
   if (typeof protocol !== 'string' || !PROTOCOLS.includes(protocol)) invalid(`${where}.protocol must be TCP, UDP or SCTP`);
-  const number = port['port'];
+  const given = port['port'];
   const end = port['endPort'];
-  if (number === undefined || number === null) {
+  if (given === undefined || given === null) {
     if (end !== undefined && end !== null) invalid(`${where}.endPort needs a port`);
-    return { protocol };
+    return { protocol, port: null };
   }
+  const number = typeof given === 'string' && /^\d{1,5}$/.test(given) ? Number(given) : given;
   if (typeof number === 'string') {
     if (end !== undefined && end !== null) invalid(`${where}.endPort cannot follow a named port`);
-    return { protocol, ports: [number] };
+    return { protocol, port: number };
   }
   if (typeof number !== 'number' || !Number.isInteger(number) || number < 1 || number > 65535) invalid(`${where}.port must be 1-65535 or a port name`);
-  if (end === undefined || end === null) return { protocol, ports: [number] };
+  if (end === undefined || end === null) return { protocol, port: number };
   if (typeof end !== 'number' || !Number.isInteger(end) || end < number || end > 65535) invalid(`${where}.endPort must be a port at or above port`);
-  return { protocol, ports: [`${number}:${end}`] };
+  return { protocol, port: end === number ? number : `${number}:${end}` };
 }
 
-function convertPeer(peer: unknown, where: string): PlainObject {
-  if (!isPlainObject(peer) || !hasOnlyKeys(peer, ['podSelector', 'namespaceSelector', 'ipBlock']) || Object.keys(peer).length === 0) {
-    invalid(`${where} must hold podSelector, namespaceSelector or ipBlock`);
-  }
-  const block = peer['ipBlock'];
-  if (block !== undefined) {
-    if (peer['podSelector'] !== undefined || peer['namespaceSelector'] !== undefined) invalid(`${where}: ipBlock cannot be combined with selectors`);
-    if (!isPlainObject(block) || typeof block['cidr'] !== 'string') invalid(`${where}.ipBlock.cidr must be a string`);
+const PEER_KEYS: readonly string[] = ['podSelector', 'namespaceSelector', 'ipBlock'];
+
+/**
+ * Calico's k8sPeerToCalicoFields. A peer that is not an ipBlock always selects pods: a missing
+ * podSelector is `projectcalico.org/orchestrator == 'k8s'` all the same, so a namespaceSelector
+ * alone never matches a network set or a host endpoint. A missing (or null) namespaceSelector
+ * means the policy's own namespace; an empty one every namespace (`all()`).
+ * The Kubernetes API server rejects a peer with none of the three fields; Calico's validator
+ * converts one in a StagedKubernetesNetworkPolicy like any other: the pods of the namespace.
+ */
+function convertPeer(peer: unknown, where: string, staged: boolean): PlainObject {
+  if (!isPlainObject(peer) || !hasOnlyKeys(peer, PEER_KEYS)) invalid(`${where} may only hold podSelector, namespaceSelector or ipBlock`);
+  const given = (key: string): boolean => peer[key] !== undefined && peer[key] !== null;
+  if (!staged && !PEER_KEYS.some(given)) invalid(`${where} must hold podSelector, namespaceSelector or ipBlock`);
+  if (given('ipBlock')) {
+    if (given('podSelector') || given('namespaceSelector')) invalid(`${where}: ipBlock cannot be combined with selectors`);
+    const block = peer['ipBlock'];
+    if (!isPlainObject(block) || !hasOnlyKeys(block, ['cidr', 'except']) || !isCidrText(block['cidr'])) invalid(`${where}.ipBlock.cidr must be a CIDR`);
     const except = listAt(block['except'], `${where}.ipBlock.except`);
+    if (!except.every(isCidrText)) invalid(`${where}.ipBlock.except must be CIDRs`);
     return except.length === 0 ? { nets: [block['cidr']] } : { nets: [block['cidr']], notNets: except };
   }
-  const fields: PlainObject = {};
-  if (peer['podSelector'] !== undefined) fields['selector'] = labelSelector(peer['podSelector'], `${where}.podSelector`, true);
-  if (peer['namespaceSelector'] !== undefined) fields['namespaceSelector'] = labelSelector(peer['namespaceSelector'], `${where}.namespaceSelector`, false);
+  const fields: PlainObject = { selector: labelSelector(peer['podSelector'] ?? null, `${where}.podSelector`, true) };
+  if (given('namespaceSelector')) fields['namespaceSelector'] = labelSelector(peer['namespaceSelector'], `${where}.namespaceSelector`, false);
   return fields;
+}
+
+/** An address with a prefix length (Kubernetes' ValidateCIDR); the address itself is checked where the nets are compiled. */
+function isCidrText(value: unknown): value is string {
+  return typeof value === 'string' && /^[^/]+\/\d{1,3}$/.test(value);
 }
 
 /**

@@ -42,6 +42,7 @@ describe('selectors over labels that may be incomplete', () => {
 
   test('all() and global() need no labels', () => {
     expect(truth('all()')).toBe(true);
+    expect(truth('all()', aggregated, true)).toBe(false);
     expect(truth('global()')).toBe(false);
     expect(truth('global()', aggregated, true)).toBe(true);
   });
