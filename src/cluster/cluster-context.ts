@@ -1,19 +1,29 @@
 // What the cluster says about namespaces and workloads, read (never written) through the
 // Kubernetes API: namespaces with their labels, so `namespaceSpec.selector` is evaluated on real
 // labels and recommendations for deleted namespaces can be retired; workloads with the stable
-// labels of their pod template, for per-workload (microsegmentation) selectors.
+// labels of their pod template, for per-workload (microsegmentation) selectors. And what Calico
+// says: its release (ClusterInformation), its network sets and its IP pools.
 //
 // Every list is paginated (`limit` + `continue`). An expired continue token (410 Gone) restarts
 // that list from the beginning, a bounded number of times. A 403 names the missing permission.
 // What comes back is validated here: an item with an invalid name or label is skipped and
 // counted, so nothing downstream needs to escape a name.
+//
+// Calico's objects are read from `projectcalico.org/v3` and, when that group does not serve them
+// (404), refuses us (403) or its aggregated API server is down (503), from the
+// `crd.projectcalico.org/v1` CRDs that store them (see calico-objects.ts). Calico's aggregated API
+// server ignores `limit` and `continue` and answers every list in one page
+// (apiserver/pkg/storage/calico/resource.go List, release-v3.33); CRDs page like any list.
 
-import { AppsV1Api, BatchV1Api, CoreV1Api, type ConfigurationOptions, type KubeConfig } from '@kubernetes/client-node';
-import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue } from '../calico/names.ts';
+import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, type ConfigurationOptions, type KubeConfig } from '@kubernetes/client-node';
+import { isDnsLabel, isDnsSubdomain } from '../calico/names.ts';
+import type { CalicoRelease } from '../calico/release.ts';
 import { SkipReport } from '../flows/skip-report.ts';
 import type { NamespaceContext } from '../pipeline/plan.ts';
 import { CHURN_LABELS, type Workload, type WorkloadKind } from '../engine/workloads.ts';
 import { accessError, apiStatusOf, ClusterAccessError, describePermission, missingPermissions, type Permission } from './errors.ts';
+import { CALICO_APIS, calicoReleaseFrom, ipPoolFrom, networkSetFrom, type CalicoApi, type ClusterIpPool, type ClusterNetworkSet } from './calico-objects.ts';
+import { at, compare, validLabels } from './items.ts';
 import { loadKubeConfig, withSignal, type ClusterConnection } from './kube-config.ts';
 
 export { ClusterAccessError, describePermission, type Permission } from './errors.ts';
@@ -25,6 +35,15 @@ export interface ClusterNamespace {
 
 export type { Workload, WorkloadKind } from '../engine/workloads.ts';
 export { CHURN_LABELS } from '../engine/workloads.ts';
+export { ipFamilies, type ClusterIpPool, type ClusterNetworkSet } from './calico-objects.ts';
+export type { CalicoRelease } from '../calico/release.ts';
+
+export interface SkippedItems {
+  readonly namespaces: SkipReport;
+  readonly workloads: SkipReport;
+  readonly networkSets: SkipReport;
+  readonly ipPools: SkipReport;
+}
 
 export interface ClusterContext {
   /** Every namespace, sorted by name. */
@@ -34,8 +53,21 @@ export interface ClusterContext {
    * CronJob is represented by its CronJob), sorted by namespace, kind and name.
    */
   workloads(): Promise<Workload[]>;
-  /** Items the latest namespaces() / workloads() call skipped as invalid, with reasons. */
-  readonly skipped: { readonly namespaces: SkipReport; readonly workloads: SkipReport };
+  /**
+   * The Calico release the cluster runs, from `spec.calicoVersion` of the ClusterInformation
+   * named `default`: its minor release, `main` for anything newer than 3.33, or null when it cannot
+   * be read (not installed, refused, not recorded yet, not a version) or is older than 3.30;
+   * `calicoVersionWarning` then says why. Never throws.
+   */
+  calicoVersion(): Promise<CalicoRelease | null>;
+  /** Why the latest calicoVersion() call gave null; null after one that gave a release. */
+  readonly calicoVersionWarning: string | null;
+  /** Every NetworkSet and GlobalNetworkSet, global ones first, then by namespace and name. */
+  networkSets(): Promise<ClusterNetworkSet[]>;
+  /** Every IPPool, sorted by name. */
+  ipPools(): Promise<ClusterIpPool[]>;
+  /** Items the latest call of each list skipped as invalid, with reasons. */
+  readonly skipped: SkippedItems;
 }
 
 export interface ClusterContextOptions {
@@ -50,6 +82,12 @@ export interface ClusterContextOptions {
 export function openClusterContext(access: ClusterConnection, options: ClusterContextOptions = {}): ClusterContext {
   return new KubernetesClusterContext(loadKubeConfig(access), options);
 }
+
+/** The ClusterInformation calico/node keeps up to date (libcalico-go/lib/clientv3/client.go). */
+const CLUSTER_INFORMATION = 'default';
+
+/** Statuses of projectcalico.org/v3 after which crd.projectcalico.org/v1 is tried. */
+const CALICO_FALLBACK: ReadonlySet<number> = new Set([403, 404, 503]);
 
 interface ListPage {
   readonly items?: unknown;
@@ -71,13 +109,16 @@ export class KubernetesClusterContext implements ClusterContext {
   readonly #timeoutMs: number;
   readonly #core: CoreV1Api;
   readonly #sources: readonly WorkloadSource[];
-  #skipped = { namespaces: new SkipReport(), workloads: new SkipReport() };
+  readonly #custom: CustomObjectsApi;
+  #skipped: SkippedItems = { namespaces: new SkipReport(), workloads: new SkipReport(), networkSets: new SkipReport(), ipPools: new SkipReport() };
+  #calicoVersionWarning: string | null = null;
 
   constructor(config: KubeConfig, options: ClusterContextOptions = {}) {
     this.#pageSize = positiveInteger(options.pageSize ?? 500, 'pageSize');
     this.#maxAttempts = positiveInteger(options.maxListAttempts ?? 3, 'maxListAttempts');
     this.#timeoutMs = positiveInteger(options.requestTimeoutMs ?? 30_000, 'requestTimeoutMs');
     this.#core = config.makeApiClient(CoreV1Api);
+    this.#custom = config.makeApiClient(CustomObjectsApi);
     const apps = config.makeApiClient(AppsV1Api);
     const batch = config.makeApiClient(BatchV1Api);
     const list = (resource: string, group: string): Permission => ({ verb: 'list', resource, group });
@@ -96,8 +137,12 @@ export class KubernetesClusterContext implements ClusterContext {
     ];
   }
 
-  get skipped(): { readonly namespaces: SkipReport; readonly workloads: SkipReport } {
+  get skipped(): SkippedItems {
     return this.#skipped;
+  }
+
+  get calicoVersionWarning(): string | null {
+    return this.#calicoVersionWarning;
   }
 
   async namespaces(): Promise<ClusterNamespace[]> {
@@ -147,6 +192,127 @@ export class KubernetesClusterContext implements ClusterContext {
     });
     this.#skipped = { ...this.#skipped, workloads: skipped };
     return [...byKey.values()].sort((a, b) => compare(a.namespace, b.namespace) || compare(a.kind, b.kind) || compare(a.name, b.name));
+  }
+
+  async calicoVersion(): Promise<CalicoRelease | null> {
+    let found: { readonly object: unknown } | null;
+    try {
+      found = await this.#fromCalico('get', 'clusterinformations', async (api, permission) => {
+        try {
+          const object: unknown = await this.#custom.getClusterCustomObject(
+            { group: api.group, version: api.version, plural: 'clusterinformations', name: CLUSTER_INFORMATION },
+            withSignal(AbortSignal.timeout(this.#timeoutMs)),
+          );
+          return { object };
+        } catch (e) {
+          // The group serves ClusterInformations but has none named default: no other group
+          // would know better (the v1 CRDs are the v3 API's storage, or stale copies).
+          const status = apiStatusOf(e);
+          if (status?.code === 404 && status.name !== undefined) return null;
+          throw accessError(e, permission);
+        }
+      });
+    } catch (e) {
+      if (!(e instanceof ClusterAccessError)) throw e;
+      this.#calicoVersionWarning = `Calico release unknown: ${e.message}`;
+      return null;
+    }
+    if (found === null) {
+      this.#calicoVersionWarning = `Calico release unknown: the cluster has no ClusterInformation named ${CLUSTER_INFORMATION} (calico/node creates it when it starts)`;
+      return null;
+    }
+    const reading = calicoReleaseFrom(found.object);
+    this.#calicoVersionWarning = reading.release === null ? `Calico release unknown: ${reading.reason}` : null;
+    return reading.release;
+  }
+
+  async networkSets(): Promise<ClusterNetworkSet[]> {
+    // Both lists run at once; when both are refused, one error names every missing permission.
+    const kinds = [
+      { plural: 'globalnetworksets', global: true },
+      { plural: 'networksets', global: false },
+    ];
+    const results = await Promise.allSettled(kinds.map((k) => this.#listCalico(k.plural)));
+    const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as ClusterAccessError] : []));
+    if (errors.length > 0) throw errors.find((e) => e.missing.length === 0) ?? missingPermissions(errors);
+    const skipped = new SkipReport();
+    const byKey = new Map<string, ClusterNetworkSet>();
+    kinds.forEach(({ plural, global }, k) => {
+      const { api, items } = (results[k] as PromiseFulfilledResult<{ api: CalicoApi; items: unknown[] }>).value;
+      const resource = `${plural}.${api.group}`;
+      items.forEach((item, index) => {
+        const read = networkSetFrom(item, api, global);
+        if ('invalid' in read) return skipped.add(`${resource}[${index}]`, read.invalid);
+        const { set } = read;
+        const where = `${resource} ${set.namespace === null ? '' : `${set.namespace}/`}${set.name}`;
+        for (const net of read.invalidNets) skipped.add(`${where} spec.nets[${net}]`, 'invalid net (Felix ignores it)');
+        const key = `${set.namespace ?? ''}/${set.name}`;
+        if (byKey.has(key)) return skipped.add(where, 'listed twice');
+        byKey.set(key, set);
+      });
+    });
+    this.#skipped = { ...this.#skipped, networkSets: skipped };
+    return [...byKey.values()].sort((a, b) => compare(a.namespace ?? '', b.namespace ?? '') || compare(a.name, b.name));
+  }
+
+  async ipPools(): Promise<ClusterIpPool[]> {
+    const { api, items } = await this.#listCalico('ippools');
+    const resource = `ippools.${api.group}`;
+    const skipped = new SkipReport();
+    const byName = new Map<string, ClusterIpPool>();
+    items.forEach((item, index) => {
+      const pool = ipPoolFrom(item);
+      if (typeof pool === 'string') return skipped.add(`${resource}[${index}]`, pool);
+      if (byName.has(pool.name)) return skipped.add(`${resource} ${pool.name}`, 'listed twice');
+      byName.set(pool.name, pool);
+    });
+    this.#skipped = { ...this.#skipped, ipPools: skipped };
+    return [...byName.values()].sort((a, b) => compare(a.name, b.name));
+  }
+
+  /** Every object of one Calico resource, from the first API group that serves it to us. */
+  #listCalico(plural: string): Promise<{ readonly api: CalicoApi; readonly items: unknown[] }> {
+    return this.#fromCalico('list', plural, async (api, permission) => {
+      const items = await this.#listAll(permission, async (params, options) => {
+        // Custom objects come back as raw JSON: the token is `metadata.continue`.
+        const page: unknown = await this.#custom.listClusterCustomObject({ group: api.group, version: api.version, plural, ...params }, options);
+        const token = at(page, 'metadata', 'continue');
+        return { items: at(page, 'items'), metadata: typeof token === 'string' ? { _continue: token } : {} };
+      });
+      return { api, items };
+    });
+  }
+
+  /**
+   * `read` from projectcalico.org/v3, else from crd.projectcalico.org/v1 when v3 answered 404 (not
+   * served), 403 (refused: RBAC is checked before the API server knows whether a group exists) or
+   * 503 (Calico's aggregated API server is down; its storage, the v1 CRDs, may still answer).
+   */
+  async #fromCalico<T>(verb: string, resource: string, read: (api: CalicoApi, permission: Permission) => Promise<T>): Promise<T> {
+    const failures: ClusterAccessError[] = [];
+    for (const api of CALICO_APIS) {
+      const permission: Permission = { verb, resource, group: api.group };
+      try {
+        return await read(api, permission);
+      } catch (e) {
+        const error = accessError(e, permission);
+        if (error.status === undefined || !CALICO_FALLBACK.has(error.status)) throw error;
+        failures.push(error);
+      }
+    }
+    const [v3, v1] = failures as [ClusterAccessError, ClusterAccessError];
+    if (v3.status === 403 && v1.status === 403) throw missingPermissions(failures);
+    if (v3.status === 404 && v1.status === 404) {
+      const groups = CALICO_APIS.map((api) => `${api.group}/${api.version}`).join(' nor ');
+      throw new ClusterAccessError(`cannot ${verb} ${resource}: neither ${groups} serves them (is Calico installed?)`, {
+        status: 404,
+        reason: v1.reason,
+        permission: v3.permission,
+        cause: v1,
+      });
+    }
+    // Where the data is not served (404), the other group's answer is the one that matters.
+    throw v1.status === 404 ? v3 : v1;
   }
 
   /** Every item of one list, following continue tokens; an expired token restarts the list. */
@@ -233,33 +399,6 @@ function ownedByCronJob(job: unknown): boolean {
   const owners = at(job, 'metadata', 'ownerReferences');
   if (!Array.isArray(owners)) return false;
   return owners.some((o) => at(o, 'kind') === 'CronJob' && typeof at(o, 'apiVersion') === 'string' && (at(o, 'apiVersion') as string).startsWith('batch/'));
-}
-
-/** The labels minus `drop`, or the reason they are invalid. */
-function validLabels(value: unknown, drop: ReadonlySet<string>): Record<string, string> | string {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) return 'labels are not a map';
-  const labels: Record<string, string> = {};
-  for (const [key, v] of Object.entries(value)) {
-    if (drop.has(key)) continue;
-    if (!isLabelKey(key)) return 'invalid label key';
-    if (typeof v !== 'string' || !isLabelValue(v)) return `invalid value of label ${key}`;
-    labels[key] = v;
-  }
-  return labels;
-}
-
-function at(value: unknown, ...path: string[]): unknown {
-  let current = value;
-  for (const key of path) {
-    if (typeof current !== 'object' || current === null || !Object.hasOwn(current, key)) return undefined;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return current;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function positiveInteger(value: number, name: string): number {

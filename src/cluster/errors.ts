@@ -60,6 +60,11 @@ export interface ApiStatus {
   readonly code: number;
   readonly reason: string | undefined;
   readonly message: string | undefined;
+  /**
+   * `details.name`: the object a 404 is about. A 404 without it means the resource itself is not
+   * served (the API server's "the server could not find the requested resource").
+   */
+  readonly name: string | undefined;
 }
 
 /** The HTTP status and Status body of an API error, or null when the error is not an HTTP response. */
@@ -78,7 +83,8 @@ export function apiStatusOf(error: unknown): ApiStatus | null {
   }
   const record = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
   const text = (v: unknown) => (typeof v === 'string' && v !== '' ? clean(v) : undefined);
-  return { code, reason: text(record['reason']) ?? defaultReason(code), message: text(record['message']) };
+  const details = typeof record['details'] === 'object' && record['details'] !== null ? (record['details'] as Record<string, unknown>) : {};
+  return { code, reason: text(record['reason']) ?? defaultReason(code), message: text(record['message']), name: text(details['name']) };
 }
 
 export function hasStatus(error: unknown, code: number): boolean {
@@ -154,6 +160,9 @@ function defaultReason(code: number): string {
       return 'Expired';
     case 429:
       return 'TooManyRequests';
+    case 503:
+      // Also what the API server answers for an aggregated API (Calico's) whose server is down.
+      return 'ServiceUnavailable';
     default:
       return code >= 500 ? 'InternalError' : 'Unknown';
   }

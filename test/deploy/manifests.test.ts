@@ -158,6 +158,23 @@ describe.each(Object.keys(IMAGES).map((dir) => [dir === '' ? 'deploy/' : `deploy
       );
     });
 
+    test("Calico's release, network sets and IP pools: get and list in both of Calico's API groups, the ClusterInformation by name", () => {
+      // What src/cluster/cluster-context.ts reads: projectcalico.org/v3, else crd.projectcalico.org/v1.
+      const groups = ['projectcalico.org', 'crd.projectcalico.org'];
+      const rules = find('ClusterRole').flatMap((r) => r['rules'] as Obj[]);
+      const grants = (group: string, resource: string) =>
+        rules.filter((rule) => (rule['apiGroups'] as string[]).includes(group) && (rule['resources'] as string[]).includes(resource));
+      for (const group of groups) {
+        for (const resource of ['networksets', 'globalnetworksets', 'ippools']) {
+          expect(grants(group, resource).map((rule) => [rule['verbs'], rule['resourceNames']])).toEqual([[['get', 'list'], undefined]]);
+        }
+        expect(grants(group, 'clusterinformations').map((rule) => [rule['verbs'], rule['resourceNames']])).toEqual([[['get'], ['default']]]);
+      }
+      // Nothing else of crd.projectcalico.org: the storage of every other Calico object stays unreadable.
+      const storage = rules.filter((rule) => (rule['apiGroups'] as string[]).includes('crd.projectcalico.org'));
+      expect(new Set(storage.flatMap((rule) => rule['resources'] as string[]))).toEqual(new Set(['networksets', 'globalnetworksets', 'ippools', 'clusterinformations']));
+    });
+
     test('both bindings give their role to the service account the pods run as', () => {
       const account = pod['serviceAccountName'];
       expect(find('ServiceAccount', account)).toHaveLength(1);

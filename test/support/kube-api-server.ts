@@ -3,6 +3,12 @@
 // and Lease get / create / update with resourceVersion checks. Errors are `Status` objects as the
 // real API server writes them (403 Forbidden, 404 NotFound, 409 Conflict / AlreadyExists,
 // 410 Expired, 401 Unauthorized, 500 InternalError). Every request is recorded.
+//
+// Calico's objects (clusterinformations, networksets, globalnetworksets, ippools) in its two API
+// groups, each served as a cluster may serve it (see CalicoServing): projectcalico.org/v3 through
+// Calico's aggregated API server or native v3 CRDs, crd.projectcalico.org/v1 through CRDs, either
+// one not at all. As in a real API server, authorization comes first: a refused request is a 403
+// whether or not the group is served.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +26,30 @@ const LISTS: Record<ListResource, { readonly path: string; readonly group: strin
 };
 
 const LEASES = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/;
+
+export type CalicoGroup = 'projectcalico.org' | 'crd.projectcalico.org';
+export type CalicoResource = 'clusterinformations' | 'networksets' | 'globalnetworksets' | 'ippools';
+
+/**
+ * How the cluster serves one Calico API group:
+ * - `aggregated`: Calico's API server (projectcalico.org/v3, 3.30+). It ignores `limit` and
+ *   `continue` and answers a list in one page (apiserver/pkg/storage/calico/resource.go List,
+ *   release-v3.33).
+ * - `crds`: CustomResourceDefinitions (crd.projectcalico.org/v1; projectcalico.org/v3 from 3.32),
+ *   paged like every list.
+ * - `absent`: not served: 404 "the server could not find the requested resource", no details.
+ * - `unavailable`: an aggregated API whose server is down: 503.
+ */
+export type CalicoServing = 'aggregated' | 'crds' | 'absent' | 'unavailable';
+
+const CALICO_VERSIONS: Record<CalicoGroup, string> = { 'projectcalico.org': 'v3', 'crd.projectcalico.org': 'v1' };
+const CALICO_KINDS: Record<CalicoResource, string> = {
+  clusterinformations: 'ClusterInformation',
+  networksets: 'NetworkSet',
+  globalnetworksets: 'GlobalNetworkSet',
+  ippools: 'IPPool',
+};
+const CALICO = /^\/apis\/(projectcalico\.org\/v3|crd\.projectcalico\.org\/v1)\/([a-z]+)(?:\/([^/]+))?$/;
 
 export const SERVICE_ACCOUNT = 'system:serviceaccount:policy-recommender:policy-recommender';
 
@@ -57,6 +87,8 @@ export class KubeApiServer {
   readonly #expired = new Map<string, number>();
   readonly #failures = new Map<string, Failure>();
   readonly #held = new Set<string>();
+  readonly #calicoItems = new Map<string, unknown[]>();
+  readonly #calicoServing = new Map<CalicoGroup, CalicoServing>();
   #beforeLeaseWrite: ((request: RecordedRequest) => void) | undefined;
   #revision = 1000;
 
@@ -110,7 +142,20 @@ export class KubeApiServer {
     this.#expired.clear();
     this.#failures.clear();
     this.#held.clear();
+    this.#calicoItems.clear();
+    this.#calicoServing.clear();
     this.#beforeLeaseWrite = undefined;
+  }
+
+  /** How `group` is served (until reset(); both are `absent` at first: a cluster without Calico). */
+  serveCalico(group: CalicoGroup, serving: CalicoServing): void {
+    if (serving === 'aggregated' && group !== 'projectcalico.org') throw new Error('only projectcalico.org is served by an aggregated API server');
+    this.#calicoServing.set(group, serving);
+  }
+
+  /** The Calico objects `group` serves for `resource`, in order (as stored: tests can send invalid ones). */
+  setCalicoItems(group: CalicoGroup, resource: CalicoResource, items: readonly unknown[]): void {
+    this.#calicoItems.set(`${resource}.${group}`, [...items]);
   }
 
   /** The objects a list returns, in order (as stored, so tests can send invalid ones). */
@@ -118,9 +163,16 @@ export class KubeApiServer {
     this.#items.set(resource, [...items]);
   }
 
-  /** The continue token this server hands out for `resource` when the next page starts at `offset`. */
-  continueToken(resource: ListResource, offset: number): string {
-    return Buffer.from(JSON.stringify({ resource, offset })).toString('base64url');
+  /**
+   * The continue token this server hands out for `resource` (a ListResource, or a Calico resource
+   * qualified by its group: `networksets.crd.projectcalico.org`) when the next page starts at `offset`.
+   */
+  continueToken(resource: ListResource | `${CalicoResource}.${CalicoGroup}`, offset: number): string {
+    return this.#token(resource, offset);
+  }
+
+  #token(key: string, offset: number): string {
+    return Buffer.from(JSON.stringify({ resource: key, offset })).toString('base64url');
   }
 
   /** The next `times` requests with this continue token get 410 Expired. */
@@ -128,7 +180,10 @@ export class KubeApiServer {
     this.#expired.set(token, times);
   }
 
-  /** `verb` on `resource` (e.g. 'list', 'deployments') is refused with 403 Forbidden. */
+  /**
+   * `verb` on `resource` (e.g. 'list', 'deployments') is refused with 403 Forbidden. Calico
+   * resources are qualified by their group: 'networksets.projectcalico.org'.
+   */
   forbid(verb: string, resource: string): void {
     this.#forbidden.add(`${verb} ${resource}`);
   }
@@ -224,7 +279,8 @@ export class KubeApiServer {
     if (request.token !== undefined && this.#held.has(request.token)) return;
     const send = (status: number, payload: unknown) => {
       request.status = status;
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
+      if (typeof payload === 'string') res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(payload);
+      else res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
     };
 
     if (request.token === undefined || !this.#tokens.has(request.token)) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
@@ -235,16 +291,54 @@ export class KubeApiServer {
     }
 
     const list = (Object.keys(LISTS) as ListResource[]).find((r) => LISTS[r].path === request.path);
-    if (list !== undefined && request.method === 'GET') return this.#list(list, request, send);
+    if (list !== undefined && request.method === 'GET') {
+      const { group, kind, apiVersion } = LISTS[list];
+      return this.#list({ key: list, resource: list, group, kind, apiVersion, items: this.#items.get(list) ?? [], paged: true }, request, send);
+    }
+    const calico = CALICO.exec(request.path);
+    if (calico !== null && request.method === 'GET') return this.#calicoCall(calico[1]!, calico[2]!, calico[3], request, send);
     const lease = LEASES.exec(request.path);
     if (lease !== null) return this.#leaseCall(decodeURIComponent(lease[1]!), lease[2] === undefined ? undefined : decodeURIComponent(lease[2]), request, send);
     return send(404, status(404, 'NotFound', 'the server could not find the requested resource'));
   }
 
-  #list(resource: ListResource, request: RecordedRequest, send: (status: number, payload: unknown) => void): void {
-    const { group, kind, apiVersion } = LISTS[resource];
+  #calicoCall(groupVersion: string, resource: string, name: string | undefined, request: RecordedRequest, send: (status: number, payload: unknown) => void): void {
+    const group = groupVersion.slice(0, groupVersion.indexOf('/')) as CalicoGroup;
+    const verb = name === undefined ? 'list' : 'get';
+    const qualified = `${resource}.${group}`;
+    if (this.#forbidden.has(`${verb} ${qualified}`)) {
+      const object = name === undefined ? qualified : `${qualified} "${name}"`;
+      return send(
+        403,
+        status(403, 'Forbidden', `${object} is forbidden: User "${SERVICE_ACCOUNT}" cannot ${verb} resource "${resource}" in API group "${group}" at the cluster scope`, {
+          ...(name === undefined ? {} : { name }),
+          group,
+          kind: resource,
+        }),
+      );
+    }
+    const serving = this.#calicoServing.get(group) ?? 'absent';
+    const kind = CALICO_KINDS[resource as CalicoResource];
+    if (serving === 'absent' || kind === undefined) return send(404, status(404, 'NotFound', 'the server could not find the requested resource', {}));
+    // The aggregator's own plain-text answer when the APIService's server is down.
+    if (serving === 'unavailable') return send(503, 'service unavailable\n');
+    const items = this.#calicoItems.get(qualified) ?? [];
+    if (name !== undefined) {
+      const found = items.find((item) => isRecord(item) && isRecord(item['metadata']) && item['metadata']['name'] === name);
+      if (found === undefined) return send(404, status(404, 'NotFound', `${qualified} "${name}" not found`, { name, group, kind: resource }));
+      return send(200, found);
+    }
+    this.#list({ key: qualified, resource, group, kind: `${kind}List`, apiVersion: groupVersion, items, paged: serving === 'crds' }, request, send);
+  }
+
+  #list(
+    list: { key: string; resource: string; group: string; kind: string; apiVersion: string; items: readonly unknown[]; paged: boolean },
+    request: RecordedRequest,
+    send: (status: number, payload: unknown) => void,
+  ): void {
+    const { key, resource, group, kind, apiVersion, items } = list;
     const qualified = group === '' ? resource : `${resource}.${group}`;
-    if (this.#forbidden.has(`list ${resource}`)) {
+    if (this.#forbidden.has(`list ${key}`)) {
       return send(
         403,
         status(403, 'Forbidden', `${qualified} is forbidden: User "${SERVICE_ACCOUNT}" cannot list resource "${resource}" in API group "${group}" at the cluster scope`, {
@@ -253,7 +347,7 @@ export class KubeApiServer {
         }),
       );
     }
-    const items = this.#items.get(resource) ?? [];
+    if (!list.paged) return send(200, { kind, apiVersion, metadata: { resourceVersion: String(this.#revision) }, items });
     let offset = 0;
     const token = request.query['continue'];
     if (token !== undefined && token !== '') {
@@ -273,7 +367,7 @@ export class KubeApiServer {
       } catch {
         decoded = {};
       }
-      if (decoded.resource !== resource || typeof decoded.offset !== 'number') {
+      if (decoded.resource !== key || typeof decoded.offset !== 'number') {
         return send(400, status(400, 'BadRequest', `invalid continue token`));
       }
       offset = decoded.offset;
@@ -283,7 +377,7 @@ export class KubeApiServer {
     const next = offset + page.length;
     const metadata: Record<string, unknown> = { resourceVersion: String(this.#revision) };
     if (next < items.length) {
-      metadata['continue'] = this.continueToken(resource, next);
+      metadata['continue'] = this.#token(key, next);
       metadata['remainingItemCount'] = items.length - next;
     }
     send(200, { kind, apiVersion, metadata, items: page });
@@ -347,6 +441,28 @@ export class KubeApiServer {
     }
     send(200, this.putLease(namespace, objectName, body['spec'], labelsAndAnnotations(body['metadata'])));
   }
+}
+
+/**
+ * A projectcalico.org/v3 object as libcalico-go stores it in its crd.projectcalico.org/v1 CRD
+ * (libcalico-go/lib/backend/k8s/resources/resources.go ConvertCalicoResourceToK8sResource,
+ * release-v3.30 and release-v3.33): the v3 metadata but its name, namespace, resourceVersion and
+ * uid goes as JSON into the annotation `projectcalico.org/metadata`; only labels and annotations
+ * whose key contains `projectcalico.org/` or `operator.tigera.io/` stay on the object itself.
+ */
+export function calicoV1Object(v3: { metadata: Record<string, unknown>; [key: string]: unknown }): Record<string, unknown> {
+  const ours = (map: unknown) =>
+    isRecord(map) ? Object.fromEntries(Object.entries(map).filter(([k]) => k.includes('projectcalico.org/') || k.includes('operator.tigera.io/'))) : {};
+  const { name, namespace, resourceVersion, uid, ...stored } = v3.metadata;
+  const labels = ours(v3.metadata['labels']);
+  const metadata: Record<string, unknown> = {
+    name,
+    ...(namespace === undefined ? {} : { namespace }),
+    ...(resourceVersion === undefined ? {} : { resourceVersion }),
+    ...(Object.keys(labels).length === 0 ? {} : { labels }),
+    annotations: { ...ours(v3.metadata['annotations']), 'projectcalico.org/metadata': JSON.stringify(stored) },
+  };
+  return { ...v3, apiVersion: 'crd.projectcalico.org/v1', metadata };
 }
 
 function status(code: number, reason: string, message: string, details?: Record<string, unknown>) {

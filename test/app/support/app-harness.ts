@@ -198,7 +198,15 @@ export class AppHarness {
 
   #context(): ClusterContext {
     const namespaces: ClusterNamespace[] = (this.namespaces ?? []).map((name) => ({ name, labels: { 'kubernetes.io/metadata.name': name } }));
-    return { namespaces: async () => namespaces, workloads: async () => [], skipped: { namespaces: new SkipReport(), workloads: new SkipReport() } };
+    return {
+      namespaces: async () => namespaces,
+      workloads: async () => [],
+      calicoVersion: async () => null,
+      calicoVersionWarning: 'the test harness runs no Calico',
+      networkSets: async () => [],
+      ipPools: async () => [],
+      skipped: { namespaces: new SkipReport(), workloads: new SkipReport(), networkSets: new SkipReport(), ipPools: new SkipReport() },
+    };
   }
 
   /** How long before `now` the records `see` writes start (seconds). */
