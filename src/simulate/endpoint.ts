@@ -47,6 +47,9 @@ export interface Endpoint {
   readonly namespaceCache: Map<SelectorNode, Truth>;
 }
 
+/** Labels only Calico assigns (to workload endpoints): a network set never has them unless said so. */
+const CALICO_ASSIGNED: ReadonlySet<string> = new Set([NAMESPACE_LABEL, ORCHESTRATOR_LABEL, SERVICE_ACCOUNT_LABEL]);
+
 const PRIVATE_V4 = PRIVATE_NETS.map((n) => parseCidr(n)!);
 const ULA = [parseCidr('fc00::/7')!];
 const ALL: Readonly<Record<Family, Cidr>> = { 4: parseCidr(ALL_IPV4)!, 6: parseCidr(ALL_IPV6)! };
@@ -90,7 +93,7 @@ export function endpointOf(end: FlowEnd, set: PolicySet): Endpoint {
       return {
         ...base,
         selectable: true,
-        labels: { labels, known: (key) => complete || Object.hasOwn(labels, key) || key === NAMESPACE_LABEL },
+        labels: { labels, known: (key) => complete || Object.hasOwn(labels, key) || CALICO_ASSIGNED.has(key) },
         labelsComplete: complete,
       };
     }
