@@ -119,12 +119,19 @@ describe('nets', () => {
   test('pub without an address lies outside the private ranges', () => {
     expect(check('{action: Allow, destination: {nets: [10.0.0.0/8]}}', pub)).toBe(DENIED);
     expect(check('{action: Allow, destination: {nets: [0.0.0.0/0]}}', pub)).toBe(UNKNOWN);
-    expect(check('{action: Allow, destination: {nets: [0.0.0.0/0, "::/0"]}}', pub)).toBe(ALLOWED);
+  });
+
+  // Calico refuses IPv4 and IPv6 nets in one rule (validateRule), so "every address" takes one rule
+  // per IP version. An address the record does not give is one or the other, so the two rules
+  // allow it; the evaluator follows each rule's unknown separately and cannot tell yet (reported to
+  // the evaluator's owner). Jest reports this test as failed once it can: then make it ordinary.
+  test.failing('an address of unknown IP version is allowed by an IPv4 and an IPv6 catch-all rule', () => {
+    const rules = '{action: Allow, destination: {nets: [0.0.0.0/0]}}, {action: Allow, destination: {nets: ["::/0"]}}';
+    expect([pub, wep('db')].map((dest) => evaluate(withRule(rules), egress(web, dest)).verdict)).toEqual(['allowed', 'allowed']);
   });
 
   test("a pod's address is aggregated away", () => {
     expect(check('{action: Allow, destination: {nets: [10.0.0.0/8]}}', wep('db'))).toBe(UNKNOWN);
-    expect(check('{action: Allow, destination: {nets: [0.0.0.0/0, "::/0"]}}', wep('db'))).toBe(ALLOWED);
   });
 
   test('notNets', () => {
@@ -283,7 +290,9 @@ describe('services, service accounts, domains, HTTP', () => {
   });
 
   test('http is never in flow logs', () => {
-    expect(check('{action: Allow, protocol: TCP, http: {methods: [GET]}}', pub)).toBe(UNKNOWN);
+    // Calico allows HTTP matches in ingress rules only (validate(Global)NetworkPolicySpec).
+    const policy = withRule('{action: Allow}').replace('types: [Egress]', 'types: [Ingress]').replace('egress: [{action: Allow}]', 'ingress: [{action: Allow, protocol: TCP, http: {methods: [GET]}}]');
+    expect(decide(policy, ingress(pub, web))).toBe('indeterminate: rule shop/default.p ingress[0] | tier-default default');
   });
 });
 
