@@ -506,8 +506,8 @@ function selectorAt(text: unknown, where: string, rules: SelectorRules): Selecto
   if (rules.global === 'forbidden' && text.includes(calicoAtLeast(rules.version, '3.33') ? 'global(' : 'global()')) {
     invalid(`${where}: global() can only be used in a rule's namespaceSelector`);
   }
-  // validateEntityRule: a namespaceSelector with global() holds nothing else.
-  if (rules.global === 'alone' && text.includes('global(') && ast.op !== 'global') invalid(`${where}: global() cannot be combined with other selectors`);
+  // validateEntityRule: a namespaceSelector that contains `global(` anywhere (even in a literal) is `global()` alone.
+  if (rules.global === 'alone' && text.includes('global(') && !/^[ \t]*global\([ \t]*\)[ \t]*$/.test(text)) invalid(`${where}: global() cannot be combined with other selectors`);
   return ast;
 }
 
@@ -575,7 +575,10 @@ interface PolicyChecks {
 
 function compilePolicy(value: PlainObject, kind: PolicyKind, path: string, version: CalicoVersion): CompiledPolicy {
   if (kind === 'KubernetesNetworkPolicy' || kind === 'StagedKubernetesNetworkPolicy') {
-    if (kind === 'StagedKubernetesNetworkPolicy') checkStagedDelete(specOf(value), ['stagedAction']);
+    if (kind === 'StagedKubernetesNetworkPolicy') {
+      checkStagedDelete(specOf(value), ['stagedAction']);
+      checkV1Storage(metadataOf(value, true), null);
+    }
     const converted = kubernetesPolicyAsCalico(value, kind === 'StagedKubernetesNetworkPolicy');
     return compileCalico(converted.value, kind, path, converted.ruleIndex, converted.calicoName, { version, calicoKind: false });
   }
