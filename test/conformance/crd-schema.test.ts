@@ -87,6 +87,15 @@ test('the Calico CRDs are loaded for every kind we validate', () => {
   }
 });
 
+test.each(CALICO_VERSIONS.map((v) => [v]))('the CRDs of Calico %s are vendored for every kind we validate', (version) => {
+  const kinds = calicoKinds(version);
+  const expected = ['GlobalNetworkPolicy', 'GlobalNetworkSet', 'NetworkPolicy', 'NetworkSet', 'StagedGlobalNetworkPolicy', 'StagedKubernetesNetworkPolicy', 'StagedNetworkPolicy', 'Tier'];
+  expect([...kinds.keys()].sort()).toEqual(expected);
+  // Up to 3.31 projectcalico.org/v3 is stored as crd.projectcalico.org/v1, whose CRDs give the shape.
+  const groups = new Set([...kinds.values()].map((k) => k.apiVersion));
+  expect([...groups]).toEqual([version === '3.30' || version === '3.31' ? 'crd.projectcalico.org/v1' : 'projectcalico.org/v3']);
+});
+
 (existsSync(SHARED_CRD_DIR) ? test : test.skip)('the vendored CRDs are identical to the shared copy beside the checkout', () => {
   const yaml = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
   expect(yaml(CRD_DIR)).toEqual(yaml(SHARED_CRD_DIR));
