@@ -84,3 +84,31 @@ export function isPrivateIp(text: string): boolean {
   const cidr = parseCidr(text);
   return cidr !== null && PRIVATE_CIDRS.some((p) => cidrContains(p, cidr));
 }
+
+/**
+ * An entry of a rule's `nets` or `notNets` as Calico's validator takes it (validateRule's scanNets
+ * parses it with net.ParseCIDR and the `net` tag wants it masked; libcalico-go/lib/validator/v3/
+ * validator.go, every release): `addr/prefix`, no host bits, no zone. Returns the network or the
+ * reason Calico refuses it.
+ */
+export function ruleNet(text: unknown): { cidr: Cidr } | { error: string } {
+  if (typeof text !== 'string' || !text.includes('/') || text.includes('%')) return { error: 'not a CIDR (address/prefix)' };
+  const slash = text.indexOf('/');
+  const ip = parseIp(text.slice(0, slash));
+  const prefix = text.slice(slash + 1);
+  // Go reads the prefix in decimal, leading zeros included.
+  const cidr = /^\d+$/.test(prefix) ? parseCidr(`${text.slice(0, slash)}/${Number(prefix)}`) : null;
+  if (ip === null || cidr === null) return { error: 'not a CIDR (address/prefix)' };
+  if (cidr.bits !== ip.bits) return { error: 'host bits are set (write the network address)' };
+  return { cidr };
+}
+
+/** A network set's entry (the `cidr` tag): a CIDR, host bits allowed, or an address; null if neither. */
+export function networkSetNet(text: unknown): Cidr | null {
+  return typeof text === 'string' && !text.includes('%') ? parseCidr(text) : null;
+}
+
+/** The IP version libcalico-go gives a network: an IPv4-mapped IPv6 address (::ffff:a.b.c.d) counts as IPv4 (`IP.To4() != nil`). */
+export function calicoNetVersion(cidr: Cidr): 4 | 6 {
+  return cidr.version === 6 && cidr.bits >> 32n === 0xffffn ? 4 : cidr.version;
+}

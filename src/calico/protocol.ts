@@ -46,6 +46,19 @@ function fromNumber(n: number): Protocol | null {
   return BY_NUMBER.get(n) ?? n;
 }
 
+/**
+ * A rule's `protocol` or `notProtocol` as Calico decodes and validates it (api/pkg/lib/numorstring:
+ * a number or a string of digits is a protocol number; validateProtocol: numbers 1-255, names
+ * exactly TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite), the same on every release; null when refused.
+ * Stricter than parseProtocol, which reads flow logs (`tcp`, `icmp6`).
+ */
+export function ruleProtocol(raw: unknown): Protocol | null {
+  if (typeof raw === 'number') return fromNumber(raw);
+  if (typeof raw !== 'string') return null;
+  if (/^[0-9]+$/.test(raw)) return Number(raw) <= 255 ? fromNumber(Number(raw)) : null;
+  return (['TCP', 'UDP', 'ICMP', 'ICMPv6', 'SCTP', 'UDPLite'] as const).find((name) => name === raw) ?? null;
+}
+
 /** Calico accepts `ports` only with these protocols (validator and CRD description). */
 export function protocolHasPorts(protocol: Protocol): boolean {
   return protocol === 'TCP' || protocol === 'UDP' || protocol === 'SCTP';

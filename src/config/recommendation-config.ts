@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { isDnsLabel, isDnsSubdomain } from '../calico/names.ts';
 import { WORKLOAD_KINDS, type WorkloadKind } from '../engine/workloads.ts';
 import { parseSelector, SelectorSyntaxError, type Selector } from '../calico/selector.ts';
+import { CalicoReleaseError, calicoReleaseOfVersion, parseCalicoRelease, type CalicoRelease } from '../calico/release.ts';
 import { ConfigError, configIssues } from './config-error.ts';
 import { formatDuration, parseDuration } from './duration.ts';
 
@@ -52,19 +53,13 @@ export interface MicrosegmentationSpec {
   readonly pullRequests: 'per-workload' | 'per-namespace';
 }
 
-/** The Calico releases whose semantics the engine and the simulator follow ('main': newer than 3.33). */
-export type CalicoRelease = '3.30' | '3.31' | '3.32' | '3.33' | 'main';
-export const CALICO_RELEASES: readonly CalicoRelease[] = ['3.30', '3.31', '3.32', '3.33', 'main'];
-/** The current release: the default when neither the configuration nor the cluster says. */
-export const CURRENT_CALICO_RELEASE: CalicoRelease = '3.33';
-
 export type IpFamily = 'IPv4' | 'IPv6';
 
 export interface RecommendationConfig {
   readonly flavor: Flavor;
   /**
    * The cluster's Calico release, when the configuration names it (the cluster's
-   * ClusterInformation, when readable, wins); otherwise CURRENT_CALICO_RELEASE applies.
+   * ClusterInformation, when readable, wins); otherwise CURRENT_CALICO_RELEASE (calico/release.ts) applies.
    */
   readonly calicoVersion: CalicoRelease | null;
   /**
@@ -151,24 +146,19 @@ const microsegmentation = z
   })
   .prefault({});
 
-/** `3.31`, `v3.31`, `v3.31.2` (as ClusterInformation writes it) -> `3.31`; `main` for anything newer than 3.33. */
-export function parseCalicoRelease(text: string): CalicoRelease | null {
-  if (text === 'main') return 'main';
-  const match = /^v?3\.(\d{1,3})(\.\d+)?(-[0-9A-Za-z.-]+)?$/.exec(text.trim());
-  if (match === null) return null;
-  const minor = Number(match[1]);
-  if (minor < 30) return null;
-  return minor > 33 ? 'main' : (`3.${minor}` as CalicoRelease);
-}
-
-// YAML reads an unquoted 3.30 as the number 3.3: two decimals give the release back.
+// `3.31`; a version as ClusterInformation writes it (`v3.31.2`); and YAML's reading of an unquoted
+// 3.30, the number 3.3: two decimals give the release back.
 const calicoVersion = z.union([z.string(), z.number()]).transform((raw, ctx): CalicoRelease => {
-  const release = parseCalicoRelease(typeof raw === 'number' ? raw.toFixed(2) : raw);
-  if (release === null) {
-    ctx.addIssue({ code: 'custom', message: `"${String(raw)}" is not a supported Calico release (${CALICO_RELEASES.join(', ')})` });
+  const text = typeof raw === 'number' ? raw.toFixed(2) : raw;
+  try {
+    return parseCalicoRelease(text);
+  } catch (e) {
+    if (!(e instanceof CalicoReleaseError)) throw e;
+    const reading = calicoReleaseOfVersion(text);
+    if (reading.release !== null) return reading.release;
+    ctx.addIssue({ code: 'custom', message: e.message });
     return z.NEVER;
   }
-  return release;
 });
 
 const schema = z

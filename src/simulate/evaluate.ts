@@ -133,16 +133,7 @@ export class Simulator {
     const direction: Direction = flow.reporter === 'src' ? 'egress' : 'ingress';
     const source = this.#endpoint(flow.source);
     const dest = this.#endpoint(flow.dest);
-    const ctx: FlowContext = {
-      source,
-      dest,
-      protocol: flow.protocol,
-      destPort: flow.destPort,
-      destService: flow.destService,
-      destDomains: flow.destDomains,
-      families: flowFamilies([source.address, dest.address], this.#set.ipFamilies),
-    };
-    const local = direction === 'egress' ? ctx.source : ctx.dest;
+    const local = direction === 'egress' ? source : dest;
     const unknowns = new Set<string>();
     const note = (reason: string): void => {
       if (unknowns.size < MAX_UNKNOWNS) unknowns.add(reason);
@@ -152,22 +143,31 @@ export class Simulator {
       return { verdict: 'indeterminate', direction, decisions: [], unknowns: [...unknowns] };
     }
 
+    // Felix renders rules per IP family (rules/policy.go FilterRuleToIPVersion): a flow whose record
+    // does not tell its family is decided once for each family it may have.
+    const families = flowFamilies([source.address, dest.address], this.#set.ipFamilies);
     const decisions: Decision[] = [];
-    let reachedEnd = true;
-    for (const tier of this.#plan.tiers) {
-      const exits = this.#walkTier(tier, local, direction, ctx, note);
-      decisions.push(...exits.decisions);
-      if (!exits.next) {
-        reachedEnd = false;
-        break;
+    const verdicts = new Set<VerdictKind>();
+    for (const family of families) {
+      const ctx: FlowContext = { source, dest, protocol: flow.protocol, destPort: flow.destPort, destService: flow.destService, destDomains: flow.destDomains, family };
+      const found: Decision[] = [];
+      let reachedEnd = true;
+      for (const tier of this.#plan.tiers) {
+        const exits = this.#walkTier(tier, local, direction, ctx, note);
+        found.push(...exits.decisions);
+        if (!exits.next) {
+          reachedEnd = false;
+          break;
+        }
       }
+      if (reachedEnd) found.push(...profileDecisions(local, note));
+      verdicts.add(verdictOf(found));
+      decisions.push(...found);
     }
-    if (reachedEnd) decisions.push(...profileDecisions(local, note));
+    if (verdicts.size > 1) note('the flow record does not tell IPv4 from IPv6, and the policies decide the two differently');
 
     const unique = [...new Map(decisions.map((d) => [decisionKey(d), d])).values()];
-    const actions = new Set(unique.map((d) => d.action));
-    const verdict: VerdictKind = actions.size !== 1 ? 'indeterminate' : actions.has('Allow') ? 'allowed' : 'denied';
-    return { verdict, direction, decisions: unique, unknowns: [...unknowns] };
+    return { verdict: verdictOf(unique), direction, decisions: unique, unknowns: [...unknowns] };
   }
 
   /**
@@ -252,6 +252,12 @@ export class Simulator {
     }
     return truth;
   }
+}
+
+/** Allowed or denied when every way ends so, else indeterminate. */
+function verdictOf(decisions: readonly Decision[]): VerdictKind {
+  const actions = new Set(decisions.map((d) => d.action));
+  return actions.size !== 1 ? 'indeterminate' : actions.has('Allow') ? 'allowed' : 'denied';
 }
 
 /** What decides when no tier did: the namespace's profile allows; host endpoints depend on theirs. */

@@ -19,8 +19,8 @@ export interface FlowContext {
   readonly destPort: number | null;
   readonly destService: { readonly name: string; readonly namespace: string | null } | null;
   readonly destDomains: readonly string[];
-  /** The IP families the flow may have (its addresses', else the cluster's). */
-  readonly families: readonly Family[];
+  /** The IP family the flow is decided in (one of those its addresses, or the cluster, allow). */
+  readonly family: Family;
 }
 
 export interface Match {
@@ -84,22 +84,11 @@ export function describeEndpoint(endpoint: Endpoint): string {
   return endpoint.namespace === null ? `${endpoint.type} ${endpoint.name}` : `${endpoint.type} ${endpoint.namespace}/${endpoint.name}`;
 }
 
-/**
- * The rule, for each IP family the flow may have (FlowContext.families): the same answer in all
- * of them is the answer; different answers are unknown, since the record does not tell the family.
- */
+/** Does the rule match the flow, in the flow's IP family (FlowContext.family)? */
 export function ruleMatches(rule: CompiledRule, policy: CompiledPolicy, flow: FlowContext, set: PolicySet): Match {
   if (rule.protocol !== null && rule.protocol !== flow.protocol) return NO;
   if (rule.notProtocol !== null && rule.notProtocol === flow.protocol) return NO;
-  if (flow.families.length === 1) return ruleMatchesIn(rule, policy, flow, set, flow.families[0]!);
-  const results = flow.families.map((family) => ruleMatchesIn(rule, policy, flow, set, family));
-  if (results.every((r) => r.truth === true)) return YES;
-  if (results.every((r) => r.truth === false)) return NO;
-  const reasons = new Set(results.flatMap((r) => r.reasons));
-  if (results.some((r) => r.truth !== results[0]!.truth)) {
-    reasons.add(`the flow record does not tell IPv4 from IPv6, and ${appliesTo(rule, 4) && appliesTo(rule, 6) ? 'the rule matches one family only' : `the rule applies to IPv${appliesTo(rule, 4) ? 4 : 6} only`}`);
-  }
-  return { truth: 'unknown', reasons: [...reasons] };
+  return ruleMatchesIn(rule, policy, flow, set, flow.family);
 }
 
 const applicable = new WeakMap<CompiledRule, readonly boolean[]>();

@@ -4,11 +4,23 @@
 // validated as Calico's API server would; an invalid one is reported with its file and skipped.
 // Pure: the objects come from a tree the caller loaded.
 
-import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue } from '../calico/names.ts';
-import { parseCidr, type Cidr } from '../calico/nets.ts';
-import { isPortNumber, portRange } from '../calico/ports.ts';
-import { parseProtocol, protocolHasPorts, type Protocol } from '../calico/protocol.ts';
-import { parseSelector, type Labels, type PartialLabels, type SelectorNode } from '../calico/selector.ts';
+import {
+  annotationsError,
+  calicoPolicyNameError,
+  isCalicoName,
+  isDnsLabel,
+  isDnsSubdomain,
+  isLabelKey,
+  isLabelValue,
+  tieredPolicyNameError,
+  v1StoredAnnotationBytes,
+  ANNOTATIONS_SIZE_LIMIT,
+} from '../calico/names.ts';
+import { calicoNetVersion, networkSetNet, parseCidr, ruleNet, type Cidr } from '../calico/nets.ts';
+import { calicoPortMatch, isNamedPortMatch } from '../calico/ports.ts';
+import { protocolHasPorts, ruleProtocol, type Protocol } from '../calico/protocol.ts';
+import { parseSelector, selectorKeys, type Labels, type PartialLabels, type SelectorNode } from '../calico/selector.ts';
+import { calicoReleaseAtLeast, CURRENT_CALICO_RELEASE, type CalicoRelease } from '../calico/release.ts';
 import type { PortMatch, RuleAction } from '../calico/types.ts';
 import { CALICO_API_VERSION, KUBERNETES_NETWORKING_API_VERSION } from '../calico/types.ts';
 import { compareStrings } from '../engine/model.ts';
@@ -147,6 +159,12 @@ export interface PolicySetOptions {
   readonly networkSets?: readonly NetworkSetFacts[];
   /** The cluster's IP families: a flow whose record gives no address may be of any of them. Default IPv4. */
   readonly ipFamilies?: readonly IpFamily[];
+  /**
+   * The Calico release whose validation rules apply where releases differ (the `<tier>.` name
+   * prefix up to 3.31, named ports without a protocol from 3.32, the 3.33 limits, ...);
+   * default CURRENT_CALICO_RELEASE.
+   */
+  readonly calicoVersion?: CalicoRelease;
 }
 
 export class PolicyValidationError extends Error {
@@ -189,6 +207,7 @@ export function buildPolicySet(objects: readonly SourcedObject[], options: Polic
   const networkSets = new Map<string, NetworkSetInfo>();
   const namespaceLabels = new Map<string, Labels>(options.namespaces ?? []);
   const seen = new Map<string, string>();
+  const version = options.calicoVersion ?? CURRENT_CALICO_RELEASE;
 
   const candidates: { object: SourcedObject; kind: PolicyKind; id: string }[] = [];
   for (const object of objects) {
@@ -217,13 +236,13 @@ export function buildPolicySet(objects: readonly SourcedObject[], options: Polic
     try {
       switch (family) {
         case 'Tier': {
-          const tier = readTier(value);
+          const tier = readTier(value, version);
           tiers.set(tier.name, tier);
           break;
         }
         case 'NetworkSet':
         case 'GlobalNetworkSet': {
-          const set = readNetworkSet(value, family === 'GlobalNetworkSet');
+          const set = readNetworkSet(value, family === 'GlobalNetworkSet', version);
           networkSets.set(networkSetKey(set.namespace, set.name), set);
           break;
         }
@@ -245,7 +264,7 @@ export function buildPolicySet(objects: readonly SourcedObject[], options: Polic
   if (!tiers.has(DEFAULT_TIER)) tiers.set(DEFAULT_TIER, { name: DEFAULT_TIER, order: DEFAULT_TIER_ORDER, defaultAction: 'Deny' });
   for (const { object, kind, id } of candidates) {
     try {
-      const policy = compilePolicy(object.value as PlainObject, kind, object.path);
+      const policy = compilePolicy(object.value as PlainObject, kind, object.path, version);
       if (!tiers.has(policy.tier)) throw new PolicyValidationError(`tier ${policy.tier} does not exist (Calico refuses policies in a missing tier): skipped`);
       policies.push(policy);
     } catch (e) {
@@ -384,6 +403,13 @@ function plannedTier(info: TierInfo, policies: readonly CompiledPolicy[]): Plann
 
 // ---------------------------------------------------------------------------------------------
 // Validation helpers
+//
+// As Calico validates what it is given (projectcalico/calico, per release): libcalico-go's
+// validator (libcalico-go/lib/validator/v3/validator.go with the `validate:` tags of
+// api/pkg/apis/projectcalico/v3 and api/pkg/lib/numorstring), the CRDs' rules
+// (api/config/crd/, from 3.32), clientv3 (the `<tier>.` name prefix up to 3.31) and what storing
+// through the crd.projectcalico.org/v1 backend needs (libcalico-go/lib/backend/k8s/resources/
+// resources.go). test/conformance/validator-upstream.test.ts holds upstream's own cases.
 
 function invalid(message: string): never {
   throw new PolicyValidationError(message);
@@ -403,7 +429,14 @@ function optionalList(o: PlainObject, key: string, where: string): unknown[] | u
   return v;
 }
 
-function metadataOf(value: PlainObject, namespaced: boolean): { name: string; namespace: string | null; labels: Labels } {
+interface ObjectMeta {
+  readonly name: string;
+  readonly namespace: string | null;
+  readonly labels: Labels;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+function metadataOf(value: PlainObject, namespaced: boolean): ObjectMeta {
   const metadata = value['metadata'];
   if (!isPlainObject(metadata)) invalid('metadata must be a mapping');
   const name = metadata['name'];
@@ -416,7 +449,7 @@ function metadataOf(value: PlainObject, namespaced: boolean): { name: string; na
   } else if (namespace !== undefined && namespace !== null) {
     invalid('metadata.namespace is set on a cluster-scoped object');
   }
-  return { name, namespace: namespaced ? (namespace as string) : null, labels: readLabels(metadata['labels']) };
+  return { name, namespace: namespaced ? (namespace as string) : null, labels: readLabels(metadata['labels']), annotations: readAnnotations(metadata['annotations'], 'metadata.annotations') };
 }
 
 function readLabels(value: unknown): Labels {
@@ -430,46 +463,109 @@ function readLabels(value: unknown): Labels {
   return labels;
 }
 
+function readAnnotations(value: unknown, where: string): Readonly<Record<string, string>> {
+  if (value === undefined || value === null) return {};
+  if (!isPlainObject(value)) invalid(`${where} must be a mapping`);
+  const error = annotationsError(value);
+  if (error !== null) invalid(`${where}: ${error}`);
+  return value as Record<string, string>;
+}
+
+/**
+ * What storing through the crd.projectcalico.org/v1 backend adds (resources.go, every release;
+ * the backend of the Calico API server): the metadata must fit into one annotation once more, and
+ * up to 3.31 a policy without a dot is stored as `default.<name>`, which must fit in 253 characters.
+ */
+function checkV1Storage(meta: ObjectMeta, policy: { tier: string; version: CalicoRelease } | null): void {
+  const labels: Record<string, string> = { ...meta.labels };
+  if (policy !== null) {
+    // clientv3 labels a policy with its tier: 3.32+ always (api/pkg/defaults), up to 3.31 outside the default tier.
+    if (calicoReleaseAtLeast(policy.version, '3.32') || policy.tier !== DEFAULT_TIER) labels['projectcalico.org/tier'] = policy.tier;
+    if (!calicoReleaseAtLeast(policy.version, '3.32') && !meta.name.includes('.') && meta.name.length + DEFAULT_TIER.length + 1 > 253) {
+      invalid(`metadata.name is stored as default.${meta.name.slice(0, 20)}..., longer than 253 characters (Calico up to 3.31)`);
+    }
+  }
+  const bytes = v1StoredAnnotationBytes({ name: policy === null ? null : meta.name, labels, annotations: meta.annotations });
+  if (bytes > ANNOTATIONS_SIZE_LIMIT) invalid(`metadata: stored by Calico (crd.projectcalico.org/v1), the annotations would take ${bytes} bytes, more than ${ANNOTATIONS_SIZE_LIMIT}`);
+}
+
 function specOf(value: PlainObject): PlainObject {
   const spec = value['spec'] ?? {};
   if (!isPlainObject(spec)) invalid('spec must be a mapping');
   return spec;
 }
 
-function selectorAt(text: unknown, where: string, options: { allowGlobal?: boolean } = {}): SelectorNode | null {
+/** Calico's selector limits: labels of at most 512 characters (the tokenizer), and from 3.33 selectors of at most 1024 (the CRDs). */
+const MAX_SELECTOR_LABEL = 512;
+const MAX_SELECTOR_LENGTH_333 = 1024;
+
+interface SelectorRules {
+  readonly version: CalicoRelease;
+  /**
+   * 'forbidden': global() may not appear (up to 3.32 Go looks for `global()`, from 3.33 the CRDs for
+   * `global(`); 'alone': an EntityRule namespaceSelector, where global() is allowed on its own only;
+   * 'any': no rule (notSelector, serviceAccounts.selector).
+   */
+  readonly global: 'forbidden' | 'alone' | 'any';
+}
+
+function selectorAt(text: unknown, where: string, rules: SelectorRules): SelectorNode | null {
   if (text === undefined || text === null) return null;
   if (typeof text !== 'string') invalid(`${where} must be a string`);
-  if (text.length > 1024) invalid(`${where} is longer than 1024 characters`);
+  if (calicoReleaseAtLeast(rules.version, '3.33') && [...text].length > MAX_SELECTOR_LENGTH_333) invalid(`${where} is longer than ${MAX_SELECTOR_LENGTH_333} characters (Calico 3.33)`);
   let ast: SelectorNode;
   try {
     ast = parseSelector(text).ast;
   } catch (e) {
     return invalid(`${where}: ${(e as Error).message}`);
   }
-  if (!options.allowGlobal && text.includes('global(')) invalid(`${where}: global() can only be used in a namespaceSelector`);
+  if ([...selectorKeys(ast)].some((key) => key.length > MAX_SELECTOR_LABEL)) invalid(`${where}: a label name is longer than ${MAX_SELECTOR_LABEL} characters`);
+  if (rules.global === 'forbidden' && text.includes(calicoReleaseAtLeast(rules.version, '3.33') ? 'global(' : 'global()')) {
+    invalid(`${where}: global() can only be used in a rule's namespaceSelector`);
+  }
+  // validateEntityRule: a namespaceSelector that contains `global(` anywhere (even in a literal) is `global()` alone.
+  if (rules.global === 'alone' && text.includes('global(') && !/^[ \t]*global\([ \t]*\)[ \t]*$/.test(text)) invalid(`${where}: global() cannot be combined with other selectors`);
   return ast;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Tiers, network sets, namespaces
 
-function readTier(value: PlainObject): TierInfo {
-  const { name } = metadataOf(value, false);
+/** The tiers whose order (and, from 3.32, default action) Calico fixes: validateTier, the Tier CRD's rules. */
+function reservedTiers(version: CalicoRelease): Readonly<Record<string, { order: number; action: 'Deny' | 'Pass' | null }>> {
+  return calicoReleaseAtLeast(version, '3.32')
+    ? { [DEFAULT_TIER]: { order: DEFAULT_TIER_ORDER, action: 'Deny' }, 'kube-admin': { order: 1000, action: 'Pass' }, 'kube-baseline': { order: 10_000_000, action: 'Pass' } }
+    : { [DEFAULT_TIER]: { order: DEFAULT_TIER_ORDER, action: null }, adminnetworkpolicy: { order: 1000, action: null }, baselineadminnetworkpolicy: { order: 10_000_000, action: null } };
+}
+
+function readTier(value: PlainObject, version: CalicoRelease): TierInfo {
+  const meta = metadataOf(value, false);
+  const { name } = meta;
+  if (!isDnsLabel(name)) invalid('metadata.name: a tier name is a DNS label of at most 63 characters (no dots)');
   const spec = specOf(value);
   const order = spec['order'];
   if (order !== undefined && order !== null && (typeof order !== 'number' || !Number.isFinite(order))) invalid('spec.order must be a number');
   const defaultAction = spec['defaultAction'] ?? 'Deny';
   if (defaultAction !== 'Deny' && defaultAction !== 'Pass') invalid('spec.defaultAction must be Deny or Pass');
-  if (name === DEFAULT_TIER && (defaultAction !== 'Deny' || order !== DEFAULT_TIER_ORDER)) {
-    invalid(`the default tier must have order ${DEFAULT_TIER_ORDER} and defaultAction Deny`);
+  const reserved = reservedTiers(version);
+  const rule = Object.hasOwn(reserved, name) ? reserved[name] : undefined;
+  if (rule !== undefined && (order !== rule.order || (rule.action !== null && defaultAction !== rule.action))) {
+    invalid(`the ${name} tier must have order ${rule.order}${rule.action === null ? '' : ` and defaultAction ${rule.action}`}`);
   }
+  checkV1Storage(meta, null);
   return { name, order: typeof order === 'number' ? order : null, defaultAction };
 }
 
-function readNetworkSet(value: PlainObject, global: boolean): NetworkSetInfo {
-  const { name, namespace, labels } = metadataOf(value, !global);
+function readNetworkSet(value: PlainObject, global: boolean, version: CalicoRelease): NetworkSetInfo {
+  const meta = metadataOf(value, !global);
+  const { name, namespace, labels } = meta;
+  // validate(Global)NetworkSet: the label Calico gives namespaced sets cannot be set by hand.
+  if (Object.hasOwn(labels, 'projectcalico.org/namespace')) invalid('label projectcalico.org/namespace is reserved');
   const spec = specOf(value);
-  const nets = (optionalList(spec, 'nets', 'spec.') ?? []).map((n) => cidrAt(n, 'spec.nets'));
+  const raw = optionalList(spec, 'nets', 'spec.') ?? [];
+  if (calicoReleaseAtLeast(version, '3.32') && new Set(raw).size !== raw.length) invalid('spec.nets lists a network twice');
+  const nets = raw.map((n) => networkSetNet(n) ?? invalid(`spec.nets: ${JSON.stringify(n)} is not an IP network`));
+  checkV1Storage(meta, null);
   return { name, namespace, labels, nets };
 }
 
@@ -482,7 +578,7 @@ export function networkSetFacts(value: unknown): NetworkSetFacts | null {
   const kind = value['kind'];
   if (kind !== 'NetworkSet' && kind !== 'GlobalNetworkSet') return null;
   try {
-    const { name, namespace, labels } = readNetworkSet(value, kind === 'GlobalNetworkSet');
+    const { name, namespace, labels } = readNetworkSet(value, kind === 'GlobalNetworkSet', CURRENT_CALICO_RELEASE);
     const nets = (specOf(value)['nets'] ?? []) as string[];
     return { name, namespace, labels, nets: [...nets] };
   } catch (e) {
@@ -497,23 +593,42 @@ function readNamespace(value: PlainObject): { name: string; labels: Labels } {
   return { name, labels };
 }
 
-function cidrAt(text: unknown, where: string): Cidr {
-  const cidr = typeof text === 'string' ? parseCidr(text) : null;
-  if (cidr === null) invalid(`${where}: ${JSON.stringify(text)} is not an IP network`);
-  return cidr;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Policies
 
 const STAGED_ACTIONS: readonly string[] = ['Set', 'Delete', 'Learn', 'Ignore'];
+/** From 3.33 the CRDs hold at most 1024 rules per direction, 256 nets and notNets, 50 ports and notPorts. */
+const MAX_RULES_333 = 1024;
+const MAX_NETS_333 = 256;
+const MAX_PORTS_333 = 50;
 
-function compilePolicy(value: PlainObject, kind: PolicyKind, path: string): CompiledPolicy {
+/** How strictly a policy is checked: Calico's own kinds by Calico's validator; Kubernetes policies only by what Kubernetes and Calico's conversion check. */
+interface PolicyChecks {
+  readonly version: CalicoRelease;
+  readonly calicoKind: boolean;
+}
+
+function compilePolicy(value: PlainObject, kind: PolicyKind, path: string, version: CalicoRelease): CompiledPolicy {
   if (kind === 'KubernetesNetworkPolicy' || kind === 'StagedKubernetesNetworkPolicy') {
+    if (kind === 'StagedKubernetesNetworkPolicy') {
+      checkStagedDelete(specOf(value), ['stagedAction']);
+      checkV1Storage(metadataOf(value, true), null);
+    }
     const converted = kubernetesPolicyAsCalico(value, kind === 'StagedKubernetesNetworkPolicy');
-    return compileCalico(converted.value, kind, path, converted.ruleIndex, converted.calicoName);
+    return compileCalico(converted.value, kind, path, converted.ruleIndex, converted.calicoName, { version, calicoKind: false });
   }
-  return compileCalico(value, kind, path, null, null);
+  return compileCalico(value, kind, path, null, null, { version, calicoKind: true });
+}
+
+/**
+ * stagedAction Delete: every spec field but `keep` is its zero value (validateStaged*Policy
+ * compares with an empty spec, so an empty list counts as set; clientv3 clears `types` first).
+ */
+function checkStagedDelete(spec: PlainObject, keep: readonly string[]): void {
+  if (spec['stagedAction'] !== 'Delete') return;
+  const zero = (v: unknown) => v === undefined || v === null || v === '' || v === false || (isPlainObject(v) && Object.keys(v).length === 0);
+  const set = Object.keys(spec).filter((k) => !keep.includes(k) && !zero(spec[k]));
+  if (set.length > 0) invalid(`spec: with stagedAction Delete only the tier may be given (${set.join(', ')} given)`);
 }
 
 /**
@@ -526,14 +641,28 @@ function compileCalico(
   path: string,
   ruleIndex: { ingress: readonly number[]; egress: readonly number[] } | null,
   fixedName: string | null,
+  checks: PolicyChecks,
 ): CompiledPolicy {
+  const { version, calicoKind } = checks;
   const global = kind === 'GlobalNetworkPolicy' || kind === 'StagedGlobalNetworkPolicy';
   const staged = kind.startsWith('Staged');
-  const { name, namespace } = metadataOf(value, !global);
+  const meta = metadataOf(value, !global);
+  const { name, namespace } = meta;
   const spec = specOf(value);
 
-  const tier = optionalString(spec, 'tier', 'spec.') ?? DEFAULT_TIER;
+  const tier = optionalString(spec, 'tier', 'spec.') || DEFAULT_TIER;
   if (!isDnsLabel(tier)) invalid(`spec.tier ${JSON.stringify(tier)} is not a valid tier name`);
+  if (calicoKind) {
+    const nameError = calicoPolicyNameError(global ? 'global' : 'namespaced', name);
+    if (nameError !== null) invalid(`metadata.name ${JSON.stringify(name)} ${nameError}`);
+    if (!calicoReleaseAtLeast(version, '3.32')) {
+      // clientv3 up to 3.31: names.ValidateTieredPolicyName, and no StagedNetworkPolicy named knp.default.*.
+      if (kind === 'StagedNetworkPolicy' && name.startsWith('knp.default.')) invalid('metadata.name: a StagedNetworkPolicy cannot be named knp.default.* (Calico up to 3.31)');
+      const tierError = tieredPolicyNameError(name, tier);
+      if (tierError !== null) invalid(`metadata.name ${JSON.stringify(name)} ${tierError}`);
+    }
+    checkV1Storage(meta, { tier, version });
+  }
   const order = spec['order'];
   if (order !== undefined && order !== null && (typeof order !== 'number' || !Number.isFinite(order))) invalid('spec.order must be a number');
 
@@ -542,21 +671,38 @@ function compileCalico(
     const raw = spec['stagedAction'] ?? 'Set';
     if (typeof raw !== 'string' || !STAGED_ACTIONS.includes(raw)) invalid(`spec.stagedAction must be one of ${STAGED_ACTIONS.join(', ')}`);
     stagedAction = raw as CompiledPolicy['stagedAction'];
+    if (calicoKind) checkStagedDelete(spec, ['stagedAction', 'tier', 'types']);
   } else if (spec['stagedAction'] !== undefined) {
     invalid('spec.stagedAction is only valid on staged policies');
   }
 
-  const selector = selectorAt(spec['selector'], 'spec.selector') ?? { op: 'all' };
-  const namespaceSelector = global ? selectorAt(spec['namespaceSelector'], 'spec.namespaceSelector') : null;
-  const serviceAccountSelector = selectorAt(spec['serviceAccountSelector'], 'spec.serviceAccountSelector');
-  const hostOnly = spec['preDNAT'] === true || spec['doNotTrack'] === true;
+  const forbidden: SelectorRules = { version, global: 'forbidden' };
+  const selector = selectorAt(spec['selector'], 'spec.selector', forbidden) ?? { op: 'all' };
+  const namespaceSelector = global ? selectorAt(spec['namespaceSelector'], 'spec.namespaceSelector', forbidden) : null;
+  const serviceAccountSelector = selectorAt(spec['serviceAccountSelector'], 'spec.serviceAccountSelector', forbidden);
+  const preDNAT = spec['preDNAT'] === true;
+  const doNotTrack = spec['doNotTrack'] === true;
+  const hostOnly = preDNAT || doNotTrack;
 
   const ingressRaw = optionalList(spec, 'ingress', 'spec.') ?? [];
   const egressRaw = optionalList(spec, 'egress', 'spec.') ?? [];
-  const types = readTypes(spec, ingressRaw.length > 0, egressRaw.length > 0, stagedAction);
+  const types = readTypes(spec, ingressRaw.length > 0, egressRaw.length > 0, stagedAction, version);
+  if (calicoKind) {
+    if (calicoReleaseAtLeast(version, '3.33') && Math.max(ingressRaw.length, egressRaw.length) > MAX_RULES_333) invalid(`spec: more than ${MAX_RULES_333} rules in one direction (Calico 3.33)`);
+    readPerformanceHints(spec);
+    if (global) {
+      // validateGlobalNetworkPolicySpec (the CRD's rules from 3.32).
+      if (preDNAT && doNotTrack) invalid('spec: preDNAT and doNotTrack cannot both be true');
+      if (preDNAT && (egressRaw.length > 0 || types.has('Egress'))) invalid('spec: a preDNAT policy cannot have egress rules or the Egress type');
+      if (hostOnly && spec['applyOnForward'] !== true) invalid('spec: applyOnForward must be true with preDNAT or doNotTrack');
+    }
+  }
   const policyNamespace = namespace;
   const compileRules = (raw: unknown[], direction: Direction): CompiledRule[] =>
-    raw.map((rule, i) => compileRule(rule, `spec.${direction}[${i}]`, ruleIndex?.[direction][i] ?? i, direction, policyNamespace, global));
+    raw.map((rule, i) => compileRule(rule, `spec.${direction}[${i}]`, ruleIndex?.[direction][i] ?? i, direction, policyNamespace, global, checks));
+  // Rules of a direction the types leave out are ignored by Calico, but still validated.
+  const ingress = compileRules(ingressRaw, 'ingress');
+  const egress = compileRules(egressRaw, 'egress');
 
   return {
     kind,
@@ -572,17 +718,22 @@ function compileCalico(
     namespaceSelector,
     serviceAccountSelector,
     hostOnly,
-    ingress: types.has('Ingress') ? compileRules(ingressRaw, 'ingress') : null,
-    egress: types.has('Egress') ? compileRules(egressRaw, 'egress') : null,
+    ingress: types.has('Ingress') ? ingress : null,
+    egress: types.has('Egress') ? egress : null,
   };
 }
 
-/** Calico's defaulting: Ingress unless there are only egress rules; Egress when there are egress rules. */
-function readTypes(spec: PlainObject, hasIngress: boolean, hasEgress: boolean, stagedAction: CompiledPolicy['stagedAction']): Set<string> {
+/**
+ * Calico's defaulting: Ingress unless there are only egress rules; Egress when there are egress
+ * rules. Types are Ingress or Egress, each once; from 3.32 the CRDs refuse an empty list as written.
+ */
+function readTypes(spec: PlainObject, hasIngress: boolean, hasEgress: boolean, stagedAction: CompiledPolicy['stagedAction'], version: CalicoRelease): Set<string> {
   const raw = optionalList(spec, 'types', 'spec.');
+  if (raw !== undefined && raw.length === 0 && calicoReleaseAtLeast(version, '3.32')) invalid('spec.types is an empty list (leave it out instead)');
   if (raw !== undefined && raw.length > 0) {
     if (!raw.every((t) => t === 'Ingress' || t === 'Egress')) invalid('spec.types may only hold Ingress and Egress');
-    return new Set(raw as string[]);
+    if (new Set(raw).size !== raw.length) invalid('spec.types names a type twice');
+    if (stagedAction !== 'Delete') return new Set(raw as string[]);
   }
   if (stagedAction === 'Delete') return new Set();
   const types = new Set<string>();
@@ -591,37 +742,72 @@ function readTypes(spec: PlainObject, hasIngress: boolean, hasEgress: boolean, s
   return types;
 }
 
+/** performanceHints: `unique,dive,oneof=AssumeNeededOnEveryNode`. */
+function readPerformanceHints(spec: PlainObject): void {
+  const hints = optionalList(spec, 'performanceHints', 'spec.') ?? [];
+  if (!hints.every((h) => h === 'AssumeNeededOnEveryNode') || new Set(hints).size !== hints.length) invalid('spec.performanceHints may only hold AssumeNeededOnEveryNode, once');
+}
+
 const RULE_ACTIONS: readonly string[] = ['Allow', 'Deny', 'Log', 'Pass'];
 const RULE_KEYS: readonly string[] = ['action', 'protocol', 'notProtocol', 'ipVersion', 'icmp', 'notICMP', 'http', 'source', 'destination', 'metadata'];
 const ENTITY_KEYS: readonly string[] = ['nets', 'notNets', 'selector', 'notSelector', 'namespaceSelector', 'ports', 'notPorts', 'services', 'serviceAccounts', 'domains'];
 
-function compileRule(raw: unknown, where: string, index: number, direction: Direction, namespace: string | null, global: boolean): CompiledRule {
+function compileRule(raw: unknown, where: string, index: number, direction: Direction, namespace: string | null, global: boolean, checks: PolicyChecks): CompiledRule {
+  const { version } = checks;
   if (!isPlainObject(raw)) invalid(`${where} must be a mapping`);
   const unknownKey = Object.keys(raw).find((k) => !RULE_KEYS.includes(k));
   if (unknownKey !== undefined) invalid(`${where}.${unknownKey} is not a rule field`);
   const action = raw['action'];
   if (typeof action !== 'string' || !RULE_ACTIONS.includes(action)) invalid(`${where}.action must be one of ${RULE_ACTIONS.join(', ')}`);
-  const protocol = protocolAt(raw['protocol'], `${where}.protocol`);
-  const notProtocol = protocolAt(raw['notProtocol'], `${where}.notProtocol`);
+  const rawProtocol = raw['protocol'] ?? undefined;
+  const rawNotProtocol = raw['notProtocol'] ?? undefined;
+  const protocol = protocolAt(rawProtocol, `${where}.protocol`);
+  const notProtocol = protocolAt(rawNotProtocol, `${where}.notProtocol`);
   const ipVersion = raw['ipVersion'];
   if (ipVersion !== undefined && ipVersion !== null && ipVersion !== 4 && ipVersion !== 6) invalid(`${where}.ipVersion must be 4 or 6`);
+  const since333 = calicoReleaseAtLeast(version, '3.33');
+
+  // ICMP fields: type 0-254, code 0-255, no code without a type. `icmp` needs protocol ICMP or
+  // ICMPv6: up to 3.32 written as names (Go compares the values as written), from 3.33 also 1 or 58.
   const icmp = raw['icmp'] !== undefined && raw['icmp'] !== null;
   const notICMP = raw['notICMP'] !== undefined && raw['notICMP'] !== null;
-  if (icmp && protocol !== 'ICMP' && protocol !== 'ICMPv6') invalid(`${where}.icmp requires protocol ICMP or ICMPv6`);
-  const http = raw['http'] !== undefined && raw['http'] !== null;
-  if (http && (action !== 'Allow' || (protocol !== null && protocol !== 'TCP'))) invalid(`${where}.http is only valid on Allow rules for TCP`);
+  for (const field of ['icmp', 'notICMP'] as const) if (raw[field] !== undefined && raw[field] !== null) icmpFieldsAt(raw[field], `${where}.${field}`);
+  if (icmp && !(since333 ? ['ICMP', 'ICMPv6', 1, 58] : ['ICMP', 'ICMPv6']).includes(rawProtocol as string | number)) invalid(`${where}.icmp requires protocol ICMP or ICMPv6`);
+  for (const [field, p] of [['protocol', rawProtocol], ['notProtocol', rawNotProtocol]] as const) {
+    if ((p === 'ICMP' || (since333 && p === 1)) && ipVersion !== undefined && ipVersion !== null && ipVersion !== 4) invalid(`${where}.${field} ICMP requires ipVersion 4`);
+    if ((p === 'ICMPv6' || (since333 && p === 58)) && ipVersion !== undefined && ipVersion !== null && ipVersion !== 6) invalid(`${where}.${field} ICMPv6 requires ipVersion 6`);
+  }
 
-  const source = compileEntity(raw['source'], `${where}.source`, 'source', direction, namespace, global);
-  const destination = compileEntity(raw['destination'], `${where}.destination`, 'destination', direction, namespace, global);
+  // HTTP: Allow rules of ingress only, protocol TCP or none (up to 3.32 written TCP; from 3.33 also 6).
+  const http = raw['http'] !== undefined && raw['http'] !== null;
+  if (http) {
+    const tcp = rawProtocol === undefined || rawProtocol === 'TCP' || (since333 && rawProtocol === 6);
+    if (action !== 'Allow' || !tcp) invalid(`${where}.http is only valid on Allow rules for TCP`);
+    if (checks.calicoKind && direction === 'egress') invalid(`${where}.http is not allowed in egress rules`);
+    httpAt(raw['http'], `${where}.http`);
+  }
+  if (raw['metadata'] !== undefined && raw['metadata'] !== null) {
+    const metadata = raw['metadata'];
+    if (!isPlainObject(metadata) || !Object.keys(metadata).every((k) => k === 'annotations')) invalid(`${where}.metadata may only hold annotations`);
+    readAnnotations(metadata['annotations'], `${where}.metadata.annotations`);
+  }
+
+  const source = compileEntity(raw['source'], `${where}.source`, 'source', direction, namespace, global, checks);
+  const destination = compileEntity(raw['destination'], `${where}.destination`, 'destination', direction, namespace, global, checks);
   for (const [entity, name] of [[source, 'source'], [destination, 'destination']] as const) {
-    if ((entity.ports !== null || entity.notPorts !== null) && (protocol === null || !protocolHasPorts(protocol))) {
-      invalid(`${where}.${name}: ports need protocol TCP, UDP or SCTP`);
+    for (const ports of [entity.ports, entity.notPorts]) {
+      if (ports === null) continue;
+      // Ports need a protocol with ports; from 3.32 named ports may go without a protocol.
+      if (protocol === null ? !(calicoReleaseAtLeast(version, '3.32') && ports.every(isNamedPortMatch)) : !protocolHasPorts(protocol)) {
+        invalid(`${where}.${name}: ports need protocol TCP, UDP or SCTP${calicoReleaseAtLeast(version, '3.32') ? ' (named ports may go without one)' : ''}`);
+      }
     }
   }
   if (destination.services !== null && (destination.ports !== null || destination.notPorts !== null)) {
     invalid(`${where}.destination: ports cannot be given with services`);
   }
   if (destination.domains !== null && action !== 'Allow') invalid(`${where}.destination.domains is only valid on Allow rules`);
+  if (checks.calicoKind) checkRuleNets(raw, ipVersion === 4 || ipVersion === 6 ? ipVersion : null, where);
   return {
     index,
     action: action as RuleAction,
@@ -638,9 +824,59 @@ function compileRule(raw: unknown, where: string, index: number, direction: Dire
 
 function protocolAt(raw: unknown, where: string): Protocol | null {
   if (raw === undefined || raw === null) return null;
-  const protocol = parseProtocol(raw);
-  if (protocol === null) invalid(`${where}: ${JSON.stringify(raw)} is not a protocol`);
+  const protocol = ruleProtocol(raw);
+  if (protocol === null) invalid(`${where}: ${JSON.stringify(raw)} is not a protocol (TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or 1-255)`);
   return protocol;
+}
+
+function icmpFieldsAt(raw: unknown, where: string): void {
+  if (!isPlainObject(raw) || !Object.keys(raw).every((k) => k === 'type' || k === 'code')) invalid(`${where} may only hold type and code`);
+  const { type, code } = raw;
+  const inRange = (v: unknown, max: number) => v === undefined || v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max);
+  if (!inRange(type, 254)) invalid(`${where}.type must be 0-254`);
+  if (!inRange(code, 255)) invalid(`${where}.code must be 0-255`);
+  if ((code ?? null) !== null && (type ?? null) === null) invalid(`${where}: a code needs a type`);
+}
+
+/** validateHTTPRule: methods without repeats; each path exactly one of exact and prefix, starting with `/`, without `?`, `#` or a space. */
+function httpAt(raw: unknown, where: string): void {
+  if (!isPlainObject(raw) || !Object.keys(raw).every((k) => k === 'methods' || k === 'paths')) invalid(`${where} may only hold methods and paths`);
+  const methods = optionalList(raw, 'methods', `${where}.`) ?? [];
+  if (!methods.every((m) => typeof m === 'string') || new Set(methods).size !== methods.length) invalid(`${where}.methods must be distinct strings`);
+  for (const [i, p] of (optionalList(raw, 'paths', `${where}.`) ?? []).entries()) {
+    const at = `${where}.paths[${i}]`;
+    if (!isPlainObject(p) || !Object.keys(p).every((k) => k === 'exact' || k === 'prefix')) invalid(`${at} may only hold exact or prefix`);
+    const exact = typeof p['exact'] === 'string' ? p['exact'] : '';
+    const prefix = typeof p['prefix'] === 'string' ? p['prefix'] : '';
+    const path = exact || prefix;
+    if ((exact !== '' && prefix !== '') || path === '') invalid(`${at} needs exactly one of exact and prefix`);
+    if (!path.startsWith('/') || /[? #]/.test(path)) invalid(`${at}: ${JSON.stringify(path)} must start with / and hold no ?, # or space`);
+  }
+}
+
+/**
+ * validateRule's scanNets: every entry of the rule's nets and notNets is a masked CIDR, all of one
+ * IP version (ipVersion's, when given); notNets never 0.0.0.0/0 as written, nor ::/0.
+ */
+function checkRuleNets(raw: PlainObject, ipVersion: 4 | 6 | null, where: string): void {
+  const versions = new Set<4 | 6>();
+  for (const side of ['source', 'destination'] as const) {
+    const entity = raw[side];
+    if (!isPlainObject(entity)) continue;
+    for (const field of ['nets', 'notNets'] as const) {
+      const list = entity[field];
+      if (!Array.isArray(list)) continue;
+      for (const n of list) {
+        const net = ruleNet(n);
+        if ('error' in net) invalid(`${where}.${side}.${field}: ${JSON.stringify(n)}: ${net.error}`);
+        const v = calicoNetVersion(net.cidr);
+        if (field === 'notNets' && ((v === 4 && n === '0.0.0.0/0') || (net.cidr.version === 6 && net.cidr.prefix === 0))) invalid(`${where}.${side}.notNets: ${JSON.stringify(n)} excludes everything`);
+        if (ipVersion !== null && v !== ipVersion) invalid(`${where}.${side}.${field}: ${JSON.stringify(n)} is not IPv${ipVersion}, the rule's ipVersion`);
+        versions.add(v);
+      }
+    }
+  }
+  if (versions.size > 1) invalid(`${where}: a rule's nets must all be IPv4 or all IPv6`);
 }
 
 const NO_ENTITY: CompiledEntity = {
@@ -656,7 +892,8 @@ const NO_ENTITY: CompiledEntity = {
   domains: null,
 };
 
-function compileEntity(raw: unknown, where: string, side: 'source' | 'destination', direction: Direction, namespace: string | null, global: boolean): CompiledEntity {
+function compileEntity(raw: unknown, where: string, side: 'source' | 'destination', direction: Direction, namespace: string | null, global: boolean, checks: PolicyChecks): CompiledEntity {
+  const { version } = checks;
   if (raw === undefined || raw === null) return NO_ENTITY;
   if (!isPlainObject(raw)) invalid(`${where} must be a mapping`);
   const unknownKey = Object.keys(raw).find((k) => !ENTITY_KEYS.includes(k));
@@ -664,21 +901,28 @@ function compileEntity(raw: unknown, where: string, side: 'source' | 'destinatio
   // Empty lists and strings mean "not given", as in Calico.
   const list = (key: string) => {
     const v = optionalList(raw, key, `${where}.`);
+    if (v !== undefined && checks.calicoKind && calicoReleaseAtLeast(version, '3.33')) {
+      const max = key === 'ports' || key === 'notPorts' ? MAX_PORTS_333 : key === 'nets' || key === 'notNets' ? MAX_NETS_333 : Infinity;
+      if (v.length > max) invalid(`${where}.${key} holds more than ${max} entries (Calico 3.33)`);
+    }
+    if (v !== undefined && checks.calicoKind && (key === 'nets' || (key === 'notNets' && calicoReleaseAtLeast(version, '3.33'))) && new Set(v).size !== v.length) {
+      invalid(`${where}.${key} lists an entry twice`);
+    }
     return v === undefined || v.length === 0 ? null : v;
   };
   const text = (key: string) => {
     const v = optionalString(raw, key, `${where}.`);
     return v === undefined || v === '' ? undefined : v;
   };
-  const selector = selectorAt(text('selector'), `${where}.selector`);
-  const notSelector = selectorAt(text('notSelector'), `${where}.notSelector`);
-  const namespaceSelector = selectorAt(text('namespaceSelector'), `${where}.namespaceSelector`, { allowGlobal: true });
+  const selector = selectorAt(text('selector'), `${where}.selector`, { version, global: 'forbidden' });
+  const notSelector = selectorAt(text('notSelector'), `${where}.notSelector`, { version, global: 'any' });
+  const namespaceSelector = selectorAt(text('namespaceSelector'), `${where}.namespaceSelector`, { version, global: 'alone' });
   const nets = list('nets')?.map((n) => cidrAt(n, `${where}.nets`)) ?? null;
   const notNets = list('notNets')?.map((n) => cidrAt(n, `${where}.notNets`)) ?? null;
   const ports = portsAt(list('ports'), `${where}.ports`);
   const notPorts = portsAt(list('notPorts'), `${where}.notPorts`);
-  const services = servicesAt(raw['services'], `${where}.services`, namespace);
-  const serviceAccounts = serviceAccountsAt(raw['serviceAccounts'], `${where}.serviceAccounts`);
+  const services = servicesAt(raw['services'], `${where}.services`, namespace, version);
+  const serviceAccounts = serviceAccountsAt(raw['serviceAccounts'], `${where}.serviceAccounts`, version);
   const domains = list('domains')?.map((d) => domainAt(d, `${where}.domains`)) ?? null;
 
   if (services !== null) {
@@ -696,32 +940,41 @@ function compileEntity(raw: unknown, where: string, side: 'source' | 'destinatio
   return { selector, notSelector, namespaceSelector, nets, notNets, ports, notPorts, services, serviceAccounts, domains };
 }
 
+function cidrAt(text: unknown, where: string): Cidr {
+  const cidr = typeof text === 'string' ? parseCidr(text) : null;
+  if (cidr === null) invalid(`${where}: ${JSON.stringify(text)} is not an IP network`);
+  return cidr;
+}
+
+/** Each port as Calico decodes and validates it, in canonical form (calicoPortMatch). */
 function portsAt(list: unknown[] | null, where: string): PortMatch[] | null {
   if (list === null) return null;
   return list.map((p) => {
-    if (isPortNumber(p) || (typeof p === 'string' && portRange(p) !== null)) return p as PortMatch;
-    // A named port: an IANA service name.
-    if (typeof p === 'string' && /^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$/.test(p) && /[a-z]/.test(p)) return p;
-    return invalid(`${where}: ${JSON.stringify(p)} is not a port, a range "from:to" or a port name`);
+    const port = calicoPortMatch(p);
+    return 'match' in port ? port.match : invalid(`${where}: ${JSON.stringify(p)} is not a port, a range "from:to" or a port name (${port.error})`);
   });
 }
 
-function servicesAt(raw: unknown, where: string, namespace: string | null): CompiledEntity['services'] {
+function servicesAt(raw: unknown, where: string, namespace: string | null, version: CalicoRelease): CompiledEntity['services'] {
   if (raw === undefined || raw === null) return null;
-  if (!isPlainObject(raw)) invalid(`${where} must be a mapping`);
+  if (!isPlainObject(raw) || !Object.keys(raw).every((k) => k === 'name' || k === 'namespace')) invalid(`${where} may only hold name and namespace`);
+  // The `name` tag (a DNS subdomain pattern); from 3.33 the CRDs also limit both to 253 characters.
+  const valid = (v: unknown) => typeof v === 'string' && isCalicoName(v) && (!calicoReleaseAtLeast(version, '3.33') || v.length <= 253);
   const name = raw['name'];
-  if (typeof name !== 'string' || !isDnsLabel(name)) invalid(`${where}.name must name a Service`);
-  const ns = raw['namespace'] ?? namespace ?? '';
-  if (typeof ns !== 'string' || (ns !== '' && !isDnsLabel(ns))) invalid(`${where}.namespace is not a valid namespace`);
+  if (typeof name !== 'string' || name === '') invalid(`${where}.name must name a Service`);
+  if (!valid(name)) invalid(`${where}.name ${JSON.stringify(name)} is not a valid name`);
+  const ns = raw['namespace'] || namespace || '';
+  if (typeof ns !== 'string' || (ns !== '' && !valid(ns))) invalid(`${where}.namespace is not a valid namespace`);
   return { name, namespace: ns };
 }
 
-function serviceAccountsAt(raw: unknown, where: string): CompiledEntity['serviceAccounts'] {
+function serviceAccountsAt(raw: unknown, where: string, version: CalicoRelease): CompiledEntity['serviceAccounts'] {
   if (raw === undefined || raw === null) return null;
   if (!isPlainObject(raw)) invalid(`${where} must be a mapping`);
   const names = optionalList(raw, 'names', `${where}.`) ?? null;
   if (names !== null && !names.every((n) => typeof n === 'string')) invalid(`${where}.names must be strings`);
-  const selector = selectorAt(raw['selector'], `${where}.selector`);
+  if (names !== null && calicoReleaseAtLeast(version, '3.32') && new Set(names).size !== names.length) invalid(`${where}.names lists a name twice`);
+  const selector = selectorAt(raw['selector'], `${where}.selector`, { version, global: 'any' });
   return { names: names === null || names.length === 0 ? null : (names as string[]), selector };
 }
 

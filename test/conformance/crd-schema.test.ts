@@ -9,7 +9,7 @@ import type { Flavor } from '../../src/config/recommendation-config.ts';
 import type { Plan } from '../../src/pipeline/plan.ts';
 import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
 import { loadTree } from '../../src/repo/fs-tree.ts';
-import { calicoKinds, CRD_DIR, SHARED_CRD_DIR, validateCalicoObject } from '../support/crd-validator.ts';
+import { CALICO_VERSIONS, calicoKinds, CRD_DIR, SHARED_CRD_DIR, validateCalicoObject } from '../support/crd-validator.ts';
 import { validateKubernetesNetworkPolicy } from '../support/kubernetes-validator.ts';
 import {
   ALL_FLAVORS,
@@ -35,6 +35,10 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const DOMAINS_UNKNOWN = /^\/spec\/egress\/\d+\/destination: unknown field "domains"$/;
 
 const where = (o: ManifestObject): string => `${o.path}#${o.index} ${objectId(o.value)}`;
+
+/** Errors on any supported Calico release, each prefixed with the release. */
+const onEveryRelease = (value: Obj): string[] => CALICO_VERSIONS.flatMap((version) => validateCalicoObject(value, { calicoVersion: version }).map((e) => `${version} ${e}`));
+const DOMAINS_UNKNOWN_ANY_RELEASE = new RegExp(`^\\S+ ${DOMAINS_UNKNOWN.source.slice(1)}`);
 
 /** path#index id -> errors, only for objects with errors (so a failure shows what is wrong where). */
 function errorsByObject(objects: readonly ManifestObject[], validate: (value: Obj) => string[]): Record<string, string[]> {
@@ -83,6 +87,15 @@ test('the Calico CRDs are loaded for every kind we validate', () => {
   }
 });
 
+test.each(CALICO_VERSIONS.map((v) => [v]))('the CRDs of Calico %s are vendored for every kind we validate', (version) => {
+  const kinds = calicoKinds(version);
+  const expected = ['GlobalNetworkPolicy', 'GlobalNetworkSet', 'NetworkPolicy', 'NetworkSet', 'StagedGlobalNetworkPolicy', 'StagedKubernetesNetworkPolicy', 'StagedNetworkPolicy', 'Tier'];
+  expect([...kinds.keys()].sort()).toEqual(expected);
+  // Up to 3.31 projectcalico.org/v3 is stored as crd.projectcalico.org/v1, whose CRDs give the shape.
+  const groups = new Set([...kinds.values()].map((k) => k.apiVersion));
+  expect([...groups]).toEqual([version === '3.30' || version === '3.31' ? 'crd.projectcalico.org/v1' : 'projectcalico.org/v3']);
+});
+
 (existsSync(SHARED_CRD_DIR) ? test : test.skip)('the vendored CRDs are identical to the shared copy beside the checkout', () => {
   const yaml = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
   expect(yaml(CRD_DIR)).toEqual(yaml(SHARED_CRD_DIR));
@@ -118,20 +131,28 @@ describe.each(SCENARIOS.map((s) => [s]))('scenario %s', (scenario: ScenarioName)
     expect(resources(flavor).filter((o) => !isCalico(o.value)).map(where)).toEqual([]);
   });
 
-  test('calico: every object validates against the CRDs and Calico rules', () => {
+  test('calico: every object validates against the CRDs and Calico rules of every supported release', () => {
     const calico = resources('calico');
     expect(calico.length).toBeGreaterThan(0);
-    expect(errorsByObject(calico, validateCalicoObject)).toEqual({});
+    expect(errorsByObject(calico, onEveryRelease)).toEqual({});
   });
 
   test('calico-enterprise: only the Enterprise-only destination.domains field fails', () => {
     const enterprise = resources('calico-enterprise');
-    const unexpected = errorsByObject(enterprise, (v) => validateCalicoObject(v).filter((e) => !DOMAINS_UNKNOWN.test(e)));
+    const unexpected = errorsByObject(enterprise, (v) => onEveryRelease(v).filter((e) => !DOMAINS_UNKNOWN_ANY_RELEASE.test(e)));
     expect(unexpected).toEqual({});
     // The open-source CRDs do reject the field (strict field validation is on) ...
     expect(enterprise.some((o) => validateCalicoObject(o.value).some((e) => DOMAINS_UNKNOWN.test(e)))).toBe(true);
     // ... and it is the only thing they reject.
-    expect(errorsByObject(enterprise, (v) => validateCalicoObject(withoutDomains(v)))).toEqual({});
+    expect(errorsByObject(enterprise, (v) => onEveryRelease(withoutDomains(v)))).toEqual({});
+  });
+
+  test('calico: the types of every policy include each direction it has rules for (Calico ignores the others)', () => {
+    const ignored = resources('calico').flatMap((o) => {
+      const types = isObj(o.value['spec']) ? o.value['spec']['types'] : undefined;
+      return Array.isArray(types) ? rulesOf(o.value).filter(({ direction }) => !types.includes(direction === 'ingress' ? 'Ingress' : 'Egress')).map(() => where(o)) : [];
+    });
+    expect(ignored).toEqual([]);
   });
 
   test('calico-enterprise: domain rules are egress Allow rules without nets', () => {
@@ -190,7 +211,7 @@ describe('the template, policies-template/clusters/example/', () => {
   test('its objects validate against the CRDs', async () => {
     const objects = parseManifests(await loadTree(TEMPLATE_DIR)).filter((o) => !isKustomization(o.value));
     expect(objects.map((o) => objectId(o.value)).sort()).toEqual([...TEMPLATE_OBJECTS].sort());
-    expect(errorsByObject(objects, validateCalicoObject)).toEqual({});
+    expect(errorsByObject(objects, onEveryRelease)).toEqual({});
   });
 });
 
@@ -220,18 +241,18 @@ function validPolicy(): Obj {
           destination: { ports: [8080, 'http', '9000:9100'] },
           metadata: { annotations: { 'policy-recommender.io/category': 'Namespace' } },
         },
+        { action: 'Allow', protocol: 'TCP', http: { methods: ['GET'] }, destination: { ports: [80] } },
       ],
       egress: [
         { action: 'Allow', protocol: 'UDP', destination: { namespaceSelector: "projectcalico.org/name == 'kube-system'", ports: [53] } },
         { action: 'Allow', protocol: 'TCP', destination: { services: { name: 'carrier-api', namespace: 'shop' } } },
-        { action: 'Allow', protocol: 'ICMP', icmp: { type: 8, code: 0 }, destination: { nets: ['10.0.0.0/8', '192.168.1.7'] } },
+        { action: 'Allow', protocol: 'ICMP', icmp: { type: 8, code: 0 }, destination: { nets: ['10.0.0.0/8', '192.168.1.7/32'] } },
         {
           action: 'Allow',
           protocol: 'TCP',
           destination: { selector: "projectcalico.org/name == 'corp' && projectcalico.org/kind == 'NetworkSet'", namespaceSelector: 'global()', ports: [443] },
         },
         { action: 'Allow', protocol: 47, destination: { nets: ['172.16.0.0/12'] } },
-        { action: 'Allow', protocol: 'TCP', http: { methods: ['GET'] }, destination: { ports: [80] } },
       ],
     },
   };
@@ -271,21 +292,20 @@ describe('validateCalicoObject', () => {
       { apiVersion: 'projectcalico.org/v3', kind: 'NetworkSet', metadata: { name: 'partner-apis', namespace: 'shop' }, spec: { nets: ['203.0.113.0/24'] } },
       { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkSet', metadata: { name: 'corp-saas', labels: { kind: 'saas' } }, spec: { nets: ['2001:db8::/32'] } },
     ];
-    for (const value of valid) expect({ id: objectId(value), errors: validateCalicoObject(value) }).toEqual({ id: objectId(value), errors: [] });
+    for (const value of valid) expect({ id: objectId(value), errors: onEveryRelease(value) }).toEqual({ id: objectId(value), errors: [] });
   });
 
   test.each<[string, Mutation, RegExp]>([
     ['ports with destination services', (p) => void (dest(egress(p, 1))['ports'] = [443]), /ports and notPorts cannot be specified with services/],
     ['notPorts with destination services', (p) => void (dest(egress(p, 1))['notPorts'] = [22]), /ports and notPorts cannot be specified with services/],
     ['ports with protocol ICMP', (p) => void (dest(egress(p, 2))['ports'] = [80]), /ports are only valid with protocol TCP, UDP or SCTP/],
-    ['ports without a protocol', (p) => void delete ingress(p, 0)['protocol'], /ports are only valid with protocol TCP, UDP or SCTP/],
+    ['numeric ports without a protocol', (p) => void delete ingress(p, 0)['protocol'], /rules with numeric port or port range must set protocol to TCP or UDP or SCTP/],
     ['global() in an entity selector', (p) => void (dest(egress(p, 3))['selector'] = 'global()'), /destination\/selector: global\(\) can only be used in an EntityRule namespaceSelector/],
     ['global() in the policy selector', (p) => void (spec(p)['selector'] = 'global()'), /\/spec\/selector: global\(\) can only be used/],
     ['an unknown spec field', (p) => void (spec(p)['prority'] = 10), /^\/spec: unknown field "prority"$/],
     ['an unknown rule field (a typo of domains)', (p) => void (dest(egress(p, 0))['domain'] = ['example.com']), /\/spec\/egress\/0\/destination: unknown field "domain"/],
     ['an unknown metadata field', (p) => void ((p['metadata'] as Obj)['label'] = {}), /\/metadata: unknown field "label"/],
-    ['a wrong tier prefix', (p) => void ((p['metadata'] as Obj)['name'] = 'appsec.shop-recommendation'), /must be named "namespace-isolation\.<name>"/],
-    ['no tier prefix', (p) => void ((p['metadata'] as Obj)['name'] = 'shop-recommendation'), /must be named "namespace-isolation\.<name>"/],
+    ['a name with two dots', (p) => void ((p['metadata'] as Obj)['name'] = 'namespace-isolation.web.v2-recommendation'), /is not a valid StagedNetworkPolicy name/],
     ['a name that is not a DNS subdomain', (p) => void ((p['metadata'] as Obj)['name'] = 'namespace-isolation.Shop_Recommendation'), /not a valid DNS subdomain/],
     ['an invalid label value', (p) => void ((p['metadata'] as Obj)['labels'] = { team: 'a b' }), /invalid label value/],
     ['services with a selector', (p) => void (dest(egress(p, 1))['selector'] = "app == 'api'"), /Selector\/NotSelector and Services/],
@@ -302,8 +322,14 @@ describe('validateCalicoObject', () => {
     ['ICMP fields without protocol ICMP', (p) => void (egress(p, 0)['icmp'] = { type: 8 }), /ICMP fields require protocol to be ICMP or ICMPv6/],
     ['an ICMP code without a type', (p) => void (egress(p, 2)['icmp'] = { code: 0 }), /ICMP code specified without an ICMP type/],
     ['protocol ICMP with ipVersion 6', (p) => void (egress(p, 2)['ipVersion'] = 6), /protocol ICMP requires ipVersion 4/],
-    ['HTTP on a Deny rule', (p) => void (egress(p, 5)['action'] = 'Deny'), /HTTP match is only valid on Allow rules/],
-    ['HTTP with protocol UDP', (p) => void (egress(p, 5)['protocol'] = 'UDP'), /HTTP match must have protocol TCP or unset/],
+    ['HTTP on a Deny rule', (p) => void (ingress(p, 1)['action'] = 'Deny'), /HTTP match is only valid on Allow rules/],
+    ['HTTP with protocol UDP', (p) => void (ingress(p, 1)['protocol'] = 'UDP'), /HTTP match must have protocol TCP or unset/],
+    ['HTTP in an egress rule', (p) => void (egress(p, 0)['http'] = { methods: ['GET'] }), /HTTP match is not allowed in egress rules/],
+    ['port 0', (p) => void (dest(ingress(p, 0))['ports'] = [0]), /port number must be between 1 and 65535/],
+    ['a bare address in nets', (p) => void (dest(egress(p, 2))['nets'] = ['192.168.1.7']), /is not a CIDR/],
+    ['host bits in nets', (p) => void (dest(egress(p, 2))['nets'] = ['192.168.1.7/24']), /has host bits set/],
+    ['IPv4 and IPv6 nets in one rule', (p) => void (dest(egress(p, 2))['nets'] = ['10.0.0.0/8', 'fc00::/7']), /both IPv4 and IPv6/],
+    ['an invalid selector', (p) => void (spec(p)['selector'] = "app == 'web' &&"), /\/spec\/selector: invalid selector/],
     ['domains with nets (Enterprise)', (p) => void (dest(egress(p, 2))['domains'] = ['api.example.com']), /domains cannot be combined with nets/],
     [
       'domains on a Deny rule (Enterprise)',
@@ -317,12 +343,11 @@ describe('validateCalicoObject', () => {
     ['a rule without an action', (p) => void delete egress(p, 0)['action'], /must have required property 'action'/],
     ['an unknown stagedAction', (p) => void (spec(p)['stagedAction'] = 'Learning'), /\/spec\/stagedAction: must be one of/],
     ['duplicate types', (p) => void (spec(p)['types'] = ['Ingress', 'Ingress']), /\/spec\/types: duplicate entries in a list of type set/],
-    ['egress rules without the Egress type', (p) => void (spec(p)['types'] = ['Ingress']), /has egress rules but does not include Egress/],
     ['a fractional port', (p) => void (dest(egress(p, 0))['ports'] = [53.5]), /destination\/ports\/0: must be integer/],
     ['a port out of range', (p) => void (dest(egress(p, 0))['ports'] = [70000]), /not a port, port range or port name/],
     ['a descending port range', (p) => void (dest(egress(p, 0))['ports'] = ['100:90']), /not a port, port range or port name/],
     ['an unknown protocol name', (p) => void (egress(p, 0)['protocol'] = 'HTTP'), /is not a protocol/],
-    ['an invalid net', (p) => void (dest(egress(p, 2))['nets'] = ['10.0.0.0/33']), /is not an IP address or CIDR/],
+    ['an invalid net', (p) => void (dest(egress(p, 2))['nets'] = ['10.0.0.0/33']), /is not a CIDR/],
     ['the internal API version', (p) => void (p['apiVersion'] = 'crd.projectcalico.org/v1'), /^\/apiVersion: must be projectcalico.org\/v3/],
     ['an unknown kind', (p) => void (p['kind'] = 'StagedKubernetesNetworkPolicies'), /^\/kind: not a Calico kind/],
   ])('rejects %s', (_name, mutate, expected) => {
@@ -331,6 +356,18 @@ describe('validateCalicoObject', () => {
     mutate(policy);
     const errors = validateCalicoObject(policy);
     expect(errors).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
+  });
+
+  test.each<[string, string]>([
+    ['a wrong tier prefix', 'appsec.shop-recommendation'],
+    ['no tier prefix', 'shop-recommendation'],
+  ])('rejects %s up to Calico 3.31 only (names.ValidateTieredPolicyName)', (_name, name) => {
+    const policy = validPolicy();
+    (policy['metadata'] as Obj)['name'] = name;
+    for (const version of ['3.30', '3.31'] as const) {
+      expect(validateCalicoObject(policy, { calicoVersion: version })).toEqual([expect.stringMatching(/must be named "namespace-isolation\.<name>"/)]);
+    }
+    for (const version of ['3.32', '3.33', 'main'] as const) expect(validateCalicoObject(policy, { calicoVersion: version })).toEqual([]);
   });
 
   test.each<[string, Obj, RegExp]>([

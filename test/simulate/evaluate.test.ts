@@ -193,7 +193,9 @@ describe('staged policies', () => {
   });
 
   test('Delete removes the enforced policy', () => {
-    const set = policySet(docs(tier('a', 1), enforcedDeny, policy('StagedNetworkPolicy', ALLOW, 'Delete')));
+    // Calico wants nothing but the tier beside stagedAction Delete (validateStagedNetworkPolicy).
+    const deletion = ['apiVersion: projectcalico.org/v3', 'kind: StagedNetworkPolicy', 'metadata: {name: a.p, namespace: shop}', 'spec: {tier: a, stagedAction: Delete}'].join('\n');
+    const set = policySet(docs(tier('a', 1), enforcedDeny, deletion));
     expect(decide(set, egress(web, pub))).toBe('allowed: profile kns.shop');
     expect(decide(set, egress(web, pub), 'enforced')).toBe('denied: rule shop/a.p egress[0]');
   });

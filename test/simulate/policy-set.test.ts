@@ -17,7 +17,7 @@ function policy(kind: string, name: string, spec: string[], namespace: string | 
 describe('invalid objects are reported with their file and skipped', () => {
   const cases: [string, string, RegExp][] = [
     ['a broken selector', policy('NetworkPolicy', 'p', ["selector: app = 'x'"]), /spec\.selector: expected '=='/],
-    ['global() outside a namespaceSelector', policy('NetworkPolicy', 'p', ['selector: global()']), /global\(\) can only be used in a namespaceSelector/],
+    ['global() outside a namespaceSelector', policy('NetworkPolicy', 'p', ['selector: global()']), /global\(\) can only be used in a rule's namespaceSelector/],
     ['a tier that does not exist', policy('NetworkPolicy', 'p', ['tier: missing']), /tier missing does not exist/],
     ['ports without a protocol', policy('NetworkPolicy', 'p', ['egress: [{action: Allow, destination: {ports: [80]}}]']), /ports need protocol TCP, UDP or SCTP/],
     ['services with a selector', policy('NetworkPolicy', 'p', ["egress: [{action: Allow, destination: {services: {name: api}, selector: all()}}]"]), /services cannot be combined/],
