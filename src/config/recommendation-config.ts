@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { isDnsLabel, isDnsSubdomain } from '../calico/names.ts';
 import { WORKLOAD_KINDS, type WorkloadKind } from '../engine/workloads.ts';
 import { parseSelector, SelectorSyntaxError, type Selector } from '../calico/selector.ts';
-import { CalicoReleaseError, calicoReleaseOfVersion, parseCalicoRelease, type CalicoRelease } from '../calico/release.ts';
+import { CalicoReleaseError, calicoReleaseOfVersion, CURRENT_CALICO_RELEASE, parseCalicoRelease, type CalicoRelease } from '../calico/release.ts';
 import { ConfigError, configIssues } from './config-error.ts';
 import { formatDuration, parseDuration } from './duration.ts';
 
@@ -252,3 +252,8 @@ export function parseRecommendationConfig(text: string, source: string): Recomme
 }
 
 export const DEFAULT_CONFIG: RecommendationConfig = validateRecommendationConfig({});
+
+/** The Calico release the engine and the simulator follow: the configured one, else the current one. */
+export function calicoReleaseOf(config: Pick<RecommendationConfig, 'calicoVersion'>): CalicoRelease {
+  return config.calicoVersion ?? CURRENT_CALICO_RELEASE;
+}

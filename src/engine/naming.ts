@@ -1,12 +1,17 @@
 // Names of the objects the engine writes. Deterministic (no random suffix, unlike Calico
 // Enterprise's engine) so that Git history, PR branches and Argo CD / Flux all see one object.
 //
-// Calico policies are named `<tier>.<namespace>-recommendation`. Calico up to 3.31 requires the
-// `<tier>.` prefix for policies outside the default tier; 3.32 and later no longer require it but
-// accept it, so this one scheme fits every Calico release with tiers and staged policies
-// (open source 3.30+, Enterprise 3.x).
+// Calico policies are named `<namespace>-recommendation` (namespace isolation) and
+// `<kind>-<workload>-recommendation` (microsegmentation), with the `<tier>.` prefix where the
+// cluster's release requires it: Calico up to 3.31 requires `<tier>.<name>` outside the default
+// tier (libcalico-go/lib/names/policy.go ValidateTieredPolicyName, release-v3.31); 3.32 dropped
+// the requirement (commit "Remove last vestiges of tier prefixing") and accepts either form, so a
+// policy named with the prefix keeps its name after an upgrade: both forms are ours. Every release
+// allows at most one dot in a policy name (libcalico-go/lib/validator/v3/validator.go
+// networkPolicyNameRegex), so a workload's dots never reach the name.
 
 import { createHash } from 'node:crypto';
+import { calicoReleaseAtLeast, type CalicoRelease } from '../calico/release.ts';
 import type { Flavor } from '../config/recommendation-config.ts';
 import type { PolicyHit, PolicyHitKind } from '../flows/record.ts';
 import { WORKLOAD_KINDS, type WorkloadId } from './workloads.ts';
@@ -16,8 +21,20 @@ const SUFFIX = '-recommendation';
 const MAX_OBJECT_NAME = 253;
 const MAX_FILE_NAME = 200;
 
-export function namespacePolicyName(flavor: Flavor, tier: string, namespace: string): string {
-  return flavor === 'kubernetes' ? `${namespace}${SUFFIX}` : `${tier}.${namespace}${SUFFIX}`;
+/** Does this release require the `<tier>.` prefix on policy names outside the default tier? */
+export function tierPrefixRequired(release: CalicoRelease): boolean {
+  return !calicoReleaseAtLeast(release, '3.32');
+}
+
+/** The name a new namespace policy gets (a policy found under the other form keeps its name). */
+export function namespacePolicyName(flavor: Flavor, tier: string, namespace: string, release: CalicoRelease): string {
+  return flavor === 'kubernetes' || !tierPrefixRequired(release) ? `${namespace}${SUFFIX}` : `${tier}.${namespace}${SUFFIX}`;
+}
+
+/** Is `name` our namespace policy's, in the form of any release? */
+export function isNamespacePolicyName(name: string, flavor: Flavor, tier: string, namespace: string): boolean {
+  const bare = `${namespace}${SUFFIX}`;
+  return name === bare || (flavor !== 'kubernetes' && name === `${tier}.${bare}`);
 }
 
 const CALICO_KINDS: ReadonlySet<PolicyHitKind> = new Set(['NetworkPolicy', 'StagedNetworkPolicy']);
@@ -34,15 +51,21 @@ export function isOwnPolicyHit(hit: PolicyHit, tier: string, namespace: string):
 }
 
 /**
- * A workload's microsegmentation policy: `<tier>.<kind>-<name>-recommendation`, e.g.
- * `appsec.deployment-customer-recommendation`, in the workload's namespace. The kind keeps a
- * Deployment and a StatefulSet of the same name apart; the tier prefix is the namespace policies'
- * convention (required by Calico up to 3.31, accepted by 3.32+). A name that would exceed 253
- * characters is shortened, with a hash of the workload's identity keeping it unique.
+ * A workload's microsegmentation policy: `<kind>-<name>-recommendation`, e.g.
+ * `deployment-customer-recommendation` (`appsec.deployment-customer-recommendation` where the
+ * release requires the tier prefix), in the workload's namespace. The kind keeps a Deployment and
+ * a StatefulSet of the same name apart. A workload name with dots (`web.v2`) has them replaced and
+ * a hash of the workload's identity added (`web-v2` is another workload); a name that would exceed
+ * 253 characters is shortened, with the same hash keeping it unique.
  */
-export function workloadPolicyName(tier: string, workload: WorkloadId): string {
-  const prefix = `${tier}.${workload.kind.toLowerCase()}-`;
-  return `${prefix}${bounded(workload.name, MAX_OBJECT_NAME - prefix.length - SUFFIX.length, workload)}${SUFFIX}`;
+export function workloadPolicyName(tier: string, workload: WorkloadId, release: CalicoRelease): string {
+  const prefix = `${tierPrefixRequired(release) ? `${tier}.` : ''}${workload.kind.toLowerCase()}-`;
+  return `${prefix}${bounded(dotless(workload), MAX_OBJECT_NAME - prefix.length - SUFFIX.length, workload)}${SUFFIX}`;
+}
+
+/** Is `name` the policy of this workload, in the form of any release? */
+export function isWorkloadPolicyNameOf(name: string, tier: string, workload: WorkloadId): boolean {
+  return name === workloadPolicyName(tier, workload, '3.31') || name === workloadPolicyName(tier, workload, '3.32');
 }
 
 /** `appsec/<namespace>/<kind>-<name>.yaml` (the kind prefix means it can never be a kustomization). */
@@ -54,15 +77,24 @@ export function workloadPolicyPath(workload: WorkloadId): string {
 /** `name`, or its start and a hash of the workload's identity when longer than `max`. */
 function bounded(name: string, max: number, workload: WorkloadId): string {
   if (name.length <= max) return name;
-  const hash = createHash('sha256').update(`${workload.namespace}/${workload.kind}/${workload.name}`).digest('hex').slice(0, 10);
+  const hash = identityHash(workload);
   return `${name.slice(0, max - hash.length - 1).replace(/[-.]+$/, '')}-${hash}`;
+}
+
+/** The workload's name without dots: `web.v2` -> `web-v2-<hash>` (unique, since `web-v2` may exist too). */
+function dotless(workload: WorkloadId): string {
+  return workload.name.includes('.') ? `${workload.name.replaceAll('.', '-')}-${identityHash(workload)}` : workload.name;
+}
+
+function identityHash(workload: WorkloadId): string {
+  return createHash('sha256').update(`${workload.namespace}/${workload.kind}/${workload.name}`).digest('hex').slice(0, 10);
 }
 
 const WORKLOAD_POLICY = new RegExp(`^(${WORKLOAD_KINDS.map((k) => k.toLowerCase()).join('|')})-.+${SUFFIX}$`);
 
-/** Is this a name workloadPolicyName gives in `tier`? */
+/** Is this a name workloadPolicyName gives in `tier`, under any release? */
 export function isWorkloadPolicyName(name: string, tier: string): boolean {
-  return name.startsWith(`${tier}.`) && WORKLOAD_POLICY.test(name.slice(tier.length + 1));
+  return WORKLOAD_POLICY.test(name.startsWith(`${tier}.`) ? name.slice(tier.length + 1) : name);
 }
 
 /** Is a policy-trace hit one of our microsegmentation policies in `namespace` (tier `tier`)? */

@@ -9,7 +9,7 @@ import { labelsOfSelector, parseSelector } from '../calico/selector.ts';
 import { parsed } from '../engine/flavors/calico-shape.ts';
 import type { EndpointObservation } from '../engine/model.ts';
 import { learnWorkloads, selectsWorkload, unmatchedSelections, type UnattributedEndpoint, type WorkloadLearning } from '../engine/microsegmentation.ts';
-import { isWorkloadPolicyName, workloadPolicyName, workloadPolicyPath } from '../engine/naming.ts';
+import { isWorkloadPolicyName, isWorkloadPolicyNameOf, workloadPolicyPath } from '../engine/naming.ts';
 import { ANNOTATIONS } from '../engine/provenance.ts';
 import type { Warning, WorkloadReport } from '../engine/report.ts';
 import { compareWorkloads, WORKLOAD_KINDS, workloadKey, type Workload, type WorkloadKind } from '../engine/workloads.ts';
@@ -225,7 +225,7 @@ export function workloadPoliciesIn(tree: TreeOverlay, inventory: Inventory, poli
     const name = identity.slice(slash + 1);
     if (!WORKLOAD_KINDS.includes(kind) || !isDnsSubdomain(name)) continue;
     const id = { kind, name, namespace: ref.namespace };
-    if (workloadPolicyName(tier, id) !== ref.name) continue;
+    if (!isWorkloadPolicyNameOf(ref.name, tier, id)) continue;
     const spec = isPlainObject(policy!['spec']) ? policy!['spec'] : {};
     const ast = parsed(spec['selector']);
     const key = workloadKey(id);

@@ -4,13 +4,13 @@
 // template provides and keep everything reachable from the root kustomization. Pure: a tree of
 // text in, changed files and reports out. The CLI writes the changes to disk; the App commits them.
 
-import type { RecommendationConfig } from '../config/recommendation-config.ts';
+import type { Flavor, RecommendationConfig } from '../config/recommendation-config.ts';
 import { flavorFor } from '../engine/flavors/index.ts';
 import type { PolicyFlavor } from '../engine/flavors/flavor.ts';
 import type { EndpointObservation, ObservedAtom } from '../engine/model.ts';
 import { networkSetDirectory, type NetworkSetFacts } from '../engine/network-sets.ts';
 import { networkSetFacts } from '../simulate/policy-set.ts';
-import { namespacePolicyName, namespacePolicyPath } from '../engine/naming.ts';
+import { isNamespacePolicyName, namespacePolicyPath } from '../engine/naming.ts';
 import { formatTime } from '../engine/provenance.ts';
 import type { NamespaceReport, Warning, WorkloadReport } from '../engine/report.ts';
 import type { Workload } from '../engine/workloads.ts';
@@ -100,7 +100,7 @@ export function planRecommendations(input: PlanInput): Plan {
       continue;
     }
     // Enforced (an enforce PR was merged): its traffic is decided by that policy now, nothing more is learned for it.
-    const enforced = flavor.kind === 'StagedNetworkPolicy' ? inventory.objects.find((o) => isEnforcedPolicy(o, namespacePolicyName(config.flavor, tier, namespace), namespace)) : undefined;
+    const enforced = flavor.kind === 'StagedNetworkPolicy' ? inventory.objects.find((o) => isEnforcedPolicy(o, config.flavor, tier, namespace)) : undefined;
     if (enforced !== undefined) {
       reports.push(skipped(namespace, enforced.path, readPolicy(tree, enforced), config, now, [
         { code: 'enforced', namespace, message: `the namespace's policy is enforced (NetworkPolicy in ${enforced.path}): nothing more is recommended for it` },
@@ -148,8 +148,8 @@ export function planRecommendations(input: PlanInput): Plan {
 }
 
 /** Our policy, enforced: a Calico NetworkPolicy of the recommendation's name (see engine/enforce.ts). */
-function isEnforcedPolicy(ref: ObjectRef, name: string, namespace: string): boolean {
-  return ref.apiVersion === 'projectcalico.org/v3' && ref.kind === 'NetworkPolicy' && ref.name === name && ref.namespace === namespace;
+function isEnforcedPolicy(ref: ObjectRef, flavor: Flavor, tier: string, namespace: string): boolean {
+  return ref.apiVersion === 'projectcalico.org/v3' && ref.kind === 'NetworkPolicy' && ref.namespace === namespace && isNamespacePolicyName(ref.name, flavor, tier, namespace);
 }
 
 /** The NetworkSets and GlobalNetworkSets the tree defines. */
@@ -169,7 +169,7 @@ export function namespacesWithPolicies(tree: TreeFiles, config: RecommendationCo
 function policyRefs(inventory: Inventory, flavor: PolicyFlavor, tier: string): Map<string, ObjectRef[]> {
   const refs = new Map<string, ObjectRef[]>();
   for (const ref of inventory.objects) {
-    if (ref.kind === flavor.kind && ref.namespace !== null && ref.name === namespacePolicyName(flavor.name, tier, ref.namespace)) {
+    if (ref.kind === flavor.kind && ref.namespace !== null && isNamespacePolicyName(ref.name, flavor.name, tier, ref.namespace)) {
       refs.set(ref.namespace, [...(refs.get(ref.namespace) ?? []), ref]);
     }
   }

@@ -696,7 +696,7 @@ describe('the Probot app against the fake', () => {
     policies.mergePullRequest(again!.number);
     await github.deliver(probot);
     expect(policies.branchSha(branch)).toBeUndefined();
-    expect(policies.file('main', 'clusters/prod/namespace-isolation/yaobank.yaml')).toContain('namespace-isolation.yaobank-recommendation');
+    expect(policies.file('main', 'clusters/prod/namespace-isolation/yaobank.yaml')).toContain('yaobank-recommendation');
     await scheduler.request(policies.key(), 'after merge');
     expect(dashboard().body).toMatch(/\| `yaobank` \| Accepted \|/);
     expect(policies.pullRequests({ state: 'open' })).toEqual([]);

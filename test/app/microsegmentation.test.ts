@@ -64,7 +64,7 @@ describe('microsegmentation PRs', () => {
     ]);
     const policy = parse(h.repo.file(workloadsBranch, WEB)!) as { kind: string; metadata: { name: string }; spec: { tier: string; selector: string; egress: unknown[] } };
     expect(policy.kind).toBe('StagedNetworkPolicy');
-    expect(policy.metadata.name).toBe('appsec.deployment-web-recommendation');
+    expect(policy.metadata.name).toBe('deployment-web-recommendation');
     expect(policy.spec.tier).toBe('appsec');
     expect(policy.spec.selector).toBe("app == 'web'");
     expect(policy.spec.egress).toHaveLength(2);

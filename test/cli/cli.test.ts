@@ -74,7 +74,7 @@ describe('policy-recommender recommend', () => {
     const enterprise = join(dir, 'ee');
     expect((await cli('recommend', '--flows', flows, '--out', enterprise, '--now', END, '--config', configFile)).code).toBe(0);
     const text = await readFile(join(enterprise, 'namespace-isolation/yaobank.yaml'), 'utf8');
-    expect(text).toContain('name: isolation.yaobank-recommendation');
+    expect(text).toContain('name: yaobank-recommendation');
     expect(text).toContain('- api.stripe.com');
   });
 

@@ -9,7 +9,7 @@ import type { Flavor } from '../../src/config/recommendation-config.ts';
 import type { Plan } from '../../src/pipeline/plan.ts';
 import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
 import { loadTree } from '../../src/repo/fs-tree.ts';
-import { CALICO_VERSIONS, calicoKinds, CRD_DIR, SHARED_CRD_DIR, validateCalicoObject } from '../support/crd-validator.ts';
+import { CALICO_VERSIONS, calicoKinds, CRD_DIR, SHARED_CRD_DIR, validateCalicoObject, type CalicoVersion } from '../support/crd-validator.ts';
 import { validateKubernetesNetworkPolicy } from '../support/kubernetes-validator.ts';
 import {
   ALL_FLAVORS,
@@ -37,7 +37,19 @@ const DOMAINS_UNKNOWN = /^\/spec\/egress\/\d+\/destination: unknown field "domai
 const where = (o: ManifestObject): string => `${o.path}#${o.index} ${objectId(o.value)}`;
 
 /** Errors on any supported Calico release, each prefixed with the release. */
-const onEveryRelease = (value: Obj): string[] => CALICO_VERSIONS.flatMap((version) => validateCalicoObject(value, { calicoVersion: version }).map((e) => `${version} ${e}`));
+const onEveryRelease = (value: Obj): string[] => onReleases(CALICO_VERSIONS)(value);
+const onReleases =
+  (versions: readonly CalicoVersion[]) =>
+  (value: Obj): string[] =>
+    versions.flatMap((version) => validateCalicoObject(value, { calicoVersion: version }).map((e) => `${version} ${e}`));
+/**
+ * Output is named for the cluster's release (src/engine/naming.ts): planned for 3.31, it must hold
+ * on 3.30 and 3.31 (the `<tier>.` prefix); planned for the default release, on 3.32 and later.
+ */
+const GENERATIONS: readonly { planned: CalicoVersion | undefined; validOn: readonly CalicoVersion[] }[] = [
+  { planned: '3.31', validOn: ['3.30', '3.31'] },
+  { planned: undefined, validOn: ['3.32', '3.33', 'main'] },
+];
 const DOMAINS_UNKNOWN_ANY_RELEASE = new RegExp(`^\\S+ ${DOMAINS_UNKNOWN.source.slice(1)}`);
 
 /** path#index id -> errors, only for objects with errors (so a failure shows what is wrong where). */
@@ -121,6 +133,8 @@ describe.each(SCENARIOS.map((s) => [s]))('scenario %s', (scenario: ScenarioName)
   afterAll(() => removeDir(dir));
 
   const resources = (flavor: Flavor) => objects.get(flavor)!.filter((o) => !isKustomization(o.value));
+  const plannedFor = async (flavor: Flavor, release: CalicoVersion) =>
+    parseManifests((await planFromFlows([await writeScenarioFlows(dir!, scenario)], flavor, new Map(), release)).changes).filter((o) => !isKustomization(o.value));
 
   test.each([['calico'], ['calico-enterprise']] as [Flavor][])('%s: writes one staged policy per namespace and the template objects', (flavor) => {
     const plan = plans.get(flavor)!;
@@ -131,20 +145,20 @@ describe.each(SCENARIOS.map((s) => [s]))('scenario %s', (scenario: ScenarioName)
     expect(resources(flavor).filter((o) => !isCalico(o.value)).map(where)).toEqual([]);
   });
 
-  test('calico: every object validates against the CRDs and Calico rules of every supported release', () => {
-    const calico = resources('calico');
+  test.each(GENERATIONS.map((g) => [g.validOn.join(', '), g] as const))('calico: every object validates against the CRDs and Calico rules of Calico %s', async (_releases, { planned, validOn }) => {
+    const calico = planned === undefined ? resources('calico') : await plannedFor('calico', planned);
     expect(calico.length).toBeGreaterThan(0);
-    expect(errorsByObject(calico, onEveryRelease)).toEqual({});
+    expect(errorsByObject(calico, onReleases(validOn))).toEqual({});
   });
 
-  test('calico-enterprise: only the Enterprise-only destination.domains field fails', () => {
-    const enterprise = resources('calico-enterprise');
-    const unexpected = errorsByObject(enterprise, (v) => onEveryRelease(v).filter((e) => !DOMAINS_UNKNOWN_ANY_RELEASE.test(e)));
+  test.each(GENERATIONS.map((g) => [g.validOn.join(', '), g] as const))('calico-enterprise: only the Enterprise-only destination.domains field fails on Calico %s', async (_releases, { planned, validOn }) => {
+    const enterprise = planned === undefined ? resources('calico-enterprise') : await plannedFor('calico-enterprise', planned);
+    const unexpected = errorsByObject(enterprise, (v) => onReleases(validOn)(v).filter((e) => !DOMAINS_UNKNOWN_ANY_RELEASE.test(e)));
     expect(unexpected).toEqual({});
     // The open-source CRDs do reject the field (strict field validation is on) ...
     expect(enterprise.some((o) => validateCalicoObject(o.value).some((e) => DOMAINS_UNKNOWN.test(e)))).toBe(true);
     // ... and it is the only thing they reject.
-    expect(errorsByObject(enterprise, (v) => onEveryRelease(withoutDomains(v)))).toEqual({});
+    expect(errorsByObject(enterprise, (v) => onReleases(validOn)(withoutDomains(v)))).toEqual({});
   });
 
   test('calico: the types of every policy include each direction it has rules for (Calico ignores the others)', () => {

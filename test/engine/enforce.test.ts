@@ -16,7 +16,7 @@ const RECOMMENDATION = `# Recommended by policy-recommender from observed flows:
 apiVersion: projectcalico.org/v3
 kind: StagedNetworkPolicy
 metadata:
-  name: namespace-isolation.shop-recommendation
+  name: shop-recommendation
   namespace: shop
   labels:
     app.kubernetes.io/managed-by: policy-recommender
@@ -36,7 +36,7 @@ spec:
           - 5432
 `;
 
-const target = { kind: 'StagedNetworkPolicy', namespace: 'shop', name: 'namespace-isolation.shop-recommendation' } as const;
+const target = { kind: 'StagedNetworkPolicy', namespace: 'shop', name: 'shop-recommendation' } as const;
 const data = (text: string) => parseAllDocuments(text).map((d) => (d as { toJS(): unknown }).toJS() as Record<string, unknown>);
 
 describe('enforcing a staged policy', () => {

@@ -17,7 +17,7 @@ describe('calico flavour: one staged policy per namespace', () => {
       apiVersion: 'projectcalico.org/v3',
       kind: 'StagedNetworkPolicy',
       metadata: {
-        name: 'namespace-isolation.shop-recommendation',
+        name: 'shop-recommendation',
         namespace: 'shop',
         labels: { 'app.kubernetes.io/managed-by': 'policy-recommender', 'policy-recommender.io/layer': 'namespace-isolation' },
         annotations: { 'policy-recommender.io/last-updated': formatTime(NOW) },
@@ -41,9 +41,25 @@ describe('calico flavour: one staged policy per namespace', () => {
     ]);
   });
 
-  test('a configured tier names the tier and the policy', async () => {
+  // libcalico-go/lib/names/policy.go ValidateTieredPolicyName (release-v3.31): up to 3.31 a policy
+  // outside the default tier is named `<tier>.<name>`; 3.32 dropped the rule.
+  test('a configured tier names the tier, and the policy where the release requires the tier prefix', async () => {
     const { tree } = await run([egress('shop', pub)], { config: config({ namespaceSpec: { tierName: 'isolation' } }) });
-    expect(policyOf(tree, 'shop')).toMatchObject({ metadata: { name: 'isolation.shop-recommendation' }, spec: { tier: 'isolation' } });
+    expect(policyOf(tree, 'shop')).toMatchObject({ metadata: { name: 'shop-recommendation' }, spec: { tier: 'isolation' } });
+    for (const calicoVersion of ['3.30', '3.31']) {
+      const old = await run([egress('shop', pub)], { config: config({ calicoVersion, namespaceSpec: { tierName: 'isolation' } }) });
+      expect(policyOf(old.tree, 'shop')).toMatchObject({ metadata: { name: 'isolation.shop-recommendation' }, spec: { tier: 'isolation' } });
+    }
+  });
+
+  test('a policy named in the other form (an upgrade from 3.31) keeps its name: both forms are ours', async () => {
+    const old = await run([egress('shop', pub, { port: 443 })], { config: config({ calicoVersion: '3.31' }) });
+    expect(policyOf(old.tree, 'shop').metadata.name).toBe('namespace-isolation.shop-recommendation');
+    const upgraded = await run([egress('shop', pub, { port: 8443 })], { tree: old.tree, now: NOW + 3600, config: config({ calicoVersion: '3.32' }) });
+    const policy = policyOf(upgraded.tree, 'shop');
+    expect(policy.metadata.name).toBe('namespace-isolation.shop-recommendation');
+    expect(policy.spec.egress[0].destination.ports).toEqual([443, 8443]);
+    expect([...upgraded.tree.keys()].filter((p) => p.startsWith('namespace-isolation/') && p.endsWith('.yaml') && !p.endsWith('kustomization.yaml'))).toEqual(['namespace-isolation/shop.yaml']);
   });
 
   test('Namespace rules: ports merged and sorted per peer and protocol; ingress ports on the destination', async () => {

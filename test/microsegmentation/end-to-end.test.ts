@@ -92,7 +92,7 @@ describe.each(CASES.flatMap((c) => (['calico', 'calico-enterprise'] as Flavor[])
     const build = kustomizeBuild(out);
     expect({ ok: build.ok, error: build.stderr }).toEqual({ ok: true, error: build.ok ? build.stderr : expect.anything() });
     const built = build.objects.map(objectId);
-    const expected = run.plan.workloads.map((w) => `StagedNetworkPolicy ${w.namespace}/appsec.${w.workload.kind.toLowerCase()}-${w.workload.name}-recommendation`);
+    const expected = run.plan.workloads.map((w) => `StagedNetworkPolicy ${w.namespace}/${w.workload.kind.toLowerCase()}-${w.workload.name}-recommendation`);
     for (const id of expected) expect(built.filter((b) => b === id)).toEqual([id]);
   });
 

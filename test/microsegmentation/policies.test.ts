@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { ConfigError, validateRecommendationConfig } from '../../src/config/recommendation-config.ts';
 import { isDnsSubdomain } from '../../src/calico/names.ts';
-import { isOwnWorkloadPolicyHit, isWorkloadPolicyName, workloadPolicyName, workloadPolicyPath } from '../../src/engine/naming.ts';
+import { isOwnWorkloadPolicyHit, isWorkloadPolicyName, isWorkloadPolicyNameOf, workloadPolicyName, workloadPolicyPath } from '../../src/engine/naming.ts';
 import { formatTime } from '../../src/engine/provenance.ts';
 import type { FlowRecord } from '../../src/flows/record.ts';
 import { bare, config, deploymentPods, flow, hit, HOUR, loadTemplate, net, networkSet, NOW, policyOf, pub, pvt, run, statefulSetPods, wep, yamlOf } from '../support/engine.ts';
@@ -48,7 +48,7 @@ describe('a workload policy', () => {
     const policy = yamlOf(plan.tree, WEB);
     expect(policy.kind).toBe('StagedNetworkPolicy');
     expect(policy.metadata).toEqual({
-      name: 'appsec.deployment-web-recommendation',
+      name: 'deployment-web-recommendation',
       namespace: 'shop',
       labels: { 'app.kubernetes.io/managed-by': 'policy-recommender', 'policy-recommender.io/layer': 'microsegmentation' },
       annotations: { 'policy-recommender.io/workload': 'Deployment/web', 'policy-recommender.io/last-updated': formatTime(NOW) },
@@ -146,7 +146,7 @@ describe('selection', () => {
   test('a custom tier is defined from the appsec tier of the template, and names the policies', async () => {
     const cfg = config({ microsegmentation: { enabled: true, tierName: 'micro', select: { namespaces: ['shop'] } } });
     const plan = await run(records, { config: cfg });
-    expect(yamlOf(plan.tree, WEB).metadata.name).toBe('micro.deployment-web-recommendation');
+    expect(yamlOf(plan.tree, WEB).metadata.name).toBe('deployment-web-recommendation');
     const tiers = plan.tree.get('tiers.yaml')!;
     expect(tiers).toMatch(/name: micro\n[\s\S]*order: 400/);
   });
@@ -322,18 +322,34 @@ describe('flavours', () => {
 });
 
 describe('names and paths', () => {
-  test('`<tier>.<kind>-<name>-recommendation` at `appsec/<namespace>/<kind>-<name>.yaml`', () => {
-    const id = { kind: 'CronJob', namespace: 'ops', name: 'backup.v2' } as const;
-    expect(workloadPolicyName('appsec', id)).toBe('appsec.cronjob-backup.v2-recommendation');
-    expect(workloadPolicyPath(id)).toBe('appsec/ops/cronjob-backup.v2.yaml');
-    expect(isWorkloadPolicyName('appsec.cronjob-backup.v2-recommendation', 'appsec')).toBe(true);
+  // libcalico-go/lib/validator/v3/validator.go networkPolicyNameRegex (every release): at most one
+  // dot; libcalico-go/lib/names/policy.go ValidateTieredPolicyName (release-v3.31): `<tier>.` required
+  // outside the default tier up to 3.31, gone from 3.32.
+  test('`[<tier>.]<kind>-<name>-recommendation` at `appsec/<namespace>/<kind>-<name>.yaml`; dots never reach the name', () => {
+    const id = { kind: 'CronJob', namespace: 'ops', name: 'backup' } as const;
+    expect(workloadPolicyName('appsec', id, '3.31')).toBe('appsec.cronjob-backup-recommendation');
+    expect(workloadPolicyName('appsec', id, '3.32')).toBe('cronjob-backup-recommendation');
+    expect(workloadPolicyPath(id)).toBe('appsec/ops/cronjob-backup.yaml');
+    const dotted = { kind: 'Deployment', namespace: 'ops', name: 'web.v2' } as const;
+    const dashed = { kind: 'Deployment', namespace: 'ops', name: 'web-v2' } as const;
+    for (const release of ['3.30', '3.31', '3.32', '3.33', 'main'] as const) {
+      const name = workloadPolicyName('appsec', dotted, release);
+      expect(name).toMatch(/^(appsec\.)?deployment-web-v2-[0-9a-f]{10}-recommendation$/);
+      expect(name.split('.').length - 1).toBeLessThanOrEqual(1);
+      expect(name).not.toBe(workloadPolicyName('appsec', dashed, release));
+      expect(isWorkloadPolicyName(name, 'appsec')).toBe(true);
+      expect(isWorkloadPolicyNameOf(name, 'appsec', dotted)).toBe(true);
+      expect(isWorkloadPolicyNameOf(name, 'appsec', dashed)).toBe(false);
+    }
+    expect(isWorkloadPolicyName('cronjob-backup-recommendation', 'appsec')).toBe(true);
+    expect(isWorkloadPolicyName('cronjob-backup-recommendation', 'appsec')).toBe(true);
     expect(isWorkloadPolicyName('appsec.hand-written', 'appsec')).toBe(false);
-    expect(isWorkloadPolicyName('namespace-isolation.shop-recommendation', 'appsec')).toBe(false);
+    expect(isWorkloadPolicyName('shop-recommendation', 'appsec')).toBe(false);
   });
 
   test('names too long for Kubernetes are shortened with a hash of the workload, still ours and still distinct', () => {
     const long = (suffix: string) => ({ kind: 'StatefulSet', namespace: 'shop', name: `${'a'.repeat(240)}${suffix}` }) as const;
-    const [a, b] = [workloadPolicyName('appsec', long('x')), workloadPolicyName('appsec', long('y'))];
+    const [a, b] = [workloadPolicyName('appsec', long('x'), '3.31'), workloadPolicyName('appsec', long('y'), '3.31')];
     expect(a).not.toBe(b);
     for (const name of [a, b]) {
       expect(name.length).toBeLessThanOrEqual(253);

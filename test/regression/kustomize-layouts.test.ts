@@ -66,7 +66,7 @@ describe('a directory of plain manifests without a kustomization (applied as a d
     const built = kustomizeBuild(dir);
     expect(built.ok).toBe(true);
     const ids = built.objects.map((o: any) => `${o.kind}/${o.metadata.name}`);
-    expect(ids).toContain('StagedNetworkPolicy/namespace-isolation.shop-recommendation');
+    expect(ids).toContain('StagedNetworkPolicy/shop-recommendation');
     // The policy names tier namespace-isolation: the build that Argo CD / Flux apply must define it.
     expect(ids).toContain('Tier/namespace-isolation');
   });

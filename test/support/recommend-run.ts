@@ -1,6 +1,7 @@
 // Shared steps for conformance tests: generate flow logs, run the recommender on them, and read
 // the YAML objects a run wrote.
 
+import type { CalicoRelease } from '../../src/calico/release.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,13 +37,13 @@ export async function writeScenarioFlows(dir: string, scenario: ScenarioName): P
   return path;
 }
 
-export function configFor(flavor: Flavor): RecommendationConfig {
-  return validateRecommendationConfig({ flavor });
+export function configFor(flavor: Flavor, calicoVersion?: CalicoRelease): RecommendationConfig {
+  return validateRecommendationConfig(calicoVersion === undefined ? { flavor } : { flavor, calicoVersion });
 }
 
-/** Plans a run over `flowPaths` against `tree` (empty: a fresh policies directory). */
-export async function planFromFlows(flowPaths: readonly string[], flavor: Flavor, tree: ReadonlyMap<string, string> = new Map()): Promise<Plan> {
-  const config = configFor(flavor);
+/** Plans a run over `flowPaths` against `tree` (empty: a fresh policies directory), for a Calico release if given. */
+export async function planFromFlows(flowPaths: readonly string[], flavor: Flavor, tree: ReadonlyMap<string, string> = new Map(), calicoVersion?: CalicoRelease): Promise<Plan> {
+  const config = configFor(flavor, calicoVersion);
   const flows = await readFlows(await FileFlowSource.open(flowPaths), config, END_TIME);
   return planRecommendations({
     tree,
@@ -114,5 +115,5 @@ export const TEMPLATE_OBJECTS = [
 export function namespacePolicyId(flavor: Flavor, namespace: string): string {
   return flavor === 'kubernetes'
     ? `NetworkPolicy ${namespace}/${namespace}-recommendation`
-    : `StagedNetworkPolicy ${namespace}/namespace-isolation.${namespace}-recommendation`;
+    : `StagedNetworkPolicy ${namespace}/${namespace}-recommendation`;
 }

@@ -10,7 +10,7 @@ import { formatDuration } from '../../config/duration.ts';
 import type { RecommendationConfig } from '../../config/recommendation-config.ts';
 import { ENFORCED_KINDS, enforcePolicyInFile } from '../../engine/enforce.ts';
 import type { EndpointObservation, ObservedAtom } from '../../engine/model.ts';
-import { namespacePolicyName } from '../../engine/naming.ts';
+import { isNamespacePolicyName } from '../../engine/naming.ts';
 import { formatTime } from '../../engine/provenance.ts';
 import { parseLabels, type Workload } from '../../engine/workloads.ts';
 import { planRecommendations, type NamespaceContext } from '../../pipeline/plan.ts';
@@ -269,7 +269,7 @@ function ourNamespacePolicies(tree: TreeFiles, config: RecommendationConfig): Ma
   const tier = config.namespaceSpec.tierName;
   const out = new Map<string, OurPolicy>();
   for (const ref of inventory.objects) {
-    if (ref.namespace === null || ref.name !== namespacePolicyName(config.flavor, tier, ref.namespace)) continue;
+    if (ref.namespace === null || !isNamespacePolicyName(ref.name, config.flavor, tier, ref.namespace)) continue;
     const staged = config.flavor === 'kubernetes' ? ref.kind === 'NetworkPolicy' : ref.kind === 'StagedNetworkPolicy';
     const enforced = config.flavor !== 'kubernetes' && ref.kind === ENFORCED_KINDS.StagedNetworkPolicy && ref.apiVersion === 'projectcalico.org/v3';
     if (!staged && !enforced) continue;

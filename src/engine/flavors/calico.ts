@@ -5,6 +5,7 @@
 // exactly what Felix reports as public (`notNets` of the private ranges, not "any address"), and a
 // network set is selected by its own labels (calico-network-sets.ts).
 
+import { CURRENT_CALICO_RELEASE, type CalicoRelease } from '../../calico/release.ts';
 import type { IpFamily } from '../../config/recommendation-config.ts';
 import { NAME_LABEL } from '../../calico/labels.ts';
 import { ALL_IPV6, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
@@ -34,9 +35,11 @@ export interface CalicoFlavorOptions {
   readonly ipFamilies?: readonly IpFamily[];
   /** What is known of network sets (labels, nets), to select them. */
   readonly networkSets?: NetworkSetDirectory;
+  /** The cluster's Calico release: how new policies are named. */
+  readonly release?: CalicoRelease;
 }
 
-export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = NO_NETWORK_SETS }: CalicoFlavorOptions): PolicyFlavor {
+export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = NO_NETWORK_SETS, release = CURRENT_CALICO_RELEASE }: CalicoFlavorOptions): PolicyFlavor {
   const read = (rule: unknown, ctx: RuleContext): CalicoShape | null => readCalicoShape(rule, ctx.direction, ctx.namespace);
 
   /**
@@ -75,7 +78,7 @@ export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = 
     typesKey: 'types',
 
     skeleton({ namespace, workload }, tier, metadata) {
-      const name = workload === undefined ? namespacePolicyName(this.name, tier, namespace) : workloadPolicyName(tier, workload);
+      const name = workload === undefined ? namespacePolicyName(this.name, tier, namespace, release) : workloadPolicyName(tier, workload, release);
       // A workload's pods are selected by its stable labels; the policy's namespace bounds them.
       const selector = workload === undefined ? selectorEquals('projectcalico.org/namespace', namespace) : selectorOfLabels(workload.labels);
       return {

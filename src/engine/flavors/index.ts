@@ -1,4 +1,4 @@
-import type { RecommendationConfig } from '../../config/recommendation-config.ts';
+import { calicoReleaseOf, type RecommendationConfig } from '../../config/recommendation-config.ts';
 import type { NetworkSetDirectory } from '../network-sets.ts';
 import { calicoFlavor } from './calico.ts';
 import type { PolicyFlavor } from './flavor.ts';
@@ -9,8 +9,8 @@ export interface FlavorFacts {
   readonly networkSets?: NetworkSetDirectory;
 }
 
-export function flavorFor(config: Pick<RecommendationConfig, 'flavor' | 'ipFamilies'>, facts: FlavorFacts = {}): PolicyFlavor {
-  const options = { ipFamilies: config.ipFamilies, ...(facts.networkSets ? { networkSets: facts.networkSets } : {}) };
+export function flavorFor(config: Pick<RecommendationConfig, 'flavor' | 'ipFamilies' | 'calicoVersion'>, facts: FlavorFacts = {}): PolicyFlavor {
+  const options = { ipFamilies: config.ipFamilies, release: calicoReleaseOf(config), ...(facts.networkSets ? { networkSets: facts.networkSets } : {}) };
   switch (config.flavor) {
     case 'calico':
       return calicoFlavor({ enterprise: false, ...options });

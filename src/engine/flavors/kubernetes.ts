@@ -4,6 +4,7 @@
 // and every approximation is reported. Rules cannot carry annotations, so rule provenance lives
 // in one policy annotation.
 
+import { CURRENT_CALICO_RELEASE } from '../../calico/release.ts';
 import type { IpFamily } from '../../config/recommendation-config.ts';
 import { ALL_IPV4, ALL_IPV6, cidrContains, parseCidr, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
 import { compareProtocols, parseProtocol, protocolHasPorts, type Protocol } from '../../calico/protocol.ts';
@@ -51,7 +52,7 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
       return {
         apiVersion: KUBERNETES_NETWORKING_API_VERSION,
         kind: this.kind,
-        metadata: { name: namespacePolicyName('kubernetes', tier, namespace), namespace, ...metadata },
+        metadata: { name: namespacePolicyName('kubernetes', tier, namespace, CURRENT_CALICO_RELEASE), namespace, ...metadata },
         spec: { podSelector: {} },
       };
     },

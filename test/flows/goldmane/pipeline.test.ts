@@ -36,7 +36,7 @@ const ownStagedOnly: TestFlow = {
           tier: 'namespace-isolation',
           action: ACTION.deny,
           rule_index: -1,
-          trigger: { kind: KIND.StagedNetworkPolicy, namespace: 'yaobank', tier: 'namespace-isolation', name: 'namespace-isolation.yaobank-recommendation' },
+          trigger: { kind: KIND.StagedNetworkPolicy, namespace: 'yaobank', tier: 'namespace-isolation', name: 'yaobank-recommendation' },
         },
       ],
     },
@@ -107,7 +107,7 @@ describe('yaobank from Goldmane', () => {
   test('the policy document', () => {
     const policy = yamlOf(new Map(plan.changes), 'namespace-isolation/yaobank.yaml');
     expect(policy.kind).toBe('StagedNetworkPolicy');
-    expect(policy.metadata.name).toBe('namespace-isolation.yaobank-recommendation');
+    expect(policy.metadata.name).toBe('yaobank-recommendation');
     expect(policy.spec.selector).toBe("projectcalico.org/namespace == 'yaobank'");
     expect(policy.spec.types).toEqual(['Ingress', 'Egress']);
     expect(bare(policy.spec.ingress)).toEqual([
