@@ -6,7 +6,8 @@
 // and of Felix's writer; fields not read (counters, process and TCP statistics, `host`,
 // `nat_outgoing_ports`, `transit_policies` ...) are ignored whatever they hold. A line that is well
 // formed but teaches nothing (a forwarding node's report, protocol 0) is skipped with its reason
-// and `nothingToLearn`. test/conformance/flow-log-shapes.test.ts holds the documented shapes.
+// and marked `nothingToLearn`, so that it can be told from a malformed one.
+// test/conformance/flow-log-shapes.test.ts holds the documented shapes.
 
 import { isIP } from 'node:net';
 import { parseProtocol } from '../calico/protocol.ts';
@@ -89,7 +90,7 @@ function toRecord(o: Record<string, unknown>): FlowRecord {
   const destDomains = domains(o['dest_domains']);
   const trace = policies(o['policies']);
   const numFlows = count(o, 'num_flows');
-  // Well formed, but nothing to learn from: counted apart from malformed lines.
+  // Well formed, but nothing to learn from (checked last: a malformed line is malformed first).
   if (reporter === 'fwd') throw new Reject(FORWARDED_ONLY, true);
   if (protocol === null) throw new Reject(PROTOCOL_ZERO, true);
   return { startTime, endTime, source, dest, destPort, destService, destDomains, protocol, action, reporter, policies: trace, numFlows };

@@ -19,8 +19,7 @@ export const ENDPOINT_TYPES: ReadonlySet<string> = new Set(['wep', 'hep', 'ns', 
 
 /**
  * Why an input (a line, a bucket) became no record. `nothingToLearn`: the input is well formed,
- * but no recommendation can be learned from what it describes; it is counted with its reason,
- * apart from malformed input.
+ * but no recommendation can be learned from what it describes (absent: the input is malformed).
  */
 export interface NotRead {
   readonly ok: false;

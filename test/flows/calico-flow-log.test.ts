@@ -216,7 +216,7 @@ describe('a valid record', () => {
   });
 });
 
-describe('well formed, nothing to learn: skipped with the reason, apart from malformed lines', () => {
+describe('well formed, nothing to learn: skipped with the reason, marked nothingToLearn', () => {
   const skipped = (result: ParseResult) => {
     if (result.ok) throw new Error('expected a skip');
     return [result.reason, result.nothingToLearn ?? false];

@@ -201,6 +201,27 @@ describe('entries no Felix release writes are rejected', () => {
   });
 });
 
+describe('Calico Enterprise / Cloud: the forms the docs\' flow log data types page lists', () => {
+  // calico-enterprise/observability/elastic/flow/datatypes.mdx (tigera/docs): `<tier>.<name>` for a
+  // GlobalNetworkPolicy, `<namespace>/knp.default.<name>` for a Kubernetes NetworkPolicy,
+  // `<namespace>/<tier>.<name>` for a NetworkPolicy; "Staged policy names are prefixed with staged:".
+  test.each([
+    ['0|security|security.block-public-db|deny|0', ['GlobalNetworkPolicy', 'security', null, 'block-public-db', 'deny', 0]],
+    ['0|default|yaobank/knp.default.allow-db|allow|1', ['KubernetesNetworkPolicy', 'default', 'yaobank', 'allow-db', 'allow', 1]],
+    ['0|netsec|yaobank/netsec.allow-db|allow|1', ['NetworkPolicy', 'netsec', 'yaobank', 'allow-db', 'allow', 1]],
+    ['0|netsec|staged:netsec.block|deny|0', ['StagedGlobalNetworkPolicy', 'netsec', null, 'block', 'deny', 0]],
+    ['0|netsec|yaobank/staged:netsec.block|deny|0', ['StagedNetworkPolicy', 'netsec', 'yaobank', 'block', 'deny', 0]],
+    ['0|default|yaobank/staged:knp.default.allow-db|allow|1', ['StagedKubernetesNetworkPolicy', 'default', 'yaobank', 'allow-db', 'allow', 1]],
+    // Names with dots keep them; only the tier in front is dropped, once.
+    ['0|netsec|netsec.block.v2|deny|0', ['GlobalNetworkPolicy', 'netsec', null, 'block.v2', 'deny', 0]],
+    ['0|netsec|yaobank/netsec.netsec.v2|deny|0', ['NetworkPolicy', 'netsec', 'yaobank', 'netsec.v2', 'deny', 0]],
+    // The page's own example: a staged tier1 name in tier2, read as written.
+    ['1|tier2|ns2/staged:tier1.policy1|deny|1', ['StagedNetworkPolicy', 'tier2', 'ns2', 'tier1.policy1', 'deny', 1]],
+  ])('%s', (text, expected) => {
+    expect(parsed(text)).toEqual(expected);
+  });
+});
+
 describe('rule indexes', () => {
   test('-1 (the tier default action) and -2 (not recorded; flow log data types page) are kept', () => {
     expect(parsePolicyHit('0|tier1|ns1/tier1.policy1|deny|-1')?.ruleIndex).toBe(-1);

@@ -3,7 +3,7 @@
 // Kubernetes name syntax, protocols parsed, domains normalised, policy hits parsed, so nothing an
 // index holds can reach a path, a selector or YAML unchecked. A bad bucket is rejected with a
 // reason; the source counts it. A bucket that is well formed but teaches nothing (a forwarding
-// node's report, protocol 0) is skipped with its reason and `nothingToLearn`, as a file line is.
+// node's report, protocol 0) is skipped with its reason and marked `nothingToLearn`, as a file line is.
 
 import { isPortNumber } from '../../../calico/ports.ts';
 import { parseProtocol } from '../../../calico/protocol.ts';
