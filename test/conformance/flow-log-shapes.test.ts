@@ -15,10 +15,13 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { learn } from '../../src/engine/learn.ts';
 import { parseCalicoFlowLog, type ParseResult } from '../../src/flows/calico-flow-log.ts';
 import type { FlowRecord, PolicyHit } from '../../src/flows/record.ts';
 import { FileFlowSource } from '../../src/flows/sources/file-source.ts';
+import { writeFlowFile } from '../../src/generator/generate.ts';
 import { readRecords, withTempDir } from '../flows/fixtures.ts';
+import { END_TIME, planFromFlows } from '../support/recommend-run.ts';
 
 const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`fixtures/flow-logs/${name}`, import.meta.url)), 'utf8');
 
@@ -412,6 +415,44 @@ test('a file of documented shapes: records read, the rest skipped and counted by
       'proto 0 (no Calico rule can match IP protocol 0)': 1,
       'reporter fwd (forwarded through a node that is neither end: no policy of either endpoint decided it there)': 1,
       'space-delimited text flow log (not the JSON format): not read': 1,
+    });
+  });
+});
+
+describe('both trace forms teach the same', () => {
+  test('our own staged recommendation, in the 3.31 form or the 3.32 one (with or without the tier its name was created with), is seen through; another staged policy is not', () => {
+    const ctx = { window: { from: 0, to: 2_000_000_000 }, clusterDomain: 'cluster.local', tierName: 'namespace-isolation' };
+    const lesson = (pending: string) => {
+      const r = record(
+        parseCalicoFlowLog(
+          withFields({
+            reporter: 'dst',
+            policies: { enforced_policies: ['0|__PROFILE__|__PROFILE__.kns.policy-demo|allow|0'], pending_policies: [pending] },
+          }),
+        ),
+      );
+      const result = learn(r, ctx);
+      return typeof result === 'string' ? result : `${result.direction} ${result.namespace}`;
+    };
+    expect(lesson('0|namespace-isolation|policy-demo/namespace-isolation.staged:policy-demo-recommendation|deny|-1')).toBe('ingress policy-demo');
+    expect(lesson('0|namespace-isolation|snp:policy-demo/namespace-isolation.policy-demo-recommendation|deny|-1')).toBe('ingress policy-demo');
+    expect(lesson('0|namespace-isolation|snp:policy-demo/policy-demo-recommendation|deny|-1')).toBe('ingress policy-demo');
+    expect(lesson('0|namespace-isolation|snp:policy-demo/quarantine|deny|0')).toBe('decided by another policy');
+    expect(lesson('0|namespace-isolation|policy-demo/namespace-isolation.staged:quarantine|deny|0')).toBe('decided by another policy');
+  });
+
+  test('the generated multi-namespace logs in the 3.32 form give the recommendations of the 3.31 form, file for file', async () => {
+    await withTempDir(async (dir) => {
+      const plans = [];
+      for (const traceForm of ['3.31', '3.32'] as const) {
+        const path = join(dir, `flows-${traceForm}.log`);
+        await writeFlowFile(path, { scenario: 'multi-namespace', records: 4000, endTime: END_TIME, seed: 1, traceForm });
+        plans.push(await planFromFlows([path], 'calico'));
+      }
+      const [older, newer] = plans;
+      expect(older!.changes.size).toBeGreaterThan(10);
+      expect([...newer!.changes]).toEqual([...older!.changes]);
+      expect(newer!.namespaces).toEqual(older!.namespaces);
     });
   });
 });
