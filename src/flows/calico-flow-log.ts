@@ -1,31 +1,61 @@
 // Calico flow-log JSON (Enterprise / Cloud format, one object per line) -> FlowRecord.
 // This is the validation boundary for file input: every value is type-checked and every name is
 // checked against Kubernetes name syntax here, so hostile values never reach paths, selectors or YAML.
+// The fields read, and their values, are those of the docs' "Flow log data types" page (Calico
+// Enterprise and Calico Cloud, tigera/docs calico-enterprise/observability/elastic/flow/datatypes.mdx)
+// and of Felix's writer; fields not read (counters, process and TCP statistics, `host`,
+// `nat_outgoing_ports`, `transit_policies` ...) are ignored whatever they hold. A line that is well
+// formed but teaches nothing (a forwarding node's report, protocol 0) is skipped with its reason
+// and marked `nothingToLearn`, so that it can be told from a malformed one.
+// test/conformance/flow-log-shapes.test.ts holds the documented shapes.
 
 import { isIP } from 'node:net';
 import { parseProtocol } from '../calico/protocol.ts';
 import { isPortNumber } from '../calico/ports.ts';
 import { memoize } from '../util/memo.ts';
 import { parsePolicyHit } from './policy-hit.ts';
-import { ENDPOINT_TYPES, MAX_DOMAINS, MAX_HITS, MAX_LABELS, NO_STRINGS, normalisedDomains, validDnsLabel, validEndpointName, validLabel } from './validation.ts';
+import {
+  ENDPOINT_TYPES,
+  FORWARDED_ONLY,
+  isProtocolZero,
+  MAX_DOMAINS,
+  MAX_HITS,
+  MAX_LABELS,
+  NO_STRINGS,
+  normalisedDomains,
+  parseReporter,
+  PROTOCOL_ZERO,
+  validDnsLabel,
+  validEndpointName,
+  validLabel,
+  type NotRead,
+} from './validation.ts';
 import type { DestinationService, EndpointType, FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from './record.ts';
 
-export type ParseResult = { ok: true; record: FlowRecord } | { ok: false; reason: string };
+export type ParseResult = { ok: true; record: FlowRecord } | NotRead;
 
 /** Thrown inside the parser to abort one line with a reason; never escapes parseCalicoFlowLog. */
 class Reject {
   readonly reason: string;
-  constructor(reason: string) {
+  readonly nothingToLearn: boolean;
+  constructor(reason: string, nothingToLearn = false) {
     this.reason = reason;
+    this.nothingToLearn = nothingToLearn;
   }
 }
+
+/**
+ * The space-delimited text lines of the docs' "Filter flow logs" page (`startTime endTime srcType
+ * srcNamespace srcName ...`, reporter `in` / `out`, no policy trace): an older format than JSON.
+ */
+const TEXT_FLOW_LOG = /^\d+ \d+ (wep|hep|ns|net) \S+ \S+ \S+ (wep|hep|ns|net) /;
 
 export function parseCalicoFlowLog(line: string): ParseResult {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch {
-    return { ok: false, reason: 'not JSON' };
+    return { ok: false, reason: TEXT_FLOW_LOG.test(line) ? 'space-delimited text flow log (not the JSON format): not read' : 'not JSON' };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, reason: 'not a JSON object' };
@@ -33,35 +63,37 @@ export function parseCalicoFlowLog(line: string): ParseResult {
   try {
     return { ok: true, record: toRecord(value as Record<string, unknown>) };
   } catch (e) {
-    if (e instanceof Reject) return { ok: false, reason: e.reason };
-    throw e;
+    if (!(e instanceof Reject)) throw e;
+    return e.nothingToLearn ? { ok: false, reason: e.reason, nothingToLearn: true } : { ok: false, reason: e.reason };
   }
 }
 
 function toRecord(o: Record<string, unknown>): FlowRecord {
+  if (o['proto'] === undefined && o['protocol'] !== undefined) {
+    // whisker-backend/pkg/apis/v1/flows.go (HEAD): no endpoint types, RFC 3339 times.
+    throw new Reject('a Whisker API flow, not a flow-log line (no endpoint types): read flows from Goldmane instead');
+  }
   const startTime = time(o, 'start_time');
   const endTime = time(o, 'end_time');
   if (endTime < startTime) throw new Reject('end_time before start_time');
   const action = o['action'];
   if (action !== 'allow' && action !== 'deny') throw invalid(o, 'action');
-  const reporter = o['reporter'];
-  if (reporter !== 'src' && reporter !== 'dst') throw invalid(o, 'reporter');
-  const protocol = parseProtocol(o['proto']);
-  if (protocol === null) throw invalid(o, 'proto');
-  return {
-    startTime,
-    endTime,
-    source: endpoint(o, 'source'),
-    dest: endpoint(o, 'dest'),
-    destPort: optionalPort(o, 'dest_port'),
-    destService: service(o),
-    destDomains: domains(o['dest_domains']),
-    protocol,
-    action,
-    reporter,
-    policies: policies(o['policies']),
-    numFlows: count(o, 'num_flows'),
-  };
+  const reporter = parseReporter(o['reporter']);
+  if (reporter === null) throw invalid(o, 'reporter');
+  const protocolZero = isProtocolZero(o['proto']);
+  const protocol = protocolZero ? null : parseProtocol(o['proto']);
+  if (!protocolZero && protocol === null) throw invalid(o, 'proto');
+  const source = endpoint(o, 'source');
+  const dest = endpoint(o, 'dest');
+  const destPort = optionalPort(o, 'dest_port');
+  const destService = service(o);
+  const destDomains = domains(o['dest_domains']);
+  const trace = policies(o['policies']);
+  const numFlows = count(o, 'num_flows');
+  // Well formed, but nothing to learn from (checked last: a malformed line is malformed first).
+  if (reporter === 'fwd') throw new Reject(FORWARDED_ONLY, true);
+  if (protocol === null) throw new Reject(PROTOCOL_ZERO, true);
+  return { startTime, endTime, source, dest, destPort, destService, destDomains, protocol, action, reporter, policies: trace, numFlows };
 }
 
 function invalid(o: Record<string, unknown>, field: string): Reject {
@@ -134,12 +166,16 @@ function labels(o: Record<string, unknown>, field: string): readonly string[] {
 function service(o: Record<string, unknown>): DestinationService | null {
   const name = optionalName(o, 'dest_service_name', validDnsLabel);
   if (name === null) return null;
+  // `*`: several of the service's port names match the destination port (flow log data types page).
+  const portName = o['dest_service_port'] === '*' ? null : optionalName(o, 'dest_service_port', validDnsLabel);
+  // Felix's "no service" has port number 0 (felix/collector/flowlog/types.go EmptyService, release-v3.30 to HEAD).
+  const port = optionalPort(o, 'dest_service_port_num');
   return {
     name,
     namespace: optionalName(o, 'dest_service_namespace', validDnsLabel),
     // Port names are IANA service names or numbers as text; both fit a DNS label.
-    portName: optionalName(o, 'dest_service_port', validDnsLabel),
-    port: optionalPort(o, 'dest_service_port_num'),
+    portName,
+    port: port === 0 ? null : port,
   };
 }
 

@@ -17,6 +17,48 @@ export const MAX_TIME = 1e11;
 export const NO_STRINGS: readonly string[] = Object.freeze([]);
 export const ENDPOINT_TYPES: ReadonlySet<string> = new Set(['wep', 'hep', 'ns', 'net']);
 
+/**
+ * Why an input (a line, a bucket) became no record. `nothingToLearn`: the input is well formed,
+ * but no recommendation can be learned from what it describes (absent: the input is malformed).
+ */
+export interface NotRead {
+  readonly ok: false;
+  readonly reason: string;
+  readonly nothingToLearn?: true;
+}
+
+/**
+ * `reporter` (docs: "Flow log data types", Calico Enterprise / Cloud): `src` or `dst`, the end
+ * whose node wrote the log; `fwd`, a node that forwarded the flow without being either end; and
+ * both at once, `dst, fwd` ("Apply policy to forwarded traffic" page). The `src` / `dst` part is
+ * what the record is about (its `enforced_policies` are that end's); the forwarding node's
+ * `transit_policies` belong to host endpoints, not to the workloads recommendations are for.
+ * Null when the value is none of these.
+ */
+export function parseReporter(value: unknown): 'src' | 'dst' | 'fwd' | null {
+  if (value === 'src' || value === 'dst' || value === 'fwd') return value;
+  if (typeof value !== 'string' || value.length > 16) return null;
+  const parts = value.split(',').map((p) => p.trim());
+  const ends = parts.filter((p) => p === 'src' || p === 'dst');
+  const forwarded = parts.filter((p) => p === 'fwd');
+  if (ends.length + forwarded.length !== parts.length || ends.length > 1 || forwarded.length > 1) return null;
+  return ends[0] ?? 'fwd';
+}
+
+/** The reason a `fwd` record is skipped. */
+export const FORWARDED_ONLY = 'reporter fwd (forwarded through a node that is neither end: no policy of either endpoint decided it there)';
+
+/**
+ * Felix names a protocol it has no name for by its number (felix/collector/utils/utils.go
+ * ProtoToString, release-v3.30 to HEAD), 0 included; but no Calico rule can match protocol 0
+ * (libcalico-go/lib/validator/v3/validator.go validateProtocol, HEAD: "an integer 1-255").
+ */
+export function isProtocolZero(value: unknown): boolean {
+  return value === 0 || value === '0';
+}
+
+export const PROTOCOL_ZERO = 'proto 0 (no Calico rule can match IP protocol 0)';
+
 /** Workload names in aggregated logs are pod-name prefixes ending in `*`; `-` when unknown. */
 const WORKLOAD_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9*])?$|^\*$|^-$/;
 /** Networks (`pub`, `pvt`) and host names: printable ASCII without quotes or separators. */

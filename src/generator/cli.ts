@@ -4,7 +4,7 @@ import { DEFAULT_SPAN_SECONDS, scenarioNames, writeFlowFile, type GenerateOption
 
 const USAGE =
   'usage: flows:generate --scenario <name|list> --records <n> --out <file[.gz]> [--seed <int>] ' +
-  '[--end <ISO time|unix seconds>] [--span <6h|30m|90s|1d>] [--damaged <0..1>] [--namespaces <n>]';
+  '[--end <ISO time|unix seconds>] [--span <6h|30m|90s|1d>] [--damaged <0..1>] [--namespaces <n>] [--trace-form 3.31|3.32]';
 
 class UsageError extends Error {}
 
@@ -50,6 +50,7 @@ function parseOptions(argv: string[]): Parsed {
         span: { type: 'string' },
         damaged: { type: 'string' },
         namespaces: { type: 'string' },
+        'trace-form': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -82,6 +83,11 @@ function parseOptions(argv: string[]): Parsed {
     const n = parseCount('namespaces', values.namespaces);
     if (n < 1 || n > 500) throw new UsageError(`--namespaces must be in [1, 500], got ${n}`);
     opts.namespaces = n;
+  }
+  const traceForm = values['trace-form'];
+  if (traceForm !== undefined) {
+    if (traceForm !== '3.31' && traceForm !== '3.32') throw new UsageError(`--trace-form must be 3.31 (Calico up to 3.31) or 3.32 (3.32 and later), got "${traceForm}"`);
+    opts.traceForm = traceForm;
   }
   if ((opts.spanSeconds ?? 0) > opts.endTime) throw new UsageError('--span reaches before the Unix epoch');
   return { out: values.out, opts };

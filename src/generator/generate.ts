@@ -6,12 +6,14 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { damageKinds, damageLine, type DamageKind } from './damage.ts';
 import { createRandom, hashString } from './random.ts';
+import type { TraceForm } from '../flows/policy-hit.ts';
 import { compileFlows, type CompiledFlow } from './record.ts';
 import type { Scenario } from './scenario.ts';
 import { buildScenario } from './scenarios/index.ts';
 
 export { scenarioNames } from './scenarios/index.ts';
 export { damageKinds, type DamageKind } from './damage.ts';
+export type { TraceForm } from '../flows/policy-hit.ts';
 
 export interface GenerateOptions {
   scenario: string;
@@ -29,6 +31,12 @@ export interface GenerateOptions {
   damagedRatio?: number;
   /** Application namespaces of the multi-namespace scenario. */
   namespaces?: number;
+  /**
+   * How policy traces name policies: as Felix up to 3.31 (and Calico Enterprise) writes them,
+   * `<tier>.<name>`, `<ns>/<tier>.staged:<name>` ... (the default), or as 3.32 and later write
+   * them, `gnp:<name>`, `snp:<ns>/<name>` ... (felix/calc/policy_lookup_cache.go setFlowLogPolicyName).
+   */
+  traceForm?: TraceForm;
 }
 
 export interface FlowEntry {
@@ -61,6 +69,7 @@ function validate(opts: GenerateOptions): Checked {
   if (!Number.isSafeInteger(span) || span <= 0 || span > opts.endTime) throw new RangeError(`spanSeconds must be a positive integer not reaching before 1970, got ${span}`);
   if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`damagedRatio must be in [0, 1], got ${ratio}`);
   if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+  if (opts.traceForm !== undefined && opts.traceForm !== '3.31' && opts.traceForm !== '3.32') throw new RangeError(`traceForm must be 3.31 or 3.32, got ${String(opts.traceForm)}`);
   return { span, ratio, seed };
 }
 
@@ -90,7 +99,7 @@ export function generateFlowEntries(opts: GenerateOptions): Generator<FlowEntry>
 }
 
 function* entries(opts: GenerateOptions, scenario: Scenario, { span, ratio, seed }: Checked): Generator<FlowEntry> {
-  const flows = compileFlows(scenario);
+  const flows = compileFlows(scenario, opts.traceForm);
   const pick = weightedPicker(flows);
   const wepSourced = flows.filter((f) => f.template.source.type === 'wep');
   const rng = createRandom(hashString(`${scenario.name}:${seed}`));

@@ -1,6 +1,7 @@
 // Renders one scenario flow, as seen by one reporter, into Calico Enterprise flow-log JSON lines.
 // Everything constant for a (flow, reporter) pair is serialised once; each record only fills in
 // times, IPs, ports and counters, which keeps the generator well above 150k lines/s.
+import { parsePolicyHit, policyHitEntry, type TraceForm } from '../flows/policy-hit.ts';
 import type { Random } from './random.ts';
 import { podLabels, podNameAggr, type Endpoint, type FlowTemplate, type Reporter, type Scenario } from './scenario.ts';
 
@@ -14,14 +15,26 @@ export interface CompiledFlow {
 
 const q = JSON.stringify;
 
-/** Every (template, reporter) pair of the scenario, in scenario order. */
-export function compileFlows(scenario: Scenario): CompiledFlow[] {
+/**
+ * Every (template, reporter) pair of the scenario, in scenario order. `traceForm`: how policy-trace
+ * entries name policies, as Felix up to 3.31 writes them (the scenarios' own form, the default) or
+ * as 3.32 and later write them (`<kind>:[<ns>/]<name>`).
+ */
+export function compileFlows(scenario: Scenario, traceForm: TraceForm = '3.31'): CompiledFlow[] {
   const out: CompiledFlow[] = [];
   for (const t of scenario.flows) {
     if (!(t.weight > 0)) throw new RangeError('flow template weight must be > 0');
-    for (const r of t.reporters) out.push(compileFlow(t, r, scenario.nodes));
+    for (const r of t.reporters) out.push(compileFlow(t, r, scenario.nodes, traceForm));
   }
   return out;
+}
+
+/** A scenario's trace entry (written in the 3.31 form) in the form asked for. */
+function traceEntry(entry: string, form: TraceForm): string {
+  if (form === '3.31') return entry;
+  const hit = parsePolicyHit(entry);
+  if (hit === null) throw new RangeError(`scenario trace entry ${JSON.stringify(entry)} is not one Felix writes`);
+  return policyHitEntry(hit, form);
 }
 
 interface EndFields {
@@ -48,14 +61,14 @@ function endFields(e: Endpoint): EndFields {
   }
 }
 
-function policiesJson(t: FlowTemplate, local: Endpoint): string {
+function policiesJson(t: FlowTemplate, local: Endpoint, form: TraceForm): string {
   // The profile in the trace is the reporting endpoint's: its namespace's, or the hosts' default.
   const profile =
     local.type === 'wep'
       ? `0|__PROFILE__|__PROFILE__.kns.${local.workload.namespace}|allow|0`
       : '0|__PROFILE__|__PROFILE__.projectcalico-default-allow|allow|0';
   const trace = (all: string, pending: string): string =>
-    `"policies":{"all_policies":[${q(all)}],"enforced_policies":[${q(all)}],"pending_policies":[${q(pending)}]},`;
+    `"policies":{"all_policies":[${q(traceEntry(all, form))}],"enforced_policies":[${q(traceEntry(all, form))}],"pending_policies":[${q(traceEntry(pending, form))}]},`;
   switch (t.trace.kind) {
     case 'profile':
       return trace(profile, profile);
@@ -68,7 +81,7 @@ function policiesJson(t: FlowTemplate, local: Endpoint): string {
   }
 }
 
-function compileFlow(t: FlowTemplate, reporter: Reporter, nodes: readonly string[]): CompiledFlow {
+function compileFlow(t: FlowTemplate, reporter: Reporter, nodes: readonly string[], traceForm: TraceForm): CompiledFlow {
   const src = endFields(t.source);
   const dst = endFields(t.dest);
   const local = reporter === 'src' ? t.source : t.dest;
@@ -88,7 +101,7 @@ function compileFlow(t: FlowTemplate, reporter: Reporter, nodes: readonly string
     `"dest_service_port":${q(svc?.portName ?? '-')},"dest_service_port_num":${svc ? svc.port : 'null'},` +
     (t.domains ? `"dest_domains":${q(t.domains)},` : '') +
     `"proto":${q(t.proto)},"action":"${t.action}","reporter":"${reporter}",` +
-    policiesJson(t, local) +
+    policiesJson(t, local, traceForm) +
     '"bytes_in":';
 
   const hosts = (local.type === 'hep' ? [local.node] : nodes).map((h) => q(h));

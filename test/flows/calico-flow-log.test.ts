@@ -95,6 +95,23 @@ describe('a valid record', () => {
     });
   });
 
+  test('dest_service_port `*` (several port names match the port) and dest_service_port_num 0 (no port) name no port', () => {
+    expect(record(parseWith({ dest_service_name: 'summary', dest_service_namespace: 'yaobank', dest_service_port: '*', dest_service_port_num: 80 })).destService).toEqual({
+      name: 'summary',
+      namespace: 'yaobank',
+      portName: null,
+      port: 80,
+    });
+    expect(record(parseWith({ dest_service_name: 'summary', dest_service_port: 'http', dest_service_port_num: 0 })).destService).toEqual({
+      name: 'summary',
+      namespace: null,
+      portName: 'http',
+      port: null,
+    });
+    expect(reason(parseWith({ dest_service_name: 'summary', dest_service_port: '**' }))).toBe('invalid dest_service_port');
+    expect(reason(parseWith({ dest_service_name: 'summary', dest_service_port: 'HTTP' }))).toBe('invalid dest_service_port');
+  });
+
   test('service fields: `-` means none', () => {
     expect(record(parseWith({ dest_service_name: '-', dest_service_namespace: '-', dest_service_port: '-', dest_service_port_num: null })).destService).toBeNull();
     expect(record(parseWith({ dest_service_name: '', dest_service_namespace: 'yaobank' })).destService).toBeNull();
@@ -199,6 +216,78 @@ describe('a valid record', () => {
   });
 });
 
+describe('well formed, nothing to learn: skipped with the reason, marked nothingToLearn', () => {
+  const skipped = (result: ParseResult) => {
+    if (result.ok) throw new Error('expected a skip');
+    return [result.reason, result.nothingToLearn ?? false];
+  };
+
+  test('a forwarding node\'s report', () => {
+    expect(skipped(parseWith({ reporter: 'fwd' }))).toEqual([expect.stringMatching(/^reporter fwd \(/), true]);
+    expect(skipped(parseWith({ reporter: 'fwd', policies: { transit_policies: ['0|default|default.allow-ssh|allow|0'] } }))).toEqual([
+      expect.stringMatching(/^reporter fwd/),
+      true,
+    ]);
+  });
+
+  test.each<[unknown]>([[0], ['0']])('proto %p', (proto) => {
+    expect(skipped(parseWith({ proto }))).toEqual(['proto 0 (no Calico rule can match IP protocol 0)', true]);
+  });
+
+  test('a malformed line is malformed first, whatever it reports', () => {
+    expect(skipped(parseWith({ reporter: 'fwd', source_namespace: '../x' }))).toEqual(['invalid source_namespace', false]);
+    expect(skipped(parseWith({ proto: 0, dest_port: -1 }))).toEqual(['invalid dest_port', false]);
+  });
+
+  test('malformed lines carry no nothingToLearn', () => {
+    expect(parseWith({ action: 'x' })).toEqual({ ok: false, reason: 'invalid action' });
+  });
+});
+
+describe('reporter', () => {
+  test.each<[unknown, 'src' | 'dst']>([
+    ['src', 'src'],
+    ['dst', 'dst'],
+    // The destination's report of a flow a node also forwarded ("Apply policy to forwarded traffic" page).
+    ['dst, fwd', 'dst'],
+    ['dst,fwd', 'dst'],
+    ['fwd, src', 'src'],
+  ])('%p -> %p', (reporter, expected) => {
+    expect(record(parseWith({ reporter })).reporter).toBe(expected);
+  });
+});
+
+describe('formats that are not flow-log JSON lines get their own reason', () => {
+  test('the space-delimited text format of the docs\' "Filter flow logs" page', () => {
+    const line = '1528842551 1528842851 wep dev rails-81531* - wep dev memcached-38456* - - - 6 - 3000 7 3 4 out 154 61 70111 49404 allow';
+    expect(parseCalicoFlowLog(line)).toEqual({ ok: false, reason: 'space-delimited text flow log (not the JSON format): not read' });
+    expect(reason(parseCalicoFlowLog('1528842551 oops'))).toBe('not JSON');
+  });
+
+  test('a Whisker API flow (whisker-backend/pkg/apis/v1/flows.go FlowResponse, HEAD)', () => {
+    const whisker = {
+      start_time: '2025-04-01T10:00:00Z',
+      end_time: '2025-04-01T10:00:15Z',
+      action: 'Allow',
+      source_name: 'client-*',
+      source_namespace: 'app',
+      source_labels: 'app=client',
+      dest_name: 'server-*',
+      dest_namespace: 'app',
+      dest_labels: 'app=server',
+      protocol: 'tcp',
+      dest_port: 80,
+      reporter: 'Dst',
+      policies: { enforced: [], pending: [] },
+      packets_in: 1,
+      packets_out: 1,
+      bytes_in: 60,
+      bytes_out: 60,
+    };
+    expect(reason(parseCalicoFlowLog(JSON.stringify(whisker)))).toBe('a Whisker API flow, not a flow-log line (no endpoint types): read flows from Goldmane instead');
+  });
+});
+
 describe('rejections', () => {
   test.each<[string, string]>([
     ['plain text', 'not JSON'],
@@ -244,10 +333,15 @@ describe('rejections', () => {
     ['action null', { action: null }, 'invalid action'],
     ['reporter both', { reporter: 'both' }, 'invalid reporter'],
     ['reporter as a number', { reporter: 1 }, 'invalid reporter'],
+    ['reporter uppercase', { reporter: 'SRC' }, 'invalid reporter'],
+    ['reporter empty', { reporter: '' }, 'invalid reporter'],
+    ['reporter both ends', { reporter: 'src, dst' }, 'invalid reporter'],
+    ['reporter twice', { reporter: 'dst, dst' }, 'invalid reporter'],
+    ['reporter with an empty part', { reporter: 'dst,' }, 'invalid reporter'],
+    ['reporter with an unknown part', { reporter: 'dst, out' }, 'invalid reporter'],
+    ['reporter as a list', { reporter: ['dst', 'fwd'] }, 'invalid reporter'],
     ['proto unknown name', { proto: 'tcpx' }, 'invalid proto'],
     ['proto empty', { proto: '' }, 'invalid proto'],
-    ['proto 0', { proto: 0 }, 'invalid proto'],
-    ['proto "0"', { proto: '0' }, 'invalid proto'],
     ['proto 256', { proto: 256 }, 'invalid proto'],
     ['proto "256"', { proto: '256' }, 'invalid proto'],
     ['proto -6', { proto: -6 }, 'invalid proto'],

@@ -15,6 +15,7 @@ import {
   type GenerateOptions,
 } from '../../src/generator/generate.ts';
 import { MAX_LINE_BYTES } from '../../src/generator/damage.ts';
+import { parseCalicoFlowLog } from '../../src/flows/calico-flow-log.ts';
 import { flowProblems } from './flow-shape.ts';
 
 const END = 1795348800; // 2026-11-22T12:00:00Z
@@ -127,6 +128,44 @@ describe.each(scenarioNames.map((s) => [s]))('scenario %s', (scenario) => {
   });
 });
 
+describe.each(scenarioNames.map((s) => [s]))('trace forms, scenario %s', (scenario) => {
+  const opts = base(scenario, 4000, { damagedRatio: 0.01, seed: 5 });
+  /** The undamaged lines (damaged ones derive from their base line's length, which the form changes). */
+  const lines = (extra: Partial<GenerateOptions>) =>
+    [...generateFlowEntries({ ...opts, ...extra })].filter((e) => e.damage === null && e.line.length > 0).map((e) => e.line.toString());
+  const entriesOf = (text: string[]) => text.flatMap((l) => (l.includes('"policies":') ? [l.slice(l.indexOf('"policies":'), l.indexOf('"bytes_in"'))] : []));
+
+  test('the default is the 3.31 form, byte for byte', () => {
+    expect(bytesOf({ ...opts, traceForm: '3.31' }).equals(bytesOf(opts))).toBe(true);
+  });
+
+  test('3.32 names policies by kind (felix/calc/policy_lookup_cache.go setFlowLogPolicyName, HEAD); nothing else changes', () => {
+    const older = lines({});
+    const newer = lines({ traceForm: '3.32' });
+    expect(newer).toHaveLength(older.length);
+    const entries = entriesOf(newer).join('\n');
+    expect(entries).toMatch(/\|__PROFILE__\|pro:kns\./);
+    expect(entries).not.toMatch(/__PROFILE__\./);
+    expect(entries).not.toMatch(/staged:/);
+    // Lines differ only in their policy traces, and read as the same records.
+    for (let i = 0; i < older.length; i++) {
+      const [a, b] = [older[i]!, newer[i]!];
+      if (!a.includes('"policies":')) expect(b).toBe(a);
+      if (a === b) continue;
+      const withoutTrace = (l: string) => l.replace(/"policies":\{[^}]*\},/, '');
+      expect(withoutTrace(b)).toBe(withoutTrace(a));
+      expect(parseCalicoFlowLog(b)).toEqual(parseCalicoFlowLog(a));
+    }
+  });
+});
+
+test('the 3.32 form covers every kind of hit the scenarios write', () => {
+  const text = [...generateFlowLines(base('multi-namespace', 2000, { traceForm: '3.32' }))].map((l) => l.toString()).join('\n');
+  for (const form of ['|security|gnp:default-deny|deny|-1', '|platform|gnp:allow-prometheus|allow|0', '|security|sgnp:quarantine|deny|0', '|__PROFILE__|pro:kns.']) {
+    expect(text).toContain(form);
+  }
+});
+
 test('writeFlowFile writes the generated lines, plain and gzip', async () => {
   await withTempDir(async (dir) => {
     const opts = base('multi-namespace', 5000, { damagedRatio: 0.01, namespaces: 5 });
@@ -143,6 +182,7 @@ test('bad options are rejected before anything is written', async () => {
   expect(() => generateFlowEntries(base('yaobank', -1))).toThrow(RangeError);
   expect(() => generateFlowEntries(base('yaobank', 10, { damagedRatio: 2 }))).toThrow(RangeError);
   expect(() => generateFlowEntries(base('multi-namespace', 10, { namespaces: 0 }))).toThrow(RangeError);
+  expect(() => generateFlowEntries(base('yaobank', 10, { traceForm: '3.33' as never }))).toThrow(/traceForm/);
   await withTempDir(async (dir) => {
     await expect(writeFlowFile(join(dir, 'x.jsonl'), base('yaobank', 10, { spanSeconds: 0 }))).rejects.toThrow(RangeError);
   });
@@ -167,6 +207,15 @@ describe('cli', () => {
     });
   });
 
+  test('--trace-form 3.32 writes the 3.32 form', async () => {
+    await withTempDir(async (dir) => {
+      const out = join(dir, 'flows.jsonl');
+      const r = run(['--scenario', 'yaobank', '--records', '200', '--out', out, '--end', '2026-11-22T12:00:00Z', '--trace-form', '3.32'], dir);
+      expect(r.status).toBe(0);
+      expect((await readFile(out)).equals(bytesOf(base('yaobank', 200, { traceForm: '3.32' })))).toBe(true);
+    });
+  });
+
   test('lists scenarios', () => {
     const r = run(['--scenario', 'list'], tmpdir());
     expect(r.status).toBe(0);
@@ -181,6 +230,7 @@ describe('cli', () => {
     [['--scenario', 'yaobank', '--records', '10', '--out', 'x.jsonl', '--span', 'forever']],
     [['--scenario', 'yaobank', '--records', '10', '--out', 'x.jsonl', '--namespaces', '3']],
     [['--scenario', 'yaobank', '--records', '10', '--out', 'x.jsonl', '--frobnicate']],
+    [['--scenario', 'yaobank', '--records', '10', '--out', 'x.jsonl', '--trace-form', 'v3.32']],
   ])('rejects %j with exit code 2 and one line on stderr', async (args) => {
     await withTempDir(async (dir) => {
       const r = run(args, dir);

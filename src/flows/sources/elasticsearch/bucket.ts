@@ -2,22 +2,38 @@
 // the same rules as a flow-log line (src/flows/calico-flow-log.ts): every name is checked against
 // Kubernetes name syntax, protocols parsed, domains normalised, policy hits parsed, so nothing an
 // index holds can reach a path, a selector or YAML unchecked. A bad bucket is rejected with a
-// reason; the source counts it.
+// reason; the source counts it. A bucket that is well formed but teaches nothing (a forwarding
+// node's report, protocol 0) is skipped with its reason and marked `nothingToLearn`, as a file line is.
 
 import { isPortNumber } from '../../../calico/ports.ts';
 import { parseProtocol } from '../../../calico/protocol.ts';
 import { memoize } from '../../../util/memo.ts';
 import { parsePolicyHit } from '../../policy-hit.ts';
-import { ENDPOINT_TYPES, MAX_HITS, MAX_TIME, NO_STRINGS, normalisedDomains, validDnsLabel, validEndpointName } from '../../validation.ts';
+import {
+  ENDPOINT_TYPES,
+  FORWARDED_ONLY,
+  isProtocolZero,
+  MAX_HITS,
+  MAX_TIME,
+  NO_STRINGS,
+  normalisedDomains,
+  parseReporter,
+  PROTOCOL_ZERO,
+  validDnsLabel,
+  validEndpointName,
+  type NotRead,
+} from '../../validation.ts';
 import type { DestinationService, EndpointType, FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from '../../record.ts';
 import { END, NUM_FLOWS, START, TRACE_ENTRY_SEPARATOR, TRACE_INVALID, TRACE_LIST_SEPARATOR, type KeyName } from './query.ts';
 
-export type BucketResult = { ok: true; record: FlowRecord } | { ok: false; reason: string };
+export type BucketResult = { ok: true; record: FlowRecord } | NotRead;
 
 class Reject {
   readonly reason: string;
-  constructor(reason: string) {
+  readonly nothingToLearn: boolean;
+  constructor(reason: string, nothingToLearn = false) {
     this.reason = reason;
+    this.nothingToLearn = nothingToLearn;
   }
 }
 
@@ -31,33 +47,31 @@ export function parseBucket(bucket: unknown): BucketResult {
   try {
     return { ok: true, record: toRecord(key as Record<string, unknown>, b) };
   } catch (e) {
-    if (e instanceof Reject) return { ok: false, reason: e.reason };
-    throw e;
+    if (!(e instanceof Reject)) throw e;
+    return e.nothingToLearn ? { ok: false, reason: e.reason, nothingToLearn: true } : { ok: false, reason: e.reason };
   }
 }
 
 function toRecord(key: Record<string, unknown>, bucket: Record<string, unknown>): FlowRecord {
-  const reporter = key['reporter' satisfies KeyName];
-  if (reporter !== 'src' && reporter !== 'dst') throw invalid(key, 'reporter');
-  const protocol = parseProtocol(key['proto' satisfies KeyName]);
-  if (protocol === null) throw invalid(key, 'proto');
+  const reporter = parseReporter(key['reporter' satisfies KeyName]);
+  if (reporter === null) throw invalid(key, 'reporter');
+  const protocolZero = isProtocolZero(key['proto' satisfies KeyName]);
+  const protocol = protocolZero ? null : parseProtocol(key['proto' satisfies KeyName]);
+  if (!protocolZero && protocol === null) throw invalid(key, 'proto');
   const startTime = time(bucket, START, 'start_time', Math.floor);
   const endTime = time(bucket, END, 'end_time', Math.ceil);
   if (endTime < startTime) throw new Reject('end_time before start_time');
-  return {
-    startTime,
-    endTime,
-    source: endpoint(key, 'source'),
-    dest: endpoint(key, 'dest'),
-    destPort: port(key),
-    destService: service(key),
-    destDomains: domains(key['dest_domains' satisfies KeyName]),
-    protocol,
-    action: 'allow',
-    reporter,
-    policies: trace(key['policies' satisfies KeyName]),
-    numFlows: numFlows(bucket),
-  };
+  const source = endpoint(key, 'source');
+  const dest = endpoint(key, 'dest');
+  const destPort = port(key);
+  const destService = service(key);
+  const destDomains = domains(key['dest_domains' satisfies KeyName]);
+  const policies = trace(key['policies' satisfies KeyName]);
+  const numFlows = bucketFlows(bucket);
+  // Well formed, but nothing to learn from (the same reasons as a file line's).
+  if (reporter === 'fwd') throw new Reject(FORWARDED_ONLY, true);
+  if (protocol === null) throw new Reject(PROTOCOL_ZERO, true);
+  return { startTime, endTime, source, dest, destPort, destService, destDomains, protocol, action: 'allow', reporter, policies, numFlows };
 }
 
 function invalid(key: Record<string, unknown>, field: string): Reject {
@@ -73,7 +87,7 @@ function time(bucket: Record<string, unknown>, agg: string, field: string, round
   return seconds;
 }
 
-function numFlows(bucket: Record<string, unknown>): number {
+function bucketFlows(bucket: Record<string, unknown>): number {
   const value = metric(bucket, NUM_FLOWS);
   if (value === null || !Number.isSafeInteger(value) || value < 0) throw new Reject('invalid num_flows');
   return value;
