@@ -904,6 +904,8 @@ export class GoldmaneTestServer {
   }
 
   static async start(options: GoldmaneServerOptions = {}): Promise<GoldmaneTestServer> {
+    // Before anything is bound: flows this release cannot send fail the start.
+    checkRelease(options.flows ?? [], options.release ?? 'main');
     const tls = options.tls ?? { ca: readFileSync(tlsFile('ca.pem')), cert: readFileSync(tlsFile('server.pem')), key: readFileSync(tlsFile('server-key.pem')) };
     const server = new grpc.Server();
     const credentials = grpc.ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], true);
@@ -931,10 +933,9 @@ export class GoldmaneTestServer {
     this.#flows = flows;
     this.#keys = [];
     if (!isList(flows)) return;
-    const foreign = foreignKinds(this.release);
+    checkRelease(flows, this.release);
     const byKey = new Map<string, KeyEntry>();
     for (const f of flows) {
-      if (f.Key !== undefined) checkKinds(f.Key, foreign, this.release);
       const id = f.Key === undefined ? '' : encodedKey(f.Key).toString('latin1');
       let entry = byKey.get(id);
       if (entry === undefined) {
@@ -1286,13 +1287,18 @@ function interleave(a: readonly Buffer[], b: readonly Buffer[]): Buffer[] {
   return out;
 }
 
-function checkKinds(key: TestFlowKey, foreign: ReadonlySet<number>, release: Release): void {
+/** Throws when a listed flow uses a policy kind of the other contract. */
+function checkRelease(flows: FlowSet, release: Release): void {
+  if (!isList(flows)) return;
+  const foreign = foreignKinds(release);
   const check = (h: TestPolicyHit): void => {
     if (h.kind !== undefined && foreign.has(h.kind)) throw new Error(`Goldmane ${release} has no PolicyKind ${h.kind}`);
     if (h.trigger !== undefined) check(h.trigger);
   };
-  for (const h of key.policies?.enforced_policies ?? []) check(h);
-  for (const h of key.policies?.pending_policies ?? []) check(h);
+  for (const f of flows) {
+    for (const h of f.Key?.policies?.enforced_policies ?? []) check(h);
+    for (const h of f.Key?.policies?.pending_policies ?? []) check(h);
+  }
 }
 
 const passBuffer = (b: Buffer): Buffer => b;
