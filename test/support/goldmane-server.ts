@@ -43,7 +43,7 @@
 // flow by flow interleaved with the history, as 3.30's per-flow goroutines deliver it).
 //
 // Faults: fail the next N calls with a status, fail every call, delay every reply, lie about
-// totalPages, leave out metadata, answer with raw bytes, break streams after N messages.
+// totalPages, leave out metadata, answer with raw bytes, break the next streams after N messages.
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -856,6 +856,8 @@ interface OpenStream {
   readonly call: grpc.ServerWritableStream<Buffer, Buffer>;
   sent: number;
   open: boolean;
+  /** Messages after which it breaks. */
+  readonly breakAfter: number | null;
 }
 
 export class GoldmaneTestServer {
@@ -882,8 +884,8 @@ export class GoldmaneTestServer {
   onList: ((request: ListRequest, call: number) => { fault?: Fault; delayMs?: number } | undefined) | null = null;
   /** The next Stream meets the registration race (see the header). */
   streamRace = false;
-  /** Every stream ends with UNAVAILABLE once it has sent this many messages. */
-  breakStreamsAfter: number | null = null;
+  /** The next streams, one each, end with UNAVAILABLE once they have sent this many messages. */
+  readonly breakStreamsAfter: number[] = [];
   #failNext: Fault[] = [];
   #flows: FlowSet = [];
   #keys: KeyEntry[] = [];
@@ -1209,7 +1211,7 @@ export class GoldmaneTestServer {
     const fault = this.#fault();
     if (fault !== null) return void call.emit('error', { code: fault.code, details: fault.details });
     if (request.filter !== null) return void call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: 'the test server does not apply filters' });
-    const stream: OpenStream = { call, sent: 0, open: true };
+    const stream: OpenStream = { call, sent: 0, open: true, breakAfter: this.breakStreamsAfter.shift() ?? null };
     call.on('cancelled', () => {
       stream.open = false;
       this.#streams.delete(stream);
@@ -1252,7 +1254,7 @@ export class GoldmaneTestServer {
 
   #send(stream: OpenStream, bytes: Buffer): void {
     if (!stream.open) return;
-    if (this.breakStreamsAfter !== null && stream.sent >= this.breakStreamsAfter) {
+    if (stream.breakAfter !== null && stream.sent >= stream.breakAfter) {
       this.#end(stream, { code: grpc.status.UNAVAILABLE, details: 'injected stream break' });
       return;
     }

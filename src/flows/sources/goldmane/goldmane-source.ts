@@ -212,6 +212,8 @@ export class GoldmaneFlowSource implements FlowSource {
         if (resume.resumeFrom > progress) emit({ type: 'progress', before: (progress = resume.resumeFrom) });
         const request: WireFlowStreamRequest = { start_time_gte: connection.startTimeGte };
         const call = (client as FlowsClient).Stream(request);
+        // The loop below sees the stream's error; this keeps one that comes after it from going unhandled.
+        call.on('error', () => undefined);
         const cancel = (): void => call.cancel();
         signal.addEventListener('abort', cancel, { once: true });
         emit({ type: 'connected', from: connection.startTimeGte });
