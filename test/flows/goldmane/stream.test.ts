@@ -196,6 +196,28 @@ describe.each(RELEASES.filter((r) => r === '3.31' || r === 'main'))('Goldmane %s
     expect(gte).toBe(bucketOf(START - CLOCK_SKEW_SECONDS) - INTERVAL);
   });
 
+  test('an error thrown by onRecord ends following with that error, and the stream', async () => {
+    const server = await GoldmaneTestServer.start({ release, now: () => START, flows: reports(START) });
+    try {
+      const source = await openGoldmaneSource(goldmaneConfig(server.address));
+      const boom = new Error('sink failed');
+      await expect(
+        source.follow({
+          since: T0,
+          signal: new AbortController().signal,
+          now: () => START,
+          onRecord: () => {
+            throw boom;
+          },
+        }),
+      ).rejects.toBe(boom);
+      await until(() => server.openStreams === 0, 'the stream to close');
+      expect(server.streamCalls).toHaveLength(1);
+    } finally {
+      server.forceClose();
+    }
+  });
+
   test('connection failures are retried; abort ends following and the stream', async () => {
     const f = await follow(release, reports(START), T0, (server) => server.failNext(3));
     await until(() => f.records.length === 390, 'the history');

@@ -194,7 +194,9 @@ export class GoldmaneFlowSource implements FlowSource {
 
   /**
    * Follows Goldmane's flows as they complete, from `since` until `signal` aborts (then it
-   * resolves; it never rejects). Each flow arrives once per 15-second bucket it was active in.
+   * resolves). Each flow arrives once per 15-second bucket it was active in. Goldmane's failures
+   * are retried for ever (and reported as events); it rejects only with an error thrown by
+   * onRecord or onEvent.
    */
   async follow(options: FollowOptions): Promise<void> {
     const { signal, onRecord } = options;
@@ -238,6 +240,11 @@ export class GoldmaneFlowSource implements FlowSource {
           }
           reason = 'the stream ended';
         } catch (e) {
+          // The stream's failure is retried; the sink's (onRecord, onEvent) is not ours to hide.
+          if (!isServiceError(e)) {
+            call.cancel();
+            throw e;
+          }
           reason = describeStatus(e);
         } finally {
           signal.removeEventListener('abort', cancel);
