@@ -196,6 +196,23 @@ describe.each(RELEASES.filter((r) => r === '3.31' || r === 'main'))('Goldmane %s
     expect(gte).toBe(bucketOf(START - CLOCK_SKEW_SECONDS) - INTERVAL);
   });
 
+  test('a server that refuses our client certificate: the reason says so, and following goes on trying', async () => {
+    const server = await GoldmaneTestServer.start({ release, now: () => START, flows: reports(START) });
+    try {
+      const source = await openGoldmaneSource(goldmaneConfig(server.address, { certFile: tlsFile('other-client.pem'), keyFile: tlsFile('other-client-key.pem') }), { backoffMs: 5, maxBackoffMs: 20 });
+      const stop = new AbortController();
+      const events: FollowEvent[] = [];
+      const done = source.follow({ since: T0, signal: stop.signal, now: () => START, onRecord: () => undefined, onEvent: (e) => events.push(e) });
+      await until(() => events.filter((e) => e.type === 'disconnected').length >= 2, 'two failures');
+      stop.abort();
+      await done;
+      expect((events.find((e) => e.type === 'disconnected') as { reason: string }).reason).toMatch(/^UNAVAILABLE: .*it does not accept the client certificate \(certFile, keyFile\)\)$/);
+      expect(server.streamCalls).toHaveLength(0);
+    } finally {
+      server.forceClose();
+    }
+  });
+
   test('an error thrown by onRecord ends following with that error, and the stream', async () => {
     const server = await GoldmaneTestServer.start({ release, now: () => START, flows: reports(START) });
     try {
@@ -222,6 +239,7 @@ describe.each(RELEASES.filter((r) => r === '3.31' || r === 'main'))('Goldmane %s
     const f = await follow(release, reports(START), T0, (server) => server.failNext(3));
     await until(() => f.records.length === 390, 'the history');
     expect(f.events.filter((e) => e.type === 'disconnected')).toHaveLength(3);
+    // The server is reachable and takes our certificate: the TLS check adds nothing.
     expect(f.events.filter((e) => e.type === 'disconnected').every((e) => (e as { reason: string }).reason === 'UNAVAILABLE: injected fault')).toBe(true);
     f.stop.abort();
     await f.done;

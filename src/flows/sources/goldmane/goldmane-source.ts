@@ -246,6 +246,10 @@ export class GoldmaneFlowSource implements FlowSource {
             throw e;
           }
           reason = describeStatus(e);
+          if ((e as grpc.ServiceError).code === grpc.status.UNAVAILABLE && !signal.aborted) {
+            const diagnosis = await this.#probe();
+            if (diagnosis !== null) reason += ` (${diagnosis})`;
+          }
         } finally {
           signal.removeEventListener('abort', cancel);
         }
