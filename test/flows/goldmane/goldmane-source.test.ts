@@ -8,17 +8,19 @@ import * as grpc from '@grpc/grpc-js';
 import type { FlowRecord } from '../../../src/flows/record.ts';
 import { FlowSourceError, type TimeWindow } from '../../../src/flows/source.ts';
 import { openGoldmaneSource, type GoldmaneFlowSource, type GoldmaneSourceOptions } from '../../../src/flows/sources/goldmane/goldmane-source.ts';
-import { flowsClientConstructor, type WireFlowResult } from '../../../src/flows/sources/goldmane/wire.ts';
 import { ACTION, Encoder, encodeFlowResult, ENDPOINT, GoldmaneTestServer, goldmaneConfig, KIND, REPORTER, tlsFile, type TestFlow } from '../../support/goldmane-server.ts';
 
 const run = promisify(execFile);
-const T0 = 1_795_000_000;
+/** A bucket start (a multiple of 15 s). */
+const T0 = 1_795_000_005;
 const WINDOW: TimeWindow = { from: T0, to: T0 + 3600 };
+/** The test server's "now": it holds [T0, T0 + 3630). */
+const NOW = T0 + 3600;
 /** Fast retries for tests. */
 const FAST: GoldmaneSourceOptions = { retries: 2, backoffMs: 5 };
 
-/** A valid flow from workload `app-<i>-*` in `shop` to `db`, starting at `start`. */
-function testFlow(i: number, start = T0 + 10 + i): TestFlow {
+/** A valid flow from workload `app-<i>-*` in `shop` to `db`, starting at `start` (by default in bucket i). */
+function testFlow(i: number, start = T0 + 15 * i + 3): TestFlow {
   return {
     Key: {
       source_name: `app-${i}-*`,
@@ -43,7 +45,7 @@ function testFlow(i: number, start = T0 + 10 + i): TestFlow {
 
 let server: GoldmaneTestServer;
 beforeAll(async () => {
-  server = await GoldmaneTestServer.start();
+  server = await GoldmaneTestServer.start({ now: () => NOW });
 });
 afterAll(async () => {
   server.forceClose();
@@ -115,46 +117,54 @@ describe('opening', () => {
   });
 
   test('options are checked', async () => {
-    await expect(openGoldmaneSource(goldmaneConfig(server.address), { pageSize: 0 })).rejects.toThrow(RangeError);
+    await expect(openGoldmaneSource(goldmaneConfig(server.address), { maxFlowsPerCall: 0 })).rejects.toThrow(RangeError);
+    await expect(openGoldmaneSource(goldmaneConfig(server.address), { maxReplyBytes: 10 })).rejects.toThrow(RangeError);
     await expect(openGoldmaneSource(goldmaneConfig(server.address), { retries: -1 })).rejects.toThrow(RangeError);
   });
 });
 
 describe('reading', () => {
-  test('pages until totalPages, in order, page_size per call', async () => {
+  test('a window that fits one reply: one call, whole intervals, page 0 of maxFlowsPerCall; flows as Goldmane aggregates them', async () => {
     const flows = Array.from({ length: 25 }, (_, i) => testFlow(i));
     server.setFlows(flows);
-    const source = await openGoldmaneSource(goldmaneConfig(server.address), { pageSize: 10 });
+    const source = await openGoldmaneSource(goldmaneConfig(server.address), { maxFlowsPerCall: 25 });
     const records = await readAll(source);
-    expect(records.map((r) => r.source.name)).toEqual(flows.map((f) => f.Key!.source_name));
-    expect(server.calls.map((c) => [c.page, c.page_size])).toEqual([
-      [0, 10],
-      [1, 10],
-      [2, 10],
-    ]);
+    // ring_index.go: newest start first; every flow's times are its bucket's.
+    expect(records.map((r) => r.source.name)).toEqual(flows.map((f) => f.Key!.source_name).reverse());
+    expect(records.map((r) => [r.startTime, r.endTime])).toEqual(flows.map((_, i) => [T0 + 15 * i, T0 + 15 * i + 15]).reverse());
+    expect(server.calls.map((c) => [c.start_time_gte, c.start_time_lt, c.page, c.page_size, c.sort_by, c.filter])).toEqual([[T0, T0 + 3600, 0, 25, [], null]]);
     expect(source.inputsRead).toBe(25);
     expect(source.skipped.total).toBe(0);
   });
 
-  test('an exact multiple of the page size, and an empty result, take no extra call', async () => {
-    server.setFlows(Array.from({ length: 20 }, (_, i) => testFlow(i)));
-    const source = await openGoldmaneSource(goldmaneConfig(server.address), { pageSize: 10 });
-    expect(await readAll(source)).toHaveLength(20);
-    expect(server.calls).toHaveLength(2);
-    server.setFlows([]);
-    server.calls.length = 0;
-    expect(await readAll(await openGoldmaneSource(goldmaneConfig(server.address)))).toEqual([]);
+  test('one FlowKey in many buckets is one flow: counters add up, labels intersect, first to last bucket', async () => {
+    const key = testFlow(0).Key!;
+    server.setFlows([
+      { Key: key, start_time: T0 + 20, end_time: T0 + 35, source_labels: ['app=web', 'version=v1'], dest_labels: ['app=db'], num_connections_started: 2 },
+      { Key: key, start_time: T0 + 22, end_time: T0 + 37, source_labels: ['app=web', 'version=v2'], dest_labels: ['app=db'], num_connections_started: 3 },
+      { Key: key, start_time: T0 + 600, end_time: T0 + 615, source_labels: ['version=v1', 'app=web'], dest_labels: ['app=db'], num_connections_started: 4 },
+    ]);
+    const records = await readAll(await openGoldmaneSource(goldmaneConfig(server.address)));
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ startTime: T0 + 15, endTime: T0 + 615, numFlows: 9, source: { labels: ['app=web'] }, dest: { labels: ['app=db'] } });
+  });
+
+  test('an empty window takes one call', async () => {
+    const source = await openGoldmaneSource(goldmaneConfig(server.address));
+    expect(await readAll(source)).toEqual([]);
     expect(server.calls).toHaveLength(1);
   });
 
-  test('the time window goes to the server as [start_time_gte, start_time_lt)', async () => {
-    const starts = [WINDOW.from - 60, WINDOW.from - 1, WINDOW.from, WINDOW.from + 100, WINDOW.to - 1, WINDOW.to, WINDOW.to + 500];
+  test('the window goes to the server widened to whole 15-second intervals, so no interval is cut', async () => {
+    // Buckets: T0 - 15 (outside), T0, T0 + 90, T0 + 3585 (the last one inside), T0 + 3600 (outside).
+    const starts = [T0 - 1, T0, T0 + 100, WINDOW.to - 1, WINDOW.to];
     server.setFlows(starts.map((s, i) => testFlow(i, s)));
-    const source = await openGoldmaneSource(goldmaneConfig(server.address), { pageSize: 2 });
-    const records = await readAll(source);
-    expect(records.map((r) => r.startTime)).toEqual([WINDOW.from, WINDOW.from + 100, WINDOW.to - 1]);
-    expect(new Set(server.calls.map((c) => `${c.start_time_gte}-${c.start_time_lt}`))).toEqual(new Set([`${WINDOW.from}-${WINDOW.to}`]));
-    expect(server.calls).toHaveLength(2);
+    const source = await openGoldmaneSource(goldmaneConfig(server.address));
+    expect((await readAll(source)).map((r) => r.startTime)).toEqual([T0 + 3585, T0 + 90, T0]);
+    server.calls.length = 0;
+    // [T0 + 7, T0 + 3593) becomes [T0, T0 + 3600).
+    expect((await readAll(source, { from: T0 + 7, to: WINDOW.to - 7 })).map((r) => r.startTime)).toEqual([T0 + 3585, T0 + 90, T0]);
+    expect(server.calls.map((c) => [c.start_time_gte, c.start_time_lt])).toEqual([[T0, T0 + 3600]]);
   });
 
   test('every read opens and closes its own connection: a source can be read twice', async () => {
@@ -175,22 +185,23 @@ describe('reading', () => {
     expect(error.message).toContain('the server certificate does not name the server (set serverName to a name it carries)');
   });
 
-  test('a server that claims endless pages stops at the first empty one; without metadata, full pages continue', async () => {
+  test('totalPages is not trusted; without metadata, a full reply counts as incomplete and the window is cut', async () => {
     server.setFlows(Array.from({ length: 5 }, (_, i) => testFlow(i)));
     server.totalPagesOverride = 1_000_000_000;
-    const source = await openGoldmaneSource(goldmaneConfig(server.address), { pageSize: 2 });
-    expect(await readAll(source)).toHaveLength(5);
-    expect(server.calls).toHaveLength(4); // 2 + 2 + 1 + the empty page
+    expect(await readAll(await openGoldmaneSource(goldmaneConfig(server.address), { maxFlowsPerCall: 5 }))).toHaveLength(5);
+    expect(server.calls).toHaveLength(1);
     server.totalPagesOverride = null;
     server.omitMeta = true;
     server.calls.length = 0;
-    expect(await readAll(await openGoldmaneSource(goldmaneConfig(server.address), { pageSize: 2 }))).toHaveLength(5);
-    expect(server.calls).toHaveLength(3); // the short third page ends it
+    const records = await readAll(await openGoldmaneSource(goldmaneConfig(server.address), { maxFlowsPerCall: 2 }));
+    expect(records.map((r) => r.source.name).sort()).toEqual(['app-0-*', 'app-1-*', 'app-2-*', 'app-3-*', 'app-4-*']);
+    expect(server.calls.length).toBeGreaterThan(1);
+    expect(server.calls.every((c) => c.page === 0)).toBe(true);
   });
 
-  test('an exception from the sink propagates as is, and the page fetched ahead is abandoned quietly', async () => {
+  test('an exception from the sink propagates as is', async () => {
     server.setFlows(Array.from({ length: 6 }, (_, i) => testFlow(i)));
-    const source = await openGoldmaneSource(goldmaneConfig(server.address), { pageSize: 2 });
+    const source = await openGoldmaneSource(goldmaneConfig(server.address), { maxFlowsPerCall: 2 });
     const boom = new Error('sink failed');
     await expect(
       source.read(WINDOW, () => {
@@ -205,7 +216,7 @@ describe('mutual TLS', () => {
     server.setFlows([testFlow(1)]);
     const source = await openGoldmaneSource(goldmaneConfig(server.address, { certFile: tlsFile('other-client.pem'), keyFile: tlsFile('other-client-key.pem') }), FAST);
     const error = await failure(readAll(source));
-    expect(error.message).toMatch(new RegExp(`^goldmane at ${server.address.replaceAll('.', '\\.')}: List page 1 failed after 3 attempts: UNAVAILABLE: `));
+    expect(error.message).toMatch(new RegExp(`^goldmane at ${server.address.replaceAll('.', '\\.')}: List failed after 3 attempts: UNAVAILABLE: `));
     expect(error.message).toContain('it does not accept the client certificate (certFile, keyFile)');
     expect(server.calls).toHaveLength(0); // never got past TLS
   });
@@ -228,62 +239,84 @@ describe('mutual TLS', () => {
 });
 
 describe('retries and deadlines', () => {
-  test('the page fetched ahead fails while this page is converted: the read fails with it, nothing goes unhandled', async () => {
+  test("the next slice's call fails while a reply is converted: the read fails with it, nothing goes unhandled", async () => {
     // In its own Node process: Jest's sandbox does not see process-level unhandled rejections,
     // and in plain Node one would end the process.
     const support = new URL('../../support/goldmane-server.ts', import.meta.url).href;
     const sourceModule = new URL('../../../src/flows/sources/goldmane/goldmane-source.ts', import.meta.url).href;
+    // 1500 flows in 200 buckets; at most 1000 a reply: the whole window (call 1) is cut in two
+    // halves, counted (calls 2, 3), of 800 and 700 flows, read whole (calls 4, 5); the second
+    // fails while the first is converted.
     const script = `
       import * as grpc from '@grpc/grpc-js';
       import { GoldmaneTestServer, goldmaneConfig } from '${support}';
       import { openGoldmaneSource } from '${sourceModule}';
       const unhandled = [];
       process.on('unhandledRejection', (r) => unhandled.push(String(r)));
-      const flow = (i) => ({ Key: { source_name: 'a-' + i + '-*', source_namespace: 'shop', source_type: 1, dest_name: 'db-*', dest_namespace: 'shop', dest_type: 1, dest_port: 5, proto: 'tcp', reporter: 1, action: 1 }, start_time: 100 + i, end_time: 200 + i });
-      const server = await GoldmaneTestServer.start({ flows: Array.from({ length: 1500 }, (_, i) => flow(i)) });
-      server.onList = (_r, call) => (call === 2 ? { fault: { code: grpc.status.PERMISSION_DENIED, details: 'revoked' } } : undefined);
-      const source = await openGoldmaneSource(goldmaneConfig(server.address, { serverName: 'localhost' }), { pageSize: 1000 });
+      const t0 = 1500;
+      const flow = (i) => ({ Key: { source_name: 'a-' + i + '-*', source_namespace: 'shop', source_type: 1, dest_name: 'db-*', dest_namespace: 'shop', dest_type: 1, dest_port: 5, proto: 'tcp', reporter: 1, action: 1 }, start_time: t0 + (i % 200) * 15, end_time: t0 + (i % 200) * 15 + 15 });
+      const server = await GoldmaneTestServer.start({ flows: Array.from({ length: 1500 }, (_, i) => flow(i)), now: () => t0 + 3000 });
+      server.onList = (_r, call) => (call === 5 ? { fault: { code: grpc.status.PERMISSION_DENIED, details: 'revoked' } } : undefined);
+      const source = await openGoldmaneSource(goldmaneConfig(server.address, { serverName: 'localhost' }), { maxFlowsPerCall: 1000 });
       let seen = 0;
-      const message = await source.read({ from: 0, to: 1e6 }, () => seen++).then(() => 'no error', (e) => e.name + ': ' + e.message);
+      const message = await source.read({ from: t0, to: t0 + 3000 }, () => seen++).then(() => 'no error', (e) => e.name + ': ' + e.message);
       await new Promise((r) => setTimeout(r, 100));
       server.forceClose();
-      console.log(JSON.stringify({ message, seen, unhandled }));
+      console.log(JSON.stringify({ message, seen, calls: server.calls.map((c) => [c.start_time_gte, c.start_time_lt, c.page_size]), unhandled }));
     `;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('../../../', import.meta.url) });
-    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { message: string; seen: number; unhandled: string[] };
-    expect(result.message).toMatch(/^FlowSourceError: .*List page 2 failed: PERMISSION_DENIED: revoked$/);
-    expect(result.seen).toBe(1000);
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { message: string; seen: number; calls: number[][]; unhandled: string[] };
+    expect(result.message).toMatch(/^FlowSourceError: .*List failed: PERMISSION_DENIED: revoked$/);
+    expect(result.calls).toEqual([
+      [1500, 4500, 1000],
+      [1500, 3000, 1],
+      [3000, 4500, 1],
+      [1500, 3000, 0],
+      [3000, 4500, 0],
+    ]);
+    expect(result.seen).toBe(800);
     expect(result.unhandled).toEqual([]);
   });
 
-  test('a read that stops early ends the retries of the page it fetched ahead', async () => {
-    server.setFlows(Array.from({ length: 4 }, (_, i) => testFlow(i)));
-    server.onList = (_request, call) => (call >= 2 ? { fault: { code: grpc.status.UNAVAILABLE, details: 'down' } } : undefined);
-    const source = await openGoldmaneSource(goldmaneConfig(server.address), { retries: 5, backoffMs: 100, pageSize: 2 });
+  test('a read that stops early ends the retries of the call in flight', async () => {
+    // Two buckets of two flows; one call takes two: the window is cut in two.
+    server.setFlows([testFlow(0), testFlow(1, T0 + 3), testFlow(2, T0 + 3000), testFlow(3, T0 + 3003)]);
+    // Calls: the window, the two halves counted, the first half read (its first flow stops the
+    // read), the second half read: failing, retried until the read stops.
+    server.onList = (_request, call) => (call >= 5 ? { fault: { code: grpc.status.UNAVAILABLE, details: 'down' } } : undefined);
+    const source = await openGoldmaneSource(goldmaneConfig(server.address), { retries: 5, backoffMs: 100, maxFlowsPerCall: 2 });
     await expect(
       source.read(WINDOW, () => {
         throw new Error('stop');
       }),
     ).rejects.toThrow('stop');
     await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(server.calls.length).toBeLessThanOrEqual(2);
+    expect(server.calls.length).toBeLessThanOrEqual(6);
   });
 
   test('UNAVAILABLE is retried, then the read completes', async () => {
     server.setFlows(Array.from({ length: 5 }, (_, i) => testFlow(i)));
     server.failNext(2);
-    const source = await openGoldmaneSource(goldmaneConfig(server.address), { ...FAST, pageSize: 2 });
+    const source = await openGoldmaneSource(goldmaneConfig(server.address), FAST);
     expect(await readAll(source)).toHaveLength(5);
-    expect(server.calls.map((c) => c.page)).toEqual([0, 0, 0, 1, 2]);
+    expect(server.calls).toHaveLength(3);
   });
 
-  test('a failure in the middle of paging retries that page only', async () => {
-    server.setFlows(Array.from({ length: 5 }, (_, i) => testFlow(i)));
-    server.onList = (_request, call) => (call === 2 || call === 3 ? { fault: { code: grpc.status.UNAVAILABLE, details: 'restarting' } } : undefined);
-    const source = await openGoldmaneSource(goldmaneConfig(server.address), { ...FAST, pageSize: 2 });
+  test('a failure in the middle of a cut window retries that call only', async () => {
+    server.setFlows([testFlow(0), testFlow(1, T0 + 3), testFlow(2, T0 + 3000), testFlow(3, T0 + 3003)]);
+    server.onList = (_request, call) => (call === 5 || call === 6 ? { fault: { code: grpc.status.UNAVAILABLE, details: 'restarting' } } : undefined);
+    const source = await openGoldmaneSource(goldmaneConfig(server.address), { ...FAST, maxFlowsPerCall: 2 });
     const records = await readAll(source);
-    expect(records.map((r) => r.source.name)).toEqual(['app-0-*', 'app-1-*', 'app-2-*', 'app-3-*', 'app-4-*']);
-    expect(server.calls.map((c) => c.page)).toEqual([0, 1, 1, 1, 2]);
+    expect(records.map((r) => r.source.name).sort()).toEqual(['app-0-*', 'app-1-*', 'app-2-*', 'app-3-*']);
+    expect(server.calls.map((c) => [c.start_time_gte - T0, c.start_time_lt - T0, c.page_size])).toEqual([
+      [0, 3600, 2],
+      [0, 1800, 1],
+      [1800, 3600, 1],
+      [0, 1800, 0],
+      [1800, 3600, 0],
+      [1800, 3600, 0],
+      [1800, 3600, 0],
+    ]);
   });
 
   test('retries exhausted: a FlowSourceError with the status name, details and attempts', async () => {
@@ -291,7 +324,7 @@ describe('retries and deadlines', () => {
     server.failure = { code: grpc.status.UNAVAILABLE, details: 'goldmane is restarting' };
     const source = await openGoldmaneSource(goldmaneConfig(server.address), FAST);
     const error = await failure(readAll(source));
-    expect(error.message).toBe(`goldmane at ${server.address}: List page 1 failed after 3 attempts: UNAVAILABLE: goldmane is restarting`);
+    expect(error.message).toBe(`goldmane at ${server.address}: List failed after 3 attempts: UNAVAILABLE: goldmane is restarting`);
     expect(server.calls).toHaveLength(3);
   });
 
@@ -309,7 +342,7 @@ describe('retries and deadlines', () => {
   test('other statuses are not retried', async () => {
     server.failure = { code: grpc.status.PERMISSION_DENIED, details: 'not allowed' };
     const source = await openGoldmaneSource(goldmaneConfig(server.address), FAST);
-    expect((await failure(readAll(source))).message).toBe(`goldmane at ${server.address}: List page 1 failed: PERMISSION_DENIED: not allowed`);
+    expect((await failure(readAll(source))).message).toBe(`goldmane at ${server.address}: List failed: PERMISSION_DENIED: not allowed`);
     expect(server.calls).toHaveLength(1);
     server.failure = { code: grpc.status.INVALID_ARGUMENT, details: 'bad page_size' };
     expect((await failure(readAll(source))).message).toContain('INVALID_ARGUMENT: bad page_size');
@@ -332,7 +365,7 @@ describe('retries and deadlines', () => {
     const error = await failure(readAll(source));
     // Two attempts of 0.5 s, not the server's 20 s.
     expect(performance.now() - started).toBeLessThan(10_000);
-    expect(error.message).toMatch(new RegExp(`^goldmane at ${server.address.replaceAll('.', '\\.')}: List page 1 failed after 2 attempts: DEADLINE_EXCEEDED: .*\\(deadline 0\\.5s per call\\)$`));
+    expect(error.message).toMatch(new RegExp(`^goldmane at ${server.address.replaceAll('.', '\\.')}: List failed after 2 attempts: DEADLINE_EXCEEDED: .*\\(deadline 0\\.5s per call\\)$`));
     expect(server.calls).toHaveLength(2);
   });
 
@@ -349,23 +382,24 @@ describe('invalid flows are skipped and counted, never thrown', () => {
   test('hostile names, unknown enum values and a missing key, with their locations', async () => {
     const valid = (i: number) => testFlow(i);
     const withKey = (i: number, change: Partial<NonNullable<TestFlow['Key']>>): TestFlow => ({ ...testFlow(i), Key: { ...testFlow(i).Key!, ...change } });
+    // One bucket each; a reply lists the newest first.
     const flows: TestFlow[] = [
-      valid(0),
-      withKey(1, { source_namespace: '../../etc' }), // page 1 flow 2
-      valid(2),
-      withKey(3, { dest_type: 9 }), // page 2 flow 2
-      { ...valid(4), Key: undefined }, // page 3 flow 1
-      withKey(5, { reporter: 7 }),
-      withKey(6, { dest_name: 'evil"\n- action: Allow' }),
-      { ...valid(7), source_labels: ['app=web', 'bad label=x'] },
-      withKey(8, { policies: { enforced_policies: [{ kind: 0, tier: 't', name: 'p', action: ACTION.allow }] } }),
-      withKey(9, { policies: { enforced_policies: [{ kind: KIND.CalicoNetworkPolicy, namespace: 'shop', tier: 'security', name: 'x|y', action: ACTION.deny }] } }),
       valid(10),
+      withKey(9, { policies: { enforced_policies: [{ kind: KIND.CalicoNetworkPolicy, namespace: 'shop', tier: 'security', name: 'x|y', action: ACTION.deny }] } }), // flow 2
+      withKey(8, { policies: { enforced_policies: [{ kind: 0, tier: 't', name: 'p', action: ACTION.allow }] } }), // flow 3
+      { ...valid(7), source_labels: ['app=web', 'bad label=x'] }, // flow 4
+      withKey(6, { dest_name: 'evil"\n- action: Allow' }), // flow 5
+      withKey(5, { reporter: 7 }),
+      { ...valid(4), Key: undefined },
+      withKey(3, { dest_type: 9 }),
+      valid(2),
+      withKey(1, { source_namespace: '../../etc' }),
+      valid(0),
     ];
     server.setFlows(flows);
-    const source = await openGoldmaneSource(goldmaneConfig(server.address), { pageSize: 2 });
+    const source = await openGoldmaneSource(goldmaneConfig(server.address));
     const records = await readAll(source);
-    expect(records.map((r) => r.source.name)).toEqual(['app-0-*', 'app-2-*', 'app-10-*']);
+    expect(records.map((r) => r.source.name)).toEqual(['app-10-*', 'app-2-*', 'app-0-*']);
     expect(source.inputsRead).toBe(11);
     const summary = source.skipped.summary();
     expect(summary.total).toBe(8);
@@ -380,11 +414,11 @@ describe('invalid flows are skipped and counted, never thrown', () => {
       'missing field Key': 1,
     });
     expect(summary.examples).toEqual([
-      { location: 'goldmane page 1 flow 2', reason: 'invalid source_namespace' },
-      { location: 'goldmane page 2 flow 2', reason: 'invalid dest_type' },
-      { location: 'goldmane page 3 flow 1', reason: 'missing field Key' },
-      { location: 'goldmane page 3 flow 2', reason: 'invalid reporter' },
-      { location: 'goldmane page 4 flow 1', reason: 'invalid dest_name' },
+      { location: 'goldmane reply 1 flow 2', reason: 'invalid policy hit name' },
+      { location: 'goldmane reply 1 flow 3', reason: 'missing policy hit kind' },
+      { location: 'goldmane reply 1 flow 4', reason: 'invalid source_labels' },
+      { location: 'goldmane reply 1 flow 5', reason: 'invalid dest_name' },
+      { location: 'goldmane reply 1 flow 6', reason: 'invalid reporter' },
     ]);
     expect(JSON.stringify(summary)).not.toMatch(/etc|evil|bad label|x\|y/);
   });
@@ -399,7 +433,7 @@ describe('invalid flows are skipped and counted, never thrown', () => {
       .finish();
     const source = await openGoldmaneSource(goldmaneConfig(server.address));
     expect((await readAll(source)).map((r) => r.source.name)).toEqual(['app-1-*', 'app-3-*']);
-    expect(source.skipped.summary().examples).toEqual([{ location: 'goldmane page 1 flow 2', reason: 'not a FlowResult message' }]);
+    expect(source.skipped.summary().examples).toEqual([{ location: 'goldmane reply 1 flow 2', reason: 'not a FlowResult message' }]);
     expect(source.inputsRead).toBe(3);
   });
 
@@ -407,25 +441,7 @@ describe('invalid flows are skipped and counted, never thrown', () => {
     server.rawListReply = Buffer.from([0x12, 0x50, 0x01]);
     const source = await openGoldmaneSource(goldmaneConfig(server.address), FAST);
     const error = await failure(readAll(source));
-    expect(error.message).toMatch(/^goldmane at 127\.0\.0\.1:\d+: List page 1 failed: INTERNAL: /);
+    expect(error.message).toMatch(/^goldmane at 127\.0\.0\.1:\d+: List failed: INTERNAL: /);
     expect(server.calls).toHaveLength(1);
-  });
-});
-
-describe('the test server', () => {
-  test('serves Stream too: history from start_time_gte, decoded with our .proto', async () => {
-    server.setFlows([testFlow(1, T0 - 10), testFlow(2, T0 + 5), testFlow(3, T0 + 6)]);
-    const { readFileSync } = await import('node:fs');
-    const Client = flowsClientConstructor();
-    const credentials = grpc.credentials.createSsl(readFileSync(tlsFile('ca.pem')), readFileSync(tlsFile('client-key.pem')), readFileSync(tlsFile('client.pem')));
-    const client = new Client(server.address, credentials, { 'grpc.ssl_target_name_override': 'localhost' });
-    try {
-      const stream = (client as unknown as { Stream(request: object): AsyncIterable<WireFlowResult> }).Stream({ start_time_gte: T0 });
-      const ids: number[] = [];
-      for await (const result of stream) ids.push(Number(result.id));
-      expect(ids).toEqual([2, 3]);
-    } finally {
-      client.close();
-    }
   });
 });

@@ -199,6 +199,11 @@ describe('every field', () => {
     expect(reason(flow({ start_time: 1.5 }))).toBe('invalid start_time');
   });
 
+  test('start and end 0: List found the flow only in intervals the window cuts (goldmane/pkg/storage/diachronic_flow.go Within vs GetWindows)', () => {
+    expect(reason(flow({ start_time: 0, end_time: 0, num_connections_started: 0, source_labels: [], dest_labels: [] }))).toBe('no whole aggregation interval in the window');
+    expect(ok(flow({ start_time: 0, end_time: 15 })).startTime).toBe(0);
+  });
+
   test('numFlows: connections started, at least 1', () => {
     expect(ok(flow({ num_connections_started: 0 })).numFlows).toBe(1);
     expect(ok(flow({ num_connections_started: 1 })).numFlows).toBe(1);

@@ -1,9 +1,10 @@
 import { describe, expect, test } from '@jest/globals';
-import { flowsCodec, splitListResult } from '../../../src/flows/sources/goldmane/wire.ts';
-import { ACTION, ENDPOINT, Encoder, encodeFlowResult, KIND, REPORTER, type TestFlow, type TestPolicyHit } from '../../support/goldmane-server.ts';
+import { flowIdentity, flowsCodec, splitListResult } from '../../../src/flows/sources/goldmane/wire.ts';
+import { ACTION, ENDPOINT, Encoder, encodedKey, encodeFlowResult, KIND, REPORTER, type TestFlow, type TestPolicyHit } from '../../support/goldmane-server.ts';
 
-// The test server encodes by hand from the reference's field numbers; decoding with our .proto
-// (through proto-loader) must give every field back: the two agree on the wire contract.
+// The test server encodes by hand from upstream's field numbers (goldmane/proto/api.proto, the
+// same for these messages on every release: contract.test.ts); decoding with our .proto (through
+// proto-loader) must give every field back.
 
 const everyField: TestFlow = {
   Key: {
@@ -113,5 +114,19 @@ describe('splitting a List reply', () => {
     ['an endless varint', Buffer.from([(9 << 3) | 0, ...Array(11).fill(0x80), 1])],
   ])('malformed: %s', (_what, bytes) => {
     expect(() => splitListResult(bytes)).toThrow();
+  });
+});
+
+describe("a stream flow's identity without decoding it", () => {
+  test('its bucket start and its FlowKey bytes as sent', () => {
+    const bytes = encodeFlowResult(9, everyField);
+    expect(flowIdentity(bytes)).toEqual({ startTime: everyField.start_time, key: encodedKey(everyField.Key!) });
+  });
+
+  test('none without a key or a start time', () => {
+    expect(flowIdentity(encodeFlowResult(9, { ...everyField, Key: undefined }))).toBeNull();
+    expect(flowIdentity(encodeFlowResult(9, { ...everyField, start_time: 0 }))).toBeNull();
+    expect(flowIdentity(new Encoder().int(1, 9).finish())).toBeNull();
+    expect(() => flowIdentity(Buffer.from([0x12, 0x7f]))).toThrow();
   });
 });

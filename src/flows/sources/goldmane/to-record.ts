@@ -7,7 +7,9 @@
 // Its policy hits are structured and stay so (src/flows/policy-hit.ts describes the model): the
 // kind from the wire enum, the name without `staged:` and the `<tier>.` / `knp.default.` prefix
 // Calico up to 3.31 may put in front of it; a profile's name (`kns.<ns>`) in tier __PROFILE__; an
-// EndOfTier hit as the triggering policy with the hit's tier and action and rule index -1.
+// EndOfTier hit as the triggering policy with the hit's tier and action and rule index -1. A kind
+// this project does not model is `Other`, another policy deciding, never a rejected flow: 7 and 8
+// (AdminNetworkPolicy, BaselineAdminNetworkPolicy) of 3.30/3.31, any value a later release adds.
 
 import { parseProtocol } from '../../../calico/protocol.ts';
 import { memoize } from '../../../util/memo.ts';
@@ -60,6 +62,11 @@ function toRecord(flow: WireFlow | null | undefined): FlowRecord {
   if (typeof key !== 'object' || key === null) throw new Reject('missing field Key');
   const startTime = int(flow.start_time, 0, MAX_TIME, 'start_time');
   const endTime = int(flow.end_time, 0, MAX_TIME, 'end_time');
+  // List's answer for a flow whose only intervals in the window are cut by the window's end
+  // (goldmane/pkg/storage/diachronic_flow.go: Within counts them, GetWindows leaves them out):
+  // no time and no statistics. list-window.ts asks for whole intervals, so it only comes from a
+  // Goldmane whose AGGREGATION_WINDOW is not 15 s.
+  if (startTime === 0 && endTime === 0) throw new Reject('no whole aggregation interval in the window');
   if (endTime < startTime) throw new Reject('end_time before start_time');
 
   const action = key.action === Action.Allow ? 'allow' : key.action === Action.Deny ? 'deny' : null;
@@ -238,7 +245,7 @@ function policyOf(h: WirePolicyHit, tier: string): Pick<PolicyHit, 'kind' | 'nam
   if (name.length > MAX_NAME + 64) throw new Reject('invalid policy hit name');
   if (h.kind === PolicyKind.Unspecified || h.kind === undefined) throw new Reject('missing policy hit kind');
   const known = typeof h.kind === 'number' ? KINDS.get(h.kind) : undefined;
-  // A kind this project does not know (a newer release's): never ours, so "another policy".
+  // A kind this project does not model (7, 8 of 3.30/3.31; a later release's): never ours, so "another policy".
   if (known === undefined) return { kind: 'Other', namespace, name: checkedName(name) };
   if (known.namespaced && namespace === null) throw new Reject('missing policy hit namespace');
   if (!known.namespaced && namespace !== null) throw new Reject('invalid policy hit namespace');
