@@ -12,21 +12,8 @@ import { FlowSourceError } from '../../../src/flows/source.ts';
 import { openElasticsearchSource, type ElasticsearchSourceOptions } from '../../../src/flows/sources/elasticsearch/elasticsearch-source.ts';
 import { DOMAINS_FIELD, TRACE_FIELD } from '../../../src/flows/sources/elasticsearch/query.ts';
 import { readRecords } from '../fixtures.ts';
-import {
-  Bodies,
-  bucket,
-  bucketKey,
-  esConfig,
-  INDEX,
-  interceptSearch,
-  lastPage,
-  NODE,
-  page,
-  PRODUCT,
-  profile,
-  T0,
-  traceKey,
-} from './es-fixtures.ts';
+import { Bodies, bucket, bucketKey, esConfig, INDEX, lastPage, NODE, page, PRODUCT, profile, T0, traceKey } from './es-fixtures.ts';
+import { interceptSearch } from './es-nock.ts';
 
 const WINDOW = { from: T0 - 86_400, to: T0 + 3600 };
 const API_KEY = 'VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==';

@@ -5,7 +5,8 @@ import { openElasticsearchSource } from '../../../src/flows/sources/elasticsearc
 import { planRecommendations } from '../../../src/pipeline/plan.ts';
 import { readFlows } from '../../../src/pipeline/run.ts';
 import { bare, config, loadTemplate, policyOf } from '../../support/engine.ts';
-import { bucket, bucketKey, esConfig, interceptSearch, lastPage, NODE, page, PRODUCT, profile, T0, traceKey } from './es-fixtures.ts';
+import { bucket, bucketKey, esConfig, lastPage, NODE, page, PRODUCT, profile, T0, traceKey } from './es-fixtures.ts';
+import { interceptSearch } from './es-nock.ts';
 
 beforeAll(() => {
   if (!nock.isActive()) nock.activate();

@@ -1,7 +1,6 @@
-// Elasticsearch responses in the documented shapes, and nock helpers, for the Elasticsearch
-// flow-source tests.
+// Elasticsearch responses in the documented shapes, for the Elasticsearch flow-source tests. No
+// nock here: a file that only builds buckets must not patch the worker's networking (es-nock.ts).
 
-import nock from 'nock';
 import type { ElasticsearchConfig } from '../../../src/deployment/deployment-config.ts';
 
 export const NODE = 'https://es.test:9200';
@@ -95,11 +94,6 @@ export class Bodies {
     this.seen.push(typeof body === 'string' ? JSON.parse(body) : body);
     return true;
   };
-}
-
-/** Intercepts `POST /<index>/_search?allow_no_indices=false` and records the bodies. */
-export function interceptSearch(bodies: Bodies = new Bodies(), node = NODE): { scope: nock.Interceptor; bodies: Bodies } {
-  return { scope: nock(node).post(SEARCH_PATH, bodies.matcher).query({ allow_no_indices: 'false' }), bodies };
 }
 
 export function esConfig(overrides: Partial<ElasticsearchConfig> = {}): ElasticsearchConfig {
