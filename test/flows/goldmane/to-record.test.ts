@@ -236,6 +236,8 @@ describe('policy hits: kind, namespace and the policy\'s own name', () => {
     ['StagedKubernetesNetworkPolicy', { kind: 5, namespace: 'shop', tier: 'default', name: 'deny-all' }, 'default', ['StagedKubernetesNetworkPolicy', 'shop', 'deny-all']],
     ['NetworkPolicy (Kubernetes)', { kind: 6, namespace: 'shop', tier: 'default', name: 'allow-dns' }, 'default', ['KubernetesNetworkPolicy', 'shop', 'allow-dns']],
     ['NetworkPolicy (Kubernetes), prefixed name', { kind: 6, namespace: 'shop', tier: 'default', name: 'knp.default.allow-dns' }, 'default', ['KubernetesNetworkPolicy', 'shop', 'allow-dns']],
+    // A Kubernetes name never carried a tier: `default.web` is the policy's own name.
+    ['NetworkPolicy (Kubernetes) named like a tier prefix', { kind: 6, namespace: 'shop', tier: 'default', name: 'default.web' }, 'default', ['KubernetesNetworkPolicy', 'shop', 'default.web']],
     ['ClusterNetworkPolicy', { kind: 11, tier: 'kube-admin', name: 'block-metadata' }, 'kube-admin', ['ClusterNetworkPolicy', null, 'block-metadata']],
     ['Profile (Goldmane hides its tier)', { kind: 9, tier: '', name: 'kns.shop' }, '__PROFILE__', ['Profile', null, 'kns.shop']],
     ['Profile named by namespace only', { kind: 9, namespace: 'shop' }, '__PROFILE__', ['Profile', null, 'kns.shop']],

@@ -249,8 +249,11 @@ function policyOf(h: WirePolicyHit, tier: string): Pick<PolicyHit, 'kind' | 'nam
   if (known === undefined) return { kind: 'Other', namespace, name: checkedName(name) };
   if (known.namespaced && namespace === null) throw new Reject('missing policy hit namespace');
   if (!known.namespaced && namespace !== null) throw new Reject('invalid policy hit namespace');
-  const prefix = known.kind === 'KubernetesNetworkPolicy' || known.kind === 'StagedKubernetesNetworkPolicy' ? 'knp.default' : known.kind === 'ClusterNetworkPolicy' ? `kcnp.${tier}` : tier;
-  return { kind: known.kind, namespace, name: checkedName(bareName(stripPrefix(name, prefix), tier)) };
+  // Kubernetes policies never carried a tier in their names, only the legacy `knp.default.` /
+  // `kcnp.<tier>.` prefixes (as src/flows/policy-hit.ts reads flow logs): only those are dropped.
+  if (known.kind === 'KubernetesNetworkPolicy' || known.kind === 'StagedKubernetesNetworkPolicy') return { kind: known.kind, namespace, name: checkedName(stripPrefix(name, 'knp.default')) };
+  if (known.kind === 'ClusterNetworkPolicy') return { kind: known.kind, namespace, name: checkedName(stripPrefix(name, `kcnp.${tier}`)) };
+  return { kind: known.kind, namespace, name: checkedName(bareName(name, tier)) };
 }
 
 function stripPrefix(name: string, prefix: string): string {
