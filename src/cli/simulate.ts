@@ -5,7 +5,7 @@ import { formatTime } from '../engine/provenance.ts';
 import type { DirectorySimulation } from '../pipeline/simulate.ts';
 import { policyLabel, type Decision } from '../simulate/evaluate.ts';
 import type { EndRef, FlowRow } from '../simulate/report.ts';
-import { describeSkipped } from './summary.ts';
+import { describeSkipped, describeUnlearnable } from './summary.ts';
 import { formatTable } from './table.ts';
 
 const number = new Intl.NumberFormat('en-US');
@@ -53,6 +53,7 @@ export function renderSimulation(sim: DirectorySimulation): string {
       `against ${count(policies.count, 'policy', 'policies')} in ${policies.dir}, ${view}.`,
   );
   if (flows.skipped.total > 0) lines.push(describeSkipped(flows.skipped));
+  if (flows.unlearnable.total > 0) lines.push(describeUnlearnable(flows.unlearnable));
   if (policies.warnings.length > 0) {
     lines.push('', `Skipped objects (${policies.warnings.length}):`);
     for (const w of policies.warnings) lines.push(`  ${w.path}: ${w.object === null ? '' : `${w.object}: `}${w.message}`);
@@ -110,6 +111,7 @@ export function simulationJson(sim: DirectorySimulation): string {
       source: sim.flows.source,
       inputsRead: sim.flows.inputsRead,
       skipped: sim.flows.skipped,
+      unlearnable: sim.flows.unlearnable,
       window: { from: formatTime(sim.flows.window.from), to: formatTime(sim.flows.window.to) },
       records: sim.simulated,
       policies: sim.policies,

@@ -24,6 +24,7 @@ export function renderSummary(run: DirectoryRun, outDir: string, dryRun: boolean
     lines.push(`  Not learned: ${notLearned.map(([reason, n]) => `${number.format(n)} ${reason}`).join(', ')}.`);
   }
   if (flows.skipped.total > 0) lines.push(describeSkipped(flows.skipped));
+  if (flows.unlearnable.total > 0) lines.push(describeUnlearnable(flows.unlearnable));
   lines.push('');
 
   if (plan.namespaces.length === 0) lines.push('No namespace has traffic to learn from.');
@@ -57,6 +58,12 @@ export function describeSkipped(skipped: SkipSummary): string {
   const reasons = Object.entries(skipped.byReason).map(([reason, n]) => `${number.format(n)} ${reason}`).join(', ');
   const first = skipped.examples.map((e) => `${e.location} (${e.reason})`).join(', ');
   return `  Skipped ${number.format(skipped.total)} malformed lines: ${reasons}. First: ${first}.`;
+}
+
+/** The well-formed inputs that carry nothing to learn, by reason. */
+export function describeUnlearnable(unlearnable: SkipSummary): string {
+  const reasons = Object.entries(unlearnable.byReason).map(([reason, n]) => `${number.format(n)} ${reason}`).join(', ');
+  return `  Nothing to learn from ${number.format(unlearnable.total)} well-formed inputs: ${reasons}.`;
 }
 
 /** Microsegmentation: where the workloads came from, their policies and rules, and what no workload learned. */

@@ -14,8 +14,13 @@ export interface TimeWindow {
 export interface FlowSource {
   /** For summaries and logs, e.g. "2 files (flows.log, more.jsonl.gz)". Never contains credentials. */
   readonly description: string;
-  /** What was skipped so far, with locations. */
+  /** Malformed inputs skipped so far, with locations. */
   readonly skipped: SkipReport;
+  /**
+   * Well-formed inputs that carry nothing to learn (a forwarding node's report, protocol 0, ...),
+   * with why: counted apart from malformed ones, so neither hides the other.
+   */
+  readonly unlearnable: SkipReport;
   /** Lines, flows or buckets read so far, valid or not. */
   readonly inputsRead: number;
   /**

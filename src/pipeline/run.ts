@@ -22,6 +22,8 @@ export interface FlowReading {
   readonly source: string;
   readonly inputsRead: number;
   readonly skipped: SkipSummary;
+  /** Well-formed inputs that carry nothing to learn, by reason. */
+  readonly unlearnable: SkipSummary;
   readonly observations: Observations;
   readonly window: TimeWindow;
 }
@@ -69,6 +71,7 @@ export async function readFlows(
     source: source.description,
     inputsRead: source.inputsRead,
     skipped: source.skipped.summary(),
+    unlearnable: source.unlearnable.summary(),
     observations: aggregator.result(),
     window,
   };

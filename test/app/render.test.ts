@@ -145,4 +145,17 @@ describe('dashboard', () => {
     const ticked = body.replace('- [ ] <!-- policy-recommender:run -->', '- [x] <!-- policy-recommender:run -->').replace('- [ ] <!-- policy-recommender:recreate prod/old -->', '- [x] <!-- policy-recommender:recreate prod/old -->');
     expect(dashboardRequests(ticked)).toEqual({ run: true, recreate: new Set(['prod/old']) });
   });
+
+  test('malformed inputs and inputs with nothing to learn are reported apart', () => {
+    const summary = (reason: string, n: number) => ({ total: n, byReason: { [reason]: n }, examples: [{ location: 'flows.log:3', reason }] });
+    const body = renderDashboard({
+      lastRun: { at: '2026-11-22T12:00:00Z', durationMs: 1, trigger: 'schedule' },
+      configErrors: [],
+      clusters: [{ name: 'prod', path: '', namespaces: [], errors: [], warnings: [], skipped: summary('not JSON', 2), unlearnable: summary('proto 0 (no Calico rule can match IP protocol 0)', 5) }],
+      state: { v: 1, flowsReadUntil: {}, pending: {}, pendingEndpoints: {}, accepted: {}, dismissed: [] },
+    });
+    expect(body).toContain('Skipped 2 malformed inputs: 2 not JSON. First: `flows.log:3` (not JSON).');
+    // Markdown-escaped, as every text from the flow source is.
+    expect(body).toContain('Nothing to learn from 5 well-formed inputs: 5 proto 0 \\(no Calico rule can match IP protocol 0\\).');
+  });
 });

@@ -52,6 +52,17 @@ describe('policy-recommender recommend', () => {
     expect(await readFile(join(out, 'namespace-isolation/yaobank.yaml'), 'utf8')).toBe(before);
   });
 
+  test('inputs with nothing to learn are counted apart from malformed ones', async () => {
+    const file = join(dir, 'unlearnable.jsonl');
+    const base = (await readFile(flows, 'utf8')).split('\n').find((l) => l.includes('"reporter":"src"') && l.includes('"proto":"tcp"'))!;
+    const line = (changes: Record<string, unknown>) => JSON.stringify({ ...JSON.parse(base), ...changes });
+    await writeFile(file, [base, line({ reporter: 'fwd' }), line({ proto: '0' }), '{not json'].join('\n') + '\n');
+    const result = await cli('recommend', '--flows', file, '--out', join(dir, 'unlearnable'), '--now', END, '--dry-run');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Skipped 1 malformed lines: 1 not JSON\./);
+    expect(result.stdout).toMatch(/Nothing to learn from 2 well-formed inputs: 1 proto 0 \(no Calico rule can match IP protocol 0\), 1 reporter fwd \(/);
+  });
+
   test('--dry-run prints a unified diff and writes nothing', async () => {
     const out = join(dir, 'dry');
     const result = await cli('recommend', '--flows', flows, '--out', out, '--now', END, '--dry-run');

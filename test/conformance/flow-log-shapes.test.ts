@@ -393,7 +393,7 @@ describe('policy names in traces, per release (felix/calc/policy_lookups_cache_t
   });
 });
 
-test('a file of documented shapes: records read, the rest skipped and counted by reason', async () => {
+test('a file of documented shapes: records read; malformed inputs and those with nothing to learn counted apart, by reason', async () => {
   await withTempDir(async (dir) => {
     const times = { start_time: 1597166083, end_time: 1597166383 };
     const lines = [
@@ -412,10 +412,13 @@ test('a file of documented shapes: records read, the rest skipped and counted by
     expect(records).toHaveLength(3);
     expect(source.skipped.summary().byReason).toEqual({
       'not JSON': 1,
-      'proto 0 (no Calico rule can match IP protocol 0)': 1,
-      'reporter fwd (forwarded through a node that is neither end: no policy of either endpoint decided it there)': 1,
       'space-delimited text flow log (not the JSON format): not read': 1,
     });
+    expect(source.unlearnable.summary().byReason).toEqual({
+      'proto 0 (no Calico rule can match IP protocol 0)': 1,
+      'reporter fwd (forwarded through a node that is neither end: no policy of either endpoint decided it there)': 1,
+    });
+    expect(source.inputsRead).toBe(7);
   });
 });
 

@@ -31,6 +31,9 @@ export function instrumentFlowSource(source: FlowSource, labels: FlowSourceLabel
     get skipped() {
       return source.skipped;
     },
+    get unlearnable() {
+      return source.unlearnable;
+    },
     get inputsRead() {
       return source.inputsRead;
     },
@@ -38,6 +41,7 @@ export function instrumentFlowSource(source: FlowSource, labels: FlowSourceLabel
     async read(window: TimeWindow, onRecord: (record: FlowRecord) => void): Promise<void> {
       const read = source.inputsRead;
       const skipped = source.skipped.total;
+      const unlearnable = source.unlearnable.total;
       try {
         await source.read(window, onRecord);
       } catch (e) {
@@ -46,6 +50,7 @@ export function instrumentFlowSource(source: FlowSource, labels: FlowSourceLabel
       } finally {
         metrics.flowInputsRead.inc({ ...labels }, source.inputsRead - read);
         metrics.flowInputsSkipped.inc({ ...labels }, source.skipped.total - skipped);
+        metrics.flowInputsUnlearnable.inc({ ...labels }, source.unlearnable.total - unlearnable);
       }
     },
   };

@@ -31,6 +31,13 @@ export class AppMetrics {
     labelNames: ['cluster', 'source'] as const,
     registers: [this.registry],
   });
+  readonly flowInputsUnlearnable = new Counter({
+    name: `${PREFIX}flow_inputs_unlearnable_total`,
+    help: 'Flow inputs that are well formed but carry nothing to learn (a forwarding node\'s report, protocol 0, ...)',
+    labelNames: ['cluster', 'source'] as const,
+    registers: [this.registry],
+  });
+
   readonly flowInputsSkipped = new Counter({
     name: `${PREFIX}flow_inputs_skipped_total`,
     help: 'Flow inputs skipped as malformed',

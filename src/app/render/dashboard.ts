@@ -42,6 +42,8 @@ export interface DashboardCluster {
   readonly recordsSeen?: number;
   readonly recordsLearned?: number;
   readonly skipped?: SkipSummary;
+  /** Well-formed inputs that carry nothing to learn. */
+  readonly unlearnable?: SkipSummary;
   readonly namespaces: readonly DashboardNamespace[];
   readonly errors: readonly string[];
   readonly warnings: readonly string[];
@@ -110,6 +112,12 @@ function clusterSection(cluster: DashboardCluster): string {
       .join(', ');
     const first = cluster.skipped.examples.map((e) => `${code(e.location)} (${text(e.reason)})`).join(', ');
     lines.push(`Skipped ${plural(cluster.skipped.total, 'malformed input')}: ${reasons}. First: ${first}.`);
+  }
+  if (cluster.unlearnable && cluster.unlearnable.total > 0) {
+    const reasons = Object.entries(cluster.unlearnable.byReason)
+      .map(([reason, n]) => `${n} ${text(reason)}`)
+      .join(', ');
+    lines.push(`Nothing to learn from ${plural(cluster.unlearnable.total, 'well-formed input')}: ${reasons}.`);
   }
   for (const error of cluster.errors) lines.push(`**Error:** ${text(error)}`);
   for (const warning of cluster.warnings) lines.push(`**Warning:** ${text(warning)}`);

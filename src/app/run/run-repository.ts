@@ -322,6 +322,7 @@ async function observeCluster(
       recordsSeen: reading.observations.recordsSeen,
       recordsLearned: reading.observations.recordsLearned,
       skipped: reading.skipped,
+      unlearnable: reading.unlearnable,
       namespaces: [],
       errors: [],
       warnings: [...warnings, ...units.warnings],

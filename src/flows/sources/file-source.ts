@@ -23,6 +23,7 @@ export interface FileSourceOptions {
 
 export class FileFlowSource implements FlowSource {
   readonly skipped = new SkipReport();
+  readonly unlearnable = new SkipReport();
   #inputsRead = 0;
   readonly #files: readonly string[];
   readonly #options: FileSourceOptions;
@@ -84,7 +85,7 @@ export class FileFlowSource implements FlowSource {
         this.#inputsRead++;
         const parsed = parseCalicoFlowLog(text);
         if (parsed.ok) onRecord(parsed.record);
-        else this.skipped.add(`${label}:${lineNo}`, parsed.reason);
+        else (parsed.nothingToLearn ? this.unlearnable : this.skipped).add(`${label}:${lineNo}`, parsed.reason);
       },
       bad: (reason, lineNo) => {
         this.#inputsRead++;

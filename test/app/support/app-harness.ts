@@ -81,6 +81,9 @@ function withRetention(source: FlowSource, retention: number): FlowSource {
     get skipped() {
       return source.skipped;
     },
+    get unlearnable() {
+      return source.unlearnable;
+    },
     get inputsRead() {
       return source.inputsRead;
     },

@@ -117,6 +117,7 @@ function displayNode(node: string): string {
 
 export class ElasticsearchFlowSource implements FlowSource {
   readonly skipped = new SkipReport();
+  readonly unlearnable = new SkipReport();
   readonly description: string;
   #inputsRead = 0;
   readonly #client: Client;
@@ -160,7 +161,7 @@ export class ElasticsearchFlowSource implements FlowSource {
         bucketNo++;
         const parsed = parseBucket(bucket);
         if (parsed.ok) onRecord(parsed.record);
-        else this.skipped.add(`elasticsearch bucket ${bucketNo}`, parsed.reason);
+        else (parsed.nothingToLearn ? this.unlearnable : this.skipped).add(`elasticsearch bucket ${bucketNo}`, parsed.reason);
       }
       if (buckets.length === 0 || afterKey === undefined) return;
       const text = JSON.stringify(afterKey);

@@ -111,6 +111,7 @@ async function readPem(path: string, field: string, label: string): Promise<Buff
 
 export class GoldmaneFlowSource implements FlowSource {
   readonly skipped = new SkipReport();
+  readonly unlearnable = new SkipReport();
   readonly retention = HISTORY_SECONDS;
   #inputsRead = 0;
   readonly #config: GoldmaneConfig;
@@ -172,7 +173,7 @@ export class GoldmaneFlowSource implements FlowSource {
         }
         const converted = goldmaneFlowToRecord(decoded.flow);
         if (converted.ok) onRecord(converted.record);
-        else this.skipped.add(`goldmane reply ${reply} flow ${i + 1}`, converted.reason);
+        else (converted.nothingToLearn ? this.unlearnable : this.skipped).add(`goldmane reply ${reply} flow ${i + 1}`, converted.reason);
       }
     };
     try {
@@ -235,7 +236,7 @@ export class GoldmaneFlowSource implements FlowSource {
             }
             const converted = goldmaneFlowToRecord(decoded.flow);
             if (converted.ok) onRecord(converted.record);
-            else this.skipped.add(`goldmane stream flow ${this.#inputsRead}`, converted.reason);
+            else (converted.nothingToLearn ? this.unlearnable : this.skipped).add(`goldmane stream flow ${this.#inputsRead}`, converted.reason);
             if (resume.resumeFrom > progress) emit({ type: 'progress', before: (progress = resume.resumeFrom) });
           }
           reason = 'the stream ended';

@@ -15,16 +15,19 @@ import { parseProtocol } from '../../../calico/protocol.ts';
 import { memoize } from '../../../util/memo.ts';
 import { bareName, PROFILE_TIER } from '../../policy-hit.ts';
 import type { DestinationService, EndpointType, FlowEndpoint, FlowRecord, PolicyHit, PolicyHitAction, PolicyHitKind, PolicyTrace } from '../../record.ts';
-import { MAX_HITS, MAX_LABELS, MAX_NAME, MAX_TIME, NO_STRINGS, validDnsLabel, validEndpointName, validLabel, validSubdomain } from '../../validation.ts';
+import { MAX_HITS, MAX_LABELS, MAX_NAME, MAX_TIME, NO_STRINGS, validDnsLabel, validEndpointName, validLabel, validSubdomain, isProtocolZero, PROTOCOL_ZERO, type NotRead } from '../../validation.ts';
 import { Action, EndpointType as WireEndpointType, PolicyKind, Reporter, type Int64, type WireFlow, type WirePolicyHit } from './wire.ts';
 
-export type ToRecordResult = { ok: true; record: FlowRecord } | { ok: false; reason: string };
+export type ToRecordResult = { ok: true; record: FlowRecord } | NotRead;
 
 /** Aborts one flow with a reason; never escapes goldmaneFlowToRecord. */
 class Reject {
   readonly reason: string;
-  constructor(reason: string) {
+  /** Well formed, but nothing can be learned from it (counted apart from malformed flows). */
+  readonly nothingToLearn: boolean;
+  constructor(reason: string, nothingToLearn = false) {
     this.reason = reason;
+    this.nothingToLearn = nothingToLearn;
   }
 }
 
@@ -51,7 +54,7 @@ export function goldmaneFlowToRecord(flow: WireFlow | null | undefined): ToRecor
   try {
     return { ok: true, record: toRecord(flow) };
   } catch (e) {
-    if (e instanceof Reject) return { ok: false, reason: e.reason };
+    if (e instanceof Reject) return e.nothingToLearn ? { ok: false, reason: e.reason, nothingToLearn: true } : { ok: false, reason: e.reason };
     throw e;
   }
 }
@@ -66,7 +69,7 @@ function toRecord(flow: WireFlow | null | undefined): FlowRecord {
   // (goldmane/pkg/storage/diachronic_flow.go: Within counts them, GetWindows leaves them out):
   // no time and no statistics. list-window.ts asks for whole intervals, so it only comes from a
   // Goldmane whose AGGREGATION_WINDOW is not 15 s.
-  if (startTime === 0 && endTime === 0) throw new Reject('no whole aggregation interval in the window');
+  if (startTime === 0 && endTime === 0) throw new Reject('no whole aggregation interval in the window', true);
   if (endTime < startTime) throw new Reject('end_time before start_time');
 
   const action = key.action === Action.Allow ? 'allow' : key.action === Action.Deny ? 'deny' : null;
@@ -74,6 +77,7 @@ function toRecord(flow: WireFlow | null | undefined): FlowRecord {
   const reporter = key.reporter === Reporter.Src ? 'src' : key.reporter === Reporter.Dst ? 'dst' : null;
   if (reporter === null) throw enumReject(key.reporter, 'reporter');
   if (typeof key.proto !== 'string' || key.proto.length === 0) throw new Reject('missing field proto');
+  if (isProtocolZero(key.proto)) throw new Reject(PROTOCOL_ZERO, true);
   const protocol = key.proto.length > 8 ? null : validProtocol(key.proto);
   if (protocol === null) throw new Reject('invalid proto');
 
