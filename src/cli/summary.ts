@@ -114,5 +114,5 @@ export function describeRule(rule: RuleReport): string {
   const way = rule.direction === 'ingress' ? 'from' : 'to';
   const evidence =
     rule.flows > 0 ? `${number.format(rule.flows)} ${rule.flows === 1 ? 'flow' : 'flows'}, ${formatTime(rule.firstSeen!)} .. ${formatTime(rule.lastSeen!)}` : 'no flows in this window';
-  return `${rule.direction.padEnd(7)} ${rule.action.padEnd(5)} ${rule.protocol}${ports} ${way} ${rule.peers.join(', ')}  [${rule.category}; ${evidence}]${rule.changed ? ' (new)' : ''}`;
+  return `${rule.direction.padEnd(7)} ${rule.action.padEnd(5)} ${rule.protocol}${ports} ${way} ${rule.remote}  [${rule.category}; ${evidence}]${rule.changed ? ' (new)' : ''}`;
 }

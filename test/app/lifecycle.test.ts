@@ -5,6 +5,7 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import { useNock } from '../support/nock-scope.ts';
 import { CONFIG_PATH } from '../../src/app/config/repository-config.ts';
 import { branchName } from '../../src/app/state/proposal-key.ts';
+import { text } from '../../src/app/render/markdown.ts';
 import { decodeState, RECOMMENDATION_LABEL, REBASE_LABEL } from '../../src/app/state/pull-request-state.ts';
 import { AppHarness, CONFIG, HOUR } from './support/app-harness.ts';
 
@@ -48,7 +49,7 @@ describe('a recommendation PR from first run to enforcement-ready', () => {
     // The body explains merge and close, lists the rules with evidence, graphs the peers.
     expect(pr.body).toContain('**Merge** to accept it');
     expect(pr.body).toContain('**Close** to dismiss it');
-    expect(pr.body).toMatch(/\| egress \| Allow \| `namespace:db` \| `TCP` \| `5432` \| 1 \|/);
+    expect(pr.body).toContain(`| egress | Allow | ${text('pods of namespace db')} | \`TCP\` | \`5432\` | 1 |`);
     expect(pr.body).toContain('```mermaid');
     expect(decodeState(pr.body)).toMatchObject({ cluster: 'prod', namespace: 'shop', commit: pr.headSha });
     expect(h.dashboard()).toMatch(new RegExp(`\\| \`shop\` \\| Learning \\| #${pr.number} \\|`));
@@ -72,7 +73,7 @@ describe('a recommendation PR from first run to enforcement-ready', () => {
     const pr = prFor(shopBranch);
     expect(h.repo.commit(pr.headSha).parents).toEqual([h.repo.branchSha('main')]);
     expect(h.repo.file(shopBranch, SHOP)).toContain("projectcalico.org/name == 'cache'");
-    expect(pr.body).toMatch(/`namespace:cache` \| `TCP` \| `6379` \|.* new \|/);
+    expect(pr.body).toMatch(new RegExp(`${escapeRegExp(text('pods of namespace cache'))} \\| \`TCP\` \\| \`6379\` \\|.* new \\|`));
     expect(pr.draft).toBe(true);
     expect(prFor(branchName('prod', 'web')).headSha).toBe(before);
   });
@@ -311,3 +312,4 @@ describe('retirement, configuration, limits', () => {
     expect(openPrs()).toHaveLength(3);
   });
 });
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { parse } from 'yaml';
 import { branchName, branchOf } from '../../src/app/state/proposal-key.ts';
+import { text } from '../../src/app/render/markdown.ts';
 import { RECOMMENDATION_LABEL } from '../../src/app/state/pull-request-state.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, CONFIG, HOUR } from './support/app-harness.ts';
@@ -70,8 +71,8 @@ describe('microsegmentation PRs', () => {
     expect(policy.spec.egress).toHaveLength(2);
     expect(pr.body).toContain('### Workload `shop/Deployment/api`');
     expect(pr.body).toContain('### Workload `shop/Deployment/web`');
-    expect(pr.body).toContain('| 2 | egress | Allow | `pods:shop/app=api` | `TCP` | `8080` | 1 |');
-    expect(pr.body).toContain('p1("pods shop/app#61;api")');
+    expect(pr.body).toContain(`| 2 | egress | Allow | ${text("pods of namespace shop with app == 'api'")} | \`TCP\` | \`8080\` | 1 |`);
+    expect(pr.body).toContain('p1("pods of namespace shop with app #61;#61; #39;api#39;")');
     expect(pr.body).toMatch(/distinct flows observed \(\d+ flows in the flow logs\): all allowed\./);
 
     // The isolation policy passes traffic within the namespace on to the appsec tier.

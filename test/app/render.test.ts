@@ -20,8 +20,8 @@ const state: PullRequestState = {
   notified: [],
 };
 
-function rule(i: number, peer = `namespace:ns-${i}`): RuleReport {
-  return { action: 'Allow', category: 'Namespace', peers: [peer], protocol: 'TCP', ports: [String(8000 + i)], firstAdded: null, direction: 'egress', changed: true, flows: i, firstSeen: 1, lastSeen: 2 };
+function rule(i: number, peer = `namespace:ns-${i}`, remote = `pods of namespace ns-${i}`): RuleReport {
+  return { action: 'Allow', category: 'Namespace', peers: [peer], remote, protocol: 'TCP', ports: [String(8000 + i)], firstAdded: null, direction: 'egress', changed: true, flows: i, firstSeen: 1, lastSeen: 2 };
 }
 
 function content(rules: RuleReport[], warnings: string[] = []): PullRequestContent {
@@ -61,11 +61,14 @@ describe('markdown escaping', () => {
 
 describe('pull request body', () => {
   test('says what merge and close mean, lists rules with evidence, graphs peers, warns, and hides its state', () => {
-    const body = renderPullRequestBody(content([rule(1, 'public'), rule(2)], ['egress to api.example.com is allowed to any public address']));
+    const publicIPv4 = 'any public IPv4 address (outside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)';
+    const body = renderPullRequestBody(content([rule(1, 'public', publicIPv4), rule(2)], ['egress to api.example.com is allowed to any public address']));
     expect(body).toContain('**Merge** to accept it');
     expect(body).toContain('**Close** to dismiss it');
     expect(body).toContain('**Status: Learning.**');
-    expect(body).toMatch(/\| 1 \| egress \| Allow \| `public` \| `TCP` \| `8001` \|/);
+    // The peer column says what the rule allows, not an identifier.
+    expect(body).toContain(`| 1 | egress | Allow | ${text(publicIPv4)} | \`TCP\` | \`8001\` |`);
+    expect(body).toContain('("any public IPv4 address (outside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)")');
     expect(body).toContain('```mermaid');
     expect(body).toContain('api\\.example\\.com');
     expect(body).toContain('3 flow log inputs could not be read');

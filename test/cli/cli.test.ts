@@ -34,7 +34,7 @@ describe('policy-recommender recommend', () => {
     expect(first.stdout).toMatch(/Read 2,000 lines from 1 file .*: 1,990 flow records/);
     expect(first.stdout).toMatch(/Skipped 10 malformed lines: .*First: .*flows\.jsonl:\d+ \(/);
     expect(first.stdout).toMatch(/^yaobank\s+Learning\s+created\s+2\s+4\s+2026-11-22T12:00:00Z$/m);
-    expect(first.stdout).toContain('ingress Allow TCP 80 from public');
+    expect(first.stdout).toContain('ingress Allow TCP 80 from any public IPv4 address (outside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)');
     expect(first.stdout).toMatch(/Warnings \(2\):\n {2}yaobank: egress to api\.stripe\.com/);
     expect(await filesIn(out)).toEqual([
       'global-default-deny.yaml',

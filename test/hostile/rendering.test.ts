@@ -165,6 +165,7 @@ describe('PR bodies and the dashboard', () => {
     action: fc.constantFrom('Allow' as const, 'Deny' as const, 'Pass' as const),
     category: fc.constantFrom('Namespace', 'Public', 'Domains', 'Custom', 'Private', 'NetworkSet'),
     peers: fc.array(hostile, { minLength: 1, maxLength: 3 }),
+    remote: hostile,
     protocol: hostile,
     ports: fc.array(hostile, { maxLength: 3 }),
     changed: fc.boolean(),

@@ -109,8 +109,8 @@ describe('policy-recommender recommend with microsegmentation', () => {
     expect(first.stdout).toContain('Microsegmentation (tier appsec; 4 workloads known from the flow records; namespaces: yaobank):');
     expect(first.stdout).toMatch(/^ {2}yaobank\/Deployment\/customer\s+Learning\s+created\s+1\s+4\s+2026-11-22T12:00:00Z$/m);
     expect(first.stdout).toContain("yaobank/Deployment/summary (appsec/yaobank/deployment-summary.yaml, selector app == 'summary'):");
-    expect(first.stdout).toContain('ingress Allow TCP 8080 from pods:yaobank/app=customer,version=v1');
-    expect(first.stdout).toMatch(/egress +Pass +TCP 2379,8080 to namespace:yaobank/);
+    expect(first.stdout).toContain("ingress Allow TCP 8080 from pods of namespace yaobank with app == 'customer' && version == 'v1'");
+    expect(first.stdout).toMatch(/egress +Pass +TCP 2379,8080 to pods of namespace yaobank /);
     expect(await filesIn(out)).toEqual([
       'appsec/kustomization.yaml',
       'appsec/yaobank/deployment-customer.yaml',

@@ -204,7 +204,7 @@ function rulesTable(policy: PolicySection, evidence: Readonly<Record<string, Rul
       String(i + 1),
       rule.direction,
       rule.action,
-      rule.peers.map(code).join(', '),
+      text(rule.remote),
       code(rule.protocol),
       rule.ports.length > 0 ? rule.ports.map(code).join(', ') : 'any',
       e ? String(e[0]) : '0',
@@ -217,42 +217,16 @@ function rulesTable(policy: PolicySection, evidence: Readonly<Record<string, Rul
   return table(['#', 'Direction', 'Action', 'Peer', 'Protocol', 'Ports', 'Flows seen', 'First seen', 'Last seen', ''], rows) + more;
 }
 
+/** The namespace's peers, one node per distinct remote side: what each rule allows, in words. */
 function edges(rules: readonly RuleReport[]): GraphEdge[] {
   const byPeer = new Map<string, { direction: 'ingress' | 'egress'; peer: string; traffic: Set<string> }>();
   for (const rule of rules) {
-    for (const peer of rule.peers) {
-      const key = `${rule.direction} ${peer}`;
-      const entry = byPeer.get(key) ?? { direction: rule.direction, peer: peerName(peer, rule.category), traffic: new Set<string>() };
-      entry.traffic.add(`${rule.protocol}${rule.ports.length > 0 ? ` ${rule.ports.join(',')}` : ''}`);
-      byPeer.set(key, entry);
-    }
+    const key = `${rule.direction} ${rule.remote}`;
+    const entry = byPeer.get(key) ?? { direction: rule.direction, peer: rule.category === 'Custom' ? 'custom rule' : rule.remote, traffic: new Set<string>() };
+    entry.traffic.add(`${rule.protocol}${rule.ports.length > 0 ? ` ${rule.ports.join(',')}` : ''}`);
+    byPeer.set(key, entry);
   }
   return [...byPeer.values()].map((e) => ({ direction: e.direction, peer: e.peer, traffic: [...e.traffic].join('; ') }));
-}
-
-function peerName(peer: string, category: string): string {
-  if (category === 'Custom') return 'custom rule';
-  const [kind, ...rest] = peer.split(':');
-  const name = rest.join(':');
-  switch (kind) {
-    case 'namespace':
-      return `namespace ${name}`;
-    case 'pods':
-      return `pods ${name}`;
-    case 'networkset':
-    case 'globalnetworkset':
-      return `network set ${name}`;
-    case 'service':
-      return `service ${name}`;
-    case 'private':
-      return 'private networks';
-    case 'private-ipv6':
-      return 'private IPv6 networks';
-    case 'public':
-      return 'public internet';
-    default:
-      return category === 'Domains' ? 'domains' : peer;
-  }
 }
 
 /** Rows beyond this are counted, not listed. */

@@ -21,7 +21,8 @@ import { publicPeers } from '../learn.ts';
 import { NO_NETWORK_SETS, type NetworkSetDirectory } from '../network-sets.ts';
 import { calicoRuleMatcher } from './calico-match.ts';
 import { labelRemote, setLabels, setTarget } from './calico-network-sets.ts';
-import { readCalicoShape, type CalicoShape } from './calico-shape.ts';
+import { readCalicoShape, ruleEnds, type CalicoShape } from './calico-shape.ts';
+import { describeNets, describePeers } from './describe-peer.ts';
 import { NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
 
 /** CRD limits (projectcalico.org/v3): ports per entity rule, selector length. */
@@ -244,6 +245,7 @@ export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = 
         action: shape.action,
         category: shape.category,
         peers: shape.peers.map(peerKey),
+        remote: describeRemote(shape, ruleEnds(rule as PlainObject, ctx.direction).remote),
         protocol: shape.protocol === null ? 'any' : String(shape.protocol),
         ports: shape.ports.map(String),
         firstAdded: shape.annotations[ANNOTATIONS.firstAdded] ?? null,
@@ -426,6 +428,24 @@ function noted(shape: CalicoShape): string[] {
   return shape.annotations[ANNOTATIONS.domains]?.split(', ').filter((d) => d !== '') ?? [];
 }
 
+/** What the remote side of one of our shapes allows (see describe-peer.ts). */
+function describeRemote(shape: CalicoShape, remote: unknown): string {
+  const entity = isPlainObject(remote) ? remote : {};
+  if (shape.category === 'Public' && shape.form === 'legacy') return 'any address (a rule of an earlier release)';
+  if (shape.category !== 'NetworkSet') return describePeers(shape.peers);
+  const sets = describePeers(shape.peers);
+  switch (shape.form) {
+    case 'legacy':
+      return `${sets}, by name and kind labels Calico does not give network sets: matches none`;
+    case 'approximated':
+      return `${sets}, approximated (labels unknown) by addresses: ${describeNets(entity)}`;
+    default: {
+      const scope = typeof entity['namespaceSelector'] === 'string' ? ` in namespaces ${entity['namespaceSelector']}` : '';
+      return `${sets}, selected by its labels: ${String(entity['selector'])}${scope}`;
+    }
+  }
+}
+
 function customSummary(rule: unknown): RuleSummary {
   const r = (typeof rule === 'object' && rule !== null ? rule : {}) as PlainObject;
   const { action, protocol, metadata: _m, ...match } = r;
@@ -433,6 +453,7 @@ function customSummary(rule: unknown): RuleSummary {
     action: typeof action === 'string' ? action : '?',
     category: 'Custom',
     peers: [JSON.stringify(match)],
+    remote: `a rule of its own: ${JSON.stringify(match)}`,
     protocol: protocol === undefined ? 'any' : String(protocol),
     ports: [],
     firstAdded: null,

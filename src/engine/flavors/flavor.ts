@@ -56,6 +56,8 @@ export interface RuleSummary {
   readonly action: string;
   readonly category: Category | 'Custom';
   readonly peers: readonly string[];
+  /** What the rule's remote side allows, in words (never narrower than what it matches). */
+  readonly remote: string;
   readonly protocol: string;
   readonly ports: readonly string[];
   readonly firstAdded: string | null;

@@ -14,6 +14,7 @@ import { publicPeers } from '../learn.ts';
 import { categoryRank, compareStrings, DIRECTIONS, peerKey, SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, SAW_PUBLIC_IPV6, type Category, type ObservedAtom, type Peer } from '../model.ts';
 import { namespacePolicyName } from '../naming.ts';
 import { ANNOTATIONS } from '../provenance.ts';
+import { describePeers } from './describe-peer.ts';
 import { NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
 
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -203,6 +204,12 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
         action: 'Allow',
         category: shape?.category ?? 'Custom',
         peers: shape ? shape.peers.map(peerKey) : [JSON.stringify(isPlainObject(rule) ? rule[peersField(ctx)] ?? 'any' : rule)],
+        remote:
+          shape === null
+            ? `a rule of its own: ${JSON.stringify(isPlainObject(rule) ? rule[peersField(ctx)] ?? 'any peer' : rule)}`
+            : shape.legacy
+              ? 'any address (a rule of an earlier release)'
+              : describePeers(shape.peers),
         protocol: ports === null ? 'any' : [...new Set(ports.map((p) => p.protocol ?? 'TCP'))].join(', '),
         ports: ports === null ? [] : ports.map((p) => `${p.protocol ?? 'TCP'}/${p.port ?? 'any'}`),
         firstAdded: null,
