@@ -3,6 +3,7 @@
 // protocol x port; with microsegmentation also x local and remote endpoint), never by the number
 // of records.
 
+import { protocolHasPorts } from '../calico/protocol.ts';
 import type { FlowEndpoint, FlowRecord } from '../flows/record.ts';
 import { learn, type LearnContext, type NotLearned } from './learn.ts';
 import {
@@ -15,6 +16,7 @@ import {
   type EndpointObservation,
   type EndpointRef,
   type Evidence,
+  type HostEndpointObservation,
   type ObservedAtom,
 } from './model.ts';
 
@@ -26,6 +28,8 @@ export interface Observations {
    * workload endpoint; sorted by local endpoint, atom, remote endpoint. Empty otherwise.
    */
   readonly endpoints: readonly EndpointObservation[];
+  /** Allowed traffic between a namespace's workloads and host endpoints (not learned), sorted. */
+  readonly hostEndpoints: readonly HostEndpointObservation[];
   readonly recordsSeen: number;
   readonly recordsLearned: number;
   /** Why the other records taught nothing, by reason (sorted). */
@@ -64,6 +68,7 @@ export class FlowAggregator {
   /** One EndpointRef (and its key) per distinct endpoint as records write it: they repeat them millions of times. */
   readonly #refs = new Map<string, { ref: EndpointRef; id: number }>();
   readonly #byKey = new Map<string, { ref: EndpointRef; id: number }>();
+  readonly #hostEndpoints = new Map<string, HostEndpointObservation & { evidence: Evidence }>();
   #seen = 0;
   #learned = 0;
 
@@ -76,6 +81,7 @@ export class FlowAggregator {
     const lesson = learn(record, this.#ctx);
     if (typeof lesson === 'string') {
       this.#notLearned.set(lesson, (this.#notLearned.get(lesson) ?? 0) + 1);
+      if (lesson === 'host endpoint') this.#hostEndpoint(record);
       return;
     }
     this.#learned++;
@@ -114,6 +120,26 @@ export class FlowAggregator {
     return known;
   }
 
+  /** Allowed traffic a namespace's workload reported with a host endpoint at the other end. */
+  #hostEndpoint(record: FlowRecord): void {
+    const egress = record.reporter === 'src';
+    const local = egress ? record.source : record.dest;
+    const remote = egress ? record.dest : record.source;
+    if (local.type !== 'wep' || local.namespace === null || remote.type !== 'hep') return;
+    const ref = this.#ref(local).ref;
+    const key = `${endpointKey(ref)}#${egress}#${remote.name}#${remote.labels.join(',')}#${record.protocol}#${record.destPort ?? '*'}`;
+    const known = this.#hostEndpoints.get(key);
+    if (known !== undefined) return addEvidence(known.evidence, record, 0);
+    this.#hostEndpoints.set(key, {
+      direction: egress ? 'egress' : 'ingress',
+      local: ref,
+      host: { name: remote.name, labels: [...remote.labels].sort(compareStrings) },
+      protocol: record.protocol,
+      port: protocolHasPorts(record.protocol) ? record.destPort : null,
+      evidence: evidenceOf(record, 0),
+    });
+  }
+
   addAll(records: readonly FlowRecord[]): void {
     for (const record of records) this.add(record);
   }
@@ -132,7 +158,8 @@ export class FlowAggregator {
         compareAtoms(a.atom, b.atom) ||
         compareStrings(a.remote === null ? '' : endpointKey(a.remote), b.remote === null ? '' : endpointKey(b.remote)),
     );
-    return { byNamespace, endpoints, recordsSeen: this.#seen, recordsLearned: this.#learned, notLearned };
+    const hostEndpoints = [...this.#hostEndpoints.entries()].sort(([a], [b]) => compareStrings(a, b)).map(([, o]) => o);
+    return { byNamespace, endpoints, hostEndpoints, recordsSeen: this.#seen, recordsLearned: this.#learned, notLearned };
   }
 }
 

@@ -83,6 +83,22 @@ export interface EndpointObservation extends ObservedAtom {
   readonly remote: EndpointRef | null;
 }
 
+/**
+ * Allowed traffic between a namespace's workload and a host endpoint (a node's address: NodePort
+ * traffic SNATed to the node, host-networked agents). It is not learned (no stable peer), but a
+ * policy would decide it: its PRs show what they would deny of it, and enforcement waits for it.
+ */
+export interface HostEndpointObservation {
+  readonly direction: Direction;
+  /** The workload end, as the record named it. */
+  readonly local: EndpointRef;
+  /** The host endpoint: its name (the node) and labels as the record carried them. */
+  readonly host: { readonly name: string; readonly labels: readonly string[] };
+  readonly protocol: Protocol;
+  readonly port: number | null;
+  readonly evidence: Evidence;
+}
+
 export function endpointKey(e: EndpointRef): string {
   return `${e.namespace}/${e.name}/${e.labels.join(',')}`;
 }

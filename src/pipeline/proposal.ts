@@ -6,6 +6,7 @@
 
 import type { RecommendationConfig } from '../config/recommendation-config.ts';
 import type { Observations } from '../engine/aggregate.ts';
+import type { NetworkSetFacts } from '../engine/network-sets.ts';
 import type { NamespaceReport, Warning, WorkloadReport } from '../engine/report.ts';
 import type { RecommendationStatus } from '../engine/status.ts';
 import type { Workload } from '../engine/workloads.ts';
@@ -34,6 +35,8 @@ export interface ProposalInput {
   readonly workloads?: readonly Workload[];
   /** The open pull request's policy files, relative to the cluster path: the engine's memory. */
   readonly memory?: TreeFiles;
+  /** Network sets as the cluster has them. */
+  readonly networkSets?: readonly NetworkSetFacts[];
 }
 
 export interface Proposal {
@@ -73,6 +76,7 @@ export function propose(input: ProposalInput, unit: ProposalUnit): Proposal | nu
       : { onlyWorkloads: unit.workload === undefined ? { namespace: unit.namespace } : { namespace: unit.namespace, workload: unit.workload } }),
     ...(input.namespaces ? { namespaces: input.namespaces } : {}),
     ...(input.workloads ? { workloads: input.workloads } : {}),
+    ...(input.networkSets ? { networkSets: input.networkSets } : {}),
   });
   const namespaces = plan.namespaces.filter((n) => n.namespace === unit.namespace);
   const workloads = plan.workloads;

@@ -2,11 +2,11 @@
 // and decide every flow with the policy set (staged policies applied unless asked not to).
 
 import { stat } from 'node:fs/promises';
-import type { RecommendationConfig } from '../config/recommendation-config.ts';
+import { calicoReleaseOf, type RecommendationConfig } from '../config/recommendation-config.ts';
 import { overlapsWindow, type FlowSource } from '../flows/source.ts';
 import { loadTree } from '../repo/fs-tree.ts';
 import { Simulator } from '../simulate/evaluate.ts';
-import { policySetFromTree, type PolicyView, type PolicyWarning } from '../simulate/policy-set.ts';
+import { policySetFromTree, type PolicySetOptions, type PolicyView, type PolicyWarning } from '../simulate/policy-set.ts';
 import { SimulationReport, type FlowRow, type Totals } from '../simulate/report.ts';
 import { lookbackWindow, readFlows, type FlowReading } from './run.ts';
 
@@ -29,6 +29,11 @@ export interface DirectorySimulation {
   readonly totals: Totals;
 }
 
+/** What the configuration tells the simulator about the cluster: its release and IP families. */
+export function policySetOptionsOf(config: RecommendationConfig): PolicySetOptions {
+  return { calicoVersion: calicoReleaseOf(config), ipFamilies: config.ipFamilies };
+}
+
 export async function simulateDirectory(options: {
   source: FlowSource;
   policiesDir: string;
@@ -44,7 +49,7 @@ export async function simulateDirectory(options: {
   const tree = await loadTree(dir).catch((e: Error) => {
     throw new PoliciesDirectoryError(`cannot read ${dir}: ${e.message}`);
   });
-  const set = policySetFromTree(tree);
+  const set = policySetFromTree(tree, policySetOptionsOf(options.config));
   const simulator = new Simulator(set, options.view);
   const report = new SimulationReport();
   const window = lookbackWindow(options.config, options.now);

@@ -34,7 +34,22 @@ import type { IpFamily } from '../config/recommendation-config.ts';
 import type { Family as IpVersion } from './endpoint.ts';
 
 export type Direction = 'ingress' | 'egress';
-export type PolicyView = 'enforced' | 'staged';
+/**
+ * Which staged policies take effect: none (`enforced`, the cluster as it enforces today), all
+ * (`staged`, every staged policy as if enforced), or the named ones only (everything else as it is
+ * now): the question a PR asks of its own policies.
+ */
+export type PolicyView = 'enforced' | 'staged' | { readonly staged: readonly StagedRef[] };
+
+/** A staged policy by namespace (null: global) and name. */
+export interface StagedRef {
+  readonly namespace: string | null;
+  readonly name: string;
+}
+
+function viewKey(view: PolicyView): string {
+  return typeof view === 'string' ? view : JSON.stringify(view.staged.map((r) => `${r.namespace ?? ''}/${r.name}`).sort());
+}
 
 export const DEFAULT_TIER = 'default';
 /** The `default` tier's order when the tree does not define it (Calico's CRD requires exactly this). */
@@ -280,15 +295,15 @@ export function buildPolicySet(objects: readonly SourcedObject[], options: Polic
     networkSets.set(key, { name: known.name, namespace: known.namespace, labels: known.labels ?? {}, nets });
   }
 
-  const plans = new Map<PolicyView, EvaluationPlan>();
+  const plans = new Map<string, EvaluationPlan>();
   return {
     ipFamilies: (options.ipFamilies ?? ['IPv4']).map((f): IpVersion => (f === 'IPv6' ? 6 : 4)),
     // In tree order; a file's own warnings in document order.
     warnings: warnings.sort((a, b) => compareStrings(a.path, b.path)),
     policies,
     plan: (view) => {
-      let plan = plans.get(view);
-      if (plan === undefined) plans.set(view, (plan = makePlan(view, [...tiers.values()], policies)));
+      let plan = plans.get(viewKey(view));
+      if (plan === undefined) plans.set(viewKey(view), (plan = makePlan(view, [...tiers.values()], policies, version)));
       return plan;
     },
     namespaceLabels: (namespace) => {
@@ -335,13 +350,27 @@ function compareOrder(a: number | null, b: number | null): number {
   return a - b;
 }
 
-/** Felix's key for ordering policies of equal order: the namespace-qualified Calico name. */
-function sortName(policy: CompiledPolicy): string {
-  return policy.namespace === null ? policy.calicoName : `${policy.namespace}/${policy.calicoName}`;
+/**
+ * Felix's key for ordering policies of equal order (felix/calc/policy_sorter.go PolKVLess), for
+ * the policy as enforced (a staged policy stands in for the enforced one):
+ * - up to 3.31 the v1 key's name: `<ns>/<tier>.<name>` (a name without a dot gets `default.`,
+ *   libcalico-go/lib/names/policy.go TieredPolicyName), `<ns>/knp.default.<name>` for a
+ *   Kubernetes policy (libcalico-go/lib/backend/k8s/conversion/conversion.go, release-v3.31);
+ * - from 3.32 `<name>/<namespace>/<kind>` (model.PolicyKey), kinds NetworkPolicy,
+ *   GlobalNetworkPolicy and KubernetesNetworkPolicy.
+ */
+function sortName(policy: CompiledPolicy, release: CalicoRelease): string {
+  const kubernetes = policy.kind === 'KubernetesNetworkPolicy' || policy.kind === 'StagedKubernetesNetworkPolicy';
+  if (calicoReleaseAtLeast(release, '3.32')) {
+    const kind = kubernetes ? 'KubernetesNetworkPolicy' : policy.namespace === null ? 'GlobalNetworkPolicy' : 'NetworkPolicy';
+    return `${policy.name}/${policy.namespace ?? ''}/${kind}`;
+  }
+  const name = kubernetes ? `knp.default.${policy.name}` : policy.name.includes('.') ? policy.name : `default.${policy.name}`;
+  return policy.namespace === null ? name : `${policy.namespace}/${name}`;
 }
 
-function comparePolicies(a: CompiledPolicy, b: CompiledPolicy): number {
-  return compareOrder(a.order, b.order) || compareStrings(sortName(a), sortName(b));
+function policyComparator(release: CalicoRelease): (a: CompiledPolicy, b: CompiledPolicy) => number {
+  return (a, b) => compareOrder(a.order, b.order) || compareStrings(sortName(a, release), sortName(b, release));
 }
 
 /** Policies of one identity: a staged policy stands in for the enforced one of the same name. */
@@ -350,13 +379,14 @@ function identity(policy: CompiledPolicy): string {
   return `${family}/${policy.namespace ?? ''}/${policy.name}`;
 }
 
-/** The policies in force in a view: enforced ones, with the staged ones applied in the staged view. */
+/** The policies in force in a view: enforced ones, with the staged ones the view applies. */
 export function effectivePolicies(view: PolicyView, policies: readonly CompiledPolicy[]): CompiledPolicy[] {
   const byIdentity = new Map<string, CompiledPolicy>();
   for (const p of policies) if (!p.staged) byIdentity.set(identity(p), p);
-  if (view === 'staged') {
+  if (view !== 'enforced') {
+    const applied = (p: CompiledPolicy) => view === 'staged' || view.staged.some((r) => r.namespace === p.namespace && r.name === p.name);
     for (const p of policies) {
-      if (!p.staged) continue;
+      if (!p.staged || !applied(p)) continue;
       if (p.stagedAction === 'Delete') byIdentity.delete(identity(p));
       else if (p.stagedAction !== 'Ignore') byIdentity.set(identity(p), p);
     }
@@ -364,19 +394,20 @@ export function effectivePolicies(view: PolicyView, policies: readonly CompiledP
   return [...byIdentity.values()];
 }
 
-function makePlan(view: PolicyView, tierInfos: readonly TierInfo[], all: readonly CompiledPolicy[]): EvaluationPlan {
+function makePlan(view: PolicyView, tierInfos: readonly TierInfo[], all: readonly CompiledPolicy[], release: CalicoRelease): EvaluationPlan {
   const effective = effectivePolicies(view, all);
+  const comparePolicies = policyComparator(release);
   const ordered = [...tierInfos].sort((a, b) => compareOrder(a.order, b.order) || compareStrings(a.name, b.name));
   const tiers: PlannedTier[] = [];
   for (const info of ordered) {
     const inTier = effective.filter((p) => p.tier === info.name).sort(comparePolicies);
     if (inTier.length === 0) continue;
-    tiers.push(plannedTier(info, inTier));
+    tiers.push(plannedTier(info, inTier, comparePolicies));
   }
   return { view, tiers, policyCount: effective.length };
 }
 
-function plannedTier(info: TierInfo, policies: readonly CompiledPolicy[]): PlannedTier {
+function plannedTier(info: TierInfo, policies: readonly CompiledPolicy[], comparePolicies: (a: CompiledPolicy, b: CompiledPolicy) => number): PlannedTier {
   const global = policies.filter((p) => p.namespace === null);
   const byNamespace = new Map<string, CompiledPolicy[]>();
   for (const p of policies) {

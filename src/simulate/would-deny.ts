@@ -4,11 +4,11 @@
 // laid over them). Pure.
 
 import type { Labels } from '../calico/selector.ts';
-import { SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, SAW_PUBLIC_IPV6, type EndpointObservation, type EndpointRef, type ObservedAtom, type Peer } from '../engine/model.ts';
+import { SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, SAW_PUBLIC_IPV6, type EndpointObservation, type EndpointRef, type HostEndpointObservation, type ObservedAtom, type Peer } from '../engine/model.ts';
 import type { TreeFiles } from '../repo/tree.ts';
 import type { FlowEnd } from './endpoint.ts';
 import { Simulator, type FlowFacts, type VerdictKind } from './evaluate.ts';
-import { policySetFromTree, type PolicyView, type PolicyWarning } from './policy-set.ts';
+import { policySetFromTree, type PolicySetOptions, type PolicyView, type PolicyWarning } from './policy-set.ts';
 import { SimulationReport, type FlowRow, type Totals } from './report.ts';
 
 export type SimulatedFlow = FlowFacts & { readonly numFlows?: number };
@@ -28,14 +28,14 @@ export interface ProposalCheck {
 export interface ProposalInput {
   readonly tree: TreeFiles;
   readonly flows: Iterable<SimulatedFlow>;
-  /** Complete namespace labels from the cluster, when known. */
-  readonly namespaces?: ReadonlyMap<string, Labels>;
+  /** The cluster as known: its release, IP families, network sets and namespace labels. */
+  readonly cluster?: PolicySetOptions;
   /** Default `staged`: staged policies evaluated as if enforced. */
   readonly view?: PolicyView;
 }
 
 export function checkProposal(input: ProposalInput): ProposalCheck {
-  const set = policySetFromTree(input.tree, input.namespaces === undefined ? {} : { namespaces: input.namespaces });
+  const set = policySetFromTree(input.tree, input.cluster ?? {});
   const simulator = new Simulator(set, input.view ?? 'staged');
   const report = new SimulationReport();
   const verdicts: VerdictKind[] = [];
@@ -78,6 +78,19 @@ export function flowsOfObservations(byNamespace: ReadonlyMap<string, readonly Ob
     }
   }
   return flows;
+}
+
+/**
+ * The flows of host-endpoint observations: the workload as the record named it and the host
+ * endpoint with its labels. Not learned, but decided by the policies all the same.
+ */
+export function flowsOfHostEndpoints(observations: readonly HostEndpointObservation[]): SimulatedFlow[] {
+  return observations.map(({ direction, local, host, protocol, port, evidence }) => {
+    const here: FlowEnd = { type: 'wep', name: local.name, namespace: local.namespace, labels: local.labels, ip: null };
+    const there: FlowEnd = { type: 'hep', name: host.name, namespace: null, labels: host.labels, ip: null };
+    const egress = direction === 'egress';
+    return { reporter: egress ? 'src' : 'dst', source: egress ? here : there, dest: egress ? there : here, protocol, destPort: port, destService: null, destDomains: [], numFlows: evidence.flows };
+  });
 }
 
 /**

@@ -78,7 +78,7 @@ describe('evidence in every PR', () => {
     await h.run('first');
     const body = prFor(shopBranch).body;
     expect(body).toContain('### Simulated against the observed flows');
-    expect(body).toContain('2 distinct flows observed (2 flows in the flow logs): all allowed. Staged policies are evaluated as if they were enforced.');
+    expect(body).toContain('2 distinct flows observed (2 flows in the flow logs): all allowed. Its policy is evaluated as if enforced; every other policy as the cluster has it (other staged policies are not applied).');
     expect(body).toContain('ns["namespace shop"]');
   });
 });
@@ -163,6 +163,34 @@ describe('enforcing an accepted staged policy', () => {
     await quietDays(3);
     expect(openPrs()).toEqual([]);
     expect(h.repo.file('main', SHOP)).toContain('kind: StagedNetworkPolicy');
+  });
+});
+
+// Issue 11, point 10: traffic with a host endpoint (here NodePort traffic SNATed to node-1) is not
+// learned: no rule can name the node as a stable peer. The policy would still deny it once enforced.
+describe('traffic with host endpoints', () => {
+  const nodePort = { namespace: 'shop', direction: 'ingress', peer: 'hep:node-1', port: 8080 } as const;
+  // The policy governs ingress (it has learned an ingress rule), so the node's traffic meets it.
+  const https = { namespace: 'shop', direction: 'ingress', peer: 'pub', port: 443 } as const;
+
+  test('is listed among what the PR\'s policy would deny, and holds enforcement back while it would be denied', async () => {
+    h = await AppHarness.start({ config: CONFIG });
+    await h.see(db, https, nodePort);
+    await h.run('first');
+    const body = prFor(shopBranch).body.replaceAll('\\', '');
+    expect(body).toMatch(/Of the 3 distinct flows observed \(3 flows in the flow logs\), 1 would be \*\*denied\*\*/);
+    expect(body).toMatch(/\| ingress \| `shop\/app-5d7f9c-\*` \| `host endpoint node-1` \| `TCP` \| `8080` \| 1 \| not learned \(a host endpoint has no stable peer a rule could name\); tier namespace-isolation default action \|/);
+
+    await merge(shopBranch);
+    await h.run('after merge');
+    await quietDays(3, [db, https, nodePort]);
+    // Still denied by what enforcing would do: no enforce PR, and the dashboard says why.
+    expect(h.repo.pullRequestFor(enforceShop)).toBeUndefined();
+    expect(dashboard()).toMatch(/\| `shop` \| Accepted \|.*would have denied \d+ observed flows since/);
+
+    // Once nothing is denied any more (the node's traffic stopped), enforcement is proposed.
+    await quietDays(2.5, [db, https]);
+    expect(prFor(enforceShop).state).toBe('open');
   });
 });
 

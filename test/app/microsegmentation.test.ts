@@ -193,6 +193,49 @@ describe('microsegmentation PRs', () => {
     expect(openHeads()).toEqual([branchOf({ kind: 'enforce-default-deny', cluster: 'prod' })]);
   });
 
+  // Issue 11, point 11: each PR's evidence answers its own question. Enforcing the isolation policy
+  // changes nothing else: the workload policies not yet accepted and the template's staged default
+  // deny are not applied, so traffic it passes within the namespace is not counted against it.
+  // Enforcing the default deny, every other policy as it is: workload policies only staged do not
+  // allow what the isolation policy passes to them, so the default deny would deny it.
+  test('each PR asks its own question: isolation enforced without its workload policies; the default deny lists what staged workload policies do not protect', async () => {
+    h = await AppHarness.start({ config: `${config('per-namespace')}\nenforceAfter: 1d` });
+    await h.see(...traffic);
+    await h.run('first');
+    const isolation = prFor(branchName('prod', 'shop'));
+    h.repo.markReadyForReview(isolation.number);
+    h.repo.mergePullRequest(isolation.number);
+    await h.deliver();
+    await h.run('isolation merged');
+    for (let i = 0; i < 5; i++) {
+      h.now += 6 * HOUR;
+      await h.see(...traffic);
+      await h.run(`quiet ${i}`);
+    }
+    const enforceIsolation = branchOf({ kind: 'enforce', cluster: 'prod', namespace: 'shop' });
+    // The workload policies are still only proposed: the isolation policy is enforced on its own.
+    expect(openHeads()).toEqual([enforceIsolation, workloadsBranch].sort());
+    expect(prFor(enforceIsolation).body).toMatch(/distinct flows? observed \(\d+ flows in the flow logs\): all allowed\. Its policy is evaluated enforced; every other policy as the cluster has it \(staged policies are not applied\)\./);
+
+    const workloads = prFor(workloadsBranch);
+    h.repo.markReadyForReview(workloads.number);
+    h.repo.mergePullRequest(workloads.number);
+    await h.deliver();
+    await h.run('workloads merged (staged)');
+    h.repo.mergePullRequest(prFor(enforceIsolation).number);
+    await h.deliver();
+    h.now += 6 * HOUR;
+    await h.see(...traffic);
+    await h.run('isolation enforced');
+    const deny = prFor(branchOf({ kind: 'enforce-default-deny', cluster: 'prod' }));
+    const body = deny.body.replaceAll('\\', '');
+    // web -> api within shop, as each end reported it: passed to appsec, where nothing enforced allows it.
+    expect(body).toMatch(/Of the 3 distinct flows observed \(\d+ flows in the flow logs\), 2 would be \*\*denied\*\*/);
+    expect(body).toContain('The global default deny is evaluated enforced; every other policy as the cluster has it (staged policies are not applied).');
+    expect(body).toContain('| egress | `shop/*` | `shop/*` | `TCP` | `8080` | 2 | tier default default action |');
+    expect(body).toContain('| ingress | `shop/*` | `shop/*` | `TCP` | `8080` | 2 | tier default default action |');
+  });
+
   test("per workload: each enforce PR's evidence is its own workload's traffic", async () => {
     h = await AppHarness.start({ config: `${config('per-workload')}\nenforceAfter: 1d` });
     await h.see(...traffic);

@@ -56,6 +56,20 @@ describe('checkProposal', () => {
     expect(checkProposal({ tree: TREE, flows: [egress(web, pub, { port: 443 })], view: 'enforced' }).denied).toEqual([]);
   });
 
+  test('a view that applies only the named staged policies: every other staged policy is left out', () => {
+    const web = wep('shop', 'web-*', ['app=web']);
+    const deny = 'apiVersion: projectcalico.org/v3\nkind: StagedGlobalNetworkPolicy\nmetadata: {name: default-deny}\nspec: {tier: default, selector: all(), types: [Ingress, Egress]}';
+    const tree = new Map([...TREE, ['global-default-deny.yaml', deny]]);
+    const flows = [egress(web, wep('other', 'x-*'), { port: 8080 })];
+    // Not in shop's policy: denied by the tier's default action once shop's policy is applied.
+    expect(checkProposal({ tree, flows, view: { staged: [{ namespace: 'shop', name: 'namespace-isolation.shop-recommendation' }] } }).denied).toHaveLength(1);
+    // A pod of another namespace, its own policy staged only: the staged default deny is not applied.
+    const other = [egress(wep('other', 'x-*'), wep('shop', 'web-*'), { port: 80 })];
+    expect(checkProposal({ tree, flows: other, view: { staged: [{ namespace: 'shop', name: 'namespace-isolation.shop-recommendation' }] } }).denied).toEqual([]);
+    // Every staged policy applied, the default deny among them: denied.
+    expect(checkProposal({ tree, flows: other, view: 'staged' }).denied).toHaveLength(1);
+  });
+
   test("from the engine's observations: each atom stands for a flow of the namespace", () => {
     const aggregator = new FlowAggregator({ window: { from: NOW - 24 * HOUR, to: NOW }, clusterDomain: 'cluster.local', tierName: 'namespace-isolation' });
     aggregator.add(record('shop', engineWep('db'), { port: 5432 }));

@@ -4,7 +4,7 @@ export interface LineOptions {
   /** The namespace whose workload reports the flow. */
   readonly namespace: string;
   readonly direction: 'egress' | 'ingress';
-  /** `ns:<namespace>`, `pub`, `pvt`. */
+  /** `ns:<namespace>`, `hep:<node>` (a host endpoint), `pub`, `pvt`. */
   readonly peer: string;
   readonly port: number;
   readonly proto?: string;
@@ -23,7 +23,9 @@ export function flowLine(o: LineOptions): string {
   const local = { type: 'wep', name_aggr: o.workload ?? 'app-5d7f9c-*', namespace: o.namespace, labels: o.labels ?? [] };
   const remote = o.peer.startsWith('ns:')
     ? { type: 'wep', name_aggr: o.peerWorkload ?? 'peer-7c9f-*', namespace: o.peer.slice(3), labels: o.peerLabels ?? [] }
-    : { type: 'net', name_aggr: o.peer, namespace: '-', labels: [] };
+    : o.peer.startsWith('hep:')
+      ? { type: 'hep', name_aggr: o.peer.slice(4), namespace: '-', labels: o.peerLabels ?? [] }
+      : { type: 'net', name_aggr: o.peer, namespace: '-', labels: [] };
   const [src, dst] = o.direction === 'egress' ? [local, remote] : [remote, local];
   const reporting = o.namespace;
   return JSON.stringify({

@@ -234,7 +234,7 @@ const MAX_SIMULATED_ROWS = 20;
 
 function simulation(s: SimulationSummary, expectDenials: boolean): string {
   const checked = `${plural(s.flows, 'distinct flow')} observed (${plural(s.records, 'flow')} in the flow logs)`;
-  const how = 'Staged policies are evaluated as if they were enforced.';
+  const how = s.asked;
   const verdict =
     s.denied.length === 0 && s.indeterminate.length === 0
       ? `${checked}: all allowed. ${how}`

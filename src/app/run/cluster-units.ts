@@ -5,26 +5,27 @@
 // its staged policy would have denied since it was merged (the dashboard shows it, enforcement
 // waits for it to stay quiet). Pure: run-repository.ts reads the inputs and carries the decisions.
 
-import { parseSelector, type Labels } from '../../calico/selector.ts';
+import { parseSelector } from '../../calico/selector.ts';
 import { formatDuration } from '../../config/duration.ts';
 import type { RecommendationConfig } from '../../config/recommendation-config.ts';
 import { ENFORCED_KINDS, enforcePolicyInFile } from '../../engine/enforce.ts';
-import type { EndpointObservation, ObservedAtom } from '../../engine/model.ts';
-import { isNamespacePolicyName } from '../../engine/naming.ts';
+import type { EndpointObservation, EndpointRef, HostEndpointObservation, ObservedAtom } from '../../engine/model.ts';
+import { isNamespacePolicyName, workloadPolicyName } from '../../engine/naming.ts';
 import { formatTime } from '../../engine/provenance.ts';
-import { parseLabels, type Workload } from '../../engine/workloads.ts';
+import { parseLabels, type Workload, type WorkloadId } from '../../engine/workloads.ts';
 import { planRecommendations, type NamespaceContext } from '../../pipeline/plan.ts';
 import { describeUnmatched, workloadPoliciesIn } from '../../pipeline/plan-workloads.ts';
 import { microsegmentationUnits, propose, type Proposal, type ProposalInput } from '../../pipeline/proposal.ts';
 import { buildInventory, type ObjectRef } from '../../repo/inventory.ts';
 import { TreeOverlay, type TreeFiles } from '../../repo/tree.ts';
-import { flowsOfEndpoints, flowsOfObservations, type SimulatedFlow } from '../../simulate/would-deny.ts';
+import type { PolicySetOptions, StagedRef } from '../../simulate/policy-set.ts';
+import { flowsOfEndpoints, flowsOfHostEndpoints, flowsOfObservations, type SimulatedFlow } from '../../simulate/would-deny.ts';
 import { contentHash } from '../../util/content-hash.ts';
 import type { PullRequestInfo } from '../github/repository.ts';
 import { keyId, type ProposalKey } from '../state/proposal-key.ts';
 import { decodeState, REBASE_LABEL } from '../state/pull-request-state.ts';
 import type { UnitChange, UnitFacts } from './decide.ts';
-import { simulate } from './simulation.ts';
+import { simulate, type SimulationQuestion } from './simulation.ts';
 
 /** What the bot remembers about an accepted staged policy (in the dashboard's hidden state). */
 export interface AcceptanceRecord {
@@ -49,11 +50,16 @@ export interface ClusterUnitsInput {
   /** This run's observations and those carried over from earlier runs. */
   readonly observations: { readonly byNamespace: ReadonlyMap<string, readonly ObservedAtom[]>; readonly endpoints: readonly EndpointObservation[] };
   /** This run's observations only (what the accepted policies are checked against). */
-  readonly fresh: { readonly byNamespace: ReadonlyMap<string, readonly ObservedAtom[]>; readonly endpoints: readonly EndpointObservation[] };
+  readonly fresh: {
+    readonly byNamespace: ReadonlyMap<string, readonly ObservedAtom[]>;
+    readonly endpoints: readonly EndpointObservation[];
+    /** Traffic with host endpoints (not learned, but decided by the policies). */
+    readonly hostEndpoints: readonly HostEndpointObservation[];
+  };
   readonly now: number;
   readonly namespaces?: NamespaceContext;
-  /** Namespace labels from the cluster, for the simulation. */
-  readonly namespaceLabels?: ReadonlyMap<string, Labels>;
+  /** What the simulation knows of the cluster: namespace labels, network sets, release, IP families. */
+  readonly facts: PolicySetOptions;
   readonly workloads?: readonly Workload[];
   /** Namespaces the cluster no longer has. */
   readonly deleted: ReadonlySet<string>;
@@ -100,6 +106,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
     now: input.now,
     ...(input.namespaces ? { namespaces: input.namespaces } : {}),
     ...(input.workloads ? { workloads: input.workloads } : {}),
+    ...(input.facts.networkSets ? { networkSets: input.facts.networkSets } : {}),
     ...(memory ? { memory } : {}),
   });
   const unit = (key: ProposalKey, namespace: string | null, change: UnitChange | null, status: UnitFacts['status'], extra: Partial<UnitFacts> = {}): UnitFacts => {
@@ -148,7 +155,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
     facts.push(unit(key, namespace, change, proposal?.status ?? null, { gone, accepted: policy !== undefined }));
 
     if (policy === undefined || config.flavor === 'kubernetes') continue;
-    const record = acceptance(input, namespace, new Map([[policy.path, policy.text]]), checkedAtoms(namespace, input.fresh.byNamespace.get(namespace) ?? []));
+    const record = acceptance(input, namespace, new Map([[policy.path, policy.text]]), namespaceFlows(input, namespace), [{ namespace, name: policy.ref.name }]);
     accepted[namespace] = record;
     const quietSince = Math.max(record.since, record.lastDenied ?? 0);
     notes.set(keyId(key), acceptanceNote(record, quietSince, input.enforceAfter));
@@ -173,6 +180,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
       now: input.now,
       ...(input.namespaces ? { namespaces: input.namespaces } : {}),
       ...(input.workloads ? { workloads: input.workloads } : {}),
+      ...(input.facts.networkSets ? { networkSets: input.facts.networkSets } : {}),
     });
     const unmatched = plan.microsegmentation === null ? null : describeUnmatched(plan.microsegmentation);
     if (unmatched !== null) warnings.push(unmatched);
@@ -224,7 +232,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
       }
       const files = new Map(staged.map((e) => [e.ref.path, input.tree.get(e.ref.path) ?? '']));
       const recordId = id.slice(cluster.length + 1);
-      const record = acceptance(input, recordId, files, checkedEndpoints(endpointsOf(input.fresh.endpoints, key.namespace, staged.map((e) => e.workload))));
+      const record = acceptance(input, recordId, files, workloadFlows(input, key.namespace, staged.map((e) => e.workload)), staged.map((e) => ({ namespace: key.namespace, name: e.ref.name })));
       accepted[recordId] = record;
       const quietSince = Math.max(record.since, record.lastDenied ?? 0);
       notes.set(id, acceptanceNote(record, quietSince, input.enforceAfter));
@@ -303,7 +311,7 @@ function treeWith(input: ClusterUnitsInput, files: ReadonlyMap<string, string>):
   return tree;
 }
 
-function baseChange(proposal: Proposal, memory: Record<string, string>, flows: readonly SimulatedFlow[], input: ClusterUnitsInput): UnitChange {
+function baseChange(proposal: Proposal, memory: Record<string, string>, flows: readonly SimulatedFlow[], input: ClusterUnitsInput, question: SimulationQuestion): UnitChange {
   return {
     files: proposal.files,
     added: proposal.added,
@@ -313,7 +321,7 @@ function baseChange(proposal: Proposal, memory: Record<string, string>, flows: r
     reports: proposal.workloads.length > 0 ? proposal.workloads : proposal.namespaces,
     warnings: proposal.warnings,
     memory,
-    simulation: simulate(treeWith(input, proposal.files), flows, input.namespaceLabels).summary,
+    simulation: simulate(treeWith(input, proposal.files), flows, input.facts, question).summary,
   };
 }
 
@@ -327,20 +335,41 @@ function proposedMemory(proposal: Proposal, input: ClusterUnitsInput, paths: rea
   return memory;
 }
 
+/**
+ * A recommendation's question: what would its policies deny once enforced, with every other policy
+ * as the cluster has it now (other staged policies, the template's default deny among them, are
+ * not applied). Our policies may carry either name form (naming.ts): both are named.
+ */
+function proposalQuestion(refs: readonly StagedRef[], what: string): SimulationQuestion {
+  return { view: { staged: refs }, asked: `${what} as if enforced; every other policy as the cluster has it (other staged policies are not applied).` };
+}
+
+const namespacePolicyRefs = (config: RecommendationConfig, namespace: string): StagedRef[] => [
+  { namespace, name: `${namespace}-recommendation` },
+  { namespace, name: `${config.namespaceSpec.tierName}.${namespace}-recommendation` },
+];
+
+const workloadPolicyRefs = (config: RecommendationConfig, workloads: readonly WorkloadId[]): StagedRef[] =>
+  workloads.flatMap((w) => (['3.31', '3.32'] as const).map((release) => ({ namespace: w.namespace, name: workloadPolicyName(config.microsegmentation.tierName, w, release) })));
+
 function namespaceChange(proposal: Proposal, input: ClusterUnitsInput, namespace: string): UnitChange {
-  const flows = flowsOfObservations(new Map([[namespace, input.observations.byNamespace.get(namespace) ?? []]]));
-  return baseChange(proposal, proposedMemory(proposal, input, proposal.namespaces.map((r) => r.path)), flows, input);
+  const flows = [...flowsOfObservations(new Map([[namespace, input.observations.byNamespace.get(namespace) ?? []]])), ...flowsOfHostEndpoints(hostEndpointsOf(input, namespace))];
+  const question = proposalQuestion(namespacePolicyRefs(input.config, namespace), 'Its policy is evaluated');
+  return baseChange(proposal, proposedMemory(proposal, input, proposal.namespaces.map((r) => r.path)), flows, input, question);
 }
 
 function workloadsChange(proposal: Proposal, input: ClusterUnitsInput, namespace: string): UnitChange {
   // The flows the unit's workloads reported: those whose endpoint its policies select.
   const selectors = proposal.workloads.flatMap((w) => (w.selector === null ? [] : [parseSelector(w.selector)]));
-  const ours = input.observations.endpoints.filter((e) => {
-    if (e.local.namespace !== namespace) return false;
-    const labels = { ...parseLabels(e.local.labels), 'projectcalico.org/namespace': namespace };
+  const selected = (e: EndpointRef) => {
+    if (e.namespace !== namespace) return false;
+    const labels = { ...parseLabels(e.labels), 'projectcalico.org/namespace': namespace };
     return selectors.some((s) => s.matches(labels));
-  });
-  return baseChange(proposal, proposedMemory(proposal, input, proposal.workloads.map((r) => r.path)), flowsOfEndpoints(ours), input);
+  };
+  const flows = [...flowsOfEndpoints(input.observations.endpoints.filter((e) => selected(e.local))), ...flowsOfHostEndpoints(input.fresh.hostEndpoints.filter((h) => selected(h.local)))];
+  const workloads = proposal.workloads.map((w) => ({ namespace, ...w.workload }));
+  const question = proposalQuestion(workloadPolicyRefs(input.config, workloads), 'Its policies are evaluated');
+  return baseChange(proposal, proposedMemory(proposal, input, proposal.workloads.map((r) => r.path)), flows, input, question);
 }
 
 /** Observed flows, each with when it was last seen: what accepted policies are checked against. */
@@ -349,22 +378,41 @@ interface CheckedFlow {
   readonly lastSeen: number;
 }
 
-const checkedAtoms = (namespace: string, atoms: readonly ObservedAtom[]): CheckedFlow[] =>
-  flowsOfObservations(new Map([[namespace, atoms]])).map((flow, i) => ({ flow, lastSeen: atoms[i]!.evidence.lastSeen }));
+function hostEndpointsOf(input: ClusterUnitsInput, namespace: string): HostEndpointObservation[] {
+  return input.fresh.hostEndpoints.filter((h) => h.local.namespace === namespace);
+}
 
-const checkedEndpoints = (observations: readonly EndpointObservation[]): CheckedFlow[] =>
-  flowsOfEndpoints(observations).map((flow, i) => ({ flow, lastSeen: observations[i]!.evidence.lastSeen }));
+/** This run's flows of a namespace: learned ones and those with host endpoints. */
+function namespaceFlows(input: ClusterUnitsInput, namespace: string): CheckedFlow[] {
+  const atoms = input.fresh.byNamespace.get(namespace) ?? [];
+  const hosts = hostEndpointsOf(input, namespace);
+  return [
+    ...flowsOfObservations(new Map([[namespace, atoms]])).map((flow, i) => ({ flow, lastSeen: atoms[i]!.evidence.lastSeen })),
+    ...flowsOfHostEndpoints(hosts).map((flow, i) => ({ flow, lastSeen: hosts[i]!.evidence.lastSeen })),
+  ];
+}
+
+/** This run's flows of some workloads of a namespace (learned ones and those with host endpoints). */
+function workloadFlows(input: ClusterUnitsInput, namespace: string, workloads: readonly Workload[]): CheckedFlow[] {
+  const observations = endpointsOf(input.fresh.endpoints, namespace, workloads);
+  const hosts = input.fresh.hostEndpoints.filter((h) => workloadsSelect(workloads, namespace, h.local));
+  return [
+    ...flowsOfEndpoints(observations).map((flow, i) => ({ flow, lastSeen: observations[i]!.evidence.lastSeen })),
+    ...flowsOfHostEndpoints(hosts).map((flow, i) => ({ flow, lastSeen: hosts[i]!.evidence.lastSeen })),
+  ];
+}
 
 /**
  * The acceptance record of accepted policy files after this run: restarted by a new merge (the
- * files changed), with the flows of this run the default branch's policies would deny.
+ * files changed), with the flows of this run that enforcing them would deny, every other policy
+ * as the default branch has it (other staged policies not applied).
  */
-function acceptance(input: ClusterUnitsInput, id: string, files: ReadonlyMap<string, string>, flows: readonly CheckedFlow[]): AcceptanceRecord {
+function acceptance(input: ClusterUnitsInput, id: string, files: ReadonlyMap<string, string>, flows: readonly CheckedFlow[], refs: readonly StagedRef[]): AcceptanceRecord {
   const hash = contentHash(files);
   const previous = input.accepted[id];
   const record: AcceptanceRecord = previous?.hash === hash ? previous : { hash, since: input.now, denied: 0 };
   if (flows.length === 0) return record;
-  const { check } = simulate(input.tree, flows.map((f) => f.flow), input.namespaceLabels);
+  const { check } = simulate(input.tree, flows.map((f) => f.flow), input.facts, proposalQuestion(refs, 'The accepted policies are evaluated'));
   // Only traffic since the merge, and not already counted (runs read a little of the last window again).
   const after = Math.max(record.since, record.lastDenied ?? 0);
   let denied = 0;
@@ -392,14 +440,22 @@ function waiting(what: string, record: AcceptanceRecord, enforceAfter: number): 
     : `${what} would have denied observed traffic at ${formatTime(record.lastDenied)}`;
 }
 
+/** An enforce PR's question: the tree with the change is what the cluster would enforce; staged policies are not applied. */
+function enforcementQuestion(what: string): SimulationQuestion {
+  return { view: 'enforced', asked: `${what} enforced; every other policy as the cluster has it (staged policies are not applied).` };
+}
+
 /** The enforcement of a namespace's accepted staged policy: the same file, as a NetworkPolicy. */
 function enforcementChange(input: ClusterUnitsInput, policy: OurPolicy, proposal: Proposal | null, quietSince: number): UnitChange | null {
   const text = enforcePolicyInFile(policy.text, policy.path, { kind: 'StagedNetworkPolicy', namespace: policy.ref.namespace, name: policy.ref.name });
   if (text === null) return null;
   const prefix = input.clusterPath === '' ? '' : `${input.clusterPath}/`;
-  const namespace = policy.ref.namespace!;
-  const flows = flowsOfObservations(new Map([[namespace, input.fresh.byNamespace.get(namespace) ?? []]]));
-  return enforcement(input, new Map([[prefix + policy.path, text]]), flows, { reports: proposal?.namespaces ?? [], lastUpdated: proposal?.lastUpdated ?? null, quietSince });
+  const flows = namespaceFlows(input, policy.ref.namespace!).map((f) => f.flow);
+  return enforcement(input, new Map([[prefix + policy.path, text]]), flows, enforcementQuestion('Its policy is evaluated'), {
+    reports: proposal?.namespaces ?? [],
+    lastUpdated: proposal?.lastUpdated ?? null,
+    quietSince,
+  });
 }
 
 /** An enforcement's change: its files (repository paths), checked against this run's flows. */
@@ -407,9 +463,10 @@ function enforcement(
   input: ClusterUnitsInput,
   files: ReadonlyMap<string, string>,
   flows: readonly SimulatedFlow[],
+  question: SimulationQuestion,
   about: { readonly reports?: UnitChange['reports']; readonly lastUpdated?: string | null; readonly quietSince?: number } = {},
 ): UnitChange {
-  const summary = simulate(treeWith(input, files), flows, input.namespaceLabels).summary;
+  const summary = simulate(treeWith(input, files), flows, input.facts, question).summary;
   return {
     files,
     added: new Set(),
@@ -425,12 +482,14 @@ function enforcement(
 
 /** The microsegmentation observations of a namespace whose endpoint one of the workloads' policies selects. */
 function endpointsOf(observations: readonly EndpointObservation[], namespace: string, workloads: readonly Workload[]): EndpointObservation[] {
-  const selectors = workloads.filter((w) => Object.keys(w.labels).length > 0);
-  return observations.filter((e) => {
-    if (e.local.namespace !== namespace) return false;
-    const labels = parseLabels(e.local.labels);
-    return selectors.some((w) => Object.entries(w.labels).every(([k, v]) => labels[k] === v));
-  });
+  return observations.filter((e) => workloadsSelect(workloads, namespace, e.local));
+}
+
+/** Does one of the workloads' policies (by their stable labels) select this endpoint of `namespace`? */
+function workloadsSelect(workloads: readonly Workload[], namespace: string, endpoint: EndpointRef): boolean {
+  if (endpoint.namespace !== namespace) return false;
+  const labels = parseLabels(endpoint.labels);
+  return workloads.some((w) => Object.keys(w.labels).length > 0 && Object.entries(w.labels).every(([k, v]) => labels[k] === v));
 }
 
 /** The enforcement of accepted workload policies: each file, its StagedNetworkPolicy as a NetworkPolicy. */
@@ -443,8 +502,8 @@ function workloadsEnforcementChange(input: ClusterUnitsInput, staged: readonly {
     files.set(prefix + ref.path, text);
   }
   // The evidence is the traffic of the workloads enforced, as their acceptance was checked against.
-  const observed = endpointsOf(input.fresh.endpoints, staged[0]!.ref.namespace!, staged.map((e) => e.workload));
-  return enforcement(input, files, flowsOfEndpoints(observed), { quietSince });
+  const flows = workloadFlows(input, staged[0]!.ref.namespace!, staged.map((e) => e.workload)).map((f) => f.flow);
+  return enforcement(input, files, flows, enforcementQuestion('Its policies are evaluated'), { quietSince });
 }
 
 /** The enforcement of the global default deny, with the observed flows it would deny. */
@@ -452,5 +511,8 @@ function defaultDenyChange(input: ClusterUnitsInput, policy: { path: string; tex
   const text = enforcePolicyInFile(policy.text, policy.path, { kind: 'StagedGlobalNetworkPolicy', namespace: null, name: 'default-deny' });
   if (text === null) return null;
   const prefix = input.clusterPath === '' ? '' : `${input.clusterPath}/`;
-  return enforcement(input, new Map([[prefix + policy.path, text]]), flowsOfObservations(input.fresh.byNamespace));
+  // Every namespace's traffic, those whose isolation policy is only staged included: enforcing the
+  // default deny with the staged ones not applied is what would deny their traffic.
+  const flows = [...flowsOfObservations(input.fresh.byNamespace), ...flowsOfHostEndpoints(input.fresh.hostEndpoints)];
+  return enforcement(input, new Map([[prefix + policy.path, text]]), flows, enforcementQuestion('The global default deny is evaluated'));
 }

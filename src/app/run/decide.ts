@@ -28,11 +28,13 @@ export interface UnitChange {
   readonly simulation?: SimulationSummary;
 }
 
-/** Observed flows run through the policies as the PR would leave them, staged ones as if enforced. */
+/** Observed flows run through the policies as the PR would leave them, as its question applies them. */
 export interface SimulationSummary {
   /** Distinct flows (and the flow-log flows they stand for) checked. */
   readonly flows: number;
   readonly records: number;
+  /** What was applied to answer the PR's question (one sentence). */
+  readonly asked: string;
   readonly denied: readonly SimulatedFlowRow[];
   readonly indeterminate: readonly SimulatedFlowRow[];
   /** For enforcement: how long the accepted policy has denied nothing, since when (unix seconds). */

@@ -6,6 +6,7 @@
 import { namespaceContext, namespaceInventory, type ClusterContext } from '../../cluster/cluster-context.ts';
 import { ConfigError, type ConfigIssue } from '../../config/config-error.ts';
 import { mergeEndpointObservations, mergeObservations } from '../../engine/aggregate.ts';
+import { clusterFacts } from './cluster-facts.ts';
 import type { EndpointObservation, ObservedAtom } from '../../engine/model.ts';
 import { formatTime } from '../../engine/provenance.ts';
 import type { FlowSource } from '../../flows/source.ts';
@@ -237,7 +238,11 @@ async function observeCluster(
 ): Promise<ClusterObservation> {
   const readUntil = memory.flowsReadUntil[entry.name];
   const repo = deps.repository;
-  const scope = config.recommendation;
+  // The cluster first: its release and IP families decide how flows are learned and policies named.
+  const context = deps.clusterContext?.(entry.name) ?? null;
+  const clusterNamespaces = context ? await context.namespaces() : null;
+  const facts = await clusterFacts(context, config.recommendation, clusterNamespaces);
+  const scope = facts.config;
   const prefix = entry.path === '' ? '' : `${entry.path}/`;
   const entries = (await repo.listFiles(treeSha, entry.path)).filter((e) => isYamlPath(e.path) || isKustomizationPath(e.path));
   const blobs = await repo.readBlobs(entries.map((e) => e.sha));
@@ -247,15 +252,13 @@ async function observeCluster(
   const lookbackStart = now - scope.initialLookback;
   const from = readUntil === undefined ? lookbackStart : Math.max(lookbackStart, readUntil - FLOW_WINDOW_OVERLAP);
   const reading = await readFlows(source, scope, now, { from, to: now });
-  const warnings: string[] = [];
+  const warnings: string[] = [...facts.warnings];
   if (source.retention !== undefined && readUntil !== undefined && now - readUntil > source.retention) {
     warnings.push(
       `runs are further apart than the flow source keeps flows (${Math.round(source.retention / 60)} minutes): flows between ${formatTime(readUntil)} and ${formatTime(now - source.retention)} were lost; schedule runs more often`,
     );
   }
 
-  const context = deps.clusterContext?.(entry.name) ?? null;
-  const clusterNamespaces = context ? await context.namespaces() : null;
   const workloads = context && scope.microsegmentation.enabled ? await context.workloads() : undefined;
   const clusterLabels: NamespaceContext | undefined = clusterNamespaces ? namespaceContext(clusterNamespaces) : undefined;
 
@@ -294,7 +297,7 @@ async function observeCluster(
     fresh: reading.observations,
     now,
     ...(clusterLabels ? { namespaces: clusterLabels } : {}),
-    ...(clusterNamespaces ? { namespaceLabels: new Map(clusterNamespaces.map((n) => [n.name, n.labels])) } : {}),
+    facts: facts.simulation,
     ...(workloads ? { workloads } : {}),
     deleted,
     openPullRequests: open,

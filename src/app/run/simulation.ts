@@ -1,20 +1,29 @@
 // What a PR's policies would do to the flows observed, for its body: the observed flows run
-// through the policies tree as the PR would leave it (staged policies as if enforced), with the
-// denied and undecidable ones listed. Pure.
+// through the policies tree as the PR would leave it, with the denied and undecidable ones
+// listed. Each PR asks its own question (a view): what its policies would deny once enforced,
+// with every other policy as the cluster has it now. Pure.
 
-import type { Labels } from '../../calico/selector.ts';
 import type { TreeFiles } from '../../repo/tree.ts';
+import type { PolicySetOptions, PolicyView } from '../../simulate/policy-set.ts';
 import { deciderLabel, type FlowRow } from '../../simulate/report.ts';
 import { checkProposal, type ProposalCheck, type SimulatedFlow } from '../../simulate/would-deny.ts';
 import type { SimulatedFlowRow, SimulationSummary } from './decide.ts';
 
-export function simulate(tree: TreeFiles, flows: readonly SimulatedFlow[], namespaces?: ReadonlyMap<string, Labels>): { summary: SimulationSummary; check: ProposalCheck } {
-  const check = checkProposal({ tree, flows, ...(namespaces ? { namespaces } : {}) });
+/** A PR's question: which policies are applied, and how the PR body says it. */
+export interface SimulationQuestion {
+  readonly view: PolicyView;
+  /** One sentence for the PR body: what was applied. */
+  readonly asked: string;
+}
+
+export function simulate(tree: TreeFiles, flows: readonly SimulatedFlow[], cluster: PolicySetOptions, question: SimulationQuestion): { summary: SimulationSummary; check: ProposalCheck } {
+  const check = checkProposal({ tree, flows, cluster, view: question.view });
   return {
     check,
     summary: {
       flows: check.totals.all.rows,
       records: check.totals.all.flows,
+      asked: question.asked,
       denied: check.denied.map((row) => summaryRow(row, row.decisions.map(deciderLabel).join(', '))),
       indeterminate: check.indeterminate.map((row) => summaryRow(row, row.unknowns.join('; '))),
     },
@@ -22,14 +31,17 @@ export function simulate(tree: TreeFiles, flows: readonly SimulatedFlow[], names
 }
 
 function summaryRow(row: FlowRow, reason: string): SimulatedFlowRow {
+  // The learner never learns traffic with a host endpoint: say so where such a flow is listed.
+  const learned = row.peer.type !== 'hep';
   const end = (e: FlowRow['endpoint']) => (e.namespace === null ? e.name : `${e.namespace}/${e.name}`);
+  const peer = row.peer.type === 'hep' ? `host endpoint ${end(row.peer)}` : end(row.peer);
   return {
     direction: row.direction,
     endpoint: end(row.endpoint),
-    peer: row.service === null ? end(row.peer) : `${end(row.peer)} (service ${row.service})`,
+    peer: row.service === null ? peer : `${peer} (service ${row.service})`,
     protocol: String(row.protocol),
     port: row.port,
     flows: row.flows,
-    reason,
+    reason: learned ? reason : `not learned (a host endpoint has no stable peer a rule could name); ${reason}`,
   };
 }
