@@ -63,10 +63,11 @@ export interface RecommendationConfig {
    */
   readonly calicoVersion: CalicoRelease | null;
   /**
-   * The cluster's IP families. Flow records often carry no addresses: a public destination is
+   * The cluster's IP families, when the configuration names them (the cluster's IP pools, when
+   * readable, win); otherwise IPv4. Flow records often carry no addresses: a public destination is
    * then IPv4 in a single-stack IPv4 cluster, and either family in a dual-stack one.
    */
-  readonly ipFamilies: readonly IpFamily[];
+  readonly ipFamilies: readonly IpFamily[] | null;
   /** Seconds between recommendation runs (drives the Learning -> Stabilizing status). */
   readonly interval: number;
   /** Seconds of flow history that count. */
@@ -170,7 +171,8 @@ const schema = z
       .min(1, 'name at least one family: IPv4, IPv6')
       .refine((list) => new Set(list).size === list.length, 'name each family once')
       .transform((list) => [...list].sort() as IpFamily[])
-      .default(['IPv4']),
+      .nullable()
+      .default(null),
     interval: duration.prefault('2m30s'),
     initialLookback: duration.prefault('24h'),
     stabilizationPeriod: duration.prefault('10m'),
@@ -252,6 +254,11 @@ export function parseRecommendationConfig(text: string, source: string): Recomme
 }
 
 export const DEFAULT_CONFIG: RecommendationConfig = validateRecommendationConfig({});
+
+/** The IP families the engine and the simulator assume: the configured ones, else IPv4. */
+export function ipFamiliesOf(config: Pick<RecommendationConfig, 'ipFamilies'>): readonly IpFamily[] {
+  return config.ipFamilies ?? ['IPv4'];
+}
 
 /** The Calico release the engine and the simulator follow: the configured one, else the current one. */
 export function calicoReleaseOf(config: Pick<RecommendationConfig, 'calicoVersion'>): CalicoRelease {

@@ -3,7 +3,7 @@
 // with a Git tree instead of a directory.
 
 import { fileURLToPath } from 'node:url';
-import type { RecommendationConfig } from '../config/recommendation-config.ts';
+import { ipFamiliesOf, type RecommendationConfig } from '../config/recommendation-config.ts';
 import { FlowAggregator, type Observations } from '../engine/aggregate.ts';
 import type { LearnContext } from '../engine/learn.ts';
 import type { FlowRecord } from '../flows/record.ts';
@@ -37,7 +37,7 @@ export interface DirectoryRun {
 
 /** What the learner needs of the configuration (microsegmentation adds the per-workload layer). */
 export function learnContext(config: RecommendationConfig, window: TimeWindow): LearnContext {
-  const ctx = { window, clusterDomain: config.clusterDomain, tierName: config.namespaceSpec.tierName, ipFamilies: config.ipFamilies };
+  const ctx = { window, clusterDomain: config.clusterDomain, tierName: config.namespaceSpec.tierName, ipFamilies: ipFamiliesOf(config) };
   return config.microsegmentation.enabled ? { ...ctx, workloadTierName: config.microsegmentation.tierName } : ctx;
 }
 

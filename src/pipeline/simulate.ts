@@ -2,7 +2,7 @@
 // and decide every flow with the policy set (staged policies applied unless asked not to).
 
 import { stat } from 'node:fs/promises';
-import { calicoReleaseOf, type RecommendationConfig } from '../config/recommendation-config.ts';
+import { calicoReleaseOf, ipFamiliesOf, type RecommendationConfig } from '../config/recommendation-config.ts';
 import { overlapsWindow, type FlowSource } from '../flows/source.ts';
 import { loadTree } from '../repo/fs-tree.ts';
 import { Simulator } from '../simulate/evaluate.ts';
@@ -31,7 +31,7 @@ export interface DirectorySimulation {
 
 /** What the configuration tells the simulator about the cluster: its release and IP families. */
 export function policySetOptionsOf(config: RecommendationConfig): PolicySetOptions {
-  return { calicoVersion: calicoReleaseOf(config), ipFamilies: config.ipFamilies };
+  return { calicoVersion: calicoReleaseOf(config), ipFamilies: ipFamiliesOf(config) };
 }
 
 export async function simulateDirectory(options: {

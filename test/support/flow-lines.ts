@@ -4,7 +4,7 @@ export interface LineOptions {
   /** The namespace whose workload reports the flow. */
   readonly namespace: string;
   readonly direction: 'egress' | 'ingress';
-  /** `ns:<namespace>`, `hep:<node>` (a host endpoint), `pub`, `pvt`. */
+  /** `ns:<namespace>`, `hep:<node>` (a host endpoint), `ns-set:<global network set>`, `pub`, `pvt`. */
   readonly peer: string;
   readonly port: number;
   readonly proto?: string;
@@ -25,7 +25,9 @@ export function flowLine(o: LineOptions): string {
     ? { type: 'wep', name_aggr: o.peerWorkload ?? 'peer-7c9f-*', namespace: o.peer.slice(3), labels: o.peerLabels ?? [] }
     : o.peer.startsWith('hep:')
       ? { type: 'hep', name_aggr: o.peer.slice(4), namespace: '-', labels: o.peerLabels ?? [] }
-      : { type: 'net', name_aggr: o.peer, namespace: '-', labels: [] };
+      : o.peer.startsWith('ns-set:')
+        ? { type: 'ns', name_aggr: o.peer.slice(7), namespace: '-', labels: o.peerLabels ?? [] }
+        : { type: 'net', name_aggr: o.peer, namespace: '-', labels: [] };
   const [src, dst] = o.direction === 'egress' ? [local, remote] : [remote, local];
   const reporting = o.namespace;
   return JSON.stringify({

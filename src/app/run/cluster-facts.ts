@@ -8,7 +8,7 @@ import { ipFamilies } from '../../cluster/cluster-context.ts';
 import type { IpFamily, RecommendationConfig } from '../../config/recommendation-config.ts';
 import type { NetworkSetFacts } from '../../engine/network-sets.ts';
 import type { PolicySetOptions } from '../../simulate/policy-set.ts';
-import { calicoReleaseOf } from '../../config/recommendation-config.ts';
+import { calicoReleaseOf, ipFamiliesOf } from '../../config/recommendation-config.ts';
 
 export interface ClusterFacts {
   /** The configuration with the cluster's release and IP families where the cluster told them. */
@@ -38,11 +38,13 @@ export async function clusterFacts(context: ClusterContext | null, config: Recom
       const families = ipFamilies(pools);
       const found: IpFamily[] = [...(families.ipv4 ? ['IPv4' as const] : []), ...(families.ipv6 ? ['IPv6' as const] : [])];
       if (found.length > 0) {
-        if (found.join() !== config.ipFamilies.join()) warnings.push(`ipFamilies says ${config.ipFamilies.join(', ')}, but the cluster's IP pools are ${found.join(', ')}: the cluster's are followed`);
+        if (config.ipFamilies !== null && found.join() !== config.ipFamilies.join()) {
+          warnings.push(`ipFamilies says ${config.ipFamilies.join(', ')}, but the cluster's IP pools are ${found.join(', ')}: the cluster's are followed`);
+        }
         effective = { ...effective, ipFamilies: found };
       }
     } catch (e) {
-      warnings.push(`the cluster's IP pools cannot be read (${(e as Error).message}): ipFamilies ${config.ipFamilies.join(', ')} is assumed`);
+      warnings.push(`the cluster's IP pools cannot be read (${(e as Error).message}): ipFamilies ${ipFamiliesOf(config).join(', ')} is assumed`);
     }
     try {
       networkSets = (await context.networkSets()).map((s) => ({ name: s.name, namespace: s.namespace, labels: s.labels, nets: s.nets }));
@@ -52,7 +54,7 @@ export async function clusterFacts(context: ClusterContext | null, config: Recom
   }
   const simulation: PolicySetOptions = {
     calicoVersion: calicoReleaseOf(effective),
-    ipFamilies: effective.ipFamilies,
+    ipFamilies: ipFamiliesOf(effective),
     networkSets,
     ...(namespaces ? { namespaces: new Map(namespaces.map((n) => [n.name, n.labels])) } : {}),
   };

@@ -1,4 +1,4 @@
-import { calicoReleaseOf, type RecommendationConfig } from '../../config/recommendation-config.ts';
+import { calicoReleaseOf, ipFamiliesOf, type RecommendationConfig } from '../../config/recommendation-config.ts';
 import type { NetworkSetDirectory } from '../network-sets.ts';
 import { calicoFlavor } from './calico.ts';
 import type { PolicyFlavor } from './flavor.ts';
@@ -10,7 +10,7 @@ export interface FlavorFacts {
 }
 
 export function flavorFor(config: Pick<RecommendationConfig, 'flavor' | 'ipFamilies' | 'calicoVersion'>, facts: FlavorFacts = {}): PolicyFlavor {
-  const options = { ipFamilies: config.ipFamilies, release: calicoReleaseOf(config), ...(facts.networkSets ? { networkSets: facts.networkSets } : {}) };
+  const options = { ipFamilies: ipFamiliesOf(config), release: calicoReleaseOf(config), ...(facts.networkSets ? { networkSets: facts.networkSets } : {}) };
   switch (config.flavor) {
     case 'calico':
       return calicoFlavor({ enterprise: false, ...options });

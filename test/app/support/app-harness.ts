@@ -102,6 +102,8 @@ export interface HarnessOptions {
   log?: Logger;
   /** Seconds of history the harness's flow file pretends to keep, as Goldmane keeps an hour. */
   flowRetention?: number;
+  /** The cluster's API (e.g. a real KubernetesClusterContext against a KubeApiServer); default: the harness's namespaces. */
+  clusterContext?: () => ClusterContext;
   /** Probot's retry and throttling plugins on, as in production (with fast clocks). Default: off. */
   retries?: boolean;
 }
@@ -158,7 +160,7 @@ export class AppHarness {
     const { app, scheduler } = policyRecommenderApp({
       scheduleDefaults: { schedule: '0 */2 * * *', timezone: 'UTC' },
       openFlowSource: metrics ? (cluster) => openInstrumented(() => open(cluster), { cluster, source: 'file' }, metrics) : open,
-      clusterContext: () => (this.namespaces === undefined ? null : this.#context()),
+      clusterContext: () => options.clusterContext?.() ?? (this.namespaces === undefined ? null : this.#context()),
       template: await loadTree(TEMPLATE_DIR),
       engineVersion: 'test',
       now: () => this.now,
