@@ -5,6 +5,8 @@
 import type { FlowRecord } from './record.ts';
 import type { SkipReport } from './skip-report.ts';
 
+export type CalicoEdition = 'open-source' | 'enterprise';
+
 /** Unix seconds, [from, to). A source may read more; the engine filters by the window anyway. */
 export interface TimeWindow {
   readonly from: number;
@@ -28,6 +30,11 @@ export interface FlowSource {
    * everything it was given. Runs spaced further apart than this lose flows: the App warns.
    */
   readonly retention?: number;
+  /**
+   * Which Calico the flows come from, when the source tells: Goldmane is open-source Calico's
+   * (3.30+), the Elasticsearch flow index Calico Enterprise's. Undefined for files (either).
+   */
+  readonly calicoEdition?: CalicoEdition;
   /** Reads the records (at least those in the window) into `onRecord`; resolves when done. */
   read(window: TimeWindow, onRecord: (record: FlowRecord) => void): Promise<void>;
 }

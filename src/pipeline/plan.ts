@@ -4,12 +4,13 @@
 // template provides and keep everything reachable from the root kustomization. Pure: a tree of
 // text in, changed files and reports out. The CLI writes the changes to disk; the App commits them.
 
-import type { Flavor, RecommendationConfig } from '../config/recommendation-config.ts';
+import type { RecommendationConfig } from '../config/recommendation-config.ts';
 import { flavorFor } from '../engine/flavors/index.ts';
 import type { PolicyFlavor } from '../engine/flavors/flavor.ts';
 import type { EndpointObservation, ObservedAtom } from '../engine/model.ts';
 import { networkSetDirectory, type NetworkSetFacts } from '../engine/network-sets.ts';
 import { networkSetFacts } from '../simulate/policy-set.ts';
+import type { CalicoEdition } from '../flows/source.ts';
 import { isNamespacePolicyName, namespacePolicyPath } from '../engine/naming.ts';
 import { formatTime } from '../engine/provenance.ts';
 import type { NamespaceReport, Warning, WorkloadReport } from '../engine/report.ts';
@@ -45,6 +46,8 @@ export interface PlanInput {
   readonly workloads?: readonly Workload[];
   /** Network sets as the cluster has them (ClusterContext.networkSets()); the tree's own are read from it. */
   readonly networkSets?: readonly NetworkSetFacts[];
+  /** Which Calico the flows came from (FlowSource.calicoEdition), when the source tells. */
+  readonly calicoEdition?: CalicoEdition;
   /** Plan only this namespace's isolation policy (one pull request per namespace), leaving everything else alone. */
   readonly onlyNamespace?: string;
   /** Plan only microsegmentation: one namespace's workload policies, or one workload's. */
@@ -68,7 +71,10 @@ export function planRecommendations(input: PlanInput): Plan {
   const { config, now } = input;
   const tree = new TreeOverlay(input.tree);
   const inventory = buildInventory(tree);
-  const flavor = flavorFor(config, { networkSets: networkSetDirectory(input.networkSets ?? [], networkSetsOfTree(tree, inventory)) });
+  const flavor = flavorFor(config, {
+    networkSets: networkSetDirectory(input.networkSets ?? [], networkSetsOfTree(tree, inventory)),
+    ...(input.calicoEdition ? { edition: input.calicoEdition } : {}),
+  });
   const tier = config.namespaceSpec.tierName;
   const nowText = formatTime(now);
   const nameLabels = (ns: string) => ({ 'kubernetes.io/metadata.name': ns, 'projectcalico.org/name': ns });
@@ -79,7 +85,7 @@ export function planRecommendations(input: PlanInput): Plan {
   const warnings: Warning[] = [];
   let segments: Microsegmentation | null = null;
   if (config.microsegmentation.enabled) {
-    if (flavor.kind === 'NetworkPolicy') {
+    if (flavor.name === 'kubernetes') {
       warnings.push({ code: 'microsegmentation-unsupported', message: 'microsegmentation is on, but the kubernetes flavour has no tiers and no Pass: no per-workload policy was written' });
     } else segments = new Microsegmentation(run, input.endpoints ?? [], input.workloads);
   }
@@ -100,7 +106,7 @@ export function planRecommendations(input: PlanInput): Plan {
       continue;
     }
     // Enforced (an enforce PR was merged): its traffic is decided by that policy now, nothing more is learned for it.
-    const enforced = flavor.kind === 'StagedNetworkPolicy' ? inventory.objects.find((o) => isEnforcedPolicy(o, config.flavor, tier, namespace)) : undefined;
+    const enforced = inventory.objects.find((o) => isEnforcedPolicy(o, flavor, tier, namespace));
     if (enforced !== undefined) {
       reports.push(skipped(namespace, enforced.path, readPolicy(tree, enforced), config, now, [
         { code: 'enforced', namespace, message: `the namespace's policy is enforced (NetworkPolicy in ${enforced.path}): nothing more is recommended for it` },
@@ -147,9 +153,13 @@ export function planRecommendations(input: PlanInput): Plan {
   return { changes: tree.changes(), namespaces: reports, notSelected, warnings, workloads, microsegmentation: segments?.summary() ?? null };
 }
 
-/** Our policy, enforced: a Calico NetworkPolicy of the recommendation's name (see engine/enforce.ts). */
-function isEnforcedPolicy(ref: ObjectRef, flavor: Flavor, tier: string, namespace: string): boolean {
-  return ref.apiVersion === 'projectcalico.org/v3' && ref.kind === 'NetworkPolicy' && ref.namespace === namespace && isNamespacePolicyName(ref.name, flavor, tier, namespace);
+/**
+ * Our policy, enforced: the flavour's enforced kind of the recommendation's name (see
+ * engine/enforce.ts). For the kubernetes flavour that includes the NetworkPolicies earlier releases
+ * wrote without a staged phase.
+ */
+export function isEnforcedPolicy(ref: ObjectRef, flavor: Pick<PolicyFlavor, 'name' | 'enforced'>, tier: string, namespace: string): boolean {
+  return ref.apiVersion === flavor.enforced.apiVersion && ref.kind === flavor.enforced.kind && ref.namespace === namespace && isNamespacePolicyName(ref.name, flavor.name, tier, namespace);
 }
 
 /** The NetworkSets and GlobalNetworkSets the tree defines. */

@@ -7,6 +7,7 @@
 import type { RecommendationConfig } from '../config/recommendation-config.ts';
 import type { Observations } from '../engine/aggregate.ts';
 import type { NetworkSetFacts } from '../engine/network-sets.ts';
+import type { CalicoEdition } from '../flows/source.ts';
 import type { NamespaceReport, Warning, WorkloadReport } from '../engine/report.ts';
 import type { RecommendationStatus } from '../engine/status.ts';
 import type { Workload } from '../engine/workloads.ts';
@@ -37,6 +38,8 @@ export interface ProposalInput {
   readonly memory?: TreeFiles;
   /** Network sets as the cluster has them. */
   readonly networkSets?: readonly NetworkSetFacts[];
+  /** Which Calico the flows came from, when the source tells. */
+  readonly calicoEdition?: CalicoEdition;
 }
 
 export interface Proposal {
@@ -77,6 +80,7 @@ export function propose(input: ProposalInput, unit: ProposalUnit): Proposal | nu
     ...(input.namespaces ? { namespaces: input.namespaces } : {}),
     ...(input.workloads ? { workloads: input.workloads } : {}),
     ...(input.networkSets ? { networkSets: input.networkSets } : {}),
+    ...(input.calicoEdition ? { calicoEdition: input.calicoEdition } : {}),
   });
   const namespaces = plan.namespaces.filter((n) => n.namespace === unit.namespace);
   const workloads = plan.workloads;

@@ -153,6 +153,26 @@ describe('enforcing an accepted staged policy', () => {
     expect(h.repo.file(enforceShop, SHOP)).toContain('# Reviewed by the security team.');
   });
 
+  // Issue 11, point 8: the kubernetes flavour is staged first too (StagedKubernetesNetworkPolicy),
+  // and its enforce PR makes it the networking.k8s.io/v1 NetworkPolicy.
+  test('kubernetes flavour: staged first, then an enforce PR that turns it into a Kubernetes NetworkPolicy', async () => {
+    h = await AppHarness.start({ config: `${CONFIG}\nflavor: kubernetes` });
+    await h.see(db);
+    await h.run('first');
+    expect(parse(h.repo.file(shopBranch, SHOP)!)).toMatchObject({ apiVersion: 'projectcalico.org/v3', kind: 'StagedKubernetesNetworkPolicy', spec: { stagedAction: 'Set' } });
+    await merge(shopBranch);
+    await h.run('after merge');
+    await quietDays(2);
+    const pr = prFor(enforceShop);
+    expect([...h.repo.changedFiles(pr.number).keys()]).toEqual([SHOP]);
+    const enforced = parse(h.repo.file(enforceShop, SHOP)!) as { apiVersion: string; kind: string; spec: Record<string, unknown> };
+    expect([enforced.apiVersion, enforced.kind, enforced.spec['stagedAction']]).toEqual(['networking.k8s.io/v1', 'NetworkPolicy', undefined]);
+    expect(pr.body).toContain('the `StagedKubernetesNetworkPolicy` becomes a `networking.k8s.io/v1 NetworkPolicy` with the same rules.');
+    await merge(enforceShop);
+    await quietDays(0.5);
+    expect(h.dashboard()).toMatch(/\| `shop` \| Enforced \|/);
+  });
+
   test('closed unmerged: the policy stays staged and enforcing it is not proposed again', async () => {
     await acceptedShop();
     await quietDays(2);

@@ -80,7 +80,7 @@ describe('policy-recommender recommend', () => {
     const result = await cli('recommend', '--flows', flows, '--out', out, '--now', END, '--config', configFile, '--flavor', 'kubernetes');
     expect(result.code).toBe(0);
     const policy = (parseAllDocuments(await readFile(join(out, 'namespace-isolation/yaobank.yaml'), 'utf8'))[0] as any).toJS();
-    expect(policy.kind).toBe('NetworkPolicy');
+    expect(policy.kind).toBe('StagedKubernetesNetworkPolicy');
 
     const enterprise = join(dir, 'ee');
     expect((await cli('recommend', '--flows', flows, '--out', enterprise, '--now', END, '--config', configFile)).code).toBe(0);

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Flavor } from '../../src/config/recommendation-config.ts';
+import { parse as parseYaml } from 'yaml';
+import { enforcePolicyInFile } from '../../src/engine/enforce.ts';
 import type { Plan } from '../../src/pipeline/plan.ts';
 import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
 import { loadTree } from '../../src/repo/fs-tree.ts';
@@ -202,20 +204,26 @@ describe.each(SCENARIOS.map((s) => [s]))('scenario %s', (scenario: ScenarioName)
     expect(withDomains.map(where)).toEqual([]);
   });
 
-  test('kubernetes: only well-formed networking.k8s.io/v1 NetworkPolicies, one per namespace', () => {
+  test('kubernetes: one StagedKubernetesNetworkPolicy per namespace, valid for Calico, and a well-formed networking.k8s.io/v1 NetworkPolicy once enforced', () => {
     const plan = plans.get('kubernetes')!;
     const k8s = resources('kubernetes');
-    expect(k8s.filter((o) => isCalico(o.value)).map(where)).toEqual([]);
     expect(k8s.map((o) => objectId(o.value)).sort()).toEqual(expectedPolicies(plan, 'kubernetes'));
     expect(k8s.length).toBeGreaterThan(0);
-    expect(errorsByObject(k8s, validateKubernetesNetworkPolicy)).toEqual({});
+    expect(errorsByObject(k8s, onEveryRelease)).toEqual({});
+    // What the enforce PR makes of each (engine/enforce.ts): the Kubernetes object, same spec.
+    const enforced = k8s.map((o) => {
+      const { name, namespace } = o.value['metadata'] as { name: string; namespace: string };
+      const text = enforcePolicyInFile(plan.changes.get(o.path)!, o.path, { kind: 'StagedKubernetesNetworkPolicy', namespace, name })!;
+      return { ...o, value: parseYaml(text) as Obj };
+    });
+    expect(errorsByObject(enforced, validateKubernetesNetworkPolicy)).toEqual({});
   });
 
   test('every written document is a Kustomization or an object of the flavour', () => {
     for (const flavor of ALL_FLAVORS) {
       const odd = objects
         .get(flavor)!
-        .filter((o) => !isKustomization(o.value) && !(flavor === 'kubernetes' ? o.value['apiVersion'] === 'networking.k8s.io/v1' : isCalico(o.value)));
+        .filter((o) => !isKustomization(o.value) && !isCalico(o.value));
       expect({ flavor, odd: odd.map(where) }).toEqual({ flavor, odd: [] });
     }
   });

@@ -218,13 +218,21 @@ describe('domains', () => {
   ];
 
   test('calico-enterprise: one domain rule per protocol and port with the sorted union of domains', async () => {
-    const { tree, namespaces } = await run(records, { config: config({ flavor: 'calico-enterprise' }) });
+    const { tree, namespaces } = await run(records, { config: config({ flavor: 'calico-enterprise' }), calicoEdition: 'enterprise' });
     expect(bare(policyOf(tree, 'shop').spec.egress)).toEqual([
       { action: 'Allow', protocol: 'TCP', destination: { domains: ['api.stripe.com', 'hooks.slack.com'], ports: [443] } },
       { action: 'Allow', protocol: 'TCP', destination: { domains: ['api.stripe.com'], ports: [8443] } },
       { action: 'Allow', protocol: 'TCP', destination: { notNets: PRIVATE, ports: [80] } },
     ]);
     expect(namespaces[0]!.warnings).toEqual([]);
+  });
+
+  test('calico-enterprise from flows that do not tell which Calico wrote them: a warning says what open-source Calico would make of each domain rule', async () => {
+    const { namespaces } = await run(records, { config: config({ flavor: 'calico-enterprise' }) });
+    const messages = namespaces[0]!.warnings.map((w) => w.message);
+    expect(messages).toContain(
+      'egress to hooks.slack.com (TCP 443) is a domain rule, which only Calico Enterprise has: open-source Calico drops the domains field (or its API server refuses the policy), which would allow that port to any address',
+    );
   });
 
   test('open-source calico: never a domain rule; a public rule on the observed ports that lists the domains, and a warning', async () => {
@@ -264,11 +272,13 @@ describe('kubernetes flavour: networking.k8s.io/v1 NetworkPolicy', () => {
       { config: config({ flavor: 'kubernetes' }) },
     );
     const policy = policyOf(tree, 'shop');
+    // Staged first, as Calico's flavours are (issue 11, point 8): the enforce PR makes it the
+    // networking.k8s.io/v1 NetworkPolicy.
     expect(policy).toMatchObject({
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'StagedKubernetesNetworkPolicy',
       metadata: { name: 'shop-recommendation', namespace: 'shop' },
-      spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+      spec: { stagedAction: 'Set', podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
     });
     expect(policy.spec.egress).toEqual([
       {

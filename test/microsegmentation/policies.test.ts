@@ -62,7 +62,7 @@ describe('a workload policy', () => {
   });
 
   test('rules for every category, with peers at workload granularity, in the namespace engine\'s order', async () => {
-    const plan = await run(records, { config: segmented({ flavor: 'calico-enterprise' }) });
+    const plan = await run(records, { config: segmented({ flavor: 'calico-enterprise' }), calicoEdition: 'enterprise' });
     const spec = yamlOf(plan.tree, WEB).spec;
     const PRIVATE = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
     expect(bare(spec.egress)).toEqual([

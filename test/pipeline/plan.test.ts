@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
-import { config, egress, loadTemplate, NOW, pub, run, wep, yamlOf } from '../support/engine.ts';
+import { enforcePolicyInFile } from '../../src/engine/enforce.ts';
+import { config, egress, HOUR, loadTemplate, NOW, pub, run, wep, yamlOf } from '../support/engine.ts';
 
 const objects = (tree: ReadonlyMap<string, string>) =>
   [...tree.values()].flatMap((text) =>
@@ -67,12 +68,23 @@ describe('the policies tree', () => {
     expect(second.changes.size).toBe(0);
   });
 
-  test('the kubernetes flavour adds no Calico objects', async () => {
+  test('the kubernetes flavour adds no tiers or default deny: only its staged Kubernetes policies', async () => {
     const result = await run([egress('shop', pub)], { config: config({ flavor: 'kubernetes' }) });
-    expect(objects(result.tree)).toEqual(['NetworkPolicy/shop-recommendation']);
+    expect(objects(result.tree)).toEqual(['StagedKubernetesNetworkPolicy/shop-recommendation']);
     // The template's root kustomization lists only what exists, so the directory builds.
     expect(yamlOf(result.tree, 'kustomization.yaml').resources).toEqual(['namespace-isolation']);
-    expect(result.tree.get('namespace-isolation/shop.yaml')).toContain('no staged mode: once applied, it is enforced');
+    expect(result.tree.get('namespace-isolation/shop.yaml')).toContain('Staged: Calico reports what it would deny without denying anything.');
+  });
+
+  test("the kubernetes flavour's policy enforced (its enforce PR merged): nothing more is proposed for it", async () => {
+    const first = await run([egress('shop', pub, { port: 443 })], { config: config({ flavor: 'kubernetes' }) });
+    const path = 'namespace-isolation/shop.yaml';
+    const enforced = enforcePolicyInFile(first.tree.get(path)!, path, { kind: 'StagedKubernetesNetworkPolicy', namespace: 'shop', name: 'shop-recommendation' })!;
+    expect(yamlOf(new Map([[path, enforced]]), path)).toMatchObject({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', spec: { podSelector: {}, policyTypes: ['Egress'] } });
+    expect(enforced).not.toContain('stagedAction');
+    const second = await run([egress('shop', pub, { port: 8443 })], { config: config({ flavor: 'kubernetes' }), tree: new Map([...first.tree, [path, enforced]]), now: NOW + HOUR });
+    expect(second.namespaces[0]!.warnings.map((w) => w.code)).toEqual(['enforced']);
+    expect(second.changes.size).toBe(0);
   });
 
   test('a template file name already taken by a person gets a sibling name', async () => {

@@ -6,6 +6,7 @@ import { FlowAggregator } from '../../src/engine/aggregate.ts';
 import type { Protocol } from '../../src/calico/protocol.ts';
 import { parsePolicyHit } from '../../src/flows/policy-hit.ts';
 import type { FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from '../../src/flows/record.ts';
+import type { CalicoEdition } from '../../src/flows/source.ts';
 import { planRecommendations, type Plan } from '../../src/pipeline/plan.ts';
 import { learnContext, TEMPLATE_DIR } from '../../src/pipeline/run.ts';
 import type { Workload } from '../../src/engine/workloads.ts';
@@ -112,6 +113,8 @@ export interface RunOptions {
   now?: number;
   /** The cluster's workloads (microsegmentation); inferred from the flows when left out. */
   workloads?: readonly Workload[];
+  /** Which Calico the flows came from, as a source tells (files: not given). */
+  calicoEdition?: CalicoEdition;
 }
 
 /** Aggregates records and plans against a tree, as one run of the bot would. */
@@ -128,6 +131,7 @@ export async function run(records: readonly FlowRecord[], options: RunOptions = 
     observations: observations.byNamespace,
     endpoints: observations.endpoints,
     ...(options.workloads ? { workloads: options.workloads } : {}),
+    ...(options.calicoEdition ? { calicoEdition: options.calicoEdition } : {}),
     config: cfg,
     now,
   });

@@ -114,6 +114,6 @@ export const TEMPLATE_OBJECTS = [
 /** The per-namespace policy a flavour writes for `namespace`. */
 export function namespacePolicyId(flavor: Flavor, namespace: string): string {
   return flavor === 'kubernetes'
-    ? `NetworkPolicy ${namespace}/${namespace}-recommendation`
+    ? `StagedKubernetesNetworkPolicy ${namespace}/${namespace}-recommendation`
     : `StagedNetworkPolicy ${namespace}/${namespace}-recommendation`;
 }

@@ -38,6 +38,7 @@ export function instrumentFlowSource(source: FlowSource, labels: FlowSourceLabel
       return source.inputsRead;
     },
     ...(source.retention !== undefined ? { retention: source.retention } : {}),
+    ...(source.calicoEdition !== undefined ? { calicoEdition: source.calicoEdition } : {}),
     async read(window: TimeWindow, onRecord: (record: FlowRecord) => void): Promise<void> {
       const read = source.inputsRead;
       const skipped = source.skipped.total;

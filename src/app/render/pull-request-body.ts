@@ -100,14 +100,11 @@ function intro(c: PullRequestContent): string {
   const unit = c.unit ?? { kind: 'namespace' };
   if (unit.kind === 'enforce' || unit.kind === 'enforce-workloads' || unit.kind === 'enforce-default-deny') return enforceIntro(c, unit);
   if (unit.kind === 'workloads') return workloadsIntro(c, unit.workload);
-  const kind = c.flavor === 'kubernetes' ? 'Kubernetes `NetworkPolicy`' : 'staged Calico policy';
+  const kind = c.flavor === 'kubernetes' ? `staged Kubernetes policy (${code('StagedKubernetesNetworkPolicy')})` : 'staged Calico policy';
   const what = c.update
     ? `This adds to the accepted policy of namespace ${code(c.namespace)} (cluster ${code(c.cluster)}) the traffic observed since it was merged.`
     : `This proposes a ${kind} for namespace ${code(c.namespace)} (cluster ${code(c.cluster)}) that allows exactly the traffic observed in its flow logs.`;
-  const merge =
-    c.flavor === 'kubernetes'
-      ? '- **Merge** to accept it: Argo CD or Flux apply it, and Kubernetes **enforces** it.'
-      : '- **Merge** to accept it: Argo CD or Flux apply it as a staged policy; Calico reports what it would deny and denies nothing yet.';
+  const merge = '- **Merge** to accept it: Argo CD or Flux apply it as a staged policy; Calico reports what it would deny and denies nothing yet.';
   return [
     `## ${text(pullRequestTitle(c))}`,
     what,
@@ -138,7 +135,7 @@ function enforceIntro(c: PullRequestContent, unit: PullRequestUnit & { kind: 'en
       : ` Since ${timestamp(formatTime(quiet))}${c.enforceAfter ? ` (at least ${formatDuration(c.enforceAfter)})` : ''} it has denied nothing it would deny.`;
   const what =
     unit.kind === 'enforce'
-      ? `This enforces the accepted staged policy of namespace ${code(c.namespace)} (cluster ${code(c.cluster)}): the ${code('StagedNetworkPolicy')} becomes a ${code('NetworkPolicy')} with the same rules.${evidence}`
+      ? `This enforces the accepted staged policy of namespace ${code(c.namespace)} (cluster ${code(c.cluster)}): the ${code(c.flavor === 'kubernetes' ? 'StagedKubernetesNetworkPolicy' : 'StagedNetworkPolicy')} becomes a ${code(c.flavor === 'kubernetes' ? 'networking.k8s.io/v1 NetworkPolicy' : 'NetworkPolicy')} with the same rules.${evidence}`
       : unit.kind === 'enforce-workloads'
         ? `This enforces the accepted microsegmentation ${unit.workload === undefined ? `policies of the workloads of namespace ${code(c.namespace)}` : `policy of workload ${code(unit.workload)}`} (cluster ${code(c.cluster)}): each ${code('StagedNetworkPolicy')} becomes a ${code('NetworkPolicy')} with the same rules.${evidence}`
         : `Every selected namespace of cluster ${code(c.cluster)} has an enforced isolation policy. This enforces the staged global default deny: the ${code('StagedGlobalNetworkPolicy')} becomes a ${code('GlobalNetworkPolicy')}, which denies whatever no policy allows.`;

@@ -8,16 +8,18 @@
 import { parseSelector } from '../../calico/selector.ts';
 import { formatDuration } from '../../config/duration.ts';
 import type { RecommendationConfig } from '../../config/recommendation-config.ts';
-import { ENFORCED_KINDS, enforcePolicyInFile } from '../../engine/enforce.ts';
+import { enforcePolicyInFile, type StagedKind } from '../../engine/enforce.ts';
+import { flavorFor } from '../../engine/flavors/index.ts';
 import type { EndpointObservation, EndpointRef, HostEndpointObservation, ObservedAtom } from '../../engine/model.ts';
 import { isNamespacePolicyName, workloadPolicyName } from '../../engine/naming.ts';
 import { formatTime } from '../../engine/provenance.ts';
 import { parseLabels, type Workload, type WorkloadId } from '../../engine/workloads.ts';
-import { planRecommendations, type NamespaceContext } from '../../pipeline/plan.ts';
+import { isEnforcedPolicy, planRecommendations, type NamespaceContext } from '../../pipeline/plan.ts';
 import { describeUnmatched, workloadPoliciesIn } from '../../pipeline/plan-workloads.ts';
 import { microsegmentationUnits, propose, type Proposal, type ProposalInput } from '../../pipeline/proposal.ts';
 import { buildInventory, type ObjectRef } from '../../repo/inventory.ts';
 import { TreeOverlay, type TreeFiles } from '../../repo/tree.ts';
+import type { CalicoEdition } from '../../flows/source.ts';
 import type { PolicySetOptions, StagedRef } from '../../simulate/policy-set.ts';
 import { flowsOfEndpoints, flowsOfHostEndpoints, flowsOfObservations, type SimulatedFlow } from '../../simulate/would-deny.ts';
 import { contentHash } from '../../util/content-hash.ts';
@@ -60,6 +62,8 @@ export interface ClusterUnitsInput {
   readonly namespaces?: NamespaceContext;
   /** What the simulation knows of the cluster: namespace labels, network sets, release, IP families. */
   readonly facts: PolicySetOptions;
+  /** Which Calico the flows came from, when the source tells. */
+  readonly calicoEdition?: CalicoEdition;
   readonly workloads?: readonly Workload[];
   /** Namespaces the cluster no longer has. */
   readonly deleted: ReadonlySet<string>;
@@ -107,6 +111,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
     ...(input.namespaces ? { namespaces: input.namespaces } : {}),
     ...(input.workloads ? { workloads: input.workloads } : {}),
     ...(input.facts.networkSets ? { networkSets: input.facts.networkSets } : {}),
+    ...(input.calicoEdition ? { calicoEdition: input.calicoEdition } : {}),
     ...(memory ? { memory } : {}),
   });
   const unit = (key: ProposalKey, namespace: string | null, change: UnitChange | null, status: UnitFacts['status'], extra: Partial<UnitFacts> = {}): UnitFacts => {
@@ -154,7 +159,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
     const change = proposal === null || proposal.files.size === 0 ? null : namespaceChange(proposal, input, namespace);
     facts.push(unit(key, namespace, change, proposal?.status ?? null, { gone, accepted: policy !== undefined }));
 
-    if (policy === undefined || config.flavor === 'kubernetes') continue;
+    if (policy === undefined) continue;
     const record = acceptance(input, namespace, new Map([[policy.path, policy.text]]), namespaceFlows(input, namespace), [{ namespace, name: policy.ref.name }]);
     accepted[namespace] = record;
     const quietSince = Math.max(record.since, record.lastDenied ?? 0);
@@ -275,11 +280,12 @@ interface OurPolicy {
 function ourNamespacePolicies(tree: TreeFiles, config: RecommendationConfig): Map<string, OurPolicy> {
   const inventory = buildInventory(new TreeOverlay(tree));
   const tier = config.namespaceSpec.tierName;
+  const flavor = flavorFor(config);
   const out = new Map<string, OurPolicy>();
   for (const ref of inventory.objects) {
     if (ref.namespace === null || !isNamespacePolicyName(ref.name, config.flavor, tier, ref.namespace)) continue;
-    const staged = config.flavor === 'kubernetes' ? ref.kind === 'NetworkPolicy' : ref.kind === 'StagedNetworkPolicy';
-    const enforced = config.flavor !== 'kubernetes' && ref.kind === ENFORCED_KINDS.StagedNetworkPolicy && ref.apiVersion === 'projectcalico.org/v3';
+    const staged = ref.kind === flavor.kind && ref.apiVersion === 'projectcalico.org/v3';
+    const enforced = isEnforcedPolicy(ref, flavor, tier, ref.namespace);
     if (!staged && !enforced) continue;
     // An enforced policy wins over a staged one of the same name (the staged one is then a leftover).
     if (out.get(ref.namespace)?.enforced) continue;
@@ -447,7 +453,7 @@ function enforcementQuestion(what: string): SimulationQuestion {
 
 /** The enforcement of a namespace's accepted staged policy: the same file, as a NetworkPolicy. */
 function enforcementChange(input: ClusterUnitsInput, policy: OurPolicy, proposal: Proposal | null, quietSince: number): UnitChange | null {
-  const text = enforcePolicyInFile(policy.text, policy.path, { kind: 'StagedNetworkPolicy', namespace: policy.ref.namespace, name: policy.ref.name });
+  const text = enforcePolicyInFile(policy.text, policy.path, { kind: policy.ref.kind as StagedKind, namespace: policy.ref.namespace, name: policy.ref.name });
   if (text === null) return null;
   const prefix = input.clusterPath === '' ? '' : `${input.clusterPath}/`;
   const flows = namespaceFlows(input, policy.ref.namespace!).map((f) => f.flow);

@@ -249,6 +249,11 @@ async function observeCluster(
   const tree = new Map(entries.filter((e) => blobs.has(e.sha)).map((e) => [e.path.slice(prefix.length), blobs.get(e.sha)!]));
 
   const source = await deps.openFlowSource(entry.name);
+  if (scope.flavor === 'calico-enterprise' && source.calicoEdition === 'open-source') {
+    throw new Error(
+      `flavor calico-enterprise writes domain rules, which only Calico Enterprise has, but cluster ${entry.name} reads its flows from Goldmane (open-source Calico): set flavor calico (the configuration is wrong for this cluster; nothing was changed)`,
+    );
+  }
   const lookbackStart = now - scope.initialLookback;
   const from = readUntil === undefined ? lookbackStart : Math.max(lookbackStart, readUntil - FLOW_WINDOW_OVERLAP);
   const reading = await readFlows(source, scope, now, { from, to: now });
@@ -298,6 +303,7 @@ async function observeCluster(
     now,
     ...(clusterLabels ? { namespaces: clusterLabels } : {}),
     facts: facts.simulation,
+    ...(source.calicoEdition ? { calicoEdition: source.calicoEdition } : {}),
     ...(workloads ? { workloads } : {}),
     deleted,
     openPullRequests: open,

@@ -7,6 +7,7 @@
 
 import { CURRENT_CALICO_RELEASE, type CalicoRelease } from '../../calico/release.ts';
 import type { IpFamily } from '../../config/recommendation-config.ts';
+import type { CalicoEdition } from '../../flows/source.ts';
 import { NAME_LABEL } from '../../calico/labels.ts';
 import { ALL_IPV6, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
 import { comparePortMatches, portRange } from '../../calico/ports.ts';
@@ -38,9 +39,11 @@ export interface CalicoFlavorOptions {
   readonly networkSets?: NetworkSetDirectory;
   /** The cluster's Calico release: how new policies are named. */
   readonly release?: CalicoRelease;
+  /** Which Calico the flows came from, when known (domain rules exist only in Calico Enterprise). */
+  readonly edition?: CalicoEdition;
 }
 
-export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = NO_NETWORK_SETS, release = CURRENT_CALICO_RELEASE }: CalicoFlavorOptions): PolicyFlavor {
+export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = NO_NETWORK_SETS, release = CURRENT_CALICO_RELEASE, edition }: CalicoFlavorOptions): PolicyFlavor {
   const read = (rule: unknown, ctx: RuleContext): CalicoShape | null => readCalicoShape(rule, ctx.direction, ctx.namespace);
 
   /**
@@ -75,6 +78,7 @@ export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = 
   return {
     name: enterprise ? 'calico-enterprise' : 'calico',
     kind: 'StagedNetworkPolicy',
+    enforced: { apiVersion: CALICO_API_VERSION, kind: 'NetworkPolicy' },
     newFileComment: `${NEW_FILE_ORIGIN}\n Staged: Calico reports what it would deny without denying anything. Comments and edits survive updates.`,
     typesKey: 'types',
 
@@ -105,6 +109,13 @@ export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = 
       const notes: string[] = [];
       if (atom.port === null && protocolHasPorts(atom.protocol)) {
         notes.push(`${atom.protocol} to ${peerKey(atom.peer)} is allowed on every port: the flow logs did not report one`);
+      }
+      if (enterprise && atom.peer.category === 'Domains' && edition === undefined) {
+        // The flows cannot tell which Calico wrote them: say what open-source Calico would make of it.
+        notes.push(
+          `egress to ${atom.peer.domain} (${atom.protocol}${atom.port === null ? '' : ` ${atom.port}`}) is a domain rule, which only Calico Enterprise has: ` +
+            `open-source Calico drops the domains field (or its API server refuses the policy), which would allow that port to any address`,
+        );
       }
       if (!enterprise && atom.peer.category === 'Domains') {
         notes.push(

@@ -65,8 +65,10 @@ export interface RuleSummary {
 
 export interface PolicyFlavor {
   readonly name: Flavor;
-  /** The kind of the policies it writes. */
-  readonly kind: 'StagedNetworkPolicy' | 'NetworkPolicy';
+  /** The kind of the (staged) policies it writes, in projectcalico.org/v3. */
+  readonly kind: 'StagedNetworkPolicy' | 'StagedKubernetesNetworkPolicy';
+  /** What merging its enforce PR turns such a policy into (engine/enforce.ts). */
+  readonly enforced: { readonly apiVersion: string; readonly kind: 'NetworkPolicy' };
   /** The comment at the top of a new policy file: what merging it means in this flavour. */
   readonly newFileComment: string;
   /** `types` (Calico) or `policyTypes` (Kubernetes). */

@@ -8,7 +8,7 @@ import { CURRENT_CALICO_RELEASE } from '../../calico/release.ts';
 import type { IpFamily } from '../../config/recommendation-config.ts';
 import { ALL_IPV4, ALL_IPV6, cidrContains, parseCidr, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
 import { compareProtocols, parseProtocol, protocolHasPorts, type Protocol } from '../../calico/protocol.ts';
-import { KUBERNETES_NETWORKING_API_VERSION, type LabelSelector } from '../../calico/types.ts';
+import { CALICO_API_VERSION, KUBERNETES_NETWORKING_API_VERSION, type LabelSelector } from '../../calico/types.ts';
 import { deepEqual, hasOnlyKeys, isPlainObject, type PlainObject } from '../../util/plain.ts';
 import { publicPeers } from '../learn.ts';
 import { categoryRank, compareStrings, DIRECTIONS, peerKey, SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, SAW_PUBLIC_IPV6, type Category, type ObservedAtom, type Peer } from '../model.ts';
@@ -41,8 +41,11 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
 
   return {
     name: 'kubernetes',
-    kind: 'NetworkPolicy',
-    newFileComment: `${NEW_FILE_ORIGIN}\n Kubernetes NetworkPolicy has no staged mode: once applied, it is enforced. Comments and edits survive updates.`,
+    // Calico's staged form of a Kubernetes NetworkPolicy: Calico reports what it would deny and
+    // denies nothing; the enforce PR turns it into the networking.k8s.io/v1 NetworkPolicy.
+    kind: 'StagedKubernetesNetworkPolicy',
+    enforced: { apiVersion: KUBERNETES_NETWORKING_API_VERSION, kind: 'NetworkPolicy' },
+    newFileComment: `${NEW_FILE_ORIGIN}\n Staged: Calico reports what it would deny without denying anything. Comments and edits survive updates.`,
     typesKey: 'policyTypes',
 
     skeleton({ namespace, workload }, tier, metadata) {
@@ -51,10 +54,13 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
       // configuration rejects it (see recommendation-config.ts).
       if (workload !== undefined) throw new Error('the kubernetes flavour writes no per-workload policies');
       return {
-        apiVersion: KUBERNETES_NETWORKING_API_VERSION,
+        apiVersion: CALICO_API_VERSION,
         kind: this.kind,
         metadata: { name: namespacePolicyName('kubernetes', tier, namespace, CURRENT_CALICO_RELEASE), namespace, ...metadata },
-        spec: { podSelector: {} },
+        // Set: merging the file is accepting the recommendation. policyTypes is always written: a
+        // staged Kubernetes policy without it is Ingress only (nothing defaults it, unlike the
+        // Kubernetes API server: libcalico-go/lib/clientv3/stagedkubernetesnetworkpolicy.go).
+        spec: { stagedAction: 'Set', podSelector: {} },
       };
     },
 

@@ -102,6 +102,8 @@ export interface HarnessOptions {
   log?: Logger;
   /** Seconds of history the harness's flow file pretends to keep, as Goldmane keeps an hour. */
   flowRetention?: number;
+  /** Wraps the harness's file source (e.g. to tell which Calico wrote the flows). */
+  wrapFlowSource?: (source: FlowSource) => FlowSource;
   /** The cluster's API (e.g. a real KubernetesClusterContext against a KubeApiServer); default: the harness's namespaces. */
   clusterContext?: () => ClusterContext;
   /** Probot's retry and throttling plugins on, as in production (with fast clocks). Default: off. */
@@ -140,7 +142,8 @@ export class AppHarness {
     const h = new AppHarness({ 'README.md': '# Policies\n', [CONFIG_PATH]: options.config ?? CONFIG, ...options.files });
     h.#dir = await mkdtemp(join(tmpdir(), 'app-harness-'));
     const openFile = async (): Promise<FlowSource> => {
-      const source = await FileFlowSource.open([join(h.#dir, 'flows.log')]);
+      const file = await FileFlowSource.open([join(h.#dir, 'flows.log')]);
+      const source = options.wrapFlowSource?.(file) ?? file;
       return options.flowRetention === undefined ? source : withRetention(source, options.flowRetention);
     };
     const loaded = await h.#load(options, options.openFlowSource ?? openFile, h.errors);

@@ -64,6 +64,8 @@ describe('the search request', () => {
     const { scope, bodies } = interceptSearch();
     scope.reply(200, lastPage(), PRODUCT);
     const source = await open({ pageSize: 250 });
+    // Calico Enterprise's flow index: domain rules are Calico Enterprise's own.
+    expect(source.calicoEdition).toBe('enterprise');
     await readRecords(source, { from: 1_795_000_000, to: 1_795_086_400 });
 
     expect(bodies.seen).toHaveLength(1);

@@ -112,6 +112,8 @@ describe('opening', () => {
     expect(source.description).toBe(`goldmane at ${server.address}`);
     expect(source.description).not.toMatch(/pem|key/i);
     expect(source.retention).toBe(3600);
+    // Goldmane is open-source Calico's flow API: no domain rules can be learned or written from it.
+    expect(source.calicoEdition).toBe('open-source');
     expect(source.inputsRead).toBe(0);
     expect(server.callCount).toBe(0);
   });

@@ -113,6 +113,7 @@ export class GoldmaneFlowSource implements FlowSource {
   readonly skipped = new SkipReport();
   readonly unlearnable = new SkipReport();
   readonly retention = HISTORY_SECONDS;
+  readonly calicoEdition = 'open-source';
   #inputsRead = 0;
   readonly #config: GoldmaneConfig;
   readonly #secureContext: SecureContext;

@@ -1,0 +1,59 @@
+// The flavour must fit where the flows come from (issue 11, point 8): domain rules exist only in
+// Calico Enterprise, so calico-enterprise with Goldmane (open-source Calico's flow API; its source
+// says so, test/flows/goldmane/goldmane-source.test.ts) is a configuration error for that cluster,
+// shown on the dashboard, and nothing is proposed from it. Goldmane's gRPC cannot run beside the
+// harness's nock, so the harness's file source stands in, telling the edition Goldmane tells.
+
+import { afterEach, describe, expect, test } from '@jest/globals';
+import type { CalicoEdition, FlowSource } from '../../src/flows/source.ts';
+import { useNock } from '../support/nock-scope.ts';
+import { AppHarness, CONFIG } from './support/app-harness.ts';
+
+useNock();
+
+let h: AppHarness;
+afterEach(async () => {
+  expect(h.github.unexpected()).toEqual([]);
+  await h.stop();
+});
+
+/** The harness's flow file, read by a source that tells which Calico wrote it. */
+const telling = (edition: CalicoEdition) => (source: FlowSource): FlowSource => ({
+  calicoEdition: edition,
+  get description() {
+    return source.description;
+  },
+  get skipped() {
+    return source.skipped;
+  },
+  get unlearnable() {
+    return source.unlearnable;
+  },
+  get inputsRead() {
+    return source.inputsRead;
+  },
+  read: (window, onRecord) => source.read(window, onRecord),
+});
+
+const shop = { namespace: 'shop', direction: 'egress', peer: 'pub', port: 443 } as const;
+
+describe('flavor calico-enterprise', () => {
+  test('with flows from open-source Calico: a configuration error for the cluster, and no pull request', async () => {
+    h = await AppHarness.start({ config: `${CONFIG}\nflavor: calico-enterprise`, wrapFlowSource: telling('open-source') });
+    await h.see(shop);
+    await h.run('open source');
+    expect(h.dashboard().replaceAll('\\', '')).toContain(
+      '**Error:** flavor calico-enterprise writes domain rules, which only Calico Enterprise has, but cluster prod reads its flows from Goldmane (open-source Calico): set flavor calico',
+    );
+    expect(h.repo.pullRequests({ state: 'open' })).toEqual([]);
+  });
+
+  test('with flows from Calico Enterprise (its Elasticsearch index): a pull request, no error', async () => {
+    h = await AppHarness.start({ config: `${CONFIG}\nflavor: calico-enterprise`, wrapFlowSource: telling('enterprise') });
+    await h.see(shop);
+    await h.run('enterprise');
+    expect(h.dashboard()).not.toContain('**Error:**');
+    expect(h.repo.pullRequests({ state: 'open' })).toHaveLength(1);
+    expect(h.errors).toEqual([]);
+  });
+});
