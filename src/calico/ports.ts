@@ -7,6 +7,13 @@ export interface PortRange {
   readonly hi: number;
 }
 
+/**
+ * What a rule matches port 0 by. Felix reports flows to destination port 0 (a TCP or UDP packet may
+ * carry it), but `ports` cannot name it (validatePort, libcalico-go/lib/validator/v3/validator.go:
+ * 1-65535); `notPorts` of every other port matches port 0 and nothing else.
+ */
+export const EVERY_PORT_BUT_ZERO = '1:65535';
+
 export function isPortNumber(n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 65535;
 }

@@ -26,8 +26,16 @@ export function mergeDirection(
 ): DirectionMerge {
   let rules = [...existing];
   const created = new Set<unknown>();
+  // Rules are read again for every atom; a rule is never mutated (changes make new objects).
+  const identities = new WeakMap<object, RuleIdentity | null>();
+  const identify = (rule: unknown): RuleIdentity | null => {
+    if (typeof rule !== 'object' || rule === null) return flavor.identify(rule, ctx);
+    let id = identities.get(rule);
+    if (id === undefined) identities.set(rule, (id = flavor.identify(rule, ctx)));
+    return id;
+  };
   const ours = (rule: unknown): RuleIdentity | null => {
-    const id = flavor.identify(rule, ctx);
+    const id = identify(rule);
     return id !== null && (id.ours || created.has(rule)) ? id : null;
   };
   /** Our additions go after the last of a person's rules that could deny or pass traffic. */
@@ -63,7 +71,7 @@ export function mergeDirection(
     const atoms = group.filter((o) => !rules.some((r) => flavor.matches(r, o, ctx)));
     for (const rule of atoms.length > 0 ? flavor.render(atoms, ctx) : []) {
       created.add(rule);
-      insertSorted(rules, rule, firstFree(), flavor, ctx);
+      insertSorted(rules, rule, firstFree(), identify);
     }
   }
 
@@ -92,11 +100,11 @@ function portless(o: ObservedAtom): boolean {
 }
 
 /** At or after `from`, before the first recognised rule that sorts after it. */
-function insertSorted(rules: unknown[], rule: unknown, from: number, flavor: PolicyFlavor, ctx: RuleContext): void {
-  const id = flavor.identify(rule, ctx)!;
+function insertSorted(rules: unknown[], rule: unknown, from: number, identify: (rule: unknown) => RuleIdentity | null): void {
+  const id = identify(rule)!;
   const at = rules.findIndex((r, i) => {
     if (i < from) return false;
-    const other = flavor.identify(r, ctx);
+    const other = identify(r);
     return other !== null && compareSortKeys(other, id) > 0;
   });
   if (at === -1) rules.push(rule);

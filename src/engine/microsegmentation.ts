@@ -8,7 +8,8 @@
 // remote namespace, which is broader, and says so.
 
 import type { RecommendationConfig, WorkloadSelection } from '../config/recommendation-config.ts';
-import type { Labels } from '../calico/selector.ts';
+import { MAX_SELECTOR_CHARS } from '../calico/limits.ts';
+import { selectorOfLabels, type Labels } from '../calico/selector.ts';
 import { mergeObservations } from './aggregate.ts';
 import { type EndpointObservation, type EndpointRef, type ObservedAtom } from './model.ts';
 import { inferWorkloads, WorkloadIndex, workloadKey, type Workload } from './workloads.ts';
@@ -106,8 +107,18 @@ function remotePods(index: WorkloadIndex, remote: EndpointRef): Labels | string 
   const attribution = index.attribute(remote);
   if ('candidates' in attribution) return `ambiguous: ${attribution.candidates.map(workloadKey).join(', ')}`;
   if ('detail' in attribution) return attribution.detail;
-  if (Object.keys(attribution.workload.labels).length === 0) return `${workloadKey(attribution.workload)} has no stable labels`;
-  return attribution.workload.labels;
+  const why = unselectable(attribution.workload.labels);
+  return why === null ? attribution.workload.labels : `${workloadKey(attribution.workload)}: ${why}`;
+}
+
+/**
+ * Why no Calico selector selects exactly the pods with these stable labels (a workload's), or null
+ * when `selectorOfLabels` does: no labels, or a selector longer than Calico accepts (limits.ts).
+ */
+export function unselectable(labels: Labels): string | null {
+  if (Object.keys(labels).length === 0) return 'no stable labels are known for its pods';
+  const length = selectorOfLabels(labels).length;
+  return length > MAX_SELECTOR_CHARS ? `a selector of its pods' stable labels would take ${length} characters, more than the ${MAX_SELECTOR_CHARS} Calico accepts` : null;
 }
 
 /**

@@ -44,6 +44,11 @@ export class PolicyShapeError extends Error {
   override readonly name = 'PolicyShapeError';
 }
 
+/** The policy would hold more than its kind accepts (reported; nothing is written, the file stays as it was). */
+export class PolicyTooLargeError extends Error {
+  override readonly name = 'PolicyTooLargeError';
+}
+
 const TYPE_OF: Readonly<Record<Direction, string>> = { ingress: 'Ingress', egress: 'Egress' };
 
 export function recommendPolicy(input: PolicyInput, flavor: PolicyFlavor, settings: PolicySettings): RecommendedPolicy {
@@ -84,6 +89,10 @@ export function recommendPolicy(input: PolicyInput, flavor: PolicyFlavor, settin
     const existing = Array.isArray(spec[direction]) ? (spec[direction] as unknown[]) : [];
     const atoms = adapted.filter((o) => o.atom.direction === direction);
     const merged = mergeDirection(flavor, existing, atoms, ctx, maxRules);
+    const limit = flavor.maxRulesPerDirection;
+    if (limit !== null && merged.rules.length > limit) {
+      throw new PolicyTooLargeError(`${direction} would need ${merged.rules.length} rules, more than the ${limit} a ${flavor.kind} holds in one direction`);
+    }
     // Untouched directions keep whatever the file had (even a person's empty `ingress:`).
     if (!deepEqual(merged.rules, existing)) {
       spec[direction] = [...merged.rules];

@@ -11,6 +11,8 @@ export type WarningCode =
   | 'approximation'
   /** A direction still has more rules than maxRules after merging peers. */
   | 'over-max-rules'
+  /** A direction would hold more rules than the policy's kind accepts: nothing was written. */
+  | 'policy-too-large'
   /** Peers sharing protocol and ports were merged into one rule to respect maxRules. */
   | 'rules-merged'
   /** A file at a path the engine wants to write is not ours; nothing was written there. */
@@ -23,7 +25,7 @@ export type WarningCode =
   | 'duplicate-object'
   /** Our rule for traffic within the namespace changed between Allow and Pass (microsegmentation). */
   | 'pass-through'
-  /** A selected workload has no stable labels: no policy can select it safely. */
+  /** No selector selects exactly a selected workload's pods (no stable labels, or too many): no policy was written. */
   | 'workload-unselectable'
   /** A peer's workload is not known: the rule allows its whole namespace. */
   | 'broader-peer'

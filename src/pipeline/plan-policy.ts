@@ -6,7 +6,7 @@ import { types } from 'node:util';
 import type { RecommendationConfig } from '../config/recommendation-config.ts';
 import type { PolicyFlavor, PolicySubject } from '../engine/flavors/flavor.ts';
 import type { ObservedAtom } from '../engine/model.ts';
-import { PolicyShapeError, recommendPolicy, type PolicySettings } from '../engine/policy.ts';
+import { PolicyShapeError, PolicyTooLargeError, recommendPolicy, type PolicySettings } from '../engine/policy.ts';
 import { ANNOTATIONS, formatTime, parseTime } from '../engine/provenance.ts';
 import type { NamespaceReport, Warning } from '../engine/report.ts';
 import { recommendationStatus } from '../engine/status.ts';
@@ -85,6 +85,11 @@ export function planPolicy(step: PolicyStep, run: PlanRun): PlannedPolicy {
       step.settings,
     );
   } catch (e) {
+    if (e instanceof PolicyTooLargeError) {
+      return unplanned(namespace, path, null, config, run.now, [
+        { code: 'policy-too-large', ...about, message: `${path}: ${e.message}; nothing was written (too many distinct peers, protocols and ports to merge)` },
+      ]);
+    }
     if (!(e instanceof PolicyShapeError)) throw e;
     return unplanned(namespace, path, null, config, run.now, [{ code: 'invalid-policy-file', ...about, message: `${path}: cannot update the policy: ${e.message}` }]);
   }

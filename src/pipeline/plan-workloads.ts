@@ -8,7 +8,7 @@ import { isDnsSubdomain } from '../calico/names.ts';
 import { labelsOfSelector, parseSelector } from '../calico/selector.ts';
 import { parsed } from '../engine/flavors/calico-shape.ts';
 import type { EndpointObservation } from '../engine/model.ts';
-import { learnWorkloads, selectsWorkload, unmatchedSelections, type UnattributedEndpoint, type WorkloadLearning } from '../engine/microsegmentation.ts';
+import { learnWorkloads, selectsWorkload, unmatchedSelections, unselectable, type UnattributedEndpoint, type WorkloadLearning } from '../engine/microsegmentation.ts';
 import { isWorkloadPolicyName, isWorkloadPolicyNameOf, workloadPolicyPath } from '../engine/naming.ts';
 import { ANNOTATIONS } from '../engine/provenance.ts';
 import type { Warning, WorkloadReport } from '../engine/report.ts';
@@ -91,8 +91,8 @@ export class Microsegmentation {
     for (const { endpoint, workload } of this.learning.intraNamespace.get(namespace) ?? []) {
       if (workload === null) gaps.set(endpoint.name, `${endpoint.name} (its workload is not known)`);
       else if (!this.selected(workload)) gaps.set(workloadKey(workload), `${workload.kind} ${workload.name} (not selected)`);
-      else if (Object.keys(workload.labels).length === 0 && !this.#refs.has(workloadKey(workload))) {
-        gaps.set(workloadKey(workload), `${workload.kind} ${workload.name} (no stable labels)`);
+      else if (unselectable(workload.labels) !== null && !this.#refs.has(workloadKey(workload))) {
+        gaps.set(workloadKey(workload), `${workload.kind} ${workload.name} (${Object.keys(workload.labels).length === 0 ? 'no stable labels' : 'selector too long'})`);
       }
     }
     if (gaps.size === 0) return null;
@@ -126,6 +126,7 @@ export class Microsegmentation {
       const atoms = observed.get(key) ?? [];
       const about = { namespace: workload.namespace, workload: key };
       const labelled = Object.keys(workload.labels).length > 0;
+      const unselectableWhy = unselectable(workload.labels);
       const identity = { workload: { kind: workload.kind, name: workload.name }, key };
       if (this.#refs.get(key)?.enforced) {
         // Enforced (an enforce PR was merged): its traffic is decided by that policy now.
@@ -133,14 +134,14 @@ export class Microsegmentation {
         reports.push({ ...skipped(workload.namespace, refs[0]!.path, readPolicy(run.tree, refs[0]!), run.config, run.now, [warning]), ...identity, selector: null });
         continue;
       }
-      if (!this.selected(workload) || (!labelled && refs.length === 0)) {
+      if (!this.selected(workload) || (unselectableWhy !== null && refs.length === 0)) {
         if (refs.length > 0) {
           reports.push({ ...skipped(workload.namespace, refs[0]!.path, readPolicy(run.tree, refs[0]!), run.config, run.now, []), ...identity, selector: null });
         } else if (this.selected(workload)) {
           const warning: Warning = {
             code: 'workload-unselectable',
             ...about,
-            message: 'no stable labels are known for its pods, so no policy can select them safely; nothing was written',
+            message: `${unselectableWhy}, so no policy can select them safely; nothing was written`,
           };
           reports.push({ ...skipped(workload.namespace, workloadPolicyPath(workload), null, run.config, run.now, [warning]), ...identity, selector: null });
         }

@@ -19,7 +19,8 @@ import {
 import { calicoNetVersion, networkSetNet, parseCidr, ruleNet, type Cidr } from '../calico/nets.ts';
 import { calicoPortMatch, isNamedPortMatch } from '../calico/ports.ts';
 import { protocolHasPorts, ruleProtocol, type Protocol } from '../calico/protocol.ts';
-import { parseSelector, selectorKeys, type Labels, type PartialLabels, type SelectorNode } from '../calico/selector.ts';
+import { MAX_LABEL_LENGTH, parseSelector, selectorKeys, type Labels, type PartialLabels, type SelectorNode } from '../calico/selector.ts';
+import { MAX_NETS, MAX_PORTS, MAX_RULES_PER_DIRECTION, MAX_SELECTOR_CHARS } from '../calico/limits.ts';
 import { calicoReleaseAtLeast, CURRENT_CALICO_RELEASE, type CalicoRelease } from '../calico/release.ts';
 import type { PortMatch, RuleAction } from '../calico/types.ts';
 import { CALICO_API_VERSION, KUBERNETES_NETWORKING_API_VERSION } from '../calico/types.ts';
@@ -526,9 +527,6 @@ function specOf(value: PlainObject): PlainObject {
   return spec;
 }
 
-/** Calico's selector limits: labels of at most 512 characters (the tokenizer), and from 3.33 selectors of at most 1024 (the CRDs). */
-const MAX_SELECTOR_LABEL = 512;
-const MAX_SELECTOR_LENGTH_333 = 1024;
 
 interface SelectorRules {
   readonly version: CalicoRelease;
@@ -543,14 +541,14 @@ interface SelectorRules {
 function selectorAt(text: unknown, where: string, rules: SelectorRules): SelectorNode | null {
   if (text === undefined || text === null) return null;
   if (typeof text !== 'string') invalid(`${where} must be a string`);
-  if (calicoReleaseAtLeast(rules.version, '3.33') && [...text].length > MAX_SELECTOR_LENGTH_333) invalid(`${where} is longer than ${MAX_SELECTOR_LENGTH_333} characters (Calico 3.33)`);
+  if (calicoReleaseAtLeast(rules.version, '3.33') && [...text].length > MAX_SELECTOR_CHARS) invalid(`${where} is longer than ${MAX_SELECTOR_CHARS} characters (Calico 3.33)`);
   let ast: SelectorNode;
   try {
     ast = parseSelector(text).ast;
   } catch (e) {
     return invalid(`${where}: ${(e as Error).message}`);
   }
-  if ([...selectorKeys(ast)].some((key) => key.length > MAX_SELECTOR_LABEL)) invalid(`${where}: a label name is longer than ${MAX_SELECTOR_LABEL} characters`);
+  if ([...selectorKeys(ast)].some((key) => key.length > MAX_LABEL_LENGTH)) invalid(`${where}: a label name is longer than ${MAX_LABEL_LENGTH} characters`);
   if (rules.global === 'forbidden' && text.includes(calicoReleaseAtLeast(rules.version, '3.33') ? 'global(' : 'global()')) {
     invalid(`${where}: global() can only be used in a rule's namespaceSelector`);
   }
@@ -628,10 +626,6 @@ function readNamespace(value: PlainObject): { name: string; labels: Labels } {
 // Policies
 
 const STAGED_ACTIONS: readonly string[] = ['Set', 'Delete', 'Learn', 'Ignore'];
-/** From 3.33 the CRDs hold at most 1024 rules per direction, 256 nets and notNets, 50 ports and notPorts. */
-const MAX_RULES_333 = 1024;
-const MAX_NETS_333 = 256;
-const MAX_PORTS_333 = 50;
 
 /** How strictly a policy is checked: Calico's own kinds by Calico's validator; Kubernetes policies only by what Kubernetes and Calico's conversion check. */
 interface PolicyChecks {
@@ -719,7 +713,7 @@ function compileCalico(
   const egressRaw = optionalList(spec, 'egress', 'spec.') ?? [];
   const types = readTypes(spec, ingressRaw.length > 0, egressRaw.length > 0, stagedAction, version);
   if (calicoKind) {
-    if (calicoReleaseAtLeast(version, '3.33') && Math.max(ingressRaw.length, egressRaw.length) > MAX_RULES_333) invalid(`spec: more than ${MAX_RULES_333} rules in one direction (Calico 3.33)`);
+    if (calicoReleaseAtLeast(version, '3.33') && Math.max(ingressRaw.length, egressRaw.length) > MAX_RULES_PER_DIRECTION) invalid(`spec: more than ${MAX_RULES_PER_DIRECTION} rules in one direction (Calico 3.33)`);
     readPerformanceHints(spec);
     if (global) {
       // validateGlobalNetworkPolicySpec (the CRD's rules from 3.32).
@@ -933,7 +927,7 @@ function compileEntity(raw: unknown, where: string, side: 'source' | 'destinatio
   const list = (key: string) => {
     const v = optionalList(raw, key, `${where}.`);
     if (v !== undefined && checks.calicoKind && calicoReleaseAtLeast(version, '3.33')) {
-      const max = key === 'ports' || key === 'notPorts' ? MAX_PORTS_333 : key === 'nets' || key === 'notNets' ? MAX_NETS_333 : Infinity;
+      const max = key === 'ports' || key === 'notPorts' ? MAX_PORTS : key === 'nets' || key === 'notNets' ? MAX_NETS : Infinity;
       if (v.length > max) invalid(`${where}.${key} holds more than ${max} entries (Calico 3.33)`);
     }
     if (v !== undefined && checks.calicoKind && (key === 'nets' || (key === 'notNets' && calicoReleaseAtLeast(version, '3.33'))) && new Set(v).size !== v.length) {

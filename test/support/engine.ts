@@ -10,6 +10,7 @@ import type { CalicoEdition } from '../../src/flows/source.ts';
 import { planRecommendations, type Plan } from '../../src/pipeline/plan.ts';
 import { learnContext, TEMPLATE_DIR } from '../../src/pipeline/run.ts';
 import type { Workload } from '../../src/engine/workloads.ts';
+import type { NetworkSetFacts } from '../../src/engine/network-sets.ts';
 import { loadTree } from '../../src/repo/fs-tree.ts';
 
 export const NOW = 1_795_000_000; // 2026-11-18T...
@@ -115,6 +116,8 @@ export interface RunOptions {
   workloads?: readonly Workload[];
   /** Which Calico the flows came from, as a source tells (files: not given). */
   calicoEdition?: CalicoEdition;
+  /** Network sets as the cluster has them (ClusterContext.networkSets()). */
+  networkSets?: readonly NetworkSetFacts[];
 }
 
 /** Aggregates records and plans against a tree, as one run of the bot would. */
@@ -132,6 +135,7 @@ export async function run(records: readonly FlowRecord[], options: RunOptions = 
     endpoints: observations.endpoints,
     ...(options.workloads ? { workloads: options.workloads } : {}),
     ...(options.calicoEdition ? { calicoEdition: options.calicoEdition } : {}),
+    ...(options.networkSets ? { networkSets: options.networkSets } : {}),
     config: cfg,
     now,
   });

@@ -1,7 +1,10 @@
 // A hand-written structural check of the `networking.k8s.io/v1` NetworkPolicy objects the
 // `kubernetes` flavour writes: one namespace-wide policy (`podSelector: {}`) whose peers are
 // namespaces or IP blocks. Stricter than the API server where our output should be (every port
-// names its protocol and a numeric port), never looser.
+// names its protocol; a port, when given, is a number), never looser. A NetworkPolicyPort without
+// `port` matches every port of its protocol (networking/v1 NetworkPolicyPort; ports are 1-65535 and
+// endPort needs a numeric port: ValidateNetworkPolicyPort, kubernetes
+// pkg/apis/networking/validation/validation.go).
 
 import { isCanonicalCidr, isDnsLabel, isDnsSubdomain, isLabelValue, isQualifiedName } from './crd-validator.ts';
 
@@ -89,7 +92,7 @@ function checkPort(port: unknown, at: string): string[] {
   const errors = extraKeys(port, ['protocol', 'port', 'endPort'], at);
   if (!['TCP', 'UDP', 'SCTP'].includes(port['protocol'] as string)) errors.push(`${at}/protocol: must be TCP, UDP or SCTP, got ${JSON.stringify(port['protocol'])}`);
   const n = port['port'];
-  if (!(typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535)) errors.push(`${at}/port: must be an integer 1-65535, got ${JSON.stringify(n)}`);
+  if (n !== undefined && !(typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535)) errors.push(`${at}/port: must be an integer 1-65535, got ${JSON.stringify(n)}`);
   const end = port['endPort'];
   if (end !== undefined && !(typeof end === 'number' && Number.isInteger(end) && end <= 65535 && typeof n === 'number' && end >= n)) {
     errors.push(`${at}/endPort: must be an integer from port to 65535, got ${JSON.stringify(end)}`);

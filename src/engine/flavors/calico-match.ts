@@ -21,7 +21,7 @@ import type { ObservedAtom } from '../model.ts';
 import type { NetworkSetDirectory } from '../network-sets.ts';
 import type { RuleContext } from './flavor.ts';
 import { setLabels } from './calico-network-sets.ts';
-import { parsed, ruleEnds } from './calico-shape.ts';
+import { parsed, parsedSelector, ruleEnds } from './calico-shape.ts';
 
 type Family = 4 | 6;
 
@@ -151,10 +151,10 @@ function namespaceSelected(text: unknown, namespace: string, ctx: RuleContext): 
  * known); otherwise the honest answer is "cannot tell", which counts as no match.
  */
 function selectorDecides(text: unknown, known: ReadonlySet<string> | null, labels: Record<string, string>, global: boolean): boolean {
-  const ast: SelectorNode | null = parsed(text);
-  if (ast === null) return false;
-  if (known !== null && [...selectorKeys(ast)].some((k) => !known.has(k))) return false;
-  return parseSelector(text as string).matches(labels, { global });
+  const selector = parsedSelector(text);
+  if (selector === null) return false;
+  if (known !== null && [...selectorKeys(selector.ast)].some((k) => !known.has(k))) return false;
+  return selector.matches(labels, { global });
 }
 
 function serviceMatches(services: unknown, peer: Peer, ctx: RuleContext): boolean {

@@ -5,24 +5,40 @@
 // known, else by the addresses the flows were seen at. Every approximation says what it allows.
 
 import { NAME_LABEL } from '../../calico/labels.ts';
+import { MAX_NETS, MAX_SELECTOR_CHARS } from '../../calico/limits.ts';
 import { ALL_IPV4, ALL_IPV6, isIPv6Cidr, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
 import { selectorEquals, selectorOfLabels, type Labels } from '../../calico/selector.ts';
+import { chunk } from '../../util/chunk.ts';
 import type { PlainObject } from '../../util/plain.ts';
 import { SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, SAW_PUBLIC_IPV6, type Evidence, type Peer } from '../model.ts';
 import type { NetworkSetDirectory } from '../network-sets.ts';
+import { listNets } from './describe-peer.ts';
 
 type NetworkSetPeer = Extract<Peer, { category: 'NetworkSet' }>;
 
-/** How rules reach one set: exactly by its labels, or approximately (one rule per remote entity). */
-export type SetTarget =
-  | { readonly by: 'labels'; readonly labels: Labels; readonly remote: PlainObject }
-  | { readonly by: 'nets' | 'addresses'; readonly remotes: readonly PlainObject[]; readonly allows: string };
+/** How rules reach one set: exactly by its labels, or approximately (one rule per remote entity), and why. */
+export type SetTarget = { readonly by: 'labels'; readonly labels: Labels; readonly remote: PlainObject } | SetApproximation;
+
+interface SetApproximation {
+  readonly by: 'nets' | 'addresses';
+  readonly remotes: readonly PlainObject[];
+  /** What the rules allow, in words. */
+  readonly allows: string;
+  /** Why the set is not selected by its labels. */
+  readonly why: string;
+}
 
 /** The set's own labels, from the directory (complete) or the flow record; null when unknown or empty. */
-export function setLabels(peer: NetworkSetPeer, sets: NetworkSetDirectory): Labels | null {
+function knownLabels(peer: NetworkSetPeer, sets: NetworkSetDirectory): Labels | null {
   const known = sets.get(peer.namespace, peer.name);
   const labels = known?.labels ?? peer.labels ?? null;
   return labels !== null && Object.keys(labels).length > 0 ? labels : null;
+}
+
+/** The labels a rule selects the set by; null when unknown, or when their selector would be longer than Calico accepts. */
+export function setLabels(peer: NetworkSetPeer, sets: NetworkSetDirectory): Labels | null {
+  const labels = knownLabels(peer, sets);
+  return labels !== null && selectorOfLabels(labels).length <= MAX_SELECTOR_CHARS ? labels : null;
 }
 
 /** The namespace part of a rule selecting sets of `namespace` (null: global) in a policy of `policyNamespace`. */
@@ -41,19 +57,20 @@ export function labelRemote(labelSets: readonly Labels[], namespace: string | nu
 export function setTarget(peer: NetworkSetPeer, evidence: Evidence, sets: NetworkSetDirectory, policyNamespace: string): SetTarget {
   const labels = setLabels(peer, sets);
   if (labels !== null) return { by: 'labels', labels, remote: labelRemote([labels], peer.namespace, policyNamespace) };
+  const why = knownLabels(peer, sets) === null ? 'its labels are not known' : `a selector of its labels would be longer than the ${MAX_SELECTOR_CHARS} characters Calico accepts`;
   const nets = sets.get(peer.namespace, peer.name)?.nets;
   if (nets !== undefined && nets !== null && nets.length > 0) {
     const v4 = nets.filter((n) => !isIPv6Cidr(n));
     const v6 = nets.filter(isIPv6Cidr);
-    // Calico's validator refuses IPv4 and IPv6 nets in one rule.
-    const remotes = [v4, v6].filter((list) => list.length > 0).map((list) => ({ nets: [...list] }));
-    return { by: 'nets', remotes, allows: `the addresses of the set (${nets.join(', ')})` };
+    // Calico's validator refuses IPv4 and IPv6 nets in one rule; the CRDs hold MAX_NETS to a rule.
+    const remotes = [v4, v6].flatMap((list) => chunk(list, MAX_NETS)).map((part) => ({ nets: part }));
+    return { by: 'nets', remotes, allows: `the addresses of the set (${listNets(nets)})`, why };
   }
-  return addressTarget(evidence.remoteIps);
+  return { ...addressTarget(evidence.remoteIps), why };
 }
 
 /** The least an address rule can allow for what was seen: the classes of the observed addresses. */
-function addressTarget(seen: number): SetTarget {
+function addressTarget(seen: number): Omit<SetApproximation, 'why'> {
   if (seen & SAW_NO_IP || seen === 0) return { by: 'addresses', remotes: [{}], allows: 'any address (the flow logs did not give one)' };
   const remotes: PlainObject[] = [];
   const allows: string[] = [];

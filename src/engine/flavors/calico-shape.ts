@@ -6,8 +6,10 @@ import { NAME_LABEL } from '../../calico/labels.ts';
 import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue } from '../../calico/names.ts';
 import { ALL_IPV6, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
 import { parseProtocol, type Protocol } from '../../calico/protocol.ts';
-import { equalityValues, labelsOfSelector, parseSelector, type SelectorNode } from '../../calico/selector.ts';
+import { equalityValues, labelsOfSelector, parseSelector, type Selector, type SelectorNode } from '../../calico/selector.ts';
+import { EVERY_PORT_BUT_ZERO } from '../../calico/ports.ts';
 import type { PortMatch } from '../../calico/types.ts';
+import { memoize } from '../../util/memo.ts';
 import { hasOnlyKeys, isPlainObject, type PlainObject } from '../../util/plain.ts';
 import type { Category, Direction, Peer } from '../model.ts';
 import { ANNOTATIONS } from '../provenance.ts';
@@ -56,15 +58,15 @@ export function readCalicoShape(rule: unknown, direction: Direction, namespace: 
   }
   const destination = rule['destination'] ?? {};
   if (!isPlainObject(destination)) return null;
-  const ports = destination['ports'] ?? [];
-  if (!Array.isArray(ports) || !ports.every((p) => typeof p === 'number' || typeof p === 'string')) return null;
+  const ports = destinationPorts(destination);
+  if (ports === null) return null;
 
   const { local, remote } = ruleEnds(rule, direction);
   // The local end must be the whole namespace: nothing but destination ports on ingress.
-  if (local !== undefined && !(isPlainObject(local) && hasOnlyKeys(local, direction === 'ingress' ? ['ports'] : []))) return null;
+  if (local !== undefined && !(isPlainObject(local) && hasOnlyKeys(local, direction === 'ingress' ? ['ports', 'notPorts'] : []))) return null;
   const remoteEntity = remote ?? {};
   if (!isPlainObject(remoteEntity)) return null;
-  const { ports: _ports, ...remoteMatch } = remoteEntity;
+  const { ports: _ports, notPorts: _notPorts, ...remoteMatch } = remoteEntity;
   const match = direction === 'egress' ? remoteMatch : remoteEntity;
 
   const metadata = rule['metadata'];
@@ -74,11 +76,24 @@ export function readCalicoShape(rule: unknown, direction: Direction, namespace: 
 
   // Our network-set rules say which sets they reach: the selector (labels) or nets cannot.
   const sets = annotations[ANNOTATIONS.category] === 'NetworkSet' ? annotatedNetworkSets(annotations[ANNOTATIONS.peer], match) : null;
-  if (sets !== null) return { action, protocol, category: 'NetworkSet', peers: sets.peers, ports: ports as PortMatch[], annotations, form: sets.form };
+  if (sets !== null) return { action, protocol, category: 'NetworkSet', peers: sets.peers, ports, annotations, form: sets.form };
   const read = readRemote(match, direction, namespace);
   if (read === null) return null;
   const { peers, form } = read;
-  return { action, protocol, category: peers[0]!.category, peers, ports: ports as PortMatch[], annotations, form };
+  return { action, protocol, category: peers[0]!.category, peers, ports, annotations, form };
+}
+
+/**
+ * The destination ports a rule we render matches: `ports`, or port 0 alone as `notPorts` of every
+ * other port (EVERY_PORT_BUT_ZERO); null for anything else.
+ */
+function destinationPorts(destination: PlainObject): readonly PortMatch[] | null {
+  const { ports, notPorts } = destination;
+  if (notPorts !== undefined) {
+    return ports === undefined && Array.isArray(notPorts) && notPorts.length === 1 && notPorts[0] === EVERY_PORT_BUT_ZERO ? [0] : null;
+  }
+  if (ports === undefined) return [];
+  return Array.isArray(ports) && ports.every((p) => typeof p === 'number' || typeof p === 'string') ? (ports as PortMatch[]) : null;
 }
 
 /** Network-set peers named by our `peer` annotation, when the remote side has a shape we render for them. */
@@ -212,10 +227,19 @@ function selectorValues(text: unknown, key: string): readonly string[] | null {
 }
 
 export function parsed(text: unknown): SelectorNode | null {
-  if (typeof text !== 'string') return null;
+  return parsedSelector(text)?.ast ?? null;
+}
+
+/** A rule's selector text, parsed; null when it is not a valid selector. */
+export function parsedSelector(text: unknown): Selector | null {
+  return typeof text === 'string' ? parsedText(text) : null;
+}
+
+/** Rules are read again for every observed atom: each selector text is parsed once (a Selector is frozen). */
+const parsedText = memoize((text): Selector | null => {
   try {
-    return parseSelector(text).ast;
+    return parseSelector(text);
   } catch {
     return null;
   }
-}
+});

@@ -10,11 +10,13 @@ import type { IpFamily } from '../../config/recommendation-config.ts';
 import type { CalicoEdition } from '../../flows/source.ts';
 import { NAME_LABEL } from '../../calico/labels.ts';
 import { ALL_IPV6, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
-import { comparePortMatches, portRange } from '../../calico/ports.ts';
+import { MAX_PORTS, MAX_RULES_PER_DIRECTION, MAX_SELECTOR_CHARS } from '../../calico/limits.ts';
+import { comparePortMatches, EVERY_PORT_BUT_ZERO, portRange } from '../../calico/ports.ts';
 import { protocolHasPorts, protocolNumber, type Protocol } from '../../calico/protocol.ts';
 import { selectorEquals, selectorIn, selectorOfLabels, type Labels } from '../../calico/selector.ts';
 import { CALICO_API_VERSION, type PortMatch } from '../../calico/types.ts';
 import { namespacePolicyName, workloadPolicyName } from '../naming.ts';
+import { chunk } from '../../util/chunk.ts';
 import { isPlainObject, type PlainObject } from '../../util/plain.ts';
 import { categoryRank, compareStrings, mergeEvidence, peerKey, SAW_NO_IP, type Category, type Evidence, type ObservedAtom, type Peer } from '../model.ts';
 import { ANNOTATIONS, MAX_NOTED_DOMAINS } from '../provenance.ts';
@@ -26,9 +28,6 @@ import { readCalicoShape, ruleEnds, type CalicoShape } from './calico-shape.ts';
 import { describeNets, describePeers } from './describe-peer.ts';
 import { NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
 
-/** CRD limits (projectcalico.org/v3): ports per entity rule, selector length. */
-const MAX_PORTS = 50;
-const MAX_SELECTOR = 1024;
 
 export interface CalicoFlavorOptions {
   /** Calico Enterprise: domain rules. */
@@ -44,7 +43,18 @@ export interface CalicoFlavorOptions {
 }
 
 export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = NO_NETWORK_SETS, release = CURRENT_CALICO_RELEASE, edition }: CalicoFlavorOptions): PolicyFlavor {
-  const read = (rule: unknown, ctx: RuleContext): CalicoShape | null => readCalicoShape(rule, ctx.direction, ctx.namespace);
+  // A direction's rules are read again for every observed atom; the engine never mutates a rule
+  // (extend, annotate and reconcile return new objects), so each is read once per context.
+  const shapes = new WeakMap<object, Map<string, CalicoShape | null>>();
+  const read = (rule: unknown, ctx: RuleContext): CalicoShape | null => {
+    if (!isPlainObject(rule)) return null;
+    const key = `${ctx.direction}/${ctx.namespace}`;
+    let byContext = shapes.get(rule);
+    if (byContext === undefined) shapes.set(rule, (byContext = new Map()));
+    let shape = byContext.get(key);
+    if (shape === undefined) byContext.set(key, (shape = readCalicoShape(rule, ctx.direction, ctx.namespace)));
+    return shape;
+  };
 
   /**
    * Our rules written by earlier releases of this project that allow something other than their
@@ -81,6 +91,7 @@ export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = 
     enforced: { apiVersion: CALICO_API_VERSION, kind: 'NetworkPolicy' },
     newFileComment: `${NEW_FILE_ORIGIN}\n Staged: Calico reports what it would deny without denying anything. Comments and edits survive updates.`,
     typesKey: 'types',
+    maxRulesPerDirection: MAX_RULES_PER_DIRECTION,
 
     skeleton({ namespace, workload }, tier, metadata) {
       const name = workload === undefined ? namespacePolicyName(this.name, tier, namespace, release) : workloadPolicyName(tier, workload, release);
@@ -128,7 +139,7 @@ export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = 
         if (target.by !== 'labels') {
           notes.push(
             `${peerKey(atom.peer)} (${atom.protocol}${atom.port === null ? '' : ` ${atom.port}`}) is allowed to ${target.allows}: ` +
-              `its labels are not known, and Calico selects a network set only by its own labels`,
+              `${target.why}, and Calico selects a network set only by its own labels`,
           );
         }
       }
@@ -163,7 +174,9 @@ export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = 
       const shape = read(rule, ctx);
       if (shape === null) return false;
       if (observed.atom.peer.category === 'Domains') return true;
-      return observed.atom.port !== null && shape.ports.length > 0 && shape.ports.length < MAX_PORTS;
+      // Port 0 has a rule of its own (ruleObject): `ports` cannot name it.
+      const port = observed.atom.port;
+      return port !== null && port !== 0 && shape.ports.length > 0 && !isPortZero(shape.ports) && shape.ports.length < MAX_PORTS;
     },
 
     extend(rule, observed, ctx) {
@@ -185,8 +198,7 @@ export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = 
       const annotations = (peers: readonly Peer[]) => provenance(first.peer.category, peers, ctx.now, note);
       const portRules = (remote: PlainObject): PlainObject[] => {
         if (atoms.some((o) => o.atom.port === null)) return [ruleObject(action, first.protocol, ctx, remote, [], annotations([first.peer]))];
-        const ports = sortedUniquePorts(atoms.map((o) => o.atom.port!));
-        return chunk(ports, MAX_PORTS).map((part) => ruleObject(action, first.protocol, ctx, remote, part, annotations([first.peer])));
+        return portGroups(sortedUniquePorts(atoms.map((o) => o.atom.port!))).map((part) => ruleObject(action, first.protocol, ctx, remote, part, annotations([first.peer])));
       };
       switch (first.peer.category) {
         case 'Domains': {
@@ -220,6 +232,8 @@ export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = 
     },
 
     reconcile(rule, ctx) {
+      const pieces = splitPortZero(rule);
+      if (pieces.length !== 1 || pieces[0] !== rule) return pieces.flatMap((piece) => this.reconcile(piece, ctx));
       const migrated = migrate(rule, ctx);
       if (migrated !== null) return migrated;
       const shape = read(rule, ctx);
@@ -349,7 +363,7 @@ function ruleObject(
   annotations: Record<string, string>,
 ): PlainObject {
   const rule: PlainObject = { action, protocol };
-  const portPart = ports.length > 0 ? { ports: [...ports] } : {};
+  const portPart = portsEntity(ports);
   if (ctx.direction === 'egress') {
     const destination = { ...remote, ...portPart };
     if (Object.keys(destination).length > 0) rule['destination'] = destination;
@@ -392,6 +406,37 @@ function sortedUnique(values: readonly string[]): string[] {
   return [...new Set(values)].sort(compareStrings);
 }
 
+/** The port lists of the rules for these ports: port 0 alone (see portsEntity), the others at most MAX_PORTS to a rule. */
+function portGroups(ports: readonly PortMatch[]): PortMatch[][] {
+  const zero = ports.some(isZero);
+  const others = ports.filter((p) => !isZero(p));
+  return [...(zero ? [[0]] : []), ...chunk(others, MAX_PORTS)];
+}
+
+const isZero = (p: PortMatch): boolean => p === 0 || p === '0';
+
+function isPortZero(ports: readonly PortMatch[]): boolean {
+  return ports.length === 1 && isZero(ports[0]!);
+}
+
+/** How a rule's destination names its ports. */
+function portsEntity(ports: readonly PortMatch[]): PlainObject {
+  if (ports.length === 0) return {};
+  return isPortZero(ports) ? { notPorts: [EVERY_PORT_BUT_ZERO] } : { ports: [...ports] };
+}
+
+/**
+ * Our rules of earlier releases could list port 0 in `ports`, which Calico refuses (validatePort):
+ * port 0 gets a rule of its own, the rule otherwise unchanged.
+ */
+function splitPortZero(rule: unknown): unknown[] {
+  const destination = isPlainObject(rule) ? rule['destination'] : undefined;
+  const ports = isPlainObject(destination) ? destination['ports'] : undefined;
+  if (!Array.isArray(ports) || !ports.some(isZero)) return [rule];
+  const { ports: _ports, ...rest } = destination as PlainObject;
+  return portGroups(ports as PortMatch[]).map((group) => ({ ...(rule as PlainObject), destination: { ...rest, ...portsEntity(group) } }));
+}
+
 function sortedUniquePorts(ports: readonly number[]): number[] {
   return [...new Set(ports)].sort((a, b) => a - b);
 }
@@ -399,12 +444,6 @@ function sortedUniquePorts(ports: readonly number[]): number[] {
 function uniquePeers(peers: readonly Peer[]): Peer[] {
   const byKey = new Map(peers.map((p) => [peerKey(p), p]));
   return [...byKey.keys()].sort(compareStrings).map((k) => byKey.get(k)!);
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 /** Splits merged peers so that no rendered selector exceeds Calico's 1024-character limit. */
@@ -415,7 +454,7 @@ function chunkBySelector(peers: readonly Peer[], remoteOf: (peers: readonly Peer
     const candidate = [...current, peer];
     const remote = remoteOf(candidate) ?? {};
     const longest = Math.max(...Object.values(remote).map((v) => (typeof v === 'string' ? v.length : 0)));
-    if (current.length > 0 && longest > MAX_SELECTOR) {
+    if (current.length > 0 && longest > MAX_SELECTOR_CHARS) {
       out.push(current);
       current = [peer];
     } else current = candidate;

@@ -37,6 +37,13 @@ export function describeNets(entity: { readonly nets?: unknown; readonly notNets
   const list = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
   const nets = list(entity.nets);
   const notNets = list(entity.notNets);
-  const within = nets.length > 0 ? nets.join(', ') : 'any address';
-  return notNets.length > 0 ? `${within} outside ${notNets.join(', ')}` : within;
+  const within = nets.length > 0 ? listNets(nets) : 'any address';
+  return notNets.length > 0 ? `${within} outside ${listNets(notNets)}` : within;
+}
+
+const LISTED_NETS = 10;
+
+/** A list of nets for people: the first ten, then how many more (a network set may hold thousands). */
+export function listNets(nets: readonly string[]): string {
+  return nets.length <= LISTED_NETS ? nets.join(', ') : `${nets.slice(0, LISTED_NETS).join(', ')} and ${nets.length - LISTED_NETS} more`;
 }

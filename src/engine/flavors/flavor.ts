@@ -73,6 +73,8 @@ export interface PolicyFlavor {
   readonly newFileComment: string;
   /** `types` (Calico) or `policyTypes` (Kubernetes). */
   readonly typesKey: 'types' | 'policyTypes';
+  /** The most rules one direction of its policies may hold (the kind's schema); null when unbounded. */
+  readonly maxRulesPerDirection: number | null;
   /** A new, empty policy for a namespace or a workload (no rules, no types). */
   skeleton(subject: PolicySubject, tier: string, metadata: { labels: Record<string, string>; annotations: Record<string, string> }): PlainObject;
   /**

@@ -47,6 +47,8 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
     enforced: { apiVersion: KUBERNETES_NETWORKING_API_VERSION, kind: 'NetworkPolicy' },
     newFileComment: `${NEW_FILE_ORIGIN}\n Staged: Calico reports what it would deny without denying anything. Comments and edits survive updates.`,
     typesKey: 'policyTypes',
+    // StagedKubernetesNetworkPolicy and NetworkPolicy bound neither direction's rules.
+    maxRulesPerDirection: null,
 
     skeleton({ namespace, workload }, tier, metadata) {
       // Kubernetes policies are a union of allows: a per-workload policy cannot narrow what the
@@ -129,6 +131,8 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
         notes.push(`${atom.protocol} to ${peerKey(atom.peer)} is allowed as all traffic to that peer: Kubernetes policy matches only TCP, UDP and SCTP`);
       } else if (atom.port === null) {
         notes.push(`${atom.protocol} to ${peerKey(atom.peer)} is allowed on every port: the flow logs did not report one`);
+      } else if (atom.port === 0) {
+        notes.push(`${atom.protocol} to ${peerKey(atom.peer)} on port 0 is allowed on every port: Kubernetes policy cannot name port 0`);
       }
       return notes.length > 0 ? notes.join('; ') : null;
     },
@@ -262,10 +266,15 @@ function describeAddressPeer(peer: Peer): string {
   return peerKey(peer);
 }
 
+/**
+ * A NetworkPolicyPort for the traffic; one without `port` (every port of the protocol) when the port
+ * is not known or is 0, which a NetworkPolicy cannot name (ports are 1-65535, ValidateNetworkPolicyPort
+ * in kubernetes pkg/apis/networking/validation/validation.go).
+ */
 function portEntry(protocol: Protocol, port: number | null): PortEntry | null {
   if (!protocolHasPorts(protocol)) return null;
   const p = protocol as PortEntry['protocol'];
-  return port === null ? { protocol: p } : { protocol: p, port };
+  return port === null || port === 0 ? { protocol: p } : { protocol: p, port };
 }
 
 function sortPorts(entries: readonly PortEntry[]): PortEntry[] {
