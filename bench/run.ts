@@ -4,8 +4,8 @@
 // - file: the whole ingest-and-recommend path (file -> FileFlowSource -> readFlows ->
 //   planRecommendations) against reading the same file line by line and JSON.parsing each line
 //   (bench/worker.ts), at each of `--sizes`;
-// - goldmane: the Goldmane source into readFlows against the same Flows.List paging that only
-//   decodes the flows (bench/goldmane.ts);
+// - goldmane: the Goldmane source into readFlows against the same Flows.List calls (the window
+//   read in whole slices, as the source reads it) that only decode the flows (bench/goldmane.ts);
 // - elasticsearch: the Elasticsearch source into readFlows against plain HTTP paging that only
 //   JSON.parses each page (bench/elasticsearch.ts);
 // - simulate: the simulate command's path (file -> readFlows, every record decided by the

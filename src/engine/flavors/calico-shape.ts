@@ -24,7 +24,7 @@ const LEGACY_NETWORK_SET_KIND = 'NetworkSet';
 /**
  * `current`: the form this release renders; `legacy`: the form of an earlier release that allows
  * other traffic than its label says (a Public rule with ports only; a network set by name and
- * kind labels); `approximated`: a network set reached by addresses, its labels unknown.
+ * kind labels); `approximated`: a network set reached by addresses (its labels unknown, or too many to select by).
  */
 export type ShapeForm = 'current' | 'legacy' | 'approximated';
 

@@ -488,7 +488,7 @@ function describeRemote(shape: CalicoShape, remote: unknown): string {
     case 'legacy':
       return `${sets}, by name and kind labels Calico does not give network sets: matches none`;
     case 'approximated':
-      return `${sets}, approximated (labels unknown) by addresses: ${describeNets(entity)}`;
+      return `${sets}, approximated (not selected by its labels) by addresses: ${describeNets(entity)}`;
     default: {
       const scope = typeof entity['namespaceSelector'] === 'string' ? ` in namespaces ${entity['namespaceSelector']}` : '';
       return `${sets}, selected by its labels: ${String(entity['selector'])}${scope}`;
