@@ -244,7 +244,7 @@ describe('domains', () => {
     const warnings = namespaces[0]!.warnings.map((w) => `${w.code}: ${w.message}`);
     expect(warnings).toHaveLength(3);
     expect(warnings).toContain(
-      'approximation: egress to hooks.slack.com (TCP 443) is allowed to any public address on that port: open-source Calico has no domain rules',
+      'approximation: egress to hooks.slack.com (TCP 443) is allowed to any public IPv4 address (outside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16) on that port: open-source Calico has no domain rules',
     );
   });
 

@@ -103,7 +103,7 @@ function intro(c: PullRequestContent): string {
   const kind = c.flavor === 'kubernetes' ? `staged Kubernetes policy (${code('StagedKubernetesNetworkPolicy')})` : 'staged Calico policy';
   const what = c.update
     ? `This adds to the accepted policy of namespace ${code(c.namespace)} (cluster ${code(c.cluster)}) the traffic observed since it was merged.`
-    : `This proposes a ${kind} for namespace ${code(c.namespace)} (cluster ${code(c.cluster)}) that allows exactly the traffic observed in its flow logs.`;
+    : `This proposes a ${kind} for namespace ${code(c.namespace)} (cluster ${code(c.cluster)}) that allows the traffic observed in its flow logs: each rule below allows what its peer column says, no more (where a rule had to allow more than was seen, a warning says so).`;
   const merge = '- **Merge** to accept it: Argo CD or Flux apply it as a staged policy; Calico reports what it would deny and denies nothing yet.';
   return [
     `## ${text(pullRequestTitle(c))}`,
@@ -116,7 +116,7 @@ function workloadsIntro(c: PullRequestContent, workload: string | undefined): st
   const which = workload === undefined ? `every selected workload of namespace ${code(c.namespace)}` : `workload ${code(workload)}`;
   const what = c.update
     ? `This adds to the accepted microsegmentation policies of ${which} (cluster ${code(c.cluster)}) the traffic observed since they were merged.`
-    : `This proposes staged Calico policies in the microsegmentation tier for ${which} (cluster ${code(c.cluster)}): each allows exactly the traffic its workload was seen to have. The namespace's isolation policy passes traffic within the namespace on to them.`;
+    : `This proposes staged Calico policies in the microsegmentation tier for ${which} (cluster ${code(c.cluster)}): each allows the traffic its workload was seen to have, as its rules' peer columns say (a warning says where a rule had to allow more). The namespace's isolation policy passes traffic within the namespace on to them.`;
   return [
     `## ${text(pullRequestTitle(c))}`,
     what,

@@ -25,7 +25,7 @@ import { NO_NETWORK_SETS, type NetworkSetDirectory } from '../network-sets.ts';
 import { calicoRuleMatcher } from './calico-match.ts';
 import { labelRemote, setLabels, setTarget } from './calico-network-sets.ts';
 import { readCalicoShape, ruleEnds, type CalicoShape } from './calico-shape.ts';
-import { describeNets, describePeers } from './describe-peer.ts';
+import { describeNets, describePeer, describePeers } from './describe-peer.ts';
 import { NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
 
 
@@ -130,8 +130,8 @@ export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = 
       }
       if (!enterprise && atom.peer.category === 'Domains') {
         notes.push(
-          `egress to ${atom.peer.domain} (${atom.protocol}${atom.port === null ? '' : ` ${atom.port}`}) is allowed to any public ` +
-            `address on that port: open-source Calico has no domain rules`,
+          `egress to ${atom.peer.domain} (${atom.protocol}${atom.port === null ? '' : ` ${atom.port}`}) is allowed to ` +
+            `${publicPeers(ipFamilies).map(describePeer).join(' and ')} on that port: open-source Calico has no domain rules`,
         );
       }
       if (atom.peer.category === 'NetworkSet') {
