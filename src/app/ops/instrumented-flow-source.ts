@@ -35,6 +35,7 @@ export function instrumentFlowSource(source: FlowSource, labels: FlowSourceLabel
       return source.inputsRead;
     },
     ...(source.retention !== undefined ? { retention: source.retention } : {}),
+    ...(source.coverage !== undefined ? { coverage: (now: number) => source.coverage!(now) } : {}),
     async read(window: TimeWindow, onRecord: (record: FlowRecord) => void): Promise<void> {
       const read = source.inputsRead;
       const skipped = source.skipped.total;
