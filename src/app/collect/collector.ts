@@ -173,11 +173,15 @@ export class FlowCollector {
     return { from, to, before: this.#before, missing };
   }
 
+  /** A stream is open (follow's `connected`, not yet `disconnected`). */
+  get connected(): boolean {
+    return this.#connectedAt !== null;
+  }
+
   /** Why runs cannot read now (no stream has worked for longer than the grace), or null. */
   unavailable(now: number): string | null {
     if (this.#running === null) return 'this replica does not collect';
-    if (this.#connectedAt !== null && now - this.#connectedAt >= HEALTHY_AFTER_SECONDS) this.#outageSince = null;
-    if (this.#outageSince === null || now - this.#outageSince <= OUTAGE_GRACE_SECONDS) return null;
+    if (this.#healthy(now) || this.#outageSince === null || now - this.#outageSince <= OUTAGE_GRACE_SECONDS) return null;
     return `${this.#description()}: not reachable since ${formatTime(this.#outageSince)}${this.#lastError ? ` (${this.#lastError})` : ''}; this cluster is left as it is until it is, and what Goldmane still holds then (about an hour) is collected`;
   }
 
@@ -291,9 +295,15 @@ export class FlowCollector {
     }
   }
 
+  /** The stream open now has been for long enough to count as working, flows or not. */
+  #healthy(now: number): boolean {
+    return this.#connectedAt !== null && now - this.#connectedAt >= HEALTHY_AFTER_SECONDS;
+  }
+
   #failed(reason: string): void {
-    if (this.#outageSince === null) {
-      this.#outageSince = this.#now();
+    const now = this.#now();
+    if (this.#outageSince === null || this.#healthy(now)) {
+      this.#outageSince = now;
       this.#log.warn(`cluster ${this.cluster}: collecting flows stopped: ${reason}; retrying`);
     }
     this.#connectedAt = null;
