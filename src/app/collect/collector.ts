@@ -259,6 +259,10 @@ export class FlowCollector {
   }
 
   #record(record: FlowRecord): void {
+    if (this.#outageSince !== null && this.#lastError !== null) {
+      this.#log.info(`cluster ${this.cluster}: collecting flows again`);
+      this.#lastError = null;
+    }
     this.#outageSince = null;
     this.#store.add(record);
   }
@@ -272,6 +276,7 @@ export class FlowCollector {
           this.#heldFrom = event.from;
           this.#before = `collecting started at ${formatTime(this.#startedAt)} (${this.#why}), and Goldmane no longer held older flows (it keeps about an hour)`;
         }
+        this.#report();
         break;
       case 'disconnected':
         this.#failed(event.reason);

@@ -127,10 +127,18 @@ test('scheduled runs two hours apart read from the collector; after a restart th
   // 5433 ended 75 minutes before this run: only the collector still had it.
   expect(policy()).toMatch(/5433/);
 
-  // The App stops (a restart, or another replica takes the Lease) for 90 minutes.
+  // This replica loses the Lease, and 90 minutes pass before one collects again (a restart, or
+  // another replica takes the Lease).
   const stopped = h.now - 2 * INTERVAL;
   await collectors.stop();
-  await advance(360);
+  await advance(180);
+  // A person's request reaches the replica without the Lease: it reads the source directly (here
+  // the harness's empty file) and leaves the read point for the collector's next run.
+  await h.run('comment');
+  expect(h.dashboard().replaceAll('\\', '')).toContain('read directly: this replica does not hold the Lease; the one that does collects this cluster');
+  expect(window()).toEqual([formatTime(stopped - 15 * MINUTE), formatTime(h.now)]);
+  expect(warnings()).toEqual([]);
+  await advance(180);
   const restart = h.now;
   collectors.start('the App started');
   await connected();
