@@ -7,6 +7,7 @@ import type { ClusterContext } from '../cluster/cluster-context.ts';
 import { ConfigError } from '../config/config-error.ts';
 import type { FlowSource } from '../flows/source.ts';
 import type { TreeFiles } from '../repo/tree.ts';
+import type { FlowCollectors } from './collect/collector.ts';
 import { CONFIG_PATH, validateRepositoryConfig, type ScheduleDefaults } from './config/repository-config.ts';
 import { GitHubRepository, type Octokit } from './github/github-repository.ts';
 import { opsHandler } from './ops/endpoints.ts';
@@ -23,6 +24,11 @@ export interface AppOptions {
   readonly scheduleDefaults: ScheduleDefaults;
   /** How each cluster's flows are reached (from the deployment configuration). */
   readonly openFlowSource: (cluster: string) => Promise<FlowSource>;
+  /**
+   * The clusters whose flows are collected continuously (Goldmane's): runs read them from their
+   * collector while this replica collects (collect/collector.ts).
+   */
+  readonly collectors?: FlowCollectors;
   readonly clusterContext?: (cluster: string) => ClusterContext | null;
   readonly template: TreeFiles;
   readonly engineVersion: string;
@@ -72,8 +78,10 @@ async function measured(metrics: AppMetrics, run: () => Promise<RunResult>, sign
 export function policyRecommenderApp(options: AppOptions): { app: ApplicationFunction; scheduler: () => Scheduler } {
   let scheduler: Scheduler | undefined;
 
+  const collectors = options.collectors;
   const app: ApplicationFunction = (probot: Probot, { addHandler }) => {
     const log = probot.log;
+    if (collectors) collectors.log = { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) };
     if (options.metrics) addHandler(opsHandler({ metrics: options.metrics, notReady: options.notReady ?? (() => null) }));
     const runFor = async (key: RepositoryKey, trigger: string, signal: AbortSignal): Promise<void> => {
       const octokit = (await probot.auth(key.installationId)) as Octokit;
@@ -87,7 +95,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
             repository: new GitHubRepository(octokit, { owner: key.owner, name: key.repo, defaultBranch: data.default_branch, nodeId: data.node_id }),
             readConfig: async () => loaded.config,
             scheduleDefaults: options.scheduleDefaults,
-            openFlowSource: options.openFlowSource,
+            openFlowSource: collectors ? (cluster) => collectors.openFlowSource(cluster, () => options.openFlowSource(cluster)) : options.openFlowSource,
             ...(options.clusterContext ? { clusterContext: options.clusterContext } : {}),
             template: options.template,
             engineVersion: options.engineVersion,
@@ -114,6 +122,8 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       try {
         const config = validateRepositoryConfig(loaded.config, options.scheduleDefaults);
         schedule = { schedule: config.schedule, timezone: config.timezone };
+        // Its runs read this far back: the collectors keep at least that much.
+        for (const cluster of config.clusters) collectors?.keep(cluster.name, config.recommendation.initialLookback);
       } catch (e) {
         // An invalid configuration is reported by runs on the default schedule.
         if (!(e instanceof ConfigError)) throw e;

@@ -1,6 +1,7 @@
 // `npm start`: Probot's server with the app. Without APP_ID and PRIVATE_KEY it starts Probot's
 // setup flow (create the GitHub App from app.yml). With several replicas in a cluster
-// (POLICY_RECOMMENDER_LEASE=<namespace>/<name>), only the holder of that Lease runs schedules.
+// (POLICY_RECOMMENDER_LEASE=<namespace>/<name>), only the holder of that Lease runs schedules and
+// collects the flows of Goldmane clusters (without a Lease, the one replica does both).
 
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -10,10 +11,12 @@ import { openClusterContext } from '../cluster/cluster-context.ts';
 import { LeaderElector } from '../cluster/leader-election.ts';
 import { ConfigError } from '../config/config-error.ts';
 import { loadDeploymentConfig } from '../deployment/deployment-config.ts';
+import { openGoldmaneSource } from '../flows/sources/goldmane/goldmane-source.ts';
 import { openFlowSource } from '../flows/sources/open-flow-source.ts';
 import { TEMPLATE_DIR } from '../pipeline/run.ts';
 import { loadTree } from '../repo/fs-tree.ts';
 import { policyRecommenderApp } from './app.ts';
+import { FlowCollectors } from './collect/collector.ts';
 import { loadScheduleDefaults } from './config/schedule-defaults.ts';
 import { githubMetricsPlugin } from './ops/github-metrics.ts';
 import { openInstrumented } from './ops/instrumented-flow-source.ts';
@@ -30,6 +33,27 @@ const deployment = await loadDeploymentConfig().catch((e: unknown) => {
 });
 const scheduleDefaults = await loadScheduleDefaults(fileURLToPath(new URL('app.yml', ROOT)));
 const template = await loadTree(TEMPLATE_DIR);
+const metrics = new AppMetrics({ processMetrics: true });
+
+// Goldmane keeps about an hour of flows: its clusters' flows are collected continuously, and runs
+// read them from the collector, however far apart they are.
+const collectorMemory = process.env['POLICY_RECOMMENDER_COLLECTOR_MEMORY'];
+if (collectorMemory !== undefined && !/^[1-9]\d{0,5}$/.test(collectorMemory)) {
+  console.error(`POLICY_RECOMMENDER_COLLECTOR_MEMORY: must be a number of MiB (1 to 999999), got "${collectorMemory}"`);
+  process.exit(1);
+}
+const collectors = new FlowCollectors({
+  clusters: new Map(
+    Object.entries(deployment.clusters).flatMap(([cluster, { flows }]) =>
+      flows.source === 'goldmane' ? [[cluster, () => openGoldmaneSource(flows.goldmane)] as const] : [],
+    ),
+  ),
+  ...(collectorMemory !== undefined ? { maxBytes: Number(collectorMemory) * 1024 * 1024 } : {}),
+  // Every collected cluster is Goldmane's: open-source Calico.
+  calicoEdition: 'open-source',
+  metrics,
+  log: { info: (m) => console.log(m), warn: (m) => console.warn(m), error: (m) => console.error(m) },
+});
 
 let isLeader = () => true;
 let stopScheduledWork = () => undefined as void;
@@ -42,19 +66,27 @@ if (lease) {
     namespace,
     name: name ?? 'policy-recommender',
     identity: process.env['POD_NAME'] ?? hostname(),
-    callbacks: { onStartedLeading: () => undefined, onStoppedLeading: () => stopScheduledWork() },
+    callbacks: {
+      onStartedLeading: () => collectors.start('this replica started holding the Lease'),
+      onStoppedLeading: async () => {
+        stopScheduledWork();
+        await collectors.stop();
+      },
+    },
     onError: (e) => console.error(`leader election: ${e.message}`),
   });
   await elector.start();
   isLeader = () => elector.isLeader;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void elector.stop().finally(() => process.exit(0)));
+} else {
+  collectors.start('the App started');
 }
 
-const metrics = new AppMetrics({ processMetrics: true });
 let ready = false;
 
 const { app, scheduler } = policyRecommenderApp({
   scheduleDefaults,
+  collectors,
   openFlowSource: (cluster) =>
     openInstrumented(() => openFlowSource(deployment, cluster), { cluster, source: deployment.clusters[cluster]?.flows.source ?? 'none' }, metrics),
   clusterContext: (cluster) => {

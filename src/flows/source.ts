@@ -35,8 +35,36 @@ export interface FlowSource {
    * (3.30+), the Elasticsearch flow index Calico Enterprise's. Undefined for files (either).
    */
   readonly calicoEdition?: CalicoEdition;
+  /**
+   * A source that collects continuously (the App's collector of a Goldmane cluster): what it holds
+   * at `now`. A run reads its window up to `to` and reports what is missing since its last read.
+   */
+  coverage?(now: number): FlowCoverage;
   /** Reads the records (at least those in the window) into `onRecord`; resolves when done. */
   read(window: TimeWindow, onRecord: (record: FlowRecord) => void): Promise<void>;
+}
+
+/** Flows that started in [from, to) (Unix seconds) are not held, and why. */
+export interface MissingFlows {
+  readonly from: number;
+  readonly to: number;
+  readonly reason: string;
+}
+
+export interface FlowCoverage {
+  /** Every flow that started in [from, to) is held, but for `missing`. */
+  readonly from: number;
+  readonly to: number;
+  /** Why flows that started before `from` are not held. */
+  readonly before: string;
+  /** Intervals inside [from, to) whose flows are missing, oldest first. */
+  readonly missing: readonly MissingFlows[];
+  /**
+   * What this source reads is not all that the cluster's collector holds (a replica without the
+   * Lease reads Goldmane directly): a run reads it, but leaves its read point where it was, for
+   * the collector's next run to read everything since.
+   */
+  readonly keepReadPoint?: boolean;
 }
 
 /** Does the record's time span touch the window? (A source may deliver records outside it.) */

@@ -39,6 +39,7 @@ export function instrumentFlowSource(source: FlowSource, labels: FlowSourceLabel
     },
     ...(source.retention !== undefined ? { retention: source.retention } : {}),
     ...(source.calicoEdition !== undefined ? { calicoEdition: source.calicoEdition } : {}),
+    ...(source.coverage !== undefined ? { coverage: (now: number) => source.coverage!(now) } : {}),
     async read(window: TimeWindow, onRecord: (record: FlowRecord) => void): Promise<void> {
       const read = source.inputsRead;
       const skipped = source.skipped.total;

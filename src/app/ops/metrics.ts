@@ -50,6 +50,30 @@ export class AppMetrics {
     labelNames: ['cluster', 'source'] as const,
     registers: [this.registry],
   });
+  readonly collectorConnected = new Gauge({
+    name: `${PREFIX}collector_connected`,
+    help: 'Whether the flow collector of a cluster follows its Goldmane now (1) or not (0: reconnecting, or this replica does not hold the Lease)',
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
+  readonly collectorFlows = new Gauge({
+    name: `${PREFIX}collector_flows`,
+    help: 'Distinct flows the flow collector of a cluster holds',
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
+  readonly collectorBytes = new Gauge({
+    name: `${PREFIX}collector_bytes`,
+    help: 'Estimated memory the flow collector of a cluster holds (its cap applies to this estimate)',
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
+  readonly collectorLostSeconds = new Counter({
+    name: `${PREFIX}collector_lost_seconds_total`,
+    help: 'Seconds of history the flow collector of a cluster lost while collecting: unreachable (Goldmane could not be followed for longer than it keeps), memory-cap (dropped to stay within the cap)',
+    labelNames: ['cluster', 'cause'] as const,
+    registers: [this.registry],
+  });
   readonly pullRequests = new Counter({
     name: `${PREFIX}pull_requests_total`,
     help: 'Changes made to recommendation pull requests, by action',

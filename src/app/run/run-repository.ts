@@ -9,7 +9,7 @@ import { mergeEndpointObservations, mergeObservations } from '../../engine/aggre
 import { clusterFacts } from './cluster-facts.ts';
 import type { EndpointObservation, ObservedAtom } from '../../engine/model.ts';
 import { formatTime } from '../../engine/provenance.ts';
-import type { FlowSource } from '../../flows/source.ts';
+import type { FlowCoverage, FlowSource, MissingFlows } from '../../flows/source.ts';
 import { namespacesWithPolicies, type NamespaceContext } from '../../pipeline/plan.ts';
 import { readFlows, type FlowReading } from '../../pipeline/run.ts';
 import { isKustomizationPath } from '../../repo/kustomize.ts';
@@ -106,7 +106,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       facts.push(...result.facts);
       clusters.set(entry.name, result.dashboard);
       skippedByCluster.set(entry.name, result.reading.skipped.total);
-      flowsReadUntil[entry.name] = result.reading.window.to;
+      if (result.readPoint !== undefined) flowsReadUntil[entry.name] = result.readPoint;
       for (const [key, atoms] of result.observed) observedBy.set(key, atoms);
       for (const [key, list] of result.endpoints) endpointsBy.set(key, list);
       accepted[entry.name] = result.accepted;
@@ -218,6 +218,8 @@ interface ClusterObservation {
   readonly facts: UnitFacts[];
   readonly dashboard: DashboardCluster;
   readonly reading: FlowReading;
+  /** Up to when the cluster's flows are read after this run (flowsReadUntil); undefined: not yet. */
+  readonly readPoint: number | undefined;
   /** `cluster/namespace` -> this run's observations plus those carried over. */
   readonly observed: Map<string, readonly ObservedAtom[]>;
   /** `cluster/namespace` -> this run's microsegmentation observations plus those carried over. */
@@ -256,9 +258,21 @@ async function observeCluster(
   }
   const lookbackStart = now - scope.initialLookback;
   const from = readUntil === undefined ? lookbackStart : Math.max(lookbackStart, readUntil - FLOW_WINDOW_OVERLAP);
-  const reading = await readFlows(source, scope, now, { from, to: now });
+  // A collecting source (Goldmane's collector) is read up to where it holds every flow; the next
+  // run reads on from there (less the overlap), so nothing still arriving is skipped.
+  const coverage = source.coverage?.(now);
+  const to = coverage === undefined ? now : Math.max(from, Math.min(now, coverage.to));
+  const reading = await readFlows(source, scope, now, { from, to });
   const warnings: string[] = [...facts.warnings];
-  if (source.retention !== undefined && readUntil !== undefined && now - readUntil > source.retention) {
+  let readPoint: number | undefined = to;
+  if (coverage !== undefined) {
+    if (coverage.keepReadPoint) readPoint = readUntil;
+    else {
+      // Flows before the previous read were read by it; flows before the lookback do not count.
+      if (readUntil !== undefined) warnings.push(...missingFlowsWarnings(coverage, Math.max(readUntil, lookbackStart), to));
+      if (readUntil !== undefined && readUntil > to) readPoint = readUntil;
+    }
+  } else if (source.retention !== undefined && readUntil !== undefined && now - readUntil > source.retention) {
     warnings.push(
       `runs are further apart than the flow source keeps flows (${Math.round(source.retention / 60)} minutes): flows between ${formatTime(readUntil)} and ${formatTime(now - source.retention)} were lost; schedule runs more often`,
     );
@@ -318,6 +332,7 @@ async function observeCluster(
   return {
     facts: units.facts,
     reading,
+    readPoint,
     observed: new Map([...observed].map(([ns, atoms]) => [`${entry.name}/${ns}`, atoms])),
     endpoints: new Map(byNamespace(endpointsByNamespace)),
     accepted: units.accepted,
@@ -337,6 +352,17 @@ async function observeCluster(
       warnings: [...warnings, ...units.warnings],
     },
   };
+}
+
+/**
+ * The flows that started in [since, to) a collecting source does not hold, one warning per
+ * interval: before it held everything (collecting started, or memory), and its gaps (outages).
+ */
+function missingFlowsWarnings(coverage: FlowCoverage, since: number, to: number): string[] {
+  const intervals: MissingFlows[] = [];
+  if (since < coverage.from) intervals.push({ from: since, to: Math.min(coverage.from, to), reason: coverage.before });
+  for (const m of coverage.missing) intervals.push({ ...m, from: Math.max(m.from, since), to: Math.min(m.to, to) });
+  return intervals.filter((m) => m.to > m.from).map((m) => `flows that started between ${formatTime(m.from)} and ${formatTime(m.to)} are missing: ${m.reason}`);
 }
 
 /** What a dashboard row is about, beside its namespace. */

@@ -10,6 +10,7 @@ import Bottleneck from 'bottleneck';
 import type { Logger } from 'pino';
 import { Probot, ProbotOctokit } from 'probot';
 import { policyRecommenderApp } from '../../../src/app/app.ts';
+import type { FlowCollectors } from '../../../src/app/collect/collector.ts';
 import { CONFIG_PATH } from '../../../src/app/config/repository-config.ts';
 import type { Scheduler } from '../../../src/app/scheduler.ts';
 import { DASHBOARD_LABEL } from '../../../src/app/render/dashboard.ts';
@@ -108,6 +109,8 @@ export interface HarnessOptions {
   clusterContext?: () => ClusterContext;
   /** Probot's retry and throttling plugins on, as in production (with fast clocks). Default: off. */
   retries?: boolean;
+  /** Clusters whose flows are collected continuously (as `npm start` collects Goldmane's). */
+  collectors?: FlowCollectors;
 }
 
 /** Another replica of the App: see AppHarness.replica(). */
@@ -169,6 +172,7 @@ export class AppHarness {
       now: () => this.now,
       scheduleOnLoad: false,
       ...(metrics ? { metrics } : {}),
+      ...(options.collectors ? { collectors: options.collectors } : {}),
     });
     // No HTTP server here: the ops endpoints are tested through a real one elsewhere.
     await probot.load(app, { cwd: process.cwd(), addHandler: () => undefined });
