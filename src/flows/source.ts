@@ -67,6 +67,35 @@ export interface FlowCoverage {
   readonly keepReadPoint?: boolean;
 }
 
+/**
+ * A source that is `source` with some members changed (a wrapper that counts, or tells more):
+ * what is not changed is read from `source` when asked, so counters stay live.
+ */
+export function withChanges(source: FlowSource, changes: Partial<FlowSource>): FlowSource {
+  const retention = 'retention' in changes ? changes.retention : source.retention;
+  const calicoEdition = 'calicoEdition' in changes ? changes.calicoEdition : source.calicoEdition;
+  const coverage = 'coverage' in changes ? changes.coverage : source.coverage?.bind(source);
+  const description = changes.description;
+  return {
+    get description() {
+      return description ?? source.description;
+    },
+    get skipped() {
+      return source.skipped;
+    },
+    get unlearnable() {
+      return source.unlearnable;
+    },
+    get inputsRead() {
+      return source.inputsRead;
+    },
+    ...(retention !== undefined ? { retention } : {}),
+    ...(calicoEdition !== undefined ? { calicoEdition } : {}),
+    ...(coverage !== undefined ? { coverage } : {}),
+    read: changes.read ?? ((window, onRecord) => source.read(window, onRecord)),
+  };
+}
+
 /** Does the record's time span touch the window? (A source may deliver records outside it.) */
 export function overlapsWindow(record: Pick<FlowRecord, 'startTime' | 'endTime'>, window: TimeWindow): boolean {
   return record.endTime >= window.from && record.startTime <= window.to;

@@ -189,6 +189,34 @@ export const INTERVAL = 15;
 const NUM_BUCKETS = 242;
 export const bucketOf = (t: number): number => Math.floor(t / INTERVAL) * INTERVAL;
 
+/**
+ * A flow reported in every bucket of [from, to) (each 15 s long, `offset` seconds into its bucket):
+ * by default web-* to db-* in namespace shop, TCP, reported by the source, allowed; `key` changes that.
+ */
+export function everyBucket(from: number, to: number, key: TestFlowKey = {}, offset = 2): TestFlow[] {
+  const out: TestFlow[] = [];
+  for (let b = bucketOf(from); b < to; b += INTERVAL) {
+    out.push({
+      Key: {
+        source_name: 'web-*',
+        source_namespace: 'shop',
+        source_type: ENDPOINT.wep,
+        dest_name: 'db-*',
+        dest_namespace: 'shop',
+        dest_type: ENDPOINT.wep,
+        proto: 'tcp',
+        reporter: REPORTER.src,
+        action: ACTION.allow,
+        ...key,
+      },
+      start_time: b + offset,
+      end_time: b + offset + INTERVAL,
+      num_connections_started: 1,
+    });
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- protobuf encoding by hand
 
 const VARINT = 0;

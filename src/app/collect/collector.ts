@@ -16,7 +16,7 @@ import { formatDuration } from '../../config/duration.ts';
 import { formatTime } from '../../engine/provenance.ts';
 import type { FlowRecord } from '../../flows/record.ts';
 import { SkipReport } from '../../flows/skip-report.ts';
-import { FlowSourceError, type CalicoEdition, type FlowCoverage, type FlowSource, type MissingFlows, type TimeWindow } from '../../flows/source.ts';
+import { FlowSourceError, withChanges, type CalicoEdition, type FlowCoverage, type FlowSource, type MissingFlows, type TimeWindow } from '../../flows/source.ts';
 import type { FollowEvent, FollowOptions } from '../../flows/sources/goldmane/goldmane-source.ts';
 import { HISTORY_SECONDS } from '../../flows/sources/goldmane/stream-resume.ts';
 import type { AppMetrics } from '../ops/metrics.ts';
@@ -372,17 +372,11 @@ export class FlowCollector {
   }
 }
 
-export interface CollectorsOptions {
+export interface CollectorsOptions extends Omit<CollectorOptions, 'cluster' | 'open' | 'maxBytes'> {
   /** The clusters whose flows are collected (Goldmane's), and how to open each one's follower. */
   readonly clusters: ReadonlyMap<string, () => Promise<Follower>>;
   /** The estimated bytes all collectors together may hold, shared equally. Default 128 MiB. */
   readonly maxBytes?: number;
-  readonly history?: number;
-  readonly clock?: Clock;
-  readonly metrics?: AppMetrics;
-  readonly log?: CollectorLog;
-  readonly slotSeconds?: number;
-  readonly calicoEdition?: CalicoEdition;
 }
 
 /** The collectors of every collected cluster, started and stopped together (with the Lease). */
@@ -390,23 +384,9 @@ export class FlowCollectors {
   readonly #collectors = new Map<string, FlowCollector>();
 
   constructor(options: CollectorsOptions) {
-    const share = Math.floor((options.maxBytes ?? DEFAULT_MAX_BYTES) / Math.max(1, options.clusters.size));
-    for (const [cluster, open] of options.clusters) {
-      this.#collectors.set(
-        cluster,
-        new FlowCollector({
-          cluster,
-          open,
-          maxBytes: share,
-          ...(options.history !== undefined ? { history: options.history } : {}),
-          ...(options.clock ? { clock: options.clock } : {}),
-          ...(options.metrics ? { metrics: options.metrics } : {}),
-          ...(options.log ? { log: options.log } : {}),
-          ...(options.slotSeconds !== undefined ? { slotSeconds: options.slotSeconds } : {}),
-          ...(options.calicoEdition !== undefined ? { calicoEdition: options.calicoEdition } : {}),
-        }),
-      );
-    }
+    const { clusters, maxBytes = DEFAULT_MAX_BYTES, ...each } = options;
+    const share = Math.floor(maxBytes / Math.max(1, clusters.size));
+    for (const [cluster, open] of clusters) this.#collectors.set(cluster, new FlowCollector({ ...each, cluster, open, maxBytes: share }));
   }
 
   /** Where the collectors log from now on (the App's logger, once it is loaded). */
@@ -446,24 +426,10 @@ export class FlowCollectors {
 
 /** A collected cluster's source read by a replica that does not collect it. */
 function readDirectly(source: FlowSource): FlowSource {
-  return {
-    get description() {
-      return `${source.description}, read directly: this replica does not hold the Lease; the one that does collects this cluster's flows, and its next run reads them all since its last`;
-    },
-    get skipped() {
-      return source.skipped;
-    },
-    get unlearnable() {
-      return source.unlearnable;
-    },
-    get inputsRead() {
-      return source.inputsRead;
-    },
-    ...(source.retention !== undefined ? { retention: source.retention } : {}),
-    ...(source.calicoEdition !== undefined ? { calicoEdition: source.calicoEdition } : {}),
+  return withChanges(source, {
+    description: `${source.description}, read directly: this replica does not hold the Lease; the one that does collects this cluster's flows, and its next run reads them all since its last`,
     coverage: (now) => ({ from: now - (source.retention ?? 0), to: now, before: 'read directly', missing: [], keepReadPoint: true }),
-    read: (window, onRecord) => source.read(window, onRecord),
-  };
+  });
 }
 
 function backoff(failures: number): number {

@@ -2,7 +2,7 @@
 // the source it wraps, unchanged.
 
 import type { FlowRecord } from '../../flows/record.ts';
-import type { FlowSource, TimeWindow } from '../../flows/source.ts';
+import { withChanges, type FlowSource, type TimeWindow } from '../../flows/source.ts';
 import type { AppMetrics } from './metrics.ts';
 
 export interface FlowSourceLabels {
@@ -24,22 +24,7 @@ export async function openInstrumented(open: () => Promise<FlowSource>, labels: 
 }
 
 export function instrumentFlowSource(source: FlowSource, labels: FlowSourceLabels, metrics: AppMetrics): FlowSource {
-  return {
-    get description() {
-      return source.description;
-    },
-    get skipped() {
-      return source.skipped;
-    },
-    get unlearnable() {
-      return source.unlearnable;
-    },
-    get inputsRead() {
-      return source.inputsRead;
-    },
-    ...(source.retention !== undefined ? { retention: source.retention } : {}),
-    ...(source.calicoEdition !== undefined ? { calicoEdition: source.calicoEdition } : {}),
-    ...(source.coverage !== undefined ? { coverage: (now: number) => source.coverage!(now) } : {}),
+  return withChanges(source, {
     async read(window: TimeWindow, onRecord: (record: FlowRecord) => void): Promise<void> {
       const read = source.inputsRead;
       const skipped = source.skipped.total;
@@ -55,5 +40,5 @@ export function instrumentFlowSource(source: FlowSource, labels: FlowSourceLabel
         metrics.flowInputsUnlearnable.inc({ ...labels }, source.unlearnable.total - unlearnable);
       }
     },
-  };
+  });
 }

@@ -14,7 +14,7 @@ import { AppMetrics } from '../../../src/app/ops/metrics.ts';
 import { formatTime } from '../../../src/engine/provenance.ts';
 import { CLOCK_SKEW_SECONDS, HISTORY_SECONDS } from '../../../src/flows/sources/goldmane/stream-resume.ts';
 import { FakeClock } from '../../cluster/fake-clock.ts';
-import { ACTION, ENDPOINT, INTERVAL, REPORTER, type TestFlow } from '../../support/goldmane-server.ts';
+import { everyBucket, INTERVAL, type TestFlow } from '../../support/goldmane-server.ts';
 import { useNock } from '../../support/nock-scope.ts';
 import { AppHarness, HOUR, T0 } from '../support/app-harness.ts';
 import { metricSamples } from '../support/metric-samples.ts';
@@ -26,29 +26,7 @@ const MINUTE = 60;
 const CONFIG = ['clusters:', '  - name: prod', '    path: clusters/prod', 'pullRequests:', '  hourlyLimit: 0', '  concurrentLimit: 0'].join('\n');
 
 /** web -> db in namespace shop on `port`, reported by the source, in every bucket of [from, to). */
-function traffic(port: number, from: number, to: number): TestFlow[] {
-  const out: TestFlow[] = [];
-  for (let b = from; b < to; b += INTERVAL) {
-    out.push({
-      Key: {
-        source_name: 'web-*',
-        source_namespace: 'shop',
-        source_type: ENDPOINT.wep,
-        dest_name: 'db-*',
-        dest_namespace: 'shop',
-        dest_type: ENDPOINT.wep,
-        dest_port: port,
-        proto: 'tcp',
-        reporter: REPORTER.src,
-        action: ACTION.allow,
-      },
-      start_time: b + 1,
-      end_time: b + 16,
-      num_connections_started: 1,
-    });
-  }
-  return out;
-}
+const traffic = (port: number, from: number, to: number): TestFlow[] => everyBucket(from, to, { dest_port: port }, 1);
 
 async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
   for (let i = 0; i < 4000; i++) {

@@ -17,38 +17,16 @@ import { openGoldmaneSource } from '../../../src/flows/sources/goldmane/goldmane
 import { CLOCK_SKEW_SECONDS, HISTORY_SECONDS } from '../../../src/flows/sources/goldmane/stream-resume.ts';
 import { metricSamples } from '../support/metric-samples.ts';
 import { FakeClock } from '../../cluster/fake-clock.ts';
-import { ACTION, bucketOf, ENDPOINT, goldmaneConfig, GoldmaneTestServer, INTERVAL, REPORTER, type Release, type TestFlow } from '../../support/goldmane-server.ts';
+import { bucketOf, everyBucket, goldmaneConfig, GoldmaneTestServer, INTERVAL, type Release, type TestFlow } from '../../support/goldmane-server.ts';
 
 /** A slot start (and so a bucket start): 2026-11-18T07:10:00Z. */
 const START = 1_795_000_200;
 const MINUTE = 60;
 const HOUR = 3600;
 
-/** `keys` flows (ports 5000 + k) from shop to db, in every bucket of [from, to). */
+/** `keys` flows (ports 5000 + k) from web to db in shop, in every bucket of [from, to). */
 function reports(from: number, to: number, keys = 10): TestFlow[] {
-  const out: TestFlow[] = [];
-  for (let b = bucketOf(from); b < to; b += INTERVAL) {
-    for (let k = 0; k < keys; k++) {
-      out.push({
-        Key: {
-          source_name: 'web-*',
-          source_namespace: 'shop',
-          source_type: ENDPOINT.wep,
-          dest_name: 'db-*',
-          dest_namespace: 'shop',
-          dest_type: ENDPOINT.wep,
-          dest_port: 5000 + k,
-          proto: 'tcp',
-          reporter: REPORTER.src,
-          action: ACTION.allow,
-        },
-        start_time: b + 2,
-        end_time: b + 17,
-        num_connections_started: 1,
-      });
-    }
-  }
-  return out;
+  return Array.from({ length: keys }, (_, k) => everyBucket(from, to, { dest_port: 5000 + k })).flat();
 }
 
 /** Waits until something happens (no wall-clock assertion). */

@@ -22,7 +22,7 @@ import { loadTree } from '../../../src/repo/fs-tree.ts';
 import { githubMetricsPlugin } from '../../../src/app/ops/github-metrics.ts';
 import { openInstrumented } from '../../../src/app/ops/instrumented-flow-source.ts';
 import type { AppMetrics } from '../../../src/app/ops/metrics.ts';
-import type { FlowSource } from '../../../src/flows/source.ts';
+import { withChanges, type FlowSource } from '../../../src/flows/source.ts';
 import { FakeGitHub, type FakeRepository } from '../../support/fake-github.ts';
 import { flowLine, type LineOptions } from '../../support/flow-lines.ts';
 
@@ -74,22 +74,7 @@ export const CONFIG = [
 
 /** The source, claiming to keep only `retention` seconds of history. */
 function withRetention(source: FlowSource, retention: number): FlowSource {
-  return {
-    retention,
-    get description() {
-      return source.description;
-    },
-    get skipped() {
-      return source.skipped;
-    },
-    get unlearnable() {
-      return source.unlearnable;
-    },
-    get inputsRead() {
-      return source.inputsRead;
-    },
-    read: (window, onRecord) => source.read(window, onRecord),
-  };
+  return withChanges(source, { retention });
 }
 
 export interface HarnessOptions {

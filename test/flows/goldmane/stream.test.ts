@@ -12,7 +12,7 @@ import { CLOCK_SKEW_SECONDS, HISTORY_SECONDS, StreamResume } from '../../../src/
 import { flowsClientConstructor } from '../../../src/flows/sources/goldmane/wire.ts';
 import { flowsCodec } from '../../../src/flows/sources/goldmane/wire.ts';
 import { readFileSync } from 'node:fs';
-import { ACTION, bucketOf, ENDPOINT, goldmaneConfig, GoldmaneTestServer, INTERVAL, REPORTER, RELEASES, contractOf, tlsFile, type Release, type TestFlow } from '../../support/goldmane-server.ts';
+import { bucketOf, everyBucket, goldmaneConfig, GoldmaneTestServer, INTERVAL, RELEASES, contractOf, tlsFile, type Release, type TestFlow } from '../../support/goldmane-server.ts';
 
 /** A bucket start. */
 const T0 = 1_795_000_005;
@@ -21,29 +21,7 @@ const START = T0 + 600;
 
 /** Ten keys, each in every bucket from T0 to `until` (exclusive). */
 function reports(until: number, keys = 10): TestFlow[] {
-  const out: TestFlow[] = [];
-  for (let b = T0; b < until; b += INTERVAL) {
-    for (let k = 0; k < keys; k++) {
-      out.push({
-        Key: {
-          source_name: `app-${k}-*`,
-          source_namespace: 'shop',
-          source_type: ENDPOINT.wep,
-          dest_name: 'db-*',
-          dest_namespace: 'shop',
-          dest_type: ENDPOINT.wep,
-          dest_port: 5432,
-          proto: 'tcp',
-          reporter: REPORTER.src,
-          action: ACTION.allow,
-        },
-        start_time: b + 2,
-        end_time: b + 17,
-        num_connections_started: 1,
-      });
-    }
-  }
-  return out;
+  return Array.from({ length: keys }, (_, k) => everyBucket(T0, until, { source_name: `app-${k}-*`, dest_port: 5432 })).flat();
 }
 
 /** (key, bucket) of every flow expected from `from` up to the buckets flushed by now. */
