@@ -105,9 +105,10 @@ export function validateRepositoryConfig(value: unknown, defaults: ScheduleDefau
     throw new ConfigError(source, [{ path: '', message: 'must be a YAML mapping of keys' }]);
   }
   const input = (value ?? {}) as Record<string, unknown>;
-  const appPart: Record<string, unknown> = {};
-  const scopePart: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(input)) ((APP_KEYS as readonly string[]).includes(key) ? appPart : scopePart)[key] = v;
+  // Built with fromEntries: a key such as `__proto__` stays a key (reported as unknown), never a prototype.
+  const isAppKey = ([key]: [string, unknown]) => (APP_KEYS as readonly string[]).includes(key);
+  const appPart = Object.fromEntries(Object.entries(input).filter(isAppKey));
+  const scopePart = Object.fromEntries(Object.entries(input).filter((e) => !isAppKey(e)));
 
   const issues: ConfigIssue[] = [];
   const app = appSchema.safeParse(appPart);

@@ -147,7 +147,7 @@ export function decodeDashboardState(body: string | null): DashboardMemory {
   const accepted = value?.accepted;
   return {
     v: 1,
-    flowsReadUntil: typeof until === 'object' && until !== null ? (until as Record<string, number>) : {},
+    flowsReadUntil: typeof until === 'object' && until !== null ? validReadPoints(until as Record<string, unknown>) : {},
     pending: typeof pending === 'object' && pending !== null ? validPending(pending as Record<string, unknown>) : {},
     pendingEndpoints: typeof endpoints === 'object' && endpoints !== null ? validPendingEndpoints(endpoints as Record<string, unknown>) : {},
     accepted: typeof accepted === 'object' && accepted !== null ? validAccepted(accepted as Record<string, unknown>) : {},
@@ -156,6 +156,11 @@ export function decodeDashboardState(body: string | null): DashboardMemory {
 }
 
 const NAMESPACE_KEY = /^[a-z0-9-]+\/[a-z0-9-]+$/;
+
+/** Per cluster (a DNS label, `constructor` included), unix seconds; anything else a person wrote is dropped. */
+function validReadPoints(value: Record<string, unknown>): Record<string, number> {
+  return Object.fromEntries(Object.entries(value).filter((e): e is [string, number] => isDnsLabel(e[0]) && Number.isSafeInteger(e[1]) && (e[1] as number) >= 0));
+}
 
 function validPendingEndpoints(value: Record<string, unknown>): Record<string, EndpointObservation[]> {
   const out: Record<string, EndpointObservation[]> = {};

@@ -14,6 +14,7 @@ import { namespacesWithPolicies, type NamespaceContext } from '../../pipeline/pl
 import { readFlows, type FlowReading } from '../../pipeline/run.ts';
 import { isKustomizationPath } from '../../repo/kustomize.ts';
 import { isYamlPath } from '../../repo/inventory.ts';
+import { own } from '../../util/plain.ts';
 import type { TreeFiles } from '../../repo/tree.ts';
 import { validateRepositoryConfig, type ClusterEntry, type RepositoryConfig, type ScheduleDefaults } from '../config/repository-config.ts';
 import type { PullRequestInfo, Repository } from '../github/repository.ts';
@@ -116,7 +117,8 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       clusters.set(entry.name, { name: entry.name, path: entry.path, namespaces: [], errors: [(e as Error).message], warnings: [] });
       for (const [key, atoms] of Object.entries(memory.pending)) if (key.startsWith(`${entry.name}/`)) pending[key] = atoms;
       for (const [key, list] of Object.entries(memory.pendingEndpoints)) if (key.startsWith(`${entry.name}/`)) pendingEndpoints[key] = list;
-      if (memory.accepted[entry.name]) accepted[entry.name] = memory.accepted[entry.name]!;
+      const kept = own(memory.accepted, entry.name);
+      if (kept) accepted[entry.name] = kept;
     }
   }
 
@@ -238,7 +240,7 @@ async function observeCluster(
   memory: DashboardMemory,
   now: number,
 ): Promise<ClusterObservation> {
-  const readUntil = memory.flowsReadUntil[entry.name];
+  const readUntil = own(memory.flowsReadUntil, entry.name);
   const repo = deps.repository;
   // The cluster first: its release and IP families decide how flows are learned and policies named.
   const context = deps.clusterContext?.(entry.name) ?? null;
@@ -322,7 +324,7 @@ async function observeCluster(
     deleted,
     openPullRequests: open,
     recreate,
-    accepted: memory.accepted[entry.name] ?? {},
+    accepted: own(memory.accepted, entry.name) ?? {},
     enforceAfter: config.enforceAfter,
   });
 
