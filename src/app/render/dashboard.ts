@@ -71,6 +71,11 @@ export interface DashboardContent {
   readonly lastRun: { at: string; durationMs: number; trigger: string } | null;
   readonly configErrors: readonly ConfigIssue[];
   readonly clusters: readonly DashboardCluster[];
+  /**
+   * With configuration errors: the cluster sections of the dashboard as it was (Markdown, from
+   * keptClusterSections), so that people still see what each namespace's state was.
+   */
+  readonly keptClusters?: string | null;
   readonly state: DashboardMemory;
 }
 
@@ -91,6 +96,7 @@ export function renderDashboard(c: DashboardContent): string {
       ].join('\n'),
     );
   }
+  if (c.keptClusters) out.push('The namespaces below are as the last run with a valid configuration left them.', c.keptClusters);
   for (const cluster of c.clusters) out.push(clusterSection(cluster));
   out.push(encodeMarker(STATE_KIND, c.state));
   return `${out.join('\n\n')}\n`;
@@ -137,6 +143,14 @@ function clusterSection(cluster: DashboardCluster): string {
     );
   }
   return lines.join('\n\n');
+}
+
+/** The cluster sections of a dashboard body (from its first cluster heading to its hidden state), or null. */
+export function keptClusterSections(body: string | null): string | null {
+  if (!body) return null;
+  const start = body.search(/^## Cluster /m);
+  const end = body.lastIndexOf(DASHBOARD_MARKER);
+  return start === -1 || end < start ? null : body.slice(start, end).trim() || null;
 }
 
 export function decodeDashboardState(body: string | null): DashboardMemory {
