@@ -26,7 +26,7 @@ export type ConfigYaml = { readonly ok: true; readonly value: unknown } | { read
  */
 export function readConfigYaml(text: string): ConfigYaml {
   const size = Buffer.byteLength(text, 'utf8');
-  if (size > MAX_CONFIG_BYTES) return { ok: false, problem: { reason: `the file has ${size} bytes, more than the ${MAX_CONFIG_BYTES} a configuration may have` } };
+  if (size > MAX_CONFIG_BYTES) return { ok: false, problem: tooLarge(size) };
   const lines = new LineCounter();
   try {
     const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
@@ -61,6 +61,11 @@ export function readConfigYaml(text: string): ConfigYaml {
     if (e instanceof RangeError) return { ok: false, problem: { reason: 'the YAML is nested too deeply' } };
     throw e;
   }
+}
+
+/** A file larger than a configuration may be. */
+export function tooLarge(size: number): YamlProblem {
+  return { reason: `the file has ${size} bytes, more than the ${MAX_CONFIG_BYTES} a configuration may have` };
 }
 
 /** A YAML problem as a configuration issue: "not valid YAML at line 2, column 1: Tabs are not allowed as indentation". */

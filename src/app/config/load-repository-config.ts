@@ -18,7 +18,7 @@
 // `.github` repository: a repository is onboarded by its own file.
 
 import type { ConfigIssue } from '../../config/config-error.ts';
-import { readConfigYaml, yamlIssue } from '../../config/config-yaml.ts';
+import { readConfigYaml, tooLarge, yamlIssue } from '../../config/config-yaml.ts';
 import { isPlainObject, type PlainObject } from '../../util/plain.ts';
 import { CONFIG_PATH, extendedConfigIssues, validateRepositoryConfig, type RepositoryConfig, type ScheduleDefaults } from './repository-config.ts';
 import { ConfigError } from '../../config/config-error.ts';
@@ -61,7 +61,7 @@ export async function loadRepositoryConfig(reader: ConfigReader, target: { owner
   if (own.kind === 'absent') return { kind: 'absent' };
   const invalid = (...issues: ConfigIssue[]): LoadedConfig => ({ kind: 'invalid', issues });
   if (own.kind === 'not-a-file') return invalid({ path: '', message: `${CONFIG_PATH} is not a file` });
-  if (own.kind === 'too-large') return invalid(yamlIssue({ reason: `the file has ${own.size} bytes, too many for a configuration` }));
+  if (own.kind === 'too-large') return invalid(yamlIssue(tooLarge(own.size)));
   const read = readConfigYaml(own.text);
   if (!read.ok) return invalid(yamlIssue(read.problem));
   if (read.value !== null && !isPlainObject(read.value)) return invalid({ path: '', message: 'must be a YAML mapping of keys' });
