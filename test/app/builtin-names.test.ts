@@ -9,6 +9,8 @@ import { decodeDashboardState } from '../../src/app/render/dashboard.ts';
 import { branchName } from '../../src/app/state/proposal-key.ts';
 import { RECOMMENDATION_LABEL } from '../../src/app/state/pull-request-state.ts';
 import { clusterConnection, validateDeploymentConfig } from '../../src/deployment/deployment-config.ts';
+import { FlowSourceError } from '../../src/flows/source.ts';
+import { openFlowSource } from '../../src/flows/sources/open-flow-source.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, HOUR } from './support/app-harness.ts';
 import { metricSamples } from './support/metric-samples.ts';
@@ -88,6 +90,10 @@ describe('the deployment configuration', () => {
     expect(clusterConnection(deployment, 'constructor')).toBeUndefined();
     expect(clusterConnection(deployment, '__proto__')).toBeUndefined();
     expect(clusterConnection(deployment, 'prod')?.flows.source).toBe('file');
+  });
+  test('opening the flows of a cluster named constructor that it does not name says so (not a TypeError)', async () => {
+    const deployment = validateDeploymentConfig({ clusters: { prod: file } }, 'deployment.yaml');
+    await expect(openFlowSource(deployment, 'constructor')).rejects.toThrow(new FlowSourceError("cluster constructor is not in this deployment's configuration: ask the operator to add it"));
   });
   test('a cluster named constructor is one of its clusters', () => {
     const deployment = validateDeploymentConfig({ clusters: { constructor: file } }, 'deployment.yaml');

@@ -17,11 +17,10 @@
 // Unlike Probot's loader, a repository without its own file is not configured by its owner's
 // `.github` repository: a repository is onboarded by its own file.
 
-import type { ConfigIssue } from '../../config/config-error.ts';
+import { ConfigError, type ConfigIssue } from '../../config/config-error.ts';
 import { readConfigYaml, tooLarge, yamlIssue } from '../../config/config-yaml.ts';
 import { isPlainObject, type PlainObject } from '../../util/plain.ts';
 import { CONFIG_PATH, extendedConfigIssues, validateRepositoryConfig, type RepositoryConfig, type ScheduleDefaults } from './repository-config.ts';
-import { ConfigError } from '../../config/config-error.ts';
 
 export type Visibility = 'public' | 'internal' | 'private';
 
@@ -113,7 +112,10 @@ export async function loadRepositoryConfig(reader: ConfigReader, target: { owner
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     // A problem under a key that comes from an extended file is not described: its path or message could quote that file.
-    const fromOwn = (issue: ConfigIssue) => { const top = issue.path.split('.')[0]!; return issue.path === '' || Object.hasOwn(ownValue, top) || !layers.some((l) => Object.hasOwn(l, top)); };
+    const fromOwn = (issue: ConfigIssue): boolean => {
+      const top = issue.path.split('.')[0]!;
+      return issue.path === '' || Object.hasOwn(ownValue, top) || !layers.some((layer) => Object.hasOwn(layer, top));
+    };
     const issues = e.issues.filter(fromOwn);
     if (issues.length < e.issues.length) {
       issues.push({ path: '_extends', message: `the configuration "${String(reference)}" extends does not fit this file (each is valid alone): set its keys here to override them, or fix it where it is` });
