@@ -4,11 +4,12 @@
 
 import type { ApplicationFunction, Context, Probot } from 'probot';
 import type { ClusterContext } from '../cluster/cluster-context.ts';
-import { ConfigError } from '../config/config-error.ts';
 import type { FlowSource } from '../flows/source.ts';
 import type { TreeFiles } from '../repo/tree.ts';
 import type { FlowCollectors } from './collect/collector.ts';
-import { CONFIG_PATH, validateRepositoryConfig, type ScheduleDefaults } from './config/repository-config.ts';
+import { loadRepositoryConfig } from './config/load-repository-config.ts';
+import { CONFIG_PATH, type ScheduleDefaults } from './config/repository-config.ts';
+import { githubConfigReader, visibilityOf } from './github/github-config-reader.ts';
 import { GitHubRepository, type Octokit } from './github/github-repository.ts';
 import { opsHandler } from './ops/endpoints.ts';
 import type { AppMetrics, PullRequestAction, RunOutcome } from './ops/metrics.ts';
@@ -86,15 +87,15 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
     const runFor = async (key: RepositoryKey, trigger: string, signal: AbortSignal): Promise<void> => {
       const octokit = (await probot.auth(key.installationId)) as Octokit;
       const { data } = await octokit.rest.repos.get({ owner: key.owner, repo: key.repo });
-      const loaded = await octokit.config.get({ owner: key.owner, repo: key.repo, path: CONFIG_PATH });
+      const reader = githubConfigReader(octokit, new Map([[`${key.owner}/${key.repo}`.toLowerCase(), visibilityOf(data)]]));
+      const loaded = await loadRepositoryConfig(reader, key, options.scheduleDefaults);
       // Not configured: not onboarded, nothing to do (and no dashboard to litter the repository).
-      if (loaded.files.every((f) => f.config === null)) return;
+      if (loaded.kind === 'absent') return;
       const run = () =>
         runRepository(
           {
             repository: new GitHubRepository(octokit, { owner: key.owner, name: key.repo, defaultBranch: data.default_branch, nodeId: data.node_id }),
-            readConfig: async () => loaded.config,
-            scheduleDefaults: options.scheduleDefaults,
+            config: loaded,
             openFlowSource: collectors ? (cluster) => collectors.openFlowSource(cluster, () => options.openFlowSource(cluster)) : options.openFlowSource,
             ...(options.clusterContext ? { clusterContext: options.clusterContext } : {}),
             template: options.template,
@@ -116,17 +117,15 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
 
     /** Reads a repository's schedule; unconfigured repositories are not scheduled. */
     const scheduleRepository = async (octokit: Octokit, key: RepositoryKey): Promise<void> => {
-      const loaded = await octokit.config.get({ owner: key.owner, repo: key.repo, path: CONFIG_PATH });
-      if (loaded.files.every((f) => f.config === null)) return sched.unschedule(key);
+      const loaded = await loadRepositoryConfig(githubConfigReader(octokit), key, options.scheduleDefaults);
+      if (loaded.kind === 'absent') return sched.unschedule(key);
+      // An invalid configuration is reported by runs on the default schedule.
       let schedule = options.scheduleDefaults;
-      try {
-        const config = validateRepositoryConfig(loaded.config, options.scheduleDefaults);
+      if (loaded.kind === 'valid') {
+        const config = loaded.config;
         schedule = { schedule: config.schedule, timezone: config.timezone };
         // Its runs read this far back: the collectors keep at least that much.
         for (const cluster of config.clusters) collectors?.keep(cluster.name, config.recommendation.initialLookback);
-      } catch (e) {
-        // An invalid configuration is reported by runs on the default schedule.
-        if (!(e instanceof ConfigError)) throw e;
       }
       sched.schedule(key, schedule.schedule, schedule.timezone);
     };

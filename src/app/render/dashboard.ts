@@ -71,6 +71,11 @@ export interface DashboardContent {
   readonly lastRun: { at: string; durationMs: number; trigger: string } | null;
   readonly configErrors: readonly ConfigIssue[];
   readonly clusters: readonly DashboardCluster[];
+  /**
+   * With configuration errors: the cluster sections of the dashboard as it was (Markdown, from
+   * keptClusterSections), so that people still see what each namespace's state was.
+   */
+  readonly keptClusters?: string | null;
   readonly state: DashboardMemory;
 }
 
@@ -91,6 +96,7 @@ export function renderDashboard(c: DashboardContent): string {
       ].join('\n'),
     );
   }
+  if (c.keptClusters) out.push('The namespaces below are as the last run with a valid configuration left them.', c.keptClusters);
   for (const cluster of c.clusters) out.push(clusterSection(cluster));
   out.push(encodeMarker(STATE_KIND, c.state));
   return `${out.join('\n\n')}\n`;
@@ -139,6 +145,14 @@ function clusterSection(cluster: DashboardCluster): string {
   return lines.join('\n\n');
 }
 
+/** The cluster sections of a dashboard body (from its first cluster heading to its hidden state), or null. */
+export function keptClusterSections(body: string | null): string | null {
+  if (!body) return null;
+  const start = body.search(/^## Cluster /m);
+  const end = body.lastIndexOf(DASHBOARD_MARKER);
+  return start === -1 || end < start ? null : body.slice(start, end).trim() || null;
+}
+
 export function decodeDashboardState(body: string | null): DashboardMemory {
   const value = decodeMarker(body, STATE_KIND) as Partial<DashboardMemory> | null;
   const until = value?.flowsReadUntil;
@@ -147,7 +161,7 @@ export function decodeDashboardState(body: string | null): DashboardMemory {
   const accepted = value?.accepted;
   return {
     v: 1,
-    flowsReadUntil: typeof until === 'object' && until !== null ? (until as Record<string, number>) : {},
+    flowsReadUntil: typeof until === 'object' && until !== null ? validReadPoints(until as Record<string, unknown>) : {},
     pending: typeof pending === 'object' && pending !== null ? validPending(pending as Record<string, unknown>) : {},
     pendingEndpoints: typeof endpoints === 'object' && endpoints !== null ? validPendingEndpoints(endpoints as Record<string, unknown>) : {},
     accepted: typeof accepted === 'object' && accepted !== null ? validAccepted(accepted as Record<string, unknown>) : {},
@@ -156,6 +170,11 @@ export function decodeDashboardState(body: string | null): DashboardMemory {
 }
 
 const NAMESPACE_KEY = /^[a-z0-9-]+\/[a-z0-9-]+$/;
+
+/** Per cluster (a DNS label, `constructor` included), unix seconds; anything else a person wrote is dropped. */
+function validReadPoints(value: Record<string, unknown>): Record<string, number> {
+  return Object.fromEntries(Object.entries(value).filter((e): e is [string, number] => isDnsLabel(e[0]) && Number.isSafeInteger(e[1]) && (e[1] as number) >= 0));
+}
 
 function validPendingEndpoints(value: Record<string, unknown>): Record<string, EndpointObservation[]> {
   const out: Record<string, EndpointObservation[]> = {};

@@ -28,6 +28,7 @@ import { keyId, type ProposalKey } from '../state/proposal-key.ts';
 import { decodeState, REBASE_LABEL } from '../state/pull-request-state.ts';
 import type { UnitChange, UnitFacts } from './decide.ts';
 import { simulate, type SimulationQuestion } from './simulation.ts';
+import { own } from '../../util/plain.ts';
 
 /** What the bot remembers about an accepted staged policy (in the dashboard's hidden state). */
 export interface AcceptanceRecord {
@@ -415,7 +416,7 @@ function workloadFlows(input: ClusterUnitsInput, namespace: string, workloads: r
  */
 function acceptance(input: ClusterUnitsInput, id: string, files: ReadonlyMap<string, string>, flows: readonly CheckedFlow[], refs: readonly StagedRef[]): AcceptanceRecord {
   const hash = contentHash(files);
-  const previous = input.accepted[id];
+  const previous = own(input.accepted, id);
   const record: AcceptanceRecord = previous?.hash === hash ? previous : { hash, since: input.now, denied: 0 };
   if (flows.length === 0) return record;
   const { check } = simulate(input.tree, flows.map((f) => f.flow), input.facts, proposalQuestion(refs, 'The accepted policies are evaluated'));

@@ -4,7 +4,6 @@
 // crash or restart at any point loses nothing: the next run observes and converges.
 
 import { namespaceContext, namespaceInventory, type ClusterContext } from '../../cluster/cluster-context.ts';
-import { ConfigError, type ConfigIssue } from '../../config/config-error.ts';
 import { mergeEndpointObservations, mergeObservations } from '../../engine/aggregate.ts';
 import { clusterFacts } from './cluster-facts.ts';
 import type { EndpointObservation, ObservedAtom } from '../../engine/model.ts';
@@ -14,8 +13,10 @@ import { namespacesWithPolicies, type NamespaceContext } from '../../pipeline/pl
 import { readFlows, type FlowReading } from '../../pipeline/run.ts';
 import { isKustomizationPath } from '../../repo/kustomize.ts';
 import { isYamlPath } from '../../repo/inventory.ts';
+import { own } from '../../util/plain.ts';
 import type { TreeFiles } from '../../repo/tree.ts';
-import { validateRepositoryConfig, type ClusterEntry, type RepositoryConfig, type ScheduleDefaults } from '../config/repository-config.ts';
+import type { LoadedConfig } from '../config/load-repository-config.ts';
+import type { ClusterEntry, RepositoryConfig } from '../config/repository-config.ts';
 import type { PullRequestInfo, Repository } from '../github/repository.ts';
 import {
   DASHBOARD_LABEL,
@@ -23,6 +24,7 @@ import {
   DASHBOARD_TITLE,
   dashboardRequests,
   decodeDashboardState,
+  keptClusterSections,
   renderDashboard,
   type DashboardCluster,
   type DashboardMemory,
@@ -39,9 +41,8 @@ export const FLOW_WINDOW_OVERLAP = 15 * 60;
 
 export interface RunDependencies {
   readonly repository: Repository;
-  /** The repository's configuration as Probot's loader returns it (`_extends` followed). */
-  readonly readConfig: () => Promise<unknown>;
-  readonly scheduleDefaults: ScheduleDefaults;
+  /** The repository's configuration, validated, or its problems (config/load-repository-config.ts). */
+  readonly config: Exclude<LoadedConfig, { kind: 'absent' }>;
   /** How a cluster's flows are reached: the deployment's configuration, never the repository's. */
   readonly openFlowSource: (cluster: string) => Promise<FlowSource>;
   readonly clusterContext?: (cluster: string) => ClusterContext | null;
@@ -72,19 +73,18 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   const memory = decodeDashboardState(dashboard?.body ?? null);
   const requests = dashboardRequests(dashboard?.body ?? null);
 
-  let config: RepositoryConfig;
-  try {
-    config = validateRepositoryConfig(await deps.readConfig(), deps.scheduleDefaults);
-  } catch (e) {
-    const issues: ConfigIssue[] = e instanceof ConfigError ? [...e.issues] : [{ path: '', message: `cannot read the configuration: ${(e as Error).message}` }];
+  if (deps.config.kind === 'invalid') {
+    // Nothing is decided; the namespaces stay as the last valid run showed them, and so does the memory.
     const number = await writeDashboard(repo, dashboard, {
       lastRun: { at: formatTime(deps.now()), durationMs: Date.now() - started, trigger },
-      configErrors: issues,
+      configErrors: deps.config.issues,
       clusters: [],
+      keptClusters: keptClusterSections(dashboard?.body ?? null),
       state: memory,
     });
     return { outcome: 'config-error', decisions: [], applied: {}, errors: [], dashboard: number };
   }
+  const config = deps.config.config;
 
   const now = deps.now();
   const head = await repo.head();
@@ -116,7 +116,8 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       clusters.set(entry.name, { name: entry.name, path: entry.path, namespaces: [], errors: [(e as Error).message], warnings: [] });
       for (const [key, atoms] of Object.entries(memory.pending)) if (key.startsWith(`${entry.name}/`)) pending[key] = atoms;
       for (const [key, list] of Object.entries(memory.pendingEndpoints)) if (key.startsWith(`${entry.name}/`)) pendingEndpoints[key] = list;
-      if (memory.accepted[entry.name]) accepted[entry.name] = memory.accepted[entry.name]!;
+      const kept = own(memory.accepted, entry.name);
+      if (kept) accepted[entry.name] = kept;
     }
   }
 
@@ -238,7 +239,7 @@ async function observeCluster(
   memory: DashboardMemory,
   now: number,
 ): Promise<ClusterObservation> {
-  const readUntil = memory.flowsReadUntil[entry.name];
+  const readUntil = own(memory.flowsReadUntil, entry.name);
   const repo = deps.repository;
   // The cluster first: its release and IP families decide how flows are learned and policies named.
   const context = deps.clusterContext?.(entry.name) ?? null;
@@ -322,7 +323,7 @@ async function observeCluster(
     deleted,
     openPullRequests: open,
     recreate,
-    accepted: memory.accepted[entry.name] ?? {},
+    accepted: own(memory.accepted, entry.name) ?? {},
     enforceAfter: config.enforceAfter,
   });
 
@@ -388,6 +389,8 @@ async function writeDashboard(repo: Repository, existing: { number: number; body
   let body = renderDashboard(content);
   // Carried observations are the only part that can grow: drop the largest until it fits.
   const pending = { ...content.state.pending };
+  // Sections kept from the dashboard as it was go first: they are only a reminder.
+  if (body.length > MAX_BODY && content.keptClusters) body = renderDashboard((content = { ...content, keptClusters: null }));
   while (body.length > MAX_BODY && Object.keys(pending).length > 0) {
     const largest = Object.entries(pending).sort(([, a], [, b]) => b.length - a.length)[0]![0];
     delete pending[largest];
