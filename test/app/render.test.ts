@@ -66,8 +66,9 @@ describe('pull request body', () => {
     expect(body).toContain('**Merge** to accept it');
     expect(body).toContain('**Close** to dismiss it');
     expect(body).toContain('**Status: Learning.**');
-    // The peer column says what the rule allows, not an identifier.
-    expect(body).toContain(`| 1 | egress | Allow | ${text(publicIPv4)} | \`TCP\` | \`8001\` |`);
+    // The peer column says what the rule allows, not an identifier: shortened to fit GitHub's width, in full under the table.
+    expect(body).toContain(`| 1 | Allow egress TCP 8001 | any public IPv4 address ${text('[1]')} |`);
+    expect(body).toContain(`- ${text('[1]')} ${text(publicIPv4)}`);
     expect(body).toContain('("any public IPv4 address (outside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)")');
     expect(body).toContain('```mermaid');
     expect(body).toContain('api\\.example\\.com');
