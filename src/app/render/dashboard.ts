@@ -5,6 +5,7 @@
 
 import type { ConfigIssue } from '../../config/config-error.ts';
 import type { SkipSummary } from '../../flows/skip-report.ts';
+import type { FlowSourceKind } from '../../flows/source.ts';
 import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue, normaliseDomain } from '../../calico/names.ts';
 import { isPortNumber } from '../../calico/ports.ts';
 import { parseProtocol } from '../../calico/protocol.ts';
@@ -36,7 +37,8 @@ export interface DashboardNamespace {
 export interface DashboardCluster {
   readonly name: string;
   readonly path: string;
-  readonly source?: string;
+  /** What kind of flow source was read; never where it is (that is in the App's log). */
+  readonly source?: FlowSourceKind;
   readonly window?: { from: string; to: string };
   readonly inputsRead?: number;
   readonly recordsSeen?: number;
@@ -96,11 +98,23 @@ export function renderDashboard(c: DashboardContent): string {
   return `${out.join('\n\n')}\n`;
 }
 
+/** How the dashboard names a kind of flow source (deployment-config.ts `flows.source`). */
+export function sourceKindName(kind: FlowSourceKind): string {
+  switch (kind) {
+    case 'file':
+      return 'flow log files';
+    case 'goldmane':
+      return 'Goldmane';
+    case 'elasticsearch':
+      return "Calico Enterprise's Elasticsearch flow logs";
+  }
+}
+
 function clusterSection(cluster: DashboardCluster): string {
   const lines = [`## Cluster ${code(cluster.name)}${cluster.path ? ` (${code(cluster.path)})` : ''}`];
   if (cluster.source) {
     const read = [
-      `Flows from ${text(cluster.source)}`,
+      `Flows from ${sourceKindName(cluster.source)}`,
       cluster.window ? `between ${cluster.window.from} and ${cluster.window.to}` : '',
       cluster.recordsSeen !== undefined ? `: ${plural(cluster.recordsSeen, 'record')} read, ${cluster.recordsLearned ?? 0} learned from` : '',
     ].join(' ');
@@ -110,8 +124,8 @@ function clusterSection(cluster: DashboardCluster): string {
     const reasons = Object.entries(cluster.skipped.byReason)
       .map(([reason, n]) => `${n} ${text(reason)}`)
       .join(', ');
-    const first = cluster.skipped.examples.map((e) => `${code(e.location)} (${text(e.reason)})`).join(', ');
-    lines.push(`Skipped ${plural(cluster.skipped.total, 'malformed input')}: ${reasons}. First: ${first}.`);
+    // Where they are (file paths, hosts) is the deployment's business: the App's log lists the first ones.
+    lines.push(`Skipped ${plural(cluster.skipped.total, 'malformed input')}: ${reasons} (the App's log says where the first ones are).`);
   }
   if (cluster.unlearnable && cluster.unlearnable.total > 0) {
     const reasons = Object.entries(cluster.unlearnable.byReason)

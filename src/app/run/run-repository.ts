@@ -9,7 +9,7 @@ import { mergeEndpointObservations, mergeObservations } from '../../engine/aggre
 import { clusterFacts } from './cluster-facts.ts';
 import type { EndpointObservation, ObservedAtom } from '../../engine/model.ts';
 import { formatTime } from '../../engine/provenance.ts';
-import type { FlowCoverage, FlowSource, MissingFlows } from '../../flows/source.ts';
+import type { FlowCoverage, FlowSource, FlowSourceKind, MissingFlows } from '../../flows/source.ts';
 import { namespacesWithPolicies, type NamespaceContext } from '../../pipeline/plan.ts';
 import { readFlows, type FlowReading } from '../../pipeline/run.ts';
 import { isKustomizationPath } from '../../repo/kustomize.ts';
@@ -24,6 +24,7 @@ import {
   dashboardRequests,
   decodeDashboardState,
   renderDashboard,
+  sourceKindName,
   type DashboardCluster,
   type DashboardMemory,
   type DashboardNamespace,
@@ -250,7 +251,7 @@ async function observeCluster(
   const blobs = await repo.readBlobs(entries.map((e) => e.sha));
   const tree = new Map(entries.filter((e) => blobs.has(e.sha)).map((e) => [e.path.slice(prefix.length), blobs.get(e.sha)!]));
 
-  const source = await deps.openFlowSource(entry.name);
+  const source = await readingFlows(deps, entry.name, undefined, () => deps.openFlowSource(entry.name));
   if (scope.flavor === 'calico-enterprise' && source.calicoEdition === 'open-source') {
     throw new Error(
       `flavor calico-enterprise writes domain rules, which only Calico Enterprise has, but cluster ${entry.name} reads its flows from Goldmane (open-source Calico): set flavor calico (the configuration is wrong for this cluster; nothing was changed)`,
@@ -262,7 +263,8 @@ async function observeCluster(
   // run reads on from there (less the overlap), so nothing still arriving is skipped.
   const coverage = source.coverage?.(now);
   const to = coverage === undefined ? now : Math.max(from, Math.min(now, coverage.to));
-  const reading = await readFlows(source, scope, now, { from, to });
+  const reading = await readingFlows(deps, entry.name, source.kind, () => readFlows(source, scope, now, { from, to }));
+  logReading(deps, entry.name, reading);
   const warnings: string[] = [...facts.warnings];
   let readPoint: number | undefined = to;
   if (coverage !== undefined) {
@@ -340,7 +342,7 @@ async function observeCluster(
     dashboard: {
       name: entry.name,
       path: entry.path,
-      source: reading.source,
+      source: reading.kind,
       window: { from: formatTime(reading.window.from), to: formatTime(reading.window.to) },
       inputsRead: reading.inputsRead,
       recordsSeen: reading.observations.recordsSeen,
@@ -352,6 +354,28 @@ async function observeCluster(
       warnings: [...warnings, ...units.warnings],
     },
   };
+}
+
+/**
+ * Opening or reading a cluster's flow source. Its errors name paths, hosts and addresses, which
+ * are the deployment's business: they go to the App's log, and the dashboard says what failed.
+ */
+async function readingFlows<T>(deps: RunDependencies, cluster: string, kind: FlowSourceKind | undefined, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    deps.log.warn(`cluster ${cluster}: reading its flows failed: ${(e as Error).message}`);
+    throw new Error(`its flows could not be read${kind === undefined ? '' : ` from ${sourceKindName(kind)}`}: the App's log says why`);
+  }
+}
+
+/** Where a cluster's flows were read from (the source's description names it) and what was skipped where: for the App's log. */
+function logReading(deps: RunDependencies, cluster: string, reading: FlowReading): void {
+  const skipped = reading.skipped.examples.map((e) => `${e.location} (${e.reason})`).join(', ');
+  deps.log.info(
+    `cluster ${cluster}: read flows from ${reading.source} between ${formatTime(reading.window.from)} and ${formatTime(reading.window.to)}: ` +
+      `${reading.observations.recordsSeen} records${reading.skipped.total > 0 ? `, ${reading.skipped.total} malformed inputs skipped, the first: ${skipped}` : ''}`,
+  );
 }
 
 /**
