@@ -221,6 +221,8 @@ describe('enforcing the global default deny', () => {
     const legacy = { namespace: 'legacy', direction: 'egress', peer: 'pub', port: 8080 } as const;
     await h.see(db, web, legacy);
     await h.run('first');
+    // legacy has traffic, but namespaceSpec does not select it: the dashboard says that, not "No traffic".
+    expect(h.dashboard()).toMatch(/\| `legacy` \| Not selected \|/);
     await merge(shopBranch);
     // Both PRs list their file in the same kustomization: the next run rebases the second one.
     await h.run('after the first merge');

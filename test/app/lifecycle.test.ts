@@ -49,7 +49,7 @@ describe('a recommendation PR from first run to enforcement-ready', () => {
     // The body explains merge and close, lists the rules with evidence, graphs the peers.
     expect(pr.body).toContain('**Merge** to accept it');
     expect(pr.body).toContain('**Close** to dismiss it');
-    expect(pr.body).toContain(`| egress | Allow | ${text('pods of namespace db')} | \`TCP\` | \`5432\` | 1 |`);
+    expect(pr.body).toContain(`| Allow egress TCP 5432 | ${text('pods of namespace db')} | 1 |`);
     expect(pr.body).toContain('```mermaid');
     expect(decodeState(pr.body)).toMatchObject({ cluster: 'prod', namespace: 'shop', commit: pr.headSha });
     expect(h.dashboard()).toMatch(new RegExp(`\\| \`shop\` \\| Learning \\| #${pr.number} \\|`));
@@ -73,7 +73,7 @@ describe('a recommendation PR from first run to enforcement-ready', () => {
     const pr = prFor(shopBranch);
     expect(h.repo.commit(pr.headSha).parents).toEqual([h.repo.branchSha('main')]);
     expect(h.repo.file(shopBranch, SHOP)).toContain("projectcalico.org/name == 'cache'");
-    expect(pr.body).toMatch(new RegExp(`${escapeRegExp(text('pods of namespace cache'))} \\| \`TCP\` \\| \`6379\` \\|.* new \\|`));
+    expect(pr.body).toMatch(new RegExp(`\\| Allow egress TCP 6379 \\| ${escapeRegExp(text('pods of namespace cache'))} \\|.* yes \\|`));
     expect(pr.draft).toBe(true);
     expect(prFor(branchName('prod', 'web')).headSha).toBe(before);
   });
@@ -298,12 +298,15 @@ describe('retirement, configuration, limits', () => {
     await h.run('first');
     expect(openPrs().map((p) => p.head)).toEqual([branchName('prod', 'a1'), branchName('prod', 'a2')]);
     expect(h.dashboard()).toMatch(/\| `a3` \| Awaiting PR limits \|/);
+    // Which limit holds it is said beside it.
+    expect(h.dashboard()).toMatch(new RegExp(`\\| Awaiting PR limits \\|  \\| [^|]* \\| ${escapeRegExp(text('pullRequests.hourlyLimit (2) holds it back: 2 pull requests were opened in the last hour'))} \\|`));
     h.now += 30 * 60;
     await h.run('same hour');
     expect(openPrs()).toHaveLength(2);
     h.now += HOUR;
     await h.run('next hour');
     expect(openPrs()).toHaveLength(3); // concurrent limit
+    expect(h.dashboard()).toContain(text('pullRequests.concurrentLimit (3) holds it back: 3 recommendation pull requests are open'));
     h.repo.markReadyForReview(openPrs()[0]!.number);
     h.repo.mergePullRequest(openPrs()[0]!.number);
     await h.deliver();

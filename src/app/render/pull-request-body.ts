@@ -199,8 +199,10 @@ function sections(c: PullRequestContent, maxRows: number, graph: boolean): strin
  * list too long for its cell is shortened there and given in full in a note under the table.
  */
 export const RULES_TABLE_WIDTH = 100;
-const RULE_CELL = 30;
-const PEER_CELL = 34;
+const RULE_CELL = 28;
+const PEER_CELL = 40;
+/** Flow counts from 10,000 up in three significant digits (`12.3K`): the column stays five characters wide. */
+const FLOWS = new Intl.NumberFormat('en', { notation: 'compact', maximumSignificantDigits: 3 });
 
 function rulesTable(policy: PolicySection, evidence: Readonly<Record<string, RuleEvidence>>, maxRows: number): string {
   if (policy.rules.length === 0) return 'No rules.';
@@ -213,9 +215,9 @@ function rulesTable(policy: PolicySection, evidence: Readonly<Record<string, Rul
     const e = evidence[policy.evidencePrefix + ruleId(rule)];
     return [
       String(i + 1),
-      text(fitted(ruleText(rule), RULE_CELL, note, () => `${rule.action} ${rule.direction} ${rule.protocol} ${plural(rule.ports.length, 'port')}`)),
+      text(fitted(ruleText(rule), RULE_CELL, note, () => `${rule.action} ${rule.direction} ${rule.protocol} ports`)),
       text(fitted(rule.category === 'Custom' ? `custom rule: ${rule.remote}` : rule.remote, PEER_CELL, note, (full) => shortPeer(full))),
-      e ? String(e[0]) : '0',
+      e ? (e[0] < 10_000 ? String(e[0]) : FLOWS.format(e[0])) : '0',
       e ? formatTime(e[2]).slice(0, 10) : '-',
       rule.changed ? 'yes' : '',
     ];
@@ -240,9 +242,9 @@ function fitted(full: string, width: number, note: (full: string) => string, sho
   return `${head.length <= room ? head : `${head.slice(0, room - 1).trimEnd()}…`} ${marker}`;
 }
 
-/** A peer's description up to where its details start: `any public IPv4 address (outside ...)` -> `any public IPv4 address`. */
+/** A peer's description up to where its details start: `any public IPv4 address (outside ...)` -> `any public IPv4 address`, `pods of namespace shop with ...` -> `pods of namespace shop`. */
 function shortPeer(full: string): string {
-  const cut = [' (', ', ', ': '].map((d) => full.indexOf(d)).filter((i) => i > 0);
+  const cut = [' (', ', ', ': ', ' with '].map((d) => full.indexOf(d)).filter((i) => i > 0);
   return cut.length === 0 ? full : full.slice(0, Math.min(...cut));
 }
 

@@ -95,12 +95,11 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
   const accepted: Record<string, AcceptanceRecord> = {};
   const policies = ourNamespacePolicies(input.tree, config);
   const labelsOf = (ns: string) => input.namespaces?.labels(ns) ?? { 'kubernetes.io/metadata.name': ns, 'projectcalico.org/name': ns };
+  const selected = (ns: string): boolean => config.namespaceSpec.recStatus === 'Enabled' && config.namespaceSpec.selector.matches(labelsOf(ns));
   const goneReason = (ns: string): string | null =>
-    input.deleted.has(ns)
-      ? 'the namespace no longer exists in the cluster'
-      : config.namespaceSpec.recStatus !== 'Enabled' || !config.namespaceSpec.selector.matches(labelsOf(ns))
-        ? 'the namespace is no longer selected by namespaceSpec'
-        : null;
+    input.deleted.has(ns) ? 'the namespace no longer exists in the cluster' : !selected(ns) ? 'the namespace is no longer selected by namespaceSpec' : null;
+  /** A namespace that exists but namespaceSpec does not select: the dashboard says so, not "No traffic". */
+  const notSelected = (ns: string): Partial<UnitFacts> => (!input.deleted.has(ns) && !selected(ns) ? { notSelected: true } : {});
   const proposalInput = (memory: TreeFiles | undefined): ProposalInput => ({
     clusterPath: input.clusterPath,
     tree: input.tree,
@@ -157,7 +156,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
     }
     const proposal = gone === null ? propose(proposalInput(memoryOf(prs.get(keyId(key)))), { kind: 'namespace', namespace }) : null;
     const change = proposal === null || proposal.files.size === 0 ? null : namespaceChange(proposal, input, namespace);
-    facts.push(unit(key, namespace, change, proposal?.status ?? null, { gone, accepted: policy !== undefined }));
+    facts.push(unit(key, namespace, change, proposal?.status ?? null, { gone, accepted: policy !== undefined, ...notSelected(namespace) }));
 
     if (policy === undefined) continue;
     const record = acceptance(input, namespace, new Map([[policy.path, policy.text]]), namespaceFlows(input, namespace), [{ namespace, name: policy.ref.name }]);
@@ -211,7 +210,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
       const change = proposal === null || proposal.files.size === 0 ? null : workloadsChange(proposal, input, key.namespace);
       const existing = proposal !== null && proposal.workloads.some((w) => input.tree.has(w.path));
       workloadFacts.set(keyId(key), facts.length);
-      facts.push(unit(key, key.namespace, change, proposal?.status ?? null, { gone: gone ?? deselected, accepted: existing }));
+      facts.push(unit(key, key.namespace, change, proposal?.status ?? null, { gone: gone ?? deselected, accepted: existing, ...notSelected(key.namespace) }));
     }
 
     // Accepted workload policies: their would-be denials, and their enforcement, grouped as their PRs are.

@@ -172,7 +172,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
         if (list.length > 0) pendingEndpoints[`${cluster}/${namespace}`] = list;
       }
     }
-    const note = outcome.error ?? notes.get(keyId(key));
+    const note = outcome.error ?? ([decision.note, notes.get(keyId(key))].filter((n) => n !== undefined).join('; ') || undefined);
     const row: DashboardNamespace = {
       namespace: namespace ?? '',
       unit: unitName(key),
