@@ -86,7 +86,7 @@ describe('evidence in every PR', () => {
 describe('enforcing an accepted staged policy', () => {
   test('quiet for enforceAfter: an enforce PR, ready for review; merged: enforced, and nothing more is proposed', async () => {
     await acceptedShop();
-    expect(dashboard()).toMatch(/\| `shop` \| Accepted \| {2}\|.*\| accepted 2026-11-22T12:00:00Z; would have denied nothing since; enforcement is proposed after 48h without, at 2026-11-24T12:00:00Z at the earliest \|/);
+    expect(dashboard()).toMatch(/\| `shop` \| Accepted \| #\d+ \|.*\| merged 2026-11-22T12:00:00Z; would have denied nothing since; enforcement is proposed after 48h without, at 2026-11-24T12:00:00Z at the earliest \|/);
     await quietDays(1);
     expect(h.repo.pullRequestFor(enforceShop)).toBeUndefined();
 

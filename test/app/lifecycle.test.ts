@@ -6,6 +6,7 @@ import { useNock } from '../support/nock-scope.ts';
 import { CONFIG_PATH } from '../../src/app/config/repository-config.ts';
 import { branchName } from '../../src/app/state/proposal-key.ts';
 import { text } from '../../src/app/render/markdown.ts';
+import { formatTime } from '../../src/engine/provenance.ts';
 import { decodeState, RECOMMENDATION_LABEL, REBASE_LABEL } from '../../src/app/state/pull-request-state.ts';
 import { AppHarness, CONFIG, HOUR } from './support/app-harness.ts';
 
@@ -129,6 +130,43 @@ describe('merge, close, reopen', () => {
     expect(file).toContain('# Reviewed by the shop team.');
     expect(file).toContain("projectcalico.org/name == 'db'");
     expect(file).toMatch(/ports:\n\s+- 443/);
+  });
+
+  test('accepted: dated at the merge, not at the run that saw it; its row links the merged PR, which lost its status labels', async () => {
+    await started();
+    const pr = prFor(shopBranch);
+    h.now += 4 * HOUR;
+    await h.run('stable');
+    expect(prFor(shopBranch).labels).toContain('Stable');
+    h.repo.markReadyForReview(pr.number);
+    h.repo.mergePullRequest(pr.number);
+    const mergedAt = h.now;
+    await h.deliver();
+    // The merge's webhook takes the status label off (DELETE .../issues/{n}/labels/{name}); people's labels stay.
+    expect(prFor(shopBranch).labels).toEqual([RECOMMENDATION_LABEL]);
+    h.now += 3 * HOUR;
+    await h.run('after merge');
+    expect(h.dashboard()).toMatch(new RegExp(`\\| \`shop\` \\| Accepted \\| #${pr.number} \\|`));
+    expect(h.dashboard()).toContain(text(`merged ${formatTime(mergedAt)}; would have denied nothing since`));
+    // Runs after keep both.
+    h.now += HOUR;
+    await h.run('later');
+    expect(h.dashboard()).toMatch(new RegExp(`\\| \`shop\` \\| Accepted \\| #${pr.number} \\|`));
+    expect(h.dashboard()).toContain(text(`merged ${formatTime(mergedAt)};`));
+  });
+
+  test("a merge whose webhook was missed: the next run dates it at the merge and takes the status label off", async () => {
+    await started();
+    const pr = prFor(shopBranch);
+    h.repo.markReadyForReview(pr.number);
+    h.repo.mergePullRequest(pr.number);
+    const mergedAt = h.now;
+    h.github.takeEvents(); // never delivered
+    expect(prFor(shopBranch).labels).toContain('Learning');
+    h.now += HOUR;
+    await h.run('after merge');
+    expect(prFor(shopBranch).labels).toEqual([RECOMMENDATION_LABEL]);
+    expect(h.dashboard()).toContain(text(`merged ${formatTime(mergedAt)};`));
   });
 
   test('afterMerge: stop — no update PRs once accepted', async () => {

@@ -29,7 +29,8 @@ export interface DashboardNamespace {
   /** What the row is about, when not the namespace's isolation policy: `workloads`, `enforce isolation` ... */
   readonly unit?: string;
   readonly state: DashboardState;
-  readonly pr?: { number: number; url: string };
+  /** Its open PR, or the merged PR that accepted it (no URL: GitHub links `#number` in an issue). */
+  readonly pr?: { number: number; url?: string };
   readonly lastUpdated: string | null;
   readonly note?: string;
 }
@@ -203,7 +204,8 @@ function validAccepted(value: Record<string, unknown>): Record<string, Record<st
       const unit = parseBranch(`policy-recommender/${cluster}/${namespace}`);
       if ((unit?.kind !== 'namespace' && unit?.kind !== 'workloads') || typeof record !== 'object' || record === null) continue;
       if (typeof record.hash !== 'string' || !time(record.since) || !time(record.denied) || (record.lastDenied !== undefined && !time(record.lastDenied))) continue;
-      kept[namespace] = { hash: record.hash, since: record.since!, denied: record.denied!, ...(record.lastDenied !== undefined ? { lastDenied: record.lastDenied } : {}) };
+      const pr = Number.isSafeInteger(record.pr) && record.pr! > 0 ? { pr: record.pr! } : {};
+      kept[namespace] = { hash: record.hash, since: record.since!, denied: record.denied!, ...(record.lastDenied !== undefined ? { lastDenied: record.lastDenied } : {}), ...pr };
     }
     out[cluster] = kept;
   }

@@ -39,6 +39,14 @@ export interface AcceptanceRecord {
   readonly lastDenied?: number;
   /** Distinct observed flows it would have denied since (each counted in the run that saw it). */
   readonly denied: number;
+  /** The pull request whose merge it was, when the run that first saw it found one. */
+  readonly pr?: number;
+}
+
+/** The merge that brought an accepted unit's files to the default branch: its PR and when (unix seconds). */
+export interface AcceptedMerge {
+  readonly pr: number;
+  readonly mergedAt: number;
 }
 
 export interface ClusterUnitsInput {
@@ -75,6 +83,8 @@ export interface ClusterUnitsInput {
   readonly accepted: Readonly<Record<string, AcceptanceRecord>>;
   /** Seconds an accepted staged policy must deny nothing before its enforcement is proposed. */
   readonly enforceAfter: number;
+  /** By acceptance record id: the merged PR of a unit whose record is new (see acceptedUnits). */
+  readonly merges?: ReadonlyMap<string, AcceptedMerge>;
 }
 
 export interface ClusterUnits {
@@ -214,17 +224,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
     }
 
     // Accepted workload policies: their would-be denials, and their enforcement, grouped as their PRs are.
-    const overlay = new TreeOverlay(input.tree);
-    const policies = workloadPoliciesIn(overlay, buildInventory(overlay), 'StagedNetworkPolicy', config.microsegmentation.tierName);
-    const perWorkload = config.microsegmentation.pullRequests === 'per-workload';
-    const groups = new Map<string, { key: ProposalKey & { kind: 'workloads' }; entries: { workload: Workload; ref: ObjectRef; enforced: boolean }[] }>();
-    for (const [workloadKey, { workload, refs, enforced }] of policies) {
-      const key = { kind: 'workloads' as const, cluster, namespace: workload.namespace, ...(perWorkload ? { workload: workloadKey } : {}) };
-      const group = groups.get(keyId(key)) ?? { key, entries: [] };
-      group.entries.push({ workload, ref: refs[0]!, enforced });
-      groups.set(keyId(key), group);
-    }
-    for (const [id, { key, entries }] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    for (const [id, { key, entries }] of [...workloadGroups(cluster, input.tree, config)].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const index = workloadFacts.get(id);
       const current = index === undefined ? undefined : facts[index]!;
       const staged = entries.filter((e) => !e.enforced);
@@ -266,6 +266,39 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
     facts.push(unit(denyKey, null, change, 'Stable', change !== null ? {} : { gone: 'not every selected namespace has an enforced isolation policy any more' }));
   }
   return { facts, accepted, notes, warnings };
+}
+
+/** Accepted workload policies on the default branch, grouped by the unit (key id) whose PR proposes them. */
+function workloadGroups(cluster: string, tree: TreeFiles, config: RecommendationConfig) {
+  const overlay = new TreeOverlay(tree);
+  const policies = workloadPoliciesIn(overlay, buildInventory(overlay), 'StagedNetworkPolicy', config.microsegmentation.tierName);
+  const perWorkload = config.microsegmentation.pullRequests === 'per-workload';
+  const groups = new Map<string, { key: ProposalKey & { kind: 'workloads' }; entries: { workload: Workload; ref: ObjectRef; enforced: boolean }[] }>();
+  for (const [workloadKey, { workload, refs, enforced }] of policies) {
+    const key = { kind: 'workloads' as const, cluster, namespace: workload.namespace, ...(perWorkload ? { workload: workloadKey } : {}) };
+    const group = groups.get(keyId(key)) ?? { key, entries: [] };
+    group.entries.push({ workload, ref: refs[0]!, enforced });
+    groups.set(keyId(key), group);
+  }
+  return groups;
+}
+
+/**
+ * The accepted (staged, not enforced) units of a cluster's default branch, by acceptance record id
+ * (`shop`, `shop.appsec` ...), with their unit's key and the hash their record is kept under: a
+ * run looks up the merge of those whose record is new, to date their acceptance at it.
+ */
+export function acceptedUnits(cluster: string, tree: TreeFiles, config: RecommendationConfig): Map<string, { key: ProposalKey; hash: string }> {
+  const out = new Map<string, { key: ProposalKey; hash: string }>();
+  for (const [namespace, policy] of ourNamespacePolicies(tree, config)) {
+    if (!policy.enforced) out.set(namespace, { key: { kind: 'namespace', cluster, namespace }, hash: contentHash(new Map([[policy.path, policy.text]])) });
+  }
+  if (!config.microsegmentation.enabled) return out;
+  for (const [id, { key, entries }] of workloadGroups(cluster, tree, config)) {
+    const staged = entries.filter((e) => !e.enforced);
+    if (staged.length > 0) out.set(id.slice(cluster.length + 1), { key, hash: contentHash(new Map(staged.map((e) => [e.ref.path, tree.get(e.ref.path) ?? '']))) });
+  }
+  return out;
 }
 
 /** Our namespace isolation policies on the default branch: where each is, and whether it is enforced. */
@@ -415,7 +448,12 @@ function workloadFlows(input: ClusterUnitsInput, namespace: string, workloads: r
 function acceptance(input: ClusterUnitsInput, id: string, files: ReadonlyMap<string, string>, flows: readonly CheckedFlow[], refs: readonly StagedRef[]): AcceptanceRecord {
   const hash = contentHash(files);
   const previous = input.accepted[id];
-  const record: AcceptanceRecord = previous?.hash === hash ? previous : { hash, since: input.now, denied: 0 };
+  // A new record is dated at the merge that brought the files, when that merge is newer than what
+  // the last record knew (otherwise the change was someone's commit, seen now).
+  const merge = input.merges?.get(id);
+  const merged = merge !== undefined && merge.mergedAt <= input.now && merge.mergedAt > (previous?.since ?? -1) ? merge : undefined;
+  const record: AcceptanceRecord =
+    previous?.hash === hash ? previous : { hash, since: merged?.mergedAt ?? input.now, denied: 0, ...(merged ? { pr: merged.pr } : {}) };
   if (flows.length === 0) return record;
   const { check } = simulate(input.tree, flows.map((f) => f.flow), input.facts, proposalQuestion(refs, 'The accepted policies are evaluated'));
   // Only traffic since the merge, and not already counted (runs read a little of the last window again).
@@ -433,8 +471,8 @@ function acceptance(input: ClusterUnitsInput, id: string, files: ReadonlyMap<str
 function acceptanceNote(record: AcceptanceRecord, quietSince: number, enforceAfter: number): string {
   const denied =
     record.denied === 0
-      ? `accepted ${formatTime(record.since)}; would have denied nothing since`
-      : `accepted ${formatTime(record.since)}; would have denied ${record.denied} observed ${record.denied === 1 ? 'flow' : 'flows'} since, the last at ${formatTime(record.lastDenied!)}`;
+      ? `${record.pr === undefined ? 'accepted' : 'merged'} ${formatTime(record.since)}; would have denied nothing since`
+      : `${record.pr === undefined ? 'accepted' : 'merged'} ${formatTime(record.since)}; would have denied ${record.denied} observed ${record.denied === 1 ? 'flow' : 'flows'} since, the last at ${formatTime(record.lastDenied!)}`;
   return `${denied}; enforcement is proposed after ${formatDuration(enforceAfter)} without, at ${formatTime(quietSince + enforceAfter)} at the earliest`;
 }
 

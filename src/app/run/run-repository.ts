@@ -30,9 +30,9 @@ import {
   type DashboardNamespace,
 } from '../render/dashboard.ts';
 import { branchOf, keyId, parseBranch, type ProposalKey } from '../state/proposal-key.ts';
-import { decodeState, RECOMMENDATION_LABEL } from '../state/pull-request-state.ts';
+import { decodeState, RECOMMENDATION_LABEL, STATUS_LABELS } from '../state/pull-request-state.ts';
 import { apply } from './apply.ts';
-import { clusterUnits, type AcceptanceRecord } from './cluster-units.ts';
+import { acceptedUnits, clusterUnits, type AcceptanceRecord, type AcceptedMerge } from './cluster-units.ts';
 import { decide, lagging as lags, needsHistory, type Decision, type UnitFacts } from './decide.ts';
 
 /** Flows read in the previous run's last minutes are read again: nothing falls between runs. */
@@ -173,12 +173,14 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       }
     }
     const note = outcome.error ?? ([decision.note, notes.get(keyId(key))].filter((n) => n !== undefined).join('; ') || undefined);
+    // An accepted unit's row links the PR whose merge accepted it.
+    const mergedPr = decision.dashboard === 'Accepted' && !outcome.pr ? accepted[cluster]?.[acceptanceId(key)]?.pr : undefined;
     const row: DashboardNamespace = {
       namespace: namespace ?? '',
       unit: unitName(key),
       state: outcome.error ? 'Error' : decision.dashboard,
       lastUpdated: decision.facts.change?.lastUpdated ?? null,
-      ...(outcome.pr ? { pr: { number: outcome.pr.number, url: outcome.pr.url } } : {}),
+      ...(outcome.pr ? { pr: { number: outcome.pr.number, url: outcome.pr.url } } : mergedPr !== undefined ? { pr: { number: mergedPr } } : {}),
       ...(note ? { note } : {}),
     };
     const section = clusters.get(cluster);
@@ -308,7 +310,9 @@ async function observeCluster(
   const known = [...new Set([...observed.keys(), ...open.flatMap(({ key }) => (key.kind === 'enforce-default-deny' ? [] : [key.namespace])), ...namespacesWithPolicies(tree, scope)])];
   // A partial listing (anything skipped) never retires a recommendation.
   const deleted = new Set(clusterNamespaces ? namespaceInventory(clusterNamespaces, context!.skipped.namespaces).deleted(known) : []);
+  const merges = await acceptedMerges(repo, entry.name, tree, scope, memory.accepted[entry.name] ?? {});
   const units = clusterUnits({
+    merges,
     cluster: entry.name,
     clusterPath: entry.path,
     tree,
@@ -357,6 +361,33 @@ async function observeCluster(
 }
 
 /**
+ * The merges of units newly accepted on the default branch (no acceptance record yet for their
+ * files): the latest PR of each unit's branch, when merged. One request, only in a run after a
+ * merge. A merged PR still labelled with its status (the merge's webhook was missed) loses it here.
+ */
+async function acceptedMerges(
+  repo: Repository,
+  cluster: string,
+  tree: TreeFiles,
+  config: Parameters<typeof acceptedUnits>[2],
+  records: Readonly<Record<string, AcceptanceRecord>>,
+): Promise<Map<string, AcceptedMerge>> {
+  const fresh = [...acceptedUnits(cluster, tree, config)].filter(([id, { hash }]) => records[id]?.hash !== hash);
+  const merges = new Map<string, AcceptedMerge>();
+  if (fresh.length === 0) return merges;
+  const latest = await repo.latestPullRequests(fresh.map(([, { key }]) => branchOf(key)));
+  for (const [id, { key }] of fresh) {
+    const pr = latest.get(branchOf(key));
+    if (pr?.state !== 'merged' || pr.mergedAt === undefined) continue;
+    const mergedAt = Math.floor(Date.parse(pr.mergedAt) / 1000);
+    if (Number.isFinite(mergedAt)) merges.set(id, { pr: pr.number, mergedAt });
+    const status = pr.labels.filter((l) => (STATUS_LABELS as readonly string[]).includes(l));
+    if (status.length > 0) await repo.setLabels(pr.number, pr.labels.filter((l) => !status.includes(l)));
+  }
+  return merges;
+}
+
+/**
  * Opening or reading a cluster's flow source. Its errors name paths, hosts and addresses, which
  * are the deployment's business: they go to the App's log, and the dashboard says what failed.
  */
@@ -387,6 +418,11 @@ function missingFlowsWarnings(coverage: FlowCoverage, since: number, to: number)
   if (since < coverage.from) intervals.push({ from: since, to: Math.min(coverage.from, to), reason: coverage.before });
   for (const m of coverage.missing) intervals.push({ ...m, from: Math.max(m.from, since), to: Math.min(m.to, to) });
   return intervals.filter((m) => m.to > m.from).map((m) => `flows that started between ${formatTime(m.from)} and ${formatTime(m.to)} are missing: ${m.reason}`);
+}
+
+/** The id of a unit's acceptance record (cluster-units.ts): `shop`, `shop.appsec` ... */
+function acceptanceId(key: ProposalKey): string {
+  return keyId(key).slice(key.cluster.length + 1);
 }
 
 /** What a dashboard row is about, beside its namespace. */
