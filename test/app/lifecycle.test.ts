@@ -338,12 +338,19 @@ describe('retirement, configuration, limits', () => {
     expect(h.dashboard()).toMatch(/\| `a3` \| Awaiting PR limits \|/);
     // Which limit holds it is said beside it.
     expect(h.dashboard()).toMatch(new RegExp(`\\| Awaiting PR limits \\|  \\| [^|]* \\| ${escapeRegExp(text('pullRequests.hourlyLimit (2) holds it back: 2 pull requests were opened in the last hour'))} \\|`));
+    const learned = formatTime(h.now);
     h.now += 30 * 60;
     await h.run('same hour');
     expect(openPrs()).toHaveLength(2);
+    // Held back, its rules keep the time they really changed, not the time of each run.
+    expect(h.dashboard()).toMatch(new RegExp(`\\| \`a3\` \\| Awaiting PR limits \\|  \\| ${learned} \\|`));
     h.now += HOUR;
     await h.run('next hour');
     expect(openPrs()).toHaveLength(3); // concurrent limit
+    // Opened at last: its PR says the same (and its file carries it).
+    const a3 = prFor(branchName('prod', 'a3'));
+    expect(a3.body).toContain(`Its rules last changed at ${learned}.`);
+    expect(h.repo.file(branchName('prod', 'a3'), 'clusters/prod/namespace-isolation/a3.yaml')).toContain(`last-updated: "${learned}"`);
     expect(h.dashboard()).toContain(text('pullRequests.concurrentLimit (3) holds it back: 3 recommendation pull requests are open'));
     h.repo.markReadyForReview(openPrs()[0]!.number);
     h.repo.mergePullRequest(openPrs()[0]!.number);

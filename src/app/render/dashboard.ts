@@ -68,6 +68,12 @@ export interface DashboardMemory {
   readonly accepted: Readonly<Record<string, Readonly<Record<string, AcceptanceRecord>>>>;
   /** Units people dismissed (key ids, `prod/shop`, `prod/shop.enforce` ...), seen through by a run. */
   readonly dismissed: readonly string[];
+  /**
+   * Units no pull request holds yet (held back by PR limits, a failed write), by key id: the policy
+   * files last proposed, relative to the cluster's path, as an open PR's state keeps them. They are
+   * the engine's memory, so their rules keep the time they really changed, not the run's.
+   */
+  readonly held?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 export interface DashboardContent {
@@ -167,7 +173,22 @@ export function decodeDashboardState(body: string | null): DashboardMemory {
     pendingEndpoints: typeof endpoints === 'object' && endpoints !== null ? validPendingEndpoints(endpoints as Record<string, unknown>) : {},
     accepted: typeof accepted === 'object' && accepted !== null ? validAccepted(accepted as Record<string, unknown>) : {},
     dismissed: Array.isArray(value?.dismissed) ? value.dismissed.filter((k): k is string => typeof k === 'string' && parseBranch(`policy-recommender/${k}`) !== null) : [],
+    ...validHeld(value?.held),
   };
+}
+
+/** Held units' policy files: keys of namespace or workloads units, relative YAML paths, text. */
+function validHeld(value: unknown): { held?: Record<string, Record<string, string>> } {
+  if (typeof value !== 'object' || value === null) return {};
+  const held: Record<string, Record<string, string>> = {};
+  for (const [id, files] of Object.entries(value)) {
+    const key = parseBranch(`policy-recommender/${id}`);
+    if ((key?.kind !== 'namespace' && key?.kind !== 'workloads') || typeof files !== 'object' || files === null) continue;
+    // Built with fromEntries: a path such as `__proto__` stays a key, never a prototype.
+    const kept = Object.fromEntries(Object.entries(files).filter((e): e is [string, string] => typeof e[1] === 'string' && /^[a-z0-9][a-z0-9._/-]*\.ya?ml$/i.test(e[0]) && !e[0].split('/').includes('..')));
+    if (Object.keys(kept).length > 0) held[id] = kept;
+  }
+  return Object.keys(held).length > 0 ? { held } : {};
 }
 
 const NAMESPACE_KEY = /^[a-z0-9-]+\/[a-z0-9-]+$/;

@@ -85,6 +85,8 @@ export interface ClusterUnitsInput {
   readonly enforceAfter: number;
   /** By acceptance record id: the merged PR of a unit whose record is new (see acceptedUnits). */
   readonly merges?: ReadonlyMap<string, AcceptedMerge>;
+  /** By key id: the policy files a unit no PR holds yet last proposed (the dashboard keeps them). */
+  readonly held?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 export interface ClusterUnits {
@@ -110,6 +112,13 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
     input.deleted.has(ns) ? 'the namespace no longer exists in the cluster' : !selected(ns) ? 'the namespace is no longer selected by namespaceSpec' : null;
   /** A namespace that exists but namespaceSpec does not select: the dashboard says so, not "No traffic". */
   const notSelected = (ns: string): Partial<UnitFacts> => (!input.deleted.has(ns) && !selected(ns) ? { notSelected: true } : {});
+  // A unit's memory: its open PR's policy files, or, while no PR holds it, those it was last proposed with.
+  const memoryFor = (key: ProposalKey): TreeFiles | undefined => {
+    const pr = prs.get(keyId(key));
+    if (pr !== undefined) return memoryOf(pr);
+    const held = input.held?.[keyId(key)];
+    return held === undefined ? undefined : new Map(Object.entries(held));
+  };
   const proposalInput = (memory: TreeFiles | undefined): ProposalInput => ({
     clusterPath: input.clusterPath,
     tree: input.tree,
@@ -164,7 +173,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
       facts.push(unit(key, namespace, null, null, { accepted: true, enforced: true, gone }));
       continue;
     }
-    const proposal = gone === null ? propose(proposalInput(memoryOf(prs.get(keyId(key)))), { kind: 'namespace', namespace }) : null;
+    const proposal = gone === null ? propose(proposalInput(memoryFor(key)), { kind: 'namespace', namespace }) : null;
     const change = proposal === null || proposal.files.size === 0 ? null : namespaceChange(proposal, input, namespace);
     facts.push(unit(key, namespace, change, proposal?.status ?? null, { gone, accepted: policy !== undefined, ...notSelected(namespace) }));
 
@@ -210,7 +219,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
       const gone = goneReason(key.namespace);
       const proposal =
         gone === null
-          ? propose(proposalInput(memoryOf(prs.get(keyId(key)))), key.workload === undefined ? { kind: 'workloads', namespace: key.namespace } : { kind: 'workloads', namespace: key.namespace, workload: key.workload })
+          ? propose(proposalInput(memoryFor(key)), key.workload === undefined ? { kind: 'workloads', namespace: key.namespace } : { kind: 'workloads', namespace: key.namespace, workload: key.workload })
           : null;
       // Every workload of the unit skipped, though its PR holds their policies: none is selected any more.
       const deselected =

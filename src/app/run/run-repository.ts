@@ -98,6 +98,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   const endpointsBy = new Map<string, readonly EndpointObservation[]>();
   const pending: Record<string, readonly ObservedAtom[]> = {};
   const pendingEndpoints: Record<string, readonly EndpointObservation[]> = {};
+  const heldFiles: Record<string, Readonly<Record<string, string>>> = {};
   const accepted: Record<string, Record<string, AcceptanceRecord>> = {};
   const notes = new Map<string, string>();
 
@@ -117,6 +118,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       clusters.set(entry.name, { name: entry.name, path: entry.path, namespaces: [], errors: [(e as Error).message], warnings: [] });
       for (const [key, atoms] of Object.entries(memory.pending)) if (key.startsWith(`${entry.name}/`)) pending[key] = atoms;
       for (const [key, list] of Object.entries(memory.pendingEndpoints)) if (key.startsWith(`${entry.name}/`)) pendingEndpoints[key] = list;
+      for (const [id, files] of Object.entries(memory.held ?? {})) if (id.startsWith(`${entry.name}/`)) heldFiles[id] = files;
       if (memory.accepted[entry.name]) accepted[entry.name] = memory.accepted[entry.name]!;
     }
   }
@@ -171,6 +173,10 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
         const list = endpointsBy.get(`${cluster}/${namespace}`) ?? [];
         if (list.length > 0) pendingEndpoints[`${cluster}/${namespace}`] = list;
       }
+      // Its policy files too, while no PR holds them: the next run proposes from them, so its
+      // rules keep the time they really changed (a fresh proposal would date them at the run).
+      const files = decision.facts.change.memory;
+      if (decision.facts.openPullRequest === null && (key.kind === 'namespace' || key.kind === 'workloads') && Object.keys(files).length > 0) heldFiles[keyId(key)] = files;
     }
     const note = outcome.error ?? ([decision.note, notes.get(keyId(key))].filter((n) => n !== undefined).join('; ') || undefined);
     // An accepted unit's row links the PR whose merge accepted it.
@@ -211,7 +217,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
     lastRun: { at: formatTime(now), durationMs: Date.now() - started, trigger },
     configErrors: [],
     clusters: config.clusters.map((c) => clusters.get(c.name)!),
-    state: { v: 1, flowsReadUntil, pending, pendingEndpoints, accepted, dismissed: [...dismissed].sort() },
+    state: { v: 1, flowsReadUntil, pending, pendingEndpoints, accepted, dismissed: [...dismissed].sort(), ...(Object.keys(heldFiles).length > 0 ? { held: heldFiles } : {}) },
   });
   deps.log.info(`run of ${repo.owner}/${repo.name} (${trigger}): ${decisions.filter((d) => d.action.kind !== 'none').length} actions, ${errors.length} errors`);
   return { outcome: 'done', decisions, applied, errors, dashboard: number };
@@ -313,6 +319,7 @@ async function observeCluster(
   const merges = await acceptedMerges(repo, entry.name, tree, scope, memory.accepted[entry.name] ?? {});
   const units = clusterUnits({
     merges,
+    ...(memory.held ? { held: memory.held } : {}),
     cluster: entry.name,
     clusterPath: entry.path,
     tree,
@@ -446,7 +453,17 @@ const MAX_BODY = 65_536;
 
 async function writeDashboard(repo: Repository, existing: { number: number; body: string } | null, content: Parameters<typeof renderDashboard>[0]): Promise<number> {
   let body = renderDashboard(content);
-  // Carried observations are the only part that can grow: drop the largest until it fits.
+  // Held units' files and carried observations are the parts that can grow: drop the largest until
+  // it fits, files first (without them a held unit's rules are dated at the next run; without its
+  // observations they would be lost).
+  const held = { ...content.state.held };
+  while (body.length > MAX_BODY && Object.keys(held).length > 0) {
+    const size = (files: Readonly<Record<string, string>>) => Object.values(files).reduce((n, t) => n + t.length, 0);
+    const largest = Object.entries(held).sort(([, a], [, b]) => size(b) - size(a))[0]![0];
+    delete held[largest];
+    content = { ...content, state: { ...content.state, held } };
+    body = renderDashboard(content);
+  }
   const pending = { ...content.state.pending };
   while (body.length > MAX_BODY && Object.keys(pending).length > 0) {
     const largest = Object.entries(pending).sort(([, a], [, b]) => b.length - a.length)[0]![0];
