@@ -120,12 +120,9 @@ export function sourceKindName(kind: FlowSourceKind): string {
 function clusterSection(cluster: DashboardCluster): string {
   const lines = [`## Cluster ${code(cluster.name)}${cluster.path ? ` (${code(cluster.path)})` : ''}`];
   if (cluster.source) {
-    const read = [
-      `Flows from ${sourceKindName(cluster.source)}`,
-      cluster.window ? `between ${cluster.window.from} and ${cluster.window.to}` : '',
-      cluster.recordsSeen !== undefined ? `: ${plural(cluster.recordsSeen, 'record')} read, ${cluster.recordsLearned ?? 0} learned from` : '',
-    ].join(' ');
-    lines.push(`${read.trim()}.`);
+    const window = cluster.window ? ` between ${cluster.window.from} and ${cluster.window.to}` : '';
+    const counts = cluster.recordsSeen !== undefined ? `: ${plural(cluster.recordsSeen, 'record')} read, ${cluster.recordsLearned ?? 0} learned from` : '';
+    lines.push(`Flows from ${sourceKindName(cluster.source)}${window}${counts}.`);
   }
   if (cluster.skipped && cluster.skipped.total > 0) {
     const reasons = Object.entries(cluster.skipped.byReason)

@@ -80,7 +80,7 @@ test('scheduled runs two hours apart read from the collector; after a restart th
     }, 'a new stream');
     streamCalls++;
   };
-  const window = () => /between (\S+) and (\S+) :/.exec(app.dashboard())?.slice(1);
+  const window = () => /between (\S+) and (\S+?)[:.]/.exec(app.dashboard())?.slice(1);
   const policy = () => app.repo.file('policy-recommender/prod/shop', 'clusters/prod/namespace-isolation/shop.yaml') ?? '';
   const warnings = () => app.dashboard().split('\n').filter((l) => l.startsWith('**Warning:**'));
 
@@ -92,7 +92,7 @@ test('scheduled runs two hours apart read from the collector; after a restart th
   const first = window();
   expect(first).toEqual([formatTime(h.now - 24 * HOUR), formatTime(h.now - 2 * INTERVAL)]);
   // The dashboard says what kind of source was read; where it is (its address) is in the App's log only.
-  expect(h.dashboard()).toContain(`Flows from Goldmane between ${first![0]} and ${first![1]} :`);
+  expect(h.dashboard()).toContain(`Flows from Goldmane between ${first![0]} and ${first![1]}: `);
   expect(h.dashboard()).not.toContain(g.address.split(':')[0]!);
   expect(h.infos).toContainEqual(expect.stringContaining(`cluster prod: read flows from goldmane at ${g.address}, collected since ${formatTime(T0)} between`));
   expect(warnings()).toEqual([]);
