@@ -150,6 +150,18 @@ describe('dashboard', () => {
     expect(dashboardRequests(ticked)).toEqual({ run: true, recreate: new Set(['prod/old']) });
   });
 
+  test("held units' files and accepted merges read back; what is not a unit's policy file is dropped", () => {
+    const held = JSON.parse(
+      '{"prod/shop": {"namespace-isolation/shop.yaml": "a: 1", "../../etc/passwd.yaml": "x", "__proto__": "y", "n.yaml": 3}, "prod/shop.enforce": {"x.yaml": "z"}, "Prod/x": {"x.yaml": "z"}}',
+    ) as Record<string, Record<string, string>>;
+    const accepted = { prod: { shop: { hash: 'h', since: 10, denied: 0, pr: 12 }, web: { hash: 'h', since: 10, denied: 0, pr: -1 } } };
+    const body = `${encodeMarker('dashboard', { v: 1, held, accepted })}\n`;
+    const state = decodeDashboardState(body);
+    expect(state.held).toEqual({ 'prod/shop': { 'namespace-isolation/shop.yaml': 'a: 1' } });
+    expect(state.accepted).toEqual({ prod: { shop: { hash: 'h', since: 10, denied: 0, pr: 12 }, web: { hash: 'h', since: 10, denied: 0 } } });
+    expect(decodeDashboardState(`${encodeMarker('dashboard', { v: 1 })}\n`).held).toBeUndefined();
+  });
+
   test('malformed inputs and inputs with nothing to learn are reported apart', () => {
     const summary = (reason: string, n: number) => ({ total: n, byReason: { [reason]: n }, examples: [{ location: 'flows.log:3', reason }] });
     const body = renderDashboard({

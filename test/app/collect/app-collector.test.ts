@@ -80,7 +80,7 @@ test('scheduled runs two hours apart read from the collector; after a restart th
     }, 'a new stream');
     streamCalls++;
   };
-  const window = () => /between (\S+) and (\S+?)[:.]/.exec(app.dashboard())?.slice(1);
+  const window = () => /between (\S+) and (\S+Z)/.exec(app.dashboard())?.slice(1);
   const policy = () => app.repo.file('policy-recommender/prod/shop', 'clusters/prod/namespace-isolation/shop.yaml') ?? '';
   const warnings = () => app.dashboard().split('\n').filter((l) => l.startsWith('**Warning:**'));
 
