@@ -350,6 +350,8 @@ describe('retirement, configuration, limits', () => {
     // Opened at last: its PR says the same (and its file carries it).
     const a3 = prFor(branchName('prod', 'a3'));
     expect(a3.body).toContain(`Its rules last changed at ${learned}.`);
+    // And its rules are new to its reviewers, as when it was first proposed.
+    expect(a3.body).toMatch(/\| 1 \| Allow egress TCP 443 \| .* \| yes \|/);
     expect(h.repo.file(branchName('prod', 'a3'), 'clusters/prod/namespace-isolation/a3.yaml')).toContain(`last-updated: "${learned}"`);
     expect(h.dashboard()).toContain(text('pullRequests.concurrentLimit (3) holds it back: 3 recommendation pull requests are open'));
     h.repo.markReadyForReview(openPrs()[0]!.number);

@@ -11,6 +11,7 @@ import type { RecommendationConfig } from '../../config/recommendation-config.ts
 import { enforcePolicyInFile, type StagedKind } from '../../engine/enforce.ts';
 import { flavorFor } from '../../engine/flavors/index.ts';
 import type { EndpointObservation, EndpointRef, HostEndpointObservation, ObservedAtom } from '../../engine/model.ts';
+import type { NamespaceReport, RuleReport } from '../../engine/report.ts';
 import { isNamespacePolicyName, workloadPolicyName } from '../../engine/naming.ts';
 import { formatTime } from '../../engine/provenance.ts';
 import { parseLabels, type Workload, type WorkloadId } from '../../engine/workloads.ts';
@@ -119,6 +120,16 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
     const held = input.held?.[keyId(key)];
     return held === undefined ? undefined : new Map(Object.entries(held));
   };
+  /**
+   * A unit's proposal from its memory. A held unit's files date its rules, but which rules are new
+   * is said against the default branch, as when it was first proposed: its PR opens as it would have.
+   */
+  const proposeUnit = (key: ProposalKey, what: Parameters<typeof propose>[1]): Proposal | null => {
+    const proposal = propose(proposalInput(memoryFor(key)), what);
+    if (proposal === null || prs.has(keyId(key)) || input.held?.[keyId(key)] === undefined) return proposal;
+    const fresh = propose(proposalInput(undefined), what);
+    return fresh === null ? proposal : withNewRulesOf(proposal, fresh);
+  };
   const proposalInput = (memory: TreeFiles | undefined): ProposalInput => ({
     clusterPath: input.clusterPath,
     tree: input.tree,
@@ -173,7 +184,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
       facts.push(unit(key, namespace, null, null, { accepted: true, enforced: true, gone }));
       continue;
     }
-    const proposal = gone === null ? propose(proposalInput(memoryFor(key)), { kind: 'namespace', namespace }) : null;
+    const proposal = gone === null ? proposeUnit(key, { kind: 'namespace', namespace }) : null;
     const change = proposal === null || proposal.files.size === 0 ? null : namespaceChange(proposal, input, namespace);
     facts.push(unit(key, namespace, change, proposal?.status ?? null, { gone, accepted: policy !== undefined, ...notSelected(namespace) }));
 
@@ -219,7 +230,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
       const gone = goneReason(key.namespace);
       const proposal =
         gone === null
-          ? propose(proposalInput(memoryFor(key)), key.workload === undefined ? { kind: 'workloads', namespace: key.namespace } : { kind: 'workloads', namespace: key.namespace, workload: key.workload })
+          ? proposeUnit(key, key.workload === undefined ? { kind: 'workloads', namespace: key.namespace } : { kind: 'workloads', namespace: key.namespace, workload: key.workload })
           : null;
       // Every workload of the unit skipped, though its PR holds their policies: none is selected any more.
       const deselected =
@@ -275,6 +286,14 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
     facts.push(unit(denyKey, null, change, 'Stable', change !== null ? {} : { gone: 'not every selected namespace has an enforced isolation policy any more' }));
   }
   return { facts, accepted, notes, warnings };
+}
+
+/** `proposal` with its rules' `changed` as `fresh` (the same unit proposed without memory) says them. */
+function withNewRulesOf(proposal: Proposal, fresh: Proposal): Proposal {
+  const id = (r: RuleReport) => `${r.direction} ${r.action} ${r.category} ${r.protocol} ${r.peers.join(',')} ${r.ports.join(',')}`;
+  const changed = new Map([...fresh.namespaces, ...fresh.workloads].flatMap((report) => report.rules.map((r): [string, boolean] => [`${report.path} ${id(r)}`, r.changed])));
+  const marked = <T extends NamespaceReport>(report: T): T => ({ ...report, rules: report.rules.map((r) => ({ ...r, changed: changed.get(`${report.path} ${id(r)}`) ?? r.changed })) });
+  return { ...proposal, namespaces: proposal.namespaces.map(marked), workloads: proposal.workloads.map(marked) };
 }
 
 /** Accepted workload policies on the default branch, grouped by the unit (key id) whose PR proposes them. */
