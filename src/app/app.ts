@@ -19,7 +19,7 @@ import type { Decision } from './run/decide.ts';
 import { runRepository, type RunResult } from './run/run-repository.ts';
 import { Scheduler, type RepositoryKey } from './scheduler.ts';
 import { parseBranch } from './state/proposal-key.ts';
-import { isDismissal, RECOMMENDATION_LABEL, REBASE_LABEL } from './state/pull-request-state.ts';
+import { isDismissal, RECOMMENDATION_LABEL, REBASE_LABEL, STATUS_LABELS } from './state/pull-request-state.ts';
 
 export interface AppOptions {
   readonly scheduleDefaults: ScheduleDefaults;
@@ -151,6 +151,16 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
         const said = comments.some((c) => (c.body ?? '').includes(DISMISSED_MARKER));
         if (!said) {
           await repo.comment(pr.number, dismissalComment(target));
+        }
+      }
+      // Merged, its status (Learning, Stable, Enforce ...) is history: the labels go. One request
+      // per label (DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}), so a label a
+      // person adds meanwhile stays; one already gone (404: a redelivery) is fine.
+      if (pr.merged) {
+        for (const label of pr.labels.filter((l) => (STATUS_LABELS as readonly string[]).includes(l.name))) {
+          await context.octokit.rest.issues.removeLabel(context.issue({ name: label.name })).catch((e: unknown) => {
+            if ((e as { status?: number }).status !== 404) throw e;
+          });
         }
       }
       await repo.deleteBranch(pr.head.ref);

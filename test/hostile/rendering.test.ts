@@ -262,7 +262,7 @@ describe('PR bodies and the dashboard', () => {
           fc.record({
             trigger: hostile,
             configErrors: fc.array(fc.record({ path: hostile, message: hostile }), { maxLength: 3 }),
-            source: hostile,
+            source: fc.constantFrom('file', 'goldmane', 'elasticsearch' as const),
             errors: fc.array(hostile, { maxLength: 2 }),
             warnings: fc.array(hostile, { maxLength: 2 }),
             reasons: fc.dictionary(hostile, fc.nat(), { maxKeys: 3 }),

@@ -256,7 +256,7 @@ function policySections(change: UnitChange): PolicySection[] {
   return change.reports.map((report) => {
     const workload = (report as Partial<WorkloadReport>).key;
     return workload === undefined
-      ? { heading: change.reports.length > 1 ? { label: 'Namespace', name: report.namespace } : null, subject: `namespace ${report.namespace}`, rules: report.rules, evidencePrefix: '' }
+      ? { heading: change.reports.length > 1 ? { label: 'Namespace', name: report.namespace } : null, subject: `namespace ${report.namespace}`, rules: report.rules, evidencePrefix: '', self: `namespace:${report.namespace}` }
       : { heading: change.reports.length > 1 ? { label: 'Workload', name: workload } : null, subject: subjectOf(report as WorkloadReport), rules: report.rules, evidencePrefix: `${workload} ` };
   });
 }
