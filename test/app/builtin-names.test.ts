@@ -51,13 +51,16 @@ describe('a cluster and a namespace named constructor', () => {
     // Merged: the acceptance record of namespace `constructor` in cluster `constructor` is kept and its clock runs.
     const pr = h.repo.pullRequestFor(branchName('constructor', 'constructor'))!;
     if (pr.draft) h.repo.markReadyForReview(pr.number);
+    const mergedAt = h.now;
     h.repo.mergePullRequest(pr.number);
     await h.deliver();
     h.now += HOUR;
     await h.run('after merge');
     memory = decodeDashboardState(h.dashboard());
     const since = memory.accepted['constructor']?.['constructor']?.since;
-    expect(since).toBe(h.now);
+    // Dated at the merge, and the merged PR remembered.
+    expect(since).toBe(mergedAt);
+    expect(memory.accepted['constructor']?.['constructor']?.pr).toBe(pr.number);
     expect(memory.flowsReadUntil).toEqual({ constructor: h.now, prod: h.now });
     h.now += HOUR;
     await h.run('later');
