@@ -113,4 +113,13 @@ export function overlapsWindow(record: Pick<FlowRecord, 'startTime' | 'endTime'>
 /** The input cannot be read at all (missing path, permission, corrupt compression): a hard error. */
 export class FlowSourceError extends Error {
   override readonly name = 'FlowSourceError';
+  /**
+   * What may be said where the repository's people read it (the dashboard): the message without
+   * the deployment's details (paths, hosts, addresses), when it still tells them something.
+   */
+  readonly shown: string | undefined;
+  constructor(message: string, options: { shown?: string } = {}) {
+    super(message);
+    this.shown = options.shown;
+  }
 }

@@ -58,6 +58,17 @@ describe('metrics recorded by runs', () => {
     expect(h.errors).toContainEqual(['warn', 'cluster prod: reading its flows failed: goldmane.calico-system.svc:7443: UNAVAILABLE']);
   });
 
+  test("a flow source's error that names no deployment detail is shown as it is (the cluster is not in the deployment)", async () => {
+    h = await AppHarness.start({
+      openFlowSource: async (cluster) => {
+        const message = `cluster ${cluster} is not in this deployment's configuration: ask the operator to add it`;
+        throw new FlowSourceError(message, { shown: message });
+      },
+    });
+    await h.run();
+    expect(h.dashboard().replaceAll('\\', '')).toContain("**Error:** cluster prod is not in this deployment's configuration: ask the operator to add it");
+  });
+
   test('an invalid configuration is a run with outcome config-error', async () => {
     const metrics = new AppMetrics();
     h = await AppHarness.start({ metrics, config: 'clusters: []\nschedule: sometimes\n' });

@@ -187,7 +187,12 @@ export class FlowCollector {
   unavailable(now: number): string | null {
     if (this.#running === null) return 'this replica does not collect';
     if (this.#healthy(now) || this.#outageSince === null || now - this.#outageSince <= OUTAGE_GRACE_SECONDS) return null;
-    return `${this.#description()}: not reachable since ${formatTime(this.#outageSince)}${this.#lastError ? ` (${this.#lastError})` : ''}; this cluster is left as it is until it is, and what Goldmane still holds then (about an hour) is collected`;
+    return `${this.#description()}: ${this.#outage(this.#outageSince, this.#lastError)}`;
+  }
+
+  /** An outage in words; without the error (which may name hosts and addresses), for the dashboard. */
+  #outage(since: number, error: string | null): string {
+    return `not reachable since ${formatTime(since)}${error ? ` (${error})` : ''}; this cluster is left as it is until it is, and what Goldmane still holds then (about an hour) is collected`;
   }
 
   /** The FlowSource a run reads: this collector's flows, from the window's start up to its end. */
@@ -212,7 +217,7 @@ export class FlowCollector {
         const unavailable = this.unavailable(now);
         if (unavailable !== null) {
           this.#metrics?.flowSourceErrors.inc({ cluster: this.cluster, source: 'goldmane' });
-          throw new FlowSourceError(unavailable);
+          throw new FlowSourceError(unavailable, this.#outageSince === null ? {} : { shown: `Goldmane ${this.#outage(this.#outageSince, null)}` });
         }
         // The metrics say what the run's summary will: count what the follower read since its last progress.
         this.#count();

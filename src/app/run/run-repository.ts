@@ -8,7 +8,7 @@ import { mergeEndpointObservations, mergeObservations } from '../../engine/aggre
 import { clusterFacts } from './cluster-facts.ts';
 import type { EndpointObservation, ObservedAtom } from '../../engine/model.ts';
 import { formatTime } from '../../engine/provenance.ts';
-import type { FlowCoverage, FlowSource, FlowSourceKind, MissingFlows } from '../../flows/source.ts';
+import { FlowSourceError, type FlowCoverage, type FlowSource, type FlowSourceKind, type MissingFlows } from '../../flows/source.ts';
 import { namespacesWithPolicies, type NamespaceContext } from '../../pipeline/plan.ts';
 import { readFlows, type FlowReading } from '../../pipeline/run.ts';
 import { isKustomizationPath } from '../../repo/kustomize.ts';
@@ -404,7 +404,8 @@ async function readingFlows<T>(deps: RunDependencies, cluster: string, kind: Flo
     return await step();
   } catch (e) {
     deps.log.warn(`cluster ${cluster}: reading its flows failed: ${(e as Error).message}`);
-    throw new Error(`its flows could not be read${kind === undefined ? '' : ` from ${sourceKindName(kind)}`}: the App's log says why`);
+    const shown = e instanceof FlowSourceError ? e.shown : undefined;
+    throw new Error(shown ?? `its flows could not be read${kind === undefined ? '' : ` from ${sourceKindName(kind)}`}: the App's log says why`);
   }
 }
 

@@ -10,7 +10,8 @@ import { openGoldmaneSource } from './goldmane/goldmane-source.ts';
 export async function openFlowSource(deployment: DeploymentConfig, cluster: string): Promise<FlowSource> {
   const connection = clusterConnection(deployment, cluster);
   if (connection === undefined) {
-    throw new FlowSourceError(`cluster ${cluster} is not in this deployment's configuration: ask the operator to add it`);
+    const message = `cluster ${cluster} is not in this deployment's configuration: ask the operator to add it`;
+    throw new FlowSourceError(message, { shown: message });
   }
   const flows = connection.flows;
   switch (flows.source) {

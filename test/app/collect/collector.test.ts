@@ -191,6 +191,10 @@ describe('collecting from Goldmane', () => {
     expect((failed as Error).message).toBe(
       `goldmane at ${c.server.address}: not reachable since ${formatTime(down)} (UNAVAILABLE: down); this cluster is left as it is until it is, and what Goldmane still holds then (about an hour) is collected`,
     );
+    // What the dashboard may show: neither the address nor the error (which can name hosts).
+    expect((failed as FlowSourceError).shown).toBe(
+      `Goldmane not reachable since ${formatTime(down)}; this cluster is left as it is until it is, and what Goldmane still holds then (about an hour) is collected`,
+    );
     // 70 minutes down in all; one more attempt fails after that.
     await jump(275);
     const attempts = c.server.streamCalls.length;
