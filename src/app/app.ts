@@ -11,10 +11,12 @@ import type { FlowCollectors } from './collect/collector.ts';
 import { CONFIG_PATH, validateRepositoryConfig, type ScheduleDefaults } from './config/repository-config.ts';
 import { GitHubRepository, type Octokit } from './github/github-repository.ts';
 import { opsHandler } from './ops/endpoints.ts';
+import { guardWebhookEndpoint } from './ops/webhook-edge.ts';
 import type { AppMetrics, PullRequestAction, RunOutcome } from './ops/metrics.ts';
 import { dismissalComment, DISMISSED_MARKER } from './render/comments.ts';
 import { DASHBOARD_LABEL, DASHBOARD_MARKER, dashboardRequests } from './render/dashboard.ts';
 import type { Decision } from './run/decide.ts';
+import { pushTrigger } from './push-trigger.ts';
 import { runRepository, type RunResult } from './run/run-repository.ts';
 import { Scheduler, type RepositoryKey } from './scheduler.ts';
 import { parseBranch } from './state/proposal-key.ts';
@@ -83,10 +85,17 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
     const log = probot.log;
     if (collectors) collectors.log = { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) };
     if (options.metrics) addHandler(opsHandler({ metrics: options.metrics, notReady: options.notReady ?? (() => null) }));
+    // Bodies over GitHub's maximum, unsigned deliveries and redeliveries stop there (ops/webhook-edge.ts).
+    guardWebhookEndpoint(probot, { log: { info: (m) => log.info(m), warn: (m) => log.warn(m) } });
+    /** Each repository's clusters' paths, from the last time its configuration was read (push-trigger.ts). */
+    const clusterPaths = new Map<string, readonly string[]>();
+    /** Repositories whose configuration changed since their schedule was set: their next run resets it. */
+    const configChanged = new Set<string>();
     const runFor = async (key: RepositoryKey, trigger: string, signal: AbortSignal): Promise<void> => {
       const octokit = (await probot.auth(key.installationId)) as Octokit;
       const { data } = await octokit.rest.repos.get({ owner: key.owner, repo: key.repo });
       const loaded = await octokit.config.get({ owner: key.owner, repo: key.repo, path: CONFIG_PATH });
+      adopt(key, loaded, configChanged.delete(repositoryId(key)));
       // Not configured: not onboarded, nothing to do (and no dashboard to litter the repository).
       if (loaded.files.every((f) => f.config === null)) return;
       const run = () =>
@@ -114,21 +123,35 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
     });
     const sched = scheduler;
 
-    /** Reads a repository's schedule; unconfigured repositories are not scheduled. */
-    const scheduleRepository = async (octokit: Octokit, key: RepositoryKey): Promise<void> => {
-      const loaded = await octokit.config.get({ owner: key.owner, repo: key.repo, path: CONFIG_PATH });
-      if (loaded.files.every((f) => f.config === null)) return sched.unschedule(key);
+    /**
+     * Takes in a configuration just read: remembers its clusters' paths and, when `reschedule`,
+     * sets the repository's schedule from it (unconfigured repositories are not scheduled).
+     */
+    const adopt = (key: RepositoryKey, loaded: Awaited<ReturnType<Octokit['config']['get']>>, reschedule: boolean): void => {
+      if (loaded.files.every((f) => f.config === null)) {
+        clusterPaths.set(repositoryId(key), []);
+        if (reschedule) sched.unschedule(key);
+        return;
+      }
       let schedule = options.scheduleDefaults;
       try {
         const config = validateRepositoryConfig(loaded.config, options.scheduleDefaults);
         schedule = { schedule: config.schedule, timezone: config.timezone };
+        clusterPaths.set(repositoryId(key), config.clusters.map((c) => c.path));
         // Its runs read this far back: the collectors keep at least that much.
-        for (const cluster of config.clusters) collectors?.keep(cluster.name, config.recommendation.initialLookback);
+        if (reschedule) for (const cluster of config.clusters) collectors?.keep(cluster.name, config.recommendation.initialLookback);
       } catch (e) {
-        // An invalid configuration is reported by runs on the default schedule.
+        // An invalid configuration is reported by runs on the default schedule; until it is
+        // fixed (a push of the configuration), no push elsewhere asks for a run.
         if (!(e instanceof ConfigError)) throw e;
+        clusterPaths.set(repositoryId(key), []);
       }
-      sched.schedule(key, schedule.schedule, schedule.timezone);
+      if (reschedule) sched.schedule(key, schedule.schedule, schedule.timezone);
+    };
+
+    /** Reads a repository's schedule; unconfigured repositories are not scheduled. */
+    const scheduleRepository = async (octokit: Octokit, key: RepositoryKey): Promise<void> => {
+      adopt(key, await octokit.config.get({ owner: key.owner, repo: key.repo, path: CONFIG_PATH }), true);
     };
 
     const keyOf = (context: Context): RepositoryKey => {
@@ -136,7 +159,19 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       return { installationId: installation!.id, owner: repository.owner.login, repo: repository.name };
     };
 
-    probot.on('pull_request.closed', async (context) => {
+    /** Closes handled one at a time per repository: a close delivered twice at once comments once. */
+    const closing = new Map<string, Promise<void>>();
+    const oneAtATime = async (key: RepositoryKey, handle: () => Promise<void>): Promise<void> => {
+      const next = (closing.get(repositoryId(key)) ?? Promise.resolve()).catch(() => undefined).then(handle);
+      closing.set(repositoryId(key), next);
+      try {
+        await next;
+      } finally {
+        if (closing.get(repositoryId(key)) === next) closing.delete(repositoryId(key));
+      }
+    };
+
+    probot.on('pull_request.closed', (context) => oneAtATime(keyOf(context), async () => {
       const pr = context.payload.pull_request;
       const target = parseBranch(pr.head.ref);
       if (target === null || !pr.labels.some((l) => l.name === RECOMMENDATION_LABEL)) return;
@@ -155,7 +190,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
         }
       }
       await repo.deleteBranch(pr.head.ref);
-    });
+    }));
 
     probot.on(['pull_request.reopened', 'pull_request.labeled'], async (context) => {
       const pr = context.payload.pull_request;
@@ -186,13 +221,14 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       if (requests.run || requests.recreate.size > 0) await sched.request(keyOf(context), 'dashboard');
     });
 
+    // No request here: a burst of pushes asks for one run (coalesced by the scheduler), which
+    // reads the configuration once and, if it changed, resets the schedule from it.
     probot.on('push', async (context) => {
-      const { ref, repository, commits } = context.payload;
-      if (ref !== `refs/heads/${repository.default_branch}`) return;
-      const touched = commits.some((c) => [...(c.added ?? []), ...(c.modified ?? []), ...(c.removed ?? [])].includes(CONFIG_PATH));
-      if (!touched) return;
-      await scheduleRepository(context.octokit as Octokit, keyOf(context));
-      await sched.request(keyOf(context), 'configuration changed');
+      const key = keyOf(context);
+      const trigger = pushTrigger(context.payload, clusterPaths.get(repositoryId(key)));
+      if (trigger === null) return;
+      if (trigger.kind === 'configuration') configChanged.add(repositoryId(key));
+      await sched.request(key, trigger.reason);
     });
 
     probot.on(['installation.created', 'installation_repositories.added'], async (context) => {
@@ -240,4 +276,8 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       return scheduler;
     },
   };
+}
+
+function repositoryId(key: RepositoryKey): string {
+  return `${key.installationId}/${key.owner}/${key.repo}`;
 }
