@@ -18,7 +18,7 @@ import { DASHBOARD_LABEL, DASHBOARD_MARKER, dashboardRequests } from './render/d
 import type { Decision } from './run/decide.ts';
 import { pushTrigger } from './push-trigger.ts';
 import { runRepository, type RunResult } from './run/run-repository.ts';
-import { Scheduler, type RepositoryKey } from './scheduler.ts';
+import { Scheduler, type RepositoryKey, type Settle } from './scheduler.ts';
 import { parseBranch } from './state/proposal-key.ts';
 import { isDismissal, RECOMMENDATION_LABEL, REBASE_LABEL } from './state/pull-request-state.ts';
 
@@ -43,6 +43,8 @@ export interface AppOptions {
   readonly metrics?: AppMetrics;
   /** Why the server cannot take webhooks yet (for /readyz), or null. */
   readonly notReady?: () => string | null;
+  /** When a burst of pushes has settled (default: SETTLE_MS after the first; scheduler.ts). */
+  readonly settle?: Settle;
 }
 
 /** The metric label of each action a run carries out. */
@@ -120,6 +122,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       run: runFor,
       ...(options.isLeader ? { mayRunScheduled: options.isLeader } : {}),
       onError: (key, e) => log.error({ err: e }, `run of ${key.owner}/${key.repo} failed`),
+      ...(options.settle ? { settle: options.settle } : {}),
     });
     const sched = scheduler;
 
@@ -221,14 +224,14 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       if (requests.run || requests.recreate.size > 0) await sched.request(keyOf(context), 'dashboard');
     });
 
-    // No request here: a burst of pushes asks for one run (coalesced by the scheduler), which
-    // reads the configuration once and, if it changed, resets the schedule from it.
+    // No request here: a burst of pushes asks for one run once it has settled (scheduler.ts),
+    // which reads the configuration once and, if it changed, resets the schedule from it.
     probot.on('push', async (context) => {
       const key = keyOf(context);
       const trigger = pushTrigger(context.payload, clusterPaths.get(repositoryId(key)));
       if (trigger === null) return;
       if (trigger.kind === 'configuration') configChanged.add(repositoryId(key));
-      await sched.request(key, trigger.reason);
+      sched.requestSettled(key, trigger.reason);
     });
 
     probot.on(['installation.created', 'installation_repositories.added'], async (context) => {

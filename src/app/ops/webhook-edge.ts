@@ -119,8 +119,9 @@ export function guardWebhookEndpoint(probot: Probot, options: WebhookEdgeOptions
       }
       const refuse = (status: number, reason: string, close: boolean): true => {
         log.warn(`webhook delivery ${printable(id)} (${printable(event)}) refused: ${reason}`);
-        response.writeHead(status, { 'content-type': 'application/json', ...(close ? { connection: 'close' } : {}) });
-        response.end(JSON.stringify({ error: reason }));
+        const answer = JSON.stringify({ error: reason });
+        response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer), ...(close ? { connection: 'close' } : {}) });
+        response.end(answer);
         return true;
       };
       const declared = request.headers['content-length'];
@@ -164,10 +165,10 @@ function readBody(request: IncomingMessage, max: number): Promise<Buffer | 'too 
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > max) {
+        // Dropped; what else arrives flows to no listener (discarded) until the connection,
+        // answered with Connection: close, is closed.
         chunks.length = 0;
         done('too large');
-        // Node discards the rest once the answer is sent, then closes (Connection: close).
-        request.pause();
         return;
       }
       chunks.push(chunk);
