@@ -8,7 +8,7 @@ import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { connect } from 'node:net';
 import { Probot, Server } from 'probot';
 import { policyRecommenderApp } from '../../src/app/app.ts';
-import { MAX_WEBHOOK_BODY_BYTES } from '../../src/app/ops/webhook-edge.ts';
+import { MAX_BUFFERED_BYTES, MAX_WEBHOOK_BODY_BYTES } from '../../src/app/ops/webhook-edge.ts';
 import { FlowSourceError } from '../../src/flows/source.ts';
 import { capturedLog } from '../support/captured-log.ts';
 import { freePort } from '../support/free-port.ts';
@@ -73,7 +73,17 @@ interface RawAnswer {
  */
 function rawPost(
   url: string,
-  options: { contentLength: number | null; body: Buffer; send: number; end: boolean; signature?: string; id?: string; event?: string },
+  options: {
+    contentLength: number | null;
+    body: Buffer;
+    send: number;
+    end: boolean;
+    signature?: string;
+    id?: string;
+    event?: string;
+    /** Stop after this many bytes until `until` resolves, then go on. */
+    pause?: { after: number; until: Promise<void> };
+  },
 ): Promise<RawAnswer | 'closed'> {
   const { hostname, port, pathname } = new URL(url);
   return new Promise((resolve, reject) => {
@@ -107,8 +117,10 @@ function rawPost(
     void (async () => {
       let sent = 0;
       while (sent < options.send && !socket.destroyed) {
+        if (options.pause && sent === options.pause.after) await options.pause.until;
         const offset = sent % options.body.length;
-        const chunk = options.body.subarray(offset, offset + Math.min(options.body.length - offset, options.send - sent));
+        const stop = options.pause && sent < options.pause.after ? options.pause.after : options.send;
+        const chunk = options.body.subarray(offset, offset + Math.min(options.body.length - offset, stop - sent));
         sent += chunk.length;
         const framed = options.contentLength === null ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]) : chunk;
         if (!socket.write(framed)) await new Promise((r) => socket.once('drain', r));
@@ -145,6 +157,36 @@ describe('a body over GitHub’s maximum is refused before it is buffered', () =
     const exact = await rawPost(url, { contentLength: null, body, send: body.length, end: true, signature: sign(body), id: 'exactly-the-maximum' });
     expect(exact).toMatchObject({ status: 200, body: 'ok\n' });
     expect(handled).toEqual(['issues exactly-the-maximum']);
+  });
+});
+
+describe('bodies held at once are bounded too', () => {
+  test('five concurrent uploads near the maximum: those that would pass four maximums are answered 503; the others are read whole; then the memory is free again', async () => {
+    const { url } = await serve();
+    expect(MAX_BUFFERED_BYTES).toBe(4 * MAX_WEBHOOK_BODY_BYTES);
+    let go!: () => void;
+    const until = new Promise<void>((resolve) => (go = resolve));
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let refusedOne!: () => void;
+    const refused = new Promise<void>((resolve) => (refusedOne = resolve));
+    const answers = [1, 2, 3, 4, 5].map((i) =>
+      rawPost(url, { contentLength: null, body: chunk, send: MAX_WEBHOOK_BODY_BYTES, end: true, id: `upload-${i}`, pause: { after: MAX_WEBHOOK_BODY_BYTES - 1, until } }).then((answer) => {
+        if (answer !== 'closed' && answer.status === 503) refusedOne();
+        return answer;
+      }),
+    );
+    // Five bodies of the maximum less a byte cannot all be held: one is refused while all wait.
+    await refused;
+    go();
+    const statuses = (await Promise.all(answers)).map((a) => (a === 'closed' ? 'closed' : a.status));
+    expect(statuses.filter((s) => s === 503).length).toBeGreaterThanOrEqual(1);
+    // The others were read whole (their signature, a wrong one, was checked).
+    expect(statuses.filter((s) => s !== 503).every((s) => s === 400)).toBe(true);
+    // Everything they held is given back: a delivery of the maximum is taken.
+    const body = Buffer.concat([Buffer.from(EDITED), Buffer.alloc(MAX_WEBHOOK_BODY_BYTES - EDITED.length, 0x20)]);
+    const after = await rawPost(url, { contentLength: null, body, send: body.length, end: true, signature: sign(body), id: 'after-the-burst' });
+    expect(after).toMatchObject({ status: 200 });
+    expect(handled).toEqual(['issues after-the-burst']);
   });
 });
 

@@ -7,7 +7,8 @@
 // front of that middleware, wrapping what `getNodeMiddleware` returns:
 //
 // - a body over GitHub's own maximum is refused (413, connection closed) before it is buffered:
-//   by its Content-Length, or by counting the bytes of a chunked body as they arrive;
+//   by its Content-Length, or by counting the bytes of a chunked body as they arrive; and the
+//   bodies held at once, all deliveries together, are bounded (503, connection closed);
 // - the signature is checked here, on the bytes read; a delivery without the right one is
 //   answered 400 and logged as one short line (delivery id, event, reason), never its payload;
 // - a delivery id handled (or being handled) already is answered 200 without being handled
@@ -31,6 +32,13 @@ import type { Probot } from 'probot';
  */
 export const MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024;
 
+/**
+ * Bytes of bodies held at once, all deliveries in progress together (four at the maximum): a
+ * request that would pass it is answered 503 and closed, so that concurrent large posts cannot
+ * take the process over its memory limit.
+ */
+export const MAX_BUFFERED_BYTES = 4 * MAX_WEBHOOK_BODY_BYTES;
+
 /** How many delivery ids are remembered (the oldest is forgotten first): about 50 bytes each. */
 export const REMEMBERED_DELIVERIES = 10_000;
 
@@ -42,6 +50,7 @@ export interface EdgeLog {
 export interface WebhookEdgeOptions {
   readonly log: EdgeLog;
   readonly maxBodyBytes?: number;
+  readonly maxBufferedBytes?: number;
   readonly rememberedDeliveries?: number;
 }
 
@@ -87,6 +96,7 @@ export class RecentDeliveries {
 export function guardWebhookEndpoint(probot: Probot, options: WebhookEdgeOptions): RecentDeliveries {
   const deliveries = new RecentDeliveries(options.rememberedDeliveries ?? REMEMBERED_DELIVERIES);
   const maxBytes = options.maxBodyBytes ?? MAX_WEBHOOK_BODY_BYTES;
+  const held = { bytes: 0, max: options.maxBufferedBytes ?? MAX_BUFFERED_BYTES };
   const log = options.log;
   const original = probot.getNodeMiddleware.bind(probot);
   // A handler failing after the middleware answered "still processing" (202): forget it too.
@@ -126,28 +136,33 @@ export function guardWebhookEndpoint(probot: Probot, options: WebhookEdgeOptions
       };
       const declared = request.headers['content-length'];
       if (declared !== undefined && Number(declared) > maxBytes) return refuse(413, `body of ${declared} bytes is over GitHub's maximum of ${maxBytes}`, true);
-      const body = await readBody(request, maxBytes);
-      if (body === 'too large') return refuse(413, `body is over GitHub's maximum of ${maxBytes} bytes`, true);
-      if (body === 'aborted') return true;
-      // Decoded as the middleware decodes (get-payload.js: TextDecoder, not fatal), and signed as
-      // @octokit/webhooks checks it (verify-and-receive.js; no additional secrets with Probot).
-      const payload = new TextDecoder('utf-8', { fatal: false }).decode(body);
-      const genuine = await probot.webhooks.verify(payload, signature).catch(() => false);
-      if (!genuine) return refuse(400, 'signature does not match event payload and secret', false);
-      if (!deliveries.claim(id)) {
-        log.info(`webhook delivery ${printable(id)} (${printable(event)}) received again: already handled`);
-        response.writeHead(200, { 'content-type': 'text/plain' }).end('already handled\n');
-        return true;
-      }
-      (request as IncomingMessage & { body?: string }).body = payload;
+      const read = await readBody(request, maxBytes, held);
       try {
-        const answered = await inner(request, response, next);
-        if (response.statusCode >= 200 && response.statusCode < 300) deliveries.handled(id);
-        else deliveries.forget(id);
-        return answered;
-      } catch (e) {
-        deliveries.forget(id);
-        throw e;
+        if (read.body === 'too large') return refuse(413, `body is over GitHub's maximum of ${maxBytes} bytes`, true);
+        if (read.body === 'busy') return refuse(503, `bodies of deliveries in progress would pass ${held.max} bytes`, true);
+        if (read.body === 'aborted') return true;
+        // Decoded as the middleware decodes (get-payload.js: TextDecoder, not fatal), and signed as
+        // @octokit/webhooks checks it (verify-and-receive.js; no additional secrets with Probot).
+        const payload = new TextDecoder('utf-8', { fatal: false }).decode(read.body);
+        const genuine = await probot.webhooks.verify(payload, signature).catch(() => false);
+        if (!genuine) return refuse(400, 'signature does not match event payload and secret', false);
+        if (!deliveries.claim(id)) {
+          log.info(`webhook delivery ${printable(id)} (${printable(event)}) received again: already handled`);
+          response.writeHead(200, { 'content-type': 'text/plain' }).end('already handled\n');
+          return true;
+        }
+        (request as IncomingMessage & { body?: string }).body = payload;
+        try {
+          const answered = await inner(request, response, next);
+          if (response.statusCode >= 200 && response.statusCode < 300) deliveries.handled(id);
+          else deliveries.forget(id);
+          return answered;
+        } catch (e) {
+          deliveries.forget(id);
+          throw e;
+        }
+      } finally {
+        held.bytes -= read.held;
       }
     }) as Awaited<ReturnType<Probot['getNodeMiddleware']>>;
   };
@@ -155,27 +170,32 @@ export function guardWebhookEndpoint(probot: Probot, options: WebhookEdgeOptions
 }
 
 /**
- * The body, counted as it arrives; 'too large' as soon as it passes `max` bytes (what came so
- * far is dropped and nothing more is kept), 'aborted' if the client went away.
+ * The body, counted as it arrives; 'too large' as soon as it passes `max` bytes, 'busy' as soon
+ * as the bodies held together would pass `held.max` (then what came so far is dropped and nothing
+ * more is kept), 'aborted' if the client went away. `held` counts what the body holds until the
+ * caller gives it back (subtracting the `held` returned).
  */
-function readBody(request: IncomingMessage, max: number): Promise<Buffer | 'too large' | 'aborted'> {
+function readBody(request: IncomingMessage, max: number, held: { bytes: number; max: number }): Promise<{ body: Buffer | 'too large' | 'busy' | 'aborted'; held: number }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
+      // Dropped when refused; what else arrives flows to no listener (discarded) until the
+      // connection, answered with Connection: close, is closed.
+      if (size + chunk.length > max) return done('too large');
+      if (held.bytes + chunk.length > held.max) return done('busy');
       size += chunk.length;
-      if (size > max) {
-        // Dropped; what else arrives flows to no listener (discarded) until the connection,
-        // answered with Connection: close, is closed.
-        chunks.length = 0;
-        done('too large');
-        return;
-      }
+      held.bytes += chunk.length;
       chunks.push(chunk);
     };
-    const done = (result: Buffer | 'too large' | 'aborted') => {
+    const done = (body: Buffer | 'too large' | 'busy' | 'aborted') => {
       request.off('data', onData).off('end', onEnd).off('error', onAborted).off('close', onAborted);
-      resolve(result);
+      if (typeof body === 'string') {
+        chunks.length = 0;
+        held.bytes -= size;
+        return resolve({ body, held: 0 });
+      }
+      resolve({ body, held: size });
     };
     const onEnd = () => done(Buffer.concat(chunks, size));
     const onAborted = () => done('aborted');
