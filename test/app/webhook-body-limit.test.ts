@@ -6,9 +6,10 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { connect } from 'node:net';
-import { Probot, Server } from 'probot';
+import type { Server as HttpServer } from 'node:http';
+import { Probot, Server, type ApplicationFunction } from 'probot';
 import { policyRecommenderApp } from '../../src/app/app.ts';
-import { MAX_BUFFERED_BYTES, MAX_WEBHOOK_BODY_BYTES } from '../../src/app/ops/webhook-edge.ts';
+import { guardWebhookEndpoint, MAX_BUFFERED_BYTES, MAX_WEBHOOK_BODY_BYTES } from '../../src/app/ops/webhook-edge.ts';
 import { FlowSourceError } from '../../src/flows/source.ts';
 import { capturedLog } from '../support/captured-log.ts';
 import { freePort } from '../support/free-port.ts';
@@ -16,20 +17,28 @@ import { freePort } from '../support/free-port.ts';
 const SECRET = 'webhook-secret-0b7e42aa';
 
 let server: Server | undefined;
+let http: HttpServer | undefined;
 afterEach(async () => {
+  // Uploads a failed test left waiting would keep the server from closing.
+  http?.closeAllConnections();
   await server?.stop();
   server = undefined;
+  http = undefined;
 });
 
 /** Deliveries the App's handlers received (event name and delivery id). */
 let handled: string[] = [];
 
-async function serve(): Promise<{ url: string; text: () => string }> {
+/**
+ * Probot's server with the App on 127.0.0.1, or with only the edge (`limits`: smaller ones, for
+ * what would otherwise take hundreds of megabytes).
+ */
+async function serve(limits?: { maxBodyBytes: number; maxBufferedBytes: number }): Promise<{ url: string; text: () => string }> {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
   const { log, text } = capturedLog('info');
   const port = await freePort();
   server = new Server({ Probot: Probot.defaults({ appId: 1, privateKey, secret: SECRET }), log, host: '127.0.0.1', port });
-  const { app } = policyRecommenderApp({
+  const { app: theApp } = policyRecommenderApp({
     scheduleDefaults: { schedule: '0 * * * *', timezone: 'UTC' },
     openFlowSource: async () => {
       throw new FlowSourceError('no flows here');
@@ -38,12 +47,13 @@ async function serve(): Promise<{ url: string; text: () => string }> {
     engineVersion: 'test',
     scheduleOnLoad: false,
   });
+  const edgeOnly: ApplicationFunction = (probot) => void guardWebhookEndpoint(probot, { log: { info: (m) => probot.log.info(m), warn: (m) => probot.log.warn(m) }, ...limits });
   handled = [];
   await server.load((probot, options) => {
     probot.onAny((event) => void handled.push(`${event.name} ${event.id}`));
-    return app(probot, options);
+    return (limits ? edgeOnly : theApp)(probot, options);
   });
-  await server.start();
+  http = await server.start();
   return { url: `http://127.0.0.1:${port}/api/github/webhooks`, text };
 }
 
@@ -162,15 +172,17 @@ describe('a body over GitHub’s maximum is refused before it is buffered', () =
 
 describe('bodies held at once are bounded too', () => {
   test('five concurrent uploads near the maximum: those that would pass four maximums are answered 503; the others are read whole; then the memory is free again', async () => {
-    const { url } = await serve();
+    // The App's limits are 25 MiB and four times that; the same edge with 64 KiB and four times that.
     expect(MAX_BUFFERED_BYTES).toBe(4 * MAX_WEBHOOK_BODY_BYTES);
+    const max = 64 * 1024;
+    const { url } = await serve({ maxBodyBytes: max, maxBufferedBytes: 4 * max });
     let go!: () => void;
     const until = new Promise<void>((resolve) => (go = resolve));
-    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    const chunk = Buffer.alloc(4 * 1024, 0x20);
     let refusedOne!: () => void;
     const refused = new Promise<void>((resolve) => (refusedOne = resolve));
     const answers = [1, 2, 3, 4, 5].map((i) =>
-      rawPost(url, { contentLength: null, body: chunk, send: MAX_WEBHOOK_BODY_BYTES, end: true, id: `upload-${i}`, pause: { after: MAX_WEBHOOK_BODY_BYTES - 1, until } }).then((answer) => {
+      rawPost(url, { contentLength: null, body: chunk, send: max, end: true, id: `upload-${i}`, pause: { after: max - 1, until } }).then((answer) => {
         if (answer !== 'closed' && answer.status === 503) refusedOne();
         return answer;
       }),
@@ -183,7 +195,7 @@ describe('bodies held at once are bounded too', () => {
     // The others were read whole (their signature, a wrong one, was checked).
     expect(statuses.filter((s) => s !== 503).every((s) => s === 400)).toBe(true);
     // Everything they held is given back: a delivery of the maximum is taken.
-    const body = Buffer.concat([Buffer.from(EDITED), Buffer.alloc(MAX_WEBHOOK_BODY_BYTES - EDITED.length, 0x20)]);
+    const body = Buffer.concat([Buffer.from(EDITED), Buffer.alloc(max - EDITED.length, 0x20)]);
     const after = await rawPost(url, { contentLength: null, body, send: body.length, end: true, signature: sign(body), id: 'after-the-burst' });
     expect(after).toMatchObject({ status: 200 });
     expect(handled).toEqual(['issues after-the-burst']);
