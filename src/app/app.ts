@@ -4,11 +4,12 @@
 
 import type { ApplicationFunction, Context, Probot } from 'probot';
 import type { ClusterContext } from '../cluster/cluster-context.ts';
-import { ConfigError } from '../config/config-error.ts';
 import type { FlowSource } from '../flows/source.ts';
 import type { TreeFiles } from '../repo/tree.ts';
 import type { FlowCollectors } from './collect/collector.ts';
-import { CONFIG_PATH, validateRepositoryConfig, type ScheduleDefaults } from './config/repository-config.ts';
+import { loadRepositoryConfig, type LoadedConfig } from './config/load-repository-config.ts';
+import { CONFIG_PATH, type ScheduleDefaults } from './config/repository-config.ts';
+import { githubConfigReader, visibilityOf } from './github/github-config-reader.ts';
 import { GitHubRepository, type Octokit } from './github/github-repository.ts';
 import { opsHandler } from './ops/endpoints.ts';
 import { guardWebhookEndpoint } from './ops/webhook-edge.ts';
@@ -20,7 +21,7 @@ import { pushTrigger } from './push-trigger.ts';
 import { runRepository, type RunResult } from './run/run-repository.ts';
 import { Scheduler, type RepositoryKey, type Settle } from './scheduler.ts';
 import { parseBranch } from './state/proposal-key.ts';
-import { isDismissal, RECOMMENDATION_LABEL, REBASE_LABEL } from './state/pull-request-state.ts';
+import { isDismissal, RECOMMENDATION_LABEL, REBASE_LABEL, STATUS_LABELS } from './state/pull-request-state.ts';
 
 export interface AppOptions {
   readonly scheduleDefaults: ScheduleDefaults;
@@ -96,16 +97,16 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
     const runFor = async (key: RepositoryKey, trigger: string, signal: AbortSignal): Promise<void> => {
       const octokit = (await probot.auth(key.installationId)) as Octokit;
       const { data } = await octokit.rest.repos.get({ owner: key.owner, repo: key.repo });
-      const loaded = await octokit.config.get({ owner: key.owner, repo: key.repo, path: CONFIG_PATH });
+      const reader = githubConfigReader(octokit, new Map([[`${key.owner}/${key.repo}`.toLowerCase(), visibilityOf(data)]]));
+      const loaded = await loadRepositoryConfig(reader, key, options.scheduleDefaults);
       adopt(key, loaded, configChanged.delete(repositoryId(key)));
       // Not configured: not onboarded, nothing to do (and no dashboard to litter the repository).
-      if (loaded.files.every((f) => f.config === null)) return;
+      if (loaded.kind === 'absent') return;
       const run = () =>
         runRepository(
           {
             repository: new GitHubRepository(octokit, { owner: key.owner, name: key.repo, defaultBranch: data.default_branch, nodeId: data.node_id }),
-            readConfig: async () => loaded.config,
-            scheduleDefaults: options.scheduleDefaults,
+            config: loaded,
             openFlowSource: collectors ? (cluster) => collectors.openFlowSource(cluster, () => options.openFlowSource(cluster)) : options.openFlowSource,
             ...(options.clusterContext ? { clusterContext: options.clusterContext } : {}),
             template: options.template,
@@ -130,31 +131,25 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
      * Takes in a configuration just read: remembers its clusters' paths and, when `reschedule`,
      * sets the repository's schedule from it (unconfigured repositories are not scheduled).
      */
-    const adopt = (key: RepositoryKey, loaded: Awaited<ReturnType<Octokit['config']['get']>>, reschedule: boolean): void => {
-      if (loaded.files.every((f) => f.config === null)) {
-        clusterPaths.set(repositoryId(key), []);
-        if (reschedule) sched.unschedule(key);
-        return;
-      }
+    const adopt = (key: RepositoryKey, loaded: LoadedConfig, reschedule: boolean): void => {
+      // Until an invalid configuration is fixed (a push of it), no push elsewhere asks for a run.
+      clusterPaths.set(repositoryId(key), loaded.kind === 'valid' ? loaded.config.clusters.map((c) => c.path) : []);
+      if (!reschedule) return;
+      if (loaded.kind === 'absent') return sched.unschedule(key);
+      // An invalid configuration is reported by runs on the default schedule.
       let schedule = options.scheduleDefaults;
-      try {
-        const config = validateRepositoryConfig(loaded.config, options.scheduleDefaults);
+      if (loaded.kind === 'valid') {
+        const config = loaded.config;
         schedule = { schedule: config.schedule, timezone: config.timezone };
-        clusterPaths.set(repositoryId(key), config.clusters.map((c) => c.path));
         // Its runs read this far back: the collectors keep at least that much.
-        if (reschedule) for (const cluster of config.clusters) collectors?.keep(cluster.name, config.recommendation.initialLookback);
-      } catch (e) {
-        // An invalid configuration is reported by runs on the default schedule; until it is
-        // fixed (a push of the configuration), no push elsewhere asks for a run.
-        if (!(e instanceof ConfigError)) throw e;
-        clusterPaths.set(repositoryId(key), []);
+        for (const cluster of config.clusters) collectors?.keep(cluster.name, config.recommendation.initialLookback);
       }
-      if (reschedule) sched.schedule(key, schedule.schedule, schedule.timezone);
+      sched.schedule(key, schedule.schedule, schedule.timezone);
     };
 
     /** Reads a repository's schedule; unconfigured repositories are not scheduled. */
     const scheduleRepository = async (octokit: Octokit, key: RepositoryKey): Promise<void> => {
-      adopt(key, await octokit.config.get({ owner: key.owner, repo: key.repo, path: CONFIG_PATH }), true);
+      adopt(key, await loadRepositoryConfig(githubConfigReader(octokit), key, options.scheduleDefaults), true);
     };
 
     const keyOf = (context: Context): RepositoryKey => {
@@ -190,6 +185,16 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
         const said = comments.some((c) => (c.body ?? '').includes(DISMISSED_MARKER));
         if (!said) {
           await repo.comment(pr.number, dismissalComment(target));
+        }
+      }
+      // Merged, its status (Learning, Stable, Enforce ...) is history: the labels go. One request
+      // per label (DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}), so a label a
+      // person adds meanwhile stays; one already gone (404: a redelivery) is fine.
+      if (pr.merged) {
+        for (const label of pr.labels.filter((l) => (STATUS_LABELS as readonly string[]).includes(l.name))) {
+          await context.octokit.rest.issues.removeLabel(context.issue({ name: label.name })).catch((e: unknown) => {
+            if ((e as { status?: number }).status !== 404) throw e;
+          });
         }
       }
       await repo.deleteBranch(pr.head.ref);

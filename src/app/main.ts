@@ -10,7 +10,7 @@ import { ProbotOctokit, run } from 'probot';
 import { openClusterContext } from '../cluster/cluster-context.ts';
 import { LeaderElector } from '../cluster/leader-election.ts';
 import { ConfigError } from '../config/config-error.ts';
-import { loadDeploymentConfig } from '../deployment/deployment-config.ts';
+import { clusterConnection, loadDeploymentConfig } from '../deployment/deployment-config.ts';
 import { openGoldmaneSource } from '../flows/sources/goldmane/goldmane-source.ts';
 import { openFlowSource } from '../flows/sources/open-flow-source.ts';
 import { TEMPLATE_DIR } from '../pipeline/run.ts';
@@ -96,9 +96,9 @@ const { app, scheduler } = policyRecommenderApp({
   scheduleDefaults,
   collectors,
   openFlowSource: (cluster) =>
-    openInstrumented(() => openFlowSource(deployment, cluster), { cluster, source: deployment.clusters[cluster]?.flows.source ?? 'none' }, metrics),
+    openInstrumented(() => openFlowSource(deployment, cluster), { cluster, source: clusterConnection(deployment, cluster)?.flows.source ?? 'none' }, metrics),
   clusterContext: (cluster) => {
-    const access = deployment.clusters[cluster]?.kubernetes;
+    const access = clusterConnection(deployment, cluster)?.kubernetes;
     return access ? openClusterContext(access) : null;
   },
   template,

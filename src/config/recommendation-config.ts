@@ -2,13 +2,13 @@
 // same duration syntax), plus the output flavour. Validated at the boundary: an unknown key or a
 // bad value is an error naming its path, never silently ignored.
 
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { isDnsLabel, isDnsSubdomain } from '../calico/names.ts';
 import { WORKLOAD_KINDS, type WorkloadKind } from '../engine/workloads.ts';
 import { parseSelector, SelectorSyntaxError, type Selector } from '../calico/selector.ts';
 import { CalicoReleaseError, calicoReleaseOfVersion, CURRENT_CALICO_RELEASE, parseCalicoRelease, type CalicoRelease } from '../calico/release.ts';
 import { ConfigError, configIssues } from './config-error.ts';
+import { parseConfigYaml } from './config-yaml.ts';
 import { formatDuration, parseDuration } from './duration.ts';
 
 export { ConfigError, type ConfigIssue } from './config-error.ts';
@@ -237,16 +237,7 @@ export function validateRecommendationConfig(value: unknown, source = 'configura
 }
 
 export function parseRecommendationConfig(text: string, source: string): RecommendationConfig {
-  let value: unknown;
-  try {
-    value = parseYaml(text, { maxAliasCount: 10 });
-  } catch (e) {
-    if (e instanceof YAMLParseError) {
-      const where = e.linePos?.[0] ? ` at line ${e.linePos[0].line}` : '';
-      throw new ConfigError(source, [{ path: '', message: `not valid YAML${where}: ${e.message.split('\n')[0]}` }]);
-    }
-    throw e;
-  }
+  const value = parseConfigYaml(text, source);
   if (value !== null && value !== undefined && (typeof value !== 'object' || Array.isArray(value))) {
     throw new ConfigError(source, [{ path: '', message: 'must be a YAML mapping of keys' }]);
   }

@@ -4,11 +4,12 @@
 // its choosing. Secrets are referenced as files (mounted Kubernetes Secrets), never inlined.
 
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { isDnsLabel } from '../calico/names.ts';
 import { ConfigError, configIssues } from '../config/config-error.ts';
+import { parseConfigYaml } from '../config/config-yaml.ts';
 import { parseDuration } from '../config/duration.ts';
+import { isPlainObject, own } from '../util/plain.ts';
 
 export const DEPLOYMENT_CONFIG_ENV = 'POLICY_RECOMMENDER_DEPLOYMENT';
 
@@ -87,8 +88,11 @@ export type KubernetesAccess = z.infer<typeof kubernetes>;
 
 export function validateDeploymentConfig(value: unknown, source: string): DeploymentConfig {
   const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  throw new ConfigError(source, configIssues(result.error));
+  // zod leaves a record's `__proto__` key out without a word: it is a name that is not a DNS label.
+  const clusters = isPlainObject(value) ? value['clusters'] : undefined;
+  const proto = isPlainObject(clusters) && Object.hasOwn(clusters, '__proto__') ? [{ path: 'clusters.__proto__', message: 'cluster names are DNS labels' }] : [];
+  if (result.success && proto.length === 0) return result.data;
+  throw new ConfigError(source, [...proto, ...(result.success ? [] : configIssues(result.error))]);
 }
 
 /** Reads the file named by POLICY_RECOMMENDER_DEPLOYMENT; no file means no clusters. */
@@ -98,11 +102,11 @@ export async function loadDeploymentConfig(env: NodeJS.ProcessEnv = process.env)
   const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
     throw new ConfigError(path, [{ path: '', message: e.code === 'ENOENT' ? 'no such file' : e.message }]);
   });
-  let value: unknown;
-  try {
-    value = parseYaml(text, { maxAliasCount: 10 });
-  } catch (e) {
-    throw new ConfigError(path, [{ path: '', message: `not valid YAML: ${(e as Error).message.split('\n')[0]}` }]);
-  }
+  const value = parseConfigYaml(text, path);
   return validateDeploymentConfig(value ?? {}, path);
+}
+
+/** The connection of a cluster the deployment names (own keys only: `constructor` is a name like any other). */
+export function clusterConnection(deployment: DeploymentConfig, cluster: string): ClusterConnection | undefined {
+  return own(deployment.clusters, cluster);
 }

@@ -13,6 +13,7 @@
 import { isDnsSubdomain } from '../calico/names.ts';
 import type { Labels } from '../calico/selector.ts';
 import { compareStrings, type EndpointRef } from './model.ts';
+import { own } from '../util/plain.ts';
 
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'CronJob' | 'Job';
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Job'];
@@ -205,14 +206,14 @@ export class WorkloadIndex {
     const byName = (list: readonly Workload[]) => list.filter((w) => nameFits(endpoint, w));
     if (endpoint.labels.length > 0) {
       // Workloads without stable labels would fit every endpoint: only their names can tell.
-      const fitting = all.filter((w) => Object.keys(w.labels).length > 0 && Object.entries(w.labels).every(([k, v]) => labels[k] === v));
+      const fitting = all.filter((w) => Object.keys(w.labels).length > 0 && Object.entries(w.labels).every(([k, v]) => own(labels, k) === v));
       if (fitting.length === 1) return { workload: fitting[0]! };
       if (fitting.length > 1) {
         const named = byName(fitting);
         return named.length === 1 ? { workload: named[0]! } : { reason: 'ambiguous', candidates: fitting };
       }
       // Aggregation may have thinned the labels: the name decides, if no label contradicts it.
-      const named = byName(all).filter((w) => Object.entries(w.labels).every(([k, v]) => labels[k] === undefined || labels[k] === v));
+      const named = byName(all).filter((w) => Object.entries(w.labels).every(([k, v]) => own(labels, k) === undefined || own(labels, k) === v));
       if (named.length === 1) return { workload: named[0]! };
       return named.length > 1 ? { reason: 'ambiguous', candidates: named } : { reason: 'unmatched', detail: 'its labels fit no workload' };
     }

@@ -7,6 +7,9 @@ import type { SkipReport } from './skip-report.ts';
 
 export type CalicoEdition = 'open-source' | 'enterprise';
 
+/** What kind of source, named as the deployment configuration names it (`flows.source`). */
+export type FlowSourceKind = 'file' | 'goldmane' | 'elasticsearch';
+
 /** Unix seconds, [from, to). A source may read more; the engine filters by the window anyway. */
 export interface TimeWindow {
   readonly from: number;
@@ -14,6 +17,11 @@ export interface TimeWindow {
 }
 
 export interface FlowSource {
+  /**
+   * What kind of source it is: all that a page people read (the dashboard) says of it, since
+   * where it is (paths, hosts) is the deployment's business.
+   */
+  readonly kind: FlowSourceKind;
   /** For summaries and logs, e.g. "2 files (flows.log, more.jsonl.gz)". Never contains credentials. */
   readonly description: string;
   /** Malformed inputs skipped so far, with locations. */
@@ -77,6 +85,7 @@ export function withChanges(source: FlowSource, changes: Partial<FlowSource>): F
   const coverage = 'coverage' in changes ? changes.coverage : source.coverage?.bind(source);
   const description = changes.description;
   return {
+    kind: changes.kind ?? source.kind,
     get description() {
       return description ?? source.description;
     },

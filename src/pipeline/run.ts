@@ -7,7 +7,7 @@ import { ipFamiliesOf, type RecommendationConfig } from '../config/recommendatio
 import { FlowAggregator, type Observations } from '../engine/aggregate.ts';
 import type { LearnContext } from '../engine/learn.ts';
 import type { FlowRecord } from '../flows/record.ts';
-import type { FlowSource, TimeWindow } from '../flows/source.ts';
+import type { FlowSource, FlowSourceKind, TimeWindow } from '../flows/source.ts';
 import type { SkipSummary } from '../flows/skip-report.ts';
 import { loadTree, writeTree } from '../repo/fs-tree.ts';
 import { planRecommendations, type Plan } from './plan.ts';
@@ -19,7 +19,9 @@ import { planRecommendations, type Plan } from './plan.ts';
 export const TEMPLATE_DIR = fileURLToPath(new URL('../../policies-template/clusters/example/', import.meta.url));
 
 export interface FlowReading {
+  /** The source's description (for logs and the command line: it may name paths and hosts). */
   readonly source: string;
+  readonly kind: FlowSourceKind;
   readonly inputsRead: number;
   readonly skipped: SkipSummary;
   /** Well-formed inputs that carry nothing to learn, by reason. */
@@ -69,6 +71,7 @@ export async function readFlows(
   );
   return {
     source: source.description,
+    kind: source.kind,
     inputsRead: source.inputsRead,
     skipped: source.skipped.summary(),
     unlearnable: source.unlearnable.summary(),

@@ -17,6 +17,14 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   return false;
 }
 
+/**
+ * `record[key]` when the record has it as its own key: a name read from input (a cluster, a
+ * namespace) may be `constructor`, which every plain object otherwise inherits.
+ */
+export function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 export function hasOnlyKeys(o: PlainObject, allowed: readonly string[]): boolean {
   return Object.keys(o).every((k) => allowed.includes(k));
 }

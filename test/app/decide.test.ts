@@ -90,4 +90,41 @@ describe('decisions per namespace', () => {
     ]);
     expect(decide(many, { concurrent: 5, hourly: 0, open: 3, openedLastHour: 0 }, 'propose-updates').filter((d) => d.action.kind === 'open')).toHaveLength(2);
   });
+
+  test('the dashboard says which limit holds a unit back', () => {
+    const waiting = (limits: Limits) => one(facts({ latest: null }), limits);
+    expect(waiting({ concurrent: 3, hourly: 2, open: 3, openedLastHour: 2 })).toMatchObject({
+      dashboard: 'Awaiting PR limits',
+      note: 'pullRequests.concurrentLimit (3) holds it back: 3 recommendation pull requests are open; it is opened when one is merged or closed',
+    });
+    expect(waiting({ concurrent: 10, hourly: 1, open: 3, openedLastHour: 1 })).toMatchObject({
+      dashboard: 'Awaiting PR limits',
+      note: 'pullRequests.hourlyLimit (1) holds it back: 1 pull request was opened in the last hour',
+    });
+    expect(waiting(noLimits).note).toBeUndefined();
+  });
+
+  test('enforcements are not starved by new namespaces: they get the room first, then updates, then new proposals', () => {
+    const enforce = facts({ key: { kind: 'enforce', cluster: 'c', namespace: 'z' }, namespace: 'z', status: 'Stable', accepted: false, latest: null });
+    const update = facts({ namespace: 'y', key: { kind: 'namespace', cluster: 'c', namespace: 'y' }, accepted: true, latest: null });
+    const fresh = ['a', 'b', 'c'].map((namespace) => facts({ namespace, key: { kind: 'namespace', cluster: 'c', namespace }, latest: null }));
+    const decided = decide([...fresh, update, enforce], { concurrent: 0, hourly: 2, open: 0, openedLastHour: 0 }, 'propose-updates');
+    // Returned in key order (the dashboard's), decided in priority order.
+    expect(decided.map((d) => [d.facts.namespace, d.action.kind])).toEqual([
+      ['a', 'none'],
+      ['b', 'none'],
+      ['c', 'none'],
+      ['y', 'open'],
+      ['z', 'open'],
+    ]);
+    // Every PR counts against the limits, enforcements too.
+    expect(decide([enforce, ...fresh], { concurrent: 1, hourly: 0, open: 1, openedLastHour: 0 }, 'propose-updates').every((d) => d.dashboard === 'Awaiting PR limits')).toBe(true);
+  });
+
+  test('a namespace namespaceSpec does not select is "Not selected", not "No traffic"', () => {
+    expect(one(facts({ change: null, gone: 'the namespace is no longer selected by namespaceSpec', notSelected: true })).dashboard).toBe('Not selected');
+    expect(one(facts({ change: null })).dashboard).toBe('No traffic');
+    // With its PR open, the PR is closed as obsolete.
+    expect(one(facts({ openPullRequest: pr(), gone: 'the namespace is no longer selected by namespaceSpec', notSelected: true })).dashboard).toBe('Closed as obsolete');
+  });
 });

@@ -86,7 +86,7 @@ describe('evidence in every PR', () => {
 describe('enforcing an accepted staged policy', () => {
   test('quiet for enforceAfter: an enforce PR, ready for review; merged: enforced, and nothing more is proposed', async () => {
     await acceptedShop();
-    expect(dashboard()).toMatch(/\| `shop` \| Accepted \| {2}\|.*\| accepted 2026-11-22T12:00:00Z; would have denied nothing since; enforcement is proposed after 48h without, at 2026-11-24T12:00:00Z at the earliest \|/);
+    expect(dashboard()).toMatch(/\| `shop` \| Accepted \| #\d+ \|.*\| merged 2026-11-22T12:00:00Z; would have denied nothing since; enforcement is proposed after 48h without, at 2026-11-24T12:00:00Z at the earliest \|/);
     await quietDays(1);
     expect(h.repo.pullRequestFor(enforceShop)).toBeUndefined();
 
@@ -221,6 +221,8 @@ describe('enforcing the global default deny', () => {
     const legacy = { namespace: 'legacy', direction: 'egress', peer: 'pub', port: 8080 } as const;
     await h.see(db, web, legacy);
     await h.run('first');
+    // legacy has traffic, but namespaceSpec does not select it: the dashboard says that, not "No traffic".
+    expect(h.dashboard()).toMatch(/\| `legacy` \| Not selected \|/);
     await merge(shopBranch);
     // Both PRs list their file in the same kustomization: the next run rebases the second one.
     await h.run('after the first merge');

@@ -25,7 +25,7 @@ afterEach(async () => {
   await h.stop();
 });
 
-const windowOnDashboard = () => /between (\S+) and (\S+) :/.exec(h.dashboard())?.slice(1);
+const windowOnDashboard = () => /between (\S+) and (\S+Z)/.exec(h.dashboard())?.slice(1);
 const db = (port: number) => ({ namespace: 'shop', direction: 'egress', peer: 'ns:db', port }) as const;
 
 describe('the flow window of each run', () => {

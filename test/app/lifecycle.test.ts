@@ -6,6 +6,7 @@ import { useNock } from '../support/nock-scope.ts';
 import { CONFIG_PATH } from '../../src/app/config/repository-config.ts';
 import { branchName } from '../../src/app/state/proposal-key.ts';
 import { text } from '../../src/app/render/markdown.ts';
+import { formatTime } from '../../src/engine/provenance.ts';
 import { decodeState, RECOMMENDATION_LABEL, REBASE_LABEL } from '../../src/app/state/pull-request-state.ts';
 import { AppHarness, CONFIG, HOUR } from './support/app-harness.ts';
 
@@ -49,7 +50,7 @@ describe('a recommendation PR from first run to enforcement-ready', () => {
     // The body explains merge and close, lists the rules with evidence, graphs the peers.
     expect(pr.body).toContain('**Merge** to accept it');
     expect(pr.body).toContain('**Close** to dismiss it');
-    expect(pr.body).toContain(`| egress | Allow | ${text('pods of namespace db')} | \`TCP\` | \`5432\` | 1 |`);
+    expect(pr.body).toContain(`| Allow egress TCP 5432 | ${text('pods of namespace db')} | 1 |`);
     expect(pr.body).toContain('```mermaid');
     expect(decodeState(pr.body)).toMatchObject({ cluster: 'prod', namespace: 'shop', commit: pr.headSha });
     expect(h.dashboard()).toMatch(new RegExp(`\\| \`shop\` \\| Learning \\| #${pr.number} \\|`));
@@ -73,7 +74,7 @@ describe('a recommendation PR from first run to enforcement-ready', () => {
     const pr = prFor(shopBranch);
     expect(h.repo.commit(pr.headSha).parents).toEqual([h.repo.branchSha('main')]);
     expect(h.repo.file(shopBranch, SHOP)).toContain("projectcalico.org/name == 'cache'");
-    expect(pr.body).toMatch(new RegExp(`${escapeRegExp(text('pods of namespace cache'))} \\| \`TCP\` \\| \`6379\` \\|.* new \\|`));
+    expect(pr.body).toMatch(new RegExp(`\\| Allow egress TCP 6379 \\| ${escapeRegExp(text('pods of namespace cache'))} \\|.* yes \\|`));
     expect(pr.draft).toBe(true);
     expect(prFor(branchName('prod', 'web')).headSha).toBe(before);
   });
@@ -129,6 +130,43 @@ describe('merge, close, reopen', () => {
     expect(file).toContain('# Reviewed by the shop team.');
     expect(file).toContain("projectcalico.org/name == 'db'");
     expect(file).toMatch(/ports:\n\s+- 443/);
+  });
+
+  test('accepted: dated at the merge, not at the run that saw it; its row links the merged PR, which lost its status labels', async () => {
+    await started();
+    const pr = prFor(shopBranch);
+    h.now += 4 * HOUR;
+    await h.run('stable');
+    expect(prFor(shopBranch).labels).toContain('Stable');
+    h.repo.markReadyForReview(pr.number);
+    h.repo.mergePullRequest(pr.number);
+    const mergedAt = h.now;
+    await h.deliver();
+    // The merge's webhook takes the status label off (DELETE .../issues/{n}/labels/{name}); people's labels stay.
+    expect(prFor(shopBranch).labels).toEqual([RECOMMENDATION_LABEL]);
+    h.now += 3 * HOUR;
+    await h.run('after merge');
+    expect(h.dashboard()).toMatch(new RegExp(`\\| \`shop\` \\| Accepted \\| #${pr.number} \\|`));
+    expect(h.dashboard()).toContain(text(`merged ${formatTime(mergedAt)}; would have denied nothing since`));
+    // Runs after keep both.
+    h.now += HOUR;
+    await h.run('later');
+    expect(h.dashboard()).toMatch(new RegExp(`\\| \`shop\` \\| Accepted \\| #${pr.number} \\|`));
+    expect(h.dashboard()).toContain(text(`merged ${formatTime(mergedAt)};`));
+  });
+
+  test("a merge whose webhook was missed: the next run dates it at the merge and takes the status label off", async () => {
+    await started();
+    const pr = prFor(shopBranch);
+    h.repo.markReadyForReview(pr.number);
+    h.repo.mergePullRequest(pr.number);
+    const mergedAt = h.now;
+    h.github.takeEvents(); // never delivered
+    expect(prFor(shopBranch).labels).toContain('Learning');
+    h.now += HOUR;
+    await h.run('after merge');
+    expect(prFor(shopBranch).labels).toEqual([RECOMMENDATION_LABEL]);
+    expect(h.dashboard()).toContain(text(`merged ${formatTime(mergedAt)};`));
   });
 
   test('afterMerge: stop — no update PRs once accepted', async () => {
@@ -298,12 +336,24 @@ describe('retirement, configuration, limits', () => {
     await h.run('first');
     expect(openPrs().map((p) => p.head)).toEqual([branchName('prod', 'a1'), branchName('prod', 'a2')]);
     expect(h.dashboard()).toMatch(/\| `a3` \| Awaiting PR limits \|/);
+    // Which limit holds it is said beside it.
+    expect(h.dashboard()).toMatch(new RegExp(`\\| Awaiting PR limits \\|  \\| [^|]* \\| ${escapeRegExp(text('pullRequests.hourlyLimit (2) holds it back: 2 pull requests were opened in the last hour'))} \\|`));
+    const learned = formatTime(h.now);
     h.now += 30 * 60;
     await h.run('same hour');
     expect(openPrs()).toHaveLength(2);
+    // Held back, its rules keep the time they really changed, not the time of each run.
+    expect(h.dashboard()).toMatch(new RegExp(`\\| \`a3\` \\| Awaiting PR limits \\|  \\| ${learned} \\|`));
     h.now += HOUR;
     await h.run('next hour');
     expect(openPrs()).toHaveLength(3); // concurrent limit
+    // Opened at last: its PR says the same (and its file carries it).
+    const a3 = prFor(branchName('prod', 'a3'));
+    expect(a3.body).toContain(`Its rules last changed at ${learned}.`);
+    // And its rules are new to its reviewers, as when it was first proposed.
+    expect(a3.body).toMatch(/\| 1 \| Allow egress TCP 443 \| .* \| yes \|/);
+    expect(h.repo.file(branchName('prod', 'a3'), 'clusters/prod/namespace-isolation/a3.yaml')).toContain(`last-updated: "${learned}"`);
+    expect(h.dashboard()).toContain(text('pullRequests.concurrentLimit (3) holds it back: 3 recommendation pull requests are open'));
     h.repo.markReadyForReview(openPrs()[0]!.number);
     h.repo.mergePullRequest(openPrs()[0]!.number);
     await h.deliver();

@@ -71,7 +71,7 @@ describe('microsegmentation PRs', () => {
     expect(policy.spec.egress).toHaveLength(2);
     expect(pr.body).toContain('### Workload `shop/Deployment/api`');
     expect(pr.body).toContain('### Workload `shop/Deployment/web`');
-    expect(pr.body).toContain(`| 2 | egress | Allow | ${text("pods of namespace shop with app == 'api'")} | \`TCP\` | \`8080\` | 1 |`);
+    expect(pr.body).toContain(`| 2 | Allow egress TCP 8080 | ${text("pods of namespace shop with app == 'api'")} | 1 |`);
     expect(pr.body).toContain('p1("pods of namespace shop with app #61;#61; #39;api#39;")');
     expect(pr.body).toMatch(/distinct flows observed \(\d+ flows in the flow logs\): all allowed\./);
 

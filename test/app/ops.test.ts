@@ -52,7 +52,10 @@ describe('metrics recorded by runs', () => {
     await h.run();
     expect(await samples(metrics, 'policy_recommender_flow_source_errors_total')).toEqual({ '{cluster="prod",source="file"}': 1 });
     expect(await samples(metrics, 'policy_recommender_runs_total')).toEqual({ '{outcome="done"}': 1 });
-    expect(h.dashboard()).toContain('UNAVAILABLE');
+    // The dashboard says it failed; why (naming the source's host) is in the App's log.
+    expect(h.dashboard()).toContain("**Error:** its flows could not be read\\: the App\\'s log says why");
+    expect(h.dashboard()).not.toContain('goldmane.calico-system');
+    expect(h.errors).toContainEqual(['warn', 'cluster prod: reading its flows failed: goldmane.calico-system.svc:7443: UNAVAILABLE']);
   });
 
   test('an invalid configuration is a run with outcome config-error', async () => {

@@ -6,7 +6,9 @@
 import { beforeAll, expect, test } from '@jest/globals';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { renderPullRequestBody } from '../../src/app/render/pull-request-body.ts';
+import { renderPullRequestBody, RULES_TABLE_WIDTH, ruleId } from '../../src/app/render/pull-request-body.ts';
+import type { RuleEvidence } from '../../src/app/state/pull-request-state.ts';
+import type { RuleReport } from '../../src/engine/report.ts';
 import type { Flavor } from '../../src/config/recommendation-config.ts';
 import { config, egress, ingress, loadTemplate, net, networkSet, pub, pvt, run, wep } from '../support/engine.ts';
 
@@ -16,7 +18,7 @@ beforeAll(async () => {
 
 const GOLDEN = (name: string) => fileURLToPath(new URL(`./__golden__/${name}`, import.meta.url));
 
-/** Traffic of every category: pods, DNS, a domain, public IPv4 and IPv6, private, port 0, network sets known and unknown. */
+/** Traffic of every category: pods (the namespace's own among them), DNS, a domain, public IPv4 and IPv6, private, port 0, network sets known and unknown. */
 const TRAFFIC = [
   egress('shop', wep('kube-system', 'coredns-*', ['k8s-app=kube-dns']), { protocol: 'UDP', port: 53 }),
   egress('shop', wep('pay', 'api-*'), { port: 8000 }),
@@ -27,6 +29,8 @@ const TRAFFIC = [
   egress('shop', networkSet('partners', 'shop', null, ['role=partner']), { port: 443 }),
   egress('shop', networkSet('feed', null, '52.1.2.3'), { port: 443 }),
   ingress('shop', pub, { port: 8080 }),
+  ingress('shop', wep('shop', 'web-*'), { port: 8080 }),
+  egress('shop', wep('shop', 'api-*'), { port: 8080 }),
 ];
 
 async function body(flavor: Flavor): Promise<string> {
@@ -41,7 +45,8 @@ async function body(flavor: Flavor): Promise<string> {
     stabilizationPeriod: 600,
     update: false,
     rules: ns.rules,
-    evidence: {},
+    // The evidence a first PR records: each rule's flows of this run (apply.ts).
+    evidence: Object.fromEntries(ns.rules.filter((r) => r.firstSeen !== null).map((r): [string, RuleEvidence] => [ruleId(r), [r.flows, r.firstSeen!, r.lastSeen!]])),
     warnings: ns.warnings,
     files: [{ path: `clusters/prod/${ns.path}`, added: true }],
     skippedLines: 0,
@@ -57,4 +62,73 @@ test.each(['calico', 'calico-enterprise', 'kubernetes'] as const)('the %s flavou
     writeFileSync(path, rendered);
   }
   expect(rendered).toBe(readFileSync(path, 'utf8'));
+});
+
+/** The text GitHub shows of a Markdown table cell: escapes and entities resolved, code spans unwrapped. */
+function shown(cell: string): string {
+  return cell.trim().replace(/\\(.)/g, '$1').replace(/&#8203;/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/`/g, '');
+}
+
+/**
+ * GitHub's PR conversation column shows about 100 characters of text in a table row before the
+ * table scrolls sideways: the widest cell of each column, plus two characters of padding between
+ * columns, must fit. And every column has a header.
+ */
+function rulesTableWidth(rendered: string): number {
+  const lines = rendered.slice(rendered.indexOf('### Rules')).split('\n');
+  const rows = lines.slice(2, lines.findIndex((l, i) => i > 2 && !l.startsWith('|'))).map((l) => l.slice(1, -1).split(/(?<!\\)\|/).map(shown));
+  const [header, rule, ...data] = rows;
+  expect(rule!.every((c) => c === '---')).toBe(true);
+  expect(header!.every((c) => c.length > 0)).toBe(true);
+  expect(data.length).toBeGreaterThan(5);
+  const widths = header!.map((_, i) => Math.max(...[header!, ...data].map((r) => r[i]!.length)));
+  return widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
+}
+
+test.each(['calico', 'calico-enterprise', 'kubernetes'] as const)('the %s flavour: the rules table fits GitHub\'s width, with a header on every column', async (flavor) => {
+  expect(rulesTableWidth(await body(flavor))).toBeLessThanOrEqual(RULES_TABLE_WIDTH);
+});
+
+test('the rules table fits with the longest names, many ports, many flows and many rules', () => {
+  const namespace = 'n'.repeat(63);
+  const rule = (i: number): RuleReport => ({
+    action: 'Allow',
+    category: 'Namespace',
+    peers: [`namespace:${namespace}`],
+    remote: `pods of namespace ${namespace}`,
+    protocol: 'SCTP',
+    ports: Array.from({ length: 1 + (i % 20) }, (_, p) => String(60000 + p)),
+    firstAdded: null,
+    direction: 'ingress',
+    changed: true,
+    flows: 1,
+    firstSeen: null,
+    lastSeen: null,
+  });
+  const rules = Array.from({ length: 120 }, (_, i) => rule(i));
+  const rendered = renderPullRequestBody({
+    cluster: 'prod',
+    namespace,
+    flavor: 'calico',
+    status: 'Learning',
+    lastUpdated: null,
+    stabilizationPeriod: 600,
+    update: false,
+    rules,
+    evidence: Object.fromEntries(rules.map((r) => [ruleId(r), [9_999_999, 0, 1_794_996_700] as const])),
+    warnings: [],
+    files: [],
+    skippedLines: 0,
+    state: { v: 1, cluster: 'prod', namespace, engine: '0.1.0', hash: 'x', commit: 'c0ffee', memory: {}, evidence: {}, notified: [] },
+  });
+  expect(rulesTableWidth(rendered)).toBeLessThanOrEqual(RULES_TABLE_WIDTH);
+  // What a cell shortened is said in full under the table.
+  expect(rendered).toContain(`\\[1\\] pods of namespace ${namespace}`);
+  expect(rendered).toContain(`SCTP ${Array.from({ length: 20 }, (_, p) => 60000 + p).join(', ')}`);
+});
+
+test("a namespace's own traffic is a loop in the graph, not an edge to another node", async () => {
+  const graph = (await body('calico')).split('```mermaid')[1]!.split('```')[0]!;
+  expect(graph).toContain('  ns -->|"TCP 8080"| ns');
+  expect(graph).not.toContain('namespace shop")');
 });

@@ -56,7 +56,7 @@ describe('the App', () => {
     expect(h.repo.branchSha(api)).toBe(recorded.commit);
     // Only the move: no new commit, no body rewrite.
     expect(h.writes()).toEqual(['POST /graphql updateRefs', expect.stringMatching(/^PATCH \/repos\/acme\/policies\/issues\/\d+$/)]);
-    expect(h.repo.pullRequestFor(api)!.body).toContain(`${text('pods of namespace db')} | \`TCP\` | \`5432\` | 1 |`);
+    expect(h.repo.pullRequestFor(api)!.body).toContain(`| Allow egress TCP 5432 | ${text('pods of namespace db')} | 1 |`);
   });
 
   test("with Probot's retries, a comment whose response was lost is not posted twice", async () => {

@@ -66,8 +66,9 @@ describe('pull request body', () => {
     expect(body).toContain('**Merge** to accept it');
     expect(body).toContain('**Close** to dismiss it');
     expect(body).toContain('**Status: Learning.**');
-    // The peer column says what the rule allows, not an identifier.
-    expect(body).toContain(`| 1 | egress | Allow | ${text(publicIPv4)} | \`TCP\` | \`8001\` |`);
+    // The peer column says what the rule allows, not an identifier: shortened to fit GitHub's width, in full under the table.
+    expect(body).toContain(`| 1 | Allow egress TCP 8001 | any public IPv4 address ${text('[1]')} |`);
+    expect(body).toContain(`- ${text('[1]')} ${text(publicIPv4)}`);
     expect(body).toContain('("any public IPv4 address (outside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)")');
     expect(body).toContain('```mermaid');
     expect(body).toContain('api\\.example\\.com');
@@ -149,6 +150,18 @@ describe('dashboard', () => {
     expect(dashboardRequests(ticked)).toEqual({ run: true, recreate: new Set(['prod/old']) });
   });
 
+  test("held units' files and accepted merges read back; what is not a unit's policy file is dropped", () => {
+    const held = JSON.parse(
+      '{"prod/shop": {"namespace-isolation/shop.yaml": "a: 1", "../../etc/passwd.yaml": "x", "__proto__": "y", "n.yaml": 3}, "prod/shop.enforce": {"x.yaml": "z"}, "Prod/x": {"x.yaml": "z"}}',
+    ) as Record<string, Record<string, string>>;
+    const accepted = { prod: { shop: { hash: 'h', since: 10, denied: 0, pr: 12 }, web: { hash: 'h', since: 10, denied: 0, pr: -1 } } };
+    const body = `${encodeMarker('dashboard', { v: 1, held, accepted })}\n`;
+    const state = decodeDashboardState(body);
+    expect(state.held).toEqual({ 'prod/shop': { 'namespace-isolation/shop.yaml': 'a: 1' } });
+    expect(state.accepted).toEqual({ prod: { shop: { hash: 'h', since: 10, denied: 0, pr: 12 }, web: { hash: 'h', since: 10, denied: 0 } } });
+    expect(decodeDashboardState(`${encodeMarker('dashboard', { v: 1 })}\n`).held).toBeUndefined();
+  });
+
   test('malformed inputs and inputs with nothing to learn are reported apart', () => {
     const summary = (reason: string, n: number) => ({ total: n, byReason: { [reason]: n }, examples: [{ location: 'flows.log:3', reason }] });
     const body = renderDashboard({
@@ -157,7 +170,9 @@ describe('dashboard', () => {
       clusters: [{ name: 'prod', path: '', namespaces: [], errors: [], warnings: [], skipped: summary('not JSON', 2), unlearnable: summary('proto 0 (no Calico rule can match IP protocol 0)', 5) }],
       state: { v: 1, flowsReadUntil: {}, pending: {}, pendingEndpoints: {}, accepted: {}, dismissed: [] },
     });
-    expect(body).toContain('Skipped 2 malformed inputs: 2 not JSON. First: `flows.log:3` (not JSON).');
+    // Where they are (a file path) is the deployment's business: the App's log has it.
+    expect(body).toContain("Skipped 2 malformed inputs: 2 not JSON (the App's log says where the first ones are).");
+    expect(body).not.toContain('flows.log');
     // Markdown-escaped, as every text from the flow source is.
     expect(body).toContain('Nothing to learn from 5 well-formed inputs: 5 proto 0 \\(no Calico rule can match IP protocol 0\\).');
   });

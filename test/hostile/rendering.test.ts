@@ -262,7 +262,7 @@ describe('PR bodies and the dashboard', () => {
           fc.record({
             trigger: hostile,
             configErrors: fc.array(fc.record({ path: hostile, message: hostile }), { maxLength: 3 }),
-            source: hostile,
+            source: fc.constantFrom('file', 'goldmane', 'elasticsearch' as const),
             errors: fc.array(hostile, { maxLength: 2 }),
             warnings: fc.array(hostile, { maxLength: 2 }),
             reasons: fc.dictionary(hostile, fc.nat(), { maxKeys: 3 }),
@@ -270,7 +270,7 @@ describe('PR bodies and the dashboard', () => {
             rows: fc.array(fc.record({ namespace: hostile, unit: fc.option(hostile), note: fc.option(hostile), dismissed: fc.boolean() }), { maxLength: 4 }),
             path: hostile,
             pending: fc.dictionary(fc.tuple(ns, ns).map(([a, b]) => `${a}/${b}`), fc.constant([]), { maxKeys: 2 }),
-            until: fc.dictionary(hostile, fc.integer()),
+            until: fc.dictionary(fc.oneof(ns, hostile), fc.integer()),
           }),
         ),
         (v) => {
@@ -305,7 +305,9 @@ describe('PR bodies and the dashboard', () => {
           const boxes = [...body.matchAll(/<!-- policy-recommender:recreate prod\/(.*?) -->/g)].map((m) => m[1]);
           expect(boxes).toEqual(v.rows.filter((r) => r.dismissed && (r.unit === null || r.unit === 'isolation') && isDnsLabel(r.namespace)).map((r) => r.namespace));
           expect(body.match(/<!-- policy-recommender:dashboard /g)).toHaveLength(1);
-          expect(decodeDashboardState(body)).toEqual(content.state);
+          // Read points come back for cluster names (DNS labels) and times; anything else is dropped.
+          const readPoints = Object.fromEntries(Object.entries(v.until).filter(([k, n]) => isDnsLabel(k) && n >= 0));
+          expect(decodeDashboardState(body)).toEqual({ ...content.state, flowsReadUntil: readPoints });
           expect(dashboardRequests(body).run).toBe(false);
           expect(dashboardRequests(body).recreate).toEqual(new Set());
         },

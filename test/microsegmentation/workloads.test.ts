@@ -77,6 +77,15 @@ describe('attribution of an endpoint to a workload', () => {
     expect(index.attribute(ref('shop', 'unknown-*'))).toMatchObject({ reason: 'unmatched' });
   });
 
+  test('a label key named like a built-in object property (constructor, toString) is a label like any other', () => {
+    // Both are valid Kubernetes label keys (a qualified name); the flow's labels lack it (thinned by aggregation).
+    const api: Workload = { kind: 'Deployment', namespace: 'shop', name: 'api', labels: { app: 'api', constructor: 'v1', toString: 'x' } };
+    const withBuiltins = new WorkloadIndex([api]);
+    expect(withBuiltins.attribute(ref('shop', 'api-7d9f8b6c5d-*', ['app=api']))).toEqual({ workload: api });
+    expect(withBuiltins.attribute(ref('shop', 'api-7d9f8b6c5d-*', ['app=api', 'constructor=v1', 'toString=x']))).toEqual({ workload: api });
+    expect(withBuiltins.attribute(ref('shop', 'api-7d9f8b6c5d-*', ['app=api', 'constructor=v2']))).toMatchObject({ reason: 'unmatched' });
+  });
+
   test('labels that fit nothing: the name decides only where no label contradicts it', () => {
     expect(index.attribute(ref('shop', 'web-7d9f8b6c5d-*', ['tier=x']))).toEqual({ workload: web });
     expect(index.attribute(ref('shop', 'web-7d9f8b6c5d-*', ['app=api']))).toMatchObject({ reason: 'unmatched' });

@@ -198,6 +198,7 @@ export class FlowCollector {
     const calicoEdition = this.#calicoEdition;
     const description = `${this.#description()}, collected since ${formatTime(this.#startedAt)}`;
     return {
+      kind: 'goldmane',
       description,
       skipped,
       unlearnable,

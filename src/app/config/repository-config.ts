@@ -97,20 +97,39 @@ const appSchema = z.strictObject({
 });
 
 /**
- * Validates a repository's configuration (as Probot's config loader returns it). All problems
- * are collected into one ConfigError, each with its key path.
+ * Validates a repository's configuration (the mapping its YAML holds, `_extends` followed). All
+ * problems are collected into one ConfigError, each with its key path.
  */
 export function validateRepositoryConfig(value: unknown, defaults: ScheduleDefaults, source = CONFIG_PATH): RepositoryConfig {
+  return checkRepositoryConfig(value, defaults, source, appSchema);
+}
+
+/**
+ * The problems of a configuration meant to be extended (`_extends`): the same keys and values,
+ * but it need not name clusters (the repositories extending it may).
+ */
+export function extendedConfigIssues(value: unknown, defaults: ScheduleDefaults): readonly ConfigIssue[] {
+  try {
+    checkRepositoryConfig(value, defaults, 'an extended configuration', appSchema.partial({ clusters: true }));
+    return [];
+  } catch (e) {
+    if (e instanceof ConfigError) return e.issues;
+    throw e;
+  }
+}
+
+function checkRepositoryConfig(value: unknown, defaults: ScheduleDefaults, source: string, schema: typeof appSchema | ReturnType<typeof appSchema.partial<{ clusters: true }>>): RepositoryConfig {
   if (value !== null && value !== undefined && (typeof value !== 'object' || Array.isArray(value))) {
     throw new ConfigError(source, [{ path: '', message: 'must be a YAML mapping of keys' }]);
   }
   const input = (value ?? {}) as Record<string, unknown>;
-  const appPart: Record<string, unknown> = {};
-  const scopePart: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(input)) ((APP_KEYS as readonly string[]).includes(key) ? appPart : scopePart)[key] = v;
+  // Built with fromEntries: a key such as `__proto__` stays a key (reported as unknown), never a prototype.
+  const isAppKey = ([key]: [string, unknown]) => (APP_KEYS as readonly string[]).includes(key);
+  const appPart = Object.fromEntries(Object.entries(input).filter(isAppKey));
+  const scopePart = Object.fromEntries(Object.entries(input).filter((e) => !isAppKey(e)));
 
   const issues: ConfigIssue[] = [];
-  const app = appSchema.safeParse(appPart);
+  const app = schema.safeParse(appPart);
   if (!app.success) issues.push(...configIssues(app.error));
   const schedule = app.success ? (app.data.schedule ?? defaults.schedule) : defaults.schedule;
   const tz = app.success ? (app.data.timezone ?? defaults.timezone) : defaults.timezone;
@@ -137,7 +156,7 @@ export function validateRepositoryConfig(value: unknown, defaults: ScheduleDefau
   return {
     schedule,
     timezone: tz,
-    clusters: app.data.clusters,
+    clusters: app.data.clusters ?? [],
     pullRequests: app.data.pullRequests,
     afterMerge: app.data.afterMerge,
     enforceAfter: app.data.enforceAfter,

@@ -60,7 +60,7 @@ export function forgetBlobs(): void {
 }
 
 const PR_FIELDS = `
-  id number title body isDraft createdAt url headRefName headRefOid state merged
+  id number title body isDraft createdAt url headRefName headRefOid state merged mergedAt
   labels(first: 50) { nodes { name } }
 `;
 
@@ -76,6 +76,7 @@ interface PullRequestNode {
   headRefOid: string;
   state: 'OPEN' | 'CLOSED' | 'MERGED';
   merged: boolean;
+  mergedAt: string | null;
   labels: { nodes: { name: string }[] };
 }
 
@@ -93,6 +94,7 @@ function toPullRequest(node: PullRequestNode): PullRequestInfo {
     branch: node.headRefName,
     headOid: node.headRefOid,
     createdAt: node.createdAt,
+    ...(node.mergedAt ? { mergedAt: node.mergedAt } : {}),
   };
 }
 

@@ -19,6 +19,8 @@ export interface PullRequestInfo {
   /** The branch head; compared with what the bot last wrote to spot people's commits. */
   readonly headOid: string;
   readonly createdAt: string;
+  /** When it was merged (RFC 3339), for a merged PR. */
+  readonly mergedAt?: string;
 }
 
 export interface BranchHead {

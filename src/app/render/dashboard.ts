@@ -5,6 +5,7 @@
 
 import type { ConfigIssue } from '../../config/config-error.ts';
 import type { SkipSummary } from '../../flows/skip-report.ts';
+import type { FlowSourceKind } from '../../flows/source.ts';
 import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue, normaliseDomain } from '../../calico/names.ts';
 import { isPortNumber } from '../../calico/ports.ts';
 import { parseProtocol } from '../../calico/protocol.ts';
@@ -28,7 +29,8 @@ export interface DashboardNamespace {
   /** What the row is about, when not the namespace's isolation policy: `workloads`, `enforce isolation` ... */
   readonly unit?: string;
   readonly state: DashboardState;
-  readonly pr?: { number: number; url: string };
+  /** Its open PR, or the merged PR that accepted it (no URL: GitHub links `#number` in an issue). */
+  readonly pr?: { number: number; url?: string };
   readonly lastUpdated: string | null;
   readonly note?: string;
 }
@@ -36,7 +38,8 @@ export interface DashboardNamespace {
 export interface DashboardCluster {
   readonly name: string;
   readonly path: string;
-  readonly source?: string;
+  /** What kind of flow source was read; never where it is (that is in the App's log). */
+  readonly source?: FlowSourceKind;
   readonly window?: { from: string; to: string };
   readonly inputsRead?: number;
   readonly recordsSeen?: number;
@@ -65,12 +68,23 @@ export interface DashboardMemory {
   readonly accepted: Readonly<Record<string, Readonly<Record<string, AcceptanceRecord>>>>;
   /** Units people dismissed (key ids, `prod/shop`, `prod/shop.enforce` ...), seen through by a run. */
   readonly dismissed: readonly string[];
+  /**
+   * Units no pull request holds yet (held back by PR limits, a failed write), by key id: the policy
+   * files last proposed, relative to the cluster's path, as an open PR's state keeps them. They are
+   * the engine's memory, so their rules keep the time they really changed, not the run's.
+   */
+  readonly held?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 export interface DashboardContent {
   readonly lastRun: { at: string; durationMs: number; trigger: string } | null;
   readonly configErrors: readonly ConfigIssue[];
   readonly clusters: readonly DashboardCluster[];
+  /**
+   * With configuration errors: the cluster sections of the dashboard as it was (Markdown, from
+   * keptClusterSections), so that people still see what each namespace's state was.
+   */
+  readonly keptClusters?: string | null;
   readonly state: DashboardMemory;
 }
 
@@ -91,27 +105,37 @@ export function renderDashboard(c: DashboardContent): string {
       ].join('\n'),
     );
   }
+  if (c.keptClusters) out.push('The namespaces below are as the last run with a valid configuration left them.', c.keptClusters);
   for (const cluster of c.clusters) out.push(clusterSection(cluster));
   out.push(encodeMarker(STATE_KIND, c.state));
   return `${out.join('\n\n')}\n`;
 }
 
+/** How the dashboard names a kind of flow source (deployment-config.ts `flows.source`). */
+export function sourceKindName(kind: FlowSourceKind): string {
+  switch (kind) {
+    case 'file':
+      return 'flow log files';
+    case 'goldmane':
+      return 'Goldmane';
+    case 'elasticsearch':
+      return "Calico Enterprise's Elasticsearch flow logs";
+  }
+}
+
 function clusterSection(cluster: DashboardCluster): string {
   const lines = [`## Cluster ${code(cluster.name)}${cluster.path ? ` (${code(cluster.path)})` : ''}`];
   if (cluster.source) {
-    const read = [
-      `Flows from ${text(cluster.source)}`,
-      cluster.window ? `between ${cluster.window.from} and ${cluster.window.to}` : '',
-      cluster.recordsSeen !== undefined ? `: ${plural(cluster.recordsSeen, 'record')} read, ${cluster.recordsLearned ?? 0} learned from` : '',
-    ].join(' ');
-    lines.push(`${read.trim()}.`);
+    const window = cluster.window ? ` between ${cluster.window.from} and ${cluster.window.to}` : '';
+    const counts = cluster.recordsSeen !== undefined ? `: ${plural(cluster.recordsSeen, 'record')} read, ${cluster.recordsLearned ?? 0} learned from` : '';
+    lines.push(`Flows from ${sourceKindName(cluster.source)}${window}${counts}.`);
   }
   if (cluster.skipped && cluster.skipped.total > 0) {
     const reasons = Object.entries(cluster.skipped.byReason)
       .map(([reason, n]) => `${n} ${text(reason)}`)
       .join(', ');
-    const first = cluster.skipped.examples.map((e) => `${code(e.location)} (${text(e.reason)})`).join(', ');
-    lines.push(`Skipped ${plural(cluster.skipped.total, 'malformed input')}: ${reasons}. First: ${first}.`);
+    // Where they are (file paths, hosts) is the deployment's business: the App's log lists the first ones.
+    lines.push(`Skipped ${plural(cluster.skipped.total, 'malformed input')}: ${reasons} (the App's log says where the first ones are).`);
   }
   if (cluster.unlearnable && cluster.unlearnable.total > 0) {
     const reasons = Object.entries(cluster.unlearnable.byReason)
@@ -139,6 +163,14 @@ function clusterSection(cluster: DashboardCluster): string {
   return lines.join('\n\n');
 }
 
+/** The cluster sections of a dashboard body (from its first cluster heading to its hidden state), or null. */
+export function keptClusterSections(body: string | null): string | null {
+  if (!body) return null;
+  const start = body.search(/^## Cluster /m);
+  const end = body.lastIndexOf(DASHBOARD_MARKER);
+  return start === -1 || end < start ? null : body.slice(start, end).trim() || null;
+}
+
 export function decodeDashboardState(body: string | null): DashboardMemory {
   const value = decodeMarker(body, STATE_KIND) as Partial<DashboardMemory> | null;
   const until = value?.flowsReadUntil;
@@ -147,15 +179,35 @@ export function decodeDashboardState(body: string | null): DashboardMemory {
   const accepted = value?.accepted;
   return {
     v: 1,
-    flowsReadUntil: typeof until === 'object' && until !== null ? (until as Record<string, number>) : {},
+    flowsReadUntil: typeof until === 'object' && until !== null ? validReadPoints(until as Record<string, unknown>) : {},
     pending: typeof pending === 'object' && pending !== null ? validPending(pending as Record<string, unknown>) : {},
     pendingEndpoints: typeof endpoints === 'object' && endpoints !== null ? validPendingEndpoints(endpoints as Record<string, unknown>) : {},
     accepted: typeof accepted === 'object' && accepted !== null ? validAccepted(accepted as Record<string, unknown>) : {},
     dismissed: Array.isArray(value?.dismissed) ? value.dismissed.filter((k): k is string => typeof k === 'string' && parseBranch(`policy-recommender/${k}`) !== null) : [],
+    ...validHeld(value?.held),
   };
 }
 
+/** Held units' policy files: keys of namespace or workloads units, relative YAML paths, text. */
+function validHeld(value: unknown): { held?: Record<string, Record<string, string>> } {
+  if (typeof value !== 'object' || value === null) return {};
+  const held: Record<string, Record<string, string>> = {};
+  for (const [id, files] of Object.entries(value)) {
+    const key = parseBranch(`policy-recommender/${id}`);
+    if ((key?.kind !== 'namespace' && key?.kind !== 'workloads') || typeof files !== 'object' || files === null) continue;
+    // Built with fromEntries: a path such as `__proto__` stays a key, never a prototype.
+    const kept = Object.fromEntries(Object.entries(files).filter((e): e is [string, string] => typeof e[1] === 'string' && /^[a-z0-9][a-z0-9._/-]*\.ya?ml$/i.test(e[0]) && !e[0].split('/').includes('..')));
+    if (Object.keys(kept).length > 0) held[id] = kept;
+  }
+  return Object.keys(held).length > 0 ? { held } : {};
+}
+
 const NAMESPACE_KEY = /^[a-z0-9-]+\/[a-z0-9-]+$/;
+
+/** Per cluster (a DNS label, `constructor` included), unix seconds; anything else a person wrote is dropped. */
+function validReadPoints(value: Record<string, unknown>): Record<string, number> {
+  return Object.fromEntries(Object.entries(value).filter((e): e is [string, number] => isDnsLabel(e[0]) && Number.isSafeInteger(e[1]) && (e[1] as number) >= 0));
+}
 
 function validPendingEndpoints(value: Record<string, unknown>): Record<string, EndpointObservation[]> {
   const out: Record<string, EndpointObservation[]> = {};
@@ -189,7 +241,8 @@ function validAccepted(value: Record<string, unknown>): Record<string, Record<st
       const unit = parseBranch(`policy-recommender/${cluster}/${namespace}`);
       if ((unit?.kind !== 'namespace' && unit?.kind !== 'workloads') || typeof record !== 'object' || record === null) continue;
       if (typeof record.hash !== 'string' || !time(record.since) || !time(record.denied) || (record.lastDenied !== undefined && !time(record.lastDenied))) continue;
-      kept[namespace] = { hash: record.hash, since: record.since!, denied: record.denied!, ...(record.lastDenied !== undefined ? { lastDenied: record.lastDenied } : {}) };
+      const pr = Number.isSafeInteger(record.pr) && record.pr! > 0 ? { pr: record.pr! } : {};
+      kept[namespace] = { hash: record.hash, since: record.since!, denied: record.denied!, ...(record.lastDenied !== undefined ? { lastDenied: record.lastDenied } : {}), ...pr };
     }
     out[cluster] = kept;
   }

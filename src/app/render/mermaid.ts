@@ -7,6 +7,8 @@ export interface GraphEdge {
   readonly peer: string;
   /** e.g. `TCP 80, 443`. */
   readonly traffic: string;
+  /** The peer is the subject itself (a namespace's traffic within the namespace): drawn as a loop. */
+  readonly self?: boolean;
 }
 
 function label(value: string): string {
@@ -21,7 +23,15 @@ export function trafficGraph(subject: string, edges: readonly GraphEdge[]): stri
     return ids.get(peer)!;
   };
   const lines = ['flowchart LR', `  ns[${label(subject)}]`];
+  // Traffic within the subject is one loop on it: seen from either side it is the same traffic,
+  // so ingress and egress rules that allow the same are drawn once; otherwise each loop says its direction.
+  const loops = edges.filter((e) => e.self === true);
+  const same = loops.length === 2 && loops[0]!.traffic === loops[1]!.traffic;
+  for (const loop of same ? loops.slice(0, 1) : loops) {
+    lines.push(`  ns -->|${label(same ? loop.traffic : `${loop.direction}: ${loop.traffic}`)}| ns`);
+  }
   for (const edge of edges) {
+    if (edge.self === true) continue;
     const id = node(edge.peer);
     lines.push(
       edge.direction === 'ingress'

@@ -34,6 +34,8 @@ export interface PolicySection {
   readonly rules: readonly RuleReport[];
   /** Prefix of its rules' evidence keys (rules of different workloads can look alike). */
   readonly evidencePrefix: string;
+  /** The peer key (engine/model.ts peerKey) of the subject's own pods, e.g. `namespace:shop`: its traffic within itself. */
+  readonly self?: string;
 }
 
 export interface PullRequestContent {
@@ -105,8 +107,8 @@ function intro(c: PullRequestContent): string {
     ? `This adds to the accepted policy of namespace ${code(c.namespace)} (cluster ${code(c.cluster)}) the traffic observed since it was merged.`
     : `This proposes a ${kind} for namespace ${code(c.namespace)} (cluster ${code(c.cluster)}) that allows the traffic observed in its flow logs: each rule below allows what its peer column says, no more (where a rule had to allow more than was seen, a warning says so).`;
   const merge = '- **Merge** to accept it: Argo CD or Flux apply it as a staged policy; Calico reports what it would deny and denies nothing yet.';
+  // GitHub shows the title above the body: the body does not repeat it.
   return [
-    `## ${text(pullRequestTitle(c))}`,
     what,
     [merge, '- **Close** to dismiss it: this namespace is not proposed again (reopen the pull request to undo).'].join('\n'),
   ].join('\n\n');
@@ -118,7 +120,6 @@ function workloadsIntro(c: PullRequestContent, workload: string | undefined): st
     ? `This adds to the accepted microsegmentation policies of ${which} (cluster ${code(c.cluster)}) the traffic observed since they were merged.`
     : `This proposes staged Calico policies in the microsegmentation tier for ${which} (cluster ${code(c.cluster)}): each allows the traffic its workload was seen to have, as its rules' peer columns say (a warning says where a rule had to allow more). The namespace's isolation policy passes traffic within the namespace on to them.`;
   return [
-    `## ${text(pullRequestTitle(c))}`,
     what,
     [
       '- **Merge** to accept them: Argo CD or Flux apply them as staged policies; Calico reports what they would deny and denies nothing yet.',
@@ -140,7 +141,6 @@ function enforceIntro(c: PullRequestContent, unit: PullRequestUnit & { kind: 'en
         ? `This enforces the accepted microsegmentation ${unit.workload === undefined ? `policies of the workloads of namespace ${code(c.namespace)}` : `policy of workload ${code(unit.workload)}`} (cluster ${code(c.cluster)}): each ${code('StagedNetworkPolicy')} becomes a ${code('NetworkPolicy')} with the same rules.${evidence}`
         : `Every selected namespace of cluster ${code(c.cluster)} has an enforced isolation policy. This enforces the staged global default deny: the ${code('StagedGlobalNetworkPolicy')} becomes a ${code('GlobalNetworkPolicy')}, which denies whatever no policy allows.`;
   return [
-    `## ${text(pullRequestTitle(c))}`,
     what,
     [
       '- **Merge** to enforce it: Argo CD or Flux apply it, and Calico **denies** what it does not allow.',
@@ -164,7 +164,7 @@ function statusLine(c: PullRequestContent): string {
 }
 
 function policiesOf(c: PullRequestContent): readonly PolicySection[] {
-  return c.policies ?? [{ heading: null, subject: `namespace ${c.namespace}`, rules: c.rules, evidencePrefix: '' }];
+  return c.policies ?? [{ heading: null, subject: `namespace ${c.namespace}`, rules: c.rules, evidencePrefix: '', self: `namespace:${c.namespace}` }];
 }
 
 function sections(c: PullRequestContent, maxRows: number, graph: boolean): string[] {
@@ -173,7 +173,7 @@ function sections(c: PullRequestContent, maxRows: number, graph: boolean): strin
   for (const policy of policies) {
     const heading = policy.heading === null ? '### Rules' : `### ${text(policy.heading.label)} ${code(policy.heading.name)}`;
     out.push(`${heading}\n\n${rulesTable(policy, c.evidence, maxRows)}`);
-    if (graph && policy.rules.length > 0) out.push(`${policies.length > 1 ? '#### Traffic' : '### Traffic'}\n\n${trafficGraph(policy.subject, edges(policy.rules))}`);
+    if (graph && policy.rules.length > 0) out.push(`${policies.length > 1 ? '#### Traffic' : '### Traffic'}\n\n${trafficGraph(policy.subject, edges(policy.rules, policy.self))}`);
   }
   if (c.simulation) out.push(`### Simulated against the observed flows\n\n${simulation(c.simulation, c.unit?.kind === 'enforce-default-deny')}`);
   const notes = warnings(c);
@@ -193,37 +193,72 @@ function sections(c: PullRequestContent, maxRows: number, graph: boolean): strin
   return out;
 }
 
+/**
+ * GitHub's PR conversation column holds about 100 characters of table text in a row before it
+ * scrolls: the rules table's columns are sized to fit (`RULES_TABLE_WIDTH`), and a peer or port
+ * list too long for its cell is shortened there and given in full in a note under the table.
+ */
+export const RULES_TABLE_WIDTH = 100;
+const RULE_CELL = 28;
+const PEER_CELL = 40;
+/** Flow counts from 10,000 up in three significant digits (`12.3K`): the column stays five characters wide. */
+const FLOWS = new Intl.NumberFormat('en', { notation: 'compact', maximumSignificantDigits: 3 });
+
 function rulesTable(policy: PolicySection, evidence: Readonly<Record<string, RuleEvidence>>, maxRows: number): string {
   if (policy.rules.length === 0) return 'No rules.';
+  const notes = new Map<string, number>();
+  const note = (full: string): string => {
+    if (!notes.has(full)) notes.set(full, notes.size + 1);
+    return `[${notes.get(full)}]`;
+  };
   const rows = policy.rules.slice(0, maxRows === Infinity ? undefined : maxRows).map((rule, i) => {
     const e = evidence[policy.evidencePrefix + ruleId(rule)];
     return [
       String(i + 1),
-      rule.direction,
-      rule.action,
-      text(rule.remote),
-      code(rule.protocol),
-      rule.ports.length > 0 ? rule.ports.map(code).join(', ') : 'any',
-      e ? String(e[0]) : '0',
-      e ? formatTime(e[1]) : '-',
-      e ? formatTime(e[2]) : '-',
-      rule.changed ? 'new' : '',
+      text(fitted(ruleText(rule), RULE_CELL, note, () => `${rule.action} ${rule.direction} ${rule.protocol} ports`)),
+      text(fitted(rule.category === 'Custom' ? `custom rule: ${rule.remote}` : rule.remote, PEER_CELL, note, (full) => shortPeer(full))),
+      e ? (e[0] < 10_000 ? String(e[0]) : FLOWS.format(e[0])) : '0',
+      e ? formatTime(e[2]).slice(0, 10) : '-',
+      rule.changed ? 'yes' : '',
     ];
   });
   const more = policy.rules.length > rows.length ? `\n\n${plural(policy.rules.length - rows.length, 'more rule')} in the file.` : '';
-  return table(['#', 'Direction', 'Action', 'Peer', 'Protocol', 'Ports', 'Flows seen', 'First seen', 'Last seen', ''], rows) + more;
+  const legend = notes.size === 0 ? '' : `\n\n${[...notes].map(([full, n]) => `- ${text(`[${n}]`)} ${text(full)}`).join('\n')}`;
+  return table(['#', 'Rule', 'Peer', 'Flows', 'Last seen', 'New'], rows) + legend + more;
+}
+
+/** `Allow egress TCP 443, 8443`: action, direction, protocol and ports (a flavour's `TCP/443` shown as `443`). */
+function ruleText(rule: RuleReport): string {
+  const ports = rule.ports.map((p) => (p.startsWith(`${rule.protocol}/`) ? p.slice(rule.protocol.length + 1) : p));
+  return `${rule.action} ${rule.direction} ${rule.protocol} ${ports.length > 0 ? ports.join(', ') : 'any port'}`;
+}
+
+/** The value if it fits the cell; otherwise its short form and a note that gives it in full. */
+function fitted(full: string, width: number, note: (full: string) => string, short: (full: string) => string): string {
+  if (full.length <= width) return full;
+  const marker = note(full);
+  const head = short(full);
+  const room = width - marker.length - 1;
+  return `${head.length <= room ? head : `${head.slice(0, room - 1).trimEnd()}…`} ${marker}`;
+}
+
+/** A peer's description up to where its details start: `any public IPv4 address (outside ...)` -> `any public IPv4 address`, `pods of namespace shop with ...` -> `pods of namespace shop`. */
+function shortPeer(full: string): string {
+  const cut = [' (', ', ', ': ', ' with '].map((d) => full.indexOf(d)).filter((i) => i > 0);
+  return cut.length === 0 ? full : full.slice(0, Math.min(...cut));
 }
 
 /** The namespace's peers, one node per distinct remote side: what each rule allows, in words. */
-function edges(rules: readonly RuleReport[]): GraphEdge[] {
-  const byPeer = new Map<string, { direction: 'ingress' | 'egress'; peer: string; traffic: Set<string> }>();
+function edges(rules: readonly RuleReport[], self: string | undefined): GraphEdge[] {
+  const byPeer = new Map<string, { direction: 'ingress' | 'egress'; peer: string; self: boolean; traffic: Set<string> }>();
   for (const rule of rules) {
     const key = `${rule.direction} ${rule.remote}`;
-    const entry = byPeer.get(key) ?? { direction: rule.direction, peer: rule.category === 'Custom' ? 'custom rule' : rule.remote, traffic: new Set<string>() };
+    const own = self !== undefined && rule.category !== 'Custom' && rule.peers.length === 1 && rule.peers[0] === self;
+    const entry = byPeer.get(key) ?? { direction: rule.direction, peer: rule.category === 'Custom' ? 'custom rule' : rule.remote, self: own, traffic: new Set<string>() };
     entry.traffic.add(`${rule.protocol}${rule.ports.length > 0 ? ` ${rule.ports.join(',')}` : ''}`);
     byPeer.set(key, entry);
   }
-  return [...byPeer.values()].map((e) => ({ direction: e.direction, peer: e.peer, traffic: [...e.traffic].join('; ') }));
+  return [...byPeer.values()].map((e) => ({ direction: e.direction, peer: e.peer, traffic: [...e.traffic].join('; '), ...(e.self ? { self: true } : {}) }));
 }
 
 /** Rows beyond this are counted, not listed. */

@@ -8,6 +8,7 @@ import { BranchMoved, RepositoryConflict, type BranchHead, type PullRequestInfo,
 import { pullRequestTitle, renderPullRequestBody, ruleId, type PolicySection, type PullRequestUnit } from '../render/pull-request-body.ts';
 import { dismissalComment, DISMISSED_MARKER } from '../render/comments.ts';
 import { code } from '../render/markdown.ts';
+import { own } from '../../util/plain.ts';
 import { branchOf, describeKey, type ProposalKey } from '../state/proposal-key.ts';
 import {
   decodeState,
@@ -255,7 +256,7 @@ function policySections(change: UnitChange): PolicySection[] {
   return change.reports.map((report) => {
     const workload = (report as Partial<WorkloadReport>).key;
     return workload === undefined
-      ? { heading: change.reports.length > 1 ? { label: 'Namespace', name: report.namespace } : null, subject: `namespace ${report.namespace}`, rules: report.rules, evidencePrefix: '' }
+      ? { heading: change.reports.length > 1 ? { label: 'Namespace', name: report.namespace } : null, subject: `namespace ${report.namespace}`, rules: report.rules, evidencePrefix: '', self: `namespace:${report.namespace}` }
       : { heading: change.reports.length > 1 ? { label: 'Workload', name: workload } : null, subject: subjectOf(report as WorkloadReport), rules: report.rules, evidencePrefix: `${workload} ` };
   });
 }
@@ -270,7 +271,7 @@ function evidence(change: UnitChange, previous: Readonly<Record<string, RuleEvid
   const out: Record<string, RuleEvidence> = {};
   for (const section of policySections(change)) for (const rule of section.rules) {
     const id = section.evidencePrefix + ruleId(rule);
-    const before = previous[id];
+    const before = own(previous, id);
     if (rule.flows === 0 || rule.firstSeen === null || rule.lastSeen === null) {
       if (before) out[id] = before;
       continue;

@@ -11,6 +11,7 @@ import type { RecommendationConfig } from '../../config/recommendation-config.ts
 import { enforcePolicyInFile, type StagedKind } from '../../engine/enforce.ts';
 import { flavorFor } from '../../engine/flavors/index.ts';
 import type { EndpointObservation, EndpointRef, HostEndpointObservation, ObservedAtom } from '../../engine/model.ts';
+import type { NamespaceReport, RuleReport } from '../../engine/report.ts';
 import { isNamespacePolicyName, workloadPolicyName } from '../../engine/naming.ts';
 import { formatTime } from '../../engine/provenance.ts';
 import { parseLabels, type Workload, type WorkloadId } from '../../engine/workloads.ts';
@@ -28,6 +29,7 @@ import { keyId, type ProposalKey } from '../state/proposal-key.ts';
 import { decodeState, REBASE_LABEL } from '../state/pull-request-state.ts';
 import type { UnitChange, UnitFacts } from './decide.ts';
 import { simulate, type SimulationQuestion } from './simulation.ts';
+import { own } from '../../util/plain.ts';
 
 /** What the bot remembers about an accepted staged policy (in the dashboard's hidden state). */
 export interface AcceptanceRecord {
@@ -39,6 +41,14 @@ export interface AcceptanceRecord {
   readonly lastDenied?: number;
   /** Distinct observed flows it would have denied since (each counted in the run that saw it). */
   readonly denied: number;
+  /** The pull request whose merge it was, when the run that first saw it found one. */
+  readonly pr?: number;
+}
+
+/** The merge that brought an accepted unit's files to the default branch: its PR and when (unix seconds). */
+export interface AcceptedMerge {
+  readonly pr: number;
+  readonly mergedAt: number;
 }
 
 export interface ClusterUnitsInput {
@@ -75,6 +85,10 @@ export interface ClusterUnitsInput {
   readonly accepted: Readonly<Record<string, AcceptanceRecord>>;
   /** Seconds an accepted staged policy must deny nothing before its enforcement is proposed. */
   readonly enforceAfter: number;
+  /** By acceptance record id: the merged PR of a unit whose record is new (see acceptedUnits). */
+  readonly merges?: ReadonlyMap<string, AcceptedMerge>;
+  /** By key id: the policy files a unit no PR holds yet last proposed (the dashboard keeps them). */
+  readonly held?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 export interface ClusterUnits {
@@ -95,12 +109,28 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
   const accepted: Record<string, AcceptanceRecord> = {};
   const policies = ourNamespacePolicies(input.tree, config);
   const labelsOf = (ns: string) => input.namespaces?.labels(ns) ?? { 'kubernetes.io/metadata.name': ns, 'projectcalico.org/name': ns };
+  const selected = (ns: string): boolean => config.namespaceSpec.recStatus === 'Enabled' && config.namespaceSpec.selector.matches(labelsOf(ns));
   const goneReason = (ns: string): string | null =>
-    input.deleted.has(ns)
-      ? 'the namespace no longer exists in the cluster'
-      : config.namespaceSpec.recStatus !== 'Enabled' || !config.namespaceSpec.selector.matches(labelsOf(ns))
-        ? 'the namespace is no longer selected by namespaceSpec'
-        : null;
+    input.deleted.has(ns) ? 'the namespace no longer exists in the cluster' : !selected(ns) ? 'the namespace is no longer selected by namespaceSpec' : null;
+  /** A namespace that exists but namespaceSpec does not select: the dashboard says so, not "No traffic". */
+  const notSelected = (ns: string): Partial<UnitFacts> => (!input.deleted.has(ns) && !selected(ns) ? { notSelected: true } : {});
+  // A unit's memory: its open PR's policy files, or, while no PR holds it, those it was last proposed with.
+  const memoryFor = (key: ProposalKey): TreeFiles | undefined => {
+    const pr = prs.get(keyId(key));
+    if (pr !== undefined) return memoryOf(pr);
+    const held = input.held?.[keyId(key)];
+    return held === undefined ? undefined : new Map(Object.entries(held));
+  };
+  /**
+   * A unit's proposal from its memory. A held unit's files date its rules, but which rules are new
+   * is said against the default branch, as when it was first proposed: its PR opens as it would have.
+   */
+  const proposeUnit = (key: ProposalKey, what: Parameters<typeof propose>[1]): Proposal | null => {
+    const proposal = propose(proposalInput(memoryFor(key)), what);
+    if (proposal === null || prs.has(keyId(key)) || input.held?.[keyId(key)] === undefined) return proposal;
+    const fresh = propose(proposalInput(undefined), what);
+    return fresh === null ? proposal : withNewRulesOf(proposal, fresh);
+  };
   const proposalInput = (memory: TreeFiles | undefined): ProposalInput => ({
     clusterPath: input.clusterPath,
     tree: input.tree,
@@ -155,9 +185,9 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
       facts.push(unit(key, namespace, null, null, { accepted: true, enforced: true, gone }));
       continue;
     }
-    const proposal = gone === null ? propose(proposalInput(memoryOf(prs.get(keyId(key)))), { kind: 'namespace', namespace }) : null;
+    const proposal = gone === null ? proposeUnit(key, { kind: 'namespace', namespace }) : null;
     const change = proposal === null || proposal.files.size === 0 ? null : namespaceChange(proposal, input, namespace);
-    facts.push(unit(key, namespace, change, proposal?.status ?? null, { gone, accepted: policy !== undefined }));
+    facts.push(unit(key, namespace, change, proposal?.status ?? null, { gone, accepted: policy !== undefined, ...notSelected(namespace) }));
 
     if (policy === undefined) continue;
     const record = acceptance(input, namespace, new Map([[policy.path, policy.text]]), namespaceFlows(input, namespace), [{ namespace, name: policy.ref.name }]);
@@ -201,7 +231,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
       const gone = goneReason(key.namespace);
       const proposal =
         gone === null
-          ? propose(proposalInput(memoryOf(prs.get(keyId(key)))), key.workload === undefined ? { kind: 'workloads', namespace: key.namespace } : { kind: 'workloads', namespace: key.namespace, workload: key.workload })
+          ? proposeUnit(key, key.workload === undefined ? { kind: 'workloads', namespace: key.namespace } : { kind: 'workloads', namespace: key.namespace, workload: key.workload })
           : null;
       // Every workload of the unit skipped, though its PR holds their policies: none is selected any more.
       const deselected =
@@ -211,21 +241,11 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
       const change = proposal === null || proposal.files.size === 0 ? null : workloadsChange(proposal, input, key.namespace);
       const existing = proposal !== null && proposal.workloads.some((w) => input.tree.has(w.path));
       workloadFacts.set(keyId(key), facts.length);
-      facts.push(unit(key, key.namespace, change, proposal?.status ?? null, { gone: gone ?? deselected, accepted: existing }));
+      facts.push(unit(key, key.namespace, change, proposal?.status ?? null, { gone: gone ?? deselected, accepted: existing, ...notSelected(key.namespace) }));
     }
 
     // Accepted workload policies: their would-be denials, and their enforcement, grouped as their PRs are.
-    const overlay = new TreeOverlay(input.tree);
-    const policies = workloadPoliciesIn(overlay, buildInventory(overlay), 'StagedNetworkPolicy', config.microsegmentation.tierName);
-    const perWorkload = config.microsegmentation.pullRequests === 'per-workload';
-    const groups = new Map<string, { key: ProposalKey & { kind: 'workloads' }; entries: { workload: Workload; ref: ObjectRef; enforced: boolean }[] }>();
-    for (const [workloadKey, { workload, refs, enforced }] of policies) {
-      const key = { kind: 'workloads' as const, cluster, namespace: workload.namespace, ...(perWorkload ? { workload: workloadKey } : {}) };
-      const group = groups.get(keyId(key)) ?? { key, entries: [] };
-      group.entries.push({ workload, ref: refs[0]!, enforced });
-      groups.set(keyId(key), group);
-    }
-    for (const [id, { key, entries }] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    for (const [id, { key, entries }] of [...workloadGroups(cluster, input.tree, config)].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const index = workloadFacts.get(id);
       const current = index === undefined ? undefined : facts[index]!;
       const staged = entries.filter((e) => !e.enforced);
@@ -267,6 +287,47 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
     facts.push(unit(denyKey, null, change, 'Stable', change !== null ? {} : { gone: 'not every selected namespace has an enforced isolation policy any more' }));
   }
   return { facts, accepted, notes, warnings };
+}
+
+/** `proposal` with its rules' `changed` as `fresh` (the same unit proposed without memory) says them. */
+function withNewRulesOf(proposal: Proposal, fresh: Proposal): Proposal {
+  const id = (r: RuleReport) => `${r.direction} ${r.action} ${r.category} ${r.protocol} ${r.peers.join(',')} ${r.ports.join(',')}`;
+  const changed = new Map([...fresh.namespaces, ...fresh.workloads].flatMap((report) => report.rules.map((r): [string, boolean] => [`${report.path} ${id(r)}`, r.changed])));
+  const marked = <T extends NamespaceReport>(report: T): T => ({ ...report, rules: report.rules.map((r) => ({ ...r, changed: changed.get(`${report.path} ${id(r)}`) ?? r.changed })) });
+  return { ...proposal, namespaces: proposal.namespaces.map(marked), workloads: proposal.workloads.map(marked) };
+}
+
+/** Accepted workload policies on the default branch, grouped by the unit (key id) whose PR proposes them. */
+function workloadGroups(cluster: string, tree: TreeFiles, config: RecommendationConfig) {
+  const overlay = new TreeOverlay(tree);
+  const policies = workloadPoliciesIn(overlay, buildInventory(overlay), 'StagedNetworkPolicy', config.microsegmentation.tierName);
+  const perWorkload = config.microsegmentation.pullRequests === 'per-workload';
+  const groups = new Map<string, { key: ProposalKey & { kind: 'workloads' }; entries: { workload: Workload; ref: ObjectRef; enforced: boolean }[] }>();
+  for (const [workloadKey, { workload, refs, enforced }] of policies) {
+    const key = { kind: 'workloads' as const, cluster, namespace: workload.namespace, ...(perWorkload ? { workload: workloadKey } : {}) };
+    const group = groups.get(keyId(key)) ?? { key, entries: [] };
+    group.entries.push({ workload, ref: refs[0]!, enforced });
+    groups.set(keyId(key), group);
+  }
+  return groups;
+}
+
+/**
+ * The accepted (staged, not enforced) units of a cluster's default branch, by acceptance record id
+ * (`shop`, `shop.appsec` ...), with their unit's key and the hash their record is kept under: a
+ * run looks up the merge of those whose record is new, to date their acceptance at it.
+ */
+export function acceptedUnits(cluster: string, tree: TreeFiles, config: RecommendationConfig): Map<string, { key: ProposalKey; hash: string }> {
+  const out = new Map<string, { key: ProposalKey; hash: string }>();
+  for (const [namespace, policy] of ourNamespacePolicies(tree, config)) {
+    if (!policy.enforced) out.set(namespace, { key: { kind: 'namespace', cluster, namespace }, hash: contentHash(new Map([[policy.path, policy.text]])) });
+  }
+  if (!config.microsegmentation.enabled) return out;
+  for (const [id, { key, entries }] of workloadGroups(cluster, tree, config)) {
+    const staged = entries.filter((e) => !e.enforced);
+    if (staged.length > 0) out.set(id.slice(cluster.length + 1), { key, hash: contentHash(new Map(staged.map((e) => [e.ref.path, tree.get(e.ref.path) ?? '']))) });
+  }
+  return out;
 }
 
 /** Our namespace isolation policies on the default branch: where each is, and whether it is enforced. */
@@ -415,8 +476,13 @@ function workloadFlows(input: ClusterUnitsInput, namespace: string, workloads: r
  */
 function acceptance(input: ClusterUnitsInput, id: string, files: ReadonlyMap<string, string>, flows: readonly CheckedFlow[], refs: readonly StagedRef[]): AcceptanceRecord {
   const hash = contentHash(files);
-  const previous = input.accepted[id];
-  const record: AcceptanceRecord = previous?.hash === hash ? previous : { hash, since: input.now, denied: 0 };
+  const previous = own(input.accepted, id);
+  // A new record is dated at the merge that brought the files, when that merge is newer than what
+  // the last record knew (otherwise the change was someone's commit, seen now).
+  const merge = input.merges?.get(id);
+  const merged = merge !== undefined && merge.mergedAt <= input.now && merge.mergedAt > (previous?.since ?? -1) ? merge : undefined;
+  const record: AcceptanceRecord =
+    previous?.hash === hash ? previous : { hash, since: merged?.mergedAt ?? input.now, denied: 0, ...(merged ? { pr: merged.pr } : {}) };
   if (flows.length === 0) return record;
   const { check } = simulate(input.tree, flows.map((f) => f.flow), input.facts, proposalQuestion(refs, 'The accepted policies are evaluated'));
   // Only traffic since the merge, and not already counted (runs read a little of the last window again).
@@ -434,8 +500,8 @@ function acceptance(input: ClusterUnitsInput, id: string, files: ReadonlyMap<str
 function acceptanceNote(record: AcceptanceRecord, quietSince: number, enforceAfter: number): string {
   const denied =
     record.denied === 0
-      ? `accepted ${formatTime(record.since)}; would have denied nothing since`
-      : `accepted ${formatTime(record.since)}; would have denied ${record.denied} observed ${record.denied === 1 ? 'flow' : 'flows'} since, the last at ${formatTime(record.lastDenied!)}`;
+      ? `${record.pr === undefined ? 'accepted' : 'merged'} ${formatTime(record.since)}; would have denied nothing since`
+      : `${record.pr === undefined ? 'accepted' : 'merged'} ${formatTime(record.since)}; would have denied ${record.denied} observed ${record.denied === 1 ? 'flow' : 'flows'} since, the last at ${formatTime(record.lastDenied!)}`;
   return `${denied}; enforcement is proposed after ${formatDuration(enforceAfter)} without, at ${formatTime(quietSince + enforceAfter)} at the earliest`;
 }
 

@@ -74,6 +74,8 @@ export interface UnitFacts {
   readonly recreate: boolean;
   /** An earlier run saw the dismissal through (its comment said, its branch deleted). */
   readonly dismissalNoted?: boolean;
+  /** The namespace exists but `namespaceSpec` does not select it (or recommendations are disabled). */
+  readonly notSelected?: boolean;
 }
 
 export type Action =
@@ -100,6 +102,7 @@ export type DashboardState =
   | 'Edited'
   | 'Awaiting PR limits'
   | 'Closed as obsolete'
+  | 'Not selected'
   | 'No traffic'
   | 'Error';
 
@@ -107,6 +110,8 @@ export interface Decision {
   readonly facts: UnitFacts;
   readonly action: Action;
   readonly dashboard: DashboardState;
+  /** What the dashboard says beside the state: for `Awaiting PR limits`, which limit holds it. */
+  readonly note?: string;
 }
 
 export interface Limits {
@@ -123,15 +128,43 @@ export function needsHistory(facts: UnitFacts): boolean {
   return facts.openPullRequest === null && facts.change !== null && facts.gone === null;
 }
 
+/**
+ * The order in which units get a PR when the limits leave room for some: enforcements first (an
+ * accepted policy that has proven itself is one merge from done, and without a turn of its own a
+ * stream of new namespaces would hold it back for ever), then updates of accepted policies, then
+ * new proposals; by key within each. Every PR counts against the limits, enforcements too: they
+ * are there to keep the reviewers' queue short, and an enforce PR is reviewed like any other.
+ */
+function priority(facts: UnitFacts): number {
+  return isEnforcement(facts.key) ? 0 : facts.accepted ? 1 : 2;
+}
+
+/** Which limit holds a unit back, in the configuration's words. */
+function heldBy(limits: Limits, open: number, opened: number): string | null {
+  if (limits.concurrent > 0 && open >= limits.concurrent) {
+    return `pullRequests.concurrentLimit (${limits.concurrent}) holds it back: ${plural(open, 'recommendation pull request is', 'recommendation pull requests are')} open; it is opened when one is merged or closed`;
+  }
+  if (limits.hourly > 0 && opened >= limits.hourly) {
+    return `pullRequests.hourlyLimit (${limits.hourly}) holds it back: ${plural(opened, 'pull request was', 'pull requests were')} opened in the last hour`;
+  }
+  return null;
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 export function decide(all: readonly UnitFacts[], limits: Limits, afterMerge: 'propose-updates' | 'stop'): Decision[] {
   let open = limits.open;
   let opened = limits.openedLastHour;
-  const ordered = [...all].sort((a, b) => (keyId(a.key) < keyId(b.key) ? -1 : keyId(a.key) > keyId(b.key) ? 1 : 0));
-  return ordered.map((facts): Decision => {
+  const byKey = (a: UnitFacts, b: UnitFacts) => (keyId(a.key) < keyId(b.key) ? -1 : keyId(a.key) > keyId(b.key) ? 1 : 0);
+  // Decided in priority order (who gets room under the limits), returned in key order (the dashboard's).
+  const ordered = [...all].sort((a, b) => priority(a) - priority(b) || byKey(a, b));
+  const decisions = ordered.map((facts): Decision => {
     const pr = facts.openPullRequest;
     if (pr !== null) return withPullRequest(facts, pr);
     if (facts.gone !== null || facts.change === null) {
-      return { facts, action: { kind: 'none' }, dashboard: facts.enforced ? 'Enforced' : facts.accepted ? 'Accepted' : 'No traffic' };
+      return { facts, action: { kind: 'none' }, dashboard: facts.enforced ? 'Enforced' : facts.accepted ? 'Accepted' : facts.notSelected ? 'Not selected' : 'No traffic' };
     }
     const latest = facts.latest ?? null;
     // Open but unlabelled: a run stopped between creating it and labelling it. It is ours: adopt it.
@@ -141,13 +174,13 @@ export function decide(all: readonly UnitFacts[], limits: Limits, afterMerge: 'p
     }
     const update = facts.accepted || latest?.state === 'merged';
     if (update && afterMerge === 'stop') return { facts, action: { kind: 'none' }, dashboard: 'Accepted' };
-    if ((limits.concurrent > 0 && open >= limits.concurrent) || (limits.hourly > 0 && opened >= limits.hourly)) {
-      return { facts, action: { kind: 'none' }, dashboard: 'Awaiting PR limits' };
-    }
+    const held = heldBy(limits, open, opened);
+    if (held !== null) return { facts, action: { kind: 'none' }, dashboard: 'Awaiting PR limits', note: held };
     open++;
     opened++;
     return { facts, action: { kind: 'open', update }, dashboard: statusState(facts.status) };
   });
+  return decisions.sort((a, b) => byKey(a.facts, b.facts));
 }
 
 function withPullRequest(facts: UnitFacts, pr: PullRequestInfo): Decision {

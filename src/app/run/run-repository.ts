@@ -4,18 +4,19 @@
 // crash or restart at any point loses nothing: the next run observes and converges.
 
 import { namespaceContext, namespaceInventory, type ClusterContext } from '../../cluster/cluster-context.ts';
-import { ConfigError, type ConfigIssue } from '../../config/config-error.ts';
 import { mergeEndpointObservations, mergeObservations } from '../../engine/aggregate.ts';
 import { clusterFacts } from './cluster-facts.ts';
 import type { EndpointObservation, ObservedAtom } from '../../engine/model.ts';
 import { formatTime } from '../../engine/provenance.ts';
-import type { FlowCoverage, FlowSource, MissingFlows } from '../../flows/source.ts';
+import type { FlowCoverage, FlowSource, FlowSourceKind, MissingFlows } from '../../flows/source.ts';
 import { namespacesWithPolicies, type NamespaceContext } from '../../pipeline/plan.ts';
 import { readFlows, type FlowReading } from '../../pipeline/run.ts';
 import { isKustomizationPath } from '../../repo/kustomize.ts';
 import { isYamlPath } from '../../repo/inventory.ts';
+import { own } from '../../util/plain.ts';
 import type { TreeFiles } from '../../repo/tree.ts';
-import { validateRepositoryConfig, type ClusterEntry, type RepositoryConfig, type ScheduleDefaults } from '../config/repository-config.ts';
+import type { LoadedConfig } from '../config/load-repository-config.ts';
+import type { ClusterEntry, RepositoryConfig } from '../config/repository-config.ts';
 import type { PullRequestInfo, Repository } from '../github/repository.ts';
 import {
   DASHBOARD_LABEL,
@@ -23,15 +24,17 @@ import {
   DASHBOARD_TITLE,
   dashboardRequests,
   decodeDashboardState,
+  keptClusterSections,
   renderDashboard,
+  sourceKindName,
   type DashboardCluster,
   type DashboardMemory,
   type DashboardNamespace,
 } from '../render/dashboard.ts';
 import { branchOf, keyId, parseBranch, type ProposalKey } from '../state/proposal-key.ts';
-import { decodeState, RECOMMENDATION_LABEL } from '../state/pull-request-state.ts';
+import { decodeState, RECOMMENDATION_LABEL, STATUS_LABELS } from '../state/pull-request-state.ts';
 import { apply } from './apply.ts';
-import { clusterUnits, type AcceptanceRecord } from './cluster-units.ts';
+import { acceptedUnits, clusterUnits, type AcceptanceRecord, type AcceptedMerge } from './cluster-units.ts';
 import { decide, lagging as lags, needsHistory, type Decision, type UnitFacts } from './decide.ts';
 
 /** Flows read in the previous run's last minutes are read again: nothing falls between runs. */
@@ -39,9 +42,8 @@ export const FLOW_WINDOW_OVERLAP = 15 * 60;
 
 export interface RunDependencies {
   readonly repository: Repository;
-  /** The repository's configuration as Probot's loader returns it (`_extends` followed). */
-  readonly readConfig: () => Promise<unknown>;
-  readonly scheduleDefaults: ScheduleDefaults;
+  /** The repository's configuration, validated, or its problems (config/load-repository-config.ts). */
+  readonly config: Exclude<LoadedConfig, { kind: 'absent' }>;
   /** How a cluster's flows are reached: the deployment's configuration, never the repository's. */
   readonly openFlowSource: (cluster: string) => Promise<FlowSource>;
   readonly clusterContext?: (cluster: string) => ClusterContext | null;
@@ -72,19 +74,18 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   const memory = decodeDashboardState(dashboard?.body ?? null);
   const requests = dashboardRequests(dashboard?.body ?? null);
 
-  let config: RepositoryConfig;
-  try {
-    config = validateRepositoryConfig(await deps.readConfig(), deps.scheduleDefaults);
-  } catch (e) {
-    const issues: ConfigIssue[] = e instanceof ConfigError ? [...e.issues] : [{ path: '', message: `cannot read the configuration: ${(e as Error).message}` }];
+  if (deps.config.kind === 'invalid') {
+    // Nothing is decided; the namespaces stay as the last valid run showed them, and so does the memory.
     const number = await writeDashboard(repo, dashboard, {
       lastRun: { at: formatTime(deps.now()), durationMs: Date.now() - started, trigger },
-      configErrors: issues,
+      configErrors: deps.config.issues,
       clusters: [],
+      keptClusters: keptClusterSections(dashboard?.body ?? null),
       state: memory,
     });
     return { outcome: 'config-error', decisions: [], applied: {}, errors: [], dashboard: number };
   }
+  const config = deps.config.config;
 
   const now = deps.now();
   const head = await repo.head();
@@ -97,6 +98,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   const endpointsBy = new Map<string, readonly EndpointObservation[]>();
   const pending: Record<string, readonly ObservedAtom[]> = {};
   const pendingEndpoints: Record<string, readonly EndpointObservation[]> = {};
+  const heldFiles: Record<string, Readonly<Record<string, string>>> = {};
   const accepted: Record<string, Record<string, AcceptanceRecord>> = {};
   const notes = new Map<string, string>();
 
@@ -116,7 +118,9 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       clusters.set(entry.name, { name: entry.name, path: entry.path, namespaces: [], errors: [(e as Error).message], warnings: [] });
       for (const [key, atoms] of Object.entries(memory.pending)) if (key.startsWith(`${entry.name}/`)) pending[key] = atoms;
       for (const [key, list] of Object.entries(memory.pendingEndpoints)) if (key.startsWith(`${entry.name}/`)) pendingEndpoints[key] = list;
-      if (memory.accepted[entry.name]) accepted[entry.name] = memory.accepted[entry.name]!;
+      for (const [id, files] of Object.entries(memory.held ?? {})) if (id.startsWith(`${entry.name}/`)) heldFiles[id] = files;
+      const kept = own(memory.accepted, entry.name);
+      if (kept) accepted[entry.name] = kept;
     }
   }
 
@@ -170,14 +174,20 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
         const list = endpointsBy.get(`${cluster}/${namespace}`) ?? [];
         if (list.length > 0) pendingEndpoints[`${cluster}/${namespace}`] = list;
       }
+      // Its policy files too, while no PR holds them: the next run proposes from them, so its
+      // rules keep the time they really changed (a fresh proposal would date them at the run).
+      const files = decision.facts.change.memory;
+      if (decision.facts.openPullRequest === null && (key.kind === 'namespace' || key.kind === 'workloads') && Object.keys(files).length > 0) heldFiles[keyId(key)] = files;
     }
-    const note = outcome.error ?? notes.get(keyId(key));
+    const note = outcome.error ?? ([decision.note, notes.get(keyId(key))].filter((n) => n !== undefined).join('; ') || undefined);
+    // An accepted unit's row links the PR whose merge accepted it.
+    const mergedPr = decision.dashboard === 'Accepted' && !outcome.pr ? accepted[cluster]?.[acceptanceId(key)]?.pr : undefined;
     const row: DashboardNamespace = {
       namespace: namespace ?? '',
       unit: unitName(key),
       state: outcome.error ? 'Error' : decision.dashboard,
       lastUpdated: decision.facts.change?.lastUpdated ?? null,
-      ...(outcome.pr ? { pr: { number: outcome.pr.number, url: outcome.pr.url } } : {}),
+      ...(outcome.pr ? { pr: { number: outcome.pr.number, url: outcome.pr.url } } : mergedPr !== undefined ? { pr: { number: mergedPr } } : {}),
       ...(note ? { note } : {}),
     };
     const section = clusters.get(cluster);
@@ -208,7 +218,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
     lastRun: { at: formatTime(now), durationMs: Date.now() - started, trigger },
     configErrors: [],
     clusters: config.clusters.map((c) => clusters.get(c.name)!),
-    state: { v: 1, flowsReadUntil, pending, pendingEndpoints, accepted, dismissed: [...dismissed].sort() },
+    state: { v: 1, flowsReadUntil, pending, pendingEndpoints, accepted, dismissed: [...dismissed].sort(), ...(Object.keys(heldFiles).length > 0 ? { held: heldFiles } : {}) },
   });
   deps.log.info(`run of ${repo.owner}/${repo.name} (${trigger}): ${decisions.filter((d) => d.action.kind !== 'none').length} actions, ${errors.length} errors`);
   return { outcome: 'done', decisions, applied, errors, dashboard: number };
@@ -238,7 +248,7 @@ async function observeCluster(
   memory: DashboardMemory,
   now: number,
 ): Promise<ClusterObservation> {
-  const readUntil = memory.flowsReadUntil[entry.name];
+  const readUntil = own(memory.flowsReadUntil, entry.name);
   const repo = deps.repository;
   // The cluster first: its release and IP families decide how flows are learned and policies named.
   const context = deps.clusterContext?.(entry.name) ?? null;
@@ -250,7 +260,7 @@ async function observeCluster(
   const blobs = await repo.readBlobs(entries.map((e) => e.sha));
   const tree = new Map(entries.filter((e) => blobs.has(e.sha)).map((e) => [e.path.slice(prefix.length), blobs.get(e.sha)!]));
 
-  const source = await deps.openFlowSource(entry.name);
+  const source = await readingFlows(deps, entry.name, undefined, () => deps.openFlowSource(entry.name));
   if (scope.flavor === 'calico-enterprise' && source.calicoEdition === 'open-source') {
     throw new Error(
       `flavor calico-enterprise writes domain rules, which only Calico Enterprise has, but cluster ${entry.name} reads its flows from Goldmane (open-source Calico): set flavor calico (the configuration is wrong for this cluster; nothing was changed)`,
@@ -262,7 +272,8 @@ async function observeCluster(
   // run reads on from there (less the overlap), so nothing still arriving is skipped.
   const coverage = source.coverage?.(now);
   const to = coverage === undefined ? now : Math.max(from, Math.min(now, coverage.to));
-  const reading = await readFlows(source, scope, now, { from, to });
+  const reading = await readingFlows(deps, entry.name, source.kind, () => readFlows(source, scope, now, { from, to }));
+  logReading(deps, entry.name, reading);
   const warnings: string[] = [...facts.warnings];
   let readPoint: number | undefined = to;
   if (coverage !== undefined) {
@@ -306,7 +317,10 @@ async function observeCluster(
   const known = [...new Set([...observed.keys(), ...open.flatMap(({ key }) => (key.kind === 'enforce-default-deny' ? [] : [key.namespace])), ...namespacesWithPolicies(tree, scope)])];
   // A partial listing (anything skipped) never retires a recommendation.
   const deleted = new Set(clusterNamespaces ? namespaceInventory(clusterNamespaces, context!.skipped.namespaces).deleted(known) : []);
+  const merges = await acceptedMerges(repo, entry.name, tree, scope, memory.accepted[entry.name] ?? {});
   const units = clusterUnits({
+    merges,
+    ...(memory.held ? { held: memory.held } : {}),
     cluster: entry.name,
     clusterPath: entry.path,
     tree,
@@ -322,7 +336,7 @@ async function observeCluster(
     deleted,
     openPullRequests: open,
     recreate,
-    accepted: memory.accepted[entry.name] ?? {},
+    accepted: own(memory.accepted, entry.name) ?? {},
     enforceAfter: config.enforceAfter,
   });
 
@@ -340,7 +354,7 @@ async function observeCluster(
     dashboard: {
       name: entry.name,
       path: entry.path,
-      source: reading.source,
+      source: reading.kind,
       window: { from: formatTime(reading.window.from), to: formatTime(reading.window.to) },
       inputsRead: reading.inputsRead,
       recordsSeen: reading.observations.recordsSeen,
@@ -355,6 +369,55 @@ async function observeCluster(
 }
 
 /**
+ * The merges of units newly accepted on the default branch (no acceptance record yet for their
+ * files): the latest PR of each unit's branch, when merged. One request, only in a run after a
+ * merge. A merged PR still labelled with its status (the merge's webhook was missed) loses it here.
+ */
+async function acceptedMerges(
+  repo: Repository,
+  cluster: string,
+  tree: TreeFiles,
+  config: Parameters<typeof acceptedUnits>[2],
+  records: Readonly<Record<string, AcceptanceRecord>>,
+): Promise<Map<string, AcceptedMerge>> {
+  const fresh = [...acceptedUnits(cluster, tree, config)].filter(([id, { hash }]) => records[id]?.hash !== hash);
+  const merges = new Map<string, AcceptedMerge>();
+  if (fresh.length === 0) return merges;
+  const latest = await repo.latestPullRequests(fresh.map(([, { key }]) => branchOf(key)));
+  for (const [id, { key }] of fresh) {
+    const pr = latest.get(branchOf(key));
+    if (pr?.state !== 'merged' || pr.mergedAt === undefined) continue;
+    const mergedAt = Math.floor(Date.parse(pr.mergedAt) / 1000);
+    if (Number.isFinite(mergedAt)) merges.set(id, { pr: pr.number, mergedAt });
+    const status = pr.labels.filter((l) => (STATUS_LABELS as readonly string[]).includes(l));
+    if (status.length > 0) await repo.setLabels(pr.number, pr.labels.filter((l) => !status.includes(l)));
+  }
+  return merges;
+}
+
+/**
+ * Opening or reading a cluster's flow source. Its errors name paths, hosts and addresses, which
+ * are the deployment's business: they go to the App's log, and the dashboard says what failed.
+ */
+async function readingFlows<T>(deps: RunDependencies, cluster: string, kind: FlowSourceKind | undefined, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    deps.log.warn(`cluster ${cluster}: reading its flows failed: ${(e as Error).message}`);
+    throw new Error(`its flows could not be read${kind === undefined ? '' : ` from ${sourceKindName(kind)}`}: the App's log says why`);
+  }
+}
+
+/** Where a cluster's flows were read from (the source's description names it) and what was skipped where: for the App's log. */
+function logReading(deps: RunDependencies, cluster: string, reading: FlowReading): void {
+  const skipped = reading.skipped.examples.map((e) => `${e.location} (${e.reason})`).join(', ');
+  deps.log.info(
+    `cluster ${cluster}: read flows from ${reading.source} between ${formatTime(reading.window.from)} and ${formatTime(reading.window.to)}: ` +
+      `${reading.observations.recordsSeen} records${reading.skipped.total > 0 ? `, ${reading.skipped.total} malformed inputs skipped, the first: ${skipped}` : ''}`,
+  );
+}
+
+/**
  * The flows that started in [since, to) a collecting source does not hold, one warning per
  * interval: before it held everything (collecting started, or memory), and its gaps (outages).
  */
@@ -363,6 +426,11 @@ function missingFlowsWarnings(coverage: FlowCoverage, since: number, to: number)
   if (since < coverage.from) intervals.push({ from: since, to: Math.min(coverage.from, to), reason: coverage.before });
   for (const m of coverage.missing) intervals.push({ ...m, from: Math.max(m.from, since), to: Math.min(m.to, to) });
   return intervals.filter((m) => m.to > m.from).map((m) => `flows that started between ${formatTime(m.from)} and ${formatTime(m.to)} are missing: ${m.reason}`);
+}
+
+/** The id of a unit's acceptance record (cluster-units.ts): `shop`, `shop.appsec` ... */
+function acceptanceId(key: ProposalKey): string {
+  return keyId(key).slice(key.cluster.length + 1);
 }
 
 /** What a dashboard row is about, beside its namespace. */
@@ -386,8 +454,20 @@ const MAX_BODY = 65_536;
 
 async function writeDashboard(repo: Repository, existing: { number: number; body: string } | null, content: Parameters<typeof renderDashboard>[0]): Promise<number> {
   let body = renderDashboard(content);
-  // Carried observations are the only part that can grow: drop the largest until it fits.
+  // Held units' files and carried observations are the parts that can grow: drop the largest until
+  // it fits, files first (without them a held unit's rules are dated at the next run; without its
+  // observations they would be lost).
+  const held = { ...content.state.held };
+  while (body.length > MAX_BODY && Object.keys(held).length > 0) {
+    const size = (files: Readonly<Record<string, string>>) => Object.values(files).reduce((n, t) => n + t.length, 0);
+    const largest = Object.entries(held).sort(([, a], [, b]) => size(b) - size(a))[0]![0];
+    delete held[largest];
+    content = { ...content, state: { ...content.state, held } };
+    body = renderDashboard(content);
+  }
   const pending = { ...content.state.pending };
+  // Sections kept from the dashboard as it was go first: they are only a reminder.
+  if (body.length > MAX_BODY && content.keptClusters) body = renderDashboard((content = { ...content, keptClusters: null }));
   while (body.length > MAX_BODY && Object.keys(pending).length > 0) {
     const largest = Object.entries(pending).sort(([, a], [, b]) => b.length - a.length)[0]![0];
     delete pending[largest];

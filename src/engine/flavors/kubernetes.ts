@@ -9,7 +9,7 @@ import type { IpFamily } from '../../config/recommendation-config.ts';
 import { ALL_IPV4, ALL_IPV6, cidrContains, parseCidr, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
 import { compareProtocols, parseProtocol, protocolHasPorts, type Protocol } from '../../calico/protocol.ts';
 import { CALICO_API_VERSION, KUBERNETES_NETWORKING_API_VERSION, type LabelSelector } from '../../calico/types.ts';
-import { deepEqual, hasOnlyKeys, isPlainObject, type PlainObject } from '../../util/plain.ts';
+import { deepEqual, hasOnlyKeys, isPlainObject, own, type PlainObject } from '../../util/plain.ts';
 import { publicPeers } from '../learn.ts';
 import { categoryRank, compareStrings, DIRECTIONS, peerKey, SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, SAW_PUBLIC_IPV6, type Category, type ObservedAtom, type Peer } from '../model.ts';
 import { namespacePolicyName } from '../naming.ts';
@@ -386,15 +386,16 @@ function blockCovers(block: unknown, wanted: { cidr: string; except?: string[] }
 /** Kubernetes LabelSelector semantics; "cannot tell" (unknown labels) counts as no match. */
 function labelSelectorMatches(selector: unknown, labels: Record<string, string>, complete: boolean): boolean {
   if (!isPlainObject(selector)) return false;
-  const known = (key: string) => complete || key in labels;
+  // Own keys only: a label named `constructor` or `toString` is a valid Kubernetes label key.
+  const known = (key: string) => complete || Object.hasOwn(labels, key);
   const matchLabels = selector['matchLabels'] ?? {};
   if (!isPlainObject(matchLabels)) return false;
-  for (const [k, v] of Object.entries(matchLabels)) if (!known(k) || labels[k] !== v) return false;
+  for (const [k, v] of Object.entries(matchLabels)) if (!known(k) || own(labels, k) !== v) return false;
   const expressions = selector['matchExpressions'] ?? [];
   if (!Array.isArray(expressions)) return false;
   return expressions.every((e) => {
     if (!isPlainObject(e) || typeof e['key'] !== 'string' || !known(e['key'])) return false;
-    const value = labels[e['key']];
+    const value = own(labels, e['key']);
     const values = Array.isArray(e['values']) ? e['values'] : [];
     switch (e['operator']) {
       case 'In':

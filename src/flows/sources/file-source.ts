@@ -22,6 +22,7 @@ export interface FileSourceOptions {
 }
 
 export class FileFlowSource implements FlowSource {
+  readonly kind = 'file';
   readonly skipped = new SkipReport();
   readonly unlearnable = new SkipReport();
   #inputsRead = 0;

@@ -1,14 +1,14 @@
 // Opens a cluster's flow source as the deployment's configuration says: files, Goldmane or
 // Elasticsearch. Chosen by the deployment, never by a repository.
 
-import type { DeploymentConfig } from '../../deployment/deployment-config.ts';
+import { clusterConnection, type DeploymentConfig } from '../../deployment/deployment-config.ts';
 import { FlowSourceError, type FlowSource } from '../source.ts';
 import { openElasticsearchSource } from './elasticsearch/elasticsearch-source.ts';
 import { FileFlowSource } from './file-source.ts';
 import { openGoldmaneSource } from './goldmane/goldmane-source.ts';
 
 export async function openFlowSource(deployment: DeploymentConfig, cluster: string): Promise<FlowSource> {
-  const connection = deployment.clusters[cluster];
+  const connection = clusterConnection(deployment, cluster);
   if (connection === undefined) {
     throw new FlowSourceError(`cluster ${cluster} is not in this deployment's configuration: ask the operator to add it`);
   }

@@ -118,6 +118,8 @@ export class AppHarness {
   readonly github: FakeGitHub;
   readonly repo: FakeRepository;
   readonly errors: unknown[] = [];
+  /** The App's info messages (what the dashboard leaves to the log: where flows were read from). */
+  readonly infos: string[] = [];
   /** Namespaces the cluster has; undefined = no cluster access configured. */
   namespaces: string[] | undefined;
   #lines: string[] = [];
@@ -197,6 +199,11 @@ export class AppHarness {
       // No HTTP server here: the ops endpoints are tested through a real one elsewhere.
       await probot.load(app, { cwd: process.cwd(), addHandler: () => undefined });
     }
+    const info = probot.log.info.bind(probot.log) as (...args: unknown[]) => void;
+    jest.spyOn(probot.log, 'info').mockImplementation((...args: unknown[]) => {
+      this.infos.push(args.map(String).join(' '));
+      if (options.log) info(...args);
+    });
     for (const level of ['error', 'warn'] as const) {
       const write = probot.log[level].bind(probot.log) as (...args: unknown[]) => void;
       jest.spyOn(probot.log, level).mockImplementation((...args: unknown[]) => {

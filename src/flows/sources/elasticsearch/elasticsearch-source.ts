@@ -116,6 +116,7 @@ function displayNode(node: string): string {
 }
 
 export class ElasticsearchFlowSource implements FlowSource {
+  readonly kind = 'elasticsearch';
   readonly calicoEdition = 'enterprise';
   readonly skipped = new SkipReport();
   readonly unlearnable = new SkipReport();

@@ -110,6 +110,7 @@ async function readPem(path: string, field: string, label: string): Promise<Buff
 }
 
 export class GoldmaneFlowSource implements FlowSource {
+  readonly kind = 'goldmane';
   readonly skipped = new SkipReport();
   readonly unlearnable = new SkipReport();
   readonly retention = HISTORY_SECONDS;

@@ -1,0 +1,66 @@
+// What people read on the dashboard, as a golden file (as test/app/pull-request-body.golden.test.ts
+// does for PR bodies): a real App run against the fake GitHub through a history that reaches every
+// state a reviewer meets in the first weeks (learning, held back by a PR limit, accepted at a merge,
+// not selected), so a change to what the dashboard says shows up as a diff of
+// test/app/__golden__/dashboard.md. `UPDATE_GOLDEN=1 npm test -- test/app/dashboard.golden` rewrites it.
+
+import { afterEach, expect, test } from '@jest/globals';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { branchName } from '../../src/app/state/proposal-key.ts';
+import { useNock } from '../support/nock-scope.ts';
+import { AppHarness } from './support/app-harness.ts';
+
+useNock();
+
+let h: AppHarness;
+afterEach(async () => {
+  expect(h.errors).toEqual([]);
+  expect(h.github.unexpected()).toEqual([]);
+  await h.stop();
+});
+
+const CONFIG = [
+  'clusters:',
+  '  - name: prod',
+  '    path: clusters/prod',
+  'schedule: "0 * * * *"',
+  'stabilizationPeriod: 3h',
+  'pullRequests:',
+  '  hourlyLimit: 1',
+  '  concurrentLimit: 0',
+  'namespaceSpec:',
+  "  selector: \"projectcalico.org/name != 'legacy'\"",
+].join('\n');
+
+/** The body as GitHub shows it, without the hidden state and the run's duration (wall-clock). */
+function visible(body: string): string {
+  return body.replace(/<!-- policy-recommender:dashboard [^>]* -->\n?/, '').replace(/^(Last run: [^,]*), [\d.]+ s/m, '$1, <duration>');
+}
+
+test('the dashboard after the first weeks: learning, held back, accepted at a merge, not selected', async () => {
+  h = await AppHarness.start({ config: CONFIG });
+  await h.see(
+    { namespace: 'shop', direction: 'egress', peer: 'ns:db', port: 5432 },
+    { namespace: 'web', direction: 'ingress', peer: 'pub', port: 443 },
+    { namespace: 'zoo', direction: 'egress', peer: 'pub', port: 80 },
+    { namespace: 'legacy', direction: 'egress', peer: 'pub', port: 8080 },
+  );
+  await h.run('first');
+  const shop = h.repo.pullRequestFor(branchName('prod', 'shop'))!;
+  h.repo.markReadyForReview(shop.number);
+  h.repo.mergePullRequest(shop.number);
+  await h.deliver();
+  h.now += 30 * 60;
+  await h.run('after the merge');
+
+  const path = fileURLToPath(new URL('./__golden__/dashboard.md', import.meta.url));
+  const rendered = visible(h.dashboard());
+  if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(path)) {
+    if (process.env['CI'] === 'true' && process.env['UPDATE_GOLDEN'] !== '1') throw new Error(`${path} is missing: run with UPDATE_GOLDEN=1 and commit it`);
+    writeFileSync(path, rendered);
+  }
+  expect(rendered).toBe(readFileSync(path, 'utf8'));
+  // Nothing of the deployment: the harness's flow file lives in a temporary directory.
+  expect(rendered).not.toMatch(/\/tmp|app-harness-|flows\.log/);
+});
