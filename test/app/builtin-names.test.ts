@@ -52,12 +52,14 @@ describe('a cluster and a namespace named constructor', () => {
     const pr = h.repo.pullRequestFor(branchName('constructor', 'constructor'))!;
     if (pr.draft) h.repo.markReadyForReview(pr.number);
     h.repo.mergePullRequest(pr.number);
+    const mergedAt = h.now;
+    // The merge's push asks for a run (it touches the cluster's path): it records the acceptance.
     await h.deliver();
     h.now += HOUR;
     await h.run('after merge');
     memory = decodeDashboardState(h.dashboard());
     const since = memory.accepted['constructor']?.['constructor']?.since;
-    expect(since).toBe(h.now);
+    expect(since).toBe(mergedAt);
     expect(memory.flowsReadUntil).toEqual({ constructor: h.now, prod: h.now });
     h.now += HOUR;
     await h.run('later');
@@ -67,7 +69,7 @@ describe('a cluster and a namespace named constructor', () => {
 
     const inputs = metricSamples(await metrics.registry.metrics(), 'policy_recommender_flow_inputs_read_total');
     expect(Object.keys(inputs).sort()).toEqual(['{cluster="constructor",source="file"}', '{cluster="prod",source="file"}']);
-    expect(await metricSamples(await metrics.registry.metrics(), 'policy_recommender_runs_total')).toEqual({ '{outcome="done"}': 3 });
+    expect(await metricSamples(await metrics.registry.metrics(), 'policy_recommender_runs_total')).toEqual({ '{outcome="done"}': 4 });
     expect(h.repo.pullRequests({ state: 'open' }).every((p) => p.labels.includes(RECOMMENDATION_LABEL))).toBe(true);
   });
 
