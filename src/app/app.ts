@@ -7,17 +7,19 @@ import type { ClusterContext } from '../cluster/cluster-context.ts';
 import type { FlowSource } from '../flows/source.ts';
 import type { TreeFiles } from '../repo/tree.ts';
 import type { FlowCollectors } from './collect/collector.ts';
-import { loadRepositoryConfig } from './config/load-repository-config.ts';
+import { loadRepositoryConfig, type LoadedConfig } from './config/load-repository-config.ts';
 import { CONFIG_PATH, type ScheduleDefaults } from './config/repository-config.ts';
 import { githubConfigReader, visibilityOf } from './github/github-config-reader.ts';
 import { GitHubRepository, type Octokit } from './github/github-repository.ts';
 import { opsHandler } from './ops/endpoints.ts';
+import { guardWebhookEndpoint } from './ops/webhook-edge.ts';
 import type { AppMetrics, PullRequestAction, RunOutcome } from './ops/metrics.ts';
 import { dismissalComment, DISMISSED_MARKER } from './render/comments.ts';
 import { DASHBOARD_LABEL, DASHBOARD_MARKER, dashboardRequests } from './render/dashboard.ts';
 import type { Decision } from './run/decide.ts';
+import { pushTrigger } from './push-trigger.ts';
 import { runRepository, type RunResult } from './run/run-repository.ts';
-import { Scheduler, type RepositoryKey } from './scheduler.ts';
+import { Scheduler, type RepositoryKey, type Settle } from './scheduler.ts';
 import { parseBranch } from './state/proposal-key.ts';
 import { isDismissal, RECOMMENDATION_LABEL, REBASE_LABEL, STATUS_LABELS } from './state/pull-request-state.ts';
 
@@ -42,6 +44,8 @@ export interface AppOptions {
   readonly metrics?: AppMetrics;
   /** Why the server cannot take webhooks yet (for /readyz), or null. */
   readonly notReady?: () => string | null;
+  /** When a burst of pushes has settled (default: SETTLE_MS after the first; scheduler.ts). */
+  readonly settle?: Settle;
 }
 
 /** The metric label of each action a run carries out. */
@@ -84,11 +88,18 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
     const log = probot.log;
     if (collectors) collectors.log = { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) };
     if (options.metrics) addHandler(opsHandler({ metrics: options.metrics, notReady: options.notReady ?? (() => null) }));
+    // Bodies over GitHub's maximum, unsigned deliveries and redeliveries stop there (ops/webhook-edge.ts).
+    guardWebhookEndpoint(probot, { log: { info: (m) => log.info(m), warn: (m) => log.warn(m) } });
+    /** Each repository's clusters' paths, from the last time its configuration was read (push-trigger.ts). */
+    const clusterPaths = new Map<string, readonly string[]>();
+    /** Repositories whose configuration changed since their schedule was set: their next run resets it. */
+    const configChanged = new Set<string>();
     const runFor = async (key: RepositoryKey, trigger: string, signal: AbortSignal): Promise<void> => {
       const octokit = (await probot.auth(key.installationId)) as Octokit;
       const { data } = await octokit.rest.repos.get({ owner: key.owner, repo: key.repo });
       const reader = githubConfigReader(octokit, new Map([[`${key.owner}/${key.repo}`.toLowerCase(), visibilityOf(data)]]));
       const loaded = await loadRepositoryConfig(reader, key, options.scheduleDefaults);
+      adopt(key, loaded, configChanged.delete(repositoryId(key)));
       // Not configured: not onboarded, nothing to do (and no dashboard to litter the repository).
       if (loaded.kind === 'absent') return;
       const run = () =>
@@ -112,12 +123,18 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       run: runFor,
       ...(options.isLeader ? { mayRunScheduled: options.isLeader } : {}),
       onError: (key, e) => log.error({ err: e }, `run of ${key.owner}/${key.repo} failed`),
+      ...(options.settle ? { settle: options.settle } : {}),
     });
     const sched = scheduler;
 
-    /** Reads a repository's schedule; unconfigured repositories are not scheduled. */
-    const scheduleRepository = async (octokit: Octokit, key: RepositoryKey): Promise<void> => {
-      const loaded = await loadRepositoryConfig(githubConfigReader(octokit), key, options.scheduleDefaults);
+    /**
+     * Takes in a configuration just read: remembers its clusters' paths and, when `reschedule`,
+     * sets the repository's schedule from it (unconfigured repositories are not scheduled).
+     */
+    const adopt = (key: RepositoryKey, loaded: LoadedConfig, reschedule: boolean): void => {
+      // Until an invalid configuration is fixed (a push of it), no push elsewhere asks for a run.
+      clusterPaths.set(repositoryId(key), loaded.kind === 'valid' ? loaded.config.clusters.map((c) => c.path) : []);
+      if (!reschedule) return;
       if (loaded.kind === 'absent') return sched.unschedule(key);
       // An invalid configuration is reported by runs on the default schedule.
       let schedule = options.scheduleDefaults;
@@ -130,12 +147,29 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       sched.schedule(key, schedule.schedule, schedule.timezone);
     };
 
+    /** Reads a repository's schedule; unconfigured repositories are not scheduled. */
+    const scheduleRepository = async (octokit: Octokit, key: RepositoryKey): Promise<void> => {
+      adopt(key, await loadRepositoryConfig(githubConfigReader(octokit), key, options.scheduleDefaults), true);
+    };
+
     const keyOf = (context: Context): RepositoryKey => {
       const { installation, repository } = context.payload as { installation?: { id: number }; repository: { owner: { login: string }; name: string } };
       return { installationId: installation!.id, owner: repository.owner.login, repo: repository.name };
     };
 
-    probot.on('pull_request.closed', async (context) => {
+    /** Closes handled one at a time per repository: a close delivered twice at once comments once. */
+    const closing = new Map<string, Promise<void>>();
+    const oneAtATime = async (key: RepositoryKey, handle: () => Promise<void>): Promise<void> => {
+      const next = (closing.get(repositoryId(key)) ?? Promise.resolve()).catch(() => undefined).then(handle);
+      closing.set(repositoryId(key), next);
+      try {
+        await next;
+      } finally {
+        if (closing.get(repositoryId(key)) === next) closing.delete(repositoryId(key));
+      }
+    };
+
+    probot.on('pull_request.closed', (context) => oneAtATime(keyOf(context), async () => {
       const pr = context.payload.pull_request;
       const target = parseBranch(pr.head.ref);
       if (target === null || !pr.labels.some((l) => l.name === RECOMMENDATION_LABEL)) return;
@@ -164,7 +198,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
         }
       }
       await repo.deleteBranch(pr.head.ref);
-    });
+    }));
 
     probot.on(['pull_request.reopened', 'pull_request.labeled'], async (context) => {
       const pr = context.payload.pull_request;
@@ -195,13 +229,14 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       if (requests.run || requests.recreate.size > 0) await sched.request(keyOf(context), 'dashboard');
     });
 
+    // No request here: a burst of pushes asks for one run once it has settled (scheduler.ts),
+    // which reads the configuration once and, if it changed, resets the schedule from it.
     probot.on('push', async (context) => {
-      const { ref, repository, commits } = context.payload;
-      if (ref !== `refs/heads/${repository.default_branch}`) return;
-      const touched = commits.some((c) => [...(c.added ?? []), ...(c.modified ?? []), ...(c.removed ?? [])].includes(CONFIG_PATH));
-      if (!touched) return;
-      await scheduleRepository(context.octokit as Octokit, keyOf(context));
-      await sched.request(keyOf(context), 'configuration changed');
+      const key = keyOf(context);
+      const trigger = pushTrigger(context.payload, clusterPaths.get(repositoryId(key)));
+      if (trigger === null) return;
+      if (trigger.kind === 'configuration') configChanged.add(repositoryId(key));
+      sched.requestSettled(key, trigger.reason);
     });
 
     probot.on(['installation.created', 'installation_repositories.added'], async (context) => {
@@ -249,4 +284,8 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       return scheduler;
     },
   };
+}
+
+function repositoryId(key: RepositoryKey): string {
+  return `${key.installationId}/${key.owner}/${key.repo}`;
 }

@@ -21,6 +21,14 @@ import { loadScheduleDefaults } from './config/schedule-defaults.ts';
 import { githubMetricsPlugin } from './ops/github-metrics.ts';
 import { openInstrumented } from './ops/instrumented-flow-source.ts';
 import { AppMetrics } from './ops/metrics.ts';
+import { webhookSecretProblem } from './ops/webhook-edge.ts';
+
+// Deliveries signed with Probot's public default secret are never accepted: no secret, no start.
+const secretProblem = webhookSecretProblem(process.env, process.cwd());
+if (secretProblem !== null) {
+  console.error(secretProblem);
+  process.exit(1);
+}
 
 const ROOT = new URL('../../', import.meta.url);
 

@@ -1,7 +1,9 @@
 // When runs happen: one node-cron task per repository, at its schedule and time zone. Runs of one
 // repository never overlap: a scheduled tick that finds a run in progress is skipped (not
 // queued); a request from a person (dashboard, comment, label) during a run is remembered and
-// served by one more run right after it, so it is never lost and never doubled.
+// served by one more run right after it, so it is never lost and never doubled. A burst (pushes)
+// settles first: the first request waits a moment (SETTLE_MS), the others join it, and one run
+// serves them all.
 
 import cron, { type ScheduledTask } from 'node-cron';
 
@@ -10,6 +12,19 @@ export interface RepositoryKey {
   readonly owner: string;
   readonly repo: string;
 }
+
+/** How long a settled request waits for others like it before its run starts. */
+export const SETTLE_MS = 5_000;
+
+/** Calls `start` when a burst has settled; returns what cancels it. */
+export type Settle = (start: () => Promise<void>) => () => void;
+
+const settleAfter =
+  (ms: number): Settle =>
+  (start) => {
+    const timer = setTimeout(() => void start(), ms);
+    return () => clearTimeout(timer);
+  };
 
 /** A run; `signal` aborts when a scheduled run must stop (this replica lost the leadership). */
 export type RunFunction = (key: RepositoryKey, trigger: string, signal: AbortSignal) => Promise<void>;
@@ -23,6 +38,8 @@ interface Entry {
   abort: AbortController | null;
   /** A person's request that arrived during a run. */
   pending: string | null;
+  /** Cancels the settled request waiting for its burst to end, if one is. */
+  settling: (() => void) | null;
 }
 
 export class Scheduler {
@@ -31,9 +48,11 @@ export class Scheduler {
   readonly #mayRunScheduled: () => boolean;
   readonly #entries = new Map<string, Entry>();
   readonly #onError: (key: RepositoryKey, error: unknown) => void;
+  readonly #settle: Settle;
 
-  constructor(options: { run: RunFunction; mayRunScheduled?: () => boolean; onError?: (key: RepositoryKey, error: unknown) => void }) {
+  constructor(options: { run: RunFunction; mayRunScheduled?: () => boolean; onError?: (key: RepositoryKey, error: unknown) => void; settle?: Settle }) {
     this.#run = options.run;
+    this.#settle = options.settle ?? settleAfter(SETTLE_MS);
     this.#mayRunScheduled = options.mayRunScheduled ?? (() => true);
     this.#onError = options.onError ?? (() => undefined);
   }
@@ -67,6 +86,19 @@ export class Scheduler {
     await this.#start(this.#entry(key), trigger, true);
   }
 
+  /**
+   * A request that is one of a burst (pushes): its run starts once the burst has settled, and
+   * serves every request of the burst (those made while it waits join it).
+   */
+  requestSettled(key: RepositoryKey, trigger: string): void {
+    const entry = this.#entry(key);
+    if (entry.settling !== null) return;
+    entry.settling = this.#settle(async () => {
+      entry.settling = null;
+      await this.request(entry.key, trigger);
+    });
+  }
+
   /** A scheduled tick, for tests and for "run at start-up": skipped if a run is in progress. */
   async tick(key: RepositoryKey): Promise<'ran' | 'skipped'> {
     const entry = this.#entry(key);
@@ -89,14 +121,17 @@ export class Scheduler {
   }
 
   async stop(): Promise<void> {
-    for (const entry of this.#entries.values()) void entry.task?.destroy();
+    for (const entry of this.#entries.values()) {
+      void entry.task?.destroy();
+      entry.settling?.();
+    }
     await Promise.all([...this.#entries.values()].map((e) => e.running));
     this.#entries.clear();
   }
 
   #entry(key: RepositoryKey): Entry {
     let entry = this.#entries.get(id(key));
-    if (entry === undefined) this.#entries.set(id(key), (entry = { key, task: null, pattern: '', running: null, abort: null, pending: null }));
+    if (entry === undefined) this.#entries.set(id(key), (entry = { key, task: null, pattern: '', running: null, abort: null, pending: null, settling: null }));
     return entry;
   }
 

@@ -51,8 +51,9 @@ describe('a cluster and a namespace named constructor', () => {
     // Merged: the acceptance record of namespace `constructor` in cluster `constructor` is kept and its clock runs.
     const pr = h.repo.pullRequestFor(branchName('constructor', 'constructor'))!;
     if (pr.draft) h.repo.markReadyForReview(pr.number);
-    const mergedAt = h.now;
     h.repo.mergePullRequest(pr.number);
+    const mergedAt = h.now;
+    // The merge's push asks for a run (it touches the cluster's path): it records the acceptance.
     await h.deliver();
     h.now += HOUR;
     await h.run('after merge');
@@ -70,7 +71,7 @@ describe('a cluster and a namespace named constructor', () => {
 
     const inputs = metricSamples(await metrics.registry.metrics(), 'policy_recommender_flow_inputs_read_total');
     expect(Object.keys(inputs).sort()).toEqual(['{cluster="constructor",source="file"}', '{cluster="prod",source="file"}']);
-    expect(await metricSamples(await metrics.registry.metrics(), 'policy_recommender_runs_total')).toEqual({ '{outcome="done"}': 3 });
+    expect(await metricSamples(await metrics.registry.metrics(), 'policy_recommender_runs_total')).toEqual({ '{outcome="done"}': 4 });
     expect(h.repo.pullRequests({ state: 'open' }).every((p) => p.labels.includes(RECOMMENDATION_LABEL))).toBe(true);
   });
 

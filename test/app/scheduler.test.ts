@@ -102,4 +102,46 @@ describe('scheduler', () => {
     expect(scheduler.scheduled()).toEqual([]);
     await scheduler.stop();
   });
+
+  test('a burst of settled requests (pushes) waits, then one run serves it; stop() cancels a burst still waiting', async () => {
+    const runs: string[] = [];
+    const waiting: (() => Promise<void>)[] = [];
+    let cancelled = 0;
+    const scheduler = new Scheduler({
+      run: async (_k, trigger) => void runs.push(trigger),
+      settle: (start) => {
+        waiting.push(start);
+        return () => void cancelled++;
+      },
+    });
+    for (let i = 0; i < 500; i++) scheduler.requestSettled(key, `push ${i}`);
+    expect(runs).toEqual([]);
+    expect(waiting).toHaveLength(1);
+    await waiting.shift()!();
+    expect(runs).toEqual(['push 0']);
+    // The next burst waits again; stopping cancels it.
+    scheduler.requestSettled(key, 'push 500');
+    expect(waiting).toHaveLength(1);
+    await scheduler.stop();
+    expect(cancelled).toBe(1);
+  });
+
+  test('a burst that settles during a run is served by one more run right after it', async () => {
+    const runs: string[] = [];
+    const g = gate();
+    const waiting: (() => Promise<void>)[] = [];
+    const scheduler = new Scheduler({
+      run: async (_k, trigger) => {
+        runs.push(trigger);
+        if (runs.length === 1) await g.opened;
+      },
+      settle: (start) => (waiting.push(start), () => undefined),
+    });
+    const first = scheduler.request(key, 'comment');
+    scheduler.requestSettled(key, 'push');
+    const settled = waiting.shift()!();
+    g.open();
+    await Promise.all([first, settled]);
+    expect(runs).toEqual(['comment', 'push']);
+  });
 });

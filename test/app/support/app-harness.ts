@@ -2,13 +2,13 @@
 // the cluster's namespaces under the test's control, for lifecycle tests over many runs.
 
 import { jest } from '@jest/globals';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Bottleneck from 'bottleneck';
-import type { Logger } from 'pino';
-import { Probot, ProbotOctokit } from 'probot';
+import { pino, type Logger } from 'pino';
+import { Probot, ProbotOctokit, Server } from 'probot';
 import { policyRecommenderApp } from '../../../src/app/app.ts';
 import type { FlowCollectors } from '../../../src/app/collect/collector.ts';
 import { CONFIG_PATH } from '../../../src/app/config/repository-config.ts';
@@ -23,8 +23,9 @@ import { githubMetricsPlugin } from '../../../src/app/ops/github-metrics.ts';
 import { openInstrumented } from '../../../src/app/ops/instrumented-flow-source.ts';
 import type { AppMetrics } from '../../../src/app/ops/metrics.ts';
 import { withChanges, type FlowSource } from '../../../src/flows/source.ts';
-import { FakeGitHub, type FakeRepository } from '../../support/fake-github.ts';
+import { FakeGitHub, type FakeRepository, type WebhookEvent } from '../../support/fake-github.ts';
 import { flowLine, type LineOptions } from '../../support/flow-lines.ts';
+import { freePort } from '../../support/free-port.ts';
 
 /** Probot replaces a class's throttle options; the function form keeps throttling off. */
 const AppOctokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
@@ -96,6 +97,11 @@ export interface HarnessOptions {
   retries?: boolean;
   /** Clusters whose flows are collected continuously (as `npm start` collects Goldmane's). */
   collectors?: FlowCollectors;
+  /**
+   * Serve the App with Probot's own HTTP server on 127.0.0.1, verifying deliveries with this
+   * secret: `post` delivers webhooks to it (default: no server, `deliver` hands them to Probot).
+   */
+  webhookSecret?: string;
 }
 
 /** Another replica of the App: see AppHarness.replica(). */
@@ -122,6 +128,12 @@ export class AppHarness {
   #scheduler!: Scheduler;
   #replicas = 0;
   readonly #others: Scheduler[] = [];
+  #server: Server | undefined;
+  /** Runs asked for by bursts of pushes, waiting for `settle()`. */
+  readonly #settling: (() => Promise<void>)[] = [];
+  #secret = '';
+  /** Where the App's server takes webhooks (with `webhookSecret`). */
+  webhookUrl = '';
 
   private constructor(files: Record<string, string>) {
     this.github = new FakeGitHub({ now: () => this.now }).start();
@@ -149,7 +161,7 @@ export class AppHarness {
     const metrics = options.metrics;
     const Base = options.retries ? RetryingOctokit : AppOctokit;
     const Octokit = metrics ? Base.plugin(githubMetricsPlugin(metrics)) : Base;
-    const probot = new Probot({ appId: 1, privateKey, Octokit, ...(options.log ? { log: options.log } : { logLevel: 'fatal' as const }) });
+    let probot = new Probot({ appId: 1, privateKey, Octokit, ...(options.log ? { log: options.log } : { logLevel: 'fatal' as const }) });
     const { app, scheduler } = policyRecommenderApp({
       scheduleDefaults: { schedule: '0 */2 * * *', timezone: 'UTC' },
       openFlowSource: metrics ? (cluster) => openInstrumented(() => open(cluster), { cluster, source: 'file' }, metrics) : open,
@@ -160,9 +172,33 @@ export class AppHarness {
       scheduleOnLoad: false,
       ...(metrics ? { metrics } : {}),
       ...(options.collectors ? { collectors: options.collectors } : {}),
+      // A burst of pushes settles when the test says so (settle(), deliver()), not on a clock.
+      settle: (start) => {
+        this.#settling.push(start);
+        return () => this.#settling.splice(this.#settling.indexOf(start) >>> 0, 1);
+      },
     });
-    // No HTTP server here: the ops endpoints are tested through a real one elsewhere.
-    await probot.load(app, { cwd: process.cwd(), addHandler: () => undefined });
+    if (options.webhookSecret !== undefined) {
+      // Probot's server, as `run` starts it (probot lib/run.js: new Server, load, start).
+      const port = await freePort();
+      const server = new Server({
+        Probot: Probot.defaults({ appId: 1, privateKey, Octokit, secret: options.webhookSecret }),
+        log: options.log ?? pino({ level: 'silent' }),
+        host: '127.0.0.1',
+        port,
+      });
+      await server.load((loaded, appOptions) => {
+        probot = loaded;
+        return app(loaded, appOptions);
+      });
+      await server.start();
+      this.#server = server;
+      this.#secret = options.webhookSecret;
+      this.webhookUrl = `http://127.0.0.1:${port}/api/github/webhooks`;
+    } else {
+      // No HTTP server here: the ops endpoints are tested through a real one elsewhere.
+      await probot.load(app, { cwd: process.cwd(), addHandler: () => undefined });
+    }
     const info = probot.log.info.bind(probot.log) as (...args: unknown[]) => void;
     jest.spyOn(probot.log, 'info').mockImplementation((...args: unknown[]) => {
       this.infos.push(args.map(String).join(' '));
@@ -230,9 +266,40 @@ export class AppHarness {
     await this.#scheduler.request(this.repo.key(), trigger);
   }
 
-  /** Delivers the webhooks GitHub would have sent (people's actions and the App's own). */
+  /**
+   * Delivers the webhooks GitHub would have sent (people's actions and the App's own), and the
+   * runs bursts of pushes asked for, until nothing is left.
+   */
   async deliver(): Promise<void> {
-    await this.github.deliver(this.#probot);
+    for (let round = 0; round === 0 || this.github.events().length > 0; round++) {
+      if (round >= 20) throw new Error('the runs pushes asked for still cause webhooks after 20 rounds');
+      await this.github.deliver(this.#probot);
+      await this.settle();
+    }
+  }
+
+  /** Starts the runs that bursts of pushes asked for (as when the burst has settled), and waits for them. */
+  async settle(): Promise<void> {
+    await Promise.all(this.#settling.splice(0).map((start) => start()));
+  }
+
+  /**
+   * Posts a webhook to the App's server as GitHub does (signed with the harness's secret unless
+   * `signature` is given; the delivery id is the event's unless `id` is given).
+   */
+  async post(event: WebhookEvent, options: { id?: string; signature?: string } = {}): Promise<Response> {
+    const body = JSON.stringify(event.payload);
+    return fetch(this.webhookUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'GitHub-Hookshot/test',
+        'x-github-event': event.name,
+        'x-github-delivery': options.id ?? event.id,
+        'x-hub-signature-256': options.signature ?? `sha256=${createHmac('sha256', this.#secret).update(body).digest('hex')}`,
+      },
+      body,
+    });
   }
 
   /** The App's private key (a secret tests check never leaks). */
@@ -258,6 +325,7 @@ export class AppHarness {
   }
 
   async stop(): Promise<void> {
+    await this.#server?.stop();
     await Promise.all([this.#scheduler, ...this.#others].map((s) => s.stop()));
     this.github.stop();
     await rm(this.#dir, { recursive: true, force: true });
