@@ -124,6 +124,8 @@ const EVERY = sized(2, 1);
 /** With the plugins a run is slower (their limiters schedule every request): fewer cases. */
 const EVERY_WITH_RETRIES = sized(12, 3);
 const totals = new Map<string, Tally>();
+/** Each case replays a run once per fault: about 45 s alone on 2 CPUs, more beside other suites. Never a timing assertion. */
+const CASE_TIMEOUT_MS = 240_000;
 
 afterAll(() => {
   for (const [suite, t] of totals) {
@@ -150,12 +152,12 @@ describe('one GitHub request of a run fails; the next run converges to the fault
     expect(t.failures).toEqual([]);
     expect(t.cases).toBeGreaterThan(0);
     expect({ faults: t.faults, converged: t.converged, duplicates: t.duplicates, lost: t.lost }).toEqual({ faults: t.cases, converged: t.cases, duplicates: 0, lost: 0 });
-  });
+  }, CASE_TIMEOUT_MS);
 
   test.each(RUNS)(`run #%i, with Probot's retry and throttling plugins on (5xx and secondary rate limits)`, async (run) => {
     const t = await tryRun(run, ['http-500', 'http-502-html', 'secondary-rate-limit'], { retries: true }, EVERY_WITH_RETRIES);
     add("GitHub faults (Probot's retries)", t);
     expect(t.failures).toEqual([]);
     expect({ faults: t.faults, converged: t.converged, duplicates: t.duplicates, lost: t.lost }).toEqual({ faults: t.cases, converged: t.cases, duplicates: 0, lost: 0 });
-  });
+  }, CASE_TIMEOUT_MS);
 });
