@@ -125,7 +125,7 @@ const EVERY = sized(2, 1);
 const EVERY_WITH_RETRIES = sized(12, 3);
 const totals = new Map<string, Tally>();
 /** Each case replays a run once per fault: about 45 s alone on 2 CPUs, more beside other suites. Never a timing assertion. */
-const CASE_TIMEOUT_MS = 240_000;
+const CASE_TIMEOUT_MS = sized(240_000, 3_600_000);
 
 afterAll(() => {
   for (const [suite, t] of totals) {
