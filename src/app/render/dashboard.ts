@@ -3,6 +3,7 @@
 // and checkboxes (run now, propose a dismissed namespace again) whose hidden markers a later run
 // or webhook reads back. Hidden state (where each cluster's flow reading stopped) survives restarts.
 
+import { createHash } from 'node:crypto';
 import type { ConfigIssue } from '../../config/config-error.ts';
 import type { SkipSummary } from '../../flows/skip-report.ts';
 import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue, normaliseDomain } from '../../calico/names.ts';
@@ -65,6 +66,11 @@ export interface DashboardMemory {
   readonly accepted: Readonly<Record<string, Readonly<Record<string, AcceptanceRecord>>>>;
   /** Units people dismissed (key ids, `prod/shop`, `prod/shop.enforce` ...), seen through by a run. */
   readonly dismissed: readonly string[];
+  /**
+   * What the dashboard says, without the facts every run changes (its time, the flow window read,
+   * the read points): a run that would change nothing else does not rewrite it (dashboardDigest).
+   */
+  readonly digest?: string;
 }
 
 export interface DashboardContent {
@@ -72,14 +78,16 @@ export interface DashboardContent {
   readonly configErrors: readonly ConfigIssue[];
   readonly clusters: readonly DashboardCluster[];
   readonly state: DashboardMemory;
+  /** Boxes people ticked that no run has served yet: they stay ticked (`recreate`: key ids). */
+  readonly ticked?: { readonly run: boolean; readonly recreate: ReadonlySet<string> };
 }
 
 export function renderDashboard(c: DashboardContent): string {
   const out = [
     `This issue lists the network policies policy-recommender proposes for this repository, one pull request per namespace. It is rewritten by the bot; tick a box to ask it for something.`,
-    `- [ ] ${RUN_BOX} Run now`,
+    `- [${c.ticked?.run ? 'x' : ' '}] ${RUN_BOX} Run now`,
   ];
-  if (c.lastRun) out.push(`Last run: ${c.lastRun.at}, ${(c.lastRun.durationMs / 1000).toFixed(1)} s (${text(c.lastRun.trigger)}).`);
+  if (c.lastRun) out.push(`Last run that changed this page: ${c.lastRun.at}, ${(c.lastRun.durationMs / 1000).toFixed(1)} s (${text(c.lastRun.trigger)}).`);
   if (c.configErrors.length > 0) {
     out.push(
       [
@@ -91,12 +99,26 @@ export function renderDashboard(c: DashboardContent): string {
       ].join('\n'),
     );
   }
-  for (const cluster of c.clusters) out.push(clusterSection(cluster));
+  for (const cluster of c.clusters) out.push(clusterSection(cluster, c.ticked?.recreate ?? new Set()));
   out.push(encodeMarker(STATE_KIND, c.state));
   return `${out.join('\n\n')}\n`;
 }
 
-function clusterSection(cluster: DashboardCluster): string {
+/**
+ * A digest of what a dashboard says apart from the run-by-run facts (the last run, each cluster's
+ * flow window and counts, the read points): equal digests, nothing worth a revision.
+ */
+export function dashboardDigest(c: DashboardContent): string {
+  const steady: DashboardContent = {
+    lastRun: null,
+    configErrors: c.configErrors,
+    clusters: c.clusters.map(({ source: _s, window: _w, inputsRead: _i, recordsSeen: _r, recordsLearned: _l, ...rest }) => rest),
+    state: { ...c.state, flowsReadUntil: {}, digest: '' },
+  };
+  return createHash('sha256').update(renderDashboard(steady)).digest('base64url').slice(0, 22);
+}
+
+function clusterSection(cluster: DashboardCluster, ticked: ReadonlySet<string>): string {
   const lines = [`## Cluster ${code(cluster.name)}${cluster.path ? ` (${code(cluster.path)})` : ''}`];
   if (cluster.source) {
     const read = [
@@ -133,7 +155,7 @@ function clusterSection(cluster: DashboardCluster): string {
   const dismissed = cluster.namespaces.filter((n) => n.state === 'Dismissed' && (n.unit === undefined || n.unit === 'isolation') && isDnsLabel(n.namespace) && isDnsLabel(cluster.name));
   if (dismissed.length > 0) {
     lines.push(
-      ['Dismissed (tick to have it proposed again):', ...dismissed.map((n) => `- [ ] <!-- policy-recommender:recreate ${cluster.name}/${n.namespace} --> ${code(n.namespace)}`)].join('\n'),
+      ['Dismissed (tick to have it proposed again):', ...dismissed.map((n) => `- [${ticked.has(`${cluster.name}/${n.namespace}`) ? 'x' : ' '}] <!-- policy-recommender:recreate ${cluster.name}/${n.namespace} --> ${code(n.namespace)}`)].join('\n'),
     );
   }
   return lines.join('\n\n');
@@ -152,6 +174,7 @@ export function decodeDashboardState(body: string | null): DashboardMemory {
     pendingEndpoints: typeof endpoints === 'object' && endpoints !== null ? validPendingEndpoints(endpoints as Record<string, unknown>) : {},
     accepted: typeof accepted === 'object' && accepted !== null ? validAccepted(accepted as Record<string, unknown>) : {},
     dismissed: Array.isArray(value?.dismissed) ? value.dismissed.filter((k): k is string => typeof k === 'string' && parseBranch(`policy-recommender/${k}`) !== null) : [],
+    ...(typeof value?.digest === 'string' ? { digest: value.digest } : {}),
   };
 }
 

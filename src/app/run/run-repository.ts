@@ -16,18 +16,21 @@ import { isKustomizationPath } from '../../repo/kustomize.ts';
 import { isYamlPath } from '../../repo/inventory.ts';
 import type { TreeFiles } from '../../repo/tree.ts';
 import { validateRepositoryConfig, type ClusterEntry, type RepositoryConfig, type ScheduleDefaults } from '../config/repository-config.ts';
-import type { PullRequestInfo, Repository } from '../github/repository.ts';
+import type { IssueInfo, PullRequestInfo, Repository } from '../github/repository.ts';
 import {
   DASHBOARD_LABEL,
   DASHBOARD_MARKER,
   DASHBOARD_TITLE,
+  dashboardDigest,
   dashboardRequests,
   decodeDashboardState,
   renderDashboard,
   type DashboardCluster,
+  type DashboardContent,
   type DashboardMemory,
   type DashboardNamespace,
 } from '../render/dashboard.ts';
+import { mergeDashboardMemory } from '../state/dashboard-memory.ts';
 import { branchOf, keyId, parseBranch, type ProposalKey } from '../state/proposal-key.ts';
 import { decodeState, RECOMMENDATION_LABEL } from '../state/pull-request-state.ts';
 import { apply } from './apply.ts';
@@ -50,6 +53,11 @@ export interface RunDependencies {
   /** Unix seconds. */
   readonly now: () => number;
   readonly log: { info(msg: string): void; warn(msg: string): void };
+  /**
+   * Boxes people ticked, as the webhooks of their edits told (key ids to propose again): served
+   * even when a run's dashboard write overwrote the tick between its re-read and its write.
+   */
+  readonly requested?: { readonly recreate: ReadonlySet<string> };
 }
 
 export interface RunResult {
@@ -68,16 +76,18 @@ export interface RunResult {
 export async function runRepository(deps: RunDependencies, trigger: string, signal?: AbortSignal): Promise<RunResult> {
   const started = Date.now();
   const repo = deps.repository;
-  const dashboard = await repo.findIssue(DASHBOARD_LABEL, DASHBOARD_MARKER);
-  const memory = decodeDashboardState(dashboard?.body ?? null);
-  const requests = dashboardRequests(dashboard?.body ?? null);
+  // The oldest dashboard is the one kept; any other (there should be none) is merged into it.
+  const [dashboard = null, ...extras] = await repo.findIssues(DASHBOARD_LABEL, DASHBOARD_MARKER);
+  const memory = extras.length === 0 ? decodeDashboardState(dashboard?.body ?? null) : mergeDashboardMemory([dashboard!, ...extras].map((d) => decodeDashboardState(d.body)));
+  const requests = servedRequests([dashboard, ...extras], deps.requested);
+  const dashboardWrite = { repo, existing: dashboard, extras, memory, requests };
 
   let config: RepositoryConfig;
   try {
     config = validateRepositoryConfig(await deps.readConfig(), deps.scheduleDefaults);
   } catch (e) {
     const issues: ConfigIssue[] = e instanceof ConfigError ? [...e.issues] : [{ path: '', message: `cannot read the configuration: ${(e as Error).message}` }];
-    const number = await writeDashboard(repo, dashboard, {
+    const number = await writeDashboard(dashboardWrite, false, {
       lastRun: { at: formatTime(deps.now()), durationMs: Date.now() - started, trigger },
       configErrors: issues,
       clusters: [],
@@ -92,6 +102,8 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   const facts: UnitFacts[] = [];
   const clusters = new Map<string, DashboardCluster>();
   const flowsReadUntil = { ...memory.flowsReadUntil };
+  /** A cluster's read point must be written now (see observeCluster), even if nothing else changed. */
+  let readPointDue = false;
   const skippedByCluster = new Map<string, number>();
   const observedBy = new Map<string, readonly ObservedAtom[]>();
   const endpointsBy = new Map<string, readonly EndpointObservation[]>();
@@ -107,6 +119,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       clusters.set(entry.name, result.dashboard);
       skippedByCluster.set(entry.name, result.reading.skipped.total);
       if (result.readPoint !== undefined) flowsReadUntil[entry.name] = result.readPoint;
+      readPointDue ||= result.readPointDue;
       for (const [key, atoms] of result.observed) observedBy.set(key, atoms);
       for (const [key, list] of result.endpoints) endpointsBy.set(key, list);
       accepted[entry.name] = result.accepted;
@@ -204,7 +217,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   }
 
   signal?.throwIfAborted();
-  const number = await writeDashboard(repo, dashboard, {
+  const number = await writeDashboard(dashboardWrite, readPointDue, {
     lastRun: { at: formatTime(now), durationMs: Date.now() - started, trigger },
     configErrors: [],
     clusters: config.clusters.map((c) => clusters.get(c.name)!),
@@ -220,6 +233,8 @@ interface ClusterObservation {
   readonly reading: FlowReading;
   /** Up to when the cluster's flows are read after this run (flowsReadUntil); undefined: not yet. */
   readonly readPoint: number | undefined;
+  /** The remembered read point is too far behind to be left there (see readPointDue()). */
+  readonly readPointDue: boolean;
   /** `cluster/namespace` -> this run's observations plus those carried over. */
   readonly observed: Map<string, readonly ObservedAtom[]>;
   /** `cluster/namespace` -> this run's microsegmentation observations plus those carried over. */
@@ -333,6 +348,7 @@ async function observeCluster(
     facts: units.facts,
     reading,
     readPoint,
+    readPointDue: readPointDue(readUntil, readPoint, source.retention, scope.initialLookback),
     observed: new Map([...observed].map(([ns, atoms]) => [`${entry.name}/${ns}`, atoms])),
     endpoints: new Map(byNamespace(endpointsByNamespace)),
     accepted: units.accepted,
@@ -383,17 +399,79 @@ function unitName(key: ProposalKey): string {
 
 /** GitHub's limit on issue bodies. */
 const MAX_BODY = 65_536;
+/** In the comment that closes a second dashboard once its memory is merged into the first. */
+const MERGED_MARKER = '<!-- policy-recommender:merged-dashboard -->';
 
-async function writeDashboard(repo: Repository, existing: { number: number; body: string } | null, content: Parameters<typeof renderDashboard>[0]): Promise<number> {
-  let body = renderDashboard(content);
+interface Requests {
+  readonly run: boolean;
+  readonly recreate: ReadonlySet<string>;
+}
+
+/** What a run's dashboard write needs to know from its start. */
+interface DashboardWrite {
+  readonly repo: Repository;
+  /** The dashboard kept (the oldest), or null: none yet. */
+  readonly existing: IssueInfo | null;
+  /** Other dashboards, merged into the kept one and closed after it is written. */
+  readonly extras: readonly IssueInfo[];
+  readonly memory: DashboardMemory;
+  /** The requests this run serves: boxes ticked when it started, and those webhooks told. */
+  readonly requests: Requests;
+}
+
+/** The boxes ticked on the dashboards when the run started, and those webhooks told about since. */
+function servedRequests(dashboards: readonly (IssueInfo | null)[], requested: RunDependencies['requested']): Requests & { ticked: boolean } {
+  const read = dashboards.map((d) => dashboardRequests(d?.body ?? null));
+  const recreate = new Set([...read.flatMap((r) => [...r.recreate]), ...(requested?.recreate ?? [])]);
+  return { run: read.some((r) => r.run), recreate, ticked: read.some((r) => r.run || r.recreate.size > 0) };
+}
+
+/**
+ * Whether a cluster's read point must be written now, though nothing else changed: the first one;
+ * any, for a source that forgets its flows (its warning about lost flows depends on it); and one
+ * that would otherwise lag half the initial lookback (reading again from an older read point is
+ * safe, evidence counts each flow once, but it costs reading, and past the lookback it is moot).
+ */
+function readPointDue(stored: number | undefined, readPoint: number | undefined, retention: number | undefined, lookback: number): boolean {
+  if (readPoint === undefined) return false;
+  if (stored === undefined) return true;
+  if (readPoint <= stored) return false;
+  return retention !== undefined || readPoint - stored > lookback / 2;
+}
+
+/**
+ * Writes the dashboard, and only when what it says changed (not merely the run-by-run facts): an
+ * idle run leaves it alone, so GitHub keeps no revision and sends no webhook for it. Right before
+ * writing, it is read again, so a box a person ticked during the run stays ticked for the next
+ * run (GitHub's issue update has no compare-and-swap: a tick in between that read and the write
+ * reaches the next run through its webhook, `RunDependencies.requested`).
+ */
+async function writeDashboard(w: DashboardWrite & { requests: { ticked?: boolean } }, readPointDue: boolean, content: DashboardContent): Promise<number> {
+  const { repo, existing } = w;
+  let fitted = content;
   // Carried observations are the only part that can grow: drop the largest until it fits.
   const pending = { ...content.state.pending };
-  while (body.length > MAX_BODY && Object.keys(pending).length > 0) {
+  while (renderDashboard(fitted).length > MAX_BODY && Object.keys(pending).length > 0) {
     const largest = Object.entries(pending).sort(([, a], [, b]) => b.length - a.length)[0]![0];
     delete pending[largest];
-    body = renderDashboard({ ...content, state: { ...content.state, pending } });
+    fitted = { ...content, state: { ...content.state, pending: { ...pending } } };
   }
-  if (existing === null) return (await repo.createIssue({ title: DASHBOARD_TITLE, body, labels: [DASHBOARD_LABEL] })).number;
-  if (existing.body !== body) await repo.updateIssue(existing.number, body);
+  const digest = dashboardDigest(fitted);
+  fitted = { ...fitted, state: { ...fitted.state, digest } };
+  if (existing === null) return (await repo.createIssue({ title: DASHBOARD_TITLE, body: renderDashboard(fitted), labels: [DASHBOARD_LABEL] })).number;
+  const quiet = !readPointDue && w.extras.length === 0 && !w.requests.ticked && w.memory.digest === digest;
+  if (!quiet) {
+    const current = await repo.readIssue(existing.number);
+    const now = dashboardRequests(current.body);
+    const ticked = { run: now.run && !w.requests.run, recreate: new Set([...now.recreate].filter((id) => !w.requests.recreate.has(id))) };
+    const body = renderDashboard({ ...fitted, ticked });
+    if (current.body !== body) await repo.updateIssue(existing.number, body);
+  }
+  for (const extra of w.extras) {
+    if (!(await repo.hasComment(extra.number, MERGED_MARKER))) {
+      await repo.comment(extra.number, `A second dashboard: what it remembered is kept in #${existing.number} now, so it is closed.\n\n${MERGED_MARKER}`);
+    }
+    await repo.closeIssue(extra.number);
+  }
   return existing.number;
 }
