@@ -106,13 +106,14 @@ export function renderDashboard(c: DashboardContent): string {
 
 /**
  * A digest of what a dashboard says apart from the run-by-run facts (the last run, each cluster's
- * flow window and counts, the read points): equal digests, nothing worth a revision.
+ * flow window and counts, the read points): equal digests, nothing worth a revision. Where flows
+ * come from (a collector, or read directly) is not one of them: it changes only when that does.
  */
 export function dashboardDigest(c: DashboardContent): string {
   const steady: DashboardContent = {
     lastRun: null,
     configErrors: c.configErrors,
-    clusters: c.clusters.map(({ source: _s, window: _w, inputsRead: _i, recordsSeen: _r, recordsLearned: _l, ...rest }) => rest),
+    clusters: c.clusters.map(({ window: _w, inputsRead: _i, recordsSeen: _r, recordsLearned: _l, ...rest }) => rest),
     state: { ...c.state, flowsReadUntil: {}, digest: '' },
   };
   return createHash('sha256').update(renderDashboard(steady)).digest('base64url').slice(0, 22);

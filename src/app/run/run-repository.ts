@@ -348,7 +348,7 @@ async function observeCluster(
     facts: units.facts,
     reading,
     readPoint,
-    readPointDue: readPointDue(readUntil, readPoint, source.retention, scope.initialLookback),
+    readPointDue: readPointDue(readUntil, readPoint, newestFlow(reading), source.retention, scope.initialLookback),
     observed: new Map([...observed].map(([ns, atoms]) => [`${entry.name}/${ns}`, atoms])),
     endpoints: new Map(byNamespace(endpointsByNamespace)),
     accepted: units.accepted,
@@ -428,15 +428,25 @@ function servedRequests(dashboards: readonly (IssueInfo | null)[], requested: Ru
 
 /**
  * Whether a cluster's read point must be written now, though nothing else changed: the first one;
- * any, for a source that forgets its flows (its warning about lost flows depends on it); and one
- * that would otherwise lag half the initial lookback (reading again from an older read point is
- * safe, evidence counts each flow once, but it costs reading, and past the lookback it is moot).
+ * once flows past it were read (read again, they would be counted again where a run counts what
+ * it read, e.g. a simulation's flows); any, for a source that forgets its flows (its warning about
+ * lost flows depends on it); and one that would otherwise lag half the initial lookback (reading
+ * more than needed). Otherwise, a run that read no new flow leaves it where it is: the next run
+ * reads again from there, and finds nothing more.
  */
-function readPointDue(stored: number | undefined, readPoint: number | undefined, retention: number | undefined, lookback: number): boolean {
+function readPointDue(stored: number | undefined, readPoint: number | undefined, newest: number, retention: number | undefined, lookback: number): boolean {
   if (readPoint === undefined) return false;
   if (stored === undefined) return true;
   if (readPoint <= stored) return false;
-  return retention !== undefined || readPoint - stored > lookback / 2;
+  return newest >= stored || retention !== undefined || readPoint - stored > lookback / 2;
+}
+
+/** When the newest flow a reading learned from was last seen (unix seconds; -Infinity: none). */
+function newestFlow(reading: FlowReading): number {
+  let newest = -Infinity;
+  for (const atoms of reading.observations.byNamespace.values()) for (const o of atoms) newest = Math.max(newest, o.evidence.lastSeen);
+  for (const e of reading.observations.endpoints) newest = Math.max(newest, e.evidence.lastSeen);
+  return newest;
 }
 
 /**
