@@ -66,6 +66,8 @@ export interface DashboardMemory {
   readonly accepted: Readonly<Record<string, Readonly<Record<string, AcceptanceRecord>>>>;
   /** Units people dismissed (key ids, `prod/shop`, `prod/shop.enforce` ...), seen through by a run. */
   readonly dismissed: readonly string[];
+  /** Dismissed units whose box was ticked, not proposed again yet (no traffic to propose them from). */
+  readonly recreate?: readonly string[];
   /**
    * What the dashboard says, without the facts every run changes (its time, the flow window read,
    * the read points): a run that would change nothing else does not rewrite it (dashboardDigest).
@@ -175,6 +177,7 @@ export function decodeDashboardState(body: string | null): DashboardMemory {
     pendingEndpoints: typeof endpoints === 'object' && endpoints !== null ? validPendingEndpoints(endpoints as Record<string, unknown>) : {},
     accepted: typeof accepted === 'object' && accepted !== null ? validAccepted(accepted as Record<string, unknown>) : {},
     dismissed: Array.isArray(value?.dismissed) ? value.dismissed.filter((k): k is string => typeof k === 'string' && parseBranch(`policy-recommender/${k}`) !== null) : [],
+    ...(Array.isArray(value?.recreate) ? { recreate: value.recreate.filter((k): k is string => typeof k === 'string' && parseBranch(`policy-recommender/${k}`) !== null) } : {}),
     ...(typeof value?.digest === 'string' ? { digest: value.digest } : {}),
   };
 }

@@ -79,7 +79,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   // The oldest dashboard is the one kept; any other (there should be none) is merged into it.
   const [dashboard = null, ...extras] = await repo.findIssues(DASHBOARD_LABEL, DASHBOARD_MARKER);
   const memory = extras.length === 0 ? decodeDashboardState(dashboard?.body ?? null) : mergeDashboardMemory([dashboard!, ...extras].map((d) => decodeDashboardState(d.body)));
-  const requests = servedRequests([dashboard, ...extras], deps.requested);
+  const requests = servedRequests([dashboard, ...extras], memory, deps.requested);
   const dashboardWrite = { repo, existing: dashboard, extras, memory, requests };
 
   let config: RepositoryConfig;
@@ -173,8 +173,10 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       failed.add(keyId(key));
     }
     else if (decision.action.kind !== 'none') applied[decision.action.kind] = (applied[decision.action.kind] ?? 0) + 1;
-    // What no pull request holds after this run is kept for the next (flows are read once).
-    const held = !outcome.error && decision.action.kind !== 'notify-edited' && decision.dashboard !== 'Awaiting PR limits' && decision.dashboard !== 'Edited';
+    // What no pull request holds after this run is kept for the next (flows are read once), a
+    // dismissed unit's too: ticking its box proposes it from what was seen.
+    const held =
+      !outcome.error && decision.action.kind !== 'notify-edited' && decision.dashboard !== 'Awaiting PR limits' && decision.dashboard !== 'Edited' && decision.dashboard !== 'Dismissed';
     if (!held && decision.facts.change !== null && namespace !== null) {
       if (key.kind === 'namespace') {
         const observed = observedBy.get(`${cluster}/${namespace}`) ?? [];
@@ -198,8 +200,12 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   }
 
   // Dismissed units stay on the dashboard (with their box to propose them again) while nothing
-  // new is seen for them; reopening a PR or ticking its box takes them off the list.
-  const dismissed = new Set([...noted].filter((id) => !requests.recreate.has(id)));
+  // new is seen for them; reopening a PR or ticking its box takes them off the list. A ticked box
+  // is served once its unit is proposed again; until then (no traffic to propose it from, PR
+  // limits, a failed write) the request is remembered, and its box stays ticked.
+  const served = new Set(decisions.filter((d) => !failed.has(keyId(d.facts.key)) && (d.facts.openPullRequest !== null || d.action.kind === 'open')).map((d) => keyId(d.facts.key)));
+  const unserved = [...requests.recreate].filter((id) => noted.has(id) && !served.has(id)).sort();
+  const dismissed = new Set(noted);
   for (const decision of decisions) {
     const id = keyId(decision.facts.key);
     if (decision.dashboard === 'Dismissed' && !failed.has(id)) dismissed.add(id);
@@ -221,7 +227,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
     lastRun: { at: formatTime(now), durationMs: Date.now() - started, trigger },
     configErrors: [],
     clusters: config.clusters.map((c) => clusters.get(c.name)!),
-    state: { v: 1, flowsReadUntil, pending, pendingEndpoints, accepted, dismissed: [...dismissed].sort() },
+    state: { v: 1, flowsReadUntil, pending, pendingEndpoints, accepted, dismissed: [...dismissed].sort(), ...(unserved.length > 0 ? { recreate: unserved } : {}) },
   });
   deps.log.info(`run of ${repo.owner}/${repo.name} (${trigger}): ${decisions.filter((d) => d.action.kind !== 'none').length} actions, ${errors.length} errors`);
   return { outcome: 'done', decisions, applied, errors, dashboard: number };
@@ -419,10 +425,13 @@ interface DashboardWrite {
   readonly requests: Requests;
 }
 
-/** The boxes ticked on the dashboards when the run started, and those webhooks told about since. */
-function servedRequests(dashboards: readonly (IssueInfo | null)[], requested: RunDependencies['requested']): Requests & { ticked: boolean } {
+/**
+ * The requests a run serves: boxes ticked on the dashboards when it started, those webhooks told
+ * about since, and those earlier runs could not serve yet. `ticked`: boxes to untick.
+ */
+function servedRequests(dashboards: readonly (IssueInfo | null)[], memory: DashboardMemory, requested: RunDependencies['requested']): Requests & { ticked: boolean } {
   const read = dashboards.map((d) => dashboardRequests(d?.body ?? null));
-  const recreate = new Set([...read.flatMap((r) => [...r.recreate]), ...(requested?.recreate ?? [])]);
+  const recreate = new Set([...read.flatMap((r) => [...r.recreate]), ...(requested?.recreate ?? []), ...(memory.recreate ?? [])]);
   return { run: read.some((r) => r.run), recreate, ticked: read.some((r) => r.run || r.recreate.size > 0) };
 }
 
@@ -473,7 +482,8 @@ async function writeDashboard(w: DashboardWrite & { requests: { ticked?: boolean
   if (!quiet) {
     const current = await repo.readIssue(existing.number);
     const now = dashboardRequests(current.body);
-    const ticked = { run: now.run && !w.requests.run, recreate: new Set([...now.recreate].filter((id) => !w.requests.recreate.has(id))) };
+    const during = [...now.recreate].filter((id) => !w.requests.recreate.has(id));
+    const ticked = { run: now.run && !w.requests.run, recreate: new Set([...during, ...(fitted.state.recreate ?? [])]) };
     const body = renderDashboard({ ...fitted, ticked });
     if (current.body !== body) await repo.updateIssue(existing.number, body);
   }

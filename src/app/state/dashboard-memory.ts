@@ -13,6 +13,7 @@ export function mergeDashboardMemory(memories: readonly DashboardMemory[]): Dash
   const pendingEndpoints: Record<string, readonly EndpointObservation[]> = {};
   const accepted: Record<string, Record<string, AcceptanceRecord>> = {};
   const dismissed = new Set<string>();
+  const recreate = new Set<string>();
   for (const m of memories) {
     // The earlier read point: flows after it are read again (the evidence counts each flow once),
     // where the later one would skip what only the other dashboard's runs had not read.
@@ -24,8 +25,9 @@ export function mergeDashboardMemory(memories: readonly DashboardMemory[]): Dash
       for (const [unit, record] of Object.entries(records)) kept[unit] = kept[unit] === undefined ? record : mergeAcceptance(kept[unit], record);
     }
     for (const id of m.dismissed) dismissed.add(id);
+    for (const id of m.recreate ?? []) recreate.add(id);
   }
-  return { v: 1, flowsReadUntil, pending, pendingEndpoints, accepted, dismissed: [...dismissed].sort() };
+  return { v: 1, flowsReadUntil, pending, pendingEndpoints, accepted, dismissed: [...dismissed].sort(), ...(recreate.size > 0 ? { recreate: [...recreate].sort() } : {}) };
 }
 
 /**
