@@ -8,9 +8,11 @@ import { DASHBOARD_LABEL, DASHBOARD_MARKER, decodeDashboardState, renderDashboar
 import { formatTime } from '../../src/engine/provenance.ts';
 import { FLOW_WINDOW_OVERLAP } from '../../src/app/run/run-repository.ts';
 import { mergeDashboardMemory } from '../../src/app/state/dashboard-memory.ts';
+import { replaceMarker } from '../../src/app/state/marker.ts';
 import type { ObservedAtom } from '../../src/engine/model.ts';
 import { useNock } from '../support/nock-scope.ts';
-import { AppHarness, HOUR } from './support/app-harness.ts';
+import { branchName } from '../../src/app/state/proposal-key.ts';
+import { AppHarness, CONFIG, HOUR } from './support/app-harness.ts';
 
 useNock();
 
@@ -22,6 +24,8 @@ afterEach(async () => {
 
 const shop = { namespace: 'shop', direction: 'egress', peer: 'ns:db', port: 5432 } as const;
 const web = { namespace: 'web', direction: 'ingress', peer: 'pub', port: 443 } as const;
+const SHOP = branchName('prod', 'shop');
+const WEB = branchName('prod', 'web');
 const dashboards = () => h.repo.issues({ label: DASHBOARD_LABEL, state: 'open' }).filter((i) => i.body.includes(DASHBOARD_MARKER));
 const windowOnDashboard = () => /between (\S+) and (\S+) ?:/.exec(h.dashboard())?.slice(1);
 
@@ -72,6 +76,63 @@ describe('the dashboard is found always', () => {
     expect(h.repo.issue(extra).state).toBe('closed');
     expect(h.repo.comments(extra)).toHaveLength(1);
     expect(h.errors).toEqual([]);
+  });
+});
+
+describe('a ticked box is served once its namespace is proposed again (until then, it is remembered)', () => {
+  const LIMITED = CONFIG.replace('concurrentLimit: 0', 'concurrentLimit: 1');
+  const box = (ticked: boolean) => `- [${ticked ? 'x' : ' '}] <!-- policy-recommender:recreate prod/web -->`;
+
+  /** web dismissed, shop's PR open: the one PR the limit allows. */
+  async function dismissedWeb(): Promise<void> {
+    h = await AppHarness.start({ config: LIMITED });
+    await h.see(web);
+    await h.run('first');
+    h.repo.closePullRequest(h.repo.pullRequestFor(WEB)!.number);
+    await h.deliver();
+    h.now += HOUR;
+    await h.see(shop, { ...web, port: 8443 });
+    await h.run('second');
+    expect(h.repo.pullRequestFor(SHOP)?.state).toBe('open');
+    expect(h.dashboard()).toContain(box(false));
+  }
+
+  test('held back by the PR limit, the request is remembered; then it is proposed, from what was seen while dismissed', async () => {
+    await dismissedWeb();
+    h.repo.editIssueBody(dashboards()[0]!.number, (b) => b.replace(box(false), box(true)));
+    h.now += HOUR;
+    await h.run('ticked, but the limit holds');
+    expect(h.repo.pullRequestFor(WEB)?.state).toBe('closed');
+    expect(h.dashboard()).toMatch(/\| `web` \| Awaiting PR limits \|/);
+    expect(decodeDashboardState(h.dashboard()).recreate).toEqual(['prod/web']);
+    h.now += HOUR;
+    await h.run('the limit still holds');
+    expect(decodeDashboardState(h.dashboard()).recreate).toEqual(['prod/web']);
+    // The limit frees up (shop merged): web is proposed again, with the traffic seen while it was dismissed.
+    h.repo.markReadyForReview(h.repo.pullRequestFor(SHOP)!.number);
+    h.repo.mergePullRequest(h.repo.pullRequestFor(SHOP)!.number);
+    await h.deliver();
+    h.now += HOUR;
+    await h.run('limit free');
+    expect(h.repo.pullRequestFor(WEB)?.state).toBe('open');
+    expect(h.repo.file(WEB, 'clusters/prod/namespace-isolation/web.yaml')).toContain('8443');
+    expect(h.dashboard()).not.toContain('recreate prod/web');
+    expect(decodeDashboardState(h.dashboard()).recreate).toBeUndefined();
+  });
+
+  test('a remembered request whose box a person unticked is withdrawn', async () => {
+    await dismissedWeb();
+    // Remembered as asked for (a run wrote its box ticked), and the box unticked since by a person.
+    const number = dashboards()[0]!.number;
+    const state = decodeDashboardState(h.dashboard());
+    h.repo.editIssueBody(number, (b) => replaceMarker(b, 'dashboard', { ...state, recreate: ['prod/web'] }));
+    expect(h.dashboard()).toContain(box(false));
+    h.now += HOUR;
+    await h.run('unticked');
+    // Not asked for any more: still dismissed (asked for, it would await the PR limit), and forgotten.
+    expect(h.dashboard()).toMatch(/\| `web` \| Dismissed \|/);
+    expect(h.dashboard()).toContain(box(false));
+    expect(decodeDashboardState(h.dashboard()).recreate).toBeUndefined();
   });
 });
 

@@ -22,6 +22,7 @@ export const DASHBOARD_MARKER = '<!-- policy-recommender:dashboard ';
 const STATE_KIND = 'dashboard';
 const RUN_BOX = '<!-- policy-recommender:run -->';
 const RECREATE_BOX = /- \[[xX]\] <!-- policy-recommender:recreate ([a-z0-9-]+)\/([a-z0-9-]+) -->/g;
+const UNTICKED_RECREATE_BOX = /- \[ \] <!-- policy-recommender:recreate ([a-z0-9-]+)\/([a-z0-9-]+) -->/g;
 
 export interface DashboardNamespace {
   /** '' for a cluster-wide unit (the global default deny). */
@@ -261,4 +262,9 @@ export function dashboardRequests(body: string | null): { run: boolean; recreate
   const run = new RegExp(`- \\[[xX]\\] ${RUN_BOX}`).test(body);
   const recreate = new Set([...body.matchAll(RECREATE_BOX)].map((m) => `${m[1]}/${m[2]}`));
   return { run, recreate };
+}
+
+/** The dismissed units whose box is shown unticked (a person may have unticked it: no longer asked for). */
+export function untickedRecreateBoxes(body: string | null): ReadonlySet<string> {
+  return new Set(body ? [...body.matchAll(UNTICKED_RECREATE_BOX)].map((m) => `${m[1]}/${m[2]}`) : []);
 }

@@ -24,6 +24,7 @@ import {
   dashboardDigest,
   dashboardRequests,
   decodeDashboardState,
+  untickedRecreateBoxes,
   renderDashboard,
   type DashboardCluster,
   type DashboardContent,
@@ -431,7 +432,10 @@ interface DashboardWrite {
  */
 function servedRequests(dashboards: readonly (IssueInfo | null)[], memory: DashboardMemory, requested: RunDependencies['requested']): Requests & { ticked: boolean } {
   const read = dashboards.map((d) => dashboardRequests(d?.body ?? null));
-  const recreate = new Set([...read.flatMap((r) => [...r.recreate]), ...(requested?.recreate ?? []), ...(memory.recreate ?? [])]);
+  // A box remembered as ticked that a person unticked since is no longer asked for.
+  const unticked = new Set(dashboards.flatMap((d) => [...untickedRecreateBoxes(d?.body ?? null)]));
+  const remembered = (memory.recreate ?? []).filter((id) => !unticked.has(id));
+  const recreate = new Set([...read.flatMap((r) => [...r.recreate]), ...(requested?.recreate ?? []), ...remembered]);
   return { run: read.some((r) => r.run), recreate, ticked: read.some((r) => r.run || r.recreate.size > 0) };
 }
 
