@@ -240,7 +240,7 @@ interface ClusterObservation {
   readonly reading: FlowReading;
   /** Up to when the cluster's flows are read after this run (flowsReadUntil); undefined: not yet. */
   readonly readPoint: number | undefined;
-  /** The remembered read point is too far behind to be left there (see readPointDue()). */
+  /** The read point must be written now, even if nothing else changed (see readPointDue()). */
   readonly readPointDue: boolean;
   /** `cluster/namespace` -> this run's observations plus those carried over. */
   readonly observed: Map<string, readonly ObservedAtom[]>;
