@@ -9,8 +9,10 @@
 //
 // GitHub's issue update (`PATCH /repos/{owner}/{repo}/issues/{issue_number}`, operation
 // issues/update in @octokit/openapi's api.github.com.json) takes no precondition (no If-Match,
-// no expected body): the dashboard is re-read right before it is written, and a tick that falls
-// between that read and the write reaches the next run through its webhook.
+// no expected body), nor does GraphQL's `updateIssue` (UpdateIssueInput in
+// @octokit/graphql-schema's schema.graphql): the dashboard is re-read right before it is
+// written, and a tick that falls between that read and the write reaches the next run through
+// its webhook.
 //
 // `npm test` tries every 10th request and each that reads or writes an issue or its labels;
 // `npm run reliability` every request.
