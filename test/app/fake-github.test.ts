@@ -300,6 +300,25 @@ describe('pull requests', () => {
     expect(methods()).toEqual(['POST /graphql repository.pullRequests 200', 'POST /graphql repository.pullRequests 200']);
   });
 
+  test('a PR with more labels than GraphQL gives on one page: all of them, the rest read over REST', async () => {
+    await branchWith('labelled', { 'l.yaml': 'l\n' });
+    const many = Array.from({ length: 130 }, (_, i) => `team-${String(i).padStart(3, '0')}`);
+    const number = fake.openPullRequest({ head: 'labelled', title: 'many labels', labels: [...many, RECOMMENDATION_LABEL], byBot: true });
+    github.resetRequests();
+    const [open] = await repo.openPullRequests(RECOMMENDATION_LABEL);
+    expect(open!.number).toBe(number);
+    expect([...open!.labels].sort()).toEqual([...many, RECOMMENDATION_LABEL].sort());
+    expect((await repo.latestPullRequests(['labelled'])).get('labelled')!.labels).toHaveLength(131);
+    expect(methods()).toEqual([
+      'POST /graphql repository.pullRequests 200',
+      `GET /repos/acme/policies/issues/${number}/labels 200`,
+      `GET /repos/acme/policies/issues/${number}/labels 200`,
+      'POST /graphql repository.pullRequests 200',
+      `GET /repos/acme/policies/issues/${number}/labels 200`,
+      `GET /repos/acme/policies/issues/${number}/labels 200`,
+    ]);
+  });
+
   test('latestPullRequests() gives the newest PR per head branch in any state, or null', async () => {
     await branchWith('reused', { 'r.yaml': 'r1\n' });
     const old = fake.openPullRequest({ head: 'reused', title: 'old' });
