@@ -199,6 +199,9 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
 
     probot.on('issues.edited', async (context) => {
       const { issue } = context.payload;
+      // Its own writes ask for nothing: a box they show ticked was asked for by a person's edit,
+      // whose webhook asked already (or, remembered, is served by the next run).
+      if (context.payload.sender?.type === 'Bot') return;
       if (!issue.labels?.some((l) => l.name === DASHBOARD_LABEL) || !(issue.body ?? '').includes(DASHBOARD_MARKER)) return;
       const requests = dashboardRequests(issue.body ?? null);
       if (requests.recreate.size > 0) {
