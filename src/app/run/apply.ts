@@ -1,5 +1,5 @@
 // Doing: carries out one decision against the repository, with as few requests as the action
-// allows (open: 5, update: at most 7, refresh: at most 4). Each PR gets exactly one commit on top
+// allows (open: 5, update: at most 7, refresh: at most 4, close: 3). Each PR gets exactly one commit on top
 // of the default branch head; labels people added are kept.
 
 import type { Flavor } from '../../config/recommendation-config.ts';
@@ -111,6 +111,10 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
       }
       case 'close': {
         const pr = action.pr;
+        // Still open? A person who closed it during the run dismissed it: marking it obsolete
+        // would undo that (GitHub's update has no precondition; the window left is this request).
+        const now = (await repo.latestPullRequests([pr.branch])).get(pr.branch);
+        if (now?.number !== pr.number || now.state !== 'open') return {};
         // The reason goes into the body in the same request that closes it: nothing to repeat
         // or lose if the run stops half-way.
         const note = `> **Closed by policy-recommender:** ${action.reason}. A new pull request is opened if new traffic needs one.\n\n${OBSOLETE_MARKER}\n\n`;
