@@ -1,6 +1,7 @@
 // The Probot app: schedules a run per configured repository, reacts to what people do on its pull
 // requests and dashboard, and hands every run to run-repository.ts. It keeps no state of its own:
-// schedules are rebuilt from the repositories' configuration at start-up and on changes.
+// schedules are rebuilt from the repositories' configuration at start-up and on changes (only the
+// dashboard ticks webhooks told are held until a run takes them).
 
 import type { ApplicationFunction, Context, Probot } from 'probot';
 import type { ClusterContext } from '../cluster/cluster-context.ts';
@@ -94,7 +95,23 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
     const clusterPaths = new Map<string, readonly string[]>();
     /** Repositories whose configuration changed since their schedule was set: their next run resets it. */
     const configChanged = new Set<string>();
+    // Dashboard boxes ticked, as their webhooks told, until a run takes them: a run's dashboard
+    // write can overwrite a tick made between its re-read and its write (GitHub offers no
+    // compare-and-swap on issues), and the run this webhook asks for still serves it.
+    const ticked = new Map<string, Set<string>>();
     const runFor = async (key: RepositoryKey, trigger: string, signal: AbortSignal): Promise<void> => {
+      const id = `${key.installationId}/${key.owner}/${key.repo}`;
+      const recreate = ticked.get(id) ?? new Set<string>();
+      ticked.delete(id);
+      try {
+        await runOnce(key, trigger, signal, recreate);
+      } catch (e) {
+        // Not served: the next run serves them.
+        for (const unit of recreate) ticked.set(id, (ticked.get(id) ?? new Set()).add(unit));
+        throw e;
+      }
+    };
+    const runOnce = async (key: RepositoryKey, trigger: string, signal: AbortSignal, recreate: ReadonlySet<string>): Promise<void> => {
       const octokit = (await probot.auth(key.installationId)) as Octokit;
       const { data } = await octokit.rest.repos.get({ owner: key.owner, repo: key.repo });
       const reader = githubConfigReader(octokit, new Map([[`${key.owner}/${key.repo}`.toLowerCase(), visibilityOf(data)]]));
@@ -113,6 +130,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
             engineVersion: options.engineVersion,
             now: options.now ?? (() => Math.floor(Date.now() / 1000)),
             log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+            requested: { recreate },
           },
           trigger,
           signal,
@@ -224,8 +242,16 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
 
     probot.on('issues.edited', async (context) => {
       const { issue } = context.payload;
+      // Its own writes ask for nothing: a box they show ticked was asked for by a person's edit,
+      // whose webhook asked already (or, remembered, is served by the next run).
+      if (context.payload.sender?.type === 'Bot') return;
       if (!issue.labels?.some((l) => l.name === DASHBOARD_LABEL) || !(issue.body ?? '').includes(DASHBOARD_MARKER)) return;
       const requests = dashboardRequests(issue.body ?? null);
+      if (requests.recreate.size > 0) {
+        const key = keyOf(context);
+        const id = `${key.installationId}/${key.owner}/${key.repo}`;
+        ticked.set(id, new Set([...(ticked.get(id) ?? []), ...requests.recreate]));
+      }
       if (requests.run || requests.recreate.size > 0) await sched.request(keyOf(context), 'dashboard');
     });
 

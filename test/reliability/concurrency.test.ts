@@ -7,7 +7,7 @@
 
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
 import { branchName } from '../../src/app/state/proposal-key.ts';
-import { decodeState } from '../../src/app/state/pull-request-state.ts';
+import { decodeState, isDismissal, OBSOLETE_MARKER } from '../../src/app/state/pull-request-state.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, HOUR, type Replica } from '../app/support/app-harness.ts';
 import { duplicates, snapshot } from './scenario.ts';
@@ -45,7 +45,7 @@ async function started(): Promise<AppHarness> {
 const stats = { scenarios: 0, converged: 0, duplicates: 0, lost: 0, failures: 0 };
 
 describe('a tick, a webhook and a manual request at the same moment', () => {
-  test('have one run’s effects: one more run serves the requests that arrived during it, and it writes only the dashboard', async () => {
+  test('have one run’s effects: one more run serves the requests that arrived during it, and it writes nothing (nothing new)', async () => {
     const reference = await started();
     reference.repo.comment(reference.repo.issues()[0]!.number, '/policy-recommender run');
     reference.github.resetRequests();
@@ -64,9 +64,8 @@ describe('a tick, a webhook and a manual request at the same moment', () => {
     await Promise.all([ticked, h.deliver(), h.run('manual')]);
     expect(await ticked).toBe('ran');
     const writes = h.writes();
-    const dashboard = `PATCH /repos/acme/policies/issues/${h.repo.issues()[0]!.number}`;
-    // The tick's run, then one run for both requests (nothing new: the dashboard only).
-    expect(writes).toEqual([...once, dashboard]);
+    // The tick's run, then one run for both requests (nothing new: not even the dashboard).
+    expect(writes).toEqual(once);
     expect(h.repo.pullRequests({ state: 'open' })).toHaveLength(2);
     expect(h.repo.comments(h.repo.pullRequestFor(SHOP)!.number)).toEqual([]);
     expect(duplicates(h)).toEqual([]);
@@ -197,6 +196,32 @@ describe('two replicas without a Lease race on one branch (compare-and-swap ref 
     expect(h.repo.branchSha(SHOP)).toBe(theirs);
     expect(h.repo.comments(pr.number).map((c) => c.body)).toEqual([expect.stringMatching(/^Someone else changed this branch/)]);
     expect(h.dashboard()).toMatch(/\| `shop` \| Edited \|/);
+  });
+
+  test('a PR a person closes while the run is about to close it as obsolete stays their dismissal', async () => {
+    // Where the run re-reads the PR before closing it (shop's namespace is gone): the request before its close.
+    const reference = await started();
+    reference.namespaces = ['web'];
+    reference.github.resetRequests();
+    await reference.run('namespace deleted');
+    const shopNumber = reference.repo.pullRequestFor(SHOP)!.number;
+    const close = reference.github.requests().findIndex((r) => r.method === 'PATCH' && r.path === `/repos/acme/policies/pulls/${shopNumber}`);
+    expect(reference.repo.pullRequestFor(SHOP)!.body).toContain(OBSOLETE_MARKER);
+    await reference.stop();
+    open = [];
+
+    const h = await started();
+    h.namespaces = ['web'];
+    const shop = h.repo.pullRequestFor(SHOP)!;
+    h.github.resetRequests();
+    h.github.failNext({ skip: close - 1, kind: 'pass', before: () => h.repo.closePullRequest(shop.number) });
+    await h.run('namespace deleted, PR closed meanwhile');
+    expect(h.github.pendingFaults()).toBe(0);
+    await h.deliver();
+    const closed = h.repo.pullRequest(shop.number);
+    expect(closed.state).toBe('closed');
+    expect(isDismissal(closed)).toBe(true);
+    expect(h.repo.comments(shop.number).map((c) => c.body)).toEqual([expect.stringMatching(/^Dismissed: /)]);
   });
 
   test('closing a PR as obsolete deletes its branch only where the run saw it', async () => {

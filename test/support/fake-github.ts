@@ -1859,7 +1859,11 @@ export class FakeGitHub {
     if ((m = /^\/issues\/(\d+)\/labels$/.exec(rest))) {
       const t = repo.thread(Number(m[1]));
       const names = () => labelNames((Array.isArray(r.body) ? r.body : body['labels']) as unknown[] | undefined);
-      if (method === 'GET') return { status: 200, body: t.labels.map((l) => repo.restLabel(l)) };
+      if (method === 'GET') {
+        // Paginated like every list (issues/list-labels-on-issue takes per_page and page).
+        const { page, headers } = this.#paginate(t.labels.map((l) => repo.restLabel(l)), query, r.rawPath);
+        return { status: 200, body: page, headers };
+      }
       if (method === 'PUT') repo.setLabels(t, names(), bot);
       else if (method === 'POST') repo.setLabels(t, [...t.labels, ...names()], bot);
       else if (method === 'DELETE') {

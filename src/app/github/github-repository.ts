@@ -61,7 +61,7 @@ export function forgetBlobs(): void {
 
 const PR_FIELDS = `
   id number title body isDraft createdAt url headRefName headRefOid state merged mergedAt
-  labels(first: 50) { nodes { name } }
+  labels(first: 100) { pageInfo { hasNextPage } nodes { name } }
 `;
 
 interface PullRequestNode {
@@ -77,7 +77,7 @@ interface PullRequestNode {
   state: 'OPEN' | 'CLOSED' | 'MERGED';
   merged: boolean;
   mergedAt: string | null;
-  labels: { nodes: { name: string }[] };
+  labels: { pageInfo?: { hasNextPage: boolean }; nodes: { name: string }[] };
 }
 
 function toPullRequest(node: PullRequestNode): PullRequestInfo {
@@ -226,7 +226,7 @@ export class GitHubRepository implements Repository {
           { owner: this.owner, name: this.name, labels: [label], cursor },
         );
       const page = result.repository.pullRequests;
-      out.push(...page.nodes.map(toPullRequest));
+      for (const node of page.nodes) out.push(await this.#complete(toPullRequest(node), node));
       cursor = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
     } while (cursor !== null);
     return out;
@@ -247,12 +247,19 @@ export class GitHubRepository implements Repository {
         name: this.name,
         ...vars,
       });
-      batch.forEach((branch, j) => {
+      for (const [j, branch] of batch.entries()) {
         const node = result.repository[`p${j}`]?.nodes[0];
-        out.set(branch, node ? toPullRequest(node) : null);
-      });
+        out.set(branch, node ? await this.#complete(toPullRequest(node), node) : null);
+      }
     }
     return out;
+  }
+
+  /** A pull request with all its labels: those past GraphQL's first page are read over REST, paginated. */
+  async #complete(pr: PullRequestInfo, node: PullRequestNode): Promise<PullRequestInfo> {
+    if (!node.labels.pageInfo?.hasNextPage) return pr;
+    const labels = await this.#octokit.paginate(this.#octokit.rest.issues.listLabelsOnIssue, { ...this.#repo, issue_number: pr.number, per_page: 100 });
+    return { ...pr, labels: labels.map((l) => l.name) };
   }
 
   async commit(parent: BranchHead, files: ReadonlyMap<string, string | null>, message: string): Promise<string> {
@@ -372,8 +379,17 @@ export class GitHubRepository implements Repository {
     await this.#octokit.rest.pulls.update({ ...this.#repo, pull_number: number, ...change });
   }
 
-  async setLabels(number: number, labels: readonly string[]): Promise<void> {
-    await this.#octokit.rest.issues.setLabels({ ...this.#repo, issue_number: number, labels: [...labels] });
+  async addLabels(number: number, labels: readonly string[]): Promise<void> {
+    await this.#octokit.rest.issues.addLabels({ ...this.#repo, issue_number: number, labels: [...labels] });
+  }
+
+  async removeLabel(number: number, label: string): Promise<void> {
+    try {
+      await this.#octokit.rest.issues.removeLabel({ ...this.#repo, issue_number: number, name: label });
+    } catch (e) {
+      // Already gone (a person removed it meanwhile): nothing to do.
+      if (status(e) !== 404) throw e;
+    }
   }
 
   async setDraft(pr: PullRequestInfo, draft: boolean): Promise<void> {
@@ -390,10 +406,29 @@ export class GitHubRepository implements Repository {
     return comments.some((c) => (c.body ?? '').includes(marker));
   }
 
-  async findIssue(label: string, marker: string): Promise<IssueInfo | null> {
-    const { data } = await this.#octokit.rest.issues.listForRepo({ ...this.#repo, labels: label, state: 'open', per_page: 20 });
-    const issue = data.find((i) => i.pull_request === undefined && (i.body ?? '').includes(marker));
-    return issue ? { number: issue.number, body: issue.body ?? '' } : null;
+  async findIssues(label: string, marker: string): Promise<IssueInfo[]> {
+    // Every page: a repository may have any number of issues with the label (people use it too).
+    const issues = await this.#octokit.paginate(this.#octokit.rest.issues.listForRepo, {
+      ...this.#repo,
+      labels: label,
+      state: 'open',
+      sort: 'created',
+      direction: 'asc',
+      per_page: 100,
+    });
+    return issues
+      .filter((i) => i.pull_request === undefined && (i.body ?? '').includes(marker))
+      .map((i) => ({ number: i.number, body: i.body ?? '' }))
+      .sort((a, b) => a.number - b.number);
+  }
+
+  async readIssue(number: number): Promise<IssueInfo & { state: 'open' | 'closed' }> {
+    const { data } = await this.#octokit.rest.issues.get({ ...this.#repo, issue_number: number });
+    return { number: data.number, body: data.body ?? '', state: data.state === 'closed' ? 'closed' : 'open' };
+  }
+
+  async closeIssue(number: number): Promise<void> {
+    await this.#octokit.rest.issues.update({ ...this.#repo, issue_number: number, state: 'closed' });
   }
 
   async createIssue(issue: { title: string; body: string; labels: readonly string[] }): Promise<IssueInfo> {

@@ -76,16 +76,22 @@ export interface Repository {
 
   createPullRequest(pr: { branch: string; title: string; body: string; draft: boolean }): Promise<PullRequestInfo>;
   updatePullRequest(number: number, change: { title?: string; body?: string; state?: 'closed' | 'open' }): Promise<void>;
-  setLabels(number: number, labels: readonly string[]): Promise<void>;
+  /** Adds labels, keeping every other (a person's label added meanwhile stays). */
+  addLabels(number: number, labels: readonly string[]): Promise<void>;
+  /** Removes one label, leaving the others; already gone is fine. */
+  removeLabel(number: number, label: string): Promise<void>;
   setDraft(pr: PullRequestInfo, draft: boolean): Promise<void>;
   comment(number: number, body: string): Promise<void>;
   /** Whether a comment on the issue or PR contains `marker` (to say things exactly once). */
   hasComment(number: number, marker: string): Promise<boolean>;
 
-  /** The open issue carrying `label` whose body holds `marker`, if any. */
-  findIssue(label: string, marker: string): Promise<IssueInfo | null>;
+  /** Every open issue carrying `label` whose body holds `marker`, oldest (lowest number) first. */
+  findIssues(label: string, marker: string): Promise<IssueInfo[]>;
+  /** An issue as it is now (to merge what people did since it was listed). */
+  readIssue(number: number): Promise<IssueInfo & { state: 'open' | 'closed' }>;
   createIssue(issue: { title: string; body: string; labels: readonly string[] }): Promise<IssueInfo>;
   updateIssue(number: number, body: string): Promise<void>;
+  closeIssue(number: number): Promise<void>;
 }
 
 export interface CommitInfo {

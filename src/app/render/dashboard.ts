@@ -3,6 +3,7 @@
 // and checkboxes (run now, propose a dismissed namespace again) whose hidden markers a later run
 // or webhook reads back. Hidden state (where each cluster's flow reading stopped) survives restarts.
 
+import { createHash } from 'node:crypto';
 import type { ConfigIssue } from '../../config/config-error.ts';
 import type { SkipSummary } from '../../flows/skip-report.ts';
 import type { FlowSourceKind } from '../../flows/source.ts';
@@ -22,6 +23,7 @@ export const DASHBOARD_MARKER = '<!-- policy-recommender:dashboard ';
 const STATE_KIND = 'dashboard';
 const RUN_BOX = '<!-- policy-recommender:run -->';
 const RECREATE_BOX = /- \[[xX]\] <!-- policy-recommender:recreate ([a-z0-9-]+)\/([a-z0-9-]+) -->/g;
+const UNTICKED_RECREATE_BOX = /- \[ \] <!-- policy-recommender:recreate ([a-z0-9-]+)\/([a-z0-9-]+) -->/g;
 
 export interface DashboardNamespace {
   /** '' for a cluster-wide unit (the global default deny). */
@@ -74,6 +76,13 @@ export interface DashboardMemory {
    * the engine's memory, so their rules keep the time they really changed, not the run's.
    */
   readonly held?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Dismissed units whose box was ticked, not proposed again yet (no traffic to propose them from). */
+  readonly recreate?: readonly string[];
+  /**
+   * What the dashboard says, without the facts every run changes (its time, the flow window read,
+   * the read points): a run that would change nothing else does not rewrite it (dashboardDigest).
+   */
+  readonly digest?: string;
 }
 
 export interface DashboardContent {
@@ -86,14 +95,16 @@ export interface DashboardContent {
    */
   readonly keptClusters?: string | null;
   readonly state: DashboardMemory;
+  /** Boxes people ticked that no run has served yet: they stay ticked (`recreate`: key ids). */
+  readonly ticked?: { readonly run: boolean; readonly recreate: ReadonlySet<string> };
 }
 
 export function renderDashboard(c: DashboardContent): string {
   const out = [
     `This issue lists the network policies policy-recommender proposes for this repository, one pull request per namespace. It is rewritten by the bot; tick a box to ask it for something.`,
-    `- [ ] ${RUN_BOX} Run now`,
+    `- [${c.ticked?.run ? 'x' : ' '}] ${RUN_BOX} Run now`,
   ];
-  if (c.lastRun) out.push(`Last run: ${c.lastRun.at}, ${(c.lastRun.durationMs / 1000).toFixed(1)} s (${text(c.lastRun.trigger)}).`);
+  if (c.lastRun) out.push(`Last run that changed this page: ${c.lastRun.at}, ${(c.lastRun.durationMs / 1000).toFixed(1)} s (${text(c.lastRun.trigger)}).`);
   if (c.configErrors.length > 0) {
     out.push(
       [
@@ -106,7 +117,7 @@ export function renderDashboard(c: DashboardContent): string {
     );
   }
   if (c.keptClusters) out.push('The namespaces below are as the last run with a valid configuration left them.', c.keptClusters);
-  for (const cluster of c.clusters) out.push(clusterSection(cluster));
+  for (const cluster of c.clusters) out.push(clusterSection(cluster, c.ticked?.recreate ?? new Set()));
   out.push(encodeMarker(STATE_KIND, c.state));
   return `${out.join('\n\n')}\n`;
 }
@@ -123,7 +134,23 @@ export function sourceKindName(kind: FlowSourceKind): string {
   }
 }
 
-function clusterSection(cluster: DashboardCluster): string {
+/**
+ * A digest of what a dashboard says apart from the run-by-run facts (the last run, each cluster's
+ * flow window and counts, the read points): equal digests, nothing worth a revision. Where flows
+ * come from (a collector, or read directly) is not one of them: it changes only when that does.
+ */
+export function dashboardDigest(c: DashboardContent): string {
+  const steady: DashboardContent = {
+    lastRun: null,
+    configErrors: c.configErrors,
+    ...(c.keptClusters ? { keptClusters: c.keptClusters } : {}),
+    clusters: c.clusters.map(({ window: _w, inputsRead: _i, recordsSeen: _r, recordsLearned: _l, ...rest }) => rest),
+    state: { ...c.state, flowsReadUntil: {}, digest: '' },
+  };
+  return createHash('sha256').update(renderDashboard(steady)).digest('base64url').slice(0, 22);
+}
+
+function clusterSection(cluster: DashboardCluster, ticked: ReadonlySet<string>): string {
   const lines = [`## Cluster ${code(cluster.name)}${cluster.path ? ` (${code(cluster.path)})` : ''}`];
   if (cluster.source) {
     const window = cluster.window ? ` between ${cluster.window.from} and ${cluster.window.to}` : '';
@@ -157,7 +184,7 @@ function clusterSection(cluster: DashboardCluster): string {
   const dismissed = cluster.namespaces.filter((n) => n.state === 'Dismissed' && (n.unit === undefined || n.unit === 'isolation') && isDnsLabel(n.namespace) && isDnsLabel(cluster.name));
   if (dismissed.length > 0) {
     lines.push(
-      ['Dismissed (tick to have it proposed again):', ...dismissed.map((n) => `- [ ] <!-- policy-recommender:recreate ${cluster.name}/${n.namespace} --> ${code(n.namespace)}`)].join('\n'),
+      ['Dismissed (tick to have it proposed again):', ...dismissed.map((n) => `- [${ticked.has(`${cluster.name}/${n.namespace}`) ? 'x' : ' '}] <!-- policy-recommender:recreate ${cluster.name}/${n.namespace} --> ${code(n.namespace)}`)].join('\n'),
     );
   }
   return lines.join('\n\n');
@@ -185,6 +212,8 @@ export function decodeDashboardState(body: string | null): DashboardMemory {
     accepted: typeof accepted === 'object' && accepted !== null ? validAccepted(accepted as Record<string, unknown>) : {},
     dismissed: Array.isArray(value?.dismissed) ? value.dismissed.filter((k): k is string => typeof k === 'string' && parseBranch(`policy-recommender/${k}`) !== null) : [],
     ...validHeld(value?.held),
+    ...(Array.isArray(value?.recreate) ? { recreate: value.recreate.filter((k): k is string => typeof k === 'string' && parseBranch(`policy-recommender/${k}`) !== null) } : {}),
+    ...(typeof value?.digest === 'string' ? { digest: value.digest } : {}),
   };
 }
 
@@ -287,4 +316,9 @@ export function dashboardRequests(body: string | null): { run: boolean; recreate
   const run = new RegExp(`- \\[[xX]\\] ${RUN_BOX}`).test(body);
   const recreate = new Set([...body.matchAll(RECREATE_BOX)].map((m) => `${m[1]}/${m[2]}`));
   return { run, recreate };
+}
+
+/** The dismissed units whose box is shown unticked (a person may have unticked it: no longer asked for). */
+export function untickedRecreateBoxes(body: string | null): ReadonlySet<string> {
+  return new Set(body ? [...body.matchAll(UNTICKED_RECREATE_BOX)].map((m) => `${m[1]}/${m[2]}`) : []);
 }

@@ -1,5 +1,5 @@
 // Doing: carries out one decision against the repository, with as few requests as the action
-// allows (open: 5, update: at most 6, refresh: at most 3). Each PR gets exactly one commit on top
+// allows (open: 5, update: at most 7, refresh: at most 4, close: 3). Each PR gets exactly one commit on top
 // of the default branch head; labels people added are kept.
 
 import type { Flavor } from '../../config/recommendation-config.ts';
@@ -62,7 +62,7 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
           if (e instanceof RepositoryConflict && replaced !== null) await repo.setBranch(branch, replaced, commit).catch(() => undefined);
           throw e;
         }
-        await repo.setLabels(pr.number, labels([], decision, ctx));
+        await repo.addLabels(pr.number, labels([], decision, ctx));
         // Drafts unavailable (private repository on a free plan): remember it, the label stands in.
         if (draft && !pr.draft) await repo.updatePullRequest(pr.number, { body: body(decision, ctx, { ...state, noDrafts: true }, action.update) });
         return { pr };
@@ -112,6 +112,10 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
       }
       case 'close': {
         const pr = action.pr;
+        // Still open? A person who closed it during the run dismissed it: marking it obsolete
+        // would undo that (GitHub's update has no precondition; the window left is this request).
+        const now = (await repo.latestPullRequests([pr.branch])).get(pr.branch);
+        if (now?.number !== pr.number || now.state !== 'open') return {};
         // The reason goes into the body in the same request that closes it: nothing to repeat
         // or lose if the run stops half-way.
         const note = `> **Closed by policy-recommender:** ${action.reason}. A new pull request is opened if new traffic needs one.\n\n${OBSOLETE_MARKER}\n\n`;
@@ -321,7 +325,11 @@ function labels(current: readonly string[], decision: Decision, ctx: ApplyContex
 
 async function syncLabelsAndDraft(pr: PullRequestInfo, decision: Decision, ctx: ApplyContext, state: PullRequestState, body: string): Promise<void> {
   const wanted = labels(pr.labels, decision, ctx);
-  if (wanted.length !== pr.labels.length || wanted.some((l) => !pr.labels.includes(l))) await ctx.repository.setLabels(pr.number, wanted);
+  // Added and removed one by one, never set as a whole: a label a person adds during the run stays
+  // (and the rebase label is removed only when this run read it, so it served it).
+  const add = wanted.filter((l) => !pr.labels.includes(l));
+  if (add.length > 0) await ctx.repository.addLabels(pr.number, add);
+  for (const label of pr.labels.filter((l) => !wanted.includes(l))) await ctx.repository.removeLabel(pr.number, label);
   const draft = decision.facts.status !== 'Stable';
   if (state.noDrafts || pr.draft === draft) return;
   try {

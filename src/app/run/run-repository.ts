@@ -17,20 +17,24 @@ import { own } from '../../util/plain.ts';
 import type { TreeFiles } from '../../repo/tree.ts';
 import type { LoadedConfig } from '../config/load-repository-config.ts';
 import type { ClusterEntry, RepositoryConfig } from '../config/repository-config.ts';
-import type { PullRequestInfo, Repository } from '../github/repository.ts';
+import type { IssueInfo, PullRequestInfo, Repository } from '../github/repository.ts';
 import {
   DASHBOARD_LABEL,
   DASHBOARD_MARKER,
   DASHBOARD_TITLE,
+  dashboardDigest,
   dashboardRequests,
   decodeDashboardState,
   keptClusterSections,
+  untickedRecreateBoxes,
   renderDashboard,
   sourceKindName,
   type DashboardCluster,
+  type DashboardContent,
   type DashboardMemory,
   type DashboardNamespace,
 } from '../render/dashboard.ts';
+import { mergeDashboardMemory } from '../state/dashboard-memory.ts';
 import { branchOf, keyId, parseBranch, type ProposalKey } from '../state/proposal-key.ts';
 import { decodeState, RECOMMENDATION_LABEL, STATUS_LABELS } from '../state/pull-request-state.ts';
 import { apply } from './apply.ts';
@@ -52,6 +56,11 @@ export interface RunDependencies {
   /** Unix seconds. */
   readonly now: () => number;
   readonly log: { info(msg: string): void; warn(msg: string): void };
+  /**
+   * Boxes people ticked, as the webhooks of their edits told (key ids to propose again): served
+   * even when a run's dashboard write overwrote the tick between its re-read and its write.
+   */
+  readonly requested?: { readonly recreate: ReadonlySet<string> };
 }
 
 export interface RunResult {
@@ -70,13 +79,15 @@ export interface RunResult {
 export async function runRepository(deps: RunDependencies, trigger: string, signal?: AbortSignal): Promise<RunResult> {
   const started = Date.now();
   const repo = deps.repository;
-  const dashboard = await repo.findIssue(DASHBOARD_LABEL, DASHBOARD_MARKER);
-  const memory = decodeDashboardState(dashboard?.body ?? null);
-  const requests = dashboardRequests(dashboard?.body ?? null);
+  // The oldest dashboard is the one kept; any other (there should be none) is merged into it.
+  const [dashboard = null, ...extras] = await repo.findIssues(DASHBOARD_LABEL, DASHBOARD_MARKER);
+  const memory = extras.length === 0 ? decodeDashboardState(dashboard?.body ?? null) : mergeDashboardMemory([dashboard!, ...extras].map((d) => decodeDashboardState(d.body)));
+  const requests = servedRequests([dashboard, ...extras], memory, deps.requested);
+  const dashboardWrite = { repo, existing: dashboard, extras, memory, requests };
 
   if (deps.config.kind === 'invalid') {
     // Nothing is decided; the namespaces stay as the last valid run showed them, and so does the memory.
-    const number = await writeDashboard(repo, dashboard, {
+    const number = await writeDashboard(dashboardWrite, false, {
       lastRun: { at: formatTime(deps.now()), durationMs: Date.now() - started, trigger },
       configErrors: deps.config.issues,
       clusters: [],
@@ -93,6 +104,8 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   const facts: UnitFacts[] = [];
   const clusters = new Map<string, DashboardCluster>();
   const flowsReadUntil = { ...memory.flowsReadUntil };
+  /** A cluster's read point must be written now (see observeCluster), even if nothing else changed. */
+  let readPointDue = false;
   const skippedByCluster = new Map<string, number>();
   const observedBy = new Map<string, readonly ObservedAtom[]>();
   const endpointsBy = new Map<string, readonly EndpointObservation[]>();
@@ -109,6 +122,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       clusters.set(entry.name, result.dashboard);
       skippedByCluster.set(entry.name, result.reading.skipped.total);
       if (result.readPoint !== undefined) flowsReadUntil[entry.name] = result.readPoint;
+      readPointDue ||= result.readPointDue;
       for (const [key, atoms] of result.observed) observedBy.set(key, atoms);
       for (const [key, list] of result.endpoints) endpointsBy.set(key, list);
       accepted[entry.name] = result.accepted;
@@ -164,8 +178,10 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       failed.add(keyId(key));
     }
     else if (decision.action.kind !== 'none') applied[decision.action.kind] = (applied[decision.action.kind] ?? 0) + 1;
-    // What no pull request holds after this run is kept for the next (flows are read once).
-    const held = !outcome.error && decision.action.kind !== 'notify-edited' && decision.dashboard !== 'Awaiting PR limits' && decision.dashboard !== 'Edited';
+    // What no pull request holds after this run is kept for the next (flows are read once), a
+    // dismissed unit's too: ticking its box proposes it from what was seen.
+    const held =
+      !outcome.error && decision.action.kind !== 'notify-edited' && decision.dashboard !== 'Awaiting PR limits' && decision.dashboard !== 'Edited' && decision.dashboard !== 'Dismissed';
     if (!held && decision.facts.change !== null && namespace !== null) {
       if (key.kind === 'namespace') {
         const observed = observedBy.get(`${cluster}/${namespace}`) ?? [];
@@ -195,8 +211,12 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   }
 
   // Dismissed units stay on the dashboard (with their box to propose them again) while nothing
-  // new is seen for them; reopening a PR or ticking its box takes them off the list.
-  const dismissed = new Set([...noted].filter((id) => !requests.recreate.has(id)));
+  // new is seen for them; reopening a PR or ticking its box takes them off the list. A ticked box
+  // is served once its unit is proposed again; until then (no traffic to propose it from, PR
+  // limits, a failed write) the request is remembered, and its box stays ticked.
+  const served = new Set(decisions.filter((d) => !failed.has(keyId(d.facts.key)) && (d.facts.openPullRequest !== null || d.action.kind === 'open')).map((d) => keyId(d.facts.key)));
+  const unserved = [...requests.recreate].filter((id) => noted.has(id) && !served.has(id)).sort();
+  const dismissed = new Set(noted);
   for (const decision of decisions) {
     const id = keyId(decision.facts.key);
     if (decision.dashboard === 'Dismissed' && !failed.has(id)) dismissed.add(id);
@@ -214,11 +234,20 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   }
 
   signal?.throwIfAborted();
-  const number = await writeDashboard(repo, dashboard, {
+  const number = await writeDashboard(dashboardWrite, readPointDue, {
     lastRun: { at: formatTime(now), durationMs: Date.now() - started, trigger },
     configErrors: [],
     clusters: config.clusters.map((c) => clusters.get(c.name)!),
-    state: { v: 1, flowsReadUntil, pending, pendingEndpoints, accepted, dismissed: [...dismissed].sort(), ...(Object.keys(heldFiles).length > 0 ? { held: heldFiles } : {}) },
+    state: {
+      v: 1,
+      flowsReadUntil,
+      pending,
+      pendingEndpoints,
+      accepted,
+      dismissed: [...dismissed].sort(),
+      ...(Object.keys(heldFiles).length > 0 ? { held: heldFiles } : {}),
+      ...(unserved.length > 0 ? { recreate: unserved } : {}),
+    },
   });
   deps.log.info(`run of ${repo.owner}/${repo.name} (${trigger}): ${decisions.filter((d) => d.action.kind !== 'none').length} actions, ${errors.length} errors`);
   return { outcome: 'done', decisions, applied, errors, dashboard: number };
@@ -230,6 +259,8 @@ interface ClusterObservation {
   readonly reading: FlowReading;
   /** Up to when the cluster's flows are read after this run (flowsReadUntil); undefined: not yet. */
   readonly readPoint: number | undefined;
+  /** The read point must be written now, even if nothing else changed (see readPointDue()). */
+  readonly readPointDue: boolean;
   /** `cluster/namespace` -> this run's observations plus those carried over. */
   readonly observed: Map<string, readonly ObservedAtom[]>;
   /** `cluster/namespace` -> this run's microsegmentation observations plus those carried over. */
@@ -347,6 +378,7 @@ async function observeCluster(
     facts: units.facts,
     reading,
     readPoint,
+    readPointDue: readPointDue(readUntil, readPoint, newestFlow(reading), source.retention, scope.initialLookback),
     observed: new Map([...observed].map(([ns, atoms]) => [`${entry.name}/${ns}`, atoms])),
     endpoints: new Map(byNamespace(endpointsByNamespace)),
     accepted: units.accepted,
@@ -390,7 +422,8 @@ async function acceptedMerges(
     const mergedAt = Math.floor(Date.parse(pr.mergedAt) / 1000);
     if (Number.isFinite(mergedAt)) merges.set(id, { pr: pr.number, mergedAt });
     const status = pr.labels.filter((l) => (STATUS_LABELS as readonly string[]).includes(l));
-    if (status.length > 0) await repo.setLabels(pr.number, pr.labels.filter((l) => !status.includes(l)));
+    // One by one, never the whole set: a label a person adds meanwhile stays.
+    for (const label of status) await repo.removeLabel(pr.number, label);
   }
   return merges;
 }
@@ -452,29 +485,107 @@ function unitName(key: ProposalKey): string {
 
 /** GitHub's limit on issue bodies. */
 const MAX_BODY = 65_536;
+/** In the comment that closes a second dashboard once its memory is merged into the first. */
+const MERGED_MARKER = '<!-- policy-recommender:merged-dashboard -->';
 
-async function writeDashboard(repo: Repository, existing: { number: number; body: string } | null, content: Parameters<typeof renderDashboard>[0]): Promise<number> {
-  let body = renderDashboard(content);
+interface Requests {
+  readonly run: boolean;
+  readonly recreate: ReadonlySet<string>;
+}
+
+/** What a run's dashboard write needs to know from its start. */
+interface DashboardWrite {
+  readonly repo: Repository;
+  /** The dashboard kept (the oldest), or null: none yet. */
+  readonly existing: IssueInfo | null;
+  /** Other dashboards, merged into the kept one and closed after it is written. */
+  readonly extras: readonly IssueInfo[];
+  readonly memory: DashboardMemory;
+  /** The requests this run serves: boxes ticked when it started, and those webhooks told. */
+  readonly requests: Requests;
+}
+
+/**
+ * The requests a run serves: boxes ticked on the dashboards when it started, those webhooks told
+ * about since, and those earlier runs could not serve yet. `ticked`: boxes to untick.
+ */
+function servedRequests(dashboards: readonly (IssueInfo | null)[], memory: DashboardMemory, requested: RunDependencies['requested']): Requests & { ticked: boolean } {
+  const read = dashboards.map((d) => dashboardRequests(d?.body ?? null));
+  // A box remembered as ticked that a person unticked since is no longer asked for.
+  const unticked = new Set(dashboards.flatMap((d) => [...untickedRecreateBoxes(d?.body ?? null)]));
+  const remembered = (memory.recreate ?? []).filter((id) => !unticked.has(id));
+  const recreate = new Set([...read.flatMap((r) => [...r.recreate]), ...(requested?.recreate ?? []), ...remembered]);
+  return { run: read.some((r) => r.run), recreate, ticked: read.some((r) => r.run || r.recreate.size > 0) };
+}
+
+/**
+ * Whether a cluster's read point must be written now, though nothing else changed: the first one;
+ * once flows past it were read (read again, they would be counted again where a run counts what
+ * it read, e.g. a simulation's flows); any, for a source that forgets its flows (its warning about
+ * lost flows depends on it); and one that would otherwise lag half the initial lookback (reading
+ * more than needed). Otherwise, a run that read no new flow leaves it where it is: the next run
+ * reads again from there, and finds nothing more.
+ */
+function readPointDue(stored: number | undefined, readPoint: number | undefined, newest: number, retention: number | undefined, lookback: number): boolean {
+  if (readPoint === undefined) return false;
+  if (stored === undefined) return true;
+  if (readPoint <= stored) return false;
+  return newest >= stored || retention !== undefined || readPoint - stored > lookback / 2;
+}
+
+/** When the newest flow a reading learned from was last seen (unix seconds; -Infinity: none). */
+function newestFlow(reading: FlowReading): number {
+  let newest = -Infinity;
+  for (const atoms of reading.observations.byNamespace.values()) for (const o of atoms) newest = Math.max(newest, o.evidence.lastSeen);
+  for (const e of reading.observations.endpoints) newest = Math.max(newest, e.evidence.lastSeen);
+  return newest;
+}
+
+/**
+ * Writes the dashboard, and only when what it says changed (not merely the run-by-run facts): an
+ * idle run leaves it alone, so GitHub keeps no revision and sends no webhook for it. Right before
+ * writing, it is read again, so a box a person ticked during the run stays ticked for the next
+ * run (GitHub's issue update has no compare-and-swap: a tick in between that read and the write
+ * reaches the next run through its webhook, `RunDependencies.requested`).
+ */
+async function writeDashboard(w: DashboardWrite & { requests: { ticked?: boolean } }, readPointDue: boolean, content: DashboardContent): Promise<number> {
+  const { repo, existing } = w;
+  let fitted = content;
   // Held units' files and carried observations are the parts that can grow: drop the largest until
   // it fits, files first (without them a held unit's rules are dated at the next run; without its
-  // observations they would be lost).
+  // observations they would be lost). Sections kept from the dashboard as it was go before
+  // observations: they are only a reminder.
   const held = { ...content.state.held };
-  while (body.length > MAX_BODY && Object.keys(held).length > 0) {
-    const size = (files: Readonly<Record<string, string>>) => Object.values(files).reduce((n, t) => n + t.length, 0);
+  const size = (files: Readonly<Record<string, string>>) => Object.values(files).reduce((n, t) => n + t.length, 0);
+  while (renderDashboard(fitted).length > MAX_BODY && Object.keys(held).length > 0) {
     const largest = Object.entries(held).sort(([, a], [, b]) => size(b) - size(a))[0]![0];
     delete held[largest];
-    content = { ...content, state: { ...content.state, held } };
-    body = renderDashboard(content);
+    fitted = { ...fitted, state: { ...fitted.state, held: { ...held } } };
   }
+  if (renderDashboard(fitted).length > MAX_BODY && fitted.keptClusters) fitted = { ...fitted, keptClusters: null };
   const pending = { ...content.state.pending };
-  // Sections kept from the dashboard as it was go first: they are only a reminder.
-  if (body.length > MAX_BODY && content.keptClusters) body = renderDashboard((content = { ...content, keptClusters: null }));
-  while (body.length > MAX_BODY && Object.keys(pending).length > 0) {
+  while (renderDashboard(fitted).length > MAX_BODY && Object.keys(pending).length > 0) {
     const largest = Object.entries(pending).sort(([, a], [, b]) => b.length - a.length)[0]![0];
     delete pending[largest];
-    body = renderDashboard({ ...content, state: { ...content.state, pending } });
+    fitted = { ...fitted, state: { ...fitted.state, pending: { ...pending } } };
   }
-  if (existing === null) return (await repo.createIssue({ title: DASHBOARD_TITLE, body, labels: [DASHBOARD_LABEL] })).number;
-  if (existing.body !== body) await repo.updateIssue(existing.number, body);
+  const digest = dashboardDigest(fitted);
+  fitted = { ...fitted, state: { ...fitted.state, digest } };
+  if (existing === null) return (await repo.createIssue({ title: DASHBOARD_TITLE, body: renderDashboard(fitted), labels: [DASHBOARD_LABEL] })).number;
+  const quiet = !readPointDue && w.extras.length === 0 && !w.requests.ticked && w.memory.digest === digest;
+  if (!quiet) {
+    const current = await repo.readIssue(existing.number);
+    const now = dashboardRequests(current.body);
+    const during = [...now.recreate].filter((id) => !w.requests.recreate.has(id));
+    const ticked = { run: now.run && !w.requests.run, recreate: new Set([...during, ...(fitted.state.recreate ?? [])]) };
+    const body = renderDashboard({ ...fitted, ticked });
+    if (current.body !== body) await repo.updateIssue(existing.number, body);
+  }
+  for (const extra of w.extras) {
+    if (!(await repo.hasComment(extra.number, MERGED_MARKER))) {
+      await repo.comment(extra.number, `A second dashboard: what it remembered is kept in #${existing.number} now, so it is closed.\n\n${MERGED_MARKER}`);
+    }
+    await repo.closeIssue(extra.number);
+  }
   return existing.number;
 }

@@ -1,0 +1,165 @@
+// The bot's memory (the dashboard issue) is found always, and kept whole: past the first page of
+// issues with its label, and when a repository has two dashboards (their memories are merged into
+// the oldest, the other is closed with a comment). What each memory keeps when merged is
+// mergeDashboardMemory's (src/app/state/dashboard-memory.ts).
+
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { DASHBOARD_LABEL, DASHBOARD_MARKER, decodeDashboardState, renderDashboard, type DashboardMemory } from '../../src/app/render/dashboard.ts';
+import { formatTime } from '../../src/engine/provenance.ts';
+import { FLOW_WINDOW_OVERLAP } from '../../src/app/run/run-repository.ts';
+import { mergeDashboardMemory } from '../../src/app/state/dashboard-memory.ts';
+import { replaceMarker } from '../../src/app/state/marker.ts';
+import type { ObservedAtom } from '../../src/engine/model.ts';
+import { useNock } from '../support/nock-scope.ts';
+import { branchName } from '../../src/app/state/proposal-key.ts';
+import { AppHarness, CONFIG, HOUR } from './support/app-harness.ts';
+
+useNock();
+
+let h: AppHarness;
+afterEach(async () => {
+  expect(h.github.unexpected()).toEqual([]);
+  await h.stop();
+});
+
+const shop = { namespace: 'shop', direction: 'egress', peer: 'ns:db', port: 5432 } as const;
+const web = { namespace: 'web', direction: 'ingress', peer: 'pub', port: 443 } as const;
+const SHOP = branchName('prod', 'shop');
+const WEB = branchName('prod', 'web');
+const dashboards = () => h.repo.issues({ label: DASHBOARD_LABEL, state: 'open' }).filter((i) => i.body.includes(DASHBOARD_MARKER));
+const windowOnDashboard = () => /between (\S+) and (\S+) ?:/.exec(h.dashboard())?.slice(1);
+
+describe('the dashboard is found always', () => {
+  test('past the first page of issues with its label (people label their issues too): no second dashboard, its memory kept', async () => {
+    h = await AppHarness.start();
+    await h.see(shop);
+    await h.run('first');
+    const [dashboard] = dashboards();
+    const readUntil = decodeDashboardState(dashboard!.body).flowsReadUntil['prod']!;
+    // Newer than the dashboard, so GitHub lists them first: 120 issues are more than a page of 100.
+    for (let i = 0; i < 120; i++) h.repo.openIssue(`question ${i} about a policy`, 'why is this denied?', [DASHBOARD_LABEL]);
+    h.now += HOUR;
+    await h.see(web);
+    await h.run('second');
+    expect(dashboards().map((d) => d.number)).toEqual([dashboard!.number]);
+    // The second run read on from where the first stopped (less the overlap): the memory was found.
+    expect(windowOnDashboard()?.[0]).toBe(formatTime(readUntil - FLOW_WINDOW_OVERLAP));
+    expect(h.dashboard()).toMatch(/\| `web` \| Learning \|/);
+    expect(h.errors).toEqual([]);
+  });
+
+  test('two dashboards: their memories are merged into the oldest, the other is closed once, with a comment', async () => {
+    h = await AppHarness.start();
+    await h.see(shop);
+    await h.run('first');
+    const [kept] = dashboards();
+    const memory = decodeDashboardState(kept!.body);
+    // A second dashboard that read less far and remembers a dismissal the first does not.
+    const earlier = memory.flowsReadUntil['prod']! - 2 * HOUR;
+    const other: DashboardMemory = { ...memory, flowsReadUntil: { prod: earlier }, dismissed: ['prod/legacy'], digest: '' };
+    const extra = h.repo.openIssue('Policy recommendations', renderDashboard({ lastRun: null, configErrors: [], clusters: [], state: other }), [DASHBOARD_LABEL]);
+
+    h.now += HOUR;
+    await h.run('second');
+    expect(dashboards().map((d) => d.number)).toEqual([kept!.number]);
+    // The earlier read point: what the other dashboard's runs had not read is read.
+    expect(windowOnDashboard()?.[0]).toBe(formatTime(earlier - FLOW_WINDOW_OVERLAP));
+    expect(decodeDashboardState(h.dashboard()).dismissed).toEqual(['prod/legacy']);
+    expect(h.dashboard()).toMatch(/\| `legacy` \| Dismissed \|/);
+    expect(h.repo.issue(extra).state).toBe('closed');
+    expect(h.repo.comments(extra).map((c) => c.body)).toEqual([expect.stringContaining(`kept in #${kept!.number}`)]);
+
+    // Once: the next run finds one dashboard and leaves the closed one alone.
+    h.now += HOUR;
+    await h.see(web);
+    await h.run('third');
+    expect(h.repo.issue(extra).state).toBe('closed');
+    expect(h.repo.comments(extra)).toHaveLength(1);
+    expect(h.errors).toEqual([]);
+  });
+});
+
+describe('a ticked box is served once its namespace is proposed again (until then, it is remembered)', () => {
+  const LIMITED = CONFIG.replace('concurrentLimit: 0', 'concurrentLimit: 1');
+  const box = (ticked: boolean) => `- [${ticked ? 'x' : ' '}] <!-- policy-recommender:recreate prod/web -->`;
+
+  /** web dismissed, shop's PR open: the one PR the limit allows. */
+  async function dismissedWeb(): Promise<void> {
+    h = await AppHarness.start({ config: LIMITED });
+    await h.see(web);
+    await h.run('first');
+    h.repo.closePullRequest(h.repo.pullRequestFor(WEB)!.number);
+    await h.deliver();
+    h.now += HOUR;
+    await h.see(shop, { ...web, port: 8443 });
+    await h.run('second');
+    expect(h.repo.pullRequestFor(SHOP)?.state).toBe('open');
+    expect(h.dashboard()).toContain(box(false));
+  }
+
+  test('held back by the PR limit, the request is remembered; then it is proposed, from what was seen while dismissed', async () => {
+    await dismissedWeb();
+    h.repo.editIssueBody(dashboards()[0]!.number, (b) => b.replace(box(false), box(true)));
+    h.now += HOUR;
+    await h.run('ticked, but the limit holds');
+    expect(h.repo.pullRequestFor(WEB)?.state).toBe('closed');
+    expect(h.dashboard()).toMatch(/\| `web` \| Awaiting PR limits \|/);
+    expect(decodeDashboardState(h.dashboard()).recreate).toEqual(['prod/web']);
+    h.now += HOUR;
+    await h.run('the limit still holds');
+    expect(decodeDashboardState(h.dashboard()).recreate).toEqual(['prod/web']);
+    // The limit frees up (shop merged): web is proposed again, with the traffic seen while it was dismissed.
+    h.repo.markReadyForReview(h.repo.pullRequestFor(SHOP)!.number);
+    h.repo.mergePullRequest(h.repo.pullRequestFor(SHOP)!.number);
+    await h.deliver();
+    h.now += HOUR;
+    await h.run('limit free');
+    expect(h.repo.pullRequestFor(WEB)?.state).toBe('open');
+    expect(h.repo.file(WEB, 'clusters/prod/namespace-isolation/web.yaml')).toContain('8443');
+    expect(h.dashboard()).not.toContain('recreate prod/web');
+    expect(decodeDashboardState(h.dashboard()).recreate).toBeUndefined();
+  });
+
+  test('a remembered request whose box a person unticked is withdrawn', async () => {
+    await dismissedWeb();
+    // Remembered as asked for (a run wrote its box ticked), and the box unticked since by a person.
+    const number = dashboards()[0]!.number;
+    const state = decodeDashboardState(h.dashboard());
+    h.repo.editIssueBody(number, (b) => replaceMarker(b, 'dashboard', { ...state, recreate: ['prod/web'] }));
+    expect(h.dashboard()).toContain(box(false));
+    h.now += HOUR;
+    await h.run('unticked');
+    // Not asked for any more: still dismissed (asked for, it would await the PR limit), and forgotten.
+    expect(h.dashboard()).toMatch(/\| `web` \| Dismissed \|/);
+    expect(h.dashboard()).toContain(box(false));
+    expect(decodeDashboardState(h.dashboard()).recreate).toBeUndefined();
+  });
+});
+
+describe('mergeDashboardMemory', () => {
+  const atom = (port: number, flows: number): ObservedAtom => ({
+    atom: { direction: 'egress', peer: { category: 'Public' }, protocol: 'TCP', port },
+    evidence: { flows, firstSeen: 100, lastSeen: 200, remoteIps: 1 },
+  } as unknown as ObservedAtom);
+  const empty: DashboardMemory = { v: 1, flowsReadUntil: {}, pending: {}, pendingEndpoints: {}, accepted: {}, dismissed: [] };
+
+  test('keeps what either remembers: the earliest read point, every pending observation, every dismissal', () => {
+    const a: DashboardMemory = { ...empty, flowsReadUntil: { prod: 5000, dev: 100 }, pending: { 'prod/shop': [atom(443, 1)] }, dismissed: ['prod/web'] };
+    const b: DashboardMemory = { ...empty, flowsReadUntil: { prod: 3000, stage: 7 }, pending: { 'prod/shop': [atom(80, 2)], 'prod/api': [atom(53, 1)] }, dismissed: ['prod/api', 'prod/web'] };
+    const merged = mergeDashboardMemory([a, b]);
+    expect(merged.flowsReadUntil).toEqual({ prod: 3000, dev: 100, stage: 7 });
+    expect(merged.pending['prod/shop']!.map((o) => o.atom.port).sort()).toEqual([443, 80].sort());
+    expect(Object.keys(merged.pending).sort()).toEqual(['prod/api', 'prod/shop']);
+    expect(merged.dismissed).toEqual(['prod/api', 'prod/web']);
+    expect(merged.digest).toBeUndefined();
+  });
+
+  test('enforcement clocks: the same accepted policy keeps its earliest start and every denial; a newer merge its own', () => {
+    const a: DashboardMemory = { ...empty, accepted: { prod: { shop: { hash: 'h1', since: 1000, denied: 0 }, web: { hash: 'old', since: 10, denied: 0 } } } };
+    const b: DashboardMemory = { ...empty, accepted: { prod: { shop: { hash: 'h1', since: 4000, denied: 2, lastDenied: 4500 }, web: { hash: 'new', since: 900, denied: 0 } } } };
+    expect(mergeDashboardMemory([a, b]).accepted).toEqual({
+      prod: { shop: { hash: 'h1', since: 1000, denied: 2, lastDenied: 4500 }, web: { hash: 'new', since: 900, denied: 0 } },
+    });
+    expect(mergeDashboardMemory([b, a]).accepted).toEqual(mergeDashboardMemory([a, b]).accepted);
+  });
+});
