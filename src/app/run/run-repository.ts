@@ -28,7 +28,7 @@ import {
   type DashboardMemory,
   type DashboardNamespace,
 } from '../render/dashboard.ts';
-import { branchOf, keyId, parseBranch, type ProposalKey } from '../state/proposal-key.ts';
+import { branchOf, keyId, namespaceOfKey, parseBranch, type ProposalKey } from '../state/proposal-key.ts';
 import { decodeState, RECOMMENDATION_LABEL } from '../state/pull-request-state.ts';
 import { apply } from './apply.ts';
 import { clusterUnits, type AcceptanceRecord } from './cluster-units.ts';
@@ -199,7 +199,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
     if (key === null || section === undefined || listed.has(id) || section.errors.length > 0) continue;
     clusters.set(key.cluster, {
       ...section,
-      namespaces: [...section.namespaces, { namespace: key.kind === 'enforce-default-deny' ? '' : key.namespace, unit: unitName(key), state: 'Dismissed', lastUpdated: null }],
+      namespaces: [...section.namespaces, { namespace: namespaceOfKey(key) ?? '', unit: unitName(key), state: 'Dismissed', lastUpdated: null }],
     });
   }
 
@@ -288,7 +288,7 @@ async function observeCluster(
   }
   // Observations carried over from earlier runs, unless a PR whose branch lags its recorded
   // commit holds them already (the run that kept them recorded its state, then failed to move it).
-  const lagging = new Set(open.filter(({ pr }) => lags(pr, decodeState(pr.body))).map(({ key }) => (key.kind === 'enforce-default-deny' ? '' : key.namespace)));
+  const lagging = new Set(open.filter(({ pr }) => lags(pr, decodeState(pr.body))).map(({ key }) => namespaceOfKey(key) ?? ''));
   const carried = (key: string): string | null => {
     const [cluster, namespace] = key.split('/') as [string, string];
     return cluster === entry.name && !lagging.has(namespace) ? namespace : null;
@@ -303,7 +303,7 @@ async function observeCluster(
   for (const [key, list] of Object.entries(memory.pendingEndpoints)) if (carried(key) !== null) endpoints.push(...list);
   endpoints.push(...reading.observations.endpoints);
 
-  const known = [...new Set([...observed.keys(), ...open.flatMap(({ key }) => (key.kind === 'enforce-default-deny' ? [] : [key.namespace])), ...namespacesWithPolicies(tree, scope)])];
+  const known = [...new Set([...observed.keys(), ...open.flatMap(({ key }) => namespaceOfKey(key) ?? []), ...namespacesWithPolicies(tree, scope)])];
   // A partial listing (anything skipped) never retires a recommendation.
   const deleted = new Set(clusterNamespaces ? namespaceInventory(clusterNamespaces, context!.skipped.namespaces).deleted(known) : []);
   const units = clusterUnits({
@@ -378,6 +378,8 @@ function unitName(key: ProposalKey): string {
       return key.workload === undefined ? 'enforce workloads' : `enforce workload ${key.workload.split('/').slice(1).join('/')}`;
     case 'enforce-default-deny':
       return 'enforce default deny';
+    case 'bootstrap':
+      return 'cluster-wide files';
   }
 }
 
