@@ -250,6 +250,7 @@ function stateOf(decision: Decision, ctx: ApplyContext, commit: string, previous
     memory: change.memory,
     evidence: evidence(change, previous),
     notified: [],
+    base: { tree: ctx.head.treeSha, paths: [...change.files.keys()] },
   };
 }
 

@@ -74,6 +74,11 @@ export interface UnitFacts {
   readonly recreate: boolean;
   /** An earlier run saw the dismissal through (its comment said, its branch deleted). */
   readonly dismissalNoted?: boolean;
+  /**
+   * The open PR merges cleanly into the default branch as it is now (run/mergeability.ts);
+   * undefined when not known (no PR, a person's commit, a state from an earlier release).
+   */
+  readonly mergeable?: boolean;
 }
 
 export type Action =
@@ -141,6 +146,9 @@ export function decide(all: readonly UnitFacts[], limits: Limits, afterMerge: 'p
     }
     const update = facts.accepted || latest?.state === 'merged';
     if (update && afterMerge === 'stop') return { facts, action: { kind: 'none' }, dashboard: 'Accepted' };
+    // The cluster-wide files' PR is not a recommendation: the limits, which pace reviews of
+    // recommendations, neither hold it back nor count it.
+    if (facts.key.kind === 'bootstrap') return { facts, action: { kind: 'open', update }, dashboard: statusState(facts.status) };
     if ((limits.concurrent > 0 && open >= limits.concurrent) || (limits.hourly > 0 && opened >= limits.hourly)) {
       return { facts, action: { kind: 'none' }, dashboard: 'Awaiting PR limits' };
     }
@@ -167,12 +175,32 @@ function withPullRequest(facts: UnitFacts, pr: PullRequestInfo): Decision {
   // Stale: a run recorded a new commit but stopped before moving the branch to it. If the
   // recommendation is still the one recorded, that commit is the result: the branch moves to it.
   if (stale && !rebase && facts.change.hash === state!.hash) return { facts, action: { kind: 'resume', pr, commit: state!.commit }, dashboard: statusState(facts.status) };
-  if (rebase || stale || facts.change.hash !== state!.hash) return { facts, action: { kind: 'update', pr, rebase }, dashboard: statusState(facts.status) };
+  // A PR is rebuilt when its recommendation changed, when it conflicts with the default branch,
+  // or when its files would change for a reason a clean merge does not take care of. A PR whose
+  // policies are as recorded and that merges cleanly is left alone even though the default branch
+  // moved (a list it extends gained another PR's entry): its commit, and its reviews, stay.
+  const conflicted = facts.mergeable === false;
+  const baseMovedOnly = facts.change.hash !== state!.hash && facts.mergeable === true && keepsCommitWhenClean(facts) && sameFiles(facts.change.memory, state!.memory);
+  if (rebase || stale || conflicted || (facts.change.hash !== state!.hash && !baseMovedOnly)) return { facts, action: { kind: 'update', pr, rebase }, dashboard: statusState(facts.status) };
   // Where drafts are unavailable (private repositories on free plans) the status label says it.
   const draftOk = state!.noDrafts === true || pr.draft === (facts.status !== 'Stable');
   const labelled = facts.status !== null && pr.labels.includes(statusLabel(facts));
   const current = draftOk && labelled;
   return { facts, action: current ? { kind: 'none' } : { kind: 'refresh', pr }, dashboard: statusState(facts.status) };
+}
+
+/**
+ * Recommendations: their memory is their policies, and a clean merge of a PR whose policies are
+ * unchanged yields them. Enforcements and the bootstrap are derived from the default branch's
+ * files, so any change of theirs is rebuilt.
+ */
+function keepsCommitWhenClean(facts: UnitFacts): boolean {
+  return facts.key.kind === 'namespace' || facts.key.kind === 'workloads';
+}
+
+function sameFiles(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length > 0 && keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
 }
 
 /** The PR's branch is still at the commit before the one its state records (a run stopped in between). */

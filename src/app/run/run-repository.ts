@@ -31,6 +31,7 @@ import {
 import { branchOf, keyId, namespaceOfKey, parseBranch, type ProposalKey } from '../state/proposal-key.ts';
 import { decodeState, RECOMMENDATION_LABEL } from '../state/pull-request-state.ts';
 import { apply } from './apply.ts';
+import { mergeability } from './mergeability.ts';
 import { clusterUnits, type AcceptanceRecord } from './cluster-units.ts';
 import { decide, lagging as lags, needsHistory, type Decision, type UnitFacts } from './decide.ts';
 
@@ -128,13 +129,18 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
     dismissalNoted: noted.has(keyId(f.key)),
   }));
   const hourAgo = new Date((now - 3600) * 1000).toISOString();
+  // The bootstrap PRs (cluster-wide files) are not counted against the PR limits.
+  const recommendations = openPullRequests.filter((pr) => parseBranch(pr.branch)?.kind !== 'bootstrap');
+  // The default branch moved since a PR's commit (a merge): does it still merge cleanly?
+  const clean = await mergeability(repo, head, withHistory, (name) => config.clusters.find((c) => c.name === name)?.path);
+  const checked = withHistory.map((f) => (clean.has(keyId(f.key)) ? { ...f, mergeable: clean.get(keyId(f.key))! } : f));
   const decisions = decide(
-    withHistory,
+    checked,
     {
       concurrent: config.pullRequests.concurrentLimit,
       hourly: config.pullRequests.hourlyLimit,
-      open: openPullRequests.length,
-      openedLastHour: openPullRequests.filter((pr) => pr.createdAt >= hourAgo).length,
+      open: recommendations.length,
+      openedLastHour: recommendations.filter((pr) => pr.createdAt >= hourAgo).length,
     },
     config.afterMerge,
   );
