@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { SuiteReport } from './size.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SUITES = ['test/reliability/faults.test.ts', 'test/reliability/concurrency.test.ts', 'test/hostile/rendering.test.ts'];
+const SUITES = ['test/reliability/faults.test.ts', 'test/reliability/concurrency.test.ts', 'test/reliability/merge-order.test.ts', 'test/hostile/rendering.test.ts'];
 
 const dir = mkdtempSync(join(tmpdir(), 'reliability-'));
 const file = join(dir, 'report.jsonl');
@@ -39,5 +39,6 @@ console.log(`\nReliability (${Math.round((Date.now() - started) / 1000)} s)\n`);
 console.log(format(columns));
 console.log(`|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
 for (const l of lines) console.log(format(l));
+for (const r of rows) if (r.note) console.log(`\n${r.suite}: ${r.note}`);
 if (rows.length < SUITES.length) console.log(`\n${SUITES.length - rows.length} suite(s) reported nothing (see the output above).`);
 process.exitCode = jest.status === 0 && rows.length >= SUITES.length && sum('failures') === 0 ? 0 : 1;
