@@ -2,10 +2,10 @@
 // and fluxBuild: what Flux builds for one without (it generates the kustomization).
 
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, relative } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 
 let available: boolean | null = null;
 
@@ -65,30 +65,40 @@ export function builtObjects(dir: string): readonly Record<string, unknown>[] {
  * (kustomize's recognised names); otherwise a generated one whose `resources` are every .yaml/.yml
  * file below the path, walked in lexical order (Go's filepath.Walk), as `./<relative path>`, and
  * every sub-directory holding a kustomization, as `./<dir>`, not descended into. (Flux also
- * decodes each file as Kubernetes YAML, which `kubectl kustomize` does too.) The generated file is
- * written into a copy of the directory, then `kubectl kustomize` builds it.
+ * decodes each file as Kubernetes YAML, which `kubectl kustomize` does too.) A Flux Kustomization's
+ * `spec.patches` are added to the kustomization, generated or not. It is written into a copy of the
+ * directory, then `kubectl kustomize` builds it.
  */
-export function fluxBuild(dir: string): KustomizeBuild {
+export function fluxBuild(dir: string, patches: readonly unknown[] = []): KustomizeBuild {
   const hasKustomization = (d: string) => KUSTOMIZATION_FILES.some((name) => existsSync(join(d, name)) && statSync(join(d, name)).isFile());
-  if (hasKustomization(dir)) return kustomizeBuild(dir);
+  if (hasKustomization(dir) && patches.length === 0) return kustomizeBuild(dir);
   const copy = mkdtempSync(join(tmpdir(), 'flux-build-'));
   try {
     cpSync(dir, copy, { recursive: true });
-    const resources: string[] = [];
-    const walk = (d: string): void => {
-      // filepath.Walk visits the entries of a directory in lexical order (os.ReadDir sorts by name).
-      for (const name of readdirSync(d).sort()) {
-        const path = join(d, name);
-        if (statSync(path).isDirectory()) {
-          if (hasKustomization(path)) resources.push(`./${relative(copy, path)}`);
-          else walk(path);
-        } else if (['.yaml', '.yml'].includes(extname(name))) resources.push(`./${relative(copy, path)}`);
-      }
-    };
-    walk(copy);
-    // Flux: no resources -> a placeholder namespace, to avoid "kustomization.yaml is empty".
-    const body = resources.length === 0 ? 'namespace: _placeholder\n' : `resources:\n${resources.map((r) => `- ${r}\n`).join('')}`;
-    writeFileSync(join(copy, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n${body}`);
+    const own = KUSTOMIZATION_FILES.find((name) => existsSync(join(copy, name)));
+    let kustomization: Record<string, unknown>;
+    if (own !== undefined) {
+      kustomization = parse(readFileSync(join(copy, own), 'utf8')) as Record<string, unknown>;
+      rmSync(join(copy, own));
+    } else {
+      const resources: string[] = [];
+      const walk = (d: string): void => {
+        // filepath.Walk visits the entries of a directory in lexical order (os.ReadDir sorts by name).
+        for (const name of readdirSync(d).sort()) {
+          const path = join(d, name);
+          if (statSync(path).isDirectory()) {
+            if (hasKustomization(path)) resources.push(`./${relative(copy, path)}`);
+            else walk(path);
+          } else if (['.yaml', '.yml'].includes(extname(name))) resources.push(`./${relative(copy, path)}`);
+        }
+      };
+      walk(copy);
+      // Flux: no resources -> a placeholder namespace, to avoid "kustomization.yaml is empty".
+      kustomization = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', ...(resources.length === 0 ? { namespace: '_placeholder' } : { resources }) };
+    }
+    // The Flux Kustomization's spec.patches are appended to the kustomization's (GenerateManifest).
+    if (patches.length > 0) kustomization = { ...kustomization, patches: [...((kustomization['patches'] as unknown[] | undefined) ?? []), ...patches] };
+    writeFileSync(join(copy, 'kustomization.yaml'), stringify(kustomization));
     return kustomizeBuild(copy);
   } finally {
     rmSync(copy, { recursive: true, force: true });
