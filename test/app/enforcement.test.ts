@@ -222,7 +222,7 @@ describe('enforcing the global default deny', () => {
     await h.see(db, web, legacy);
     await h.run('first');
     await merge(shopBranch);
-    // Both PRs list their file in the same kustomization: the next run rebases the second one.
+    // Each PR adds its own file only: the second one merges as it is.
     await h.run('after the first merge');
     await merge(branchName('prod', 'web'));
     await quietDays(2.5, [db, web, legacy]);

@@ -90,7 +90,7 @@ const figures: Record<'directory' | 'kustomize', Figures> = {
 
 /** The first run and, stabilised, the run that marks every PR ready for review. */
 async function opened(layout: 'directory' | 'kustomize'): Promise<AppHarness> {
-  h = await AppHarness.start(layout === 'kustomize' ? { files: KUSTOMIZE_LAYOUT } : {});
+  h = await AppHarness.start(layout === 'kustomize' ? { files: KUSTOMIZE_LAYOUT } : { clusterTree: 'empty' });
   await h.see(...NAMESPACES.map((namespace) => ({ namespace, direction: 'egress' as const, peer: 'pub', port: 443 })));
   await h.run('first');
   h.now += 4 * HOUR; // past the stabilization period (3h): ready for review

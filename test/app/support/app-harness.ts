@@ -80,6 +80,13 @@ function withRetention(source: FlowSource, retention: number): FlowSource {
 export interface HarnessOptions {
   config?: string;
   files?: Record<string, string>;
+  /**
+   * The repository's `clusters/prod/` to start with: `template` (default) holds the cluster-wide
+   * files of policies-template/clusters/example/ (tiers, staged default deny), as a repository set
+   * up from the template does (policies-template/README.md); `empty` holds nothing, so the first
+   * run also opens the bootstrap PR with them.
+   */
+  clusterTree?: 'template' | 'empty';
   /** Metrics the app records into, as `npm start` wires them (GitHub requests, flow sources). */
   metrics?: AppMetrics;
   /** Replaces the flow-log file the harness writes. */
@@ -127,7 +134,8 @@ export class AppHarness {
   }
 
   static async start(options: HarnessOptions = {}): Promise<AppHarness> {
-    const h = new AppHarness({ 'README.md': '# Policies\n', [CONFIG_PATH]: options.config ?? CONFIG, ...options.files });
+    const cluster = options.clusterTree === 'empty' ? [] : [...(await loadTree(TEMPLATE_DIR))].map(([path, text]) => [`clusters/prod/${path}`, text]);
+    const h = new AppHarness({ 'README.md': '# Policies\n', [CONFIG_PATH]: options.config ?? CONFIG, ...Object.fromEntries(cluster), ...options.files });
     h.#dir = await mkdtemp(join(tmpdir(), 'app-harness-'));
     const openFile = async (): Promise<FlowSource> => {
       const file = await FileFlowSource.open([join(h.#dir, 'flows.log')]);
