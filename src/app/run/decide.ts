@@ -190,6 +190,18 @@ function withPullRequest(facts: UnitFacts, pr: PullRequestInfo): Decision {
 }
 
 /**
+ * Whether the decision about this unit's open PR depends on its mergeability (so the run asks
+ * run/mergeability.ts, which may cost a request): its files are as recorded (a conflict alone then
+ * rebuilds it), or only the default branch moved under a recommendation whose policies are as
+ * recorded. A PR rebuilt anyway, closed, or a person's, does not need the answer.
+ */
+export function mergeabilityMatters(facts: UnitFacts): boolean {
+  const { openPullRequest: pr, state, change } = facts;
+  if (pr === null || state === null || change === null || facts.gone !== null || pr.labels.includes(REBASE_LABEL) || pr.headOid !== state.commit) return false;
+  return change.hash === state.hash || (keepsCommitWhenClean(facts) && sameFiles(change.memory, state.memory));
+}
+
+/**
  * Recommendations: their memory is their policies, and a clean merge of a PR whose policies are
  * unchanged yields them. Enforcements and the bootstrap are derived from the default branch's
  * files, so any change of theirs is rebuilt.

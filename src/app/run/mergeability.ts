@@ -15,9 +15,13 @@
 import { mergeText } from '../../repo/merge3.ts';
 import type { BranchHead, Repository } from '../github/repository.ts';
 import { keyId } from '../state/proposal-key.ts';
-import type { UnitFacts } from './decide.ts';
+import { mergeabilityMatters, type UnitFacts } from './decide.ts';
 
-/** Per unit (key id) with an open PR that was checked: whether it merges cleanly into `head`. */
+/**
+ * Per unit (key id) with an open PR that was checked: whether it merges cleanly into `head`.
+ * Costs one tree listing per distinct base tree (the head's is the run's own, cached), and for
+ * each path the default branch changed under a PR, the PR's version of the file.
+ */
 export async function mergeability(repo: Repository, head: BranchHead, facts: readonly UnitFacts[], clusterPath: (cluster: string) => string | undefined): Promise<Map<string, boolean>> {
   const listings = new Map<string, Promise<Map<string, string>>>();
   const list = (tree: string, prefix: string) => {
@@ -30,8 +34,8 @@ export async function mergeability(repo: Repository, head: BranchHead, facts: re
     const pr = f.openPullRequest;
     const base = f.state?.base;
     const prefix = clusterPath(f.cluster);
-    // Only the bot's own commit: a branch a person edited is theirs (decide.ts leaves it alone).
-    if (pr === null || base === undefined || prefix === undefined || f.state!.commit !== pr.headOid) continue;
+    // Only where the answer decides something (a person's branch, a PR rebuilt anyway: not asked).
+    if (pr === null || base === undefined || prefix === undefined || !mergeabilityMatters(f)) continue;
     if (base.tree === head.treeSha) {
       out.set(keyId(f.key), true);
       continue;
