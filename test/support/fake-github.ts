@@ -1161,7 +1161,12 @@ class RepoState {
     };
   }
 
-  restPull(t: Thread & { pr: PullData }): Record<string, unknown> {
+  /**
+   * A pull request as REST shows it. `mergeable` is GitHub's background job's answer; only the
+   * single-PR endpoint asks for it here (lists and webhooks say null, as GitHub's often do before
+   * the job ran), so that big lists stay cheap.
+   */
+  restPull(t: Thread & { pr: PullData }, withMergeable = false): Record<string, unknown> {
     const branch = (ref: string, sha: string) => ({ label: `${this.owner.login}:${ref}`, ref, sha, user: this.restUser(this.owner), repo: this.restRepository() });
     return {
       url: `${this.apiUrl}/pulls/${t.number}`,
@@ -1192,7 +1197,7 @@ class RepoState {
       author_association: t.user.type === 'Bot' ? 'NONE' : 'MEMBER',
       merged: t.pr.merged,
       // GitHub computes it in a background job (null until then); the fake's job is done at once.
-      mergeable: t.state === 'open' ? this.mergeOf(t).conflicts.length === 0 : null,
+      mergeable: withMergeable && t.state === 'open' ? this.mergeOf(t).conflicts.length === 0 : null,
       merged_by: t.pr.mergedBy ? this.restUser(t.pr.mergedBy) : null,
       comments: t.comments.length,
     };
@@ -1831,7 +1836,7 @@ export class FakeGitHub {
         if (typeof body['base'] === 'string') t.pr.base = body['base'];
         if (body['state'] === 'closed') repo.close(t, bot);
       }
-      return { status: 200, body: repo.restPull(t) };
+      return { status: 200, body: repo.restPull(t, method === 'GET') };
     }
 
     // issues, labels, comments
