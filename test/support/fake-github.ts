@@ -1162,9 +1162,9 @@ class RepoState {
   }
 
   /**
-   * A pull request as REST shows it. `mergeable` is GitHub's background job's answer; only the
-   * single-PR endpoint asks for it here (lists and webhooks say null, as GitHub's often do before
-   * the job ran), so that big lists stay cheap.
+   * A pull request as REST shows it. `mergeable` is GitHub's background job's answer, only in the
+   * single-PR answer (@octokit/openapi api.github.com.json: `pull-request.mergeable` is a nullable
+   * boolean; `pull-request-simple`, what lists return, has none): lists and webhooks say null here.
    */
   restPull(t: Thread & { pr: PullData }, withMergeable = false): Record<string, unknown> {
     const branch = (ref: string, sha: string) => ({ label: `${this.owner.login}:${ref}`, ref, sha, user: this.restUser(this.owner), repo: this.restRepository() });

@@ -4,8 +4,9 @@
 //
 // GitHub has the answer too, but computes it asynchronously: REST `mergeable` is null and GraphQL
 // `PullRequest.mergeable` UNKNOWN until a background job finishes (@octokit/graphql-schema
-// schema.graphql, enum MergeableState: MERGEABLE, CONFLICTING, UNKNOWN; the REST description of
-// GET /repos/{owner}/{repo}/pulls/{pull_number}: `mergeable` boolean or null), and a run triggered by the
+// schema.graphql, enum MergeableState: MERGEABLE, CONFLICTING, UNKNOWN "still being calculated";
+// @octokit/openapi api.github.com.json: `pull-request.mergeable` a nullable boolean, only on the
+// single-PR endpoint, absent from lists), and a run triggered by the
 // push that merged a PR is exactly when it is still unknown. So the run compares itself, from
 // what the PR's state recorded (the tree it was built on and the paths it changes): only paths
 // the default branch changed since can conflict, and for those a three-way line merge
