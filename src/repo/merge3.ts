@@ -1,8 +1,11 @@
-// A three-way merge of text by lines, as git merges a pull request into its base branch: each
-// side's changes against the common ancestor are hunks of ancestor lines replaced; hunks of the two
-// sides that overlap or touch (no unchanged line between them, two insertions at the same place
-// included) conflict unless both sides made the same change. Pure; run/mergeability.ts asks it
-// whether a PR still merges cleanly into a default branch that moved since the PR's commit.
+// A three-way merge of text by lines, conservative against git's: each side's change against the
+// common ancestor is the region between their common head and tail; two sides' regions that
+// overlap or touch (no unchanged line between them, two insertions at the same place included)
+// conflict unless both sides made the same change. What it merges cleanly, git merges cleanly to
+// the same text (tested against `git merge-file`); it may call conflicting what git would merge
+// (several changes far apart in one file), and then the PR is rebuilt, which is safe. Pure;
+// run/mergeability.ts asks it whether a PR still merges cleanly into a default branch that moved
+// since the PR's commit.
 
 interface Hunk {
   /** Ancestor lines [start, end) replaced by `lines`. */
@@ -10,9 +13,6 @@ interface Hunk {
   readonly end: number;
   readonly lines: readonly string[];
 }
-
-/** Lines compared beyond this (ancestor × side) are not diffed: the merge counts as conflicting. */
-const MAX_CELLS = 4_000_000;
 
 export interface MergeResult {
   readonly clean: boolean;
@@ -30,7 +30,6 @@ export function mergeText(base: string | null, ours: string | null, theirs: stri
   const [b, o, t] = [lines(base), lines(ours), lines(theirs)];
   const a = hunks(b, o);
   const c = hunks(b, t);
-  if (a === null || c === null) return { clean: false, text: null };
   const out: string[] = [];
   let at = 0;
   let i = 0;
@@ -64,45 +63,18 @@ function lines(text: string): string[] {
   return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
 }
 
-/** The hunks turning `from` into `to`, from a longest common subsequence of lines. */
-function hunks(from: readonly string[], to: readonly string[]): Hunk[] | null {
-  // Common head and tail first: edits to policy files and kustomizations are local.
+/**
+ * The change turning `from` into `to`, as one hunk: the lines between their common head and tail.
+ * Deliberately coarse: where lines repeat, how a diff aligns them inside that region is a choice
+ * (git's and an LCS's can differ), and a finer split could call clean what git calls a conflict.
+ * git trims the same common head and tail first (xdiff's xdl_trim_ends), so its hunks lie inside
+ * this one; two sides' regions with an unchanged line between them merge cleanly in git too.
+ */
+function hunks(from: readonly string[], to: readonly string[]): Hunk[] {
   let head = 0;
   while (head < from.length && head < to.length && from[head] === to[head]) head++;
   let tail = 0;
   while (tail < from.length - head && tail < to.length - head && from[from.length - 1 - tail] === to[to.length - 1 - tail]) tail++;
-  const f = from.slice(head, from.length - tail);
-  const t = to.slice(head, to.length - tail);
-  if ((f.length + 1) * (t.length + 1) > MAX_CELLS) return null;
-  const width = t.length + 1;
-  const lcs = new Uint32Array((f.length + 1) * width);
-  for (let x = f.length - 1; x >= 0; x--) {
-    for (let y = t.length - 1; y >= 0; y--) {
-      lcs[x * width + y] = f[x] === t[y] ? lcs[(x + 1) * width + y + 1]! + 1 : Math.max(lcs[(x + 1) * width + y]!, lcs[x * width + y + 1]!);
-    }
-  }
-  const out: Hunk[] = [];
-  let x = 0;
-  let y = 0;
-  let open: { start: number; lines: string[] } | null = null;
-  const close = () => {
-    if (open !== null) out.push({ start: head + open.start, end: head + x, lines: open.lines });
-    open = null;
-  };
-  while (x < f.length || y < t.length) {
-    if (x < f.length && y < t.length && f[x] === t[y]) {
-      close();
-      x++;
-      y++;
-    } else if (y < t.length && (x >= f.length || lcs[x * width + y + 1]! >= lcs[(x + 1) * width + y]!)) {
-      open ??= { start: x, lines: [] };
-      open.lines.push(t[y]!);
-      y++;
-    } else {
-      open ??= { start: x, lines: [] };
-      x++;
-    }
-  }
-  close();
-  return out;
+  if (head === from.length && head === to.length) return [];
+  return [{ start: head, end: from.length - tail, lines: to.slice(head, to.length - tail) }];
 }
