@@ -36,7 +36,7 @@ export async function runDemo(io: Io): Promise<number> {
   const example = join(out, 'namespace-isolation', 'yaobank.yaml');
   io.stdout(`\nThe yaobank recommendation, ${example}:\n\n${await readFile(example, 'utf8')}`);
   io.stdout(
-    `Next: \`kubectl kustomize ${out}\` builds it as Argo CD or Flux would; ` +
+    `Next: Argo CD (a directory source, recurse) and Flux (which generates its kustomization) apply ${out} as it is; ` +
       '`policy-recommender recommend --flows <your flow logs> --out <policies repo>/<cluster>` runs it on your cluster\'s flows.',
   );
   return 0;

@@ -1,7 +1,8 @@
 // Decides what a recommendation run changes in a policies tree: for each namespace, update its
 // policy (found by kind, namespace and name wherever it lives) or create it; with
 // microsegmentation, the same for each selected workload (plan-workloads.ts); then add what the
-// template provides and keep everything reachable from the root kustomization. Pure: a tree of
+// template provides and keep everything in the tree's build (kustomize.ts: a directory without a
+// list by default, or the root kustomization of the kustomize layout). Pure: a tree of
 // text in, changed files and reports out. The CLI writes the changes to disk; the App commits them.
 
 import type { RecommendationConfig } from '../config/recommendation-config.ts';
@@ -16,7 +17,7 @@ import { formatTime } from '../engine/provenance.ts';
 import type { NamespaceReport, Warning, WorkloadReport } from '../engine/report.ts';
 import type { Workload } from '../engine/workloads.ts';
 import { buildInventory, type Inventory, type ObjectRef } from '../repo/inventory.ts';
-import { ensureReachable, kustomizationIn } from '../repo/kustomize.ts';
+import { ensureReachable } from '../repo/kustomize.ts';
 import { applyTemplate, type TierRequest } from '../repo/template.ts';
 import { TreeOverlay, type TreeFiles } from '../repo/tree.ts';
 import { planPolicy, readPolicy, skipped, type PlanRun } from './plan-policy.ts';
@@ -57,6 +58,11 @@ export interface PlanInput {
 export interface Plan {
   /** New or changed files (path -> content), sorted by path; empty when nothing changes. */
   readonly changes: ReadonlyMap<string, string>;
+  /**
+   * The cluster-wide files among them (the template's tiers and default deny, added when the tree
+   * lacks them): the App proposes them in a bootstrap PR of their own, never in a namespace's.
+   */
+  readonly clusterWide: readonly string[];
   readonly namespaces: readonly NamespaceReport[];
   /** Namespaces with traffic that the namespace selector excludes. */
   readonly notSelected: readonly string[];
@@ -81,6 +87,7 @@ export function planRecommendations(input: PlanInput): Plan {
   const labelsOf = (ns: string) => input.namespaces?.labels(ns) ?? nameLabels(ns);
 
   const written: string[] = [];
+  const clusterWide: string[] = [];
   const run: PlanRun = { tree, inventory, flavor, config, now, nowText, labelsOf, labelsComplete: input.namespaces !== undefined, written };
   const warnings: Warning[] = [];
   let segments: Microsegmentation | null = null;
@@ -138,19 +145,17 @@ export function planRecommendations(input: PlanInput): Plan {
 
   const workloads = segments === null || input.onlyNamespace !== undefined ? [] : segments.plan(input.onlyWorkloads);
   const hasPolicies = reports.some((r) => r.outcome !== 'skipped') || existing.size > 0 || workloads.some((r) => r.outcome !== 'skipped');
-  const hadRoot = kustomizationIn(tree, '') !== null;
   if (hasPolicies) {
     const tiers: TierRequest[] = [{ name: tier, model: 'namespace-isolation' }];
     if (segments !== null) tiers.push({ name: segments.tier, model: 'appsec' });
     const template = applyTemplate(tree, input.template, inventory, config.flavor, tiers);
     warnings.push(...template.warnings);
     written.push(...template.written);
+    clusterWide.push(...template.written);
   }
-  // A tree without a root kustomization was built as a plain directory (Argo CD's directory
-  // mode, Flux's generated kustomization): now that it has one, it must still build every file.
-  const previouslyBuilt = hadRoot || !hasPolicies ? [] : [...new Set(inventory.objects.map((o) => o.path))];
-  for (const path of [...previouslyBuilt, ...written]) ensureReachable(tree, path);
-  return { changes: tree.changes(), namespaces: reports, notSelected, warnings, workloads, microsegmentation: segments?.summary() ?? null };
+  // The directory layout builds every file as it is; the kustomize layout lists each (kustomize.ts).
+  for (const path of written) ensureReachable(tree, path);
+  return { changes: tree.changes(), clusterWide, namespaces: reports, notSelected, warnings, workloads, microsegmentation: segments?.summary() ?? null };
 }
 
 /**

@@ -11,7 +11,9 @@ import type { CalicoEdition } from '../flows/source.ts';
 import type { NamespaceReport, Warning, WorkloadReport } from '../engine/report.ts';
 import type { RecommendationStatus } from '../engine/status.ts';
 import type { Workload } from '../engine/workloads.ts';
+import { buildInventory } from '../repo/inventory.ts';
 import { ensureReachable } from '../repo/kustomize.ts';
+import { applyTemplate, type TierRequest } from '../repo/template.ts';
 import { TreeOverlay, type TreeFiles } from '../repo/tree.ts';
 import { contentHash } from '../util/content-hash.ts';
 import { planRecommendations, type NamespaceContext, type Plan } from './plan.ts';
@@ -87,21 +89,18 @@ export function propose(input: ProposalInput, unit: ProposalUnit): Proposal | nu
   const reports: NamespaceReport[] = [...namespaces, ...workloads];
   if (reports.length === 0) return null;
 
-  // Memory files are proposed only as the unit's own policies, and a policy file kept as it is
-  // (the memory, unchanged) must be listed in the kustomizations too: it is not on the default branch.
+  // A unit's PR holds its own policy files only (and, in the kustomize layout, their entries in
+  // the kustomizations): the template's cluster-wide files are the bootstrap PR's
+  // (proposeBootstrap), so no two PRs add the same file. Memory files are proposed only as the
+  // unit's own policies, and a policy file kept as it is (the memory, unchanged) is not on the
+  // default branch either: both are made part of the build.
   const own = new Set(reports.map((r) => r.path));
   const kept = [...(input.memory ?? [])].filter(([path]) => own.has(path));
-  const overlay = new TreeOverlay(new Map([...input.tree, ...kept, ...plan.changes]));
+  const ownChanges = [...plan.changes].filter(([path]) => own.has(path));
+  const overlay = new TreeOverlay(new Map([...input.tree, ...kept, ...ownChanges]));
   for (const path of own) if (overlay.has(path) && !input.tree.has(path)) ensureReachable(overlay, path);
-  const finalTree = new Map([...input.tree, ...kept, ...plan.changes, ...overlay.changes()]);
-  const prefix = input.clusterPath === '' ? '' : `${input.clusterPath}/`;
-  const files = new Map<string, string>();
-  const added = new Set<string>();
-  for (const [path, text] of [...finalTree].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (input.tree.get(path) === text) continue;
-    files.set(prefix + path, text);
-    if (!input.tree.has(path)) added.add(prefix + path);
-  }
+  const finalTree = new Map([...input.tree, ...kept, ...ownChanges, ...overlay.changes()]);
+  const { files, added } = differences(input, finalTree);
   const updates = reports.map((r) => r.lastUpdated).filter((t): t is string => t !== null);
   return {
     unit,
@@ -128,4 +127,43 @@ export function microsegmentationUnits(plan: Plan): ProposalUnit[] {
     return proposed.map((w) => ({ kind: 'workloads', namespace: w.namespace, workload: w.key }));
   }
   return [...new Set(proposed.map((w) => w.namespace))].map((namespace) => ({ kind: 'workloads', namespace }));
+}
+
+/** Repository paths of `finalTree` (cluster-relative) that differ from the default branch, and which are new. */
+function differences(input: Pick<ProposalInput, 'clusterPath' | 'tree'>, finalTree: ReadonlyMap<string, string>): { files: Map<string, string>; added: Set<string> } {
+  const prefix = input.clusterPath === '' ? '' : `${input.clusterPath}/`;
+  const files = new Map<string, string>();
+  const added = new Set<string>();
+  for (const [path, text] of [...finalTree].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (input.tree.get(path) === text) continue;
+    files.set(prefix + path, text);
+    if (!input.tree.has(path)) added.add(prefix + path);
+  }
+  return { files, added };
+}
+
+/** The cluster-wide files a cluster's tree lacks: what its bootstrap PR proposes. */
+export interface BootstrapProposal {
+  /** Repository paths whose content differs from the default branch (new files, and kustomization entries in the kustomize layout). */
+  readonly files: ReadonlyMap<string, string>;
+  readonly added: ReadonlySet<string>;
+  readonly hash: string;
+  /** Objects the tree defines more than once (kustomize refuses to build them). */
+  readonly warnings: readonly Warning[];
+}
+
+/**
+ * What the template provides and the tree lacks (tiers, the staged global default deny): the
+ * cluster-wide files every policy of the cluster relies on (a policy naming a tier Calico does
+ * not have is refused), proposed once, in a PR of their own. Null when the tree has them all.
+ */
+export function proposeBootstrap(input: Pick<ProposalInput, 'clusterPath' | 'tree' | 'template' | 'config'>): BootstrapProposal | null {
+  const tree = new TreeOverlay(input.tree);
+  const { config } = input;
+  const tiers: TierRequest[] = [{ name: config.namespaceSpec.tierName, model: 'namespace-isolation' }];
+  if (config.microsegmentation.enabled && config.flavor !== 'kubernetes') tiers.push({ name: config.microsegmentation.tierName, model: 'appsec' });
+  const template = applyTemplate(tree, input.template, buildInventory(tree), config.flavor, tiers);
+  for (const path of template.written) ensureReachable(tree, path);
+  const { files, added } = differences(input, new Map([...input.tree, ...tree.changes()]));
+  return files.size === 0 ? null : { files, added, hash: contentHash(files), warnings: template.warnings };
 }

@@ -1,6 +1,21 @@
-// Keeps every file we write reachable from the tree's root kustomization, so that `kubectl
-// kustomize <dir>` (what Argo CD and Flux run) builds it. Kustomizations are only ever extended
-// by resource entries, with the Document API, so people's comments and ordering survive.
+// How a cluster's tree is built, and keeping every file we write in the build.
+//
+// Two layouts (treeLayout):
+// - `directory` (the default, no kustomization.yaml at the tree's root): nothing lists the files,
+//   so pull requests that each add their own file never touch the same lines. Flux's
+//   kustomize-controller generates a kustomization for such a path (fluxcd/pkg
+//   kustomize/kustomize_generator.go, findOrGenerateKustomization + scanManifests: every .yaml/.yml
+//   file below the path, walked in lexical order, as `./<path>` resources; a sub-directory that has
+//   its own kustomization is listed as a directory and not descended into; called from
+//   fluxcd/kustomize-controller internal/controller/kustomization_controller.go `generate`), and
+//   Argo CD builds it as a directory source with `directory.recurse: true` (argoproj/argo-cd
+//   reposerver/repository/repository.go findManifests/getPotentiallyValidManifests: every
+//   .yaml/.yml/.json file, recursively; util/app/discovery/discovery.go: a kustomization file at
+//   the path's root would make it a kustomize source instead).
+// - `kustomize` (a root kustomization, the layout earlier releases created): every file we write
+//   is made reachable from it. Kustomizations are only ever extended by resource entries, with the
+//   Document API, so people's comments and ordering survive. PRs of this layout share the lists
+//   they extend; the run after a merge brings those that then conflict up to date.
 
 import { posix } from 'node:path';
 import { isPlainObject } from '../util/plain.ts';
@@ -39,6 +54,10 @@ interface Reach {
 
 /** Files and kustomization directories the root kustomization builds (remote bases ignored). */
 export function reachable(tree: TreeOverlay): Reach {
+  return reachableFrom(tree, '');
+}
+
+function reachableFrom(tree: TreeOverlay, root: string): Reach {
   const reach: Reach = { files: new Set(), dirs: new Set(), listedBy: new Map() };
   const visit = (dir: string): void => {
     const kustomization = kustomizationIn(tree, dir);
@@ -60,7 +79,7 @@ export function reachable(tree: TreeOverlay): Reach {
       }
     }
   };
-  visit('');
+  visit(root);
   return reach;
 }
 
@@ -91,8 +110,29 @@ function parseYamlFileOrThrow(tree: TreeOverlay, path: string) {
   }
 }
 
-/** Makes `file` reachable from the root kustomization, creating or extending kustomizations. */
+export type TreeLayout = 'directory' | 'kustomize';
+
+/** A tree with a root kustomization is built from it; one without is built as a directory. */
+export function treeLayout(tree: TreeOverlay): TreeLayout {
+  return kustomizationIn(tree, '') === null ? 'directory' : 'kustomize';
+}
+
+/**
+ * Makes `file` part of the tree's build. In the kustomize layout: reachable from the root
+ * kustomization, creating or extending kustomizations. In the directory layout every YAML file is
+ * built already, unless a directory above it has its own kustomization (Flux then builds that
+ * directory from its kustomization): the file is listed there.
+ */
 export function ensureReachable(tree: TreeOverlay, file: string): void {
+  if (treeLayout(tree) === 'directory') {
+    for (let dir = dirOf(file); dir !== ''; dir = dirOf(dir)) {
+      const own = kustomizationIn(tree, dir);
+      if (own === null) continue;
+      if (!reachableFrom(tree, dir).files.has(file)) addResource(tree, own, posix.relative(dir, file));
+      return;
+    }
+    return;
+  }
   if (reachable(tree).files.has(file)) return;
   const dir = dirOf(file);
   const own = kustomizationIn(tree, dir);
@@ -151,24 +191,6 @@ export function addResource(tree: TreeOverlay, path: string, entry: string, fiel
   const at = sorted ? list.findIndex((r) => String(r) > entry) : -1;
   const next = at === -1 ? [...list, entry] : [...list.slice(0, at), entry, ...list.slice(at)];
   patchDocument(doc, { ...value, [field]: next });
-  tree.set(path, stringifyDocuments(docs, tree.get(path)));
-}
-
-/** Removes `resources` entries naming files or directories that do not exist in the tree. */
-export function dropMissingResources(tree: TreeOverlay, path: string): void {
-  const docs = parseYamlFileOrThrow(tree, path);
-  const doc = docs[0];
-  const value: unknown = doc?.toJS();
-  if (doc === undefined || !isPlainObject(value) || !Array.isArray(value['resources'])) return;
-  const dir = dirOf(path);
-  const exists = (entry: unknown) => {
-    if (typeof entry !== 'string' || entry.includes('://')) return true;
-    const target = posix.normalize(posix.join(dir, entry)).replace(/\/$/, '');
-    return tree.has(target) || kustomizationIn(tree, target) !== null;
-  };
-  const kept = value['resources'].filter(exists);
-  if (kept.length === value['resources'].length) return;
-  patchDocument(doc, { ...value, resources: kept });
   tree.set(path, stringifyDocuments(docs, tree.get(path)));
 }
 

@@ -1,7 +1,7 @@
 // Adds to a policies tree what the template (`policies-template/clusters/example/`) provides and
 // the tree lacks. Objects are judged by kind, namespace and name wherever the tree defines them, so
-// every tier a recommended policy names ends up defined exactly once. A tree without a root
-// kustomization gets the template's kustomization skeleton.
+// every tier a recommended policy names ends up defined exactly once. The template has no
+// kustomization: a tree is built as a directory unless it has its own (kustomize.ts).
 
 import { posix } from 'node:path';
 import type { Flavor } from '../config/recommendation-config.ts';
@@ -9,7 +9,7 @@ import { isPlainObject } from '../util/plain.ts';
 import { parseYamlFile, renderNewFile, stringifyDocuments, type YamlDocument } from '../yaml/document.ts';
 import type { Warning } from '../engine/report.ts';
 import { findObject, isYamlPath, type Inventory } from './inventory.ts';
-import { dirOf, dropMissingResources, isKustomizationPath, kustomizationIn } from './kustomize.ts';
+import { isKustomizationPath } from './kustomize.ts';
 import type { TreeFiles, TreeOverlay } from './tree.ts';
 
 /** A tier the recommended policies name, and the template tier it is modelled on when custom. */
@@ -40,17 +40,6 @@ export function applyTemplate(tree: TreeOverlay, template: TreeFiles, inventory:
   const written: string[] = [];
   const warnings: Warning[] = [];
 
-  const skeleton: string[] = [];
-  if (kustomizationIn(tree, '') === null) {
-    for (const [path, text] of template) {
-      // A directory may already have its kustomization under another name (kustomization.yml).
-      if (isKustomizationPath(path) && kustomizationIn(tree, dirOf(path)) === null) {
-        tree.set(path, text);
-        skeleton.push(path);
-      }
-    }
-  }
-
   for (const [path, text] of [...template].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!isYamlPath(path) || isKustomizationPath(path)) continue;
     const objects = templateObjects(text, path, tiers);
@@ -72,8 +61,6 @@ export function applyTemplate(tree: TreeOverlay, template: TreeFiles, inventory:
     tree.set(target, verbatim ? text : stringifyDocuments(missing.map((o) => o.doc)));
     written.push(target);
   }
-  // The skeleton lists every template file; a flavour may not write them all (Kubernetes: no tiers).
-  for (const path of skeleton) dropMissingResources(tree, path);
   return { written, warnings };
 }
 

@@ -128,3 +128,37 @@ describe('decisions per namespace', () => {
     expect(one(facts({ openPullRequest: pr(), gone: 'the namespace is no longer selected by namespaceSpec', notSelected: true })).dashboard).toBe('Closed as obsolete');
   });
 });
+
+describe('after the default branch moved (run/mergeability.ts answers `mergeable`)', () => {
+  const memory = { 'namespace-isolation/ns.yaml': 'policy' };
+  const recorded = state({ memory });
+  const withMemory = (hash: string, m: Record<string, string> = memory) => ({ ...recommendation(hash), memory: m }) as UnitChange;
+
+  test('a PR that conflicts is rebuilt even when its files would not change', () => {
+    const p = pr({}, recorded);
+    expect(one(facts({ openPullRequest: p, state: recorded, change: withMemory('h1'), mergeable: false })).action).toEqual({ kind: 'update', pr: p, rebase: false });
+  });
+
+  test('same policies, merging cleanly: its commit stays, though a list it extends changed', () => {
+    const p = pr({}, recorded);
+    expect(one(facts({ openPullRequest: p, state: recorded, change: withMemory('h2'), mergeable: true })).action).toEqual({ kind: 'none' });
+    // Not known to merge cleanly (a state from an earlier release): rebuilt, as before.
+    expect(one(facts({ openPullRequest: p, state: recorded, change: withMemory('h2') })).action).toEqual({ kind: 'update', pr: p, rebase: false });
+    // Its policies changed: rebuilt.
+    expect(one(facts({ openPullRequest: p, state: recorded, change: withMemory('h2', { 'namespace-isolation/ns.yaml': 'more rules' }), mergeable: true })).action).toEqual({ kind: 'update', pr: p, rebase: false });
+  });
+
+  test('an enforcement or the bootstrap, derived from the default branch, is rebuilt whenever its files change', () => {
+    const p = pr({}, recorded);
+    const enforce = facts({ key: { kind: 'enforce', cluster: 'c', namespace: 'ns' }, openPullRequest: p, state: recorded, change: withMemory('h2'), mergeable: true, status: 'Stable' });
+    expect(one(enforce).action).toMatchObject({ kind: 'update' });
+    const bootstrap = facts({ key: { kind: 'bootstrap', cluster: 'c' }, namespace: null, openPullRequest: p, state: recorded, change: withMemory('h2'), mergeable: true, status: 'Stable' });
+    expect(one(bootstrap).action).toMatchObject({ kind: 'update' });
+  });
+
+  test('the bootstrap PR is not held back by the PR limits', () => {
+    const full: Limits = { concurrent: 1, hourly: 1, open: 1, openedLastHour: 1 };
+    expect(one(facts({ key: { kind: 'bootstrap', cluster: 'c' }, namespace: null, latest: null, status: 'Stable' }), full).action).toEqual({ kind: 'open', update: false });
+    expect(one(facts({ latest: null }), full).dashboard).toBe('Awaiting PR limits');
+  });
+});

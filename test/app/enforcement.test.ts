@@ -224,7 +224,7 @@ describe('enforcing the global default deny', () => {
     // legacy has traffic, but namespaceSpec does not select it: the dashboard says that, not "No traffic".
     expect(h.dashboard()).toMatch(/\| `legacy` \| Not selected \|/);
     await merge(shopBranch);
-    // Both PRs list their file in the same kustomization: the next run rebases the second one.
+    // Each PR adds its own file only: the second one merges as it is.
     await h.run('after the first merge');
     await merge(branchName('prod', 'web'));
     await quietDays(2.5, [db, web, legacy]);

@@ -586,7 +586,9 @@ describe('the Probot app against the fake', () => {
   let dir: string;
   let flows: string;
   let privateKey: string;
+  let clusterTemplate: Record<string, string> = {};
   beforeAll(async () => {
+    clusterTemplate = Object.fromEntries([...(await loadTree(TEMPLATE_DIR))].map(([path, text]) => [`clusters/prod/${path}`, text]));
     dir = await mkdtemp(join(tmpdir(), 'fake-github-'));
     flows = join(dir, 'yaobank.log');
     await writeFlowFile(flows, { scenario: 'yaobank', records: 200, endTime: END_TIME, seed: 1 });
@@ -630,7 +632,8 @@ describe('the Probot app against the fake', () => {
       owner: 'acme',
       name: 'policies',
       installationId: 7,
-      files: { 'README.md': '# Policies\n', [CONFIG_PATH]: 'clusters:\n  - name: prod\n    path: clusters/prod\n' },
+      // The cluster's tree as policies-template/clusters/example/ starts it (tiers, default deny).
+      files: { 'README.md': '# Policies\n', [CONFIG_PATH]: 'clusters:\n  - name: prod\n    path: clusters/prod\n', ...clusterTemplate },
     });
   }
 
@@ -649,11 +652,11 @@ describe('the Probot app against the fake', () => {
     expect(pr).toMatchObject({ state: 'open', draft: true, head: branch, base: 'main', user: 'policy-recommender[bot]' });
     expect(pr.labels).toEqual([RECOMMENDATION_LABEL, 'Learning']);
     expect(pr.headSha).toBe(policies.branchSha(branch));
-    // One commit on top of the default branch, with the policy and the template's files.
+    // One commit on top of the default branch, with the policy only: the directory layout lists nothing.
     expect(policies.commit(pr.headSha).parents).toEqual([policies.branchSha('main')]);
     const files = policies.changedFiles(pr.number);
     expect(files.get('clusters/prod/namespace-isolation/yaobank.yaml')).toMatch(/kind: StagedNetworkPolicy[\s\S]*namespace: yaobank/);
-    expect([...files.keys()]).toEqual(expect.arrayContaining(['clusters/prod/kustomization.yaml', 'clusters/prod/namespace-isolation/kustomization.yaml']));
+    expect([...files.keys()]).toEqual(['clusters/prod/namespace-isolation/yaobank.yaml']);
     expect(policies.file(branch, 'README.md')).toBe('# Policies\n');
 
     const dashboards = policies.issues({ label: DASHBOARD_LABEL });
@@ -759,7 +762,7 @@ describe('the Probot app against the fake', () => {
   test('a namespace whose PR was closed as obsolete gets a new PR when it needs one again', async () => {
     const { policies, scheduler, errors } = await closedAsObsolete();
     // The policy leaves main again: the namespace needs a PR again.
-    policies.commitToDefault({ 'clusters/prod/namespace-isolation/yaobank.yaml': null, 'clusters/prod/namespace-isolation/kustomization.yaml': 'resources: []\n' }, 'drop the policy');
+    policies.commitToDefault({ 'clusters/prod/namespace-isolation/yaobank.yaml': null }, 'drop the policy');
     await scheduler.request(policies.key(), 'third');
     expect(errors).toEqual([]);
     expect(policies.issues({ label: DASHBOARD_LABEL })[0]!.body).not.toMatch(/\| `yaobank` \| Dismissed \|/);

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { useNock } from '../support/nock-scope.ts';
 import { CONFIG_PATH } from '../../src/app/config/repository-config.ts';
-import { branchName } from '../../src/app/state/proposal-key.ts';
+import { branchName, branchOf } from '../../src/app/state/proposal-key.ts';
 import { text } from '../../src/app/render/markdown.ts';
 import { formatTime } from '../../src/engine/provenance.ts';
 import { decodeState, RECOMMENDATION_LABEL, REBASE_LABEL } from '../../src/app/state/pull-request-state.ts';
@@ -365,3 +365,26 @@ describe('retirement, configuration, limits', () => {
   });
 });
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+describe('a cluster tree without the cluster-wide files', () => {
+  test('one bootstrap PR adds them, says why, and is not held by the PR limits; the namespace PRs add only their own files', async () => {
+    h = await AppHarness.start({ clusterTree: 'empty', config: `${CONFIG.replace('concurrentLimit: 0', 'concurrentLimit: 1')}` });
+    await h.see(dns, web);
+    await h.run('first');
+    const bootstrap = prFor(branchOf({ kind: 'bootstrap', cluster: 'prod' }));
+    expect(bootstrap).toMatchObject({ title: 'Cluster-wide policy files: tiers and a staged default deny (cluster prod)', draft: false, labels: [RECOMMENDATION_LABEL, 'Stable'] });
+    expect([...h.repo.changedFiles(bootstrap.number).keys()]).toEqual(['clusters/prod/global-default-deny.yaml', 'clusters/prod/tiers.yaml']);
+    expect(bootstrap.body).toContain('Calico refuses a policy whose tier does not exist');
+    expect(bootstrap.body).toContain('**Merge this one first**');
+    // concurrentLimit 1: the bootstrap PR does not count, one namespace PR is opened.
+    expect(openPrs().map((p) => p.head)).toEqual([bootstrap.head, shopBranch]);
+    expect([...h.repo.changedFiles(prFor(shopBranch).number).keys()]).toEqual([SHOP]);
+
+    // Merged: no bootstrap PR any more, and the namespace PR keeps its commit.
+    const head = prFor(shopBranch).headSha;
+    h.repo.mergePullRequest(bootstrap.number);
+    await h.run('after the bootstrap merge');
+    expect(openPrs().map((p) => p.head)).toEqual([shopBranch]);
+    expect(prFor(shopBranch).headSha).toBe(head);
+  });
+});

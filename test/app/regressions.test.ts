@@ -7,6 +7,7 @@ import { branchName } from '../../src/app/state/proposal-key.ts';
 import { decodeState } from '../../src/app/state/pull-request-state.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, HOUR } from './support/app-harness.ts';
+import { KUSTOMIZE_LAYOUT } from '../support/engine.ts';
 
 useNock();
 
@@ -23,8 +24,10 @@ const api = branchName('prod', 'api');
 const shop = branchName('prod', 'shop');
 
 describe('the App', () => {
-  test('an open PR keeps its kustomization entry when it is rebuilt after another PR was merged', async () => {
-    h = await AppHarness.start();
+  test('an open PR keeps its kustomization entry when it is rebuilt after another PR was merged (kustomize layout)', async () => {
+    // A tree of the earlier releases' template: the namespace policies are listed.
+    const files = Object.fromEntries([...KUSTOMIZE_LAYOUT].map(([path, text]) => [`clusters/prod/${path}`, text]));
+    h = await AppHarness.start({ files });
     await h.see({ namespace: 'shop', direction: 'egress', peer: 'ns:db', port: 5432 }, { namespace: 'api', direction: 'egress', peer: 'pub', port: 443 });
     await h.run('first');
     const merged = h.repo.pullRequestFor(shop)!;

@@ -36,13 +36,7 @@ describe('policy-recommender recommend', () => {
     expect(first.stdout).toMatch(/^yaobank\s+Learning\s+created\s+2\s+4\s+2026-11-22T12:00:00Z$/m);
     expect(first.stdout).toContain('ingress Allow TCP 80 from any public IPv4 address (outside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)');
     expect(first.stdout).toMatch(/Warnings \(2\):\n {2}yaobank: egress to api\.stripe\.com/);
-    expect(await filesIn(out)).toEqual([
-      'global-default-deny.yaml',
-      'kustomization.yaml',
-      'namespace-isolation/kustomization.yaml',
-      'namespace-isolation/yaobank.yaml',
-      'tiers.yaml',
-    ]);
+    expect(await filesIn(out)).toEqual(['global-default-deny.yaml', 'namespace-isolation/yaobank.yaml', 'tiers.yaml']);
     const before = await readFile(join(out, 'namespace-isolation/yaobank.yaml'), 'utf8');
 
     const second = await cli('recommend', '--flows', flows, '--out', out, '--now', '2026-11-22T13:00:00Z');
@@ -69,7 +63,7 @@ describe('policy-recommender recommend', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('--- /dev/null\n+++ b/namespace-isolation/yaobank.yaml\n@@ -0,0 +1,');
     expect(result.stdout).toContain('+kind: StagedNetworkPolicy');
-    expect(result.stdout).toContain(`Dry run: 5 files would change in ${out}; nothing was written.`);
+    expect(result.stdout).toContain(`Dry run: 3 files would change in ${out}; nothing was written.`);
     expect(existsSync(out)).toBe(false);
   });
 

@@ -1,5 +1,7 @@
-// Argo CD and Flux build a policies directory with kustomize. Whatever the recommender writes, into
-// an empty directory or into a person's own layout, must build with `kubectl kustomize` and list
+// Argo CD and Flux build a policies directory: with its kustomization when it has one, else as a
+// directory (Flux generates the kustomization: support/kustomize.ts fluxBuild). Whatever the
+// recommender writes, into an empty directory (no kustomization: the directory layout) or into a
+// person's own kustomize layout, must build with `kubectl kustomize` and list
 // exactly the expected objects (each once), leave the person's files alone apart from resource
 // entries it adds to their kustomizations, and a second run on the same flows must change nothing.
 
@@ -12,7 +14,7 @@ import type { Flavor } from '../../src/config/recommendation-config.ts';
 import type { DirectoryRun } from '../../src/pipeline/run.ts';
 import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
 import { loadTree } from '../../src/repo/fs-tree.ts';
-import { kubectlAvailable, kustomizeBuild, type KustomizeBuild } from '../support/kustomize.ts';
+import { fluxBuild, kubectlAvailable, type KustomizeBuild } from '../support/kustomize.ts';
 import {
   ALL_FLAVORS,
   isKustomization,
@@ -35,7 +37,8 @@ const NO_BUILD: KustomizeBuild = { ok: false, status: null, stderr: 'kubectl is 
 if (!KUBECTL) {
   test.skip('kubectl is not on PATH: `kubectl kustomize` builds are not checked (install kubectl to run them)', () => {});
 }
-const build = (dir: string): KustomizeBuild => (KUBECTL ? kustomizeBuild(dir) : NO_BUILD);
+// As Flux builds a path: its kustomization, or one generated listing every manifest (the directory layout).
+const build = (dir: string): KustomizeBuild => (KUBECTL ? fluxBuild(dir) : NO_BUILD);
 
 const ids = (objects: readonly Record<string, unknown>[]): string[] => objects.map(objectId).sort();
 

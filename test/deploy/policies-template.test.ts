@@ -13,7 +13,7 @@ import { validateRepositoryConfig } from '../../src/app/config/repository-config
 import { loadScheduleDefaults } from '../../src/app/config/schedule-defaults.ts';
 import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
 import { loadTree } from '../../src/repo/fs-tree.ts';
-import { builtObjects, kubectlAvailable, kustomizationDirs } from '../support/kustomize.ts';
+import { builtObjects, fluxBuild, kubectlAvailable, kustomizationDirs } from '../support/kustomize.ts';
 import { isKustomization, makeTempDir, objectId, parseManifests, planFromFlows, removeDir, TEMPLATE_OBJECTS, writeScenarioFlows } from '../support/recommend-run.ts';
 
 type Obj = Record<string, unknown>;
@@ -29,6 +29,12 @@ const JQ = spawnSync('jq', ['--version']).status === 0;
 const testWithJq = JQ ? test : test.skip;
 if (!JQ) test.skip('jq is not on PATH: the Argo CD ignoreDifferences expressions are not evaluated (install jq to run them)', () => {});
 
+/** The objects Flux builds for a path (its kustomization generated when it has none). */
+function fluxObjects(dir: string, patches: readonly unknown[] = []): Obj[] {
+  const built = fluxBuild(dir, patches);
+  if (!built.ok) throw new Error(`Flux's build of ${dir} failed: ${built.stderr}`);
+  return [...built.objects];
+}
 const ids = (objects: readonly Obj[]): string[] => objects.map(objectId).sort();
 const at = (value: unknown, ...path: string[]): unknown => path.reduce<unknown>((v, k) => (v as Obj | undefined)?.[k], value);
 
@@ -42,25 +48,27 @@ describe('the repository layout', () => {
   test('the engine’s template is the example cluster’s tree, and only that', async () => {
     expect(relative(REPO, TEMPLATE_DIR).split(sep).join('/')).toBe(CLUSTER_PATH);
     const template = await loadTree(TEMPLATE_DIR);
-    expect([...template.keys()].sort()).toEqual(['global-default-deny.yaml', 'kustomization.yaml', 'namespace-isolation/kustomization.yaml', 'tiers.yaml']);
+    // No kustomization: the tree is built as a directory (Flux generates its kustomization, Argo CD
+    // reads it with directory.recurse), so PRs never edit a shared list.
+    expect([...template.keys()].sort()).toEqual(['global-default-deny.yaml', 'tiers.yaml']);
     expect(ids(await objectsOf(TEMPLATE_DIR))).toEqual([...TEMPLATE_OBJECTS].sort());
   });
 
   testWithKubectl('every kustomization in it builds, each with the objects it is there for', () => {
     const expected: Record<string, string[]> = {
       argocd: ['Application argocd/network-policies-example'],
-      [CLUSTER_PATH]: [...TEMPLATE_OBJECTS].sort(),
-      [`${CLUSTER_PATH}/namespace-isolation`]: [],
       flux: ['GitRepository flux-system/network-policies', 'Kustomization flux-system/network-policies-example', 'Kustomization flux-system/network-policies-example-tiers'],
     };
     const found: Record<string, string[]> = {};
     for (const dir of kustomizationDirs(REPO)) found[relative(REPO, dir).split(sep).join('/')] = ids(builtObjects(dir));
     expect(found).toEqual(expected);
+    // The cluster's tree, as Flux builds a path without a kustomization.
+    expect(ids(fluxObjects(join(REPO, CLUSTER_PATH)))).toEqual([...TEMPLATE_OBJECTS].sort());
   });
 
-  testWithKubectl('in the built tree every tier is in an earlier Argo CD sync wave than every other object', () => {
+  test('in the tree Argo CD reads (every manifest, directory.recurse) every tier is in an earlier sync wave than every other object', async () => {
     const wave = (o: Obj): number => Number(at(o, 'metadata', 'annotations', 'argocd.argoproj.io/sync-wave') ?? 0);
-    const objects = builtObjects(TEMPLATE_DIR);
+    const objects = await objectsOf(TEMPLATE_DIR);
     const tiers = objects.filter((o) => o['kind'] === 'Tier');
     const others = objects.filter((o) => o['kind'] !== 'Tier');
     expect(tiers.length).toBeGreaterThan(0);
@@ -105,6 +113,9 @@ describe('argocd/', () => {
     expect(at(app, 'spec', 'destination', 'server')).toBe('https://kubernetes.default.svc');
     expect(at(app, 'spec', 'syncPolicy', 'automated')).toEqual({ prune: true, selfHeal: true });
     expect(at(app, 'spec', 'syncPolicy', 'syncOptions')).toContain('SkipDryRunOnMissingResource=true');
+    // A directory source, recursively (argo-cd reposerver/repository/repository.go getPotentiallyValidManifests:
+    // without `recurse` only the path's own files are read, not namespace-isolation/ or appsec/).
+    expect(at(app, 'spec', 'source', 'directory')).toEqual({ recurse: true });
   });
 
   test('ignoreDifferences covers every Calico kind the tree and recommendations use, and only Calico’s group', () => {
@@ -235,13 +246,9 @@ describe('flux/', () => {
     expect(at(policies, 'spec', 'prune')).toBe(true);
   });
 
-  /** Builds `resourceDir` with the patches of a Flux Kustomization, as kustomize-controller does. */
-  async function buildWithPatches(workDir: string, name: string, resourceDir: string, kustomization: Obj): Promise<string[]> {
-    const dir = join(workDir, name);
-    await mkdir(dir, { recursive: true });
-    const overlay = { resources: [relative(dir, resourceDir)], patches: at(kustomization, 'spec', 'patches') };
-    await writeFile(join(dir, 'kustomization.yaml'), stringify(overlay));
-    return ids(builtObjects(dir));
+  /** Builds `resourceDir` with the patches of a Flux Kustomization, as kustomize-controller does (fluxBuild). */
+  async function buildWithPatches(_workDir: string, _name: string, resourceDir: string, kustomization: Obj): Promise<string[]> {
+    return ids(fluxObjects(resourceDir, at(kustomization, 'spec', 'patches') as unknown[]));
   }
 
   let workDir: string | undefined;
@@ -251,7 +258,7 @@ describe('flux/', () => {
   afterAll(() => removeDir(workDir));
 
   testWithKubectl('the two builds split the tree: the tiers, then everything else', async () => {
-    const all = ids(builtObjects(TEMPLATE_DIR));
+    const all = ids(fluxObjects(TEMPLATE_DIR));
     const tierIds = await buildWithPatches(workDir!, 'tiers', TEMPLATE_DIR, tiers);
     const policyIds = await buildWithPatches(workDir!, 'policies', TEMPLATE_DIR, policies);
     expect(tierIds).toEqual(all.filter((id) => id.startsWith('Tier ')));

@@ -12,7 +12,7 @@ import { parseCalicoFlowLog } from '../../src/flows/calico-flow-log.ts';
 import { FileFlowSource } from '../../src/flows/sources/file-source.ts';
 import { isSafeTreePath } from '../../src/repo/tree.ts';
 import { recommendIntoDirectory } from '../../src/pipeline/run.ts';
-import { config, egress, loadTemplate, networkSet, NOW, pub, run, wep } from '../support/engine.ts';
+import { config, egress, kustomizeLayoutTree, loadTemplate, networkSet, NOW, pub, run, wep } from '../support/engine.ts';
 
 const base = {
   start_time: NOW - 600,
@@ -140,9 +140,7 @@ describe('hostile input never escapes the output directory, never breaks YAML', 
     const written = (await readdir(out, { recursive: true })).sort();
     expect(written).toEqual([
       'global-default-deny.yaml',
-      'kustomization.yaml',
       'namespace-isolation',
-      'namespace-isolation/kustomization.yaml',
       'namespace-isolation/shop.yaml',
       'tiers.yaml',
     ]);
@@ -162,7 +160,11 @@ describe('hostile input never escapes the output directory, never breaks YAML', 
       expect(policy.spec.selector).toBe(`projectcalico.org/namespace == '${ns}'`);
       expect(policy.spec.egress.some((r: any) => r.destination.selector === `set == '${ns}'`)).toBe(true);
     }
-    const resources = (parseAllDocuments(result.tree.get('namespace-isolation/kustomization.yaml')!, { version: '1.1' })[0] as any).toJS().resources;
+    // The directory layout: no list; each name its own file (Flux and Argo CD build every file).
+    expect([...result.tree.keys()].filter((p) => p.startsWith('namespace-isolation/')).sort()).toEqual(special.map((ns) => `namespace-isolation/${ns}.yaml`).sort());
+    // In the kustomize layout the names are listed, as strings.
+    const listed = await run(special.map((ns) => egress(ns, pub)), { tree: await kustomizeLayoutTree(), config: config({ namespaceSpec: { selector: 'all()' } }) });
+    const resources = (parseAllDocuments(listed.tree.get('namespace-isolation/kustomization.yaml')!, { version: '1.1' })[0] as any).toJS().resources;
     expect(resources).toEqual(special.map((ns) => `${ns}.yaml`).sort());
   });
 

@@ -398,7 +398,7 @@ describe('branch names', () => {
           const parsed = parseBranch(branch);
           if (parsed === null) continue;
           expect(isDnsLabel(parsed.cluster)).toBe(true);
-          if (parsed.kind !== 'enforce-default-deny') expect(isDnsLabel(parsed.namespace)).toBe(true);
+          if (parsed.kind !== 'enforce-default-deny' && parsed.kind !== 'bootstrap') expect(isDnsLabel(parsed.namespace)).toBe(true);
           if ((parsed.kind === 'workloads' || parsed.kind === 'enforce-workloads') && parsed.workload !== undefined) expect(validRef(branchOf(parsed))).toBe(true);
         }
       }),

@@ -111,19 +111,15 @@ describe('policy-recommender recommend with microsegmentation', () => {
     expect(first.stdout).toContain("yaobank/Deployment/summary (appsec/yaobank/deployment-summary.yaml, selector app == 'summary'):");
     expect(first.stdout).toContain("ingress Allow TCP 8080 from pods of namespace yaobank with app == 'customer' && version == 'v1'");
     expect(first.stdout).toMatch(/egress +Pass +TCP 2379,8080 to pods of namespace yaobank /);
+    // The default layout: a directory of manifests, no kustomization (Flux generates one, Argo CD reads it recursively).
     expect(await filesIn(out)).toEqual([
-      'appsec/kustomization.yaml',
       'appsec/yaobank/deployment-customer.yaml',
       'appsec/yaobank/deployment-database.yaml',
       'appsec/yaobank/deployment-summary.yaml',
-      'appsec/yaobank/kustomization.yaml',
       'global-default-deny.yaml',
-      'kustomization.yaml',
-      'namespace-isolation/kustomization.yaml',
       'namespace-isolation/yaobank.yaml',
       'tiers.yaml',
     ]);
-    expect(await readFile(join(out, 'kustomization.yaml'), 'utf8')).toMatch(/- appsec\n/);
     const second = await cli('recommend', '--flows', flows, '--out', out, '--now', END, '--microsegment', 'yaobank');
     expect(second.stdout).toContain(`No changes: ${out} is up to date.`);
   });

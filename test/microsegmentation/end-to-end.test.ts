@@ -16,7 +16,7 @@ import { loadTree } from '../../src/repo/fs-tree.ts';
 import { Simulator, type Decision } from '../../src/simulate/evaluate.ts';
 import { policySetFromTree } from '../../src/simulate/policy-set.ts';
 import { validateCalicoObject } from '../support/crd-validator.ts';
-import { kubectlAvailable, kustomizeBuild } from '../support/kustomize.ts';
+import { fluxBuild, kubectlAvailable } from '../support/kustomize.ts';
 import { END_TIME, isKustomization, makeTempDir, objectId, parseManifests, removeDir, writeScenarioFlows } from '../support/recommend-run.ts';
 
 const DOMAINS_UNKNOWN = /^\/spec\/egress\/\d+\/destination: unknown field "domains"$/;
@@ -88,8 +88,8 @@ describe.each(CASES.flatMap((c) => (['calico', 'calico-enterprise'] as Flavor[])
     expect(errors).toEqual({});
   });
 
-  (kubectlAvailable() ? test : test.skip)('kubectl kustomize builds every policy, each once', () => {
-    const build = kustomizeBuild(out);
+  (kubectlAvailable() ? test : test.skip)('it builds as Flux builds it (kubectl kustomize) with every policy, each once', () => {
+    const build = fluxBuild(out); // as Flux builds the directory layout (its kustomization generated)
     expect({ ok: build.ok, error: build.stderr }).toEqual({ ok: true, error: build.ok ? build.stderr : expect.anything() });
     const built = build.objects.map(objectId);
     const expected = run.plan.workloads.map((w) => `StagedNetworkPolicy ${w.namespace}/${w.workload.kind.toLowerCase()}-${w.workload.name}-recommendation`);

@@ -7,7 +7,7 @@ import type { RecommendationConfig } from '../../src/config/recommendation-confi
 import { FlowAggregator } from '../../src/engine/aggregate.ts';
 import type { FlowRecord } from '../../src/flows/record.ts';
 import { planRecommendations } from '../../src/pipeline/plan.ts';
-import { microsegmentationUnits, propose, type ProposalInput } from '../../src/pipeline/proposal.ts';
+import { microsegmentationUnits, propose, proposeBootstrap, type ProposalInput } from '../../src/pipeline/proposal.ts';
 import { learnContext } from '../../src/pipeline/run.ts';
 import { config, deploymentPods, flow, HOUR, loadTemplate, NOW, pub, statefulSetPods } from '../support/engine.ts';
 
@@ -29,18 +29,12 @@ function input(recs: readonly FlowRecord[], cfg: RecommendationConfig, extra: Pa
 }
 
 describe('propose', () => {
-  test("a namespace's workloads: every workload policy and the kustomizations that build them, never the isolation policy", () => {
+  test("a namespace's workloads: every workload policy, never the isolation policy nor the cluster-wide files", () => {
     const proposal = propose(input(records, segmented()), { kind: 'workloads', namespace: 'shop' })!;
     const files = [...proposal.files.keys()];
-    expect(files.filter((p) => p.includes('appsec'))).toEqual([
-      'clusters/prod/appsec/kustomization.yaml',
-      'clusters/prod/appsec/shop/deployment-web.yaml',
-      'clusters/prod/appsec/shop/kustomization.yaml',
-      'clusters/prod/appsec/shop/statefulset-db.yaml',
-    ]);
-    expect(files.some((p) => p.includes('namespace-isolation/shop.yaml'))).toBe(false);
-    // A fresh tree also gets the template (tiers first), so the PR builds on its own.
-    expect(files).toContain('clusters/prod/tiers.yaml');
+    // The default layout lists nothing: the PR adds its own files only. The tiers are the bootstrap PR's.
+    expect(files).toEqual(['clusters/prod/appsec/shop/deployment-web.yaml', 'clusters/prod/appsec/shop/statefulset-db.yaml']);
+    expect(proposeBootstrap(input(records, segmented()))!.files.has('clusters/prod/tiers.yaml')).toBe(true);
     expect(proposal.added).toEqual(new Set(files));
     expect(proposal.workloads.map((w) => w.key)).toEqual(['shop/Deployment/web', 'shop/StatefulSet/db']);
     expect(proposal.namespaces).toEqual([]);
@@ -50,11 +44,7 @@ describe('propose', () => {
 
   test('one workload: its policy alone', () => {
     const proposal = propose(input(records, segmented()), { kind: 'workloads', namespace: 'shop', workload: 'shop/StatefulSet/db' })!;
-    expect([...proposal.files.keys()].filter((p) => p.includes('appsec'))).toEqual([
-      'clusters/prod/appsec/kustomization.yaml',
-      'clusters/prod/appsec/shop/kustomization.yaml',
-      'clusters/prod/appsec/shop/statefulset-db.yaml',
-    ]);
+    expect([...proposal.files.keys()]).toEqual(['clusters/prod/appsec/shop/statefulset-db.yaml']);
     expect(proposal.workloads.map((w) => w.key)).toEqual(['shop/StatefulSet/db']);
   });
 

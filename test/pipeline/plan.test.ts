@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { enforcePolicyInFile } from '../../src/engine/enforce.ts';
-import { config, egress, HOUR, loadTemplate, NOW, pub, run, wep, yamlOf } from '../support/engine.ts';
+import { config, egress, HOUR, kustomizeLayoutTree, loadTemplate, NOW, pub, run, wep, yamlOf } from '../support/engine.ts';
 
 const objects = (tree: ReadonlyMap<string, string>) =>
   [...tree.values()].flatMap((text) =>
@@ -14,18 +14,17 @@ beforeAll(async () => {
 });
 
 describe('the policies tree', () => {
-  test('a fresh directory gets the template skeleton, the policies, and kustomizations listing them', async () => {
+  test('a fresh directory gets the template files and the policies, and no kustomization (the directory layout)', async () => {
     const result = await run([egress('shop', wep('db'), { port: 5432 }), egress('db', pub)]);
-    expect([...result.changes.keys()]).toEqual([
-      'global-default-deny.yaml',
-      'kustomization.yaml',
-      'namespace-isolation/db.yaml',
-      'namespace-isolation/kustomization.yaml',
-      'namespace-isolation/shop.yaml',
-      'tiers.yaml',
-    ]);
+    expect([...result.changes.keys()]).toEqual(['global-default-deny.yaml', 'namespace-isolation/db.yaml', 'namespace-isolation/shop.yaml', 'tiers.yaml']);
     expect(result.tree.get('tiers.yaml')).toBe(template.get('tiers.yaml')); // copied as is, comments included
-    expect(result.tree.get('kustomization.yaml')).toBe(template.get('kustomization.yaml'));
+    expect(result.clusterWide).toEqual(['global-default-deny.yaml', 'tiers.yaml']);
+  });
+
+  test('a tree of the kustomize layout keeps it: each file it writes is listed', async () => {
+    const legacy = await kustomizeLayoutTree();
+    const result = await run([egress('shop', wep('db'), { port: 5432 }), egress('db', pub)], { tree: legacy });
+    expect([...result.changes.keys()]).toEqual(['namespace-isolation/db.yaml', 'namespace-isolation/kustomization.yaml', 'namespace-isolation/shop.yaml']);
     expect(yamlOf(result.tree, 'namespace-isolation/kustomization.yaml').resources).toEqual(['db.yaml', 'shop.yaml']);
     expect(result.tree.get('namespace-isolation/kustomization.yaml')).toContain('# One staged namespace-isolation policy per namespace');
   });
@@ -71,8 +70,7 @@ describe('the policies tree', () => {
   test('the kubernetes flavour adds no tiers or default deny: only its staged Kubernetes policies', async () => {
     const result = await run([egress('shop', pub)], { config: config({ flavor: 'kubernetes' }) });
     expect(objects(result.tree)).toEqual(['StagedKubernetesNetworkPolicy/shop-recommendation']);
-    // The template's root kustomization lists only what exists, so the directory builds.
-    expect(yamlOf(result.tree, 'kustomization.yaml').resources).toEqual(['namespace-isolation']);
+    expect([...result.tree.keys()]).toEqual(['namespace-isolation/shop.yaml']);
     expect(result.tree.get('namespace-isolation/shop.yaml')).toContain('Staged: Calico reports what it would deny without denying anything.');
   });
 

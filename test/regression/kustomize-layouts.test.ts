@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { egress, HOUR, loadTemplate, NOW, pub, run } from '../support/engine.ts';
-import { kubectlAvailable, kustomizeBuild } from '../support/kustomize.ts';
+import { fluxBuild, kubectlAvailable } from '../support/kustomize.ts';
 import { makeTempDir, removeDir } from '../support/recommend-run.ts';
 
 let work: string | undefined;
@@ -20,7 +20,7 @@ async function build(tree: ReadonlyMap<string, string>) {
     await mkdir(dirname(join(dir, path)), { recursive: true });
     await writeFile(join(dir, path), text);
   }
-  const built = kustomizeBuild(dir);
+  const built = fluxBuild(dir);
   return { ok: built.ok, error: built.stderr.replace(/^E\d+ [^\]]*\] /, '') };
 }
 
@@ -50,7 +50,7 @@ describe('kustomize layouts', () => {
   });
 });
 
-describe('a directory of plain manifests without a kustomization (applied as a directory until now)', () => {
+describe('a directory of plain manifests without a kustomization (the directory layout)', () => {
   withKubectl('the build still holds the tier the recommended policies name', async () => {
     // The person's cluster directory: tiers in their own file, no kustomization yet.
     const tiers = ['security', 'platform', 'namespace-isolation', 'appsec']
@@ -63,7 +63,9 @@ describe('a directory of plain manifests without a kustomization (applied as a d
       await mkdir(dirname(join(dir, path)), { recursive: true });
       await writeFile(join(dir, path), text);
     }
-    const built = kustomizeBuild(dir);
+    // No kustomization is added: Flux generates one for the path (fluxBuild), Argo CD reads the directory.
+    expect([...result.tree.keys()].filter((p) => p.includes('kustomization'))).toEqual([]);
+    const built = fluxBuild(dir);
     expect(built.ok).toBe(true);
     const ids = built.objects.map((o: any) => `${o.kind}/${o.metadata.name}`);
     expect(ids).toContain('StagedNetworkPolicy/shop-recommendation');

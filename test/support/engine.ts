@@ -159,3 +159,18 @@ export function policyOf(tree: ReadonlyMap<string, string>, namespace: string): 
 export function bare(rules: readonly any[] | undefined): any[] {
   return (rules ?? []).map(({ metadata: _m, ...rest }) => rest);
 }
+
+/**
+ * The kustomizations of the template of earlier releases: a tree that uses them is in the
+ * kustomize layout (repo/kustomize.ts), and keeps it. With the template's other files it is what a
+ * repository made from that template holds.
+ */
+export const KUSTOMIZE_LAYOUT: ReadonlyMap<string, string> = new Map([
+  ['kustomization.yaml', 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - tiers.yaml\n  - global-default-deny.yaml\n  - namespace-isolation\n'],
+  ['namespace-isolation/kustomization.yaml', '# One staged namespace-isolation policy per namespace, proposed by policy-recommender.\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n'],
+]);
+
+/** A tree of the kustomize layout, as the earlier releases' template made it. */
+export async function kustomizeLayoutTree(): Promise<Map<string, string>> {
+  return new Map([...(await loadTemplate()), ...KUSTOMIZE_LAYOUT]);
+}

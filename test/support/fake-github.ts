@@ -29,6 +29,7 @@
 // `throttle` options of `ProbotOctokit.defaults({ throttle: { enabled: false } })` with its own,
 // which leaves the plugin on and spaces writes 1 s apart (see test/app/fake-github.test.ts).
 
+import { mergeTrees, type TreeMerge } from './fake-merge.ts';
 import { createHash } from 'node:crypto';
 import nock from 'nock';
 import type { Probot } from 'probot';
@@ -1052,6 +1053,15 @@ class RepoState {
     return this.diff(this.treeOf(mergeBase), this.treeOf(t.pr.headSha));
   }
 
+  /** The PR's head merged into its base branch's head (fake-merge.ts). */
+  mergeOf(t: Thread & { pr: PullData }): TreeMerge {
+    const baseHead = this.refs.get(t.pr.base);
+    const mergeBase = baseHead === undefined ? null : this.mergeBase(baseHead, t.pr.headSha);
+    if (baseHead === undefined || mergeBase === null) return { conflicts: ['(no common history)'], changes: new Map() };
+    const blobs = (sha: string) => new Map([...this.treeOf(sha)].map(([path, item]) => [path, item.sha]));
+    return mergeTrees(blobs(mergeBase), blobs(baseHead), blobs(t.pr.headSha), (blob) => this.text(blob));
+  }
+
   merge(t: Thread & { pr: PullData }, user: User, deleteBranch: boolean): string {
     if (t.state !== 'open') throw new Error(`#${t.number} is not open`);
     if (t.pr.draft) throw new Error(`#${t.number} is a draft: draft pull requests cannot be merged (mark it ready for review first)`);
@@ -1059,11 +1069,9 @@ class RepoState {
     if (baseHead === undefined) throw new Error(`the base branch ${t.pr.base} of #${t.number} does not exist`);
     const mergeBase = this.mergeBase(baseHead, t.pr.headSha);
     if (mergeBase === null) throw new Error(`#${t.number} has no history in common with ${t.pr.base}`);
-    const ours = this.diff(this.treeOf(mergeBase), this.treeOf(baseHead));
-    const theirs = this.diff(this.treeOf(mergeBase), this.treeOf(t.pr.headSha));
-    const conflicts = [...theirs].filter(([path, text]) => ours.has(path) && ours.get(path) !== text).map(([path]) => path);
-    if (conflicts.length > 0) throw new Error(`#${t.number} conflicts with ${t.pr.base} in ${conflicts.join(', ')}`);
-    const tree = this.writeTree(this.treeOf(baseHead), theirs);
+    const merge = this.mergeOf(t);
+    if (merge.conflicts.length > 0) throw new Error(`#${t.number} conflicts with ${t.pr.base} in ${merge.conflicts.join(', ')}`);
+    const tree = this.writeTree(this.treeOf(baseHead), merge.changes);
     const sha = this.writeCommit(tree, [baseHead, t.pr.headSha], `Merge pull request #${t.number} from ${this.owner.login}/${t.pr.head}\n\n${t.title}`, user);
     this.moveBranch(t.pr.base, sha, user);
     t.pr.merged = true;
@@ -1153,7 +1161,12 @@ class RepoState {
     };
   }
 
-  restPull(t: Thread & { pr: PullData }): Record<string, unknown> {
+  /**
+   * A pull request as REST shows it. `mergeable` is GitHub's background job's answer, only in the
+   * single-PR answer (@octokit/openapi api.github.com.json: `pull-request.mergeable` is a nullable
+   * boolean; `pull-request-simple`, what lists return, has none): lists and webhooks say null here.
+   */
+  restPull(t: Thread & { pr: PullData }, withMergeable = false): Record<string, unknown> {
     const branch = (ref: string, sha: string) => ({ label: `${this.owner.login}:${ref}`, ref, sha, user: this.restUser(this.owner), repo: this.restRepository() });
     return {
       url: `${this.apiUrl}/pulls/${t.number}`,
@@ -1183,7 +1196,8 @@ class RepoState {
       base: branch(t.pr.base, this.refs.get(t.pr.base) ?? ''),
       author_association: t.user.type === 'Bot' ? 'NONE' : 'MEMBER',
       merged: t.pr.merged,
-      mergeable: null,
+      // GitHub computes it in a background job (null until then); the fake's job is done at once.
+      mergeable: withMergeable && t.state === 'open' ? this.mergeOf(t).conflicts.length === 0 : null,
       merged_by: t.pr.mergedBy ? this.restUser(t.pr.mergedBy) : null,
       comments: t.comments.length,
     };
@@ -1822,7 +1836,7 @@ export class FakeGitHub {
         if (typeof body['base'] === 'string') t.pr.base = body['base'];
         if (body['state'] === 'closed') repo.close(t, bot);
       }
-      return { status: 200, body: repo.restPull(t) };
+      return { status: 200, body: repo.restPull(t, method === 'GET') };
     }
 
     // issues, labels, comments
@@ -2560,6 +2574,11 @@ export class FakeRepository {
   /** A person's comment; returns its id. */
   comment(number: number, body: string): number {
     return this.#repo.addComment(this.#thread(number), body, this.#repo.world.person).id;
+  }
+
+  /** The paths in which the PR conflicts with its base branch (empty: GitHub would merge it). */
+  conflicts(number: number): readonly string[] {
+    return this.#repo.mergeOf(this.#pull(number)).conflicts;
   }
 
   markReadyForReview(number: number): void {

@@ -23,5 +23,10 @@ export function dismissalComment(key: ProposalKey): string {
       const what = key.kind === 'workloads' ? `policies for ${code(describeKey(key))}` : `enforcing ${code(describeKey(key).replace(/ \(enforce\)$/, ''))}; it stays staged`;
       return `Dismissed: policy-recommender will not propose ${what} ${cluster} again. To undo, restore the branch and reopen this pull request.\n\n${DISMISSED_MARKER}`;
     }
+    case 'bootstrap':
+      return (
+        `Dismissed: policy-recommender will not propose the cluster-wide files ${cluster} again. Policies that name a tier the cluster does not have cannot be applied: ` +
+        `add the tiers yourself, or restore the branch and reopen this pull request.\n\n${DISMISSED_MARKER}`
+      );
   }
 }

@@ -14,6 +14,7 @@ import type { SimulatedFlowRow, SimulationSummary } from '../run/decide.ts';
 import { encodeState, REBASE_LABEL, type PullRequestState, type RuleEvidence } from '../state/pull-request-state.ts';
 import { code, plural, table, text, timestamp } from './markdown.ts';
 import { trafficGraph, type GraphEdge } from './mermaid.ts';
+import { renderBootstrapBody } from './bootstrap-body.ts';
 
 export const MAX_BODY = 65_536;
 
@@ -23,7 +24,8 @@ export type PullRequestUnit =
   | { readonly kind: 'workloads'; readonly workload?: string }
   | { readonly kind: 'enforce' }
   | { readonly kind: 'enforce-workloads'; readonly workload?: string }
-  | { readonly kind: 'enforce-default-deny' };
+  | { readonly kind: 'enforce-default-deny' }
+  | { readonly kind: 'bootstrap' };
 
 /** One policy of the PR, with its rules: the namespace's, or each workload's. */
 export interface PolicySection {
@@ -81,6 +83,8 @@ export function pullRequestTitle(content: { cluster: string; namespace: string; 
         : `Enforce the workload policy of ${unit.workload} ${cluster}`;
     case 'enforce-default-deny':
       return `Enforce the global default deny ${cluster}`;
+    case 'bootstrap':
+      return `Cluster-wide policy files: tiers and a staged default deny ${cluster}`;
   }
 }
 
@@ -90,6 +94,7 @@ export function ruleId(rule: RuleReport): string {
 }
 
 export function renderPullRequestBody(c: PullRequestContent, budget = MAX_BODY): string {
+  if (c.unit?.kind === 'bootstrap') return renderBootstrapBody({ cluster: c.cluster, title: pullRequestTitle(c), files: c.files, warnings: c.warnings, state: c.state });
   const marker = encodeState(c.state);
   for (const detail of [{ rows: Infinity, graph: true }, { rows: 100, graph: true }, { rows: 30, graph: false }, { rows: 0, graph: false }]) {
     const body = `${sections(c, detail.rows, detail.graph).join('\n\n')}\n\n${marker}\n`;

@@ -234,9 +234,12 @@ function where(key: ProposalKey): string {
 function commitMessage(key: ProposalKey): string {
   const enforce = key.kind === 'enforce' || key.kind === 'enforce-workloads' || key.kind === 'enforce-default-deny';
   const what = key.kind === 'namespace' ? `network policy for namespace ${key.namespace}` : describeKey(key);
-  return `policy-recommender: ${enforce ? 'enforce ' : ''}${what.replace(/ \(enforce\)$/, '')} (cluster ${key.cluster})\n\n${
-    enforce ? 'The staged policy denied nothing it would deny for the configured time.' : 'Recommended from observed flows by policy-recommender.'
-  }`;
+  const why = enforce
+    ? 'The staged policy denied nothing it would deny for the configured time.'
+    : key.kind === 'bootstrap'
+      ? "The tiers the recommended policies name, and a staged global default deny, from policy-recommender's template."
+      : 'Recommended from observed flows by policy-recommender.';
+  return `policy-recommender: ${enforce ? 'enforce ' : ''}${what.replace(/ \(enforce\)$/, '')} (cluster ${key.cluster})\n\n${why}`;
 }
 
 function stateOf(decision: Decision, ctx: ApplyContext, commit: string, previous: Readonly<Record<string, RuleEvidence>>): PullRequestState {
@@ -252,6 +255,7 @@ function stateOf(decision: Decision, ctx: ApplyContext, commit: string, previous
     memory: change.memory,
     evidence: evidence(change, previous),
     notified: [],
+    base: { tree: ctx.head.treeSha, paths: [...change.files.keys()] },
   };
 }
 

@@ -1,7 +1,8 @@
 // The units of one cluster a run decides about, and what each should propose now: every
 // namespace's isolation policy, its workloads' policies (microsegmentation), and, once an accepted
 // staged policy has denied nothing for `enforceAfter`, its enforcement; when every namespace is
-// enforced, the enforcement of the global default deny. Also keeps, per accepted namespace, what
+// enforced, the enforcement of the global default deny; and the cluster-wide files (tiers, the
+// staged default deny) the tree lacks, in a bootstrap PR of their own. Also keeps, per accepted namespace, what
 // its staged policy would have denied since it was merged (the dashboard shows it, enforcement
 // waits for it to stay quiet). Pure: run-repository.ts reads the inputs and carries the decisions.
 
@@ -17,7 +18,7 @@ import { formatTime } from '../../engine/provenance.ts';
 import { parseLabels, type Workload, type WorkloadId } from '../../engine/workloads.ts';
 import { isEnforcedPolicy, planRecommendations, type NamespaceContext } from '../../pipeline/plan.ts';
 import { describeUnmatched, workloadPoliciesIn } from '../../pipeline/plan-workloads.ts';
-import { microsegmentationUnits, propose, type Proposal, type ProposalInput } from '../../pipeline/proposal.ts';
+import { microsegmentationUnits, propose, proposeBootstrap, type BootstrapProposal, type Proposal, type ProposalInput } from '../../pipeline/proposal.ts';
 import { buildInventory, type ObjectRef } from '../../repo/inventory.ts';
 import { TreeOverlay, type TreeFiles } from '../../repo/tree.ts';
 import type { CalicoEdition } from '../../flows/source.ts';
@@ -162,6 +163,9 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
   };
 
   const facts: UnitFacts[] = [];
+  // The cluster-wide files the tree lacks, proposed in a PR of their own; every other PR's
+  // simulation sees the tree as it will be once they are merged.
+  const bootstrap = proposeBootstrap(input);
   const openKeys = input.openPullRequests.map((p) => p.key);
   const namespaces = [
     ...new Set([
@@ -186,7 +190,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
       continue;
     }
     const proposal = gone === null ? proposeUnit(key, { kind: 'namespace', namespace }) : null;
-    const change = proposal === null || proposal.files.size === 0 ? null : namespaceChange(proposal, input, namespace);
+    const change = proposal === null || proposal.files.size === 0 ? null : namespaceChange(proposal, input, namespace, bootstrap);
     facts.push(unit(key, namespace, change, proposal?.status ?? null, { gone, accepted: policy !== undefined, ...notSelected(namespace) }));
 
     if (policy === undefined) continue;
@@ -238,7 +242,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
         proposal !== null && proposal.workloads.length > 0 && proposal.workloads.every((w) => w.outcome === 'skipped' && !w.warnings.some((x) => x.code === 'enforced'))
           ? `${key.workload === undefined ? 'its workloads are' : 'the workload is'} no longer selected by microsegmentation.select`
           : null;
-      const change = proposal === null || proposal.files.size === 0 ? null : workloadsChange(proposal, input, key.namespace);
+      const change = proposal === null || proposal.files.size === 0 ? null : workloadsChange(proposal, input, key.namespace, bootstrap);
       const existing = proposal !== null && proposal.workloads.some((w) => input.tree.has(w.path));
       workloadFacts.set(keyId(key), facts.length);
       facts.push(unit(key, key.namespace, change, proposal?.status ?? null, { gone: gone ?? deselected, accepted: existing, ...notSelected(key.namespace) }));
@@ -275,6 +279,14 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
     for (const key of openKeys) {
       if (key.kind === 'workloads' || key.kind === 'enforce-workloads') facts.push(unit(key, key.namespace, null, null, { gone: 'microsegmentation is turned off in the configuration' }));
     }
+  }
+
+  // The cluster-wide files, once a policy of the cluster needs them (proposed or accepted).
+  const bootKey: ProposalKey = { kind: 'bootstrap', cluster };
+  const policiesNeedIt = facts.some((f) => (f.key.kind === 'namespace' || f.key.kind === 'workloads') && (f.change !== null || f.accepted));
+  if (prs.has(keyId(bootKey)) || (bootstrap !== null && policiesNeedIt)) {
+    const change = bootstrap === null ? null : bootstrapChange(bootstrap);
+    facts.push(unit(bootKey, null, change, 'Stable', policiesNeedIt || change === null ? {} : { gone: 'no policy of the cluster needs the cluster-wide files any more' }));
   }
 
   // The global default deny, once every selected namespace is enforced.
@@ -378,7 +390,9 @@ function treeWith(input: ClusterUnitsInput, files: ReadonlyMap<string, string>):
   return tree;
 }
 
-function baseChange(proposal: Proposal, memory: Record<string, string>, flows: readonly SimulatedFlow[], input: ClusterUnitsInput, question: SimulationQuestion): UnitChange {
+function baseChange(proposal: Proposal, memory: Record<string, string>, flows: readonly SimulatedFlow[], input: ClusterUnitsInput, question: SimulationQuestion, bootstrap: BootstrapProposal | null): UnitChange {
+  // The tree as it will be once this PR and the cluster-wide files' PR are merged (they can be merged in any order).
+  const after = new Map([...(bootstrap?.files ?? []), ...proposal.files]);
   return {
     files: proposal.files,
     added: proposal.added,
@@ -388,8 +402,13 @@ function baseChange(proposal: Proposal, memory: Record<string, string>, flows: r
     reports: proposal.workloads.length > 0 ? proposal.workloads : proposal.namespaces,
     warnings: proposal.warnings,
     memory,
-    simulation: simulate(treeWith(input, proposal.files), flows, input.facts, question).summary,
+    simulation: simulate(treeWith(input, after), flows, input.facts, question).summary,
   };
+}
+
+/** The bootstrap PR's change: the cluster-wide files, with nothing learned and nothing to simulate. */
+function bootstrapChange(bootstrap: BootstrapProposal): UnitChange {
+  return { files: bootstrap.files, added: bootstrap.added, hash: bootstrap.hash, status: 'Stable', lastUpdated: null, reports: [], warnings: bootstrap.warnings, memory: {} };
 }
 
 function proposedMemory(proposal: Proposal, input: ClusterUnitsInput, paths: readonly string[]): Record<string, string> {
@@ -419,13 +438,13 @@ const namespacePolicyRefs = (config: RecommendationConfig, namespace: string): S
 const workloadPolicyRefs = (config: RecommendationConfig, workloads: readonly WorkloadId[]): StagedRef[] =>
   workloads.flatMap((w) => (['3.31', '3.32'] as const).map((release) => ({ namespace: w.namespace, name: workloadPolicyName(config.microsegmentation.tierName, w, release) })));
 
-function namespaceChange(proposal: Proposal, input: ClusterUnitsInput, namespace: string): UnitChange {
+function namespaceChange(proposal: Proposal, input: ClusterUnitsInput, namespace: string, bootstrap: BootstrapProposal | null): UnitChange {
   const flows = [...flowsOfObservations(new Map([[namespace, input.observations.byNamespace.get(namespace) ?? []]])), ...flowsOfHostEndpoints(hostEndpointsOf(input, namespace))];
   const question = proposalQuestion(namespacePolicyRefs(input.config, namespace), 'Its policy is evaluated');
-  return baseChange(proposal, proposedMemory(proposal, input, proposal.namespaces.map((r) => r.path)), flows, input, question);
+  return baseChange(proposal, proposedMemory(proposal, input, proposal.namespaces.map((r) => r.path)), flows, input, question, bootstrap);
 }
 
-function workloadsChange(proposal: Proposal, input: ClusterUnitsInput, namespace: string): UnitChange {
+function workloadsChange(proposal: Proposal, input: ClusterUnitsInput, namespace: string, bootstrap: BootstrapProposal | null): UnitChange {
   // The flows the unit's workloads reported: those whose endpoint its policies select.
   const selectors = proposal.workloads.flatMap((w) => (w.selector === null ? [] : [parseSelector(w.selector)]));
   const selected = (e: EndpointRef) => {
@@ -436,7 +455,7 @@ function workloadsChange(proposal: Proposal, input: ClusterUnitsInput, namespace
   const flows = [...flowsOfEndpoints(input.observations.endpoints.filter((e) => selected(e.local))), ...flowsOfHostEndpoints(input.fresh.hostEndpoints.filter((h) => selected(h.local)))];
   const workloads = proposal.workloads.map((w) => ({ namespace, ...w.workload }));
   const question = proposalQuestion(workloadPolicyRefs(input.config, workloads), 'Its policies are evaluated');
-  return baseChange(proposal, proposedMemory(proposal, input, proposal.workloads.map((r) => r.path)), flows, input, question);
+  return baseChange(proposal, proposedMemory(proposal, input, proposal.workloads.map((r) => r.path)), flows, input, question, bootstrap);
 }
 
 /** Observed flows, each with when it was last seen: what accepted policies are checked against. */

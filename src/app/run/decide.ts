@@ -76,6 +76,11 @@ export interface UnitFacts {
   readonly dismissalNoted?: boolean;
   /** The namespace exists but `namespaceSpec` does not select it (or recommendations are disabled). */
   readonly notSelected?: boolean;
+  /**
+   * The open PR merges cleanly into the default branch as it is now (run/mergeability.ts);
+   * undefined when not known (no PR, a person's commit, a state from an earlier release).
+   */
+  readonly mergeable?: boolean;
 }
 
 export type Action =
@@ -174,6 +179,9 @@ export function decide(all: readonly UnitFacts[], limits: Limits, afterMerge: 'p
     }
     const update = facts.accepted || latest?.state === 'merged';
     if (update && afterMerge === 'stop') return { facts, action: { kind: 'none' }, dashboard: 'Accepted' };
+    // The cluster-wide files' PR is not a recommendation: the limits, which pace reviews of
+    // recommendations, neither hold it back nor count it.
+    if (facts.key.kind === 'bootstrap') return { facts, action: { kind: 'open', update }, dashboard: statusState(facts.status) };
     const held = heldBy(limits, open, opened);
     if (held !== null) return { facts, action: { kind: 'none' }, dashboard: 'Awaiting PR limits', note: held };
     open++;
@@ -200,12 +208,44 @@ function withPullRequest(facts: UnitFacts, pr: PullRequestInfo): Decision {
   // Stale: a run recorded a new commit but stopped before moving the branch to it. If the
   // recommendation is still the one recorded, that commit is the result: the branch moves to it.
   if (stale && !rebase && facts.change.hash === state!.hash) return { facts, action: { kind: 'resume', pr, commit: state!.commit }, dashboard: statusState(facts.status) };
-  if (rebase || stale || facts.change.hash !== state!.hash) return { facts, action: { kind: 'update', pr, rebase }, dashboard: statusState(facts.status) };
+  // A PR is rebuilt when its recommendation changed, when it conflicts with the default branch,
+  // or when its files would change for a reason a clean merge does not take care of. A PR whose
+  // policies are as recorded and that merges cleanly is left alone even though the default branch
+  // moved (a list it extends gained another PR's entry): its commit, and its reviews, stay.
+  const conflicted = facts.mergeable === false;
+  const baseMovedOnly = facts.change.hash !== state!.hash && facts.mergeable === true && keepsCommitWhenClean(facts) && sameFiles(facts.change.memory, state!.memory);
+  if (rebase || stale || conflicted || (facts.change.hash !== state!.hash && !baseMovedOnly)) return { facts, action: { kind: 'update', pr, rebase }, dashboard: statusState(facts.status) };
   // Where drafts are unavailable (private repositories on free plans) the status label says it.
   const draftOk = state!.noDrafts === true || pr.draft === (facts.status !== 'Stable');
   const labelled = facts.status !== null && pr.labels.includes(statusLabel(facts));
   const current = draftOk && labelled;
   return { facts, action: current ? { kind: 'none' } : { kind: 'refresh', pr }, dashboard: statusState(facts.status) };
+}
+
+/**
+ * Whether the decision about this unit's open PR depends on its mergeability (so the run asks
+ * run/mergeability.ts, which may cost a request): its files are as recorded (a conflict alone then
+ * rebuilds it), or only the default branch moved under a recommendation whose policies are as
+ * recorded. A PR rebuilt anyway, closed, or a person's, does not need the answer.
+ */
+export function mergeabilityMatters(facts: UnitFacts): boolean {
+  const { openPullRequest: pr, state, change } = facts;
+  if (pr === null || state === null || change === null || facts.gone !== null || pr.labels.includes(REBASE_LABEL) || pr.headOid !== state.commit) return false;
+  return change.hash === state.hash || (keepsCommitWhenClean(facts) && sameFiles(change.memory, state.memory));
+}
+
+/**
+ * Recommendations: their memory is their policies, and a clean merge of a PR whose policies are
+ * unchanged yields them. Enforcements and the bootstrap are derived from the default branch's
+ * files, so any change of theirs is rebuilt.
+ */
+function keepsCommitWhenClean(facts: UnitFacts): boolean {
+  return facts.key.kind === 'namespace' || facts.key.kind === 'workloads';
+}
+
+function sameFiles(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length > 0 && keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
 }
 
 /** The PR's branch is still at the commit before the one its state records (a run stopped in between). */

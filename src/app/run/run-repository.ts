@@ -35,9 +35,10 @@ import {
   type DashboardNamespace,
 } from '../render/dashboard.ts';
 import { mergeDashboardMemory } from '../state/dashboard-memory.ts';
-import { branchOf, keyId, parseBranch, type ProposalKey } from '../state/proposal-key.ts';
+import { branchOf, keyId, namespaceOfKey, parseBranch, type ProposalKey } from '../state/proposal-key.ts';
 import { decodeState, RECOMMENDATION_LABEL, STATUS_LABELS } from '../state/pull-request-state.ts';
 import { apply } from './apply.ts';
+import { mergeability } from './mergeability.ts';
 import { acceptedUnits, clusterUnits, type AcceptanceRecord, type AcceptedMerge } from './cluster-units.ts';
 import { decide, lagging as lags, needsHistory, type Decision, type UnitFacts } from './decide.ts';
 
@@ -146,13 +147,18 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
     dismissalNoted: noted.has(keyId(f.key)),
   }));
   const hourAgo = new Date((now - 3600) * 1000).toISOString();
+  // The bootstrap PRs (cluster-wide files) are not counted against the PR limits.
+  const recommendations = openPullRequests.filter((pr) => parseBranch(pr.branch)?.kind !== 'bootstrap');
+  // The default branch moved since a PR's commit (a merge): does it still merge cleanly?
+  const clean = await mergeability(repo, head, withHistory, (name) => config.clusters.find((c) => c.name === name)?.path);
+  const checked = withHistory.map((f) => (clean.has(keyId(f.key)) ? { ...f, mergeable: clean.get(keyId(f.key))! } : f));
   const decisions = decide(
-    withHistory,
+    checked,
     {
       concurrent: config.pullRequests.concurrentLimit,
       hourly: config.pullRequests.hourlyLimit,
-      open: openPullRequests.length,
-      openedLastHour: openPullRequests.filter((pr) => pr.createdAt >= hourAgo).length,
+      open: recommendations.length,
+      openedLastHour: recommendations.filter((pr) => pr.createdAt >= hourAgo).length,
     },
     config.afterMerge,
   );
@@ -229,7 +235,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
     if (key === null || section === undefined || listed.has(id) || section.errors.length > 0) continue;
     clusters.set(key.cluster, {
       ...section,
-      namespaces: [...section.namespaces, { namespace: key.kind === 'enforce-default-deny' ? '' : key.namespace, unit: unitName(key), state: 'Dismissed', lastUpdated: null }],
+      namespaces: [...section.namespaces, { namespace: namespaceOfKey(key) ?? '', unit: unitName(key), state: 'Dismissed', lastUpdated: null }],
     });
   }
 
@@ -330,7 +336,7 @@ async function observeCluster(
   }
   // Observations carried over from earlier runs, unless a PR whose branch lags its recorded
   // commit holds them already (the run that kept them recorded its state, then failed to move it).
-  const lagging = new Set(open.filter(({ pr }) => lags(pr, decodeState(pr.body))).map(({ key }) => (key.kind === 'enforce-default-deny' ? '' : key.namespace)));
+  const lagging = new Set(open.filter(({ pr }) => lags(pr, decodeState(pr.body))).map(({ key }) => namespaceOfKey(key) ?? ''));
   const carried = (key: string): string | null => {
     const [cluster, namespace] = key.split('/') as [string, string];
     return cluster === entry.name && !lagging.has(namespace) ? namespace : null;
@@ -345,7 +351,7 @@ async function observeCluster(
   for (const [key, list] of Object.entries(memory.pendingEndpoints)) if (carried(key) !== null) endpoints.push(...list);
   endpoints.push(...reading.observations.endpoints);
 
-  const known = [...new Set([...observed.keys(), ...open.flatMap(({ key }) => (key.kind === 'enforce-default-deny' ? [] : [key.namespace])), ...namespacesWithPolicies(tree, scope)])];
+  const known = [...new Set([...observed.keys(), ...open.flatMap(({ key }) => namespaceOfKey(key) ?? []), ...namespacesWithPolicies(tree, scope)])];
   // A partial listing (anything skipped) never retires a recommendation.
   const deleted = new Set(clusterNamespaces ? namespaceInventory(clusterNamespaces, context!.skipped.namespaces).deleted(known) : []);
   const merges = await acceptedMerges(repo, entry.name, tree, scope, memory.accepted[entry.name] ?? {});
@@ -480,6 +486,8 @@ function unitName(key: ProposalKey): string {
       return key.workload === undefined ? 'enforce workloads' : `enforce workload ${key.workload.split('/').slice(1).join('/')}`;
     case 'enforce-default-deny':
       return 'enforce default deny';
+    case 'bootstrap':
+      return 'cluster-wide files';
   }
 }
 

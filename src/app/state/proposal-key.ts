@@ -8,6 +8,7 @@
 //   policy-recommender/<cluster>/<namespace>.appsec.enforce         enforce its workloads' accepted policies
 //   policy-recommender/<cluster>/<namespace>.appsec.<kind>-<name>.enforce   ... one workload's
 //   policy-recommender/<cluster>/_cluster/enforce                   enforce the staged global default deny
+//   policy-recommender/<cluster>/_cluster/bootstrap                 the cluster-wide files (tiers, staged default deny)
 //
 // A unit is one path segment after the cluster's, never a directory of another's: git (and so
 // GitHub) cannot have both `a` and `a/b` as branches, and a namespace's units have PRs open at the
@@ -25,7 +26,9 @@ export type ProposalKey =
   | { readonly kind: 'enforce'; readonly cluster: string; readonly namespace: string }
   /** Enforcing accepted microsegmentation policies: the namespace's workloads', or one workload's. */
   | { readonly kind: 'enforce-workloads'; readonly cluster: string; readonly namespace: string; readonly workload?: string }
-  | { readonly kind: 'enforce-default-deny'; readonly cluster: string };
+  | { readonly kind: 'enforce-default-deny'; readonly cluster: string }
+  /** The cluster-wide files the tree lacks (the template's tiers and staged default deny), in a PR of their own. */
+  | { readonly kind: 'bootstrap'; readonly cluster: string };
 
 const PREFIX = 'policy-recommender/';
 const CLUSTER_WIDE = '_cluster';
@@ -43,6 +46,8 @@ export function branchOf(key: ProposalKey): string {
       return `${branchOf({ kind: 'workloads', cluster: key.cluster, namespace: key.namespace, ...(key.workload === undefined ? {} : { workload: key.workload }) })}.enforce`;
     case 'enforce-default-deny':
       return `${base}${CLUSTER_WIDE}/enforce`;
+    case 'bootstrap':
+      return `${base}${CLUSTER_WIDE}/bootstrap`;
   }
 }
 
@@ -56,7 +61,10 @@ export function parseBranch(branch: string): ProposalKey | null {
   if (!branch.startsWith(PREFIX)) return null;
   const [cluster, unit, ...more] = branch.slice(PREFIX.length).split('/');
   if (!cluster || !isDnsLabel(cluster) || unit === undefined) return null;
-  if (unit === CLUSTER_WIDE) return more.length === 1 && more[0] === 'enforce' ? { kind: 'enforce-default-deny', cluster } : null;
+  if (unit === CLUSTER_WIDE) {
+    if (more.length !== 1) return null;
+    return more[0] === 'enforce' ? { kind: 'enforce-default-deny', cluster } : more[0] === 'bootstrap' ? { kind: 'bootstrap', cluster } : null;
+  }
   if (more.length > 0) return null;
   const [namespace, ...rest] = unit.split('.') as [string, ...string[]];
   if (!isDnsLabel(namespace)) return null;
@@ -93,7 +101,14 @@ export function describeKey(key: ProposalKey): string {
       return key.workload === undefined ? `the workloads of namespace ${key.namespace} (enforce)` : `workload ${key.workload} (enforce)`;
     case 'enforce-default-deny':
       return 'the global default deny (enforce)';
+    case 'bootstrap':
+      return 'the cluster-wide files';
   }
+}
+
+/** The namespace a key is about, or null for a cluster-wide unit. */
+export function namespaceOfKey(key: ProposalKey): string | null {
+  return key.kind === 'enforce-default-deny' || key.kind === 'bootstrap' ? null : key.namespace;
 }
 
 function workloadSegment(workload: string): string {

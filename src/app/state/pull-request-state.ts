@@ -40,6 +40,12 @@ export interface PullRequestState {
   readonly notified: readonly string[];
   /** The repository does not support draft pull requests: the status label stands in. */
   readonly noDrafts?: true;
+  /**
+   * The default branch's tree the commit was built on, and the repository paths the commit
+   * changes: when the default branch moves, only these paths can make the PR conflict
+   * (run/mergeability.ts). Absent in states written by earlier releases.
+   */
+  readonly base?: { readonly tree: string; readonly paths: readonly string[] };
 }
 
 /** Closed unmerged by a person: "dismiss, never propose again". */
@@ -72,7 +78,15 @@ export function decodeState(body: string): PullRequestState | null {
     evidence: typeof value.evidence === 'object' && value.evidence !== null ? value.evidence : {},
     notified: Array.isArray(value.notified) ? value.notified.map(String) : [],
     ...(value.noDrafts === true ? { noDrafts: true as const } : {}),
+    ...baseOf(value.base),
   };
+}
+
+function baseOf(base: unknown): { base?: NonNullable<PullRequestState['base']> } {
+  if (typeof base !== 'object' || base === null) return {};
+  const { tree, paths } = base as Record<string, unknown>;
+  if (typeof tree !== 'string' || !Array.isArray(paths) || !paths.every((p) => typeof p === 'string')) return {};
+  return { base: { tree, paths: paths as string[] } };
 }
 
 /** The policy files recorded, from this version's `memory` or an earlier one's single `policy`. */

@@ -81,6 +81,13 @@ function withRetention(source: FlowSource, retention: number): FlowSource {
 export interface HarnessOptions {
   config?: string;
   files?: Record<string, string>;
+  /**
+   * Each cluster's path (as the configuration names them) to start with: `template` (default) holds the cluster-wide
+   * files of policies-template/clusters/example/ (tiers, staged default deny), as a repository set
+   * up from the template does (policies-template/README.md); `empty` holds nothing, so the first
+   * run also opens the bootstrap PR with them.
+   */
+  clusterTree?: 'template' | 'empty';
   /** Metrics the app records into, as `npm start` wires them (GitHub requests, flow sources). */
   metrics?: AppMetrics;
   /** Replaces the flow-log file the harness writes. */
@@ -141,7 +148,13 @@ export class AppHarness {
   }
 
   static async start(options: HarnessOptions = {}): Promise<AppHarness> {
-    const h = new AppHarness({ 'README.md': '# Policies\n', [CONFIG_PATH]: options.config ?? CONFIG, ...options.files });
+    // clusters/prod (the default configuration's) and every other cluster path the configuration
+    // names (its `path:` lines, those inside the repository) get the template's files.
+    const named = [...(options.config ?? CONFIG).matchAll(/^\s*path:\s*["']?([^"'\s#]+)/gm)].map((m) => m[1]!);
+    const paths = [...new Set(['clusters/prod', ...named.filter((p) => p !== '.' && !p.split('/').includes('..') && !p.startsWith('/'))])];
+    const template = options.clusterTree === 'empty' ? [] : [...(await loadTree(TEMPLATE_DIR))];
+    const cluster = paths.flatMap((dir) => template.map(([path, text]) => [`${dir}/${path}`, text]));
+    const h = new AppHarness({ 'README.md': '# Policies\n', [CONFIG_PATH]: options.config ?? CONFIG, ...Object.fromEntries(cluster), ...options.files });
     h.#dir = await mkdtemp(join(tmpdir(), 'app-harness-'));
     const openFile = async (): Promise<FlowSource> => {
       const file = await FileFlowSource.open([join(h.#dir, 'flows.log')]);
