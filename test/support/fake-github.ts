@@ -32,6 +32,7 @@
 import { createHash } from 'node:crypto';
 import nock from 'nock';
 import type { Probot } from 'probot';
+import { graphqlDescription, type MatchedRequest, restDescription } from './github-description.ts';
 
 // ==================================================================================== public types
 
@@ -1257,6 +1258,7 @@ export class FakeGitHub {
   readonly #world: World;
   readonly #requests: RecordedRequest[] = [];
   readonly #unexpected: string[] = [];
+  readonly #violations: string[] = [];
   readonly #faults: { fault: Fault; left: number; skip: number }[] = [];
   #interceptors: nock.Interceptor[] = [];
   #tokenCount = 0;
@@ -1299,9 +1301,15 @@ export class FakeGitHub {
     return this;
   }
 
+  /**
+   * Stops serving; throws if a request broke GitHub's description (or a response of the fake
+   * did), naming each, so every test that uses the fake fails on a call GitHub would refuse.
+   */
   stop(): void {
     for (const i of this.#interceptors) nock.removeInterceptor(i);
     this.#interceptors = [];
+    const violations = this.takeViolations();
+    if (violations.length > 0) throw new Error(`FakeGitHub: ${violations.length} request(s) or response(s) unlike GitHub's description:\n- ${violations.join('\n- ')}`);
   }
 
   // ------------------------------------------------------------------ accounting and faults
@@ -1317,6 +1325,20 @@ export class FakeGitHub {
   /** Requests the fake does not implement (REST routes, GraphQL fields or syntax): a test or an app bug. */
   unexpected(): readonly string[] {
     return [...this.#unexpected];
+  }
+
+  /**
+   * Requests real GitHub would refuse or silently ignore in part, and responses of the fake that
+   * do not match GitHub's description (see github-description.ts), each naming the operation and
+   * what is wrong; `stop()` throws while any is left.
+   */
+  violations(): readonly string[] {
+    return [...this.#violations];
+  }
+
+  /** The violations so far, emptying the list (for a test that makes them on purpose). */
+  takeViolations(): string[] {
+    return this.#violations.splice(0);
   }
 
   /** The next matching request(s) fail with `status` (the rest of the model is untouched unless `afterApply`). */
@@ -1442,6 +1464,9 @@ export class FakeGitHub {
     }
     this.#requests.push(record);
 
+    const refusal = this.#checkContract(req.method, url, body, req.headers.get('content-type'));
+    if (refusal !== null) return this.#finish(record, refusal);
+
     const taken = this.#takeFault(req.method, path, graphqlFields);
     await taken?.before?.();
     const fault = taken?.kind === 'pass' ? null : taken;
@@ -1458,7 +1483,50 @@ export class FakeGitHub {
       reply = { status: e.status, body: e.body };
     }
     if (fault) return this.#finish(record, this.#faultReply(fault));
-    return this.#finish(record, reply);
+    return this.#finish(record, this.#conform(req.method, url.pathname, reply));
+  }
+
+  /**
+   * Holds a request to GitHub's description (github-description.ts): the operation must exist
+   * for the method and path, its parameters and body must validate. What GitHub refuses gets
+   * GitHub's answer (404 for no such operation, 422 for an invalid request, GraphQL errors);
+   * what GitHub would silently ignore (an unknown query parameter or body field) is served.
+   * Both are violations.
+   */
+  #checkContract(method: string, url: URL, body: unknown, contentType: string | null): Reply | null {
+    const violation = (what: string, problems: readonly string[]) => this.#violations.push(...problems.map((p) => `${method} ${url.pathname}${url.search} (${what}): ${p}`));
+    if (method === 'POST' && url.pathname === '/graphql') {
+      const { query, variables, operationName } = (body ?? {}) as { query?: unknown; variables?: Record<string, unknown>; operationName?: string };
+      const { problems } = graphqlDescription().check(String(query ?? ''), variables, operationName);
+      if (problems.length === 0) return null;
+      violation('GraphQL', problems);
+      return { status: 200, body: { errors: problems.map((message) => ({ message, locations: [] })) } };
+    }
+    const matched = restDescription().match(method, url.pathname);
+    if (matched === null) {
+      violation('no such operation', ['GitHub has no operation for this method and path']);
+      return { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' } };
+    }
+    const name = `${matched.operation.route}, ${matched.operation.id}`;
+    const { refused, ignored } = restDescription().checkRequest(matched, url.searchParams, body, contentType);
+    violation(name, [...refused, ...ignored.map((i) => `${i} (GitHub ignores it)`)]);
+    if (refused.length === 0) return null;
+    return { status: 422, body: { message: `Invalid request.\n\n${refused.join('\n')}`, documentation_url: `https://docs.github.com/rest`, status: '422' } };
+  }
+
+  /**
+   * The fake's JSON answer shaped from the operation's response schema (the fields the fake
+   * does not model), then held to it: a field the fake gives with the wrong type or value, or an
+   * answer of the wrong shape, is a violation (a fake that drifted from GitHub).
+   */
+  #conform(method: string, rawPath: string, reply: Reply): Reply {
+    if (rawPath === '/graphql' || reply.body === undefined || typeof reply.body === 'string') return reply;
+    const matched: MatchedRequest | null = restDescription().match(method, rawPath);
+    if (matched === null) return reply;
+    const body = restDescription().shapeResponse(matched.operation, reply.status, reply.body);
+    const problems = restDescription().checkResponse(matched.operation, reply.status, body);
+    this.#violations.push(...problems.slice(0, 20).map((p) => `the fake's ${reply.status} answer to ${method} ${rawPath} (${matched.operation.route}, ${matched.operation.id}): ${p}`));
+    return { ...reply, body };
   }
 
   #finish(record: RecordedRequest | null, reply: Reply): [number, string, Record<string, string>] {

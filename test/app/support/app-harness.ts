@@ -252,7 +252,7 @@ export class AppHarness {
 
   async stop(): Promise<void> {
     await Promise.all([this.#scheduler, ...this.#others].map((s) => s.stop()));
-    this.github.stop();
     await rm(this.#dir, { recursive: true, force: true });
+    this.github.stop(); // last: it throws when a request broke GitHub's description
   }
 }
