@@ -1359,6 +1359,24 @@ export class FakeGitHub {
     return { reached, release };
   }
 
+  /**
+   * A person acting between two requests: `act` runs when the `index`-th request from now
+   * arrives (0: the next one), before it is served, and the request is then served as usual.
+   * `ran()` tells whether that request came. See `atEveryRequest` to try every index of a run.
+   */
+  actBefore(index: number, act: () => void | Promise<void>): { ran(): boolean } {
+    let ran = false;
+    this.failNext({
+      kind: 'pass',
+      skip: index,
+      before: async () => {
+        ran = true;
+        await act();
+      },
+    });
+    return { ran: () => ran };
+  }
+
   /** Faults not yet consumed. */
   pendingFaults(): number {
     return this.#faults.reduce((n, f) => n + f.left, 0);
@@ -1391,19 +1409,35 @@ export class FakeGitHub {
   }
 
   /**
-   * Delivers the queued events to the app (`probot.receive`), one at a time and in order, like
-   * GitHub; events caused by the handlers are delivered too, until none is left. `only` filters
+   * Delivers the queued events to the app (`probot.receive`), by default one at a time and in
+   * order; events caused by the handlers are delivered too, until none is left. `only` filters
    * by `name` or `name.action` (others are dropped). Fails after `maxRounds` rounds (a loop).
+   *
+   * GitHub promises neither order nor once-only delivery, so a test can ask for what it does at
+   * its worst: `concurrent` delivers a round's events all at once (the handlers interleave at
+   * every request), `twice` delivers each event a second time with the same delivery id (a
+   * redelivery keeps the event's X-GitHub-Delivery GUID: github/docs#32822), concurrently with
+   * the first when both are set, else right after it. Every delivery runs to its end before a
+   * failure is thrown (the first one's).
    */
-  async deliver(probot: { receive(event: WebhookEvent): Promise<void> }, options: { only?: readonly string[]; maxRounds?: number } = {}): Promise<WebhookEvent[]> {
+  async deliver(
+    probot: { receive(event: WebhookEvent): Promise<void> },
+    options: { only?: readonly string[]; maxRounds?: number; concurrent?: boolean; twice?: boolean } = {},
+  ): Promise<WebhookEvent[]> {
     const delivered: WebhookEvent[] = [];
     const max = options.maxRounds ?? 20;
+    const copies = options.twice ? 2 : 1;
     for (let round = 0; this.#world.events.length > 0; round++) {
       if (round >= max) throw new Error(`webhook deliveries still cause events after ${max} rounds: ${this.#world.events.map(eventName).join(', ')}`);
-      for (const event of this.takeEvents()) {
-        if (options.only && !options.only.includes(event.name) && !options.only.includes(eventName(event))) continue;
-        delivered.push(event);
-        await probot.receive(event);
+      const events = this.takeEvents().filter((e) => !options.only || options.only.includes(e.name) || options.only.includes(eventName(e)));
+      const deliveries = events.flatMap((e) => Array.from({ length: copies }, () => e));
+      delivered.push(...deliveries);
+      if (options.concurrent) {
+        const results = await Promise.allSettled(deliveries.map((e) => probot.receive(e)));
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      } else {
+        for (const event of deliveries) await probot.receive(event);
       }
     }
     return delivered;
@@ -2413,6 +2447,59 @@ function pullRequestConnection(repo: RepoState, args: Record<string, unknown>): 
     (args['after'] as string | null | undefined) ?? null,
     (n) => String((n['thread'] as Thread).number),
   );
+}
+
+// ==================================================================================== people during a run
+
+/** One case of `atEveryRequest`: the request before which people acted, and its index in the run. */
+export interface RequestCase {
+  readonly index: number;
+  readonly request: RecordedRequest;
+}
+
+/**
+ * People acting between every two requests of a run: the scenario runs once undisturbed, which
+ * gives the run's requests; then once per request index `i`, in a fresh world, with `act` done
+ * right before the run's request `i` (after request `i - 1` was answered), and `check` after.
+ * A case whose request never came (the run took another path) fails, naming it. Returns the
+ * undisturbed run's requests (their number is the number of cases tried, with `every` 1).
+ *
+ * `start` builds the world up to the run (its requests are not counted); `run` is the run;
+ * `stop` tears the world down. `every` tries every n-th index only (the last one always).
+ */
+export async function atEveryRequest<W extends { readonly github: FakeGitHub }>(scenario: {
+  start(): Promise<W>;
+  run(world: W): Promise<void>;
+  act(world: W, c: RequestCase): void | Promise<void>;
+  check(world: W, c: RequestCase): void | Promise<void>;
+  stop(world: W): Promise<void>;
+  every?: number;
+}): Promise<readonly RecordedRequest[]> {
+  const reference = await scenario.start();
+  let requests: RecordedRequest[];
+  try {
+    reference.github.resetRequests();
+    await scenario.run(reference);
+    requests = [...reference.github.requests()];
+  } finally {
+    await scenario.stop(reference);
+  }
+  const every = scenario.every ?? 1;
+  for (const [index, request] of requests.entries()) {
+    if (index % every !== every - 1 && index !== requests.length - 1) continue;
+    const c: RequestCase = { index, request };
+    const world = await scenario.start();
+    try {
+      world.github.resetRequests();
+      const injected = world.github.actBefore(index, () => scenario.act(world, c));
+      await scenario.run(world);
+      if (!injected.ran()) throw new Error(`people were to act before request ${index} (${request.method} ${request.path}${request.graphql ? ` ${request.graphql}` : ''}), but the run made only ${world.github.requests().length} requests`);
+      await scenario.check(world, c);
+    } finally {
+      await scenario.stop(world);
+    }
+  }
+  return requests;
 }
 
 // ==================================================================================== people's side

@@ -353,7 +353,8 @@ export class RestDescription {
       if (value === undefined) return branches.length < alternatives.length ? null : this.#shape(branches[0] ?? {}, undefined, depth + 1);
       if (typeof value !== 'object' || Array.isArray(value)) return value;
       // The branch that knows the most of the fields given.
-      const known = (b: Json) => Object.keys(value).filter((k) => k in ((this.#merged(b).properties as Json | undefined) ?? {})).length;
+      const given = Object.keys(value);
+      const known = (b: Json) => given.filter((k) => k in ((this.#merged(b).properties as Json | undefined) ?? {})).length;
       const best = branches.reduce((a, b) => (known(b) > known(a) ? b : a), branches[0] ?? {});
       return this.#shape(best, value, depth + 1);
     }

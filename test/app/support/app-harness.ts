@@ -223,9 +223,12 @@ export class AppHarness {
     await this.#scheduler.request(this.repo.key(), trigger);
   }
 
-  /** Delivers the webhooks GitHub would have sent (people's actions and the App's own). */
-  async deliver(): Promise<void> {
-    await this.github.deliver(this.#probot);
+  /**
+   * Delivers the webhooks GitHub would have sent (people's actions and the App's own); with
+   * `concurrent` and `twice`, at once and each twice (see FakeGitHub.deliver).
+   */
+  async deliver(options: { concurrent?: boolean; twice?: boolean } = {}): Promise<void> {
+    await this.github.deliver(this.#probot, options);
   }
 
   /** The App's private key (a secret tests check never leaks). */
