@@ -30,6 +30,8 @@
 // which leaves the plugin on and spaces writes 1 s apart (see test/app/fake-github.test.ts).
 
 import { createHash } from 'node:crypto';
+import type { DocumentNode, FragmentDefinitionNode, OperationDefinitionNode, SelectionSetNode, ValueNode } from 'graphql';
+import { Kind, valueFromASTUntyped } from 'graphql';
 import nock from 'nock';
 import type { Probot } from 'probot';
 import { graphqlDescription, type MatchedRequest, restDescription } from './github-description.ts';
@@ -249,20 +251,16 @@ function toMap(files: FileChanges): Map<string, string | null> {
   return files instanceof Map ? new Map(files) : new Map(Object.entries(files as Record<string, string | null>));
 }
 
-// ==================================================================================== GraphQL parsing
+// ==================================================================================== GraphQL documents
 
-type GqlValue =
-  | { readonly kind: 'var'; readonly name: string }
-  | { readonly kind: 'lit'; readonly value: unknown }
-  | { readonly kind: 'enum'; readonly value: string }
-  | { readonly kind: 'list'; readonly items: readonly GqlValue[] }
-  | { readonly kind: 'obj'; readonly fields: ReadonlyMap<string, GqlValue> };
+// Documents are parsed and validated by graphql-js against GitHub's schema (github-description.ts)
+// before they get here; the executor below works on this simpler form of the operation.
 
 interface GqlField {
   readonly kind: 'field';
   readonly alias: string | null;
   readonly name: string;
-  readonly args: ReadonlyMap<string, GqlValue>;
+  readonly args: ReadonlyMap<string, ValueNode>;
   readonly selections: readonly GqlSelection[] | null;
 }
 interface GqlInline {
@@ -274,7 +272,6 @@ type GqlSelection = GqlField | GqlInline;
 
 interface GqlOperation {
   readonly type: 'query' | 'mutation';
-  readonly variables: readonly { name: string; type: string; required: boolean }[];
   readonly selections: readonly GqlSelection[];
 }
 
@@ -291,209 +288,31 @@ class GqlError extends Error {
   }
 }
 
-interface Token {
-  readonly kind: 'punct' | 'name' | 'int' | 'float' | 'string' | 'eof';
-  readonly value: string;
-}
-
-function tokenize(src: string): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  while (i < src.length) {
-    const c = src[i]!;
-    if (/[\s,\uFEFF]/.test(c)) {
-      i++;
-    } else if (c === '#') {
-      while (i < src.length && src[i] !== '\n') i++;
-    } else if (src.startsWith('...', i)) {
-      tokens.push({ kind: 'punct', value: '...' });
-      i += 3;
-    } else if ('!$()[]{}:=@|&'.includes(c)) {
-      tokens.push({ kind: 'punct', value: c });
-      i++;
-    } else if (/[_A-Za-z]/.test(c)) {
-      const m = /^[_A-Za-z][_0-9A-Za-z]*/.exec(src.slice(i))!;
-      tokens.push({ kind: 'name', value: m[0] });
-      i += m[0].length;
-    } else if (/[-0-9]/.test(c)) {
-      const m = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(src.slice(i));
-      if (m === null) throw new GqlError(`Parse error on "${c}"`, { unsupported: true });
-      tokens.push({ kind: m[1] || m[2] ? 'float' : 'int', value: m[0] });
-      i += m[0].length;
-    } else if (src.startsWith('"""', i)) {
-      const end = src.indexOf('"""', i + 3);
-      if (end === -1) throw new GqlError('Parse error: unterminated block string', { unsupported: true });
-      tokens.push({ kind: 'string', value: src.slice(i + 3, end) });
-      i = end + 3;
-    } else if (c === '"') {
-      let j = i + 1;
-      while (j < src.length && src[j] !== '"') j += src[j] === '\\' ? 2 : 1;
-      if (j >= src.length) throw new GqlError('Parse error: unterminated string', { unsupported: true });
-      tokens.push({ kind: 'string', value: JSON.parse(src.slice(i, j + 1)) as string });
-      i = j + 1;
-    } else {
-      throw new GqlError(`Parse error on "${c}"`, { unsupported: true });
-    }
-  }
-  tokens.push({ kind: 'eof', value: '' });
-  return tokens;
-}
-
-function parseGraphQL(src: string): GqlOperation {
-  const tokens = tokenize(src);
-  let pos = 0;
-  const peek = (): Token => tokens[pos]!;
-  const next = (): Token => tokens[pos++]!;
-  const fail = (what: string): never => {
-    throw new GqlError(`Parse error on "${peek().value || 'end of query'}": expected ${what}`, { unsupported: true });
-  };
-  const is = (value: string): boolean => peek().kind === 'punct' && peek().value === value;
-  const expect = (value: string): void => {
-    if (!is(value)) fail(`"${value}"`);
-    pos++;
-  };
-  const name = (): string => (peek().kind === 'name' ? next().value : fail('a name'));
-
-  const value = (): GqlValue => {
-    const t = peek();
-    if (is('$')) {
-      pos++;
-      return { kind: 'var', name: name() };
-    }
-    if (is('[')) {
-      pos++;
-      const items: GqlValue[] = [];
-      while (!is(']')) items.push(value());
-      pos++;
-      return { kind: 'list', items };
-    }
-    if (is('{')) {
-      pos++;
-      const fields = new Map<string, GqlValue>();
-      while (!is('}')) {
-        const key = name();
-        expect(':');
-        fields.set(key, value());
-      }
-      pos++;
-      return { kind: 'obj', fields };
-    }
-    pos++;
-    switch (t.kind) {
-      case 'int':
-        return { kind: 'lit', value: Number.parseInt(t.value, 10) };
-      case 'float':
-        return { kind: 'lit', value: Number.parseFloat(t.value) };
-      case 'string':
-        return { kind: 'lit', value: t.value };
-      case 'name':
-        return t.value === 'true' || t.value === 'false' ? { kind: 'lit', value: t.value === 'true' } : t.value === 'null' ? { kind: 'lit', value: null } : { kind: 'enum', value: t.value };
-      default:
-        pos--;
-        return fail('a value');
-    }
-  };
-
-  const directives = (): void => {
-    if (is('@')) throw new GqlError('directives are not supported by the fake', { unsupported: true });
-  };
-
-  const selectionSet = (): GqlSelection[] => {
-    expect('{');
-    const out: GqlSelection[] = [];
-    while (!is('}')) {
-      if (peek().kind === 'eof') fail('"}"');
-      if (is('...')) {
-        pos++;
-        if (peek().kind === 'name' && peek().value === 'on') {
-          pos++;
-          const on = name();
-          directives();
-          out.push({ kind: 'inline', on, selections: selectionSet() });
-        } else if (is('{')) {
-          out.push({ kind: 'inline', on: null, selections: selectionSet() });
-        } else {
-          throw new GqlError('named fragments are not supported by the fake', { unsupported: true });
+/** The operation of a validated document, named fragments inlined. */
+function operationOf(document: DocumentNode, operation: OperationDefinitionNode): GqlOperation {
+  if (operation.operation === 'subscription') throw new GqlError('subscriptions are not supported', { unsupported: true });
+  const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+  const selections = (set: SelectionSetNode): GqlSelection[] =>
+    set.selections.map((s): GqlSelection => {
+      if ((s.directives ?? []).length > 0) throw new GqlError('directives are not supported by the fake', { unsupported: true });
+      switch (s.kind) {
+        case Kind.FIELD:
+          return {
+            kind: 'field',
+            alias: s.alias?.value ?? null,
+            name: s.name.value,
+            args: new Map((s.arguments ?? []).map((a) => [a.name.value, a.value])),
+            selections: s.selectionSet ? selections(s.selectionSet) : null,
+          };
+        case Kind.INLINE_FRAGMENT:
+          return { kind: 'inline', on: s.typeCondition?.name.value ?? null, selections: selections(s.selectionSet) };
+        case Kind.FRAGMENT_SPREAD: {
+          const f = fragments.get(s.name.value)!;
+          return { kind: 'inline', on: f.typeCondition.name.value, selections: selections(f.selectionSet) };
         }
-        continue;
       }
-      let alias: string | null = null;
-      let field = name();
-      if (is(':')) {
-        pos++;
-        alias = field;
-        field = name();
-      }
-      const args = new Map<string, GqlValue>();
-      if (is('(')) {
-        pos++;
-        while (!is(')')) {
-          const key = name();
-          expect(':');
-          args.set(key, value());
-        }
-        pos++;
-      }
-      directives();
-      out.push({ kind: 'field', alias, name: field, args, selections: is('{') ? selectionSet() : null });
-    }
-    pos++;
-    return out;
-  };
-
-  let type: 'query' | 'mutation' = 'query';
-  const variables: { name: string; type: string; required: boolean }[] = [];
-  if (peek().kind === 'name') {
-    const keyword = next().value;
-    if (keyword === 'subscription') throw new GqlError('subscriptions are not supported', { unsupported: true });
-    if (keyword !== 'query' && keyword !== 'mutation') {
-      throw new GqlError(`Parse error on "${keyword}": ${keyword === 'fragment' ? 'fragments are not supported by the fake' : 'expected query or mutation'}`, { unsupported: true });
-    }
-    type = keyword;
-    if (peek().kind === 'name') pos++; // operation name
-    if (is('(')) {
-      pos++;
-      while (!is(')')) {
-        expect('$');
-        const v = name();
-        expect(':');
-        let t = '';
-        let depth = 0;
-        while (true) {
-          if (is('[')) depth++;
-          else if (is(']')) depth--;
-          else if (peek().kind !== 'name' && !is('!')) fail('a type');
-          t += next().value;
-          if (depth === 0 && !is('!') && !is(']')) break;
-        }
-        if (is('=')) {
-          pos++;
-          value();
-        }
-        variables.push({ name: v, type: t, required: t.endsWith('!') });
-      }
-      pos++;
-    }
-    directives();
-  }
-  const selections = selectionSet();
-  if (peek().kind !== 'eof') throw new GqlError('only one operation per document is supported by the fake', { unsupported: true });
-  return { type, variables, selections };
-}
-
-function argValue(v: GqlValue, variables: Readonly<Record<string, unknown>>): unknown {
-  switch (v.kind) {
-    case 'var':
-      return variables[v.name] ?? null;
-    case 'lit':
-      return v.value;
-    case 'enum':
-      return v.value;
-    case 'list':
-      return v.items.map((i) => argValue(i, variables));
-    case 'obj':
-      return Object.fromEntries([...v.fields].map(([k, f]) => [k, argValue(f, variables)]));
-  }
+    });
+  return { type: operation.operation, selections: selections(operation.selectionSet) };
 }
 
 // ==================================================================================== the model
@@ -1484,21 +1303,28 @@ export class FakeGitHub {
     };
     let graphqlFields: string[] = [];
     let operation: GqlOperation | null = null;
+    let refusal: Reply | null;
     if (req.method === 'POST' && url.pathname === '/graphql') {
-      try {
-        operation = parseGraphQL(String((body as { query?: unknown } | undefined)?.query ?? ''));
-        const first = operation.selections.find((s): s is GqlField => s.kind === 'field');
-        const under = first?.selections?.filter((s): s is GqlField => s.kind === 'field').map((s) => s.name) ?? [];
-        graphqlFields = [first?.name ?? '', ...new Set(under)];
-        const variables = (body as { variables?: Record<string, unknown> } | undefined)?.variables;
-        Object.assign(record, { graphql: first?.name ?? '', graphqlFields: [...new Set(under)], ...(variables ? { variables } : {}) });
-      } catch {
-        // Reported by the execution below.
+      const { query, variables, operationName } = (body ?? {}) as { query?: unknown; variables?: Record<string, unknown>; operationName?: string };
+      const checked = graphqlDescription().check(String(query ?? ''), variables, operationName);
+      refusal = this.#graphqlRefusal(checked.problems);
+      if (refusal === null) {
+        try {
+          operation = operationOf(checked.document!, checked.operation!);
+        } catch (e) {
+          if (!(e instanceof GqlError)) throw e;
+          this.#unexpected.push(`GraphQL: ${e.message}\n${String(query)}`);
+          refusal = { status: 200, body: { errors: [{ type: e.type, path: [], message: e.message, locations: [] }] } };
+        }
       }
+      const first = operation?.selections.find((s): s is GqlField => s.kind === 'field');
+      const under = first?.selections?.filter((s): s is GqlField => s.kind === 'field').map((s) => s.name) ?? [];
+      graphqlFields = [first?.name ?? '', ...new Set(under)];
+      Object.assign(record, { graphql: first?.name ?? '', graphqlFields: [...new Set(under)], ...(variables ? { variables } : {}) });
+    } else {
+      refusal = this.#restRefusal(req.method, url, body, req.headers.get('content-type'));
     }
     this.#requests.push(record);
-
-    const refusal = this.#checkContract(req.method, url, body, req.headers.get('content-type'));
     if (refusal !== null) return this.#finish(record, refusal);
 
     const taken = this.#takeFault(req.method, path, graphqlFields);
@@ -1510,7 +1336,7 @@ export class FakeGitHub {
     try {
       reply =
         url.pathname === '/graphql' && req.method === 'POST'
-          ? this.#graphql(body, auth, operation)
+          ? this.#graphql(body, auth, operation!)
           : this.#rest({ method: req.method, path, rawPath: url.pathname, query: url.searchParams, headers: req.headers, body, auth });
     } catch (e) {
       if (!(e instanceof HttpError)) throw e;
@@ -1520,32 +1346,30 @@ export class FakeGitHub {
     return this.#finish(record, this.#conform(req.method, url.pathname, reply));
   }
 
+  /** A GraphQL request GitHub would refuse (github-description.ts): GitHub's answer, and a violation. */
+  #graphqlRefusal(problems: readonly string[]): Reply | null {
+    if (problems.length === 0) return null;
+    this.#violations.push(...problems.map((p) => `POST /graphql (GraphQL): ${p}`));
+    return { status: 200, body: { errors: problems.map((message) => ({ message, locations: [] })) } };
+  }
+
   /**
-   * Holds a request to GitHub's description (github-description.ts): the operation must exist
-   * for the method and path, its parameters and body must validate. What GitHub refuses gets
-   * GitHub's answer (404 for no such operation, 422 for an invalid request, GraphQL errors);
-   * what GitHub would silently ignore (an unknown query parameter or body field) is served.
-   * Both are violations.
+   * Holds a REST request to GitHub's description (github-description.ts): the operation must
+   * exist for the method and path, its parameters and body must validate. What GitHub refuses
+   * gets GitHub's answer (404 for no such operation, 422 for an invalid request); what GitHub
+   * would silently ignore (an unknown query parameter or body field) is served. Both are violations.
    */
-  #checkContract(method: string, url: URL, body: unknown, contentType: string | null): Reply | null {
+  #restRefusal(method: string, url: URL, body: unknown, contentType: string | null): Reply | null {
     const violation = (what: string, problems: readonly string[]) => this.#violations.push(...problems.map((p) => `${method} ${url.pathname}${url.search} (${what}): ${p}`));
-    if (method === 'POST' && url.pathname === '/graphql') {
-      const { query, variables, operationName } = (body ?? {}) as { query?: unknown; variables?: Record<string, unknown>; operationName?: string };
-      const { problems } = graphqlDescription().check(String(query ?? ''), variables, operationName);
-      if (problems.length === 0) return null;
-      violation('GraphQL', problems);
-      return { status: 200, body: { errors: problems.map((message) => ({ message, locations: [] })) } };
-    }
     const matched = restDescription().match(method, url.pathname);
     if (matched === null) {
       violation('no such operation', ['GitHub has no operation for this method and path']);
       return { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' } };
     }
-    const name = `${matched.operation.route}, ${matched.operation.id}`;
     const { refused, ignored } = restDescription().checkRequest(matched, url.searchParams, body, contentType);
-    violation(name, [...refused, ...ignored.map((i) => `${i} (GitHub ignores it)`)]);
+    violation(`${matched.operation.route}, ${matched.operation.id}`, [...refused, ...ignored.map((i) => `${i} (GitHub ignores it)`)]);
     if (refused.length === 0) return null;
-    return { status: 422, body: { message: `Invalid request.\n\n${refused.join('\n')}`, documentation_url: `https://docs.github.com/rest`, status: '422' } };
+    return { status: 422, body: { message: `Invalid request.\n\n${refused.join('\n')}`, documentation_url: 'https://docs.github.com/rest', status: '422' } };
   }
 
   /**
@@ -1994,7 +1818,8 @@ export class FakeGitHub {
 
   // ------------------------------------------------------------------ GraphQL
 
-  #graphql(body: unknown, auth: { kind: string; installationId?: number }, parsed: GqlOperation | null): Reply {
+  /** Executes a validated operation against the model. */
+  #graphql(body: unknown, auth: { kind: string; installationId?: number }, operation: GqlOperation): Reply {
     const { query, variables = {} } = (body ?? {}) as { query?: unknown; variables?: Record<string, unknown> };
     if (auth.kind === 'none') throw new HttpError(401, 'This endpoint requires you to be authenticated.');
     const errors: { type: string; path: (string | number)[]; message: string; locations: unknown[] }[] = [];
@@ -2003,18 +1828,6 @@ export class FakeGitHub {
       if (e.unsupported) this.#unexpected.push(`GraphQL: ${e.message}\n${String(query)}`);
       errors.push({ type: e.type, path: [...path, ...e.path], message: e.message, locations: [] });
     };
-    let operation: GqlOperation;
-    try {
-      operation = parsed ?? parseGraphQL(String(query ?? ''));
-      for (const v of operation.variables) {
-        if (v.required && (variables[v.name] === undefined || variables[v.name] === null)) {
-          throw new GqlError(`Variable $${v.name} of type ${v.type} was provided invalid value`, { type: 'INVALID' });
-        }
-      }
-    } catch (e) {
-      fail(e, []);
-      return { status: 200, body: { errors } };
-    }
     const executor = new GqlExecutor(this.#world, variables, auth.installationId);
     const data: Record<string, unknown> = {};
     for (const selection of operation.selections) {
@@ -2083,7 +1896,7 @@ class GqlExecutor {
   /** Resolves one field of an object of type `type` (the source is null for Query and Mutation). */
   field(type: string, source: GqlObject | null, f: GqlField, path: (string | number)[]): unknown {
     if (f.name === '__typename') return type;
-    const args = Object.fromEntries([...f.args].map(([k, v]) => [k, argValue(v, this.#variables)]));
+    const args = Object.fromEntries([...f.args].map(([k, v]) => [k, valueFromASTUntyped(v, this.#variables)]));
     const value = this.#resolve(type, source, f.name, args);
     return this.#complete(value, f, path);
   }
