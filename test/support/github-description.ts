@@ -116,7 +116,9 @@ function formatErrors(errors: readonly ErrorObject[] | null | undefined, root: s
 /** GitHub's REST description: operations by method and path, and their validators. */
 export class RestDescription {
   readonly #ajv: Ajv;
+  /** Templates by `METHOD` and by `METHOD segments`. */
   readonly #byMethod = new Map<string, CompiledTemplate[]>();
+  readonly #merges = new WeakMap<Json, { properties: Json | undefined; required: string[]; type: unknown }>();
   readonly #validators = new Map<string, ValidateFunction>();
   readonly #components: Json;
   /** Operations the description has (for a test to check it is the full one). */
@@ -129,8 +131,10 @@ export class RestDescription {
     nullableToJsonSchema(paths);
     this.#components = components;
     // Formats (date-time, uri...) are descriptive in GitHub's description (it also uses its own,
-    // such as `repo.nwo`): types, enums, required fields and shapes are what is checked.
-    this.#ajv = new Ajv({ strict: false, validateSchema: false, allErrors: true, validateFormats: false, discriminator: false });
+    // such as `repo.nwo`): types, enums, required fields and shapes are what is checked. Shared
+    // schemas (`pull-request`, `repository`...) compile once, as functions every operation calls
+    // (`inlineRefs: false`), and validation stops at the first problem: compiling dominates.
+    this.#ajv = new Ajv({ strict: false, validateSchema: false, allErrors: false, inlineRefs: false, validateFormats: false, discriminator: false });
     this.#ajv.addSchema({ $id: 'github', components, paths }, 'github');
     let count = 0;
     for (const [template, item] of Object.entries(paths)) {
@@ -164,9 +168,11 @@ export class RestDescription {
             const m = /^\{([^}]+)\}$/.exec(s);
             return m ? { literal: null, param: m[1]! } : { literal: s, param: null };
           });
-        const list = this.#byMethod.get(operation.method) ?? [];
-        list.push({ operation, segments });
-        this.#byMethod.set(operation.method, list);
+        for (const key of [`${operation.method} ${segments.length}`, operation.method]) {
+          const list = this.#byMethod.get(key) ?? [];
+          list.push({ operation, segments });
+          this.#byMethod.set(key, list);
+        }
       }
     }
     this.operationCount = count;
@@ -197,9 +203,10 @@ export class RestDescription {
    */
   match(method: string, rawPath: string): MatchedRequest | null {
     const segments = rawPath.replace(/\/+$/, '').split('/').slice(1);
-    const candidates = this.#byMethod.get(method.toUpperCase()) ?? [];
     let best: { t: CompiledTemplate; score: string; params: Record<string, string> } | null = null;
     for (const greedyLast of [false, true]) {
+      // Templates by method and number of segments (by method only for a greedy last parameter).
+      const candidates = this.#byMethod.get(greedyLast ? method.toUpperCase() : `${method.toUpperCase()} ${segments.length}`) ?? [];
       for (const t of candidates) {
         if (greedyLast ? t.segments.length > segments.length || !SLASHED.has(t.segments.at(-1)!.param ?? '') : t.segments.length !== segments.length) continue;
         const params: Record<string, string> = {};
@@ -345,6 +352,8 @@ export class RestDescription {
   }
 
   #shape(schemaIn: Json, value: unknown, depth: number): unknown {
+    // A value given that is not an object or array is the fake's, as it is.
+    if (value === null || (value !== undefined && typeof value !== 'object')) return value;
     const schema = this.#deref(schemaIn);
     const alternatives = (schema['anyOf'] ?? schema['oneOf']) as Json[] | undefined;
     if (alternatives !== undefined) {
@@ -391,6 +400,14 @@ export class RestDescription {
 
   /** An object schema with its `allOf` parts merged (properties and required fields). */
   #merged(schema: Json): { properties: Json | undefined; required: string[]; type: unknown } {
+    const known = this.#merges.get(schema);
+    if (known !== undefined) return known;
+    const merged = this.#merge(schema);
+    this.#merges.set(schema, merged);
+    return merged;
+  }
+
+  #merge(schema: Json): { properties: Json | undefined; required: string[]; type: unknown } {
     const parts = [schema, ...((schema['allOf'] ?? []) as Json[]).map((p) => this.#deref(p))];
     let properties: Json | undefined;
     const required: string[] = [];
@@ -425,6 +442,7 @@ export class RestDescription {
 /** GitHub's public GraphQL schema and the checks a document and its variables pass there. */
 export class GraphqlDescription {
   readonly schema: GraphQLSchema;
+  readonly #documents = new Map<string, { document: DocumentNode | null; operation: OperationDefinitionNode | null; problems: readonly string[] }>();
 
   constructor(sdl: string) {
     this.schema = buildSchema(sdl, { assumeValidSDL: true });
@@ -436,6 +454,23 @@ export class GraphqlDescription {
    * variables that do not match their declared types.
    */
   check(query: string, variables: Readonly<Record<string, unknown>> | undefined, operationName?: string): { document: DocumentNode | null; operation: OperationDefinitionNode | null; problems: string[] } {
+    // A client sends the same few documents with different variables: each is validated once.
+    const key = `${operationName ?? ''}\n${query}`;
+    let checked = this.#documents.get(key);
+    if (checked === undefined) {
+      checked = this.#checkDocument(query, operationName);
+      this.#documents.set(key, checked);
+    }
+    const { document, operation } = checked;
+    const problems = [...checked.problems];
+    if (problems.length === 0 && operation !== null) {
+      const coerced = getVariableValues(this.schema, operation.variableDefinitions ?? [], (variables ?? {}) as Record<string, unknown>);
+      if (coerced.errors) problems.push(...coerced.errors.map((e) => e.message));
+    }
+    return { document, operation, problems };
+  }
+
+  #checkDocument(query: string, operationName: string | undefined): { document: DocumentNode | null; operation: OperationDefinitionNode | null; problems: readonly string[] } {
     let document: DocumentNode;
     try {
       document = parse(query);
@@ -448,10 +483,6 @@ export class GraphqlDescription {
     if (operation === undefined) {
       problems.push(operationName ? `Unknown operation named "${operationName}".` : 'Must provide operation name if query contains multiple operations.');
       return { document, operation: null, problems };
-    }
-    if (problems.length === 0) {
-      const coerced = getVariableValues(this.schema, operation.variableDefinitions ?? [], (variables ?? {}) as Record<string, unknown>);
-      if (coerced.errors) problems.push(...coerced.errors.map((e) => e.message));
     }
     return { document, operation, problems };
   }
