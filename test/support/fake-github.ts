@@ -4,12 +4,19 @@
 // uses are answered from (and change) that model with GitHub's documented shapes and errors, so a
 // test runs the real app against it for many runs and asserts on the resulting repository state.
 //
-// - REST: routed by method and path; requests the fake does not implement answer 500 with the
-//   request in the message and are listed by `unexpected()`.
-// - GraphQL: the query is parsed (a small GraphQL parser below) and executed field by field
-//   against the model, so any query made of the supported types and fields works; an unknown
-//   field, argument or syntax is a GraphQL error (which Octokit throws) and is listed by
-//   `unexpected()`.
+// - GitHub's descriptions are the contract (github-description.ts): every REST request is
+//   validated against the official OpenAPI description (`@octokit/openapi`: the operation for
+//   the method and path, its path and query parameters, its JSON body), every GraphQL document
+//   and its variables against GitHub's public schema (`@octokit/graphql-schema`). What GitHub
+//   would refuse gets GitHub's error; that and what GitHub would silently ignore (an unknown
+//   query parameter or body field) are `violations()`, and `stop()` throws while any is left.
+//   The fake's JSON answers are shaped from the operation's response schema (the required
+//   fields the fake does not model are added, saying nothing) and held to it.
+// - REST: routed by method and path; valid requests the fake does not implement answer 500
+//   with the request in the message and are listed by `unexpected()`.
+// - GraphQL: the document (parsed by graphql-js) is executed field by field against the model,
+//   so any query made of the supported types and fields works; a valid field or argument the
+//   fake does not model is a GraphQL error (which Octokit throws) listed by `unexpected()`.
 // - People: `FakeRepository` methods do what a person does between runs (merge, close, reopen,
 //   restore a branch, push, tick a dashboard box...); readers give the state for assertions.
 // - Webhooks: every change, the App's (through the API) and people's, queues the event GitHub
@@ -17,6 +24,9 @@
 //   builders (`pullRequestEvent`, `pushEvent`...) make one on demand.
 // - Accounting and faults: every request is recorded (`requests()`); `failNext` makes the next
 //   matching request(s) fail, before or after the change is applied (a lost response).
+// - People during a run: `actBefore(i, act)` has a person act right before the run's i-th
+//   request; `atEveryRequest` tries every i of a run. `deliver(probot, { concurrent, twice })`
+//   delivers webhooks at once and each twice, as GitHub may.
 //
 // Usage:
 //   nock.disableNetConnect();
@@ -1614,8 +1624,8 @@ export class FakeGitHub {
       return { status: 200, body: { sha, url: `${repo.apiUrl}/git/trees/${sha}`, tree: entries.slice(0, world.options.treeEntryLimit), truncated } };
     }
     if (rest === '/git/trees' && method === 'POST') {
-      const entries = body['tree'];
-      if (!Array.isArray(entries)) throw validationFailed([{ resource: 'Tree', field: 'tree', code: 'missing_field' }]);
+      // Shapes (a `tree` array, modes, types) are checked against git/create-tree's schema before.
+      const entries = body['tree'] as Record<string, unknown>[];
       const baseSha = body['base_tree'] as string | undefined;
       let base: FlatTree = new Map();
       if (baseSha !== undefined && baseSha !== null) {
@@ -1624,13 +1634,12 @@ export class FakeGitHub {
         base = found;
       }
       const changes = new Map<string, string | { sha: string; mode: string } | null>();
-      for (const e of entries as Record<string, unknown>[]) {
+      for (const e of entries) {
         const p = e['path'];
         if (typeof p !== 'string' || p === '' || p.startsWith('/') || p.endsWith('/') || p.split('/').some((s) => s === '' || s === '.' || s === '..')) {
           throw new HttpError(422, `tree.path contains a malformed path component`);
         }
-        const mode = String(e['mode'] ?? '');
-        if (!['100644', '100755', '040000', '160000', '120000'].includes(mode)) throw new HttpError(422, `tree.mode must be one of 100644, 100755, 040000, 160000, 120000`);
+        const mode = String(e['mode']);
         if ((e['type'] ?? 'blob') !== 'blob' && e['sha'] !== null) return this.#unsupported(`${route} with a ${String(e['type'])} entry`);
         const hasContent = typeof e['content'] === 'string';
         const hasSha = 'sha' in e;
@@ -1653,9 +1662,7 @@ export class FakeGitHub {
       return { status: 200, body: { sha: m[1], node_id: nodeId('B', repo.id, m[1]!), size: content.length, url: `${repo.apiUrl}/git/blobs/${m[1]}`, content: `${base64}\n`, encoding: 'base64' } };
     }
     if (rest === '/git/blobs' && method === 'POST') {
-      const content = body['content'];
-      if (typeof content !== 'string') throw validationFailed([{ resource: 'Blob', field: 'content', code: 'missing_field' }]);
-      const sha = repo.writeBlob(Buffer.from(content, body['encoding'] === 'base64' ? 'base64' : 'utf8'));
+      const sha = repo.writeBlob(Buffer.from(body['content'] as string, body['encoding'] === 'base64' ? 'base64' : 'utf8'));
       return { status: 201, body: { sha, url: `${repo.apiUrl}/git/blobs/${sha}` } };
     }
     if ((m = /^\/git\/commits\/([^/]+)$/.exec(rest)) && method === 'GET') {
@@ -1663,12 +1670,11 @@ export class FakeGitHub {
       return { status: 200, body: repo.restCommit(m[1]!) };
     }
     if (rest === '/git/commits' && method === 'POST') {
-      const tree = String(body['tree'] ?? '');
-      const parents = (body['parents'] ?? []) as unknown[];
-      if (typeof body['message'] !== 'string') throw validationFailed([{ resource: 'Commit', field: 'message', code: 'missing_field' }]);
+      const tree = body['tree'] as string;
+      const parents = (body['parents'] ?? []) as string[];
       if (!repo.trees.has(tree)) throw new HttpError(422, 'Tree SHA does not exist');
-      for (const p of parents) if (typeof p !== 'string' || !repo.commits.has(p)) throw new HttpError(422, 'Parent SHA does not exist or is not a commit object');
-      const sha = repo.writeCommit(tree, parents as string[], body['message'], bot);
+      for (const p of parents) if (!repo.commits.has(p)) throw new HttpError(422, 'Parent SHA does not exist or is not a commit object');
+      const sha = repo.writeCommit(tree, parents, body['message'] as string, bot);
       return { status: 201, body: repo.restCommit(sha) };
     }
     if ((m = /^\/git\/(?:ref|refs)\/heads\/(.+)$/.exec(rest)) && method === 'GET') {
@@ -1676,8 +1682,8 @@ export class FakeGitHub {
       return { status: 200, body: repo.restRef(m[1]!) };
     }
     if (rest === '/git/refs' && method === 'POST') {
-      const ref = String(body['ref'] ?? '');
-      const sha = String(body['sha'] ?? '');
+      const ref = body['ref'] as string;
+      const sha = body['sha'] as string;
       if (!/^refs\/[^/]+\/.+/.test(ref)) throw new HttpError(422, `${ref} is not a valid ref name.`);
       if (!ref.startsWith('refs/heads/')) return this.#unsupported(`${route} for ${ref} (only branches are modelled)`);
       if (!repo.commits.has(sha)) throw new HttpError(422, 'Object does not exist');
@@ -1741,7 +1747,6 @@ export class FakeGitHub {
     if ((m = /^\/pulls\/(\d+)$/.exec(rest)) && (method === 'GET' || method === 'PATCH')) {
       const t = repo.pull(Number(m[1]));
       if (method === 'PATCH') {
-        if (body['state'] !== undefined && body['state'] !== 'open' && body['state'] !== 'closed') throw validationFailed([{ resource: 'PullRequest', field: 'state', code: 'invalid' }]);
         if (typeof body['base'] === 'string' && !repo.refs.has(body['base'])) throw validationFailed([{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
         if (body['state'] === 'open') repo.reopen(t, bot);
         repo.edit(t, editOf(body), bot);
@@ -1931,20 +1936,14 @@ class GqlExecutor {
    * `force`, a move must be a fast-forward. Any rejected update rejects them all.
    */
   #updateRefs(args: Record<string, unknown>): GqlObject {
-    for (const a of Object.keys(args)) if (a !== 'input') throw new GqlError(`Field 'updateRefs' doesn't accept argument '${a}'`, { unsupported: true, type: 'argumentNotAccepted' });
+    // Its arguments and input fields are checked against GitHub's schema before.
     const input = (args['input'] ?? {}) as { repositoryId?: unknown; refUpdates?: unknown; clientMutationId?: unknown };
-    for (const k of Object.keys(input)) {
-      if (!['repositoryId', 'refUpdates', 'clientMutationId'].includes(k)) throw new GqlError(`InputObject 'UpdateRefsInput' doesn't accept argument '${k}'`, { unsupported: true, type: 'argumentNotAccepted' });
-    }
     const repo = [...this.#world.repos.values()].find((r) => r.nodeId === input.repositoryId);
     if (repo === undefined) throw new GqlError(`Could not resolve to a node with the global id of '${String(input.repositoryId)}'`, { type: 'NOT_FOUND' });
     if (this.#installationId !== undefined && repo.installationId !== this.#installationId) throw new GqlError('Resource not accessible by integration', { type: 'FORBIDDEN' });
     const updates = (Array.isArray(input.refUpdates) ? input.refUpdates : []) as { name?: unknown; beforeOid?: unknown; afterOid?: unknown; force?: unknown }[];
     const planned: { branch: string; after: string }[] = [];
     for (const u of updates) {
-      for (const k of Object.keys(u)) {
-        if (!['name', 'beforeOid', 'afterOid', 'force'].includes(k)) throw new GqlError(`InputObject 'RefUpdate' doesn't accept argument '${k}'`, { unsupported: true, type: 'argumentNotAccepted' });
-      }
       const ref = String(u.name ?? '');
       if (!ref.startsWith('refs/heads/')) throw new GqlError(`${ref} (only branches are modelled by the fake)`, { unsupported: true });
       const branch = ref.slice('refs/heads/'.length);
@@ -2243,7 +2242,6 @@ function pullRequestConnection(repo: RepoState, args: Record<string, unknown>): 
   const base = args['baseRefName'] as string | null | undefined;
   const orderBy = (args['orderBy'] ?? { field: 'CREATED_AT', direction: 'ASC' }) as { field?: string; direction?: string };
   if (!['CREATED_AT', 'UPDATED_AT'].includes(String(orderBy.field))) throw new GqlError(`orderBy field ${String(orderBy.field)} is not supported by the fake`, { unsupported: true });
-  for (const s of states ?? []) if (!['OPEN', 'CLOSED', 'MERGED'].includes(s)) throw new GqlError(`Argument 'states' on Field 'pullRequests' has an invalid value (${s}).`, { type: 'argumentLiteralsIncompatible' });
   const sortKey = (t: Thread) => (orderBy.field === 'UPDATED_AT' ? t.updatedAt : t.createdAt);
   const direction = orderBy.direction === 'DESC' ? -1 : 1;
   const threads = [...repo.threads.values()]
