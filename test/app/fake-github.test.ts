@@ -622,6 +622,16 @@ describe('held to GitHub’s descriptions (@octokit/openapi, @octokit/graphql-sc
     expect(description.checkResponse(operation, 201, description.shapeResponse(operation, 201, untitled))).toEqual([]);
   });
 
+  test('webhook payloads are shaped from and held to GitHub’s description of the event (x-webhooks)', () => {
+    fake.openIssue('one', 'body', ['a']);
+    const [opened, labeled] = github.takeEvents();
+    // Modelled: the issue; from the description (webhook-issues-labeled): what the fake does not model.
+    expect(labeled!.payload).toMatchObject({ action: 'labeled', issue: { number: 1, title: 'one', labels: [{ name: 'a', default: false }], active_lock_reason: null }, repository: { archived: false, fork: false } });
+    const description = restDescription();
+    expect(description.webhook('issues', { ...(opened!.payload as Record<string, unknown>), issue: { number: 1 } }).problems).toEqual(["issues payload.issue must have required property 'active_lock_reason'"]);
+    expect(description.webhook('issues', { action: 'tickled' }).problems).toEqual(['GitHub describes no webhook webhook-issues-tickled']);
+  });
+
   test('webhooks can be delivered concurrently and twice, with the same delivery id', async () => {
     fake.openIssue('one');
     fake.comment(1, 'hello');

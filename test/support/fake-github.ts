@@ -427,6 +427,8 @@ class World {
   readonly users = new Map<string, User>();
   /** Webhook events GitHub would deliver for the changes so far, oldest first. */
   readonly events: WebhookEvent[] = [];
+  /** What GitHub's description says is wrong with requests, answers and webhooks (see FakeGitHub.violations()). */
+  readonly violations: string[] = [];
   #ids = 1000;
   #events = 0;
 
@@ -464,6 +466,14 @@ class World {
   repo(owner: string, name: string): RepoState | undefined {
     return this.repos.get(`${owner}/${name}`.toLowerCase());
   }
+}
+
+/** A webhook event as GitHub would deliver it: shaped from and held to GitHub's description of it. */
+function webhookEvent(world: World, name: string, payload: Record<string, unknown>): WebhookEvent {
+  const checked = restDescription().webhook(name, payload);
+  const key = typeof payload['action'] === 'string' ? `${name}.${payload['action']}` : name;
+  world.violations.push(...checked.problems.slice(0, 20).map((p) => `the fake's ${key} webhook: ${p}`));
+  return { id: world.nextEventId(), name, payload: checked.payload } as unknown as WebhookEvent;
 }
 
 function nodeId(prefix: string, ...parts: (string | number)[]): string {
@@ -714,16 +724,12 @@ class RepoState {
 
   /** The webhook event GitHub would send (the repository, sender and installation added). */
   event(name: string, payload: Record<string, unknown>, sender: User): WebhookEvent {
-    return {
-      id: this.world.nextEventId(),
-      name,
-      payload: {
-        repository: this.restRepository(),
-        sender: this.restUser(sender),
-        ...(this.installationId !== null ? { installation: { id: this.installationId, node_id: nodeId('I', 'installation', this.installationId) } } : {}),
-        ...payload,
-      },
-    } as unknown as WebhookEvent;
+    return webhookEvent(this.world, name, {
+      repository: this.restRepository(),
+      sender: this.restUser(sender),
+      ...(this.installationId !== null ? { installation: { id: this.installationId, node_id: nodeId('I', 'installation', this.installationId) } } : {}),
+      ...payload,
+    });
   }
 
   /** Queues the webhook GitHub would deliver. */
@@ -906,6 +912,10 @@ class RepoState {
   }
 
   // ------------------------------------------------------------------ REST shapes
+  //
+  // What the fake models; what GitHub's schemas also require (URL templates, counters, flags
+  // that are always false here...) is added from the description when an answer or a webhook
+  // leaves the fake (github-description.ts: shapeResponse, webhook).
 
   restUser(u: User): Record<string, unknown> {
     return {
@@ -913,7 +923,6 @@ class RepoState {
       id: u.id,
       node_id: nodeId('U', u.id),
       type: u.type,
-      site_admin: false,
       avatar_url: `https://avatars.githubusercontent.com/u/${u.id}?v=4`,
       url: `https://api.github.com/users/${encodeURIComponent(u.login)}`,
       html_url: `https://github.com/${encodeURIComponent(u.login)}`,
@@ -931,10 +940,6 @@ class RepoState {
       owner: this.restUser(this.owner),
       html_url: this.htmlUrl,
       url: this.apiUrl,
-      description: null,
-      fork: false,
-      archived: false,
-      disabled: false,
       default_branch: this.defaultBranch,
       delete_branch_on_merge: this.deleteBranchOnMerge,
       permissions: { admin: false, maintain: false, push: true, triage: true, pull: true },
@@ -943,7 +948,7 @@ class RepoState {
 
   restLabel(name: string): Record<string, unknown> {
     const l = this.label(name);
-    return { id: l.id, node_id: l.nodeId, url: `${this.apiUrl}/labels/${encodeURIComponent(l.name)}`, name: l.name, color: l.color, default: false, description: null };
+    return { id: l.id, node_id: l.nodeId, url: `${this.apiUrl}/labels/${encodeURIComponent(l.name)}`, name: l.name, color: l.color };
   }
 
   restIssue(t: Thread): Record<string, unknown> {
@@ -960,9 +965,6 @@ class RepoState {
       body: t.body,
       user: this.restUser(t.user),
       labels: t.labels.map((l) => this.restLabel(l)),
-      assignee: null,
-      assignees: [],
-      locked: false,
       comments: t.comments.length,
       created_at: t.createdAt,
       updated_at: t.updatedAt,
@@ -995,7 +997,6 @@ class RepoState {
       issue_url: `${this.apiUrl}/issues/${t.number}`,
       number: t.number,
       state: t.state,
-      locked: false,
       title: t.title,
       user: this.restUser(t.user),
       body: t.body,
@@ -1005,15 +1006,11 @@ class RepoState {
       closed_at: t.closedAt,
       merged_at: t.pr.mergedAt,
       merge_commit_sha: t.pr.mergeCommitSha,
-      assignee: null,
-      assignees: [],
-      requested_reviewers: [],
       draft: t.pr.draft,
       head: branch(t.pr.head, t.pr.headSha),
       base: branch(t.pr.base, this.refs.get(t.pr.base) ?? ''),
       author_association: t.user.type === 'Bot' ? 'NONE' : 'MEMBER',
       merged: t.pr.merged,
-      mergeable: null,
       merged_by: t.pr.mergedBy ? this.restUser(t.pr.mergedBy) : null,
       comments: t.comments.length,
     };
@@ -1087,7 +1084,6 @@ export class FakeGitHub {
   readonly #world: World;
   readonly #requests: RecordedRequest[] = [];
   readonly #unexpected: string[] = [];
-  readonly #violations: string[] = [];
   readonly #faults: { fault: Fault; left: number; skip: number }[] = [];
   #interceptors: nock.Interceptor[] = [];
   #tokenCount = 0;
@@ -1162,12 +1158,12 @@ export class FakeGitHub {
    * what is wrong; `stop()` throws while any is left.
    */
   violations(): readonly string[] {
-    return [...this.#violations];
+    return [...this.#world.violations];
   }
 
   /** The violations so far, emptying the list (for a test that makes them on purpose). */
   takeViolations(): string[] {
-    return this.#violations.splice(0);
+    return this.#world.violations.splice(0);
   }
 
   /** The next matching request(s) fail with `status` (the rest of the model is untouched unless `afterApply`). */
@@ -1278,17 +1274,13 @@ export class FakeGitHub {
     if (installation === undefined) throw new Error(`no installation ${installationId}`);
     const repos = [...this.#world.repos.values()].filter((r) => r.installationId === installationId);
     const anyRepo = repos[0];
-    return {
-      id: this.#world.nextEventId(),
-      name: 'installation',
-      payload: {
-        action: 'created',
-        installation: this.#restInstallation(installation),
-        repositories: repos.map((r) => ({ id: r.id, node_id: r.nodeId, name: r.name, full_name: r.fullName, private: r.private })),
-        requester: null,
-        sender: anyRepo ? anyRepo.restUser(this.#world.person) : { login: this.#world.person.login, id: this.#world.person.id, type: 'User' },
-      },
-    } as unknown as WebhookEvent;
+    return webhookEvent(this.#world, 'installation', {
+      action: 'created',
+      installation: this.#restInstallation(installation),
+      repositories: repos.map((r) => ({ id: r.id, node_id: r.nodeId, name: r.name, full_name: r.fullName, private: r.private })),
+      requester: null,
+      sender: anyRepo ? anyRepo.restUser(this.#world.person) : { login: this.#world.person.login, id: this.#world.person.id, type: 'User' },
+    });
   }
 
   // ------------------------------------------------------------------ HTTP
@@ -1359,7 +1351,7 @@ export class FakeGitHub {
   /** A GraphQL request GitHub would refuse (github-description.ts): GitHub's answer, and a violation. */
   #graphqlRefusal(problems: readonly string[]): Reply | null {
     if (problems.length === 0) return null;
-    this.#violations.push(...problems.map((p) => `POST /graphql (GraphQL): ${p}`));
+    this.#world.violations.push(...problems.map((p) => `POST /graphql (GraphQL): ${p}`));
     return { status: 200, body: { errors: problems.map((message) => ({ message, locations: [] })) } };
   }
 
@@ -1370,7 +1362,7 @@ export class FakeGitHub {
    * would silently ignore (an unknown query parameter or body field) is served. Both are violations.
    */
   #restRefusal(method: string, url: URL, body: unknown, contentType: string | null): Reply | null {
-    const violation = (what: string, problems: readonly string[]) => this.#violations.push(...problems.map((p) => `${method} ${url.pathname}${url.search} (${what}): ${p}`));
+    const violation = (what: string, problems: readonly string[]) => this.#world.violations.push(...problems.map((p) => `${method} ${url.pathname}${url.search} (${what}): ${p}`));
     const matched = restDescription().match(method, url.pathname);
     if (matched === null) {
       violation('no such operation', ['GitHub has no operation for this method and path']);
@@ -1393,7 +1385,7 @@ export class FakeGitHub {
     if (matched === null) return reply;
     const body = restDescription().shapeResponse(matched.operation, reply.status, reply.body);
     const problems = restDescription().checkResponse(matched.operation, reply.status, body);
-    this.#violations.push(...problems.slice(0, 20).map((p) => `the fake's ${reply.status} answer to ${method} ${rawPath} (${matched.operation.route}, ${matched.operation.id}): ${p}`));
+    this.#world.violations.push(...problems.slice(0, 20).map((p) => `the fake's ${reply.status} answer to ${method} ${rawPath} (${matched.operation.route}, ${matched.operation.id}): ${p}`));
     return { ...reply, body };
   }
 
@@ -1472,7 +1464,6 @@ export class FakeGitHub {
       events: ['issue_comment', 'issues', 'pull_request', 'push'],
       created_at: this.#world.time(),
       updated_at: this.#world.time(),
-      suspended_at: null,
     };
   }
 

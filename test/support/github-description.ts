@@ -113,12 +113,20 @@ function formatErrors(errors: readonly ErrorObject[] | null | undefined, root: s
   return out;
 }
 
+/** An object or array schema with its `allOf` parts merged. */
+interface Merged {
+  readonly properties: Json | undefined;
+  readonly required: readonly string[];
+  readonly type: unknown;
+  readonly items: Json | undefined;
+}
+
 /** GitHub's REST description: operations by method and path, and their validators. */
 export class RestDescription {
   readonly #ajv: Ajv;
   /** Templates by `METHOD` and by `METHOD segments`. */
   readonly #byMethod = new Map<string, CompiledTemplate[]>();
-  readonly #merges = new WeakMap<Json, { properties: Json | undefined; required: string[]; type: unknown }>();
+  readonly #merges = new WeakMap<Json, Merged>();
   readonly #validators = new Map<string, ValidateFunction>();
   readonly #components: Json;
   /** Operations the description has (for a test to check it is the full one). */
@@ -340,9 +348,19 @@ export class RestDescription {
     return schema === null ? body : this.#shape(schema, body, 0);
   }
 
-  /** A value shaped as a component schema (`pull-request`, `issue`...): for webhook payloads. */
-  shapeAs(component: string, value: unknown): unknown {
-    return this.#shape({ $ref: `#/components/schemas/${component}` }, value, 0);
+  /**
+   * A webhook payload shaped as GitHub's description of the event (its `x-webhooks`, schema
+   * `webhook-<event>-<action>`), and what is wrong with it: a payload the fake would deliver
+   * that GitHub never sends.
+   */
+  webhook(name: string, payload: Record<string, unknown>): { payload: unknown; problems: string[] } {
+    const action = typeof payload['action'] === 'string' ? `-${payload['action'].replace(/_/g, '-')}` : '';
+    const component = `webhook-${name.replace(/_/g, '-')}${action}`;
+    if ((this.#components['schemas'] as Json)[component] === undefined) return { payload, problems: [`GitHub describes no webhook ${component}`] };
+    const pointer = `#/components/schemas/${component}`;
+    const shaped = this.#shape({ $ref: pointer }, payload, 0);
+    const v = this.#validator(pointer);
+    return { payload: shaped, problems: v(shaped) ? [] : formatErrors(v.errors, `${name} payload`) };
   }
 
   #deref(schema: Json): Json {
@@ -367,7 +385,7 @@ export class RestDescription {
       const best = branches.reduce((a, b) => (known(b) > known(a) ? b : a), branches[0] ?? {});
       return this.#shape(best, value, depth + 1);
     }
-    const { properties, required, type } = this.#merged(schema);
+    const { properties, required, type, items } = this.#merged(schema);
     const types = Array.isArray(type) ? type : type === undefined ? [] : [type];
     if (value === undefined) {
       if (types.includes('null')) return null;
@@ -388,7 +406,6 @@ export class RestDescription {
       }
     }
     if (Array.isArray(value)) {
-      const items = schema['items'] as Json | undefined;
       return items === undefined ? value : value.map((v) => this.#shape(items, v, depth + 1));
     }
     if (value === null || typeof value !== 'object' || properties === undefined) return value;
@@ -399,7 +416,7 @@ export class RestDescription {
   }
 
   /** An object schema with its `allOf` parts merged (properties and required fields). */
-  #merged(schema: Json): { properties: Json | undefined; required: string[]; type: unknown } {
+  #merged(schema: Json): Merged {
     const known = this.#merges.get(schema);
     if (known !== undefined) return known;
     const merged = this.#merge(schema);
@@ -407,17 +424,25 @@ export class RestDescription {
     return merged;
   }
 
-  #merge(schema: Json): { properties: Json | undefined; required: string[]; type: unknown } {
-    const parts = [schema, ...((schema['allOf'] ?? []) as Json[]).map((p) => this.#deref(p))];
+  #merge(schema: Json): Merged {
     let properties: Json | undefined;
-    const required: string[] = [];
+    const required = [...((schema['required'] ?? []) as string[])];
     let type: unknown = schema['type'];
-    for (const p of parts) {
-      if (p['properties'] !== undefined) properties = { ...(properties ?? {}), ...(p['properties'] as Json) };
-      required.push(...((p['required'] ?? []) as string[]));
-      type ??= p['type'];
+    let items = schema['items'] as Json | undefined;
+    // A field two parts describe must satisfy both.
+    const add = (more: Json) => {
+      properties ??= {};
+      for (const [k, v] of Object.entries(more)) properties[k] = properties[k] === undefined ? v : { allOf: [properties[k], v] };
+    };
+    if (schema['properties'] !== undefined) add(schema['properties'] as Json);
+    for (const part of (schema['allOf'] ?? []) as Json[]) {
+      const m = this.#merged(this.#deref(part));
+      if (m.properties !== undefined) add(m.properties);
+      required.push(...m.required);
+      type ??= m.type;
+      if (m.items !== undefined) items = items === undefined ? m.items : { allOf: [items, m.items] };
     }
-    return { properties, required, type };
+    return { properties, required, type, items };
   }
 
   /**
