@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { SuiteReport } from './size.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SUITES = ['test/reliability/faults.test.ts', 'test/reliability/concurrency.test.ts', 'test/hostile/rendering.test.ts'];
+const SUITES = ['test/reliability/faults.test.ts', 'test/reliability/concurrency.test.ts', 'test/reliability/deliveries.test.ts', 'test/hostile/rendering.test.ts'];
 
 const dir = mkdtempSync(join(tmpdir(), 'reliability-'));
 const file = join(dir, 'report.jsonl');

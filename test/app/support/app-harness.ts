@@ -96,6 +96,8 @@ export interface HarnessOptions {
   retries?: boolean;
   /** Clusters whose flows are collected continuously (as `npm start` collects Goldmane's). */
   collectors?: FlowCollectors;
+  /** How `deliver()` delivers webhooks by default: at once, each twice (see FakeGitHub.deliver). */
+  deliveries?: { concurrent?: boolean; twice?: boolean };
 }
 
 /** Another replica of the App: see AppHarness.replica(). */
@@ -119,6 +121,7 @@ export class AppHarness {
   #probot!: Probot;
   #scheduler!: Scheduler;
   #replicas = 0;
+  #deliveries: { concurrent?: boolean; twice?: boolean } = {};
   readonly #others: Scheduler[] = [];
 
   private constructor(files: Record<string, string>) {
@@ -129,6 +132,7 @@ export class AppHarness {
   static async start(options: HarnessOptions = {}): Promise<AppHarness> {
     const h = new AppHarness({ 'README.md': '# Policies\n', [CONFIG_PATH]: options.config ?? CONFIG, ...options.files });
     h.#dir = await mkdtemp(join(tmpdir(), 'app-harness-'));
+    h.#deliveries = options.deliveries ?? {};
     const openFile = async (): Promise<FlowSource> => {
       const file = await FileFlowSource.open([join(h.#dir, 'flows.log')]);
       const source = options.wrapFlowSource?.(file) ?? file;
@@ -227,7 +231,7 @@ export class AppHarness {
    * Delivers the webhooks GitHub would have sent (people's actions and the App's own); with
    * `concurrent` and `twice`, at once and each twice (see FakeGitHub.deliver).
    */
-  async deliver(options: { concurrent?: boolean; twice?: boolean } = {}): Promise<void> {
+  async deliver(options: { concurrent?: boolean; twice?: boolean } = this.#deliveries): Promise<void> {
     await this.github.deliver(this.#probot, options);
   }
 
