@@ -3,7 +3,10 @@
 // - REST: the official OpenAPI description, as published in `@octokit/openapi`
 //   (generated/api.github.com.json, from github/rest-api-description). A request names an
 //   operation (method + path template); its path and query parameters and its JSON body are
-//   validated against the operation's schemas, and so are the fake's JSON responses.
+//   validated against the operation's schemas. The fake's JSON answers are shaped from the
+//   response schema (required fields it does not model are added, saying nothing: null, "", 0,
+//   false, []) and validated against it; its webhook payloads likewise against the description's
+//   `x-webhooks` (schemas `webhook-<event>-<action>`).
 // - GraphQL: the public schema, as published in `@octokit/graphql-schema` (schema.graphql);
 //   a document must parse and validate, and its variables must match their declared types.
 //
