@@ -130,6 +130,8 @@ export class RestDescription {
   /** Templates by `METHOD` and by `METHOD segments`. */
   readonly #byMethod = new Map<string, CompiledTemplate[]>();
   readonly #merges = new WeakMap<Json, Merged>();
+  readonly #defaults = new WeakMap<Json, unknown>();
+  readonly #memo = new WeakMap<Json, Map<string, unknown>>();
   readonly #validators = new Map<string, ValidateFunction>();
   readonly #components: Json;
   /** Operations the description has (for a test to check it is the full one). */
@@ -361,7 +363,8 @@ export class RestDescription {
     const component = `webhook-${name.replace(/_/g, '-')}${action}`;
     if ((this.#components['schemas'] as Json)[component] === undefined) return { payload, problems: [`GitHub describes no webhook ${component}`] };
     const pointer = `#/components/schemas/${component}`;
-    const shaped = this.#shape({ $ref: pointer }, payload, 0);
+    // A copy, as GitHub's JSON would be: shaped parts are shared between payloads.
+    const shaped = JSON.parse(JSON.stringify(this.#shape({ $ref: pointer }, payload, 0))) as unknown;
     const v = this.#validator(pointer);
     return { payload: shaped, problems: v(shaped) ? [] : formatErrors(v.errors, `${name} payload`) };
   }
@@ -372,10 +375,34 @@ export class RestDescription {
     return s;
   }
 
+  /**
+   * Shaping is memoised (the same users, repositories and labels recur in every answer and
+   * payload): a schema's value for "not given", and its shaping of a nested object by the
+   * object's JSON. Results are shared, so callers serialise them (REST answers are sent as JSON,
+   * webhook payloads are copied: see `webhook`).
+   */
   #shape(schemaIn: Json, value: unknown, depth: number): unknown {
     // A value given that is not an object or array is the fake's, as it is.
     if (value === null || (value !== undefined && typeof value !== 'object')) return value;
     const schema = this.#deref(schemaIn);
+    if (value === undefined) {
+      if (!this.#defaults.has(schema)) this.#defaults.set(schema, this.#shapeOnce(schema, undefined, depth));
+      return this.#defaults.get(schema);
+    }
+    if (depth === 0 || Array.isArray(value)) return this.#shapeOnce(schema, value, depth);
+    let memo = this.#memo.get(schema);
+    if (memo === undefined) this.#memo.set(schema, (memo = new Map()));
+    const key = JSON.stringify(value);
+    let shaped = memo.get(key);
+    if (shaped === undefined) {
+      if (memo.size >= 500) memo.clear();
+      shaped = this.#shapeOnce(schema, value, depth);
+      memo.set(key, shaped);
+    }
+    return shaped;
+  }
+
+  #shapeOnce(schema: Json, value: unknown, depth: number): unknown {
     const alternatives = (schema['anyOf'] ?? schema['oneOf']) as Json[] | undefined;
     if (alternatives !== undefined) {
       if (value === null) return null;
@@ -445,7 +472,7 @@ export class RestDescription {
       type ??= m.type;
       if (m.items !== undefined) items = items === undefined ? m.items : { allOf: [items, m.items] };
     }
-    return { properties, required, type, items };
+    return { properties, required: [...new Set(required)], type, items };
   }
 
   /**
