@@ -620,6 +620,9 @@ describe('held to GitHub’s descriptions (@octokit/openapi, @octokit/graphql-sc
     const { title: _title, ...untitled } = created.data;
     expect(description.checkResponse(operation, 201, untitled)).toEqual(["response must have required property 'title'"]);
     expect(description.checkResponse(operation, 201, description.shapeResponse(operation, 201, untitled))).toEqual([]);
+    // repos/get-content answers one of a directory (an array), a file, a symlink or a submodule.
+    const listing = await octokit.rest.repos.getContent({ owner: 'acme', repo: 'policies', path: 'clusters' });
+    expect(listing.data).toEqual([expect.objectContaining({ type: 'dir', name: 'other', path: 'clusters/other', _links: { self: '', git: null, html: null }, sha: '', size: 0 }), expect.objectContaining({ name: 'prod' })]);
   });
 
   test('webhook payloads are shaped from and held to GitHub’s description of the event (x-webhooks)', () => {

@@ -408,7 +408,11 @@ export class RestDescription {
       if (value === null) return null;
       const branches = alternatives.map((a) => this.#deref(a)).filter((b) => b['type'] !== 'null');
       if (value === undefined) return branches.length < alternatives.length ? null : this.#shape(branches[0] ?? {}, undefined, depth + 1);
-      if (typeof value !== 'object' || Array.isArray(value)) return value;
+      if (typeof value !== 'object') return value;
+      if (Array.isArray(value)) {
+        const list = branches.find((b) => this.#merged(b).type === 'array');
+        return list === undefined ? value : this.#shape(list, value, depth + 1);
+      }
       // The branch that knows the most of the fields given.
       const given = Object.keys(value);
       const known = (b: Json) => given.filter((k) => k in ((this.#merged(b).properties as Json | undefined) ?? {})).length;
