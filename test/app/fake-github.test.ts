@@ -19,7 +19,8 @@ import { FileFlowSource } from '../../src/flows/sources/file-source.ts';
 import { writeFlowFile } from '../../src/generator/generate.ts';
 import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
 import { loadTree } from '../../src/repo/fs-tree.ts';
-import { eventName, FakeGitHub, type FakeRepository } from '../support/fake-github.ts';
+import { atEveryRequest, eventName, FakeGitHub, type FakeRepository } from '../support/fake-github.ts';
+import { restDescription } from '../support/github-description.ts';
 import { useNock } from '../support/nock-scope.ts';
 
 const TestOctokit = ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } });
@@ -579,6 +580,137 @@ describe('people, faults and accounting', () => {
     other.commitToDefault({ [CONFIG_PATH]: '_extends: .github\nafterMerge: propose-updates\n' });
     expect((await read('other')).config).toEqual({ schedule: '0 3 * * *', afterMerge: 'propose-updates' });
     expect(org.file('main', CONFIG_PATH)).toContain('schedule');
+  });
+});
+
+describe('held to GitHub’s descriptions (@octokit/openapi, @octokit/graphql-schema)', () => {
+  beforeEach(() => setUp());
+
+  test('a REST request GitHub would refuse gets GitHub’s error and fails the test, naming the operation and the violation', async () => {
+    fake.pushToBranch('x', { 'x.yaml': 'x\n' });
+    const create = { owner: 'acme', repo: 'policies', title: 'T', head: 'x', base: 'main' };
+    // What Octokit's types would refuse too: sent through an untyped route.
+    const untyped = (route: string, parameters: Record<string, unknown>) => octokit.request(route, parameters);
+    // pulls/create's `draft` is a boolean in the description.
+    expect(await statusOf(untyped('POST /repos/{owner}/{repo}/pulls', { ...create, draft: 'yes' }))).toBe(422);
+    // issues/list-for-repo's `state` is one of open, closed, all; `issue_number` an integer.
+    expect(await statusOf(untyped('GET /repos/{owner}/{repo}/issues', { owner: 'acme', repo: 'policies', state: 'opened' }))).toBe(422);
+    expect(await statusOf(untyped('GET /repos/{owner}/{repo}/issues/{issue_number}', { owner: 'acme', repo: 'policies', issue_number: 'one' }))).toBe(422);
+    // No such operation: GitHub answers 404.
+    expect(await statusOf(octokit.request('GET /repos/{owner}/{repo}/pull-requests', { owner: 'acme', repo: 'policies' }))).toBe(404);
+    expect(fake.pullRequests()).toEqual([]);
+    const violations = github.violations();
+    expect(violations).toEqual([
+      'POST /repos/acme/policies/pulls (POST /repos/{owner}/{repo}/pulls, pulls/create): body.draft must be boolean',
+      'GET /repos/acme/policies/issues?state=opened (GET /repos/{owner}/{repo}/issues, issues/list-for-repo): query parameter state must be equal to one of the allowed values ("open", "closed", "all")',
+      'GET /repos/acme/policies/issues/one (GET /repos/{owner}/{repo}/issues/{issue_number}, issues/get): path parameter issue_number must be integer (one)',
+      'GET /repos/acme/policies/pull-requests (no such operation): GitHub has no operation for this method and path',
+    ]);
+    expect(() => github.stop()).toThrow(/4 request\(s\) or response\(s\) unlike GitHub's description:\n- POST \/repos\/acme\/policies\/pulls \(POST \/repos\/\{owner\}\/\{repo\}\/pulls, pulls\/create\): body.draft must be boolean/);
+    expect(github.violations()).toEqual([]); // reported once
+  });
+
+  test('what GitHub would silently ignore (an unknown query parameter or body field) is served, and is a violation all the same', async () => {
+    fake.openIssue('one', '', ['a']);
+    // `label` is not issues/list-for-repo's filter (`labels` is): GitHub lists every issue.
+    const listed = await octokit.request('GET /repos/{owner}/{repo}/issues', { owner: 'acme', repo: 'policies', label: 'b' });
+    expect(listed.data).toHaveLength(1);
+    // issues/update has no `label` field.
+    await octokit.request('PATCH /repos/{owner}/{repo}/issues/{issue_number}', { owner: 'acme', repo: 'policies', issue_number: 1, label: 'b' });
+    expect(github.takeViolations()).toEqual([
+      'GET /repos/acme/policies/issues?label=b (GET /repos/{owner}/{repo}/issues, issues/list-for-repo): query parameter label is not a parameter of this operation (GitHub ignores it)',
+      'PATCH /repos/acme/policies/issues/1 (PATCH /repos/{owner}/{repo}/issues/{issue_number}, issues/update): body.label is not a field of this operation\'s body (GitHub ignores it)',
+    ]);
+  });
+
+  test('GraphQL documents are validated against GitHub’s schema, and variables against their types', async () => {
+    await expect(octokit.graphql('query { repository(owner: "acme", name: "policies") { nameWithOwner stargazers_count } }')).rejects.toThrow(/Cannot query field "stargazers_count" on type "Repository"/);
+    await expect(octokit.graphql('query($n: Int!) { repository(owner: "acme", name: "policies") { pullRequest(number: $n) { id } } }', { n: '1' })).rejects.toThrow(/Int cannot represent non-integer value: "1"/);
+    await expect(octokit.graphql('query { repository(owner: "acme") { id } }')).rejects.toThrow(/argument "name" of type "String!" is required/);
+    const violations = github.takeViolations();
+    expect(violations).toHaveLength(3);
+    expect(violations.every((v) => v.startsWith('POST /graphql (GraphQL): '))).toBe(true);
+    // A valid document the fake does not model is the fake's limit, not a violation.
+    await expect(octokit.graphql('query { repository(owner: "acme", name: "policies") { stargazerCount } }')).rejects.toThrow(/stargazerCount/);
+    expect(github.violations()).toEqual([]);
+    expect(github.unexpected()).toHaveLength(1);
+    github.stop();
+    github = new FakeGitHub().start(); // afterEach checks this one
+  });
+
+  test('the fake’s answers are shaped from the response schemas and held to them', async () => {
+    const created = await octokit.rest.pulls.create({ owner: 'acme', repo: 'policies', title: 'T', head: (fake.pushToBranch('y', { 'y.yaml': 'y\n' }), 'y'), base: 'main' });
+    // Modelled fields are the fake's; the rest of what pulls/create's schema requires says nothing.
+    expect(created.data).toMatchObject({ number: 1, state: 'open', head: { ref: 'y' }, milestone: null, auto_merge: null, _links: { self: { href: '' } } });
+    const description = restDescription();
+    const { operation } = description.match('POST', '/repos/acme/policies/pulls')!;
+    // A field of the wrong type, a missing field: what a fake that drifted would answer.
+    expect(description.checkResponse(operation, 201, { ...created.data, number: '1' })).toEqual(['response.number must be integer']);
+    const { title: _title, ...untitled } = created.data;
+    expect(description.checkResponse(operation, 201, untitled)).toEqual(["response must have required property 'title'"]);
+    expect(description.checkResponse(operation, 201, description.shapeResponse(operation, 201, untitled))).toEqual([]);
+    // repos/get-content answers one of a directory (an array), a file, a symlink or a submodule.
+    const listing = await octokit.rest.repos.getContent({ owner: 'acme', repo: 'policies', path: 'clusters' });
+    expect(listing.data).toEqual([expect.objectContaining({ type: 'dir', name: 'other', path: 'clusters/other', _links: { self: '', git: null, html: null }, sha: '', size: 0 }), expect.objectContaining({ name: 'prod' })]);
+  });
+
+  test('webhook payloads are shaped from and held to GitHub’s description of the event (x-webhooks)', () => {
+    fake.openIssue('one', 'body', ['a']);
+    const [opened, labeled] = github.takeEvents();
+    // Modelled: the issue; from the description (webhook-issues-labeled): what the fake does not model.
+    expect(labeled!.payload).toMatchObject({ action: 'labeled', issue: { number: 1, title: 'one', labels: [{ name: 'a', default: false }], active_lock_reason: null }, repository: { archived: false, fork: false } });
+    const description = restDescription();
+    // What the fake gives is held to the schema: a field of the wrong type.
+    const payload = opened!.payload as Record<string, Record<string, unknown>>;
+    expect(description.webhook('issues', { ...payload, issue: { ...payload['issue'], number: 'one' } }).problems).toEqual(['issues payload.issue.number must be integer']);
+    expect(description.webhook('issues', { action: 'tickled' }).problems).toEqual(['GitHub describes no webhook webhook-issues-tickled']);
+  });
+
+  test('webhooks can be delivered concurrently and twice, with the same delivery id', async () => {
+    fake.openIssue('one');
+    fake.comment(1, 'hello');
+    let inFlight = 0;
+    let most = 0;
+    const received: string[] = [];
+    const probot = {
+      receive: async (event: { id: string; name: string }) => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        received.push(`${event.id} ${event.name}`);
+        inFlight--;
+      },
+    };
+    const delivered = await github.deliver(probot, { concurrent: true, twice: true });
+    expect(delivered).toHaveLength(4);
+    expect(most).toBe(4);
+    expect(received.sort()).toEqual(['fake-delivery-1 issues', 'fake-delivery-1 issues', 'fake-delivery-2 issue_comment', 'fake-delivery-2 issue_comment']);
+  });
+
+  test('atEveryRequest(): people act between every two requests of a run, each case in a fresh world', async () => {
+    github.stop();
+    const cases: string[] = [];
+    const requests = await atEveryRequest({
+      start: async () => {
+        setUp();
+        return { github, fake, octokit, seen: [] as string[] };
+      },
+      // A "run" of three reads of the default branch.
+      run: async (w) => {
+        for (let i = 0; i < 3; i++) w.seen.push((await w.octokit.rest.repos.getBranch({ owner: 'acme', repo: 'policies', branch: 'main' })).data.commit.sha);
+      },
+      act: (w) => void w.fake.commitToDefault({ 'person.md': 'a person\n' }),
+      check: (w, c) => {
+        const before = w.fake.log('main')[1]!.sha;
+        const after = w.fake.branchSha('main')!;
+        // Reads before the request index see the old head, from it on the person's commit.
+        expect(w.seen).toEqual([0, 1, 2].map((i) => (i < c.index ? before : after)));
+        cases.push(`${c.index} ${c.request.method} ${c.request.path}`);
+      },
+      stop: async (w) => w.github.stop(),
+    });
+    expect(requests).toHaveLength(3);
+    expect(cases).toEqual([0, 1, 2].map((i) => `${i} GET /repos/acme/policies/branches/main`));
+    github = new FakeGitHub().start(); // afterEach checks this one
   });
 });
 

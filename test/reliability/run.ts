@@ -15,6 +15,7 @@ const SUITES = [
   'test/reliability/concurrency.test.ts',
   'test/reliability/people.test.ts',
   'test/reliability/merge-order.test.ts',
+  'test/reliability/deliveries.test.ts',
   'test/hostile/rendering.test.ts',
 ];
 

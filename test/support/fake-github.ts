@@ -4,12 +4,19 @@
 // uses are answered from (and change) that model with GitHub's documented shapes and errors, so a
 // test runs the real app against it for many runs and asserts on the resulting repository state.
 //
-// - REST: routed by method and path; requests the fake does not implement answer 500 with the
-//   request in the message and are listed by `unexpected()`.
-// - GraphQL: the query is parsed (a small GraphQL parser below) and executed field by field
-//   against the model, so any query made of the supported types and fields works; an unknown
-//   field, argument or syntax is a GraphQL error (which Octokit throws) and is listed by
-//   `unexpected()`.
+// - GitHub's descriptions are the contract (github-description.ts): every REST request is
+//   validated against the official OpenAPI description (`@octokit/openapi`: the operation for
+//   the method and path, its path and query parameters, its JSON body), every GraphQL document
+//   and its variables against GitHub's public schema (`@octokit/graphql-schema`). What GitHub
+//   would refuse gets GitHub's error; that and what GitHub would silently ignore (an unknown
+//   query parameter or body field) are `violations()`, and `stop()` throws while any is left.
+//   The fake's JSON answers are shaped from the operation's response schema (the required
+//   fields the fake does not model are added, saying nothing) and held to it.
+// - REST: routed by method and path; valid requests the fake does not implement answer 500
+//   with the request in the message and are listed by `unexpected()`.
+// - GraphQL: the document (parsed by graphql-js) is executed field by field against the model,
+//   so any query made of the supported types and fields works; a valid field or argument the
+//   fake does not model is a GraphQL error (which Octokit throws) listed by `unexpected()`.
 // - People: `FakeRepository` methods do what a person does between runs (merge, close, reopen,
 //   restore a branch, push, tick a dashboard box...); readers give the state for assertions.
 // - Webhooks: every change, the App's (through the API) and people's, queues the event GitHub
@@ -17,6 +24,9 @@
 //   builders (`pullRequestEvent`, `pushEvent`...) make one on demand.
 // - Accounting and faults: every request is recorded (`requests()`); `failNext` makes the next
 //   matching request(s) fail, before or after the change is applied (a lost response).
+// - People during a run: `actBefore(i, act)` has a person act right before the run's i-th
+//   request; `atEveryRequest` tries every i of a run. `deliver(probot, { concurrent, twice })`
+//   delivers webhooks at once and each twice, as GitHub may.
 //
 // Usage:
 //   nock.disableNetConnect();
@@ -31,8 +41,11 @@
 
 import { mergeTrees, type TreeMerge } from './fake-merge.ts';
 import { createHash } from 'node:crypto';
+import type { DocumentNode, FragmentDefinitionNode, OperationDefinitionNode, SelectionSetNode, ValueNode } from 'graphql';
+import { Kind, valueFromASTUntyped } from 'graphql';
 import nock from 'nock';
 import type { Probot } from 'probot';
+import { graphqlDescription, type MatchedRequest, restDescription } from './github-description.ts';
 
 // ==================================================================================== public types
 
@@ -249,20 +262,16 @@ function toMap(files: FileChanges): Map<string, string | null> {
   return files instanceof Map ? new Map(files) : new Map(Object.entries(files as Record<string, string | null>));
 }
 
-// ==================================================================================== GraphQL parsing
+// ==================================================================================== GraphQL documents
 
-type GqlValue =
-  | { readonly kind: 'var'; readonly name: string }
-  | { readonly kind: 'lit'; readonly value: unknown }
-  | { readonly kind: 'enum'; readonly value: string }
-  | { readonly kind: 'list'; readonly items: readonly GqlValue[] }
-  | { readonly kind: 'obj'; readonly fields: ReadonlyMap<string, GqlValue> };
+// Documents are parsed and validated by graphql-js against GitHub's schema (github-description.ts)
+// before they get here; the executor below works on this simpler form of the operation.
 
 interface GqlField {
   readonly kind: 'field';
   readonly alias: string | null;
   readonly name: string;
-  readonly args: ReadonlyMap<string, GqlValue>;
+  readonly args: ReadonlyMap<string, ValueNode>;
   readonly selections: readonly GqlSelection[] | null;
 }
 interface GqlInline {
@@ -274,7 +283,6 @@ type GqlSelection = GqlField | GqlInline;
 
 interface GqlOperation {
   readonly type: 'query' | 'mutation';
-  readonly variables: readonly { name: string; type: string; required: boolean }[];
   readonly selections: readonly GqlSelection[];
 }
 
@@ -291,209 +299,31 @@ class GqlError extends Error {
   }
 }
 
-interface Token {
-  readonly kind: 'punct' | 'name' | 'int' | 'float' | 'string' | 'eof';
-  readonly value: string;
-}
-
-function tokenize(src: string): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  while (i < src.length) {
-    const c = src[i]!;
-    if (/[\s,\uFEFF]/.test(c)) {
-      i++;
-    } else if (c === '#') {
-      while (i < src.length && src[i] !== '\n') i++;
-    } else if (src.startsWith('...', i)) {
-      tokens.push({ kind: 'punct', value: '...' });
-      i += 3;
-    } else if ('!$()[]{}:=@|&'.includes(c)) {
-      tokens.push({ kind: 'punct', value: c });
-      i++;
-    } else if (/[_A-Za-z]/.test(c)) {
-      const m = /^[_A-Za-z][_0-9A-Za-z]*/.exec(src.slice(i))!;
-      tokens.push({ kind: 'name', value: m[0] });
-      i += m[0].length;
-    } else if (/[-0-9]/.test(c)) {
-      const m = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(src.slice(i));
-      if (m === null) throw new GqlError(`Parse error on "${c}"`, { unsupported: true });
-      tokens.push({ kind: m[1] || m[2] ? 'float' : 'int', value: m[0] });
-      i += m[0].length;
-    } else if (src.startsWith('"""', i)) {
-      const end = src.indexOf('"""', i + 3);
-      if (end === -1) throw new GqlError('Parse error: unterminated block string', { unsupported: true });
-      tokens.push({ kind: 'string', value: src.slice(i + 3, end) });
-      i = end + 3;
-    } else if (c === '"') {
-      let j = i + 1;
-      while (j < src.length && src[j] !== '"') j += src[j] === '\\' ? 2 : 1;
-      if (j >= src.length) throw new GqlError('Parse error: unterminated string', { unsupported: true });
-      tokens.push({ kind: 'string', value: JSON.parse(src.slice(i, j + 1)) as string });
-      i = j + 1;
-    } else {
-      throw new GqlError(`Parse error on "${c}"`, { unsupported: true });
-    }
-  }
-  tokens.push({ kind: 'eof', value: '' });
-  return tokens;
-}
-
-function parseGraphQL(src: string): GqlOperation {
-  const tokens = tokenize(src);
-  let pos = 0;
-  const peek = (): Token => tokens[pos]!;
-  const next = (): Token => tokens[pos++]!;
-  const fail = (what: string): never => {
-    throw new GqlError(`Parse error on "${peek().value || 'end of query'}": expected ${what}`, { unsupported: true });
-  };
-  const is = (value: string): boolean => peek().kind === 'punct' && peek().value === value;
-  const expect = (value: string): void => {
-    if (!is(value)) fail(`"${value}"`);
-    pos++;
-  };
-  const name = (): string => (peek().kind === 'name' ? next().value : fail('a name'));
-
-  const value = (): GqlValue => {
-    const t = peek();
-    if (is('$')) {
-      pos++;
-      return { kind: 'var', name: name() };
-    }
-    if (is('[')) {
-      pos++;
-      const items: GqlValue[] = [];
-      while (!is(']')) items.push(value());
-      pos++;
-      return { kind: 'list', items };
-    }
-    if (is('{')) {
-      pos++;
-      const fields = new Map<string, GqlValue>();
-      while (!is('}')) {
-        const key = name();
-        expect(':');
-        fields.set(key, value());
-      }
-      pos++;
-      return { kind: 'obj', fields };
-    }
-    pos++;
-    switch (t.kind) {
-      case 'int':
-        return { kind: 'lit', value: Number.parseInt(t.value, 10) };
-      case 'float':
-        return { kind: 'lit', value: Number.parseFloat(t.value) };
-      case 'string':
-        return { kind: 'lit', value: t.value };
-      case 'name':
-        return t.value === 'true' || t.value === 'false' ? { kind: 'lit', value: t.value === 'true' } : t.value === 'null' ? { kind: 'lit', value: null } : { kind: 'enum', value: t.value };
-      default:
-        pos--;
-        return fail('a value');
-    }
-  };
-
-  const directives = (): void => {
-    if (is('@')) throw new GqlError('directives are not supported by the fake', { unsupported: true });
-  };
-
-  const selectionSet = (): GqlSelection[] => {
-    expect('{');
-    const out: GqlSelection[] = [];
-    while (!is('}')) {
-      if (peek().kind === 'eof') fail('"}"');
-      if (is('...')) {
-        pos++;
-        if (peek().kind === 'name' && peek().value === 'on') {
-          pos++;
-          const on = name();
-          directives();
-          out.push({ kind: 'inline', on, selections: selectionSet() });
-        } else if (is('{')) {
-          out.push({ kind: 'inline', on: null, selections: selectionSet() });
-        } else {
-          throw new GqlError('named fragments are not supported by the fake', { unsupported: true });
+/** The operation of a validated document, named fragments inlined. */
+function operationOf(document: DocumentNode, operation: OperationDefinitionNode): GqlOperation {
+  if (operation.operation === 'subscription') throw new GqlError('subscriptions are not supported', { unsupported: true });
+  const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+  const selections = (set: SelectionSetNode): GqlSelection[] =>
+    set.selections.map((s): GqlSelection => {
+      if ((s.directives ?? []).length > 0) throw new GqlError('directives are not supported by the fake', { unsupported: true });
+      switch (s.kind) {
+        case Kind.FIELD:
+          return {
+            kind: 'field',
+            alias: s.alias?.value ?? null,
+            name: s.name.value,
+            args: new Map((s.arguments ?? []).map((a) => [a.name.value, a.value])),
+            selections: s.selectionSet ? selections(s.selectionSet) : null,
+          };
+        case Kind.INLINE_FRAGMENT:
+          return { kind: 'inline', on: s.typeCondition?.name.value ?? null, selections: selections(s.selectionSet) };
+        case Kind.FRAGMENT_SPREAD: {
+          const f = fragments.get(s.name.value)!;
+          return { kind: 'inline', on: f.typeCondition.name.value, selections: selections(f.selectionSet) };
         }
-        continue;
       }
-      let alias: string | null = null;
-      let field = name();
-      if (is(':')) {
-        pos++;
-        alias = field;
-        field = name();
-      }
-      const args = new Map<string, GqlValue>();
-      if (is('(')) {
-        pos++;
-        while (!is(')')) {
-          const key = name();
-          expect(':');
-          args.set(key, value());
-        }
-        pos++;
-      }
-      directives();
-      out.push({ kind: 'field', alias, name: field, args, selections: is('{') ? selectionSet() : null });
-    }
-    pos++;
-    return out;
-  };
-
-  let type: 'query' | 'mutation' = 'query';
-  const variables: { name: string; type: string; required: boolean }[] = [];
-  if (peek().kind === 'name') {
-    const keyword = next().value;
-    if (keyword === 'subscription') throw new GqlError('subscriptions are not supported', { unsupported: true });
-    if (keyword !== 'query' && keyword !== 'mutation') {
-      throw new GqlError(`Parse error on "${keyword}": ${keyword === 'fragment' ? 'fragments are not supported by the fake' : 'expected query or mutation'}`, { unsupported: true });
-    }
-    type = keyword;
-    if (peek().kind === 'name') pos++; // operation name
-    if (is('(')) {
-      pos++;
-      while (!is(')')) {
-        expect('$');
-        const v = name();
-        expect(':');
-        let t = '';
-        let depth = 0;
-        while (true) {
-          if (is('[')) depth++;
-          else if (is(']')) depth--;
-          else if (peek().kind !== 'name' && !is('!')) fail('a type');
-          t += next().value;
-          if (depth === 0 && !is('!') && !is(']')) break;
-        }
-        if (is('=')) {
-          pos++;
-          value();
-        }
-        variables.push({ name: v, type: t, required: t.endsWith('!') });
-      }
-      pos++;
-    }
-    directives();
-  }
-  const selections = selectionSet();
-  if (peek().kind !== 'eof') throw new GqlError('only one operation per document is supported by the fake', { unsupported: true });
-  return { type, variables, selections };
-}
-
-function argValue(v: GqlValue, variables: Readonly<Record<string, unknown>>): unknown {
-  switch (v.kind) {
-    case 'var':
-      return variables[v.name] ?? null;
-    case 'lit':
-      return v.value;
-    case 'enum':
-      return v.value;
-    case 'list':
-      return v.items.map((i) => argValue(i, variables));
-    case 'obj':
-      return Object.fromEntries([...v.fields].map(([k, f]) => [k, argValue(f, variables)]));
-  }
+    });
+  return { type: operation.operation, selections: selections(operation.selectionSet) };
 }
 
 // ==================================================================================== the model
@@ -598,6 +428,8 @@ class World {
   readonly users = new Map<string, User>();
   /** Webhook events GitHub would deliver for the changes so far, oldest first. */
   readonly events: WebhookEvent[] = [];
+  /** What GitHub's description says is wrong with requests, answers and webhooks (see FakeGitHub.violations()). */
+  readonly violations: string[] = [];
   #ids = 1000;
   #events = 0;
 
@@ -635,6 +467,14 @@ class World {
   repo(owner: string, name: string): RepoState | undefined {
     return this.repos.get(`${owner}/${name}`.toLowerCase());
   }
+}
+
+/** A webhook event as GitHub would deliver it: shaped from and held to GitHub's description of it. */
+function webhookEvent(world: World, name: string, payload: Record<string, unknown>): WebhookEvent {
+  const checked = restDescription().webhook(name, payload);
+  const key = typeof payload['action'] === 'string' ? `${name}.${payload['action']}` : name;
+  world.violations.push(...checked.problems.slice(0, 20).map((p) => `the fake's ${key} webhook: ${p}`));
+  return { id: world.nextEventId(), name, payload: checked.payload } as unknown as WebhookEvent;
 }
 
 function nodeId(prefix: string, ...parts: (string | number)[]): string {
@@ -885,16 +725,12 @@ class RepoState {
 
   /** The webhook event GitHub would send (the repository, sender and installation added). */
   event(name: string, payload: Record<string, unknown>, sender: User): WebhookEvent {
-    return {
-      id: this.world.nextEventId(),
-      name,
-      payload: {
-        repository: this.restRepository(),
-        sender: this.restUser(sender),
-        ...(this.installationId !== null ? { installation: { id: this.installationId, node_id: nodeId('I', 'installation', this.installationId) } } : {}),
-        ...payload,
-      },
-    } as unknown as WebhookEvent;
+    return webhookEvent(this.world, name, {
+      repository: this.restRepository(),
+      sender: this.restUser(sender),
+      ...(this.installationId !== null ? { installation: { id: this.installationId, node_id: nodeId('I', 'installation', this.installationId) } } : {}),
+      ...payload,
+    });
   }
 
   /** Queues the webhook GitHub would deliver. */
@@ -1084,6 +920,10 @@ class RepoState {
   }
 
   // ------------------------------------------------------------------ REST shapes
+  //
+  // What the fake models; what GitHub's schemas also require (URL templates, counters, flags
+  // that are always false here...) is added from the description when an answer or a webhook
+  // leaves the fake (github-description.ts: shapeResponse, webhook).
 
   restUser(u: User): Record<string, unknown> {
     return {
@@ -1091,7 +931,6 @@ class RepoState {
       id: u.id,
       node_id: nodeId('U', u.id),
       type: u.type,
-      site_admin: false,
       avatar_url: `https://avatars.githubusercontent.com/u/${u.id}?v=4`,
       url: `https://api.github.com/users/${encodeURIComponent(u.login)}`,
       html_url: `https://github.com/${encodeURIComponent(u.login)}`,
@@ -1109,10 +948,6 @@ class RepoState {
       owner: this.restUser(this.owner),
       html_url: this.htmlUrl,
       url: this.apiUrl,
-      description: null,
-      fork: false,
-      archived: false,
-      disabled: false,
       default_branch: this.defaultBranch,
       delete_branch_on_merge: this.deleteBranchOnMerge,
       permissions: { admin: false, maintain: false, push: true, triage: true, pull: true },
@@ -1121,7 +956,7 @@ class RepoState {
 
   restLabel(name: string): Record<string, unknown> {
     const l = this.label(name);
-    return { id: l.id, node_id: l.nodeId, url: `${this.apiUrl}/labels/${encodeURIComponent(l.name)}`, name: l.name, color: l.color, default: false, description: null };
+    return { id: l.id, node_id: l.nodeId, url: `${this.apiUrl}/labels/${encodeURIComponent(l.name)}`, name: l.name, color: l.color };
   }
 
   restIssue(t: Thread): Record<string, unknown> {
@@ -1138,9 +973,6 @@ class RepoState {
       body: t.body,
       user: this.restUser(t.user),
       labels: t.labels.map((l) => this.restLabel(l)),
-      assignee: null,
-      assignees: [],
-      locked: false,
       comments: t.comments.length,
       created_at: t.createdAt,
       updated_at: t.updatedAt,
@@ -1178,7 +1010,6 @@ class RepoState {
       issue_url: `${this.apiUrl}/issues/${t.number}`,
       number: t.number,
       state: t.state,
-      locked: false,
       title: t.title,
       user: this.restUser(t.user),
       body: t.body,
@@ -1188,9 +1019,6 @@ class RepoState {
       closed_at: t.closedAt,
       merged_at: t.pr.mergedAt,
       merge_commit_sha: t.pr.mergeCommitSha,
-      assignee: null,
-      assignees: [],
-      requested_reviewers: [],
       draft: t.pr.draft,
       head: branch(t.pr.head, t.pr.headSha),
       base: branch(t.pr.base, this.refs.get(t.pr.base) ?? ''),
@@ -1313,9 +1141,15 @@ export class FakeGitHub {
     return this;
   }
 
+  /**
+   * Stops serving; throws if a request broke GitHub's description (or a response of the fake
+   * did), naming each, so every test that uses the fake fails on a call GitHub would refuse.
+   */
   stop(): void {
     for (const i of this.#interceptors) nock.removeInterceptor(i);
     this.#interceptors = [];
+    const violations = this.takeViolations();
+    if (violations.length > 0) throw new Error(`FakeGitHub: ${violations.length} request(s) or response(s) unlike GitHub's description:\n- ${violations.join('\n- ')}`);
   }
 
   // ------------------------------------------------------------------ accounting and faults
@@ -1331,6 +1165,20 @@ export class FakeGitHub {
   /** Requests the fake does not implement (REST routes, GraphQL fields or syntax): a test or an app bug. */
   unexpected(): readonly string[] {
     return [...this.#unexpected];
+  }
+
+  /**
+   * Requests real GitHub would refuse or silently ignore in part, and responses of the fake that
+   * do not match GitHub's description (see github-description.ts), each naming the operation and
+   * what is wrong; `stop()` throws while any is left.
+   */
+  violations(): readonly string[] {
+    return [...this.#world.violations];
+  }
+
+  /** The violations so far, emptying the list (for a test that makes them on purpose). */
+  takeViolations(): string[] {
+    return this.#world.violations.splice(0);
   }
 
   /** The next matching request(s) fail with `status` (the rest of the model is untouched unless `afterApply`). */
@@ -1349,6 +1197,24 @@ export class FakeGitHub {
     const released = new Promise<void>((resolve) => (release = resolve));
     this.failNext({ ...match, kind: 'pass', before: () => (arrived(), released) });
     return { reached, release };
+  }
+
+  /**
+   * A person acting between two requests: `act` runs when the `index`-th request from now
+   * arrives (0: the next one), before it is served, and the request is then served as usual.
+   * `ran()` tells whether that request came. See `atEveryRequest` to try every index of a run.
+   */
+  actBefore(index: number, act: () => void | Promise<void>): { ran(): boolean } {
+    let ran = false;
+    this.failNext({
+      kind: 'pass',
+      skip: index,
+      before: async () => {
+        ran = true;
+        await act();
+      },
+    });
+    return { ran: () => ran };
   }
 
   /** Faults not yet consumed. */
@@ -1383,19 +1249,35 @@ export class FakeGitHub {
   }
 
   /**
-   * Delivers the queued events to the app (`probot.receive`), one at a time and in order, like
-   * GitHub; events caused by the handlers are delivered too, until none is left. `only` filters
+   * Delivers the queued events to the app (`probot.receive`), by default one at a time and in
+   * order; events caused by the handlers are delivered too, until none is left. `only` filters
    * by `name` or `name.action` (others are dropped). Fails after `maxRounds` rounds (a loop).
+   *
+   * GitHub promises neither order nor once-only delivery, so a test can ask for what it does at
+   * its worst: `concurrent` delivers a round's events all at once (the handlers interleave at
+   * every request), `twice` delivers each event a second time with the same delivery id (a
+   * redelivery keeps the event's X-GitHub-Delivery GUID: github/docs#32822), concurrently with
+   * the first when both are set, else right after it. Every delivery runs to its end before a
+   * failure is thrown (the first one's).
    */
-  async deliver(probot: { receive(event: WebhookEvent): Promise<void> }, options: { only?: readonly string[]; maxRounds?: number } = {}): Promise<WebhookEvent[]> {
+  async deliver(
+    probot: { receive(event: WebhookEvent): Promise<void> },
+    options: { only?: readonly string[]; maxRounds?: number; concurrent?: boolean; twice?: boolean } = {},
+  ): Promise<WebhookEvent[]> {
     const delivered: WebhookEvent[] = [];
     const max = options.maxRounds ?? 20;
+    const copies = options.twice ? 2 : 1;
     for (let round = 0; this.#world.events.length > 0; round++) {
       if (round >= max) throw new Error(`webhook deliveries still cause events after ${max} rounds: ${this.#world.events.map(eventName).join(', ')}`);
-      for (const event of this.takeEvents()) {
-        if (options.only && !options.only.includes(event.name) && !options.only.includes(eventName(event))) continue;
-        delivered.push(event);
-        await probot.receive(event);
+      const events = this.takeEvents().filter((e) => !options.only || options.only.includes(e.name) || options.only.includes(eventName(e)));
+      const deliveries = events.flatMap((e) => Array.from({ length: copies }, () => e));
+      delivered.push(...deliveries);
+      if (options.concurrent) {
+        const results = await Promise.allSettled(deliveries.map((e) => probot.receive(e)));
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      } else {
+        for (const event of deliveries) await probot.receive(event);
       }
     }
     return delivered;
@@ -1407,17 +1289,13 @@ export class FakeGitHub {
     if (installation === undefined) throw new Error(`no installation ${installationId}`);
     const repos = [...this.#world.repos.values()].filter((r) => r.installationId === installationId);
     const anyRepo = repos[0];
-    return {
-      id: this.#world.nextEventId(),
-      name: 'installation',
-      payload: {
-        action: 'created',
-        installation: this.#restInstallation(installation),
-        repositories: repos.map((r) => ({ id: r.id, node_id: r.nodeId, name: r.name, full_name: r.fullName, private: r.private })),
-        requester: null,
-        sender: anyRepo ? anyRepo.restUser(this.#world.person) : { login: this.#world.person.login, id: this.#world.person.id, type: 'User' },
-      },
-    } as unknown as WebhookEvent;
+    return webhookEvent(this.#world, 'installation', {
+      action: 'created',
+      installation: this.#restInstallation(installation),
+      repositories: repos.map((r) => ({ id: r.id, node_id: r.nodeId, name: r.name, full_name: r.fullName, private: r.private })),
+      requester: null,
+      sender: anyRepo ? anyRepo.restUser(this.#world.person) : { login: this.#world.person.login, id: this.#world.person.id, type: 'User' },
+    });
   }
 
   // ------------------------------------------------------------------ HTTP
@@ -1442,19 +1320,29 @@ export class FakeGitHub {
     };
     let graphqlFields: string[] = [];
     let operation: GqlOperation | null = null;
+    let refusal: Reply | null;
     if (req.method === 'POST' && url.pathname === '/graphql') {
-      try {
-        operation = parseGraphQL(String((body as { query?: unknown } | undefined)?.query ?? ''));
-        const first = operation.selections.find((s): s is GqlField => s.kind === 'field');
-        const under = first?.selections?.filter((s): s is GqlField => s.kind === 'field').map((s) => s.name) ?? [];
-        graphqlFields = [first?.name ?? '', ...new Set(under)];
-        const variables = (body as { variables?: Record<string, unknown> } | undefined)?.variables;
-        Object.assign(record, { graphql: first?.name ?? '', graphqlFields: [...new Set(under)], ...(variables ? { variables } : {}) });
-      } catch {
-        // Reported by the execution below.
+      const { query, variables, operationName } = (body ?? {}) as { query?: unknown; variables?: Record<string, unknown>; operationName?: string };
+      const checked = graphqlDescription().check(String(query ?? ''), variables, operationName);
+      refusal = this.#graphqlRefusal(checked.problems);
+      if (refusal === null) {
+        try {
+          operation = operationOf(checked.document!, checked.operation!);
+        } catch (e) {
+          if (!(e instanceof GqlError)) throw e;
+          this.#unexpected.push(`GraphQL: ${e.message}\n${String(query)}`);
+          refusal = { status: 200, body: { errors: [{ type: e.type, path: [], message: e.message, locations: [] }] } };
+        }
       }
+      const first = operation?.selections.find((s): s is GqlField => s.kind === 'field');
+      const under = first?.selections?.filter((s): s is GqlField => s.kind === 'field').map((s) => s.name) ?? [];
+      graphqlFields = [first?.name ?? '', ...new Set(under)];
+      Object.assign(record, { graphql: first?.name ?? '', graphqlFields: [...new Set(under)], ...(variables ? { variables } : {}) });
+    } else {
+      refusal = this.#restRefusal(req.method, url, body, req.headers.get('content-type'));
     }
     this.#requests.push(record);
+    if (refusal !== null) return this.#finish(record, refusal);
 
     const taken = this.#takeFault(req.method, path, graphqlFields);
     await taken?.before?.();
@@ -1465,14 +1353,55 @@ export class FakeGitHub {
     try {
       reply =
         url.pathname === '/graphql' && req.method === 'POST'
-          ? this.#graphql(body, auth, operation)
+          ? this.#graphql(body, auth, operation!)
           : this.#rest({ method: req.method, path, rawPath: url.pathname, query: url.searchParams, headers: req.headers, body, auth });
     } catch (e) {
       if (!(e instanceof HttpError)) throw e;
       reply = { status: e.status, body: e.body };
     }
     if (fault) return this.#finish(record, this.#faultReply(fault));
-    return this.#finish(record, reply);
+    return this.#finish(record, this.#conform(req.method, url.pathname, reply));
+  }
+
+  /** A GraphQL request GitHub would refuse (github-description.ts): GitHub's answer, and a violation. */
+  #graphqlRefusal(problems: readonly string[]): Reply | null {
+    if (problems.length === 0) return null;
+    this.#world.violations.push(...problems.map((p) => `POST /graphql (GraphQL): ${p}`));
+    return { status: 200, body: { errors: problems.map((message) => ({ message, locations: [] })) } };
+  }
+
+  /**
+   * Holds a REST request to GitHub's description (github-description.ts): the operation must
+   * exist for the method and path, its parameters and body must validate. What GitHub refuses
+   * gets GitHub's answer (404 for no such operation, 422 for an invalid request); what GitHub
+   * would silently ignore (an unknown query parameter or body field) is served. Both are violations.
+   */
+  #restRefusal(method: string, url: URL, body: unknown, contentType: string | null): Reply | null {
+    const violation = (what: string, problems: readonly string[]) => this.#world.violations.push(...problems.map((p) => `${method} ${url.pathname}${url.search} (${what}): ${p}`));
+    const matched = restDescription().match(method, url.pathname);
+    if (matched === null) {
+      violation('no such operation', ['GitHub has no operation for this method and path']);
+      return { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' } };
+    }
+    const { refused, ignored } = restDescription().checkRequest(matched, url.searchParams, body, contentType);
+    violation(`${matched.operation.route}, ${matched.operation.id}`, [...refused, ...ignored.map((i) => `${i} (GitHub ignores it)`)]);
+    if (refused.length === 0) return null;
+    return { status: 422, body: { message: `Invalid request.\n\n${refused.join('\n')}`, documentation_url: 'https://docs.github.com/rest', status: '422' } };
+  }
+
+  /**
+   * The fake's JSON answer shaped from the operation's response schema (the fields the fake
+   * does not model), then held to it: a field the fake gives with the wrong type or value, or an
+   * answer of the wrong shape, is a violation (a fake that drifted from GitHub).
+   */
+  #conform(method: string, rawPath: string, reply: Reply): Reply {
+    if (rawPath === '/graphql' || reply.body === undefined || typeof reply.body === 'string') return reply;
+    const matched: MatchedRequest | null = restDescription().match(method, rawPath);
+    if (matched === null) return reply;
+    const body = restDescription().shapeResponse(matched.operation, reply.status, reply.body);
+    const problems = restDescription().checkResponse(matched.operation, reply.status, body);
+    this.#world.violations.push(...problems.slice(0, 20).map((p) => `the fake's ${reply.status} answer to ${method} ${rawPath} (${matched.operation.route}, ${matched.operation.id}): ${p}`));
+    return { ...reply, body };
   }
 
   #finish(record: RecordedRequest | null, reply: Reply): [number, string, Record<string, string>] {
@@ -1550,7 +1479,6 @@ export class FakeGitHub {
       events: ['issue_comment', 'issues', 'pull_request', 'push'],
       created_at: this.#world.time(),
       updated_at: this.#world.time(),
-      suspended_at: null,
     };
   }
 
@@ -1702,8 +1630,8 @@ export class FakeGitHub {
       return { status: 200, body: { sha, url: `${repo.apiUrl}/git/trees/${sha}`, tree: entries.slice(0, world.options.treeEntryLimit), truncated } };
     }
     if (rest === '/git/trees' && method === 'POST') {
-      const entries = body['tree'];
-      if (!Array.isArray(entries)) throw validationFailed([{ resource: 'Tree', field: 'tree', code: 'missing_field' }]);
+      // Shapes (a `tree` array, modes, types) are checked against git/create-tree's schema before.
+      const entries = body['tree'] as Record<string, unknown>[];
       const baseSha = body['base_tree'] as string | undefined;
       let base: FlatTree = new Map();
       if (baseSha !== undefined && baseSha !== null) {
@@ -1712,13 +1640,12 @@ export class FakeGitHub {
         base = found;
       }
       const changes = new Map<string, string | { sha: string; mode: string } | null>();
-      for (const e of entries as Record<string, unknown>[]) {
+      for (const e of entries) {
         const p = e['path'];
         if (typeof p !== 'string' || p === '' || p.startsWith('/') || p.endsWith('/') || p.split('/').some((s) => s === '' || s === '.' || s === '..')) {
           throw new HttpError(422, `tree.path contains a malformed path component`);
         }
-        const mode = String(e['mode'] ?? '');
-        if (!['100644', '100755', '040000', '160000', '120000'].includes(mode)) throw new HttpError(422, `tree.mode must be one of 100644, 100755, 040000, 160000, 120000`);
+        const mode = String(e['mode']);
         if ((e['type'] ?? 'blob') !== 'blob' && e['sha'] !== null) return this.#unsupported(`${route} with a ${String(e['type'])} entry`);
         const hasContent = typeof e['content'] === 'string';
         const hasSha = 'sha' in e;
@@ -1741,9 +1668,7 @@ export class FakeGitHub {
       return { status: 200, body: { sha: m[1], node_id: nodeId('B', repo.id, m[1]!), size: content.length, url: `${repo.apiUrl}/git/blobs/${m[1]}`, content: `${base64}\n`, encoding: 'base64' } };
     }
     if (rest === '/git/blobs' && method === 'POST') {
-      const content = body['content'];
-      if (typeof content !== 'string') throw validationFailed([{ resource: 'Blob', field: 'content', code: 'missing_field' }]);
-      const sha = repo.writeBlob(Buffer.from(content, body['encoding'] === 'base64' ? 'base64' : 'utf8'));
+      const sha = repo.writeBlob(Buffer.from(body['content'] as string, body['encoding'] === 'base64' ? 'base64' : 'utf8'));
       return { status: 201, body: { sha, url: `${repo.apiUrl}/git/blobs/${sha}` } };
     }
     if ((m = /^\/git\/commits\/([^/]+)$/.exec(rest)) && method === 'GET') {
@@ -1751,12 +1676,11 @@ export class FakeGitHub {
       return { status: 200, body: repo.restCommit(m[1]!) };
     }
     if (rest === '/git/commits' && method === 'POST') {
-      const tree = String(body['tree'] ?? '');
-      const parents = (body['parents'] ?? []) as unknown[];
-      if (typeof body['message'] !== 'string') throw validationFailed([{ resource: 'Commit', field: 'message', code: 'missing_field' }]);
+      const tree = body['tree'] as string;
+      const parents = (body['parents'] ?? []) as string[];
       if (!repo.trees.has(tree)) throw new HttpError(422, 'Tree SHA does not exist');
-      for (const p of parents) if (typeof p !== 'string' || !repo.commits.has(p)) throw new HttpError(422, 'Parent SHA does not exist or is not a commit object');
-      const sha = repo.writeCommit(tree, parents as string[], body['message'], bot);
+      for (const p of parents) if (!repo.commits.has(p)) throw new HttpError(422, 'Parent SHA does not exist or is not a commit object');
+      const sha = repo.writeCommit(tree, parents, body['message'] as string, bot);
       return { status: 201, body: repo.restCommit(sha) };
     }
     if ((m = /^\/git\/(?:ref|refs)\/heads\/(.+)$/.exec(rest)) && method === 'GET') {
@@ -1764,8 +1688,8 @@ export class FakeGitHub {
       return { status: 200, body: repo.restRef(m[1]!) };
     }
     if (rest === '/git/refs' && method === 'POST') {
-      const ref = String(body['ref'] ?? '');
-      const sha = String(body['sha'] ?? '');
+      const ref = body['ref'] as string;
+      const sha = body['sha'] as string;
       if (!/^refs\/[^/]+\/.+/.test(ref)) throw new HttpError(422, `${ref} is not a valid ref name.`);
       if (!ref.startsWith('refs/heads/')) return this.#unsupported(`${route} for ${ref} (only branches are modelled)`);
       if (!repo.commits.has(sha)) throw new HttpError(422, 'Object does not exist');
@@ -1829,7 +1753,6 @@ export class FakeGitHub {
     if ((m = /^\/pulls\/(\d+)$/.exec(rest)) && (method === 'GET' || method === 'PATCH')) {
       const t = repo.pull(Number(m[1]));
       if (method === 'PATCH') {
-        if (body['state'] !== undefined && body['state'] !== 'open' && body['state'] !== 'closed') throw validationFailed([{ resource: 'PullRequest', field: 'state', code: 'invalid' }]);
         if (typeof body['base'] === 'string' && !repo.refs.has(body['base'])) throw validationFailed([{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
         if (body['state'] === 'open') repo.reopen(t, bot);
         repo.edit(t, editOf(body), bot);
@@ -1910,7 +1833,8 @@ export class FakeGitHub {
 
   // ------------------------------------------------------------------ GraphQL
 
-  #graphql(body: unknown, auth: { kind: string; installationId?: number }, parsed: GqlOperation | null): Reply {
+  /** Executes a validated operation against the model. */
+  #graphql(body: unknown, auth: { kind: string; installationId?: number }, operation: GqlOperation): Reply {
     const { query, variables = {} } = (body ?? {}) as { query?: unknown; variables?: Record<string, unknown> };
     if (auth.kind === 'none') throw new HttpError(401, 'This endpoint requires you to be authenticated.');
     const errors: { type: string; path: (string | number)[]; message: string; locations: unknown[] }[] = [];
@@ -1919,18 +1843,6 @@ export class FakeGitHub {
       if (e.unsupported) this.#unexpected.push(`GraphQL: ${e.message}\n${String(query)}`);
       errors.push({ type: e.type, path: [...path, ...e.path], message: e.message, locations: [] });
     };
-    let operation: GqlOperation;
-    try {
-      operation = parsed ?? parseGraphQL(String(query ?? ''));
-      for (const v of operation.variables) {
-        if (v.required && (variables[v.name] === undefined || variables[v.name] === null)) {
-          throw new GqlError(`Variable $${v.name} of type ${v.type} was provided invalid value`, { type: 'INVALID' });
-        }
-      }
-    } catch (e) {
-      fail(e, []);
-      return { status: 200, body: { errors } };
-    }
     const executor = new GqlExecutor(this.#world, variables, auth.installationId);
     const data: Record<string, unknown> = {};
     for (const selection of operation.selections) {
@@ -1999,7 +1911,7 @@ class GqlExecutor {
   /** Resolves one field of an object of type `type` (the source is null for Query and Mutation). */
   field(type: string, source: GqlObject | null, f: GqlField, path: (string | number)[]): unknown {
     if (f.name === '__typename') return type;
-    const args = Object.fromEntries([...f.args].map(([k, v]) => [k, argValue(v, this.#variables)]));
+    const args = Object.fromEntries([...f.args].map(([k, v]) => [k, valueFromASTUntyped(v, this.#variables)]));
     const value = this.#resolve(type, source, f.name, args);
     return this.#complete(value, f, path);
   }
@@ -2034,20 +1946,14 @@ class GqlExecutor {
    * `force`, a move must be a fast-forward. Any rejected update rejects them all.
    */
   #updateRefs(args: Record<string, unknown>): GqlObject {
-    for (const a of Object.keys(args)) if (a !== 'input') throw new GqlError(`Field 'updateRefs' doesn't accept argument '${a}'`, { unsupported: true, type: 'argumentNotAccepted' });
+    // Its arguments and input fields are checked against GitHub's schema before.
     const input = (args['input'] ?? {}) as { repositoryId?: unknown; refUpdates?: unknown; clientMutationId?: unknown };
-    for (const k of Object.keys(input)) {
-      if (!['repositoryId', 'refUpdates', 'clientMutationId'].includes(k)) throw new GqlError(`InputObject 'UpdateRefsInput' doesn't accept argument '${k}'`, { unsupported: true, type: 'argumentNotAccepted' });
-    }
     const repo = [...this.#world.repos.values()].find((r) => r.nodeId === input.repositoryId);
     if (repo === undefined) throw new GqlError(`Could not resolve to a node with the global id of '${String(input.repositoryId)}'`, { type: 'NOT_FOUND' });
     if (this.#installationId !== undefined && repo.installationId !== this.#installationId) throw new GqlError('Resource not accessible by integration', { type: 'FORBIDDEN' });
     const updates = (Array.isArray(input.refUpdates) ? input.refUpdates : []) as { name?: unknown; beforeOid?: unknown; afterOid?: unknown; force?: unknown }[];
     const planned: { branch: string; after: string }[] = [];
     for (const u of updates) {
-      for (const k of Object.keys(u)) {
-        if (!['name', 'beforeOid', 'afterOid', 'force'].includes(k)) throw new GqlError(`InputObject 'RefUpdate' doesn't accept argument '${k}'`, { unsupported: true, type: 'argumentNotAccepted' });
-      }
       const ref = String(u.name ?? '');
       if (!ref.startsWith('refs/heads/')) throw new GqlError(`${ref} (only branches are modelled by the fake)`, { unsupported: true });
       const branch = ref.slice('refs/heads/'.length);
@@ -2346,7 +2252,6 @@ function pullRequestConnection(repo: RepoState, args: Record<string, unknown>): 
   const base = args['baseRefName'] as string | null | undefined;
   const orderBy = (args['orderBy'] ?? { field: 'CREATED_AT', direction: 'ASC' }) as { field?: string; direction?: string };
   if (!['CREATED_AT', 'UPDATED_AT'].includes(String(orderBy.field))) throw new GqlError(`orderBy field ${String(orderBy.field)} is not supported by the fake`, { unsupported: true });
-  for (const s of states ?? []) if (!['OPEN', 'CLOSED', 'MERGED'].includes(s)) throw new GqlError(`Argument 'states' on Field 'pullRequests' has an invalid value (${s}).`, { type: 'argumentLiteralsIncompatible' });
   const sortKey = (t: Thread) => (orderBy.field === 'UPDATED_AT' ? t.updatedAt : t.createdAt);
   const direction = orderBy.direction === 'DESC' ? -1 : 1;
   const threads = [...repo.threads.values()]
@@ -2363,6 +2268,59 @@ function pullRequestConnection(repo: RepoState, args: Record<string, unknown>): 
     (args['after'] as string | null | undefined) ?? null,
     (n) => String((n['thread'] as Thread).number),
   );
+}
+
+// ==================================================================================== people during a run
+
+/** One case of `atEveryRequest`: the request before which people acted, and its index in the run. */
+export interface RequestCase {
+  readonly index: number;
+  readonly request: RecordedRequest;
+}
+
+/**
+ * People acting between every two requests of a run: the scenario runs once undisturbed, which
+ * gives the run's requests; then once per request index `i`, in a fresh world, with `act` done
+ * right before the run's request `i` (after request `i - 1` was answered), and `check` after.
+ * A case whose request never came (the run took another path) fails, naming it. Returns the
+ * undisturbed run's requests (their number is the number of cases tried, with `every` 1).
+ *
+ * `start` builds the world up to the run (its requests are not counted); `run` is the run;
+ * `stop` tears the world down. `every` tries every n-th index only (the last one always).
+ */
+export async function atEveryRequest<W extends { readonly github: FakeGitHub }>(scenario: {
+  start(): Promise<W>;
+  run(world: W): Promise<void>;
+  act(world: W, c: RequestCase): void | Promise<void>;
+  check(world: W, c: RequestCase): void | Promise<void>;
+  stop(world: W): Promise<void>;
+  every?: number;
+}): Promise<readonly RecordedRequest[]> {
+  const reference = await scenario.start();
+  let requests: RecordedRequest[];
+  try {
+    reference.github.resetRequests();
+    await scenario.run(reference);
+    requests = [...reference.github.requests()];
+  } finally {
+    await scenario.stop(reference);
+  }
+  const every = scenario.every ?? 1;
+  for (const [index, request] of requests.entries()) {
+    if (index % every !== every - 1 && index !== requests.length - 1) continue;
+    const c: RequestCase = { index, request };
+    const world = await scenario.start();
+    try {
+      world.github.resetRequests();
+      const injected = world.github.actBefore(index, () => scenario.act(world, c));
+      await scenario.run(world);
+      if (!injected.ran()) throw new Error(`people were to act before request ${index} (${request.method} ${request.path}${request.graphql ? ` ${request.graphql}` : ''}), but the run made only ${world.github.requests().length} requests`);
+      await scenario.check(world, c);
+    } finally {
+      await scenario.stop(world);
+    }
+  }
+  return requests;
 }
 
 // ==================================================================================== people's side

@@ -109,6 +109,8 @@ export interface HarnessOptions {
    * secret: `post` delivers webhooks to it (default: no server, `deliver` hands them to Probot).
    */
   webhookSecret?: string;
+  /** How `deliver()` delivers webhooks by default: at once, each twice (see FakeGitHub.deliver). */
+  deliveries?: { concurrent?: boolean; twice?: boolean };
 }
 
 /** Another replica of the App: see AppHarness.replica(). */
@@ -134,6 +136,7 @@ export class AppHarness {
   #probot!: Probot;
   #scheduler!: Scheduler;
   #replicas = 0;
+  #deliveries: { concurrent?: boolean; twice?: boolean } = {};
   readonly #others: Scheduler[] = [];
   #server: Server | undefined;
   /** Runs asked for by bursts of pushes, waiting for `settle()`. */
@@ -156,6 +159,7 @@ export class AppHarness {
     const cluster = paths.flatMap((dir) => template.map(([path, text]) => [`${dir}/${path}`, text]));
     const h = new AppHarness({ 'README.md': '# Policies\n', [CONFIG_PATH]: options.config ?? CONFIG, ...Object.fromEntries(cluster), ...options.files });
     h.#dir = await mkdtemp(join(tmpdir(), 'app-harness-'));
+    h.#deliveries = options.deliveries ?? {};
     const openFile = async (): Promise<FlowSource> => {
       const file = await FileFlowSource.open([join(h.#dir, 'flows.log')]);
       const source = options.wrapFlowSource?.(file) ?? file;
@@ -281,12 +285,13 @@ export class AppHarness {
 
   /**
    * Delivers the webhooks GitHub would have sent (people's actions and the App's own), and the
-   * runs bursts of pushes asked for, until nothing is left.
+   * runs bursts of pushes asked for, until nothing is left; with `concurrent` and `twice`, at once
+   * and each twice (see FakeGitHub.deliver).
    */
-  async deliver(): Promise<void> {
+  async deliver(options: { concurrent?: boolean; twice?: boolean } = this.#deliveries): Promise<void> {
     for (let round = 0; round === 0 || this.github.events().length > 0; round++) {
       if (round >= 20) throw new Error('the runs pushes asked for still cause webhooks after 20 rounds');
-      await this.github.deliver(this.#probot);
+      await this.github.deliver(this.#probot, options);
       await this.settle();
     }
   }
@@ -340,7 +345,7 @@ export class AppHarness {
   async stop(): Promise<void> {
     await this.#server?.stop();
     await Promise.all([this.#scheduler, ...this.#others].map((s) => s.stop()));
-    this.github.stop();
     await rm(this.#dir, { recursive: true, force: true });
+    this.github.stop(); // last: it throws when a request broke GitHub's description
   }
 }
