@@ -13,7 +13,7 @@ import { CONFIG_PATH, type ScheduleDefaults } from './config/repository-config.t
 import { githubConfigReader, visibilityOf } from './github/github-config-reader.ts';
 import { GitHubRepository, type Octokit } from './github/github-repository.ts';
 import { opsHandler } from './ops/endpoints.ts';
-import { guardWebhookEndpoint } from './ops/webhook-edge.ts';
+import { guardWebhookEndpoint, withoutPayloadInErrors } from './ops/webhook-edge.ts';
 import type { AppMetrics, PullRequestAction, RunOutcome } from './ops/metrics.ts';
 import { dismissalComment, DISMISSED_MARKER } from './render/comments.ts';
 import { DASHBOARD_LABEL, DASHBOARD_MARKER, dashboardRequests } from './render/dashboard.ts';
@@ -91,6 +91,9 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
     if (options.metrics) addHandler(opsHandler({ metrics: options.metrics, notReady: options.notReady ?? (() => null) }));
     // Bodies over GitHub's maximum, unsigned deliveries and redeliveries stop there (ops/webhook-edge.ts).
     guardWebhookEndpoint(probot, { log: { info: (m) => log.info(m), warn: (m) => log.warn(m) } });
+    // Every handler below: a failure is logged without the delivery's payload (HandlerError).
+    const on = ((events: Parameters<Probot['on']>[0], handler: (context: Context) => Promise<void>) =>
+      probot.on(events, withoutPayloadInErrors(handler))) as unknown as Probot['on'];
     /** Each repository's clusters' paths, from the last time its configuration was read (push-trigger.ts). */
     const clusterPaths = new Map<string, readonly string[]>();
     /** Repositories whose configuration changed since their schedule was set: their next run resets it. */
@@ -187,7 +190,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       }
     };
 
-    probot.on('pull_request.closed', (context) => oneAtATime(keyOf(context), async () => {
+    on('pull_request.closed', (context) => oneAtATime(keyOf(context), async () => {
       const pr = context.payload.pull_request;
       const target = parseBranch(pr.head.ref);
       if (target === null || !pr.labels.some((l) => l.name === RECOMMENDATION_LABEL)) return;
@@ -218,14 +221,14 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       await repo.deleteBranch(pr.head.ref);
     }));
 
-    probot.on(['pull_request.reopened', 'pull_request.labeled'], async (context) => {
+    on(['pull_request.reopened', 'pull_request.labeled'], async (context) => {
       const pr = context.payload.pull_request;
       if (parseBranch(pr.head.ref) === null) return;
       const labelled = context.payload.action === 'labeled' ? context.payload.label?.name === REBASE_LABEL : true;
       if (labelled) await sched.request(keyOf(context), `pull request #${pr.number} ${context.payload.action}`);
     });
 
-    probot.on('issue_comment.created', async (context) => {
+    on('issue_comment.created', async (context) => {
       const { comment, issue } = context.payload;
       if (comment.user?.type === 'Bot') return;
       const command = COMMAND.exec(comment.body)?.[1];
@@ -240,7 +243,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       await sched.request(keyOf(context), `comment on #${issue.number}`);
     });
 
-    probot.on('issues.edited', async (context) => {
+    on('issues.edited', async (context) => {
       const { issue } = context.payload;
       // Its own writes ask for nothing: a box they show ticked was asked for by a person's edit,
       // whose webhook asked already (or, remembered, is served by the next run).
@@ -257,7 +260,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
 
     // No request here: a burst of pushes asks for one run once it has settled (scheduler.ts),
     // which reads the configuration once and, if it changed, resets the schedule from it.
-    probot.on('push', async (context) => {
+    on('push', async (context) => {
       const key = keyOf(context);
       const trigger = pushTrigger(context.payload, clusterPaths.get(repositoryId(key)));
       if (trigger === null) return;
@@ -265,7 +268,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       sched.requestSettled(key, trigger.reason);
     });
 
-    probot.on(['installation.created', 'installation_repositories.added'], async (context) => {
+    on(['installation.created', 'installation_repositories.added'], async (context) => {
       const installationId = context.payload.installation.id;
       const repositories =
         context.payload.action === 'created' ? (context.payload.repositories ?? []) : context.payload.repositories_added;
@@ -275,7 +278,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       }
     });
 
-    probot.on(['installation.deleted', 'installation_repositories.removed'], async (context) => {
+    on(['installation.deleted', 'installation_repositories.removed'], async (context) => {
       const installationId = context.payload.installation.id;
       const repositories =
         context.payload.action === 'deleted' ? (context.payload.repositories ?? []) : context.payload.repositories_removed;

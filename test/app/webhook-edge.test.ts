@@ -107,6 +107,30 @@ describe('a redelivered event has one effect', () => {
     expect(h!.repo.branchSha(branchName('prod', 'shop'))).toBeUndefined();
   });
 
+  test("a genuine delivery whose handling fails: Probot's log has the error and the delivery's id, not its payload", async () => {
+    const { log, text } = capturedLog('info');
+    h = await AppHarness.start({ webhookSecret: SECRET, log });
+    await h.see({ namespace: 'shop', direction: 'egress', peer: 'pub', port: 443 });
+    await h.run('first');
+    const pr = h.repo.pullRequestFor(branchName('prod', 'shop'))!;
+    h.github.takeEvents();
+    h.repo.closePullRequest(pr.number);
+    const closed = h.github.takeEvents().find((e) => e.name === 'pull_request' && (e.payload as { action: string }).action === 'closed')!;
+    const marker = 'PAYLOAD-MARKER-41d0';
+    const payload: Record<string, unknown> = { ...(closed.payload as object), filler: `${marker} ${'q'.repeat(256 * 1024)}` };
+    const event = { ...closed, payload } as unknown as WebhookEvent;
+    h.github.failNext({ method: 'GET', pathRegex: /\/issues\/\d+\/comments$/, status: 500 });
+    const before = text().length;
+    const failed = await h.post(event, { id: 'failing-delivery-1' });
+    expect(failed.status).toBe(500);
+    const added = text().slice(before);
+    expect(added).not.toContain(marker);
+    expect(added).not.toContain('qqqq');
+    const errors = added.split('\n').filter((l) => l.includes('HandlerError')).map((l) => JSON.parse(l) as { id?: string; err?: { delivery?: string; message?: string } });
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors[0]!.err?.delivery).toBe('pull_request failing-delivery-1');
+  });
+
   test('a delivery that failed is handled when GitHub redelivers it (same id)', async () => {
     const { number, closed } = await dismissed();
     h!.github.failNext({ method: 'GET', pathRegex: /\/issues\/\d+\/comments$/, status: 500 });

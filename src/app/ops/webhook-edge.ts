@@ -267,3 +267,40 @@ function dotEnv(cwd: string): Record<string, string> {
     throw e;
   }
 }
+
+/**
+ * A handler's error as it reaches Probot's log, without the delivery's payload. @octokit/webhooks
+ * attaches the whole event to every error a handler throws (event-handler/receive.js,
+ * `Object.assign(error, { event })`) and Probot logs each such error with it
+ * (helpers/get-error-handler.js): a genuine delivery's payload in the log at every failure. Here
+ * `event` is an accessor that keeps only the delivery's id and name, and serializes to nothing.
+ */
+export class HandlerError extends Error {
+  override readonly name = 'HandlerError';
+  /** `<event name> <delivery id>`, for the log. */
+  delivery = '';
+
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    if (cause instanceof Error && cause.stack !== undefined) this.stack = cause.stack;
+  }
+
+  get event(): undefined {
+    return undefined;
+  }
+
+  set event(event: { id?: unknown; name?: unknown } | undefined) {
+    this.delivery = `${String(event?.name ?? '')} ${String(event?.id ?? '')}`.trim();
+  }
+}
+
+/** `handler`, its errors turned into HandlerErrors (see there). */
+export function withoutPayloadInErrors<C>(handler: (context: C) => Promise<void>): (context: C) => Promise<void> {
+  return async (context) => {
+    try {
+      await handler(context);
+    } catch (e) {
+      throw e instanceof HandlerError ? e : new HandlerError(e);
+    }
+  };
+}
