@@ -12,17 +12,13 @@ import { clusterConnection, validateDeploymentConfig } from '../../src/deploymen
 import { FlowSourceError } from '../../src/flows/source.ts';
 import { openFlowSource } from '../../src/flows/sources/open-flow-source.ts';
 import { useNock } from '../support/nock-scope.ts';
-import { AppHarness, HOUR } from './support/app-harness.ts';
+import { AppHarness, HOUR, stopClean } from './support/app-harness.ts';
 import { metricSamples } from './support/metric-samples.ts';
 
 useNock();
 
 let h: AppHarness;
-afterEach(async () => {
-  expect(h.errors).toEqual([]);
-  expect(h.github.unexpected()).toEqual([]);
-  await h.stop();
-});
+afterEach(() => stopClean(h));
 
 const config = (...clusters: string[]) =>
   ['clusters:', ...clusters.flatMap((c) => [`  - name: ${c}`, `    path: clusters/${c}`]), 'schedule: "0 * * * *"', 'stabilizationPeriod: 3h', 'pullRequests:', '  hourlyLimit: 0', '  concurrentLimit: 0'].join('\n');

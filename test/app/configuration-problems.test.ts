@@ -10,17 +10,13 @@ import { decodeDashboardState } from '../../src/app/render/dashboard.ts';
 import { branchName } from '../../src/app/state/proposal-key.ts';
 import { MAX_CONFIG_BYTES } from '../../src/config/config-yaml.ts';
 import { useNock } from '../support/nock-scope.ts';
-import { AppHarness, CONFIG, HOUR } from './support/app-harness.ts';
+import { AppHarness, CONFIG, HOUR, stopClean } from './support/app-harness.ts';
 
 useNock();
 
 let h: AppHarness;
-afterEach(async () => {
   // No error or warning logged: a configuration problem is the repository's, reported to it.
-  expect(h.errors).toEqual([]);
-  expect(h.github.unexpected()).toEqual([]);
-  await h.stop();
-});
+afterEach(() => stopClean(h));
 
 const shop = { namespace: 'shop', direction: 'egress', peer: 'ns:db', port: 5432 } as const;
 /** The dashboard as it reads (Markdown and HTML escapes removed). */

@@ -9,16 +9,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { branchName } from '../../src/app/state/proposal-key.ts';
 import { useNock } from '../support/nock-scope.ts';
-import { AppHarness } from './support/app-harness.ts';
+import { AppHarness, stopClean } from './support/app-harness.ts';
 
 useNock();
 
 let h: AppHarness;
-afterEach(async () => {
-  expect(h.errors).toEqual([]);
-  expect(h.github.unexpected()).toEqual([]);
-  await h.stop();
-});
+afterEach(() => stopClean(h));
 
 const CONFIG = [
   'clusters:',

@@ -8,16 +8,12 @@ import { branchName, branchOf } from '../../src/app/state/proposal-key.ts';
 import { text } from '../../src/app/render/markdown.ts';
 import { formatTime } from '../../src/engine/provenance.ts';
 import { decodeState, RECOMMENDATION_LABEL, REBASE_LABEL } from '../../src/app/state/pull-request-state.ts';
-import { AppHarness, CONFIG, HOUR } from './support/app-harness.ts';
+import { AppHarness, CONFIG, HOUR, stopClean } from './support/app-harness.ts';
 
 useNock();
 
 let h: AppHarness;
-afterEach(async () => {
-  expect(h.errors).toEqual([]);
-  expect(h.github.unexpected()).toEqual([]);
-  await h.stop();
-});
+afterEach(() => stopClean(h));
 
 const SHOP = 'clusters/prod/namespace-isolation/shop.yaml';
 const shopBranch = branchName('prod', 'shop');

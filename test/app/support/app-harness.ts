@@ -1,7 +1,7 @@
 // The real App in Probot against the fake GitHub, with a clock, a flow-log file and (optionally)
 // the cluster's namespaces under the test's control, for lifecycle tests over many runs.
 
-import { jest } from '@jest/globals';
+import { expect, jest } from '@jest/globals';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -348,4 +348,12 @@ export class AppHarness {
     await rm(this.#dir, { recursive: true, force: true });
     this.github.stop(); // last: it throws when a request broke GitHub's description
   }
+}
+
+/** After a test: nothing logged as an error or warning, no request the fake GitHub did not expect; then stops the harness. */
+export async function stopClean(h: AppHarness | undefined): Promise<void> {
+  if (h === undefined) return;
+  expect(h.errors).toEqual([]);
+  expect(h.github.unexpected()).toEqual([]);
+  await h.stop();
 }
