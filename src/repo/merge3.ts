@@ -64,11 +64,14 @@ function lines(text: string): string[] {
 }
 
 /**
- * The change turning `from` into `to`, as one hunk: the lines between their common head and tail.
- * Deliberately coarse: where lines repeat, how a diff aligns them inside that region is a choice
- * (git's and an LCS's can differ), and a finer split could call clean what git calls a conflict.
- * git trims the same common head and tail first (xdiff's xdl_trim_ends), so its hunks lie inside
- * this one; two sides' regions with an unchanged line between them merge cleanly in git too.
+ * The change turning `from` into `to`, as one hunk: the lines between their common head and tail,
+ * widened over every neighbouring line that repeats one of the changed lines. Deliberately coarse:
+ * where lines repeat, how a diff aligns them is a choice (git's and an LCS's can differ). git trims
+ * the same common head and tail (xdiff's xdl_trim_ends) but then slides each group of changed lines
+ * up or down while the line beyond it equals the group's line at the other end (xdiff's
+ * xdl_change_compact), so a group can leave the trimmed region, but only across lines equal to
+ * changed ones. Within the widened region git's hunks lie; two sides' regions with an unchanged line
+ * between them merge cleanly in git too.
  */
 function hunks(from: readonly string[], to: readonly string[]): Hunk[] {
   let head = 0;
@@ -76,5 +79,12 @@ function hunks(from: readonly string[], to: readonly string[]): Hunk[] {
   let tail = 0;
   while (tail < from.length - head && tail < to.length - head && from[from.length - 1 - tail] === to[to.length - 1 - tail]) tail++;
   if (head === from.length && head === to.length) return [];
-  return [{ start: head, end: from.length - tail, lines: to.slice(head, to.length - tail) }];
+  const changed = new Set([...from.slice(head, from.length - tail), ...to.slice(head, to.length - tail)]);
+  let start = head;
+  while (start > 0 && changed.has(from[start - 1]!)) start--;
+  let end = from.length - tail;
+  while (end < from.length && changed.has(from[end]!)) end++;
+  // The region's new lines: the unchanged lines it widened over, around the side's own change.
+  const lines = [...from.slice(start, head), ...to.slice(head, to.length - tail), ...from.slice(from.length - tail, end)];
+  return [{ start, end, lines }];
 }

@@ -4,7 +4,8 @@
 // one GitHub would refuse to merge. (Ours may call conflicting what git merges cleanly: that PR is
 // rebuilt, which is safe.) Lines from a small alphabet, so that repeated lines (where diffs may
 // align differently) are common; a finer, LCS-based version of merge3 failed this property on
-// ["e\na\n", "e\n", "a\ne\n"], kept below.
+// ["e\na\n", "e\n", "a\ne\n"], and one that ignored git's sliding of changes (CI, seed 2005803305)
+// on ["c\na\n", "c\na\na\n", "a\nc\na\na\n"]; both kept below.
 
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
@@ -37,6 +38,13 @@ describe('three-way merge of lines', () => {
     expect(gitMergeFile('e\na\n', 'e\n', 'a\ne\n')).toBeNull();
   });
 
+  test('a line added twice where it repeats: git slides the addition past the equal line, so it conflicts here', () => {
+    // git aligns theirs' second "a" with ours' (xdiff's xdl_change_compact moves it down past the
+    // equal line) and takes it once; the changed regions here must therefore not be called apart.
+    expect(gitMergeFile('c\na\n', 'c\na\na\n', 'a\nc\na\na\n')).toBe('a\nc\na\na\n');
+    expect(mergeText('c\na\n', 'c\na\na\n', 'a\nc\na\na\n').clean).toBe(false);
+  });
+
   test('whatever it merges cleanly, git merges cleanly to the same text', () => {
     const line = fc.constantFrom('a\n', 'b\n', 'c\n', 'd\n', 'e\n');
     const text = fc.array(line, { maxLength: 8 }).map((l) => l.join(''));
@@ -47,6 +55,25 @@ describe('three-way merge of lines', () => {
         expect(gitMergeFile(base, ours, theirs)).toBe(merged.text);
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  test('edits of one text, as PRs make them: whatever it merges cleanly, git merges the same', () => {
+    const line = fc.constantFrom('a\n', 'b\n', 'c\n', 'd\n');
+    const edit = (base: string[]) =>
+      fc.array(fc.tuple(fc.nat(12), fc.nat(2), fc.array(line, { maxLength: 2 })), { maxLength: 2 }).map((edits) => {
+        const text = [...base];
+        for (const [at, removed, added] of edits) text.splice(Math.min(at, text.length), removed, ...added);
+        return text.join('');
+      });
+    const sides = fc.array(line, { maxLength: 10 }).chain((base) => fc.tuple(fc.constant(base.join('')), edit(base), edit(base)));
+    fc.assert(
+      fc.property(sides, ([base, ours, theirs]) => {
+        const merged = mergeText(base, ours, theirs);
+        if (!merged.clean) return;
+        expect(gitMergeFile(base, ours, theirs)).toBe(merged.text);
+      }),
+      { numRuns: 1000 },
     );
   });
 });
