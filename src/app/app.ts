@@ -50,6 +50,13 @@ export interface AppOptions {
   readonly notReady?: () => string | null;
   /** When a burst of pushes has settled (default: SETTLE_MS after the first; scheduler.ts). */
   readonly settle?: Settle;
+  /** How long to wait before listing the installations again after attempt `n` failed (default: listingRetryDelay). */
+  readonly listingRetryDelay?: (attempt: number) => number;
+}
+
+/** 1 s, doubling, at most 5 minutes: GitHub unreachable at start-up delays schedules, never drops them. */
+export function listingRetryDelay(attempt: number): number {
+  return Math.min(1000 * 2 ** attempt, 300_000);
 }
 
 /** The metric label of each action a run carries out. */
@@ -86,12 +93,15 @@ async function measured(metrics: AppMetrics, run: () => Promise<RunResult>, sign
 
 export function policyRecommenderApp(options: AppOptions): { app: ApplicationFunction; scheduler: () => Scheduler } {
   let scheduler: Scheduler | undefined;
+  /** Why the installed repositories are not scheduled yet (for /readyz), or null. */
+  let schedulesPending: string | null = options.scheduleOnLoad ? 'schedules not loaded: listing the installations' : null;
 
   const collectors = options.collectors;
   const app: ApplicationFunction = (probot: Probot, { addHandler }) => {
     const log = probot.log;
     if (collectors) collectors.log = { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) };
-    if (options.metrics) addHandler(opsHandler({ metrics: options.metrics, notReady: options.notReady ?? (() => null) }));
+    // Ready once loaded and the installed repositories' schedules are set (scheduleOnLoad).
+    if (options.metrics) addHandler(opsHandler({ metrics: options.metrics, notReady: () => options.notReady?.() ?? schedulesPending }));
     // Bodies over GitHub's maximum, unsigned deliveries and redeliveries stop there (ops/webhook-edge.ts).
     guardWebhookEndpoint(probot, { log: { info: (m) => log.info(m), warn: (m) => log.warn(m) } });
     // Every handler below: a failure is logged without the delivery's payload (HandlerError).
@@ -135,6 +145,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       ...(options.settle ? { settle: options.settle } : {}),
     });
     const sched = scheduler;
+    const scheduledCount = (): void => options.metrics?.repositoriesScheduled.set(sched.scheduled().length);
 
     /**
      * Takes in a configuration just read: remembers its clusters' paths and, when `reschedule`,
@@ -144,7 +155,10 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       // Until an invalid configuration is fixed (a push of it), no push elsewhere asks for a run.
       clusterPaths.set(repositoryId(key), loaded.kind === 'valid' ? loaded.config.clusters.map((c) => c.path) : []);
       if (!reschedule) return;
-      if (loaded.kind === 'absent') return sched.unschedule(key);
+      if (loaded.kind === 'absent') {
+        sched.unschedule(key);
+        return scheduledCount();
+      }
       // An invalid configuration is reported by runs on the default schedule.
       let schedule = options.scheduleDefaults;
       if (loaded.kind === 'valid') {
@@ -154,6 +168,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
         for (const cluster of config.clusters) collectors?.keep(cluster.name, config.recommendation.initialLookback);
       }
       sched.schedule(key, schedule.schedule, schedule.timezone);
+      scheduledCount();
     };
 
     /** Reads a repository's schedule; unconfigured repositories are not scheduled. */
@@ -275,23 +290,42 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
         const [owner, repo] = r.full_name.split('/') as [string, string];
         sched.unschedule({ installationId, owner, repo });
       }
+      scheduledCount();
     });
 
-    if (options.scheduleOnLoad) {
-      void (async () => {
-        const appOctokit = (await probot.auth()) as Octokit;
-        for await (const { data: installations } of appOctokit.paginate.iterator(appOctokit.rest.apps.listInstallations, { per_page: 100 })) {
-          for (const installation of installations) {
-            const octokit = (await probot.auth(installation.id)) as Octokit;
-            const repositories = await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
-            for (const r of repositories) {
-              await scheduleRepository(octokit, { installationId: installation.id, owner: r.owner.login, repo: r.name }).catch((e: unknown) =>
-                log.warn({ err: e }, `cannot schedule ${r.full_name}`),
-              );
+    if (options.scheduleOnLoad) void scheduleInstalled();
+
+    /** Lists every installation's repositories and schedules them, until it succeeds once. */
+    async function scheduleInstalled(): Promise<void> {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const appOctokit = (await probot.auth()) as Octokit;
+          for await (const { data: installations } of appOctokit.paginate.iterator(appOctokit.rest.apps.listInstallations, { per_page: 100 })) {
+            for (const installation of installations) {
+              const octokit = (await probot.auth(installation.id)) as Octokit;
+              const repositories = await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
+              for (const r of repositories) {
+                const key = { installationId: installation.id, owner: r.owner.login, repo: r.name };
+                await scheduleRepository(octokit, key).catch((e: unknown) => {
+                  // Its configuration could not be read now: scheduled by default, its first run reads it and sets its schedule.
+                  log.warn({ err: e }, `cannot read the configuration of ${r.full_name}: scheduled by default until a run reads it`);
+                  configChanged.add(repositoryId(key));
+                  sched.schedule(key, options.scheduleDefaults.schedule, options.scheduleDefaults.timezone);
+                  scheduledCount();
+                });
+              }
             }
           }
+          schedulesPending = null;
+          log.info(`schedules loaded: ${sched.scheduled().length} repositories scheduled`);
+          return;
+        } catch (e) {
+          const delay = (options.listingRetryDelay ?? listingRetryDelay)(attempt);
+          schedulesPending = `schedules not loaded: listing the installations failed (${e instanceof Error ? e.message : String(e)}); trying again in ${Math.round(delay / 1000)} s`;
+          log.warn({ err: e }, schedulesPending);
+          await new Promise((resolve) => setTimeout(resolve, delay).unref());
         }
-      })().catch((e: unknown) => log.error({ err: e }, 'cannot list installations'));
+      }
     }
   };
 

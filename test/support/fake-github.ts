@@ -1474,7 +1474,18 @@ export class FakeGitHub {
   }
 
   #restInstallation(i: Installation): Record<string, unknown> {
-    const account = { login: i.account.login, id: i.account.id, node_id: nodeId('O', i.account.id), type: i.account.type };
+    // A Simple User (apps/list-installations: account is a Simple User or an Enterprise).
+    const account = {
+      login: i.account.login,
+      id: i.account.id,
+      node_id: nodeId('O', i.account.id),
+      type: i.account.type,
+      name: i.account.login,
+      email: null,
+      avatar_url: `https://avatars.githubusercontent.com/u/${i.account.id}?v=4`,
+      url: `https://api.github.com/users/${encodeURIComponent(i.account.login)}`,
+      html_url: `https://github.com/${encodeURIComponent(i.account.login)}`,
+    };
     return {
       id: i.id,
       node_id: nodeId('I', 'installation', i.id),

@@ -80,6 +80,11 @@ export class AppMetrics {
     labelNames: ['action'] as const,
     registers: [this.registry],
   });
+  readonly repositoriesScheduled = new Gauge({
+    name: `${PREFIX}repositories_scheduled`,
+    help: 'Repositories with a schedule here (installed and configured); 0 until the installations are listed at start-up',
+    registers: [this.registry],
+  });
   readonly githubRequests = new Counter({
     name: `${PREFIX}github_requests_total`,
     help: 'Requests to the GitHub API, by HTTP status (or "error" without a response)',

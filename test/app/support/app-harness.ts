@@ -114,6 +114,10 @@ export interface HarnessOptions {
   deliveries?: { concurrent?: boolean; twice?: boolean };
   /** Each run holds this (as with several replicas and a Lease: src/cluster/run-lock.ts). */
   runLock?: RunLock;
+  /** List the installations and schedule their repositories when the App loads, as `npm start` does. */
+  scheduleOnLoad?: { readonly retryDelayMs: number };
+  /** Runs before the App loads (to make GitHub fail its start-up requests). */
+  beforeLoad?: (github: FakeGitHub) => void;
 }
 
 /** Another replica of the App: see AppHarness.replica(). */
@@ -170,6 +174,7 @@ export class AppHarness {
       const source = options.wrapFlowSource?.(file) ?? file;
       return options.flowRetention === undefined ? source : withRetention(source, options.flowRetention);
     };
+    options.beforeLoad?.(h.github);
     const loaded = await h.#load(options, options.openFlowSource ?? openFile, h.errors);
     h.#probot = loaded.probot;
     h.#scheduler = loaded.scheduler;
@@ -191,7 +196,8 @@ export class AppHarness {
       template: await loadTree(TEMPLATE_DIR),
       engineVersion: 'test',
       now: () => this.now,
-      scheduleOnLoad: false,
+      scheduleOnLoad: options.scheduleOnLoad !== undefined,
+      ...(options.scheduleOnLoad ? { listingRetryDelay: () => options.scheduleOnLoad!.retryDelayMs } : {}),
       ...(metrics ? { metrics } : {}),
       ...(options.collectors ? { collectors: options.collectors } : {}),
       ...(options.runLock ? { runLock: options.runLock } : {}),
