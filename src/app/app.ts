@@ -1,7 +1,6 @@
 // The Probot app: schedules a run per configured repository, reacts to what people do on its pull
 // requests and dashboard, and hands every run to run-repository.ts. It keeps no state of its own:
-// schedules are rebuilt from the repositories' configuration at start-up and on changes (only the
-// dashboard ticks webhooks told are held until a run takes them).
+// schedules are rebuilt from the repositories' configuration at start-up and on changes.
 
 import type { ApplicationFunction, Context, Probot } from 'probot';
 import type { ClusterContext } from '../cluster/cluster-context.ts';
@@ -19,6 +18,7 @@ import { dismissalComment, DISMISSED_MARKER } from './render/comments.ts';
 import { DASHBOARD_LABEL, DASHBOARD_MARKER, dashboardRequests } from './render/dashboard.ts';
 import type { Decision } from './run/decide.ts';
 import { pushTrigger } from './push-trigger.ts';
+import { restoreOverwrittenBoxes } from './run/restore-boxes.ts';
 import { runRepository, type RunResult } from './run/run-repository.ts';
 import { Scheduler, type RepositoryKey, type Settle } from './scheduler.ts';
 import { parseBranch } from './state/proposal-key.ts';
@@ -98,23 +98,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
     const clusterPaths = new Map<string, readonly string[]>();
     /** Repositories whose configuration changed since their schedule was set: their next run resets it. */
     const configChanged = new Set<string>();
-    // Dashboard boxes ticked, as their webhooks told, until a run takes them: a run's dashboard
-    // write can overwrite a tick made between its re-read and its write (GitHub offers no
-    // compare-and-swap on issues), and the run this webhook asks for still serves it.
-    const ticked = new Map<string, Set<string>>();
     const runFor = async (key: RepositoryKey, trigger: string, signal: AbortSignal): Promise<void> => {
-      const id = `${key.installationId}/${key.owner}/${key.repo}`;
-      const recreate = ticked.get(id) ?? new Set<string>();
-      ticked.delete(id);
-      try {
-        await runOnce(key, trigger, signal, recreate);
-      } catch (e) {
-        // Not served: the next run serves them.
-        for (const unit of recreate) ticked.set(id, (ticked.get(id) ?? new Set()).add(unit));
-        throw e;
-      }
-    };
-    const runOnce = async (key: RepositoryKey, trigger: string, signal: AbortSignal, recreate: ReadonlySet<string>): Promise<void> => {
       const octokit = (await probot.auth(key.installationId)) as Octokit;
       const { data } = await octokit.rest.repos.get({ owner: key.owner, repo: key.repo });
       const reader = githubConfigReader(octokit, new Map([[`${key.owner}/${key.repo}`.toLowerCase(), visibilityOf(data)]]));
@@ -133,7 +117,6 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
             engineVersion: options.engineVersion,
             now: options.now ?? (() => Math.floor(Date.now() / 1000)),
             log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
-            requested: { recreate },
           },
           trigger,
           signal,
@@ -178,6 +161,11 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       return { installationId: installation!.id, owner: repository.owner.login, repo: repository.name };
     };
 
+    const repositoryOf = (context: Context<'issues' | 'pull_request'>): GitHubRepository => {
+      const { repository } = context.payload;
+      return new GitHubRepository(context.octokit as Octokit, { owner: repository.owner.login, name: repository.name, defaultBranch: repository.default_branch });
+    };
+
     /** Closes handled one at a time per repository: a close delivered twice at once comments once. */
     const closing = new Map<string, Promise<void>>();
     const oneAtATime = async (key: RepositoryKey, handle: () => Promise<void>): Promise<void> => {
@@ -194,11 +182,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       const pr = context.payload.pull_request;
       const target = parseBranch(pr.head.ref);
       if (target === null || !pr.labels.some((l) => l.name === RECOMMENDATION_LABEL)) return;
-      const repo = new GitHubRepository(context.octokit as Octokit, {
-        owner: context.payload.repository.owner.login,
-        name: context.payload.repository.name,
-        defaultBranch: context.payload.repository.default_branch,
-      });
+      const repo = repositoryOf(context);
       // A close the bot made itself (as obsolete) is not a person's dismissal.
       if (!pr.merged && isDismissal({ state: 'closed', body: pr.body ?? '' })) {
         // Once per pull request, even if GitHub delivers the event again or it is closed twice.
@@ -244,17 +228,21 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
     });
 
     on('issues.edited', async (context) => {
-      const { issue } = context.payload;
-      // Its own writes ask for nothing: a box they show ticked was asked for by a person's edit,
-      // whose webhook asked already (or, remembered, is served by the next run).
-      if (context.payload.sender?.type === 'Bot') return;
-      if (!issue.labels?.some((l) => l.name === DASHBOARD_LABEL) || !(issue.body ?? '').includes(DASHBOARD_MARKER)) return;
-      const requests = dashboardRequests(issue.body ?? null);
-      if (requests.recreate.size > 0) {
-        const key = keyOf(context);
-        const id = `${key.installationId}/${key.owner}/${key.repo}`;
-        ticked.set(id, new Set([...(ticked.get(id) ?? []), ...requests.recreate]));
+      const { issue, changes } = context.payload;
+      const body = issue.body ?? '';
+      if (!body.includes(DASHBOARD_MARKER)) return;
+      // The bot's own write: it may have overwritten a box a person ticked or unticked between its
+      // re-read and its write (GitHub's issue update has no compare-and-swap); this webhook says
+      // what it replaced, and the choice is put back (run/restore-boxes.ts).
+      const from = changes.body?.from;
+      if (context.payload.sender?.type === 'Bot') {
+        if (from === undefined) return;
+        const restored = await restoreOverwrittenBoxes(repositoryOf(context), issue.number, from, body);
+        if ([...restored.values()].some(Boolean)) await sched.request(keyOf(context), 'dashboard (a box ticked during a run)');
+        return;
       }
+      if (!issue.labels?.some((l) => l.name === DASHBOARD_LABEL)) return;
+      const requests = dashboardRequests(body);
       if (requests.run || requests.recreate.size > 0) await sched.request(keyOf(context), 'dashboard');
     });
 

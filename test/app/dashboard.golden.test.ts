@@ -31,7 +31,9 @@ const CONFIG = [
 
 /** The body as GitHub shows it, without the hidden state and the run's duration (wall-clock). */
 function visible(body: string): string {
-  return body.replace(/<!-- policy-recommender:dashboard [^>]* -->\n?/, '').replace(/^(Last run that changed this page: [^,]*), [\d.]+ s/m, '$1, <duration>');
+  return body
+    .replace(/\n*<!-- policy-recommender:write [^>]* -->/, '')
+    .replace(/<!-- policy-recommender:dashboard [^>]* -->\n?/, '').replace(/^(Last run that changed this page: [^,]*), [\d.]+ s/m, '$1, <duration>');
 }
 
 test('the dashboard after the first weeks: learning, held back, accepted at a merge, not selected', async () => {

@@ -23,6 +23,7 @@ export const DASHBOARD_MARKER = '<!-- policy-recommender:dashboard ';
 const STATE_KIND = 'dashboard';
 const RUN_BOX = '<!-- policy-recommender:run -->';
 const RECREATE_BOX = /- \[[xX]\] <!-- policy-recommender:recreate ([a-z0-9-]+)\/([a-z0-9-]+) -->/g;
+const ANY_RECREATE_BOX = /- \[([ xX])\] <!-- policy-recommender:recreate ([a-z0-9-]+)\/([a-z0-9-]+) -->/g;
 const UNTICKED_RECREATE_BOX = /- \[ \] <!-- policy-recommender:recreate ([a-z0-9-]+)\/([a-z0-9-]+) -->/g;
 
 export interface DashboardNamespace {
@@ -316,6 +317,31 @@ export function dashboardRequests(body: string | null): { run: boolean; recreate
   const run = new RegExp(`- \\[[xX]\\] ${RUN_BOX}`).test(body);
   const recreate = new Set([...body.matchAll(RECREATE_BOX)].map((m) => `${m[1]}/${m[2]}`));
   return { run, recreate };
+}
+
+/** The box of "Run now" among dashboardBoxes' keys (the others are recreate boxes' key ids). */
+export const RUN_NOW = 'run';
+
+/** Every box a dashboard shows, ticked or not: `RUN_NOW`, and each dismissed unit's key id. */
+export function dashboardBoxes(body: string | null): ReadonlyMap<string, boolean> {
+  const boxes = new Map<string, boolean>();
+  if (!body) return boxes;
+  const run = new RegExp(`- \\[([ xX])\\] ${RUN_BOX}`).exec(body);
+  if (run) boxes.set(RUN_NOW, run[1] !== ' ');
+  for (const m of body.matchAll(ANY_RECREATE_BOX)) boxes.set(`${m[2]}/${m[3]}`, m[1] !== ' ');
+  return boxes;
+}
+
+/** `body` with those of its boxes ticked (true) or unticked (false); boxes it does not show stay absent. */
+export function withDashboardBoxes(body: string, boxes: ReadonlyMap<string, boolean>): string {
+  const mark = (ticked: boolean) => (ticked ? 'x' : ' ');
+  const run = boxes.get(RUN_NOW);
+  let out = run === undefined ? body : body.replace(new RegExp(`- \\[[ xX]\\] ${RUN_BOX}`), `- [${mark(run)}] ${RUN_BOX}`);
+  out = out.replace(ANY_RECREATE_BOX, (whole, _state: string, cluster: string, namespace: string) => {
+    const ticked = boxes.get(`${cluster}/${namespace}`);
+    return ticked === undefined ? whole : `- [${mark(ticked)}] <!-- policy-recommender:recreate ${cluster}/${namespace} -->`;
+  });
+  return out;
 }
 
 /** The dismissed units whose box is shown unticked (a person may have unticked it: no longer asked for). */

@@ -24,6 +24,7 @@ import {
   DASHBOARD_TITLE,
   dashboardDigest,
   dashboardRequests,
+  RUN_NOW,
   decodeDashboardState,
   keptClusterSections,
   untickedRecreateBoxes,
@@ -35,6 +36,7 @@ import {
   type DashboardNamespace,
 } from '../render/dashboard.ts';
 import { mergeDashboardMemory } from '../state/dashboard-memory.ts';
+import { withWriteRecord } from '../state/dashboard-write.ts';
 import { branchOf, keyId, namespaceOfKey, parseBranch, type ProposalKey } from '../state/proposal-key.ts';
 import { decodeState, RECOMMENDATION_LABEL, STATUS_LABELS } from '../state/pull-request-state.ts';
 import { apply } from './apply.ts';
@@ -57,11 +59,6 @@ export interface RunDependencies {
   /** Unix seconds. */
   readonly now: () => number;
   readonly log: { info(msg: string): void; warn(msg: string): void };
-  /**
-   * Boxes people ticked, as the webhooks of their edits told (key ids to propose again): served
-   * even when a run's dashboard write overwrote the tick between its re-read and its write.
-   */
-  readonly requested?: { readonly recreate: ReadonlySet<string> };
 }
 
 export interface RunResult {
@@ -83,7 +80,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   // The oldest dashboard is the one kept; any other (there should be none) is merged into it.
   const [dashboard = null, ...extras] = await findDashboards(repo, deps.log);
   const memory = extras.length === 0 ? decodeDashboardState(dashboard?.body ?? null) : mergeDashboardMemory([dashboard!, ...extras].map((d) => decodeDashboardState(d.body)));
-  const requests = servedRequests([dashboard, ...extras], memory, deps.requested);
+  const requests = servedRequests([dashboard, ...extras], memory);
   const dashboardWrite = { repo, existing: dashboard, extras, memory, requests };
 
   if (deps.config.kind === 'invalid') {
@@ -560,20 +557,20 @@ interface DashboardWrite {
   /** Other dashboards, merged into the kept one and closed after it is written. */
   readonly extras: readonly FoundIssue[];
   readonly memory: DashboardMemory;
-  /** The requests this run serves: boxes ticked when it started, and those webhooks told. */
+  /** The requests this run serves: boxes ticked when it started, and those remembered. */
   readonly requests: Requests;
 }
 
 /**
- * The requests a run serves: boxes ticked on the dashboards when it started, those webhooks told
- * about since, and those earlier runs could not serve yet. `ticked`: boxes to untick.
+ * The requests a run serves: boxes ticked on the dashboards when it started, and those earlier
+ * runs could not serve yet. `ticked`: boxes to untick.
  */
-function servedRequests(dashboards: readonly (IssueInfo | null)[], memory: DashboardMemory, requested: RunDependencies['requested']): Requests & { ticked: boolean } {
+function servedRequests(dashboards: readonly (IssueInfo | null)[], memory: DashboardMemory): Requests & { ticked: boolean } {
   const read = dashboards.map((d) => dashboardRequests(d?.body ?? null));
   // A box remembered as ticked that a person unticked since is no longer asked for.
   const unticked = new Set(dashboards.flatMap((d) => [...untickedRecreateBoxes(d?.body ?? null)]));
   const remembered = (memory.recreate ?? []).filter((id) => !unticked.has(id));
-  const recreate = new Set([...read.flatMap((r) => [...r.recreate]), ...(requested?.recreate ?? []), ...remembered]);
+  const recreate = new Set([...read.flatMap((r) => [...r.recreate]), ...remembered]);
   return { run: read.some((r) => r.run), recreate, ticked: read.some((r) => r.run || r.recreate.size > 0) };
 }
 
@@ -603,9 +600,9 @@ function newestFlow(reading: FlowReading): number {
 /**
  * Writes the dashboard, and only when what it says changed (not merely the run-by-run facts): an
  * idle run leaves it alone, so GitHub keeps no revision and sends no webhook for it. Right before
- * writing, it is read again, so a box a person ticked during the run stays ticked for the next
- * run (GitHub's issue update has no compare-and-swap: a tick in between that read and the write
- * reaches the next run through its webhook, `RunDependencies.requested`).
+ * writing, it is read again, so a box a person ticked or unticked during the run keeps their
+ * choice (GitHub's issue update has no compare-and-swap: a choice made between that read and the
+ * write is restored from the write's own webhook, state/dashboard-write.ts).
  */
 async function writeDashboard(w: DashboardWrite & { requests: { ticked?: boolean } }, readPointDue: boolean, content: DashboardContent): Promise<number> {
   const { repo, existing } = w;
@@ -635,9 +632,21 @@ async function writeDashboard(w: DashboardWrite & { requests: { ticked?: boolean
   if (!quiet) {
     const current = await repo.readIssue(existing.number);
     const now = dashboardRequests(current.body);
+    // A remembered request whose box a person unticked since the run started is no longer asked for.
+    const unticked = untickedRecreateBoxes(current.body);
+    const remembered = fitted.state.recreate ?? [];
+    if (remembered.some((id) => unticked.has(id))) {
+      const { recreate: _r, ...state } = fitted.state;
+      const still = remembered.filter((id) => !unticked.has(id));
+      fitted = { ...fitted, state: { ...state, ...(still.length > 0 ? { recreate: still } : {}) } };
+      fitted = { ...fitted, state: { ...fitted.state, digest: dashboardDigest(fitted) } };
+    }
     const during = [...now.recreate].filter((id) => !w.requests.recreate.has(id));
     const ticked = { run: now.run && !w.requests.run, recreate: new Set([...during, ...(fitted.state.recreate ?? [])]) };
-    const body = renderDashboard({ ...fitted, ticked });
+    // What it serves is unticked; a person's tick or untick between this read and the write is
+    // restored from the webhook of the write (state/dashboard-write.ts).
+    const took = [...(w.requests.run ? [RUN_NOW] : []), ...[...w.requests.recreate].filter((id) => !ticked.recreate.has(id))].sort();
+    const body = withWriteRecord(renderDashboard({ ...fitted, ticked }), current.body ?? '', took);
     if (current.body !== body) await repo.updateIssue(existing.number, body);
   }
   for (const extra of w.extras) {

@@ -4,20 +4,32 @@
 
 import { gunzipSync, gzipSync } from 'node:zlib';
 
-const PREFIX = '<!-- policy-recommender:';
+const MARKER_PREFIX = '<!-- policy-recommender:';
 const MAX_DECODED = 4 * 1024 * 1024;
 
 export function encodeMarker(kind: string, value: unknown): string {
   const payload = gzipSync(Buffer.from(JSON.stringify(value), 'utf8')).toString('base64');
-  return `${PREFIX}${kind} ${payload} -->`;
+  return `${MARKER_PREFIX}${kind} ${payload} -->`;
 }
 
 /** `body` with its (last) marker of that kind replaced (or appended when it has none). */
 export function replaceMarker(body: string, kind: string, value: unknown): string {
   const marker = encodeMarker(kind, value);
-  const start = body.lastIndexOf(`${PREFIX}${kind} `);
+  const span = markerSpan(body, kind);
+  return span === null ? `${body.trimEnd()}\n\n${marker}\n` : `${body.slice(0, span.start)}${marker}${body.slice(span.end)}`;
+}
+
+/** `body` without its (last) marker of that kind. */
+export function withoutMarker(body: string, kind: string): string {
+  const span = markerSpan(body, kind);
+  return span === null ? body : body.slice(0, span.start) + body.slice(span.end);
+}
+
+/** Where the last marker of that kind is in `body`, or null. */
+function markerSpan(body: string, kind: string): { start: number; end: number } | null {
+  const start = body.lastIndexOf(`${MARKER_PREFIX}${kind} `);
   const end = start === -1 ? -1 : body.indexOf(' -->', start);
-  return end === -1 ? `${body.trimEnd()}\n\n${marker}\n` : `${body.slice(0, start)}${marker}${body.slice(end + 4)}`;
+  return end === -1 ? null : { start, end: end + 4 };
 }
 
 /**
@@ -26,9 +38,9 @@ export function replaceMarker(body: string, kind: string, value: unknown): strin
  */
 export function decodeMarker(body: string | null | undefined, kind: string): unknown {
   if (!body) return null;
-  const start = body.lastIndexOf(`${PREFIX}${kind} `);
+  const start = body.lastIndexOf(`${MARKER_PREFIX}${kind} `);
   if (start === -1) return null;
-  const from = start + PREFIX.length + kind.length + 1;
+  const from = start + MARKER_PREFIX.length + kind.length + 1;
   const end = body.indexOf(' -->', from);
   if (end === -1) return null;
   const payload = body.slice(from, end);
