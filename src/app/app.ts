@@ -4,6 +4,7 @@
 
 import type { ApplicationFunction, Context, Probot } from 'probot';
 import type { ClusterContext } from '../cluster/cluster-context.ts';
+import type { RunLock } from '../cluster/run-lock.ts';
 import type { FlowSource } from '../flows/source.ts';
 import type { TreeFiles } from '../repo/tree.ts';
 import type { FlowCollectors } from './collect/collector.ts';
@@ -41,6 +42,8 @@ export interface AppOptions {
   readonly scheduleOnLoad: boolean;
   /** Scheduled runs happen only where this is true (the leader, with several replicas). */
   readonly isLeader?: () => boolean;
+  /** With several replicas: a run of a repository holds it, so runs on different replicas never overlap. */
+  readonly runLock?: RunLock;
   /** Served with /healthz, /readyz and /metrics beside the webhooks. */
   readonly metrics?: AppMetrics;
   /** Why the server cannot take webhooks yet (for /readyz), or null. */
@@ -98,7 +101,9 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
     const clusterPaths = new Map<string, readonly string[]>();
     /** Repositories whose configuration changed since their schedule was set: their next run resets it. */
     const configChanged = new Set<string>();
-    const runFor = async (key: RepositoryKey, trigger: string, signal: AbortSignal): Promise<void> => {
+    const runFor = (key: RepositoryKey, trigger: string, signal: AbortSignal): Promise<void> =>
+      options.runLock ? options.runLock.hold(repositoryId(key), signal, (held) => runOnce(key, trigger, held)) : runOnce(key, trigger, signal);
+    const runOnce = async (key: RepositoryKey, trigger: string, signal: AbortSignal): Promise<void> => {
       const octokit = (await probot.auth(key.installationId)) as Octokit;
       const { data } = await octokit.rest.repos.get({ owner: key.owner, repo: key.repo });
       const reader = githubConfigReader(octokit, new Map([[`${key.owner}/${key.repo}`.toLowerCase(), visibilityOf(data)]]));
@@ -185,12 +190,8 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       const repo = repositoryOf(context);
       // A close the bot made itself (as obsolete) is not a person's dismissal.
       if (!pr.merged && isDismissal({ state: 'closed', body: pr.body ?? '' })) {
-        // Once per pull request, even if GitHub delivers the event again or it is closed twice.
-        const comments = await context.octokit.paginate(context.octokit.rest.issues.listComments, context.issue({ per_page: 100 }));
-        const said = comments.some((c) => (c.body ?? '').includes(DISMISSED_MARKER));
-        if (!said) {
-          await repo.comment(pr.number, dismissalComment(target));
-        }
+        // Once per pull request, even if GitHub delivers the event again, to any replica, or it is closed twice.
+        await repo.commentOnce(pr.number, dismissalComment(target), DISMISSED_MARKER);
       }
       // Merged, its status (Learning, Stable, Enforce ...) is history: the labels go. One request
       // per label (DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}), so a label a

@@ -1,7 +1,8 @@
 // `npm start`: Probot's server with the app. Without APP_ID and PRIVATE_KEY it starts Probot's
 // setup flow (create the GitHub App from app.yml). With several replicas in a cluster
 // (POLICY_RECOMMENDER_LEASE=<namespace>/<name>), only the holder of that Lease runs schedules and
-// collects the flows of Goldmane clusters (without a Lease, the one replica does both).
+// collects the flows of Goldmane clusters (without a Lease, the one replica does both), and every
+// run holds its repository's Lease (`<name>-run-<digest>`), so runs on two replicas never overlap.
 
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ProbotOctokit, run } from 'probot';
 import { openClusterContext } from '../cluster/cluster-context.ts';
 import { LeaderElector } from '../cluster/leader-election.ts';
+import { leaseRunLock, type RunLock } from '../cluster/run-lock.ts';
 import { ConfigError } from '../config/config-error.ts';
 import { clusterConnection, loadDeploymentConfig } from '../deployment/deployment-config.ts';
 import { openGoldmaneSource } from '../flows/sources/goldmane/goldmane-source.ts';
@@ -65,15 +67,19 @@ const collectors = new FlowCollectors({
 
 let isLeader = () => true;
 let stopScheduledWork = () => undefined as void;
+let runLock: RunLock | undefined;
 const lease = process.env['POLICY_RECOMMENDER_LEASE'];
 if (lease) {
   // Needs get, create and update on leases.coordination.k8s.io in that namespace (deploy/ grants it).
-  const [namespace, name] = lease.split('/') as [string, string | undefined];
+  const [namespace, name = 'policy-recommender'] = lease.split('/') as [string, string | undefined];
+  const identity = process.env['POD_NAME'] ?? hostname();
+  // A run of a repository, wherever a webhook asked for it, holds that repository's Lease.
+  runLock = leaseRunLock({ cluster: { inCluster: true }, namespace, prefix: name, identity, onError: (e) => console.error(`run lock: ${e.message}`) });
   const elector = new LeaderElector({
     cluster: { inCluster: true },
     namespace,
-    name: name ?? 'policy-recommender',
-    identity: process.env['POD_NAME'] ?? hostname(),
+    name,
+    identity,
     callbacks: {
       onStartedLeading: () => collectors.start('this replica started holding the Lease'),
       onStoppedLeading: async () => {
@@ -105,6 +111,7 @@ const { app, scheduler } = policyRecommenderApp({
   engineVersion: pkg.version,
   scheduleOnLoad: true,
   isLeader: () => isLeader(),
+  ...(runLock ? { runLock } : {}),
   metrics,
   notReady: () => (ready ? null : 'starting'),
 });

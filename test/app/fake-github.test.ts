@@ -358,10 +358,11 @@ describe('pull requests', () => {
 
     await repo.updatePullRequest(pr.number, { title: 'New title', body: 'New body' });
     expect(fake.pullRequest(pr.number)).toMatchObject({ title: 'New title', body: 'New body' });
-    await repo.comment(pr.number, 'Closing: obsolete.');
+    await repo.commentOnce(pr.number, 'Closing: obsolete. <!-- said -->', '<!-- said -->');
+    await repo.commentOnce(pr.number, 'Closing: obsolete, again. <!-- said -->', '<!-- said -->');
     await repo.updatePullRequest(pr.number, { state: 'closed' });
     expect(fake.pullRequest(pr.number).state).toBe('closed');
-    expect(fake.comments(pr.number)).toMatchObject([{ body: 'Closing: obsolete.', user: 'policy-recommender[bot]', bot: true }]);
+    expect(fake.comments(pr.number)).toMatchObject([{ body: 'Closing: obsolete. <!-- said -->', user: 'policy-recommender[bot]', bot: true }]);
     await repo.updatePullRequest(pr.number, { state: 'open' });
     expect(fake.pullRequest(pr.number).state).toBe('open');
 

@@ -10,6 +10,9 @@ import { branchName } from '../../src/app/state/proposal-key.ts';
 import { decodeState, isDismissal, OBSOLETE_MARKER } from '../../src/app/state/pull-request-state.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, HOUR, type Replica } from '../app/support/app-harness.ts';
+import { leaseRunLock, type RunLock } from '../../src/cluster/run-lock.ts';
+import { KubeApiServer } from '../support/kube-api-server.ts';
+import nock from 'nock';
 import { duplicates, snapshot } from './scenario.ts';
 import { report, sized } from './size.ts';
 
@@ -232,6 +235,70 @@ describe('two replicas without a Lease race on one branch (compare-and-swap ref 
     await h.run('namespace deleted');
     expect(h.repo.pullRequestFor(SHOP)!.state).toBe('closed');
     expect(h.repo.branchSha(SHOP)).toBe(theirs);
+  });
+});
+
+describe('two replicas with Leases (POLICY_RECOMMENDER_LEASE)', () => {
+  // A run a webhook asks for runs where the webhook arrived; each run holds its repository's Lease
+  // (src/cluster/run-lock.ts), here on a Kubernetes API server on 127.0.0.1.
+  test('runs of one repository asked of both at the same moment do not overlap, and both happen', async () => {
+    const kube = await KubeApiServer.start();
+    // The API server is real (on 127.0.0.1); GitHub stays the fake behind nock.
+    nock.enableNetConnect('127.0.0.1');
+    try {
+      const log: string[] = [];
+      const lock = (identity: string): RunLock => {
+        const held = leaseRunLock({ cluster: kube.kubeConfig(`token-${identity}`), namespace: 'policy-recommender', prefix: 'policy-recommender', identity, leaseDurationSeconds: 3, renewDeadlineSeconds: 2, retryPeriodSeconds: 1 });
+        return {
+          hold: (repository, signal, run) =>
+            held.hold(repository, signal, async (s) => {
+              log.push(`${identity} starts`);
+              try {
+                return await run(s);
+              } finally {
+                log.push(`${identity} ends`);
+              }
+            }),
+        };
+      };
+      const h = await AppHarness.start({ runLock: lock('pod-a') });
+      open.push(h);
+      const b = await h.replica({ runLock: lock('pod-b') });
+      await h.see(db, web);
+      await Promise.all([h.run('on A'), b.run('on B')]);
+      expect(log).toHaveLength(4);
+      expect([log[0]!.split(' ')[0], log[2]!.split(' ')[0]].sort()).toEqual(['pod-a', 'pod-b']);
+      expect(log[1]).toBe(log[0]!.replace('starts', 'ends'));
+      expect(duplicates(h)).toEqual([]);
+      expect(b.errors).toEqual([]);
+    } finally {
+      nock.disableNetConnect();
+      await kube.close();
+    }
+  }, 60_000);
+});
+
+describe('one delivery reaching two replicas', () => {
+  // GitHub redelivers an event under its delivery id, and a redelivery (or a retry by a proxy) can
+  // reach another replica than the first: each replica's memory of delivery ids cannot tell. The
+  // effect must be the same once: here both handle the close at the same moment.
+  test('a dismissal handled by two replicas at once is commented once; its branch is gone; no error', async () => {
+    const h = await started();
+    const b = await h.replica();
+    // B has run once (and found nothing new): both replicas hold an installation token already.
+    await b.run('replica B');
+    const web = h.repo.pullRequestFor(branchName('prod', 'web'))!;
+    h.github.takeEvents();
+    h.repo.closePullRequest(web.number);
+    const closed = h.github.takeEvents().filter((e) => e.name === 'pull_request');
+    expect(closed).toHaveLength(1);
+    await Promise.all([h.receive(closed[0]!), b.receive(closed[0]!)]);
+    expect(h.repo.comments(web.number).map((c) => c.body)).toEqual([expect.stringMatching(/^Dismissed: /)]);
+    expect(h.repo.branchSha(web.head)).toBeUndefined();
+    expect(b.errors).toEqual([]);
+    // The comment one replica deleted says nothing more: its webhook asks for nothing.
+    await h.deliver();
+    expect(h.repo.comments(web.number)).toHaveLength(1);
   });
 });
 

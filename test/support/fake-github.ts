@@ -845,6 +845,18 @@ class RepoState {
     return comment;
   }
 
+  /** Deletes a comment of any thread; false when there is none with that id. */
+  deleteComment(id: number, actor: User): boolean {
+    for (const t of this.threads.values()) {
+      const at = t.comments.findIndex((c) => c.id === id);
+      if (at === -1) continue;
+      const [comment] = t.comments.splice(at, 1);
+      this.emit('issue_comment', { action: 'deleted', issue: this.restIssue(t), comment: this.restComment(t, comment!) }, actor);
+      return true;
+    }
+    return false;
+  }
+
   close(t: Thread, actor: User): void {
     if (t.state === 'closed') return;
     t.state = 'closed';
@@ -1899,6 +1911,11 @@ export class FakeGitHub {
       if (!t.labels.some((l) => l.toLowerCase() === name)) throw new HttpError(404, 'Label does not exist');
       repo.setLabels(t, t.labels.filter((l) => l.toLowerCase() !== name), bot);
       return { status: 200, body: t.labels.map((l) => repo.restLabel(l)) };
+    }
+    if ((m = /^\/issues\/comments\/(\d+)$/.exec(rest)) && method === 'DELETE') {
+      // issues/delete-comment: 204, or 404 when there is no such comment (any more).
+      if (!repo.deleteComment(Number(m[1]), bot)) throw new HttpError(404, 'Not Found');
+      return { status: 204 };
     }
     if ((m = /^\/issues\/(\d+)\/comments$/.exec(rest))) {
       const t = repo.thread(Number(m[1]));

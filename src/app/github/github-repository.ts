@@ -414,13 +414,27 @@ export class GitHubRepository implements Repository {
     await this.#octokit.graphql(`mutation($id: ID!) { ${mutation}(input: { pullRequestId: $id }) { pullRequest { isDraft } } }`, { id: pr.id });
   }
 
-  async comment(number: number, body: string): Promise<void> {
+  async commentOnce(number: number, body: string, marker: string): Promise<void> {
+    if ((await this.#commentsWith(number, marker)).length > 0) return;
     await this.#octokit.rest.issues.createComment({ ...this.#repo, issue_number: number, body, request: NOT_RETRIED });
+    // Another replica handling the same event at the same moment may have said it too. Each lists
+    // after its own comment is made, so the last to list sees both: the oldest stays.
+    const said = (await this.#commentsWith(number, marker)).filter((c) => c.user?.type === 'Bot').sort((a, b) => a.id - b.id);
+    for (const extra of said.slice(1)) {
+      await this.#octokit.rest.issues.deleteComment({ ...this.#repo, comment_id: extra.id }).catch((e: unknown) => {
+        // Already deleted by the other replica.
+        if (status(e) !== 404) throw e;
+      });
+    }
   }
 
   async hasComment(number: number, marker: string): Promise<boolean> {
+    return (await this.#commentsWith(number, marker)).length > 0;
+  }
+
+  async #commentsWith(number: number, marker: string) {
     const comments = await this.#octokit.paginate(this.#octokit.rest.issues.listComments, { ...this.#repo, issue_number: number, per_page: 100 });
-    return comments.some((c) => (c.body ?? '').includes(marker));
+    return comments.filter((c) => (c.body ?? '').includes(marker));
   }
 
   async findIssues(label: string, marker: string): Promise<FoundIssue[]> {

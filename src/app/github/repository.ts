@@ -87,8 +87,12 @@ export interface Repository {
   /** Removes one label, leaving the others; already gone is fine. */
   removeLabel(number: number, label: string): Promise<void>;
   setDraft(pr: PullRequestInfo, draft: boolean): Promise<void>;
-  comment(number: number, body: string): Promise<void>;
-  /** Whether a comment on the issue or PR contains `marker` (to say things exactly once). */
+  /**
+   * Comments on the issue or PR unless a comment there contains `marker` already: says a thing
+   * once, even when two replicas handle the same event at the same moment.
+   */
+  commentOnce(number: number, body: string, marker: string): Promise<void>;
+  /** Whether a comment on the issue or PR contains `marker` (a dashboard closed as merged into another says so). */
   hasComment(number: number, marker: string): Promise<boolean>;
 
   /** Every open issue carrying `label` whose body holds `marker`, oldest (lowest number) first. */

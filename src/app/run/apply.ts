@@ -126,20 +126,19 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
       }
       case 'note-dismissal': {
         const pr = action.pr;
-        if (!(await repo.hasComment(pr.number, DISMISSED_MARKER))) await repo.comment(pr.number, dismissalComment(facts.key));
+        await repo.commentOnce(pr.number, dismissalComment(facts.key), DISMISSED_MARKER);
         await repo.deleteBranch(pr.branch, pr.headOid);
         return {};
       }
       case 'notify-edited': {
         const pr = action.pr;
         // Exactly once, even if a run stops between saying it and recording that it was said.
-        if (!(await repo.hasComment(pr.number, EDITED_MARKER))) {
-          await repo.comment(
-            pr.number,
-            `Someone else changed this branch, so policy-recommender stopped updating this pull request: your edits are yours. ` +
-              `To have it regenerated (discarding those edits), add the label ${code(REBASE_LABEL)}.\n\n${EDITED_MARKER}`,
-          );
-        }
+        await repo.commentOnce(
+          pr.number,
+          `Someone else changed this branch, so policy-recommender stopped updating this pull request: your edits are yours. ` +
+            `To have it regenerated (discarding those edits), add the label ${code(REBASE_LABEL)}.\n\n${EDITED_MARKER}`,
+          EDITED_MARKER,
+        );
         const state = facts.state;
         if (state !== null) await repo.updatePullRequest(pr.number, { body: replaceState(pr.body, { ...state, notified: [...state.notified, 'edited'] }) });
         return { pr };

@@ -650,9 +650,7 @@ async function writeDashboard(w: DashboardWrite & { requests: { ticked?: boolean
     if (current.body !== body) await repo.updateIssue(existing.number, body);
   }
   for (const extra of w.extras) {
-    if (!(await repo.hasComment(extra.number, MERGED_MARKER))) {
-      await repo.comment(extra.number, `A second dashboard: what it remembered is kept in #${existing.number} now, so it is closed.\n\n${MERGED_MARKER}`);
-    }
+    await repo.commentOnce(extra.number, `A second dashboard: what it remembered is kept in #${existing.number} now, so it is closed.\n\n${MERGED_MARKER}`, MERGED_MARKER);
     if (extra.state === 'open') await repo.closeIssue(extra.number);
   }
   return existing.number;

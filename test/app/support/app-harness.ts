@@ -24,6 +24,7 @@ import { openInstrumented } from '../../../src/app/ops/instrumented-flow-source.
 import type { AppMetrics } from '../../../src/app/ops/metrics.ts';
 import { withChanges, type FlowSource } from '../../../src/flows/source.ts';
 import { FakeGitHub, type FakeRepository, type WebhookEvent } from '../../support/fake-github.ts';
+import type { RunLock } from '../../../src/cluster/run-lock.ts';
 import { flowLine, type LineOptions } from '../../support/flow-lines.ts';
 import { freePort } from '../../support/free-port.ts';
 
@@ -111,6 +112,8 @@ export interface HarnessOptions {
   webhookSecret?: string;
   /** How `deliver()` delivers webhooks by default: at once, each twice (see FakeGitHub.deliver). */
   deliveries?: { concurrent?: boolean; twice?: boolean };
+  /** Each run holds this (as with several replicas and a Lease: src/cluster/run-lock.ts). */
+  runLock?: RunLock;
 }
 
 /** Another replica of the App: see AppHarness.replica(). */
@@ -120,6 +123,8 @@ export interface Replica {
   /** Traffic only this replica's flow source has (on top of the harness's). */
   see(...flows: Omit<LineOptions, 'at'>[]): Promise<void>;
   run(trigger?: string): Promise<void>;
+  /** Hands this replica one webhook delivery (as GitHub would to whichever replica its request reached). */
+  receive(event: WebhookEvent): Promise<void>;
 }
 
 export class AppHarness {
@@ -189,6 +194,7 @@ export class AppHarness {
       scheduleOnLoad: false,
       ...(metrics ? { metrics } : {}),
       ...(options.collectors ? { collectors: options.collectors } : {}),
+      ...(options.runLock ? { runLock: options.runLock } : {}),
       // A burst of pushes settles when the test says so (settle(), deliver()), not on a clock.
       settle: (start) => {
         this.#settling.push(start);
@@ -235,11 +241,11 @@ export class AppHarness {
    * A second replica of the App (its own Probot, scheduler and Octokit, no shared Lease) on the
    * same GitHub, cluster and clock, reading the same flows plus those given to its own `see`.
    */
-  async replica(): Promise<Replica> {
+  async replica(options: Pick<HarnessOptions, 'runLock'> = {}): Promise<Replica> {
     const file = join(this.#dir, `replica-${++this.#replicas}.log`);
     await writeFile(file, '');
     const errors: unknown[] = [];
-    const { scheduler } = await this.#load({}, () => FileFlowSource.open([join(this.#dir, 'flows.log'), file]), errors);
+    const { probot, scheduler } = await this.#load(options, () => FileFlowSource.open([join(this.#dir, 'flows.log'), file]), errors);
     this.#others.push(scheduler);
     const lines: string[] = [];
     return {
@@ -250,6 +256,7 @@ export class AppHarness {
         await writeFile(file, lines.map((l) => `${l}\n`).join(''));
       },
       run: (trigger = 'replica') => scheduler.request(this.repo.key(), trigger),
+      receive: (event) => probot.receive(event),
     };
   }
 
@@ -277,6 +284,11 @@ export class AppHarness {
 
   async #writeFlows(): Promise<void> {
     await writeFile(join(this.#dir, 'flows.log'), this.#lines.map((l) => `${l}\n`).join(''));
+  }
+
+  /** Hands the App one webhook delivery (deliver() hands it all of them). */
+  receive(event: WebhookEvent): Promise<void> {
+    return this.#probot.receive(event);
   }
 
   async run(trigger = 'test'): Promise<void> {
