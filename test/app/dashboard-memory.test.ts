@@ -1,12 +1,14 @@
 // The bot's memory (the dashboard issue) is found always, and kept whole: past the first page of
-// issues with its label, and when a repository has two dashboards (their memories are merged into
-// the oldest, the other is closed with a comment). What each memory keeps when merged is
-// mergeDashboardMemory's (src/app/state/dashboard-memory.ts).
+// issues with its label; when a person removed its label or closed it (GitHub's issue search
+// finds it; it is labelled and reopened); never replaced by a second one when that search fails;
+// and when a repository has two dashboards (their memories are merged into the oldest, the other
+// is closed with a comment). What each memory keeps when merged is mergeDashboardMemory's
+// (src/app/state/dashboard-memory.ts).
 
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { DASHBOARD_LABEL, DASHBOARD_MARKER, decodeDashboardState, renderDashboard, type DashboardMemory } from '../../src/app/render/dashboard.ts';
 import { formatTime } from '../../src/engine/provenance.ts';
-import { FLOW_WINDOW_OVERLAP } from '../../src/app/run/run-repository.ts';
+import { DASHBOARD_SEARCH_TERM, FLOW_WINDOW_OVERLAP } from '../../src/app/run/run-repository.ts';
 import { mergeDashboardMemory } from '../../src/app/state/dashboard-memory.ts';
 import { replaceMarker } from '../../src/app/state/marker.ts';
 import type { ObservedAtom } from '../../src/engine/model.ts';
@@ -27,6 +29,8 @@ const web = { namespace: 'web', direction: 'ingress', peer: 'pub', port: 443 } a
 const SHOP = branchName('prod', 'shop');
 const WEB = branchName('prod', 'web');
 const dashboards = () => h.repo.issues({ label: DASHBOARD_LABEL, state: 'open' }).filter((i) => i.body.includes(DASHBOARD_MARKER));
+/** The messages of the errors the App logged (and forgets them: they were expected). */
+const loggedErrors = (): string[] => h.errors.splice(0).map((e) => ((e as [string, { err?: Error }])[1]?.err?.message ?? JSON.stringify(e)));
 const windowOnDashboard = () => /between (\S+) and (\S+) ?:/.exec(h.dashboard())?.slice(1);
 
 describe('the dashboard is found always', () => {
@@ -45,6 +49,131 @@ describe('the dashboard is found always', () => {
     // The second run read on from where the first stopped (less the overlap): the memory was found.
     expect(windowOnDashboard()?.[0]).toBe(formatTime(readUntil - FLOW_WINDOW_OVERLAP));
     expect(h.dashboard()).toMatch(/\| `web` \| Learning \|/);
+    expect(h.errors).toEqual([]);
+  });
+
+  /** Every issue holding the marker, in any state and with any labels. */
+  const anyDashboards = () => h.repo.issues().filter((i) => i.body.includes(DASHBOARD_MARKER));
+  const searches = () => h.github.requests().filter((r) => r.path === '/search/issues');
+
+  /** A first run, shop's PR merged and a run after it: the memory holds shop's enforcement clock and a read point. */
+  async function acceptedShop(): Promise<{ number: number; memory: DashboardMemory }> {
+    h = await AppHarness.start();
+    await h.see(shop);
+    await h.run('first');
+    const pr = h.repo.pullRequestFor(SHOP)!;
+    if (pr.draft) h.repo.markReadyForReview(pr.number);
+    h.repo.mergePullRequest(pr.number);
+    await h.deliver();
+    h.now += HOUR;
+    await h.run('after the merge');
+    const [dashboard] = dashboards();
+    const memory = decodeDashboardState(dashboard!.body);
+    expect(memory.accepted['prod']?.['shop']?.since).toBeDefined();
+    return { number: dashboard!.number, memory };
+  }
+
+  /** The next run read on from where the memory's read point was (less the overlap), and kept shop's enforcement clock. */
+  function memoryKept(before: DashboardMemory): void {
+    expect(windowOnDashboard()?.[0]).toBe(formatTime(before.flowsReadUntil['prod']! - FLOW_WINDOW_OVERLAP));
+    expect(decodeDashboardState(h.dashboard()).accepted['prod']?.['shop']).toEqual(before.accepted['prod']?.['shop']);
+  }
+
+  test('its label removed by a person: found by search, labelled again, its memory kept; the next runs find it by its label again', async () => {
+    const { number, memory } = await acceptedShop();
+    h.repo.removeLabel(number, DASHBOARD_LABEL);
+    await h.deliver();
+    h.now += HOUR;
+    await h.see(web);
+    h.github.resetRequests();
+    await h.run('unlabelled');
+    expect(anyDashboards().map((d) => [d.number, d.state, d.labels])).toEqual([[number, 'open', [DASHBOARD_LABEL]]]);
+    expect(searches()).toHaveLength(1);
+    memoryKept(memory);
+    expect(h.dashboard()).toMatch(/\| `web` \| Learning \|/);
+    expect(h.infos).toContainEqual(expect.stringContaining(`the dashboard #${number} had lost its label`));
+
+    // Found by its label again: no search (a run that finds its dashboard costs what it did).
+    h.now += HOUR;
+    h.github.resetRequests();
+    await h.run('labelled');
+    expect(searches()).toEqual([]);
+    expect(anyDashboards().map((d) => d.number)).toEqual([number]);
+    expect(h.errors).toEqual([]);
+  });
+
+  test('closed by a person (and unlabelled): reopened and labelled, its memory kept, the log says so', async () => {
+    const { number, memory } = await acceptedShop();
+    h.repo.removeLabel(number, DASHBOARD_LABEL);
+    h.repo.closeIssue(number);
+    await h.deliver();
+    h.now += HOUR;
+    await h.run('closed');
+    expect(anyDashboards().map((d) => [d.number, d.state, d.labels])).toEqual([[number, 'open', [DASHBOARD_LABEL]]]);
+    memoryKept(memory);
+    expect(h.infos).toContainEqual(expect.stringContaining(`the dashboard #${number} was closed; reopened`));
+
+    // Closed with its label on: the same (the label alone does not find a closed issue).
+    h.repo.closeIssue(number);
+    await h.deliver();
+    h.now += HOUR;
+    await h.run('closed again');
+    expect(anyDashboards().map((d) => [d.number, d.state])).toEqual([[number, 'open']]);
+    expect(decodeDashboardState(h.dashboard()).accepted['prod']?.['shop']).toEqual(memory.accepted['prod']?.['shop']);
+    expect(h.errors).toEqual([]);
+  });
+
+  test('the search fails (its rate limit): the run fails saying why and opens no second dashboard; the next run finds the first', async () => {
+    const { number, memory } = await acceptedShop();
+    h.repo.removeLabel(number, DASHBOARD_LABEL);
+    await h.deliver();
+    h.github.failNext({
+      method: 'GET',
+      pathRegex: /^\/search\/issues$/,
+      status: 403,
+      body: { message: 'API rate limit exceeded for installation ID 7.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api' },
+      headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-resource': 'search' },
+    });
+    h.now += HOUR;
+    h.github.resetRequests();
+    await h.run('search fails');
+    expect(anyDashboards().map((d) => d.number)).toEqual([number]);
+    // Nothing was written: the run stopped at the lookup.
+    expect(h.writes()).toEqual([]);
+    expect(loggedErrors()).toEqual([expect.stringMatching(/searching for the dashboard failed \(API rate limit exceeded.*no new dashboard is opened/)]);
+
+    h.now += HOUR;
+    await h.run('search works');
+    expect(anyDashboards().map((d) => [d.number, d.state, d.labels])).toEqual([[number, 'open', [DASHBOARD_LABEL]]]);
+    expect(decodeDashboardState(h.dashboard()).accepted['prod']?.['shop']).toEqual(memory.accepted['prod']?.['shop']);
+    expect(decodeDashboardState(h.dashboard()).flowsReadUntil['prod']).toBeGreaterThanOrEqual(memory.flowsReadUntil['prod']!);
+    expect(h.errors).toEqual([]);
+  });
+
+  test('a search that timed out (incomplete_results) fails the run too: "not found" would mean nothing', async () => {
+    const { number } = await acceptedShop();
+    h.repo.removeLabel(number, DASHBOARD_LABEL);
+    h.github.failNext({ method: 'GET', pathRegex: /^\/search\/issues$/, status: 200, body: { total_count: 0, incomplete_results: true, items: [], search_type: 'lexical' } });
+    h.now += HOUR;
+    await h.run('search timed out');
+    expect(anyDashboards().map((d) => d.number)).toEqual([number]);
+    expect(loggedErrors()).toEqual([expect.stringMatching(/searching for the dashboard failed \(GitHub's issue search timed out.*incomplete_results/)]);
+  });
+
+  test('a new repository: one search, then the dashboard is created; its visible text holds the words the search looks for', async () => {
+    h = await AppHarness.start();
+    await h.see(shop);
+    await h.run('first');
+    expect(searches()).toHaveLength(1);
+    expect(searches()[0]!.query['q']).toBe(`repo:acme/policies is:issue in:body "${DASHBOARD_SEARCH_TERM}"`);
+    const [dashboard] = dashboards();
+    // The fake's search reads only what Markdown shows (GitHub does not document more): found by it.
+    h.repo.removeLabel(dashboard!.number, DASHBOARD_LABEL);
+    h.now += HOUR;
+    h.github.resetRequests();
+    await h.run('second');
+    expect(searches()).toHaveLength(1);
+    expect(anyDashboards().map((d) => [d.number, d.state, d.labels])).toEqual([[dashboard!.number, 'open', [DASHBOARD_LABEL]]]);
     expect(h.errors).toEqual([]);
   });
 
@@ -75,8 +204,39 @@ describe('the dashboard is found always', () => {
     await h.run('third');
     expect(h.repo.issue(extra).state).toBe('closed');
     expect(h.repo.comments(extra)).toHaveLength(1);
+
+    // Found by search (a person removed the kept one's label), the one closed as merged is not
+    // taken again: its memory is old (its read point would be read from again).
+    const readUntil = decodeDashboardState(h.dashboard()).flowsReadUntil['prod']!;
+    h.repo.removeLabel(kept!.number, DASHBOARD_LABEL);
+    h.now += HOUR;
+    await h.run('fourth');
+    expect(dashboards().map((d) => d.number)).toEqual([kept!.number]);
+    expect(windowOnDashboard()?.[0]).toBe(formatTime(readUntil - FLOW_WINDOW_OVERLAP));
+    expect(h.repo.issue(extra).state).toBe('closed');
+    expect(h.repo.comments(extra)).toHaveLength(1);
     expect(h.errors).toEqual([]);
   });
+
+  test('two dashboards found by search (neither labelled, one closed): merged into the oldest, which is reopened and labelled', async () => {
+    const { number, memory } = await acceptedShop();
+    const other: DashboardMemory = { ...memory, dismissed: ['prod/legacy'], digest: '' };
+    const extra = h.repo.openIssue('Policy recommendations', renderDashboard({ lastRun: null, configErrors: [], clusters: [], state: other }));
+    h.repo.removeLabel(number, DASHBOARD_LABEL);
+    h.repo.closeIssue(number);
+    await h.deliver();
+    h.now += HOUR;
+    await h.run('both unlabelled');
+    expect(anyDashboards().map((d) => [d.number, d.state, d.labels])).toEqual([
+      [number, 'open', [DASHBOARD_LABEL]],
+      [extra, 'closed', []],
+    ]);
+    memoryKept(memory);
+    expect(decodeDashboardState(h.dashboard()).dismissed).toEqual(['prod/legacy']);
+    expect(h.repo.comments(extra).map((c) => c.body)).toEqual([expect.stringContaining(`kept in #${number}`)]);
+    expect(h.errors).toEqual([]);
+  });
+
 });
 
 describe('a ticked box is served once its namespace is proposed again (until then, it is remembered)', () => {
@@ -161,5 +321,12 @@ describe('mergeDashboardMemory', () => {
       prod: { shop: { hash: 'h1', since: 1000, denied: 2, lastDenied: 4500 }, web: { hash: 'new', since: 900, denied: 0 } },
     });
     expect(mergeDashboardMemory([b, a]).accepted).toEqual(mergeDashboardMemory([a, b]).accepted);
+  });
+
+  test('the merged PR an acceptance links to is kept, from either memory', () => {
+    const a: DashboardMemory = { ...empty, accepted: { prod: { shop: { hash: 'h1', since: 1000, denied: 0, pr: 7 } } } };
+    const b: DashboardMemory = { ...empty, accepted: { prod: { shop: { hash: 'h1', since: 4000, denied: 0 } } } };
+    expect(mergeDashboardMemory([a, b]).accepted['prod']?.['shop']).toEqual({ hash: 'h1', since: 1000, denied: 0, pr: 7 });
+    expect(mergeDashboardMemory([b, a]).accepted['prod']?.['shop']).toEqual({ hash: 'h1', since: 1000, denied: 0, pr: 7 });
   });
 });

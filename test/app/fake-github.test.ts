@@ -397,7 +397,7 @@ describe('issues', () => {
     const created = await repo.createIssue({ title: DASHBOARD_TITLE, body: `${DASHBOARD_MARKER}{"v":1} -->`, labels: [DASHBOARD_LABEL] });
     expect(fake.issue(created.number)).toMatchObject({ title: DASHBOARD_TITLE, labels: [DASHBOARD_LABEL], state: 'open', isPullRequest: false, user: 'policy-recommender[bot]' });
     github.resetRequests();
-    expect(await repo.findIssues(DASHBOARD_LABEL, DASHBOARD_MARKER)).toEqual([{ number: created.number, body: `${DASHBOARD_MARKER}{"v":1} -->` }]);
+    expect(await repo.findIssues(DASHBOARD_LABEL, DASHBOARD_MARKER)).toEqual([{ number: created.number, body: `${DASHBOARD_MARKER}{"v":1} -->`, state: 'open', labels: [DASHBOARD_LABEL] }]);
     // Two pages of 100 (Octokit's paginate follows the Link header).
     expect(github.requests().map((r) => r.query?.['page'] ?? '1')).toEqual(['1', '2']);
     expect(github.requests()[0]?.query).toEqual({ labels: DASHBOARD_LABEL, state: 'open', sort: 'created', direction: 'asc', per_page: '100' });
@@ -411,6 +411,77 @@ describe('issues', () => {
     expect(event.payload).toMatchObject({ action: 'edited', issue: { number: created.number, body: 'new body\n- [x] ticked' }, changes: { body: { from: 'new body' } }, installation: { id: 7 } });
     await repo.closeIssue(created.number);
     expect(fake.issue(created.number).state).toBe('closed');
+    await repo.reopenIssue(created.number);
+    expect(fake.issue(created.number).state).toBe('open');
+  });
+
+  // GitHub's issue search, as the fake holds it to what GitHub documents (see its #searchIssues).
+  const dashboardBody = (words: string) => `${words}\n\n${DASHBOARD_MARKER}{"v":1} -->`;
+
+  test('searchIssues() finds issues holding the marker in any state and with any labels, by words of their visible text, on every page', async () => {
+    // Decoys: a PR with the words and marker; an issue with the marker but not the words; one with
+    // the words but not the marker; one whose words are only inside an HTML comment (not searched).
+    fake.pushToBranch('decoy', { 'x.yaml': 'x\n' });
+    fake.openPullRequest({ head: 'decoy', title: 'decoy', body: dashboardBody('policy-recommender') });
+    fake.openIssue('no words', `${DASHBOARD_MARKER}{} -->`);
+    fake.openIssue('words only', 'what does policy-recommender do?');
+    fake.openIssue('hidden words', `<!-- policy-recommender --> ${DASHBOARD_MARKER}{} -->`);
+    // More than a page of issues with the words (people write about the bot).
+    for (let i = 0; i < 120; i++) fake.openIssue(`question ${i}`, `policy recommender question ${i}`);
+    const unlabelled = fake.openIssue('Policy recommendations', dashboardBody('This issue lists what Policy-Recommender proposes'));
+    const closed = fake.openIssue('Policy recommendations', dashboardBody('made by policy-recommender'), ['policy-recommender', 'other']);
+    fake.closeIssue(closed);
+    github.resetRequests();
+
+    expect(await repo.searchIssues('policy-recommender', DASHBOARD_MARKER)).toEqual([
+      { number: unlabelled, body: dashboardBody('This issue lists what Policy-Recommender proposes'), state: 'open', labels: [] },
+      { number: closed, body: dashboardBody('made by policy-recommender'), state: 'closed', labels: ['policy-recommender', 'other'] },
+    ]);
+    expect(github.requests().map((r) => [r.path, r.query['page'] ?? '1'])).toEqual([
+      ['/search/issues', '1'],
+      ['/search/issues', '2'],
+    ]);
+    expect(github.requests()[0]?.query).toEqual({ q: 'repo:acme/policies is:issue in:body "policy-recommender"', sort: 'created', order: 'asc', per_page: '100' });
+  });
+
+  test('search: qualifiers and phrases as documented; at most 1,000 results; another installation\'s repository cannot be searched', async () => {
+    const search = async (q: string, extra: Record<string, string | number> = {}) =>
+      (await octokit.rest.search.issuesAndPullRequests({ q, per_page: 100, ...extra })).data;
+    const a = fake.openIssue('Alpha in the title', 'the body says gamma delta');
+    const b = fake.openIssue('beta', 'delta gamma');
+    fake.comment(b, 'alpha in a comment');
+    fake.closeIssue(b);
+    const numbers = async (q: string) => (await search(q, { sort: 'created', order: 'asc' })).items.map((i) => i.number);
+    expect(await numbers('repo:acme/policies alpha')).toEqual([a, b]); // title, body and comments without in:
+    expect(await numbers('repo:acme/policies alpha in:title')).toEqual([a]);
+    expect(await numbers('repo:acme/policies alpha in:body')).toEqual([]);
+    expect(await numbers('repo:acme/policies "gamma delta" in:body')).toEqual([a]); // a phrase: its words in a row
+    expect(await numbers('repo:acme/policies gamma delta in:body')).toEqual([a, b]);
+    expect(await numbers('repo:acme/policies GAMMA is:closed')).toEqual([b]); // not case sensitive
+    expect(await numbers('repo:acme/policies gamma state:open is:issue')).toEqual([a]);
+
+    for (let i = 0; i < 1005; i++) fake.openIssue(`many ${i}`, 'many');
+    const first = await search('repo:acme/policies many in:title');
+    expect(first).toMatchObject({ total_count: 1005, incomplete_results: false, search_type: 'lexical' });
+    expect((await search('repo:acme/policies many in:title', { page: 10 })).items).toHaveLength(100);
+    expect(await statusOf(search('repo:acme/policies many in:title', { page: 11 }))).toBe(422);
+
+    github.addRepository({ owner: 'other', name: 'private', installationId: 8, private: true });
+    // Installation 7's token (the fake takes any three-part bearer credential as the App's JWT).
+    const issued = await fetch('https://api.github.com/app/installations/7/access_tokens', { method: 'POST', headers: { authorization: 'Bearer a.b.c', accept: 'application/vnd.github+json' } });
+    const { token } = (await issued.json()) as { token: string };
+    const installation7 = new TestOctokit({ auth: { token } }) as Octokit;
+    expect((await installation7.rest.search.issuesAndPullRequests({ q: 'repo:acme/policies alpha' })).data.total_count).toBe(2);
+    expect(await statusOf(installation7.rest.search.issuesAndPullRequests({ q: 'repo:other/private anything' }))).toBe(422);
+    github.stop();
+    expect(github.violations()).toEqual([]);
+  });
+
+  test('searchIssues() throws when the search fails or timed out (incomplete_results), never answering "none"', async () => {
+    github.failNext({ pathRegex: /^\/search\/issues$/, status: 403, body: { message: 'API rate limit exceeded for installation ID 7.', documentation_url: 'https://docs.github.com/rest' }, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-resource': 'search' } });
+    expect(await statusOf(repo.searchIssues('policy-recommender', DASHBOARD_MARKER))).toBe(403);
+    github.failNext({ pathRegex: /^\/search\/issues$/, status: 200, body: { total_count: 0, incomplete_results: true, items: [], search_type: 'lexical' } });
+    await expect(repo.searchIssues('policy-recommender', DASHBOARD_MARKER)).rejects.toThrow(/incomplete_results/);
   });
 });
 

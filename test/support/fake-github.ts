@@ -1505,6 +1505,87 @@ export class FakeGitHub {
     };
   }
 
+  /**
+   * GitHub's issue search (`GET /search/issues`, search/issues-and-pull-requests), holding to what
+   * GitHub documents and no more (docs.github.com: "Searching issues and pull requests", "REST API
+   * endpoints for search", "Troubleshooting search queries"):
+   * - qualifiers `repo:OWNER/NAME`, `is:issue`/`is:pr`, `type:issue`/`type:pr`, `is:open`/
+   *   `is:closed`, `state:open`/`state:closed`, `in:title,body,comments` (without it, title,
+   *   body and comments are all searched); any other qualifier is `unexpected()`;
+   * - words and "quoted phrases", all required, not case sensitive; a phrase is its words in a row;
+   * - GitHub does not document that text Markdown hides (HTML comments) is searched, so the
+   *   fake's index leaves it out: a search that works here works on GitHub;
+   * - `sort=created|updated` with `order`; without `sort` ("best match") the fake answers newest first;
+   * - at most 1,000 results are served (a page past them is refused with 422), queries longer than
+   *   256 characters are refused; `incomplete_results` is false (a fault's body can say otherwise).
+   * Which repositories a token may search: those of its installation (another is a 422, as
+   * GitHub answers for repositories that "cannot be searched").
+   */
+  #searchIssues(query: URLSearchParams, auth: { kind: 'none' | 'jwt' | 'token'; installationId?: number }, rawPath: string): Reply {
+    const world = this.#world;
+    const q = query.get('q') ?? '';
+    if (q.length > 256) throw validationFailed([{ message: 'The search is longer than 256 characters.', resource: 'Search', field: 'q', code: 'invalid' }]);
+    const terms = [...q.matchAll(/(-?)([a-z]+):("[^"]*"|\S+)|"([^"]*)"|(\S+)/gi)];
+    let repo: RepoState | undefined;
+    let kind: 'issue' | 'pr' | null = null;
+    let state: 'open' | 'closed' | null = null;
+    let fields: readonly string[] = ['title', 'body', 'comments'];
+    const phrases: string[][] = [];
+    for (const [, negated, key, rawValue, phrase, word] of terms) {
+      if (key === undefined) {
+        const words = searchWords(phrase ?? word ?? '');
+        if (words.length > 0) phrases.push(words);
+        continue;
+      }
+      const value = rawValue!.replace(/^"|"$/g, '').toLowerCase();
+      const qualifier = `${key.toLowerCase()}:${value}`;
+      if (negated) return this.#unsupported(`GET /search/issues with -${qualifier}`);
+      if (key.toLowerCase() === 'repo') {
+        const [owner = '', name = ''] = value.split('/');
+        repo = world.repo(owner, name);
+        if (repo === undefined || (auth.installationId !== undefined && repo.installationId !== auth.installationId) || (auth.kind === 'none' && repo.private)) {
+          throw validationFailed([
+            { message: 'The listed users and repositories cannot be searched either because the resources do not exist or you do not have permission to view them.', resource: 'Search', field: 'q', code: 'invalid' },
+          ]);
+        }
+      } else if (['is:issue', 'type:issue'].includes(qualifier)) kind = 'issue';
+      else if (['is:pr', 'type:pr', 'is:pull-request'].includes(qualifier)) kind = 'pr';
+      else if (['is:open', 'state:open'].includes(qualifier)) state = 'open';
+      else if (['is:closed', 'state:closed'].includes(qualifier)) state = 'closed';
+      else if (key.toLowerCase() === 'in' && value.split(',').every((f) => ['title', 'body', 'comments'].includes(f))) fields = value.split(',');
+      else return this.#unsupported(`GET /search/issues with ${qualifier} (the fake searches within one repository)`);
+    }
+    if (repo === undefined) return this.#unsupported('GET /search/issues without repo: (the fake searches within one repository)');
+    const searched = repo;
+    const text = (t: Thread): string[][] => [
+      ...(fields.includes('title') ? [searchWords(t.title)] : []),
+      ...(fields.includes('body') ? [searchWords(visibleText(t.body))] : []),
+      ...(fields.includes('comments') ? t.comments.map((c) => searchWords(visibleText(c.body))) : []),
+    ];
+    const sort = query.get('sort');
+    const asc = query.get('order') === 'asc';
+    const key = (t: Thread) => (sort === 'updated' ? t.updatedAt : t.createdAt);
+    const matches = [...searched.threads.values()]
+      .filter((t) => kind === null || (kind === 'pr') === (t.pr !== null))
+      .filter((t) => state === null || t.state === state)
+      .filter((t) => phrases.every((p) => text(t).some((words) => containsPhrase(words, p))))
+      .sort((a, b) => {
+        if (sort !== 'created' && sort !== 'updated') return b.number - a.number;
+        const order = key(a) === key(b) ? a.number - b.number : key(a) < key(b) ? -1 : 1;
+        return asc ? order : -order;
+      });
+    const served = matches.slice(0, 1000);
+    const perPage = Math.min(100, Math.max(1, Number.parseInt(query.get('per_page') ?? '30', 10) || 30));
+    const page = Math.max(1, Number.parseInt(query.get('page') ?? '1', 10) || 1);
+    if ((page - 1) * perPage >= 1000) throw validationFailed([{ message: 'Only the first 1000 search results are available', resource: 'Search', code: 'invalid' }]);
+    const { page: items, headers } = this.#paginate(served, query, rawPath);
+    return {
+      status: 200,
+      body: { total_count: matches.length, incomplete_results: false, items: items.map((t) => ({ ...searched.restIssue(t), score: 1 })), search_type: 'lexical' },
+      headers,
+    };
+  }
+
   /** Page `page` of `items` (per_page, default 30, at most 100), with GitHub's Link header. */
   #paginate<T>(items: readonly T[], query: URLSearchParams, rawPath: string): { page: T[]; headers: Record<string, string> } {
     const perPage = Math.min(100, Math.max(1, Number.parseInt(query.get('per_page') ?? '30', 10) || 30));
@@ -1573,6 +1654,9 @@ export class FakeGitHub {
       const { page, headers } = this.#paginate(repos, query, r.rawPath);
       return { status: 200, body: { total_count: repos.length, repository_selection: 'selected', repositories: page.map((x) => x.restRepository()) }, headers };
     }
+
+    // --- search
+    if (path === '/search/issues' && method === 'GET') return this.#searchIssues(query, auth, r.rawPath);
 
     // --- repositories
     m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(path);
@@ -1901,6 +1985,21 @@ function editOf(body: Record<string, unknown>): { title?: string; body?: string 
 export function eventName(event: WebhookEvent): string {
   const action = (event.payload as { action?: unknown }).action;
   return typeof action === 'string' ? `${event.name}.${action}` : event.name;
+}
+
+/** Words as the fake's search index has them: lower case, split at anything but letters and digits. */
+function searchWords(text: string): string[] {
+  return text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w !== '');
+}
+
+/** What Markdown shows of a text: without its HTML comments. */
+function visibleText(markdown: string): string {
+  return markdown.replace(/<!--[\s\S]*?(?:-->|$)/g, ' ');
+}
+
+function containsPhrase(words: readonly string[], phrase: readonly string[]): boolean {
+  for (let i = 0; i + phrase.length <= words.length; i++) if (phrase.every((w, j) => words[i + j] === w)) return true;
+  return false;
 }
 
 function labelNames(values: readonly unknown[] | undefined): string[] {
@@ -2549,6 +2648,14 @@ export class FakeRepository {
   removeLabel(number: number, name: string): void {
     const t = this.#thread(number);
     this.#repo.setLabels(t, t.labels.filter((l) => l !== name), this.#repo.world.person);
+  }
+
+  /** A person closes an issue (not a pull request: closePullRequest). */
+  closeIssue(number: number): void {
+    const t = this.#thread(number);
+    if (t.pr !== null) throw new Error(`#${number} is a pull request`);
+    if (t.state !== 'open') throw new Error(`#${number} is not open`);
+    this.#repo.close(t, this.#repo.world.person);
   }
 
   /** A person edits an issue's (or PR's) body, e.g. ticking a dashboard checkbox. */

@@ -8,6 +8,7 @@ import {
   RepositoryConflict,
   type BranchHead,
   type CommitInfo,
+  type FoundIssue,
   type IssueInfo,
   type PullRequestInfo,
   type PullRequestState,
@@ -108,6 +109,22 @@ function isGraphqlError(e: unknown): boolean {
 }
 
 const NO_OBJECT = '0'.repeat(40);
+
+/** The issues (not pull requests) whose body holds `marker`, oldest (lowest number) first. */
+function foundIssues(
+  issues: readonly { number: number; body?: string | null; state: string; labels: readonly (string | { name?: string })[]; pull_request?: unknown }[],
+  marker: string,
+): FoundIssue[] {
+  return issues
+    .filter((i) => i.pull_request === undefined && (i.body ?? '').includes(marker))
+    .map((i) => ({
+      number: i.number,
+      body: i.body ?? '',
+      state: i.state === 'closed' ? ('closed' as const) : ('open' as const),
+      labels: i.labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter((l) => l !== ''),
+    }))
+    .sort((a, b) => a.number - b.number);
+}
 
 /**
  * For requests that create something new each time (a comment, an issue): Probot's retry plugin
@@ -411,12 +428,16 @@ export class GitHubRepository implements Repository {
     }
   }
 
+  async hasComment(number: number, marker: string): Promise<boolean> {
+    return (await this.#commentsWith(number, marker)).length > 0;
+  }
+
   async #commentsWith(number: number, marker: string) {
     const comments = await this.#octokit.paginate(this.#octokit.rest.issues.listComments, { ...this.#repo, issue_number: number, per_page: 100 });
     return comments.filter((c) => (c.body ?? '').includes(marker));
   }
 
-  async findIssues(label: string, marker: string): Promise<IssueInfo[]> {
+  async findIssues(label: string, marker: string): Promise<FoundIssue[]> {
     // Every page: a repository may have any number of issues with the label (people use it too).
     const issues = await this.#octokit.paginate(this.#octokit.rest.issues.listForRepo, {
       ...this.#repo,
@@ -426,10 +447,27 @@ export class GitHubRepository implements Repository {
       direction: 'asc',
       per_page: 100,
     });
-    return issues
-      .filter((i) => i.pull_request === undefined && (i.body ?? '').includes(marker))
-      .map((i) => ({ number: i.number, body: i.body ?? '' }))
-      .sort((a, b) => a.number - b.number);
+    return foundIssues(issues, marker);
+  }
+
+  async searchIssues(term: string, marker: string): Promise<FoundIssue[]> {
+    // GitHub's issue search (search/issues-and-pull-requests in @octokit/openapi): `repo:`, `is:issue`
+    // and `in:body` are documented qualifiers (docs.github.com, "Searching issues and pull
+    // requests"); open and closed issues are both searched unless `is:open`/`is:closed` says
+    // otherwise. A quoted term is matched as a phrase. At most 1,000 results are served (REST
+    // "search" docs): oldest first, so the oldest dashboard is among them.
+    if (!/^[^"\\]+$/.test(term)) throw new Error(`a search term cannot hold quotes or backslashes: ${term}`);
+    const q = `repo:${this.owner}/${this.name} is:issue in:body "${term}"`;
+    const items = [];
+    for await (const response of this.#octokit.paginate.iterator(this.#octokit.rest.search.issuesAndPullRequests, { q, sort: 'created', order: 'asc', per_page: 100 })) {
+      // Octokit's paginate moves `incomplete_results` onto each page's array: the search timed out
+      // before it looked at everything, so "not found" would mean nothing.
+      if ((response.data as { incomplete_results?: boolean }).incomplete_results) {
+        throw new Error(`GitHub's issue search timed out before searching everything (incomplete_results) for ${q}`);
+      }
+      items.push(...response.data);
+    }
+    return foundIssues(items, marker);
   }
 
   async readIssue(number: number): Promise<IssueInfo & { state: 'open' | 'closed' }> {
@@ -439,6 +477,10 @@ export class GitHubRepository implements Repository {
 
   async closeIssue(number: number): Promise<void> {
     await this.#octokit.rest.issues.update({ ...this.#repo, issue_number: number, state: 'closed' });
+  }
+
+  async reopenIssue(number: number): Promise<void> {
+    await this.#octokit.rest.issues.update({ ...this.#repo, issue_number: number, state: 'open' });
   }
 
   async createIssue(issue: { title: string; body: string; labels: readonly string[] }): Promise<IssueInfo> {

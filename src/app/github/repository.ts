@@ -39,6 +39,12 @@ export interface IssueInfo {
   readonly body: string;
 }
 
+/** An issue as a lookup found it: whether it is open, and its labels. */
+export interface FoundIssue extends IssueInfo {
+  readonly state: 'open' | 'closed';
+  readonly labels: readonly string[];
+}
+
 export interface Repository {
   readonly owner: string;
   readonly name: string;
@@ -86,14 +92,26 @@ export interface Repository {
    * once, even when two replicas handle the same event at the same moment.
    */
   commentOnce(number: number, body: string, marker: string): Promise<void>;
+  /** Whether a comment on the issue or PR contains `marker` (a dashboard closed as merged into another says so). */
+  hasComment(number: number, marker: string): Promise<boolean>;
 
   /** Every open issue carrying `label` whose body holds `marker`, oldest (lowest number) first. */
-  findIssues(label: string, marker: string): Promise<IssueInfo[]>;
+  findIssues(label: string, marker: string): Promise<FoundIssue[]>;
+  /**
+   * Every issue, open or closed and whatever its labels, whose body holds `marker`, oldest first,
+   * found by GitHub's issue search for the words `term` (which must be in the body's visible
+   * text). The search index follows changes with a delay (an issue created a moment ago may not
+   * be found yet), and search has a rate limit of its own: a fallback for findIssues, not a
+   * replacement. Throws when it cannot tell (the search failed, or timed out before searching
+   * everything): never read a failure as "there is none".
+   */
+  searchIssues(term: string, marker: string): Promise<FoundIssue[]>;
   /** An issue as it is now (to merge what people did since it was listed). */
   readIssue(number: number): Promise<IssueInfo & { state: 'open' | 'closed' }>;
   createIssue(issue: { title: string; body: string; labels: readonly string[] }): Promise<IssueInfo>;
   updateIssue(number: number, body: string): Promise<void>;
   closeIssue(number: number): Promise<void>;
+  reopenIssue(number: number): Promise<void>;
 }
 
 export interface CommitInfo {

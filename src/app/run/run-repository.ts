@@ -17,7 +17,7 @@ import { own } from '../../util/plain.ts';
 import type { TreeFiles } from '../../repo/tree.ts';
 import type { LoadedConfig } from '../config/load-repository-config.ts';
 import type { ClusterEntry, RepositoryConfig } from '../config/repository-config.ts';
-import type { IssueInfo, PullRequestInfo, Repository } from '../github/repository.ts';
+import type { FoundIssue, IssueInfo, PullRequestInfo, Repository } from '../github/repository.ts';
 import {
   DASHBOARD_LABEL,
   DASHBOARD_MARKER,
@@ -78,7 +78,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   const started = Date.now();
   const repo = deps.repository;
   // The oldest dashboard is the one kept; any other (there should be none) is merged into it.
-  const [dashboard = null, ...extras] = await repo.findIssues(DASHBOARD_LABEL, DASHBOARD_MARKER);
+  const [dashboard = null, ...extras] = await findDashboards(repo, deps.log);
   const memory = extras.length === 0 ? decodeDashboardState(dashboard?.body ?? null) : mergeDashboardMemory([dashboard!, ...extras].map((d) => decodeDashboardState(d.body)));
   const requests = servedRequests([dashboard, ...extras], memory);
   const dashboardWrite = { repo, existing: dashboard, extras, memory, requests };
@@ -488,6 +488,57 @@ function unitName(key: ProposalKey): string {
   }
 }
 
+/**
+ * Words of the dashboard's visible text (its first sentence, render/dashboard.ts) that GitHub's
+ * issue search finds it by. Its marker is an HTML comment, and GitHub does not say that search
+ * looks into text Markdown hides, so the search looks for visible words and the marker is then
+ * checked in each body found.
+ */
+export const DASHBOARD_SEARCH_TERM = 'policy-recommender';
+
+/**
+ * The dashboards, oldest first. The label finds them in one request, so a run that finds its
+ * dashboard costs no more. When it finds none, a person may have removed its label or closed
+ * it: GitHub's issue search then looks for it in every issue, open or closed. One found that way
+ * is put back as the bot keeps it, reopened and labelled, because it holds the bot's memory
+ * (enforcement clocks, flow read points, dismissals): as Renovate reopens a closed Dependency
+ * Dashboard (renovatebot/renovate lib/modules/platform/github/index.ts, ensureIssue's
+ * `shouldReOpen`); what stops the bot is removing its configuration file, not closing the issue.
+ * A dashboard already closed as merged into another is not taken again (its memory is old).
+ * A failed search fails the run: opening a dashboard then could lose the memory of one that exists.
+ */
+async function findDashboards(repo: Repository, log: RunDependencies['log']): Promise<FoundIssue[]> {
+  const labelled = await repo.findIssues(DASHBOARD_LABEL, DASHBOARD_MARKER);
+  if (labelled.length > 0) return labelled;
+  let found: FoundIssue[];
+  try {
+    found = await repo.searchIssues(DASHBOARD_SEARCH_TERM, DASHBOARD_MARKER);
+  } catch (e) {
+    throw new Error(
+      `no issue has the dashboard's label, and searching for the dashboard failed (${(e as Error).message}): no new dashboard is opened, as one a person unlabelled or closed holds the bot's memory; the next run looks again`,
+      { cause: e },
+    );
+  }
+  const dashboards: FoundIssue[] = [];
+  for (const issue of found) {
+    if (issue.state === 'closed' && (await repo.hasComment(issue.number, MERGED_MARKER))) continue;
+    dashboards.push(issue);
+  }
+  const kept = dashboards[0];
+  if (kept === undefined) return [];
+  if (kept.state === 'closed') {
+    await repo.reopenIssue(kept.number);
+    log.info(`${repo.owner}/${repo.name}: the dashboard #${kept.number} was closed; reopened, as it holds the bot's memory (remove the configuration file to stop the bot)`);
+  }
+  let labels = kept.labels;
+  if (!labels.some((l) => l.toLowerCase() === DASHBOARD_LABEL)) {
+    await repo.addLabels(kept.number, [DASHBOARD_LABEL]);
+    labels = [...labels, DASHBOARD_LABEL];
+    log.info(`${repo.owner}/${repo.name}: the dashboard #${kept.number} had lost its label ${DASHBOARD_LABEL}; labelled again`);
+  }
+  return [{ ...kept, state: 'open', labels }, ...dashboards.slice(1)];
+}
+
 /** GitHub's limit on issue bodies. */
 const MAX_BODY = 65_536;
 /** In the comment that closes a second dashboard once its memory is merged into the first. */
@@ -504,7 +555,7 @@ interface DashboardWrite {
   /** The dashboard kept (the oldest), or null: none yet. */
   readonly existing: IssueInfo | null;
   /** Other dashboards, merged into the kept one and closed after it is written. */
-  readonly extras: readonly IssueInfo[];
+  readonly extras: readonly FoundIssue[];
   readonly memory: DashboardMemory;
   /** The requests this run serves: boxes ticked when it started, and those remembered. */
   readonly requests: Requests;
@@ -600,7 +651,7 @@ async function writeDashboard(w: DashboardWrite & { requests: { ticked?: boolean
   }
   for (const extra of w.extras) {
     await repo.commentOnce(extra.number, `A second dashboard: what it remembered is kept in #${existing.number} now, so it is closed.\n\n${MERGED_MARKER}`, MERGED_MARKER);
-    await repo.closeIssue(extra.number);
+    if (extra.state === 'open') await repo.closeIssue(extra.number);
   }
   return existing.number;
 }

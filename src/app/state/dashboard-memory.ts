@@ -38,5 +38,13 @@ export function mergeDashboardMemory(memories: readonly DashboardMemory[]): Dash
 function mergeAcceptance(a: AcceptanceRecord, b: AcceptanceRecord): AcceptanceRecord {
   if (a.hash !== b.hash) return a.since >= b.since ? a : b;
   const lastDenied = Math.max(a.lastDenied ?? -1, b.lastDenied ?? -1);
-  return { hash: a.hash, since: Math.min(a.since, b.since), denied: Math.max(a.denied, b.denied), ...(lastDenied >= 0 ? { lastDenied } : {}) };
+  // The same merge: its PR, as whichever run first saw it found it.
+  const pr = a.pr ?? b.pr;
+  return {
+    hash: a.hash,
+    since: Math.min(a.since, b.since),
+    denied: Math.max(a.denied, b.denied),
+    ...(lastDenied >= 0 ? { lastDenied } : {}),
+    ...(pr !== undefined ? { pr } : {}),
+  };
 }
