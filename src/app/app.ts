@@ -262,6 +262,15 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       if (requests.run || requests.recreate.size > 0) await sched.request(keyOf(context), 'dashboard');
     });
 
+    // A person closing the dashboard or removing its label: the run put back at once what holds
+    // the bot's memory (run-repository.ts findDashboards), rather than at the next scheduled run.
+    on(['issues.closed', 'issues.unlabeled'], async (context) => {
+      const { issue } = context.payload;
+      if (context.payload.sender?.type === 'Bot' || !(issue.body ?? '').includes(DASHBOARD_MARKER)) return;
+      if (context.payload.action === 'unlabeled' && context.payload.label?.name !== DASHBOARD_LABEL) return;
+      await sched.request(keyOf(context), `dashboard ${context.payload.action}`);
+    });
+
     // No request here: a burst of pushes asks for one run once it has settled (scheduler.ts),
     // which reads the configuration once and, if it changed, resets the schedule from it.
     on('push', async (context) => {
