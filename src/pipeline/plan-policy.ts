@@ -108,7 +108,8 @@ export function planPolicy(step: PolicyStep, run: PlanRun): PlannedPolicy {
   const report: NamespaceReport = {
     namespace,
     path,
-    status: recommendationStatus(parseTime(lastUpdated), run.now, config.interval, config.stabilizationPeriod),
+    // A policy whose subject had no flow in this window was not watched: not Stable on time alone.
+    status: recommendationStatus(parseTime(lastUpdated), run.now, config.interval, config.stabilizationPeriod, step.observed.some((a) => a.evidence.flows > 0)),
     lastUpdated,
     outcome,
     rules: result.rules,
@@ -143,7 +144,8 @@ export function skipped(
   return {
     namespace,
     path,
-    status: recommendationStatus(parseTime(lastUpdated), now, config.interval, config.stabilizationPeriod),
+    // Not recommended (not selected, enforced, unreadable): its status is its file's age alone.
+    status: recommendationStatus(parseTime(lastUpdated), now, config.interval, config.stabilizationPeriod, true),
     lastUpdated,
     outcome: 'skipped',
     rules: [],
