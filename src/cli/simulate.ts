@@ -1,6 +1,7 @@
 // The CLI's account of a simulation: what was read and against which policies, each distinct flow
 // with its verdict and what decided it, why undecided flows could not be decided, and totals.
 
+import { protocolName } from '../calico/protocol.ts';
 import { formatTime } from '../engine/provenance.ts';
 import type { DirectorySimulation } from '../pipeline/simulate.ts';
 import { policyLabel, type Decision } from '../simulate/evaluate.ts';
@@ -69,7 +70,7 @@ export function renderSimulation(sim: DirectorySimulation): string {
         row.direction,
         describeEnd(row.endpoint),
         describePeer(row),
-        String(row.protocol),
+        protocolName(row.protocol),
         row.port === null ? '-' : String(row.port),
         number.format(row.flows),
         row.decisions.map(describeDecision).join(row.verdict === 'indeterminate' ? ' | ' : ' or ') || '-',
