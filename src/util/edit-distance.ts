@@ -21,10 +21,17 @@ export function editDistance(a: string, b: string): number {
 /**
  * The candidate `word` most likely misspells, or null when none is close: case is ignored
  * (`maxrules` means `maxRules`), and at most a third of the word's letters may differ (at least
- * one), so that unrelated short words are not suggested. Ties go to the first candidate.
+ * one), so that unrelated short words are not suggested; else a candidate the word begins
+ * (`tier` for `tierName`, three letters at least). Ties go to the first candidate.
  */
 export function closest(word: string, candidates: readonly string[]): string | null {
   if (word.length > 100) return null;
+  const near = closestByEdits(word, candidates);
+  if (near !== null || word.length < 3) return near;
+  return candidates.find((c) => c !== word && c.toLowerCase().startsWith(word.toLowerCase())) ?? null;
+}
+
+function closestByEdits(word: string, candidates: readonly string[]): string | null {
   const limit = Math.max(1, Math.floor(word.length / 3));
   let best: string | null = null;
   let bestDistance = Infinity;

@@ -16,5 +16,7 @@ describe('did you mean', () => {
     expect(closest('zzz', ['flavor', 'maxRules'])).toBeNull();
     expect(closest('ab', ['xy'])).toBeNull();
     expect(closest('flavor', ['flavor'])).toBeNull();
+    expect(closest('tier', ['selector', 'tierName'])).toBe('tierName');
+    expect(closest('ti', ['tierName'])).toBeNull();
   });
 });

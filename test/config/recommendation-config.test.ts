@@ -59,7 +59,7 @@ describe('recommendation config', () => {
 
   test('bad values and unknown keys name their key path', () => {
     expect(issues({ flavour: 'calico' })).toEqual(['flavour: unknown key (did you mean flavor?)']);
-    expect(issues({ namespaceSpec: { tier: 'x' } })).toEqual(['namespaceSpec.tier: unknown key']);
+    expect(issues({ namespaceSpec: { tier: 'x' } })).toEqual(['namespaceSpec.tier: unknown key (did you mean tierName?)']);
     expect(issues({ flavor: 'cilium' })[0]).toMatch(/^flavor: /);
     expect(issues({ maxRules: 0 })[0]).toMatch(/^maxRules: /);
     expect(issues({ maxRules: '20' })[0]).toMatch(/^maxRules: /);
