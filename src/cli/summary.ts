@@ -30,6 +30,10 @@ export function renderSummary(run: DirectoryRun, outDir: string, dryRun: boolean
 
   if (plan.namespaces.length === 0) lines.push('No namespace has traffic to learn from.');
   else lines.push(...namespaceTable(plan.namespaces));
+  const quiet = plan.namespaces.filter((n) => n.outcome !== 'skipped' && n.rules.every((r) => r.flows === 0)).map((n) => n.namespace);
+  if (quiet.length > 0) {
+    lines.push('', `No flows in this window: ${quiet.join(', ')} (not Stable however long unchanged: nothing watched them).`);
+  }
   if (plan.notSelected.length > 0) {
     lines.push('', `Not selected by namespaceSpec.selector: ${plan.notSelected.join(', ')}.`);
   }

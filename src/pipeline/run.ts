@@ -118,6 +118,8 @@ export async function recommendIntoDirectory(options: {
     endpoints: flows.observations.endpoints,
     config: options.config,
     now: options.now,
+    // The whole lookback window was read: a namespace without flows in it was not watched.
+    observationsCoverLookback: true,
   });
   if (!options.dryRun) await writeTree(options.outDir, plan.changes);
   return { flows, plan, before };

@@ -107,6 +107,41 @@ describe('exit status: input that gives a run nothing to go on is a failure', ()
   });
 });
 
+describe('what a person reads', () => {
+  test('a namespace whose window held no flows is not reported Stable', async () => {
+    const out = join(dir, 'out-quiet');
+    expect(cliProcess(['recommend', '--flows', flows, '--out', out, '--now', END]).status).toBe(0);
+    // An hour later the same flows are in the window: unchanged past stabilizationPeriod (10m), Stable.
+    const watched = cliProcess(['recommend', '--flows', flows, '--out', out, '--now', '2026-11-22T13:00:00Z']);
+    expect(watched.stdout).toMatch(/^yaobank\s+Stable\s+unchanged/m);
+    expect(watched.stdout).not.toContain('No flows in this window');
+    // Three days later the window (24h) holds none of them: nothing watched yaobank.
+    const quiet = cliProcess(['recommend', '--flows', flows, '--out', out, '--now', '2026-11-25T12:00:00Z']);
+    expect(quiet.status).toBe(0);
+    expect(quiet.stdout).toMatch(/^yaobank\s+Stabilizing\s+unchanged/m);
+    expect(quiet.stdout).toContain('No flows in this window: yaobank (not Stable however long unchanged: nothing watched them).');
+  });
+
+  test('protocols by name: GRE, ESP and SCTP in the summary and the simulation, the rule keeping GRE\'s number', async () => {
+    const gre = join(dir, 'gre.log');
+    const line = (proto: string, port: number | null) => JSON.stringify({ ...JSON.parse(good), proto, dest_port: port });
+    await writeFile(gre, [line('47', null), line('esp', null), line('132', 3868), good].join('\n') + '\n');
+    const out = join(dir, 'out-gre');
+    const r = cliProcess(['recommend', '--flows', gre, '--out', out, '--now', END]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/ Allow GRE \(47\) to /);
+    expect(r.stdout).toMatch(/ Allow ESP \(50\) to /);
+    expect(r.stdout).toMatch(/ Allow SCTP 3868 to /);
+    const policy = await readFile(join(out, 'namespace-isolation', 'yaobank.yaml'), 'utf8');
+    expect(policy).toMatch(/protocol: 47\n/);
+    expect(policy).toMatch(/protocol: SCTP\n/);
+    const sim = cliProcess(['simulate', '--flows', gre, '--policies', out, '--now', END]);
+    expect(sim.status).toBe(0);
+    expect(sim.stdout).toMatch(/ GRE \(47\) +- /);
+    expect(sim.stdout).toMatch(/ SCTP +3868 /);
+  });
+});
+
 describe('one error format, --version', () => {
   test('--version prints the version package.json names', async () => {
     const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
