@@ -126,6 +126,11 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       exitCode = await runDemo(io, openFlows);
     });
 
+  if (argv.length === 0) {
+    // Commander would print the whole help on stderr and exit 1: say it in one line, as a usage error.
+    io.stderr(`${PREFIX}: a command is needed: recommend, simulate or demo (--help shows usage)`);
+    return 2;
+  }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;

@@ -152,6 +152,7 @@ describe('one error format, --version', () => {
   });
 
   test.each([
+    [[], /a command is needed: recommend, simulate or demo \(--help shows usage\)$/],
     [['bogus'], /unknown command 'bogus' \(--help shows usage\)$/],
     [['recommend', '--flows', 'x'], /required option '--out <dir>' not specified \(--help shows usage\)$/],
     [['recommend', '--flows', 'x', '--out', 'y', '--bogus'], /unknown option '--bogus' \(--help shows usage\)$/],
