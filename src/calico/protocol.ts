@@ -59,6 +59,41 @@ export function ruleProtocol(raw: unknown): Protocol | null {
   return (['TCP', 'UDP', 'ICMP', 'ICMPv6', 'SCTP', 'UDPLite'] as const).find((name) => name === raw) ?? null;
 }
 
+/**
+ * Names of protocols Calico's rules can only write as numbers, from IANA's "Assigned Internet
+ * Protocol Numbers" registry (keywords), for people to read; IP-in-IP as Felix's flow logs name it
+ * (felix/collector/utils/utils.go protoNames, release-v3.30 to HEAD: ipip).
+ */
+const IANA_NAMES: ReadonlyMap<number, string> = new Map([
+  [2, 'IGMP'],
+  [4, 'IPIP'],
+  [41, 'IPv6'],
+  [47, 'GRE'],
+  [50, 'ESP'],
+  [51, 'AH'],
+  [89, 'OSPF'],
+  [103, 'PIM'],
+  [112, 'VRRP'],
+  [115, 'L2TP'],
+]);
+
+/**
+ * A protocol as people read it (CLI tables, PR bodies, the dashboard): Calico's name where Calico
+ * has one (api/pkg/lib/numorstring/protocol.go: TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite, the same on
+ * release-v3.30 to HEAD), else the IANA name with the number the rule is written with
+ * (`GRE (47)`), else the number. Takes a Protocol, or a rule summary's text (`47`, `TCP`, `any`,
+ * `TCP, UDP`), which is returned as it is unless it is a number.
+ */
+export function protocolName(protocol: Protocol | string): string {
+  const n = typeof protocol === 'number' ? protocol : /^[0-9]{1,3}$/.test(protocol) ? Number(protocol) : null;
+  if (n === null) return protocol as string;
+  const named = fromNumber(n);
+  if (named === null) return String(protocol);
+  if (typeof named === 'string') return named;
+  const iana = IANA_NAMES.get(n);
+  return iana === undefined ? String(n) : `${iana} (${n})`;
+}
+
 /** Calico accepts `ports` only with these protocols (validator and CRD description). */
 export function protocolHasPorts(protocol: Protocol): boolean {
   return protocol === 'TCP' || protocol === 'UDP' || protocol === 'SCTP';

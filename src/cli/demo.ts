@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_CONFIG } from '../config/recommendation-config.ts';
 import { parseTime } from '../engine/provenance.ts';
-import { FileFlowSource } from '../flows/sources/file-source.ts';
+import type { FlowSource } from '../flows/source.ts';
 import { recommendIntoDirectory } from '../pipeline/run.ts';
 import type { Io } from './main.ts';
 import { renderSummary } from './summary.ts';
@@ -16,14 +16,17 @@ export const SAMPLE_FLOWS = fileURLToPath(new URL('../../samples/flows/', import
 /** The bundled samples end at this time (see samples/README.md). */
 export const SAMPLE_NOW = '2026-11-22T12:00:00Z';
 
-export async function runDemo(io: Io): Promise<number> {
-  const out = await mkdtemp(join(tmpdir(), 'policy-recommender-demo-'));
+/** `openFlows` is the command line's (main.ts): the same checks and progress as `recommend`. */
+export async function runDemo(io: Io, openFlows: (paths: readonly string[], io: Io) => Promise<FlowSource>): Promise<number> {
   const now = parseTime(SAMPLE_NOW)!;
-  const run = async () =>
-    recommendIntoDirectory({ source: await FileFlowSource.open([SAMPLE_FLOWS]), outDir: out, config: DEFAULT_CONFIG, now, dryRun: false });
+  const source = async () => openFlows([SAMPLE_FLOWS], io);
+  // Checked before the directory is made: without the samples there is nothing to show.
+  const firstSource = await source();
+  const out = await mkdtemp(join(tmpdir(), 'policy-recommender-demo-'));
+  const run = async (flows?: FlowSource) => recommendIntoDirectory({ source: flows ?? (await source()), outDir: out, config: DEFAULT_CONFIG, now, dryRun: false });
 
   io.stdout(`policy-recommender demo: the bundled sample flows (${SAMPLE_FLOWS}) as of ${SAMPLE_NOW}, into ${out}\n`);
-  const first = await run();
+  const first = await run(firstSource);
   io.stdout(renderSummary(first, out, false));
 
   const second = await run();

@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // The command line: `recommend` (flow logs -> a policies directory), `simulate` (flow logs
 // against a policies directory: what would be allowed or denied) and `demo`. Usage errors exit
-// 2, run errors exit 1, each with one line on stderr; warnings never change the exit code.
+// 2, run errors exit 1, each with one line `policy-recommender: ...` on stderr (an invalid
+// configuration's problems follow it, one a line); warnings never change the exit code. Input
+// that gives a run nothing to go on (no flow-log file, no line, every line malformed) is a run
+// error, not a quiet success.
 
 import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isDnsLabel } from '../calico/names.ts';
 import {
@@ -18,7 +22,7 @@ import {
   type RecommendationConfig,
 } from '../config/recommendation-config.ts';
 import { parseTime } from '../engine/provenance.ts';
-import { FlowSourceError } from '../flows/source.ts';
+import { FlowSourceError, type FlowSource } from '../flows/source.ts';
 import { FileFlowSource } from '../flows/sources/file-source.ts';
 import { TreeWriteError } from '../repo/fs-tree.ts';
 import { KustomizationError } from '../repo/kustomize.ts';
@@ -28,6 +32,7 @@ import { PoliciesDirectoryError, simulateDirectory } from '../pipeline/simulate.
 import { runDemo } from './demo.ts';
 import { renderDiff } from './diff.ts';
 import { renderSimulation, simulationJson } from './simulate.ts';
+import { withProgress, type ProgressOptions } from './progress.ts';
 import { renderSummary } from './summary.ts';
 
 export class UsageError extends Error {
@@ -57,13 +62,30 @@ export interface Io {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   stdin?: AsyncIterable<Buffer>;
+  /** Where progress is drawn, when it is a terminal (the process's stderr); none in-process. */
+  progress?: ProgressOptions;
 }
+
+/** The package's version, from its package.json (two levels up from src/cli/ and from a build's dist/cli/). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
+/** The one prefix of every error and usage message. */
+export const PREFIX = 'policy-recommender';
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const program = new Command('policy-recommender')
     .description('Recommends Calico network policies from flow logs, as files for a GitOps repository.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout(s.trimEnd()), writeErr: (s) => io.stderr(s.trimEnd()) })
+    .configureOutput({
+      writeOut: (s) => io.stdout(s.trimEnd()),
+      writeErr: (s) => io.stderr(s.trimEnd()),
+      // Commander's "error: unknown option '--x'" in our one format, with where help is.
+      outputError: (s, write) => write(`${PREFIX}: ${s.trim().replace(/^error: /, '')} (--help shows usage)`),
+    })
     .showHelpAfterError(false);
   let exitCode = 0;
 
@@ -101,9 +123,14 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     .command('demo')
     .description('Run the recommender on the bundled sample flows into a fresh directory')
     .action(async () => {
-      exitCode = await runDemo(io);
+      exitCode = await runDemo(io, openFlows);
     });
 
+  if (argv.length === 0) {
+    // Commander would print the whole help on stderr and exit 1: say it in one line, as a usage error.
+    io.stderr(`${PREFIX}: a command is needed: recommend, simulate or demo (--help shows usage)`);
+    return 2;
+  }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
@@ -122,10 +149,23 @@ function nowOption(text: string | undefined): number {
   return now;
 }
 
+/**
+ * The flow-log files the paths name, reading with progress on a terminal. No file at all (a
+ * directory without flow logs) is a run error: the App's file source may wait for files to
+ * come, the command line is told where they are.
+ */
+export async function openFlows(paths: readonly string[], io: Io): Promise<FlowSource> {
+  const source = await FileFlowSource.open(paths, io.stdin ? { stdin: io.stdin } : {});
+  if (source.files.length === 0) {
+    throw new FlowSourceError(`no flow-log files in ${paths.join(', ')} (a directory is searched for *.log, *.json, *.jsonl and their .gz forms)`);
+  }
+  return io.progress === undefined ? source : withProgress(source, io.progress);
+}
+
 async function recommend(options: RecommendOptions, io: Io): Promise<number> {
   const now = nowOption(options.now);
   const config = microsegment(await loadConfig(options.config, options.flavor), options.microsegment ?? [], options.flavor !== undefined);
-  const source = await FileFlowSource.open(options.flows, io.stdin ? { stdin: io.stdin } : {});
+  const source = await openFlows(options.flows, io);
   const run = await recommendIntoDirectory({ source, outDir: options.out, config, now, dryRun: options.dryRun === true });
   if (options.dryRun) {
     const diff = renderDiff(run.before, run.plan.changes);
@@ -139,7 +179,7 @@ async function recommend(options: RecommendOptions, io: Io): Promise<number> {
 async function simulate(options: SimulateOptions, io: Io): Promise<number> {
   const now = nowOption(options.now);
   const config = await loadConfig(options.config, undefined);
-  const source = await FileFlowSource.open(options.flows, io.stdin ? { stdin: io.stdin } : {});
+  const source = await openFlows(options.flows, io);
   const sim = await simulateDirectory({ source, policiesDir: options.policies, config, now, view: options.enforcedOnly ? 'enforced' : 'staged' });
   io.stdout(options.json ? simulationJson(sim) : renderSimulation(sim));
   return 0;
@@ -192,8 +232,13 @@ const KNOWN_ERRORS = [UsageError, ConfigError, FlowSourceError, TreeWriteError, 
 
 function reportError(e: unknown, io: Io): number {
   const known = KNOWN_ERRORS.some((type) => e instanceof type);
+  if (e instanceof ConfigError) {
+    // Every problem at once, each on its own line with its key path.
+    io.stderr([`${PREFIX}: ${e.headline}`, ...e.issues.map((i) => `  ${i.path ? `${i.path}: ` : ''}${i.message}`)].join('\n'));
+    return 1;
+  }
   const message = e instanceof Error ? e.message : String(e);
-  io.stderr(`policy-recommender: ${message.split('\n')[0]}`);
+  io.stderr(`${PREFIX}: ${message.split('\n')[0]}`);
   if (!known && process.env['DEBUG'] && e instanceof Error && e.stack) io.stderr(e.stack);
   return e instanceof UsageError ? 2 : 1;
 }
@@ -202,6 +247,7 @@ if (import.meta.main) {
   const io: Io = {
     stdout: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
     stderr: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+    progress: { stream: process.stderr, env: process.env },
   };
   process.exitCode = await main(process.argv.slice(2), io);
 }

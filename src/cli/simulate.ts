@@ -1,11 +1,12 @@
 // The CLI's account of a simulation: what was read and against which policies, each distinct flow
 // with its verdict and what decided it, why undecided flows could not be decided, and totals.
 
+import { protocolName } from '../calico/protocol.ts';
 import { formatTime } from '../engine/provenance.ts';
 import type { DirectorySimulation } from '../pipeline/simulate.ts';
 import { policyLabel, type Decision } from '../simulate/evaluate.ts';
 import type { EndRef, FlowRow } from '../simulate/report.ts';
-import { describeSkipped, describeUnlearnable } from './summary.ts';
+import { describeSkipped, describeUnlearnable, readingWarnings } from './summary.ts';
 import { formatTable } from './table.ts';
 
 const number = new Intl.NumberFormat('en-US');
@@ -69,7 +70,7 @@ export function renderSimulation(sim: DirectorySimulation): string {
         row.direction,
         describeEnd(row.endpoint),
         describePeer(row),
-        String(row.protocol),
+        protocolName(row.protocol),
         row.port === null ? '-' : String(row.port),
         number.format(row.flows),
         row.decisions.map(describeDecision).join(row.verdict === 'indeterminate' ? ' | ' : ' or ') || '-',
@@ -84,6 +85,9 @@ export function renderSimulation(sim: DirectorySimulation): string {
     lines.push('', 'Why some flows are indeterminate (what the flow logs cannot tell):');
     for (const [reason, rows] of [...reasons].sort((a, b) => b[1] - a[1])) lines.push(`  ${reason} (${count(rows, 'distinct flow')})`);
   }
+
+  const warnings = readingWarnings(flows);
+  if (warnings.length > 0) lines.push('', `Warnings (${warnings.length}):`, ...warnings.map((w) => `  ${w}`));
 
   const { allowed, denied, indeterminate } = totals.byVerdict;
   lines.push(

@@ -3,9 +3,10 @@
 // every warning.
 
 import type { NamespaceReport, RuleReport, Warning, WorkloadReport } from '../engine/report.ts';
+import { protocolName } from '../calico/protocol.ts';
 import { formatTime } from '../engine/provenance.ts';
 import type { SkipSummary } from '../flows/skip-report.ts';
-import type { DirectoryRun } from '../pipeline/run.ts';
+import type { DirectoryRun, FlowReading } from '../pipeline/run.ts';
 import { describeUnmatched } from '../pipeline/plan-workloads.ts';
 import { formatTable } from './table.ts';
 
@@ -29,6 +30,10 @@ export function renderSummary(run: DirectoryRun, outDir: string, dryRun: boolean
 
   if (plan.namespaces.length === 0) lines.push('No namespace has traffic to learn from.');
   else lines.push(...namespaceTable(plan.namespaces));
+  const quiet = plan.namespaces.filter((n) => n.outcome !== 'skipped' && n.rules.every((r) => r.flows === 0)).map((n) => n.namespace);
+  if (quiet.length > 0) {
+    lines.push('', `No flows in this window: ${quiet.join(', ')} (not Stable however long unchanged: nothing watched them).`);
+  }
   if (plan.notSelected.length > 0) {
     lines.push('', `Not selected by namespaceSpec.selector: ${plan.notSelected.join(', ')}.`);
   }
@@ -40,8 +45,10 @@ export function renderSummary(run: DirectoryRun, outDir: string, dryRun: boolean
   lines.push(...microsegmentationLines(run));
 
   const warnings: Warning[] = [...plan.warnings, ...plan.namespaces.flatMap((n) => n.warnings), ...plan.workloads.flatMap((w) => w.warnings)];
-  if (warnings.length > 0) {
-    lines.push('', `Warnings (${warnings.length}):`);
+  const reading = readingWarnings(flows);
+  if (warnings.length + reading.length > 0) {
+    lines.push('', `Warnings (${warnings.length + reading.length}):`);
+    for (const w of reading) lines.push(`  ${w}`);
     for (const w of warnings) lines.push(`  ${w.workload ? `${w.workload}: ` : w.namespace ? `${w.namespace}: ` : ''}${w.message}`);
   }
 
@@ -51,6 +58,27 @@ export function renderSummary(run: DirectoryRun, outDir: string, dryRun: boolean
   else if (dryRun) lines.push(`Dry run: ${changed.length} files would change in ${outDir}; nothing was written.`);
   else lines.push(`Wrote ${changed.length} files to ${outDir}: ${changed.join(', ')}.`);
   return lines.join('\n');
+}
+
+/**
+ * What about the input a person should act on, though the run could go on: malformed lines (a
+ * run where every line is malformed fails instead: pipeline/run.ts unusableReading), and flow
+ * records none of which fell in the window (a wrong --now, or logs older than initialLookback).
+ */
+export function readingWarnings(flows: FlowReading): string[] {
+  const warnings: string[] = [];
+  if (flows.skipped.total > 0) {
+    warnings.push(`${number.format(flows.skipped.total)} of ${number.format(flows.inputsRead)} lines were skipped as malformed (see "Skipped" above)`);
+  }
+  const obs = flows.observations;
+  const outside = obs.notLearned['outside the lookback window'] ?? 0;
+  if (outside > 0 && obs.recordsLearned === 0) {
+    warnings.push(
+      `no flow record was learned from: ${number.format(outside)} of the ${number.format(obs.recordsSeen)} fell outside the window ` +
+        `${formatTime(flows.window.from)} to ${formatTime(flows.window.to)} (check --now, or initialLookback in --config)`,
+    );
+  }
+  return warnings;
 }
 
 /** The malformed lines a reading skipped, by reason, with the first locations. */
@@ -114,5 +142,5 @@ export function describeRule(rule: RuleReport): string {
   const way = rule.direction === 'ingress' ? 'from' : 'to';
   const evidence =
     rule.flows > 0 ? `${number.format(rule.flows)} ${rule.flows === 1 ? 'flow' : 'flows'}, ${formatTime(rule.firstSeen!)} .. ${formatTime(rule.lastSeen!)}` : 'no flows in this window';
-  return `${rule.direction.padEnd(7)} ${rule.action.padEnd(5)} ${rule.protocol}${ports} ${way} ${rule.remote}  [${rule.category}; ${evidence}]${rule.changed ? ' (new)' : ''}`;
+  return `${rule.direction.padEnd(7)} ${rule.action.padEnd(5)} ${protocolName(rule.protocol)}${ports} ${way} ${rule.remote}  [${rule.category}; ${evidence}]${rule.changed ? ' (new)' : ''}`;
 }

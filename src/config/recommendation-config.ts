@@ -7,7 +7,7 @@ import { isDnsLabel, isDnsSubdomain } from '../calico/names.ts';
 import { WORKLOAD_KINDS, type WorkloadKind } from '../engine/workloads.ts';
 import { parseSelector, SelectorSyntaxError, type Selector } from '../calico/selector.ts';
 import { CalicoReleaseError, calicoReleaseOfVersion, CURRENT_CALICO_RELEASE, parseCalicoRelease, type CalicoRelease } from '../calico/release.ts';
-import { ConfigError, configIssues } from './config-error.ts';
+import { ConfigError, configIssues, inOurWords } from './config-error.ts';
 import { parseConfigYaml } from './config-yaml.ts';
 import { formatDuration, parseDuration } from './duration.ts';
 
@@ -229,11 +229,14 @@ export function microsegmentationIssues(c: Pick<RecommendationConfig, 'flavor' |
   return issues;
 }
 
-/** Validates an already-parsed value (YAML, Probot config, or overrides). */
-export function validateRecommendationConfig(value: unknown, source = 'configuration'): RecommendationConfig {
-  const result = schema.safeParse(value ?? {});
+/**
+ * Validates an already-parsed value (YAML, Probot config, or overrides). `alsoKnown`: keys of the
+ * same document another schema validates (a repository's), for "did you mean".
+ */
+export function validateRecommendationConfig(value: unknown, source = 'configuration', alsoKnown: readonly string[] = []): RecommendationConfig {
+  const result = schema.safeParse(value ?? {}, { error: inOurWords });
   if (result.success) return result.data;
-  throw new ConfigError(source, configIssues(result.error));
+  throw new ConfigError(source, configIssues(result.error, schema, alsoKnown));
 }
 
 export function parseRecommendationConfig(text: string, source: string): RecommendationConfig {

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { isDnsLabel } from '../calico/names.ts';
-import { ConfigError, configIssues } from '../config/config-error.ts';
+import { ConfigError, configIssues, inOurWords } from '../config/config-error.ts';
 import { parseConfigYaml } from '../config/config-yaml.ts';
 import { parseDuration } from '../config/duration.ts';
 import { isPlainObject, own } from '../util/plain.ts';
@@ -87,12 +87,12 @@ export type ElasticsearchConfig = z.infer<typeof elasticsearch>;
 export type KubernetesAccess = z.infer<typeof kubernetes>;
 
 export function validateDeploymentConfig(value: unknown, source: string): DeploymentConfig {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { error: inOurWords });
   // zod leaves a record's `__proto__` key out without a word: it is a name that is not a DNS label.
   const clusters = isPlainObject(value) ? value['clusters'] : undefined;
   const proto = isPlainObject(clusters) && Object.hasOwn(clusters, '__proto__') ? [{ path: 'clusters.__proto__', message: 'cluster names are DNS labels' }] : [];
   if (result.success && proto.length === 0) return result.data;
-  throw new ConfigError(source, [...proto, ...(result.success ? [] : configIssues(result.error))]);
+  throw new ConfigError(source, [...proto, ...(result.success ? [] : configIssues(result.error, schema))]);
 }
 
 /** Reads the file named by POLICY_RECOMMENDER_DEPLOYMENT; no file means no clusters. */

@@ -1,6 +1,6 @@
 // `npm run flows:generate -- --scenario yaobank --records 10000 --out flows.jsonl [...]`
 import { parseArgs } from 'node:util';
-import { DEFAULT_SPAN_SECONDS, scenarioNames, writeFlowFile, type GenerateOptions } from './generate.ts';
+import { DEFAULT_SPAN_SECONDS, describeScenarios, scenarioNames, writeFlowFile, type GenerateOptions } from './generate.ts';
 
 const USAGE =
   'usage: flows:generate --scenario <name|list> --records <n> --out <file[.gz]> [--seed <int>] ' +
@@ -30,6 +30,12 @@ function parseEnd(text: string | undefined): number {
   const value = /^\d+$/.test(text) ? Number(text) : Date.parse(text) / 1000;
   if (!Number.isSafeInteger(value) || value <= 0) throw new UsageError(`--end must be an ISO time or unix seconds, got "${text}"`);
   return value;
+}
+
+/** A file of no records is of no use to recommend or simulate, which refuse it: refuse it here. */
+function atLeastOne(name: string, n: number): number {
+  if (n < 1) throw new UsageError(`--${name} must be at least 1`);
+  return n;
 }
 
 type Parsed = { help: true } | { list: true } | { out: string; opts: GenerateOptions };
@@ -69,7 +75,7 @@ function parseOptions(argv: string[]): Parsed {
   }
   const opts: GenerateOptions = {
     scenario: values.scenario,
-    records: parseCount('records', values.records),
+    records: atLeastOne('records', parseCount('records', values.records)),
     endTime: parseEnd(values.end),
     spanSeconds: values.span === undefined ? DEFAULT_SPAN_SECONDS : parseSpan(values.span),
     damagedRatio: damaged,
@@ -99,7 +105,8 @@ async function main(argv: string[]): Promise<number> {
     parsed = parseOptions(argv);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`flows:generate: ${err.message} (--help shows usage)\n`);
+    // The command line's one error format (src/cli/main.ts).
+    process.stderr.write(`policy-recommender: flows:generate: ${err.message} (--help shows usage)\n`);
     return 2;
   }
   if ('help' in parsed) {
@@ -107,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if ('list' in parsed) {
-    process.stdout.write(`${scenarioNames.join('\n')}\n`);
+    process.stdout.write(`${describeScenarios().join('\n')}\n`);
     return 0;
   }
   const { out, opts } = parsed;
@@ -116,7 +123,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     written = await writeFlowFile(out, opts);
   } catch (err) {
-    process.stderr.write(`flows:generate: cannot write ${out}: ${(err as Error).message}\n`);
+    process.stderr.write(`policy-recommender: flows:generate: cannot write ${out}: ${(err as Error).message}\n`);
     return 1;
   }
   const { records, damaged } = written;

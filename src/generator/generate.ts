@@ -11,7 +11,7 @@ import { compileFlows, type CompiledFlow } from './record.ts';
 import type { Scenario } from './scenario.ts';
 import { buildScenario } from './scenarios/index.ts';
 
-export { scenarioNames } from './scenarios/index.ts';
+export { describeScenarios, scenarioNames } from './scenarios/index.ts';
 export { damageKinds, type DamageKind } from './damage.ts';
 export type { TraceForm } from '../flows/policy-hit.ts';
 

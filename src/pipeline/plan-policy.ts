@@ -27,6 +27,8 @@ export interface PlanRun {
   readonly labelsComplete: boolean;
   /** Paths written so far, to be made reachable from the kustomizations. */
   readonly written: string[];
+  /** PlanInput.observationsCoverLookback: a subject without flows in them was not watched. */
+  readonly observationsCoverLookback: boolean;
 }
 
 export interface PolicyStep {
@@ -108,7 +110,14 @@ export function planPolicy(step: PolicyStep, run: PlanRun): PlannedPolicy {
   const report: NamespaceReport = {
     namespace,
     path,
-    status: recommendationStatus(parseTime(lastUpdated), run.now, config.interval, config.stabilizationPeriod),
+    // A policy whose subject had no flow in the lookback window was not watched: not Stable on time alone.
+    status: recommendationStatus(
+      parseTime(lastUpdated),
+      run.now,
+      config.interval,
+      config.stabilizationPeriod,
+      !run.observationsCoverLookback || step.observed.some((a) => a.evidence.flows > 0),
+    ),
     lastUpdated,
     outcome,
     rules: result.rules,
@@ -143,7 +152,8 @@ export function skipped(
   return {
     namespace,
     path,
-    status: recommendationStatus(parseTime(lastUpdated), now, config.interval, config.stabilizationPeriod),
+    // Not recommended (not selected, enforced, unreadable): its status is its file's age alone.
+    status: recommendationStatus(parseTime(lastUpdated), now, config.interval, config.stabilizationPeriod, true),
     lastUpdated,
     outcome: 'skipped',
     rules: [],

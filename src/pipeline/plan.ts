@@ -49,6 +49,13 @@ export interface PlanInput {
   readonly networkSets?: readonly NetworkSetFacts[];
   /** Which Calico the flows came from (FlowSource.calicoEdition), when the source tells. */
   readonly calicoEdition?: CalicoEdition;
+  /**
+   * The observations are all the flows of the lookback window ending at `now` (the command line,
+   * which reads its whole window each run): a policy whose subject has none in them was not
+   * watched, and is not Stable on time alone (engine/status.ts). The App reads only what came
+   * since its previous run, where a quiet run says nothing of the time before it: it leaves this off.
+   */
+  readonly observationsCoverLookback?: boolean;
   /** Plan only this namespace's isolation policy (one pull request per namespace), leaving everything else alone. */
   readonly onlyNamespace?: string;
   /** Plan only microsegmentation: one namespace's workload policies, or one workload's. */
@@ -88,7 +95,18 @@ export function planRecommendations(input: PlanInput): Plan {
 
   const written: string[] = [];
   const clusterWide: string[] = [];
-  const run: PlanRun = { tree, inventory, flavor, config, now, nowText, labelsOf, labelsComplete: input.namespaces !== undefined, written };
+  const run: PlanRun = {
+    tree,
+    inventory,
+    flavor,
+    config,
+    now,
+    nowText,
+    labelsOf,
+    labelsComplete: input.namespaces !== undefined,
+    written,
+    observationsCoverLookback: input.observationsCoverLookback === true,
+  };
   const warnings: Warning[] = [];
   let segments: Microsegmentation | null = null;
   if (config.microsegmentation.enabled) {

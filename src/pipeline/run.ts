@@ -7,7 +7,7 @@ import { ipFamiliesOf, type RecommendationConfig } from '../config/recommendatio
 import { FlowAggregator, type Observations } from '../engine/aggregate.ts';
 import type { LearnContext } from '../engine/learn.ts';
 import type { FlowRecord } from '../flows/record.ts';
-import type { FlowSource, FlowSourceKind, TimeWindow } from '../flows/source.ts';
+import { FlowSourceError, type FlowSource, type FlowSourceKind, type TimeWindow } from '../flows/source.ts';
 import type { SkipSummary } from '../flows/skip-report.ts';
 import { loadTree, writeTree } from '../repo/fs-tree.ts';
 import { planRecommendations, type Plan } from './plan.ts';
@@ -80,6 +80,28 @@ export async function readFlows(
   };
 }
 
+/**
+ * Why a reading gives a run nothing to go on, or null: no line at all, or every line malformed.
+ * The command line fails on it (exit 1) rather than report a quiet success, before writing
+ * anything; a reading with some malformed lines is a success with a warning (the summary's).
+ */
+export function unusableReading(flows: FlowReading): string | null {
+  if (flows.inputsRead === 0) return `${flows.source} held no lines to read`;
+  if (flows.skipped.total === flows.inputsRead) {
+    const first = flows.skipped.examples[0];
+    const lines = flows.inputsRead === 1 ? 'the only line' : `all ${flows.inputsRead} lines`;
+    return `${lines} of ${flows.source} were skipped as malformed${first ? ` (first: ${first.location}, ${first.reason})` : ''}`;
+  }
+  return null;
+}
+
+/** A reading the command line can work with, or a FlowSourceError saying why not. */
+export function usableReading(flows: FlowReading): FlowReading {
+  const why = unusableReading(flows);
+  if (why !== null) throw new FlowSourceError(why);
+  return flows;
+}
+
 export async function recommendIntoDirectory(options: {
   source: FlowSource;
   outDir: string;
@@ -87,7 +109,7 @@ export async function recommendIntoDirectory(options: {
   now: number;
   dryRun: boolean;
 }): Promise<DirectoryRun> {
-  const flows = await readFlows(options.source, options.config, options.now);
+  const flows = usableReading(await readFlows(options.source, options.config, options.now));
   const [before, template] = await Promise.all([loadTree(options.outDir), loadTree(TEMPLATE_DIR)]);
   const plan = planRecommendations({
     tree: before,
@@ -96,6 +118,8 @@ export async function recommendIntoDirectory(options: {
     endpoints: flows.observations.endpoints,
     config: options.config,
     now: options.now,
+    // The whole lookback window was read: a namespace without flows in it was not watched.
+    observationsCoverLookback: true,
   });
   if (!options.dryRun) await writeTree(options.outDir, plan.changes);
   return { flows, plan, before };

@@ -8,7 +8,7 @@ import { loadTree } from '../repo/fs-tree.ts';
 import { Simulator } from '../simulate/evaluate.ts';
 import { policySetFromTree, type PolicySetOptions, type PolicyView, type PolicyWarning } from '../simulate/policy-set.ts';
 import { SimulationReport, type FlowRow, type Totals } from '../simulate/report.ts';
-import { lookbackWindow, readFlows, type FlowReading } from './run.ts';
+import { lookbackWindow, readFlows, usableReading, type FlowReading } from './run.ts';
 
 export class PoliciesDirectoryError extends Error {
   override readonly name = 'PoliciesDirectoryError';
@@ -54,11 +54,13 @@ export async function simulateDirectory(options: {
   const report = new SimulationReport();
   const window = lookbackWindow(options.config, options.now);
   let simulated = 0;
-  const flows = await readFlows(options.source, options.config, options.now, window, (record) => {
-    if (!overlapsWindow(record, window)) return;
-    simulated++;
-    report.add(record, simulator.evaluate(record));
-  });
+  const flows = usableReading(
+    await readFlows(options.source, options.config, options.now, window, (record) => {
+      if (!overlapsWindow(record, window)) return;
+      simulated++;
+      report.add(record, simulator.evaluate(record));
+    }),
+  );
   return {
     flows,
     simulated,

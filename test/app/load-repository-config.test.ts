@@ -83,6 +83,6 @@ describe('a repository extending another repository of its owner', () => {
 
   test('an empty file is a configuration (it names no cluster)', async () => {
     const r = reader({ 'acme/policies': { visibility: 'public', files: { [CONFIG_PATH]: '# nothing yet\n' } } });
-    expect(await loadRepositoryConfig(r, { owner: 'acme', repo: 'policies' }, defaults)).toEqual({ kind: 'invalid', issues: [{ path: 'clusters', message: 'required (array)' }] });
+    expect(await loadRepositoryConfig(r, { owner: 'acme', repo: 'policies' }, defaults)).toEqual({ kind: 'invalid', issues: [{ path: 'clusters', message: 'required: a list' }] });
   });
 });

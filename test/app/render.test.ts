@@ -76,6 +76,16 @@ describe('pull request body', () => {
     expect(decodeState(body)).toEqual(state);
   });
 
+  test('protocols are named where they have names: GRE, not 47 (the rule keeps 47: Calico has no name for it)', () => {
+    const gre: RuleReport = { ...rule(1), protocol: '47', ports: [] };
+    const sctp: RuleReport = { ...rule(2), protocol: 'SCTP', ports: ['3868'] };
+    const body = renderPullRequestBody(content([gre, sctp]));
+    expect(body).toContain(`| 1 | ${text('Allow egress GRE (47)')} |`);
+    expect(body).toContain(`| 2 | ${text('Allow egress SCTP 3868')} |`);
+    expect(body).toContain('ns -->|"GRE (47)"|');
+    expect(body).not.toMatch(/egress 47\b/);
+  });
+
   test('stays under GitHub\'s limit, shrinking the table and graph but never the state', () => {
     const rules = Array.from({ length: 3000 }, (_, i) => rule(i));
     const body = renderPullRequestBody(content(rules));

@@ -40,7 +40,13 @@ describe('repository configuration', () => {
       expect.stringMatching(/^pullRequests\.hourlyLimit: /),
       'pullRequests.extra: unknown key',
       expect.stringMatching(/^afterMerge: /),
-      'flavour: unknown key',
+      'flavour: unknown key (did you mean flavor?)',
+    ]);
+    // A misspelt key of the repository's own is found among them too, though the scope's schema reports it.
+    expect(issues({ clusters: [{ name: 'a', path: '' }], schedul: '0 * * * *', pullRequests: { concurentLimit: 1 }, enforceAfter: 7 })).toEqual([
+      'pullRequests.concurentLimit: unknown key (did you mean concurrentLimit?)',
+      'enforceAfter: must be a duration such as 7d or 36h',
+      'schedul: unknown key (did you mean schedule?)',
     ]);
     expect(issues({})).toEqual([expect.stringMatching(/^clusters: /)]);
     expect(issues({ clusters: [{ name: 'a', path: 'x' }, { name: 'a', path: 'y' }] })).toEqual(['clusters: each cluster is named once']);

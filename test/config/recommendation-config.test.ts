@@ -58,8 +58,8 @@ describe('recommendation config', () => {
   });
 
   test('bad values and unknown keys name their key path', () => {
-    expect(issues({ flavour: 'calico' })).toEqual(['flavour: unknown key']);
-    expect(issues({ namespaceSpec: { tier: 'x' } })).toEqual(['namespaceSpec.tier: unknown key']);
+    expect(issues({ flavour: 'calico' })).toEqual(['flavour: unknown key (did you mean flavor?)']);
+    expect(issues({ namespaceSpec: { tier: 'x' } })).toEqual(['namespaceSpec.tier: unknown key (did you mean tierName?)']);
     expect(issues({ flavor: 'cilium' })[0]).toMatch(/^flavor: /);
     expect(issues({ maxRules: 0 })[0]).toMatch(/^maxRules: /);
     expect(issues({ maxRules: '20' })[0]).toMatch(/^maxRules: /);
@@ -72,6 +72,37 @@ describe('recommendation config', () => {
     expect(issues({ namespaceSpec: { selector: "team == 'x" } })[0]).toMatch(/^namespaceSpec\.selector: invalid selector: .*position/);
     expect(issues({ namespaceSpec: { recStatus: 'On' } })[0]).toMatch(/^namespaceSpec\.recStatus: /);
     expect(issues({ clusterDomain: '../etc' })[0]).toMatch(/^clusterDomain: /);
+  });
+
+  test('every problem at once, in our words, with "did you mean" for a misspelt key or value', () => {
+    expect(
+      issues({
+        maxrules: 5,
+        namespaceSpec: { tierNmae: 'x', recStatus: 'enabled', intraNamespacePassThroughTraffic: 'yes' },
+        microsegmentation: { select: { namespace: ['a'] } },
+        flavor: 'calcio',
+        maxRules: 2.5,
+        ipFamilies: [],
+        calicoVersion: true,
+        clusterDomain: null,
+        zzz: 1,
+      }),
+    ).toEqual([
+      'flavor: must be one of calico, calico-enterprise, kubernetes (did you mean calico?)',
+      'calicoVersion: must be text or a number',
+      'ipFamilies: name at least one family: IPv4, IPv6',
+      'maxRules: must be a whole number, not a number',
+      'clusterDomain: must be text, not null',
+      'namespaceSpec.recStatus: must be one of Enabled, Disabled (did you mean Enabled?)',
+      'namespaceSpec.intraNamespacePassThroughTraffic: must be true or false, not text',
+      'namespaceSpec.tierNmae: unknown key (did you mean tierName?)',
+      'microsegmentation.select.namespace: unknown key (did you mean namespaces?)',
+      'maxrules: unknown key (did you mean maxRules?)',
+      'zzz: unknown key',
+    ]);
+    expect(issues({ maxRules: 0 })).toEqual(['maxRules: must be at least 1']);
+    expect(issues({ maxRules: 1001 })).toEqual(['maxRules: must be at most 1000']);
+    expect(issues({ maxRules: '20' })).toEqual(['maxRules: must be a number, not text']);
   });
 
   test('a file that is not YAML, or not a mapping, is one clear error', () => {

@@ -75,11 +75,26 @@ describe('the previous recommendation is the engine memory', () => {
   });
 
   test('recommendationStatus boundaries', () => {
-    expect(recommendationStatus(null, 100, 10, 60)).toBe('Learning');
-    expect(recommendationStatus(0, 20, 10, 60)).toBe('Learning');
-    expect(recommendationStatus(0, 21, 10, 60)).toBe('Stabilizing');
-    expect(recommendationStatus(0, 60, 10, 60)).toBe('Stabilizing');
-    expect(recommendationStatus(0, 61, 10, 60)).toBe('Stable');
+    expect(recommendationStatus(null, 100, 10, 60, true)).toBe('Learning');
+    expect(recommendationStatus(0, 20, 10, 60, true)).toBe('Learning');
+    expect(recommendationStatus(0, 21, 10, 60, true)).toBe('Stabilizing');
+    expect(recommendationStatus(0, 60, 10, 60, true)).toBe('Stabilizing');
+    expect(recommendationStatus(0, 61, 10, 60, true)).toBe('Stable');
+  });
+
+  test('a policy whose window held none of its flows is not Stable on time alone', () => {
+    expect(recommendationStatus(0, 61, 10, 60, false)).toBe('Stabilizing');
+    expect(recommendationStatus(0, 10_000, 10, 60, false)).toBe('Stabilizing');
+    expect(recommendationStatus(0, 20, 10, 60, false)).toBe('Learning');
+  });
+
+  test('a namespace with no flows in a later window stays Stabilizing; its traffic seen again, Stable', async () => {
+    const cfg = config({ interval: '10m', stabilizationPeriod: '2h' });
+    const first = await run(day1, { config: cfg });
+    const quiet = await run([], { tree: first.tree, now: NOW + 3 * HOUR, config: cfg });
+    expect(quiet.namespaces[0]).toMatchObject({ status: 'Stabilizing', outcome: 'unchanged', lastUpdated: formatTime(NOW) });
+    const seen = await run(day1, { tree: first.tree, now: NOW + 3 * HOUR, config: cfg });
+    expect(seen.namespaces[0]).toMatchObject({ status: 'Stable', outcome: 'unchanged' });
   });
 });
 

@@ -216,16 +216,21 @@ describe('cli', () => {
     });
   });
 
-  test('lists scenarios', () => {
+  test('lists scenarios, each with what it contains', () => {
     const r = run(['--scenario', 'list'], tmpdir());
     expect(r.status).toBe(0);
-    expect(r.stdout.trim().split('\n')).toEqual([...scenarioNames]);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.map((l) => l.split(':')[0])).toEqual([...scenarioNames]);
+    // Counted from the scenarios themselves (src/generator/scenarios/).
+    expect(lines[0]).toMatch(/^yaobank: the yaobank demo app .* 5 workloads in 3 namespaces \(kube-system, monitoring, yaobank\) on 3 nodes; 19 distinct flows over TCP, UDP; peers: .*host endpoints.*; not to be learned: 1 denied, 3 decided by another policy; 2 without a policy trace/);
+    expect(lines[1]).toMatch(/^multi-namespace: 12 application namespaces .* distinct flows over TCP, UDP, ICMP, SCTP, GRE \(47\); peers: .*network sets/);
   });
 
   test.each([
     [['--scenario', 'yaobank', '--records', 'ten', '--out', 'x.jsonl']],
     [['--scenario', 'nope', '--records', '10', '--out', 'x.jsonl']],
     [['--scenario', 'yaobank', '--records', '10']],
+    [['--scenario', 'yaobank', '--records', '0', '--out', 'x.jsonl']],
     [['--scenario', 'yaobank', '--records', '10', '--out', 'x.jsonl', '--damaged', '1.5']],
     [['--scenario', 'yaobank', '--records', '10', '--out', 'x.jsonl', '--span', 'forever']],
     [['--scenario', 'yaobank', '--records', '10', '--out', 'x.jsonl', '--namespaces', '3']],
@@ -236,6 +241,7 @@ describe('cli', () => {
       const r = run(args, dir);
       expect(r.status).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^policy-recommender: flows:generate: .* \(--help shows usage\)\n$/);
       expect(r.stdout).toBe('');
     });
   });

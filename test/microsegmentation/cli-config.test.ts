@@ -63,7 +63,7 @@ describe('microsegmentation configuration', () => {
         },
       }),
     ).toEqual([
-      'microsegmentation.enabled: Invalid input: expected boolean, received string',
+      'microsegmentation.enabled: must be true or false, not text',
       'microsegmentation.tierName: must be a tier name: lowercase letters, digits and "-", at most 63 characters',
       'microsegmentation.select.namespaces.0: must be a namespace name',
       'microsegmentation.select.workloads.0: "shop" is not <namespace>/<name> or <namespace>/<Kind>/<name> (Kind: Deployment, StatefulSet, DaemonSet, CronJob, Job)',
@@ -71,7 +71,7 @@ describe('microsegmentation configuration', () => {
       'microsegmentation.select.workloads.2: "a/b/c/d" is not <namespace>/<name> or <namespace>/<Kind>/<name> (Kind: Deployment, StatefulSet, DaemonSet, CronJob, Job)',
       expect.stringMatching(/^microsegmentation\.select\.selector: invalid selector: /),
       'microsegmentation.select.extra: unknown key',
-      'microsegmentation.pullRequests: Invalid option: expected one of "per-workload"|"per-namespace"',
+      'microsegmentation.pullRequests: must be one of per-workload, per-namespace',
     ]);
   });
 

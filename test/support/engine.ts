@@ -138,6 +138,8 @@ export async function run(records: readonly FlowRecord[], options: RunOptions = 
     ...(options.networkSets ? { networkSets: options.networkSets } : {}),
     config: cfg,
     now,
+    // Like the command line, every record of the lookback window is read.
+    observationsCoverLookback: true,
   });
   const tree = new Map([...base, ...plan.changes]);
   return { ...plan, tree };

@@ -6,7 +6,7 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { isDnsLabel } from '../../calico/names.ts';
-import { ConfigError, configIssues, type ConfigIssue } from '../../config/config-error.ts';
+import { ConfigError, configIssues, inOurWords, type ConfigIssue } from '../../config/config-error.ts';
 import { parseDuration } from '../../config/duration.ts';
 import { validateRecommendationConfig, type RecommendationConfig } from '../../config/recommendation-config.ts';
 import { isSafeTreePath } from '../../repo/tree.ts';
@@ -129,8 +129,8 @@ function checkRepositoryConfig(value: unknown, defaults: ScheduleDefaults, sourc
   const scopePart = Object.fromEntries(Object.entries(input).filter((e) => !isAppKey(e)));
 
   const issues: ConfigIssue[] = [];
-  const app = schema.safeParse(appPart);
-  if (!app.success) issues.push(...configIssues(app.error));
+  const app = schema.safeParse(appPart, { error: inOurWords });
+  if (!app.success) issues.push(...configIssues(app.error, schema));
   const schedule = app.success ? (app.data.schedule ?? defaults.schedule) : defaults.schedule;
   const tz = app.success ? (app.data.timezone ?? defaults.timezone) : defaults.timezone;
 
@@ -147,6 +147,8 @@ function checkRepositoryConfig(value: unknown, defaults: ScheduleDefaults, sourc
         stabilizationPeriod: scopePart['stabilizationPeriod'] ?? `${Math.max(base, 3 * period)}s`,
       },
       source,
+      // A misspelt key of the repository's own (`schedul`) lands here, among the scope's keys.
+      [...APP_KEYS, '_extends'],
     );
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;

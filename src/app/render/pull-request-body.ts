@@ -5,6 +5,7 @@
 // enforcement. GitHub limits bodies to 65,536 characters: the rule tables and graphs shrink
 // before anything else does, and the hidden state is never cut.
 
+import { protocolHasPorts, protocolName, ruleProtocol } from '../../calico/protocol.ts';
 import type { Flavor } from '../../config/recommendation-config.ts';
 import { formatDuration } from '../../config/duration.ts';
 import type { RuleReport, Warning } from '../../engine/report.ts';
@@ -220,7 +221,7 @@ function rulesTable(policy: PolicySection, evidence: Readonly<Record<string, Rul
     const e = evidence[policy.evidencePrefix + ruleId(rule)];
     return [
       String(i + 1),
-      text(fitted(ruleText(rule), RULE_CELL, note, () => `${rule.action} ${rule.direction} ${rule.protocol} ports`)),
+      text(fitted(ruleText(rule), RULE_CELL, note, () => `${rule.action} ${rule.direction} ${protocolName(rule.protocol)} ports`)),
       text(fitted(rule.category === 'Custom' ? `custom rule: ${rule.remote}` : rule.remote, PEER_CELL, note, (full) => shortPeer(full))),
       e ? (e[0] < 10_000 ? String(e[0]) : FLOWS.format(e[0])) : '0',
       e ? formatTime(e[2]).slice(0, 10) : '-',
@@ -235,7 +236,10 @@ function rulesTable(policy: PolicySection, evidence: Readonly<Record<string, Rul
 /** `Allow egress TCP 443, 8443`: action, direction, protocol and ports (a flavour's `TCP/443` shown as `443`). */
 function ruleText(rule: RuleReport): string {
   const ports = rule.ports.map((p) => (p.startsWith(`${rule.protocol}/`) ? p.slice(rule.protocol.length + 1) : p));
-  return `${rule.action} ${rule.direction} ${rule.protocol} ${ports.length > 0 ? ports.join(', ') : 'any port'}`;
+  // A protocol without ports (GRE, ICMP) has no "any port" to say.
+  const protocol = ruleProtocol(rule.protocol);
+  const portText = ports.length > 0 ? ` ${ports.join(', ')}` : protocol !== null && !protocolHasPorts(protocol) ? '' : ' any port';
+  return `${rule.action} ${rule.direction} ${protocolName(rule.protocol)}${portText}`;
 }
 
 /** The value if it fits the cell; otherwise its short form and a note that gives it in full. */
@@ -260,7 +264,7 @@ function edges(rules: readonly RuleReport[], self: string | undefined): GraphEdg
     const key = `${rule.direction} ${rule.remote}`;
     const own = self !== undefined && rule.category !== 'Custom' && rule.peers.length === 1 && rule.peers[0] === self;
     const entry = byPeer.get(key) ?? { direction: rule.direction, peer: rule.category === 'Custom' ? 'custom rule' : rule.remote, self: own, traffic: new Set<string>() };
-    entry.traffic.add(`${rule.protocol}${rule.ports.length > 0 ? ` ${rule.ports.join(',')}` : ''}`);
+    entry.traffic.add(`${protocolName(rule.protocol)}${rule.ports.length > 0 ? ` ${rule.ports.join(',')}` : ''}`);
     byPeer.set(key, entry);
   }
   return [...byPeer.values()].map((e) => ({ direction: e.direction, peer: e.peer, traffic: [...e.traffic].join('; '), ...(e.self ? { self: true } : {}) }));

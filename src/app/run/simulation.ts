@@ -3,6 +3,7 @@
 // listed. Each PR asks its own question (a view): what its policies would deny once enforced,
 // with every other policy as the cluster has it now. Pure.
 
+import { protocolName } from '../../calico/protocol.ts';
 import type { TreeFiles } from '../../repo/tree.ts';
 import type { PolicySetOptions, PolicyView } from '../../simulate/policy-set.ts';
 import { deciderLabel, type FlowRow } from '../../simulate/report.ts';
@@ -39,7 +40,7 @@ function summaryRow(row: FlowRow, reason: string): SimulatedFlowRow {
     direction: row.direction,
     endpoint: end(row.endpoint),
     peer: row.service === null ? peer : `${peer} (service ${row.service})`,
-    protocol: String(row.protocol),
+    protocol: protocolName(row.protocol),
     port: row.port,
     flows: row.flows,
     reason: learned ? reason : `not learned (a host endpoint has no stable peer a rule could name); ${reason}`,

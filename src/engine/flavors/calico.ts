@@ -12,7 +12,7 @@ import { NAME_LABEL } from '../../calico/labels.ts';
 import { ALL_IPV6, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
 import { MAX_PORTS, MAX_RULES_PER_DIRECTION, MAX_SELECTOR_CHARS } from '../../calico/limits.ts';
 import { comparePortMatches, EVERY_PORT_BUT_ZERO, portRange } from '../../calico/ports.ts';
-import { protocolHasPorts, protocolNumber, type Protocol } from '../../calico/protocol.ts';
+import { protocolHasPorts, protocolName, protocolNumber, type Protocol } from '../../calico/protocol.ts';
 import { selectorEquals, selectorIn, selectorOfLabels, type Labels } from '../../calico/selector.ts';
 import { CALICO_API_VERSION, type PortMatch } from '../../calico/types.ts';
 import { namespacePolicyName, workloadPolicyName } from '../naming.ts';
@@ -119,18 +119,18 @@ export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = 
       const { atom } = observed;
       const notes: string[] = [];
       if (atom.port === null && protocolHasPorts(atom.protocol)) {
-        notes.push(`${atom.protocol} to ${peerKey(atom.peer)} is allowed on every port: the flow logs did not report one`);
+        notes.push(`${protocolName(atom.protocol)} to ${peerKey(atom.peer)} is allowed on every port: the flow logs did not report one`);
       }
       if (enterprise && atom.peer.category === 'Domains' && edition === undefined) {
         // The flows cannot tell which Calico wrote them: say what open-source Calico would make of it.
         notes.push(
-          `egress to ${atom.peer.domain} (${atom.protocol}${atom.port === null ? '' : ` ${atom.port}`}) is a domain rule, which only Calico Enterprise has: ` +
+          `egress to ${atom.peer.domain} (${protocolName(atom.protocol)}${atom.port === null ? '' : ` ${atom.port}`}) is a domain rule, which only Calico Enterprise has: ` +
             `open-source Calico drops the domains field (or its API server refuses the policy), which would allow that port to any address`,
         );
       }
       if (!enterprise && atom.peer.category === 'Domains') {
         notes.push(
-          `egress to ${atom.peer.domain} (${atom.protocol}${atom.port === null ? '' : ` ${atom.port}`}) is allowed to ` +
+          `egress to ${atom.peer.domain} (${protocolName(atom.protocol)}${atom.port === null ? '' : ` ${atom.port}`}) is allowed to ` +
             `${publicPeers(ipFamilies).map(describePeer).join(' and ')} on that port: open-source Calico has no domain rules`,
         );
       }
@@ -138,7 +138,7 @@ export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = 
         const target = setTarget(atom.peer, observed.evidence, networkSets, '');
         if (target.by !== 'labels') {
           notes.push(
-            `${peerKey(atom.peer)} (${atom.protocol}${atom.port === null ? '' : ` ${atom.port}`}) is allowed to ${target.allows}: ` +
+            `${peerKey(atom.peer)} (${protocolName(atom.protocol)}${atom.port === null ? '' : ` ${atom.port}`}) is allowed to ${target.allows}: ` +
               `${target.why}, and Calico selects a network set only by its own labels`,
           );
         }

@@ -7,7 +7,7 @@
 import { CURRENT_CALICO_RELEASE } from '../../calico/release.ts';
 import type { IpFamily } from '../../config/recommendation-config.ts';
 import { ALL_IPV4, ALL_IPV6, cidrContains, parseCidr, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
-import { compareProtocols, parseProtocol, protocolHasPorts, type Protocol } from '../../calico/protocol.ts';
+import { compareProtocols, parseProtocol, protocolHasPorts, protocolName, type Protocol } from '../../calico/protocol.ts';
 import { CALICO_API_VERSION, KUBERNETES_NETWORKING_API_VERSION, type LabelSelector } from '../../calico/types.ts';
 import { deepEqual, hasOnlyKeys, isPlainObject, own, type PlainObject } from '../../util/plain.ts';
 import { publicPeers } from '../learn.ts';
@@ -110,7 +110,7 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
 
     approximation(observed) {
       const { atom, evidence } = observed;
-      const traffic = `${atom.protocol}${atom.port === null ? '' : ` ${atom.port}`}`;
+      const traffic = `${protocolName(atom.protocol)}${atom.port === null ? '' : ` ${atom.port}`}`;
       const notes: string[] = [];
       switch (atom.peer.category) {
         case 'Domains':
@@ -128,11 +128,11 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
         }
       }
       if (!protocolHasPorts(atom.protocol)) {
-        notes.push(`${atom.protocol} to ${peerKey(atom.peer)} is allowed as all traffic to that peer: Kubernetes policy matches only TCP, UDP and SCTP`);
+        notes.push(`${protocolName(atom.protocol)} to ${peerKey(atom.peer)} is allowed as all traffic to that peer: Kubernetes policy matches only TCP, UDP and SCTP`);
       } else if (atom.port === null) {
-        notes.push(`${atom.protocol} to ${peerKey(atom.peer)} is allowed on every port: the flow logs did not report one`);
+        notes.push(`${protocolName(atom.protocol)} to ${peerKey(atom.peer)} is allowed on every port: the flow logs did not report one`);
       } else if (atom.port === 0) {
-        notes.push(`${atom.protocol} to ${peerKey(atom.peer)} on port 0 is allowed on every port: Kubernetes policy cannot name port 0`);
+        notes.push(`${protocolName(atom.protocol)} to ${peerKey(atom.peer)} on port 0 is allowed on every port: Kubernetes policy cannot name port 0`);
       }
       return notes.length > 0 ? notes.join('; ') : null;
     },

@@ -26,11 +26,14 @@ export class FileFlowSource implements FlowSource {
   readonly skipped = new SkipReport();
   readonly unlearnable = new SkipReport();
   #inputsRead = 0;
+  #bytesRead = 0;
   readonly #files: readonly string[];
+  readonly #totalBytes: number | null;
   readonly #options: FileSourceOptions;
 
-  private constructor(files: readonly string[], options: FileSourceOptions) {
+  private constructor(files: readonly string[], totalBytes: number | null, options: FileSourceOptions) {
     this.#files = files;
+    this.#totalBytes = totalBytes;
     this.#options = options;
   }
 
@@ -50,13 +53,18 @@ export class FileFlowSource implements FlowSource {
       else if (info.isFile()) files.push(path);
       else throw new FlowSourceError(`cannot read ${path}: not a file or directory`);
     }
+    let totalBytes: number | null = 0;
     for (const file of files) {
-      if (file === STDIN) continue;
+      if (file === STDIN) {
+        totalBytes = null;
+        continue;
+      }
       await access(file, constants.R_OK).catch((e: NodeJS.ErrnoException) => {
         throw new FlowSourceError(`cannot read ${file}: ${describeError(e)}`);
       });
+      if (totalBytes !== null) totalBytes += (await stat(file).catch(() => ({ size: 0 }))).size;
     }
-    return new FileFlowSource(files, options);
+    return new FileFlowSource(files, totalBytes, options);
   }
 
   get description(): string {
@@ -71,6 +79,16 @@ export class FileFlowSource implements FlowSource {
 
   get files(): readonly string[] {
     return this.#files;
+  }
+
+  /** Bytes read from the files so far, as stored (compressed, for gzip): for progress. */
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+
+  /** The files' sizes together, as stored; null when stdin is among them (its size is not known). */
+  get totalBytes(): number | null {
+    return this.#totalBytes;
   }
 
   // The window is not needed: files hold what they hold and the engine filters by time.
@@ -94,9 +112,17 @@ export class FileFlowSource implements FlowSource {
       },
     };
     try {
-      await readLines(gunzipIfCompressed(raw), sink, this.#options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+      await readLines(gunzipIfCompressed(this.#counted(raw)), sink, this.#options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
     } catch (e) {
       throw new FlowSourceError(`cannot read ${label}: ${describeError(e as NodeJS.ErrnoException)}`);
+    }
+  }
+
+  /** The chunks of `raw`, counted into bytesRead (one addition a chunk of up to 1 MiB). */
+  async *#counted(raw: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of raw) {
+      this.#bytesRead += chunk.length;
+      yield chunk;
     }
   }
 }

@@ -1,5 +1,6 @@
 // Scenario registry: the names the CLI and `generateFlowLines` accept.
-import type { Scenario } from '../scenario.ts';
+import { parseProtocol, protocolName } from '../../calico/protocol.ts';
+import type { Endpoint, Scenario } from '../scenario.ts';
 import { DEFAULT_NAMESPACES, multiNamespaceScenario } from './multi-namespace.ts';
 import { yaobankScenario } from './yaobank.ts';
 
@@ -14,6 +15,52 @@ const builders: Readonly<Record<string, (p: ScenarioParams) => Scenario>> = {
 };
 
 export const scenarioNames: readonly string[] = Object.freeze(Object.keys(builders));
+
+/** What each scenario is, in a sentence; the rest of its description is counted from its data. */
+const ABOUT: Readonly<Record<string, string>> = {
+  yaobank: 'the yaobank demo app (customer -> summary -> database) and the noise a real cluster adds',
+  'multi-namespace': `${DEFAULT_NAMESPACES} application namespaces (--namespaces changes it) of 2-5 workloads calling each other, with every peer kind the recommender knows`,
+};
+
+/** `--scenario list`: each scenario's name, what it is, and what its flows contain (counted from the scenario itself). */
+export function describeScenarios(): string[] {
+  return scenarioNames.map((name) => {
+    const s = buildScenario(name);
+    const namespaces = [...new Set(s.workloads.map((w) => w.namespace))].sort();
+    const protocols = [...new Set(s.flows.map((f) => parseProtocol(f.proto)).filter((p) => p !== null))].map(protocolName);
+    const kinds = new Set(s.flows.flatMap((f) => [f.source, f.dest]).map(endpointKind));
+    if (s.flows.some((f) => f.domains !== undefined)) kinds.add('domains');
+    if (s.flows.some((f) => f.service !== undefined)) kinds.add('services');
+    const count = (p: (f: Scenario['flows'][number]) => boolean) => s.flows.filter(p).length;
+    const noise = [
+      [count((f) => f.action === 'deny'), 'denied'],
+      [count((f) => f.action === 'allow' && f.trace.kind === 'hit'), 'decided by another policy'],
+      [count((f) => f.trace.kind === 'staged'), 'that a staged policy would decide otherwise'],
+    ] as const;
+    const untraced = count((f) => f.trace.kind === 'absent');
+    const skipped = noise.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`);
+    return (
+      `${name}: ${ABOUT[name] ?? 'a generated cluster'}. ` +
+      `${s.workloads.length} workloads in ${namespaces.length} namespaces (${namespaces.slice(0, 6).join(', ')}${namespaces.length > 6 ? ', ...' : ''}) on ${s.nodes.length} nodes; ` +
+      `${s.flows.length} distinct flows over ${protocols.join(', ')}; peers: ${[...kinds].join(', ')}` +
+      `${skipped.length > 0 ? `; not to be learned: ${skipped.join(', ')}` : ''}` +
+      `${untraced > 0 ? `; ${untraced} without a policy trace (an older Felix)` : ''}.`
+    );
+  });
+}
+
+function endpointKind(e: Endpoint): string {
+  switch (e.type) {
+    case 'wep':
+      return 'pods';
+    case 'hep':
+      return 'host endpoints';
+    case 'ns':
+      return e.namespace === '-' ? 'global network sets' : 'network sets';
+    case 'net':
+      return e.name === 'pub' ? 'public addresses' : 'private addresses';
+  }
+}
 
 export function buildScenario(name: string, params: ScenarioParams = {}): Scenario {
   const build = Object.hasOwn(builders, name) ? builders[name] : undefined;
