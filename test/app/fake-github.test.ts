@@ -723,17 +723,19 @@ describe('held to GitHub’s descriptions (@octokit/openapi, @octokit/graphql-sc
     const schema = graphqlDescription();
     // (Each under its own nullable root, as a null non-null field nulls its parent and what it holds.)
     const { document } = schema.check(
-      'query { a: repository(owner: "a", name: "b") { name } b: repository(owner: "a", name: "b") { url } c: repository(owner: "a", name: "b") { isPrivate } d: repository(owner: "a", name: "b") { pullRequest(number: 1) { state } } e: repository(owner: "a", name: "b") { defaultBranchRef { target { oid } } } }',
+      'query { a: repository(owner: "a", name: "b") { name } b: repository(owner: "a", name: "b") { url } c: repository(owner: "a", name: "b") { isPrivate } d: repository(owner: "a", name: "b") { pullRequest(number: 1) { state } } e: repository(owner: "a", name: "b") { defaultBranchRef { target { oid } } } f: repository(owner: "a", name: "b") { pullRequest(number: 1) { number } } }',
       {},
     );
-    const drifted: Record<string, unknown> = { name: null, url: 'acme/policies', isPrivate: 'no', state: 'DRAFTED', oid: 'abc123' };
+    const drifted: Record<string, unknown> = { name: null, url: 'acme/policies', isPrivate: 1, state: 'DRAFTED', oid: 'abc123', number: '1' };
     const result = schema.execute(document!, undefined, {}, (_type, _source, field) => (field === 'repository' ? { __typename: 'Repository' } : field === 'pullRequest' ? { __typename: 'PullRequest' } : field === 'defaultBranchRef' ? { __typename: 'Ref' } : field === 'target' ? { __typename: 'Commit' } : drifted[field]));
     expect(result.errors?.map((e) => e.message)).toEqual([
       'Cannot return null for non-nullable field Repository.name.',
       'URI cannot represent the value "acme/policies"',
-      'Boolean cannot represent a non boolean value: "no"',
+      'Boolean cannot represent 1 (a number)',
       'Enum "PullRequestState" cannot represent value: "DRAFTED"',
       'GitObjectID cannot represent the value "abc123"',
+      // graphql-js would answer true and 1: a fake answering 1 and "1" has drifted all the same.
+      'Int cannot represent "1" (a string)',
     ]);
     // Through the fake: a model value out of its scalar's form (an owner no GitHub account could have) is a violation.
     github.addRepository({ owner: 'ac me', name: 'odd', installationId: 7 });

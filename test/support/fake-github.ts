@@ -6,17 +6,20 @@
 //
 // - GitHub's descriptions are the contract (github-description.ts): every REST request is
 //   validated against the official OpenAPI description (`@octokit/openapi`: the operation for
-//   the method and path, its path and query parameters, its JSON body), every GraphQL document
-//   and its variables against GitHub's public schema (`@octokit/graphql-schema`). What GitHub
-//   would refuse gets GitHub's error; that and what GitHub would silently ignore (an unknown
-//   query parameter or body field) are `violations()`, and `stop()` throws while any is left.
-//   The fake's JSON answers are shaped from the operation's response schema (the required
-//   fields the fake does not model are added, saying nothing) and held to it.
+//   the method and path, its path and query parameters, its JSON body at every depth, the
+//   formats it states), every GraphQL document and its variables against GitHub's public schema
+//   (`@octokit/graphql-schema`, custom scalars included). What GitHub would refuse gets GitHub's
+//   error; that and what GitHub would silently ignore (an unknown query parameter or body field)
+//   are `violations()`, and `stop()` throws while any is left. The fake's JSON answers and
+//   webhooks are shaped from the description (the required fields the fake does not model are
+//   added, saying nothing) and held to it, formats included; its GraphQL answers are shaped by
+//   graphql-js from the schema and held to it (non-null fields, enums, scalars of their kind).
 // - REST: routed by method and path; valid requests the fake does not implement answer 500
 //   with the request in the message and are listed by `unexpected()`.
-// - GraphQL: the document (parsed by graphql-js) is executed field by field against the model,
-//   so any query made of the supported types and fields works; a valid field or argument the
-//   fake does not model is a GraphQL error (which Octokit throws) listed by `unexpected()`.
+// - GraphQL: graphql-js executes the document against GitHub's schema, with the model answering
+//   each field (`GqlExecutor`), so any query made of the supported types and fields works; a
+//   valid field or argument the fake does not model is a GraphQL error (which Octokit throws)
+//   listed by `unexpected()`.
 // - People: `FakeRepository` methods do what a person does between runs (merge, close, reopen,
 //   restore a branch, push, tick a dashboard box...); readers give the state for assertions.
 // - Webhooks: every change, the App's (through the API) and people's, queues the event GitHub

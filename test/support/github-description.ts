@@ -26,7 +26,10 @@ import {
   getVariableValues,
   GraphQLError,
   type GraphQLFieldResolver,
+  type GraphQLOutputType,
   type GraphQLSchema,
+  isListType,
+  isNonNullType,
   isScalarType,
   Kind,
   type OperationDefinitionNode,
@@ -597,6 +600,27 @@ const SCALARS: Readonly<Record<string, (s: string) => boolean>> = {
   X509Certificate: () => true,
 };
 
+/**
+ * GraphQL's built-in scalars as GitHub answers them. graphql-js would coerce a value of another
+ * kind (`"1"` to 1, `true` to `"true"`): a fake answering such a value has drifted all the same.
+ */
+const BUILT_IN_KINDS: Readonly<Record<string, (v: unknown) => boolean>> = {
+  String: (v) => typeof v === 'string',
+  ID: (v) => typeof v === 'string',
+  Int: (v) => Number.isInteger(v) && Math.abs(v as number) <= 2 ** 31 - 1,
+  Float: (v) => typeof v === 'number' && Number.isFinite(v),
+  Boolean: (v) => typeof v === 'boolean',
+};
+
+/** What is wrong with the kind of a resolved value for a field's type (null, lists, built-in scalars). */
+function kindProblem(type: GraphQLOutputType, value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (isNonNullType(type)) return kindProblem(type.ofType, value);
+  if (isListType(type)) return Array.isArray(value) ? (value.map((v) => kindProblem(type.ofType, v)).find((p) => p !== null) ?? null) : null;
+  const ok = isScalarType(type) ? BUILT_IN_KINDS[type.name] : undefined;
+  return ok === undefined || ok(value) ? null : `${type.name} cannot represent ${JSON.stringify(value)} (a ${typeof value})`;
+}
+
 /** The fake's own failure while resolving a field (carried through graphql-js, which may live in another realm: see `processCache`). */
 export interface ResolverFailure {
   readonly thrown: unknown;
@@ -640,13 +664,17 @@ export class GraphqlDescription {
   ): ExecutionResult {
     const fieldResolver: GraphQLFieldResolver<unknown, unknown> = (source, args, _context, info) => {
       const given = new Set(info.fieldNodes.flatMap((n) => (n.arguments ?? []).map((a) => a.name.value)));
+      let value: unknown;
       try {
-        return resolve(info.parentType.name, source, info.fieldName, args, given);
+        value = resolve(info.parentType.name, source, info.fieldName, args, given);
       } catch (thrown) {
         // An Error of this module's realm, so that graphql-js keeps it as the originalError.
         const message = typeof thrown === 'object' && thrown !== null && 'message' in thrown ? String(thrown.message) : String(thrown);
         throw Object.assign(new Error(message), { thrown } satisfies ResolverFailure);
       }
+      const problem = kindProblem(info.returnType, value);
+      if (problem !== null) throw new GraphQLError(problem);
+      return value;
     };
     return executeSync({ schema: this.schema, document, operationName, variableValues: variables, fieldResolver });
   }
