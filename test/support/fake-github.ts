@@ -1548,11 +1548,7 @@ export class FakeGitHub {
         children.set(head!, tail.length > 0 ? 'dir' : 'file');
       }
       if (children.size === 0) throw notFound();
-      return {
-        status: 200,
-        body: [...children].map(([name, type]) => ({ type, name, path: prefix + name })),
-        headers: { 'content-type': 'application/json; charset=utf-8' },
-      };
+      return { status: 200, body: [...children].map(([name, type]) => ({ type, name, path: prefix + name })) };
     }
 
     if ((m = /^\/branches\/(.+)$/.exec(rest)) && method === 'GET') {
