@@ -20,7 +20,7 @@ import { writeFlowFile } from '../../src/generator/generate.ts';
 import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
 import { loadTree } from '../../src/repo/fs-tree.ts';
 import { atEveryRequest, eventName, FakeGitHub, type FakeRepository } from '../support/fake-github.ts';
-import { restDescription } from '../support/github-description.ts';
+import { graphqlDescription, restDescription } from '../support/github-description.ts';
 import { useNock } from '../support/nock-scope.ts';
 
 const TestOctokit = ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } });
@@ -723,7 +723,102 @@ describe('held to GitHub’s descriptions (@octokit/openapi, @octokit/graphql-sc
     expect(description.checkResponse(operation, 201, description.shapeResponse(operation, 201, untitled))).toEqual([]);
     // repos/get-content answers one of a directory (an array), a file, a symlink or a submodule.
     const listing = await octokit.rest.repos.getContent({ owner: 'acme', repo: 'policies', path: 'clusters' });
-    expect(listing.data).toEqual([expect.objectContaining({ type: 'dir', name: 'other', path: 'clusters/other', _links: { self: '', git: null, html: null }, sha: '', size: 0 }), expect.objectContaining({ name: 'prod' })]);
+    // A field of a stated format the fake does not model says so in that format (a `.invalid` host).
+    expect(listing.data).toEqual([
+      expect.objectContaining({ type: 'dir', name: 'other', path: 'clusters/other', _links: { self: 'https://fake-github.invalid/not-modelled', git: null, html: null }, sha: '', size: 0 }),
+      expect.objectContaining({ name: 'prod' }),
+    ]);
+  });
+
+  test('the formats the description states (date-time, uri, email...) hold in the fake’s answers and webhooks', async () => {
+    const description = restDescription();
+    const { operation } = description.match('GET', '/repos/acme/policies/issues/1')!;
+    fake.openIssue('one');
+    const issue = (await octokit.rest.issues.get({ owner: 'acme', repo: 'policies', issue_number: 1 })).data;
+    expect(issue).toMatchObject({ created_at: '2026-11-22T12:00:00Z', html_url: 'https://github.com/acme/policies/issues/1', events_url: 'https://fake-github.invalid/not-modelled' });
+    expect(description.checkResponse(operation, 200, issue)).toEqual([]);
+    expect(description.checkResponse(operation, 200, { ...issue, created_at: '2026-11-22 12:00' })).toEqual(['response.created_at must match format "date-time"']);
+    expect(description.checkResponse(operation, 200, { ...issue, html_url: 'github.com/acme/policies/issues/1' })).toEqual(['response.html_url must match format "uri"']);
+    // Webhooks' user URLs are RFC 6570 templates (webhook-issues-opened: issue.user.following_url).
+    const opened = github.takeEvents()[0]!.payload as { issue: { user: Record<string, unknown> } };
+    const following = (url: string) => description.webhook('issues', { ...opened, issue: { ...opened.issue, user: { ...opened.issue.user, following_url: url } } }).problems;
+    expect(following('https://api.github.com/users/octocat/following{/other_user}')).toEqual([]);
+    expect(following('https://api.github.com/users/octocat/following{/other_user')).toEqual(['issues payload.issue.user.following_url must match format "uri-template"']);
+    // A bot's no-reply address (brackets and all) is an email as GitHub writes it; a name is not.
+    const push = description.match('GET', '/repos/acme/policies/git/commits/x')!.operation;
+    const commit = (await octokit.rest.git.getCommit({ owner: 'acme', repo: 'policies', commit_sha: fake.branchSha('main')! })).data;
+    expect(description.checkResponse(push, 200, commit)).toEqual([]);
+    const before = fake.branchSha('main')!;
+    fake.commitToDefault({ 'b.yaml': 'b\n' });
+    const pushed = description.webhook('push', { ...(fake.pushEvent('main', before).payload as Record<string, unknown>) });
+    expect(pushed.problems).toEqual([]);
+    const payload = pushed.payload as { commits: unknown[]; head_commit: { author: Record<string, unknown> } };
+    const author = (email: string) => description.webhook('push', { ...payload, head_commit: { ...payload.head_commit, author: { ...payload.head_commit.author, email } } }).problems;
+    expect(author('41898282+github-actions[bot]@users.noreply.github.com')).toEqual([]);
+    expect(author('octocat')).toEqual(['push payload.head_commit.author.email must match format "email"']);
+    // Through the fake: an answer it would shape wrongly (here, an owner no GitHub account could have) fails the test.
+    github.addRepository({ owner: 'ac me', name: 'odd', installationId: 7 });
+    await octokit.request('GET /repos/{owner}/{repo}', { owner: 'ac me', repo: 'odd' });
+    expect(github.takeViolations()).toEqual([expect.stringMatching(/^the fake's 200 answer to GET \/repos\/ac%20me\/odd \(GET \/repos\/\{owner\}\/\{repo\}, repos\/get\): response\.(owner\.)?(html_)?url must match format "uri"$/)]);
+  });
+
+  test('request bodies are held to their schema at every depth: nested formats and closed objects are refused, nested unknown fields reported', async () => {
+    const untyped = (route: string, parameters: Record<string, unknown>) => octokit.request(route, parameters);
+    const { commitSha, treeSha } = { commitSha: fake.branchSha('main')!, treeSha: fake.commit(fake.branchSha('main')!).tree };
+    const commit = { owner: 'acme', repo: 'policies', message: 'm', tree: treeSha, parents: [commitSha] };
+    // git/create-commit's author.date is a date-time.
+    expect(await statusOf(untyped('POST /repos/{owner}/{repo}/git/commits', { ...commit, author: { name: 'a', email: 'a@example.com', date: 'yesterday' } }))).toBe(422);
+    // issues/create's issue_field_values items are closed objects (additionalProperties: false).
+    expect(await statusOf(untyped('POST /repos/{owner}/{repo}/issues', { owner: 'acme', repo: 'policies', title: 'T', issue_field_values: [{ field_id: 1, value: 'x', colour: 'red' }] }))).toBe(422);
+    // issues/list-for-repo's `since` is a date-time.
+    expect(await statusOf(untyped('GET /repos/{owner}/{repo}/issues', { owner: 'acme', repo: 'policies', since: 'last week' }))).toBe(422);
+    expect(fake.issues()).toEqual([]);
+    // An unknown field inside an open nested object (author, a tree entry) is ignored by GitHub: served, and a violation.
+    await untyped('POST /repos/{owner}/{repo}/git/commits', { ...commit, author: { name: 'a', email: 'a@example.com', when: 'now' } });
+    await untyped('POST /repos/{owner}/{repo}/git/trees', { owner: 'acme', repo: 'policies', tree: [{ path: 'a.yaml', mode: '100644', type: 'blob', content: 'a\n', executable: false }] });
+    expect(github.takeViolations()).toEqual([
+      'POST /repos/acme/policies/git/commits (POST /repos/{owner}/{repo}/git/commits, git/create-commit): body.author.date must match format "date-time"',
+      'POST /repos/acme/policies/issues (POST /repos/{owner}/{repo}/issues, issues/create): body.issue_field_values.0 must NOT have additional properties (\'colour\')',
+      'GET /repos/acme/policies/issues?since=last%20week (GET /repos/{owner}/{repo}/issues, issues/list-for-repo): query parameter since must match format "date-time"',
+      "POST /repos/acme/policies/git/commits (POST /repos/{owner}/{repo}/git/commits, git/create-commit): body.author.when is not a field of this operation's body (GitHub ignores it)",
+      "POST /repos/acme/policies/git/trees (POST /repos/{owner}/{repo}/git/trees, git/create-tree): body.tree[0].executable is not a field of this operation's body (GitHub ignores it)",
+    ]);
+  });
+
+  test('GraphQL answers are shaped by graphql-js from GitHub’s schema and held to it: non-null fields, enums, scalars', async () => {
+    const sha = fake.branchSha('main')!;
+    const answer = await octokit.graphql<{ repository: { defaultBranchRef: { target: { __typename: string; oid: string; committedDate: string } }; url: string } }>(
+      `query { repository(owner: "acme", name: "policies") { url defaultBranchRef { target { __typename ...on Commit { oid committedDate } } } } }`,
+    );
+    expect(answer.repository).toEqual({ url: 'https://github.com/acme/policies', defaultBranchRef: { target: { __typename: 'Commit', oid: sha, committedDate: '2026-11-22T12:00:00Z' } } });
+    // What the fake's model answers goes through the same checks: an answer GitHub could not give fails the test.
+    const schema = graphqlDescription();
+    // (Each under its own nullable root, as a null non-null field nulls its parent and what it holds.)
+    const { document } = schema.check(
+      'query { a: repository(owner: "a", name: "b") { name } b: repository(owner: "a", name: "b") { url } c: repository(owner: "a", name: "b") { isPrivate } d: repository(owner: "a", name: "b") { pullRequest(number: 1) { state } } e: repository(owner: "a", name: "b") { defaultBranchRef { target { oid } } } f: repository(owner: "a", name: "b") { pullRequest(number: 1) { number } } }',
+      {},
+    );
+    const drifted: Record<string, unknown> = { name: null, url: 'acme/policies', isPrivate: 1, state: 'DRAFTED', oid: 'abc123', number: '1' };
+    const result = schema.execute(document!, undefined, {}, (_type, _source, field) => (field === 'repository' ? { __typename: 'Repository' } : field === 'pullRequest' ? { __typename: 'PullRequest' } : field === 'defaultBranchRef' ? { __typename: 'Ref' } : field === 'target' ? { __typename: 'Commit' } : drifted[field]));
+    expect(result.errors?.map((e) => e.message)).toEqual([
+      'Cannot return null for non-nullable field Repository.name.',
+      'URI cannot represent the value "acme/policies"',
+      'Boolean cannot represent 1 (a number)',
+      'Enum "PullRequestState" cannot represent value: "DRAFTED"',
+      'GitObjectID cannot represent the value "abc123"',
+      // graphql-js would answer true and 1: a fake answering 1 and "1" has drifted all the same.
+      'Int cannot represent "1" (a string)',
+    ]);
+    // Through the fake: a model value out of its scalar's form (an owner no GitHub account could have) is a violation.
+    github.addRepository({ owner: 'ac me', name: 'odd', installationId: 7 });
+    await expect(octokit.graphql('query { repository(owner: "ac me", name: "odd") { url } }')).rejects.toThrow(/URI cannot represent the value "https:\/\/github.com\/ac me\/odd"/);
+    expect(github.takeViolations()).toEqual(['the fake\'s answer to POST /graphql (GraphQL repository.url): URI cannot represent the value "https://github.com/ac me/odd"']);
+    // And what a client sends in a custom scalar is held to it: a short object ID, a ref that is not fully qualified.
+    await expect(octokit.graphql('query { repository(owner: "acme", name: "policies") { object(oid: "abc123") { id } } }')).rejects.toThrow(/GitObjectID cannot represent the literal "abc123"/);
+    await expect(
+      octokit.graphql('mutation($input: UpdateRefsInput!) { updateRefs(input: $input) { clientMutationId } }', { input: { repositoryId: fake.nodeId, refUpdates: [{ name: 'main', afterOid: sha }] } }),
+    ).rejects.toThrow(/GitRefname cannot represent the value "main"/);
+    expect(github.takeViolations()).toHaveLength(2);
   });
 
   test('webhook payloads are shaped from and held to GitHub’s description of the event (x-webhooks)', () => {

@@ -6,17 +6,20 @@
 //
 // - GitHub's descriptions are the contract (github-description.ts): every REST request is
 //   validated against the official OpenAPI description (`@octokit/openapi`: the operation for
-//   the method and path, its path and query parameters, its JSON body), every GraphQL document
-//   and its variables against GitHub's public schema (`@octokit/graphql-schema`). What GitHub
-//   would refuse gets GitHub's error; that and what GitHub would silently ignore (an unknown
-//   query parameter or body field) are `violations()`, and `stop()` throws while any is left.
-//   The fake's JSON answers are shaped from the operation's response schema (the required
-//   fields the fake does not model are added, saying nothing) and held to it.
+//   the method and path, its path and query parameters, its JSON body at every depth, the
+//   formats it states), every GraphQL document and its variables against GitHub's public schema
+//   (`@octokit/graphql-schema`, custom scalars included). What GitHub would refuse gets GitHub's
+//   error; that and what GitHub would silently ignore (an unknown query parameter or body field)
+//   are `violations()`, and `stop()` throws while any is left. The fake's JSON answers and
+//   webhooks are shaped from the description (the required fields the fake does not model are
+//   added, saying nothing) and held to it, formats included; its GraphQL answers are shaped by
+//   graphql-js from the schema and held to it (non-null fields, enums, scalars of their kind).
 // - REST: routed by method and path; valid requests the fake does not implement answer 500
 //   with the request in the message and are listed by `unexpected()`.
-// - GraphQL: the document (parsed by graphql-js) is executed field by field against the model,
-//   so any query made of the supported types and fields works; a valid field or argument the
-//   fake does not model is a GraphQL error (which Octokit throws) listed by `unexpected()`.
+// - GraphQL: graphql-js executes the document against GitHub's schema, with the model answering
+//   each field (`GqlExecutor`), so any query made of the supported types and fields works; a
+//   valid field or argument the fake does not model is a GraphQL error (which Octokit throws)
+//   listed by `unexpected()`.
 // - People: `FakeRepository` methods do what a person does between runs (merge, close, reopen,
 //   restore a branch, push, tick a dashboard box...); readers give the state for assertions.
 // - Webhooks: every change, the App's (through the API) and people's, queues the event GitHub
@@ -41,11 +44,10 @@
 
 import { mergeTrees, type TreeMerge } from './fake-merge.ts';
 import { createHash } from 'node:crypto';
-import type { DocumentNode, FragmentDefinitionNode, OperationDefinitionNode, SelectionSetNode, ValueNode } from 'graphql';
-import { Kind, valueFromASTUntyped } from 'graphql';
+import { type DocumentNode, type FieldNode, Kind, type OperationDefinitionNode } from 'graphql';
 import nock from 'nock';
 import type { Probot } from 'probot';
-import { graphqlDescription, type MatchedRequest, restDescription } from './github-description.ts';
+import { graphqlDescription, type MatchedRequest, type ResolverFailure, restDescription } from './github-description.ts';
 
 // ==================================================================================== public types
 
@@ -262,68 +264,25 @@ function toMap(files: FileChanges): Map<string, string | null> {
   return files instanceof Map ? new Map(files) : new Map(Object.entries(files as Record<string, string | null>));
 }
 
-// ==================================================================================== GraphQL documents
-
-// Documents are parsed and validated by graphql-js against GitHub's schema (github-description.ts)
-// before they get here; the executor below works on this simpler form of the operation.
-
-interface GqlField {
-  readonly kind: 'field';
-  readonly alias: string | null;
-  readonly name: string;
-  readonly args: ReadonlyMap<string, ValueNode>;
-  readonly selections: readonly GqlSelection[] | null;
-}
-interface GqlInline {
-  readonly kind: 'inline';
-  readonly on: string | null;
-  readonly selections: readonly GqlSelection[];
-}
-type GqlSelection = GqlField | GqlInline;
-
-interface GqlOperation {
-  readonly type: 'query' | 'mutation';
-  readonly selections: readonly GqlSelection[];
-}
+// ==================================================================================== GraphQL errors
 
 /** A GraphQL error as GitHub reports it; `unsupported` ones are also the fake's `unexpected()`. */
 class GqlError extends Error {
   readonly type: string;
   readonly unsupported: boolean;
-  readonly path: readonly (string | number)[];
-  constructor(message: string, options: { type?: string; unsupported?: boolean; path?: readonly (string | number)[] } = {}) {
+  constructor(message: string, options: { type?: string; unsupported?: boolean } = {}) {
     super(message);
     this.type = options.type ?? 'INVALID';
     this.unsupported = options.unsupported ?? false;
-    this.path = options.path ?? [];
   }
 }
 
-/** The operation of a validated document, named fragments inlined. */
-function operationOf(document: DocumentNode, operation: OperationDefinitionNode): GqlOperation {
-  if (operation.operation === 'subscription') throw new GqlError('subscriptions are not supported', { unsupported: true });
-  const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
-  const selections = (set: SelectionSetNode): GqlSelection[] =>
-    set.selections.map((s): GqlSelection => {
-      if ((s.directives ?? []).length > 0) throw new GqlError('directives are not supported by the fake', { unsupported: true });
-      switch (s.kind) {
-        case Kind.FIELD:
-          return {
-            kind: 'field',
-            alias: s.alias?.value ?? null,
-            name: s.name.value,
-            args: new Map((s.arguments ?? []).map((a) => [a.name.value, a.value])),
-            selections: s.selectionSet ? selections(s.selectionSet) : null,
-          };
-        case Kind.INLINE_FRAGMENT:
-          return { kind: 'inline', on: s.typeCondition?.name.value ?? null, selections: selections(s.selectionSet) };
-        case Kind.FRAGMENT_SPREAD: {
-          const f = fragments.get(s.name.value)!;
-          return { kind: 'inline', on: f.typeCondition.name.value, selections: selections(f.selectionSet) };
-        }
-      }
-    });
-  return { type: operation.operation, selections: selections(operation.selectionSet) };
+/** The operation's first field (`repository`...) and the fields selected directly under it, for accounting and faults. */
+function fieldsOf(operation: OperationDefinitionNode | null): { first: string; under: string[] } {
+  const fields = (node: { selectionSet?: { selections: readonly { kind: string }[] } | undefined } | undefined) =>
+    (node?.selectionSet?.selections ?? []).filter((s): s is FieldNode => s.kind === Kind.FIELD);
+  const first = fields(operation ?? undefined)[0];
+  return { first: first?.name.value ?? '', under: [...new Set(fields(first).map((f) => f.name.value))] };
 }
 
 // ==================================================================================== the model
@@ -1331,25 +1290,16 @@ export class FakeGitHub {
       status: 0,
     };
     let graphqlFields: string[] = [];
-    let operation: GqlOperation | null = null;
+    let document: DocumentNode | null = null;
     let refusal: Reply | null;
     if (req.method === 'POST' && url.pathname === '/graphql') {
       const { query, variables, operationName } = (body ?? {}) as { query?: unknown; variables?: Record<string, unknown>; operationName?: string };
       const checked = graphqlDescription().check(String(query ?? ''), variables, operationName);
       refusal = this.#graphqlRefusal(checked.problems);
-      if (refusal === null) {
-        try {
-          operation = operationOf(checked.document!, checked.operation!);
-        } catch (e) {
-          if (!(e instanceof GqlError)) throw e;
-          this.#unexpected.push(`GraphQL: ${e.message}\n${String(query)}`);
-          refusal = { status: 200, body: { errors: [{ type: e.type, path: [], message: e.message, locations: [] }] } };
-        }
-      }
-      const first = operation?.selections.find((s): s is GqlField => s.kind === 'field');
-      const under = first?.selections?.filter((s): s is GqlField => s.kind === 'field').map((s) => s.name) ?? [];
-      graphqlFields = [first?.name ?? '', ...new Set(under)];
-      Object.assign(record, { graphql: first?.name ?? '', graphqlFields: [...new Set(under)], ...(variables ? { variables } : {}) });
+      document = checked.document;
+      const { first, under } = fieldsOf(checked.operation);
+      graphqlFields = [first, ...under];
+      Object.assign(record, { graphql: first, graphqlFields: under, ...(variables ? { variables } : {}) });
     } else {
       refusal = this.#restRefusal(req.method, url, body, req.headers.get('content-type'));
     }
@@ -1365,7 +1315,7 @@ export class FakeGitHub {
     try {
       reply =
         url.pathname === '/graphql' && req.method === 'POST'
-          ? this.#graphql(body, auth, operation!)
+          ? this.#graphql(body, auth, document!)
           : this.#rest({ method: req.method, path, rawPath: url.pathname, query: url.searchParams, headers: req.headers, body, auth });
     } catch (e) {
       if (!(e instanceof HttpError)) throw e;
@@ -1705,11 +1655,7 @@ export class FakeGitHub {
         children.set(head!, tail.length > 0 ? 'dir' : 'file');
       }
       if (children.size === 0) throw notFound();
-      return {
-        status: 200,
-        body: [...children].map(([name, type]) => ({ type, name, path: prefix + name })),
-        headers: { 'content-type': 'application/json; charset=utf-8' },
-      };
+      return { status: 200, body: [...children].map(([name, type]) => ({ type, name, path: prefix + name })) };
     }
 
     if ((m = /^\/branches\/(.+)$/.exec(rest)) && method === 'GET') {
@@ -1945,32 +1891,29 @@ export class FakeGitHub {
 
   // ------------------------------------------------------------------ GraphQL
 
-  /** Executes a validated operation against the model. */
-  #graphql(body: unknown, auth: { kind: string; installationId?: number }, operation: GqlOperation): Reply {
-    const { query, variables = {} } = (body ?? {}) as { query?: unknown; variables?: Record<string, unknown> };
+  /**
+   * Executes a validated operation against the model: graphql-js walks the document and shapes
+   * the answer as GitHub's schema states (github-description.ts `execute`); `GqlExecutor`
+   * answers each field from the model. An answer the schema does not allow (a null non-null
+   * field, a scalar or enum value out of its type) is a violation: a fake that drifted.
+   */
+  #graphql(body: unknown, auth: { kind: string; installationId?: number }, document: DocumentNode): Reply {
+    const { query, variables = {}, operationName } = (body ?? {}) as { query?: unknown; variables?: Record<string, unknown>; operationName?: string };
     if (auth.kind === 'none') throw new HttpError(401, 'This endpoint requires you to be authenticated.');
-    const errors: { type: string; path: (string | number)[]; message: string; locations: unknown[] }[] = [];
-    const fail = (e: unknown, path: (string | number)[]) => {
-      if (!(e instanceof GqlError)) throw e;
-      if (e.unsupported) this.#unexpected.push(`GraphQL: ${e.message}\n${String(query)}`);
-      errors.push({ type: e.type, path: [...path, ...e.path], message: e.message, locations: [] });
-    };
-    const executor = new GqlExecutor(this.#world, variables, auth.installationId);
-    const data: Record<string, unknown> = {};
-    for (const selection of operation.selections) {
-      if (selection.kind !== 'field') {
-        fail(new GqlError('fragments at the top level are not supported by the fake', { unsupported: true }), []);
-        continue;
+    const executor = new GqlExecutor(this.#world, auth.installationId);
+    const result = graphqlDescription().execute(document, operationName, variables, (type, source, field, args, given) => executor.resolve(type, source as GqlObject | null, field, args, given));
+    const errors = (result.errors ?? []).map((e) => {
+      const thrown = (e.originalError as Partial<ResolverFailure> | undefined)?.thrown;
+      const where = { path: [...(e.path ?? [])], locations: (e.locations ?? []).map(({ line, column }) => ({ line, column })) };
+      if (thrown instanceof GqlError) {
+        if (thrown.unsupported) this.#unexpected.push(`GraphQL: ${thrown.message}\n${String(query)}`);
+        return { type: thrown.type, ...where, message: thrown.message };
       }
-      const key = selection.alias ?? selection.name;
-      try {
-        data[key] = executor.field(operation.type === 'query' ? 'Query' : 'Mutation', null, selection, [key]);
-      } catch (e) {
-        data[key] = null;
-        fail(e, [key]);
-      }
-    }
-    return { status: 200, body: errors.length > 0 ? { data, errors } : { data } };
+      if (thrown !== undefined) throw thrown;
+      this.#world.violations.push(`the fake's answer to POST /graphql (GraphQL ${where.path.join('.')}): ${e.message}`);
+      return { ...where, message: e.message };
+    });
+    return { status: 200, body: errors.length > 0 ? { data: result.data ?? null, errors } : { data: result.data ?? null } };
   }
 }
 
@@ -2013,58 +1956,14 @@ interface GqlObject {
   readonly [key: string]: unknown;
 }
 
-const INTERFACES: Readonly<Record<string, readonly string[]>> = {
-  Blob: ['GitObject', 'Node'],
-  Commit: ['GitObject', 'Node'],
-  Tree: ['GitObject', 'Node'],
-  PullRequest: ['Node', 'Closable', 'Labelable', 'Comment', 'UniformResourceLocatable'],
-  Repository: ['Node', 'RepositoryInfo'],
-  Organization: ['RepositoryOwner', 'Node'],
-  User: ['RepositoryOwner', 'Node'],
-  Label: ['Node'],
-};
-
+/** Answers the fields of GitHub's GraphQL types the fake models, from the model. */
 class GqlExecutor {
   readonly #world: World;
-  readonly #variables: Readonly<Record<string, unknown>>;
   readonly #installationId: number | undefined;
 
-  constructor(world: World, variables: Readonly<Record<string, unknown>>, installationId: number | undefined) {
+  constructor(world: World, installationId: number | undefined) {
     this.#world = world;
-    this.#variables = variables;
     this.#installationId = installationId;
-  }
-
-  /** Resolves one field of an object of type `type` (the source is null for Query and Mutation). */
-  field(type: string, source: GqlObject | null, f: GqlField, path: (string | number)[]): unknown {
-    if (f.name === '__typename') return type;
-    const args = Object.fromEntries([...f.args].map(([k, v]) => [k, valueFromASTUntyped(v, this.#variables)]));
-    const value = this.#resolve(type, source, f.name, args);
-    return this.#complete(value, f, path);
-  }
-
-  #complete(value: unknown, f: GqlField, path: (string | number)[]): unknown {
-    if (value === null || value === undefined) return null;
-    if (Array.isArray(value)) return value.map((v, i) => this.#complete(v, f, [...path, i]));
-    if (typeof value === 'object' && '__typename' in value) {
-      if (f.selections === null) throw new GqlError(`Field must have selections (field '${f.name}' returns ${(value as GqlObject).__typename} but has no selections.)`, { unsupported: true });
-      return this.#object(value as GqlObject, f.selections, path);
-    }
-    if (f.selections !== null) throw new GqlError(`Selections can't be made on scalars (field '${f.name}')`, { unsupported: true });
-    return value;
-  }
-
-  #object(obj: GqlObject, selections: readonly GqlSelection[], path: (string | number)[]): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const s of selections) {
-      if (s.kind === 'inline') {
-        if (s.on === null || s.on === obj.__typename || (INTERFACES[obj.__typename] ?? []).includes(s.on)) Object.assign(out, this.#object(obj, s.selections, path));
-        continue;
-      }
-      const key = s.alias ?? s.name;
-      out[key] = this.field(obj.__typename, obj, s, [...path, key]);
-    }
-    return out;
   }
 
   /**
@@ -2086,7 +1985,6 @@ class GqlExecutor {
       const branch = ref.slice('refs/heads/'.length);
       const after = String(u.afterOid ?? '');
       const current = repo.refs.get(branch) ?? ZERO_OID;
-      if (!GIT_SHA.test(after)) throw new GqlError(`Variable $input of type UpdateRefsInput! was provided invalid value for refUpdates.afterOid`, { type: 'INVALID' });
       if (typeof u.beforeOid === 'string' && u.beforeOid !== current) {
         throw new GqlError(`A ref update was rejected: ${ref} is at ${current}, not at ${u.beforeOid}.`, { type: 'UNPROCESSABLE' });
       }
@@ -2107,9 +2005,13 @@ class GqlExecutor {
     return { __typename: 'UpdateRefsPayload', clientMutationId: input.clientMutationId ?? null };
   }
 
-  #resolve(type: string, source: GqlObject | null, name: string, args: Record<string, unknown>): unknown {
+  /**
+   * One field of an object of type `type` (the source is null for Query and Mutation); `args`
+   * as graphql-js coerced them (defaults included), `given` the names of those the document gives.
+   */
+  resolve(type: string, source: GqlObject | null, name: string, args: Record<string, unknown>, given: ReadonlySet<string>): unknown {
     const accept = (...allowed: string[]) => {
-      for (const a of Object.keys(args)) {
+      for (const a of given) {
         if (!allowed.includes(a)) throw new GqlError(`Field '${name}' doesn't accept argument '${a}'`, { unsupported: true, type: 'argumentNotAccepted' });
       }
     };
@@ -2160,13 +2062,6 @@ class GqlExecutor {
           pullRequest: prObject(found.repo, t),
         };
       }
-      case 'UpdateRefsPayload':
-        if (name === 'clientMutationId') return scalar(source![name]);
-        return unknown();
-      case 'ConvertPullRequestToDraftPayload':
-      case 'MarkPullRequestReadyForReviewPayload':
-        if (name === 'pullRequest' || name === 'clientMutationId') return scalar(source![name]);
-        return unknown();
       case 'Repository': {
         const repo = source!['repo'] as RepoState;
         switch (name) {
@@ -2195,10 +2090,8 @@ class GqlExecutor {
               if (commit === undefined) return null;
               oid = file === undefined ? commit : (repo.treeOf(commit).get(file)?.sha ?? null);
             }
-            if (oid === null || !GIT_SHA.test(oid)) {
-              if (oid !== null) throw new GqlError(`Argument 'oid' on Field 'object' has an invalid value (${oid}).`, { type: 'argumentLiteralsIncompatible' });
-              return null;
-            }
+            // A full object ID: GitHub's schema refuses any other (github-description.ts SCALARS).
+            if (oid === null || !GIT_SHA.test(oid)) return null;
             if (repo.blobs.has(oid)) return blobObject(repo, oid, world.options.graphqlBlobTextLimit);
             if (repo.commits.has(oid)) return commitObject(repo, oid);
             if (repo.trees.has(oid)) return { __typename: 'Tree', oid, id: nodeId('T', repo.id, oid) };
@@ -2217,34 +2110,6 @@ class GqlExecutor {
             return unknown();
         }
       }
-      case 'Organization':
-      case 'User':
-      case 'Tree':
-        if (name in source!) return scalar(source![name]);
-        return unknown();
-      case 'Ref':
-        if (name === 'name' || name === 'target') return scalar(source![name]);
-        return unknown();
-      case 'Blob':
-        if (['oid', 'abbreviatedOid', 'byteSize', 'text', 'isTruncated', 'isBinary', 'id'].includes(name)) return scalar(source![name]);
-        return unknown();
-      case 'Commit':
-        if (['oid', 'abbreviatedOid', 'message', 'id', 'committedDate', 'authoredDate'].includes(name)) return scalar(source![name]);
-        return unknown();
-      case 'PageInfo':
-        if (['hasNextPage', 'hasPreviousPage', 'startCursor', 'endCursor'].includes(name)) return scalar(source![name]);
-        return unknown();
-      case 'PullRequestConnection':
-      case 'LabelConnection':
-        if (['totalCount', 'pageInfo', 'nodes', 'edges'].includes(name)) return scalar(source![name]);
-        return unknown();
-      case 'PullRequestEdge':
-      case 'LabelEdge':
-        if (name === 'cursor' || name === 'node') return scalar(source![name]);
-        return unknown();
-      case 'Label':
-        if (['id', 'name', 'color'].includes(name)) return scalar(source![name]);
-        return unknown();
       case 'PullRequest': {
         const repo = source!['repo'] as RepoState;
         const t = source!['thread'] as Thread & { pr: PullData };
@@ -2295,6 +2160,8 @@ class GqlExecutor {
         }
       }
       default:
+        // Objects the fake builds whole (commits, blobs, labels, connections, payloads...): their fields.
+        if (source !== null && Object.hasOwn(source, name)) return scalar(source[name]);
         return unknown();
     }
   }

@@ -18,7 +18,25 @@
 import { readFileSync } from 'node:fs';
 import util from 'node:util';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { buildSchema, getVariableValues, type DocumentNode, type GraphQLSchema, Kind, parse, validate, type OperationDefinitionNode } from 'graphql';
+import {
+  buildSchema,
+  type DocumentNode,
+  executeSync,
+  type ExecutionResult,
+  getVariableValues,
+  GraphQLError,
+  type GraphQLFieldResolver,
+  type GraphQLOutputType,
+  type GraphQLSchema,
+  isListType,
+  isNonNullType,
+  isScalarType,
+  Kind,
+  type OperationDefinitionNode,
+  parse,
+  validate,
+  type ValueNode,
+} from 'graphql';
 
 /** The project's node_modules (this file is test/support/github-description.ts). */
 const NODE_MODULES = new URL('../../node_modules/', import.meta.url);
@@ -116,11 +134,52 @@ function formatErrors(errors: readonly ErrorObject[] | null | undefined, root: s
   return out;
 }
 
+/** A URI as RFC 3986 has it: a scheme, then no whitespace (what `new URL` parses is checked too). */
+const isUri = (s: string): boolean => /^[a-z][a-z0-9+.-]*:[^\s]*$/i.test(s) && URL.canParse(s);
+/** RFC 3339 date-time (`2026-11-22T12:00:00Z`, `2026-11-22T13:00:00.5+01:00`). */
+const isDateTime = (s: string): boolean => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i.test(s) && !Number.isNaN(Date.parse(s));
+/** RFC 3339 full-date. */
+const isDate = (s: string): boolean => /^\d{4}-\d\d-\d\d$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`));
+
+/**
+ * The formats the description states that a client relies on, checked as GitHub produces them
+ * (JSON Schema's meaning: RFC 3339 date-time and full-date, RFC 3986 URI, RFC 6570 template);
+ * `true`: a format the description uses that is not checked beyond its type.
+ */
+const FORMATS: Record<string, true | ((s: string) => boolean)> = {
+  'date-time': isDateTime,
+  date: isDate,
+  uri: isUri,
+  // A template's expressions ({/other_user}, {?since,all}) are well formed; expanded empty, a URI remains.
+  'uri-template': (s) => /^([^{}]|\{[+#./;?&=,!@|]?[A-Za-z0-9_.%]+(\*|:\d+)?(,[A-Za-z0-9_.%]+(\*|:\d+)?)*\})*$/.test(s) && isUri(s.replace(/\{[^}]*\}/g, '')),
+  // GitHub's own no-reply addresses have a bot's brackets (`41898282+github-actions[bot]@users.noreply.github.com`).
+  email: (s) => /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/.test(s),
+  int64: true,
+  int32: true,
+  double: true,
+  'repo.nwo': true,
+  binary: true,
+  timestamp: true,
+};
+
+/**
+ * What a string the fake does not model says in a field of a checked format: nothing, in a
+ * value of the format (a reserved `.invalid` host, the Unix epoch), so a reader sees it is not GitHub's.
+ */
+const UNMODELLED: Readonly<Record<string, string>> = {
+  'date-time': '1970-01-01T00:00:00Z',
+  date: '1970-01-01',
+  uri: 'https://fake-github.invalid/not-modelled',
+  'uri-template': 'https://fake-github.invalid/not-modelled',
+  email: 'not-modelled@fake-github.invalid',
+};
+
 /** An object or array schema with its `allOf` parts merged. */
 interface Merged {
   readonly properties: Json | undefined;
   readonly required: readonly string[];
   readonly type: unknown;
+  readonly format: string | undefined;
   readonly items: Json | undefined;
 }
 
@@ -143,11 +202,11 @@ export class RestDescription {
     for (const key of ['schemas', 'parameters', 'responses', 'requestBodies']) nullableToJsonSchema(components[key]);
     nullableToJsonSchema(paths);
     this.#components = components;
-    // Formats (date-time, uri...) are descriptive in GitHub's description (it also uses its own,
-    // such as `repo.nwo`): types, enums, required fields and shapes are what is checked. Shared
-    // schemas (`pull-request`, `repository`...) compile once, as functions every operation calls
-    // (`inlineRefs: false`), and validation stops at the first problem: compiling dominates.
-    this.#ajv = new Ajv({ strict: false, validateSchema: false, allErrors: false, inlineRefs: false, validateFormats: false, discriminator: false });
+    // Types, enums, required fields, shapes and the formats of FORMATS are checked (the
+    // description's other formats, int64 or its own `repo.nwo`, say nothing a type does not).
+    // Shared schemas (`pull-request`, `repository`...) compile once, as functions every operation
+    // calls (`inlineRefs: false`), and validation stops at the first problem: compiling dominates.
+    this.#ajv = new Ajv({ strict: false, validateSchema: false, allErrors: false, inlineRefs: false, validateFormats: true, formats: FORMATS, discriminator: false });
     this.#ajv.addSchema({ $id: 'github', components, paths }, 'github');
     let count = 0;
     for (const [template, item] of Object.entries(paths)) {
@@ -292,12 +351,28 @@ export class RestDescription {
     return { refused, ignored };
   }
 
-  /** Top-level body fields an object schema does not have (GitHub ignores them). */
-  #unknownFields(schema: Json, body: unknown): string[] {
-    const resolved = typeof schema['$ref'] === 'string' ? this.#resolve(schema['$ref']) : schema;
-    const properties = resolved['properties'] as Json | undefined;
-    if (properties === undefined || resolved['additionalProperties'] !== undefined || body === null || typeof body !== 'object' || Array.isArray(body)) return [];
-    return Object.keys(body).filter((k) => !(k in properties)).map((k) => `body.${k} is not a field of this operation's body`);
+  /**
+   * Body fields, at any depth, that the body's schema does not have where it leaves an object
+   * open (no `additionalProperties`): GitHub ignores them. (Where an object is closed,
+   * `additionalProperties: false`, the validator has refused them.) `body` has validated.
+   */
+  #unknownFields(schemaIn: Json, value: unknown, where = 'body', depth = 0): string[] {
+    if (value === null || typeof value !== 'object' || depth > 24) return [];
+    const schema = this.#deref(schemaIn);
+    const alternatives = (schema['anyOf'] ?? schema['oneOf']) as Json[] | undefined;
+    if (alternatives !== undefined) {
+      // The alternative the value is (of those of its kind): the one that knows the most of it.
+      const kind = (b: Json) => (Array.isArray(value) ? this.#merged(this.#deref(b)).items !== undefined : this.#merged(this.#deref(b)).properties !== undefined);
+      const results = alternatives.filter(kind).map((b) => this.#unknownFields(b, value, where, depth + 1));
+      return results.length === 0 ? [] : results.reduce((a, b) => (b.length < a.length ? b : a));
+    }
+    const { properties, items } = this.#merged(schema);
+    if (Array.isArray(value)) return items === undefined ? [] : value.flatMap((v, i) => this.#unknownFields(items, v, `${where}[${i}]`, depth + 1));
+    if (properties === undefined) return [];
+    const open = schema['additionalProperties'] === undefined;
+    return Object.entries(value).flatMap(([k, v]) =>
+      properties[k] === undefined ? (open ? [`${where}.${k} is not a field of this operation's body`] : []) : this.#unknownFields(properties[k] as Json, v, `${where}.${k}`, depth + 1),
+    );
   }
 
   /** A path or query parameter's values (strings on the wire) against its schema. */
@@ -419,14 +494,14 @@ export class RestDescription {
       const best = branches.reduce((a, b) => (known(b) > known(a) ? b : a), branches[0] ?? {});
       return this.#shape(best, value, depth + 1);
     }
-    const { properties, required, type, items } = this.#merged(schema);
+    const { properties, required, type, format, items } = this.#merged(schema);
     const types = Array.isArray(type) ? type : type === undefined ? [] : [type];
     if (value === undefined) {
       if (types.includes('null')) return null;
       if (Array.isArray(schema['enum'])) return schema['enum'][0];
       switch (types[0]) {
         case 'string':
-          return '';
+          return UNMODELLED[format ?? ''] ?? '';
         case 'integer':
         case 'number':
           return 0;
@@ -462,6 +537,7 @@ export class RestDescription {
     let properties: Json | undefined;
     const required = [...((schema['required'] ?? []) as string[])];
     let type: unknown = schema['type'];
+    let format = schema['format'] as string | undefined;
     let items = schema['items'] as Json | undefined;
     // A field two parts describe must satisfy both.
     const add = (more: Json) => {
@@ -474,9 +550,10 @@ export class RestDescription {
       if (m.properties !== undefined) add(m.properties);
       required.push(...m.required);
       type ??= m.type;
+      format ??= m.format;
       if (m.items !== undefined) items = items === undefined ? m.items : { allOf: [items, m.items] };
     }
-    return { properties, required: [...new Set(required)], type, items };
+    return { properties, required: [...new Set(required)], type, format, items };
   }
 
   /**
@@ -498,6 +575,57 @@ export class RestDescription {
 
 // ==================================================================================== GraphQL
 
+/** Whether a string is what a custom scalar of GitHub's schema states it is (its description in schema.graphql). */
+const SCALARS: Readonly<Record<string, (s: string) => boolean>> = {
+  // "An ISO-8601 encoded UTC date string."
+  DateTime: (s) => isDateTime(s) && /Z$/i.test(s),
+  // "... with millisecond precision."
+  PreciseDateTime: (s) => isDateTime(s) && /\.\d{3}Z$/i.test(s),
+  // "An ISO-8601 encoded date string. Unlike the DateTime type, GitTimestamp is not converted in UTC."
+  GitTimestamp: isDateTime,
+  // "An ISO-8601 encoded date string."
+  Date: isDate,
+  // "An RFC 3986, RFC 3987, and RFC 6570 (level 4) compliant URI string."
+  URI: isUri,
+  // "A Git object ID." (SHA-1 hex, as GitHub gives them)
+  GitObjectID: (s) => /^[0-9a-f]{40}$/.test(s),
+  // "A fully qualified reference name (e.g. `refs/heads/master`)."
+  GitRefname: (s) => /^refs\/[^/]+\/./.test(s),
+  // "Represents non-fractional signed whole numeric values. [...] encoded as a string."
+  BigInt: (s) => /^-?\d+$/.test(s),
+  // "A (potentially binary) string encoded using base64."
+  Base64String: (s) => /^[A-Za-z0-9+/]*={0,2}$/.test(s.replace(/\s/g, '')),
+  HTML: () => true,
+  GitSSHRemote: () => true,
+  X509Certificate: () => true,
+};
+
+/**
+ * GraphQL's built-in scalars as GitHub answers them. graphql-js would coerce a value of another
+ * kind (`"1"` to 1, `true` to `"true"`): a fake answering such a value has drifted all the same.
+ */
+const BUILT_IN_KINDS: Readonly<Record<string, (v: unknown) => boolean>> = {
+  String: (v) => typeof v === 'string',
+  ID: (v) => typeof v === 'string',
+  Int: (v) => Number.isInteger(v) && Math.abs(v as number) <= 2 ** 31 - 1,
+  Float: (v) => typeof v === 'number' && Number.isFinite(v),
+  Boolean: (v) => typeof v === 'boolean',
+};
+
+/** What is wrong with the kind of a resolved value for a field's type (null, lists, built-in scalars). */
+function kindProblem(type: GraphQLOutputType, value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (isNonNullType(type)) return kindProblem(type.ofType, value);
+  if (isListType(type)) return Array.isArray(value) ? (value.map((v) => kindProblem(type.ofType, v)).find((p) => p !== null) ?? null) : null;
+  const ok = isScalarType(type) ? BUILT_IN_KINDS[type.name] : undefined;
+  return ok === undefined || ok(value) ? null : `${type.name} cannot represent ${JSON.stringify(value)} (a ${typeof value})`;
+}
+
+/** The fake's own failure while resolving a field (carried through graphql-js, which may live in another realm: see `processCache`). */
+export interface ResolverFailure {
+  readonly thrown: unknown;
+}
+
 /** GitHub's public GraphQL schema and the checks a document and its variables pass there. */
 export class GraphqlDescription {
   readonly schema: GraphQLSchema;
@@ -505,6 +633,50 @@ export class GraphqlDescription {
 
   constructor(sdl: string) {
     this.schema = buildSchema(sdl, { assumeValidSDL: true });
+    // buildSchema leaves custom scalars as any value: GitHub's are strings of a stated form, in
+    // variables and literals a client sends (GitHub refuses others) and in what it answers.
+    for (const [name, ok] of Object.entries(SCALARS)) {
+      const type = this.schema.getType(name);
+      if (!isScalarType(type)) continue;
+      const check = (value: unknown, what: string): string => {
+        if (typeof value !== 'string' || !ok(value)) throw new GraphQLError(`${name} cannot represent ${what} ${JSON.stringify(value)}`);
+        return value;
+      };
+      type.serialize = (value) => check(value, 'the value');
+      type.parseValue = (value) => check(value, 'the value');
+      type.parseLiteral = (node: ValueNode) => check(node.kind === Kind.STRING ? node.value : `(a ${node.kind} literal)`, 'the literal');
+    }
+  }
+
+  /**
+   * Executes a checked operation with graphql-js, which shapes the answer as the schema states:
+   * aliases, fragments, `__typename`, abstract types (by the `__typename` of what `resolve`
+   * returns), non-null fields, lists, enum values and scalars (custom ones as `SCALARS` states).
+   * `resolve(typeName, source, fieldName, args, given)` answers one field (`given`: the argument
+   * names the document gives). What it throws comes back in `errors` as `originalError.thrown`
+   * (a `ResolverFailure`); any other error is graphql-js's: an answer the schema does not allow.
+   */
+  execute(
+    document: DocumentNode,
+    operationName: string | undefined,
+    variables: Readonly<Record<string, unknown>>,
+    resolve: (type: string, source: unknown, field: string, args: Record<string, unknown>, given: ReadonlySet<string>) => unknown,
+  ): ExecutionResult {
+    const fieldResolver: GraphQLFieldResolver<unknown, unknown> = (source, args, _context, info) => {
+      const given = new Set(info.fieldNodes.flatMap((n) => (n.arguments ?? []).map((a) => a.name.value)));
+      let value: unknown;
+      try {
+        value = resolve(info.parentType.name, source, info.fieldName, args, given);
+      } catch (thrown) {
+        // An Error of this module's realm, so that graphql-js keeps it as the originalError.
+        const message = typeof thrown === 'object' && thrown !== null && 'message' in thrown ? String(thrown.message) : String(thrown);
+        throw Object.assign(new Error(message), { thrown } satisfies ResolverFailure);
+      }
+      const problem = kindProblem(info.returnType, value);
+      if (problem !== null) throw new GraphQLError(problem);
+      return value;
+    };
+    return executeSync({ schema: this.schema, document, operationName, variableValues: variables, fieldResolver });
   }
 
   /**
