@@ -23,6 +23,7 @@ import { FileFlowSource } from '../flows/sources/file-source.ts';
 import { TreeWriteError } from '../repo/fs-tree.ts';
 import { KustomizationError } from '../repo/kustomize.ts';
 import { YamlError } from '../yaml/document.ts';
+import { PACKAGE_VERSION } from '../package-version.ts';
 import { recommendIntoDirectory } from '../pipeline/run.ts';
 import { PoliciesDirectoryError, simulateDirectory } from '../pipeline/simulate.ts';
 import { runDemo } from './demo.ts';
@@ -64,7 +65,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     .description('Recommends Calico network policies from flow logs, as files for a GitOps repository.')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s.trimEnd()), writeErr: (s) => io.stderr(s.trimEnd()) })
-    .showHelpAfterError(false);
+    .showHelpAfterError(false)
+    .version(PACKAGE_VERSION);
   let exitCode = 0;
 
   program
@@ -198,10 +200,15 @@ function reportError(e: unknown, io: Io): number {
   return e instanceof UsageError ? 2 : 1;
 }
 
-if (import.meta.main) {
+/** This process's command line: its arguments, stdout and stderr, and the exit status in process.exitCode. */
+export async function runCommandLine(): Promise<void> {
   const io: Io = {
     stdout: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
     stderr: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
   };
   process.exitCode = await main(process.argv.slice(2), io);
 }
+
+// `node src/cli/main.ts` (npm run demo, recommend); the installed command imports the built module
+// from bin/policy-recommender.cjs instead, and calls runCommandLine itself.
+if (import.meta.main) await runCommandLine();

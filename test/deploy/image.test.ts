@@ -18,6 +18,7 @@ import { PROTO_FILE } from '../../src/flows/sources/goldmane/wire.ts';
 import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
 import { copiesOf, envOf, execForm, instructionsOf, isIgnored, layOutFinalStage, parseDockerfile, parseDockerignore, type Layout, type Stage } from '../support/dockerfile.ts';
 import { freePort } from '../support/free-port.ts';
+import { npmCli } from '../support/npm.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const stages: Stage[] = parseDockerfile(await readFile(join(ROOT, 'Dockerfile'), 'utf8'));
@@ -90,14 +91,6 @@ describe('the Dockerfile', () => {
 
 // ---------------------------------------------------------------------------------------------
 // The final stage, laid out and run
-
-/** The machine's npm (the image brings its own, with Node): npm-cli.js, run with this Node. */
-function npmCli(): string | null {
-  const which = spawnSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' });
-  if (which.status !== 0) return null;
-  const cli = join(dirname(spawnSync('realpath', [which.stdout.trim()], { encoding: 'utf8' }).stdout.trim()), 'npm-cli.js');
-  return spawnSync(process.execPath, [cli, '--version']).status === 0 ? cli : null;
-}
 
 const NPM = npmCli();
 const BASH = spawnSync('/bin/bash', ['-c', 'true']).status === 0;
