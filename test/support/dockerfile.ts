@@ -203,22 +203,19 @@ export interface BuildStages {
   readonly npm: (args: readonly string[], cwd: string) => void;
 }
 
-/** A stage's COPYs from the build context (filtered by .dockerignore) into `image` paths. */
-async function copyFromContext(stage: Stage, context: string, image: (path: string) => string): Promise<void> {
+/** A COPY from the build context (filtered by .dockerignore) into `image` paths. */
+async function copyFromContext(copy: Copy, context: string, image: (path: string) => string): Promise<void> {
   const ignore = parseDockerignore(await readFile(join(context, '.dockerignore'), 'utf8').catch(() => ''));
-  for (const copy of copiesOf(stage)) {
-    if (copy.from !== null) continue;
-    const intoDir = copy.dest.endsWith('/') || copy.sources.length > 1;
-    for (const source of copy.sources) {
-      const root = join(context, source);
-      const files = (await walkFiles(root).catch(() => [])).filter((f) => !isIgnored(ignore, relative(context, f).split(sep).join('/')));
-      if (files.length === 0) throw new Error(`COPY ${source}: not in the build context (missing, or excluded by .dockerignore)`);
-      const isDir = (await lstat(root)).isDirectory();
-      for (const file of files) {
-        const target = isDir ? join(image(copy.dest), relative(root, file)) : intoDir ? join(image(copy.dest), basename(file)) : image(copy.dest);
-        await mkdir(dirname(target), { recursive: true });
-        await copyFile(file, target);
-      }
+  const intoDir = copy.dest.endsWith('/') || copy.sources.length > 1;
+  for (const source of copy.sources) {
+    const root = join(context, source);
+    const files = (await walkFiles(root).catch(() => [])).filter((f) => !isIgnored(ignore, relative(context, f).split(sep).join('/')));
+    if (files.length === 0) throw new Error(`COPY ${source}: not in the build context (missing, or excluded by .dockerignore)`);
+    const isDir = (await lstat(root)).isDirectory();
+    for (const file of files) {
+      const target = isDir ? join(image(copy.dest), relative(root, file)) : intoDir ? join(image(copy.dest), basename(file)) : image(copy.dest);
+      await mkdir(dirname(target), { recursive: true });
+      await copyFile(file, target);
     }
   }
 }
@@ -233,7 +230,10 @@ const installsProduction = (stage: Stage): boolean => instructionsOf(stage, 'RUN
 async function runBuildStage(stage: Stage, context: string, build: BuildStages): Promise<string> {
   const root = join(build.scratch, stage.name ?? 'stage');
   const image = (path: string): string => join(root, ...posix.resolve(workdirOf(stage), path).split('/'));
-  await copyFromContext(stage, context, image);
+  for (const copy of copiesOf(stage)) {
+    if (copy.from !== null) throw new Error(`COPY --from=${copy.from} in build stage ${stage.name}: not emulated`);
+    await copyFromContext(copy, context, image);
+  }
   for (const run of instructionsOf(stage, 'RUN')) {
     const script = /^npm run ([\w:.-]+)$/.exec(run.args)?.[1];
     if (/^npm install\b/.test(run.args) && !/--omit=dev\b/.test(run.args)) await symlink(join(context, 'node_modules'), image('node_modules'));
@@ -252,8 +252,12 @@ export async function layOutFinalStage(stages: readonly Stage[], context: string
   const final = stages.at(-1)!;
   const image = (path: string): string => join(dest, ...posix.resolve(workdirOf(final), path).split('/'));
   let packages: string[] = [];
+  const built = new Map<Stage, string>();
   for (const copy of copiesOf(final)) {
-    if (copy.from === null) continue;
+    if (copy.from === null) {
+      await copyFromContext(copy, context, image);
+      continue;
+    }
     const stage = stages.find((s) => s.name === copy.from);
     if (stage === undefined || copy.sources.length !== 1) throw new Error(`COPY --from=${copy.from} ${copy.sources.join(' ')}: not one source from a stage of this Dockerfile`);
     const source = copy.sources[0]!;
@@ -261,7 +265,8 @@ export async function layOutFinalStage(stages: readonly Stage[], context: string
       if (source !== posix.join(workdirOf(stage), 'node_modules')) throw new Error(`COPY --from=${copy.from} ${source}: only the node_modules of a stage running npm install --omit=dev is emulated`);
       packages = await productionNodeModules(context, image(copy.dest));
     } else {
-      const root = await runBuildStage(stage, context, build);
+      const root = built.get(stage) ?? (await runBuildStage(stage, context, build));
+      built.set(stage, root);
       const from = join(root, ...posix.resolve(workdirOf(stage), source).split('/'));
       const files = await walkFiles(from).catch(() => []);
       if (files.length === 0) throw new Error(`COPY --from=${copy.from} ${source}: the stage made no such file`);
@@ -269,6 +274,5 @@ export async function layOutFinalStage(stages: readonly Stage[], context: string
       for (const file of files) await linkOrCopy(file, isDir ? join(image(copy.dest), relative(from, file)) : image(copy.dest));
     }
   }
-  await copyFromContext(final, context, image);
   return { workdir: image('.'), packages };
 }
