@@ -1,21 +1,41 @@
 # syntax=docker/dockerfile:1
-# The GitHub App (`npm start`) on Node 24, with production dependencies only, as a non-root user.
+# The GitHub App (`npm start`): the JavaScript that `npm run build` makes of src/, on Node 24, with
+# production dependencies only, as a non-root user; no TypeScript at run time.
 # It runs on a read-only root filesystem: everything it writes goes to /tmp, which must be a
 # writable volume (in Kubernetes an emptyDir, as deploy/ mounts it; with Docker `--tmpfs /tmp`).
 #
 #   docker build -t policy-recommender:0.1.0 .
 
-# Node 24 LTS, the version the project's `node` devDependency gives npm scripts and tests.
+# Node 24 LTS, the version the project's `node` devDependency gives npm scripts and tests; it
+# satisfies package.json's engines.node.
+# The build: every dependency (the TypeScript compiler among them), then `npm run build` (dist/).
+FROM node:24.21.0-trixie-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# `npm install`, never `npm ci` (see the README). No install script runs: the `node`
+# devDependency's would fetch a second Node, and this image has its own, which `npm run` then finds.
+RUN npm install --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
+COPY src ./src
+RUN npm run build
+
 FROM node:24.21.0-trixie-slim AS dependencies
 WORKDIR /app
 COPY package.json package-lock.json ./
-# `npm install`, never `npm ci` (see the README). --omit=dev leaves out the test tools and the
-# `node` package, which only brings Node 24 to machines that lack it: this image has its own.
-# No dependency's install script runs: none of the production ones needs one.
+# The production dependencies: --omit=dev leaves out the compiler, the test tools and the `node`
+# package, which only brings Node 24 to machines that lack it. No dependency's install script
+# runs: none of the production ones needs one.
 RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 
 FROM node:24.21.0-trixie-slim
+# Open Containers annotations: the source is app.yml's url; version and licence are package.json's.
+LABEL org.opencontainers.image.title="policy-recommender" \
+      org.opencontainers.image.description="Turns Calico flow logs into recommended network policies and proposes them as GitOps pull requests" \
+      org.opencontainers.image.source="https://github.com/policy-recommender/policy-recommender" \
+      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.licenses="Apache-2.0"
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
@@ -31,8 +51,8 @@ ENV NODE_ENV=production \
 # tini; test/deploy/image.test.ts checks that SIGTERM reaches node.)
 WORKDIR /app
 COPY --from=dependencies /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
 COPY package.json app.yml ./
-COPY src ./src
 COPY policies-template ./policies-template
 # The files belong to root and cannot be changed by the App's user: the node image's, by number,
 # so that Kubernetes can check runAsNonRoot.

@@ -4,7 +4,6 @@
 // collects the flows of Goldmane clusters (without a Lease, the one replica does both), and every
 // run holds its repository's Lease (`<name>-run-<digest>`), so runs on two replicas never overlap.
 
-import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ProbotOctokit, run } from 'probot';
@@ -24,6 +23,7 @@ import { githubMetricsPlugin } from './ops/github-metrics.ts';
 import { openInstrumented } from './ops/instrumented-flow-source.ts';
 import { AppMetrics } from './ops/metrics.ts';
 import { webhookSecretProblem } from './ops/webhook-edge.ts';
+import { packageVersion } from '../util/package-version.ts';
 
 // Deliveries signed with Probot's public default secret are never accepted: no secret, no start.
 const secretProblem = webhookSecretProblem(process.env, process.cwd());
@@ -34,7 +34,6 @@ if (secretProblem !== null) {
 
 const ROOT = new URL('../../', import.meta.url);
 
-const pkg = JSON.parse(await readFile(new URL('package.json', ROOT), 'utf8')) as { version: string };
 const deployment = await loadDeploymentConfig().catch((e: unknown) => {
   // A broken deployment configuration is the operator's to fix: one line naming every key, no stack.
   if (!(e instanceof ConfigError)) throw e;
@@ -108,7 +107,7 @@ const { app, scheduler } = policyRecommenderApp({
     return access ? openClusterContext(access) : null;
   },
   template,
-  engineVersion: pkg.version,
+  engineVersion: packageVersion(),
   scheduleOnLoad: true,
   isLeader: () => isLeader(),
   ...(runLock ? { runLock } : {}),

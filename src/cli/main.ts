@@ -6,8 +6,8 @@
 // that gives a run nothing to go on (no flow-log file, no line, every line malformed) is a run
 // error, not a quiet success.
 
+import { packageVersion } from '../util/package-version.ts';
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isDnsLabel } from '../calico/names.ts';
 import {
@@ -64,12 +64,6 @@ export interface Io {
   stdin?: AsyncIterable<Buffer>;
   /** Where progress is drawn, when it is a terminal (the process's stderr); none in-process. */
   progress?: ProgressOptions;
-}
-
-/** The package's version, from its package.json (two levels up from src/cli/ and from a build's dist/cli/). */
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
 /** The one prefix of every error and usage message. */
@@ -243,7 +237,8 @@ function reportError(e: unknown, io: Io): number {
   return e instanceof UsageError ? 2 : 1;
 }
 
-if (import.meta.main) {
+/** This process's command line: its arguments, stdout and stderr, and the exit status in process.exitCode. */
+export async function runCommandLine(): Promise<void> {
   const io: Io = {
     stdout: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
     stderr: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
@@ -251,3 +246,7 @@ if (import.meta.main) {
   };
   process.exitCode = await main(process.argv.slice(2), io);
 }
+
+// `node src/cli/main.ts` (npm run demo, recommend); the installed command imports the built module
+// from bin/policy-recommender.cjs instead, and calls runCommandLine itself.
+if (import.meta.main) await runCommandLine();

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -16,13 +16,20 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { PROTO_FILE } from '../../src/flows/sources/goldmane/wire.ts';
 import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
-import { copiesOf, envOf, execForm, instructionsOf, isIgnored, layOutFinalStage, parseDockerfile, parseDockerignore, type Layout, type Stage } from '../support/dockerfile.ts';
+import { copiesOf, envOf, execForm, instructionsOf, isIgnored, labelsOf, layOutFinalStage, parseDockerfile, parseDockerignore, type Layout, type Stage } from '../support/dockerfile.ts';
 import { freePort } from '../support/free-port.ts';
+import { envWithout, npmCli } from '../support/npm.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const stages: Stage[] = parseDockerfile(await readFile(join(ROOT, 'Dockerfile'), 'utf8'));
 const final = stages.at(-1)!;
-const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; devDependencies: Record<string, string> };
+const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+  license: string;
+  engines: { node: string };
+  scripts: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 
 const one = (keyword: string): string => {
   const found = instructionsOf(final, keyword);
@@ -33,19 +40,45 @@ const one = (keyword: string): string => {
 const healthcheckCommand = (): string[] | null => execForm(one('HEALTHCHECK').replace(/^(--\S+\s+)*CMD\s+/, ''));
 
 describe('the Dockerfile', () => {
-  test('builds on Node 24 LTS slim, pinned to the version the tests run on', () => {
+  test('builds on Node 24 LTS slim, pinned to the version the tests run on, which engines.node accepts', () => {
     const tags = stages.map((s) => /^node:(\d+\.\d+\.\d+)-[a-z]+-slim$/.exec(s.image)?.[1] ?? s.image);
     expect(tags.every((t) => t === process.versions.node)).toBe(true);
     expect(process.versions.node.split('.')[0]).toBe('24');
     expect(pkg.devDependencies['node']).toMatch(/^\^24\./);
+    // engines.node is ">=MAJOR.MINOR" (bin/policy-recommender.cjs reads it so).
+    const [major, minor] = (/^>=(\d+)\.(\d+)$/.exec(pkg.engines.node) ?? []).slice(1).map(Number);
+    const [imageMajor, imageMinor] = process.versions.node.split('.').map(Number);
+    expect(imageMajor! > major! || (imageMajor === major && imageMinor! >= minor!)).toBe(true);
   });
 
-  test('installs production dependencies only, with npm install (never npm ci), in a stage of their own', () => {
+  test('installs production dependencies only, with npm install (never npm ci), in a stage of their own; builds dist/ in another', () => {
     const runs = stages.flatMap((s) => instructionsOf(s, 'RUN').map((r) => r.args));
     expect(runs.filter((r) => /\bnpm ci\b/.test(r))).toEqual([]);
-    expect(runs.filter((r) => /\bnpm install\b/.test(r))).toEqual([expect.stringMatching(/--omit=dev\b/)]);
     expect(instructionsOf(final, 'RUN')).toEqual([]);
-    expect(copiesOf(final).filter((c) => c.from !== null).map((c) => c.dest)).toEqual(['./node_modules']);
+    const fromStages = copiesOf(final).filter((c) => c.from !== null);
+    expect(fromStages.map((c) => [c.sources, c.dest])).toEqual([
+      [['/app/node_modules'], './node_modules'],
+      [['/app/dist'], './dist'],
+    ]);
+    const stageOf = (name: string | null) => stages.find((s) => s.name === name)!;
+    const [dependencies, build] = fromStages.map((c) => instructionsOf(stageOf(c.from), 'RUN').map((r) => r.args));
+    expect(dependencies).toEqual([expect.stringMatching(/^npm install --omit=dev\b/)]);
+    expect(build).toEqual([expect.stringMatching(/^npm install\b/), 'npm run build']);
+    expect(build![0]).not.toMatch(/--omit/);
+  });
+
+  test('runs the build, never the sources: no COPY of src/ into the final stage; `npm start` runs dist/', () => {
+    expect(copiesOf(final).flatMap((c) => (c.from === null ? c.sources : [])).filter((s) => /^(\.\/)?(src|scripts|test)(\/|$)|\.ts$/.test(s))).toEqual([]);
+    expect(pkg.scripts['start']).toMatch(/^node dist\/\S+\.js$/);
+  });
+
+  test('carries the Open Containers labels: source (app.yml’s url), version and licence (package.json’s)', async () => {
+    const app = parseYaml(await readFile(join(ROOT, 'app.yml'), 'utf8')) as { url: string };
+    expect(Object.fromEntries(labelsOf(final))).toMatchObject({
+      'org.opencontainers.image.source': app.url,
+      'org.opencontainers.image.version': pkg.version,
+      'org.opencontainers.image.licenses': pkg.license,
+    });
   });
 
   test('runs as a non-root numeric user, the one deploy/ runs the pod as', async () => {
@@ -80,24 +113,16 @@ describe('the Dockerfile', () => {
     expect(command?.join(' ')).toContain('/healthz');
   });
 
-  test('.dockerignore keeps the credentials, the history, node_modules and the tests out of the build', async () => {
+  test('.dockerignore keeps the credentials, the history, node_modules, a local dist/ and the tests out of the build', async () => {
     const rules = parseDockerignore(await readFile(join(ROOT, '.dockerignore'), 'utf8'));
-    const out = ['.env', '.git/config', 'node_modules/probot/package.json', 'test/app/lifecycle.test.ts', 'bench/run.ts'];
+    const out = ['.env', '.git/config', 'node_modules/probot/package.json', 'dist/app/main.js', 'test/app/lifecycle.test.ts', 'bench/run.ts'];
     expect(out.filter((p) => !isIgnored(rules, p))).toEqual([]);
-    expect(['src/app/main.ts', 'package.json'].filter((p) => isIgnored(rules, p))).toEqual([]);
+    expect(['src/app/main.ts', 'package.json', 'tsconfig.build.json', 'scripts/build.ts'].filter((p) => isIgnored(rules, p))).toEqual([]);
   });
 });
 
 // ---------------------------------------------------------------------------------------------
 // The final stage, laid out and run
-
-/** The machine's npm (the image brings its own, with Node): npm-cli.js, run with this Node. */
-function npmCli(): string | null {
-  const which = spawnSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' });
-  if (which.status !== 0) return null;
-  const cli = join(dirname(spawnSync('realpath', [which.stdout.trim()], { encoding: 'utf8' }).stdout.trim()), 'npm-cli.js');
-  return spawnSync(process.execPath, [cli, '--version']).status === 0 ? cli : null;
-}
 
 const NPM = npmCli();
 const BASH = spawnSync('/bin/bash', ['-c', 'true']).status === 0;
@@ -169,8 +194,14 @@ describe('the image’s files', () => {
   beforeAll(async () => {
     work = await realpath(await mkdtemp(join(tmpdir(), 'image-')));
     await chmod(work, 0o755);
-    layout = await layOutFinalStage(stages, ROOT, join(work, 'root'));
-  });
+    // The build stage's `npm run build`, with the machine's npm on Node 24 (the image's Node).
+    const npmRun = (args: readonly string[], cwd: string): void => {
+      if (NPM === null) throw new Error('npm is missing here: the build stage cannot run');
+      const result = spawnSync(process.execPath, [NPM, ...args], { cwd, env: envWithout(`${dirname(process.execPath)}:/usr/bin:/bin`), encoding: 'utf8', timeout: 300_000 });
+      if (result.status !== 0) throw new Error(`npm ${args.join(' ')} failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`);
+    };
+    layout = await layOutFinalStage(stages, ROOT, join(work, 'root'), { scratch: join(work, 'build'), npm: npmRun });
+  }, 300_000);
 
   afterAll(async () => {
     if (work !== undefined) await rm(work, { recursive: true, force: true });
@@ -184,8 +215,17 @@ describe('the image’s files', () => {
     for (const name of ['node', 'typescript', 'jest', 'nock']) expect(layout.packages).not.toContain(name);
   });
 
-  test('hold every file the App reads besides its code: package.json, app.yml, the proto, the template', async () => {
-    const needed = [join(ROOT, 'package.json'), join(ROOT, 'app.yml'), PROTO_FILE, ...(await filesBelow(TEMPLATE_DIR)).map((f) => join(TEMPLATE_DIR, f))];
+  test('hold the built App and no TypeScript but declarations', async () => {
+    const entry = pkg.scripts['start']!.split(' ')[1]!;
+    expect((await stat(join(layout.workdir, entry))).isFile()).toBe(true);
+    const outsidePackages = (await filesBelow(layout.workdir)).filter((f) => !f.startsWith('node_modules/') && f !== 'node_modules');
+    expect(outsidePackages.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+    expect(outsidePackages.filter((f) => /^(src|scripts|test)(\/|$)/.test(f))).toEqual([]);
+  });
+
+  test('hold every file the App reads besides its code: package.json, app.yml, the proto (beside its built module), the template', async () => {
+    const built = (source: string): string => join(ROOT, 'dist', relative(join(ROOT, 'src'), source));
+    const needed = [join(ROOT, 'package.json'), join(ROOT, 'app.yml'), built(PROTO_FILE), ...(await filesBelow(TEMPLATE_DIR)).map((f) => join(TEMPLATE_DIR, f))];
     const missing = [];
     for (const file of needed) if ((await stat(inImage(file)).catch(() => null)) === null) missing.push(relative(ROOT, file));
     expect(missing).toEqual([]);
@@ -202,6 +242,7 @@ describe('the image’s files', () => {
     let before: string[];
     let exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
     const uid = process.getuid?.() === 0 ? /^(\d+)(?::(\d+))?$/.exec(one('USER')) : null;
+    const imageNode = (): string => join(work, 'root', 'usr', 'local', 'bin', 'node');
 
     beforeAll(async () => {
       if (!RUNNABLE) return;
@@ -225,6 +266,11 @@ describe('the image’s files', () => {
 
       // /tmp is the only writable place, as the emptyDir of deploy/ makes it.
       const fsRoot = join(work, 'root');
+      // The image's own Node, where the node image has it: not in the clone, whose directories the
+      // image's user may not be allowed to enter (a clone in a 0700 temporary directory).
+      await mkdir(join(fsRoot, 'usr', 'local', 'bin'), { recursive: true });
+      await copyFile(process.execPath, imageNode());
+      await chmod(imageNode(), 0o755);
       const tmp = join(fsRoot, 'tmp');
       const secrets = join(fsRoot, 'etc', 'policy-recommender');
       await mkdir(tmp, { recursive: true });
@@ -242,7 +288,7 @@ describe('the image’s files', () => {
 
       const imageEnv = Object.fromEntries([...envOf(final)].map(([k, v]) => [k, v.replace(/^\/tmp(?=\/|$)/, tmp)]));
       const env: NodeJS.ProcessEnv = {
-        PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
+        PATH: `${dirname(imageNode())}:/usr/local/bin:/usr/bin:/bin`,
         HOME: layout.workdir,
         TMPDIR: tmp,
         ...imageEnv,
@@ -259,7 +305,7 @@ describe('the image’s files', () => {
         HTTPS_PROXY: `http://127.0.0.1:${guardPort}`,
         NO_PROXY: '127.0.0.1',
       };
-      npm = spawn(process.execPath, [NPM!, 'start'], {
+      npm = spawn(imageNode(), [NPM!, 'start'], {
         cwd: layout.workdir,
         env,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -287,7 +333,7 @@ describe('the image’s files', () => {
     const get = async (path: string): Promise<Response> => fetch(`http://127.0.0.1:${port}${path}`);
     const healthcheck = () => {
       const [, ...args] = healthcheckCommand()!;
-      return spawnSync(process.execPath, args, { env: { PORT: String(port) }, timeout: 10_000 }).status;
+      return spawnSync(imageNode(), args, { env: { PORT: String(port) }, timeout: 10_000 }).status;
     };
     const entry = pkg.scripts['start']!.split(' ')[1]!;
 

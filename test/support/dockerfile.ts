@@ -1,7 +1,8 @@
 // What a Docker build would make of the Dockerfile, without Docker: its stages and instructions,
 // the build context as .dockerignore filters it, and the final stage's files laid out in a
 // directory (a production `npm install` emulated from package-lock.json with hard links into the
-// repository's node_modules, so no network is needed).
+// repository's node_modules, so no network is needed; a build stage's `npm run build` run for real
+// on a copy of its inputs).
 
 import { copyFile, link, lstat, mkdir, readdir, readFile, readlink, symlink } from 'node:fs/promises';
 import { basename, dirname, join, posix, relative, sep } from 'node:path';
@@ -49,21 +50,26 @@ export function parseDockerfile(text: string): Stage[] {
 
 export const instructionsOf = (stage: Stage, keyword: string): Instruction[] => stage.instructions.filter((i) => i.keyword === keyword);
 
-/** Words of a shell-form argument list, with double or single quotes removed. */
+/** Words of a shell-form argument list, with double or single quotes removed (also inside a word: key="a value"). */
 function words(text: string): string[] {
-  return [...text.matchAll(/"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g)].map((m) => m[1]?.replace(/\\(.)/g, '$1') ?? m[2] ?? m[3]!);
+  return [...text.matchAll(/(?:"(?:[^"\\]|\\.)*"|'[^']*'|\\.|[^\s"'\\])+/g)].map((m) =>
+    m[0].replace(/"((?:[^"\\]|\\.)*)"|'([^']*)'|\\(.)/g, (_, double: string | undefined, single: string | undefined, escaped: string | undefined) => double?.replace(/\\(.)/g, '$1') ?? single ?? escaped!),
+  );
 }
 
-/** ENV instructions of a stage, in order (key=value pairs, or the old `ENV key value`). */
-export function envOf(stage: Stage): Map<string, string> {
-  const env = new Map<string, string>();
-  for (const { args } of instructionsOf(stage, 'ENV')) {
+/** ENV or LABEL instructions of a stage, in order (key=value pairs, or the old `ENV key value`). */
+function pairsOf(stage: Stage, keyword: 'ENV' | 'LABEL'): Map<string, string> {
+  const pairs = new Map<string, string>();
+  for (const { args } of instructionsOf(stage, keyword)) {
     const parts = words(args);
-    if (!parts[0]!.includes('=')) env.set(parts[0]!, args.slice(parts[0]!.length).trim());
-    else for (const part of parts) env.set(part.slice(0, part.indexOf('=')), part.slice(part.indexOf('=') + 1));
+    if (!parts[0]!.includes('=')) pairs.set(parts[0]!, args.slice(parts[0]!.length).trim());
+    else for (const part of parts) pairs.set(part.slice(0, part.indexOf('=')), part.slice(part.indexOf('=') + 1));
   }
-  return env;
+  return pairs;
 }
+
+export const envOf = (stage: Stage): Map<string, string> => pairsOf(stage, 'ENV');
+export const labelsOf = (stage: Stage): Map<string, string> => pairsOf(stage, 'LABEL');
 
 /** The exec form (a JSON array) of CMD, ENTRYPOINT or HEALTHCHECK's CMD; null for the shell form. */
 export function execForm(args: string): string[] | null {
@@ -190,36 +196,82 @@ export interface Layout {
   readonly packages: readonly string[];
 }
 
+export interface BuildStages {
+  /** Where the stages that build (a `RUN npm run <script>`) are laid out and run. */
+  readonly scratch: string;
+  /** Runs `npm <args>` in `cwd`, as such a stage's RUN does; throws when it fails. */
+  readonly npm: (args: readonly string[], cwd: string) => void;
+}
+
+/** A COPY from the build context (filtered by .dockerignore) into `image` paths. */
+async function copyFromContext(copy: Copy, context: string, image: (path: string) => string): Promise<void> {
+  const ignore = parseDockerignore(await readFile(join(context, '.dockerignore'), 'utf8').catch(() => ''));
+  const intoDir = copy.dest.endsWith('/') || copy.sources.length > 1;
+  for (const source of copy.sources) {
+    const root = join(context, source);
+    const files = (await walkFiles(root).catch(() => [])).filter((f) => !isIgnored(ignore, relative(context, f).split(sep).join('/')));
+    if (files.length === 0) throw new Error(`COPY ${source}: not in the build context (missing, or excluded by .dockerignore)`);
+    const isDir = (await lstat(root)).isDirectory();
+    for (const file of files) {
+      const target = isDir ? join(image(copy.dest), relative(root, file)) : intoDir ? join(image(copy.dest), basename(file)) : image(copy.dest);
+      await mkdir(dirname(target), { recursive: true });
+      await copyFile(file, target);
+    }
+  }
+}
+
+const installsProduction = (stage: Stage): boolean => instructionsOf(stage, 'RUN').some((r) => /\bnpm install\b.*--omit=dev\b/.test(r.args));
+
+/**
+ * A stage that builds, laid out under `scratch`: its COPYs from the context, its `npm install`
+ * (every dependency) as a link to the repository's node_modules, then each `RUN npm run <script>`
+ * run for real. Any other RUN is not emulated. Returns the stage's root directory.
+ */
+async function runBuildStage(stage: Stage, context: string, build: BuildStages): Promise<string> {
+  const root = join(build.scratch, stage.name ?? 'stage');
+  const image = (path: string): string => join(root, ...posix.resolve(workdirOf(stage), path).split('/'));
+  for (const copy of copiesOf(stage)) {
+    if (copy.from !== null) throw new Error(`COPY --from=${copy.from} in build stage ${stage.name}: not emulated`);
+    await copyFromContext(copy, context, image);
+  }
+  for (const run of instructionsOf(stage, 'RUN')) {
+    const script = /^npm run ([\w:.-]+)$/.exec(run.args)?.[1];
+    if (/^npm install\b/.test(run.args) && !/--omit=dev\b/.test(run.args)) await symlink(join(context, 'node_modules'), image('node_modules'));
+    else if (script !== undefined) build.npm(['run', script], image('.'));
+    else throw new Error(`Dockerfile line ${run.line}: RUN ${run.args}: only npm install (every dependency) and npm run <script> are emulated in a build stage`);
+  }
+  return root;
+}
+
 /**
  * Lays out the final stage's WORKDIR under `dest`: its COPYs from the build context (filtered by
- * .dockerignore) and, from the stage that runs `npm install --omit=dev`, its node_modules.
+ * .dockerignore); from the stage that runs `npm install --omit=dev`, its node_modules; from a
+ * stage that builds (see runBuildStage), what its build made.
  */
-export async function layOutFinalStage(stages: readonly Stage[], context: string, dest: string): Promise<Layout> {
+export async function layOutFinalStage(stages: readonly Stage[], context: string, dest: string, build: BuildStages): Promise<Layout> {
   const final = stages.at(-1)!;
   const image = (path: string): string => join(dest, ...posix.resolve(workdirOf(final), path).split('/'));
-  const ignore = parseDockerignore(await readFile(join(context, '.dockerignore'), 'utf8').catch(() => ''));
   let packages: string[] = [];
+  const built = new Map<Stage, string>();
   for (const copy of copiesOf(final)) {
-    if (copy.from !== null) {
-      const stage = stages.find((s) => s.name === copy.from);
-      const installs = stage !== undefined && instructionsOf(stage, 'RUN').some((r) => /\bnpm install\b.*--omit=dev\b/.test(r.args));
-      if (!installs || copy.sources.length !== 1 || copy.sources[0] !== posix.join(workdirOf(stage), 'node_modules')) {
-        throw new Error(`COPY --from=${copy.from} ${copy.sources.join(' ')}: only the node_modules of a stage running npm install --omit=dev is emulated`);
-      }
-      packages = await productionNodeModules(context, image(copy.dest));
+    if (copy.from === null) {
+      await copyFromContext(copy, context, image);
       continue;
     }
-    const intoDir = copy.dest.endsWith('/') || copy.sources.length > 1;
-    for (const source of copy.sources) {
-      const root = join(context, source);
-      const files = (await walkFiles(root).catch(() => [])).filter((f) => !isIgnored(ignore, relative(context, f).split(sep).join('/')));
-      if (files.length === 0) throw new Error(`COPY ${source}: not in the build context (missing, or excluded by .dockerignore)`);
-      const isDir = (await lstat(root)).isDirectory();
-      for (const file of files) {
-        const target = isDir ? join(image(copy.dest), relative(root, file)) : intoDir ? join(image(copy.dest), basename(file)) : image(copy.dest);
-        await mkdir(dirname(target), { recursive: true });
-        await copyFile(file, target);
-      }
+    const stage = stages.find((s) => s.name === copy.from);
+    if (stage === undefined || copy.sources.length !== 1) throw new Error(`COPY --from=${copy.from} ${copy.sources.join(' ')}: not one source from a stage of this Dockerfile`);
+    const source = copy.sources[0]!;
+    if (installsProduction(stage)) {
+      if (source !== posix.join(workdirOf(stage), 'node_modules')) throw new Error(`COPY --from=${copy.from} ${source}: only the node_modules of a stage running npm install --omit=dev is emulated`);
+      packages = await productionNodeModules(context, image(copy.dest));
+    } else {
+      const root = built.get(stage) ?? (await runBuildStage(stage, context, build));
+      built.set(stage, root);
+      const from = join(root, ...posix.resolve(workdirOf(stage), source).split('/'));
+      const files = await walkFiles(from).catch(() => []);
+      if (files.length === 0) throw new Error(`COPY --from=${copy.from} ${source}: the stage made no such file`);
+      const isDir = (await lstat(from)).isDirectory();
+      for (const file of files) await linkOrCopy(file, isDir ? join(image(copy.dest), relative(from, file)) : image(copy.dest));
     }
   }
   return { workdir: image('.'), packages };
