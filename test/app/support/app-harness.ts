@@ -116,6 +116,8 @@ export interface HarnessOptions {
   runLock?: RunLock;
   /** List the installations and schedule their repositories when the App loads, as `npm start` does. */
   scheduleOnLoad?: { readonly retryDelayMs: number };
+  /** With `webhookSecret`: Probot's server follows this smee channel (WEBHOOK_PROXY_URL). */
+  webhookProxy?: string;
   /** Runs before the App loads (to make GitHub fail its start-up requests). */
   beforeLoad?: (github: FakeGitHub) => void;
 }
@@ -215,6 +217,7 @@ export class AppHarness {
         log: options.log ?? pino({ level: 'silent' }),
         host: '127.0.0.1',
         port,
+        ...(options.webhookProxy ? { webhookProxy: options.webhookProxy } : {}),
       });
       await server.load((loaded, appOptions) => {
         probot = loaded;
@@ -324,18 +327,19 @@ export class AppHarness {
    * `signature` is given; the delivery id is the event's unless `id` is given).
    */
   async post(event: WebhookEvent, options: { id?: string; signature?: string } = {}): Promise<Response> {
+    return fetch(this.webhookUrl, { method: 'POST', headers: this.deliveryHeaders(event, options), body: JSON.stringify(event.payload) });
+  }
+
+  /** The headers GitHub sends with a delivery of `event` (signed with the harness's secret unless `signature` is given). */
+  deliveryHeaders(event: WebhookEvent, options: { id?: string; signature?: string } = {}): Record<string, string> {
     const body = JSON.stringify(event.payload);
-    return fetch(this.webhookUrl, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': 'GitHub-Hookshot/test',
-        'x-github-event': event.name,
-        'x-github-delivery': options.id ?? event.id,
-        'x-hub-signature-256': options.signature ?? `sha256=${createHmac('sha256', this.#secret).update(body).digest('hex')}`,
-      },
-      body,
-    });
+    return {
+      'content-type': 'application/json',
+      'user-agent': 'GitHub-Hookshot/test',
+      'x-github-event': event.name,
+      'x-github-delivery': options.id ?? event.id,
+      'x-hub-signature-256': options.signature ?? `sha256=${createHmac('sha256', this.#secret).update(body).digest('hex')}`,
+    };
   }
 
   /** The App's private key (a secret tests check never leaks). */
