@@ -8,6 +8,7 @@ import type { SkipSummary } from '../flows/skip-report.ts';
 import type { DirectoryRun } from '../pipeline/run.ts';
 import { describeUnmatched } from '../pipeline/plan-workloads.ts';
 import { formatTable } from './table.ts';
+import { appendAll } from '../util/append.ts';
 
 const number = new Intl.NumberFormat('en-US');
 
@@ -28,7 +29,7 @@ export function renderSummary(run: DirectoryRun, outDir: string, dryRun: boolean
   lines.push('');
 
   if (plan.namespaces.length === 0) lines.push('No namespace has traffic to learn from.');
-  else lines.push(...namespaceTable(plan.namespaces));
+  else appendAll(lines, namespaceTable(plan.namespaces));
   if (plan.notSelected.length > 0) {
     lines.push('', `Not selected by namespaceSpec.selector: ${plan.notSelected.join(', ')}.`);
   }
