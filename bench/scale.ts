@@ -1,5 +1,6 @@
 // Scale bench (issue 14, point 4): how the CLI's cost grows with the size of the cluster.
-//   node bench/scale.ts [--scale tiny|short|full] [--runs N]      (or `npm run bench -- --only scale`)
+//   node bench/scale.ts [--scale tiny|short|full] [--runs N] [--axis namespaces|workloads|flows]
+//   (or `npm run bench -- --only scale [--scale full]`)
 // Three axes, each a series of doublings of one size of the generated `scale` scenario
 // (src/generator/scenarios/scale.ts), the others fixed or in proportion:
 // - namespaces (workloads 4 and distinct flows 20 per namespace: a cluster twice as large);
@@ -206,12 +207,12 @@ function describeSize(s: Size): string {
   return `${count(s.namespaces).padStart(6)} ns ${count(s.workloads).padStart(7)} workloads ${count(s.flows).padStart(9)} flows`;
 }
 
-export async function benchScale(preset: ScalePreset, runs: number): Promise<ScaleResult> {
+export async function benchScale(preset: ScalePreset, runs: number, only?: string): Promise<ScaleResult> {
   const measurements: (TaskFigures & { axis: Axis['name'] })[] = [];
   const growth: Growth[] = [];
   let tenThousand: TaskFigures | null = null;
   await withTempDir(async (dir) => {
-    for (const axis of axes(preset)) {
+    for (const axis of axes(preset).filter((a) => only === undefined || a.name.endsWith(only))) {
       console.log(`scale: doubling ${axis.name} (${axis.sizes.map((s) => count(axisValue(axis.name, s))).join(', ')}); ${axis.tasks.join(', ')}`);
       const figures: TaskFigures[] = [];
       for (const size of axis.sizes) for (const f of await measureSize(dir, size, axis.tasks, runs)) figures.push(f);
@@ -228,7 +229,7 @@ export async function benchScale(preset: ScalePreset, runs: number): Promise<Sca
         }
       }
     }
-    if (preset === 'full') {
+    if (preset === 'full' && (only === undefined || only === 'namespaces')) {
       console.log('scale: 10,000 namespaces complete?');
       tenThousand = (await measureSize(dir, byNamespaces(10_000), ['recommend'], 1))[0] ?? null;
     }
@@ -266,8 +267,9 @@ export function parseScalePreset(text: string | undefined): ScalePreset {
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'child') return child(argv.slice(1));
-  const { values } = parseArgs({ args: argv, strict: true, options: { scale: { type: 'string' }, runs: { type: 'string' } } });
-  const result = await benchScale(parseScalePreset(values.scale), values.runs === undefined ? 1 : positiveInteger(values.runs, '--runs'));
+  const { values } = parseArgs({ args: argv, strict: true, options: { scale: { type: 'string' }, runs: { type: 'string' }, axis: { type: 'string' } } });
+  if (values.axis !== undefined && !['namespaces', 'workloads', 'flows'].includes(values.axis)) throw new Error(`--axis takes namespaces, workloads or flows, got "${values.axis}"`);
+  const result = await benchScale(parseScalePreset(values.scale), values.runs === undefined ? 1 : positiveInteger(values.runs, '--runs'), values.axis);
   console.log(JSON.stringify({ bench: 'scale', node: process.version, ...result }));
 }
 
