@@ -179,7 +179,8 @@ class Kustomizations {
   flush(): void {
     for (const [path, fields] of this.#added) {
       const docs = parseYamlFileOrThrow(this.#tree, path);
-      const doc = docs[0]!;
+      const doc = docs[0];
+      if (doc === undefined) throw new KustomizationError(`${path}: a kustomization must be a YAML mapping`);
       for (const [field, added] of fields) {
         const value = doc.toJS() as Record<string, unknown>;
         const list = (value[field] ?? []) as unknown[];
