@@ -38,7 +38,7 @@ export function renderSummary(run: DirectoryRun, outDir: string, dryRun: boolean
     lines.push('', `${ns.namespace} (${ns.path}):`);
     for (const rule of ns.rules) lines.push(`  ${describeRule(rule)}`);
   }
-  lines.push(...microsegmentationLines(run));
+  appendAll(lines, microsegmentationLines(run));
 
   const warnings: Warning[] = [...plan.warnings, ...plan.namespaces.flatMap((n) => n.warnings), ...plan.workloads.flatMap((w) => w.warnings)];
   if (warnings.length > 0) {
@@ -74,7 +74,7 @@ function microsegmentationLines({ plan }: DirectoryRun): string[] {
   const from = m.source === 'cluster' ? 'the cluster' : 'the flow records';
   const lines = ['', `Microsegmentation (tier ${m.tier}; ${number.format(m.workloadsKnown)} workloads known from ${from}; namespaces: ${m.namespaces.join(', ') || 'none'}):`];
   if (plan.workloads.length === 0) lines.push('  No selected workload has traffic to learn from.');
-  else lines.push(...reportTable(plan.workloads, 'WORKLOAD', (w) => (w as WorkloadReport).key).map((line) => `  ${line}`));
+  else appendAll(lines, reportTable(plan.workloads, 'WORKLOAD', (w) => (w as WorkloadReport).key).map((line) => `  ${line}`));
   const unattributed = m.unattributed;
   if (unattributed.length > 0) {
     const flows = unattributed.reduce((n, u) => n + u.flows, 0);

@@ -15,3 +15,10 @@ export function maxOf(values: Iterable<number>, empty = -Infinity): number {
   for (const v of values) if (v > max || Number.isNaN(v)) max = v;
   return max;
 }
+
+/** The smallest of `values`; `empty` when there are none. */
+export function minOf(values: Iterable<number>, empty = Infinity): number {
+  let min = empty;
+  for (const v of values) if (v < min || Number.isNaN(v)) min = v;
+  return min;
+}

@@ -120,7 +120,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   for (const entry of config.clusters) {
     try {
       const result = await observeCluster(entry, deps, config, head.treeSha, openPullRequests, requests.recreate, memory, now);
-      facts.push(...result.facts);
+      appendAll(facts, result.facts);
       clusters.set(entry.name, result.dashboard);
       skippedByCluster.set(entry.name, result.reading.skipped.total);
       if (result.readPoint !== undefined) flowsReadUntil[entry.name] = result.readPoint;
