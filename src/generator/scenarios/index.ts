@@ -13,8 +13,8 @@ export interface ScenarioParams {
   readonly flows?: number;
 }
 
-/** The scale scenario's size when none is given: a small cluster. */
-const SCALE_DEFAULTS = { namespaces: 100, workloads: 1_000, flows: 10_000 } as const;
+/** The scale scenario's size when none is given: a small cluster (every scenario's tests run on it). */
+const SCALE_DEFAULTS = { namespaces: 10, workloads: 40, flows: 400 } as const;
 
 const builders: Readonly<Record<string, (p: ScenarioParams) => Scenario>> = {
   yaobank: () => yaobankScenario(),
