@@ -1,5 +1,6 @@
 // `npm run bench [-- --sizes 1000000,4000000] [--goldmane 1000000] [--elasticsearch 100000]
-//                    [--simulate 1000000] [--runs 2] [--only file,goldmane,elasticsearch,simulate]`
+//                    [--simulate 1000000] [--runs 2] [--scale tiny|short|full]
+//                    [--only file,goldmane,elasticsearch,simulate,scale]`
 // Measures each flow source against a baseline measured in the same run, as a ratio:
 // - file: the whole ingest-and-recommend path (file -> FileFlowSource -> readFlows ->
 //   planRecommendations) against reading the same file line by line and JSON.parsing each line
@@ -11,7 +12,10 @@
 // - simulate: the simulate command's path (file -> readFlows, every record decided by the
 //   Simulator against the recommender's own policies for the file, microsegmentation included)
 //   against the same read without evaluation, with flow x policy evaluations per second
-//   (bench/simulate.ts).
+//   (bench/simulate.ts);
+// - scale: how recommend (also in the kustomize layout and with microsegmentation) and simulate
+//   grow with namespaces, workloads and distinct flows: each doubling's growth factor of time and
+//   peak RSS against the target 2.3 (bench/scale.ts; `--scale full` for the large sizes).
 // Every measurement runs in its own child process, so peak RSS is per measurement. Runs alternate
 // baseline / ours and the best time of each counts, so page-cache and warm-up effects cancel. The
 // last stdout line is one JSON object with the results. Reports only: exits 0 whatever the
@@ -24,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchElasticsearch, ELASTICSEARCH_DEFAULT_BUCKETS } from './elasticsearch.ts';
 import { benchGoldmane, GOLDMANE_DEFAULT_RECORDS } from './goldmane.ts';
+import { benchScale, parseScalePreset, type ScalePreset, type ScaleResult } from './scale.ts';
 import { benchSimulate, SIMULATE_DEFAULT_RECORDS, type SimulateResult } from './simulate.ts';
 import {
   compareWithBaseline,
@@ -41,7 +46,7 @@ import {
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const SCENARIO = 'multi-namespace';
-const SOURCES = ['file', 'goldmane', 'elasticsearch', 'simulate'] as const;
+const SOURCES = ['file', 'goldmane', 'elasticsearch', 'simulate', 'scale'] as const;
 type Source = (typeof SOURCES)[number];
 const DEFAULT_SIZES = [1_000_000, 4_000_000];
 const DEFAULT_RUNS = 2;
@@ -56,6 +61,7 @@ interface Options {
   readonly elasticsearch: number;
   readonly simulate: number;
   readonly runs: number;
+  readonly scale: ScalePreset;
   readonly only: ReadonlySet<Source>;
 }
 
@@ -70,7 +76,7 @@ function parseOptions(argv: string[]): Options {
     args: argv,
     strict: true,
     allowPositionals: false,
-    options: { sizes: STRING, goldmane: STRING, elasticsearch: STRING, simulate: STRING, runs: STRING, only: STRING },
+    options: { sizes: STRING, goldmane: STRING, elasticsearch: STRING, simulate: STRING, runs: STRING, scale: STRING, only: STRING },
   });
   return {
     sizes: values.sizes === undefined ? DEFAULT_SIZES : values.sizes.split(',').map((text) => positiveInteger(text, '--sizes')),
@@ -78,6 +84,7 @@ function parseOptions(argv: string[]): Options {
     elasticsearch: values.elasticsearch === undefined ? ELASTICSEARCH_DEFAULT_BUCKETS : positiveInteger(values.elasticsearch, '--elasticsearch'),
     simulate: values.simulate === undefined ? SIMULATE_DEFAULT_RECORDS : positiveInteger(values.simulate, '--simulate'),
     runs: values.runs === undefined ? DEFAULT_RUNS : positiveInteger(values.runs, '--runs'),
+    scale: parseScalePreset(values.scale),
     only: values.only === undefined ? new Set(SOURCES) : parseSources(values.only),
   };
 }
@@ -163,6 +170,12 @@ async function main(): Promise<void> {
     simulate = await benchSimulate(options.simulate, { runs });
   }
 
+  let scale: ScaleResult | null = null;
+  if (only.has('scale')) {
+    // One run per size: the growth factors compare sizes, and the large ones take minutes.
+    scale = await benchScale(options.scale, 1);
+  }
+
   printTable([
     ...files.map((comparison) => ({ source: 'file', comparison })),
     ...(goldmane === null ? [] : [{ source: 'goldmane', comparison: goldmane }]),
@@ -183,6 +196,7 @@ async function main(): Promise<void> {
     goldmane: goldmane === null ? null : summarize(goldmane),
     elasticsearch: elasticsearch === null ? null : summarize(elasticsearch),
     simulate: simulate === null ? null : summarize(simulate),
+    scale: scale === null ? null : { preset: scale.preset, target: scale.target, growth: scale.growth, tenThousandNamespaces: scale.tenThousandNamespaces },
   };
   console.log(JSON.stringify(summary));
 }

@@ -554,6 +554,11 @@ export function equalityValues(node: SelectorNode, key: string): readonly string
  * Several label sets: any of them, `(a == 'x' && b == 'y') || c == 'z'` in the given order.
  */
 export function selectorOfLabels(...sets: readonly Labels[]): string {
+  return selectorOfLabelSets(sets);
+}
+
+/** selectorOfLabels of a list of label sets, however long (no spread into a call). */
+export function selectorOfLabelSets(sets: readonly Labels[]): string {
   const conjunction = (labels: Labels): SelectorNode => ({
     op: 'and',
     exprs: Object.keys(labels)

@@ -8,6 +8,7 @@ import { policyLabel, type Decision } from '../simulate/evaluate.ts';
 import type { EndRef, FlowRow } from '../simulate/report.ts';
 import { describeSkipped, describeUnlearnable, readingWarnings } from './summary.ts';
 import { formatTable } from './table.ts';
+import { appendAll } from '../util/append.ts';
 
 const number = new Intl.NumberFormat('en-US');
 
@@ -76,7 +77,7 @@ export function renderSimulation(sim: DirectorySimulation): string {
         row.decisions.map(describeDecision).join(row.verdict === 'indeterminate' ? ' | ' : ' or ') || '-',
       ]),
     ];
-    lines.push(...formatTable(table));
+    appendAll(lines, formatTable(table));
   }
 
   const reasons = new Map<string, number>();

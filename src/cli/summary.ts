@@ -9,6 +9,7 @@ import type { SkipSummary } from '../flows/skip-report.ts';
 import type { DirectoryRun, FlowReading } from '../pipeline/run.ts';
 import { describeUnmatched } from '../pipeline/plan-workloads.ts';
 import { formatTable } from './table.ts';
+import { appendAll } from '../util/append.ts';
 
 const number = new Intl.NumberFormat('en-US');
 
@@ -29,7 +30,7 @@ export function renderSummary(run: DirectoryRun, outDir: string, dryRun: boolean
   lines.push('');
 
   if (plan.namespaces.length === 0) lines.push('No namespace has traffic to learn from.');
-  else lines.push(...namespaceTable(plan.namespaces));
+  else appendAll(lines, namespaceTable(plan.namespaces));
   const quiet = plan.namespaces.filter((n) => n.outcome !== 'skipped' && n.rules.every((r) => r.flows === 0)).map((n) => n.namespace);
   if (quiet.length > 0) {
     lines.push('', `No flows in this window: ${quiet.join(', ')} (not Stable however long unchanged: nothing watched them).`);
@@ -42,7 +43,7 @@ export function renderSummary(run: DirectoryRun, outDir: string, dryRun: boolean
     lines.push('', `${ns.namespace} (${ns.path}):`);
     for (const rule of ns.rules) lines.push(`  ${describeRule(rule)}`);
   }
-  lines.push(...microsegmentationLines(run));
+  appendAll(lines, microsegmentationLines(run));
 
   const warnings: Warning[] = [...plan.warnings, ...plan.namespaces.flatMap((n) => n.warnings), ...plan.workloads.flatMap((w) => w.warnings)];
   const reading = readingWarnings(flows);
@@ -56,7 +57,11 @@ export function renderSummary(run: DirectoryRun, outDir: string, dryRun: boolean
   const changed = [...plan.changes.keys()];
   if (changed.length === 0) lines.push(`No changes: ${outDir} is up to date.`);
   else if (dryRun) lines.push(`Dry run: ${changed.length} files would change in ${outDir}; nothing was written.`);
-  else lines.push(`Wrote ${changed.length} files to ${outDir}: ${changed.join(', ')}.`);
+  else {
+    // Ten names at most: at thousands of namespaces the whole list is one line of hundreds of KB.
+    const named = changed.length > 10 ? `${changed.slice(0, 10).join(', ')} and ${changed.length - 10} more` : changed.join(', ');
+    lines.push(`Wrote ${changed.length} files to ${outDir}: ${named}.`);
+  }
   return lines.join('\n');
 }
 
@@ -101,7 +106,7 @@ function microsegmentationLines({ plan }: DirectoryRun): string[] {
   const from = m.source === 'cluster' ? 'the cluster' : 'the flow records';
   const lines = ['', `Microsegmentation (tier ${m.tier}; ${number.format(m.workloadsKnown)} workloads known from ${from}; namespaces: ${m.namespaces.join(', ') || 'none'}):`];
   if (plan.workloads.length === 0) lines.push('  No selected workload has traffic to learn from.');
-  else lines.push(...reportTable(plan.workloads, 'WORKLOAD', (w) => (w as WorkloadReport).key).map((line) => `  ${line}`));
+  else appendAll(lines, reportTable(plan.workloads, 'WORKLOAD', (w) => (w as WorkloadReport).key).map((line) => `  ${line}`));
   const unattributed = m.unattributed;
   if (unattributed.length > 0) {
     const flows = unattributed.reduce((n, u) => n + u.flows, 0);

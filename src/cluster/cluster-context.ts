@@ -25,6 +25,7 @@ import { accessError, apiStatusOf, ClusterAccessError, describePermission, missi
 import { CALICO_APIS, calicoReleaseFrom, ipPoolFrom, networkSetFrom, type CalicoApi, type ClusterIpPool, type ClusterNetworkSet } from './calico-objects.ts';
 import { at, compare, validLabels } from './items.ts';
 import { loadKubeConfig, withSignal, type ClusterConnection } from './kube-config.ts';
+import { appendAll } from '../util/append.ts';
 
 export { ClusterAccessError, describePermission, type Permission } from './errors.ts';
 
@@ -330,7 +331,7 @@ export class KubernetesClusterContext implements ClusterContext {
           if (page.items !== undefined && page.items !== null && !Array.isArray(page.items)) {
             throw new ClusterAccessError(`cannot ${describePermission(permission)}: the response's items are not a list`, { permission });
           }
-          items.push(...((page.items as unknown[] | undefined) ?? []));
+          appendAll(items, (page.items as unknown[] | undefined) ?? []);
           const next = page.metadata?._continue;
           token = typeof next === 'string' && next !== '' ? next : undefined;
           if (token !== undefined) {

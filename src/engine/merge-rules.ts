@@ -6,6 +6,7 @@
 
 import type { PolicyFlavor, RuleContext, RuleIdentity } from './flavors/flavor.ts';
 import type { ObservedAtom } from './model.ts';
+import { appendAll } from '../util/append.ts';
 
 export interface DirectionMerge {
   readonly rules: readonly unknown[];
@@ -145,7 +146,7 @@ function contract(
     if (group === undefined || group.length < 2) out.push(rule);
     else if (!done.has(key!)) {
       done.add(key!);
-      out.push(...flavor.contract(group.map((j) => rules[j]), ctx));
+      appendAll(out, flavor.contract(group.map((j) => rules[j]), ctx));
     }
   });
   return out;

@@ -130,10 +130,18 @@ export function selectsWorkload(config: RecommendationConfig, workload: Workload
   const m = config.microsegmentation;
   if (!m.enabled) return false;
   return (
-    m.select.namespaces.includes(workload.namespace) ||
+    asSet(m.select.namespaces).has(workload.namespace) ||
     m.select.workloads.some((s) => isSelectedWorkload(s, workload)) ||
     selectorSelects(config, workload, namespaceLabels)
   );
+}
+
+/** A configuration's list as a set, made once per list: the list may name thousands of namespaces. */
+const sets = new WeakMap<readonly string[], ReadonlySet<string>>();
+function asSet(list: readonly string[]): ReadonlySet<string> {
+  let set = sets.get(list);
+  if (set === undefined) sets.set(list, (set = new Set(list)));
+  return set;
 }
 
 const isSelectedWorkload = (s: WorkloadSelection, w: Workload): boolean => s.namespace === w.namespace && s.name === w.name && (s.kind === null || s.kind === w.kind);
@@ -155,9 +163,12 @@ function selectorSelects(config: RecommendationConfig, workload: Workload, names
 export function unmatchedSelections(config: RecommendationConfig, known: readonly Workload[], namespaceLabels: (ns: string) => Record<string, string>): string[] {
   const { select } = config.microsegmentation;
   if (!config.microsegmentation.enabled) return [];
+  const namespaces = new Set(known.map((w) => w.namespace));
+  // `<ns>/<name>` for a selection of any kind, `<ns>/<Kind>/<name>` for one of a kind.
+  const named = new Set(known.flatMap((w) => [`${w.namespace}/${w.name}`, workloadKey(w)]));
   return [
-    ...select.namespaces.filter((ns) => !known.some((w) => w.namespace === ns)).map((ns) => `namespace ${ns}`),
-    ...select.workloads.filter((s) => !known.some((w) => isSelectedWorkload(s, w))).map((s) => `workload ${s.namespace}/${s.kind === null ? '' : `${s.kind}/`}${s.name}`),
+    ...select.namespaces.filter((ns) => !namespaces.has(ns)).map((ns) => `namespace ${ns}`),
+    ...select.workloads.filter((s) => !named.has(s.kind === null ? `${s.namespace}/${s.name}` : workloadKey({ namespace: s.namespace, kind: s.kind, name: s.name }))).map((s) => `workload ${s.namespace}/${s.kind === null ? '' : `${s.kind}/`}${s.name}`),
     ...(select.selector !== null && !known.some((w) => selectorSelects(config, w, namespaceLabels)) ? [`selector ${select.selector.source}`] : []),
   ];
 }

@@ -10,6 +10,7 @@ import { DIRECTIONS, type Direction, type ObservedAtom } from './model.ts';
 import { ANNOTATIONS, LABELS, MANAGED_BY, type Layer } from './provenance.ts';
 import type { RuleReport, Warning } from './report.ts';
 import { workloadKey } from './workloads.ts';
+import { appendAll } from '../util/append.ts';
 
 export interface PolicyInput {
   readonly subject: PolicySubject;
@@ -108,7 +109,7 @@ export function recommendPolicy(input: PolicyInput, flavor: PolicyFlavor, settin
     if (merged.rules.length > maxRules) {
       warnings.push({ code: 'over-max-rules', ...about, message: `${direction}: ${merged.rules.length} rules, more than maxRules ${maxRules}; every rule is kept, none dropped` });
     }
-    reports.push(...ruleReports(flavor, merged.rules, existing, atoms, ctx));
+    appendAll(reports, ruleReports(flavor, merged.rules, existing, atoms, ctx));
   }
   // Types follow the rules this run wrote; a person who removed a type keeps it removed until
   // new traffic in that direction is learned.

@@ -1,10 +1,11 @@
 // `npm run flows:generate -- --scenario yaobank --records 10000 --out flows.jsonl [...]`
 import { parseArgs } from 'node:util';
 import { DEFAULT_SPAN_SECONDS, describeScenarios, scenarioNames, writeFlowFile, type GenerateOptions } from './generate.ts';
+import { SCALE_LIMITS } from './scenarios/scale.ts';
 
 const USAGE =
   'usage: flows:generate --scenario <name|list> --records <n> --out <file[.gz]> [--seed <int>] ' +
-  '[--end <ISO time|unix seconds>] [--span <6h|30m|90s|1d>] [--damaged <0..1>] [--namespaces <n>] [--trace-form 3.31|3.32]';
+  '[--end <ISO time|unix seconds>] [--span <6h|30m|90s|1d>] [--damaged <0..1>] [--namespaces <n>] [--workloads <n>] [--flows <n>] [--trace-form 3.31|3.32]';
 
 class UsageError extends Error {}
 
@@ -56,6 +57,8 @@ function parseOptions(argv: string[]): Parsed {
         span: { type: 'string' },
         damaged: { type: 'string' },
         namespaces: { type: 'string' },
+        workloads: { type: 'string' },
+        flows: { type: 'string' },
         'trace-form': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -85,10 +88,19 @@ function parseOptions(argv: string[]): Parsed {
     opts.seed = Number(values.seed);
   }
   if (values.namespaces !== undefined) {
-    if (opts.scenario !== 'multi-namespace') throw new UsageError('--namespaces applies only to --scenario multi-namespace');
+    if (opts.scenario !== 'multi-namespace' && opts.scenario !== 'scale') throw new UsageError('--namespaces applies only to --scenario multi-namespace or scale');
     const n = parseCount('namespaces', values.namespaces);
-    if (n < 1 || n > 500) throw new UsageError(`--namespaces must be in [1, 500], got ${n}`);
+    const max = opts.scenario === 'scale' ? SCALE_LIMITS.namespaces : 500;
+    if (n < 1 || n > max) throw new UsageError(`--namespaces must be in [1, ${max}], got ${n}`);
     opts.namespaces = n;
+  }
+  for (const name of ['workloads', 'flows'] as const) {
+    const text = values[name];
+    if (text === undefined) continue;
+    if (opts.scenario !== 'scale') throw new UsageError(`--${name} applies only to --scenario scale`);
+    const n = parseCount(name, text);
+    if (n < 1 || n > SCALE_LIMITS[name]) throw new UsageError(`--${name} must be in [1, ${SCALE_LIMITS[name]}], got ${n}`);
+    opts[name] = n;
   }
   const traceForm = values['trace-form'];
   if (traceForm !== undefined) {

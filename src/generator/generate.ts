@@ -29,8 +29,12 @@ export interface GenerateOptions {
   spanSeconds?: number;
   /** Fraction of damaged lines, 0..1; default 0. */
   damagedRatio?: number;
-  /** Application namespaces of the multi-namespace scenario. */
+  /** Application namespaces of the multi-namespace and scale scenarios. */
   namespaces?: number;
+  /** Workloads of the scale scenario, over all its namespaces. */
+  workloads?: number;
+  /** Distinct flows of the scale scenario (written once each when `records` is at least this). */
+  flows?: number;
   /**
    * How policy traces name policies: as Felix up to 3.31 (and Calico Enterprise) writes them,
    * `<tier>.<name>`, `<ns>/<tier>.staged:<name>` ... (the default), or as 3.32 and later write
@@ -94,7 +98,11 @@ function weightedPicker(flows: readonly CompiledFlow[]): (u: number) => Compiled
 /** Every line with its damage kind: the ground truth for readers' tests. Options are checked eagerly. */
 export function generateFlowEntries(opts: GenerateOptions): Generator<FlowEntry> {
   const checked = validate(opts);
-  const scenario = buildScenario(opts.scenario, opts.namespaces === undefined ? {} : { namespaces: opts.namespaces });
+  const scenario = buildScenario(opts.scenario, {
+    ...(opts.namespaces === undefined ? {} : { namespaces: opts.namespaces }),
+    ...(opts.workloads === undefined ? {} : { workloads: opts.workloads }),
+    ...(opts.flows === undefined ? {} : { flows: opts.flows }),
+  });
   return entries(opts, scenario, checked);
 }
 

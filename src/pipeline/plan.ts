@@ -17,7 +17,7 @@ import { formatTime } from '../engine/provenance.ts';
 import type { NamespaceReport, Warning, WorkloadReport } from '../engine/report.ts';
 import type { Workload } from '../engine/workloads.ts';
 import { buildInventory, type Inventory, type ObjectRef } from '../repo/inventory.ts';
-import { ensureReachable } from '../repo/kustomize.ts';
+import { ensureAllReachable } from '../repo/kustomize.ts';
 import { applyTemplate, type TierRequest } from '../repo/template.ts';
 import { TreeOverlay, type TreeFiles } from '../repo/tree.ts';
 import { planPolicy, readPolicy, skipped, type PlanRun } from './plan-policy.ts';
@@ -120,6 +120,8 @@ export function planRecommendations(input: PlanInput): Plan {
     .filter((ns) => input.onlyWorkloads === undefined && (input.onlyNamespace === undefined || ns === input.onlyNamespace))
     .sort();
 
+  // By namespace, so that finding each namespace's enforced policy does not scan the whole tree.
+  const enforcedPolicies = objectsByNamespace(inventory);
   const reports: NamespaceReport[] = [];
   const notSelected: string[] = [];
   for (const namespace of namespaces) {
@@ -131,7 +133,7 @@ export function planRecommendations(input: PlanInput): Plan {
       continue;
     }
     // Enforced (an enforce PR was merged): its traffic is decided by that policy now, nothing more is learned for it.
-    const enforced = inventory.objects.find((o) => isEnforcedPolicy(o, flavor, tier, namespace));
+    const enforced = enforcedPolicies.get(namespace)?.find((o) => isEnforcedPolicy(o, flavor, tier, namespace));
     if (enforced !== undefined) {
       reports.push(skipped(namespace, enforced.path, readPolicy(tree, enforced), config, now, [
         { code: 'enforced', namespace, message: `the namespace's policy is enforced (NetworkPolicy in ${enforced.path}): nothing more is recommended for it` },
@@ -172,7 +174,7 @@ export function planRecommendations(input: PlanInput): Plan {
     clusterWide.push(...template.written);
   }
   // The directory layout builds every file as it is; the kustomize layout lists each (kustomize.ts).
-  for (const path of written) ensureReachable(tree, path);
+  ensureAllReachable(tree, written);
   return { changes: tree.changes(), clusterWide, namespaces: reports, notSelected, warnings, workloads, microsegmentation: segments?.summary() ?? null };
 }
 
@@ -183,6 +185,18 @@ export function planRecommendations(input: PlanInput): Plan {
  */
 export function isEnforcedPolicy(ref: ObjectRef, flavor: Pick<PolicyFlavor, 'name' | 'enforced'>, tier: string, namespace: string): boolean {
   return ref.apiVersion === flavor.enforced.apiVersion && ref.kind === flavor.enforced.kind && ref.namespace === namespace && isNamespacePolicyName(ref.name, flavor.name, tier, namespace);
+}
+
+/** The tree's namespaced objects by namespace, in the inventory's order. */
+function objectsByNamespace(inventory: Inventory): Map<string, ObjectRef[]> {
+  const byNamespace = new Map<string, ObjectRef[]>();
+  for (const ref of inventory.objects) {
+    if (ref.namespace === null) continue;
+    const list = byNamespace.get(ref.namespace);
+    if (list === undefined) byNamespace.set(ref.namespace, [ref]);
+    else list.push(ref);
+  }
+  return byNamespace;
 }
 
 /** The NetworkSets and GlobalNetworkSets the tree defines. */
@@ -203,7 +217,9 @@ function policyRefs(inventory: Inventory, flavor: PolicyFlavor, tier: string): M
   const refs = new Map<string, ObjectRef[]>();
   for (const ref of inventory.objects) {
     if (ref.kind === flavor.kind && ref.namespace !== null && isNamespacePolicyName(ref.name, flavor.name, tier, ref.namespace)) {
-      refs.set(ref.namespace, [...(refs.get(ref.namespace) ?? []), ref]);
+      const list = refs.get(ref.namespace);
+      if (list === undefined) refs.set(ref.namespace, [ref]);
+      else list.push(ref);
     }
   }
   return refs;

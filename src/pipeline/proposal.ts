@@ -17,6 +17,7 @@ import { applyTemplate, type TierRequest } from '../repo/template.ts';
 import { TreeOverlay, type TreeFiles } from '../repo/tree.ts';
 import { contentHash } from '../util/content-hash.ts';
 import { planRecommendations, type NamespaceContext, type Plan } from './plan.ts';
+import { minOf } from '../util/append.ts';
 
 export type ProposalUnit =
   /** The namespace's isolation policy (namespace-isolation/<ns>.yaml). */
@@ -109,7 +110,7 @@ export function propose(input: ProposalInput, unit: ProposalUnit): Proposal | nu
     hash: contentHash(files),
     namespaces,
     workloads,
-    status: STATUS_ORDER[Math.min(...reports.map((r) => STATUS_ORDER.indexOf(r.status)))]!,
+    status: STATUS_ORDER[minOf(reports.map((r) => STATUS_ORDER.indexOf(r.status)))]!,
     lastUpdated: updates.length === 0 ? null : updates.sort().at(-1)!,
     warnings: [...reports.flatMap((r) => r.warnings), ...plan.warnings],
   };

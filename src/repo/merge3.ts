@@ -7,6 +7,8 @@
 // run/mergeability.ts asks it whether a PR still merges cleanly into a default branch that moved
 // since the PR's commit.
 
+import { appendAll } from '../util/append.ts';
+
 interface Hunk {
   /** Ancestor lines [start, end) replaced by `lines`. */
   readonly start: number;
@@ -43,10 +45,10 @@ export function mergeText(base: string | null, ours: string | null, theirs: stri
       j++;
     } else if (next === a[i]) i++;
     else j++;
-    out.push(...b.slice(at, next.start), ...next.lines);
+    appendAll(appendAll(out, b.slice(at, next.start)), next.lines);
     at = next.end;
   }
-  out.push(...b.slice(at));
+  appendAll(out, b.slice(at));
   return { clean: true, text: out.join('') };
 }
 

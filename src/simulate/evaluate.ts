@@ -16,6 +16,7 @@ import { CREATED_BY_LABEL } from '../calico/labels.ts';
 import { endpointOf, flowFamilies, type Endpoint, type FlowEnd } from './endpoint.ts';
 import { labelsUnknown, namespaceSelectorOn, ruleMatches, selectorOn, type FlowContext } from './match-rule.ts';
 import type { CompiledPolicy, Direction, EvaluationPlan, PlannedTier, PolicySet, PolicyView } from './policy-set.ts';
+import { appendAll } from '../util/append.ts';
 
 /** What the simulator reads of a flow (a FlowRecord has all of it). */
 export interface FlowFacts {
@@ -154,15 +155,15 @@ export class Simulator {
       let reachedEnd = true;
       for (const tier of this.#plan.tiers) {
         const exits = this.#walkTier(tier, local, direction, ctx, note);
-        found.push(...exits.decisions);
+        appendAll(found, exits.decisions);
         if (!exits.next) {
           reachedEnd = false;
           break;
         }
       }
-      if (reachedEnd) found.push(...profileDecisions(local, note));
+      if (reachedEnd) appendAll(found, profileDecisions(local, note));
       verdicts.add(verdictOf(found));
-      decisions.push(...found);
+      appendAll(decisions, found);
     }
     if (verdicts.size > 1) note('the flow record does not tell IPv4 from IPv6, and the policies decide the two differently');
 

@@ -154,6 +154,27 @@ function patchSeq(doc: Document, node: YAMLSeq, desired: readonly unknown[]): vo
 
 /** desired index -> old index, by weighted longest common subsequence. */
 function align(old: readonly unknown[], desired: readonly unknown[]): Map<number, number> {
+  return alignInsertions(old, desired) ?? alignBySimilarity(old, desired);
+}
+
+/**
+ * The alignment when only scalars were inserted into a list of distinct scalars (a kustomization's
+ * resources gaining files): equal values are the only similar ones, each old value is in `desired`
+ * once and in order, so matching them is the one best alignment, found in linear time instead of
+ * the quadratic table (whose size alone is too much for a list of thousands). Null otherwise.
+ */
+function alignInsertions(old: readonly unknown[], desired: readonly unknown[]): Map<number, number> | null {
+  const scalar = (v: unknown) => v === null || (typeof v !== 'object' && typeof v !== 'function');
+  if (!old.every(scalar) || !desired.every(scalar) || new Set(desired).size !== desired.length) return null;
+  const pairs = new Map<number, number>();
+  let i = 0;
+  for (let j = 0; j < desired.length && i < old.length; j++) {
+    if (desired[j] === old[i]) pairs.set(j, i++);
+  }
+  return i === old.length ? pairs : null;
+}
+
+function alignBySimilarity(old: readonly unknown[], desired: readonly unknown[]): Map<number, number> {
   const n = old.length;
   const m = desired.length;
   const score: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));

@@ -22,8 +22,8 @@ describe('npm run bench', () => {
   test('measures every source against its baseline and reports the simulation', () => {
     const run = spawnSync(
       process.execPath,
-      ['bench/run.ts', '--sizes', '3000,6000', '--goldmane', '3000', '--elasticsearch', '500', '--simulate', '3000', '--runs', '1'],
-      { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+      ['bench/run.ts', '--sizes', '3000,6000', '--goldmane', '3000', '--elasticsearch', '500', '--simulate', '3000', '--runs', '1', '--scale', 'tiny'],
+      { cwd: ROOT, encoding: 'utf8', timeout: 220_000 },
     );
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
@@ -39,6 +39,7 @@ describe('npm run bench', () => {
         candidatePoliciesPerRecord: number;
         verdicts: { allowed: number; denied: number; indeterminate: number };
       };
+      scale: { preset: string; target: number; growth: { axis: string; task: string; from: number; to: number; time: number; memory: number }[] };
     };
 
     expect(summary.results.map((r) => r.records)).toEqual([3000, 6000]);
@@ -64,5 +65,23 @@ describe('npm run bench', () => {
     expect(sim.evaluationsPerSec / (sim.recordsPerSec * sim.policies)).toBeCloseTo(1, 2);
     expect(sim.candidatePoliciesPerRecord).toBeGreaterThan(0);
     expect(sim.candidatePoliciesPerRecord).toBeLessThanOrEqual(sim.policies);
-  }, 150_000);
+
+    // The scale section: one growth factor per doubling of each axis, for each task measured on it.
+    expect(summary.scale.preset).toBe('tiny');
+    expect(summary.scale.target).toBe(2.3);
+    expect(summary.scale.growth.map((g) => `${g.axis} ${g.task} ${g.from}->${g.to}`)).toEqual([
+      'namespaces recommend 20->40',
+      'namespaces kustomize 20->40',
+      'namespaces microsegment 20->40',
+      'workloads recommend 100->200',
+      'workloads microsegment 100->200',
+      'distinct flows recommend 500->1000',
+      'distinct flows simulate 500->1000',
+    ]);
+    for (const g of summary.scale.growth) {
+      expect(g.time).toBeGreaterThan(0);
+      expect(g.memory).toBeGreaterThan(0);
+    }
+    expect(run.stdout).toContain('target <= 2.3');
+  }, 240_000);
 });

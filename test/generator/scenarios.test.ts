@@ -72,3 +72,26 @@ describe('multi-namespace', () => {
     expect(names.has('team-12')).toBe(true);
   });
 });
+
+describe('scale', () => {
+  test.each([
+    { namespaces: 7, workloads: 30, flows: 301 },
+    { namespaces: 50, workloads: 200, flows: 5_000 },
+  ])('exactly the namespaces, workloads and distinct flows asked for: %o', (size) => {
+    const s = buildScenario('scale', size);
+    const apps = s.workloads.filter((w) => w.namespace.startsWith('tenant-'));
+    expect(new Set(apps.map((w) => w.namespace)).size).toBe(size.namespaces);
+    expect(apps).toHaveLength(size.workloads);
+    expect(s.flows.reduce((n, f) => n + f.reporters.length, 0)).toBe(size.flows);
+    // Written once each, the records are all different flows (their 5-tuple and reporter).
+    const lines = [...generateFlowLines({ scenario: 'scale', ...size, records: size.flows, endTime: 1_795_000_200 })].map((l) => JSON.parse(l.toString()));
+    const key = (r: Record<string, unknown>) =>
+      [r['reporter'], r['source_namespace'], r['source_name_aggr'], r['dest_namespace'], r['dest_name_aggr'], r['dest_ip'], r['proto'], r['dest_port'], JSON.stringify(r['dest_domains'] ?? null)].join(' ');
+    expect(new Set(lines.map(key)).size).toBe(size.flows);
+  });
+
+  test('sizes it cannot make are refused', () => {
+    expect(() => buildScenario('scale', { namespaces: 10, workloads: 5, flows: 100 })).toThrow(RangeError);
+    expect(() => buildScenario('scale', { namespaces: 10, workloads: 20, flows: 39 })).toThrow(RangeError);
+  });
+});

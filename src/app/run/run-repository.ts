@@ -43,6 +43,7 @@ import { apply } from './apply.ts';
 import { mergeability } from './mergeability.ts';
 import { acceptedUnits, clusterUnits, type AcceptanceRecord, type AcceptedMerge } from './cluster-units.ts';
 import { decide, lagging as lags, needsHistory, type Decision, type UnitFacts } from './decide.ts';
+import { appendAll } from '../../util/append.ts';
 
 /** Flows read in the previous run's last minutes are read again: nothing falls between runs. */
 export const FLOW_WINDOW_OVERLAP = 15 * 60;
@@ -116,7 +117,7 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   for (const entry of config.clusters) {
     try {
       const result = await observeCluster(entry, deps, config, head.treeSha, openPullRequests, requests.recreate, memory, now);
-      facts.push(...result.facts);
+      appendAll(facts, result.facts);
       clusters.set(entry.name, result.dashboard);
       skippedByCluster.set(entry.name, result.reading.skipped.total);
       if (result.readPoint !== undefined) flowsReadUntil[entry.name] = result.readPoint;
@@ -345,8 +346,8 @@ async function observeCluster(
   }
   for (const [namespace, atoms] of reading.observations.byNamespace) observed.set(namespace, mergeObservations(observed.get(namespace) ?? [], atoms));
   const endpoints: EndpointObservation[] = [];
-  for (const [key, list] of Object.entries(memory.pendingEndpoints)) if (carried(key) !== null) endpoints.push(...list);
-  endpoints.push(...reading.observations.endpoints);
+  for (const [key, list] of Object.entries(memory.pendingEndpoints)) if (carried(key) !== null) appendAll(endpoints, list);
+  appendAll(endpoints, reading.observations.endpoints);
 
   const known = [...new Set([...observed.keys(), ...open.flatMap(({ key }) => namespaceOfKey(key) ?? []), ...namespacesWithPolicies(tree, scope)])];
   // A partial listing (anything skipped) never retires a recommendation.

@@ -7,7 +7,7 @@
 import { NAME_LABEL } from '../../calico/labels.ts';
 import { MAX_NETS, MAX_SELECTOR_CHARS } from '../../calico/limits.ts';
 import { ALL_IPV4, ALL_IPV6, isIPv6Cidr, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
-import { selectorEquals, selectorOfLabels, type Labels } from '../../calico/selector.ts';
+import { selectorEquals, selectorOfLabels, selectorOfLabelSets, type Labels } from '../../calico/selector.ts';
 import { chunk } from '../../util/chunk.ts';
 import type { PlainObject } from '../../util/plain.ts';
 import { SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, SAW_PUBLIC_IPV6, type Evidence, type Peer } from '../model.ts';
@@ -49,7 +49,7 @@ export function setNamespaceSelector(namespace: string | null, policyNamespace: 
 
 /** The remote entity selecting every set of `labelSets` (all in one namespace scope). */
 export function labelRemote(labelSets: readonly Labels[], namespace: string | null, policyNamespace: string): PlainObject {
-  const selector = selectorOfLabels(...labelSets);
+  const selector = selectorOfLabelSets(labelSets);
   const namespaceSelector = setNamespaceSelector(namespace, policyNamespace);
   return namespaceSelector === undefined ? { selector } : { selector, namespaceSelector };
 }

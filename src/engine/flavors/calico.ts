@@ -13,7 +13,7 @@ import { ALL_IPV6, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
 import { MAX_PORTS, MAX_RULES_PER_DIRECTION, MAX_SELECTOR_CHARS } from '../../calico/limits.ts';
 import { comparePortMatches, EVERY_PORT_BUT_ZERO, portRange } from '../../calico/ports.ts';
 import { protocolHasPorts, protocolName, protocolNumber, type Protocol } from '../../calico/protocol.ts';
-import { selectorEquals, selectorIn, selectorOfLabels, type Labels } from '../../calico/selector.ts';
+import { selectorEquals, selectorIn, selectorOfLabels, selectorOfLabelSets, type Labels } from '../../calico/selector.ts';
 import { CALICO_API_VERSION, type PortMatch } from '../../calico/types.ts';
 import { namespacePolicyName, workloadPolicyName } from '../naming.ts';
 import { chunk } from '../../util/chunk.ts';
@@ -335,7 +335,7 @@ function remoteFor(peers: readonly Peer[], namespace: string, networkSets: Netwo
     case 'Namespace': {
       if (first.pods === undefined) return { namespaceSelector: selectorIn(NAME_LABEL, peers.map((p) => (p as { namespace: string }).namespace)) };
       // Pods of workloads: a selector alone means the policy's own namespace.
-      const selector = selectorOfLabels(...peers.map((p) => (p as { pods: Labels }).pods));
+      const selector = selectorOfLabelSets(peers.map((p) => (p as { pods: Labels }).pods));
       return first.namespace === namespace ? { selector } : { selector, namespaceSelector: selectorEquals(NAME_LABEL, first.namespace) };
     }
     case 'NetworkSet': {

@@ -11,6 +11,7 @@ import { DEFAULT_MAX_LINE_BYTES, readLines, type LineSink } from '../line-reader
 import type { FlowRecord } from '../record.ts';
 import { SkipReport } from '../skip-report.ts';
 import { FlowSourceError, type FlowSource, type TimeWindow } from '../source.ts';
+import { appendAll } from '../../util/append.ts';
 
 const FLOW_FILE = /\.(log|json|jsonl)(\.gz)?$/;
 const STDIN = '-';
@@ -49,7 +50,7 @@ export class FileFlowSource implements FlowSource {
       const info = await stat(path).catch((e: NodeJS.ErrnoException) => {
         throw new FlowSourceError(`cannot read ${path}: ${describeError(e)}`);
       });
-      if (info.isDirectory()) files.push(...(await listFlowFiles(path)));
+      if (info.isDirectory()) appendAll(files, await listFlowFiles(path));
       else if (info.isFile()) files.push(path);
       else throw new FlowSourceError(`cannot read ${path}: not a file or directory`);
     }

@@ -1,0 +1,276 @@
+// Scale bench (issue 14, point 4): how the CLI's cost grows with the size of the cluster.
+//   node bench/scale.ts [--scale tiny|short|full] [--runs N] [--axis namespaces|workloads|flows]
+//   (or `npm run bench -- --only scale [--scale full]`)
+// Three axes, each a series of doublings of one size of the generated `scale` scenario
+// (src/generator/scenarios/scale.ts), the others fixed or in proportion:
+// - namespaces (workloads 4 and distinct flows 20 per namespace: a cluster twice as large);
+// - workloads (1,000 namespaces, 4 distinct flows per workload);
+// - distinct flows (1,000 namespaces, 5,000 workloads).
+// At each size the flow file holds each distinct flow once, and each task runs in a child process
+// of its own (so its peak RSS is its own), through the command line's own entry point (src/cli/
+// main.ts; its output is counted, not printed):
+// - recommend: `recommend --flows <file> --out <fresh dir>` (the directory layout);
+// - kustomize: the same into a tree of the kustomize layout (a root kustomization listing a
+//   directory kustomization), which lists every file it writes;
+// - microsegment: recommend with `microsegmentation.select.selector: all()` (a policy per workload);
+// - simulate: `simulate --flows <file> --policies <recommend's output>`.
+// Each doubling's growth factor (CPU time and peak RSS, larger size over smaller; wall time too,
+// which load on a shared machine inflates) is printed next to the target, 2.3; a factor above it
+// is reported, never asserted.
+// `full` also checks that 10,000 namespaces complete. Reports only: exits non-zero only if
+// something crashed.
+
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { count, MB, measureInChild, measureMode, positiveInteger, round, runMain, withTempDir, type Measurement, type Work } from './support.ts';
+
+const SELF = fileURLToPath(import.meta.url);
+/** Each doubling may cost at most this much more time and memory. */
+export const TARGET_GROWTH = 2.3;
+const TASKS = ['recommend', 'kustomize', 'microsegment', 'simulate'] as const;
+type Task = (typeof TASKS)[number];
+const PRESETS = ['tiny', 'short', 'full'] as const;
+export type ScalePreset = (typeof PRESETS)[number];
+
+interface Size {
+  readonly namespaces: number;
+  readonly workloads: number;
+  readonly flows: number;
+}
+
+interface Axis {
+  readonly name: 'namespaces' | 'workloads' | 'distinct flows';
+  readonly sizes: readonly Size[];
+  readonly tasks: readonly Task[];
+}
+
+const doublings = (from: number, steps: number): number[] => Array.from({ length: steps }, (_, i) => from * 2 ** i);
+const byNamespaces = (n: number): Size => ({ namespaces: n, workloads: 4 * n, flows: 20 * n });
+const byWorkloads = (namespaces: number) => (w: number): Size => ({ namespaces, workloads: w, flows: 4 * w });
+const byFlows = (namespaces: number, workloads: number) => (f: number): Size => ({ namespaces, workloads, flows: f });
+
+function axes(preset: ScalePreset): Axis[] {
+  switch (preset) {
+    case 'tiny': // for the bench's own test: every axis and task, in seconds
+      return [
+        { name: 'namespaces', sizes: [20, 40].map(byNamespaces), tasks: ['recommend', 'kustomize', 'microsegment'] },
+        { name: 'workloads', sizes: [100, 200].map(byWorkloads(20)), tasks: ['recommend', 'microsegment'] },
+        { name: 'distinct flows', sizes: [500, 1000].map(byFlows(20, 100)), tasks: ['recommend', 'simulate'] },
+      ];
+    case 'short':
+      return [
+        { name: 'namespaces', sizes: [1000, 2000].map(byNamespaces), tasks: ['recommend', 'kustomize', 'microsegment'] },
+        { name: 'workloads', sizes: [10_000, 20_000].map(byWorkloads(1000)), tasks: ['recommend', 'microsegment'] },
+        { name: 'distinct flows', sizes: [10_000, 20_000].map(byFlows(1000, 5000)), tasks: ['recommend', 'simulate'] },
+      ];
+    case 'full':
+      return [
+        { name: 'namespaces', sizes: doublings(1000, 4).map(byNamespaces), tasks: ['recommend', 'kustomize', 'microsegment'] },
+        { name: 'workloads', sizes: doublings(12_500, 4).map(byWorkloads(1000)), tasks: ['recommend', 'microsegment'] },
+        { name: 'distinct flows', sizes: doublings(15_625, 7).map(byFlows(1000, 5000)), tasks: ['recommend', 'simulate'] },
+      ];
+  }
+}
+
+/** A flush boundary: the generated file's hour ends here, well inside the default lookback. */
+const END = 1_795_000_200;
+const NOW = new Date(END * 1000).toISOString();
+const MICROSEGMENT_CONFIG = 'microsegmentation:\n  enabled: true\n  select:\n    selector: all()\n';
+/** The template of earlier releases' kustomizations (test/support/engine.ts KUSTOMIZE_LAYOUT). */
+const KUSTOMIZE_LAYOUT: Readonly<Record<string, string>> = {
+  'kustomization.yaml': 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - namespace-isolation\n',
+  'namespace-isolation/kustomization.yaml': 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n',
+};
+
+// ---------------------------------------------------------------- child side
+
+/** `node bench/scale.ts child <task> <flow file> <dir> [<config>]`: one task, measured. */
+async function child([task, file, dir, config]: readonly string[]): Promise<void> {
+  if (!TASKS.some((t) => t === task) || file === undefined || dir === undefined) throw new Error('usage: scale.ts child <task> <file> <dir> [<config>]');
+  const { main } = await import('../src/cli/main.ts');
+  const argv =
+    task === 'simulate'
+      ? ['simulate', '--flows', file, '--policies', dir, '--now', NOW]
+      : ['recommend', '--flows', file, '--out', dir, '--now', NOW, ...(config === undefined ? [] : ['--config', config])];
+  const work: Work = async () => {
+    const cpuBefore = process.cpuUsage();
+    let stdoutChars = 0;
+    let simulated = 0;
+    const errors: string[] = [];
+    const stdout = (text: string): void => {
+      stdoutChars += text.length;
+      const m = /^Simulated ([\d,]+) flow records/.exec(text);
+      if (m !== null) simulated = Number(m[1]!.replaceAll(',', ''));
+    };
+    const code = await main(argv, { stdout, stderr: (t) => void errors.push(t) });
+    if (code !== 0) throw new Error(`${argv[0]} exited ${code}: ${errors.join(' ')}`);
+    const cpu = process.cpuUsage(cpuBefore);
+    return { records: 0, details: { stdoutChars, simulated, cpuMs: (cpu.user + cpu.system) / 1000 } };
+  };
+  await measureMode('ours', { ours: async () => work, baseline: async () => work }, 'scale.ts child');
+}
+
+// ---------------------------------------------------------------- parent side
+
+export interface TaskFigures {
+  readonly task: Task;
+  readonly size: Size;
+  /** Wall time of the best run. */
+  readonly seconds: number;
+  /** CPU time (user + system) of the best run: what the growth factors compare. */
+  readonly cpuSeconds: number;
+  readonly peakRssMb: number;
+}
+
+export interface Growth {
+  readonly axis: Axis['name'];
+  readonly task: Task;
+  readonly from: number;
+  readonly to: number;
+  /** CPU time, larger size over smaller. */
+  readonly time: number;
+  /** Wall time, larger size over smaller (noisier on a shared machine). */
+  readonly wall: number;
+  readonly memory: number;
+  readonly withinTarget: boolean;
+}
+
+export interface ScaleResult {
+  readonly preset: ScalePreset;
+  readonly target: number;
+  readonly measurements: readonly (TaskFigures & { readonly axis: Axis['name'] })[];
+  readonly growth: readonly Growth[];
+  /** `full` only: seconds and peak RSS of recommend at 10,000 namespaces; null when not run. */
+  readonly tenThousandNamespaces: TaskFigures | null;
+}
+
+const peakMb = (m: Measurement): number => Math.max(m.maxRssKb * 1024, m.sampledPeakRssBytes) / MB;
+const axisValue = (axis: Axis['name'], size: Size): number => (axis === 'namespaces' ? size.namespaces : axis === 'workloads' ? size.workloads : size.flows);
+
+async function measureSize(dir: string, size: Size, tasks: readonly Task[], runs: number): Promise<TaskFigures[]> {
+  const { writeFlowFile } = await import('../src/generator/generate.ts');
+  const file = join(dir, `flows-${size.namespaces}-${size.workloads}-${size.flows}.jsonl`);
+  await writeFlowFile(file, { scenario: 'scale', ...size, records: size.flows, endTime: END, spanSeconds: 3600 });
+  const config = join(dir, 'microsegment.yaml');
+  await writeFile(config, MICROSEGMENT_CONFIG);
+  const figures: TaskFigures[] = [];
+  try {
+    for (const task of tasks) {
+      let best: Measurement | null = null;
+      const cpuMs = (m: Measurement): number => Number(m.details['cpuMs']);
+      let peak = 0;
+      for (let i = 0; i < runs; i++) {
+        const out = join(dir, `out-${task}`);
+        await rm(out, { recursive: true, force: true });
+        const policies = join(dir, 'policies');
+        if (task === 'simulate') {
+          // Not measured: the policies the simulation decides with, recommended from the same flows.
+          await rm(policies, { recursive: true, force: true });
+          await measureInChild([SELF, 'child', 'recommend', file, policies], 'scale recommend (setup)');
+        }
+        if (task === 'kustomize') {
+          await mkdir(join(out, 'namespace-isolation'), { recursive: true });
+          for (const [path, text] of Object.entries(KUSTOMIZE_LAYOUT)) await writeFile(join(out, path), text);
+        }
+        const args = [SELF, 'child', task, file, task === 'simulate' ? policies : out, ...(task === 'microsegment' ? [config] : [])];
+        const m = await measureInChild(args, `scale ${task}`);
+        await checkDone(task, size, m, task === 'simulate' ? policies : out);
+        if (best === null || cpuMs(m) < cpuMs(best)) best = m;
+        peak = Math.max(peak, peakMb(m));
+      }
+      const f: TaskFigures = { task, size, seconds: round(best!.elapsedMs / 1000, 2), cpuSeconds: round(cpuMs(best!) / 1000, 2), peakRssMb: round(peak, 1) };
+      console.log(
+        `  ${describeSize(size)}  ${task.padEnd(12)} CPU ${f.cpuSeconds.toFixed(2).padStart(7)} s  wall ${f.seconds.toFixed(2).padStart(7)} s  peak RSS ${f.peakRssMb.toFixed(0).padStart(5)} MB`,
+      );
+      figures.push(f);
+    }
+  } finally {
+    await rm(file, { force: true });
+  }
+  return figures;
+}
+
+/** Throws when a task did not do the whole work: a fast but empty run must not count. */
+async function checkDone(task: Task, size: Size, m: Measurement, dir: string): Promise<void> {
+  if (task === 'simulate') {
+    if (m.details['simulated'] !== size.flows) throw new Error(`simulate decided ${String(m.details['simulated'])} records, expected ${size.flows}`);
+    return;
+  }
+  const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.yaml'));
+  const expected = task === 'microsegment' ? size.namespaces + size.workloads : size.namespaces;
+  if (files.length < expected) throw new Error(`${task} wrote ${files.length} files, expected at least ${expected}`);
+}
+
+function describeSize(s: Size): string {
+  return `${count(s.namespaces).padStart(6)} ns ${count(s.workloads).padStart(7)} workloads ${count(s.flows).padStart(9)} flows`;
+}
+
+export async function benchScale(preset: ScalePreset, runs: number, only?: string): Promise<ScaleResult> {
+  const measurements: (TaskFigures & { axis: Axis['name'] })[] = [];
+  const growth: Growth[] = [];
+  let tenThousand: TaskFigures | null = null;
+  await withTempDir(async (dir) => {
+    for (const axis of axes(preset).filter((a) => only === undefined || a.name.endsWith(only))) {
+      console.log(`scale: doubling ${axis.name} (${axis.sizes.map((s) => count(axisValue(axis.name, s))).join(', ')}); ${axis.tasks.join(', ')}`);
+      const figures: TaskFigures[] = [];
+      for (const size of axis.sizes) for (const f of await measureSize(dir, size, axis.tasks, runs)) figures.push(f);
+      for (const f of figures) measurements.push({ ...f, axis: axis.name });
+      for (const task of axis.tasks) {
+        const series = figures.filter((f) => f.task === task);
+        for (let i = 1; i < series.length; i++) {
+          const [a, b] = [series[i - 1]!, series[i]!];
+          const time = round(b.cpuSeconds / a.cpuSeconds, 2);
+          const wall = round(b.seconds / a.seconds, 2);
+          const memory = round(b.peakRssMb / a.peakRssMb, 2);
+          const withinTarget = time <= TARGET_GROWTH && memory <= TARGET_GROWTH;
+          growth.push({ axis: axis.name, task, from: axisValue(axis.name, a.size), to: axisValue(axis.name, b.size), time, wall, memory, withinTarget });
+        }
+      }
+    }
+    if (preset === 'full' && (only === undefined || only === 'namespaces')) {
+      console.log('scale: 10,000 namespaces complete?');
+      tenThousand = (await measureSize(dir, byNamespaces(10_000), ['recommend'], 1))[0] ?? null;
+    }
+  });
+  printGrowth(growth);
+  return { preset, target: TARGET_GROWTH, measurements, growth, tenThousandNamespaces: tenThousand };
+}
+
+function printGrowth(growth: readonly Growth[]): void {
+  const header = ['axis', 'task', 'doubling', 'CPU time x', 'wall x', 'peak RSS x', `target <= ${TARGET_GROWTH}`];
+  const cells = growth.map((g) => [
+    g.axis,
+    g.task,
+    `${count(g.from)} -> ${count(g.to)}`,
+    g.time.toFixed(2),
+    g.wall.toFixed(2),
+    g.memory.toFixed(2),
+    g.withinTarget ? 'met' : 'ABOVE TARGET',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)));
+  const line = (row: readonly string[]) => row.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log('');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of cells) console.log(line(row));
+  console.log('');
+  for (const g of growth) if (!g.withinTarget) console.log(`above target: ${g.task} over ${g.axis} ${count(g.from)} -> ${count(g.to)}: CPU time x${g.time}, peak RSS x${g.memory} (target ${TARGET_GROWTH})`);
+}
+
+export function parseScalePreset(text: string | undefined): ScalePreset {
+  const preset = PRESETS.find((p) => p === (text ?? 'short'));
+  if (preset === undefined) throw new Error(`--scale takes ${PRESETS.join(', ')}, got "${text}"`);
+  return preset;
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'child') return child(argv.slice(1));
+  const { values } = parseArgs({ args: argv, strict: true, options: { scale: { type: 'string' }, runs: { type: 'string' }, axis: { type: 'string' } } });
+  if (values.axis !== undefined && !['namespaces', 'workloads', 'flows'].includes(values.axis)) throw new Error(`--axis takes namespaces, workloads or flows, got "${values.axis}"`);
+  const result = await benchScale(parseScalePreset(values.scale), values.runs === undefined ? 1 : positiveInteger(values.runs, '--runs'), values.axis);
+  console.log(JSON.stringify({ bench: 'scale', node: process.version, ...result }));
+}
+
+if (import.meta.main) runMain('scale bench', () => main(process.argv.slice(2)));
