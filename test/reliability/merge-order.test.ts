@@ -91,9 +91,11 @@ const figures: Record<'directory' | 'kustomize', Figures> = {
 /** The first run and, stabilised, the run that marks every PR ready for review. */
 async function opened(layout: 'directory' | 'kustomize'): Promise<AppHarness> {
   h = await AppHarness.start(layout === 'kustomize' ? { files: KUSTOMIZE_LAYOUT } : { clusterTree: 'empty' });
-  await h.see(...NAMESPACES.map((namespace) => ({ namespace, direction: 'egress' as const, peer: 'pub', port: 443 })));
+  const traffic = NAMESPACES.map((namespace) => ({ namespace, direction: 'egress' as const, peer: 'pub', port: 443 }));
+  await h.see(...traffic);
   await h.run('first');
-  h.now += 4 * HOUR; // past the stabilization period (3h): ready for review
+  h.now += 4 * HOUR; // past the stabilization period (3h), its traffic seen since: ready for review
+  await h.see(...traffic);
   await h.run('stable');
   return h;
 }
