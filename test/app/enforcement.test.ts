@@ -84,14 +84,6 @@ describe('evidence in every PR', () => {
 });
 
 describe('enforcing an accepted staged policy', () => {
-  test('an accepted namespace with no traffic at all while it waits still gets its enforce PR ready for review (enforcement is not a recommendation that needs watching)', async () => {
-    await acceptedShop();
-    await quietDays(2, []);
-    const pr = prFor(enforceShop);
-    expect(pr.draft).toBe(false);
-    expect(pr.labels).toEqual([RECOMMENDATION_LABEL, 'Enforce']);
-  });
-
   test('quiet for enforceAfter: an enforce PR, ready for review; merged: enforced, and nothing more is proposed', async () => {
     await acceptedShop();
     expect(dashboard()).toMatch(/\| `shop` \| Accepted \| #\d+ \|.*\| merged 2026-11-22T12:00:00Z; would have denied nothing since; enforcement is proposed after 48h without, at 2026-11-24T12:00:00Z at the earliest \|/);

@@ -30,7 +30,7 @@ import { contentHash } from '../../util/content-hash.ts';
 import type { PullRequestInfo } from '../github/repository.ts';
 import { keyId, type ProposalKey } from '../state/proposal-key.ts';
 import { decodeState, REBASE_LABEL } from '../state/pull-request-state.ts';
-import { isEnforcement, type UnitChange, type UnitFacts } from './decide.ts';
+import type { UnitChange, UnitFacts } from './decide.ts';
 import { simulate, type SimulationQuestion } from './simulation.ts';
 import { own } from '../../util/plain.ts';
 
@@ -150,9 +150,8 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
   const unit = (key: ProposalKey, namespace: string | null, change: UnitChange | null, status: UnitFacts['status'], extra: Partial<UnitFacts> = {}): UnitFacts => {
     const pr = prs.get(keyId(key)) ?? null;
     const state = pr ? decodeState(pr.body) : null;
-    // A recommendation is Stable only if watched: flows of its rules seen after they last changed,
-    // in this run or as its PR's evidence recorded (this run reads only what arrived since the last
-    // one). An enforcement's readiness is its quiet time without denials instead (acceptance).
+    // Stable only if watched: flows of its rules seen after they last changed, in this run or as
+    // its PR's evidence recorded (this run reads only what arrived since the last one).
     const lastSeen = maxOf(
       [
         ...(change?.reports ?? []).flatMap((r) => r.rules.map((rule) => rule.lastSeen ?? -Infinity)),
@@ -165,7 +164,7 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
       cluster,
       namespace,
       change,
-      status: status === null || change === null || isEnforcement(key) ? status : stableOnlyIfWatched(status, parseTime(change.lastUpdated), lastSeen === -Infinity ? null : lastSeen),
+      status: status === null || change === null ? status : stableOnlyIfWatched(status, parseTime(change.lastUpdated), lastSeen === -Infinity ? null : lastSeen),
       openPullRequest: pr,
       state,
       gone: null,
