@@ -23,14 +23,3 @@ export function recommendationStatus(
   if (elapsed > 2 * interval) return 'Stabilizing';
   return 'Learning';
 }
-
-/**
- * A status decided on time alone (the App's: it reads only what arrived since its last run, so a
- * quiet window says nothing), made honest: Stable only when flows of the subject were seen after
- * its rules last changed (`lastSeen`: the latest flow of any of its rules, in this run or recorded
- * before), else Stabilizing however long it has been unchanged. Times in seconds.
- */
-export function stableOnlyIfWatched(status: RecommendationStatus, lastUpdated: number | null, lastSeen: number | null): RecommendationStatus {
-  if (status !== 'Stable' || lastUpdated === null) return status;
-  return lastSeen !== null && lastSeen > lastUpdated ? 'Stable' : 'Stabilizing';
-}

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { formatTime } from '../../src/engine/provenance.ts';
-import { recommendationStatus, stableOnlyIfWatched } from '../../src/engine/status.ts';
+import { recommendationStatus } from '../../src/engine/status.ts';
 import { bare, config, egress, HOUR, ingress, loadTemplate, NOW, policyOf, pub, run, wep } from '../support/engine.ts';
 
 const PATH = 'namespace-isolation/shop.yaml';
@@ -80,15 +80,6 @@ describe('the previous recommendation is the engine memory', () => {
     expect(recommendationStatus(0, 21, 10, 60, true)).toBe('Stabilizing');
     expect(recommendationStatus(0, 60, 10, 60, true)).toBe('Stabilizing');
     expect(recommendationStatus(0, 61, 10, 60, true)).toBe('Stable');
-  });
-
-  test("the App's rule: Stable only when a flow of the subject was seen after its rules last changed", () => {
-    expect(stableOnlyIfWatched('Stable', 1000, 1001)).toBe('Stable');
-    expect(stableOnlyIfWatched('Stable', 1000, 1000)).toBe('Stabilizing');
-    expect(stableOnlyIfWatched('Stable', 1000, null)).toBe('Stabilizing');
-    expect(stableOnlyIfWatched('Stabilizing', 1000, 5000)).toBe('Stabilizing');
-    expect(stableOnlyIfWatched('Learning', 1000, null)).toBe('Learning');
-    expect(stableOnlyIfWatched('Stable', null, null)).toBe('Stable');
   });
 
   test('a policy whose window held none of its flows is not Stable on time alone', () => {

@@ -14,9 +14,7 @@ import { flavorFor } from '../../engine/flavors/index.ts';
 import type { EndpointObservation, EndpointRef, HostEndpointObservation, ObservedAtom } from '../../engine/model.ts';
 import type { NamespaceReport, RuleReport } from '../../engine/report.ts';
 import { isNamespacePolicyName, workloadPolicyName } from '../../engine/naming.ts';
-import { formatTime, parseTime } from '../../engine/provenance.ts';
-import { stableOnlyIfWatched } from '../../engine/status.ts';
-import { maxOf } from '../../util/append.ts';
+import { formatTime } from '../../engine/provenance.ts';
 import { parseLabels, type Workload, type WorkloadId } from '../../engine/workloads.ts';
 import { isEnforcedPolicy, planRecommendations, type NamespaceContext } from '../../pipeline/plan.ts';
 import { describeUnmatched, workloadPoliciesIn } from '../../pipeline/plan-workloads.ts';
@@ -149,24 +147,14 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
   });
   const unit = (key: ProposalKey, namespace: string | null, change: UnitChange | null, status: UnitFacts['status'], extra: Partial<UnitFacts> = {}): UnitFacts => {
     const pr = prs.get(keyId(key)) ?? null;
-    const state = pr ? decodeState(pr.body) : null;
-    // Stable only if watched: flows of its rules seen after they last changed, in this run or as
-    // its PR's evidence recorded (this run reads only what arrived since the last one).
-    const lastSeen = maxOf(
-      [
-        ...(change?.reports ?? []).flatMap((r) => r.rules.map((rule) => rule.lastSeen ?? -Infinity)),
-        ...Object.values(state?.evidence ?? {}).map((e) => e[2]),
-      ],
-      -Infinity,
-    );
     return {
       key,
       cluster,
       namespace,
       change,
-      status: status === null || change === null ? status : stableOnlyIfWatched(status, parseTime(change.lastUpdated), lastSeen === -Infinity ? null : lastSeen),
+      status,
       openPullRequest: pr,
-      state,
+      state: pr ? decodeState(pr.body) : null,
       gone: null,
       accepted: false,
       recreate: input.recreate.has(keyId(key)),
