@@ -9,25 +9,15 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { branchName } from '../../src/app/state/proposal-key.ts';
 import { useNock } from '../support/nock-scope.ts';
-import { AppHarness, stopClean } from './support/app-harness.ts';
+import { AppHarness, CONFIG as HARNESS_CONFIG, stopClean } from './support/app-harness.ts';
 
 useNock();
 
 let h: AppHarness;
 afterEach(() => stopClean(h));
 
-const CONFIG = [
-  'clusters:',
-  '  - name: prod',
-  '    path: clusters/prod',
-  'schedule: "0 * * * *"',
-  'stabilizationPeriod: 3h',
-  'pullRequests:',
-  '  hourlyLimit: 1',
-  '  concurrentLimit: 0',
-  'namespaceSpec:',
-  "  selector: \"projectcalico.org/name != 'legacy'\"",
-].join('\n');
+/** The harness's configuration, one PR an hour, legacy not selected. */
+const CONFIG = [HARNESS_CONFIG.replace('hourlyLimit: 0', 'hourlyLimit: 1'), 'namespaceSpec:', "  selector: \"projectcalico.org/name != 'legacy'\""].join('\n');
 
 /** The body as GitHub shows it, without the hidden state and the run's duration (wall-clock). */
 function visible(body: string): string {

@@ -1,12 +1,11 @@
 // /healthz, /readyz and /metrics, served by Probot's own server beside the webhooks, over real
 // HTTP; and the webhooks themselves refuse a delivery without the right signature.
 
+import { appWithoutFlows, editedIssuePayload } from './support/bare-app.ts';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { Probot, Server } from 'probot';
-import { policyRecommenderApp } from '../../src/app/app.ts';
 import { AppMetrics } from '../../src/app/ops/metrics.ts';
-import { FlowSourceError } from '../../src/flows/source.ts';
 import { capturedLog } from '../support/captured-log.ts';
 import { freePort } from '../support/free-port.ts';
 import { metricSamples } from './support/metric-samples.ts';
@@ -27,17 +26,7 @@ describe('HTTP endpoints beside the webhooks', () => {
     const { log, text } = capturedLog();
     logText = text;
     server = new Server({ Probot: Probot.defaults({ appId: 1, privateKey, secret: WEBHOOK_SECRET }), log, host: '127.0.0.1', port: await freePort() });
-    const { app } = policyRecommenderApp({
-      scheduleDefaults: { schedule: '0 * * * *', timezone: 'UTC' },
-      openFlowSource: async () => {
-        throw new FlowSourceError('no flows here');
-      },
-      template: new Map(),
-      engineVersion: 'test',
-      scheduleOnLoad: false,
-      metrics,
-      notReady,
-    });
+    const { app } = appWithoutFlows({ metrics, notReady });
     await server.load(app);
     const http = await server.start();
     return { url: `http://127.0.0.1:${(http.address() as { port: number }).port}`, metrics };
@@ -81,14 +70,7 @@ describe('HTTP endpoints beside the webhooks', () => {
   test('a webhook delivery needs the signature made with the webhook secret, which is never logged', async () => {
     const { url } = await serve(() => null);
     // An edit of an issue that is not the dashboard: handled without any GitHub request.
-    const body = JSON.stringify({
-      action: 'edited',
-      issue: { number: 3, body: 'hello', labels: [] },
-      changes: {},
-      repository: { name: 'policies', owner: { login: 'acme' }, default_branch: 'main' },
-      installation: { id: 7 },
-      sender: { login: 'someone', type: 'User' },
-    });
+    const body = JSON.stringify(editedIssuePayload());
     const deliver = (signature: string | null) =>
       fetch(`${url}/api/github/webhooks`, {
         method: 'POST',

@@ -3,14 +3,13 @@
 // runs it. No GitHub here (and no nock: its interceptors hold a request until it is complete).
 // GitHub caps payloads at 25 MB (github/docs content/webhooks/webhook-events-and-payloads.md).
 
+import { appWithoutFlows, editedIssuePayload } from './support/bare-app.ts';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { connect } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import { Probot, Server, type ApplicationFunction } from 'probot';
-import { policyRecommenderApp } from '../../src/app/app.ts';
 import { guardWebhookEndpoint, MAX_BUFFERED_BYTES, MAX_WEBHOOK_BODY_BYTES } from '../../src/app/ops/webhook-edge.ts';
-import { FlowSourceError } from '../../src/flows/source.ts';
 import { capturedLog } from '../support/captured-log.ts';
 import { freePort } from '../support/free-port.ts';
 
@@ -38,15 +37,7 @@ async function serve(limits?: { maxBodyBytes: number; maxBufferedBytes: number }
   const { log, text } = capturedLog('info');
   const port = await freePort();
   server = new Server({ Probot: Probot.defaults({ appId: 1, privateKey, secret: SECRET }), log, host: '127.0.0.1', port });
-  const { app: theApp } = policyRecommenderApp({
-    scheduleDefaults: { schedule: '0 * * * *', timezone: 'UTC' },
-    openFlowSource: async () => {
-      throw new FlowSourceError('no flows here');
-    },
-    template: new Map(),
-    engineVersion: 'test',
-    scheduleOnLoad: false,
-  });
+  const { app: theApp } = appWithoutFlows();
   const edgeOnly: ApplicationFunction = (probot) => void guardWebhookEndpoint(probot, { log: { info: (m) => probot.log.info(m), warn: (m) => probot.log.warn(m) }, ...limits });
   handled = [];
   await server.load((probot, options) => {
@@ -58,14 +49,7 @@ async function serve(limits?: { maxBodyBytes: number; maxBufferedBytes: number }
 }
 
 /** An `issues.edited` payload about an issue that is not the dashboard: handled without any request. */
-const EDITED = JSON.stringify({
-  action: 'edited',
-  issue: { number: 3, body: 'hello', labels: [] },
-  changes: {},
-  repository: { name: 'policies', owner: { login: 'acme' }, default_branch: 'main' },
-  installation: { id: 7 },
-  sender: { login: 'someone', type: 'User' },
-});
+const EDITED = JSON.stringify(editedIssuePayload());
 
 const sign = (body: string | Buffer) => `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
 

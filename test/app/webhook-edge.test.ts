@@ -5,6 +5,7 @@
 // burst of pushes costs one or two runs; no start without WEBHOOK_SECRET. Bodies over GitHub's
 // maximum: webhook-body-limit.test.ts.
 
+import { editedIssuePayload } from './support/bare-app.ts';
 import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
@@ -34,19 +35,7 @@ afterEach(async () => {
 
 /** An `issues.edited` event about an issue that is not the dashboard: handled without any request. */
 function editedIssue(id: string, extra: Record<string, unknown> = {}): WebhookEvent {
-  return {
-    id,
-    name: 'issues',
-    payload: {
-      action: 'edited',
-      issue: { number: 3, body: 'hello', labels: [] },
-      changes: {},
-      repository: { name: 'policies', owner: { login: 'acme' }, default_branch: 'main' },
-      installation: { id: 7 },
-      sender: { login: 'someone', type: 'User' },
-      ...extra,
-    },
-  } as unknown as WebhookEvent;
+  return { id, name: 'issues', payload: editedIssuePayload(extra) } as unknown as WebhookEvent;
 }
 
 const sign = (body: string | Buffer, secret = SECRET) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
