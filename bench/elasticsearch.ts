@@ -17,7 +17,17 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { TimeWindow } from '../src/flows/source.ts';
-import { compareServedReaders, count, measureMode, parseStandaloneArgs, printStandaloneResult, runMain, serveUntilStdinCloses, type Comparison, type Work } from './support.ts';
+import {
+  type Comparison,
+  compareServedReaders,
+  count,
+  measureMode,
+  parseStandaloneArgs,
+  printStandaloneResult,
+  runMain,
+  serveUntilStdinCloses,
+  type Work,
+} from './support.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const INDEX = 'tigera_secure_ee_flows.bench.*';
@@ -32,7 +42,10 @@ export async function benchElasticsearch(buckets: number, options: { runs?: numb
   if (!Number.isSafeInteger(buckets) || buckets < 1) throw new RangeError(`buckets must be a positive integer, got ${buckets}`);
   // One window for both readers, the one readFlows would take by default. Imported here, not at
   // the top: the readers run this file too, and the baseline's memory must not hold the engine.
-  const [{ DEFAULT_CONFIG }, { lookbackWindow }] = await Promise.all([import('../src/config/recommendation-config.ts'), import('../src/pipeline/run.ts')]);
+  const [{ DEFAULT_CONFIG }, { lookbackWindow }] = await Promise.all([
+    import('../src/config/recommendation-config.ts'),
+    import('../src/pipeline/run.ts'),
+  ]);
   const window = lookbackWindow(DEFAULT_CONFIG, NOW);
   const result = await compareServedReaders({
     name: 'elasticsearch',
@@ -42,12 +55,16 @@ export async function benchElasticsearch(buckets: number, options: { runs?: numb
     reader: (mode, port) => [SELF, '--read', mode, `http://127.0.0.1:${port}`, String(window.from), String(window.to)],
     check: (m) => {
       if (m.mode === 'ours' && (m.details['skipped'] !== 0 || m.details['recordsSeen'] !== buckets)) {
-        throw new Error(`read ${m.records} buckets (${String(m.details['skipped'])} skipped, ${String(m.details['recordsSeen'])} records) of ${buckets}`);
+        throw new Error(
+          `read ${m.records} buckets (${String(m.details['skipped'])} skipped, ${String(m.details['recordsSeen'])} records) of ${buckets}`,
+        );
       }
     },
   });
   const d = result.details;
-  console.log(`  ours learned ${count(Number(d['recordsLearned']))}, not learned ${JSON.stringify(d['notLearned'])}; ${String(d['namespaces'])} namespaces, ${String(d['atoms'])} atoms`);
+  console.log(
+    `  ours learned ${count(Number(d['recordsLearned']))}, not learned ${JSON.stringify(d['notLearned'])}; ${String(d['namespaces'])} namespaces, ${String(d['atoms'])} atoms`,
+  );
   return result;
 }
 
@@ -69,7 +86,10 @@ async function ours(url: string, window: TimeWindow): Promise<Work> {
     const { recordsSeen, recordsLearned, notLearned, byNamespace } = flows.observations;
     let atoms = 0;
     for (const list of byNamespace.values()) atoms += list.length;
-    return { records: flows.inputsRead, details: { skipped: flows.skipped.total, recordsSeen, recordsLearned, notLearned, namespaces: byNamespace.size, atoms } };
+    return {
+      records: flows.inputsRead,
+      details: { skipped: flows.skipped.total, recordsSeen, recordsLearned, notLearned, namespaces: byNamespace.size, atoms },
+    };
   };
 }
 
@@ -105,7 +125,11 @@ async function baseline(url: string, window: TimeWindow): Promise<Work> {
 function read(argv: readonly string[]): Promise<void> {
   const [mode, url = '', from, to] = argv;
   const window = { from: Number(from), to: Number(to) };
-  return measureMode(mode, { ours: () => ours(url, window), baseline: () => baseline(url, window) }, 'elasticsearch.ts --read baseline|ours <url> <from> <to>');
+  return measureMode(
+    mode,
+    { ours: () => ours(url, window), baseline: () => baseline(url, window) },
+    'elasticsearch.ts --read baseline|ours <url> <from> <to>',
+  );
 }
 
 // --- the server side -------------------------------------------------------------------------
@@ -114,7 +138,8 @@ const profileTrace = (ns: string): string => {
   const hit = `0|__PROFILE__|__PROFILE__.kns.${ns}|allow|0`;
   return `a:${hit}\tp:${hit}\te:${hit}`;
 };
-const securityTrace = 'a:0|security|security.allow-monitoring|allow|2\tp:0|security|security.allow-monitoring|allow|2\te:0|security|security.allow-monitoring|allow|2';
+const securityTrace =
+  'a:0|security|security.allow-monitoring|allow|2\tp:0|security|security.allow-monitoring|allow|2\te:0|security|security.allow-monitoring|allow|2';
 
 /** Bucket `i`: its key encodes `i` (in source_name_aggr), so an after_key says where to go on. */
 function bucketAt(i: number): Record<string, unknown> {
@@ -137,10 +162,21 @@ function bucketAt(i: number): Record<string, unknown> {
   };
   switch (kind) {
     case 0:
-      Object.assign(key, { dest_type: 'wep', dest_namespace: `team-${(i * 7) % NAMESPACES}`, dest_name_aggr: 'api-*', dest_port: 8000 + (i % 8) });
+      Object.assign(key, {
+        dest_type: 'wep',
+        dest_namespace: `team-${(i * 7) % NAMESPACES}`,
+        dest_name_aggr: 'api-*',
+        dest_port: 8000 + (i % 8),
+      });
       break;
     case 1:
-      Object.assign(key, { dest_type: 'wep', dest_namespace: 'kube-system', dest_name_aggr: 'coredns-5d78c9869d-*', proto: 'udp', dest_port: 53 });
+      Object.assign(key, {
+        dest_type: 'wep',
+        dest_namespace: 'kube-system',
+        dest_name_aggr: 'coredns-5d78c9869d-*',
+        proto: 'udp',
+        dest_port: 53,
+      });
       break;
     case 2:
       Object.assign(key, { dest_domains: `api${i % 12}.example.com,cdn.example.net` });
@@ -176,7 +212,9 @@ async function serve(total: number): Promise<void> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { aggs: { flows: { composite: { size: number; after?: { source_name_aggr: string } } } } };
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        aggs: { flows: { composite: { size: number; after?: { source_name_aggr: string } } } };
+      };
       const { size, after } = body.aggs.flows.composite;
       const from = after === undefined ? 0 : Number(/^app-(\d+)-\*$/.exec(after.source_name_aggr)![1]) + 1;
       const buckets: Record<string, unknown>[] = [];
@@ -189,7 +227,11 @@ async function serve(total: number): Promise<void> {
         hits: { max_score: null, hits: [] },
         aggregations: { flows: { ...(last === undefined ? {} : { after_key: last.key }), buckets } },
       });
-      res.writeHead(200, { 'content-type': 'application/json', 'x-elastic-product': 'Elasticsearch', 'content-length': Buffer.byteLength(payload) });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'x-elastic-product': 'Elasticsearch',
+        'content-length': Buffer.byteLength(payload),
+      });
       res.end(payload);
     });
   });
@@ -206,8 +248,13 @@ async function main(argv: string[]): Promise<void> {
   if (argv[0] === '--serve') return serve(Number(argv[1]));
   if (argv[0] === '--read') return read(argv.slice(1));
   const { records: buckets, runs } = parseStandaloneArgs(argv, { records: ELASTICSEARCH_DEFAULT_BUCKETS, runs: DEFAULT_RUNS });
-  console.log(`elasticsearch bench: ${count(buckets)} buckets, ${PAGE_SIZE} a page, over HTTP on 127.0.0.1, ${runs} alternating runs per mode`);
-  printStandaloneResult({ bench: 'elasticsearch-source', pageSize: PAGE_SIZE, runsPerMode: runs }, await benchElasticsearch(buckets, { runs }));
+  console.log(
+    `elasticsearch bench: ${count(buckets)} buckets, ${PAGE_SIZE} a page, over HTTP on 127.0.0.1, ${runs} alternating runs per mode`,
+  );
+  printStandaloneResult(
+    { bench: 'elasticsearch-source', pageSize: PAGE_SIZE, runsPerMode: runs },
+    await benchElasticsearch(buckets, { runs }),
+  );
 }
 
 if (process.argv[1] === SELF) runMain('elasticsearch bench', () => main(process.argv.slice(2)));

@@ -19,7 +19,18 @@ import { fileURLToPath } from 'node:url';
 import type { TimeWindow } from '../src/flows/source.ts';
 import type { ListPage, WireFlowListRequest } from '../src/flows/sources/goldmane/wire.ts';
 import type { TestFlow, TestFlowKey } from '../test/support/goldmane-server.ts';
-import { compareServedReaders, count, measureMode, parseStandaloneArgs, positiveInteger, printStandaloneResult, runMain, serveUntilStdinCloses, type Comparison, type Work } from './support.ts';
+import {
+  type Comparison,
+  compareServedReaders,
+  count,
+  measureMode,
+  parseStandaloneArgs,
+  positiveInteger,
+  printStandaloneResult,
+  runMain,
+  serveUntilStdinCloses,
+  type Work,
+} from './support.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const SCENARIO = 'multi-namespace';
@@ -43,16 +54,29 @@ export async function benchGoldmane(records: number, options: GoldmaneBenchOptio
   const now = Math.floor(Date.now() / 1000);
   // One window for both readers, the one readFlows would take by default. Imported here, not at
   // the top: the readers run this file too, and the baseline's memory must not hold the engine.
-  const [{ DEFAULT_CONFIG }, { lookbackWindow }] = await Promise.all([import('../src/config/recommendation-config.ts'), import('../src/pipeline/run.ts')]);
+  const [{ DEFAULT_CONFIG }, { lookbackWindow }] = await Promise.all([
+    import('../src/config/recommendation-config.ts'),
+    import('../src/pipeline/run.ts'),
+  ]);
   const window = lookbackWindow(DEFAULT_CONFIG, now);
   return compareServedReaders({
     name: 'goldmane',
     records,
     runs: options.runs ?? DEFAULT_RUNS,
     server: [SELF, '--serve', String(records), String(now)],
-    reader: (mode, port) => [SELF, '--read', mode, `127.0.0.1:${port}`, String(now), String(window.from), String(window.to), String(maxFlowsPerCall)],
+    reader: (mode, port) => [
+      SELF,
+      '--read',
+      mode,
+      `127.0.0.1:${port}`,
+      String(now),
+      String(window.from),
+      String(window.to),
+      String(maxFlowsPerCall),
+    ],
     check: (m) => {
-      if (m.mode === 'ours' && m.details['skipped'] !== 0) throw new Error(`the reader skipped ${String(m.details['skipped'])} of ${records} valid flows`);
+      if (m.mode === 'ours' && m.details['skipped'] !== 0)
+        throw new Error(`the reader skipped ${String(m.details['skipped'])} of ${records} valid flows`);
     },
   });
 }
@@ -81,7 +105,13 @@ async function serve(records: number, now: number): Promise<void> {
       startTime,
       at: (i): TestFlow => {
         const start = startTime(i);
-        return { ...distinct[i % distinct.length]!, Key: keyOf(i), start_time: start, end_time: start + 15, num_connections_started: 1 + (i % 7) };
+        return {
+          ...distinct[i % distinct.length]!,
+          Key: keyOf(i),
+          start_time: start,
+          end_time: start + 15,
+          num_connections_started: 1 + (i % 7),
+        };
       },
     },
   });
@@ -98,7 +128,8 @@ function rolledOut(key: TestFlowKey, n: number): TestFlowKey {
   const dest = rename(key.dest_name, key.dest_type);
   if (source !== undefined) out.source_name = source;
   if (dest !== undefined) out.dest_name = dest;
-  if (source === key.source_name && dest === key.dest_name) throw new Error(`a flow with no workload end cannot be rolled out: ${JSON.stringify(key)}`);
+  if (source === key.source_name && dest === key.dest_name)
+    throw new Error(`a flow with no workload end cannot be rolled out: ${JSON.stringify(key)}`);
   return out;
 }
 
@@ -117,13 +148,24 @@ async function ours(address: string, now: number, window: TimeWindow, maxFlowsPe
     import('../src/pipeline/run.ts'),
     import('../src/config/recommendation-config.ts'),
   ]);
-  const config = { address, caFile: tlsFile('ca.pem'), certFile: tlsFile('client.pem'), keyFile: tlsFile('client-key.pem'), serverName: SERVER_NAME, timeout: TIMEOUT_SECONDS };
+  const config = {
+    address,
+    caFile: tlsFile('ca.pem'),
+    certFile: tlsFile('client.pem'),
+    keyFile: tlsFile('client-key.pem'),
+    serverName: SERVER_NAME,
+    timeout: TIMEOUT_SECONDS,
+  };
   return async () => {
     const source = await openGoldmaneSource(config, { maxFlowsPerCall });
     const reading = await readFlows(source, DEFAULT_CONFIG, now, window);
     return {
       records: reading.inputsRead,
-      details: { skipped: reading.skipped.total, recordsLearned: reading.observations.recordsLearned, namespaces: reading.observations.byNamespace.size },
+      details: {
+        skipped: reading.skipped.total,
+        recordsLearned: reading.observations.recordsLearned,
+        namespaces: reading.observations.byNamespace.size,
+      },
     };
   };
 }
@@ -186,7 +228,10 @@ function read(argv: readonly string[]): Promise<void> {
   const window = { from: Number(from), to: Number(to) };
   return measureMode(
     mode,
-    { ours: () => ours(address, Number(now), window, Number(maxFlowsPerCall)), baseline: () => baseline(address, window, Number(maxFlowsPerCall)) },
+    {
+      ours: () => ours(address, Number(now), window, Number(maxFlowsPerCall)),
+      baseline: () => baseline(address, window, Number(maxFlowsPerCall)),
+    },
     'goldmane.ts --read baseline|ours <address> <now> <from> <to> <max flows per call>',
   );
 }
@@ -196,12 +241,20 @@ function read(argv: readonly string[]): Promise<void> {
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === '--serve') return serve(Number(argv[1]), Number(argv[2]));
   if (argv[0] === '--read') return read(argv.slice(1));
-  const { records, runs, values } = parseStandaloneArgs(argv, { records: GOLDMANE_DEFAULT_RECORDS, runs: DEFAULT_RUNS }, ['max-flows-per-call']);
-  const maxFlowsPerCall = values['max-flows-per-call'] === undefined ? DEFAULT_MAX_FLOWS_PER_CALL : positiveInteger(values['max-flows-per-call'], '--max-flows-per-call');
+  const { records, runs, values } = parseStandaloneArgs(argv, { records: GOLDMANE_DEFAULT_RECORDS, runs: DEFAULT_RUNS }, [
+    'max-flows-per-call',
+  ]);
+  const maxFlowsPerCall =
+    values['max-flows-per-call'] === undefined
+      ? DEFAULT_MAX_FLOWS_PER_CALL
+      : positiveInteger(values['max-flows-per-call'], '--max-flows-per-call');
   console.log(
     `goldmane bench: ${count(records)} flows (${SCENARIO} scenario's distinct flows, rolled out again and again), at most ${count(maxFlowsPerCall)} a reply, mutual TLS on 127.0.0.1, ${runs} alternating runs per mode`,
   );
-  printStandaloneResult({ bench: 'goldmane', scenario: SCENARIO, maxFlowsPerCall, runsPerMode: runs }, await benchGoldmane(records, { maxFlowsPerCall, runs }));
+  printStandaloneResult(
+    { bench: 'goldmane', scenario: SCENARIO, maxFlowsPerCall, runsPerMode: runs },
+    await benchGoldmane(records, { maxFlowsPerCall, runs }),
+  );
 }
 
 if (process.argv[1] === SELF) runMain('goldmane bench', () => main(process.argv.slice(2)));

@@ -55,7 +55,11 @@ export function selfTimes(profile: CpuProfile): { total: number; rows: { fn: str
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { records: { type: 'string', default: '1000000' }, top: { type: 'string', default: '15' }, mode: { type: 'string', default: 'ours' } },
+    options: {
+      records: { type: 'string', default: '1000000' },
+      top: { type: 'string', default: '15' },
+      mode: { type: 'string', default: 'ours' },
+    },
   });
   const records = Number(values.records);
   const top = Number(values.top);

@@ -31,6 +31,7 @@ import { benchGoldmane, GOLDMANE_DEFAULT_RECORDS } from './goldmane.ts';
 import { benchScale, parseScalePreset, type ScalePreset, type ScaleResult } from './scale.ts';
 import { benchSimulate, SIMULATE_DEFAULT_RECORDS, type SimulateResult } from './simulate.ts';
 import {
+  type Comparison,
   compareWithBaseline,
   count,
   generateFlowFile,
@@ -41,7 +42,6 @@ import {
   round,
   summarize,
   withTempDir,
-  type Comparison,
 } from './support.ts';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -81,7 +81,8 @@ function parseOptions(argv: string[]): Options {
   return {
     sizes: values.sizes === undefined ? DEFAULT_SIZES : values.sizes.split(',').map((text) => positiveInteger(text, '--sizes')),
     goldmane: values.goldmane === undefined ? GOLDMANE_DEFAULT_RECORDS : positiveInteger(values.goldmane, '--goldmane'),
-    elasticsearch: values.elasticsearch === undefined ? ELASTICSEARCH_DEFAULT_BUCKETS : positiveInteger(values.elasticsearch, '--elasticsearch'),
+    elasticsearch:
+      values.elasticsearch === undefined ? ELASTICSEARCH_DEFAULT_BUCKETS : positiveInteger(values.elasticsearch, '--elasticsearch'),
     simulate: values.simulate === undefined ? SIMULATE_DEFAULT_RECORDS : positiveInteger(values.simulate, '--simulate'),
     runs: values.runs === undefined ? DEFAULT_RUNS : positiveInteger(values.runs, '--runs'),
     scale: parseScalePreset(values.scale),
@@ -107,7 +108,8 @@ async function measureSize(dir: string, records: number, runs: number): Promise<
       runs,
       (mode) => measureInChild([WORKER, mode, file, String(now)], `${mode} worker`),
       (m) => {
-        if (m.mode === 'ours' && m.details['skipped'] !== 0) throw new Error(`ours skipped ${String(m.details['skipped'])} of ${records} valid records`);
+        if (m.mode === 'ours' && m.details['skipped'] !== 0)
+          throw new Error(`ours skipped ${String(m.details['skipped'])} of ${records} valid records`);
       },
     );
     return { ...comparison, fileMb: round(fileMb, 1) };
@@ -129,7 +131,8 @@ async function benchFiles(sizes: readonly number[], runs: number): Promise<SizeR
 /** Largest size's peak RSS over the smallest's; null with fewer than two sizes. */
 function reportFileVerdicts(results: readonly SizeResult[]): number | null {
   for (const r of results) {
-    if (r.throughputRatio < TARGET_RATIO) console.log(`below target: file throughputRatio ${r.throughputRatio} < ${TARGET_RATIO} at ${count(r.records)} records`);
+    if (r.throughputRatio < TARGET_RATIO)
+      console.log(`below target: file throughputRatio ${r.throughputRatio} < ${TARGET_RATIO} at ${count(r.records)} records`);
   }
   if (results.length < 2) return null;
   const smallest = results.reduce((a, b) => (b.records < a.records ? b : a));
@@ -196,7 +199,10 @@ async function main(): Promise<void> {
     goldmane: goldmane === null ? null : summarize(goldmane),
     elasticsearch: elasticsearch === null ? null : summarize(elasticsearch),
     simulate: simulate === null ? null : summarize(simulate),
-    scale: scale === null ? null : { preset: scale.preset, target: scale.target, growth: scale.growth, tenThousandNamespaces: scale.tenThousandNamespaces },
+    scale:
+      scale === null
+        ? null
+        : { preset: scale.preset, target: scale.target, growth: scale.growth, tenThousandNamespaces: scale.tenThousandNamespaces },
   };
   console.log(JSON.stringify(summary));
 }

@@ -24,7 +24,18 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { count, MB, measureInChild, measureMode, positiveInteger, round, runMain, withTempDir, type Measurement, type Work } from './support.ts';
+import {
+  count,
+  MB,
+  type Measurement,
+  measureInChild,
+  measureMode,
+  positiveInteger,
+  round,
+  runMain,
+  type Work,
+  withTempDir,
+} from './support.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 /** Each doubling may cost at most this much more time and memory. */
@@ -48,8 +59,12 @@ interface Axis {
 
 const doublings = (from: number, steps: number): number[] => Array.from({ length: steps }, (_, i) => from * 2 ** i);
 const byNamespaces = (n: number): Size => ({ namespaces: n, workloads: 4 * n, flows: 20 * n });
-const byWorkloads = (namespaces: number) => (w: number): Size => ({ namespaces, workloads: w, flows: 4 * w });
-const byFlows = (namespaces: number, workloads: number) => (f: number): Size => ({ namespaces, workloads, flows: f });
+const byWorkloads =
+  (namespaces: number) =>
+  (w: number): Size => ({ namespaces, workloads: w, flows: 4 * w });
+const byFlows =
+  (namespaces: number, workloads: number) =>
+  (f: number): Size => ({ namespaces, workloads, flows: f });
 
 function axes(preset: ScalePreset): Axis[] {
   switch (preset) {
@@ -88,7 +103,8 @@ const KUSTOMIZE_LAYOUT: Readonly<Record<string, string>> = {
 
 /** `node bench/scale.ts child <task> <flow file> <dir> [<config>]`: one task, measured. */
 async function child([task, file, dir, config]: readonly string[]): Promise<void> {
-  if (!TASKS.some((t) => t === task) || file === undefined || dir === undefined) throw new Error('usage: scale.ts child <task> <file> <dir> [<config>]');
+  if (!TASKS.some((t) => t === task) || file === undefined || dir === undefined)
+    throw new Error('usage: scale.ts child <task> <file> <dir> [<config>]');
   const { main } = await import('../src/cli/main.ts');
   const argv =
     task === 'simulate'
@@ -147,7 +163,8 @@ export interface ScaleResult {
 }
 
 const peakMb = (m: Measurement): number => Math.max(m.maxRssKb * 1024, m.sampledPeakRssBytes) / MB;
-const axisValue = (axis: Axis['name'], size: Size): number => (axis === 'namespaces' ? size.namespaces : axis === 'workloads' ? size.workloads : size.flows);
+const axisValue = (axis: Axis['name'], size: Size): number =>
+  axis === 'namespaces' ? size.namespaces : axis === 'workloads' ? size.workloads : size.flows;
 
 async function measureSize(dir: string, size: Size, tasks: readonly Task[], runs: number): Promise<TaskFigures[]> {
   const { writeFlowFile } = await import('../src/generator/generate.ts');
@@ -180,7 +197,13 @@ async function measureSize(dir: string, size: Size, tasks: readonly Task[], runs
         if (best === null || cpuMs(m) < cpuMs(best)) best = m;
         peak = Math.max(peak, peakMb(m));
       }
-      const f: TaskFigures = { task, size, seconds: round(best!.elapsedMs / 1000, 2), cpuSeconds: round(cpuMs(best!) / 1000, 2), peakRssMb: round(peak, 1) };
+      const f: TaskFigures = {
+        task,
+        size,
+        seconds: round(best!.elapsedMs / 1000, 2),
+        cpuSeconds: round(cpuMs(best!) / 1000, 2),
+        peakRssMb: round(peak, 1),
+      };
       console.log(
         `  ${describeSize(size)}  ${task.padEnd(12)} CPU ${f.cpuSeconds.toFixed(2).padStart(7)} s  wall ${f.seconds.toFixed(2).padStart(7)} s  peak RSS ${f.peakRssMb.toFixed(0).padStart(5)} MB`,
       );
@@ -195,7 +218,8 @@ async function measureSize(dir: string, size: Size, tasks: readonly Task[], runs
 /** Throws when a task did not do the whole work: a fast but empty run must not count. */
 async function checkDone(task: Task, size: Size, m: Measurement, dir: string): Promise<void> {
   if (task === 'simulate') {
-    if (m.details['simulated'] !== size.flows) throw new Error(`simulate decided ${String(m.details['simulated'])} records, expected ${size.flows}`);
+    if (m.details['simulated'] !== size.flows)
+      throw new Error(`simulate decided ${String(m.details['simulated'])} records, expected ${size.flows}`);
     return;
   }
   const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.yaml'));
@@ -213,7 +237,9 @@ export async function benchScale(preset: ScalePreset, runs: number, only?: strin
   let tenThousand: TaskFigures | null = null;
   await withTempDir(async (dir) => {
     for (const axis of axes(preset).filter((a) => only === undefined || a.name.endsWith(only))) {
-      console.log(`scale: doubling ${axis.name} (${axis.sizes.map((s) => count(axisValue(axis.name, s))).join(', ')}); ${axis.tasks.join(', ')}`);
+      console.log(
+        `scale: doubling ${axis.name} (${axis.sizes.map((s) => count(axisValue(axis.name, s))).join(', ')}); ${axis.tasks.join(', ')}`,
+      );
       const figures: TaskFigures[] = [];
       for (const size of axis.sizes) for (const f of await measureSize(dir, size, axis.tasks, runs)) figures.push(f);
       for (const f of figures) measurements.push({ ...f, axis: axis.name });
@@ -225,7 +251,16 @@ export async function benchScale(preset: ScalePreset, runs: number, only?: strin
           const wall = round(b.seconds / a.seconds, 2);
           const memory = round(b.peakRssMb / a.peakRssMb, 2);
           const withinTarget = time <= TARGET_GROWTH && memory <= TARGET_GROWTH;
-          growth.push({ axis: axis.name, task, from: axisValue(axis.name, a.size), to: axisValue(axis.name, b.size), time, wall, memory, withinTarget });
+          growth.push({
+            axis: axis.name,
+            task,
+            from: axisValue(axis.name, a.size),
+            to: axisValue(axis.name, b.size),
+            time,
+            wall,
+            memory,
+            withinTarget,
+          });
         }
       }
     }
@@ -256,7 +291,11 @@ function printGrowth(growth: readonly Growth[]): void {
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of cells) console.log(line(row));
   console.log('');
-  for (const g of growth) if (!g.withinTarget) console.log(`above target: ${g.task} over ${g.axis} ${count(g.from)} -> ${count(g.to)}: CPU time x${g.time}, peak RSS x${g.memory} (target ${TARGET_GROWTH})`);
+  for (const g of growth)
+    if (!g.withinTarget)
+      console.log(
+        `above target: ${g.task} over ${g.axis} ${count(g.from)} -> ${count(g.to)}: CPU time x${g.time}, peak RSS x${g.memory} (target ${TARGET_GROWTH})`,
+      );
 }
 
 export function parseScalePreset(text: string | undefined): ScalePreset {
@@ -267,9 +306,18 @@ export function parseScalePreset(text: string | undefined): ScalePreset {
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'child') return child(argv.slice(1));
-  const { values } = parseArgs({ args: argv, strict: true, options: { scale: { type: 'string' }, runs: { type: 'string' }, axis: { type: 'string' } } });
-  if (values.axis !== undefined && !['namespaces', 'workloads', 'flows'].includes(values.axis)) throw new Error(`--axis takes namespaces, workloads or flows, got "${values.axis}"`);
-  const result = await benchScale(parseScalePreset(values.scale), values.runs === undefined ? 1 : positiveInteger(values.runs, '--runs'), values.axis);
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: { scale: { type: 'string' }, runs: { type: 'string' }, axis: { type: 'string' } },
+  });
+  if (values.axis !== undefined && !['namespaces', 'workloads', 'flows'].includes(values.axis))
+    throw new Error(`--axis takes namespaces, workloads or flows, got "${values.axis}"`);
+  const result = await benchScale(
+    parseScalePreset(values.scale),
+    values.runs === undefined ? 1 : positiveInteger(values.runs, '--runs'),
+    values.axis,
+  );
   console.log(JSON.stringify({ bench: 'scale', node: process.version, ...result }));
 }
 

@@ -28,9 +28,11 @@
 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Direction, EvaluationPlan } from '../src/simulate/policy-set.ts';
+import type { EvaluationPlan } from '../src/simulate/policy-set.ts';
+import type { Direction } from '../src/simulate/policy-terms.ts';
 import type { FlowRow } from '../src/simulate/report.ts';
 import {
+  type Comparison,
   compareWithBaseline,
   count,
   generateFlowFile,
@@ -40,9 +42,8 @@ import {
   printStandaloneResult,
   round,
   runMain,
-  withTempDir,
-  type Comparison,
   type Work,
+  withTempDir,
 } from './support.ts';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -78,7 +79,11 @@ export async function benchSimulate(records: number, options: { runs?: number } 
     const policiesDir = join(dir, 'policies');
     const { now, fileMb } = await generateFlowFile(file, SCENARIO, records);
     const { plan, byTier } = await recommendPolicies(file, policiesDir, now);
-    console.log(`  ${plan.policyCount} policies in force (staged view): ${Object.entries(byTier).map(([tier, n]) => `${tier} ${n}`).join(', ')}`);
+    console.log(
+      `  ${plan.policyCount} policies in force (staged view): ${Object.entries(byTier)
+        .map(([tier, n]) => `${tier} ${n}`)
+        .join(', ')}`,
+    );
 
     const comparison = await compareWithBaseline(
       records,
@@ -88,7 +93,8 @@ export async function benchSimulate(records: number, options: { runs?: number } 
         if (m.details['skipped'] !== 0) throw new Error(`${m.mode} skipped ${String(m.details['skipped'])} of ${records} valid records`);
         if (m.mode === 'baseline') return;
         if (m.details['simulated'] !== records) throw new Error(`ours simulated ${String(m.details['simulated'])} of ${records} records`);
-        if (m.details['policies'] !== plan.policyCount) throw new Error(`ours evaluated ${String(m.details['policies'])} policies, the directory has ${plan.policyCount}`);
+        if (m.details['policies'] !== plan.policyCount)
+          throw new Error(`ours evaluated ${String(m.details['policies'])} policies, the directory has ${plan.policyCount}`);
       },
     );
     const { details } = comparison;
@@ -120,15 +126,28 @@ export async function benchSimulate(records: number, options: { runs?: number } 
  * Setup: `policy-recommender recommend` with every workload microsegmented, into `outDir`; the
  * set's staged plan and its policies in force by tier, in evaluation order.
  */
-async function recommendPolicies(file: string, outDir: string, now: number): Promise<{ plan: EvaluationPlan; byTier: Record<string, number> }> {
-  const [{ FileFlowSource }, { recommendIntoDirectory }, { validateRecommendationConfig }, { loadTree }, { effectivePolicies, policySetFromTree }] = await Promise.all([
+async function recommendPolicies(
+  file: string,
+  outDir: string,
+  now: number,
+): Promise<{ plan: EvaluationPlan; byTier: Record<string, number> }> {
+  const [
+    { FileFlowSource },
+    { recommendIntoDirectory },
+    { validateRecommendationConfig },
+    { loadTree },
+    { effectivePolicies, policySetFromTree },
+  ] = await Promise.all([
     import('../src/flows/sources/file-source.ts'),
     import('../src/pipeline/run.ts'),
     import('../src/config/recommendation-config.ts'),
     import('../src/repo/fs-tree.ts'),
     import('../src/simulate/policy-set.ts'),
   ]);
-  const config = validateRecommendationConfig({ microsegmentation: { enabled: true, select: { selector: MICROSEGMENT_SELECTOR } } }, 'the simulate bench');
+  const config = validateRecommendationConfig(
+    { microsegmentation: { enabled: true, select: { selector: MICROSEGMENT_SELECTOR } } },
+    'the simulate bench',
+  );
   const started = performance.now();
   const run = await recommendIntoDirectory({ source: await FileFlowSource.open([file]), outDir, config, now, dryRun: false });
   console.log(
@@ -136,7 +155,8 @@ async function recommendPolicies(file: string, outDir: string, now: number): Pro
       `${run.plan.namespaces.length} namespaces, ${run.plan.workloads.length} workloads, in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
   const set = policySetFromTree(await loadTree(outDir));
-  if (set.warnings.length > 0) throw new Error(`the recommended policies do not load: ${set.warnings.map((w) => `${w.path}: ${w.message}`).join('; ')}`);
+  if (set.warnings.length > 0)
+    throw new Error(`the recommended policies do not load: ${set.warnings.map((w) => `${w.path}: ${w.message}`).join('; ')}`);
   const plan = set.plan('staged');
   const inForce = effectivePolicies('staged', set.policies);
   const byTier = Object.fromEntries(plan.tiers.map((tier) => [tier.name, inForce.filter((p) => p.tier === tier.name).length]));
@@ -218,7 +238,9 @@ function measure(argv: readonly string[]): Promise<void> {
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === '--measure') return measure(argv.slice(1));
   const { records, runs } = parseStandaloneArgs(argv, { records: SIMULATE_DEFAULT_RECORDS, runs: DEFAULT_RUNS });
-  console.log(`simulate bench: ${count(records)} records of the ${SCENARIO} scenario against the recommender's policies for them, ${runs} alternating runs per mode`);
+  console.log(
+    `simulate bench: ${count(records)} records of the ${SCENARIO} scenario against the recommender's policies for them, ${runs} alternating runs per mode`,
+  );
   printStandaloneResult({ bench: 'simulate', runsPerMode: runs }, await benchSimulate(records, { runs }));
 }
 

@@ -3,7 +3,7 @@
 // one Measurement as its last stdout line. The parent alternates baseline and ours, and the best
 // time of each counts, so warm-up, page-cache and scheduling noise hit both alike.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -230,7 +230,12 @@ export interface ServedBench {
 export async function compareServedReaders(bench: ServedBench): Promise<Comparison> {
   const server = await startServerChild(bench.server, `${bench.name} server`);
   try {
-    return await compareWithBaseline(bench.records, bench.runs, (mode) => measureInChild(bench.reader(mode, server.port), `${bench.name} ${mode} reader`), bench.check);
+    return await compareWithBaseline(
+      bench.records,
+      bench.runs,
+      (mode) => measureInChild(bench.reader(mode, server.port), `${bench.name} ${mode} reader`),
+      bench.check,
+    );
   } finally {
     await server.stop();
   }

@@ -39,7 +39,13 @@ async function ours(file: string, now: number): Promise<Work> {
     const source = await FileFlowSource.open([file]);
     const flows = await readFlows(source, DEFAULT_CONFIG, now);
     const template = await loadTree(TEMPLATE_DIR);
-    const plan = planRecommendations({ tree: new Map(), template, observations: flows.observations.byNamespace, config: DEFAULT_CONFIG, now });
+    const plan = planRecommendations({
+      tree: new Map(),
+      template,
+      observations: flows.observations.byNamespace,
+      config: DEFAULT_CONFIG,
+      now,
+    });
     let atoms = 0;
     for (const list of flows.observations.byNamespace.values()) atoms += list.length;
     return {

@@ -1,7 +1,7 @@
 // The README's configuration examples are what people copy: they must stay valid as the schemas move.
 
-import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
+import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import { validateRepositoryConfig } from '../src/app/config/repository-config.ts';
 import { validateDeploymentConfig } from '../src/deployment/deployment-config.ts';
@@ -20,7 +20,11 @@ function exampleAfter(heading: string): unknown {
 describe('README examples', () => {
   it('the deployment configuration example is valid, with one cluster per flow source', () => {
     const config = validateDeploymentConfig(exampleAfter('### Tell it where the flows are'), 'README.md');
-    expect(Object.values(config.clusters).map((c) => c.flows.source).sort()).toEqual(['elasticsearch', 'file', 'goldmane']);
+    expect(
+      Object.values(config.clusters)
+        .map((c) => c.flows.source)
+        .sort(),
+    ).toEqual(['elasticsearch', 'file', 'goldmane']);
   });
 
   it('the repository configuration example is valid and gets the documented defaults', () => {

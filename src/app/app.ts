@@ -8,22 +8,22 @@ import type { RunLock } from '../cluster/run-lock.ts';
 import type { FlowSource } from '../flows/source.ts';
 import type { TreeFiles } from '../repo/tree.ts';
 import type { FlowCollectors } from './collect/collector.ts';
-import { loadRepositoryConfig, type LoadedConfig } from './config/load-repository-config.ts';
-import { CONFIG_PATH, type ScheduleDefaults } from './config/repository-config.ts';
+import { type LoadedConfig, loadRepositoryConfig } from './config/load-repository-config.ts';
+import type { ScheduleDefaults } from './config/repository-config.ts';
 import { githubConfigReader, visibilityOf } from './github/github-config-reader.ts';
 import { GitHubRepository, type Octokit } from './github/github-repository.ts';
 import { opsHandler } from './ops/endpoints.ts';
-import { guardWebhookEndpoint, withoutPayloadInErrors } from './ops/webhook-edge.ts';
 import type { AppMetrics, PullRequestAction, RunOutcome } from './ops/metrics.ts';
-import { dismissalComment, DISMISSED_MARKER } from './render/comments.ts';
+import { guardWebhookEndpoint, withoutPayloadInErrors } from './ops/webhook-edge.ts';
+import { pushTrigger } from './push-trigger.ts';
+import { DISMISSED_MARKER, dismissalComment } from './render/comments.ts';
 import { DASHBOARD_LABEL, DASHBOARD_MARKER, dashboardRequests } from './render/dashboard.ts';
 import type { Decision } from './run/decide.ts';
-import { pushTrigger } from './push-trigger.ts';
 import { restoreOverwrittenBoxes } from './run/restore-boxes.ts';
-import { runRepository, type RunResult } from './run/run-repository.ts';
-import { Scheduler, type RepositoryKey, type Settle } from './scheduler.ts';
+import { type RunResult, runRepository } from './run/run-repository.ts';
+import { type RepositoryKey, Scheduler, type Settle } from './scheduler.ts';
 import { parseBranch } from './state/proposal-key.ts';
-import { isDismissal, RECOMMENDATION_LABEL, REBASE_LABEL, STATUS_LABELS } from './state/pull-request-state.ts';
+import { isDismissal, REBASE_LABEL, RECOMMENDATION_LABEL, STATUS_LABELS } from './state/pull-request-state.ts';
 
 export interface AppOptions {
   readonly scheduleDefaults: ScheduleDefaults;
@@ -112,7 +112,9 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
     /** Repositories whose configuration changed since their schedule was set: their next run resets it. */
     const configChanged = new Set<string>();
     const runFor = (key: RepositoryKey, trigger: string, signal: AbortSignal): Promise<void> =>
-      options.runLock ? options.runLock.hold(repositoryId(key), signal, (held) => runOnce(key, trigger, held)) : runOnce(key, trigger, signal);
+      options.runLock
+        ? options.runLock.hold(repositoryId(key), signal, (held) => runOnce(key, trigger, held))
+        : runOnce(key, trigger, signal);
     const runOnce = async (key: RepositoryKey, trigger: string, signal: AbortSignal): Promise<void> => {
       const octokit = (await probot.auth(key.installationId)) as Octokit;
       const { data } = await octokit.rest.repos.get({ owner: key.owner, repo: key.repo });
@@ -124,9 +126,16 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       const run = () =>
         runRepository(
           {
-            repository: new GitHubRepository(octokit, { owner: key.owner, name: key.repo, defaultBranch: data.default_branch, nodeId: data.node_id }),
+            repository: new GitHubRepository(octokit, {
+              owner: key.owner,
+              name: key.repo,
+              defaultBranch: data.default_branch,
+              nodeId: data.node_id,
+            }),
             config: loaded,
-            openFlowSource: collectors ? (cluster) => collectors.openFlowSource(cluster, () => options.openFlowSource(cluster)) : options.openFlowSource,
+            openFlowSource: collectors
+              ? (cluster) => collectors.openFlowSource(cluster, () => options.openFlowSource(cluster))
+              : options.openFlowSource,
             ...(options.clusterContext ? { clusterContext: options.clusterContext } : {}),
             template: options.template,
             engineVersion: options.engineVersion,
@@ -177,13 +186,20 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
     };
 
     const keyOf = (context: Context): RepositoryKey => {
-      const { installation, repository } = context.payload as { installation?: { id: number }; repository: { owner: { login: string }; name: string } };
+      const { installation, repository } = context.payload as {
+        installation?: { id: number };
+        repository: { owner: { login: string }; name: string };
+      };
       return { installationId: installation!.id, owner: repository.owner.login, repo: repository.name };
     };
 
     const repositoryOf = (context: Context<'issues' | 'pull_request'>): GitHubRepository => {
       const { repository } = context.payload;
-      return new GitHubRepository(context.octokit as Octokit, { owner: repository.owner.login, name: repository.name, defaultBranch: repository.default_branch });
+      return new GitHubRepository(context.octokit as Octokit, {
+        owner: repository.owner.login,
+        name: repository.name,
+        defaultBranch: repository.default_branch,
+      });
     };
 
     /** Closes handled one at a time per repository: a close delivered twice at once comments once. */
@@ -198,28 +214,30 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       }
     };
 
-    on('pull_request.closed', (context) => oneAtATime(keyOf(context), async () => {
-      const pr = context.payload.pull_request;
-      const target = parseBranch(pr.head.ref);
-      if (target === null || !pr.labels.some((l) => l.name === RECOMMENDATION_LABEL)) return;
-      const repo = repositoryOf(context);
-      // A close the bot made itself (as obsolete) is not a person's dismissal.
-      if (!pr.merged && isDismissal({ state: 'closed', body: pr.body ?? '' })) {
-        // Once per pull request, even if GitHub delivers the event again, to any replica, or it is closed twice.
-        await repo.commentOnce(pr.number, dismissalComment(target), DISMISSED_MARKER);
-      }
-      // Merged, its status (Learning, Stable, Enforce ...) is history: the labels go. One request
-      // per label (DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}), so a label a
-      // person adds meanwhile stays; one already gone (404: a redelivery) is fine.
-      if (pr.merged) {
-        for (const label of pr.labels.filter((l) => (STATUS_LABELS as readonly string[]).includes(l.name))) {
-          await context.octokit.rest.issues.removeLabel(context.issue({ name: label.name })).catch((e: unknown) => {
-            if ((e as { status?: number }).status !== 404) throw e;
-          });
+    on('pull_request.closed', (context) =>
+      oneAtATime(keyOf(context), async () => {
+        const pr = context.payload.pull_request;
+        const target = parseBranch(pr.head.ref);
+        if (target === null || !pr.labels.some((l) => l.name === RECOMMENDATION_LABEL)) return;
+        const repo = repositoryOf(context);
+        // A close the bot made itself (as obsolete) is not a person's dismissal.
+        if (!pr.merged && isDismissal({ state: 'closed', body: pr.body ?? '' })) {
+          // Once per pull request, even if GitHub delivers the event again, to any replica, or it is closed twice.
+          await repo.commentOnce(pr.number, dismissalComment(target), DISMISSED_MARKER);
         }
-      }
-      await repo.deleteBranch(pr.head.ref);
-    }));
+        // Merged, its status (Learning, Stable, Enforce ...) is history: the labels go. One request
+        // per label (DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}), so a label a
+        // person adds meanwhile stays; one already gone (404: a redelivery) is fine.
+        if (pr.merged) {
+          for (const label of pr.labels.filter((l) => (STATUS_LABELS as readonly string[]).includes(l.name))) {
+            await context.octokit.rest.issues.removeLabel(context.issue({ name: label.name })).catch((e: unknown) => {
+              if ((e as { status?: number }).status !== 404) throw e;
+            });
+          }
+        }
+        await repo.deleteBranch(pr.head.ref);
+      }),
+    );
 
     on(['pull_request.reopened', 'pull_request.labeled'], async (context) => {
       const pr = context.payload.pull_request;
@@ -283,8 +301,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
 
     on(['installation.created', 'installation_repositories.added'], async (context) => {
       const installationId = context.payload.installation.id;
-      const repositories =
-        context.payload.action === 'created' ? (context.payload.repositories ?? []) : context.payload.repositories_added;
+      const repositories = context.payload.action === 'created' ? (context.payload.repositories ?? []) : context.payload.repositories_added;
       for (const r of repositories) {
         const [owner, repo] = r.full_name.split('/') as [string, string];
         await scheduleRepository(context.octokit as Octokit, { installationId, owner, repo });
@@ -309,7 +326,9 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       for (let attempt = 0; ; attempt++) {
         try {
           const appOctokit = (await probot.auth()) as Octokit;
-          for await (const { data: installations } of appOctokit.paginate.iterator(appOctokit.rest.apps.listInstallations, { per_page: 100 })) {
+          for await (const { data: installations } of appOctokit.paginate.iterator(appOctokit.rest.apps.listInstallations, {
+            per_page: 100,
+          })) {
             for (const installation of installations) {
               const octokit = (await probot.auth(installation.id)) as Octokit;
               const repositories = await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });

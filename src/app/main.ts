@@ -16,6 +16,7 @@ import { openGoldmaneSource } from '../flows/sources/goldmane/goldmane-source.ts
 import { openFlowSource } from '../flows/sources/open-flow-source.ts';
 import { TEMPLATE_DIR } from '../pipeline/run.ts';
 import { loadTree } from '../repo/fs-tree.ts';
+import { packageVersion } from '../util/package-version.ts';
 import { policyRecommenderApp } from './app.ts';
 import { FlowCollectors } from './collect/collector.ts';
 import { loadScheduleDefaults } from './config/schedule-defaults.ts';
@@ -23,7 +24,6 @@ import { githubMetricsPlugin } from './ops/github-metrics.ts';
 import { openInstrumented } from './ops/instrumented-flow-source.ts';
 import { AppMetrics } from './ops/metrics.ts';
 import { webhookSecretProblem } from './ops/webhook-edge.ts';
-import { packageVersion } from '../util/package-version.ts';
 
 // Deliveries signed with Probot's public default secret are never accepted: no secret, no start.
 const secretProblem = webhookSecretProblem(process.env, process.cwd());
@@ -65,7 +65,7 @@ const collectors = new FlowCollectors({
 });
 
 let isLeader = () => true;
-let stopScheduledWork = () => undefined as void;
+let stopScheduledWork: () => void = () => undefined;
 let runLock: RunLock | undefined;
 const lease = process.env['POLICY_RECOMMENDER_LEASE'];
 if (lease) {
@@ -73,7 +73,13 @@ if (lease) {
   const [namespace, name = 'policy-recommender'] = lease.split('/') as [string, string | undefined];
   const identity = process.env['POD_NAME'] ?? hostname();
   // A run of a repository, wherever a webhook asked for it, holds that repository's Lease.
-  runLock = leaseRunLock({ cluster: { inCluster: true }, namespace, prefix: name, identity, onError: (e) => console.error(`run lock: ${e.message}`) });
+  runLock = leaseRunLock({
+    cluster: { inCluster: true },
+    namespace,
+    prefix: name,
+    identity,
+    onError: (e) => console.error(`run lock: ${e.message}`),
+  });
   const elector = new LeaderElector({
     cluster: { inCluster: true },
     namespace,
@@ -101,7 +107,11 @@ const { app, scheduler } = policyRecommenderApp({
   scheduleDefaults,
   collectors,
   openFlowSource: (cluster) =>
-    openInstrumented(() => openFlowSource(deployment, cluster), { cluster, source: clusterConnection(deployment, cluster)?.flows.source ?? 'none' }, metrics),
+    openInstrumented(
+      () => openFlowSource(deployment, cluster),
+      { cluster, source: clusterConnection(deployment, cluster)?.flows.source ?? 'none' },
+      metrics,
+    ),
   clusterContext: (cluster) => {
     const access = clusterConnection(deployment, cluster)?.kubernetes;
     return access ? openClusterContext(access) : null;

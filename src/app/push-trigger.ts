@@ -18,7 +18,11 @@ export interface PushPayload {
   readonly before?: string;
   readonly after?: string;
   readonly repository: { readonly default_branch?: string };
-  readonly commits: readonly { readonly added?: readonly string[]; readonly modified?: readonly string[]; readonly removed?: readonly string[] }[];
+  readonly commits: readonly {
+    readonly added?: readonly string[];
+    readonly modified?: readonly string[];
+    readonly removed?: readonly string[];
+  }[];
 }
 
 export type PushTrigger =
@@ -36,13 +40,12 @@ export function pushTrigger(push: PushPayload, clusterPaths: readonly string[] |
   if (branch === undefined || push.ref !== `refs/heads/${branch}` || push.deleted) return null;
   // A history rewritten, or more commits than GitHub lists: which files changed is not known.
   const unknown =
-    push.forced === true ||
-    push.commits.length >= PUSH_COMMITS_LISTED ||
-    (push.commits.length === 0 && push.before !== push.after);
+    push.forced === true || push.commits.length >= PUSH_COMMITS_LISTED || (push.commits.length === 0 && push.before !== push.after);
   if (unknown) return { kind: 'configuration', reason: `push to ${branch} (files unknown)` };
   const files = new Set(push.commits.flatMap((c) => [...(c.added ?? []), ...(c.modified ?? []), ...(c.removed ?? [])]));
   if (files.has(CONFIG_PATH)) return { kind: 'configuration', reason: 'configuration changed' };
-  if (clusterPaths === undefined) return files.size > 0 ? { kind: 'configuration', reason: `push to ${branch} (configuration not read yet)` } : null;
+  if (clusterPaths === undefined)
+    return files.size > 0 ? { kind: 'configuration', reason: `push to ${branch} (configuration not read yet)` } : null;
   for (const path of clusterPaths) {
     const under = (file: string) => path === '' || file === path || file.startsWith(`${path}/`);
     if ([...files].some(under)) return { kind: 'policies', reason: `push to ${branch} under ${path === '' ? '/' : path}` };

@@ -50,7 +50,12 @@ export class Scheduler {
   readonly #onError: (key: RepositoryKey, error: unknown) => void;
   readonly #settle: Settle;
 
-  constructor(options: { run: RunFunction; mayRunScheduled?: () => boolean; onError?: (key: RepositoryKey, error: unknown) => void; settle?: Settle }) {
+  constructor(options: {
+    run: RunFunction;
+    mayRunScheduled?: () => boolean;
+    onError?: (key: RepositoryKey, error: unknown) => void;
+    settle?: Settle;
+  }) {
     this.#run = options.run;
     this.#settle = options.settle ?? settleAfter(SETTLE_MS);
     this.#mayRunScheduled = options.mayRunScheduled ?? (() => true);
@@ -131,7 +136,8 @@ export class Scheduler {
 
   #entry(key: RepositoryKey): Entry {
     let entry = this.#entries.get(id(key));
-    if (entry === undefined) this.#entries.set(id(key), (entry = { key, task: null, pattern: '', running: null, abort: null, pending: null, settling: null }));
+    if (entry === undefined)
+      this.#entries.set(id(key), (entry = { key, task: null, pattern: '', running: null, abort: null, pending: null, settling: null }));
     return entry;
   }
 

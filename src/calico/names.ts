@@ -63,7 +63,9 @@ export function isCalicoName(value: string): boolean {
 export function calicoPolicyNameError(scope: 'namespaced' | 'global', name: string): string | null {
   const label = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
   const pattern =
-    scope === 'global' ? new RegExp(`^(${label}\\.)?${label}$`) : new RegExp(`^((${label})(\\.${label})?|((?:knp|ossg)\\.default\\.(${label}(\\.${label})*)))$`);
+    scope === 'global'
+      ? new RegExp(`^(${label}\\.)?${label}$`)
+      : new RegExp(`^((${label})(\\.${label})?|((?:knp|ossg)\\.default\\.(${label}(\\.${label})*)))$`);
   if (name.length > 253) return 'is longer than 253 characters';
   return pattern.test(name) ? null : 'is not a valid policy name (lowercase DNS labels joined by at most one ".")';
 }
@@ -75,7 +77,8 @@ export function calicoPolicyNameError(scope: 'namespaced' | 'global', name: stri
  * name has no dot or starts with `default.`; in another tier it starts with `<tier>.`.
  */
 export function tieredPolicyNameError(name: string, tier: string): string | null {
-  if (['knp.default.', 'kanp.adminnetworkpolicy.', 'kbanp.baselineadminnetworkpolicy.', 'ossg.'].some((p) => name.startsWith(p))) return null;
+  if (['knp.default.', 'kanp.adminnetworkpolicy.', 'kbanp.baselineadminnetworkpolicy.', 'ossg.'].some((p) => name.startsWith(p)))
+    return null;
   if (tier === 'default' ? !name.includes('.') || name.startsWith('default.') : name.startsWith(`${tier}.`)) return null;
   return `must be named "${tier}.<name>" in tier ${tier} (Calico up to 3.31)`;
 }
@@ -122,11 +125,19 @@ function goJsonMapLength(m: Readonly<Record<string, string>>): number {
  * a creationTimestamp), plus the annotations whose key contains projectcalico.org/ or
  * operator.tigera.io/, kept beside it. The kube-apiserver refuses more than ANNOTATIONS_SIZE_LIMIT.
  */
-export function v1StoredAnnotationBytes(meta: { readonly name: string | null; readonly labels: Readonly<Record<string, string>>; readonly annotations: Readonly<Record<string, string>> }): number {
+export function v1StoredAnnotationBytes(meta: {
+  readonly name: string | null;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+}): number {
   let json = 2 + '"creationTimestamp":'.length + 22;
   if (meta.name !== null) json += '"name":'.length + goJsonStringLength(meta.name) + 1;
   if (Object.keys(meta.labels).length > 0) json += 1 + '"labels":'.length + goJsonMapLength(meta.labels);
   if (Object.keys(meta.annotations).length > 0) json += 1 + '"annotations":'.length + goJsonMapLength(meta.annotations);
   const kept = Object.entries(meta.annotations).filter(([k]) => k.includes('projectcalico.org/') || k.includes('operator.tigera.io/'));
-  return Buffer.byteLength('projectcalico.org/metadata') + json + kept.reduce((acc, [k, v]) => acc + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  return (
+    Buffer.byteLength('projectcalico.org/metadata') +
+    json +
+    kept.reduce((acc, [k, v]) => acc + Buffer.byteLength(k) + Buffer.byteLength(v), 0)
+  );
 }

@@ -38,7 +38,7 @@ function ipv6Bits(text: string): bigint {
   let body = text;
   if (v4) {
     const n = parseIp(v4[1]!)!.bits;
-    body = text.slice(0, v4.index) + ((n >> 16n) & 0xffffn).toString(16) + ':' + (n & 0xffffn).toString(16);
+    body = `${text.slice(0, v4.index) + ((n >> 16n) & 0xffffn).toString(16)}:${(n & 0xffffn).toString(16)}`;
   }
   const [head, tail] = body.split('::') as [string, string | undefined];
   const h = head === '' ? [] : head.split(':');

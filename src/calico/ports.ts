@@ -59,7 +59,15 @@ export function comparePortLists(a: readonly PortMatch[], b: readonly PortMatch[
  * least one letter, no leading, trailing or doubled `-`.
  */
 export function isPortName(s: string): boolean {
-  return s.length >= 1 && s.length <= 15 && /^[-a-z0-9]+$/.test(s) && /[a-z]/.test(s) && !s.includes('--') && !s.startsWith('-') && !s.endsWith('-');
+  return (
+    s.length >= 1 &&
+    s.length <= 15 &&
+    /^[-a-z0-9]+$/.test(s) &&
+    /[a-z]/.test(s) &&
+    !s.includes('--') &&
+    !s.startsWith('-') &&
+    !s.endsWith('-')
+  );
 }
 
 /**
@@ -89,7 +97,8 @@ export function calicoPortMatch(p: unknown): { match: PortMatch } | { error: str
     if (lo > hi) return { error: 'the range starts after it ends' };
     return fromOne(lo, hi) ?? { match: lo === hi ? lo : `${lo}:${hi}` };
   }
-  if (!/^[a-zA-Z0-9_.-]{1,128}$/.test(p) || !isPortName(p)) return { error: 'a port name is 1-15 lowercase letters, digits and "-", with a letter' };
+  if (!/^[a-zA-Z0-9_.-]{1,128}$/.test(p) || !isPortName(p))
+    return { error: 'a port name is 1-15 lowercase letters, digits and "-", with a letter' };
   return { match: p };
 }
 

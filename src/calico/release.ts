@@ -71,7 +71,10 @@ const MAX_VERSION_LENGTH = 128;
 export function calicoReleaseOfVersion(version: string): CalicoVersionReading {
   const match = version.length <= MAX_VERSION_LENGTH ? VERSION.exec(version) : null;
   if (match === null) {
-    return { release: null, reason: `"${printable(version)}" is not a Calico version (vMAJOR.MINOR.PATCH, as calico/node's build records it)` };
+    return {
+      release: null,
+      reason: `"${printable(version)}" is not a Calico version (vMAJOR.MINOR.PATCH, as calico/node's build records it)`,
+    };
   }
   const major = Number(match[1]);
   const minor = Number(match[2]);

@@ -66,9 +66,27 @@ export class SelectorSyntaxError extends Error {
 
 /** Token kinds, as libcalico-go's tokenizer.Kind (TokLabel = 'label', TokStringLiteral = 'string', ...). */
 export type SelectorTokenKind =
-  | '(' | ')' | '{' | '}' | ',' | '!' | '==' | '!=' | '&&' | '||'
-  | 'in' | 'not in' | 'contains' | 'starts with' | 'ends with'
-  | 'has' | 'all' | 'global' | 'label' | 'string' | 'eof';
+  | '('
+  | ')'
+  | '{'
+  | '}'
+  | ','
+  | '!'
+  | '=='
+  | '!='
+  | '&&'
+  | '||'
+  | 'in'
+  | 'not in'
+  | 'contains'
+  | 'starts with'
+  | 'ends with'
+  | 'has'
+  | 'all'
+  | 'global'
+  | 'label'
+  | 'string'
+  | 'eof';
 
 export interface SelectorToken {
   readonly kind: SelectorTokenKind;
@@ -143,10 +161,15 @@ function tokenize(text: string): SelectorToken[] {
       const m = matchAt(WORD_OPERATOR_AT, text, i);
       if (m === null) throw new SelectorSyntaxError(`expected an operator after label '${previous.value}'`, start);
       const word = m[1] ?? '';
-      const kind: SelectorTokenKind = word.startsWith('starts') ? 'starts with'
-        : word.startsWith('ends') ? 'ends with'
-        : word.startsWith('not') ? 'not in'
-        : word === 'in' ? 'in' : 'contains';
+      const kind: SelectorTokenKind = word.startsWith('starts')
+        ? 'starts with'
+        : word.startsWith('ends')
+          ? 'ends with'
+          : word.startsWith('not')
+            ? 'not in'
+            : word === 'in'
+              ? 'in'
+              : 'contains';
       push(kind, start);
       i += m[0].length;
     } else if (matchAt(FUNCTION_AT, text, i) !== null) {
@@ -187,12 +210,19 @@ function tokenize(text: string): SelectorToken[] {
 
 function describe(token: SelectorToken): string {
   switch (token.kind) {
-    case 'eof': return 'end of selector';
-    case 'label': return `label '${token.value}'`;
-    case 'string': return 'string literal';
-    case 'has': return `has(${token.value})`;
-    case 'all': case 'global': return `${token.kind}()`;
-    default: return `'${token.kind}'`;
+    case 'eof':
+      return 'end of selector';
+    case 'label':
+      return `label '${token.value}'`;
+    case 'string':
+      return 'string literal';
+    case 'has':
+      return `has(${token.value})`;
+    case 'all':
+    case 'global':
+      return `${token.kind}()`;
+    default:
+      return `'${token.kind}'`;
   }
 }
 
@@ -246,10 +276,14 @@ function parseTokens(tokens: readonly SelectorToken[]): SelectorNode {
   function parsePrimary(): SelectorNode {
     const token = next();
     switch (token.kind) {
-      case 'all': return { op: 'all' };
-      case 'global': return { op: 'global' };
-      case 'has': return { op: 'has', key: token.value };
-      case 'label': return parseComparison(token);
+      case 'all':
+        return { op: 'all' };
+      case 'global':
+        return { op: 'global' };
+      case 'has':
+        return { op: 'has', key: token.value };
+      case 'label':
+        return parseComparison(token);
       case '(': {
         if (++depth > MAX_NESTING_DEPTH) {
           throw new SelectorSyntaxError(`parentheses nested deeper than ${MAX_NESTING_DEPTH}`, token.pos);
@@ -268,11 +302,16 @@ function parseTokens(tokens: readonly SelectorToken[]): SelectorNode {
     const key = label.value;
     const operator = next();
     switch (operator.kind) {
-      case '==': case '!=': case 'contains': case 'starts with': case 'ends with': {
+      case '==':
+      case '!=':
+      case 'contains':
+      case 'starts with':
+      case 'ends with': {
         const value = expect('string', `a string literal after '${operator.kind}'`).value;
         return { op: operator.kind, key, value };
       }
-      case 'in': case 'not in':
+      case 'in':
+      case 'not in':
         return { op: operator.kind, key, values: parseSet(operator.kind) };
       default:
         throw new SelectorSyntaxError(`expected an operator after label '${key}' but found ${describe(operator)}`, operator.pos);
@@ -311,13 +350,20 @@ function labelValue(labels: Labels, key: string): string | undefined {
 
 function evaluate(node: SelectorNode, labels: Labels, isGlobal: boolean): boolean {
   switch (node.op) {
-    case 'all': return !isGlobal;
-    case 'global': return isGlobal;
-    case 'has': return Object.hasOwn(labels, node.key);
-    case 'not': return !evaluate(node.expr, labels, isGlobal);
-    case 'and': return node.exprs.every((expr) => evaluate(expr, labels, isGlobal));
-    case 'or': return node.exprs.some((expr) => evaluate(expr, labels, isGlobal));
-    default: return compare(node, labelValue(labels, node.key));
+    case 'all':
+      return !isGlobal;
+    case 'global':
+      return isGlobal;
+    case 'has':
+      return Object.hasOwn(labels, node.key);
+    case 'not':
+      return !evaluate(node.expr, labels, isGlobal);
+    case 'and':
+      return node.exprs.every((expr) => evaluate(expr, labels, isGlobal));
+    case 'or':
+      return node.exprs.some((expr) => evaluate(expr, labels, isGlobal));
+    default:
+      return compare(node, labelValue(labels, node.key));
   }
 }
 
@@ -326,18 +372,26 @@ type Comparison = Extract<SelectorNode, { key: string }>;
 /** One comparison against a label's value (undefined: the label is absent). */
 function compare(node: Comparison, value: string | undefined): boolean {
   switch (node.op) {
-    case 'has': return value !== undefined;
+    case 'has':
+      return value !== undefined;
     // The negative operators match when the label is absent; the others need it present.
-    case '!=': return value !== node.value;
-    case 'not in': return value === undefined || !node.values.includes(value);
+    case '!=':
+      return value !== node.value;
+    case 'not in':
+      return value === undefined || !node.values.includes(value);
   }
   if (value === undefined) return false;
   switch (node.op) {
-    case '==': return value === node.value;
-    case 'in': return node.values.includes(value);
-    case 'contains': return value.includes(node.value);
-    case 'starts with': return value.startsWith(node.value);
-    case 'ends with': return value.endsWith(node.value);
+    case '==':
+      return value === node.value;
+    case 'in':
+      return node.values.includes(value);
+    case 'contains':
+      return value.includes(node.value);
+    case 'starts with':
+      return value.startsWith(node.value);
+    case 'ends with':
+      return value.endsWith(node.value);
   }
 }
 
@@ -364,13 +418,16 @@ export function matchesPartially(node: SelectorNode, partial: PartialLabels, con
 
 function evaluatePartially(node: SelectorNode, partial: PartialLabels, isGlobal: boolean): Truth {
   switch (node.op) {
-    case 'all': return !isGlobal;
-    case 'global': return isGlobal;
+    case 'all':
+      return !isGlobal;
+    case 'global':
+      return isGlobal;
     case 'not': {
       const truth = evaluatePartially(node.expr, partial, isGlobal);
       return truth === 'unknown' ? truth : !truth;
     }
-    case 'and': case 'or': {
+    case 'and':
+    case 'or': {
       const decisive = node.op === 'or';
       let result: Truth = !decisive;
       for (const expr of node.exprs) {
@@ -402,13 +459,15 @@ function sortedUnique(values: readonly string[]): string[] {
  */
 function normalise(node: SelectorNode): SelectorNode {
   switch (node.op) {
-    case 'in': case 'not in':
+    case 'in':
+    case 'not in':
       return { op: node.op, key: node.key, values: sortedUnique(node.values) };
     case 'not': {
       const expr = normalise(node.expr);
       return expr.op === 'not' ? expr.expr : { op: 'not', expr };
     }
-    case 'and': case 'or': {
+    case 'and':
+    case 'or': {
       const exprs: SelectorNode[] = [];
       for (const child of node.exprs) {
         const expr = normalise(child);
@@ -425,7 +484,8 @@ function normalise(node: SelectorNode): SelectorNode {
 }
 
 function checkKey(key: string): string {
-  if (!LABEL_KEY.test(key) || key.length > MAX_LABEL_LENGTH) throw new RangeError(`invalid label key for a selector: ${JSON.stringify(key)}`);
+  if (!LABEL_KEY.test(key) || key.length > MAX_LABEL_LENGTH)
+    throw new RangeError(`invalid label key for a selector: ${JSON.stringify(key)}`);
   return key;
 }
 
@@ -439,10 +499,14 @@ export function quoteSelectorValue(value: string): string {
 // Expects a normalised tree: 'and' never directly holds 'and', 'or' never holds 'or'.
 function render(node: SelectorNode): string {
   switch (node.op) {
-    case 'all': return 'all()';
-    case 'global': return 'global()';
-    case 'has': return `has(${checkKey(node.key)})`;
-    case 'in': case 'not in':
+    case 'all':
+      return 'all()';
+    case 'global':
+      return 'global()';
+    case 'has':
+      return `has(${checkKey(node.key)})`;
+    case 'in':
+    case 'not in':
       return `${checkKey(node.key)} ${node.op} {${node.values.map(quoteSelectorValue).join(', ')}}`;
     case 'not': {
       const expr = node.expr;

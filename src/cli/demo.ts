@@ -23,7 +23,8 @@ export async function runDemo(io: Io, openFlows: (paths: readonly string[], io: 
   // Checked before the directory is made: without the samples there is nothing to show.
   const firstSource = await source();
   const out = await mkdtemp(join(tmpdir(), 'policy-recommender-demo-'));
-  const run = async (flows?: FlowSource) => recommendIntoDirectory({ source: flows ?? (await source()), outDir: out, config: DEFAULT_CONFIG, now, dryRun: false });
+  const run = async (flows?: FlowSource) =>
+    recommendIntoDirectory({ source: flows ?? (await source()), outDir: out, config: DEFAULT_CONFIG, now, dryRun: false });
 
   io.stdout(`policy-recommender demo: the bundled sample flows (${SAMPLE_FLOWS}) as of ${SAMPLE_NOW}, into ${out}\n`);
   const first = await run(firstSource);
@@ -40,7 +41,7 @@ export async function runDemo(io: Io, openFlows: (paths: readonly string[], io: 
   io.stdout(`\nThe yaobank recommendation, ${example}:\n\n${await readFile(example, 'utf8')}`);
   io.stdout(
     `Next: Argo CD (a directory source, recurse) and Flux (which generates its kustomization) apply ${out} as it is; ` +
-      '`policy-recommender recommend --flows <your flow logs> --out <policies repo>/<cluster>` runs it on your cluster\'s flows.',
+      "`policy-recommender recommend --flows <your flow logs> --out <policies repo>/<cluster>` runs it on your cluster's flows.",
   );
   return 0;
 }

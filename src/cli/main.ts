@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+
 // The command line: `recommend` (flow logs -> a policies directory), `simulate` (flow logs
 // against a policies directory: what would be allowed or denied) and `demo`. Usage errors exit
 // 2, run errors exit 1, each with one line `policy-recommender: ...` on stderr (an invalid
@@ -6,33 +7,33 @@
 // that gives a run nothing to go on (no flow-log file, no line, every line malformed) is a run
 // error, not a quiet success.
 
-import { packageVersion } from '../util/package-version.ts';
-import { Command, CommanderError, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
+import { Command, CommanderError, Option } from 'commander';
 import { isDnsLabel } from '../calico/names.ts';
 import {
   ConfigError,
   DEFAULT_CONFIG,
   FLAVORS,
+  type Flavor,
   microsegmentationIssues,
   parseRecommendationConfig,
   parseWorkloadSelection,
-  WORKLOAD_SELECTION_SYNTAX,
-  type Flavor,
   type RecommendationConfig,
+  WORKLOAD_SELECTION_SYNTAX,
 } from '../config/recommendation-config.ts';
 import { parseTime } from '../engine/provenance.ts';
-import { FlowSourceError, type FlowSource } from '../flows/source.ts';
+import { type FlowSource, FlowSourceError } from '../flows/source.ts';
 import { FileFlowSource } from '../flows/sources/file-source.ts';
-import { TreeWriteError } from '../repo/fs-tree.ts';
-import { KustomizationError } from '../repo/kustomize.ts';
-import { YamlError } from '../yaml/document.ts';
 import { recommendIntoDirectory } from '../pipeline/run.ts';
 import { PoliciesDirectoryError, simulateDirectory } from '../pipeline/simulate.ts';
+import { TreeWriteError } from '../repo/fs-tree.ts';
+import { KustomizationError } from '../repo/kustomize.ts';
+import { packageVersion } from '../util/package-version.ts';
+import { YamlError } from '../yaml/document.ts';
 import { runDemo } from './demo.ts';
 import { renderDiff } from './diff.ts';
+import { type ProgressOptions, withProgress } from './progress.ts';
 import { renderSimulation, simulationJson } from './simulate.ts';
-import { withProgress, type ProgressOptions } from './progress.ts';
 import { renderSummary } from './summary.ts';
 
 export class UsageError extends Error {
@@ -88,13 +89,13 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     .description('Learn from flow logs and write (or update) recommended policies in a directory')
     .requiredOption('--flows <path...>', 'Calico flow-log files or directories (*.log, *.json, *.jsonl, optionally .gz), or - for stdin')
     .requiredOption('--out <dir>', 'the policies directory to create or update')
-    .addOption(new Option('--flavor <flavor>', 'output flavour (default: calico, or the config file\'s)').choices(FLAVORS))
-    .option('--config <file>', 'recommendation settings (YAML; the keys of Calico\'s PolicyRecommendationScope)')
+    .addOption(new Option('--flavor <flavor>', "output flavour (default: calico, or the config file's)").choices(FLAVORS))
+    .option('--config <file>', "recommendation settings (YAML; the keys of Calico's PolicyRecommendationScope)")
     .option('--now <time>', 'evaluation time, RFC 3339 (default: the current time)')
     .option('--dry-run', 'print a unified diff of what would change and write nothing')
     .option(
       '--microsegment <namespace-or-workload...>',
-      'also recommend per-workload policies (microsegmentation, in tier appsec unless configured otherwise) for every workload of a namespace, or for one workload (<ns>/<name> or <ns>/<Kind>/<name>); adds to the config file\'s microsegmentation.select',
+      "also recommend per-workload policies (microsegmentation, in tier appsec unless configured otherwise) for every workload of a namespace, or for one workload (<ns>/<name> or <ns>/<Kind>/<name>); adds to the config file's microsegmentation.select",
     )
     .action(async (options: RecommendOptions) => {
       exitCode = await recommend(options, io);
@@ -151,7 +152,9 @@ function nowOption(text: string | undefined): number {
 export async function openFlows(paths: readonly string[], io: Io): Promise<FlowSource> {
   const source = await FileFlowSource.open(paths, io.stdin ? { stdin: io.stdin } : {});
   if (source.files.length === 0) {
-    throw new FlowSourceError(`no flow-log files in ${paths.join(', ')} (a directory is searched for *.log, *.json, *.jsonl and their .gz forms)`);
+    throw new FlowSourceError(
+      `no flow-log files in ${paths.join(', ')} (a directory is searched for *.log, *.json, *.jsonl and their .gz forms)`,
+    );
   }
   return io.progress === undefined ? source : withProgress(source, io.progress);
 }
@@ -174,7 +177,13 @@ async function simulate(options: SimulateOptions, io: Io): Promise<number> {
   const now = nowOption(options.now);
   const config = await loadConfig(options.config, undefined);
   const source = await openFlows(options.flows, io);
-  const sim = await simulateDirectory({ source, policiesDir: options.policies, config, now, view: options.enforcedOnly ? 'enforced' : 'staged' });
+  const sim = await simulateDirectory({
+    source,
+    policiesDir: options.policies,
+    config,
+    now,
+    view: options.enforcedOnly ? 'enforced' : 'staged',
+  });
   io.stdout(options.json ? simulationJson(sim) : renderSimulation(sim));
   return 0;
 }
@@ -213,12 +222,17 @@ function microsegment(config: RecommendationConfig, entries: readonly string[], 
       microsegmentation: {
         ...m,
         enabled: true,
-        select: { ...m.select, namespaces: [...new Set([...m.select.namespaces, ...namespaces])], workloads: [...m.select.workloads, ...workloads] },
+        select: {
+          ...m.select,
+          namespaces: [...new Set([...m.select.namespaces, ...namespaces])],
+          workloads: [...m.select.workloads, ...workloads],
+        },
       },
     };
   }
   const issue = entries.length > 0 || flavorGiven ? microsegmentationIssues(result)[0] : undefined;
-  if (issue !== undefined) throw new UsageError(`${entries.length > 0 ? '--microsegment' : '--flavor'}: ${issue.path.join('.')}: ${issue.message}`);
+  if (issue !== undefined)
+    throw new UsageError(`${entries.length > 0 ? '--microsegment' : '--flavor'}: ${issue.path.join('.')}: ${issue.message}`);
   return result;
 }
 

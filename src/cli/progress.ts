@@ -5,8 +5,8 @@
 // source's counters a few times a second, no code runs per line.
 
 import cliProgress from 'cli-progress';
+import { type FlowSource, withChanges } from '../flows/source.ts';
 import type { FileFlowSource } from '../flows/sources/file-source.ts';
-import { withChanges, type FlowSource } from '../flows/source.ts';
 
 export interface ProgressOptions {
   /** Where to draw: the process's stderr. */

@@ -4,11 +4,11 @@
 import { protocolName } from '../calico/protocol.ts';
 import { formatTime } from '../engine/provenance.ts';
 import type { DirectorySimulation } from '../pipeline/simulate.ts';
-import { policyLabel, type Decision } from '../simulate/evaluate.ts';
+import { type Decision, policyLabel } from '../simulate/evaluate.ts';
 import type { EndRef, FlowRow } from '../simulate/report.ts';
+import { appendAll } from '../util/append.ts';
 import { describeSkipped, describeUnlearnable, readingWarnings } from './summary.ts';
 import { formatTable } from './table.ts';
-import { appendAll } from '../util/append.ts';
 
 const number = new Intl.NumberFormat('en-US');
 

@@ -2,14 +2,14 @@
 // (and, with microsegmentation, each workload's) policy now allows and why, what was written, and
 // every warning.
 
-import type { NamespaceReport, RuleReport, Warning, WorkloadReport } from '../engine/report.ts';
 import { protocolName } from '../calico/protocol.ts';
 import { formatTime } from '../engine/provenance.ts';
+import type { NamespaceReport, RuleReport, Warning, WorkloadReport } from '../engine/report.ts';
 import type { SkipSummary } from '../flows/skip-report.ts';
-import type { DirectoryRun, FlowReading } from '../pipeline/run.ts';
 import { describeUnmatched } from '../pipeline/plan-workloads.ts';
-import { formatTable } from './table.ts';
+import type { DirectoryRun, FlowReading } from '../pipeline/run.ts';
 import { appendAll } from '../util/append.ts';
+import { formatTable } from './table.ts';
 
 const number = new Intl.NumberFormat('en-US');
 
@@ -45,7 +45,11 @@ export function renderSummary(run: DirectoryRun, outDir: string, dryRun: boolean
   }
   appendAll(lines, microsegmentationLines(run));
 
-  const warnings: Warning[] = [...plan.warnings, ...plan.namespaces.flatMap((n) => n.warnings), ...plan.workloads.flatMap((w) => w.warnings)];
+  const warnings: Warning[] = [
+    ...plan.warnings,
+    ...plan.namespaces.flatMap((n) => n.warnings),
+    ...plan.workloads.flatMap((w) => w.warnings),
+  ];
   const reading = readingWarnings(flows);
   if (warnings.length + reading.length > 0) {
     lines.push('', `Warnings (${warnings.length + reading.length}):`);
@@ -73,7 +77,9 @@ export function renderSummary(run: DirectoryRun, outDir: string, dryRun: boolean
 export function readingWarnings(flows: FlowReading): string[] {
   const warnings: string[] = [];
   if (flows.skipped.total > 0) {
-    warnings.push(`${number.format(flows.skipped.total)} of ${number.format(flows.inputsRead)} lines were skipped as malformed (see "Skipped" above)`);
+    warnings.push(
+      `${number.format(flows.skipped.total)} of ${number.format(flows.inputsRead)} lines were skipped as malformed (see "Skipped" above)`,
+    );
   }
   const obs = flows.observations;
   const outside = obs.notLearned['outside the lookback window'] ?? 0;
@@ -88,14 +94,18 @@ export function readingWarnings(flows: FlowReading): string[] {
 
 /** The malformed lines a reading skipped, by reason, with the first locations. */
 export function describeSkipped(skipped: SkipSummary): string {
-  const reasons = Object.entries(skipped.byReason).map(([reason, n]) => `${number.format(n)} ${reason}`).join(', ');
+  const reasons = Object.entries(skipped.byReason)
+    .map(([reason, n]) => `${number.format(n)} ${reason}`)
+    .join(', ');
   const first = skipped.examples.map((e) => `${e.location} (${e.reason})`).join(', ');
   return `  Skipped ${number.format(skipped.total)} malformed lines: ${reasons}. First: ${first}.`;
 }
 
 /** The well-formed inputs that carry nothing to learn, by reason. */
 export function describeUnlearnable(unlearnable: SkipSummary): string {
-  const reasons = Object.entries(unlearnable.byReason).map(([reason, n]) => `${number.format(n)} ${reason}`).join(', ');
+  const reasons = Object.entries(unlearnable.byReason)
+    .map(([reason, n]) => `${number.format(n)} ${reason}`)
+    .join(', ');
   return `  Nothing to learn from ${number.format(unlearnable.total)} well-formed inputs: ${reasons}.`;
 }
 
@@ -104,14 +114,23 @@ function microsegmentationLines({ plan }: DirectoryRun): string[] {
   const m = plan.microsegmentation;
   if (m === null) return [];
   const from = m.source === 'cluster' ? 'the cluster' : 'the flow records';
-  const lines = ['', `Microsegmentation (tier ${m.tier}; ${number.format(m.workloadsKnown)} workloads known from ${from}; namespaces: ${m.namespaces.join(', ') || 'none'}):`];
+  const lines = [
+    '',
+    `Microsegmentation (tier ${m.tier}; ${number.format(m.workloadsKnown)} workloads known from ${from}; namespaces: ${m.namespaces.join(', ') || 'none'}):`,
+  ];
   if (plan.workloads.length === 0) lines.push('  No selected workload has traffic to learn from.');
-  else appendAll(lines, reportTable(plan.workloads, 'WORKLOAD', (w) => (w as WorkloadReport).key).map((line) => `  ${line}`));
+  else
+    appendAll(
+      lines,
+      reportTable(plan.workloads, 'WORKLOAD', (w) => (w as WorkloadReport).key).map((line) => `  ${line}`),
+    );
   const unattributed = m.unattributed;
   if (unattributed.length > 0) {
     const flows = unattributed.reduce((n, u) => n + u.flows, 0);
     const first = unattributed.slice(0, 5).map((u) => `${u.namespace}/${u.name} (${u.reason}: ${u.detail})`);
-    lines.push(`  Not attributed to a workload: ${unattributed.length} endpoints, ${number.format(flows)} flows, learned by no workload policy: ${first.join(', ')}${unattributed.length > 5 ? ', ...' : ''}.`);
+    lines.push(
+      `  Not attributed to a workload: ${unattributed.length} endpoints, ${number.format(flows)} flows, learned by no workload policy: ${first.join(', ')}${unattributed.length > 5 ? ', ...' : ''}.`,
+    );
   }
   const unmatched = describeUnmatched(m);
   if (unmatched !== null) lines.push(`  ${unmatched}.`);
@@ -146,6 +165,8 @@ export function describeRule(rule: RuleReport): string {
   const ports = rule.ports.length > 0 ? ` ${rule.ports.join(',')}` : '';
   const way = rule.direction === 'ingress' ? 'from' : 'to';
   const evidence =
-    rule.flows > 0 ? `${number.format(rule.flows)} ${rule.flows === 1 ? 'flow' : 'flows'}, ${formatTime(rule.firstSeen!)} .. ${formatTime(rule.lastSeen!)}` : 'no flows in this window';
+    rule.flows > 0
+      ? `${number.format(rule.flows)} ${rule.flows === 1 ? 'flow' : 'flows'}, ${formatTime(rule.firstSeen!)} .. ${formatTime(rule.lastSeen!)}`
+      : 'no flows in this window';
   return `${rule.direction.padEnd(7)} ${rule.action.padEnd(5)} ${protocolName(rule.protocol)}${ports} ${way} ${rule.remote}  [${rule.category}; ${evidence}]${rule.changed ? ' (new)' : ''}`;
 }

@@ -4,5 +4,10 @@ import { maxOf } from '../util/append.ts';
 
 export function formatTable(rows: readonly (readonly string[])[]): string[] {
   const widths = rows[0]!.map((_, i) => maxOf(rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  return rows.map((row) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
 }

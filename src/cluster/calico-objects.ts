@@ -16,8 +16,8 @@
 //   ConvertK8sResourceToCalicoResource and list_pager.go pagedList, release-v3.30 and release-v3.33).
 
 import { isDnsLabel, isDnsSubdomain } from '../calico/names.ts';
-import { parseCidr, type Cidr } from '../calico/nets.ts';
-import { calicoReleaseOfVersion, type CalicoVersionReading } from '../calico/release.ts';
+import { type Cidr, parseCidr } from '../calico/nets.ts';
+import { type CalicoVersionReading, calicoReleaseOfVersion } from '../calico/release.ts';
 import { at, validLabels } from './items.ts';
 
 export type CalicoApiGroup = 'projectcalico.org' | 'crd.projectcalico.org';
@@ -183,6 +183,7 @@ function formatCidr(cidr: Cidr): string {
     i = j;
   }
   const hex = groups.map((g) => g.toString(16));
-  const text = best.start === -1 ? hex.join(':') : `${hex.slice(0, best.start).join(':')}::${hex.slice(best.start + best.length).join(':')}`;
+  const text =
+    best.start === -1 ? hex.join(':') : `${hex.slice(0, best.start).join(':')}::${hex.slice(best.start + best.length).join(':')}`;
   return `${text}/${cidr.prefix}`;
 }

@@ -15,17 +15,25 @@
 // server ignores `limit` and `continue` and answers every list in one page
 // (apiserver/pkg/storage/calico/resource.go List, release-v3.33); CRDs page like any list.
 
-import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, type ConfigurationOptions, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, BatchV1Api, type ConfigurationOptions, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { isDnsLabel, isDnsSubdomain } from '../calico/names.ts';
 import type { CalicoRelease } from '../calico/release.ts';
+import { CHURN_LABELS, type Workload, type WorkloadKind } from '../engine/workloads.ts';
 import { SkipReport } from '../flows/skip-report.ts';
 import type { NamespaceContext } from '../pipeline/plan.ts';
-import { CHURN_LABELS, type Workload, type WorkloadKind } from '../engine/workloads.ts';
-import { accessError, apiStatusOf, ClusterAccessError, describePermission, missingPermissions, type Permission } from './errors.ts';
-import { CALICO_APIS, calicoReleaseFrom, ipPoolFrom, networkSetFrom, type CalicoApi, type ClusterIpPool, type ClusterNetworkSet } from './calico-objects.ts';
-import { at, compare, validLabels } from './items.ts';
-import { loadKubeConfig, withSignal, type ClusterConnection } from './kube-config.ts';
 import { appendAll } from '../util/append.ts';
+import {
+  CALICO_APIS,
+  type CalicoApi,
+  type ClusterIpPool,
+  type ClusterNetworkSet,
+  calicoReleaseFrom,
+  ipPoolFrom,
+  networkSetFrom,
+} from './calico-objects.ts';
+import { accessError, apiStatusOf, ClusterAccessError, describePermission, missingPermissions, type Permission } from './errors.ts';
+import { at, compare, validLabels } from './items.ts';
+import { type ClusterConnection, loadKubeConfig, withSignal } from './kube-config.ts';
 
 export { ClusterAccessError, describePermission, type Permission } from './errors.ts';
 
@@ -34,10 +42,10 @@ export interface ClusterNamespace {
   readonly labels: Readonly<Record<string, string>>;
 }
 
+export type { CalicoRelease } from '../calico/release.ts';
 export type { Workload, WorkloadKind } from '../engine/workloads.ts';
 export { CHURN_LABELS } from '../engine/workloads.ts';
-export { ipFamilies, type ClusterIpPool, type ClusterNetworkSet } from './calico-objects.ts';
-export type { CalicoRelease } from '../calico/release.ts';
+export { type ClusterIpPool, type ClusterNetworkSet, ipFamilies } from './calico-objects.ts';
 
 export interface SkippedItems {
   readonly namespaces: SkipReport;
@@ -111,7 +119,12 @@ export class KubernetesClusterContext implements ClusterContext {
   readonly #core: CoreV1Api;
   readonly #sources: readonly WorkloadSource[];
   readonly #custom: CustomObjectsApi;
-  #skipped: SkippedItems = { namespaces: new SkipReport(), workloads: new SkipReport(), networkSets: new SkipReport(), ipPools: new SkipReport() };
+  #skipped: SkippedItems = {
+    namespaces: new SkipReport(),
+    workloads: new SkipReport(),
+    networkSets: new SkipReport(),
+    ipPools: new SkipReport(),
+  };
   #calicoVersionWarning: string | null = null;
 
   constructor(config: KubeConfig, options: ClusterContextOptions = {}) {
@@ -125,9 +138,24 @@ export class KubernetesClusterContext implements ClusterContext {
     const list = (resource: string, group: string): Permission => ({ verb: 'list', resource, group });
     const podTemplate = (item: unknown) => at(item, 'spec', 'template', 'metadata', 'labels');
     this.#sources = [
-      { kind: 'Deployment', permission: list('deployments', 'apps'), list: (p, o) => apps.listDeploymentForAllNamespaces(p, o), template: podTemplate },
-      { kind: 'StatefulSet', permission: list('statefulsets', 'apps'), list: (p, o) => apps.listStatefulSetForAllNamespaces(p, o), template: podTemplate },
-      { kind: 'DaemonSet', permission: list('daemonsets', 'apps'), list: (p, o) => apps.listDaemonSetForAllNamespaces(p, o), template: podTemplate },
+      {
+        kind: 'Deployment',
+        permission: list('deployments', 'apps'),
+        list: (p, o) => apps.listDeploymentForAllNamespaces(p, o),
+        template: podTemplate,
+      },
+      {
+        kind: 'StatefulSet',
+        permission: list('statefulsets', 'apps'),
+        list: (p, o) => apps.listStatefulSetForAllNamespaces(p, o),
+        template: podTemplate,
+      },
+      {
+        kind: 'DaemonSet',
+        permission: list('daemonsets', 'apps'),
+        list: (p, o) => apps.listDaemonSetForAllNamespaces(p, o),
+        template: podTemplate,
+      },
       {
         kind: 'CronJob',
         permission: list('cronjobs', 'batch'),
@@ -276,7 +304,10 @@ export class KubernetesClusterContext implements ClusterContext {
     return this.#fromCalico('list', plural, async (api, permission) => {
       const items = await this.#listAll(permission, async (params, options) => {
         // Custom objects come back as raw JSON: the token is `metadata.continue`.
-        const page: unknown = await this.#custom.listClusterCustomObject({ group: api.group, version: api.version, plural, ...params }, options);
+        const page: unknown = await this.#custom.listClusterCustomObject(
+          { group: api.group, version: api.version, plural, ...params },
+          options,
+        );
         const token = at(page, 'metadata', 'continue');
         return { items: at(page, 'items'), metadata: typeof token === 'string' ? { _continue: token } : {} };
       });
@@ -336,7 +367,9 @@ export class KubernetesClusterContext implements ClusterContext {
           token = typeof next === 'string' && next !== '' ? next : undefined;
           if (token !== undefined) {
             if (tokens.has(token)) {
-              throw new ClusterAccessError(`cannot ${describePermission(permission)}: the API server repeated a continue token`, { permission });
+              throw new ClusterAccessError(`cannot ${describePermission(permission)}: the API server repeated a continue token`, {
+                permission,
+              });
             }
             tokens.add(token);
           }
@@ -399,7 +432,9 @@ export function namespaceInventory(namespaces: readonly ClusterNamespace[], skip
 function ownedByCronJob(job: unknown): boolean {
   const owners = at(job, 'metadata', 'ownerReferences');
   if (!Array.isArray(owners)) return false;
-  return owners.some((o) => at(o, 'kind') === 'CronJob' && typeof at(o, 'apiVersion') === 'string' && (at(o, 'apiVersion') as string).startsWith('batch/'));
+  return owners.some(
+    (o) => at(o, 'kind') === 'CronJob' && typeof at(o, 'apiVersion') === 'string' && (at(o, 'apiVersion') as string).startsWith('batch/'),
+  );
 }
 
 function positiveInteger(value: number, name: string): number {

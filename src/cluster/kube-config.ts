@@ -1,7 +1,7 @@
 // From the deployment's `KubernetesAccess` (in-cluster service account, or a kubeconfig file and
 // context) to a @kubernetes/client-node KubeConfig, and per-request options (an abort signal).
 
-import { KubeConfig, Observable, type ConfigurationOptions, type ObservableMiddleware } from '@kubernetes/client-node';
+import { type ConfigurationOptions, KubeConfig, Observable, type ObservableMiddleware } from '@kubernetes/client-node';
 import type { KubernetesAccess } from '../deployment/deployment-config.ts';
 import { ClusterAccessError } from './errors.ts';
 
@@ -31,7 +31,9 @@ export function loadKubeConfig(access: ClusterConnection): KubeConfig {
     }
   }
   if (config.getCurrentCluster() === null) {
-    throw new ClusterAccessError(`${'inCluster' in access ? 'the in-cluster configuration' : `kubeconfig ${access.kubeconfig}`} names no cluster for its current context`);
+    throw new ClusterAccessError(
+      `${'inCluster' in access ? 'the in-cluster configuration' : `kubeconfig ${access.kubeconfig}`} names no cluster for its current context`,
+    );
   }
   return config;
 }

@@ -18,10 +18,10 @@
 //
 // The only cluster writes the bot makes are to this Lease.
 
-import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { isDnsLabel, isDnsSubdomain } from '../calico/names.ts';
 import { accessError, apiStatusOf, ClusterAccessError, type Permission } from './errors.ts';
-import { loadKubeConfig, withSignal, type ClusterConnection } from './kube-config.ts';
+import { type ClusterConnection, loadKubeConfig, withSignal } from './kube-config.ts';
 
 /** Time and timers, injectable so tests can drive them. A callback may return a promise. */
 export interface Clock {
@@ -121,10 +121,12 @@ export class LeaderElector implements Leadership {
     const renewDeadline = options.renewDeadlineSeconds ?? 10;
     const retryPeriod = options.retryPeriodSeconds ?? 2;
     for (const [key, value] of Object.entries({ leaseDuration, renewDeadline, retryPeriod })) {
-      if (!Number.isInteger(value) || value < 1) throw new RangeError(`${key}Seconds must be a positive whole number of seconds, got ${value}`);
+      if (!Number.isInteger(value) || value < 1)
+        throw new RangeError(`${key}Seconds must be a positive whole number of seconds, got ${value}`);
     }
     if (leaseDuration <= renewDeadline) throw new RangeError('leaseDurationSeconds must be greater than renewDeadlineSeconds');
-    if (renewDeadline <= JITTER_FACTOR * retryPeriod) throw new RangeError(`renewDeadlineSeconds must be greater than ${JITTER_FACTOR} x retryPeriodSeconds`);
+    if (renewDeadline <= JITTER_FACTOR * retryPeriod)
+      throw new RangeError(`renewDeadlineSeconds must be greater than ${JITTER_FACTOR} x retryPeriodSeconds`);
     if (!isDnsLabel(options.namespace)) throw new RangeError(`invalid lease namespace "${options.namespace}"`);
     if (!isDnsSubdomain(options.name)) throw new RangeError(`invalid lease name "${options.name}"`);
     if (options.identity === '' || options.identity.length > 253) throw new RangeError('identity must be 1 to 253 characters');
@@ -234,10 +236,13 @@ export class LeaderElector implements Leadership {
 
   #armDeadline(): void {
     this.#clock.clearTimeout(this.#deadlineTimer);
-    this.#deadlineTimer = this.#clock.setTimeout(() => {
-      this.#deadlineTimer = undefined;
-      if (this.#state === 'leader') this.#loseLeadership();
-    }, this.#lastRenew + this.#renewDeadlineMs - this.#clock.now());
+    this.#deadlineTimer = this.#clock.setTimeout(
+      () => {
+        this.#deadlineTimer = undefined;
+        if (this.#state === 'leader') this.#loseLeadership();
+      },
+      this.#lastRenew + this.#renewDeadlineMs - this.#clock.now(),
+    );
   }
 
   /** Leadership lost while running: stop leading now, then campaign again. */
@@ -420,7 +425,11 @@ export class LeaderElector implements Leadership {
     const e = error instanceof Error ? error : new Error(String(error));
     if (e.message === this.#lastError) return;
     this.#lastError = e.message;
-    this.#onError(e instanceof ClusterAccessError ? e : new ClusterAccessError(`leader election on lease ${this.#namespace}/${this.#name}: ${e.message}`, { cause: e }));
+    this.#onError(
+      e instanceof ClusterAccessError
+        ? e
+        : new ClusterAccessError(`leader election on lease ${this.#namespace}/${this.#name}: ${e.message}`, { cause: e }),
+    );
   }
 }
 

@@ -70,7 +70,9 @@ function kindOf(value: unknown): string {
 export const inOurWords: z.core.$ZodErrorMap = (issue) => {
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined ? `required: ${noun(issue.expected)}` : `must be ${noun(issue.expected)}, not ${kindOf(issue.input)}`;
+      return issue.input === undefined
+        ? `required: ${noun(issue.expected)}`
+        : `must be ${noun(issue.expected)}, not ${kindOf(issue.input)}`;
     case 'invalid_value': {
       const values = issue.values.map(String);
       const meant = typeof issue.input === 'string' ? closest(issue.input, values) : null;
@@ -101,7 +103,8 @@ export const inOurWords: z.core.$ZodErrorMap = (issue) => {
 
 function bound(inclusive: string, exclusive: string, origin: string, n: number, isInclusive: boolean): string {
   const than = isInclusive ? inclusive : exclusive;
-  if (origin === 'array' || origin === 'set') return n === 1 && than === 'at least' ? 'must not be empty' : `must have ${than} ${n} ${n === 1 ? 'entry' : 'entries'}`;
+  if (origin === 'array' || origin === 'set')
+    return n === 1 && than === 'at least' ? 'must not be empty' : `must have ${than} ${n} ${n === 1 ? 'entry' : 'entries'}`;
   if (origin === 'string') return n === 1 && than === 'at least' ? 'must not be empty' : `must be ${than} ${n} characters long`;
   return `must be ${than} ${n}`;
 }
@@ -143,13 +146,15 @@ export function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[
       if (seen.has(s)) continue;
       seen.add(s);
       const def = s._zod.def;
-      if (['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch', 'nonoptional'].includes(def.type)) current.push(def['innerType'] as SchemaView);
+      if (['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch', 'nonoptional'].includes(def.type))
+        current.push(def['innerType'] as SchemaView);
       else if (def.type === 'pipe') current.push(def['in'] as SchemaView);
       else if (def.type === 'union') current.push(...(def['options'] as SchemaView[]));
       else if (def.type === 'lazy') current.push((def['getter'] as () => SchemaView)());
       else open.push(s);
     }
-    if (segment === null) return [...new Set(open.flatMap((s) => (s._zod.def.type === 'object' ? Object.keys(s._zod.def['shape'] as object) : [])))];
+    if (segment === null)
+      return [...new Set(open.flatMap((s) => (s._zod.def.type === 'object' ? Object.keys(s._zod.def['shape'] as object) : [])))];
     current = open.flatMap((s): SchemaView[] => {
       const def = s._zod.def;
       if (def.type === 'object') {

@@ -3,7 +3,7 @@
 // bomb" that expands to gigabytes) is refused before it costs memory. A problem names its line
 // and column, so that whoever reads it on the dashboard or in a log can go straight to it.
 
-import { isAlias, LineCounter, parseDocument, visit, type Node } from 'yaml';
+import { isAlias, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import { ConfigError, type ConfigIssue } from './config-error.ts';
 
 /** Larger than any configuration a person writes; far below what parsing could not handle. */
@@ -70,7 +70,8 @@ export function tooLarge(size: number): YamlProblem {
 
 /** A YAML problem as a configuration issue: "not valid YAML at line 2, column 1: Tabs are not allowed as indentation". */
 export function yamlIssue(problem: YamlProblem): ConfigIssue {
-  const where = problem.line === undefined ? '' : ` at line ${problem.line}${problem.column === undefined ? '' : `, column ${problem.column}`}`;
+  const where =
+    problem.line === undefined ? '' : ` at line ${problem.line}${problem.column === undefined ? '' : `, column ${problem.column}`}`;
   return { path: '', message: `not valid YAML${where}: ${problem.reason}` };
 }
 

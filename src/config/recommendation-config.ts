@@ -4,9 +4,15 @@
 
 import { z } from 'zod';
 import { isDnsLabel, isDnsSubdomain } from '../calico/names.ts';
+import {
+  type CalicoRelease,
+  CalicoReleaseError,
+  CURRENT_CALICO_RELEASE,
+  calicoReleaseOfVersion,
+  parseCalicoRelease,
+} from '../calico/release.ts';
+import { parseSelector, type Selector, SelectorSyntaxError } from '../calico/selector.ts';
 import { WORKLOAD_KINDS, type WorkloadKind } from '../engine/workloads.ts';
-import { parseSelector, SelectorSyntaxError, type Selector } from '../calico/selector.ts';
-import { CalicoReleaseError, calicoReleaseOfVersion, CURRENT_CALICO_RELEASE, parseCalicoRelease, type CalicoRelease } from '../calico/release.ts';
 import { ConfigError, configIssues, inOurWords } from './config-error.ts';
 import { parseConfigYaml } from './config-yaml.ts';
 import { formatDuration, parseDuration } from './duration.ts';
@@ -177,10 +183,7 @@ const schema = z
     initialLookback: duration.prefault('24h'),
     stabilizationPeriod: duration.prefault('10m'),
     maxRules: z.number().int().min(1).max(1000).default(20),
-    clusterDomain: z
-      .string()
-      .refine(isDnsSubdomain, 'must be a DNS name such as cluster.local')
-      .default('cluster.local'),
+    clusterDomain: z.string().refine(isDnsSubdomain, 'must be a DNS name such as cluster.local').default('cluster.local'),
     namespaceSpec: z
       .strictObject({
         recStatus: z.enum(['Enabled', 'Disabled']).default('Enabled'),
@@ -208,11 +211,16 @@ const schema = z
  * What makes a microsegmentation configuration unusable; also checked where a flavour is chosen
  * after the file was read (the command line's --flavor).
  */
-export function microsegmentationIssues(c: Pick<RecommendationConfig, 'flavor' | 'namespaceSpec' | 'microsegmentation'>): { path: string[]; message: string }[] {
+export function microsegmentationIssues(
+  c: Pick<RecommendationConfig, 'flavor' | 'namespaceSpec' | 'microsegmentation'>,
+): { path: string[]; message: string }[] {
   const m = c.microsegmentation;
   const issues: { path: string[]; message: string }[] = [];
   if (m.tierName === c.namespaceSpec.tierName) {
-    issues.push({ path: ['microsegmentation', 'tierName'], message: 'must differ from namespaceSpec.tierName: the two layers are two tiers' });
+    issues.push({
+      path: ['microsegmentation', 'tierName'],
+      message: 'must differ from namespaceSpec.tierName: the two layers are two tiers',
+    });
   }
   if (!m.enabled) return issues;
   if (c.flavor === 'kubernetes') {
@@ -220,7 +228,8 @@ export function microsegmentationIssues(c: Pick<RecommendationConfig, 'flavor' |
     // namespace's policy allows, and there is no Pass to hand traffic on to it.
     issues.push({
       path: ['microsegmentation', 'enabled'],
-      message: 'the kubernetes flavour has no tiers and no Pass, so per-workload policies cannot narrow the namespace policies: use flavor calico or calico-enterprise',
+      message:
+        'the kubernetes flavour has no tiers and no Pass, so per-workload policies cannot narrow the namespace policies: use flavor calico or calico-enterprise',
     });
   }
   if (m.select.namespaces.length === 0 && m.select.workloads.length === 0 && m.select.selector === null) {
@@ -233,7 +242,11 @@ export function microsegmentationIssues(c: Pick<RecommendationConfig, 'flavor' |
  * Validates an already-parsed value (YAML, Probot config, or overrides). `alsoKnown`: keys of the
  * same document another schema validates (a repository's), for "did you mean".
  */
-export function validateRecommendationConfig(value: unknown, source = 'configuration', alsoKnown: readonly string[] = []): RecommendationConfig {
+export function validateRecommendationConfig(
+  value: unknown,
+  source = 'configuration',
+  alsoKnown: readonly string[] = [],
+): RecommendationConfig {
   const result = schema.safeParse(value ?? {}, { error: inOurWords });
   if (result.success) return result.data;
   throw new ConfigError(source, configIssues(result.error, schema, alsoKnown));

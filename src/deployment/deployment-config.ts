@@ -26,7 +26,10 @@ const seconds = (fallback: string) =>
       return value;
     });
 
-const filePath = z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path to a mounted file');
+const filePath = z
+  .string()
+  .min(1)
+  .refine((p) => p.startsWith('/'), 'must be an absolute path to a mounted file');
 
 const goldmane = z.strictObject({
   /** host:port, e.g. goldmane.calico-system.svc:7443. */
@@ -46,7 +49,10 @@ const elasticsearch = z
     /** e.g. https://tigera-secure-es-http.tigera-elasticsearch.svc:9200 (credentials go in files, not here). */
     node: z
       .url({ protocol: /^https?$/ })
-      .refine((u) => new URL(u).username === '' && new URL(u).password === '', 'must not contain credentials: use apiKeyFile or passwordFile'),
+      .refine(
+        (u) => new URL(u).username === '' && new URL(u).password === '',
+        'must not contain credentials: use apiKeyFile or passwordFile',
+      ),
     /** Calico Enterprise's flow index pattern for this cluster, e.g. tigera_secure_ee_flows.prod.* */
     index: z.string().regex(/^[a-z0-9][a-z0-9_.*-]*$/, 'must be an index name or pattern (lowercase, digits, _ . - *)'),
     /** Buckets per page of the composite aggregation. */
@@ -90,7 +96,10 @@ export function validateDeploymentConfig(value: unknown, source: string): Deploy
   const result = schema.safeParse(value, { error: inOurWords });
   // zod leaves a record's `__proto__` key out without a word: it is a name that is not a DNS label.
   const clusters = isPlainObject(value) ? value['clusters'] : undefined;
-  const proto = isPlainObject(clusters) && Object.hasOwn(clusters, '__proto__') ? [{ path: 'clusters.__proto__', message: 'cluster names are DNS labels' }] : [];
+  const proto =
+    isPlainObject(clusters) && Object.hasOwn(clusters, '__proto__')
+      ? [{ path: 'clusters.__proto__', message: 'cluster names are DNS labels' }]
+      : [];
   if (result.success && proto.length === 0) return result.data;
   throw new ConfigError(source, [...proto, ...(result.success ? [] : configIssues(result.error, schema))]);
 }

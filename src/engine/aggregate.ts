@@ -5,18 +5,18 @@
 
 import { protocolHasPorts } from '../calico/protocol.ts';
 import type { FlowEndpoint, FlowRecord } from '../flows/record.ts';
-import { learn, type LearnContext, type NotLearned } from './learn.ts';
+import { type LearnContext, learn, type NotLearned } from './learn.ts';
 import {
+  type Atom,
   atomKey,
   compareAtoms,
   compareStrings,
-  endpointKey,
-  mergeEvidence,
-  type Atom,
   type EndpointObservation,
   type EndpointRef,
   type Evidence,
+  endpointKey,
   type HostEndpointObservation,
+  mergeEvidence,
   type ObservedAtom,
 } from './model.ts';
 
@@ -100,7 +100,13 @@ export class FlowAggregator {
       if (local !== null) {
         const endpointAtom = `${local.id}#${remote === null ? '' : remote.id}#${key}`;
         const known = this.#endpoints.get(endpointAtom);
-        if (known === undefined) this.#endpoints.set(endpointAtom, { atom, evidence: evidenceOf(record, lesson.remoteIps), local: local.ref, remote: remote?.ref ?? null });
+        if (known === undefined)
+          this.#endpoints.set(endpointAtom, {
+            atom,
+            evidence: evidenceOf(record, lesson.remoteIps),
+            local: local.ref,
+            remote: remote?.ref ?? null,
+          });
         else addEvidence(known.evidence, record, lesson.remoteIps);
       }
     }

@@ -50,7 +50,9 @@ export function enforcePolicyInFile(text: string, path: string, target: PolicyTa
   doc.deleteIn(['spec', 'stagedAction']);
   const comment = doc.commentBefore ?? '';
   // Our note is replaced; any other header (a template's, a person's) gets the fact on top.
-  doc.commentBefore = STAGED_NOTE.test(comment) ? comment.replace(STAGED_NOTE, ENFORCED_NOTE) : `${ENFORCED_NOTE}${comment ? `\n${comment}` : ''}`;
+  doc.commentBefore = STAGED_NOTE.test(comment)
+    ? comment.replace(STAGED_NOTE, ENFORCED_NOTE)
+    : `${ENFORCED_NOTE}${comment ? `\n${comment}` : ''}`;
   return stringifyDocuments(docs, text);
 }
 

@@ -12,16 +12,16 @@
 // staged global default deny (the catch-all that makes recommendations necessary: its staged hit
 // means that no policy allowed the flow yet, exactly like the profile).
 
+import { isIPv6 } from 'node:net';
 import { isPrivateIp } from '../calico/nets.ts';
 import { protocolHasPorts } from '../calico/protocol.ts';
-import { isStagedHit, type FlowEndpoint, type FlowRecord, type PolicyHit, type PolicyTrace } from '../flows/record.ts';
-import { overlapsWindow, type TimeWindow } from '../flows/source.ts';
-import { isIPv6 } from 'node:net';
 import type { IpFamily } from '../config/recommendation-config.ts';
-import { SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, SAW_PUBLIC_IPV6, type Direction, type Peer } from './model.ts';
+import { type FlowEndpoint, type FlowRecord, isStagedHit, type PolicyHit, type PolicyTrace } from '../flows/record.ts';
+import { overlapsWindow, type TimeWindow } from '../flows/source.ts';
+import { type Direction, type Peer, SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, SAW_PUBLIC_IPV6 } from './model.ts';
+import { isOwnPolicyHit, isOwnWorkloadPolicyHit, isTemplateDefaultDenyHit } from './naming.ts';
 import { ownLabels } from './network-sets.ts';
 import { parseLabels } from './workloads.ts';
-import { isOwnPolicyHit, isOwnWorkloadPolicyHit, isTemplateDefaultDenyHit } from './naming.ts';
 
 export interface LearnContext {
   readonly window: TimeWindow;
@@ -79,7 +79,8 @@ export function learn(record: FlowRecord, ctx: LearnContext): Lesson | NotLearne
   const primary = record.policies === null ? null : primaryHit(record.policies);
   if (record.policies !== null && primary !== null && !isProfile(primary)) {
     const ownIsolation = (hit: PolicyHit) => isOwnPolicyHit(hit, ctx.tierName, namespace);
-    const ownSegment = (hit: PolicyHit) => ctx.workloadTierName !== undefined && isOwnWorkloadPolicyHit(hit, ctx.workloadTierName, namespace);
+    const ownSegment = (hit: PolicyHit) =>
+      ctx.workloadTierName !== undefined && isOwnWorkloadPolicyHit(hit, ctx.workloadTierName, namespace);
     const own = (hit: PolicyHit) => ownIsolation(hit) || ownSegment(hit) || isTemplateDefaultDenyHit(hit);
     forNamespace = decidedByProfile(record.policies, own);
     // Microsegmentation: our namespace isolation allowing (or passing) and our own per-workload

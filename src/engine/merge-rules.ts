@@ -4,9 +4,9 @@
 // A person's rules are never rewritten, and nothing we add lands in front of a person's rule
 // that denies or passes traffic (it would shadow it): Calico evaluates rules in order.
 
+import { appendAll } from '../util/append.ts';
 import type { PolicyFlavor, RuleContext, RuleIdentity } from './flavors/flavor.ts';
 import type { ObservedAtom } from './model.ts';
-import { appendAll } from '../util/append.ts';
 
 export interface DirectionMerge {
   readonly rules: readonly unknown[];
@@ -146,7 +146,13 @@ function contract(
     if (group === undefined || group.length < 2) out.push(rule);
     else if (!done.has(key!)) {
       done.add(key!);
-      appendAll(out, flavor.contract(group.map((j) => rules[j]), ctx));
+      appendAll(
+        out,
+        flavor.contract(
+          group.map((j) => rules[j]),
+          ctx,
+        ),
+      );
     }
   });
   return out;

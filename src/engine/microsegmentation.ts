@@ -7,12 +7,12 @@
 // its namespace when another); when its workload or its labels are not known, the rule allows the
 // remote namespace, which is broader, and says so.
 
-import type { RecommendationConfig, WorkloadSelection } from '../config/recommendation-config.ts';
 import { MAX_SELECTOR_CHARS } from '../calico/limits.ts';
-import { selectorOfLabels, type Labels } from '../calico/selector.ts';
+import { type Labels, selectorOfLabels } from '../calico/selector.ts';
+import type { RecommendationConfig, WorkloadSelection } from '../config/recommendation-config.ts';
 import { mergeObservations } from './aggregate.ts';
-import { type EndpointObservation, type EndpointRef, type ObservedAtom } from './model.ts';
-import { inferWorkloads, WorkloadIndex, workloadKey, type Workload } from './workloads.ts';
+import type { EndpointObservation, EndpointRef, ObservedAtom } from './model.ts';
+import { inferWorkloads, type Workload, WorkloadIndex, workloadKey } from './workloads.ts';
 
 export interface UnattributedEndpoint {
   readonly namespace: string;
@@ -50,7 +50,9 @@ export interface WorkloadLearning {
  * access, workloads inferred from the endpoints themselves.
  */
 export function learnWorkloads(endpoints: readonly EndpointObservation[], cluster?: readonly Workload[]): WorkloadLearning {
-  const index = new WorkloadIndex(cluster ?? inferWorkloads(endpoints.flatMap((o) => (o.remote === null ? [o.local] : [o.local, o.remote]))));
+  const index = new WorkloadIndex(
+    cluster ?? inferWorkloads(endpoints.flatMap((o) => (o.remote === null ? [o.local] : [o.local, o.remote]))),
+  );
   const observed = new Map<string, ObservedAtom[]>();
   const broader = new Map<string, Set<string>>();
   const unattributed = new Map<string, { entry: Omit<UnattributedEndpoint, 'flows'>; flows: number }>();
@@ -69,7 +71,12 @@ export function learnWorkloads(endpoints: readonly EndpointObservation[], cluste
       const known = unattributed.get(key);
       if (known !== undefined) known.flows += o.evidence.flows;
       else {
-        const detail = 'candidates' in attribution ? `it fits ${attribution.candidates.map(workloadKey).join(', ')}` : 'detail' in attribution ? attribution.detail : '';
+        const detail =
+          'candidates' in attribution
+            ? `it fits ${attribution.candidates.map(workloadKey).join(', ')}`
+            : 'detail' in attribution
+              ? attribution.detail
+              : '';
         const reason = 'candidates' in attribution ? 'ambiguous' : 'unmatched';
         unattributed.set(key, { entry: { namespace: o.local.namespace, name: o.local.name, reason, detail }, flows: o.evidence.flows });
       }
@@ -118,7 +125,9 @@ function remotePods(index: WorkloadIndex, remote: EndpointRef): Labels | string 
 export function unselectable(labels: Labels): string | null {
   if (Object.keys(labels).length === 0) return 'no stable labels are known for its pods';
   const length = selectorOfLabels(labels).length;
-  return length > MAX_SELECTOR_CHARS ? `a selector of its pods' stable labels would take ${length} characters, more than the ${MAX_SELECTOR_CHARS} Calico accepts` : null;
+  return length > MAX_SELECTOR_CHARS
+    ? `a selector of its pods' stable labels would take ${length} characters, more than the ${MAX_SELECTOR_CHARS} Calico accepts`
+    : null;
 }
 
 /**
@@ -126,7 +135,11 @@ export function unselectable(labels: Labels): string | null {
  * the workload is, or the selector matches its labels in a namespace `namespaceSpec.selector`
  * selects (so that `all()` leaves system namespaces alone).
  */
-export function selectsWorkload(config: RecommendationConfig, workload: Workload, namespaceLabels: (ns: string) => Record<string, string>): boolean {
+export function selectsWorkload(
+  config: RecommendationConfig,
+  workload: Workload,
+  namespaceLabels: (ns: string) => Record<string, string>,
+): boolean {
   const m = config.microsegmentation;
   if (!m.enabled) return false;
   return (
@@ -144,9 +157,14 @@ function asSet(list: readonly string[]): ReadonlySet<string> {
   return set;
 }
 
-const isSelectedWorkload = (s: WorkloadSelection, w: Workload): boolean => s.namespace === w.namespace && s.name === w.name && (s.kind === null || s.kind === w.kind);
+const isSelectedWorkload = (s: WorkloadSelection, w: Workload): boolean =>
+  s.namespace === w.namespace && s.name === w.name && (s.kind === null || s.kind === w.kind);
 
-function selectorSelects(config: RecommendationConfig, workload: Workload, namespaceLabels: (ns: string) => Record<string, string>): boolean {
+function selectorSelects(
+  config: RecommendationConfig,
+  workload: Workload,
+  namespaceLabels: (ns: string) => Record<string, string>,
+): boolean {
   const selector = config.microsegmentation.select.selector;
   return (
     selector !== null &&
@@ -160,7 +178,11 @@ function selectorSelects(config: RecommendationConfig, workload: Workload, names
  * workload not deployed (or, without the cluster's API, not seen in the flows) yet. Each as the
  * configuration names it.
  */
-export function unmatchedSelections(config: RecommendationConfig, known: readonly Workload[], namespaceLabels: (ns: string) => Record<string, string>): string[] {
+export function unmatchedSelections(
+  config: RecommendationConfig,
+  known: readonly Workload[],
+  namespaceLabels: (ns: string) => Record<string, string>,
+): string[] {
   const { select } = config.microsegmentation;
   if (!config.microsegmentation.enabled) return [];
   const namespaces = new Set(known.map((w) => w.namespace));
@@ -168,8 +190,14 @@ export function unmatchedSelections(config: RecommendationConfig, known: readonl
   const named = new Set(known.flatMap((w) => [`${w.namespace}/${w.name}`, workloadKey(w)]));
   return [
     ...select.namespaces.filter((ns) => !namespaces.has(ns)).map((ns) => `namespace ${ns}`),
-    ...select.workloads.filter((s) => !named.has(s.kind === null ? `${s.namespace}/${s.name}` : workloadKey({ namespace: s.namespace, kind: s.kind, name: s.name }))).map((s) => `workload ${s.namespace}/${s.kind === null ? '' : `${s.kind}/`}${s.name}`),
-    ...(select.selector !== null && !known.some((w) => selectorSelects(config, w, namespaceLabels)) ? [`selector ${select.selector.source}`] : []),
+    ...select.workloads
+      .filter(
+        (s) =>
+          !named.has(s.kind === null ? `${s.namespace}/${s.name}` : workloadKey({ namespace: s.namespace, kind: s.kind, name: s.name })),
+      )
+      .map((s) => `workload ${s.namespace}/${s.kind === null ? '' : `${s.kind}/`}${s.name}`),
+    ...(select.selector !== null && !known.some((w) => selectorSelects(config, w, namespaceLabels))
+      ? [`selector ${select.selector.source}`]
+      : []),
   ];
 }
-

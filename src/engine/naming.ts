@@ -11,7 +11,7 @@
 // networkPolicyNameRegex), so a workload's dots never reach the name.
 
 import { createHash } from 'node:crypto';
-import { calicoReleaseAtLeast, type CalicoRelease } from '../calico/release.ts';
+import { type CalicoRelease, calicoReleaseAtLeast } from '../calico/release.ts';
 import type { Flavor } from '../config/recommendation-config.ts';
 import type { PolicyHit, PolicyHitKind } from '../flows/record.ts';
 import { WORKLOAD_KINDS, type WorkloadId } from './workloads.ts';

@@ -3,8 +3,8 @@
 // the record carried them). Rules select a network set by its own labels, the only labels Calico
 // gives it (see src/calico/labels.ts); where they are unknown, a rule can only approximate it.
 
-import type { Labels } from '../calico/selector.ts';
 import { NAMESPACE_LABEL } from '../calico/labels.ts';
+import type { Labels } from '../calico/selector.ts';
 
 export interface NetworkSetFacts {
   readonly name: string;

@@ -3,14 +3,14 @@
 // isolation) or one workload (microsegmentation): the same machinery, memory and merge for both.
 // Pure: plain objects in and out.
 
+import { appendAll } from '../util/append.ts';
 import { deepEqual, isPlainObject, type PlainObject } from '../util/plain.ts';
 import type { PolicyFlavor, PolicySubject, RuleContext } from './flavors/flavor.ts';
 import { mergeDirection } from './merge-rules.ts';
 import { DIRECTIONS, type Direction, type ObservedAtom } from './model.ts';
-import { ANNOTATIONS, LABELS, MANAGED_BY, type Layer } from './provenance.ts';
+import { ANNOTATIONS, LABELS, type Layer, MANAGED_BY } from './provenance.ts';
 import type { RuleReport, Warning } from './report.ts';
 import { workloadKey } from './workloads.ts';
-import { appendAll } from '../util/append.ts';
 
 export interface PolicyInput {
   readonly subject: PolicySubject;
@@ -92,7 +92,9 @@ export function recommendPolicy(input: PolicyInput, flavor: PolicyFlavor, settin
     const merged = mergeDirection(flavor, existing, atoms, ctx, maxRules);
     const limit = flavor.maxRulesPerDirection;
     if (limit !== null && merged.rules.length > limit) {
-      throw new PolicyTooLargeError(`${direction} would need ${merged.rules.length} rules, more than the ${limit} a ${flavor.kind} holds in one direction`);
+      throw new PolicyTooLargeError(
+        `${direction} would need ${merged.rules.length} rules, more than the ${limit} a ${flavor.kind} holds in one direction`,
+      );
     }
     // Untouched directions keep whatever the file had (even a person's empty `ingress:`).
     if (!deepEqual(merged.rules, existing)) {
@@ -100,14 +102,24 @@ export function recommendPolicy(input: PolicyInput, flavor: PolicyFlavor, settin
       changedDirections.push(direction);
     }
     if (merged.reconciled > 0) {
-      const what = settings.intraNamespacePass ? 'passes it to the next tier (Pass instead of Allow), where per-workload policies decide' : 'allows it (Allow instead of Pass)';
+      const what = settings.intraNamespacePass
+        ? 'passes it to the next tier (Pass instead of Allow), where per-workload policies decide'
+        : 'allows it (Allow instead of Pass)';
       warnings.push({ code: 'pass-through', ...about, message: `${direction}: our rule for traffic within the namespace now ${what}` });
     }
     if (merged.contracted > 0) {
-      warnings.push({ code: 'rules-merged', ...about, message: `${direction}: ${merged.contracted} rules merged into rules with several peers (same protocol and ports) to stay within maxRules ${maxRules}` });
+      warnings.push({
+        code: 'rules-merged',
+        ...about,
+        message: `${direction}: ${merged.contracted} rules merged into rules with several peers (same protocol and ports) to stay within maxRules ${maxRules}`,
+      });
     }
     if (merged.rules.length > maxRules) {
-      warnings.push({ code: 'over-max-rules', ...about, message: `${direction}: ${merged.rules.length} rules, more than maxRules ${maxRules}; every rule is kept, none dropped` });
+      warnings.push({
+        code: 'over-max-rules',
+        ...about,
+        message: `${direction}: ${merged.rules.length} rules, more than maxRules ${maxRules}; every rule is kept, none dropped`,
+      });
     }
     appendAll(reports, ruleReports(flavor, merged.rules, existing, atoms, ctx));
   }
@@ -153,9 +165,7 @@ function withoutNotes(rules: unknown): unknown {
 
 function inConventionalOrder(spec: PlainObject, typesKey: string): PlainObject {
   const { ingress, egress, [typesKey]: types, ...rest } = spec;
-  return Object.fromEntries(
-    Object.entries({ ...rest, [typesKey]: types, ingress, egress }).filter(([, v]) => v !== undefined),
-  );
+  return Object.fromEntries(Object.entries({ ...rest, [typesKey]: types, ingress, egress }).filter(([, v]) => v !== undefined));
 }
 
 /** Types list the directions that have rules (Calico's rule); existing entries are kept. */

@@ -12,8 +12,8 @@
 
 import { isDnsSubdomain } from '../calico/names.ts';
 import type { Labels } from '../calico/selector.ts';
-import { compareStrings, type EndpointRef } from './model.ts';
 import { own } from '../util/plain.ts';
+import { compareStrings, type EndpointRef } from './model.ts';
 
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'CronJob' | 'Job';
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Job'];
@@ -68,7 +68,8 @@ export function parseLabels(list: readonly string[]): Record<string, string> {
 
 export function withoutChurn(labels: Labels, drop: readonly string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(labels)) if (!CHURN_LABELS.has(k) && !drop.includes(k) && !k.startsWith('projectcalico.org/')) out[k] = v;
+  for (const [k, v] of Object.entries(labels))
+    if (!CHURN_LABELS.has(k) && !drop.includes(k) && !k.startsWith('projectcalico.org/')) out[k] = v;
   return out;
 }
 
@@ -101,7 +102,9 @@ function inferFromName(endpoint: EndpointRef): Omit<WorkloadId, 'namespace'> | s
   const labels = parseLabels(endpoint.labels);
   const hash = labels['pod-template-hash'];
   if (hash !== undefined) {
-    return prefix.endsWith(`-${hash}`) ? { kind: 'Deployment', name: prefix.slice(0, -hash.length - 1) } : 'its name does not fit its pod-template-hash';
+    return prefix.endsWith(`-${hash}`)
+      ? { kind: 'Deployment', name: prefix.slice(0, -hash.length - 1) }
+      : 'its name does not fit its pod-template-hash';
   }
   const job = labels['job-name'] ?? labels['batch.kubernetes.io/job-name'];
   if (job !== undefined) {
@@ -206,19 +209,25 @@ export class WorkloadIndex {
     const byName = (list: readonly Workload[]) => list.filter((w) => nameFits(endpoint, w));
     if (endpoint.labels.length > 0) {
       // Workloads without stable labels would fit every endpoint: only their names can tell.
-      const fitting = all.filter((w) => Object.keys(w.labels).length > 0 && Object.entries(w.labels).every(([k, v]) => own(labels, k) === v));
+      const fitting = all.filter(
+        (w) => Object.keys(w.labels).length > 0 && Object.entries(w.labels).every(([k, v]) => own(labels, k) === v),
+      );
       if (fitting.length === 1) return { workload: fitting[0]! };
       if (fitting.length > 1) {
         const named = byName(fitting);
         return named.length === 1 ? { workload: named[0]! } : { reason: 'ambiguous', candidates: fitting };
       }
       // Aggregation may have thinned the labels: the name decides, if no label contradicts it.
-      const named = byName(all).filter((w) => Object.entries(w.labels).every(([k, v]) => own(labels, k) === undefined || own(labels, k) === v));
+      const named = byName(all).filter((w) =>
+        Object.entries(w.labels).every(([k, v]) => own(labels, k) === undefined || own(labels, k) === v),
+      );
       if (named.length === 1) return { workload: named[0]! };
       return named.length > 1 ? { reason: 'ambiguous', candidates: named } : { reason: 'unmatched', detail: 'its labels fit no workload' };
     }
     const named = byName(all);
     if (named.length === 1) return { workload: named[0]! };
-    return named.length > 1 ? { reason: 'ambiguous', candidates: named } : { reason: 'unmatched', detail: 'no labels, and its name fits no workload' };
+    return named.length > 1
+      ? { reason: 'ambiguous', candidates: named }
+      : { reason: 'unmatched', detail: 'no labels, and its name fits no workload' };
   }
 }

@@ -10,10 +10,11 @@
 // test/conformance/flow-log-shapes.test.ts holds the documented shapes.
 
 import { isIP } from 'node:net';
-import { parseProtocol } from '../calico/protocol.ts';
 import { isPortNumber } from '../calico/ports.ts';
+import { parseProtocol } from '../calico/protocol.ts';
 import { memoize } from '../util/memo.ts';
 import { parsePolicyHit } from './policy-hit.ts';
+import type { DestinationService, EndpointType, FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from './record.ts';
 import {
   ENDPOINT_TYPES,
   FORWARDED_ONLY,
@@ -22,15 +23,14 @@ import {
   MAX_HITS,
   MAX_LABELS,
   NO_STRINGS,
+  type NotRead,
   normalisedDomains,
-  parseReporter,
   PROTOCOL_ZERO,
+  parseReporter,
   validDnsLabel,
   validEndpointName,
   validLabel,
-  type NotRead,
 } from './validation.ts';
-import type { DestinationService, EndpointType, FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from './record.ts';
 
 export type ParseResult = { ok: true; record: FlowRecord } | NotRead;
 

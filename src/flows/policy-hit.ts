@@ -50,16 +50,18 @@ const KNP_PREFIX = () => 'knp.default.';
 const KCNP_PREFIX = (tier: string) => `kcnp.${tier}.`;
 
 /** felix/types/policy_id.go (release-v3.32 to HEAD): the short kinds of 3.32+ flow logs. */
-const SHORT_KINDS: ReadonlyMap<string, ShortKind> = new Map(Object.entries({
-  np: { kind: 'NetworkPolicy', namespaced: true, prefix: TIER_PREFIX },
-  gnp: { kind: 'GlobalNetworkPolicy', namespaced: false, prefix: TIER_PREFIX },
-  snp: { kind: 'StagedNetworkPolicy', namespaced: true, prefix: TIER_PREFIX },
-  sgnp: { kind: 'StagedGlobalNetworkPolicy', namespaced: false, prefix: TIER_PREFIX },
-  knp: { kind: 'KubernetesNetworkPolicy', namespaced: true, prefix: KNP_PREFIX },
-  sknp: { kind: 'StagedKubernetesNetworkPolicy', namespaced: true, prefix: KNP_PREFIX },
-  kcnp: { kind: 'ClusterNetworkPolicy', namespaced: false, prefix: KCNP_PREFIX },
-  pro: { kind: 'Profile', namespaced: false, prefix: () => null },
-} satisfies Record<string, ShortKind>));
+const SHORT_KINDS: ReadonlyMap<string, ShortKind> = new Map(
+  Object.entries({
+    np: { kind: 'NetworkPolicy', namespaced: true, prefix: TIER_PREFIX },
+    gnp: { kind: 'GlobalNetworkPolicy', namespaced: false, prefix: TIER_PREFIX },
+    snp: { kind: 'StagedNetworkPolicy', namespaced: true, prefix: TIER_PREFIX },
+    sgnp: { kind: 'StagedGlobalNetworkPolicy', namespaced: false, prefix: TIER_PREFIX },
+    knp: { kind: 'KubernetesNetworkPolicy', namespaced: true, prefix: KNP_PREFIX },
+    sknp: { kind: 'StagedKubernetesNetworkPolicy', namespaced: true, prefix: KNP_PREFIX },
+    kcnp: { kind: 'ClusterNetworkPolicy', namespaced: false, prefix: KCNP_PREFIX },
+    pro: { kind: 'Profile', namespaced: false, prefix: () => null },
+  } satisfies Record<string, ShortKind>),
+);
 
 /** End of tier, from 3.32 (setFlowLogPolicyName, HEAD): never a policy, always `eot:__NO_MATCH__`. */
 const END_OF_TIER = 'eot';
@@ -107,7 +109,8 @@ export function policyOfTrace(policy: string, tier: string): Named | null {
 function kindedPolicy(head: string, rest: string, tier: string): Named | null {
   const { namespace, rest: name } = splitNamespace(rest);
   if (namespace === undefined) return null;
-  if (head === END_OF_TIER) return tier !== PROFILE_TIER && namespace === null && name === NO_MATCH ? { kind: 'Other', namespace, name } : null;
+  if (head === END_OF_TIER)
+    return tier !== PROFILE_TIER && namespace === null && name === NO_MATCH ? { kind: 'Other', namespace, name } : null;
   const short = SHORT_KINDS.get(head);
   // A kind Felix has no short name for (written in full): another policy, never ours.
   if (short === undefined) return tier === PROFILE_TIER ? null : named('Other', namespace, name);

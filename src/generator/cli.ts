@@ -1,6 +1,6 @@
 // `npm run flows:generate -- --scenario yaobank --records 10000 --out flows.jsonl [...]`
 import { parseArgs } from 'node:util';
-import { DEFAULT_SPAN_SECONDS, describeScenarios, scenarioNames, writeFlowFile, type GenerateOptions } from './generate.ts';
+import { DEFAULT_SPAN_SECONDS, describeScenarios, type GenerateOptions, scenarioNames, writeFlowFile } from './generate.ts';
 import { SCALE_LIMITS } from './scenarios/scale.ts';
 
 const USAGE =
@@ -21,7 +21,8 @@ function parseSpan(text: string): number {
   const units: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
   const unit = units[m?.[2] ?? ''] ?? 1;
   const value = m ? Number(m[1]) * unit : NaN;
-  if (!Number.isSafeInteger(value) || value <= 0) throw new UsageError(`--span must be a positive duration like 6h, 30m or 3600, got "${text}"`);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new UsageError(`--span must be a positive duration like 6h, 30m or 3600, got "${text}"`);
   return value;
 }
 
@@ -69,7 +70,8 @@ function parseOptions(argv: string[]): Parsed {
   if (values.help) return { help: true };
   if (values.scenario === 'list') return { list: true };
   if (values.scenario === undefined) throw new UsageError('--scenario is required (--scenario list shows the names)');
-  if (!scenarioNames.includes(values.scenario)) throw new UsageError(`unknown scenario "${values.scenario}" (known: ${scenarioNames.join(', ')})`);
+  if (!scenarioNames.includes(values.scenario))
+    throw new UsageError(`unknown scenario "${values.scenario}" (known: ${scenarioNames.join(', ')})`);
   if (values.records === undefined) throw new UsageError('--records is required');
   if (!values.out) throw new UsageError('--out is required');
   const damaged = values.damaged === undefined ? 0 : Number(values.damaged);
@@ -84,11 +86,13 @@ function parseOptions(argv: string[]): Parsed {
     damagedRatio: damaged,
   };
   if (values.seed !== undefined) {
-    if (!/^-?\d+$/.test(values.seed) || !Number.isSafeInteger(Number(values.seed))) throw new UsageError(`--seed must be an integer, got "${values.seed}"`);
+    if (!/^-?\d+$/.test(values.seed) || !Number.isSafeInteger(Number(values.seed)))
+      throw new UsageError(`--seed must be an integer, got "${values.seed}"`);
     opts.seed = Number(values.seed);
   }
   if (values.namespaces !== undefined) {
-    if (opts.scenario !== 'multi-namespace' && opts.scenario !== 'scale') throw new UsageError('--namespaces applies only to --scenario multi-namespace or scale');
+    if (opts.scenario !== 'multi-namespace' && opts.scenario !== 'scale')
+      throw new UsageError('--namespaces applies only to --scenario multi-namespace or scale');
     const n = parseCount('namespaces', values.namespaces);
     const max = opts.scenario === 'scale' ? SCALE_LIMITS.namespaces : 500;
     if (n < 1 || n > max) throw new UsageError(`--namespaces must be in [1, ${max}], got ${n}`);
@@ -104,7 +108,8 @@ function parseOptions(argv: string[]): Parsed {
   }
   const traceForm = values['trace-form'];
   if (traceForm !== undefined) {
-    if (traceForm !== '3.31' && traceForm !== '3.32') throw new UsageError(`--trace-form must be 3.31 (Calico up to 3.31) or 3.32 (3.32 and later), got "${traceForm}"`);
+    if (traceForm !== '3.31' && traceForm !== '3.32')
+      throw new UsageError(`--trace-form must be 3.31 (Calico up to 3.31) or 3.32 (3.32 and later), got "${traceForm}"`);
     opts.traceForm = traceForm;
   }
   if ((opts.spanSeconds ?? 0) > opts.endTime) throw new UsageError('--span reaches before the Unix epoch');

@@ -34,7 +34,13 @@ const WRONG_TYPE: readonly [RegExp, string][] = [
 ];
 
 // The fields a reader must have to use a record at all.
-const MISSING: readonly RegExp[] = [/"reporter":"(src|dst)",/, /"action":"(allow|deny)",/, /"proto":"[^"]*",/, /"start_time":\d+,/, /"source_type":"[a-z]+",/];
+const MISSING: readonly RegExp[] = [
+  /"reporter":"(src|dst)",/,
+  /"action":"(allow|deny)",/,
+  /"proto":"[^"]*",/,
+  /"start_time":\d+,/,
+  /"source_type":"[a-z]+",/,
+];
 
 const BAD_BYTES: readonly number[][] = [[0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xc0, 0xaf]];
 

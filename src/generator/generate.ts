@@ -4,16 +4,16 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { damageKinds, damageLine, type DamageKind } from './damage.ts';
-import { createRandom, hashString } from './random.ts';
 import type { TraceForm } from '../flows/policy-hit.ts';
-import { compileFlows, type CompiledFlow } from './record.ts';
+import { type DamageKind, damageKinds, damageLine } from './damage.ts';
+import { createRandom, hashString } from './random.ts';
+import { type CompiledFlow, compileFlows } from './record.ts';
 import type { Scenario } from './scenario.ts';
 import { buildScenario } from './scenarios/index.ts';
 
-export { describeScenarios, scenarioNames } from './scenarios/index.ts';
-export { damageKinds, type DamageKind } from './damage.ts';
 export type { TraceForm } from '../flows/policy-hit.ts';
+export { type DamageKind, damageKinds } from './damage.ts';
+export { describeScenarios, scenarioNames } from './scenarios/index.ts';
 
 export interface GenerateOptions {
   scenario: string;
@@ -68,12 +68,16 @@ function validate(opts: GenerateOptions): Checked {
   const span = opts.spanSeconds ?? DEFAULT_SPAN_SECONDS;
   const ratio = opts.damagedRatio ?? 0;
   const seed = opts.seed ?? 1;
-  if (!Number.isSafeInteger(opts.records) || opts.records < 0) throw new RangeError(`records must be a non-negative integer, got ${opts.records}`);
-  if (!Number.isSafeInteger(opts.endTime) || opts.endTime <= 0) throw new RangeError(`endTime must be positive unix seconds, got ${opts.endTime}`);
-  if (!Number.isSafeInteger(span) || span <= 0 || span > opts.endTime) throw new RangeError(`spanSeconds must be a positive integer not reaching before 1970, got ${span}`);
+  if (!Number.isSafeInteger(opts.records) || opts.records < 0)
+    throw new RangeError(`records must be a non-negative integer, got ${opts.records}`);
+  if (!Number.isSafeInteger(opts.endTime) || opts.endTime <= 0)
+    throw new RangeError(`endTime must be positive unix seconds, got ${opts.endTime}`);
+  if (!Number.isSafeInteger(span) || span <= 0 || span > opts.endTime)
+    throw new RangeError(`spanSeconds must be a positive integer not reaching before 1970, got ${span}`);
   if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`damagedRatio must be in [0, 1], got ${ratio}`);
   if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
-  if (opts.traceForm !== undefined && opts.traceForm !== '3.31' && opts.traceForm !== '3.32') throw new RangeError(`traceForm must be 3.31 or 3.32, got ${String(opts.traceForm)}`);
+  if (opts.traceForm !== undefined && opts.traceForm !== '3.31' && opts.traceForm !== '3.32')
+    throw new RangeError(`traceForm must be 3.31 or 3.32, got ${String(opts.traceForm)}`);
   return { span, ratio, seed };
 }
 

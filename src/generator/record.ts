@@ -3,7 +3,7 @@
 // times, IPs, ports and counters, which keeps the generator well above 150k lines/s.
 import { parsePolicyHit, policyHitEntry, type TraceForm } from '../flows/policy-hit.ts';
 import type { Random } from './random.ts';
-import { podLabels, podNameAggr, type Endpoint, type FlowTemplate, type Reporter, type Scenario } from './scenario.ts';
+import { type Endpoint, type FlowTemplate, podLabels, podNameAggr, type Reporter, type Scenario } from './scenario.ts';
 
 export interface CompiledFlow {
   readonly template: FlowTemplate;

@@ -27,9 +27,21 @@ export interface Workload {
 export type Endpoint =
   | { readonly type: 'wep'; readonly workload: Workload }
   /** A host endpoint (a node's interface); `ips` are the node's addresses. */
-  | { readonly type: 'hep'; readonly name: string; readonly node: string; readonly labels: readonly string[]; readonly ips: readonly string[] }
+  | {
+      readonly type: 'hep';
+      readonly name: string;
+      readonly node: string;
+      readonly labels: readonly string[];
+      readonly ips: readonly string[];
+    }
   /** A NetworkSet; `namespace` is `-` for a GlobalNetworkSet. */
-  | { readonly type: 'ns'; readonly name: string; readonly namespace: string; readonly labels: readonly string[]; readonly ips: readonly string[] }
+  | {
+      readonly type: 'ns';
+      readonly name: string;
+      readonly namespace: string;
+      readonly labels: readonly string[];
+      readonly ips: readonly string[];
+    }
   /** Plain networks, classified by Calico as private (`pvt`) or public (`pub`). */
   | { readonly type: 'net'; readonly name: 'pub' | 'pvt'; readonly ips: readonly string[] };
 

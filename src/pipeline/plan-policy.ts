@@ -6,7 +6,7 @@ import { types } from 'node:util';
 import type { RecommendationConfig } from '../config/recommendation-config.ts';
 import type { PolicyFlavor, PolicySubject } from '../engine/flavors/flavor.ts';
 import type { ObservedAtom } from '../engine/model.ts';
-import { PolicyShapeError, PolicyTooLargeError, recommendPolicy, type PolicySettings } from '../engine/policy.ts';
+import { type PolicySettings, PolicyShapeError, PolicyTooLargeError, recommendPolicy } from '../engine/policy.ts';
 import { ANNOTATIONS, formatTime, parseTime } from '../engine/provenance.ts';
 import type { NamespaceReport, Warning } from '../engine/report.ts';
 import { recommendationStatus } from '../engine/status.ts';
@@ -74,7 +74,9 @@ export function planPolicy(step: PolicyStep, run: PlanRun): PlannedPolicy {
     ]);
   }
   if (ref !== undefined && run.inventory.unreadable.has(ref.path)) {
-    return unplanned(namespace, path, null, config, run.now, [{ code: 'invalid-policy-file', ...about, message: run.inventory.unreadable.get(ref.path)! }]);
+    return unplanned(namespace, path, null, config, run.now, [
+      { code: 'invalid-policy-file', ...about, message: run.inventory.unreadable.get(ref.path)! },
+    ]);
   }
 
   const docs = ref === undefined ? null : parseYamlFile(tree.get(ref.path)!, ref.path);
@@ -82,18 +84,31 @@ export function planPolicy(step: PolicyStep, run: PlanRun): PlannedPolicy {
   let result;
   try {
     result = recommendPolicy(
-      { subject: step.subject, previous, observed: step.observed, now: run.nowText, namespaceLabels: run.labelsOf, namespaceLabelsComplete: run.labelsComplete },
+      {
+        subject: step.subject,
+        previous,
+        observed: step.observed,
+        now: run.nowText,
+        namespaceLabels: run.labelsOf,
+        namespaceLabelsComplete: run.labelsComplete,
+      },
       flavor,
       step.settings,
     );
   } catch (e) {
     if (e instanceof PolicyTooLargeError) {
       return unplanned(namespace, path, null, config, run.now, [
-        { code: 'policy-too-large', ...about, message: `${path}: ${e.message}; nothing was written (too many distinct peers, protocols and ports to merge)` },
+        {
+          code: 'policy-too-large',
+          ...about,
+          message: `${path}: ${e.message}; nothing was written (too many distinct peers, protocols and ports to merge)`,
+        },
       ]);
     }
     if (!(e instanceof PolicyShapeError)) throw e;
-    return unplanned(namespace, path, null, config, run.now, [{ code: 'invalid-policy-file', ...about, message: `${path}: cannot update the policy: ${e.message}` }]);
+    return unplanned(namespace, path, null, config, run.now, [
+      { code: 'invalid-policy-file', ...about, message: `${path}: cannot update the policy: ${e.message}` },
+    ]);
   }
 
   let outcome: NamespaceReport['outcome'] = 'unchanged';

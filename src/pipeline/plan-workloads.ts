@@ -7,16 +7,23 @@
 import { isDnsSubdomain } from '../calico/names.ts';
 import { labelsOfSelector, parseSelector } from '../calico/selector.ts';
 import { parsed } from '../engine/flavors/calico-shape.ts';
+import {
+  learnWorkloads,
+  selectsWorkload,
+  type UnattributedEndpoint,
+  unmatchedSelections,
+  unselectable,
+  type WorkloadLearning,
+} from '../engine/microsegmentation.ts';
 import type { EndpointObservation } from '../engine/model.ts';
-import { learnWorkloads, selectsWorkload, unmatchedSelections, unselectable, type UnattributedEndpoint, type WorkloadLearning } from '../engine/microsegmentation.ts';
 import { isWorkloadPolicyName, isWorkloadPolicyNameOf, workloadPolicyPath } from '../engine/naming.ts';
 import { ANNOTATIONS } from '../engine/provenance.ts';
 import type { Warning, WorkloadReport } from '../engine/report.ts';
-import { compareWorkloads, WORKLOAD_KINDS, workloadKey, type Workload, type WorkloadKind } from '../engine/workloads.ts';
+import { compareWorkloads, WORKLOAD_KINDS, type Workload, type WorkloadKind, workloadKey } from '../engine/workloads.ts';
 import type { Inventory, ObjectRef } from '../repo/inventory.ts';
 import type { TreeOverlay } from '../repo/tree.ts';
 import { isPlainObject } from '../util/plain.ts';
-import { annotation, planPolicy, readPolicy, skipped, type PlanRun } from './plan-policy.ts';
+import { annotation, type PlanRun, planPolicy, readPolicy, skipped } from './plan-policy.ts';
 
 /** Microsegmentation's account of a plan, beside the per-workload reports. */
 export interface MicrosegmentationSummary {
@@ -92,7 +99,10 @@ export class Microsegmentation {
       if (workload === null) gaps.set(endpoint.name, `${endpoint.name} (its workload is not known)`);
       else if (!this.selected(workload)) gaps.set(workloadKey(workload), `${workload.kind} ${workload.name} (not selected)`);
       else if (unselectable(workload.labels) !== null && !this.#refs.has(workloadKey(workload))) {
-        gaps.set(workloadKey(workload), `${workload.kind} ${workload.name} (${Object.keys(workload.labels).length === 0 ? 'no stable labels' : 'selector too long'})`);
+        gaps.set(
+          workloadKey(workload),
+          `${workload.kind} ${workload.name} (${Object.keys(workload.labels).length === 0 ? 'no stable labels' : 'selector too long'})`,
+        );
       }
     }
     if (gaps.size === 0) return null;
@@ -121,7 +131,8 @@ export class Microsegmentation {
     const reports: WorkloadReport[] = [];
     for (const workload of [...candidates.values()].sort(compareWorkloads)) {
       const key = workloadKey(workload);
-      if (scope !== undefined && (workload.namespace !== scope.namespace || (scope.workload !== undefined && scope.workload !== key))) continue;
+      if (scope !== undefined && (workload.namespace !== scope.namespace || (scope.workload !== undefined && scope.workload !== key)))
+        continue;
       const refs = this.#refs.get(key)?.refs ?? [];
       const atoms = observed.get(key) ?? [];
       const about = { namespace: workload.namespace, workload: key };
@@ -130,20 +141,36 @@ export class Microsegmentation {
       const identity = { workload: { kind: workload.kind, name: workload.name }, key };
       if (this.#refs.get(key)?.enforced) {
         // Enforced (an enforce PR was merged): its traffic is decided by that policy now.
-        const warning: Warning = { code: 'enforced', ...about, message: `the workload's policy is enforced (NetworkPolicy in ${refs[0]!.path}): nothing more is recommended for it` };
-        reports.push({ ...skipped(workload.namespace, refs[0]!.path, readPolicy(run.tree, refs[0]!), run.config, run.now, [warning]), ...identity, selector: null });
+        const warning: Warning = {
+          code: 'enforced',
+          ...about,
+          message: `the workload's policy is enforced (NetworkPolicy in ${refs[0]!.path}): nothing more is recommended for it`,
+        };
+        reports.push({
+          ...skipped(workload.namespace, refs[0]!.path, readPolicy(run.tree, refs[0]!), run.config, run.now, [warning]),
+          ...identity,
+          selector: null,
+        });
         continue;
       }
       if (!this.selected(workload) || (unselectableWhy !== null && refs.length === 0)) {
         if (refs.length > 0) {
-          reports.push({ ...skipped(workload.namespace, refs[0]!.path, readPolicy(run.tree, refs[0]!), run.config, run.now, []), ...identity, selector: null });
+          reports.push({
+            ...skipped(workload.namespace, refs[0]!.path, readPolicy(run.tree, refs[0]!), run.config, run.now, []),
+            ...identity,
+            selector: null,
+          });
         } else if (this.selected(workload)) {
           const warning: Warning = {
             code: 'workload-unselectable',
             ...about,
             message: `${unselectableWhy}, so no policy can select them safely; nothing was written`,
           };
-          reports.push({ ...skipped(workload.namespace, workloadPolicyPath(workload), null, run.config, run.now, [warning]), ...identity, selector: null });
+          reports.push({
+            ...skipped(workload.namespace, workloadPolicyPath(workload), null, run.config, run.now, [warning]),
+            ...identity,
+            selector: null,
+          });
         }
         continue;
       }
@@ -172,7 +199,11 @@ export class Microsegmentation {
       const spec = policy !== null && isPlainObject(policy['spec']) ? policy['spec'] : null;
       const selector = spec !== null && typeof spec['selector'] === 'string' ? spec['selector'] : null;
       if (selector !== null && labelled && !selects(selector, workload)) {
-        warnings.push({ code: 'selector-mismatch', ...about, message: `the policy's selector (${selector}) does not select the workload's pods (their stable labels changed?); it was left as it is` });
+        warnings.push({
+          code: 'selector-mismatch',
+          ...about,
+          message: `the policy's selector (${selector}) does not select the workload's pods (their stable labels changed?); it was left as it is`,
+        });
       }
       reports.push({ ...report, warnings, ...identity, selector });
     }

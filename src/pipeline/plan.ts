@@ -6,21 +6,21 @@
 // text in, changed files and reports out. The CLI writes the changes to disk; the App commits them.
 
 import type { RecommendationConfig } from '../config/recommendation-config.ts';
-import { flavorFor } from '../engine/flavors/index.ts';
 import type { PolicyFlavor } from '../engine/flavors/flavor.ts';
+import { flavorFor } from '../engine/flavors/index.ts';
 import type { EndpointObservation, ObservedAtom } from '../engine/model.ts';
-import { networkSetDirectory, type NetworkSetFacts } from '../engine/network-sets.ts';
-import { networkSetFacts } from '../simulate/policy-set.ts';
-import type { CalicoEdition } from '../flows/source.ts';
 import { isNamespacePolicyName, namespacePolicyPath } from '../engine/naming.ts';
+import { type NetworkSetFacts, networkSetDirectory } from '../engine/network-sets.ts';
 import { formatTime } from '../engine/provenance.ts';
 import type { NamespaceReport, Warning, WorkloadReport } from '../engine/report.ts';
 import type { Workload } from '../engine/workloads.ts';
+import type { CalicoEdition } from '../flows/source.ts';
 import { buildInventory, type Inventory, type ObjectRef } from '../repo/inventory.ts';
 import { ensureAllReachable } from '../repo/kustomize.ts';
 import { applyTemplate, type TierRequest } from '../repo/template.ts';
-import { TreeOverlay, type TreeFiles } from '../repo/tree.ts';
-import { planPolicy, readPolicy, skipped, type PlanRun } from './plan-policy.ts';
+import { type TreeFiles, TreeOverlay } from '../repo/tree.ts';
+import { networkSetFacts } from '../simulate/policy-set.ts';
+import { type PlanRun, planPolicy, readPolicy, skipped } from './plan-policy.ts';
 import { Microsegmentation, type MicrosegmentationSummary, type WorkloadScope } from './plan-workloads.ts';
 
 export type { MicrosegmentationSummary, WorkloadScope } from './plan-workloads.ts';
@@ -111,7 +111,10 @@ export function planRecommendations(input: PlanInput): Plan {
   let segments: Microsegmentation | null = null;
   if (config.microsegmentation.enabled) {
     if (flavor.name === 'kubernetes') {
-      warnings.push({ code: 'microsegmentation-unsupported', message: 'microsegmentation is on, but the kubernetes flavour has no tiers and no Pass: no per-workload policy was written' });
+      warnings.push({
+        code: 'microsegmentation-unsupported',
+        message: 'microsegmentation is on, but the kubernetes flavour has no tiers and no Pass: no per-workload policy was written',
+      });
     } else segments = new Microsegmentation(run, input.endpoints ?? [], input.workloads);
   }
 
@@ -135,9 +138,15 @@ export function planRecommendations(input: PlanInput): Plan {
     // Enforced (an enforce PR was merged): its traffic is decided by that policy now, nothing more is learned for it.
     const enforced = enforcedPolicies.get(namespace)?.find((o) => isEnforcedPolicy(o, flavor, tier, namespace));
     if (enforced !== undefined) {
-      reports.push(skipped(namespace, enforced.path, readPolicy(tree, enforced), config, now, [
-        { code: 'enforced', namespace, message: `the namespace's policy is enforced (NetworkPolicy in ${enforced.path}): nothing more is recommended for it` },
-      ]));
+      reports.push(
+        skipped(namespace, enforced.path, readPolicy(tree, enforced), config, now, [
+          {
+            code: 'enforced',
+            namespace,
+            message: `the namespace's policy is enforced (NetworkPolicy in ${enforced.path}): nothing more is recommended for it`,
+          },
+        ]),
+      );
       continue;
     }
     // Microsegmented namespaces pass traffic within the namespace on to the per-workload policies.
@@ -175,7 +184,15 @@ export function planRecommendations(input: PlanInput): Plan {
   }
   // The directory layout builds every file as it is; the kustomize layout lists each (kustomize.ts).
   ensureAllReachable(tree, written);
-  return { changes: tree.changes(), clusterWide, namespaces: reports, notSelected, warnings, workloads, microsegmentation: segments?.summary() ?? null };
+  return {
+    changes: tree.changes(),
+    clusterWide,
+    namespaces: reports,
+    notSelected,
+    warnings,
+    workloads,
+    microsegmentation: segments?.summary() ?? null,
+  };
 }
 
 /**
@@ -183,8 +200,18 @@ export function planRecommendations(input: PlanInput): Plan {
  * engine/enforce.ts). For the kubernetes flavour that includes the NetworkPolicies earlier releases
  * wrote without a staged phase.
  */
-export function isEnforcedPolicy(ref: ObjectRef, flavor: Pick<PolicyFlavor, 'name' | 'enforced'>, tier: string, namespace: string): boolean {
-  return ref.apiVersion === flavor.enforced.apiVersion && ref.kind === flavor.enforced.kind && ref.namespace === namespace && isNamespacePolicyName(ref.name, flavor.name, tier, namespace);
+export function isEnforcedPolicy(
+  ref: ObjectRef,
+  flavor: Pick<PolicyFlavor, 'name' | 'enforced'>,
+  tier: string,
+  namespace: string,
+): boolean {
+  return (
+    ref.apiVersion === flavor.enforced.apiVersion &&
+    ref.kind === flavor.enforced.kind &&
+    ref.namespace === namespace &&
+    isNamespacePolicyName(ref.name, flavor.name, tier, namespace)
+  );
 }
 
 /** The tree's namespaced objects by namespace, in the inventory's order. */

@@ -7,17 +7,17 @@
 import type { RecommendationConfig } from '../config/recommendation-config.ts';
 import type { Observations } from '../engine/aggregate.ts';
 import type { NetworkSetFacts } from '../engine/network-sets.ts';
-import type { CalicoEdition } from '../flows/source.ts';
 import type { NamespaceReport, Warning, WorkloadReport } from '../engine/report.ts';
 import type { RecommendationStatus } from '../engine/status.ts';
 import type { Workload } from '../engine/workloads.ts';
+import type { CalicoEdition } from '../flows/source.ts';
 import { buildInventory } from '../repo/inventory.ts';
 import { ensureReachable } from '../repo/kustomize.ts';
 import { applyTemplate, type TierRequest } from '../repo/template.ts';
-import { TreeOverlay, type TreeFiles } from '../repo/tree.ts';
-import { contentHash } from '../util/content-hash.ts';
-import { planRecommendations, type NamespaceContext, type Plan } from './plan.ts';
+import { type TreeFiles, TreeOverlay } from '../repo/tree.ts';
 import { minOf } from '../util/append.ts';
+import { contentHash } from '../util/content-hash.ts';
+import { type NamespaceContext, type Plan, planRecommendations } from './plan.ts';
 
 export type ProposalUnit =
   /** The namespace's isolation policy (namespace-isolation/<ns>.yaml). */
@@ -73,13 +73,19 @@ export function propose(input: ProposalInput, unit: ProposalUnit): Proposal | nu
   const plan: Plan = planRecommendations({
     tree: memoryTree,
     template: input.template,
-    observations: unit.kind === 'namespace' ? new Map(byNamespace.has(unit.namespace) ? [[unit.namespace, byNamespace.get(unit.namespace)!]] : []) : byNamespace,
+    observations:
+      unit.kind === 'namespace'
+        ? new Map(byNamespace.has(unit.namespace) ? [[unit.namespace, byNamespace.get(unit.namespace)!]] : [])
+        : byNamespace,
     endpoints: input.observations.endpoints,
     config: input.config,
     now: input.now,
     ...(unit.kind === 'namespace'
       ? { onlyNamespace: unit.namespace }
-      : { onlyWorkloads: unit.workload === undefined ? { namespace: unit.namespace } : { namespace: unit.namespace, workload: unit.workload } }),
+      : {
+          onlyWorkloads:
+            unit.workload === undefined ? { namespace: unit.namespace } : { namespace: unit.namespace, workload: unit.workload },
+        }),
     ...(input.namespaces ? { namespaces: input.namespaces } : {}),
     ...(input.workloads ? { workloads: input.workloads } : {}),
     ...(input.networkSets ? { networkSets: input.networkSets } : {}),
@@ -131,7 +137,10 @@ export function microsegmentationUnits(plan: Plan): ProposalUnit[] {
 }
 
 /** Repository paths of `finalTree` (cluster-relative) that differ from the default branch, and which are new. */
-function differences(input: Pick<ProposalInput, 'clusterPath' | 'tree'>, finalTree: ReadonlyMap<string, string>): { files: Map<string, string>; added: Set<string> } {
+function differences(
+  input: Pick<ProposalInput, 'clusterPath' | 'tree'>,
+  finalTree: ReadonlyMap<string, string>,
+): { files: Map<string, string>; added: Set<string> } {
   const prefix = input.clusterPath === '' ? '' : `${input.clusterPath}/`;
   const files = new Map<string, string>();
   const added = new Set<string>();
@@ -162,7 +171,8 @@ export function proposeBootstrap(input: Pick<ProposalInput, 'clusterPath' | 'tre
   const tree = new TreeOverlay(input.tree);
   const { config } = input;
   const tiers: TierRequest[] = [{ name: config.namespaceSpec.tierName, model: 'namespace-isolation' }];
-  if (config.microsegmentation.enabled && config.flavor !== 'kubernetes') tiers.push({ name: config.microsegmentation.tierName, model: 'appsec' });
+  if (config.microsegmentation.enabled && config.flavor !== 'kubernetes')
+    tiers.push({ name: config.microsegmentation.tierName, model: 'appsec' });
   const template = applyTemplate(tree, input.template, buildInventory(tree), config.flavor, tiers);
   for (const path of template.written) ensureReachable(tree, path);
   const { files, added } = differences(input, new Map([...input.tree, ...tree.changes()]));

@@ -7,10 +7,10 @@ import { ipFamiliesOf, type RecommendationConfig } from '../config/recommendatio
 import { FlowAggregator, type Observations } from '../engine/aggregate.ts';
 import type { LearnContext } from '../engine/learn.ts';
 import type { FlowRecord } from '../flows/record.ts';
-import { FlowSourceError, type FlowSource, type FlowSourceKind, type TimeWindow } from '../flows/source.ts';
 import type { SkipSummary } from '../flows/skip-report.ts';
+import { type FlowSource, FlowSourceError, type FlowSourceKind, type TimeWindow } from '../flows/source.ts';
 import { loadTree, writeTree } from '../repo/fs-tree.ts';
-import { planRecommendations, type Plan } from './plan.ts';
+import { type Plan, planRecommendations } from './plan.ts';
 
 /**
  * The per-cluster tree every output starts from: `policies-template/` is a whole policies repository

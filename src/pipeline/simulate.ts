@@ -3,12 +3,12 @@
 
 import { stat } from 'node:fs/promises';
 import { calicoReleaseOf, ipFamiliesOf, type RecommendationConfig } from '../config/recommendation-config.ts';
-import { overlapsWindow, type FlowSource } from '../flows/source.ts';
+import { type FlowSource, overlapsWindow } from '../flows/source.ts';
 import { loadTree } from '../repo/fs-tree.ts';
 import { Simulator } from '../simulate/evaluate.ts';
-import { policySetFromTree, type PolicySetOptions, type PolicyView, type PolicyWarning } from '../simulate/policy-set.ts';
-import { SimulationReport, type FlowRow, type Totals } from '../simulate/report.ts';
-import { lookbackWindow, readFlows, usableReading, type FlowReading } from './run.ts';
+import { type PolicySetOptions, type PolicyView, type PolicyWarning, policySetFromTree } from '../simulate/policy-set.ts';
+import { type FlowRow, SimulationReport, type Totals } from '../simulate/report.ts';
+import { type FlowReading, lookbackWindow, readFlows, usableReading } from './run.ts';
 
 export class PoliciesDirectoryError extends Error {
   override readonly name = 'PoliciesDirectoryError';

@@ -128,7 +128,11 @@ class Kustomizations {
       reach.dirs.add(dir);
       const value = this.read(kustomization);
       const listOf = (field: Field, list: unknown): unknown => (Array.isArray(list) ? this.#finalList(kustomization, field, list) : list);
-      const { resources, components } = localEntries(listOf('resources', this.#original(kustomization, 'resources', value)), value['bases'], listOf('components', this.#original(kustomization, 'components', value)));
+      const { resources, components } = localEntries(
+        listOf('resources', this.#original(kustomization, 'resources', value)),
+        value['bases'],
+        listOf('components', this.#original(kustomization, 'components', value)),
+      );
       for (const entry of components) {
         const target = entryTarget(dir, entry);
         if (target !== null) visit(target);

@@ -5,10 +5,10 @@
 
 import { posix } from 'node:path';
 import type { Flavor } from '../config/recommendation-config.ts';
+import type { Warning } from '../engine/report.ts';
 import { isPlainObject } from '../util/plain.ts';
 import { parseYamlFile, renderNewFile, stringifyDocuments, type YamlDocument } from '../yaml/document.ts';
-import type { Warning } from '../engine/report.ts';
-import { findObject, isYamlPath, type Inventory } from './inventory.ts';
+import { findObject, type Inventory, isYamlPath } from './inventory.ts';
 import { isKustomizationPath } from './kustomize.ts';
 import type { TreeFiles, TreeOverlay } from './tree.ts';
 
@@ -36,7 +36,13 @@ interface TemplateObject {
   readonly synthesised: boolean;
 }
 
-export function applyTemplate(tree: TreeOverlay, template: TreeFiles, inventory: Inventory, flavor: Flavor, tiers: readonly TierRequest[]): TemplateResult {
+export function applyTemplate(
+  tree: TreeOverlay,
+  template: TreeFiles,
+  inventory: Inventory,
+  flavor: Flavor,
+  tiers: readonly TierRequest[],
+): TemplateResult {
   const written: string[] = [];
   const warnings: Warning[] = [];
 

@@ -2,8 +2,8 @@
 // labels (the record's, which aggregation may have thinned, plus the ones Calico assigns), and
 // what is known of the address (an IP, a range it lies in, or nothing).
 
-import { CREATED_BY_LABEL, NAMESPACE_LABEL, ORCHESTRATOR_LABEL, SERVICE_ACCOUNT_LABEL } from '../calico/labels.ts';
-import { ALL_IPV4, ALL_IPV6, cidrContains, parseCidr, PRIVATE_NETS, type Cidr } from '../calico/nets.ts';
+import { NAMESPACE_LABEL, ORCHESTRATOR_LABEL, SERVICE_ACCOUNT_LABEL } from '../calico/labels.ts';
+import { ALL_IPV4, ALL_IPV6, type Cidr, cidrContains, PRIVATE_NETS, parseCidr } from '../calico/nets.ts';
 import type { Labels, PartialLabels, SelectorNode, Truth } from '../calico/selector.ts';
 import { ownLabels } from '../engine/network-sets.ts';
 import { parseLabels } from '../engine/workloads.ts';
@@ -84,7 +84,12 @@ export function endpointOf(end: FlowEnd, set: PolicySet): Endpoint {
       const implicit: Record<string, string> = end.namespace === null ? {} : { [NAMESPACE_LABEL]: end.namespace };
       const defined = set.networkSet(end.namespace, end.name);
       if (defined !== undefined) {
-        return { ...base, selectable: true, labels: { labels: { ...ownLabels(defined.labels), ...implicit }, known: () => true }, labelsComplete: true };
+        return {
+          ...base,
+          selectable: true,
+          labels: { labels: { ...ownLabels(defined.labels), ...implicit }, known: () => true },
+          labelsComplete: true,
+        };
       }
       // A record that carries a set's labels carries all of them; one without may just not include labels.
       const own = ownLabels(recorded);
@@ -110,13 +115,16 @@ function addressOf(end: FlowEnd, set: PolicySet): Address {
   switch (end.type) {
     case 'net':
       if (end.name === 'pvt') {
-        return end.ipVersion === 6 ? { kind: 'within', ranges: ULA, what: 'a private IPv6 address' } : { kind: 'within', ranges: PRIVATE_V4, what: 'a private (RFC 1918) address' };
+        return end.ipVersion === 6
+          ? { kind: 'within', ranges: ULA, what: 'a private IPv6 address' }
+          : { kind: 'within', ranges: PRIVATE_V4, what: 'a private (RFC 1918) address' };
       }
       if (end.name === 'pub') return end.ipVersion === undefined ? { kind: 'public' } : { kind: 'public', family: end.ipVersion };
       return { kind: 'unknown', what: `the address of network ${end.name}` };
     case 'ns': {
       const defined = set.networkSet(end.namespace, end.name);
-      if (defined !== undefined && defined.nets.length > 0) return { kind: 'within', ranges: defined.nets, what: `an address of network set ${end.name}` };
+      if (defined !== undefined && defined.nets.length > 0)
+        return { kind: 'within', ranges: defined.nets, what: `an address of network set ${end.name}` };
       if (end.seenAt !== undefined) return addressOf({ ...end, type: 'net', name: end.seenAt }, set);
       return { kind: 'unknown', what: `the address in network set ${end.name} (not defined in the tree)` };
     }

@@ -9,14 +9,15 @@
 // every candidate decision and the reasons. Each tier is walked once per flow, each policy at most
 // twice (applied or not before it), so the cost is linear in the policies that may apply.
 
+import { CREATED_BY_LABEL } from '../calico/labels.ts';
 import type { Protocol } from '../calico/protocol.ts';
 import { matchesPartially, type Truth } from '../calico/selector.ts';
 import type { DestinationService } from '../flows/record.ts';
-import { CREATED_BY_LABEL } from '../calico/labels.ts';
-import { endpointOf, flowFamilies, type Endpoint, type FlowEnd } from './endpoint.ts';
-import { labelsUnknown, namespaceSelectorOn, ruleMatches, selectorOn, type FlowContext } from './match-rule.ts';
-import type { CompiledPolicy, Direction, EvaluationPlan, PlannedTier, PolicySet, PolicyView } from './policy-set.ts';
 import { appendAll } from '../util/append.ts';
+import { type Endpoint, endpointOf, type FlowEnd, flowFamilies } from './endpoint.ts';
+import { type FlowContext, labelsUnknown, namespaceSelectorOn, ruleMatches, selectorOn } from './match-rule.ts';
+import type { CompiledPolicy, EvaluationPlan, PlannedTier, PolicySet, PolicyView } from './policy-set.ts';
+import type { Direction } from './policy-terms.ts';
 
 /** What the simulator reads of a flow (a FlowRecord has all of it). */
 export interface FlowFacts {
@@ -43,7 +44,14 @@ export interface PolicyRef {
 }
 
 export type Decision =
-  | { readonly by: 'rule'; readonly action: 'Allow' | 'Deny'; readonly tier: string; readonly policy: PolicyRef; readonly direction: Direction; readonly rule: number }
+  | {
+      readonly by: 'rule';
+      readonly action: 'Allow' | 'Deny';
+      readonly tier: string;
+      readonly policy: PolicyRef;
+      readonly direction: Direction;
+      readonly rule: number;
+    }
   | { readonly by: 'tier-default'; readonly action: 'Deny'; readonly tier: string }
   | { readonly by: 'profile'; readonly action: 'Allow'; readonly profile: string }
   /** A host endpoint without a profile: Calico denies what no policy allows. */
@@ -140,7 +148,9 @@ export class Simulator {
       if (unknowns.size < MAX_UNKNOWNS) unknowns.add(reason);
     };
     if (local.type !== 'wep' && local.type !== 'hep') {
-      note(`the reporting end is a ${local.type === 'ns' ? 'network set' : 'network'}: Calico applies policy only at workload and host endpoints`);
+      note(
+        `the reporting end is a ${local.type === 'ns' ? 'network set' : 'network'}: Calico applies policy only at workload and host endpoints`,
+      );
       return { verdict: 'indeterminate', direction, decisions: [], unknowns: [...unknowns] };
     }
 
@@ -150,7 +160,15 @@ export class Simulator {
     const decisions: Decision[] = [];
     const verdicts = new Set<VerdictKind>();
     for (const family of families) {
-      const ctx: FlowContext = { source, dest, protocol: flow.protocol, destPort: flow.destPort, destService: flow.destService, destDomains: flow.destDomains, family };
+      const ctx: FlowContext = {
+        source,
+        dest,
+        protocol: flow.protocol,
+        destPort: flow.destPort,
+        destService: flow.destService,
+        destDomains: flow.destDomains,
+        family,
+      };
       const found: Decision[] = [];
       let reachedEnd = true;
       for (const tier of this.#plan.tiers) {
@@ -176,7 +194,13 @@ export class Simulator {
    * (no policy applied, a Pass rule, or the tier's default action Pass). States are (policy
    * index, whether a policy applied before it): each is explored once.
    */
-  #walkTier(tier: PlannedTier, local: Endpoint, direction: Direction, ctx: FlowContext, note: (reason: string) => void): { decisions: Decision[]; next: boolean } {
+  #walkTier(
+    tier: PlannedTier,
+    local: Endpoint,
+    direction: Direction,
+    ctx: FlowContext,
+    note: (reason: string) => void,
+  ): { decisions: Decision[]; next: boolean } {
     const policies = tier.policiesFor(local.type === 'wep' ? local.namespace : null, direction);
     const decisions: Decision[] = [];
     let next = false;
@@ -266,6 +290,8 @@ function profileDecisions(local: Endpoint, note: (reason: string) => void): Deci
   if (local.type === 'wep') return [{ by: 'profile', action: 'Allow', profile: `kns.${local.namespace}` }];
   const allowProfile: Decision = { by: 'profile', action: 'Allow', profile: 'projectcalico-default-allow' };
   if (local.labels.labels[CREATED_BY_LABEL] === 'calico-kube-controllers') return [allowProfile];
-  note(`host endpoint ${local.name}: automatic host endpoints have the projectcalico-default-allow profile; others deny what no policy allows, and the flow log does not say which this is`);
+  note(
+    `host endpoint ${local.name}: automatic host endpoints have the projectcalico-default-allow profile; others deny what no policy allows, and the flow log does not say which this is`,
+  );
   return [allowProfile, { by: 'no-profile', action: 'Deny' }];
 }

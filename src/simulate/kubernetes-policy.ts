@@ -16,7 +16,7 @@
 import { isLabelKey, isLabelValue } from '../calico/names.ts';
 import { formatSelector, type SelectorNode } from '../calico/selector.ts';
 import { hasOnlyKeys, isPlainObject, type PlainObject } from '../util/plain.ts';
-import { KUBERNETES_POLICY_ORDER, PolicyValidationError, type Direction } from './policy-set.ts';
+import { type Direction, KUBERNETES_POLICY_ORDER, PolicyValidationError } from './policy-terms.ts';
 
 export interface ConvertedPolicy {
   /** A Calico NetworkPolicy (or StagedNetworkPolicy) object. */
@@ -207,7 +207,8 @@ interface ConvertedPort {
  * digits are a number, anything else a port name), `endPort` making it a range.
  */
 function convertPort(port: unknown, where: string): ConvertedPort {
-  if (!isPlainObject(port) || !hasOnlyKeys(port, ['protocol', 'port', 'endPort'])) invalid(`${where} may only hold protocol, port and endPort`);
+  if (!isPlainObject(port) || !hasOnlyKeys(port, ['protocol', 'port', 'endPort']))
+    invalid(`${where} may only hold protocol, port and endPort`);
   const protocol = port['protocol'] ?? 'TCP';
   if (typeof protocol !== 'string' || !PROTOCOLS.includes(protocol)) invalid(`${where}.protocol must be TCP, UDP or SCTP`);
   const given = port['port'];
@@ -221,9 +222,11 @@ function convertPort(port: unknown, where: string): ConvertedPort {
     if (end !== undefined && end !== null) invalid(`${where}.endPort cannot follow a named port`);
     return { protocol, port: number };
   }
-  if (typeof number !== 'number' || !Number.isInteger(number) || number < 1 || number > 65535) invalid(`${where}.port must be 1-65535 or a port name`);
+  if (typeof number !== 'number' || !Number.isInteger(number) || number < 1 || number > 65535)
+    invalid(`${where}.port must be 1-65535 or a port name`);
   if (end === undefined || end === null) return { protocol, port: number };
-  if (typeof end !== 'number' || !Number.isInteger(end) || end < number || end > 65535) invalid(`${where}.endPort must be a port at or above port`);
+  if (typeof end !== 'number' || !Number.isInteger(end) || end < number || end > 65535)
+    invalid(`${where}.endPort must be a port at or above port`);
   return { protocol, port: end === number ? number : `${number}:${end}` };
 }
 
@@ -244,13 +247,15 @@ function convertPeer(peer: unknown, where: string, staged: boolean): PlainObject
   if (given('ipBlock')) {
     if (given('podSelector') || given('namespaceSelector')) invalid(`${where}: ipBlock cannot be combined with selectors`);
     const block = peer['ipBlock'];
-    if (!isPlainObject(block) || !hasOnlyKeys(block, ['cidr', 'except']) || !isCidrText(block['cidr'])) invalid(`${where}.ipBlock.cidr must be a CIDR`);
+    if (!isPlainObject(block) || !hasOnlyKeys(block, ['cidr', 'except']) || !isCidrText(block['cidr']))
+      invalid(`${where}.ipBlock.cidr must be a CIDR`);
     const except = listAt(block['except'], `${where}.ipBlock.except`);
     if (!except.every(isCidrText)) invalid(`${where}.ipBlock.except must be CIDRs`);
     return except.length === 0 ? { nets: [block['cidr']] } : { nets: [block['cidr']], notNets: except };
   }
   const fields: PlainObject = { selector: labelSelector(peer['podSelector'] ?? null, `${where}.podSelector`, true) };
-  if (given('namespaceSelector')) fields['namespaceSelector'] = labelSelector(peer['namespaceSelector'], `${where}.namespaceSelector`, false);
+  if (given('namespaceSelector'))
+    fields['namespaceSelector'] = labelSelector(peer['namespaceSelector'], `${where}.namespaceSelector`, false);
   return fields;
 }
 
@@ -271,7 +276,8 @@ function labelSelector(value: unknown, where: string, pods: boolean): string {
   if (!isPlainObject(matchLabels)) invalid(`${where}.matchLabels must be a mapping`);
   for (const key of Object.keys(matchLabels).sort()) {
     const v = matchLabels[key];
-    if (!isLabelKey(key) || typeof v !== 'string' || !isLabelValue(v)) invalid(`${where}.matchLabels: ${JSON.stringify(key)} is not a valid label`);
+    if (!isLabelKey(key) || typeof v !== 'string' || !isLabelValue(v))
+      invalid(`${where}.matchLabels: ${JSON.stringify(key)} is not a valid label`);
     exprs.push({ op: '==', key, value: v });
   }
   for (const [i, e] of listAt(value['matchExpressions'], `${where}.matchExpressions`).entries()) {

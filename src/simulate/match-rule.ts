@@ -2,12 +2,12 @@
 // tell (aggregated labels and addresses, named ports, service accounts, HTTP, ICMP types), each
 // unknown with the reason.
 
-import { formatSelector, matchesPartially, type SelectorNode, type Truth } from '../calico/selector.ts';
+import { SERVICE_ACCOUNT_LABEL } from '../calico/labels.ts';
 import { portMatchCovers, portRange } from '../calico/ports.ts';
 import type { Protocol } from '../calico/protocol.ts';
+import { formatSelector, matchesPartially, type SelectorNode, type Truth } from '../calico/selector.ts';
 import type { PortMatch } from '../calico/types.ts';
 import { memoize } from '../util/memo.ts';
-import { SERVICE_ACCOUNT_LABEL } from '../calico/labels.ts';
 import { addressIn, type Endpoint, type Family } from './endpoint.ts';
 import type { CompiledEntity, CompiledPolicy, CompiledRule, PolicySet } from './policy-set.ts';
 
@@ -69,7 +69,8 @@ export function selectorOn(node: SelectorNode, endpoint: Endpoint): Truth {
 export function namespaceSelectorOn(node: SelectorNode, endpoint: Endpoint, set: PolicySet): Truth {
   let truth = endpoint.namespaceCache.get(node);
   if (truth === undefined) {
-    if (endpoint.namespace === null) truth = node.op === 'all' ? false : matchesPartially(node, { labels: {}, known: () => true }, { global: true });
+    if (endpoint.namespace === null)
+      truth = node.op === 'all' ? false : matchesPartially(node, { labels: {}, known: () => true }, { global: true });
     else truth = matchesPartially(node, set.namespaceLabels(endpoint.namespace));
     endpoint.namespaceCache.set(node, truth);
   }
@@ -110,12 +111,20 @@ function appliesTo(rule: CompiledRule, family: Family): boolean {
 function ruleMatchesIn(rule: CompiledRule, policy: CompiledPolicy, flow: FlowContext, set: PolicySet, family: Family): Match {
   if (!appliesTo(rule, family)) return NO;
   const c = new Criteria();
-  if (rule.destination.ports !== null && !c.add(portsMatch(rule.destination.ports, flow.destPort), () => portReason(rule.destination.ports!, flow.destPort))) return NO;
-  if (rule.destination.notPorts !== null && !c.add(not(portsMatch(rule.destination.notPorts, flow.destPort)), () => portReason(rule.destination.notPorts!, flow.destPort))) {
+  if (
+    rule.destination.ports !== null &&
+    !c.add(portsMatch(rule.destination.ports, flow.destPort), () => portReason(rule.destination.ports!, flow.destPort))
+  )
+    return NO;
+  if (
+    rule.destination.notPorts !== null &&
+    !c.add(not(portsMatch(rule.destination.notPorts, flow.destPort)), () => portReason(rule.destination.notPorts!, flow.destPort))
+  ) {
     return NO;
   }
   if (rule.icmp) c.add('unknown', () => 'flow logs do not carry ICMP types and codes (icmp)');
-  if (rule.notICMP && (flow.protocol === 'ICMP' || flow.protocol === 'ICMPv6')) c.add('unknown', () => 'flow logs do not carry ICMP types and codes (notICMP)');
+  if (rule.notICMP && (flow.protocol === 'ICMP' || flow.protocol === 'ICMPv6'))
+    c.add('unknown', () => 'flow logs do not carry ICMP types and codes (notICMP)');
   if (rule.http) c.add('unknown', () => 'flow logs do not carry HTTP methods and paths (http)');
   if (!entityMatches(rule.source, 'source', flow.source, policy, flow, set, c, family)) return NO;
   if (!entityMatches(rule.destination, 'destination', flow.dest, policy, flow, set, c, family)) return NO;
@@ -150,17 +159,32 @@ function entityMatches(
   }
   // Only the family's CIDRs take part (appliesTo made sure there is one in each list).
   if (entity.nets !== null) {
-    const { truth, missing } = addressIn(endpoint.address, entity.nets.filter((n) => n.version === family), family);
+    const { truth, missing } = addressIn(
+      endpoint.address,
+      entity.nets.filter((n) => n.version === family),
+      family,
+    );
     if (!c.add(truth, () => `${side}.nets: ${missing ?? 'the address'} is not known`)) return false;
   }
   if (entity.notNets !== null) {
-    const { truth, missing } = addressIn(endpoint.address, entity.notNets.filter((n) => n.version === family), family);
+    const { truth, missing } = addressIn(
+      endpoint.address,
+      entity.notNets.filter((n) => n.version === family),
+      family,
+    );
     if (!c.add(not(truth), () => `${side}.notNets: ${missing ?? 'the address'} is not known`)) return false;
   }
   if (!selectorsMatch(entity, side, endpoint, policy, set, c)) return false;
-  if (entity.services !== null && !c.add(serviceMatch(entity.services, side, endpoint, flow), () => serviceReason(entity.services!, side))) return false;
+  if (entity.services !== null && !c.add(serviceMatch(entity.services, side, endpoint, flow), () => serviceReason(entity.services!, side)))
+    return false;
   if (entity.serviceAccounts !== null && !serviceAccountsMatch(entity.serviceAccounts, side, endpoint, c)) return false;
-  if (entity.domains !== null && !c.add(domainsMatch(entity.domains, endpoint, flow.destDomains), () => `the flow record names no domain for its destination (domains ${entity.domains!.join(', ')})`)) {
+  if (
+    entity.domains !== null &&
+    !c.add(
+      domainsMatch(entity.domains, endpoint, flow.destDomains),
+      () => `the flow record names no domain for its destination (domains ${entity.domains!.join(', ')})`,
+    )
+  ) {
     return false;
   }
   return true;
@@ -171,7 +195,14 @@ function entityMatches(
  * (never a plain network); in a namespaced policy, without a namespaceSelector, they stay in the
  * policy's namespace (and so does a lone `notSelector`). `notSelector` excludes what it selects.
  */
-function selectorsMatch(entity: CompiledEntity, side: string, endpoint: Endpoint, policy: CompiledPolicy, set: PolicySet, c: Criteria): boolean {
+function selectorsMatch(
+  entity: CompiledEntity,
+  side: string,
+  endpoint: Endpoint,
+  policy: CompiledPolicy,
+  set: PolicySet,
+  c: Criteria,
+): boolean {
   if (entity.selector === null && entity.notSelector === null && entity.namespaceSelector === null) return true;
   const ownNamespace = entity.namespaceSelector === null ? policy.namespace : null;
   if (entity.selector !== null || entity.namespaceSelector !== null || ownNamespace !== null) {
@@ -179,7 +210,13 @@ function selectorsMatch(entity: CompiledEntity, side: string, endpoint: Endpoint
     if (ownNamespace !== null && endpoint.namespace !== ownNamespace) return false;
     if (entity.namespaceSelector !== null) {
       const ns = entity.namespaceSelector;
-      if (!c.add(namespaceSelectorOn(ns, endpoint, set), () => `${side}.namespaceSelector ${quoted(ns)}: the labels of namespace ${endpoint.namespace} are not known`)) return false;
+      if (
+        !c.add(
+          namespaceSelectorOn(ns, endpoint, set),
+          () => `${side}.namespaceSelector ${quoted(ns)}: the labels of namespace ${endpoint.namespace} are not known`,
+        )
+      )
+        return false;
     }
     if (entity.selector !== null) {
       const sel = entity.selector;
@@ -197,7 +234,12 @@ function selectorsMatch(entity: CompiledEntity, side: string, endpoint: Endpoint
  * A flow addressed to the service certainly matches; a pod of another namespace certainly does
  * not (a Service's endpoints are pods of its namespace); anything else may be one of its endpoints.
  */
-function serviceMatch(service: { name: string; namespace: string }, side: 'source' | 'destination', endpoint: Endpoint, flow: FlowContext): Truth {
+function serviceMatch(
+  service: { name: string; namespace: string },
+  side: 'source' | 'destination',
+  endpoint: Endpoint,
+  flow: FlowContext,
+): Truth {
   if (side === 'destination' && flow.destService?.name === service.name && flow.destService.namespace === service.namespace) return true;
   if (endpoint.type === 'wep' && endpoint.namespace !== service.namespace) return false;
   return 'unknown';
@@ -209,7 +251,12 @@ function serviceReason(service: { name: string; namespace: string }, side: strin
     : `flow logs do not say whether the source is an endpoint of service ${service.namespace}/${service.name}`;
 }
 
-function serviceAccountsMatch(accounts: NonNullable<CompiledEntity['serviceAccounts']>, side: string, endpoint: Endpoint, c: Criteria): boolean {
+function serviceAccountsMatch(
+  accounts: NonNullable<CompiledEntity['serviceAccounts']>,
+  side: string,
+  endpoint: Endpoint,
+  c: Criteria,
+): boolean {
   // Only pods run as service accounts.
   if (endpoint.type !== 'wep') return false;
   if (accounts.names !== null) {

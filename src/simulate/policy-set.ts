@@ -4,7 +4,9 @@
 // validated as Calico's API server would; an invalid one is reported with its file and skipped.
 // Pure: the objects come from a tree the caller loaded.
 
+import { MAX_NETS, MAX_PORTS, MAX_RULES_PER_DIRECTION, MAX_SELECTOR_CHARS } from '../calico/limits.ts';
 import {
+  ANNOTATIONS_SIZE_LIMIT,
   annotationsError,
   calicoPolicyNameError,
   isCalicoName,
@@ -14,27 +16,25 @@ import {
   isLabelValue,
   tieredPolicyNameError,
   v1StoredAnnotationBytes,
-  ANNOTATIONS_SIZE_LIMIT,
 } from '../calico/names.ts';
-import { calicoNetVersion, networkSetNet, parseCidr, ruleNet, type Cidr } from '../calico/nets.ts';
+import { type Cidr, calicoNetVersion, networkSetNet, parseCidr, ruleNet } from '../calico/nets.ts';
 import { calicoPortMatch, isNamedPortMatch } from '../calico/ports.ts';
-import { protocolHasPorts, ruleProtocol, type Protocol } from '../calico/protocol.ts';
-import { MAX_LABEL_LENGTH, parseSelector, selectorKeys, type Labels, type PartialLabels, type SelectorNode } from '../calico/selector.ts';
-import { MAX_NETS, MAX_PORTS, MAX_RULES_PER_DIRECTION, MAX_SELECTOR_CHARS } from '../calico/limits.ts';
-import { calicoReleaseAtLeast, CURRENT_CALICO_RELEASE, type CalicoRelease } from '../calico/release.ts';
+import { type Protocol, protocolHasPorts, ruleProtocol } from '../calico/protocol.ts';
+import { type CalicoRelease, CURRENT_CALICO_RELEASE, calicoReleaseAtLeast } from '../calico/release.ts';
+import { type Labels, MAX_LABEL_LENGTH, type PartialLabels, parseSelector, type SelectorNode, selectorKeys } from '../calico/selector.ts';
 import type { PortMatch, RuleAction } from '../calico/types.ts';
 import { CALICO_API_VERSION, KUBERNETES_NETWORKING_API_VERSION } from '../calico/types.ts';
+import type { IpFamily } from '../config/recommendation-config.ts';
 import { compareStrings } from '../engine/model.ts';
-import type { TreeFiles } from '../repo/tree.ts';
+import type { NetworkSetFacts } from '../engine/network-sets.ts';
 import { isYamlPath } from '../repo/inventory.ts';
+import type { TreeFiles } from '../repo/tree.ts';
 import { isPlainObject, type PlainObject } from '../util/plain.ts';
 import { parseYamlFile, YamlError } from '../yaml/document.ts';
-import { kubernetesPolicyAsCalico } from './kubernetes-policy.ts';
-import type { NetworkSetFacts } from '../engine/network-sets.ts';
-import type { IpFamily } from '../config/recommendation-config.ts';
 import type { Family as IpVersion } from './endpoint.ts';
+import { kubernetesPolicyAsCalico } from './kubernetes-policy.ts';
+import { type Direction, PolicyValidationError } from './policy-terms.ts';
 
-export type Direction = 'ingress' | 'egress';
 /**
  * Which staged policies take effect: none (`enforced`, the cluster as it enforces today), all
  * (`staged`, every staged policy as if enforced), or the named ones only (everything else as it is
@@ -55,8 +55,6 @@ function viewKey(view: PolicyView): string {
 export const DEFAULT_TIER = 'default';
 /** The `default` tier's order when the tree does not define it (Calico's CRD requires exactly this). */
 export const DEFAULT_TIER_ORDER = 1_000_000;
-/** Calico gives every Kubernetes NetworkPolicy this order in the default tier. */
-export const KUBERNETES_POLICY_ORDER = 1000;
 
 export const POLICY_KINDS = [
   'NetworkPolicy',
@@ -183,10 +181,6 @@ export interface PolicySetOptions {
   readonly calicoVersion?: CalicoRelease;
 }
 
-export class PolicyValidationError extends Error {
-  override readonly name = 'PolicyValidationError';
-}
-
 const NAMESPACE_NAME_LABELS = ['projectcalico.org/name', 'kubernetes.io/metadata.name'] as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -216,7 +210,11 @@ export function policySetFromTree(tree: TreeFiles, options: PolicySetOptions = {
 // ---------------------------------------------------------------------------------------------
 // Building the set
 
-export function buildPolicySet(objects: readonly SourcedObject[], options: PolicySetOptions = {}, initialWarnings: readonly PolicyWarning[] = []): PolicySet {
+export function buildPolicySet(
+  objects: readonly SourcedObject[],
+  options: PolicySetOptions = {},
+  initialWarnings: readonly PolicyWarning[] = [],
+): PolicySet {
   const warnings: PolicyWarning[] = [...initialWarnings];
   const tiers = new Map<string, TierInfo>();
   const policies: CompiledPolicy[] = [];
@@ -281,7 +279,8 @@ export function buildPolicySet(objects: readonly SourcedObject[], options: Polic
   for (const { object, kind, id } of candidates) {
     try {
       const policy = compilePolicy(object.value as PlainObject, kind, object.path, version);
-      if (!tiers.has(policy.tier)) throw new PolicyValidationError(`tier ${policy.tier} does not exist (Calico refuses policies in a missing tier): skipped`);
+      if (!tiers.has(policy.tier))
+        throw new PolicyValidationError(`tier ${policy.tier} does not exist (Calico refuses policies in a missing tier): skipped`);
       policies.push(policy);
     } catch (e) {
       if (!(e instanceof PolicyValidationError)) throw e;
@@ -395,7 +394,12 @@ export function effectivePolicies(view: PolicyView, policies: readonly CompiledP
   return [...byIdentity.values()];
 }
 
-function makePlan(view: PolicyView, tierInfos: readonly TierInfo[], all: readonly CompiledPolicy[], release: CalicoRelease): EvaluationPlan {
+function makePlan(
+  view: PolicyView,
+  tierInfos: readonly TierInfo[],
+  all: readonly CompiledPolicy[],
+  release: CalicoRelease,
+): EvaluationPlan {
   const effective = effectivePolicies(view, all);
   const comparePolicies = policyComparator(release);
   const ordered = [...tierInfos].sort((a, b) => compareOrder(a.order, b.order) || compareStrings(a.name, b.name));
@@ -408,7 +412,11 @@ function makePlan(view: PolicyView, tierInfos: readonly TierInfo[], all: readonl
   return { view, tiers, policyCount: effective.length };
 }
 
-function plannedTier(info: TierInfo, policies: readonly CompiledPolicy[], comparePolicies: (a: CompiledPolicy, b: CompiledPolicy) => number): PlannedTier {
+function plannedTier(
+  info: TierInfo,
+  policies: readonly CompiledPolicy[],
+  comparePolicies: (a: CompiledPolicy, b: CompiledPolicy) => number,
+): PlannedTier {
   const global = policies.filter((p) => p.namespace === null);
   const byNamespace = new Map<string, CompiledPolicy[]>();
   for (const p of policies) {
@@ -476,12 +484,21 @@ function metadataOf(value: PlainObject, namespaced: boolean): ObjectMeta {
   const namespace = metadata['namespace'];
   if (namespaced) {
     if (typeof namespace !== 'string' || !isDnsLabel(namespace)) {
-      invalid(namespace === undefined ? 'metadata.namespace is missing (the tree must say where a namespaced object goes)' : 'metadata.namespace is not a valid namespace');
+      invalid(
+        namespace === undefined
+          ? 'metadata.namespace is missing (the tree must say where a namespaced object goes)'
+          : 'metadata.namespace is not a valid namespace',
+      );
     }
   } else if (namespace !== undefined && namespace !== null) {
     invalid('metadata.namespace is set on a cluster-scoped object');
   }
-  return { name, namespace: namespaced ? (namespace as string) : null, labels: readLabels(metadata['labels']), annotations: readAnnotations(metadata['annotations'], 'metadata.annotations') };
+  return {
+    name,
+    namespace: namespaced ? (namespace as string) : null,
+    labels: readLabels(metadata['labels']),
+    annotations: readAnnotations(metadata['annotations'], 'metadata.annotations'),
+  };
 }
 
 function readLabels(value: unknown): Labels {
@@ -518,7 +535,10 @@ function checkV1Storage(meta: ObjectMeta, policy: { tier: string; version: Calic
     }
   }
   const bytes = v1StoredAnnotationBytes({ name: policy === null ? null : meta.name, labels, annotations: meta.annotations });
-  if (bytes > ANNOTATIONS_SIZE_LIMIT) invalid(`metadata: stored by Calico (crd.projectcalico.org/v1), the annotations would take ${bytes} bytes, more than ${ANNOTATIONS_SIZE_LIMIT}`);
+  if (bytes > ANNOTATIONS_SIZE_LIMIT)
+    invalid(
+      `metadata: stored by Calico (crd.projectcalico.org/v1), the annotations would take ${bytes} bytes, more than ${ANNOTATIONS_SIZE_LIMIT}`,
+    );
 }
 
 function specOf(value: PlainObject): PlainObject {
@@ -526,7 +546,6 @@ function specOf(value: PlainObject): PlainObject {
   if (!isPlainObject(spec)) invalid('spec must be a mapping');
   return spec;
 }
-
 
 interface SelectorRules {
   readonly version: CalicoRelease;
@@ -541,19 +560,22 @@ interface SelectorRules {
 function selectorAt(text: unknown, where: string, rules: SelectorRules): SelectorNode | null {
   if (text === undefined || text === null) return null;
   if (typeof text !== 'string') invalid(`${where} must be a string`);
-  if (calicoReleaseAtLeast(rules.version, '3.33') && [...text].length > MAX_SELECTOR_CHARS) invalid(`${where} is longer than ${MAX_SELECTOR_CHARS} characters (Calico 3.33)`);
+  if (calicoReleaseAtLeast(rules.version, '3.33') && [...text].length > MAX_SELECTOR_CHARS)
+    invalid(`${where} is longer than ${MAX_SELECTOR_CHARS} characters (Calico 3.33)`);
   let ast: SelectorNode;
   try {
     ast = parseSelector(text).ast;
   } catch (e) {
     return invalid(`${where}: ${(e as Error).message}`);
   }
-  if ([...selectorKeys(ast)].some((key) => key.length > MAX_LABEL_LENGTH)) invalid(`${where}: a label name is longer than ${MAX_LABEL_LENGTH} characters`);
+  if ([...selectorKeys(ast)].some((key) => key.length > MAX_LABEL_LENGTH))
+    invalid(`${where}: a label name is longer than ${MAX_LABEL_LENGTH} characters`);
   if (rules.global === 'forbidden' && text.includes(calicoReleaseAtLeast(rules.version, '3.33') ? 'global(' : 'global()')) {
     invalid(`${where}: global() can only be used in a rule's namespaceSelector`);
   }
   // validateEntityRule: a namespaceSelector that contains `global(` anywhere (even in a literal) is `global()` alone.
-  if (rules.global === 'alone' && text.includes('global(') && !/^[ \t]*global\([ \t]*\)[ \t]*$/.test(text)) invalid(`${where}: global() cannot be combined with other selectors`);
+  if (rules.global === 'alone' && text.includes('global(') && !/^[ \t]*global\([ \t]*\)[ \t]*$/.test(text))
+    invalid(`${where}: global() cannot be combined with other selectors`);
   return ast;
 }
 
@@ -563,8 +585,16 @@ function selectorAt(text: unknown, where: string, rules: SelectorRules): Selecto
 /** The tiers whose order (and, from 3.32, default action) Calico fixes: validateTier, the Tier CRD's rules. */
 function reservedTiers(version: CalicoRelease): Readonly<Record<string, { order: number; action: 'Deny' | 'Pass' | null }>> {
   return calicoReleaseAtLeast(version, '3.32')
-    ? { [DEFAULT_TIER]: { order: DEFAULT_TIER_ORDER, action: 'Deny' }, 'kube-admin': { order: 1000, action: 'Pass' }, 'kube-baseline': { order: 10_000_000, action: 'Pass' } }
-    : { [DEFAULT_TIER]: { order: DEFAULT_TIER_ORDER, action: null }, adminnetworkpolicy: { order: 1000, action: null }, baselineadminnetworkpolicy: { order: 10_000_000, action: null } };
+    ? {
+        [DEFAULT_TIER]: { order: DEFAULT_TIER_ORDER, action: 'Deny' },
+        'kube-admin': { order: 1000, action: 'Pass' },
+        'kube-baseline': { order: 10_000_000, action: 'Pass' },
+      }
+    : {
+        [DEFAULT_TIER]: { order: DEFAULT_TIER_ORDER, action: null },
+        adminnetworkpolicy: { order: 1000, action: null },
+        baselineadminnetworkpolicy: { order: 10_000_000, action: null },
+      };
 }
 
 function readTier(value: PlainObject, version: CalicoRelease): TierInfo {
@@ -573,7 +603,8 @@ function readTier(value: PlainObject, version: CalicoRelease): TierInfo {
   if (!isDnsLabel(name)) invalid('metadata.name: a tier name is a DNS label of at most 63 characters (no dots)');
   const spec = specOf(value);
   const order = spec['order'];
-  if (order !== undefined && order !== null && (typeof order !== 'number' || !Number.isFinite(order))) invalid('spec.order must be a number');
+  if (order !== undefined && order !== null && (typeof order !== 'number' || !Number.isFinite(order)))
+    invalid('spec.order must be a number');
   const defaultAction = spec['defaultAction'] ?? 'Deny';
   if (defaultAction !== 'Deny' && defaultAction !== 'Pass') invalid('spec.defaultAction must be Deny or Pass');
   const reserved = reservedTiers(version);
@@ -651,7 +682,8 @@ function compilePolicy(value: PlainObject, kind: PolicyKind, path: string, versi
  */
 function checkStagedDelete(spec: PlainObject, keep: readonly string[]): void {
   if (spec['stagedAction'] !== 'Delete') return;
-  const zero = (v: unknown) => v === undefined || v === null || v === '' || v === false || (isPlainObject(v) && Object.keys(v).length === 0);
+  const zero = (v: unknown) =>
+    v === undefined || v === null || v === '' || v === false || (isPlainObject(v) && Object.keys(v).length === 0);
   const set = Object.keys(spec).filter((k) => !keep.includes(k) && !zero(spec[k]));
   if (set.length > 0) invalid(`spec: with stagedAction Delete only the tier may be given (${set.join(', ')} given)`);
 }
@@ -682,14 +714,16 @@ function compileCalico(
     if (nameError !== null) invalid(`metadata.name ${JSON.stringify(name)} ${nameError}`);
     if (!calicoReleaseAtLeast(version, '3.32')) {
       // clientv3 up to 3.31: names.ValidateTieredPolicyName, and no StagedNetworkPolicy named knp.default.*.
-      if (kind === 'StagedNetworkPolicy' && name.startsWith('knp.default.')) invalid('metadata.name: a StagedNetworkPolicy cannot be named knp.default.* (Calico up to 3.31)');
+      if (kind === 'StagedNetworkPolicy' && name.startsWith('knp.default.'))
+        invalid('metadata.name: a StagedNetworkPolicy cannot be named knp.default.* (Calico up to 3.31)');
       const tierError = tieredPolicyNameError(name, tier);
       if (tierError !== null) invalid(`metadata.name ${JSON.stringify(name)} ${tierError}`);
     }
     checkV1Storage(meta, { tier, version });
   }
   const order = spec['order'];
-  if (order !== undefined && order !== null && (typeof order !== 'number' || !Number.isFinite(order))) invalid('spec.order must be a number');
+  if (order !== undefined && order !== null && (typeof order !== 'number' || !Number.isFinite(order)))
+    invalid('spec.order must be a number');
 
   let stagedAction: CompiledPolicy['stagedAction'] = null;
   if (staged) {
@@ -713,18 +747,22 @@ function compileCalico(
   const egressRaw = optionalList(spec, 'egress', 'spec.') ?? [];
   const types = readTypes(spec, ingressRaw.length > 0, egressRaw.length > 0, stagedAction, version);
   if (calicoKind) {
-    if (calicoReleaseAtLeast(version, '3.33') && Math.max(ingressRaw.length, egressRaw.length) > MAX_RULES_PER_DIRECTION) invalid(`spec: more than ${MAX_RULES_PER_DIRECTION} rules in one direction (Calico 3.33)`);
+    if (calicoReleaseAtLeast(version, '3.33') && Math.max(ingressRaw.length, egressRaw.length) > MAX_RULES_PER_DIRECTION)
+      invalid(`spec: more than ${MAX_RULES_PER_DIRECTION} rules in one direction (Calico 3.33)`);
     readPerformanceHints(spec);
     if (global) {
       // validateGlobalNetworkPolicySpec (the CRD's rules from 3.32).
       if (preDNAT && doNotTrack) invalid('spec: preDNAT and doNotTrack cannot both be true');
-      if (preDNAT && (egressRaw.length > 0 || types.has('Egress'))) invalid('spec: a preDNAT policy cannot have egress rules or the Egress type');
+      if (preDNAT && (egressRaw.length > 0 || types.has('Egress')))
+        invalid('spec: a preDNAT policy cannot have egress rules or the Egress type');
       if (hostOnly && spec['applyOnForward'] !== true) invalid('spec: applyOnForward must be true with preDNAT or doNotTrack');
     }
   }
   const policyNamespace = namespace;
   const compileRules = (raw: unknown[], direction: Direction): CompiledRule[] =>
-    raw.map((rule, i) => compileRule(rule, `spec.${direction}[${i}]`, ruleIndex?.[direction][i] ?? i, direction, policyNamespace, global, checks));
+    raw.map((rule, i) =>
+      compileRule(rule, `spec.${direction}[${i}]`, ruleIndex?.[direction][i] ?? i, direction, policyNamespace, global, checks),
+    );
   // Rules of a direction the types leave out are ignored by Calico, but still validated.
   const ingress = compileRules(ingressRaw, 'ingress');
   const egress = compileRules(egressRaw, 'egress');
@@ -752,9 +790,16 @@ function compileCalico(
  * Calico's defaulting: Ingress unless there are only egress rules; Egress when there are egress
  * rules. Types are Ingress or Egress, each once; from 3.32 the CRDs refuse an empty list as written.
  */
-function readTypes(spec: PlainObject, hasIngress: boolean, hasEgress: boolean, stagedAction: CompiledPolicy['stagedAction'], version: CalicoRelease): Set<string> {
+function readTypes(
+  spec: PlainObject,
+  hasIngress: boolean,
+  hasEgress: boolean,
+  stagedAction: CompiledPolicy['stagedAction'],
+  version: CalicoRelease,
+): Set<string> {
   const raw = optionalList(spec, 'types', 'spec.');
-  if (raw !== undefined && raw.length === 0 && calicoReleaseAtLeast(version, '3.32')) invalid('spec.types is an empty list (leave it out instead)');
+  if (raw !== undefined && raw.length === 0 && calicoReleaseAtLeast(version, '3.32'))
+    invalid('spec.types is an empty list (leave it out instead)');
   if (raw !== undefined && raw.length > 0) {
     if (!raw.every((t) => t === 'Ingress' || t === 'Egress')) invalid('spec.types may only hold Ingress and Egress');
     if (new Set(raw).size !== raw.length) invalid('spec.types names a type twice');
@@ -770,14 +815,45 @@ function readTypes(spec: PlainObject, hasIngress: boolean, hasEgress: boolean, s
 /** performanceHints: `unique,dive,oneof=AssumeNeededOnEveryNode`. */
 function readPerformanceHints(spec: PlainObject): void {
   const hints = optionalList(spec, 'performanceHints', 'spec.') ?? [];
-  if (!hints.every((h) => h === 'AssumeNeededOnEveryNode') || new Set(hints).size !== hints.length) invalid('spec.performanceHints may only hold AssumeNeededOnEveryNode, once');
+  if (!hints.every((h) => h === 'AssumeNeededOnEveryNode') || new Set(hints).size !== hints.length)
+    invalid('spec.performanceHints may only hold AssumeNeededOnEveryNode, once');
 }
 
 const RULE_ACTIONS: readonly string[] = ['Allow', 'Deny', 'Log', 'Pass'];
-const RULE_KEYS: readonly string[] = ['action', 'protocol', 'notProtocol', 'ipVersion', 'icmp', 'notICMP', 'http', 'source', 'destination', 'metadata'];
-const ENTITY_KEYS: readonly string[] = ['nets', 'notNets', 'selector', 'notSelector', 'namespaceSelector', 'ports', 'notPorts', 'services', 'serviceAccounts', 'domains'];
+const RULE_KEYS: readonly string[] = [
+  'action',
+  'protocol',
+  'notProtocol',
+  'ipVersion',
+  'icmp',
+  'notICMP',
+  'http',
+  'source',
+  'destination',
+  'metadata',
+];
+const ENTITY_KEYS: readonly string[] = [
+  'nets',
+  'notNets',
+  'selector',
+  'notSelector',
+  'namespaceSelector',
+  'ports',
+  'notPorts',
+  'services',
+  'serviceAccounts',
+  'domains',
+];
 
-function compileRule(raw: unknown, where: string, index: number, direction: Direction, namespace: string | null, global: boolean, checks: PolicyChecks): CompiledRule {
+function compileRule(
+  raw: unknown,
+  where: string,
+  index: number,
+  direction: Direction,
+  namespace: string | null,
+  global: boolean,
+  checks: PolicyChecks,
+): CompiledRule {
   const { version } = checks;
   if (!isPlainObject(raw)) invalid(`${where} must be a mapping`);
   const unknownKey = Object.keys(raw).find((k) => !RULE_KEYS.includes(k));
@@ -796,11 +872,18 @@ function compileRule(raw: unknown, where: string, index: number, direction: Dire
   // ICMPv6: up to 3.32 written as names (Go compares the values as written), from 3.33 also 1 or 58.
   const icmp = raw['icmp'] !== undefined && raw['icmp'] !== null;
   const notICMP = raw['notICMP'] !== undefined && raw['notICMP'] !== null;
-  for (const field of ['icmp', 'notICMP'] as const) if (raw[field] !== undefined && raw[field] !== null) icmpFieldsAt(raw[field], `${where}.${field}`);
-  if (icmp && !(since333 ? ['ICMP', 'ICMPv6', 1, 58] : ['ICMP', 'ICMPv6']).includes(rawProtocol as string | number)) invalid(`${where}.icmp requires protocol ICMP or ICMPv6`);
-  for (const [field, p] of [['protocol', rawProtocol], ['notProtocol', rawNotProtocol]] as const) {
-    if ((p === 'ICMP' || (since333 && p === 1)) && ipVersion !== undefined && ipVersion !== null && ipVersion !== 4) invalid(`${where}.${field} ICMP requires ipVersion 4`);
-    if ((p === 'ICMPv6' || (since333 && p === 58)) && ipVersion !== undefined && ipVersion !== null && ipVersion !== 6) invalid(`${where}.${field} ICMPv6 requires ipVersion 6`);
+  for (const field of ['icmp', 'notICMP'] as const)
+    if (raw[field] !== undefined && raw[field] !== null) icmpFieldsAt(raw[field], `${where}.${field}`);
+  if (icmp && !(since333 ? ['ICMP', 'ICMPv6', 1, 58] : ['ICMP', 'ICMPv6']).includes(rawProtocol as string | number))
+    invalid(`${where}.icmp requires protocol ICMP or ICMPv6`);
+  for (const [field, p] of [
+    ['protocol', rawProtocol],
+    ['notProtocol', rawNotProtocol],
+  ] as const) {
+    if ((p === 'ICMP' || (since333 && p === 1)) && ipVersion !== undefined && ipVersion !== null && ipVersion !== 4)
+      invalid(`${where}.${field} ICMP requires ipVersion 4`);
+    if ((p === 'ICMPv6' || (since333 && p === 58)) && ipVersion !== undefined && ipVersion !== null && ipVersion !== 6)
+      invalid(`${where}.${field} ICMPv6 requires ipVersion 6`);
   }
 
   // HTTP: Allow rules of ingress only, protocol TCP or none (up to 3.32 written TCP; from 3.33 also 6).
@@ -813,18 +896,24 @@ function compileRule(raw: unknown, where: string, index: number, direction: Dire
   }
   if (raw['metadata'] !== undefined && raw['metadata'] !== null) {
     const metadata = raw['metadata'];
-    if (!isPlainObject(metadata) || !Object.keys(metadata).every((k) => k === 'annotations')) invalid(`${where}.metadata may only hold annotations`);
+    if (!isPlainObject(metadata) || !Object.keys(metadata).every((k) => k === 'annotations'))
+      invalid(`${where}.metadata may only hold annotations`);
     readAnnotations(metadata['annotations'], `${where}.metadata.annotations`);
   }
 
   const source = compileEntity(raw['source'], `${where}.source`, 'source', direction, namespace, global, checks);
   const destination = compileEntity(raw['destination'], `${where}.destination`, 'destination', direction, namespace, global, checks);
-  for (const [entity, name] of [[source, 'source'], [destination, 'destination']] as const) {
+  for (const [entity, name] of [
+    [source, 'source'],
+    [destination, 'destination'],
+  ] as const) {
     for (const ports of [entity.ports, entity.notPorts]) {
       if (ports === null) continue;
       // Ports need a protocol with ports; from 3.32 named ports may go without a protocol.
       if (protocol === null ? !(calicoReleaseAtLeast(version, '3.32') && ports.every(isNamedPortMatch)) : !protocolHasPorts(protocol)) {
-        invalid(`${where}.${name}: ports need protocol TCP, UDP or SCTP${calicoReleaseAtLeast(version, '3.32') ? ' (named ports may go without one)' : ''}`);
+        invalid(
+          `${where}.${name}: ports need protocol TCP, UDP or SCTP${calicoReleaseAtLeast(version, '3.32') ? ' (named ports may go without one)' : ''}`,
+        );
       }
     }
   }
@@ -857,7 +946,8 @@ function protocolAt(raw: unknown, where: string): Protocol | null {
 function icmpFieldsAt(raw: unknown, where: string): void {
   if (!isPlainObject(raw) || !Object.keys(raw).every((k) => k === 'type' || k === 'code')) invalid(`${where} may only hold type and code`);
   const { type, code } = raw;
-  const inRange = (v: unknown, max: number) => v === undefined || v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max);
+  const inRange = (v: unknown, max: number) =>
+    v === undefined || v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max);
   if (!inRange(type, 254)) invalid(`${where}.type must be 0-254`);
   if (!inRange(code, 255)) invalid(`${where}.code must be 0-255`);
   if ((code ?? null) !== null && (type ?? null) === null) invalid(`${where}: a code needs a type`);
@@ -865,9 +955,11 @@ function icmpFieldsAt(raw: unknown, where: string): void {
 
 /** validateHTTPRule: methods without repeats; each path exactly one of exact and prefix, starting with `/`, without `?`, `#` or a space. */
 function httpAt(raw: unknown, where: string): void {
-  if (!isPlainObject(raw) || !Object.keys(raw).every((k) => k === 'methods' || k === 'paths')) invalid(`${where} may only hold methods and paths`);
+  if (!isPlainObject(raw) || !Object.keys(raw).every((k) => k === 'methods' || k === 'paths'))
+    invalid(`${where} may only hold methods and paths`);
   const methods = optionalList(raw, 'methods', `${where}.`) ?? [];
-  if (!methods.every((m) => typeof m === 'string') || new Set(methods).size !== methods.length) invalid(`${where}.methods must be distinct strings`);
+  if (!methods.every((m) => typeof m === 'string') || new Set(methods).size !== methods.length)
+    invalid(`${where}.methods must be distinct strings`);
   for (const [i, p] of (optionalList(raw, 'paths', `${where}.`) ?? []).entries()) {
     const at = `${where}.paths[${i}]`;
     if (!isPlainObject(p) || !Object.keys(p).every((k) => k === 'exact' || k === 'prefix')) invalid(`${at} may only hold exact or prefix`);
@@ -895,8 +987,10 @@ function checkRuleNets(raw: PlainObject, ipVersion: 4 | 6 | null, where: string)
         const net = ruleNet(n);
         if ('error' in net) invalid(`${where}.${side}.${field}: ${JSON.stringify(n)}: ${net.error}`);
         const v = calicoNetVersion(net.cidr);
-        if (field === 'notNets' && ((v === 4 && n === '0.0.0.0/0') || (net.cidr.version === 6 && net.cidr.prefix === 0))) invalid(`${where}.${side}.notNets: ${JSON.stringify(n)} excludes everything`);
-        if (ipVersion !== null && v !== ipVersion) invalid(`${where}.${side}.${field}: ${JSON.stringify(n)} is not IPv${ipVersion}, the rule's ipVersion`);
+        if (field === 'notNets' && ((v === 4 && n === '0.0.0.0/0') || (net.cidr.version === 6 && net.cidr.prefix === 0)))
+          invalid(`${where}.${side}.notNets: ${JSON.stringify(n)} excludes everything`);
+        if (ipVersion !== null && v !== ipVersion)
+          invalid(`${where}.${side}.${field}: ${JSON.stringify(n)} is not IPv${ipVersion}, the rule's ipVersion`);
         versions.add(v);
       }
     }
@@ -917,7 +1011,15 @@ const NO_ENTITY: CompiledEntity = {
   domains: null,
 };
 
-function compileEntity(raw: unknown, where: string, side: 'source' | 'destination', direction: Direction, namespace: string | null, global: boolean, checks: PolicyChecks): CompiledEntity {
+function compileEntity(
+  raw: unknown,
+  where: string,
+  side: 'source' | 'destination',
+  direction: Direction,
+  namespace: string | null,
+  global: boolean,
+  checks: PolicyChecks,
+): CompiledEntity {
   const { version } = checks;
   if (raw === undefined || raw === null) return NO_ENTITY;
   if (!isPlainObject(raw)) invalid(`${where} must be a mapping`);
@@ -930,7 +1032,12 @@ function compileEntity(raw: unknown, where: string, side: 'source' | 'destinatio
       const max = key === 'ports' || key === 'notPorts' ? MAX_PORTS : key === 'nets' || key === 'notNets' ? MAX_NETS : Infinity;
       if (v.length > max) invalid(`${where}.${key} holds more than ${max} entries (Calico 3.33)`);
     }
-    if (v !== undefined && checks.calicoKind && (key === 'nets' || (key === 'notNets' && calicoReleaseAtLeast(version, '3.33'))) && new Set(v).size !== v.length) {
+    if (
+      v !== undefined &&
+      checks.calicoKind &&
+      (key === 'nets' || (key === 'notNets' && calicoReleaseAtLeast(version, '3.33'))) &&
+      new Set(v).size !== v.length
+    ) {
       invalid(`${where}.${key} lists an entry twice`);
     }
     return v === undefined || v.length === 0 ? null : v;
@@ -976,13 +1083,16 @@ function portsAt(list: unknown[] | null, where: string): PortMatch[] | null {
   if (list === null) return null;
   return list.map((p) => {
     const port = calicoPortMatch(p);
-    return 'match' in port ? port.match : invalid(`${where}: ${JSON.stringify(p)} is not a port, a range "from:to" or a port name (${port.error})`);
+    return 'match' in port
+      ? port.match
+      : invalid(`${where}: ${JSON.stringify(p)} is not a port, a range "from:to" or a port name (${port.error})`);
   });
 }
 
 function servicesAt(raw: unknown, where: string, namespace: string | null, version: CalicoRelease): CompiledEntity['services'] {
   if (raw === undefined || raw === null) return null;
-  if (!isPlainObject(raw) || !Object.keys(raw).every((k) => k === 'name' || k === 'namespace')) invalid(`${where} may only hold name and namespace`);
+  if (!isPlainObject(raw) || !Object.keys(raw).every((k) => k === 'name' || k === 'namespace'))
+    invalid(`${where} may only hold name and namespace`);
   // The `name` tag (a DNS subdomain pattern); from 3.33 the CRDs also limit both to 253 characters.
   const valid = (v: unknown) => typeof v === 'string' && isCalicoName(v) && (!calicoReleaseAtLeast(version, '3.33') || v.length <= 253);
   const name = raw['name'];
@@ -998,7 +1108,8 @@ function serviceAccountsAt(raw: unknown, where: string, version: CalicoRelease):
   if (!isPlainObject(raw)) invalid(`${where} must be a mapping`);
   const names = optionalList(raw, 'names', `${where}.`) ?? null;
   if (names !== null && !names.every((n) => typeof n === 'string')) invalid(`${where}.names must be strings`);
-  if (names !== null && calicoReleaseAtLeast(version, '3.32') && new Set(names).size !== names.length) invalid(`${where}.names lists a name twice`);
+  if (names !== null && calicoReleaseAtLeast(version, '3.32') && new Set(names).size !== names.length)
+    invalid(`${where}.names lists a name twice`);
   const selector = selectorAt(raw['selector'], `${where}.selector`, { version, global: 'any' });
   return { names: names === null || names.length === 0 ? null : (names as string[]), selector };
 }

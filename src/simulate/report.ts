@@ -2,11 +2,11 @@
 // same verdict folded into one row with their counts, and totals by verdict and by what decided.
 
 import type { Protocol } from '../calico/protocol.ts';
-import type { EndpointType } from '../flows/record.ts';
 import { compareStrings } from '../engine/model.ts';
+import type { EndpointType } from '../flows/record.ts';
 import type { FlowEnd } from './endpoint.ts';
-import { decisionKey, policyLabel, type Decision, type FlowFacts, type Verdict, type VerdictKind } from './evaluate.ts';
-import type { Direction } from './policy-set.ts';
+import { type Decision, decisionKey, type FlowFacts, policyLabel, type Verdict, type VerdictKind } from './evaluate.ts';
+import type { Direction } from './policy-terms.ts';
 
 export interface EndRef {
   readonly type: EndpointType;
@@ -143,11 +143,14 @@ export class SimulationReport {
       if (row.verdict === 'indeterminate' || first === undefined) continue;
       const decider = deciderLabel(first);
       let total = byDecider.get(decider);
-      if (total === undefined) byDecider.set(decider, (total = { decider, staged: first.by === 'rule' && first.policy.staged, allowed: 0, denied: 0 }));
+      if (total === undefined)
+        byDecider.set(decider, (total = { decider, staged: first.by === 'rule' && first.policy.staged, allowed: 0, denied: 0 }));
       if (row.verdict === 'allowed') total.allowed += row.flows;
       else total.denied += row.flows;
     }
-    const deciders = [...byDecider.values()].sort((a, b) => b.allowed + b.denied - (a.allowed + a.denied) || compareStrings(a.decider, b.decider));
+    const deciders = [...byDecider.values()].sort(
+      (a, b) => b.allowed + b.denied - (a.allowed + a.denied) || compareStrings(a.decider, b.decider),
+    );
     return { all, byVerdict, byDecider: deciders };
   }
 }

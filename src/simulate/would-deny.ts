@@ -3,13 +3,22 @@
 // tree as it would be after the proposal (the default branch's files with the planned changes
 // laid over them). Pure.
 
-import type { Labels } from '../calico/selector.ts';
-import { SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, SAW_PUBLIC_IPV6, type EndpointObservation, type EndpointRef, type HostEndpointObservation, type ObservedAtom, type Peer } from '../engine/model.ts';
+import {
+  type EndpointObservation,
+  type EndpointRef,
+  type HostEndpointObservation,
+  type ObservedAtom,
+  type Peer,
+  SAW_PRIVATE_IP,
+  SAW_PRIVATE_IPV6,
+  SAW_PUBLIC_IP,
+  SAW_PUBLIC_IPV6,
+} from '../engine/model.ts';
 import type { TreeFiles } from '../repo/tree.ts';
 import type { FlowEnd } from './endpoint.ts';
-import { Simulator, type FlowFacts, type VerdictKind } from './evaluate.ts';
-import { policySetFromTree, type PolicySetOptions, type PolicyView, type PolicyWarning } from './policy-set.ts';
-import { SimulationReport, type FlowRow, type Totals } from './report.ts';
+import { type FlowFacts, Simulator, type VerdictKind } from './evaluate.ts';
+import { type PolicySetOptions, type PolicyView, type PolicyWarning, policySetFromTree } from './policy-set.ts';
+import { type FlowRow, SimulationReport, type Totals } from './report.ts';
 
 export type SimulatedFlow = FlowFacts & { readonly numFlows?: number };
 
@@ -89,7 +98,16 @@ export function flowsOfHostEndpoints(observations: readonly HostEndpointObservat
     const here: FlowEnd = { type: 'wep', name: local.name, namespace: local.namespace, labels: local.labels, ip: null };
     const there: FlowEnd = { type: 'hep', name: host.name, namespace: null, labels: host.labels, ip: null };
     const egress = direction === 'egress';
-    return { reporter: egress ? 'src' : 'dst', source: egress ? here : there, dest: egress ? there : here, protocol, destPort: port, destService: null, destDomains: [], numFlows: evidence.flows };
+    return {
+      reporter: egress ? 'src' : 'dst',
+      source: egress ? here : there,
+      dest: egress ? there : here,
+      protocol,
+      destPort: port,
+      destService: null,
+      destDomains: [],
+      numFlows: evidence.flows,
+    };
   });
 }
 
@@ -129,7 +147,14 @@ function addressClass(seen: number): Pick<FlowEnd, 'seenAt' | 'ipVersion'> {
 }
 
 function peerEnd(peer: Peer, seen: number): { end: FlowEnd; destService: FlowFacts['destService']; destDomains: readonly string[] } {
-  const network = (name: string, ipVersion?: 4 | 6): FlowEnd => ({ type: 'net', name, namespace: null, labels: [], ip: null, ...(ipVersion ? { ipVersion } : {}) });
+  const network = (name: string, ipVersion?: 4 | 6): FlowEnd => ({
+    type: 'net',
+    name,
+    namespace: null,
+    labels: [],
+    ip: null,
+    ...(ipVersion ? { ipVersion } : {}),
+  });
   switch (peer.category) {
     case 'Namespace':
       return { end: { type: 'wep', name: '*', namespace: peer.namespace, labels: [], ip: null }, destService: null, destDomains: [] };

@@ -3,7 +3,19 @@
 // tooling (sigs.k8s.io/yaml) uses: strings like `yes`, `on` or `0777` are quoted on output and
 // read the way kubectl would read them.
 
-import { Document, isMap, isScalar, isSeq, parseAllDocuments, type Node, type Pair, type ParsedNode, type Tags, type YAMLMap, type YAMLSeq } from 'yaml';
+import {
+  Document,
+  isMap,
+  isScalar,
+  isSeq,
+  type Node,
+  type Pair,
+  type ParsedNode,
+  parseAllDocuments,
+  type Tags,
+  type YAMLMap,
+  type YAMLSeq,
+} from 'yaml';
 import { deepEqual, isPlainObject } from '../util/plain.ts';
 
 /**
@@ -138,7 +150,7 @@ function keyOf(pair: Pair): string {
  */
 function patchSeq(doc: Document, node: YAMLSeq, desired: readonly unknown[]): void {
   const old = node.items as Node[];
-  const oldValues = old.map((n) => (n === null ? null : (n as Node).toJSON() as unknown));
+  const oldValues = old.map((n) => (n === null ? null : ((n as Node).toJSON() as unknown)));
   const pairs = align(oldValues, desired);
   const items: Node[] = [];
   for (let d = 0; d < desired.length; d++) {

@@ -21,7 +21,15 @@ let h: AppHarness;
 afterEach(() => stopClean(h));
 
 const config = (...clusters: string[]) =>
-  ['clusters:', ...clusters.flatMap((c) => [`  - name: ${c}`, `    path: clusters/${c}`]), 'schedule: "0 * * * *"', 'stabilizationPeriod: 3h', 'pullRequests:', '  hourlyLimit: 0', '  concurrentLimit: 0'].join('\n');
+  [
+    'clusters:',
+    ...clusters.flatMap((c) => [`  - name: ${c}`, `    path: clusters/${c}`]),
+    'schedule: "0 * * * *"',
+    'stabilizationPeriod: 3h',
+    'pullRequests:',
+    '  hourlyLimit: 0',
+    '  concurrentLimit: 0',
+  ].join('\n');
 
 describe('a cluster and a namespace named constructor', () => {
   test('are proposed, remembered and counted like prod and shop, over several runs', async () => {
@@ -33,10 +41,18 @@ describe('a cluster and a namespace named constructor', () => {
       { namespace: 'shop', direction: 'egress', peer: 'ns:constructor', port: 5432 },
     );
     await h.run('first');
-    const heads = h.repo.pullRequests({ state: 'open' }).map((p) => p.head).sort();
+    const heads = h.repo
+      .pullRequests({ state: 'open' })
+      .map((p) => p.head)
+      .sort();
     // The harness's flows are every cluster's: both clusters propose both namespaces.
     expect(heads).toEqual(
-      [branchName('constructor', 'constructor'), branchName('constructor', 'shop'), branchName('prod', 'constructor'), branchName('prod', 'shop')].sort(),
+      [
+        branchName('constructor', 'constructor'),
+        branchName('constructor', 'shop'),
+        branchName('prod', 'constructor'),
+        branchName('prod', 'shop'),
+      ].sort(),
     );
     let memory = decodeDashboardState(h.dashboard());
     // Where each cluster's flow reading stopped is a number, for `constructor` as for `prod`.
@@ -95,7 +111,9 @@ describe('the deployment configuration', () => {
   });
   test('opening the flows of a cluster named constructor that it does not name says so (not a TypeError)', async () => {
     const deployment = validateDeploymentConfig({ clusters: { prod: file } }, 'deployment.yaml');
-    await expect(openFlowSource(deployment, 'constructor')).rejects.toThrow(new FlowSourceError("cluster constructor is not in this deployment's configuration: ask the operator to add it"));
+    await expect(openFlowSource(deployment, 'constructor')).rejects.toThrow(
+      new FlowSourceError("cluster constructor is not in this deployment's configuration: ask the operator to add it"),
+    );
   });
   test('a cluster named constructor is one of its clusters', () => {
     const deployment = validateDeploymentConfig({ clusters: { constructor: file } }, 'deployment.yaml');

@@ -6,8 +6,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import nock from 'nock';
 import { parse } from 'yaml';
-import { KubernetesClusterContext } from '../../src/cluster/cluster-context.ts';
 import { branchName } from '../../src/app/state/proposal-key.ts';
+import { KubernetesClusterContext } from '../../src/cluster/cluster-context.ts';
 import { KubeApiServer } from '../support/kube-api-server.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, CONFIG } from './support/app-harness.ts';
@@ -37,10 +37,21 @@ const meta = (name: string, extra: Record<string, unknown> = {}) => ({ name, uid
 function cluster(calicoVersion: string, pools: readonly string[]): void {
   server.serveCalico('projectcalico.org', 'aggregated');
   server.setItems('namespaces', [{ metadata: meta('shop', { labels: { 'kubernetes.io/metadata.name': 'shop' } }) }]);
-  server.setCalicoItems('projectcalico.org', 'clusterinformations', [{ apiVersion: 'projectcalico.org/v3', kind: 'ClusterInformation', metadata: meta('default'), spec: { calicoVersion } }]);
-  server.setCalicoItems('projectcalico.org', 'ippools', pools.map((cidr, i) => ({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: meta(`pool-${i}`), spec: { cidr } })));
+  server.setCalicoItems('projectcalico.org', 'clusterinformations', [
+    { apiVersion: 'projectcalico.org/v3', kind: 'ClusterInformation', metadata: meta('default'), spec: { calicoVersion } },
+  ]);
+  server.setCalicoItems(
+    'projectcalico.org',
+    'ippools',
+    pools.map((cidr, i) => ({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: meta(`pool-${i}`), spec: { cidr } })),
+  );
   server.setCalicoItems('projectcalico.org', 'globalnetworksets', [
-    { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkSet', metadata: meta('feeds', { labels: { feed: 'threat-intel' } }), spec: { nets: ['198.51.100.0/24'] } },
+    {
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'GlobalNetworkSet',
+      metadata: meta('feeds', { labels: { feed: 'threat-intel' } }),
+      spec: { nets: ['198.51.100.0/24'] },
+    },
   ]);
   server.setCalicoItems('projectcalico.org', 'networksets', []);
 }
@@ -51,9 +62,15 @@ describe('the cluster as its API describes it', () => {
   test('Calico 3.31, IPv4 and IPv6 pools: tier-prefixed names, public traffic in both families, network sets by their labels', async () => {
     cluster('v3.31.2', ['192.168.0.0/16', 'fd00:10:244::/64']);
     h = await start();
-    await h.see({ namespace: 'shop', direction: 'egress', peer: 'pub', port: 443 }, { namespace: 'shop', direction: 'egress', peer: 'ns-set:feeds', port: 8443 });
+    await h.see(
+      { namespace: 'shop', direction: 'egress', peer: 'pub', port: 443 },
+      { namespace: 'shop', direction: 'egress', peer: 'ns-set:feeds', port: 8443 },
+    );
     await h.run('first');
-    const policy = parse(h.repo.file(branchName('prod', 'shop'), SHOP)!) as { metadata: { name: string }; spec: { egress: { destination: Record<string, unknown> }[] } };
+    const policy = parse(h.repo.file(branchName('prod', 'shop'), SHOP)!) as {
+      metadata: { name: string };
+      spec: { egress: { destination: Record<string, unknown> }[] };
+    };
     expect(policy.metadata.name).toBe('namespace-isolation.shop-recommendation');
     expect(policy.spec.egress.map((r) => r.destination)).toEqual([
       { selector: "feed == 'threat-intel'", namespaceSelector: 'global()', ports: [8443] },
@@ -66,10 +83,17 @@ describe('the cluster as its API describes it', () => {
 
   test('Calico 3.32: names without the tier prefix; a configured release that disagrees is a warning, and the cluster wins', async () => {
     cluster('v3.32.1', ['10.244.0.0/16']);
-    h = await AppHarness.start({ config: `${CONFIG}\ncalicoVersion: "3.31"`, clusterContext: () => new KubernetesClusterContext(server.kubeConfig()) });
+    h = await AppHarness.start({
+      config: `${CONFIG}\ncalicoVersion: "3.31"`,
+      clusterContext: () => new KubernetesClusterContext(server.kubeConfig()),
+    });
     await h.see({ namespace: 'shop', direction: 'egress', peer: 'pub', port: 443 });
     await h.run('first');
-    expect((parse(h.repo.file(branchName('prod', 'shop'), SHOP)!) as { metadata: { name: string } }).metadata.name).toBe('shop-recommendation');
-    expect(h.dashboard().replaceAll('\\', '')).toContain('calicoVersion says 3.31, but the cluster runs Calico 3.32: the cluster\'s release is followed');
+    expect((parse(h.repo.file(branchName('prod', 'shop'), SHOP)!) as { metadata: { name: string } }).metadata.name).toBe(
+      'shop-recommendation',
+    );
+    expect(h.dashboard().replaceAll('\\', '')).toContain(
+      "calicoVersion says 3.31, but the cluster runs Calico 3.32: the cluster's release is followed",
+    );
   });
 });

@@ -15,12 +15,13 @@ import { AppHarness, CONFIG, HOUR, stopClean } from './support/app-harness.ts';
 useNock();
 
 let h: AppHarness;
-  // No error or warning logged: a configuration problem is the repository's, reported to it.
+// No error or warning logged: a configuration problem is the repository's, reported to it.
 afterEach(() => stopClean(h));
 
 const shop = { namespace: 'shop', direction: 'egress', peer: 'ns:db', port: 5432 } as const;
 /** The dashboard as it reads (Markdown and HTML escapes removed). */
-const dashboard = () => h.dashboard().replaceAll('\\', '').replaceAll('&quot;', '"').replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
+const dashboard = () =>
+  h.dashboard().replaceAll('\\', '').replaceAll('&quot;', '"').replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
 const configErrors = () => /## Configuration errors\n\n[^\n]*\n\n((?:- [^\n]*\n?)+)/.exec(dashboard())?.[1]?.trim().split('\n') ?? [];
 
 /** A running repository with a PR for `shop`, whose configuration is then replaced by `text` (a push). */
@@ -61,16 +62,36 @@ describe('a configuration that is not valid YAML', () => {
   });
 
   test.each([
-    ['an unclosed flow sequence', 'clusters: [prod\n', 'not valid YAML at line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]'],
-    ['a key given twice', 'clusters: []\nschedule: "0 * * * *"\nclusters: []\n', 'not valid YAML at line 3, column 1: Map keys must be unique'],
-    ['two documents', `${CONFIG}\n---\nclusters: []\n`, 'not valid YAML at line 9, column 1: Source contains multiple documents; please use YAML.parseAllDocuments()'],
+    [
+      'an unclosed flow sequence',
+      'clusters: [prod\n',
+      'not valid YAML at line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    ],
+    [
+      'a key given twice',
+      'clusters: []\nschedule: "0 * * * *"\nclusters: []\n',
+      'not valid YAML at line 3, column 1: Map keys must be unique',
+    ],
+    [
+      'two documents',
+      `${CONFIG}\n---\nclusters: []\n`,
+      'not valid YAML at line 9, column 1: Source contains multiple documents; please use YAML.parseAllDocuments()',
+    ],
     [
       'an alias bomb',
       'a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n',
       'not valid YAML at line 2, column 8: more than 10 aliases once expanded: write the values out',
     ],
-    ['an alias without its anchor', 'clusters: *list\n', 'not valid YAML at line 1, column 11: an alias (*name) whose anchor (&name) is not defined before it'],
-    ['a file too large for a configuration', `# ${'x'.repeat(MAX_CONFIG_BYTES)}\n${CONFIG}`, `not valid YAML: the file has ${MAX_CONFIG_BYTES + 3 + CONFIG.length} bytes, more than the ${MAX_CONFIG_BYTES} a configuration may have`],
+    [
+      'an alias without its anchor',
+      'clusters: *list\n',
+      'not valid YAML at line 1, column 11: an alias (*name) whose anchor (&name) is not defined before it',
+    ],
+    [
+      'a file too large for a configuration',
+      `# ${'x'.repeat(MAX_CONFIG_BYTES)}\n${CONFIG}`,
+      `not valid YAML: the file has ${MAX_CONFIG_BYTES + 3 + CONFIG.length} bytes, more than the ${MAX_CONFIG_BYTES} a configuration may have`,
+    ],
     ['a list', '- clusters\n', 'must be a YAML mapping of keys'],
   ])('%s', async (_, text, message) => {
     await brokenBy(text);
@@ -89,7 +110,6 @@ describe('a configuration that is not valid YAML', () => {
     await h.run('first');
     expect(configErrors()).toEqual(['- .github/policy-recommender.yml is not a file']);
   });
-
 });
 
 describe('_extends', () => {
@@ -114,7 +134,12 @@ describe('_extends', () => {
 
   test('a public repository of the same owner with a valid configuration is extended: its keys apply, the repository’s own win', async () => {
     await extending('shared', () => {
-      h.github.addRepository({ owner: 'acme', name: 'shared', installationId: 7, files: { [CONFIG_PATH]: 'pullRequests:\n  labels: [team-network]\nmaxRules: 5\n' } });
+      h.github.addRepository({
+        owner: 'acme',
+        name: 'shared',
+        installationId: 7,
+        files: { [CONFIG_PATH]: 'pullRequests:\n  labels: [team-network]\nmaxRules: 5\n' },
+      });
     });
     expect(configErrors()).toEqual([]);
     const pr = h.repo.pullRequestFor(branchName('prod', 'shop'))!;
@@ -124,7 +149,12 @@ describe('_extends', () => {
 
   test('keys only the extended file sets apply', async () => {
     h = await AppHarness.start({ config: '_extends: acme/shared:config/base.yml\nclusters:\n  - name: prod\n    path: clusters/prod\n' });
-    h.github.addRepository({ owner: 'acme', name: 'shared', installationId: 7, files: { 'config/base.yml': 'pullRequests:\n  labels: [team-network]\n  hourlyLimit: 0\n  concurrentLimit: 0\n' } });
+    h.github.addRepository({
+      owner: 'acme',
+      name: 'shared',
+      installationId: 7,
+      files: { 'config/base.yml': 'pullRequests:\n  labels: [team-network]\n  hourlyLimit: 0\n  concurrentLimit: 0\n' },
+    });
     await h.see(shop);
     await h.run('first');
     expect(configErrors()).toEqual([]);
@@ -135,7 +165,9 @@ describe('_extends', () => {
     await extending('secret', () => {
       h.github.addRepository({ owner: 'acme', name: 'secret', installationId: 7, private: true, files: { [CONFIG_PATH]: SECRET } });
     });
-    expectRefused(/only this repository, or a repository of the same owner that is public \(or internal, when this one is internal\) can be extended/);
+    expectRefused(
+      /only this repository, or a repository of the same owner that is public \(or internal, when this one is internal\) can be extended/,
+    );
     const privateRefusal = configErrors()[0]!.replace('secret', 'X');
     // No request read the private file.
     expect(h.github.requests().some((r) => r.path.startsWith('/repos/acme/secret/contents'))).toBe(false);
@@ -158,19 +190,40 @@ describe('_extends', () => {
 
   test('a file that is not a policy-recommender configuration is refused, without a word of what it holds', async () => {
     await extending('acme/shared:.github/dependabot.yml', () => {
-      h.github.addRepository({ owner: 'acme', name: 'shared', installationId: 7, files: { '.github/dependabot.yml': 'version: 2\nupdates:\n  - package-ecosystem: npm\n    registries: [private-registry-token]\n' } });
+      h.github.addRepository({
+        owner: 'acme',
+        name: 'shared',
+        installationId: 7,
+        files: { '.github/dependabot.yml': 'version: 2\nupdates:\n  - package-ecosystem: npm\n    registries: [private-registry-token]\n' },
+      });
     });
-    expectRefused(/it is not a valid policy-recommender configuration \(check it in its own repository\)/, 'version', 'updates', 'package-ecosystem', 'private-registry-token');
+    expectRefused(
+      /it is not a valid policy-recommender configuration \(check it in its own repository\)/,
+      'version',
+      'updates',
+      'package-ecosystem',
+      'private-registry-token',
+    );
   });
 
   test('a configuration with one bad value is not a valid configuration either, and its YAML errors are not shown', async () => {
     await extending('shared', () => {
-      h.github.addRepository({ owner: 'acme', name: 'shared', installationId: 7, files: { [CONFIG_PATH]: 'maxRules: confidential-value\n' } });
+      h.github.addRepository({
+        owner: 'acme',
+        name: 'shared',
+        installationId: 7,
+        files: { [CONFIG_PATH]: 'maxRules: confidential-value\n' },
+      });
     });
     expectRefused(/not a valid policy-recommender configuration/, 'maxRules', 'confidential-value');
     await h.stop();
     await extending('shared', () => {
-      h.github.addRepository({ owner: 'acme', name: 'shared', installationId: 7, files: { [CONFIG_PATH]: 'confidential-key: [unclosed\n' } });
+      h.github.addRepository({
+        owner: 'acme',
+        name: 'shared',
+        installationId: 7,
+        files: { [CONFIG_PATH]: 'confidential-key: [unclosed\n' },
+      });
     });
     expectRefused(/is not a policy-recommender configuration/, 'confidential-key', 'line');
   });
@@ -184,7 +237,12 @@ describe('_extends', () => {
 
   test('a chain is checked at every step: a public file extending a private one is refused', async () => {
     await extending('shared', () => {
-      h.github.addRepository({ owner: 'acme', name: 'shared', installationId: 7, files: { [CONFIG_PATH]: '_extends: secret\nmaxRules: 5\n' } });
+      h.github.addRepository({
+        owner: 'acme',
+        name: 'shared',
+        installationId: 7,
+        files: { [CONFIG_PATH]: '_extends: secret\nmaxRules: 5\n' },
+      });
       h.github.addRepository({ owner: 'acme', name: 'secret', installationId: 7, private: true, files: { [CONFIG_PATH]: SECRET } });
     });
     expectRefused(/a configuration it extends in turn reads a repository whose files this repository's readers may not read/);
@@ -192,7 +250,12 @@ describe('_extends', () => {
 
   test('a loop is refused', async () => {
     await extending('shared', () => {
-      h.github.addRepository({ owner: 'acme', name: 'shared', installationId: 7, files: { [CONFIG_PATH]: '_extends: policies\nmaxRules: 5\n' } });
+      h.github.addRepository({
+        owner: 'acme',
+        name: 'shared',
+        installationId: 7,
+        files: { [CONFIG_PATH]: '_extends: policies\nmaxRules: 5\n' },
+      });
     });
     expectRefused(/extends a configuration already extended \(a loop\)/);
   });

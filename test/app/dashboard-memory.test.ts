@@ -6,14 +6,20 @@
 // (src/app/state/dashboard-memory.ts).
 
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { DASHBOARD_LABEL, DASHBOARD_MARKER, decodeDashboardState, renderDashboard, type DashboardMemory } from '../../src/app/render/dashboard.ts';
-import { formatTime } from '../../src/engine/provenance.ts';
+import {
+  DASHBOARD_LABEL,
+  DASHBOARD_MARKER,
+  type DashboardMemory,
+  decodeDashboardState,
+  renderDashboard,
+} from '../../src/app/render/dashboard.ts';
 import { DASHBOARD_SEARCH_TERM, FLOW_WINDOW_OVERLAP } from '../../src/app/run/run-repository.ts';
 import { mergeDashboardMemory } from '../../src/app/state/dashboard-memory.ts';
 import { replaceMarker } from '../../src/app/state/marker.ts';
-import type { ObservedAtom } from '../../src/engine/model.ts';
-import { useNock } from '../support/nock-scope.ts';
 import { branchName } from '../../src/app/state/proposal-key.ts';
+import type { ObservedAtom } from '../../src/engine/model.ts';
+import { formatTime } from '../../src/engine/provenance.ts';
+import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, CONFIG, HOUR } from './support/app-harness.ts';
 
 useNock();
@@ -30,7 +36,7 @@ const SHOP = branchName('prod', 'shop');
 const WEB = branchName('prod', 'web');
 const dashboards = () => h.repo.issues({ label: DASHBOARD_LABEL, state: 'open' }).filter((i) => i.body.includes(DASHBOARD_MARKER));
 /** The messages of the errors the App logged (and forgets them: they were expected). */
-const loggedErrors = (): string[] => h.errors.splice(0).map((e) => ((e as [string, { err?: Error }])[1]?.err?.message ?? JSON.stringify(e)));
+const loggedErrors = (): string[] => h.errors.splice(0).map((e) => (e as [string, { err?: Error }])[1]?.err?.message ?? JSON.stringify(e));
 const windowOnDashboard = () => /between (\S+) and (\S+) ?:/.exec(h.dashboard())?.slice(1);
 
 describe('the dashboard is found always', () => {
@@ -134,7 +140,10 @@ describe('the dashboard is found always', () => {
       method: 'GET',
       pathRegex: /^\/search\/issues$/,
       status: 403,
-      body: { message: 'API rate limit exceeded for installation ID 7.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api' },
+      body: {
+        message: 'API rate limit exceeded for installation ID 7.',
+        documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api',
+      },
       headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-resource': 'search' },
     });
     h.now += HOUR;
@@ -143,7 +152,9 @@ describe('the dashboard is found always', () => {
     expect(anyDashboards().map((d) => d.number)).toEqual([number]);
     // Nothing was written: the run stopped at the lookup.
     expect(h.writes()).toEqual([]);
-    expect(loggedErrors()).toEqual([expect.stringMatching(/searching for the dashboard failed \(API rate limit exceeded.*no new dashboard is opened/)]);
+    expect(loggedErrors()).toEqual([
+      expect.stringMatching(/searching for the dashboard failed \(API rate limit exceeded.*no new dashboard is opened/),
+    ]);
 
     h.now += HOUR;
     await h.run('search works');
@@ -156,11 +167,18 @@ describe('the dashboard is found always', () => {
   test('a search that timed out (incomplete_results) fails the run too: "not found" would mean nothing', async () => {
     const { number } = await acceptedShop();
     h.repo.removeLabel(number, DASHBOARD_LABEL);
-    h.github.failNext({ method: 'GET', pathRegex: /^\/search\/issues$/, status: 200, body: { total_count: 0, incomplete_results: true, items: [], search_type: 'lexical' } });
+    h.github.failNext({
+      method: 'GET',
+      pathRegex: /^\/search\/issues$/,
+      status: 200,
+      body: { total_count: 0, incomplete_results: true, items: [], search_type: 'lexical' },
+    });
     h.now += HOUR;
     await h.run('search timed out');
     expect(anyDashboards().map((d) => d.number)).toEqual([number]);
-    expect(loggedErrors()).toEqual([expect.stringMatching(/searching for the dashboard failed \(GitHub's issue search timed out.*incomplete_results/)]);
+    expect(loggedErrors()).toEqual([
+      expect.stringMatching(/searching for the dashboard failed \(GitHub's issue search timed out.*incomplete_results/),
+    ]);
   });
 
   test('a new repository: one search, then the dashboard is created; its visible text holds the words the search looks for', async () => {
@@ -189,7 +207,11 @@ describe('the dashboard is found always', () => {
     // A second dashboard that read less far and remembers a dismissal the first does not.
     const earlier = memory.flowsReadUntil['prod']! - 2 * HOUR;
     const other: DashboardMemory = { ...memory, flowsReadUntil: { prod: earlier }, dismissed: ['prod/legacy'], digest: '' };
-    const extra = h.repo.openIssue('Policy recommendations', renderDashboard({ lastRun: null, configErrors: [], clusters: [], state: other }), [DASHBOARD_LABEL]);
+    const extra = h.repo.openIssue(
+      'Policy recommendations',
+      renderDashboard({ lastRun: null, configErrors: [], clusters: [], state: other }),
+      [DASHBOARD_LABEL],
+    );
 
     h.now += HOUR;
     await h.run('second');
@@ -224,7 +246,10 @@ describe('the dashboard is found always', () => {
   test('two dashboards found by search (neither labelled, one closed): merged into the oldest, which is reopened and labelled', async () => {
     const { number, memory } = await acceptedShop();
     const other: DashboardMemory = { ...memory, dismissed: ['prod/legacy'], digest: '' };
-    const extra = h.repo.openIssue('Policy recommendations', renderDashboard({ lastRun: null, configErrors: [], clusters: [], state: other }));
+    const extra = h.repo.openIssue(
+      'Policy recommendations',
+      renderDashboard({ lastRun: null, configErrors: [], clusters: [], state: other }),
+    );
     h.repo.removeLabel(number, DASHBOARD_LABEL);
     h.repo.closeIssue(number);
     await h.deliver();
@@ -239,7 +264,6 @@ describe('the dashboard is found always', () => {
     expect(h.repo.comments(extra).map((c) => c.body)).toEqual([expect.stringContaining(`kept in #${number}`)]);
     expect(h.errors).toEqual([]);
   });
-
 });
 
 describe('a ticked box is served once its namespace is proposed again (until then, it is remembered)', () => {
@@ -307,7 +331,12 @@ describe('a ticked box is served once its namespace is proposed again (until the
     h.now += HOUR;
     // Unticked once the run has read the dashboard (when it asks for the default branch's head):
     // the run read it ticked; its re-read before writing sees it unticked (run-repository.ts writeDashboard).
-    h.github.failNext({ method: 'GET', pathRegex: /\/branches\/main$/, kind: 'pass', before: () => h.repo.editIssueBody(number, (b) => b.replace(box(true), box(false))) });
+    h.github.failNext({
+      method: 'GET',
+      pathRegex: /\/branches\/main$/,
+      kind: 'pass',
+      before: () => h.repo.editIssueBody(number, (b) => b.replace(box(true), box(false))),
+    });
     await h.run('unticked during the run');
     expect(h.github.pendingFaults()).toBe(0);
     expect(decodeDashboardState(h.dashboard()).recreate).toBeUndefined();
@@ -322,15 +351,26 @@ describe('a ticked box is served once its namespace is proposed again (until the
 });
 
 describe('mergeDashboardMemory', () => {
-  const atom = (port: number, flows: number): ObservedAtom => ({
-    atom: { direction: 'egress', peer: { category: 'Public' }, protocol: 'TCP', port },
-    evidence: { flows, firstSeen: 100, lastSeen: 200, remoteIps: 1 },
-  } as unknown as ObservedAtom);
+  const atom = (port: number, flows: number): ObservedAtom =>
+    ({
+      atom: { direction: 'egress', peer: { category: 'Public' }, protocol: 'TCP', port },
+      evidence: { flows, firstSeen: 100, lastSeen: 200, remoteIps: 1 },
+    }) as unknown as ObservedAtom;
   const empty: DashboardMemory = { v: 1, flowsReadUntil: {}, pending: {}, pendingEndpoints: {}, accepted: {}, dismissed: [] };
 
   test('keeps what either remembers: the earliest read point, every pending observation, every dismissal', () => {
-    const a: DashboardMemory = { ...empty, flowsReadUntil: { prod: 5000, dev: 100 }, pending: { 'prod/shop': [atom(443, 1)] }, dismissed: ['prod/web'] };
-    const b: DashboardMemory = { ...empty, flowsReadUntil: { prod: 3000, stage: 7 }, pending: { 'prod/shop': [atom(80, 2)], 'prod/api': [atom(53, 1)] }, dismissed: ['prod/api', 'prod/web'] };
+    const a: DashboardMemory = {
+      ...empty,
+      flowsReadUntil: { prod: 5000, dev: 100 },
+      pending: { 'prod/shop': [atom(443, 1)] },
+      dismissed: ['prod/web'],
+    };
+    const b: DashboardMemory = {
+      ...empty,
+      flowsReadUntil: { prod: 3000, stage: 7 },
+      pending: { 'prod/shop': [atom(80, 2)], 'prod/api': [atom(53, 1)] },
+      dismissed: ['prod/api', 'prod/web'],
+    };
     const merged = mergeDashboardMemory([a, b]);
     expect(merged.flowsReadUntil).toEqual({ prod: 3000, dev: 100, stage: 7 });
     expect(merged.pending['prod/shop']!.map((o) => o.atom.port).sort()).toEqual([443, 80].sort());
@@ -340,8 +380,14 @@ describe('mergeDashboardMemory', () => {
   });
 
   test('enforcement clocks: the same accepted policy keeps its earliest start and every denial; a newer merge its own', () => {
-    const a: DashboardMemory = { ...empty, accepted: { prod: { shop: { hash: 'h1', since: 1000, denied: 0 }, web: { hash: 'old', since: 10, denied: 0 } } } };
-    const b: DashboardMemory = { ...empty, accepted: { prod: { shop: { hash: 'h1', since: 4000, denied: 2, lastDenied: 4500 }, web: { hash: 'new', since: 900, denied: 0 } } } };
+    const a: DashboardMemory = {
+      ...empty,
+      accepted: { prod: { shop: { hash: 'h1', since: 1000, denied: 0 }, web: { hash: 'old', since: 10, denied: 0 } } },
+    };
+    const b: DashboardMemory = {
+      ...empty,
+      accepted: { prod: { shop: { hash: 'h1', since: 4000, denied: 2, lastDenied: 4500 }, web: { hash: 'new', since: 900, denied: 0 } } },
+    };
     expect(mergeDashboardMemory([a, b]).accepted).toEqual({
       prod: { shop: { hash: 'h1', since: 1000, denied: 2, lastDenied: 4500 }, web: { hash: 'new', since: 900, denied: 0 } },
     });

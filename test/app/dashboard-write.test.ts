@@ -6,7 +6,7 @@
 // end to end, at every request of a run).
 
 import { describe, expect, test } from '@jest/globals';
-import { dashboardBoxes, renderDashboard, RUN_NOW, withDashboardBoxes, type DashboardContent } from '../../src/app/render/dashboard.ts';
+import { type DashboardContent, dashboardBoxes, RUN_NOW, renderDashboard, withDashboardBoxes } from '../../src/app/render/dashboard.ts';
 import { overwrittenBoxes, withWriteRecord, writeRecordOf } from '../../src/app/state/dashboard-write.ts';
 
 const content = (ticked: { run?: boolean; recreate?: string[] } = {}): DashboardContent => ({
@@ -76,11 +76,31 @@ describe('boxes a dashboard write overwrote', () => {
 
   test('boxes are read and set in place, whatever else the body says', () => {
     const body = tick(tick(renderDashboard(content()), RUN_NOW), 'prod/old');
-    expect(dashboardBoxes(body)).toEqual(new Map([[RUN_NOW, true], ['prod/old', true], ['prod/web', false]]));
+    expect(dashboardBoxes(body)).toEqual(
+      new Map([
+        [RUN_NOW, true],
+        ['prod/old', true],
+        ['prod/web', false],
+      ]),
+    );
     // A box the body does not show stays absent.
     expect(withDashboardBoxes(body, new Map([['prod/gone', true]]))).toBe(body);
-    expect(dashboardBoxes(withDashboardBoxes(body, new Map([[RUN_NOW, false], ['prod/web', true]])))).toEqual(
-      new Map([[RUN_NOW, false], ['prod/old', true], ['prod/web', true]]),
+    expect(
+      dashboardBoxes(
+        withDashboardBoxes(
+          body,
+          new Map([
+            [RUN_NOW, false],
+            ['prod/web', true],
+          ]),
+        ),
+      ),
+    ).toEqual(
+      new Map([
+        [RUN_NOW, false],
+        ['prod/old', true],
+        ['prod/web', true],
+      ]),
     );
   });
 });

@@ -4,9 +4,9 @@
 // not selected), so a change to what the dashboard says shows up as a diff of
 // test/app/__golden__/dashboard.md. `UPDATE_GOLDEN=1 npm test -- test/app/dashboard.golden` rewrites it.
 
-import { afterEach, expect, test } from '@jest/globals';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { afterEach, expect, test } from '@jest/globals';
 import { branchName } from '../../src/app/state/proposal-key.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, CONFIG as HARNESS_CONFIG, stopClean } from './support/app-harness.ts';
@@ -17,13 +17,18 @@ let h: AppHarness;
 afterEach(() => stopClean(h));
 
 /** The harness's configuration, one PR an hour, legacy not selected. */
-const CONFIG = [HARNESS_CONFIG.replace('hourlyLimit: 0', 'hourlyLimit: 1'), 'namespaceSpec:', "  selector: \"projectcalico.org/name != 'legacy'\""].join('\n');
+const CONFIG = [
+  HARNESS_CONFIG.replace('hourlyLimit: 0', 'hourlyLimit: 1'),
+  'namespaceSpec:',
+  '  selector: "projectcalico.org/name != \'legacy\'"',
+].join('\n');
 
 /** The body as GitHub shows it, without the hidden state and the run's duration (wall-clock). */
 function visible(body: string): string {
   return body
     .replace(/\n*<!-- policy-recommender:write [^>]* -->/, '')
-    .replace(/<!-- policy-recommender:dashboard [^>]* -->\n?/, '').replace(/^(Last run that changed this page: [^,]*), [\d.]+ s/m, '$1, <duration>');
+    .replace(/<!-- policy-recommender:dashboard [^>]* -->\n?/, '')
+    .replace(/^(Last run that changed this page: [^,]*), [\d.]+ s/m, '$1, <duration>');
 }
 
 test('the dashboard after the first weeks: learning, held back, accepted at a merge, not selected', async () => {
@@ -45,7 +50,8 @@ test('the dashboard after the first weeks: learning, held back, accepted at a me
   const path = fileURLToPath(new URL('./__golden__/dashboard.md', import.meta.url));
   const rendered = visible(h.dashboard());
   if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(path)) {
-    if (process.env['CI'] === 'true' && process.env['UPDATE_GOLDEN'] !== '1') throw new Error(`${path} is missing: run with UPDATE_GOLDEN=1 and commit it`);
+    if (process.env['CI'] === 'true' && process.env['UPDATE_GOLDEN'] !== '1')
+      throw new Error(`${path} is missing: run with UPDATE_GOLDEN=1 and commit it`);
     writeFileSync(path, rendered);
   }
   expect(rendered).toBe(readFileSync(path, 'utf8'));

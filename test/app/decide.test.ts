@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
-import { decide, needsHistory, type Limits, type UnitChange, type UnitFacts } from '../../src/app/run/decide.ts';
 import type { PullRequestInfo } from '../../src/app/github/repository.ts';
-import { encodeState, REBASE_LABEL, type PullRequestState } from '../../src/app/state/pull-request-state.ts';
+import { decide, type Limits, needsHistory, type UnitChange, type UnitFacts } from '../../src/app/run/decide.ts';
+import { encodeState, type PullRequestState, REBASE_LABEL } from '../../src/app/state/pull-request-state.ts';
 
 const noLimits: Limits = { concurrent: 0, hourly: 0, open: 0, openedLastHour: 0 };
 const recommendation = (hash: string) => ({ hash, files: new Map([['p', 'x']]) }) as unknown as UnitChange;
@@ -12,20 +12,40 @@ function state(over: Partial<PullRequestState> = {}): PullRequestState {
 
 function pr(over: Partial<PullRequestInfo> = {}, s: PullRequestState | null = state()): PullRequestInfo {
   return {
-    id: 'PR_1', number: 1, state: 'open', url: 'u', title: 'Network policy for namespace ns (cluster c)', body: s ? encodeState(s) : 'hand written',
-    draft: true, labels: ['policy-recommendation', 'Learning'], branch: 'policy-recommender/c/ns', headOid: 'sha1', createdAt: '2026-01-01T00:00:00Z', ...over,
+    id: 'PR_1',
+    number: 1,
+    state: 'open',
+    url: 'u',
+    title: 'Network policy for namespace ns (cluster c)',
+    body: s ? encodeState(s) : 'hand written',
+    draft: true,
+    labels: ['policy-recommendation', 'Learning'],
+    branch: 'policy-recommender/c/ns',
+    headOid: 'sha1',
+    createdAt: '2026-01-01T00:00:00Z',
+    ...over,
   };
 }
 
 function facts(over: Partial<UnitFacts> = {}): UnitFacts {
   const open = over.openPullRequest === undefined ? null : over.openPullRequest;
   return {
-    key: { kind: 'namespace', cluster: over.cluster ?? 'c', namespace: over.namespace ?? 'ns' }, cluster: 'c', namespace: 'ns', change: recommendation('h1'), status: 'Learning', openPullRequest: open,
-    state: open ? state() : null, gone: null, accepted: false, recreate: false, ...over,
+    key: { kind: 'namespace', cluster: over.cluster ?? 'c', namespace: over.namespace ?? 'ns' },
+    cluster: 'c',
+    namespace: 'ns',
+    change: recommendation('h1'),
+    status: 'Learning',
+    openPullRequest: open,
+    state: open ? state() : null,
+    gone: null,
+    accepted: false,
+    recreate: false,
+    ...over,
   };
 }
 
-const one = (f: UnitFacts, limits = noLimits, afterMerge: 'propose-updates' | 'stop' = 'propose-updates') => decide([f], limits, afterMerge)[0]!;
+const one = (f: UnitFacts, limits = noLimits, afterMerge: 'propose-updates' | 'stop' = 'propose-updates') =>
+  decide([f], limits, afterMerge)[0]!;
 
 describe('decisions per namespace', () => {
   test('a new recommendation opens a PR once its history shows none', () => {
@@ -37,7 +57,10 @@ describe('decisions per namespace', () => {
     const p = pr();
     expect(one(facts({ openPullRequest: p })).action).toEqual({ kind: 'none' });
     expect(one(facts({ openPullRequest: p, change: recommendation('h2') })).action).toEqual({ kind: 'update', pr: p, rebase: false });
-    expect(one(facts({ openPullRequest: p, status: 'Stable' }))).toMatchObject({ action: { kind: 'refresh' }, dashboard: 'Ready for review' });
+    expect(one(facts({ openPullRequest: p, status: 'Stable' }))).toMatchObject({
+      action: { kind: 'refresh' },
+      dashboard: 'Ready for review',
+    });
     // Without drafts the label alone carries the status.
     const noDrafts = pr({ draft: false, labels: ['policy-recommendation', 'Learning'] }, state({ noDrafts: true }));
     expect(one(facts({ openPullRequest: noDrafts, state: state({ noDrafts: true }) })).action).toEqual({ kind: 'none' });
@@ -45,9 +68,14 @@ describe('decisions per namespace', () => {
 
   test("a person's commit stops updates (said once); the rebase label regenerates", () => {
     const edited = pr({ headOid: 'their-commit' });
-    expect(one(facts({ openPullRequest: edited, change: recommendation('h2') }))).toMatchObject({ action: { kind: 'notify-edited' }, dashboard: 'Edited' });
+    expect(one(facts({ openPullRequest: edited, change: recommendation('h2') }))).toMatchObject({
+      action: { kind: 'notify-edited' },
+      dashboard: 'Edited',
+    });
     const told = pr({ headOid: 'their-commit' }, state({ notified: ['edited'] }));
-    expect(one(facts({ openPullRequest: told, state: state({ notified: ['edited'] }), change: recommendation('h2') })).action).toEqual({ kind: 'none' });
+    expect(one(facts({ openPullRequest: told, state: state({ notified: ['edited'] }), change: recommendation('h2') })).action).toEqual({
+      kind: 'none',
+    });
     const rebase = pr({ headOid: 'their-commit', labels: ['policy-recommendation', REBASE_LABEL] });
     expect(one(facts({ openPullRequest: rebase })).action).toEqual({ kind: 'update', pr: rebase, rebase: true });
     // A PR whose body lost our state counts as a person's.
@@ -70,7 +98,10 @@ describe('decisions per namespace', () => {
     expect(one(facts({ latest: closed, recreate: true })).action).toEqual({ kind: 'open', update: false });
     const merged = pr({ state: 'merged' });
     expect(one(facts({ latest: merged, accepted: true })).action).toEqual({ kind: 'open', update: true });
-    expect(one(facts({ latest: merged, accepted: true }), noLimits, 'stop')).toMatchObject({ action: { kind: 'none' }, dashboard: 'Accepted' });
+    expect(one(facts({ latest: merged, accepted: true }), noLimits, 'stop')).toMatchObject({
+      action: { kind: 'none' },
+      dashboard: 'Accepted',
+    });
     expect(one(facts({ change: null, accepted: true }))).toMatchObject({ dashboard: 'Accepted' });
   });
 
@@ -88,7 +119,9 @@ describe('decisions per namespace', () => {
       ['c', 'none', 'Awaiting PR limits'],
       ['d', 'none', 'Awaiting PR limits'],
     ]);
-    expect(decide(many, { concurrent: 5, hourly: 0, open: 3, openedLastHour: 0 }, 'propose-updates').filter((d) => d.action.kind === 'open')).toHaveLength(2);
+    expect(
+      decide(many, { concurrent: 5, hourly: 0, open: 3, openedLastHour: 0 }, 'propose-updates').filter((d) => d.action.kind === 'open'),
+    ).toHaveLength(2);
   });
 
   test('the dashboard says which limit holds a unit back', () => {
@@ -105,9 +138,17 @@ describe('decisions per namespace', () => {
   });
 
   test('enforcements are not starved by new namespaces: they get the room first, then updates, then new proposals', () => {
-    const enforce = facts({ key: { kind: 'enforce', cluster: 'c', namespace: 'z' }, namespace: 'z', status: 'Stable', accepted: false, latest: null });
+    const enforce = facts({
+      key: { kind: 'enforce', cluster: 'c', namespace: 'z' },
+      namespace: 'z',
+      status: 'Stable',
+      accepted: false,
+      latest: null,
+    });
     const update = facts({ namespace: 'y', key: { kind: 'namespace', cluster: 'c', namespace: 'y' }, accepted: true, latest: null });
-    const fresh = ['a', 'b', 'c'].map((namespace) => facts({ namespace, key: { kind: 'namespace', cluster: 'c', namespace }, latest: null }));
+    const fresh = ['a', 'b', 'c'].map((namespace) =>
+      facts({ namespace, key: { kind: 'namespace', cluster: 'c', namespace }, latest: null }),
+    );
     const decided = decide([...fresh, update, enforce], { concurrent: 0, hourly: 2, open: 0, openedLastHour: 0 }, 'propose-updates');
     // Returned in key order (the dashboard's), decided in priority order.
     expect(decided.map((d) => [d.facts.namespace, d.action.kind])).toEqual([
@@ -118,14 +159,22 @@ describe('decisions per namespace', () => {
       ['z', 'open'],
     ]);
     // Every PR counts against the limits, enforcements too.
-    expect(decide([enforce, ...fresh], { concurrent: 1, hourly: 0, open: 1, openedLastHour: 0 }, 'propose-updates').every((d) => d.dashboard === 'Awaiting PR limits')).toBe(true);
+    expect(
+      decide([enforce, ...fresh], { concurrent: 1, hourly: 0, open: 1, openedLastHour: 0 }, 'propose-updates').every(
+        (d) => d.dashboard === 'Awaiting PR limits',
+      ),
+    ).toBe(true);
   });
 
   test('a namespace namespaceSpec does not select is "Not selected", not "No traffic"', () => {
-    expect(one(facts({ change: null, gone: 'the namespace is no longer selected by namespaceSpec', notSelected: true })).dashboard).toBe('Not selected');
+    expect(one(facts({ change: null, gone: 'the namespace is no longer selected by namespaceSpec', notSelected: true })).dashboard).toBe(
+      'Not selected',
+    );
     expect(one(facts({ change: null })).dashboard).toBe('No traffic');
     // With its PR open, the PR is closed as obsolete.
-    expect(one(facts({ openPullRequest: pr(), gone: 'the namespace is no longer selected by namespaceSpec', notSelected: true })).dashboard).toBe('Closed as obsolete');
+    expect(
+      one(facts({ openPullRequest: pr(), gone: 'the namespace is no longer selected by namespaceSpec', notSelected: true })).dashboard,
+    ).toBe('Closed as obsolete');
   });
 });
 
@@ -136,29 +185,64 @@ describe('after the default branch moved (run/mergeability.ts answers `mergeable
 
   test('a PR that conflicts is rebuilt even when its files would not change', () => {
     const p = pr({}, recorded);
-    expect(one(facts({ openPullRequest: p, state: recorded, change: withMemory('h1'), mergeable: false })).action).toEqual({ kind: 'update', pr: p, rebase: false });
+    expect(one(facts({ openPullRequest: p, state: recorded, change: withMemory('h1'), mergeable: false })).action).toEqual({
+      kind: 'update',
+      pr: p,
+      rebase: false,
+    });
   });
 
   test('same policies, merging cleanly: its commit stays, though a list it extends changed', () => {
     const p = pr({}, recorded);
     expect(one(facts({ openPullRequest: p, state: recorded, change: withMemory('h2'), mergeable: true })).action).toEqual({ kind: 'none' });
     // Not known to merge cleanly (a state from an earlier release): rebuilt, as before.
-    expect(one(facts({ openPullRequest: p, state: recorded, change: withMemory('h2') })).action).toEqual({ kind: 'update', pr: p, rebase: false });
+    expect(one(facts({ openPullRequest: p, state: recorded, change: withMemory('h2') })).action).toEqual({
+      kind: 'update',
+      pr: p,
+      rebase: false,
+    });
     // Its policies changed: rebuilt.
-    expect(one(facts({ openPullRequest: p, state: recorded, change: withMemory('h2', { 'namespace-isolation/ns.yaml': 'more rules' }), mergeable: true })).action).toEqual({ kind: 'update', pr: p, rebase: false });
+    expect(
+      one(
+        facts({
+          openPullRequest: p,
+          state: recorded,
+          change: withMemory('h2', { 'namespace-isolation/ns.yaml': 'more rules' }),
+          mergeable: true,
+        }),
+      ).action,
+    ).toEqual({ kind: 'update', pr: p, rebase: false });
   });
 
   test('an enforcement or the bootstrap, derived from the default branch, is rebuilt whenever its files change', () => {
     const p = pr({}, recorded);
-    const enforce = facts({ key: { kind: 'enforce', cluster: 'c', namespace: 'ns' }, openPullRequest: p, state: recorded, change: withMemory('h2'), mergeable: true, status: 'Stable' });
+    const enforce = facts({
+      key: { kind: 'enforce', cluster: 'c', namespace: 'ns' },
+      openPullRequest: p,
+      state: recorded,
+      change: withMemory('h2'),
+      mergeable: true,
+      status: 'Stable',
+    });
     expect(one(enforce).action).toMatchObject({ kind: 'update' });
-    const bootstrap = facts({ key: { kind: 'bootstrap', cluster: 'c' }, namespace: null, openPullRequest: p, state: recorded, change: withMemory('h2'), mergeable: true, status: 'Stable' });
+    const bootstrap = facts({
+      key: { kind: 'bootstrap', cluster: 'c' },
+      namespace: null,
+      openPullRequest: p,
+      state: recorded,
+      change: withMemory('h2'),
+      mergeable: true,
+      status: 'Stable',
+    });
     expect(one(bootstrap).action).toMatchObject({ kind: 'update' });
   });
 
   test('the bootstrap PR is not held back by the PR limits', () => {
     const full: Limits = { concurrent: 1, hourly: 1, open: 1, openedLastHour: 1 };
-    expect(one(facts({ key: { kind: 'bootstrap', cluster: 'c' }, namespace: null, latest: null, status: 'Stable' }), full).action).toEqual({ kind: 'open', update: false });
+    expect(one(facts({ key: { kind: 'bootstrap', cluster: 'c' }, namespace: null, latest: null, status: 'Stable' }), full).action).toEqual({
+      kind: 'open',
+      update: false,
+    });
     expect(one(facts({ latest: null }), full).dashboard).toBe('Awaiting PR limits');
   });
 });

@@ -36,14 +36,21 @@ describe('request economy', () => {
       'GET /repos/acme/policies/branches/main',
       'POST /graphql repository',
       'POST /graphql repository',
-      'GET /repos/acme/policies/git/trees/' + h.repo.commit(h.repo.branchSha('main')!).tree,
+      `GET /repos/acme/policies/git/trees/${h.repo.commit(h.repo.branchSha('main')!).tree}`,
     ]);
     expect(h.writes()).toEqual([]);
 
     // Ten namespaces see new traffic (their PRs are rebuilt), and five new namespaces appear.
     h.now += HOUR;
     await h.see(...names(10).map((namespace) => ({ namespace, direction: 'egress' as const, peer: 'pvt', port: 5432 })));
-    await h.see(...['new-a', 'new-b', 'new-c', 'new-d', 'new-e'].map((namespace) => ({ namespace, direction: 'egress' as const, peer: 'pub', port: 80 })));
+    await h.see(
+      ...['new-a', 'new-b', 'new-c', 'new-d', 'new-e'].map((namespace) => ({
+        namespace,
+        direction: 'egress' as const,
+        peer: 'pub',
+        port: 80,
+      })),
+    );
     h.github.resetRequests();
     await h.run('fifteen changes');
     const busy = h.github.requests().length;
@@ -79,7 +86,11 @@ function outcome(harness: AppHarness) {
         })),
     })),
     issues: repo.issues().length,
-    dashboard: harness.dashboard().split('\n').filter((l) => l.startsWith('| `')).map((l) => l.replace(/\| [\d-]+T[\d:]+Z \|/, '| <time> |').replace(/#\d+/, '#n')),
+    dashboard: harness
+      .dashboard()
+      .split('\n')
+      .filter((l) => l.startsWith('| `'))
+      .map((l) => l.replace(/\| [\d-]+T[\d:]+Z \|/, '| <time> |').replace(/#\d+/, '#n')),
   };
 }
 
@@ -87,16 +98,29 @@ describe('a run interrupted after any write converges on the next run, with no d
   const SHOP = branchName('prod', 'shop');
   async function history(fault?: { method: string; path: string; graphql?: string; skip: number }): Promise<AppHarness> {
     const harness = await AppHarness.start();
-    await harness.see({ namespace: 'shop', direction: 'egress', peer: 'ns:db', port: 5432 }, { namespace: 'web', direction: 'ingress', peer: 'pub', port: 443 });
+    await harness.see(
+      { namespace: 'shop', direction: 'egress', peer: 'ns:db', port: 5432 },
+      { namespace: 'web', direction: 'ingress', peer: 'pub', port: 443 },
+    );
     await harness.run('first');
     // A person edits the web PR; new traffic for shop and a new namespace.
     harness.now += HOUR;
-    await harness.see({ namespace: 'shop', direction: 'egress', peer: 'ns:cache', port: 6379 }, { namespace: 'api', direction: 'egress', peer: 'pub', port: 443 });
+    await harness.see(
+      { namespace: 'shop', direction: 'egress', peer: 'ns:cache', port: 6379 },
+      { namespace: 'api', direction: 'egress', peer: 'pub', port: 443 },
+    );
     const web = harness.repo.pullRequestFor(branchName('prod', 'web'))!;
     harness.repo.pushToBranch(web.head, { 'clusters/prod/notes.md': 'mine\n' }, 'a person');
     if (fault) {
       const pathRegex = new RegExp(`^${fault.path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`);
-      harness.github.failNext({ method: fault.method, pathRegex, ...(fault.graphql ? { graphql: fault.graphql } : {}), skip: fault.skip, status: 500, afterApply: true });
+      harness.github.failNext({
+        method: fault.method,
+        pathRegex,
+        ...(fault.graphql ? { graphql: fault.graphql } : {}),
+        skip: fault.skip,
+        status: 500,
+        afterApply: true,
+      });
     }
     await harness.run('second');
     harness.now += HOUR;
@@ -113,15 +137,22 @@ describe('a run interrupted after any write converges on the next run, with no d
     h.github.resetRequests();
     await h.stop();
     h = await AppHarness.start();
-    await h.see({ namespace: 'shop', direction: 'egress', peer: 'ns:db', port: 5432 }, { namespace: 'web', direction: 'ingress', peer: 'pub', port: 443 });
+    await h.see(
+      { namespace: 'shop', direction: 'egress', peer: 'ns:db', port: 5432 },
+      { namespace: 'web', direction: 'ingress', peer: 'pub', port: 443 },
+    );
     await h.run('first');
     h.now += HOUR;
-    await h.see({ namespace: 'shop', direction: 'egress', peer: 'ns:cache', port: 6379 }, { namespace: 'api', direction: 'egress', peer: 'pub', port: 443 });
+    await h.see(
+      { namespace: 'shop', direction: 'egress', peer: 'ns:cache', port: 6379 },
+      { namespace: 'api', direction: 'egress', peer: 'pub', port: 443 },
+    );
     h.repo.pushToBranch(h.repo.pullRequestFor(branchName('prod', 'web'))!.head, { 'clusters/prod/notes.md': 'mine\n' }, 'a person');
     h.github.resetRequests();
     await h.run('second');
     for (const r of h.github.requests()) {
-      const mutation = r.path === '/graphql' && /^(updateRefs|markPullRequestReadyForReview|convertPullRequestToDraft)$/.test(r.graphql ?? '');
+      const mutation =
+        r.path === '/graphql' && /^(updateRefs|markPullRequestReadyForReview|convertPullRequestToDraft)$/.test(r.graphql ?? '');
       if (r.method === 'GET' || (r.path === '/graphql' && !mutation) || r.path.endsWith('/access_tokens')) continue;
       const key = `${r.method} ${r.path} ${r.graphql ?? ''}`;
       writes.push({ method: r.method, path: r.path, ...(mutation ? { graphql: r.graphql! } : {}), skip: seen.get(key) ?? 0 });

@@ -26,7 +26,7 @@ const CONFIG = [
   '  hourlyLimit: 0',
   '  concurrentLimit: 0',
   'namespaceSpec:',
-  "  selector: \"projectcalico.org/name != 'legacy'\"",
+  '  selector: "projectcalico.org/name != \'legacy\'"',
 ].join('\n');
 
 const SHOP = 'clusters/prod/namespace-isolation/shop.yaml';
@@ -78,7 +78,9 @@ describe('evidence in every PR', () => {
     await h.run('first');
     const body = prFor(shopBranch).body;
     expect(body).toContain('### Simulated against the observed flows');
-    expect(body).toContain('2 distinct flows observed (2 flows in the flow logs): all allowed. Its policy is evaluated as if enforced; every other policy as the cluster has it (other staged policies are not applied).');
+    expect(body).toContain(
+      '2 distinct flows observed (2 flows in the flow logs): all allowed. Its policy is evaluated as if enforced; every other policy as the cluster has it (other staged policies are not applied).',
+    );
     expect(body).toContain('ns["namespace shop"]');
   });
 });
@@ -86,7 +88,9 @@ describe('evidence in every PR', () => {
 describe('enforcing an accepted staged policy', () => {
   test('quiet for enforceAfter: an enforce PR, ready for review; merged: enforced, and nothing more is proposed', async () => {
     await acceptedShop();
-    expect(dashboard()).toMatch(/\| `shop` \| Accepted \| #\d+ \|.*\| merged 2026-11-22T12:00:00Z; would have denied nothing since; enforcement is proposed after 48h without, at 2026-11-24T12:00:00Z at the earliest \|/);
+    expect(dashboard()).toMatch(
+      /\| `shop` \| Accepted \| #\d+ \|.*\| merged 2026-11-22T12:00:00Z; would have denied nothing since; enforcement is proposed after 48h without, at 2026-11-24T12:00:00Z at the earliest \|/,
+    );
     await quietDays(1);
     expect(h.repo.pullRequestFor(enforceShop)).toBeUndefined();
 
@@ -127,9 +131,13 @@ describe('enforcing an accepted staged policy', () => {
     await h.see(db, cache);
     await h.run('new traffic');
     expect(h.repo.pullRequest(enforce.number).state).toBe('closed');
-    expect(h.repo.pullRequest(enforce.number).body).toMatch(/^> \*\*Closed by policy-recommender:\*\* the staged policy is still changing: an update is proposed\./);
+    expect(h.repo.pullRequest(enforce.number).body).toMatch(
+      /^> \*\*Closed by policy-recommender:\*\* the staged policy is still changing: an update is proposed\./,
+    );
     expect(prFor(shopBranch).title).toBe('Update network policy for namespace shop (cluster prod)');
-    expect(dashboard()).toMatch(/would have denied 1 observed flow since, the last at 2026-11-24T17:55:00Z; enforcement is proposed after 48h without, at 2026-11-26T17:55:00Z at the earliest/);
+    expect(dashboard()).toMatch(
+      /would have denied 1 observed flow since, the last at 2026-11-24T17:55:00Z; enforcement is proposed after 48h without, at 2026-11-26T17:55:00Z at the earliest/,
+    );
     // A bot's close is not a dismissal: once the update is merged and quiet again, enforcement comes back.
     await merge(shopBranch);
     await quietDays(2.25, [db, cache]);
@@ -141,12 +149,17 @@ describe('enforcing an accepted staged policy', () => {
     await acceptedShop();
     await quietDays(2);
     const enforce = prFor(enforceShop);
-    h.repo.commitToDefault({ [SHOP]: `# Reviewed by the security team.\n${h.repo.file('main', SHOP)!}` }, 'a person edits the staged policy');
+    h.repo.commitToDefault(
+      { [SHOP]: `# Reviewed by the security team.\n${h.repo.file('main', SHOP)!}` },
+      'a person edits the staged policy',
+    );
     h.now += 6 * HOUR;
     await h.see(db);
     await h.run('after the edit');
     expect(h.repo.pullRequest(enforce.number).state).toBe('closed');
-    expect(h.repo.pullRequest(enforce.number).body).toMatch(/^> \*\*Closed by policy-recommender:\*\* the staged policy changed on the default branch at 2026-11-24T18:00:00Z: enforcement is proposed once nothing would have been denied for 48h since\./);
+    expect(h.repo.pullRequest(enforce.number).body).toMatch(
+      /^> \*\*Closed by policy-recommender:\*\* the staged policy changed on the default branch at 2026-11-24T18:00:00Z: enforcement is proposed once nothing would have been denied for 48h since\./,
+    );
     expect(h.repo.pullRequest(enforce.number).body).not.toContain('would have denied');
     await quietDays(2);
     expect(prFor(enforceShop).state).toBe('open');
@@ -159,14 +172,22 @@ describe('enforcing an accepted staged policy', () => {
     h = await AppHarness.start({ config: `${CONFIG}\nflavor: kubernetes` });
     await h.see(db);
     await h.run('first');
-    expect(parse(h.repo.file(shopBranch, SHOP)!)).toMatchObject({ apiVersion: 'projectcalico.org/v3', kind: 'StagedKubernetesNetworkPolicy', spec: { stagedAction: 'Set' } });
+    expect(parse(h.repo.file(shopBranch, SHOP)!)).toMatchObject({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'StagedKubernetesNetworkPolicy',
+      spec: { stagedAction: 'Set' },
+    });
     await merge(shopBranch);
     await h.run('after merge');
     await quietDays(2);
     const pr = prFor(enforceShop);
     expect([...h.repo.changedFiles(pr.number).keys()]).toEqual([SHOP]);
     const enforced = parse(h.repo.file(enforceShop, SHOP)!) as { apiVersion: string; kind: string; spec: Record<string, unknown> };
-    expect([enforced.apiVersion, enforced.kind, enforced.spec['stagedAction']]).toEqual(['networking.k8s.io/v1', 'NetworkPolicy', undefined]);
+    expect([enforced.apiVersion, enforced.kind, enforced.spec['stagedAction']]).toEqual([
+      'networking.k8s.io/v1',
+      'NetworkPolicy',
+      undefined,
+    ]);
     expect(pr.body).toContain('the `StagedKubernetesNetworkPolicy` becomes a `networking.k8s.io/v1 NetworkPolicy` with the same rules.');
     await merge(enforceShop);
     await quietDays(0.5);
@@ -179,7 +200,11 @@ describe('enforcing an accepted staged policy', () => {
     const pr = prFor(enforceShop);
     h.repo.closePullRequest(pr.number);
     await h.deliver();
-    expect(h.repo.comments(pr.number).map((c) => c.body)).toEqual([expect.stringMatching(/^Dismissed: policy-recommender will not propose enforcing `namespace shop`; it stays staged \(cluster `prod`\) again/)]);
+    expect(h.repo.comments(pr.number).map((c) => c.body)).toEqual([
+      expect.stringMatching(
+        /^Dismissed: policy-recommender will not propose enforcing `namespace shop`; it stays staged \(cluster `prod`\) again/,
+      ),
+    ]);
     await quietDays(3);
     expect(openPrs()).toEqual([]);
     expect(h.repo.file('main', SHOP)).toContain('kind: StagedNetworkPolicy');
@@ -193,13 +218,15 @@ describe('traffic with host endpoints', () => {
   // The policy governs ingress (it has learned an ingress rule), so the node's traffic meets it.
   const https = { namespace: 'shop', direction: 'ingress', peer: 'pub', port: 443 } as const;
 
-  test('is listed among what the PR\'s policy would deny, and holds enforcement back while it would be denied', async () => {
+  test("is listed among what the PR's policy would deny, and holds enforcement back while it would be denied", async () => {
     h = await AppHarness.start({ config: CONFIG });
     await h.see(db, https, nodePort);
     await h.run('first');
     const body = prFor(shopBranch).body.replaceAll('\\', '');
     expect(body).toMatch(/Of the 3 distinct flows observed \(3 flows in the flow logs\), 1 would be \*\*denied\*\*/);
-    expect(body).toMatch(/\| ingress \| `shop\/app-5d7f9c-\*` \| `host endpoint node-1` \| `TCP` \| `8080` \| 1 \| not learned \(a host endpoint has no stable peer a rule could name\); tier namespace-isolation default action \|/);
+    expect(body).toMatch(
+      /\| ingress \| `shop\/app-5d7f9c-\*` \| `host endpoint node-1` \| `TCP` \| `8080` \| 1 \| not learned \(a host endpoint has no stable peer a rule could name\); tier namespace-isolation default action \|/,
+    );
 
     await merge(shopBranch);
     await h.run('after merge');

@@ -2,11 +2,11 @@
 // (GitHubRepository over a real ProbotOctokit, through nock), and one end-to-end run of the
 // Probot app against it.
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { Probot, ProbotOctokit } from 'probot';
 import { policyRecommenderApp } from '../../src/app/app.ts';
 import { CONFIG_PATH } from '../../src/app/config/repository-config.ts';
@@ -67,7 +67,8 @@ afterEach(() => {
   expect(github.unexpected()).toEqual([]);
 });
 
-const methods = () => github.requests().map((r) => `${r.method} ${r.path}${r.graphql ? ` ${r.graphql}.${r.graphqlFields?.join(',')}` : ''} ${r.status}`);
+const methods = () =>
+  github.requests().map((r) => `${r.method} ${r.path}${r.graphql ? ` ${r.graphql}.${r.graphqlFields?.join(',')}` : ''} ${r.status}`);
 const statusOf = async (p: Promise<unknown>): Promise<number | undefined> =>
   p.then(
     () => undefined,
@@ -95,7 +96,12 @@ describe('git data', () => {
     expect(github.requests().at(-1)?.query).toEqual({ recursive: 'true' });
     // Directories are listed as trees too, as GitHub does; the repository keeps the blobs only.
     const { data } = await octokit.rest.git.getTree({ owner: 'acme', repo: 'policies', tree_sha: head.treeSha, recursive: 'true' });
-    expect(data.tree.filter((e) => e.type === 'tree').map((e) => e.path)).toEqual(['clusters', 'clusters/other', 'clusters/prod', 'clusters/prod/yaobank']);
+    expect(data.tree.filter((e) => e.type === 'tree').map((e) => e.path)).toEqual([
+      'clusters',
+      'clusters/other',
+      'clusters/prod',
+      'clusters/prod/yaobank',
+    ]);
     const top = await octokit.rest.git.getTree({ owner: 'acme', repo: 'policies', tree_sha: head.treeSha });
     expect(top.data.tree.map((e) => e.path)).toEqual(['README.md', 'clusters']);
   });
@@ -145,12 +151,24 @@ describe('git data', () => {
 
   test('commit() writes one commit on the parent; setBranch() creates, and moves compare-and-swap with updateRefs', async () => {
     const head = await repo.head();
-    const first = await repo.commit(head, new Map([['clusters/prod/new.yaml', 'new: 1\n'], ['README.md', null]]), 'first');
+    const first = await repo.commit(
+      head,
+      new Map([
+        ['clusters/prod/new.yaml', 'new: 1\n'],
+        ['README.md', null],
+      ]),
+      'first',
+    );
     expect(fake.commit(first)).toMatchObject({ parents: [head.commitSha], message: 'first', author: 'policy-recommender[bot]' });
     expect(fake.tree(first).get('clusters/prod/new.yaml')).toBe('new: 1\n');
     expect(fake.tree(first).has('README.md')).toBe(false);
     expect(fake.tree(first).get('clusters/other/policy.yaml')).toBe('kind: Other\n');
-    expect(await repo.readCommit(first)).toEqual({ sha: first, tree: fake.commit(first).tree, parents: [head.commitSha], message: 'first' });
+    expect(await repo.readCommit(first)).toEqual({
+      sha: first,
+      tree: fake.commit(first).tree,
+      parents: [head.commitSha],
+      message: 'first',
+    });
     expect(await repo.readFile(first, 'clusters/prod/new.yaml')).toBe('new: 1\n');
     expect(await repo.readFile(first, 'README.md')).toBeNull();
 
@@ -212,17 +230,36 @@ describe('git data', () => {
       }),
     ).rejects.toThrow(/rejected/);
     expect(fake.branches()).toEqual(['a', 'main']);
-    await octokit.graphql(mutation, { input: { repositoryId: id, refUpdates: [{ name: 'refs/heads/b', beforeOid: zero, afterOid: a }, { name: 'refs/heads/a', beforeOid: a, afterOid: zero }] } });
+    await octokit.graphql(mutation, {
+      input: {
+        repositoryId: id,
+        refUpdates: [
+          { name: 'refs/heads/b', beforeOid: zero, afterOid: a },
+          { name: 'refs/heads/a', beforeOid: a, afterOid: zero },
+        ],
+      },
+    });
     expect(fake.branches()).toEqual(['b', 'main']);
     // As git: a branch cannot be created where another's name would have to be a directory, or the other way round.
     for (const name of ['refs/heads/b/c', 'refs/heads/main/x']) {
-      await expect(octokit.graphql(mutation, { input: { repositoryId: id, refUpdates: [{ name, beforeOid: zero, afterOid: a }] } })).rejects.toThrow(/Ref cannot be created/);
+      await expect(
+        octokit.graphql(mutation, { input: { repositoryId: id, refUpdates: [{ name, beforeOid: zero, afterOid: a }] } }),
+      ).rejects.toThrow(/Ref cannot be created/);
     }
-    await octokit.graphql(mutation, { input: { repositoryId: id, refUpdates: [{ name: 'refs/heads/c/d', beforeOid: zero, afterOid: a }] } });
-    await expect(octokit.rest.git.createRef({ owner: 'acme', repo: 'policies', ref: 'refs/heads/c', sha: a })).rejects.toMatchObject({ status: 422, message: expect.stringContaining('Reference update failed') });
+    await octokit.graphql(mutation, {
+      input: { repositoryId: id, refUpdates: [{ name: 'refs/heads/c/d', beforeOid: zero, afterOid: a }] },
+    });
+    await expect(octokit.rest.git.createRef({ owner: 'acme', repo: 'policies', ref: 'refs/heads/c', sha: a })).rejects.toMatchObject({
+      status: 422,
+      message: expect.stringContaining('Reference update failed'),
+    });
     expect(fake.branches()).toEqual(['b', 'c/d', 'main']);
     // Without force, a move must be a fast-forward.
-    await expect(octokit.graphql(mutation, { input: { repositoryId: id, refUpdates: [{ name: 'refs/heads/b', beforeOid: a, afterOid: head.commitSha }] } })).rejects.toThrow(/fast-forward/);
+    await expect(
+      octokit.graphql(mutation, {
+        input: { repositoryId: id, refUpdates: [{ name: 'refs/heads/b', beforeOid: a, afterOid: head.commitSha }] },
+      }),
+    ).rejects.toThrow(/fast-forward/);
   });
 
   test('deleting a path that is not in the base tree fails as on GitHub', async () => {
@@ -238,7 +275,10 @@ describe('git data', () => {
     github.resetRequests();
     await repo.deleteBranch('gone');
     await repo.deleteBranch('gone');
-    expect(methods()).toEqual(['DELETE /repos/acme/policies/git/refs/heads/gone 204', 'DELETE /repos/acme/policies/git/refs/heads/gone 422']);
+    expect(methods()).toEqual([
+      'DELETE /repos/acme/policies/git/refs/heads/gone 204',
+      'DELETE /repos/acme/policies/git/refs/heads/gone 422',
+    ]);
     expect(fake.branchSha('gone')).toBeUndefined();
     expect(fake.pullRequest(pr.number).state).toBe('closed');
   });
@@ -257,15 +297,41 @@ describe('pull requests', () => {
   test('createPullRequest() opens a draft; a second one for the same head is a RepositoryConflict', async () => {
     const sha = await branchWith('policy-recommender/prod/yaobank', { 'clusters/prod/yaobank/policy.yaml': 'kind: Better\n' });
     const pr = await repo.createPullRequest({ branch: 'policy-recommender/prod/yaobank', title: 'Title', body: 'Body', draft: true });
-    expect(pr).toMatchObject({ state: 'open', draft: true, title: 'Title', body: 'Body', branch: 'policy-recommender/prod/yaobank', headOid: sha, labels: [] });
+    expect(pr).toMatchObject({
+      state: 'open',
+      draft: true,
+      title: 'Title',
+      body: 'Body',
+      branch: 'policy-recommender/prod/yaobank',
+      headOid: sha,
+      labels: [],
+    });
     expect(pr.url).toBe(`https://github.com/acme/policies/pull/${pr.number}`);
     expect(pr.createdAt).toBe('2026-11-22T12:00:00Z');
-    expect(fake.pullRequest(pr.number)).toMatchObject({ state: 'open', draft: true, head: 'policy-recommender/prod/yaobank', base: 'main', headSha: sha, nodeId: pr.id });
+    expect(fake.pullRequest(pr.number)).toMatchObject({
+      state: 'open',
+      draft: true,
+      head: 'policy-recommender/prod/yaobank',
+      base: 'main',
+      headSha: sha,
+      nodeId: pr.id,
+    });
     expect([...fake.changedFiles(pr.number)]).toEqual([['clusters/prod/yaobank/policy.yaml', 'kind: Better\n']]);
 
-    await expect(repo.createPullRequest({ branch: 'policy-recommender/prod/yaobank', title: 'Again', body: '', draft: true })).rejects.toBeInstanceOf(RepositoryConflict);
-    const raw = octokit.rest.pulls.create({ owner: 'acme', repo: 'policies', head: 'policy-recommender/prod/yaobank', base: 'main', title: 'x' });
-    await expect(raw).rejects.toMatchObject({ status: 422, message: expect.stringContaining('A pull request already exists for acme:policy-recommender/prod/yaobank.') });
+    await expect(
+      repo.createPullRequest({ branch: 'policy-recommender/prod/yaobank', title: 'Again', body: '', draft: true }),
+    ).rejects.toBeInstanceOf(RepositoryConflict);
+    const raw = octokit.rest.pulls.create({
+      owner: 'acme',
+      repo: 'policies',
+      head: 'policy-recommender/prod/yaobank',
+      base: 'main',
+      title: 'x',
+    });
+    await expect(raw).rejects.toMatchObject({
+      status: 422,
+      message: expect.stringContaining('A pull request already exists for acme:policy-recommender/prod/yaobank.'),
+    });
   });
 
   test('a repository without drafts rejects them with GitHub’s 422 and the App falls back to a regular PR', async () => {
@@ -276,8 +342,18 @@ describe('pull requests', () => {
     expect(pr.draft).toBe(false);
     expect(fake.pullRequest(pr.number).draft).toBe(false);
     expect(methods()).toEqual(['POST /repos/acme/policies/pulls 422', 'POST /repos/acme/policies/pulls 201']);
-    const draftAttempt = octokit.rest.pulls.create({ owner: 'acme', repo: 'policies', head: 'no-drafts', base: 'main', title: 'x', draft: true });
-    await expect(draftAttempt).rejects.toMatchObject({ status: 422, message: expect.stringContaining('Draft pull requests are not supported in this repository.') });
+    const draftAttempt = octokit.rest.pulls.create({
+      owner: 'acme',
+      repo: 'policies',
+      head: 'no-drafts',
+      base: 'main',
+      title: 'x',
+      draft: true,
+    });
+    await expect(draftAttempt).rejects.toMatchObject({
+      status: 422,
+      message: expect.stringContaining('Draft pull requests are not supported in this repository.'),
+    });
   });
 
   test('a PR without commits is refused', async () => {
@@ -362,7 +438,9 @@ describe('pull requests', () => {
     await repo.commentOnce(pr.number, 'Closing: obsolete, again. <!-- said -->', '<!-- said -->');
     await repo.updatePullRequest(pr.number, { state: 'closed' });
     expect(fake.pullRequest(pr.number).state).toBe('closed');
-    expect(fake.comments(pr.number)).toMatchObject([{ body: 'Closing: obsolete. <!-- said -->', user: 'policy-recommender[bot]', bot: true }]);
+    expect(fake.comments(pr.number)).toMatchObject([
+      { body: 'Closing: obsolete. <!-- said -->', user: 'policy-recommender[bot]', bot: true },
+    ]);
     await repo.updatePullRequest(pr.number, { state: 'open' });
     expect(fake.pullRequest(pr.number).state).toBe('open');
 
@@ -370,7 +448,9 @@ describe('pull requests', () => {
     await octokit.rest.issues.addLabels({ owner: 'acme', repo: 'policies', issue_number: pr.number, labels: ['a', 'b'] });
     await octokit.rest.issues.removeLabel({ owner: 'acme', repo: 'policies', issue_number: pr.number, name: 'a' });
     expect(fake.labels(pr.number)).toEqual(['keep-me', RECOMMENDATION_LABEL, 'b']);
-    expect(await statusOf(octokit.rest.issues.removeLabel({ owner: 'acme', repo: 'policies', issue_number: pr.number, name: 'a' }))).toBe(404);
+    expect(await statusOf(octokit.rest.issues.removeLabel({ owner: 'acme', repo: 'policies', issue_number: pr.number, name: 'a' }))).toBe(
+      404,
+    );
   });
 
   test('the draft mutation fails where drafts are unsupported', async () => {
@@ -395,12 +475,26 @@ describe('issues', () => {
     expect(await repo.findIssues(DASHBOARD_LABEL, DASHBOARD_MARKER)).toEqual([]);
 
     const created = await repo.createIssue({ title: DASHBOARD_TITLE, body: `${DASHBOARD_MARKER}{"v":1} -->`, labels: [DASHBOARD_LABEL] });
-    expect(fake.issue(created.number)).toMatchObject({ title: DASHBOARD_TITLE, labels: [DASHBOARD_LABEL], state: 'open', isPullRequest: false, user: 'policy-recommender[bot]' });
+    expect(fake.issue(created.number)).toMatchObject({
+      title: DASHBOARD_TITLE,
+      labels: [DASHBOARD_LABEL],
+      state: 'open',
+      isPullRequest: false,
+      user: 'policy-recommender[bot]',
+    });
     github.resetRequests();
-    expect(await repo.findIssues(DASHBOARD_LABEL, DASHBOARD_MARKER)).toEqual([{ number: created.number, body: `${DASHBOARD_MARKER}{"v":1} -->`, state: 'open', labels: [DASHBOARD_LABEL] }]);
+    expect(await repo.findIssues(DASHBOARD_LABEL, DASHBOARD_MARKER)).toEqual([
+      { number: created.number, body: `${DASHBOARD_MARKER}{"v":1} -->`, state: 'open', labels: [DASHBOARD_LABEL] },
+    ]);
     // Two pages of 100 (Octokit's paginate follows the Link header).
     expect(github.requests().map((r) => r.query?.['page'] ?? '1')).toEqual(['1', '2']);
-    expect(github.requests()[0]?.query).toEqual({ labels: DASHBOARD_LABEL, state: 'open', sort: 'created', direction: 'asc', per_page: '100' });
+    expect(github.requests()[0]?.query).toEqual({
+      labels: DASHBOARD_LABEL,
+      state: 'open',
+      sort: 'created',
+      direction: 'asc',
+      per_page: '100',
+    });
     expect(await repo.readIssue(created.number)).toEqual({ number: created.number, body: `${DASHBOARD_MARKER}{"v":1} -->`, state: 'open' });
 
     await repo.updateIssue(created.number, 'new body');
@@ -408,7 +502,12 @@ describe('issues', () => {
     fake.editIssueBody(created.number, (b) => `${b}\n- [x] ticked`);
     expect(fake.issue(created.number).body).toBe('new body\n- [x] ticked');
     const event = fake.issuesEvent('edited', created.number);
-    expect(event.payload).toMatchObject({ action: 'edited', issue: { number: created.number, body: 'new body\n- [x] ticked' }, changes: { body: { from: 'new body' } }, installation: { id: 7 } });
+    expect(event.payload).toMatchObject({
+      action: 'edited',
+      issue: { number: created.number, body: 'new body\n- [x] ticked' },
+      changes: { body: { from: 'new body' } },
+      installation: { id: 7 },
+    });
     await repo.closeIssue(created.number);
     expect(fake.issue(created.number).state).toBe('closed');
     await repo.reopenIssue(created.number);
@@ -441,10 +540,15 @@ describe('issues', () => {
       ['/search/issues', '1'],
       ['/search/issues', '2'],
     ]);
-    expect(github.requests()[0]?.query).toEqual({ q: 'repo:acme/policies is:issue in:body "policy-recommender"', sort: 'created', order: 'asc', per_page: '100' });
+    expect(github.requests()[0]?.query).toEqual({
+      q: 'repo:acme/policies is:issue in:body "policy-recommender"',
+      sort: 'created',
+      order: 'asc',
+      per_page: '100',
+    });
   });
 
-  test('search: qualifiers and phrases as documented; at most 1,000 results; another installation\'s repository cannot be searched', async () => {
+  test("search: qualifiers and phrases as documented; at most 1,000 results; another installation's repository cannot be searched", async () => {
     const search = async (q: string, extra: Record<string, string | number> = {}) =>
       (await octokit.rest.search.issuesAndPullRequests({ q, per_page: 100, ...extra })).data;
     const a = fake.openIssue('Alpha in the title', 'the body says gamma delta');
@@ -468,7 +572,10 @@ describe('issues', () => {
 
     github.addRepository({ owner: 'other', name: 'private', installationId: 8, private: true });
     // Installation 7's token (the fake takes any three-part bearer credential as the App's JWT).
-    const issued = await fetch('https://api.github.com/app/installations/7/access_tokens', { method: 'POST', headers: { authorization: 'Bearer a.b.c', accept: 'application/vnd.github+json' } });
+    const issued = await fetch('https://api.github.com/app/installations/7/access_tokens', {
+      method: 'POST',
+      headers: { authorization: 'Bearer a.b.c', accept: 'application/vnd.github+json' },
+    });
     const { token } = (await issued.json()) as { token: string };
     const installation7 = new TestOctokit({ auth: { token } }) as Octokit;
     expect((await installation7.rest.search.issuesAndPullRequests({ q: 'repo:acme/policies alpha' })).data.total_count).toBe(2);
@@ -478,9 +585,18 @@ describe('issues', () => {
   });
 
   test('searchIssues() throws when the search fails or timed out (incomplete_results), never answering "none"', async () => {
-    github.failNext({ pathRegex: /^\/search\/issues$/, status: 403, body: { message: 'API rate limit exceeded for installation ID 7.', documentation_url: 'https://docs.github.com/rest' }, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-resource': 'search' } });
+    github.failNext({
+      pathRegex: /^\/search\/issues$/,
+      status: 403,
+      body: { message: 'API rate limit exceeded for installation ID 7.', documentation_url: 'https://docs.github.com/rest' },
+      headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-resource': 'search' },
+    });
     expect(await statusOf(repo.searchIssues('policy-recommender', DASHBOARD_MARKER))).toBe(403);
-    github.failNext({ pathRegex: /^\/search\/issues$/, status: 200, body: { total_count: 0, incomplete_results: true, items: [], search_type: 'lexical' } });
+    github.failNext({
+      pathRegex: /^\/search\/issues$/,
+      status: 200,
+      body: { total_count: 0, incomplete_results: true, items: [], search_type: 'lexical' },
+    });
     await expect(repo.searchIssues('policy-recommender', DASHBOARD_MARKER)).rejects.toThrow(/incomplete_results/);
   });
 });
@@ -490,7 +606,14 @@ describe('people, faults and accounting', () => {
 
   test('mergePullRequest() applies the PR’s changes onto the default branch as a merge commit', async () => {
     const head = await repo.head();
-    const sha = await repo.commit(head, new Map([['clusters/prod/yaobank/policy.yaml', 'kind: Merged\n'], ['clusters/prod/added.yaml', 'added\n']]), 'bot');
+    const sha = await repo.commit(
+      head,
+      new Map([
+        ['clusters/prod/yaobank/policy.yaml', 'kind: Merged\n'],
+        ['clusters/prod/added.yaml', 'added\n'],
+      ]),
+      'bot',
+    );
     await repo.setBranch('to-merge', sha, null);
     const pr = await repo.createPullRequest({ branch: 'to-merge', title: 'T', body: '', draft: true });
     expect(() => fake.mergePullRequest(pr.number)).toThrow(/draft/);
@@ -533,13 +656,21 @@ describe('people, faults and accounting', () => {
       payload: {
         action: 'labeled',
         label: { name: 'policy-recommender:rebase' },
-        pull_request: { number: n, head: { ref: 'policy-recommender/prod/yaobank' }, merged: false, labels: [{ name: RECOMMENDATION_LABEL }, { name: 'policy-recommender:rebase' }] },
+        pull_request: {
+          number: n,
+          head: { ref: 'policy-recommender/prod/yaobank' },
+          merged: false,
+          labels: [{ name: RECOMMENDATION_LABEL }, { name: 'policy-recommender:rebase' }],
+        },
         repository: { full_name: 'acme/policies', default_branch: 'main', owner: { login: 'acme' } },
         installation: { id: 7 },
       },
     });
     fake.closePullRequest(n);
-    expect(fake.pullRequestEvent('closed', n).payload).toMatchObject({ action: 'closed', pull_request: { state: 'closed', merged: false } });
+    expect(fake.pullRequestEvent('closed', n).payload).toMatchObject({
+      action: 'closed',
+      pull_request: { state: 'closed', merged: false },
+    });
     const comment = fake.comment(n, '/policy-recommender rebase');
     expect(fake.issueCommentEvent(n).payload).toMatchObject({
       action: 'created',
@@ -559,7 +690,11 @@ describe('people, faults and accounting', () => {
         { added: ['new.txt'], removed: [], modified: [] },
       ],
     });
-    expect(github.installationCreatedEvent(7).payload).toMatchObject({ action: 'created', installation: { id: 7, account: { login: 'acme' } }, repositories: [{ full_name: 'acme/policies' }] });
+    expect(github.installationCreatedEvent(7).payload).toMatchObject({
+      action: 'created',
+      installation: { id: 7, account: { login: 'acme' } },
+      repositories: [{ full_name: 'acme/policies' }],
+    });
   });
 
   test('every change queues the webhook GitHub would send, with its sender', async () => {
@@ -583,7 +718,12 @@ describe('people, faults and accounting', () => {
       'pull_request.synchronize by octocat',
       'pull_request.closed by octocat',
     ]);
-    expect(events[0]!.payload).toMatchObject({ ref: 'refs/heads/events', created: true, after: sha, commits: [{ id: sha, added: ['e.yaml'] }] });
+    expect(events[0]!.payload).toMatchObject({
+      ref: 'refs/heads/events',
+      created: true,
+      after: sha,
+      commits: [{ id: sha, added: ['e.yaml'] }],
+    });
     expect(events[4]!.payload).toMatchObject({ before: sha, after: pushed, commits: [{ modified: ['e.yaml'] }] });
     expect(github.events()).toEqual([]);
   });
@@ -626,7 +766,9 @@ describe('people, faults and accounting', () => {
   });
 
   test('unknown GraphQL fields and REST routes fail loudly and are reported', async () => {
-    await expect(octokit.graphql('query { repository(owner: "acme", name: "policies") { stargazerCount } }')).rejects.toThrow(/stargazerCount/);
+    await expect(octokit.graphql('query { repository(owner: "acme", name: "policies") { stargazerCount } }')).rejects.toThrow(
+      /stargazerCount/,
+    );
     expect(await statusOf(octokit.request('GET /repos/{owner}/{repo}/stargazers', { owner: 'acme', repo: 'policies' }))).toBe(500);
     expect(github.unexpected()).toHaveLength(2);
     expect(github.unexpected()[0]).toContain('stargazerCount');
@@ -639,14 +781,23 @@ describe('people, faults and accounting', () => {
   });
 
   test('Probot’s config plugin reads the configuration from the default branch, the .github repository and _extends', async () => {
-    const read = async (name: string) => (await octokit.config.get({ owner: 'acme', repo: name, path: CONFIG_PATH })) as { config: unknown; files: { config: unknown }[] };
+    const read = async (name: string) =>
+      (await octokit.config.get({ owner: 'acme', repo: name, path: CONFIG_PATH })) as { config: unknown; files: { config: unknown }[] };
     expect((await read('policies')).files.every((f) => f.config === null)).toBe(true); // not configured: 2 requests, both 404
-    expect(methods()).toEqual([`GET /repos/acme/policies/contents/${CONFIG_PATH} 404`, `GET /repos/acme/.github/contents/${CONFIG_PATH} 404`]);
+    expect(methods()).toEqual([
+      `GET /repos/acme/policies/contents/${CONFIG_PATH} 404`,
+      `GET /repos/acme/.github/contents/${CONFIG_PATH} 404`,
+    ]);
 
     fake.commitToDefault({ [CONFIG_PATH]: 'clusters:\n  - name: prod\n    path: clusters/prod\n' });
     expect((await read('policies')).config).toEqual({ clusters: [{ name: 'prod', path: 'clusters/prod' }] });
 
-    const org = github.addRepository({ owner: 'acme', name: '.github', installationId: 7, files: { [CONFIG_PATH]: 'schedule: "0 3 * * *"\nafterMerge: stop\n' } });
+    const org = github.addRepository({
+      owner: 'acme',
+      name: '.github',
+      installationId: 7,
+      files: { [CONFIG_PATH]: 'schedule: "0 3 * * *"\nafterMerge: stop\n' },
+    });
     const other = github.addRepository({ owner: 'acme', name: 'other', installationId: 7 });
     expect((await read('other')).config).toEqual({ schedule: '0 3 * * *', afterMerge: 'stop' });
     other.commitToDefault({ [CONFIG_PATH]: '_extends: .github\nafterMerge: propose-updates\n' });
@@ -667,7 +818,9 @@ describe('held to GitHub’s descriptions (@octokit/openapi, @octokit/graphql-sc
     expect(await statusOf(untyped('POST /repos/{owner}/{repo}/pulls', { ...create, draft: 'yes' }))).toBe(422);
     // issues/list-for-repo's `state` is one of open, closed, all; `issue_number` an integer.
     expect(await statusOf(untyped('GET /repos/{owner}/{repo}/issues', { owner: 'acme', repo: 'policies', state: 'opened' }))).toBe(422);
-    expect(await statusOf(untyped('GET /repos/{owner}/{repo}/issues/{issue_number}', { owner: 'acme', repo: 'policies', issue_number: 'one' }))).toBe(422);
+    expect(
+      await statusOf(untyped('GET /repos/{owner}/{repo}/issues/{issue_number}', { owner: 'acme', repo: 'policies', issue_number: 'one' })),
+    ).toBe(422);
     // No such operation: GitHub answers 404.
     expect(await statusOf(octokit.request('GET /repos/{owner}/{repo}/pull-requests', { owner: 'acme', repo: 'policies' }))).toBe(404);
     expect(fake.pullRequests()).toEqual([]);
@@ -678,7 +831,9 @@ describe('held to GitHub’s descriptions (@octokit/openapi, @octokit/graphql-sc
       'GET /repos/acme/policies/issues/one (GET /repos/{owner}/{repo}/issues/{issue_number}, issues/get): path parameter issue_number must be integer (one)',
       'GET /repos/acme/policies/pull-requests (no such operation): GitHub has no operation for this method and path',
     ]);
-    expect(() => github.stop()).toThrow(/4 request\(s\) or response\(s\) unlike GitHub's description:\n- POST \/repos\/acme\/policies\/pulls \(POST \/repos\/\{owner\}\/\{repo\}\/pulls, pulls\/create\): body.draft must be boolean/);
+    expect(() => github.stop()).toThrow(
+      /4 request\(s\) or response\(s\) unlike GitHub's description:\n- POST \/repos\/acme\/policies\/pulls \(POST \/repos\/\{owner\}\/\{repo\}\/pulls, pulls\/create\): body.draft must be boolean/,
+    );
     expect(github.violations()).toEqual([]); // reported once
   });
 
@@ -688,22 +843,35 @@ describe('held to GitHub’s descriptions (@octokit/openapi, @octokit/graphql-sc
     const listed = await octokit.request('GET /repos/{owner}/{repo}/issues', { owner: 'acme', repo: 'policies', label: 'b' });
     expect(listed.data).toHaveLength(1);
     // issues/update has no `label` field.
-    await octokit.request('PATCH /repos/{owner}/{repo}/issues/{issue_number}', { owner: 'acme', repo: 'policies', issue_number: 1, label: 'b' });
+    await octokit.request('PATCH /repos/{owner}/{repo}/issues/{issue_number}', {
+      owner: 'acme',
+      repo: 'policies',
+      issue_number: 1,
+      label: 'b',
+    });
     expect(github.takeViolations()).toEqual([
       'GET /repos/acme/policies/issues?label=b (GET /repos/{owner}/{repo}/issues, issues/list-for-repo): query parameter label is not a parameter of this operation (GitHub ignores it)',
-      'PATCH /repos/acme/policies/issues/1 (PATCH /repos/{owner}/{repo}/issues/{issue_number}, issues/update): body.label is not a field of this operation\'s body (GitHub ignores it)',
+      "PATCH /repos/acme/policies/issues/1 (PATCH /repos/{owner}/{repo}/issues/{issue_number}, issues/update): body.label is not a field of this operation's body (GitHub ignores it)",
     ]);
   });
 
   test('GraphQL documents are validated against GitHub’s schema, and variables against their types', async () => {
-    await expect(octokit.graphql('query { repository(owner: "acme", name: "policies") { nameWithOwner stargazers_count } }')).rejects.toThrow(/Cannot query field "stargazers_count" on type "Repository"/);
-    await expect(octokit.graphql('query($n: Int!) { repository(owner: "acme", name: "policies") { pullRequest(number: $n) { id } } }', { n: '1' })).rejects.toThrow(/Int cannot represent non-integer value: "1"/);
-    await expect(octokit.graphql('query { repository(owner: "acme") { id } }')).rejects.toThrow(/argument "name" of type "String!" is required/);
+    await expect(
+      octokit.graphql('query { repository(owner: "acme", name: "policies") { nameWithOwner stargazers_count } }'),
+    ).rejects.toThrow(/Cannot query field "stargazers_count" on type "Repository"/);
+    await expect(
+      octokit.graphql('query($n: Int!) { repository(owner: "acme", name: "policies") { pullRequest(number: $n) { id } } }', { n: '1' }),
+    ).rejects.toThrow(/Int cannot represent non-integer value: "1"/);
+    await expect(octokit.graphql('query { repository(owner: "acme") { id } }')).rejects.toThrow(
+      /argument "name" of type "String!" is required/,
+    );
     const violations = github.takeViolations();
     expect(violations).toHaveLength(3);
     expect(violations.every((v) => v.startsWith('POST /graphql (GraphQL): '))).toBe(true);
     // A valid document the fake does not model is the fake's limit, not a violation.
-    await expect(octokit.graphql('query { repository(owner: "acme", name: "policies") { stargazerCount } }')).rejects.toThrow(/stargazerCount/);
+    await expect(octokit.graphql('query { repository(owner: "acme", name: "policies") { stargazerCount } }')).rejects.toThrow(
+      /stargazerCount/,
+    );
     expect(github.violations()).toEqual([]);
     expect(github.unexpected()).toHaveLength(1);
     github.stop();
@@ -711,9 +879,23 @@ describe('held to GitHub’s descriptions (@octokit/openapi, @octokit/graphql-sc
   });
 
   test('the fake’s answers are shaped from the response schemas and held to them', async () => {
-    const created = await octokit.rest.pulls.create({ owner: 'acme', repo: 'policies', title: 'T', head: (fake.pushToBranch('y', { 'y.yaml': 'y\n' }), 'y'), base: 'main' });
+    fake.pushToBranch('y', { 'y.yaml': 'y\n' });
+    const created = await octokit.rest.pulls.create({
+      owner: 'acme',
+      repo: 'policies',
+      title: 'T',
+      head: 'y',
+      base: 'main',
+    });
     // Modelled fields are the fake's; the rest of what pulls/create's schema requires says nothing.
-    expect(created.data).toMatchObject({ number: 1, state: 'open', head: { ref: 'y' }, milestone: null, auto_merge: null, _links: { self: { href: '' } } });
+    expect(created.data).toMatchObject({
+      number: 1,
+      state: 'open',
+      head: { ref: 'y' },
+      milestone: null,
+      auto_merge: null,
+      _links: { self: { href: '' } },
+    });
     const description = restDescription();
     const { operation } = description.match('POST', '/repos/acme/policies/pulls')!;
     // A field of the wrong type, a missing field: what a fake that drifted would answer.
@@ -725,7 +907,14 @@ describe('held to GitHub’s descriptions (@octokit/openapi, @octokit/graphql-sc
     const listing = await octokit.rest.repos.getContent({ owner: 'acme', repo: 'policies', path: 'clusters' });
     // A field of a stated format the fake does not model says so in that format (a `.invalid` host).
     expect(listing.data).toEqual([
-      expect.objectContaining({ type: 'dir', name: 'other', path: 'clusters/other', _links: { self: 'https://fake-github.invalid/not-modelled', git: null, html: null }, sha: '', size: 0 }),
+      expect.objectContaining({
+        type: 'dir',
+        name: 'other',
+        path: 'clusters/other',
+        _links: { self: 'https://fake-github.invalid/not-modelled', git: null, html: null },
+        sha: '',
+        size: 0,
+      }),
       expect.objectContaining({ name: 'prod' }),
     ]);
   });
@@ -735,15 +924,26 @@ describe('held to GitHub’s descriptions (@octokit/openapi, @octokit/graphql-sc
     const { operation } = description.match('GET', '/repos/acme/policies/issues/1')!;
     fake.openIssue('one');
     const issue = (await octokit.rest.issues.get({ owner: 'acme', repo: 'policies', issue_number: 1 })).data;
-    expect(issue).toMatchObject({ created_at: '2026-11-22T12:00:00Z', html_url: 'https://github.com/acme/policies/issues/1', events_url: 'https://fake-github.invalid/not-modelled' });
+    expect(issue).toMatchObject({
+      created_at: '2026-11-22T12:00:00Z',
+      html_url: 'https://github.com/acme/policies/issues/1',
+      events_url: 'https://fake-github.invalid/not-modelled',
+    });
     expect(description.checkResponse(operation, 200, issue)).toEqual([]);
-    expect(description.checkResponse(operation, 200, { ...issue, created_at: '2026-11-22 12:00' })).toEqual(['response.created_at must match format "date-time"']);
-    expect(description.checkResponse(operation, 200, { ...issue, html_url: 'github.com/acme/policies/issues/1' })).toEqual(['response.html_url must match format "uri"']);
+    expect(description.checkResponse(operation, 200, { ...issue, created_at: '2026-11-22 12:00' })).toEqual([
+      'response.created_at must match format "date-time"',
+    ]);
+    expect(description.checkResponse(operation, 200, { ...issue, html_url: 'github.com/acme/policies/issues/1' })).toEqual([
+      'response.html_url must match format "uri"',
+    ]);
     // Webhooks' user URLs are RFC 6570 templates (webhook-issues-opened: issue.user.following_url).
     const opened = github.takeEvents()[0]!.payload as { issue: { user: Record<string, unknown> } };
-    const following = (url: string) => description.webhook('issues', { ...opened, issue: { ...opened.issue, user: { ...opened.issue.user, following_url: url } } }).problems;
+    const following = (url: string) =>
+      description.webhook('issues', { ...opened, issue: { ...opened.issue, user: { ...opened.issue.user, following_url: url } } }).problems;
     expect(following('https://api.github.com/users/octocat/following{/other_user}')).toEqual([]);
-    expect(following('https://api.github.com/users/octocat/following{/other_user')).toEqual(['issues payload.issue.user.following_url must match format "uri-template"']);
+    expect(following('https://api.github.com/users/octocat/following{/other_user')).toEqual([
+      'issues payload.issue.user.following_url must match format "uri-template"',
+    ]);
     // A bot's no-reply address (brackets and all) is an email as GitHub writes it; a name is not.
     const push = description.match('GET', '/repos/acme/policies/git/commits/x')!.operation;
     const commit = (await octokit.rest.git.getCommit({ owner: 'acme', repo: 'policies', commit_sha: fake.branchSha('main')! })).data;
@@ -753,13 +953,19 @@ describe('held to GitHub’s descriptions (@octokit/openapi, @octokit/graphql-sc
     const pushed = description.webhook('push', { ...(fake.pushEvent('main', before).payload as Record<string, unknown>) });
     expect(pushed.problems).toEqual([]);
     const payload = pushed.payload as { commits: unknown[]; head_commit: { author: Record<string, unknown> } };
-    const author = (email: string) => description.webhook('push', { ...payload, head_commit: { ...payload.head_commit, author: { ...payload.head_commit.author, email } } }).problems;
+    const author = (email: string) =>
+      description.webhook('push', { ...payload, head_commit: { ...payload.head_commit, author: { ...payload.head_commit.author, email } } })
+        .problems;
     expect(author('41898282+github-actions[bot]@users.noreply.github.com')).toEqual([]);
     expect(author('octocat')).toEqual(['push payload.head_commit.author.email must match format "email"']);
     // Through the fake: an answer it would shape wrongly (here, an owner no GitHub account could have) fails the test.
     github.addRepository({ owner: 'ac me', name: 'odd', installationId: 7 });
     await octokit.request('GET /repos/{owner}/{repo}', { owner: 'ac me', repo: 'odd' });
-    expect(github.takeViolations()).toEqual([expect.stringMatching(/^the fake's 200 answer to GET \/repos\/ac%20me\/odd \(GET \/repos\/\{owner\}\/\{repo\}, repos\/get\): response\.(owner\.)?(html_)?url must match format "uri"$/)]);
+    expect(github.takeViolations()).toEqual([
+      expect.stringMatching(
+        /^the fake's 200 answer to GET \/repos\/ac%20me\/odd \(GET \/repos\/\{owner\}\/\{repo\}, repos\/get\): response\.(owner\.)?(html_)?url must match format "uri"$/,
+      ),
+    ]);
   });
 
   test('request bodies are held to their schema at every depth: nested formats and closed objects are refused, nested unknown fields reported', async () => {
@@ -767,18 +973,35 @@ describe('held to GitHub’s descriptions (@octokit/openapi, @octokit/graphql-sc
     const { commitSha, treeSha } = { commitSha: fake.branchSha('main')!, treeSha: fake.commit(fake.branchSha('main')!).tree };
     const commit = { owner: 'acme', repo: 'policies', message: 'm', tree: treeSha, parents: [commitSha] };
     // git/create-commit's author.date is a date-time.
-    expect(await statusOf(untyped('POST /repos/{owner}/{repo}/git/commits', { ...commit, author: { name: 'a', email: 'a@example.com', date: 'yesterday' } }))).toBe(422);
+    expect(
+      await statusOf(
+        untyped('POST /repos/{owner}/{repo}/git/commits', { ...commit, author: { name: 'a', email: 'a@example.com', date: 'yesterday' } }),
+      ),
+    ).toBe(422);
     // issues/create's issue_field_values items are closed objects (additionalProperties: false).
-    expect(await statusOf(untyped('POST /repos/{owner}/{repo}/issues', { owner: 'acme', repo: 'policies', title: 'T', issue_field_values: [{ field_id: 1, value: 'x', colour: 'red' }] }))).toBe(422);
+    expect(
+      await statusOf(
+        untyped('POST /repos/{owner}/{repo}/issues', {
+          owner: 'acme',
+          repo: 'policies',
+          title: 'T',
+          issue_field_values: [{ field_id: 1, value: 'x', colour: 'red' }],
+        }),
+      ),
+    ).toBe(422);
     // issues/list-for-repo's `since` is a date-time.
     expect(await statusOf(untyped('GET /repos/{owner}/{repo}/issues', { owner: 'acme', repo: 'policies', since: 'last week' }))).toBe(422);
     expect(fake.issues()).toEqual([]);
     // An unknown field inside an open nested object (author, a tree entry) is ignored by GitHub: served, and a violation.
     await untyped('POST /repos/{owner}/{repo}/git/commits', { ...commit, author: { name: 'a', email: 'a@example.com', when: 'now' } });
-    await untyped('POST /repos/{owner}/{repo}/git/trees', { owner: 'acme', repo: 'policies', tree: [{ path: 'a.yaml', mode: '100644', type: 'blob', content: 'a\n', executable: false }] });
+    await untyped('POST /repos/{owner}/{repo}/git/trees', {
+      owner: 'acme',
+      repo: 'policies',
+      tree: [{ path: 'a.yaml', mode: '100644', type: 'blob', content: 'a\n', executable: false }],
+    });
     expect(github.takeViolations()).toEqual([
       'POST /repos/acme/policies/git/commits (POST /repos/{owner}/{repo}/git/commits, git/create-commit): body.author.date must match format "date-time"',
-      'POST /repos/acme/policies/issues (POST /repos/{owner}/{repo}/issues, issues/create): body.issue_field_values.0 must NOT have additional properties (\'colour\')',
+      "POST /repos/acme/policies/issues (POST /repos/{owner}/{repo}/issues, issues/create): body.issue_field_values.0 must NOT have additional properties ('colour')",
       'GET /repos/acme/policies/issues?since=last%20week (GET /repos/{owner}/{repo}/issues, issues/list-for-repo): query parameter since must match format "date-time"',
       "POST /repos/acme/policies/git/commits (POST /repos/{owner}/{repo}/git/commits, git/create-commit): body.author.when is not a field of this operation's body (GitHub ignores it)",
       "POST /repos/acme/policies/git/trees (POST /repos/{owner}/{repo}/git/trees, git/create-tree): body.tree[0].executable is not a field of this operation's body (GitHub ignores it)",
@@ -787,10 +1010,15 @@ describe('held to GitHub’s descriptions (@octokit/openapi, @octokit/graphql-sc
 
   test('GraphQL answers are shaped by graphql-js from GitHub’s schema and held to it: non-null fields, enums, scalars', async () => {
     const sha = fake.branchSha('main')!;
-    const answer = await octokit.graphql<{ repository: { defaultBranchRef: { target: { __typename: string; oid: string; committedDate: string } }; url: string } }>(
+    const answer = await octokit.graphql<{
+      repository: { defaultBranchRef: { target: { __typename: string; oid: string; committedDate: string } }; url: string };
+    }>(
       `query { repository(owner: "acme", name: "policies") { url defaultBranchRef { target { __typename ...on Commit { oid committedDate } } } } }`,
     );
-    expect(answer.repository).toEqual({ url: 'https://github.com/acme/policies', defaultBranchRef: { target: { __typename: 'Commit', oid: sha, committedDate: '2026-11-22T12:00:00Z' } } });
+    expect(answer.repository).toEqual({
+      url: 'https://github.com/acme/policies',
+      defaultBranchRef: { target: { __typename: 'Commit', oid: sha, committedDate: '2026-11-22T12:00:00Z' } },
+    });
     // What the fake's model answers goes through the same checks: an answer GitHub could not give fails the test.
     const schema = graphqlDescription();
     // (Each under its own nullable root, as a null non-null field nulls its parent and what it holds.)
@@ -798,8 +1026,25 @@ describe('held to GitHub’s descriptions (@octokit/openapi, @octokit/graphql-sc
       'query { a: repository(owner: "a", name: "b") { name } b: repository(owner: "a", name: "b") { url } c: repository(owner: "a", name: "b") { isPrivate } d: repository(owner: "a", name: "b") { pullRequest(number: 1) { state } } e: repository(owner: "a", name: "b") { defaultBranchRef { target { oid } } } f: repository(owner: "a", name: "b") { pullRequest(number: 1) { number } } }',
       {},
     );
-    const drifted: Record<string, unknown> = { name: null, url: 'acme/policies', isPrivate: 1, state: 'DRAFTED', oid: 'abc123', number: '1' };
-    const result = schema.execute(document!, undefined, {}, (_type, _source, field) => (field === 'repository' ? { __typename: 'Repository' } : field === 'pullRequest' ? { __typename: 'PullRequest' } : field === 'defaultBranchRef' ? { __typename: 'Ref' } : field === 'target' ? { __typename: 'Commit' } : drifted[field]));
+    const drifted: Record<string, unknown> = {
+      name: null,
+      url: 'acme/policies',
+      isPrivate: 1,
+      state: 'DRAFTED',
+      oid: 'abc123',
+      number: '1',
+    };
+    const result = schema.execute(document!, undefined, {}, (_type, _source, field) =>
+      field === 'repository'
+        ? { __typename: 'Repository' }
+        : field === 'pullRequest'
+          ? { __typename: 'PullRequest' }
+          : field === 'defaultBranchRef'
+            ? { __typename: 'Ref' }
+            : field === 'target'
+              ? { __typename: 'Commit' }
+              : drifted[field],
+    );
     expect(result.errors?.map((e) => e.message)).toEqual([
       'Cannot return null for non-nullable field Repository.name.',
       'URI cannot represent the value "acme/policies"',
@@ -811,12 +1056,20 @@ describe('held to GitHub’s descriptions (@octokit/openapi, @octokit/graphql-sc
     ]);
     // Through the fake: a model value out of its scalar's form (an owner no GitHub account could have) is a violation.
     github.addRepository({ owner: 'ac me', name: 'odd', installationId: 7 });
-    await expect(octokit.graphql('query { repository(owner: "ac me", name: "odd") { url } }')).rejects.toThrow(/URI cannot represent the value "https:\/\/github.com\/ac me\/odd"/);
-    expect(github.takeViolations()).toEqual(['the fake\'s answer to POST /graphql (GraphQL repository.url): URI cannot represent the value "https://github.com/ac me/odd"']);
+    await expect(octokit.graphql('query { repository(owner: "ac me", name: "odd") { url } }')).rejects.toThrow(
+      /URI cannot represent the value "https:\/\/github.com\/ac me\/odd"/,
+    );
+    expect(github.takeViolations()).toEqual([
+      'the fake\'s answer to POST /graphql (GraphQL repository.url): URI cannot represent the value "https://github.com/ac me/odd"',
+    ]);
     // And what a client sends in a custom scalar is held to it: a short object ID, a ref that is not fully qualified.
-    await expect(octokit.graphql('query { repository(owner: "acme", name: "policies") { object(oid: "abc123") { id } } }')).rejects.toThrow(/GitObjectID cannot represent the literal "abc123"/);
+    await expect(octokit.graphql('query { repository(owner: "acme", name: "policies") { object(oid: "abc123") { id } } }')).rejects.toThrow(
+      /GitObjectID cannot represent the literal "abc123"/,
+    );
     await expect(
-      octokit.graphql('mutation($input: UpdateRefsInput!) { updateRefs(input: $input) { clientMutationId } }', { input: { repositoryId: fake.nodeId, refUpdates: [{ name: 'main', afterOid: sha }] } }),
+      octokit.graphql('mutation($input: UpdateRefsInput!) { updateRefs(input: $input) { clientMutationId } }', {
+        input: { repositoryId: fake.nodeId, refUpdates: [{ name: 'main', afterOid: sha }] },
+      }),
     ).rejects.toThrow(/GitRefname cannot represent the value "main"/);
     expect(github.takeViolations()).toHaveLength(2);
   });
@@ -825,11 +1078,17 @@ describe('held to GitHub’s descriptions (@octokit/openapi, @octokit/graphql-sc
     fake.openIssue('one', 'body', ['a']);
     const [opened, labeled] = github.takeEvents();
     // Modelled: the issue; from the description (webhook-issues-labeled): what the fake does not model.
-    expect(labeled!.payload).toMatchObject({ action: 'labeled', issue: { number: 1, title: 'one', labels: [{ name: 'a', default: false }], active_lock_reason: null }, repository: { archived: false, fork: false } });
+    expect(labeled!.payload).toMatchObject({
+      action: 'labeled',
+      issue: { number: 1, title: 'one', labels: [{ name: 'a', default: false }], active_lock_reason: null },
+      repository: { archived: false, fork: false },
+    });
     const description = restDescription();
     // What the fake gives is held to the schema: a field of the wrong type.
     const payload = opened!.payload as Record<string, Record<string, unknown>>;
-    expect(description.webhook('issues', { ...payload, issue: { ...payload['issue'], number: 'one' } }).problems).toEqual(['issues payload.issue.number must be integer']);
+    expect(description.webhook('issues', { ...payload, issue: { ...payload['issue'], number: 'one' } }).problems).toEqual([
+      'issues payload.issue.number must be integer',
+    ]);
     expect(description.webhook('issues', { action: 'tickled' }).problems).toEqual(['GitHub describes no webhook webhook-issues-tickled']);
   });
 
@@ -850,7 +1109,12 @@ describe('held to GitHub’s descriptions (@octokit/openapi, @octokit/graphql-sc
     const delivered = await github.deliver(probot, { concurrent: true, twice: true });
     expect(delivered).toHaveLength(4);
     expect(most).toBe(4);
-    expect(received.sort()).toEqual(['fake-delivery-1 issues', 'fake-delivery-1 issues', 'fake-delivery-2 issue_comment', 'fake-delivery-2 issue_comment']);
+    expect(received.sort()).toEqual([
+      'fake-delivery-1 issues',
+      'fake-delivery-1 issues',
+      'fake-delivery-2 issue_comment',
+      'fake-delivery-2 issue_comment',
+    ]);
   });
 
   test('atEveryRequest(): people act between every two requests of a run, each case in a fresh world', async () => {
@@ -863,7 +1127,8 @@ describe('held to GitHub’s descriptions (@octokit/openapi, @octokit/graphql-sc
       },
       // A "run" of three reads of the default branch.
       run: async (w) => {
-        for (let i = 0; i < 3; i++) w.seen.push((await w.octokit.rest.repos.getBranch({ owner: 'acme', repo: 'policies', branch: 'main' })).data.commit.sha);
+        for (let i = 0; i < 3; i++)
+          w.seen.push((await w.octokit.rest.repos.getBranch({ owner: 'acme', repo: 'policies', branch: 'main' })).data.commit.sha);
       },
       act: (w) => void w.fake.commitToDefault({ 'person.md': 'a person\n' }),
       check: (w, c) => {
@@ -891,7 +1156,11 @@ describe('the Probot app against the fake', () => {
     dir = await mkdtemp(join(tmpdir(), 'fake-github-'));
     flows = join(dir, 'yaobank.log');
     await writeFlowFile(flows, { scenario: 'yaobank', records: 200, endTime: END_TIME, seed: 1 });
-    privateKey = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+    privateKey = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    }).privateKey;
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -989,7 +1258,9 @@ describe('the Probot app against the fake', () => {
     const dashboard = () => policies.issues({ label: DASHBOARD_LABEL })[0]!;
     await scheduler.request(policies.key(), 'first');
     // The events of the App's own changes come back to it, and it ignores them.
-    expect(github.events().map(eventName)).toEqual(expect.arrayContaining(['push', 'pull_request.opened', 'pull_request.labeled', 'issues.opened']));
+    expect(github.events().map(eventName)).toEqual(
+      expect.arrayContaining(['push', 'pull_request.opened', 'pull_request.labeled', 'issues.opened']),
+    );
     github.resetRequests();
     await github.deliver(probot);
     expect(github.requests().filter((r) => r.path !== '/app/installations/7/access_tokens')).toEqual([]);
@@ -1004,7 +1275,9 @@ describe('the Probot app against the fake', () => {
     expect(dashboard().body).toMatch(/\| `yaobank` \| Dismissed \|/);
 
     // Ticking its box on the dashboard proposes it again.
-    policies.editIssueBody(dashboard().number, (b) => b.replace('- [ ] <!-- policy-recommender:recreate prod/yaobank', '- [x] <!-- policy-recommender:recreate prod/yaobank'));
+    policies.editIssueBody(dashboard().number, (b) =>
+      b.replace('- [ ] <!-- policy-recommender:recreate prod/yaobank', '- [x] <!-- policy-recommender:recreate prod/yaobank'),
+    );
     await github.deliver(probot);
     const [again] = policies.pullRequests({ state: 'open' });
     expect(again).toMatchObject({ head: branch, draft: true, labels: [RECOMMENDATION_LABEL, 'Learning'] });
@@ -1016,7 +1289,9 @@ describe('the Probot app against the fake', () => {
     policies.comment(again!.number, '/policy-recommender rebase');
     github.resetRequests();
     const delivered = await github.deliver(probot);
-    expect(delivered.map(eventName)).toEqual(expect.arrayContaining(['issue_comment.created', 'pull_request.labeled', 'pull_request.unlabeled']));
+    expect(delivered.map(eventName)).toEqual(
+      expect.arrayContaining(['issue_comment.created', 'pull_request.labeled', 'pull_request.unlabeled']),
+    );
     expect(policies.labels(again!.number)).toEqual([RECOMMENDATION_LABEL, 'Learning']);
     // Regenerated: the same files on the same parent at the same (fake) time is the same commit.
     expect(methods()).toContain('POST /graphql updateRefs.clientMutationId 200');
@@ -1067,5 +1342,4 @@ describe('the Probot app against the fake', () => {
     expect(policies.issues({ label: DASHBOARD_LABEL })[0]!.body).not.toMatch(/\| `yaobank` \| Dismissed \|/);
     expect(policies.pullRequests({ state: 'open' })).toMatchObject([{ head: branchName('prod', 'yaobank') }]);
   });
-
 });

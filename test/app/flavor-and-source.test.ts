@@ -5,7 +5,7 @@
 // harness's nock, so the harness's file source stands in, telling the edition Goldmane tells.
 
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { withChanges, type CalicoEdition, type FlowSource } from '../../src/flows/source.ts';
+import { type CalicoEdition, type FlowSource, withChanges } from '../../src/flows/source.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, CONFIG } from './support/app-harness.ts';
 
@@ -18,7 +18,10 @@ afterEach(async () => {
 });
 
 /** The harness's flow file, read by a source that tells which Calico wrote it. */
-const telling = (edition: CalicoEdition) => (source: FlowSource): FlowSource => withChanges(source, { calicoEdition: edition });
+const telling =
+  (edition: CalicoEdition) =>
+  (source: FlowSource): FlowSource =>
+    withChanges(source, { calicoEdition: edition });
 
 const shop = { namespace: 'shop', direction: 'egress', peer: 'pub', port: 443 } as const;
 

@@ -8,8 +8,8 @@
 // GitHub here, intercepts sockets in a way that breaks gRPC's TLS in the same file.)
 
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { FLOW_WINDOW_OVERLAP } from '../../src/app/run/run-repository.ts';
 import { AppMetrics } from '../../src/app/ops/metrics.ts';
+import { FLOW_WINDOW_OVERLAP } from '../../src/app/run/run-repository.ts';
 import { formatTime } from '../../src/engine/provenance.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, HOUR, T0 } from './support/app-harness.ts';
@@ -51,7 +51,9 @@ describe('the flow window of each run', () => {
     expect(windowOnDashboard()).toEqual([formatTime(h.now - DAY), formatTime(h.now)]);
     expect(h.dashboard()).toContain('2 records read, 0 learned from');
     // Every line was read by the source each time; only those in the window counted.
-    expect(metricSamples(await metrics.registry.metrics(), 'policy_recommender_flow_inputs_read_total')).toEqual({ '{cluster="prod",source="file"}': 1 + 2 + 2 });
+    expect(metricSamples(await metrics.registry.metrics(), 'policy_recommender_flow_inputs_read_total')).toEqual({
+      '{cluster="prod",source="file"}': 1 + 2 + 2,
+    });
   });
 
   test('runs further apart than the source keeps flows: the dashboard says which flows were lost', async () => {

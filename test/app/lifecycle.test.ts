@@ -2,12 +2,12 @@
 // fake GitHub: each test is a history of runs, people's actions and webhooks.
 
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { useNock } from '../support/nock-scope.ts';
 import { CONFIG_PATH } from '../../src/app/config/repository-config.ts';
-import { branchName, branchOf } from '../../src/app/state/proposal-key.ts';
 import { text } from '../../src/app/render/markdown.ts';
+import { branchName, branchOf } from '../../src/app/state/proposal-key.ts';
+import { decodeState, REBASE_LABEL, RECOMMENDATION_LABEL } from '../../src/app/state/pull-request-state.ts';
 import { formatTime } from '../../src/engine/provenance.ts';
-import { decodeState, RECOMMENDATION_LABEL, REBASE_LABEL } from '../../src/app/state/pull-request-state.ts';
+import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, CONFIG, HOUR, stopClean } from './support/app-harness.ts';
 
 useNock();
@@ -153,7 +153,7 @@ describe('merge, close, reopen', () => {
     expect(h.dashboard()).toContain(text(`merged ${formatTime(mergedAt)};`));
   });
 
-  test("a merge whose webhook was missed: the next run dates it at the merge and takes the status label off", async () => {
+  test('a merge whose webhook was missed: the next run dates it at the merge and takes the status label off', async () => {
     await started();
     const pr = prFor(shopBranch);
     h.repo.markReadyForReview(pr.number);
@@ -220,7 +220,9 @@ describe('dismissals a webhook missed', () => {
     h.now += HOUR;
     await h.see({ namespace: 'shop', direction: 'egress', peer: 'ns:cache', port: 6379 });
     await h.run('after a missed webhook');
-    expect(h.repo.comments(pr.number).map((c) => c.body)).toEqual([expect.stringMatching(/^Dismissed: policy-recommender will not propose namespace `shop`/)]);
+    expect(h.repo.comments(pr.number).map((c) => c.body)).toEqual([
+      expect.stringMatching(/^Dismissed: policy-recommender will not propose namespace `shop`/),
+    ]);
     expect(h.repo.branchSha(shopBranch)).toBeUndefined();
     for (let i = 0; i < 3; i++) {
       h.now += HOUR;
@@ -257,7 +259,7 @@ describe('people win', () => {
     expect(h.dashboard()).toMatch(/\| `shop` \| Learning \|/);
   });
 
-  test("labels people add to a PR stay", async () => {
+  test('labels people add to a PR stay', async () => {
     await started();
     const pr = prFor(shopBranch);
     h.repo.addLabel(pr.number, 'needs-security-review');
@@ -329,13 +331,21 @@ describe('retirement, configuration, limits', () => {
   });
 
   test('PR limits: hourly and concurrent; the rest wait on the dashboard', async () => {
-    h = await AppHarness.start({ config: 'clusters:\n  - name: prod\n    path: clusters/prod\npullRequests:\n  hourlyLimit: 2\n  concurrentLimit: 3\n' });
-    await h.see(...['a1', 'a2', 'a3', 'a4', 'a5'].map((namespace) => ({ namespace, direction: 'egress' as const, peer: 'pub', port: 443 })));
+    h = await AppHarness.start({
+      config: 'clusters:\n  - name: prod\n    path: clusters/prod\npullRequests:\n  hourlyLimit: 2\n  concurrentLimit: 3\n',
+    });
+    await h.see(
+      ...['a1', 'a2', 'a3', 'a4', 'a5'].map((namespace) => ({ namespace, direction: 'egress' as const, peer: 'pub', port: 443 })),
+    );
     await h.run('first');
     expect(openPrs().map((p) => p.head)).toEqual([branchName('prod', 'a1'), branchName('prod', 'a2')]);
     expect(h.dashboard()).toMatch(/\| `a3` \| Awaiting PR limits \|/);
     // Which limit holds it is said beside it.
-    expect(h.dashboard()).toMatch(new RegExp(`\\| Awaiting PR limits \\|  \\| [^|]* \\| ${escapeRegExp(text('pullRequests.hourlyLimit (2) holds it back: 2 pull requests were opened in the last hour'))} \\|`));
+    expect(h.dashboard()).toMatch(
+      new RegExp(
+        `\\| Awaiting PR limits \\|  \\| [^|]* \\| ${escapeRegExp(text('pullRequests.hourlyLimit (2) holds it back: 2 pull requests were opened in the last hour'))} \\|`,
+      ),
+    );
     const learned = formatTime(h.now);
     h.now += 30 * 60;
     await h.run('same hour');
@@ -368,8 +378,15 @@ describe('a cluster tree without the cluster-wide files', () => {
     await h.see(dns, web);
     await h.run('first');
     const bootstrap = prFor(branchOf({ kind: 'bootstrap', cluster: 'prod' }));
-    expect(bootstrap).toMatchObject({ title: 'Cluster-wide policy files: tiers and a staged default deny (cluster prod)', draft: false, labels: [RECOMMENDATION_LABEL, 'Stable'] });
-    expect([...h.repo.changedFiles(bootstrap.number).keys()]).toEqual(['clusters/prod/global-default-deny.yaml', 'clusters/prod/tiers.yaml']);
+    expect(bootstrap).toMatchObject({
+      title: 'Cluster-wide policy files: tiers and a staged default deny (cluster prod)',
+      draft: false,
+      labels: [RECOMMENDATION_LABEL, 'Stable'],
+    });
+    expect([...h.repo.changedFiles(bootstrap.number).keys()]).toEqual([
+      'clusters/prod/global-default-deny.yaml',
+      'clusters/prod/tiers.yaml',
+    ]);
     expect(bootstrap.body).toContain('Calico refuses a policy whose tier does not exist');
     expect(bootstrap.body).toContain('**Merge this one first**');
     // concurrentLimit 1: the bootstrap PR does not count, one namespace PR is opened.

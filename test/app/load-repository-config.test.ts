@@ -5,13 +5,15 @@
 // that answers from a table (the App's runs check the rest in configuration-problems.test.ts).
 
 import { describe, expect, test } from '@jest/globals';
-import { loadRepositoryConfig, MAX_EXTENDED, type ConfigReader, type Visibility } from '../../src/app/config/load-repository-config.ts';
+import { type ConfigReader, loadRepositoryConfig, MAX_EXTENDED, type Visibility } from '../../src/app/config/load-repository-config.ts';
 import { CONFIG_PATH } from '../../src/app/config/repository-config.ts';
 
 const defaults = { schedule: '0 */2 * * *', timezone: 'UTC' };
 const OWN = 'clusters:\n  - name: prod\n    path: clusters/prod\n';
 
-function reader(repos: Record<string, { visibility: Visibility | null; files: Record<string, string> }>): ConfigReader & { asked: string[] } {
+function reader(
+  repos: Record<string, { visibility: Visibility | null; files: Record<string, string> }>,
+): ConfigReader & { asked: string[] } {
   const asked: string[] = [];
   const repo = (owner: string, name: string) => (Object.hasOwn(repos, `${owner}/${name}`) ? repos[`${owner}/${name}`]! : null);
   return {
@@ -35,7 +37,11 @@ async function load(own: Visibility, extended: Visibility | null, reference = 'b
   });
   const loaded = await loadRepositoryConfig(r, { owner: 'acme', repo: 'policies' }, defaults);
   if (loaded.kind === 'valid') return `valid: maxRules ${loaded.config.recommendation.maxRules}`;
-  if (loaded.kind === 'invalid') return loaded.issues.map((i) => `${i.path}: ${i.message}`).join('; ').replace(/: only this repository.*/, ': (the rule)');
+  if (loaded.kind === 'invalid')
+    return loaded.issues
+      .map((i) => `${i.path}: ${i.message}`)
+      .join('; ')
+      .replace(/: only this repository.*/, ': (the rule)');
   return 'absent';
 }
 
@@ -61,7 +67,12 @@ describe('a repository extending another repository of its owner', () => {
   });
 
   test('its own repository (another file) is always readable by its readers: no visibility is asked', async () => {
-    const r = reader({ 'acme/policies': { visibility: 'private', files: { [CONFIG_PATH]: `_extends: policies:.github/base.yml\n${OWN}`, '.github/base.yml': 'maxRules: 7\n' } } });
+    const r = reader({
+      'acme/policies': {
+        visibility: 'private',
+        files: { [CONFIG_PATH]: `_extends: policies:.github/base.yml\n${OWN}`, '.github/base.yml': 'maxRules: 7\n' },
+      },
+    });
     const loaded = await loadRepositoryConfig(r, { owner: 'acme', repo: 'policies' }, defaults);
     expect(loaded).toMatchObject({ kind: 'valid', config: { recommendation: { maxRules: 7 } } });
     expect(r.asked).toEqual([`file acme/policies:${CONFIG_PATH}`, 'file acme/policies:.github/base.yml']);
@@ -69,20 +80,35 @@ describe('a repository extending another repository of its owner', () => {
 
   test(`a chain of more than ${MAX_EXTENDED} configurations is refused`, async () => {
     const files = (next: string) => ({ visibility: 'public' as const, files: { [CONFIG_PATH]: `_extends: ${next}\n` } });
-    const r = reader({ 'acme/policies': { visibility: 'public', files: { [CONFIG_PATH]: `_extends: a\n${OWN}` } }, 'acme/a': files('b'), 'acme/b': files('c'), 'acme/c': files('d'), 'acme/d': { visibility: 'public', files: { [CONFIG_PATH]: '' } } });
+    const r = reader({
+      'acme/policies': { visibility: 'public', files: { [CONFIG_PATH]: `_extends: a\n${OWN}` } },
+      'acme/a': files('b'),
+      'acme/b': files('c'),
+      'acme/c': files('d'),
+      'acme/d': { visibility: 'public', files: { [CONFIG_PATH]: '' } },
+    });
     const loaded = await loadRepositoryConfig(r, { owner: 'acme', repo: 'policies' }, defaults);
-    expect(loaded).toEqual({ kind: 'invalid', issues: [{ path: '_extends', message: `"a" is refused: it extends more than ${MAX_EXTENDED} configurations in a chain` }] });
+    expect(loaded).toEqual({
+      kind: 'invalid',
+      issues: [{ path: '_extends', message: `"a" is refused: it extends more than ${MAX_EXTENDED} configurations in a chain` }],
+    });
     expect(r.asked).not.toContain(`file acme/d:${CONFIG_PATH}`);
   });
 
   test('without its own file, a repository is not configured (no fallback to the owner’s .github repository)', async () => {
-    const r = reader({ 'acme/.github': { visibility: 'public', files: { [CONFIG_PATH]: OWN } }, 'acme/policies': { visibility: 'public', files: {} } });
+    const r = reader({
+      'acme/.github': { visibility: 'public', files: { [CONFIG_PATH]: OWN } },
+      'acme/policies': { visibility: 'public', files: {} },
+    });
     expect(await loadRepositoryConfig(r, { owner: 'acme', repo: 'policies' }, defaults)).toEqual({ kind: 'absent' });
     expect(r.asked).toEqual([`file acme/policies:${CONFIG_PATH}`]);
   });
 
   test('an empty file is a configuration (it names no cluster)', async () => {
     const r = reader({ 'acme/policies': { visibility: 'public', files: { [CONFIG_PATH]: '# nothing yet\n' } } });
-    expect(await loadRepositoryConfig(r, { owner: 'acme', repo: 'policies' }, defaults)).toEqual({ kind: 'invalid', issues: [{ path: 'clusters', message: 'required: a list' }] });
+    expect(await loadRepositoryConfig(r, { owner: 'acme', repo: 'policies' }, defaults)).toEqual({
+      kind: 'invalid',
+      issues: [{ path: 'clusters', message: 'required: a list' }],
+    });
   });
 });

@@ -1,16 +1,26 @@
-import { afterAll, describe, expect, test } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../support/free-port.ts';
+import { afterAll, describe, expect, test } from '@jest/globals';
 import { defaultsFromManifest, loadScheduleDefaults } from '../../src/app/config/schedule-defaults.ts';
+import { freePort } from '../support/free-port.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../src/app/main.ts', import.meta.url));
 /** GitHub's manifest parameters (docs: "Registering a GitHub App from a manifest"). */
 const GITHUB_MANIFEST_KEYS = [
-  'name', 'url', 'hook_attributes', 'redirect_url', 'callback_urls', 'setup_url', 'description',
-  'public', 'default_events', 'default_permissions', 'request_oauth_on_install', 'setup_on_update',
+  'name',
+  'url',
+  'hook_attributes',
+  'redirect_url',
+  'callback_urls',
+  'setup_url',
+  'description',
+  'public',
+  'default_events',
+  'default_permissions',
+  'request_oauth_on_install',
+  'setup_on_update',
 ];
 
 let server: ChildProcess | undefined;
@@ -21,7 +31,16 @@ afterAll(() => {
 /** Starts `npm start`'s entry without credentials (Probot's setup flow) and reads its setup page. */
 async function setupPage(): Promise<string> {
   const port = await freePort();
-  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', NO_SMEE_SETUP: 'true', APP_ID: '', PRIVATE_KEY: '', NODE_ENV: 'development', WEBHOOK_PROXY_URL: '' } as Record<string, string>;
+  const env = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    NO_SMEE_SETUP: 'true',
+    APP_ID: '',
+    PRIVATE_KEY: '',
+    NODE_ENV: 'development',
+    WEBHOOK_PROXY_URL: '',
+  } as Record<string, string>;
   server = spawn(process.execPath, [MAIN], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   for (let i = 0; i < 100; i++) {
     try {
@@ -55,11 +74,20 @@ describe('app.yml and the setup flow', () => {
     const text = await readFile(`${ROOT}/app.yml`, 'utf8');
     expect(defaultsFromManifest(text)).toEqual({ schedule: '0 */2 * * *', timezone: 'Etc/UTC' });
     expect(await loadScheduleDefaults(`${ROOT}/app.yml`, {})).toEqual({ schedule: '0 */2 * * *', timezone: 'Etc/UTC' });
-    expect(await loadScheduleDefaults(`${ROOT}/app.yml`, { POLICY_RECOMMENDER_SCHEDULE: '*/30 * * * *', POLICY_RECOMMENDER_TIMEZONE: 'Europe/Berlin' })).toEqual({
+    expect(
+      await loadScheduleDefaults(`${ROOT}/app.yml`, {
+        POLICY_RECOMMENDER_SCHEDULE: '*/30 * * * *',
+        POLICY_RECOMMENDER_TIMEZONE: 'Europe/Berlin',
+      }),
+    ).toEqual({
       schedule: '*/30 * * * *',
       timezone: 'Europe/Berlin',
     });
-    await expect(loadScheduleDefaults(`${ROOT}/app.yml`, { POLICY_RECOMMENDER_SCHEDULE: 'hourly' })).rejects.toThrow(/schedule: not a cron expression/);
-    expect(defaultsFromManifest('name: x\n# policy-recommender:\n#   schedule: "5 * * * *"\nname2: y\n')).toEqual({ schedule: '5 * * * *' });
+    await expect(loadScheduleDefaults(`${ROOT}/app.yml`, { POLICY_RECOMMENDER_SCHEDULE: 'hourly' })).rejects.toThrow(
+      /schedule: not a cron expression/,
+    );
+    expect(defaultsFromManifest('name: x\n# policy-recommender:\n#   schedule: "5 * * * *"\nname2: y\n')).toEqual({
+      schedule: '5 * * * *',
+    });
   });
 });

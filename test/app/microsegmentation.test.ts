@@ -5,8 +5,8 @@
 
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { parse } from 'yaml';
-import { branchName, branchOf } from '../../src/app/state/proposal-key.ts';
 import { text } from '../../src/app/render/markdown.ts';
+import { branchName, branchOf } from '../../src/app/state/proposal-key.ts';
 import { RECOMMENDATION_LABEL } from '../../src/app/state/pull-request-state.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, CONFIG, HOUR } from './support/app-harness.ts';
@@ -14,14 +14,9 @@ import { AppHarness, CONFIG, HOUR } from './support/app-harness.ts';
 useNock();
 
 const config = (pullRequests: 'per-namespace' | 'per-workload', enabled = true) =>
-  [
-    CONFIG,
-    'microsegmentation:',
-    `  enabled: ${enabled}`,
-    '  select:',
-    '    namespaces: [shop]',
-    `  pullRequests: ${pullRequests}`,
-  ].join('\n');
+  [CONFIG, 'microsegmentation:', `  enabled: ${enabled}`, '  select:', '    namespaces: [shop]', `  pullRequests: ${pullRequests}`].join(
+    '\n',
+  );
 
 // Within shop: web -> api on 8080 (reported by both ends); web -> db (another namespace) on 5432.
 const web = { workload: 'web-7d9f8c6b5-*', labels: ['app=web', 'pod-template-hash=7d9f8c6b5'] };
@@ -45,7 +40,11 @@ afterEach(async () => {
 });
 
 const prFor = (branch: string) => h.repo.pullRequestFor(branch)!;
-const openHeads = () => h.repo.pullRequests({ state: 'open' }).map((p) => p.head).sort();
+const openHeads = () =>
+  h.repo
+    .pullRequests({ state: 'open' })
+    .map((p) => p.head)
+    .sort();
 
 describe('microsegmentation PRs', () => {
   test('one PR for the namespace’s workloads, beside the isolation PR that passes traffic within the namespace to them', async () => {
@@ -60,7 +59,11 @@ describe('microsegmentation PRs', () => {
     expect(pr.labels).toEqual([RECOMMENDATION_LABEL, 'Learning']);
     // Its own files only: the directory layout lists nothing, the tiers were there already.
     expect([...h.repo.changedFiles(pr.number).keys()].sort()).toEqual([API, WEB]);
-    const policy = parse(h.repo.file(workloadsBranch, WEB)!) as { kind: string; metadata: { name: string }; spec: { tier: string; selector: string; egress: unknown[] } };
+    const policy = parse(h.repo.file(workloadsBranch, WEB)!) as {
+      kind: string;
+      metadata: { name: string };
+      spec: { tier: string; selector: string; egress: unknown[] };
+    };
     expect(policy.kind).toBe('StagedNetworkPolicy');
     expect(policy.metadata.name).toBe('deployment-web-recommendation');
     expect(policy.spec.tier).toBe('appsec');
@@ -86,7 +89,9 @@ describe('microsegmentation PRs', () => {
     const apiBranch = branchOf({ kind: 'workloads', cluster: 'prod', namespace: 'shop', workload: 'shop/Deployment/api' });
     expect(openHeads()).toEqual([branchName('prod', 'shop'), apiBranch, webBranch].sort());
     expect(prFor(webBranch).title).toBe('Workload policy for workload shop/Deployment/web (cluster prod)');
-    expect([...h.repo.changedFiles(prFor(webBranch).number).keys()].filter((p) => p.includes('/appsec/') && !p.endsWith('kustomization.yaml'))).toEqual([WEB]);
+    expect(
+      [...h.repo.changedFiles(prFor(webBranch).number).keys()].filter((p) => p.includes('/appsec/') && !p.endsWith('kustomization.yaml')),
+    ).toEqual([WEB]);
 
     const merged = prFor(webBranch);
     h.repo.markReadyForReview(merged.number);
@@ -110,7 +115,9 @@ describe('microsegmentation PRs', () => {
     h.now += HOUR;
     await h.run('config changed');
     expect(h.repo.pullRequest(pr.number).state).toBe('closed');
-    expect(h.repo.pullRequest(pr.number).body).toMatch(/^> \*\*Closed by policy-recommender:\*\* microsegmentation is turned off in the configuration\./);
+    expect(h.repo.pullRequest(pr.number).body).toMatch(
+      /^> \*\*Closed by policy-recommender:\*\* microsegmentation is turned off in the configuration\./,
+    );
   });
 
   test('no longer selected by microsegmentation.select: its open PRs are closed as obsolete, as for a namespace no longer selected', async () => {
@@ -120,12 +127,17 @@ describe('microsegmentation PRs', () => {
       await h.run('first');
       const prs = h.repo.pullRequests({ state: 'open' }).filter((p) => p.head !== branchName('prod', 'shop'));
       expect(prs).toHaveLength(pullRequests === 'per-namespace' ? 1 : 2);
-      h.repo.commitToDefault({ '.github/policy-recommender.yml': config(pullRequests).replace('namespaces: [shop]', 'namespaces: [other]') }, 'select another namespace');
+      h.repo.commitToDefault(
+        { '.github/policy-recommender.yml': config(pullRequests).replace('namespaces: [shop]', 'namespaces: [other]') },
+        'select another namespace',
+      );
       h.now += HOUR;
       await h.run('config changed');
       for (const pr of prs) {
         expect(h.repo.pullRequest(pr.number).state).toBe('closed');
-        expect(h.repo.pullRequest(pr.number).body).toMatch(/^> \*\*Closed by policy-recommender:\*\* (its workloads are|the workload is) no longer selected by microsegmentation\.select\./);
+        expect(h.repo.pullRequest(pr.number).body).toMatch(
+          /^> \*\*Closed by policy-recommender:\*\* (its workloads are|the workload is) no longer selected by microsegmentation\.select\./,
+        );
       }
       expect(h.errors).toEqual([]);
       await h.stop();
@@ -140,7 +152,9 @@ describe('microsegmentation PRs', () => {
     await h.run('first');
     // Markdown-escaped, as every value on the dashboard.
     const unescaped = () => h.dashboard().replace(/\\/g, '');
-    expect(unescaped()).toContain('**Warning:** microsegmentation.select: no workload known from the flow records matches workload shop/wbe (a typo, or not deployed yet?)');
+    expect(unescaped()).toContain(
+      '**Warning:** microsegmentation.select: no workload known from the flow records matches workload shop/wbe (a typo, or not deployed yet?)',
+    );
     h.repo.commitToDefault({ '.github/policy-recommender.yml': typo.replace('shop/wbe', 'shop/web') }, 'fix the typo');
     h.now += HOUR;
     await h.run('config fixed');
@@ -174,7 +188,8 @@ describe('microsegmentation PRs', () => {
     expect(pr.title).toBe('Enforce the workload policies of namespace shop (cluster prod)');
     expect(pr.labels).toEqual([RECOMMENDATION_LABEL, 'Enforce']);
     expect([...h.repo.changedFiles(pr.number).keys()].sort()).toEqual([API, WEB]);
-    for (const path of [API, WEB]) expect(parse(h.repo.file(enforceWorkloads, path)!)).toMatchObject({ kind: 'NetworkPolicy', spec: { tier: 'appsec' } });
+    for (const path of [API, WEB])
+      expect(parse(h.repo.file(enforceWorkloads, path)!)).toMatchObject({ kind: 'NetworkPolicy', spec: { tier: 'appsec' } });
     expect(pr.body).toMatch(/distinct flows? observed \(\d+ flows in the flow logs\): all allowed\./);
 
     for (const branch of [enforceIsolation, enforceWorkloads]) {
@@ -212,7 +227,9 @@ describe('microsegmentation PRs', () => {
     const enforceIsolation = branchOf({ kind: 'enforce', cluster: 'prod', namespace: 'shop' });
     // The workload policies are still only proposed: the isolation policy is enforced on its own.
     expect(openHeads()).toEqual([enforceIsolation, workloadsBranch].sort());
-    expect(prFor(enforceIsolation).body).toMatch(/distinct flows? observed \(\d+ flows in the flow logs\): all allowed\. Its policy is evaluated enforced; every other policy as the cluster has it \(staged policies are not applied\)\./);
+    expect(prFor(enforceIsolation).body).toMatch(
+      /distinct flows? observed \(\d+ flows in the flow logs\): all allowed\. Its policy is evaluated enforced; every other policy as the cluster has it \(staged policies are not applied\)\./,
+    );
 
     const workloads = prFor(workloadsBranch);
     h.repo.markReadyForReview(workloads.number);
@@ -228,7 +245,9 @@ describe('microsegmentation PRs', () => {
     const body = deny.body.replaceAll('\\', '');
     // web -> api within shop, as each end reported it: passed to appsec, where nothing enforced allows it.
     expect(body).toMatch(/Of the 3 distinct flows observed \(\d+ flows in the flow logs\), 2 would be \*\*denied\*\*/);
-    expect(body).toContain('The global default deny is evaluated enforced; every other policy as the cluster has it (staged policies are not applied).');
+    expect(body).toContain(
+      'The global default deny is evaluated enforced; every other policy as the cluster has it (staged policies are not applied).',
+    );
     // Proposed by the run the merge's push asked for, from the flows seen until then (one each).
     expect(body).toContain('| egress | `shop/*` | `shop/*` | `TCP` | `8080` | 1 | tier default default action |');
     expect(body).toContain('| ingress | `shop/*` | `shop/*` | `TCP` | `8080` | 1 | tier default default action |');

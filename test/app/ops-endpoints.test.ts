@@ -1,13 +1,13 @@
 // /healthz, /readyz and /metrics, served by Probot's own server beside the webhooks, over real
 // HTTP; and the webhooks themselves refuse a delivery without the right signature.
 
-import { appWithoutFlows, editedIssuePayload } from './support/bare-app.ts';
-import { afterEach, describe, expect, test } from '@jest/globals';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { afterEach, describe, expect, test } from '@jest/globals';
 import { Probot, Server } from 'probot';
 import { AppMetrics } from '../../src/app/ops/metrics.ts';
 import { capturedLog } from '../support/captured-log.ts';
 import { freePort } from '../support/free-port.ts';
+import { appWithoutFlows, editedIssuePayload } from './support/bare-app.ts';
 import { metricSamples } from './support/metric-samples.ts';
 
 const WEBHOOK_SECRET = 'webhook-secret-3f9a1c77';
@@ -22,10 +22,19 @@ describe('HTTP endpoints beside the webhooks', () => {
 
   async function serve(notReady: () => string | null): Promise<{ url: string; metrics: AppMetrics }> {
     const metrics = new AppMetrics();
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const { privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
     const { log, text } = capturedLog();
     logText = text;
-    server = new Server({ Probot: Probot.defaults({ appId: 1, privateKey, secret: WEBHOOK_SECRET }), log, host: '127.0.0.1', port: await freePort() });
+    server = new Server({
+      Probot: Probot.defaults({ appId: 1, privateKey, secret: WEBHOOK_SECRET }),
+      log,
+      host: '127.0.0.1',
+      port: await freePort(),
+    });
     const { app } = appWithoutFlows({ metrics, notReady });
     await server.load(app);
     const http = await server.start();

@@ -22,7 +22,10 @@ describe('metrics recorded by runs', () => {
   test('a run counts its outcome, the PRs it opened, the flow lines read and skipped, and every GitHub request', async () => {
     const metrics = new AppMetrics();
     h = await AppHarness.start({ metrics });
-    await h.see({ namespace: 'shop', direction: 'egress', peer: 'ns:db', port: 5432 }, { namespace: 'web', direction: 'ingress', peer: 'pub', port: 443 });
+    await h.see(
+      { namespace: 'shop', direction: 'egress', peer: 'ns:db', port: 5432 },
+      { namespace: 'web', direction: 'ingress', peer: 'pub', port: 443 },
+    );
     await h.run();
     expect(h.repo.pullRequests({ state: 'open' })).toHaveLength(2);
     expect(await samples(metrics, 'policy_recommender_runs_total')).toEqual({ '{outcome="done"}': 1 });
@@ -66,7 +69,9 @@ describe('metrics recorded by runs', () => {
       },
     });
     await h.run();
-    expect(h.dashboard().replaceAll('\\', '')).toContain("**Error:** cluster prod is not in this deployment's configuration: ask the operator to add it");
+    expect(h.dashboard().replaceAll('\\', '')).toContain(
+      "**Error:** cluster prod is not in this deployment's configuration: ask the operator to add it",
+    );
   });
 
   test('an invalid configuration is a run with outcome config-error', async () => {

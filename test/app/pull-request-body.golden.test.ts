@@ -3,13 +3,13 @@
 // every category, so that a change to what a PR says about its rules shows up as a diff of
 // test/app/__golden__/*.md. `UPDATE_GOLDEN=1 npm test -- test/app/pull-request-body.golden` rewrites them.
 
-import { beforeAll, expect, test } from '@jest/globals';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { renderPullRequestBody, RULES_TABLE_WIDTH, ruleId } from '../../src/app/render/pull-request-body.ts';
+import { beforeAll, expect, test } from '@jest/globals';
+import { RULES_TABLE_WIDTH, renderPullRequestBody, ruleId } from '../../src/app/render/pull-request-body.ts';
 import type { RuleEvidence } from '../../src/app/state/pull-request-state.ts';
-import type { RuleReport } from '../../src/engine/report.ts';
 import type { Flavor } from '../../src/config/recommendation-config.ts';
+import type { RuleReport } from '../../src/engine/report.ts';
 import { config, egress, ingress, loadTemplate, net, networkSet, pub, pvt, run, wep } from '../support/engine.ts';
 
 beforeAll(async () => {
@@ -46,11 +46,23 @@ async function body(flavor: Flavor): Promise<string> {
     update: false,
     rules: ns.rules,
     // The evidence a first PR records: each rule's flows of this run (apply.ts).
-    evidence: Object.fromEntries(ns.rules.filter((r) => r.firstSeen !== null).map((r): [string, RuleEvidence] => [ruleId(r), [r.flows, r.firstSeen!, r.lastSeen!]])),
+    evidence: Object.fromEntries(
+      ns.rules.filter((r) => r.firstSeen !== null).map((r): [string, RuleEvidence] => [ruleId(r), [r.flows, r.firstSeen!, r.lastSeen!]]),
+    ),
     warnings: ns.warnings,
     files: [{ path: `clusters/prod/${ns.path}`, added: true }],
     skippedLines: 0,
-    state: { v: 1, cluster: 'prod', namespace: 'shop', engine: '0.1.0', hash: 'golden', commit: 'c0ffee', memory: {}, evidence: {}, notified: [] },
+    state: {
+      v: 1,
+      cluster: 'prod',
+      namespace: 'shop',
+      engine: '0.1.0',
+      hash: 'golden',
+      commit: 'c0ffee',
+      memory: {},
+      evidence: {},
+      notified: [],
+    },
   });
 }
 
@@ -58,7 +70,8 @@ test.each(['calico', 'calico-enterprise', 'kubernetes'] as const)('the %s flavou
   const path = GOLDEN(`pr-body-${flavor}.md`);
   const rendered = `${await body(flavor)}\n`;
   if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(path)) {
-    if (process.env['CI'] === 'true' && process.env['UPDATE_GOLDEN'] !== '1') throw new Error(`${path} is missing: run with UPDATE_GOLDEN=1 and commit it`);
+    if (process.env['CI'] === 'true' && process.env['UPDATE_GOLDEN'] !== '1')
+      throw new Error(`${path} is missing: run with UPDATE_GOLDEN=1 and commit it`);
     writeFileSync(path, rendered);
   }
   expect(rendered).toBe(readFileSync(path, 'utf8'));
@@ -66,7 +79,15 @@ test.each(['calico', 'calico-enterprise', 'kubernetes'] as const)('the %s flavou
 
 /** The text GitHub shows of a Markdown table cell: escapes and entities resolved, code spans unwrapped. */
 function shown(cell: string): string {
-  return cell.trim().replace(/\\(.)/g, '$1').replace(/&#8203;/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/`/g, '');
+  return cell
+    .trim()
+    .replace(/\\(.)/g, '$1')
+    .replace(/&#8203;/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&')
+    .replace(/`/g, '');
 }
 
 /**
@@ -76,7 +97,17 @@ function shown(cell: string): string {
  */
 function rulesTableWidth(rendered: string): number {
   const lines = rendered.slice(rendered.indexOf('### Rules')).split('\n');
-  const rows = lines.slice(2, lines.findIndex((l, i) => i > 2 && !l.startsWith('|'))).map((l) => l.slice(1, -1).split(/(?<!\\)\|/).map(shown));
+  const rows = lines
+    .slice(
+      2,
+      lines.findIndex((l, i) => i > 2 && !l.startsWith('|')),
+    )
+    .map((l) =>
+      l
+        .slice(1, -1)
+        .split(/(?<!\\)\|/)
+        .map(shown),
+    );
   const [header, rule, ...data] = rows;
   expect(rule!.every((c) => c === '---')).toBe(true);
   expect(header!.every((c) => c.length > 0)).toBe(true);
@@ -85,9 +116,12 @@ function rulesTableWidth(rendered: string): number {
   return widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
 }
 
-test.each(['calico', 'calico-enterprise', 'kubernetes'] as const)('the %s flavour: the rules table fits GitHub\'s width, with a header on every column', async (flavor) => {
-  expect(rulesTableWidth(await body(flavor))).toBeLessThanOrEqual(RULES_TABLE_WIDTH);
-});
+test.each(['calico', 'calico-enterprise', 'kubernetes'] as const)(
+  "the %s flavour: the rules table fits GitHub's width, with a header on every column",
+  async (flavor) => {
+    expect(rulesTableWidth(await body(flavor))).toBeLessThanOrEqual(RULES_TABLE_WIDTH);
+  },
+);
 
 test('the rules table fits with the longest names, many ports, many flows and many rules', () => {
   const namespace = 'n'.repeat(63);

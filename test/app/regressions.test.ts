@@ -5,9 +5,9 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import { code, text, timestamp } from '../../src/app/render/markdown.ts';
 import { branchName } from '../../src/app/state/proposal-key.ts';
 import { decodeState } from '../../src/app/state/pull-request-state.ts';
+import { KUSTOMIZE_LAYOUT } from '../support/engine.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, HOUR } from './support/app-harness.ts';
-import { KUSTOMIZE_LAYOUT } from '../support/engine.ts';
 
 useNock();
 
@@ -28,7 +28,10 @@ describe('the App', () => {
     // A tree of the earlier releases' template: the namespace policies are listed.
     const files = Object.fromEntries([...KUSTOMIZE_LAYOUT].map(([path, text]) => [`clusters/prod/${path}`, text]));
     h = await AppHarness.start({ files });
-    await h.see({ namespace: 'shop', direction: 'egress', peer: 'ns:db', port: 5432 }, { namespace: 'api', direction: 'egress', peer: 'pub', port: 443 });
+    await h.see(
+      { namespace: 'shop', direction: 'egress', peer: 'ns:db', port: 5432 },
+      { namespace: 'api', direction: 'egress', peer: 'pub', port: 443 },
+    );
     await h.run('first');
     const merged = h.repo.pullRequestFor(shop)!;
     h.repo.markReadyForReview(merged.number);

@@ -1,8 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
+import { dashboardRequests, decodeDashboardState, renderDashboard } from '../../src/app/render/dashboard.ts';
 import { code, text } from '../../src/app/render/markdown.ts';
 import { trafficGraph } from '../../src/app/render/mermaid.ts';
-import { MAX_BODY, renderPullRequestBody, type PullRequestContent } from '../../src/app/render/pull-request-body.ts';
-import { dashboardRequests, decodeDashboardState, renderDashboard } from '../../src/app/render/dashboard.ts';
+import { MAX_BODY, type PullRequestContent, renderPullRequestBody } from '../../src/app/render/pull-request-body.ts';
 import { decodeMarker, encodeMarker, replaceMarker } from '../../src/app/state/marker.ts';
 import { branchName, parseBranch } from '../../src/app/state/proposal-key.ts';
 import { decodeState, encodeState, type PullRequestState } from '../../src/app/state/pull-request-state.ts';
@@ -21,7 +21,20 @@ const state: PullRequestState = {
 };
 
 function rule(i: number, peer = `namespace:ns-${i}`, remote = `pods of namespace ns-${i}`): RuleReport {
-  return { action: 'Allow', category: 'Namespace', peers: [peer], remote, protocol: 'TCP', ports: [String(8000 + i)], firstAdded: null, direction: 'egress', changed: true, flows: i, firstSeen: 1, lastSeen: 2 };
+  return {
+    action: 'Allow',
+    category: 'Namespace',
+    peers: [peer],
+    remote,
+    protocol: 'TCP',
+    ports: [String(8000 + i)],
+    firstAdded: null,
+    direction: 'egress',
+    changed: true,
+    flows: i,
+    firstSeen: 1,
+    lastSeen: 2,
+  };
 }
 
 function content(rules: RuleReport[], warnings: string[] = []): PullRequestContent {
@@ -49,7 +62,7 @@ describe('markdown escaping', () => {
     // GitHub finds mentions in the rendered text, where a backslash escape is gone: a zero-width space breaks them.
     expect(escaped).not.toMatch(/(?<!\\)\[|@(?!&#8203;)|<|(?<!\\)\||\n/);
     expect(escaped).not.toContain('<!--');
-    expect(code('a`b|c\nd')).toBe('`a\'b\\|c d`');
+    expect(code('a`b|c\nd')).toBe("`a'b\\|c d`");
   });
 
   test('mermaid labels cannot break the graph', () => {
@@ -62,7 +75,9 @@ describe('markdown escaping', () => {
 describe('pull request body', () => {
   test('says what merge and close mean, lists rules with evidence, graphs peers, warns, and hides its state', () => {
     const publicIPv4 = 'any public IPv4 address (outside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)';
-    const body = renderPullRequestBody(content([rule(1, 'public', publicIPv4), rule(2)], ['egress to api.example.com is allowed to any public address']));
+    const body = renderPullRequestBody(
+      content([rule(1, 'public', publicIPv4), rule(2)], ['egress to api.example.com is allowed to any public address']),
+    );
     expect(body).toContain('**Merge** to accept it');
     expect(body).toContain('**Close** to dismiss it');
     expect(body).toContain('**Status: Learning.**');
@@ -86,7 +101,7 @@ describe('pull request body', () => {
     expect(body).not.toMatch(/egress 47\b/);
   });
 
-  test('stays under GitHub\'s limit, shrinking the table and graph but never the state', () => {
+  test("stays under GitHub's limit, shrinking the table and graph but never the state", () => {
     const rules = Array.from({ length: 3000 }, (_, i) => rule(i));
     const body = renderPullRequestBody(content(rules));
     expect(body.length).toBeLessThanOrEqual(MAX_BODY);
@@ -106,7 +121,10 @@ describe('markers and branches', () => {
   });
 
   test('the recorded memory reads back key for key, `__proto__` included (found by the fuzz suite)', () => {
-    const memory = JSON.parse('{"__proto__": "a: 1", "constructor": "b: 2", "namespace-isolation/shop.yaml": "c: 3"}') as Record<string, string>;
+    const memory = JSON.parse('{"__proto__": "a: 1", "constructor": "b: 2", "namespace-isolation/shop.yaml": "c: 3"}') as Record<
+      string,
+      string
+    >;
     const decoded = decodeState(encodeState({ ...state, memory }))!;
     expect(Object.entries(decoded.memory)).toEqual(Object.entries(memory));
     expect(Object.getPrototypeOf(decoded.memory)).toBe(Object.prototype);
@@ -119,10 +137,29 @@ describe('markers and branches', () => {
     expect(parseBranch('policy-recommender/prod/shop.enforce')).toEqual({ kind: 'enforce', cluster: 'prod', namespace: 'shop' });
     expect(parseBranch('policy-recommender/prod/_cluster/enforce')).toEqual({ kind: 'enforce-default-deny', cluster: 'prod' });
     expect(parseBranch('policy-recommender/prod/shop.appsec')).toEqual({ kind: 'workloads', cluster: 'prod', namespace: 'shop' });
-    expect(parseBranch('policy-recommender/prod/shop.appsec.deployment-web_v2')).toEqual({ kind: 'workloads', cluster: 'prod', namespace: 'shop', workload: 'shop/Deployment/web.v2' });
-    expect(parseBranch('policy-recommender/prod/shop.appsec.cronjob-backup')).toEqual({ kind: 'workloads', cluster: 'prod', namespace: 'shop', workload: 'shop/CronJob/backup' });
-    expect(parseBranch('policy-recommender/prod/shop.appsec.enforce')).toEqual({ kind: 'enforce-workloads', cluster: 'prod', namespace: 'shop' });
-    expect(parseBranch('policy-recommender/prod/shop.appsec.deployment-web.enforce')).toEqual({ kind: 'enforce-workloads', cluster: 'prod', namespace: 'shop', workload: 'shop/Deployment/web' });
+    expect(parseBranch('policy-recommender/prod/shop.appsec.deployment-web_v2')).toEqual({
+      kind: 'workloads',
+      cluster: 'prod',
+      namespace: 'shop',
+      workload: 'shop/Deployment/web.v2',
+    });
+    expect(parseBranch('policy-recommender/prod/shop.appsec.cronjob-backup')).toEqual({
+      kind: 'workloads',
+      cluster: 'prod',
+      namespace: 'shop',
+      workload: 'shop/CronJob/backup',
+    });
+    expect(parseBranch('policy-recommender/prod/shop.appsec.enforce')).toEqual({
+      kind: 'enforce-workloads',
+      cluster: 'prod',
+      namespace: 'shop',
+    });
+    expect(parseBranch('policy-recommender/prod/shop.appsec.deployment-web.enforce')).toEqual({
+      kind: 'enforce-workloads',
+      cluster: 'prod',
+      namespace: 'shop',
+      workload: 'shop/Deployment/web',
+    });
     expect(parseBranch('policy-recommender/prod/shop.appsec.pod-x')).toBeNull();
     // Nested names are not ours: git cannot have a branch and another below it.
     expect(parseBranch('policy-recommender/prod/shop/enforce')).toBeNull();
@@ -154,9 +191,18 @@ describe('dashboard', () => {
     });
     expect(body).toContain('`clusters.0.name`: a cluster name is a DNS label &lt;b&gt;');
     expect(body).toMatch(/\| `shop` \| Learning \| #7 \|/);
-    expect(decodeDashboardState(body)).toEqual({ v: 1, flowsReadUntil: { prod: 1234 }, pending: {}, pendingEndpoints: {}, accepted: {}, dismissed: [] });
+    expect(decodeDashboardState(body)).toEqual({
+      v: 1,
+      flowsReadUntil: { prod: 1234 },
+      pending: {},
+      pendingEndpoints: {},
+      accepted: {},
+      dismissed: [],
+    });
     expect(dashboardRequests(body)).toEqual({ run: false, recreate: new Set() });
-    const ticked = body.replace('- [ ] <!-- policy-recommender:run -->', '- [x] <!-- policy-recommender:run -->').replace('- [ ] <!-- policy-recommender:recreate prod/old -->', '- [x] <!-- policy-recommender:recreate prod/old -->');
+    const ticked = body
+      .replace('- [ ] <!-- policy-recommender:run -->', '- [x] <!-- policy-recommender:run -->')
+      .replace('- [ ] <!-- policy-recommender:recreate prod/old -->', '- [x] <!-- policy-recommender:recreate prod/old -->');
     expect(dashboardRequests(ticked)).toEqual({ run: true, recreate: new Set(['prod/old']) });
   });
 
@@ -168,16 +214,32 @@ describe('dashboard', () => {
     const body = `${encodeMarker('dashboard', { v: 1, held, accepted })}\n`;
     const state = decodeDashboardState(body);
     expect(state.held).toEqual({ 'prod/shop': { 'namespace-isolation/shop.yaml': 'a: 1' } });
-    expect(state.accepted).toEqual({ prod: { shop: { hash: 'h', since: 10, denied: 0, pr: 12 }, web: { hash: 'h', since: 10, denied: 0 } } });
+    expect(state.accepted).toEqual({
+      prod: { shop: { hash: 'h', since: 10, denied: 0, pr: 12 }, web: { hash: 'h', since: 10, denied: 0 } },
+    });
     expect(decodeDashboardState(`${encodeMarker('dashboard', { v: 1 })}\n`).held).toBeUndefined();
   });
 
   test('malformed inputs and inputs with nothing to learn are reported apart', () => {
-    const summary = (reason: string, n: number) => ({ total: n, byReason: { [reason]: n }, examples: [{ location: 'flows.log:3', reason }] });
+    const summary = (reason: string, n: number) => ({
+      total: n,
+      byReason: { [reason]: n },
+      examples: [{ location: 'flows.log:3', reason }],
+    });
     const body = renderDashboard({
       lastRun: { at: '2026-11-22T12:00:00Z', durationMs: 1, trigger: 'schedule' },
       configErrors: [],
-      clusters: [{ name: 'prod', path: '', namespaces: [], errors: [], warnings: [], skipped: summary('not JSON', 2), unlearnable: summary('proto 0 (no Calico rule can match IP protocol 0)', 5) }],
+      clusters: [
+        {
+          name: 'prod',
+          path: '',
+          namespaces: [],
+          errors: [],
+          warnings: [],
+          skipped: summary('not JSON', 2),
+          unlearnable: summary('proto 0 (no Calico rule can match IP protocol 0)', 5),
+        },
+      ],
       state: { v: 1, flowsReadUntil: {}, pending: {}, pendingEndpoints: {}, accepted: {}, dismissed: [] },
     });
     // Where they are (a file path) is the deployment's business: the App's log has it.

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { schedulePeriod, validateRepositoryConfig } from '../../src/app/config/repository-config.ts';
-import { ConfigError } from '../../src/config/config-error.ts';
+import type { ConfigError } from '../../src/config/config-error.ts';
 
 const defaults = { schedule: '0 */2 * * *', timezone: 'Etc/UTC' };
 const issues = (value: unknown) => {
@@ -14,14 +14,23 @@ const issues = (value: unknown) => {
 
 describe('repository configuration', () => {
   test('defaults, and Calico scope keys read by the engine schema', () => {
-    const config = validateRepositoryConfig({ clusters: [{ name: 'prod', path: '/clusters/prod/' }], maxRules: 30, namespaceSpec: { tierName: 'iso' } }, defaults);
+    const config = validateRepositoryConfig(
+      { clusters: [{ name: 'prod', path: '/clusters/prod/' }], maxRules: 30, namespaceSpec: { tierName: 'iso' } },
+      defaults,
+    );
     expect(config).toMatchObject({
       schedule: '0 */2 * * *',
       timezone: 'Etc/UTC',
       clusters: [{ name: 'prod', path: 'clusters/prod' }],
       pullRequests: { concurrentLimit: 10, hourlyLimit: 2, labels: [] },
       afterMerge: 'propose-updates',
-      recommendation: { maxRules: 30, interval: 7200, initialLookback: 86400, stabilizationPeriod: 86400, namespaceSpec: { tierName: 'iso' } },
+      recommendation: {
+        maxRules: 30,
+        interval: 7200,
+        initialLookback: 86400,
+        stabilizationPeriod: 86400,
+        namespaceSpec: { tierName: 'iso' },
+      },
     });
   });
 
@@ -32,7 +41,16 @@ describe('repository configuration', () => {
   });
 
   test('every problem is reported with its key path, app keys and scope keys alike', () => {
-    expect(issues({ clusters: [{ name: 'Prod', path: '../x' }], schedule: 'hourly', timezone: 'Mars/Olympus', pullRequests: { hourlyLimit: -1, extra: 1 }, afterMerge: 'maybe', flavour: 'calico' })).toEqual([
+    expect(
+      issues({
+        clusters: [{ name: 'Prod', path: '../x' }],
+        schedule: 'hourly',
+        timezone: 'Mars/Olympus',
+        pullRequests: { hourlyLimit: -1, extra: 1 },
+        afterMerge: 'maybe',
+        flavour: 'calico',
+      }),
+    ).toEqual([
       expect.stringMatching(/^schedule: not a cron expression/),
       'timezone: not an IANA time zone such as Europe/Berlin or UTC',
       'clusters.0.name: a cluster name is a DNS label (lowercase letters, digits, "-")',
@@ -43,13 +61,22 @@ describe('repository configuration', () => {
       'flavour: unknown key (did you mean flavor?)',
     ]);
     // A misspelt key of the repository's own is found among them too, though the scope's schema reports it.
-    expect(issues({ clusters: [{ name: 'a', path: '' }], schedul: '0 * * * *', pullRequests: { concurentLimit: 1 }, enforceAfter: 7 })).toEqual([
+    expect(
+      issues({ clusters: [{ name: 'a', path: '' }], schedul: '0 * * * *', pullRequests: { concurentLimit: 1 }, enforceAfter: 7 }),
+    ).toEqual([
       'pullRequests.concurentLimit: unknown key (did you mean concurrentLimit?)',
       'enforceAfter: must be a duration such as 7d or 36h',
       'schedul: unknown key (did you mean schedule?)',
     ]);
     expect(issues({})).toEqual([expect.stringMatching(/^clusters: /)]);
-    expect(issues({ clusters: [{ name: 'a', path: 'x' }, { name: 'a', path: 'y' }] })).toEqual(['clusters: each cluster is named once']);
+    expect(
+      issues({
+        clusters: [
+          { name: 'a', path: 'x' },
+          { name: 'a', path: 'y' },
+        ],
+      }),
+    ).toEqual(['clusters: each cluster is named once']);
     expect(issues('just text')).toEqual([': must be a YAML mapping of keys']);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { Scheduler, type RepositoryKey } from '../../src/app/scheduler.ts';
+import { type RepositoryKey, Scheduler } from '../../src/app/scheduler.ts';
 
 const key: RepositoryKey = { installationId: 1, owner: 'acme', repo: 'policies' };
 
@@ -135,7 +135,10 @@ describe('scheduler', () => {
         runs.push(trigger);
         if (runs.length === 1) await g.opened;
       },
-      settle: (start) => (waiting.push(start), () => undefined),
+      settle: (start) => {
+        waiting.push(start);
+        return () => undefined;
+      },
     });
     const first = scheduler.request(key, 'comment');
     scheduler.requestSettled(key, 'push');

@@ -3,19 +3,19 @@
 // trace level into a captured log while its flow sources fail in the ways that carry credentials
 // closest to a message (authentication refused, TLS handshakes, unreachable hosts).
 
-import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import { createServer, type Server } from 'node:http';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import nock from 'nock';
+import type { FlowSource } from '../../src/flows/source.ts';
 import { openElasticsearchSource } from '../../src/flows/sources/elasticsearch/elasticsearch-source.ts';
 import { openGoldmaneSource } from '../../src/flows/sources/goldmane/goldmane-source.ts';
-import type { FlowSource } from '../../src/flows/source.ts';
-import { goldmaneConfig, tlsFile } from '../support/goldmane-server.ts';
 import { capturedLog } from '../support/captured-log.ts';
 import { freePort } from '../support/free-port.ts';
+import { goldmaneConfig, tlsFile } from '../support/goldmane-server.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, HOUR } from './support/app-harness.ts';
 
@@ -40,10 +40,20 @@ afterEach(async () => {
 async function refusingElasticsearch(): Promise<string> {
   server = createServer((req, res) => {
     req.resume();
-    res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Basic realm="security" charset="UTF-8"', 'x-elastic-product': 'Elasticsearch' });
+    res.writeHead(401, {
+      'content-type': 'application/json',
+      'www-authenticate': 'Basic realm="security" charset="UTF-8"',
+      'x-elastic-product': 'Elasticsearch',
+    });
     res.end(
       JSON.stringify({
-        error: { root_cause: [{ type: 'security_exception', reason: 'unable to authenticate user [policy-recommender] for REST request [/_search]' }], type: 'security_exception', reason: 'unable to authenticate user [policy-recommender] for REST request [/_search]' },
+        error: {
+          root_cause: [
+            { type: 'security_exception', reason: 'unable to authenticate user [policy-recommender] for REST request [/_search]' },
+          ],
+          type: 'security_exception',
+          reason: 'unable to authenticate user [policy-recommender] for REST request [/_search]',
+        },
         status: 401,
       }),
     );
@@ -56,7 +66,9 @@ async function refusingElasticsearch(): Promise<string> {
 function visible(h: AppHarness, log: string): string {
   const repo = h.repo;
   const threads = [...repo.pullRequests({}), ...repo.issues({})];
-  return [log, ...threads.map((t) => `${t.title}\n${t.body}`), ...threads.flatMap((t) => repo.comments(t.number).map((c) => c.body))].join('\n');
+  return [log, ...threads.map((t) => `${t.title}\n${t.body}`), ...threads.flatMap((t) => repo.comments(t.number).map((c) => c.body))].join(
+    '\n',
+  );
 }
 
 async function expectNoSecrets(h: AppHarness, log: string, secrets: readonly string[]): Promise<void> {
@@ -80,7 +92,13 @@ describe('secrets stay out of logs and GitHub', () => {
       openElasticsearchSource(
         useKey
           ? { node, index: 'tigera_secure_ee_flows.prod.*', apiKeyFile: join(dir, 'api-key'), timeout: 5 }
-          : { node, index: 'tigera_secure_ee_flows.prod.*', username: 'policy-recommender', passwordFile: join(dir, 'password'), timeout: 5 },
+          : {
+              node,
+              index: 'tigera_secure_ee_flows.prod.*',
+              username: 'policy-recommender',
+              passwordFile: join(dir, 'password'),
+              timeout: 5,
+            },
         { retry: { attempts: 1 } },
       );
     h = await AppHarness.start({ log, openFlowSource: open });

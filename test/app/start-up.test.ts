@@ -52,7 +52,10 @@ describe('schedules at start-up', () => {
     });
     const harness = h;
     await until(async () => (await readyz(harness)).text.includes('listing the installations failed'));
-    expect(await readyz(harness)).toEqual({ status: 503, text: expect.stringMatching(/^schedules not loaded: listing the installations failed \(.*\); trying again in 0 s$/) });
+    expect(await readyz(harness)).toEqual({
+      status: 503,
+      text: expect.stringMatching(/^schedules not loaded: listing the installations failed \(.*\); trying again in 0 s$/),
+    });
     await until(async () => (await readyz(harness)).status === 200);
     expect(await readyz(harness)).toEqual({ status: 200, text: 'ready' });
     expect(h.github.pendingFaults()).toBe(0);
@@ -61,17 +64,24 @@ describe('schedules at start-up', () => {
     h.errors.length = 0;
   });
 
-  test("a repository whose configuration cannot be read is scheduled by default (its first run reads it), not dropped", async () => {
+  test('a repository whose configuration cannot be read is scheduled by default (its first run reads it), not dropped', async () => {
     const metrics = new AppMetrics();
     h = await AppHarness.start({
       metrics,
       scheduleOnLoad: { retryDelayMs: 200 },
-      beforeLoad: (github) => github.failNext({ method: 'GET', pathRegex: /\/contents\/\.github%2Fpolicy-recommender\.yml$|\/contents\/\.github\/policy-recommender\.yml$/, status: 500 }),
+      beforeLoad: (github) =>
+        github.failNext({
+          method: 'GET',
+          pathRegex: /\/contents\/\.github%2Fpolicy-recommender\.yml$|\/contents\/\.github\/policy-recommender\.yml$/,
+          status: 500,
+        }),
     });
     const harness = h;
     await until(async () => metricSamples(await metrics.registry.metrics(), 'policy_recommender_repositories_scheduled')[''] === 1);
     expect(harness.github.pendingFaults()).toBe(0);
-    expect(h.errors).toEqual([['warn', expect.anything(), 'cannot read the configuration of acme/policies: scheduled by default until a run reads it']]);
+    expect(h.errors).toEqual([
+      ['warn', expect.anything(), 'cannot read the configuration of acme/policies: scheduled by default until a run reads it'],
+    ]);
     h.errors.length = 0;
   });
 

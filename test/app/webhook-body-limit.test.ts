@@ -3,15 +3,15 @@
 // runs it. No GitHub here (and no nock: its interceptors hold a request until it is complete).
 // GitHub caps payloads at 25 MB (github/docs content/webhooks/webhook-events-and-payloads.md).
 
-import { appWithoutFlows, editedIssuePayload } from './support/bare-app.ts';
-import { afterEach, describe, expect, test } from '@jest/globals';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
-import { connect } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
-import { Probot, Server, type ApplicationFunction } from 'probot';
+import { connect } from 'node:net';
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { type ApplicationFunction, Probot, Server } from 'probot';
 import { guardWebhookEndpoint, MAX_BUFFERED_BYTES, MAX_WEBHOOK_BODY_BYTES } from '../../src/app/ops/webhook-edge.ts';
 import { capturedLog } from '../support/captured-log.ts';
 import { freePort } from '../support/free-port.ts';
+import { appWithoutFlows, editedIssuePayload } from './support/bare-app.ts';
 
 const SECRET = 'webhook-secret-0b7e42aa';
 
@@ -33,12 +33,17 @@ let handled: string[] = [];
  * what would otherwise take hundreds of megabytes).
  */
 async function serve(limits?: { maxBodyBytes: number; maxBufferedBytes: number }): Promise<{ url: string; text: () => string }> {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   const { log, text } = capturedLog('info');
   const port = await freePort();
   server = new Server({ Probot: Probot.defaults({ appId: 1, privateKey, secret: SECRET }), log, host: '127.0.0.1', port });
   const { app: theApp } = appWithoutFlows();
-  const edgeOnly: ApplicationFunction = (probot) => void guardWebhookEndpoint(probot, { log: { info: (m) => probot.log.info(m), warn: (m) => probot.log.warn(m) }, ...limits });
+  const edgeOnly: ApplicationFunction = (probot) =>
+    void guardWebhookEndpoint(probot, { log: { info: (m) => probot.log.info(m), warn: (m) => probot.log.warn(m) }, ...limits });
   handled = [];
   await server.load((probot, options) => {
     probot.onAny((event) => void handled.push(`${event.name} ${event.id}`));
@@ -116,7 +121,10 @@ function rawPost(
         const stop = options.pause && sent < options.pause.after ? options.pause.after : options.send;
         const chunk = options.body.subarray(offset, offset + Math.min(options.body.length - offset, stop - sent));
         sent += chunk.length;
-        const framed = options.contentLength === null ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]) : chunk;
+        const framed =
+          options.contentLength === null
+            ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')])
+            : chunk;
         if (!socket.write(framed)) await new Promise((r) => socket.once('drain', r));
       }
       if (options.end && options.contentLength === null) socket.write('0\r\n\r\n');
@@ -133,7 +141,9 @@ describe('a body over GitHub’s maximum is refused before it is buffered', () =
     // Nothing of the bodies was sent: the answers came from the headers alone.
     for (const answer of answers) {
       expect(answer).toMatchObject({ status: 413, connection: 'close' });
-      expect(JSON.parse((answer as RawAnswer).body)).toEqual({ error: `body of ${100 * 1024 * 1024} bytes is over GitHub's maximum of ${MAX_WEBHOOK_BODY_BYTES}` });
+      expect(JSON.parse((answer as RawAnswer).body)).toEqual({
+        error: `body of ${100 * 1024 * 1024} bytes is over GitHub's maximum of ${MAX_WEBHOOK_BODY_BYTES}`,
+      });
     }
     expect(handled).toEqual([]);
   });
@@ -141,14 +151,26 @@ describe('a body over GitHub’s maximum is refused before it is buffered', () =
   test('chunked: counted as it arrives, refused at the first byte over 25 MiB without the end of the request; 25 MiB exactly is taken', async () => {
     const { url } = await serve();
     // The client sends one byte more than the maximum and waits: the server must answer anyway.
-    const over = await rawPost(url, { contentLength: null, body: Buffer.alloc(64 * 1024, 0x20), send: MAX_WEBHOOK_BODY_BYTES + 1, end: false });
+    const over = await rawPost(url, {
+      contentLength: null,
+      body: Buffer.alloc(64 * 1024, 0x20),
+      send: MAX_WEBHOOK_BODY_BYTES + 1,
+      end: false,
+    });
     expect(over).toMatchObject({ status: 413, connection: 'close' });
     expect(JSON.parse((over as RawAnswer).body)).toEqual({ error: `body is over GitHub's maximum of ${MAX_WEBHOOK_BODY_BYTES} bytes` });
     expect(handled).toEqual([]);
 
     // A genuine delivery of exactly the maximum (padded with JSON whitespace), chunked, is handled.
     const body = Buffer.concat([Buffer.from(EDITED), Buffer.alloc(MAX_WEBHOOK_BODY_BYTES - EDITED.length, 0x20)]);
-    const exact = await rawPost(url, { contentLength: null, body, send: body.length, end: true, signature: sign(body), id: 'exactly-the-maximum' });
+    const exact = await rawPost(url, {
+      contentLength: null,
+      body,
+      send: body.length,
+      end: true,
+      signature: sign(body),
+      id: 'exactly-the-maximum',
+    });
     expect(exact).toMatchObject({ status: 200, body: 'ok\n' });
     expect(handled).toEqual(['issues exactly-the-maximum']);
   });
@@ -166,10 +188,12 @@ describe('bodies held at once are bounded too', () => {
     let refusedOne!: () => void;
     const refused = new Promise<void>((resolve) => (refusedOne = resolve));
     const answers = [1, 2, 3, 4, 5].map((i) =>
-      rawPost(url, { contentLength: null, body: chunk, send: max, end: true, id: `upload-${i}`, pause: { after: max - 1, until } }).then((answer) => {
-        if (answer !== 'closed' && answer.status === 503) refusedOne();
-        return answer;
-      }),
+      rawPost(url, { contentLength: null, body: chunk, send: max, end: true, id: `upload-${i}`, pause: { after: max - 1, until } }).then(
+        (answer) => {
+          if (answer !== 'closed' && answer.status === 503) refusedOne();
+          return answer;
+        },
+      ),
     );
     // Five bodies of the maximum less a byte cannot all be held: one is refused while all wait.
     await refused;
@@ -180,7 +204,14 @@ describe('bodies held at once are bounded too', () => {
     expect(statuses.filter((s) => s !== 503).every((s) => s === 400)).toBe(true);
     // Everything they held is given back: a delivery of the maximum is taken.
     const body = Buffer.concat([Buffer.from(EDITED), Buffer.alloc(max - EDITED.length, 0x20)]);
-    const after = await rawPost(url, { contentLength: null, body, send: body.length, end: true, signature: sign(body), id: 'after-the-burst' });
+    const after = await rawPost(url, {
+      contentLength: null,
+      body,
+      send: body.length,
+      end: true,
+      signature: sign(body),
+      id: 'after-the-burst',
+    });
     expect(after).toMatchObject({ status: 200 });
     expect(handled).toEqual(['issues after-the-burst']);
   });
@@ -190,9 +221,18 @@ describe('a refused delivery’s line', () => {
   test('header values are cut and made printable in that line', async () => {
     const { url, text } = await serve();
     const body = Buffer.from(EDITED);
-    const answer = await rawPost(url, { contentLength: body.length, body, send: body.length, end: true, id: `id-${'x'.repeat(500)}`, event: 'issues\u00e9\u00e9' });
+    const answer = await rawPost(url, {
+      contentLength: body.length,
+      body,
+      send: body.length,
+      end: true,
+      id: `id-${'x'.repeat(500)}`,
+      event: 'issues\u00e9\u00e9',
+    });
     expect(answer).toMatchObject({ status: 400 });
-    const line = text().split('\n').find((l) => l.includes('refused'))!;
+    const line = text()
+      .split('\n')
+      .find((l) => l.includes('refused'))!;
     const msg = (JSON.parse(line) as { msg: string }).msg;
     expect(msg).toBe(`webhook delivery id-${'x'.repeat(97)}... (issues??) refused: signature does not match event payload and secret`);
   });

@@ -5,21 +5,21 @@
 // burst of pushes costs one or two runs; no start without WEBHOOK_SECRET. Bodies over GitHub's
 // maximum: webhook-body-limit.test.ts.
 
-import { editedIssuePayload } from './support/bare-app.ts';
-import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import nock from 'nock';
 import { RecentDeliveries, webhookSecretProblem } from '../../src/app/ops/webhook-edge.ts';
-import { PUSH_COMMITS_LISTED, pushTrigger, type PushPayload } from '../../src/app/push-trigger.ts';
+import { PUSH_COMMITS_LISTED, type PushPayload, pushTrigger } from '../../src/app/push-trigger.ts';
 import { branchName } from '../../src/app/state/proposal-key.ts';
 import { capturedLog } from '../support/captured-log.ts';
 import type { WebhookEvent } from '../support/fake-github.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness } from './support/app-harness.ts';
+import { editedIssuePayload } from './support/bare-app.ts';
 
 useNock();
 beforeAll(() => nock.enableNetConnect('127.0.0.1'));
@@ -90,7 +90,11 @@ describe('a redelivered event has one effect', () => {
 
   test('the same event under two delivery ids, at once: one dismissal comment', async () => {
     const { number, closed } = await dismissed();
-    const answers = await Promise.all([h!.post(closed, { id: 'copy-1' }), h!.post(closed, { id: 'copy-2' }), h!.post(closed, { id: 'copy-1' })]);
+    const answers = await Promise.all([
+      h!.post(closed, { id: 'copy-1' }),
+      h!.post(closed, { id: 'copy-2' }),
+      h!.post(closed, { id: 'copy-1' }),
+    ]);
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
     expect(h!.repo.comments(number).map((c) => c.body)).toEqual([expect.stringMatching(/^Dismissed: /)]);
     expect(h!.repo.branchSha(branchName('prod', 'shop'))).toBeUndefined();
@@ -115,7 +119,10 @@ describe('a redelivered event has one effect', () => {
     const added = text().slice(before);
     expect(added).not.toContain(marker);
     expect(added).not.toContain('qqqq');
-    const errors = added.split('\n').filter((l) => l.includes('HandlerError')).map((l) => JSON.parse(l) as { id?: string; err?: { delivery?: string; message?: string } });
+    const errors = added
+      .split('\n')
+      .filter((l) => l.includes('HandlerError'))
+      .map((l) => JSON.parse(l) as { id?: string; err?: { delivery?: string; message?: string } });
     expect(errors.length).toBeGreaterThan(0);
     expect(errors[0]!.err?.delivery).toBe('pull_request failing-delivery-1');
   });
@@ -151,7 +158,12 @@ describe('WEBHOOK_SECRET', () => {
   });
 
   const start = (env: Record<string, string>) =>
-    spawnSync(process.execPath, [MAIN], { cwd: dir, env: { PATH: process.env['PATH'] ?? '', APP_ID: '4242', PRIVATE_KEY_PATH: join(dir, 'key.pem'), ...env }, encoding: 'utf8', timeout: 30_000 });
+    spawnSync(process.execPath, [MAIN], {
+      cwd: dir,
+      env: { PATH: process.env['PATH'] ?? '', APP_ID: '4242', PRIVATE_KEY_PATH: join(dir, 'key.pem'), ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
 
   test.each([
     ['missing', {}],
@@ -259,7 +271,10 @@ describe('pushes', () => {
   test('a push of the configuration: one run reads it and the schedule follows it', async () => {
     await started();
     expect(h!.scheduler.scheduled()).toEqual([]);
-    h!.repo.commitToDefault({ '.github/policy-recommender.yml': 'clusters:\n  - name: prod\n    path: clusters/prod\nschedule: "30 2 * * *"\n' }, 'config');
+    h!.repo.commitToDefault(
+      { '.github/policy-recommender.yml': 'clusters:\n  - name: prod\n    path: clusters/prod\nschedule: "30 2 * * *"\n' },
+      'config',
+    );
     const [push] = pushes();
     expect((await h!.post(push!)).status).toBe(200);
     await h!.settle();
@@ -289,7 +304,12 @@ describe('which pushes ask for a run (push-trigger.ts)', () => {
     ['a tag', push([['clusters/prod/ns.yaml']], { ref: 'refs/tags/main' }), ['clusters/prod'], null],
     ['the default branch deleted', push([], { deleted: true, after: '0' }), ['clusters/prod'], null],
     ['a forced push (files unknown)', push([['README.md']], { forced: true }), ['clusters/prod'], 'configuration'],
-    ['more commits than GitHub lists (files unknown)', push(Array.from({ length: PUSH_COMMITS_LISTED }, () => ['README.md'])), ['clusters/prod'], 'configuration'],
+    [
+      'more commits than GitHub lists (files unknown)',
+      push(Array.from({ length: PUSH_COMMITS_LISTED }, () => ['README.md'])),
+      ['clusters/prod'],
+      'configuration',
+    ],
     ['no commits listed, yet the branch moved', push([]), ['clusters/prod'], 'configuration'],
     ['nothing moved', push([], { after: 'a' }), ['clusters/prod'], null],
     ['a change, before the configuration was read', push([['README.md']]), undefined, 'configuration'],

@@ -4,9 +4,9 @@
 // a server-sent-events stream on 127.0.0.1 that sends what smee.io sends: one JSON message per
 // delivery, its headers as keys and the payload as `body` (smee-client index.js #onmessage).
 
-import { afterAll, afterEach, beforeAll, expect, test } from '@jest/globals';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, expect, test } from '@jest/globals';
 import nock from 'nock';
 import { DASHBOARD_LABEL } from '../../src/app/render/dashboard.ts';
 import { useNock } from '../support/nock-scope.ts';

@@ -4,9 +4,9 @@
 // not asserted (tests never do); the bench's own consistency checks (every record read, none
 // skipped, every record simulated against every policy) make it exit non-zero if they fail.
 
-import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from '@jest/globals';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -22,7 +22,21 @@ describe('npm run bench', () => {
   test('measures every source against its baseline and reports the simulation', () => {
     const run = spawnSync(
       process.execPath,
-      ['bench/run.ts', '--sizes', '3000,6000', '--goldmane', '3000', '--elasticsearch', '500', '--simulate', '3000', '--runs', '1', '--scale', 'tiny'],
+      [
+        'bench/run.ts',
+        '--sizes',
+        '3000,6000',
+        '--goldmane',
+        '3000',
+        '--elasticsearch',
+        '500',
+        '--simulate',
+        '3000',
+        '--runs',
+        '1',
+        '--scale',
+        'tiny',
+      ],
       { cwd: ROOT, encoding: 'utf8', timeout: 220_000 },
     );
     expect(run.stderr).toBe('');
@@ -39,7 +53,11 @@ describe('npm run bench', () => {
         candidatePoliciesPerRecord: number;
         verdicts: { allowed: number; denied: number; indeterminate: number };
       };
-      scale: { preset: string; target: number; growth: { axis: string; task: string; from: number; to: number; time: number; memory: number }[] };
+      scale: {
+        preset: string;
+        target: number;
+        growth: { axis: string; task: string; from: number; to: number; time: number; memory: number }[];
+      };
     };
 
     expect(summary.results.map((r) => r.records)).toEqual([3000, 6000]);

@@ -30,7 +30,16 @@ describe('parseProtocol', () => {
   });
 
   test('only TCP, UDP and SCTP carry ports (numorstring Protocol.SupportsPorts)', () => {
-    expect(['TCP', 'UDP', 'SCTP', 'ICMP', 'ICMPv6', 'UDPLite', 4, 50].map((p) => protocolHasPorts(p as never))).toEqual([true, true, true, false, false, false, false, false]);
+    expect(['TCP', 'UDP', 'SCTP', 'ICMP', 'ICMPv6', 'UDPLite', 4, 50].map((p) => protocolHasPorts(p as never))).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 });
 

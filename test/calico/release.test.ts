@@ -4,12 +4,12 @@
 import { describe, expect, test } from '@jest/globals';
 import {
   CALICO_RELEASES,
-  calicoReleaseAtLeast,
-  calicoReleaseOfVersion,
+  type CalicoRelease,
   CalicoReleaseError,
   CURRENT_CALICO_RELEASE,
+  calicoReleaseAtLeast,
+  calicoReleaseOfVersion,
   parseCalicoRelease,
-  type CalicoRelease,
 } from '../../src/calico/release.ts';
 
 describe('parseCalicoRelease (a configured value)', () => {
@@ -97,7 +97,10 @@ describe('calicoReleaseOfVersion (spec.calicoVersion)', () => {
   test.each(unreadable)('%p is not a version (%s)', (version) => {
     const reading = calicoReleaseOfVersion(version);
     expect(reading.release).toBeNull();
-    expect(reading).toHaveProperty('reason', expect.stringMatching(/^".*" is not a Calico version \(vMAJOR\.MINOR\.PATCH, as calico\/node's build records it\)$/));
+    expect(reading).toHaveProperty(
+      'reason',
+      expect.stringMatching(/^".*" is not a Calico version \(vMAJOR\.MINOR\.PATCH, as calico\/node's build records it\)$/),
+    );
     // Server text in a message stays one bounded line.
     expect((reading as { reason: string }).reason).not.toContain('\n');
     expect((reading as { reason: string }).reason.length).toBeLessThan(200);

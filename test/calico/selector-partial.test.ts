@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { matchesPartially, parseSelector, type PartialLabels } from '../../src/calico/selector.ts';
+import { matchesPartially, type PartialLabels, parseSelector } from '../../src/calico/selector.ts';
 
 // The labels a flow log reports for aggregated pods: `app` is known, anything else may be set.
 const aggregated: PartialLabels = { labels: { app: 'web' }, known: (key) => key === 'app' };
@@ -31,7 +31,7 @@ describe('selectors over labels that may be incomplete', () => {
     expect(truth("tier not in {'x'}", complete)).toBe(true);
   });
 
-  test("Kleene logic: false decides an &&, true decides an ||, ! keeps unknown", () => {
+  test('Kleene logic: false decides an &&, true decides an ||, ! keeps unknown', () => {
     expect(truth("app == 'db' && tier == 'x'")).toBe(false);
     expect(truth("app == 'web' && tier == 'x'")).toBe('unknown');
     expect(truth("app == 'web' || tier == 'x'")).toBe(true);
@@ -49,7 +49,12 @@ describe('selectors over labels that may be incomplete', () => {
 
   test('agrees with the boolean evaluator when every label is known', () => {
     const labels = { app: 'web', tier: 'front' };
-    for (const s of ["app == 'web' && tier != 'back'", "!has(x) || app in {'a'}", "tier ends with 'nt'", "x not in {'a'} && !(app contains 'e')"]) {
+    for (const s of [
+      "app == 'web' && tier != 'back'",
+      "!has(x) || app in {'a'}",
+      "tier ends with 'nt'",
+      "x not in {'a'} && !(app contains 'e')",
+    ]) {
       const selector = parseSelector(s);
       expect(matchesPartially(selector.ast, { labels, known: () => true })).toBe(selector.matches(labels));
     }

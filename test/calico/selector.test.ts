@@ -1,17 +1,17 @@
-import { describe, test, expect } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import {
+  formatSelector,
+  type Labels,
   MAX_NESTING_DEPTH,
   MAX_SELECTOR_LENGTH,
-  SelectorSyntaxError,
-  formatSelector,
   parseSelector,
   quoteSelectorValue,
+  type SelectorNode,
+  SelectorSyntaxError,
   selectorAnd,
   selectorEquals,
   selectorIn,
-  type Labels,
-  type SelectorNode,
 } from '../../src/calico/selector.ts';
 
 const matches = (selector: string, labels: Labels, context?: { global?: boolean }): boolean =>
@@ -127,7 +127,13 @@ describe('precedence', () => {
       op: 'or',
       exprs: [
         { op: '==', key: 'a', value: 'x' },
-        { op: 'and', exprs: [{ op: '==', key: 'b', value: 'y' }, { op: 'not', expr: { op: '==', key: 'c', value: 'z' } }] },
+        {
+          op: 'and',
+          exprs: [
+            { op: '==', key: 'b', value: 'y' },
+            { op: 'not', expr: { op: '==', key: 'c', value: 'z' } },
+          ],
+        },
       ],
     });
     expect(sel.matches({ a: 'x', c: 'z' })).toBe(true);
@@ -154,7 +160,7 @@ describe('precedence', () => {
   test('runs of ! collapse to their parity', () => {
     expect(parseSelector('!!has(a)').ast).toEqual({ op: 'has', key: 'a' });
     expect(parseSelector('! !! has(a)').ast).toEqual({ op: 'not', expr: { op: 'has', key: 'a' } });
-    expect(parseSelector('!'.repeat(4000) + 'has(a)').ast).toEqual({ op: 'has', key: 'a' });
+    expect(parseSelector(`${'!'.repeat(4000)}has(a)`).ast).toEqual({ op: 'has', key: 'a' });
     expect(canonical('!(!has(a))')).toBe('has(a)');
   });
 });
@@ -306,9 +312,9 @@ describe('syntax errors', () => {
   });
 
   test('deep nesting is capped', () => {
-    const ok = '('.repeat(MAX_NESTING_DEPTH) + 'has(a)' + ')'.repeat(MAX_NESTING_DEPTH);
+    const ok = `${'('.repeat(MAX_NESTING_DEPTH)}has(a)${')'.repeat(MAX_NESTING_DEPTH)}`;
     expect(parseSelector(ok).canonical()).toBe('has(a)');
-    const deep = '('.repeat(MAX_NESTING_DEPTH + 1) + 'has(a)' + ')'.repeat(MAX_NESTING_DEPTH + 1);
+    const deep = `${'('.repeat(MAX_NESTING_DEPTH + 1)}has(a)${')'.repeat(MAX_NESTING_DEPTH + 1)}`;
     const error = syntaxError(deep);
     expect(error.position).toBe(MAX_NESTING_DEPTH);
     expect(error.message).toMatch(/nested deeper than 64/);
@@ -330,19 +336,34 @@ function oracle(node: SelectorNode, labels: Labels, isGlobal: boolean): boolean 
   const present = Object.keys(labels).includes('key' in node ? node.key : '');
   const value = 'key' in node ? labels[node.key] : undefined;
   switch (node.op) {
-    case 'all': return !isGlobal;
-    case 'global': return isGlobal;
-    case 'has': return present;
-    case '==': return present && value === node.value;
-    case '!=': return !(present && value === node.value);
-    case 'in': return present && node.values.some((v) => v === value);
-    case 'not in': return !(present && node.values.some((v) => v === value));
-    case 'contains': return present && value !== undefined && value.indexOf(node.value) !== -1;
-    case 'starts with': return present && value !== undefined && value.slice(0, node.value.length) === node.value;
-    case 'ends with': return present && value !== undefined && value.length >= node.value.length && value.slice(value.length - node.value.length) === node.value;
-    case 'not': return !oracle(node.expr, labels, isGlobal);
-    case 'and': return node.exprs.reduce<boolean>((acc, e) => oracle(e, labels, isGlobal) && acc, true);
-    case 'or': return node.exprs.reduce<boolean>((acc, e) => oracle(e, labels, isGlobal) || acc, false);
+    case 'all':
+      return !isGlobal;
+    case 'global':
+      return isGlobal;
+    case 'has':
+      return present;
+    case '==':
+      return present && value === node.value;
+    case '!=':
+      return !(present && value === node.value);
+    case 'in':
+      return present && node.values.some((v) => v === value);
+    case 'not in':
+      return !(present && node.values.some((v) => v === value));
+    case 'contains':
+      return present && value !== undefined && value.indexOf(node.value) !== -1;
+    case 'starts with':
+      return present && value !== undefined && value.slice(0, node.value.length) === node.value;
+    case 'ends with':
+      return (
+        present && value !== undefined && value.length >= node.value.length && value.slice(value.length - node.value.length) === node.value
+      );
+    case 'not':
+      return !oracle(node.expr, labels, isGlobal);
+    case 'and':
+      return node.exprs.reduce<boolean>((acc, e) => oracle(e, labels, isGlobal) && acc, true);
+    case 'or':
+      return node.exprs.reduce<boolean>((acc, e) => oracle(e, labels, isGlobal) || acc, false);
   }
 }
 
@@ -378,8 +399,36 @@ const { node: nodeArb } = fc.letrec<{ node: SelectorNode }>((tie) => ({
 
 // Fragments that make near-miss selectors far more often than random characters do.
 const fragmentArb = fc.constantFrom(
-  '(', ')', '!', '&&', '||', '&', '|', '=', '==', '!=', ' ', '\t', 'has(', 'all()', 'global()', 'a', 'b/c',
-  ' in ', ' not in ', ' contains ', ' starts with ', 'ends', 'with', '{', '}', ',', "'x'", '"y"', "'", '"',
+  '(',
+  ')',
+  '!',
+  '&&',
+  '||',
+  '&',
+  '|',
+  '=',
+  '==',
+  '!=',
+  ' ',
+  '\t',
+  'has(',
+  'all()',
+  'global()',
+  'a',
+  'b/c',
+  ' in ',
+  ' not in ',
+  ' contains ',
+  ' starts with ',
+  'ends',
+  'with',
+  '{',
+  '}',
+  ',',
+  "'x'",
+  '"y"',
+  "'",
+  '"',
 );
 const selectorishArb = fc.oneof(
   fc.array(fragmentArb, { maxLength: 14 }).map((parts) => parts.join('')),

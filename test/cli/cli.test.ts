@@ -1,13 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
-import { writeFlowFile } from '../../src/generator/generate.ts';
 import { parseTime } from '../../src/engine/provenance.ts';
+import { writeFlowFile } from '../../src/generator/generate.ts';
 import { cli, filesIn } from '../support/cli.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -36,7 +36,9 @@ describe('policy-recommender recommend', () => {
     expect(first.stdout).toMatch(/^yaobank\s+Learning\s+created\s+2\s+4\s+2026-11-22T12:00:00Z$/m);
     expect(first.stdout).toContain('ingress Allow TCP 80 from any public IPv4 address (outside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)');
     // The malformed lines are a counted warning; the run succeeds.
-    expect(first.stdout).toMatch(/Warnings \(3\):\n {2}10 of 2,000 lines were skipped as malformed \(see "Skipped" above\)\n {2}yaobank: egress to api\.stripe\.com/);
+    expect(first.stdout).toMatch(
+      /Warnings \(3\):\n {2}10 of 2,000 lines were skipped as malformed \(see "Skipped" above\)\n {2}yaobank: egress to api\.stripe\.com/,
+    );
     expect(await filesIn(out)).toEqual(['global-default-deny.yaml', 'namespace-isolation/yaobank.yaml', 'tiers.yaml']);
     const before = await readFile(join(out, 'namespace-isolation/yaobank.yaml'), 'utf8');
 
@@ -51,11 +53,13 @@ describe('policy-recommender recommend', () => {
     const file = join(dir, 'unlearnable.jsonl');
     const base = (await readFile(flows, 'utf8')).split('\n').find((l) => l.includes('"reporter":"src"') && l.includes('"proto":"tcp"'))!;
     const line = (changes: Record<string, unknown>) => JSON.stringify({ ...JSON.parse(base), ...changes });
-    await writeFile(file, [base, line({ reporter: 'fwd' }), line({ proto: '0' }), '{not json'].join('\n') + '\n');
+    await writeFile(file, `${[base, line({ reporter: 'fwd' }), line({ proto: '0' }), '{not json'].join('\n')}\n`);
     const result = await cli('recommend', '--flows', file, '--out', join(dir, 'unlearnable'), '--now', END, '--dry-run');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/Skipped 1 malformed lines: 1 not JSON\./);
-    expect(result.stdout).toMatch(/Nothing to learn from 2 well-formed inputs: 1 proto 0 \(no Calico rule can match IP protocol 0\), 1 reporter fwd \(/);
+    expect(result.stdout).toMatch(
+      /Nothing to learn from 2 well-formed inputs: 1 proto 0 \(no Calico rule can match IP protocol 0\), 1 reporter fwd \(/,
+    );
   });
 
   test('--dry-run prints a unified diff and writes nothing', async () => {
@@ -126,7 +130,10 @@ describe('policy-recommender recommend', () => {
     ]);
 
     const now = await cli('recommend', '--flows', flows, '--out', join(dir, 'x'), '--now', 'yesterday');
-    expect(now).toMatchObject({ code: 2, stderr: 'policy-recommender: --now: "yesterday" is not an RFC 3339 time such as 2026-11-22T12:00:00Z' });
+    expect(now).toMatchObject({
+      code: 2,
+      stderr: 'policy-recommender: --now: "yesterday" is not an RFC 3339 time such as 2026-11-22T12:00:00Z',
+    });
 
     const usage = await cli('recommend', '--flows', flows);
     expect(usage.code).toBe(2);
@@ -151,7 +158,9 @@ describe('the executable', () => {
   });
 
   test('exit codes of a real process: 1 for a run error, 2 for usage', () => {
-    const error = spawnSync(process.execPath, [CLI, 'recommend', '--flows', join(dir, 'nope'), '--out', join(dir, 'y')], { encoding: 'utf8' });
+    const error = spawnSync(process.execPath, [CLI, 'recommend', '--flows', join(dir, 'nope'), '--out', join(dir, 'y')], {
+      encoding: 'utf8',
+    });
     expect(error.status).toBe(1);
     expect(error.stderr.trim().split('\n')).toHaveLength(1);
     const usage = spawnSync(process.execPath, [CLI, 'bogus'], { encoding: 'utf8' });

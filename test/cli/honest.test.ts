@@ -2,11 +2,11 @@
 // configuration problems all at once, --version, progress only on a terminal. Each runs the CLI as
 // a process and looks at its exit status, stdout and stderr.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { progressWanted } from '../../src/cli/progress.ts';
 import { parseTime } from '../../src/engine/provenance.ts';
 import { writeFlowFile } from '../../src/generator/generate.ts';
@@ -54,7 +54,10 @@ describe('exit status: input that gives a run nothing to go on is a failure', ()
     for (const argv of commands([empty], join(dir, 'out-none'))) {
       const r = cliProcess(argv);
       expect(r.status).toBe(1);
-      expectOneErrorLine(r, /no flow-log files in .*no-logs \(a directory is searched for \*\.log, \*\.json, \*\.jsonl and their \.gz forms\)$/);
+      expectOneErrorLine(
+        r,
+        /no flow-log files in .*no-logs \(a directory is searched for \*\.log, \*\.json, \*\.jsonl and their \.gz forms\)$/,
+      );
     }
     expect(existsSync(join(dir, 'out-none'))).toBe(false);
   });
@@ -97,7 +100,9 @@ describe('exit status: input that gives a run nothing to go on is a failure', ()
   test('records all outside the window: a success, with a warning naming the window', () => {
     const r = cliProcess(['recommend', '--flows', flows, '--out', join(dir, 'out-late'), '--now', '2026-12-22T12:00:00Z', '--dry-run']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/\n {2}no flow record was learned from: \d+ of the 400 fell outside the window 2026-12-21T12:00:00Z to 2026-12-22T12:00:00Z \(check --now, or initialLookback in --config\)\n/);
+    expect(r.stdout).toMatch(
+      /\n {2}no flow record was learned from: \d+ of the 400 fell outside the window 2026-12-21T12:00:00Z to 2026-12-22T12:00:00Z \(check --now, or initialLookback in --config\)\n/,
+    );
   });
 
   test('demo on the bundled samples succeeds', () => {
@@ -122,10 +127,10 @@ describe('what a person reads', () => {
     expect(quiet.stdout).toContain('No flows in this window: yaobank (not Stable however long unchanged: nothing watched them).');
   });
 
-  test('protocols by name: GRE, ESP and SCTP in the summary and the simulation, the rule keeping GRE\'s number', async () => {
+  test("protocols by name: GRE, ESP and SCTP in the summary and the simulation, the rule keeping GRE's number", async () => {
     const gre = join(dir, 'gre.log');
     const line = (proto: string, port: number | null) => JSON.stringify({ ...JSON.parse(good), proto, dest_port: port });
-    await writeFile(gre, [line('47', null), line('esp', null), line('132', 3868), good].join('\n') + '\n');
+    await writeFile(gre, `${[line('47', null), line('esp', null), line('132', 3868), good].join('\n')}\n`);
     const out = join(dir, 'out-gre');
     const r = cliProcess(['recommend', '--flows', gre, '--out', out, '--now', END]);
     expect(r.status).toBe(0);
@@ -156,8 +161,14 @@ describe('one error format, --version', () => {
     [['bogus'], /unknown command 'bogus' \(--help shows usage\)$/],
     [['recommend', '--flows', 'x'], /required option '--out <dir>' not specified \(--help shows usage\)$/],
     [['recommend', '--flows', 'x', '--out', 'y', '--bogus'], /unknown option '--bogus' \(--help shows usage\)$/],
-    [['recommend', '--flows', 'x', '--out', 'y', '--flavor', 'cilium'], /option '--flavor <flavor>' argument 'cilium' is invalid\. Allowed choices are calico, calico-enterprise, kubernetes\. \(--help shows usage\)$/],
-    [['recommend', '--flows', 'x', '--out', 'y', '--now', 'yesterday'], /--now: "yesterday" is not an RFC 3339 time such as 2026-11-22T12:00:00Z$/],
+    [
+      ['recommend', '--flows', 'x', '--out', 'y', '--flavor', 'cilium'],
+      /option '--flavor <flavor>' argument 'cilium' is invalid\. Allowed choices are calico, calico-enterprise, kubernetes\. \(--help shows usage\)$/,
+    ],
+    [
+      ['recommend', '--flows', 'x', '--out', 'y', '--now', 'yesterday'],
+      /--now: "yesterday" is not an RFC 3339 time such as 2026-11-22T12:00:00Z$/,
+    ],
     [['recommend', '--flows', 'x', '--out', 'y', '--microsegment', 'A/B/C/D'], /--microsegment: "A\/B\/C\/D" is not a namespace or /],
   ])('usage error %j: exit 2, one line', (argv, message) => {
     const r = cliProcess(argv);
@@ -220,7 +231,9 @@ describe('progress on stderr: only on a terminal', () => {
   });
 
   test('stderr a pipe: nothing but the summary, even when progress would be drawn at once', () => {
-    const r = cliProcess(['recommend', '--flows', flows, '--out', join(dir, 'out-pipe'), '--now', END, '--dry-run'], { env: { POLICY_RECOMMENDER_PROGRESS_AFTER_MS: '0' } });
+    const r = cliProcess(['recommend', '--flows', flows, '--out', join(dir, 'out-pipe'), '--now', END, '--dry-run'], {
+      env: { POLICY_RECOMMENDER_PROGRESS_AFTER_MS: '0' },
+    });
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).not.toMatch(/Flow logs|lines\/s|\u001b/);
@@ -244,7 +257,9 @@ describe('progress on stderr: only on a terminal', () => {
   });
 
   terminal('stdin on a terminal: no size to fill a bar with, so lines, rate and time only', async () => {
-    const r = cliInTerminal(['simulate', '--flows', '-', '--policies', policies, '--now', END], { env: { POLICY_RECOMMENDER_PROGRESS_AFTER_MS: '0', TERM: 'xterm' } });
+    const r = cliInTerminal(['simulate', '--flows', '-', '--policies', policies, '--now', END], {
+      env: { POLICY_RECOMMENDER_PROGRESS_AFTER_MS: '0', TERM: 'xterm' },
+    });
     // Nothing typed: script passes on the end of its own (empty) stdin, so the run ends with no line.
     expect(r.stdout).toMatch(/Flow logs: read 0 lines \(0 lines\/s\), 0s/);
     expect(r.stdout).toMatch(/\u001b\[2Kpolicy-recommender: 1 file \(<stdin>\) held no lines to read\r?\n$/);

@@ -5,8 +5,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { renderSimulation } from '../../src/cli/simulate.ts';
 import { renderSummary } from '../../src/cli/summary.ts';
-import type { DirectoryRun } from '../../src/pipeline/run.ts';
 import { formatTable } from '../../src/cli/table.ts';
+import type { DirectoryRun } from '../../src/pipeline/run.ts';
 import type { DirectorySimulation } from '../../src/pipeline/simulate.ts';
 import type { FlowRow, Totals } from '../../src/simulate/report.ts';
 import { appendAll, maxOf } from '../../src/util/append.ts';
@@ -38,7 +38,11 @@ describe('output of 200,000 rows', () => {
       flows: 1,
     })) as unknown as FlowRow[];
     const count = { rows: ROWS, records: ROWS, flows: ROWS };
-    const totals: Totals = { all: count, byVerdict: { allowed: count, denied: { rows: 0, records: 0, flows: 0 }, indeterminate: { rows: 0, records: 0, flows: 0 } }, byDecider: [] };
+    const totals: Totals = {
+      all: count,
+      byVerdict: { allowed: count, denied: { rows: 0, records: 0, flows: 0 }, indeterminate: { rows: 0, records: 0, flows: 0 } },
+      byDecider: [],
+    };
     const sim = {
       flows: {
         source: 'a generated file',
@@ -54,7 +58,9 @@ describe('output of 200,000 rows', () => {
     } as unknown as DirectorySimulation;
     const lines = renderSimulation(sim).split('\n');
     expect(lines.filter((l) => l.startsWith('allowed  egress'))).toHaveLength(ROWS);
-    expect(lines.at(-1)).toBe('Totals: 200,000 distinct flows (200,000 records, 200,000 flows): 200,000 allowed (200,000 flows), 0 denied (0 flows), 0 indeterminate (0 flows).');
+    expect(lines.at(-1)).toBe(
+      'Totals: 200,000 distinct flows (200,000 records, 200,000 flows): 200,000 allowed (200,000 flows), 0 denied (0 flows), 0 indeterminate (0 flows).',
+    );
   });
 
   test('appendAll and maxOf take lists of any length', () => {
@@ -64,10 +70,19 @@ describe('output of 200,000 rows', () => {
     expect(maxOf([], 0)).toBe(0);
   });
 
-  test("the summary names ten written files at most, then says how many more", () => {
-    const changes = new Map(Array.from({ length: 10_000 }, (_, i) => [`namespace-isolation/tenant-${String(i).padStart(5, '0')}.yaml`, 'x'] as const));
+  test('the summary names ten written files at most, then says how many more', () => {
+    const changes = new Map(
+      Array.from({ length: 10_000 }, (_, i) => [`namespace-isolation/tenant-${String(i).padStart(5, '0')}.yaml`, 'x'] as const),
+    );
     const run = {
-      flows: { source: 'a generated file', inputsRead: 1, skipped: { total: 0 }, unlearnable: { total: 0 }, observations: { recordsSeen: 1, recordsLearned: 1, notLearned: {} }, window: { from: 0, to: 1 } },
+      flows: {
+        source: 'a generated file',
+        inputsRead: 1,
+        skipped: { total: 0 },
+        unlearnable: { total: 0 },
+        observations: { recordsSeen: 1, recordsLearned: 1, notLearned: {} },
+        window: { from: 0, to: 1 },
+      },
       plan: { changes, clusterWide: [], namespaces: [], notSelected: [], warnings: [], workloads: [], microsegmentation: null },
     } as unknown as DirectoryRun;
     const last = renderSummary(run, 'out', false).split('\n').at(-1)!;

@@ -5,7 +5,7 @@
 
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { ClusterAccessError, ipFamilies, KubernetesClusterContext } from '../../src/cluster/cluster-context.ts';
-import { calicoV1Object, KubeApiServer, type CalicoGroup, type CalicoServing } from '../support/kube-api-server.ts';
+import { type CalicoGroup, type CalicoServing, calicoV1Object, KubeApiServer } from '../support/kube-api-server.ts';
 
 let server: KubeApiServer;
 beforeAll(async () => {
@@ -35,7 +35,12 @@ const clusterInformation = (spec: Record<string, unknown>): Meta => ({
   apiVersion: 'projectcalico.org/v3',
   kind: 'ClusterInformation',
   metadata: { name: 'default', uid: 'uid-ci', resourceVersion: '812', creationTimestamp: '2026-05-01T10:00:00Z' },
-  spec: { clusterGUID: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', clusterType: 'typha,kdd,k8s,operator,bgp,kubeadm', datastoreReady: true, ...spec },
+  spec: {
+    clusterGUID: 'a1b2c3d4e5f60718293a4b5c6d7e8f90',
+    clusterType: 'typha,kdd,k8s,operator,bgp,kubeadm',
+    datastoreReady: true,
+    ...spec,
+  },
 });
 const networkSet = (namespace: string, name: string, labels: Record<string, unknown>, nets: unknown): Meta => ({
   apiVersion: 'projectcalico.org/v3',
@@ -53,11 +58,24 @@ const ipPool = (name: string, cidr: unknown, spec: Record<string, unknown> = {})
   apiVersion: 'projectcalico.org/v3',
   kind: 'IPPool',
   metadata: { name, uid: `uid-${name}`, resourceVersion: '700' },
-  spec: { cidr, blockSize: 26, ipipMode: 'Never', vxlanMode: 'CrossSubnet', natOutgoing: true, nodeSelector: 'all()', allowedUses: ['Workload', 'Tunnel'], ...spec },
+  spec: {
+    cidr,
+    blockSize: 26,
+    ipipMode: 'Never',
+    vxlanMode: 'CrossSubnet',
+    natOutgoing: true,
+    nodeSelector: 'all()',
+    allowedUses: ['Workload', 'Tunnel'],
+    ...spec,
+  },
 });
 
 /** The same objects in both groups, each in its own shape. */
-function store(resource: 'clusterinformations' | 'networksets' | 'globalnetworksets' | 'ippools', objects: Meta[], groups: CalicoGroup[] = ['projectcalico.org', 'crd.projectcalico.org']): void {
+function store(
+  resource: 'clusterinformations' | 'networksets' | 'globalnetworksets' | 'ippools',
+  objects: Meta[],
+  groups: CalicoGroup[] = ['projectcalico.org', 'crd.projectcalico.org'],
+): void {
   for (const group of groups) server.setCalicoItems(group, resource, group === 'projectcalico.org' ? objects : objects.map(calicoV1Object));
 }
 
@@ -118,7 +136,9 @@ describe('calicoVersion', () => {
     store('clusterinformations', [clusterInformation({ calicoVersion: 'v3.30.0' })], ['crd.projectcalico.org']);
     const ctx = context();
     expect(await ctx.calicoVersion()).toBeNull();
-    expect(ctx.calicoVersionWarning).toBe('Calico release unknown: the cluster has no ClusterInformation named default (calico/node creates it when it starts)');
+    expect(ctx.calicoVersionWarning).toBe(
+      'Calico release unknown: the cluster has no ClusterInformation named default (calico/node creates it when it starts)',
+    );
     expect(paths()).toEqual([`${V3}/clusterinformations/default 404`]);
   });
 
@@ -161,7 +181,9 @@ describe('calicoVersion', () => {
     serve('unavailable', 'absent');
     const ctx = context();
     expect(await ctx.calicoVersion()).toBeNull();
-    expect(ctx.calicoVersionWarning).toBe('Calico release unknown: cannot get clusterinformations.projectcalico.org (cluster-wide): HTTP 503 ServiceUnavailable');
+    expect(ctx.calicoVersionWarning).toBe(
+      'Calico release unknown: cannot get clusterinformations.projectcalico.org (cluster-wide): HTTP 503 ServiceUnavailable',
+    );
   });
 
   test('another error is no reason to ask the other group: null with the error', async () => {
@@ -170,7 +192,9 @@ describe('calicoVersion', () => {
     server.failRequests(KubeApiServer.TOKEN, 500, { path: /projectcalico\.org\/v3/, times: 1 });
     const ctx = context();
     expect(await ctx.calicoVersion()).toBeNull();
-    expect(ctx.calicoVersionWarning).toBe('Calico release unknown: cannot get clusterinformations.projectcalico.org (cluster-wide): HTTP 500 InternalError: injected failure');
+    expect(ctx.calicoVersionWarning).toBe(
+      'Calico release unknown: cannot get clusterinformations.projectcalico.org (cluster-wide): HTTP 500 InternalError: injected failure',
+    );
     expect(server.requestsTo(V1)).toEqual([]);
     // The warning is the latest call's.
     expect(await ctx.calicoVersion()).toBe('3.31');
@@ -183,22 +207,62 @@ describe('calicoVersion', () => {
     ['a dirty build', { calicoVersion: 'v3.30.7-dirty' }, '3.30', null],
     ['the dev tag of the next minor', { calicoVersion: 'v3.34.0-0.dev' }, 'main', null],
     ['an older release', { calicoVersion: 'v3.29.4' }, null, 'Calico v3.29.4 is older than 3.30, the oldest release supported'],
-    ['a build outside git', { calicoVersion: '<unknown>' }, null, '"<unknown>" is not a Calico version (vMAJOR.MINOR.PATCH, as calico/node\'s build records it)'],
-    ['no tag reachable', { calicoVersion: '87c15906f2ab' }, null, '"87c15906f2ab" is not a Calico version (vMAJOR.MINOR.PATCH, as calico/node\'s build records it)'],
+    [
+      'a build outside git',
+      { calicoVersion: '<unknown>' },
+      null,
+      '"<unknown>" is not a Calico version (vMAJOR.MINOR.PATCH, as calico/node\'s build records it)',
+    ],
+    [
+      'no tag reachable',
+      { calicoVersion: '87c15906f2ab' },
+      null,
+      '"87c15906f2ab" is not a Calico version (vMAJOR.MINOR.PATCH, as calico/node\'s build records it)',
+    ],
     // kube-controllers creates the object with an empty version before calico/node runs
     // (kube-controllers/pkg/kubecontrollers/run.go EnsureInitialized(ctx, "", "k8s"), release-v3.33).
-    ['not recorded yet', { calicoVersion: '' }, null, 'the ClusterInformation default has no spec.calicoVersion (calico/node records it when it starts)'],
+    [
+      'not recorded yet',
+      { calicoVersion: '' },
+      null,
+      'the ClusterInformation default has no spec.calicoVersion (calico/node records it when it starts)',
+    ],
     ['no field', {}, null, 'the ClusterInformation default has no spec.calicoVersion (calico/node records it when it starts)'],
-    ['not a string', { calicoVersion: 3.31 }, null, 'the ClusterInformation default has no spec.calicoVersion (calico/node records it when it starts)'],
+    [
+      'not a string',
+      { calicoVersion: 3.31 },
+      null,
+      'the ClusterInformation default has no spec.calicoVersion (calico/node records it when it starts)',
+    ],
     // Calico Enterprise: spec.calicoVersion is its open-source base, cnxVersion (and, in newer CRDs,
     // calicoEnterpriseVersion) its own release (tigera/api clusterinfo.go; tigera/operator
     // pkg/imports/crds/enterprise/v1.crd.projectcalico.org/crd.projectcalico.org_clusterinformations.yaml;
     // "Cluster Calico Version: v3.25.1 / Cluster Calico Enterprise Version: v3.17.1" in calicoctl
     // version's output, tigera-cs/Calico-Security-Observability-Troubleshooting-Training).
-    ['Calico Enterprise on a supported base', { calicoVersion: 'v3.31.0', cnxVersion: 'v3.22.0', calicoEnterpriseVersion: 'v3.22.0', variant: 'CalicoEnterprise' }, '3.31', null],
-    ['Calico Enterprise on an older base', { calicoVersion: 'v3.25.1', cnxVersion: 'v3.17.1', variant: 'TigeraSecureEnterprise' }, null, 'Calico Enterprise v3.17.1: Calico v3.25.1 is older than 3.30, the oldest release supported'],
-    ['Calico Enterprise without its base', { cnxVersion: 'v3.22.0-2.0' }, null, 'Calico Enterprise v3.22.0-2.0: the ClusterInformation default has no spec.calicoVersion (calico/node records it when it starts)'],
-    ['Calico Enterprise with an unreadable version', { calicoEnterpriseVersion: 'x\ny' }, null, 'Calico Enterprise: the ClusterInformation default has no spec.calicoVersion (calico/node records it when it starts)'],
+    [
+      'Calico Enterprise on a supported base',
+      { calicoVersion: 'v3.31.0', cnxVersion: 'v3.22.0', calicoEnterpriseVersion: 'v3.22.0', variant: 'CalicoEnterprise' },
+      '3.31',
+      null,
+    ],
+    [
+      'Calico Enterprise on an older base',
+      { calicoVersion: 'v3.25.1', cnxVersion: 'v3.17.1', variant: 'TigeraSecureEnterprise' },
+      null,
+      'Calico Enterprise v3.17.1: Calico v3.25.1 is older than 3.30, the oldest release supported',
+    ],
+    [
+      'Calico Enterprise without its base',
+      { cnxVersion: 'v3.22.0-2.0' },
+      null,
+      'Calico Enterprise v3.22.0-2.0: the ClusterInformation default has no spec.calicoVersion (calico/node records it when it starts)',
+    ],
+    [
+      'Calico Enterprise with an unreadable version',
+      { calicoEnterpriseVersion: 'x\ny' },
+      null,
+      'Calico Enterprise: the ClusterInformation default has no spec.calicoVersion (calico/node records it when it starts)',
+    ],
   ];
   test.each(readings)('%s', async (_what, spec, release, warning) => {
     serve('aggregated', 'crds');
@@ -224,7 +288,13 @@ describe('calicoVersion', () => {
 
 describe('networkSets', () => {
   const sets = [
-    networkSet('shop', 'payment-providers', { role: 'payments', 'app.kubernetes.io/part-of': 'checkout' }, ['198.51.100.0/24', '203.0.113.7', '2001:DB8:0:0:1::/64', '2001:DB8:0:0:1::/80', '198.51.100.9/24']),
+    networkSet('shop', 'payment-providers', { role: 'payments', 'app.kubernetes.io/part-of': 'checkout' }, [
+      '198.51.100.0/24',
+      '203.0.113.7',
+      '2001:DB8:0:0:1::/64',
+      '2001:DB8:0:0:1::/80',
+      '198.51.100.9/24',
+    ]),
     networkSet('billing', 'banks', { role: 'banks' }, ['192.0.2.0/28']),
     globalNetworkSet('monitoring-saas', { vendor: 'metrics' }, ['34.120.0.0/16', '2600:1901::/48']),
     globalNetworkSet('no-nets', {}, undefined),
@@ -277,8 +347,18 @@ describe('networkSets', () => {
     const ctx = context({ pageSize: 3 });
     expect(await ctx.networkSets()).toEqual(expected);
     // The two lists run at once: each asks v3, then v1.
-    expect(paths().sort()).toEqual([`${V1}/globalnetworksets 200`, `${V1}/networksets 200`, `${V3}/globalnetworksets 404`, `${V3}/networksets 404`]);
-    expect(server.requestsTo('/apis/').map((r) => r.path).filter((p) => p.endsWith('/networksets'))).toEqual([`${V3}/networksets`, `${V1}/networksets`]);
+    expect(paths().sort()).toEqual([
+      `${V1}/globalnetworksets 200`,
+      `${V1}/networksets 200`,
+      `${V3}/globalnetworksets 404`,
+      `${V3}/networksets 404`,
+    ]);
+    expect(
+      server
+        .requestsTo('/apis/')
+        .map((r) => r.path)
+        .filter((p) => p.endsWith('/networksets')),
+    ).toEqual([`${V3}/networksets`, `${V1}/networksets`]);
   });
 
   test('v1 objects: labels on the object and in the annotation merge, the annotation winning; one written before the annotation keeps its own', async () => {
@@ -295,7 +375,12 @@ describe('networkSets', () => {
         },
         spec: { nets: ['10.1.0.0/16'] },
       },
-      { apiVersion: 'crd.projectcalico.org/v1', kind: 'NetworkSet', metadata: { namespace: 'shop', name: 'plain', labels: { role: 'legacy' } }, spec: { nets: ['10.2.0.0/16'] } },
+      {
+        apiVersion: 'crd.projectcalico.org/v1',
+        kind: 'NetworkSet',
+        metadata: { namespace: 'shop', name: 'plain', labels: { role: 'legacy' } },
+        spec: { nets: ['10.2.0.0/16'] },
+      },
       {
         apiVersion: 'crd.projectcalico.org/v1',
         kind: 'NetworkSet',
@@ -305,7 +390,12 @@ describe('networkSets', () => {
       {
         apiVersion: 'crd.projectcalico.org/v1',
         kind: 'NetworkSet',
-        metadata: { namespace: 'shop', name: 'stored-labels-not-a-map', labels: { role: 'x' }, annotations: { 'projectcalico.org/metadata': '{"labels": "role=y"}' } },
+        metadata: {
+          namespace: 'shop',
+          name: 'stored-labels-not-a-map',
+          labels: { role: 'x' },
+          annotations: { 'projectcalico.org/metadata': '{"labels": "role=y"}' },
+        },
         spec: { nets: ['10.4.0.0/16'] },
       },
     ]);
@@ -324,7 +414,16 @@ describe('networkSets', () => {
   test('invalid sets are skipped and counted; an invalid net is dropped from its set, as Felix drops it', async () => {
     serve('aggregated', 'absent');
     server.setCalicoItems('projectcalico.org', 'networksets', [
-      networkSet('shop', 'good', { role: 'ok' }, ['10.0.0.0/8', 'not-a-net', '10.0.0.1/8', '300.1.1.1/32', 17, '10.0.0.0/33', 'fe80::1%eth0', '::/0']),
+      networkSet('shop', 'good', { role: 'ok' }, [
+        '10.0.0.0/8',
+        'not-a-net',
+        '10.0.0.1/8',
+        '300.1.1.1/32',
+        17,
+        '10.0.0.0/33',
+        'fe80::1%eth0',
+        '::/0',
+      ]),
       networkSet('../etc', 'bad-namespace', {}, []),
       networkSet('shop', 'UPPER', {}, []),
       networkSet('shop', 'x'.repeat(254), {}, []),
@@ -372,7 +471,9 @@ describe('networkSets', () => {
 
   test('neither group serves them: an error that asks whether Calico is installed', async () => {
     const error = await rejection(context().networkSets());
-    expect(error.message).toBe('cannot list globalnetworksets: neither projectcalico.org/v3 nor crd.projectcalico.org/v1 serves them (is Calico installed?)');
+    expect(error.message).toBe(
+      'cannot list globalnetworksets: neither projectcalico.org/v3 nor crd.projectcalico.org/v1 serves them (is Calico installed?)',
+    );
     expect(error.status).toBe(404);
   });
 
@@ -381,7 +482,9 @@ describe('networkSets', () => {
     server.forbid('list', 'globalnetworksets.projectcalico.org');
     server.forbid('list', 'globalnetworksets.crd.projectcalico.org');
     const error = await rejection(context().networkSets());
-    expect(error.message).toBe('missing permissions: list globalnetworksets.projectcalico.org (cluster-wide), list globalnetworksets.crd.projectcalico.org (cluster-wide)');
+    expect(error.message).toBe(
+      'missing permissions: list globalnetworksets.projectcalico.org (cluster-wide), list globalnetworksets.crd.projectcalico.org (cluster-wide)',
+    );
     expect(error.status).toBe(403);
     expect(error.missing).toEqual([
       { verb: 'list', resource: 'globalnetworksets', group: 'projectcalico.org' },
@@ -413,13 +516,19 @@ describe('networkSets', () => {
     serve('absent', 'crds');
     server.forbid('list', 'globalnetworksets.crd.projectcalico.org');
     const error = await rejection(context().networkSets());
-    expect(error.message).toMatch(/^missing permission: list globalnetworksets\.crd\.projectcalico\.org \(cluster-wide\) \(HTTP 403 Forbidden: /);
+    expect(error.message).toMatch(
+      /^missing permission: list globalnetworksets\.crd\.projectcalico\.org \(cluster-wide\) \(HTTP 403 Forbidden: /,
+    );
     expect(error.missing).toEqual([{ verb: 'list', resource: 'globalnetworksets', group: 'crd.projectcalico.org' }]);
   });
 
   test('an expired continue token restarts the v1 list', async () => {
     serve('absent', 'crds');
-    store('networksets', ['a', 'b', 'c'].map((n) => networkSet('shop', n, {}, [])), ['crd.projectcalico.org']);
+    store(
+      'networksets',
+      ['a', 'b', 'c'].map((n) => networkSet('shop', n, {}, [])),
+      ['crd.projectcalico.org'],
+    );
     server.expireContinueToken(server.continueToken('networksets.crd.projectcalico.org', 2));
     expect((await context({ pageSize: 2 }).networkSets()).map((s) => s.name)).toEqual(['a', 'b', 'c']);
     expect(server.requestsTo(`${V1}/networksets`).map((r) => r.status)).toEqual([200, 410, 200, 200]);
@@ -427,7 +536,11 @@ describe('networkSets', () => {
 });
 
 describe('ipPools', () => {
-  const pools = [ipPool('default-ipv4-ippool', '10.244.0.0/16'), ipPool('default-ipv6-ippool', 'fd00:10:244::/56'), ipPool('old', '172.16.0.0/16', { disabled: true })];
+  const pools = [
+    ipPool('default-ipv4-ippool', '10.244.0.0/16'),
+    ipPool('default-ipv6-ippool', 'fd00:10:244::/56'),
+    ipPool('old', '172.16.0.0/16', { disabled: true }),
+  ];
   const expected = [
     { name: 'default-ipv4-ippool', cidr: '10.244.0.0/16', disabled: false },
     { name: 'default-ipv6-ippool', cidr: 'fd00:10:244::/56', disabled: false },
@@ -478,7 +591,9 @@ describe('ipPools', () => {
     serve('crds', 'absent');
     server.forbid('list', 'ippools.projectcalico.org');
     const error = await rejection(context().ipPools());
-    expect(error.message).toMatch(/^missing permission: list ippools\.projectcalico\.org \(cluster-wide\) \(HTTP 403 Forbidden: ippools\.projectcalico\.org is forbidden: /);
+    expect(error.message).toMatch(
+      /^missing permission: list ippools\.projectcalico\.org \(cluster-wide\) \(HTTP 403 Forbidden: ippools\.projectcalico\.org is forbidden: /,
+    );
     expect(error.missing).toEqual([{ verb: 'list', resource: 'ippools', group: 'projectcalico.org' }]);
   });
 

@@ -1,16 +1,16 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
-import { KubeConfig } from '@kubernetes/client-node';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import { KubeConfig } from '@kubernetes/client-node';
 import {
   ClusterAccessError,
+  type ClusterNamespace,
   KubernetesClusterContext,
   namespaceContext,
   namespaceInventory,
   openClusterContext,
-  type ClusterNamespace,
 } from '../../src/cluster/cluster-context.ts';
 import { FlowAggregator } from '../../src/engine/aggregate.ts';
 import { planRecommendations } from '../../src/pipeline/plan.ts';
@@ -28,10 +28,16 @@ beforeEach(() => {
   server.reset();
 });
 
-const context = (options: { pageSize?: number; maxListAttempts?: number } = {}) => new KubernetesClusterContext(server.kubeConfig(), options);
+const context = (options: { pageSize?: number; maxListAttempts?: number } = {}) =>
+  new KubernetesClusterContext(server.kubeConfig(), options);
 
-const ns = (name: string, labels: Record<string, unknown> = {}) => ({ metadata: { name, uid: `uid-${name}`, labels: { 'kubernetes.io/metadata.name': name, ...labels } } });
-const podTemplate = (labels: Record<string, unknown>) => ({ metadata: { labels }, spec: { containers: [{ name: 'app', image: 'app:1' }] } });
+const ns = (name: string, labels: Record<string, unknown> = {}) => ({
+  metadata: { name, uid: `uid-${name}`, labels: { 'kubernetes.io/metadata.name': name, ...labels } },
+});
+const podTemplate = (labels: Record<string, unknown>) => ({
+  metadata: { labels },
+  spec: { containers: [{ name: 'app', image: 'app:1' }] },
+});
 const workload = (namespace: string, name: string, labels: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
   metadata: { namespace, name, uid: `uid-${namespace}-${name}`, ...extra },
   spec: { selector: { matchLabels: { app: name } }, template: podTemplate(labels) },
@@ -40,9 +46,13 @@ const cronJob = (namespace: string, name: string, labels: Record<string, unknown
   metadata: { namespace, name, uid: `uid-cron-${name}` },
   spec: { schedule: '0 * * * *', jobTemplate: { spec: { template: podTemplate(labels) } } },
 });
-const ownedBy = (cron: string) => ({ ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: cron, uid: `uid-cron-${cron}`, controller: true, blockOwnerDeletion: true }] });
+const ownedBy = (cron: string) => ({
+  ownerReferences: [
+    { apiVersion: 'batch/v1', kind: 'CronJob', name: cron, uid: `uid-cron-${cron}`, controller: true, blockOwnerDeletion: true },
+  ],
+});
 
-const continues = (resource: ListResource, path: string) => server.requestsTo(path).map((r) => r.query['continue'] ?? null);
+const continues = (_resource: ListResource, path: string) => server.requestsTo(path).map((r) => r.query['continue'] ?? null);
 const PATHS: Record<Exclude<ListResource, 'namespaces'>, string> = {
   deployments: '/apis/apps/v1/deployments',
   statefulsets: '/apis/apps/v1/statefulsets',
@@ -64,18 +74,28 @@ async function rejection(promise: Promise<unknown>): Promise<ClusterAccessError>
 describe('namespaces', () => {
   test('are read page by page with limit and continue, and come back sorted with their labels', async () => {
     const names = ['shop', 'billing', 'web', 'db', 'auth', 'cache', 'queue'];
-    server.setItems('namespaces', names.map((n) => ns(n, { team: n === 'web' ? 'frontend' : 'backend' })));
+    server.setItems(
+      'namespaces',
+      names.map((n) => ns(n, { team: n === 'web' ? 'frontend' : 'backend' })),
+    );
     const result = await context({ pageSize: 3 }).namespaces();
     expect(result.map((n) => n.name)).toEqual([...names].sort());
     expect(result.find((n) => n.name === 'web')!.labels).toEqual({ 'kubernetes.io/metadata.name': 'web', team: 'frontend' });
     const requests = server.requestsTo('/api/v1/namespaces');
     expect(requests.map((r) => r.query['limit'])).toEqual(['3', '3', '3']);
-    expect(requests.map((r) => r.query['continue'] ?? null)).toEqual([null, server.continueToken('namespaces', 3), server.continueToken('namespaces', 6)]);
+    expect(requests.map((r) => r.query['continue'] ?? null)).toEqual([
+      null,
+      server.continueToken('namespaces', 3),
+      server.continueToken('namespaces', 6),
+    ]);
     expect(requests.every((r) => r.method === 'GET' && r.token === KubeApiServer.TOKEN)).toBe(true);
   });
 
   test('an expired continue token (410) restarts the list from the beginning, without duplicates', async () => {
-    server.setItems('namespaces', ['a', 'b', 'c', 'd', 'e'].map((n) => ns(n)));
+    server.setItems(
+      'namespaces',
+      ['a', 'b', 'c', 'd', 'e'].map((n) => ns(n)),
+    );
     const expired = server.continueToken('namespaces', 4);
     server.expireContinueToken(expired);
     const ctx = context({ pageSize: 2 });
@@ -87,7 +107,10 @@ describe('namespaces', () => {
   });
 
   test('a continue token that keeps expiring gives up after the bounded attempts', async () => {
-    server.setItems('namespaces', ['a', 'b', 'c'].map((n) => ns(n)));
+    server.setItems(
+      'namespaces',
+      ['a', 'b', 'c'].map((n) => ns(n)),
+    );
     server.expireContinueToken(server.continueToken('namespaces', 2), 10);
     const error = await rejection(context({ pageSize: 2, maxListAttempts: 3 }).namespaces());
     expect(error.status).toBe(410);
@@ -99,7 +122,9 @@ describe('namespaces', () => {
   test('a 403 names the missing permission', async () => {
     server.forbid('list', 'namespaces');
     const error = await rejection(context().namespaces());
-    expect(error.message).toMatch(/^missing permission: list namespaces \(cluster-wide\) \(HTTP 403 Forbidden: namespaces is forbidden: User ".*" cannot list resource "namespaces" in API group "" at the cluster scope\)$/);
+    expect(error.message).toMatch(
+      /^missing permission: list namespaces \(cluster-wide\) \(HTTP 403 Forbidden: namespaces is forbidden: User ".*" cannot list resource "namespaces" in API group "" at the cluster scope\)$/,
+    );
     expect(error.status).toBe(403);
     expect(error.missing).toEqual([{ verb: 'list', resource: 'namespaces', group: '' }]);
   });
@@ -158,7 +183,9 @@ describe('workloads', () => {
     for (const kind of kinds) {
       server.setItems(
         kind,
-        ['a', 'b', 'c', 'd', 'e'].map((n) => (kind === 'cronjobs' ? cronJob('shop', `${kind}-${n}`, { app: n }) : workload('shop', `${kind}-${n}`, { app: n }))),
+        ['a', 'b', 'c', 'd', 'e'].map((n) =>
+          kind === 'cronjobs' ? cronJob('shop', `${kind}-${n}`, { app: n }) : workload('shop', `${kind}-${n}`, { app: n }),
+        ),
       );
     }
     const result = await context({ pageSize: 2 }).workloads();
@@ -167,18 +194,42 @@ describe('workloads', () => {
       expect(server.requestsTo(PATHS[kind]).every((r) => r.query['limit'] === '2')).toBe(true);
     }
     expect(result).toHaveLength(25);
-    expect(result.filter((w) => w.kind === 'StatefulSet').map((w) => w.name)).toEqual(['statefulsets-a', 'statefulsets-b', 'statefulsets-c', 'statefulsets-d', 'statefulsets-e']);
-    expect(result.find((w) => w.name === 'cronjobs-c')).toEqual({ kind: 'CronJob', namespace: 'shop', name: 'cronjobs-c', labels: { app: 'c' } });
+    expect(result.filter((w) => w.kind === 'StatefulSet').map((w) => w.name)).toEqual([
+      'statefulsets-a',
+      'statefulsets-b',
+      'statefulsets-c',
+      'statefulsets-d',
+      'statefulsets-e',
+    ]);
+    expect(result.find((w) => w.name === 'cronjobs-c')).toEqual({
+      kind: 'CronJob',
+      namespace: 'shop',
+      name: 'cronjobs-c',
+      labels: { app: 'c' },
+    });
     // Nothing but GETs: the cluster context never writes.
     expect(server.requests.every((r) => r.method === 'GET')).toBe(true);
   });
 
   test('a 410 restarts only the list whose token expired', async () => {
-    server.setItems('daemonsets', ['a', 'b', 'c'].map((n) => workload('kube-system', n, { app: n })));
-    server.setItems('deployments', ['a', 'b', 'c'].map((n) => workload('shop', n, { app: n })));
+    server.setItems(
+      'daemonsets',
+      ['a', 'b', 'c'].map((n) => workload('kube-system', n, { app: n })),
+    );
+    server.setItems(
+      'deployments',
+      ['a', 'b', 'c'].map((n) => workload('shop', n, { app: n })),
+    );
     server.expireContinueToken(server.continueToken('daemonsets', 2));
     const result = await context({ pageSize: 2 }).workloads();
-    expect(result.map((w) => `${w.kind}/${w.name}`)).toEqual(['DaemonSet/a', 'DaemonSet/b', 'DaemonSet/c', 'Deployment/a', 'Deployment/b', 'Deployment/c']);
+    expect(result.map((w) => `${w.kind}/${w.name}`)).toEqual([
+      'DaemonSet/a',
+      'DaemonSet/b',
+      'DaemonSet/c',
+      'Deployment/a',
+      'Deployment/b',
+      'Deployment/c',
+    ]);
     expect(server.requestsTo(PATHS.daemonsets).map((r) => r.status)).toEqual([200, 410, 200, 200]);
     expect(server.requestsTo(PATHS.deployments).map((r) => r.status)).toEqual([200, 200]);
   });
@@ -186,15 +237,28 @@ describe('workloads', () => {
   test('churn labels are removed from pod-template labels', async () => {
     server.setItems('deployments', [workload('shop', 'web', { app: 'web', tier: 'frontend', 'pod-template-hash': '7d9f8c6b5' })]);
     server.setItems('statefulsets', [workload('shop', 'db', { app: 'db', 'controller-revision-hash': 'db-6c8d7f9b4' })]);
-    server.setItems('daemonsets', [workload('kube-system', 'agent', { app: 'agent', 'controller-revision-hash': 'x1', 'pod-template-generation': '4' })]);
+    server.setItems('daemonsets', [
+      workload('kube-system', 'agent', { app: 'agent', 'controller-revision-hash': 'x1', 'pod-template-generation': '4' }),
+    ]);
     server.setItems('jobs', [
-      workload('shop', 'migrate', { 'batch.kubernetes.io/controller-uid': 'a1b2', 'controller-uid': 'a1b2', 'batch.kubernetes.io/job-name': 'migrate', 'job-name': 'migrate', app: 'migrate' }),
+      workload('shop', 'migrate', {
+        'batch.kubernetes.io/controller-uid': 'a1b2',
+        'controller-uid': 'a1b2',
+        'batch.kubernetes.io/job-name': 'migrate',
+        'job-name': 'migrate',
+        app: 'migrate',
+      }),
     ]);
     const result = await context().workloads();
     expect(result).toEqual([
       { kind: 'DaemonSet', namespace: 'kube-system', name: 'agent', labels: { app: 'agent' } },
       { kind: 'Deployment', namespace: 'shop', name: 'web', labels: { app: 'web', tier: 'frontend' } },
-      { kind: 'Job', namespace: 'shop', name: 'migrate', labels: { 'batch.kubernetes.io/job-name': 'migrate', 'job-name': 'migrate', app: 'migrate' } },
+      {
+        kind: 'Job',
+        namespace: 'shop',
+        name: 'migrate',
+        labels: { 'batch.kubernetes.io/job-name': 'migrate', 'job-name': 'migrate', app: 'migrate' },
+      },
       { kind: 'StatefulSet', namespace: 'shop', name: 'db', labels: { app: 'db' } },
     ]);
   });
@@ -239,7 +303,9 @@ describe('workloads', () => {
   test('a 403 names the permission: verb, resource and API group', async () => {
     server.forbid('list', 'deployments');
     const error = await rejection(context().workloads());
-    expect(error.message).toMatch(/^missing permission: list deployments\.apps \(cluster-wide\) \(HTTP 403 Forbidden: deployments\.apps is forbidden: User "system:serviceaccount:policy-recommender:policy-recommender" cannot list resource "deployments" in API group "apps" at the cluster scope\)$/);
+    expect(error.message).toMatch(
+      /^missing permission: list deployments\.apps \(cluster-wide\) \(HTTP 403 Forbidden: deployments\.apps is forbidden: User "system:serviceaccount:policy-recommender:policy-recommender" cannot list resource "deployments" in API group "apps" at the cluster scope\)$/,
+    );
     expect(error.missing).toEqual([{ verb: 'list', resource: 'deployments', group: 'apps' }]);
   });
 
@@ -332,7 +398,9 @@ describe('connecting', () => {
       );
       server.setItems('namespaces', [ns('shop')]);
       expect((await openClusterContext({ kubeconfig: file, context: 'test' }).namespaces()).map((n) => n.name)).toEqual(['shop']);
-      expect(() => openClusterContext({ kubeconfig: file, context: 'prod' })).toThrow(new ClusterAccessError(`kubeconfig ${file} has no context "prod"`));
+      expect(() => openClusterContext({ kubeconfig: file, context: 'prod' })).toThrow(
+        new ClusterAccessError(`kubeconfig ${file} has no context "prod"`),
+      );
       expect(() => openClusterContext({ kubeconfig: join(dir, 'missing') })).toThrow(/cannot read kubeconfig .*missing: no such file/);
     });
 
@@ -353,7 +421,11 @@ describe('namespace labels in the engine', () => {
     server.setItems('namespaces', [ns('shop', { team: 'payments' }), ns('billing', { team: 'payments' }), ns('web', { team: 'frontend' })]);
     const namespaces = await context().namespaces();
     const cfg = config({ namespaceSpec: { selector: "team == 'payments'" } });
-    const aggregator = new FlowAggregator({ window: { from: NOW - cfg.initialLookback, to: NOW }, clusterDomain: cfg.clusterDomain, tierName: cfg.namespaceSpec.tierName });
+    const aggregator = new FlowAggregator({
+      window: { from: NOW - cfg.initialLookback, to: NOW },
+      clusterDomain: cfg.clusterDomain,
+      tierName: cfg.namespaceSpec.tierName,
+    });
     aggregator.addAll(['shop', 'billing', 'web', 'gone'].map((n) => egress(n, pub)));
     const input = { tree: new Map(), template: await loadTemplate(), observations: aggregator.result().byNamespace, config: cfg, now: NOW };
 

@@ -46,7 +46,8 @@ export class FakeClock implements Clock {
     for (;;) {
       let next: Timer | undefined;
       for (const timer of this.#timers.values()) {
-        if (timer.due <= target && (next === undefined || timer.due < next.due || (timer.due === next.due && timer.id < next.id))) next = timer;
+        if (timer.due <= target && (next === undefined || timer.due < next.due || (timer.due === next.due && timer.id < next.id)))
+          next = timer;
       }
       if (next === undefined) break;
       this.#timers.delete(next.id);

@@ -61,7 +61,14 @@ function replica(identity: string, options: Partial<LeaderElectorOptions> = {}):
 
 const tokenOf = (identity: string) => `token-${identity}`;
 const lease = () => server.lease(NAMESPACE, LEASE)!;
-const spec = () => lease().spec as { holderIdentity: string; leaseDurationSeconds: number; acquireTime: string; renewTime: string; leaseTransitions: number };
+const spec = () =>
+  lease().spec as {
+    holderIdentity: string;
+    leaseDurationSeconds: number;
+    acquireTime: string;
+    renewTime: string;
+    leaseTransitions: number;
+  };
 const requestsBy = (identity: string) => server.requestsTo(LEASE_PATH).filter((r) => r.token === tokenOf(identity));
 const calls = (identity: string) => requestsBy(identity).map((r) => `${r.method} ${r.status}`);
 const timeOf = (who: string, what: 'started' | 'stopped') => events.find((e) => e.who === who && e.what === what)?.at;
@@ -86,7 +93,9 @@ describe('leader election', () => {
     const renewals = requestsBy('pod-a').slice(2);
     expect(renewals).toHaveLength(30);
     expect(renewals.every((r) => r.method === 'PUT' && r.status === 200)).toBe(true);
-    expect(renewals.every((r) => typeof (r.body as { metadata: { resourceVersion?: string } }).metadata.resourceVersion === 'string')).toBe(true);
+    expect(renewals.every((r) => typeof (r.body as { metadata: { resourceVersion?: string } }).metadata.resourceVersion === 'string')).toBe(
+      true,
+    );
     expect(requestsBy('pod-b').every((r) => r.method === 'GET')).toBe(true);
     // Renewals keep the acquire time.
     expect(Date.parse(spec().acquireTime)).toBe(clock.now() - 60 * SECOND);
@@ -143,7 +152,13 @@ describe('leader election', () => {
 
   test("a lease left by a vanished replica is taken over after its duration, judged on this replica's clock", async () => {
     const longAgo = '2020-01-01T00:00:00.000000Z';
-    server.putLease(NAMESPACE, LEASE, { holderIdentity: 'pod-gone', leaseDurationSeconds: 15, acquireTime: longAgo, renewTime: longAgo, leaseTransitions: 3 });
+    server.putLease(NAMESPACE, LEASE, {
+      holderIdentity: 'pod-gone',
+      leaseDurationSeconds: 15,
+      acquireTime: longAgo,
+      renewTime: longAgo,
+      leaseTransitions: 3,
+    });
     const b = replica('pod-b');
     const start = clock.now();
     await b.start();
@@ -159,7 +174,12 @@ describe('leader election', () => {
     server.putLease(NAMESPACE, LEASE, { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 2 });
     // Between b's read and b's write, replica c takes the lease.
     server.beforeNextLeaseWrite(() => {
-      server.putLease(NAMESPACE, LEASE, { holderIdentity: 'pod-c', leaseDurationSeconds: 15, renewTime: new Date(clock.now()).toISOString(), leaseTransitions: 3 });
+      server.putLease(NAMESPACE, LEASE, {
+        holderIdentity: 'pod-c',
+        leaseDurationSeconds: 15,
+        renewTime: new Date(clock.now()).toISOString(),
+        leaseTransitions: 3,
+      });
     });
     const b = replica('pod-b');
     await b.start();
@@ -170,12 +190,21 @@ describe('leader election', () => {
     // c's hold is respected for its duration from when b saw it.
     await clock.advance(10 * SECOND);
     expect(b.isLeader).toBe(false);
-    expect(requestsBy('pod-b').slice(3).every((r) => r.method === 'GET')).toBe(true);
+    expect(
+      requestsBy('pod-b')
+        .slice(3)
+        .every((r) => r.method === 'GET'),
+    ).toBe(true);
   });
 
   test('a 409 AlreadyExists while creating the lease is handled the same way', async () => {
     server.beforeNextLeaseWrite(() => {
-      server.putLease(NAMESPACE, LEASE, { holderIdentity: 'pod-c', leaseDurationSeconds: 15, renewTime: new Date(clock.now()).toISOString(), leaseTransitions: 0 });
+      server.putLease(NAMESPACE, LEASE, {
+        holderIdentity: 'pod-c',
+        leaseDurationSeconds: 15,
+        renewTime: new Date(clock.now()).toISOString(),
+        leaseTransitions: 0,
+      });
     });
     const b = replica('pod-b');
     await b.start();
@@ -211,7 +240,12 @@ describe('leader election', () => {
     const a = replica('pod-a');
     await a.start();
     await clock.advance(3 * SECOND);
-    server.putLease(NAMESPACE, LEASE, { holderIdentity: 'pod-x', leaseDurationSeconds: 15, renewTime: new Date(clock.now()).toISOString(), leaseTransitions: 1 });
+    server.putLease(NAMESPACE, LEASE, {
+      holderIdentity: 'pod-x',
+      leaseDurationSeconds: 15,
+      renewTime: new Date(clock.now()).toISOString(),
+      leaseTransitions: 1,
+    });
     const takenAt = clock.now();
     await clock.advanceUntil(() => !a.isLeader, 20 * SECOND);
     expect(timeOf('pod-a', 'stopped')! - takenAt).toBeLessThanOrEqual(2 * SECOND);
@@ -234,8 +268,12 @@ describe('leader election', () => {
   });
 
   test('timings are checked like client-go checks them', () => {
-    expect(() => replica('x', { leaseDurationSeconds: 10, renewDeadlineSeconds: 10 })).toThrow(/leaseDurationSeconds must be greater than renewDeadlineSeconds/);
-    expect(() => replica('x', { renewDeadlineSeconds: 2, retryPeriodSeconds: 2 })).toThrow(/renewDeadlineSeconds must be greater than 1.2 x retryPeriodSeconds/);
+    expect(() => replica('x', { leaseDurationSeconds: 10, renewDeadlineSeconds: 10 })).toThrow(
+      /leaseDurationSeconds must be greater than renewDeadlineSeconds/,
+    );
+    expect(() => replica('x', { renewDeadlineSeconds: 2, retryPeriodSeconds: 2 })).toThrow(
+      /renewDeadlineSeconds must be greater than 1.2 x retryPeriodSeconds/,
+    );
     expect(() => replica('x', { retryPeriodSeconds: 0.5 })).toThrow(/retryPeriodSeconds must be a positive whole number/);
     expect(() => replica('x', { name: '../lease' })).toThrow(/invalid lease name/);
     electors.length = 0;

@@ -3,7 +3,7 @@
 // Kubernetes API server on 127.0.0.1 that keeps Leases with resourceVersion compare-and-swap.
 
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
-import { leaseRunLock, runLeaseName, type RunLock } from '../../src/cluster/run-lock.ts';
+import { leaseRunLock, type RunLock, runLeaseName } from '../../src/cluster/run-lock.ts';
 import { KubeApiServer } from '../support/kube-api-server.ts';
 
 const NAMESPACE = 'policy-recommender';
@@ -77,7 +77,10 @@ describe('a run lock per repository', () => {
       if (++started === 2) both.resolve();
       await both.promise;
     };
-    await Promise.all([a.hold('1/acme/policies', new AbortController().signal, run), b.hold('1/acme/other', new AbortController().signal, run)]);
+    await Promise.all([
+      a.hold('1/acme/policies', new AbortController().signal, run),
+      b.hold('1/acme/other', new AbortController().signal, run),
+    ]);
     expect(started).toBe(2);
   }, 20_000);
 

@@ -66,7 +66,9 @@ describe('recommendation config', () => {
     expect(issues({ interval: '5 minutes' })).toEqual(['interval: "5 minutes" is not a duration (use e.g. 2m30s, 24h, 7d)']);
     expect(issues({ interval: 300 })[0]).toMatch(/^interval: must be a duration/);
     expect(issues({ interval: '10s' })).toEqual(['interval: must be at least 30s']);
-    expect(issues({ interval: '2h', initialLookback: '1h', stabilizationPeriod: '3h' })).toEqual(['initialLookback: must not be shorter than interval']);
+    expect(issues({ interval: '2h', initialLookback: '1h', stabilizationPeriod: '3h' })).toEqual([
+      'initialLookback: must not be shorter than interval',
+    ]);
     expect(issues({ stabilizationPeriod: '1m' })).toEqual(['stabilizationPeriod: must not be shorter than interval']);
     expect(issues({ namespaceSpec: { tierName: 'Bad_Tier' } })[0]).toMatch(/^namespaceSpec\.tierName: must be a tier name/);
     expect(issues({ namespaceSpec: { selector: "team == 'x" } })[0]).toMatch(/^namespaceSpec\.selector: invalid selector: .*position/);
@@ -106,8 +108,12 @@ describe('recommendation config', () => {
   });
 
   test('a file that is not YAML, or not a mapping, is one clear error', () => {
-    expect(() => parseRecommendationConfig('flavor: [calico\n', 'bad.yml')).toThrow(/invalid configuration in bad.yml: not valid YAML at line \d/);
-    expect(() => parseRecommendationConfig('- calico\n', 'list.yml')).toThrow('invalid configuration in list.yml: must be a YAML mapping of keys');
+    expect(() => parseRecommendationConfig('flavor: [calico\n', 'bad.yml')).toThrow(
+      /invalid configuration in bad.yml: not valid YAML at line \d/,
+    );
+    expect(() => parseRecommendationConfig('- calico\n', 'list.yml')).toThrow(
+      'invalid configuration in list.yml: must be a YAML mapping of keys',
+    );
     expect(() => parseRecommendationConfig('a: &x [*x]\n', 'alias.yml')).toThrow(ConfigError);
   });
 });

@@ -2,21 +2,29 @@
 // Calico's v3 CRDs (vendored in test/fixtures/calico-crds) plus the CEL and validator rules ajv cannot run, and the
 // `kubernetes` flavour writes well-formed networking.k8s.io/v1 NetworkPolicies.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Flavor } from '../../src/config/recommendation-config.ts';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { parse as parseYaml } from 'yaml';
+import type { Flavor } from '../../src/config/recommendation-config.ts';
 import { enforcePolicyInFile } from '../../src/engine/enforce.ts';
 import type { Plan } from '../../src/pipeline/plan.ts';
 import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
 import { loadTree } from '../../src/repo/fs-tree.ts';
-import { CALICO_VERSIONS, calicoKinds, CRD_DIR, SHARED_CRD_DIR, validateCalicoObject, type CalicoVersion } from '../support/crd-validator.ts';
+import {
+  CALICO_VERSIONS,
+  type CalicoVersion,
+  CRD_DIR,
+  calicoKinds,
+  SHARED_CRD_DIR,
+  validateCalicoObject,
+} from '../support/crd-validator.ts';
 import { validateKubernetesNetworkPolicy } from '../support/kubernetes-validator.ts';
 import {
   ALL_FLAVORS,
   isCalico,
   isKustomization,
+  type ManifestObject,
   makeTempDir,
   namespacePolicyId,
   objectId,
@@ -24,10 +32,9 @@ import {
   planFromFlows,
   removeDir,
   SCENARIOS,
+  type ScenarioName,
   TEMPLATE_OBJECTS,
   writeScenarioFlows,
-  type ManifestObject,
-  type ScenarioName,
 } from '../support/recommend-run.ts';
 
 type Obj = Record<string, unknown>;
@@ -95,7 +102,15 @@ function expectedPolicies(plan: Plan, flavor: Flavor): string[] {
 
 test('the Calico CRDs are loaded for every kind we validate', () => {
   const kinds = calicoKinds();
-  for (const kind of ['Tier', 'StagedNetworkPolicy', 'StagedGlobalNetworkPolicy', 'NetworkPolicy', 'GlobalNetworkPolicy', 'NetworkSet', 'GlobalNetworkSet']) {
+  for (const kind of [
+    'Tier',
+    'StagedNetworkPolicy',
+    'StagedGlobalNetworkPolicy',
+    'NetworkPolicy',
+    'GlobalNetworkPolicy',
+    'NetworkSet',
+    'GlobalNetworkSet',
+  ]) {
     expect({ kind, loaded: kinds.has(kind), from: CRD_DIR }).toEqual({ kind, loaded: true, from: CRD_DIR });
     expect(kinds.get(kind)!.apiVersion).toBe('projectcalico.org/v3');
   }
@@ -103,7 +118,16 @@ test('the Calico CRDs are loaded for every kind we validate', () => {
 
 test.each(CALICO_VERSIONS.map((v) => [v]))('the CRDs of Calico %s are vendored for every kind we validate', (version) => {
   const kinds = calicoKinds(version);
-  const expected = ['GlobalNetworkPolicy', 'GlobalNetworkSet', 'NetworkPolicy', 'NetworkSet', 'StagedGlobalNetworkPolicy', 'StagedKubernetesNetworkPolicy', 'StagedNetworkPolicy', 'Tier'];
+  const expected = [
+    'GlobalNetworkPolicy',
+    'GlobalNetworkSet',
+    'NetworkPolicy',
+    'NetworkSet',
+    'StagedGlobalNetworkPolicy',
+    'StagedKubernetesNetworkPolicy',
+    'StagedNetworkPolicy',
+    'Tier',
+  ];
   expect([...kinds.keys()].sort()).toEqual(expected);
   // Up to 3.31 projectcalico.org/v3 is stored as crd.projectcalico.org/v1, whose CRDs give the shape.
   const groups = new Set([...kinds.values()].map((k) => k.apiVersion));
@@ -111,10 +135,16 @@ test.each(CALICO_VERSIONS.map((v) => [v]))('the CRDs of Calico %s are vendored f
 });
 
 (existsSync(SHARED_CRD_DIR) ? test : test.skip)('the vendored CRDs are identical to the shared copy beside the checkout', () => {
-  const yaml = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+  const yaml = (dir: string) =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort();
   expect(yaml(CRD_DIR)).toEqual(yaml(SHARED_CRD_DIR));
   for (const file of yaml(SHARED_CRD_DIR)) {
-    expect({ file, same: readFileSync(join(CRD_DIR, file), 'utf8') === readFileSync(join(SHARED_CRD_DIR, file), 'utf8') }).toEqual({ file, same: true });
+    expect({ file, same: readFileSync(join(CRD_DIR, file), 'utf8') === readFileSync(join(SHARED_CRD_DIR, file), 'utf8') }).toEqual({
+      file,
+      same: true,
+    });
   }
 });
 
@@ -136,37 +166,60 @@ describe.each(SCENARIOS.map((s) => [s]))('scenario %s', (scenario: ScenarioName)
 
   const resources = (flavor: Flavor) => objects.get(flavor)!.filter((o) => !isKustomization(o.value));
   const plannedFor = async (flavor: Flavor, release: CalicoVersion) =>
-    parseManifests((await planFromFlows([await writeScenarioFlows(dir!, scenario)], flavor, new Map(), release)).changes).filter((o) => !isKustomization(o.value));
+    parseManifests((await planFromFlows([await writeScenarioFlows(dir!, scenario)], flavor, new Map(), release)).changes).filter(
+      (o) => !isKustomization(o.value),
+    );
 
-  test.each([['calico'], ['calico-enterprise']] as [Flavor][])('%s: writes one staged policy per namespace and the template objects', (flavor) => {
-    const plan = plans.get(flavor)!;
-    expect(plan.changes.size).toBeGreaterThan(0);
-    const policies = expectedPolicies(plan, flavor);
-    expect(policies.length).toBeGreaterThan(0);
-    expect(resources(flavor).map((o) => objectId(o.value)).sort()).toEqual([...policies, ...TEMPLATE_OBJECTS].sort());
-    expect(resources(flavor).filter((o) => !isCalico(o.value)).map(where)).toEqual([]);
-  });
+  test.each([['calico'], ['calico-enterprise']] as [Flavor][])(
+    '%s: writes one staged policy per namespace and the template objects',
+    (flavor) => {
+      const plan = plans.get(flavor)!;
+      expect(plan.changes.size).toBeGreaterThan(0);
+      const policies = expectedPolicies(plan, flavor);
+      expect(policies.length).toBeGreaterThan(0);
+      expect(
+        resources(flavor)
+          .map((o) => objectId(o.value))
+          .sort(),
+      ).toEqual([...policies, ...TEMPLATE_OBJECTS].sort());
+      expect(
+        resources(flavor)
+          .filter((o) => !isCalico(o.value))
+          .map(where),
+      ).toEqual([]);
+    },
+  );
 
-  test.each(GENERATIONS.map((g) => [g.validOn.join(', '), g] as const))('calico: every object validates against the CRDs and Calico rules of Calico %s', async (_releases, { planned, validOn }) => {
-    const calico = planned === undefined ? resources('calico') : await plannedFor('calico', planned);
-    expect(calico.length).toBeGreaterThan(0);
-    expect(errorsByObject(calico, onReleases(validOn))).toEqual({});
-  });
+  test.each(GENERATIONS.map((g) => [g.validOn.join(', '), g] as const))(
+    'calico: every object validates against the CRDs and Calico rules of Calico %s',
+    async (_releases, { planned, validOn }) => {
+      const calico = planned === undefined ? resources('calico') : await plannedFor('calico', planned);
+      expect(calico.length).toBeGreaterThan(0);
+      expect(errorsByObject(calico, onReleases(validOn))).toEqual({});
+    },
+  );
 
-  test.each(GENERATIONS.map((g) => [g.validOn.join(', '), g] as const))('calico-enterprise: only the Enterprise-only destination.domains field fails on Calico %s', async (_releases, { planned, validOn }) => {
-    const enterprise = planned === undefined ? resources('calico-enterprise') : await plannedFor('calico-enterprise', planned);
-    const unexpected = errorsByObject(enterprise, (v) => onReleases(validOn)(v).filter((e) => !DOMAINS_UNKNOWN_ANY_RELEASE.test(e)));
-    expect(unexpected).toEqual({});
-    // The open-source CRDs do reject the field (strict field validation is on) ...
-    expect(enterprise.some((o) => validateCalicoObject(o.value).some((e) => DOMAINS_UNKNOWN.test(e)))).toBe(true);
-    // ... and it is the only thing they reject.
-    expect(errorsByObject(enterprise, (v) => onReleases(validOn)(withoutDomains(v)))).toEqual({});
-  });
+  test.each(GENERATIONS.map((g) => [g.validOn.join(', '), g] as const))(
+    'calico-enterprise: only the Enterprise-only destination.domains field fails on Calico %s',
+    async (_releases, { planned, validOn }) => {
+      const enterprise = planned === undefined ? resources('calico-enterprise') : await plannedFor('calico-enterprise', planned);
+      const unexpected = errorsByObject(enterprise, (v) => onReleases(validOn)(v).filter((e) => !DOMAINS_UNKNOWN_ANY_RELEASE.test(e)));
+      expect(unexpected).toEqual({});
+      // The open-source CRDs do reject the field (strict field validation is on) ...
+      expect(enterprise.some((o) => validateCalicoObject(o.value).some((e) => DOMAINS_UNKNOWN.test(e)))).toBe(true);
+      // ... and it is the only thing they reject.
+      expect(errorsByObject(enterprise, (v) => onReleases(validOn)(withoutDomains(v)))).toEqual({});
+    },
+  );
 
   test('calico: the types of every policy include each direction it has rules for (Calico ignores the others)', () => {
     const ignored = resources('calico').flatMap((o) => {
       const types = isObj(o.value['spec']) ? o.value['spec']['types'] : undefined;
-      return Array.isArray(types) ? rulesOf(o.value).filter(({ direction }) => !types.includes(direction === 'ingress' ? 'Ingress' : 'Egress')).map(() => where(o)) : [];
+      return Array.isArray(types)
+        ? rulesOf(o.value)
+            .filter(({ direction }) => !types.includes(direction === 'ingress' ? 'Ingress' : 'Egress'))
+            .map(() => where(o))
+        : [];
     });
     expect(ignored).toEqual([]);
   });
@@ -193,14 +246,20 @@ describe.each(SCENARIOS.map((s) => [s]))('scenario %s', (scenario: ScenarioName)
     // Nothing in a source, nor in ingress rules.
     const misplaced = resources('calico-enterprise').flatMap((o) =>
       rulesOf(o.value)
-        .filter(({ direction, rule }) => (isObj(rule['source']) && 'domains' in rule['source']) || (direction === 'ingress' && isObj(rule['destination']) && 'domains' in rule['destination']))
+        .filter(
+          ({ direction, rule }) =>
+            (isObj(rule['source']) && 'domains' in rule['source']) ||
+            (direction === 'ingress' && isObj(rule['destination']) && 'domains' in rule['destination']),
+        )
         .map(() => where(o)),
     );
     expect(misplaced).toEqual([]);
   });
 
   test('calico: no rule carries domains', () => {
-    const withDomains = resources('calico').filter((o) => rulesOf(o.value).some(({ rule }) => isObj(rule['destination']) && 'domains' in rule['destination']));
+    const withDomains = resources('calico').filter((o) =>
+      rulesOf(o.value).some(({ rule }) => isObj(rule['destination']) && 'domains' in rule['destination']),
+    );
     expect(withDomains.map(where)).toEqual([]);
   });
 
@@ -221,9 +280,7 @@ describe.each(SCENARIOS.map((s) => [s]))('scenario %s', (scenario: ScenarioName)
 
   test('every written document is a Kustomization or an object of the flavour', () => {
     for (const flavor of ALL_FLAVORS) {
-      const odd = objects
-        .get(flavor)!
-        .filter((o) => !isKustomization(o.value) && !isCalico(o.value));
+      const odd = objects.get(flavor)!.filter((o) => !isKustomization(o.value) && !isCalico(o.value));
       expect({ flavor, odd: odd.map(where) }).toEqual({ flavor, odd: [] });
     }
   });
@@ -272,7 +329,11 @@ function validPolicy(): Obj {
         {
           action: 'Allow',
           protocol: 'TCP',
-          destination: { selector: "projectcalico.org/name == 'corp' && projectcalico.org/kind == 'NetworkSet'", namespaceSelector: 'global()', ports: [443] },
+          destination: {
+            selector: "projectcalico.org/name == 'corp' && projectcalico.org/kind == 'NetworkSet'",
+            namespaceSelector: 'global()',
+            ports: [443],
+          },
         },
         { action: 'Allow', protocol: 47, destination: { nets: ['172.16.0.0/12'] } },
       ],
@@ -311,37 +372,95 @@ describe('validateCalicoObject', () => {
       },
       { apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 'appsec' }, spec: { order: 400, defaultAction: 'Deny' } },
       { apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 'default' }, spec: { order: 1000000, defaultAction: 'Deny' } },
-      { apiVersion: 'projectcalico.org/v3', kind: 'NetworkSet', metadata: { name: 'partner-apis', namespace: 'shop' }, spec: { nets: ['203.0.113.0/24'] } },
-      { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkSet', metadata: { name: 'corp-saas', labels: { kind: 'saas' } }, spec: { nets: ['2001:db8::/32'] } },
+      {
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'NetworkSet',
+        metadata: { name: 'partner-apis', namespace: 'shop' },
+        spec: { nets: ['203.0.113.0/24'] },
+      },
+      {
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'GlobalNetworkSet',
+        metadata: { name: 'corp-saas', labels: { kind: 'saas' } },
+        spec: { nets: ['2001:db8::/32'] },
+      },
     ];
     for (const value of valid) expect({ id: objectId(value), errors: onEveryRelease(value) }).toEqual({ id: objectId(value), errors: [] });
   });
 
   test.each<[string, Mutation, RegExp]>([
-    ['ports with destination services', (p) => void (dest(egress(p, 1))['ports'] = [443]), /ports and notPorts cannot be specified with services/],
-    ['notPorts with destination services', (p) => void (dest(egress(p, 1))['notPorts'] = [22]), /ports and notPorts cannot be specified with services/],
+    [
+      'ports with destination services',
+      (p) => void (dest(egress(p, 1))['ports'] = [443]),
+      /ports and notPorts cannot be specified with services/,
+    ],
+    [
+      'notPorts with destination services',
+      (p) => void (dest(egress(p, 1))['notPorts'] = [22]),
+      /ports and notPorts cannot be specified with services/,
+    ],
     ['ports with protocol ICMP', (p) => void (dest(egress(p, 2))['ports'] = [80]), /ports are only valid with protocol TCP, UDP or SCTP/],
-    ['numeric ports without a protocol', (p) => void delete ingress(p, 0)['protocol'], /rules with numeric port or port range must set protocol to TCP or UDP or SCTP/],
-    ['global() in an entity selector', (p) => void (dest(egress(p, 3))['selector'] = 'global()'), /destination\/selector: global\(\) can only be used in an EntityRule namespaceSelector/],
+    [
+      'numeric ports without a protocol',
+      (p) => void delete ingress(p, 0)['protocol'],
+      /rules with numeric port or port range must set protocol to TCP or UDP or SCTP/,
+    ],
+    [
+      'global() in an entity selector',
+      (p) => void (dest(egress(p, 3))['selector'] = 'global()'),
+      /destination\/selector: global\(\) can only be used in an EntityRule namespaceSelector/,
+    ],
     ['global() in the policy selector', (p) => void (spec(p)['selector'] = 'global()'), /\/spec\/selector: global\(\) can only be used/],
     ['an unknown spec field', (p) => void (spec(p)['prority'] = 10), /^\/spec: unknown field "prority"$/],
-    ['an unknown rule field (a typo of domains)', (p) => void (dest(egress(p, 0))['domain'] = ['example.com']), /\/spec\/egress\/0\/destination: unknown field "domain"/],
+    [
+      'an unknown rule field (a typo of domains)',
+      (p) => void (dest(egress(p, 0))['domain'] = ['example.com']),
+      /\/spec\/egress\/0\/destination: unknown field "domain"/,
+    ],
     ['an unknown metadata field', (p) => void ((p['metadata'] as Obj)['label'] = {}), /\/metadata: unknown field "label"/],
-    ['a name with two dots', (p) => void ((p['metadata'] as Obj)['name'] = 'namespace-isolation.web.v2-recommendation'), /is not a valid StagedNetworkPolicy name/],
-    ['a name that is not a DNS subdomain', (p) => void ((p['metadata'] as Obj)['name'] = 'namespace-isolation.Shop_Recommendation'), /not a valid DNS subdomain/],
+    [
+      'a name with two dots',
+      (p) => void ((p['metadata'] as Obj)['name'] = 'namespace-isolation.web.v2-recommendation'),
+      /is not a valid StagedNetworkPolicy name/,
+    ],
+    [
+      'a name that is not a DNS subdomain',
+      (p) => void ((p['metadata'] as Obj)['name'] = 'namespace-isolation.Shop_Recommendation'),
+      /not a valid DNS subdomain/,
+    ],
     ['an invalid label value', (p) => void ((p['metadata'] as Obj)['labels'] = { team: 'a b' }), /invalid label value/],
     ['services with a selector', (p) => void (dest(egress(p, 1))['selector'] = "app == 'api'"), /Selector\/NotSelector and Services/],
-    ['services with a namespaceSelector', (p) => void (dest(egress(p, 1))['namespaceSelector'] = 'all()'), /NamespaceSelector and Services/],
+    [
+      'services with a namespaceSelector',
+      (p) => void (dest(egress(p, 1))['namespaceSelector'] = 'all()'),
+      /NamespaceSelector and Services/,
+    ],
     ['services with nets', (p) => void (dest(egress(p, 1))['nets'] = ['10.0.0.0/8']), /Nets\/NotNets and Services/],
-    ['services with serviceAccounts', (p) => void (dest(egress(p, 1))['serviceAccounts'] = { names: ['api'] }), /ServiceAccounts and Services/],
-    ['services without a name', (p) => void (dest(egress(p, 1))['services'] = { namespace: 'shop' }), /services must specify a service name/],
-    ['services in an egress rule source', (p) => void (egress(p, 0)['source'] = { services: { name: 'web', namespace: 'shop' } }), /services cannot be used in the source of an egress rule/],
+    [
+      'services with serviceAccounts',
+      (p) => void (dest(egress(p, 1))['serviceAccounts'] = { names: ['api'] }),
+      /ServiceAccounts and Services/,
+    ],
+    [
+      'services without a name',
+      (p) => void (dest(egress(p, 1))['services'] = { namespace: 'shop' }),
+      /services must specify a service name/,
+    ],
+    [
+      'services in an egress rule source',
+      (p) => void (egress(p, 0)['source'] = { services: { name: 'web', namespace: 'shop' } }),
+      /services cannot be used in the source of an egress rule/,
+    ],
     [
       'services in an ingress rule destination',
       (p) => void (ingress(p, 0)['destination'] = { services: { name: 'web', namespace: 'shop' } }),
       /services cannot be used in the destination of an ingress rule/,
     ],
-    ['ICMP fields without protocol ICMP', (p) => void (egress(p, 0)['icmp'] = { type: 8 }), /ICMP fields require protocol to be ICMP or ICMPv6/],
+    [
+      'ICMP fields without protocol ICMP',
+      (p) => void (egress(p, 0)['icmp'] = { type: 8 }),
+      /ICMP fields require protocol to be ICMP or ICMPv6/,
+    ],
     ['an ICMP code without a type', (p) => void (egress(p, 2)['icmp'] = { code: 0 }), /ICMP code specified without an ICMP type/],
     ['protocol ICMP with ipVersion 6', (p) => void (egress(p, 2)['ipVersion'] = 6), /protocol ICMP requires ipVersion 4/],
     ['HTTP on a Deny rule', (p) => void (ingress(p, 1)['action'] = 'Deny'), /HTTP match is only valid on Allow rules/],
@@ -352,7 +471,11 @@ describe('validateCalicoObject', () => {
     ['host bits in nets', (p) => void (dest(egress(p, 2))['nets'] = ['192.168.1.7/24']), /has host bits set/],
     ['IPv4 and IPv6 nets in one rule', (p) => void (dest(egress(p, 2))['nets'] = ['10.0.0.0/8', 'fc00::/7']), /both IPv4 and IPv6/],
     ['an invalid selector', (p) => void (spec(p)['selector'] = "app == 'web' &&"), /\/spec\/selector: invalid selector/],
-    ['domains with nets (Enterprise)', (p) => void (dest(egress(p, 2))['domains'] = ['api.example.com']), /domains cannot be combined with nets/],
+    [
+      'domains with nets (Enterprise)',
+      (p) => void (dest(egress(p, 2))['domains'] = ['api.example.com']),
+      /domains cannot be combined with nets/,
+    ],
     [
       'domains on a Deny rule (Enterprise)',
       (p) => {
@@ -361,7 +484,11 @@ describe('validateCalicoObject', () => {
       },
       /domains are only valid on Allow rules/,
     ],
-    ['an unknown action', (p) => void (egress(p, 0)['action'] = 'allow'), /\/spec\/egress\/0\/action: must be one of "Allow", "Deny", "Log", "Pass"/],
+    [
+      'an unknown action',
+      (p) => void (egress(p, 0)['action'] = 'allow'),
+      /\/spec\/egress\/0\/action: must be one of "Allow", "Deny", "Log", "Pass"/,
+    ],
     ['a rule without an action', (p) => void delete egress(p, 0)['action'], /must have required property 'action'/],
     ['an unknown stagedAction', (p) => void (spec(p)['stagedAction'] = 'Learning'), /\/spec\/stagedAction: must be one of/],
     ['duplicate types', (p) => void (spec(p)['types'] = ['Ingress', 'Ingress']), /\/spec\/types: duplicate entries in a list of type set/],
@@ -370,7 +497,11 @@ describe('validateCalicoObject', () => {
     ['a descending port range', (p) => void (dest(egress(p, 0))['ports'] = ['100:90']), /not a port, port range or port name/],
     ['an unknown protocol name', (p) => void (egress(p, 0)['protocol'] = 'HTTP'), /is not a protocol/],
     ['an invalid net', (p) => void (dest(egress(p, 2))['nets'] = ['10.0.0.0/33']), /is not a CIDR/],
-    ['the internal API version', (p) => void (p['apiVersion'] = 'crd.projectcalico.org/v1'), /^\/apiVersion: must be projectcalico.org\/v3/],
+    [
+      'the internal API version',
+      (p) => void (p['apiVersion'] = 'crd.projectcalico.org/v1'),
+      /^\/apiVersion: must be projectcalico.org\/v3/,
+    ],
     ['an unknown kind', (p) => void (p['kind'] = 'StagedKubernetesNetworkPolicies'), /^\/kind: not a Calico kind/],
   ])('rejects %s', (_name, mutate, expected) => {
     const policy = validPolicy();
@@ -387,17 +518,39 @@ describe('validateCalicoObject', () => {
     const policy = validPolicy();
     (policy['metadata'] as Obj)['name'] = name;
     for (const version of ['3.30', '3.31'] as const) {
-      expect(validateCalicoObject(policy, { calicoVersion: version })).toEqual([expect.stringMatching(/must be named "namespace-isolation\.<name>"/)]);
+      expect(validateCalicoObject(policy, { calicoVersion: version })).toEqual([
+        expect.stringMatching(/must be named "namespace-isolation\.<name>"/),
+      ]);
     }
     for (const version of ['3.32', '3.33', 'main'] as const) expect(validateCalicoObject(policy, { calicoVersion: version })).toEqual([]);
   });
 
   test.each<[string, Obj, RegExp]>([
-    ['a namespace on a cluster-scoped kind', { apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 'appsec', namespace: 'shop' }, spec: {} }, /not allowed on the cluster-scoped kind Tier/],
-    ['a tier default action other than Pass or Deny', { apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 'appsec' }, spec: { defaultAction: 'Allow' } }, /\/spec\/defaultAction: must be one of "Pass", "Deny"/],
-    ['the default tier with Pass', { apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 'default' }, spec: { order: 1000000, defaultAction: 'Pass' } }, /the 'default' tier must have default action 'Deny'/],
-    ['a dotted tier name', { apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 'team.a' }, spec: {} }, /must be a DNS label/],
-    ['a Tier without spec', { apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 'appsec' } }, /must have required property 'spec'/],
+    [
+      'a namespace on a cluster-scoped kind',
+      { apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 'appsec', namespace: 'shop' }, spec: {} },
+      /not allowed on the cluster-scoped kind Tier/,
+    ],
+    [
+      'a tier default action other than Pass or Deny',
+      { apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 'appsec' }, spec: { defaultAction: 'Allow' } },
+      /\/spec\/defaultAction: must be one of "Pass", "Deny"/,
+    ],
+    [
+      'the default tier with Pass',
+      { apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 'default' }, spec: { order: 1000000, defaultAction: 'Pass' } },
+      /the 'default' tier must have default action 'Deny'/,
+    ],
+    [
+      'a dotted tier name',
+      { apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 'team.a' }, spec: {} },
+      /must be a DNS label/,
+    ],
+    [
+      'a Tier without spec',
+      { apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 'appsec' } },
+      /must have required property 'spec'/,
+    ],
     [
       'global() in a global policy namespaceSelector',
       { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: 'p' }, spec: { namespaceSelector: 'global()' } },
@@ -405,11 +558,24 @@ describe('validateCalicoObject', () => {
     ],
     [
       'a preDNAT policy with egress rules',
-      { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: 'p' }, spec: { preDNAT: true, applyOnForward: true, egress: [{ action: 'Allow' }] } },
+      {
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'GlobalNetworkPolicy',
+        metadata: { name: 'p' },
+        spec: { preDNAT: true, applyOnForward: true, egress: [{ action: 'Allow' }] },
+      },
       /preDNAT policy cannot have any egress rules/,
     ],
-    ['a network set with a bad net', { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkSet', metadata: { name: 's' }, spec: { nets: ['example.com'] } }, /is not an IP address or CIDR/],
-    ['a network set field typo', { apiVersion: 'projectcalico.org/v3', kind: 'NetworkSet', metadata: { name: 's', namespace: 'a' }, spec: { net: ['10.0.0.0/8'] } }, /unknown field "net"/],
+    [
+      'a network set with a bad net',
+      { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkSet', metadata: { name: 's' }, spec: { nets: ['example.com'] } },
+      /is not an IP address or CIDR/,
+    ],
+    [
+      'a network set field typo',
+      { apiVersion: 'projectcalico.org/v3', kind: 'NetworkSet', metadata: { name: 's', namespace: 'a' }, spec: { net: ['10.0.0.0/8'] } },
+      /unknown field "net"/,
+    ],
   ])('rejects %s', (_name, value, expected) => {
     const errors = validateCalicoObject(value);
     expect(errors).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
@@ -424,10 +590,20 @@ function validK8sPolicy(): Obj {
     spec: {
       podSelector: {},
       policyTypes: ['Ingress', 'Egress'],
-      ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } } }], ports: [{ protocol: 'TCP', port: 8080 }] }],
+      ingress: [
+        {
+          from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } } }],
+          ports: [{ protocol: 'TCP', port: 8080 }],
+        },
+      ],
       egress: [
         { to: [{ ipBlock: { cidr: '10.0.0.0/8' } }, { ipBlock: { cidr: '2001:db8::/32' } }] },
-        { ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'SCTP', port: 3868 }] },
+        {
+          ports: [
+            { protocol: 'UDP', port: 53 },
+            { protocol: 'SCTP', port: 3868 },
+          ],
+        },
       ],
     },
   };
@@ -441,14 +617,46 @@ describe('validateKubernetesNetworkPolicy', () => {
   test.each<[string, Mutation, RegExp]>([
     ['a pod selector', (p) => void (spec(p)['podSelector'] = { matchLabels: { app: 'web' } }), /podSelector: must be \{\}/],
     ['an unknown policy type', (p) => void (spec(p)['policyTypes'] = ['Ingress', 'Both']), /policyTypes: must be a subset/],
-    ['egress rules without the Egress type', (p) => void (spec(p)['policyTypes'] = ['Ingress']), /has egress rules but does not include Egress/],
-    ['a port without a protocol', (p) => void (((spec(p)['egress'] as Obj[])[1]!['ports'] as Obj[])[0] = { port: 53 }), /protocol: must be TCP, UDP or SCTP/],
-    ['an ICMP port', (p) => void (((spec(p)['egress'] as Obj[])[1]!['ports'] as Obj[])[0] = { protocol: 'ICMP', port: 53 }), /protocol: must be TCP, UDP or SCTP/],
-    ['port 0', (p) => void (((spec(p)['egress'] as Obj[])[1]!['ports'] as Obj[])[0] = { protocol: 'UDP', port: 0 }), /port: must be an integer 1-65535/],
-    ['a named port', (p) => void (((spec(p)['egress'] as Obj[])[1]!['ports'] as Obj[])[0] = { protocol: 'UDP', port: 'dns' }), /port: must be an integer 1-65535/],
-    ['an invalid CIDR', (p) => void (((spec(p)['egress'] as Obj[])[0]!['to'] as Obj[])[0] = { ipBlock: { cidr: '10.0.0.0/40' } }), /is not a valid CIDR/],
-    ['a CIDR with host bits', (p) => void (((spec(p)['egress'] as Obj[])[0]!['to'] as Obj[])[0] = { ipBlock: { cidr: '10.1.2.3/8' } }), /is not a valid CIDR/],
-    ['a pod selector peer', (p) => void (((spec(p)['egress'] as Obj[])[0]!['to'] as Obj[])[0] = { podSelector: {} }), /exactly one of namespaceSelector or ipBlock/],
+    [
+      'egress rules without the Egress type',
+      (p) => void (spec(p)['policyTypes'] = ['Ingress']),
+      /has egress rules but does not include Egress/,
+    ],
+    [
+      'a port without a protocol',
+      (p) => void (((spec(p)['egress'] as Obj[])[1]!['ports'] as Obj[])[0] = { port: 53 }),
+      /protocol: must be TCP, UDP or SCTP/,
+    ],
+    [
+      'an ICMP port',
+      (p) => void (((spec(p)['egress'] as Obj[])[1]!['ports'] as Obj[])[0] = { protocol: 'ICMP', port: 53 }),
+      /protocol: must be TCP, UDP or SCTP/,
+    ],
+    [
+      'port 0',
+      (p) => void (((spec(p)['egress'] as Obj[])[1]!['ports'] as Obj[])[0] = { protocol: 'UDP', port: 0 }),
+      /port: must be an integer 1-65535/,
+    ],
+    [
+      'a named port',
+      (p) => void (((spec(p)['egress'] as Obj[])[1]!['ports'] as Obj[])[0] = { protocol: 'UDP', port: 'dns' }),
+      /port: must be an integer 1-65535/,
+    ],
+    [
+      'an invalid CIDR',
+      (p) => void (((spec(p)['egress'] as Obj[])[0]!['to'] as Obj[])[0] = { ipBlock: { cidr: '10.0.0.0/40' } }),
+      /is not a valid CIDR/,
+    ],
+    [
+      'a CIDR with host bits',
+      (p) => void (((spec(p)['egress'] as Obj[])[0]!['to'] as Obj[])[0] = { ipBlock: { cidr: '10.1.2.3/8' } }),
+      /is not a valid CIDR/,
+    ],
+    [
+      'a pod selector peer',
+      (p) => void (((spec(p)['egress'] as Obj[])[0]!['to'] as Obj[])[0] = { podSelector: {} }),
+      /exactly one of namespaceSelector or ipBlock/,
+    ],
     ['a Calico-style rule', (p) => void ((spec(p)['egress'] as Obj[])[0]!['action'] = 'Allow'), /unexpected field "action"/],
     ['the wrong API version', (p) => void (p['apiVersion'] = 'projectcalico.org/v3'), /apiVersion: must be networking.k8s.io\/v1/],
   ])('rejects %s', (_name, mutate, expected) => {

@@ -10,13 +10,13 @@
 //   policy sets of one flow), felix/calc/policy_lookups_cache_test.go (the names in traces),
 //   felix/collector/utils/utils.go (protocol names), felix/collector/flowlog/types.go (EmptyService).
 
-import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from '@jest/globals';
 import { learn } from '../../src/engine/learn.ts';
-import { parseCalicoFlowLog, type ParseResult } from '../../src/flows/calico-flow-log.ts';
+import { type ParseResult, parseCalicoFlowLog } from '../../src/flows/calico-flow-log.ts';
 import type { FlowRecord, PolicyHit } from '../../src/flows/record.ts';
 import { FileFlowSource } from '../../src/flows/sources/file-source.ts';
 import { writeFlowFile } from '../../src/generator/generate.ts';
@@ -31,7 +31,15 @@ function record(result: ParseResult): FlowRecord {
 }
 
 const line = (o: Record<string, unknown>): string => JSON.stringify(o);
-const hit = (index: number, tier: string, kind: PolicyHit['kind'], namespace: string | null, name: string, action: PolicyHit['action'], ruleIndex: number): PolicyHit => ({
+const hit = (
+  index: number,
+  tier: string,
+  kind: PolicyHit['kind'],
+  namespace: string | null,
+  name: string,
+  action: PolicyHit['action'],
+  ruleIndex: number,
+): PolicyHit => ({
   index,
   tier,
   kind,
@@ -58,8 +66,20 @@ const withFields = (changes: Record<string, unknown>): string => {
 const EXAMPLE_RECORD: FlowRecord = {
   startTime: 1597166083,
   endTime: 1597166383,
-  source: { type: 'wep', name: 'access-6b687c8dcb-*', namespace: 'policy-demo', labels: ['pod-template-hash=6b687c8dcb', 'app=access'], ip: '192.168.47.9' },
-  dest: { type: 'wep', name: 'nginx-86c57db685-*', namespace: 'policy-demo', labels: ['pod-template-hash=86c57db685', 'app=nginx'], ip: '192.168.138.79' },
+  source: {
+    type: 'wep',
+    name: 'access-6b687c8dcb-*',
+    namespace: 'policy-demo',
+    labels: ['pod-template-hash=6b687c8dcb', 'app=access'],
+    ip: '192.168.47.9',
+  },
+  dest: {
+    type: 'wep',
+    name: 'nginx-86c57db685-*',
+    namespace: 'policy-demo',
+    labels: ['pod-template-hash=86c57db685', 'app=nginx'],
+    ip: '192.168.138.79',
+  },
   destPort: 80,
   destService: null,
   destDomains: [],
@@ -74,13 +94,19 @@ const EXAMPLE_RECORD: FlowRecord = {
       hit(1, 'tier2', 'StagedNetworkPolicy', 'ns2', 'tier1.policy1', 'deny', 1),
       hit(2, 'default', 'NetworkPolicy', 'policy-demo', 'access-nginx', 'allow', 2),
     ],
-    pending: [hit(0, 'tier1', 'NetworkPolicy', 'ns1', 'policy1', 'pass', 3), hit(1, 'tier2', 'StagedNetworkPolicy', 'ns2', 'tier1.policy1', 'deny', 1)],
-    enforced: [hit(0, 'tier1', 'NetworkPolicy', 'ns1', 'policy1', 'pass', 3), hit(1, 'default', 'NetworkPolicy', 'policy-demo', 'access-nginx', 'allow', 2)],
+    pending: [
+      hit(0, 'tier1', 'NetworkPolicy', 'ns1', 'policy1', 'pass', 3),
+      hit(1, 'tier2', 'StagedNetworkPolicy', 'ns2', 'tier1.policy1', 'deny', 1),
+    ],
+    enforced: [
+      hit(0, 'tier1', 'NetworkPolicy', 'ns1', 'policy1', 'pass', 3),
+      hit(1, 'default', 'NetworkPolicy', 'policy-demo', 'access-nginx', 'allow', 2),
+    ],
   },
   numFlows: 1,
 };
 
-describe('the docs\' example lines', () => {
+describe("the docs' example lines", () => {
   test('"Flow log data types", example with no aggregation: every field it holds lands in the record', () => {
     expect(() => JSON.parse(DOCS_EXAMPLE)).toThrow(SyntaxError);
     expect(DOCS_EXAMPLE_LINE.length).toBe(DOCS_EXAMPLE.replace(/\s/g, '').length - 1);
@@ -100,7 +126,7 @@ describe('the docs\' example lines', () => {
       expect(parseCalicoFlowLog(line(preDnat))).toEqual({ ok: false, reason: 'missing field start_time' });
     });
 
-    test('reporter `dst, fwd`: the destination\'s report (its policies are the workload\'s); transit_policies belong to the host endpoint', () => {
+    test("reporter `dst, fwd`: the destination's report (its policies are the workload's); transit_policies belong to the host endpoint", () => {
       const r = record(parseCalicoFlowLog(line({ ...applyOnForward, ...times, source_type: 'wep' })));
       const profile = [hit(0, '__PROFILE__', 'Profile', null, 'kns.maintenance-server', 'allow', 0)];
       expect(r).toEqual({
@@ -129,7 +155,10 @@ describe('the docs\' example lines', () => {
   });
 
   test('"Filter flow logs": the space-delimited text line gets its own reason', () => {
-    expect(parseCalicoFlowLog(fixture('filtering-text-line.txt').trim())).toEqual({ ok: false, reason: 'space-delimited text flow log (not the JSON format): not read' });
+    expect(parseCalicoFlowLog(fixture('filtering-text-line.txt').trim())).toEqual({
+      ok: false,
+      reason: 'space-delimited text flow log (not the JSON format): not read',
+    });
   });
 
   test('"Policy recommendations" (calico-enterprise/network-policy/recommendations/learn-about-policy-recommendations.mdx): the entries it shows', () => {
@@ -137,7 +166,12 @@ describe('the docs\' example lines', () => {
       parseCalicoFlowLog(
         withFields({
           reporter: 'src',
-          policies: { all_policies: ['1|__PROFILE__|__PROFILE__.kns.curl-ns|allow|0', '0|namespace-isolation|curl-ns/namespace-isolation.staged:curl-ns-vfzgh|allow|3'] },
+          policies: {
+            all_policies: [
+              '1|__PROFILE__|__PROFILE__.kns.curl-ns|allow|0',
+              '0|namespace-isolation|curl-ns/namespace-isolation.staged:curl-ns-vfzgh|allow|3',
+            ],
+          },
         }),
       ),
     );
@@ -201,18 +235,41 @@ describe('"Flow log data types": every field and value the table lists', () => {
 
   test('source_type / dest_type: wep, ns (namespaced or global network set), net, and hep ("Enable HostEndpoint reporting")', () => {
     const ends = (changes: Record<string, unknown>) => record(parseCalicoFlowLog(withFields(changes)));
-    expect(ends({ dest_type: 'ns', dest_name_aggr: 'public-ips', dest_namespace: 'policy-demo', dest_labels: null }).dest).toMatchObject({ type: 'ns', name: 'public-ips', namespace: 'policy-demo' });
-    expect(ends({ dest_type: 'ns', dest_name_aggr: 'public-ips', dest_namespace: '-' }).dest).toMatchObject({ type: 'ns', namespace: null });
-    expect(ends({ source_type: 'hep', source_name_aggr: 'bz-n8kf-kadm-node-1', source_namespace: '-' }).source).toMatchObject({ type: 'hep', namespace: null });
+    expect(ends({ dest_type: 'ns', dest_name_aggr: 'public-ips', dest_namespace: 'policy-demo', dest_labels: null }).dest).toMatchObject({
+      type: 'ns',
+      name: 'public-ips',
+      namespace: 'policy-demo',
+    });
+    expect(ends({ dest_type: 'ns', dest_name_aggr: 'public-ips', dest_namespace: '-' }).dest).toMatchObject({
+      type: 'ns',
+      namespace: null,
+    });
+    expect(ends({ source_type: 'hep', source_name_aggr: 'bz-n8kf-kadm-node-1', source_namespace: '-' }).source).toMatchObject({
+      type: 'hep',
+      namespace: null,
+    });
   });
 
   test('*_name_aggr: a pod prefix ending in `*`, a bare `*` ("Filter flow logs"), `pvt` and `pub` for networks; `-` namespaces are none; a null IP is aggregated', () => {
     const r = record(
-      parseCalicoFlowLog(withFields({ source_type: 'net', source_name_aggr: 'pvt', source_namespace: '-', source_ip: null, source_labels: '-', dest_name_aggr: '*' })),
+      parseCalicoFlowLog(
+        withFields({
+          source_type: 'net',
+          source_name_aggr: 'pvt',
+          source_namespace: '-',
+          source_ip: null,
+          source_labels: '-',
+          dest_name_aggr: '*',
+        }),
+      ),
     );
     expect(r.source).toEqual({ type: 'net', name: 'pvt', namespace: null, labels: [], ip: null });
     expect(r.dest.name).toBe('*');
-    expect(record(parseCalicoFlowLog(withFields({ reporter: 'src', dest_type: 'net', dest_name_aggr: 'pub', dest_namespace: '-', dest_labels: '-' }))).dest).toMatchObject({
+    expect(
+      record(
+        parseCalicoFlowLog(withFields({ reporter: 'src', dest_type: 'net', dest_name_aggr: 'pub', dest_namespace: '-', dest_labels: '-' })),
+      ).dest,
+    ).toMatchObject({
       name: 'pub',
       labels: [],
     });
@@ -223,24 +280,36 @@ describe('"Flow log data types": every field and value the table lists', () => {
     expect(record(parseCalicoFlowLog(withFields({ dest_labels: { labels: ['app=nginx'] } }))).dest.labels).toEqual(['app=nginx']);
   });
 
-  test('dest_service_*: `-` no service; dest_service_port `*` several port names for the port; Felix\'s empty service has port number 0', () => {
+  test("dest_service_*: `-` no service; dest_service_port `*` several port names for the port; Felix's empty service has port number 0", () => {
     const service = (changes: Record<string, unknown>) => record(parseCalicoFlowLog(withFields(changes))).destService;
     // felix/collector/flowlog/types.go EmptyService = {"-", "-", "-", 0} (release-v3.30 to HEAD).
     expect(service({ dest_service_namespace: '-', dest_service_name: '-', dest_service_port: '-', dest_service_port_num: 0 })).toBeNull();
-    expect(service({ dest_service_namespace: 'policy-demo', dest_service_name: 'nginx', dest_service_port: '*', dest_service_port_num: 80 })).toEqual({
+    expect(
+      service({ dest_service_namespace: 'policy-demo', dest_service_name: 'nginx', dest_service_port: '*', dest_service_port_num: 80 }),
+    ).toEqual({
       name: 'nginx',
       namespace: 'policy-demo',
       portName: null,
       port: 80,
     });
-    expect(service({ dest_service_namespace: 'policy-demo', dest_service_name: 'nginx', dest_service_port: 'http', dest_service_port_num: 80 })).toEqual({
+    expect(
+      service({ dest_service_namespace: 'policy-demo', dest_service_name: 'nginx', dest_service_port: 'http', dest_service_port_num: 80 }),
+    ).toEqual({
       name: 'nginx',
       namespace: 'policy-demo',
       portName: 'http',
       port: 80,
     });
     // "the destination port is aggregated": `-` and no port.
-    expect(service({ dest_port: null, dest_service_namespace: 'policy-demo', dest_service_name: 'nginx', dest_service_port: '-', dest_service_port_num: 0 })).toEqual({
+    expect(
+      service({
+        dest_port: null,
+        dest_service_namespace: 'policy-demo',
+        dest_service_name: 'nginx',
+        dest_service_port: '-',
+        dest_service_port_num: 0,
+      }),
+    ).toEqual({
       name: 'nginx',
       namespace: 'policy-demo',
       portName: null,
@@ -253,19 +322,43 @@ describe('"Flow log data types": every field and value the table lists', () => {
   });
 
   test('dest_domains: an array of keywords', () => {
-    const r = record(parseCalicoFlowLog(withFields({ reporter: 'src', dest_type: 'net', dest_name_aggr: 'pub', dest_namespace: '-', dest_domains: ['api.example.com', 'www.example.com'] })));
+    const r = record(
+      parseCalicoFlowLog(
+        withFields({
+          reporter: 'src',
+          dest_type: 'net',
+          dest_name_aggr: 'pub',
+          dest_namespace: '-',
+          dest_domains: ['api.example.com', 'www.example.com'],
+        }),
+      ),
+    );
     expect(r.destDomains).toEqual(['api.example.com', 'www.example.com']);
   });
 
-  test('policies: all_policies (deprecated, may be missing), enforced_policies, pending_policies, transit_policies (not read: host endpoints\')', () => {
+  test("policies: all_policies (deprecated, may be missing), enforced_policies, pending_policies, transit_policies (not read: host endpoints')", () => {
     const enforced = ['0|default|policy-demo/default.access-nginx|allow|2'];
-    const r = record(parseCalicoFlowLog(withFields({ policies: { enforced_policies: enforced, pending_policies: enforced, transit_policies: ['0|default|default.allow-ssh-maintenance|allow|0'] } })));
+    const r = record(
+      parseCalicoFlowLog(
+        withFields({
+          policies: {
+            enforced_policies: enforced,
+            pending_policies: enforced,
+            transit_policies: ['0|default|default.allow-ssh-maintenance|allow|0'],
+          },
+        }),
+      ),
+    );
     const h = [hit(0, 'default', 'NetworkPolicy', 'policy-demo', 'access-nginx', 'allow', 2)];
     expect(r.policies).toEqual({ all: null, pending: h, enforced: h });
   });
 
-  test('rule index: -1 the tier\'s default action, -2 unknown', () => {
-    const r = record(parseCalicoFlowLog(withFields({ policies: { enforced_policies: ['0|tier1|ns1/tier1.policy1|deny|-1', '1|tier2|ns1/tier2.policy2|allow|-2'] } })));
+  test("rule index: -1 the tier's default action, -2 unknown", () => {
+    const r = record(
+      parseCalicoFlowLog(
+        withFields({ policies: { enforced_policies: ['0|tier1|ns1/tier1.policy1|deny|-1', '1|tier2|ns1/tier2.policy2|allow|-2'] } }),
+      ),
+    );
     expect(r.policies!.enforced!.map((h) => h.ruleIndex)).toEqual([-1, -2]);
   });
 });
@@ -288,7 +381,11 @@ describe('protocols as Felix names them (felix/collector/utils/utils.go protoNam
   });
 
   test('"0": well formed, but no Calico rule can match it (validator: 1-255)', () => {
-    expect(parseCalicoFlowLog(withFields({ proto: '0' }))).toEqual({ ok: false, reason: 'proto 0 (no Calico rule can match IP protocol 0)', nothingToLearn: true });
+    expect(parseCalicoFlowLog(withFields({ proto: '0' }))).toEqual({
+      ok: false,
+      reason: 'proto 0 (no Calico rule can match IP protocol 0)',
+      nothingToLearn: true,
+    });
   });
 });
 
@@ -299,23 +396,51 @@ describe('the policy sets of one flow (felix/collector/flowlog/types_test.go, en
     // release-v3.30 and release-v3.31 (identical).
     '3.31': {
       traces: [
-        ['0|tier1|namespace1/tier1.staged:policy1|allow|0', '1|tier2|namespace2/tier2.policy2|allow|1', '2|tier3|namespace3/tier3.policy3|allow|3', '3|tier4|namespace4/tier4.policy4|allow|1'],
+        [
+          '0|tier1|namespace1/tier1.staged:policy1|allow|0',
+          '1|tier2|namespace2/tier2.policy2|allow|1',
+          '2|tier3|namespace3/tier3.policy3|allow|3',
+          '3|tier4|namespace4/tier4.policy4|allow|1',
+        ],
         ['0|tier1|namespace1/tier1.staged:policy1|allow|0', '1|tier4|namespace4/tier4.policy4|allow|1'],
-        ['0|tier1|namespace1/tier1.staged:policy1|allow|0', '1|tier2|namespace2/tier2.policy2|allow|1', '2|tier4|namespace4/tier4.policy4|allow|1', '3|tier3|namespace3/tier3.policy3|allow|3'],
+        [
+          '0|tier1|namespace1/tier1.staged:policy1|allow|0',
+          '1|tier2|namespace2/tier2.policy2|allow|1',
+          '2|tier4|namespace4/tier4.policy4|allow|1',
+          '3|tier3|namespace3/tier3.policy3|allow|3',
+        ],
       ],
       enforced: [
-        ['0|tier2|namespace2/tier2.policy2|allow|1', '1|tier3|namespace3/tier3.policy3|allow|3', '2|tier4|namespace4/tier4.policy4|allow|1'],
+        [
+          '0|tier2|namespace2/tier2.policy2|allow|1',
+          '1|tier3|namespace3/tier3.policy3|allow|3',
+          '2|tier4|namespace4/tier4.policy4|allow|1',
+        ],
         ['0|tier4|namespace4/tier4.policy4|allow|1'],
-        ['0|tier2|namespace2/tier2.policy2|allow|1', '1|tier4|namespace4/tier4.policy4|allow|1', '2|tier3|namespace3/tier3.policy3|allow|3'],
+        [
+          '0|tier2|namespace2/tier2.policy2|allow|1',
+          '1|tier4|namespace4/tier4.policy4|allow|1',
+          '2|tier3|namespace3/tier3.policy3|allow|3',
+        ],
       ],
       pending: ['0|tier1|namespace1/tier1.staged:policy1|allow|0'],
     },
     // release-v3.32, release-v3.33 and HEAD (identical).
     '3.32': {
       traces: [
-        ['0|tier1|snp:namespace1/policy1|allow|0', '1|tier2|np:namespace2/policy2|allow|1', '2|tier3|np:namespace3/policy3|allow|3', '3|tier4|np:namespace4/policy4|allow|1'],
+        [
+          '0|tier1|snp:namespace1/policy1|allow|0',
+          '1|tier2|np:namespace2/policy2|allow|1',
+          '2|tier3|np:namespace3/policy3|allow|3',
+          '3|tier4|np:namespace4/policy4|allow|1',
+        ],
         ['0|tier1|snp:namespace1/policy1|allow|0', '1|tier4|np:namespace4/policy4|allow|1'],
-        ['0|tier1|snp:namespace1/policy1|allow|0', '1|tier2|np:namespace2/policy2|allow|1', '2|tier4|np:namespace4/policy4|allow|1', '3|tier3|np:namespace3/policy3|allow|3'],
+        [
+          '0|tier1|snp:namespace1/policy1|allow|0',
+          '1|tier2|np:namespace2/policy2|allow|1',
+          '2|tier4|np:namespace4/policy4|allow|1',
+          '3|tier3|np:namespace3/policy3|allow|3',
+        ],
       ],
       enforced: [
         ['0|tier2|np:namespace2/policy2|allow|1', '1|tier3|np:namespace3/policy3|allow|3', '2|tier4|np:namespace4/policy4|allow|1'],
@@ -331,13 +456,20 @@ describe('the policy sets of one flow (felix/collector/flowlog/types_test.go, en
     return r.enforced.map((enforced, i) =>
       record(
         parseCalicoFlowLog(
-          withFields({ reporter: 'src', policies: { all_policies: [...r.traces[i]!].reverse(), enforced_policies: [...enforced].reverse(), pending_policies: r.pending } }),
+          withFields({
+            reporter: 'src',
+            policies: {
+              all_policies: [...r.traces[i]!].reverse(),
+              enforced_policies: [...enforced].reverse(),
+              pending_policies: r.pending,
+            },
+          }),
         ),
       ),
     );
   };
 
-  test('each release\'s logs read as the same records', () => {
+  test("each release's logs read as the same records", () => {
     expect(logsOf('3.32')).toEqual(logsOf('3.31'));
   });
 
@@ -377,18 +509,25 @@ describe('policy names in traces, per release (felix/calc/policy_lookups_cache_t
   });
 
   test('Kubernetes cluster network policies (3.32+, tiers kube-admin / kube-baseline) and AdminNetworkPolicies (up to 3.31) are other policies', () => {
-    const pending = (entry: string) => record(parseCalicoFlowLog(withFields({ policies: { pending_policies: [entry] } }))).policies!.pending![0]!;
+    const pending = (entry: string) =>
+      record(parseCalicoFlowLog(withFields({ policies: { pending_policies: [entry] } }))).policies!.pending![0]!;
     // goldmane/proto/methods_test.go (HEAD).
     expect(pending('0|kube-admin|kcnp:name|deny|1')).toEqual(hit(0, 'kube-admin', 'ClusterNetworkPolicy', null, 'name', 'deny', 1));
     // policy_lookup_cache.go setFlowLogPolicyName (release-v3.31) for the AdminNetworkPolicy of policy_lookups_cache_test.go.
-    expect(pending('0|adminnetworkpolicy|adminnetworkpolicy.kanp.adminnetworkpolicy.policy-1.1.1.1|deny|0')).toMatchObject({ kind: 'Other', tier: 'adminnetworkpolicy' });
+    expect(pending('0|adminnetworkpolicy|adminnetworkpolicy.kanp.adminnetworkpolicy.policy-1.1.1.1|deny|0')).toMatchObject({
+      kind: 'Other',
+      tier: 'adminnetworkpolicy',
+    });
   });
 
   test('end of tier and no profile match (`__NO_MATCH__`, policy_lookup_cache.go NoMatchNameStr): read, never a policy of ours', () => {
-    const pending = (entry: string) => record(parseCalicoFlowLog(withFields({ policies: { pending_policies: [entry] } }))).policies!.pending![0]!;
+    const pending = (entry: string) =>
+      record(parseCalicoFlowLog(withFields({ policies: { pending_policies: [entry] } }))).policies!.pending![0]!;
     expect(pending('0|tier-1|tier-1.__NO_MATCH__|deny|0')).toEqual(hit(0, 'tier-1', 'Other', null, '__NO_MATCH__', 'deny', 0));
     expect(pending('0|tier-1|eot:__NO_MATCH__|deny|0')).toEqual(hit(0, 'tier-1', 'Other', null, '__NO_MATCH__', 'deny', 0));
-    expect(pending('0|__PROFILE__|__PROFILE__.__NO_MATCH__|deny|0')).toEqual(hit(0, '__PROFILE__', 'Profile', null, '__NO_MATCH__', 'deny', 0));
+    expect(pending('0|__PROFILE__|__PROFILE__.__NO_MATCH__|deny|0')).toEqual(
+      hit(0, '__PROFILE__', 'Profile', null, '__NO_MATCH__', 'deny', 0),
+    );
     expect(pending('0|__PROFILE__|pro:__NO_MATCH__|deny|0')).toEqual(hit(0, '__PROFILE__', 'Profile', null, '__NO_MATCH__', 'deny', 0));
   });
 });
@@ -437,8 +576,12 @@ describe('both trace forms teach the same', () => {
       const result = learn(r, ctx);
       return typeof result === 'string' ? result : `${result.direction} ${result.namespace}`;
     };
-    expect(lesson('0|namespace-isolation|policy-demo/namespace-isolation.staged:policy-demo-recommendation|deny|-1')).toBe('ingress policy-demo');
-    expect(lesson('0|namespace-isolation|snp:policy-demo/namespace-isolation.policy-demo-recommendation|deny|-1')).toBe('ingress policy-demo');
+    expect(lesson('0|namespace-isolation|policy-demo/namespace-isolation.staged:policy-demo-recommendation|deny|-1')).toBe(
+      'ingress policy-demo',
+    );
+    expect(lesson('0|namespace-isolation|snp:policy-demo/namespace-isolation.policy-demo-recommendation|deny|-1')).toBe(
+      'ingress policy-demo',
+    );
     expect(lesson('0|namespace-isolation|snp:policy-demo/policy-demo-recommendation|deny|-1')).toBe('ingress policy-demo');
     expect(lesson('0|namespace-isolation|snp:policy-demo/quarantine|deny|0')).toBe('decided by another policy');
     expect(lesson('0|namespace-isolation|policy-demo/namespace-isolation.staged:quarantine|deny|0')).toBe('decided by another policy');

@@ -18,7 +18,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { parseSelector } from '../../src/calico/selector.ts';
 import { kubernetesPolicyAsCalico } from '../../src/simulate/kubernetes-policy.ts';
-import { KUBERNETES_POLICY_ORDER } from '../../src/simulate/policy-set.ts';
+import { KUBERNETES_POLICY_ORDER } from '../../src/simulate/policy-terms.ts';
 import type { PlainObject } from '../../src/util/plain.ts';
 import { decide, egress, hep, ingress, net, networkSet, policySet, pvt, wep } from '../support/simulate.ts';
 
@@ -29,7 +29,10 @@ function np(spec: Obj, name = 'test.policy'): PlainObject {
   return { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: 'default' }, spec };
 }
 
-function convert(spec: Obj, staged = false): { spec: Obj; kind: unknown; ruleIndex: { ingress: readonly number[]; egress: readonly number[] } } {
+function convert(
+  spec: Obj,
+  staged = false,
+): { spec: Obj; kind: unknown; ruleIndex: { ingress: readonly number[]; egress: readonly number[] } } {
   const converted = kubernetesPolicyAsCalico(np(spec), staged);
   return { spec: converted.value['spec'] as Obj, kind: converted.value['kind'], ruleIndex: converted.ruleIndex };
 }
@@ -77,21 +80,28 @@ function expectPolicy(spec: Obj, selector: string, types: string[]): void {
 // peer's namespaceSelector).
 
 describe('conversion_test.go selector conversion table (release-v3.30 .. v3.33, main)', () => {
-  const podSelector = (selector: Obj | null): unknown => convert({ podSelector: selector ?? undefined, policyTypes: ['Ingress'] }).spec['selector'];
+  const podSelector = (selector: Obj | null): unknown =>
+    convert({ podSelector: selector ?? undefined, policyTypes: ['Ingress'] }).spec['selector'];
   const namespaceSelector = (selector: Obj | null): unknown => {
     const peer = selector === null ? { podSelector: {} } : { namespaceSelector: selector };
     const rule = (convert({ podSelector: {}, ingress: [{ from: [peer] }] }).spec['ingress'] as Obj[])[0]!;
     return (rule['source'] as Obj)['namespaceSelector'];
   };
-  const toast = (operator: string, values?: string[]): Obj => ({ matchExpressions: [{ key: 'toast', operator, ...(values ? { values } : {}) }] });
+  const toast = (operator: string, values?: string[]): Obj => ({
+    matchExpressions: [{ key: 'toast', operator, ...(values ? { values } : {}) }],
+  });
 
   test('an empty pod selector', () => expect(meaning(podSelector({}))).toBe(meaning(ORCH)));
   test('an empty namespace selector', () => expect(meaning(namespaceSelector({}))).toBe('all()'));
-  test('an OpDoesNotExist namespace selector', () => expect(meaning(namespaceSelector(toast('DoesNotExist')))).toBe(meaning('! has(toast)')));
+  test('an OpDoesNotExist namespace selector', () =>
+    expect(meaning(namespaceSelector(toast('DoesNotExist')))).toBe(meaning('! has(toast)')));
   test('an OpExists namespace selector', () => expect(meaning(namespaceSelector(toast('Exists')))).toBe(meaning('has(toast)')));
-  test('an OpIn namespace selector', () => expect(meaning(namespaceSelector(toast('In', ['butter', 'jam'])))).toBe(meaning("toast in { 'butter', 'jam' }")));
-  test('an OpNotIn namespace selector', () => expect(meaning(namespaceSelector(toast('NotIn', ['marmite', 'milk'])))).toBe(meaning("toast not in { 'marmite', 'milk' }")));
-  test('an OpDoesNotExist pod selector', () => expect(meaning(podSelector(toast('DoesNotExist')))).toBe(meaning(`${ORCH} && ! has(toast)`)));
+  test('an OpIn namespace selector', () =>
+    expect(meaning(namespaceSelector(toast('In', ['butter', 'jam'])))).toBe(meaning("toast in { 'butter', 'jam' }")));
+  test('an OpNotIn namespace selector', () =>
+    expect(meaning(namespaceSelector(toast('NotIn', ['marmite', 'milk'])))).toBe(meaning("toast not in { 'marmite', 'milk' }")));
+  test('an OpDoesNotExist pod selector', () =>
+    expect(meaning(podSelector(toast('DoesNotExist')))).toBe(meaning(`${ORCH} && ! has(toast)`)));
   test('a nil pod selector', () => expect(meaning(podSelector(null))).toBe(meaning(ORCH)));
   test('a nil namespace selector: no namespaceSelector (the policy namespace)', () => expect(namespaceSelector(null)).toBeUndefined());
 });
@@ -112,21 +122,36 @@ describe('conversion_test.go NetworkPolicy conversion (release-v3.30 .. v3.33, m
     });
     expect(kind).toBe('NetworkPolicy');
     expectPolicy(spec, `${ORCH} && label == 'value' && label2 == 'value2'`, ['Ingress']);
-    expect(rules(spec['ingress'])).toEqual(rules([
-      { action: 'Allow', protocol: 'TCP', source: { selector: `${ORCH} && k == 'v' && k2 == 'v2'` }, destination: { ports: [80, 'foo'] } },
-    ]));
+    expect(rules(spec['ingress'])).toEqual(
+      rules([
+        {
+          action: 'Allow',
+          protocol: 'TCP',
+          source: { selector: `${ORCH} && k == 'v' && k2 == 'v2'` },
+          destination: { ports: [80, 'foo'] },
+        },
+      ]),
+    );
     expect(spec['egress']).toHaveLength(0);
   });
 
   test('should parse a k8s NetworkPolicy with no ports', () => {
     const { spec } = convert({ podSelector: labels2, ingress: [{ from: [{ podSelector: kv }] }], policyTypes: ['Ingress'] });
     // "We only default to TCP when ports exist."
-    expect(rules(spec['ingress'])).toEqual(rules([{ action: 'Allow', source: { selector: `${ORCH} && k == 'v' && k2 == 'v2'` }, destination: {} }]));
+    expect(rules(spec['ingress'])).toEqual(
+      rules([{ action: 'Allow', source: { selector: `${ORCH} && k == 'v' && k2 == 'v2'` }, destination: {} }]),
+    );
   });
 
   test('should parse a k8s NetworkPolicy with blank ports', () => {
-    const { spec } = convert({ podSelector: labels2, ingress: [{ ports: [{ port: 80 }, {}], from: [{ podSelector: kv }] }], policyTypes: ['Ingress'] });
-    expect(rules(spec['ingress'])).toEqual(rules([{ action: 'Allow', protocol: 'TCP', source: { selector: `${ORCH} && k == 'v' && k2 == 'v2'` }, destination: {} }]));
+    const { spec } = convert({
+      podSelector: labels2,
+      ingress: [{ ports: [{ port: 80 }, {}], from: [{ podSelector: kv }] }],
+      policyTypes: ['Ingress'],
+    });
+    expect(rules(spec['ingress'])).toEqual(
+      rules([{ action: 'Allow', protocol: 'TCP', source: { selector: `${ORCH} && k == 'v' && k2 == 'v2'` }, destination: {} }]),
+    );
   });
 
   test('should parse a k8s egress NetworkPolicy with blank ports', () => {
@@ -135,10 +160,12 @@ describe('conversion_test.go NetworkPolicy conversion (release-v3.30 .. v3.33, m
       egress: [{ ports: [{}, { port: 80 }], to: [{ podSelector: kv }] }, { ports: [{ port: 53, protocol: 'UDP' }] }],
       policyTypes: ['Egress'],
     });
-    expect(rules(spec['egress'])).toEqual(rules([
-      { action: 'Allow', protocol: 'TCP', source: {}, destination: { selector: `${ORCH} && k == 'v' && k2 == 'v2'` } },
-      { action: 'Allow', protocol: 'UDP', source: {}, destination: { ports: [53] } },
-    ]));
+    expect(rules(spec['egress'])).toEqual(
+      rules([
+        { action: 'Allow', protocol: 'TCP', source: {}, destination: { selector: `${ORCH} && k == 'v' && k2 == 'v2'` } },
+        { action: 'Allow', protocol: 'UDP', source: {}, destination: { ports: [53] } },
+      ]),
+    );
   });
 
   // Upstream drops a rule whose port does not convert (and reports an error). Such a policy never
@@ -186,31 +213,43 @@ describe('conversion_test.go NetworkPolicy conversion (release-v3.30 .. v3.33, m
   test('should parse a k8s NetworkPolicy with a DoesNotExist expression', () => {
     const { spec } = convert({
       podSelector: labels2,
-      ingress: [{ ports: [{ port: 80 }, { port: 'foo' }], from: [{ podSelector: { matchExpressions: [{ key: 'toast', operator: 'DoesNotExist' }] } }] }],
+      ingress: [
+        {
+          ports: [{ port: 80 }, { port: 'foo' }],
+          from: [{ podSelector: { matchExpressions: [{ key: 'toast', operator: 'DoesNotExist' }] } }],
+        },
+      ],
       policyTypes: ['Ingress'],
     });
     expectPolicy(spec, `${ORCH} && label == 'value' && label2 == 'value2'`, ['Ingress']);
-    expect(rules(spec['ingress'])).toEqual(rules([
-      { action: 'Allow', protocol: 'TCP', source: { selector: `${ORCH} && ! has(toast)` }, destination: { ports: [80, 'foo'] } },
-    ]));
+    expect(rules(spec['ingress'])).toEqual(
+      rules([{ action: 'Allow', protocol: 'TCP', source: { selector: `${ORCH} && ! has(toast)` }, destination: { ports: [80, 'foo'] } }]),
+    );
   });
 
   // One rule per protocol (sorted: TCP before UDP), then per peer, in the peers' order.
   test('should parse a NetworkPolicy with multiple peers and ports', () => {
     const { spec } = convert({
       podSelector: { matchLabels: { label: 'value' } },
-      ingress: [{
-        ports: [{ port: 90, protocol: 'UDP' }, { port: 80, protocol: 'TCP' }],
-        from: [{ podSelector: { matchLabels: { k: 'v' } } }, { podSelector: { matchLabels: { k2: 'v2' } } }],
-      }],
+      ingress: [
+        {
+          ports: [
+            { port: 90, protocol: 'UDP' },
+            { port: 80, protocol: 'TCP' },
+          ],
+          from: [{ podSelector: { matchLabels: { k: 'v' } } }, { podSelector: { matchLabels: { k2: 'v2' } } }],
+        },
+      ],
       policyTypes: ['Ingress'],
     });
-    expect(rules(spec['ingress'])).toEqual(rules([
-      { action: 'Allow', protocol: 'TCP', source: { selector: `${ORCH} && k == 'v'` }, destination: { ports: [80] } },
-      { action: 'Allow', protocol: 'TCP', source: { selector: `${ORCH} && k2 == 'v2'` }, destination: { ports: [80] } },
-      { action: 'Allow', protocol: 'UDP', source: { selector: `${ORCH} && k == 'v'` }, destination: { ports: [90] } },
-      { action: 'Allow', protocol: 'UDP', source: { selector: `${ORCH} && k2 == 'v2'` }, destination: { ports: [90] } },
-    ]));
+    expect(rules(spec['ingress'])).toEqual(
+      rules([
+        { action: 'Allow', protocol: 'TCP', source: { selector: `${ORCH} && k == 'v'` }, destination: { ports: [80] } },
+        { action: 'Allow', protocol: 'TCP', source: { selector: `${ORCH} && k2 == 'v2'` }, destination: { ports: [80] } },
+        { action: 'Allow', protocol: 'UDP', source: { selector: `${ORCH} && k == 'v'` }, destination: { ports: [90] } },
+        { action: 'Allow', protocol: 'UDP', source: { selector: `${ORCH} && k2 == 'v2'` }, destination: { ports: [90] } },
+      ]),
+    );
   });
 
   test('should parse a NetworkPolicy with empty podSelector', () => {
@@ -227,9 +266,15 @@ describe('conversion_test.go NetworkPolicy conversion (release-v3.30 .. v3.33, m
       policyTypes: ['Ingress'],
     });
     expectPolicy(spec, `${ORCH} && label == 'value'`, ['Ingress']);
-    expect(rules(spec['ingress'])).toEqual(rules([
-      { action: 'Allow', source: { selector: ORCH, namespaceSelector: "namespaceFoo == 'bar' && namespaceRole == 'dev'" }, destination: {} },
-    ]));
+    expect(rules(spec['ingress'])).toEqual(
+      rules([
+        {
+          action: 'Allow',
+          source: { selector: ORCH, namespaceSelector: "namespaceFoo == 'bar' && namespaceRole == 'dev'" },
+          destination: {},
+        },
+      ]),
+    );
   });
 
   test('should parse a NetworkPolicy with a nil namespace selector', () => {
@@ -240,23 +285,50 @@ describe('conversion_test.go NetworkPolicy conversion (release-v3.30 .. v3.33, m
   });
 
   test('should parse a NetworkPolicy with an empty namespaceSelector', () => {
-    const { spec } = convert({ podSelector: { matchLabels: { label: 'value' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: {} } }] }], policyTypes: ['Ingress'] });
-    expect(rules(spec['ingress'])).toEqual(rules([{ action: 'Allow', source: { selector: ORCH, namespaceSelector: 'all()' }, destination: {} }]));
+    const { spec } = convert({
+      podSelector: { matchLabels: { label: 'value' } },
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: {} } }] }],
+      policyTypes: ['Ingress'],
+    });
+    expect(rules(spec['ingress'])).toEqual(
+      rules([{ action: 'Allow', source: { selector: ORCH, namespaceSelector: 'all()' }, destination: {} }]),
+    );
   });
 
   test('should parse a NetworkPolicy with pod and namespace selectors', () => {
     const { spec } = convert({
       podSelector: { matchLabels: { label: 'value' } },
-      ingress: [{ from: [{ namespaceSelector: { matchLabels: { namespaceRole: 'dev', namespaceFoo: 'bar' } }, podSelector: { matchLabels: { podA: 'B', podC: 'D' } } }] }],
+      ingress: [
+        {
+          from: [
+            {
+              namespaceSelector: { matchLabels: { namespaceRole: 'dev', namespaceFoo: 'bar' } },
+              podSelector: { matchLabels: { podA: 'B', podC: 'D' } },
+            },
+          ],
+        },
+      ],
       policyTypes: ['Ingress'],
     });
-    expect(rules(spec['ingress'])).toEqual(rules([
-      { action: 'Allow', source: { selector: `${ORCH} && podA == 'B' && podC == 'D'`, namespaceSelector: "namespaceFoo == 'bar' && namespaceRole == 'dev'" }, destination: {} },
-    ]));
+    expect(rules(spec['ingress'])).toEqual(
+      rules([
+        {
+          action: 'Allow',
+          source: {
+            selector: `${ORCH} && podA == 'B' && podC == 'D'`,
+            namespaceSelector: "namespaceFoo == 'bar' && namespaceRole == 'dev'",
+          },
+          destination: {},
+        },
+      ]),
+    );
   });
 
   test('should parse a NetworkPolicy with podSelector.MatchExpressions', () => {
-    const { spec } = convert({ podSelector: { matchExpressions: [{ key: 'k', operator: 'In', values: ['v1', 'v2'] }] }, policyTypes: ['Ingress'] });
+    const { spec } = convert({
+      podSelector: { matchExpressions: [{ key: 'k', operator: 'In', values: ['v1', 'v2'] }] },
+      policyTypes: ['Ingress'],
+    });
     expectPolicy(spec, `${ORCH} && k in { 'v1', 'v2' }`, ['Ingress']);
   });
 
@@ -264,7 +336,12 @@ describe('conversion_test.go NetworkPolicy conversion (release-v3.30 .. v3.33, m
     ['should parse a NetworkPolicy with Ports only', 'ingress', { protocol: 'TCP', port: 80 }, 80],
     ['should parse a NetworkPolicy with Port Range only', 'ingress', { protocol: 'TCP', port: 32000, endPort: 32768 }, '32000:32768'],
     ['should parse a NetworkPolicy with Ports only (egress)', 'egress', { protocol: 'TCP', port: 80 }, 80],
-    ['should parse a NetworkPolicy with Port Range only (egress)', 'egress', { protocol: 'TCP', port: 32000, endPort: 32768 }, '32000:32768'],
+    [
+      'should parse a NetworkPolicy with Port Range only (egress)',
+      'egress',
+      { protocol: 'TCP', port: 32000, endPort: 32768 },
+      '32000:32768',
+    ],
   ])('%s', (_title, direction, port, expected) => {
     const type = direction === 'ingress' ? 'Ingress' : 'Egress';
     const { spec } = convert({ podSelector: {}, [direction]: [{ ports: [port] }], policyTypes: [type] });
@@ -273,14 +350,24 @@ describe('conversion_test.go NetworkPolicy conversion (release-v3.30 .. v3.33, m
   });
 
   test('should parse a NetworkPolicy with an Ingress rule with an IPBlock Peer', () => {
-    const { spec } = convert({ podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '192.168.0.0/16', except: ['192.168.3.0/24', '192.168.4.0/24'] } }] }], policyTypes: ['Ingress'] });
+    const { spec } = convert({
+      podSelector: {},
+      ingress: [{ from: [{ ipBlock: { cidr: '192.168.0.0/16', except: ['192.168.3.0/24', '192.168.4.0/24'] } }] }],
+      policyTypes: ['Ingress'],
+    });
     expectPolicy(spec, ORCH, ['Ingress']);
-    expect(rules(spec['ingress'])).toEqual(rules([{ action: 'Allow', source: { nets: ['192.168.0.0/16'], notNets: ['192.168.3.0/24', '192.168.4.0/24'] }, destination: {} }]));
+    expect(rules(spec['ingress'])).toEqual(
+      rules([{ action: 'Allow', source: { nets: ['192.168.0.0/16'], notNets: ['192.168.3.0/24', '192.168.4.0/24'] }, destination: {} }]),
+    );
   });
 
   test('should parse a NetworkPolicy with an Egress rule with an IPBlock Peer', () => {
     const except = ['192.168.3.0/24', '192.168.4.0/24', '192.168.5.0/24'];
-    const { spec } = convert({ podSelector: {}, egress: [{ to: [{ ipBlock: { cidr: '192.168.0.0/16', except } }] }], policyTypes: ['Egress'] });
+    const { spec } = convert({
+      podSelector: {},
+      egress: [{ to: [{ ipBlock: { cidr: '192.168.0.0/16', except } }] }],
+      policyTypes: ['Egress'],
+    });
     expectPolicy(spec, ORCH, ['Egress']);
     expect(rules(spec['egress'])).toEqual(rules([{ action: 'Allow', destination: { nets: ['192.168.0.0/16'], notNets: except } }]));
   });
@@ -289,17 +376,28 @@ describe('conversion_test.go NetworkPolicy conversion (release-v3.30 .. v3.33, m
     const except = ['192.168.3.0/24', '192.168.4.0/24', '192.168.5.0/24'];
     const { spec } = convert({
       podSelector: {},
-      egress: [{ ports: [{ port: 90, protocol: 'UDP' }, { port: 80, protocol: 'TCP' }], to: [{ ipBlock: { cidr: '192.168.0.0/16', except } }] }],
+      egress: [
+        {
+          ports: [
+            { port: 90, protocol: 'UDP' },
+            { port: 80, protocol: 'TCP' },
+          ],
+          to: [{ ipBlock: { cidr: '192.168.0.0/16', except } }],
+        },
+      ],
       policyTypes: ['Egress'],
     });
-    expect(rules(spec['egress'])).toEqual(rules([
-      { action: 'Allow', protocol: 'TCP', destination: { ports: [80], nets: ['192.168.0.0/16'], notNets: except } },
-      { action: 'Allow', protocol: 'UDP', destination: { ports: [90], nets: ['192.168.0.0/16'], notNets: except } },
-    ]));
+    expect(rules(spec['egress'])).toEqual(
+      rules([
+        { action: 'Allow', protocol: 'TCP', destination: { ports: [80], nets: ['192.168.0.0/16'], notNets: except } },
+        { action: 'Allow', protocol: 'UDP', destination: { ports: [90], nets: ['192.168.0.0/16'], notNets: except } },
+      ]),
+    );
   });
 
   test('should parse a NetworkPolicyPeer with an IPBlock Peer and no Except field / with an CIDR and Except field', () => {
-    const peer = (ipBlock: Obj): Obj => ((convert({ podSelector: {}, ingress: [{ from: [{ ipBlock }] }] }).spec['ingress'] as Obj[])[0]!['source'] as Obj);
+    const peer = (ipBlock: Obj): Obj =>
+      (convert({ podSelector: {}, ingress: [{ from: [{ ipBlock }] }] }).spec['ingress'] as Obj[])[0]!['source'] as Obj;
     expect(peer({ cidr: '192.168.0.0/16' })).toEqual({ nets: ['192.168.0.0/16'] });
     expect(peer({ cidr: '192.168.0.0/16', except: ['192.168.3.0/24', '192.168.4.0/24', '192.168.5.0/24'] })).toEqual({
       nets: ['192.168.0.0/16'],
@@ -310,7 +408,9 @@ describe('conversion_test.go NetworkPolicy conversion (release-v3.30 .. v3.33, m
   // Upstream leaves the fields empty (the rule would allow everything); the API server never lets
   // such a CIDR through (ValidateCIDR), and neither do we.
   test('should have empty and Nil NetworkPolicyPeerfields when an IPBlock is invalid (we reject the policy)', () => {
-    const set = policySet('apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: default}\nspec:\n  podSelector: {}\n  ingress: [{from: [{ipBlock: {cidr: 192.168.0.0/55}}]}]');
+    const set = policySet(
+      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: default}\nspec:\n  podSelector: {}\n  ingress: [{from: [{ipBlock: {cidr: 192.168.0.0/55}}]}]',
+    );
     expect(set.policies).toHaveLength(0);
     expect(set.warnings).toHaveLength(1);
   });
@@ -324,8 +424,14 @@ describe('conversion_test.go NetworkPolicy conversion (release-v3.30 .. v3.33, m
     });
     // Types always come out as Ingress, Egress.
     expectPolicy(spec, ORCH, ['Ingress', 'Egress']);
-    expect(rules(spec['egress'])).toEqual(rules([{ action: 'Allow', destination: { nets: ['10.10.0.0/16'], notNets: ['192.168.13.0/24', '192.168.14.0/24', '192.168.15.0/24'] } }]));
-    expect(rules(spec['ingress'])).toEqual(rules([{ action: 'Allow', source: { nets: ['192.168.0.0/16'], notNets: ['192.168.3.0/24', '192.168.4.0/24'] }, destination: {} }]));
+    expect(rules(spec['egress'])).toEqual(
+      rules([
+        { action: 'Allow', destination: { nets: ['10.10.0.0/16'], notNets: ['192.168.13.0/24', '192.168.14.0/24', '192.168.15.0/24'] } },
+      ]),
+    );
+    expect(rules(spec['ingress'])).toEqual(
+      rules([{ action: 'Allow', source: { nets: ['192.168.0.0/16'], notNets: ['192.168.3.0/24', '192.168.4.0/24'] }, destination: {} }]),
+    );
   });
 });
 
@@ -335,16 +441,27 @@ describe('conversion_test.go NetworkPolicy conversion (release-v3.30 .. v3.33, m
 
 describe('conversion_test.go NetworkPolicy conversion without policyTypes (release-v3.30 .. v3.33, main)', () => {
   test('should parse a basic NetworkPolicy to a Policy', () => {
-    const { spec } = convert({ podSelector: { matchLabels: { label: 'value', label2: 'value2' } }, ingress: [{ ports: [{ port: 80 }], from: [{ podSelector: kv }] }] });
+    const { spec } = convert({
+      podSelector: { matchLabels: { label: 'value', label2: 'value2' } },
+      ingress: [{ ports: [{ port: 80 }], from: [{ podSelector: kv }] }],
+    });
     expectPolicy(spec, `${ORCH} && label == 'value' && label2 == 'value2'`, ['Ingress']);
-    expect(rules(spec['ingress'])).toEqual(rules([{ action: 'Allow', protocol: 'TCP', source: { selector: `${ORCH} && k == 'v' && k2 == 'v2'` }, destination: { ports: [80] } }]));
+    expect(rules(spec['ingress'])).toEqual(
+      rules([
+        { action: 'Allow', protocol: 'TCP', source: { selector: `${ORCH} && k == 'v' && k2 == 'v2'` }, destination: { ports: [80] } },
+      ]),
+    );
     expect(spec['egress']).toHaveLength(0);
   });
 
   test('should parse a NetworkPolicy with no rules / with empty podSelector / with podSelector.MatchExpressions', () => {
     expectPolicy(convert({ podSelector: { matchLabels: { label: 'value' } } }).spec, `${ORCH} && label == 'value'`, ['Ingress']);
     expectPolicy(convert({ podSelector: {} }).spec, ORCH, ['Ingress']);
-    expectPolicy(convert({ podSelector: { matchExpressions: [{ key: 'k', operator: 'In', values: ['v1', 'v2'] }] } }).spec, `${ORCH} && k in { 'v1', 'v2' }`, ['Ingress']);
+    expectPolicy(
+      convert({ podSelector: { matchExpressions: [{ key: 'k', operator: 'In', values: ['v1', 'v2'] }] } }).spec,
+      `${ORCH} && k in { 'v1', 'v2' }`,
+      ['Ingress'],
+    );
   });
 
   test('should parse a NetworkPolicy with multiple peers (and ports)', () => {
@@ -352,8 +469,24 @@ describe('conversion_test.go NetworkPolicy conversion without policyTypes (relea
     const two = convert({ podSelector: { matchLabels: { label: 'value' } }, ingress: [{ ports: [{}], from: peers }] }).spec;
     expect(two['ingress']).toHaveLength(2);
     expect(two['types']).toEqual(['Ingress']);
-    const four = convert({ podSelector: { matchLabels: { label: 'value' } }, ingress: [{ ports: [{ port: 90, protocol: 'UDP' }, { port: 80, protocol: 'TCP' }], from: peers }] }).spec;
-    expect((four['ingress'] as Obj[]).map((r) => `${String(r['protocol'])} ${JSON.stringify((r['destination'] as Obj)['ports'])} ${meaning((r['source'] as Obj)['selector'])}`)).toEqual([
+    const four = convert({
+      podSelector: { matchLabels: { label: 'value' } },
+      ingress: [
+        {
+          ports: [
+            { port: 90, protocol: 'UDP' },
+            { port: 80, protocol: 'TCP' },
+          ],
+          from: peers,
+        },
+      ],
+    }).spec;
+    expect(
+      (four['ingress'] as Obj[]).map(
+        (r) =>
+          `${String(r['protocol'])} ${JSON.stringify((r['destination'] as Obj)['ports'])} ${meaning((r['source'] as Obj)['selector'])}`,
+      ),
+    ).toEqual([
       `TCP [80] ${meaning(`${ORCH} && k == 'v'`)}`,
       `TCP [80] ${meaning(`${ORCH} && k2 == 'v2'`)}`,
       `UDP [90] ${meaning(`${ORCH} && k == 'v'`)}`,
@@ -384,12 +517,20 @@ describe('conversion_test.go NetworkPolicy conversion without policyTypes (relea
 // protocol gather into one rule.
 
 describe('conversion.go k8sRuleToCalico and SimplifyPorts (release-v3.30 .. v3.33, main)', () => {
-  const portsOf = (ports: Obj[]): Obj[] => (convert({ podSelector: {}, ingress: [{ ports }] }).spec['ingress'] as Obj[]).map((r) => ({ protocol: r['protocol'], ports: (r['destination'] as Obj)['ports'] }));
+  const portsOf = (ports: Obj[]): Obj[] =>
+    (convert({ podSelector: {}, ingress: [{ ports }] }).spec['ingress'] as Obj[]).map((r) => ({
+      protocol: r['protocol'],
+      ports: (r['destination'] as Obj)['ports'],
+    }));
 
   test('"[80, 81, 82, 9090, foo]" becomes "[foo, 80-82, 9090]"; duplicates and overlapping ranges merge', () => {
-    expect(portsOf([{ port: 80 }, { port: 81 }, { port: 82 }, { port: 9090 }, { port: 'foo' }])).toEqual([{ protocol: 'TCP', ports: ['foo', '80:82', 9090] }]);
+    expect(portsOf([{ port: 80 }, { port: 81 }, { port: 82 }, { port: 9090 }, { port: 'foo' }])).toEqual([
+      { protocol: 'TCP', ports: ['foo', '80:82', 9090] },
+    ]);
     expect(portsOf([{ port: 443 }, { port: 443 }])).toEqual([{ protocol: 'TCP', ports: [443] }]);
-    expect(portsOf([{ port: 8000, endPort: 8100 }, { port: 8050, endPort: 8200 }, { port: 8201 }])).toEqual([{ protocol: 'TCP', ports: ['8000:8201'] }]);
+    expect(portsOf([{ port: 8000, endPort: 8100 }, { port: 8050, endPort: 8200 }, { port: 8201 }])).toEqual([
+      { protocol: 'TCP', ports: ['8000:8201'] },
+    ]);
   });
 
   test('a single numeric port keeps the list as given', () => {
@@ -463,12 +604,15 @@ describe('peers in the simulator', () => {
   const ALLOWED = 'allowed: rule shop/default.knp.default.db ingress[0]';
   const DENIED = 'denied: tier-default default';
 
-  test.each(['{namespaceSelector: {matchLabels: {team: a}}}', '{namespaceSelector: {}}'])('%s: pods of the namespaces, never their network sets or host endpoints', (peer) => {
-    const set = policySet(from(peer), team);
-    expect(decide(set, ingress(wep('team-a', 'web-*', ['app=web']), db))).toBe(ALLOWED);
-    expect(decide(set, ingress(networkSet('partners', 'team-a', '203.0.113.7'), db))).toBe(DENIED);
-    expect(decide(set, ingress(hep('node-1'), db))).toBe(DENIED);
-  });
+  test.each(['{namespaceSelector: {matchLabels: {team: a}}}', '{namespaceSelector: {}}'])(
+    '%s: pods of the namespaces, never their network sets or host endpoints',
+    (peer) => {
+      const set = policySet(from(peer), team);
+      expect(decide(set, ingress(wep('team-a', 'web-*', ['app=web']), db))).toBe(ALLOWED);
+      expect(decide(set, ingress(networkSet('partners', 'team-a', '203.0.113.7'), db))).toBe(DENIED);
+      expect(decide(set, ingress(hep('node-1'), db))).toBe(DENIED);
+    },
+  );
 
   test('an ipBlock peer matches addresses, whatever the endpoint', () => {
     const set = policySet(from('{ipBlock: {cidr: 203.0.113.0/24}}'), team);
@@ -480,8 +624,17 @@ describe('peers in the simulator', () => {
   // to be private is found in the union of the private ranges (upstream: three rules, same Allow).
   test('ipBlocks without except share one rule that allows exactly what the separate rules allow', () => {
     const cidrs = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
-    const { spec } = convert({ podSelector: {}, egress: [{ to: [...cidrs.map((cidr) => ({ ipBlock: { cidr } })), { ipBlock: { cidr: '0.0.0.0/0', except: cidrs } }] }], policyTypes: ['Egress'] });
-    expect(rules(spec['egress'])).toEqual(rules([{ action: 'Allow', destination: { nets: cidrs } }, { action: 'Allow', destination: { nets: ['0.0.0.0/0'], notNets: cidrs } }]));
+    const { spec } = convert({
+      podSelector: {},
+      egress: [{ to: [...cidrs.map((cidr) => ({ ipBlock: { cidr } })), { ipBlock: { cidr: '0.0.0.0/0', except: cidrs } }] }],
+      policyTypes: ['Egress'],
+    });
+    expect(rules(spec['egress'])).toEqual(
+      rules([
+        { action: 'Allow', destination: { nets: cidrs } },
+        { action: 'Allow', destination: { nets: ['0.0.0.0/0'], notNets: cidrs } },
+      ]),
+    );
     const policy = `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: out, namespace: shop}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress: [{to: [${cidrs.map((c) => `{ipBlock: {cidr: ${c}}}`).join(', ')}]}]`;
     expect(decide(policy, egress(db, pvt))).toBe('allowed: rule shop/default.knp.default.out egress[0]');
     expect(decide(policy, egress(db, net('172.20.1.1')))).toBe('allowed: rule shop/default.knp.default.out egress[0]');

@@ -5,16 +5,16 @@
 // exactly the expected objects (each once), leave the person's files alone apart from resource
 // entries it adds to their kustomizations, and a second run on the same flows must change nothing.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { parse as parseYaml } from 'yaml';
 import type { Flavor } from '../../src/config/recommendation-config.ts';
 import type { DirectoryRun } from '../../src/pipeline/run.ts';
 import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
 import { loadTree } from '../../src/repo/fs-tree.ts';
-import { fluxBuild, kubectlAvailable, type KustomizeBuild } from '../support/kustomize.ts';
+import { fluxBuild, type KustomizeBuild, kubectlAvailable } from '../support/kustomize.ts';
 import {
   ALL_FLAVORS,
   isKustomization,
@@ -56,7 +56,11 @@ const templateObjectsFor = (flavor: Flavor): string[] => (flavor === 'kubernetes
 
 /** Resource objects (not kustomizations) in every YAML file of a directory. */
 async function objectsInDirectory(dir: string): Promise<string[]> {
-  return ids(parseManifests(await loadTree(dir)).map((o) => o.value).filter((v) => !isKustomization(v)));
+  return ids(
+    parseManifests(await loadTree(dir))
+      .map((o) => o.value)
+      .filter((v) => !isKustomization(v)),
+  );
 }
 
 let workDir: string | undefined;
@@ -115,7 +119,8 @@ describe.each(ALL_FLAVORS.map((f) => [f]))('a %s run into an empty directory', (
       for (const entry of resources) {
         const target = `${dir}${entry}`.replace(/\/$/, '');
         if (isKustomizationPath(target)) problems.push(`${path} lists the kustomization ${entry}`);
-        else if (!tree.has(target) && ![...tree.keys()].some((p) => p.startsWith(`${target}/`))) problems.push(`${path} lists ${entry}, which does not exist`);
+        else if (!tree.has(target) && ![...tree.keys()].some((p) => p.startsWith(`${target}/`)))
+          problems.push(`${path} lists ${entry}, which does not exist`);
       }
     }
     expect(problems).toEqual([]);
@@ -204,7 +209,12 @@ function resourceAdditionProblems(before: string, after: string): string[] {
   const bResources = (b['resources'] ?? []) as string[];
   const aResources = (a['resources'] ?? []) as string[];
   const added = aResources.filter((r) => !bResources.includes(r));
-  if (!isDeepStrictEqual(aResources.filter((r) => bResources.includes(r)), bResources)) {
+  if (
+    !isDeepStrictEqual(
+      aResources.filter((r) => bResources.includes(r)),
+      bResources,
+    )
+  ) {
     problems.push(`original resources removed or reordered: ${JSON.stringify(bResources)} -> ${JSON.stringify(aResources)}`);
   }
   const { resources: _a, ...aRest } = a;
@@ -291,7 +301,12 @@ describe.each(ALL_FLAVORS.map((f) => [f]))("a %s run into a person's own layout"
 describe('resourceAdditionProblems (the helper above)', () => {
   const before = ['kind: Kustomization', '# keep me', 'resources:', '  - a.yaml # mine', ''].join('\n');
   test('accepts appended entries', () => {
-    expect(resourceAdditionProblems(before, ['kind: Kustomization', '# keep me', 'resources:', '  - a.yaml # mine', '  - b.yaml', ''].join('\n'))).toEqual([]);
+    expect(
+      resourceAdditionProblems(
+        before,
+        ['kind: Kustomization', '# keep me', 'resources:', '  - a.yaml # mine', '  - b.yaml', ''].join('\n'),
+      ),
+    ).toEqual([]);
   });
   test.each([
     ['a lost comment', ['kind: Kustomization', 'resources:', '  - a.yaml # mine', '  - b.yaml', '']],

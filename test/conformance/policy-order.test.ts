@@ -17,7 +17,7 @@ import { egress, oneLine, wep } from '../support/simulate.ts';
 const TREE = new Map([
   [
     'calico.yaml',
-    "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: zz, namespace: shop}\nspec: {order: 1000, selector: all(), types: [Egress], egress: [{action: Deny, protocol: TCP, destination: {ports: [80]}}]}",
+    'apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: zz, namespace: shop}\nspec: {order: 1000, selector: all(), types: [Egress], egress: [{action: Deny, protocol: TCP, destination: {ports: [80]}}]}',
   ],
   [
     'kubernetes.yaml',
@@ -25,32 +25,57 @@ const TREE = new Map([
   ],
 ]);
 
-const decide = (release: CalicoRelease) => oneLine(new Simulator(policySetFromTree(TREE, { calicoVersion: release }), 'enforced').evaluate(egress(wep('shop', 'web-*'), wep('api', 'x-*'), { port: 80 })));
+const decide = (release: CalicoRelease) =>
+  oneLine(
+    new Simulator(policySetFromTree(TREE, { calicoVersion: release }), 'enforced').evaluate(
+      egress(wep('shop', 'web-*'), wep('api', 'x-*'), { port: 80 }),
+    ),
+  );
 
 describe('ties between a Calico and a Kubernetes policy of order 1000', () => {
-  test.each(['3.30', '3.31'] as const)('Calico %s: `shop/default.zz` sorts before `shop/knp.default.db`: the Calico policy decides', (release) => {
-    expect(decide(release)).toBe('denied: rule shop/default.zz egress[0]');
-  });
+  test.each(['3.30', '3.31'] as const)(
+    'Calico %s: `shop/default.zz` sorts before `shop/knp.default.db`: the Calico policy decides',
+    (release) => {
+      expect(decide(release)).toBe('denied: rule shop/default.zz egress[0]');
+    },
+  );
 
-  test.each(['3.32', '3.33', 'main'] as const)('Calico %s: `db/shop/KubernetesNetworkPolicy` sorts before `zz/shop/NetworkPolicy`: the Kubernetes policy decides', (release) => {
-    expect(decide(release)).toBe('allowed: rule shop/default.knp.default.db egress[0]');
-  });
+  test.each(['3.32', '3.33', 'main'] as const)(
+    'Calico %s: `db/shop/KubernetesNetworkPolicy` sorts before `zz/shop/NetworkPolicy`: the Kubernetes policy decides',
+    (release) => {
+      expect(decide(release)).toBe('allowed: rule shop/default.knp.default.db egress[0]');
+    },
+  );
 });
 
 describe('ties between Calico policies of one tier', () => {
   // `t.a` in namespace zoo (Allow) against the global `t.b` (Deny), both order 10 in tier t.
   const tree = new Map([
     ['tiers.yaml', 'apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: t}\nspec: {order: 100}'],
-    ['a.yaml', "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: t.a, namespace: zoo}\nspec: {tier: t, order: 10, selector: all(), types: [Egress], egress: [{action: Allow}]}"],
-    ['b.yaml', "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: t.b}\nspec: {tier: t, order: 10, selector: all(), types: [Egress], egress: [{action: Deny}]}"],
+    [
+      'a.yaml',
+      'apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: t.a, namespace: zoo}\nspec: {tier: t, order: 10, selector: all(), types: [Egress], egress: [{action: Allow}]}',
+    ],
+    [
+      'b.yaml',
+      'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: t.b}\nspec: {tier: t, order: 10, selector: all(), types: [Egress], egress: [{action: Deny}]}',
+    ],
   ]);
-  const first = (release: CalicoRelease) => oneLine(new Simulator(policySetFromTree(tree, { calicoVersion: release }), 'enforced').evaluate(egress(wep('zoo', 'web-*'), wep('api', 'x-*'), { port: 80 })));
+  const first = (release: CalicoRelease) =>
+    oneLine(
+      new Simulator(policySetFromTree(tree, { calicoVersion: release }), 'enforced').evaluate(
+        egress(wep('zoo', 'web-*'), wep('api', 'x-*'), { port: 80 }),
+      ),
+    );
 
   test.each(['3.30', '3.31'] as const)('Calico %s: `t.b` sorts before `zoo/t.a` (the namespace comes first in the key)', (release) => {
     expect(first(release)).toBe('denied: rule t.b egress[0]');
   });
 
-  test.each(['3.32', '3.33', 'main'] as const)('Calico %s: `t.a/zoo/NetworkPolicy` sorts before `t.b//GlobalNetworkPolicy` (the name comes first)', (release) => {
-    expect(first(release)).toBe('allowed: rule zoo/t.a egress[0]');
-  });
+  test.each(['3.32', '3.33', 'main'] as const)(
+    'Calico %s: `t.a/zoo/NetworkPolicy` sorts before `t.b//GlobalNetworkPolicy` (the name comes first)',
+    (release) => {
+      expect(first(release)).toBe('allowed: rule zoo/t.a egress[0]');
+    },
+  );
 });

@@ -18,15 +18,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from '@jest/globals';
 import {
-  MAX_LABEL_LENGTH,
-  SelectorSyntaxError,
   formatSelector,
+  type Labels,
+  MAX_LABEL_LENGTH,
   matchesPartially,
   parseSelector,
-  tokenizeSelector,
-  type Labels,
   type SelectorNode,
+  SelectorSyntaxError,
   type SelectorTokenKind,
+  tokenizeSelector,
 } from '../../src/calico/selector.ts';
 
 type LabelSets = readonly Labels[];
@@ -124,17 +124,20 @@ describe('parser_test.go selectorTests (release-v3.30 .. v3.33, main)', () => {
   // Upstream: `global()`, ` global()` match {} and {"a": "b"} (bare Evaluate). In the only place
   // Calico accepts global(), a namespaceSelector, it means "an entity outside any namespace"
   // (syncersv1/updateprocessors/rules.go, 3.30 .. main): that is how we evaluate it.
-  test.each([`global()`, ` global()`])('%j parses; in a namespaceSelector it matches exactly the entities outside any namespace', (text) => {
-    const sel = parseSelector(text);
-    expect(sel.ast).toEqual({ op: 'global' });
-    for (const labels of [{}, { a: 'b' }] as Labels[]) {
-      expect(sel.matches(labels, { global: true })).toBe(true);
-      expect(sel.matches(labels, { global: false })).toBe(false);
-    }
-    // rules.go's rewrite of all() to has(projectcalico.org/namespace): the reverse.
-    expect(parseSelector('all()').matches({}, { global: true })).toBe(false);
-    expect(parseSelector('!all()').matches({}, { global: true })).toBe(true);
-  });
+  test.each([`global()`, ` global()`])(
+    '%j parses; in a namespaceSelector it matches exactly the entities outside any namespace',
+    (text) => {
+      const sel = parseSelector(text);
+      expect(sel.ast).toEqual({ op: 'global' });
+      for (const labels of [{}, { a: 'b' }] as Labels[]) {
+        expect(sel.matches(labels, { global: true })).toBe(true);
+        expect(sel.matches(labels, { global: false })).toBe(false);
+      }
+      // rules.go's rewrite of all() to has(projectcalico.org/namespace): the reverse.
+      expect(parseSelector('all()').matches({}, { global: true })).toBe(false);
+      expect(parseSelector('!all()').matches({}, { global: true })).toBe(true);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -251,7 +254,10 @@ const visitorTests: readonly (readonly [string, string])[] = [
   [`!(k == 'v')`, `!visited/k == "v"`],
   [`k in {'v'}`, `visited/k in {"v"}`],
   [`k not in {'v'}`, `visited/k not in {"v"}`],
-  [`!(!(k == 'v' && has(t) || all()) && (a in {'b', 'c'}))`, `!(!((visited/k == "v" && has(visited/t)) || all()) && visited/a in {"b", "c"})`],
+  [
+    `!(!(k == 'v' && has(t) || all()) && (a in {'b', 'c'}))`,
+    `!(!((visited/k == "v" && has(visited/t)) || all()) && visited/a in {"b", "c"})`,
+  ],
 ];
 
 describe('parser_test.go Visitor table (release-v3.30 .. v3.33, main)', () => {
@@ -265,9 +271,27 @@ describe('parser_test.go Visitor table (release-v3.30 .. v3.33, main)', () => {
 // in upstream's token names. null: the tokenizer fails.
 
 const KIND: Readonly<Record<string, SelectorTokenKind>> = {
-  TokLabel: 'label', TokStringLiteral: 'string', TokLBrace: '{', TokRBrace: '}', TokComma: ',', TokEq: '==', TokNe: '!=',
-  TokIn: 'in', TokNot: '!', TokNotIn: 'not in', TokContains: 'contains', TokStartsWith: 'starts with', TokEndsWith: 'ends with',
-  TokAll: 'all', TokHas: 'has', TokLParen: '(', TokRParen: ')', TokAnd: '&&', TokOr: '||', TokGlobal: 'global', TokEOF: 'eof',
+  TokLabel: 'label',
+  TokStringLiteral: 'string',
+  TokLBrace: '{',
+  TokRBrace: '}',
+  TokComma: ',',
+  TokEq: '==',
+  TokNe: '!=',
+  TokIn: 'in',
+  TokNot: '!',
+  TokNotIn: 'not in',
+  TokContains: 'contains',
+  TokStartsWith: 'starts with',
+  TokEndsWith: 'ends with',
+  TokAll: 'all',
+  TokHas: 'has',
+  TokLParen: '(',
+  TokRParen: ')',
+  TokAnd: '&&',
+  TokOr: '||',
+  TokGlobal: 'global',
+  TokEOF: 'eof',
 };
 
 type Tok = readonly [string, string?];
@@ -308,24 +332,85 @@ const tokenTests: readonly (readonly [string, readonly Tok[] | null])[] = [
   [`label ends foo "value"`, null],
   [`label ends withs "value"`, null],
   [`label squiggles "value"`, null],
-  [`a not in "bar" && !has(foo) || b in c`, [
-    ['TokLabel', 'a'], ['TokNotIn'], ['TokStringLiteral', 'bar'], ['TokAnd'], ['TokNot'], ['TokHas', 'foo'], ['TokOr'], ['TokLabel', 'b'], ['TokIn'], ['TokLabel', 'c'], ['TokEOF'],
-  ]],
+  [
+    `a not in "bar" && !has(foo) || b in c`,
+    [
+      ['TokLabel', 'a'],
+      ['TokNotIn'],
+      ['TokStringLiteral', 'bar'],
+      ['TokAnd'],
+      ['TokNot'],
+      ['TokHas', 'foo'],
+      ['TokOr'],
+      ['TokLabel', 'b'],
+      ['TokIn'],
+      ['TokLabel', 'c'],
+      ['TokEOF'],
+    ],
+  ],
   [`has(calico/k8s_ns)`, [['TokHas', 'calico/k8s_ns'], ['TokEOF']]],
   [`has(calico/k8s_ns/role)`, [['TokHas', 'calico/k8s_ns/role'], ['TokEOF']]],
   [`has(calico/k8s_NS-.1/role)`, [['TokHas', 'calico/k8s_NS-.1/role'], ['TokEOF']]],
-  [`calico/k8s_ns == "kube-system" && k8s-app == "kube-dns"`, [
-    ['TokLabel', 'calico/k8s_ns'], ['TokEq'], ['TokStringLiteral', 'kube-system'], ['TokAnd'], ['TokLabel', 'k8s-app'], ['TokEq'], ['TokStringLiteral', 'kube-dns'], ['TokEOF'],
-  ]],
-  [`a  not  in  "bar"  &&  ! has( foo )  ||  b  in  c `, [
-    ['TokLabel', 'a'], ['TokNotIn'], ['TokStringLiteral', 'bar'], ['TokAnd'], ['TokNot'], ['TokHas', 'foo'], ['TokOr'], ['TokLabel', 'b'], ['TokIn'], ['TokLabel', 'c'], ['TokEOF'],
-  ]],
-  [`a notin"bar"&&!has(foo)||b in"c"`, [
-    ['TokLabel', 'a'], ['TokNotIn'], ['TokStringLiteral', 'bar'], ['TokAnd'], ['TokNot'], ['TokHas', 'foo'], ['TokOr'], ['TokLabel', 'b'], ['TokIn'], ['TokStringLiteral', 'c'], ['TokEOF'],
-  ]],
+  [
+    `calico/k8s_ns == "kube-system" && k8s-app == "kube-dns"`,
+    [
+      ['TokLabel', 'calico/k8s_ns'],
+      ['TokEq'],
+      ['TokStringLiteral', 'kube-system'],
+      ['TokAnd'],
+      ['TokLabel', 'k8s-app'],
+      ['TokEq'],
+      ['TokStringLiteral', 'kube-dns'],
+      ['TokEOF'],
+    ],
+  ],
+  [
+    `a  not  in  "bar"  &&  ! has( foo )  ||  b  in  c `,
+    [
+      ['TokLabel', 'a'],
+      ['TokNotIn'],
+      ['TokStringLiteral', 'bar'],
+      ['TokAnd'],
+      ['TokNot'],
+      ['TokHas', 'foo'],
+      ['TokOr'],
+      ['TokLabel', 'b'],
+      ['TokIn'],
+      ['TokLabel', 'c'],
+      ['TokEOF'],
+    ],
+  ],
+  [
+    `a notin"bar"&&!has(foo)||b in"c"`,
+    [
+      ['TokLabel', 'a'],
+      ['TokNotIn'],
+      ['TokStringLiteral', 'bar'],
+      ['TokAnd'],
+      ['TokNot'],
+      ['TokHas', 'foo'],
+      ['TokOr'],
+      ['TokLabel', 'b'],
+      ['TokIn'],
+      ['TokStringLiteral', 'c'],
+      ['TokEOF'],
+    ],
+  ],
   [`a not in {}`, [['TokLabel', 'a'], ['TokNotIn'], ['TokLBrace'], ['TokRBrace'], ['TokEOF']]],
   [`a not in {"a"}`, [['TokLabel', 'a'], ['TokNotIn'], ['TokLBrace'], ['TokStringLiteral', 'a'], ['TokRBrace'], ['TokEOF']]],
-  [`a not in {"a","B"}`, [['TokLabel', 'a'], ['TokNotIn'], ['TokLBrace'], ['TokStringLiteral', 'a'], ['TokComma'], ['TokStringLiteral', 'B'], ['TokRBrace'], ['TokEOF']]],
+  [
+    `a not in {"a","B"}`,
+    [
+      ['TokLabel', 'a'],
+      ['TokNotIn'],
+      ['TokLBrace'],
+      ['TokStringLiteral', 'a'],
+      ['TokComma'],
+      ['TokStringLiteral', 'B'],
+      ['TokRBrace'],
+      ['TokEOF'],
+    ],
+  ],
   [`global()`, [['TokGlobal'], ['TokEOF']]],
   [`global( )`, [['TokGlobal'], ['TokEOF']]],
   [`all()`, [['TokAll'], ['TokEOF']]],
@@ -340,7 +425,9 @@ describe('tokenizer_test.go tokenTests (release-v3.30 .. v3.33, main)', () => {
       expect(() => parseSelector(input)).toThrow(SelectorSyntaxError);
       return;
     }
-    const tokens = tokenizeSelector(input).map((t) => (t.kind === 'label' || t.kind === 'string' || t.kind === 'has' ? [t.kind, t.value] : [t.kind]));
+    const tokens = tokenizeSelector(input).map((t) =>
+      t.kind === 'label' || t.kind === 'string' || t.kind === 'has' ? [t.kind, t.value] : [t.kind],
+    );
     expect(tokens).toEqual(expected.map(([kind, value]) => (value === undefined ? [KIND[kind]] : [KIND[kind], value])));
   });
 
@@ -369,7 +456,15 @@ describe('tokenizer_test.go tokenTests (release-v3.30 .. v3.33, main)', () => {
 // contains every input value and no other, de-duplicated and sorted.
 
 describe('stringset_test.go (release-v3.30 .. v3.33, main)', () => {
-  const sets: readonly (readonly string[])[] = [[], ['a'], ['a', 'b'], ['a', 'b', 'c'], ['a', 'b', 'c', 'd'], ['foo', 'bar', 'baz', 'baz'], ['foo', 'foo', 'baz', 'baz']];
+  const sets: readonly (readonly string[])[] = [
+    [],
+    ['a'],
+    ['a', 'b'],
+    ['a', 'b', 'c'],
+    ['a', 'b', 'c', 'd'],
+    ['foo', 'bar', 'baz', 'baz'],
+    ['foo', 'foo', 'baz', 'baz'],
+  ];
   test.each(sets)('k in {%j}', (...values) => {
     const sel = parseSelector(`k in {${values.map((v) => `"${v}"`).join(', ')}}`);
     for (const v of values) {
@@ -382,8 +477,14 @@ describe('stringset_test.go (release-v3.30 .. v3.33, main)', () => {
 
   test.each([
     [[], []],
-    [['a', 'b'], ['a', 'b']],
-    [['b', 'a', 'b', 'a'], ['a', 'b']],
+    [
+      ['a', 'b'],
+      ['a', 'b'],
+    ],
+    [
+      ['b', 'a', 'b', 'a'],
+      ['a', 'b'],
+    ],
   ])('dedupe %j -> %j', (input, expected) => {
     expect(meaning(`k in {${input.map((v) => `'${v}'`).join(',')}}`)).toBe(`k in {${expected.map((v) => `'${v}'`).join(', ')}}`);
   });
@@ -442,13 +543,15 @@ const restrictionTests: readonly (readonly [string, Readonly<Record<string, Rest
 function allLabelSets(): Labels[] {
   const values = [undefined, 'value', 'v1', 'v2', 'v3', 'foo', 'xfoox', 'other'];
   const out: Labels[] = [];
-  for (const a of values) for (const b of values) for (const c of values) {
-    const labels: Record<string, string> = {};
-    if (a !== undefined) labels['a'] = a;
-    if (b !== undefined) labels['b'] = b;
-    if (c !== undefined) labels['c'] = c;
-    out.push(labels);
-  }
+  for (const a of values)
+    for (const b of values)
+      for (const c of values) {
+        const labels: Record<string, string> = {};
+        if (a !== undefined) labels['a'] = a;
+        if (b !== undefined) labels['b'] = b;
+        if (c !== undefined) labels['c'] = c;
+        out.push(labels);
+      }
   return out;
 }
 
@@ -475,7 +578,8 @@ describe('label_restriction_test.go (release-v3.30 .. v3.33, main): no label set
     if (restrictions !== null) expect(broken).toBeGreaterThan(0);
     // Every selector here but the contradictions matches some label set (global() where it can
     // match at all: in a namespaceSelector, for an entity outside any namespace).
-    const contradiction = restrictions !== null && Object.values(restrictions).some((r) => (r.present && r.absent) || r.oneOf?.length === 0);
+    const contradiction =
+      restrictions !== null && Object.values(restrictions).some((r) => (r.present && r.absent) || r.oneOf?.length === 0);
     const context = sel.ast.op === 'global' ? { global: true } : undefined;
     expect(labelSets.some((labels) => sel.matches(labels, context))).toBe(!contradiction);
   });

@@ -13,13 +13,13 @@ import { beforeAll, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
 import { networkSetFrom } from '../../src/cluster/calico-objects.ts';
-import { enforcePolicyInFile, ENFORCED_KINDS, type StagedKind } from '../../src/engine/enforce.ts';
+import { ENFORCED_KINDS, enforcePolicyInFile, type StagedKind } from '../../src/engine/enforce.ts';
 import type { NetworkSetFacts } from '../../src/engine/network-sets.ts';
 import { parseCalicoFlowLog } from '../../src/flows/calico-flow-log.ts';
 import type { FlowRecord } from '../../src/flows/record.ts';
-import { CALICO_VERSIONS, validateCalicoObject, type CalicoVersion } from '../support/crd-validator.ts';
-import { validateKubernetesNetworkPolicy } from '../support/kubernetes-validator.ts';
+import { CALICO_VERSIONS, type CalicoVersion, validateCalicoObject } from '../support/crd-validator.ts';
 import { config, HOUR, loadTemplate, NOW, run } from '../support/engine.ts';
+import { validateKubernetesNetworkPolicy } from '../support/kubernetes-validator.ts';
 
 beforeAll(async () => {
   await loadTemplate();
@@ -40,9 +40,19 @@ const dnsLabel = fc.oneof(
     .map(([a, mid, z]) => `${a}${mid.join('')}${z}`),
 );
 /** A DNS subdomain (dots allowed), as workload and network-set names may be. */
-const dnsSubdomain = fc.array(dnsLabel, { minLength: 1, maxLength: 4 }).map((parts) => parts.join('.').slice(0, 253).replace(/[-.]+$/, '') || 'x');
+const dnsSubdomain = fc.array(dnsLabel, { minLength: 1, maxLength: 4 }).map(
+  (parts) =>
+    parts
+      .join('.')
+      .slice(0, 253)
+      .replace(/[-.]+$/, '') || 'x',
+);
 const labelName = fc
-  .tuple(fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'.split('')), fc.array(fc.constantFrom(...'abcxyzAZ09-_.'.split('')), { maxLength: 61 }), lowerChar)
+  .tuple(
+    fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'.split('')),
+    fc.array(fc.constantFrom(...'abcxyzAZ09-_.'.split('')), { maxLength: 61 }),
+    lowerChar,
+  )
   .map(([a, mid, z]) => `${a}${mid.join('')}${z}`);
 const labelKey = fc.oneof(
   fc.constantFrom('app', 'tier', 'version', 'app.kubernetes.io/name', 'k8s-app'),
@@ -52,11 +62,21 @@ const labelKey = fc.oneof(
 const labelValue = fc.oneof(fc.constantFrom('', 'web', 'db', 'v1.2'), labelName);
 const longName = fc.stringMatching(/^[a-z][a-z0-9]{40,61}[a-z]$/);
 const labelList = (min: number, max: number, key: fc.Arbitrary<string>, value: fc.Arbitrary<string>) =>
-  fc.uniqueArray(fc.tuple(key, value), { minLength: min, maxLength: max, selector: ([k]) => k }).map((pairs) => pairs.map(([k, v]) => `${k}=${v}`));
+  fc
+    .uniqueArray(fc.tuple(key, value), { minLength: min, maxLength: max, selector: ([k]) => k })
+    .map((pairs) => pairs.map(([k, v]) => `${k}=${v}`));
 /** Few labels, or many long ones (a selector of them is longer than Calico accepts). */
 const labels = fc.oneof(
   { weight: 4, arbitrary: labelList(0, 6, labelKey, labelValue) },
-  { weight: 1, arbitrary: labelList(8, 20, longName.map((name) => `example.com/${name}`), longName) },
+  {
+    weight: 1,
+    arbitrary: labelList(
+      8,
+      20,
+      longName.map((name) => `example.com/${name}`),
+      longName,
+    ),
+  },
 );
 
 const ipv4 = fc.oneof(fc.constantFrom('10.0.0.7', '192.168.1.1', '172.16.5.4', '8.8.8.8', '1.1.1.1'), fc.ipV4());
@@ -73,7 +93,12 @@ interface EndpointFields {
 
 /** The aggregated pods of a Deployment or a DaemonSet, with the labels their controller adds, or of anything else. */
 const workloadPods = fc
-  .record({ name: dnsSubdomain, hash: fc.stringMatching(/^[a-z0-9]{5,10}$/), kind: fc.constantFrom('Deployment', 'DaemonSet', 'other'), labels })
+  .record({
+    name: dnsSubdomain,
+    hash: fc.stringMatching(/^[a-z0-9]{5,10}$/),
+    kind: fc.constantFrom('Deployment', 'DaemonSet', 'other'),
+    labels,
+  })
   .map(({ name, hash, kind, labels }) =>
     kind === 'Deployment'
       ? { name_aggr: `${name}-${hash}-*`, labels: [...labels, `pod-template-hash=${hash}`] }
@@ -82,25 +107,71 @@ const workloadPods = fc
         : { name_aggr: `${name}-*`, labels },
   );
 
-const endpoint = (namespaces: readonly string[], sets: readonly { name: string; namespace: string | null }[]): fc.Arbitrary<EndpointFields> =>
+const endpoint = (
+  namespaces: readonly string[],
+  sets: readonly { name: string; namespace: string | null }[],
+): fc.Arbitrary<EndpointFields> =>
   fc.oneof(
-    { weight: 4, arbitrary: fc.record({ type: fc.constant('wep'), namespace: fc.constantFrom(...namespaces), pods: workloadPods, ip: fc.option(ip) }).map(({ pods, ...rest }) => ({ ...rest, ...pods })) },
-    { weight: 2, arbitrary: fc.record({ type: fc.constant('net'), namespace: fc.constant('-'), name_aggr: fc.constantFrom('pub', 'pvt', '-'), ip: fc.option(ip), labels: fc.constant([]) }) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .record({ type: fc.constant('wep'), namespace: fc.constantFrom(...namespaces), pods: workloadPods, ip: fc.option(ip) })
+        .map(({ pods, ...rest }) => ({ ...rest, ...pods })),
+    },
     {
       weight: 2,
       arbitrary: fc.record({
-        type: fc.constant('ns'),
-        set: sets.length > 0 ? fc.oneof(fc.constantFrom(...sets), fc.record({ name: dnsSubdomain, namespace: fc.option(dnsLabel) })) : fc.record({ name: dnsSubdomain, namespace: fc.option(dnsLabel) }),
+        type: fc.constant('net'),
+        namespace: fc.constant('-'),
+        name_aggr: fc.constantFrom('pub', 'pvt', '-'),
         ip: fc.option(ip),
-        labels,
-      }).map(({ set, ...rest }) => ({ ...rest, namespace: set.namespace ?? '-', name_aggr: set.name })),
+        labels: fc.constant([]),
+      }),
     },
-    { weight: 1, arbitrary: fc.record({ type: fc.constant('hep'), namespace: fc.constant('-'), name_aggr: dnsLabel, ip: fc.option(ip), labels: fc.constant([]) }) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .record({
+          type: fc.constant('ns'),
+          set:
+            sets.length > 0
+              ? fc.oneof(fc.constantFrom(...sets), fc.record({ name: dnsSubdomain, namespace: fc.option(dnsLabel) }))
+              : fc.record({ name: dnsSubdomain, namespace: fc.option(dnsLabel) }),
+          ip: fc.option(ip),
+          labels,
+        })
+        .map(({ set, ...rest }) => ({ ...rest, namespace: set.namespace ?? '-', name_aggr: set.name })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        type: fc.constant('hep'),
+        namespace: fc.constant('-'),
+        name_aggr: dnsLabel,
+        ip: fc.option(ip),
+        labels: fc.constant([]),
+      }),
+    },
   );
 
-const protocol = fc.oneof(fc.constantFrom('tcp', 'udp', 'sctp', 'icmp', 'icmp6', 'ipip', 'esp', 'TCP', '6', '17'), fc.integer({ min: 1, max: 255 }));
-const port = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(0, 0, 53, 80, 443, 5432, 65535) }, { weight: 2, arbitrary: fc.integer({ min: 0, max: 65535 }) }, { weight: 1, arbitrary: fc.constant(null) });
-const domain = fc.oneof(fc.constantFrom('api.stripe.com', 'example.org'), fc.array(dnsLabel, { minLength: 2, maxLength: 4 }).map((p) => p.join('.').slice(0, 253).replace(/[-.]+$/, '')));
+const protocol = fc.oneof(
+  fc.constantFrom('tcp', 'udp', 'sctp', 'icmp', 'icmp6', 'ipip', 'esp', 'TCP', '6', '17'),
+  fc.integer({ min: 1, max: 255 }),
+);
+const port = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(0, 0, 53, 80, 443, 5432, 65535) },
+  { weight: 2, arbitrary: fc.integer({ min: 0, max: 65535 }) },
+  { weight: 1, arbitrary: fc.constant(null) },
+);
+const domain = fc.oneof(
+  fc.constantFrom('api.stripe.com', 'example.org'),
+  fc.array(dnsLabel, { minLength: 2, maxLength: 4 }).map((p) =>
+    p
+      .join('.')
+      .slice(0, 253)
+      .replace(/[-.]+$/, ''),
+  ),
+);
 
 /** One flow-log line (the Enterprise JSON format) as a plain object. */
 const flowLine = (namespaces: readonly string[], sets: readonly { name: string; namespace: string | null }[]) =>
@@ -115,7 +186,14 @@ const flowLine = (namespaces: readonly string[], sets: readonly { name: string; 
       ago: fc.integer({ min: 60, max: 20 * HOUR }),
       num_flows: fc.integer({ min: 1, max: 1000 }),
       domains: fc.option(fc.array(domain, { minLength: 1, maxLength: 3 })),
-      service: fc.option(fc.record({ name: dnsLabel, namespace: fc.constantFrom(...namespaces), port: fc.oneof(dnsLabel, fc.constant('*')), num: fc.integer({ min: 0, max: 65535 }) })),
+      service: fc.option(
+        fc.record({
+          name: dnsLabel,
+          namespace: fc.constantFrom(...namespaces),
+          port: fc.oneof(dnsLabel, fc.constant('*')),
+          num: fc.integer({ min: 0, max: 65535 }),
+        }),
+      ),
       trace: fc.constantFrom('profile', 'none', 'other'),
     })
     .map((f) => {
@@ -147,7 +225,12 @@ const flowLine = (namespaces: readonly string[], sets: readonly { name: string; 
         ...(f.domains === null ? {} : { dest_domains: f.domains }),
         ...(f.service === null
           ? {}
-          : { dest_service_name: f.service.name, dest_service_namespace: f.service.namespace, dest_service_port: f.service.port, dest_service_port_num: f.service.num }),
+          : {
+              dest_service_name: f.service.name,
+              dest_service_namespace: f.service.namespace,
+              dest_service_port: f.service.port,
+              dest_service_port_num: f.service.num,
+            }),
         ...(all === null ? {} : { policies: { all_policies: all, enforced_policies: all, pending_policies: all } }),
       };
     });
@@ -159,7 +242,14 @@ const clusterSet = fc.record({
   // No labels: a rule can only approximate the set by its nets.
   labels: fc.oneof(fc.constant({}), fc.dictionary(labelKey, labelValue, { maxKeys: 20 })),
   nets: fc.oneof(
-    fc.array(fc.oneof(ipv4.map((a) => `${a}/32`), ipv6.map((a) => `${a}/128`), fc.constantFrom('10.0.0.0/8', '2001:db8::/32', 'not-a-net')), { maxLength: 8 }),
+    fc.array(
+      fc.oneof(
+        ipv4.map((a) => `${a}/32`),
+        ipv6.map((a) => `${a}/128`),
+        fc.constantFrom('10.0.0.0/8', '2001:db8::/32', 'not-a-net'),
+      ),
+      { maxLength: 8 },
+    ),
     // Threat feeds: hundreds of nets, more than a rule holds.
     fc.integer({ min: 200, max: 600 }).map((n) => Array.from({ length: n }, (_, i) => `198.${(i >> 8) & 255}.${i & 255}.0/24`)),
   ),
@@ -193,7 +283,9 @@ function accepted(lines: readonly Obj[]): FlowRecord[] {
   });
 }
 
-function clusterSets(sets: readonly { name: string; namespace: string | null; labels: Record<string, string>; nets: string[] }[]): NetworkSetFacts[] {
+function clusterSets(
+  sets: readonly { name: string; namespace: string | null; labels: Record<string, string>; nets: string[] }[],
+): NetworkSetFacts[] {
   return sets.flatMap((s) => {
     const global = s.namespace === null;
     const item = {
@@ -237,7 +329,11 @@ function enforcedForms(path: string, text: string): string[] {
     const kind = obj?.['kind'];
     if (typeof kind !== 'string' || !(kind in ENFORCED_KINDS)) continue;
     const metadata = obj!['metadata'] as Obj;
-    const enforced = enforcePolicyInFile(text, path, { kind: kind as StagedKind, name: String(metadata['name']), namespace: (metadata['namespace'] as string | undefined) ?? null });
+    const enforced = enforcePolicyInFile(text, path, {
+      kind: kind as StagedKind,
+      name: String(metadata['name']),
+      namespace: (metadata['namespace'] as string | undefined) ?? null,
+    });
     if (enforced !== null) out.push(enforced);
   }
   return out;
@@ -253,7 +349,9 @@ test('every object written for any accepted input validates on the release the r
         calicoVersion: s.calicoVersion,
         ipFamilies: s.ipFamilies,
         maxRules: s.maxRules,
-        ...(s.microsegmentation && s.flavor !== 'kubernetes' ? { microsegmentation: { enabled: true, select: { selector: 'all()' } } } : {}),
+        ...(s.microsegmentation && s.flavor !== 'kubernetes'
+          ? { microsegmentation: { enabled: true, select: { selector: 'all()' } } }
+          : {}),
       });
       const networkSets = clusterSets(s.sets);
       const first = await run(accepted(s.first), { config: cfg, networkSets });

@@ -15,7 +15,7 @@ const FACT_PATH = 'fact.yaml';
 
 /** What a cluster of `version` decides. */
 function clusterVerdict(fact: ValidatorFact, version: CalicoVersion): boolean {
-  return fact.cluster !== undefined && fact.cluster.on.includes(version) ? fact.cluster.valid : fact.valid;
+  return fact.cluster?.on.includes(version) ? fact.cluster.valid : fact.valid;
 }
 
 /** The tiers a policy needs to exist (Calico refuses a policy in a missing tier). */
@@ -23,12 +23,16 @@ function supportingObjects(object: Obj): SourcedObject[] {
   const spec = isObj(object['spec']) ? object['spec'] : {};
   const tier = spec['tier'];
   if (object['kind'] === 'Tier' || typeof tier !== 'string' || tier === 'default') return [];
-  return [{ path: 'tiers.yaml', value: { apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: tier }, spec: { order: 100 } } }];
+  return [
+    { path: 'tiers.yaml', value: { apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: tier }, spec: { order: 100 } } },
+  ];
 }
 
 /** The simulator's verdict: accepted when it reports nothing about the fact's file. */
 function simulatorAccepts(object: Obj, version: CalicoVersion): { accepted: boolean; warnings: string[] } {
-  const set = buildPolicySet([...supportingObjects(object), { path: FACT_PATH, value: structuredClone(object) }], { calicoVersion: version });
+  const set = buildPolicySet([...supportingObjects(object), { path: FACT_PATH, value: structuredClone(object) }], {
+    calicoVersion: version,
+  });
   const other = set.warnings.filter((w) => w.path !== FACT_PATH);
   if (other.length > 0) throw new Error(`supporting objects refused: ${other.map((w) => w.message).join('; ')}`);
   const warnings = set.warnings.filter((w) => w.path === FACT_PATH).map((w) => w.message);
@@ -75,7 +79,12 @@ describe('upstream validation rules without an upstream test', () => {
 
 test('every fact group names a known release and an upstream file, and no fact group is empty', () => {
   for (const group of [...FACT_GROUPS, ...DERIVED_GROUPS]) {
-    expect({ title: group.title, releases: group.releases.length > 0, facts: group.facts.length > 0, source: /^(libcalico-go|api)\//.test(group.source) }).toEqual({
+    expect({
+      title: group.title,
+      releases: group.releases.length > 0,
+      facts: group.facts.length > 0,
+      source: /^(libcalico-go|api)\//.test(group.source),
+    }).toEqual({
       title: group.title,
       releases: true,
       facts: true,

@@ -5,18 +5,30 @@
 // tests run as root, against a stand-in GitHub on 127.0.0.1. It must serve /healthz, /readyz and
 // /metrics, pass its own HEALTHCHECK, and stop on SIGTERM with the signal reaching node itself.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { chmod, chown, copyFile, mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { parse as parseYaml } from 'yaml';
 import { PROTO_FILE } from '../../src/flows/sources/goldmane/wire.ts';
 import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
-import { copiesOf, envOf, execForm, instructionsOf, isIgnored, labelsOf, layOutFinalStage, parseDockerfile, parseDockerignore, type Layout, type Stage } from '../support/dockerfile.ts';
+import {
+  copiesOf,
+  envOf,
+  execForm,
+  instructionsOf,
+  isIgnored,
+  type Layout,
+  labelsOf,
+  layOutFinalStage,
+  parseDockerfile,
+  parseDockerignore,
+  type Stage,
+} from '../support/dockerfile.ts';
 import { freePort } from '../support/free-port.ts';
 import { envWithout, npmCli } from '../support/npm.ts';
 
@@ -68,7 +80,11 @@ describe('the Dockerfile', () => {
   });
 
   test('runs the build, never the sources: no COPY of src/ into the final stage; `npm start` runs dist/', () => {
-    expect(copiesOf(final).flatMap((c) => (c.from === null ? c.sources : [])).filter((s) => /^(\.\/)?(src|scripts|test)(\/|$)|\.ts$/.test(s))).toEqual([]);
+    expect(
+      copiesOf(final)
+        .flatMap((c) => (c.from === null ? c.sources : []))
+        .filter((s) => /^(\.\/)?(src|scripts|test)(\/|$)|\.ts$/.test(s)),
+    ).toEqual([]);
     expect(pkg.scripts['start']).toMatch(/^node dist\/\S+\.js$/);
   });
 
@@ -85,7 +101,9 @@ describe('the Dockerfile', () => {
     const user = /^(\d+)(?::(\d+))?$/.exec(one('USER'));
     expect(user).not.toBeNull();
     expect(Number(user![1])).toBeGreaterThan(0);
-    const deployment = parseYaml(await readFile(join(ROOT, 'deploy/base/deployment.yaml'), 'utf8')) as { spec: { template: { spec: { securityContext: Record<string, number> } } } };
+    const deployment = parseYaml(await readFile(join(ROOT, 'deploy/base/deployment.yaml'), 'utf8')) as {
+      spec: { template: { spec: { securityContext: Record<string, number> } } };
+    };
     const { runAsUser, runAsGroup } = deployment.spec.template.spec.securityContext;
     expect([runAsUser, runAsGroup]).toEqual([Number(user![1]), Number(user![2] ?? user![1])]);
   });
@@ -115,7 +133,14 @@ describe('the Dockerfile', () => {
 
   test('.dockerignore keeps the credentials, the history, node_modules, a local dist/ and the tests out of the build', async () => {
     const rules = parseDockerignore(await readFile(join(ROOT, '.dockerignore'), 'utf8'));
-    const out = ['.env', '.git/config', 'node_modules/probot/package.json', 'dist/app/main.js', 'test/app/lifecycle.test.ts', 'bench/run.ts'];
+    const out = [
+      '.env',
+      '.git/config',
+      'node_modules/probot/package.json',
+      'dist/app/main.js',
+      'test/app/lifecycle.test.ts',
+      'bench/run.ts',
+    ];
     expect(out.filter((p) => !isIgnored(rules, p))).toEqual([]);
     expect(['src/app/main.ts', 'package.json', 'tsconfig.build.json', 'scripts/build.ts'].filter((p) => isIgnored(rules, p))).toEqual([]);
   });
@@ -128,7 +153,8 @@ const NPM = npmCli();
 const BASH = spawnSync('/bin/bash', ['-c', 'true']).status === 0;
 const PROC = spawnSync('test', ['-d', '/proc/self']).status === 0;
 const RUNNABLE = NPM !== null && BASH && PROC && process.platform === 'linux';
-if (!RUNNABLE) test.skip('npm, /bin/bash or /proc is missing here: the image’s command is not run (the laid-out files are still checked)', () => {});
+if (!RUNNABLE)
+  test.skip('npm, /bin/bash or /proc is missing here: the image’s command is not run (the laid-out files are still checked)', () => {});
 const testRunning = RUNNABLE ? test : test.skip;
 
 /** Processes whose parent is `pid`, from /proc. */
@@ -171,7 +197,8 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms: n
   for (;;) {
     const value = await probe().catch(() => undefined);
     if (value !== undefined) return value;
-    if (Date.now() > deadline || gone()) throw new Error(`not ${what} within ${ms} ms${gone() ? ' (the process exited)' : ''}; it wrote:\n${log()}`);
+    if (Date.now() > deadline || gone())
+      throw new Error(`not ${what} within ${ms} ms${gone() ? ' (the process exited)' : ''}; it wrote:\n${log()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -197,8 +224,14 @@ describe('the image’s files', () => {
     // The build stage's `npm run build`, with the machine's npm on Node 24 (the image's Node).
     const npmRun = (args: readonly string[], cwd: string): void => {
       if (NPM === null) throw new Error('npm is missing here: the build stage cannot run');
-      const result = spawnSync(process.execPath, [NPM, ...args], { cwd, env: envWithout(`${dirname(process.execPath)}:/usr/bin:/bin`), encoding: 'utf8', timeout: 300_000 });
-      if (result.status !== 0) throw new Error(`npm ${args.join(' ')} failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`);
+      const result = spawnSync(process.execPath, [NPM, ...args], {
+        cwd,
+        env: envWithout(`${dirname(process.execPath)}:/usr/bin:/bin`),
+        encoding: 'utf8',
+        timeout: 300_000,
+      });
+      if (result.status !== 0)
+        throw new Error(`npm ${args.join(' ')} failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`);
     };
     layout = await layOutFinalStage(stages, ROOT, join(work, 'root'), { scratch: join(work, 'build'), npm: npmRun });
   }, 300_000);
@@ -210,7 +243,11 @@ describe('the image’s files', () => {
   test('hold the production packages and no dev-only one', async () => {
     const lock = JSON.parse(await readFile(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
     const devOnly = Object.entries(lock.packages).filter(([k, v]) => k !== '' && v.dev === true);
-    expect(layout.packages).toEqual(expect.arrayContaining(Object.keys((JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { dependencies: object }).dependencies)));
+    expect(layout.packages).toEqual(
+      expect.arrayContaining(
+        Object.keys((JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { dependencies: object }).dependencies),
+      ),
+    );
     for (const [key] of devOnly) expect(await stat(join(layout.workdir, key)).catch(() => null)).toBeNull();
     for (const name of ['node', 'typescript', 'jest', 'nock']) expect(layout.packages).not.toContain(name);
   });
@@ -225,7 +262,12 @@ describe('the image’s files', () => {
 
   test('hold every file the App reads besides its code: package.json, app.yml, the proto (beside its built module), the template', async () => {
     const built = (source: string): string => join(ROOT, 'dist', relative(join(ROOT, 'src'), source));
-    const needed = [join(ROOT, 'package.json'), join(ROOT, 'app.yml'), built(PROTO_FILE), ...(await filesBelow(TEMPLATE_DIR)).map((f) => join(TEMPLATE_DIR, f))];
+    const needed = [
+      join(ROOT, 'package.json'),
+      join(ROOT, 'app.yml'),
+      built(PROTO_FILE),
+      ...(await filesBelow(TEMPLATE_DIR)).map((f) => join(TEMPLATE_DIR, f)),
+    ];
     const missing = [];
     for (const file of needed) if ((await stat(inImage(file)).catch(() => null)) === null) missing.push(relative(ROOT, file));
     expect(missing).toEqual([]);
@@ -277,9 +319,16 @@ describe('the image’s files', () => {
       await mkdir(join(secrets, 'github'), { recursive: true });
       await mkdir(join(secrets, 'config'), { recursive: true });
       await mkdir(join(fsRoot, 'var', 'log', 'flows'), { recursive: true });
-      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+      const { privateKey } = generateKeyPairSync('rsa', {
+        modulusLength: 2048,
+        privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+        publicKeyEncoding: { type: 'spki', format: 'pem' },
+      });
       await writeFile(join(secrets, 'github', 'private-key.pem'), privateKey, { mode: 0o400 });
-      await writeFile(join(secrets, 'config', 'deployment.yaml'), `clusters:\n  example:\n    flows:\n      source: file\n      file:\n        paths: [${join(fsRoot, 'var', 'log', 'flows')}]\n`);
+      await writeFile(
+        join(secrets, 'config', 'deployment.yaml'),
+        `clusters:\n  example:\n    flows:\n      source: file\n      file:\n        paths: [${join(fsRoot, 'var', 'log', 'flows')}]\n`,
+      );
       if (uid !== null) {
         await chown(tmp, Number(uid[1]), Number(uid[2] ?? uid[1]));
         await chown(join(secrets, 'github', 'private-key.pem'), Number(uid[1]), Number(uid[2] ?? uid[1]));
@@ -339,8 +388,20 @@ describe('the image’s files', () => {
 
     testRunning('serves /healthz, then /readyz, and /metrics; its HEALTHCHECK passes', async () => {
       const gone = () => npm.exitCode !== null || npm.signalCode !== null;
-      await until('/healthz answered 200', async () => ((await get('/healthz')).status === 200 ? true : undefined), 30_000, () => output, gone);
-      await until('/readyz answered 200', async () => ((await get('/readyz')).status === 200 ? true : undefined), 30_000, () => output, gone);
+      await until(
+        '/healthz answered 200',
+        async () => ((await get('/healthz')).status === 200 ? true : undefined),
+        30_000,
+        () => output,
+        gone,
+      );
+      await until(
+        '/readyz answered 200',
+        async () => ((await get('/readyz')).status === 200 ? true : undefined),
+        30_000,
+        () => output,
+        gone,
+      );
       const metrics = await get('/metrics');
       expect(metrics.status).toBe(200);
       expect(await metrics.text()).toContain('policy_recommender_');
@@ -348,7 +409,12 @@ describe('the image’s files', () => {
     });
 
     testRunning('started up against the stand-in GitHub only, as the image’s user, writing nothing outside /tmp', async () => {
-      await until('listing the installations', async () => (requests.some((r) => r.startsWith('GET /api/v3/app/installations')) ? true : undefined), 10_000, () => output);
+      await until(
+        'listing the installations',
+        async () => (requests.some((r) => r.startsWith('GET /api/v3/app/installations')) ? true : undefined),
+        10_000,
+        () => output,
+      );
       expect(escaped).toEqual([]);
       expect(await filesBelow(layout.workdir)).toEqual(before);
       expect(output).not.toMatch(/EACCES|EROFS|EPERM/);
@@ -362,9 +428,16 @@ describe('the image’s files', () => {
       expect(node).toBeDefined();
       npm.kill('SIGTERM');
       let timer: NodeJS.Timeout | undefined;
-      const result = await Promise.race([exit, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 15_000)))]).finally(() => clearTimeout(timer));
+      const result = await Promise.race([exit, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 15_000)))]).finally(
+        () => clearTimeout(timer),
+      );
       expect(result).not.toBe('timeout');
-      await until('node gone', async () => (alive(node!.pid) ? undefined : true), 5_000, () => output);
+      await until(
+        'node gone',
+        async () => (alive(node!.pid) ? undefined : true),
+        5_000,
+        () => output,
+      );
       expect(healthcheck()).not.toBe(0);
     });
   });

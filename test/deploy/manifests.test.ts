@@ -4,12 +4,12 @@
 // read-only root filesystem; every path the App is told about (environment, deployment
 // configuration) is a file a volume mounts; the NetworkPolicy lets through what the App talks to.
 
-import { beforeAll, describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { posix, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, test } from '@jest/globals';
 import { parse as parseYaml } from 'yaml';
-import { validateDeploymentConfig, type DeploymentConfig } from '../../src/deployment/deployment-config.ts';
+import { type DeploymentConfig, validateDeploymentConfig } from '../../src/deployment/deployment-config.ts';
 import { builtObjects, kubectlAvailable, kustomizationDirs } from '../support/kustomize.ts';
 
 /** A manifest, as parsed: data whose shape the tests check. */
@@ -53,7 +53,8 @@ describe.each(Object.keys(IMAGES).map((dir) => [dir === '' ? 'deploy/' : `deploy
   let container: Obj;
   let env: Map<string, Obj>;
 
-  const find = (kind: string, name?: string): Obj[] => objects.filter((o) => o['kind'] === kind && (name === undefined || o['metadata']['name'] === name));
+  const find = (kind: string, name?: string): Obj[] =>
+    objects.filter((o) => o['kind'] === kind && (name === undefined || o['metadata']['name'] === name));
   const envValue = (name: string): string => {
     const entry = env.get(name);
     if (entry === undefined || typeof entry['value'] !== 'string') throw new Error(`${name} has no literal value`);
@@ -76,7 +77,9 @@ describe.each(Object.keys(IMAGES).map((dir) => [dir === '' ? 'deploy/' : `deploy
     if (volume['secret'] !== undefined) {
       const items = volume['secret']['items'] as Obj[] | undefined;
       const item = items?.find((i) => i['path'] === inside);
-      return item === undefined ? `no key of Secret ${volume['secret']['secretName']}` : `Secret ${volume['secret']['secretName']} key ${item['key']}`;
+      return item === undefined
+        ? `no key of Secret ${volume['secret']['secretName']}`
+        : `Secret ${volume['secret']['secretName']} key ${item['key']}`;
     }
     if (volume['configMap'] !== undefined) {
       const configMap = find('ConfigMap', volume['configMap']['name'])[0];
@@ -97,11 +100,25 @@ describe.each(Object.keys(IMAGES).map((dir) => [dir === '' ? 'deploy/' : `deploy
   describeBuilt('objects', () => {
     test('one of each, every namespaced one in the namespace it creates', () => {
       expect(objects.map((o) => o['kind']).sort()).toEqual(
-        ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
+        [
+          'ClusterRole',
+          'ClusterRoleBinding',
+          'ConfigMap',
+          'Deployment',
+          'Namespace',
+          'NetworkPolicy',
+          'PodDisruptionBudget',
+          'Role',
+          'RoleBinding',
+          'Service',
+          'ServiceAccount',
+        ].sort(),
       );
       expect(find('Namespace')[0]!['metadata']['name']).toBe(NAMESPACE);
       const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
-      expect(objects.filter((o) => !clusterScoped.has(o['kind']) && o['metadata']['namespace'] !== NAMESPACE).map((o) => o['kind'])).toEqual([]);
+      expect(
+        objects.filter((o) => !clusterScoped.has(o['kind']) && o['metadata']['namespace'] !== NAMESPACE).map((o) => o['kind']),
+      ).toEqual([]);
     });
 
     test('the image is the release of this version', () => {
@@ -117,10 +134,13 @@ describe.each(Object.keys(IMAGES).map((dir) => [dir === '' ? 'deploy/' : `deploy
           const where = `${role['kind']} ${role['metadata']['name']}: ${JSON.stringify(rule)}`;
           const lists = [rule['apiGroups'], rule['resources'], rule['verbs'], rule['resourceNames'] ?? []].flat();
           if (lists.includes('*') || rule['nonResourceURLs'] !== undefined) problems.push(`wildcard or non-resource URL in ${where}`);
-          const isLease = JSON.stringify(rule['apiGroups']) === '["coordination.k8s.io"]' && JSON.stringify(rule['resources']) === '["leases"]';
+          const isLease =
+            JSON.stringify(rule['apiGroups']) === '["coordination.k8s.io"]' && JSON.stringify(rule['resources']) === '["leases"]';
           if (isLease) {
-            if (role['kind'] !== 'Role' || role['metadata']['namespace'] !== NAMESPACE) problems.push(`Lease access outside a Role in ${NAMESPACE}: ${where}`);
-            if (!(rule['verbs'] as string[]).every((v) => LEASE_VERBS.has(v))) problems.push(`Lease verbs beyond get, create, update: ${where}`);
+            if (role['kind'] !== 'Role' || role['metadata']['namespace'] !== NAMESPACE)
+              problems.push(`Lease access outside a Role in ${NAMESPACE}: ${where}`);
+            if (!(rule['verbs'] as string[]).every((v) => LEASE_VERBS.has(v)))
+              problems.push(`Lease verbs beyond get, create, update: ${where}`);
           } else if (!(rule['verbs'] as string[]).every((v) => READ_VERBS.has(v))) {
             problems.push(`a write: ${where}`);
           }
@@ -138,9 +158,20 @@ describe.each(Object.keys(IMAGES).map((dir) => [dir === '' ? 'deploy/' : `deploy
 
     test('the cluster role reads what the App lists: namespaces, workloads, Kubernetes and Calico policies', () => {
       const granted = find('ClusterRole').flatMap((r) =>
-        (r['rules'] as Obj[]).flatMap((rule) => (rule['apiGroups'] as string[]).flatMap((g) => (rule['resources'] as string[]).map((res) => `${res}.${g}`.replace(/\.$/, '')))),
+        (r['rules'] as Obj[]).flatMap((rule) =>
+          (rule['apiGroups'] as string[]).flatMap((g) => (rule['resources'] as string[]).map((res) => `${res}.${g}`.replace(/\.$/, ''))),
+        ),
       );
-      const calico = ['tiers', 'networkpolicies', 'globalnetworkpolicies', 'stagednetworkpolicies', 'stagedglobalnetworkpolicies', 'stagedkubernetesnetworkpolicies', 'networksets', 'globalnetworksets'];
+      const calico = [
+        'tiers',
+        'networkpolicies',
+        'globalnetworkpolicies',
+        'stagednetworkpolicies',
+        'stagedglobalnetworkpolicies',
+        'stagedkubernetesnetworkpolicies',
+        'networksets',
+        'globalnetworksets',
+      ];
       expect(granted).toEqual(
         expect.arrayContaining([
           'namespaces',
@@ -162,11 +193,15 @@ describe.each(Object.keys(IMAGES).map((dir) => [dir === '' ? 'deploy/' : `deploy
         for (const resource of ['networksets', 'globalnetworksets', 'ippools']) {
           expect(grants(group, resource).map((rule) => [rule['verbs'], rule['resourceNames']])).toEqual([[['get', 'list'], undefined]]);
         }
-        expect(grants(group, 'clusterinformations').map((rule) => [rule['verbs'], rule['resourceNames']])).toEqual([[['get'], ['default']]]);
+        expect(grants(group, 'clusterinformations').map((rule) => [rule['verbs'], rule['resourceNames']])).toEqual([
+          [['get'], ['default']],
+        ]);
       }
       // Nothing else of crd.projectcalico.org: the storage of every other Calico object stays unreadable.
       const storage = rules.filter((rule) => (rule['apiGroups'] as string[]).includes('crd.projectcalico.org'));
-      expect(new Set(storage.flatMap((rule) => rule['resources'] as string[]))).toEqual(new Set(['networksets', 'globalnetworksets', 'ippools', 'clusterinformations']));
+      expect(new Set(storage.flatMap((rule) => rule['resources'] as string[]))).toEqual(
+        new Set(['networksets', 'globalnetworksets', 'ippools', 'clusterinformations']),
+      );
     });
 
     test('both bindings give their role to the service account the pods run as', () => {
@@ -262,7 +297,9 @@ describe.each(Object.keys(IMAGES).map((dir) => [dir === '' ? 'deploy/' : `deploy
               : flows.source === 'elasticsearch'
                 ? [flows.elasticsearch.caFile, flows.elasticsearch.passwordFile, flows.elasticsearch.apiKeyFile]
                 : flows.file.paths;
-          return [...own, c.kubernetes !== undefined && 'kubeconfig' in c.kubernetes ? c.kubernetes.kubeconfig : undefined].filter((f) => f !== undefined);
+          return [...own, c.kubernetes !== undefined && 'kubeconfig' in c.kubernetes ? c.kubernetes.kubeconfig : undefined].filter(
+            (f) => f !== undefined,
+          );
         });
         expect(files.length).toBeGreaterThan(0);
         expect(files.map((f) => [f, sourceOf(f)]).filter(([, source]) => !source!.startsWith('Secret '))).toEqual([]);
@@ -275,7 +312,11 @@ describe.each(Object.keys(IMAGES).map((dir) => [dir === '' ? 'deploy/' : `deploy
         const policy = find('NetworkPolicy')[0]!;
         const allowedPorts = (policy['spec']['egress'] as Obj[]).flatMap((r) => (r['ports'] as Obj[]).map((p) => p['port']));
         const ports = Object.values(config.clusters).flatMap((c) =>
-          c.flows.source === 'goldmane' ? [Number(c.flows.goldmane.address.split(':').pop())] : c.flows.source === 'elasticsearch' ? [Number(new URL(c.flows.elasticsearch.node).port || 443)] : [],
+          c.flows.source === 'goldmane'
+            ? [Number(c.flows.goldmane.address.split(':').pop())]
+            : c.flows.source === 'elasticsearch'
+              ? [Number(new URL(c.flows.elasticsearch.node).port || 443)]
+              : [],
         );
         expect(ports.filter((p) => !allowedPorts.includes(p))).toEqual([]);
       });
@@ -309,8 +350,15 @@ describe.each(Object.keys(IMAGES).map((dir) => [dir === '' ? 'deploy/' : `deploy
       expect(policy['spec']['ingress']).toEqual([{ ports: [{ protocol: 'TCP', port: 3000 }] }]);
 
       const rules = (policy['spec']['egress'] as Obj[]).map((r) => ({
-        ports: (r['ports'] as Obj[]).map((p) => `${p['protocol']}/${p['port']}`).sort().join(' '),
-        to: (r['to'] as Obj[]).map((t) => t['namespaceSelector']?.['matchLabels']?.['kubernetes.io/metadata.name'] ?? `${t['ipBlock']['cidr']}${t['ipBlock']['except'] ? ' except private' : ''}`),
+        ports: (r['ports'] as Obj[])
+          .map((p) => `${p['protocol']}/${p['port']}`)
+          .sort()
+          .join(' '),
+        to: (r['to'] as Obj[]).map(
+          (t) =>
+            t['namespaceSelector']?.['matchLabels']?.['kubernetes.io/metadata.name'] ??
+            `${t['ipBlock']['cidr']}${t['ipBlock']['except'] ? ' except private' : ''}`,
+        ),
       }));
       expect(rules).toEqual([
         { ports: 'TCP/53 UDP/53', to: ['kube-system'] },

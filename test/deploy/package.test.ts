@@ -5,14 +5,14 @@
 // devDependency), with the same results as the sources; on a Node older than engines.node it
 // stops with one line.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { SAMPLE_FLOWS, SAMPLE_NOW } from '../../src/cli/demo.ts';
 import { cli, filesIn } from '../support/cli.ts';
 import { envWithout, npmCli } from '../support/npm.ts';
@@ -32,11 +32,14 @@ const [MIN_MAJOR, MIN_MINOR] = (/^>=(\d+)\.(\d+)$/.exec(pkg.engines.node) ?? [])
 
 /** A Node on PATH older than engines.node (the machine's own, here 20), if there is one. */
 function olderNode(): { path: string; version: string } | null {
-  const found = spawnSync('sh', ['-c', 'which -a node'], { encoding: 'utf8' }).stdout.split('\n').filter((p) => p !== '');
+  const found = spawnSync('sh', ['-c', 'which -a node'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((p) => p !== '');
   for (const path of found) {
     const version = spawnSync(path, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout.trim();
     const [major, minor] = version.split('.').map(Number);
-    if (major !== undefined && minor !== undefined && (major < MIN_MAJOR! || (major === MIN_MAJOR && minor < MIN_MINOR!))) return { path, version };
+    if (major !== undefined && minor !== undefined && (major < MIN_MAJOR! || (major === MIN_MAJOR && minor < MIN_MINOR!)))
+      return { path, version };
   }
   return null;
 }
@@ -52,7 +55,11 @@ function npm(args: string[], cwd: string, timeout: number): SpawnSyncReturns<str
   // Node 24 first on PATH: npm's scripts (the prepack build) and its engines checks see it.
   return spawnSync(process.execPath, [NPM!, ...args], {
     cwd,
-    env: envWithout(`${NODE_DIR}:${join(ROOT, 'node_modules', '.bin')}:/usr/bin:/bin`, { npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' }),
+    env: envWithout(`${NODE_DIR}:${join(ROOT, 'node_modules', '.bin')}:/usr/bin:/bin`, {
+      npm_config_update_notifier: 'false',
+      npm_config_fund: 'false',
+      npm_config_audit: 'false',
+    }),
     encoding: 'utf8',
     timeout,
     maxBuffer: 64 * 1024 * 1024,
@@ -96,7 +103,11 @@ describe('the packed and installed package', () => {
       if (NETWORK_ERROR.test(output)) {
         throw new Error(
           `installing the tarball needs its dependencies from the npm registry (or the local npm cache), and npm could not reach the registry: ` +
-            `this test cannot run without it.\n${output.split('\n').filter((l) => NETWORK_ERROR.test(l)).slice(0, 3).join('\n')}`,
+            `this test cannot run without it.\n${output
+              .split('\n')
+              .filter((l) => NETWORK_ERROR.test(l))
+              .slice(0, 3)
+              .join('\n')}`,
         );
       }
       throw new Error(`npm install -g ${tarball} failed (${install.status ?? install.signal}):\n${output}`);
@@ -108,17 +119,30 @@ describe('the packed and installed package', () => {
     if (work !== undefined) await rm(work, { recursive: true, force: true });
   });
 
-  testWithNpm('the tarball holds the build, its declarations and source maps, and the files the CLI and App read; no sources, no tests', () => {
-    for (const file of [pkg.bin['policy-recommender']!, 'dist/cli/main.js', 'dist/cli/main.d.ts', 'dist/cli/main.js.map', 'dist/app/main.js', 'dist/flows/sources/goldmane/goldmane.proto', 'app.yml', 'package.json']) {
-      expect(packed).toContain(file);
-    }
-    expect(packed.filter((p) => p.startsWith('samples/flows/')).length).toBeGreaterThan(0);
-    expect(packed.filter((p) => p.startsWith('policies-template/clusters/example/')).length).toBeGreaterThan(0);
-    expect(packed.filter((p) => /^(src|test|bench|scripts|deploy)\//.test(p) || (p.endsWith('.ts') && !p.endsWith('.d.ts')))).toEqual([]);
-  });
+  testWithNpm(
+    'the tarball holds the build, its declarations and source maps, and the files the CLI and App read; no sources, no tests',
+    () => {
+      for (const file of [
+        pkg.bin['policy-recommender']!,
+        'dist/cli/main.js',
+        'dist/cli/main.d.ts',
+        'dist/cli/main.js.map',
+        'dist/app/main.js',
+        'dist/flows/sources/goldmane/goldmane.proto',
+        'app.yml',
+        'package.json',
+      ]) {
+        expect(packed).toContain(file);
+      }
+      expect(packed.filter((p) => p.startsWith('samples/flows/')).length).toBeGreaterThan(0);
+      expect(packed.filter((p) => p.startsWith('policies-template/clusters/example/')).length).toBeGreaterThan(0);
+      expect(packed.filter((p) => /^(src|test|bench|scripts|deploy)\//.test(p) || (p.endsWith('.ts') && !p.endsWith('.d.ts')))).toEqual([]);
+    },
+  );
 
   testWithNpm('installs the production dependencies only: none of the devDependencies that only development needs', async () => {
-    const present = (name: string) => existsSync(join(installed, 'node_modules', name)) || existsSync(join(prefix, 'lib', 'node_modules', name));
+    const present = (name: string) =>
+      existsSync(join(installed, 'node_modules', name)) || existsSync(join(prefix, 'lib', 'node_modules', name));
     expect(Object.keys(pkg.dependencies).filter((d) => !present(d))).toEqual([]);
     const lock = JSON.parse(await readFile(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
     // Our devDependencies that no production package needs (some, such as pino, are both).
@@ -131,9 +155,14 @@ describe('the packed and installed package', () => {
     const semver = createRequire(NPM!)('semver') as { satisfies: (version: string, range: string) => boolean };
     const minimum = `${MIN_MAJOR}.${MIN_MINOR}.0`;
     const refusing: string[] = [];
-    const manifests = (await readdir(join(installed, 'node_modules'), { recursive: true })).map(String).filter((p) => /(^|\/)package\.json$/.test(p));
+    const manifests = (await readdir(join(installed, 'node_modules'), { recursive: true }))
+      .map(String)
+      .filter((p) => /(^|\/)package\.json$/.test(p));
     for (const manifest of manifests) {
-      const { name, engines } = JSON.parse(await readFile(join(installed, 'node_modules', manifest), 'utf8')) as { name?: string; engines?: { node?: unknown } };
+      const { name, engines } = JSON.parse(await readFile(join(installed, 'node_modules', manifest), 'utf8')) as {
+        name?: string;
+        engines?: { node?: unknown };
+      };
       // Only packages' own manifests (not test fixtures inside them) name themselves and their directory.
       if (name === undefined || !manifest.endsWith(`${name}/package.json`) || typeof engines?.node !== 'string') continue;
       if (!semver.satisfies(minimum, engines.node)) refusing.push(`${manifest}: ${engines.node}`);
@@ -144,7 +173,11 @@ describe('the packed and installed package', () => {
 
   testWithNpm('`policy-recommender --version` prints the package’s version, from any directory', () => {
     const result = run(['--version']);
-    expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({ status: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({
+      status: 0,
+      stdout: `${pkg.version}\n`,
+      stderr: '',
+    });
   });
 
   testWithNpm('`policy-recommender demo` runs on the bundled samples', async () => {
@@ -164,7 +197,11 @@ describe('the packed and installed package', () => {
     const source = await cli(...args(fromSource));
     expect(source.code).toBe(0);
     const recommend = run(args(fromPackage));
-    expect({ status: recommend.status, stdout: recommend.stdout.replaceAll(fromPackage, fromSource).trimEnd(), stderr: recommend.stderr.trimEnd() }).toEqual({
+    expect({
+      status: recommend.status,
+      stdout: recommend.stdout.replaceAll(fromPackage, fromSource).trimEnd(),
+      stderr: recommend.stderr.trimEnd(),
+    }).toEqual({
       status: 0,
       stdout: source.stdout.trimEnd(),
       stderr: source.stderr.trimEnd(),
@@ -172,12 +209,16 @@ describe('the packed and installed package', () => {
     const files = await filesIn(fromSource);
     expect(files.length).toBeGreaterThan(3);
     expect(await filesIn(fromPackage)).toEqual(files);
-    for (const file of files) expect([file, await readFile(join(fromPackage, file), 'utf8')]).toEqual([file, await readFile(join(fromSource, file), 'utf8')]);
+    for (const file of files)
+      expect([file, await readFile(join(fromPackage, file), 'utf8')]).toEqual([file, await readFile(join(fromSource, file), 'utf8')]);
 
     const simulateArgs = ['simulate', '--flows', SAMPLE_FLOWS, '--policies', fromSource, '--now', SAMPLE_NOW, '--json'];
     const simulate = run(simulateArgs);
     const simulatedFromSource = await cli(...simulateArgs);
-    expect({ status: simulate.status, stderr: simulate.stderr.trimEnd() }).toEqual({ status: 0, stderr: simulatedFromSource.stderr.trimEnd() });
+    expect({ status: simulate.status, stderr: simulate.stderr.trimEnd() }).toEqual({
+      status: 0,
+      stderr: simulatedFromSource.stderr.trimEnd(),
+    });
     expect(JSON.parse(simulate.stdout)).toEqual(JSON.parse(simulatedFromSource.stdout));
   });
 
@@ -192,12 +233,15 @@ describe('the packed and installed package', () => {
     expect(existsSync(join(installed, 'dist', 'app', 'app.d.ts'))).toBe(true);
   });
 
-  (NPM !== null && OLD_NODE !== null ? test : test.skip)(`on an older Node (${OLD_NODE?.version ?? 'none here'}) the command stops with one line naming the version it needs`, () => {
-    const result = run(['--version'], dirname(OLD_NODE!.path));
-    expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({
-      status: 1,
-      stdout: '',
-      stderr: `policy-recommender: needs Node.js ${MIN_MAJOR}.${MIN_MINOR} or newer; this is Node.js ${OLD_NODE!.version}\n`,
-    });
-  });
+  (NPM !== null && OLD_NODE !== null ? test : test.skip)(
+    `on an older Node (${OLD_NODE?.version ?? 'none here'}) the command stops with one line naming the version it needs`,
+    () => {
+      const result = run(['--version'], dirname(OLD_NODE!.path));
+      expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({
+        status: 1,
+        stdout: '',
+        stderr: `policy-recommender: needs Node.js ${MIN_MAJOR}.${MIN_MINOR} or newer; this is Node.js ${OLD_NODE!.version}\n`,
+      });
+    },
+  );
 });

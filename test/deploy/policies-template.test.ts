@@ -3,18 +3,27 @@
 // tree with its tiers first. Every kustomization in it must build; the Argo CD and Flux objects
 // must say what the README says they do; the engine must only ever see the cluster's tree.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { parse as parseYaml, stringify } from 'yaml';
 import { validateRepositoryConfig } from '../../src/app/config/repository-config.ts';
 import { loadScheduleDefaults } from '../../src/app/config/schedule-defaults.ts';
 import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
 import { loadTree } from '../../src/repo/fs-tree.ts';
 import { builtObjects, fluxBuild, kubectlAvailable, kustomizationDirs } from '../support/kustomize.ts';
-import { isKustomization, makeTempDir, objectId, parseManifests, planFromFlows, removeDir, TEMPLATE_OBJECTS, writeScenarioFlows } from '../support/recommend-run.ts';
+import {
+  isKustomization,
+  makeTempDir,
+  objectId,
+  parseManifests,
+  planFromFlows,
+  removeDir,
+  TEMPLATE_OBJECTS,
+  writeScenarioFlows,
+} from '../support/recommend-run.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -57,7 +66,11 @@ describe('the repository layout', () => {
   testWithKubectl('every kustomization in it builds, each with the objects it is there for', () => {
     const expected: Record<string, string[]> = {
       argocd: ['Application argocd/network-policies-example'],
-      flux: ['GitRepository flux-system/network-policies', 'Kustomization flux-system/network-policies-example', 'Kustomization flux-system/network-policies-example-tiers'],
+      flux: [
+        'GitRepository flux-system/network-policies',
+        'Kustomization flux-system/network-policies-example',
+        'Kustomization flux-system/network-policies-example-tiers',
+      ],
     };
     const found: Record<string, string[]> = {};
     for (const dir of kustomizationDirs(REPO)) found[relative(REPO, dir).split(sep).join('/')] = ids(builtObjects(dir));
@@ -89,7 +102,9 @@ describe('recommend never writes the repository’s Argo CD, Flux or App configu
 
   test('a run into an empty tree writes the template’s files and namespace policies only', () => {
     const paths = [...changes.keys()];
-    expect(paths.filter((p) => !/^(tiers|global-default-deny|kustomization)\.yaml$|^namespace-isolation\/[a-z0-9-]+\.yaml$/.test(p))).toEqual([]);
+    expect(
+      paths.filter((p) => !/^(tiers|global-default-deny|kustomization)\.yaml$|^namespace-isolation\/[a-z0-9-]+\.yaml$/.test(p)),
+    ).toEqual([]);
     const apiVersions = new Set(parseManifests(changes).map((o) => String(o.value['apiVersion'])));
     expect([...apiVersions].filter((v) => !/^(projectcalico\.org|kustomize\.config\.k8s\.io)\//.test(v))).toEqual([]);
   });
@@ -122,7 +137,14 @@ describe('argocd/', () => {
     const entries = at(app, 'spec', 'ignoreDifferences') as Obj[];
     expect(entries.every((e) => e['group'] === 'projectcalico.org' && Array.isArray(e['jqPathExpressions']))).toBe(true);
     expect(entries.map((e) => e['kind'])).toEqual(
-      expect.arrayContaining(['Tier', 'NetworkPolicy', 'GlobalNetworkPolicy', 'StagedNetworkPolicy', 'StagedGlobalNetworkPolicy', 'StagedKubernetesNetworkPolicy']),
+      expect.arrayContaining([
+        'Tier',
+        'NetworkPolicy',
+        'GlobalNetworkPolicy',
+        'StagedNetworkPolicy',
+        'StagedGlobalNetworkPolicy',
+        'StagedKubernetesNetworkPolicy',
+      ]),
     );
   });
 
@@ -172,7 +194,9 @@ describe('argocd/', () => {
   beforeAll(async () => {
     workDir = await makeTempDir('argocd');
     const plan = await planFromFlows([await writeScenarioFlows(workDir, 'multi-namespace')], 'calico');
-    const recommended = parseManifests(plan.changes).map((o) => o.value).filter((v) => v['kind'] === 'StagedNetworkPolicy');
+    const recommended = parseManifests(plan.changes)
+      .map((o) => o.value)
+      .filter((v) => v['kind'] === 'StagedNetworkPolicy');
     const egressOnly = { ...recommended[0]!, spec: { ...(recommended[0]!['spec'] as Obj), ingress: [] } };
     const kinds = ['NetworkPolicy', 'GlobalNetworkPolicy', 'StagedKubernetesNetworkPolicy'].map((kind) => ({
       apiVersion: 'projectcalico.org/v3',
@@ -186,10 +210,21 @@ describe('argocd/', () => {
 
   testWithJq('what Calico fills in is no drift, whether the file spells it out or leaves it out', () => {
     const drift = samples.flatMap((object) =>
-      [object, minimal(object)].filter((git) => JSON.stringify(normalise(git)) !== JSON.stringify(normalise(calicoDefaults(git)))).map((git) => objectId(git)),
+      [object, minimal(object)]
+        .filter((git) => JSON.stringify(normalise(git)) !== JSON.stringify(normalise(calicoDefaults(git))))
+        .map((git) => objectId(git)),
     );
     expect(drift).toEqual([]);
-    expect(samples.map((s) => s['kind'])).toEqual(expect.arrayContaining(['Tier', 'StagedGlobalNetworkPolicy', 'StagedNetworkPolicy', 'NetworkPolicy', 'GlobalNetworkPolicy', 'StagedKubernetesNetworkPolicy']));
+    expect(samples.map((s) => s['kind'])).toEqual(
+      expect.arrayContaining([
+        'Tier',
+        'StagedGlobalNetworkPolicy',
+        'StagedNetworkPolicy',
+        'NetworkPolicy',
+        'GlobalNetworkPolicy',
+        'StagedKubernetesNetworkPolicy',
+      ]),
+    );
   });
 
   testWithJq('a real difference in those fields still shows, in either direction', () => {
@@ -207,7 +242,11 @@ describe('argocd/', () => {
       ['types narrowed in the cluster', policy, changed(calicoDefaults(policy), (s) => (s['types'] = ['Ingress']))],
       ['types set in Git against the rules', changed(policy, (s) => (s['types'] = ['Egress'])), calicoDefaults(minimal(policy))],
       ['a staged policy ignored in Git', changed(policy, (s) => (s['stagedAction'] = 'Ignore')), calicoDefaults(policy)],
-      ['a staged policy set in Git, ignored in the cluster', policy, changed(calicoDefaults(policy), (s) => (s['stagedAction'] = 'Ignore'))],
+      [
+        'a staged policy set in Git, ignored in the cluster',
+        policy,
+        changed(calicoDefaults(policy), (s) => (s['stagedAction'] = 'Ignore')),
+      ],
       ['a tier’s default action changed in the cluster', tier, changed(tier, (s) => (s['defaultAction'] = 'Pass'))],
       ['a tier’s default action changed in Git', changed(tier, (s) => (s['defaultAction'] = 'Pass')), tier],
     ];
@@ -266,10 +305,26 @@ describe('flux/', () => {
   });
 
   testWithKubectl('the split is by kind, exactly Tier, whatever other kinds a tree holds', async () => {
-    const kinds = ['Tier', 'Tie', 'Tiers', 'ATier', 'Tiar', 'Teer', 'Xier', 'tier', 'T', 'NetworkPolicy', 'StagedNetworkPolicy', 'GlobalNetworkSet', 'Kustomization'];
+    const kinds = [
+      'Tier',
+      'Tie',
+      'Tiers',
+      'ATier',
+      'Tiar',
+      'Teer',
+      'Xier',
+      'tier',
+      'T',
+      'NetworkPolicy',
+      'StagedNetworkPolicy',
+      'GlobalNetworkSet',
+      'Kustomization',
+    ];
     const dir = join(workDir!, 'kinds');
     await mkdir(dir, { recursive: true });
-    const docs = kinds.map((kind) => stringify({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name: `x-${kind.toLowerCase()}` } }));
+    const docs = kinds.map((kind) =>
+      stringify({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name: `x-${kind.toLowerCase()}` } }),
+    );
     await writeFile(join(dir, 'objects.yaml'), docs.join('---\n'));
     await writeFile(join(dir, 'kustomization.yaml'), stringify({ resources: ['objects.yaml'] }));
     const all = ids(builtObjects(dir));

@@ -1,8 +1,8 @@
-import { describe, expect, test } from '@jest/globals';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../src/config/config-error.ts';
+import { describe, expect, test } from '@jest/globals';
+import type { ConfigError } from '../../src/config/config-error.ts';
 import { loadDeploymentConfig, validateDeploymentConfig } from '../../src/deployment/deployment-config.ts';
 
 const issues = (value: unknown) => {
@@ -20,11 +20,22 @@ describe('deployment configuration', () => {
       {
         clusters: {
           'prod-eu': {
-            flows: { source: 'goldmane', goldmane: { address: 'goldmane.calico-system.svc:7443', caFile: '/certs/ca.crt', certFile: '/certs/tls.crt', keyFile: '/certs/tls.key' } },
+            flows: {
+              source: 'goldmane',
+              goldmane: {
+                address: 'goldmane.calico-system.svc:7443',
+                caFile: '/certs/ca.crt',
+                certFile: '/certs/tls.crt',
+                keyFile: '/certs/tls.key',
+              },
+            },
             kubernetes: { inCluster: true },
           },
           legacy: {
-            flows: { source: 'elasticsearch', elasticsearch: { node: 'https://es:9200', index: 'tigera_secure_ee_flows.legacy.*', apiKeyFile: '/s/key' } },
+            flows: {
+              source: 'elasticsearch',
+              elasticsearch: { node: 'https://es:9200', index: 'tigera_secure_ee_flows.legacy.*', apiKeyFile: '/s/key' },
+            },
             kubernetes: { kubeconfig: '/k/config', context: 'legacy' },
           },
           lab: { flows: { source: 'file', file: { paths: ['/var/log/calico/flowlogs'] } } },
@@ -37,18 +48,31 @@ describe('deployment configuration', () => {
   });
 
   test('bad values name their path', () => {
-    expect(issues({ clusters: { Prod: { flows: { source: 'file', file: { paths: ['/x'] } } } } })[0]).toMatch(/^clusters\.Prod: cluster names are DNS labels/);
+    expect(issues({ clusters: { Prod: { flows: { source: 'file', file: { paths: ['/x'] } } } } })[0]).toMatch(
+      /^clusters\.Prod: cluster names are DNS labels/,
+    );
     expect(issues({ clusters: { a: { flows: { source: 'hubble' } } } })[0]).toMatch(/^clusters\.a\.flows/);
     expect(issues({ clusters: { a: { flows: { source: 'file', file: { paths: ['relative/x'] } } } } })).toEqual([
       'clusters.a.flows.file.paths.0: must be an absolute path to a mounted file',
     ]);
-    expect(issues({ clusters: { a: { flows: { source: 'elasticsearch', elasticsearch: { node: 'https://es', index: 'x', apiKeyFile: '/k', username: 'u', passwordFile: '/p' } } } } })).toEqual([
-      'clusters.a.flows.elasticsearch: give either apiKeyFile, or username and passwordFile',
-    ]);
+    expect(
+      issues({
+        clusters: {
+          a: {
+            flows: {
+              source: 'elasticsearch',
+              elasticsearch: { node: 'https://es', index: 'x', apiKeyFile: '/k', username: 'u', passwordFile: '/p' },
+            },
+          },
+        },
+      }),
+    ).toEqual(['clusters.a.flows.elasticsearch: give either apiKeyFile, or username and passwordFile']);
     expect(issues({ clusters: {}, extra: 1 })).toEqual(['extra: unknown key']);
-    expect(issues({ clusters: { a: { flows: { source: 'goldmane', goldmane: { address: 'x', caFile: '/a', certFile: '/b', keyFile: '/c' } } } } })).toEqual([
-      'clusters.a.flows.goldmane.address: must be host:port',
-    ]);
+    expect(
+      issues({
+        clusters: { a: { flows: { source: 'goldmane', goldmane: { address: 'x', caFile: '/a', certFile: '/b', keyFile: '/c' } } } },
+      }),
+    ).toEqual(['clusters.a.flows.goldmane.address: must be host:port']);
   });
 
   test('read from the file named by POLICY_RECOMMENDER_DEPLOYMENT; none means no clusters', async () => {

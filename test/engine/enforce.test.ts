@@ -1,9 +1,9 @@
 // Enforcing an accepted staged policy rewrites its file in place: the same object as the kind
 // Calico enforces, without stagedAction, everything else (and people's comments) unchanged.
 
-import { describe, expect, test } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { describe, expect, test } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { enforcePolicyInFile } from '../../src/engine/enforce.ts';
 import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
@@ -49,7 +49,7 @@ describe('enforcing a staged policy', () => {
     const { stagedAction, ...spec } = before.spec;
     expect(stagedAction).toBe('Set');
     expect(after.spec).toEqual(spec);
-    expect(out).toContain('# Our database; ask the DBA team before changing. (a person\'s comment)');
+    expect(out).toContain("# Our database; ask the DBA team before changing. (a person's comment)");
     expect(out).not.toContain('Staged: Calico reports');
     expect(out).toContain('Enforced: Calico denies what these rules do not allow');
     expect(validateCalicoObject(after)).toEqual([]);
@@ -61,9 +61,13 @@ describe('enforcing a staged policy', () => {
     ]);
   });
 
-  test('the template\'s staged global default deny becomes a GlobalNetworkPolicy', async () => {
+  test("the template's staged global default deny becomes a GlobalNetworkPolicy", async () => {
     const text = await readFile(join(TEMPLATE_DIR, 'global-default-deny.yaml'), 'utf8');
-    const out = enforcePolicyInFile(text, 'global-default-deny.yaml', { kind: 'StagedGlobalNetworkPolicy', namespace: null, name: 'default-deny' })!;
+    const out = enforcePolicyInFile(text, 'global-default-deny.yaml', {
+      kind: 'StagedGlobalNetworkPolicy',
+      namespace: null,
+      name: 'default-deny',
+    })!;
     const [after] = data(out) as [{ kind: string; spec: Record<string, unknown> }];
     expect(after.kind).toBe('GlobalNetworkPolicy');
     expect(after.spec['stagedAction']).toBeUndefined();
@@ -92,7 +96,10 @@ describe('after enforcement', () => {
     const path = 'namespace-isolation/shop.yaml';
     const tree = new Map(first.tree);
     tree.set(path, enforcePolicyInFile(tree.get(path)!, path, target)!);
-    const later = await run([egress('shop', wep('db'), { port: 5432, start: NOW + 3600 }), egress('shop', pub, { port: 443, start: NOW + 3600 })], { tree, now: NOW + 7200 });
+    const later = await run(
+      [egress('shop', wep('db'), { port: 5432, start: NOW + 3600 }), egress('shop', pub, { port: 443, start: NOW + 3600 })],
+      { tree, now: NOW + 7200 },
+    );
     expect(later.changes.size).toBe(0);
     expect(later.namespaces).toMatchObject([{ namespace: 'shop', outcome: 'skipped', warnings: [{ code: 'enforced' }] }]);
   });

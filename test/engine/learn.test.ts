@@ -1,8 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
-import { decidedByProfile, learn, type LearnContext } from '../../src/engine/learn.ts';
+import { decidedByProfile, type LearnContext, learn } from '../../src/engine/learn.ts';
 import { SAW_NO_IP, SAW_PRIVATE_IP, SAW_PUBLIC_IP } from '../../src/engine/model.ts';
 import type { PolicyHit } from '../../src/flows/record.ts';
-import { egress, flow, hep, hit, ingress, net, networkSet, NOW, HOUR, pub, pvt, wep } from '../support/engine.ts';
+import { egress, flow, HOUR, hep, hit, ingress, NOW, net, networkSet, pub, pvt, wep } from '../support/engine.ts';
 
 const ctx: LearnContext = { window: { from: NOW - 24 * HOUR, to: NOW }, clusterDomain: 'cluster.local', tierName: 'namespace-isolation' };
 
@@ -25,7 +25,12 @@ describe('which records are learned', () => {
 
   test('the same connection reported by the destination teaches the destination namespace an ingress rule', () => {
     const lesson = learn(flow(wep('shop'), wep('db'), { reporter: 'dst', port: 5432 }), ctx);
-    expect(lesson).toMatchObject({ namespace: 'db', direction: 'ingress', peers: [{ category: 'Namespace', namespace: 'shop' }], port: 5432 });
+    expect(lesson).toMatchObject({
+      namespace: 'db',
+      direction: 'ingress',
+      peers: [{ category: 'Namespace', namespace: 'shop' }],
+      port: 5432,
+    });
   });
 
   test('denied flows are never learned', () => {
@@ -126,8 +131,12 @@ describe('rule categories of the remote end', () => {
     ]);
     // Only cluster-internal names: not a domain rule.
     expect(peers(egress('shop', pub, { domains: ['gw.shop.svc.cluster.local'] }))).toEqual([{ category: 'Public' }]);
-    expect(peers(egress('shop', pub, { domains: ['gw.shop.svc.corp.internal'] }))).toEqual([{ category: 'Domains', domain: 'gw.shop.svc.corp.internal' }]);
-    expect(learn(egress('shop', pub, { domains: ['gw.shop.svc.corp.internal'] }), { ...ctx, clusterDomain: 'corp.internal' })).toMatchObject({
+    expect(peers(egress('shop', pub, { domains: ['gw.shop.svc.corp.internal'] }))).toEqual([
+      { category: 'Domains', domain: 'gw.shop.svc.corp.internal' },
+    ]);
+    expect(
+      learn(egress('shop', pub, { domains: ['gw.shop.svc.corp.internal'] }), { ...ctx, clusterDomain: 'corp.internal' }),
+    ).toMatchObject({
       peers: [{ category: 'Public' }],
     });
   });
@@ -149,7 +158,9 @@ describe('rule categories of the remote end', () => {
 
   test('NetworkSet: global and namespaced', () => {
     expect(peers(egress('shop', networkSet('threat-feed')))).toEqual([{ category: 'NetworkSet', name: 'threat-feed', namespace: null }]);
-    expect(peers(ingress('shop', networkSet('partners', 'shop')))).toEqual([{ category: 'NetworkSet', name: 'partners', namespace: 'shop' }]);
+    expect(peers(ingress('shop', networkSet('partners', 'shop')))).toEqual([
+      { category: 'NetworkSet', name: 'partners', namespace: 'shop' },
+    ]);
   });
 
   test('Private and Public networks, by name or, when unnamed, by address', () => {

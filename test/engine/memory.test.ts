@@ -4,7 +4,11 @@ import { recommendationStatus } from '../../src/engine/status.ts';
 import { bare, config, egress, HOUR, ingress, loadTemplate, NOW, policyOf, pub, run, wep } from '../support/engine.ts';
 
 const PATH = 'namespace-isolation/shop.yaml';
-const day1 = [egress('shop', wep('kube-system'), { protocol: 'UDP', port: 53 }), egress('shop', wep('db'), { port: 5432 }), ingress('shop', pub, { port: 443 })];
+const day1 = [
+  egress('shop', wep('kube-system'), { protocol: 'UDP', port: 53 }),
+  egress('shop', wep('db'), { port: 5432 }),
+  ingress('shop', pub, { port: 443 }),
+];
 
 beforeAll(async () => {
   await loadTemplate();
@@ -101,20 +105,23 @@ describe('the previous recommendation is the engine memory', () => {
 describe('people win', () => {
   test("a person's comments, key order and own rules survive an update", async () => {
     const first = await run(day1);
-    const edited = first
-      .tree.get(PATH)!
+    const edited = first.tree
+      .get(PATH)!
       .replace('spec:\n', 'spec:\n  # Reviewed by the payments team, 2026-11-20.\n')
-      .replace('  egress:\n', [
-        '  egress:',
-        '    # Break-glass access for the on-call bastion; keep until Q1.',
-        '    - action: Allow',
-        '      protocol: TCP',
-        '      destination:',
-        "        selector: app == 'bastion'",
-        '        namespaceSelector: projectcalico.org/name == \'ops\'',
-        '        ports: [22]',
-        '',
-      ].join('\n'))
+      .replace(
+        '  egress:\n',
+        [
+          '  egress:',
+          '    # Break-glass access for the on-call bastion; keep until Q1.',
+          '    - action: Allow',
+          '      protocol: TCP',
+          '      destination:',
+          "        selector: app == 'bastion'",
+          "        namespaceSelector: projectcalico.org/name == 'ops'",
+          '        ports: [22]',
+          '',
+        ].join('\n'),
+      )
       .replace('    policy-recommender.io/last-updated', '    team: payments # who owns it\n    policy-recommender.io/last-updated');
     const tree = new Map(first.tree).set(PATH, edited);
     const second = await run([egress('shop', wep('db'), { port: 6379 })], { tree, now: NOW + HOUR });
@@ -126,26 +133,40 @@ describe('people win', () => {
     expect(text.indexOf('team: payments')).toBeLessThan(text.indexOf('policy-recommender.io/last-updated'));
     const egressRules = policyOf(second.tree, 'shop').spec.egress;
     expect(egressRules[0].destination.selector).toBe("app == 'bastion'");
-    expect(egressRules.find((r: any) => r.metadata?.annotations?.['policy-recommender.io/peer'] === 'namespace:db').destination.ports).toEqual([5432, 6379]);
+    expect(
+      egressRules.find((r: any) => r.metadata?.annotations?.['policy-recommender.io/peer'] === 'namespace:db').destination.ports,
+    ).toEqual([5432, 6379]);
   });
 
-  test('traffic a person\'s rule already decides adds nothing (wider ports, any-namespace, or a deny)', async () => {
+  test("traffic a person's rule already decides adds nothing (wider ports, any-namespace, or a deny)", async () => {
     const first = await run(day1);
-    const widen = (text: string) =>
-      text.replace(/ports:\n\s+- 5432/, 'ports:\n          - "5000:7000"');
+    const widen = (text: string) => text.replace(/ports:\n\s+- 5432/, 'ports:\n          - "5000:7000"');
     const tree = new Map(first.tree).set(PATH, widen(first.tree.get(PATH)!));
     const second = await run([egress('shop', wep('db'), { port: 6379 })], { tree, now: NOW + HOUR });
     expect(second.changes.size).toBe(0);
 
-    const denyAll = first.tree.get(PATH)!.replace('  egress:\n', '  egress:\n    - action: Deny\n      protocol: TCP\n      destination:\n        namespaceSelector: all()\n');
-    const third = await run([egress('shop', wep('billing'), { port: 8080 })], { tree: new Map(first.tree).set(PATH, denyAll), now: NOW + HOUR });
+    const denyAll = first.tree
+      .get(PATH)!
+      .replace('  egress:\n', '  egress:\n    - action: Deny\n      protocol: TCP\n      destination:\n        namespaceSelector: all()\n');
+    const third = await run([egress('shop', wep('billing'), { port: 8080 })], {
+      tree: new Map(first.tree).set(PATH, denyAll),
+      now: NOW + HOUR,
+    });
     expect(third.changes.size).toBe(0);
   });
 
   test("a person's narrower rule does not count: a selector on pod labels cannot be known to cover the namespace", async () => {
     const first = await run([ingress('shop', pub, { port: 443 })]);
-    const narrowed = first.tree.get(PATH)!.replace('  ingress:\n', "  ingress:\n    - action: Allow\n      protocol: TCP\n      source:\n        selector: app == 'web'\n        namespaceSelector: projectcalico.org/name == 'web'\n");
-    const second = await run([ingress('shop', wep('web'), { port: 80 })], { tree: new Map(first.tree).set(PATH, narrowed), now: NOW + HOUR });
+    const narrowed = first.tree
+      .get(PATH)!
+      .replace(
+        '  ingress:\n',
+        "  ingress:\n    - action: Allow\n      protocol: TCP\n      source:\n        selector: app == 'web'\n        namespaceSelector: projectcalico.org/name == 'web'\n",
+      );
+    const second = await run([ingress('shop', wep('web'), { port: 80 })], {
+      tree: new Map(first.tree).set(PATH, narrowed),
+      now: NOW + HOUR,
+    });
     expect(bare(policyOf(second.tree, 'shop').spec.ingress).map((r) => r.source?.namespaceSelector)).toEqual([
       "projectcalico.org/name == 'web'",
       "projectcalico.org/name == 'web'",
@@ -195,9 +216,13 @@ describe('people win', () => {
     expect(second.namespaces[0]!.warnings[0]!.message).toMatch(/spec\.egress is not a list/);
   });
 
-  test('turning on intra-namespace pass-through changes our own rule, not a person\'s', async () => {
+  test("turning on intra-namespace pass-through changes our own rule, not a person's", async () => {
     const first = await run([egress('shop', wep('shop'), { port: 8080 })]);
-    const second = await run([], { tree: first.tree, now: NOW + HOUR, config: config({ namespaceSpec: { intraNamespacePassThroughTraffic: true } }) });
+    const second = await run([], {
+      tree: first.tree,
+      now: NOW + HOUR,
+      config: config({ namespaceSpec: { intraNamespacePassThroughTraffic: true } }),
+    });
     expect(policyOf(second.tree, 'shop').spec.egress[0].action).toBe('Pass');
     expect(second.namespaces[0]!.lastUpdated).toBe(formatTime(NOW + HOUR));
   });

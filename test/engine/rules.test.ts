@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { formatTime } from '../../src/engine/provenance.ts';
-import { bare, config, egress, ingress, loadTemplate, net, networkSet, NOW, policyOf, pub, pvt, run, wep } from '../support/engine.ts';
+import { bare, config, egress, ingress, loadTemplate, NOW, net, networkSet, policyOf, pub, pvt, run, wep } from '../support/engine.ts';
 
 const PRIVATE = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
 const nsSelector = (ns: string) => `projectcalico.org/name == '${ns}'`;
@@ -48,18 +48,29 @@ describe('calico flavour: one staged policy per namespace', () => {
     expect(policyOf(tree, 'shop')).toMatchObject({ metadata: { name: 'shop-recommendation' }, spec: { tier: 'isolation' } });
     for (const calicoVersion of ['3.30', '3.31']) {
       const old = await run([egress('shop', pub)], { config: config({ calicoVersion, namespaceSpec: { tierName: 'isolation' } }) });
-      expect(policyOf(old.tree, 'shop')).toMatchObject({ metadata: { name: 'isolation.shop-recommendation' }, spec: { tier: 'isolation' } });
+      expect(policyOf(old.tree, 'shop')).toMatchObject({
+        metadata: { name: 'isolation.shop-recommendation' },
+        spec: { tier: 'isolation' },
+      });
     }
   });
 
   test('a policy named in the other form (an upgrade from 3.31) keeps its name: both forms are ours', async () => {
     const old = await run([egress('shop', pub, { port: 443 })], { config: config({ calicoVersion: '3.31' }) });
     expect(policyOf(old.tree, 'shop').metadata.name).toBe('namespace-isolation.shop-recommendation');
-    const upgraded = await run([egress('shop', pub, { port: 8443 })], { tree: old.tree, now: NOW + 3600, config: config({ calicoVersion: '3.32' }) });
+    const upgraded = await run([egress('shop', pub, { port: 8443 })], {
+      tree: old.tree,
+      now: NOW + 3600,
+      config: config({ calicoVersion: '3.32' }),
+    });
     const policy = policyOf(upgraded.tree, 'shop');
     expect(policy.metadata.name).toBe('namespace-isolation.shop-recommendation');
     expect(policy.spec.egress[0].destination.ports).toEqual([443, 8443]);
-    expect([...upgraded.tree.keys()].filter((p) => p.startsWith('namespace-isolation/') && p.endsWith('.yaml') && !p.endsWith('kustomization.yaml'))).toEqual(['namespace-isolation/shop.yaml']);
+    expect(
+      [...upgraded.tree.keys()].filter(
+        (p) => p.startsWith('namespace-isolation/') && p.endsWith('.yaml') && !p.endsWith('kustomization.yaml'),
+      ),
+    ).toEqual(['namespace-isolation/shop.yaml']);
   });
 
   test('Namespace rules: ports merged and sorted per peer and protocol; ingress ports on the destination', async () => {
@@ -84,16 +95,27 @@ describe('calico flavour: one staged policy per namespace', () => {
   test('NetworkSet rules select the set by its own labels, globally or in its namespace', async () => {
     const { tree, namespaces } = await run([
       egress('shop', networkSet('threat-intel', null, null, ['feed=threat-intel', 'owner=secops'])),
-      ingress('shop', networkSet('partners', 'partner-ns', null, ['role=partner', 'projectcalico.org/namespace=partner-ns']), { port: 8443 }),
+      ingress('shop', networkSet('partners', 'partner-ns', null, ['role=partner', 'projectcalico.org/namespace=partner-ns']), {
+        port: 8443,
+      }),
       egress('shop', networkSet('local', 'shop', null, ['zone=dmz']), { port: 22 }),
     ]);
     const spec = policyOf(tree, 'shop').spec;
     expect(bare(spec.egress)).toEqual([
       { action: 'Allow', protocol: 'TCP', destination: { selector: "zone == 'dmz'", ports: [22] } },
-      { action: 'Allow', protocol: 'TCP', destination: { selector: "feed == 'threat-intel' && owner == 'secops'", namespaceSelector: 'global()', ports: [443] } },
+      {
+        action: 'Allow',
+        protocol: 'TCP',
+        destination: { selector: "feed == 'threat-intel' && owner == 'secops'", namespaceSelector: 'global()', ports: [443] },
+      },
     ]);
     expect(bare(spec.ingress)).toEqual([
-      { action: 'Allow', protocol: 'TCP', source: { selector: "role == 'partner'", namespaceSelector: nsSelector('partner-ns') }, destination: { ports: [8443] } },
+      {
+        action: 'Allow',
+        protocol: 'TCP',
+        source: { selector: "role == 'partner'", namespaceSelector: nsSelector('partner-ns') },
+        destination: { ports: [8443] },
+      },
     ]);
     expect(spec.egress[1].metadata.annotations['policy-recommender.io/peer']).toBe('globalnetworkset:threat-intel');
     expect(namespaces[0]!.warnings).toEqual([]);
@@ -111,7 +133,9 @@ describe('calico flavour: one staged policy per namespace', () => {
       { action: 'Allow', protocol: 'TCP', destination: { ports: [8443] } },
     ]);
     const messages = namespaces[0]!.warnings.map((w) => w.message).join('\n');
-    expect(messages).toContain('globalnetworkset:corp (TCP 636) is allowed to any private IPv4 address (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)');
+    expect(messages).toContain(
+      'globalnetworkset:corp (TCP 636) is allowed to any private IPv4 address (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)',
+    );
     expect(messages).toContain('globalnetworkset:vendors (TCP 993) is allowed to any public IPv4 address');
     expect(messages).toContain('globalnetworkset:unseen (TCP 8443) is allowed to any address (the flow logs did not give one)');
   });
@@ -121,7 +145,9 @@ describe('calico flavour: one staged policy per namespace', () => {
       'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: feeds\n  labels:\n    feed: intel\nspec:\n  nets: [198.51.100.0/24]\n',
       'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: bare\nspec:\n  nets: [203.0.113.0/24, "2001:db8::/32"]\n',
     ].join('---\n');
-    const { tree } = await run([egress('shop', networkSet('feeds')), egress('shop', networkSet('bare'), { port: 8443 })], { tree: new Map([['network-sets.yaml', sets]]) });
+    const { tree } = await run([egress('shop', networkSet('feeds')), egress('shop', networkSet('bare'), { port: 8443 })], {
+      tree: new Map([['network-sets.yaml', sets]]),
+    });
     expect(bare(policyOf(tree, 'shop').spec.egress)).toEqual([
       { action: 'Allow', protocol: 'TCP', destination: { selector: "feed == 'intel'", namespaceSelector: 'global()', ports: [443] } },
       // No labels to select it by: its nets, one family per rule (Calico's validator refuses mixed nets).
@@ -152,7 +178,9 @@ describe('calico flavour: one staged policy per namespace', () => {
       { action: 'Allow', protocol: 'TCP', destination: { notNets: PRIVATE, ports: [80, 443] } },
       { action: 'Allow', protocol: 'TCP', destination: { nets: ['::/0'], ports: [443] } },
     ]);
-    expect(bare(spec.ingress)).toEqual([{ action: 'Allow', protocol: 'TCP', source: { notNets: PRIVATE }, destination: { ports: [8080] } }]);
+    expect(bare(spec.ingress)).toEqual([
+      { action: 'Allow', protocol: 'TCP', source: { notNets: PRIVATE }, destination: { ports: [8080] } },
+    ]);
   });
 
   test('in a dual-stack cluster, public traffic without an address is allowed in both families', async () => {
@@ -198,7 +226,11 @@ describe('calico flavour: one staged policy per namespace', () => {
   });
 
   test('intraNamespacePassThroughTraffic passes traffic within the namespace to the next tier', async () => {
-    const records = [egress('shop', wep('shop'), { port: 8080 }), ingress('shop', wep('shop'), { port: 8080 }), egress('shop', wep('db'), { port: 5432 })];
+    const records = [
+      egress('shop', wep('shop'), { port: 8080 }),
+      ingress('shop', wep('shop'), { port: 8080 }),
+      egress('shop', wep('db'), { port: 5432 }),
+    ];
     const { tree } = await run(records, { config: config({ namespaceSpec: { intraNamespacePassThroughTraffic: true } }) });
     const spec = policyOf(tree, 'shop').spec;
     expect(spec.ingress.map((r: any) => r.action)).toEqual(['Pass']);
@@ -251,9 +283,14 @@ describe('domains', () => {
   test('open-source calico: a new domain behind an allowed port updates the note but not last-updated', async () => {
     const first = await run(records);
     const later = NOW + 3600;
-    const second = await run([egress('shop', pub, { domains: ['cdn.example.net'], port: 443, start: later - 600 })], { tree: first.tree, now: later });
+    const second = await run([egress('shop', pub, { domains: ['cdn.example.net'], port: 443, start: later - 600 })], {
+      tree: first.tree,
+      now: later,
+    });
     const policy = policyOf(second.tree, 'shop');
-    expect(policy.spec.egress[0].metadata.annotations['policy-recommender.io/domains']).toBe('api.stripe.com, cdn.example.net, hooks.slack.com');
+    expect(policy.spec.egress[0].metadata.annotations['policy-recommender.io/domains']).toBe(
+      'api.stripe.com, cdn.example.net, hooks.slack.com',
+    );
     expect(policy.metadata.annotations['policy-recommender.io/last-updated']).toBe(formatTime(NOW));
     expect(second.namespaces[0]!.outcome).toBe('updated');
   });
@@ -283,13 +320,19 @@ describe('kubernetes flavour: networking.k8s.io/v1 NetworkPolicy', () => {
     expect(policy.spec.egress).toEqual([
       {
         to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } } }],
-        ports: [{ protocol: 'TCP', port: 53 }, { protocol: 'UDP', port: 53 }],
+        ports: [
+          { protocol: 'TCP', port: 53 },
+          { protocol: 'UDP', port: 53 },
+        ],
       },
       { to: PRIVATE.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: 5432 }] },
       { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: PRIVATE } }], ports: [{ protocol: 'TCP', port: 443 }] },
     ]);
     expect(policy.spec.ingress).toEqual([
-      { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } } }], ports: [{ protocol: 'TCP', port: 8080 }] },
+      {
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } } }],
+        ports: [{ protocol: 'TCP', port: 8080 }],
+      },
     ]);
     expect(namespaces[0]!.warnings).toEqual([]);
     // Rule provenance lives in one policy annotation, since rules cannot carry annotations.
@@ -314,14 +357,23 @@ describe('kubernetes flavour: networking.k8s.io/v1 NetworkPolicy', () => {
       // set only ever seen at private addresses (approximated as the private ranges on its port).
       { to: PRIVATE.map((cidr) => ({ ipBlock: { cidr } })) },
       // Domain, service and a public network set: the observed ports, to any public address.
-      { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: PRIVATE } }], ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 993 }, { protocol: 'TCP', port: 8443 }] },
+      {
+        to: [{ ipBlock: { cidr: '0.0.0.0/0', except: PRIVATE } }],
+        ports: [
+          { protocol: 'TCP', port: 443 },
+          { protocol: 'TCP', port: 993 },
+          { protocol: 'TCP', port: 8443 },
+        ],
+      },
     ]);
     const messages = namespaces[0]!.warnings.map((w) => w.message);
     expect(messages).toHaveLength(5);
     expect(messages.join('\n')).toMatch(/api\.stripe\.com .* Kubernetes policy cannot name domains/);
     expect(messages.join('\n')).toMatch(/service shop\/carrier-api .* cannot name services/);
     expect(messages.join('\n')).toMatch(/globalnetworkset:corp \(TCP 636\) is allowed to the private ranges/);
-    expect(messages.join('\n')).toMatch(/globalnetworkset:saas \(TCP 993\) is allowed to any public IPv4 address \(outside 10.0.0.0\/8, 172.16.0.0\/12, 192.168.0.0\/16\)/);
+    expect(messages.join('\n')).toMatch(
+      /globalnetworkset:saas \(TCP 993\) is allowed to any public IPv4 address \(outside 10.0.0.0\/8, 172.16.0.0\/12, 192.168.0.0\/16\)/,
+    );
     expect(messages.join('\n')).toMatch(/ICMP to private is allowed as all traffic to that peer/);
   });
 });

@@ -10,9 +10,15 @@ beforeAll(async () => {
 });
 
 describe('namespace scope (namespaceSpec)', () => {
-  const everywhere = ['shop', 'kube-system', 'kube-public', 'calico-system', 'tigera-operator', 'openshift-dns', 'kubernetes-dashboard'].map(
-    (ns) => egress(ns, pub, { port: 443 }),
-  );
+  const everywhere = [
+    'shop',
+    'kube-system',
+    'kube-public',
+    'calico-system',
+    'tigera-operator',
+    'openshift-dns',
+    'kubernetes-dashboard',
+  ].map((ns) => egress(ns, pub, { port: 443 }));
 
   test("Calico's default selector leaves system namespaces alone", async () => {
     const result = await run(everywhere);
@@ -21,12 +27,18 @@ describe('namespace scope (namespaceSpec)', () => {
   });
 
   test('a custom selector over namespace labels', async () => {
-    const result = await run(everywhere, { config: config({ namespaceSpec: { selector: "kubernetes.io/metadata.name in {'shop', 'kube-system'}" } }) });
+    const result = await run(everywhere, {
+      config: config({ namespaceSpec: { selector: "kubernetes.io/metadata.name in {'shop', 'kube-system'}" } }),
+    });
     expect(result.namespaces.map((n) => n.namespace)).toEqual(['kube-system', 'shop']);
   });
 
   test('with cluster context the selector sees real namespace labels', async () => {
-    const aggregator = new FlowAggregator({ window: { from: NOW - 24 * HOUR, to: NOW }, clusterDomain: 'cluster.local', tierName: 'namespace-isolation' });
+    const aggregator = new FlowAggregator({
+      window: { from: NOW - 24 * HOUR, to: NOW },
+      clusterDomain: 'cluster.local',
+      tierName: 'namespace-isolation',
+    });
     aggregator.addAll([egress('shop', pub), egress('billing', pub), egress('blog', pub)]);
     const labels: Record<string, Record<string, string>> = {
       shop: { team: 'payments', 'kubernetes.io/metadata.name': 'shop' },
@@ -61,10 +73,15 @@ describe('namespace scope (namespaceSpec)', () => {
   });
 
   test('only flows inside initialLookback count', async () => {
-    const result = await run([egress('shop', pub, { port: 443, start: NOW - 3 * HOUR }), egress('shop', pub, { port: 80, start: NOW - 30 * 60 })], {
-      config: config({ initialLookback: '1h' }),
-    });
-    expect(bare(policyOf(result.tree, 'shop').spec.egress)).toEqual([{ action: 'Allow', protocol: 'TCP', destination: { notNets: PRIVATE, ports: [80] } }]);
+    const result = await run(
+      [egress('shop', pub, { port: 443, start: NOW - 3 * HOUR }), egress('shop', pub, { port: 80, start: NOW - 30 * 60 })],
+      {
+        config: config({ initialLookback: '1h' }),
+      },
+    );
+    expect(bare(policyOf(result.tree, 'shop').spec.egress)).toEqual([
+      { action: 'Allow', protocol: 'TCP', destination: { notNets: PRIVATE, ports: [80] } },
+    ]);
   });
 });
 
@@ -80,11 +97,17 @@ describe('maxRules', () => {
     const result = await run(records, { config: config({ maxRules: 3 }) });
     const egressRules = policyOf(result.tree, 'shop').spec.egress;
     expect(bare(egressRules)).toEqual([
-      { action: 'Allow', protocol: 'TCP', destination: { namespaceSelector: "projectcalico.org/name in {'alpha', 'bravo', 'charlie', 'delta'}", ports: [8080] } },
+      {
+        action: 'Allow',
+        protocol: 'TCP',
+        destination: { namespaceSelector: "projectcalico.org/name in {'alpha', 'bravo', 'charlie', 'delta'}", ports: [8080] },
+      },
       { action: 'Allow', protocol: 'TCP', destination: { namespaceSelector: "projectcalico.org/name == 'echo'", ports: [9090] } },
       { action: 'Allow', protocol: 'TCP', destination: { notNets: PRIVATE, ports: [443] } },
     ]);
-    expect(egressRules[0].metadata.annotations['policy-recommender.io/peer']).toBe('namespace:alpha, namespace:bravo, namespace:charlie, namespace:delta');
+    expect(egressRules[0].metadata.annotations['policy-recommender.io/peer']).toBe(
+      'namespace:alpha, namespace:bravo, namespace:charlie, namespace:delta',
+    );
     expect(result.namespaces[0]!.warnings.map((w) => w.code)).toEqual(['rules-merged']);
     // Every observed flow is still attributed to a rule.
     expect(result.namespaces[0]!.rules.reduce((n, r) => n + r.flows, 0)).toBe(records.length);
@@ -99,10 +122,18 @@ describe('maxRules', () => {
 
   test('a merged rule is never widened: a new port for one of its peers gets its own rule', async () => {
     const first = await run(records, { config: config({ maxRules: 3 }) });
-    const second = await run([egress('shop', wep('alpha'), { port: 8443 })], { tree: first.tree, config: config({ maxRules: 3 }), now: NOW + HOUR });
+    const second = await run([egress('shop', wep('alpha'), { port: 8443 })], {
+      tree: first.tree,
+      config: config({ maxRules: 3 }),
+      now: NOW + HOUR,
+    });
     const egressRules = bare(policyOf(second.tree, 'shop').spec.egress);
     expect(egressRules[0].destination.ports).toEqual([8080]);
-    expect(egressRules).toContainEqual({ action: 'Allow', protocol: 'TCP', destination: { namespaceSelector: "projectcalico.org/name == 'alpha'", ports: [8443] } });
+    expect(egressRules).toContainEqual({
+      action: 'Allow',
+      protocol: 'TCP',
+      destination: { namespaceSelector: "projectcalico.org/name == 'alpha'", ports: [8443] },
+    });
   });
 
   test("a rule holds at most 50 ports (the CRD's limit); more make another rule for the same peer", async () => {
@@ -117,7 +148,10 @@ describe('maxRules', () => {
 
   test('merged selectors stay within the 1024-character limit', async () => {
     const namespaces = Array.from({ length: 40 }, (_, i) => `team-with-a-rather-long-namespace-name-${String(i).padStart(2, '0')}`);
-    const result = await run(namespaces.map((ns) => ingress('shop', wep(ns), { port: 8080 })), { config: config({ maxRules: 5 }) });
+    const result = await run(
+      namespaces.map((ns) => ingress('shop', wep(ns), { port: 8080 })),
+      { config: config({ maxRules: 5 }) },
+    );
     const rules = policyOf(result.tree, 'shop').spec.ingress;
     expect(rules.length).toBeGreaterThan(1);
     for (const rule of rules) expect(rule.source.namespaceSelector.length).toBeLessThanOrEqual(1024);

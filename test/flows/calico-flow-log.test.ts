@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { parseCalicoFlowLog, type ParseResult } from '../../src/flows/calico-flow-log.ts';
+import { type ParseResult, parseCalicoFlowLog } from '../../src/flows/calico-flow-log.ts';
 import type { FlowRecord } from '../../src/flows/record.ts';
 import { ABRIDGED_EXAMPLE, abridged, withFields } from './fixtures.ts';
 
@@ -90,13 +90,29 @@ describe('a valid record', () => {
         { index: 0, tier: 'security', kind: 'GlobalNetworkPolicy', namespace: null, name: 'block-public-db', action: 'deny', ruleIndex: 0 },
         { index: 1, tier: 'default', kind: 'NetworkPolicy', namespace: 'yaobank', name: 'allow-x', action: 'pass', ruleIndex: -1 },
       ],
-      enforced: [{ index: 0, tier: 'security', kind: 'GlobalNetworkPolicy', namespace: null, name: 'block-public-db', action: 'deny', ruleIndex: 0 }],
-      pending: [{ index: 0, tier: 'namespace-isolation', kind: 'StagedNetworkPolicy', namespace: 'yaobank', name: 'customer', action: 'allow', ruleIndex: 3 }],
+      enforced: [
+        { index: 0, tier: 'security', kind: 'GlobalNetworkPolicy', namespace: null, name: 'block-public-db', action: 'deny', ruleIndex: 0 },
+      ],
+      pending: [
+        {
+          index: 0,
+          tier: 'namespace-isolation',
+          kind: 'StagedNetworkPolicy',
+          namespace: 'yaobank',
+          name: 'customer',
+          action: 'allow',
+          ruleIndex: 3,
+        },
+      ],
     });
   });
 
   test('dest_service_port `*` (several port names match the port) and dest_service_port_num 0 (no port) name no port', () => {
-    expect(record(parseWith({ dest_service_name: 'summary', dest_service_namespace: 'yaobank', dest_service_port: '*', dest_service_port_num: 80 })).destService).toEqual({
+    expect(
+      record(
+        parseWith({ dest_service_name: 'summary', dest_service_namespace: 'yaobank', dest_service_port: '*', dest_service_port_num: 80 }),
+      ).destService,
+    ).toEqual({
       name: 'summary',
       namespace: 'yaobank',
       portName: null,
@@ -113,15 +129,26 @@ describe('a valid record', () => {
   });
 
   test('service fields: `-` means none', () => {
-    expect(record(parseWith({ dest_service_name: '-', dest_service_namespace: '-', dest_service_port: '-', dest_service_port_num: null })).destService).toBeNull();
+    expect(
+      record(parseWith({ dest_service_name: '-', dest_service_namespace: '-', dest_service_port: '-', dest_service_port_num: null }))
+        .destService,
+    ).toBeNull();
     expect(record(parseWith({ dest_service_name: '', dest_service_namespace: 'yaobank' })).destService).toBeNull();
-    expect(record(parseWith({ dest_service_name: 'kube-dns', dest_service_namespace: '-', dest_service_port: '-', dest_service_port_num: null })).destService).toEqual({
+    expect(
+      record(parseWith({ dest_service_name: 'kube-dns', dest_service_namespace: '-', dest_service_port: '-', dest_service_port_num: null }))
+        .destService,
+    ).toEqual({
       name: 'kube-dns',
       namespace: null,
       portName: null,
       port: null,
     });
-    expect(record(parseWith({ dest_service_name: 'kube-dns' })).destService).toEqual({ name: 'kube-dns', namespace: null, portName: null, port: null });
+    expect(record(parseWith({ dest_service_name: 'kube-dns' })).destService).toEqual({
+      name: 'kube-dns',
+      namespace: null,
+      portName: null,
+      port: null,
+    });
   });
 
   test('`-` namespace and `-` labels mean none; labels accepted as an object or a bare array', () => {
@@ -147,8 +174,14 @@ describe('a valid record', () => {
   });
 
   test('domains: lowercase, no trailing dot, comma-joined string accepted, `-` / empty mean none', () => {
-    expect(record(parseWith({ dest_domains: 'API.Stripe.COM.,www.example.com' })).destDomains).toEqual(['api.stripe.com', 'www.example.com']);
-    expect(record(parseWith({ dest_domains: 'api.stripe.com, www.example.com.' })).destDomains).toEqual(['api.stripe.com', 'www.example.com']);
+    expect(record(parseWith({ dest_domains: 'API.Stripe.COM.,www.example.com' })).destDomains).toEqual([
+      'api.stripe.com',
+      'www.example.com',
+    ]);
+    expect(record(parseWith({ dest_domains: 'api.stripe.com, www.example.com.' })).destDomains).toEqual([
+      'api.stripe.com',
+      'www.example.com',
+    ]);
     expect(record(parseWith({ dest_domains: 'single.example.org' })).destDomains).toEqual(['single.example.org']);
     expect(record(parseWith({ dest_domains: ['*.Example.com'] })).destDomains).toEqual(['*.example.com']);
     expect(record(parseWith({ dest_domains: '-' })).destDomains).toEqual([]);
@@ -222,7 +255,7 @@ describe('well formed, nothing to learn: skipped with the reason, marked nothing
     return [result.reason, result.nothingToLearn ?? false];
   };
 
-  test('a forwarding node\'s report', () => {
+  test("a forwarding node's report", () => {
     expect(skipped(parseWith({ reporter: 'fwd' }))).toEqual([expect.stringMatching(/^reporter fwd \(/), true]);
     expect(skipped(parseWith({ reporter: 'fwd', policies: { transit_policies: ['0|default|default.allow-ssh|allow|0'] } }))).toEqual([
       expect.stringMatching(/^reporter fwd/),
@@ -284,7 +317,9 @@ describe('formats that are not flow-log JSON lines get their own reason', () => 
       bytes_in: 60,
       bytes_out: 60,
     };
-    expect(reason(parseCalicoFlowLog(JSON.stringify(whisker)))).toBe('a Whisker API flow, not a flow-log line (no endpoint types): read flows from Goldmane instead');
+    expect(reason(parseCalicoFlowLog(JSON.stringify(whisker)))).toBe(
+      'a Whisker API flow, not a flow-log line (no endpoint types): read flows from Goldmane instead',
+    );
   });
 });
 
@@ -408,25 +443,40 @@ describe('rejections', () => {
     ['network name traversal', { dest_type: 'net', dest_name_aggr: '../../etc', dest_namespace: '-' }, 'invalid dest_name_aggr'],
     ['network name with /', { dest_type: 'net', dest_name_aggr: 'pub/x', dest_namespace: '-' }, 'invalid dest_name_aggr'],
     ['host name with a quote', { source_type: 'hep', source_name_aggr: 'worker"1', source_namespace: '-' }, 'invalid source_name_aggr'],
-    ['host name with a newline', { source_type: 'hep', source_name_aggr: 'worker-1\nx', source_namespace: '-' }, 'invalid source_name_aggr'],
+    [
+      'host name with a newline',
+      { source_type: 'hep', source_name_aggr: 'worker-1\nx', source_namespace: '-' },
+      'invalid source_name_aggr',
+    ],
     ['host name with a space', { source_type: 'hep', source_name_aggr: 'worker 1', source_namespace: '-' }, 'invalid source_name_aggr'],
     ['workload without namespace (-)', { source_namespace: '-' }, 'missing source_namespace for a workload'],
     ['workload without namespace (absent)', { dest_namespace: undefined }, 'missing dest_namespace for a workload'],
     ['workload without namespace (empty)', { dest_namespace: '' }, 'missing dest_namespace for a workload'],
     ['service name traversal', { dest_service_name: '../../etc' }, 'invalid dest_service_name'],
     ['service name uppercase', { dest_service_name: 'Summary' }, 'invalid dest_service_name'],
-    ['service namespace with a newline', { dest_service_name: 'summary', dest_service_namespace: 'a\nb' }, 'invalid dest_service_namespace'],
+    [
+      'service namespace with a newline',
+      { dest_service_name: 'summary', dest_service_namespace: 'a\nb' },
+      'invalid dest_service_namespace',
+    ],
   ])('hostile name: %s', (_name, changes, expected) => {
     expect(reason(parseWith(changes))).toBe(expected);
   });
 
-  test.each<[unknown]>([['999.1.1.1'], ['192.168.1'], ['localhost'], [''], ['10.0.0.1/32'], [' 10.0.0.1'], ['2001:db8::g'], [3232235785], [['10.0.0.1']]])(
-    'bad IP %p',
-    (ip) => {
-      expect(reason(parseWith({ source_ip: ip }))).toBe('invalid source_ip');
-      expect(reason(parseWith({ dest_ip: ip }))).toBe('invalid dest_ip');
-    },
-  );
+  test.each<[unknown]>([
+    ['999.1.1.1'],
+    ['192.168.1'],
+    ['localhost'],
+    [''],
+    ['10.0.0.1/32'],
+    [' 10.0.0.1'],
+    ['2001:db8::g'],
+    [3232235785],
+    [['10.0.0.1']],
+  ])('bad IP %p', (ip) => {
+    expect(reason(parseWith({ source_ip: ip }))).toBe('invalid source_ip');
+    expect(reason(parseWith({ dest_ip: ip }))).toBe('invalid dest_ip');
+  });
 
   test.each<[unknown]>([[-1], [70000], [65536], [1.5], ['80'], [true], [[80]]])('bad port %p', (port) => {
     expect(reason(parseWith({ dest_port: port }))).toBe('invalid dest_port');

@@ -1,14 +1,14 @@
-import { describe, expect, test } from '@jest/globals';
 import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { describe, expect, test } from '@jest/globals';
 import { DEFAULT_CONFIG } from '../../src/config/recommendation-config.ts';
 import type { FlowRecord } from '../../src/flows/record.ts';
 import { FlowSourceError } from '../../src/flows/source.ts';
 import { FileFlowSource } from '../../src/flows/sources/file-source.ts';
-import { damageKinds, generateFlowEntries, writeFlowFile, type FlowEntry, type GenerateOptions } from '../../src/generator/generate.ts';
+import { damageKinds, type FlowEntry, type GenerateOptions, generateFlowEntries, writeFlowFile } from '../../src/generator/generate.ts';
 import { readFlows } from '../../src/pipeline/run.ts';
-import { chunked, readRecords, exampleAt, withTempDir } from './fixtures.ts';
+import { chunked, exampleAt, readRecords, withTempDir } from './fixtures.ts';
 
 const END = 1795348800; // 2026-11-22T12:00:00Z
 const OVERSIZE_64K = 'oversize line (more than 65536 bytes)';
@@ -16,7 +16,10 @@ const OVERSIZE_64K = 'oversize line (more than 65536 bytes)';
 const lines = (...ls: string[]): string => ls.map((l) => `${l}\n`).join('');
 const startTimes = (records: readonly FlowRecord[]): number[] => records.map((r) => r.startTime);
 
-async function readAll(paths: string[], options: Parameters<typeof FileFlowSource.open>[1] = {}): Promise<{ source: FileFlowSource; records: FlowRecord[] }> {
+async function readAll(
+  paths: string[],
+  options: Parameters<typeof FileFlowSource.open>[1] = {},
+): Promise<{ source: FileFlowSource; records: FlowRecord[] }> {
   const source = await FileFlowSource.open(paths, options);
   const records = await readRecords(source, { from: 0, to: END });
   return { source, records };
@@ -216,7 +219,11 @@ describe('FileFlowSource', () => {
       const { source, records } = await readAll(['-'], { stdin: chunked(Buffer.from(text), [50]) });
       expect(startTimes(records)).toEqual([7, 8]);
       expect(source.inputsRead).toBe(3);
-      expect(source.skipped.summary()).toEqual({ total: 1, byReason: { 'not JSON': 1 }, examples: [{ location: '<stdin>:2', reason: 'not JSON' }] });
+      expect(source.skipped.summary()).toEqual({
+        total: 1,
+        byReason: { 'not JSON': 1 },
+        examples: [{ location: '<stdin>:2', reason: 'not JSON' }],
+      });
       expect(source.description).toBe('1 file (<stdin>)');
     });
 
@@ -330,7 +337,8 @@ describe('FileFlowSource', () => {
         expect(records.length).toBe(truth.valid);
         expect(records.length).toBe(1900);
         expect(summary.examples).toEqual(truth.firstSkipped.map(({ lineNo, reason }) => ({ location: `${file}:${lineNo}`, reason })));
-      }));
+      }),
+    );
   });
 
   describe('errors', () => {
@@ -370,7 +378,8 @@ describe('FileFlowSource', () => {
         } finally {
           await chmod(file, 0o600);
         }
-      }));
+      }),
+    );
 
     (isRoot ? test.skip : test)('an unreadable subdirectory fails at open', () =>
       withTempDir(async (dir) => {
@@ -384,7 +393,8 @@ describe('FileFlowSource', () => {
         } finally {
           await chmod(sub, 0o700);
         }
-      }));
+      }),
+    );
 
     test.each([
       ['truncated', (gz: Buffer) => gz.subarray(0, Math.floor(gz.length / 2))],
@@ -415,7 +425,8 @@ describe('FileFlowSource', () => {
         const message = await flowSourceError(readRecords(source, { from: 0, to: END }));
         expect(message).toContain(file);
         expect(message).toMatch(new RegExp(`^cannot read ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: corrupt gzip data \\(.+\\)$`));
-      }));
+      }),
+    );
 
     test('corrupt gzipped stdin is a FlowSourceError naming <stdin>', async () => {
       const gz = gzipSync(lines(exampleAt(1), exampleAt(2)));

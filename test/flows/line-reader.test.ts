@@ -10,7 +10,11 @@ async function* of(...chunks: (string | Buffer)[]): AsyncGenerator<Buffer> {
 
 async function read(chunks: AsyncIterable<Buffer>, max?: number): Promise<LineEvent[]> {
   const events: LineEvent[] = [];
-  await readLines(chunks, { line: (line, lineNo) => events.push({ line, lineNo }), bad: (bad, lineNo) => events.push({ bad, lineNo }) }, max);
+  await readLines(
+    chunks,
+    { line: (line, lineNo) => events.push({ line, lineNo }), bad: (bad, lineNo) => events.push({ bad, lineNo }) },
+    max,
+  );
   return events;
 }
 const oversize = (max: number, lineNo: number): LineEvent => ({ bad: `oversize line (more than ${max} bytes)`, lineNo });
@@ -99,17 +103,19 @@ describe('UTF-8', () => {
   test('a multi-byte character split across two chunks decodes correctly', async () => {
     const euro = Buffer.from('€'); // e2 82 ac
     expect(euro).toHaveLength(3);
-    expect(await read(of(Buffer.concat([Buffer.from('price '), euro.subarray(0, 2)]), Buffer.concat([euro.subarray(2), Buffer.from(' 5\n')])))).toEqual([
-      { line: 'price € 5', lineNo: 1 },
-    ]);
+    expect(
+      await read(of(Buffer.concat([Buffer.from('price '), euro.subarray(0, 2)]), Buffer.concat([euro.subarray(2), Buffer.from(' 5\n')]))),
+    ).toEqual([{ line: 'price € 5', lineNo: 1 }]);
   });
 
   test('a four-byte character split over three chunks decodes correctly', async () => {
     const smile = Buffer.from('😀');
     expect(smile).toHaveLength(4);
-    expect(await read(of(Buffer.from('{"n":"'), smile.subarray(0, 1), smile.subarray(1, 3), Buffer.concat([smile.subarray(3), Buffer.from('"}')])))).toEqual([
-      { line: '{"n":"😀"}', lineNo: 1 },
-    ]);
+    expect(
+      await read(
+        of(Buffer.from('{"n":"'), smile.subarray(0, 1), smile.subarray(1, 3), Buffer.concat([smile.subarray(3), Buffer.from('"}')])),
+      ),
+    ).toEqual([{ line: '{"n":"😀"}', lineNo: 1 }]);
   });
 
   test.each<[string, number[]]>([

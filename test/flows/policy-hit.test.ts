@@ -25,8 +25,14 @@ describe('Calico up to 3.31 (release-v3.31 goldmane/proto/methods_test.go)', () 
     ['0|tier1|default/tier1.np1-1|pass|0', ['NetworkPolicy', 'tier1', 'default', 'np1-1', 'pass', 0]],
     ['1|tier|namespace/tier.staged:name|deny|0', ['StagedNetworkPolicy', 'tier', 'namespace', 'name', 'deny', 0]],
     ['0|default|namespace/knp.default.name|allow|2', ['KubernetesNetworkPolicy', 'default', 'namespace', 'name', 'allow', 2]],
-    ['1|default|namespace/staged:knp.default.name.with.dots|deny|3', ['StagedKubernetesNetworkPolicy', 'default', 'namespace', 'name.with.dots', 'deny', 3]],
-    ['0|adminnetworkpolicy|kanp.adminnetworkpolicy.policy1|allow|-1', ['Other', 'adminnetworkpolicy', null, 'kanp.adminnetworkpolicy.policy1', 'allow', -1]],
+    [
+      '1|default|namespace/staged:knp.default.name.with.dots|deny|3',
+      ['StagedKubernetesNetworkPolicy', 'default', 'namespace', 'name.with.dots', 'deny', 3],
+    ],
+    [
+      '0|adminnetworkpolicy|kanp.adminnetworkpolicy.policy1|allow|-1',
+      ['Other', 'adminnetworkpolicy', null, 'kanp.adminnetworkpolicy.policy1', 'allow', -1],
+    ],
     ['1|__PROFILE__|__PROFILE__.kns.default|allow|0', ['Profile', '__PROFILE__', null, 'kns.default', 'allow', 0]],
     ['1|__PROFILE__|__PROFILE__.ksa.svcacct|allow|0', ['Profile', '__PROFILE__', null, 'ksa.svcacct', 'allow', 0]],
     ['0|tier1|ns1/tier1.policy1|deny|-1', ['NetworkPolicy', 'tier1', 'ns1', 'policy1', 'deny', -1]],
@@ -103,7 +109,10 @@ describe('the names Felix writes up to 3.31 (felix/calc/policy_lookups_cache_tes
   // `__NO_MATCH__` (the end of a tier: NewRuleID(tier, "", "", 0, ...); no profile matched:
   // NewRuleID("", "", "", 0, ...)).
   test.each([
-    ['adminnetworkpolicy|adminnetworkpolicy.kanp.adminnetworkpolicy.policy-1.1.1.1|deny', ['Other', 'adminnetworkpolicy', null, 'kanp.adminnetworkpolicy.policy-1.1.1.1', 'deny', 0]],
+    [
+      'adminnetworkpolicy|adminnetworkpolicy.kanp.adminnetworkpolicy.policy-1.1.1.1|deny',
+      ['Other', 'adminnetworkpolicy', null, 'kanp.adminnetworkpolicy.policy-1.1.1.1', 'deny', 0],
+    ],
     [
       'baselineadminnetworkpolicy|baselineadminnetworkpolicy.kbanp.baselineadminnetworkpolicy.policy-1.1.1.1|deny',
       ['Other', 'baselineadminnetworkpolicy', null, 'kbanp.baselineadminnetworkpolicy.policy-1.1.1.1', 'deny', 0],
@@ -146,9 +155,15 @@ describe('the names Felix writes from 3.32 (felix/calc/policy_lookups_cache_test
     ['__PROFILE__|pro:profile-1|deny', ['Profile', '__PROFILE__', null, 'profile-1', 'deny', 0]],
     ['tier-1|gnp:policy-1.2.3|allow', ['GlobalNetworkPolicy', 'tier-1', null, 'policy-1.2.3', 'allow', 0]],
     ['tier-1|np:namespace-1/policy-2|allow', ['NetworkPolicy', 'tier-1', 'namespace-1', 'policy-2', 'allow', 0]],
-    ['default|knp:namespace-1/knp.default.policy-1.1.1.1|deny', ['KubernetesNetworkPolicy', 'default', 'namespace-1', 'policy-1.1.1.1', 'deny', 0]],
+    [
+      'default|knp:namespace-1/knp.default.policy-1.1.1.1|deny',
+      ['KubernetesNetworkPolicy', 'default', 'namespace-1', 'policy-1.1.1.1', 'deny', 0],
+    ],
     ['kube-admin|kcnp:kcnp.kube-admin.policy-1.1.1.1|deny', ['ClusterNetworkPolicy', 'kube-admin', null, 'policy-1.1.1.1', 'deny', 0]],
-    ['kube-baseline|kcnp:kcnp.kube-baseline.policy-1.1.1.1|deny', ['ClusterNetworkPolicy', 'kube-baseline', null, 'policy-1.1.1.1', 'deny', 0]],
+    [
+      'kube-baseline|kcnp:kcnp.kube-baseline.policy-1.1.1.1|deny',
+      ['ClusterNetworkPolicy', 'kube-baseline', null, 'policy-1.1.1.1', 'deny', 0],
+    ],
   ])('derived: %s', (fpName, expected) => {
     expect(parsed(entry(fpName))).toEqual(expected);
   });
@@ -201,7 +216,7 @@ describe('entries no Felix release writes are rejected', () => {
   });
 });
 
-describe('Calico Enterprise / Cloud: the forms the docs\' flow log data types page lists', () => {
+describe("Calico Enterprise / Cloud: the forms the docs' flow log data types page lists", () => {
   // calico-enterprise/observability/elastic/flow/datatypes.mdx (tigera/docs): `<tier>.<name>` for a
   // GlobalNetworkPolicy, `<namespace>/knp.default.<name>` for a Kubernetes NetworkPolicy,
   // `<namespace>/<tier>.<name>` for a NetworkPolicy; "Staged policy names are prefixed with staged:".
@@ -211,7 +226,10 @@ describe('Calico Enterprise / Cloud: the forms the docs\' flow log data types pa
     ['0|netsec|yaobank/netsec.allow-db|allow|1', ['NetworkPolicy', 'netsec', 'yaobank', 'allow-db', 'allow', 1]],
     ['0|netsec|staged:netsec.block|deny|0', ['StagedGlobalNetworkPolicy', 'netsec', null, 'block', 'deny', 0]],
     ['0|netsec|yaobank/staged:netsec.block|deny|0', ['StagedNetworkPolicy', 'netsec', 'yaobank', 'block', 'deny', 0]],
-    ['0|default|yaobank/staged:knp.default.allow-db|allow|1', ['StagedKubernetesNetworkPolicy', 'default', 'yaobank', 'allow-db', 'allow', 1]],
+    [
+      '0|default|yaobank/staged:knp.default.allow-db|allow|1',
+      ['StagedKubernetesNetworkPolicy', 'default', 'yaobank', 'allow-db', 'allow', 1],
+    ],
     // Names with dots keep them; only the tier in front is dropped, once.
     ['0|netsec|netsec.block.v2|deny|0', ['GlobalNetworkPolicy', 'netsec', null, 'block.v2', 'deny', 0]],
     ['0|netsec|yaobank/netsec.netsec.v2|deny|0', ['NetworkPolicy', 'netsec', 'yaobank', 'netsec.v2', 'deny', 0]],

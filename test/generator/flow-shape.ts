@@ -5,7 +5,8 @@ const isCount = (v: unknown): boolean => isInt(v) && v >= 0;
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isPort = (v: unknown): boolean => v === null || (isInt(v) && v >= 0 && v <= 65535);
 const isLabels = (v: unknown): boolean =>
-  v === null || (typeof v === 'object' && Array.isArray((v as { labels?: unknown }).labels) && (v as { labels: unknown[] }).labels.every(isStr));
+  v === null ||
+  (typeof v === 'object' && Array.isArray((v as { labels?: unknown }).labels) && (v as { labels: unknown[] }).labels.every(isStr));
 const POLICY_HIT = /^\d+\|[^|]+\|[^|]+\|(allow|deny|pass)\|-?\d+$/;
 const NAMESPACE = /^(-|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$/;
 const TYPES = ['wep', 'hep', 'ns', 'net'];
@@ -44,10 +45,12 @@ export function flowProblems(r: unknown): string[] {
       if (typeof v !== 'object' || v === null) return false;
       const pol = v as Record<string, unknown>;
       return ['all_policies', 'enforced_policies', 'pending_policies'].every(
-        (k) => Array.isArray(pol[k]) && (pol[k] as unknown[]).length > 0 && (pol[k] as unknown[]).every((h) => isStr(h) && POLICY_HIT.test(h)),
+        (k) =>
+          Array.isArray(pol[k]) && (pol[k] as unknown[]).length > 0 && (pol[k] as unknown[]).every((h) => isStr(h) && POLICY_HIT.test(h)),
       );
     });
   }
-  for (const c of ['num_flows', 'num_flows_started', 'num_flows_completed', 'bytes_in', 'bytes_out', 'packets_in', 'packets_out']) need(c, isCount);
+  for (const c of ['num_flows', 'num_flows_started', 'num_flows_completed', 'bytes_in', 'bytes_out', 'packets_in', 'packets_out'])
+    need(c, isCount);
   return p;
 }

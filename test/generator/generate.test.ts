@@ -1,21 +1,21 @@
-import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { describe, expect, test } from '@jest/globals';
+import { parseCalicoFlowLog } from '../../src/flows/calico-flow-log.ts';
+import { MAX_LINE_BYTES } from '../../src/generator/damage.ts';
 import {
+  type DamageKind,
   damageKinds,
+  type GenerateOptions,
   generateFlowEntries,
   generateFlowLines,
   scenarioNames,
   writeFlowFile,
-  type DamageKind,
-  type GenerateOptions,
 } from '../../src/generator/generate.ts';
-import { MAX_LINE_BYTES } from '../../src/generator/damage.ts';
-import { parseCalicoFlowLog } from '../../src/flows/calico-flow-log.ts';
 import { flowProblems } from './flow-shape.ts';
 
 const END = 1795348800; // 2026-11-22T12:00:00Z
@@ -77,7 +77,16 @@ describe.each(scenarioNames.map((s) => [s]))('scenario %s', (scenario) => {
       const set = new Set<string>();
       for (const line of generateFlowLines(base(scenario, records, { seed: 3 }))) {
         const r = JSON.parse(line.toString()) as Record<string, unknown>;
-        const key = ['source_namespace', 'source_name_aggr', 'dest_namespace', 'dest_name_aggr', 'proto', 'dest_port', 'reporter', 'action'];
+        const key = [
+          'source_namespace',
+          'source_name_aggr',
+          'dest_namespace',
+          'dest_name_aggr',
+          'proto',
+          'dest_port',
+          'reporter',
+          'action',
+        ];
         set.add(JSON.stringify(key.map((k) => r[k])));
       }
       return [...set].sort();
@@ -133,7 +142,8 @@ describe.each(scenarioNames.map((s) => [s]))('trace forms, scenario %s', (scenar
   /** The undamaged lines (damaged ones derive from their base line's length, which the form changes). */
   const lines = (extra: Partial<GenerateOptions>) =>
     [...generateFlowEntries({ ...opts, ...extra })].filter((e) => e.damage === null && e.line.length > 0).map((e) => e.line.toString());
-  const entriesOf = (text: string[]) => text.flatMap((l) => (l.includes('"policies":') ? [l.slice(l.indexOf('"policies":'), l.indexOf('"bytes_in"'))] : []));
+  const entriesOf = (text: string[]) =>
+    text.flatMap((l) => (l.includes('"policies":') ? [l.slice(l.indexOf('"policies":'), l.indexOf('"bytes_in"'))] : []));
 
   test('the default is the 3.31 form, byte for byte', () => {
     expect(bytesOf({ ...opts, traceForm: '3.31' }).equals(bytesOf(opts))).toBe(true);
@@ -161,7 +171,12 @@ describe.each(scenarioNames.map((s) => [s]))('trace forms, scenario %s', (scenar
 
 test('the 3.32 form covers every kind of hit the scenarios write', () => {
   const text = [...generateFlowLines(base('multi-namespace', 2000, { traceForm: '3.32' }))].map((l) => l.toString()).join('\n');
-  for (const form of ['|security|gnp:default-deny|deny|-1', '|platform|gnp:allow-prometheus|allow|0', '|security|sgnp:quarantine|deny|0', '|__PROFILE__|pro:kns.']) {
+  for (const form of [
+    '|security|gnp:default-deny|deny|-1',
+    '|platform|gnp:allow-prometheus|allow|0',
+    '|security|sgnp:quarantine|deny|0',
+    '|__PROFILE__|pro:kns.',
+  ]) {
     expect(text).toContain(form);
   }
 });
@@ -195,7 +210,10 @@ describe('cli', () => {
   test('writes a file and says so', async () => {
     await withTempDir(async (dir) => {
       const out = join(dir, 'flows.jsonl');
-      const r = run(['--scenario', 'yaobank', '--records', '1000', '--out', out, '--end', '2026-11-22T12:00:00Z', '--span', '1h', '--damaged', '0.01'], dir);
+      const r = run(
+        ['--scenario', 'yaobank', '--records', '1000', '--out', out, '--end', '2026-11-22T12:00:00Z', '--span', '1h', '--damaged', '0.01'],
+        dir,
+      );
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       expect(r.stdout.trim().split('\n')).toHaveLength(1);
@@ -210,7 +228,10 @@ describe('cli', () => {
   test('--trace-form 3.32 writes the 3.32 form', async () => {
     await withTempDir(async (dir) => {
       const out = join(dir, 'flows.jsonl');
-      const r = run(['--scenario', 'yaobank', '--records', '200', '--out', out, '--end', '2026-11-22T12:00:00Z', '--trace-form', '3.32'], dir);
+      const r = run(
+        ['--scenario', 'yaobank', '--records', '200', '--out', out, '--end', '2026-11-22T12:00:00Z', '--trace-form', '3.32'],
+        dir,
+      );
       expect(r.status).toBe(0);
       expect((await readFile(out)).equals(bytesOf(base('yaobank', 200, { traceForm: '3.32' })))).toBe(true);
     });
@@ -222,8 +243,12 @@ describe('cli', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines.map((l) => l.split(':')[0])).toEqual([...scenarioNames]);
     // Counted from the scenarios themselves (src/generator/scenarios/).
-    expect(lines[0]).toMatch(/^yaobank: the yaobank demo app .* 5 workloads in 3 namespaces \(kube-system, monitoring, yaobank\) on 3 nodes; 19 distinct flows over TCP, UDP; peers: .*host endpoints.*; not to be learned: 1 denied, 3 decided by another policy; 2 without a policy trace/);
-    expect(lines[1]).toMatch(/^multi-namespace: 12 application namespaces .* distinct flows over TCP, UDP, ICMP, SCTP, GRE \(47\); peers: .*network sets/);
+    expect(lines[0]).toMatch(
+      /^yaobank: the yaobank demo app .* 5 workloads in 3 namespaces \(kube-system, monitoring, yaobank\) on 3 nodes; 19 distinct flows over TCP, UDP; peers: .*host endpoints.*; not to be learned: 1 denied, 3 decided by another policy; 2 without a policy trace/,
+    );
+    expect(lines[1]).toMatch(
+      /^multi-namespace: 12 application namespaces .* distinct flows over TCP, UDP, ICMP, SCTP, GRE \(47\); peers: .*network sets/,
+    );
   });
 
   test.each([

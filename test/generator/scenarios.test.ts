@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
+import { generateFlowLines } from '../../src/generator/generate.ts';
 import { learnableEdges } from '../../src/generator/scenario.ts';
 import { buildScenario } from '../../src/generator/scenarios/index.ts';
-import { generateFlowLines } from '../../src/generator/generate.ts';
 
 describe('yaobank', () => {
   test('the edges a recommender should learn', () => {
@@ -84,9 +84,21 @@ describe('scale', () => {
     expect(apps).toHaveLength(size.workloads);
     expect(s.flows.reduce((n, f) => n + f.reporters.length, 0)).toBe(size.flows);
     // Written once each, the records are all different flows (their 5-tuple and reporter).
-    const lines = [...generateFlowLines({ scenario: 'scale', ...size, records: size.flows, endTime: 1_795_000_200 })].map((l) => JSON.parse(l.toString()));
+    const lines = [...generateFlowLines({ scenario: 'scale', ...size, records: size.flows, endTime: 1_795_000_200 })].map((l) =>
+      JSON.parse(l.toString()),
+    );
     const key = (r: Record<string, unknown>) =>
-      [r['reporter'], r['source_namespace'], r['source_name_aggr'], r['dest_namespace'], r['dest_name_aggr'], r['dest_ip'], r['proto'], r['dest_port'], JSON.stringify(r['dest_domains'] ?? null)].join(' ');
+      [
+        r['reporter'],
+        r['source_namespace'],
+        r['source_name_aggr'],
+        r['dest_namespace'],
+        r['dest_name_aggr'],
+        r['dest_ip'],
+        r['proto'],
+        r['dest_port'],
+        JSON.stringify(r['dest_domains'] ?? null),
+      ].join(' ');
     expect(new Set(lines.map(key)).size).toBe(size.flows);
   });
 

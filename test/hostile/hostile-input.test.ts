@@ -1,18 +1,18 @@
 // Hostile input: every value is rejected or safely encoded. YAML stays valid and parses back to
 // the same data, no path escapes the tree, nothing crashes.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import fc from 'fast-check';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
 import { parseCalicoFlowLog } from '../../src/flows/calico-flow-log.ts';
 import { FileFlowSource } from '../../src/flows/sources/file-source.ts';
-import { isSafeTreePath } from '../../src/repo/tree.ts';
 import { recommendIntoDirectory } from '../../src/pipeline/run.ts';
-import { config, egress, kustomizeLayoutTree, loadTemplate, networkSet, NOW, pub, run, wep } from '../support/engine.ts';
+import { isSafeTreePath } from '../../src/repo/tree.ts';
+import { config, egress, kustomizeLayoutTree, loadTemplate, NOW, networkSet, pub, run, wep } from '../support/engine.ts';
 
 const base = {
   start_time: NOW - 600,
@@ -80,13 +80,19 @@ describe('hostile values in flow records are rejected at the boundary', () => {
     for (const field of ['source_namespace', 'dest_namespace']) {
       const result = parseCalicoFlowLog(line({ [field]: name }));
       // Empty means "not namespaced" in flow logs; a workload without a namespace is then rejected.
-      expect(result).toEqual({ ok: false, reason: name === '' ? `missing ${field.replace('_namespace', '')}_namespace for a workload` : `invalid ${field}` });
+      expect(result).toEqual({
+        ok: false,
+        reason: name === '' ? `missing ${field.replace('_namespace', '')}_namespace for a workload` : `invalid ${field}`,
+      });
     }
   });
 
   // Object names may have 253 characters: 64 x's is a valid network set name.
   test.each(HOSTILE_NAMES.filter((n) => n !== '' && n !== '*' && n.length < 64))('network set name %j', (name) => {
-    expect(parseCalicoFlowLog(line({ dest_type: 'ns', dest_name_aggr: name, dest_namespace: '-' }))).toEqual({ ok: false, reason: 'invalid dest_name_aggr' });
+    expect(parseCalicoFlowLog(line({ dest_type: 'ns', dest_name_aggr: name, dest_namespace: '-' }))).toEqual({
+      ok: false,
+      reason: 'invalid dest_name_aggr',
+    });
   });
 
   test.each(HOSTILE_NAMES.filter((n) => n !== ''))('service name %j', (name) => {
@@ -110,10 +116,16 @@ describe('hostile values in flow records are rejected at the boundary', () => {
     expect(parseCalicoFlowLog(line({ dest_port: 1e300 }))).toEqual({ ok: false, reason: 'invalid dest_port' });
     expect(parseCalicoFlowLog(line({ start_time: -1 }))).toEqual({ ok: false, reason: 'invalid start_time' });
     expect(parseCalicoFlowLog(line({ num_flows: Number.MAX_SAFE_INTEGER * 4 }))).toEqual({ ok: false, reason: 'invalid num_flows' });
-    expect(parseCalicoFlowLog(line({ policies: { all_policies: Array(1000).fill('0|a|b|allow|0') } }))).toEqual({ ok: false, reason: 'invalid policies' });
+    expect(parseCalicoFlowLog(line({ policies: { all_policies: Array(1000).fill('0|a|b|allow|0') } }))).toEqual({
+      ok: false,
+      reason: 'invalid policies',
+    });
     const nested = `${'['.repeat(5000)}"x"${']'.repeat(5000)}`;
     expect(parseCalicoFlowLog(line({ source_labels: 'PLACEHOLDER' }).replace('"PLACEHOLDER"', nested))).toMatchObject({ ok: false });
-    expect(parseCalicoFlowLog(line({ source_labels: { labels: ['a=b', ['nested']] } }))).toEqual({ ok: false, reason: 'invalid source_labels' });
+    expect(parseCalicoFlowLog(line({ source_labels: { labels: ['a=b', ['nested']] } }))).toEqual({
+      ok: false,
+      reason: 'invalid source_labels',
+    });
     expect(parseCalicoFlowLog(line({ proto: '__proto__' }))).toEqual({ ok: false, reason: 'invalid proto' });
     expect(parseCalicoFlowLog('{"__proto__": {"action": "allow"}}')).toMatchObject({ ok: false });
   });
@@ -138,21 +150,19 @@ describe('hostile input never escapes the output directory, never breaks YAML', 
     });
     expect(result.flows.skipped.total).toBe(lines.length - 1);
     const written = (await readdir(out, { recursive: true })).sort();
-    expect(written).toEqual([
-      'global-default-deny.yaml',
-      'namespace-isolation',
-      'namespace-isolation/shop.yaml',
-      'tiers.yaml',
-    ]);
+    expect(written).toEqual(['global-default-deny.yaml', 'namespace-isolation', 'namespace-isolation/shop.yaml', 'tiers.yaml']);
     const entries = await readdir(dir);
     expect(entries.sort()).toEqual(['out']);
   });
 
   test('names that are valid but YAML-special are quoted and read back as strings (as kubectl reads YAML 1.1)', async () => {
     const special = ['yes', 'no', 'on', 'off', 'y', 'n', 'true', 'null', '0777', '1e3', '123', '0x1f', '1-2'];
-    const result = await run(special.flatMap((ns) => [egress(ns, wep(special[0]!)), egress(ns, networkSet(ns, ns, null, [`set=${ns}`]), { port: 8443 })]), {
-      config: config({ namespaceSpec: { selector: 'all()' } }),
-    });
+    const result = await run(
+      special.flatMap((ns) => [egress(ns, wep(special[0]!)), egress(ns, networkSet(ns, ns, null, [`set=${ns}`]), { port: 8443 })]),
+      {
+        config: config({ namespaceSpec: { selector: 'all()' } }),
+      },
+    );
     for (const ns of special) {
       const text = result.tree.get(`namespace-isolation/${ns}.yaml`)!;
       const policy = (parseAllDocuments(text, { version: '1.1' })[0] as any).toJS();
@@ -161,15 +171,30 @@ describe('hostile input never escapes the output directory, never breaks YAML', 
       expect(policy.spec.egress.some((r: any) => r.destination.selector === `set == '${ns}'`)).toBe(true);
     }
     // The directory layout: no list; each name its own file (Flux and Argo CD build every file).
-    expect([...result.tree.keys()].filter((p) => p.startsWith('namespace-isolation/')).sort()).toEqual(special.map((ns) => `namespace-isolation/${ns}.yaml`).sort());
+    expect([...result.tree.keys()].filter((p) => p.startsWith('namespace-isolation/')).sort()).toEqual(
+      special.map((ns) => `namespace-isolation/${ns}.yaml`).sort(),
+    );
     // In the kustomize layout the names are listed, as strings.
-    const listed = await run(special.map((ns) => egress(ns, pub)), { tree: await kustomizeLayoutTree(), config: config({ namespaceSpec: { selector: 'all()' } }) });
-    const resources = (parseAllDocuments(listed.tree.get('namespace-isolation/kustomization.yaml')!, { version: '1.1' })[0] as any).toJS().resources;
+    const listed = await run(
+      special.map((ns) => egress(ns, pub)),
+      { tree: await kustomizeLayoutTree(), config: config({ namespaceSpec: { selector: 'all()' } }) },
+    );
+    const resources = (parseAllDocuments(listed.tree.get('namespace-isolation/kustomization.yaml')!, { version: '1.1' })[0] as any).toJS()
+      .resources;
     expect(resources).toEqual(special.map((ns) => `${ns}.yaml`).sort());
   });
 
   test('an alias bomb or a broken kustomization in the tree is an error or a warning, not a crash', async () => {
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 12 }, (_, i) => `${'b'.repeat(i + 1)}: &${'b'.repeat(i + 1)} [${Array(10).fill(i === 0 ? '*a' : `*${'b'.repeat(i)}`).join(', ')}]`)].join('\n');
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...Array.from(
+        { length: 12 },
+        (_, i) =>
+          `${'b'.repeat(i + 1)}: &${'b'.repeat(i + 1)} [${Array(10)
+            .fill(i === 0 ? '*a' : `*${'b'.repeat(i)}`)
+            .join(', ')}]`,
+      ),
+    ].join('\n');
     const withBomb = await run([egress('shop', pub)], { tree: new Map([['namespace-isolation/shop.yaml', bomb]]) });
     expect(withBomb.namespaces[0]!.warnings[0]!.code).toBe('invalid-policy-file');
     expect(withBomb.changes.has('namespace-isolation/shop.yaml')).toBe(false);
@@ -177,11 +202,17 @@ describe('hostile input never escapes the output directory, never breaks YAML', 
     const escaping = new Map([['kustomization.yaml', 'resources:\n  - ../../../etc/passwd\n  - /etc/shadow\n']]);
     const result = await run([egress('shop', pub)], { tree: escaping });
     for (const path of result.changes.keys()) expect(isSafeTreePath(path)).toBe(true);
-    await expect(run([egress('shop', pub)], { tree: new Map([['kustomization.yaml', 'resources: [unclosed\n']]) })).rejects.toThrow(/cannot update kustomization\.yaml: .*not valid YAML/);
+    await expect(run([egress('shop', pub)], { tree: new Map([['kustomization.yaml', 'resources: [unclosed\n']]) })).rejects.toThrow(
+      /cannot update kustomization\.yaml: .*not valid YAML/,
+    );
   });
 
   test('property: arbitrary strings in every name field never crash and never produce an unsafe path or invalid YAML', async () => {
-    const name = fc.oneof(fc.constantFrom(...HOSTILE_NAMES, 'shop', 'db', '-', 'pub', 'pvt'), fc.string({ maxLength: 80 }), fc.string({ unit: 'binary', maxLength: 20 }));
+    const name = fc.oneof(
+      fc.constantFrom(...HOSTILE_NAMES, 'shop', 'db', '-', 'pub', 'pvt'),
+      fc.string({ maxLength: 80 }),
+      fc.string({ unit: 'binary', maxLength: 20 }),
+    );
     const record = fc.record({
       source_namespace: name,
       dest_namespace: name,

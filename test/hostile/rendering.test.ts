@@ -10,18 +10,18 @@
 // - branch names are valid git ref names and read back to their cluster and namespace.
 // `npm test` runs each property a few hundred times; `npm run reliability` many more.
 
-import { afterAll, describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
+import { afterAll, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { validateRepositoryConfig } from '../../src/app/config/repository-config.ts';
-import { dashboardRequests, decodeDashboardState, renderDashboard, type DashboardContent } from '../../src/app/render/dashboard.ts';
+import { type DashboardContent, dashboardRequests, decodeDashboardState, renderDashboard } from '../../src/app/render/dashboard.ts';
 import { code, text } from '../../src/app/render/markdown.ts';
-import { renderPullRequestBody, type PullRequestContent } from '../../src/app/render/pull-request-body.ts';
-import { branchName, branchOf, parseBranch, type ProposalKey } from '../../src/app/state/proposal-key.ts';
-import { WORKLOAD_KINDS } from '../../src/engine/workloads.ts';
+import { type PullRequestContent, renderPullRequestBody } from '../../src/app/render/pull-request-body.ts';
+import { branchName, branchOf, type ProposalKey, parseBranch } from '../../src/app/state/proposal-key.ts';
 import { decodeState, type PullRequestState } from '../../src/app/state/pull-request-state.ts';
 import { isDnsLabel } from '../../src/calico/names.ts';
 import { ConfigError } from '../../src/config/config-error.ts';
+import { WORKLOAD_KINDS } from '../../src/engine/workloads.ts';
 import { report, sized } from '../reliability/size.ts';
 
 const RUNS = sized(150, 3000);
@@ -39,7 +39,11 @@ const property = (name: string, body: () => void) =>
     failures--;
   });
 
-const counted = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T> => arb.map((v) => (cases++, v));
+const counted = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T> =>
+  arb.map((v) => {
+    cases++;
+    return v;
+  });
 
 /** Strings that try every trick, and arbitrary ones. */
 const hostile = fc.oneof(
@@ -101,13 +105,16 @@ function outsideCode(markdown: string): string {
   return out;
 }
 
-const ALLOWED_TAGS = /<\/?(details|summary)>|<!-- policy-recommender:(pr|dashboard) [A-Za-z0-9+/=]* -->|<!-- policy-recommender:run -->|<!-- policy-recommender:recreate [a-z0-9-]+\/[a-z0-9-]+ -->/g;
+const ALLOWED_TAGS =
+  /<\/?(details|summary)>|<!-- policy-recommender:(pr|dashboard) [A-Za-z0-9+/=]* -->|<!-- policy-recommender:run -->|<!-- policy-recommender:recreate [a-z0-9-]+\/[a-z0-9-]+ -->/g;
 
 /** What a value could have made active in a body (the templates themselves make none of these). */
 function active(markdown: string): string[] {
   const found: string[] = [];
   // A zero-width space (as the entity text() writes) breaks mentions and references.
-  const plain = outsideCode(markdown).replace(ALLOWED_TAGS, '').replace(/&#8203;/g, '\u200b');
+  const plain = outsideCode(markdown)
+    .replace(ALLOWED_TAGS, '')
+    .replace(/&#8203;/g, '\u200b');
   // Within code spans nothing is active; there only the raw marker text would matter.
   if (/<!--/.test(markdown.replace(ALLOWED_TAGS, ''))) found.push('an HTML comment (a hidden marker)');
   if (/</.test(plain)) found.push('raw HTML');
@@ -139,7 +146,9 @@ describe('escaping primitives', () => {
         expect(out).not.toMatch(/[\n\r<>]|(?<!\\)`/);
         expect(active(out)).toEqual([]);
         // Every Markdown-special character is escaped.
-        expect(out.replace(/\\[\\`*_{}[\]()#+\-.!|~:=/']/g, '').replace(/&(lt|gt|amp|quot|#8203);/g, '')).not.toMatch(/[\\`*_{}[\]()#+\-.!|<>~&"':=/]/);
+        expect(out.replace(/\\[\\`*_{}[\]()#+\-.!|~:=/']/g, '').replace(/&(lt|gt|amp|quot|#8203);/g, '')).not.toMatch(
+          /[\\`*_{}[\]()#+\-.!|<>~&"':=/]/,
+        );
       }),
       { numRuns: RUNS },
     );
@@ -201,9 +210,15 @@ describe('PR bodies and the dashboard', () => {
               fc.constant({ kind: 'namespace' as const }),
               fc.constant({ kind: 'enforce' as const }),
               fc.constant({ kind: 'enforce-default-deny' as const }),
-              fc.option(hostile).map((workload) => (workload === null ? { kind: 'workloads' as const } : { kind: 'workloads' as const, workload })),
+              fc
+                .option(hostile)
+                .map((workload) => (workload === null ? { kind: 'workloads' as const } : { kind: 'workloads' as const, workload })),
             ),
-            policies: fc.option(fc.array(fc.record({ label: hostile, name: hostile, subject: hostile, rules: fc.array(rule, { maxLength: 3 }) }), { maxLength: 3 })),
+            policies: fc.option(
+              fc.array(fc.record({ label: hostile, name: hostile, subject: hostile, rules: fc.array(rule, { maxLength: 3 }) }), {
+                maxLength: 3,
+              }),
+            ),
             simulation: fc.option(
               fc.record({
                 flows: fc.nat(),
@@ -228,7 +243,14 @@ describe('PR bodies and the dashboard', () => {
             rules: v.rules.map((r) => ({ ...r, firstAdded: null })),
             ...(v.policies === null
               ? {}
-              : { policies: v.policies.map((p) => ({ heading: { label: p.label, name: p.name }, subject: p.subject, rules: p.rules.map((r) => ({ ...r, firstAdded: null })), evidencePrefix: p.name })) }),
+              : {
+                  policies: v.policies.map((p) => ({
+                    heading: { label: p.label, name: p.name },
+                    subject: p.subject,
+                    rules: p.rules.map((r) => ({ ...r, firstAdded: null })),
+                    evidencePrefix: p.name,
+                  })),
+                }),
             ...(v.simulation === null ? {} : { simulation: { ...v.simulation, quietSince: v.simulation.quietSince ?? undefined } }),
             enforceAfter: 86400,
             evidence: {},
@@ -267,9 +289,15 @@ describe('PR bodies and the dashboard', () => {
             warnings: fc.array(hostile, { maxLength: 2 }),
             reasons: fc.dictionary(hostile, fc.nat(), { maxKeys: 3 }),
             examples: fc.array(fc.record({ location: hostile, reason: hostile }), { maxLength: 2 }),
-            rows: fc.array(fc.record({ namespace: hostile, unit: fc.option(hostile), note: fc.option(hostile), dismissed: fc.boolean() }), { maxLength: 4 }),
+            rows: fc.array(fc.record({ namespace: hostile, unit: fc.option(hostile), note: fc.option(hostile), dismissed: fc.boolean() }), {
+              maxLength: 4,
+            }),
             path: hostile,
-            pending: fc.dictionary(fc.tuple(ns, ns).map(([a, b]) => `${a}/${b}`), fc.constant([]), { maxKeys: 2 }),
+            pending: fc.dictionary(
+              fc.tuple(ns, ns).map(([a, b]) => `${a}/${b}`),
+              fc.constant([]),
+              { maxKeys: 2 },
+            ),
             until: fc.dictionary(fc.oneof(ns, hostile), fc.integer()),
           }),
         ),
@@ -303,7 +331,11 @@ describe('PR bodies and the dashboard', () => {
           expect(active(body)).toEqual([]);
           // Dismissed rows carry a recreate box only for names that can be namespaces.
           const boxes = [...body.matchAll(/<!-- policy-recommender:recreate prod\/(.*?) -->/g)].map((m) => m[1]);
-          expect(boxes).toEqual(v.rows.filter((r) => r.dismissed && (r.unit === null || r.unit === 'isolation') && isDnsLabel(r.namespace)).map((r) => r.namespace));
+          expect(boxes).toEqual(
+            v.rows
+              .filter((r) => r.dismissed && (r.unit === null || r.unit === 'isolation') && isDnsLabel(r.namespace))
+              .map((r) => r.namespace),
+          );
           expect(body.match(/<!-- policy-recommender:dashboard /g)).toHaveLength(1);
           // Read points come back for cluster names (DNS labels) and times; anything else is dropped.
           const readPoints = Object.fromEntries(Object.entries(v.until).filter(([k, n]) => isDnsLabel(k) && n >= 0));
@@ -319,12 +351,40 @@ describe('PR bodies and the dashboard', () => {
 
 describe('configuration files', () => {
   property('any value is a valid configuration or a ConfigError with key paths, and its errors render inert', () => {
-    const deep = fc.letrec((tie) => ({ value: fc.oneof({ depthSize: 'small' }, fc.jsonValue(), fc.array(tie('value'), { maxLength: 3 }), fc.dictionary(hostile, tie('value'), { maxKeys: 3 })) })).value;
-    const field = fc.constantFrom('clusters', 'schedule', 'timezone', 'stabilizationPeriod', 'pullRequests', 'maxRules', 'namespaceSpec', 'flavor', 'lookback', 'afterMerge', 'recommendation', '_extends');
+    const deep = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.jsonValue(),
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc.dictionary(hostile, tie('value'), { maxKeys: 3 }),
+      ),
+    })).value;
+    const field = fc.constantFrom(
+      'clusters',
+      'schedule',
+      'timezone',
+      'stabilizationPeriod',
+      'pullRequests',
+      'maxRules',
+      'namespaceSpec',
+      'flavor',
+      'lookback',
+      'afterMerge',
+      'recommendation',
+      '_extends',
+    );
     const config = fc.oneof(
       deep,
-      fc.dictionary(fc.oneof(field, hostile), fc.oneof(deep, hostile, fc.double(), fc.bigInt().map(String), fc.constant(Number.MAX_SAFE_INTEGER * 8)), { maxKeys: 6 }),
-      fc.record({ clusters: fc.array(fc.record({ name: hostile, path: hostile }), { maxLength: 3 }), schedule: hostile, timezone: hostile }),
+      fc.dictionary(
+        fc.oneof(field, hostile),
+        fc.oneof(deep, hostile, fc.double(), fc.bigInt().map(String), fc.constant(Number.MAX_SAFE_INTEGER * 8)),
+        { maxKeys: 6 },
+      ),
+      fc.record({
+        clusters: fc.array(fc.record({ name: hostile, path: hostile }), { maxLength: 3 }),
+        schedule: hostile,
+        timezone: hostile,
+      }),
     );
     fc.assert(
       fc.property(counted(config), (value) => {
@@ -334,7 +394,12 @@ describe('configuration files', () => {
           expect(e).toBeInstanceOf(ConfigError);
           const issues = (e as ConfigError).issues;
           expect(issues.length).toBeGreaterThan(0);
-          const body = renderDashboard({ lastRun: null, configErrors: issues, clusters: [], state: { v: 1, flowsReadUntil: {}, pending: {}, pendingEndpoints: {}, accepted: {}, dismissed: [] } });
+          const body = renderDashboard({
+            lastRun: null,
+            configErrors: issues,
+            clusters: [],
+            state: { v: 1, flowsReadUntil: {}, pending: {}, pendingEndpoints: {}, accepted: {}, dismissed: [] },
+          });
           expect(active(body)).toEqual([]);
           expect(dashboardRequests(body)).toEqual({ run: false, recreate: new Set() });
         }
@@ -358,7 +423,9 @@ describe('branch names', () => {
 
   property('every name the App makes a branch of is a valid git ref name and reads back', () => {
     const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/);
-    const subdomain = fc.stringMatching(/^[a-z0-9]([a-z0-9.-]{0,80}[a-z0-9])?$/).filter((n) => !n.includes('..') && !n.includes('.-') && !n.includes('-.'));
+    const subdomain = fc
+      .stringMatching(/^[a-z0-9]([a-z0-9.-]{0,80}[a-z0-9])?$/)
+      .filter((n) => !n.includes('..') && !n.includes('.-') && !n.includes('-.'));
     const key = fc.oneof(
       fc.record({ kind: fc.constant('namespace' as const), cluster: label, namespace: label }),
       fc.record({ kind: fc.constant('enforce' as const), cluster: label, namespace: label }),
@@ -367,7 +434,12 @@ describe('branch names', () => {
       fc.record({ kind: fc.constant('enforce-workloads' as const), cluster: label, namespace: label }),
       fc
         .record({ cluster: label, namespace: label, kind: fc.constantFrom(...WORKLOAD_KINDS), name: subdomain, enforce: fc.boolean() })
-        .map((w) => ({ kind: w.enforce ? ('enforce-workloads' as const) : ('workloads' as const), cluster: w.cluster, namespace: w.namespace, workload: `${w.namespace}/${w.kind}/${w.name}` })),
+        .map((w) => ({
+          kind: w.enforce ? ('enforce-workloads' as const) : ('workloads' as const),
+          cluster: w.cluster,
+          namespace: w.namespace,
+          workload: `${w.namespace}/${w.kind}/${w.name}`,
+        })),
     );
     fc.assert(
       fc.property(counted(key), (k: ProposalKey) => {
@@ -394,12 +466,17 @@ describe('branch names', () => {
     // And names that are not Kubernetes names never get that far: a branch is only read back from valid names.
     fc.assert(
       fc.property(counted(fc.tuple(hostile, hostile, hostile)), ([cluster, namespace, rest]) => {
-        for (const branch of [`policy-recommender/${cluster}/${namespace}`, `policy-recommender/${cluster}/${namespace}.appsec.${rest}`, `policy-recommender/${cluster}/${namespace}.appsec.${rest}.enforce`]) {
+        for (const branch of [
+          `policy-recommender/${cluster}/${namespace}`,
+          `policy-recommender/${cluster}/${namespace}.appsec.${rest}`,
+          `policy-recommender/${cluster}/${namespace}.appsec.${rest}.enforce`,
+        ]) {
           const parsed = parseBranch(branch);
           if (parsed === null) continue;
           expect(isDnsLabel(parsed.cluster)).toBe(true);
           if (parsed.kind !== 'enforce-default-deny' && parsed.kind !== 'bootstrap') expect(isDnsLabel(parsed.namespace)).toBe(true);
-          if ((parsed.kind === 'workloads' || parsed.kind === 'enforce-workloads') && parsed.workload !== undefined) expect(validRef(branchOf(parsed))).toBe(true);
+          if ((parsed.kind === 'workloads' || parsed.kind === 'enforce-workloads') && parsed.workload !== undefined)
+            expect(validRef(branchOf(parsed))).toBe(true);
         }
       }),
       { numRuns: RUNS },
@@ -407,7 +484,18 @@ describe('branch names', () => {
   });
 
   test('git agrees with the rules above on a sample', () => {
-    const names = ['policy-recommender/prod/shop', 'a..b', 'a/.b', 'a.lock', 'a b', 'a~b', '-a', 'a//b', 'a@{b', 'policy-recommender/p-1/n-2'];
+    const names = [
+      'policy-recommender/prod/shop',
+      'a..b',
+      'a/.b',
+      'a.lock',
+      'a b',
+      'a~b',
+      '-a',
+      'a//b',
+      'a@{b',
+      'policy-recommender/p-1/n-2',
+    ];
     for (const name of names) {
       let git: boolean;
       try {

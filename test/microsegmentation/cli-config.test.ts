@@ -1,10 +1,10 @@
 // The configuration keys (validated with their key paths, shared by the CLI's --config and the
 // App's .github/policy-recommender.yml) and `policy-recommender recommend` with microsegmentation.
 
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { DEFAULT_CONFIG, parseRecommendationConfig } from '../../src/config/recommendation-config.ts';
 import { parseTime } from '../../src/engine/provenance.ts';
 import { writeFlowFile } from '../../src/generator/generate.ts';
@@ -76,7 +76,9 @@ describe('microsegmentation configuration', () => {
   });
 
   test('on, it needs a selection, its own tier, and a flavour with tiers', () => {
-    expect(issues({ microsegmentation: { enabled: true } })).toEqual(['microsegmentation.select: select workloads: namespaces, workloads or a selector']);
+    expect(issues({ microsegmentation: { enabled: true } })).toEqual([
+      'microsegmentation.select: select workloads: namespaces, workloads or a selector',
+    ]);
     expect(issues({ microsegmentation: { tierName: 'namespace-isolation' } })).toEqual([
       'microsegmentation.tierName: must differ from namespaceSpec.tierName: the two layers are two tiers',
     ]);
@@ -128,31 +130,69 @@ describe('policy-recommender recommend with microsegmentation', () => {
     const config = join(dir, 'config.yml');
     await writeFile(config, 'microsegmentation:\n  select:\n    workloads: [yaobank/Deployment/database]\n');
     const out = join(dir, 'run2');
-    const run = await cli('recommend', '--flows', flows, '--out', out, '--now', END, '--config', config, '--microsegment', 'yaobank/summary', '--dry-run');
+    const run = await cli(
+      'recommend',
+      '--flows',
+      flows,
+      '--out',
+      out,
+      '--now',
+      END,
+      '--config',
+      config,
+      '--microsegment',
+      'yaobank/summary',
+      '--dry-run',
+    );
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^\+\+\+ b\/appsec\/yaobank\/deployment-database\.yaml$/m);
     expect(run.stdout).toMatch(/^\+\+\+ b\/appsec\/yaobank\/deployment-summary\.yaml$/m);
     expect(run.stdout).not.toContain('deployment-customer.yaml');
     // customer is not selected: its traffic within the namespace reaches no per-workload policy.
-    expect(run.stdout).toMatch(/yaobank: traffic within the namespace is passed to tier appsec, where no policy selects Deployment customer \(not selected\)/);
+    expect(run.stdout).toMatch(
+      /yaobank: traffic within the namespace is passed to tier appsec, where no policy selects Deployment customer \(not selected\)/,
+    );
     expect(await filesIn(out)).toEqual([]);
   });
 
   test('a selected workload that does not exist is reported by name', async () => {
-    const run = await cli('recommend', '--flows', flows, '--out', join(dir, 'run3'), '--now', END, '--microsegment', 'yaobank/sumary', 'yaobnk', '--dry-run');
+    const run = await cli(
+      'recommend',
+      '--flows',
+      flows,
+      '--out',
+      join(dir, 'run3'),
+      '--now',
+      END,
+      '--microsegment',
+      'yaobank/sumary',
+      'yaobnk',
+      '--dry-run',
+    );
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('  microsegmentation.select: no workload known from the flow records matches namespace yaobnk, workload yaobank/sumary (a typo, or not deployed yet?).');
+    expect(run.stdout).toContain(
+      '  microsegmentation.select: no workload known from the flow records matches namespace yaobnk, workload yaobank/sumary (a typo, or not deployed yet?).',
+    );
   });
 
   test('usage errors exit 2: a bad entry, or microsegmentation with the kubernetes flavour', async () => {
     const bad = await cli('recommend', '--flows', flows, '--out', join(dir, 'x'), '--microsegment', 'yaobank/Pod/x');
-    expect(bad).toMatchObject({ code: 2, stderr: expect.stringMatching(/^policy-recommender: --microsegment: "yaobank\/Pod\/x" is not a namespace or <namespace>\/<name>/) });
+    expect(bad).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^policy-recommender: --microsegment: "yaobank\/Pod\/x" is not a namespace or <namespace>\/<name>/),
+    });
     const k8s = await cli('recommend', '--flows', flows, '--out', join(dir, 'x'), '--microsegment', 'yaobank', '--flavor', 'kubernetes');
-    expect(k8s).toMatchObject({ code: 2, stderr: expect.stringMatching(/^policy-recommender: --microsegment: microsegmentation\.enabled: the kubernetes flavour has no tiers/) });
+    expect(k8s).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^policy-recommender: --microsegment: microsegmentation\.enabled: the kubernetes flavour has no tiers/),
+    });
     const config = join(dir, 'on.yml');
     await writeFile(config, 'microsegmentation:\n  enabled: true\n  select:\n    namespaces: [yaobank]\n');
     const viaFlavor = await cli('recommend', '--flows', flows, '--out', join(dir, 'x'), '--config', config, '--flavor', 'kubernetes');
-    expect(viaFlavor).toMatchObject({ code: 2, stderr: expect.stringMatching(/^policy-recommender: --flavor: microsegmentation\.enabled: /) });
+    expect(viaFlavor).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^policy-recommender: --flavor: microsegmentation\.enabled: /),
+    });
     expect(await filesIn(join(dir, 'x'))).toEqual([]);
   });
 });

@@ -23,12 +23,18 @@ const labels = fc.dictionary(key, value, { minKeys: 0, maxKeys: 4 });
 describe('selectors of labels', () => {
   test('parse back to the labels they were made from, and select them', () => {
     fc.assert(
-      fc.property(fc.array(labels.filter((l) => Object.keys(l).length > 0), { minLength: 1, maxLength: 3 }), (sets) => {
-        const selector = parseSelector(selectorOfLabels(...sets));
-        const parts = sets.length === 1 ? [selector.ast] : selector.ast.op === 'or' ? selector.ast.exprs : [selector.ast];
-        expect(parts.map(labelsOfSelector)).toEqual(sets);
-        for (const set of sets) expect(selector.matches({ ...set, extra: 'x' })).toBe(true);
-      }),
+      fc.property(
+        fc.array(
+          labels.filter((l) => Object.keys(l).length > 0),
+          { minLength: 1, maxLength: 3 },
+        ),
+        (sets) => {
+          const selector = parseSelector(selectorOfLabels(...sets));
+          const parts = sets.length === 1 ? [selector.ast] : selector.ast.op === 'or' ? selector.ast.exprs : [selector.ast];
+          expect(parts.map(labelsOfSelector)).toEqual(sets);
+          for (const set of sets) expect(selector.matches({ ...set, extra: 'x' })).toBe(true);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -43,18 +49,25 @@ describe('hostile endpoints', () => {
     fc.stringMatching(/^[a-z0-9][-a-z0-9.]{0,30}-\*$/),
     fc.constantFrom('-', '*', 'a..b-*', 'x-.-*', `${'a'.repeat(240)}-*`, `${'b'.repeat(230)}-6c8d7f9b4-*`),
   );
-  const churn = fc.constantFrom([], ['controller-revision-hash=x-1'], ['pod-template-generation=2', 'controller-revision-hash=9'], ['job-name=j-29391230']);
+  const churn = fc.constantFrom(
+    [],
+    ['controller-revision-hash=x-1'],
+    ['pod-template-generation=2', 'controller-revision-hash=9'],
+    ['job-name=j-29391230'],
+  );
   const endpoint = fc.record({ namespace: fc.constantFrom('shop', 'pay'), name, labels, churn, hash: fc.boolean() }).map((e) => {
     const prefix = e.name.endsWith('-*') ? e.name.slice(0, -2) : e.name;
     const hash = prefix.slice(prefix.lastIndexOf('-') + 1);
     const list = [...Object.entries(e.labels).map(([k, v]) => `${k}=${v}`), ...e.churn, ...(e.hash ? [`pod-template-hash=${hash}`] : [])];
     return wep(e.namespace, e.name, list.filter(validLabel));
   });
-  const records = fc.array(fc.tuple(endpoint, endpoint, fc.integer({ min: 1, max: 65535 }), fc.boolean()), { minLength: 1, maxLength: 8 }).map((list) =>
-    list
-      .filter(([a, b]) => validEndpointName('wep', a.name) && validEndpointName('wep', b.name))
-      .map(([a, b, port, src]) => flow(a, b, { reporter: src ? 'src' : 'dst', port })),
-  );
+  const records = fc
+    .array(fc.tuple(endpoint, endpoint, fc.integer({ min: 1, max: 65535 }), fc.boolean()), { minLength: 1, maxLength: 8 })
+    .map((list) =>
+      list
+        .filter(([a, b]) => validEndpointName('wep', a.name) && validEndpointName('wep', b.name))
+        .map(([a, b, port, src]) => flow(a, b, { reporter: src ? 'src' : 'dst', port })),
+    );
 
   test('paths stay in the tree, objects validate, selectors parse, and a rerun changes nothing', async () => {
     const cfg = config({ microsegmentation: { enabled: true, select: { selector: 'all()' } } });

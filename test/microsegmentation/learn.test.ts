@@ -4,7 +4,7 @@
 // as another policy's decision.
 
 import { describe, expect, test } from '@jest/globals';
-import { learn, type LearnContext } from '../../src/engine/learn.ts';
+import { type LearnContext, learn } from '../../src/engine/learn.ts';
 import type { PolicyTrace } from '../../src/flows/record.ts';
 import { deploymentPods, egress, flow, HOUR, hit, NOW, pub } from '../support/engine.ts';
 
@@ -59,20 +59,34 @@ describe('the workload layer', () => {
 
   test('our enforced namespace isolation allowing or passing is the layers composing: microsegmentation still learns', () => {
     // The namespace layer has nothing to learn from what its enforced policy decided.
-    expect(layers({ all: [isolationAllowEnforced], pending: [isolationAllowEnforced], enforced: [isolationAllowEnforced] })).toEqual({ namespace: false, workload: true });
-    expect(layers({ all: [isolationPassEnforced], pending: [isolationPassEnforced, appsecDeny], enforced: [isolationPassEnforced] })).toEqual({
+    expect(layers({ all: [isolationAllowEnforced], pending: [isolationAllowEnforced], enforced: [isolationAllowEnforced] })).toEqual({
+      namespace: false,
+      workload: true,
+    });
+    expect(
+      layers({ all: [isolationPassEnforced], pending: [isolationPassEnforced, appsecDeny], enforced: [isolationPassEnforced] }),
+    ).toEqual({
       namespace: false,
       workload: true,
     });
     // Our enforced per-workload policy allowing: already learned, and harmless to learn again.
-    expect(layers({ all: [isolationPassEnforced, appsecAllowEnforced], pending: [isolationPassEnforced, appsecAllowEnforced], enforced: [isolationPassEnforced, appsecAllowEnforced] })).toEqual({
+    expect(
+      layers({
+        all: [isolationPassEnforced, appsecAllowEnforced],
+        pending: [isolationPassEnforced, appsecAllowEnforced],
+        enforced: [isolationPassEnforced, appsecAllowEnforced],
+      }),
+    ).toEqual({
       namespace: false,
       workload: true,
     });
   });
 
   test("the template's staged global default deny is no decision: nothing allowed the flow yet", () => {
-    expect(layers({ all: [profile], pending: [isolationPass, defaultDeny], enforced: [profile] })).toEqual({ namespace: true, workload: true });
+    expect(layers({ all: [profile], pending: [isolationPass, defaultDeny], enforced: [profile] })).toEqual({
+      namespace: true,
+      workload: true,
+    });
     expect(layers({ all: [profile], pending: [defaultDeny], enforced: [profile] }, base)).toEqual({ namespace: true, workload: false });
   });
 
@@ -89,9 +103,13 @@ describe('the workload layer', () => {
     expect(layers({ all: [profile], pending: [isolationPass, other], enforced: [profile] })).toBe('decided by another policy');
     // An enforced allow by a person's appsec policy is theirs.
     const handEnforced = hit('1|appsec|shop/appsec.allow-web|allow|0');
-    expect(layers({ all: [isolationPassEnforced, handEnforced], pending: [isolationPassEnforced, appsecDeny], enforced: [isolationPassEnforced, handEnforced] })).toBe(
-      'decided by another policy',
-    );
+    expect(
+      layers({
+        all: [isolationPassEnforced, handEnforced],
+        pending: [isolationPassEnforced, appsecDeny],
+        enforced: [isolationPassEnforced, handEnforced],
+      }),
+    ).toBe('decided by another policy');
   });
 
   test('our per-workload policies are recognised in every form Calico prints them', () => {
@@ -101,10 +119,15 @@ describe('the workload layer', () => {
       'shop/appsec.staged:appsec.statefulset-db-recommendation',
       'shop/appsec.staged:cronjob-backup-recommendation',
     ]) {
-      expect(layers({ all: [profile], pending: [isolationPass, hit(`1|appsec|${name}|deny|-1`)], enforced: [profile] })).toEqual({ namespace: true, workload: true });
+      expect(layers({ all: [profile], pending: [isolationPass, hit(`1|appsec|${name}|deny|-1`)], enforced: [profile] })).toEqual({
+        namespace: true,
+        workload: true,
+      });
     }
     // The tier is ours only as configured.
-    expect(layers({ all: [profile], pending: [isolationPass, appsecDeny], enforced: [profile] }, { ...ctx, workloadTierName: 'micro' })).toBe('decided by another policy');
+    expect(
+      layers({ all: [profile], pending: [isolationPass, appsecDeny], enforced: [profile] }, { ...ctx, workloadTierName: 'micro' }),
+    ).toBe('decided by another policy');
   });
 
   test('denied flows and flows reported by the remote end teach no workload', () => {

@@ -3,12 +3,36 @@
 // maxRules, selection, tiers and flavours.
 
 import { beforeAll, describe, expect, test } from '@jest/globals';
-import { ConfigError, validateRecommendationConfig } from '../../src/config/recommendation-config.ts';
 import { isDnsSubdomain } from '../../src/calico/names.ts';
-import { isOwnWorkloadPolicyHit, isWorkloadPolicyName, isWorkloadPolicyNameOf, workloadPolicyName, workloadPolicyPath } from '../../src/engine/naming.ts';
+import { ConfigError, validateRecommendationConfig } from '../../src/config/recommendation-config.ts';
+import {
+  isOwnWorkloadPolicyHit,
+  isWorkloadPolicyName,
+  isWorkloadPolicyNameOf,
+  workloadPolicyName,
+  workloadPolicyPath,
+} from '../../src/engine/naming.ts';
 import { formatTime } from '../../src/engine/provenance.ts';
 import type { FlowRecord } from '../../src/flows/record.ts';
-import { bare, config, deploymentPods, flow, hit, HOUR, loadTemplate, net, networkSet, NOW, policyOf, pub, pvt, run, statefulSetPods, wep, yamlOf } from '../support/engine.ts';
+import {
+  bare,
+  config,
+  deploymentPods,
+  flow,
+  HOUR,
+  hit,
+  loadTemplate,
+  NOW,
+  net,
+  networkSet,
+  policyOf,
+  pub,
+  pvt,
+  run,
+  statefulSetPods,
+  wep,
+  yamlOf,
+} from '../support/engine.ts';
 
 beforeAll(async () => {
   await loadTemplate();
@@ -53,7 +77,12 @@ describe('a workload policy', () => {
       labels: { 'app.kubernetes.io/managed-by': 'policy-recommender', 'policy-recommender.io/layer': 'microsegmentation' },
       annotations: { 'policy-recommender.io/workload': 'Deployment/web', 'policy-recommender.io/last-updated': formatTime(NOW) },
     });
-    expect(policy.spec).toMatchObject({ stagedAction: 'Set', tier: 'appsec', selector: "app == 'web' && tier == 'frontend'", types: ['Ingress', 'Egress'] });
+    expect(policy.spec).toMatchObject({
+      stagedAction: 'Set',
+      tier: 'appsec',
+      selector: "app == 'web' && tier == 'frontend'",
+      types: ['Ingress', 'Egress'],
+    });
     expect(yamlOf(plan.tree, DB).spec).toMatchObject({ selector: "app == 'db'", types: ['Ingress'] });
     expect(plan.workloads.map((w) => [w.key, w.path, w.outcome, w.status])).toEqual([
       ['shop/Deployment/web', WEB, 'created', 'Learning'],
@@ -61,7 +90,7 @@ describe('a workload policy', () => {
     ]);
   });
 
-  test('rules for every category, with peers at workload granularity, in the namespace engine\'s order', async () => {
+  test("rules for every category, with peers at workload granularity, in the namespace engine's order", async () => {
     const plan = await run(records, { config: segmented({ flavor: 'calico-enterprise' }), calicoEdition: 'enterprise' });
     const spec = yamlOf(plan.tree, WEB).spec;
     const PRIVATE = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
@@ -72,10 +101,18 @@ describe('a workload policy', () => {
       // A workload in the same namespace: its selector alone.
       { action: 'Allow', protocol: 'TCP', destination: { selector: "app == 'db'", ports: [5432] } },
       // In another namespace: its selector and its namespace.
-      { action: 'Allow', protocol: 'TCP', destination: { selector: "app == 'api'", namespaceSelector: "projectcalico.org/name == 'pay'", ports: [8000] } },
+      {
+        action: 'Allow',
+        protocol: 'TCP',
+        destination: { selector: "app == 'api'", namespaceSelector: "projectcalico.org/name == 'pay'", ports: [8000] },
+      },
       // A peer whose workload is not known: its namespace (broader, and reported).
       { action: 'Allow', protocol: 'TCP', destination: { namespaceSelector: "projectcalico.org/name == 'legacy'", ports: [9000] } },
-      { action: 'Allow', protocol: 'UDP', destination: { selector: "k8s-app == 'kube-dns'", namespaceSelector: "projectcalico.org/name == 'kube-system'", ports: [53] } },
+      {
+        action: 'Allow',
+        protocol: 'UDP',
+        destination: { selector: "k8s-app == 'kube-dns'", namespaceSelector: "projectcalico.org/name == 'kube-system'", ports: [53] },
+      },
       // Network sets by their own labels; one in the policy's namespace needs no namespaceSelector.
       { action: 'Allow', protocol: 'TCP', destination: { selector: "feed == 'intel'", namespaceSelector: 'global()', ports: [443] } },
       { action: 'Allow', protocol: 'TCP', destination: { selector: "role == 'partner'", ports: [443] } },
@@ -87,11 +124,25 @@ describe('a workload policy', () => {
       { action: 'Allow', protocol: 'TCP', source: { selector: "app == 'web' && tier == 'frontend'" }, destination: { ports: [5432] } },
     ]);
     const annotations = spec.egress.map((r: any) => r.metadata.annotations['policy-recommender.io/peer']);
-    expect(annotations.slice(2, 6)).toEqual(['pods:shop/app=db', 'pods:pay/app=api', 'namespace:legacy', 'pods:kube-system/k8s-app=kube-dns']);
+    expect(annotations.slice(2, 6)).toEqual([
+      'pods:shop/app=db',
+      'pods:pay/app=api',
+      'namespace:legacy',
+      'pods:kube-system/k8s-app=kube-dns',
+    ]);
     const report = plan.workloads.find((w) => w.key === 'shop/Deployment/web')!;
     expect(report.selector).toBe("app == 'web' && tier == 'frontend'");
     expect(report.rules.filter((r) => r.direction === 'egress').map((r) => r.category)).toEqual([
-      'Domains', 'Service', 'Namespace', 'Namespace', 'Namespace', 'Namespace', 'NetworkSet', 'NetworkSet', 'Private', 'Private',
+      'Domains',
+      'Service',
+      'Namespace',
+      'Namespace',
+      'Namespace',
+      'Namespace',
+      'NetworkSet',
+      'NetworkSet',
+      'Private',
+      'Private',
     ]);
     expect(report.rules.every((r) => r.flows === 1 && r.changed)).toBe(true);
     expect(report.warnings.map((w) => w.code)).toEqual(['broader-peer']);
@@ -100,27 +151,36 @@ describe('a workload policy', () => {
   test('open-source Calico: domains become the public port, noted and reported', async () => {
     const plan = await run(records, { config: segmented() });
     const rule = yamlOf(plan.tree, WEB).spec.egress.at(-1);
-    expect(bare([rule])).toEqual([{ action: 'Allow', protocol: 'TCP', destination: { notNets: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'], ports: [443] } }]);
+    expect(bare([rule])).toEqual([
+      { action: 'Allow', protocol: 'TCP', destination: { notNets: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'], ports: [443] } },
+    ]);
     expect(rule.metadata.annotations['policy-recommender.io/domains']).toBe('api.stripe.com');
     expect(plan.workloads[0]!.warnings.map((w) => w.code)).toContain('approximation');
   });
 
   test('a workload without stable labels gets no policy: it cannot be selected safely', async () => {
     const bareCache = wep('shop', 'cache-*', ['controller-revision-hash=cache-1']);
-    const plan = await run([fromWeb(bareCache, { port: 6379 }), flow(web, bareCache, { reporter: 'dst', port: 6379 })], { config: segmented() });
+    const plan = await run([fromWeb(bareCache, { port: 6379 }), flow(web, bareCache, { reporter: 'dst', port: 6379 })], {
+      config: segmented(),
+    });
     const cache = plan.workloads.find((w) => w.key === 'shop/StatefulSet/cache')!;
     expect(cache).toMatchObject({ outcome: 'skipped', selector: null, path: 'appsec/shop/statefulset-cache.yaml' });
     expect(cache.warnings.map((w) => w.code)).toEqual(['workload-unselectable']);
     expect(plan.tree.has('appsec/shop/statefulset-cache.yaml')).toBe(false);
     // web's rule to it allows the namespace, and its traffic within the namespace reaches no policy.
-    expect(bare(yamlOf(plan.tree, WEB).spec.egress)).toEqual([{ action: 'Allow', protocol: 'TCP', destination: { namespaceSelector: "projectcalico.org/name == 'shop'", ports: [6379] } }]);
-    expect(plan.namespaces[0]!.warnings.map((w) => w.message)).toEqual([expect.stringMatching(/no policy selects StatefulSet cache \(no stable labels\)/)]);
+    expect(bare(yamlOf(plan.tree, WEB).spec.egress)).toEqual([
+      { action: 'Allow', protocol: 'TCP', destination: { namespaceSelector: "projectcalico.org/name == 'shop'", ports: [6379] } },
+    ]);
+    expect(plan.namespaces[0]!.warnings.map((w) => w.message)).toEqual([
+      expect.stringMatching(/no policy selects StatefulSet cache \(no stable labels\)/),
+    ]);
   });
 });
 
 describe('selection', () => {
   const records = [fromWeb(db, { port: 5432 }), fromWeb(api, { port: 8000 }), flow(web, api, { reporter: 'dst', port: 8000 })];
-  const keys = async (select: Record<string, unknown>) => (await run(records, { config: segmented({}, select) })).workloads.map((w) => w.key);
+  const keys = async (select: Record<string, unknown>) =>
+    (await run(records, { config: segmented({}, select) })).workloads.map((w) => w.key);
 
   test('a namespace, a workload with or without its kind, or a selector over pod labels', async () => {
     expect(await keys({ namespaces: ['pay'] })).toEqual(['pay/Deployment/api']);
@@ -131,16 +191,26 @@ describe('selection', () => {
   });
 
   test('a selector respects namespaceSpec.selector (all() leaves system namespaces alone)', async () => {
-    const plan = await run([...records, flow(dns, pvt, { reporter: 'src', protocol: 'UDP', port: 53 })], { config: segmented({}, { selector: 'all()' }) });
+    const plan = await run([...records, flow(dns, pvt, { reporter: 'src', protocol: 'UDP', port: 53 })], {
+      config: segmented({}, { selector: 'all()' }),
+    });
     expect(plan.workloads.map((w) => w.key)).toEqual(['pay/Deployment/api', 'shop/Deployment/web']);
     expect(plan.microsegmentation!.namespaces).toEqual(['pay', 'shop']);
   });
 
   test('a workload no longer selected keeps its policy untouched, reported as skipped', async () => {
     const first = await run(records, { config: segmented() });
-    const second = await run([...records, fromWeb(db, { port: 5433 })], { tree: first.tree, now: NOW + HOUR, config: segmented({}, { namespaces: ['pay'] }) });
+    const second = await run([...records, fromWeb(db, { port: 5433 })], {
+      tree: first.tree,
+      now: NOW + HOUR,
+      config: segmented({}, { namespaces: ['pay'] }),
+    });
     expect(second.changes.has(WEB)).toBe(false);
-    expect(second.workloads.find((w) => w.key === 'shop/Deployment/web')).toMatchObject({ outcome: 'skipped', status: 'Stable', rules: [] });
+    expect(second.workloads.find((w) => w.key === 'shop/Deployment/web')).toMatchObject({
+      outcome: 'skipped',
+      status: 'Stable',
+      rules: [],
+    });
   });
 
   test('a custom tier is defined from the appsec tier of the template, and names the policies', async () => {
@@ -178,7 +248,10 @@ describe('memory across runs', () => {
       .get(WEB)!
       .replace('spec:\n', '# Reviewed by the payments team.\nspec:\n')
       .replace("selector: app == 'web' && tier == 'frontend'", "selector: app == 'web' # narrowed by hand")
-      .replace('  egress:\n', '  egress:\n    # No SMTP, ever.\n    - action: Deny\n      protocol: TCP\n      destination:\n        ports: [25]\n');
+      .replace(
+        '  egress:\n',
+        '  egress:\n    # No SMTP, ever.\n    - action: Deny\n      protocol: TCP\n      destination:\n        ports: [25]\n',
+      );
     const tree = new Map(first.tree).set(WEB, edited);
     const second = await run([...day1, fromWeb(pvt, { port: 6379 })], { tree, now: NOW + HOUR, config: segmented() });
     const text = second.tree.get(WEB)!;
@@ -198,14 +271,21 @@ describe('memory across runs', () => {
 
   test('a selector that no longer selects the workload is left alone, and reported', async () => {
     const first = await run(day1, { config: segmented() });
-    const tree = new Map(first.tree).set(WEB, first.tree.get(WEB)!.replace("selector: app == 'web' && tier == 'frontend'", "selector: app == 'website'"));
+    const tree = new Map(first.tree).set(
+      WEB,
+      first.tree.get(WEB)!.replace("selector: app == 'web' && tier == 'frontend'", "selector: app == 'website'"),
+    );
     const second = await run(day1, { tree, now: NOW + HOUR, config: segmented() });
     expect(second.changes.has(WEB)).toBe(false);
     expect(second.workloads[0]!.warnings.map((w) => w.code)).toEqual(['selector-mismatch']);
   });
 
   test('the status is derived from last-updated, as for namespaces', async () => {
-    const cfg = config({ interval: '10m', stabilizationPeriod: '2h', microsegmentation: { enabled: true, select: { namespaces: ['shop'] } } });
+    const cfg = config({
+      interval: '10m',
+      stabilizationPeriod: '2h',
+      microsegmentation: { enabled: true, select: { namespaces: ['shop'] } },
+    });
     const first = await run(day1, { config: cfg });
     const at = async (now: number) => (await run(day1, { tree: first.tree, now, config: cfg })).workloads[0]!.status;
     expect(await at(NOW + 21 * 60)).toBe('Stabilizing');
@@ -213,7 +293,12 @@ describe('memory across runs', () => {
   });
 
   test('identical inputs give byte-identical files, whatever the order of the records', async () => {
-    const records = [...day1, fromWeb(dns, { protocol: 'UDP', port: 53 }), flow(web, db, { reporter: 'dst', port: 5432 }), fromWeb(pub, { port: 443 })];
+    const records = [
+      ...day1,
+      fromWeb(dns, { protocol: 'UDP', port: 53 }),
+      flow(web, db, { reporter: 'dst', port: 5432 }),
+      fromWeb(pub, { port: 443 }),
+    ];
     const a = await run(records, { config: segmented() });
     const b = await run([...records].reverse(), { config: segmented() });
     expect([...b.changes]).toEqual([...a.changes]);
@@ -231,7 +316,7 @@ describe("the namespace's isolation policy passes traffic within the namespace",
     '',
   ].join('\n');
 
-  test('our existing Allow becomes Pass (reported as a change); a person\'s rule stays Allow', async () => {
+  test("our existing Allow becomes Pass (reported as a change); a person's rule stays Allow", async () => {
     const first = await run(records);
     const ns = policyOf(first.tree, 'shop');
     expect(ns.spec.egress.map((r: any) => r.action)).toEqual(['Allow', 'Allow']);
@@ -249,10 +334,19 @@ describe("the namespace's isolation policy passes traffic within the namespace",
     const report = second.namespaces[0]!;
     expect(report.outcome).toBe('updated');
     expect(report.lastUpdated).toBe(formatTime(NOW + HOUR));
-    expect(report.rules.filter((r) => r.changed).map((r) => `${r.direction} ${r.action} ${r.peers}`)).toEqual(['ingress Pass namespace:shop', 'egress Pass namespace:shop']);
+    expect(report.rules.filter((r) => r.changed).map((r) => `${r.direction} ${r.action} ${r.peers}`)).toEqual([
+      'ingress Pass namespace:shop',
+      'egress Pass namespace:shop',
+    ]);
     expect(report.warnings.map((w) => [w.code, w.message])).toEqual([
-      ['pass-through', 'ingress: our rule for traffic within the namespace now passes it to the next tier (Pass instead of Allow), where per-workload policies decide'],
-      ['pass-through', 'egress: our rule for traffic within the namespace now passes it to the next tier (Pass instead of Allow), where per-workload policies decide'],
+      [
+        'pass-through',
+        'ingress: our rule for traffic within the namespace now passes it to the next tier (Pass instead of Allow), where per-workload policies decide',
+      ],
+      [
+        'pass-through',
+        'egress: our rule for traffic within the namespace now passes it to the next tier (Pass instead of Allow), where per-workload policies decide',
+      ],
     ]);
 
     // Stable from then on.
@@ -265,12 +359,16 @@ describe("the namespace's isolation policy passes traffic within the namespace",
   });
 
   test('only namespaces with selected workloads pass; namespaceSpec.intraNamespacePassThroughTraffic still works alone', async () => {
-    const plan = await run([...records, flow(api, api, { reporter: 'src', port: 8000 })], { config: segmented({}, { workloads: ['shop/web'] }) });
+    const plan = await run([...records, flow(api, api, { reporter: 'src', port: 8000 })], {
+      config: segmented({}, { workloads: ['shop/web'] }),
+    });
     expect(plan.microsegmentation!.namespaces).toEqual(['shop']);
     expect(policyOf(plan.tree, 'pay').spec.egress.map((r: any) => r.action)).toEqual(['Allow']);
     // db is not selected: its traffic within the namespace is passed to a tier without a policy for it.
     expect(plan.namespaces.find((n) => n.namespace === 'shop')!.warnings.map((w) => w.message)).toEqual([
-      expect.stringMatching(/^traffic within the namespace is passed to tier appsec, where no policy selects StatefulSet db \(not selected\)/),
+      expect.stringMatching(
+        /^traffic within the namespace is passed to tier appsec, where no policy selects StatefulSet db \(not selected\)/,
+      ),
     ]);
     const manual = await run(records, { config: config({ namespaceSpec: { intraNamespacePassThroughTraffic: true } }) });
     expect(policyOf(manual.tree, 'shop').spec.egress.map((r: any) => r.action)).toEqual(['Pass', 'Allow']);
@@ -281,14 +379,22 @@ describe("the namespace's isolation policy passes traffic within the namespace",
 
 describe('maxRules', () => {
   const peers = ['a', 'b', 'c'].map((name) => deploymentPods('shop', name, { app: name }));
-  const records = [...peers.map((p) => fromWeb(p, { port: 8080 })), fromWeb(api, { port: 8080 }), fromWeb(deploymentPods('pay', 'worker', { app: 'worker' }), { port: 8080 })];
+  const records = [
+    ...peers.map((p) => fromWeb(p, { port: 8080 })),
+    fromWeb(api, { port: 8080 }),
+    fromWeb(deploymentPods('pay', 'worker', { app: 'worker' }), { port: 8080 }),
+  ];
 
   test('pods of one namespace with the same protocol and ports merge into one selector; other namespaces stay apart', async () => {
     const cfg = segmented({ maxRules: 2 });
     const plan = await run(records, { config: cfg });
     const rules = yamlOf(plan.tree, WEB).spec.egress;
     expect(bare(rules)).toEqual([
-      { action: 'Allow', protocol: 'TCP', destination: { selector: "app == 'api' || app == 'worker'", namespaceSelector: "projectcalico.org/name == 'pay'", ports: [8080] } },
+      {
+        action: 'Allow',
+        protocol: 'TCP',
+        destination: { selector: "app == 'api' || app == 'worker'", namespaceSelector: "projectcalico.org/name == 'pay'", ports: [8080] },
+      },
       { action: 'Allow', protocol: 'TCP', destination: { selector: "app == 'a' || app == 'b' || app == 'c'", ports: [8080] } },
     ]);
     expect(rules[1].metadata.annotations['policy-recommender.io/peer']).toBe('pods:shop/app=a, pods:shop/app=b, pods:shop/app=c');
@@ -299,13 +405,19 @@ describe('maxRules', () => {
     expect(again.changes.size).toBe(0);
     // A new port for one of the merged peers becomes its own rule: the merged rule is not widened.
     const more = await run([fromWeb(peers[0]!, { port: 9090 })], { tree: plan.tree, now: NOW + HOUR, config: segmented({ maxRules: 3 }) });
-    expect(bare(yamlOf(more.tree, WEB).spec.egress).map((r) => r.destination.selector)).toEqual(["app == 'api' || app == 'worker'", "app == 'a' || app == 'b' || app == 'c'", "app == 'a'"]);
+    expect(bare(yamlOf(more.tree, WEB).spec.egress).map((r) => r.destination.selector)).toEqual([
+      "app == 'api' || app == 'worker'",
+      "app == 'a' || app == 'b' || app == 'c'",
+      "app == 'a'",
+    ]);
   });
 });
 
 describe('flavours', () => {
   test('the kubernetes flavour is refused with microsegmentation, naming the key', () => {
-    expect(() => validateRecommendationConfig({ flavor: 'kubernetes', microsegmentation: { enabled: true, select: { namespaces: ['shop'] } } })).toThrow(ConfigError);
+    expect(() =>
+      validateRecommendationConfig({ flavor: 'kubernetes', microsegmentation: { enabled: true, select: { namespaces: ['shop'] } } }),
+    ).toThrow(ConfigError);
     try {
       validateRecommendationConfig({ flavor: 'kubernetes', microsegmentation: { enabled: true, select: { namespaces: ['shop'] } } });
     } catch (e) {
@@ -355,7 +467,9 @@ describe('names and paths', () => {
       expect(name.length).toBeLessThanOrEqual(253);
       expect(isDnsSubdomain(name)).toBe(true);
       expect(isWorkloadPolicyName(name, 'appsec')).toBe(true);
-      expect(isOwnWorkloadPolicyHit(hit(`0|appsec|shop/${name.replace('appsec.', 'appsec.staged:')}|allow|0`), 'appsec', 'shop')).toBe(true);
+      expect(isOwnWorkloadPolicyHit(hit(`0|appsec|shop/${name.replace('appsec.', 'appsec.staged:')}|allow|0`), 'appsec', 'shop')).toBe(
+        true,
+      );
     }
     expect(workloadPolicyPath(long('x')).split('/').at(-1)!.length).toBeLessThanOrEqual(205);
   });

@@ -7,7 +7,7 @@ import type { RecommendationConfig } from '../../src/config/recommendation-confi
 import { FlowAggregator } from '../../src/engine/aggregate.ts';
 import type { FlowRecord } from '../../src/flows/record.ts';
 import { planRecommendations } from '../../src/pipeline/plan.ts';
-import { microsegmentationUnits, propose, proposeBootstrap, type ProposalInput } from '../../src/pipeline/proposal.ts';
+import { microsegmentationUnits, type ProposalInput, propose, proposeBootstrap } from '../../src/pipeline/proposal.ts';
 import { learnContext } from '../../src/pipeline/run.ts';
 import { config, deploymentPods, flow, HOUR, loadTemplate, NOW, pub, statefulSetPods } from '../support/engine.ts';
 
@@ -18,8 +18,13 @@ beforeAll(async () => {
 
 const web = deploymentPods('shop', 'web', { app: 'web' });
 const db = statefulSetPods('shop', 'db', { app: 'db' });
-const records = [flow(web, db, { reporter: 'src', port: 5432 }), flow(web, db, { reporter: 'dst', port: 5432 }), flow(pub, web, { reporter: 'dst', port: 443 })];
-const segmented = (pullRequests = 'per-namespace') => config({ microsegmentation: { enabled: true, select: { namespaces: ['shop'] }, pullRequests } });
+const records = [
+  flow(web, db, { reporter: 'src', port: 5432 }),
+  flow(web, db, { reporter: 'dst', port: 5432 }),
+  flow(pub, web, { reporter: 'dst', port: 443 }),
+];
+const segmented = (pullRequests = 'per-namespace') =>
+  config({ microsegmentation: { enabled: true, select: { namespaces: ['shop'] }, pullRequests } });
 
 function input(recs: readonly FlowRecord[], cfg: RecommendationConfig, extra: Partial<ProposalInput> = {}): ProposalInput {
   const now = extra.now ?? NOW;
@@ -57,11 +62,18 @@ describe('propose', () => {
 
   test('the open PR is the memory: the same flows give the same files and hash; new flows extend them', () => {
     const first = propose(input(records, segmented()), { kind: 'workloads', namespace: 'shop' })!;
-    const memory = new Map([...first.files].filter(([p]) => p.includes('appsec/shop/deployment') || p.includes('appsec/shop/statefulset')).map(([p, t]) => [p.slice('clusters/prod/'.length), t]));
+    const memory = new Map(
+      [...first.files]
+        .filter(([p]) => p.includes('appsec/shop/deployment') || p.includes('appsec/shop/statefulset'))
+        .map(([p, t]) => [p.slice('clusters/prod/'.length), t]),
+    );
     const again = propose(input(records.slice(0, 1), segmented(), { memory, now: NOW + HOUR }), { kind: 'workloads', namespace: 'shop' })!;
     expect(again.hash).toBe(first.hash);
     expect(again.status).toBe('Stable');
-    const more = propose(input([flow(web, db, { reporter: 'src', port: 5433, start: NOW })], segmented(), { memory, now: NOW + HOUR }), { kind: 'workloads', namespace: 'shop' })!;
+    const more = propose(input([flow(web, db, { reporter: 'src', port: 5433, start: NOW })], segmented(), { memory, now: NOW + HOUR }), {
+      kind: 'workloads',
+      namespace: 'shop',
+    })!;
     expect(more.hash).not.toBe(first.hash);
     expect(more.files.get('clusters/prod/appsec/shop/deployment-web.yaml')).toMatch(/- 5432\n\s+- 5433/);
     // Learning again (web changed) though db is stable: the PR is as ready as its least ready policy.
@@ -71,7 +83,11 @@ describe('propose', () => {
   test('memory outside the unit is not proposed', () => {
     const first = propose(input(records, segmented()), { kind: 'workloads', namespace: 'shop' })!;
     const memory = new Map([...first.files].map(([p, t]) => [p.slice('clusters/prod/'.length), t]));
-    const one = propose(input(records, segmented(), { memory }), { kind: 'workloads', namespace: 'shop', workload: 'shop/StatefulSet/db' })!;
+    const one = propose(input(records, segmented(), { memory }), {
+      kind: 'workloads',
+      namespace: 'shop',
+      workload: 'shop/StatefulSet/db',
+    })!;
     expect([...one.files.keys()].some((p) => p.endsWith('deployment-web.yaml'))).toBe(false);
   });
 
@@ -83,9 +99,17 @@ describe('propose', () => {
 describe('microsegmentationUnits', () => {
   const plan = (cfg: RecommendationConfig) => {
     const i = input([...records, flow(deploymentPods('pay', 'api', { app: 'api' }), pub, { reporter: 'src', port: 443 })], cfg);
-    return planRecommendations({ tree: i.tree, template, observations: i.observations.byNamespace, endpoints: i.observations.endpoints, config: cfg, now: NOW });
+    return planRecommendations({
+      tree: i.tree,
+      template,
+      observations: i.observations.byNamespace,
+      endpoints: i.observations.endpoints,
+      config: cfg,
+      now: NOW,
+    });
   };
-  const twoNamespaces = (pullRequests: string) => config({ microsegmentation: { enabled: true, select: { namespaces: ['shop', 'pay'] }, pullRequests } });
+  const twoNamespaces = (pullRequests: string) =>
+    config({ microsegmentation: { enabled: true, select: { namespaces: ['shop', 'pay'] }, pullRequests } });
 
   test('one pull request per namespace, or one per workload, as configured', () => {
     expect(microsegmentationUnits(plan(twoNamespaces('per-namespace')))).toEqual([

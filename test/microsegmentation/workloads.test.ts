@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { KubernetesClusterContext } from '../../src/cluster/cluster-context.ts';
 import type { EndpointRef } from '../../src/engine/model.ts';
-import { inferIdentity, inferWorkloads, WorkloadIndex, type Workload } from '../../src/engine/workloads.ts';
+import { inferIdentity, inferWorkloads, type Workload, WorkloadIndex } from '../../src/engine/workloads.ts';
 import { config, deploymentPods, flow, loadTemplate, pub, run, statefulSetPods, wep } from '../support/engine.ts';
 import { KubeApiServer } from '../support/kube-api-server.ts';
 
@@ -14,13 +14,30 @@ const segmented = (select: Record<string, unknown> = { namespaces: ['shop'] }) =
 
 describe('offline inference from flow endpoints', () => {
   test('the controller is told by its churn labels, the name by the pod-name prefix', () => {
-    expect(inferIdentity(ref('shop', 'web-7d9f8b6c5d-*', ['app=web', 'pod-template-hash=7d9f8b6c5d']))).toEqual({ kind: 'Deployment', name: 'web' });
-    expect(inferIdentity(ref('shop', 'db-*', ['app=db', 'controller-revision-hash=db-6c8d7f9b4']))).toEqual({ kind: 'StatefulSet', name: 'db' });
-    expect(inferIdentity(ref('shop', 'agent-*', ['app=agent', 'controller-revision-hash=6c8d7f9b4', 'pod-template-generation=3']))).toEqual({ kind: 'DaemonSet', name: 'agent' });
-    expect(inferIdentity(ref('shop', 'migrate-*', ['app=migrate', 'job-name=migrate', 'controller-uid=a1']))).toEqual({ kind: 'Job', name: 'migrate' });
-    expect(inferIdentity(ref('shop', 'backup-29391230-*', ['app=backup', 'job-name=backup-29391230']))).toEqual({ kind: 'CronJob', name: 'backup' });
+    expect(inferIdentity(ref('shop', 'web-7d9f8b6c5d-*', ['app=web', 'pod-template-hash=7d9f8b6c5d']))).toEqual({
+      kind: 'Deployment',
+      name: 'web',
+    });
+    expect(inferIdentity(ref('shop', 'db-*', ['app=db', 'controller-revision-hash=db-6c8d7f9b4']))).toEqual({
+      kind: 'StatefulSet',
+      name: 'db',
+    });
+    expect(inferIdentity(ref('shop', 'agent-*', ['app=agent', 'controller-revision-hash=6c8d7f9b4', 'pod-template-generation=3']))).toEqual(
+      { kind: 'DaemonSet', name: 'agent' },
+    );
+    expect(inferIdentity(ref('shop', 'migrate-*', ['app=migrate', 'job-name=migrate', 'controller-uid=a1']))).toEqual({
+      kind: 'Job',
+      name: 'migrate',
+    });
+    expect(inferIdentity(ref('shop', 'backup-29391230-*', ['app=backup', 'job-name=backup-29391230']))).toEqual({
+      kind: 'CronJob',
+      name: 'backup',
+    });
     // A pod name rather than an aggregated prefix.
-    expect(inferIdentity(ref('shop', 'web-7d9f8b6c5d-x2b4q', ['app=web', 'pod-template-hash=7d9f8b6c5d']))).toEqual({ kind: 'Deployment', name: 'web' });
+    expect(inferIdentity(ref('shop', 'web-7d9f8b6c5d-x2b4q', ['app=web', 'pod-template-hash=7d9f8b6c5d']))).toEqual({
+      kind: 'Deployment',
+      name: 'web',
+    });
     // No labels at all: a replica-set hash in the name still tells a Deployment.
     expect(inferIdentity(ref('shop', 'web-7d9f8b6c5d-*'))).toEqual({ kind: 'Deployment', name: 'web' });
   });
@@ -63,7 +80,9 @@ describe('attribution of an endpoint to a workload', () => {
   });
 
   test("several workloads' labels fit: the pod-name prefix decides", () => {
-    expect(index.attribute(ref('shop', 'web-canary-5c6b7d8f9g-*', ['app=web', 'track=canary', 'pod-template-hash=5c6b7d8f9g']))).toEqual({ workload: canary });
+    expect(index.attribute(ref('shop', 'web-canary-5c6b7d8f9g-*', ['app=web', 'track=canary', 'pod-template-hash=5c6b7d8f9g']))).toEqual({
+      workload: canary,
+    });
   });
 
   test('several fit and the name does not decide: ambiguous, with the candidates', () => {
@@ -115,7 +134,9 @@ describe('in a run', () => {
       "rules allow the whole namespace of peers whose workload's labels are not known: shop/mystery-* (its labels fit no workload)",
     ]);
     // The unattributed endpoint's traffic within the microsegmented namespace reaches no policy.
-    expect(plan.namespaces[0]!.warnings.find((w) => w.code === 'not-microsegmented')?.message).toMatch(/no policy selects mystery-\* \(its workload is not known\)/);
+    expect(plan.namespaces[0]!.warnings.find((w) => w.code === 'not-microsegmented')?.message).toMatch(
+      /no policy selects mystery-\* \(its workload is not known\)/,
+    );
   });
 
   test('an endpoint several workloads select, whose name decides nothing, is reported as ambiguous', async () => {
@@ -126,13 +147,24 @@ describe('in a run', () => {
     const debug = wep('shop', 'debug-*', ['app=web', 'track=canary']);
     const plan = await run([flow(debug, pub, { reporter: 'src', port: 443, flows: 2 })], { config: segmented(), workloads: cluster });
     expect(plan.microsegmentation!.unattributed).toEqual([
-      { namespace: 'shop', name: 'debug-*', reason: 'ambiguous', detail: 'it fits shop/Deployment/web, shop/Deployment/web-canary', flows: 2 },
+      {
+        namespace: 'shop',
+        name: 'debug-*',
+        reason: 'ambiguous',
+        detail: 'it fits shop/Deployment/web, shop/Deployment/web-canary',
+        flows: 2,
+      },
     ]);
     expect(plan.workloads).toEqual([]);
   });
 
   test("the cluster's workloads, when given, decide instead of inference", async () => {
-    const records = [flow(deploymentPods('shop', 'web', { app: 'web', tier: 'frontend' }), statefulSetPods('shop', 'db', { app: 'db' }), { reporter: 'src', port: 5432 })];
+    const records = [
+      flow(deploymentPods('shop', 'web', { app: 'web', tier: 'frontend' }), statefulSetPods('shop', 'db', { app: 'db' }), {
+        reporter: 'src',
+        port: 5432,
+      }),
+    ];
     // Offline: both inferred from the flow.
     const offline = await run(records, { config: segmented() });
     expect(offline.microsegmentation).toMatchObject({ source: 'flows', workloadsKnown: 2 });
@@ -153,9 +185,18 @@ describe('in a run', () => {
 
   test('a select entry that selects no known workload is reported, as the configuration names it', async () => {
     const records = [flow(deploymentPods('shop', 'web', { app: 'web' }), pub, { reporter: 'src', port: 443 })];
-    const select = { namespaces: ['shop', 'shpo'], workloads: ['shop/web', 'shop/StatefulSet/web', 'shop/api'], selector: "app == 'nothing'" };
+    const select = {
+      namespaces: ['shop', 'shpo'],
+      workloads: ['shop/web', 'shop/StatefulSet/web', 'shop/api'],
+      selector: "app == 'nothing'",
+    };
     const offline = await run(records, { config: segmented(select) });
-    expect(offline.microsegmentation!.unmatched).toEqual(['namespace shpo', 'workload shop/StatefulSet/web', 'workload shop/api', "selector app == 'nothing'"]);
+    expect(offline.microsegmentation!.unmatched).toEqual([
+      'namespace shpo',
+      'workload shop/StatefulSet/web',
+      'workload shop/api',
+      "selector app == 'nothing'",
+    ]);
     // Known from the cluster: api exists there (no traffic yet), so only the typos remain.
     const cluster: Workload[] = [
       { kind: 'Deployment', namespace: 'shop', name: 'web', labels: { app: 'web' } },
@@ -170,15 +211,22 @@ describe('in a run', () => {
   test('workloads from the Kubernetes API server, end to end', async () => {
     const server = await KubeApiServer.start();
     try {
-      const template = (labels: Record<string, string>) => ({ metadata: { labels }, spec: { containers: [{ name: 'app', image: 'app:1' }] } });
+      const template = (labels: Record<string, string>) => ({
+        metadata: { labels },
+        spec: { containers: [{ name: 'app', image: 'app:1' }] },
+      });
       server.setItems('deployments', [
         { metadata: { namespace: 'shop', name: 'web', uid: 'u1' }, spec: { template: template({ app: 'web', 'pod-template-hash': 'x' }) } },
         { metadata: { namespace: 'shop', name: 'api', uid: 'u2' }, spec: { template: template({ app: 'api' }) } },
       ]);
       const workloads = await new KubernetesClusterContext(server.kubeConfig()).workloads();
-      const records = [flow(wep('shop', 'web-7d9f8b6c5d-*', ['app=web']), wep('shop', 'api-5c6b7d8f9g-*', ['app=api']), { reporter: 'src', port: 8000 })];
+      const records = [
+        flow(wep('shop', 'web-7d9f8b6c5d-*', ['app=web']), wep('shop', 'api-5c6b7d8f9g-*', ['app=api']), { reporter: 'src', port: 8000 }),
+      ];
       const plan = await run(records, { config: segmented(), workloads });
-      expect(plan.workloads.map((w) => [w.key, w.selector, w.rules.map((r) => r.peers.join())])).toEqual([['shop/Deployment/web', "app == 'web'", ['pods:shop/app=api']]]);
+      expect(plan.workloads.map((w) => [w.key, w.selector, w.rules.map((r) => r.peers.join())])).toEqual([
+        ['shop/Deployment/web', "app == 'web'", ['pods:shop/app=api']],
+      ]);
     } finally {
       await server.close();
     }

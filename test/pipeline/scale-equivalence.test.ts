@@ -5,12 +5,12 @@
 // output with more traffic: the hashes are those of the planner before those changes (commit
 // 0cbc327), so any difference in any file or report fails here.
 
-import { describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
+import { describe, expect, test } from '@jest/globals';
 import { validateRecommendationConfig } from '../../src/config/recommendation-config.ts';
 import { FileFlowSource } from '../../src/flows/sources/file-source.ts';
 import { generateFlowLines } from '../../src/generator/generate.ts';
-import { planRecommendations, type Plan } from '../../src/pipeline/plan.ts';
+import { type Plan, planRecommendations } from '../../src/pipeline/plan.ts';
 import { readFlows } from '../../src/pipeline/run.ts';
 import { KUSTOMIZE_LAYOUT, loadTemplate } from '../support/engine.ts';
 
@@ -18,14 +18,20 @@ const END = 1_795_000_200; // a flush boundary
 const HOUR = 3600;
 
 async function* linesOf(size: { namespaces: number; workloads: number; flows: number }): AsyncGenerator<Buffer> {
-  for (const line of generateFlowLines({ scenario: 'scale', ...size, records: size.flows, endTime: END, spanSeconds: HOUR })) yield Buffer.concat([line, Buffer.from('\n')]);
+  for (const line of generateFlowLines({ scenario: 'scale', ...size, records: size.flows, endTime: END, spanSeconds: HOUR }))
+    yield Buffer.concat([line, Buffer.from('\n')]);
 }
 
 const SMALL = { namespaces: 40, workloads: 160, flows: 1_600 };
 // The same cluster with more traffic: every policy of the first run gets rules added.
 const MORE = { namespaces: 40, workloads: 160, flows: 3_200 };
 
-async function plan(size: typeof SMALL, tree: ReadonlyMap<string, string>, configText: Record<string, unknown>, now: number): Promise<{ plan: Plan; tree: Map<string, string> }> {
+async function plan(
+  size: typeof SMALL,
+  tree: ReadonlyMap<string, string>,
+  configText: Record<string, unknown>,
+  now: number,
+): Promise<{ plan: Plan; tree: Map<string, string> }> {
   const config = validateRecommendationConfig(configText);
   const source = await FileFlowSource.open(['-'], { stdin: linesOf(size) });
   const flows = await readFlows(source, config, now);
@@ -52,7 +58,10 @@ const MICRO = { microsegmentation: { enabled: true, select: { selector: 'all()' 
 /** A person's kustomization whose list is not sorted: additions go at its end. */
 const UNSORTED: ReadonlyMap<string, string> = new Map([
   ...KUSTOMIZE_LAYOUT,
-  ['namespace-isolation/kustomization.yaml', 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - zz-mine.yaml # keep\n  - aa-mine.yaml\n'],
+  [
+    'namespace-isolation/kustomization.yaml',
+    'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - zz-mine.yaml # keep\n  - aa-mine.yaml\n',
+  ],
   ['namespace-isolation/zz-mine.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: zz\n'],
   ['namespace-isolation/aa-mine.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aa\n'],
 ]);
@@ -64,12 +73,16 @@ describe('planning a generated cluster writes exactly what it wrote before plann
     ['kustomize layout, an unsorted list of a person', UNSORTED, {}, ['e2d3581cd7e3e305', '3a08b6deff2ddf32']],
     ['directory layout, microsegmentation', new Map<string, string>(), MICRO, ['238465a15aa410d8', 'fd097b30f1de50ce']],
     ['kustomize layout, microsegmentation', KUSTOMIZE_LAYOUT, MICRO, ['6d7efde6f35c4022', 'fd097b30f1de50ce']],
-  ] as const)('%s: a fresh tree, then a run over it with more traffic', async (_name, start, configText, expected) => {
-    const base = new Map([...(start.size > 0 ? await loadTemplate() : []), ...start]);
-    const first = await plan(SMALL, base, configText, END);
-    const second = await plan(MORE, first.tree, configText, END + 2 * HOUR);
-    expect(first.plan.changes.size).toBeGreaterThan(SMALL.namespaces);
-    expect(second.plan.changes.size).toBeGreaterThan(0);
-    expect([digest(first.plan), digest(second.plan)]).toEqual(expected);
-  }, 60_000);
+  ] as const)(
+    '%s: a fresh tree, then a run over it with more traffic',
+    async (_name, start, configText, expected) => {
+      const base = new Map([...(start.size > 0 ? await loadTemplate() : []), ...start]);
+      const first = await plan(SMALL, base, configText, END);
+      const second = await plan(MORE, first.tree, configText, END + 2 * HOUR);
+      expect(first.plan.changes.size).toBeGreaterThan(SMALL.namespaces);
+      expect(second.plan.changes.size).toBeGreaterThan(0);
+      expect([digest(first.plan), digest(second.plan)]).toEqual(expected);
+    },
+    60_000,
+  );
 });

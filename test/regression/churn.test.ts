@@ -19,7 +19,7 @@ describe('nothing new, no change', () => {
     expect([...second.changes.keys()]).toEqual([]);
   });
 
-  test("a person who removed Egress from `types` (to stop enforcing egress for now) is not overruled when nothing new was seen", async () => {
+  test('a person who removed Egress from `types` (to stop enforcing egress for now) is not overruled when nothing new was seen', async () => {
     const records = [egress('shop', pub, { port: 443 }), egress('shop', pub, { port: 80, protocol: 'UDP' })];
     const first = await run([...records, ...[]]);
     const text = first.tree.get(PATH)!;
@@ -34,7 +34,8 @@ describe('nothing new, no change', () => {
 describe("a person's rule is never rewritten (README, 'Memory across runs')", () => {
   test("new traffic to the peer of a person's hand-written rule does not edit that rule", async () => {
     const first = await run([egress('shop', pub, { port: 443 })]);
-    const mine = "    # Hand-written by the db team: the primary only.\n    - action: Allow\n      protocol: TCP\n      destination:\n        namespaceSelector: projectcalico.org/name == 'db'\n        ports: [5432]\n";
+    const mine =
+      "    # Hand-written by the db team: the primary only.\n    - action: Allow\n      protocol: TCP\n      destination:\n        namespaceSelector: projectcalico.org/name == 'db'\n        ports: [5432]\n";
     const tree = new Map(first.tree).set(PATH, first.tree.get(PATH)!.replace('  egress:\n', `  egress:\n${mine}`));
     const second = await run([egress('shop', wep('db'), { port: 6379 })], { tree, now: NOW + HOUR });
     const text = second.tree.get(PATH)!;

@@ -18,7 +18,8 @@ describe('a namespace named "kustomization"', () => {
     expect(kustomization.kind).toBe('Kustomization');
     // ...and no policy document may carry kustomize's `resources` key.
     for (const [path, text] of result.tree) {
-      if (/StagedNetworkPolicy/.test(text)) expect({ path, hasResources: /^resources:/m.test(text) }).toEqual({ path, hasResources: false });
+      if (/StagedNetworkPolicy/.test(text))
+        expect({ path, hasResources: /^resources:/m.test(text) }).toEqual({ path, hasResources: false });
     }
   });
 });

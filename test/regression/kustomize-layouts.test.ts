@@ -1,7 +1,8 @@
 // Regression (from a review): kustomization handling on realistic layouts must keep `kubectl kustomize <dir>` building.
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { egress, HOUR, loadTemplate, NOW, pub, run } from '../support/engine.ts';
 import { fluxBuild, kubectlAvailable } from '../support/kustomize.ts';
 import { makeTempDir, removeDir } from '../support/recommend-run.ts';
@@ -30,8 +31,14 @@ describe('kustomize layouts', () => {
   withKubectl('the namespace policies are a kustomize Component listed under `components:`', async () => {
     const first = await run([egress('billing', pub)]);
     const tree = new Map(first.tree)
-      .set('kustomization.yaml', 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - tiers.yaml\n  - global-default-deny.yaml\ncomponents:\n  - namespace-isolation\n')
-      .set('namespace-isolation/kustomization.yaml', 'apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - billing.yaml\n');
+      .set(
+        'kustomization.yaml',
+        'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - tiers.yaml\n  - global-default-deny.yaml\ncomponents:\n  - namespace-isolation\n',
+      )
+      .set(
+        'namespace-isolation/kustomization.yaml',
+        'apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - billing.yaml\n',
+      );
     expect(await build(tree)).toEqual({ ok: true, error: '' });
     const second = await run([egress('shop', pub)], { tree, now: NOW + HOUR });
     expect(second.tree.get('namespace-isolation/kustomization.yaml')).toContain('shop.yaml');
@@ -42,8 +49,14 @@ describe('kustomize layouts', () => {
     // A person keeps the policies of one namespace folder with a `.yml` kustomization and has not
     // yet written a root kustomization.
     const tree = new Map([
-      ['namespace-isolation/kustomization.yml', 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - notes.yaml\n'],
-      ['namespace-isolation/notes.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n  namespace: default\ndata:\n  a: b\n'],
+      [
+        'namespace-isolation/kustomization.yml',
+        'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - notes.yaml\n',
+      ],
+      [
+        'namespace-isolation/notes.yaml',
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n  namespace: default\ndata:\n  a: b\n',
+      ],
     ]);
     const result = await run([egress('shop', pub)], { tree });
     expect(await build(result.tree)).toEqual({ ok: true, error: '' });

@@ -36,12 +36,13 @@ describe("a person's Deny appended after the bot's rules", () => {
   });
 });
 
-describe('maxRules contraction around a person\'s Deny', () => {
+describe("maxRules contraction around a person's Deny", () => {
   test('merging peers does not move an Allow in front of a Deny that sat between them', async () => {
     const cfg = config({ maxRules: 2 });
     const first = await run([egress('shop', wep('a'), { port: 80 })], { config: cfg });
     // The person denies b's admin pods, after the bot's rule.
-    const deny = "    - action: Deny\n      protocol: TCP\n      destination:\n        namespaceSelector: projectcalico.org/name == 'b'\n        selector: app == 'admin'\n";
+    const deny =
+      "    - action: Deny\n      protocol: TCP\n      destination:\n        namespaceSelector: projectcalico.org/name == 'b'\n        selector: app == 'admin'\n";
     const tree = new Map(first.tree).set(PATH, `${first.tree.get(PATH)!}${deny}`);
     // Other pods of b are reached on port 80: a rule for b is added after the Deny, then the
     // direction is over maxRules (3 > 2) and rules with the same ports are merged.

@@ -19,10 +19,11 @@ const removedLines = (before: string, after: string) => {
 };
 
 describe('formatting of untouched parts survives', () => {
-  test("adding a resource to a kustomization written by `kustomize edit` (non-indented lists) keeps its other lines", async () => {
+  test('adding a resource to a kustomization written by `kustomize edit` (non-indented lists) keeps its other lines', async () => {
     const tiers = (names: string[]) =>
       names.map((n) => `apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n  name: ${n}\nspec:\n  order: 100\n`).join('---\n');
-    const root = 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- tiers.yaml\n- global-default-deny.yaml\n- namespace-isolation\n';
+    const root =
+      'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- tiers.yaml\n- global-default-deny.yaml\n- namespace-isolation\n';
     const nsk = 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- billing.yaml\n';
     const first = await run([egress('billing', pub)]);
     const tree = new Map(first.tree)
@@ -35,7 +36,7 @@ describe('formatting of untouched parts survives', () => {
     expect(removedLines(nsk, after)).toEqual([]);
   });
 
-  test("extending a rule in a policy a person reformatted (non-indented lists) keeps the other lines", async () => {
+  test('extending a rule in a policy a person reformatted (non-indented lists) keeps the other lines', async () => {
     const first = await run([egress('shop', wep('db'), { port: 5432 }), egress('shop', pub, { port: 443 })]);
     const path = 'namespace-isolation/shop.yaml';
     // What `kubectl get -o yaml` / many editors produce: list items at the parent's indentation.

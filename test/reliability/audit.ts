@@ -15,7 +15,12 @@ const LEVELS = ['info', 'low', 'moderate', 'high', 'critical'] as const;
 
 /** Judges `npm audit --json` output: what npm printed and how it exited. */
 export function judgeAudit(json: string, exitCode: number | null): AuditVerdict {
-  let report: { metadata?: { vulnerabilities?: Partial<Record<(typeof LEVELS)[number], number>> }; vulnerabilities?: Record<string, { severity?: string; via?: unknown[] }>; message?: string; error?: { summary?: string; code?: string } };
+  let report: {
+    metadata?: { vulnerabilities?: Partial<Record<(typeof LEVELS)[number], number>> };
+    vulnerabilities?: Record<string, { severity?: string; via?: unknown[] }>;
+    message?: string;
+    error?: { summary?: string; code?: string };
+  };
   try {
     report = JSON.parse(json) as typeof report;
   } catch {
@@ -32,7 +37,10 @@ export function judgeAudit(json: string, exitCode: number | null): AuditVerdict 
     const names = Object.entries(report.vulnerabilities ?? {})
       .filter(([, v]) => v.severity === 'high' || v.severity === 'critical')
       .map(([name, v]) => `${name} (${v.severity})`);
-    return { ok: false, message: `production dependencies have ${serious} high or critical vulnerabilities: ${names.join(', ')} [${summary}]` };
+    return {
+      ok: false,
+      message: `production dependencies have ${serious} high or critical vulnerabilities: ${names.join(', ')} [${summary}]`,
+    };
   }
   return { ok: true, message: `no high or critical vulnerability in production dependencies [${summary}]` };
 }

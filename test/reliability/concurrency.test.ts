@@ -6,13 +6,13 @@
 //     afterwards is what a serial history leaves.
 
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
+import nock from 'nock';
 import { branchName } from '../../src/app/state/proposal-key.ts';
 import { decodeState, isDismissal, OBSOLETE_MARKER } from '../../src/app/state/pull-request-state.ts';
-import { useNock } from '../support/nock-scope.ts';
-import { AppHarness, HOUR, type Replica } from '../app/support/app-harness.ts';
 import { leaseRunLock, type RunLock } from '../../src/cluster/run-lock.ts';
+import { AppHarness, HOUR, type Replica } from '../app/support/app-harness.ts';
 import { KubeApiServer } from '../support/kube-api-server.ts';
-import nock from 'nock';
+import { useNock } from '../support/nock-scope.ts';
 import { duplicates, snapshot } from './scenario.ts';
 import { report, sized } from './size.ts';
 
@@ -127,7 +127,9 @@ async function race(h: AppHarness, b: Replica, order: Race['lastBody']): Promise
 /** The state without PR bodies' evidence columns (counts depend on which replica read what). */
 function outcome(h: AppHarness): unknown {
   const s = snapshot(h) as { pullRequests: Record<string, { body: string }[]> } & Record<string, unknown>;
-  const pullRequests = Object.fromEntries(Object.entries(s.pullRequests).map(([branch, prs]) => [branch, prs.map(({ body: _body, ...rest }) => rest)]));
+  const pullRequests = Object.fromEntries(
+    Object.entries(s.pullRequests).map(([branch, prs]) => [branch, prs.map(({ body: _body, ...rest }) => rest)]),
+  );
   return { ...s, pullRequests };
 }
 
@@ -190,7 +192,11 @@ describe('two replicas without a Lease race on one branch (compare-and-swap ref 
     const h = await started();
     const pr = h.repo.pullRequestFor(SHOP)!;
     let theirs = '';
-    h.github.failNext({ graphql: 'updateRefs', kind: 'pass', before: () => void (theirs = h.repo.pushToBranch(SHOP, { 'clusters/prod/notes.md': 'mine\n' }, 'a person')) });
+    h.github.failNext({
+      graphql: 'updateRefs',
+      kind: 'pass',
+      before: () => void (theirs = h.repo.pushToBranch(SHOP, { 'clusters/prod/notes.md': 'mine\n' }, 'a person')),
+    });
     await h.run('racing a person');
     expect(h.repo.branchSha(SHOP)).toBe(theirs);
     expect(h.repo.pullRequest(pr.number).body).toBe(pr.body);
@@ -208,7 +214,9 @@ describe('two replicas without a Lease race on one branch (compare-and-swap ref 
     reference.github.resetRequests();
     await reference.run('namespace deleted');
     const shopNumber = reference.repo.pullRequestFor(SHOP)!.number;
-    const close = reference.github.requests().findIndex((r) => r.method === 'PATCH' && r.path === `/repos/acme/policies/pulls/${shopNumber}`);
+    const close = reference.github
+      .requests()
+      .findIndex((r) => r.method === 'PATCH' && r.path === `/repos/acme/policies/pulls/${shopNumber}`);
     expect(reference.repo.pullRequestFor(SHOP)!.body).toContain(OBSOLETE_MARKER);
     await reference.stop();
     open = [];
@@ -231,7 +239,11 @@ describe('two replicas without a Lease race on one branch (compare-and-swap ref 
     const h = await started();
     h.namespaces = ['web'];
     let theirs = '';
-    h.github.failNext({ graphql: 'updateRefs', kind: 'pass', before: () => void (theirs = h.repo.pushToBranch(SHOP, { 'clusters/prod/notes.md': 'mine\n' }, 'a person')) });
+    h.github.failNext({
+      graphql: 'updateRefs',
+      kind: 'pass',
+      before: () => void (theirs = h.repo.pushToBranch(SHOP, { 'clusters/prod/notes.md': 'mine\n' }, 'a person')),
+    });
     await h.run('namespace deleted');
     expect(h.repo.pullRequestFor(SHOP)!.state).toBe('closed');
     expect(h.repo.branchSha(SHOP)).toBe(theirs);
@@ -248,7 +260,15 @@ describe('two replicas with Leases (POLICY_RECOMMENDER_LEASE)', () => {
     try {
       const log: string[] = [];
       const lock = (identity: string): RunLock => {
-        const held = leaseRunLock({ cluster: kube.kubeConfig(`token-${identity}`), namespace: 'policy-recommender', prefix: 'policy-recommender', identity, leaseDurationSeconds: 3, renewDeadlineSeconds: 2, retryPeriodSeconds: 1 });
+        const held = leaseRunLock({
+          cluster: kube.kubeConfig(`token-${identity}`),
+          namespace: 'policy-recommender',
+          prefix: 'policy-recommender',
+          identity,
+          leaseDurationSeconds: 3,
+          renewDeadlineSeconds: 2,
+          retryPeriodSeconds: 1,
+        });
         return {
           hold: (repository, signal, run) =>
             held.hold(repository, signal, async (s) => {

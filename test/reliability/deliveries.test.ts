@@ -6,7 +6,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { useNock } from '../support/nock-scope.ts';
-import { duplicates, lostDecisions, decisions, replay, snapshot, STEPS } from './scenario.ts';
+import { decisions, duplicates, lostDecisions, replay, STEPS, snapshot } from './scenario.ts';
 import { report } from './size.ts';
 
 useNock();
@@ -24,7 +24,13 @@ async function history(deliveries: { concurrent?: boolean; twice?: boolean }, ag
   const h = await replay(STEPS.length, { deliveries });
   try {
     await h.deliver();
-    return { snapshot: snapshot(h), decisions: decisions(h), duplicates: duplicates(h), lost: against ? lostDecisions(h, against.decisions) : [], errors: [...h.errors] };
+    return {
+      snapshot: snapshot(h),
+      decisions: decisions(h),
+      duplicates: duplicates(h),
+      lost: against ? lostDecisions(h, against.decisions) : [],
+      errors: [...h.errors],
+    };
   } finally {
     await h.stop();
   }
@@ -51,7 +57,12 @@ afterAll(() => {
 
 async function variant(name: string, deliveries: { concurrent?: boolean; twice?: boolean }): Promise<void> {
   const got = await history(deliveries, reference);
-  rows.push({ variant: name, same: JSON.stringify(got.snapshot) === JSON.stringify(reference.snapshot), duplicates: got.duplicates.length, lost: got.lost.length });
+  rows.push({
+    variant: name,
+    same: JSON.stringify(got.snapshot) === JSON.stringify(reference.snapshot),
+    duplicates: got.duplicates.length,
+    lost: got.lost.length,
+  });
   expect({ duplicates: got.duplicates, lost: got.lost, errors: got.errors }).toEqual({ duplicates: [], lost: [], errors: [] });
   expect(got.snapshot).toEqual(reference.snapshot);
 }

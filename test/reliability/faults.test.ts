@@ -10,21 +10,21 @@
 // request of every run.
 
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { useNock } from '../support/nock-scope.ts';
 import type { AppHarness } from '../app/support/app-harness.ts';
+import { useNock } from '../support/nock-scope.ts';
 import {
   decisions,
   duplicates,
   FAULT_KINDS,
+  type FaultKind,
   faultAt,
   lostDecisions,
   movedBranch,
   PERSON_EDIT,
-  replay,
-  snapshot,
-  STEPS,
-  type FaultKind,
   type RecordedRequest,
+  replay,
+  STEPS,
+  snapshot,
 } from './scenario.ts';
 import { report, sized } from './size.ts';
 
@@ -88,7 +88,8 @@ async function tryRun(run: number, kinds: readonly FaultKind[], options: { retri
       let against: Outcome = reference;
       if (kind === 'branch-moved') {
         if (branch === null) continue;
-        if (!pushedFirst.has(branch)) pushedFirst.set(branch, await history(run, options, (x) => void x.repo.pushToBranch(branch, PERSON_EDIT, 'a person'), outcome));
+        if (!pushedFirst.has(branch))
+          pushedFirst.set(branch, await history(run, options, (x) => void x.repo.pushToBranch(branch, PERSON_EDIT, 'a person'), outcome));
         against = pushedFirst.get(branch)!;
       }
       const want = against.snapshot;
@@ -108,8 +109,11 @@ async function tryRun(run: number, kinds: readonly FaultKind[], options: { retri
           tally.duplicates += dup.length;
           tally.lost += lost.length;
           if (!hit || !same || dup.length > 0 || lost.length > 0) {
-            tally.failures.push(`${kind} at request ${index} (${request.method} ${request.path}${request.graphql ? ` ${request.graphql}` : ''}) of run ${run + 1}: ${!hit ? 'not hit; ' : ''}${same ? '' : 'diverged; '}${[...dup, ...lost].join('; ')}`);
-            if (!same && process.env['RELIABILITY_SHOW_DIFF']) expect({ case: tally.failures.at(-1), snapshot: got }).toEqual({ case: tally.failures.at(-1), snapshot: want });
+            tally.failures.push(
+              `${kind} at request ${index} (${request.method} ${request.path}${request.graphql ? ` ${request.graphql}` : ''}) of run ${run + 1}: ${!hit ? 'not hit; ' : ''}${same ? '' : 'diverged; '}${[...dup, ...lost].join('; ')}`,
+            );
+            if (!same && process.env['RELIABILITY_SHOW_DIFF'])
+              expect({ case: tally.failures.at(-1), snapshot: got }).toEqual({ case: tally.failures.at(-1), snapshot: want });
           }
         },
       );
@@ -118,7 +122,10 @@ async function tryRun(run: number, kinds: readonly FaultKind[], options: { retri
   return tally;
 }
 
-const RUNS = sized([1], STEPS.map((_, i) => i));
+const RUNS = sized(
+  [1],
+  STEPS.map((_, i) => i),
+);
 /** Every request (1) or every n-th (its ref updates always, for the branch-moved kind). */
 const EVERY = sized(2, 1);
 /** With the plugins a run is slower (their limiters schedule every request): fewer cases. */
@@ -129,7 +136,15 @@ const CASE_TIMEOUT_MS = sized(240_000, 3_600_000);
 
 afterAll(() => {
   for (const [suite, t] of totals) {
-    report({ suite, scenarios: t.cases, faults: t.faults, converged: t.converged, duplicates: t.duplicates, lost: t.lost, failures: t.failures.length });
+    report({
+      suite,
+      scenarios: t.cases,
+      faults: t.faults,
+      converged: t.converged,
+      duplicates: t.duplicates,
+      lost: t.lost,
+      failures: t.failures.length,
+    });
   }
 });
 
@@ -146,18 +161,36 @@ function add(suite: string, t: Tally): void {
 }
 
 describe('one GitHub request of a run fails; the next run converges to the fault-free history', () => {
-  test.each(RUNS)(`run #%i of the history (from 0), each fault kind (Octokit without retries: every fault reaches the App)`, async (run) => {
-    const t = await tryRun(run, FAULT_KINDS, { retries: false }, EVERY);
-    add('GitHub faults (no retries)', t);
-    expect(t.failures).toEqual([]);
-    expect(t.cases).toBeGreaterThan(0);
-    expect({ faults: t.faults, converged: t.converged, duplicates: t.duplicates, lost: t.lost }).toEqual({ faults: t.cases, converged: t.cases, duplicates: 0, lost: 0 });
-  }, CASE_TIMEOUT_MS);
+  test.each(RUNS)(
+    `run #%i of the history (from 0), each fault kind (Octokit without retries: every fault reaches the App)`,
+    async (run) => {
+      const t = await tryRun(run, FAULT_KINDS, { retries: false }, EVERY);
+      add('GitHub faults (no retries)', t);
+      expect(t.failures).toEqual([]);
+      expect(t.cases).toBeGreaterThan(0);
+      expect({ faults: t.faults, converged: t.converged, duplicates: t.duplicates, lost: t.lost }).toEqual({
+        faults: t.cases,
+        converged: t.cases,
+        duplicates: 0,
+        lost: 0,
+      });
+    },
+    CASE_TIMEOUT_MS,
+  );
 
-  test.each(RUNS)(`run #%i, with Probot's retry and throttling plugins on (5xx and secondary rate limits)`, async (run) => {
-    const t = await tryRun(run, ['http-500', 'http-502-html', 'secondary-rate-limit'], { retries: true }, EVERY_WITH_RETRIES);
-    add("GitHub faults (Probot's retries)", t);
-    expect(t.failures).toEqual([]);
-    expect({ faults: t.faults, converged: t.converged, duplicates: t.duplicates, lost: t.lost }).toEqual({ faults: t.cases, converged: t.cases, duplicates: 0, lost: 0 });
-  }, CASE_TIMEOUT_MS);
+  test.each(RUNS)(
+    `run #%i, with Probot's retry and throttling plugins on (5xx and secondary rate limits)`,
+    async (run) => {
+      const t = await tryRun(run, ['http-500', 'http-502-html', 'secondary-rate-limit'], { retries: true }, EVERY_WITH_RETRIES);
+      add("GitHub faults (Probot's retries)", t);
+      expect(t.failures).toEqual([]);
+      expect({ faults: t.faults, converged: t.converged, duplicates: t.duplicates, lost: t.lost }).toEqual({
+        faults: t.cases,
+        converged: t.cases,
+        duplicates: 0,
+        lost: 0,
+      });
+    },
+    CASE_TIMEOUT_MS,
+  );
 });

@@ -11,15 +11,15 @@
 // and a repository from an earlier release's template (kustomizations listing every file: the
 // PRs share a list, so a merge makes the others conflict, and the run rebuilds those only).
 
-import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
 import { branchName, branchOf } from '../../src/app/state/proposal-key.ts';
-import { useNock } from '../support/nock-scope.ts';
-import { fluxBuild, kubectlAvailable } from '../support/kustomize.ts';
 import { AppHarness, HOUR } from '../app/support/app-harness.ts';
+import { fluxBuild, kubectlAvailable } from '../support/kustomize.ts';
+import { useNock } from '../support/nock-scope.ts';
 import { report, sized } from './size.ts';
 
 useNock();
@@ -29,14 +29,17 @@ const BOOTSTRAP = branchOf({ kind: 'bootstrap', cluster: 'prod' });
 const BRANCHES = [BOOTSTRAP, ...NAMESPACES.map((ns) => branchName('prod', ns))];
 
 /** A tree made from the template of earlier releases: its tiers and default deny, a root kustomization and a list of namespace policies. */
-const templateFile = (name: string) => readFileSync(fileURLToPath(new URL(`../../policies-template/clusters/example/${name}`, import.meta.url)), 'utf8');
+const templateFile = (name: string) =>
+  readFileSync(fileURLToPath(new URL(`../../policies-template/clusters/example/${name}`, import.meta.url)), 'utf8');
 const KUSTOMIZE_LAYOUT = {
   'clusters/prod/tiers.yaml': templateFile('tiers.yaml'),
   'clusters/prod/global-default-deny.yaml': templateFile('global-default-deny.yaml'),
-  'clusters/prod/kustomization.yaml': 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - tiers.yaml\n  - global-default-deny.yaml\n  - namespace-isolation\n',
+  'clusters/prod/kustomization.yaml':
+    'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - tiers.yaml\n  - global-default-deny.yaml\n  - namespace-isolation\n',
   // Two policies written by hand: api's entry goes above them, shop's and web's below, so a merge
   // of shop makes web's PR conflict (same place in the list) but not api's.
-  'clusters/prod/namespace-isolation/kustomization.yaml': '# One staged namespace-isolation policy per namespace.\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - billing.yaml\n  - payments.yaml\n',
+  'clusters/prod/namespace-isolation/kustomization.yaml':
+    '# One staged namespace-isolation policy per namespace.\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - billing.yaml\n  - payments.yaml\n',
   ...Object.fromEntries(
     ['billing', 'payments'].map((ns) => [
       `clusters/prod/namespace-isolation/${ns}.yaml`,
@@ -103,7 +106,11 @@ async function mergeInOrder(layout: 'directory' | 'kustomize', order: readonly s
   f.orders++;
   const h = await opened(layout);
   const open = () => h.repo.pullRequests({ state: 'open' });
-  expect(open().map((p) => p.head).sort()).toEqual(order.slice().sort());
+  expect(
+    open()
+      .map((p) => p.head)
+      .sort(),
+  ).toEqual(order.slice().sort());
   for (const branch of order) {
     const pr = h.repo.pullRequestFor(branch)!;
     expect(pr.state).toBe('open');
@@ -112,7 +119,11 @@ async function mergeInOrder(layout: 'directory' | 'kustomize', order: readonly s
     h.repo.mergePullRequest(pr.number);
     f.merges++;
     // What the merge leaves: which PRs conflict now, and every head.
-    const conflictedBefore = new Set(open().filter((p) => h.repo.conflicts(p.number).length > 0).map((p) => p.head));
+    const conflictedBefore = new Set(
+      open()
+        .filter((p) => h.repo.conflicts(p.number).length > 0)
+        .map((p) => p.head),
+    );
     const heads = new Map(open().map((p) => [p.head, p.headSha]));
     h.now += 60;
     await h.run(`push: merged ${branch}`);
@@ -144,7 +155,13 @@ async function mergeInOrder(layout: 'directory' | 'kustomize', order: readonly s
     const built = fluxBuild(join(dir, 'clusters/prod'));
     expect(built.stderr).toBe('');
     const names = built.objects.map((o) => `${String(o['kind'])}/${String((o['metadata'] as { name: string }).name)}`);
-    expect(names).toEqual(expect.arrayContaining(['Tier/namespace-isolation', 'StagedGlobalNetworkPolicy/default-deny', ...NAMESPACES.map((ns) => `StagedNetworkPolicy/${ns}-recommendation`)]));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'Tier/namespace-isolation',
+        'StagedGlobalNetworkPolicy/default-deny',
+        ...NAMESPACES.map((ns) => `StagedNetworkPolicy/${ns}-recommendation`),
+      ]),
+    );
   }
 }
 

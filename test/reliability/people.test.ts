@@ -21,9 +21,9 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import { DASHBOARD_LABEL, dashboardRequests } from '../../src/app/render/dashboard.ts';
 import { branchName } from '../../src/app/state/proposal-key.ts';
 import { isDismissal, REBASE_LABEL } from '../../src/app/state/pull-request-state.ts';
+import { type AppHarness, HOUR } from '../app/support/app-harness.ts';
 import { useNock } from '../support/nock-scope.ts';
-import { HOUR, type AppHarness } from '../app/support/app-harness.ts';
-import { duplicates, replay, STEPS, type RecordedRequest } from './scenario.ts';
+import { duplicates, type RecordedRequest, replay, STEPS } from './scenario.ts';
 import { report, sized } from './size.ts';
 
 useNock();
@@ -38,7 +38,8 @@ const NOTES = 'clusters/prod/notes.md';
 const dashboard = (h: AppHarness) => h.repo.issues({ label: DASHBOARD_LABEL, state: 'open' })[0]!;
 const tick = (h: AppHarness, box: string) => h.repo.editIssueBody(dashboard(h).number, (b) => b.replace(`- [ ] ${box}`, `- [x] ${box}`));
 /** Whether a run read the dashboard after request `from` of the log (before the scheduled run). */
-const readAfter = (requests: readonly RecordedRequest[], from: number) => requests.slice(from).some((r) => r.method === 'GET' && r.path === '/repos/acme/policies/issues');
+const readAfter = (requests: readonly RecordedRequest[], from: number) =>
+  requests.slice(from).some((r) => r.method === 'GET' && r.path === '/repos/acme/policies/issues');
 
 interface Action {
   readonly name: string;
@@ -62,7 +63,8 @@ const ACTIONS: readonly Action[] = [
       if (!dashboard(h).body.includes('- [ ] <!-- policy-recommender:recreate prod/web -->')) throw new Error('web has no box to tick');
     },
     act: (h) => tick(h, '<!-- policy-recommender:recreate prod/web -->'),
-    check: (h) => (h.repo.pullRequestFor(WEB)?.state === 'open' ? [] : [`web has no open PR (its latest is ${h.repo.pullRequestFor(WEB)?.state})`]),
+    check: (h) =>
+      h.repo.pullRequestFor(WEB)?.state === 'open' ? [] : [`web has no open PR (its latest is ${h.repo.pullRequestFor(WEB)?.state})`],
   },
   {
     name: 'ticks "Run now"',
@@ -90,9 +92,14 @@ const ACTIONS: readonly Action[] = [
     check: (h) => {
       const pr = h.repo.pullRequestFor(CACHE)!;
       if (pr.state === 'open') {
-        return [...(h.repo.tree(CACHE).has(NOTES) ? ['the cache branch still has their edit'] : []), ...(pr.labels.includes(REBASE_LABEL) ? ['the rebase label is still there'] : [])];
+        return [
+          ...(h.repo.tree(CACHE).has(NOTES) ? ['the cache branch still has their edit'] : []),
+          ...(pr.labels.includes(REBASE_LABEL) ? ['the rebase label is still there'] : []),
+        ];
       }
-      return pr.state === 'closed' && !isDismissal(pr) && h.repo.branchSha(CACHE) === undefined ? [] : [`the cache PR is ${pr.state}${isDismissal(pr) ? ', not by the bot' : ''}`];
+      return pr.state === 'closed' && !isDismissal(pr) && h.repo.branchSha(CACHE) === undefined
+        ? []
+        : [`the cache PR is ${pr.state}${isDismissal(pr) ? ', not by the bot' : ''}`];
     },
   },
   {
@@ -140,7 +147,8 @@ async function during(action: Action, index: number | null): Promise<{ hit: bool
 const EVERY = sized(Infinity, 1);
 /** The requests run 3 makes when nobody acts (the same up to any action, which comes at one of them). */
 const requestsOfRun = async (action: Action) => (await during({ ...action, act: () => undefined, check: () => [] }, null)).requests;
-const always = (r: RecordedRequest) => (r.method !== 'GET' && /\/issues\/\d+(\/labels.*)?$/.test(r.path)) || (r.method === 'GET' && /\/issues(\/\d+)?$/.test(r.path));
+const always = (r: RecordedRequest) =>
+  (r.method !== 'GET' && /\/issues\/\d+(\/labels.*)?$/.test(r.path)) || (r.method === 'GET' && /\/issues(\/\d+)?$/.test(r.path));
 const tally = { cases: 0, made: 0, tookEffect: 0, lost: 0, duplicates: 0, failures: 0 };
 const made = new Map<string, number>();
 
@@ -179,7 +187,9 @@ describe('a person’s decision made during a run is never lost', () => {
       else if (got.hit) tally.tookEffect++;
       if (!got.hit || got.problems.length > 0) {
         tally.failures++;
-        failures.push(`at request ${index} (${request.method} ${request.path}${request.graphql ? ` ${request.graphql}` : ''}): ${got.hit ? '' : 'not injected; '}${got.problems.join('; ')}`);
+        failures.push(
+          `at request ${index} (${request.method} ${request.path}${request.graphql ? ` ${request.graphql}` : ''}): ${got.hit ? '' : 'not injected; '}${got.problems.join('; ')}`,
+        );
       }
     }
     expect(failures).toEqual([]);

@@ -29,7 +29,11 @@ const jest = spawnSync(
 );
 let rows: SuiteReport[] = [];
 try {
-  rows = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as SuiteReport);
+  rows = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as SuiteReport);
 } catch {
   // No suite got as far as reporting: the table says so.
 }
@@ -37,11 +41,24 @@ rmSync(dir, { recursive: true, force: true });
 
 const columns = ['suite', 'scenarios', 'faults injected', 'converged', 'duplicates', 'lost decisions', 'fuzz cases', 'failures'] as const;
 const cell = (v: number | string | undefined) => (v === undefined ? '-' : String(v));
-const lines = rows.map((r) => [r.suite, cell(r.scenarios), cell(r.faults), cell(r.converged), cell(r.duplicates), cell(r.lost), cell(r.fuzzCases), cell(r.failures)]);
+const lines = rows.map((r) => [
+  r.suite,
+  cell(r.scenarios),
+  cell(r.faults),
+  cell(r.converged),
+  cell(r.duplicates),
+  cell(r.lost),
+  cell(r.fuzzCases),
+  cell(r.failures),
+]);
 const sum = (k: keyof SuiteReport) => rows.reduce((n, r) => n + (typeof r[k] === 'number' ? (r[k] as number) : 0), 0);
-lines.push(['total', ...(['scenarios', 'faults', 'converged', 'duplicates', 'lost', 'fuzzCases', 'failures'] as const).map((k) => String(sum(k)))]);
+lines.push([
+  'total',
+  ...(['scenarios', 'faults', 'converged', 'duplicates', 'lost', 'fuzzCases', 'failures'] as const).map((k) => String(sum(k))),
+]);
 const widths = columns.map((c, i) => Math.max(c.length, ...lines.map((l) => l[i]!.length)));
-const format = (cells: readonly string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+const format = (cells: readonly string[]) =>
+  `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
 console.log(`\nReliability (${Math.round((Date.now() - started) / 1000)} s)\n`);
 console.log(format(columns));
 console.log(`|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`);

@@ -14,7 +14,7 @@ import { forgetBlobs } from '../../src/app/github/github-repository.ts';
 import { DASHBOARD_LABEL, decodeDashboardState } from '../../src/app/render/dashboard.ts';
 import { FLOW_WINDOW_OVERLAP } from '../../src/app/run/run-repository.ts';
 import { branchName } from '../../src/app/state/proposal-key.ts';
-import { AppHarness, HOUR, type HarnessOptions } from '../app/support/app-harness.ts';
+import { AppHarness, type HarnessOptions, HOUR } from '../app/support/app-harness.ts';
 import type { Fault, RecordedRequest } from '../support/fake-github.ts';
 
 export const NAMESPACES = ['api', 'batch', 'cache', 'shop', 'web'] as const;
@@ -51,7 +51,10 @@ export const STEPS: readonly Step[] = [
       h.repo.closePullRequest(pr(h, 'web').number);
       await h.deliver();
       h.now += HOUR;
-      await h.see({ namespace: 'api', direction: 'egress', peer: 'ns:db', port: 5432 }, { namespace: 'cache', direction: 'ingress', peer: 'ns:shop', port: 6379 });
+      await h.see(
+        { namespace: 'api', direction: 'egress', peer: 'ns:db', port: 5432 },
+        { namespace: 'cache', direction: 'ingress', peer: 'ns:shop', port: 6379 },
+      );
       h.namespaces = NAMESPACES.filter((n) => n !== 'batch');
     },
   },
@@ -90,7 +93,8 @@ export async function replay(runs: number, options: HarnessOptions = {}): Promis
 export type FaultKind = 'http-500' | 'http-502-html' | 'connection-reset' | 'secondary-rate-limit' | 'branch-moved';
 export const FAULT_KINDS: readonly FaultKind[] = ['http-500', 'http-502-html', 'connection-reset', 'secondary-rate-limit', 'branch-moved'];
 
-const BAD_GATEWAY = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n';
+const BAD_GATEWAY =
+  '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n';
 const SECONDARY_LIMIT = {
   message:
     'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0000:0000:0000000:0000000:00000000.',
@@ -124,7 +128,9 @@ export function faultAt(kind: FaultKind, index: number, h: AppHarness, request: 
       return { skip: index, status: 403, body: SECONDARY_LIMIT, headers: { 'retry-after': '60' } };
     case 'branch-moved': {
       const branch = movedBranch(request);
-      return branch === null ? null : { skip: index, kind: 'pass', before: () => void h.repo.pushToBranch(branch, PERSON_EDIT, 'a person') };
+      return branch === null
+        ? null
+        : { skip: index, kind: 'pass', before: () => void h.repo.pushToBranch(branch, PERSON_EDIT, 'a person') };
     }
   }
 }
@@ -153,7 +159,12 @@ export function snapshot(h: AppHarness): unknown {
   const dashboards = repo.issues({ label: DASHBOARD_LABEL });
   return {
     main: files(main),
-    branches: Object.fromEntries(repo.branches().filter((b) => b !== 'main').map((b) => [b, files(repo.tree(b), main)])),
+    branches: Object.fromEntries(
+      repo
+        .branches()
+        .filter((b) => b !== 'main')
+        .map((b) => [b, files(repo.tree(b), main)]),
+    ),
     pullRequests: Object.fromEntries(Object.entries(byBranch).sort(([a], [b]) => (a < b ? -1 : 1))),
     issues: repo.issues().map((i) => ({ title: i.title, state: i.state, labels: i.labels, comments: i.comments.length })),
     dashboard: dashboards.map((d) => ({
@@ -172,7 +183,9 @@ export function snapshot(h: AppHarness): unknown {
  * write was based on (state/dashboard-write.ts) and so differs with the history that led to it.
  */
 function visible(body: string): string {
-  return body.replace(/\n*<!-- policy-recommender:write [A-Za-z0-9+/=]* -->/g, '').replace(/<!-- policy-recommender:(pr|dashboard) [A-Za-z0-9+/=]* -->/g, '<state>');
+  return body
+    .replace(/\n*<!-- policy-recommender:write [A-Za-z0-9+/=]* -->/g, '')
+    .replace(/<!-- policy-recommender:(pr|dashboard) [A-Za-z0-9+/=]* -->/g, '<state>');
 }
 
 /** Duplicates a history left: several open PRs for a branch, a comment said twice, two dashboards. */
@@ -208,7 +221,8 @@ export function lostDecisions(h: AppHarness, reference: Map<string, string[]>): 
   for (const [branch, expected] of reference) {
     const got = mine.get(branch) ?? [];
     expected.forEach((state, i) => {
-      if (got[i] !== state && (state !== 'open' || got[i] === 'closed')) out.push(`${branch}: PR ${i + 1} is ${got[i] ?? 'missing'}, not ${state}`);
+      if (got[i] !== state && (state !== 'open' || got[i] === 'closed'))
+        out.push(`${branch}: PR ${i + 1} is ${got[i] ?? 'missing'}, not ${state}`);
     });
   }
   return out;

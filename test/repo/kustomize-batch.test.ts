@@ -35,11 +35,18 @@ describe('files made reachable together, as one at a time', () => {
     for (const file of ['p/q/z.yaml', 'p/q/w.yaml']) ensureReachable(oneByOne, file);
     expect(together.changes()).toEqual(oneByOne.changes());
     expect([...together.changes().keys()]).toEqual([lister]);
-    expect(resources(together, lister)).toEqual(lister === 'kustomization.yaml' ? [...root, 'p/q/z.yaml', 'p/q/w.yaml'] : ['q/w.yaml', 'q/y.yaml', 'q/z.yaml']);
+    expect(resources(together, lister)).toEqual(
+      lister === 'kustomization.yaml' ? [...root, 'p/q/z.yaml', 'p/q/w.yaml'] : ['q/w.yaml', 'q/y.yaml', 'q/z.yaml'],
+    );
   });
 
   test('a thousand files into one sorted list: one sorted list, written once', () => {
-    const t = new TreeOverlay(new Map([['kustomization.yaml', `${K}resources:\n  - ns\n`], ['ns/kustomization.yaml', `${K}resources: []\n`]]));
+    const t = new TreeOverlay(
+      new Map([
+        ['kustomization.yaml', `${K}resources:\n  - ns\n`],
+        ['ns/kustomization.yaml', `${K}resources: []\n`],
+      ]),
+    );
     const files = Array.from({ length: 1000 }, (_, i) => `ns/tenant-${String(999 - i).padStart(4, '0')}.yaml`);
     for (const f of files) t.set(f, 'a: 1\n');
     ensureAllReachable(t, files);

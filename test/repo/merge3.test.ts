@@ -12,7 +12,8 @@ import fc from 'fast-check';
 import { mergeText } from '../../src/repo/merge3.ts';
 import { gitMergeFile } from '../support/fake-merge.ts';
 
-const kustomization = (...entries: string[]) => `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${entries.map((e) => `  - ${e}\n`).join('')}`;
+const kustomization = (...entries: string[]) =>
+  `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${entries.map((e) => `  - ${e}\n`).join('')}`;
 
 describe('three-way merge of lines', () => {
   test('entries added at distant places of a list merge; at the same place they conflict', () => {
@@ -20,7 +21,10 @@ describe('three-way merge of lines', () => {
     const api = kustomization('api.yaml', 'billing.yaml', 'payments.yaml');
     const shop = kustomization('billing.yaml', 'payments.yaml', 'shop.yaml');
     const web = kustomization('billing.yaml', 'payments.yaml', 'web.yaml');
-    expect(mergeText(base, shop, api)).toEqual({ clean: true, text: kustomization('api.yaml', 'billing.yaml', 'payments.yaml', 'shop.yaml') });
+    expect(mergeText(base, shop, api)).toEqual({
+      clean: true,
+      text: kustomization('api.yaml', 'billing.yaml', 'payments.yaml', 'shop.yaml'),
+    });
     expect(gitMergeFile(base, shop, api)).toBe(kustomization('api.yaml', 'billing.yaml', 'payments.yaml', 'shop.yaml'));
     expect(mergeText(base, shop, web).clean).toBe(false);
     expect(gitMergeFile(base, shop, web)).toBeNull();

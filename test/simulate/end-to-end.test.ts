@@ -4,7 +4,7 @@
 
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { SAMPLE_FLOWS, SAMPLE_NOW } from '../../src/cli/demo.ts';
-import { validateRecommendationConfig, type Flavor } from '../../src/config/recommendation-config.ts';
+import { type Flavor, validateRecommendationConfig } from '../../src/config/recommendation-config.ts';
 import { learn } from '../../src/engine/learn.ts';
 import { parseTime } from '../../src/engine/provenance.ts';
 import type { FlowRecord } from '../../src/flows/record.ts';
@@ -29,7 +29,13 @@ describe.each(['calico', 'calico-enterprise', 'kubernetes'] as Flavor[])('recomm
     const config = validateRecommendationConfig({ flavor });
     const out = await makeTempDir(`policy-recommender-e2e-${flavor}`);
     dirs.push(out);
-    const run = await recommendIntoDirectory({ source: await FileFlowSource.open([SAMPLE_FLOWS]), outDir: out, config, now: NOW, dryRun: false });
+    const run = await recommendIntoDirectory({
+      source: await FileFlowSource.open([SAMPLE_FLOWS]),
+      outDir: out,
+      config,
+      now: NOW,
+      dryRun: false,
+    });
     expect(run.flows.observations.recordsLearned).toBe(7684);
 
     const set = policySetFromTree(await loadTree(out));
@@ -60,14 +66,24 @@ test('simulate on the demo run denies only what the recommender did not learn fr
   const out = await makeTempDir('policy-recommender-e2e-cli');
   dirs.push(out);
   await recommendIntoDirectory({ source: await FileFlowSource.open([SAMPLE_FLOWS]), outDir: out, config, now: NOW, dryRun: false });
-  const sim = await simulateDirectory({ source: await FileFlowSource.open([SAMPLE_FLOWS]), policiesDir: out, config, now: NOW, view: 'staged' });
+  const sim = await simulateDirectory({
+    source: await FileFlowSource.open([SAMPLE_FLOWS]),
+    policiesDir: out,
+    config,
+    now: NOW,
+    view: 'staged',
+  });
   expect(sim.simulated).toBe(8586);
   expect(sim.policies.warnings).toEqual([]);
   expect(sim.totals.byVerdict.indeterminate.rows).toBe(0);
 
   // Why the learner skipped each distinct flow (direction, endpoint, peer, port).
-  const key = (direction: string, local: { namespace: string | null; name: string }, remote: { type: string; namespace: string | null; name: string }, port: number | null) =>
-    `${direction} ${local.namespace}/${local.name} ${remote.type} ${remote.namespace}/${remote.name} ${port}`;
+  const key = (
+    direction: string,
+    local: { namespace: string | null; name: string },
+    remote: { type: string; namespace: string | null; name: string },
+    port: number | null,
+  ) => `${direction} ${local.namespace}/${local.name} ${remote.type} ${remote.namespace}/${remote.name} ${port}`;
   const window = lookbackWindow(config, NOW);
   const ctx = { window, clusterDomain: config.clusterDomain, tierName: config.namespaceSpec.tierName };
   const reasons = new Map<string, Set<string>>();
@@ -84,7 +100,8 @@ test('simulate on the demo run denies only what the recommender did not learn fr
   // host-endpoint traffic.
   const why: Record<string, number> = {};
   for (const row of sim.rows.filter((r) => r.verdict === 'denied')) {
-    for (const reason of reasons.get(key(row.direction, row.endpoint, row.peer, row.port)) ?? ['not in the flows']) why[reason] = (why[reason] ?? 0) + 1;
+    for (const reason of reasons.get(key(row.direction, row.endpoint, row.peer, row.port)) ?? ['not in the flows'])
+      why[reason] = (why[reason] ?? 0) + 1;
   }
   // Host-endpoint peers (node addresses, private) are outside what Public rules allow: denied, as Calico would.
   expect(why).toEqual({ 'decided by another policy': 107, denied: 4, 'host endpoint': 12 });

@@ -35,7 +35,12 @@ describe('tiers', () => {
   });
 
   test('tiers of equal order go by name', () => {
-    const set = docs(tier('beta', 100), tier('alpha', 100), gnp('beta.deny', 'beta', null, [DENY]), gnp('alpha.allow', 'alpha', null, [ALLOW]));
+    const set = docs(
+      tier('beta', 100),
+      tier('alpha', 100),
+      gnp('beta.deny', 'beta', null, [DENY]),
+      gnp('alpha.allow', 'alpha', null, [ALLOW]),
+    );
     expect(decide(set, egress(web, pub))).toBe('allowed: rule alpha.allow egress[0]');
   });
 
@@ -68,13 +73,20 @@ describe('policies in a tier', () => {
   });
 
   test('the first matching rule decides; Log rules never do', () => {
-    const set = docs(tier('a', 1), gnp('a.p', 'a', 1, ['{action: Log}', '{action: Deny, protocol: TCP, destination: {ports: [22]}}', ALLOW]));
+    const set = docs(
+      tier('a', 1),
+      gnp('a.p', 'a', 1, ['{action: Log}', '{action: Deny, protocol: TCP, destination: {ports: [22]}}', ALLOW]),
+    );
     expect(decide(set, egress(web, pub, { port: 22 }))).toBe('denied: rule a.p egress[1]');
     expect(decide(set, egress(web, pub, { port: 80 }))).toBe('allowed: rule a.p egress[2]');
   });
 
   test('rules of a later policy in the same tier decide when the earlier policy has no match', () => {
-    const set = docs(tier('a', 1), gnp('a.ssh', 'a', 1, ['{action: Deny, protocol: TCP, destination: {ports: [22]}}']), gnp('a.rest', 'a', 2, [ALLOW]));
+    const set = docs(
+      tier('a', 1),
+      gnp('a.ssh', 'a', 1, ['{action: Deny, protocol: TCP, destination: {ports: [22]}}']),
+      gnp('a.rest', 'a', 2, [ALLOW]),
+    );
     expect(decide(set, egress(web, pub, { port: 80 }))).toBe('allowed: rule a.rest egress[0]');
   });
 });
@@ -129,7 +141,16 @@ describe('which policies apply', () => {
   const namespaced = (types: string, rules: string) =>
     docs(
       tier('a', 1),
-      ['apiVersion: projectcalico.org/v3', 'kind: NetworkPolicy', 'metadata: {name: a.p, namespace: shop}', 'spec:', '  tier: a', '  selector: all()', types, rules].join('\n'),
+      [
+        'apiVersion: projectcalico.org/v3',
+        'kind: NetworkPolicy',
+        'metadata: {name: a.p, namespace: shop}',
+        'spec:',
+        '  tier: a',
+        '  selector: all()',
+        types,
+        rules,
+      ].join('\n'),
     );
 
   test('a namespaced policy applies to its namespace only', () => {
@@ -144,7 +165,7 @@ describe('which policies apply', () => {
     expect(decide(set, ingress(pub, web))).toBe('denied: rule shop/a.p ingress[0]');
   });
 
-  test("types default: Egress when there are only egress rules, Ingress when there are none", () => {
+  test('types default: Egress when there are only egress rules, Ingress when there are none', () => {
     const egressOnly = namespaced('', '  egress: [{action: Deny}]');
     expect(decide(egressOnly, egress(web, pub))).toBe('denied: rule shop/a.p egress[0]');
     expect(decide(egressOnly, ingress(pub, web))).toBe('allowed: profile kns.shop');
@@ -194,7 +215,12 @@ describe('staged policies', () => {
 
   test('Delete removes the enforced policy', () => {
     // Calico wants nothing but the tier beside stagedAction Delete (validateStagedNetworkPolicy).
-    const deletion = ['apiVersion: projectcalico.org/v3', 'kind: StagedNetworkPolicy', 'metadata: {name: a.p, namespace: shop}', 'spec: {tier: a, stagedAction: Delete}'].join('\n');
+    const deletion = [
+      'apiVersion: projectcalico.org/v3',
+      'kind: StagedNetworkPolicy',
+      'metadata: {name: a.p, namespace: shop}',
+      'spec: {tier: a, stagedAction: Delete}',
+    ].join('\n');
     const set = policySet(docs(tier('a', 1), enforcedDeny, deletion));
     expect(decide(set, egress(web, pub))).toBe('allowed: profile kns.shop');
     expect(decide(set, egress(web, pub), 'enforced')).toBe('denied: rule shop/a.p egress[0]');
@@ -208,7 +234,13 @@ describe('staged policies', () => {
   });
 
   test('global policies pair with staged global policies', () => {
-    const set = policySet(docs(tier('a', 1), gnp('a.g', 'a', 1, [DENY]), gnp('a.g', 'a', 1, [ALLOW]).replace('kind: GlobalNetworkPolicy', 'kind: StagedGlobalNetworkPolicy')));
+    const set = policySet(
+      docs(
+        tier('a', 1),
+        gnp('a.g', 'a', 1, [DENY]),
+        gnp('a.g', 'a', 1, [ALLOW]).replace('kind: GlobalNetworkPolicy', 'kind: StagedGlobalNetworkPolicy'),
+      ),
+    );
     expect(decide(set, egress(web, pub))).toBe('allowed: rule a.g egress[0]');
     expect(decide(set, egress(web, pub), 'enforced')).toBe('denied: rule a.g egress[0]');
   });

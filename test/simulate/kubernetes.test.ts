@@ -10,7 +10,13 @@ const web = wep('shop', 'web-*', ['app=web']);
 const DENIED = 'denied: tier-default default';
 
 function knp(name: string, spec: string[], namespace = 'shop'): string {
-  return ['apiVersion: networking.k8s.io/v1', 'kind: NetworkPolicy', `metadata: {name: ${name}, namespace: ${namespace}}`, 'spec:', ...spec.map((l) => `  ${l}`)].join('\n');
+  return [
+    'apiVersion: networking.k8s.io/v1',
+    'kind: NetworkPolicy',
+    `metadata: {name: ${name}, namespace: ${namespace}}`,
+    'spec:',
+    ...spec.map((l) => `  ${l}`),
+  ].join('\n');
 }
 
 const dbIngress = knp('db', [
@@ -41,8 +47,13 @@ describe('Kubernetes NetworkPolicy', () => {
       'ingress:',
       '  - from: [{namespaceSelector: {matchLabels: {team: a}}, podSelector: {matchExpressions: [{key: app, operator: In, values: [web, api]}]}}]',
     ]);
-    const labels = new Map([['team-a', { team: 'a' }], ['team-b', { team: 'b' }]]);
-    expect(decide(policySet(set, labels), ingress(wep('team-a', 'web-*', ['app=web']), db))).toBe('allowed: rule shop/default.knp.default.db ingress[0]');
+    const labels = new Map([
+      ['team-a', { team: 'a' }],
+      ['team-b', { team: 'b' }],
+    ]);
+    expect(decide(policySet(set, labels), ingress(wep('team-a', 'web-*', ['app=web']), db))).toBe(
+      'allowed: rule shop/default.knp.default.db ingress[0]',
+    );
     expect(decide(policySet(set, labels), ingress(wep('team-a', 'x-*', ['app=x']), db))).toBe(DENIED);
     expect(decide(policySet(set, labels), ingress(wep('team-b', 'web-*', ['app=web']), db))).toBe(DENIED);
     // Without the namespace's labels the record cannot tell.
@@ -63,18 +74,19 @@ describe('Kubernetes NetworkPolicy', () => {
   });
 
   test('ipBlock with except', () => {
-    const set = knp('out', ['podSelector: {}', 'policyTypes: [Egress]', 'egress:', '  - to: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}}]']);
+    const set = knp('out', [
+      'podSelector: {}',
+      'policyTypes: [Egress]',
+      'egress:',
+      '  - to: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}}]',
+    ]);
     expect(decide(set, egress(web, net('10.2.0.1')))).toBe('allowed: rule shop/default.knp.default.out egress[0]');
     expect(decide(set, egress(web, net('10.1.2.3')))).toBe(DENIED);
     expect(decide(set, egress(web, net('192.168.0.1')))).toBe(DENIED);
   });
 
   test('ports: a range with endPort, TCP by default, a protocol without a port', () => {
-    const set = knp('ports', [
-      'podSelector: {}',
-      'ingress:',
-      '  - ports: [{port: 8000, endPort: 8100}, {protocol: UDP}]',
-    ]);
+    const set = knp('ports', ['podSelector: {}', 'ingress:', '  - ports: [{port: 8000, endPort: 8100}, {protocol: UDP}]']);
     expect(decide(set, ingress(pub, web, { port: 8050 }))).toBe('allowed: rule shop/default.knp.default.ports ingress[0]');
     expect(decide(set, ingress(pub, web, { port: 8101 }))).toBe(DENIED);
     expect(decide(set, ingress(pub, web, { port: 8050, protocol: 'SCTP' }))).toBe(DENIED);
@@ -93,7 +105,9 @@ describe('Kubernetes NetworkPolicy', () => {
 
     const defaulted = knp('both', ['podSelector: {}', 'egress: [{ports: [{port: 53, protocol: UDP}]}]']);
     expect(decide(defaulted, ingress(pub, web))).toBe(DENIED);
-    expect(decide(defaulted, egress(web, pub, { port: 53, protocol: 'UDP' }))).toBe('allowed: rule shop/default.knp.default.both egress[0]');
+    expect(decide(defaulted, egress(web, pub, { port: 53, protocol: 'UDP' }))).toBe(
+      'allowed: rule shop/default.knp.default.both egress[0]',
+    );
     expect(decide(defaulted, egress(web, pub))).toBe(DENIED);
 
     const ingressOnly = knp('in', ['podSelector: {}']);
@@ -102,8 +116,12 @@ describe('Kubernetes NetworkPolicy', () => {
 
   test('empty lists: no rules allow nothing, an empty rule or peer list allows everything', () => {
     expect(decide(knp('none', ['podSelector: {}', 'ingress: []']), ingress(pub, web))).toBe(DENIED);
-    expect(decide(knp('all', ['podSelector: {}', 'ingress: [{}]']), ingress(pub, web))).toBe('allowed: rule shop/default.knp.default.all ingress[0]');
-    expect(decide(knp('all', ['podSelector: {}', 'ingress: [{from: [], ports: []}]']), ingress(pub, web))).toBe('allowed: rule shop/default.knp.default.all ingress[0]');
+    expect(decide(knp('all', ['podSelector: {}', 'ingress: [{}]']), ingress(pub, web))).toBe(
+      'allowed: rule shop/default.knp.default.all ingress[0]',
+    );
+    expect(decide(knp('all', ['podSelector: {}', 'ingress: [{from: [], ports: []}]']), ingress(pub, web))).toBe(
+      'allowed: rule shop/default.knp.default.all ingress[0]',
+    );
   });
 
   test('several policies selecting a pod: what any of them allows is allowed (union)', () => {
@@ -133,7 +151,8 @@ describe('Kubernetes NetworkPolicy', () => {
     expect(decide(set, ingress(web, db, { port: 22 }))).toBe(DENIED);
     expect(decide(set, ingress(pub, db, { port: 22 }))).toBe('allowed: rule shop/iso.shop ingress[1]');
     // A Calico policy of the default tier with a lower order comes before them.
-    const first = 'apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: early, namespace: shop}\nspec:\n  order: 10\n  ingress: [{action: Deny}]';
+    const first =
+      'apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: early, namespace: shop}\nspec:\n  order: 10\n  ingress: [{action: Deny}]';
     expect(decide(docs(first, dbIngress), ingress(web, db, { port: 5432 }))).toBe('denied: rule shop/default.early ingress[0]');
   });
 

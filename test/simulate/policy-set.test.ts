@@ -17,23 +17,71 @@ function policy(kind: string, name: string, spec: string[], namespace: string | 
 describe('invalid objects are reported with their file and skipped', () => {
   const cases: [string, string, RegExp][] = [
     ['a broken selector', policy('NetworkPolicy', 'p', ["selector: app = 'x'"]), /spec\.selector: expected '=='/],
-    ['global() outside a namespaceSelector', policy('NetworkPolicy', 'p', ['selector: global()']), /global\(\) can only be used in a rule's namespaceSelector/],
+    [
+      'global() outside a namespaceSelector',
+      policy('NetworkPolicy', 'p', ['selector: global()']),
+      /global\(\) can only be used in a rule's namespaceSelector/,
+    ],
     ['a tier that does not exist', policy('NetworkPolicy', 'p', ['tier: missing']), /tier missing does not exist/],
-    ['ports without a protocol', policy('NetworkPolicy', 'p', ['egress: [{action: Allow, destination: {ports: [80]}}]']), /ports need protocol TCP, UDP or SCTP/],
-    ['services with a selector', policy('NetworkPolicy', 'p', ["egress: [{action: Allow, destination: {services: {name: api}, selector: all()}}]"]), /services cannot be combined/],
-    ['services on the local end', policy('NetworkPolicy', 'p', ['egress: [{action: Allow, source: {services: {name: api}}}]']), /services may only name the remote end/],
-    ['ports with services', policy('NetworkPolicy', 'p', ['egress: [{action: Allow, protocol: TCP, destination: {services: {name: api}, ports: [80]}}]']), /ports cannot be given with services/],
-    ['domains on a Deny rule', policy('NetworkPolicy', 'p', ['egress: [{action: Deny, destination: {domains: [a.com]}}]']), /domains is only valid on Allow rules/],
-    ['domains with nets', policy('NetworkPolicy', 'p', ['egress: [{action: Allow, destination: {domains: [a.com], nets: [1.2.3.0/24]}}]']), /domains cannot be combined with nets/],
+    [
+      'ports without a protocol',
+      policy('NetworkPolicy', 'p', ['egress: [{action: Allow, destination: {ports: [80]}}]']),
+      /ports need protocol TCP, UDP or SCTP/,
+    ],
+    [
+      'services with a selector',
+      policy('NetworkPolicy', 'p', ['egress: [{action: Allow, destination: {services: {name: api}, selector: all()}}]']),
+      /services cannot be combined/,
+    ],
+    [
+      'services on the local end',
+      policy('NetworkPolicy', 'p', ['egress: [{action: Allow, source: {services: {name: api}}}]']),
+      /services may only name the remote end/,
+    ],
+    [
+      'ports with services',
+      policy('NetworkPolicy', 'p', ['egress: [{action: Allow, protocol: TCP, destination: {services: {name: api}, ports: [80]}}]']),
+      /ports cannot be given with services/,
+    ],
+    [
+      'domains on a Deny rule',
+      policy('NetworkPolicy', 'p', ['egress: [{action: Deny, destination: {domains: [a.com]}}]']),
+      /domains is only valid on Allow rules/,
+    ],
+    [
+      'domains with nets',
+      policy('NetworkPolicy', 'p', ['egress: [{action: Allow, destination: {domains: [a.com], nets: [1.2.3.0/24]}}]']),
+      /domains cannot be combined with nets/,
+    ],
     ['an unknown action', policy('NetworkPolicy', 'p', ['egress: [{action: Drop}]']), /action must be one of Allow, Deny, Log, Pass/],
-    ['an unknown rule field', policy('NetworkPolicy', 'p', ['egress: [{action: Allow, dest: {}}]']), /spec\.egress\[0\]\.dest is not a rule field/],
+    [
+      'an unknown rule field',
+      policy('NetworkPolicy', 'p', ['egress: [{action: Allow, dest: {}}]']),
+      /spec\.egress\[0\]\.dest is not a rule field/,
+    ],
     ['a bad CIDR', policy('NetworkPolicy', 'p', ['egress: [{action: Allow, destination: {nets: [10.0.0.0/33]}}]']), /is not an IP network/],
-    ['a bad stagedAction', policy('StagedNetworkPolicy', 'p', ['stagedAction: Apply']), /stagedAction must be one of Set, Delete, Learn, Ignore/],
+    [
+      'a bad stagedAction',
+      policy('StagedNetworkPolicy', 'p', ['stagedAction: Apply']),
+      /stagedAction must be one of Set, Delete, Learn, Ignore/,
+    ],
     ['a namespaced policy without a namespace', policy('NetworkPolicy', 'p', [], null), /metadata\.namespace is missing/],
-    ['icmp without an ICMP protocol', policy('NetworkPolicy', 'p', ['egress: [{action: Allow, icmp: {type: 8}}]']), /icmp requires protocol ICMP/],
+    [
+      'icmp without an ICMP protocol',
+      policy('NetworkPolicy', 'p', ['egress: [{action: Allow, icmp: {type: 8}}]']),
+      /icmp requires protocol ICMP/,
+    ],
     ['a default tier with another order', tier('default', 5), /the default tier must have order 1000000/],
-    ['a bad Kubernetes port', 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: k, namespace: shop}\nspec:\n  podSelector: {}\n  ingress: [{ports: [{port: 90, endPort: 80}]}]', /endPort must be a port at or above port/],
-    ['a Kubernetes peer with ipBlock and a selector', 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: k, namespace: shop}\nspec:\n  podSelector: {}\n  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}]}]', /ipBlock cannot be combined with selectors/],
+    [
+      'a bad Kubernetes port',
+      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: k, namespace: shop}\nspec:\n  podSelector: {}\n  ingress: [{ports: [{port: 90, endPort: 80}]}]',
+      /endPort must be a port at or above port/,
+    ],
+    [
+      'a Kubernetes peer with ipBlock and a selector',
+      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: k, namespace: shop}\nspec:\n  podSelector: {}\n  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}]}]',
+      /ipBlock cannot be combined with selectors/,
+    ],
   ];
   test.each(cases)('%s', (_what, yaml, message) => {
     const set = setOf({ 'bad.yaml': yaml, 'good.yaml': policy('NetworkPolicy', 'ok', []) });
@@ -60,7 +108,10 @@ describe('invalid objects are reported with their file and skipped', () => {
   });
 
   test('objects of other kinds are none of its business', () => {
-    const set = setOf({ 'kustomization.yaml': 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []', 'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}' });
+    const set = setOf({
+      'kustomization.yaml': 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []',
+      'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}',
+    });
     expect(set.warnings).toEqual([]);
     expect(set.policies).toEqual([]);
   });
@@ -93,14 +144,23 @@ describe('what the set holds', () => {
         policy('StagedNetworkPolicy', 'dismissed', ['stagedAction: Ignore']),
       ),
     });
-    const names = (view: 'enforced' | 'staged') => effectivePolicies(view, set.policies).map((p) => `${p.staged ? 'staged ' : ''}${p.name}`).sort();
+    const names = (view: 'enforced' | 'staged') =>
+      effectivePolicies(view, set.policies)
+        .map((p) => `${p.staged ? 'staged ' : ''}${p.name}`)
+        .sort();
     expect(names('enforced')).toEqual(['deleted', 'kept', 'replaced']);
     expect(names('staged')).toEqual(['kept', 'staged learning', 'staged replaced']);
   });
 
   test('namespace labels: the name labels always, others from Namespace objects or the caller', () => {
-    const set = policySetFromTree(new Map([['ns.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {team: a}}']]), { namespaces: new Map([['data', { tier: 'db' }]]) });
-    expect(set.namespaceLabels('shop').labels).toEqual({ team: 'a', 'projectcalico.org/name': 'shop', 'kubernetes.io/metadata.name': 'shop' });
+    const set = policySetFromTree(new Map([['ns.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {team: a}}']]), {
+      namespaces: new Map([['data', { tier: 'db' }]]),
+    });
+    expect(set.namespaceLabels('shop').labels).toEqual({
+      team: 'a',
+      'projectcalico.org/name': 'shop',
+      'kubernetes.io/metadata.name': 'shop',
+    });
     expect(set.namespaceLabels('data').known('team')).toBe(true);
     expect(set.namespaceLabels('other').known('team')).toBe(false);
     expect(set.namespaceLabels('other').known('projectcalico.org/name')).toBe(true);

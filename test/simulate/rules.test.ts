@@ -5,7 +5,20 @@
 import { describe, expect, test } from '@jest/globals';
 import type { FlowEnd } from '../../src/simulate/endpoint.ts';
 import { policySetFromTree } from '../../src/simulate/policy-set.ts';
-import { decide, docs, egress, evaluate, ingress, net, networkSet, policySet, pub, pvt, wep, type FlowOptions } from '../support/simulate.ts';
+import {
+  decide,
+  docs,
+  egress,
+  evaluate,
+  type FlowOptions,
+  ingress,
+  net,
+  networkSet,
+  policySet,
+  pub,
+  pvt,
+  wep,
+} from '../support/simulate.ts';
 
 const ALLOWED = 'allowed: rule shop/default.p egress[0]';
 const DENIED = 'denied: tier-default default';
@@ -86,7 +99,9 @@ describe('ports', () => {
     expect(check('{action: Allow, protocol: TCP, destination: {ports: [80, http]}}', pub, { port: 81 })).toBe(UNKNOWN);
     expect(check('{action: Allow, protocol: TCP, destination: {notPorts: [ssh]}}', pub)).toBe(UNKNOWN);
     const verdict = evaluate(withRule('{action: Allow, protocol: TCP, destination: {ports: [http]}}'), egress(web, pub));
-    expect(verdict.unknowns).toEqual(["shop/default.p egress[0]: named port 'http' cannot be resolved from a flow (its number is the pod's, not in flow logs)"]);
+    expect(verdict.unknowns).toEqual([
+      "shop/default.p egress[0]: named port 'http' cannot be resolved from a flow (its number is the pod's, not in flow logs)",
+    ]);
   });
 
   test('a record without a port, and source ports (never in records), are unknown', () => {
@@ -129,7 +144,8 @@ describe('nets', () => {
   });
 
   test('in a dual-stack cluster, a record without an address may be of either family', () => {
-    const dual = (rule: string, dest: FlowEnd) => decide(policySetFromTree(new Map([['p.yaml', withRule(rule)]]), { ipFamilies: ['IPv4', 'IPv6'] }), egress(web, dest));
+    const dual = (rule: string, dest: FlowEnd) =>
+      decide(policySetFromTree(new Map([['p.yaml', withRule(rule)]]), { ipFamilies: ['IPv4', 'IPv6'] }), egress(web, dest));
     expect(dual('{action: Allow, destination: {nets: [0.0.0.0/0]}}', pub)).toBe(UNKNOWN);
     // A known address decides the family.
     expect(dual('{action: Allow, destination: {nets: [0.0.0.0/0]}}', net('8.8.8.8'))).toBe(ALLOWED);
@@ -169,7 +185,7 @@ describe('nets', () => {
     expect(check(rule, wep('db'))).toBe(UNKNOWN);
   });
 
-  test("a network set defined in the tree: its nets bound the address", () => {
+  test('a network set defined in the tree: its nets bound the address', () => {
     const set = 'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {name: partners}\nspec: {nets: [203.0.113.0/24]}';
     expect(check('{action: Allow, destination: {nets: [203.0.0.0/16]}}', networkSet('partners'), {}, set)).toBe(ALLOWED);
     expect(check('{action: Allow, destination: {nets: [203.0.113.0/25]}}', networkSet('partners'), {}, set)).toBe(UNKNOWN);
@@ -186,11 +202,15 @@ describe('selectors', () => {
     expect(check("{action: Allow, destination: {selector: app == 'db'}}", db)).toBe(DENIED);
   });
 
-  test("namespaceSelector picks the namespaces by their labels; the name labels are always known", () => {
-    expect(check("{action: Allow, destination: {namespaceSelector: projectcalico.org/name == 'data', selector: app == 'db'}}", db)).toBe(ALLOWED);
+  test('namespaceSelector picks the namespaces by their labels; the name labels are always known', () => {
+    expect(check("{action: Allow, destination: {namespaceSelector: projectcalico.org/name == 'data', selector: app == 'db'}}", db)).toBe(
+      ALLOWED,
+    );
     expect(check("{action: Allow, destination: {namespaceSelector: kubernetes.io/metadata.name == 'data'}}", db)).toBe(ALLOWED);
     expect(check("{action: Allow, destination: {namespaceSelector: projectcalico.org/name == 'other'}}", db)).toBe(DENIED);
-    expect(check("{action: Allow, destination: {namespaceSelector: projectcalico.org/name == 'data', selector: app == 'cache'}}", db)).toBe(DENIED);
+    expect(check("{action: Allow, destination: {namespaceSelector: projectcalico.org/name == 'data', selector: app == 'cache'}}", db)).toBe(
+      DENIED,
+    );
   });
 
   test('other namespace labels are known from the caller or from Namespace objects, else unknown', () => {
@@ -204,8 +224,10 @@ describe('selectors', () => {
 
   test("a label the record lacks makes a selector unknown; Calico's own labels are always known", () => {
     expect(check("{action: Allow, destination: {namespaceSelector: all(), selector: tier == 'data'}}", db)).toBe(UNKNOWN);
-    expect(check("{action: Allow, destination: {namespaceSelector: all(), selector: projectcalico.org/orchestrator == 'k8s'}}", db)).toBe(ALLOWED);
-    expect(check("{action: Allow, destination: {namespaceSelector: all(), selector: has(projectcalico.org/kind)}}", db)).toBe(DENIED);
+    expect(check("{action: Allow, destination: {namespaceSelector: all(), selector: projectcalico.org/orchestrator == 'k8s'}}", db)).toBe(
+      ALLOWED,
+    );
+    expect(check('{action: Allow, destination: {namespaceSelector: all(), selector: has(projectcalico.org/kind)}}', db)).toBe(DENIED);
   });
 
   test('selectors never match a plain network', () => {
@@ -214,18 +236,22 @@ describe('selectors', () => {
   });
 
   test('global() selects global network sets (and host endpoints); all() selects namespaces only', () => {
-    const saas = 'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {name: corp-saas, labels: {kind: saas}}\nspec: {nets: [20.190.128.0/18]}';
+    const saas =
+      'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {name: corp-saas, labels: {kind: saas}}\nspec: {nets: [20.190.128.0/18]}';
     const rule = "{action: Allow, destination: {namespaceSelector: global(), selector: kind == 'saas'}}";
     expect(check(rule, networkSet('corp-saas'), {}, saas)).toBe(ALLOWED);
     expect(check(rule, networkSet('corp-saas', 'shop'), {}, saas)).toBe(DENIED);
-    expect(check("{action: Allow, destination: {namespaceSelector: all(), selector: kind == 'saas'}}", networkSet('corp-saas'), {}, saas)).toBe(DENIED);
+    expect(
+      check("{action: Allow, destination: {namespaceSelector: all(), selector: kind == 'saas'}}", networkSet('corp-saas'), {}, saas),
+    ).toBe(DENIED);
   });
 
   // libcalico-go/lib/backend/syncersv1/updateprocessors/networksetprocessor.go: a NetworkSet's labels
   // are its own plus projectcalico.org/namespace; globalnetworksetprocessor.go: a GlobalNetworkSet's
   // only its own. Nothing adds projectcalico.org/name or projectcalico.org/kind.
   test("a network set has only its own labels (and its namespace's): a name-and-kind selector never matches it", () => {
-    const legacy = "{action: Allow, destination: {selector: projectcalico.org/name == 'corp-saas' && projectcalico.org/kind == 'NetworkSet', namespaceSelector: global()}}";
+    const legacy =
+      "{action: Allow, destination: {selector: projectcalico.org/name == 'corp-saas' && projectcalico.org/kind == 'NetworkSet', namespaceSelector: global()}}";
     const saas = networkSet('corp-saas', null, null, ['kind=saas']);
     expect(check(legacy, saas)).toBe(DENIED);
     const byLabels = "{action: Allow, destination: {selector: kind == 'saas', namespaceSelector: global()}}";
@@ -292,8 +318,12 @@ describe('services, service accounts, domains, HTTP', () => {
   });
 
   test("services without a namespace are the policy's namespace's", () => {
-    expect(check('{action: Allow, destination: {services: {name: api}}}', wep('shop', 'api-*'), { service: { name: 'api', namespace: 'shop' } })).toBe(ALLOWED);
-    expect(check('{action: Allow, destination: {services: {name: api}}}', wep('data', 'api-*'), { service: { name: 'api', namespace: 'data' } })).toBe(DENIED);
+    expect(
+      check('{action: Allow, destination: {services: {name: api}}}', wep('shop', 'api-*'), { service: { name: 'api', namespace: 'shop' } }),
+    ).toBe(ALLOWED);
+    expect(
+      check('{action: Allow, destination: {services: {name: api}}}', wep('data', 'api-*'), { service: { name: 'api', namespace: 'data' } }),
+    ).toBe(DENIED);
   });
 
   test('serviceAccounts: decided when the record carries the service-account label', () => {
@@ -305,7 +335,7 @@ describe('services, service accounts, domains, HTTP', () => {
     expect(check("{action: Allow, destination: {serviceAccounts: {selector: role == 'x'}}}", wep('data'))).toBe(UNKNOWN);
   });
 
-  test("domains: exact names, and * for one or more labels at its place", () => {
+  test('domains: exact names, and * for one or more labels at its place', () => {
     const rule = "{action: Allow, destination: {domains: ['*.example.com', api.stripe.com, 'www.*.org']}}";
     expect(check(rule, pub, { domains: ['api.stripe.com'] })).toBe(ALLOWED);
     expect(check(rule, pub, { domains: ['www.example.com'] })).toBe(ALLOWED);
@@ -318,28 +348,30 @@ describe('services, service accounts, domains, HTTP', () => {
   });
 
   test('domains: without names in the record an outside address is unknown, a pod is not one', () => {
-    const rule = "{action: Allow, destination: {domains: [api.stripe.com]}}";
+    const rule = '{action: Allow, destination: {domains: [api.stripe.com]}}';
     expect(check(rule, pub)).toBe(UNKNOWN);
     expect(check(rule, wep('data'))).toBe(DENIED);
   });
 
   test('http is never in flow logs', () => {
     // Calico allows HTTP matches in ingress rules only (validate(Global)NetworkPolicySpec).
-    const policy = withRule('{action: Allow}').replace('types: [Egress]', 'types: [Ingress]').replace('egress: [{action: Allow}]', 'ingress: [{action: Allow, protocol: TCP, http: {methods: [GET]}}]');
+    const policy = withRule('{action: Allow}')
+      .replace('types: [Egress]', 'types: [Ingress]')
+      .replace('egress: [{action: Allow}]', 'ingress: [{action: Allow, protocol: TCP, http: {methods: [GET]}}]');
     expect(decide(policy, ingress(pub, web))).toBe('indeterminate: rule shop/default.p ingress[0] | tier-default default');
   });
 });
 
 describe('unknowns are followed both ways', () => {
   test('an undecidable Deny before an Allow: indeterminate, with both candidates', () => {
-    const set = withRule("{action: Deny, destination: {nets: [10.0.0.0/8]}}, {action: Allow}");
+    const set = withRule('{action: Deny, destination: {nets: [10.0.0.0/8]}}, {action: Allow}');
     const verdict = evaluate(set, egress(web, wep('data')));
     expect(verdict.verdict).toBe('indeterminate');
     expect(verdict.decisions.map((d) => (d.by === 'rule' ? `${d.action} ${d.rule}` : d.by))).toEqual(['Deny 0', 'Allow 1']);
   });
 
   test('an undecidable Allow before another Allow: allowed either way', () => {
-    const verdict = evaluate(withRule("{action: Allow, destination: {nets: [10.0.0.0/8]}}, {action: Allow}"), egress(web, wep('data')));
+    const verdict = evaluate(withRule('{action: Allow, destination: {nets: [10.0.0.0/8]}}, {action: Allow}'), egress(web, wep('data')));
     expect(verdict.verdict).toBe('allowed');
     expect(verdict.decisions).toHaveLength(2);
     expect(verdict.unknowns).toHaveLength(1);

@@ -3,7 +3,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { FlowAggregator } from '../../src/engine/aggregate.ts';
 import { checkProposal, flowsOfObservations } from '../../src/simulate/would-deny.ts';
-import { egress as record, HOUR, NOW, wep as engineWep } from '../support/engine.ts';
+import { wep as engineWep, HOUR, NOW, egress as record } from '../support/engine.ts';
 import { egress, ingress, pub, pvt, wep } from '../support/simulate.ts';
 
 const TREE = new Map([
@@ -22,7 +22,7 @@ const TREE = new Map([
       '  tier: namespace-isolation',
       "  selector: projectcalico.org/namespace == 'shop'",
       '  types: [Ingress, Egress]',
-      "  ingress: [{action: Allow, protocol: TCP, destination: {ports: [80]}}]",
+      '  ingress: [{action: Allow, protocol: TCP, destination: {ports: [80]}}]',
       "  egress: [{action: Allow, protocol: TCP, destination: {namespaceSelector: projectcalico.org/name == 'db', ports: [5432]}}, {action: Allow, protocol: TCP, destination: {nets: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16], ports: [443]}}]",
     ].join('\n'),
   ],
@@ -48,7 +48,13 @@ describe('checkProposal', () => {
     ]);
     // A pod's address is aggregated away: is it in the private ranges?
     expect(result.indeterminate.map((r) => [r.peer.namespace, r.port, r.unknowns])).toEqual([
-      ['other', 443, ['shop/namespace-isolation.shop-recommendation egress[1]: destination.nets: the pod IP (aggregated away in the flow log) is not known']],
+      [
+        'other',
+        443,
+        [
+          'shop/namespace-isolation.shop-recommendation egress[1]: destination.nets: the pod IP (aggregated away in the flow log) is not known',
+        ],
+      ],
     ]);
     expect(result.totals.byVerdict.allowed.rows).toBe(2);
     expect(result.warnings.map((w) => w.path)).toEqual(['bad.yaml']);
@@ -58,20 +64,30 @@ describe('checkProposal', () => {
 
   test('a view that applies only the named staged policies: every other staged policy is left out', () => {
     const web = wep('shop', 'web-*', ['app=web']);
-    const deny = 'apiVersion: projectcalico.org/v3\nkind: StagedGlobalNetworkPolicy\nmetadata: {name: default-deny}\nspec: {tier: default, selector: all(), types: [Ingress, Egress]}';
+    const deny =
+      'apiVersion: projectcalico.org/v3\nkind: StagedGlobalNetworkPolicy\nmetadata: {name: default-deny}\nspec: {tier: default, selector: all(), types: [Ingress, Egress]}';
     const tree = new Map([...TREE, ['global-default-deny.yaml', deny]]);
     const flows = [egress(web, wep('other', 'x-*'), { port: 8080 })];
     // Not in shop's policy: denied by the tier's default action once shop's policy is applied.
-    expect(checkProposal({ tree, flows, view: { staged: [{ namespace: 'shop', name: 'namespace-isolation.shop-recommendation' }] } }).denied).toHaveLength(1);
+    expect(
+      checkProposal({ tree, flows, view: { staged: [{ namespace: 'shop', name: 'namespace-isolation.shop-recommendation' }] } }).denied,
+    ).toHaveLength(1);
     // A pod of another namespace, its own policy staged only: the staged default deny is not applied.
     const other = [egress(wep('other', 'x-*'), wep('shop', 'web-*'), { port: 80 })];
-    expect(checkProposal({ tree, flows: other, view: { staged: [{ namespace: 'shop', name: 'namespace-isolation.shop-recommendation' }] } }).denied).toEqual([]);
+    expect(
+      checkProposal({ tree, flows: other, view: { staged: [{ namespace: 'shop', name: 'namespace-isolation.shop-recommendation' }] } })
+        .denied,
+    ).toEqual([]);
     // Every staged policy applied, the default deny among them: denied.
     expect(checkProposal({ tree, flows: other, view: 'staged' }).denied).toHaveLength(1);
   });
 
   test("from the engine's observations: each atom stands for a flow of the namespace", () => {
-    const aggregator = new FlowAggregator({ window: { from: NOW - 24 * HOUR, to: NOW }, clusterDomain: 'cluster.local', tierName: 'namespace-isolation' });
+    const aggregator = new FlowAggregator({
+      window: { from: NOW - 24 * HOUR, to: NOW },
+      clusterDomain: 'cluster.local',
+      tierName: 'namespace-isolation',
+    });
     aggregator.add(record('shop', engineWep('db'), { port: 5432 }));
     aggregator.add(record('shop', pvt, { port: 443 }));
     aggregator.add(record('shop', pvt, { port: 8443 }));

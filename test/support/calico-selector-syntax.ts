@@ -10,7 +10,26 @@ type Tok =
   | { kind: 'label'; value: string }
   | { kind: 'string'; value: string }
   | {
-      kind: 'lbrace' | 'rbrace' | 'comma' | 'eq' | 'ne' | 'in' | 'not' | 'notin' | 'contains' | 'startswith' | 'endswith' | 'all' | 'has' | 'lparen' | 'rparen' | 'and' | 'or' | 'global' | 'eof';
+      kind:
+        | 'lbrace'
+        | 'rbrace'
+        | 'comma'
+        | 'eq'
+        | 'ne'
+        | 'in'
+        | 'not'
+        | 'notin'
+        | 'contains'
+        | 'startswith'
+        | 'endswith'
+        | 'all'
+        | 'has'
+        | 'lparen'
+        | 'rparen'
+        | 'and'
+        | 'or'
+        | 'global'
+        | 'eof';
     };
 
 /** tokenizer.MaxLabelLength */

@@ -1,7 +1,7 @@
 // A pino logger (Probot's) whose output a test can read: everything down to trace, as JSON lines.
 
 import { Writable } from 'node:stream';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export function capturedLog(level: pino.LevelWithSilent = 'trace'): { log: Logger; text: () => string } {
   const lines: string[] = [];

@@ -27,7 +27,10 @@ export interface ProcessResult {
 }
 
 /** `policy-recommender <argv>` as a process, stdout and stderr pipes (not terminals). */
-export function cliProcess(argv: readonly string[], options: { input?: string | Buffer; env?: NodeJS.ProcessEnv; cwd?: string } = {}): ProcessResult {
+export function cliProcess(
+  argv: readonly string[],
+  options: { input?: string | Buffer; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): ProcessResult {
   const r = spawnSync(process.execPath, [CLI_PATH, ...argv], {
     encoding: 'utf8',
     ...(options.input !== undefined ? { input: options.input } : {}),
@@ -59,7 +62,10 @@ export function cliInTerminal(argv: readonly string[], options: { env?: NodeJS.P
 export async function filesIn(root: string): Promise<string[]> {
   if (!existsSync(root)) return [];
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(root.length + 1)).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
+    .sort();
 }
 
 /** A recommendation configuration's problems as `path: message`; none when it is valid. */

@@ -23,11 +23,11 @@
 //
 // Independent of src/ on purpose: this is the oracle the recommender and the simulator are judged by.
 
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { readdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { globalNamespaceSelectorError, selectorSyntaxError } from './calico-selector-syntax.ts';
 
@@ -101,7 +101,15 @@ export const isLabelValue = (s: string): boolean => s.length <= 63 && LABEL_VALU
 
 /** IsValidPortName: 1-15 of [-a-z0-9], at least one letter, no leading, trailing or double `-`. */
 export function isValidPortName(s: string): boolean {
-  return s.length >= 1 && s.length <= 15 && /^[-a-z0-9]+$/.test(s) && /[a-z]/.test(s) && !s.includes('--') && !s.startsWith('-') && !s.endsWith('-');
+  return (
+    s.length >= 1 &&
+    s.length <= 15 &&
+    /^[-a-z0-9]+$/.test(s) &&
+    /[a-z]/.test(s) &&
+    !s.includes('--') &&
+    !s.startsWith('-') &&
+    !s.endsWith('-')
+  );
 }
 
 /**
@@ -110,7 +118,8 @@ export function isValidPortName(s: string): boolean {
  */
 const CALICO_NAME = DNS_SUBDOMAIN;
 /** NetworkPolicy and StagedNetworkPolicy names: at most one dot, or `knp.default.` / `ossg.default.` (validator.go, every release). */
-const NETWORK_POLICY_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)?|((?:knp|ossg)\.default\.([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)))$/;
+const NETWORK_POLICY_NAME =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)?|((?:knp|ossg)\.default\.([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)))$/;
 /** GlobalNetworkPolicy and StagedGlobalNetworkPolicy names: at most one dot (validator.go, every release). */
 const GLOBAL_NETWORK_POLICY_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -192,7 +201,8 @@ function goJsonStringLength(s: string): number {
     const c = ch.codePointAt(0)!;
     if (ch === '"' || ch === '\\' || ch === '\n' || ch === '\r' || ch === '\t' || ch === '\b' || ch === '\f') n += 2;
     else if (c < 0x20 || ch === '<' || ch === '>' || ch === '&' || c === 0x2028 || c === 0x2029) n += 6;
-    else if (c >= 0xd800 && c <= 0xdfff) n += 6; // a lone surrogate becomes \ufffd
+    else if (c >= 0xd800 && c <= 0xdfff)
+      n += 6; // a lone surrogate becomes \ufffd
     else n += utf8Length(ch);
   }
   return n;
@@ -354,7 +364,8 @@ export function validateCalicoObject(obj: unknown, options: CalicoValidationOpti
   if (schema === undefined) return [`/kind: not a Calico kind with a CRD here: ${JSON.stringify(kind)}`];
 
   const errors: string[] = [];
-  if (obj['apiVersion'] !== CALICO_API_VERSION) errors.push(`/apiVersion: must be ${CALICO_API_VERSION}, got ${JSON.stringify(obj['apiVersion'])}`);
+  if (obj['apiVersion'] !== CALICO_API_VERSION)
+    errors.push(`/apiVersion: must be ${CALICO_API_VERSION}, got ${JSON.stringify(obj['apiVersion'])}`);
   if (!schema.validate(obj)) errors.push(...(schema.validate.errors ?? []).map(formatAjvError));
   errors.push(...checkMetadata(obj['metadata'], schema));
 
@@ -363,7 +374,8 @@ export function validateCalicoObject(obj: unknown, options: CalicoValidationOpti
   const spec = isObj(obj['spec']) ? obj['spec'] : {};
   if (kind === 'Tier') errors.push(...checkTier(name, spec, ctx));
   if (kind === 'NetworkSet' || kind === 'GlobalNetworkSet') errors.push(...checkNetworkSet(metadata, spec));
-  if (kind === 'StagedKubernetesNetworkPolicy') errors.push(...checkStagedDelete(spec, ['stagedAction'], 'Spec fields should all be zero-value if stagedAction is Delete'));
+  if (kind === 'StagedKubernetesNetworkPolicy')
+    errors.push(...checkStagedDelete(spec, ['stagedAction'], 'Spec fields should all be zero-value if stagedAction is Delete'));
   if (POLICY_KINDS.has(kind as string)) errors.push(...checkPolicy(kind as string, name, spec, ctx));
   if (ctx.cluster) errors.push(...checkV1Storage(kind as string, metadata, spec, ctx));
   return [...new Set(errors)];
@@ -376,7 +388,8 @@ function checkMetadata(metadata: unknown, schema: KindSchema): string[] {
   for (const key of Object.keys(metadata)) if (!OBJECT_META_FIELDS.has(key)) errors.push(`/metadata: unknown field "${key}"`);
   const { name, namespace, labels, annotations } = metadata;
   if (typeof name !== 'string') errors.push('/metadata/name: required');
-  else if (!isDnsSubdomain(name)) errors.push(`/metadata/name: "${name}" is not a valid DNS subdomain (lowercase alphanumerics, "-" and ".", at most 253 characters)`);
+  else if (!isDnsSubdomain(name))
+    errors.push(`/metadata/name: "${name}" is not a valid DNS subdomain (lowercase alphanumerics, "-" and ".", at most 253 characters)`);
   if (schema.namespaced) {
     if (namespace !== undefined && (typeof namespace !== 'string' || !isDnsLabel(namespace))) {
       errors.push(`/metadata/namespace: ${JSON.stringify(namespace)} is not a valid namespace name`);
@@ -389,7 +402,8 @@ function checkMetadata(metadata: unknown, schema: KindSchema): string[] {
     else {
       for (const [key, value] of Object.entries(labels)) {
         if (!isQualifiedName(key)) errors.push(`/metadata/labels: invalid label key "${key}"`);
-        if (typeof value !== 'string' || !isLabelValue(value)) errors.push(`/metadata/labels/${key}: invalid label value ${JSON.stringify(value)}`);
+        if (typeof value !== 'string' || !isLabelValue(value))
+          errors.push(`/metadata/labels/${key}: invalid label value ${JSON.stringify(value)}`);
       }
     }
   }
@@ -418,15 +432,25 @@ function checkAnnotations(annotations: unknown, at: string): string[] {
  */
 function checkTier(name: string, spec: Obj, ctx: Ctx): string[] {
   const errors: string[] = [];
-  if (name !== '' && !isDnsLabel(name)) errors.push(`/metadata/name: tier name "${name}" must be a DNS label of at most 63 characters (no dots)`);
+  if (name !== '' && !isDnsLabel(name))
+    errors.push(`/metadata/name: tier name "${name}" must be a DNS label of at most 63 characters (no dots)`);
   const reserved: Record<string, { order: number; action: string | null }> = since(ctx.version, '3.32')
-    ? { default: { order: 1_000_000, action: 'Deny' }, 'kube-admin': { order: 1000, action: 'Pass' }, 'kube-baseline': { order: 10_000_000, action: 'Pass' } }
-    : { default: { order: 1_000_000, action: null }, adminnetworkpolicy: { order: 1000, action: null }, baselineadminnetworkpolicy: { order: 10_000_000, action: null } };
+    ? {
+        default: { order: 1_000_000, action: 'Deny' },
+        'kube-admin': { order: 1000, action: 'Pass' },
+        'kube-baseline': { order: 10_000_000, action: 'Pass' },
+      }
+    : {
+        default: { order: 1_000_000, action: null },
+        adminnetworkpolicy: { order: 1000, action: null },
+        baselineadminnetworkpolicy: { order: 10_000_000, action: null },
+      };
   const rule = Object.hasOwn(reserved, name) ? reserved[name]! : undefined;
   if (rule !== undefined) {
     // From 3.32 the CRD defaults defaultAction to Deny before its CEL rules run.
     const action = spec['defaultAction'] ?? 'Deny';
-    if (rule.action !== null && action !== rule.action) errors.push(`/spec/defaultAction: the '${name}' tier must have default action '${rule.action}'`);
+    if (rule.action !== null && action !== rule.action)
+      errors.push(`/spec/defaultAction: the '${name}' tier must have default action '${rule.action}'`);
     if (spec['order'] !== rule.order) errors.push(`/spec/order: ${name} tier order must be ${rule.order}`);
   }
   return errors;
@@ -462,7 +486,8 @@ function checkStagedDelete(spec: Obj, keep: readonly string[], message: string):
 const hasText = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
 const nonEmptyList = (v: unknown): boolean => Array.isArray(v) && v.length > 0;
 /** The policy-level global() check: Go's strings.Contains(s, "global()") up to 3.32, the CRD's CEL contains('global(') from 3.33. */
-const policyGlobal = (v: unknown, ctx: Ctx): boolean => typeof v === 'string' && v.includes(since(ctx.version, '3.33') ? 'global(' : 'global()');
+const policyGlobal = (v: unknown, ctx: Ctx): boolean =>
+  typeof v === 'string' && v.includes(since(ctx.version, '3.33') ? 'global(' : 'global()');
 
 function checkSelector(value: unknown, at: string): string[] {
   if (typeof value !== 'string') return [];
@@ -487,7 +512,8 @@ function checkPolicy(kind: string, name: string, spec: Obj, ctx: Ctx): string[] 
   const tierRaw = spec['tier'];
   const tier = typeof tierRaw === 'string' && tierRaw !== '' ? tierRaw : 'default';
   if (!CALICO_NAME.test(tier)) errors.push(`/spec/tier: "${tier}" is not a valid name`);
-  else if (ctx.cluster && !isDnsLabel(tier)) errors.push(`/spec/tier: "${tier}" cannot name a tier (tier names are DNS labels of at most 63 characters)`);
+  else if (ctx.cluster && !isDnsLabel(tier))
+    errors.push(`/spec/tier: "${tier}" cannot name a tier (tier names are DNS labels of at most 63 characters)`);
 
   if (ctx.cluster && !since(ctx.version, '3.32')) errors.push(...checkTieredName(kind, name, tier));
 
@@ -537,7 +563,8 @@ function checkPolicy(kind: string, name: string, spec: Obj, ctx: Ctx): string[] 
     if (preDNAT && doNotTrack) errors.push('/spec: preDNAT and doNotTrack cannot both be true');
     if (preDNAT && nonEmptyList(spec['egress'])) errors.push('/spec: preDNAT policy cannot have any egress rules');
     if (preDNAT && Array.isArray(types) && types.includes('Egress')) errors.push("/spec: preDNAT policy cannot have 'Egress' type");
-    if ((preDNAT || doNotTrack) && spec['applyOnForward'] !== true) errors.push('/spec: applyOnForward must be true if either preDNAT or doNotTrack is true');
+    if ((preDNAT || doNotTrack) && spec['applyOnForward'] !== true)
+      errors.push('/spec: applyOnForward must be true if either preDNAT or doNotTrack is true');
   }
 
   for (const direction of ['ingress', 'egress'] as const) {
@@ -559,7 +586,8 @@ function checkPolicy(kind: string, name: string, spec: Obj, ctx: Ctx): string[] 
  */
 function checkTieredName(kind: string, name: string, tier: string): string[] {
   if (name === '') return [];
-  if (kind === 'StagedNetworkPolicy' && name.startsWith('knp.default.')) return [`/metadata/name: a StagedNetworkPolicy cannot be named knp.default.*`];
+  if (kind === 'StagedNetworkPolicy' && name.startsWith('knp.default.'))
+    return [`/metadata/name: a StagedNetworkPolicy cannot be named knp.default.*`];
   if (['knp.default.', 'kanp.adminnetworkpolicy.', 'kbanp.baselineadminnetworkpolicy.', 'ossg.'].some((p) => name.startsWith(p))) return [];
   if (tier === 'default' ? !name.includes('.') || name.startsWith('default.') : name.startsWith(`${tier}.`)) return [];
   return [`/metadata/name: "${name}" is in tier "${tier}" and must be named "${tier}.<name>" (Calico up to 3.31)`];
@@ -573,28 +601,41 @@ function checkRule(rule: Obj, direction: 'ingress' | 'egress', global: boolean, 
   const destination = isObj(rule['destination']) ? rule['destination'] : {};
 
   // The action tag (up to 3.31 not in the CRD) and the ipVersion tag.
-  if (action !== undefined && action !== 'Allow' && action !== 'Deny' && action !== 'Log' && action !== 'Pass') errors.push(`${at}/action: must be one of "Allow", "Deny", "Log", "Pass"`);
+  if (action !== undefined && action !== 'Allow' && action !== 'Deny' && action !== 'Log' && action !== 'Pass')
+    errors.push(`${at}/action: must be one of "Allow", "Deny", "Log", "Pass"`);
   if (ipVersion !== undefined && ipVersion !== 4 && ipVersion !== 6) errors.push(`${at}/ipVersion: must be 4 or 6`);
 
-  for (const [field, value] of [['protocol', protocol], ['notProtocol', notProtocol]] as const) {
-    if (value !== undefined && !isProtocol(value)) errors.push(`${at}/${field}: ${JSON.stringify(value)} is not a protocol (TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or 1-255)`);
+  for (const [field, value] of [
+    ['protocol', protocol],
+    ['notProtocol', notProtocol],
+  ] as const) {
+    if (value !== undefined && !isProtocol(value))
+      errors.push(`${at}/${field}: ${JSON.stringify(value)} is not a protocol (TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or 1-255)`);
   }
 
   // Ports need a protocol with ports. 3.30/3.31: any port; 3.32+: without a protocol, named ports only.
-  for (const [side, entity] of [['source', source], ['destination', destination]] as const) {
+  for (const [side, entity] of [
+    ['source', source],
+    ['destination', destination],
+  ] as const) {
     for (const field of ['ports', 'notPorts'] as const) {
       const ports = entity[field];
       if (!Array.isArray(ports)) continue;
       ports.forEach((p, i) => {
         const error = portError(p);
-        if (error !== null) errors.push(`${at}/${side}/${field}/${i}: ${JSON.stringify(p)} is not a port, port range or port name (${error})`);
+        if (error !== null)
+          errors.push(`${at}/${side}/${field}/${i}: ${JSON.stringify(p)} is not a port, port range or port name (${error})`);
       });
       if (ports.length === 0) continue;
       if (protocol === undefined) {
-        if (!since(ctx.version, '3.32')) errors.push(`${at}/${side}/${field}: ports are only valid with protocol TCP, UDP or SCTP (no protocol)`);
-        else if (!ports.every((p) => typeof p === 'string' && !isNumericPort(p))) errors.push(`${at}/${side}/${field}: rules with numeric port or port range must set protocol to TCP or UDP or SCTP`);
+        if (!since(ctx.version, '3.32'))
+          errors.push(`${at}/${side}/${field}: ports are only valid with protocol TCP, UDP or SCTP (no protocol)`);
+        else if (!ports.every((p) => typeof p === 'string' && !isNumericPort(p)))
+          errors.push(`${at}/${side}/${field}: rules with numeric port or port range must set protocol to TCP or UDP or SCTP`);
       } else if (!protocolHasPorts(protocol)) {
-        errors.push(`${at}/${side}/${field}: ports are only valid with protocol TCP, UDP or SCTP (protocol is ${JSON.stringify(protocol)})`);
+        errors.push(
+          `${at}/${side}/${field}: ports are only valid with protocol TCP, UDP or SCTP (protocol is ${JSON.stringify(protocol)})`,
+        );
       }
     }
   }
@@ -612,11 +653,16 @@ function checkRule(rule: Obj, direction: 'ingress' | 'egress', global: boolean, 
   }
 
   // ICMP: type 0-254, code 0-255, no code without a type (every release).
-  for (const [field, value] of [['icmp', icmp], ['notICMP', notICMP]] as const) {
+  for (const [field, value] of [
+    ['icmp', icmp],
+    ['notICMP', notICMP],
+  ] as const) {
     if (!isObj(value)) continue;
     const { type, code } = value;
-    if (type !== undefined && !(Number.isInteger(type) && (type as number) >= 0 && (type as number) <= 254)) errors.push(`${at}/${field}/type: must be 0-254`);
-    if (code !== undefined && !(Number.isInteger(code) && (code as number) >= 0 && (code as number) <= 255)) errors.push(`${at}/${field}/code: must be 0-255`);
+    if (type !== undefined && !(Number.isInteger(type) && (type as number) >= 0 && (type as number) <= 254))
+      errors.push(`${at}/${field}/type: must be 0-254`);
+    if (code !== undefined && !(Number.isInteger(code) && (code as number) >= 0 && (code as number) <= 255))
+      errors.push(`${at}/${field}/code: must be 0-255`);
     if (code !== undefined && type === undefined) errors.push(`${at}/${field}: ICMP code specified without an ICMP type`);
   }
   // `icmp` (not notICMP) needs protocol ICMP or ICMPv6: up to 3.32 the strings only (Go compares
@@ -625,9 +671,14 @@ function checkRule(rule: Obj, direction: 'ingress' | 'egress', global: boolean, 
   if (icmp !== undefined && !icmpProtocols.includes(protocol)) errors.push(`${at}/icmp: ICMP fields require protocol to be ICMP or ICMPv6`);
   const icmp4: readonly unknown[] = since(ctx.version, '3.33') ? ['ICMP', 1] : ['ICMP'];
   const icmp6: readonly unknown[] = since(ctx.version, '3.33') ? ['ICMPv6', 58] : ['ICMPv6'];
-  for (const [field, value] of [['protocol', protocol], ['notProtocol', notProtocol]] as const) {
-    if (icmp4.includes(value) && ipVersion !== undefined && ipVersion !== 4) errors.push(`${at}/${field}: protocol ICMP requires ipVersion 4`);
-    if (icmp6.includes(value) && ipVersion !== undefined && ipVersion !== 6) errors.push(`${at}/${field}: protocol ICMPv6 requires ipVersion 6`);
+  for (const [field, value] of [
+    ['protocol', protocol],
+    ['notProtocol', notProtocol],
+  ] as const) {
+    if (icmp4.includes(value) && ipVersion !== undefined && ipVersion !== 4)
+      errors.push(`${at}/${field}: protocol ICMP requires ipVersion 4`);
+    if (icmp6.includes(value) && ipVersion !== undefined && ipVersion !== 6)
+      errors.push(`${at}/${field}: protocol ICMPv6 requires ipVersion 6`);
   }
 
   // Destination services take their ports from the endpoints.
@@ -637,27 +688,36 @@ function checkRule(rule: Obj, direction: 'ingress' | 'egress', global: boolean, 
 
   errors.push(...checkNets(rule, ipVersion, at));
 
-  for (const [side, entity] of [['source', source], ['destination', destination]] as const) {
+  for (const [side, entity] of [
+    ['source', source],
+    ['destination', destination],
+  ] as const) {
     const where = `${at}/${side}`;
     errors.push(...checkEntity(entity, where, ctx));
     // Which side may name services (validate(Global)NetworkPolicySpec).
     if (entity['services'] !== undefined) {
-      if (direction === 'egress' && side === 'source') errors.push(`${where}/services: services cannot be used in the source of an egress rule`);
-      if (direction === 'ingress' && side === 'destination') errors.push(`${where}/services: services cannot be used in the destination of an ingress rule`);
+      if (direction === 'egress' && side === 'source')
+        errors.push(`${where}/services: services cannot be used in the source of an egress rule`);
+      if (direction === 'ingress' && side === 'destination')
+        errors.push(`${where}/services: services cannot be used in the destination of an ingress rule`);
       const services = entity['services'];
       const remote = (direction === 'egress' && side === 'destination') || (direction === 'ingress' && side === 'source');
-      if (global && remote && isObj(services) && !hasText(services['namespace'])) errors.push(`${where}/services/namespace: must specify a namespace in a global policy`);
+      if (global && remote && isObj(services) && !hasText(services['namespace']))
+        errors.push(`${where}/services/namespace: must specify a namespace in a global policy`);
     }
     // Calico Enterprise's validator on domains (shared/reference/calico.md section 3); open-source CRDs reject the field itself.
     if (entity['domains'] !== undefined) {
-      if (nonEmptyList(entity['nets']) || nonEmptyList(entity['notNets'])) errors.push(`${where}/domains: domains cannot be combined with nets`);
+      if (nonEmptyList(entity['nets']) || nonEmptyList(entity['notNets']))
+        errors.push(`${where}/domains: domains cannot be combined with nets`);
       if (action !== 'Allow') errors.push(`${where}/domains: domains are only valid on Allow rules`);
-      if (direction !== 'egress' || side !== 'destination') errors.push(`${where}/domains: domains are only valid in an egress rule's destination`);
+      if (direction !== 'egress' || side !== 'destination')
+        errors.push(`${where}/domains: domains are only valid in an egress rule's destination`);
     }
   }
 
   const metadata = rule['metadata'];
-  if (isObj(metadata) && metadata['annotations'] !== undefined) errors.push(...checkAnnotations(metadata['annotations'], `${at}/metadata/annotations`));
+  if (isObj(metadata) && metadata['annotations'] !== undefined)
+    errors.push(...checkAnnotations(metadata['annotations'], `${at}/metadata/annotations`));
   return errors;
 }
 
@@ -676,7 +736,8 @@ function checkHttp(http: unknown, at: string): string[] {
       if (exact !== '' && prefix !== '') errors.push(`${at}/paths/${i}: both 'exact' and 'prefix' are set`);
       const v = exact !== '' ? exact : prefix;
       if (v === '') errors.push(`${at}/paths/${i}: either 'exact' or 'prefix' must be set`);
-      else if (!v.startsWith('/') || /[? #]/.test(v)) errors.push(`${at}/paths/${i}: invalid path ${JSON.stringify(v)} (must start with / and not contain ?, space or #)`);
+      else if (!v.startsWith('/') || /[? #]/.test(v))
+        errors.push(`${at}/paths/${i}: invalid path ${JSON.stringify(v)} (must start with / and not contain ?, space or #)`);
     });
   }
   return errors;
@@ -711,7 +772,8 @@ function checkNets(rule: Obj, ipVersion: unknown, at: string): string[] {
           errors.push(`${at}/${side}/${field}/${i}: catch-all CIDR in negation creates logical contradiction (matches no traffic)`);
         }
       });
-      if ((ipVersion === 4 || ipVersion === 6) && ((v4 && ipVersion !== 4) || (v6 && ipVersion !== 6))) errors.push(`${at}/${side}/${field}: rule IP version doesn't match CIDR version`);
+      if ((ipVersion === 4 || ipVersion === 6) && ((v4 && ipVersion !== 4) || (v6 && ipVersion !== 6)))
+        errors.push(`${at}/${side}/${field}: rule IP version doesn't match CIDR version`);
       if ((v4 && seen6) || (v6 && seen4) || (v4 && v6)) errors.push(`${at}/${side}/${field}: rule contains both IPv4 and IPv6 CIDRs`);
       seen4 ||= v4;
       seen6 ||= v6;
@@ -723,7 +785,8 @@ function checkNets(rule: Obj, ipVersion: unknown, at: string): string[] {
 /** An EntityRule: the selector tags, global() (validateEntityRule; CEL from 3.33), services (Go up to 3.32, CEL from 3.33: same rules). */
 function checkEntity(entity: Obj, at: string, ctx: Ctx): string[] {
   const errors: string[] = [];
-  for (const field of ['selector', 'notSelector', 'namespaceSelector'] as const) errors.push(...checkSelector(entity[field], `${at}/${field}`));
+  for (const field of ['selector', 'notSelector', 'namespaceSelector'] as const)
+    errors.push(...checkSelector(entity[field], `${at}/${field}`));
   if (policyGlobal(entity['selector'], ctx)) errors.push(`${at}/selector: global() can only be used in an EntityRule namespaceSelector`);
   if (typeof entity['namespaceSelector'] === 'string') {
     const error = globalNamespaceSelectorError(entity['namespaceSelector']);
@@ -736,8 +799,10 @@ function checkEntity(entity: Obj, at: string, ctx: Ctx): string[] {
   if (services !== undefined) {
     if (hasText(entity['namespaceSelector'])) errors.push(`${at}: cannot specify NamespaceSelector and Services on the same rule`);
     if (entity['serviceAccounts'] !== undefined) errors.push(`${at}: cannot specify ServiceAccounts and Services on the same rule`);
-    if (hasText(entity['selector']) || hasText(entity['notSelector'])) errors.push(`${at}: cannot specify Selector/NotSelector and Services on the same rule`);
-    if (nonEmptyList(entity['nets']) || nonEmptyList(entity['notNets'])) errors.push(`${at}: cannot specify Nets/NotNets and Services on the same rule`);
+    if (hasText(entity['selector']) || hasText(entity['notSelector']))
+      errors.push(`${at}: cannot specify Selector/NotSelector and Services on the same rule`);
+    if (nonEmptyList(entity['nets']) || nonEmptyList(entity['notNets']))
+      errors.push(`${at}: cannot specify Nets/NotNets and Services on the same rule`);
     if (!isObj(services) || !hasText(services['name'])) errors.push(`${at}/services: services must specify a service name`);
     if (isObj(services)) {
       for (const field of ['name', 'namespace'] as const) {
@@ -826,15 +891,21 @@ const isOurs = (key: string): boolean => key.includes('projectcalico.org/') || k
 function checkV1Storage(kind: string, metadata: Obj, spec: Obj, ctx: Ctx): string[] {
   const errors: string[] = [];
   const name = typeof metadata['name'] === 'string' ? metadata['name'] : '';
-  const labels: Record<string, string> = isObj(metadata['labels']) ? Object.fromEntries(Object.entries(metadata['labels']).map(([k, v]) => [k, String(v)])) : {};
-  const annotations: Record<string, string> = isObj(metadata['annotations']) ? Object.fromEntries(Object.entries(metadata['annotations']).map(([k, v]) => [k, String(v)])) : {};
+  const labels: Record<string, string> = isObj(metadata['labels'])
+    ? Object.fromEntries(Object.entries(metadata['labels']).map(([k, v]) => [k, String(v)]))
+    : {};
+  const annotations: Record<string, string> = isObj(metadata['annotations'])
+    ? Object.fromEntries(Object.entries(metadata['annotations']).map(([k, v]) => [k, String(v)]))
+    : {};
   const policy = POLICY_KINDS.has(kind);
   if (policy) {
     const tier = typeof spec['tier'] === 'string' && spec['tier'] !== '' ? spec['tier'] : 'default';
     // clientv3 labels a policy with its tier: 3.32+ always (api/pkg/defaults), up to 3.31 outside the default tier.
     if (since(ctx.version, '3.32') || tier !== 'default') labels['projectcalico.org/tier'] = tier;
     if (!since(ctx.version, '3.32') && !name.includes('.') && `default.${name}`.length > 253) {
-      errors.push(`/metadata/name: stored as "default.${name.slice(0, 20)}..." (${name.length + 8} characters), longer than 253 (Calico up to 3.31)`);
+      errors.push(
+        `/metadata/name: stored as "default.${name.slice(0, 20)}..." (${name.length + 8} characters), longer than 253 (Calico up to 3.31)`,
+      );
     }
   }
   // {"name":"..","creationTimestamp":"2006-01-02T15:04:05Z","labels":{..},"annotations":{..}}
@@ -845,7 +916,9 @@ function checkV1Storage(kind: string, metadata: Obj, spec: Obj, ctx: Ctx): strin
   const kept = Object.entries(annotations).filter(([k]) => isOurs(k));
   const stored = utf8Length('projectcalico.org/metadata') + json + kept.reduce((acc, [k, v]) => acc + utf8Length(k) + utf8Length(v), 0);
   if (stored > ANNOTATIONS_LIMIT) {
-    errors.push(`/metadata: stored through the crd.projectcalico.org/v1 backend, the annotations take at least ${stored} bytes, more than ${ANNOTATIONS_LIMIT}`);
+    errors.push(
+      `/metadata: stored through the crd.projectcalico.org/v1 backend, the annotations take at least ${stored} bytes, more than ${ANNOTATIONS_LIMIT}`,
+    );
   }
   return errors;
 }

@@ -53,7 +53,11 @@ export const instructionsOf = (stage: Stage, keyword: string): Instruction[] => 
 /** Words of a shell-form argument list, with double or single quotes removed (also inside a word: key="a value"). */
 function words(text: string): string[] {
   return [...text.matchAll(/(?:"(?:[^"\\]|\\.)*"|'[^']*'|\\.|[^\s"'\\])+/g)].map((m) =>
-    m[0].replace(/"((?:[^"\\]|\\.)*)"|'([^']*)'|\\(.)/g, (_, double: string | undefined, single: string | undefined, escaped: string | undefined) => double?.replace(/\\(.)/g, '$1') ?? single ?? escaped!),
+    m[0].replace(
+      /"((?:[^"\\]|\\.)*)"|'([^']*)'|\\(.)/g,
+      (_, double: string | undefined, single: string | undefined, escaped: string | undefined) =>
+        double?.replace(/\\(.)/g, '$1') ?? single ?? escaped!,
+    ),
   );
 }
 
@@ -165,7 +169,9 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
  * platforms are not installed there, nor here. Returns the packages laid out.
  */
 export async function productionNodeModules(repo: string, destRoot: string): Promise<string[]> {
-  const lock = JSON.parse(await readFile(join(repo, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; optional?: boolean; link?: boolean }> };
+  const lock = JSON.parse(await readFile(join(repo, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean; optional?: boolean; link?: boolean }>;
+  };
   const laid: string[] = [];
   for (const [key, entry] of Object.entries(lock.packages)) {
     if (key === '' || entry.dev === true) continue;
@@ -182,7 +188,8 @@ export async function productionNodeModules(repo: string, destRoot: string): Pro
     // Nested node_modules are packages of their own in the lockfile.
     for (const entryName of await readdir(from)) {
       if (entryName === 'node_modules') continue;
-      for (const file of await walkFiles(join(from, entryName))) await linkOrCopy(file, join(destRoot, relative('node_modules', key), relative(from, file)));
+      for (const file of await walkFiles(join(from, entryName)))
+        await linkOrCopy(file, join(destRoot, relative('node_modules', key), relative(from, file)));
     }
     laid.push(key.replace(/^(.*\/)?node_modules\//, ''));
   }
@@ -213,14 +220,19 @@ async function copyFromContext(copy: Copy, context: string, image: (path: string
     if (files.length === 0) throw new Error(`COPY ${source}: not in the build context (missing, or excluded by .dockerignore)`);
     const isDir = (await lstat(root)).isDirectory();
     for (const file of files) {
-      const target = isDir ? join(image(copy.dest), relative(root, file)) : intoDir ? join(image(copy.dest), basename(file)) : image(copy.dest);
+      const target = isDir
+        ? join(image(copy.dest), relative(root, file))
+        : intoDir
+          ? join(image(copy.dest), basename(file))
+          : image(copy.dest);
       await mkdir(dirname(target), { recursive: true });
       await copyFile(file, target);
     }
   }
 }
 
-const installsProduction = (stage: Stage): boolean => instructionsOf(stage, 'RUN').some((r) => /\bnpm install\b.*--omit=dev\b/.test(r.args));
+const installsProduction = (stage: Stage): boolean =>
+  instructionsOf(stage, 'RUN').some((r) => /\bnpm install\b.*--omit=dev\b/.test(r.args));
 
 /**
  * A stage that builds, laid out under `scratch`: its COPYs from the context, its `npm install`
@@ -236,9 +248,13 @@ async function runBuildStage(stage: Stage, context: string, build: BuildStages):
   }
   for (const run of instructionsOf(stage, 'RUN')) {
     const script = /^npm run ([\w:.-]+)$/.exec(run.args)?.[1];
-    if (/^npm install\b/.test(run.args) && !/--omit=dev\b/.test(run.args)) await symlink(join(context, 'node_modules'), image('node_modules'));
+    if (/^npm install\b/.test(run.args) && !/--omit=dev\b/.test(run.args))
+      await symlink(join(context, 'node_modules'), image('node_modules'));
     else if (script !== undefined) build.npm(['run', script], image('.'));
-    else throw new Error(`Dockerfile line ${run.line}: RUN ${run.args}: only npm install (every dependency) and npm run <script> are emulated in a build stage`);
+    else
+      throw new Error(
+        `Dockerfile line ${run.line}: RUN ${run.args}: only npm install (every dependency) and npm run <script> are emulated in a build stage`,
+      );
   }
   return root;
 }
@@ -259,10 +275,12 @@ export async function layOutFinalStage(stages: readonly Stage[], context: string
       continue;
     }
     const stage = stages.find((s) => s.name === copy.from);
-    if (stage === undefined || copy.sources.length !== 1) throw new Error(`COPY --from=${copy.from} ${copy.sources.join(' ')}: not one source from a stage of this Dockerfile`);
+    if (stage === undefined || copy.sources.length !== 1)
+      throw new Error(`COPY --from=${copy.from} ${copy.sources.join(' ')}: not one source from a stage of this Dockerfile`);
     const source = copy.sources[0]!;
     if (installsProduction(stage)) {
-      if (source !== posix.join(workdirOf(stage), 'node_modules')) throw new Error(`COPY --from=${copy.from} ${source}: only the node_modules of a stage running npm install --omit=dev is emulated`);
+      if (source !== posix.join(workdirOf(stage), 'node_modules'))
+        throw new Error(`COPY --from=${copy.from} ${source}: only the node_modules of a stage running npm install --omit=dev is emulated`);
       packages = await productionNodeModules(context, image(copy.dest));
     } else {
       const root = built.get(stage) ?? (await runBuildStage(stage, context, build));

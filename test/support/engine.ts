@@ -1,16 +1,16 @@
 // Builders for flow records and an in-memory run of the planner, for engine tests.
 
 import { parseAllDocuments } from 'yaml';
-import { validateRecommendationConfig, type RecommendationConfig } from '../../src/config/recommendation-config.ts';
-import { FlowAggregator } from '../../src/engine/aggregate.ts';
 import type { Protocol } from '../../src/calico/protocol.ts';
+import { type RecommendationConfig, validateRecommendationConfig } from '../../src/config/recommendation-config.ts';
+import { FlowAggregator } from '../../src/engine/aggregate.ts';
+import type { NetworkSetFacts } from '../../src/engine/network-sets.ts';
+import type { Workload } from '../../src/engine/workloads.ts';
 import { parsePolicyHit } from '../../src/flows/policy-hit.ts';
 import type { FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from '../../src/flows/record.ts';
 import type { CalicoEdition } from '../../src/flows/source.ts';
-import { planRecommendations, type Plan } from '../../src/pipeline/plan.ts';
+import { type Plan, planRecommendations } from '../../src/pipeline/plan.ts';
 import { learnContext, TEMPLATE_DIR } from '../../src/pipeline/run.ts';
-import type { Workload } from '../../src/engine/workloads.ts';
-import type { NetworkSetFacts } from '../../src/engine/network-sets.ts';
 import { loadTree } from '../../src/repo/fs-tree.ts';
 
 export const NOW = 1_795_000_000; // 2026-11-18T...
@@ -27,7 +27,10 @@ export function deploymentPods(namespace: string, name: string, labels: Record<s
 
 /** The aggregated pods of a StatefulSet: `<name>-*` with controller-revision-hash `<name>-<hash>`. */
 export function statefulSetPods(namespace: string, name: string, labels: Record<string, string>): FlowEndpoint {
-  return wep(namespace, `${name}-*`, [...Object.entries(labels).map(([k, v]) => `${k}=${v}`), `controller-revision-hash=${name}-6c8d7f9b4`]);
+  return wep(namespace, `${name}-*`, [
+    ...Object.entries(labels).map(([k, v]) => `${k}=${v}`),
+    `controller-revision-hash=${name}-6c8d7f9b4`,
+  ]);
 }
 export const pub: FlowEndpoint = { type: 'net', name: 'pub', namespace: null, labels: [], ip: null };
 export const pvt: FlowEndpoint = { type: 'net', name: 'pvt', namespace: null, labels: [], ip: null };
@@ -51,7 +54,9 @@ export function hit(text: string): PolicyHit {
 
 export function profileTrace(namespace: string): PolicyTrace {
   // Built, not parsed: tests give namespaces a flow log could not hold.
-  const hits: PolicyHit[] = [{ index: 0, tier: '__PROFILE__', kind: 'Profile', namespace: null, name: `kns.${namespace}`, action: 'allow', ruleIndex: 0 }];
+  const hits: PolicyHit[] = [
+    { index: 0, tier: '__PROFILE__', kind: 'Profile', namespace: null, name: `kns.${namespace}`, action: 'allow', ruleIndex: 0 },
+  ];
   return { all: hits, pending: hits, enforced: hits };
 }
 
@@ -168,8 +173,14 @@ export function bare(rules: readonly any[] | undefined): any[] {
  * repository made from that template holds.
  */
 export const KUSTOMIZE_LAYOUT: ReadonlyMap<string, string> = new Map([
-  ['kustomization.yaml', 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - tiers.yaml\n  - global-default-deny.yaml\n  - namespace-isolation\n'],
-  ['namespace-isolation/kustomization.yaml', '# One staged namespace-isolation policy per namespace, proposed by policy-recommender.\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n'],
+  [
+    'kustomization.yaml',
+    'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - tiers.yaml\n  - global-default-deny.yaml\n  - namespace-isolation\n',
+  ],
+  [
+    'namespace-isolation/kustomization.yaml',
+    '# One staged namespace-isolation policy per namespace, proposed by policy-recommender.\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n',
+  ],
 ]);
 
 /** A tree of the kustomize layout, as the earlier releases' template made it. */

@@ -42,11 +42,11 @@
 // `throttle` options of `ProbotOctokit.defaults({ throttle: { enabled: false } })` with its own,
 // which leaves the plugin on and spaces writes 1 s apart (see test/app/fake-github.test.ts).
 
-import { mergeTrees, type TreeMerge } from './fake-merge.ts';
 import { createHash } from 'node:crypto';
 import { type DocumentNode, type FieldNode, Kind, type OperationDefinitionNode } from 'graphql';
 import nock from 'nock';
 import type { Probot } from 'probot';
+import { mergeTrees, type TreeMerge } from './fake-merge.ts';
 import { graphqlDescription, type MatchedRequest, type ResolverFailure, restDescription } from './github-description.ts';
 
 // ==================================================================================== public types
@@ -513,7 +513,8 @@ class RepoState {
         flat.set(path, { sha: change.sha, mode: change.mode ?? '100644' });
       }
       // A file replaces a directory of the same name and the other way round, as in git.
-      for (const p of [...flat.keys()]) if (p !== path && (path.startsWith(`${p}/`) || p.startsWith(`${path}/`)) && change !== null) flat.delete(p);
+      for (const p of [...flat.keys()])
+        if (p !== path && (path.startsWith(`${p}/`) || p.startsWith(`${path}/`)) && change !== null) flat.delete(p);
     }
     return hashDir(dirOf(flat), this.trees);
   }
@@ -640,7 +641,11 @@ class RepoState {
     // The commits new to the repository: for a new branch, those on no other branch.
     const known = before !== null ? [before] : [...this.refs].filter(([name]) => name !== branch).map(([, sha]) => sha);
     const commits: string[] = [];
-    for (let sha: string | undefined = after ?? undefined; sha !== undefined && !known.some((k) => this.isAncestor(sha!, k)); sha = this.commit(sha).parents[0]) {
+    for (
+      let sha: string | undefined = after ?? undefined;
+      sha !== undefined && !known.some((k) => this.isAncestor(sha!, k));
+      sha = this.commit(sha).parents[0]
+    ) {
       commits.unshift(sha);
     }
     const toPayload = (sha: string) => {
@@ -687,7 +692,9 @@ class RepoState {
     return webhookEvent(this.world, name, {
       repository: this.restRepository(),
       sender: this.restUser(sender),
-      ...(this.installationId !== null ? { installation: { id: this.installationId, node_id: nodeId('I', 'installation', this.installationId) } } : {}),
+      ...(this.installationId !== null
+        ? { installation: { id: this.installationId, node_id: nodeId('I', 'installation', this.installationId) } }
+        : {}),
       ...payload,
     });
   }
@@ -699,7 +706,12 @@ class RepoState {
 
   /** Queues a `pull_request` or `issues` event about a thread. */
   threadEvent(t: Thread, action: string, sender: User, extra: Record<string, unknown> = {}): void {
-    if (t.pr) this.emit('pull_request', { action, number: t.number, pull_request: this.restPull(t as Thread & { pr: PullData }), ...extra }, sender);
+    if (t.pr)
+      this.emit(
+        'pull_request',
+        { action, number: t.number, pull_request: this.restPull(t as Thread & { pr: PullData }), ...extra },
+        sender,
+      );
     else this.emit('issues', { action, issue: this.restIssue(t), ...extra }, sender);
   }
 
@@ -840,7 +852,9 @@ class RepoState {
     const sha = this.refs.get(t.pr.head);
     if (sha === undefined) throw state(`state cannot be changed. The ${t.pr.head} branch has been deleted.`);
     if (!this.isAncestor(t.pr.headSha, sha)) throw state('state cannot be changed. The head branch was force-pushed or recreated.');
-    const other = [...this.threads.values()].find((o) => o !== t && o.pr && o.state === 'open' && o.pr.head === t.pr.head && o.pr.base === t.pr.base);
+    const other = [...this.threads.values()].find(
+      (o) => o !== t && o.pr && o.state === 'open' && o.pr.head === t.pr.head && o.pr.base === t.pr.base,
+    );
     if (other) throw state(`state cannot be changed. There is already an open pull request from ${t.pr.head} to ${t.pr.base}.`);
     t.state = 'open';
     t.closedAt = null;
@@ -879,7 +893,12 @@ class RepoState {
     const merge = this.mergeOf(t);
     if (merge.conflicts.length > 0) throw new Error(`#${t.number} conflicts with ${t.pr.base} in ${merge.conflicts.join(', ')}`);
     const tree = this.writeTree(this.treeOf(baseHead), merge.changes);
-    const sha = this.writeCommit(tree, [baseHead, t.pr.headSha], `Merge pull request #${t.number} from ${this.owner.login}/${t.pr.head}\n\n${t.title}`, user);
+    const sha = this.writeCommit(
+      tree,
+      [baseHead, t.pr.headSha],
+      `Merge pull request #${t.number} from ${this.owner.login}/${t.pr.head}\n\n${t.title}`,
+      user,
+    );
     this.moveBranch(t.pr.base, sha, user);
     t.pr.merged = true;
     t.pr.mergedAt = this.world.time();
@@ -970,7 +989,13 @@ class RepoState {
    * boolean; `pull-request-simple`, what lists return, has none): lists and webhooks say null here.
    */
   restPull(t: Thread & { pr: PullData }, withMergeable = false): Record<string, unknown> {
-    const branch = (ref: string, sha: string) => ({ label: `${this.owner.login}:${ref}`, ref, sha, user: this.restUser(this.owner), repo: this.restRepository() });
+    const branch = (ref: string, sha: string) => ({
+      label: `${this.owner.login}:${ref}`,
+      ref,
+      sha,
+      user: this.restUser(this.owner),
+      repo: this.restRepository(),
+    });
     return {
       url: `${this.apiUrl}/pulls/${t.number}`,
       id: t.id,
@@ -1050,7 +1075,14 @@ class RepoState {
       for (const e of gitOrder(node)) {
         const path = prefix + e.name;
         if (e.item) {
-          out.push({ path, mode: e.item.mode, type: 'blob', sha: e.item.sha, size: this.blobs.get(e.item.sha)?.length ?? 0, url: `${this.apiUrl}/git/blobs/${e.item.sha}` });
+          out.push({
+            path,
+            mode: e.item.mode,
+            type: 'blob',
+            sha: e.item.sha,
+            size: this.blobs.get(e.item.sha)?.length ?? 0,
+            url: `${this.apiUrl}/git/blobs/${e.item.sha}`,
+          });
         } else {
           const sha = hashDir(e.dir!, this.trees);
           out.push({ path, mode: '040000', type: 'tree', sha, url: `${this.apiUrl}/git/trees/${sha}` });
@@ -1120,7 +1152,10 @@ export class FakeGitHub {
     for (const i of this.#interceptors) nock.removeInterceptor(i);
     this.#interceptors = [];
     const violations = this.takeViolations();
-    if (violations.length > 0) throw new Error(`FakeGitHub: ${violations.length} request(s) or response(s) unlike GitHub's description:\n- ${violations.join('\n- ')}`);
+    if (violations.length > 0)
+      throw new Error(
+        `FakeGitHub: ${violations.length} request(s) or response(s) unlike GitHub's description:\n- ${violations.join('\n- ')}`,
+      );
   }
 
   // ------------------------------------------------------------------ accounting and faults
@@ -1166,7 +1201,14 @@ export class FakeGitHub {
     let release!: () => void;
     const reached = new Promise<void>((resolve) => (arrived = resolve));
     const released = new Promise<void>((resolve) => (release = resolve));
-    this.failNext({ ...match, kind: 'pass', before: () => (arrived(), released) });
+    this.failNext({
+      ...match,
+      kind: 'pass',
+      before: () => {
+        arrived();
+        return released;
+      },
+    });
     return { reached, release };
   }
 
@@ -1239,7 +1281,8 @@ export class FakeGitHub {
     const max = options.maxRounds ?? 20;
     const copies = options.twice ? 2 : 1;
     for (let round = 0; this.#world.events.length > 0; round++) {
-      if (round >= max) throw new Error(`webhook deliveries still cause events after ${max} rounds: ${this.#world.events.map(eventName).join(', ')}`);
+      if (round >= max)
+        throw new Error(`webhook deliveries still cause events after ${max} rounds: ${this.#world.events.map(eventName).join(', ')}`);
       const events = this.takeEvents().filter((e) => !options.only || options.only.includes(e.name) || options.only.includes(eventName(e)));
       const deliveries = events.flatMap((e) => Array.from({ length: copies }, () => e));
       delivered.push(...deliveries);
@@ -1273,9 +1316,12 @@ export class FakeGitHub {
 
   async #serve(req: Request): Promise<[number, string, Record<string, string>]> {
     const url = new URL(req.url);
-    const path = url.pathname.split('/').map((s) => decodeURIComponent(s)).join('/');
+    const path = url.pathname
+      .split('/')
+      .map((s) => decodeURIComponent(s))
+      .join('/');
     const rawText = req.method === 'GET' || req.method === 'DELETE' ? '' : await req.text();
-    let body: unknown = undefined;
+    let body: unknown;
     try {
       body = rawText === '' ? undefined : JSON.parse(rawText);
     } catch {
@@ -1293,7 +1339,11 @@ export class FakeGitHub {
     let document: DocumentNode | null = null;
     let refusal: Reply | null;
     if (req.method === 'POST' && url.pathname === '/graphql') {
-      const { query, variables, operationName } = (body ?? {}) as { query?: unknown; variables?: Record<string, unknown>; operationName?: string };
+      const { query, variables, operationName } = (body ?? {}) as {
+        query?: unknown;
+        variables?: Record<string, unknown>;
+        operationName?: string;
+      };
       const checked = graphqlDescription().check(String(query ?? ''), variables, operationName);
       refusal = this.#graphqlRefusal(checked.problems);
       document = checked.document;
@@ -1339,7 +1389,8 @@ export class FakeGitHub {
    * would silently ignore (an unknown query parameter or body field) is served. Both are violations.
    */
   #restRefusal(method: string, url: URL, body: unknown, contentType: string | null): Reply | null {
-    const violation = (what: string, problems: readonly string[]) => this.#world.violations.push(...problems.map((p) => `${method} ${url.pathname}${url.search} (${what}): ${p}`));
+    const violation = (what: string, problems: readonly string[]) =>
+      this.#world.violations.push(...problems.map((p) => `${method} ${url.pathname}${url.search} (${what}): ${p}`));
     const matched = restDescription().match(method, url.pathname);
     if (matched === null) {
       violation('no such operation', ['GitHub has no operation for this method and path']);
@@ -1348,7 +1399,10 @@ export class FakeGitHub {
     const { refused, ignored } = restDescription().checkRequest(matched, url.searchParams, body, contentType);
     violation(`${matched.operation.route}, ${matched.operation.id}`, [...refused, ...ignored.map((i) => `${i} (GitHub ignores it)`)]);
     if (refused.length === 0) return null;
-    return { status: 422, body: { message: `Invalid request.\n\n${refused.join('\n')}`, documentation_url: 'https://docs.github.com/rest', status: '422' } };
+    return {
+      status: 422,
+      body: { message: `Invalid request.\n\n${refused.join('\n')}`, documentation_url: 'https://docs.github.com/rest', status: '422' },
+    };
   }
 
   /**
@@ -1362,7 +1416,13 @@ export class FakeGitHub {
     if (matched === null) return reply;
     const body = restDescription().shapeResponse(matched.operation, reply.status, reply.body);
     const problems = restDescription().checkResponse(matched.operation, reply.status, body);
-    this.#world.violations.push(...problems.slice(0, 20).map((p) => `the fake's ${reply.status} answer to ${method} ${rawPath} (${matched.operation.route}, ${matched.operation.id}): ${p}`));
+    this.#world.violations.push(
+      ...problems
+        .slice(0, 20)
+        .map(
+          (p) => `the fake's ${reply.status} answer to ${method} ${rawPath} (${matched.operation.route}, ${matched.operation.id}): ${p}`,
+        ),
+    );
     return { ...reply, body };
   }
 
@@ -1474,7 +1534,8 @@ export class FakeGitHub {
   #searchIssues(query: URLSearchParams, auth: { kind: 'none' | 'jwt' | 'token'; installationId?: number }, rawPath: string): Reply {
     const world = this.#world;
     const q = query.get('q') ?? '';
-    if (q.length > 256) throw validationFailed([{ message: 'The search is longer than 256 characters.', resource: 'Search', field: 'q', code: 'invalid' }]);
+    if (q.length > 256)
+      throw validationFailed([{ message: 'The search is longer than 256 characters.', resource: 'Search', field: 'q', code: 'invalid' }]);
     const terms = [...q.matchAll(/(-?)([a-z]+):("[^"]*"|\S+)|"([^"]*)"|(\S+)/gi)];
     let repo: RepoState | undefined;
     let kind: 'issue' | 'pr' | null = null;
@@ -1493,16 +1554,27 @@ export class FakeGitHub {
       if (key.toLowerCase() === 'repo') {
         const [owner = '', name = ''] = value.split('/');
         repo = world.repo(owner, name);
-        if (repo === undefined || (auth.installationId !== undefined && repo.installationId !== auth.installationId) || (auth.kind === 'none' && repo.private)) {
+        if (
+          repo === undefined ||
+          (auth.installationId !== undefined && repo.installationId !== auth.installationId) ||
+          (auth.kind === 'none' && repo.private)
+        ) {
           throw validationFailed([
-            { message: 'The listed users and repositories cannot be searched either because the resources do not exist or you do not have permission to view them.', resource: 'Search', field: 'q', code: 'invalid' },
+            {
+              message:
+                'The listed users and repositories cannot be searched either because the resources do not exist or you do not have permission to view them.',
+              resource: 'Search',
+              field: 'q',
+              code: 'invalid',
+            },
           ]);
         }
       } else if (['is:issue', 'type:issue'].includes(qualifier)) kind = 'issue';
       else if (['is:pr', 'type:pr', 'is:pull-request'].includes(qualifier)) kind = 'pr';
       else if (['is:open', 'state:open'].includes(qualifier)) state = 'open';
       else if (['is:closed', 'state:closed'].includes(qualifier)) state = 'closed';
-      else if (key.toLowerCase() === 'in' && value.split(',').every((f) => ['title', 'body', 'comments'].includes(f))) fields = value.split(',');
+      else if (key.toLowerCase() === 'in' && value.split(',').every((f) => ['title', 'body', 'comments'].includes(f)))
+        fields = value.split(',');
       else return this.#unsupported(`GET /search/issues with ${qualifier} (the fake searches within one repository)`);
     }
     if (repo === undefined) return this.#unsupported('GET /search/issues without repo: (the fake searches within one repository)');
@@ -1527,11 +1599,17 @@ export class FakeGitHub {
     const served = matches.slice(0, 1000);
     const perPage = Math.min(100, Math.max(1, Number.parseInt(query.get('per_page') ?? '30', 10) || 30));
     const page = Math.max(1, Number.parseInt(query.get('page') ?? '1', 10) || 1);
-    if ((page - 1) * perPage >= 1000) throw validationFailed([{ message: 'Only the first 1000 search results are available', resource: 'Search', code: 'invalid' }]);
+    if ((page - 1) * perPage >= 1000)
+      throw validationFailed([{ message: 'Only the first 1000 search results are available', resource: 'Search', code: 'invalid' }]);
     const { page: items, headers } = this.#paginate(served, query, rawPath);
     return {
       status: 200,
-      body: { total_count: matches.length, incomplete_results: false, items: items.map((t) => ({ ...searched.restIssue(t), score: 1 })), search_type: 'lexical' },
+      body: {
+        total_count: matches.length,
+        incomplete_results: false,
+        items: items.map((t) => ({ ...searched.restIssue(t), score: 1 })),
+        search_type: 'lexical',
+      },
       headers,
     };
   }
@@ -1589,7 +1667,11 @@ export class FakeGitHub {
     }
     if (path === '/app/installations' && method === 'GET') {
       if (auth.kind !== 'jwt') throw new HttpError(401, 'A JSON web token could not be decoded');
-      const { page, headers } = this.#paginate([...world.installations.values()].map((i) => this.#restInstallation(i)), query, r.rawPath);
+      const { page, headers } = this.#paginate(
+        [...world.installations.values()].map((i) => this.#restInstallation(i)),
+        query,
+        r.rawPath,
+      );
       return { status: 200, body: page, headers };
     }
     if ((m = /^\/app\/installations\/(\d+)$/.exec(path)) && method === 'GET') {
@@ -1602,7 +1684,11 @@ export class FakeGitHub {
       if (auth.installationId === undefined) throw new HttpError(403, 'This endpoint requires an installation access token');
       const repos = [...world.repos.values()].filter((x) => x.installationId === auth.installationId);
       const { page, headers } = this.#paginate(repos, query, r.rawPath);
-      return { status: 200, body: { total_count: repos.length, repository_selection: 'selected', repositories: page.map((x) => x.restRepository()) }, headers };
+      return {
+        status: 200,
+        body: { total_count: repos.length, repository_selection: 'selected', repositories: page.map((x) => x.restRepository()) },
+        headers,
+      };
     }
 
     // --- search
@@ -1613,10 +1699,12 @@ export class FakeGitHub {
     if (m === null) return this.#unsupported(route);
     const repo = world.repo(m[1]!, m[2]!);
     const rest = m[3] ?? '';
-    if (auth.kind === 'jwt') throw new HttpError(401, 'A JSON web token cannot be used for repository endpoints; use an installation token');
+    if (auth.kind === 'jwt')
+      throw new HttpError(401, 'A JSON web token cannot be used for repository endpoints; use an installation token');
     if (repo === undefined) throw notFound();
     if (auth.installationId !== undefined && repo.installationId !== auth.installationId) throw notFound();
-    if (auth.kind === 'none' && (repo.private || method !== 'GET')) throw repo.private ? notFound() : new HttpError(401, 'Requires authentication');
+    if (auth.kind === 'none' && (repo.private || method !== 'GET'))
+      throw repo.private ? notFound() : new HttpError(401, 'Requires authentication');
     const bot = world.bot;
 
     if (rest === '' && method === 'GET') return { status: 200, body: repo.restRepository() };
@@ -1666,7 +1754,14 @@ export class FakeGitHub {
         status: 200,
         body: {
           name: m[1],
-          commit: { sha, node_id: c['node_id'], url: `${repo.apiUrl}/commits/${sha}`, html_url: c['html_url'], commit: { ...c, url: c['url'] }, parents: c['parents'] },
+          commit: {
+            sha,
+            node_id: c['node_id'],
+            url: `${repo.apiUrl}/commits/${sha}`,
+            html_url: c['html_url'],
+            commit: { ...c, url: c['url'] },
+            parents: c['parents'],
+          },
           _links: { self: `${repo.apiUrl}/branches/${m[1]}`, html: `${repo.htmlUrl}/tree/${m[1]}` },
           protected: false,
         },
@@ -1680,7 +1775,10 @@ export class FakeGitHub {
       const recursive = query.has('recursive') && !['0', 'false'].includes(query.get('recursive')!);
       const entries = repo.restTreeEntries(sha, recursive);
       const truncated = entries.length > world.options.treeEntryLimit;
-      return { status: 200, body: { sha, url: `${repo.apiUrl}/git/trees/${sha}`, tree: entries.slice(0, world.options.treeEntryLimit), truncated } };
+      return {
+        status: 200,
+        body: { sha, url: `${repo.apiUrl}/git/trees/${sha}`, tree: entries.slice(0, world.options.treeEntryLimit), truncated },
+      };
     }
     if (rest === '/git/trees' && method === 'POST') {
       // Shapes (a `tree` array, modes, types) are checked against git/create-tree's schema before.
@@ -1695,14 +1793,21 @@ export class FakeGitHub {
       const changes = new Map<string, string | { sha: string; mode: string } | null>();
       for (const e of entries) {
         const p = e['path'];
-        if (typeof p !== 'string' || p === '' || p.startsWith('/') || p.endsWith('/') || p.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+        if (
+          typeof p !== 'string' ||
+          p === '' ||
+          p.startsWith('/') ||
+          p.endsWith('/') ||
+          p.split('/').some((s) => s === '' || s === '.' || s === '..')
+        ) {
           throw new HttpError(422, `tree.path contains a malformed path component`);
         }
         const mode = String(e['mode']);
         if ((e['type'] ?? 'blob') !== 'blob' && e['sha'] !== null) return this.#unsupported(`${route} with a ${String(e['type'])} entry`);
         const hasContent = typeof e['content'] === 'string';
         const hasSha = 'sha' in e;
-        if (hasContent === hasSha) throw new HttpError(422, 'Must supply either tree.sha or tree.content. Request will be rejected if both are present.');
+        if (hasContent === hasSha)
+          throw new HttpError(422, 'Must supply either tree.sha or tree.content. Request will be rejected if both are present.');
         if (hasContent) changes.set(p, e['content'] as string);
         else if (e['sha'] === null) changes.set(p, null);
         else {
@@ -1712,13 +1817,26 @@ export class FakeGitHub {
         }
       }
       const sha = repo.writeTree(base, changes);
-      return { status: 201, body: { sha, url: `${repo.apiUrl}/git/trees/${sha}`, tree: repo.restTreeEntries(sha, false), truncated: false } };
+      return {
+        status: 201,
+        body: { sha, url: `${repo.apiUrl}/git/trees/${sha}`, tree: repo.restTreeEntries(sha, false), truncated: false },
+      };
     }
     if ((m = /^\/git\/blobs\/([^/]+)$/.exec(rest)) && method === 'GET') {
       const content = repo.blobs.get(m[1]!);
       if (content === undefined) throw notFound();
       const base64 = content.toString('base64').replace(/.{60}/g, '$&\n');
-      return { status: 200, body: { sha: m[1], node_id: nodeId('B', repo.id, m[1]!), size: content.length, url: `${repo.apiUrl}/git/blobs/${m[1]}`, content: `${base64}\n`, encoding: 'base64' } };
+      return {
+        status: 200,
+        body: {
+          sha: m[1],
+          node_id: nodeId('B', repo.id, m[1]!),
+          size: content.length,
+          url: `${repo.apiUrl}/git/blobs/${m[1]}`,
+          content: `${base64}\n`,
+          encoding: 'base64',
+        },
+      };
     }
     if (rest === '/git/blobs' && method === 'POST') {
       const sha = repo.writeBlob(Buffer.from(body['content'] as string, body['encoding'] === 'base64' ? 'base64' : 'utf8'));
@@ -1785,16 +1903,21 @@ export class FakeGitHub {
     if (rest === '/pulls' && method === 'POST') {
       const head = String(body['head'] ?? '').replace(new RegExp(`^${repo.owner.login}:`, 'i'), '');
       const base = String(body['base'] ?? '');
-      if (typeof body['title'] !== 'string' || body['title'] === '') throw validationFailed([{ resource: 'PullRequest', field: 'title', code: 'missing_field' }]);
-      if (body['draft'] === true && !repo.draftPullRequests) throw new HttpError(422, 'Draft pull requests are not supported in this repository.');
+      if (typeof body['title'] !== 'string' || body['title'] === '')
+        throw validationFailed([{ resource: 'PullRequest', field: 'title', code: 'missing_field' }]);
+      if (body['draft'] === true && !repo.draftPullRequests)
+        throw new HttpError(422, 'Draft pull requests are not supported in this repository.');
       const baseSha = repo.refs.get(base);
       const headSha = repo.refs.get(head);
       if (baseSha === undefined) throw validationFailed([{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
       if (headSha === undefined) throw validationFailed([{ resource: 'PullRequest', field: 'head', code: 'invalid' }]);
       if ([...repo.threads.values()].some((t) => t.pr && t.state === 'open' && t.pr.head === head && t.pr.base === base)) {
-        throw validationFailed([{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${repo.owner.login}:${head}.` }]);
+        throw validationFailed([
+          { resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${repo.owner.login}:${head}.` },
+        ]);
       }
-      if (repo.isAncestor(headSha, baseSha)) throw validationFailed([{ resource: 'PullRequest', code: 'custom', message: `No commits between ${base} and ${head}` }]);
+      if (repo.isAncestor(headSha, baseSha))
+        throw validationFailed([{ resource: 'PullRequest', code: 'custom', message: `No commits between ${base} and ${head}` }]);
       const t = repo.newThread({
         title: body['title'],
         body: typeof body['body'] === 'string' ? body['body'] : '',
@@ -1806,7 +1929,8 @@ export class FakeGitHub {
     if ((m = /^\/pulls\/(\d+)$/.exec(rest)) && (method === 'GET' || method === 'PATCH')) {
       const t = repo.pull(Number(m[1]));
       if (method === 'PATCH') {
-        if (typeof body['base'] === 'string' && !repo.refs.has(body['base'])) throw validationFailed([{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
+        if (typeof body['base'] === 'string' && !repo.refs.has(body['base']))
+          throw validationFailed([{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
         if (body['state'] === 'open') repo.reopen(t, bot);
         repo.edit(t, editOf(body), bot);
         if (typeof body['base'] === 'string') t.pr.base = body['base'];
@@ -1818,7 +1942,10 @@ export class FakeGitHub {
     // issues, labels, comments
     if (rest === '/issues' && method === 'GET') {
       const state = query.get('state') ?? 'open';
-      const labels = (query.get('labels') ?? '').split(',').map((l) => l.trim().toLowerCase()).filter((l) => l !== '');
+      const labels = (query.get('labels') ?? '')
+        .split(',')
+        .map((l) => l.trim().toLowerCase())
+        .filter((l) => l !== '');
       const asc = query.get('direction') === 'asc';
       const issues = [...repo.threads.values()]
         .filter((t) => state === 'all' || t.state === state)
@@ -1828,7 +1955,8 @@ export class FakeGitHub {
       return { status: 200, body: page.map((t) => repo.restIssue(t)), headers };
     }
     if (rest === '/issues' && method === 'POST') {
-      if (typeof body['title'] !== 'string' || body['title'] === '') throw validationFailed([{ resource: 'Issue', field: 'title', code: 'missing_field' }]);
+      if (typeof body['title'] !== 'string' || body['title'] === '')
+        throw validationFailed([{ resource: 'Issue', field: 'title', code: 'missing_field' }]);
       const t = repo.newThread({ title: body['title'], body: typeof body['body'] === 'string' ? body['body'] : '', user: bot, pr: null });
       if (Array.isArray(body['labels'])) repo.setLabels(t, labelNames(body['labels']), bot);
       return { status: 201, body: repo.restIssue(t) };
@@ -1851,7 +1979,11 @@ export class FakeGitHub {
       const names = () => labelNames((Array.isArray(r.body) ? r.body : body['labels']) as unknown[] | undefined);
       if (method === 'GET') {
         // Paginated like every list (issues/list-labels-on-issue takes per_page and page).
-        const { page, headers } = this.#paginate(t.labels.map((l) => repo.restLabel(l)), query, r.rawPath);
+        const { page, headers } = this.#paginate(
+          t.labels.map((l) => repo.restLabel(l)),
+          query,
+          r.rawPath,
+        );
         return { status: 200, body: page, headers };
       }
       if (method === 'PUT') repo.setLabels(t, names(), bot);
@@ -1866,7 +1998,11 @@ export class FakeGitHub {
       const t = repo.thread(Number(m[1]));
       const name = m[2]!.toLowerCase();
       if (!t.labels.some((l) => l.toLowerCase() === name)) throw new HttpError(404, 'Label does not exist');
-      repo.setLabels(t, t.labels.filter((l) => l.toLowerCase() !== name), bot);
+      repo.setLabels(
+        t,
+        t.labels.filter((l) => l.toLowerCase() !== name),
+        bot,
+      );
       return { status: 200, body: t.labels.map((l) => repo.restLabel(l)) };
     }
     if ((m = /^\/issues\/comments\/(\d+)$/.exec(rest)) && method === 'DELETE') {
@@ -1881,7 +2017,8 @@ export class FakeGitHub {
         return { status: 200, body: page.map((c) => repo.restComment(t, c)), headers };
       }
       if (method === 'POST') {
-        if (typeof body['body'] !== 'string' || body['body'] === '') throw validationFailed([{ resource: 'IssueComment', field: 'body', code: 'missing_field' }]);
+        if (typeof body['body'] !== 'string' || body['body'] === '')
+          throw validationFailed([{ resource: 'IssueComment', field: 'body', code: 'missing_field' }]);
         const c = repo.addComment(t, body['body'], bot);
         return { status: 201, body: repo.restComment(t, c) };
       }
@@ -1898,10 +2035,16 @@ export class FakeGitHub {
    * field, a scalar or enum value out of its type) is a violation: a fake that drifted.
    */
   #graphql(body: unknown, auth: { kind: string; installationId?: number }, document: DocumentNode): Reply {
-    const { query, variables = {}, operationName } = (body ?? {}) as { query?: unknown; variables?: Record<string, unknown>; operationName?: string };
+    const {
+      query,
+      variables = {},
+      operationName,
+    } = (body ?? {}) as { query?: unknown; variables?: Record<string, unknown>; operationName?: string };
     if (auth.kind === 'none') throw new HttpError(401, 'This endpoint requires you to be authenticated.');
     const executor = new GqlExecutor(this.#world, auth.installationId);
-    const result = graphqlDescription().execute(document, operationName, variables, (type, source, field, args, given) => executor.resolve(type, source as GqlObject | null, field, args, given));
+    const result = graphqlDescription().execute(document, operationName, variables, (type, source, field, args, given) =>
+      executor.resolve(type, source as GqlObject | null, field, args, given),
+    );
     const errors = (result.errors ?? []).map((e) => {
       const thrown = (e.originalError as Partial<ResolverFailure> | undefined)?.thrown;
       const where = { path: [...(e.path ?? [])], locations: (e.locations ?? []).map(({ line, column }) => ({ line, column })) };
@@ -1932,7 +2075,10 @@ export function eventName(event: WebhookEvent): string {
 
 /** Words as the fake's search index has them: lower case, split at anything but letters and digits. */
 function searchWords(text: string): string[] {
-  return text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w !== '');
+  return text
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((w) => w !== '');
 }
 
 /** What Markdown shows of a text: without its HTML comments. */
@@ -1975,9 +2121,16 @@ class GqlExecutor {
     // Its arguments and input fields are checked against GitHub's schema before.
     const input = (args['input'] ?? {}) as { repositoryId?: unknown; refUpdates?: unknown; clientMutationId?: unknown };
     const repo = [...this.#world.repos.values()].find((r) => r.nodeId === input.repositoryId);
-    if (repo === undefined) throw new GqlError(`Could not resolve to a node with the global id of '${String(input.repositoryId)}'`, { type: 'NOT_FOUND' });
-    if (this.#installationId !== undefined && repo.installationId !== this.#installationId) throw new GqlError('Resource not accessible by integration', { type: 'FORBIDDEN' });
-    const updates = (Array.isArray(input.refUpdates) ? input.refUpdates : []) as { name?: unknown; beforeOid?: unknown; afterOid?: unknown; force?: unknown }[];
+    if (repo === undefined)
+      throw new GqlError(`Could not resolve to a node with the global id of '${String(input.repositoryId)}'`, { type: 'NOT_FOUND' });
+    if (this.#installationId !== undefined && repo.installationId !== this.#installationId)
+      throw new GqlError('Resource not accessible by integration', { type: 'FORBIDDEN' });
+    const updates = (Array.isArray(input.refUpdates) ? input.refUpdates : []) as {
+      name?: unknown;
+      beforeOid?: unknown;
+      afterOid?: unknown;
+      force?: unknown;
+    }[];
     const planned: { branch: string; after: string }[] = [];
     for (const u of updates) {
       const ref = String(u.name ?? '');
@@ -1990,11 +2143,15 @@ class GqlExecutor {
       }
       if (after === ZERO_OID) {
         if (current === ZERO_OID) throw new GqlError(`A ref update was rejected: ${ref} does not exist.`, { type: 'UNPROCESSABLE' });
-        if (branch === repo.defaultBranch) throw new GqlError('A ref update was rejected: the default branch cannot be deleted.', { type: 'UNPROCESSABLE' });
+        if (branch === repo.defaultBranch)
+          throw new GqlError('A ref update was rejected: the default branch cannot be deleted.', { type: 'UNPROCESSABLE' });
       } else {
-        if (!repo.commits.has(after)) throw new GqlError(`A ref update was rejected: ${after} is not a commit of this repository.`, { type: 'UNPROCESSABLE' });
-        if (u.force !== true && current !== ZERO_OID && !repo.isAncestor(current, after)) throw new GqlError(`A ref update was rejected: ${ref} is not a fast-forward.`, { type: 'UNPROCESSABLE' });
-        if (current === ZERO_OID && repo.refConflict(branch) !== undefined) throw new GqlError('Ref cannot be created', { type: 'UNPROCESSABLE' });
+        if (!repo.commits.has(after))
+          throw new GqlError(`A ref update was rejected: ${after} is not a commit of this repository.`, { type: 'UNPROCESSABLE' });
+        if (u.force !== true && current !== ZERO_OID && !repo.isAncestor(current, after))
+          throw new GqlError(`A ref update was rejected: ${ref} is not a fast-forward.`, { type: 'UNPROCESSABLE' });
+        if (current === ZERO_OID && repo.refConflict(branch) !== undefined)
+          throw new GqlError('Ref cannot be created', { type: 'UNPROCESSABLE' });
       }
       planned.push({ branch, after });
     }
@@ -2012,7 +2169,8 @@ class GqlExecutor {
   resolve(type: string, source: GqlObject | null, name: string, args: Record<string, unknown>, given: ReadonlySet<string>): unknown {
     const accept = (...allowed: string[]) => {
       for (const a of given) {
-        if (!allowed.includes(a)) throw new GqlError(`Field '${name}' doesn't accept argument '${a}'`, { unsupported: true, type: 'argumentNotAccepted' });
+        if (!allowed.includes(a))
+          throw new GqlError(`Field '${name}' doesn't accept argument '${a}'`, { unsupported: true, type: 'argumentNotAccepted' });
       }
     };
     const unknown = (): never => {
@@ -2030,7 +2188,9 @@ class GqlExecutor {
           accept('owner', 'name', 'followRenames');
           const repo = world.repo(String(args['owner']), String(args['name']));
           if (repo === undefined || (this.#installationId !== undefined && repo.installationId !== this.#installationId)) {
-            throw new GqlError(`Could not resolve to a Repository with the name '${String(args['owner'])}/${String(args['name'])}'.`, { type: 'NOT_FOUND' });
+            throw new GqlError(`Could not resolve to a Repository with the name '${String(args['owner'])}/${String(args['name'])}'.`, {
+              type: 'NOT_FOUND',
+            });
           }
           return repoObject(repo);
         }
@@ -2047,13 +2207,15 @@ class GqlExecutor {
         accept('input');
         const input = (args['input'] ?? {}) as { pullRequestId?: unknown; clientMutationId?: unknown };
         const found = world.pullRequestsByNodeId.get(String(input.pullRequestId));
-        if (found === undefined) throw new GqlError(`Could not resolve to a node with the global id of '${String(input.pullRequestId)}'`, { type: 'NOT_FOUND' });
+        if (found === undefined)
+          throw new GqlError(`Could not resolve to a node with the global id of '${String(input.pullRequestId)}'`, { type: 'NOT_FOUND' });
         const t = found.repo.pull(found.number);
         if (this.#installationId !== undefined && found.repo.installationId !== this.#installationId) {
           throw new GqlError('Resource not accessible by integration', { type: 'FORBIDDEN' });
         }
         if (t.pr.merged) throw new GqlError('Pull request is already merged', { type: 'UNPROCESSABLE' });
-        if (name === 'convertPullRequestToDraft' && !found.repo.draftPullRequests) throw new GqlError('Draft pull requests are not supported in this repository.', { type: 'UNPROCESSABLE' });
+        if (name === 'convertPullRequestToDraft' && !found.repo.draftPullRequests)
+          throw new GqlError('Draft pull requests are not supported in this repository.', { type: 'UNPROCESSABLE' });
         const draft = name === 'convertPullRequestToDraft';
         found.repo.setDraft(t, draft, world.bot);
         return {
@@ -2077,7 +2239,11 @@ class GqlExecutor {
             return scalar(repo.htmlUrl);
           case 'owner':
             accept();
-            return { __typename: repo.owner.type === 'User' ? 'User' : 'Organization', login: repo.owner.login, id: nodeId('O', repo.owner.id) };
+            return {
+              __typename: repo.owner.type === 'User' ? 'User' : 'Organization',
+              login: repo.owner.login,
+              id: nodeId('O', repo.owner.id),
+            };
           case 'defaultBranchRef':
             accept();
             return { __typename: 'Ref', name: repo.defaultBranch, target: commitObject(repo, repo.refs.get(repo.defaultBranch)!) };
@@ -2100,7 +2266,8 @@ class GqlExecutor {
           case 'pullRequest': {
             accept('number');
             const t = repo.threads.get(Number(args['number']));
-            if (t === undefined || t.pr === null) throw new GqlError(`Could not resolve to a PullRequest with the number of ${String(args['number'])}.`, { type: 'NOT_FOUND' });
+            if (t === undefined || t.pr === null)
+              throw new GqlError(`Could not resolve to a PullRequest with the number of ${String(args['number'])}.`, { type: 'NOT_FOUND' });
             return prObject(repo, t as Thread & { pr: PullData });
           }
           case 'pullRequests':
@@ -2179,7 +2346,15 @@ function prObject(repo: RepoState, thread: Thread & { pr: PullData }): GqlObject
 
 function commitObject(repo: RepoState, sha: string): GqlObject {
   const c = repo.commit(sha);
-  return { __typename: 'Commit', oid: sha, abbreviatedOid: sha.slice(0, 7), id: nodeId('C', repo.id, sha), message: c.message, committedDate: c.committer.date, authoredDate: c.author.date };
+  return {
+    __typename: 'Commit',
+    oid: sha,
+    abbreviatedOid: sha.slice(0, 7),
+    id: nodeId('C', repo.id, sha),
+    message: c.message,
+    committedDate: c.committer.date,
+    authoredDate: c.author.date,
+  };
 }
 
 function blobObject(repo: RepoState, sha: string, limit: number): GqlObject {
@@ -2202,22 +2377,34 @@ function connectionLimit(field: string, args: Record<string, unknown>): number {
   const first = args['first'] as number | null | undefined;
   const last = args['last'] as number | null | undefined;
   if ((first === null || first === undefined) && (last === null || last === undefined)) {
-    throw new GqlError(`You must provide a \`first\` or \`last\` value to properly paginate the \`${field}\` connection.`, { type: 'MISSING_PAGINATION_BOUNDARIES' });
+    throw new GqlError(`You must provide a \`first\` or \`last\` value to properly paginate the \`${field}\` connection.`, {
+      type: 'MISSING_PAGINATION_BOUNDARIES',
+    });
   }
-  if (last !== null && last !== undefined) throw new GqlError(`\`last\` on \`${field}\` is not supported by the fake`, { unsupported: true });
+  if (last !== null && last !== undefined)
+    throw new GqlError(`\`last\` on \`${field}\` is not supported by the fake`, { unsupported: true });
   if (first! < 0 || first! > 100) {
-    throw new GqlError(`Requesting ${first} records on the \`${field}\` connection exceeds the \`first\` limit of 100 records.`, { type: 'EXCESSIVE_PAGINATION' });
+    throw new GqlError(`Requesting ${first} records on the \`${field}\` connection exceeds the \`first\` limit of 100 records.`, {
+      type: 'EXCESSIVE_PAGINATION',
+    });
   }
   return first!;
 }
 
 /** A page of `nodes` (already ordered) after the cursor: cursors encode each node's sort key. */
-function connection(typename: string, nodes: readonly GqlObject[], first: number, after: string | null, key: (n: GqlObject) => string): GqlObject {
+function connection(
+  typename: string,
+  nodes: readonly GqlObject[],
+  first: number,
+  after: string | null,
+  key: (n: GqlObject) => string,
+): GqlObject {
   const cursor = (n: GqlObject) => Buffer.from(`cursor:v2:${key(n)}`).toString('base64');
   let start = 0;
   if (after !== null && after !== undefined) {
     const decoded = Buffer.from(after, 'base64').toString('utf8');
-    if (!decoded.startsWith('cursor:v2:')) throw new GqlError(`\`${after}\` does not appear to be a valid cursor.`, { type: 'INVALID_CURSOR_ARGUMENTS' });
+    if (!decoded.startsWith('cursor:v2:'))
+      throw new GqlError(`\`${after}\` does not appear to be a valid cursor.`, { type: 'INVALID_CURSOR_ARGUMENTS' });
     const index = nodes.findIndex((n) => key(n) === decoded.slice('cursor:v2:'.length));
     start = index + 1;
   }
@@ -2245,7 +2432,8 @@ function pullRequestConnection(repo: RepoState, args: Record<string, unknown>): 
   const head = args['headRefName'] as string | null | undefined;
   const base = args['baseRefName'] as string | null | undefined;
   const orderBy = (args['orderBy'] ?? { field: 'CREATED_AT', direction: 'ASC' }) as { field?: string; direction?: string };
-  if (!['CREATED_AT', 'UPDATED_AT'].includes(String(orderBy.field))) throw new GqlError(`orderBy field ${String(orderBy.field)} is not supported by the fake`, { unsupported: true });
+  if (!['CREATED_AT', 'UPDATED_AT'].includes(String(orderBy.field)))
+    throw new GqlError(`orderBy field ${String(orderBy.field)} is not supported by the fake`, { unsupported: true });
   const sortKey = (t: Thread) => (orderBy.field === 'UPDATED_AT' ? t.updatedAt : t.createdAt);
   const direction = orderBy.direction === 'DESC' ? -1 : 1;
   const threads = [...repo.threads.values()]
@@ -2308,7 +2496,10 @@ export async function atEveryRequest<W extends { readonly github: FakeGitHub }>(
       world.github.resetRequests();
       const injected = world.github.actBefore(index, () => scenario.act(world, c));
       await scenario.run(world);
-      if (!injected.ran()) throw new Error(`people were to act before request ${index} (${request.method} ${request.path}${request.graphql ? ` ${request.graphql}` : ''}), but the run made only ${world.github.requests().length} requests`);
+      if (!injected.ran())
+        throw new Error(
+          `people were to act before request ${index} (${request.method} ${request.path}${request.graphql ? ` ${request.graphql}` : ''}), but the run made only ${world.github.requests().length} requests`,
+        );
       await scenario.check(world, c);
     } finally {
       await scenario.stop(world);
@@ -2422,7 +2613,9 @@ export class FakeRepository {
 
   /** The most recent pull request whose head is `branch`, if any. */
   pullRequestFor(branch: string): PullRequestSnapshot | undefined {
-    return this.pullRequests().filter((p) => p.head === branch).at(-1);
+    return this.pullRequests()
+      .filter((p) => p.head === branch)
+      .at(-1);
   }
 
   /** What a pull request changes (its head against the merge base): path -> content, null when deleted. */
@@ -2472,7 +2665,9 @@ export class FakeRepository {
     try {
       this.#repo.reopen(t, this.#repo.world.person);
     } catch (e) {
-      throw e instanceof HttpError ? new Error(`#${number} cannot be reopened: ${JSON.stringify((e.body as { errors?: unknown }).errors ?? e.message)}`) : e;
+      throw e instanceof HttpError
+        ? new Error(`#${number} cannot be reopened: ${JSON.stringify((e.body as { errors?: unknown }).errors ?? e.message)}`)
+        : e;
     }
   }
 
@@ -2514,7 +2709,11 @@ export class FakeRepository {
 
   removeLabel(number: number, name: string): void {
     const t = this.#thread(number);
-    this.#repo.setLabels(t, t.labels.filter((l) => l !== name), this.#repo.world.person);
+    this.#repo.setLabels(
+      t,
+      t.labels.filter((l) => l !== name),
+      this.#repo.world.person,
+    );
   }
 
   /** A person closes an issue (not a pull request: closePullRequest). */
@@ -2553,16 +2752,33 @@ export class FakeRepository {
    * Opens a pull request from an existing branch as a person (or, with `byBot`, as the App did
    * earlier: for seeding state); returns its number. GitHub's rules apply (one open PR per head).
    */
-  openPullRequest(pr: { head: string; title: string; body?: string; draft?: boolean; labels?: readonly string[]; byBot?: boolean }): number {
+  openPullRequest(pr: {
+    head: string;
+    title: string;
+    body?: string;
+    draft?: boolean;
+    labels?: readonly string[];
+    byBot?: boolean;
+  }): number {
     const repo = this.#repo;
     const headSha = repo.refs.get(pr.head);
     if (headSha === undefined) throw new Error(`no branch ${pr.head}`);
-    if ([...repo.threads.values()].some((t) => t.pr && t.state === 'open' && t.pr.head === pr.head)) throw new Error(`a pull request for ${pr.head} is open`);
+    if ([...repo.threads.values()].some((t) => t.pr && t.state === 'open' && t.pr.head === pr.head))
+      throw new Error(`a pull request for ${pr.head} is open`);
     const t = repo.newThread({
       title: pr.title,
       body: pr.body ?? '',
       user: pr.byBot ? repo.world.bot : repo.world.person,
-      pr: { head: pr.head, headSha, base: repo.defaultBranch, draft: pr.draft ?? false, merged: false, mergedAt: null, mergeCommitSha: null, mergedBy: null },
+      pr: {
+        head: pr.head,
+        headSha,
+        base: repo.defaultBranch,
+        draft: pr.draft ?? false,
+        merged: false,
+        mergedAt: null,
+        mergeCommitSha: null,
+        mergedBy: null,
+      },
     });
     repo.setLabels(t, pr.labels ?? [], pr.byBot ? repo.world.bot : repo.world.person);
     return t.number;
@@ -2585,7 +2801,12 @@ export class FakeRepository {
     const t = this.#pull(number);
     return this.#repo.event(
       'pull_request',
-      { action, number, pull_request: this.#repo.restPull(t), ...(options.label !== undefined ? { label: this.#repo.restLabel(options.label) } : {}) },
+      {
+        action,
+        number,
+        pull_request: this.#repo.restPull(t),
+        ...(options.label !== undefined ? { label: this.#repo.restLabel(options.label) } : {}),
+      },
       this.#sender(options.sender),
     );
   }
@@ -2595,7 +2816,11 @@ export class FakeRepository {
     const t = this.#thread(number);
     const comment = commentId === undefined ? t.comments.at(-1) : t.comments.find((c) => c.id === commentId);
     if (comment === undefined) throw new Error(`no such comment on #${number}`);
-    return this.#repo.event('issue_comment', { action: 'created', issue: this.#repo.restIssue(t), comment: this.#repo.restComment(t, comment) }, comment.user);
+    return this.#repo.event(
+      'issue_comment',
+      { action: 'created', issue: this.#repo.restIssue(t), comment: this.#repo.restComment(t, comment) },
+      comment.user,
+    );
   }
 
   /** `issues` with `action` (edited carries the previous body as `changes.body.from`). */
@@ -2603,7 +2828,11 @@ export class FakeRepository {
     const t = this.#thread(number);
     return this.#repo.event(
       'issues',
-      { action, issue: this.#repo.restIssue(t), ...(action === 'edited' && t.previousBody !== null ? { changes: { body: { from: t.previousBody } } } : {}) },
+      {
+        action,
+        issue: this.#repo.restIssue(t),
+        ...(action === 'edited' && t.previousBody !== null ? { changes: { body: { from: t.previousBody } } } : {}),
+      },
       this.#sender(options.sender),
     );
   }

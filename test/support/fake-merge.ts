@@ -57,7 +57,8 @@ export function gitMergeFile(base: string, ours: string, theirs: string): string
     writeFileSync(b, base);
     writeFileSync(t, theirs);
     const run = spawnSync('git', ['merge-file', '--quiet', o, b, t], { encoding: 'utf8' });
-    if (run.error !== undefined || run.status === null || run.status < 0) throw new Error(`git merge-file failed: ${run.error ?? run.stderr}`);
+    if (run.error !== undefined || run.status === null || run.status < 0)
+      throw new Error(`git merge-file failed: ${run.error ?? run.stderr}`);
     return run.status === 0 ? readFileSync(o, 'utf8') : null;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -21,21 +21,21 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import {
   buildSchema,
   type DocumentNode,
-  executeSync,
   type ExecutionResult,
-  getVariableValues,
+  executeSync,
   GraphQLError,
   type GraphQLFieldResolver,
   type GraphQLOutputType,
   type GraphQLSchema,
+  getVariableValues,
   isListType,
   isNonNullType,
   isScalarType,
   Kind,
   type OperationDefinitionNode,
   parse,
-  validate,
   type ValueNode,
+  validate,
 } from 'graphql';
 
 /** The project's node_modules (this file is test/support/github-description.ts). */
@@ -137,7 +137,8 @@ function formatErrors(errors: readonly ErrorObject[] | null | undefined, root: s
 /** A URI as RFC 3986 has it: a scheme, then no whitespace (what `new URL` parses is checked too). */
 const isUri = (s: string): boolean => /^[a-z][a-z0-9+.-]*:[^\s]*$/i.test(s) && URL.canParse(s);
 /** RFC 3339 date-time (`2026-11-22T12:00:00Z`, `2026-11-22T13:00:00.5+01:00`). */
-const isDateTime = (s: string): boolean => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i.test(s) && !Number.isNaN(Date.parse(s));
+const isDateTime = (s: string): boolean =>
+  /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i.test(s) && !Number.isNaN(Date.parse(s));
 /** RFC 3339 full-date. */
 const isDate = (s: string): boolean => /^\d{4}-\d\d-\d\d$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`));
 
@@ -151,7 +152,8 @@ const FORMATS: Record<string, true | ((s: string) => boolean)> = {
   date: isDate,
   uri: isUri,
   // A template's expressions ({/other_user}, {?since,all}) are well formed; expanded empty, a URI remains.
-  'uri-template': (s) => /^([^{}]|\{[+#./;?&=,!@|]?[A-Za-z0-9_.%]+(\*|:\d+)?(,[A-Za-z0-9_.%]+(\*|:\d+)?)*\})*$/.test(s) && isUri(s.replace(/\{[^}]*\}/g, '')),
+  'uri-template': (s) =>
+    /^([^{}]|\{[+#./;?&=,!@|]?[A-Za-z0-9_.%]+(\*|:\d+)?(,[A-Za-z0-9_.%]+(\*|:\d+)?)*\})*$/.test(s) && isUri(s.replace(/\{[^}]*\}/g, '')),
   // GitHub's own no-reply addresses have a bot's brackets (`41898282+github-actions[bot]@users.noreply.github.com`).
   email: (s) => /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/.test(s),
   int64: true,
@@ -206,7 +208,15 @@ export class RestDescription {
     // description's other formats, int64 or its own `repo.nwo`, say nothing a type does not).
     // Shared schemas (`pull-request`, `repository`...) compile once, as functions every operation
     // calls (`inlineRefs: false`), and validation stops at the first problem: compiling dominates.
-    this.#ajv = new Ajv({ strict: false, validateSchema: false, allErrors: false, inlineRefs: false, validateFormats: true, formats: FORMATS, discriminator: false });
+    this.#ajv = new Ajv({
+      strict: false,
+      validateSchema: false,
+      allErrors: false,
+      inlineRefs: false,
+      validateFormats: true,
+      formats: FORMATS,
+      discriminator: false,
+    });
     this.#ajv.addSchema({ $id: 'github', components, paths }, 'github');
     let count = 0;
     for (const [template, item] of Object.entries(paths)) {
@@ -218,7 +228,13 @@ export class RestDescription {
           const ref = p['$ref'] as string | undefined;
           const param = ref ? this.#resolve(ref) : p;
           const pointer = ref ? `${ref}/schema` : `${base}/parameters/${i}/schema`;
-          return { name: String(param['name']), in: param['in'] as Parameter['in'], required: param['required'] === true, schema: (param['schema'] ?? {}) as Json, pointer };
+          return {
+            name: String(param['name']),
+            in: param['in'] as Parameter['in'],
+            required: param['required'] === true,
+            schema: (param['schema'] ?? {}) as Json,
+            pointer,
+          };
         });
         const requestBody = op['requestBody'] as Json | undefined;
         const content = (requestBody?.['content'] ?? {}) as Record<string, Json>;
@@ -229,7 +245,13 @@ export class RestDescription {
           method: method.toUpperCase(),
           template,
           parameters,
-          body: json ? { pointer: `${base}/requestBody/content/application~1json/schema`, required: requestBody!['required'] === true, schema: json['schema'] as Json } : null,
+          body: json
+            ? {
+                pointer: `${base}/requestBody/content/application~1json/schema`,
+                required: requestBody!['required'] === true,
+                schema: json['schema'] as Json,
+              }
+            : null,
           bodyTypes: Object.keys(content),
           responses: (op['responses'] ?? {}) as Record<string, Json>,
         };
@@ -280,7 +302,12 @@ export class RestDescription {
       // Templates by method and number of segments (by method only for a greedy last parameter).
       const candidates = this.#byMethod.get(greedyLast ? method.toUpperCase() : `${method.toUpperCase()} ${segments.length}`) ?? [];
       for (const t of candidates) {
-        if (greedyLast ? t.segments.length > segments.length || !SLASHED.has(t.segments.at(-1)!.param ?? '') : t.segments.length !== segments.length) continue;
+        if (
+          greedyLast
+            ? t.segments.length > segments.length || !SLASHED.has(t.segments.at(-1)!.param ?? '')
+            : t.segments.length !== segments.length
+        )
+          continue;
         const params: Record<string, string> = {};
         let score = '';
         let ok = true;
@@ -309,7 +336,12 @@ export class RestDescription {
    * validate, a required one missing); `ignored` are what GitHub accepts and silently drops (a
    * query parameter or a body field the operation does not have), which is a bug all the same.
    */
-  checkRequest(matched: MatchedRequest, query: URLSearchParams, body: unknown, contentType: string | null): { refused: string[]; ignored: string[] } {
+  checkRequest(
+    matched: MatchedRequest,
+    query: URLSearchParams,
+    body: unknown,
+    contentType: string | null,
+  ): { refused: string[]; ignored: string[] } {
     const { operation } = matched;
     const refused: string[] = [];
     const ignored: string[] = [];
@@ -335,13 +367,20 @@ export class RestDescription {
       }
     }
     const known = new Set(operation.parameters.filter((p) => p.in === 'query').map((p) => p.name));
-    for (const name of new Set(query.keys())) if (!known.has(name)) ignored.push(`query parameter ${name} is not a parameter of this operation`);
+    for (const name of new Set(query.keys()))
+      if (!known.has(name)) ignored.push(`query parameter ${name} is not a parameter of this operation`);
 
     if (body === undefined) {
       if (operation.body?.required) refused.push('the request body is required');
     } else if (operation.body === null) {
-      if (operation.bodyTypes.length === 0 && !(typeof body === 'object' && body !== null && Object.keys(body).length === 0)) ignored.push('the operation takes no request body');
-    } else if (contentType !== null && !/json/i.test(contentType) && operation.bodyTypes.length > 0 && !operation.bodyTypes.some((t) => contentType.startsWith(t))) {
+      if (operation.bodyTypes.length === 0 && !(typeof body === 'object' && body !== null && Object.keys(body).length === 0))
+        ignored.push('the operation takes no request body');
+    } else if (
+      contentType !== null &&
+      !/json/i.test(contentType) &&
+      operation.bodyTypes.length > 0 &&
+      !operation.bodyTypes.some((t) => contentType.startsWith(t))
+    ) {
       refused.push(`content type ${contentType} is not one of ${operation.bodyTypes.join(', ')}`);
     } else {
       const v = this.#validator(operation.body.pointer);
@@ -362,16 +401,22 @@ export class RestDescription {
     const alternatives = (schema['anyOf'] ?? schema['oneOf']) as Json[] | undefined;
     if (alternatives !== undefined) {
       // The alternative the value is (of those of its kind): the one that knows the most of it.
-      const kind = (b: Json) => (Array.isArray(value) ? this.#merged(this.#deref(b)).items !== undefined : this.#merged(this.#deref(b)).properties !== undefined);
+      const kind = (b: Json) =>
+        Array.isArray(value) ? this.#merged(this.#deref(b)).items !== undefined : this.#merged(this.#deref(b)).properties !== undefined;
       const results = alternatives.filter(kind).map((b) => this.#unknownFields(b, value, where, depth + 1));
       return results.length === 0 ? [] : results.reduce((a, b) => (b.length < a.length ? b : a));
     }
     const { properties, items } = this.#merged(schema);
-    if (Array.isArray(value)) return items === undefined ? [] : value.flatMap((v, i) => this.#unknownFields(items, v, `${where}[${i}]`, depth + 1));
+    if (Array.isArray(value))
+      return items === undefined ? [] : value.flatMap((v, i) => this.#unknownFields(items, v, `${where}[${i}]`, depth + 1));
     if (properties === undefined) return [];
     const open = schema['additionalProperties'] === undefined;
     return Object.entries(value).flatMap(([k, v]) =>
-      properties[k] === undefined ? (open ? [`${where}.${k} is not a field of this operation's body`] : []) : this.#unknownFields(properties[k] as Json, v, `${where}.${k}`, depth + 1),
+      properties[k] === undefined
+        ? open
+          ? [`${where}.${k} is not a field of this operation's body`]
+          : []
+        : this.#unknownFields(properties[k] as Json, v, `${where}.${k}`, depth + 1),
     );
   }
 
@@ -436,7 +481,8 @@ export class RestDescription {
   webhook(name: string, payload: Record<string, unknown>): { payload: unknown; problems: string[] } {
     const action = typeof payload['action'] === 'string' ? `-${payload['action'].replace(/_/g, '-')}` : '';
     const component = `webhook-${name.replace(/_/g, '-')}${action}`;
-    if ((this.#components['schemas'] as Json)[component] === undefined) return { payload, problems: [`GitHub describes no webhook ${component}`] };
+    if ((this.#components['schemas'] as Json)[component] === undefined)
+      return { payload, problems: [`GitHub describes no webhook ${component}`] };
     const pointer = `#/components/schemas/${component}`;
     // A copy, as GitHub's JSON would be: shaped parts are shared between payloads.
     const shaped = JSON.parse(JSON.stringify(this.#shape({ $ref: pointer }, payload, 0))) as unknown;
@@ -520,7 +566,8 @@ export class RestDescription {
     if (value === null || typeof value !== 'object' || properties === undefined) return value;
     const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
     for (const [k, v] of Object.entries(out)) if (properties[k] !== undefined) out[k] = this.#shape(properties[k] as Json, v, depth + 1);
-    for (const k of required) if (!(k in out) && properties[k] !== undefined) out[k] = this.#shape(properties[k] as Json, undefined, depth + 1);
+    for (const k of required)
+      if (!(k in out) && properties[k] !== undefined) out[k] = this.#shape(properties[k] as Json, undefined, depth + 1);
     return out;
   }
 
@@ -616,7 +663,8 @@ const BUILT_IN_KINDS: Readonly<Record<string, (v: unknown) => boolean>> = {
 function kindProblem(type: GraphQLOutputType, value: unknown): string | null {
   if (value === null || value === undefined) return null;
   if (isNonNullType(type)) return kindProblem(type.ofType, value);
-  if (isListType(type)) return Array.isArray(value) ? (value.map((v) => kindProblem(type.ofType, v)).find((p) => p !== null) ?? null) : null;
+  if (isListType(type))
+    return Array.isArray(value) ? (value.map((v) => kindProblem(type.ofType, v)).find((p) => p !== null) ?? null) : null;
   const ok = isScalarType(type) ? BUILT_IN_KINDS[type.name] : undefined;
   return ok === undefined || ok(value) ? null : `${type.name} cannot represent ${JSON.stringify(value)} (a ${typeof value})`;
 }
@@ -629,7 +677,10 @@ export interface ResolverFailure {
 /** GitHub's public GraphQL schema and the checks a document and its variables pass there. */
 export class GraphqlDescription {
   readonly schema: GraphQLSchema;
-  readonly #documents = new Map<string, { document: DocumentNode | null; operation: OperationDefinitionNode | null; problems: readonly string[] }>();
+  readonly #documents = new Map<
+    string,
+    { document: DocumentNode | null; operation: OperationDefinitionNode | null; problems: readonly string[] }
+  >();
 
   constructor(sdl: string) {
     this.schema = buildSchema(sdl, { assumeValidSDL: true });
@@ -684,7 +735,11 @@ export class GraphqlDescription {
    * a validation error (unknown field or argument, wrong argument type, missing selection...), or
    * variables that do not match their declared types.
    */
-  check(query: string, variables: Readonly<Record<string, unknown>> | undefined, operationName?: string): { document: DocumentNode | null; operation: OperationDefinitionNode | null; problems: string[] } {
+  check(
+    query: string,
+    variables: Readonly<Record<string, unknown>> | undefined,
+    operationName?: string,
+  ): { document: DocumentNode | null; operation: OperationDefinitionNode | null; problems: string[] } {
     // A client sends the same few documents with different variables: each is validated once.
     const key = `${operationName ?? ''}\n${query}`;
     let checked = this.#documents.get(key);
@@ -701,7 +756,10 @@ export class GraphqlDescription {
     return { document, operation, problems };
   }
 
-  #checkDocument(query: string, operationName: string | undefined): { document: DocumentNode | null; operation: OperationDefinitionNode | null; problems: readonly string[] } {
+  #checkDocument(
+    query: string,
+    operationName: string | undefined,
+  ): { document: DocumentNode | null; operation: OperationDefinitionNode | null; problems: readonly string[] } {
     let document: DocumentNode;
     try {
       document = parse(query);
@@ -710,9 +768,17 @@ export class GraphqlDescription {
     }
     const problems = validate(this.schema, document).map((e) => e.message);
     const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-    const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
+    const operation = operationName
+      ? operations.find((o) => o.name?.value === operationName)
+      : operations.length === 1
+        ? operations[0]
+        : undefined;
     if (operation === undefined) {
-      problems.push(operationName ? `Unknown operation named "${operationName}".` : 'Must provide operation name if query contains multiple operations.');
+      problems.push(
+        operationName
+          ? `Unknown operation named "${operationName}".`
+          : 'Must provide operation name if query contains multiple operations.',
+      );
       return { document, operation: null, problems };
     }
     return { document, operation, problems };
@@ -745,7 +811,9 @@ function processCache(): Descriptions {
 /** GitHub's REST description (`@octokit/openapi`, generated/api.github.com.json). */
 export function restDescription(): RestDescription {
   const cache = processCache();
-  cache.rest ??= new RestDescription(JSON.parse(readFileSync(new URL('@octokit/openapi/generated/api.github.com.json', NODE_MODULES), 'utf8')) as Json);
+  cache.rest ??= new RestDescription(
+    JSON.parse(readFileSync(new URL('@octokit/openapi/generated/api.github.com.json', NODE_MODULES), 'utf8')) as Json,
+  );
   return cache.rest;
 }
 

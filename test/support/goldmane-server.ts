@@ -51,7 +51,14 @@ import * as grpc from '@grpc/grpc-js';
 import { isDnsLabel, isDnsSubdomain } from '../../src/calico/names.ts';
 import type { GoldmaneConfig } from '../../src/deployment/deployment-config.ts';
 import { compileFlows } from '../../src/generator/record.ts';
-import { podLabels, podNameAggr, type Endpoint, type FlowTemplate, type Reporter as ScenarioReporter, type Scenario } from '../../src/generator/scenario.ts';
+import {
+  type Endpoint,
+  type FlowTemplate,
+  podLabels,
+  podNameAggr,
+  type Scenario,
+  type Reporter as ScenarioReporter,
+} from '../../src/generator/scenario.ts';
 
 // ---------------------------------------------------------------- releases
 
@@ -181,7 +188,9 @@ export const KIND = {
 
 /** The kinds a release cannot send: the other contract's. */
 function foreignKinds(release: Release): ReadonlySet<number> {
-  return contractOf(release) === 'v3.30-v3.31' ? new Set([KIND.ClusterNetworkPolicy]) : new Set([KIND.AdminNetworkPolicy, KIND.BaselineAdminNetworkPolicy]);
+  return contractOf(release) === 'v3.30-v3.31'
+    ? new Set([KIND.ClusterNetworkPolicy])
+    : new Set([KIND.AdminNetworkPolicy, KIND.BaselineAdminNetworkPolicy]);
 }
 
 /** Goldmane's bucket width and ring size (goldmane.go: 15 s, numBuckets = 242). */
@@ -366,7 +375,10 @@ export function encodeFlowResult(id: number, flow: TestFlow): Buffer {
   return w.finish();
 }
 
-export function encodeListResult(meta: { totalPages: number; totalResults: number } | null, flows: Iterable<{ id: number; flow: TestFlow }>): Buffer {
+export function encodeListResult(
+  meta: { totalPages: number; totalResults: number } | null,
+  flows: Iterable<{ id: number; flow: TestFlow }>,
+): Buffer {
   const w = new Writer(1 << 16);
   if (meta !== null) w.message(1, new Encoder().int(1, meta.totalPages).int(2, meta.totalResults).finish());
   for (const { id, flow } of flows) {
@@ -389,7 +401,8 @@ function varintLength(value: number): number {
 }
 
 /** A varint field's bytes; proto3 leaves out zeros. */
-const intLength = (field: number, value: number | undefined): number => (value === undefined || value === 0 ? 0 : varintLength(field << 3) + varintLength(value));
+const intLength = (field: number, value: number | undefined): number =>
+  value === undefined || value === 0 ? 0 : varintLength(field << 3) + varintLength(value);
 const lenLength = (field: number, length: number): number => varintLength(field << 3) + varintLength(length) + length;
 
 function flowLength(f: TestFlow): number {
@@ -617,7 +630,15 @@ function decodeFilter(buf: Buffer, release: Release): DecodedFilter {
 
 /** FlowListRequest as `release` reads it. Throws Unparsable where grpc-go would fail to unmarshal. */
 export function decodeListRequest(buf: Buffer, release: Release = 'main'): ListRequest {
-  const out: ListRequest = { start_time_gte: 0, start_time_lt: 0, page: 0, page_size: 0, sort_by: [], filter: null, aggregation_interval: 0 };
+  const out: ListRequest = {
+    start_time_gte: 0,
+    start_time_lt: 0,
+    page: 0,
+    page_size: 0,
+    sort_by: [],
+    filter: null,
+    aggregation_interval: 0,
+  };
   for (const f of fields(buf)) {
     if (is(f, 1, VARINT)) out.start_time_gte = int64(f);
     else if (is(f, 2, VARINT)) out.start_time_lt = int64(f);
@@ -645,7 +666,10 @@ export function decodeStreamRequest(buf: Buffer, release: Release = 'main'): Str
 }
 
 /** A PolicyMatch encoded as `release`'s clients encode it (for tests of what each release reads). */
-export function encodePolicyMatch(release: Release, m: { kind?: number; tier?: string; namespace?: string; name?: string; action?: number }): Buffer {
+export function encodePolicyMatch(
+  release: Release,
+  m: { kind?: number; tier?: string; namespace?: string; name?: string; action?: number },
+): Buffer {
   const e = new Encoder().int(1, m.kind);
   const text = (field: number, value: string | undefined): void => {
     if (value === undefined) return;
@@ -682,7 +706,8 @@ export function goldmaneHit(release: Release, entry: string): TestPolicyHit {
   if (tier === '__PROFILE__') tier = '';
   else if (!isDnsSubdomain(tier)) throw new Error(`invalid tier: ${tier}`);
   const hit: TestPolicyHit = { kind, tier, name, namespace, action, policy_index: policyIndex, rule_index: ruleIndex };
-  if (ruleIndex === -1) return { kind: KIND.EndOfTier, tier, action, rule_index: -1, policy_index: policyIndex, trigger: { kind, name, namespace, tier } };
+  if (ruleIndex === -1)
+    return { kind: KIND.EndOfTier, tier, action, rule_index: -1, policy_index: policyIndex, trigger: { kind, name, namespace, tier } };
   return hit;
 }
 
@@ -836,7 +861,15 @@ function intersect(a: string[] | undefined, b: string[] | undefined): string[] |
   return out.length === 0 ? undefined : out;
 }
 
-const COUNTERS = ['packets_in', 'packets_out', 'bytes_in', 'bytes_out', 'num_connections_started', 'num_connections_completed', 'num_connections_live'] as const;
+const COUNTERS = [
+  'packets_in',
+  'packets_out',
+  'bytes_in',
+  'bytes_out',
+  'num_connections_started',
+  'num_connections_completed',
+  'num_connections_live',
+] as const;
 
 /** A key's reports over `buckets` as one Flow (diachronic_flow.go AggregateWindows). */
 function aggregate(key: TestFlowKey | undefined, reports: readonly (readonly [number, readonly TestFlow[]])[]): TestFlow {
@@ -936,7 +969,11 @@ export class GoldmaneTestServer {
   static async start(options: GoldmaneServerOptions = {}): Promise<GoldmaneTestServer> {
     // Before anything is bound: flows this release cannot send fail the start.
     checkRelease(options.flows ?? [], options.release ?? 'main');
-    const tls = options.tls ?? { ca: readFileSync(tlsFile('ca.pem')), cert: readFileSync(tlsFile('server.pem')), key: readFileSync(tlsFile('server-key.pem')) };
+    const tls = options.tls ?? {
+      ca: readFileSync(tlsFile('ca.pem')),
+      cert: readFileSync(tlsFile('server.pem')),
+      key: readFileSync(tlsFile('server-key.pem')),
+    };
     const server = new grpc.Server();
     const credentials = grpc.ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], true);
     const port = await new Promise<number>((resolve, reject) =>
@@ -1046,7 +1083,10 @@ export class GoldmaneTestServer {
    * Each key with a bucket held in [from, to), with all its buckets held, as [bucket, reports]
    * pairs; generated sets: one key per index, found by bisection.
    */
-  *#held(from: number, to: number): Generator<{ id: number; key: TestFlowKey | undefined; reports: (readonly [number, readonly TestFlow[]])[]; index: number }> {
+  *#held(
+    from: number,
+    to: number,
+  ): Generator<{ id: number; key: TestFlowKey | undefined; reports: (readonly [number, readonly TestFlow[]])[]; index: number }> {
     const { oldest, end } = this.#history();
     const lo = Math.max(from, oldest);
     const hi = Math.min(to, end);
@@ -1070,7 +1110,8 @@ export class GoldmaneTestServer {
       }
       return a;
     };
-    for (let i = firstAt(lo), last = firstAt(hi); i < last; i++) yield { id: i + 1, key: undefined, reports: [[bucketOf(set.startTime(i)), []]], index: i };
+    for (let i = firstAt(lo), last = firstAt(hi); i < last; i++)
+      yield { id: i + 1, key: undefined, reports: [[bucketOf(set.startTime(i)), []]], index: i };
   }
 
   /** A generated set's report `index`, as its one-bucket flow. */
@@ -1136,7 +1177,9 @@ export class GoldmaneTestServer {
     }
     if (last > cut) groups.push({ from: cut, to: last, zero: true });
     const flowOf = (index: number, zero: boolean): TestFlow =>
-      zero ? { ...this.#generated(index), start_time: 0, end_time: 0, source_labels: [], dest_labels: [], ...zeroCounters } : this.#generated(index);
+      zero
+        ? { ...this.#generated(index), start_time: 0, end_time: 0, source_labels: [], dest_labels: [], ...zeroCounters }
+        : this.#generated(index);
     return {
       total: last - first,
       take: (from, size) => {
@@ -1145,8 +1188,12 @@ export class GoldmaneTestServer {
         for (const group of groups) {
           const length = group.to - group.from;
           if (at + length > from && out.length < size) {
-            const order = shuffle(Array.from({ length }, (_, i) => group.from + i), random);
-            for (const index of order.slice(Math.max(0, from - at), Math.max(0, from - at) + size - out.length)) out.push({ id: index + 1, flow: flowOf(index, group.zero) });
+            const order = shuffle(
+              Array.from({ length }, (_, i) => group.from + i),
+              random,
+            );
+            for (const index of order.slice(Math.max(0, from - at), Math.max(0, from - at) + size - out.length))
+              out.push({ id: index + 1, flow: flowOf(index, group.zero) });
           }
           at += length;
           if (out.length >= size) break;
@@ -1203,14 +1250,16 @@ export class GoldmaneTestServer {
   }
 
   #answerList(request: ListRequest): { reply: Buffer } | { error: Partial<grpc.StatusObject> } {
-    if (request.filter !== null) return { error: { code: grpc.status.FAILED_PRECONDITION, details: 'the test server does not apply filters' } };
+    if (request.filter !== null)
+      return { error: { code: grpc.status.FAILED_PRECONDITION, details: 'the test server does not apply filters' } };
     const { oldest, now } = this.#history();
     // goldmane.go normalizeTimeRange and validateTimeRange / validateListRequest: plain Go errors (UNKNOWN).
     const gte = request.start_time_gte < 0 ? now + request.start_time_gte : request.start_time_gte === 0 ? oldest : request.start_time_gte;
     const lt = request.start_time_lt < 0 ? now + request.start_time_lt : request.start_time_lt === 0 ? now : request.start_time_lt;
     if (gte >= lt) return { error: { code: grpc.status.UNKNOWN, details: `startTimeGt (${gte}) must be less than startTimeLt (${lt})` } };
     if (request.sort_by.length > 1) return { error: { code: grpc.status.UNKNOWN, details: 'at most one sort order is supported' } };
-    if (request.sort_by.length === 1 && request.sort_by[0] !== 0) return { error: { code: grpc.status.UNIMPLEMENTED, details: 'the test server sorts by time only' } };
+    if (request.sort_by.length === 1 && request.sort_by[0] !== 0)
+      return { error: { code: grpc.status.UNIMPLEMENTED, details: 'the test server sorts by time only' } };
     const listing = this.#listFlows(gte, lt);
     const total = listing.total;
     let page: { id: number; flow: TestFlow }[];
@@ -1238,7 +1287,8 @@ export class GoldmaneTestServer {
     this.streamCalls.push(request);
     const fault = this.#fault();
     if (fault !== null) return void call.emit('error', { code: fault.code, details: fault.details });
-    if (request.filter !== null) return void call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: 'the test server does not apply filters' });
+    if (request.filter !== null)
+      return void call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: 'the test server does not apply filters' });
     const stream: OpenStream = { call, sent: 0, open: true, breakAfter: this.breakStreamsAfter.shift() ?? null };
     call.on('cancelled', () => {
       stream.open = false;
@@ -1257,7 +1307,8 @@ export class GoldmaneTestServer {
       this.#elapsed += INTERVAL;
     }
     const history = gte === 0 ? [] : this.#backfillBuckets(gte).flatMap((b) => this.#bucketResults(b));
-    const messages = early.length === 0 ? history : contractOf(this.release) === 'v3.32-main' ? [...early, ...history] : interleave(early, history);
+    const messages =
+      early.length === 0 ? history : contractOf(this.release) === 'v3.32-main' ? [...early, ...history] : interleave(early, history);
     for (const bytes of messages) this.#send(stream, bytes);
   }
 

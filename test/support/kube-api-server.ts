@@ -42,7 +42,6 @@ export type CalicoResource = 'clusterinformations' | 'networksets' | 'globalnetw
  */
 export type CalicoServing = 'aggregated' | 'crds' | 'absent' | 'unavailable';
 
-const CALICO_VERSIONS: Record<CalicoGroup, string> = { 'projectcalico.org': 'v3', 'crd.projectcalico.org': 'v1' };
 const CALICO_KINDS: Record<CalicoResource, string> = {
   clusterinformations: 'ClusterInformation',
   networksets: 'NetworkSet',
@@ -149,7 +148,8 @@ export class KubeApiServer {
 
   /** How `group` is served (until reset(); both are `absent` at first: a cluster without Calico). */
   serveCalico(group: CalicoGroup, serving: CalicoServing): void {
-    if (serving === 'aggregated' && group !== 'projectcalico.org') throw new Error('only projectcalico.org is served by an aggregated API server');
+    if (serving === 'aggregated' && group !== 'projectcalico.org')
+      throw new Error('only projectcalico.org is served by an aggregated API server');
     this.#calicoServing.set(group, serving);
   }
 
@@ -293,16 +293,32 @@ export class KubeApiServer {
     const list = (Object.keys(LISTS) as ListResource[]).find((r) => LISTS[r].path === request.path);
     if (list !== undefined && request.method === 'GET') {
       const { group, kind, apiVersion } = LISTS[list];
-      return this.#list({ key: list, resource: list, group, kind, apiVersion, items: this.#items.get(list) ?? [], paged: true }, request, send);
+      return this.#list(
+        { key: list, resource: list, group, kind, apiVersion, items: this.#items.get(list) ?? [], paged: true },
+        request,
+        send,
+      );
     }
     const calico = CALICO.exec(request.path);
     if (calico !== null && request.method === 'GET') return this.#calicoCall(calico[1]!, calico[2]!, calico[3], request, send);
     const lease = LEASES.exec(request.path);
-    if (lease !== null) return this.#leaseCall(decodeURIComponent(lease[1]!), lease[2] === undefined ? undefined : decodeURIComponent(lease[2]), request, send);
+    if (lease !== null)
+      return this.#leaseCall(
+        decodeURIComponent(lease[1]!),
+        lease[2] === undefined ? undefined : decodeURIComponent(lease[2]),
+        request,
+        send,
+      );
     return send(404, status(404, 'NotFound', 'the server could not find the requested resource'));
   }
 
-  #calicoCall(groupVersion: string, resource: string, name: string | undefined, request: RecordedRequest, send: (status: number, payload: unknown) => void): void {
+  #calicoCall(
+    groupVersion: string,
+    resource: string,
+    name: string | undefined,
+    request: RecordedRequest,
+    send: (status: number, payload: unknown) => void,
+  ): void {
     const group = groupVersion.slice(0, groupVersion.indexOf('/')) as CalicoGroup;
     const verb = name === undefined ? 'list' : 'get';
     const qualified = `${resource}.${group}`;
@@ -310,25 +326,36 @@ export class KubeApiServer {
       const object = name === undefined ? qualified : `${qualified} "${name}"`;
       return send(
         403,
-        status(403, 'Forbidden', `${object} is forbidden: User "${SERVICE_ACCOUNT}" cannot ${verb} resource "${resource}" in API group "${group}" at the cluster scope`, {
-          ...(name === undefined ? {} : { name }),
-          group,
-          kind: resource,
-        }),
+        status(
+          403,
+          'Forbidden',
+          `${object} is forbidden: User "${SERVICE_ACCOUNT}" cannot ${verb} resource "${resource}" in API group "${group}" at the cluster scope`,
+          {
+            ...(name === undefined ? {} : { name }),
+            group,
+            kind: resource,
+          },
+        ),
       );
     }
     const serving = this.#calicoServing.get(group) ?? 'absent';
     const kind = CALICO_KINDS[resource as CalicoResource];
-    if (serving === 'absent' || kind === undefined) return send(404, status(404, 'NotFound', 'the server could not find the requested resource', {}));
+    if (serving === 'absent' || kind === undefined)
+      return send(404, status(404, 'NotFound', 'the server could not find the requested resource', {}));
     // The aggregator's own plain-text answer when the APIService's server is down.
     if (serving === 'unavailable') return send(503, 'service unavailable\n');
     const items = this.#calicoItems.get(qualified) ?? [];
     if (name !== undefined) {
       const found = items.find((item) => isRecord(item) && isRecord(item['metadata']) && item['metadata']['name'] === name);
-      if (found === undefined) return send(404, status(404, 'NotFound', `${qualified} "${name}" not found`, { name, group, kind: resource }));
+      if (found === undefined)
+        return send(404, status(404, 'NotFound', `${qualified} "${name}" not found`, { name, group, kind: resource }));
       return send(200, found);
     }
-    this.#list({ key: qualified, resource, group, kind: `${kind}List`, apiVersion: groupVersion, items, paged: serving === 'crds' }, request, send);
+    this.#list(
+      { key: qualified, resource, group, kind: `${kind}List`, apiVersion: groupVersion, items, paged: serving === 'crds' },
+      request,
+      send,
+    );
   }
 
   #list(
@@ -341,10 +368,15 @@ export class KubeApiServer {
     if (this.#forbidden.has(`list ${key}`)) {
       return send(
         403,
-        status(403, 'Forbidden', `${qualified} is forbidden: User "${SERVICE_ACCOUNT}" cannot list resource "${resource}" in API group "${group}" at the cluster scope`, {
-          group,
-          kind: resource,
-        }),
+        status(
+          403,
+          'Forbidden',
+          `${qualified} is forbidden: User "${SERVICE_ACCOUNT}" cannot list resource "${resource}" in API group "${group}" at the cluster scope`,
+          {
+            group,
+            kind: resource,
+          },
+        ),
       );
     }
     if (!list.paged) return send(200, { kind, apiVersion, metadata: { resourceVersion: String(this.#revision) }, items });
@@ -383,12 +415,18 @@ export class KubeApiServer {
     send(200, { kind, apiVersion, metadata, items: page });
   }
 
-  #leaseCall(namespace: string, name: string | undefined, request: RecordedRequest, send: (status: number, payload: unknown) => void): void {
+  #leaseCall(
+    namespace: string,
+    name: string | undefined,
+    request: RecordedRequest,
+    send: (status: number, payload: unknown) => void,
+  ): void {
     const verb = request.method === 'GET' ? 'get' : request.method === 'POST' ? 'create' : request.method === 'PUT' ? 'update' : 'other';
     if (verb === 'other' || (name === undefined) !== (verb === 'create')) {
       return send(405, status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
     }
-    const objectName = name ?? (isRecord(request.body) && isRecord(request.body['metadata']) ? String(request.body['metadata']['name'] ?? '') : '');
+    const objectName =
+      name ?? (isRecord(request.body) && isRecord(request.body['metadata']) ? String(request.body['metadata']['name'] ?? '') : '');
     if (this.#forbidden.has(`${verb} leases`)) {
       return send(
         403,
@@ -402,7 +440,14 @@ export class KubeApiServer {
     }
     const key = `${namespace}/${objectName}`;
     const notFound = () =>
-      send(404, status(404, 'NotFound', `leases.coordination.k8s.io "${objectName}" not found`, { name: objectName, group: 'coordination.k8s.io', kind: 'leases' }));
+      send(
+        404,
+        status(404, 'NotFound', `leases.coordination.k8s.io "${objectName}" not found`, {
+          name: objectName,
+          group: 'coordination.k8s.io',
+          kind: 'leases',
+        }),
+      );
     if (verb === 'get') {
       const lease = this.#leases.get(key);
       return lease === undefined ? notFound() : send(200, lease);
@@ -416,12 +461,26 @@ export class KubeApiServer {
       return send(400, status(400, 'BadRequest', 'the body is not a Lease'));
     }
     if (body['metadata']['name'] !== objectName) {
-      return send(400, status(400, 'BadRequest', `the name of the object (${String(body['metadata']['name'])}) does not match the name on the URL (${objectName})`));
+      return send(
+        400,
+        status(
+          400,
+          'BadRequest',
+          `the name of the object (${String(body['metadata']['name'])}) does not match the name on the URL (${objectName})`,
+        ),
+      );
     }
     const existing = this.#leases.get(key);
     if (verb === 'create') {
       if (existing !== undefined) {
-        return send(409, status(409, 'AlreadyExists', `leases.coordination.k8s.io "${objectName}" already exists`, { name: objectName, group: 'coordination.k8s.io', kind: 'leases' }));
+        return send(
+          409,
+          status(409, 'AlreadyExists', `leases.coordination.k8s.io "${objectName}" already exists`, {
+            name: objectName,
+            group: 'coordination.k8s.io',
+            kind: 'leases',
+          }),
+        );
       }
       const created = this.putLease(namespace, objectName, body['spec'], labelsAndAnnotations(body['metadata']));
       return send(201, created);
@@ -452,7 +511,9 @@ export class KubeApiServer {
  */
 export function calicoV1Object(v3: { metadata: Record<string, unknown>; [key: string]: unknown }): Record<string, unknown> {
   const ours = (map: unknown) =>
-    isRecord(map) ? Object.fromEntries(Object.entries(map).filter(([k]) => k.includes('projectcalico.org/') || k.includes('operator.tigera.io/'))) : {};
+    isRecord(map)
+      ? Object.fromEntries(Object.entries(map).filter(([k]) => k.includes('projectcalico.org/') || k.includes('operator.tigera.io/')))
+      : {};
   const { name, namespace, resourceVersion, uid, ...stored } = v3.metadata;
   const labels = ours(v3.metadata['labels']);
   const metadata: Record<string, unknown> = {

@@ -20,7 +20,8 @@ const extraKeys = (value: Obj, allowed: readonly string[], at: string): string[]
 export function validateKubernetesNetworkPolicy(obj: unknown): string[] {
   if (!isObj(obj)) return ['/: must be an object'];
   const errors: string[] = [];
-  if (obj['apiVersion'] !== 'networking.k8s.io/v1') errors.push(`/apiVersion: must be networking.k8s.io/v1, got ${JSON.stringify(obj['apiVersion'])}`);
+  if (obj['apiVersion'] !== 'networking.k8s.io/v1')
+    errors.push(`/apiVersion: must be networking.k8s.io/v1, got ${JSON.stringify(obj['apiVersion'])}`);
   if (obj['kind'] !== 'NetworkPolicy') errors.push(`/kind: must be NetworkPolicy, got ${JSON.stringify(obj['kind'])}`);
   errors.push(...extraKeys(obj, ['apiVersion', 'kind', 'metadata', 'spec'], '/'));
 
@@ -28,8 +29,10 @@ export function validateKubernetesNetworkPolicy(obj: unknown): string[] {
   if (!isObj(metadata)) errors.push('/metadata: required');
   else {
     const { name, namespace, labels, annotations } = metadata;
-    if (typeof name !== 'string' || !isDnsSubdomain(name)) errors.push(`/metadata/name: ${JSON.stringify(name)} is not a valid DNS subdomain`);
-    if (typeof namespace !== 'string' || !isDnsLabel(namespace)) errors.push(`/metadata/namespace: ${JSON.stringify(namespace)} is not a namespace name`);
+    if (typeof name !== 'string' || !isDnsSubdomain(name))
+      errors.push(`/metadata/name: ${JSON.stringify(name)} is not a valid DNS subdomain`);
+    if (typeof namespace !== 'string' || !isDnsLabel(namespace))
+      errors.push(`/metadata/namespace: ${JSON.stringify(namespace)} is not a namespace name`);
     if (labels !== undefined) errors.push(...checkStringMap(labels, '/metadata/labels', true));
     if (annotations !== undefined) errors.push(...checkStringMap(annotations, '/metadata/annotations', false));
   }
@@ -43,7 +46,8 @@ export function validateKubernetesNetworkPolicy(obj: unknown): string[] {
   const types = spec['policyTypes'];
   if (!Array.isArray(types) || types.length === 0) errors.push('/spec/policyTypes: must be a non-empty list');
   else {
-    if (!types.every((t) => t === 'Ingress' || t === 'Egress')) errors.push(`/spec/policyTypes: must be a subset of [Ingress, Egress], got ${JSON.stringify(types)}`);
+    if (!types.every((t) => t === 'Ingress' || t === 'Egress'))
+      errors.push(`/spec/policyTypes: must be a subset of [Ingress, Egress], got ${JSON.stringify(types)}`);
     if (new Set(types).size !== types.length) errors.push(`/spec/policyTypes: duplicate entries ${JSON.stringify(types)}`);
   }
   for (const [direction, type, peersKey] of [
@@ -57,7 +61,8 @@ export function validateKubernetesNetworkPolicy(obj: unknown): string[] {
       errors.push(`${at}: must be a list`);
       continue;
     }
-    if (rules.length > 0 && !(Array.isArray(types) && types.includes(type))) errors.push(`/spec/policyTypes: has ${direction} rules but does not include ${type}`);
+    if (rules.length > 0 && !(Array.isArray(types) && types.includes(type)))
+      errors.push(`/spec/policyTypes: has ${direction} rules but does not include ${type}`);
     rules.forEach((rule, i) => errors.push(...checkRule(rule, peersKey, `${at}/${i}`)));
   }
   return errors;
@@ -90,9 +95,11 @@ function checkRule(rule: unknown, peersKey: 'from' | 'to', at: string): string[]
 function checkPort(port: unknown, at: string): string[] {
   if (!isObj(port)) return [`${at}: must be an object`];
   const errors = extraKeys(port, ['protocol', 'port', 'endPort'], at);
-  if (!['TCP', 'UDP', 'SCTP'].includes(port['protocol'] as string)) errors.push(`${at}/protocol: must be TCP, UDP or SCTP, got ${JSON.stringify(port['protocol'])}`);
+  if (!['TCP', 'UDP', 'SCTP'].includes(port['protocol'] as string))
+    errors.push(`${at}/protocol: must be TCP, UDP or SCTP, got ${JSON.stringify(port['protocol'])}`);
   const n = port['port'];
-  if (n !== undefined && !(typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535)) errors.push(`${at}/port: must be an integer 1-65535, got ${JSON.stringify(n)}`);
+  if (n !== undefined && !(typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535))
+    errors.push(`${at}/port: must be an integer 1-65535, got ${JSON.stringify(n)}`);
   const end = port['endPort'];
   if (end !== undefined && !(typeof end === 'number' && Number.isInteger(end) && end <= 65535 && typeof n === 'number' && end >= n)) {
     errors.push(`${at}/endPort: must be an integer from port to 65535, got ${JSON.stringify(end)}`);
@@ -121,7 +128,8 @@ function checkPeer(peer: unknown, at: string): string[] {
   const selector = peer['namespaceSelector'];
   if (!isObj(selector)) return [`${at}/namespaceSelector: must be a label selector`];
   const errors = extraKeys(selector, ['matchLabels', 'matchExpressions'], `${at}/namespaceSelector`);
-  if (selector['matchLabels'] !== undefined) errors.push(...checkStringMap(selector['matchLabels'], `${at}/namespaceSelector/matchLabels`, true));
+  if (selector['matchLabels'] !== undefined)
+    errors.push(...checkStringMap(selector['matchLabels'], `${at}/namespaceSelector/matchLabels`, true));
   const expressions = selector['matchExpressions'];
   if (expressions !== undefined) {
     if (!Array.isArray(expressions)) errors.push(`${at}/namespaceSelector/matchExpressions: must be a list`);

@@ -94,10 +94,15 @@ export function fluxBuild(dir: string, patches: readonly unknown[] = []): Kustom
       };
       walk(copy);
       // Flux: no resources -> a placeholder namespace, to avoid "kustomization.yaml is empty".
-      kustomization = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', ...(resources.length === 0 ? { namespace: '_placeholder' } : { resources }) };
+      kustomization = {
+        apiVersion: 'kustomize.config.k8s.io/v1beta1',
+        kind: 'Kustomization',
+        ...(resources.length === 0 ? { namespace: '_placeholder' } : { resources }),
+      };
     }
     // The Flux Kustomization's spec.patches are appended to the kustomization's (GenerateManifest).
-    if (patches.length > 0) kustomization = { ...kustomization, patches: [...((kustomization['patches'] as unknown[] | undefined) ?? []), ...patches] };
+    if (patches.length > 0)
+      kustomization = { ...kustomization, patches: [...((kustomization['patches'] as unknown[] | undefined) ?? []), ...patches] };
     writeFileSync(join(copy, 'kustomization.yaml'), stringify(kustomization));
     return kustomizeBuild(copy);
   } finally {

@@ -1,16 +1,16 @@
 // Shared steps for conformance tests: generate flow logs, run the recommender on them, and read
 // the YAML objects a run wrote.
 
-import type { CalicoRelease } from '../../src/calico/release.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { validateRecommendationConfig, type Flavor, type RecommendationConfig } from '../../src/config/recommendation-config.ts';
+import type { CalicoRelease } from '../../src/calico/release.ts';
+import { type Flavor, type RecommendationConfig, validateRecommendationConfig } from '../../src/config/recommendation-config.ts';
 import { FileFlowSource } from '../../src/flows/sources/file-source.ts';
 import { writeFlowFile } from '../../src/generator/generate.ts';
-import { planRecommendations, type Plan } from '../../src/pipeline/plan.ts';
-import { readFlows, recommendIntoDirectory, TEMPLATE_DIR, type DirectoryRun } from '../../src/pipeline/run.ts';
+import { type Plan, planRecommendations } from '../../src/pipeline/plan.ts';
+import { type DirectoryRun, readFlows, recommendIntoDirectory, TEMPLATE_DIR } from '../../src/pipeline/run.ts';
 import { loadTree } from '../../src/repo/fs-tree.ts';
 
 /** 2026-11-22T12:00:00Z: the newest generated record ends here, and every run's `now`. */
@@ -42,7 +42,12 @@ export function configFor(flavor: Flavor, calicoVersion?: CalicoRelease): Recomm
 }
 
 /** Plans a run over `flowPaths` against `tree` (empty: a fresh policies directory), for a Calico release if given. */
-export async function planFromFlows(flowPaths: readonly string[], flavor: Flavor, tree: ReadonlyMap<string, string> = new Map(), calicoVersion?: CalicoRelease): Promise<Plan> {
+export async function planFromFlows(
+  flowPaths: readonly string[],
+  flavor: Flavor,
+  tree: ReadonlyMap<string, string> = new Map(),
+  calicoVersion?: CalicoRelease,
+): Promise<Plan> {
   const config = configFor(flavor, calicoVersion);
   const flows = await readFlows(await FileFlowSource.open(flowPaths), config, END_TIME);
   return planRecommendations({

@@ -1,11 +1,11 @@
 // Builders for simulator tests: a policy set from YAML text, flows from the engine tests' endpoint
 // builders, and verdicts in one line (`allowed: rule ns/tier.name egress[0]`).
 
-import type { Labels } from '../../src/calico/selector.ts';
 import type { Protocol } from '../../src/calico/protocol.ts';
+import type { Labels } from '../../src/calico/selector.ts';
 import type { FlowEnd } from '../../src/simulate/endpoint.ts';
-import { decisionKey, Simulator, type FlowFacts, type Verdict } from '../../src/simulate/evaluate.ts';
-import { policySetFromTree, type PolicySet, type PolicyView } from '../../src/simulate/policy-set.ts';
+import { decisionKey, type FlowFacts, Simulator, type Verdict } from '../../src/simulate/evaluate.ts';
+import { type PolicySet, type PolicyView, policySetFromTree } from '../../src/simulate/policy-set.ts';
 
 export { hep, net, networkSet, pub, pvt, wep } from './engine.ts';
 

@@ -11,16 +11,24 @@
 // nobody read: those that started between the previous read and the oldest flow Goldmane still
 // held when collecting started, and those of outages longer than Goldmane keeps.
 
-import { systemClock, type Clock } from '../../cluster/leader-election.ts';
+import { type Clock, systemClock } from '../../cluster/leader-election.ts';
 import { formatDuration } from '../../config/duration.ts';
 import { formatTime } from '../../engine/provenance.ts';
 import type { FlowRecord } from '../../flows/record.ts';
 import { SkipReport } from '../../flows/skip-report.ts';
-import { FlowSourceError, withChanges, type CalicoEdition, type FlowCoverage, type FlowSource, type MissingFlows, type TimeWindow } from '../../flows/source.ts';
+import {
+  type CalicoEdition,
+  type FlowCoverage,
+  type FlowSource,
+  FlowSourceError,
+  type MissingFlows,
+  type TimeWindow,
+  withChanges,
+} from '../../flows/source.ts';
 import type { FollowEvent, FollowOptions } from '../../flows/sources/goldmane/goldmane-source.ts';
 import { HISTORY_SECONDS } from '../../flows/sources/goldmane/stream-resume.ts';
 import type { AppMetrics } from '../ops/metrics.ts';
-import { FlowStore, type DropCause } from './flow-store.ts';
+import { type DropCause, FlowStore } from './flow-store.ts';
 
 /** What a collector follows: Goldmane's source (GoldmaneFlowSource) is one. */
 export interface Follower {
@@ -169,12 +177,17 @@ export class FlowCollector {
   coverage(now: number): FlowCoverage {
     this.#store.dropBefore(now - this.#history);
     if (this.#heldFrom === null) {
-      const why = this.#running === null ? 'this replica does not collect' : `collecting started at ${formatTime(this.#startedAt)} (${this.#why}) and has not reached Goldmane yet`;
+      const why =
+        this.#running === null
+          ? 'this replica does not collect'
+          : `collecting started at ${formatTime(this.#startedAt)} (${this.#why}) and has not reached Goldmane yet`;
       return { from: this.#startedAt, to: this.#startedAt, before: why, missing: [] };
     }
     const from = this.#heldFrom;
     const to = Math.max(from, this.#progress);
-    const missing = this.#missing.filter((m) => m.to > from && m.from < to).map((m) => ({ ...m, from: Math.max(m.from, from), to: Math.min(m.to, to) }));
+    const missing = this.#missing
+      .filter((m) => m.to > from && m.from < to)
+      .map((m) => ({ ...m, from: Math.max(m.from, from), to: Math.min(m.to, to) }));
     return { from, to, before: this.#before, missing };
   }
 
@@ -217,7 +230,10 @@ export class FlowCollector {
         const unavailable = this.unavailable(now);
         if (unavailable !== null) {
           this.#metrics?.flowSourceErrors.inc({ cluster: this.cluster, source: 'goldmane' });
-          throw new FlowSourceError(unavailable, this.#outageSince === null ? {} : { shown: `Goldmane ${this.#outage(this.#outageSince, null)}` });
+          throw new FlowSourceError(
+            unavailable,
+            this.#outageSince === null ? {} : { shown: `Goldmane ${this.#outage(this.#outageSince, null)}` },
+          );
         }
         // The metrics say what the run's summary will: count what the follower read since its last progress.
         this.#count();
@@ -346,7 +362,10 @@ export class FlowCollector {
       this.#missing = this.#missing.filter((m) => m.to > interval.to);
       if (cause === 'memory-cap') this.#metrics?.collectorLostSeconds.inc({ cluster: this.cluster, cause }, interval.to - heldFrom);
     } else this.#addMissing({ ...interval, reason }, cause);
-    if (cause === 'memory-cap') this.#log.warn(`cluster ${this.cluster}: flows between ${formatTime(interval.from)} and ${formatTime(interval.to)} dropped: ${reason}`);
+    if (cause === 'memory-cap')
+      this.#log.warn(
+        `cluster ${this.cluster}: flows between ${formatTime(interval.from)} and ${formatTime(interval.to)} dropped: ${reason}`,
+      );
     this.#report();
   }
 

@@ -120,7 +120,8 @@ export class FlowStore {
     if (!(options.maxBytes > 0)) throw new RangeError(`maxBytes must be positive, got ${options.maxBytes}`);
     this.#maxBytes = options.maxBytes;
     this.#slotSeconds = options.slotSeconds ?? SLOT_SECONDS;
-    if (!Number.isInteger(this.#slotSeconds) || this.#slotSeconds < 1) throw new RangeError(`slotSeconds must be a positive integer, got ${this.#slotSeconds}`);
+    if (!Number.isInteger(this.#slotSeconds) || this.#slotSeconds < 1)
+      throw new RangeError(`slotSeconds must be a positive integer, got ${this.#slotSeconds}`);
     this.#onDropped = options.onDropped ?? (() => undefined);
   }
 
@@ -196,7 +197,12 @@ export class FlowStore {
       const slot = this.#slots.get(start)!;
       if (slot.open === null) continue;
       const n = slot.open.size;
-      const sealed: SealedEntries = { ids: new Uint32Array(n), first: new Float64Array(n), last: new Float64Array(n), flows: new Float64Array(n) };
+      const sealed: SealedEntries = {
+        ids: new Uint32Array(n),
+        first: new Float64Array(n),
+        last: new Float64Array(n),
+        flows: new Float64Array(n),
+      };
       let i = 0;
       for (const [id, e] of slot.open) {
         sealed.ids[i] = id;

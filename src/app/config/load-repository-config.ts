@@ -20,7 +20,13 @@
 import { ConfigError, type ConfigIssue } from '../../config/config-error.ts';
 import { readConfigYaml, tooLarge, yamlIssue } from '../../config/config-yaml.ts';
 import { isPlainObject, type PlainObject } from '../../util/plain.ts';
-import { CONFIG_PATH, extendedConfigIssues, validateRepositoryConfig, type RepositoryConfig, type ScheduleDefaults } from './repository-config.ts';
+import {
+  CONFIG_PATH,
+  extendedConfigIssues,
+  type RepositoryConfig,
+  type ScheduleDefaults,
+  validateRepositoryConfig,
+} from './repository-config.ts';
 
 export type Visibility = 'public' | 'internal' | 'private';
 
@@ -55,7 +61,11 @@ interface FileRef {
   readonly path: string;
 }
 
-export async function loadRepositoryConfig(reader: ConfigReader, target: { owner: string; repo: string }, defaults: ScheduleDefaults): Promise<LoadedConfig> {
+export async function loadRepositoryConfig(
+  reader: ConfigReader,
+  target: { owner: string; repo: string },
+  defaults: ScheduleDefaults,
+): Promise<LoadedConfig> {
   const own = await reader.readFile(target.owner, target.repo, CONFIG_PATH);
   if (own.kind === 'absent') return { kind: 'absent' };
   const invalid = (...issues: ConfigIssue[]): LoadedConfig => ({ kind: 'invalid', issues });
@@ -81,12 +91,15 @@ export async function loadRepositoryConfig(reader: ConfigReader, target: { owner
       if (layers.length > MAX_EXTENDED) return refused(`it extends more than ${MAX_EXTENDED} configurations in a chain`);
       if (seen.has(refId(next))) return refused(`${hop} extends a configuration already extended (a loop)`);
       seen.add(refId(next));
-      const sameRepository = next.owner.toLowerCase() === target.owner.toLowerCase() && next.repo.toLowerCase() === target.repo.toLowerCase();
+      const sameRepository =
+        next.owner.toLowerCase() === target.owner.toLowerCase() && next.repo.toLowerCase() === target.repo.toLowerCase();
       if (!sameRepository) {
         targetVisibility ??= (await reader.visibility(target.owner, target.repo)) ?? 'public';
         const visibility = next.owner.toLowerCase() === target.owner.toLowerCase() ? await reader.visibility(next.owner, next.repo) : null;
         if (visibility === null || !atLeastAsVisible(visibility, targetVisibility)) {
-          return refused(`${hop} reads a repository whose files this repository's readers may not read: only this repository, or a repository of the same owner that is public (or internal, when this one is internal) can be extended`);
+          return refused(
+            `${hop} reads a repository whose files this repository's readers may not read: only this repository, or a repository of the same owner that is public (or internal, when this one is internal) can be extended`,
+          );
         }
       }
       const file = await reader.readFile(next.owner, next.repo, next.path);
@@ -106,7 +119,12 @@ export async function loadRepositoryConfig(reader: ConfigReader, target: { owner
   }
 
   // Probot's merge: the extended files' keys, each replaced by those of the files extending it.
-  const merged: PlainObject = Object.fromEntries(layers.toReversed().flatMap((layer) => Object.entries(layer)).filter(([key]) => key !== '_extends'));
+  const merged: PlainObject = Object.fromEntries(
+    layers
+      .toReversed()
+      .flatMap((layer) => Object.entries(layer))
+      .filter(([key]) => key !== '_extends'),
+  );
   try {
     return { kind: 'valid', config: validateRepositoryConfig(merged, defaults) };
   } catch (e) {
@@ -118,7 +136,10 @@ export async function loadRepositoryConfig(reader: ConfigReader, target: { owner
     };
     const issues = e.issues.filter(fromOwn);
     if (issues.length < e.issues.length) {
-      issues.push({ path: '_extends', message: `the configuration "${String(reference)}" extends does not fit this file (each is valid alone): set its keys here to override them, or fix it where it is` });
+      issues.push({
+        path: '_extends',
+        message: `the configuration "${String(reference)}" extends does not fit this file (each is valid alone): set its keys here to override them, or fix it where it is`,
+      });
     }
     return invalid(...issues);
   }

@@ -6,9 +6,9 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { isDnsLabel } from '../../calico/names.ts';
-import { ConfigError, configIssues, inOurWords, type ConfigIssue } from '../../config/config-error.ts';
+import { ConfigError, type ConfigIssue, configIssues, inOurWords } from '../../config/config-error.ts';
 import { parseDuration } from '../../config/duration.ts';
-import { validateRecommendationConfig, type RecommendationConfig } from '../../config/recommendation-config.ts';
+import { type RecommendationConfig, validateRecommendationConfig } from '../../config/recommendation-config.ts';
 import { isSafeTreePath } from '../../repo/tree.ts';
 
 export const CONFIG_PATH = '.github/policy-recommender.yml';
@@ -57,7 +57,11 @@ const timezone = z.string().refine((tz) => {
   }
 }, 'not an IANA time zone such as Europe/Berlin or UTC');
 
-const label = z.string().min(1).max(50).regex(/^[^,\n\r]+$/, 'a label cannot contain commas or line breaks');
+const label = z
+  .string()
+  .min(1)
+  .max(50)
+  .regex(/^[^,\n\r]+$/, 'a label cannot contain commas or line breaks');
 
 const appSchema = z.strictObject({
   schedule: cronExpression.optional(),
@@ -118,7 +122,12 @@ export function extendedConfigIssues(value: unknown, defaults: ScheduleDefaults)
   }
 }
 
-function checkRepositoryConfig(value: unknown, defaults: ScheduleDefaults, source: string, schema: typeof appSchema | ReturnType<typeof appSchema.partial<{ clusters: true }>>): RepositoryConfig {
+function checkRepositoryConfig(
+  value: unknown,
+  defaults: ScheduleDefaults,
+  source: string,
+  schema: typeof appSchema | ReturnType<typeof appSchema.partial<{ clusters: true }>>,
+): RepositoryConfig {
   if (value !== null && value !== undefined && (typeof value !== 'object' || Array.isArray(value))) {
     throw new ConfigError(source, [{ path: '', message: 'must be a YAML mapping of keys' }]);
   }
@@ -175,7 +184,10 @@ export function schedulePeriod(expression: string, tz: string): number {
   const task = cron.createTask(expression, () => undefined, { timezone: tz });
   try {
     const runs = task.getNextRuns(9);
-    const gaps = runs.slice(1).map((d, i) => (d.getTime() - runs[i]!.getTime()) / 1000).sort((a, b) => a - b);
+    const gaps = runs
+      .slice(1)
+      .map((d, i) => (d.getTime() - runs[i]!.getTime()) / 1000)
+      .sort((a, b) => a - b);
     return gaps.length > 0 ? Math.max(1, Math.round(gaps[Math.floor(gaps.length / 2)]!)) : MIN_DEFAULT_PERIOD;
   } finally {
     void task.destroy();

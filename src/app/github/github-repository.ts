@@ -4,15 +4,15 @@
 
 import type { ProbotOctokit } from 'probot';
 import {
-  BranchMoved,
-  RepositoryConflict,
   type BranchHead,
+  BranchMoved,
   type CommitInfo,
   type FoundIssue,
   type IssueInfo,
   type PullRequestInfo,
   type PullRequestState,
   type Repository,
+  RepositoryConflict,
   type TreeEntry,
 } from './repository.ts';
 
@@ -112,7 +112,13 @@ const NO_OBJECT = '0'.repeat(40);
 
 /** The issues (not pull requests) whose body holds `marker`, oldest (lowest number) first. */
 function foundIssues(
-  issues: readonly { number: number; body?: string | null; state: string; labels: readonly (string | { name?: string })[]; pull_request?: unknown }[],
+  issues: readonly {
+    number: number;
+    body?: string | null;
+    state: string;
+    labels: readonly (string | { name?: string })[];
+    pull_request?: unknown;
+  }[],
   marker: string,
 ): FoundIssue[] {
   return issues
@@ -155,10 +161,13 @@ export class GitHubRepository implements Repository {
 
   async #repositoryId(): Promise<string> {
     this.#nodeId ??= (
-      await this.#octokit.graphql<{ repository: { id: string } }>(`query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { id } }`, {
-        owner: this.owner,
-        name: this.name,
-      })
+      await this.#octokit.graphql<{ repository: { id: string } }>(
+        `query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { id } }`,
+        {
+          owner: this.owner,
+          name: this.name,
+        },
+      )
     ).repository.id;
     return this.#nodeId;
   }
@@ -186,9 +195,13 @@ export class GitHubRepository implements Repository {
   async #readTree(treeSha: string): Promise<TreeEntry[]> {
     const { data } = await this.#octokit.rest.git.getTree({ ...this.#repo, tree_sha: treeSha, recursive: 'true' });
     if (data.truncated) {
-      throw new Error(`the tree of ${this.owner}/${this.name} is too large for one request (GitHub truncated it); keep policies in a smaller repository`);
+      throw new Error(
+        `the tree of ${this.owner}/${this.name} is too large for one request (GitHub truncated it); keep policies in a smaller repository`,
+      );
     }
-    return data.tree.filter((e) => e.type === 'blob' && e.path !== undefined && e.sha !== undefined).map((e) => ({ path: e.path!, sha: e.sha! }));
+    return data.tree
+      .filter((e) => e.type === 'blob' && e.path !== undefined && e.sha !== undefined)
+      .map((e) => ({ path: e.path!, sha: e.sha! }));
   }
 
   async readBlobs(shas: readonly string[]): Promise<Map<string, string>> {
@@ -206,10 +219,9 @@ export class GitHubRepository implements Repository {
           ${batch.map((_, j) => `b${j}: object(oid: $o${j}) { ... on Blob { text isTruncated isBinary } }`).join('\n')}
         }
       }`;
-      const result = await this.#octokit.graphql<{ repository: Record<string, { text: string | null; isTruncated: boolean; isBinary: boolean } | null> }>(
-        query,
-        { owner: this.owner, name: this.name, ...vars },
-      );
+      const result = await this.#octokit.graphql<{
+        repository: Record<string, { text: string | null; isTruncated: boolean; isBinary: boolean } | null>;
+      }>(query, { owner: this.owner, name: this.name, ...vars });
       for (const [j, sha] of batch.entries()) {
         const blob = result.repository[`b${j}`];
         if (!blob || blob.isBinary) continue;
@@ -230,9 +242,10 @@ export class GitHubRepository implements Repository {
     const out: PullRequestInfo[] = [];
     let cursor: string | null = null;
     do {
-      const result: { repository: { pullRequests: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: PullRequestNode[] } } } =
-        await this.#octokit.graphql(
-          `query($owner: String!, $name: String!, $labels: [String!], $cursor: String) {
+      const result: {
+        repository: { pullRequests: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: PullRequestNode[] } };
+      } = await this.#octokit.graphql(
+        `query($owner: String!, $name: String!, $labels: [String!], $cursor: String) {
             repository(owner: $owner, name: $name) {
               pullRequests(states: OPEN, labels: $labels, first: 100, after: $cursor, orderBy: { field: CREATED_AT, direction: ASC }) {
                 pageInfo { hasNextPage endCursor }
@@ -240,8 +253,8 @@ export class GitHubRepository implements Repository {
               }
             }
           }`,
-          { owner: this.owner, name: this.name, labels: [label], cursor },
-        );
+        { owner: this.owner, name: this.name, labels: [label], cursor },
+      );
       const page = result.repository.pullRequests;
       for (const node of page.nodes) out.push(await this.#complete(toPullRequest(node), node));
       cursor = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
@@ -275,7 +288,11 @@ export class GitHubRepository implements Repository {
   /** A pull request with all its labels: those past GraphQL's first page are read over REST, paginated. */
   async #complete(pr: PullRequestInfo, node: PullRequestNode): Promise<PullRequestInfo> {
     if (!node.labels.pageInfo?.hasNextPage) return pr;
-    const labels = await this.#octokit.paginate(this.#octokit.rest.issues.listLabelsOnIssue, { ...this.#repo, issue_number: pr.number, per_page: 100 });
+    const labels = await this.#octokit.paginate(this.#octokit.rest.issues.listLabelsOnIssue, {
+      ...this.#repo,
+      issue_number: pr.number,
+      per_page: 100,
+    });
     return { ...pr, labels: labels.map((l) => l.name) };
   }
 
@@ -284,7 +301,9 @@ export class GitHubRepository implements Repository {
       ...this.#repo,
       base_tree: parent.treeSha,
       tree: [...files].map(([path, content]) =>
-        content === null ? { path, mode: '100644' as const, type: 'blob' as const, sha: null } : { path, mode: '100644' as const, type: 'blob' as const, content },
+        content === null
+          ? { path, mode: '100644' as const, type: 'blob' as const, sha: null }
+          : { path, mode: '100644' as const, type: 'blob' as const, content },
       ),
     });
     const commit = await this.#octokit.rest.git.createCommit({ ...this.#repo, message, tree: tree.data.sha, parents: [parent.commitSha] });
@@ -297,7 +316,9 @@ export class GitHubRepository implements Repository {
   }
 
   async readFile(commitSha: string, path: string): Promise<string | null> {
-    const result = await this.#octokit.graphql<{ repository: { object: { oid: string; text: string | null; isTruncated: boolean; isBinary: boolean } | null } }>(
+    const result = await this.#octokit.graphql<{
+      repository: { object: { oid: string; text: string | null; isTruncated: boolean; isBinary: boolean } | null };
+    }>(
       `query($owner: String!, $name: String!, $expression: String!) {
         repository(owner: $owner, name: $name) { object(expression: $expression) { ... on Blob { oid text isTruncated isBinary } } }
       }`,
@@ -323,7 +344,8 @@ export class GitHubRepository implements Repository {
     try {
       await this.#octokit.rest.git.createRef({ ...this.#repo, ref: `refs/heads/${branch}`, sha });
     } catch (e) {
-      if (status(e) === 422 && /already exists/i.test(String((e as Error).message))) throw new BranchMoved(branch, null, await this.branchSha(branch));
+      if (status(e) === 422 && /already exists/i.test(String((e as Error).message)))
+        throw new BranchMoved(branch, null, await this.branchSha(branch));
       throw e;
     }
   }
@@ -373,7 +395,8 @@ export class GitHubRepository implements Repository {
     } catch (e) {
       const message = String((e as { message?: unknown }).message ?? '');
       if (status(e) === 422 && /draft/i.test(message) && pr.draft) response = await create(false);
-      else if (status(e) === 422 && /already exists/i.test(message)) throw new RepositoryConflict(`a pull request for ${pr.branch} already exists`);
+      else if (status(e) === 422 && /already exists/i.test(message))
+        throw new RepositoryConflict(`a pull request for ${pr.branch} already exists`);
       else throw e;
     }
     const d = response.data;
@@ -411,7 +434,9 @@ export class GitHubRepository implements Repository {
 
   async setDraft(pr: PullRequestInfo, draft: boolean): Promise<void> {
     const mutation = draft ? 'convertPullRequestToDraft' : 'markPullRequestReadyForReview';
-    await this.#octokit.graphql(`mutation($id: ID!) { ${mutation}(input: { pullRequestId: $id }) { pullRequest { isDraft } } }`, { id: pr.id });
+    await this.#octokit.graphql(`mutation($id: ID!) { ${mutation}(input: { pullRequestId: $id }) { pullRequest { isDraft } } }`, {
+      id: pr.id,
+    });
   }
 
   async commentOnce(number: number, body: string, marker: string): Promise<void> {
@@ -433,7 +458,11 @@ export class GitHubRepository implements Repository {
   }
 
   async #commentsWith(number: number, marker: string) {
-    const comments = await this.#octokit.paginate(this.#octokit.rest.issues.listComments, { ...this.#repo, issue_number: number, per_page: 100 });
+    const comments = await this.#octokit.paginate(this.#octokit.rest.issues.listComments, {
+      ...this.#repo,
+      issue_number: number,
+      per_page: 100,
+    });
     return comments.filter((c) => (c.body ?? '').includes(marker));
   }
 
@@ -459,7 +488,12 @@ export class GitHubRepository implements Repository {
     if (!/^[^"\\]+$/.test(term)) throw new Error(`a search term cannot hold quotes or backslashes: ${term}`);
     const q = `repo:${this.owner}/${this.name} is:issue in:body "${term}"`;
     const items = [];
-    for await (const response of this.#octokit.paginate.iterator(this.#octokit.rest.search.issuesAndPullRequests, { q, sort: 'created', order: 'asc', per_page: 100 })) {
+    for await (const response of this.#octokit.paginate.iterator(this.#octokit.rest.search.issuesAndPullRequests, {
+      q,
+      sort: 'created',
+      order: 'asc',
+      per_page: 100,
+    })) {
       // Octokit's paginate moves `incomplete_results` onto each page's array: the search timed out
       // before it looked at everything, so "not found" would mean nothing.
       if ((response.data as { incomplete_results?: boolean }).incomplete_results) {
@@ -484,7 +518,13 @@ export class GitHubRepository implements Repository {
   }
 
   async createIssue(issue: { title: string; body: string; labels: readonly string[] }): Promise<IssueInfo> {
-    const { data } = await this.#octokit.rest.issues.create({ ...this.#repo, title: issue.title, body: issue.body, labels: [...issue.labels], request: NOT_RETRIED });
+    const { data } = await this.#octokit.rest.issues.create({
+      ...this.#repo,
+      title: issue.title,
+      body: issue.body,
+      labels: [...issue.labels],
+      request: NOT_RETRIED,
+    });
     return { number: data.number, body: data.body ?? '' };
   }
 

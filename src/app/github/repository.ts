@@ -132,7 +132,9 @@ export class BranchMoved extends RepositoryConflict {
   /** Where it points now (null: it does not exist). */
   readonly current: string | null;
   constructor(branch: string, expected: string | null, current: string | null) {
-    super(`the branch ${branch} moved (expected ${expected ?? 'no branch'}, found ${current ?? 'no branch'}): someone else wrote to it meanwhile`);
+    super(
+      `the branch ${branch} moved (expected ${expected ?? 'no branch'}, found ${current ?? 'no branch'}): someone else wrote to it meanwhile`,
+    );
     this.current = current;
   }
 }

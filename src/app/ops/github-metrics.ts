@@ -15,7 +15,8 @@ export function githubMetricsPlugin(metrics: AppMetrics): (octokit: Pick<Instanc
     metrics.githubRequests.inc({ status: response?.status === undefined ? fallback : String(response.status) });
     const remaining = Number(response?.headers?.['x-ratelimit-remaining']);
     const resource = response?.headers?.['x-ratelimit-resource'];
-    if (Number.isFinite(remaining)) metrics.githubRateLimitRemaining.set({ resource: typeof resource === 'string' ? resource : 'core' }, remaining);
+    if (Number.isFinite(remaining))
+      metrics.githubRateLimitRemaining.set({ resource: typeof resource === 'string' ? resource : 'core' }, remaining);
   };
   return (octokit) => {
     octokit.hook.after('request', (response) => record(response as ResponseLike, 'error'));

@@ -2,7 +2,7 @@
 // the source it wraps, unchanged.
 
 import type { FlowRecord } from '../../flows/record.ts';
-import { withChanges, type FlowSource, type TimeWindow } from '../../flows/source.ts';
+import { type FlowSource, type TimeWindow, withChanges } from '../../flows/source.ts';
 import type { AppMetrics } from './metrics.ts';
 
 export interface FlowSourceLabels {
@@ -12,7 +12,11 @@ export interface FlowSourceLabels {
 }
 
 /** Opens a source and counts a failure to open it as a flow-source error. */
-export async function openInstrumented(open: () => Promise<FlowSource>, labels: FlowSourceLabels, metrics: AppMetrics): Promise<FlowSource> {
+export async function openInstrumented(
+  open: () => Promise<FlowSource>,
+  labels: FlowSourceLabels,
+  metrics: AppMetrics,
+): Promise<FlowSource> {
   let source: FlowSource;
   try {
     source = await open();

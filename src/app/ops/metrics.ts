@@ -3,7 +3,7 @@
 // limit left, flow-source errors. One registry per app instance (tests make their own). Labels
 // stay bounded: clusters come from the deployment's configuration, never from a repository.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 const PREFIX = 'policy_recommender_';
 
@@ -33,7 +33,7 @@ export class AppMetrics {
   });
   readonly flowInputsUnlearnable = new Counter({
     name: `${PREFIX}flow_inputs_unlearnable_total`,
-    help: 'Flow inputs that are well formed but carry nothing to learn (a forwarding node\'s report, protocol 0, ...)',
+    help: "Flow inputs that are well formed but carry nothing to learn (a forwarding node's report, protocol 0, ...)",
     labelNames: ['cluster', 'source'] as const,
     registers: [this.registry],
   });

@@ -124,18 +124,29 @@ export function guardWebhookEndpoint(probot: Probot, options: WebhookEdgeOptions
       const signature = header(request, 'x-hub-signature-256');
       const contentType = header(request, 'content-type');
       // Without these the middleware answers (415, 400) without reading the body.
-      if (id === undefined || event === undefined || signature === undefined || contentType === undefined || !JSON_CONTENT.test(contentType)) {
+      if (
+        id === undefined ||
+        event === undefined ||
+        signature === undefined ||
+        contentType === undefined ||
+        !JSON_CONTENT.test(contentType)
+      ) {
         return inner(request, response, next);
       }
       const refuse = (status: number, reason: string, close: boolean): true => {
         log.warn(`webhook delivery ${printable(id)} (${printable(event)}) refused: ${reason}`);
         const answer = JSON.stringify({ error: reason });
-        response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer), ...(close ? { connection: 'close' } : {}) });
+        response.writeHead(status, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(answer),
+          ...(close ? { connection: 'close' } : {}),
+        });
         response.end(answer);
         return true;
       };
       const declared = request.headers['content-length'];
-      if (declared !== undefined && Number(declared) > maxBytes) return refuse(413, `body of ${declared} bytes is over GitHub's maximum of ${maxBytes}`, true);
+      if (declared !== undefined && Number(declared) > maxBytes)
+        return refuse(413, `body of ${declared} bytes is over GitHub's maximum of ${maxBytes}`, true);
       const read = await readBody(request, maxBytes, held);
       try {
         if (read.body === 'too large') return refuse(413, `body is over GitHub's maximum of ${maxBytes} bytes`, true);
@@ -175,7 +186,11 @@ export function guardWebhookEndpoint(probot: Probot, options: WebhookEdgeOptions
  * more is kept), 'aborted' if the client went away. `held` counts what the body holds until the
  * caller gives it back (subtracting the `held` returned).
  */
-function readBody(request: IncomingMessage, max: number, held: { bytes: number; max: number }): Promise<{ body: Buffer | 'too large' | 'busy' | 'aborted'; held: number }> {
+function readBody(
+  request: IncomingMessage,
+  max: number,
+  held: { bytes: number; max: number },
+): Promise<{ body: Buffer | 'too large' | 'busy' | 'aborted'; held: number }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -255,7 +270,8 @@ export function webhookSecretProblem(processEnv: NodeJS.ProcessEnv, cwd: string)
   if (secret === undefined || secret.trim() === '') {
     return 'WEBHOOK_SECRET is missing or empty: set it to the GitHub App\'s webhook secret (without it, deliveries signed with Probot\'s public default "development" would be accepted)';
   }
-  if (secret === 'development') return 'WEBHOOK_SECRET is "development", Probot\'s public default: set it to the GitHub App\'s own webhook secret';
+  if (secret === 'development')
+    return 'WEBHOOK_SECRET is "development", Probot\'s public default: set it to the GitHub App\'s own webhook secret';
   return null;
 }
 

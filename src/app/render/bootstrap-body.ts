@@ -21,7 +21,9 @@ export function renderBootstrapBody(c: BootstrapContent): string {
     `This adds the cluster-wide files that the recommended policies of cluster ${code(c.cluster)} rely on, and that its tree does not have yet:`,
     '',
     ...(tiers
-      ? ['- **the tiers**, in evaluation order: Calico refuses a policy whose tier does not exist, so the namespace (and workload) policies can only be applied once their tier is;']
+      ? [
+          '- **the tiers**, in evaluation order: Calico refuses a policy whose tier does not exist, so the namespace (and workload) policies can only be applied once their tier is;',
+        ]
       : []),
     '- **a staged global default deny** (sparing the system namespaces): it denies nothing; Calico reports what it would deny, and enforcing it is proposed last, once every selected namespace has an enforced policy.',
   ].join('\n');

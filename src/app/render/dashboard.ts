@@ -4,17 +4,17 @@
 // or webhook reads back. Hidden state (where each cluster's flow reading stopped) survives restarts.
 
 import { createHash } from 'node:crypto';
-import type { ConfigIssue } from '../../config/config-error.ts';
-import type { SkipSummary } from '../../flows/skip-report.ts';
-import type { FlowSourceKind } from '../../flows/source.ts';
 import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue, normaliseDomain } from '../../calico/names.ts';
 import { isPortNumber } from '../../calico/ports.ts';
 import { parseProtocol } from '../../calico/protocol.ts';
+import type { ConfigIssue } from '../../config/config-error.ts';
 import { CATEGORY_ORDER, type EndpointObservation, type EndpointRef, type ObservedAtom } from '../../engine/model.ts';
+import type { SkipSummary } from '../../flows/skip-report.ts';
+import type { FlowSourceKind } from '../../flows/source.ts';
 import type { AcceptanceRecord } from '../run/cluster-units.ts';
+import type { DashboardState } from '../run/decide.ts';
 import { decodeMarker, encodeMarker } from '../state/marker.ts';
 import { parseBranch } from '../state/proposal-key.ts';
-import type { DashboardState } from '../run/decide.ts';
 import { code, plural, table, text, timestamp } from './markdown.ts';
 
 export const DASHBOARD_TITLE = 'Policy recommendations';
@@ -105,7 +105,10 @@ export function renderDashboard(c: DashboardContent): string {
     `This issue lists the network policies policy-recommender proposes for this repository, one pull request per namespace. It is rewritten by the bot; tick a box to ask it for something.`,
     `- [${c.ticked?.run ? 'x' : ' '}] ${RUN_BOX} Run now`,
   ];
-  if (c.lastRun) out.push(`Last run that changed this page: ${c.lastRun.at}, ${(c.lastRun.durationMs / 1000).toFixed(1)} s (${text(c.lastRun.trigger)}).`);
+  if (c.lastRun)
+    out.push(
+      `Last run that changed this page: ${c.lastRun.at}, ${(c.lastRun.durationMs / 1000).toFixed(1)} s (${text(c.lastRun.trigger)}).`,
+    );
   if (c.configErrors.length > 0) {
     out.push(
       [
@@ -155,7 +158,10 @@ function clusterSection(cluster: DashboardCluster, ticked: ReadonlySet<string>):
   const lines = [`## Cluster ${code(cluster.name)}${cluster.path ? ` (${code(cluster.path)})` : ''}`];
   if (cluster.source) {
     const window = cluster.window ? ` between ${cluster.window.from} and ${cluster.window.to}` : '';
-    const counts = cluster.recordsSeen !== undefined ? `: ${plural(cluster.recordsSeen, 'record')} read, ${cluster.recordsLearned ?? 0} learned from` : '';
+    const counts =
+      cluster.recordsSeen !== undefined
+        ? `: ${plural(cluster.recordsSeen, 'record')} read, ${cluster.recordsLearned ?? 0} learned from`
+        : '';
     lines.push(`Flows from ${sourceKindName(cluster.source)}${window}${counts}.`);
   }
   if (cluster.skipped && cluster.skipped.total > 0) {
@@ -174,18 +180,35 @@ function clusterSection(cluster: DashboardCluster, ticked: ReadonlySet<string>):
   for (const error of cluster.errors) lines.push(`**Error:** ${text(error)}`);
   for (const warning of cluster.warnings) lines.push(`**Warning:** ${text(warning)}`);
   const rows = cluster.namespaces.map((n) => [
-    n.namespace === '' ? text(n.unit ?? '') : n.unit === undefined || n.unit === 'isolation' ? code(n.namespace) : `${code(n.namespace)} ${text(n.unit)}`,
+    n.namespace === ''
+      ? text(n.unit ?? '')
+      : n.unit === undefined || n.unit === 'isolation'
+        ? code(n.namespace)
+        : `${code(n.namespace)} ${text(n.unit)}`,
     n.state,
     n.pr ? `#${n.pr.number}` : '',
     n.lastUpdated === null ? '' : timestamp(n.lastUpdated),
     n.note ? text(n.note) : '',
   ]);
-  lines.push(rows.length > 0 ? table(['Namespace', 'State', 'Pull request', 'Rules last changed', 'Note'], rows) : 'No namespace has traffic to learn from yet.');
+  lines.push(
+    rows.length > 0
+      ? table(['Namespace', 'State', 'Pull request', 'Rules last changed', 'Note'], rows)
+      : 'No namespace has traffic to learn from yet.',
+  );
   // Names go into a hidden marker here: only DNS labels (all a namespace can be) get a box.
-  const dismissed = cluster.namespaces.filter((n) => n.state === 'Dismissed' && (n.unit === undefined || n.unit === 'isolation') && isDnsLabel(n.namespace) && isDnsLabel(cluster.name));
+  const dismissed = cluster.namespaces.filter(
+    (n) =>
+      n.state === 'Dismissed' && (n.unit === undefined || n.unit === 'isolation') && isDnsLabel(n.namespace) && isDnsLabel(cluster.name),
+  );
   if (dismissed.length > 0) {
     lines.push(
-      ['Dismissed (tick to have it proposed again):', ...dismissed.map((n) => `- [${ticked.has(`${cluster.name}/${n.namespace}`) ? 'x' : ' '}] <!-- policy-recommender:recreate ${cluster.name}/${n.namespace} --> ${code(n.namespace)}`)].join('\n'),
+      [
+        'Dismissed (tick to have it proposed again):',
+        ...dismissed.map(
+          (n) =>
+            `- [${ticked.has(`${cluster.name}/${n.namespace}`) ? 'x' : ' '}] <!-- policy-recommender:recreate ${cluster.name}/${n.namespace} --> ${code(n.namespace)}`,
+        ),
+      ].join('\n'),
     );
   }
   return lines.join('\n\n');
@@ -209,11 +232,16 @@ export function decodeDashboardState(body: string | null): DashboardMemory {
     v: 1,
     flowsReadUntil: typeof until === 'object' && until !== null ? validReadPoints(until as Record<string, unknown>) : {},
     pending: typeof pending === 'object' && pending !== null ? validPending(pending as Record<string, unknown>) : {},
-    pendingEndpoints: typeof endpoints === 'object' && endpoints !== null ? validPendingEndpoints(endpoints as Record<string, unknown>) : {},
+    pendingEndpoints:
+      typeof endpoints === 'object' && endpoints !== null ? validPendingEndpoints(endpoints as Record<string, unknown>) : {},
     accepted: typeof accepted === 'object' && accepted !== null ? validAccepted(accepted as Record<string, unknown>) : {},
-    dismissed: Array.isArray(value?.dismissed) ? value.dismissed.filter((k): k is string => typeof k === 'string' && parseBranch(`policy-recommender/${k}`) !== null) : [],
+    dismissed: Array.isArray(value?.dismissed)
+      ? value.dismissed.filter((k): k is string => typeof k === 'string' && parseBranch(`policy-recommender/${k}`) !== null)
+      : [],
     ...validHeld(value?.held),
-    ...(Array.isArray(value?.recreate) ? { recreate: value.recreate.filter((k): k is string => typeof k === 'string' && parseBranch(`policy-recommender/${k}`) !== null) } : {}),
+    ...(Array.isArray(value?.recreate)
+      ? { recreate: value.recreate.filter((k): k is string => typeof k === 'string' && parseBranch(`policy-recommender/${k}`) !== null) }
+      : {}),
     ...(typeof value?.digest === 'string' ? { digest: value.digest } : {}),
   };
 }
@@ -226,7 +254,12 @@ function validHeld(value: unknown): { held?: Record<string, Record<string, strin
     const key = parseBranch(`policy-recommender/${id}`);
     if ((key?.kind !== 'namespace' && key?.kind !== 'workloads') || typeof files !== 'object' || files === null) continue;
     // Built with fromEntries: a path such as `__proto__` stays a key, never a prototype.
-    const kept = Object.fromEntries(Object.entries(files).filter((e): e is [string, string] => typeof e[1] === 'string' && /^[a-z0-9][a-z0-9._/-]*\.ya?ml$/i.test(e[0]) && !e[0].split('/').includes('..')));
+    const kept = Object.fromEntries(
+      Object.entries(files).filter(
+        (e): e is [string, string] =>
+          typeof e[1] === 'string' && /^[a-z0-9][a-z0-9._/-]*\.ya?ml$/i.test(e[0]) && !e[0].split('/').includes('..'),
+      ),
+    );
     if (Object.keys(kept).length > 0) held[id] = kept;
   }
   return Object.keys(held).length > 0 ? { held } : {};
@@ -236,14 +269,21 @@ const NAMESPACE_KEY = /^[a-z0-9-]+\/[a-z0-9-]+$/;
 
 /** Per cluster (a DNS label, `constructor` included), unix seconds; anything else a person wrote is dropped. */
 function validReadPoints(value: Record<string, unknown>): Record<string, number> {
-  return Object.fromEntries(Object.entries(value).filter((e): e is [string, number] => isDnsLabel(e[0]) && Number.isSafeInteger(e[1]) && (e[1] as number) >= 0));
+  return Object.fromEntries(
+    Object.entries(value).filter((e): e is [string, number] => isDnsLabel(e[0]) && Number.isSafeInteger(e[1]) && (e[1] as number) >= 0),
+  );
 }
 
 function validPendingEndpoints(value: Record<string, unknown>): Record<string, EndpointObservation[]> {
   const out: Record<string, EndpointObservation[]> = {};
   for (const [key, list] of Object.entries(value)) {
     if (!NAMESPACE_KEY.test(key) || !Array.isArray(list)) continue;
-    const valid = list.filter((o): o is EndpointObservation => isObservedAtom(o) && isEndpointRef((o as EndpointObservation).local) && ((o as EndpointObservation).remote === null || isEndpointRef((o as EndpointObservation).remote)));
+    const valid = list.filter(
+      (o): o is EndpointObservation =>
+        isObservedAtom(o) &&
+        isEndpointRef((o as EndpointObservation).local) &&
+        ((o as EndpointObservation).remote === null || isEndpointRef((o as EndpointObservation).remote)),
+    );
     if (valid.length > 0) out[key] = valid;
   }
   return out;
@@ -252,10 +292,16 @@ function validPendingEndpoints(value: Record<string, unknown>): Record<string, E
 function isEndpointRef(v: unknown): v is EndpointRef {
   const e = v as EndpointRef | null;
   return (
-    typeof e === 'object' && e !== null &&
-    typeof e.namespace === 'string' && isDnsLabel(e.namespace) &&
-    typeof e.name === 'string' && e.name.length <= 253 && /^[a-z0-9*.-]+$/.test(e.name) &&
-    Array.isArray(e.labels) && e.labels.length <= 256 && e.labels.every((l) => typeof l === 'string' && l.length <= 400 && l.includes('='))
+    typeof e === 'object' &&
+    e !== null &&
+    typeof e.namespace === 'string' &&
+    isDnsLabel(e.namespace) &&
+    typeof e.name === 'string' &&
+    e.name.length <= 253 &&
+    /^[a-z0-9*.-]+$/.test(e.name) &&
+    Array.isArray(e.labels) &&
+    e.labels.length <= 256 &&
+    e.labels.every((l) => typeof l === 'string' && l.length <= 400 && l.includes('='))
   );
 }
 
@@ -270,9 +316,21 @@ function validAccepted(value: Record<string, unknown>): Record<string, Record<st
       // By namespace (its isolation policy) or `<namespace>.appsec[.<workload>]` (its workloads' policies).
       const unit = parseBranch(`policy-recommender/${cluster}/${namespace}`);
       if ((unit?.kind !== 'namespace' && unit?.kind !== 'workloads') || typeof record !== 'object' || record === null) continue;
-      if (typeof record.hash !== 'string' || !time(record.since) || !time(record.denied) || (record.lastDenied !== undefined && !time(record.lastDenied))) continue;
+      if (
+        typeof record.hash !== 'string' ||
+        !time(record.since) ||
+        !time(record.denied) ||
+        (record.lastDenied !== undefined && !time(record.lastDenied))
+      )
+        continue;
       const pr = Number.isSafeInteger(record.pr) && record.pr! > 0 ? { pr: record.pr! } : {};
-      kept[namespace] = { hash: record.hash, since: record.since!, denied: record.denied!, ...(record.lastDenied !== undefined ? { lastDenied: record.lastDenied } : {}), ...pr };
+      kept[namespace] = {
+        hash: record.hash,
+        since: record.since!,
+        denied: record.denied!,
+        ...(record.lastDenied !== undefined ? { lastDenied: record.lastDenied } : {}),
+        ...pr,
+      };
     }
     out[cluster] = kept;
   }
@@ -296,19 +354,29 @@ function isObservedAtom(v: unknown): v is ObservedAtom {
   const names = peer ? Object.entries(peer).filter(([k]) => k !== 'category' && k !== 'ipv6' && k !== 'labels') : [];
   const labels = peer?.['labels'];
   return (
-    typeof o === 'object' && o !== null &&
+    typeof o === 'object' &&
+    o !== null &&
     (labels === undefined || isLabelMap(labels)) &&
     (o.atom.direction === 'ingress' || o.atom.direction === 'egress') &&
-    typeof peer?.['category'] === 'string' && (CATEGORY_ORDER as readonly string[]).includes(peer['category']) &&
+    typeof peer?.['category'] === 'string' &&
+    (CATEGORY_ORDER as readonly string[]).includes(peer['category']) &&
     names.every(([, n]) => n === null || (typeof n === 'string' && (isDnsSubdomain(n) || normaliseDomain(n) === n))) &&
     parseProtocol(o.atom.protocol) === o.atom.protocol &&
     (o.atom.port === null || isPortNumber(o.atom.port)) &&
-    ['flows', 'firstSeen', 'lastSeen', 'remoteIps'].every((k) => Number.isSafeInteger((o.evidence as unknown as Record<string, unknown>)?.[k]))
+    ['flows', 'firstSeen', 'lastSeen', 'remoteIps'].every((k) =>
+      Number.isSafeInteger((o.evidence as unknown as Record<string, unknown>)?.[k]),
+    )
   );
 }
 
 function isLabelMap(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.entries(v).length <= 256 && Object.entries(v).every(([k, x]) => isLabelKey(k) && typeof x === 'string' && isLabelValue(x));
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    Object.entries(v).length <= 256 &&
+    Object.entries(v).every(([k, x]) => isLabelKey(k) && typeof x === 'string' && isLabelValue(x))
+  );
 }
 
 /** What people asked for by ticking boxes. */

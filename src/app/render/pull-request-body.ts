@@ -6,16 +6,16 @@
 // before anything else does, and the hidden state is never cut.
 
 import { protocolHasPorts, protocolName, ruleProtocol } from '../../calico/protocol.ts';
-import type { Flavor } from '../../config/recommendation-config.ts';
 import { formatDuration } from '../../config/duration.ts';
+import type { Flavor } from '../../config/recommendation-config.ts';
+import { formatTime } from '../../engine/provenance.ts';
 import type { RuleReport, Warning } from '../../engine/report.ts';
 import type { RecommendationStatus } from '../../engine/status.ts';
-import { formatTime } from '../../engine/provenance.ts';
 import type { SimulatedFlowRow, SimulationSummary } from '../run/decide.ts';
-import { encodeState, REBASE_LABEL, type PullRequestState, type RuleEvidence } from '../state/pull-request-state.ts';
-import { code, plural, table, text, timestamp } from './markdown.ts';
-import { trafficGraph, type GraphEdge } from './mermaid.ts';
+import { encodeState, type PullRequestState, REBASE_LABEL, type RuleEvidence } from '../state/pull-request-state.ts';
 import { renderBootstrapBody } from './bootstrap-body.ts';
+import { code, plural, table, text, timestamp } from './markdown.ts';
+import { type GraphEdge, trafficGraph } from './mermaid.ts';
 
 export const MAX_BODY = 65_536;
 
@@ -73,7 +73,10 @@ export function pullRequestTitle(content: { cluster: string; namespace: string; 
     case 'namespace':
       return `${content.update ? 'Update network policy' : 'Network policy'} for namespace ${content.namespace} ${cluster}`;
     case 'workloads': {
-      const what = unit.workload === undefined ? `policies for the workloads of namespace ${content.namespace}` : `policy for workload ${unit.workload}`;
+      const what =
+        unit.workload === undefined
+          ? `policies for the workloads of namespace ${content.namespace}`
+          : `policy for workload ${unit.workload}`;
       return `${content.update ? 'Update workload' : 'Workload'} ${what} ${cluster}`;
     }
     case 'enforce':
@@ -95,9 +98,15 @@ export function ruleId(rule: RuleReport): string {
 }
 
 export function renderPullRequestBody(c: PullRequestContent, budget = MAX_BODY): string {
-  if (c.unit?.kind === 'bootstrap') return renderBootstrapBody({ cluster: c.cluster, title: pullRequestTitle(c), files: c.files, warnings: c.warnings, state: c.state });
+  if (c.unit?.kind === 'bootstrap')
+    return renderBootstrapBody({ cluster: c.cluster, title: pullRequestTitle(c), files: c.files, warnings: c.warnings, state: c.state });
   const marker = encodeState(c.state);
-  for (const detail of [{ rows: Infinity, graph: true }, { rows: 100, graph: true }, { rows: 30, graph: false }, { rows: 0, graph: false }]) {
+  for (const detail of [
+    { rows: Infinity, graph: true },
+    { rows: 100, graph: true },
+    { rows: 30, graph: false },
+    { rows: 0, graph: false },
+  ]) {
     const body = `${sections(c, detail.rows, detail.graph).join('\n\n')}\n\n${marker}\n`;
     if (body.length <= budget) return body;
   }
@@ -112,7 +121,8 @@ function intro(c: PullRequestContent): string {
   const what = c.update
     ? `This adds to the accepted policy of namespace ${code(c.namespace)} (cluster ${code(c.cluster)}) the traffic observed since it was merged.`
     : `This proposes a ${kind} for namespace ${code(c.namespace)} (cluster ${code(c.cluster)}) that allows the traffic observed in its flow logs: each rule below allows what its peer column says, no more (where a rule had to allow more than was seen, a warning says so).`;
-  const merge = '- **Merge** to accept it: Argo CD or Flux apply it as a staged policy; Calico reports what it would deny and denies nothing yet.';
+  const merge =
+    '- **Merge** to accept it: Argo CD or Flux apply it as a staged policy; Calico reports what it would deny and denies nothing yet.';
   // GitHub shows the title above the body: the body does not repeat it.
   return [
     what,
@@ -134,7 +144,10 @@ function workloadsIntro(c: PullRequestContent, workload: string | undefined): st
   ].join('\n\n');
 }
 
-function enforceIntro(c: PullRequestContent, unit: PullRequestUnit & { kind: 'enforce' | 'enforce-workloads' | 'enforce-default-deny' }): string {
+function enforceIntro(
+  c: PullRequestContent,
+  unit: PullRequestUnit & { kind: 'enforce' | 'enforce-workloads' | 'enforce-default-deny' },
+): string {
   const quiet = c.simulation?.quietSince;
   const evidence =
     quiet === undefined
@@ -157,7 +170,8 @@ function enforceIntro(c: PullRequestContent, unit: PullRequestUnit & { kind: 'en
 
 function statusLine(c: PullRequestContent): string {
   const unit = c.unit ?? { kind: 'namespace' };
-  if (unit.kind === 'enforce' || unit.kind === 'enforce-workloads' || unit.kind === 'enforce-default-deny') return '**Status: Ready for review.**';
+  if (unit.kind === 'enforce' || unit.kind === 'enforce-workloads' || unit.kind === 'enforce-default-deny')
+    return '**Status: Ready for review.**';
   const since = c.lastUpdated ? ` Its rules last changed at ${timestamp(c.lastUpdated)}.` : '';
   switch (c.status) {
     case 'Learning':
@@ -170,7 +184,11 @@ function statusLine(c: PullRequestContent): string {
 }
 
 function policiesOf(c: PullRequestContent): readonly PolicySection[] {
-  return c.policies ?? [{ heading: null, subject: `namespace ${c.namespace}`, rules: c.rules, evidencePrefix: '', self: `namespace:${c.namespace}` }];
+  return (
+    c.policies ?? [
+      { heading: null, subject: `namespace ${c.namespace}`, rules: c.rules, evidencePrefix: '', self: `namespace:${c.namespace}` },
+    ]
+  );
 }
 
 function sections(c: PullRequestContent, maxRows: number, graph: boolean): string[] {
@@ -179,9 +197,13 @@ function sections(c: PullRequestContent, maxRows: number, graph: boolean): strin
   for (const policy of policies) {
     const heading = policy.heading === null ? '### Rules' : `### ${text(policy.heading.label)} ${code(policy.heading.name)}`;
     out.push(`${heading}\n\n${rulesTable(policy, c.evidence, maxRows)}`);
-    if (graph && policy.rules.length > 0) out.push(`${policies.length > 1 ? '#### Traffic' : '### Traffic'}\n\n${trafficGraph(policy.subject, edges(policy.rules, policy.self))}`);
+    if (graph && policy.rules.length > 0)
+      out.push(
+        `${policies.length > 1 ? '#### Traffic' : '### Traffic'}\n\n${trafficGraph(policy.subject, edges(policy.rules, policy.self))}`,
+      );
   }
-  if (c.simulation) out.push(`### Simulated against the observed flows\n\n${simulation(c.simulation, c.unit?.kind === 'enforce-default-deny')}`);
+  if (c.simulation)
+    out.push(`### Simulated against the observed flows\n\n${simulation(c.simulation, c.unit?.kind === 'enforce-default-deny')}`);
   const notes = warnings(c);
   if (notes !== '') out.push(`### Warnings\n\n${notes}`);
   out.push(`### Files\n\n${c.files.map((f) => `- ${code(f.path)}${f.added ? ' (new)' : ''}`).join('\n')}`);
@@ -263,11 +285,21 @@ function edges(rules: readonly RuleReport[], self: string | undefined): GraphEdg
   for (const rule of rules) {
     const key = `${rule.direction} ${rule.remote}`;
     const own = self !== undefined && rule.category !== 'Custom' && rule.peers.length === 1 && rule.peers[0] === self;
-    const entry = byPeer.get(key) ?? { direction: rule.direction, peer: rule.category === 'Custom' ? 'custom rule' : rule.remote, self: own, traffic: new Set<string>() };
+    const entry = byPeer.get(key) ?? {
+      direction: rule.direction,
+      peer: rule.category === 'Custom' ? 'custom rule' : rule.remote,
+      self: own,
+      traffic: new Set<string>(),
+    };
     entry.traffic.add(`${protocolName(rule.protocol)}${rule.ports.length > 0 ? ` ${rule.ports.join(',')}` : ''}`);
     byPeer.set(key, entry);
   }
-  return [...byPeer.values()].map((e) => ({ direction: e.direction, peer: e.peer, traffic: [...e.traffic].join('; '), ...(e.self ? { self: true } : {}) }));
+  return [...byPeer.values()].map((e) => ({
+    direction: e.direction,
+    peer: e.peer,
+    traffic: [...e.traffic].join('; '),
+    ...(e.self ? { self: true } : {}),
+  }));
 }
 
 /** Rows beyond this are counted, not listed. */
@@ -282,28 +314,34 @@ function simulation(s: SimulationSummary, expectDenials: boolean): string {
       : `Of the ${checked}, ${s.denied.length} would be **denied** and ${s.indeterminate.length} cannot be decided from the flow logs. ${how}`;
   const out = [verdict];
   if (s.denied.length > 0) {
-    out.push(expectDenials ? 'It would deny:' : 'Denied (review these: the policy was built to allow every one of them):', flowTable(s.denied));
+    out.push(
+      expectDenials ? 'It would deny:' : 'Denied (review these: the policy was built to allow every one of them):',
+      flowTable(s.denied),
+    );
   }
   if (s.indeterminate.length > 0) out.push('Undecidable (the flow logs lack what a rule needs):', flowTable(s.indeterminate));
   return out.join('\n\n');
 }
 
 function flowTable(rows: readonly SimulatedFlowRow[]): string {
-  const shown = rows.slice(0, MAX_SIMULATED_ROWS).map((r) => [
-    r.direction,
-    code(r.endpoint),
-    code(r.peer),
-    code(r.protocol),
-    r.port === null ? 'any' : code(r.port),
-    String(r.flows),
-    text(r.reason),
-  ]);
+  const shown = rows
+    .slice(0, MAX_SIMULATED_ROWS)
+    .map((r) => [
+      r.direction,
+      code(r.endpoint),
+      code(r.peer),
+      code(r.protocol),
+      r.port === null ? 'any' : code(r.port),
+      String(r.flows),
+      text(r.reason),
+    ]);
   const more = rows.length > shown.length ? `\n\n${plural(rows.length - shown.length, 'more flow')} not listed.` : '';
   return table(['Direction', 'Endpoint', 'Peer', 'Protocol', 'Port', 'Flows', 'Why'], shown) + more;
 }
 
 function warnings(c: PullRequestContent): string {
   const lines = c.warnings.map((w) => `- ${text(w.message)}`);
-  if (c.skippedLines > 0) lines.push(`- ${plural(c.skippedLines, 'flow log input')} could not be read and were skipped (see the dashboard).`);
+  if (c.skippedLines > 0)
+    lines.push(`- ${plural(c.skippedLines, 'flow log input')} could not be read and were skipped (see the dashboard).`);
   return lines.join('\n');
 }

@@ -4,23 +4,23 @@
 
 import type { Flavor } from '../../config/recommendation-config.ts';
 import type { WorkloadReport } from '../../engine/report.ts';
-import { BranchMoved, RepositoryConflict, type BranchHead, type PullRequestInfo, type Repository } from '../github/repository.ts';
-import { pullRequestTitle, renderPullRequestBody, ruleId, type PolicySection, type PullRequestUnit } from '../render/pull-request-body.ts';
-import { dismissalComment, DISMISSED_MARKER } from '../render/comments.ts';
-import { code } from '../render/markdown.ts';
 import { own } from '../../util/plain.ts';
+import { type BranchHead, BranchMoved, type PullRequestInfo, type Repository, RepositoryConflict } from '../github/repository.ts';
+import { DISMISSED_MARKER, dismissalComment } from '../render/comments.ts';
+import { code } from '../render/markdown.ts';
+import { type PolicySection, type PullRequestUnit, pullRequestTitle, renderPullRequestBody, ruleId } from '../render/pull-request-body.ts';
 import { branchOf, describeKey, type ProposalKey } from '../state/proposal-key.ts';
 import {
   decodeState,
   OBSOLETE_MARKER,
-  RECOMMENDATION_LABEL,
+  type PullRequestState,
   REBASE_LABEL,
+  RECOMMENDATION_LABEL,
+  type RuleEvidence,
   replaceState,
   STATUS_LABELS,
-  type PullRequestState,
-  type RuleEvidence,
 } from '../state/pull-request-state.ts';
-import { statusLabel, type Decision, type UnitChange } from './decide.ts';
+import { type Decision, statusLabel, type UnitChange } from './decide.ts';
 
 const EDITED_MARKER = '<!-- policy-recommender:edited -->';
 
@@ -56,7 +56,12 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
         const draft = facts.status !== 'Stable';
         let pr: PullRequestInfo;
         try {
-          pr = await repo.createPullRequest({ branch, title: title(decision, action.update), body: body(decision, ctx, state, action.update), draft });
+          pr = await repo.createPullRequest({
+            branch,
+            title: title(decision, action.update),
+            body: body(decision, ctx, state, action.update),
+            draft,
+          });
         } catch (e) {
           // Another run opened it between our look and our write: its branch goes back to its commit.
           if (e instanceof RepositoryConflict && replaced !== null) await repo.setBranch(branch, replaced, commit).catch(() => undefined);
@@ -64,7 +69,8 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
         }
         await repo.addLabels(pr.number, labels([], decision, ctx));
         // Drafts unavailable (private repository on a free plan): remember it, the label stands in.
-        if (draft && !pr.draft) await repo.updatePullRequest(pr.number, { body: body(decision, ctx, { ...state, noDrafts: true }, action.update) });
+        if (draft && !pr.draft)
+          await repo.updatePullRequest(pr.number, { body: body(decision, ctx, { ...state, noDrafts: true }, action.update) });
         return { pr };
       }
       case 'update': {
@@ -140,7 +146,8 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
           EDITED_MARKER,
         );
         const state = facts.state;
-        if (state !== null) await repo.updatePullRequest(pr.number, { body: replaceState(pr.body, { ...state, notified: [...state.notified, 'edited'] }) });
+        if (state !== null)
+          await repo.updatePullRequest(pr.number, { body: replaceState(pr.body, { ...state, notified: [...state.notified, 'edited'] }) });
         return { pr };
       }
     }
@@ -180,7 +187,13 @@ async function createBranch(repo: Repository, branch: string, commit: string): P
  * - anything else is a person's commit: the PR gets back the title and body it had, so it
  *   describes its branch, and the next run sees the branch edited and leaves it alone.
  */
-async function lostRace(decision: Decision, ctx: ApplyContext, pr: PullRequestInfo, ours: PullRequestState, moved: BranchMoved): Promise<Applied> {
+async function lostRace(
+  decision: Decision,
+  ctx: ApplyContext,
+  pr: PullRequestInfo,
+  ours: PullRequestState,
+  moved: BranchMoved,
+): Promise<Applied> {
   const repo = ctx.repository;
   const { facts } = decision;
   const conflict = { error: `${where(facts.key)}: ${moved.message}` };
@@ -221,7 +234,8 @@ function title(decision: Decision, update: boolean): string {
 }
 
 function unitOf(key: ProposalKey): PullRequestUnit {
-  if (key.kind === 'workloads' || key.kind === 'enforce-workloads') return key.workload === undefined ? { kind: key.kind } : { kind: key.kind, workload: key.workload };
+  if (key.kind === 'workloads' || key.kind === 'enforce-workloads')
+    return key.workload === undefined ? { kind: key.kind } : { kind: key.kind, workload: key.workload };
   return { kind: key.kind };
 }
 
@@ -241,7 +255,12 @@ function commitMessage(key: ProposalKey): string {
   return `policy-recommender: ${enforce ? 'enforce ' : ''}${what.replace(/ \(enforce\)$/, '')} (cluster ${key.cluster})\n\n${why}`;
 }
 
-function stateOf(decision: Decision, ctx: ApplyContext, commit: string, previous: Readonly<Record<string, RuleEvidence>>): PullRequestState {
+function stateOf(
+  decision: Decision,
+  ctx: ApplyContext,
+  commit: string,
+  previous: Readonly<Record<string, RuleEvidence>>,
+): PullRequestState {
   const { facts } = decision;
   const change = facts.change!;
   return {
@@ -263,8 +282,19 @@ function policySections(change: UnitChange): PolicySection[] {
   return change.reports.map((report) => {
     const workload = (report as Partial<WorkloadReport>).key;
     return workload === undefined
-      ? { heading: change.reports.length > 1 ? { label: 'Namespace', name: report.namespace } : null, subject: `namespace ${report.namespace}`, rules: report.rules, evidencePrefix: '', self: `namespace:${report.namespace}` }
-      : { heading: change.reports.length > 1 ? { label: 'Workload', name: workload } : null, subject: subjectOf(report as WorkloadReport), rules: report.rules, evidencePrefix: `${workload} ` };
+      ? {
+          heading: change.reports.length > 1 ? { label: 'Namespace', name: report.namespace } : null,
+          subject: `namespace ${report.namespace}`,
+          rules: report.rules,
+          evidencePrefix: '',
+          self: `namespace:${report.namespace}`,
+        }
+      : {
+          heading: change.reports.length > 1 ? { label: 'Workload', name: workload } : null,
+          subject: subjectOf(report as WorkloadReport),
+          rules: report.rules,
+          evidencePrefix: `${workload} `,
+        };
   });
 }
 
@@ -276,21 +306,22 @@ function subjectOf(report: WorkloadReport): string {
 /** Evidence accumulated across runs, for the rules the policies have now. */
 function evidence(change: UnitChange, previous: Readonly<Record<string, RuleEvidence>>): Record<string, RuleEvidence> {
   const out: Record<string, RuleEvidence> = {};
-  for (const section of policySections(change)) for (const rule of section.rules) {
-    const id = section.evidencePrefix + ruleId(rule);
-    const before = own(previous, id);
-    if (rule.flows === 0 || rule.firstSeen === null || rule.lastSeen === null) {
-      if (before) out[id] = before;
-      continue;
+  for (const section of policySections(change))
+    for (const rule of section.rules) {
+      const id = section.evidencePrefix + ruleId(rule);
+      const before = own(previous, id);
+      if (rule.flows === 0 || rule.firstSeen === null || rule.lastSeen === null) {
+        if (before) out[id] = before;
+        continue;
+      }
+      // Flows no later than those already counted were counted already: read again in the window's
+      // overlap, or carried over from a run that recorded them but failed after.
+      out[id] = before
+        ? rule.lastSeen <= before[2]
+          ? before
+          : [before[0] + rule.flows, Math.min(before[1], rule.firstSeen), Math.max(before[2], rule.lastSeen)]
+        : [rule.flows, rule.firstSeen, rule.lastSeen];
     }
-    // Flows no later than those already counted were counted already: read again in the window's
-    // overlap, or carried over from a run that recorded them but failed after.
-    out[id] = before
-      ? rule.lastSeen <= before[2]
-        ? before
-        : [before[0] + rule.flows, Math.min(before[1], rule.firstSeen), Math.max(before[2], rule.lastSeen)]
-      : [rule.flows, rule.firstSeen, rule.lastSeen];
-  }
   return out;
 }
 
@@ -326,7 +357,13 @@ function labels(current: readonly string[], decision: Decision, ctx: ApplyContex
   return [...ours, ...theirs];
 }
 
-async function syncLabelsAndDraft(pr: PullRequestInfo, decision: Decision, ctx: ApplyContext, state: PullRequestState, body: string): Promise<void> {
+async function syncLabelsAndDraft(
+  pr: PullRequestInfo,
+  decision: Decision,
+  ctx: ApplyContext,
+  state: PullRequestState,
+  body: string,
+): Promise<void> {
   const wanted = labels(pr.labels, decision, ctx);
   // Added and removed one by one, never set as a whole: a label a person adds during the run stays
   // (and the rebase label is removed only when this run read it, so it served it).

@@ -12,25 +12,32 @@ import type { RecommendationConfig } from '../../config/recommendation-config.ts
 import { enforcePolicyInFile, type StagedKind } from '../../engine/enforce.ts';
 import { flavorFor } from '../../engine/flavors/index.ts';
 import type { EndpointObservation, EndpointRef, HostEndpointObservation, ObservedAtom } from '../../engine/model.ts';
-import type { NamespaceReport, RuleReport } from '../../engine/report.ts';
 import { isNamespacePolicyName, workloadPolicyName } from '../../engine/naming.ts';
 import { formatTime } from '../../engine/provenance.ts';
+import type { NamespaceReport, RuleReport } from '../../engine/report.ts';
 import { parseLabels, type Workload, type WorkloadId } from '../../engine/workloads.ts';
-import { isEnforcedPolicy, planRecommendations, type NamespaceContext } from '../../pipeline/plan.ts';
-import { describeUnmatched, workloadPoliciesIn } from '../../pipeline/plan-workloads.ts';
-import { microsegmentationUnits, propose, proposeBootstrap, type BootstrapProposal, type Proposal, type ProposalInput } from '../../pipeline/proposal.ts';
-import { buildInventory, type ObjectRef } from '../../repo/inventory.ts';
-import { TreeOverlay, type TreeFiles } from '../../repo/tree.ts';
 import type { CalicoEdition } from '../../flows/source.ts';
+import { isEnforcedPolicy, type NamespaceContext, planRecommendations } from '../../pipeline/plan.ts';
+import { describeUnmatched, workloadPoliciesIn } from '../../pipeline/plan-workloads.ts';
+import {
+  type BootstrapProposal,
+  microsegmentationUnits,
+  type Proposal,
+  type ProposalInput,
+  propose,
+  proposeBootstrap,
+} from '../../pipeline/proposal.ts';
+import { buildInventory, type ObjectRef } from '../../repo/inventory.ts';
+import { type TreeFiles, TreeOverlay } from '../../repo/tree.ts';
 import type { PolicySetOptions, StagedRef } from '../../simulate/policy-set.ts';
 import { flowsOfEndpoints, flowsOfHostEndpoints, flowsOfObservations, type SimulatedFlow } from '../../simulate/would-deny.ts';
 import { contentHash } from '../../util/content-hash.ts';
+import { own } from '../../util/plain.ts';
 import type { PullRequestInfo } from '../github/repository.ts';
 import { keyId, type ProposalKey } from '../state/proposal-key.ts';
 import { decodeState, REBASE_LABEL } from '../state/pull-request-state.ts';
 import type { UnitChange, UnitFacts } from './decide.ts';
-import { simulate, type SimulationQuestion } from './simulation.ts';
-import { own } from '../../util/plain.ts';
+import { type SimulationQuestion, simulate } from './simulation.ts';
 
 /** What the bot remembers about an accepted staged policy (in the dashboard's hidden state). */
 export interface AcceptanceRecord {
@@ -61,7 +68,10 @@ export interface ClusterUnitsInput {
   readonly template: TreeFiles;
   readonly config: RecommendationConfig;
   /** This run's observations and those carried over from earlier runs. */
-  readonly observations: { readonly byNamespace: ReadonlyMap<string, readonly ObservedAtom[]>; readonly endpoints: readonly EndpointObservation[] };
+  readonly observations: {
+    readonly byNamespace: ReadonlyMap<string, readonly ObservedAtom[]>;
+    readonly endpoints: readonly EndpointObservation[];
+  };
   /** This run's observations only (what the accepted policies are checked against). */
   readonly fresh: {
     readonly byNamespace: ReadonlyMap<string, readonly ObservedAtom[]>;
@@ -110,9 +120,14 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
   const accepted: Record<string, AcceptanceRecord> = {};
   const policies = ourNamespacePolicies(input.tree, config);
   const labelsOf = (ns: string) => input.namespaces?.labels(ns) ?? { 'kubernetes.io/metadata.name': ns, 'projectcalico.org/name': ns };
-  const selected = (ns: string): boolean => config.namespaceSpec.recStatus === 'Enabled' && config.namespaceSpec.selector.matches(labelsOf(ns));
+  const selected = (ns: string): boolean =>
+    config.namespaceSpec.recStatus === 'Enabled' && config.namespaceSpec.selector.matches(labelsOf(ns));
   const goneReason = (ns: string): string | null =>
-    input.deleted.has(ns) ? 'the namespace no longer exists in the cluster' : !selected(ns) ? 'the namespace is no longer selected by namespaceSpec' : null;
+    input.deleted.has(ns)
+      ? 'the namespace no longer exists in the cluster'
+      : !selected(ns)
+        ? 'the namespace is no longer selected by namespaceSpec'
+        : null;
   /** A namespace that exists but namespaceSpec does not select: the dashboard says so, not "No traffic". */
   const notSelected = (ns: string): Partial<UnitFacts> => (!input.deleted.has(ns) && !selected(ns) ? { notSelected: true } : {});
   // A unit's memory: its open PR's policy files, or, while no PR holds it, those it was last proposed with.
@@ -145,7 +160,13 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
     ...(input.calicoEdition ? { calicoEdition: input.calicoEdition } : {}),
     ...(memory ? { memory } : {}),
   });
-  const unit = (key: ProposalKey, namespace: string | null, change: UnitChange | null, status: UnitFacts['status'], extra: Partial<UnitFacts> = {}): UnitFacts => {
+  const unit = (
+    key: ProposalKey,
+    namespace: string | null,
+    change: UnitChange | null,
+    status: UnitFacts['status'],
+    extra: Partial<UnitFacts> = {},
+  ): UnitFacts => {
     const pr = prs.get(keyId(key)) ?? null;
     return {
       key,
@@ -194,7 +215,9 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
     facts.push(unit(key, namespace, change, proposal?.status ?? null, { gone, accepted: policy !== undefined, ...notSelected(namespace) }));
 
     if (policy === undefined) continue;
-    const record = acceptance(input, namespace, new Map([[policy.path, policy.text]]), namespaceFlows(input, namespace), [{ namespace, name: policy.ref.name }]);
+    const record = acceptance(input, namespace, new Map([[policy.path, policy.text]]), namespaceFlows(input, namespace), [
+      { namespace, name: policy.ref.name },
+    ]);
     accepted[namespace] = record;
     const quietSince = Math.max(record.since, record.lastDenied ?? 0);
     notes.set(keyId(key), acceptanceNote(record, quietSince, input.enforceAfter));
@@ -203,7 +226,10 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
     const ready = gone === null && change === null && !prs.has(keyId(key)) && input.now - quietSince >= input.enforceAfter;
     if (!ready && open === undefined) continue;
     const notReady =
-      gone ?? (change !== null || prs.has(keyId(key)) ? 'the staged policy is still changing: an update is proposed' : waiting('the staged policy', record, input.enforceAfter));
+      gone ??
+      (change !== null || prs.has(keyId(key))
+        ? 'the staged policy is still changing: an update is proposed'
+        : waiting('the staged policy', record, input.enforceAfter));
     const enforceChange = ready ? enforcementChange(input, policy, proposal, quietSince) : null;
     facts.push(unit(enforceKey, namespace, enforceChange, 'Stable', ready && enforceChange !== null ? {} : { gone: notReady }));
   }
@@ -225,7 +251,10 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
     if (unmatched !== null) warnings.push(unmatched);
     const keys = new Map<string, ProposalKey>();
     for (const u of microsegmentationUnits(plan)) {
-      const key: ProposalKey = u.kind === 'workloads' && u.workload !== undefined ? { kind: 'workloads', cluster, namespace: u.namespace, workload: u.workload } : { kind: 'workloads', cluster, namespace: u.namespace };
+      const key: ProposalKey =
+        u.kind === 'workloads' && u.workload !== undefined
+          ? { kind: 'workloads', cluster, namespace: u.namespace, workload: u.workload }
+          : { kind: 'workloads', cluster, namespace: u.namespace };
       keys.set(keyId(key), key);
     }
     for (const key of openKeys) if (key.kind === 'workloads') keys.set(keyId(key), key);
@@ -235,17 +264,30 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
       const gone = goneReason(key.namespace);
       const proposal =
         gone === null
-          ? proposeUnit(key, key.workload === undefined ? { kind: 'workloads', namespace: key.namespace } : { kind: 'workloads', namespace: key.namespace, workload: key.workload })
+          ? proposeUnit(
+              key,
+              key.workload === undefined
+                ? { kind: 'workloads', namespace: key.namespace }
+                : { kind: 'workloads', namespace: key.namespace, workload: key.workload },
+            )
           : null;
       // Every workload of the unit skipped, though its PR holds their policies: none is selected any more.
       const deselected =
-        proposal !== null && proposal.workloads.length > 0 && proposal.workloads.every((w) => w.outcome === 'skipped' && !w.warnings.some((x) => x.code === 'enforced'))
+        proposal !== null &&
+        proposal.workloads.length > 0 &&
+        proposal.workloads.every((w) => w.outcome === 'skipped' && !w.warnings.some((x) => x.code === 'enforced'))
           ? `${key.workload === undefined ? 'its workloads are' : 'the workload is'} no longer selected by microsegmentation.select`
           : null;
       const change = proposal === null || proposal.files.size === 0 ? null : workloadsChange(proposal, input, key.namespace, bootstrap);
-      const existing = proposal !== null && proposal.workloads.some((w) => input.tree.has(w.path));
+      const existing = proposal?.workloads.some((w) => input.tree.has(w.path));
       workloadFacts.set(keyId(key), facts.length);
-      facts.push(unit(key, key.namespace, change, proposal?.status ?? null, { gone: gone ?? deselected, accepted: existing, ...notSelected(key.namespace) }));
+      facts.push(
+        unit(key, key.namespace, change, proposal?.status ?? null, {
+          gone: gone ?? deselected,
+          accepted: existing,
+          ...notSelected(key.namespace),
+        }),
+      );
     }
 
     // Accepted workload policies: their would-be denials, and their enforcement, grouped as their PRs are.
@@ -261,23 +303,43 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
       }
       const files = new Map(staged.map((e) => [e.ref.path, input.tree.get(e.ref.path) ?? '']));
       const recordId = id.slice(cluster.length + 1);
-      const record = acceptance(input, recordId, files, workloadFlows(input, key.namespace, staged.map((e) => e.workload)), staged.map((e) => ({ namespace: key.namespace, name: e.ref.name })));
+      const record = acceptance(
+        input,
+        recordId,
+        files,
+        workloadFlows(
+          input,
+          key.namespace,
+          staged.map((e) => e.workload),
+        ),
+        staged.map((e) => ({ namespace: key.namespace, name: e.ref.name })),
+      );
       accepted[recordId] = record;
       const quietSince = Math.max(record.since, record.lastDenied ?? 0);
       notes.set(id, acceptanceNote(record, quietSince, input.enforceAfter));
-      const enforceKey: ProposalKey = { kind: 'enforce-workloads', cluster, namespace: key.namespace, ...(key.workload === undefined ? {} : { workload: key.workload }) };
+      const enforceKey: ProposalKey = {
+        kind: 'enforce-workloads',
+        cluster,
+        namespace: key.namespace,
+        ...(key.workload === undefined ? {} : { workload: key.workload }),
+      };
       const gone = goneReason(key.namespace);
       const changing = (current?.change ?? null) !== null || prs.has(id);
       const ready = gone === null && !changing && input.now - quietSince >= input.enforceAfter;
       if (!ready && !prs.has(keyId(enforceKey))) continue;
       const enforceChange = ready ? workloadsEnforcementChange(input, staged, quietSince) : null;
-      const notReady = gone ?? (changing ? 'the staged policies are still changing: an update is proposed' : waiting('the staged policies', record, input.enforceAfter));
+      const notReady =
+        gone ??
+        (changing
+          ? 'the staged policies are still changing: an update is proposed'
+          : waiting('the staged policies', record, input.enforceAfter));
       facts.push(unit(enforceKey, key.namespace, enforceChange, 'Stable', ready && enforceChange !== null ? {} : { gone: notReady }));
     }
   } else {
     // Turned off: its open PRs are obsolete.
     for (const key of openKeys) {
-      if (key.kind === 'workloads' || key.kind === 'enforce-workloads') facts.push(unit(key, key.namespace, null, null, { gone: 'microsegmentation is turned off in the configuration' }));
+      if (key.kind === 'workloads' || key.kind === 'enforce-workloads')
+        facts.push(unit(key, key.namespace, null, null, { gone: 'microsegmentation is turned off in the configuration' }));
     }
   }
 
@@ -286,7 +348,15 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
   const policiesNeedIt = facts.some((f) => (f.key.kind === 'namespace' || f.key.kind === 'workloads') && (f.change !== null || f.accepted));
   if (prs.has(keyId(bootKey)) || (bootstrap !== null && policiesNeedIt)) {
     const change = bootstrap === null ? null : bootstrapChange(bootstrap);
-    facts.push(unit(bootKey, null, change, 'Stable', policiesNeedIt || change === null ? {} : { gone: 'no policy of the cluster needs the cluster-wide files any more' }));
+    facts.push(
+      unit(
+        bootKey,
+        null,
+        change,
+        'Stable',
+        policiesNeedIt || change === null ? {} : { gone: 'no policy of the cluster needs the cluster-wide files any more' },
+      ),
+    );
   }
 
   // The global default deny, once every selected namespace is enforced.
@@ -296,7 +366,15 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
   const allEnforced = selectedNamespaces.length > 0 && selectedNamespaces.every((ns) => enforcedNamespaces.includes(ns));
   if (defaultDeny !== undefined && (allEnforced || denyOpen)) {
     const change = allEnforced ? defaultDenyChange(input, defaultDeny) : null;
-    facts.push(unit(denyKey, null, change, 'Stable', change !== null ? {} : { gone: 'not every selected namespace has an enforced isolation policy any more' }));
+    facts.push(
+      unit(
+        denyKey,
+        null,
+        change,
+        'Stable',
+        change !== null ? {} : { gone: 'not every selected namespace has an enforced isolation policy any more' },
+      ),
+    );
   }
   return { facts, accepted, notes, warnings };
 }
@@ -304,8 +382,15 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
 /** `proposal` with its rules' `changed` as `fresh` (the same unit proposed without memory) says them. */
 function withNewRulesOf(proposal: Proposal, fresh: Proposal): Proposal {
   const id = (r: RuleReport) => `${r.direction} ${r.action} ${r.category} ${r.protocol} ${r.peers.join(',')} ${r.ports.join(',')}`;
-  const changed = new Map([...fresh.namespaces, ...fresh.workloads].flatMap((report) => report.rules.map((r): [string, boolean] => [`${report.path} ${id(r)}`, r.changed])));
-  const marked = <T extends NamespaceReport>(report: T): T => ({ ...report, rules: report.rules.map((r) => ({ ...r, changed: changed.get(`${report.path} ${id(r)}`) ?? r.changed })) });
+  const changed = new Map(
+    [...fresh.namespaces, ...fresh.workloads].flatMap((report) =>
+      report.rules.map((r): [string, boolean] => [`${report.path} ${id(r)}`, r.changed]),
+    ),
+  );
+  const marked = <T extends NamespaceReport>(report: T): T => ({
+    ...report,
+    rules: report.rules.map((r) => ({ ...r, changed: changed.get(`${report.path} ${id(r)}`) ?? r.changed })),
+  });
   return { ...proposal, namespaces: proposal.namespaces.map(marked), workloads: proposal.workloads.map(marked) };
 }
 
@@ -314,7 +399,10 @@ function workloadGroups(cluster: string, tree: TreeFiles, config: Recommendation
   const overlay = new TreeOverlay(tree);
   const policies = workloadPoliciesIn(overlay, buildInventory(overlay), 'StagedNetworkPolicy', config.microsegmentation.tierName);
   const perWorkload = config.microsegmentation.pullRequests === 'per-workload';
-  const groups = new Map<string, { key: ProposalKey & { kind: 'workloads' }; entries: { workload: Workload; ref: ObjectRef; enforced: boolean }[] }>();
+  const groups = new Map<
+    string,
+    { key: ProposalKey & { kind: 'workloads' }; entries: { workload: Workload; ref: ObjectRef; enforced: boolean }[] }
+  >();
   for (const [workloadKey, { workload, refs, enforced }] of policies) {
     const key = { kind: 'workloads' as const, cluster, namespace: workload.namespace, ...(perWorkload ? { workload: workloadKey } : {}) };
     const group = groups.get(keyId(key)) ?? { key, entries: [] };
@@ -329,15 +417,24 @@ function workloadGroups(cluster: string, tree: TreeFiles, config: Recommendation
  * (`shop`, `shop.appsec` ...), with their unit's key and the hash their record is kept under: a
  * run looks up the merge of those whose record is new, to date their acceptance at it.
  */
-export function acceptedUnits(cluster: string, tree: TreeFiles, config: RecommendationConfig): Map<string, { key: ProposalKey; hash: string }> {
+export function acceptedUnits(
+  cluster: string,
+  tree: TreeFiles,
+  config: RecommendationConfig,
+): Map<string, { key: ProposalKey; hash: string }> {
   const out = new Map<string, { key: ProposalKey; hash: string }>();
   for (const [namespace, policy] of ourNamespacePolicies(tree, config)) {
-    if (!policy.enforced) out.set(namespace, { key: { kind: 'namespace', cluster, namespace }, hash: contentHash(new Map([[policy.path, policy.text]])) });
+    if (!policy.enforced)
+      out.set(namespace, { key: { kind: 'namespace', cluster, namespace }, hash: contentHash(new Map([[policy.path, policy.text]])) });
   }
   if (!config.microsegmentation.enabled) return out;
   for (const [id, { key, entries }] of workloadGroups(cluster, tree, config)) {
     const staged = entries.filter((e) => !e.enforced);
-    if (staged.length > 0) out.set(id.slice(cluster.length + 1), { key, hash: contentHash(new Map(staged.map((e) => [e.ref.path, tree.get(e.ref.path) ?? '']))) });
+    if (staged.length > 0)
+      out.set(id.slice(cluster.length + 1), {
+        key,
+        hash: contentHash(new Map(staged.map((e) => [e.ref.path, tree.get(e.ref.path) ?? '']))),
+      });
   }
   return out;
 }
@@ -390,7 +487,14 @@ function treeWith(input: ClusterUnitsInput, files: ReadonlyMap<string, string>):
   return tree;
 }
 
-function baseChange(proposal: Proposal, memory: Record<string, string>, flows: readonly SimulatedFlow[], input: ClusterUnitsInput, question: SimulationQuestion, bootstrap: BootstrapProposal | null): UnitChange {
+function baseChange(
+  proposal: Proposal,
+  memory: Record<string, string>,
+  flows: readonly SimulatedFlow[],
+  input: ClusterUnitsInput,
+  question: SimulationQuestion,
+  bootstrap: BootstrapProposal | null,
+): UnitChange {
   // The tree as it will be once this PR and the cluster-wide files' PR are merged (they can be merged in any order).
   const after = new Map([...(bootstrap?.files ?? []), ...proposal.files]);
   return {
@@ -408,7 +512,16 @@ function baseChange(proposal: Proposal, memory: Record<string, string>, flows: r
 
 /** The bootstrap PR's change: the cluster-wide files, with nothing learned and nothing to simulate. */
 function bootstrapChange(bootstrap: BootstrapProposal): UnitChange {
-  return { files: bootstrap.files, added: bootstrap.added, hash: bootstrap.hash, status: 'Stable', lastUpdated: null, reports: [], warnings: bootstrap.warnings, memory: {} };
+  return {
+    files: bootstrap.files,
+    added: bootstrap.added,
+    hash: bootstrap.hash,
+    status: 'Stable',
+    lastUpdated: null,
+    reports: [],
+    warnings: bootstrap.warnings,
+    memory: {},
+  };
 }
 
 function proposedMemory(proposal: Proposal, input: ClusterUnitsInput, paths: readonly string[]): Record<string, string> {
@@ -427,7 +540,10 @@ function proposedMemory(proposal: Proposal, input: ClusterUnitsInput, paths: rea
  * not applied). Our policies may carry either name form (naming.ts): both are named.
  */
 function proposalQuestion(refs: readonly StagedRef[], what: string): SimulationQuestion {
-  return { view: { staged: refs }, asked: `${what} as if enforced; every other policy as the cluster has it (other staged policies are not applied).` };
+  return {
+    view: { staged: refs },
+    asked: `${what} as if enforced; every other policy as the cluster has it (other staged policies are not applied).`,
+  };
 }
 
 const namespacePolicyRefs = (config: RecommendationConfig, namespace: string): StagedRef[] => [
@@ -436,12 +552,31 @@ const namespacePolicyRefs = (config: RecommendationConfig, namespace: string): S
 ];
 
 const workloadPolicyRefs = (config: RecommendationConfig, workloads: readonly WorkloadId[]): StagedRef[] =>
-  workloads.flatMap((w) => (['3.31', '3.32'] as const).map((release) => ({ namespace: w.namespace, name: workloadPolicyName(config.microsegmentation.tierName, w, release) })));
+  workloads.flatMap((w) =>
+    (['3.31', '3.32'] as const).map((release) => ({
+      namespace: w.namespace,
+      name: workloadPolicyName(config.microsegmentation.tierName, w, release),
+    })),
+  );
 
 function namespaceChange(proposal: Proposal, input: ClusterUnitsInput, namespace: string, bootstrap: BootstrapProposal | null): UnitChange {
-  const flows = [...flowsOfObservations(new Map([[namespace, input.observations.byNamespace.get(namespace) ?? []]])), ...flowsOfHostEndpoints(hostEndpointsOf(input, namespace))];
+  const flows = [
+    ...flowsOfObservations(new Map([[namespace, input.observations.byNamespace.get(namespace) ?? []]])),
+    ...flowsOfHostEndpoints(hostEndpointsOf(input, namespace)),
+  ];
   const question = proposalQuestion(namespacePolicyRefs(input.config, namespace), 'Its policy is evaluated');
-  return baseChange(proposal, proposedMemory(proposal, input, proposal.namespaces.map((r) => r.path)), flows, input, question, bootstrap);
+  return baseChange(
+    proposal,
+    proposedMemory(
+      proposal,
+      input,
+      proposal.namespaces.map((r) => r.path),
+    ),
+    flows,
+    input,
+    question,
+    bootstrap,
+  );
 }
 
 function workloadsChange(proposal: Proposal, input: ClusterUnitsInput, namespace: string, bootstrap: BootstrapProposal | null): UnitChange {
@@ -452,10 +587,24 @@ function workloadsChange(proposal: Proposal, input: ClusterUnitsInput, namespace
     const labels = { ...parseLabels(e.labels), 'projectcalico.org/namespace': namespace };
     return selectors.some((s) => s.matches(labels));
   };
-  const flows = [...flowsOfEndpoints(input.observations.endpoints.filter((e) => selected(e.local))), ...flowsOfHostEndpoints(input.fresh.hostEndpoints.filter((h) => selected(h.local)))];
+  const flows = [
+    ...flowsOfEndpoints(input.observations.endpoints.filter((e) => selected(e.local))),
+    ...flowsOfHostEndpoints(input.fresh.hostEndpoints.filter((h) => selected(h.local))),
+  ];
   const workloads = proposal.workloads.map((w) => ({ namespace, ...w.workload }));
   const question = proposalQuestion(workloadPolicyRefs(input.config, workloads), 'Its policies are evaluated');
-  return baseChange(proposal, proposedMemory(proposal, input, proposal.workloads.map((r) => r.path)), flows, input, question, bootstrap);
+  return baseChange(
+    proposal,
+    proposedMemory(
+      proposal,
+      input,
+      proposal.workloads.map((r) => r.path),
+    ),
+    flows,
+    input,
+    question,
+    bootstrap,
+  );
 }
 
 /** Observed flows, each with when it was last seen: what accepted policies are checked against. */
@@ -493,7 +642,13 @@ function workloadFlows(input: ClusterUnitsInput, namespace: string, workloads: r
  * files changed), with the flows of this run that enforcing them would deny, every other policy
  * as the default branch has it (other staged policies not applied).
  */
-function acceptance(input: ClusterUnitsInput, id: string, files: ReadonlyMap<string, string>, flows: readonly CheckedFlow[], refs: readonly StagedRef[]): AcceptanceRecord {
+function acceptance(
+  input: ClusterUnitsInput,
+  id: string,
+  files: ReadonlyMap<string, string>,
+  flows: readonly CheckedFlow[],
+  refs: readonly StagedRef[],
+): AcceptanceRecord {
   const hash = contentHash(files);
   const previous = own(input.accepted, id);
   // A new record is dated at the merge that brought the files, when that merge is newer than what
@@ -503,7 +658,12 @@ function acceptance(input: ClusterUnitsInput, id: string, files: ReadonlyMap<str
   const record: AcceptanceRecord =
     previous?.hash === hash ? previous : { hash, since: merged?.mergedAt ?? input.now, denied: 0, ...(merged ? { pr: merged.pr } : {}) };
   if (flows.length === 0) return record;
-  const { check } = simulate(input.tree, flows.map((f) => f.flow), input.facts, proposalQuestion(refs, 'The accepted policies are evaluated'));
+  const { check } = simulate(
+    input.tree,
+    flows.map((f) => f.flow),
+    input.facts,
+    proposalQuestion(refs, 'The accepted policies are evaluated'),
+  );
   // Only traffic since the merge, and not already counted (runs read a little of the last window again).
   const after = Math.max(record.since, record.lastDenied ?? 0);
   let denied = 0;
@@ -538,7 +698,11 @@ function enforcementQuestion(what: string): SimulationQuestion {
 
 /** The enforcement of a namespace's accepted staged policy: the same file, as a NetworkPolicy. */
 function enforcementChange(input: ClusterUnitsInput, policy: OurPolicy, proposal: Proposal | null, quietSince: number): UnitChange | null {
-  const text = enforcePolicyInFile(policy.text, policy.path, { kind: policy.ref.kind as StagedKind, namespace: policy.ref.namespace, name: policy.ref.name });
+  const text = enforcePolicyInFile(policy.text, policy.path, {
+    kind: policy.ref.kind as StagedKind,
+    namespace: policy.ref.namespace,
+    name: policy.ref.name,
+  });
   if (text === null) return null;
   const prefix = input.clusterPath === '' ? '' : `${input.clusterPath}/`;
   const flows = namespaceFlows(input, policy.ref.namespace!).map((f) => f.flow);
@@ -572,7 +736,11 @@ function enforcement(
 }
 
 /** The microsegmentation observations of a namespace whose endpoint one of the workloads' policies selects. */
-function endpointsOf(observations: readonly EndpointObservation[], namespace: string, workloads: readonly Workload[]): EndpointObservation[] {
+function endpointsOf(
+  observations: readonly EndpointObservation[],
+  namespace: string,
+  workloads: readonly Workload[],
+): EndpointObservation[] {
   return observations.filter((e) => workloadsSelect(workloads, namespace, e.local));
 }
 
@@ -584,16 +752,28 @@ function workloadsSelect(workloads: readonly Workload[], namespace: string, endp
 }
 
 /** The enforcement of accepted workload policies: each file, its StagedNetworkPolicy as a NetworkPolicy. */
-function workloadsEnforcementChange(input: ClusterUnitsInput, staged: readonly { ref: ObjectRef; workload: Workload }[], quietSince: number): UnitChange | null {
+function workloadsEnforcementChange(
+  input: ClusterUnitsInput,
+  staged: readonly { ref: ObjectRef; workload: Workload }[],
+  quietSince: number,
+): UnitChange | null {
   const prefix = input.clusterPath === '' ? '' : `${input.clusterPath}/`;
   const files = new Map<string, string>();
   for (const { ref } of staged) {
-    const text = enforcePolicyInFile(files.get(prefix + ref.path) ?? input.tree.get(ref.path) ?? '', ref.path, { kind: 'StagedNetworkPolicy', namespace: ref.namespace, name: ref.name });
+    const text = enforcePolicyInFile(files.get(prefix + ref.path) ?? input.tree.get(ref.path) ?? '', ref.path, {
+      kind: 'StagedNetworkPolicy',
+      namespace: ref.namespace,
+      name: ref.name,
+    });
     if (text === null) return null;
     files.set(prefix + ref.path, text);
   }
   // The evidence is the traffic of the workloads enforced, as their acceptance was checked against.
-  const flows = workloadFlows(input, staged[0]!.ref.namespace!, staged.map((e) => e.workload)).map((f) => f.flow);
+  const flows = workloadFlows(
+    input,
+    staged[0]!.ref.namespace!,
+    staged.map((e) => e.workload),
+  ).map((f) => f.flow);
   return enforcement(input, files, flows, enforcementQuestion('Its policies are evaluated'), { quietSince });
 }
 

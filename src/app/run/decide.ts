@@ -7,7 +7,7 @@ import type { NamespaceReport, Warning } from '../../engine/report.ts';
 import type { RecommendationStatus } from '../../engine/status.ts';
 import type { PullRequestInfo } from '../github/repository.ts';
 import { keyId, type ProposalKey } from '../state/proposal-key.ts';
-import { decodeState, isDismissal, REBASE_LABEL, type PullRequestState } from '../state/pull-request-state.ts';
+import { decodeState, isDismissal, type PullRequestState, REBASE_LABEL } from '../state/pull-request-state.ts';
 
 /** What a unit's pull request proposes: files, and what the body says about them. */
 export interface UnitChange {
@@ -169,7 +169,11 @@ export function decide(all: readonly UnitFacts[], limits: Limits, afterMerge: 'p
     const pr = facts.openPullRequest;
     if (pr !== null) return withPullRequest(facts, pr);
     if (facts.gone !== null || facts.change === null) {
-      return { facts, action: { kind: 'none' }, dashboard: facts.enforced ? 'Enforced' : facts.accepted ? 'Accepted' : facts.notSelected ? 'Not selected' : 'No traffic' };
+      return {
+        facts,
+        action: { kind: 'none' },
+        dashboard: facts.enforced ? 'Enforced' : facts.accepted ? 'Accepted' : facts.notSelected ? 'Not selected' : 'No traffic',
+      };
     }
     const latest = facts.latest ?? null;
     // Open but unlabelled: a run stopped between creating it and labelling it. It is ours: adopt it.
@@ -203,18 +207,28 @@ function withPullRequest(facts: UnitFacts, pr: PullRequestInfo): Decision {
     return { facts, action: notified ? { kind: 'none' } : { kind: 'notify-edited', pr }, dashboard: 'Edited' };
   }
   if (facts.change === null) {
-    return { facts, action: { kind: 'close', pr, reason: 'its changes are already on the default branch: nothing is left to add' }, dashboard: 'Closed as obsolete' };
+    return {
+      facts,
+      action: { kind: 'close', pr, reason: 'its changes are already on the default branch: nothing is left to add' },
+      dashboard: 'Closed as obsolete',
+    };
   }
   // Stale: a run recorded a new commit but stopped before moving the branch to it. If the
   // recommendation is still the one recorded, that commit is the result: the branch moves to it.
-  if (stale && !rebase && facts.change.hash === state!.hash) return { facts, action: { kind: 'resume', pr, commit: state!.commit }, dashboard: statusState(facts.status) };
+  if (stale && !rebase && facts.change.hash === state!.hash)
+    return { facts, action: { kind: 'resume', pr, commit: state!.commit }, dashboard: statusState(facts.status) };
   // A PR is rebuilt when its recommendation changed, when it conflicts with the default branch,
   // or when its files would change for a reason a clean merge does not take care of. A PR whose
   // policies are as recorded and that merges cleanly is left alone even though the default branch
   // moved (a list it extends gained another PR's entry): its commit, and its reviews, stay.
   const conflicted = facts.mergeable === false;
-  const baseMovedOnly = facts.change.hash !== state!.hash && facts.mergeable === true && keepsCommitWhenClean(facts) && sameFiles(facts.change.memory, state!.memory);
-  if (rebase || stale || conflicted || (facts.change.hash !== state!.hash && !baseMovedOnly)) return { facts, action: { kind: 'update', pr, rebase }, dashboard: statusState(facts.status) };
+  const baseMovedOnly =
+    facts.change.hash !== state!.hash &&
+    facts.mergeable === true &&
+    keepsCommitWhenClean(facts) &&
+    sameFiles(facts.change.memory, state!.memory);
+  if (rebase || stale || conflicted || (facts.change.hash !== state!.hash && !baseMovedOnly))
+    return { facts, action: { kind: 'update', pr, rebase }, dashboard: statusState(facts.status) };
   // Where drafts are unavailable (private repositories on free plans) the status label says it.
   const draftOk = state!.noDrafts === true || pr.draft === (facts.status !== 'Stable');
   const labelled = facts.status !== null && pr.labels.includes(statusLabel(facts));
@@ -230,7 +244,15 @@ function withPullRequest(facts: UnitFacts, pr: PullRequestInfo): Decision {
  */
 export function mergeabilityMatters(facts: UnitFacts): boolean {
   const { openPullRequest: pr, state, change } = facts;
-  if (pr === null || state === null || change === null || facts.gone !== null || pr.labels.includes(REBASE_LABEL) || pr.headOid !== state.commit) return false;
+  if (
+    pr === null ||
+    state === null ||
+    change === null ||
+    facts.gone !== null ||
+    pr.labels.includes(REBASE_LABEL) ||
+    pr.headOid !== state.commit
+  )
+    return false;
   return change.hash === state.hash || (keepsCommitWhenClean(facts) && sameFiles(change.memory, state.memory));
 }
 

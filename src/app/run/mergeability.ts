@@ -23,11 +23,20 @@ import { mergeabilityMatters, type UnitFacts } from './decide.ts';
  * Costs one tree listing per distinct base tree (the head's is the run's own, cached), and for
  * each path the default branch changed under a PR, the PR's version of the file.
  */
-export async function mergeability(repo: Repository, head: BranchHead, facts: readonly UnitFacts[], clusterPath: (cluster: string) => string | undefined): Promise<Map<string, boolean>> {
+export async function mergeability(
+  repo: Repository,
+  head: BranchHead,
+  facts: readonly UnitFacts[],
+  clusterPath: (cluster: string) => string | undefined,
+): Promise<Map<string, boolean>> {
   const listings = new Map<string, Promise<Map<string, string>>>();
   const list = (tree: string, prefix: string) => {
     const id = `${tree}\0${prefix}`;
-    if (!listings.has(id)) listings.set(id, repo.listFiles(tree, prefix).then((entries) => new Map(entries.map((e) => [e.path, e.sha]))));
+    if (!listings.has(id))
+      listings.set(
+        id,
+        repo.listFiles(tree, prefix).then((entries) => new Map(entries.map((e) => [e.path, e.sha]))),
+      );
     return listings.get(id)!;
   };
   const out = new Map<string, boolean>();
@@ -48,7 +57,11 @@ export async function mergeability(repo: Repository, head: BranchHead, facts: re
       const [shaBefore, shaNow] = [before.get(path), now.get(path)];
       const blobs = await repo.readBlobs([shaBefore, shaNow].filter((s): s is string => s !== undefined));
       const theirs = await repo.readFile(pr.headOid, path);
-      const merged = mergeText(shaBefore === undefined ? null : (blobs.get(shaBefore) ?? null), shaNow === undefined ? null : (blobs.get(shaNow) ?? null), theirs);
+      const merged = mergeText(
+        shaBefore === undefined ? null : (blobs.get(shaBefore) ?? null),
+        shaNow === undefined ? null : (blobs.get(shaNow) ?? null),
+        theirs,
+      );
       if (!merged.clean) {
         clean = false;
         break;

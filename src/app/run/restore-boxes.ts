@@ -7,7 +7,12 @@ import { dashboardBoxes, withDashboardBoxes } from '../render/dashboard.ts';
 import { overwrittenBoxes, withWriteRecord } from '../state/dashboard-write.ts';
 
 /** The boxes put back, with their state; `from` and `to` are an edit's previous and new body. */
-export async function restoreOverwrittenBoxes(repo: Repository, issue: number, from: string, to: string): Promise<ReadonlyMap<string, boolean>> {
+export async function restoreOverwrittenBoxes(
+  repo: Repository,
+  issue: number,
+  from: string,
+  to: string,
+): Promise<ReadonlyMap<string, boolean>> {
   const overwritten = overwrittenBoxes(from, to);
   if (overwritten.size === 0) return overwritten;
   const current = (await repo.readIssue(issue)).body ?? '';

@@ -3,18 +3,18 @@
 // the decisions out, and rewrite the dashboard. Everything it needs to resume is in GitHub, so a
 // crash or restart at any point loses nothing: the next run observes and converges.
 
-import { namespaceContext, namespaceInventory, type ClusterContext } from '../../cluster/cluster-context.ts';
+import { type ClusterContext, namespaceContext, namespaceInventory } from '../../cluster/cluster-context.ts';
 import { mergeEndpointObservations, mergeObservations } from '../../engine/aggregate.ts';
-import { clusterFacts } from './cluster-facts.ts';
 import type { EndpointObservation, ObservedAtom } from '../../engine/model.ts';
 import { formatTime } from '../../engine/provenance.ts';
-import { FlowSourceError, type FlowCoverage, type FlowSource, type FlowSourceKind, type MissingFlows } from '../../flows/source.ts';
-import { namespacesWithPolicies, type NamespaceContext } from '../../pipeline/plan.ts';
-import { readFlows, type FlowReading } from '../../pipeline/run.ts';
-import { isKustomizationPath } from '../../repo/kustomize.ts';
+import { type FlowCoverage, type FlowSource, FlowSourceError, type FlowSourceKind, type MissingFlows } from '../../flows/source.ts';
+import { type NamespaceContext, namespacesWithPolicies } from '../../pipeline/plan.ts';
+import { type FlowReading, readFlows } from '../../pipeline/run.ts';
 import { isYamlPath } from '../../repo/inventory.ts';
-import { own } from '../../util/plain.ts';
+import { isKustomizationPath } from '../../repo/kustomize.ts';
 import type { TreeFiles } from '../../repo/tree.ts';
+import { appendAll } from '../../util/append.ts';
+import { own } from '../../util/plain.ts';
 import type { LoadedConfig } from '../config/load-repository-config.ts';
 import type { ClusterEntry, RepositoryConfig } from '../config/repository-config.ts';
 import type { FoundIssue, IssueInfo, PullRequestInfo, Repository } from '../github/repository.ts';
@@ -22,28 +22,28 @@ import {
   DASHBOARD_LABEL,
   DASHBOARD_MARKER,
   DASHBOARD_TITLE,
-  dashboardDigest,
-  dashboardRequests,
-  RUN_NOW,
-  decodeDashboardState,
-  keptClusterSections,
-  untickedRecreateBoxes,
-  renderDashboard,
-  sourceKindName,
   type DashboardCluster,
   type DashboardContent,
   type DashboardMemory,
   type DashboardNamespace,
+  dashboardDigest,
+  dashboardRequests,
+  decodeDashboardState,
+  keptClusterSections,
+  RUN_NOW,
+  renderDashboard,
+  sourceKindName,
+  untickedRecreateBoxes,
 } from '../render/dashboard.ts';
 import { mergeDashboardMemory } from '../state/dashboard-memory.ts';
 import { withWriteRecord } from '../state/dashboard-write.ts';
-import { branchOf, keyId, namespaceOfKey, parseBranch, type ProposalKey } from '../state/proposal-key.ts';
+import { branchOf, keyId, namespaceOfKey, type ProposalKey, parseBranch } from '../state/proposal-key.ts';
 import { decodeState, RECOMMENDATION_LABEL, STATUS_LABELS } from '../state/pull-request-state.ts';
 import { apply } from './apply.ts';
+import { clusterFacts } from './cluster-facts.ts';
+import { type AcceptanceRecord, type AcceptedMerge, acceptedUnits, clusterUnits } from './cluster-units.ts';
+import { type Decision, decide, lagging as lags, needsHistory, type UnitFacts } from './decide.ts';
 import { mergeability } from './mergeability.ts';
-import { acceptedUnits, clusterUnits, type AcceptanceRecord, type AcceptedMerge } from './cluster-units.ts';
-import { decide, lagging as lags, needsHistory, type Decision, type UnitFacts } from './decide.ts';
-import { appendAll } from '../../util/append.ts';
 
 /** Flows read in the previous run's last minutes are read again: nothing falls between runs. */
 export const FLOW_WINDOW_OVERLAP = 15 * 60;
@@ -80,7 +80,10 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   const repo = deps.repository;
   // The oldest dashboard is the one kept; any other (there should be none) is merged into it.
   const [dashboard = null, ...extras] = await findDashboards(repo, deps.log);
-  const memory = extras.length === 0 ? decodeDashboardState(dashboard?.body ?? null) : mergeDashboardMemory([dashboard!, ...extras].map((d) => decodeDashboardState(d.body)));
+  const memory =
+    extras.length === 0
+      ? decodeDashboardState(dashboard?.body ?? null)
+      : mergeDashboardMemory([dashboard!, ...extras].map((d) => decodeDashboardState(d.body)));
   const requests = servedRequests([dashboard, ...extras], memory);
   const dashboardWrite = { repo, existing: dashboard, extras, memory, requests };
 
@@ -180,12 +183,15 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
     if (outcome.error) {
       errors.push(outcome.error);
       failed.add(keyId(key));
-    }
-    else if (decision.action.kind !== 'none') applied[decision.action.kind] = (applied[decision.action.kind] ?? 0) + 1;
+    } else if (decision.action.kind !== 'none') applied[decision.action.kind] = (applied[decision.action.kind] ?? 0) + 1;
     // What no pull request holds after this run is kept for the next (flows are read once), a
     // dismissed unit's too: ticking its box proposes it from what was seen.
     const held =
-      !outcome.error && decision.action.kind !== 'notify-edited' && decision.dashboard !== 'Awaiting PR limits' && decision.dashboard !== 'Edited' && decision.dashboard !== 'Dismissed';
+      !outcome.error &&
+      decision.action.kind !== 'notify-edited' &&
+      decision.dashboard !== 'Awaiting PR limits' &&
+      decision.dashboard !== 'Edited' &&
+      decision.dashboard !== 'Dismissed';
     if (!held && decision.facts.change !== null && namespace !== null) {
       if (key.kind === 'namespace') {
         const observed = observedBy.get(`${cluster}/${namespace}`) ?? [];
@@ -197,7 +203,12 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       // Its policy files too, while no PR holds them: the next run proposes from them, so its
       // rules keep the time they really changed (a fresh proposal would date them at the run).
       const files = decision.facts.change.memory;
-      if (decision.facts.openPullRequest === null && (key.kind === 'namespace' || key.kind === 'workloads') && Object.keys(files).length > 0) heldFiles[keyId(key)] = files;
+      if (
+        decision.facts.openPullRequest === null &&
+        (key.kind === 'namespace' || key.kind === 'workloads') &&
+        Object.keys(files).length > 0
+      )
+        heldFiles[keyId(key)] = files;
     }
     const note = outcome.error ?? ([decision.note, notes.get(keyId(key))].filter((n) => n !== undefined).join('; ') || undefined);
     // An accepted unit's row links the PR whose merge accepted it.
@@ -207,7 +218,11 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       unit: unitName(key),
       state: outcome.error ? 'Error' : decision.dashboard,
       lastUpdated: decision.facts.change?.lastUpdated ?? null,
-      ...(outcome.pr ? { pr: { number: outcome.pr.number, url: outcome.pr.url } } : mergedPr !== undefined ? { pr: { number: mergedPr } } : {}),
+      ...(outcome.pr
+        ? { pr: { number: outcome.pr.number, url: outcome.pr.url } }
+        : mergedPr !== undefined
+          ? { pr: { number: mergedPr } }
+          : {}),
       ...(note ? { note } : {}),
     };
     const section = clusters.get(cluster);
@@ -218,7 +233,11 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   // new is seen for them; reopening a PR or ticking its box takes them off the list. A ticked box
   // is served once its unit is proposed again; until then (no traffic to propose it from, PR
   // limits, a failed write) the request is remembered, and its box stays ticked.
-  const served = new Set(decisions.filter((d) => !failed.has(keyId(d.facts.key)) && (d.facts.openPullRequest !== null || d.action.kind === 'open')).map((d) => keyId(d.facts.key)));
+  const served = new Set(
+    decisions
+      .filter((d) => !failed.has(keyId(d.facts.key)) && (d.facts.openPullRequest !== null || d.action.kind === 'open'))
+      .map((d) => keyId(d.facts.key)),
+  );
   const unserved = [...requests.recreate].filter((id) => noted.has(id) && !served.has(id)).sort();
   const dismissed = new Set(noted);
   for (const decision of decisions) {
@@ -233,7 +252,10 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
     if (key === null || section === undefined || listed.has(id) || section.errors.length > 0) continue;
     clusters.set(key.cluster, {
       ...section,
-      namespaces: [...section.namespaces, { namespace: namespaceOfKey(key) ?? '', unit: unitName(key), state: 'Dismissed', lastUpdated: null }],
+      namespaces: [
+        ...section.namespaces,
+        { namespace: namespaceOfKey(key) ?? '', unit: unitName(key), state: 'Dismissed', lastUpdated: null },
+      ],
     });
   }
 
@@ -253,7 +275,9 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       ...(unserved.length > 0 ? { recreate: unserved } : {}),
     },
   });
-  deps.log.info(`run of ${repo.owner}/${repo.name} (${trigger}): ${decisions.filter((d) => d.action.kind !== 'none').length} actions, ${errors.length} errors`);
+  deps.log.info(
+    `run of ${repo.owner}/${repo.name} (${trigger}): ${decisions.filter((d) => d.action.kind !== 'none').length} actions, ${errors.length} errors`,
+  );
   return { outcome: 'done', decisions, applied, errors, dashboard: number };
 }
 
@@ -344,12 +368,15 @@ async function observeCluster(
     const namespace = carried(key);
     if (namespace !== null) observed.set(namespace, atoms);
   }
-  for (const [namespace, atoms] of reading.observations.byNamespace) observed.set(namespace, mergeObservations(observed.get(namespace) ?? [], atoms));
+  for (const [namespace, atoms] of reading.observations.byNamespace)
+    observed.set(namespace, mergeObservations(observed.get(namespace) ?? [], atoms));
   const endpoints: EndpointObservation[] = [];
   for (const [key, list] of Object.entries(memory.pendingEndpoints)) if (carried(key) !== null) appendAll(endpoints, list);
   appendAll(endpoints, reading.observations.endpoints);
 
-  const known = [...new Set([...observed.keys(), ...open.flatMap(({ key }) => namespaceOfKey(key) ?? []), ...namespacesWithPolicies(tree, scope)])];
+  const known = [
+    ...new Set([...observed.keys(), ...open.flatMap(({ key }) => namespaceOfKey(key) ?? []), ...namespacesWithPolicies(tree, scope)]),
+  ];
   // A partial listing (anything skipped) never retires a recommendation.
   const deleted = new Set(clusterNamespaces ? namespaceInventory(clusterNamespaces, context!.skipped.namespaces).deleted(known) : []);
   const merges = await acceptedMerges(repo, entry.name, tree, scope, memory.accepted[entry.name] ?? {});
@@ -377,7 +404,11 @@ async function observeCluster(
 
   const byNamespace = (list: Iterable<[string, readonly EndpointObservation[]]>) => list;
   const endpointsByNamespace = new Map<string, EndpointObservation[]>();
-  for (const e of endpoints) endpointsByNamespace.set(`${entry.name}/${e.local.namespace}`, [...(endpointsByNamespace.get(`${entry.name}/${e.local.namespace}`) ?? []), e]);
+  for (const e of endpoints)
+    endpointsByNamespace.set(`${entry.name}/${e.local.namespace}`, [
+      ...(endpointsByNamespace.get(`${entry.name}/${e.local.namespace}`) ?? []),
+      e,
+    ]);
   return {
     facts: units.facts,
     reading,
@@ -436,13 +467,20 @@ async function acceptedMerges(
  * Opening or reading a cluster's flow source. Its errors name paths, hosts and addresses, which
  * are the deployment's business: they go to the App's log, and the dashboard says what failed.
  */
-async function readingFlows<T>(deps: RunDependencies, cluster: string, kind: FlowSourceKind | undefined, step: () => Promise<T>): Promise<T> {
+async function readingFlows<T>(
+  deps: RunDependencies,
+  cluster: string,
+  kind: FlowSourceKind | undefined,
+  step: () => Promise<T>,
+): Promise<T> {
   try {
     return await step();
   } catch (e) {
     deps.log.warn(`cluster ${cluster}: reading its flows failed: ${(e as Error).message}`);
     const shown = e instanceof FlowSourceError ? e.shown : undefined;
-    throw new Error(shown ?? `its flows could not be read${kind === undefined ? '' : ` from ${sourceKindName(kind)}`}: the App's log says why`);
+    throw new Error(
+      shown ?? `its flows could not be read${kind === undefined ? '' : ` from ${sourceKindName(kind)}`}: the App's log says why`,
+    );
   }
 }
 
@@ -463,7 +501,9 @@ function missingFlowsWarnings(coverage: FlowCoverage, since: number, to: number)
   const intervals: MissingFlows[] = [];
   if (since < coverage.from) intervals.push({ from: since, to: Math.min(coverage.from, to), reason: coverage.before });
   for (const m of coverage.missing) intervals.push({ ...m, from: Math.max(m.from, since), to: Math.min(m.to, to) });
-  return intervals.filter((m) => m.to > m.from).map((m) => `flows that started between ${formatTime(m.from)} and ${formatTime(m.to)} are missing: ${m.reason}`);
+  return intervals
+    .filter((m) => m.to > m.from)
+    .map((m) => `flows that started between ${formatTime(m.from)} and ${formatTime(m.to)} are missing: ${m.reason}`);
 }
 
 /** The id of a unit's acceptance record (cluster-units.ts): `shop`, `shop.appsec` ... */
@@ -529,7 +569,9 @@ async function findDashboards(repo: Repository, log: RunDependencies['log']): Pr
   if (kept === undefined) return [];
   if (kept.state === 'closed') {
     await repo.reopenIssue(kept.number);
-    log.info(`${repo.owner}/${repo.name}: the dashboard #${kept.number} was closed; reopened, as it holds the bot's memory (remove the configuration file to stop the bot)`);
+    log.info(
+      `${repo.owner}/${repo.name}: the dashboard #${kept.number} was closed; reopened, as it holds the bot's memory (remove the configuration file to stop the bot)`,
+    );
   }
   let labels = kept.labels;
   if (!labels.some((l) => l.toLowerCase() === DASHBOARD_LABEL)) {
@@ -583,7 +625,13 @@ function servedRequests(dashboards: readonly (IssueInfo | null)[], memory: Dashb
  * more than needed). Otherwise, a run that read no new flow leaves it where it is: the next run
  * reads again from there, and finds nothing more.
  */
-function readPointDue(stored: number | undefined, readPoint: number | undefined, newest: number, retention: number | undefined, lookback: number): boolean {
+function readPointDue(
+  stored: number | undefined,
+  readPoint: number | undefined,
+  newest: number,
+  retention: number | undefined,
+  lookback: number,
+): boolean {
   if (readPoint === undefined) return false;
   if (stored === undefined) return true;
   if (readPoint <= stored) return false;
@@ -605,7 +653,11 @@ function newestFlow(reading: FlowReading): number {
  * choice (GitHub's issue update has no compare-and-swap: a choice made between that read and the
  * write is restored from the write's own webhook, state/dashboard-write.ts).
  */
-async function writeDashboard(w: DashboardWrite & { requests: { ticked?: boolean } }, readPointDue: boolean, content: DashboardContent): Promise<number> {
+async function writeDashboard(
+  w: DashboardWrite & { requests: { ticked?: boolean } },
+  readPointDue: boolean,
+  content: DashboardContent,
+): Promise<number> {
   const { repo, existing } = w;
   let fitted = content;
   // Held units' files and carried observations are the parts that can grow: drop the largest until
@@ -628,7 +680,8 @@ async function writeDashboard(w: DashboardWrite & { requests: { ticked?: boolean
   }
   const digest = dashboardDigest(fitted);
   fitted = { ...fitted, state: { ...fitted.state, digest } };
-  if (existing === null) return (await repo.createIssue({ title: DASHBOARD_TITLE, body: renderDashboard(fitted), labels: [DASHBOARD_LABEL] })).number;
+  if (existing === null)
+    return (await repo.createIssue({ title: DASHBOARD_TITLE, body: renderDashboard(fitted), labels: [DASHBOARD_LABEL] })).number;
   const quiet = !readPointDue && w.extras.length === 0 && !w.requests.ticked && w.memory.digest === digest;
   if (!quiet) {
     const current = await repo.readIssue(existing.number);
@@ -651,7 +704,11 @@ async function writeDashboard(w: DashboardWrite & { requests: { ticked?: boolean
     if (current.body !== body) await repo.updateIssue(existing.number, body);
   }
   for (const extra of w.extras) {
-    await repo.commentOnce(extra.number, `A second dashboard: what it remembered is kept in #${existing.number} now, so it is closed.\n\n${MERGED_MARKER}`, MERGED_MARKER);
+    await repo.commentOnce(
+      extra.number,
+      `A second dashboard: what it remembered is kept in #${existing.number} now, so it is closed.\n\n${MERGED_MARKER}`,
+      MERGED_MARKER,
+    );
     if (extra.state === 'open') await repo.closeIssue(extra.number);
   }
   return existing.number;

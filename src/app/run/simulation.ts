@@ -17,7 +17,12 @@ export interface SimulationQuestion {
   readonly asked: string;
 }
 
-export function simulate(tree: TreeFiles, flows: readonly SimulatedFlow[], cluster: PolicySetOptions, question: SimulationQuestion): { summary: SimulationSummary; check: ProposalCheck } {
+export function simulate(
+  tree: TreeFiles,
+  flows: readonly SimulatedFlow[],
+  cluster: PolicySetOptions,
+  question: SimulationQuestion,
+): { summary: SimulationSummary; check: ProposalCheck } {
   const check = checkProposal({ tree, flows, cluster, view: question.view });
   return {
     check,

@@ -17,17 +17,28 @@ export function mergeDashboardMemory(memories: readonly DashboardMemory[]): Dash
   for (const m of memories) {
     // The earlier read point: flows after it are read again (the evidence counts each flow once),
     // where the later one would skip what only the other dashboard's runs had not read.
-    for (const [cluster, until] of Object.entries(m.flowsReadUntil)) flowsReadUntil[cluster] = Math.min(flowsReadUntil[cluster] ?? until, until);
+    for (const [cluster, until] of Object.entries(m.flowsReadUntil))
+      flowsReadUntil[cluster] = Math.min(flowsReadUntil[cluster] ?? until, until);
     for (const [key, atoms] of Object.entries(m.pending)) pending[key] = mergeObservations(pending[key] ?? [], atoms);
-    for (const [key, list] of Object.entries(m.pendingEndpoints)) pendingEndpoints[key] = mergeEndpointObservations([...(pendingEndpoints[key] ?? []), ...list]);
+    for (const [key, list] of Object.entries(m.pendingEndpoints))
+      pendingEndpoints[key] = mergeEndpointObservations([...(pendingEndpoints[key] ?? []), ...list]);
     for (const [cluster, records] of Object.entries(m.accepted)) {
       const kept = (accepted[cluster] ??= {});
-      for (const [unit, record] of Object.entries(records)) kept[unit] = kept[unit] === undefined ? record : mergeAcceptance(kept[unit], record);
+      for (const [unit, record] of Object.entries(records))
+        kept[unit] = kept[unit] === undefined ? record : mergeAcceptance(kept[unit], record);
     }
     for (const id of m.dismissed) dismissed.add(id);
     for (const id of m.recreate ?? []) recreate.add(id);
   }
-  return { v: 1, flowsReadUntil, pending, pendingEndpoints, accepted, dismissed: [...dismissed].sort(), ...(recreate.size > 0 ? { recreate: [...recreate].sort() } : {}) };
+  return {
+    v: 1,
+    flowsReadUntil,
+    pending,
+    pendingEndpoints,
+    accepted,
+    dismissed: [...dismissed].sort(),
+    ...(recreate.size > 0 ? { recreate: [...recreate].sort() } : {}),
+  };
 }
 
 /**

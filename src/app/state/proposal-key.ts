@@ -39,7 +39,9 @@ export function branchOf(key: ProposalKey): string {
     case 'namespace':
       return `${base}${key.namespace}`;
     case 'workloads':
-      return key.workload === undefined ? `${base}${key.namespace}.appsec` : `${base}${key.namespace}.appsec.${workloadSegment(key.workload)}`;
+      return key.workload === undefined
+        ? `${base}${key.namespace}.appsec`
+        : `${base}${key.namespace}.appsec.${workloadSegment(key.workload)}`;
     case 'enforce':
       return `${base}${key.namespace}.enforce`;
     case 'enforce-workloads':
@@ -63,7 +65,11 @@ export function parseBranch(branch: string): ProposalKey | null {
   if (!cluster || !isDnsLabel(cluster) || unit === undefined) return null;
   if (unit === CLUSTER_WIDE) {
     if (more.length !== 1) return null;
-    return more[0] === 'enforce' ? { kind: 'enforce-default-deny', cluster } : more[0] === 'bootstrap' ? { kind: 'bootstrap', cluster } : null;
+    return more[0] === 'enforce'
+      ? { kind: 'enforce-default-deny', cluster }
+      : more[0] === 'bootstrap'
+        ? { kind: 'bootstrap', cluster }
+        : null;
   }
   if (more.length > 0) return null;
   const [namespace, ...rest] = unit.split('.') as [string, ...string[]];

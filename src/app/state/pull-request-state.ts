@@ -96,6 +96,7 @@ function memoryOf(value: Record<string, unknown>): Record<string, string> {
   if (typeof memory === 'object' && memory !== null && !Array.isArray(memory)) {
     return Object.fromEntries(Object.entries(memory).filter((e): e is [string, string] => typeof e[1] === 'string'));
   }
-  if (typeof value['policyPath'] === 'string' && typeof value['policy'] === 'string') return Object.fromEntries([[value['policyPath'], value['policy']]]);
+  if (typeof value['policyPath'] === 'string' && typeof value['policy'] === 'string')
+    return Object.fromEntries([[value['policyPath'], value['policy']]]);
   return {};
 }

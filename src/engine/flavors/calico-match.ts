@@ -9,19 +9,18 @@
 // of that family; the lists then match with that family's CIDRs only. A rule decides an atom only
 // if it does so in every family the atom's traffic may have.
 
-import type { IpFamily } from '../../config/recommendation-config.ts';
 import { NAMESPACE_LABEL } from '../../calico/labels.ts';
-import { ALL_IPV4, ALL_IPV6, cidrContains, isIPv6Cidr, parseCidr, PRIVATE_NETS, PRIVATE_NETS_V6, type Cidr } from '../../calico/nets.ts';
+import { ALL_IPV4, ALL_IPV6, type Cidr, cidrContains, isIPv6Cidr, PRIVATE_NETS, PRIVATE_NETS_V6, parseCidr } from '../../calico/nets.ts';
 import { portMatchCovers, portRange } from '../../calico/ports.ts';
 import { parseProtocol } from '../../calico/protocol.ts';
-import { selectorKeys, type SelectorNode, parseSelector } from '../../calico/selector.ts';
+import { selectorKeys } from '../../calico/selector.ts';
+import type { IpFamily } from '../../config/recommendation-config.ts';
 import { isPlainObject, type PlainObject } from '../../util/plain.ts';
-import type { Peer } from '../model.ts';
-import type { ObservedAtom } from '../model.ts';
+import type { ObservedAtom, Peer } from '../model.ts';
 import type { NetworkSetDirectory } from '../network-sets.ts';
-import type { RuleContext } from './flavor.ts';
 import { setLabels } from './calico-network-sets.ts';
 import { parsed, parsedSelector, ruleEnds } from './calico-shape.ts';
+import type { RuleContext } from './flavor.ts';
 
 type Family = 4 | 6;
 
@@ -70,7 +69,8 @@ function appliesTo(rule: PlainObject, family: Family): boolean {
     if (!isPlainObject(entity)) continue;
     for (const field of NET_FIELDS) {
       const list = entity[field];
-      if (Array.isArray(list) && list.length > 0 && !list.some((n) => typeof n === 'string' && isIPv6Cidr(n) === (family === 6))) return false;
+      if (Array.isArray(list) && list.length > 0 && !list.some((n) => typeof n === 'string' && isIPv6Cidr(n) === (family === 6)))
+        return false;
     }
   }
   return true;
@@ -80,7 +80,11 @@ function portsMatch(destination: PlainObject, port: number | null): boolean {
   const ports = destination['ports'];
   const notPorts = destination['notPorts'];
   // A named port (or anything not numeric) in notPorts may be the very port: cannot tell.
-  if (Array.isArray(notPorts) && notPorts.length > 0 && (port === null || notPorts.some((p) => portRange(p) === null || portMatchCovers(p, port)))) {
+  if (
+    Array.isArray(notPorts) &&
+    notPorts.length > 0 &&
+    (port === null || notPorts.some((p) => portRange(p) === null || portMatchCovers(p, port)))
+  ) {
     return false;
   }
   if (!Array.isArray(ports) || ports.length === 0) return ports === undefined || Array.isArray(ports);

@@ -7,10 +7,10 @@
 import { NAME_LABEL } from '../../calico/labels.ts';
 import { MAX_NETS, MAX_SELECTOR_CHARS } from '../../calico/limits.ts';
 import { ALL_IPV4, ALL_IPV6, isIPv6Cidr, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
-import { selectorEquals, selectorOfLabels, selectorOfLabelSets, type Labels } from '../../calico/selector.ts';
+import { type Labels, selectorEquals, selectorOfLabelSets, selectorOfLabels } from '../../calico/selector.ts';
 import { chunk } from '../../util/chunk.ts';
 import type { PlainObject } from '../../util/plain.ts';
-import { SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, SAW_PUBLIC_IPV6, type Evidence, type Peer } from '../model.ts';
+import { type Evidence, type Peer, SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, SAW_PUBLIC_IPV6 } from '../model.ts';
 import type { NetworkSetDirectory } from '../network-sets.ts';
 import { listNets } from './describe-peer.ts';
 
@@ -57,7 +57,10 @@ export function labelRemote(labelSets: readonly Labels[], namespace: string | nu
 export function setTarget(peer: NetworkSetPeer, evidence: Evidence, sets: NetworkSetDirectory, policyNamespace: string): SetTarget {
   const labels = setLabels(peer, sets);
   if (labels !== null) return { by: 'labels', labels, remote: labelRemote([labels], peer.namespace, policyNamespace) };
-  const why = knownLabels(peer, sets) === null ? 'its labels are not known' : `a selector of its labels would be longer than the ${MAX_SELECTOR_CHARS} characters Calico accepts`;
+  const why =
+    knownLabels(peer, sets) === null
+      ? 'its labels are not known'
+      : `a selector of its labels would be longer than the ${MAX_SELECTOR_CHARS} characters Calico accepts`;
   const nets = sets.get(peer.namespace, peer.name)?.nets;
   if (nets !== undefined && nets !== null && nets.length > 0) {
     const v4 = nets.filter((n) => !isIPv6Cidr(n));

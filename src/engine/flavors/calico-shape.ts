@@ -5,9 +5,9 @@
 import { NAME_LABEL } from '../../calico/labels.ts';
 import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue } from '../../calico/names.ts';
 import { ALL_IPV6, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
-import { parseProtocol, type Protocol } from '../../calico/protocol.ts';
-import { equalityValues, labelsOfSelector, parseSelector, type Selector, type SelectorNode } from '../../calico/selector.ts';
 import { EVERY_PORT_BUT_ZERO } from '../../calico/ports.ts';
+import { type Protocol, parseProtocol } from '../../calico/protocol.ts';
+import { equalityValues, labelsOfSelector, parseSelector, type Selector, type SelectorNode } from '../../calico/selector.ts';
 import type { PortMatch } from '../../calico/types.ts';
 import { memoize } from '../../util/memo.ts';
 import { hasOnlyKeys, isPlainObject, type PlainObject } from '../../util/plain.ts';
@@ -63,7 +63,8 @@ export function readCalicoShape(rule: unknown, direction: Direction, namespace: 
 
   const { local, remote } = ruleEnds(rule, direction);
   // The local end must be the whole namespace: nothing but destination ports on ingress.
-  if (local !== undefined && !(isPlainObject(local) && hasOnlyKeys(local, direction === 'ingress' ? ['ports', 'notPorts'] : []))) return null;
+  if (local !== undefined && !(isPlainObject(local) && hasOnlyKeys(local, direction === 'ingress' ? ['ports', 'notPorts'] : [])))
+    return null;
   const remoteEntity = remote ?? {};
   if (!isPlainObject(remoteEntity)) return null;
   const { ports: _ports, notPorts: _notPorts, ...remoteMatch } = remoteEntity;
@@ -147,7 +148,7 @@ function readRemote(remote: PlainObject, direction: Direction, namespace: string
     }
     case 'namespaceSelector': {
       const names = selectorValues(remote['namespaceSelector'], NAME_LABEL);
-      return current(names && names.every(isDnsLabel) ? names.map((n) => ({ category: 'Namespace', namespace: n })) : null);
+      return current(names?.every(isDnsLabel) ? names.map((n) => ({ category: 'Namespace', namespace: n })) : null);
     }
     case 'selector':
     case 'namespaceSelector,selector': {
@@ -158,12 +159,18 @@ function readRemote(remote: PlainObject, direction: Direction, namespace: string
       const services = remote['services'];
       if (direction !== 'egress' || !isPlainObject(services) || !hasOnlyKeys(services, ['name', 'namespace'])) return null;
       const { name, namespace: ns = namespace } = services;
-      return current(typeof name === 'string' && isDnsLabel(name) && typeof ns === 'string' && isDnsLabel(ns) ? [{ category: 'Service', name, namespace: ns }] : null);
+      return current(
+        typeof name === 'string' && isDnsLabel(name) && typeof ns === 'string' && isDnsLabel(ns)
+          ? [{ category: 'Service', name, namespace: ns }]
+          : null,
+      );
     }
     case 'domains': {
       const domains = remote['domains'];
       if (direction !== 'egress' || !Array.isArray(domains) || domains.length === 0) return null;
-      return current(domains.every((d) => typeof d === 'string') ? domains.map((domain: string) => ({ category: 'Domains', domain })) : null);
+      return current(
+        domains.every((d) => typeof d === 'string') ? domains.map((domain: string) => ({ category: 'Domains', domain })) : null,
+      );
     }
     default:
       return null;
@@ -193,7 +200,7 @@ function readLegacyNetworkSets(remote: PlainObject, namespace: string): Peer[] |
     if (nsSelector?.op === 'global') setNamespace = null;
     else {
       const ns = nsSelector && equalityValues(nsSelector, NAME_LABEL);
-      if (!ns || ns.length !== 1 || !isDnsLabel(ns[0]!)) return null;
+      if (ns?.length !== 1 || !isDnsLabel(ns[0]!)) return null;
       setNamespace = ns[0]!;
     }
   }
@@ -215,7 +222,7 @@ function readPods(remote: PlainObject, namespace: string): Peer[] | null {
   let podNamespace = namespace;
   if (remote['namespaceSelector'] !== undefined) {
     const ns = selectorValues(remote['namespaceSelector'], NAME_LABEL);
-    if (!ns || ns.length !== 1 || !isDnsLabel(ns[0]!)) return null;
+    if (ns?.length !== 1 || !isDnsLabel(ns[0]!)) return null;
     podNamespace = ns[0]!;
   }
   return sets.map((pods) => ({ category: 'Namespace', namespace: podNamespace, pods }));

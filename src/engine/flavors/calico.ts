@@ -5,29 +5,38 @@
 // exactly what Felix reports as public (`notNets` of the private ranges, not "any address"), and a
 // network set is selected by its own labels (calico-network-sets.ts).
 
-import { CURRENT_CALICO_RELEASE, type CalicoRelease } from '../../calico/release.ts';
+import { NAME_LABEL } from '../../calico/labels.ts';
+import { MAX_PORTS, MAX_RULES_PER_DIRECTION, MAX_SELECTOR_CHARS } from '../../calico/limits.ts';
+import { ALL_IPV6, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
+import { comparePortMatches, EVERY_PORT_BUT_ZERO, portRange } from '../../calico/ports.ts';
+import { type Protocol, protocolHasPorts, protocolName, protocolNumber } from '../../calico/protocol.ts';
+import { type CalicoRelease, CURRENT_CALICO_RELEASE } from '../../calico/release.ts';
+import { type Labels, selectorEquals, selectorIn, selectorOfLabelSets, selectorOfLabels } from '../../calico/selector.ts';
+import { CALICO_API_VERSION, type PortMatch } from '../../calico/types.ts';
 import type { IpFamily } from '../../config/recommendation-config.ts';
 import type { CalicoEdition } from '../../flows/source.ts';
-import { NAME_LABEL } from '../../calico/labels.ts';
-import { ALL_IPV6, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
-import { MAX_PORTS, MAX_RULES_PER_DIRECTION, MAX_SELECTOR_CHARS } from '../../calico/limits.ts';
-import { comparePortMatches, EVERY_PORT_BUT_ZERO, portRange } from '../../calico/ports.ts';
-import { protocolHasPorts, protocolName, protocolNumber, type Protocol } from '../../calico/protocol.ts';
-import { selectorEquals, selectorIn, selectorOfLabels, selectorOfLabelSets, type Labels } from '../../calico/selector.ts';
-import { CALICO_API_VERSION, type PortMatch } from '../../calico/types.ts';
-import { namespacePolicyName, workloadPolicyName } from '../naming.ts';
 import { chunk } from '../../util/chunk.ts';
 import { isPlainObject, type PlainObject } from '../../util/plain.ts';
-import { categoryRank, compareStrings, mergeEvidence, peerKey, SAW_NO_IP, type Category, type Evidence, type ObservedAtom, type Peer } from '../model.ts';
-import { ANNOTATIONS, MAX_NOTED_DOMAINS } from '../provenance.ts';
 import { publicPeers } from '../learn.ts';
-import { NO_NETWORK_SETS, type NetworkSetDirectory } from '../network-sets.ts';
+import {
+  type Category,
+  categoryRank,
+  compareStrings,
+  type Evidence,
+  mergeEvidence,
+  type ObservedAtom,
+  type Peer,
+  peerKey,
+  SAW_NO_IP,
+} from '../model.ts';
+import { namespacePolicyName, workloadPolicyName } from '../naming.ts';
+import { type NetworkSetDirectory, NO_NETWORK_SETS } from '../network-sets.ts';
+import { ANNOTATIONS, MAX_NOTED_DOMAINS } from '../provenance.ts';
 import { calicoRuleMatcher } from './calico-match.ts';
 import { labelRemote, setLabels, setTarget } from './calico-network-sets.ts';
-import { readCalicoShape, ruleEnds, type CalicoShape } from './calico-shape.ts';
+import { type CalicoShape, readCalicoShape, ruleEnds } from './calico-shape.ts';
 import { describeNets, describePeer, describePeers } from './describe-peer.ts';
 import { NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
-
 
 export interface CalicoFlavorOptions {
   /** Calico Enterprise: domain rules. */
@@ -42,7 +51,13 @@ export interface CalicoFlavorOptions {
   readonly edition?: CalicoEdition;
 }
 
-export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = NO_NETWORK_SETS, release = CURRENT_CALICO_RELEASE, edition }: CalicoFlavorOptions): PolicyFlavor {
+export function calicoFlavor({
+  enterprise,
+  ipFamilies = ['IPv4'],
+  networkSets = NO_NETWORK_SETS,
+  release = CURRENT_CALICO_RELEASE,
+  edition,
+}: CalicoFlavorOptions): PolicyFlavor {
   // A direction's rules are read again for every observed atom; the engine never mutates a rule
   // (extend, annotate and reconcile return new objects), so each is read once per context.
   const shapes = new WeakMap<object, Map<string, CalicoShape | null>>();
@@ -94,9 +109,11 @@ export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = 
     maxRulesPerDirection: MAX_RULES_PER_DIRECTION,
 
     skeleton({ namespace, workload }, tier, metadata) {
-      const name = workload === undefined ? namespacePolicyName(this.name, tier, namespace, release) : workloadPolicyName(tier, workload, release);
+      const name =
+        workload === undefined ? namespacePolicyName(this.name, tier, namespace, release) : workloadPolicyName(tier, workload, release);
       // A workload's pods are selected by its stable labels; the policy's namespace bounds them.
-      const selector = workload === undefined ? selectorEquals('projectcalico.org/namespace', namespace) : selectorOfLabels(workload.labels);
+      const selector =
+        workload === undefined ? selectorEquals('projectcalico.org/namespace', namespace) : selectorOfLabels(workload.labels);
       return {
         apiVersion: CALICO_API_VERSION,
         kind: this.kind,
@@ -179,7 +196,7 @@ export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = 
       return port !== null && port !== 0 && shape.ports.length > 0 && !isPortZero(shape.ports) && shape.ports.length < MAX_PORTS;
     },
 
-    extend(rule, observed, ctx) {
+    extend(rule, observed) {
       const copy = structuredClone(rule) as PlainObject;
       const { atom } = observed;
       const destination = ((copy['destination'] as PlainObject | undefined) ??= {});
@@ -197,8 +214,11 @@ export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = 
       const note = atoms.flatMap((o) => o.domains ?? []);
       const annotations = (peers: readonly Peer[]) => provenance(first.peer.category, peers, ctx.now, note);
       const portRules = (remote: PlainObject): PlainObject[] => {
-        if (atoms.some((o) => o.atom.port === null)) return [ruleObject(action, first.protocol, ctx, remote, [], annotations([first.peer]))];
-        return portGroups(sortedUniquePorts(atoms.map((o) => o.atom.port!))).map((part) => ruleObject(action, first.protocol, ctx, remote, part, annotations([first.peer])));
+        if (atoms.some((o) => o.atom.port === null))
+          return [ruleObject(action, first.protocol, ctx, remote, [], annotations([first.peer]))];
+        return portGroups(sortedUniquePorts(atoms.map((o) => o.atom.port!))).map((part) =>
+          ruleObject(action, first.protocol, ctx, remote, part, annotations([first.peer])),
+        );
       };
       switch (first.peer.category) {
         case 'Domains': {
@@ -248,8 +268,22 @@ export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = 
       const firstAdded = shape.annotations[ANNOTATIONS.firstAdded] ?? ctx.now;
       const others = shape.peers.filter((p) => p !== own);
       return [
-        ruleObject(wanted, shape.protocol, ctx, remoteFor([own], ctx.namespace)!, [...shape.ports], provenance('Namespace', [own], firstAdded, [])),
-        ruleObject(shape.action, shape.protocol, ctx, remoteFor(others, ctx.namespace)!, [...shape.ports], provenance('Namespace', others, firstAdded, [])),
+        ruleObject(
+          wanted,
+          shape.protocol,
+          ctx,
+          remoteFor([own], ctx.namespace)!,
+          [...shape.ports],
+          provenance('Namespace', [own], firstAdded, []),
+        ),
+        ruleObject(
+          shape.action,
+          shape.protocol,
+          ctx,
+          remoteFor(others, ctx.namespace)!,
+          [...shape.ports],
+          provenance('Namespace', others, firstAdded, []),
+        ),
       ];
     },
 
@@ -281,7 +315,9 @@ export function calicoFlavor({ enterprise, ipFamilies = ['IPv4'], networkSets = 
 
 /** Traffic within the namespace is passed to the next tier (appsec) when microsegmentation is on. */
 function actionFor(peer: Peer, ctx: RuleContext): 'Allow' | 'Pass' {
-  return ctx.intraNamespacePass && peer.category === 'Namespace' && peer.pods === undefined && peer.namespace === ctx.namespace ? 'Pass' : 'Allow';
+  return ctx.intraNamespacePass && peer.category === 'Namespace' && peer.pods === undefined && peer.namespace === ctx.namespace
+    ? 'Pass'
+    : 'Allow';
 }
 
 function shapeExtendKey(shape: CalicoShape): string | null {
@@ -300,7 +336,9 @@ function contractKey(shape: CalicoShape): string | null {
   if (shape.category === 'Namespace') {
     // Pods of workloads merge only within one namespace: `ns in {a, b} && (x || y)` would widen.
     const first = shape.peers[0] as { namespace: string; pods?: Labels };
-    return first.pods === undefined ? `${shape.action}|Namespace|${shape.protocol}|${ports}` : `${shape.action}|Pods|${first.namespace}|${shape.protocol}|${ports}`;
+    return first.pods === undefined
+      ? `${shape.action}|Namespace|${shape.protocol}|${ports}`
+      : `${shape.action}|Pods|${first.namespace}|${shape.protocol}|${ports}`;
   }
   if (shape.category === 'NetworkSet') {
     const scope = (shape.peers[0] as { namespace: string | null }).namespace ?? '(global)';
@@ -333,7 +371,13 @@ function remoteFor(peers: readonly Peer[], namespace: string, networkSets: Netwo
     case 'Service':
       return { services: { name: first.name, namespace: first.namespace } };
     case 'Namespace': {
-      if (first.pods === undefined) return { namespaceSelector: selectorIn(NAME_LABEL, peers.map((p) => (p as { namespace: string }).namespace)) };
+      if (first.pods === undefined)
+        return {
+          namespaceSelector: selectorIn(
+            NAME_LABEL,
+            peers.map((p) => (p as { namespace: string }).namespace),
+          ),
+        };
       // Pods of workloads: a selector alone means the policy's own namespace.
       const selector = selectorOfLabelSets(peers.map((p) => (p as { pods: Labels }).pods));
       return first.namespace === namespace ? { selector } : { selector, namespaceSelector: selectorEquals(NAME_LABEL, first.namespace) };
@@ -393,7 +437,9 @@ function noteDomains(rule: PlainObject, domains: readonly string[]): PlainObject
   const current = annotations[ANNOTATIONS.domains]?.split(', ').filter((d) => d !== '') ?? [];
   const fresh = domains.filter((d) => !current.includes(d));
   if (fresh.length === 0 || current.length >= MAX_NOTED_DOMAINS) return rule;
-  annotations[ANNOTATIONS.domains] = sortedUnique([...current, ...fresh]).slice(0, MAX_NOTED_DOMAINS).join(', ');
+  annotations[ANNOTATIONS.domains] = sortedUnique([...current, ...fresh])
+    .slice(0, MAX_NOTED_DOMAINS)
+    .join(', ');
   return rule;
 }
 

@@ -13,7 +13,9 @@ export function describePeer(peer: Peer): string {
     case 'Service':
       return `service ${peer.namespace}/${peer.name}`;
     case 'Namespace':
-      return peer.pods === undefined ? `pods of namespace ${peer.namespace}` : `pods of namespace ${peer.namespace} with ${selectorOfLabels(peer.pods)}`;
+      return peer.pods === undefined
+        ? `pods of namespace ${peer.namespace}`
+        : `pods of namespace ${peer.namespace} with ${selectorOfLabels(peer.pods)}`;
     case 'NetworkSet':
       return peer.namespace === null ? `global network set ${peer.name}` : `network set ${peer.namespace}/${peer.name}`;
     case 'Private':
@@ -22,13 +24,16 @@ export function describePeer(peer: Peer): string {
         : `any private IPv4 address (${PRIVATE_NETS.join(', ')}), pods and nodes included`;
     case 'Public':
       // felix/collector/types/endpoint/endpoint.go getSubnetType: what Calico reports as `pub`.
-      return peer.ipv6 ? 'any IPv6 address (Calico reports every IPv6 address outside the cluster as public)' : `any public IPv4 address (outside ${PRIVATE_NETS.join(', ')})`;
+      return peer.ipv6
+        ? 'any IPv6 address (Calico reports every IPv6 address outside the cluster as public)'
+        : `any public IPv4 address (outside ${PRIVATE_NETS.join(', ')})`;
   }
 }
 
 /** Several peers of one rule (merged peers, or a rule's domains). */
 export function describePeers(peers: readonly Peer[]): string {
-  if (peers.length > 0 && peers.every((p) => p.category === 'Domains')) return `domains ${peers.map((p) => (p as { domain: string }).domain).join(', ')}`;
+  if (peers.length > 0 && peers.every((p) => p.category === 'Domains'))
+    return `domains ${peers.map((p) => (p as { domain: string }).domain).join(', ')}`;
   return peers.map(describePeer).join('; ');
 }
 

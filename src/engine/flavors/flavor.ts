@@ -76,7 +76,11 @@ export interface PolicyFlavor {
   /** The most rules one direction of its policies may hold (the kind's schema); null when unbounded. */
   readonly maxRulesPerDirection: number | null;
   /** A new, empty policy for a namespace or a workload (no rules, no types). */
-  skeleton(subject: PolicySubject, tier: string, metadata: { labels: Record<string, string>; annotations: Record<string, string> }): PlainObject;
+  skeleton(
+    subject: PolicySubject,
+    tier: string,
+    metadata: { labels: Record<string, string>; annotations: Record<string, string> },
+  ): PlainObject;
   /**
    * Policy-level bookkeeping after the rules are final (Kubernetes keeps rule provenance here).
    * `previous` is the policy as found (null for a new one): rules not in it were written now.

@@ -12,7 +12,10 @@ export interface FlavorFacts {
   readonly edition?: CalicoEdition;
 }
 
-export function flavorFor(config: Pick<RecommendationConfig, 'flavor' | 'ipFamilies' | 'calicoVersion'>, facts: FlavorFacts = {}): PolicyFlavor {
+export function flavorFor(
+  config: Pick<RecommendationConfig, 'flavor' | 'ipFamilies' | 'calicoVersion'>,
+  facts: FlavorFacts = {},
+): PolicyFlavor {
   const options = {
     ipFamilies: ipFamiliesOf(config),
     release: calicoReleaseOf(config),

@@ -4,14 +4,27 @@
 // and every approximation is reported. Rules cannot carry annotations, so rule provenance lives
 // in one policy annotation.
 
+import { ALL_IPV4, ALL_IPV6, cidrContains, PRIVATE_NETS, PRIVATE_NETS_V6, parseCidr } from '../../calico/nets.ts';
+import { compareProtocols, type Protocol, parseProtocol, protocolHasPorts, protocolName } from '../../calico/protocol.ts';
 import { CURRENT_CALICO_RELEASE } from '../../calico/release.ts';
-import type { IpFamily } from '../../config/recommendation-config.ts';
-import { ALL_IPV4, ALL_IPV6, cidrContains, parseCidr, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
-import { compareProtocols, parseProtocol, protocolHasPorts, protocolName, type Protocol } from '../../calico/protocol.ts';
 import { CALICO_API_VERSION, KUBERNETES_NETWORKING_API_VERSION, type LabelSelector } from '../../calico/types.ts';
+import type { IpFamily } from '../../config/recommendation-config.ts';
 import { deepEqual, hasOnlyKeys, isPlainObject, own, type PlainObject } from '../../util/plain.ts';
 import { publicPeers } from '../learn.ts';
-import { categoryRank, compareStrings, DIRECTIONS, peerKey, SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, SAW_PUBLIC_IPV6, type Category, type ObservedAtom, type Peer } from '../model.ts';
+import {
+  type Category,
+  categoryRank,
+  compareStrings,
+  DIRECTIONS,
+  type ObservedAtom,
+  type Peer,
+  peerKey,
+  SAW_NO_IP,
+  SAW_PRIVATE_IP,
+  SAW_PRIVATE_IPV6,
+  SAW_PUBLIC_IP,
+  SAW_PUBLIC_IPV6,
+} from '../model.ts';
 import { namespacePolicyName } from '../naming.ts';
 import { ANNOTATIONS } from '../provenance.ts';
 import { describePeers } from './describe-peer.ts';
@@ -87,7 +100,11 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
           }
         }
       }
-      const sorted = Object.fromEntries(Object.keys(entries).sort(compareStrings).map((k) => [k, entries[k]]));
+      const sorted = Object.fromEntries(
+        Object.keys(entries)
+          .sort(compareStrings)
+          .map((k) => [k, entries[k]]),
+      );
       if (Object.keys(sorted).length === 0) delete annotations[ANNOTATIONS.rules];
       else annotations[ANNOTATIONS.rules] = JSON.stringify(sorted, null, 2);
       return { ...policy, metadata: { ...metadata, annotations } };
@@ -114,7 +131,9 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
       const notes: string[] = [];
       switch (atom.peer.category) {
         case 'Domains':
-          notes.push(`egress to ${atom.peer.domain} (${traffic}) is allowed to ${publicPeers(ipFamilies).map(describeAddressPeer).join(' and ')}: Kubernetes policy cannot name domains`);
+          notes.push(
+            `egress to ${atom.peer.domain} (${traffic}) is allowed to ${publicPeers(ipFamilies).map(describeAddressPeer).join(' and ')}: Kubernetes policy cannot name domains`,
+          );
           break;
         case 'Service':
           notes.push(
@@ -128,11 +147,15 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
         }
       }
       if (!protocolHasPorts(atom.protocol)) {
-        notes.push(`${protocolName(atom.protocol)} to ${peerKey(atom.peer)} is allowed as all traffic to that peer: Kubernetes policy matches only TCP, UDP and SCTP`);
+        notes.push(
+          `${protocolName(atom.protocol)} to ${peerKey(atom.peer)} is allowed as all traffic to that peer: Kubernetes policy matches only TCP, UDP and SCTP`,
+        );
       } else if (atom.port === null) {
         notes.push(`${protocolName(atom.protocol)} to ${peerKey(atom.peer)} is allowed on every port: the flow logs did not report one`);
       } else if (atom.port === 0) {
-        notes.push(`${protocolName(atom.protocol)} to ${peerKey(atom.peer)} on port 0 is allowed on every port: Kubernetes policy cannot name port 0`);
+        notes.push(
+          `${protocolName(atom.protocol)} to ${peerKey(atom.peer)} on port 0 is allowed on every port: Kubernetes policy cannot name port 0`,
+        );
       }
       return notes.length > 0 ? notes.join('; ') : null;
     },
@@ -145,7 +168,8 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
       if (peers === undefined || (Array.isArray(peers) && peers.length === 0)) return true;
       if (!Array.isArray(peers)) return false;
       const wanted = renderPeers(atom.peer);
-      return wanted !== null && wanted.every((w) => peers.some((p) => peerCovers(p, w, ctx)));
+      if (wanted === null) return false;
+      return wanted.every((w) => peers.some((p) => peerCovers(p, w, ctx)));
     },
 
     identify(rule, ctx): RuleIdentity | null {
@@ -186,7 +210,13 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
     contract(rules, ctx) {
       const shapes = rules.map((r) => readShape(r, peersField(ctx))!);
       const names = [...new Set(shapes.flatMap((s) => s.peers.map((p) => (p as { namespace: string }).namespace)))].sort(compareStrings);
-      return [ruleObject(ctx, names.flatMap((namespace) => renderPeers({ category: 'Namespace', namespace })!), shapes[0]!.ports)];
+      return [
+        ruleObject(
+          ctx,
+          names.flatMap((namespace) => renderPeers({ category: 'Namespace', namespace })!),
+          shapes[0]!.ports,
+        ),
+      ];
     },
 
     // Our public rules of earlier releases allowed any address: one rule per family for what
@@ -213,10 +243,10 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
       return {
         action: 'Allow',
         category: shape?.category ?? 'Custom',
-        peers: shape ? shape.peers.map(peerKey) : [JSON.stringify(isPlainObject(rule) ? rule[peersField(ctx)] ?? 'any' : rule)],
+        peers: shape ? shape.peers.map(peerKey) : [JSON.stringify(isPlainObject(rule) ? (rule[peersField(ctx)] ?? 'any') : rule)],
         remote:
           shape === null
-            ? `a rule of its own: ${JSON.stringify(isPlainObject(rule) ? rule[peersField(ctx)] ?? 'any peer' : rule)}`
+            ? `a rule of its own: ${JSON.stringify(isPlainObject(rule) ? (rule[peersField(ctx)] ?? 'any peer') : rule)}`
             : shape.legacy
               ? 'any address (a rule of an earlier release)'
               : describePeers(shape.peers),
@@ -295,7 +325,8 @@ function readShape(rule: unknown, field: 'to' | 'from'): KubernetesShape | null 
   if (ports === undefined) return null;
   const peers = rule[field];
   // Any address: what earlier releases wrote for public traffic.
-  if (peers === undefined || (Array.isArray(peers) && peers.length === 0)) return { category: 'Public', peers: [{ category: 'Public' }], ports, legacy: true };
+  if (peers === undefined || (Array.isArray(peers) && peers.length === 0))
+    return { category: 'Public', peers: [{ category: 'Public' }], ports, legacy: true };
   if (!Array.isArray(peers)) return null;
   if (peers.length === 1 && isPlainObject(peers[0]) && hasOnlyKeys(peers[0], ['ipBlock'])) {
     const rendered = (peer: Peer) => deepEqual(renderPeers(peer), peers);
@@ -303,8 +334,15 @@ function readShape(rule: unknown, field: 'to' | 'from'): KubernetesShape | null 
       if (rendered(peer)) return { category: 'Public', peers: [peer], ports };
     }
   }
-  const cidrs = peers.map((p) => (isPlainObject(p) && hasOnlyKeys(p, ['ipBlock']) && isPlainObject(p['ipBlock']) && hasOnlyKeys(p['ipBlock'], ['cidr']) ? p['ipBlock']['cidr'] : null));
-  for (const [nets, peer] of [[PRIVATE_NETS, { category: 'Private' }], [PRIVATE_NETS_V6, { category: 'Private', ipv6: true }]] as const) {
+  const cidrs = peers.map((p) =>
+    isPlainObject(p) && hasOnlyKeys(p, ['ipBlock']) && isPlainObject(p['ipBlock']) && hasOnlyKeys(p['ipBlock'], ['cidr'])
+      ? p['ipBlock']['cidr']
+      : null,
+  );
+  for (const [nets, peer] of [
+    [PRIVATE_NETS, { category: 'Private' }],
+    [PRIVATE_NETS_V6, { category: 'Private', ipv6: true }],
+  ] as const) {
     if (cidrs.length === nets.length && nets.every((n) => cidrs.includes(n))) return { category: 'Private', peers: [peer], ports };
   }
   const names = peers.map(namespaceOnlyPeer);
@@ -354,7 +392,8 @@ function peerCovers(rulePeer: unknown, wanted: PlainObject, ctx: RuleContext): b
   if (!isPlainObject(rulePeer)) return false;
   const wantedBlock = wanted['ipBlock'] as { cidr: string; except?: string[] } | undefined;
   if (wantedBlock !== undefined) return blockCovers(rulePeer['ipBlock'], wantedBlock);
-  const namespace = ((wanted['namespaceSelector'] as LabelSelector).matchLabels ?? {})[NAMESPACE_NAME_LABEL]!;
+  // renderPeers always names the namespace of an in-cluster peer.
+  const namespace = (wanted['namespaceSelector'] as LabelSelector).matchLabels?.[NAMESPACE_NAME_LABEL] ?? '';
   if (rulePeer['ipBlock'] !== undefined) return false;
   const pods = rulePeer['podSelector'];
   if (pods !== undefined && !(isPlainObject(pods) && Object.keys(pods).length === 0)) return false;

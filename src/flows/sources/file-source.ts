@@ -6,12 +6,12 @@ import { access, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { appendAll } from '../../util/append.ts';
 import { parseCalicoFlowLog } from '../calico-flow-log.ts';
-import { DEFAULT_MAX_LINE_BYTES, readLines, type LineSink } from '../line-reader.ts';
+import { DEFAULT_MAX_LINE_BYTES, type LineSink, readLines } from '../line-reader.ts';
 import type { FlowRecord } from '../record.ts';
 import { SkipReport } from '../skip-report.ts';
-import { FlowSourceError, type FlowSource, type TimeWindow } from '../source.ts';
-import { appendAll } from '../../util/append.ts';
+import { type FlowSource, FlowSourceError, type TimeWindow } from '../source.ts';
 
 const FLOW_FILE = /\.(log|json|jsonl)(\.gz)?$/;
 const STDIN = '-';
@@ -186,4 +186,3 @@ function describeError(e: NodeJS.ErrnoException): string {
       return e.message;
   }
 }
-

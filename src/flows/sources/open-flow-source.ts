@@ -2,7 +2,7 @@
 // Elasticsearch. Chosen by the deployment, never by a repository.
 
 import { clusterConnection, type DeploymentConfig } from '../../deployment/deployment-config.ts';
-import { FlowSourceError, type FlowSource } from '../source.ts';
+import { type FlowSource, FlowSourceError } from '../source.ts';
 import { openElasticsearchSource } from './elasticsearch/elasticsearch-source.ts';
 import { FileFlowSource } from './file-source.ts';
 import { openGoldmaneSource } from './goldmane/goldmane-source.ts';

@@ -1,5 +1,5 @@
 // Endpoints every scenario's cluster has: CoreDNS, Prometheus, nodes and the internet.
-import { workload, type Endpoint, type ServiceRef, type Workload } from '../scenario.ts';
+import { type Endpoint, type ServiceRef, type Workload, workload } from '../scenario.ts';
 
 export const coredns: Workload = workload(
   'kube-system',
@@ -44,7 +44,19 @@ export const privateNet = (ips: readonly string[]): Endpoint => ({ type: 'net', 
 
 /** Clients on the internet: a fixed pool, so IPs look real but stay deterministic. */
 export const internetClients: readonly string[] = [
-  '81.2.69.142', '175.45.176.3', '89.160.20.112', '216.160.83.57', '67.43.156.12',
-  '2.125.160.216', '149.101.100.7', '202.196.224.9', '186.28.170.4', '91.198.174.192',
-  '12.87.118.40', '5.188.10.77', '104.28.41.9', '185.199.110.153', '41.216.186.24',
+  '81.2.69.142',
+  '175.45.176.3',
+  '89.160.20.112',
+  '216.160.83.57',
+  '67.43.156.12',
+  '2.125.160.216',
+  '149.101.100.7',
+  '202.196.224.9',
+  '186.28.170.4',
+  '91.198.174.192',
+  '12.87.118.40',
+  '5.188.10.77',
+  '104.28.41.9',
+  '185.199.110.153',
+  '41.216.186.24',
 ];

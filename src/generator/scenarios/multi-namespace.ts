@@ -1,8 +1,9 @@
 // A larger cluster: N application namespaces of 2-5 workloads calling each other, every remote
 // category the recommender knows, and the noise (denied, higher-tier, staged, host, system) it must skip.
 // The shape depends only on `namespaces` (a fixed internal seed), never on the generator's seed.
-import { flow, wep, workload, type Endpoint, type FlowTemplate, type Scenario, type Workload } from '../scenario.ts';
+
 import { createRandom, hashString } from '../random.ts';
+import { type Endpoint, type FlowTemplate, flow, type Scenario, type Workload, wep, workload } from '../scenario.ts';
 import { coredns, hostEndpoint, internetClients, kubeDnsService, privateNet, prometheus, publicNet } from './common.ts';
 
 export const DEFAULT_NAMESPACES = 12;
@@ -61,7 +62,6 @@ const DOMAINS: readonly (readonly string[])[] = [
   ['registry.npmjs.org'],
 ];
 
-const PROFILE = { kind: 'profile' } as const;
 const hit = (h: string) => ({ kind: 'hit', hit: h }) as const;
 
 export function multiNamespaceScenario(namespaces = DEFAULT_NAMESPACES): Scenario {
@@ -75,10 +75,28 @@ export function multiNamespaceScenario(namespaces = DEFAULT_NAMESPACES): Scenari
   const entry = (k: number): Workload => at(k)[0] as Workload;
   const backend = (k: number): Workload => at(k)[1] as Workload;
 
-  const metricsServer = workload('kube-system', 'metrics-server', ['k8s-app=metrics-server'], [{ proto: 'tcp', port: 10250 }], '/metrics-server');
-  const kubeControllers = workload('calico-system', 'calico-kube-controllers', ['k8s-app=calico-kube-controllers'], [{ proto: 'tcp', port: 9094 }], '/usr/bin/kube-controllers');
+  const metricsServer = workload(
+    'kube-system',
+    'metrics-server',
+    ['k8s-app=metrics-server'],
+    [{ proto: 'tcp', port: 10250 }],
+    '/metrics-server',
+  );
+  const kubeControllers = workload(
+    'calico-system',
+    'calico-kube-controllers',
+    ['k8s-app=calico-kube-controllers'],
+    [{ proto: 'tcp', port: 9094 }],
+    '/usr/bin/kube-controllers',
+  );
   const dns = wep(coredns);
-  const globalSet: Endpoint = { type: 'ns', name: 'corp-saas', namespace: '-', labels: ['kind=saas', 'owner=it'], ips: ['20.190.128.10', '40.126.32.74'] };
+  const globalSet: Endpoint = {
+    type: 'ns',
+    name: 'corp-saas',
+    namespace: '-',
+    labels: ['kind=saas', 'owner=it'],
+    ips: ['20.190.128.10', '40.126.32.74'],
+  };
   const heps = nodes.map((n, k) => hostEndpoint(n, `10.0.${1 + (k >> 1)}.${20 + k}`));
 
   const flows: FlowTemplate[] = [];
@@ -96,19 +114,33 @@ export function multiNamespaceScenario(namespaces = DEFAULT_NAMESPACES): Scenari
     if (i % 4 === 0) add(flow(wep(e), dns, 'tcp', 53, 0.4, { service: kubeDnsService('tcp') }));
     if (N > 1) {
       const next = entry(i + 1);
-      add(flow(wep(b), wep(next), 'tcp', portOf(next), 5, { service: { name: next.name, namespace: next.namespace, portName: 'http', port: 80 } }));
+      add(
+        flow(wep(b), wep(next), 'tcp', portOf(next), 5, {
+          service: { name: next.name, namespace: next.namespace, portName: 'http', port: 80 },
+        }),
+      );
       const far = backend(i + 5);
       if (i % 2 === 0 && far.namespace !== ns) add(flow(wep(e), wep(far), 'tcp', portOf(far), 2));
     }
     if (i % 3 === 1) {
       // A namespaced NetworkSet of partner endpoints.
-      const set: Endpoint = { type: 'ns', name: 'partner-apis', namespace: ns, labels: ['kind=partner'], ips: [`52.95.${110 + (i % 40)}.21`, `52.95.${110 + (i % 40)}.87`] };
+      const set: Endpoint = {
+        type: 'ns',
+        name: 'partner-apis',
+        namespace: ns,
+        labels: ['kind=partner'],
+        ips: [`52.95.${110 + (i % 40)}.21`, `52.95.${110 + (i % 40)}.87`],
+      };
       add(flow(wep(b), set, 'tcp', 443, 3));
     }
     if (i % 4 === 2) add(flow(wep(b), globalSet, 'tcp', 443, 2));
     if (i % 3 === 2) add(flow(wep(b), privateNet(['10.20.0.5']), 'tcp', 5432, 3));
     if (i % 2 === 1) {
-      add(flow(wep(b), publicNet(['140.82.121.5', '140.82.121.6', '3.5.246.10', '142.250.179.202']), 'tcp', 443, 3, { domains: DOMAINS[i % DOMAINS.length] as readonly string[] }));
+      add(
+        flow(wep(b), publicNet(['140.82.121.5', '140.82.121.6', '3.5.246.10', '142.250.179.202']), 'tcp', 443, 3, {
+          domains: DOMAINS[i % DOMAINS.length] as readonly string[],
+        }),
+      );
     } else {
       add(flow(wep(e), publicNet(['151.101.2.132', '104.16.24.35']), 'tcp', 443, 2));
       add(flow(wep(e), publicNet(['185.125.190.36']), 'tcp', 80, 1));
@@ -118,7 +150,9 @@ export function multiNamespaceScenario(namespaces = DEFAULT_NAMESPACES): Scenari
   // Single-instance features, placed so that every N has them.
   add(
     // An ExternalName Service: the CNAME chain puts a cluster-internal name next to the real one.
-    flow(wep(backend(2)), publicNet(['18.200.12.40']), 'tcp', 443, 1, { domains: ['api.partner-carrier.com', `partner-gw.${namespaceName(2 % N)}.svc.cluster.local`] }),
+    flow(wep(backend(2)), publicNet(['18.200.12.40']), 'tcp', 443, 1, {
+      domains: ['api.partner-carrier.com', `partner-gw.${namespaceName(2 % N)}.svc.cluster.local`],
+    }),
     // Egress-gateway style Service in front of a public endpoint: learned as a Service rule.
     flow(wep(backend(3)), publicNet(['35.156.41.9']), 'tcp', 443, 2, {
       service: { name: 'carrier-api', namespace: namespaceName(3 % N), portName: 'https', port: 443 },
@@ -139,21 +173,38 @@ export function multiNamespaceScenario(namespaces = DEFAULT_NAMESPACES): Scenari
   // Denied by security-tier policies: the profile did not decide, and learning them would open
   // exactly what security closed.
   add(
-    flow(publicNet(internetClients), wep(entry(1)), 'tcp', 22, 1, { action: 'deny', trace: hit('0|security|security.default-deny|deny|-1') }),
-    flow(wep(backend(N - 1)), publicNet(['64.233.184.27']), 'tcp', 25, 1, { action: 'deny', trace: hit('0|security|security.block-smtp|deny|0') }),
-    flow(wep(entry(2)), wep(backend(1)), 'tcp', 9443, 1, { action: 'deny', reporters: ['src'], trace: hit('0|security|security.tenant-isolation|deny|0') }),
+    flow(publicNet(internetClients), wep(entry(1)), 'tcp', 22, 1, {
+      action: 'deny',
+      trace: hit('0|security|security.default-deny|deny|-1'),
+    }),
+    flow(wep(backend(N - 1)), publicNet(['64.233.184.27']), 'tcp', 25, 1, {
+      action: 'deny',
+      trace: hit('0|security|security.block-smtp|deny|0'),
+    }),
+    flow(wep(entry(2)), wep(backend(1)), 'tcp', 9443, 1, {
+      action: 'deny',
+      reporters: ['src'],
+      trace: hit('0|security|security.tenant-isolation|deny|0'),
+    }),
   );
   // Allowed by the platform tier (Prometheus scraping every pod): owned by a higher tier, a
   // namespace rule would conflict with it.
-  for (const ws of apps) for (const w of ws) add(flow(wep(prometheus), wep(w), 'tcp', 9090, 1, { trace: hit('0|platform|platform.allow-prometheus|allow|0') }));
+  for (const ws of apps)
+    for (const w of ws) add(flow(wep(prometheus), wep(w), 'tcp', 9090, 1, { trace: hit('0|platform|platform.allow-prometheus|allow|0') }));
   // Staged policy hits in pending only: a staged policy would deny this, so learning it would
   // contradict the staged decision.
   add(
-    flow(wep(entry(3)), publicNet(['45.33.32.156']), 'tcp', 6667, 1, { trace: { kind: 'staged', pending: '0|security|security.staged:quarantine|deny|0' } }),
-    flow(wep(entry(4)), wep(entry(5)), 'tcp', 9999, 1, { trace: { kind: 'staged', pending: '0|security|security.staged:quarantine|deny|0' } }),
+    flow(wep(entry(3)), publicNet(['45.33.32.156']), 'tcp', 6667, 1, {
+      trace: { kind: 'staged', pending: '0|security|security.staged:quarantine|deny|0' },
+    }),
+    flow(wep(entry(4)), wep(entry(5)), 'tcp', 9999, 1, {
+      trace: { kind: 'staged', pending: '0|security|security.staged:quarantine|deny|0' },
+    }),
   );
   // Host endpoints (kubelet probes): skipped by the engine.
-  apps.forEach((ws, i) => add(flow(heps[i % heps.length] as Endpoint, wep(ws[0] as Workload), 'tcp', portOf(ws[0] as Workload), 1, { reporters: ['dst'] })));
+  apps.forEach((ws, i) =>
+    add(flow(heps[i % heps.length] as Endpoint, wep(ws[0] as Workload), 'tcp', portOf(ws[0] as Workload), 1, { reporters: ['dst'] })),
+  );
   // System namespaces among themselves: allowed by their profiles, but out of the default scope.
   add(
     flow(wep(metricsServer), dns, 'udp', 53, 1, { service: kubeDnsService('udp') }),

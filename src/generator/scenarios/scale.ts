@@ -4,7 +4,7 @@
 // `records: flows` writes each once). Every workload resolves DNS through CoreDNS and calls its
 // neighbours, mostly within its namespace and the next ones, on one of a few ports; a tenth of
 // them also call the internet by name. Workloads carry Helm-style labels, as real charts set them.
-import { flow, wep, workload, type FlowTemplate, type Scenario, type Workload } from '../scenario.ts';
+import { type FlowTemplate, flow, type Scenario, type Workload, wep, workload } from '../scenario.ts';
 import { coredns, kubeDnsService, publicNet } from './common.ts';
 
 export interface ScaleParams {
@@ -45,7 +45,8 @@ function scaleWorkload(index: number, namespace: string, inNamespace: number): W
 
 function checkCount(name: keyof ScaleParams, value: number, min: number): void {
   const max = SCALE_LIMITS[name];
-  if (!Number.isSafeInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${value}`);
+  if (!Number.isSafeInteger(value) || value < min || value > max)
+    throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${value}`);
 }
 
 export function scaleScenario(params: ScaleParams): Scenario {
@@ -79,7 +80,11 @@ export function scaleScenario(params: ScaleParams): Scenario {
     const caller = apps[s]!;
     if (j % 10 === 9 || W === 1 || distinct === F - 1) {
       const domain = `api-${j}.saas.example.com`;
-      add(flow(wep(caller), publicNet([`52.${(j >> 16) & 255}.${(j >> 8) & 255}.${j & 255}`]), 'tcp', 443 + Math.floor(j / 65536), 1, { domains: [domain] }));
+      add(
+        flow(wep(caller), publicNet([`52.${(j >> 16) & 255}.${(j >> 8) & 255}.${j & 255}`]), 'tcp', 443 + Math.floor(j / 65536), 1, {
+          domains: [domain],
+        }),
+      );
       continue;
     }
     const callee = apps[(s + 1 + (r % pairs)) % W]!;

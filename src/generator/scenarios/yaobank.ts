@@ -1,5 +1,5 @@
 // The seeds' demo app: a three-tier bank in namespace `yaobank`, plus the noise a real cluster adds.
-import { flow, wep, workload, type FlowTemplate, type Scenario } from '../scenario.ts';
+import { type FlowTemplate, flow, type Scenario, wep, workload } from '../scenario.ts';
 import { coredns, hostEndpoint, internetClients, kubeDnsService, prometheus, publicNet } from './common.ts';
 
 const NS = 'yaobank';
@@ -39,7 +39,9 @@ export function yaobankScenario(): Scenario {
     flow(internet, d, 'tcp', 2379, 2, { action: 'deny', trace: { kind: 'hit', hit: '0|security|security.block-public-db|deny|0' } }),
     // Allowed by a higher tier (platform team's Prometheus rule): that tier already owns this
     // traffic, and a namespace rule for it would conflict with it.
-    ...[c, s, d].map((e) => flow(wep(prometheus), e, 'tcp', 9100, 3, { trace: { kind: 'hit', hit: '0|platform|platform.allow-prometheus|allow|0' } })),
+    ...[c, s, d].map((e) =>
+      flow(wep(prometheus), e, 'tcp', 9100, 3, { trace: { kind: 'hit', hit: '0|platform|platform.allow-prometheus|allow|0' } }),
+    ),
     // Host endpoint (kubelet liveness/readiness probes): host traffic is skipped by the engine.
     flow(hostEndpoint('worker-1', '10.0.1.31'), c, 'tcp', 80, 2, { reporters: ['dst'] }),
     flow(hostEndpoint('worker-2', '10.0.1.32'), s, 'tcp', 8080, 2, { reporters: ['dst'] }),

@@ -23,7 +23,9 @@ import { WorkerGoldmane } from '../support/worker-goldmane.ts';
 useNock();
 
 const MINUTE = 60;
-const CONFIG = ['clusters:', '  - name: prod', '    path: clusters/prod', 'pullRequests:', '  hourlyLimit: 0', '  concurrentLimit: 0'].join('\n');
+const CONFIG = ['clusters:', '  - name: prod', '    path: clusters/prod', 'pullRequests:', '  hourlyLimit: 0', '  concurrentLimit: 0'].join(
+  '\n',
+);
 
 /** web -> db in namespace shop on `port`, reported by the source, in every bucket of [from, to). */
 const traffic = (port: number, from: number, to: number): TestFlow[] => everyBucket(from, to, { dest_port: port }, 1);
@@ -82,7 +84,11 @@ test('scheduled runs two hours apart read from the collector; after a restart th
   };
   const window = () => /between (\S+) and (\S+Z)/.exec(app.dashboard())?.slice(1);
   const policy = () => app.repo.file('policy-recommender/prod/shop', 'clusters/prod/namespace-isolation/shop.yaml') ?? '';
-  const warnings = () => app.dashboard().split('\n').filter((l) => l.startsWith('**Warning:**'));
+  const warnings = () =>
+    app
+      .dashboard()
+      .split('\n')
+      .filter((l) => l.startsWith('**Warning:**'));
 
   collectors.start('the App started');
   await connected();
@@ -94,7 +100,9 @@ test('scheduled runs two hours apart read from the collector; after a restart th
   // The dashboard says what kind of source was read; where it is (its address) is in the App's log only.
   expect(h.dashboard()).toContain(`Flows from Goldmane between ${first![0]} and ${first![1]}: `);
   expect(h.dashboard()).not.toContain(g.address.split(':')[0]!);
-  expect(h.infos).toContainEqual(expect.stringContaining(`cluster prod: read flows from goldmane at ${g.address}, collected since ${formatTime(T0)} between`));
+  expect(h.infos).toContainEqual(
+    expect.stringContaining(`cluster prod: read flows from goldmane at ${g.address}, collected since ${formatTime(T0)} between`),
+  );
   expect(warnings()).toEqual([]);
   expect(policy()).toContain('5432');
 
@@ -116,7 +124,9 @@ test('scheduled runs two hours apart read from the collector; after a restart th
   // A person's request reaches the replica without the Lease: it reads the source directly (here
   // the harness's empty file) and leaves the read point for the collector's next run.
   await h.run('comment');
-  expect(h.infos).toContainEqual(expect.stringContaining('read directly: this replica does not hold the Lease; the one that does collects this cluster'));
+  expect(h.infos).toContainEqual(
+    expect.stringContaining('read directly: this replica does not hold the Lease; the one that does collects this cluster'),
+  );
   expect(window()).toEqual([formatTime(stopped - 15 * MINUTE), formatTime(h.now)]);
   expect(warnings()).toEqual([]);
   await advance(180);

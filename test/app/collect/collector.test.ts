@@ -5,19 +5,27 @@
 // longer than Goldmane keeps is a gap with its interval and reason; memory stays within its cap
 // under many distinct flows. Time is a fake clock the test moves with the server's rollovers.
 
-import { afterEach, describe, expect, test } from '@jest/globals';
 import * as grpc from '@grpc/grpc-js';
-import { FlowCollector, FlowCollectors, OUTAGE_GRACE_SECONDS } from '../../../src/app/collect/collector.ts';
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { FlowCollector, FlowCollectors } from '../../../src/app/collect/collector.ts';
 import { SLOT_SECONDS } from '../../../src/app/collect/flow-store.ts';
 import { AppMetrics } from '../../../src/app/ops/metrics.ts';
 import { formatTime } from '../../../src/engine/provenance.ts';
 import type { FlowRecord } from '../../../src/flows/record.ts';
-import { FlowSourceError, type FlowSource, type TimeWindow } from '../../../src/flows/source.ts';
+import { type FlowSource, FlowSourceError, type TimeWindow } from '../../../src/flows/source.ts';
 import { openGoldmaneSource } from '../../../src/flows/sources/goldmane/goldmane-source.ts';
 import { CLOCK_SKEW_SECONDS, HISTORY_SECONDS } from '../../../src/flows/sources/goldmane/stream-resume.ts';
-import { metricSamples } from '../support/metric-samples.ts';
 import { FakeClock } from '../../cluster/fake-clock.ts';
-import { bucketOf, everyBucket, goldmaneConfig, GoldmaneTestServer, INTERVAL, type Release, type TestFlow } from '../../support/goldmane-server.ts';
+import {
+  bucketOf,
+  everyBucket,
+  GoldmaneTestServer,
+  goldmaneConfig,
+  INTERVAL,
+  type Release,
+  type TestFlow,
+} from '../../support/goldmane-server.ts';
+import { metricSamples } from '../support/metric-samples.ts';
 
 /** A slot start (and so a bucket start): 2026-11-18T07:10:00Z. */
 const START = 1_795_000_200;
@@ -63,13 +71,17 @@ afterEach(async () => {
   }
 });
 
-async function collecting(flows: TestFlow[], options: { release?: Release; maxBytes?: number; slotSeconds?: number; backoffMs?: number } = {}): Promise<Collecting> {
+async function collecting(
+  flows: TestFlow[],
+  options: { release?: Release; maxBytes?: number; slotSeconds?: number; backoffMs?: number } = {},
+): Promise<Collecting> {
   const server = await GoldmaneTestServer.start({ release: options.release ?? 'main', now: () => START, flows });
   const clock = new FakeClock({ start: START * 1000 });
   const metrics = new AppMetrics();
   const collector = new FlowCollector({
     cluster: 'prod',
-    open: () => openGoldmaneSource(goldmaneConfig(server.address), { backoffMs: options.backoffMs ?? 5, maxBackoffMs: 4 * (options.backoffMs ?? 5) }),
+    open: () =>
+      openGoldmaneSource(goldmaneConfig(server.address), { backoffMs: options.backoffMs ?? 5, maxBackoffMs: 4 * (options.backoffMs ?? 5) }),
     maxBytes: options.maxBytes ?? 64 * 1024 * 1024,
     calicoEdition: 'open-source',
     ...(options.slotSeconds ? { slotSeconds: options.slotSeconds } : {}),
@@ -97,14 +109,20 @@ async function collecting(flows: TestFlow[], options: { release?: Release; maxBy
 }
 
 /** Caught up: every flow that started before `before` is held. */
-const heldUntil = (c: Collecting, before: number) => until(() => c.collector.coverage(c.now()).to >= before, `the collector to hold everything before ${formatTime(before)}`);
+const heldUntil = (c: Collecting, before: number) =>
+  until(() => c.collector.coverage(c.now()).to >= before, `the collector to hold everything before ${formatTime(before)}`);
 
 /** Per port: the buckets counted in the records (numFlows), and the span they cover. */
 function perPort(records: readonly FlowRecord[]): Map<number, { flows: number; first: number; last: number; records: number }> {
   const out = new Map<number, { flows: number; first: number; last: number; records: number }>();
   for (const r of records) {
     const p = out.get(r.destPort!) ?? { flows: 0, first: Infinity, last: -Infinity, records: 0 };
-    out.set(r.destPort!, { flows: p.flows + r.numFlows, first: Math.min(p.first, r.startTime), last: Math.max(p.last, r.endTime), records: p.records + 1 });
+    out.set(r.destPort!, {
+      flows: p.flows + r.numFlows,
+      first: Math.min(p.first, r.startTime),
+      last: Math.max(p.last, r.endTime),
+      records: p.records + 1,
+    });
   }
   return out;
 }
@@ -154,7 +172,9 @@ describe('collecting from Goldmane', () => {
     const asked = c.server.streamCalls[0]!.start_time_gte;
     expect(coverage.from).toBe(asked);
     expect(asked).toBe(Math.ceil((START - HISTORY_SECONDS + CLOCK_SKEW_SECONDS + INTERVAL) / INTERVAL) * INTERVAL);
-    expect(coverage.before).toBe(`collecting started at ${formatTime(START)} (the test started it), and Goldmane no longer held older flows (it keeps about an hour)`);
+    expect(coverage.before).toBe(
+      `collecting started at ${formatTime(START)} (the test started it), and Goldmane no longer held older flows (it keeps about an hour)`,
+    );
     expect(coverage.missing).toEqual([]);
     // Exactly from there: every bucket of every port, nothing older.
     const records = await readAll(c.collector.source(), { from: START - 3 * HOUR, to: coverage.to });
@@ -214,13 +234,21 @@ describe('collecting from Goldmane', () => {
     expect(gap.to).toBe(resumed);
     expect(gap.from).toBeLessThanOrEqual(before);
     expect(before - gap.from).toBeLessThanOrEqual(CLOCK_SKEW_SECONDS + 3 * INTERVAL);
-    expect(gap.reason).toBe(`Goldmane could not be followed from ${formatTime(down)} to ${formatTime(back)} (UNAVAILABLE: down), for longer than it keeps flows (about an hour)`);
+    expect(gap.reason).toBe(
+      `Goldmane could not be followed from ${formatTime(down)} to ${formatTime(back)} (UNAVAILABLE: down), for longer than it keeps flows (about an hour)`,
+    );
     // Every flow outside the gap is held, none inside it.
     const records = await readAll(c.collector.source(), { from: START - HOUR, to: coverage.to });
-    expect(records.filter((r) => r.endTime > gap.from && r.startTime < gap.to && r.startTime >= Math.ceil(gap.from / SLOT_SECONDS) * SLOT_SECONDS)).toEqual([]);
+    expect(
+      records.filter(
+        (r) => r.endTime > gap.from && r.startTime < gap.to && r.startTime >= Math.ceil(gap.from / SLOT_SECONDS) * SLOT_SECONDS,
+      ),
+    ).toEqual([]);
     const after = records.filter((r) => r.startTime >= gap.to);
     for (const p of perPort(after).values()) expect(p.flows).toBe((p.last - gap.to) / INTERVAL);
-    expect(metricSamples(await c.metrics.registry.metrics(), 'policy_recommender_collector_lost_seconds_total')).toEqual({ '{cluster="prod",cause="unreachable"}': gap.to - gap.from });
+    expect(metricSamples(await c.metrics.registry.metrics(), 'policy_recommender_collector_lost_seconds_total')).toEqual({
+      '{cluster="prod",cause="unreachable"}': gap.to - gap.from,
+    });
   });
 
   test('many distinct flows: memory stays within the cap, the oldest go first, and the coverage says from when and why', async () => {
@@ -243,11 +271,14 @@ describe('collecting from Goldmane', () => {
     // What is held starts where the coverage says, and holds every bucket from there.
     const records = await readAll(c.collector.source(), { from: START - HOUR, to: coverage.to });
     expect(Math.min(...records.map((r) => r.startTime))).toBe(coverage.from);
-    for (const p of perPort(records.filter((r) => r.startTime < coverage.to)).values()) expect(p.flows).toBe((p.last - coverage.from) / INTERVAL);
+    for (const p of perPort(records.filter((r) => r.startTime < coverage.to)).values())
+      expect(p.flows).toBe((p.last - coverage.from) / INTERVAL);
     const metrics = await c.metrics.registry.metrics();
     expect(metricSamples(metrics, 'policy_recommender_collector_bytes')['{cluster="prod"}']).toBeLessThanOrEqual(cap);
     expect(metricSamples(metrics, 'policy_recommender_collector_flows')).toEqual({ '{cluster="prod"}': 400 });
-    expect(metricSamples(metrics, 'policy_recommender_collector_lost_seconds_total')['{cluster="prod",cause="memory-cap"}']).toBe(coverage.from - c.server.streamCalls[0]!.start_time_gte);
+    expect(metricSamples(metrics, 'policy_recommender_collector_lost_seconds_total')['{cluster="prod",cause="memory-cap"}']).toBe(
+      coverage.from - c.server.streamCalls[0]!.start_time_gte,
+    );
   });
 
   test("the runs' source tells what the follower skipped as nothing to learn, counts it once, and says the flows are open-source Calico's", async () => {
@@ -278,7 +309,10 @@ describe('collecting from Goldmane', () => {
     expect(c.collector.collecting).toBe(false);
     expect(c.collector.held.entries).toBe(0);
 
-    const collectors = new FlowCollectors({ clusters: new Map([['prod', () => openGoldmaneSource(goldmaneConfig(c.server.address))]]), clock: c.clock });
+    const collectors = new FlowCollectors({
+      clusters: new Map([['prod', () => openGoldmaneSource(goldmaneConfig(c.server.address))]]),
+      clock: c.clock,
+    });
     const direct = await collectors.openFlowSource('prod', () => openGoldmaneSource(goldmaneConfig(c.server.address)));
     expect(direct.coverage!(c.now()).keepReadPoint).toBe(true);
     expect(direct.description).toMatch(/read directly: this replica does not hold the Lease/);

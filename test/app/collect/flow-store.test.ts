@@ -3,7 +3,7 @@
 // store's own estimate only: never wall-clock time, never the process's real memory.
 
 import { describe, expect, test } from '@jest/globals';
-import { ESTIMATED_BYTES, FlowStore, SLOT_SECONDS, type DropCause } from '../../../src/app/collect/flow-store.ts';
+import { type DropCause, ESTIMATED_BYTES, FlowStore, SLOT_SECONDS } from '../../../src/app/collect/flow-store.ts';
 import type { FlowRecord } from '../../../src/flows/record.ts';
 import type { TimeWindow } from '../../../src/flows/source.ts';
 import { egress, NOW, wep } from '../../support/engine.ts';
@@ -30,7 +30,11 @@ function slotBytes(n: number, slotSeconds: number): number {
 
 function recording(maxBytes: number, slotSeconds?: number): { store: FlowStore; dropped: [TimeWindow, DropCause, boolean][] } {
   const dropped: [TimeWindow, DropCause, boolean][] = [];
-  const store = new FlowStore({ maxBytes, ...(slotSeconds ? { slotSeconds } : {}), onDropped: (w, c, oldest) => dropped.push([w, c, oldest]) });
+  const store = new FlowStore({
+    maxBytes,
+    ...(slotSeconds ? { slotSeconds } : {}),
+    onDropped: (w, c, oldest) => dropped.push([w, c, oldest]),
+  });
   return { store, dropped };
 }
 

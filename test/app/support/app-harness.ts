@@ -1,30 +1,30 @@
 // The real App in Probot against the fake GitHub, with a clock, a flow-log file and (optionally)
 // the cluster's namespaces under the test's control, for lifecycle tests over many runs.
 
-import { expect, jest } from '@jest/globals';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect, jest } from '@jest/globals';
 import Bottleneck from 'bottleneck';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { Probot, ProbotOctokit, Server } from 'probot';
 import { policyRecommenderApp } from '../../../src/app/app.ts';
 import type { FlowCollectors } from '../../../src/app/collect/collector.ts';
 import { CONFIG_PATH } from '../../../src/app/config/repository-config.ts';
-import type { Scheduler } from '../../../src/app/scheduler.ts';
-import { DASHBOARD_LABEL } from '../../../src/app/render/dashboard.ts';
-import type { ClusterContext, ClusterNamespace } from '../../../src/cluster/cluster-context.ts';
-import { SkipReport } from '../../../src/flows/skip-report.ts';
-import { FileFlowSource } from '../../../src/flows/sources/file-source.ts';
-import { TEMPLATE_DIR } from '../../../src/pipeline/run.ts';
-import { loadTree } from '../../../src/repo/fs-tree.ts';
 import { githubMetricsPlugin } from '../../../src/app/ops/github-metrics.ts';
 import { openInstrumented } from '../../../src/app/ops/instrumented-flow-source.ts';
 import type { AppMetrics } from '../../../src/app/ops/metrics.ts';
-import { withChanges, type FlowSource } from '../../../src/flows/source.ts';
-import { FakeGitHub, type FakeRepository, type WebhookEvent } from '../../support/fake-github.ts';
+import { DASHBOARD_LABEL } from '../../../src/app/render/dashboard.ts';
+import type { Scheduler } from '../../../src/app/scheduler.ts';
+import type { ClusterContext, ClusterNamespace } from '../../../src/cluster/cluster-context.ts';
 import type { RunLock } from '../../../src/cluster/run-lock.ts';
+import { SkipReport } from '../../../src/flows/skip-report.ts';
+import { type FlowSource, withChanges } from '../../../src/flows/source.ts';
+import { FileFlowSource } from '../../../src/flows/sources/file-source.ts';
+import { TEMPLATE_DIR } from '../../../src/pipeline/run.ts';
+import { loadTree } from '../../../src/repo/fs-tree.ts';
+import { FakeGitHub, type FakeRepository, type WebhookEvent } from '../../support/fake-github.ts';
 import { flowLine, type LineOptions } from '../../support/flow-lines.ts';
 import { freePort } from '../../support/free-port.ts';
 
@@ -168,7 +168,12 @@ export class AppHarness {
     const paths = [...new Set(['clusters/prod', ...named.filter((p) => p !== '.' && !p.split('/').includes('..') && !p.startsWith('/'))])];
     const template = options.clusterTree === 'empty' ? [] : [...(await loadTree(TEMPLATE_DIR))];
     const cluster = paths.flatMap((dir) => template.map(([path, text]) => [`${dir}/${path}`, text]));
-    const h = new AppHarness({ 'README.md': '# Policies\n', [CONFIG_PATH]: options.config ?? CONFIG, ...Object.fromEntries(cluster), ...options.files });
+    const h = new AppHarness({
+      'README.md': '# Policies\n',
+      [CONFIG_PATH]: options.config ?? CONFIG,
+      ...Object.fromEntries(cluster),
+      ...options.files,
+    });
     h.#dir = await mkdtemp(join(tmpdir(), 'app-harness-'));
     h.#deliveries = options.deliveries ?? {};
     const openFile = async (): Promise<FlowSource> => {
@@ -185,8 +190,16 @@ export class AppHarness {
   }
 
   /** A Probot with the App loaded against this harness's fake GitHub, clock and cluster. */
-  async #load(options: HarnessOptions, open: (cluster: string) => Promise<FlowSource>, errors: unknown[]): Promise<{ probot: Probot; scheduler: Scheduler }> {
-    privateKey ??= generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+  async #load(
+    options: HarnessOptions,
+    open: (cluster: string) => Promise<FlowSource>,
+    errors: unknown[],
+  ): Promise<{ probot: Probot; scheduler: Scheduler }> {
+    privateKey ??= generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    }).privateKey;
     const metrics = options.metrics;
     const Base = options.retries ? RetryingOctokit : AppOctokit;
     const Octokit = metrics ? Base.plugin(githubMetricsPlugin(metrics)) : Base;
@@ -270,7 +283,10 @@ export class AppHarness {
   }
 
   #context(): ClusterContext {
-    const namespaces: ClusterNamespace[] = (this.namespaces ?? []).map((name) => ({ name, labels: { 'kubernetes.io/metadata.name': name } }));
+    const namespaces: ClusterNamespace[] = (this.namespaces ?? []).map((name) => ({
+      name,
+      labels: { 'kubernetes.io/metadata.name': name },
+    }));
     return {
       namespaces: async () => namespaces,
       workloads: async () => [],
@@ -359,7 +375,11 @@ export class AppHarness {
   writes(): string[] {
     return this.github
       .requests()
-      .filter((r) => r.method !== 'GET' && !(r.path === '/graphql' && !/^(markPullRequestReadyForReview|convertPullRequestToDraft|updateRefs)$/.test(r.graphql ?? '')))
+      .filter(
+        (r) =>
+          r.method !== 'GET' &&
+          !(r.path === '/graphql' && !/^(markPullRequestReadyForReview|convertPullRequestToDraft|updateRefs)$/.test(r.graphql ?? '')),
+      )
       .filter((r) => !r.path.endsWith('/access_tokens'))
       .map((r) => `${r.method} ${r.path}${r.graphql ? ` ${r.graphql}` : ''}`);
   }

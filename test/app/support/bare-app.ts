@@ -1,7 +1,7 @@
 // The App on its own, for tests of its HTTP edge (Probot's server, signatures, body limits, ops
 // endpoints): no flows, no template, no schedules; and a delivery it handles without any request.
 
-import { policyRecommenderApp, type AppOptions } from '../../../src/app/app.ts';
+import { type AppOptions, policyRecommenderApp } from '../../../src/app/app.ts';
 import { FlowSourceError } from '../../../src/flows/source.ts';
 
 /** The App with a flow source that always fails (a run would only report it) and `extra` options. */

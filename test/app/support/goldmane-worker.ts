@@ -6,7 +6,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { openGoldmaneSource } from '../../../src/flows/sources/goldmane/goldmane-source.ts';
-import { goldmaneConfig, GoldmaneTestServer, type Release, type TestFlow } from '../../support/goldmane-server.ts';
+import { GoldmaneTestServer, goldmaneConfig, type Release, type TestFlow } from '../../support/goldmane-server.ts';
 
 export interface WorkerData {
   readonly release: Release;

@@ -85,7 +85,13 @@ export class WorkerGoldmane {
         new Promise<void>((resolve, reject) => {
           if (this.#following !== null) throw new Error('one follower at a time');
           this.#following = {
-            options: { ...options, onRecord: (r) => (inputsRead++, options.onRecord(r)) },
+            options: {
+              ...options,
+              onRecord: (r) => {
+                inputsRead++;
+                options.onRecord(r);
+              },
+            },
             resolve,
             reject,
           };

@@ -4,9 +4,9 @@
 // lists, and trace entries of every Felix release.
 
 import { describe, expect, test } from '@jest/globals';
-import { parseBucket, type BucketResult } from '../../../src/flows/sources/elasticsearch/bucket.ts';
 import type { FlowRecord } from '../../../src/flows/record.ts';
-import { bucket, bucketKey, traceKey, type BucketKey } from './es-fixtures.ts';
+import { type BucketResult, parseBucket } from '../../../src/flows/sources/elasticsearch/bucket.ts';
+import { type BucketKey, bucket, bucketKey, traceKey } from './es-fixtures.ts';
 
 const parse = (changes: BucketKey): BucketResult => parseBucket(bucket(bucketKey('shop', changes)));
 
@@ -22,11 +22,21 @@ describe('reporter', () => {
     ['dst, fwd', 'dst'],
   ])('%p -> %p', (reporter, expected) => {
     const changes: BucketKey =
-      expected === 'dst' ? { reporter, source_type: 'net', source_namespace: '-', source_name_aggr: 'pub', dest_type: 'wep', dest_namespace: 'shop', dest_name_aggr: 'web-*' } : { reporter };
+      expected === 'dst'
+        ? {
+            reporter,
+            source_type: 'net',
+            source_namespace: '-',
+            source_name_aggr: 'pub',
+            dest_type: 'wep',
+            dest_namespace: 'shop',
+            dest_name_aggr: 'web-*',
+          }
+        : { reporter };
     expect(record(parse(changes)).reporter).toBe(expected);
   });
 
-  test('a forwarding node\'s report: well formed, nothing to learn', () => {
+  test("a forwarding node's report: well formed, nothing to learn", () => {
     expect(parse({ reporter: 'fwd' })).toEqual({ ok: false, reason: expect.stringMatching(/^reporter fwd \(/), nothingToLearn: true });
   });
 
@@ -62,6 +72,8 @@ describe('trace entries of every release', () => {
     const older = record(parse({ policies: traceKey({ pending: ['0|security|security.staged:quarantine|deny|0'] }) }));
     const newer = record(parse({ policies: traceKey({ pending: ['0|security|sgnp:quarantine|deny|0'] }) }));
     expect(newer.policies).toEqual(older.policies);
-    expect(newer.policies!.pending).toEqual([{ index: 0, tier: 'security', kind: 'StagedGlobalNetworkPolicy', namespace: null, name: 'quarantine', action: 'deny', ruleIndex: 0 }]);
+    expect(newer.policies!.pending).toEqual([
+      { index: 0, tier: 'security', kind: 'StagedGlobalNetworkPolicy', namespace: null, name: 'quarantine', action: 'deny', ruleIndex: 0 },
+    ]);
   });
 });

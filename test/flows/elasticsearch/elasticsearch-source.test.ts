@@ -1,4 +1,3 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -6,13 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import nock from 'nock';
 import type { FlowRecord } from '../../../src/flows/record.ts';
 import { FlowSourceError } from '../../../src/flows/source.ts';
-import { openElasticsearchSource, type ElasticsearchSourceOptions } from '../../../src/flows/sources/elasticsearch/elasticsearch-source.ts';
+import { type ElasticsearchSourceOptions, openElasticsearchSource } from '../../../src/flows/sources/elasticsearch/elasticsearch-source.ts';
 import { DOMAINS_FIELD, TRACE_FIELD } from '../../../src/flows/sources/elasticsearch/query.ts';
 import { readRecords } from '../fixtures.ts';
-import { Bodies, bucket, bucketKey, esConfig, INDEX, lastPage, NODE, page, PRODUCT, profile, T0, traceKey } from './es-fixtures.ts';
+import { Bodies, bucket, bucketKey, esConfig, INDEX, lastPage, NODE, PRODUCT, page, profile, T0, traceKey } from './es-fixtures.ts';
 import { interceptSearch } from './es-nock.ts';
 
 const WINDOW = { from: T0 - 86_400, to: T0 + 3600 };
@@ -24,7 +24,12 @@ beforeAll(async () => {
   if (!nock.isActive()) nock.activate();
   nock.disableNetConnect();
   secrets = await mkdtemp(join(tmpdir(), 'es-source-secrets-'));
-  const files = { 'api-key': `${API_KEY}\n`, 'id-key': 'VuaCfGcBCdbkQm-e5aOx:ui2lp2axTNmsyakw9tvNnw\n', password: `${PASSWORD}\n`, empty: '\n' };
+  const files = {
+    'api-key': `${API_KEY}\n`,
+    'id-key': 'VuaCfGcBCdbkQm-e5aOx:ui2lp2axTNmsyakw9tvNnw\n',
+    password: `${PASSWORD}\n`,
+    empty: '\n',
+  };
   for (const [name, content] of Object.entries(files)) await writeFile(join(secrets, name), content);
 });
 afterAll(async () => {
@@ -142,7 +147,15 @@ describe('paging', () => {
       bucketKey('shop', { dest_port: 443 }),
       bucketKey('shop', { dest_port: 8443, dest_domains: null }),
       bucketKey('shop', { dest_port: 9000 }),
-      bucketKey('tax', { reporter: 'dst', source_type: 'wep', source_namespace: 'shop', dest_type: 'wep', dest_namespace: 'tax', dest_name_aggr: 'tax-5f-*', dest_port: 5000 }),
+      bucketKey('tax', {
+        reporter: 'dst',
+        source_type: 'wep',
+        source_namespace: 'shop',
+        dest_type: 'wep',
+        dest_namespace: 'tax',
+        dest_name_aggr: 'tax-5f-*',
+        dest_port: 5000,
+      }),
     ];
     const bodies = new Bodies();
     interceptSearch(bodies).scope.reply(200, page([bucket(keys[0]!), bucket(keys[1]!)]), PRODUCT);
@@ -182,7 +195,14 @@ describe('retries and failures', () => {
     status: 429,
   };
   const unavailable = {
-    error: { root_cause: [], type: 'search_phase_execution_exception', reason: 'all shards failed', phase: 'query', grouped: true, failed_shards: [] },
+    error: {
+      root_cause: [],
+      type: 'search_phase_execution_exception',
+      reason: 'all shards failed',
+      phase: 'query',
+      grouped: true,
+      failed_shards: [],
+    },
     status: 503,
   };
 
@@ -208,7 +228,9 @@ describe('retries and failures', () => {
   test('5xx answers are retried with doubling back-off; when attempts run out it is a FlowSourceError', async () => {
     interceptSearch().scope.times(3).reply(503, unavailable);
     const message = await flowSourceError(readRecords(await open({ retry: { attempts: 3, baseDelayMs: 100 } }), WINDOW));
-    expect(message).toBe(`elasticsearch ${NODE} index ${INDEX}: HTTP 503: search_phase_execution_exception: all shards failed; gave up after 3 attempts`);
+    expect(message).toBe(
+      `elasticsearch ${NODE} index ${INDEX}: HTTP 503: search_phase_execution_exception: all shards failed; gave up after 3 attempts`,
+    );
     expect(sleeps).toEqual([100, 200]);
   });
 
@@ -223,7 +245,11 @@ describe('retries and failures', () => {
           shard: 2,
           index: 'tigera_secure_ee_flows.prod-eu.fluentd.20261121',
           node: 'nXAtb8YlRJmPgRkO1FvIoQ',
-          reason: { type: 'circuit_breaking_exception', reason: '[parent] Data too large, data for [<agg [flows]>] would be larger than limit', durability: 'TRANSIENT' },
+          reason: {
+            type: 'circuit_breaking_exception',
+            reason: '[parent] Data too large, data for [<agg [flows]>] would be larger than limit',
+            durability: 'TRANSIENT',
+          },
         },
       ],
     };
@@ -246,13 +272,20 @@ describe('retries and failures', () => {
 
   test('client errors are not retried and say what is wrong', async () => {
     interceptSearch().scope.reply(404, {
-      error: { root_cause: [{ type: 'index_not_found_exception', reason: `no such index [${INDEX}]` }], type: 'index_not_found_exception', reason: `no such index [${INDEX}]` },
+      error: {
+        root_cause: [{ type: 'index_not_found_exception', reason: `no such index [${INDEX}]` }],
+        type: 'index_not_found_exception',
+        reason: `no such index [${INDEX}]`,
+      },
       status: 404,
     });
     expect(await flowSourceError(readRecords(await open(), WINDOW))).toBe(
       `elasticsearch ${NODE} index ${INDEX}: no index matches ${INDEX} (HTTP 404): index_not_found_exception: no such index [${INDEX}]`,
     );
-    interceptSearch().scope.reply(401, { error: { type: 'security_exception', reason: 'unable to authenticate with provided credentials' }, status: 401 });
+    interceptSearch().scope.reply(401, {
+      error: { type: 'security_exception', reason: 'unable to authenticate with provided credentials' },
+      status: 401,
+    });
     expect(await flowSourceError(readRecords(await open(), WINDOW))).toMatch(/authentication failed \(HTTP 401\): security_exception/);
     interceptSearch().scope.reply(400, {
       error: {
@@ -281,7 +314,9 @@ describe('retries and failures', () => {
       requests++;
       req.resume();
       if (requests === 1) return;
-      res.writeHead(200, { 'content-type': 'application/json', ...PRODUCT }).end(JSON.stringify(page([bucket(bucketKey('shop'))], { afterKey: null })));
+      res
+        .writeHead(200, { 'content-type': 'application/json', ...PRODUCT })
+        .end(JSON.stringify(page([bucket(bucketKey('shop'))], { afterKey: null })));
     });
     await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
     nock.enableNetConnect('127.0.0.1');
@@ -337,18 +372,25 @@ describe('credentials', () => {
   test('a missing or empty credential or CA file is a FlowSourceError naming the file, never its contents', async () => {
     const missing = join(secrets, 'nope');
     expect(await flowSourceError(open({}, esConfig({ apiKeyFile: missing })))).toBe(`cannot read API key file ${missing}: no such file`);
-    expect(await flowSourceError(open({}, esConfig({ username: 'u', passwordFile: missing })))).toBe(`cannot read password file ${missing}: no such file`);
-    expect(await flowSourceError(open({}, esConfig({ apiKeyFile: join(secrets, 'api-key'), caFile: missing })))).toBe(`cannot read CA file ${missing}: no such file`);
+    expect(await flowSourceError(open({}, esConfig({ username: 'u', passwordFile: missing })))).toBe(
+      `cannot read password file ${missing}: no such file`,
+    );
+    expect(await flowSourceError(open({}, esConfig({ apiKeyFile: join(secrets, 'api-key'), caFile: missing })))).toBe(
+      `cannot read CA file ${missing}: no such file`,
+    );
     expect(await flowSourceError(open({}, esConfig({ apiKeyFile: join(secrets, 'empty') })))).toMatch(/^API key file .*empty is empty$/);
     expect(await flowSourceError(open({}, esConfig({ apiKeyFile: secrets })))).toBe(`cannot read API key file ${secrets}: is a directory`);
   });
 
   test('a CA file makes a server certificate it signed trusted; without it the certificate is refused, without retries', async () => {
     const tls = fileURLToPath(new URL('./tls/', import.meta.url));
-    const server = createHttpsServer({ cert: await readFile(join(tls, 'server.pem')), key: await readFile(join(tls, 'server-key.pem')) }, (req, res) => {
-      req.resume();
-      res.writeHead(200, { 'content-type': 'application/json', ...PRODUCT }).end(JSON.stringify(lastPage()));
-    });
+    const server = createHttpsServer(
+      { cert: await readFile(join(tls, 'server.pem')), key: await readFile(join(tls, 'server-key.pem')) },
+      (req, res) => {
+        req.resume();
+        res.writeHead(200, { 'content-type': 'application/json', ...PRODUCT }).end(JSON.stringify(lastPage()));
+      },
+    );
     await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
     nock.enableNetConnect('127.0.0.1');
     try {
@@ -356,7 +398,9 @@ describe('credentials', () => {
       const trusting = await open({}, esConfig({ node, apiKeyFile: join(secrets, 'api-key'), caFile: join(tls, 'ca.pem') }));
       expect(await readRecords(trusting, WINDOW)).toEqual([]);
       const untrusting = await open({}, esConfig({ node, apiKeyFile: join(secrets, 'api-key') }));
-      expect(await flowSourceError(readRecords(untrusting, WINDOW))).toMatch(/^elasticsearch https:\/\/127\.0\.0\.1:\d+ index .*: TLS: unable to verify the first certificate.*is caFile the CA/);
+      expect(await flowSourceError(readRecords(untrusting, WINDOW))).toMatch(
+        /^elasticsearch https:\/\/127\.0\.0\.1:\d+ index .*: TLS: unable to verify the first certificate.*is caFile the CA/,
+      );
       expect(sleeps).toEqual([]);
     } finally {
       nock.disableNetConnect();
@@ -366,13 +410,22 @@ describe('credentials', () => {
   });
 
   test('a node URL carrying credentials is refused without repeating them', async () => {
-    const message = await flowSourceError(open({}, esConfig({ node: `https://elastic:${PASSWORD}@es.test:9200`, apiKeyFile: join(secrets, 'api-key') })));
-    expect(message).toBe('elasticsearch https://es.test:9200: the node URL must not carry credentials; use apiKeyFile, or username and passwordFile');
+    const message = await flowSourceError(
+      open({}, esConfig({ node: `https://elastic:${PASSWORD}@es.test:9200`, apiKeyFile: join(secrets, 'api-key') })),
+    );
+    expect(message).toBe(
+      'elasticsearch https://es.test:9200: the node URL must not carry credentials; use apiKeyFile, or username and passwordFile',
+    );
   });
 
   test('errors never carry the credentials', async () => {
-    interceptSearch().scope.reply(401, { error: { type: 'security_exception', reason: 'missing authentication credentials' }, status: 401 });
-    const message = await flowSourceError(readRecords(await open({}, esConfig({ username: 'recommender', passwordFile: join(secrets, 'password') })), WINDOW));
+    interceptSearch().scope.reply(401, {
+      error: { type: 'security_exception', reason: 'missing authentication credentials' },
+      status: 401,
+    });
+    const message = await flowSourceError(
+      readRecords(await open({}, esConfig({ username: 'recommender', passwordFile: join(secrets, 'password') })), WINDOW),
+    );
     expect(message).not.toContain(PASSWORD);
     expect(message).not.toContain(Buffer.from(`recommender:${PASSWORD}`).toString('base64'));
   });
@@ -391,11 +444,18 @@ describe('buckets to records', () => {
       dest_domains: 'API.Stripe.com.,*.stripe.network',
       policies: traceKey({
         all: ['0|security|security.allow-egress|pass|-1', `1|__PROFILE__|__PROFILE__.kns.shop|allow|0`],
-        pending: ['0|security|security.allow-egress|pass|-1', '1|namespace-isolation|shop/namespace-isolation.staged:shop-recommendation|allow|2'],
+        pending: [
+          '0|security|security.allow-egress|pass|-1',
+          '1|namespace-isolation|shop/namespace-isolation.staged:shop-recommendation|allow|2',
+        ],
         enforced: [],
       }),
     });
-    interceptSearch().scope.reply(200, page([bucket(key, { start: T0 - 600, end: T0 + 1200, flows: 42, docs: 7 })], { afterKey: null }), PRODUCT);
+    interceptSearch().scope.reply(
+      200,
+      page([bucket(key, { start: T0 - 600, end: T0 + 1200, flows: 42, docs: 7 })], { afterKey: null }),
+      PRODUCT,
+    );
     const [record] = await readRecords(await open(), WINDOW);
     expect(record).toEqual({
       startTime: T0 - 600,
@@ -415,7 +475,15 @@ describe('buckets to records', () => {
         ],
         pending: [
           { index: 0, tier: 'security', kind: 'GlobalNetworkPolicy', namespace: null, name: 'allow-egress', action: 'pass', ruleIndex: -1 },
-          { index: 1, tier: 'namespace-isolation', kind: 'StagedNetworkPolicy', namespace: 'shop', name: 'shop-recommendation', action: 'allow', ruleIndex: 2 },
+          {
+            index: 1,
+            tier: 'namespace-isolation',
+            kind: 'StagedNetworkPolicy',
+            namespace: 'shop',
+            name: 'shop-recommendation',
+            action: 'allow',
+            ruleIndex: 2,
+          },
         ],
         enforced: [],
       },
@@ -445,7 +513,11 @@ describe('buckets to records', () => {
     expect(icmp).toMatchObject({ protocol: 'ICMP', destPort: null, destService: null, destDomains: [], policies: null, reporter: 'dst' });
     expect(icmp!.source).toEqual({ type: 'net', name: 'pvt', namespace: null, labels: [], ip: null });
     expect(udp).toMatchObject({ protocol: 'UDP', destPort: null });
-    expect(udp!.policies).toEqual({ all: [{ index: 0, tier: '__PROFILE__', kind: 'Profile', namespace: null, name: 'kns.shop', action: 'allow', ruleIndex: 0 }], pending: null, enforced: null });
+    expect(udp!.policies).toEqual({
+      all: [{ index: 0, tier: '__PROFILE__', kind: 'Profile', namespace: null, name: 'kns.shop', action: 'allow', ruleIndex: 0 }],
+      pending: null,
+      enforced: null,
+    });
   });
 
   test('times come back as epoch milliseconds and are widened to whole seconds', async () => {

@@ -1,11 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { Client } from '@elastic/elasticsearch';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import nock from 'nock';
 import { openElasticsearchSource } from '../../../src/flows/sources/elasticsearch/elasticsearch-source.ts';
 import { planRecommendations } from '../../../src/pipeline/plan.ts';
 import { readFlows } from '../../../src/pipeline/run.ts';
 import { bare, config, loadTemplate, policyOf } from '../../support/engine.ts';
-import { bucket, bucketKey, esConfig, lastPage, NODE, page, PRODUCT, profile, T0, traceKey } from './es-fixtures.ts';
+import { bucket, bucketKey, esConfig, lastPage, NODE, PRODUCT, page, profile, T0, traceKey } from './es-fixtures.ts';
 import { interceptSearch } from './es-nock.ts';
 
 beforeAll(() => {
@@ -35,11 +35,23 @@ describe('Elasticsearch buckets through readFlows and planRecommendations', () =
       bucket(bucketKey('shop', { dest_domains: 'api.stripe.com', policies: both(profile('shop')) }), { flows: 12 }),
       // DNS to kube-system: a Namespace rule.
       bucket(
-        bucketKey('shop', { dest_type: 'wep', dest_namespace: 'kube-system', dest_name_aggr: 'coredns-5d78c9869d-*', proto: 'udp', dest_port: 53 }),
+        bucketKey('shop', {
+          dest_type: 'wep',
+          dest_namespace: 'kube-system',
+          dest_name_aggr: 'coredns-5d78c9869d-*',
+          proto: 'udp',
+          dest_port: 53,
+        }),
         { flows: 40 },
       ),
       // A higher tier passed, then the profile decided: still learned (the whole trace is read).
-      bucket(bucketKey('shop', { dest_name_aggr: 'pvt', dest_port: 5432, policies: both('0|security|security.pass-all|pass|-1', `1|__PROFILE__|__PROFILE__.kns.shop|allow|0`) })),
+      bucket(
+        bucketKey('shop', {
+          dest_name_aggr: 'pvt',
+          dest_port: 5432,
+          policies: both('0|security|security.pass-all|pass|-1', `1|__PROFILE__|__PROFILE__.kns.shop|allow|0`),
+        }),
+      ),
       // Allowed by a security-tier policy: decided by another policy, so no rule.
       bucket(bucketKey('shop', { dest_port: 25, policies: both('0|security|security.allow-smtp-relay|allow|1') }), { flows: 3 }),
       // Ingress from the frontend namespace, reported by the destination.
@@ -66,7 +78,13 @@ describe('Elasticsearch buckets through readFlows and planRecommendations', () =
     expect(flows.observations.recordsLearned).toBe(4);
     expect(flows.observations.notLearned).toEqual({ 'decided by another policy': 1 });
 
-    const plan = planRecommendations({ tree: new Map(), template: await loadTemplate(), observations: flows.observations.byNamespace, config: ENTERPRISE, now: NOW });
+    const plan = planRecommendations({
+      tree: new Map(),
+      template: await loadTemplate(),
+      observations: flows.observations.byNamespace,
+      config: ENTERPRISE,
+      now: NOW,
+    });
     const tree = new Map(plan.changes);
     const policy = policyOf(tree, 'shop');
     expect(policy.kind).toBe('StagedNetworkPolicy');
@@ -81,7 +99,12 @@ describe('Elasticsearch buckets through readFlows and planRecommendations', () =
       { action: 'Allow', protocol: 'TCP', destination: { nets: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'], ports: [5432] } },
     ]);
     expect(bare(policy.spec.ingress)).toEqual([
-      { action: 'Allow', protocol: 'TCP', source: { namespaceSelector: "projectcalico.org/name == 'frontend'" }, destination: { ports: [8080] } },
+      {
+        action: 'Allow',
+        protocol: 'TCP',
+        source: { namespaceSelector: "projectcalico.org/name == 'frontend'" },
+        destination: { ports: [8080] },
+      },
     ]);
   });
 });

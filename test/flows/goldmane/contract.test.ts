@@ -4,11 +4,24 @@
 // are loaded as they are and used to encode and decode, so these are facts, not our reading.
 
 import { fileURLToPath } from 'node:url';
-import { describe, expect, test } from '@jest/globals';
 import * as protoLoader from '@grpc/proto-loader';
+import { describe, expect, test } from '@jest/globals';
 import { goldmaneFlowToRecord } from '../../../src/flows/sources/goldmane/to-record.ts';
 import { flowsCodec, LOADER_OPTIONS, PROTO_FILE, splitListResult } from '../../../src/flows/sources/goldmane/wire.ts';
-import { ACTION, decodeListRequest, decodeStreamRequest, encodeListResult, encodePolicyMatch, ENDPOINT, KIND, REPORTER, RELEASES, contractOf, type Release, type TestFlow } from '../../support/goldmane-server.ts';
+import {
+  ACTION,
+  contractOf,
+  decodeListRequest,
+  decodeStreamRequest,
+  ENDPOINT,
+  encodeListResult,
+  encodePolicyMatch,
+  KIND,
+  RELEASES,
+  REPORTER,
+  type Release,
+  type TestFlow,
+} from '../../support/goldmane-server.ts';
 
 const CONTRACTS = {
   'v3.30-v3.31': fileURLToPath(new URL('./upstream/v3.30-v3.31.api.proto', import.meta.url)),
@@ -30,11 +43,15 @@ type Definitions = Record<string, Descriptor & Record<string, unknown>>;
 
 const load = (file: string): Definitions => protoLoader.loadSync(file, LOADER_OPTIONS) as unknown as Definitions;
 const ours = load(PROTO_FILE);
-const upstream: Record<Contract, Definitions> = { 'v3.30-v3.31': load(CONTRACTS['v3.30-v3.31']), 'v3.32-main': load(CONTRACTS['v3.32-main']) };
+const upstream: Record<Contract, Definitions> = {
+  'v3.30-v3.31': load(CONTRACTS['v3.30-v3.31']),
+  'v3.32-main': load(CONTRACTS['v3.32-main']),
+};
 
 const messages = (d: Definitions): string[] => Object.keys(d).filter((k) => d[k]!.type?.field !== undefined);
 const enums = (d: Definitions): string[] => Object.keys(d).filter((k) => d[k]!.type?.value !== undefined);
-const fieldsOf = (d: Definitions, message: string): Field[] => d[message]!.type.field!.map(({ name, number, type, typeName, label }) => ({ name, number, type, typeName, label }));
+const fieldsOf = (d: Definitions, message: string): Field[] =>
+  d[message]!.type.field!.map(({ name, number, type, typeName, label }) => ({ name, number, type, typeName, label }));
 
 interface Method {
   requestSerialize(value: object): Buffer;
@@ -44,7 +61,8 @@ interface Method {
   requestType: { type: { name: string } };
   responseType: { type: { name: string } };
 }
-const method = (d: Definitions, service: string, name: string): Method => (d[`goldmane.${service}`] as unknown as Record<string, Method>)[name]!;
+const method = (d: Definitions, service: string, name: string): Method =>
+  (d[`goldmane.${service}`] as unknown as Record<string, Method>)[name]!;
 
 /** A release of each contract, for the test server. */
 const releaseOf: Record<Contract, Release> = { 'v3.30-v3.31': '3.31', 'v3.32-main': '3.33' };
@@ -75,8 +93,27 @@ const everyField: TestFlow = {
     reporter: REPORTER.dst,
     action: ACTION.deny,
     policies: {
-      enforced_policies: [{ kind: KIND.EndOfTier, tier: 'security', action: ACTION.deny, policy_index: 2, rule_index: -1, trigger: { kind: KIND.GlobalNetworkPolicy, tier: 'security', name: 'default-deny' } }],
-      pending_policies: [{ kind: KIND.StagedNetworkPolicy, namespace: 'yaobank', name: 'yaobank-recommendation', tier: 'namespace-isolation', action: ACTION.pass, policy_index: 1, rule_index: 7 }],
+      enforced_policies: [
+        {
+          kind: KIND.EndOfTier,
+          tier: 'security',
+          action: ACTION.deny,
+          policy_index: 2,
+          rule_index: -1,
+          trigger: { kind: KIND.GlobalNetworkPolicy, tier: 'security', name: 'default-deny' },
+        },
+      ],
+      pending_policies: [
+        {
+          kind: KIND.StagedNetworkPolicy,
+          namespace: 'yaobank',
+          name: 'yaobank-recommendation',
+          tier: 'namespace-isolation',
+          action: ACTION.pass,
+          policy_index: 1,
+          rule_index: 7,
+        },
+      ],
     },
   },
   start_time: 1_795_000_005,
@@ -101,8 +138,16 @@ describe.each(Object.keys(CONTRACTS) as Contract[])('upstream %s api.proto', (co
       expect(theirs[message]).toBeDefined();
       const upstreamFields = fieldsOf(theirs, message);
       expect(fieldsOf(ours, message)).toEqual(upstreamFields.filter((f) => fieldsOf(ours, message).some((o) => o.number === f.number)));
-      const missing = upstreamFields.filter((f) => !fieldsOf(ours, message).some((o) => o.number === f.number)).map((f) => `${message}.${f.name} = ${f.number}`);
-      expect([message, missing]).toEqual([message, { 'goldmane.FlowListRequest': ['goldmane.FlowListRequest.filter = 6'], 'goldmane.FlowStreamRequest': ['goldmane.FlowStreamRequest.filter = 2'] }[message] ?? []]);
+      const missing = upstreamFields
+        .filter((f) => !fieldsOf(ours, message).some((o) => o.number === f.number))
+        .map((f) => `${message}.${f.name} = ${f.number}`);
+      expect([message, missing]).toEqual([
+        message,
+        {
+          'goldmane.FlowListRequest': ['goldmane.FlowListRequest.filter = 6'],
+          'goldmane.FlowStreamRequest': ['goldmane.FlowStreamRequest.filter = 2'],
+        }[message] ?? [],
+      ]);
     }
   });
 
@@ -135,7 +180,17 @@ describe.each(Object.keys(CONTRACTS) as Contract[])('upstream %s api.proto', (co
   test('a FlowListResult the test server writes reads, with upstream’s types, as the flows it was given', () => {
     const bytes = encodeListResult({ totalPages: 3, totalResults: 250 }, [{ id: 42, flow: everyField }]);
     const decoded = method(theirs, 'Flows', 'List').responseDeserialize(bytes);
-    const hit = (h: object, trigger: unknown = null): unknown => ({ kind: 0, namespace: '', name: '', tier: '', action: 0, policy_index: 0, rule_index: 0, ...h, trigger });
+    const hit = (h: object, trigger: unknown = null): unknown => ({
+      kind: 0,
+      namespace: '',
+      name: '',
+      tier: '',
+      action: 0,
+      policy_index: 0,
+      rule_index: 0,
+      ...h,
+      trigger,
+    });
     const key = everyField.Key!;
     expect(decoded).toEqual({
       meta: { totalPages: 3, totalResults: 250 },
@@ -159,7 +214,9 @@ describe.each(Object.keys(CONTRACTS) as Contract[])('upstream %s api.proto', (co
   });
 
   test('an upstream-encoded FlowListResult reads with ours as upstream wrote it', () => {
-    const value = method(theirs, 'Flows', 'List').responseDeserialize(encodeListResult({ totalPages: 1, totalResults: 1 }, [{ id: 7, flow: everyField }]));
+    const value = method(theirs, 'Flows', 'List').responseDeserialize(
+      encodeListResult({ totalPages: 1, totalResults: 1 }, [{ id: 7, flow: everyField }]),
+    );
     const bytes = method(theirs, 'Flows', 'List').responseSerialize(value);
     const page = splitListResult(bytes);
     expect(page.meta).toEqual({ totalPages: 1, totalResults: 1 });
@@ -169,10 +226,19 @@ describe.each(Object.keys(CONTRACTS) as Contract[])('upstream %s api.proto', (co
   test('our List and Stream requests read the same with upstream’s types and in the test server as this release', () => {
     const list = { start_time_gte: 1_795_000_005, start_time_lt: 1_795_003_605, page: 0, page_size: 10_000 };
     const listBytes = method(ours, 'Flows', 'List').requestSerialize(list);
-    expect(method(theirs, 'Flows', 'List').requestDeserialize(listBytes)).toEqual({ ...list, sort_by: [], filter: null, aggregation_interval: 0 });
+    expect(method(theirs, 'Flows', 'List').requestDeserialize(listBytes)).toEqual({
+      ...list,
+      sort_by: [],
+      filter: null,
+      aggregation_interval: 0,
+    });
     expect(decodeListRequest(listBytes, release)).toEqual({ ...list, sort_by: [], filter: null, aggregation_interval: 0 });
     const streamBytes = method(ours, 'Flows', 'Stream').requestSerialize({ start_time_gte: -3480 });
-    expect(method(theirs, 'Flows', 'Stream').requestDeserialize(streamBytes)).toEqual({ start_time_gte: -3480, filter: null, aggregation_interval: 0 });
+    expect(method(theirs, 'Flows', 'Stream').requestDeserialize(streamBytes)).toEqual({
+      start_time_gte: -3480,
+      filter: null,
+      aggregation_interval: 0,
+    });
     expect(decodeStreamRequest(streamBytes, release)).toEqual({ start_time_gte: -3480, filter: null, aggregation_interval: 0 });
   });
 
@@ -182,7 +248,15 @@ describe.each(Object.keys(CONTRACTS) as Contract[])('upstream %s api.proto', (co
       source_names: [{ value: 'web', type: 1 }],
       dest_ports: [{ port: 443 }],
       actions: [ACTION.deny],
-      policies: [{ kind: KIND.StagedNetworkPolicy, tier: text('default'), namespace: text('shop'), name: text('shop-recommendation'), action: ACTION.deny }],
+      policies: [
+        {
+          kind: KIND.StagedNetworkPolicy,
+          tier: text('default'),
+          namespace: text('shop'),
+          name: text('shop-recommendation'),
+          action: ACTION.deny,
+        },
+      ],
       ...(contract === 'v3.32-main' ? { reporter: REPORTER.dst, pending_actions: [ACTION.deny] } : {}),
     };
     const bytes = method(theirs, 'Flows', 'List').requestSerialize({ start_time_gte: 1, start_time_lt: 2, filter });
@@ -194,15 +268,30 @@ describe.each(Object.keys(CONTRACTS) as Contract[])('upstream %s api.proto', (co
       protocols: [],
       dest_ports: [443],
       actions: [ACTION.deny],
-      policies: [{ kind: KIND.StagedNetworkPolicy, tier: text('default'), namespace: text('shop'), name: text('shop-recommendation'), action: ACTION.deny }],
+      policies: [
+        {
+          kind: KIND.StagedNetworkPolicy,
+          tier: text('default'),
+          namespace: text('shop'),
+          name: text('shop-recommendation'),
+          action: ACTION.deny,
+        },
+      ],
       reporter: contract === 'v3.32-main' ? REPORTER.dst : 0,
       pending_actions: contract === 'v3.32-main' ? [ACTION.deny] : [],
     });
   });
 
   test('a policy hit of every kind this release has reaches a FlowRecord; no kind rejects the flow', () => {
-    const kinds = theirs['goldmane.PolicyKind']!.type.value!.map((v) => v.number).filter((k) => k !== 0 && k !== KIND.EndOfTier && k !== KIND.Profile);
-    const namespaced = new Set<number>([KIND.CalicoNetworkPolicy, KIND.StagedNetworkPolicy, KIND.NetworkPolicy, KIND.StagedKubernetesNetworkPolicy]);
+    const kinds = theirs['goldmane.PolicyKind']!.type.value!.map((v) => v.number).filter(
+      (k) => k !== 0 && k !== KIND.EndOfTier && k !== KIND.Profile,
+    );
+    const namespaced = new Set<number>([
+      KIND.CalicoNetworkPolicy,
+      KIND.StagedNetworkPolicy,
+      KIND.NetworkPolicy,
+      KIND.StagedKubernetesNetworkPolicy,
+    ]);
     const results = kinds.map((kind) => {
       const hit = { kind, tier: 'security', name: 'p', namespace: namespaced.has(kind) ? 'shop' : '', action: ACTION.deny };
       const flow = { ...everyField, Key: { ...everyField.Key, policies: { enforced_policies: [hit], pending_policies: [] } } };
@@ -242,7 +331,9 @@ describe('why we never send a filter: PolicyMatch changed type in 3.32, on the s
     // FlowListRequest { 6: Filter { 8: PolicyMatch } }
     const filter = (policy: Buffer): Buffer => Buffer.concat([Buffer.from([0x32, policy.length + 2, 0x42, policy.length]), policy]);
     // Upstream 3.31 reads it so (protobufjs, as Go: a string field takes any valid UTF-8).
-    const asV331 = method(upstream['v3.30-v3.31'], 'Flows', 'List').requestDeserialize(filter(bytes))['filter'] as { policies: { name: string }[] };
+    const asV331 = method(upstream['v3.30-v3.31'], 'Flows', 'List').requestDeserialize(filter(bytes))['filter'] as {
+      policies: { name: string }[];
+    };
     expect(asV331.policies[0]!.name).toBe('\n\u0004shop');
     // The test server as 3.31 reads it the same; as 3.32 as meant.
     expect(decodeListRequest(filter(bytes), '3.31').filter!.policies[0]!.name).toBe('\n\u0004shop');

@@ -1,14 +1,29 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import type { FlowRecord } from '../../../src/flows/record.ts';
 import { FlowSourceError, type TimeWindow } from '../../../src/flows/source.ts';
-import { openGoldmaneSource, type GoldmaneFlowSource, type GoldmaneSourceOptions } from '../../../src/flows/sources/goldmane/goldmane-source.ts';
-import { ACTION, Encoder, encodeFlowResult, ENDPOINT, GoldmaneTestServer, goldmaneConfig, KIND, REPORTER, tlsFile, type TestFlow } from '../../support/goldmane-server.ts';
+import {
+  type GoldmaneFlowSource,
+  type GoldmaneSourceOptions,
+  openGoldmaneSource,
+} from '../../../src/flows/sources/goldmane/goldmane-source.ts';
+import {
+  ACTION,
+  ENDPOINT,
+  Encoder,
+  encodeFlowResult,
+  GoldmaneTestServer,
+  goldmaneConfig,
+  KIND,
+  REPORTER,
+  type TestFlow,
+  tlsFile,
+} from '../../support/goldmane-server.ts';
 
 const run = promisify(execFile);
 /** A bucket start (a multiple of 15 s). */
@@ -33,7 +48,10 @@ function testFlow(i: number, start = T0 + 15 * i + 3): TestFlow {
       proto: 'tcp',
       reporter: REPORTER.src,
       action: ACTION.allow,
-      policies: { enforced_policies: [{ kind: KIND.Profile, name: 'kns.shop', action: ACTION.allow }], pending_policies: [{ kind: KIND.Profile, name: 'kns.shop', action: ACTION.allow }] },
+      policies: {
+        enforced_policies: [{ kind: KIND.Profile, name: 'kns.shop', action: ACTION.allow }],
+        pending_policies: [{ kind: KIND.Profile, name: 'kns.shop', action: ACTION.allow }],
+      },
     },
     start_time: start,
     end_time: start + 15,
@@ -92,13 +110,17 @@ describe('opening', () => {
   });
 
   test('a directory, or a file that holds no PEM, is refused', async () => {
-    expect((await failure(openGoldmaneSource(goldmaneConfig('127.0.0.1:1', { certFile: dir })))).message).toBe(`cannot read goldmane certFile ${dir}: is a directory`);
+    expect((await failure(openGoldmaneSource(goldmaneConfig('127.0.0.1:1', { certFile: dir })))).message).toBe(
+      `cannot read goldmane certFile ${dir}: is a directory`,
+    );
     const notes = join(dir, 'notes.txt');
     await writeFile(notes, 'secret-looking contents that must not be echoed\n');
     const error = await failure(openGoldmaneSource(goldmaneConfig('127.0.0.1:1', { keyFile: notes })));
     expect(error.message).toBe(`goldmane keyFile ${notes} holds no PEM private key`);
     // A certificate where the key belongs.
-    expect((await failure(openGoldmaneSource(goldmaneConfig('127.0.0.1:1', { keyFile: tlsFile('client.pem') })))).message).toContain('holds no PEM private key');
+    expect((await failure(openGoldmaneSource(goldmaneConfig('127.0.0.1:1', { keyFile: tlsFile('client.pem') })))).message).toContain(
+      'holds no PEM private key',
+    );
   });
 
   test('a key that does not belong to the certificate fails at open, without file contents in the message', async () => {
@@ -134,7 +156,9 @@ describe('reading', () => {
     // ring_index.go: newest start first; every flow's times are its bucket's.
     expect(records.map((r) => r.source.name)).toEqual(flows.map((f) => f.Key!.source_name).reverse());
     expect(records.map((r) => [r.startTime, r.endTime])).toEqual(flows.map((_, i) => [T0 + 15 * i, T0 + 15 * i + 15]).reverse());
-    expect(server.calls.map((c) => [c.start_time_gte, c.start_time_lt, c.page, c.page_size, c.sort_by, c.filter])).toEqual([[T0, T0 + 3600, 0, 25, [], null]]);
+    expect(server.calls.map((c) => [c.start_time_gte, c.start_time_lt, c.page, c.page_size, c.sort_by, c.filter])).toEqual([
+      [T0, T0 + 3600, 0, 25, [], null],
+    ]);
     expect(source.inputsRead).toBe(25);
     expect(source.skipped.total).toBe(0);
   });
@@ -142,13 +166,40 @@ describe('reading', () => {
   test('one FlowKey in many buckets is one flow: counters add up, labels intersect, first to last bucket', async () => {
     const key = testFlow(0).Key!;
     server.setFlows([
-      { Key: key, start_time: T0 + 20, end_time: T0 + 35, source_labels: ['app=web', 'version=v1'], dest_labels: ['app=db'], num_connections_started: 2 },
-      { Key: key, start_time: T0 + 22, end_time: T0 + 37, source_labels: ['app=web', 'version=v2'], dest_labels: ['app=db'], num_connections_started: 3 },
-      { Key: key, start_time: T0 + 600, end_time: T0 + 615, source_labels: ['version=v1', 'app=web'], dest_labels: ['app=db'], num_connections_started: 4 },
+      {
+        Key: key,
+        start_time: T0 + 20,
+        end_time: T0 + 35,
+        source_labels: ['app=web', 'version=v1'],
+        dest_labels: ['app=db'],
+        num_connections_started: 2,
+      },
+      {
+        Key: key,
+        start_time: T0 + 22,
+        end_time: T0 + 37,
+        source_labels: ['app=web', 'version=v2'],
+        dest_labels: ['app=db'],
+        num_connections_started: 3,
+      },
+      {
+        Key: key,
+        start_time: T0 + 600,
+        end_time: T0 + 615,
+        source_labels: ['version=v1', 'app=web'],
+        dest_labels: ['app=db'],
+        num_connections_started: 4,
+      },
     ]);
     const records = await readAll(await openGoldmaneSource(goldmaneConfig(server.address)));
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ startTime: T0 + 15, endTime: T0 + 615, numFlows: 9, source: { labels: ['app=web'] }, dest: { labels: ['app=db'] } });
+    expect(records[0]).toMatchObject({
+      startTime: T0 + 15,
+      endTime: T0 + 615,
+      numFlows: 9,
+      source: { labels: ['app=web'] },
+      dest: { labels: ['app=db'] },
+    });
   });
 
   test('an empty window takes one call', async () => {
@@ -216,9 +267,14 @@ describe('reading', () => {
 describe('mutual TLS', () => {
   test('a client certificate from another CA is rejected, and the error says so', async () => {
     server.setFlows([testFlow(1)]);
-    const source = await openGoldmaneSource(goldmaneConfig(server.address, { certFile: tlsFile('other-client.pem'), keyFile: tlsFile('other-client-key.pem') }), FAST);
+    const source = await openGoldmaneSource(
+      goldmaneConfig(server.address, { certFile: tlsFile('other-client.pem'), keyFile: tlsFile('other-client-key.pem') }),
+      FAST,
+    );
     const error = await failure(readAll(source));
-    expect(error.message).toMatch(new RegExp(`^goldmane at ${server.address.replaceAll('.', '\\.')}: List failed after 3 attempts: UNAVAILABLE: `));
+    expect(error.message).toMatch(
+      new RegExp(`^goldmane at ${server.address.replaceAll('.', '\\.')}: List failed after 3 attempts: UNAVAILABLE: `),
+    );
     expect(error.message).toContain('it does not accept the client certificate (certFile, keyFile)');
     expect(server.calls).toHaveLength(0); // never got past TLS
   });
@@ -267,7 +323,12 @@ describe('retries and deadlines', () => {
       console.log(JSON.stringify({ message, seen, calls: server.calls.map((c) => [c.start_time_gte, c.start_time_lt, c.page_size]), unhandled }));
     `;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('../../../', import.meta.url) });
-    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { message: string; seen: number; calls: number[][]; unhandled: string[] };
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      message: string;
+      seen: number;
+      calls: number[][];
+      unhandled: string[];
+    };
     expect(result.message).toMatch(/^FlowSourceError: .*List failed: PERMISSION_DENIED: revoked$/);
     expect(result.calls).toEqual([
       [1500, 4500, 1000],
@@ -306,7 +367,8 @@ describe('retries and deadlines', () => {
 
   test('a failure in the middle of a cut window retries that call only', async () => {
     server.setFlows([testFlow(0), testFlow(1, T0 + 3), testFlow(2, T0 + 3000), testFlow(3, T0 + 3003)]);
-    server.onList = (_request, call) => (call === 5 || call === 6 ? { fault: { code: grpc.status.UNAVAILABLE, details: 'restarting' } } : undefined);
+    server.onList = (_request, call) =>
+      call === 5 || call === 6 ? { fault: { code: grpc.status.UNAVAILABLE, details: 'restarting' } } : undefined;
     const source = await openGoldmaneSource(goldmaneConfig(server.address), { ...FAST, maxFlowsPerCall: 2 });
     const records = await readAll(source);
     expect(records.map((r) => r.source.name).sort()).toEqual(['app-0-*', 'app-1-*', 'app-2-*', 'app-3-*']);
@@ -367,7 +429,11 @@ describe('retries and deadlines', () => {
     const error = await failure(readAll(source));
     // Two attempts of 0.5 s, not the server's 20 s.
     expect(performance.now() - started).toBeLessThan(10_000);
-    expect(error.message).toMatch(new RegExp(`^goldmane at ${server.address.replaceAll('.', '\\.')}: List failed after 2 attempts: DEADLINE_EXCEEDED: .*\\(deadline 0\\.5s per call\\)$`));
+    expect(error.message).toMatch(
+      new RegExp(
+        `^goldmane at ${server.address.replaceAll('.', '\\.')}: List failed after 2 attempts: DEADLINE_EXCEEDED: .*\\(deadline 0\\.5s per call\\)$`,
+      ),
+    );
     expect(server.calls).toHaveLength(2);
   });
 
@@ -383,11 +449,18 @@ describe('retries and deadlines', () => {
 describe('invalid flows are skipped and counted, never thrown', () => {
   test('hostile names, unknown enum values and a missing key, with their locations', async () => {
     const valid = (i: number) => testFlow(i);
-    const withKey = (i: number, change: Partial<NonNullable<TestFlow['Key']>>): TestFlow => ({ ...testFlow(i), Key: { ...testFlow(i).Key!, ...change } });
+    const withKey = (i: number, change: Partial<NonNullable<TestFlow['Key']>>): TestFlow => ({
+      ...testFlow(i),
+      Key: { ...testFlow(i).Key!, ...change },
+    });
     // One bucket each; a reply lists the newest first.
     const flows: TestFlow[] = [
       valid(10),
-      withKey(9, { policies: { enforced_policies: [{ kind: KIND.CalicoNetworkPolicy, namespace: 'shop', tier: 'security', name: 'x|y', action: ACTION.deny }] } }), // flow 2
+      withKey(9, {
+        policies: {
+          enforced_policies: [{ kind: KIND.CalicoNetworkPolicy, namespace: 'shop', tier: 'security', name: 'x|y', action: ACTION.deny }],
+        },
+      }), // flow 2
       withKey(8, { policies: { enforced_policies: [{ kind: 0, tier: 't', name: 'p', action: ACTION.allow }] } }), // flow 3
       { ...valid(7), source_labels: ['app=web', 'bad label=x'] }, // flow 4
       withKey(6, { dest_name: 'evil"\n- action: Allow' }), // flow 5

@@ -4,16 +4,25 @@
 // list built from a Go map, so flows with equal start times come in a new order on every call;
 // the test server shuffles them anew per call, from a seed, so every run is the same).
 
-import { beforeAll, afterAll, afterEach, describe, expect, test } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import type { FlowRecord } from '../../../src/flows/record.ts';
 import { FlowSourceError } from '../../../src/flows/source.ts';
-import { openGoldmaneSource, type GoldmaneSourceOptions } from '../../../src/flows/sources/goldmane/goldmane-source.ts';
+import { type GoldmaneSourceOptions, openGoldmaneSource } from '../../../src/flows/sources/goldmane/goldmane-source.ts';
 import { alignedWindow, cut } from '../../../src/flows/sources/goldmane/list-window.ts';
 import { flowsClientConstructor, type ListPage } from '../../../src/flows/sources/goldmane/wire.ts';
-import { ACTION, ENDPOINT, goldmaneConfig, GoldmaneTestServer, REPORTER, tlsFile, type TestFlow, type TestFlowKey } from '../../support/goldmane-server.ts';
-import { readFileSync } from 'node:fs';
+import {
+  ACTION,
+  ENDPOINT,
+  GoldmaneTestServer,
+  goldmaneConfig,
+  REPORTER,
+  type TestFlow,
+  type TestFlowKey,
+  tlsFile,
+} from '../../support/goldmane-server.ts';
 
 /** A bucket start; the server holds the hour before NOW. */
 const T0 = 1_795_000_005;
@@ -66,13 +75,23 @@ async function read(options: GoldmaneSourceOptions, window = WINDOW): Promise<Fl
 /** A bare List client, to see what the server answers. */
 function lister(): { list(request: object): Promise<ListPage>; close(): void } {
   const Client = flowsClientConstructor();
-  const client = new Client(server.address, grpc.credentials.createSsl(readFileSync(tlsFile('ca.pem')), readFileSync(tlsFile('client-key.pem')), readFileSync(tlsFile('client.pem'))), {
-    'grpc.ssl_target_name_override': 'localhost',
-  });
+  const client = new Client(
+    server.address,
+    grpc.credentials.createSsl(
+      readFileSync(tlsFile('ca.pem')),
+      readFileSync(tlsFile('client-key.pem')),
+      readFileSync(tlsFile('client.pem')),
+    ),
+    {
+      'grpc.ssl_target_name_override': 'localhost',
+    },
+  );
   return {
     list: (request) =>
       new Promise((resolve, reject) =>
-        (client as unknown as { List(r: object, cb: (e: Error | null, v?: ListPage) => void): void }).List(request, (e, v) => (e ? reject(e) : resolve(v!))),
+        (client as unknown as { List(r: object, cb: (e: Error | null, v?: ListPage) => void): void }).List(request, (e, v) =>
+          e ? reject(e) : resolve(v!),
+        ),
       ),
     close: () => client.close(),
   };
@@ -87,7 +106,8 @@ function expectExactlyOnce(records: readonly FlowRecord[], reports: readonly Tes
   const expected = new Map<string, number>();
   for (const r of reports) {
     const bucket = Math.floor(r.start_time! / 15) * 15;
-    if (bucket >= from && bucket < to) expected.set(r.Key!.source_name!, (expected.get(r.Key!.source_name!) ?? 0) + r.num_connections_started!);
+    if (bucket >= from && bucket < to)
+      expected.set(r.Key!.source_name!, (expected.get(r.Key!.source_name!) ?? 0) + r.num_connections_started!);
   }
   const read = new Map<string, number>();
   const spans = new Map<string, [number, number][]>();
@@ -124,15 +144,28 @@ describe('the test server orders List as Goldmane does', () => {
       expect(first.names).not.toEqual(second.names);
       expect(new Set(first.names)).toEqual(new Set(second.names));
       // Another server with the same seed and flows answers the same orders.
-      const twin = await GoldmaneTestServer.start({ now: () => NOW, seed: 11, flows: Array.from({ length: 100 }, (_, i) => report(key(i), T0 + (i < 50 ? 0 : 15), 1)) });
+      const twin = await GoldmaneTestServer.start({
+        now: () => NOW,
+        seed: 11,
+        flows: Array.from({ length: 100 }, (_, i) => report(key(i), T0 + (i < 50 ? 0 : 15), 1)),
+      });
       try {
         const Client = flowsClientConstructor();
-        const client = new Client(twin.address, grpc.credentials.createSsl(readFileSync(tlsFile('ca.pem')), readFileSync(tlsFile('client-key.pem')), readFileSync(tlsFile('client.pem'))), {
-          'grpc.ssl_target_name_override': 'localhost',
-        });
+        const client = new Client(
+          twin.address,
+          grpc.credentials.createSsl(
+            readFileSync(tlsFile('ca.pem')),
+            readFileSync(tlsFile('client-key.pem')),
+            readFileSync(tlsFile('client.pem')),
+          ),
+          {
+            'grpc.ssl_target_name_override': 'localhost',
+          },
+        );
         const page = await new Promise<ListPage>((resolve, reject) =>
-          (client as unknown as { List(r: object, cb: (e: Error | null, v?: ListPage) => void): void }).List({ start_time_gte: T0, start_time_lt: T0 + 30, page: 0, page_size: 0 }, (e, v) =>
-            e ? reject(e) : resolve(v!),
+          (client as unknown as { List(r: object, cb: (e: Error | null, v?: ListPage) => void): void }).List(
+            { start_time_gte: T0, start_time_lt: T0 + 30, page: 0, page_size: 0 },
+            (e, v) => (e ? reject(e) : resolve(v!)),
           ),
         );
         client.close();
@@ -206,15 +239,21 @@ describe('our reader reads every flow exactly once', () => {
     server.setFlows(reports);
     // 60 keys in the window's first 4 buckets, each in all 4: too long-lived to cut, read whole.
     const source = await openGoldmaneSource(goldmaneConfig(server.address), { maxFlowsPerCall: 10, maxReplyBytes: 2048 });
-    const error = await source.read(WINDOW, () => undefined).then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const error = await source
+      .read(WINDOW, () => undefined)
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(error).toBeInstanceOf(FlowSourceError);
-    expect((error as Error).message).toMatch(/List failed: RESOURCE_EXHAUSTED: .*\(one 15-second interval of flows is larger than maxReplyBytes, 2048 bytes\)$/);
+    expect((error as Error).message).toMatch(
+      /List failed: RESOURCE_EXHAUSTED: .*\(one 15-second interval of flows is larger than maxReplyBytes, 2048 bytes\)$/,
+    );
     // The window's first sixth (20 intervals, which the counts show holds them all), read whole,
     // is over 2 KiB; so are its halves down to a single interval (60 flows of about 70 bytes).
-    expect(server.calls.filter((c) => c.page_size === 0).map((c) => (c.start_time_lt - c.start_time_gte) / 15)).toEqual([20, 10, 5, 3, 2, 1]);
+    expect(server.calls.filter((c) => c.page_size === 0).map((c) => (c.start_time_lt - c.start_time_gte) / 15)).toEqual([
+      20, 10, 5, 3, 2, 1,
+    ]);
     server.calls.length = 0;
     const records = await read({ maxFlowsPerCall: 10, maxReplyBytes: 8 * 1024 });
     expectExactlyOnce(records, reports);
@@ -223,12 +262,21 @@ describe('our reader reads every flow exactly once', () => {
   test('property: any mix of keys, buckets, seeds and call sizes', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ first: fc.integer({ min: -10, max: 125 }), length: fc.integer({ min: 1, max: 130 }), connections: fc.integer({ min: 1, max: 5 }) }), { minLength: 1, maxLength: 120 }),
+        fc.array(
+          fc.record({
+            first: fc.integer({ min: -10, max: 125 }),
+            length: fc.integer({ min: 1, max: 130 }),
+            connections: fc.integer({ min: 1, max: 5 }),
+          }),
+          { minLength: 1, maxLength: 120 },
+        ),
         fc.integer({ min: 1, max: 60 }),
         fc.integer({ min: 0, max: 7 }),
         fc.integer({ min: 0, max: 14 }),
         async (keys, maxFlowsPerCall, fromOffset, toOffset) => {
-          const reports = keys.flatMap((k, i) => Array.from({ length: k.length }, (_, b) => report(keyOf(i), T0 + 15 * (k.first + b), k.connections)));
+          const reports = keys.flatMap((k, i) =>
+            Array.from({ length: k.length }, (_, b) => report(keyOf(i), T0 + 15 * (k.first + b), k.connections)),
+          );
           server.setFlows(reports);
           server.calls.length = 0;
           const window = { from: T0 + fromOffset, to: T0 + 1800 - toOffset };

@@ -5,10 +5,19 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { DEFAULT_CONFIG } from '../../../src/config/recommendation-config.ts';
 import { openGoldmaneSource } from '../../../src/flows/sources/goldmane/goldmane-source.ts';
 import { buildScenario } from '../../../src/generator/scenarios/index.ts';
-import { planRecommendations, type Plan } from '../../../src/pipeline/plan.ts';
-import { readFlows, type FlowReading } from '../../../src/pipeline/run.ts';
+import { type Plan, planRecommendations } from '../../../src/pipeline/plan.ts';
+import { type FlowReading, readFlows } from '../../../src/pipeline/run.ts';
 import { bare, loadTemplate, yamlOf } from '../../support/engine.ts';
-import { ACTION, ENDPOINT, GoldmaneTestServer, goldmaneConfig, KIND, REPORTER, scenarioGoldmaneFlows, type TestFlow } from '../../support/goldmane-server.ts';
+import {
+  ACTION,
+  ENDPOINT,
+  GoldmaneTestServer,
+  goldmaneConfig,
+  KIND,
+  REPORTER,
+  scenarioGoldmaneFlows,
+  type TestFlow,
+} from '../../support/goldmane-server.ts';
 
 const NOW = 1_795_348_800;
 
@@ -55,16 +64,31 @@ beforeAll(async () => {
   const flows: TestFlow[] = [];
   for (const [bucket, start] of [NOW - 1800, NOW - 900].entries()) {
     for (const [i, f] of [...distinct, ownStagedOnly].entries()) {
-      flows.push({ ...f, start_time: start + i * 15, end_time: start + i * 15 + 15, num_connections_started: (f.num_connections_started ?? 1) + bucket });
+      flows.push({
+        ...f,
+        start_time: start + i * 15,
+        end_time: start + i * 15 + 15,
+        num_connections_started: (f.num_connections_started ?? 1) + bucket,
+      });
     }
   }
   // Older than the lookback, and not yet started: the window keeps both out.
-  flows.push({ ...distinct[0]!, start_time: NOW - DEFAULT_CONFIG.initialLookback - 60, end_time: NOW - DEFAULT_CONFIG.initialLookback - 45 });
+  flows.push({
+    ...distinct[0]!,
+    start_time: NOW - DEFAULT_CONFIG.initialLookback - 60,
+    end_time: NOW - DEFAULT_CONFIG.initialLookback - 45,
+  });
   flows.push({ ...distinct[0]!, start_time: NOW, end_time: NOW + 15 });
   server = await GoldmaneTestServer.start({ flows, now: () => NOW });
   const source = await openGoldmaneSource(goldmaneConfig(server.address));
   reading = await readFlows(source, DEFAULT_CONFIG, NOW);
-  plan = planRecommendations({ tree: new Map(), template: await loadTemplate(), observations: reading.observations.byNamespace, config: DEFAULT_CONFIG, now: NOW });
+  plan = planRecommendations({
+    tree: new Map(),
+    template: await loadTemplate(),
+    observations: reading.observations.byNamespace,
+    config: DEFAULT_CONFIG,
+    now: NOW,
+  });
 });
 
 afterAll(async () => {
@@ -81,7 +105,9 @@ describe('yaobank from Goldmane', () => {
     expect(reading.skipped.total).toBe(0);
     expect(reading.window).toEqual({ from: NOW - DEFAULT_CONFIG.initialLookback, to: NOW });
     // One call: the window (whole intervals already) fits one reply.
-    expect(server.calls.map((c) => [c.start_time_gte, c.start_time_lt, c.page, c.page_size])).toEqual([[NOW - DEFAULT_CONFIG.initialLookback, NOW, 0, 10_000]]);
+    expect(server.calls.map((c) => [c.start_time_gte, c.start_time_lt, c.page, c.page_size])).toEqual([
+      [NOW - DEFAULT_CONFIG.initialLookback, NOW, 0, 10_000],
+    ]);
     // Prometheus (platform tier) 3 flows x 2 reporters, the security tier's deny, two host probes.
     expect(reading.observations.notLearned).toEqual({ 'decided by another policy': 6, denied: 1, 'host endpoint': 2 });
     expect(reading.observations.recordsLearned).toBe(21);
@@ -103,7 +129,9 @@ describe('yaobank from Goldmane', () => {
       // Goldmane has no domains: api.stripe.com, www.example.com and the unnamed IPs are one public 443 rule.
       ['egress', 'Allow', 'Public', 'public', 'TCP', '443'],
     ]);
-    const counted = Object.fromEntries(yaobank.rules.map((r) => [`${r.direction} ${r.category} ${r.protocol} ${r.ports.join(',')}`, r.flows]));
+    const counted = Object.fromEntries(
+      yaobank.rules.map((r) => [`${r.direction} ${r.category} ${r.protocol} ${r.ports.join(',')}`, r.flows]),
+    );
     expect(counted['egress Private TCP 5000']).toBe(4 + 5);
   });
 
@@ -114,8 +142,18 @@ describe('yaobank from Goldmane', () => {
     expect(policy.spec.selector).toBe("projectcalico.org/namespace == 'yaobank'");
     expect(policy.spec.types).toEqual(['Ingress', 'Egress']);
     expect(bare(policy.spec.ingress)).toEqual([
-      { action: 'Allow', protocol: 'TCP', source: { namespaceSelector: "projectcalico.org/name == 'yaobank'" }, destination: { ports: [2379, 8080] } },
-      { action: 'Allow', protocol: 'TCP', source: { notNets: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] }, destination: { ports: [80] } },
+      {
+        action: 'Allow',
+        protocol: 'TCP',
+        source: { namespaceSelector: "projectcalico.org/name == 'yaobank'" },
+        destination: { ports: [2379, 8080] },
+      },
+      {
+        action: 'Allow',
+        protocol: 'TCP',
+        source: { notNets: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] },
+        destination: { ports: [80] },
+      },
     ]);
     expect(bare(policy.spec.egress)).toEqual([
       { action: 'Allow', protocol: 'TCP', destination: { namespaceSelector: "projectcalico.org/name == 'kube-system'", ports: [53] } },

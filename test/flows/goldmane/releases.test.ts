@@ -9,7 +9,19 @@
 import { describe, expect, test } from '@jest/globals';
 import type { FlowRecord, PolicyHit } from '../../../src/flows/record.ts';
 import { openGoldmaneSource } from '../../../src/flows/sources/goldmane/goldmane-source.ts';
-import { ACTION, ENDPOINT, goldmaneConfig, goldmaneHit, GoldmaneTestServer, REPORTER, RELEASES, contractOf, upstreamRef, type Release, type TestFlow } from '../../support/goldmane-server.ts';
+import {
+  ACTION,
+  contractOf,
+  ENDPOINT,
+  GoldmaneTestServer,
+  goldmaneConfig,
+  goldmaneHit,
+  RELEASES,
+  REPORTER,
+  type Release,
+  type TestFlow,
+  upstreamRef,
+} from '../../support/goldmane-server.ts';
 
 /** release-v3.31 goldmane/proto/methods_test.go TestConversion (release-v3.30: the same). */
 const V331: [string, string][] = [
@@ -24,14 +36,23 @@ const V331: [string, string][] = [
   ['1|tier|namespace/tier.staged:name|deny|0', '1 tier StagedNetworkPolicy namespace/name deny 0'],
   ['1|tier|namespace/tier.staged:name.with.dots|deny|0', '1 tier StagedNetworkPolicy namespace/name.with.dots deny 0'],
   ['1|default|namespace/staged:knp.default.name|deny|3', '1 default StagedKubernetesNetworkPolicy namespace/name deny 3'],
-  ['1|default|namespace/staged:knp.default.name.with.dots|deny|3', '1 default StagedKubernetesNetworkPolicy namespace/name.with.dots deny 3'],
+  [
+    '1|default|namespace/staged:knp.default.name.with.dots|deny|3',
+    '1 default StagedKubernetesNetworkPolicy namespace/name.with.dots deny 3',
+  ],
   // AdminNetworkPolicy (kind 7) and BaselineAdminNetworkPolicy (8): never ours, another policy.
   ['3|adminnetworkpolicy|kanp.adminnetworkpolicy.name|pass|4', '3 adminnetworkpolicy Other -/name pass 4'],
   ['3|adminnetworkpolicy|kanp.adminnetworkpolicy.name.with.dots|pass|4', '3 adminnetworkpolicy Other -/name.with.dots pass 4'],
   ['2|adminnetworkpolicy|kanp.adminnetworkpolicy.name.with.dots|pass|1', '2 adminnetworkpolicy Other -/name.with.dots pass 1'],
   ['0|baselineadminnetworkpolicy|kbanp.baselineadminnetworkpolicy.name|pass|4', '0 baselineadminnetworkpolicy Other -/name pass 4'],
-  ['3|baselineadminnetworkpolicy|kbanp.baselineadminnetworkpolicy.name.with.dots|pass|4', '3 baselineadminnetworkpolicy Other -/name.with.dots pass 4'],
-  ['2|baselineadminnetworkpolicy|kbanp.baselineadminnetworkpolicy.name.with.dots|pass|1', '2 baselineadminnetworkpolicy Other -/name.with.dots pass 1'],
+  [
+    '3|baselineadminnetworkpolicy|kbanp.baselineadminnetworkpolicy.name.with.dots|pass|4',
+    '3 baselineadminnetworkpolicy Other -/name.with.dots pass 4',
+  ],
+  [
+    '2|baselineadminnetworkpolicy|kbanp.baselineadminnetworkpolicy.name.with.dots|pass|1',
+    '2 baselineadminnetworkpolicy Other -/name.with.dots pass 1',
+  ],
   ['1|__PROFILE__|__PROFILE__.kns.default|allow|0', '1 __PROFILE__ Profile -/kns.default allow 0'],
   ['2|__PROFILE__|__PROFILE__.kns.default|allow|1', '2 __PROFILE__ Profile -/kns.default allow 1'],
   ['1|__PROFILE__|__PROFILE__.ksa.svcacct|allow|0', '1 __PROFILE__ Profile -/ksa.svcacct allow 0'],
@@ -143,13 +164,19 @@ function flowsOf(release: Release, cases: readonly [string, string][]): TestFlow
 const described = (h: PolicyHit): string => `${h.index} ${h.tier} ${h.kind} ${h.namespace ?? '-'}/${h.name} ${h.action} ${h.ruleIndex}`;
 /** Each record's hit, in the order of the cases. */
 const hitsOf = (records: readonly FlowRecord[]): string[] =>
-  [...records].sort((a, b) => Number(a.source.name.split('-')[1]) - Number(b.source.name.split('-')[1])).map((r) => described(r.policies!.enforced![0]!));
+  [...records]
+    .sort((a, b) => Number(a.source.name.split('-')[1]) - Number(b.source.name.split('-')[1]))
+    .map((r) => described(r.policies!.enforced![0]!));
 
 describe.each(RELEASES.map((r) => [r, upstreamRef(r)]))('Goldmane %s (%s)', (release) => {
   const cases = contractOf(release as Release) === 'v3.30-v3.31' ? V331 : V332;
 
   test('List: every upstream policy-hit case arrives as the policy it names; the request means what it says', async () => {
-    const server = await GoldmaneTestServer.start({ release: release as Release, now: () => NOW, flows: flowsOf(release as Release, cases) });
+    const server = await GoldmaneTestServer.start({
+      release: release as Release,
+      now: () => NOW,
+      flows: flowsOf(release as Release, cases),
+    });
     try {
       const source = await openGoldmaneSource(goldmaneConfig(server.address));
       const records: FlowRecord[] = [];
@@ -157,14 +184,20 @@ describe.each(RELEASES.map((r) => [r, upstreamRef(r)]))('Goldmane %s (%s)', (rel
       expect(source.skipped.total).toBe(0);
       expect(hitsOf(records)).toEqual(cases.map(([, expected]) => expected));
       // As this release reads it: the window, page 0, a page size, no sort order, no filter.
-      expect(server.calls).toEqual([{ start_time_gte: T0, start_time_lt: NOW, page: 0, page_size: 10_000, sort_by: [], filter: null, aggregation_interval: 0 }]);
+      expect(server.calls).toEqual([
+        { start_time_gte: T0, start_time_lt: NOW, page: 0, page_size: 10_000, sort_by: [], filter: null, aggregation_interval: 0 },
+      ]);
     } finally {
       server.forceClose();
     }
   });
 
   test('Stream: the same flows, replayed from a start time', async () => {
-    const server = await GoldmaneTestServer.start({ release: release as Release, now: () => NOW, flows: flowsOf(release as Release, cases) });
+    const server = await GoldmaneTestServer.start({
+      release: release as Release,
+      now: () => NOW,
+      flows: flowsOf(release as Release, cases),
+    });
     try {
       const source = await openGoldmaneSource(goldmaneConfig(server.address));
       const records: FlowRecord[] = [];
@@ -188,8 +221,11 @@ describe.each(RELEASES.map((r) => [r, upstreamRef(r)]))('Goldmane %s (%s)', (rel
 
   test('a kind of the other contract cannot be sent by this release (the test server refuses to)', async () => {
     // kcnp (11) for 3.30/3.31, kanp (7) for 3.32 on.
-    const [other, foreign]: [Release, [string, string]] = contractOf(release as Release) === 'v3.30-v3.31' ? ['3.32', V332[3]!] : ['3.31', V331[12]!];
-    await expect(GoldmaneTestServer.start({ release: release as Release, flows: flowsOf(other, [foreign]) })).rejects.toThrow(/has no PolicyKind/);
+    const [other, foreign]: [Release, [string, string]] =
+      contractOf(release as Release) === 'v3.30-v3.31' ? ['3.32', V332[3]!] : ['3.31', V331[12]!];
+    await expect(GoldmaneTestServer.start({ release: release as Release, flows: flowsOf(other, [foreign]) })).rejects.toThrow(
+      /has no PolicyKind/,
+    );
   });
 });
 

@@ -4,15 +4,25 @@
 // Backfill/iterBucketsTime/flushToStreams, pkg/stream/*.go; release-v3.30 to master): history
 // from start_time_gte to the streaming bucket, then that bucket at every rollover().
 
-import { afterEach, describe, expect, test } from '@jest/globals';
-import * as grpc from '@grpc/grpc-js';
-import type { FlowRecord } from '../../../src/flows/record.ts';
-import { openGoldmaneSource, type FollowEvent } from '../../../src/flows/sources/goldmane/goldmane-source.ts';
-import { CLOCK_SKEW_SECONDS, HISTORY_SECONDS, StreamResume } from '../../../src/flows/sources/goldmane/stream-resume.ts';
-import { flowsClientConstructor } from '../../../src/flows/sources/goldmane/wire.ts';
-import { flowsCodec } from '../../../src/flows/sources/goldmane/wire.ts';
 import { readFileSync } from 'node:fs';
-import { bucketOf, everyBucket, goldmaneConfig, GoldmaneTestServer, INTERVAL, RELEASES, contractOf, tlsFile, type Release, type TestFlow } from '../../support/goldmane-server.ts';
+import * as grpc from '@grpc/grpc-js';
+import { afterEach, describe, expect, test } from '@jest/globals';
+import type { FlowRecord } from '../../../src/flows/record.ts';
+import { type FollowEvent, openGoldmaneSource } from '../../../src/flows/sources/goldmane/goldmane-source.ts';
+import { CLOCK_SKEW_SECONDS, HISTORY_SECONDS, StreamResume } from '../../../src/flows/sources/goldmane/stream-resume.ts';
+import { flowsClientConstructor, flowsCodec } from '../../../src/flows/sources/goldmane/wire.ts';
+import {
+  bucketOf,
+  contractOf,
+  everyBucket,
+  GoldmaneTestServer,
+  goldmaneConfig,
+  INTERVAL,
+  RELEASES,
+  type Release,
+  type TestFlow,
+  tlsFile,
+} from '../../support/goldmane-server.ts';
 
 /** A bucket start. */
 const T0 = 1_795_000_005;
@@ -61,14 +71,25 @@ afterEach(async () => {
 });
 
 /** A server of `release` holding `flows`, and our source following it from `since`. */
-async function follow(release: Release, flows: TestFlow[], since: number, prepare: (server: GoldmaneTestServer) => void = () => undefined): Promise<Following> {
+async function follow(
+  release: Release,
+  flows: TestFlow[],
+  since: number,
+  prepare: (server: GoldmaneTestServer) => void = () => undefined,
+): Promise<Following> {
   const server = await GoldmaneTestServer.start({ release, now: () => START, flows });
   prepare(server);
   const source = await openGoldmaneSource(goldmaneConfig(server.address), { backoffMs: 5, maxBackoffMs: 20 });
   const records: FlowRecord[] = [];
   const events: FollowEvent[] = [];
   const stop = new AbortController();
-  const done = source.follow({ since, signal: stop.signal, now: () => server.now(), onRecord: (r) => records.push(r), onEvent: (e) => events.push(e) });
+  const done = source.follow({
+    since,
+    signal: stop.signal,
+    now: () => server.now(),
+    onRecord: (r) => records.push(r),
+    onEvent: (e) => events.push(e),
+  });
   const following = { server, records, events, stop, done, source };
   running.push(following);
   return following;
@@ -112,7 +133,9 @@ describe.each(RELEASES.filter((r) => r === '3.31' || r === 'main'))('Goldmane %s
     // Each reconnection asks from where the last one left off: never later than a flow it may have missed.
     expect(froms[0]).toBe(T0);
     expect(froms.every((from, i) => i === 0 || from >= froms[i - 1]!)).toBe(true);
-    expect(f.events.filter((e) => e.type === 'disconnected').map((e) => (e as { reason: string }).reason)).toContain('UNAVAILABLE: injected stream break');
+    expect(f.events.filter((e) => e.type === 'disconnected').map((e) => (e as { reason: string }).reason)).toContain(
+      'UNAVAILABLE: injected stream break',
+    );
   });
 
   test('the registration race: the streaming bucket arrives live before the history and again after it, once in the records', async () => {
@@ -177,14 +200,25 @@ describe.each(RELEASES.filter((r) => r === '3.31' || r === 'main'))('Goldmane %s
   test('a server that refuses our client certificate: the reason says so, and following goes on trying', async () => {
     const server = await GoldmaneTestServer.start({ release, now: () => START, flows: reports(START) });
     try {
-      const source = await openGoldmaneSource(goldmaneConfig(server.address, { certFile: tlsFile('other-client.pem'), keyFile: tlsFile('other-client-key.pem') }), { backoffMs: 5, maxBackoffMs: 20 });
+      const source = await openGoldmaneSource(
+        goldmaneConfig(server.address, { certFile: tlsFile('other-client.pem'), keyFile: tlsFile('other-client-key.pem') }),
+        { backoffMs: 5, maxBackoffMs: 20 },
+      );
       const stop = new AbortController();
       const events: FollowEvent[] = [];
-      const done = source.follow({ since: T0, signal: stop.signal, now: () => START, onRecord: () => undefined, onEvent: (e) => events.push(e) });
+      const done = source.follow({
+        since: T0,
+        signal: stop.signal,
+        now: () => START,
+        onRecord: () => undefined,
+        onEvent: (e) => events.push(e),
+      });
       await until(() => events.filter((e) => e.type === 'disconnected').length >= 2, 'two failures');
       stop.abort();
       await done;
-      expect((events.find((e) => e.type === 'disconnected') as { reason: string }).reason).toMatch(/^UNAVAILABLE: .*it does not accept the client certificate \(certFile, keyFile\)\)$/);
+      expect((events.find((e) => e.type === 'disconnected') as { reason: string }).reason).toMatch(
+        /^UNAVAILABLE: .*it does not accept the client certificate \(certFile, keyFile\)\)$/,
+      );
       expect(server.streamCalls).toHaveLength(0);
     } finally {
       server.forceClose();
@@ -218,7 +252,9 @@ describe.each(RELEASES.filter((r) => r === '3.31' || r === 'main'))('Goldmane %s
     await until(() => f.records.length === 390, 'the history');
     expect(f.events.filter((e) => e.type === 'disconnected')).toHaveLength(3);
     // The server is reachable and takes our certificate: the TLS check adds nothing.
-    expect(f.events.filter((e) => e.type === 'disconnected').every((e) => (e as { reason: string }).reason === 'UNAVAILABLE: injected fault')).toBe(true);
+    expect(
+      f.events.filter((e) => e.type === 'disconnected').every((e) => (e as { reason: string }).reason === 'UNAVAILABLE: injected fault'),
+    ).toBe(true);
     f.stop.abort();
     await f.done;
     await until(() => f.server.openStreams === 0, 'the stream to close');
@@ -226,28 +262,43 @@ describe.each(RELEASES.filter((r) => r === '3.31' || r === 'main'))('Goldmane %s
 });
 
 describe('the test server streams as Goldmane does', () => {
-  test.each(RELEASES.filter((r) => r === '3.31' || r === 'main'))('%s: a start time at or past the streaming bucket wraps around the ring', async (release) => {
-    const server = await GoldmaneTestServer.start({ release: release as Release, now: () => START, flows: reports(START + 2 * INTERVAL) });
-    const Client = flowsClientConstructor();
-    const client = new Client(server.address, grpc.credentials.createSsl(readFileSync(tlsFile('ca.pem')), readFileSync(tlsFile('client-key.pem')), readFileSync(tlsFile('client.pem'))), {
-      'grpc.ssl_target_name_override': 'localhost',
-    });
-    try {
-      const call = (client as unknown as { Stream(r: object): grpc.ClientReadableStream<Buffer> }).Stream({ start_time_gte: START });
-      call.on('error', () => undefined);
-      const buckets = new Set<number>();
-      call.on('data', (bytes: Buffer) => buckets.add(Number(flowsCodec().decodeFlowResult(bytes).flow!.start_time)));
-      await until(() => buckets.size >= 39, 'the history');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      call.cancel();
-      // The filling bucket (START) and the head (START + 15) are sent only up to 3.31 (3.32 skips buckets not `ready`).
-      const unfinished = contractOf(release as Release) === 'v3.30-v3.31' ? [START, START + 15] : [];
-      expect([...buckets].sort()).toEqual([...expected(T0, START - 30, 1).map((e) => Number(e.split(' ')[1])), ...unfinished]);
-    } finally {
-      client.close();
-      server.forceClose();
-    }
-  });
+  test.each(RELEASES.filter((r) => r === '3.31' || r === 'main'))(
+    '%s: a start time at or past the streaming bucket wraps around the ring',
+    async (release) => {
+      const server = await GoldmaneTestServer.start({
+        release: release as Release,
+        now: () => START,
+        flows: reports(START + 2 * INTERVAL),
+      });
+      const Client = flowsClientConstructor();
+      const client = new Client(
+        server.address,
+        grpc.credentials.createSsl(
+          readFileSync(tlsFile('ca.pem')),
+          readFileSync(tlsFile('client-key.pem')),
+          readFileSync(tlsFile('client.pem')),
+        ),
+        {
+          'grpc.ssl_target_name_override': 'localhost',
+        },
+      );
+      try {
+        const call = (client as unknown as { Stream(r: object): grpc.ClientReadableStream<Buffer> }).Stream({ start_time_gte: START });
+        call.on('error', () => undefined);
+        const buckets = new Set<number>();
+        call.on('data', (bytes: Buffer) => buckets.add(Number(flowsCodec().decodeFlowResult(bytes).flow!.start_time)));
+        await until(() => buckets.size >= 39, 'the history');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        call.cancel();
+        // The filling bucket (START) and the head (START + 15) are sent only up to 3.31 (3.32 skips buckets not `ready`).
+        const unfinished = contractOf(release as Release) === 'v3.30-v3.31' ? [START, START + 15] : [];
+        expect([...buckets].sort()).toEqual([...expected(T0, START - 30, 1).map((e) => Number(e.split(' ')[1])), ...unfinished]);
+      } finally {
+        client.close();
+        server.forceClose();
+      }
+    },
+  );
 });
 
 describe('where a stream resumes (pure)', () => {

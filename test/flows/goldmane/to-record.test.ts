@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { learn, type LearnContext } from '../../../src/engine/learn.ts';
+import { type LearnContext, learn } from '../../../src/engine/learn.ts';
 import type { FlowRecord } from '../../../src/flows/record.ts';
 import { goldmaneFlowToRecord } from '../../../src/flows/sources/goldmane/to-record.ts';
 import type { WireFlow, WireFlowKey, WirePolicyHit } from '../../../src/flows/sources/goldmane/wire.ts';
@@ -79,7 +79,17 @@ describe('every field', () => {
           dest_service_port: 80,
           policies: {
             enforced_policies: [profile('yaobank')],
-            pending_policies: [hit({ kind: 3, namespace: 'yaobank', tier: 'namespace-isolation', name: 'yaobank-recommendation', action: 1, policy_index: 0, rule_index: 2 })],
+            pending_policies: [
+              hit({
+                kind: 3,
+                namespace: 'yaobank',
+                tier: 'namespace-isolation',
+                name: 'yaobank-recommendation',
+                action: 1,
+                policy_index: 0,
+                rule_index: 2,
+              }),
+            ],
           },
         },
       ),
@@ -97,7 +107,17 @@ describe('every field', () => {
       reporter: 'src',
       policies: {
         all: null,
-        pending: [{ index: 0, tier: 'namespace-isolation', kind: 'StagedNetworkPolicy', namespace: 'yaobank', name: 'yaobank-recommendation', action: 'allow', ruleIndex: 2 }],
+        pending: [
+          {
+            index: 0,
+            tier: 'namespace-isolation',
+            kind: 'StagedNetworkPolicy',
+            namespace: 'yaobank',
+            name: 'yaobank-recommendation',
+            action: 'allow',
+            ruleIndex: 2,
+          },
+        ],
         enforced: [{ index: 0, tier: '__PROFILE__', kind: 'Profile', namespace: null, name: 'kns.yaobank', action: 'allow', ruleIndex: 0 }],
       },
       numFlows: 3,
@@ -128,7 +148,13 @@ describe('every field', () => {
   });
 
   test('networks are pub or pvt, without namespace; anything else is rejected', () => {
-    expect(ok(flow({}, { dest_type: 4, dest_name: 'pub', dest_namespace: '' })).dest).toEqual({ type: 'net', name: 'pub', namespace: null, labels: ['app=summary'], ip: null });
+    expect(ok(flow({}, { dest_type: 4, dest_name: 'pub', dest_namespace: '' })).dest).toEqual({
+      type: 'net',
+      name: 'pub',
+      namespace: null,
+      labels: ['app=summary'],
+      ip: null,
+    });
     expect(ok(flow({}, { dest_type: 4, dest_name: 'pvt', dest_namespace: '' })).dest.name).toBe('pvt');
     expect(reason(flow({}, { dest_type: 4, dest_name: '10.0.0.1' }))).toBe('invalid dest_name');
     expect(reason(flow({}, { dest_type: 4, dest_name: 'private' }))).toBe('invalid dest_name');
@@ -156,7 +182,12 @@ describe('every field', () => {
 
   test('service: none without a name; the other parts optional', () => {
     expect(ok(flow({}, { dest_service_namespace: 'x', dest_service_port: 80 })).destService).toBeNull();
-    expect(ok(flow({}, { dest_service_name: 'kube-dns' })).destService).toEqual({ name: 'kube-dns', namespace: null, portName: null, port: null });
+    expect(ok(flow({}, { dest_service_name: 'kube-dns' })).destService).toEqual({
+      name: 'kube-dns',
+      namespace: null,
+      portName: null,
+      port: null,
+    });
   });
 
   test.each([
@@ -200,7 +231,9 @@ describe('every field', () => {
   });
 
   test('start and end 0: List found the flow only in intervals the window cuts (goldmane/pkg/storage/diachronic_flow.go Within vs GetWindows)', () => {
-    expect(reason(flow({ start_time: 0, end_time: 0, num_connections_started: 0, source_labels: [], dest_labels: [] }))).toBe('no whole aggregation interval in the window');
+    expect(reason(flow({ start_time: 0, end_time: 0, num_connections_started: 0, source_labels: [], dest_labels: [] }))).toBe(
+      'no whole aggregation interval in the window',
+    );
     expect(ok(flow({ start_time: 0, end_time: 15 })).startTime).toBe(0);
   });
 
@@ -224,26 +257,99 @@ describe('every field', () => {
   });
 });
 
-describe('policy hits: kind, namespace and the policy\'s own name', () => {
+describe("policy hits: kind, namespace and the policy's own name", () => {
   test.each([
-    ['CalicoNetworkPolicy', { kind: 1, namespace: 'shop', tier: 'security', name: 'allow-web' }, 'security', ['NetworkPolicy', 'shop', 'allow-web']],
-    ['CalicoNetworkPolicy, name already tiered (Calico <= 3.31)', { kind: 1, namespace: 'shop', tier: 'security', name: 'security.allow-web' }, 'security', ['NetworkPolicy', 'shop', 'allow-web']],
-    ['CalicoNetworkPolicy, default tier', { kind: 1, namespace: 'shop', tier: 'default', name: 'default.allow-web' }, 'default', ['NetworkPolicy', 'shop', 'allow-web']],
-    ['GlobalNetworkPolicy', { kind: 2, tier: 'platform', name: 'allow-prometheus' }, 'platform', ['GlobalNetworkPolicy', null, 'allow-prometheus']],
-    ['StagedNetworkPolicy', { kind: 3, namespace: 'shop', tier: 'namespace-isolation', name: 'namespace-isolation.shop-recommendation' }, 'namespace-isolation', ['StagedNetworkPolicy', 'shop', 'shop-recommendation']],
-    ['StagedNetworkPolicy, name with staged:', { kind: 3, namespace: 'shop', tier: 'appsec', name: 'staged:waf' }, 'appsec', ['StagedNetworkPolicy', 'shop', 'waf']],
-    ['StagedGlobalNetworkPolicy', { kind: 4, tier: 'security', name: 'quarantine' }, 'security', ['StagedGlobalNetworkPolicy', null, 'quarantine']],
-    ['StagedKubernetesNetworkPolicy', { kind: 5, namespace: 'shop', tier: 'default', name: 'deny-all' }, 'default', ['StagedKubernetesNetworkPolicy', 'shop', 'deny-all']],
-    ['NetworkPolicy (Kubernetes)', { kind: 6, namespace: 'shop', tier: 'default', name: 'allow-dns' }, 'default', ['KubernetesNetworkPolicy', 'shop', 'allow-dns']],
-    ['NetworkPolicy (Kubernetes), prefixed name', { kind: 6, namespace: 'shop', tier: 'default', name: 'knp.default.allow-dns' }, 'default', ['KubernetesNetworkPolicy', 'shop', 'allow-dns']],
+    [
+      'CalicoNetworkPolicy',
+      { kind: 1, namespace: 'shop', tier: 'security', name: 'allow-web' },
+      'security',
+      ['NetworkPolicy', 'shop', 'allow-web'],
+    ],
+    [
+      'CalicoNetworkPolicy, name already tiered (Calico <= 3.31)',
+      { kind: 1, namespace: 'shop', tier: 'security', name: 'security.allow-web' },
+      'security',
+      ['NetworkPolicy', 'shop', 'allow-web'],
+    ],
+    [
+      'CalicoNetworkPolicy, default tier',
+      { kind: 1, namespace: 'shop', tier: 'default', name: 'default.allow-web' },
+      'default',
+      ['NetworkPolicy', 'shop', 'allow-web'],
+    ],
+    [
+      'GlobalNetworkPolicy',
+      { kind: 2, tier: 'platform', name: 'allow-prometheus' },
+      'platform',
+      ['GlobalNetworkPolicy', null, 'allow-prometheus'],
+    ],
+    [
+      'StagedNetworkPolicy',
+      { kind: 3, namespace: 'shop', tier: 'namespace-isolation', name: 'namespace-isolation.shop-recommendation' },
+      'namespace-isolation',
+      ['StagedNetworkPolicy', 'shop', 'shop-recommendation'],
+    ],
+    [
+      'StagedNetworkPolicy, name with staged:',
+      { kind: 3, namespace: 'shop', tier: 'appsec', name: 'staged:waf' },
+      'appsec',
+      ['StagedNetworkPolicy', 'shop', 'waf'],
+    ],
+    [
+      'StagedGlobalNetworkPolicy',
+      { kind: 4, tier: 'security', name: 'quarantine' },
+      'security',
+      ['StagedGlobalNetworkPolicy', null, 'quarantine'],
+    ],
+    [
+      'StagedKubernetesNetworkPolicy',
+      { kind: 5, namespace: 'shop', tier: 'default', name: 'deny-all' },
+      'default',
+      ['StagedKubernetesNetworkPolicy', 'shop', 'deny-all'],
+    ],
+    [
+      'NetworkPolicy (Kubernetes)',
+      { kind: 6, namespace: 'shop', tier: 'default', name: 'allow-dns' },
+      'default',
+      ['KubernetesNetworkPolicy', 'shop', 'allow-dns'],
+    ],
+    [
+      'NetworkPolicy (Kubernetes), prefixed name',
+      { kind: 6, namespace: 'shop', tier: 'default', name: 'knp.default.allow-dns' },
+      'default',
+      ['KubernetesNetworkPolicy', 'shop', 'allow-dns'],
+    ],
     // A Kubernetes name never carried a tier: `default.web` is the policy's own name.
-    ['NetworkPolicy (Kubernetes) named like a tier prefix', { kind: 6, namespace: 'shop', tier: 'default', name: 'default.web' }, 'default', ['KubernetesNetworkPolicy', 'shop', 'default.web']],
-    ['ClusterNetworkPolicy', { kind: 11, tier: 'kube-admin', name: 'block-metadata' }, 'kube-admin', ['ClusterNetworkPolicy', null, 'block-metadata']],
+    [
+      'NetworkPolicy (Kubernetes) named like a tier prefix',
+      { kind: 6, namespace: 'shop', tier: 'default', name: 'default.web' },
+      'default',
+      ['KubernetesNetworkPolicy', 'shop', 'default.web'],
+    ],
+    [
+      'ClusterNetworkPolicy',
+      { kind: 11, tier: 'kube-admin', name: 'block-metadata' },
+      'kube-admin',
+      ['ClusterNetworkPolicy', null, 'block-metadata'],
+    ],
     ['Profile (Goldmane hides its tier)', { kind: 9, tier: '', name: 'kns.shop' }, '__PROFILE__', ['Profile', null, 'kns.shop']],
     ['Profile named by namespace only', { kind: 9, namespace: 'shop' }, '__PROFILE__', ['Profile', null, 'kns.shop']],
-    ['Profile for host endpoints', { kind: 9, name: 'projectcalico-default-allow' }, '__PROFILE__', ['Profile', null, 'projectcalico-default-allow']],
+    [
+      'Profile for host endpoints',
+      { kind: 9, name: 'projectcalico-default-allow' },
+      '__PROFILE__',
+      ['Profile', null, 'projectcalico-default-allow'],
+    ],
   ] as const)('%s', (_kind, h, tier, [kind, namespace, name]) => {
-    expect(policyOf(hit({ action: 2, policy_index: 3, rule_index: 1, ...h }))).toEqual({ index: 3, tier, kind, namespace, name, action: 'deny', ruleIndex: 1 });
+    expect(policyOf(hit({ action: 2, policy_index: 3, rule_index: 1, ...h }))).toEqual({
+      index: 3,
+      tier,
+      kind,
+      namespace,
+      name,
+      action: 'deny',
+      ruleIndex: 1,
+    });
   });
 
   test("EndOfTier is the tier's default action, named by the policy that triggered it, rule -1", () => {
@@ -255,15 +361,45 @@ describe('policy hits: kind, namespace and the policy\'s own name', () => {
       rule_index: -1,
       trigger: hit({ kind: 3, namespace: 'shop', tier: 'namespace-isolation', name: 'shop-recommendation' }),
     });
-    expect(policyOf(endOfTier)).toEqual({ index: 1, tier: 'namespace-isolation', kind: 'StagedNetworkPolicy', namespace: 'shop', name: 'shop-recommendation', action: 'deny', ruleIndex: -1 });
-    const global = hit({ kind: 10, tier: 'security', action: 2, rule_index: -1, trigger: hit({ kind: 2, tier: 'security', name: 'security.default-deny' }) });
-    expect(policyOf(global)).toEqual({ index: 0, tier: 'security', kind: 'GlobalNetworkPolicy', namespace: null, name: 'default-deny', action: 'deny', ruleIndex: -1 });
+    expect(policyOf(endOfTier)).toEqual({
+      index: 1,
+      tier: 'namespace-isolation',
+      kind: 'StagedNetworkPolicy',
+      namespace: 'shop',
+      name: 'shop-recommendation',
+      action: 'deny',
+      ruleIndex: -1,
+    });
+    const global = hit({
+      kind: 10,
+      tier: 'security',
+      action: 2,
+      rule_index: -1,
+      trigger: hit({ kind: 2, tier: 'security', name: 'security.default-deny' }),
+    });
+    expect(policyOf(global)).toEqual({
+      index: 0,
+      tier: 'security',
+      kind: 'GlobalNetworkPolicy',
+      namespace: null,
+      name: 'default-deny',
+      action: 'deny',
+      ruleIndex: -1,
+    });
   });
 
   // goldmane/proto/api.proto: 7 AdminNetworkPolicy and 8 BaselineAdminNetworkPolicy on release-v3.30 and
   // release-v3.31 (reserved from 3.32); a later release may add more. None is ours: another policy.
   test.each([7, 8, 12])('kind %i, unknown to this project, is another policy, not a rejected flow', (kind) => {
-    expect(policyOf(hit({ kind, tier: 'kube-admin', name: 'p', action: 2 }))).toEqual({ index: 0, tier: 'kube-admin', kind: 'Other', namespace: null, name: 'p', action: 'deny', ruleIndex: 0 });
+    expect(policyOf(hit({ kind, tier: 'kube-admin', name: 'p', action: 2 }))).toEqual({
+      index: 0,
+      tier: 'kube-admin',
+      kind: 'Other',
+      namespace: null,
+      name: 'p',
+      action: 'deny',
+      ruleIndex: 0,
+    });
   });
 
   test('hit actions: allow, deny, pass', () => {
@@ -272,12 +408,15 @@ describe('policy hits: kind, namespace and the policy\'s own name', () => {
 
   test('pending and enforced keep their order; all_policies does not exist in Goldmane', () => {
     const trace = ok(
-      flow({}, {
-        policies: {
-          enforced_policies: [hit({ kind: 2, tier: 'security', name: 'pass-all', action: 3 }), profile('yaobank', 1)],
-          pending_policies: [hit({ kind: 4, tier: 'security', name: 'quarantine', action: 2 })],
+      flow(
+        {},
+        {
+          policies: {
+            enforced_policies: [hit({ kind: 2, tier: 'security', name: 'pass-all', action: 3 }), profile('yaobank', 1)],
+            pending_policies: [hit({ kind: 4, tier: 'security', name: 'quarantine', action: 2 })],
+          },
         },
-      }),
+      ),
     ).policies!;
     expect(trace.all).toBeNull();
     expect(trace.enforced!.map((h) => `${h.kind} ${h.name}`)).toEqual(['GlobalNetworkPolicy pass-all', 'Profile kns.yaobank']);
@@ -305,14 +444,22 @@ describe('policy hits: kind, namespace and the policy\'s own name', () => {
     ['namespaced kind without namespace', { kind: 1, tier: 't', name: 'p', action: 1 }, 'missing policy hit namespace'],
     ['global kind with a namespace', { kind: 2, tier: 't', name: 'p', namespace: 'shop', action: 1 }, 'invalid policy hit namespace'],
     ['EndOfTier without trigger', { kind: 10, tier: 't', action: 2, rule_index: -1 }, 'missing policy hit trigger'],
-    ['EndOfTier triggered by EndOfTier', { kind: 10, tier: 't', action: 2, trigger: hit({ kind: 10, tier: 't' }) }, 'invalid policy hit trigger'],
+    [
+      'EndOfTier triggered by EndOfTier',
+      { kind: 10, tier: 't', action: 2, trigger: hit({ kind: 10, tier: 't' }) },
+      'invalid policy hit trigger',
+    ],
     ['Profile without name or namespace', { kind: 9, action: 1 }, 'missing policy hit name'],
   ] as const)('rejected: %s', (_what, h, why) => {
     expect(reason(flow({}, { policies: { enforced_policies: [hit(h)], pending_policies: [] } }))).toBe(why);
   });
 
   test('the mapped traces drive the engine as flow-log traces do', () => {
-    const ctx: LearnContext = { window: { from: 1_794_000_000, to: 1_796_000_000 }, clusterDomain: 'cluster.local', tierName: 'namespace-isolation' };
+    const ctx: LearnContext = {
+      window: { from: 1_794_000_000, to: 1_796_000_000 },
+      clusterDomain: 'cluster.local',
+      tierName: 'namespace-isolation',
+    };
     const ownStagedDeny = hit({
       kind: 10,
       tier: 'namespace-isolation',
@@ -327,7 +474,9 @@ describe('policy hits: kind, namespace and the policy\'s own name', () => {
     // Our own staged recommendation would deny it, but only the profile enforced: still learned.
     expect(typeof learnedWith([profile('yaobank')], [ownStagedDeny])).toBe('object');
     // Someone else's staged policy decides: not ours to learn.
-    expect(learnedWith([profile('yaobank')], [hit({ kind: 4, tier: 'security', name: 'quarantine', action: 2 })])).toBe('decided by another policy');
+    expect(learnedWith([profile('yaobank')], [hit({ kind: 4, tier: 'security', name: 'quarantine', action: 2 })])).toBe(
+      'decided by another policy',
+    );
     // A higher tier allowed it.
     const platform = hit({ kind: 2, tier: 'platform', name: 'allow-prometheus', action: 1 });
     expect(learnedWith([platform], [platform])).toBe('decided by another policy');
@@ -335,16 +484,7 @@ describe('policy hits: kind, namespace and the policy\'s own name', () => {
 });
 
 describe('hostile values are rejected with a fixed reason, never echoed', () => {
-  const hostile = [
-    '../../etc/passwd',
-    'a"b',
-    "x'; rm -rf /",
-    'line\nbreak',
-    '{{ template }}',
-    'a|b',
-    'x'.repeat(300),
-    '\u202eevil',
-  ];
+  const hostile = ['../../etc/passwd', 'a"b', "x'; rm -rf /", 'line\nbreak', '{{ template }}', 'a|b', 'x'.repeat(300), '\u202eevil'];
 
   test.each(hostile)('%j as names, namespaces, labels, services and policy names', (bad) => {
     const cases: WireFlow[] = [
@@ -359,9 +499,18 @@ describe('hostile values are rejected with a fixed reason, never echoed', () => 
       flow({}, { dest_service_name: bad }),
       flow({}, { dest_service_name: 'web', dest_service_namespace: bad }),
       flow({}, { dest_service_name: 'web', dest_service_port_name: bad }),
-      flow({}, { policies: { enforced_policies: [hit({ kind: 1, namespace: bad, tier: 't', name: 'p', action: 1 })], pending_policies: [] } }),
-      flow({}, { policies: { enforced_policies: [hit({ kind: 1, namespace: 'ns', tier: bad, name: 'p', action: 1 })], pending_policies: [] } }),
-      flow({}, { policies: { enforced_policies: [hit({ kind: 1, namespace: 'ns', tier: 't', name: bad, action: 1 })], pending_policies: [] } }),
+      flow(
+        {},
+        { policies: { enforced_policies: [hit({ kind: 1, namespace: bad, tier: 't', name: 'p', action: 1 })], pending_policies: [] } },
+      ),
+      flow(
+        {},
+        { policies: { enforced_policies: [hit({ kind: 1, namespace: 'ns', tier: bad, name: 'p', action: 1 })], pending_policies: [] } },
+      ),
+      flow(
+        {},
+        { policies: { enforced_policies: [hit({ kind: 1, namespace: 'ns', tier: 't', name: bad, action: 1 })], pending_policies: [] } },
+      ),
       flow({}, { policies: { enforced_policies: [hit({ kind: 9, name: bad, action: 1 })], pending_policies: [] } }),
     ];
     for (const c of cases) {
@@ -377,13 +526,19 @@ describe('hostile values are rejected with a fixed reason, never echoed', () => 
       expect(reason(flow({}, { dest_name: bad }))).toBe('invalid dest_name');
       expect(reason(flow({}, { dest_type: 3, dest_name: bad }))).toBe('invalid dest_name');
       expect(reason(flow({}, { dest_service_name: bad }))).toBe('invalid dest_service_name');
-      expect(reason(flow({}, { policies: { enforced_policies: [hit({ kind: 2, tier: bad, name: 'p', action: 1 })], pending_policies: [] } }))).toBe('invalid policy hit tier');
-      expect(reason(flow({}, { policies: { enforced_policies: [hit({ kind: 2, tier: 't', name: bad, action: 1 })], pending_policies: [] } }))).toBe('invalid policy hit name');
+      expect(
+        reason(flow({}, { policies: { enforced_policies: [hit({ kind: 2, tier: bad, name: 'p', action: 1 })], pending_policies: [] } })),
+      ).toBe('invalid policy hit tier');
+      expect(
+        reason(flow({}, { policies: { enforced_policies: [hit({ kind: 2, tier: 't', name: bad, action: 1 })], pending_policies: [] } })),
+      ).toBe('invalid policy hit name');
     }
   });
 
   test('too many labels or policy hits', () => {
     expect(reason(flow({ source_labels: Array.from({ length: 257 }, (_, i) => `k${i}=v`) }))).toBe('invalid source_labels');
-    expect(reason(flow({}, { policies: { enforced_policies: Array.from({ length: 65 }, () => profile('yaobank')), pending_policies: [] } }))).toBe('invalid policies');
+    expect(
+      reason(flow({}, { policies: { enforced_policies: Array.from({ length: 65 }, () => profile('yaobank')), pending_policies: [] } })),
+    ).toBe('invalid policies');
   });
 });

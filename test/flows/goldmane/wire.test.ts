@@ -1,6 +1,16 @@
 import { describe, expect, test } from '@jest/globals';
 import { flowIdentity, flowsCodec, splitListResult } from '../../../src/flows/sources/goldmane/wire.ts';
-import { ACTION, ENDPOINT, Encoder, encodedKey, encodeFlowResult, KIND, REPORTER, type TestFlow, type TestPolicyHit } from '../../support/goldmane-server.ts';
+import {
+  ACTION,
+  ENDPOINT,
+  Encoder,
+  encodedKey,
+  encodeFlowResult,
+  KIND,
+  REPORTER,
+  type TestFlow,
+  type TestPolicyHit,
+} from '../../support/goldmane-server.ts';
 
 // The test server encodes by hand from upstream's field numbers (goldmane/proto/api.proto, the
 // same for these messages on every release: contract.test.ts); decoding with our .proto (through
@@ -33,7 +43,17 @@ const everyField: TestFlow = {
           trigger: { kind: KIND.GlobalNetworkPolicy, tier: 'security', name: 'security.default-deny' },
         },
       ],
-      pending_policies: [{ kind: KIND.ClusterNetworkPolicy, namespace: '', name: 'n', tier: 'kube-admin', action: ACTION.pass, policy_index: 1, rule_index: 7 }],
+      pending_policies: [
+        {
+          kind: KIND.ClusterNetworkPolicy,
+          namespace: '',
+          name: 'n',
+          tier: 'kube-admin',
+          action: ACTION.pass,
+          policy_index: 1,
+          rule_index: 7,
+        },
+      ],
     },
   },
   start_time: 1_795_000_000,
@@ -52,7 +72,17 @@ const everyField: TestFlow = {
 describe('the wire contract', () => {
   test('every field of FlowResult, by number, decodes to the field of that name', () => {
     const decoded = flowsCodec().decodeFlowResult(encodeFlowResult(42, everyField));
-    const hit = (h: TestPolicyHit, trigger: unknown = null): unknown => ({ kind: 0, namespace: '', name: '', tier: '', action: 0, policy_index: 0, rule_index: 0, ...h, trigger });
+    const hit = (h: TestPolicyHit, trigger: unknown = null): unknown => ({
+      kind: 0,
+      namespace: '',
+      name: '',
+      tier: '',
+      action: 0,
+      policy_index: 0,
+      rule_index: 0,
+      ...h,
+      trigger,
+    });
     expect(decoded).toEqual({
       id: 42,
       flow: {
@@ -60,7 +90,9 @@ describe('the wire contract', () => {
         Key: {
           ...everyField.Key,
           policies: {
-            enforced_policies: [hit(everyField.Key!.policies!.enforced_policies![0]!, hit(everyField.Key!.policies!.enforced_policies![0]!.trigger!))],
+            enforced_policies: [
+              hit(everyField.Key!.policies!.enforced_policies![0]!, hit(everyField.Key!.policies!.enforced_policies![0]!.trigger!)),
+            ],
             pending_policies: [hit(everyField.Key!.policies!.pending_policies![0]!)],
           },
         },
@@ -69,7 +101,9 @@ describe('the wire contract', () => {
   });
 
   test('int64 values: negative numbers and values past 2^53 (never exact as Number, so range checks reject them)', () => {
-    const decoded = flowsCodec().decodeFlowResult(encodeFlowResult(1, { start_time: -5, end_time: 2 ** 60, num_connections_started: 2 ** 53 + 2 }));
+    const decoded = flowsCodec().decodeFlowResult(
+      encodeFlowResult(1, { start_time: -5, end_time: 2 ** 60, num_connections_started: 2 ** 53 + 2 }),
+    );
     expect(decoded.flow!.start_time).toBe(-5);
     expect(decoded.flow!.end_time).toBe(2 ** 60);
     expect(Number.isSafeInteger(decoded.flow!.num_connections_started)).toBe(false);
@@ -93,11 +127,32 @@ describe('splitting a List reply', () => {
 
   test('unknown fields of every wire type are skipped (a newer Goldmane)', () => {
     const unknown = Buffer.from([
-      (9 << 3) | 0, 0x96, 0x01, // varint 150
-      (10 << 3) | 1, 1, 2, 3, 4, 5, 6, 7, 8, // fixed64
-      (11 << 3) | 5, 1, 2, 3, 4, // fixed32
+      (9 << 3) | 0,
+      0x96,
+      0x01, // varint 150
+      (10 << 3) | 1,
+      1,
+      2,
+      3,
+      4,
+      5,
+      6,
+      7,
+      8, // fixed64
+      (11 << 3) | 5,
+      1,
+      2,
+      3,
+      4, // fixed32
     ]);
-    const reply = Buffer.concat([unknown, new Encoder().bytes(1, Buffer.concat([meta(2, 9), unknown])).bytes(12, Buffer.from('x')).bytes(2, Buffer.from([8, 1])).finish()]);
+    const reply = Buffer.concat([
+      unknown,
+      new Encoder()
+        .bytes(1, Buffer.concat([meta(2, 9), unknown]))
+        .bytes(12, Buffer.from('x'))
+        .bytes(2, Buffer.from([8, 1]))
+        .finish(),
+    ]);
     expect(splitListResult(reply)).toEqual({ meta: { totalPages: 2, totalResults: 9 }, flows: [Buffer.from([8, 1])] });
   });
 

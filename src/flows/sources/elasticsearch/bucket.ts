@@ -9,6 +9,7 @@ import { isPortNumber } from '../../../calico/ports.ts';
 import { parseProtocol } from '../../../calico/protocol.ts';
 import { memoize } from '../../../util/memo.ts';
 import { parsePolicyHit } from '../../policy-hit.ts';
+import type { DestinationService, EndpointType, FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from '../../record.ts';
 import {
   ENDPOINT_TYPES,
   FORWARDED_ONLY,
@@ -16,15 +17,14 @@ import {
   MAX_HITS,
   MAX_TIME,
   NO_STRINGS,
+  type NotRead,
   normalisedDomains,
-  parseReporter,
   PROTOCOL_ZERO,
+  parseReporter,
   validDnsLabel,
   validEndpointName,
-  type NotRead,
 } from '../../validation.ts';
-import type { DestinationService, EndpointType, FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from '../../record.ts';
-import { END, NUM_FLOWS, START, TRACE_ENTRY_SEPARATOR, TRACE_INVALID, TRACE_LIST_SEPARATOR, type KeyName } from './query.ts';
+import { END, type KeyName, NUM_FLOWS, START, TRACE_ENTRY_SEPARATOR, TRACE_INVALID, TRACE_LIST_SEPARATOR } from './query.ts';
 
 export type BucketResult = { ok: true; record: FlowRecord } | NotRead;
 

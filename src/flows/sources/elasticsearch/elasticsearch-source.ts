@@ -9,9 +9,9 @@ import { Client, errors } from '@elastic/elasticsearch';
 import type { ElasticsearchConfig } from '../../../deployment/deployment-config.ts';
 import type { FlowRecord } from '../../record.ts';
 import { SkipReport } from '../../skip-report.ts';
-import { FlowSourceError, type FlowSource, type TimeWindow } from '../../source.ts';
+import { type FlowSource, FlowSourceError, type TimeWindow } from '../../source.ts';
 import { parseBucket } from './bucket.ts';
-import { AGGREGATION, searchBody, type AfterKey } from './query.ts';
+import { type AfterKey, AGGREGATION, searchBody } from './query.ts';
 
 export interface RetryOptions {
   /** Tries per request, the first included (default 5). */
@@ -51,7 +51,10 @@ const JSON_HEADERS = { accept: 'application/json', 'content-type': 'application/
 const sleepFor = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Reads the credential and CA files and builds the client; fails before anything is searched. */
-export async function openElasticsearchSource(config: ElasticsearchConfig, options: ElasticsearchSourceOptions = {}): Promise<ElasticsearchFlowSource> {
+export async function openElasticsearchSource(
+  config: ElasticsearchConfig,
+  options: ElasticsearchSourceOptions = {},
+): Promise<ElasticsearchFlowSource> {
   const node = displayNode(config.node);
   if (!/^[^\s/\\?#"<>|]+$/.test(config.index)) throw new FlowSourceError(`elasticsearch ${node}: invalid index pattern "${config.index}"`);
   const pageSize = options.pageSize ?? config.pageSize ?? DEFAULT_PAGE_SIZE;
@@ -66,7 +69,9 @@ async function buildClient(config: ElasticsearchConfig, node: string): Promise<C
   const url = new URL(config.node);
   // Secrets live in mounted files; one inlined in the URL would end up in logs and messages.
   if (url.username !== '' || url.password !== '') {
-    throw new FlowSourceError(`elasticsearch ${node}: the node URL must not carry credentials; use apiKeyFile, or username and passwordFile`);
+    throw new FlowSourceError(
+      `elasticsearch ${node}: the node URL must not carry credentials; use apiKeyFile, or username and passwordFile`,
+    );
   }
   let auth: { apiKey: string } | { username: string; password: string };
   if (config.apiKeyFile !== undefined) {
@@ -99,7 +104,14 @@ async function readSecret(path: string, what: string): Promise<string> {
     return await readFile(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (code ?? 'unreadable');
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : (code ?? 'unreadable');
     // The path only: never the contents.
     throw new FlowSourceError(`cannot read ${what} ${path}: ${why}`);
   }
@@ -192,7 +204,9 @@ export class ElasticsearchFlowSource implements FlowSource {
       }
       if (!failure.retryable) throw new FlowSourceError(`${this.description}: ${failure.message}`);
       if (attempt >= attempts) {
-        throw new FlowSourceError(`${this.description}: ${failure.message}; gave up after ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}`);
+        throw new FlowSourceError(
+          `${this.description}: ${failure.message}; gave up after ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}`,
+        );
       }
       const backoff = baseDelayMs * 2 ** (attempt - 1);
       await this.#sleep(Math.min(failure.retryAfterMs ?? backoff, maxDelayMs));
@@ -209,7 +223,10 @@ function checkComplete(response: unknown, description: string): void {
   if (failed > 0) {
     const failures = Array.isArray(shards?.['failures']) ? (shards['failures'] as unknown[]) : [];
     const first = failures[0] as Record<string, unknown> | undefined;
-    const where = typeof first?.['index'] === 'string' ? ` (index ${first['index']}${typeof first['shard'] === 'number' ? `, shard ${first['shard']}` : ''})` : '';
+    const where =
+      typeof first?.['index'] === 'string'
+        ? ` (index ${first['index']}${typeof first['shard'] === 'number' ? `, shard ${first['shard']}` : ''})`
+        : '';
     const total = typeof shards?.['total'] === 'number' ? ` of ${shards['total']}` : '';
     throw new FlowSourceError(
       `${description}: ${failed}${total} shards failed, so the flows would be incomplete: ${errorReason(first?.['reason']) ?? 'no reason given'}${where}`,
@@ -254,12 +271,17 @@ function classify(e: unknown, index: string): { retryable: boolean; message: str
   // The client keeps only the message of a TLS failure; a certificate that does not verify will
   // not verify on a retry either.
   if (e instanceof errors.ConnectionError && /certificate|altnames/i.test(e.message)) {
-    return { retryable: false, message: `TLS: ${clip(e.message)} (is caFile the CA that signed the server's certificate?)`, retryAfterMs: null };
+    return {
+      retryable: false,
+      message: `TLS: ${clip(e.message)} (is caFile the CA that signed the server's certificate?)`,
+      retryAfterMs: null,
+    };
   }
   if (e instanceof errors.TimeoutError || e instanceof errors.ConnectionError || e instanceof errors.NoLivingConnectionsError) {
     return { retryable: true, message: `${e.name}: ${clip(e.message)}`, retryAfterMs: null };
   }
-  if (e instanceof errors.ElasticsearchClientError) return { retryable: false, message: `${e.name}: ${clip(e.message)}`, retryAfterMs: null };
+  if (e instanceof errors.ElasticsearchClientError)
+    return { retryable: false, message: `${e.name}: ${clip(e.message)}`, retryAfterMs: null };
   throw e;
 }
 
@@ -270,7 +292,9 @@ function errorReason(error: unknown): string | null {
   const o = error as Record<string, unknown>;
   const own = [o['type'], o['reason']].filter((x) => typeof x === 'string').join(': ');
   const rootCause = Array.isArray(o['root_cause']) ? (o['root_cause'][0] as Record<string, unknown> | undefined) : undefined;
-  const failedShard = Array.isArray(o['failed_shards']) ? (o['failed_shards'][0] as Record<string, unknown> | undefined)?.['reason'] : undefined;
+  const failedShard = Array.isArray(o['failed_shards'])
+    ? (o['failed_shards'][0] as Record<string, unknown> | undefined)?.['reason']
+    : undefined;
   const inner = errorReason(failedShard ?? rootCause ?? o['caused_by'] ?? null);
   const text = inner !== null && inner !== own && !own.includes(inner) ? `${own} (${inner})` : own;
   return text === '' ? null : clip(text);

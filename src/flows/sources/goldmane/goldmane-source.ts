@@ -19,12 +19,20 @@ import * as grpc from '@grpc/grpc-js';
 import type { GoldmaneConfig } from '../../../deployment/deployment-config.ts';
 import type { FlowRecord } from '../../record.ts';
 import { SkipReport } from '../../skip-report.ts';
-import { FlowSourceError, type FlowSource, type TimeWindow } from '../../source.ts';
+import { type FlowSource, FlowSourceError, type TimeWindow } from '../../source.ts';
 import { readWindow, type Slice } from './list-window.ts';
 import { HISTORY_SECONDS, StreamResume } from './stream-resume.ts';
 import { probeTls, splitAddress } from './tls-probe.ts';
 import { goldmaneFlowToRecord } from './to-record.ts';
-import { flowIdentity, flowsClientConstructor, flowsCodec, type ListPage, type WireFlowListRequest, type WireFlowResult, type WireFlowStreamRequest } from './wire.ts';
+import {
+  flowIdentity,
+  flowsClientConstructor,
+  flowsCodec,
+  type ListPage,
+  type WireFlowListRequest,
+  type WireFlowResult,
+  type WireFlowStreamRequest,
+} from './wire.ts';
 
 export interface GoldmaneSourceOptions {
   /** Flows one List reply may hold before a window is cut into slices; default 10,000. */
@@ -131,7 +139,13 @@ export class GoldmaneFlowSource implements FlowSource {
     this.#maxReplyBytes = integerOption(options.maxReplyBytes, DEFAULT_MAX_REPLY_BYTES, 1024, 2 ** 31 - 1, 'maxReplyBytes');
     this.#retries = integerOption(options.retries, DEFAULT_RETRIES, 0, 100, 'retries');
     this.#backoffMs = integerOption(options.backoffMs, DEFAULT_BACKOFF_MS, 0, 3_600_000, 'backoffMs');
-    this.#maxBackoffMs = integerOption(options.maxBackoffMs, Math.max(DEFAULT_MAX_BACKOFF_MS, this.#backoffMs), this.#backoffMs, 3_600_000, 'maxBackoffMs');
+    this.#maxBackoffMs = integerOption(
+      options.maxBackoffMs,
+      Math.max(DEFAULT_MAX_BACKOFF_MS, this.#backoffMs),
+      this.#backoffMs,
+      3_600_000,
+      'maxBackoffMs',
+    );
     try {
       // One context for gRPC and for the diagnostic probe (tls-probe.ts).
       this.#secureContext = createSecureContext({ ca: tls.ca, key: tls.key, cert: tls.cert });
@@ -238,7 +252,11 @@ export class GoldmaneFlowSource implements FlowSource {
             }
             const converted = goldmaneFlowToRecord(decoded.flow);
             if (converted.ok) onRecord(converted.record);
-            else (converted.nothingToLearn ? this.unlearnable : this.skipped).add(`goldmane stream flow ${this.#inputsRead}`, converted.reason);
+            else
+              (converted.nothingToLearn ? this.unlearnable : this.skipped).add(
+                `goldmane stream flow ${this.#inputsRead}`,
+                converted.reason,
+              );
             if (resume.resumeFrom > progress) emit({ type: 'progress', before: (progress = resume.resumeFrom) });
           }
           reason = 'the stream ended';
@@ -373,7 +391,8 @@ function safely<T>(f: () => T): T | null {
 
 function integerOption(value: number | undefined, fallback: number, min: number, max: number, name: string): number {
   if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${value}`);
+  if (!Number.isSafeInteger(value) || value < min || value > max)
+    throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${value}`);
   return value;
 }
 

@@ -85,7 +85,12 @@ export function cut(slice: Slice, parts: number): Slice[] {
  * handling must finish before the next one starts (it is awaited), so at most two replies are held.
  * A failing call or handler ends the read with its error, after the handler in progress settles.
  */
-export async function readWindow(list: ListCall, window: TimeWindow, maxFlowsPerCall: number, onReply: (page: ListPage, slice: Slice) => Promise<void>): Promise<void> {
+export async function readWindow(
+  list: ListCall,
+  window: TimeWindow,
+  maxFlowsPerCall: number,
+  onReply: (page: ListPage, slice: Slice) => Promise<void>,
+): Promise<void> {
   let handling: Promise<void> = Promise.resolve();
   const hand = async (page: ListPage, slice: Slice): Promise<void> => {
     // A handler's failure surfaces here, before any further call.
@@ -95,7 +100,12 @@ export async function readWindow(list: ListCall, window: TimeWindow, maxFlowsPer
     handling.catch(() => undefined);
   };
 
-  const request = (slice: Slice, pageSize: number): WireFlowListRequest => ({ start_time_gte: slice.from, start_time_lt: slice.to, page: 0, page_size: pageSize });
+  const request = (slice: Slice, pageSize: number): WireFlowListRequest => ({
+    start_time_gte: slice.from,
+    start_time_lt: slice.to,
+    page: 0,
+    page_size: pageSize,
+  });
 
   /** The whole slice in one reply; cut when even that is over the reply size limit. */
   const whole = async (slice: Slice): Promise<void> => {

@@ -89,7 +89,10 @@ function describe(e: NodeJS.ErrnoException): string {
     default: {
       // OpenSSL alerts ("tlsv13 alert certificate required", "sslv3 alert bad certificate") name no secrets.
       const text = (e.message ?? '').replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, 200);
-      const alert = /alert (certificate required|bad certificate|unknown ca|certificate unknown|certificate expired|certificate revoked|handshake failure)/i.exec(text);
+      const alert =
+        /alert (certificate required|bad certificate|unknown ca|certificate unknown|certificate expired|certificate revoked|handshake failure)/i.exec(
+          text,
+        );
       if (alert) return `TLS check: the server refused the client certificate (${alert[0]}; certFile, keyFile)`;
       return `TLS check: ${e.code ?? 'error'}: ${text}`;
     }

@@ -14,9 +14,31 @@
 import { parseProtocol } from '../../../calico/protocol.ts';
 import { memoize } from '../../../util/memo.ts';
 import { bareName, PROFILE_TIER } from '../../policy-hit.ts';
-import type { DestinationService, EndpointType, FlowEndpoint, FlowRecord, PolicyHit, PolicyHitAction, PolicyHitKind, PolicyTrace } from '../../record.ts';
-import { MAX_HITS, MAX_LABELS, MAX_NAME, MAX_TIME, NO_STRINGS, validDnsLabel, validEndpointName, validLabel, validSubdomain, isProtocolZero, PROTOCOL_ZERO, type NotRead } from '../../validation.ts';
-import { Action, EndpointType as WireEndpointType, PolicyKind, Reporter, type Int64, type WireFlow, type WirePolicyHit } from './wire.ts';
+import type {
+  DestinationService,
+  EndpointType,
+  FlowEndpoint,
+  FlowRecord,
+  PolicyHit,
+  PolicyHitAction,
+  PolicyHitKind,
+  PolicyTrace,
+} from '../../record.ts';
+import {
+  isProtocolZero,
+  MAX_HITS,
+  MAX_LABELS,
+  MAX_NAME,
+  MAX_TIME,
+  NO_STRINGS,
+  type NotRead,
+  PROTOCOL_ZERO,
+  validDnsLabel,
+  validEndpointName,
+  validLabel,
+  validSubdomain,
+} from '../../validation.ts';
+import { Action, type Int64, PolicyKind, Reporter, EndpointType as WireEndpointType, type WireFlow, type WirePolicyHit } from './wire.ts';
 
 export type ToRecordResult = { ok: true; record: FlowRecord } | NotRead;
 
@@ -54,7 +76,8 @@ export function goldmaneFlowToRecord(flow: WireFlow | null | undefined): ToRecor
   try {
     return { ok: true, record: toRecord(flow) };
   } catch (e) {
-    if (e instanceof Reject) return e.nothingToLearn ? { ok: false, reason: e.reason, nothingToLearn: true } : { ok: false, reason: e.reason };
+    if (e instanceof Reject)
+      return e.nothingToLearn ? { ok: false, reason: e.reason, nothingToLearn: true } : { ok: false, reason: e.reason };
     throw e;
   }
 }
@@ -108,7 +131,8 @@ function enumReject(value: unknown, field: string): Reject {
 /** An int64 in [min, max]: Number with our loader options, a decimal string with `longs: String`. */
 function int(v: Int64 | null | undefined, min: number, max: number, field: string): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d{1,20}$/.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new Reject(v === undefined || v === null ? `missing field ${field}` : `invalid ${field}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new Reject(v === undefined || v === null ? `missing field ${field}` : `invalid ${field}`);
   return n;
 }
 
@@ -124,7 +148,13 @@ function optionalText(v: unknown, field: string): string | null {
   return v;
 }
 
-function endpoint(typeValue: number, nameValue: string, namespaceValue: string, labelsValue: string[], side: 'source' | 'dest'): FlowEndpoint {
+function endpoint(
+  typeValue: number,
+  nameValue: string,
+  namespaceValue: string,
+  labelsValue: string[],
+  side: 'source' | 'dest',
+): FlowEndpoint {
   const type = typeof typeValue === 'number' ? ENDPOINT_TYPES[typeValue] : undefined;
   if (type === undefined) throw enumReject(typeValue, `${side}_type`);
   const name = optionalText(nameValue, `${side}_name`);
@@ -200,7 +230,8 @@ function policyHit(h: WirePolicyHit): PolicyHit {
     return { index, tier, ...policyOf(trigger, tier), action, ruleIndex: -1 };
   }
   const ruleIndex = int(h.rule_index, -1, MAX_RULE_INDEX, 'policy hit rule_index');
-  if (h.kind === PolicyKind.Profile) return { index, tier: PROFILE_TIER, kind: 'Profile', namespace: null, name: profileName(h), action, ruleIndex };
+  if (h.kind === PolicyKind.Profile)
+    return { index, tier: PROFILE_TIER, kind: 'Profile', namespace: null, name: profileName(h), action, ruleIndex };
   const tier = hitTier(h.tier);
   return { index, tier, ...policyOf(h, tier), action, ruleIndex };
 }
@@ -255,7 +286,8 @@ function policyOf(h: WirePolicyHit, tier: string): Pick<PolicyHit, 'kind' | 'nam
   if (!known.namespaced && namespace !== null) throw new Reject('invalid policy hit namespace');
   // Kubernetes policies never carried a tier in their names, only the legacy `knp.default.` /
   // `kcnp.<tier>.` prefixes (as src/flows/policy-hit.ts reads flow logs): only those are dropped.
-  if (known.kind === 'KubernetesNetworkPolicy' || known.kind === 'StagedKubernetesNetworkPolicy') return { kind: known.kind, namespace, name: checkedName(stripPrefix(name, 'knp.default')) };
+  if (known.kind === 'KubernetesNetworkPolicy' || known.kind === 'StagedKubernetesNetworkPolicy')
+    return { kind: known.kind, namespace, name: checkedName(stripPrefix(name, 'knp.default')) };
   if (known.kind === 'ClusterNetworkPolicy') return { kind: known.kind, namespace, name: checkedName(stripPrefix(name, `kcnp.${tier}`)) };
   return { kind: known.kind, namespace, name: checkedName(bareName(name, tier)) };
 }

@@ -144,9 +144,14 @@ export function flowsCodec(): FlowsCodec {
     const service = definition['goldmane.Flows'] as grpc.ServiceDefinition | undefined;
     const list = service?.['List'];
     const stream = service?.['Stream'];
-    if (list === undefined || stream === undefined) throw new Error(`${PROTO_FILE} declares no goldmane.Flows service with List and Stream`);
+    if (list === undefined || stream === undefined)
+      throw new Error(`${PROTO_FILE} declares no goldmane.Flows service with List and Stream`);
     codec = {
-      service: { ...service, List: { ...list, responseDeserialize: splitListResult }, Stream: { ...stream, responseDeserialize: (bytes: Buffer) => bytes } },
+      service: {
+        ...service,
+        List: { ...list, responseDeserialize: splitListResult },
+        Stream: { ...stream, responseDeserialize: (bytes: Buffer) => bytes },
+      },
       decodeFlowResult: stream.responseDeserialize as (bytes: Buffer) => WireFlowResult,
     };
   }
