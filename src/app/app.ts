@@ -8,6 +8,7 @@ import type { RunLock } from '../cluster/run-lock.ts';
 import { type LoadedConfig, loadRepositoryConfig } from '../config/load-repository-config.ts';
 import type { ScheduleDefaults } from '../config/repository-config.ts';
 import type { FlowSource } from '../flows/source.ts';
+import { parseBranch } from '../plan/lifecycle/unit-key.ts';
 import type { TreeFiles } from '../tree/tree.ts';
 import type { FlowCollectors } from './collect/collector.ts';
 import { githubConfigReader, visibilityOf } from './github/github-config-reader.ts';
@@ -22,7 +23,6 @@ import type { Decision } from './run/decide.ts';
 import { restoreOverwrittenBoxes } from './run/restore-boxes.ts';
 import { type RunResult, runRepository } from './run/run-repository.ts';
 import { type RepositoryKey, Scheduler, type Settle } from './scheduler.ts';
-import { parseBranch } from './state/proposal-key.ts';
 import { isDismissal, REBASE_LABEL, RECOMMENDATION_LABEL, STATUS_LABELS } from './state/pull-request-state.ts';
 
 export interface AppOptions {

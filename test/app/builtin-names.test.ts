@@ -6,11 +6,11 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { AppMetrics } from '../../src/app/ops/metrics.ts';
 import { decodeDashboardState } from '../../src/app/render/dashboard.ts';
-import { branchName } from '../../src/app/state/proposal-key.ts';
 import { RECOMMENDATION_LABEL } from '../../src/app/state/pull-request-state.ts';
 import { clusterConnection, validateDeploymentConfig } from '../../src/config/deployment-config.ts';
 import { FlowSourceError } from '../../src/flows/source.ts';
 import { openFlowSource } from '../../src/flows/sources/open-flow-source.ts';
+import { branchName } from '../../src/plan/lifecycle/unit-key.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, HOUR, stopClean } from './support/app-harness.ts';
 import { metricSamples } from './support/metric-samples.ts';

@@ -6,8 +6,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import nock from 'nock';
 import { parse } from 'yaml';
-import { branchName } from '../../src/app/state/proposal-key.ts';
 import { KubernetesClusterContext } from '../../src/cluster/cluster-context.ts';
+import { branchName } from '../../src/plan/lifecycle/unit-key.ts';
 import { KubeApiServer } from '../support/kube-api-server.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, CONFIG } from './support/app-harness.ts';

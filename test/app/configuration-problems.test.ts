@@ -6,9 +6,9 @@
 
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { decodeDashboardState } from '../../src/app/render/dashboard.ts';
-import { branchName } from '../../src/app/state/proposal-key.ts';
 import { MAX_CONFIG_BYTES } from '../../src/config/config-yaml.ts';
 import { CONFIG_PATH } from '../../src/config/repository-config.ts';
+import { branchName } from '../../src/plan/lifecycle/unit-key.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, CONFIG, HOUR, stopClean } from './support/app-harness.ts';
 

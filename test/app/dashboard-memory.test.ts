@@ -16,9 +16,9 @@ import {
 import { DASHBOARD_SEARCH_TERM, FLOW_WINDOW_OVERLAP } from '../../src/app/run/run-repository.ts';
 import { mergeDashboardMemory } from '../../src/app/state/dashboard-memory.ts';
 import { replaceMarker } from '../../src/app/state/marker.ts';
-import { branchName } from '../../src/app/state/proposal-key.ts';
 import type { ObservedAtom } from '../../src/engine/model.ts';
 import { formatTime } from '../../src/engine/provenance.ts';
+import { branchName } from '../../src/plan/lifecycle/unit-key.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, CONFIG, HOUR } from './support/app-harness.ts';
 

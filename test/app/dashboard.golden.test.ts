@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, test } from '@jest/globals';
-import { branchName } from '../../src/app/state/proposal-key.ts';
+import { branchName } from '../../src/plan/lifecycle/unit-key.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, CONFIG as HARNESS_CONFIG, stopClean } from './support/app-harness.ts';
 

@@ -1,7 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import type { PullRequestInfo } from '../../src/app/github/repository.ts';
-import { decide, type Limits, needsHistory, type UnitChange, type UnitFacts } from '../../src/app/run/decide.ts';
+import { decide, type Limits, needsHistory, type UnitFacts } from '../../src/app/run/decide.ts';
 import { encodeState, type PullRequestState, REBASE_LABEL } from '../../src/app/state/pull-request-state.ts';
+import type { UnitChange } from '../../src/plan/lifecycle/unit.ts';
 
 const noLimits: Limits = { concurrent: 0, hourly: 0, open: 0, openedLastHour: 0 };
 const recommendation = (hash: string) => ({ hash, files: new Map([['p', 'x']]) }) as unknown as UnitChange;

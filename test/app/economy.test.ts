@@ -1,7 +1,7 @@
 // GitHub request economy and convergence after interruptions, counted on the fake GitHub.
 
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { branchName } from '../../src/app/state/proposal-key.ts';
+import { branchName } from '../../src/plan/lifecycle/unit-key.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, HOUR } from './support/app-harness.ts';
 

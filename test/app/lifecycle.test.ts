@@ -3,10 +3,10 @@
 
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { text } from '../../src/app/render/markdown.ts';
-import { branchName, branchOf } from '../../src/app/state/proposal-key.ts';
 import { decodeState, REBASE_LABEL, RECOMMENDATION_LABEL } from '../../src/app/state/pull-request-state.ts';
 import { CONFIG_PATH } from '../../src/config/repository-config.ts';
 import { formatTime } from '../../src/engine/provenance.ts';
+import { branchName, branchOf } from '../../src/plan/lifecycle/unit-key.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, CONFIG, HOUR, stopClean } from './support/app-harness.ts';
 

@@ -6,8 +6,8 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { parse } from 'yaml';
 import { text } from '../../src/app/render/markdown.ts';
-import { branchName, branchOf } from '../../src/app/state/proposal-key.ts';
 import { RECOMMENDATION_LABEL } from '../../src/app/state/pull-request-state.ts';
+import { branchName, branchOf } from '../../src/plan/lifecycle/unit-key.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, CONFIG, HOUR } from './support/app-harness.ts';
 

@@ -3,8 +3,8 @@
 
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { code, text, timestamp } from '../../src/app/render/markdown.ts';
-import { branchName } from '../../src/app/state/proposal-key.ts';
 import { decodeState } from '../../src/app/state/pull-request-state.ts';
+import { branchName } from '../../src/plan/lifecycle/unit-key.ts';
 import { KUSTOMIZE_LAYOUT } from '../support/engine.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, HOUR } from './support/app-harness.ts';

@@ -4,9 +4,9 @@ import { code, text } from '../../src/app/render/markdown.ts';
 import { trafficGraph } from '../../src/app/render/mermaid.ts';
 import { MAX_BODY, type PullRequestContent, renderPullRequestBody } from '../../src/app/render/pull-request-body.ts';
 import { decodeMarker, encodeMarker, replaceMarker } from '../../src/app/state/marker.ts';
-import { branchName, parseBranch } from '../../src/app/state/proposal-key.ts';
 import { decodeState, encodeState, type PullRequestState } from '../../src/app/state/pull-request-state.ts';
 import type { RuleReport } from '../../src/engine/report.ts';
+import { branchName, parseBranch } from '../../src/plan/lifecycle/unit-key.ts';
 
 const state: PullRequestState = {
   v: 1,

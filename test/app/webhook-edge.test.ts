@@ -14,7 +14,7 @@ import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import nock from 'nock';
 import { RecentDeliveries, webhookSecretProblem } from '../../src/app/ops/webhook-edge.ts';
 import { PUSH_COMMITS_LISTED, type PushPayload, pushTrigger } from '../../src/app/push-trigger.ts';
-import { branchName } from '../../src/app/state/proposal-key.ts';
+import { branchName } from '../../src/plan/lifecycle/unit-key.ts';
 import { capturedLog } from '../support/captured-log.ts';
 import type { WebhookEvent } from '../support/fake-github.ts';
 import { useNock } from '../support/nock-scope.ts';

@@ -16,12 +16,12 @@ import fc from 'fast-check';
 import { type DashboardContent, dashboardRequests, decodeDashboardState, renderDashboard } from '../../src/app/render/dashboard.ts';
 import { code, text } from '../../src/app/render/markdown.ts';
 import { type PullRequestContent, renderPullRequestBody } from '../../src/app/render/pull-request-body.ts';
-import { branchName, branchOf, type ProposalKey, parseBranch } from '../../src/app/state/proposal-key.ts';
 import { decodeState, type PullRequestState } from '../../src/app/state/pull-request-state.ts';
 import { isDnsLabel } from '../../src/calico/names.ts';
 import { ConfigError } from '../../src/config/config-error.ts';
 import { validateRepositoryConfig } from '../../src/config/repository-config.ts';
 import { WORKLOAD_KINDS } from '../../src/engine/workloads.ts';
+import { branchName, branchOf, type ProposalKey, parseBranch } from '../../src/plan/lifecycle/unit-key.ts';
 import { report, sized } from '../reliability/size.ts';
 
 const RUNS = sized(150, 3000);

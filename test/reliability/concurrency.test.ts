@@ -7,9 +7,9 @@
 
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
 import nock from 'nock';
-import { branchName } from '../../src/app/state/proposal-key.ts';
 import { decodeState, isDismissal, OBSOLETE_MARKER } from '../../src/app/state/pull-request-state.ts';
 import { leaseRunLock, type RunLock } from '../../src/cluster/run-lock.ts';
+import { branchName } from '../../src/plan/lifecycle/unit-key.ts';
 import { AppHarness, HOUR, type Replica } from '../app/support/app-harness.ts';
 import { KubeApiServer } from '../support/kube-api-server.ts';
 import { useNock } from '../support/nock-scope.ts';

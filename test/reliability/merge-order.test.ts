@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
-import { branchName, branchOf } from '../../src/app/state/proposal-key.ts';
+import { branchName, branchOf } from '../../src/plan/lifecycle/unit-key.ts';
 import { AppHarness, HOUR } from '../app/support/app-harness.ts';
 import { fluxBuild, kubectlAvailable } from '../support/kustomize.ts';
 import { useNock } from '../support/nock-scope.ts';

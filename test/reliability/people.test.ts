@@ -19,8 +19,8 @@
 
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { DASHBOARD_LABEL, dashboardRequests } from '../../src/app/render/dashboard.ts';
-import { branchName } from '../../src/app/state/proposal-key.ts';
 import { isDismissal, REBASE_LABEL } from '../../src/app/state/pull-request-state.ts';
+import { branchName } from '../../src/plan/lifecycle/unit-key.ts';
 import { type AppHarness, HOUR } from '../app/support/app-harness.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { duplicates, type RecordedRequest, replay, STEPS } from './scenario.ts';

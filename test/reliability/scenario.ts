@@ -13,7 +13,7 @@
 import { forgetBlobs } from '../../src/app/github/github-repository.ts';
 import { DASHBOARD_LABEL, decodeDashboardState } from '../../src/app/render/dashboard.ts';
 import { FLOW_WINDOW_OVERLAP } from '../../src/app/run/run-repository.ts';
-import { branchName } from '../../src/app/state/proposal-key.ts';
+import { branchName } from '../../src/plan/lifecycle/unit-key.ts';
 import { AppHarness, type HarnessOptions, HOUR } from '../app/support/app-harness.ts';
 import type { Fault, RecordedRequest } from '../support/fake-github.ts';
 

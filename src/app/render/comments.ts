@@ -2,7 +2,7 @@
 // exactly once: whoever says it (a webhook, or a run catching up on one that failed) checks for
 // the marker first.
 
-import { describeKey, type ProposalKey } from '../state/proposal-key.ts';
+import { describeKey, type ProposalKey } from '../../plan/lifecycle/unit-key.ts';
 import { code } from './markdown.ts';
 
 export const DISMISSED_MARKER = '<!-- policy-recommender:dismissed -->';

@@ -11,10 +11,10 @@ import type { ConfigIssue } from '../../config/config-error.ts';
 import { CATEGORY_ORDER, type EndpointObservation, type EndpointRef, type ObservedAtom } from '../../engine/model.ts';
 import type { SkipSummary } from '../../flows/skip-report.ts';
 import type { FlowSourceKind } from '../../flows/source.ts';
-import type { AcceptanceRecord } from '../run/cluster-units.ts';
-import type { DashboardState } from '../run/decide.ts';
+import type { AcceptanceRecord } from '../../plan/lifecycle/unit.ts';
+import { parseBranch } from '../../plan/lifecycle/unit-key.ts';
+import type { DashboardState } from '../state/dashboard-state.ts';
 import { decodeMarker, encodeMarker } from '../state/marker.ts';
-import { parseBranch } from '../state/proposal-key.ts';
 import { code, plural, table, text, timestamp } from './markdown.ts';
 
 export const DASHBOARD_TITLE = 'Policy recommendations';

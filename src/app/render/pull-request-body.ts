@@ -11,7 +11,7 @@ import type { Flavor } from '../../config/recommendation-config.ts';
 import { formatTime } from '../../engine/provenance.ts';
 import type { RuleReport, Warning } from '../../engine/report.ts';
 import type { RecommendationStatus } from '../../engine/status.ts';
-import type { SimulatedFlowRow, SimulationSummary } from '../run/decide.ts';
+import type { SimulatedFlowRow, SimulationSummary } from '../../plan/lifecycle/unit.ts';
 import { encodeState, type PullRequestState, REBASE_LABEL, type RuleEvidence } from '../state/pull-request-state.ts';
 import { renderBootstrapBody } from './bootstrap-body.ts';
 import { code, plural, table, text, timestamp } from './markdown.ts';

@@ -4,12 +4,13 @@
 
 import type { Flavor } from '../../config/recommendation-config.ts';
 import type { WorkloadReport } from '../../engine/report.ts';
+import type { UnitChange } from '../../plan/lifecycle/unit.ts';
+import { branchOf, describeKey, type ProposalKey } from '../../plan/lifecycle/unit-key.ts';
 import { own } from '../../util/plain.ts';
 import { type BranchHead, BranchMoved, type PullRequestInfo, type Repository, RepositoryConflict } from '../github/repository.ts';
 import { DISMISSED_MARKER, dismissalComment } from '../render/comments.ts';
 import { code } from '../render/markdown.ts';
 import { type PolicySection, type PullRequestUnit, pullRequestTitle, renderPullRequestBody, ruleId } from '../render/pull-request-body.ts';
-import { branchOf, describeKey, type ProposalKey } from '../state/proposal-key.ts';
 import {
   decodeState,
   OBSOLETE_MARKER,
@@ -20,7 +21,7 @@ import {
   replaceState,
   STATUS_LABELS,
 } from '../state/pull-request-state.ts';
-import { type Decision, statusLabel, type UnitChange } from './decide.ts';
+import { type Decision, statusLabel } from './decide.ts';
 
 const EDITED_MARKER = '<!-- policy-recommender:edited -->';
 

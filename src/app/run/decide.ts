@@ -3,54 +3,12 @@
 // one action per unit, with the repository's PR limits applied in a stable order. Pure; apply.ts
 // carries the actions out.
 
-import type { NamespaceReport, Warning } from '../../engine/report.ts';
 import type { RecommendationStatus } from '../../engine/status.ts';
+import type { UnitChange } from '../../plan/lifecycle/unit.ts';
+import { keyId, type ProposalKey } from '../../plan/lifecycle/unit-key.ts';
 import type { PullRequestInfo } from '../github/repository.ts';
-import { keyId, type ProposalKey } from '../state/proposal-key.ts';
+import type { DashboardState } from '../state/dashboard-state.ts';
 import { decodeState, isDismissal, type PullRequestState, REBASE_LABEL } from '../state/pull-request-state.ts';
-
-/** What a unit's pull request proposes: files, and what the body says about them. */
-export interface UnitChange {
-  /** Repository paths whose content differs from the default branch. */
-  readonly files: ReadonlyMap<string, string>;
-  /** Which of those files are new. */
-  readonly added: ReadonlySet<string>;
-  /** Changes exactly when the files do. */
-  readonly hash: string;
-  readonly status: RecommendationStatus;
-  readonly lastUpdated: string | null;
-  /** The unit's policies: a namespace's, or its workloads' (reports carry their rules). */
-  readonly reports: readonly NamespaceReport[];
-  readonly warnings: readonly Warning[];
-  /** The unit's policy files as proposed, relative to the cluster's path: the PR's memory. */
-  readonly memory: Readonly<Record<string, string>>;
-  /** What the proposed policies would do to the observed flows (simulated). */
-  readonly simulation?: SimulationSummary;
-}
-
-/** Observed flows run through the policies as the PR would leave them, as its question applies them. */
-export interface SimulationSummary {
-  /** Distinct flows (and the flow-log flows they stand for) checked. */
-  readonly flows: number;
-  readonly records: number;
-  /** What was applied to answer the PR's question (one sentence). */
-  readonly asked: string;
-  readonly denied: readonly SimulatedFlowRow[];
-  readonly indeterminate: readonly SimulatedFlowRow[];
-  /** For enforcement: how long the accepted policy has denied nothing, since when (unix seconds). */
-  readonly quietSince?: number;
-}
-
-export interface SimulatedFlowRow {
-  readonly direction: 'ingress' | 'egress';
-  readonly endpoint: string;
-  readonly peer: string;
-  readonly protocol: string;
-  readonly port: number | null;
-  readonly flows: number;
-  /** What decided (denied), or why it cannot be decided. */
-  readonly reason: string;
-}
 
 export interface UnitFacts {
   readonly key: ProposalKey;
@@ -83,7 +41,7 @@ export interface UnitFacts {
   readonly mergeable?: boolean;
 }
 
-export type Action =
+type Action =
   | { readonly kind: 'none' }
   | { readonly kind: 'open'; readonly update: boolean }
   | { readonly kind: 'update'; readonly pr: PullRequestInfo; readonly rebase: boolean }
@@ -95,21 +53,6 @@ export type Action =
   | { readonly kind: 'notify-edited'; readonly pr: PullRequestInfo }
   /** Dismissed by a person: make sure it was said once and its branch is gone (the webhook may have failed). */
   | { readonly kind: 'note-dismissal'; readonly pr: PullRequestInfo };
-
-/** What the dashboard shows for a namespace. */
-export type DashboardState =
-  | 'Learning'
-  | 'Stabilizing'
-  | 'Ready for review'
-  | 'Accepted'
-  | 'Enforced'
-  | 'Dismissed'
-  | 'Edited'
-  | 'Awaiting PR limits'
-  | 'Closed as obsolete'
-  | 'Not selected'
-  | 'No traffic'
-  | 'Error';
 
 export interface Decision {
   readonly facts: UnitFacts;
@@ -280,7 +223,7 @@ export function statusLabel(facts: Pick<UnitFacts, 'key' | 'status'>): string {
   return isEnforcement(facts.key) ? 'Enforce' : (facts.status ?? 'Learning');
 }
 
-export function isEnforcement(key: ProposalKey): boolean {
+function isEnforcement(key: ProposalKey): boolean {
   return key.kind === 'enforce' || key.kind === 'enforce-workloads' || key.kind === 'enforce-default-deny';
 }
 

@@ -11,6 +11,9 @@ import type { EndpointObservation, ObservedAtom } from '../../engine/model.ts';
 import { formatTime } from '../../engine/provenance.ts';
 import { type FlowReading, readFlows } from '../../flows/read-flows.ts';
 import { type FlowCoverage, type FlowSource, FlowSourceError, type FlowSourceKind, type MissingFlows } from '../../flows/source.ts';
+import { acceptedUnits } from '../../plan/lifecycle/tree-policies.ts';
+import type { AcceptanceRecord, AcceptedMerge } from '../../plan/lifecycle/unit.ts';
+import { branchOf, keyId, namespaceOfKey, type ProposalKey, parseBranch } from '../../plan/lifecycle/unit-key.ts';
 import { type NamespaceContext, namespacesWithPolicies } from '../../plan/plan.ts';
 import { isYamlPath } from '../../tree/inventory.ts';
 import { isKustomizationPath } from '../../tree/kustomize.ts';
@@ -37,11 +40,10 @@ import {
 } from '../render/dashboard.ts';
 import { mergeDashboardMemory } from '../state/dashboard-memory.ts';
 import { withWriteRecord } from '../state/dashboard-write.ts';
-import { branchOf, keyId, namespaceOfKey, type ProposalKey, parseBranch } from '../state/proposal-key.ts';
 import { decodeState, RECOMMENDATION_LABEL, STATUS_LABELS } from '../state/pull-request-state.ts';
 import { apply } from './apply.ts';
 import { clusterFacts } from './cluster-facts.ts';
-import { type AcceptanceRecord, type AcceptedMerge, acceptedUnits, clusterUnits } from './cluster-units.ts';
+import { clusterUnits } from './cluster-units.ts';
 import { type Decision, decide, lagging as lags, needsHistory, type UnitFacts } from './decide.ts';
 import { mergeability } from './mergeability.ts';
 

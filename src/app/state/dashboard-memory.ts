@@ -4,8 +4,8 @@
 
 import { mergeEndpointObservations, mergeObservations } from '../../engine/aggregate.ts';
 import type { EndpointObservation, ObservedAtom } from '../../engine/model.ts';
+import type { AcceptanceRecord } from '../../plan/lifecycle/unit.ts';
 import type { DashboardMemory } from '../render/dashboard.ts';
-import type { AcceptanceRecord } from '../run/cluster-units.ts';
 
 export function mergeDashboardMemory(memories: readonly DashboardMemory[]): DashboardMemory {
   const flowsReadUntil: Record<string, number> = {};

@@ -90,10 +90,6 @@ export function keyId(key: ProposalKey): string {
   return branchOf(key).slice(PREFIX.length);
 }
 
-export function sameKey(a: ProposalKey, b: ProposalKey): boolean {
-  return keyId(a) === keyId(b);
-}
-
 /** What the unit is about, for titles, comments and the dashboard: `namespace shop`, `workload shop/Deployment/web` ... */
 export function describeKey(key: ProposalKey): string {
   switch (key.kind) {

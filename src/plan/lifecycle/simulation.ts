@@ -8,7 +8,7 @@ import type { PolicySetOptions, PolicyView } from '../../simulate/policy-set.ts'
 import { deciderLabel, type FlowRow } from '../../simulate/report.ts';
 import { checkProposal, type ProposalCheck, type SimulatedFlow } from '../../simulate/would-deny.ts';
 import type { TreeFiles } from '../../tree/tree.ts';
-import type { SimulatedFlowRow, SimulationSummary } from './decide.ts';
+import type { SimulatedFlowRow, SimulationSummary } from './unit.ts';
 
 /** A PR's question: which policies are applied, and how the PR body says it. */
 export interface SimulationQuestion {
