@@ -14,7 +14,7 @@ export interface RepositoryKey {
 }
 
 /** How long a settled request waits for others like it before its run starts. */
-export const SETTLE_MS = 5_000;
+const SETTLE_MS = 5_000;
 
 /** Calls `start` when a burst has settled; returns what cancels it. */
 export type Settle = (start: () => Promise<void>) => () => void;

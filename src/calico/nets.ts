@@ -21,7 +21,7 @@ export function isIPv6Cidr(text: string): boolean {
   return text.includes(':');
 }
 
-export function parseIp(text: string): { version: 4 | 6; bits: bigint } | null {
+function parseIp(text: string): { version: 4 | 6; bits: bigint } | null {
   const version = isIP(text);
   if (version === 4) {
     let bits = 0n;

@@ -44,21 +44,12 @@ export function comparePortMatches(a: PortMatch, b: PortMatch): number {
   return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
 }
 
-/** Lexicographic comparison of two sorted port lists (used to order rules). */
-export function comparePortLists(a: readonly PortMatch[], b: readonly PortMatch[]): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const c = comparePortMatches(a[i]!, b[i]!);
-    if (c !== 0) return c;
-  }
-  return a.length - b.length;
-}
-
 /**
  * An IANA service name as Kubernetes' IsValidPortName checks it, which Calico applies to named
  * ports (`validatePortName`, libcalico-go/lib/validator/v3/validator.go): 1-15 of [-a-z0-9], at
  * least one letter, no leading, trailing or doubled `-`.
  */
-export function isPortName(s: string): boolean {
+function isPortName(s: string): boolean {
   return (
     s.length >= 1 &&
     s.length <= 15 &&

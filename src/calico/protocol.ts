@@ -107,8 +107,3 @@ export function protocolNumber(protocol: Protocol): number {
 export function compareProtocols(a: Protocol, b: Protocol): number {
   return protocolNumber(a) - protocolNumber(b);
 }
-
-export function sameProtocol(a: unknown, b: Protocol): boolean {
-  const parsed = parseProtocol(a);
-  return parsed !== null && parsed === b;
-}

@@ -15,7 +15,7 @@ export interface ProgressOptions {
 }
 
 /** A run shorter than this shows no progress at all (the summary follows at once). */
-export const PROGRESS_AFTER_MS = 1000;
+const PROGRESS_AFTER_MS = 1000;
 /** Samples of the counters per second. */
 const SAMPLES_PER_SECOND = 4;
 

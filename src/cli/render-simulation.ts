@@ -16,7 +16,7 @@ function count(n: number, singular: string, plural = `${singular}s`): string {
   return `${number.format(n)} ${n === 1 ? singular : plural}`;
 }
 
-export function describeDecision(d: Decision): string {
+function describeDecision(d: Decision): string {
   switch (d.by) {
     case 'rule':
       return `${policyLabel(d.policy)}${d.policy.staged ? ' (staged)' : ''} ${d.direction}[${d.rule}] ${d.action}`;

@@ -30,7 +30,7 @@ export interface DirectorySimulation {
 }
 
 /** What the configuration tells the simulator about the cluster: its release and IP families. */
-export function policySetOptionsOf(config: RecommendationConfig): PolicySetOptions {
+function policySetOptionsOf(config: RecommendationConfig): PolicySetOptions {
   return { calicoVersion: calicoReleaseOf(config), ipFamilies: ipFamiliesOf(config) };
 }
 

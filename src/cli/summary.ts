@@ -162,7 +162,7 @@ function reportTable(reports: readonly NamespaceReport[], heading: string, name:
   return formatTable(rows);
 }
 
-export function describeRule(rule: RuleReport): string {
+function describeRule(rule: RuleReport): string {
   const ports = rule.ports.length > 0 ? ` ${rule.ports.join(',')}` : '';
   const way = rule.direction === 'ingress' ? 'from' : 'to';
   const evidence =

@@ -20,7 +20,7 @@ import { type Cidr, parseCidr } from '../calico/nets.ts';
 import { type CalicoVersionReading, calicoReleaseOfVersion } from '../calico/release.ts';
 import { at, validLabels } from './items.ts';
 
-export type CalicoApiGroup = 'projectcalico.org' | 'crd.projectcalico.org';
+type CalicoApiGroup = 'projectcalico.org' | 'crd.projectcalico.org';
 
 export interface CalicoApi {
   readonly group: CalicoApiGroup;

@@ -35,7 +35,7 @@ import { accessError, apiStatusOf, ClusterAccessError, describePermission, missi
 import { at, compare, validLabels } from './items.ts';
 import { type ClusterConnection, loadKubeConfig, withSignal } from './kube-config.ts';
 
-export { ClusterAccessError, describePermission, type Permission } from './errors.ts';
+export { ClusterAccessError, type Permission } from './errors.ts';
 
 export interface ClusterNamespace {
   readonly name: string;
@@ -43,8 +43,7 @@ export interface ClusterNamespace {
 }
 
 export type { CalicoRelease } from '../calico/release.ts';
-export type { Workload, WorkloadKind } from '../engine/workloads.ts';
-export { CHURN_LABELS } from '../engine/workloads.ts';
+export type { Workload } from '../engine/workloads.ts';
 export { type ClusterIpPool, type ClusterNetworkSet, ipFamilies } from './calico-objects.ts';
 
 export interface SkippedItems {

@@ -87,10 +87,6 @@ export function apiStatusOf(error: unknown): ApiStatus | null {
   return { code, reason: text(record['reason']) ?? defaultReason(code), message: text(record['message']), name: text(details['name']) };
 }
 
-export function hasStatus(error: unknown, code: number): boolean {
-  return apiStatusOf(error)?.code === code;
-}
-
 /** Wraps any failure of the call that `permission` describes. */
 export function accessError(error: unknown, permission: Permission): ClusterAccessError {
   if (error instanceof ClusterAccessError) return error;

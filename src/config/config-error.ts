@@ -135,7 +135,7 @@ interface SchemaView {
 }
 
 /** The keys an object schema at `path` (inside `schema`) knows; none where there is no object. */
-export function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
   let current: SchemaView[] = [schema as unknown as SchemaView];
   for (const segment of [...path, null]) {
     // Unwrap defaults, optionals, pipes (transforms) and unions down to objects, arrays and records.

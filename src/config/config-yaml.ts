@@ -9,7 +9,7 @@ import { ConfigError, type ConfigIssue } from './config-error.ts';
 /** Larger than any configuration a person writes; far below what parsing could not handle. */
 export const MAX_CONFIG_BYTES = 128 * 1024;
 /** Aliases a configuration may use (each expands to a copy of its anchor's value). */
-export const MAX_CONFIG_ALIASES = 10;
+const MAX_CONFIG_ALIASES = 10;
 
 export interface YamlProblem {
   readonly line?: number;

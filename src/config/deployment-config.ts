@@ -11,7 +11,7 @@ import { ConfigError, configIssues, inOurWords } from './config-error.ts';
 import { parseConfigYaml } from './config-yaml.ts';
 import { parseDuration } from './duration.ts';
 
-export const DEPLOYMENT_CONFIG_ENV = 'POLICY_RECOMMENDER_DEPLOYMENT';
+const DEPLOYMENT_CONFIG_ENV = 'POLICY_RECOMMENDER_DEPLOYMENT';
 
 const seconds = (fallback: string) =>
   z
@@ -87,7 +87,6 @@ const schema = z.strictObject({
 
 export type DeploymentConfig = z.infer<typeof schema>;
 export type ClusterConnection = z.infer<typeof cluster>;
-export type FlowSourceConfig = z.infer<typeof flows>;
 export type GoldmaneConfig = z.infer<typeof goldmane>;
 export type ElasticsearchConfig = z.infer<typeof elasticsearch>;
 export type KubernetesAccess = z.infer<typeof kubernetes>;

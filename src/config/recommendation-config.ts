@@ -22,7 +22,7 @@ export { ConfigError, type ConfigIssue } from './config-error.ts';
 export type Flavor = 'calico' | 'calico-enterprise' | 'kubernetes';
 export const FLAVORS: readonly Flavor[] = ['calico', 'calico-enterprise', 'kubernetes'];
 
-export interface NamespaceSpec {
+interface NamespaceSpec {
   readonly recStatus: 'Enabled' | 'Disabled';
   readonly selector: Selector;
   readonly intraNamespacePassThroughTraffic: boolean;
@@ -41,7 +41,7 @@ export interface WorkloadSelection {
  * selected workload in its own tier, and the selected workloads' namespaces pass traffic within
  * the namespace to that tier (intraNamespacePassThroughTraffic, automatically).
  */
-export interface MicrosegmentationSpec {
+interface MicrosegmentationSpec {
   readonly enabled: boolean;
   readonly tierName: string;
   /** A workload is selected when any of these selects it. */
@@ -89,7 +89,7 @@ export interface RecommendationConfig {
 }
 
 /** Calico's documented default selector: no system namespaces (plus OpenShift's). */
-export const DEFAULT_NAMESPACE_SELECTOR =
+const DEFAULT_NAMESPACE_SELECTOR =
   "!(kubernetes.io/metadata.name starts with 'tigera-') && !(kubernetes.io/metadata.name starts with 'calico-') && " +
   "!(kubernetes.io/metadata.name starts with 'kube-') && !(kubernetes.io/metadata.name starts with 'openshift-')";
 

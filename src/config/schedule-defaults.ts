@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './config-error.ts';
 import { type ScheduleDefaults, validateRepositoryConfig } from './repository-config.ts';
 
-export const FALLBACK_DEFAULTS: ScheduleDefaults = { schedule: '0 */2 * * *', timezone: 'Etc/UTC' };
+const FALLBACK_DEFAULTS: ScheduleDefaults = { schedule: '0 */2 * * *', timezone: 'Etc/UTC' };
 
 /** The YAML in the `# policy-recommender:` comment block of app.yml. */
 export function defaultsFromManifest(text: string): Record<string, unknown> {

@@ -112,7 +112,7 @@ function insertSorted(rules: unknown[], rule: unknown, from: number, identify: (
   else rules.splice(at, 0, rule);
 }
 
-export function compareSortKeys(a: RuleIdentity, b: RuleIdentity): number {
+function compareSortKeys(a: RuleIdentity, b: RuleIdentity): number {
   for (let i = 0; i < Math.max(a.sortKey.length, b.sortKey.length); i++) {
     const x = a.sortKey[i];
     const y = b.sortKey[i];

@@ -26,7 +26,7 @@ export interface UnattributedEndpoint {
 }
 
 /** An endpoint that sent or received traffic within its own namespace, and its workload if known. */
-export interface IntraNamespaceEndpoint {
+interface IntraNamespaceEndpoint {
   readonly endpoint: EndpointRef;
   readonly workload: Workload | null;
 }

@@ -122,7 +122,7 @@ export function peerKey(peer: Peer): string {
 }
 
 /** Labels as `k=v,k=v`, sorted by key (keys and values cannot contain `,` or `=`). */
-export function labelsText(labels: Labels): string {
+function labelsText(labels: Labels): string {
   return Object.keys(labels)
     .sort(compareStrings)
     .map((k) => `${k}=${labels[k]}`)

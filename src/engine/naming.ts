@@ -22,7 +22,7 @@ const MAX_OBJECT_NAME = 253;
 const MAX_FILE_NAME = 200;
 
 /** Does this release require the `<tier>.` prefix on policy names outside the default tier? */
-export function tierPrefixRequired(release: CalicoRelease): boolean {
+function tierPrefixRequired(release: CalicoRelease): boolean {
   return !calicoReleaseAtLeast(release, '3.32');
 }
 

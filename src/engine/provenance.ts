@@ -1,7 +1,7 @@
 // Labels and annotations under this project's own prefix: why each rule exists and when things
 // changed. They are the engine's memory across runs, so their names are part of the file format.
 
-export const PREFIX = 'policy-recommender.io';
+const PREFIX = 'policy-recommender.io';
 
 export const LABELS = {
   /** Standard Kubernetes label; marks objects (and so files) this project owns. */

@@ -6,7 +6,7 @@ import type { Direction } from './model.ts';
 import type { RecommendationStatus } from './status.ts';
 import type { WorkloadKind } from './workloads.ts';
 
-export type WarningCode =
+type WarningCode =
   /** The flavour could not express observed traffic exactly and allowed more. */
   | 'approximation'
   /** A direction still has more rules than maxRules after merging peers. */

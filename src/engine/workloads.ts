@@ -66,7 +66,7 @@ export function parseLabels(list: readonly string[]): Record<string, string> {
   return labels;
 }
 
-export function withoutChurn(labels: Labels, drop: readonly string[] = []): Record<string, string> {
+function withoutChurn(labels: Labels, drop: readonly string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(labels))
     if (!CHURN_LABELS.has(k) && !drop.includes(k) && !k.startsWith('projectcalico.org/')) out[k] = v;
@@ -126,7 +126,7 @@ function inferFromName(endpoint: EndpointRef): Omit<WorkloadId, 'namespace'> | s
 }
 
 /** Does the endpoint's pod-name prefix fit the workload's naming (pods are named after their controller)? */
-export function nameFits(endpoint: EndpointRef, w: WorkloadId): boolean {
+function nameFits(endpoint: EndpointRef, w: WorkloadId): boolean {
   const prefix = namePrefix(endpoint.name);
   if (prefix === null || !prefix.startsWith(`${w.name}`)) return false;
   const rest = prefix.slice(w.name.length);

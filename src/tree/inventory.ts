@@ -25,10 +25,6 @@ export function isYamlPath(path: string): boolean {
   return /\.ya?ml$/.test(path);
 }
 
-export function objectId(kind: string, namespace: string | null, name: string): string {
-  return `${kind}/${namespace ?? ''}/${name}`;
-}
-
 export function buildInventory(tree: TreeOverlay): Inventory {
   const objects: ObjectRef[] = [];
   const unreadable = new Map<string, string>();

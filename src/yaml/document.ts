@@ -71,7 +71,7 @@ export function stringifyDocuments(docs: readonly Document[], original?: string)
 }
 
 /** How a YAML file is laid out: lists indented under their key or not, indent width, line ends. */
-export function detectStyle(text: string): { indentSeq: boolean; indent: number; crlf: boolean } {
+function detectStyle(text: string): { indentSeq: boolean; indent: number; crlf: boolean } {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
   let indentSeq: boolean | null = null;
   let indent: number | null = null;
@@ -89,7 +89,7 @@ export function detectStyle(text: string): { indentSeq: boolean; indent: number;
 }
 
 /** A new document for a plain value, rendered the way updated documents are. */
-export function newDocument(value: unknown): Document {
+function newDocument(value: unknown): Document {
   return new Document(value, { version: '1.1' });
 }
 

@@ -46,19 +46,19 @@ export interface CollectorLog {
 }
 
 /** The longest window a run reads by default: the App's default initialLookback (repository-config.ts). */
-export const DEFAULT_HISTORY_SECONDS = 24 * 3600;
+const DEFAULT_HISTORY_SECONDS = 24 * 3600;
 /** The estimated memory all collectors together may hold, by default (shared equally). */
-export const DEFAULT_MAX_BYTES = 128 * 1024 * 1024;
+const DEFAULT_MAX_BYTES = 128 * 1024 * 1024;
 /**
  * A stream that fails and is opened again within this is a reconnection: runs read what is held.
  * Longer, and runs treat the cluster as unreachable (as they treat a source that cannot be read).
  */
-export const OUTAGE_GRACE_SECONDS = 60;
+const OUTAGE_GRACE_SECONDS = 60;
 /**
  * A stream open this long without failing is healthy, even if nothing came (a stream carries
  * nothing while no flow completes; a connection that cannot be made fails within grpc-js's 20 s).
  */
-export const HEALTHY_AFTER_SECONDS = 30;
+const HEALTHY_AFTER_SECONDS = 30;
 const REOPEN_FIRST_MS = 1000;
 const REOPEN_MAX_MS = 60_000;
 

@@ -27,7 +27,7 @@ export async function openInstrumented(
   return instrumentFlowSource(source, labels, metrics);
 }
 
-export function instrumentFlowSource(source: FlowSource, labels: FlowSourceLabels, metrics: AppMetrics): FlowSource {
+function instrumentFlowSource(source: FlowSource, labels: FlowSourceLabels, metrics: AppMetrics): FlowSource {
   return withChanges(source, {
     async read(window: TimeWindow, onRecord: (record: FlowRecord) => void): Promise<void> {
       const read = source.inputsRead;

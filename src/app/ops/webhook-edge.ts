@@ -40,9 +40,9 @@ export const MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024;
 export const MAX_BUFFERED_BYTES = 4 * MAX_WEBHOOK_BODY_BYTES;
 
 /** How many delivery ids are remembered (the oldest is forgotten first): about 50 bytes each. */
-export const REMEMBERED_DELIVERIES = 10_000;
+const REMEMBERED_DELIVERIES = 10_000;
 
-export interface EdgeLog {
+interface EdgeLog {
   info(message: string): void;
   warn(message: string): void;
 }
@@ -291,7 +291,7 @@ function dotEnv(cwd: string): Record<string, string> {
  * (helpers/get-error-handler.js): a genuine delivery's payload in the log at every failure. Here
  * `event` is an accessor that keeps only the delivery's id and name, and serializes to nothing.
  */
-export class HandlerError extends Error {
+class HandlerError extends Error {
   override readonly name = 'HandlerError';
   /** `<event name> <delivery id>`, for the log. */
   delivery = '';

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { dashboardBoxes } from '../render/dashboard.ts';
 import { decodeMarker, replaceMarker, withoutMarker } from './marker.ts';
 
-export const WRITE_KIND = 'write';
+const WRITE_KIND = 'write';
 
 export interface DashboardWriteRecord {
   /** The digest (bodyDigest) of the dashboard body the write was based on: its re-read. */
@@ -25,7 +25,7 @@ export interface DashboardWriteRecord {
   readonly self: string;
 }
 
-export function bodyDigest(body: string): string {
+function bodyDigest(body: string): string {
   return createHash('sha256').update(body).digest('base64url').slice(0, 22);
 }
 

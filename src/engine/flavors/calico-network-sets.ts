@@ -42,7 +42,7 @@ export function setLabels(peer: NetworkSetPeer, sets: NetworkSetDirectory): Labe
 }
 
 /** The namespace part of a rule selecting sets of `namespace` (null: global) in a policy of `policyNamespace`. */
-export function setNamespaceSelector(namespace: string | null, policyNamespace: string): string | undefined {
+function setNamespaceSelector(namespace: string | null, policyNamespace: string): string | undefined {
   if (namespace === null) return 'global()';
   return namespace === policyNamespace ? undefined : selectorEquals(NAME_LABEL, namespace);
 }

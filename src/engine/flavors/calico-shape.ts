@@ -26,7 +26,7 @@ const LEGACY_NETWORK_SET_KIND = 'NetworkSet';
  * other traffic than its label says (a Public rule with ports only; a network set by name and
  * kind labels); `approximated`: a network set reached by addresses (its labels unknown, or too many to select by).
  */
-export type ShapeForm = 'current' | 'legacy' | 'approximated';
+type ShapeForm = 'current' | 'legacy' | 'approximated';
 
 export interface CalicoShape {
   readonly action: 'Allow' | 'Pass';
