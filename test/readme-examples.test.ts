@@ -64,7 +64,12 @@ function tableRows(text: string): string[][] {
   const rows: string[][] = [];
   for (const line of lines.slice(start + 2)) {
     if (!line.startsWith('|')) break;
-    rows.push(line.slice(1, -1).split('|').map((c) => c.trim()));
+    rows.push(
+      line
+        .slice(1, -1)
+        .split('|')
+        .map((c) => c.trim()),
+    );
   }
   return rows;
 }
@@ -87,10 +92,7 @@ describe('README facts', () => {
   it('every path it names in backticks (src/, test/, deploy/, ...) exists', () => {
     const named = new Set(
       codeSpans(readme).filter(
-        (s) =>
-          /^(src|test|deploy|policies-template|samples|bin|scripts|bench)\//.test(s) &&
-          !/[<>*]|\.\.\./.test(s) &&
-          !/\s/.test(s),
+        (s) => /^(src|test|deploy|policies-template|samples|bin|scripts|bench)\//.test(s) && !/[<>*]|\.\.\./.test(s) && !/\s/.test(s),
       ),
     );
     for (const file of ['app.yml', 'package.json', 'biome.jsonc', 'tsconfig.build.json', 'Dockerfile']) {
@@ -184,7 +186,9 @@ describe('README facts', () => {
 
   it("the repository configuration's defaults are the code's, and the default schedule is app.yml's", () => {
     const manifest = defaultsFromManifest(readFileSync(new URL('app.yml', ROOT), 'utf8'));
-    const rows = new Map(tableRows(section('### Configure a repository: `.github/policy-recommender.yml`')).map(([k = '', v = '']) => [k, v]));
+    const rows = new Map(
+      tableRows(section('### Configure a repository: `.github/policy-recommender.yml`')).map(([k = '', v = '']) => [k, v]),
+    );
     expect(rows.get('`schedule`')).toBe(`the deployment's (\`${manifest['schedule']}\`)`);
     expect(rows.get('`timezone`')).toBe(`the deployment's (\`${manifest['timezone']}\`)`);
     const env = tableRows(section('### Install it')).find(([name]) => name!.includes('POLICY_RECOMMENDER_SCHEDULE'))!;
