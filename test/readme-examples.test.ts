@@ -203,6 +203,21 @@ describe('README facts', () => {
       afterMerge: sole('afterMerge'),
       enforceAfter: parseDuration(sole('enforceAfter')!),
     }).toEqual({ ...config.pullRequests, afterMerge: config.afterMerge, enforceAfter: config.enforceAfter });
+
+    // The derived periods, for a schedule whose period is longer than a day and for one shorter.
+    expect(rows.get('`initialLookback`')).toBe("the larger of 24h and the schedule's period");
+    expect(rows.get('`stabilizationPeriod`')).toBe('the larger of 24h and 3 periods');
+    const derived = (schedule: string) => {
+      const { recommendation: r } = validateRepositoryConfig(
+        { schedule, clusters: [{ name: 'prod', path: '' }] },
+        manifest as unknown as ScheduleDefaults,
+      );
+      return [r.interval, r.initialLookback, r.stabilizationPeriod];
+    };
+    const day = 24 * 3600;
+    expect(derived('0 0 * * 0')).toEqual([7 * day, 7 * day, 21 * day]);
+    expect(derived('0 */12 * * *')).toEqual([day / 2, day, 3 * (day / 2)]);
+    expect(derived('*/30 * * * *')).toEqual([1800, day, day]);
   });
 
   it('the metrics table names every metric the App registers, with its labels', () => {
