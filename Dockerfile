@@ -12,7 +12,8 @@
 FROM node:24.21.0-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# `npm install`, never `npm ci` (see the README). No install script runs: the `node`
+# `npm install`, never `npm ci` (a lockfile written where the registry lacks some platforms' optional
+# binaries makes `npm ci` fail). No install script runs: the `node`
 # devDependency's would fetch a second Node, and this image has its own, which `npm run` then finds.
 RUN npm install --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
