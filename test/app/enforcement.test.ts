@@ -202,7 +202,7 @@ describe('enforcing an accepted staged policy', () => {
     await h.deliver();
     expect(h.repo.comments(pr.number).map((c) => c.body)).toEqual([
       expect.stringMatching(
-        /^Dismissed: policy-recommender will not propose enforcing `namespace shop`; it stays staged \(cluster `prod`\) again/,
+        /^Dismissed: policy-recommender will not propose enforcing `namespace shop` \(cluster `prod`\) again: it stays staged\./,
       ),
     ]);
     await quietDays(3);

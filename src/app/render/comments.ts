@@ -20,11 +20,10 @@ export function dismissalComment(key: ProposalKey): string {
     case 'enforce':
     case 'enforce-workloads':
     case 'enforce-default-deny': {
-      const what =
-        key.kind === 'workloads'
-          ? `policies for ${code(describeKey(key))}`
-          : `enforcing ${code(describeKey(key).replace(/ \(enforce\)$/, ''))}; it stays staged`;
-      return `Dismissed: policy-recommender will not propose ${what} ${cluster} again. To undo, restore the branch and reopen this pull request.\n\n${DISMISSED_MARKER}`;
+      if (key.kind === 'workloads')
+        return `Dismissed: policy-recommender will not propose policies for ${code(describeKey(key))} ${cluster} again. To undo, restore the branch and reopen this pull request.\n\n${DISMISSED_MARKER}`;
+      const staged = key.kind === 'enforce-workloads' && key.workload === undefined ? 'they stay staged' : 'it stays staged';
+      return `Dismissed: policy-recommender will not propose enforcing ${code(describeKey(key).replace(/ \(enforce\)$/, ''))} ${cluster} again: ${staged}. To undo, restore the branch and reopen this pull request.\n\n${DISMISSED_MARKER}`;
     }
     case 'bootstrap':
       return (
