@@ -4,12 +4,12 @@
 // not selected), so a change to what the dashboard says shows up as a diff of
 // test/app/__golden__/dashboard.md. `UPDATE_GOLDEN=1 npm test -- test/app/dashboard.golden` rewrites it.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterEach, expect, test } from '@jest/globals';
 import { branchName } from '../../src/plan/lifecycle/unit-key.ts';
+import { expectGolden } from '../support/golden.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, CONFIG as HARNESS_CONFIG, stopClean } from './support/app-harness.ts';
+import { shownDashboard } from './support/github-view.ts';
 
 useNock();
 
@@ -22,14 +22,6 @@ const CONFIG = [
   'namespaceSpec:',
   '  selector: "projectcalico.org/name != \'legacy\'"',
 ].join('\n');
-
-/** The body as GitHub shows it, without the hidden state and the run's duration (wall-clock). */
-function visible(body: string): string {
-  return body
-    .replace(/\n*<!-- policy-recommender:write [^>]* -->/, '')
-    .replace(/<!-- policy-recommender:dashboard [^>]* -->\n?/, '')
-    .replace(/^(Last run that changed this page: [^,]*), [\d.]+ s/m, '$1, <duration>');
-}
 
 test('the dashboard after the first weeks: learning, held back, accepted at a merge, not selected', async () => {
   h = await AppHarness.start({ config: CONFIG });
@@ -47,14 +39,8 @@ test('the dashboard after the first weeks: learning, held back, accepted at a me
   h.now += 30 * 60;
   await h.run('after the merge');
 
-  const path = fileURLToPath(new URL('./__golden__/dashboard.md', import.meta.url));
-  const rendered = visible(h.dashboard());
-  if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(path)) {
-    if (process.env['CI'] === 'true' && process.env['UPDATE_GOLDEN'] !== '1')
-      throw new Error(`${path} is missing: run with UPDATE_GOLDEN=1 and commit it`);
-    writeFileSync(path, rendered);
-  }
-  expect(rendered).toBe(readFileSync(path, 'utf8'));
+  const rendered = shownDashboard(h.dashboard());
+  expectGolden(new URL('./__golden__/dashboard.md', import.meta.url), rendered);
   // Nothing of the deployment: the harness's flow file lives in a temporary directory.
   expect(rendered).not.toMatch(/\/tmp|app-harness-|flows\.log/);
 });

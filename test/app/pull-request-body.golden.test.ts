@@ -3,20 +3,17 @@
 // every category, so that a change to what a PR says about its rules shows up as a diff of
 // test/app/__golden__/*.md. `UPDATE_GOLDEN=1 npm test -- test/app/pull-request-body.golden` rewrites them.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, expect, test } from '@jest/globals';
 import { RULES_TABLE_WIDTH, renderPullRequestBody, ruleId } from '../../src/app/render/pull-request-body.ts';
 import type { RuleEvidence } from '../../src/app/state/pull-request-state.ts';
 import type { Flavor } from '../../src/config/recommendation-config.ts';
 import type { RuleReport } from '../../src/engine/report.ts';
 import { config, egress, ingress, loadTemplate, net, networkSet, pub, pvt, run, wep } from '../support/engine.ts';
+import { expectGolden } from '../support/golden.ts';
 
 beforeAll(async () => {
   await loadTemplate();
 });
-
-const GOLDEN = (name: string) => fileURLToPath(new URL(`./__golden__/${name}`, import.meta.url));
 
 /** Traffic of every category: pods (the namespace's own among them), DNS, a domain, public IPv4 and IPv6, private, port 0, network sets known and unknown. */
 const TRAFFIC = [
@@ -67,14 +64,7 @@ async function body(flavor: Flavor): Promise<string> {
 }
 
 test.each(['calico', 'calico-enterprise', 'kubernetes'] as const)('the %s flavour: a namespace recommendation PR', async (flavor) => {
-  const path = GOLDEN(`pr-body-${flavor}.md`);
-  const rendered = `${await body(flavor)}\n`;
-  if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(path)) {
-    if (process.env['CI'] === 'true' && process.env['UPDATE_GOLDEN'] !== '1')
-      throw new Error(`${path} is missing: run with UPDATE_GOLDEN=1 and commit it`);
-    writeFileSync(path, rendered);
-  }
-  expect(rendered).toBe(readFileSync(path, 'utf8'));
+  expectGolden(new URL(`./__golden__/pr-body-${flavor}.md`, import.meta.url), `${await body(flavor)}\n`);
 });
 
 /** The text GitHub shows of a Markdown table cell: escapes and entities resolved, code spans unwrapped. */
