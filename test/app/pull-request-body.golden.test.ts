@@ -4,10 +4,11 @@
 // test/app/__golden__/*.md. `UPDATE_GOLDEN=1 npm test -- test/app/pull-request-body.golden` rewrites them.
 
 import { beforeAll, expect, test } from '@jest/globals';
-import { RULES_TABLE_WIDTH, renderPullRequestBody, ruleId } from '../../src/app/render/pull-request-body.ts';
+import { MAX_BODY, RULES_TABLE_WIDTH, renderPullRequestBody, ruleId } from '../../src/app/render/pull-request-body.ts';
 import type { RuleEvidence } from '../../src/app/state/pull-request-state.ts';
 import type { Flavor } from '../../src/config/recommendation-config.ts';
 import type { RuleReport } from '../../src/engine/report.ts';
+import type { FlowRecord } from '../../src/flows/record.ts';
 import { config, egress, ingress, loadTemplate, net, networkSet, pub, pvt, run, wep } from '../support/engine.ts';
 import { expectGolden } from '../support/golden.ts';
 
@@ -30,41 +31,76 @@ const TRAFFIC = [
   egress('shop', wep('shop', 'api-*'), { port: 8080 }),
 ];
 
-async function body(flavor: Flavor): Promise<string> {
-  const plan = await run(TRAFFIC, { config: config({ flavor }) });
+const plans = new Map<string, ReturnType<typeof run>>();
+/** The engine's plan for the traffic (one run per flavour and traffic: the large ones take seconds). */
+function planOf(flavor: Flavor, traffic: readonly FlowRecord[]): ReturnType<typeof run> {
+  const key = `${flavor} ${traffic === TRAFFIC ? 'every category' : traffic.length}`;
+  if (!plans.has(key)) plans.set(key, run(traffic, { config: config({ flavor }) }));
+  return plans.get(key)!;
+}
+
+async function body(flavor: Flavor, traffic: readonly FlowRecord[] = TRAFFIC, budget = MAX_BODY): Promise<string> {
+  const plan = await planOf(flavor, traffic);
   const ns = plan.namespaces.find((n) => n.namespace === 'shop')!;
-  return renderPullRequestBody({
-    cluster: 'prod',
-    namespace: 'shop',
-    flavor,
-    status: 'Learning',
-    lastUpdated: ns.lastUpdated,
-    stabilizationPeriod: 600,
-    update: false,
-    rules: ns.rules,
-    // The evidence a first PR records: each rule's flows of this run (apply.ts).
-    evidence: Object.fromEntries(
-      ns.rules.filter((r) => r.firstSeen !== null).map((r): [string, RuleEvidence] => [ruleId(r), [r.flows, r.firstSeen!, r.lastSeen!]]),
-    ),
-    warnings: ns.warnings,
-    files: [{ path: `clusters/prod/${ns.path}`, added: true }],
-    skippedLines: 0,
-    state: {
-      v: 1,
+  return renderPullRequestBody(
+    {
       cluster: 'prod',
       namespace: 'shop',
-      engine: '0.1.0',
-      hash: 'golden',
-      commit: 'c0ffee',
-      memory: {},
-      evidence: {},
-      notified: [],
+      flavor,
+      status: 'Learning',
+      lastUpdated: ns.lastUpdated,
+      stabilizationPeriod: 600,
+      update: false,
+      rules: ns.rules,
+      // The evidence a first PR records: each rule's flows of this run (apply.ts).
+      evidence: Object.fromEntries(
+        ns.rules.filter((r) => r.firstSeen !== null).map((r): [string, RuleEvidence] => [ruleId(r), [r.flows, r.firstSeen!, r.lastSeen!]]),
+      ),
+      warnings: ns.warnings,
+      files: [{ path: `clusters/prod/${ns.path}`, added: true }],
+      skippedLines: 0,
+      state: {
+        v: 1,
+        cluster: 'prod',
+        namespace: 'shop',
+        engine: '0.1.0',
+        hash: 'golden',
+        commit: 'c0ffee',
+        memory: {},
+        evidence: {},
+        notified: [],
+      },
     },
-  });
+    budget,
+  );
 }
 
 test.each(['calico', 'calico-enterprise', 'kubernetes'] as const)('the %s flavour: a namespace recommendation PR', async (flavor) => {
   expectGolden(new URL(`./__golden__/pr-body-${flavor}.md`, import.meta.url), `${await body(flavor)}\n`);
+});
+
+/** shop talks to many namespaces, each on its own port: one rule per namespace, more than a body holds in full. */
+const BUSY = Array.from({ length: 600 }, (_, i) =>
+  egress('shop', wep(`backend-${String(i).padStart(3, '0')}`, 'api-*'), { port: 10000 + i }),
+);
+
+test("a body larger than GitHub's limit (65,536 characters) is cut to fit: the rules table and graph shrink first, the hidden state stays", async () => {
+  const rendered = await body('calico', BUSY);
+  expect(rendered.length).toBeLessThanOrEqual(MAX_BODY);
+  expect(rendered).toMatch(/<!-- policy-recommender:pr [A-Za-z0-9+/=]+ -->\n$/);
+  expectGolden(new URL('./__golden__/pr-body-cut-to-fit.md', import.meta.url), rendered);
+});
+
+test('a budget too small for any rule row: the table is empty, the rules are counted', async () => {
+  const rendered = await body('calico', BUSY, 2_000);
+  expect(rendered.length).toBeLessThanOrEqual(2_000);
+  expectGolden(new URL('./__golden__/pr-body-no-rule-fits.md', import.meta.url), rendered);
+});
+
+test('a budget too small for the rules section: the body says the details are in the files', async () => {
+  const rendered = await body('calico', BUSY, 1_000);
+  expect(rendered.length).toBeLessThanOrEqual(1_000);
+  expectGolden(new URL('./__golden__/pr-body-details-do-not-fit.md', import.meta.url), rendered);
 });
 
 /** The text GitHub shows of a Markdown table cell: escapes and entities resolved, code spans unwrapped. */
