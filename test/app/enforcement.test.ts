@@ -89,7 +89,7 @@ describe('enforcing an accepted staged policy', () => {
   test('quiet for enforceAfter: an enforce PR, ready for review; merged: enforced, and nothing more is proposed', async () => {
     await acceptedShop();
     expect(dashboard()).toMatch(
-      /\| `shop` \| Accepted \| #\d+ \|.*\| merged 2026-11-22T12:00:00Z; would have denied nothing since; enforcement is proposed after 48h without, at 2026-11-24T12:00:00Z at the earliest \|/,
+      /\| `shop` \| Accepted \| #\d+ \|.*\| merged 2026-11-22T12:00:00Z; would have denied nothing since; enforcement is proposed after 48h without a would-be denial, at 2026-11-24T12:00:00Z at the earliest \|/,
     );
     await quietDays(1);
     expect(h.repo.pullRequestFor(enforceShop)).toBeUndefined();
@@ -136,7 +136,7 @@ describe('enforcing an accepted staged policy', () => {
     );
     expect(prFor(shopBranch).title).toBe('Update network policy for namespace shop (cluster prod)');
     expect(dashboard()).toMatch(
-      /would have denied 1 observed flow since, the last at 2026-11-24T17:55:00Z; enforcement is proposed after 48h without, at 2026-11-26T17:55:00Z at the earliest/,
+      /would have denied 1 observed flow since, the last at 2026-11-24T17:55:00Z; enforcement is proposed after 48h without a would-be denial, at 2026-11-26T17:55:00Z at the earliest/,
     );
     // A bot's close is not a dismissal: once the update is merged and quiet again, enforcement comes back.
     await merge(shopBranch);

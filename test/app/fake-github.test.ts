@@ -1309,7 +1309,7 @@ describe('the Probot app against the fake', () => {
   });
 
   // The two tests below fail on src/app bugs (reported): a PR the App closes as obsolete
-  // ("A new pull request is opened if new traffic needs one", apply.ts) is then treated as if a
+  // ("A new pull request is opened when there is something to propose again", apply.ts) is then treated as if a
   // person had dismissed it.
   async function closedAsObsolete() {
     const policies = configured();
@@ -1320,7 +1320,7 @@ describe('the Probot app against the fake', () => {
     policies.commitToDefault(policies.changedFiles(1), 'applied by hand');
     await app.scheduler.request(policies.key(), 'second');
     expect(policies.pullRequest(1).state).toBe('closed');
-    expect(policies.pullRequest(1).body).toContain('A new pull request is opened if new traffic needs one');
+    expect(policies.pullRequest(1).body).toContain('A new pull request is opened when there is something to propose again');
     return { policies, ...app };
   }
 

@@ -102,7 +102,7 @@ export interface DashboardContent {
 
 export function renderDashboard(c: DashboardContent): string {
   const out = [
-    `This issue lists the network policies policy-recommender proposes for this repository, one pull request per namespace. It is rewritten by the bot; tick a box to ask it for something.`,
+    `This issue lists the network policies policy-recommender proposes for this repository: one pull request per namespace (and, where configured, per namespace's or workload's microsegmentation policies), one per enforcement, and one for the cluster-wide files. It is rewritten by the bot; tick a box to ask it for something.`,
     `- [${c.ticked?.run ? 'x' : ' '}] ${RUN_BOX} Run now`,
   ];
   if (c.lastRun)

@@ -125,7 +125,7 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
         if (now?.number !== pr.number || now.state !== 'open') return {};
         // The reason goes into the body in the same request that closes it: nothing to repeat
         // or lose if the run stops half-way.
-        const note = `> **Closed by policy-recommender:** ${action.reason}. A new pull request is opened if new traffic needs one.\n\n${OBSOLETE_MARKER}\n\n`;
+        const note = `> **Closed by policy-recommender:** ${action.reason}. A new pull request is opened when there is something to propose again.\n\n${OBSOLETE_MARKER}\n\n`;
         await repo.updatePullRequest(pr.number, { state: 'closed', body: note + pr.body });
         // Only the head the run saw: a commit pushed since keeps its branch.
         await repo.deleteBranch(pr.branch, pr.headOid);
@@ -340,7 +340,9 @@ function body(decision: Decision, ctx: ApplyContext, state: PullRequestState, up
     stabilizationPeriod: ctx.stabilizationPeriod,
     update,
     rules: policies.length === 1 ? policies[0]!.rules : [],
-    ...(policies.length === 1 && policies[0]!.heading === null ? {} : { policies }),
+    // One policy without a heading is the body's plain rules table, unless its evidence is kept under a
+    // workload's prefix (a per-workload PR): then the section carries the prefix and its subject.
+    ...(policies.length === 1 && policies[0]!.heading === null && policies[0]!.evidencePrefix === '' ? {} : { policies }),
     evidence: state.evidence,
     ...(change.simulation ? { simulation: change.simulation } : {}),
     enforceAfter: ctx.enforceAfter,

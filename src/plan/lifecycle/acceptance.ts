@@ -60,7 +60,7 @@ export function acceptanceNote(record: AcceptanceRecord, quietSince: number, enf
     record.denied === 0
       ? `${record.pr === undefined ? 'accepted' : 'merged'} ${formatTime(record.since)}; would have denied nothing since`
       : `${record.pr === undefined ? 'accepted' : 'merged'} ${formatTime(record.since)}; would have denied ${record.denied} observed ${record.denied === 1 ? 'flow' : 'flows'} since, the last at ${formatTime(record.lastDenied!)}`;
-  return `${denied}; enforcement is proposed after ${formatDuration(enforceAfter)} without, at ${formatTime(quietSince + enforceAfter)} at the earliest`;
+  return `${denied}; enforcement is proposed after ${formatDuration(enforceAfter)} without a would-be denial, at ${formatTime(quietSince + enforceAfter)} at the earliest`;
 }
 
 /** Why accepted policies are not ready for enforcement (quiet for less than enforceAfter): a would-be denial, or a change that restarted the clock. */

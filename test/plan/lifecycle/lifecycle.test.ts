@@ -107,7 +107,7 @@ describe('planLifecycle: recommend, accept, wait, enforce, then the default deny
     const first = planLifecycle(await lifecycleInput(tree, shopTraffic));
     expect(first.accepted['shop']).toEqual({ hash: expect.any(String), since: NOW, denied: 0 });
     expect(first.notes.get('prod/shop')).toBe(
-      'accepted 2026-11-18T11:06:40Z; would have denied nothing since; enforcement is proposed after 168h without, at 2026-11-25T11:06:40Z at the earliest',
+      'accepted 2026-11-18T11:06:40Z; would have denied nothing since; enforcement is proposed after 168h without a would-be denial, at 2026-11-25T11:06:40Z at the earliest',
     );
     expect(unitOf(first.units, 'prod/shop')).toMatchObject({ accepted: true, change: null });
     expect(unitOf(first.units, 'prod/shop.enforce')).toBeUndefined();
