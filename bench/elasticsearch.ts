@@ -44,7 +44,7 @@ export async function benchElasticsearch(buckets: number, options: { runs?: numb
   // the top: the readers run this file too, and the baseline's memory must not hold the engine.
   const [{ DEFAULT_CONFIG }, { lookbackWindow }] = await Promise.all([
     import('../src/config/recommendation-config.ts'),
-    import('../src/pipeline/run.ts'),
+    import('../src/flows/read-flows.ts'),
   ]);
   const window = lookbackWindow(DEFAULT_CONFIG, NOW);
   const result = await compareServedReaders({
@@ -75,7 +75,7 @@ async function ours(url: string, window: TimeWindow): Promise<Work> {
   const [{ Client }, { openElasticsearchSource }, { readFlows }, { DEFAULT_CONFIG }] = await Promise.all([
     import('@elastic/elasticsearch'),
     import('../src/flows/sources/elasticsearch/elasticsearch-source.ts'),
-    import('../src/pipeline/run.ts'),
+    import('../src/flows/read-flows.ts'),
     import('../src/config/recommendation-config.ts'),
   ]);
   return async () => {

@@ -56,7 +56,7 @@ export async function benchGoldmane(records: number, options: GoldmaneBenchOptio
   // the top: the readers run this file too, and the baseline's memory must not hold the engine.
   const [{ DEFAULT_CONFIG }, { lookbackWindow }] = await Promise.all([
     import('../src/config/recommendation-config.ts'),
-    import('../src/pipeline/run.ts'),
+    import('../src/flows/read-flows.ts'),
   ]);
   const window = lookbackWindow(DEFAULT_CONFIG, now);
   return compareServedReaders({
@@ -145,7 +145,7 @@ const TIMEOUT_SECONDS = 60;
 async function ours(address: string, now: number, window: TimeWindow, maxFlowsPerCall: number): Promise<Work> {
   const [{ openGoldmaneSource }, { readFlows }, { DEFAULT_CONFIG }] = await Promise.all([
     import('../src/flows/sources/goldmane/goldmane-source.ts'),
-    import('../src/pipeline/run.ts'),
+    import('../src/flows/read-flows.ts'),
     import('../src/config/recommendation-config.ts'),
   ]);
   const config = {

@@ -139,9 +139,9 @@ async function recommendPolicies(
     { effectivePolicies, policySetFromTree },
   ] = await Promise.all([
     import('../src/flows/sources/file-source.ts'),
-    import('../src/pipeline/run.ts'),
+    import('../src/cli/recommend-directory.ts'),
     import('../src/config/recommendation-config.ts'),
-    import('../src/repo/fs-tree.ts'),
+    import('../src/tree/fs-tree.ts'),
     import('../src/simulate/policy-set.ts'),
   ]);
   const config = validateRecommendationConfig(
@@ -191,7 +191,7 @@ function candidatesPerRecord(plan: EvaluationPlan, byEndpoint: Readonly<Record<s
 async function ours(file: string, policiesDir: string, now: number): Promise<Work> {
   const [{ FileFlowSource }, { simulateDirectory }, { DEFAULT_CONFIG }] = await Promise.all([
     import('../src/flows/sources/file-source.ts'),
-    import('../src/pipeline/simulate.ts'),
+    import('../src/cli/simulate-directory.ts'),
     import('../src/config/recommendation-config.ts'),
   ]);
   return async () => {
@@ -215,7 +215,7 @@ async function ours(file: string, policiesDir: string, now: number): Promise<Wor
 async function baseline(file: string, now: number): Promise<Work> {
   const [{ FileFlowSource }, { readFlows }, { DEFAULT_CONFIG }] = await Promise.all([
     import('../src/flows/sources/file-source.ts'),
-    import('../src/pipeline/run.ts'),
+    import('../src/flows/read-flows.ts'),
     import('../src/config/recommendation-config.ts'),
   ]);
   return async () => {

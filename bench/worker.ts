@@ -28,11 +28,11 @@ async function baseline(file: string): Promise<WorkDone> {
 
 /** Loads the project's modules, then returns the timed work: file -> readFlows -> planRecommendations. */
 async function ours(file: string, now: number): Promise<Work> {
-  const [{ FileFlowSource }, { readFlows, TEMPLATE_DIR }, { planRecommendations }, { loadTree }, { DEFAULT_CONFIG }] = await Promise.all([
+  const [{ FileFlowSource }, { readFlows }, { planRecommendations }, { loadTree, TEMPLATE_DIR }, { DEFAULT_CONFIG }] = await Promise.all([
     import('../src/flows/sources/file-source.ts'),
-    import('../src/pipeline/run.ts'),
-    import('../src/pipeline/plan.ts'),
-    import('../src/repo/fs-tree.ts'),
+    import('../src/flows/read-flows.ts'),
+    import('../src/plan/plan.ts'),
+    import('../src/tree/fs-tree.ts'),
     import('../src/config/recommendation-config.ts'),
   ]);
   return async () => {

@@ -49,7 +49,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { isDnsLabel, isDnsSubdomain } from '../../src/calico/names.ts';
-import type { GoldmaneConfig } from '../../src/deployment/deployment-config.ts';
+import type { GoldmaneConfig } from '../../src/config/deployment-config.ts';
 import { compileFlows } from '../../src/generator/record.ts';
 import {
   type Endpoint,
