@@ -85,8 +85,9 @@ interface EndFields {
   readonly labels: string;
 }
 
-/** A full record's pod labels: the workload's own, then Helm's that it lacks (by key), then the churn labels. */
-function fullPodLabels(w: Workload): readonly string[] {
+/** A pod's labels in a record of `shape`: the workload's own, then (full) Helm's that it lacks by key, then the churn labels. */
+export function recordPodLabels(w: Workload, shape: RecordShape): readonly string[] {
+  if (shape === 'compact') return podLabels(w);
   const keys = new Set(w.labels.map((l) => l.slice(0, l.indexOf('='))));
   const helm = helmLabels(w).filter((l) => !keys.has(l.slice(0, l.indexOf('='))));
   const own = podLabels(w);
@@ -98,8 +99,7 @@ function endFields(e: Endpoint, shape: RecordShape): EndFields {
     case 'wep': {
       // Pod-prefix aggregation (Calico's default for allowed flows): no IP, no pod name.
       const w = e.workload;
-      const labels = shape === 'full' ? fullPodLabels(w) : podLabels(w);
-      return { ips: null, name: '-', aggr: podNameAggr(w), namespace: w.namespace, labels: `{"labels":${q(labels)}}` };
+      return { ips: null, name: '-', aggr: podNameAggr(w), namespace: w.namespace, labels: `{"labels":${q(recordPodLabels(w, shape))}}` };
     }
     case 'hep':
       return { ips: e.ips, name: '-', aggr: e.name, namespace: '-', labels: `{"labels":${q(e.labels)}}` };
@@ -122,16 +122,23 @@ function atIndex(entry: string, index: number): string {
   return `${index}${entry.slice(entry.indexOf('|'))}`;
 }
 
-function policiesJson(t: FlowTemplate, local: Endpoint, form: TraceForm, shape: RecordShape): string {
+/** A record's policy trace as 3.31 flow-log entries (the scenarios' form), or null when it carries none. */
+export interface TraceEntries {
+  readonly all: readonly string[];
+  readonly enforced: readonly string[];
+  readonly pending: readonly string[];
+}
+
+/** The trace of `t` as `reporter`'s end writes it, in a record of `shape`. */
+export function traceEntries(t: FlowTemplate, reporter: Reporter, shape: RecordShape): TraceEntries | null {
+  const local = reporter === 'src' ? t.source : t.dest;
   // The profile in the trace is the reporting endpoint's: its namespace's, or the hosts' default.
   const profile =
     local.type === 'wep'
       ? `0|__PROFILE__|__PROFILE__.kns.${local.workload.namespace}|allow|0`
       : '0|__PROFILE__|__PROFILE__.projectcalico-default-allow|allow|0';
-  const entries = (entry: string): string =>
-    shape === 'full' ? `${q(traceEntry(PASS_ENTRY, form))},${q(traceEntry(atIndex(entry, 1), form))}` : q(traceEntry(entry, form));
-  const trace = (all: string, pending: string): string =>
-    `"policies":{"all_policies":[${entries(all)}],"enforced_policies":[${entries(all)}],"pending_policies":[${entries(pending)}]},`;
+  const entries = (entry: string): readonly string[] => (shape === 'full' ? [PASS_ENTRY, atIndex(entry, 1)] : [entry]);
+  const trace = (all: string, pending: string): TraceEntries => ({ all: entries(all), enforced: entries(all), pending: entries(pending) });
   switch (t.trace.kind) {
     case 'profile':
       return trace(profile, profile);
@@ -140,8 +147,15 @@ function policiesJson(t: FlowTemplate, local: Endpoint, form: TraceForm, shape: 
     case 'staged':
       return trace(profile, t.trace.pending);
     case 'absent':
-      return '';
+      return null;
   }
+}
+
+function policiesJson(t: FlowTemplate, reporter: Reporter, form: TraceForm, shape: RecordShape): string {
+  const trace = traceEntries(t, reporter, shape);
+  if (trace === null) return '';
+  const list = (entries: readonly string[]): string => entries.map((e) => q(traceEntry(e, form))).join(',');
+  return `"policies":{"all_policies":[${list(trace.all)}],"enforced_policies":[${list(trace.enforced)}],"pending_policies":[${list(trace.pending)}]},`;
 }
 
 interface Counters {
@@ -227,7 +241,7 @@ function fixedParts(t: FlowTemplate, reporter: Reporter, nodes: readonly string[
       `"dest_service_port":${q(svc?.portName ?? '-')},"dest_service_port_num":${svc ? svc.port : 'null'},` +
       domains +
       `"proto":${q(t.proto)},"action":"${t.action}","reporter":"${reporter}",` +
-      policiesJson(t, local, traceForm, shape),
+      policiesJson(t, reporter, traceForm, shape),
     hosts: (local.type === 'hep' ? [local.node] : nodes).map((h) => q(h)),
     reporter,
     local,
