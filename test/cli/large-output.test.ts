@@ -5,7 +5,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { renderSimulation } from '../../src/cli/simulate.ts';
 import { renderSummary } from '../../src/cli/summary.ts';
-import { formatTable } from '../../src/cli/table.ts';
+import { formatTable, tableLines } from '../../src/cli/table.ts';
 import type { DirectoryRun } from '../../src/pipeline/run.ts';
 import type { DirectorySimulation } from '../../src/pipeline/simulate.ts';
 import type { FlowRow, Totals } from '../../src/simulate/report.ts';
@@ -21,6 +21,9 @@ describe('output of 200,000 rows', () => {
     expect(lines[0]).toBe(`NAME${' '.repeat('flow-199999'.length - 4)}  N`);
     expect(lines[1]).toBe(`flow-0${' '.repeat('flow-199999'.length - 6)}  0`);
     expect(lines[ROWS]).toBe('flow-199999  199999');
+    // tableLines, a line at a time (the simulation's table), makes the same lines.
+    const items = Array.from({ length: ROWS }, (_, i) => i);
+    expect(Array.from(tableLines(['NAME', 'N'], items, (i) => [`flow-${i}`, String(i)]))).toEqual(lines);
   });
 
   test('the simulation report lists every distinct flow', () => {
