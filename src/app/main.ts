@@ -1,5 +1,6 @@
 // `npm start`: Probot's server with the app. Without APP_ID and PRIVATE_KEY it starts Probot's
-// setup flow (create the GitHub App from app.yml). With several replicas in a cluster
+// setup flow (create the GitHub App from app.yml), with /healthz, /readyz and /metrics beside it
+// (ops/setup-mode.ts). With several replicas in a cluster
 // (POLICY_RECOMMENDER_LEASE=<namespace>/<name>), only the holder of that Lease runs schedules and
 // collects the flows of Goldmane clusters (without a Lease, the one replica does both), and every
 // run holds its repository's Lease (`<name>-run-<digest>`), so runs on two replicas never overlap.
@@ -22,7 +23,8 @@ import { FlowCollectors } from './collect/collector.ts';
 import { githubMetricsPlugin } from './ops/github-metrics.ts';
 import { openInstrumented } from './ops/instrumented-flow-source.ts';
 import { AppMetrics } from './ops/metrics.ts';
-import { webhookSecretProblem } from './ops/webhook-edge.ts';
+import { serveSetupFlow } from './ops/setup-mode.ts';
+import { probotSetupMode, webhookSecretProblem } from './ops/webhook-edge.ts';
 
 // Deliveries signed with Probot's public default secret are never accepted: no secret, no start.
 const secretProblem = webhookSecretProblem(process.env, process.cwd());
@@ -31,100 +33,110 @@ if (secretProblem !== null) {
   process.exit(1);
 }
 
-const ROOT = new URL('../../', import.meta.url);
-
-const deployment = await loadDeploymentConfig().catch((e: unknown) => {
-  // A broken deployment configuration is the operator's to fix: one line naming every key, no stack.
-  if (!(e instanceof ConfigError)) throw e;
-  console.error(e.message);
-  process.exit(1);
-});
-const scheduleDefaults = await loadScheduleDefaults(fileURLToPath(new URL('app.yml', ROOT)));
-const template = await loadTree(TEMPLATE_DIR);
-const metrics = new AppMetrics({ processMetrics: true });
-
-// Goldmane keeps about an hour of flows: its clusters' flows are collected continuously, and runs
-// read them from the collector, however far apart they are.
-const collectorMemory = process.env['POLICY_RECOMMENDER_COLLECTOR_MEMORY'];
-if (collectorMemory !== undefined && !/^[1-9]\d{0,5}$/.test(collectorMemory)) {
-  console.error(`POLICY_RECOMMENDER_COLLECTOR_MEMORY: must be a number of MiB (1 to 999999), got "${collectorMemory}"`);
-  process.exit(1);
-}
-const collectors = new FlowCollectors({
-  clusters: new Map(
-    Object.entries(deployment.clusters).flatMap(([cluster, { flows }]) =>
-      flows.source === 'goldmane' ? [[cluster, () => openGoldmaneSource(flows.goldmane)] as const] : [],
-    ),
-  ),
-  ...(collectorMemory !== undefined ? { maxBytes: Number(collectorMemory) * 1024 * 1024 } : {}),
-  // Every collected cluster is Goldmane's: open-source Calico.
-  calicoEdition: 'open-source',
-  metrics,
-  log: { info: (m) => console.log(m), warn: (m) => console.warn(m), error: (m) => console.error(m) },
-});
-
-let isLeader = () => true;
-let stopScheduledWork: () => void = () => undefined;
-let runLock: RunLock | undefined;
-const lease = process.env['POLICY_RECOMMENDER_LEASE'];
-if (lease) {
-  // Needs get, create and update on leases.coordination.k8s.io in that namespace (deploy/ grants it).
-  const [namespace, name = 'policy-recommender'] = lease.split('/') as [string, string | undefined];
-  const identity = process.env['POD_NAME'] ?? hostname();
-  // A run of a repository, wherever a webhook asked for it, holds that repository's Lease.
-  runLock = leaseRunLock({
-    cluster: { inCluster: true },
-    namespace,
-    prefix: name,
-    identity,
-    onError: (e) => console.error(`run lock: ${e.message}`),
-  });
-  const elector = new LeaderElector({
-    cluster: { inCluster: true },
-    namespace,
-    name,
-    identity,
-    callbacks: {
-      onStartedLeading: () => collectors.start('this replica started holding the Lease'),
-      onStoppedLeading: async () => {
-        stopScheduledWork();
-        await collectors.stop();
-      },
-    },
-    onError: (e) => console.error(`leader election: ${e.message}`),
-  });
-  await elector.start();
-  isLeader = () => elector.isLeader;
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void elector.stop().finally(() => process.exit(0)));
+// Outside production, Probot's run starts its setup flow without credentials (lib/run.js); in
+// production it refuses to start, as before.
+if (process.env['NODE_ENV'] !== 'production' && probotSetupMode(process.env, process.cwd())) {
+  await serveSetupFlow({ metrics: new AppMetrics({ processMetrics: true }) });
 } else {
-  collectors.start('the App started');
+  await serveApp();
 }
 
-let ready = false;
+async function serveApp(): Promise<void> {
+  const ROOT = new URL('../../', import.meta.url);
 
-const { app, scheduler } = policyRecommenderApp({
-  scheduleDefaults,
-  collectors,
-  openFlowSource: (cluster) =>
-    openInstrumented(
-      () => openFlowSource(deployment, cluster),
-      { cluster, source: clusterConnection(deployment, cluster)?.flows.source ?? 'none' },
-      metrics,
+  const deployment = await loadDeploymentConfig().catch((e: unknown) => {
+    // A broken deployment configuration is the operator's to fix: one line naming every key, no stack.
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(e.message);
+    process.exit(1);
+  });
+  const scheduleDefaults = await loadScheduleDefaults(fileURLToPath(new URL('app.yml', ROOT)));
+  const template = await loadTree(TEMPLATE_DIR);
+  const metrics = new AppMetrics({ processMetrics: true });
+
+  // Goldmane keeps about an hour of flows: its clusters' flows are collected continuously, and runs
+  // read them from the collector, however far apart they are.
+  const collectorMemory = process.env['POLICY_RECOMMENDER_COLLECTOR_MEMORY'];
+  if (collectorMemory !== undefined && !/^[1-9]\d{0,5}$/.test(collectorMemory)) {
+    console.error(`POLICY_RECOMMENDER_COLLECTOR_MEMORY: must be a number of MiB (1 to 999999), got "${collectorMemory}"`);
+    process.exit(1);
+  }
+  const collectors = new FlowCollectors({
+    clusters: new Map(
+      Object.entries(deployment.clusters).flatMap(([cluster, { flows }]) =>
+        flows.source === 'goldmane' ? [[cluster, () => openGoldmaneSource(flows.goldmane)] as const] : [],
+      ),
     ),
-  clusterContext: (cluster) => {
-    const access = clusterConnection(deployment, cluster)?.kubernetes;
-    return access ? openClusterContext(access) : null;
-  },
-  template,
-  engineVersion: packageVersion(),
-  scheduleOnLoad: true,
-  isLeader: () => isLeader(),
-  ...(runLock ? { runLock } : {}),
-  metrics,
-  notReady: () => (ready ? null : 'starting'),
-});
+    ...(collectorMemory !== undefined ? { maxBytes: Number(collectorMemory) * 1024 * 1024 } : {}),
+    // Every collected cluster is Goldmane's: open-source Calico.
+    calicoEdition: 'open-source',
+    metrics,
+    log: { info: (m) => console.log(m), warn: (m) => console.warn(m), error: (m) => console.error(m) },
+  });
 
-await run(app, { Octokit: ProbotOctokit.plugin(githubMetricsPlugin(metrics)) });
-ready = true;
-// Losing the lease stops scheduled runs in progress, promptly, between two of their steps.
-stopScheduledWork = () => scheduler().abortScheduled();
+  let isLeader = () => true;
+  let stopScheduledWork: () => void = () => undefined;
+  let runLock: RunLock | undefined;
+  const lease = process.env['POLICY_RECOMMENDER_LEASE'];
+  if (lease) {
+    // Needs get, create and update on leases.coordination.k8s.io in that namespace (deploy/ grants it).
+    const [namespace, name = 'policy-recommender'] = lease.split('/') as [string, string | undefined];
+    const identity = process.env['POD_NAME'] ?? hostname();
+    // A run of a repository, wherever a webhook asked for it, holds that repository's Lease.
+    runLock = leaseRunLock({
+      cluster: { inCluster: true },
+      namespace,
+      prefix: name,
+      identity,
+      onError: (e) => console.error(`run lock: ${e.message}`),
+    });
+    const elector = new LeaderElector({
+      cluster: { inCluster: true },
+      namespace,
+      name,
+      identity,
+      callbacks: {
+        onStartedLeading: () => collectors.start('this replica started holding the Lease'),
+        onStoppedLeading: async () => {
+          stopScheduledWork();
+          await collectors.stop();
+        },
+      },
+      onError: (e) => console.error(`leader election: ${e.message}`),
+    });
+    await elector.start();
+    isLeader = () => elector.isLeader;
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void elector.stop().finally(() => process.exit(0)));
+  } else {
+    collectors.start('the App started');
+  }
+
+  let ready = false;
+
+  const { app, scheduler } = policyRecommenderApp({
+    scheduleDefaults,
+    collectors,
+    openFlowSource: (cluster) =>
+      openInstrumented(
+        () => openFlowSource(deployment, cluster),
+        { cluster, source: clusterConnection(deployment, cluster)?.flows.source ?? 'none' },
+        metrics,
+      ),
+    clusterContext: (cluster) => {
+      const access = clusterConnection(deployment, cluster)?.kubernetes;
+      return access ? openClusterContext(access) : null;
+    },
+    template,
+    engineVersion: packageVersion(),
+    scheduleOnLoad: true,
+    isLeader: () => isLeader(),
+    ...(runLock ? { runLock } : {}),
+    metrics,
+    notReady: () => (ready ? null : 'starting'),
+  });
+
+  await run(app, { Octokit: ProbotOctokit.plugin(githubMetricsPlugin(metrics)) });
+  ready = true;
+  // Losing the lease stops scheduled runs in progress, promptly, between two of their steps.
+  stopScheduledWork = () => scheduler().abortScheduled();
+}

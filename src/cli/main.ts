@@ -32,7 +32,7 @@ import { runDemo } from './demo.ts';
 import { renderDiff } from './diff.ts';
 import { type ProgressOptions, withProgress } from './progress.ts';
 import { recommendIntoDirectory } from './recommend-directory.ts';
-import { renderSimulation, simulationJson } from './render-simulation.ts';
+import { simulationJson, simulationLines } from './render-simulation.ts';
 import { PoliciesDirectoryError, simulateDirectory } from './simulate-directory.ts';
 import { renderSummary } from './summary.ts';
 
@@ -184,7 +184,19 @@ async function simulate(options: SimulateOptions, io: Io): Promise<number> {
     now,
     view: options.enforcedOnly ? 'enforced' : 'staged',
   });
-  io.stdout(options.json ? simulationJson(sim) : renderSimulation(sim));
+  if (options.json) io.stdout(simulationJson(sim));
+  else {
+    // A batch of lines at a time: the table has a line per distinct flow (simulate.ts).
+    let batch: string[] = [];
+    for (const line of simulationLines(sim)) {
+      batch.push(line);
+      if (batch.length === 10_000) {
+        io.stdout(`${batch.join('\n')}\n`);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) io.stdout(`${batch.join('\n')}\n`);
+  }
   return 0;
 }
 

@@ -8,7 +8,7 @@ import type { EndRef, FlowRow } from '../simulate/report.ts';
 import { appendAll } from '../util/append.ts';
 import type { DirectorySimulation } from './simulate-directory.ts';
 import { describeSkipped, describeUnlearnable, readingWarnings } from './summary.ts';
-import { formatTable } from './table.ts';
+import { formatTable, tableLines } from './table.ts';
 
 const number = new Intl.NumberFormat('en-US');
 
@@ -47,8 +47,16 @@ function describePeer(row: FlowRow): string {
 }
 
 export function renderSimulation(sim: DirectorySimulation): string {
+  return Array.from(simulationLines(sim)).join('\n');
+}
+
+/**
+ * The lines of renderSimulation, one at a time: the table has a row per distinct flow (a million
+ * and more), and the whole text at once cost gigabytes (its cells, its lines, then the text).
+ */
+export function* simulationLines(sim: DirectorySimulation): Generator<string> {
   const { flows, policies, totals } = sim;
-  const lines: string[] = [];
+  let lines: string[] = [];
   const view = policies.view === 'staged' ? 'staged policies applied as if enforced' : 'enforced policies only';
   lines.push(
     `Simulated ${count(sim.simulated, 'flow record')} from ${flows.source} (window ${formatTime(flows.window.from)} to ${formatTime(flows.window.to)}) ` +
@@ -64,20 +72,18 @@ export function renderSimulation(sim: DirectorySimulation): string {
   lines.push('');
   if (sim.rows.length === 0) lines.push('No flow records in the window.');
   else {
-    const table = [
-      ['VERDICT', 'DIRECTION', 'ENDPOINT', 'PEER', 'PROTO', 'PORT', 'FLOWS', 'DECIDED BY'],
-      ...sim.rows.map((row) => [
-        row.verdict,
-        row.direction,
-        describeEnd(row.endpoint),
-        describePeer(row),
-        protocolName(row.protocol),
-        row.port === null ? '-' : String(row.port),
-        number.format(row.flows),
-        row.decisions.map(describeDecision).join(row.verdict === 'indeterminate' ? ' | ' : ' or ') || '-',
-      ]),
-    ];
-    appendAll(lines, formatTable(table));
+    yield* lines;
+    lines = [];
+    yield* tableLines(['VERDICT', 'DIRECTION', 'ENDPOINT', 'PEER', 'PROTO', 'PORT', 'FLOWS', 'DECIDED BY'], sim.rows, (row) => [
+      row.verdict,
+      row.direction,
+      describeEnd(row.endpoint),
+      describePeer(row),
+      protocolName(row.protocol),
+      row.port === null ? '-' : String(row.port),
+      number.format(row.flows),
+      row.decisions.map(describeDecision).join(row.verdict === 'indeterminate' ? ' | ' : ' or ') || '-',
+    ]);
   }
 
   const reasons = new Map<string, number>();
@@ -106,7 +112,7 @@ export function renderSimulation(sim: DirectorySimulation): string {
       ]),
     );
   }
-  return lines.join('\n');
+  yield* lines;
 }
 
 /** The same as one JSON document. */

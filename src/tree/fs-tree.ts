@@ -3,7 +3,8 @@
 // any path that would resolve outside the tree's root.
 
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, realpath } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isSafeTreePath, type TreeFiles } from './tree.ts';
@@ -43,31 +44,52 @@ export async function loadTree(root: string): Promise<Map<string, string>> {
   return files;
 }
 
-/** Writes all changes or none: temporary files first, then renames. */
+/**
+ * Writes all changes or none: temporary files first, then renames. Each directory is created,
+ * resolved and listed once, not once per file. Synchronous system calls: a microsegmented cluster
+ * writes tens of thousands of small files, and through libuv's thread pool each file cost five
+ * hand-overs (open, write, close, rename; the thread pool's futex and epoll waits were most of the
+ * system time) where it costs four plain system calls here. Only the command line writes trees,
+ * after its reading is done, so nothing waits on the event loop meanwhile.
+ */
 export async function writeTree(root: string, changes: TreeFiles): Promise<void> {
   if (changes.size === 0) return;
+  for (const path of changes.keys())
+    if (!isSafeTreePath(path)) throw new TreeWriteError(`refusing to write ${JSON.stringify(path)}: not a path inside the tree`);
   await mkdir(root, { recursive: true });
   const realRoot = await realpath(root);
+  const byDirectory = new Map<string, { path: string; name: string; text: string }[]>();
+  for (const [path, text] of changes) {
+    const target = resolve(realRoot, path);
+    const files = byDirectory.get(dirname(target)) ?? [];
+    if (files.length === 0) byDirectory.set(dirname(target), files);
+    files.push({ path, name: basename(target), text });
+  }
+  const writes: { realDir: string; name: string; text: string }[] = [];
   const staged: { temp: string; target: string }[] = [];
   try {
-    for (const [path, text] of changes) {
-      if (!isSafeTreePath(path)) throw new TreeWriteError(`refusing to write ${JSON.stringify(path)}: not a path inside the tree`);
-      const target = resolve(realRoot, path);
-      await mkdir(dirname(target), { recursive: true });
+    for (const [dir, files] of byDirectory) {
+      mkdirSync(dir, { recursive: true });
       // A symbolic link on the way could lead outside the tree.
-      const realDir = await realpath(dirname(target));
+      const realDir = realpathSync(dir);
       if (realDir !== realRoot && !realDir.startsWith(realRoot + sep)) {
-        throw new TreeWriteError(`refusing to write ${path}: its directory resolves outside ${root}`);
+        throw new TreeWriteError(`refusing to write ${files[0]!.path}: its directory resolves outside ${root}`);
       }
-      const existing = await lstat(target).catch(() => null);
-      if (existing !== null && !existing.isFile()) throw new TreeWriteError(`refusing to write ${path}: not a regular file`);
+      const entries = new Map(readdirSync(realDir, { withFileTypes: true }).map((e) => [e.name, e]));
+      for (const file of files) {
+        const existing = entries.get(file.name);
+        if (existing !== undefined && !existing.isFile()) throw new TreeWriteError(`refusing to write ${file.path}: not a regular file`);
+        writes.push({ realDir, name: file.name, text: file.text });
+      }
+    }
+    for (const { realDir, name, text } of writes) {
       const temp = join(realDir, `.${randomBytes(6).toString('hex')}.policy-recommender.tmp`);
-      await writeFile(temp, text, { flag: 'wx' });
-      staged.push({ temp, target: join(realDir, basename(target)) });
+      writeFileSync(temp, text, { flag: 'wx' });
+      staged.push({ temp, target: join(realDir, name) });
     }
   } catch (e) {
-    await Promise.all(staged.map((s) => rm(s.temp, { force: true })));
+    for (const { temp } of staged) rmSync(temp, { force: true });
     throw e instanceof TreeWriteError ? e : new TreeWriteError(`cannot write to ${root}: ${(e as Error).message}`);
   }
-  for (const { temp, target } of staged) await rename(temp, target);
+  for (const { temp, target } of staged) renameSync(temp, target);
 }

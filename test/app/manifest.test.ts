@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from '@jest/globals';
+import { withWebhookPath } from '../../src/app/ops/setup-mode.ts';
 import { defaultsFromManifest, loadScheduleDefaults } from '../../src/config/schedule-defaults.ts';
 import { freePort } from '../support/free-port.ts';
 
@@ -23,13 +26,21 @@ const GITHUB_MANIFEST_KEYS = [
   'setup_on_update',
 ];
 
-let server: ChildProcess | undefined;
+const servers: ChildProcess[] = [];
 afterAll(() => {
-  server?.kill();
+  for (const server of servers) server.kill();
 });
 
-/** Starts `npm start`'s entry without credentials (Probot's setup flow) and reads its setup page. */
-async function setupPage(): Promise<string> {
+interface SetupServer {
+  readonly base: string;
+  readonly output: () => string;
+}
+
+/**
+ * Starts `npm start`'s entry (src/app/main.ts) without credentials, in `cwd`: Probot's setup flow
+ * (probot 14.3.2 lib/run.js, `!appId || !privateKey`); resolves once its setup page answers.
+ */
+async function startSetupMode(cwd = ROOT): Promise<SetupServer> {
   const port = await freePort();
   const env = {
     ...process.env,
@@ -41,26 +52,36 @@ async function setupPage(): Promise<string> {
     NODE_ENV: 'development',
     WEBHOOK_PROXY_URL: '',
   } as Record<string, string>;
-  server = spawn(process.execPath, [MAIN], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  for (let i = 0; i < 100; i++) {
+  const server = spawn(process.execPath, [MAIN], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  servers.push(server);
+  let output = '';
+  server.stdout!.on('data', (d: Buffer) => void (output += d.toString()));
+  server.stderr!.on('data', (d: Buffer) => void (output += d.toString()));
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 150; i++) {
     try {
-      const response = await fetch(`http://127.0.0.1:${port}/probot`);
-      if (response.ok) return await response.text();
+      if ((await fetch(`${base}/probot`)).ok) return { base, output: () => output };
     } catch {
       // not listening yet
     }
+    if (server.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error('the setup server did not start');
+  throw new Error(`the setup server did not start: ${output}`);
+}
+
+/** The manifest the setup page posts to GitHub, from the button that carries it (Probot's lib/views/setup.js). */
+function manifestOf(html: string): Record<string, unknown> {
+  const value = /name="manifest" id="manifest" value='([^']*)'/.exec(html)?.[1];
+  expect(value).toBeDefined();
+  return JSON.parse(value!.replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as Record<string, unknown>;
 }
 
 describe('app.yml and the setup flow', () => {
   test('the manifest Probot sends to GitHub holds only GitHub manifest keys, least privilege, and the handled events', async () => {
-    const html = await setupPage();
+    const { base } = await startSetupMode();
     // The page POSTs the manifest from this attribute; it must survive the HTML intact.
-    const value = /name="manifest" id="manifest" value='([^']*)'/.exec(html)?.[1];
-    expect(value).toBeDefined();
-    const manifest = JSON.parse(value!.replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as Record<string, unknown>;
+    const manifest = manifestOf(await (await fetch(`${base}/probot`)).text());
     // Probot itself adds "version"; everything from app.yml is a GitHub key.
     const ours = Object.keys(manifest).filter((k) => k !== 'version');
     expect(ours.filter((k) => !GITHUB_MANIFEST_KEYS.includes(k))).toEqual([]);
@@ -68,6 +89,71 @@ describe('app.yml and the setup flow', () => {
     expect(manifest['default_events']).toEqual(['issue_comment', 'issues', 'pull_request', 'push']);
     expect(manifest['public']).toBe(false);
     expect(JSON.stringify(manifest)).not.toMatch(/schedule|timezone/);
+    // GitHub delivers to the App's webhook path (Probot's default, lib/server/server.js
+    // defaultWebhookPath), not to `/` where Probot's manifest points it; GitHub's redirect after
+    // creating the App comes back to the setup flow.
+    expect(manifest['hook_attributes']).toEqual({ url: `${base}/api/github/webhooks` });
+    expect(manifest['redirect_url']).toBe(`${base}/probot/setup`);
+  });
+
+  test('in setup mode /healthz, /readyz and /metrics answer: alive, not ready until the App is registered and the server restarted', async () => {
+    // A directory of its own: registering writes the credentials to .env in the working directory.
+    const cwd = await mkdtemp(join(tmpdir(), 'setup-mode-'));
+    try {
+      await copyFile(join(ROOT, 'app.yml'), join(cwd, 'app.yml'));
+      await copyFile(join(ROOT, 'package.json'), join(cwd, 'package.json'));
+      const { base } = await startSetupMode(cwd);
+
+      const health = await fetch(`${base}/healthz`);
+      expect([health.status, await health.text()]).toEqual([200, 'ok\n']);
+      const ready = await fetch(`${base}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.text()).toMatch(/^setup mode: the GitHub App is not registered yet/);
+      const metrics = await fetch(`${base}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toMatch(/^policy_recommender_process_cpu_seconds_total /m);
+      // The setup flow itself is still there, and so is Probot's 404 for the rest.
+      expect((await fetch(`${base}/`, { redirect: 'manual' })).headers.get('location')).toBe('/probot');
+      expect((await fetch(`${base}/nothing`)).status).toBe(404);
+
+      // "Use an existing GitHub App": the import form writes the credentials (lib/apps/setup.js);
+      // the server keeps running the setup flow until restarted, and says so.
+      const imported = await fetch(`${base}/probot/import`, {
+        method: 'POST',
+        body: JSON.stringify({ appId: '4242', pem: 'not a key', webhook_secret: 'a secret' }),
+      });
+      expect(imported.status).toBe(200);
+      expect(await readFile(join(cwd, '.env'), 'utf8')).toMatch(/^APP_ID=4242$/m);
+      const after = await fetch(`${base}/readyz`);
+      expect([after.status, await after.text()]).toEqual([
+        503,
+        'setup mode: the GitHub App is registered and its credentials written to .env; restart the server to run it\n',
+      ]);
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test("the setup page's manifest is rewritten only where Probot points the webhook at `/`", () => {
+    const page = (manifest: object) => `<button name="manifest" id="manifest" value='${JSON.stringify(manifest)}' >Register</button>`;
+    const probots = {
+      hook_attributes: { url: 'https://h.example/' },
+      redirect_url: 'https://h.example/probot/setup',
+      name: 'policy-recommender',
+    };
+    expect(manifestOf(withWebhookPath(page(probots), '/hooks'))).toEqual({
+      ...probots,
+      hook_attributes: { url: 'https://h.example/hooks' },
+    });
+    // An apostrophe (here from the webhook path) is escaped inside the single-quoted attribute.
+    expect(withWebhookPath(page(probots), "/o'hooks")).toContain('o\\u0027hooks');
+    expect(manifestOf(withWebhookPath(page(probots), "/o'hooks"))['hook_attributes']).toEqual({ url: "https://h.example/o'hooks" });
+    // A smee channel (WEBHOOK_PROXY_URL) or a URL of app.yml's own is left as it is.
+    for (const url of ['https://smee.io/abc', 'https://elsewhere.example/']) {
+      const other = page({ ...probots, hook_attributes: { url } });
+      expect(withWebhookPath(other, '/hooks')).toBe(other);
+    }
+    expect(withWebhookPath('<html>no manifest</html>', '/hooks')).toBe('<html>no manifest</html>');
   });
 
   test('the deployment default schedule lives in a comment block, overridable by the environment', async () => {

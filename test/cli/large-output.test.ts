@@ -7,7 +7,7 @@ import type { DirectoryRun } from '../../src/cli/recommend-directory.ts';
 import { renderSimulation } from '../../src/cli/render-simulation.ts';
 import type { DirectorySimulation } from '../../src/cli/simulate-directory.ts';
 import { renderSummary } from '../../src/cli/summary.ts';
-import { formatTable } from '../../src/cli/table.ts';
+import { formatTable, tableLines } from '../../src/cli/table.ts';
 import type { FlowRow, Totals } from '../../src/simulate/report.ts';
 import { appendAll, maxOf } from '../../src/util/append.ts';
 
@@ -21,6 +21,9 @@ describe('output of 200,000 rows', () => {
     expect(lines[0]).toBe(`NAME${' '.repeat('flow-199999'.length - 4)}  N`);
     expect(lines[1]).toBe(`flow-0${' '.repeat('flow-199999'.length - 6)}  0`);
     expect(lines[ROWS]).toBe('flow-199999  199999');
+    // tableLines, a line at a time (the simulation's table), makes the same lines.
+    const items = Array.from({ length: ROWS }, (_, i) => i);
+    expect(Array.from(tableLines(['NAME', 'N'], items, (i) => [`flow-${i}`, String(i)]))).toEqual(lines);
   });
 
   test('the simulation report lists every distinct flow', () => {

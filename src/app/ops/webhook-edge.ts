@@ -261,11 +261,8 @@ function failureLine(error: unknown): string {
  * and writes its secret to `.env`; it needs none yet.
  */
 export function webhookSecretProblem(processEnv: NodeJS.ProcessEnv, cwd: string): string | null {
+  if (probotSetupMode(processEnv, cwd)) return null;
   const env = { ...processEnv, ...dotEnv(cwd) };
-  // Probot's setup mode: `!appId || !privateKey` (lib/run.js; the key as
-  // @probot/get-private-key finds it: PRIVATE_KEY, PRIVATE_KEY_PATH or one *.pem in the cwd).
-  const privateKey = Boolean(env['PRIVATE_KEY']) || Boolean(env['PRIVATE_KEY_PATH']) || readdirSync(cwd).some((f) => f.endsWith('.pem'));
-  if (!Number(env['APP_ID']) || !privateKey) return null;
   const secret = env['WEBHOOK_SECRET'];
   if (secret === undefined || secret.trim() === '') {
     return 'WEBHOOK_SECRET is missing or empty: set it to the GitHub App\'s webhook secret (without it, deliveries signed with Probot\'s public default "development" would be accepted)';
@@ -273,6 +270,18 @@ export function webhookSecretProblem(processEnv: NodeJS.ProcessEnv, cwd: string)
   if (secret === 'development')
     return 'WEBHOOK_SECRET is "development", Probot\'s public default: set it to the GitHub App\'s own webhook secret';
   return null;
+}
+
+/**
+ * Whether Probot's `run` starts its setup flow (create the GitHub App) rather than the App: no
+ * APP_ID or no private key (probot 14.3.2 lib/run.js, `!appId || !privateKey`; the key as
+ * @probot/get-private-key finds it: PRIVATE_KEY, PRIVATE_KEY_PATH or one *.pem in the cwd), with
+ * `.env` applied over the process's environment as `run` does.
+ */
+export function probotSetupMode(processEnv: NodeJS.ProcessEnv, cwd: string): boolean {
+  const env = { ...processEnv, ...dotEnv(cwd) };
+  const privateKey = Boolean(env['PRIVATE_KEY']) || Boolean(env['PRIVATE_KEY_PATH']) || readdirSync(cwd).some((f) => f.endsWith('.pem'));
+  return !Number(env['APP_ID']) || !privateKey;
 }
 
 function dotEnv(cwd: string): Record<string, string> {
