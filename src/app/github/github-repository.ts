@@ -5,6 +5,7 @@
 // (pull-request-views.ts).
 
 import type { ProbotOctokit } from 'probot';
+import { foldUpdates, OVERLAP_MS, oldestFirst, type PullRequestViews, serverTime, type UpdatedPullRequest } from './pull-request-views.ts';
 import {
   type BranchHead,
   BranchMoved,
@@ -17,7 +18,6 @@ import {
   RepositoryConflict,
   type TreeEntry,
 } from './repository.ts';
-import { foldUpdates, oldestFirst, OVERLAP_MS, type PullRequestViews, serverTime, type UpdatedPullRequest } from './pull-request-views.ts';
 
 export type Octokit = InstanceType<typeof ProbotOctokit>;
 
