@@ -38,11 +38,6 @@ function client(views?: PullRequestViews): GitHubRepository {
   );
 }
 
-afterEach(() => {
-  github.stop();
-  expect(github.unexpected()).toEqual([]);
-});
-
 function openRecommendation(i: number, labels: readonly string[] = [RECOMMENDATION_LABEL]): number {
   fake.pushToBranch(`policy-recommender/prod/team-${i}`, { [`clusters/prod/team-${i}/policy.yaml`]: `${i}\n` });
   return fake.openPullRequest({ head: `policy-recommender/prod/team-${i}`, title: `team-${i}`, body: `state ${i}`, labels, byBot: true });
@@ -51,6 +46,11 @@ function openRecommendation(i: number, labels: readonly string[] = [RECOMMENDATI
 const listings = () => github.requests().filter((r) => r.graphql === 'repository').length;
 
 describe('the view of open pull requests', () => {
+  afterEach(() => {
+    github.stop();
+    expect(github.unexpected()).toEqual([]);
+  });
+
   test('after each thing a person does between two listings (even in the same second), the view lists what the whole listing does', async () => {
     setUp();
     const numbers = Array.from({ length: 8 }, (_, i) => openRecommendation(i));
@@ -168,5 +168,41 @@ describe('foldUpdates', () => {
     expect([...open.keys()].sort()).toEqual([3, 4]);
     expect(foldUpdates(open, [{ pr: pr(5, 'open', ['x']), updatedAt: 'not a time' }], 'x', since)).toBe(false);
     expect(open.has(5)).toBe(true);
+  });
+});
+
+describe('PullRequestViews', () => {
+  test('holds at most its byte limit, dropping the least recently used repository first', () => {
+    const view = (n: number) => ({
+      readAt: 0,
+      open: new Map(
+        Array.from({ length: n }, (_, i) => [
+          i,
+          {
+            id: `PR_${i}`,
+            number: i,
+            state: 'open' as const,
+            url: '',
+            title: 't',
+            body: 'x'.repeat(1000),
+            draft: false,
+            labels: [],
+            branch: `b${i}`,
+            headOid: 'a'.repeat(40),
+            createdAt: '',
+          },
+        ]),
+      ),
+    });
+    // Each PR: about 2.5 kB; 10 PRs per view, 3 views' worth of room.
+    const views = new PullRequestViews(3 * 10 * 2600);
+    views.set('a', view(10));
+    views.set('b', view(10));
+    views.set('c', view(10));
+    expect(views.get('a')).toBeDefined();
+    views.set('d', view(10));
+    // b was the least recently used (a was read after c was set).
+    expect(views.get('b')).toBeUndefined();
+    expect(['a', 'c', 'd'].map((k) => views.get(k) !== undefined)).toEqual([true, true, true]);
   });
 });

@@ -20,13 +20,14 @@
 // - Cold (a new process, another replica, a repository first seen): the labelled open PRs are
 //   listed whole, 100 a page, as before. A replica whose view is stale catches up from its own
 //   last read: stale costs pages, never correctness.
-// - Bounded: at most MAX_VIEWS repositories, the least recently used dropped first.
+// - Bounded: the views' titles and bodies take at most MAX_BYTES (the least recently used
+//   repository's view is dropped first, and its next run lists its PRs whole).
 
 import type { PullRequestInfo } from './repository.ts';
 
 /** How far before the last read's start the next read looks again (skew between GitHub's clocks). */
 export const OVERLAP_MS = 5 * 60 * 1000;
-const MAX_VIEWS = 1000;
+const MAX_BYTES = 64 * 1024 * 1024;
 
 /** One repository's open pull requests with the label, as GitHub showed them at `readAt`. */
 export interface PullRequestView {
@@ -82,25 +83,45 @@ export function serverTime(date: string | undefined): number | undefined {
   return Number.isFinite(at) ? at : undefined;
 }
 
+/** About how much memory a view holds (its PRs' texts; the rest is small and fixed per PR). */
+function sizeOf(view: PullRequestView): number {
+  let bytes = 0;
+  for (const pr of view.open.values()) bytes += 2 * (pr.title.length + pr.body.length) + 512;
+  return bytes;
+}
+
 /** The process's views, one per repository and label (an App holds one; each replica its own). */
 export class PullRequestViews {
-  readonly #views = new Map<string, PullRequestView>();
+  readonly #views = new Map<string, { view: PullRequestView; bytes: number }>();
+  #bytes = 0;
+  readonly #limit: number;
+
+  constructor(limit = MAX_BYTES) {
+    this.#limit = limit;
+  }
 
   get(key: string): PullRequestView | undefined {
-    const view = this.#views.get(key);
-    if (view !== undefined) {
-      this.#views.delete(key);
-      this.#views.set(key, view);
-    }
-    return view;
+    const entry = this.#views.get(key);
+    if (entry === undefined) return undefined;
+    // Most recently used last.
+    this.#views.delete(key);
+    this.#views.set(key, entry);
+    return entry.view;
   }
 
   set(key: string, view: PullRequestView): void {
-    this.#views.delete(key);
-    this.#views.set(key, view);
-    for (const old of this.#views.keys()) {
-      if (this.#views.size <= MAX_VIEWS) break;
-      this.#views.delete(old);
+    const old = this.#views.get(key);
+    if (old !== undefined) {
+      this.#views.delete(key);
+      this.#bytes -= old.bytes;
+    }
+    const bytes = sizeOf(view);
+    this.#views.set(key, { view, bytes });
+    this.#bytes += bytes;
+    for (const [k, entry] of this.#views) {
+      if (this.#bytes <= this.#limit) break;
+      this.#views.delete(k);
+      this.#bytes -= entry.bytes;
     }
   }
 }
