@@ -13,6 +13,7 @@ import type { TreeFiles } from '../tree/tree.ts';
 import type { FlowCollectors } from './collect/collector.ts';
 import { githubConfigReader, visibilityOf } from './github/github-config-reader.ts';
 import { GitHubRepository, type Octokit } from './github/github-repository.ts';
+import { PullRequestViews } from './github/pull-request-views.ts';
 import { opsHandler } from './ops/endpoints.ts';
 import type { AppMetrics, PullRequestAction, RunOutcome } from './ops/metrics.ts';
 import { guardWebhookEndpoint, withoutPayloadInErrors } from './ops/webhook-edge.ts';
@@ -97,6 +98,8 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
   let schedulesPending: string | null = options.scheduleOnLoad ? 'schedules not loaded: listing the installations' : null;
 
   const collectors = options.collectors;
+  /** Each repository's open pull requests as this process last read them: runs read only what changed since (github/pull-request-views.ts). */
+  const pullRequestViews = new PullRequestViews();
   const app: ApplicationFunction = (probot: Probot, { addHandler }) => {
     const log = probot.log;
     if (collectors) collectors.log = { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) };
@@ -126,12 +129,16 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       const run = () =>
         runRepository(
           {
-            repository: new GitHubRepository(octokit, {
-              owner: key.owner,
-              name: key.repo,
-              defaultBranch: data.default_branch,
-              nodeId: data.node_id,
-            }),
+            repository: new GitHubRepository(
+              octokit,
+              {
+                owner: key.owner,
+                name: key.repo,
+                defaultBranch: data.default_branch,
+                nodeId: data.node_id,
+              },
+              { pullRequestViews },
+            ),
             config: loaded,
             openFlowSource: collectors
               ? (cluster) => collectors.openFlowSource(cluster, () => options.openFlowSource(cluster))

@@ -1,6 +1,6 @@
 // `npm run reliability`: the fault, concurrency, people-acting-during-a-run and hostile-input suites at their large size
 // (every request of every run of the scenario with every fault kind, more races, many more fuzz
-// cases) and one summary table. The suites are the ones `npm test` runs small (see size.ts).
+// cases), the request economy at 2,000 open PRs, and one summary table. The suites are the ones `npm test` runs small (see size.ts).
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,6 +17,8 @@ const SUITES = [
   'test/reliability/merge-order.test.ts',
   'test/reliability/deliveries.test.ts',
   'test/hostile/rendering.test.ts',
+  // The request economy at 2,000 open PRs (issue 14, point 5).
+  'test/app/economy.test.ts',
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'reliability-'));

@@ -1433,6 +1433,8 @@ export class FakeGitHub {
       'x-ratelimit-limit': '5000',
       'x-ratelimit-remaining': '4999',
       'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
+      // GitHub's clock (RFC 9110 section 6.6.1: an origin server with a clock sends Date in every response).
+      date: new Date(this.#world.options.now() * 1000).toUTCString(),
       ...(typeof reply.body === 'string' ? {} : { 'content-type': 'application/json; charset=utf-8' }),
       ...(reply.headers ?? {}),
     };
@@ -1933,7 +1935,10 @@ export class FakeGitHub {
           throw validationFailed([{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
         if (body['state'] === 'open') repo.reopen(t, bot);
         repo.edit(t, editOf(body), bot);
-        if (typeof body['base'] === 'string') t.pr.base = body['base'];
+        if (typeof body['base'] === 'string' && body['base'] !== t.pr.base) {
+          t.pr.base = body['base'];
+          t.updatedAt = repo.world.time();
+        }
         if (body['state'] === 'closed') repo.close(t, bot);
       }
       return { status: 200, body: repo.restPull(t, method === 'GET') };

@@ -1,8 +1,11 @@
 // Repository over GitHub's REST and GraphQL APIs (Octokit, with Probot's retry and throttling
 // plugins). Requests are kept few: one recursive tree per run, blobs fetched by SHA in GraphQL
-// batches and cached (content-addressed, so never stale), pull requests listed in pages of 100.
+// batches and cached (content-addressed, so never stale), pull requests listed in pages of 100,
+// and, given the App's PullRequestViews, only those updated since the last run
+// (pull-request-views.ts).
 
 import type { ProbotOctokit } from 'probot';
+import { foldUpdates, OVERLAP_MS, oldestFirst, type PullRequestViews, serverTime, type UpdatedPullRequest } from './pull-request-views.ts';
 import {
   type BranchHead,
   BranchMoved,
@@ -61,7 +64,7 @@ export function forgetBlobs(): void {
 }
 
 const PR_FIELDS = `
-  id number title body isDraft createdAt url headRefName headRefOid state merged mergedAt
+  id number title body isDraft createdAt updatedAt url headRefName headRefOid state merged mergedAt
   labels(first: 100) { pageInfo { hasNextPage } nodes { name } }
 `;
 
@@ -72,6 +75,7 @@ interface PullRequestNode {
   body: string;
   isDraft: boolean;
   createdAt: string;
+  updatedAt: string;
   url: string;
   headRefName: string;
   headRefOid: string;
@@ -140,6 +144,27 @@ function foundIssues(
  */
 const NOT_RETRIED = { retries: 0 };
 
+interface PullRequestPage {
+  repository: { pullRequests: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: PullRequestNode[] } };
+}
+
+/** A page of the repository's pull requests (`filter`: the connection's other arguments). */
+const PULL_REQUEST_PAGE = (filter: string, variables: string) => `query($owner: String!, $name: String!, $cursor: String${variables}) {
+  repository(owner: $owner, name: $name) {
+    pullRequests(${filter}, first: 100, after: $cursor) {
+      pageInfo { hasNextPage endCursor }
+      nodes { ${PR_FIELDS} }
+    }
+  }
+}`;
+/** The labelled open pull requests, oldest first: the whole listing. */
+const OPEN_WITH_LABEL = PULL_REQUEST_PAGE(
+  'states: OPEN, labels: $labels, orderBy: { field: CREATED_AT, direction: ASC }',
+  ', $labels: [String!]',
+);
+/** Every pull request, whatever its state and labels, most recently updated first: the catch-up. */
+const RECENTLY_UPDATED = PULL_REQUEST_PAGE('orderBy: { field: UPDATED_AT, direction: DESC }', '');
+
 export class GitHubRepository implements Repository {
   readonly owner: string;
   readonly name: string;
@@ -149,14 +174,24 @@ export class GitHubRepository implements Repository {
   readonly #trees = new Map<string, Promise<TreeEntry[]>>();
   /** The repository's GraphQL node id (for ref updates), when known. */
   #nodeId: string | undefined;
+  /** The process's views of open pull requests (pull-request-views.ts); without them, every listing is whole. */
+  readonly #views: PullRequestViews | undefined;
 
-  /** `nodeId`: the repository's `node_id` (from `repos.get` or a webhook); asked for when missing. */
-  constructor(octokit: Octokit, repo: { owner: string; name: string; defaultBranch: string; nodeId?: string }) {
+  /**
+   * `nodeId`: the repository's `node_id` (from `repos.get` or a webhook); asked for when missing.
+   * `pullRequestViews`: the App's cache of open pull requests, brought up to date at each listing.
+   */
+  constructor(
+    octokit: Octokit,
+    repo: { owner: string; name: string; defaultBranch: string; nodeId?: string },
+    options: { pullRequestViews?: PullRequestViews } = {},
+  ) {
     this.#octokit = octokit;
     this.owner = repo.owner;
     this.name = repo.name;
     this.defaultBranch = repo.defaultBranch;
     this.#nodeId = repo.nodeId;
+    this.#views = options.pullRequestViews;
   }
 
   async #repositoryId(): Promise<string> {
@@ -238,28 +273,58 @@ export class GitHubRepository implements Repository {
     return Buffer.from(data.content, data.encoding === 'base64' ? 'base64' : 'utf8').toString('utf8');
   }
 
+  /**
+   * With the process's view of them (pull-request-views.ts): the view, brought up to date with
+   * the pull requests updated since it was read. Without one: all of them, 100 a page.
+   */
   async openPullRequests(label: string): Promise<PullRequestInfo[]> {
-    const out: PullRequestInfo[] = [];
+    const views = this.#views;
+    // The node id survives a rename or transfer, and a repository deleted and made again under the same name has another.
+    const key = `${this.#nodeId ?? `${this.owner}/${this.name}`.toLowerCase()}\n${label.toLowerCase()}`;
+    const view = views?.get(key);
+    const open = new Map(view?.open ?? []);
+    let readAt: number | undefined;
+    let done = false;
     let cursor: string | null = null;
     do {
-      const result: {
-        repository: { pullRequests: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: PullRequestNode[] } };
-      } = await this.#octokit.graphql(
-        `query($owner: String!, $name: String!, $labels: [String!], $cursor: String) {
-            repository(owner: $owner, name: $name) {
-              pullRequests(states: OPEN, labels: $labels, first: 100, after: $cursor, orderBy: { field: CREATED_AT, direction: ASC }) {
-                pageInfo { hasNextPage endCursor }
-                nodes { ${PR_FIELDS} }
-              }
-            }
-          }`,
-        { owner: this.owner, name: this.name, labels: [label], cursor },
-      );
-      const page = result.repository.pullRequests;
-      for (const node of page.nodes) out.push(await this.#complete(toPullRequest(node), node));
-      cursor = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
-    } while (cursor !== null);
-    return out;
+      const page = await this.#pullRequestPage(view === undefined ? OPEN_WITH_LABEL : RECENTLY_UPDATED, {
+        cursor,
+        ...(view === undefined ? { labels: [label] } : {}),
+      });
+      // The read starts with its first answer: whatever changes after it is listed by the next read.
+      if (cursor === null) readAt = page.date;
+      const updates: UpdatedPullRequest[] = [];
+      for (const node of page.nodes) updates.push({ pr: await this.#complete(toPullRequest(node), node), updatedAt: node.updatedAt });
+      if (view === undefined) for (const { pr } of updates) open.set(pr.number, pr);
+      else done = foldUpdates(open, updates, label, view.readAt - OVERLAP_MS);
+      cursor = page.hasNextPage ? page.endCursor : null;
+    } while (cursor !== null && !done);
+    if (views !== undefined && readAt !== undefined) views.set(key, { open, readAt });
+    return oldestFirst(open);
+  }
+
+  /**
+   * One page of pull requests, with when GitHub answered (its `Date` header, ms; undefined without
+   * one). Octokit's `graphql` gives no headers, so the request is made as it makes it
+   * (@octokit/graphql dist-src/graphql.js: POST /graphql with `query` and `variables`; GraphQL
+   * errors in a 200 answer are thrown, with their `errors`).
+   */
+  async #pullRequestPage(
+    query: string,
+    variables: Record<string, unknown>,
+  ): Promise<{ nodes: PullRequestNode[]; hasNextPage: boolean; endCursor: string | null; date: number | undefined }> {
+    const response = await this.#octokit.request('POST /graphql', {
+      query,
+      variables: { owner: this.owner, name: this.name, ...variables },
+    });
+    const body = response.data as { data?: PullRequestPage; errors?: { message: string }[] };
+    if (body.errors !== undefined || body.data === undefined) {
+      throw Object.assign(new Error(`GitHub's GraphQL API refused the request: ${(body.errors ?? []).map((e) => e.message).join('; ')}`), {
+        errors: body.errors ?? [],
+      });
+    }
+    const { pageInfo, nodes } = body.data.repository.pullRequests;
+    return { nodes, hasNextPage: pageInfo.hasNextPage, endCursor: pageInfo.endCursor, date: serverTime(response.headers.date) };
   }
 
   async latestPullRequests(branches: readonly string[]): Promise<Map<string, PullRequestInfo | null>> {
