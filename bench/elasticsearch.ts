@@ -1,4 +1,4 @@
-// `node bench/elasticsearch.ts [buckets] [--runs N]` (default 100,000 buckets, 2 runs)
+// `node bench/elasticsearch.ts [buckets] [--runs N]` (default 100,000 buckets, 3 paired runs)
 // Measures the Elasticsearch flow source end to end over real HTTP against a baseline: a local
 // server (node:http on 127.0.0.1, in a child process so its memory and CPU are not charged to the
 // measurement) answers the composite-aggregation search page by page (1,000 buckets a page).
@@ -7,16 +7,19 @@
 //   aggregator through readFlows;
 // - baseline: the same requests with plain fetch, paged by after_key the same way, each response
 //   body only JSON.parsed (no client, no conversion, no aggregation).
-// Runs alternate and the best time of each counts. Prints the figures and, last, one JSON line.
+// Runs are paired and alternate (bench/support.ts). Prints the figures and, last, one JSON line.
 //
-// The buckets look like a busy cluster's: 60 namespaces, every bucket a distinct workload prefix,
-// remote ends spread over other namespaces, kube-system DNS, public domains, private networks,
-// network sets and ingress from other namespaces; every 25th decided by a security-tier policy.
+// The buckets are the realistic profile's (src/generator/generate.ts PROFILES: 200 namespaces,
+// about 20,000 distinct flows with every peer kind, denied, higher-tier and staged noise, traces of
+// two hits), one bucket per distinct flow (as the composite aggregation of a window gives them),
+// repeated as if their workloads had been rolled out again and again (a new pod-template hash, so
+// a new aggregated name and a new bucket), as many as asked for.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { TimeWindow } from '../src/flows/source.ts';
+import type { Endpoint } from '../src/generator/scenario.ts';
 import {
   type Comparison,
   compareServedReaders,
@@ -24,6 +27,7 @@ import {
   measureMode,
   parseStandaloneArgs,
   printStandaloneResult,
+  rolledOutName,
   runMain,
   serveUntilStdinCloses,
   type Work,
@@ -31,11 +35,12 @@ import {
 
 const SELF = fileURLToPath(import.meta.url);
 const INDEX = 'tigera_secure_ee_flows.bench.*';
+/** The record profile the buckets come from (src/generator/generate.ts PROFILES). */
+const PROFILE = 'realistic';
 const NOW = 1_795_348_800;
-const NAMESPACES = 60;
 const PAGE_SIZE = 1000;
 export const ELASTICSEARCH_DEFAULT_BUCKETS = 100_000;
-const DEFAULT_RUNS = 2;
+const DEFAULT_RUNS = 3;
 const TIMEOUT_SECONDS = 60;
 
 export async function benchElasticsearch(buckets: number, options: { runs?: number } = {}): Promise<Comparison> {
@@ -44,7 +49,7 @@ export async function benchElasticsearch(buckets: number, options: { runs?: numb
   // the top: the readers run this file too, and the baseline's memory must not hold the engine.
   const [{ DEFAULT_CONFIG }, { lookbackWindow }] = await Promise.all([
     import('../src/config/recommendation-config.ts'),
-    import('../src/pipeline/run.ts'),
+    import('../src/flows/read-flows.ts'),
   ]);
   const window = lookbackWindow(DEFAULT_CONFIG, NOW);
   const result = await compareServedReaders({
@@ -75,7 +80,7 @@ async function ours(url: string, window: TimeWindow): Promise<Work> {
   const [{ Client }, { openElasticsearchSource }, { readFlows }, { DEFAULT_CONFIG }] = await Promise.all([
     import('@elastic/elasticsearch'),
     import('../src/flows/sources/elasticsearch/elasticsearch-source.ts'),
-    import('../src/pipeline/run.ts'),
+    import('../src/flows/read-flows.ts'),
     import('../src/config/recommendation-config.ts'),
   ]);
   return async () => {
@@ -134,69 +139,74 @@ function read(argv: readonly string[]): Promise<void> {
 
 // --- the server side -------------------------------------------------------------------------
 
-const profileTrace = (ns: string): string => {
-  const hit = `0|__PROFILE__|__PROFILE__.kns.${ns}|allow|0`;
-  return `a:${hit}\tp:${hit}\te:${hit}`;
-};
-const securityTrace =
-  'a:0|security|security.allow-monitoring|allow|2\tp:0|security|security.allow-monitoring|allow|2\te:0|security|security.allow-monitoring|allow|2';
+type BucketKey = Record<string, string | number | null>;
+/** The composite key's sources (query.ts KEY_FIELDS), in its order. */
+const KEY_NAMES = [
+  'reporter',
+  'source_type',
+  'source_namespace',
+  'source_name_aggr',
+  'dest_type',
+  'dest_namespace',
+  'dest_name_aggr',
+  'proto',
+  'dest_port',
+  'dest_service_namespace',
+  'dest_service_name',
+  'dest_domains',
+  'policies',
+] as const;
 
-/** Bucket `i`: its key encodes `i` (in source_name_aggr), so an after_key says where to go on. */
-function bucketAt(i: number): Record<string, unknown> {
-  const ns = `team-${Math.floor(i / 6) % NAMESPACES}`;
-  const kind = i % 6;
-  const key: Record<string, unknown> = {
-    reporter: 'src',
-    source_type: 'wep',
-    source_namespace: ns,
-    source_name_aggr: `app-${i}-*`,
-    dest_type: 'net',
-    dest_namespace: '-',
-    dest_name_aggr: 'pub',
-    proto: 'tcp',
-    dest_port: 443,
-    dest_service_namespace: '-',
-    dest_service_name: '-',
-    dest_domains: null,
-    policies: i % 25 === 0 ? securityTrace : profileTrace(ns),
+/** Each distinct flow of the profile as a composite key (query.ts KEY_FIELDS), the trace as the trace runtime field emits it. */
+async function distinctKeys(): Promise<BucketKey[]> {
+  const [{ PROFILES }, { buildScenario }, { compileFlows, traceEntries }, { podNameAggr }, { traceKey }] = await Promise.all([
+    import('../src/generator/generate.ts'),
+    import('../src/generator/scenarios/index.ts'),
+    import('../src/generator/record.ts'),
+    import('../src/generator/scenario.ts'),
+    import('../test/flows/elasticsearch/es-fixtures.ts'),
+  ]);
+  const { scenario, shape } = PROFILES[PROFILE];
+  const end = (e: Endpoint): { type: string; namespace: string; name: string } => {
+    switch (e.type) {
+      case 'wep':
+        return { type: 'wep', namespace: e.workload.namespace, name: podNameAggr(e.workload) };
+      case 'ns':
+        return { type: 'ns', namespace: e.namespace, name: e.name };
+      default:
+        return { type: e.type, namespace: '-', name: e.name };
+    }
   };
-  switch (kind) {
-    case 0:
-      Object.assign(key, {
-        dest_type: 'wep',
-        dest_namespace: `team-${(i * 7) % NAMESPACES}`,
-        dest_name_aggr: 'api-*',
-        dest_port: 8000 + (i % 8),
-      });
-      break;
-    case 1:
-      Object.assign(key, {
-        dest_type: 'wep',
-        dest_namespace: 'kube-system',
-        dest_name_aggr: 'coredns-5d78c9869d-*',
-        proto: 'udp',
-        dest_port: 53,
-      });
-      break;
-    case 2:
-      Object.assign(key, { dest_domains: `api${i % 12}.example.com,cdn.example.net` });
-      break;
-    case 3:
-      Object.assign(key, { dest_name_aggr: 'pvt', dest_port: 5432 });
-      break;
-    case 4:
-      Object.assign(key, { dest_type: 'ns', dest_namespace: i % 2 ? ns : '-', dest_name_aggr: `partners-${i % 5}` });
-      break;
-    default:
-      Object.assign(key, {
-        reporter: 'dst',
-        source_namespace: `team-${(i * 11) % NAMESPACES}`,
-        dest_type: 'wep',
-        dest_namespace: ns,
-        dest_name_aggr: 'web-*',
-        dest_port: 8080,
-      });
-  }
+  return compileFlows(buildScenario(scenario)).map(({ template: t, reporter }) => {
+    const [src, dst] = [end(t.source), end(t.dest)];
+    const trace = traceEntries(t, reporter, shape);
+    return {
+      reporter,
+      source_type: src.type,
+      source_namespace: src.namespace,
+      source_name_aggr: src.name,
+      dest_type: dst.type,
+      dest_namespace: dst.namespace,
+      dest_name_aggr: dst.name,
+      proto: t.proto,
+      dest_port: t.port,
+      dest_service_namespace: t.service?.namespace ?? '-',
+      dest_service_name: t.service?.name ?? '-',
+      dest_domains: t.domains === undefined ? null : [...t.domains].sort().join(','),
+      policies: trace === null ? null : traceKey({ all: [...trace.all], pending: [...trace.pending], enforced: [...trace.enforced] }),
+    };
+  });
+}
+
+/** Bucket `i`: distinct flow `i mod K` after roll-out `i div K`; its times spread over the day before NOW. */
+function bucketAt(distinct: readonly BucketKey[], i: number): { key: BucketKey } & Record<string, unknown> {
+  const base = distinct[i % distinct.length]!;
+  const n = Math.floor(i / distinct.length);
+  const rename = (end: 'source' | 'dest'): string => {
+    const name = String(base[`${end}_name_aggr`]);
+    return base[`${end}_type`] === 'wep' ? rolledOutName(name, n) : name;
+  };
+  const key: BucketKey = n === 0 ? base : { ...base, source_name_aggr: rename('source'), dest_name_aggr: rename('dest') };
   const start = NOW - 3600 * (1 + (i % 20));
   return {
     key,
@@ -208,18 +218,28 @@ function bucketAt(i: number): Record<string, unknown> {
 }
 
 async function serve(total: number): Promise<void> {
+  const distinct = await distinctKeys();
+  // A flow with no workload end cannot be rolled out: its repetitions would share one bucket.
+  const unrolled = distinct.find((k) => k['source_type'] !== 'wep' && k['dest_type'] !== 'wep');
+  if (unrolled !== undefined && total > distinct.length) throw new Error(`a flow with no workload end: ${JSON.stringify(unrolled)}`);
+  // Where each served key stands, so that an after_key (the last key of a page) says where to go on.
+  const identity = (key: Readonly<Record<string, unknown>>): string => JSON.stringify(KEY_NAMES.map((name) => key[name] ?? null));
+  const positions = new Map<string, number>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        aggs: { flows: { composite: { size: number; after?: { source_name_aggr: string } } } };
+        aggs: { flows: { composite: { size: number; after?: Record<string, unknown> } } };
       };
       const { size, after } = body.aggs.flows.composite;
-      const from = after === undefined ? 0 : Number(/^app-(\d+)-\*$/.exec(after.source_name_aggr)![1]) + 1;
-      const buckets: Record<string, unknown>[] = [];
-      for (let i = from; i < Math.min(total, from + size); i++) buckets.push(bucketAt(i));
-      const last = buckets.at(-1) as { key: unknown } | undefined;
+      const previous = after === undefined ? -1 : positions.get(identity(after));
+      if (previous === undefined) throw new Error(`after_key never served: ${JSON.stringify(after)}`);
+      const from = previous + 1;
+      const buckets: { key: BucketKey }[] = [];
+      for (let i = from; i < Math.min(total, from + size); i++) buckets.push(bucketAt(distinct, i));
+      const last = buckets.at(-1);
+      if (last !== undefined) positions.set(identity(last.key), from + buckets.length - 1);
       const payload = JSON.stringify({
         took: 3,
         timed_out: false,
@@ -249,10 +269,10 @@ async function main(argv: string[]): Promise<void> {
   if (argv[0] === '--read') return read(argv.slice(1));
   const { records: buckets, runs } = parseStandaloneArgs(argv, { records: ELASTICSEARCH_DEFAULT_BUCKETS, runs: DEFAULT_RUNS });
   console.log(
-    `elasticsearch bench: ${count(buckets)} buckets, ${PAGE_SIZE} a page, over HTTP on 127.0.0.1, ${runs} alternating runs per mode`,
+    `elasticsearch bench: ${count(buckets)} buckets, ${PAGE_SIZE} a page, (the ${PROFILE} profile's distinct flows, rolled out) over HTTP on 127.0.0.1, ${runs} paired runs`,
   );
   printStandaloneResult(
-    { bench: 'elasticsearch-source', pageSize: PAGE_SIZE, runsPerMode: runs },
+    { bench: 'elasticsearch-source', profile: PROFILE, pageSize: PAGE_SIZE, runsPerMode: runs },
     await benchElasticsearch(buckets, { runs }),
   );
 }

@@ -1,17 +1,18 @@
 // Goldmane ingest bench: `node bench/goldmane.ts [records] [--max-flows-per-call N] [--runs N]`
-// (default 1,000,000 flows, 2 runs).
+// (default 1,000,000 flows, 3 paired runs).
 //
 // A test Goldmane (test/support/goldmane-server.ts: gRPC, mutual TLS) runs in one child process and
 // holds `records` flows, each a FlowKey of its own in one 15-second bucket of the last hour, so that
-// List answers with `records` flows (Goldmane answers with one flow per key): the multi-namespace
-// scenario's distinct flows (one per flow and reporter), each repeated as if its workloads had been
-// rolled out again and again (a new pod-template hash per repetition, so a new aggregated name).
+// List answers with `records` flows (Goldmane answers with one flow per key): the realistic
+// profile's distinct flows (src/generator/generate.ts PROFILES: 200 namespaces, about 20,000 flows
+// per reporter, pods with Helm's labels, traces of two hits), each repeated as if its workloads had
+// been rolled out again and again (a new pod-template hash per repetition, so a new aggregated name).
 // Readers run one at a time, each in a child of its own against that same server, so a reader's
 // peak RSS is its own:
 // - ours: the Goldmane source into the aggregator (readFlows);
 // - baseline: the same Flows.List calls (list-window.ts: the window read in whole slices) over the
 //   same TLS, decoding every flow and nothing more (no validation to a FlowRecord, no aggregation).
-// Runs alternate and the best time of each counts; only the read is timed, after the modules are
+// Runs are paired and alternate (bench/support.ts: medians and spread); only the read is timed, after the modules are
 // loaded. The last stdout line is the result as JSON.
 
 import { readFile } from 'node:fs/promises';
@@ -27,17 +28,18 @@ import {
   parseStandaloneArgs,
   positiveInteger,
   printStandaloneResult,
+  rolledOutName,
   runMain,
   serveUntilStdinCloses,
   type Work,
 } from './support.ts';
 
 const SELF = fileURLToPath(import.meta.url);
-const SCENARIO = 'multi-namespace';
+const PROFILE = 'realistic';
 export const GOLDMANE_DEFAULT_RECORDS = 1_000_000;
 /** The source's default. */
 const DEFAULT_MAX_FLOWS_PER_CALL = 10_000;
-const DEFAULT_RUNS = 2;
+const DEFAULT_RUNS = 3;
 /** Goldmane's horizon: the served flows start within the hour before `now`. */
 const SPAN_SECONDS = 3600;
 /** Flows decoded between two turns of the event loop, as the source does (see baseline below). */
@@ -56,7 +58,7 @@ export async function benchGoldmane(records: number, options: GoldmaneBenchOptio
   // the top: the readers run this file too, and the baseline's memory must not hold the engine.
   const [{ DEFAULT_CONFIG }, { lookbackWindow }] = await Promise.all([
     import('../src/config/recommendation-config.ts'),
-    import('../src/pipeline/run.ts'),
+    import('../src/flows/read-flows.ts'),
   ]);
   const window = lookbackWindow(DEFAULT_CONFIG, now);
   return compareServedReaders({
@@ -84,11 +86,13 @@ export async function benchGoldmane(records: number, options: GoldmaneBenchOptio
 // ---------------------------------------------------------------- child: the server
 
 async function serve(records: number, now: number): Promise<void> {
-  const [{ GoldmaneTestServer, scenarioGoldmaneFlows }, { buildScenario }] = await Promise.all([
+  const [{ GoldmaneTestServer, scenarioGoldmaneFlows }, { buildScenario }, { PROFILES }] = await Promise.all([
     import('../test/support/goldmane-server.ts'),
     import('../src/generator/scenarios/index.ts'),
+    import('../src/generator/generate.ts'),
   ]);
-  const distinct = scenarioGoldmaneFlows(buildScenario(SCENARIO)).map((f) => f.flow);
+  const { scenario, shape } = PROFILES[PROFILE];
+  const distinct = scenarioGoldmaneFlows(buildScenario(scenario), shape).map((f) => f.flow);
   const first = now - SPAN_SECONDS;
   const startTime = (i: number): number => first + Math.floor((i * SPAN_SECONDS) / records);
   // One key object per repetition and template, made when first served (keys are encoded once per object).
@@ -122,7 +126,7 @@ async function serve(records: number, now: number): Promise<void> {
 function rolledOut(key: TestFlowKey, n: number): TestFlowKey {
   if (n === 0) return key;
   const rename = (name: string | undefined, type: number | undefined): string | undefined =>
-    type === 1 && name !== undefined && name.endsWith('-*') ? `${name.slice(0, -2)}${n.toString(36)}-*` : name;
+    type === 1 && name !== undefined ? rolledOutName(name, n) : name;
   const out: TestFlowKey = { ...key };
   const source = rename(key.source_name, key.source_type);
   const dest = rename(key.dest_name, key.dest_type);
@@ -145,7 +149,7 @@ const TIMEOUT_SECONDS = 60;
 async function ours(address: string, now: number, window: TimeWindow, maxFlowsPerCall: number): Promise<Work> {
   const [{ openGoldmaneSource }, { readFlows }, { DEFAULT_CONFIG }] = await Promise.all([
     import('../src/flows/sources/goldmane/goldmane-source.ts'),
-    import('../src/pipeline/run.ts'),
+    import('../src/flows/read-flows.ts'),
     import('../src/config/recommendation-config.ts'),
   ]);
   const config = {
@@ -249,10 +253,10 @@ async function main(argv: string[]): Promise<void> {
       ? DEFAULT_MAX_FLOWS_PER_CALL
       : positiveInteger(values['max-flows-per-call'], '--max-flows-per-call');
   console.log(
-    `goldmane bench: ${count(records)} flows (${SCENARIO} scenario's distinct flows, rolled out again and again), at most ${count(maxFlowsPerCall)} a reply, mutual TLS on 127.0.0.1, ${runs} alternating runs per mode`,
+    `goldmane bench: ${count(records)} flows (the ${PROFILE} profile's distinct flows, rolled out again and again), at most ${count(maxFlowsPerCall)} a reply, mutual TLS on 127.0.0.1, ${runs} paired runs`,
   );
   printStandaloneResult(
-    { bench: 'goldmane', scenario: SCENARIO, maxFlowsPerCall, runsPerMode: runs },
+    { bench: 'goldmane', profile: PROFILE, maxFlowsPerCall, runsPerMode: runs },
     await benchGoldmane(records, { maxFlowsPerCall, runs }),
   );
 }

@@ -1,7 +1,7 @@
-// `node bench/profile.ts [--records 1000000] [--top 15] [--mode ours|baseline]`
-// Generates a file, runs bench/worker.ts once under `node --cpu-prof`, and prints the functions
-// with the most self time (share of all samples). Everything lives in a temporary directory that
-// is removed at the end.
+// `node bench/profile.ts [--records 1000000] [--top 15] [--mode ours|baseline] [--profile realistic|present]`
+// Generates a file of the record profile (src/generator/generate.ts PROFILES; default realistic),
+// runs bench/worker.ts once under `node --cpu-prof`, and prints the functions with the most self
+// time (share of all samples). Everything lives in a temporary directory that is removed at the end.
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { writeFlowFile } from '../src/generator/generate.ts';
+import { isProfileName, PROFILES, writeFlowFile } from '../src/generator/generate.ts';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -59,17 +59,20 @@ async function main(): Promise<void> {
       records: { type: 'string', default: '1000000' },
       top: { type: 'string', default: '15' },
       mode: { type: 'string', default: 'ours' },
+      profile: { type: 'string', default: 'realistic' },
     },
   });
   const records = Number(values.records);
   const top = Number(values.top);
   const mode = values.mode;
   if (mode !== 'ours' && mode !== 'baseline') throw new Error('--mode must be ours or baseline');
+  const profile = values.profile;
+  if (!isProfileName(profile)) throw new Error('--profile must be present or realistic');
   const dir = await mkdtemp(join(tmpdir(), 'policy-recommender-profile-'));
   try {
     const file = join(dir, 'flows.jsonl');
     const endTime = Math.floor(Date.now() / 1000 / 300) * 300;
-    await writeFlowFile(file, { scenario: 'multi-namespace', records, endTime });
+    await writeFlowFile(file, { ...PROFILES[profile], records, endTime });
     const profDir = join(dir, 'prof');
     const args = ['--cpu-prof', '--cpu-prof-dir', profDir, WORKER, mode, file, String(endTime)];
     const out = await new Promise<string>((resolve, reject) => {
@@ -79,7 +82,7 @@ async function main(): Promise<void> {
       child.on('error', reject);
       child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`worker exited ${code}`))));
     });
-    console.log(`worker (${mode}, ${records} records, profiled): ${out.trim()}`);
+    console.log(`worker (${mode}, ${records} records of the ${profile} profile, profiled): ${out.trim()}`);
     const [name] = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile'));
     if (name === undefined) throw new Error('no .cpuprofile written');
     const { total, rows } = selfTimes(JSON.parse(await readFile(join(profDir, name), 'utf8')) as CpuProfile);

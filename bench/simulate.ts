@@ -13,13 +13,13 @@
 // - baseline: the same read without the simulation: the file source through readFlows (whose
 //   aggregation the simulate command runs too), no policies, no evaluation, no report.
 // The ratio is therefore what evaluating and reporting cost on top of reading. Runs alternate and
-// the best time of each counts; only the work is timed, after the modules are loaded.
+// medians and spread are reported (bench/support.ts); only the work is timed, after the modules are loaded.
 // Every record is evaluated, not only those the recommender learned from, so some are denied:
 // flows the scenario's own policies decided (its platform tier is not in the directory), flows its
 // staged quarantine denies, and host-endpoint peers, which the recommender skips as Calico's does.
 //
 // Flow x policy evaluations per second: records x the policies in force in the staged view, over
-// ours' best time. A nominal figure: the Simulator caches verdicts by everything a verdict depends
+// ours' median time. A nominal figure: the Simulator caches verdicts by everything a verdict depends
 // on, so a record whose flow was decided before costs a key and a lookup, not a policy walk. The
 // policies the evaluator may look at for a record are fewer than all: those of the reporting
 // endpoint's namespace and the global ones with rules in the flow's direction, in every tier (it
@@ -60,11 +60,11 @@ export interface SimulateResult extends Comparison {
   readonly policies: number;
   /** Policies in force by tier, in evaluation order. */
   readonly policiesByTier: Readonly<Record<string, number>>;
-  /** records x policies / ours' best seconds. */
+  /** records x policies / ours' median seconds. */
   readonly evaluationsPerSec: number;
   /** Average per record of the policies indexed for its reporting endpoint and direction, over all tiers. */
   readonly candidatePoliciesPerRecord: number;
-  /** records x candidatePoliciesPerRecord / ours' best seconds. */
+  /** records x candidatePoliciesPerRecord / ours' median seconds. */
   readonly candidateEvaluationsPerSec: number;
   /** Rows of the simulation report: distinct (direction, endpoint, peer, service, protocol, port, verdict, decisions). */
   readonly reportRows: number;
@@ -98,7 +98,8 @@ export async function benchSimulate(records: number, options: { runs?: number } 
       },
     );
     const { details } = comparison;
-    const seconds = comparison.bestMs / 1000;
+    // The median run's time, as recordsPerSec (bench/support.ts compareWithBaseline).
+    const seconds = comparison.ours.wallMs.median / 1000;
     const candidates = candidatesPerRecord(plan, details['recordsByEndpoint'] as Record<string, number>, records);
     const result: SimulateResult = {
       ...comparison,
@@ -139,9 +140,9 @@ async function recommendPolicies(
     { effectivePolicies, policySetFromTree },
   ] = await Promise.all([
     import('../src/flows/sources/file-source.ts'),
-    import('../src/pipeline/run.ts'),
+    import('../src/cli/recommend-directory.ts'),
     import('../src/config/recommendation-config.ts'),
-    import('../src/repo/fs-tree.ts'),
+    import('../src/tree/fs-tree.ts'),
     import('../src/simulate/policy-set.ts'),
   ]);
   const config = validateRecommendationConfig(
@@ -191,7 +192,7 @@ function candidatesPerRecord(plan: EvaluationPlan, byEndpoint: Readonly<Record<s
 async function ours(file: string, policiesDir: string, now: number): Promise<Work> {
   const [{ FileFlowSource }, { simulateDirectory }, { DEFAULT_CONFIG }] = await Promise.all([
     import('../src/flows/sources/file-source.ts'),
-    import('../src/pipeline/simulate.ts'),
+    import('../src/cli/simulate-directory.ts'),
     import('../src/config/recommendation-config.ts'),
   ]);
   return async () => {
@@ -215,7 +216,7 @@ async function ours(file: string, policiesDir: string, now: number): Promise<Wor
 async function baseline(file: string, now: number): Promise<Work> {
   const [{ FileFlowSource }, { readFlows }, { DEFAULT_CONFIG }] = await Promise.all([
     import('../src/flows/sources/file-source.ts'),
-    import('../src/pipeline/run.ts'),
+    import('../src/flows/read-flows.ts'),
     import('../src/config/recommendation-config.ts'),
   ]);
   return async () => {

@@ -1,7 +1,9 @@
 // What every bench shares. A measurement runs in a child process of its own, so its peak RSS is
-// that measurement's alone; the child times only the work (modules are loaded first) and prints
-// one Measurement as its last stdout line. The parent alternates baseline and ours, and the best
-// time of each counts, so warm-up, page-cache and scheduling noise hit both alike.
+// that measurement's alone; the child times only the work (modules are loaded first), wall and CPU
+// (user + system of every thread of the process), and prints one Measurement as its last stdout
+// line. The parent runs baseline and ours in pairs, alternating, and reports the median and the
+// spread (min-max) of each, and their ratios: the medians' and each pair's (a pair runs back to
+// back, so a load change on a shared machine hits both of its runs alike).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import type { RecordShape } from '../src/generator/record.ts';
 
 export const MB = 1024 * 1024;
 
@@ -21,6 +24,8 @@ export interface Measurement {
   /** Inputs read: lines, flows or buckets. */
   readonly records: number;
   readonly elapsedMs: number;
+  /** CPU time (user + system, all threads of the process) spent in the work. */
+  readonly cpuMs: number;
   /** process.resourceUsage().maxRSS: kilobytes on Linux and macOS. */
   readonly maxRssKb: number;
   /** Highest RSS seen by a 20 ms sampler, in bytes. */
@@ -39,17 +44,45 @@ export type Work = () => Promise<WorkDone>;
 /** Loads a mode's modules, then hands back its work, so loading is not timed. */
 export type Prepare = () => Promise<Work>;
 
-/** One source against its baseline, from the best run of each. */
+/** Median and spread of one quantity over a mode's runs (or over the pairs' ratios). */
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/** One mode's runs. */
+export interface ModeFigures {
+  readonly runs: number;
+  /** Wall time of the work, ms. */
+  readonly wallMs: Spread;
+  /** CPU time of the work (user + system, every thread), ms. */
+  readonly cpuMs: Spread;
+  /** Highest peak RSS of its runs. */
+  readonly peakRssMb: number;
+}
+
+/** One source against its baseline, over paired runs. */
 export interface Comparison {
   readonly records: number;
+  /** records / ours' median wall time. */
   readonly recordsPerSec: number;
   readonly baselineRecordsPerSec: number;
+  /** Baseline's median wall time over ours': above 1, ours is faster. The figure the targets name. */
   readonly throughputRatio: number;
+  /** Baseline's median CPU time over ours': above 1, ours spends less CPU per record. */
+  readonly cpuRatio: number;
+  /** The same ratios pair by pair (baseline run i over ours run i): median and spread. */
+  readonly pairedWallRatio: Spread;
+  readonly pairedCpuRatio: Spread;
+  readonly ours: ModeFigures;
+  readonly baseline: ModeFigures;
   readonly peakRssMb: number;
   readonly baselinePeakRssMb: number;
+  /** Ours' fastest run (the simulation bench's rates use it). */
   readonly bestMs: number;
   readonly baselineBestMs: number;
-  /** The best `ours` run's details. */
+  /** The median `ours` run's details. */
   readonly details: Readonly<Record<string, unknown>>;
 }
 
@@ -57,6 +90,15 @@ export const round = (x: number, digits: number): number => Number(x.toFixed(dig
 export const count = (n: number): string => n.toLocaleString('en-US');
 const peakBytes = (m: Measurement): number => Math.max(m.maxRssKb * 1024, m.sampledPeakRssBytes);
 const parseMode = (text: string | undefined): Mode | undefined => MODES.find((mode) => mode === text);
+
+/**
+ * An aggregated pod name (`<prefix>-*`) after the `n`th roll-out of its workload: another
+ * pod-template hash, so another name; other names stay. How the Goldmane and Elasticsearch benches
+ * make more distinct flows than a scenario has.
+ */
+export function rolledOutName(name: string, n: number): string {
+  return n === 0 || !name.endsWith('-*') ? name : `${name.slice(0, -2)}${n.toString(36)}-*`;
+}
 
 /** A positive integer from the command line; `_` may group digits. */
 export function positiveInteger(text: string, name: string): number {
@@ -74,15 +116,18 @@ async function reportMeasurement(mode: Mode, work: Work): Promise<void> {
     sampledPeak = Math.max(sampledPeak, process.memoryUsage.rss());
   }, 20);
   sampler.unref();
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const done = await work();
   const elapsedMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
   clearInterval(sampler);
   sampledPeak = Math.max(sampledPeak, process.memoryUsage.rss());
   const measurement: Measurement = {
     mode,
     records: done.records,
     elapsedMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     maxRssKb: process.resourceUsage().maxRSS,
     sampledPeakRssBytes: sampledPeak,
     details: done.details,
@@ -136,17 +181,25 @@ export async function withTempDir<T>(work: (dir: string) => Promise<T>): Promise
   }
 }
 
+/** What a generated file holds: a scenario's records in a record shape (src/generator/record.ts). */
+export interface FlowSpec {
+  readonly scenario: string;
+  readonly shape?: RecordShape;
+}
+
 /**
- * Writes `records` records of a generated scenario to `file` and says so. They end at the last
- * 5-minute flush boundary, so the file is reproducible within 5 minutes; the returned `now` is that
- * end, so the default 6h span lies wholly inside the 24h lookback. The generator is loaded here,
- * not at the top: the measuring children import this module too.
+ * Writes `records` records of a generated scenario (a name: the compact shape) to `file` (gzip when
+ * it ends in `.gz`) and says so. They end at the last 5-minute flush boundary, so the file is
+ * reproducible within 5 minutes; the returned `now` is that end, so the default 6h span lies wholly
+ * inside the 24h lookback. The generator is loaded here, not at the top: the measuring children
+ * import this module too.
  */
-export async function generateFlowFile(file: string, scenario: string, records: number): Promise<{ now: number; fileMb: number }> {
+export async function generateFlowFile(file: string, spec: string | FlowSpec, records: number): Promise<{ now: number; fileMb: number }> {
   const { writeFlowFile } = await import('../src/generator/generate.ts');
+  const { scenario, shape } = typeof spec === 'string' ? { scenario: spec, shape: undefined } : spec;
   const now = Math.floor(Date.now() / 1000 / 300) * 300;
   const started = performance.now();
-  await writeFlowFile(file, { scenario, records, endTime: now });
+  await writeFlowFile(file, { scenario, records, endTime: now, ...(shape === undefined ? {} : { shape }) });
   const fileMb = (await stat(file)).size / MB;
   console.log(`generated ${count(records)} records (${fileMb.toFixed(0)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return { now, fileMb };
@@ -241,9 +294,22 @@ export async function compareServedReaders(bench: ServedBench): Promise<Comparis
   }
 }
 
+/** Median (the mean of the middle two for an even count), min and max; rounded to `digits`. */
+export function spread(values: readonly number[], digits: number): Spread {
+  if (values.length === 0) throw new RangeError('spread of no values');
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median: round(median, digits), min: round(sorted[0]!, digits), max: round(sorted.at(-1)!, digits) };
+}
+
+const formatSpread = (s: Spread, digits: number): string =>
+  `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}-${s.max.toFixed(digits)})`;
+
 /**
- * Runs baseline and ours alternately, `runs` times each, printing every run; `check` throws when
- * a run did not do the whole work (so a fast but wrong run cannot count).
+ * Runs `runs` pairs, baseline then ours in odd pairs and ours then baseline in even ones (so
+ * neither always runs first after a change of load or page cache), printing every run; `check`
+ * throws when a run did not do the whole work (so a fast but wrong run cannot count).
  */
 export async function compareWithBaseline(
   records: number,
@@ -253,33 +319,54 @@ export async function compareWithBaseline(
 ): Promise<Comparison> {
   const results: Record<Mode, Measurement[]> = { baseline: [], ours: [] };
   for (let i = 0; i < runs; i++) {
-    for (const mode of MODES) {
+    for (const mode of i % 2 === 0 ? MODES : [...MODES].reverse()) {
       const m = await measure(mode);
       if (m.records !== records) throw new Error(`${mode} run read ${m.records} records, expected ${records}`);
       check(m);
       results[mode].push(m);
       console.log(
-        `  run ${i + 1}/${runs} ${mode.padEnd(8)} ${(m.elapsedMs / 1000).toFixed(2).padStart(7)} s  ` +
+        `  run ${i + 1}/${runs} ${mode.padEnd(8)} ${(m.elapsedMs / 1000).toFixed(2).padStart(7)} s wall ${(m.cpuMs / 1000).toFixed(2).padStart(7)} s CPU  ` +
           `${count(Math.round(records / (m.elapsedMs / 1000))).padStart(11)} rec/s  peak RSS ${(peakBytes(m) / MB).toFixed(0)} MB`,
       );
     }
   }
-  const best = (ms: Measurement[]): Measurement => ms.reduce((a, b) => (b.elapsedMs < a.elapsedMs ? b : a));
-  const peakMb = (ms: Measurement[]): number => Math.max(...ms.map(peakBytes)) / MB;
-  const ours = best(results.ours);
-  const base = best(results.baseline);
-  const recordsPerSec = records / (ours.elapsedMs / 1000);
-  const baselineRecordsPerSec = records / (base.elapsedMs / 1000);
+  const figures = (ms: Measurement[]): ModeFigures => ({
+    runs: ms.length,
+    wallMs: spread(
+      ms.map((m) => m.elapsedMs),
+      1,
+    ),
+    cpuMs: spread(
+      ms.map((m) => m.cpuMs),
+      1,
+    ),
+    peakRssMb: round(Math.max(...ms.map(peakBytes)) / MB, 1),
+  });
+  const ours = figures(results.ours);
+  const base = figures(results.baseline);
+  const paired = (of: (m: Measurement) => number): Spread =>
+    spread(
+      results.baseline.map((b, i) => of(b) / of(results.ours[i]!)),
+      3,
+    );
+  // The details of the run whose time is the median (the lower middle one for an even count).
+  const byTime = [...results.ours].sort((a, b) => a.elapsedMs - b.elapsedMs);
+  const middle = byTime[(byTime.length - 1) >> 1]!;
   return {
     records,
-    recordsPerSec: Math.round(recordsPerSec),
-    baselineRecordsPerSec: Math.round(baselineRecordsPerSec),
-    throughputRatio: round(recordsPerSec / baselineRecordsPerSec, 3),
-    peakRssMb: round(peakMb(results.ours), 1),
-    baselinePeakRssMb: round(peakMb(results.baseline), 1),
-    bestMs: round(ours.elapsedMs, 1),
-    baselineBestMs: round(base.elapsedMs, 1),
-    details: ours.details,
+    recordsPerSec: Math.round(records / (ours.wallMs.median / 1000)),
+    baselineRecordsPerSec: Math.round(records / (base.wallMs.median / 1000)),
+    throughputRatio: round(base.wallMs.median / ours.wallMs.median, 3),
+    cpuRatio: round(base.cpuMs.median / ours.cpuMs.median, 3),
+    pairedWallRatio: paired((m) => m.elapsedMs),
+    pairedCpuRatio: paired((m) => m.cpuMs),
+    ours,
+    baseline: base,
+    peakRssMb: ours.peakRssMb,
+    baselinePeakRssMb: base.peakRssMb,
+    bestMs: ours.wallMs.min,
+    baselineBestMs: base.wallMs.min,
+    details: middle.details,
   };
 }
 
@@ -302,7 +389,8 @@ export function parseStandaloneArgs(
 /** A standalone bench's verdict and, as its last line, its JSON summary. */
 export function printStandaloneResult(facts: Readonly<Record<string, unknown>>, c: Comparison): void {
   console.log(
-    `ours ${count(c.recordsPerSec)} rec/s, baseline ${count(c.baselineRecordsPerSec)} rec/s, ratio ${c.throughputRatio.toFixed(3)}; ` +
+    `ours ${count(c.recordsPerSec)} rec/s, baseline ${count(c.baselineRecordsPerSec)} rec/s (medians of ${c.ours.runs}); ` +
+      `wall ratio ${c.throughputRatio.toFixed(3)} (pairs ${formatSpread(c.pairedWallRatio, 3)}), CPU ratio ${c.cpuRatio.toFixed(3)} (pairs ${formatSpread(c.pairedCpuRatio, 3)}); ` +
       `peak RSS ours ${c.peakRssMb} MB, baseline ${c.baselinePeakRssMb} MB`,
   );
   console.log(JSON.stringify({ ...facts, node: process.version, ...summarize(c) }));
@@ -313,14 +401,30 @@ export function summarize<T extends Comparison>({ details: _details, ...figures 
   return figures;
 }
 
+/** One row per measurement: medians and (min-max) of wall and CPU seconds per mode, the ratios, peak RSS. */
 export function printTable(rows: readonly { source: string; comparison: Comparison }[]): void {
-  const header = ['source', 'records', 'ours rec/s', 'baseline rec/s', 'ratio', 'peak RSS MB ours', 'peak RSS MB baseline'];
+  const header = [
+    'source',
+    'records',
+    'ours wall s',
+    'baseline wall s',
+    'wall ratio (pairs)',
+    'ours CPU s',
+    'baseline CPU s',
+    'CPU ratio (pairs)',
+    'peak RSS MB ours',
+    'baseline',
+  ];
+  const seconds = (s: Spread): string => formatSpread({ median: s.median / 1000, min: s.min / 1000, max: s.max / 1000 }, 2);
   const cells = rows.map(({ source, comparison: c }) => [
     source,
     count(c.records),
-    count(c.recordsPerSec),
-    count(c.baselineRecordsPerSec),
-    c.throughputRatio.toFixed(3),
+    seconds(c.ours.wallMs),
+    seconds(c.baseline.wallMs),
+    `${c.throughputRatio.toFixed(3)} (${c.pairedWallRatio.min.toFixed(3)}-${c.pairedWallRatio.max.toFixed(3)})`,
+    seconds(c.ours.cpuMs),
+    seconds(c.baseline.cpuMs),
+    `${c.cpuRatio.toFixed(3)} (${c.pairedCpuRatio.min.toFixed(3)}-${c.pairedCpuRatio.max.toFixed(3)})`,
     c.peakRssMb.toFixed(1),
     c.baselinePeakRssMb.toFixed(1),
   ]);

@@ -3,18 +3,30 @@
 //   node bench/worker.ts baseline <file>
 //   node bench/worker.ts ours <file> <now unix seconds>
 // Prints one JSON line (a Measurement, bench/support.ts) on stdout. Only the work itself is timed;
-// the project's modules are imported before the clock starts, and only in `ours` mode, so the
-// baseline's memory is not charged for them.
+// the project's modules are imported, and ours' output directory made, before the clock starts,
+// and the modules only in `ours` mode, so the baseline's memory is not charged for them.
+// - baseline: the file read line by line on one thread, every line JSON.parsed (gunzipped first
+//   for a `.gz` file), nothing more: the least any reader of the file does;
+// - ours: the whole `policy-recommender recommend --flows <file> --out <dir> --now <now>`, through
+//   the command line's own entry point (src/cli/main.ts main): reading, learning, planning, writing
+//   the YAML files into a fresh directory and rendering the summary (counted, not printed).
 
 import { createReadStream } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { measureMode, runMain, type Work, type WorkDone } from './support.ts';
 
 /** The same read size FileFlowSource uses, so the baseline is not slowed by smaller reads. */
 const READ_CHUNK = 1 << 20;
 
 async function baseline(file: string): Promise<WorkDone> {
-  const lines = createInterface({ input: createReadStream(file, { highWaterMark: READ_CHUNK }), crlfDelay: Infinity });
+  const raw = createReadStream(file, { highWaterMark: READ_CHUNK });
+  const input: Readable = file.endsWith('.gz') ? raw.pipe(createGunzip({ chunkSize: READ_CHUNK })) : raw;
+  const lines = createInterface({ input, crlfDelay: Infinity });
   let records = 0;
   let objects = 0;
   for await (const line of lines) {
@@ -26,39 +38,45 @@ async function baseline(file: string): Promise<WorkDone> {
   return { records, details: { objects } };
 }
 
-/** Loads the project's modules, then returns the timed work: file -> readFlows -> planRecommendations. */
+/** `1,234,567` in the summary -> 1234567. */
+const summaryNumber = (text: string | undefined): number => Number((text ?? '').replaceAll(',', ''));
+
+/** Files under `dir`, at any depth. */
+async function countFiles(dir: string): Promise<number> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).length;
+}
+
+/** Loads the command line, makes a fresh output directory, then returns the timed work: `recommend` into it. */
 async function ours(file: string, now: number): Promise<Work> {
-  const [{ FileFlowSource }, { readFlows, TEMPLATE_DIR }, { planRecommendations }, { loadTree }, { DEFAULT_CONFIG }] = await Promise.all([
-    import('../src/flows/sources/file-source.ts'),
-    import('../src/pipeline/run.ts'),
-    import('../src/pipeline/plan.ts'),
-    import('../src/repo/fs-tree.ts'),
-    import('../src/config/recommendation-config.ts'),
-  ]);
+  const { main } = await import('../src/cli/main.ts');
+  const out = await mkdtemp(join(tmpdir(), 'policy-recommender-bench-out-'));
+  const argv = ['recommend', '--flows', file, '--out', out, '--now', new Date(now * 1000).toISOString()];
   return async () => {
-    const source = await FileFlowSource.open([file]);
-    const flows = await readFlows(source, DEFAULT_CONFIG, now);
-    const template = await loadTree(TEMPLATE_DIR);
-    const plan = planRecommendations({
-      tree: new Map(),
-      template,
-      observations: flows.observations.byNamespace,
-      config: DEFAULT_CONFIG,
-      now,
-    });
-    let atoms = 0;
-    for (const list of flows.observations.byNamespace.values()) atoms += list.length;
-    return {
-      records: flows.inputsRead,
-      details: {
-        skipped: flows.skipped.total,
-        recordsLearned: flows.observations.recordsLearned,
-        namespaces: flows.observations.byNamespace.size,
-        atoms,
-        changedFiles: plan.changes.size,
-        warnings: plan.warnings.length,
-      },
-    };
+    let summary = '';
+    const errors: string[] = [];
+    try {
+      const code = await main(argv, { stdout: (text) => void (summary += text), stderr: (text) => void errors.push(text) });
+      if (code !== 0) throw new Error(`recommend exited ${code}: ${errors.join(' ')}`);
+      // The summary's first line (src/cli/summary.ts renderSummary) says what was read.
+      const read = /^Read ([\d,]+) lines from .*?: ([\d,]+) flow records, ([\d,]+) learned from/.exec(summary);
+      const skipped = /Skipped ([\d,]+) malformed lines/.exec(summary);
+      const wrote = /Wrote ([\d,]+) files to /.exec(summary);
+      if (read === null || wrote === null) throw new Error(`unexpected summary: ${summary.slice(0, 300)}`);
+      return {
+        records: summaryNumber(read[1]),
+        details: {
+          recordsSeen: summaryNumber(read[2]),
+          recordsLearned: summaryNumber(read[3]),
+          skipped: skipped === null ? 0 : summaryNumber(skipped[1]),
+          filesWritten: summaryNumber(wrote[1]),
+          filesOnDisk: await countFiles(out),
+          summaryChars: summary.length,
+        },
+      };
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
   };
 }
 

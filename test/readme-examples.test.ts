@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
-import { validateRepositoryConfig } from '../src/app/config/repository-config.ts';
-import { validateDeploymentConfig } from '../src/deployment/deployment-config.ts';
+import { validateDeploymentConfig } from '../src/config/deployment-config.ts';
+import { validateRepositoryConfig } from '../src/config/repository-config.ts';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 

@@ -5,11 +5,11 @@
 import type { ApplicationFunction, Context, Probot } from 'probot';
 import type { ClusterContext } from '../cluster/cluster-context.ts';
 import type { RunLock } from '../cluster/run-lock.ts';
+import { type LoadedConfig, loadRepositoryConfig } from '../config/load-repository-config.ts';
+import type { ScheduleDefaults } from '../config/repository-config.ts';
 import type { FlowSource } from '../flows/source.ts';
-import type { TreeFiles } from '../repo/tree.ts';
+import type { TreeFiles } from '../tree/tree.ts';
 import type { FlowCollectors } from './collect/collector.ts';
-import { type LoadedConfig, loadRepositoryConfig } from './config/load-repository-config.ts';
-import type { ScheduleDefaults } from './config/repository-config.ts';
 import { githubConfigReader, visibilityOf } from './github/github-config-reader.ts';
 import { GitHubRepository, type Octokit } from './github/github-repository.ts';
 import { opsHandler } from './ops/endpoints.ts';

@@ -3,7 +3,7 @@
 // and what the app last read of the configuration, without a request to GitHub, so that a burst
 // of pushes costs nothing before the (coalesced) run.
 
-import { CONFIG_PATH } from './config/repository-config.ts';
+import { CONFIG_PATH } from '../config/repository-config.ts';
 
 /**
  * GitHub lists at most 2048 of a push's commits (@octokit/openapi-webhooks-types 12.1.0,

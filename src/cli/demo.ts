@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_CONFIG } from '../config/recommendation-config.ts';
 import { parseTime } from '../engine/provenance.ts';
 import type { FlowSource } from '../flows/source.ts';
-import { recommendIntoDirectory } from '../pipeline/run.ts';
 import type { Io } from './main.ts';
+import { recommendIntoDirectory } from './recommend-directory.ts';
 import { renderSummary } from './summary.ts';
 
 export const SAMPLE_FLOWS = fileURLToPath(new URL('../../samples/flows/', import.meta.url));

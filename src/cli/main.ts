@@ -24,16 +24,16 @@ import {
 import { parseTime } from '../engine/provenance.ts';
 import { type FlowSource, FlowSourceError } from '../flows/source.ts';
 import { FileFlowSource } from '../flows/sources/file-source.ts';
-import { recommendIntoDirectory } from '../pipeline/run.ts';
-import { PoliciesDirectoryError, simulateDirectory } from '../pipeline/simulate.ts';
-import { TreeWriteError } from '../repo/fs-tree.ts';
-import { KustomizationError } from '../repo/kustomize.ts';
+import { TreeWriteError } from '../tree/fs-tree.ts';
+import { KustomizationError } from '../tree/kustomize.ts';
 import { packageVersion } from '../util/package-version.ts';
 import { YamlError } from '../yaml/document.ts';
 import { runDemo } from './demo.ts';
 import { renderDiff } from './diff.ts';
 import { type ProgressOptions, withProgress } from './progress.ts';
-import { renderSimulation, simulationJson } from './simulate.ts';
+import { recommendIntoDirectory } from './recommend-directory.ts';
+import { renderSimulation, simulationJson } from './render-simulation.ts';
+import { PoliciesDirectoryError, simulateDirectory } from './simulate-directory.ts';
 import { renderSummary } from './summary.ts';
 
 export class UsageError extends Error {

@@ -5,10 +5,11 @@
 import { protocolName } from '../calico/protocol.ts';
 import { formatTime } from '../engine/provenance.ts';
 import type { NamespaceReport, RuleReport, Warning, WorkloadReport } from '../engine/report.ts';
+import type { FlowReading } from '../flows/read-flows.ts';
 import type { SkipSummary } from '../flows/skip-report.ts';
-import { describeUnmatched } from '../pipeline/plan-workloads.ts';
-import type { DirectoryRun, FlowReading } from '../pipeline/run.ts';
+import { describeUnmatched } from '../plan/plan-workloads.ts';
 import { appendAll } from '../util/append.ts';
+import type { DirectoryRun } from './recommend-directory.ts';
 import { formatTable } from './table.ts';
 
 const number = new Intl.NumberFormat('en-US');
@@ -71,7 +72,7 @@ export function renderSummary(run: DirectoryRun, outDir: string, dryRun: boolean
 
 /**
  * What about the input a person should act on, though the run could go on: malformed lines (a
- * run where every line is malformed fails instead: pipeline/run.ts unusableReading), and flow
+ * run where every line is malformed fails instead: flows/read-flows.ts unusableReading), and flow
  * records none of which fell in the window (a wrong --now, or logs older than initialLookback).
  */
 export function readingWarnings(flows: FlowReading): string[] {

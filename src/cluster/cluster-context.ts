@@ -20,7 +20,7 @@ import { isDnsLabel, isDnsSubdomain } from '../calico/names.ts';
 import type { CalicoRelease } from '../calico/release.ts';
 import { CHURN_LABELS, type Workload, type WorkloadKind } from '../engine/workloads.ts';
 import { SkipReport } from '../flows/skip-report.ts';
-import type { NamespaceContext } from '../pipeline/plan.ts';
+import type { NamespaceContext } from '../plan/plan.ts';
 import { appendAll } from '../util/append.ts';
 import {
   CALICO_APIS,

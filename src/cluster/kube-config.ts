@@ -2,7 +2,7 @@
 // context) to a @kubernetes/client-node KubeConfig, and per-request options (an abort signal).
 
 import { type ConfigurationOptions, KubeConfig, Observable, type ObservableMiddleware } from '@kubernetes/client-node';
-import type { KubernetesAccess } from '../deployment/deployment-config.ts';
+import type { KubernetesAccess } from '../config/deployment-config.ts';
 import { ClusterAccessError } from './errors.ts';
 
 /** Either a ready KubeConfig (tests, embedding) or the deployment's access description. */

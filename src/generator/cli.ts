@@ -1,11 +1,23 @@
 // `npm run flows:generate -- --scenario yaobank --records 10000 --out flows.jsonl [...]`
 import { parseArgs } from 'node:util';
-import { DEFAULT_SPAN_SECONDS, describeScenarios, type GenerateOptions, scenarioNames, writeFlowFile } from './generate.ts';
+import {
+  DEFAULT_SPAN_SECONDS,
+  describeScenarios,
+  type GenerateOptions,
+  isProfileName,
+  PROFILE_NAMES,
+  PROFILES,
+  RECORD_SHAPES,
+  type RecordShape,
+  scenarioNames,
+  writeFlowFile,
+} from './generate.ts';
 import { SCALE_LIMITS } from './scenarios/scale.ts';
 
 const USAGE =
-  'usage: flows:generate --scenario <name|list> --records <n> --out <file[.gz]> [--seed <int>] ' +
-  '[--end <ISO time|unix seconds>] [--span <6h|30m|90s|1d>] [--damaged <0..1>] [--namespaces <n>] [--workloads <n>] [--flows <n>] [--trace-form 3.31|3.32]';
+  'usage: flows:generate (--scenario <name|list> | --profile present|realistic) --records <n> --out <file[.gz]> [--seed <int>] ' +
+  '[--end <ISO time|unix seconds>] [--span <6h|30m|90s|1d>] [--damaged <0..1>] [--namespaces <n>] [--workloads <n>] [--flows <n>] [--trace-form 3.31|3.32] [--shape compact|full]\n' +
+  "  --profile: the bench's record profiles (full-shape records; present: multi-namespace, realistic: 200 namespaces, ~20,000 distinct flows)";
 
 class UsageError extends Error {}
 
@@ -61,6 +73,8 @@ function parseOptions(argv: string[]): Parsed {
         workloads: { type: 'string' },
         flows: { type: 'string' },
         'trace-form': { type: 'string' },
+        profile: { type: 'string' },
+        shape: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -69,7 +83,18 @@ function parseOptions(argv: string[]): Parsed {
   }
   if (values.help) return { help: true };
   if (values.scenario === 'list') return { list: true };
-  if (values.scenario === undefined) throw new UsageError('--scenario is required (--scenario list shows the names)');
+  let shape: RecordShape | undefined;
+  if (values.profile !== undefined) {
+    if (values.scenario !== undefined) throw new UsageError('--profile and --scenario exclude each other (a profile names its scenario)');
+    if (!isProfileName(values.profile)) throw new UsageError(`unknown profile "${values.profile}" (known: ${PROFILE_NAMES.join(', ')})`);
+    ({ scenario: values.scenario, shape } = PROFILES[values.profile]);
+  }
+  if (values.shape !== undefined) {
+    const named = RECORD_SHAPES.find((s) => s === values.shape);
+    if (named === undefined) throw new UsageError(`--shape must be ${RECORD_SHAPES.join(' or ')}, got "${values.shape}"`);
+    shape = named;
+  }
+  if (values.scenario === undefined) throw new UsageError('--scenario or --profile is required (--scenario list shows the names)');
   if (!scenarioNames.includes(values.scenario))
     throw new UsageError(`unknown scenario "${values.scenario}" (known: ${scenarioNames.join(', ')})`);
   if (values.records === undefined) throw new UsageError('--records is required');
@@ -84,6 +109,7 @@ function parseOptions(argv: string[]): Parsed {
     endTime: parseEnd(values.end),
     spanSeconds: values.span === undefined ? DEFAULT_SPAN_SECONDS : parseSpan(values.span),
     damagedRatio: damaged,
+    ...(shape === undefined ? {} : { shape }),
   };
   if (values.seed !== undefined) {
     if (!/^-?\d+$/.test(values.seed) || !Number.isSafeInteger(Number(values.seed)))
@@ -91,8 +117,8 @@ function parseOptions(argv: string[]): Parsed {
     opts.seed = Number(values.seed);
   }
   if (values.namespaces !== undefined) {
-    if (opts.scenario !== 'multi-namespace' && opts.scenario !== 'scale')
-      throw new UsageError('--namespaces applies only to --scenario multi-namespace or scale');
+    if (opts.scenario !== 'multi-namespace' && opts.scenario !== 'realistic' && opts.scenario !== 'scale')
+      throw new UsageError('--namespaces applies only to --scenario multi-namespace, realistic or scale');
     const n = parseCount('namespaces', values.namespaces);
     const max = opts.scenario === 'scale' ? SCALE_LIMITS.namespaces : 500;
     if (n < 1 || n > max) throw new UsageError(`--namespaces must be in [1, ${max}], got ${n}`);

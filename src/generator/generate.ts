@@ -7,12 +7,13 @@ import { createGzip } from 'node:zlib';
 import type { TraceForm } from '../flows/policy-hit.ts';
 import { type DamageKind, damageKinds, damageLine } from './damage.ts';
 import { createRandom, hashString } from './random.ts';
-import { type CompiledFlow, compileFlows } from './record.ts';
+import { type CompiledFlow, compileFlows, RECORD_SHAPES, type RecordShape } from './record.ts';
 import type { Scenario } from './scenario.ts';
 import { buildScenario } from './scenarios/index.ts';
 
 export type { TraceForm } from '../flows/policy-hit.ts';
 export { type DamageKind, damageKinds } from './damage.ts';
+export { RECORD_SHAPES, type RecordShape } from './record.ts';
 export { describeScenarios, scenarioNames } from './scenarios/index.ts';
 
 export interface GenerateOptions {
@@ -41,6 +42,26 @@ export interface GenerateOptions {
    * them, `gnp:<name>`, `snp:<ns>/<name>` ... (felix/calc/policy_lookup_cache.go setFlowLogPolicyName).
    */
   traceForm?: TraceForm;
+  /** What each record carries (record.ts): `compact` (the default, byte for byte as before) or `full`. */
+  shape?: RecordShape;
+}
+
+/**
+ * The bench's two cardinality profiles (issue 14), shared by `flows:generate --profile` and
+ * `npm run bench`: both write records of the full shape (every field of a Calico Enterprise flow
+ * log, Helm's labels, two policy-trace entries).
+ * - `present`: the multi-namespace scenario at its 12 namespaces (378 distinct flows);
+ * - `realistic`: the realistic scenario, 200 namespaces and about 20,000 distinct flows.
+ */
+export const PROFILES = {
+  present: { scenario: 'multi-namespace', shape: 'full' },
+  realistic: { scenario: 'realistic', shape: 'full' },
+} as const satisfies Record<string, Pick<GenerateOptions, 'scenario' | 'shape'>>;
+export type ProfileName = keyof typeof PROFILES;
+export const PROFILE_NAMES: readonly ProfileName[] = ['present', 'realistic'];
+
+export function isProfileName(name: string): name is ProfileName {
+  return (PROFILE_NAMES as readonly string[]).includes(name);
 }
 
 export interface FlowEntry {
@@ -78,6 +99,8 @@ function validate(opts: GenerateOptions): Checked {
   if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
   if (opts.traceForm !== undefined && opts.traceForm !== '3.31' && opts.traceForm !== '3.32')
     throw new RangeError(`traceForm must be 3.31 or 3.32, got ${String(opts.traceForm)}`);
+  if (opts.shape !== undefined && !RECORD_SHAPES.includes(opts.shape))
+    throw new RangeError(`shape must be ${RECORD_SHAPES.join(' or ')}, got ${String(opts.shape)}`);
   return { span, ratio, seed };
 }
 
@@ -111,7 +134,7 @@ export function generateFlowEntries(opts: GenerateOptions): Generator<FlowEntry>
 }
 
 function* entries(opts: GenerateOptions, scenario: Scenario, { span, ratio, seed }: Checked): Generator<FlowEntry> {
-  const flows = compileFlows(scenario, opts.traceForm);
+  const flows = compileFlows(scenario, opts.traceForm, opts.shape);
   const pick = weightedPicker(flows);
   const wepSourced = flows.filter((f) => f.template.source.type === 'wep');
   const rng = createRandom(hashString(`${scenario.name}:${seed}`));

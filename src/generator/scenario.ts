@@ -1,7 +1,7 @@
 // A scenario is plain data: the cluster's workloads and the flows between them. The generator only
 // repeats these flows with varying counters and times, so the set of distinct aggregated flows is a
 // property of the scenario alone, never of how many records are written.
-import { k8sSuffix } from './random.ts';
+import { hashString, k8sSuffix } from './random.ts';
 
 export type EndpointType = 'wep' | 'hep' | 'ns' | 'net';
 export type Reporter = 'src' | 'dst';
@@ -148,6 +148,26 @@ export function podLabels(w: Workload): readonly string[] {
     case 'DaemonSet':
       return [...w.labels, `controller-revision-hash=${k8sSuffix(`${w.namespace}/${w.name}/rev`, 10)}`, 'pod-template-generation=1'];
   }
+}
+
+/**
+ * The labels a Helm chart puts on a workload's pods (the chart's `_helpers.tpl` convention, as in
+ * scale.ts): `app.kubernetes.io/*`, `helm.sh/chart` and the older `app`. The full record shape
+ * (record.ts) writes the workload's own labels and then these, each key once.
+ */
+export function helmLabels(w: Workload): readonly string[] {
+  const h = hashString(`${w.namespace}/${w.name}/version`);
+  const version = `1.${h % 24}.${(h >>> 8) % 10}`;
+  return [
+    `app=${w.name}`,
+    `app.kubernetes.io/name=${w.name}`,
+    `app.kubernetes.io/instance=${w.namespace}-${w.name}`,
+    `app.kubernetes.io/component=${w.name}`,
+    `app.kubernetes.io/part-of=${w.namespace}`,
+    'app.kubernetes.io/managed-by=Helm',
+    `app.kubernetes.io/version=${version}`,
+    `helm.sh/chart=${w.name}-${version}`,
+  ];
 }
 
 function templateHash(w: Workload): string {

@@ -27,8 +27,8 @@ import { CALICO_API_VERSION, KUBERNETES_NETWORKING_API_VERSION } from '../calico
 import type { IpFamily } from '../config/recommendation-config.ts';
 import { compareStrings } from '../engine/model.ts';
 import type { NetworkSetFacts } from '../engine/network-sets.ts';
-import { isYamlPath } from '../repo/inventory.ts';
-import type { TreeFiles } from '../repo/tree.ts';
+import { isYamlPath } from '../tree/inventory.ts';
+import type { TreeFiles } from '../tree/tree.ts';
 import { isPlainObject, type PlainObject } from '../util/plain.ts';
 import { parseYamlFile, YamlError } from '../yaml/document.ts';
 import type { Family as IpVersion } from './endpoint.ts';

@@ -14,7 +14,7 @@ import {
   SAW_PUBLIC_IP,
   SAW_PUBLIC_IPV6,
 } from '../engine/model.ts';
-import type { TreeFiles } from '../repo/tree.ts';
+import type { TreeFiles } from '../tree/tree.ts';
 import type { FlowEnd } from './endpoint.ts';
 import { type FlowFacts, Simulator, type VerdictKind } from './evaluate.ts';
 import { type PolicySetOptions, type PolicyView, type PolicyWarning, policySetFromTree } from './policy-set.ts';

@@ -8,7 +8,7 @@ import { AppMetrics } from '../../src/app/ops/metrics.ts';
 import { decodeDashboardState } from '../../src/app/render/dashboard.ts';
 import { branchName } from '../../src/app/state/proposal-key.ts';
 import { RECOMMENDATION_LABEL } from '../../src/app/state/pull-request-state.ts';
-import { clusterConnection, validateDeploymentConfig } from '../../src/deployment/deployment-config.ts';
+import { clusterConnection, validateDeploymentConfig } from '../../src/config/deployment-config.ts';
 import { FlowSourceError } from '../../src/flows/source.ts';
 import { openFlowSource } from '../../src/flows/sources/open-flow-source.ts';
 import { useNock } from '../support/nock-scope.ts';

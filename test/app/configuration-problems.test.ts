@@ -5,10 +5,10 @@
 // Whole App runs (Probot, Octokit) against the fake GitHub.
 
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { CONFIG_PATH } from '../../src/app/config/repository-config.ts';
 import { decodeDashboardState } from '../../src/app/render/dashboard.ts';
 import { branchName } from '../../src/app/state/proposal-key.ts';
 import { MAX_CONFIG_BYTES } from '../../src/config/config-yaml.ts';
+import { CONFIG_PATH } from '../../src/config/repository-config.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, CONFIG, HOUR, stopClean } from './support/app-harness.ts';
 

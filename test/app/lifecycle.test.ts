@@ -2,10 +2,10 @@
 // fake GitHub: each test is a history of runs, people's actions and webhooks.
 
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { CONFIG_PATH } from '../../src/app/config/repository-config.ts';
 import { text } from '../../src/app/render/markdown.ts';
 import { branchName, branchOf } from '../../src/app/state/proposal-key.ts';
 import { decodeState, REBASE_LABEL, RECOMMENDATION_LABEL } from '../../src/app/state/pull-request-state.ts';
+import { CONFIG_PATH } from '../../src/config/repository-config.ts';
 import { formatTime } from '../../src/engine/provenance.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, CONFIG, HOUR, stopClean } from './support/app-harness.ts';

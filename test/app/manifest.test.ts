@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { defaultsFromManifest, loadScheduleDefaults } from '../../src/app/config/schedule-defaults.ts';
+import { defaultsFromManifest, loadScheduleDefaults } from '../../src/config/schedule-defaults.ts';
 import { freePort } from '../support/free-port.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

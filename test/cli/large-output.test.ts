@@ -3,11 +3,11 @@
 // `lines.push(...table)`, which put every row on the stack. 200,000 rows crash either form.
 
 import { describe, expect, test } from '@jest/globals';
-import { renderSimulation } from '../../src/cli/simulate.ts';
+import type { DirectoryRun } from '../../src/cli/recommend-directory.ts';
+import { renderSimulation } from '../../src/cli/render-simulation.ts';
+import type { DirectorySimulation } from '../../src/cli/simulate-directory.ts';
 import { renderSummary } from '../../src/cli/summary.ts';
 import { formatTable } from '../../src/cli/table.ts';
-import type { DirectoryRun } from '../../src/pipeline/run.ts';
-import type { DirectorySimulation } from '../../src/pipeline/simulate.ts';
 import type { FlowRow, Totals } from '../../src/simulate/report.ts';
 import { appendAll, maxOf } from '../../src/util/append.ts';
 

@@ -13,7 +13,7 @@ import {
   openClusterContext,
 } from '../../src/cluster/cluster-context.ts';
 import { FlowAggregator } from '../../src/engine/aggregate.ts';
-import { planRecommendations } from '../../src/pipeline/plan.ts';
+import { planRecommendations } from '../../src/plan/plan.ts';
 import { config, egress, loadTemplate, NOW, pub } from '../support/engine.ts';
 import { KubeApiServer, type ListResource } from '../support/kube-api-server.ts';
 

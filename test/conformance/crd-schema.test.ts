@@ -8,9 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { parse as parseYaml } from 'yaml';
 import type { Flavor } from '../../src/config/recommendation-config.ts';
 import { enforcePolicyInFile } from '../../src/engine/enforce.ts';
-import type { Plan } from '../../src/pipeline/plan.ts';
-import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
-import { loadTree } from '../../src/repo/fs-tree.ts';
+import type { Plan } from '../../src/plan/plan.ts';
+import { loadTree, TEMPLATE_DIR } from '../../src/tree/fs-tree.ts';
 import {
   CALICO_VERSIONS,
   type CalicoVersion,

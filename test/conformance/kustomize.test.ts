@@ -10,10 +10,9 @@ import { dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { parse as parseYaml } from 'yaml';
+import type { DirectoryRun } from '../../src/cli/recommend-directory.ts';
 import type { Flavor } from '../../src/config/recommendation-config.ts';
-import type { DirectoryRun } from '../../src/pipeline/run.ts';
-import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
-import { loadTree } from '../../src/repo/fs-tree.ts';
+import { loadTree, TEMPLATE_DIR } from '../../src/tree/fs-tree.ts';
 import { fluxBuild, type KustomizeBuild, kubectlAvailable } from '../support/kustomize.ts';
 import {
   ALL_FLAVORS,

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { parse as parseYaml } from 'yaml';
 import { PROTO_FILE } from '../../src/flows/sources/goldmane/wire.ts';
-import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
+import { TEMPLATE_DIR } from '../../src/tree/fs-tree.ts';
 import {
   copiesOf,
   envOf,

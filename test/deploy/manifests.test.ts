@@ -9,7 +9,7 @@ import { posix, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { parse as parseYaml } from 'yaml';
-import { type DeploymentConfig, validateDeploymentConfig } from '../../src/deployment/deployment-config.ts';
+import { type DeploymentConfig, validateDeploymentConfig } from '../../src/config/deployment-config.ts';
 import { builtObjects, kubectlAvailable, kustomizationDirs } from '../support/kustomize.ts';
 
 /** A manifest, as parsed: data whose shape the tests check. */

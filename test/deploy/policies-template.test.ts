@@ -9,10 +9,9 @@ import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { parse as parseYaml, stringify } from 'yaml';
-import { validateRepositoryConfig } from '../../src/app/config/repository-config.ts';
-import { loadScheduleDefaults } from '../../src/app/config/schedule-defaults.ts';
-import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
-import { loadTree } from '../../src/repo/fs-tree.ts';
+import { validateRepositoryConfig } from '../../src/config/repository-config.ts';
+import { loadScheduleDefaults } from '../../src/config/schedule-defaults.ts';
+import { loadTree, TEMPLATE_DIR } from '../../src/tree/fs-tree.ts';
 import { builtObjects, fluxBuild, kubectlAvailable, kustomizationDirs } from '../support/kustomize.ts';
 import {
   isKustomization,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { enforcePolicyInFile } from '../../src/engine/enforce.ts';
-import { TEMPLATE_DIR } from '../../src/pipeline/run.ts';
+import { TEMPLATE_DIR } from '../../src/tree/fs-tree.ts';
 import { validateCalicoObject } from '../support/crd-validator.ts';
 import { egress, NOW, pub, run, wep } from '../support/engine.ts';
 

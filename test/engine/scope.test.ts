@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { FlowAggregator } from '../../src/engine/aggregate.ts';
-import { planRecommendations } from '../../src/pipeline/plan.ts';
+import { planRecommendations } from '../../src/plan/plan.ts';
 import { bare, config, egress, HOUR, ingress, loadTemplate, NOW, policyOf, pub, run, wep } from '../support/engine.ts';
 
 const PRIVATE = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, test } from '@jest/globals';
 import { DEFAULT_CONFIG } from '../../src/config/recommendation-config.ts';
+import { readFlows } from '../../src/flows/read-flows.ts';
 import type { FlowRecord } from '../../src/flows/record.ts';
 import { FlowSourceError } from '../../src/flows/source.ts';
 import { FileFlowSource } from '../../src/flows/sources/file-source.ts';
 import { damageKinds, type FlowEntry, type GenerateOptions, generateFlowEntries, writeFlowFile } from '../../src/generator/generate.ts';
-import { readFlows } from '../../src/pipeline/run.ts';
 import { chunked, exampleAt, readRecords, withTempDir } from './fixtures.ts';
 
 const END = 1795348800; // 2026-11-22T12:00:00Z

@@ -8,10 +8,10 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
+import { recommendIntoDirectory } from '../../src/cli/recommend-directory.ts';
 import { parseCalicoFlowLog } from '../../src/flows/calico-flow-log.ts';
 import { FileFlowSource } from '../../src/flows/sources/file-source.ts';
-import { recommendIntoDirectory } from '../../src/pipeline/run.ts';
-import { isSafeTreePath } from '../../src/repo/tree.ts';
+import { isSafeTreePath } from '../../src/tree/tree.ts';
 import { config, egress, kustomizeLayoutTree, loadTemplate, NOW, networkSet, pub, run, wep } from '../support/engine.ts';
 import { HOSTILE_NAMES } from '../support/hostile-values.ts';
 

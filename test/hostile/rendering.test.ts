@@ -13,7 +13,6 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { validateRepositoryConfig } from '../../src/app/config/repository-config.ts';
 import { type DashboardContent, dashboardRequests, decodeDashboardState, renderDashboard } from '../../src/app/render/dashboard.ts';
 import { code, text } from '../../src/app/render/markdown.ts';
 import { type PullRequestContent, renderPullRequestBody } from '../../src/app/render/pull-request-body.ts';
@@ -21,6 +20,7 @@ import { branchName, branchOf, type ProposalKey, parseBranch } from '../../src/a
 import { decodeState, type PullRequestState } from '../../src/app/state/pull-request-state.ts';
 import { isDnsLabel } from '../../src/calico/names.ts';
 import { ConfigError } from '../../src/config/config-error.ts';
+import { validateRepositoryConfig } from '../../src/config/repository-config.ts';
 import { WORKLOAD_KINDS } from '../../src/engine/workloads.ts';
 import { report, sized } from '../reliability/size.ts';
 

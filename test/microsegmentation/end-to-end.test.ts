@@ -6,15 +6,16 @@
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { SAMPLE_FLOWS, SAMPLE_NOW } from '../../src/cli/demo.ts';
+import { type DirectoryRun, recommendIntoDirectory } from '../../src/cli/recommend-directory.ts';
+import { simulateDirectory } from '../../src/cli/simulate-directory.ts';
 import { type Flavor, type RecommendationConfig, validateRecommendationConfig } from '../../src/config/recommendation-config.ts';
 import { learn } from '../../src/engine/learn.ts';
 import { parseTime } from '../../src/engine/provenance.ts';
+import { learnContext, lookbackWindow } from '../../src/flows/read-flows.ts';
 import { FileFlowSource } from '../../src/flows/sources/file-source.ts';
-import { type DirectoryRun, learnContext, lookbackWindow, recommendIntoDirectory } from '../../src/pipeline/run.ts';
-import { simulateDirectory } from '../../src/pipeline/simulate.ts';
-import { loadTree } from '../../src/repo/fs-tree.ts';
 import { type Decision, Simulator } from '../../src/simulate/evaluate.ts';
 import { policySetFromTree } from '../../src/simulate/policy-set.ts';
+import { loadTree } from '../../src/tree/fs-tree.ts';
 import { validateCalicoObject } from '../support/crd-validator.ts';
 import { fluxBuild, kubectlAvailable } from '../support/kustomize.ts';
 import {

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
 import { labelsOfSelector, parseSelector, selectorOfLabels } from '../../src/calico/selector.ts';
 import { validEndpointName, validLabel } from '../../src/flows/validation.ts';
-import { isSafeTreePath } from '../../src/repo/tree.ts';
+import { isSafeTreePath } from '../../src/tree/tree.ts';
 import { validateCalicoObject } from '../support/crd-validator.ts';
 import { config, flow, HOUR, loadTemplate, NOW, run, wep } from '../support/engine.ts';
 

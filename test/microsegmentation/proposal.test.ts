@@ -5,10 +5,10 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import type { RecommendationConfig } from '../../src/config/recommendation-config.ts';
 import { FlowAggregator } from '../../src/engine/aggregate.ts';
+import { learnContext } from '../../src/flows/read-flows.ts';
 import type { FlowRecord } from '../../src/flows/record.ts';
-import { planRecommendations } from '../../src/pipeline/plan.ts';
-import { microsegmentationUnits, type ProposalInput, propose, proposeBootstrap } from '../../src/pipeline/proposal.ts';
-import { learnContext } from '../../src/pipeline/run.ts';
+import { planRecommendations } from '../../src/plan/plan.ts';
+import { microsegmentationUnits, type ProposalInput, propose, proposeBootstrap } from '../../src/plan/proposal.ts';
 import { config, deploymentPods, flow, HOUR, loadTemplate, NOW, pub, statefulSetPods } from '../support/engine.ts';
 
 let template: Map<string, string>;

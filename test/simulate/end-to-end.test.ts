@@ -4,17 +4,18 @@
 
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { SAMPLE_FLOWS, SAMPLE_NOW } from '../../src/cli/demo.ts';
+import { recommendIntoDirectory } from '../../src/cli/recommend-directory.ts';
+import { simulateDirectory } from '../../src/cli/simulate-directory.ts';
 import { type Flavor, validateRecommendationConfig } from '../../src/config/recommendation-config.ts';
 import { learn } from '../../src/engine/learn.ts';
 import { parseTime } from '../../src/engine/provenance.ts';
+import { lookbackWindow } from '../../src/flows/read-flows.ts';
 import type { FlowRecord } from '../../src/flows/record.ts';
 import { FileFlowSource } from '../../src/flows/sources/file-source.ts';
-import { lookbackWindow, recommendIntoDirectory } from '../../src/pipeline/run.ts';
-import { simulateDirectory } from '../../src/pipeline/simulate.ts';
-import { loadTree } from '../../src/repo/fs-tree.ts';
 import { Simulator, type Verdict } from '../../src/simulate/evaluate.ts';
 import { policySetFromTree } from '../../src/simulate/policy-set.ts';
 import { checkProposal, flowsOfObservations } from '../../src/simulate/would-deny.ts';
+import { loadTree } from '../../src/tree/fs-tree.ts';
 import { makeTempDir, removeDir } from '../support/recommend-run.ts';
 
 const NOW = parseTime(SAMPLE_NOW)!;

@@ -7,11 +7,11 @@ import { FlowAggregator } from '../../src/engine/aggregate.ts';
 import type { NetworkSetFacts } from '../../src/engine/network-sets.ts';
 import type { Workload } from '../../src/engine/workloads.ts';
 import { parsePolicyHit } from '../../src/flows/policy-hit.ts';
+import { learnContext } from '../../src/flows/read-flows.ts';
 import type { FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from '../../src/flows/record.ts';
 import type { CalicoEdition } from '../../src/flows/source.ts';
-import { type Plan, planRecommendations } from '../../src/pipeline/plan.ts';
-import { learnContext, TEMPLATE_DIR } from '../../src/pipeline/run.ts';
-import { loadTree } from '../../src/repo/fs-tree.ts';
+import { type Plan, planRecommendations } from '../../src/plan/plan.ts';
+import { loadTree, TEMPLATE_DIR } from '../../src/tree/fs-tree.ts';
 
 export const NOW = 1_795_000_000; // 2026-11-18T...
 export const HOUR = 3600;

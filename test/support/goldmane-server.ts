@@ -49,12 +49,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { isDnsLabel, isDnsSubdomain } from '../../src/calico/names.ts';
-import type { GoldmaneConfig } from '../../src/deployment/deployment-config.ts';
-import { compileFlows } from '../../src/generator/record.ts';
+import type { GoldmaneConfig } from '../../src/config/deployment-config.ts';
+import { compileFlows, type RecordShape, recordPodLabels, traceEntries } from '../../src/generator/record.ts';
 import {
   type Endpoint,
   type FlowTemplate,
-  podLabels,
   podNameAggr,
   type Scenario,
   type Reporter as ScenarioReporter,
@@ -1409,10 +1408,15 @@ export function profileHit(profile: string, index = 0): TestPolicyHit {
   return goldmaneHit('3.31', `${index}|__PROFILE__|__PROFILE__.${profile}|allow|0`);
 }
 
-function endpointFields(e: Endpoint): { name: string; namespace: string; type: number; labels: string[] } {
+function endpointFields(e: Endpoint, shape: RecordShape): { name: string; namespace: string; type: number; labels: string[] } {
   switch (e.type) {
     case 'wep':
-      return { name: podNameAggr(e.workload), namespace: e.workload.namespace, type: ENDPOINT.wep, labels: [...podLabels(e.workload)] };
+      return {
+        name: podNameAggr(e.workload),
+        namespace: e.workload.namespace,
+        type: ENDPOINT.wep,
+        labels: [...recordPodLabels(e.workload, shape)],
+      };
     case 'hep':
       return { name: e.name, namespace: '', type: ENDPOINT.hep, labels: [...e.labels] };
     case 'ns':
@@ -1422,33 +1426,27 @@ function endpointFields(e: Endpoint): { name: string; namespace: string; type: n
   }
 }
 
-/** The scenarios write 3.31 flow-log policy strings: they become hits as Goldmane 3.31 builds them. */
-function traceOf(t: FlowTemplate, reporter: ScenarioReporter): TestFlowKey['policies'] {
-  const local = reporter === 'src' ? t.source : t.dest;
-  const profile = profileHit(local.type === 'wep' ? `kns.${local.workload.namespace}` : 'projectcalico-default-allow');
-  switch (t.trace.kind) {
-    case 'profile':
-      return { enforced_policies: [profile], pending_policies: [profile] };
-    case 'hit': {
-      const hit = goldmaneHit('3.31', t.trace.hit);
-      return { enforced_policies: [hit], pending_policies: [hit] };
-    }
-    case 'staged':
-      return { enforced_policies: [profile], pending_policies: [goldmaneHit('3.31', t.trace.pending)] };
-    case 'absent':
-      return undefined;
-  }
+/** The scenarios write 3.31 flow-log policy strings: they become hits as Goldmane 3.31 builds them (Goldmane has no all_policies). */
+function traceOf(t: FlowTemplate, reporter: ScenarioReporter, shape: RecordShape): TestFlowKey['policies'] {
+  const trace = traceEntries(t, reporter, shape);
+  if (trace === null) return undefined;
+  const hits = (entries: readonly string[]) => entries.map((e) => goldmaneHit('3.31', e));
+  return { enforced_policies: hits(trace.enforced), pending_policies: hits(trace.pending) };
 }
 
 /**
  * One Goldmane flow per scenario flow and reporter (the scenario's distinct flows), without times
  * or counters. Goldmane knows no IPs or domains, so those parts of the scenario are lost (and
- * flows that differ only there share a FlowKey).
+ * flows that differ only there share a FlowKey). `shape` as in the generator (src/generator/
+ * record.ts): `full` gives pods Helm's labels and every trace two hits.
  */
-export function scenarioGoldmaneFlows(scenario: Scenario): { flow: TestFlow; template: FlowTemplate; reporter: ScenarioReporter }[] {
+export function scenarioGoldmaneFlows(
+  scenario: Scenario,
+  shape: RecordShape = 'compact',
+): { flow: TestFlow; template: FlowTemplate; reporter: ScenarioReporter }[] {
   return compileFlows(scenario).map(({ template: t, reporter }) => {
-    const src = endpointFields(t.source);
-    const dst = endpointFields(t.dest);
+    const src = endpointFields(t.source, shape);
+    const dst = endpointFields(t.dest, shape);
     const key: TestFlowKey = {
       source_name: src.name,
       source_namespace: src.namespace,
@@ -1467,7 +1465,7 @@ export function scenarioGoldmaneFlows(scenario: Scenario): { flow: TestFlow; tem
       key.dest_service_port_name = t.service.portName;
       key.dest_service_port = t.service.port;
     }
-    const policies = traceOf(t, reporter);
+    const policies = traceOf(t, reporter, shape);
     if (policies !== undefined) key.policies = policies;
     return { flow: { Key: key, source_labels: src.labels, dest_labels: dst.labels, num_connections_started: 1 }, template: t, reporter };
   });

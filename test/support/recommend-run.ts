@@ -6,12 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { CalicoRelease } from '../../src/calico/release.ts';
+import { type DirectoryRun, recommendIntoDirectory } from '../../src/cli/recommend-directory.ts';
 import { type Flavor, type RecommendationConfig, validateRecommendationConfig } from '../../src/config/recommendation-config.ts';
+import { readFlows } from '../../src/flows/read-flows.ts';
 import { FileFlowSource } from '../../src/flows/sources/file-source.ts';
 import { writeFlowFile } from '../../src/generator/generate.ts';
-import { type Plan, planRecommendations } from '../../src/pipeline/plan.ts';
-import { type DirectoryRun, readFlows, recommendIntoDirectory, TEMPLATE_DIR } from '../../src/pipeline/run.ts';
-import { loadTree } from '../../src/repo/fs-tree.ts';
+import { type Plan, planRecommendations } from '../../src/plan/plan.ts';
+import { loadTree, TEMPLATE_DIR } from '../../src/tree/fs-tree.ts';
 
 /** 2026-11-22T12:00:00Z: the newest generated record ends here, and every run's `now`. */
 export const END_TIME = 1795348800;

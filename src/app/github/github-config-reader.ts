@@ -2,7 +2,7 @@
 // repository's default branch through the contents API, and a repository's visibility.
 
 import { MAX_CONFIG_BYTES } from '../../config/config-yaml.ts';
-import type { ConfigFile, ConfigReader, Visibility } from '../config/load-repository-config.ts';
+import type { ConfigFile, ConfigReader, Visibility } from '../../config/load-repository-config.ts';
 import type { Octokit } from './github-repository.ts';
 
 const notFound = (e: unknown): boolean => (e as { status?: number }).status === 404;

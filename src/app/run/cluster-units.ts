@@ -17,8 +17,8 @@ import { formatTime } from '../../engine/provenance.ts';
 import type { NamespaceReport, RuleReport } from '../../engine/report.ts';
 import { parseLabels, type Workload, type WorkloadId } from '../../engine/workloads.ts';
 import type { CalicoEdition } from '../../flows/source.ts';
-import { isEnforcedPolicy, type NamespaceContext, planRecommendations } from '../../pipeline/plan.ts';
-import { describeUnmatched, workloadPoliciesIn } from '../../pipeline/plan-workloads.ts';
+import { isEnforcedPolicy, type NamespaceContext, planRecommendations } from '../../plan/plan.ts';
+import { describeUnmatched, workloadPoliciesIn } from '../../plan/plan-workloads.ts';
 import {
   type BootstrapProposal,
   microsegmentationUnits,
@@ -26,11 +26,11 @@ import {
   type ProposalInput,
   propose,
   proposeBootstrap,
-} from '../../pipeline/proposal.ts';
-import { buildInventory, type ObjectRef } from '../../repo/inventory.ts';
-import { type TreeFiles, TreeOverlay } from '../../repo/tree.ts';
+} from '../../plan/proposal.ts';
 import type { PolicySetOptions, StagedRef } from '../../simulate/policy-set.ts';
 import { flowsOfEndpoints, flowsOfHostEndpoints, flowsOfObservations, type SimulatedFlow } from '../../simulate/would-deny.ts';
+import { buildInventory, type ObjectRef } from '../../tree/inventory.ts';
+import { type TreeFiles, TreeOverlay } from '../../tree/tree.ts';
 import { contentHash } from '../../util/content-hash.ts';
 import { own } from '../../util/plain.ts';
 import type { PullRequestInfo } from '../github/repository.ts';

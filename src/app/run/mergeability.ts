@@ -13,7 +13,7 @@
 // (repo/merge3.ts) decides, as git would. A state without that record (written by an earlier
 // release) is not checked: such a PR is rebuilt whenever its files would change, as before.
 
-import { mergeText } from '../../repo/merge3.ts';
+import { mergeText } from '../../tree/merge3.ts';
 import type { BranchHead, Repository } from '../github/repository.ts';
 import { keyId } from '../state/proposal-key.ts';
 import { mergeabilityMatters, type UnitFacts } from './decide.ts';

@@ -4,19 +4,19 @@
 // crash or restart at any point loses nothing: the next run observes and converges.
 
 import { type ClusterContext, namespaceContext, namespaceInventory } from '../../cluster/cluster-context.ts';
+import type { LoadedConfig } from '../../config/load-repository-config.ts';
+import type { ClusterEntry, RepositoryConfig } from '../../config/repository-config.ts';
 import { mergeEndpointObservations, mergeObservations } from '../../engine/aggregate.ts';
 import type { EndpointObservation, ObservedAtom } from '../../engine/model.ts';
 import { formatTime } from '../../engine/provenance.ts';
+import { type FlowReading, readFlows } from '../../flows/read-flows.ts';
 import { type FlowCoverage, type FlowSource, FlowSourceError, type FlowSourceKind, type MissingFlows } from '../../flows/source.ts';
-import { type NamespaceContext, namespacesWithPolicies } from '../../pipeline/plan.ts';
-import { type FlowReading, readFlows } from '../../pipeline/run.ts';
-import { isYamlPath } from '../../repo/inventory.ts';
-import { isKustomizationPath } from '../../repo/kustomize.ts';
-import type { TreeFiles } from '../../repo/tree.ts';
+import { type NamespaceContext, namespacesWithPolicies } from '../../plan/plan.ts';
+import { isYamlPath } from '../../tree/inventory.ts';
+import { isKustomizationPath } from '../../tree/kustomize.ts';
+import type { TreeFiles } from '../../tree/tree.ts';
 import { appendAll } from '../../util/append.ts';
 import { own } from '../../util/plain.ts';
-import type { LoadedConfig } from '../config/load-repository-config.ts';
-import type { ClusterEntry, RepositoryConfig } from '../config/repository-config.ts';
 import type { FoundIssue, IssueInfo, PullRequestInfo, Repository } from '../github/repository.ts';
 import {
   DASHBOARD_LABEL,

@@ -4,10 +4,10 @@
 // with every other policy as the cluster has it now. Pure.
 
 import { protocolName } from '../../calico/protocol.ts';
-import type { TreeFiles } from '../../repo/tree.ts';
 import type { PolicySetOptions, PolicyView } from '../../simulate/policy-set.ts';
 import { deciderLabel, type FlowRow } from '../../simulate/report.ts';
 import { checkProposal, type ProposalCheck, type SimulatedFlow } from '../../simulate/would-deny.ts';
+import type { TreeFiles } from '../../tree/tree.ts';
 import type { SimulatedFlowRow, SimulationSummary } from './decide.ts';
 
 /** A PR's question: which policies are applied, and how the PR body says it. */

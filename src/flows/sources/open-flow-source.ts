@@ -1,7 +1,7 @@
 // Opens a cluster's flow source as the deployment's configuration says: files, Goldmane or
 // Elasticsearch. Chosen by the deployment, never by a repository.
 
-import { clusterConnection, type DeploymentConfig } from '../../deployment/deployment-config.ts';
+import { clusterConnection, type DeploymentConfig } from '../../config/deployment-config.ts';
 import { type FlowSource, FlowSourceError } from '../source.ts';
 import { openElasticsearchSource } from './elasticsearch/elasticsearch-source.ts';
 import { FileFlowSource } from './file-source.ts';

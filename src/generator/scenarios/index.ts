@@ -2,11 +2,12 @@
 import { parseProtocol, protocolName } from '../../calico/protocol.ts';
 import type { Endpoint, Scenario } from '../scenario.ts';
 import { DEFAULT_NAMESPACES, multiNamespaceScenario } from './multi-namespace.ts';
+import { REALISTIC_NAMESPACES, realisticScenario } from './realistic.ts';
 import { scaleScenario } from './scale.ts';
 import { yaobankScenario } from './yaobank.ts';
 
 export interface ScenarioParams {
-  /** Application namespaces (multi-namespace and scale). */
+  /** Application namespaces (multi-namespace, realistic and scale). */
   readonly namespaces?: number;
   /** Workloads over all namespaces (scale only). */
   readonly workloads?: number;
@@ -20,6 +21,7 @@ const SCALE_DEFAULTS = { namespaces: 10, workloads: 40, flows: 400 } as const;
 const builders: Readonly<Record<string, (p: ScenarioParams) => Scenario>> = {
   yaobank: () => yaobankScenario(),
   'multi-namespace': (p) => multiNamespaceScenario(p.namespaces ?? DEFAULT_NAMESPACES),
+  realistic: (p) => realisticScenario(p.namespaces ?? REALISTIC_NAMESPACES),
   scale: (p) =>
     scaleScenario({
       namespaces: p.namespaces ?? SCALE_DEFAULTS.namespaces,
@@ -34,6 +36,7 @@ export const scenarioNames: readonly string[] = Object.freeze(Object.keys(builde
 const ABOUT: Readonly<Record<string, string>> = {
   yaobank: 'the yaobank demo app (customer -> summary -> database) and the noise a real cluster adds',
   'multi-namespace': `${DEFAULT_NAMESPACES} application namespaces (--namespaces changes it) of 2-5 workloads calling each other, with every peer kind the recommender knows`,
+  realistic: `a large cluster's cardinality: multi-namespace at ${REALISTIC_NAMESPACES} namespaces (--namespaces changes it), each also running eight Helm-installed microservices, about 20,000 distinct flows with skewed traffic`,
 };
 
 /** `--scenario list`: each scenario's name, what it is, and what its flows contain (counted from the scenario itself). */

@@ -1,9 +1,9 @@
 import { Client } from '@elastic/elasticsearch';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import nock from 'nock';
+import { readFlows } from '../../../src/flows/read-flows.ts';
 import { openElasticsearchSource } from '../../../src/flows/sources/elasticsearch/elasticsearch-source.ts';
-import { planRecommendations } from '../../../src/pipeline/plan.ts';
-import { readFlows } from '../../../src/pipeline/run.ts';
+import { planRecommendations } from '../../../src/plan/plan.ts';
 import { bare, config, loadTemplate, policyOf } from '../../support/engine.ts';
 import { bucket, bucketKey, esConfig, lastPage, NODE, PRODUCT, page, profile, T0, traceKey } from './es-fixtures.ts';
 import { interceptSearch } from './es-nock.ts';

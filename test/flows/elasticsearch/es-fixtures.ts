@@ -1,7 +1,7 @@
 // Elasticsearch responses in the documented shapes, for the Elasticsearch flow-source tests. No
 // nock here: a file that only builds buckets must not patch the worker's networking (es-nock.ts).
 
-import type { ElasticsearchConfig } from '../../../src/deployment/deployment-config.ts';
+import type { ElasticsearchConfig } from '../../../src/config/deployment-config.ts';
 
 export const NODE = 'https://es.test:9200';
 export const INDEX = 'tigera_secure_ee_flows.prod-eu.*';

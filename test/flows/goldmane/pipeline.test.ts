@@ -3,10 +3,10 @@
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { DEFAULT_CONFIG } from '../../../src/config/recommendation-config.ts';
+import { type FlowReading, readFlows } from '../../../src/flows/read-flows.ts';
 import { openGoldmaneSource } from '../../../src/flows/sources/goldmane/goldmane-source.ts';
 import { buildScenario } from '../../../src/generator/scenarios/index.ts';
-import { type Plan, planRecommendations } from '../../../src/pipeline/plan.ts';
-import { type FlowReading, readFlows } from '../../../src/pipeline/run.ts';
+import { type Plan, planRecommendations } from '../../../src/plan/plan.ts';
 import { bare, loadTemplate, yamlOf } from '../../support/engine.ts';
 import {
   ACTION,

@@ -6,7 +6,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { Client, errors } from '@elastic/elasticsearch';
-import type { ElasticsearchConfig } from '../../../deployment/deployment-config.ts';
+import type { ElasticsearchConfig } from '../../../config/deployment-config.ts';
 import type { FlowRecord } from '../../record.ts';
 import { SkipReport } from '../../skip-report.ts';
 import { type FlowSource, FlowSourceError, type TimeWindow } from '../../source.ts';

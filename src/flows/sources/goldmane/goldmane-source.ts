@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import type { GoldmaneConfig } from '../../../deployment/deployment-config.ts';
+import type { GoldmaneConfig } from '../../../config/deployment-config.ts';
 import type { FlowRecord } from '../../record.ts';
 import { SkipReport } from '../../skip-report.ts';
 import { type FlowSource, FlowSourceError, type TimeWindow } from '../../source.ts';

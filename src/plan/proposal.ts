@@ -11,10 +11,10 @@ import type { NamespaceReport, Warning, WorkloadReport } from '../engine/report.
 import type { RecommendationStatus } from '../engine/status.ts';
 import type { Workload } from '../engine/workloads.ts';
 import type { CalicoEdition } from '../flows/source.ts';
-import { buildInventory } from '../repo/inventory.ts';
-import { ensureReachable } from '../repo/kustomize.ts';
-import { applyTemplate, type TierRequest } from '../repo/template.ts';
-import { type TreeFiles, TreeOverlay } from '../repo/tree.ts';
+import { buildInventory } from '../tree/inventory.ts';
+import { ensureReachable } from '../tree/kustomize.ts';
+import { applyTemplate, type TierRequest } from '../tree/template.ts';
+import { type TreeFiles, TreeOverlay } from '../tree/tree.ts';
 import { minOf } from '../util/append.ts';
 import { contentHash } from '../util/content-hash.ts';
 import { type NamespaceContext, type Plan, planRecommendations } from './plan.ts';

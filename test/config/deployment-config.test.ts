@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import type { ConfigError } from '../../src/config/config-error.ts';
-import { loadDeploymentConfig, validateDeploymentConfig } from '../../src/deployment/deployment-config.ts';
+import { loadDeploymentConfig, validateDeploymentConfig } from '../../src/config/deployment-config.ts';
 
 const issues = (value: unknown) => {
   try {

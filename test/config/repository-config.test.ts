@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { schedulePeriod, validateRepositoryConfig } from '../../src/app/config/repository-config.ts';
 import type { ConfigError } from '../../src/config/config-error.ts';
+import { schedulePeriod, validateRepositoryConfig } from '../../src/config/repository-config.ts';
 
 const defaults = { schedule: '0 */2 * * *', timezone: 'Etc/UTC' };
 const issues = (value: unknown) => {

@@ -10,8 +10,8 @@ import { type PolicySettings, PolicyShapeError, PolicyTooLargeError, recommendPo
 import { ANNOTATIONS, formatTime, parseTime } from '../engine/provenance.ts';
 import type { NamespaceReport, Warning } from '../engine/report.ts';
 import { recommendationStatus } from '../engine/status.ts';
-import type { Inventory, ObjectRef } from '../repo/inventory.ts';
-import type { TreeOverlay } from '../repo/tree.ts';
+import type { Inventory, ObjectRef } from '../tree/inventory.ts';
+import type { TreeOverlay } from '../tree/tree.ts';
 import { deepEqual, isPlainObject, type PlainObject } from '../util/plain.ts';
 import { parseYamlFile, patchDocument, renderNewFile, stringifyDocuments } from '../yaml/document.ts';
 

@@ -1,22 +1,12 @@
-// One recommendation run against a directory: read flows, fold them into observations, plan the
-// tree's changes, write them (unless dry-run). The CLI uses this; the App reuses the same steps
-// with a Git tree instead of a directory.
+// Reading a window of flows from a source into observations, with the counts a person needs to
+// trust them (inputs read, skipped and why): the first step of every run, the CLI's and the App's.
 
-import { fileURLToPath } from 'node:url';
 import { ipFamiliesOf, type RecommendationConfig } from '../config/recommendation-config.ts';
 import { FlowAggregator, type Observations } from '../engine/aggregate.ts';
 import type { LearnContext } from '../engine/learn.ts';
-import type { FlowRecord } from '../flows/record.ts';
-import type { SkipSummary } from '../flows/skip-report.ts';
-import { type FlowSource, FlowSourceError, type FlowSourceKind, type TimeWindow } from '../flows/source.ts';
-import { loadTree, writeTree } from '../repo/fs-tree.ts';
-import { type Plan, planRecommendations } from './plan.ts';
-
-/**
- * The per-cluster tree every output starts from: `policies-template/` is a whole policies repository
- * (Argo CD and Flux wiring, the repository configuration); only its example cluster's tree is a template.
- */
-export const TEMPLATE_DIR = fileURLToPath(new URL('../../policies-template/clusters/example/', import.meta.url));
+import type { FlowRecord } from './record.ts';
+import type { SkipSummary } from './skip-report.ts';
+import { type FlowSource, FlowSourceError, type FlowSourceKind, type TimeWindow } from './source.ts';
 
 export interface FlowReading {
   /** The source's description (for logs and the command line: it may name paths and hosts). */
@@ -28,13 +18,6 @@ export interface FlowReading {
   readonly unlearnable: SkipSummary;
   readonly observations: Observations;
   readonly window: TimeWindow;
-}
-
-export interface DirectoryRun {
-  readonly flows: FlowReading;
-  readonly plan: Plan;
-  /** The tree as it was, to render diffs against. */
-  readonly before: ReadonlyMap<string, string>;
 }
 
 /** What the learner needs of the configuration (microsegmentation adds the per-workload layer). */
@@ -100,27 +83,4 @@ export function usableReading(flows: FlowReading): FlowReading {
   const why = unusableReading(flows);
   if (why !== null) throw new FlowSourceError(why);
   return flows;
-}
-
-export async function recommendIntoDirectory(options: {
-  source: FlowSource;
-  outDir: string;
-  config: RecommendationConfig;
-  now: number;
-  dryRun: boolean;
-}): Promise<DirectoryRun> {
-  const flows = usableReading(await readFlows(options.source, options.config, options.now));
-  const [before, template] = await Promise.all([loadTree(options.outDir), loadTree(TEMPLATE_DIR)]);
-  const plan = planRecommendations({
-    tree: before,
-    template,
-    observations: flows.observations.byNamespace,
-    endpoints: flows.observations.endpoints,
-    config: options.config,
-    now: options.now,
-    // The whole lookback window was read: a namespace without flows in it was not watched.
-    observationsCoverLookback: true,
-  });
-  if (!options.dryRun) await writeTree(options.outDir, plan.changes);
-  return { flows, plan, before };
 }

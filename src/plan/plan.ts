@@ -15,11 +15,11 @@ import { formatTime } from '../engine/provenance.ts';
 import type { NamespaceReport, Warning, WorkloadReport } from '../engine/report.ts';
 import type { Workload } from '../engine/workloads.ts';
 import type { CalicoEdition } from '../flows/source.ts';
-import { buildInventory, type Inventory, type ObjectRef } from '../repo/inventory.ts';
-import { ensureAllReachable } from '../repo/kustomize.ts';
-import { applyTemplate, type TierRequest } from '../repo/template.ts';
-import { type TreeFiles, TreeOverlay } from '../repo/tree.ts';
 import { networkSetFacts } from '../simulate/policy-set.ts';
+import { buildInventory, type Inventory, type ObjectRef } from '../tree/inventory.ts';
+import { ensureAllReachable } from '../tree/kustomize.ts';
+import { applyTemplate, type TierRequest } from '../tree/template.ts';
+import { type TreeFiles, TreeOverlay } from '../tree/tree.ts';
 import { type PlanRun, planPolicy, readPolicy, skipped } from './plan-policy.ts';
 import { Microsegmentation, type MicrosegmentationSummary, type WorkloadScope } from './plan-workloads.ts';
 

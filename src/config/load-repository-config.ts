@@ -17,9 +17,9 @@
 // Unlike Probot's loader, a repository without its own file is not configured by its owner's
 // `.github` repository: a repository is onboarded by its own file.
 
-import { ConfigError, type ConfigIssue } from '../../config/config-error.ts';
-import { readConfigYaml, tooLarge, yamlIssue } from '../../config/config-yaml.ts';
-import { isPlainObject, type PlainObject } from '../../util/plain.ts';
+import { isPlainObject, type PlainObject } from '../util/plain.ts';
+import { ConfigError, type ConfigIssue } from './config-error.ts';
+import { readConfigYaml, tooLarge, yamlIssue } from './config-yaml.ts';
 import {
   CONFIG_PATH,
   extendedConfigIssues,

@@ -9,7 +9,7 @@
 
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { mergeText } from '../../src/repo/merge3.ts';
+import { mergeText } from '../../src/tree/merge3.ts';
 import { gitMergeFile } from '../support/fake-merge.ts';
 
 const kustomization = (...entries: string[]) =>

@@ -3,10 +3,10 @@
 
 import { protocolName } from '../calico/protocol.ts';
 import { formatTime } from '../engine/provenance.ts';
-import type { DirectorySimulation } from '../pipeline/simulate.ts';
 import { type Decision, policyLabel } from '../simulate/evaluate.ts';
 import type { EndRef, FlowRow } from '../simulate/report.ts';
 import { appendAll } from '../util/append.ts';
+import type { DirectorySimulation } from './simulate-directory.ts';
 import { describeSkipped, describeUnlearnable, readingWarnings } from './summary.ts';
 import { formatTable } from './table.ts';
 

@@ -6,10 +6,10 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { isDnsLabel } from '../calico/names.ts';
-import { ConfigError, configIssues, inOurWords } from '../config/config-error.ts';
-import { parseConfigYaml } from '../config/config-yaml.ts';
-import { parseDuration } from '../config/duration.ts';
 import { isPlainObject, own } from '../util/plain.ts';
+import { ConfigError, configIssues, inOurWords } from './config-error.ts';
+import { parseConfigYaml } from './config-yaml.ts';
+import { parseDuration } from './duration.ts';
 
 export const DEPLOYMENT_CONFIG_ENV = 'POLICY_RECOMMENDER_DEPLOYMENT';
 

@@ -5,8 +5,8 @@
 // that answers from a table (the App's runs check the rest in configuration-problems.test.ts).
 
 import { describe, expect, test } from '@jest/globals';
-import { type ConfigReader, loadRepositoryConfig, MAX_EXTENDED, type Visibility } from '../../src/app/config/load-repository-config.ts';
-import { CONFIG_PATH } from '../../src/app/config/repository-config.ts';
+import { type ConfigReader, loadRepositoryConfig, MAX_EXTENDED, type Visibility } from '../../src/config/load-repository-config.ts';
+import { CONFIG_PATH } from '../../src/config/repository-config.ts';
 
 const defaults = { schedule: '0 */2 * * *', timezone: 'UTC' };
 const OWN = 'clusters:\n  - name: prod\n    path: clusters/prod\n';

@@ -5,8 +5,8 @@
 
 import { describe, expect, test } from '@jest/globals';
 import { parse } from 'yaml';
-import { ensureAllReachable, ensureReachable } from '../../src/repo/kustomize.ts';
-import { TreeOverlay } from '../../src/repo/tree.ts';
+import { ensureAllReachable, ensureReachable } from '../../src/tree/kustomize.ts';
+import { TreeOverlay } from '../../src/tree/tree.ts';
 
 const K = 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n';
 const resources = (tree: TreeOverlay, path: string): unknown => (parse(tree.get(path)!) as { resources: unknown }).resources;

@@ -5,7 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isSafeTreePath, type TreeFiles } from './tree.ts';
+
+/**
+ * The per-cluster tree every output starts from: `policies-template/` is a whole policies repository
+ * (Argo CD and Flux wiring, the repository configuration); only its example cluster's tree is a template.
+ */
+export const TEMPLATE_DIR = fileURLToPath(new URL('../../policies-template/clusters/example/', import.meta.url));
 
 /** Files a policies tree is made of. */
 const TREE_FILE = /(\.ya?ml|^Kustomization)$/;

@@ -8,10 +8,10 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, test } from '@jest/globals';
 import { validateRecommendationConfig } from '../../src/config/recommendation-config.ts';
+import { readFlows } from '../../src/flows/read-flows.ts';
 import { FileFlowSource } from '../../src/flows/sources/file-source.ts';
 import { generateFlowLines } from '../../src/generator/generate.ts';
-import { type Plan, planRecommendations } from '../../src/pipeline/plan.ts';
-import { readFlows } from '../../src/pipeline/run.ts';
+import { type Plan, planRecommendations } from '../../src/plan/plan.ts';
 import { KUSTOMIZE_LAYOUT, loadTemplate } from '../support/engine.ts';
 
 const END = 1_795_000_200; // a flush boundary

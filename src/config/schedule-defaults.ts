@@ -4,7 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError } from '../../config/config-error.ts';
+import { ConfigError } from './config-error.ts';
 import { type ScheduleDefaults, validateRepositoryConfig } from './repository-config.ts';
 
 export const FALLBACK_DEFAULTS: ScheduleDefaults = { schedule: '0 */2 * * *', timezone: 'Etc/UTC' };

@@ -5,11 +5,11 @@
 
 import cron from 'node-cron';
 import { z } from 'zod';
-import { isDnsLabel } from '../../calico/names.ts';
-import { ConfigError, type ConfigIssue, configIssues, inOurWords } from '../../config/config-error.ts';
-import { parseDuration } from '../../config/duration.ts';
-import { type RecommendationConfig, validateRecommendationConfig } from '../../config/recommendation-config.ts';
-import { isSafeTreePath } from '../../repo/tree.ts';
+import { isDnsLabel } from '../calico/names.ts';
+import { isSafeTreePath } from '../tree/tree.ts';
+import { ConfigError, type ConfigIssue, configIssues, inOurWords } from './config-error.ts';
+import { parseDuration } from './duration.ts';
+import { type RecommendationConfig, validateRecommendationConfig } from './recommendation-config.ts';
 
 export const CONFIG_PATH = '.github/policy-recommender.yml';
 

@@ -3,12 +3,12 @@
 
 import { stat } from 'node:fs/promises';
 import { calicoReleaseOf, ipFamiliesOf, type RecommendationConfig } from '../config/recommendation-config.ts';
+import { type FlowReading, lookbackWindow, readFlows, usableReading } from '../flows/read-flows.ts';
 import { type FlowSource, overlapsWindow } from '../flows/source.ts';
-import { loadTree } from '../repo/fs-tree.ts';
 import { Simulator } from '../simulate/evaluate.ts';
 import { type PolicySetOptions, type PolicyView, type PolicyWarning, policySetFromTree } from '../simulate/policy-set.ts';
 import { type FlowRow, SimulationReport, type Totals } from '../simulate/report.ts';
-import { type FlowReading, lookbackWindow, readFlows, usableReading } from './run.ts';
+import { loadTree } from '../tree/fs-tree.ts';
 
 export class PoliciesDirectoryError extends Error {
   override readonly name = 'PoliciesDirectoryError';

@@ -20,8 +20,8 @@ import { isWorkloadPolicyName, isWorkloadPolicyNameOf, workloadPolicyPath } from
 import { ANNOTATIONS } from '../engine/provenance.ts';
 import type { Warning, WorkloadReport } from '../engine/report.ts';
 import { compareWorkloads, WORKLOAD_KINDS, type Workload, type WorkloadKind, workloadKey } from '../engine/workloads.ts';
-import type { Inventory, ObjectRef } from '../repo/inventory.ts';
-import type { TreeOverlay } from '../repo/tree.ts';
+import type { Inventory, ObjectRef } from '../tree/inventory.ts';
+import type { TreeOverlay } from '../tree/tree.ts';
 import { isPlainObject } from '../util/plain.ts';
 import { annotation, type PlanRun, planPolicy, readPolicy, skipped } from './plan-policy.ts';
 
