@@ -20,9 +20,10 @@
 // - Unread slots (counters, ports, host ...) are never looked at by the reference, but a slot
 //   must still hold one whole JSON scalar, so the line stays valid JSON exactly when the path's was.
 //
-// Memory: the trie is bounded by a byte budget (estimated: the segments' text and each path's
-// record parts); past it, it is dropped and rebuilt from the lines that follow, which changes
-// how fast, never what. IP strings are interned in a bounded cache too.
+// Memory: the trie is bounded by a byte budget (estimated: the segments' text, the nodes, each
+// path's record parts and the compiled expressions); once it is spent, further flows are read
+// by the reference, which changes how fast, never what. IP strings are interned in a bounded
+// cache too (dropped when full).
 
 import { isIP } from 'node:net';
 import { NOT_AN_OBJECT, NOT_JSON, type ParseResult, parseCalicoFlowLog, TEXT_FORMAT } from './calico-flow-log.ts';
@@ -75,27 +76,40 @@ const SLOT_KEYS: ReadonlyMap<string, SlotRole> = new Map<string, SlotRole>([
     'tcp_mean_send_congestion_window',
     'tcp_min_send_congestion_window',
     'host',
+    '@timestamp',
+    'nat_outgoing_ports',
+    'original_source_ips',
   ].map((key): [string, SlotRole] => [key, 'unread']),
 ]);
-
-/** The slot keys as they appear in a line: `"key":`. */
-const MARKERS: readonly { readonly text: string; readonly key: string; readonly role: SlotRole }[] = [...SLOT_KEYS].map(([key, role]) => ({
-  text: `"${key}":`,
-  key,
-  role,
-}));
 
 /** One whole JSON string without escapes or control characters (anything else goes to the reference). */
 const PLAIN_STRING = /"[^"\\\u0000-\u001f]*"/y;
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 
 /** Default byte budget of the path trie: room for tens of thousands of distinct flows. */
-export const DEFAULT_CACHE_BYTES = 48 * 1024 * 1024;
+export const DEFAULT_CACHE_BYTES = 128 * 1024 * 1024;
 /** Default byte budget of the interned IP strings. */
 export const DEFAULT_IP_CACHE_BYTES = 1024 * 1024;
 /** Estimated bytes of a trie node or a path's verdict besides its text. */
-const NODE_OVERHEAD = 96;
+const NODE_OVERHEAD = 128;
 const SHAPE_OVERHEAD = 512;
+
+/**
+ * The end of the one slot value at `at`, or -1: a JSON scalar, or a flat array of scalars without
+ * spaces (`nat_outgoing_ports`, `original_source_ips`). Any other value goes to the reference.
+ */
+function valueEnd(line: string, at: number): number {
+  if (line.charCodeAt(at) !== 91) return scalarEnd(line, at);
+  if (line.charCodeAt(at + 1) === 93) return at + 2;
+  for (let i = at + 1; ; ) {
+    i = scalarEnd(line, i);
+    if (i < 0) return -1;
+    const c = line.charCodeAt(i);
+    if (c === 93) return i + 1;
+    if (c !== 44) return -1;
+    i++;
+  }
+}
 
 /** The end of the one JSON scalar at `at`, or -1. */
 function scalarEnd(line: string, at: number): number {
@@ -199,7 +213,7 @@ const newNode = (seg: string, final: boolean, role: SlotRole | null): PathNode =
 });
 
 /** The longest prefix of a segment that keys a node's children. */
-const KEY_CHARS = 32;
+const KEY_CHARS = 96;
 
 /**
  * A node's children (and final segments), by their first characters: enough to tell most apart,
@@ -207,7 +221,9 @@ const KEY_CHARS = 32;
  * a flow's endpoint and policy trace). The few that share a prefix are compared whole.
  */
 class Children {
-  #byKey = new Map<string, PathNode[]>();
+  /** The only child, until there are two (most nodes below a flow's own segments have one). */
+  #single: PathNode | null = null;
+  #byKey: Map<string, PathNode[]> | null = null;
   /** Characters of the key: no more than the shortest segment has. */
   #keyChars = KEY_CHARS;
   size = 0;
@@ -216,7 +232,8 @@ class Children {
 
   /** The child whose segment `line` continues with at `pos` (to its end, for a final segment), or null. */
   find(line: string, pos: number): PathNode | null {
-    const list = this.#byKey.get(line.slice(pos, pos + this.#keyChars));
+    if (this.#single !== null) return continuesWith(line, pos, this.#single) ? this.#single : null;
+    const list = this.#byKey?.get(line.slice(pos, pos + this.#keyChars));
     if (list === undefined) return null;
     for (const child of list) if (continuesWith(line, pos, child)) return child;
     return null;
@@ -224,36 +241,46 @@ class Children {
 
   /** The child whose segment is `seg` (final or not), or null. */
   get(seg: string, final: boolean): PathNode | null {
-    for (const child of this.#byKey.get(seg.slice(0, this.#keyChars)) ?? []) if (child.seg === seg && child.final === final) return child;
+    const candidates = this.#single !== null ? [this.#single] : (this.#byKey?.get(seg.slice(0, this.#keyChars)) ?? []);
+    for (const child of candidates) if (child.seg === seg && child.final === final) return child;
     return null;
   }
 
   add(child: PathNode): void {
-    if (child.seg.length < this.#keyChars) {
-      // A shorter segment: key every child by fewer characters.
-      this.#keyChars = child.seg.length;
-      const all = [...this.#byKey.values()].flat();
+    this.size++;
+    this.any = child;
+    if (this.size === 1) {
+      this.#single = child;
+      return;
+    }
+    if (this.#byKey === null || child.seg.length < this.#keyChars) {
+      // Key every child by no more characters than the shortest segment has.
+      const all = this.#byKey === null ? [this.#single!] : [...this.#byKey.values()].flat();
+      this.#keyChars = Math.min(this.#keyChars, child.seg.length, this.#single?.seg.length ?? KEY_CHARS);
       this.#byKey = new Map();
       for (const c of all) this.#index(c);
     }
+    this.#single = null;
     this.#index(child);
-    this.size++;
-    this.any = child;
   }
 
   #index(child: PathNode): void {
     const key = child.seg.slice(0, this.#keyChars);
-    const list = this.#byKey.get(key);
-    if (list === undefined) this.#byKey.set(key, [child]);
+    const list = this.#byKey!.get(key);
+    if (list === undefined) this.#byKey!.set(key, [child]);
     else list.push(child);
   }
 }
 
 /** One JSON scalar, as scalarEnd reads it. */
 const SCALAR = String.raw`"[^"\\\u0000-\u001f]*"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|null|true|false`;
+/** One slot value, as valueEnd reads it. */
+const VALUE = `${SCALAR}|\\[(?:(?:${SCALAR})(?:,(?:${SCALAR}))*)?\\]`;
 const escapeRegExp = (text: string): string => text.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
-/** Estimated bytes of a compiled run expression: its source and code. */
-const runBytes = (source: string): number => 8 * source.length + 2048;
+/** Estimated bytes of a compiled run expression: its source, and code generated from it. */
+const runBytes = (source: string): number => 64 * source.length + 4096;
+/** Segments longer than this end a run. */
+const RUN_SEGMENT_CHARS = 256;
 
 /** A line cut into segments and the slots between them (each slot's role and key). */
 interface Cut {
@@ -274,7 +301,8 @@ export interface FlowLogParserStats {
   readonly fast: number;
   readonly reference: number;
   readonly cacheBytes: number;
-  readonly cacheResets: number;
+  /** Lines of flows not cached because the cache was full. */
+  readonly uncached: number;
   readonly ipCacheBytes: number;
 }
 
@@ -288,8 +316,12 @@ export class FlowLogParser {
   #root = newNode('', false, null);
   /** Run expressions by source: paths of different flows often end alike (the counters after the trace). */
   #runs = new Map<string, RegExp>();
+  /** Short segments by text, shared by the paths that have them. */
+  #short = new Map<string, string>();
   #bytes = 0;
-  #resets = 0;
+  #uncached = 0;
+  /** The budget is spent: no more flows are cached. */
+  #full = false;
   #fast = 0;
   #reference = 0;
   readonly #ips = new Map<string, string | null>();
@@ -311,7 +343,7 @@ export class FlowLogParser {
       fast: this.#fast,
       reference: this.#reference,
       cacheBytes: this.#bytes,
-      cacheResets: this.#resets,
+      uncached: this.#uncached,
       ipCacheBytes: this.#ipBytes,
     };
   }
@@ -327,7 +359,10 @@ export class FlowLogParser {
     }
     this.#reference++;
     const result = parseCalicoFlowLog(line);
-    if (shape === null && isObjectVerdict(result)) this.#learn(line);
+    if (shape === null && isObjectVerdict(result)) {
+      if (this.#full) this.#uncached++;
+      else this.#learn(line);
+    }
     return result;
   }
 
@@ -362,7 +397,7 @@ export class FlowLogParser {
       if (next === null) return null;
       pos += next.seg.length;
       if (next.final) return next.shape;
-      const end = scalarEnd(line, pos);
+      const end = valueEnd(line, pos);
       if (end < 0) return null;
       texts[n] = line;
       starts[n] = pos;
@@ -385,13 +420,17 @@ export class FlowLogParser {
     let x = node;
     for (;;) {
       if (x.children?.size !== 1) break;
-      x = x.children.any!;
+      const child = x.children.any!;
+      // A long segment is a flow's own (its endpoints, its trace): compared on its own, so that
+      // expressions are few and shared (the counters after the trace, the times before the names).
+      if (child.seg.length > RUN_SEGMENT_CHARS) break;
+      x = child;
       if (x.final) {
         source += `${escapeRegExp(x.seg)}$`;
         break;
       }
       const read = x.role !== 'unread';
-      source += `${escapeRegExp(x.seg)}${read ? '(' : '(?:'}${SCALAR})`;
+      source += `${escapeRegExp(x.seg)}${read ? '(' : '(?:'}${VALUE})`;
       if (read) slots.push(n + count);
       count++;
     }
@@ -481,6 +520,14 @@ export class FlowLogParser {
     return known ?? undefined;
   }
 
+  /** A detached copy of `seg`; short ones (a counter's key) once for all paths. */
+  #shared(seg: string): string {
+    if (seg.length > RUN_SEGMENT_CHARS) return detached(seg);
+    let copy = this.#short.get(seg);
+    if (copy === undefined) this.#short.set((copy = detached(seg)), copy);
+    return copy;
+  }
+
   /** Proves and caches the path of `line`, a JSON object line that matched none. */
   #learn(line: string): void {
     const cut = cutLine(line);
@@ -490,24 +537,25 @@ export class FlowLogParser {
     // What the path costs if none of it is cached yet.
     let bytes = SHAPE_OVERHEAD + line.length;
     for (const seg of cut.segments) bytes += NODE_OVERHEAD + 2 * seg.length;
-    if (bytes > this.#cacheCap) return;
+    // Full: the flows cached so far stay (the busiest are seen first), later ones go to the reference.
     if (this.#bytes + bytes > this.#cacheCap) {
-      this.#root = newNode('', false, null);
-      this.#runs = new Map();
-      this.#bytes = 0;
-      this.#resets++;
+      this.#uncached++;
+      this.#full = true;
+      return;
     }
     let node = this.#root;
+    /** The nodes whose run may pass where this path adds a branch: those below the last that branched already. */
     const above: PathNode[] = [];
     const last = cut.segments.length - 1;
     for (let i = 0; i <= last; i++) {
+      if ((node.children?.size ?? 0) > 1) above.length = 0;
       above.push(node);
       const seg = cut.segments[i]!;
       const final = i === last;
       const children = (node.children ??= new Children());
       let child = children.get(seg, final);
       if (child === null) {
-        child = newNode(detached(seg), final, final ? null : cut.roles[i]!);
+        child = newNode(this.#shared(seg), final, final ? null : cut.roles[i]!);
         children.add(child);
         this.#bytes += NODE_OVERHEAD + 2 * seg.length;
       }
@@ -539,25 +587,26 @@ function isObjectVerdict(result: ParseResult): boolean {
 /**
  * Cuts `line` at the earliest slot key after each slot (keys inside strings or nested objects
  * included: proveShape rejects a cut whose slots are not top-level values). Null when a slot key
- * is followed by anything but one plain scalar.
+ * is followed by anything but one slot value (valueEnd).
  */
 function cutLine(line: string): Cut | null {
-  const found: { at: number; marker: (typeof MARKERS)[number] }[] = [];
-  for (const marker of MARKERS) {
-    for (let at = line.indexOf(marker.text); at >= 0; at = line.indexOf(marker.text, at + 1)) found.push({ at, marker });
-  }
-  found.sort((a, b) => a.at - b.at);
   const cut: Cut = { segments: [], roles: [], keys: [] };
   let pos = 0;
-  for (const { at, marker } of found) {
+  // Every `"key":` ends in `":`, and its key has no quote: one pass over the `":` finds them all.
+  for (let colon = line.indexOf('":'); colon >= 0; colon = line.indexOf('":', colon + 1)) {
+    const at = line.lastIndexOf('"', colon - 1);
     if (at < pos) continue;
-    const valueAt = at + marker.text.length;
-    const end = scalarEnd(line, valueAt);
+    const key = line.slice(at + 1, colon);
+    const role = SLOT_KEYS.get(key);
+    if (role === undefined) continue;
+    const valueAt = colon + 2;
+    const end = valueEnd(line, valueAt);
     if (end < 0) return null;
     cut.segments.push(line.slice(pos, valueAt));
-    cut.roles.push(marker.role);
-    cut.keys.push(marker.key);
+    cut.roles.push(role);
+    cut.keys.push(key);
     pos = end;
+    colon = end - 1;
   }
   cut.segments.push(line.slice(pos));
   return cut;
