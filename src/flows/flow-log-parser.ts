@@ -2,23 +2,25 @@
 //
 // Much of a flow-log line is the same for every record of one flow (endpoints, labels, service,
 // policy trace); only times, counters, IPs, ports, process ids and the host vary. A line is cut
-// into constant segments and "slots" (the scalar values of the keys in SLOT_KEYS), and the
-// segments are looked up in a trie built from earlier lines. When every segment matches a known
-// path, the line is that path's first line with other scalars in its slots: the same JSON
-// structure, so parseCalicoFlowLog's verdict on it follows from the verdict on the path's line
-// and the slot values, which are checked here exactly as the reference checks them.
+// into constant segments and "slots" (the values of the keys in SLOT_KEYS: JSON scalars, or flat
+// arrays of them), and the segments are looked up in a trie built from earlier lines. When every
+// segment matches a known path, the line is that path's first line with other values in its
+// slots: the same JSON structure, so parseCalicoFlowLog's verdict on it follows from the verdict
+// on the path's line and the slot values, which are checked here exactly as the reference does.
 //
 // Why this is exact:
 // - A path is cached only after it is proved: its segments filled with two different sets of
 //   sentinel scalars both JSON.parse to objects whose slot keys hold exactly those sentinels, so
 //   each slot is the (last, hence effective) value of its top-level key and everything else is
-//   the segments' own text. Any other scalar in the slots parses to the same object but for them.
+//   the segments' own text. Any other value in the slots parses to the same object but for them.
 // - The verdict cached is parseCalicoFlowLog's on the line filled with good sentinels. A line
 //   whose read slots (times, IPs, num_flows) all pass the reference's own checks gets that
 //   verdict with its own slot values; any slot value the fast path does not accept as good, and
 //   any line that does not match a cached path, is handed to parseCalicoFlowLog itself.
 // - Unread slots (counters, ports, host ...) are never looked at by the reference, but a slot
-//   must still hold one whole JSON scalar, so the line stays valid JSON exactly when the path's was.
+//   must still hold one whole JSON value, so the line stays valid JSON exactly when the path's was.
+// - Long stretches of one path are matched by one sticky regular expression ("runs", shared by
+//   the paths that end alike), each slot by the same grammar valueEnd reads.
 //
 // Memory: the trie is bounded by a byte budget (estimated: the segments' text, the nodes, each
 // path's record parts and the compiled expressions); once it is spent, further flows are read
