@@ -50,15 +50,20 @@ class Reject {
  */
 const TEXT_FLOW_LOG = /^\d+ \d+ (wep|hep|ns|net) \S+ \S+ \S+ (wep|hep|ns|net) /;
 
+/** The reasons of lines that are no JSON object at all (the fast path, flow-log-parser.ts, never caches them). */
+export const NOT_JSON = 'not JSON';
+export const TEXT_FORMAT = 'space-delimited text flow log (not the JSON format): not read';
+export const NOT_AN_OBJECT = 'not a JSON object';
+
 export function parseCalicoFlowLog(line: string): ParseResult {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch {
-    return { ok: false, reason: TEXT_FLOW_LOG.test(line) ? 'space-delimited text flow log (not the JSON format): not read' : 'not JSON' };
+    return { ok: false, reason: TEXT_FLOW_LOG.test(line) ? TEXT_FORMAT : NOT_JSON };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, reason: 'not a JSON object' };
+    return { ok: false, reason: NOT_AN_OBJECT };
   }
   try {
     return { ok: true, record: toRecord(value as Record<string, unknown>) };

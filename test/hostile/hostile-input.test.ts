@@ -13,6 +13,7 @@ import { parseCalicoFlowLog } from '../../src/flows/calico-flow-log.ts';
 import { FileFlowSource } from '../../src/flows/sources/file-source.ts';
 import { isSafeTreePath } from '../../src/tree/tree.ts';
 import { config, egress, kustomizeLayoutTree, loadTemplate, NOW, networkSet, pub, run, wep } from '../support/engine.ts';
+import { HOSTILE_NAMES } from '../support/hostile-values.ts';
 
 const base = {
   start_time: NOW - 600,
@@ -29,42 +30,6 @@ const base = {
   reporter: 'src',
 };
 const line = (overrides: Record<string, unknown>) => JSON.stringify({ ...base, ...overrides });
-
-const HOSTILE_NAMES = [
-  '../etc',
-  '../../../../tmp/x',
-  'a/b',
-  '/abs',
-  '.',
-  '..',
-  'shop\nkind: Secret',
-  "shop'",
-  'shop"',
-  "x' || all() || 'x",
-  'UPPER',
-  'a_b',
-  'a b',
-  '-lead',
-  'trail-',
-  '*',
-  '&anchor',
-  '*alias',
-  '!!binary',
-  '- item',
-  'key: value',
-  '#comment',
-  '{a: b}',
-  '[a]',
-  '%YAML',
-  '@mention',
-  '<script>',
-  '[link](http://evil)',
-  '<!-- hidden -->',
-  'x'.repeat(64),
-  'ns\u202Eevil',
-  'naïve',
-  '',
-];
 
 let dir: string;
 beforeAll(async () => {
