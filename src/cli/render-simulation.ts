@@ -5,7 +5,6 @@ import { protocolName } from '../calico/protocol.ts';
 import { formatTime } from '../engine/provenance.ts';
 import { type Decision, policyLabel } from '../simulate/evaluate.ts';
 import type { EndRef, FlowRow } from '../simulate/report.ts';
-import { appendAll } from '../util/append.ts';
 import type { DirectorySimulation } from './simulate-directory.ts';
 import { describeSkipped, describeUnlearnable, readingWarnings } from './summary.ts';
 import { formatTable, tableLines } from './table.ts';
