@@ -17,7 +17,7 @@ import { ConfigError, configIssues, inOurWords } from './config-error.ts';
 import { parseConfigYaml } from './config-yaml.ts';
 import { formatDuration, parseDuration } from './duration.ts';
 
-export { ConfigError, type ConfigIssue } from './config-error.ts';
+export { ConfigError } from './config-error.ts';
 
 export type Flavor = 'calico' | 'calico-enterprise' | 'kubernetes';
 export const FLAVORS: readonly Flavor[] = ['calico', 'calico-enterprise', 'kubernetes'];

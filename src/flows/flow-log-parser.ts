@@ -89,9 +89,9 @@ const PLAIN_STRING = /"[^"\\\u0000-\u001f]*"/y;
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 
 /** Default byte budget of the path trie: room for about a thousand distinct flows of full-shape records. */
-export const DEFAULT_CACHE_BYTES = 16 * 1024 * 1024;
+const DEFAULT_CACHE_BYTES = 16 * 1024 * 1024;
 /** Default byte budget of the interned IP strings. */
-export const DEFAULT_IP_CACHE_BYTES = 1024 * 1024;
+const DEFAULT_IP_CACHE_BYTES = 1024 * 1024;
 /** Estimated bytes of a trie node or a path's verdict besides its text. */
 const NODE_OVERHEAD = 128;
 const SHAPE_OVERHEAD = 512;

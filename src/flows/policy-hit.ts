@@ -97,7 +97,7 @@ const cachedHit = memoize((entry): PolicyHit | null => {
 type Named = Pick<PolicyHit, 'kind' | 'namespace' | 'name'>;
 
 /** The `<policy>` part of a trace entry in tier `tier`, in the form of any release; null when malformed. */
-export function policyOfTrace(policy: string, tier: string): Named | null {
+function policyOfTrace(policy: string, tier: string): Named | null {
   const colon = policy.indexOf(':');
   const head = colon === -1 ? '' : policy.slice(0, colon);
   // 3.32+: `<kind>:[<ns>/]<name>`. (`staged:` is the older staged marker, never a kind.)

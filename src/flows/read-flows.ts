@@ -68,7 +68,7 @@ export async function readFlows(
  * The command line fails on it (exit 1) rather than report a quiet success, before writing
  * anything; a reading with some malformed lines is a success with a warning (the summary's).
  */
-export function unusableReading(flows: FlowReading): string | null {
+function unusableReading(flows: FlowReading): string | null {
   if (flows.inputsRead === 0) return `${flows.source} held no lines to read`;
   if (flows.skipped.total === flows.inputsRead) {
     const first = flows.skipped.examples[0];

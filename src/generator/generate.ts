@@ -11,7 +11,6 @@ import { type CompiledFlow, compileFlows, RECORD_SHAPES, type RecordShape } from
 import type { Scenario } from './scenario.ts';
 import { buildScenario } from './scenarios/index.ts';
 
-export type { TraceForm } from '../flows/policy-hit.ts';
 export { type DamageKind, damageKinds } from './damage.ts';
 export { RECORD_SHAPES, type RecordShape } from './record.ts';
 export { describeScenarios, scenarioNames } from './scenarios/index.ts';
@@ -75,7 +74,7 @@ export const DEFAULT_SPAN_SECONDS = 6 * 3600;
 const FLUSH_SECONDS = 300; // Felix's default flow-log flush interval
 
 /** How many of `records` lines are damaged at `ratio`. */
-export function damagedCount(records: number, ratio: number): number {
+function damagedCount(records: number, ratio: number): number {
   return Math.round(records * ratio);
 }
 

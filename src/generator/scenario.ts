@@ -3,9 +3,8 @@
 // property of the scenario alone, never of how many records are written.
 import { hashString, k8sSuffix } from './random.ts';
 
-export type EndpointType = 'wep' | 'hep' | 'ns' | 'net';
 export type Reporter = 'src' | 'dst';
-export type Action = 'allow' | 'deny';
+type Action = 'allow' | 'deny';
 
 export interface PortSpec {
   readonly proto: string;
@@ -46,7 +45,7 @@ export type Endpoint =
   | { readonly type: 'net'; readonly name: 'pub' | 'pvt'; readonly ips: readonly string[] };
 
 /** The policy trace a record carries. */
-export type Trace =
+type Trace =
   /** Decided by the reporting endpoint's namespace profile (what the recommender learns from). */
   | { readonly kind: 'profile' }
   /** Decided by a tiered policy; the same hit in all, enforced and pending policies. */
@@ -89,7 +88,7 @@ export interface Scenario {
 }
 
 /** Both ends write a record when both are workloads or hosts; otherwise only the Calico-managed end. */
-export function defaultReporters(source: Endpoint, dest: Endpoint): readonly Reporter[] {
+function defaultReporters(source: Endpoint, dest: Endpoint): readonly Reporter[] {
   const managed = (e: Endpoint): boolean => e.type === 'wep' || e.type === 'hep';
   const out: Reporter[] = [];
   if (managed(source)) out.push('src');
@@ -174,7 +173,7 @@ function templateHash(w: Workload): string {
   return k8sSuffix(`${w.namespace}/${w.name}`, 10);
 }
 
-export const SYSTEM_NAMESPACE = /^(kube-|calico-|tigera-|openshift-)/;
+const SYSTEM_NAMESPACE = /^(kube-|calico-|tigera-|openshift-)/;
 
 /** What a correct recommender learns from a scenario (see reference/calico.md section 2). */
 export interface LearnableEdge {

@@ -23,8 +23,6 @@ import { type TreeFiles, TreeOverlay } from '../tree/tree.ts';
 import { type PlanRun, planPolicy, readPolicy, skipped } from './plan-policy.ts';
 import { Microsegmentation, type MicrosegmentationSummary, type WorkloadScope } from './plan-workloads.ts';
 
-export type { MicrosegmentationSummary, WorkloadScope } from './plan-workloads.ts';
-
 /** What the cluster says about namespaces; without it a namespace's labels are just its name. */
 export interface NamespaceContext {
   labels(namespace: string): Record<string, string> | undefined;

@@ -96,7 +96,7 @@ function endKey(end: FlowEnd): string {
 }
 
 /** Everything a verdict depends on. */
-export function flowKey(flow: FlowFacts): string {
+function flowKey(flow: FlowFacts): string {
   const service = flow.destService === null ? '' : `${flow.destService.namespace ?? ''}/${flow.destService.name}`;
   return `${flow.reporter}#${endKey(flow.source)}#${endKey(flow.dest)}#${flow.protocol}#${flow.destPort ?? ''}#${service}#${flow.destDomains.join(',')}`;
 }

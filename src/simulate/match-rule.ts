@@ -81,7 +81,7 @@ export function labelsUnknown(node: SelectorNode, endpoint: Endpoint): string {
   return `the flow log's labels of ${describeEndpoint(endpoint)} (common labels of aggregated pods) cannot decide selector ${quoted(node)}`;
 }
 
-export function describeEndpoint(endpoint: Endpoint): string {
+function describeEndpoint(endpoint: Endpoint): string {
   return endpoint.namespace === null ? `${endpoint.type} ${endpoint.name}` : `${endpoint.type} ${endpoint.namespace}/${endpoint.name}`;
 }
 
@@ -279,7 +279,7 @@ const domainPattern = memoize((pattern) => {
   return new RegExp(`^${body}$`);
 });
 
-export function domainMatches(pattern: string, domain: string): boolean {
+function domainMatches(pattern: string, domain: string): boolean {
   return pattern === domain || (pattern.includes('*') && domainPattern(pattern).test(domain));
 }
 

@@ -52,11 +52,11 @@ function viewKey(view: PolicyView): string {
   return typeof view === 'string' ? view : JSON.stringify(view.staged.map((r) => `${r.namespace ?? ''}/${r.name}`).sort());
 }
 
-export const DEFAULT_TIER = 'default';
+const DEFAULT_TIER = 'default';
 /** The `default` tier's order when the tree does not define it (Calico's CRD requires exactly this). */
-export const DEFAULT_TIER_ORDER = 1_000_000;
+const DEFAULT_TIER_ORDER = 1_000_000;
 
-export const POLICY_KINDS = [
+const POLICY_KINDS = [
   'NetworkPolicy',
   'GlobalNetworkPolicy',
   'StagedNetworkPolicy',
@@ -64,7 +64,7 @@ export const POLICY_KINDS = [
   'StagedKubernetesNetworkPolicy',
   'KubernetesNetworkPolicy',
 ] as const;
-export type PolicyKind = (typeof POLICY_KINDS)[number];
+type PolicyKind = (typeof POLICY_KINDS)[number];
 
 export interface CompiledEntity {
   readonly selector: SelectorNode | null;
@@ -118,13 +118,13 @@ export interface CompiledPolicy {
   readonly egress: readonly CompiledRule[] | null;
 }
 
-export interface TierInfo {
+interface TierInfo {
   readonly name: string;
   readonly order: number | null;
   readonly defaultAction: 'Deny' | 'Pass';
 }
 
-export interface NetworkSetInfo {
+interface NetworkSetInfo {
   readonly name: string;
   readonly namespace: string | null;
   readonly labels: Labels;
@@ -187,7 +187,7 @@ const NAMESPACE_NAME_LABELS = ['projectcalico.org/name', 'kubernetes.io/metadata
 // Reading a tree
 
 /** Every document of the tree's YAML files; files that are not valid YAML become warnings. */
-export function objectsOfTree(tree: TreeFiles): { objects: SourcedObject[]; warnings: PolicyWarning[] } {
+function objectsOfTree(tree: TreeFiles): { objects: SourcedObject[]; warnings: PolicyWarning[] } {
   const objects: SourcedObject[] = [];
   const warnings: PolicyWarning[] = [];
   for (const path of [...tree.keys()].sort(compareStrings)) {

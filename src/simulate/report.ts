@@ -31,13 +31,13 @@ export interface FlowRow {
   readonly flows: number;
 }
 
-export interface Count {
+interface Count {
   rows: number;
   records: number;
   flows: number;
 }
 
-export interface DeciderTotal {
+interface DeciderTotal {
   /** `<ns>/<tier>.<name>`, `tier <name> default action`, `profile <name>`, `no profile`. */
   readonly decider: string;
   readonly staged: boolean;
@@ -52,7 +52,7 @@ export interface Totals {
   readonly byDecider: readonly DeciderTotal[];
 }
 
-export const VERDICTS: readonly VerdictKind[] = ['denied', 'indeterminate', 'allowed'];
+const VERDICTS: readonly VerdictKind[] = ['denied', 'indeterminate', 'allowed'];
 
 export function deciderLabel(d: Decision): string {
   switch (d.by) {

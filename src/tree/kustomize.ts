@@ -37,7 +37,7 @@ export function isKustomizationPath(path: string): boolean {
 }
 
 /** The kustomization file of a directory ('' is the root), if any. */
-export function kustomizationIn(tree: TreeOverlay, dir: string): string | null {
+function kustomizationIn(tree: TreeOverlay, dir: string): string | null {
   for (const name of KUSTOMIZATION_FILES) {
     const path = dir === '' ? name : `${dir}/${name}`;
     if (tree.has(path)) return path;
@@ -50,11 +50,6 @@ interface Reach {
   readonly dirs: Set<string>;
   /** File -> the kustomization that lists it directly. */
   readonly listedBy: Map<string, string>;
-}
-
-/** Files and kustomization directories the root kustomization builds (remote bases ignored). */
-export function reachable(tree: TreeOverlay): Reach {
-  return new Kustomizations(tree).orderedReach('');
 }
 
 type Field = 'resources' | 'components';
@@ -317,10 +312,10 @@ function parseYamlFileOrThrow(tree: TreeOverlay, path: string) {
   }
 }
 
-export type TreeLayout = 'directory' | 'kustomize';
+type TreeLayout = 'directory' | 'kustomize';
 
 /** A tree with a root kustomization is built from it; one without is built as a directory. */
-export function treeLayout(tree: TreeOverlay): TreeLayout {
+function treeLayout(tree: TreeOverlay): TreeLayout {
   return kustomizationIn(tree, '') === null ? 'directory' : 'kustomize';
 }
 
@@ -391,16 +386,9 @@ function ensureDirReachable(k: Kustomizations, dir: string): void {
   ensureDirReachable(k, parent);
 }
 
-export function dirOf(path: string): string {
+function dirOf(path: string): string {
   const dir = posix.dirname(path);
   return dir === '.' ? '' : dir;
-}
-
-/** Adds one entry to `resources` (or `components`): in sorted place if the list is sorted, else at the end. */
-export function addResource(tree: TreeOverlay, path: string, entry: string, field: Field = 'resources'): void {
-  const kustomizations = new Kustomizations(tree);
-  kustomizations.add(path, entry, field);
-  kustomizations.flush();
 }
 
 function createKustomization(tree: TreeOverlay, path: string, resources: readonly string[]): void {

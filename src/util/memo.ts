@@ -5,8 +5,8 @@
 /** Estimated bytes of an entry: its key (two bytes a character at most) and the map's share. */
 const entryBytes = (key: string): number => 2 * key.length + 64;
 
-export const MEMO_MAX_ENTRIES = 10_000;
-export const MEMO_MAX_BYTES = 4 * 1024 * 1024;
+const MEMO_MAX_ENTRIES = 10_000;
+const MEMO_MAX_BYTES = 4 * 1024 * 1024;
 
 export function memoize<T>(compute: (key: string) => T, maxEntries = MEMO_MAX_ENTRIES, maxBytes = MEMO_MAX_BYTES): (key: string) => T {
   const cache = new Map<string, T>();

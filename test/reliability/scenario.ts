@@ -17,7 +17,7 @@ import { branchName } from '../../src/plan/lifecycle/unit-key.ts';
 import { AppHarness, type HarnessOptions, HOUR } from '../app/support/app-harness.ts';
 import type { Fault, RecordedRequest } from '../support/fake-github.ts';
 
-export const NAMESPACES = ['api', 'batch', 'cache', 'shop', 'web'] as const;
+const NAMESPACES = ['api', 'batch', 'cache', 'shop', 'web'] as const;
 const pr = (h: AppHarness, namespace: string) => h.repo.pullRequestFor(branchName('prod', namespace))!;
 
 export interface Step {

@@ -4,7 +4,7 @@
 
 import { appendFileSync } from 'node:fs';
 
-export const LARGE = process.env['RELIABILITY_SIZE'] === 'large';
+const LARGE = process.env['RELIABILITY_SIZE'] === 'large';
 
 /** `small` under `npm test`, `large` under `npm run reliability`. */
 export function sized<T>(small: T, large: T): T {

@@ -18,7 +18,7 @@ export async function cli(...argv: string[]): Promise<{ code: number; stdout: st
 }
 
 /** The executable (bin `policy-recommender`). */
-export const CLI_PATH = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const CLI_PATH = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 export interface ProcessResult {
   readonly status: number | null;

@@ -31,7 +31,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { globalNamespaceSelectorError, selectorSyntaxError } from './calico-selector-syntax.ts';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Calico's v3 CRDs (main, identical to release-v3.33), vendored so that a clone's tests are self-contained. */
 export const CRD_DIR = join(REPO_ROOT, 'test', 'fixtures', 'calico-crds');
 /** The team's shared copy, when present beside the checkout: the vendored copy must match it. */
@@ -48,13 +48,13 @@ export type CalicoVersion = (typeof CALICO_VERSIONS)[number];
  * August 2026 had release-v3.33 branched but untagged (newest tags v3.32.1, v3.34.0-0.dev); 3.33's
  * rules are the strictest (its CRD limits), so output valid for it is valid for the others too.
  */
-export const CURRENT_CALICO_VERSION: CalicoVersion = '3.33';
+const CURRENT_CALICO_VERSION: CalicoVersion = '3.33';
 
 const rank = (v: CalicoVersion): number => CALICO_VERSIONS.indexOf(v);
 const since = (v: CalicoVersion, min: CalicoVersion): boolean => rank(v) >= rank(min);
 
 /** Where each release's CRDs are vendored. */
-export function crdDirOf(version: CalicoVersion): string {
+function crdDirOf(version: CalicoVersion): string {
   return version === '3.33' || version === 'main' ? CRD_DIR : join(CRD_DIR, 'releases', `v${version}`);
 }
 
@@ -100,7 +100,7 @@ export function isQualifiedName(key: string): boolean {
 export const isLabelValue = (s: string): boolean => s.length <= 63 && LABEL_VALUE.test(s);
 
 /** IsValidPortName: 1-15 of [-a-z0-9], at least one letter, no leading, trailing or double `-`. */
-export function isValidPortName(s: string): boolean {
+function isValidPortName(s: string): boolean {
   return (
     s.length >= 1 &&
     s.length <= 15 &&
@@ -176,7 +176,7 @@ function parseGoCidr(text: string): GoNet | null {
 const isMasked = (n: GoNet): boolean => (n.addr & ((1n << BigInt(n.width - n.prefix)) - 1n)) === 0n;
 
 /** A CIDR (`addr/prefix`) with a valid prefix length; `canonical`: no host bits set either. */
-export function isCidr(text: string, canonical = false): boolean {
+function isCidr(text: string, canonical = false): boolean {
   const n = parseGoCidr(text);
   return n !== null && (!canonical || isMasked(n));
 }
@@ -261,7 +261,7 @@ function createAjv(): Ajv {
 }
 
 /** A copy of a structural schema in which unknown fields are errors (strict field validation). */
-export function strictSchema(schema: unknown): unknown {
+function strictSchema(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(strictSchema);
   if (!isObj(schema)) return schema;
   const out: Obj = {};

@@ -102,7 +102,7 @@ export function copiesOf(stage: Stage): Copy[] {
 }
 
 /** The last WORKDIR of a stage (absolute). */
-export function workdirOf(stage: Stage): string {
+function workdirOf(stage: Stage): string {
   const dirs = instructionsOf(stage, 'WORKDIR').map((i) => i.args);
   return dirs.reduce((wd, d) => posix.resolve(wd, d), '/');
 }
@@ -168,7 +168,7 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
  * resolve back into the repository and find dev packages beside it). Optional packages for other
  * platforms are not installed there, nor here. Returns the packages laid out.
  */
-export async function productionNodeModules(repo: string, destRoot: string): Promise<string[]> {
+async function productionNodeModules(repo: string, destRoot: string): Promise<string[]> {
   const lock = JSON.parse(await readFile(join(repo, 'package-lock.json'), 'utf8')) as {
     packages: Record<string, { dev?: boolean; optional?: boolean; link?: boolean }>;
   };

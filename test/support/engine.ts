@@ -52,7 +52,7 @@ export function hit(text: string): PolicyHit {
   return parsed;
 }
 
-export function profileTrace(namespace: string): PolicyTrace {
+function profileTrace(namespace: string): PolicyTrace {
   // Built, not parsed: tests give namespaces a flow log could not hold.
   const hits: PolicyHit[] = [
     { index: 0, tier: '__PROFILE__', kind: 'Profile', namespace: null, name: `kns.${namespace}`, action: 'allow', ruleIndex: 0 },

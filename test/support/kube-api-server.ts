@@ -50,7 +50,7 @@ const CALICO_KINDS: Record<CalicoResource, string> = {
 };
 const CALICO = /^\/apis\/(projectcalico\.org\/v3|crd\.projectcalico\.org\/v1)\/([a-z]+)(?:\/([^/]+))?$/;
 
-export const SERVICE_ACCOUNT = 'system:serviceaccount:policy-recommender:policy-recommender';
+const SERVICE_ACCOUNT = 'system:serviceaccount:policy-recommender:policy-recommender';
 
 export interface RecordedRequest {
   readonly method: string;

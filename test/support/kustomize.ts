@@ -27,7 +27,7 @@ export interface KustomizeBuild {
   readonly objects: readonly Record<string, unknown>[];
 }
 
-export function kustomizeBuild(dir: string): KustomizeBuild {
+function kustomizeBuild(dir: string): KustomizeBuild {
   const run = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
   if (run.error !== undefined) return { ok: false, status: null, stderr: String(run.error), objects: [] };
   if (run.status !== 0) return { ok: false, status: run.status, stderr: run.stderr.trim(), objects: [] };

@@ -38,7 +38,7 @@ export async function writeScenarioFlows(dir: string, scenario: ScenarioName): P
   return path;
 }
 
-export function configFor(flavor: Flavor, calicoVersion?: CalicoRelease): RecommendationConfig {
+function configFor(flavor: Flavor, calicoVersion?: CalicoRelease): RecommendationConfig {
   return validateRecommendationConfig(calicoVersion === undefined ? { flavor } : { flavor, calicoVersion });
 }
 

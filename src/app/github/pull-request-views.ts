@@ -66,7 +66,7 @@ export function foldUpdates(
 }
 
 /** GitHub's label names are case-insensitive (the `labels` filter matches them so). */
-export function hasLabel(pr: PullRequestInfo, label: string): boolean {
+function hasLabel(pr: PullRequestInfo, label: string): boolean {
   const wanted = label.toLowerCase();
   return pr.labels.some((l) => l.toLowerCase() === wanted);
 }

@@ -47,10 +47,10 @@ async function probotInternals(): Promise<ProbotInternals> {
 }
 
 /** Probot's default webhook path (lib/server/server.js `defaultWebhookPath`, @octokit/webhooks' default). */
-export const DEFAULT_WEBHOOK_PATH = '/api/github/webhooks';
+const DEFAULT_WEBHOOK_PATH = '/api/github/webhooks';
 
 /** Why /readyz says not ready while the setup flow runs. */
-export function setupModeReason(registered: boolean): string {
+function setupModeReason(registered: boolean): string {
   return registered
     ? 'setup mode: the GitHub App is registered and its credentials written to .env; restart the server to run it'
     : 'setup mode: the GitHub App is not registered yet (no APP_ID and PRIVATE_KEY); open this server in a browser to register it';
@@ -108,7 +108,7 @@ export async function serveSetupFlow(options: { readonly metrics: AppMetrics }):
  * in the single-quoted `value` of the button that posts it (lib/views/setup.js). Only that exact
  * shape is rewritten: a smee channel (WEBHOOK_PROXY_URL) or a URL from app.yml stays as it is.
  */
-export function manifestWebhookAt(webhookPath: string, setupHandler: Handler): Handler {
+function manifestWebhookAt(webhookPath: string, setupHandler: Handler): Handler {
   return (req, res) => {
     if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/probot') {
       const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;

@@ -24,7 +24,7 @@ const ROLES = [
   { component: 'db', port: 5432, process: '/usr/lib/postgresql/16/bin/postgres' },
 ] as const;
 
-export function scaleNamespaceName(i: number): string {
+function scaleNamespaceName(i: number): string {
   return `tenant-${String(i + 1).padStart(5, '0')}`;
 }
 

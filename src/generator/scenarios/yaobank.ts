@@ -4,9 +4,9 @@ import { coredns, hostEndpoint, internetClients, kubeDnsService, prometheus, pub
 
 const NS = 'yaobank';
 
-export const customer = workload(NS, 'customer', ['app=customer', 'version=v1'], [{ proto: 'tcp', port: 80 }], '/usr/local/bin/python3');
-export const summary = workload(NS, 'summary', ['app=summary'], [{ proto: 'tcp', port: 8080 }], '/usr/local/bin/python3');
-export const database = workload(NS, 'database', ['app=database'], [{ proto: 'tcp', port: 2379 }], '/usr/local/bin/etcd');
+const customer = workload(NS, 'customer', ['app=customer', 'version=v1'], [{ proto: 'tcp', port: 80 }], '/usr/local/bin/python3');
+const summary = workload(NS, 'summary', ['app=summary'], [{ proto: 'tcp', port: 8080 }], '/usr/local/bin/python3');
+const database = workload(NS, 'database', ['app=database'], [{ proto: 'tcp', port: 2379 }], '/usr/local/bin/etcd');
 
 const nodes = ['worker-1', 'worker-2', 'worker-3'];
 

@@ -36,7 +36,7 @@ export interface ElasticsearchSourceOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export const DEFAULT_PAGE_SIZE = 5000;
+const DEFAULT_PAGE_SIZE = 5000;
 const MAX_PAGE_SIZE = 10_000;
 const DEFAULT_RETRY: Required<RetryOptions> = { attempts: 5, baseDelayMs: 1000, maxDelayMs: 30_000 };
 const MAX_REASON = 300;

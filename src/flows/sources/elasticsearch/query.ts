@@ -31,7 +31,7 @@ export const TRACE_ENTRY_SEPARATOR = '\n';
 /** What the trace script emits for a trace it cannot encode faithfully: the bucket is skipped. */
 export const TRACE_INVALID = '!';
 /** Tag of each list in the encoding, as `<tag>:<entries>`. */
-export const TRACE_TAGS = { a: 'all_policies', p: 'pending_policies', e: 'enforced_policies' } as const;
+const TRACE_TAGS = { a: 'all_policies', p: 'pending_policies', e: 'enforced_policies' } as const;
 
 /**
  * The policy trace of one flow log, all three lists, as one string:
@@ -43,7 +43,7 @@ export const TRACE_TAGS = { a: 'all_policies', p: 'pending_policies', e: 'enforc
  * it is skipped and counted instead of being misread. No `policies` at all emits nothing: the
  * composite source's missing bucket, i.e. a record without a trace, as in a file.
  */
-export const TRACE_SCRIPT = `
+const TRACE_SCRIPT = `
 Object p = params['_source']['policies'];
 if (p == null) { return; }
 if (p instanceof List) {
@@ -74,7 +74,7 @@ emit(out.toString());
 `.trim();
 
 /** Painless string literals cannot escape a tab or newline: the separators travel as parameters. */
-export const TRACE_PARAMS = {
+const TRACE_PARAMS = {
   lists: Object.values(TRACE_TAGS),
   tags: Object.keys(TRACE_TAGS),
   listSeparator: TRACE_LIST_SEPARATOR,
@@ -89,7 +89,7 @@ export const TRACE_PARAMS = {
  * flow into one bucket per domain) preserves what the engine does with a flow whose domains are
  * all cluster-internal, partly cluster-internal, or absent.
  */
-export const DOMAINS_SCRIPT = `
+const DOMAINS_SCRIPT = `
 if (!doc.containsKey('dest_domains')) { return; }
 def values = doc['dest_domains'];
 if (values.size() == 0) { return; }
@@ -102,7 +102,7 @@ emit(out.toString());
 `.trim();
 
 /** Composite source name -> indexed field, in the order Elasticsearch sorts buckets by. */
-export const KEY_FIELDS = {
+const KEY_FIELDS = {
   reporter: 'reporter',
   source_type: 'source_type',
   source_namespace: 'source_namespace',
