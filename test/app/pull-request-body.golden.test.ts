@@ -84,14 +84,16 @@ const BUSY = Array.from({ length: 600 }, (_, i) =>
   egress('shop', wep(`backend-${String(i).padStart(3, '0')}`, 'api-*'), { port: 10000 + i }),
 );
 
-test("a body larger than GitHub's limit (65,536 characters) is cut to fit: the rules table and graph shrink first, the hidden state stays", async () => {
+test("600 rules: the graph, over Mermaid's 500 edges, is left out with a sentence; the body fits GitHub's limit (65,536 characters), the hidden state stays", async () => {
   const rendered = await body('calico', BUSY);
   expect(rendered.length).toBeLessThanOrEqual(MAX_BODY);
+  expect(rendered).not.toContain('```mermaid');
+  expect(rendered).toContain("600 edges: more than a graph GitHub can draw (Mermaid's limit is 500).");
   expect(rendered).toMatch(/<!-- policy-recommender:pr [A-Za-z0-9+/=]+ -->\n$/);
-  expectGolden(new URL('./__golden__/pr-body-cut-to-fit.md', import.meta.url), rendered);
+  expectGolden(new URL('./__golden__/pr-body-600-rules-no-graph.md', import.meta.url), rendered);
 });
 
-test('a budget too small for any rule row: the table is empty, the rules are counted', async () => {
+test('a budget too small for any rule row: no table, the rules are counted', async () => {
   const rendered = await body('calico', BUSY, 2_000);
   expect(rendered.length).toBeLessThanOrEqual(2_000);
   expectGolden(new URL('./__golden__/pr-body-no-rule-fits.md', import.meta.url), rendered);

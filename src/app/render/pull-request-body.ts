@@ -191,16 +191,23 @@ function policiesOf(c: PullRequestContent): readonly PolicySection[] {
   );
 }
 
+const MAX_GRAPH_EDGES = 500;
+
 function sections(c: PullRequestContent, maxRows: number, graph: boolean): string[] {
   const out = [intro(c), statusLine(c)];
   const policies = policiesOf(c);
   for (const policy of policies) {
     const heading = policy.heading === null ? '### Rules' : `### ${text(policy.heading.label)} ${code(policy.heading.name)}`;
     out.push(`${heading}\n\n${rulesTable(policy, c.evidence, maxRows)}`);
-    if (graph && policy.rules.length > 0)
+    const graphEdges = graph && policy.rules.length > 0 ? edges(policy.rules, policy.self) : [];
+    const traffic = policies.length > 1 ? '#### Traffic' : '### Traffic';
+    // Mermaid draws at most `maxEdges` (500 by default: mermaid-js/mermaid
+    // packages/mermaid/src/schemas/config.schema.yaml); past it GitHub would show an error, not a graph.
+    if (graphEdges.length > MAX_GRAPH_EDGES)
       out.push(
-        `${policies.length > 1 ? '#### Traffic' : '### Traffic'}\n\n${trafficGraph(policy.subject, edges(policy.rules, policy.self))}`,
+        `${traffic}\n\n${plural(graphEdges.length, 'edge')}: more than a graph GitHub can draw (Mermaid's limit is ${MAX_GRAPH_EDGES}).`,
       );
+    else if (graphEdges.length > 0) out.push(`${traffic}\n\n${trafficGraph(policy.subject, graphEdges)}`);
   }
   if (c.simulation)
     out.push(`### Simulated against the observed flows\n\n${simulation(c.simulation, c.unit?.kind === 'enforce-default-deny')}`);
@@ -234,6 +241,8 @@ const FLOWS = new Intl.NumberFormat('en', { notation: 'compact', maximumSignific
 
 function rulesTable(policy: PolicySection, evidence: Readonly<Record<string, RuleEvidence>>, maxRows: number): string {
   if (policy.rules.length === 0) return 'No rules.';
+  // No room for a single row: a sentence, not a table of headers alone.
+  if (maxRows === 0) return `${plural(policy.rules.length, 'rule')}, too many to list here: see the file.`;
   const notes = new Map<string, number>();
   const note = (full: string): string => {
     if (!notes.has(full)) notes.set(full, notes.size + 1);
