@@ -132,13 +132,18 @@ function intro(c: PullRequestContent): string {
 
 function workloadsIntro(c: PullRequestContent, workload: string | undefined): string {
   const which = workload === undefined ? `every selected workload of namespace ${code(c.namespace)}` : `workload ${code(workload)}`;
+  const one = workload !== undefined;
   const what = c.update
-    ? `This adds to the accepted microsegmentation policies of ${which} (cluster ${code(c.cluster)}) the traffic observed since they were merged.`
-    : `This proposes staged Calico policies in the microsegmentation tier for ${which} (cluster ${code(c.cluster)}): each allows the traffic its workload was seen to have, as its rules' peer columns say (a warning says where a rule had to allow more). The namespace's isolation policy passes traffic within the namespace on to them.`;
+    ? `This adds to the accepted microsegmentation ${one ? 'policy' : 'policies'} of ${which} (cluster ${code(c.cluster)}) the traffic observed since ${one ? 'it was' : 'they were'} merged.`
+    : one
+      ? `This proposes a staged Calico policy in the microsegmentation tier for ${which} (cluster ${code(c.cluster)}): it allows the traffic the workload was seen to have, as its rules' peer column says (a warning says where a rule had to allow more). The namespace's isolation policy passes traffic within the namespace on to it.`
+      : `This proposes staged Calico policies in the microsegmentation tier for ${which} (cluster ${code(c.cluster)}): each allows the traffic its workload was seen to have, as its rules' peer columns say (a warning says where a rule had to allow more). The namespace's isolation policy passes traffic within the namespace on to them.`;
   return [
     what,
     [
-      '- **Merge** to accept them: Argo CD or Flux apply them as staged policies; Calico reports what they would deny and denies nothing yet.',
+      one
+        ? '- **Merge** to accept it: Argo CD or Flux apply it as a staged policy; Calico reports what it would deny and denies nothing yet.'
+        : '- **Merge** to accept them: Argo CD or Flux apply them as staged policies; Calico reports what they would deny and denies nothing yet.',
       `- **Close** to dismiss them: ${workload === undefined ? 'these workloads are' : 'this workload is'} not proposed again (reopen the pull request to undo).`,
     ].join('\n'),
   ].join('\n\n');
@@ -159,11 +164,17 @@ function enforceIntro(
       : unit.kind === 'enforce-workloads'
         ? `This enforces the accepted microsegmentation ${unit.workload === undefined ? `policies of the workloads of namespace ${code(c.namespace)}` : `policy of workload ${code(unit.workload)}`} (cluster ${code(c.cluster)}): each ${code('StagedNetworkPolicy')} becomes a ${code('NetworkPolicy')} with the same rules.${evidence}`
         : `Every selected namespace of cluster ${code(c.cluster)} has an enforced isolation policy. This enforces the staged global default deny: the ${code('StagedGlobalNetworkPolicy')} becomes a ${code('GlobalNetworkPolicy')}, which denies whatever no policy allows.`;
+  // A namespace's workloads' policies are several; every other enforcement is of one policy.
+  const several = unit.kind === 'enforce-workloads' && unit.workload === undefined;
   return [
     what,
     [
-      '- **Merge** to enforce it: Argo CD or Flux apply it, and Calico **denies** what it does not allow.',
-      '- **Close** to keep it staged: enforcing it is not proposed again (reopen the pull request to undo).',
+      several
+        ? '- **Merge** to enforce them: Argo CD or Flux apply them, and Calico **denies** what they do not allow.'
+        : '- **Merge** to enforce it: Argo CD or Flux apply it, and Calico **denies** what it does not allow.',
+      several
+        ? '- **Close** to keep them staged: enforcing them is not proposed again (reopen the pull request to undo).'
+        : '- **Close** to keep it staged: enforcing it is not proposed again (reopen the pull request to undo).',
     ].join('\n'),
   ].join('\n\n');
 }
