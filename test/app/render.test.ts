@@ -101,6 +101,17 @@ describe('pull request body', () => {
     expect(body).not.toMatch(/egress 47\b/);
   });
 
+  test("a graph whose source is over Mermaid's maxTextSize (50,000) is left out with a sentence, even with few edges", () => {
+    // Selector-like peers: every character Mermaid's labels escape becomes an entity (#61; ...).
+    const long = (i: number) => `pods of namespace ns-${i} with ${Array.from({ length: 40 }, (_, k) => `l${k} == 'v${k}'`).join(' && ')}`;
+    const rules = Array.from({ length: 60 }, (_, i) => rule(i, `namespace:ns-${i}`, long(i)));
+    const body = renderPullRequestBody(content(rules), 200_000);
+    expect(body).not.toContain('```mermaid');
+    expect(body).toMatch(/The graph's source is \d+ characters: more than GitHub can draw \(Mermaid's limit is 50000\)\./);
+    // A few such rules still draw.
+    expect(renderPullRequestBody(content(rules.slice(0, 3)), 200_000)).toContain('```mermaid');
+  });
+
   test("stays under GitHub's limit, shrinking the table and graph but never the state", () => {
     const rules = Array.from({ length: 3000 }, (_, i) => rule(i));
     const body = renderPullRequestBody(content(rules));

@@ -203,6 +203,7 @@ function policiesOf(c: PullRequestContent): readonly PolicySection[] {
 }
 
 const MAX_GRAPH_EDGES = 500;
+const MAX_GRAPH_TEXT = 50_000;
 
 function sections(c: PullRequestContent, maxRows: number, graph: boolean): string[] {
   const out = [intro(c), statusLine(c)];
@@ -212,13 +213,19 @@ function sections(c: PullRequestContent, maxRows: number, graph: boolean): strin
     out.push(`${heading}\n\n${rulesTable(policy, c.evidence, maxRows)}`);
     const graphEdges = graph && policy.rules.length > 0 ? edges(policy.rules, policy.self) : [];
     const traffic = policies.length > 1 ? '#### Traffic' : '### Traffic';
-    // Mermaid draws at most `maxEdges` (500 by default: mermaid-js/mermaid
-    // packages/mermaid/src/schemas/config.schema.yaml); past it GitHub would show an error, not a graph.
+    // Mermaid draws at most `maxEdges` edges from at most `maxTextSize` characters of source (500 and
+    // 50,000 by default: mermaid-js/mermaid packages/mermaid/src/schemas/config.schema.yaml); past
+    // either, GitHub would show an error, not a graph.
+    const drawn = graphEdges.length > 0 && graphEdges.length <= MAX_GRAPH_EDGES ? trafficGraph(policy.subject, graphEdges) : null;
     if (graphEdges.length > MAX_GRAPH_EDGES)
       out.push(
         `${traffic}\n\n${plural(graphEdges.length, 'edge')}: more than a graph GitHub can draw (Mermaid's limit is ${MAX_GRAPH_EDGES}).`,
       );
-    else if (graphEdges.length > 0) out.push(`${traffic}\n\n${trafficGraph(policy.subject, graphEdges)}`);
+    else if (drawn !== null && drawn.length > MAX_GRAPH_TEXT)
+      out.push(
+        `${traffic}\n\nThe graph's source is ${drawn.length} characters: more than GitHub can draw (Mermaid's limit is ${MAX_GRAPH_TEXT}).`,
+      );
+    else if (drawn !== null) out.push(`${traffic}\n\n${drawn}`);
   }
   if (c.simulation)
     out.push(`### Simulated against the observed flows\n\n${simulation(c.simulation, c.unit?.kind === 'enforce-default-deny')}`);
