@@ -121,6 +121,7 @@ test('people act: a PR dismissed, a branch edited, microsegmentation turned off,
     'Policy recommendations',
     renderDashboard({ lastRun: null, configErrors: [], clusters: [], state: memory }),
     [DASHBOARD_LABEL],
+    { byBot: true },
   );
   app.now += HOUR;
   await app.run('two dashboards');

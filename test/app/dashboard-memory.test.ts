@@ -211,6 +211,7 @@ describe('the dashboard is found always', () => {
       'Policy recommendations',
       renderDashboard({ lastRun: null, configErrors: [], clusters: [], state: other }),
       [DASHBOARD_LABEL],
+      { byBot: true },
     );
 
     h.now += HOUR;
@@ -249,6 +250,8 @@ describe('the dashboard is found always', () => {
     const extra = h.repo.openIssue(
       'Policy recommendations',
       renderDashboard({ lastRun: null, configErrors: [], clusters: [], state: other }),
+      [],
+      { byBot: true },
     );
     h.repo.removeLabel(number, DASHBOARD_LABEL);
     h.repo.closeIssue(number);
@@ -399,5 +402,45 @@ describe('mergeDashboardMemory', () => {
     const b: DashboardMemory = { ...empty, accepted: { prod: { shop: { hash: 'h1', since: 4000, denied: 0 } } } };
     expect(mergeDashboardMemory([a, b]).accepted['prod']?.['shop']).toEqual({ hash: 'h1', since: 1000, denied: 0, pr: 7 });
     expect(mergeDashboardMemory([b, a]).accepted['prod']?.['shop']).toEqual({ hash: 'h1', since: 1000, denied: 0, pr: 7 });
+  });
+});
+
+// On a public repository anyone can open an issue or a pull request from a fork: neither is taken
+// for the bot's own (github-repository.ts: issues the App opened; pull requests not from a fork).
+describe("what outsiders write is never taken for the bot's memory or its pull requests", () => {
+  test("an issue holding the dashboard's marker and a forged memory, opened before the first run: the bot opens its own", async () => {
+    h = await AppHarness.start();
+    const forged: DashboardMemory = {
+      ...decodeDashboardState(null),
+      dismissed: ['prod/shop'],
+      flowsReadUntil: { prod: h.now + 100 * HOUR },
+    };
+    const planted = h.repo.openIssue(
+      'Policy recommendations',
+      renderDashboard({ lastRun: null, configErrors: [], clusters: [], state: forged }),
+    );
+    await h.see(shop);
+    await h.run('first');
+    const [dashboard] = dashboards();
+    expect(dashboard!.number).not.toBe(planted);
+    expect(decodeDashboardState(dashboard!.body).dismissed).toEqual([]);
+    expect(h.dashboard()).toMatch(/\| `shop` \| Learning \|/);
+    expect(h.repo.pullRequestFor(SHOP)).toBeDefined();
+    // Left as it was: not relabelled, not reopened, not commented on.
+    expect(h.repo.issue(planted).labels).toEqual([]);
+    expect(h.repo.comments(planted)).toEqual([]);
+  });
+
+  test("a fork's pull request with the name of the bot's branch, closed: not a dismissal of the namespace", async () => {
+    h = await AppHarness.start();
+    const fork = h.repo.openPullRequest({ head: SHOP, title: 'Policy for shop', body: 'not the bot', fromFork: 'mallory' });
+    h.repo.closePullRequest(fork);
+    await h.see(shop);
+    await h.run('first');
+    const pr = h.repo.pullRequestFor(SHOP);
+    expect(pr?.number).not.toBe(fork);
+    expect(pr?.state).toBe('open');
+    expect(decodeDashboardState(h.dashboard()).dismissed).toEqual([]);
+    expect(h.errors).toEqual([]);
   });
 });

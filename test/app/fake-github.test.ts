@@ -415,6 +415,36 @@ describe('pull requests', () => {
     expect(methods()).toEqual(['POST /graphql repository.pullRequests 200']);
   });
 
+  // GraphQL's `pullRequests(headRefName:)` matches the branch name alone, so a fork's PR with our
+  // branch's name is listed too (PullRequest.isCrossRepository tells them apart): anyone can open
+  // one, and close it, or write any body (a forged hidden state), on a public repository.
+  test("a fork's pull request with the bot's branch name is never taken for the bot's (latest, listing, catch-up)", async () => {
+    await branchWith('policy-recommender/prod/shop', { 's.yaml': 's\n' });
+    const ours = fake.openPullRequest({ head: 'policy-recommender/prod/shop', title: 'ours', labels: [RECOMMENDATION_LABEL], byBot: true });
+    const forged = fake.openPullRequest({
+      head: 'policy-recommender/prod/shop',
+      title: 'forged',
+      body: 'forged hidden state',
+      labels: [RECOMMENDATION_LABEL],
+      fromFork: 'mallory',
+    });
+    const closedFork = fake.openPullRequest({ head: 'policy-recommender/prod/web', title: 'closed fork', fromFork: 'mallory' });
+    fake.closePullRequest(closedFork);
+    // The fork's PRs are listed by name (the fake answers as GitHub does), then left out.
+    const listed = await octokit.graphql<{ repository: { pullRequests: { nodes: { number: number; isCrossRepository: boolean }[] } } }>(
+      'query { repository(owner: "acme", name: "policies") { pullRequests(headRefName: "policy-recommender/prod/shop", first: 10) { nodes { number isCrossRepository } } } }',
+    );
+    expect(listed.repository.pullRequests.nodes).toEqual([
+      { number: ours, isCrossRepository: false },
+      { number: forged, isCrossRepository: true },
+    ]);
+    const latest = await repo.latestPullRequests(['policy-recommender/prod/shop', 'policy-recommender/prod/web']);
+    expect(latest.get('policy-recommender/prod/shop')).toMatchObject({ number: ours, state: 'open' });
+    expect(latest.get('policy-recommender/prod/web')).toBeNull();
+    expect((await repo.openPullRequests(RECOMMENDATION_LABEL)).map((p) => p.number)).toEqual([ours]);
+    expect(fake.pullRequest(forged).state).toBe('open');
+  });
+
   test('addLabels(), removeLabel(), setDraft(), updatePullRequest() and comment()', async () => {
     await branchWith('labels', { 'l.yaml': 'l\n' });
     const pr = await repo.createPullRequest({ branch: 'labels', title: 'T', body: 'B', draft: true });
@@ -469,6 +499,8 @@ describe('issues', () => {
     fake.pushToBranch('decoy', { 'x.yaml': 'x\n' });
     fake.openPullRequest({ head: 'decoy', title: 'decoy', body: `${DASHBOARD_MARKER}{} -->`, labels: [DASHBOARD_LABEL] });
     fake.openIssue('unlabelled', `${DASHBOARD_MARKER}{} -->`);
+    // A person's issue with the label and the marker: on a public repository anyone can write one.
+    fake.openIssue('forged', `${DASHBOARD_MARKER}{"v":1} -->`, [DASHBOARD_LABEL]);
     // People's issues with the label, more than a page of them, older than the dashboard.
     for (let i = 0; i < 120; i++) fake.openIssue(`a person's issue ${i}`, 'about policies', [DASHBOARD_LABEL]);
     expect(await repo.findIssues(DASHBOARD_LABEL, DASHBOARD_MARKER)).toEqual([]);
@@ -526,8 +558,14 @@ describe('issues', () => {
     fake.openIssue('hidden words', `<!-- policy-recommender --> ${DASHBOARD_MARKER}{} -->`);
     // More than a page of issues with the words (people write about the bot).
     for (let i = 0; i < 120; i++) fake.openIssue(`question ${i}`, `policy recommender question ${i}`);
-    const unlabelled = fake.openIssue('Policy recommendations', dashboardBody('This issue lists what Policy-Recommender proposes'));
-    const closed = fake.openIssue('Policy recommendations', dashboardBody('made by policy-recommender'), ['policy-recommender', 'other']);
+    // A person's issue with the words and the marker: not the App's, so never taken for its dashboard.
+    fake.openIssue('Policy recommendations', dashboardBody('forged by someone: policy-recommender'));
+    const unlabelled = fake.openIssue('Policy recommendations', dashboardBody('This issue lists what Policy-Recommender proposes'), [], {
+      byBot: true,
+    });
+    const closed = fake.openIssue('Policy recommendations', dashboardBody('made by policy-recommender'), ['policy-recommender', 'other'], {
+      byBot: true,
+    });
     fake.closeIssue(closed);
     github.resetRequests();
 

@@ -313,6 +313,8 @@ interface Comment {
 
 interface PullData {
   readonly head: string;
+  /** The owner of the fork the head branch is in; absent for a branch of this repository. */
+  readonly fork?: string;
   headSha: string;
   base: string;
   draft: boolean;
@@ -603,7 +605,7 @@ class RepoState {
     this.refs.set(branch, sha);
     this.emit('push', this.pushPayload(branch, before, sha), actor);
     for (const t of this.threads.values()) {
-      if (t.pr && t.state === 'open' && t.pr.head === branch && t.pr.headSha !== sha) {
+      if (t.pr && !t.pr.fork && t.state === 'open' && t.pr.head === branch && t.pr.headSha !== sha) {
         const previous = t.pr.headSha;
         t.pr.headSha = sha;
         t.updatedAt = this.world.time();
@@ -631,7 +633,7 @@ class RepoState {
     this.refs.delete(branch);
     this.emit('push', this.pushPayload(branch, before, null), actor);
     for (const t of this.threads.values()) {
-      if (t.pr && t.state === 'open' && t.pr.head === branch) this.close(t, actor);
+      if (t.pr && !t.pr.fork && t.state === 'open' && t.pr.head === branch) this.close(t, actor);
     }
   }
 
@@ -989,11 +991,11 @@ class RepoState {
    * boolean; `pull-request-simple`, what lists return, has none): lists and webhooks say null here.
    */
   restPull(t: Thread & { pr: PullData }, withMergeable = false): Record<string, unknown> {
-    const branch = (ref: string, sha: string) => ({
-      label: `${this.owner.login}:${ref}`,
+    const branch = (ref: string, sha: string, fork?: string) => ({
+      label: `${fork ?? this.owner.login}:${ref}`,
       ref,
       sha,
-      user: this.restUser(this.owner),
+      user: this.restUser(fork === undefined ? this.owner : this.world.user(fork, 'User')),
       repo: this.restRepository(),
     });
     return {
@@ -1016,7 +1018,7 @@ class RepoState {
       merged_at: t.pr.mergedAt,
       merge_commit_sha: t.pr.mergeCommitSha,
       draft: t.pr.draft,
-      head: branch(t.pr.head, t.pr.headSha),
+      head: branch(t.pr.head, t.pr.headSha, t.pr.fork),
       base: branch(t.pr.base, this.refs.get(t.pr.base) ?? ''),
       author_association: t.user.type === 'Bot' ? 'NONE' : 'MEMBER',
       merged: t.pr.merged,
@@ -1896,7 +1898,7 @@ export class FakeGitHub {
       const pulls = [...repo.threads.values()]
         .filter((t): t is Thread & { pr: PullData } => t.pr !== null)
         .filter((t) => state === 'all' || t.state === state)
-        .filter((t) => head === null || `${repo.owner.login}:${t.pr.head}`.toLowerCase() === head.toLowerCase())
+        .filter((t) => head === null || `${t.pr.fork ?? repo.owner.login}:${t.pr.head}`.toLowerCase() === head.toLowerCase())
         .filter((t) => base === null || t.pr.base === base)
         .sort((a, b) => (query.get('direction') === 'asc' ? a.number - b.number : b.number - a.number));
       const { page, headers } = this.#paginate(pulls, query, r.rawPath);
@@ -1913,7 +1915,7 @@ export class FakeGitHub {
       const headSha = repo.refs.get(head);
       if (baseSha === undefined) throw validationFailed([{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
       if (headSha === undefined) throw validationFailed([{ resource: 'PullRequest', field: 'head', code: 'invalid' }]);
-      if ([...repo.threads.values()].some((t) => t.pr && t.state === 'open' && t.pr.head === head && t.pr.base === base)) {
+      if ([...repo.threads.values()].some((t) => t.pr && !t.pr.fork && t.state === 'open' && t.pr.head === head && t.pr.base === base)) {
         throw validationFailed([
           { resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${repo.owner.login}:${head}.` },
         ]);
@@ -2308,6 +2310,8 @@ class GqlExecutor {
             return scalar(`${repo.htmlUrl}/pull/${t.number}`);
           case 'headRefName':
             return scalar(t.pr.head);
+          case 'isCrossRepository':
+            return scalar(t.pr.fork !== undefined);
           case 'headRefOid':
             return scalar(t.pr.headSha);
           case 'baseRefName':
@@ -2756,6 +2760,8 @@ export class FakeRepository {
   /**
    * Opens a pull request from an existing branch as a person (or, with `byBot`, as the App did
    * earlier: for seeding state); returns its number. GitHub's rules apply (one open PR per head).
+   * `fromFork`: the head branch is in that user's fork (any name, ours included; its head is the
+   * default branch's commit), opened by that user.
    */
   openPullRequest(pr: {
     head: string;
@@ -2764,18 +2770,20 @@ export class FakeRepository {
     draft?: boolean;
     labels?: readonly string[];
     byBot?: boolean;
+    fromFork?: string;
   }): number {
     const repo = this.#repo;
-    const headSha = repo.refs.get(pr.head);
+    const headSha = pr.fromFork === undefined ? repo.refs.get(pr.head) : repo.refs.get(repo.defaultBranch);
     if (headSha === undefined) throw new Error(`no branch ${pr.head}`);
-    if ([...repo.threads.values()].some((t) => t.pr && t.state === 'open' && t.pr.head === pr.head))
+    if ([...repo.threads.values()].some((t) => t.pr && t.state === 'open' && t.pr.head === pr.head && t.pr.fork === pr.fromFork))
       throw new Error(`a pull request for ${pr.head} is open`);
     const t = repo.newThread({
       title: pr.title,
       body: pr.body ?? '',
-      user: pr.byBot ? repo.world.bot : repo.world.person,
+      user: pr.byBot ? repo.world.bot : pr.fromFork !== undefined ? repo.world.user(pr.fromFork, 'User') : repo.world.person,
       pr: {
         head: pr.head,
+        ...(pr.fromFork === undefined ? {} : { fork: pr.fromFork }),
         headSha,
         base: repo.defaultBranch,
         draft: pr.draft ?? false,
@@ -2789,10 +2797,11 @@ export class FakeRepository {
     return t.number;
   }
 
-  /** A person opens an issue; returns its number. */
-  openIssue(title: string, body = '', labels: readonly string[] = []): number {
-    const t = this.#repo.newThread({ title, body, user: this.#repo.world.person, pr: null });
-    this.#repo.setLabels(t, labels, this.#repo.world.person);
+  /** A person opens an issue (or, with `byBot`, the App did earlier: for seeding state); returns its number. */
+  openIssue(title: string, body = '', labels: readonly string[] = [], options: { byBot?: boolean } = {}): number {
+    const user = options.byBot ? this.#repo.world.bot : this.#repo.world.person;
+    const t = this.#repo.newThread({ title, body, user, pr: null });
+    this.#repo.setLabels(t, labels, user);
     return t.number;
   }
 

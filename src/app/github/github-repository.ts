@@ -63,8 +63,12 @@ export function forgetBlobs(): void {
   blobCache.clear();
 }
 
+// `isCrossRepository`: a pull request from a fork (@octokit/graphql-schema schema.graphql,
+// PullRequest.isCrossRepository "Reference originated in a different repository"). Anyone can open
+// one with our branch's name as its head (`pullRequests(headRefName:)` matches the name alone) and
+// write any body: the bot's PRs are never from a fork, so such a PR is never taken for one of them.
 const PR_FIELDS = `
-  id number title body isDraft createdAt updatedAt url headRefName headRefOid state merged mergedAt
+  id number title body isDraft createdAt updatedAt url headRefName headRefOid state merged mergedAt isCrossRepository
   labels(first: 100) { pageInfo { hasNextPage } nodes { name } }
 `;
 
@@ -82,6 +86,7 @@ interface PullRequestNode {
   state: 'OPEN' | 'CLOSED' | 'MERGED';
   merged: boolean;
   mergedAt: string | null;
+  isCrossRepository: boolean;
   labels: { pageInfo?: { hasNextPage: boolean }; nodes: { name: string }[] };
 }
 
@@ -114,7 +119,12 @@ function isGraphqlError(e: unknown): boolean {
 
 const NO_OBJECT = '0'.repeat(40);
 
-/** The issues (not pull requests) whose body holds `marker`, oldest (lowest number) first. */
+/**
+ * The issues (not pull requests) the App opened whose body holds `marker`, oldest (lowest number)
+ * first. Only a bot's: on a public repository anyone can open an issue holding the marker and
+ * forge the bot's memory in it (REST `simple-user.type`, @octokit/openapi: "User", "Bot" or
+ * "Organization"; an App's installation acts as a Bot, and no person can).
+ */
 function foundIssues(
   issues: readonly {
     number: number;
@@ -122,11 +132,12 @@ function foundIssues(
     state: string;
     labels: readonly (string | { name?: string })[];
     pull_request?: unknown;
+    user?: { type?: string } | null;
   }[],
   marker: string,
 ): FoundIssue[] {
   return issues
-    .filter((i) => i.pull_request === undefined && (i.body ?? '').includes(marker))
+    .filter((i) => i.pull_request === undefined && i.user?.type === 'Bot' && (i.body ?? '').includes(marker))
     .map((i) => ({
       number: i.number,
       body: i.body ?? '',
@@ -147,6 +158,13 @@ const NOT_RETRIED = { retries: 0 };
 interface PullRequestPage {
   repository: { pullRequests: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: PullRequestNode[] } };
 }
+
+/**
+ * How many of a branch name's latest pull requests are read to find the newest that is not from a
+ * fork. More forks than this with the name hide the history: the unit is then proposed as if new,
+ * never taken as dismissed (GitHub's node limit is 500,000 per query: 100 branches x 10 x 100 labels).
+ */
+const LATEST_CANDIDATES = 10;
 
 /** A page of the repository's pull requests (`filter`: the connection's other arguments). */
 const PULL_REQUEST_PAGE = (filter: string, variables: string) => `query($owner: String!, $name: String!, $cursor: String${variables}) {
@@ -324,7 +342,12 @@ export class GitHubRepository implements Repository {
       });
     }
     const { pageInfo, nodes } = body.data.repository.pullRequests;
-    return { nodes, hasNextPage: pageInfo.hasNextPage, endCursor: pageInfo.endCursor, date: serverTime(response.headers.date) };
+    return {
+      nodes: nodes.filter((n) => !n.isCrossRepository),
+      hasNextPage: pageInfo.hasNextPage,
+      endCursor: pageInfo.endCursor,
+      date: serverTime(response.headers.date),
+    };
   }
 
   async latestPullRequests(branches: readonly string[]): Promise<Map<string, PullRequestInfo | null>> {
@@ -334,7 +357,7 @@ export class GitHubRepository implements Repository {
       const vars = Object.fromEntries(batch.map((b, j) => [`h${j}`, b]));
       const query = `query($owner: String!, $name: String!, ${batch.map((_, j) => `$h${j}: String!`).join(', ')}) {
         repository(owner: $owner, name: $name) {
-          ${batch.map((_, j) => `p${j}: pullRequests(headRefName: $h${j}, first: 1, orderBy: { field: CREATED_AT, direction: DESC }) { nodes { ${PR_FIELDS} } }`).join('\n')}
+          ${batch.map((_, j) => `p${j}: pullRequests(headRefName: $h${j}, first: ${LATEST_CANDIDATES}, orderBy: { field: CREATED_AT, direction: DESC }) { nodes { ${PR_FIELDS} } }`).join('\n')}
         }
       }`;
       const result = await this.#octokit.graphql<{ repository: Record<string, { nodes: PullRequestNode[] }> }>(query, {
@@ -343,7 +366,7 @@ export class GitHubRepository implements Repository {
         ...vars,
       });
       for (const [j, branch] of batch.entries()) {
-        const node = result.repository[`p${j}`]?.nodes[0];
+        const node = result.repository[`p${j}`]?.nodes.find((n) => !n.isCrossRepository);
         out.set(branch, node ? await this.#complete(toPullRequest(node), node) : null);
       }
     }

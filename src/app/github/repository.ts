@@ -57,9 +57,9 @@ export interface Repository {
   /** Text of blobs by SHA (cached by SHA; unchanged files cost nothing after the first read). */
   readBlobs(shas: readonly string[]): Promise<Map<string, string>>;
 
-  /** Open pull requests carrying `label`. */
+  /** Open pull requests carrying `label` (from this repository's branches: never a fork's). */
   openPullRequests(label: string): Promise<PullRequestInfo[]>;
-  /** The most recent pull request (any state) for each head branch, or null. */
+  /** The most recent pull request (any state) from each of this repository's head branches (never a fork's), or null. */
   latestPullRequests(branches: readonly string[]): Promise<Map<string, PullRequestInfo | null>>;
 
   /** One commit with these files changed (null content deletes), on top of `parent`. */
@@ -95,10 +95,10 @@ export interface Repository {
   /** Whether a comment on the issue or PR contains `marker` (a dashboard closed as merged into another says so). */
   hasComment(number: number, marker: string): Promise<boolean>;
 
-  /** Every open issue carrying `label` whose body holds `marker`, oldest (lowest number) first. */
+  /** Every open issue the App opened, carrying `label`, whose body holds `marker`, oldest (lowest number) first. */
   findIssues(label: string, marker: string): Promise<FoundIssue[]>;
   /**
-   * Every issue, open or closed and whatever its labels, whose body holds `marker`, oldest first,
+   * Every issue the App opened, open or closed and whatever its labels, whose body holds `marker`, oldest first,
    * found by GitHub's issue search for the words `term` (which must be in the body's visible
    * text). The search index follows changes with a delay (an issue created a moment ago may not
    * be found yet), and search has a rate limit of its own: a fallback for findIssues, not a
