@@ -32,7 +32,7 @@ import type { TreeFiles } from '../tree/tree.ts';
 import { isPlainObject, type PlainObject } from '../util/plain.ts';
 import { parseYamlFile, YamlError } from '../yaml/document.ts';
 import type { Family as IpVersion } from './endpoint.ts';
-import { kubernetesPolicyAsCalico } from './kubernetes-policy.ts';
+import { kubernetesPolicyAsCalico, kubernetesRuleAsCalico } from './kubernetes-policy.ts';
 import { type Direction, PolicyValidationError } from './policy-terms.ts';
 
 /**
@@ -844,6 +844,24 @@ const ENTITY_KEYS: readonly string[] = [
   'serviceAccounts',
   'domains',
 ];
+
+/**
+ * One rule of a namespaced Calico policy, compiled as Calico's validator reads it (the same
+ * compiler as whole policies); throws PolicyValidationError where Calico would refuse the rule.
+ */
+export function compileCalicoRule(raw: unknown, direction: Direction, namespace: string, version: CalicoRelease): CompiledRule {
+  return compileRule(raw, `${direction} rule`, 0, direction, namespace, false, { version, calicoKind: true });
+}
+
+/**
+ * One rule of a Kubernetes NetworkPolicy of `namespace`, as the Calico rules Calico converts it
+ * to (kubernetesRuleAsCalico): traffic is allowed when one of them matches.
+ */
+export function compileKubernetesRule(raw: unknown, direction: Direction, namespace: string): CompiledRule[] {
+  return kubernetesRuleAsCalico(raw, direction, true).map((rule) =>
+    compileRule(rule, `${direction} rule`, 0, direction, namespace, false, { version: CURRENT_CALICO_RELEASE, calicoKind: false }),
+  );
+}
 
 function compileRule(
   raw: unknown,

@@ -15,6 +15,7 @@ import { type Labels, selectorEquals, selectorIn, selectorOfLabelSets, selectorO
 import { CALICO_API_VERSION, type PortMatch } from '../../calico/types.ts';
 import type { IpFamily } from '../../config/recommendation-config.ts';
 import type { CalicoEdition } from '../../flows/source.ts';
+import { compileCalicoRule } from '../../simulate/policy-set.ts';
 import { chunk } from '../../util/chunk.ts';
 import { isPlainObject, type PlainObject } from '../../util/plain.ts';
 import { publicPeers } from '../learn.ts';
@@ -32,11 +33,11 @@ import {
 import { namespacePolicyName, workloadPolicyName } from '../naming.ts';
 import { type NetworkSetDirectory, NO_NETWORK_SETS } from '../network-sets.ts';
 import { ANNOTATIONS, MAX_NOTED_DOMAINS } from '../provenance.ts';
-import { calicoRuleMatcher } from './calico-match.ts';
 import { labelRemote, setLabels, setTarget } from './calico-network-sets.ts';
 import { type CalicoShape, readCalicoShape, ruleEnds } from './calico-shape.ts';
 import { describeNets, describePeer, describePeers } from './describe-peer.ts';
 import { NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
+import { ruleInterpreter } from './rule-decides.ts';
 
 export interface CalicoFlavorOptions {
   /** Calico Enterprise: domain rules. */
@@ -163,7 +164,11 @@ export function calicoFlavor({
       return notes.length > 0 ? notes.join('; ') : null;
     },
 
-    matches: calicoRuleMatcher({ ipFamilies, networkSets }),
+    matches: ruleInterpreter({
+      compile: (rule, direction, namespace) => [compileCalicoRule(rule, direction, namespace, release)],
+      ipFamilies,
+      networkSets,
+    }),
 
     identify(rule, ctx): RuleIdentity | null {
       const shape = read(rule, ctx);
