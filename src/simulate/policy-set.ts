@@ -22,7 +22,7 @@ import { calicoPortMatch, isNamedPortMatch } from '../calico/ports.ts';
 import { type Protocol, protocolHasPorts, ruleProtocol } from '../calico/protocol.ts';
 import { type CalicoRelease, CURRENT_CALICO_RELEASE, calicoReleaseAtLeast } from '../calico/release.ts';
 import { type Labels, MAX_LABEL_LENGTH, type PartialLabels, parseSelector, type SelectorNode, selectorKeys } from '../calico/selector.ts';
-import type { PortMatch, RuleAction } from '../calico/types.ts';
+import type { PortMatch, RuleAction, StagedAction } from '../calico/types.ts';
 import { CALICO_API_VERSION, KUBERNETES_NETWORKING_API_VERSION } from '../calico/types.ts';
 import type { IpFamily } from '../config/recommendation-config.ts';
 import { compareStrings } from '../engine/model.ts';
@@ -105,7 +105,7 @@ export interface CompiledPolicy {
   readonly tier: string;
   readonly order: number | null;
   readonly staged: boolean;
-  readonly stagedAction: 'Set' | 'Delete' | 'Learn' | 'Ignore' | null;
+  readonly stagedAction: StagedAction | null;
   readonly path: string;
   readonly selector: SelectorNode;
   /** GlobalNetworkPolicy only: the namespaces (by their labels) whose endpoints it applies to. */

@@ -7,7 +7,14 @@
 import { ALL_IPV4, ALL_IPV6, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
 import { compareProtocols, type Protocol, protocolHasPorts, protocolName } from '../../calico/protocol.ts';
 import { CURRENT_CALICO_RELEASE } from '../../calico/release.ts';
-import { CALICO_API_VERSION, KUBERNETES_NETWORKING_API_VERSION } from '../../calico/types.ts';
+import {
+  CALICO_API_VERSION,
+  KUBERNETES_NETWORKING_API_VERSION,
+  type KubernetesEgressRule,
+  type KubernetesIngressRule,
+  type NetworkPolicyPeer,
+  type NetworkPolicyPort,
+} from '../../calico/types.ts';
 import type { IpFamily } from '../../config/recommendation-config.ts';
 import { compileKubernetesRule } from '../../simulate/policy-set.ts';
 import { deepEqual, hasOnlyKeys, isPlainObject, type PlainObject } from '../../util/plain.ts';
@@ -34,7 +41,8 @@ import { NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity
 import { ruleInterpreter } from './rule-decides.ts';
 
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
-type PortEntry = { protocol: 'TCP' | 'UDP' | 'SCTP'; port?: number };
+/** The port entries we write: a protocol always, a number when known (no names, no ranges). */
+type PortEntry = Required<Pick<NetworkPolicyPort, 'protocol'>> & { port?: number };
 
 interface KubernetesShape {
   readonly category: Category;
@@ -258,7 +266,7 @@ function ruleKey(direction: string, peers: readonly Peer[]): string {
 }
 
 /** Kubernetes peers for a peer the flavour can express (after adapt); null = any peer. */
-function renderPeers(peer: Peer): PlainObject[] | null {
+function renderPeers(peer: Peer): NetworkPolicyPeer[] | null {
   switch (peer.category) {
     case 'Namespace':
       return [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: peer.namespace } } }];
@@ -306,11 +314,14 @@ function sortPorts(entries: readonly PortEntry[]): PortEntry[] {
   return [...unique.values()].sort((a, b) => compareProtocols(a.protocol, b.protocol) || (a.port ?? -1) - (b.port ?? -1));
 }
 
-function ruleObject(ctx: RuleContext, peers: PlainObject[] | null, ports: readonly PortEntry[] | null): PlainObject {
-  const rule: PlainObject = {};
-  if (peers !== null) rule[ctx.direction === 'egress' ? 'to' : 'from'] = peers;
-  if (ports !== null) rule['ports'] = ports.map((p) => ({ ...p }));
-  return rule;
+function ruleObject(
+  ctx: RuleContext,
+  peers: NetworkPolicyPeer[] | null,
+  ports: readonly PortEntry[] | null,
+): KubernetesIngressRule | KubernetesEgressRule {
+  const portList = ports === null ? {} : { ports: ports.map((p) => ({ ...p })) };
+  if (peers === null) return portList;
+  return ctx.direction === 'egress' ? { to: peers, ...portList } : { from: peers, ...portList };
 }
 
 function readShape(rule: unknown, field: 'to' | 'from'): KubernetesShape | null {
