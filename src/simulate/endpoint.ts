@@ -125,7 +125,7 @@ export function networkSetEndpoint(name: string, namespace: string | null, own: 
 }
 
 /** An address that is no endpoint's (`pvt`, `pub`): selectors never match it. */
-export function networkEndpoint(name: string, address: Address): Endpoint {
+function networkEndpoint(name: string, address: Address): Endpoint {
   return {
     ...endpointBase('net', name, null, address),
     selectable: false,
@@ -138,7 +138,7 @@ export function networkEndpoint(name: string, address: Address): Endpoint {
  * Somewhere in one of Felix's address classes (felix/collector/types/endpoint/endpoint.go
  * getSubnetType): `pvt` RFC 1918 (or, known to be IPv6, the unique-local range), `pub` the rest.
  */
-export function classAddress(name: 'pvt' | 'pub', ipVersion: Family | undefined): Address {
+function classAddress(name: 'pvt' | 'pub', ipVersion: Family | undefined): Address {
   if (name === 'pub') return ipVersion === undefined ? { kind: 'public' } : { kind: 'public', family: ipVersion };
   return ipVersion === 6
     ? { kind: 'within', ranges: ULA, what: 'a private IPv6 address' }

@@ -8,7 +8,7 @@ import type { Protocol } from '../calico/protocol.ts';
 import { formatSelector, matchesPartially, type SelectorNode, type Truth } from '../calico/selector.ts';
 import type { PortMatch } from '../calico/types.ts';
 import { memoize } from '../util/memo.ts';
-import { addressIn, type Endpoint, type Family } from './endpoint.ts';
+import { addressIn, type Endpoint, type Family, flowFamilies } from './endpoint.ts';
 import type { CompiledEntity, CompiledPolicy, CompiledRule, PolicySet } from './policy-set.ts';
 
 /** What matching reads of the policy set: the labels of namespaces (as far as they are known). */
@@ -27,6 +27,29 @@ export interface FlowContext {
   readonly destDomains: readonly string[];
   /** The IP family the flow is decided in (one of those its addresses, or the cluster, allow). */
   readonly family: Family;
+}
+
+/**
+ * The flow between two endpoints in each IP family it may have: Felix renders rules per family
+ * (felix/rules/policy.go FilterRuleToIPVersion), so a flow whose addresses do not tell its family
+ * is decided once for each family of the cluster (flowFamilies).
+ */
+export function flowInFamilies(
+  source: Endpoint,
+  dest: Endpoint,
+  facts: Pick<FlowContext, 'protocol' | 'destPort' | 'destService' | 'destDomains'>,
+  cluster: readonly Family[],
+): FlowContext[] {
+  const { protocol, destPort, destService, destDomains } = facts;
+  return flowFamilies([source.address, dest.address], cluster).map((family) => ({
+    source,
+    dest,
+    protocol,
+    destPort,
+    destService,
+    destDomains,
+    family,
+  }));
 }
 
 export interface Match {

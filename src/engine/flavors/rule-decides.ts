@@ -9,26 +9,28 @@
 //   those Calico assigns; namespace labels are the context's, complete only with cluster context;
 // - a network set has its own labels (when known) and the namespace label, and its nets when the
 //   directory knows them;
-// - private and public peers lie in Felix's address classes, domains and services in `pub`; HTTP,
-//   ICMP types and source ports are unknown.
+// - private and public peers lie in Felix's address classes, domains and services in `pub` (the
+//   flow the simulator makes of an observation, would-deny.ts peerEnd); HTTP, ICMP types and
+//   source ports are unknown.
 // The rule decides the atom only when the answer is a certain "yes" in every IP family the atom's
-// traffic may have; "unknown" counts as no (at worst a redundant rule is proposed). Log rules
-// never decide.
+// traffic may have (its addresses', else the cluster's: flowInFamilies); "unknown" counts as no
+// (at worst a redundant rule is proposed). Log rules never decide.
 
 import { parseCidr } from '../../calico/nets.ts';
 import type { IpFamily } from '../../config/recommendation-config.ts';
 import {
   type Address,
-  classAddress,
   type Endpoint,
+  endpointOf,
   type Family,
-  networkEndpoint,
+  type NetworkSetSource,
   networkSetEndpoint,
   workloadEndpoint,
 } from '../../simulate/endpoint.ts';
-import { type FlowContext, type NamespaceLabelSource, ruleMatches } from '../../simulate/match-rule.ts';
+import { type FlowContext, flowInFamilies, type NamespaceLabelSource, ruleMatches } from '../../simulate/match-rule.ts';
 import type { CompiledRule } from '../../simulate/policy-set.ts';
 import { type Direction, PolicyValidationError } from '../../simulate/policy-terms.ts';
+import { peerEnd } from '../../simulate/would-deny.ts';
 import type { ObservedAtom, Peer } from '../model.ts';
 import type { NetworkSetDirectory } from '../network-sets.ts';
 import { setLabels } from './calico-network-sets.ts';
@@ -109,30 +111,22 @@ function namespaceLabelSource(ctx: RuleContext): NamespaceLabelSource {
 function atomFlows(observed: ObservedAtom, ctx: RuleContext, cluster: readonly Family[], networkSets: NetworkSetDirectory): AtomFlows {
   const { atom } = observed;
   const local = workloadEndpoint(ctx.namespace, '-', {}, POD_IP);
-  const remote = peerEndpoint(atom.peer, networkSets);
+  // The flow the simulator makes of an observation (would-deny.ts), addresses seen left out: only
+  // what holds for all the atom's traffic.
+  const { end, destService, destDomains } = peerEnd(atom.peer, 0);
+  const remote = remoteEndpoint(atom.peer, networkSets) ?? endpointOf(end, NO_SETS);
   const egress = ctx.direction === 'egress';
-  const destService = egress && atom.peer.category === 'Service' ? { name: atom.peer.name, namespace: atom.peer.namespace } : null;
-  const destDomains = egress && atom.peer.category === 'Domains' ? [atom.peer.domain] : [];
-  return {
-    flows: familiesOf(atom.peer, cluster).map((family) => ({
-      source: egress ? local : remote,
-      dest: egress ? remote : local,
-      protocol: atom.protocol,
-      destPort: atom.port,
-      destService,
-      destDomains,
-      family,
-    })),
-  };
+  const facts = { protocol: atom.protocol, destPort: atom.port, destService, destDomains };
+  return { flows: egress ? flowInFamilies(local, remote, facts, cluster) : flowInFamilies(remote, local, facts, cluster) };
 }
 
-/** The families the atom's traffic may have: its address's, or any of the cluster's. */
-function familiesOf(peer: Peer, cluster: readonly Family[]): Family[] {
-  if (peer.category === 'Public' || peer.category === 'Private') return [peer.ipv6 ? 6 : 4];
-  return [...cluster];
-}
+const NO_SETS: NetworkSetSource = { networkSet: () => undefined };
 
-function peerEndpoint(peer: Peer, networkSets: NetworkSetDirectory): Endpoint {
+/**
+ * Pods of a namespace (with a workload's stable labels) and network sets as the engine knows them;
+ * null for the peers that are addresses (Felix's classes, as endpointOf reads them).
+ */
+function remoteEndpoint(peer: Peer, networkSets: NetworkSetDirectory): Endpoint | null {
   switch (peer.category) {
     case 'Namespace':
       return workloadEndpoint(peer.namespace, '-', peer.pods ?? {}, POD_IP);
@@ -144,13 +138,7 @@ function peerEndpoint(peer: Peer, networkSets: NetworkSetDirectory): Endpoint {
           : { kind: 'unknown', what: `the addresses of network set ${peer.name}` };
       return networkSetEndpoint(peer.name, peer.namespace, setLabels(peer, networkSets), address);
     }
-    case 'Private':
-      return networkEndpoint('pvt', classAddress('pvt', peer.ipv6 ? 6 : 4));
-    case 'Public':
-      return networkEndpoint('pub', classAddress('pub', peer.ipv6 ? 6 : 4));
-    case 'Domains':
-    case 'Service':
-      // Domains and services name public destinations (engine/learn.ts), of any family.
-      return networkEndpoint('pub', classAddress('pub', undefined));
+    default:
+      return null;
   }
 }
