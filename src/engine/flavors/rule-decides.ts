@@ -27,7 +27,7 @@ import {
   networkSetEndpoint,
   workloadEndpoint,
 } from '../../simulate/endpoint.ts';
-import { type FlowContext, flowInFamilies, type NamespaceLabelSource, ruleMatches } from '../../simulate/match-rule.ts';
+import { type FlowContext, flowInFamilies, type NamespaceLabelSource, type RuleOwner, ruleMatches } from '../../simulate/match-rule.ts';
 import type { CompiledRule } from '../../simulate/policy-set.ts';
 import { type Direction, PolicyValidationError } from '../../simulate/policy-terms.ts';
 import { peerEnd } from '../../simulate/would-deny.ts';
@@ -57,6 +57,13 @@ interface AtomFlows {
   readonly flows: readonly FlowContext[];
 }
 
+/** What every rule of one context is asked with: its policy's namespace and the namespace labels. */
+interface PerContext {
+  readonly owner: RuleOwner;
+  readonly labels: NamespaceLabelSource;
+  readonly atoms: WeakMap<ObservedAtom, AtomFlows>;
+}
+
 export function ruleInterpreter(options: RuleInterpreterOptions): (rule: unknown, observed: ObservedAtom, ctx: RuleContext) => boolean {
   const clusterFamilies: Family[] = options.ipFamilies.map((f) => (f === 'IPv6' ? 6 : 4));
   // Rules are read again for every atom and never mutated (changes make new objects): each is
@@ -67,24 +74,29 @@ export function ruleInterpreter(options: RuleInterpreterOptions): (rule: unknown
     let byContext = compiled.get(rule);
     if (byContext === undefined) compiled.set(rule, (byContext = new Map()));
     let rules = byContext.get(key);
-    if (rules === undefined) byContext.set(key, (rules = compileOrNull(options.compile, rule, ctx)));
+    if (rules === undefined) {
+      rules = compileOrNull(options.compile, rule, ctx)?.filter((r) => DECIDING_ACTIONS.has(r.action)) ?? null;
+      byContext.set(key, rules);
+    }
     return rules;
   };
-  const contexts = new WeakMap<RuleContext, { labels: NamespaceLabelSource; atoms: WeakMap<ObservedAtom, AtomFlows> }>();
+  const contexts = new WeakMap<RuleContext, PerContext>();
   const flowsOf = (observed: ObservedAtom, ctx: RuleContext) => {
     let known = contexts.get(ctx);
-    if (known === undefined) contexts.set(ctx, (known = { labels: namespaceLabelSource(ctx), atoms: new WeakMap() }));
+    if (known === undefined) {
+      known = { owner: { namespace: ctx.namespace }, labels: namespaceLabelSource(ctx), atoms: new WeakMap() };
+      contexts.set(ctx, known);
+    }
     let atom = known.atoms.get(observed);
     if (atom === undefined) known.atoms.set(observed, (atom = atomFlows(observed, ctx, clusterFamilies, options.networkSets)));
-    return { labels: known.labels, flows: atom.flows };
+    return { owner: known.owner, labels: known.labels, flows: atom.flows };
   };
 
   return (rule, observed, ctx) => {
     if (typeof rule !== 'object' || rule === null) return false;
-    const rules = compiledOf(rule, ctx)?.filter((r) => DECIDING_ACTIONS.has(r.action));
-    if (rules === undefined || rules.length === 0) return false;
-    const { labels, flows } = flowsOf(observed, ctx);
-    const owner = { namespace: ctx.namespace };
+    const rules = compiledOf(rule, ctx);
+    if (rules === null || rules.length === 0) return false;
+    const { owner, labels, flows } = flowsOf(observed, ctx);
     return flows.every((flow) => rules.some((r) => ruleMatches(r, owner, flow, labels).truth === true));
   };
 }
