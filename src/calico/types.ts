@@ -1,19 +1,21 @@
-// Typed shapes of the Calico (projectcalico.org/v3) and Kubernetes objects we read and write.
-// Only the fields this project uses or must preserve are named; everything else is kept as data
-// by the YAML document layer and never dropped.
+// Typed shapes of the Calico (projectcalico.org/v3) and Kubernetes objects the engine writes (its
+// rendered rules and new policies). Only the fields this project writes are named; what people
+// wrote is kept as data by the YAML document layer and never dropped. Rules are matched in their
+// compiled form (src/simulate/policy-set.ts CompiledRule). Type aliases, not interfaces: a
+// rendered object is also plain YAML data (PlainObject).
 
 export type RuleAction = 'Allow' | 'Deny' | 'Log' | 'Pass';
 /** A port match: a number, a range `"1000:2000"`, or a named port. */
 export type PortMatch = number | string;
 /** `TCP`, `UDP`, `ICMP`, `ICMPv6`, `SCTP`, `UDPLite`, or a number 1-255. */
-export type RuleProtocol = string | number;
+type RuleProtocol = string | number;
 
-export interface ServiceMatch {
+type ServiceMatch = {
   name: string;
   namespace?: string;
-}
+};
 
-export interface EntityRule {
+export type EntityRule = {
   nets?: string[];
   notNets?: string[];
   selector?: string;
@@ -25,9 +27,9 @@ export interface EntityRule {
   serviceAccounts?: { names?: string[]; selector?: string };
   /** Calico Enterprise only. */
   domains?: string[];
-}
+};
 
-export interface CalicoRule {
+export type CalicoRule = {
   action: RuleAction;
   protocol?: RuleProtocol;
   notProtocol?: RuleProtocol;
@@ -38,19 +40,19 @@ export interface CalicoRule {
   source?: EntityRule;
   destination?: EntityRule;
   metadata?: { annotations?: Record<string, string> };
-}
+};
 
-export type PolicyType = 'Ingress' | 'Egress';
+type PolicyType = 'Ingress' | 'Egress';
 export type StagedAction = 'Set' | 'Delete' | 'Learn' | 'Ignore';
 
-export interface ObjectMeta {
+type ObjectMeta = {
   name: string;
   namespace?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
-}
+};
 
-export interface CalicoPolicySpec {
+type CalicoPolicySpec = {
   tier?: string;
   order?: number;
   selector?: string;
@@ -58,68 +60,49 @@ export interface CalicoPolicySpec {
   ingress?: CalicoRule[];
   egress?: CalicoRule[];
   stagedAction?: StagedAction;
-}
+};
 
-export interface StagedNetworkPolicy {
+export type StagedNetworkPolicy = {
   apiVersion: 'projectcalico.org/v3';
   kind: 'StagedNetworkPolicy';
   metadata: ObjectMeta;
   spec: CalicoPolicySpec;
-}
-
-export interface Tier {
-  apiVersion: 'projectcalico.org/v3';
-  kind: 'Tier';
-  metadata: ObjectMeta;
-  spec: { order?: number; defaultAction?: 'Deny' | 'Pass' };
-}
+};
 
 // Kubernetes networking.k8s.io/v1 NetworkPolicy.
 
-export interface LabelSelectorRequirement {
+type LabelSelectorRequirement = {
   key: string;
   operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
   values?: string[];
-}
+};
 
-export interface LabelSelector {
+type LabelSelector = {
   matchLabels?: Record<string, string>;
   matchExpressions?: LabelSelectorRequirement[];
-}
+};
 
-export interface NetworkPolicyPeer {
+export type NetworkPolicyPeer = {
   podSelector?: LabelSelector;
   namespaceSelector?: LabelSelector;
   ipBlock?: { cidr: string; except?: string[] };
-}
+};
 
-export interface NetworkPolicyPort {
+export type NetworkPolicyPort = {
   protocol?: 'TCP' | 'UDP' | 'SCTP';
   port?: number | string;
   endPort?: number;
-}
+};
 
-export interface KubernetesIngressRule {
+export type KubernetesIngressRule = {
   from?: NetworkPolicyPeer[];
   ports?: NetworkPolicyPort[];
-}
+};
 
-export interface KubernetesEgressRule {
+export type KubernetesEgressRule = {
   to?: NetworkPolicyPeer[];
   ports?: NetworkPolicyPort[];
-}
-
-export interface KubernetesNetworkPolicy {
-  apiVersion: 'networking.k8s.io/v1';
-  kind: 'NetworkPolicy';
-  metadata: ObjectMeta;
-  spec: {
-    podSelector: LabelSelector;
-    policyTypes?: PolicyType[];
-    ingress?: KubernetesIngressRule[];
-    egress?: KubernetesEgressRule[];
-  };
-}
+};
 
 export const CALICO_API_VERSION = 'projectcalico.org/v3';
 export const KUBERNETES_NETWORKING_API_VERSION = 'networking.k8s.io/v1';

@@ -20,6 +20,9 @@ export type FlowEnd = Pick<FlowEndpoint, 'type' | 'name' | 'namespace' | 'labels
 
 export type Family = 4 | 6;
 
+/** What an endpoint reads of the policy set: the network sets it defines (or the cluster has). */
+export type NetworkSetSource = Pick<PolicySet, 'networkSet'>;
+
 export type Address =
   | { readonly kind: 'ip'; readonly ip: Cidr }
   /** Lies in one of these ranges (a private network, a known network set). */
@@ -62,64 +65,94 @@ function workloadKnows(labels: Labels): (key: string) => boolean {
   return (key) => Object.hasOwn(labels, key) || (key.startsWith('projectcalico.org/') && key !== SERVICE_ACCOUNT_LABEL);
 }
 
-export function endpointOf(end: FlowEnd, set: PolicySet): Endpoint {
+export function endpointOf(end: FlowEnd, set: NetworkSetSource): Endpoint {
   const recorded = parseLabels(end.labels);
   const address = addressOf(end, set);
-  const base = { type: end.type, name: end.name, namespace: end.namespace, address, cache: new Map(), namespaceCache: new Map() };
   switch (end.type) {
-    case 'wep': {
-      const labels = { ...recorded, [NAMESPACE_LABEL]: end.namespace ?? '', [ORCHESTRATOR_LABEL]: 'k8s' };
-      return { ...base, selectable: true, labels: { labels, known: workloadKnows(labels) }, labelsComplete: false };
-    }
+    case 'wep':
+      return workloadEndpoint(end.namespace ?? '', end.name, recorded, address);
     case 'hep':
       return {
-        ...base,
+        ...endpointBase(end.type, end.name, end.namespace, address),
         selectable: true,
         labels: { labels: recorded, known: (key) => Object.hasOwn(recorded, key) || key === NAMESPACE_LABEL || key === ORCHESTRATOR_LABEL },
         labelsComplete: false,
       };
     case 'ns': {
-      // A set's own labels, plus the namespace label for a NetworkSet: nothing else (see
-      // src/calico/labels.ts; no name or kind label in open-source Calico).
-      const implicit: Record<string, string> = end.namespace === null ? {} : { [NAMESPACE_LABEL]: end.namespace };
       const defined = set.networkSet(end.namespace, end.name);
-      if (defined !== undefined) {
-        return {
-          ...base,
-          selectable: true,
-          labels: { labels: { ...ownLabels(defined.labels), ...implicit }, known: () => true },
-          labelsComplete: true,
-        };
-      }
+      if (defined !== undefined) return networkSetEndpoint(end.name, end.namespace, ownLabels(defined.labels), address);
       // A record that carries a set's labels carries all of them; one without may just not include labels.
       const own = ownLabels(recorded);
-      const labels = { ...own, ...implicit };
-      const complete = Object.keys(own).length > 0;
-      return {
-        ...base,
-        selectable: true,
-        labels: { labels, known: (key) => complete || Object.hasOwn(labels, key) || CALICO_ASSIGNED.has(key) },
-        labelsComplete: complete,
-      };
+      return networkSetEndpoint(end.name, end.namespace, Object.keys(own).length > 0 ? own : null, address);
     }
     case 'net':
-      return { ...base, selectable: false, labels: { labels: {}, known: () => true }, labelsComplete: true };
+      return networkEndpoint(end.name, address);
   }
 }
 
-function addressOf(end: FlowEnd, set: PolicySet): Address {
+function endpointBase(type: EndpointType, name: string, namespace: string | null, address: Address) {
+  return { type, name, namespace, address, cache: new Map(), namespaceCache: new Map() };
+}
+
+/**
+ * A pod of `namespace` whose labels are `recorded` (what is known of them) plus the ones Calico
+ * assigns to every workload endpoint (libcalico-go/lib/backend/k8s/conversion/
+ * workload_endpoint_default.go: namespace and orchestrator).
+ */
+export function workloadEndpoint(namespace: string, name: string, recorded: Labels, address: Address): Endpoint {
+  const labels = { ...recorded, [NAMESPACE_LABEL]: namespace, [ORCHESTRATOR_LABEL]: 'k8s' };
+  return {
+    ...endpointBase('wep', name, namespace, address),
+    selectable: true,
+    labels: { labels, known: workloadKnows(labels) },
+    labelsComplete: false,
+  };
+}
+
+/**
+ * A network set: its own labels (null: not known), plus the namespace label for a NetworkSet;
+ * nothing else (see src/calico/labels.ts; no name or kind label in open-source Calico).
+ */
+export function networkSetEndpoint(name: string, namespace: string | null, own: Labels | null, address: Address): Endpoint {
+  const implicit: Record<string, string> = namespace === null ? {} : { [NAMESPACE_LABEL]: namespace };
+  const labels = { ...own, ...implicit };
+  return {
+    ...endpointBase('ns', name, namespace, address),
+    selectable: true,
+    labels: { labels, known: own !== null ? () => true : (key) => Object.hasOwn(labels, key) || CALICO_ASSIGNED.has(key) },
+    labelsComplete: own !== null,
+  };
+}
+
+/** An address that is no endpoint's (`pvt`, `pub`): selectors never match it. */
+function networkEndpoint(name: string, address: Address): Endpoint {
+  return {
+    ...endpointBase('net', name, null, address),
+    selectable: false,
+    labels: { labels: {}, known: () => true },
+    labelsComplete: true,
+  };
+}
+
+/**
+ * Somewhere in one of Felix's address classes (felix/collector/types/endpoint/endpoint.go
+ * getSubnetType): `pvt` RFC 1918 (or, known to be IPv6, the unique-local range), `pub` the rest.
+ */
+function classAddress(name: 'pvt' | 'pub', ipVersion: Family | undefined): Address {
+  if (name === 'pub') return ipVersion === undefined ? { kind: 'public' } : { kind: 'public', family: ipVersion };
+  return ipVersion === 6
+    ? { kind: 'within', ranges: ULA, what: 'a private IPv6 address' }
+    : { kind: 'within', ranges: PRIVATE_V4, what: 'a private (RFC 1918) address' };
+}
+
+function addressOf(end: FlowEnd, set: NetworkSetSource): Address {
   if (end.ip !== null) {
     const ip = parseCidr(end.ip);
     if (ip !== null) return { kind: 'ip', ip };
   }
   switch (end.type) {
     case 'net':
-      if (end.name === 'pvt') {
-        return end.ipVersion === 6
-          ? { kind: 'within', ranges: ULA, what: 'a private IPv6 address' }
-          : { kind: 'within', ranges: PRIVATE_V4, what: 'a private (RFC 1918) address' };
-      }
-      if (end.name === 'pub') return end.ipVersion === undefined ? { kind: 'public' } : { kind: 'public', family: end.ipVersion };
+      if (end.name === 'pvt' || end.name === 'pub') return classAddress(end.name, end.ipVersion);
       return { kind: 'unknown', what: `the address of network ${end.name}` };
     case 'ns': {
       const defined = set.networkSet(end.namespace, end.name);

@@ -14,8 +14,8 @@ import type { Protocol } from '../calico/protocol.ts';
 import { matchesPartially, type Truth } from '../calico/selector.ts';
 import type { DestinationService } from '../flows/record.ts';
 import { appendAll } from '../util/append.ts';
-import { type Endpoint, endpointOf, type FlowEnd, flowFamilies } from './endpoint.ts';
-import { type FlowContext, labelsUnknown, namespaceSelectorOn, ruleMatches, selectorOn } from './match-rule.ts';
+import { type Endpoint, endpointOf, type FlowEnd } from './endpoint.ts';
+import { type FlowContext, flowInFamilies, labelsUnknown, namespaceSelectorOn, ruleMatches, selectorOn } from './match-rule.ts';
 import type { CompiledPolicy, EvaluationPlan, PlannedTier, PolicySet, PolicyView } from './policy-set.ts';
 import type { Direction } from './policy-terms.ts';
 
@@ -154,21 +154,10 @@ export class Simulator {
       return { verdict: 'indeterminate', direction, decisions: [], unknowns: [...unknowns] };
     }
 
-    // Felix renders rules per IP family (rules/policy.go FilterRuleToIPVersion): a flow whose record
-    // does not tell its family is decided once for each family it may have.
-    const families = flowFamilies([source.address, dest.address], this.#set.ipFamilies);
+    // A flow whose record does not tell its IP family is decided once for each family it may have.
     const decisions: Decision[] = [];
     const verdicts = new Set<VerdictKind>();
-    for (const family of families) {
-      const ctx: FlowContext = {
-        source,
-        dest,
-        protocol: flow.protocol,
-        destPort: flow.destPort,
-        destService: flow.destService,
-        destDomains: flow.destDomains,
-        family,
-      };
+    for (const ctx of flowInFamilies(source, dest, flow, this.#set.ipFamilies)) {
       const found: Decision[] = [];
       let reachedEnd = true;
       for (const tier of this.#plan.tiers) {

@@ -79,6 +79,20 @@ export function kubernetesPolicyAsCalico(value: PlainObject, staged: boolean): C
   };
 }
 
+/**
+ * One rule of a Kubernetes policy as the Calico rules it converts to (staged: as in a
+ * StagedKubernetesNetworkPolicy, where a peer may be empty); throws PolicyValidationError where
+ * the rule is not valid.
+ */
+export function kubernetesRuleAsCalico(rule: unknown, direction: Direction, staged: boolean): PlainObject[] {
+  return convertRule(
+    isPlainObject(rule) ? rule : invalid(`the ${direction} rule must be a mapping`),
+    direction,
+    `${direction} rule`,
+    staged,
+  );
+}
+
 function isZero(v: unknown): boolean {
   return v === undefined || v === null || (isPlainObject(v) && Object.values(v).every(isZero));
 }

@@ -8,8 +8,14 @@ import type { Protocol } from '../calico/protocol.ts';
 import { formatSelector, matchesPartially, type SelectorNode, type Truth } from '../calico/selector.ts';
 import type { PortMatch } from '../calico/types.ts';
 import { memoize } from '../util/memo.ts';
-import { addressIn, type Endpoint, type Family } from './endpoint.ts';
+import { addressIn, type Endpoint, type Family, flowFamilies } from './endpoint.ts';
 import type { CompiledEntity, CompiledPolicy, CompiledRule, PolicySet } from './policy-set.ts';
+
+/** What matching reads of the policy set: the labels of namespaces (as far as they are known). */
+export type NamespaceLabelSource = Pick<PolicySet, 'namespaceLabels'>;
+
+/** What matching reads of a rule's policy: its namespace (null: global). */
+export type RuleOwner = Pick<CompiledPolicy, 'namespace'>;
 
 /** One flow, its ends resolved to what Calico's matching sees. */
 export interface FlowContext {
@@ -21,6 +27,29 @@ export interface FlowContext {
   readonly destDomains: readonly string[];
   /** The IP family the flow is decided in (one of those its addresses, or the cluster, allow). */
   readonly family: Family;
+}
+
+/**
+ * The flow between two endpoints in each IP family it may have: Felix renders rules per family
+ * (felix/rules/policy.go FilterRuleToIPVersion), so a flow whose addresses do not tell its family
+ * is decided once for each family of the cluster (flowFamilies).
+ */
+export function flowInFamilies(
+  source: Endpoint,
+  dest: Endpoint,
+  facts: Pick<FlowContext, 'protocol' | 'destPort' | 'destService' | 'destDomains'>,
+  cluster: readonly Family[],
+): FlowContext[] {
+  const { protocol, destPort, destService, destDomains } = facts;
+  return flowFamilies([source.address, dest.address], cluster).map((family) => ({
+    source,
+    dest,
+    protocol,
+    destPort,
+    destService,
+    destDomains,
+    family,
+  }));
 }
 
 export interface Match {
@@ -66,7 +95,7 @@ export function selectorOn(node: SelectorNode, endpoint: Endpoint): Truth {
  * namespace (global network set, host endpoint) is matched by `global()`, and Calico reads
  * `all()` as "every namespace", which leaves those out.
  */
-export function namespaceSelectorOn(node: SelectorNode, endpoint: Endpoint, set: PolicySet): Truth {
+export function namespaceSelectorOn(node: SelectorNode, endpoint: Endpoint, set: NamespaceLabelSource): Truth {
   let truth = endpoint.namespaceCache.get(node);
   if (truth === undefined) {
     if (endpoint.namespace === null)
@@ -86,7 +115,7 @@ function describeEndpoint(endpoint: Endpoint): string {
 }
 
 /** Does the rule match the flow, in the flow's IP family (FlowContext.family)? */
-export function ruleMatches(rule: CompiledRule, policy: CompiledPolicy, flow: FlowContext, set: PolicySet): Match {
+export function ruleMatches(rule: CompiledRule, policy: RuleOwner, flow: FlowContext, set: NamespaceLabelSource): Match {
   if (rule.protocol !== null && rule.protocol !== flow.protocol) return NO;
   if (rule.notProtocol !== null && rule.notProtocol === flow.protocol) return NO;
   return ruleMatchesIn(rule, policy, flow, set, flow.family);
@@ -108,7 +137,7 @@ function appliesTo(rule: CompiledRule, family: Family): boolean {
   return known[family]!;
 }
 
-function ruleMatchesIn(rule: CompiledRule, policy: CompiledPolicy, flow: FlowContext, set: PolicySet, family: Family): Match {
+function ruleMatchesIn(rule: CompiledRule, policy: RuleOwner, flow: FlowContext, set: NamespaceLabelSource, family: Family): Match {
   if (!appliesTo(rule, family)) return NO;
   const c = new Criteria();
   if (
@@ -148,9 +177,9 @@ function entityMatches(
   entity: CompiledEntity,
   side: 'source' | 'destination',
   endpoint: Endpoint,
-  policy: CompiledPolicy,
+  policy: RuleOwner,
   flow: FlowContext,
-  set: PolicySet,
+  set: NamespaceLabelSource,
   c: Criteria,
   family: Family,
 ): boolean {
@@ -199,8 +228,8 @@ function selectorsMatch(
   entity: CompiledEntity,
   side: string,
   endpoint: Endpoint,
-  policy: CompiledPolicy,
-  set: PolicySet,
+  policy: RuleOwner,
+  set: NamespaceLabelSource,
   c: Criteria,
 ): boolean {
   if (entity.selector === null && entity.notSelector === null && entity.namespaceSelector === null) return true;

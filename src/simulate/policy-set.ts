@@ -22,7 +22,7 @@ import { calicoPortMatch, isNamedPortMatch } from '../calico/ports.ts';
 import { type Protocol, protocolHasPorts, ruleProtocol } from '../calico/protocol.ts';
 import { type CalicoRelease, CURRENT_CALICO_RELEASE, calicoReleaseAtLeast } from '../calico/release.ts';
 import { type Labels, MAX_LABEL_LENGTH, type PartialLabels, parseSelector, type SelectorNode, selectorKeys } from '../calico/selector.ts';
-import type { PortMatch, RuleAction } from '../calico/types.ts';
+import type { PortMatch, RuleAction, StagedAction } from '../calico/types.ts';
 import { CALICO_API_VERSION, KUBERNETES_NETWORKING_API_VERSION } from '../calico/types.ts';
 import type { IpFamily } from '../config/recommendation-config.ts';
 import { compareStrings } from '../engine/model.ts';
@@ -32,7 +32,7 @@ import type { TreeFiles } from '../tree/tree.ts';
 import { isPlainObject, type PlainObject } from '../util/plain.ts';
 import { parseYamlFile, YamlError } from '../yaml/document.ts';
 import type { Family as IpVersion } from './endpoint.ts';
-import { kubernetesPolicyAsCalico } from './kubernetes-policy.ts';
+import { kubernetesPolicyAsCalico, kubernetesRuleAsCalico } from './kubernetes-policy.ts';
 import { type Direction, PolicyValidationError } from './policy-terms.ts';
 
 /**
@@ -105,7 +105,7 @@ export interface CompiledPolicy {
   readonly tier: string;
   readonly order: number | null;
   readonly staged: boolean;
-  readonly stagedAction: 'Set' | 'Delete' | 'Learn' | 'Ignore' | null;
+  readonly stagedAction: StagedAction | null;
   readonly path: string;
   readonly selector: SelectorNode;
   /** GlobalNetworkPolicy only: the namespaces (by their labels) whose endpoints it applies to. */
@@ -844,6 +844,24 @@ const ENTITY_KEYS: readonly string[] = [
   'serviceAccounts',
   'domains',
 ];
+
+/**
+ * One rule of a namespaced Calico policy, compiled as Calico's validator reads it (the same
+ * compiler as whole policies); throws PolicyValidationError where Calico would refuse the rule.
+ */
+export function compileCalicoRule(raw: unknown, direction: Direction, namespace: string, version: CalicoRelease): CompiledRule {
+  return compileRule(raw, `${direction} rule`, 0, direction, namespace, false, { version, calicoKind: true });
+}
+
+/**
+ * One rule of a Kubernetes NetworkPolicy of `namespace`, as the Calico rules Calico converts it
+ * to (kubernetesRuleAsCalico): traffic is allowed when one of them matches.
+ */
+export function compileKubernetesRule(raw: unknown, direction: Direction, namespace: string): CompiledRule[] {
+  return kubernetesRuleAsCalico(raw, direction, true).map((rule) =>
+    compileRule(rule, `${direction} rule`, 0, direction, namespace, false, { version: CURRENT_CALICO_RELEASE, calicoKind: false }),
+  );
+}
 
 function compileRule(
   raw: unknown,

@@ -136,7 +136,6 @@ export function flowsOfEndpoints(observations: readonly EndpointObservation[]): 
   });
 }
 
-/** The flow end a peer stands for; `seen` (SAW_* bits) tells what addresses a network set was seen at. */
 /** One class of address (IPv4 public or private) when every address seen was of it. */
 function addressClass(seen: number): Pick<FlowEnd, 'seenAt' | 'ipVersion'> {
   if (seen === SAW_PUBLIC_IP) return { seenAt: 'pub', ipVersion: 4 };
@@ -146,7 +145,8 @@ function addressClass(seen: number): Pick<FlowEnd, 'seenAt' | 'ipVersion'> {
   return {};
 }
 
-function peerEnd(peer: Peer, seen: number): { end: FlowEnd; destService: FlowFacts['destService']; destDomains: readonly string[] } {
+/** The flow end a peer stands for; `seen` (SAW_* bits) tells what addresses a network set was seen at. */
+export function peerEnd(peer: Peer, seen: number): { end: FlowEnd; destService: FlowFacts['destService']; destDomains: readonly string[] } {
   const network = (name: string, ipVersion?: 4 | 6): FlowEnd => ({
     type: 'net',
     name,

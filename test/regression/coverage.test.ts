@@ -8,7 +8,7 @@ beforeAll(async () => {
   await loadTemplate();
 });
 
-describe('calico-match: coverage must never be a false "yes"', () => {
+describe('rule coverage (engine/flavors/rule-decides.ts): never a false "yes"', () => {
   test('an ingress rule restricted to a source port does not cover traffic from other source ports', async () => {
     // A person's ingress rule: allow TCP from anywhere, but only from source port 53 (e.g. DNS replies).
     const first = await run([ingress('shop', pub, { port: 443 })]);

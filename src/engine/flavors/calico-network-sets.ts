@@ -8,8 +8,8 @@ import { NAME_LABEL } from '../../calico/labels.ts';
 import { MAX_NETS, MAX_SELECTOR_CHARS } from '../../calico/limits.ts';
 import { ALL_IPV4, ALL_IPV6, isIPv6Cidr, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
 import { type Labels, selectorEquals, selectorOfLabelSets, selectorOfLabels } from '../../calico/selector.ts';
+import type { EntityRule } from '../../calico/types.ts';
 import { chunk } from '../../util/chunk.ts';
-import type { PlainObject } from '../../util/plain.ts';
 import { type Evidence, type Peer, SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, SAW_PUBLIC_IPV6 } from '../model.ts';
 import type { NetworkSetDirectory } from '../network-sets.ts';
 import { listNets } from './describe-peer.ts';
@@ -17,11 +17,11 @@ import { listNets } from './describe-peer.ts';
 type NetworkSetPeer = Extract<Peer, { category: 'NetworkSet' }>;
 
 /** How rules reach one set: exactly by its labels, or approximately (one rule per remote entity), and why. */
-export type SetTarget = { readonly by: 'labels'; readonly labels: Labels; readonly remote: PlainObject } | SetApproximation;
+export type SetTarget = { readonly by: 'labels'; readonly labels: Labels; readonly remote: EntityRule } | SetApproximation;
 
 interface SetApproximation {
   readonly by: 'nets' | 'addresses';
-  readonly remotes: readonly PlainObject[];
+  readonly remotes: readonly EntityRule[];
   /** What the rules allow, in words. */
   readonly allows: string;
   /** Why the set is not selected by its labels. */
@@ -48,7 +48,7 @@ function setNamespaceSelector(namespace: string | null, policyNamespace: string)
 }
 
 /** The remote entity selecting every set of `labelSets` (all in one namespace scope). */
-export function labelRemote(labelSets: readonly Labels[], namespace: string | null, policyNamespace: string): PlainObject {
+export function labelRemote(labelSets: readonly Labels[], namespace: string | null, policyNamespace: string): EntityRule {
   const selector = selectorOfLabelSets(labelSets);
   const namespaceSelector = setNamespaceSelector(namespace, policyNamespace);
   return namespaceSelector === undefined ? { selector } : { selector, namespaceSelector };
@@ -75,7 +75,7 @@ export function setTarget(peer: NetworkSetPeer, evidence: Evidence, sets: Networ
 /** The least an address rule can allow for what was seen: the classes of the observed addresses. */
 function addressTarget(seen: number): Omit<SetApproximation, 'why'> {
   if (seen & SAW_NO_IP || seen === 0) return { by: 'addresses', remotes: [{}], allows: 'any address (the flow logs did not give one)' };
-  const remotes: PlainObject[] = [];
+  const remotes: EntityRule[] = [];
   const allows: string[] = [];
   const v4Private = (seen & SAW_PRIVATE_IP) !== 0;
   const v4Public = (seen & SAW_PUBLIC_IP) !== 0;

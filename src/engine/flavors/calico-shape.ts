@@ -233,13 +233,9 @@ function selectorValues(text: unknown, key: string): readonly string[] | null {
   return ast === null ? null : equalityValues(ast, key);
 }
 
-export function parsed(text: unknown): SelectorNode | null {
-  return parsedSelector(text)?.ast ?? null;
-}
-
 /** A rule's selector text, parsed; null when it is not a valid selector. */
-export function parsedSelector(text: unknown): Selector | null {
-  return typeof text === 'string' ? parsedText(text) : null;
+export function parsed(text: unknown): SelectorNode | null {
+  return typeof text === 'string' ? (parsedText(text)?.ast ?? null) : null;
 }
 
 /** Rules are read again for every observed atom: each selector text is parsed once (a Selector is frozen). */

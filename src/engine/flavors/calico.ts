@@ -12,9 +12,10 @@ import { comparePortMatches, EVERY_PORT_BUT_ZERO, portRange } from '../../calico
 import { type Protocol, protocolHasPorts, protocolName, protocolNumber } from '../../calico/protocol.ts';
 import { type CalicoRelease, CURRENT_CALICO_RELEASE } from '../../calico/release.ts';
 import { type Labels, selectorEquals, selectorIn, selectorOfLabelSets, selectorOfLabels } from '../../calico/selector.ts';
-import { CALICO_API_VERSION, type PortMatch } from '../../calico/types.ts';
+import { CALICO_API_VERSION, type CalicoRule, type EntityRule, type PortMatch, type StagedNetworkPolicy } from '../../calico/types.ts';
 import type { IpFamily } from '../../config/recommendation-config.ts';
 import type { CalicoEdition } from '../../flows/source.ts';
+import { compileCalicoRule } from '../../simulate/policy-set.ts';
 import { chunk } from '../../util/chunk.ts';
 import { isPlainObject, type PlainObject } from '../../util/plain.ts';
 import { publicPeers } from '../learn.ts';
@@ -32,11 +33,11 @@ import {
 import { namespacePolicyName, workloadPolicyName } from '../naming.ts';
 import { type NetworkSetDirectory, NO_NETWORK_SETS } from '../network-sets.ts';
 import { ANNOTATIONS, MAX_NOTED_DOMAINS } from '../provenance.ts';
-import { calicoRuleMatcher } from './calico-match.ts';
 import { labelRemote, setLabels, setTarget } from './calico-network-sets.ts';
 import { type CalicoShape, readCalicoShape, ruleEnds } from './calico-shape.ts';
 import { describeNets, describePeer, describePeers } from './describe-peer.ts';
 import { NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
+import { ruleInterpreter } from './rule-decides.ts';
 
 export interface CalicoFlavorOptions {
   /** Calico Enterprise: domain rules. */
@@ -81,15 +82,15 @@ export function calicoFlavor({
    *   Calico matches it;
    * - a network set approximated by addresses is selected by its labels once they are known.
    */
-  const migrate = (rule: unknown, ctx: RuleContext): PlainObject[] | null => {
+  const migrate = (rule: unknown, ctx: RuleContext): CalicoRule[] | null => {
     const shape = read(rule, ctx);
     if (shape === null || shape.protocol === null || shape.form === 'current') return null;
     const firstAdded = shape.annotations[ANNOTATIONS.firstAdded] ?? ctx.now;
-    const rebuild = (peers: readonly Peer[], remote: PlainObject) =>
+    const rebuild = (peers: readonly Peer[], remote: EntityRule) =>
       ruleObject(shape.action, shape.protocol!, ctx, remote, [...shape.ports], provenance(shape.category, peers, firstAdded, noted(shape)));
     if (shape.category === 'Public') return publicPeers(ipFamilies).map((peer) => rebuild([peer], remoteFor([peer], ctx.namespace)!));
     if (shape.category !== 'NetworkSet') return null;
-    const out: PlainObject[] = [];
+    const out: CalicoRule[] = [];
     for (const peer of shape.peers) {
       if (peer.category !== 'NetworkSet') return null;
       const target = setTarget(peer, UNKNOWN_ADDRESSES, networkSets, ctx.namespace);
@@ -114,13 +115,14 @@ export function calicoFlavor({
       // A workload's pods are selected by its stable labels; the policy's namespace bounds them.
       const selector =
         workload === undefined ? selectorEquals('projectcalico.org/namespace', namespace) : selectorOfLabels(workload.labels);
-      return {
+      const policy: StagedNetworkPolicy = {
         apiVersion: CALICO_API_VERSION,
-        kind: this.kind,
+        kind: 'StagedNetworkPolicy',
         metadata: { name, namespace, ...metadata },
         // Set: merging the file is accepting the recommendation (Learn would mean "engine-owned").
         spec: { stagedAction: 'Set', tier, selector },
       };
+      return policy;
     },
 
     finish: (policy) => policy,
@@ -163,7 +165,11 @@ export function calicoFlavor({
       return notes.length > 0 ? notes.join('; ') : null;
     },
 
-    matches: calicoRuleMatcher({ ipFamilies, networkSets }),
+    matches: ruleInterpreter({
+      compile: (rule, direction, namespace) => [compileCalicoRule(rule, direction, namespace, release)],
+      ipFamilies,
+      networkSets,
+    }),
 
     identify(rule, ctx): RuleIdentity | null {
       const shape = read(rule, ctx);
@@ -213,7 +219,7 @@ export function calicoFlavor({
       const action = actionFor(first.peer, ctx);
       const note = atoms.flatMap((o) => o.domains ?? []);
       const annotations = (peers: readonly Peer[]) => provenance(first.peer.category, peers, ctx.now, note);
-      const portRules = (remote: PlainObject): PlainObject[] => {
+      const portRules = (remote: EntityRule): CalicoRule[] => {
         if (atoms.some((o) => o.atom.port === null))
           return [ruleObject(action, first.protocol, ctx, remote, [], annotations([first.peer]))];
         return portGroups(sortedUniquePorts(atoms.map((o) => o.atom.port!))).map((part) =>
@@ -363,7 +369,7 @@ function sortKey(category: Category, protocol: Protocol | null, ports: readonly 
  * network sets all of one scope and selected by their labels), in a policy of `namespace`; null
  * when one rule cannot select them all (a network set whose labels are unknown).
  */
-function remoteFor(peers: readonly Peer[], namespace: string, networkSets: NetworkSetDirectory = NO_NETWORK_SETS): PlainObject | null {
+function remoteFor(peers: readonly Peer[], namespace: string, networkSets: NetworkSetDirectory = NO_NETWORK_SETS): EntityRule | null {
   const first = peers[0]!;
   switch (first.category) {
     case 'Domains':
@@ -402,11 +408,11 @@ function ruleObject(
   action: 'Allow' | 'Pass',
   protocol: Protocol,
   ctx: RuleContext,
-  remote: PlainObject,
+  remote: EntityRule,
   ports: readonly PortMatch[],
   annotations: Record<string, string>,
-): PlainObject {
-  const rule: PlainObject = { action, protocol };
+): CalicoRule {
+  const rule: CalicoRule = { action, protocol };
   const portPart = portsEntity(ports);
   if (ctx.direction === 'egress') {
     const destination = { ...remote, ...portPart };
@@ -466,7 +472,7 @@ function isPortZero(ports: readonly PortMatch[]): boolean {
 }
 
 /** How a rule's destination names its ports. */
-function portsEntity(ports: readonly PortMatch[]): PlainObject {
+function portsEntity(ports: readonly PortMatch[]): EntityRule {
   if (ports.length === 0) return {};
   return isPortZero(ports) ? { notPorts: [EVERY_PORT_BUT_ZERO] } : { ports: [...ports] };
 }
@@ -493,7 +499,7 @@ function uniquePeers(peers: readonly Peer[]): Peer[] {
 }
 
 /** Splits merged peers so that no rendered selector exceeds Calico's 1024-character limit. */
-function chunkBySelector(peers: readonly Peer[], remoteOf: (peers: readonly Peer[]) => PlainObject | null): Peer[][] {
+function chunkBySelector(peers: readonly Peer[], remoteOf: (peers: readonly Peer[]) => EntityRule | null): Peer[][] {
   const out: Peer[][] = [];
   let current: Peer[] = [];
   for (const peer of peers) {

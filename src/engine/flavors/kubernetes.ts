@@ -4,12 +4,20 @@
 // and every approximation is reported. Rules cannot carry annotations, so rule provenance lives
 // in one policy annotation.
 
-import { ALL_IPV4, ALL_IPV6, cidrContains, PRIVATE_NETS, PRIVATE_NETS_V6, parseCidr } from '../../calico/nets.ts';
-import { compareProtocols, type Protocol, parseProtocol, protocolHasPorts, protocolName } from '../../calico/protocol.ts';
+import { ALL_IPV4, ALL_IPV6, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
+import { compareProtocols, type Protocol, protocolHasPorts, protocolName } from '../../calico/protocol.ts';
 import { CURRENT_CALICO_RELEASE } from '../../calico/release.ts';
-import { CALICO_API_VERSION, KUBERNETES_NETWORKING_API_VERSION, type LabelSelector } from '../../calico/types.ts';
+import {
+  CALICO_API_VERSION,
+  KUBERNETES_NETWORKING_API_VERSION,
+  type KubernetesEgressRule,
+  type KubernetesIngressRule,
+  type NetworkPolicyPeer,
+  type NetworkPolicyPort,
+} from '../../calico/types.ts';
 import type { IpFamily } from '../../config/recommendation-config.ts';
-import { deepEqual, hasOnlyKeys, isPlainObject, own, type PlainObject } from '../../util/plain.ts';
+import { compileKubernetesRule } from '../../simulate/policy-set.ts';
+import { deepEqual, hasOnlyKeys, isPlainObject, type PlainObject } from '../../util/plain.ts';
 import { publicPeers } from '../learn.ts';
 import {
   type Category,
@@ -26,12 +34,15 @@ import {
   SAW_PUBLIC_IPV6,
 } from '../model.ts';
 import { namespacePolicyName } from '../naming.ts';
+import { NO_NETWORK_SETS } from '../network-sets.ts';
 import { ANNOTATIONS } from '../provenance.ts';
 import { describePeers } from './describe-peer.ts';
 import { NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
+import { ruleInterpreter } from './rule-decides.ts';
 
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
-type PortEntry = { protocol: 'TCP' | 'UDP' | 'SCTP'; port?: number };
+/** The port entries we write: a protocol always, a number when known (no names, no ranges). */
+type PortEntry = Required<Pick<NetworkPolicyPort, 'protocol'>> & { port?: number };
 
 interface KubernetesShape {
   readonly category: Category;
@@ -160,17 +171,8 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
       return notes.length > 0 ? notes.join('; ') : null;
     },
 
-    matches(rule, observed, ctx) {
-      if (!isPlainObject(rule)) return false;
-      const { atom } = observed;
-      if (!portsCover(rule['ports'], atom.protocol, atom.port)) return false;
-      const peers = rule[peersField(ctx)];
-      if (peers === undefined || (Array.isArray(peers) && peers.length === 0)) return true;
-      if (!Array.isArray(peers)) return false;
-      const wanted = renderPeers(atom.peer);
-      if (wanted === null) return false;
-      return wanted.every((w) => peers.some((p) => peerCovers(p, w, ctx)));
-    },
+    // Through Calico's conversion of the rule (simulate/kubernetes-policy.ts) and the one interpreter.
+    matches: ruleInterpreter({ compile: compileKubernetesRule, ipFamilies, networkSets: NO_NETWORK_SETS }),
 
     identify(rule, ctx): RuleIdentity | null {
       const shape = readShape(rule, peersField(ctx));
@@ -264,7 +266,7 @@ function ruleKey(direction: string, peers: readonly Peer[]): string {
 }
 
 /** Kubernetes peers for a peer the flavour can express (after adapt); null = any peer. */
-function renderPeers(peer: Peer): PlainObject[] | null {
+function renderPeers(peer: Peer): NetworkPolicyPeer[] | null {
   switch (peer.category) {
     case 'Namespace':
       return [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: peer.namespace } } }];
@@ -312,11 +314,14 @@ function sortPorts(entries: readonly PortEntry[]): PortEntry[] {
   return [...unique.values()].sort((a, b) => compareProtocols(a.protocol, b.protocol) || (a.port ?? -1) - (b.port ?? -1));
 }
 
-function ruleObject(ctx: RuleContext, peers: PlainObject[] | null, ports: readonly PortEntry[] | null): PlainObject {
-  const rule: PlainObject = {};
-  if (peers !== null) rule[ctx.direction === 'egress' ? 'to' : 'from'] = peers;
-  if (ports !== null) rule['ports'] = ports.map((p) => ({ ...p }));
-  return rule;
+function ruleObject(
+  ctx: RuleContext,
+  peers: NetworkPolicyPeer[] | null,
+  ports: readonly PortEntry[] | null,
+): KubernetesIngressRule | KubernetesEgressRule {
+  const portList = ports === null ? {} : { ports: ports.map((p) => ({ ...p })) };
+  if (peers === null) return portList;
+  return ctx.direction === 'egress' ? { to: peers, ...portList } : { from: peers, ...portList };
 }
 
 function readShape(rule: unknown, field: 'to' | 'from'): KubernetesShape | null {
@@ -373,82 +378,6 @@ function readPorts(value: unknown): PortEntry[] | undefined {
     out.push(p['port'] === undefined ? { protocol } : { protocol, port: p['port'] as number });
   }
   return out;
-}
-
-function portsCover(ports: unknown, protocol: Protocol, port: number | null): boolean {
-  if (ports === undefined || (Array.isArray(ports) && ports.length === 0)) return true;
-  if (!Array.isArray(ports) || !protocolHasPorts(protocol)) return false;
-  return ports.some((p) => {
-    if (!isPlainObject(p) || parseProtocol(p['protocol'] ?? 'TCP') !== protocol) return false;
-    const lo = p['port'];
-    if (lo === undefined) return true;
-    if (typeof lo !== 'number' || port === null) return false;
-    const hi = typeof p['endPort'] === 'number' ? p['endPort'] : lo;
-    return lo <= port && port <= hi;
-  });
-}
-
-function peerCovers(rulePeer: unknown, wanted: PlainObject, ctx: RuleContext): boolean {
-  if (!isPlainObject(rulePeer)) return false;
-  const wantedBlock = wanted['ipBlock'] as { cidr: string; except?: string[] } | undefined;
-  if (wantedBlock !== undefined) return blockCovers(rulePeer['ipBlock'], wantedBlock);
-  // renderPeers always names the namespace of an in-cluster peer.
-  const namespace = (wanted['namespaceSelector'] as LabelSelector).matchLabels?.[NAMESPACE_NAME_LABEL] ?? '';
-  if (rulePeer['ipBlock'] !== undefined) return false;
-  const pods = rulePeer['podSelector'];
-  if (pods !== undefined && !(isPlainObject(pods) && Object.keys(pods).length === 0)) return false;
-  const nsSelector = rulePeer['namespaceSelector'];
-  if (nsSelector === undefined) return pods !== undefined && namespace === ctx.namespace;
-  return labelSelectorMatches(nsSelector, ctx.namespaceLabels(namespace), ctx.namespaceLabelsComplete);
-}
-
-/**
- * Does a rule's ipBlock allow every address of the wanted one (its cidr less its except)? The
- * rule's own exceptions may only cut out what the wanted block leaves out anyway.
- */
-function blockCovers(block: unknown, wanted: { cidr: string; except?: string[] }): boolean {
-  if (!isPlainObject(block)) return false;
-  const outer = typeof block['cidr'] === 'string' ? parseCidr(block['cidr']) : null;
-  const inner = parseCidr(wanted.cidr)!;
-  if (outer === null || !cidrContains(outer, inner)) return false;
-  const except = block['except'] ?? [];
-  if (!Array.isArray(except)) return false;
-  const spared = (wanted.except ?? []).map((e) => parseCidr(e)!);
-  return except.every((text) => {
-    const e = typeof text === 'string' ? parseCidr(text) : null;
-    if (e === null) return false;
-    const disjoint = !cidrContains(e, inner) && !cidrContains(inner, e);
-    return disjoint || spared.some((s) => cidrContains(s, e));
-  });
-}
-
-/** Kubernetes LabelSelector semantics; "cannot tell" (unknown labels) counts as no match. */
-function labelSelectorMatches(selector: unknown, labels: Record<string, string>, complete: boolean): boolean {
-  if (!isPlainObject(selector)) return false;
-  // Own keys only: a label named `constructor` or `toString` is a valid Kubernetes label key.
-  const known = (key: string) => complete || Object.hasOwn(labels, key);
-  const matchLabels = selector['matchLabels'] ?? {};
-  if (!isPlainObject(matchLabels)) return false;
-  for (const [k, v] of Object.entries(matchLabels)) if (!known(k) || own(labels, k) !== v) return false;
-  const expressions = selector['matchExpressions'] ?? [];
-  if (!Array.isArray(expressions)) return false;
-  return expressions.every((e) => {
-    if (!isPlainObject(e) || typeof e['key'] !== 'string' || !known(e['key'])) return false;
-    const value = own(labels, e['key']);
-    const values = Array.isArray(e['values']) ? e['values'] : [];
-    switch (e['operator']) {
-      case 'In':
-        return value !== undefined && values.includes(value);
-      case 'NotIn':
-        return value === undefined || !values.includes(value);
-      case 'Exists':
-        return value !== undefined;
-      case 'DoesNotExist':
-        return value === undefined;
-      default:
-        return false;
-    }
-  });
 }
 
 function parseRecord(text: string | undefined): Record<string, unknown> {

@@ -1,0 +1,156 @@
+// Does an existing rule decide traffic of an observed atom? Used so that traffic a policy already
+// handles (by any rule, ours or a person's) is never added again. There is one interpreter of
+// rules, the simulator's (src/simulate/match-rule.ts, three-valued): a flavour compiles its rule
+// with the simulator's compiler and this module asks it about a flow made of what the engine knows
+// of the atom. What the engine cannot know is unknown there, never guessed:
+// - the policy's own end is a pod of its namespace whose labels (but those Calico assigns) are
+//   unknown, so only a selector that selects every pod of the namespace decides;
+// - a remote pod's labels are unknown, but for a workload's stable labels (microsegmentation) and
+//   those Calico assigns; namespace labels are the context's, complete only with cluster context;
+// - a network set has its own labels (when known) and the namespace label, and its nets when the
+//   directory knows them;
+// - private and public peers lie in Felix's address classes, domains and services in `pub` (the
+//   flow the simulator makes of an observation, would-deny.ts peerEnd); HTTP, ICMP types and
+//   source ports are unknown.
+// The rule decides the atom only when the answer is a certain "yes" in every IP family the atom's
+// traffic may have (its addresses', else the cluster's: flowInFamilies); "unknown" counts as no
+// (at worst a redundant rule is proposed). Log rules never decide.
+
+import { parseCidr } from '../../calico/nets.ts';
+import type { IpFamily } from '../../config/recommendation-config.ts';
+import {
+  type Address,
+  type Endpoint,
+  endpointOf,
+  type Family,
+  type NetworkSetSource,
+  networkSetEndpoint,
+  workloadEndpoint,
+} from '../../simulate/endpoint.ts';
+import { type FlowContext, flowInFamilies, type NamespaceLabelSource, type RuleOwner, ruleMatches } from '../../simulate/match-rule.ts';
+import type { CompiledRule } from '../../simulate/policy-set.ts';
+import { type Direction, PolicyValidationError } from '../../simulate/policy-terms.ts';
+import { peerEnd } from '../../simulate/would-deny.ts';
+import type { ObservedAtom, Peer } from '../model.ts';
+import type { NetworkSetDirectory } from '../network-sets.ts';
+import { setLabels } from './calico-network-sets.ts';
+import type { RuleContext } from './flavor.ts';
+
+/**
+ * A flavour's rule as the Calico rules it stands for (one for a Calico rule, those Calico converts
+ * a Kubernetes rule to); throws PolicyValidationError where Calico would refuse the rule.
+ */
+type RuleCompiler = (rule: unknown, direction: Direction, namespace: string) => readonly CompiledRule[];
+
+export interface RuleInterpreterOptions {
+  readonly compile: RuleCompiler;
+  /** The cluster's IP families: traffic whose peer has no address may be of any of them. */
+  readonly ipFamilies: readonly IpFamily[];
+  readonly networkSets: NetworkSetDirectory;
+}
+
+const DECIDING_ACTIONS: ReadonlySet<string> = new Set(['Allow', 'Deny', 'Pass']);
+const POD_IP: Address = { kind: 'unknown', what: 'the pod IP' };
+
+/** The flows an atom may be, one per IP family, in one rule context. */
+interface AtomFlows {
+  readonly flows: readonly FlowContext[];
+}
+
+/** What every rule of one context is asked with: its policy's namespace and the namespace labels. */
+interface PerContext {
+  readonly owner: RuleOwner;
+  readonly labels: NamespaceLabelSource;
+  readonly atoms: WeakMap<ObservedAtom, AtomFlows>;
+}
+
+export function ruleInterpreter(options: RuleInterpreterOptions): (rule: unknown, observed: ObservedAtom, ctx: RuleContext) => boolean {
+  const clusterFamilies: Family[] = options.ipFamilies.map((f) => (f === 'IPv6' ? 6 : 4));
+  // Rules are read again for every atom and never mutated (changes make new objects): each is
+  // compiled once per context; null when Calico would refuse it.
+  const compiled = new WeakMap<object, Map<string, readonly CompiledRule[] | null>>();
+  const compiledOf = (rule: object, ctx: RuleContext): readonly CompiledRule[] | null => {
+    const key = `${ctx.direction}/${ctx.namespace}`;
+    let byContext = compiled.get(rule);
+    if (byContext === undefined) compiled.set(rule, (byContext = new Map()));
+    let rules = byContext.get(key);
+    if (rules === undefined) {
+      rules = compileOrNull(options.compile, rule, ctx)?.filter((r) => DECIDING_ACTIONS.has(r.action)) ?? null;
+      byContext.set(key, rules);
+    }
+    return rules;
+  };
+  const contexts = new WeakMap<RuleContext, PerContext>();
+  const flowsOf = (observed: ObservedAtom, ctx: RuleContext) => {
+    let known = contexts.get(ctx);
+    if (known === undefined) {
+      known = { owner: { namespace: ctx.namespace }, labels: namespaceLabelSource(ctx), atoms: new WeakMap() };
+      contexts.set(ctx, known);
+    }
+    let atom = known.atoms.get(observed);
+    if (atom === undefined) known.atoms.set(observed, (atom = atomFlows(observed, ctx, clusterFamilies, options.networkSets)));
+    return { owner: known.owner, labels: known.labels, flows: atom.flows };
+  };
+
+  return (rule, observed, ctx) => {
+    if (typeof rule !== 'object' || rule === null) return false;
+    const rules = compiledOf(rule, ctx);
+    if (rules === null || rules.length === 0) return false;
+    const { owner, labels, flows } = flowsOf(observed, ctx);
+    return flows.every((flow) => rules.some((r) => ruleMatches(r, owner, flow, labels).truth === true));
+  };
+}
+
+function compileOrNull(compile: RuleCompiler, rule: unknown, ctx: RuleContext): readonly CompiledRule[] | null {
+  try {
+    return compile(rule, ctx.direction, ctx.namespace);
+  } catch (e) {
+    if (e instanceof PolicyValidationError) return null;
+    throw e;
+  }
+}
+
+/** Namespace labels as the context knows them: every label with cluster context, else the names only. */
+function namespaceLabelSource(ctx: RuleContext): NamespaceLabelSource {
+  return {
+    namespaceLabels: (namespace) => {
+      const labels = ctx.namespaceLabels(namespace);
+      return { labels, known: ctx.namespaceLabelsComplete ? () => true : (key) => Object.hasOwn(labels, key) };
+    },
+  };
+}
+
+function atomFlows(observed: ObservedAtom, ctx: RuleContext, cluster: readonly Family[], networkSets: NetworkSetDirectory): AtomFlows {
+  const { atom } = observed;
+  const local = workloadEndpoint(ctx.namespace, '-', {}, POD_IP);
+  // The flow the simulator makes of an observation (would-deny.ts), addresses seen left out: only
+  // what holds for all the atom's traffic.
+  const { end, destService, destDomains } = peerEnd(atom.peer, 0);
+  const remote = remoteEndpoint(atom.peer, networkSets) ?? endpointOf(end, NO_SETS);
+  const egress = ctx.direction === 'egress';
+  const facts = { protocol: atom.protocol, destPort: atom.port, destService, destDomains };
+  return { flows: egress ? flowInFamilies(local, remote, facts, cluster) : flowInFamilies(remote, local, facts, cluster) };
+}
+
+const NO_SETS: NetworkSetSource = { networkSet: () => undefined };
+
+/**
+ * Pods of a namespace (with a workload's stable labels) and network sets as the engine knows them;
+ * null for the peers that are addresses (Felix's classes, as endpointOf reads them).
+ */
+function remoteEndpoint(peer: Peer, networkSets: NetworkSetDirectory): Endpoint | null {
+  switch (peer.category) {
+    case 'Namespace':
+      return workloadEndpoint(peer.namespace, '-', peer.pods ?? {}, POD_IP);
+    case 'NetworkSet': {
+      const nets = (networkSets.get(peer.namespace, peer.name)?.nets ?? []).map((n) => parseCidr(n)).filter((c) => c !== null);
+      const address: Address =
+        nets.length > 0
+          ? { kind: 'within', ranges: nets, what: `an address of network set ${peer.name}` }
+          : { kind: 'unknown', what: `the addresses of network set ${peer.name}` };
+      return networkSetEndpoint(peer.name, peer.namespace, setLabels(peer, networkSets), address);
+    }
+    default:
+      return null;
+  }
+}
