@@ -152,7 +152,7 @@ function seconds(v: unknown): number | null {
 }
 
 /** A flow's time (or the response's), fractional Unix seconds; null for events without one. */
-export function eventTime(event: Record<string, unknown>): number | null {
+function eventTime(event: Record<string, unknown>): number | null {
   const flow = event['flow'] as Record<string, unknown> | undefined;
   return seconds(flow?.['time'] ?? event['time']);
 }
