@@ -210,7 +210,7 @@ describe('follow: the collector reads Relay continuously', () => {
     expect((disconnects[0] as { reason: string }).reason).toMatch(/^UNAVAILABLE: relay test server: stream broken on purpose/);
   });
 
-  test('flows without uuid (before Cilium 1.13) are recognised by their bytes', async () => {
+  test('flows without uuid (before Cilium 1.14) are recognised by their bytes', async () => {
     const events = [relayFlow(T0 + 1, {}, null), relayFlow(T0 + 2, {}, null), relayFlow(T0 + 3, {}, null)];
     const server = await start(events);
     server.breakStreamsAfter.push(2);

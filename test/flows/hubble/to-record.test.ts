@@ -14,7 +14,7 @@ import { observerCodec } from '../../../src/flows/sources/hubble/wire.ts';
 const TIME = '2024-05-01T10:00:00.123456789Z';
 const SECONDS = Date.parse('2024-05-01T10:00:00Z') / 1000;
 
-/** A FORWARDED egress TCP flow from shop/customer to shop/db:5432, as Cilium 1.16+ writes one. */
+/** A FORWARDED egress TCP flow from shop/customer to shop/db:5432, with the fields Cilium 1.15+ writes. */
 function flow(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     time: TIME,

@@ -279,7 +279,7 @@ function exactTime(v: unknown): number {
   return Number.isFinite(nanos) ? seconds + nanos / 1e9 : seconds;
 }
 
-/** A flow's identity for deduplication: its uuid (Cilium 1.13+), else its bytes hashed. */
+/** A flow's identity for deduplication: its uuid (Cilium 1.14+), else its bytes hashed. */
 function flowKey(flow: Record<string, unknown>, bytes: Buffer): string {
   const uuid = flow['uuid'];
   return typeof uuid === 'string' && uuid !== '' ? uuid : createHash('sha1').update(bytes).digest('base64');

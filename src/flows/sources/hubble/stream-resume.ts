@@ -5,7 +5,7 @@
 // ring buffers still hold from `since` on, then new flows as they come, merged from all nodes and
 // ordered by time only within a short sorting window (Relay's sort buffer, drained every second by
 // default): a flow may arrive after a later one of another node. Flows carry their time (to the
-// nanosecond) and, since Cilium 1.13, a `uuid`.
+// nanosecond) and, since Cilium 1.14, a `uuid` (flow.proto as cilium/hubble v0.12.0 vendors it).
 //
 // So a reconnection asks for flows `since` the newest time seen minus a margin that covers that
 // reordering, and every flow of the margin it was already given is recognised by its key (its
