@@ -447,3 +447,39 @@ describe('the file dispatch (withHubbleLines)', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('hostile values (test/support/hostile-values.ts) never reach a record unchecked', () => {
+  const SAFE_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9*])?$|^-$/;
+  const placements: [string, (v: string) => Record<string, unknown>][] = [
+    ['namespace', (v) => ({ source: { namespace: v, pod_name: 'web-0' } })],
+    ['pod_name', (v) => ({ source: { namespace: 'shop', pod_name: v } })],
+    ['label value', (v) => ({ source: { namespace: 'shop', pod_name: 'web-0', labels: [`k8s:app=${v}`] } })],
+    ['label key', (v) => ({ source: { namespace: 'shop', pod_name: 'web-0', labels: [`k8s:${v}=x`] } })],
+    ['workload', (v) => ({ source: { namespace: 'shop', pod_name: 'web-0', workloads: [{ name: v, kind: 'Deployment' }] } })],
+    ['policy name', (v) => ({ egress_allowed_by: [{ name: v, namespace: 'shop' }] })],
+    ['policy namespace', (v) => ({ egress_allowed_by: [{ name: 'p', namespace: v }] })],
+    ['service', (v) => ({ destination_service: { name: v, namespace: 'shop' } })],
+    ['destination name', (v) => ({ destination_names: [v] })],
+  ];
+  for (const [where, place] of placements) {
+    test(where, async () => {
+      const { HOSTILE_NAMES } = await import('../../support/hostile-values.ts');
+      for (const value of HOSTILE_NAMES) {
+        const r = hubbleEventToRecord(response(flow(place(value))));
+        if (!r.ok) continue;
+        const rec = r.record;
+        for (const e of [rec.source, rec.dest]) {
+          expect(e.name).toMatch(SAFE_NAME);
+          if (e.namespace !== null) expect(e.namespace).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+          for (const l of e.labels) expect(l).not.toMatch(/[\s"'\n<>{}\u202e]/);
+          if (e.workload) expect(e.workload.name).toMatch(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+        }
+        for (const h of rec.policies?.enforced ?? [])
+          expect(`${h.namespace ?? ''}/${h.name}`).toMatch(/^([a-z0-9-]*)\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+        // Underscores are DNS (SRV names): calico/names.ts normaliseDomain, shared by every source.
+        for (const d of rec.destDomains) expect(d).toMatch(/^[a-z0-9*_]([-a-z0-9._]*[a-z0-9_])?$/);
+        if (rec.destService) expect(rec.destService.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+      }
+    });
+  }
+});

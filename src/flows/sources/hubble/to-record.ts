@@ -371,7 +371,8 @@ function endpoint(v: unknown, ip: string | null, side: 'source' | 'destination')
     if (namespace.length > 63 || !validDnsLabel(namespace)) throw new Reject(`invalid ${side}.namespace`);
     const workload = workloadOf(e['workloads'], side);
     const pod = e['pod_name'];
-    if (pod !== undefined && pod !== null && typeof pod !== 'string') throw new Reject(`invalid ${side}.pod_name`);
+    if (pod !== undefined && pod !== null && (typeof pod !== 'string' || (pod !== '' && (pod.length > MAX_NAME || !validSubdomain(pod)))))
+      throw new Reject(`invalid ${side}.pod_name`);
     const name = pod ? aggregatePodName(pod, workload !== null) : '-';
     if (!validEndpointName('wep', name)) throw new Reject(`invalid ${side}.pod_name`);
     return { type: 'wep', name, namespace, labels: parsed.labels, ip: null, ...facts, ...(workload !== null ? { workload } : {}) };
