@@ -84,10 +84,8 @@ function pods(w: Workload): { name: string; ip: string }[] {
   });
 }
 
-interface EndRender {
-  /** The endpoint object for one line (a pod picked among the replicas). */
-  (rng: Random): { json: string; ip: string | null };
-}
+/** The endpoint object for one line (a pod picked among the replicas), and its address. */
+type EndRender = (rng: Random) => { json: string; ip: string | null };
 
 /** A workload's pods as endpoint objects, made once per workload and shape. */
 const podEndpoints = {
