@@ -1,6 +1,6 @@
 // `npm run bench [-- --sizes 1000000,4000000] [--profiles present,realistic] [--gzip 1000000]
 //                    [--goldmane 1000000] [--elasticsearch 100000] [--simulate 1000000] [--runs 3]
-//                    [--scale tiny|short|full] [--only file,goldmane,elasticsearch,simulate,scale]`
+//                    [--scale tiny|short|full] [--hubble 1000000] [--only file,goldmane,elasticsearch,simulate,scale,hubble]`
 // Measures each flow source against a baseline measured in the same run, as ratios:
 // - file: the whole `recommend` command (src/cli/main.ts: file -> FileFlowSource -> readFlows ->
 //   planRecommendations -> the YAML files written into a fresh directory -> the summary) against
@@ -14,6 +14,8 @@
 //   JSON.parses each page (bench/elasticsearch.ts), on the realistic profile's flows;
 // - simulate: the simulate command's path against the same read without evaluation, with flow x
 //   policy evaluations per second (bench/simulate.ts);
+// - hubble: the Hubble source over gRPC into readFlows against the same GetFlows call that only
+//   decodes, and a Hubble jsonpb file through `recommend` against read + JSON.parse (bench/hubble.ts);
 // - scale: how recommend and simulate grow with namespaces, workloads and distinct flows
 //   (bench/scale.ts; `--scale full` for the large sizes).
 // Every measurement runs in its own child process, so peak RSS is per measurement. Runs come in
@@ -31,6 +33,7 @@ import { parseArgs } from 'node:util';
 import { isProfileName, PROFILE_NAMES, PROFILES, type ProfileName } from '../src/generator/generate.ts';
 import { benchElasticsearch, ELASTICSEARCH_DEFAULT_BUCKETS } from './elasticsearch.ts';
 import { benchGoldmane, GOLDMANE_DEFAULT_RECORDS } from './goldmane.ts';
+import { benchHubble, HUBBLE_DEFAULT_RECORDS, type HubbleBenchResult, hubbleRows, hubbleSummary } from './hubble.ts';
 import { benchScale, parseScalePreset, type ScalePreset, type ScaleResult } from './scale.ts';
 import { benchSimulate, SIMULATE_DEFAULT_RECORDS, type SimulateResult } from './simulate.ts';
 import {
@@ -48,7 +51,7 @@ import {
 } from './support.ts';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
-const SOURCES = ['file', 'goldmane', 'elasticsearch', 'simulate', 'scale'] as const;
+const SOURCES = ['file', 'goldmane', 'elasticsearch', 'simulate', 'scale', 'hubble'] as const;
 type Source = (typeof SOURCES)[number];
 const DEFAULT_SIZES = [1_000_000, 4_000_000];
 const DEFAULT_GZIP_SIZES = [1_000_000];
@@ -71,6 +74,7 @@ interface Options {
   readonly goldmane: number;
   readonly elasticsearch: number;
   readonly simulate: number;
+  readonly hubble: number;
   readonly runs: number;
   readonly scale: ScalePreset;
   readonly only: ReadonlySet<Source>;
@@ -96,6 +100,7 @@ function parseOptions(argv: string[]): Options {
       goldmane: STRING,
       elasticsearch: STRING,
       simulate: STRING,
+      hubble: STRING,
       runs: STRING,
       scale: STRING,
       only: STRING,
@@ -111,6 +116,7 @@ function parseOptions(argv: string[]): Options {
     elasticsearch:
       values.elasticsearch === undefined ? ELASTICSEARCH_DEFAULT_BUCKETS : positiveInteger(values.elasticsearch, '--elasticsearch'),
     simulate: values.simulate === undefined ? SIMULATE_DEFAULT_RECORDS : positiveInteger(values.simulate, '--simulate'),
+    hubble: values.hubble === undefined ? HUBBLE_DEFAULT_RECORDS : positiveInteger(values.hubble, '--hubble'),
     runs: values.runs === undefined ? DEFAULT_RUNS : positiveInteger(values.runs, '--runs'),
     scale: parseScalePreset(values.scale),
     only: values.only === undefined ? new Set(SOURCES) : parseSources(values.only),
@@ -250,6 +256,9 @@ async function main(): Promise<void> {
     simulate = await benchSimulate(options.simulate, { runs });
   }
 
+  let hubble: HubbleBenchResult | null = null;
+  if (only.has('hubble')) hubble = await benchHubble(options.hubble, { runs });
+
   let scale: ScaleResult | null = null;
   if (only.has('scale')) {
     // One run per size: the growth factors compare sizes, and the large ones take minutes.
@@ -264,6 +273,7 @@ async function main(): Promise<void> {
     ...(goldmane === null ? [] : [{ source: 'goldmane realistic', comparison: goldmane }]),
     ...(elasticsearch === null ? [] : [{ source: 'elasticsearch realistic', comparison: elasticsearch }]),
     ...(simulate === null ? [] : [{ source: 'simulate', comparison: simulate }]),
+    ...(hubble === null ? [] : hubbleRows(hubble)),
   ]);
   const verdicts = reportFileVerdicts(files, options.profiles);
   console.log(`load average before ${loadBefore.map((l) => l.toFixed(2)).join(', ')}, after ${load()} (${cpuList.length} CPUs)`);
@@ -280,6 +290,7 @@ async function main(): Promise<void> {
     goldmane: goldmane === null ? null : { profile: 'realistic', ...summarize(goldmane) },
     elasticsearch: elasticsearch === null ? null : { profile: 'realistic', ...summarize(elasticsearch) },
     simulate: simulate === null ? null : summarize(simulate),
+    hubble: hubble === null ? null : hubbleSummary(hubble),
     scale:
       scale === null
         ? null

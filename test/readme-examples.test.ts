@@ -29,7 +29,7 @@ describe('README examples', () => {
       Object.values(config.clusters)
         .map((c) => c.flows.source)
         .sort(),
-    ).toEqual(['elasticsearch', 'file', 'goldmane']);
+    ).toEqual(['elasticsearch', 'file', 'goldmane', 'hubble']);
   });
 
   it('the repository configuration example is valid and gets the documented defaults', () => {

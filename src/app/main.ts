@@ -15,11 +15,12 @@ import { ConfigError } from '../config/config-error.ts';
 import { clusterConnection, loadDeploymentConfig } from '../config/deployment-config.ts';
 import { loadScheduleDefaults } from '../config/schedule-defaults.ts';
 import { openGoldmaneSource } from '../flows/sources/goldmane/goldmane-source.ts';
+import { openHubbleSource } from '../flows/sources/hubble/hubble-source.ts';
 import { openFlowSource } from '../flows/sources/open-flow-source.ts';
 import { loadTree, TEMPLATE_DIR } from '../tree/fs-tree.ts';
 import { packageVersion } from '../util/package-version.ts';
 import { policyRecommenderApp } from './app.ts';
-import { FlowCollectors } from './collect/collector.ts';
+import { type CollectedCluster, FlowCollectors } from './collect/collector.ts';
 import { githubMetricsPlugin } from './ops/github-metrics.ts';
 import { openInstrumented } from './ops/instrumented-flow-source.ts';
 import { AppMetrics } from './ops/metrics.ts';
@@ -63,13 +64,16 @@ async function serveApp(): Promise<void> {
   }
   const collectors = new FlowCollectors({
     clusters: new Map(
-      Object.entries(deployment.clusters).flatMap(([cluster, { flows }]) =>
-        flows.source === 'goldmane' ? [[cluster, () => openGoldmaneSource(flows.goldmane)] as const] : [],
+      Object.entries(deployment.clusters).flatMap(([cluster, { flows }]): [string, CollectedCluster][] =>
+        flows.source === 'goldmane'
+          ? [[cluster, { open: () => openGoldmaneSource(flows.goldmane), kind: 'goldmane', calicoEdition: 'open-source' }]]
+          : // Hubble keeps minutes of flows per node: collected continuously too (not Calico: no edition).
+            flows.source === 'hubble'
+            ? [[cluster, { open: () => openHubbleSource(flows.hubble), kind: 'hubble' }]]
+            : [],
       ),
     ),
     ...(collectorMemory !== undefined ? { maxBytes: Number(collectorMemory) * 1024 * 1024 } : {}),
-    // Every collected cluster is Goldmane's: open-source Calico.
-    calicoEdition: 'open-source',
     metrics,
     log: { info: (m) => console.log(m), warn: (m) => console.warn(m), error: (m) => console.error(m) },
   });

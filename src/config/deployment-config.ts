@@ -44,6 +44,30 @@ const goldmane = z.strictObject({
   timeout: seconds('30s'),
 });
 
+const hubble = z
+  .strictObject({
+    /** host:port of Hubble Relay, e.g. hubble-relay.kube-system.svc:443 (its service port; 4245 on the pod). */
+    address: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/, 'must be host:port'),
+    /** TLS: the CA bundle that signed Relay's server certificate. */
+    caFile: filePath.optional(),
+    /** Mutual TLS (Relay's `tls.server.mtls`): client certificate and key, together. */
+    certFile: filePath.optional(),
+    keyFile: filePath.optional(),
+    /** TLS server name to verify, when it differs from the address's host (e.g. *.hubble-relay.cilium.io). */
+    serverName: z.string().optional(),
+    /** Plain text, without TLS: only when asked for, and never together with TLS files. */
+    plaintext: z.literal(true).optional(),
+    /** Deadline of a one-off read (a run reading Relay directly). */
+    timeout: seconds('30s'),
+  })
+  .refine((c) => (c.plaintext === true) !== (c.caFile !== undefined), {
+    message: 'give caFile (TLS), or plaintext: true to connect without TLS',
+  })
+  .refine((c) => (c.certFile === undefined) === (c.keyFile === undefined), { message: 'certFile and keyFile go together' })
+  .refine((c) => c.plaintext !== true || (c.certFile === undefined && c.serverName === undefined), {
+    message: 'plaintext: true takes no certFile, keyFile or serverName',
+  });
+
 const elasticsearch = z
   .strictObject({
     /** e.g. https://tigera-secure-es-http.tigera-elasticsearch.svc:9200 (credentials go in files, not here). */
@@ -71,6 +95,7 @@ const elasticsearch = z
 const flows = z.discriminatedUnion('source', [
   z.strictObject({ source: z.literal('goldmane'), goldmane }),
   z.strictObject({ source: z.literal('elasticsearch'), elasticsearch }),
+  z.strictObject({ source: z.literal('hubble'), hubble }),
   z.strictObject({ source: z.literal('file'), file: z.strictObject({ paths: z.array(filePath).min(1) }) }),
 ]);
 
@@ -89,6 +114,7 @@ export type DeploymentConfig = z.infer<typeof schema>;
 export type ClusterConnection = z.infer<typeof cluster>;
 export type GoldmaneConfig = z.infer<typeof goldmane>;
 export type ElasticsearchConfig = z.infer<typeof elasticsearch>;
+export type HubbleConfig = z.infer<typeof hubble>;
 export type KubernetesAccess = z.infer<typeof kubernetes>;
 
 export function validateDeploymentConfig(value: unknown, source: string): DeploymentConfig {

@@ -16,7 +16,22 @@ export interface FlowEndpoint {
   readonly labels: readonly string[];
   /** Null when the flow log aggregated it away. */
   readonly ip: string | null;
+  /**
+   * Optional facts only some sources give (Hubble's); Calico's sources leave them out, and nothing
+   * above changes meaning when they are present.
+   * `entity`: what the endpoint is when it is no workload of the cluster's own, as the source names
+   * it (Cilium's reserved identities, pkg/identity/numericidentity.go: world, host, remote-node,
+   * kube-apiserver, health, unmanaged, ingress, init).
+   */
+  readonly entity?: EndpointEntity;
+  /** The source's numeric security identity of the endpoint (Cilium's), when it gives one. */
+  readonly identity?: number;
+  /** The controller that owns the pod, as the source names it (Cilium's `workloads`, recent releases). */
+  readonly workload?: { readonly kind: string; readonly name: string };
 }
+
+/** Entities an endpoint may be instead of (or beside) a workload; see FlowEndpoint.entity. */
+export type EndpointEntity = 'world' | 'host' | 'remote-node' | 'kube-apiserver' | 'health' | 'unmanaged' | 'ingress' | 'init';
 
 export type PolicyHitAction = 'allow' | 'deny' | 'pass' | 'log';
 
@@ -55,6 +70,11 @@ export interface PolicyHit {
   readonly action: PolicyHitAction;
   /** -1 means the tier's default action (no rule matched). */
   readonly ruleIndex: number;
+  /**
+   * When `kind` is `Other`: the kind as the source named it (Hubble's `egress_allowed_by` entries:
+   * `CiliumNetworkPolicy`, `CiliumClusterwideNetworkPolicy` ...), for a flavour that knows it.
+   */
+  readonly sourceKind?: string;
 }
 
 export function isStagedHit(hit: PolicyHit): boolean {

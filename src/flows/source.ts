@@ -8,7 +8,7 @@ import type { SkipReport } from './skip-report.ts';
 export type CalicoEdition = 'open-source' | 'enterprise';
 
 /** What kind of source, named as the deployment configuration names it (`flows.source`). */
-export type FlowSourceKind = 'file' | 'goldmane' | 'elasticsearch';
+export type FlowSourceKind = 'file' | 'goldmane' | 'elasticsearch' | 'hubble';
 
 /** Unix seconds, [from, to). A source may read more; the engine filters by the window anyway. */
 export interface TimeWindow {

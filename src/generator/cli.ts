@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import {
   DEFAULT_SPAN_SECONDS,
   describeScenarios,
+  FLOW_FORMATS,
+  type FlowFormat,
   type GenerateOptions,
   isProfileName,
   PROFILE_NAMES,
@@ -16,7 +18,9 @@ import { SCALE_LIMITS } from './scenarios/scale.ts';
 
 const USAGE =
   'usage: flows:generate (--scenario <name|list> | --profile present|realistic) --records <n> --out <file[.gz]> [--seed <int>] ' +
-  '[--end <ISO time|unix seconds>] [--span <6h|30m|90s|1d>] [--damaged <0..1>] [--namespaces <n>] [--workloads <n>] [--flows <n>] [--trace-form 3.31|3.32] [--shape compact|full]\n' +
+  '[--end <ISO time|unix seconds>] [--span <6h|30m|90s|1d>] [--damaged <0..1>] [--namespaces <n>] [--workloads <n>] [--flows <n>] [--trace-form 3.31|3.32] [--shape compact|full] [--format calico|hubble] [--gzip]\n' +
+  '  --format hubble: Hubble jsonpb lines (GetFlowsResponse, as `hubble observe -o jsonpb` prints them) instead of Calico flow-log lines\n' +
+  '  --gzip: compress (as an --out ending in .gz does)\n' +
   "  --profile: the bench's record profiles (full-shape records; present: multi-namespace, realistic: 200 namespaces, ~20,000 distinct flows)";
 
 class UsageError extends Error {}
@@ -75,6 +79,8 @@ function parseOptions(argv: string[]): Parsed {
         'trace-form': { type: 'string' },
         profile: { type: 'string' },
         shape: { type: 'string' },
+        format: { type: 'string' },
+        gzip: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -103,6 +109,10 @@ function parseOptions(argv: string[]): Parsed {
   if (values.damaged !== undefined && (values.damaged.trim() === '' || !(damaged >= 0 && damaged <= 1))) {
     throw new UsageError(`--damaged must be a fraction in [0, 1], got "${values.damaged}"`);
   }
+  if (values.format !== undefined && !FLOW_FORMATS.includes(values.format as FlowFormat))
+    throw new UsageError(`--format must be ${FLOW_FORMATS.join(' or ')}, got "${values.format}"`);
+  if (values.format === 'hubble' && damaged > 0)
+    throw new UsageError('--damaged applies to --format calico only (the damage is made of Calico fields)');
   const opts: GenerateOptions = {
     scenario: values.scenario,
     records: atLeastOne('records', parseCount('records', values.records)),
@@ -110,6 +120,8 @@ function parseOptions(argv: string[]): Parsed {
     spanSeconds: values.span === undefined ? DEFAULT_SPAN_SECONDS : parseSpan(values.span),
     damagedRatio: damaged,
     ...(shape === undefined ? {} : { shape }),
+    ...(values.format === undefined ? {} : { format: values.format as FlowFormat }),
+    ...(values.gzip ? { gzip: true } : {}),
   };
   if (values.seed !== undefined) {
     if (!/^-?\d+$/.test(values.seed) || !Number.isSafeInteger(Number(values.seed)))

@@ -57,6 +57,8 @@ describe('npm run bench', () => {
         '500',
         '--simulate',
         '3000',
+        '--hubble',
+        '3000',
         '--runs',
         '2',
         '--scale',
@@ -73,6 +75,7 @@ describe('npm run bench', () => {
       verdicts: { profile: string; peakRssGrowth: number; belowTarget: number[] }[];
       goldmane: Figures & { profile: string };
       elasticsearch: Figures & { profile: string };
+      hubble: { profile: string; grpc: Figures; file: Figures & { fileMb: number } };
       simulate: Figures & {
         policies: number;
         policiesByTier: Record<string, number>;
@@ -100,7 +103,15 @@ describe('npm run bench', () => {
     ]);
     expect(summary.goldmane).toMatchObject({ records: 3000, profile: 'realistic' });
     expect(summary.elasticsearch).toMatchObject({ records: 500, profile: 'realistic' });
-    for (const figures of [...summary.results, summary.goldmane, summary.elasticsearch, summary.simulate]) {
+    expect(summary.hubble).toMatchObject({ profile: 'realistic', grpc: { records: 3000 }, file: { records: 3000 } });
+    for (const figures of [
+      ...summary.results,
+      summary.goldmane,
+      summary.elasticsearch,
+      summary.simulate,
+      summary.hubble.grpc,
+      summary.hubble.file,
+    ]) {
       expect(figures.recordsPerSec).toBeGreaterThan(0);
       expect(figures.baselineRecordsPerSec).toBeGreaterThan(0);
       // Ratios of medians: records/s are records over the median wall time.

@@ -296,7 +296,9 @@ describe.each(Object.keys(IMAGES).map((dir) => [dir === '' ? 'deploy/' : `deploy
               ? [flows.goldmane.caFile, flows.goldmane.certFile, flows.goldmane.keyFile]
               : flows.source === 'elasticsearch'
                 ? [flows.elasticsearch.caFile, flows.elasticsearch.passwordFile, flows.elasticsearch.apiKeyFile]
-                : flows.file.paths;
+                : flows.source === 'hubble'
+                  ? [flows.hubble.caFile, flows.hubble.certFile, flows.hubble.keyFile]
+                  : flows.file.paths;
           return [...own, c.kubernetes !== undefined && 'kubeconfig' in c.kubernetes ? c.kubernetes.kubeconfig : undefined].filter(
             (f) => f !== undefined,
           );

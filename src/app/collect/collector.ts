@@ -10,6 +10,9 @@
 // read (flowsReadUntil, kept in its dashboard), so that and the coverage say exactly which flows
 // nobody read: those that started between the previous read and the oldest flow Goldmane still
 // held when collecting started, and those of outages longer than Goldmane keeps.
+//
+// Hubble Relay (Cilium) is collected the same way (hubble-source.ts follow): it keeps even less (a
+// ring buffer of events per node, minutes on a busy one), and says what it lost only in part.
 
 import { type Clock, systemClock } from '../../cluster/leader-election.ts';
 import { formatDuration } from '../../config/duration.ts';
@@ -30,7 +33,7 @@ import { HISTORY_SECONDS } from '../../flows/sources/goldmane/stream-resume.ts';
 import type { AppMetrics } from '../ops/metrics.ts';
 import { type DropCause, FlowStore } from './flow-store.ts';
 
-/** What a collector follows: Goldmane's source (GoldmaneFlowSource) is one. */
+/** What a collector follows: Goldmane's source (GoldmaneFlowSource) is one, Hubble Relay's (HubbleFlowSource) another. */
 export interface Follower {
   readonly description: string;
   readonly skipped: SkipReport;
@@ -38,6 +41,14 @@ export interface Follower {
   readonly inputsRead: number;
   follow(options: FollowOptions): Promise<void>;
 }
+
+/** What is followed, and how the collector speaks of it. */
+export type CollectedKind = 'goldmane' | 'hubble';
+const PEERS: Readonly<Record<CollectedKind, { readonly name: string; readonly keeps: string; readonly history: number }>> = {
+  goldmane: { name: 'Goldmane', keeps: 'about an hour', history: HISTORY_SECONDS },
+  // Hubble is asked for an hour back and sends what its nodes still hold (hubble-source.ts).
+  hubble: { name: 'Hubble Relay', keeps: 'minutes of flows per node', history: 3600 },
+};
 
 export interface CollectorLog {
   info(message: string): void;
@@ -76,6 +87,8 @@ export interface CollectorOptions {
   readonly slotSeconds?: number;
   /** Which Calico the followed source belongs to (Goldmane: open-source), for the runs' checks. */
   readonly calicoEdition?: CalicoEdition;
+  /** What is followed; default goldmane. */
+  readonly kind?: CollectedKind;
 }
 
 interface Running {
@@ -91,6 +104,8 @@ export class FlowCollector {
   #log: CollectorLog;
   readonly #store: FlowStore;
   readonly #calicoEdition: CalicoEdition | undefined;
+  readonly #kind: CollectedKind;
+  readonly #peer: (typeof PEERS)[CollectedKind];
   #history: number;
   #running: Running | null = null;
   #follower: Follower | null = null;
@@ -117,6 +132,8 @@ export class FlowCollector {
     this.#log = options.log ?? { info: () => undefined, warn: () => undefined, error: () => undefined };
     this.#history = options.history ?? DEFAULT_HISTORY_SECONDS;
     this.#calicoEdition = options.calicoEdition;
+    this.#kind = options.kind ?? 'goldmane';
+    this.#peer = PEERS[this.#kind];
     this.#store = new FlowStore({
       maxBytes: options.maxBytes,
       ...(options.slotSeconds !== undefined ? { slotSeconds: options.slotSeconds } : {}),
@@ -180,7 +197,7 @@ export class FlowCollector {
       const why =
         this.#running === null
           ? 'this replica does not collect'
-          : `collecting started at ${formatTime(this.#startedAt)} (${this.#why}) and has not reached Goldmane yet`;
+          : `collecting started at ${formatTime(this.#startedAt)} (${this.#why}) and has not reached ${this.#peer.name} yet`;
       return { from: this.#startedAt, to: this.#startedAt, before: why, missing: [] };
     }
     const from = this.#heldFrom;
@@ -205,7 +222,7 @@ export class FlowCollector {
 
   /** An outage in words; without the error (which may name hosts and addresses), for the dashboard. */
   #outage(since: number, error: string | null): string {
-    return `not reachable since ${formatTime(since)}${error ? ` (${error})` : ''}; this cluster is left as it is until it is, and what Goldmane still holds then (about an hour) is collected`;
+    return `not reachable since ${formatTime(since)}${error ? ` (${error})` : ''}; this cluster is left as it is until it is, and what ${this.#peer.name} still holds then (${this.#peer.keeps}) is collected`;
   }
 
   /** The FlowSource a run reads: this collector's flows, from the window's start up to its end. */
@@ -216,7 +233,7 @@ export class FlowCollector {
     const calicoEdition = this.#calicoEdition;
     const description = `${this.#description()}, collected since ${formatTime(this.#startedAt)}`;
     return {
-      kind: 'goldmane',
+      kind: this.#kind,
       description,
       skipped,
       unlearnable,
@@ -229,10 +246,10 @@ export class FlowCollector {
         const now = this.#now();
         const unavailable = this.unavailable(now);
         if (unavailable !== null) {
-          this.#metrics?.flowSourceErrors.inc({ cluster: this.cluster, source: 'goldmane' });
+          this.#metrics?.flowSourceErrors.inc({ cluster: this.cluster, source: this.#kind });
           throw new FlowSourceError(
             unavailable,
-            this.#outageSince === null ? {} : { shown: `Goldmane ${this.#outage(this.#outageSince, null)}` },
+            this.#outageSince === null ? {} : { shown: `${this.#peer.name} ${this.#outage(this.#outageSince, null)}` },
           );
         }
         // The metrics say what the run's summary will: count what the follower read since its last progress.
@@ -266,7 +283,7 @@ export class FlowCollector {
   async #loop(signal: AbortSignal): Promise<void> {
     let failures = 0;
     // As far back as Goldmane holds: follow() says where that is (a `lost` before the first connection).
-    let since = this.#startedAt - HISTORY_SECONDS;
+    let since = this.#startedAt - this.#peer.history;
     while (!signal.aborted) {
       let follower: Follower;
       try {
@@ -307,7 +324,7 @@ export class FlowCollector {
         this.#connectedAt = now;
         if (this.#heldFrom === null) {
           this.#heldFrom = event.from;
-          this.#before = `collecting started at ${formatTime(this.#startedAt)} (${this.#why}), and Goldmane no longer held older flows (it keeps about an hour)`;
+          this.#before = `collecting started at ${formatTime(this.#startedAt)} (${this.#why}), and ${this.#peer.name} no longer held older flows (it keeps ${this.#peer.keeps})`;
         }
         this.#report();
         break;
@@ -318,7 +335,10 @@ export class FlowCollector {
         // Before the first connection: history Goldmane no longer held when collecting started.
         if (this.#heldFrom === null) break;
         const since = this.#outageSince === null ? '' : ` from ${formatTime(this.#outageSince)} to ${formatTime(now)}`;
-        const reason = `Goldmane could not be followed${since}${this.#lastError ? ` (${this.#lastError})` : ''}, for longer than it keeps flows (about an hour)`;
+        const reason =
+          this.#kind === 'goldmane'
+            ? `Goldmane could not be followed${since}${this.#lastError ? ` (${this.#lastError})` : ''}, for longer than it keeps flows (about an hour)`
+            : `${this.#peer.name} reported these flows lost (lost_events)`;
         this.#addMissing({ from: event.from, to: event.to, reason }, 'unreachable');
         this.#log.warn(`cluster ${this.cluster}: flows between ${formatTime(event.from)} and ${formatTime(event.to)} are lost: ${reason}`);
         break;
@@ -380,7 +400,7 @@ export class FlowCollector {
   #count(): void {
     const f = this.#follower;
     if (f === null || this.#metrics === undefined) return;
-    const labels = { cluster: this.cluster, source: 'goldmane' };
+    const labels = { cluster: this.cluster, source: this.#kind };
     this.#metrics.flowInputsRead.inc(labels, f.inputsRead - this.#counted.read);
     this.#metrics.flowInputsSkipped.inc(labels, f.skipped.total - this.#counted.skipped);
     this.#metrics.flowInputsUnlearnable.inc(labels, f.unlearnable.total - this.#counted.unlearnable);
@@ -398,10 +418,20 @@ export class FlowCollector {
 }
 
 export interface CollectorsOptions extends Omit<CollectorOptions, 'cluster' | 'open' | 'maxBytes'> {
-  /** The clusters whose flows are collected (Goldmane's), and how to open each one's follower. */
-  readonly clusters: ReadonlyMap<string, () => Promise<Follower>>;
+  /**
+   * The clusters whose flows are collected (Goldmane's, Hubble's), and how to open each one's
+   * follower; with what is followed and its Calico edition when it is not Goldmane (the default).
+   */
+  readonly clusters: ReadonlyMap<string, (() => Promise<Follower>) | CollectedCluster>;
   /** The estimated bytes all collectors together may hold, shared equally. Default 128 MiB. */
   readonly maxBytes?: number;
+}
+
+export interface CollectedCluster {
+  readonly open: () => Promise<Follower>;
+  readonly kind: CollectedKind;
+  /** Undefined: not Calico, or not known (overrides the collectors' calicoEdition for this cluster). */
+  readonly calicoEdition?: CalicoEdition;
 }
 
 /** The collectors of every collected cluster, started and stopped together (with the Lease). */
@@ -411,7 +441,22 @@ export class FlowCollectors {
   constructor(options: CollectorsOptions) {
     const { clusters, maxBytes = DEFAULT_MAX_BYTES, ...each } = options;
     const share = Math.floor(maxBytes / Math.max(1, clusters.size));
-    for (const [cluster, open] of clusters) this.#collectors.set(cluster, new FlowCollector({ ...each, cluster, open, maxBytes: share }));
+    const { calicoEdition: sharedEdition, ...shared } = each;
+    for (const [cluster, entry] of clusters) {
+      const { open, kind, calicoEdition } =
+        typeof entry === 'function' ? { open: entry, kind: undefined, calicoEdition: sharedEdition } : entry;
+      this.#collectors.set(
+        cluster,
+        new FlowCollector({
+          ...shared,
+          cluster,
+          open,
+          maxBytes: share,
+          ...(kind !== undefined ? { kind } : {}),
+          ...(calicoEdition !== undefined ? { calicoEdition } : {}),
+        }),
+      );
+    }
   }
 
   /** Where the collectors log from now on (the App's logger, once it is loaded). */

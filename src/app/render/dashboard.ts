@@ -135,6 +135,8 @@ export function sourceKindName(kind: FlowSourceKind): string {
       return 'Goldmane';
     case 'elasticsearch':
       return "Calico Enterprise's Elasticsearch flow logs";
+    case 'hubble':
+      return 'Hubble Relay (Cilium)';
   }
 }
 

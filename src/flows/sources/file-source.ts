@@ -13,6 +13,7 @@ import { DEFAULT_MAX_LINE_BYTES, type LineSink, readLines } from '../line-reader
 import type { FlowRecord } from '../record.ts';
 import { SkipReport } from '../skip-report.ts';
 import { type FlowSource, FlowSourceError, type TimeWindow } from '../source.ts';
+import { withHubbleLines } from './hubble/jsonpb-line.ts';
 
 const FLOW_FILE = /\.(log|json|jsonl)(\.gz)?$/;
 const STDIN = '-';
@@ -101,7 +102,8 @@ export class FileFlowSource implements FlowSource {
   // The window is not needed: files hold what they hold and the engine filters by time.
   async read(_window: TimeWindow, onRecord: (record: FlowRecord) => void): Promise<void> {
     // One parser (and cache) per read: what it learned of the flows dies with the read.
-    const parse = this.#options.parser === 'reference' ? parseCalicoFlowLog : lineParser(new FlowLogParser());
+    // Hubble's jsonpb lines are recognised per line (hubble/jsonpb-line.ts); Calico's keep their parser.
+    const parse = withHubbleLines(this.#options.parser === 'reference' ? parseCalicoFlowLog : lineParser(new FlowLogParser()));
     for (const file of this.#files) await this.#readFile(file, parse, onRecord);
   }
 

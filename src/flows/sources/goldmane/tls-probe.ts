@@ -12,6 +12,8 @@ export interface ProbeTarget {
   /** The name the server certificate must carry. */
   readonly serverName: string;
   readonly secureContext: SecureContext;
+  /** What should be listening, for the messages; default Goldmane. */
+  readonly peer?: string;
 }
 
 /** `host:port` or `[v6]:port`, as the deployment config accepts them. */
@@ -50,7 +52,7 @@ export function probeTls(target: ProbeTarget, timeoutMs: number): Promise<string
     });
     // An HTTP/2 server speaks first (its SETTINGS frame): data means the server accepted us.
     socket.on('data', () => done(null));
-    socket.on('error', (e: NodeJS.ErrnoException) => done(describe(e)));
+    socket.on('error', (e: NodeJS.ErrnoException) => done(describe(e, target.peer ?? 'Goldmane')));
     socket.on('close', () =>
       done(
         secured
@@ -65,10 +67,10 @@ function checkIdentity(serverName: string, cert: PeerCertificate): Error | undef
   return checkServerIdentity(serverName, cert);
 }
 
-function describe(e: NodeJS.ErrnoException): string {
+function describe(e: NodeJS.ErrnoException, peer: string): string {
   switch (e.code) {
     case 'ECONNREFUSED':
-      return 'TLS check: connection refused (is Goldmane running at this address?)';
+      return `TLS check: connection refused (is ${peer} running at this address?)`;
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return 'TLS check: the host name does not resolve';
