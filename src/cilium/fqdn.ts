@@ -32,9 +32,10 @@ export function fqdnMatches(selector: FqdnSelector, name: string): Truth {
   const target = fqdn(name);
   if ('matchName' in selector) return fqdn(selector.matchName) === target;
   const pattern = selector.matchPattern.trim();
-  // 1.16: exactly "*" matches every name; main: `^[*]{1,}[.]?$`.
+  // 1.16: exactly "*" matches every name; main: every pattern of `^[*]{1,}[.]?$` (dnsWildcardRegex)
+  // does, which on 1.16 (and up to 1.19) are single-label wildcards.
   if (pattern === '*') return true;
-  if (/^[*]+[.]?$/.test(pattern)) return 'unknown';
+  if (/^[*]+[.]?$/.test(pattern)) return patternRegExp(pattern).test(target) ? true : 'unknown';
   const older = patternRegExp(pattern).test(target);
   if (!pattern.startsWith('**.')) return older;
   const rest = patternRegExp(pattern.slice(3));

@@ -60,7 +60,7 @@ function labelsFor(key: SelectorKey, labels: readonly Label[]): readonly Label[]
  * unknown. Where an `any:` key finds labels of several sources with different values, Cilium's
  * Get returns the first in its sorted array, which we do not reproduce: unknown if they disagree.
  */
-export function requirementMatches(r: Requirement, labels: readonly Label[] | null, complete = true): Truth {
+function requirementMatches(r: Requirement, labels: readonly Label[] | null, complete = true): Truth {
   if (labels === null) return 'unknown';
   const found = labelsFor(r.key, labels);
   const exists = found.length > 0;

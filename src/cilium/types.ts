@@ -13,7 +13,7 @@ export interface SelectorKey {
   readonly key: string;
 }
 
-export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 
 export interface Requirement {
   readonly key: SelectorKey;
@@ -58,7 +58,7 @@ export interface PortProtocol {
   readonly protocol: L4Protocol;
 }
 
-export interface HttpRule {
+interface HttpRule {
   readonly method?: string;
   readonly path?: string;
   readonly host?: string;
@@ -68,7 +68,7 @@ export interface HttpRule {
 
 export type FqdnSelector = { readonly matchName: string } | { readonly matchPattern: string };
 
-export interface L7Rules {
+interface L7Rules {
   readonly http?: readonly HttpRule[];
   readonly kafka?: readonly Readonly<Record<string, unknown>>[];
   readonly dns?: readonly FqdnSelector[];
@@ -84,10 +84,6 @@ export interface PortRule {
   readonly terminatingTLS?: unknown;
   readonly originatingTLS?: unknown;
   readonly listener?: unknown;
-}
-
-export interface PortDenyRule {
-  readonly ports: readonly PortProtocol[];
 }
 
 export interface IcmpField {
@@ -141,7 +137,7 @@ export interface Rule {
   readonly description?: string;
 }
 
-export type CiliumPolicyKind = 'CiliumNetworkPolicy' | 'CiliumClusterwideNetworkPolicy';
+type CiliumPolicyKind = 'CiliumNetworkPolicy' | 'CiliumClusterwideNetworkPolicy';
 
 export interface CiliumPolicy {
   readonly kind: CiliumPolicyKind;

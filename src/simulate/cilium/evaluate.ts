@@ -135,8 +135,11 @@ function evaluateLeg(
   for (const s of uncertain)
     reasons.push(`${s.policy.name}: whether it selects the ${direction === 'egress' ? 'source' : 'destination'} is not known`);
 
-  const enforced = mode === 'always' || certain.length > 0;
-  const defaultDeny = mode === 'always' || certain.some((s) => asksDefaultDeny(s.rule, direction, options));
+  // An endpoint still without labels (reserved:init) is always enforced, default deny
+  // ([MAIN] pkg/policy/repository.go `if policyMode == option.AlwaysEnforce || lbls.Has(labels.IDNameInit)`).
+  const always = mode === 'always' || (local.kind === 'entity' && local.entity === 'init');
+  const enforced = always || certain.length > 0;
+  const defaultDeny = always || certain.some((s) => asksDefaultDeny(s.rule, direction, options));
 
   const context = (s: Selected, deny: boolean) => ({ policy: s.policy, subjectSelector: s.rule.endpointSelector, direction, deny });
   const entries = (s: Selected, deny: boolean): readonly PeerRule[] =>
