@@ -87,8 +87,8 @@ spec:
       except:
       - 10.96.0.0/12
 `;
-// examples/policies/l4/cidr_l4_combined.yaml as the note quotes it (docs layer4.rst: "will not be
-// able to communicate ... on ports other than port 80"); the file itself was not read.
+// [examples] examples/policies/l4/cidr_l4_combined.yaml @e0cc421a (Documentation/security/policy/layer4.rst
+// @2a6c3300: "will not be able to communicate ... on ports other than port 80").
 const CIDR_L4 = `apiVersion: "cilium.io/v2"
 kind: CiliumNetworkPolicy
 metadata:
@@ -136,7 +136,8 @@ spec:
   - fromEntities:
     - "all"
 `;
-// Documentation/security/policy/deny.rst's table: allow L3 from client + L4 80, 81 (L7 HTTP on 80), and a deny.
+// Documentation/security/policy/deny.rst @669f18e3, its table: allow L3 from client + L4 80, 81 (L7 HTTP
+// on 80), with a deny of 80/TCP (column 2), of L3 from client (column 3), both (column 4), or the deny alone (column 5).
 const DENY_TABLE_ALLOWS = `apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata:
@@ -188,7 +189,8 @@ spec:
     - matchLabels:
         app: client
 `;
-// [examples] examples/kubernetes-dns/dns-matchname.yaml @669f18e3 (docs security/dns.rst).
+// [examples] examples/kubernetes-dns/dns-matchname.yaml @669f18e3 (Documentation/security/dns.rst @895b694d:
+// api.github.com "HTTP/2 200", support.github.com "Connection timed out").
 const DNS_MATCHNAME = `apiVersion: "cilium.io/v2"
 kind: CiliumNetworkPolicy
 metadata:
@@ -215,7 +217,9 @@ spec:
 `;
 // [examples] examples/kubernetes-dns/dns-pattern.yaml @21d690e1.
 const DNS_PATTERN = DNS_MATCHNAME.replace('matchName: "api.github.com"', 'matchPattern: "*.github.com"');
-// examples/kubernetes-dns/dns-port.yaml as docs security/dns.rst describes it: the pattern rule with 443/TCP.
+// examples/kubernetes-dns/dns-port.yaml as Documentation/security/dns.rst @895b694d uses it (the
+// `*.github.com` rule with 443/TCP: "access to http://support.github.com on port 80 will be denied");
+// the stored file @016eba9f is an older `*.twitter.com` variant of the same shape.
 const DNS_PORT = DNS_PATTERN.replace(
   '    - matchPattern: "*.github.com"\n',
   '    - matchPattern: "*.github.com"\n    toPorts:\n    - ports:\n      - port: "443"\n        protocol: TCP\n',
@@ -498,6 +502,41 @@ export const FACTS: readonly Fact[] = [
     why: 'deny.rst table col 3: L3 deny covers all ports',
     policies: DENY_TABLE_ALLOWS + '---\n' + DENY_FROM_CLIENT,
     flow: { source: pod('default', 'app=client'), destination: pod('default', 'app=server'), ...tcp(81) },
+    expect: 'denied',
+  },
+  {
+    id: '20-col1-80',
+    why: 'deny.rst table col 1: no deny, the L3 rule allows 80 too',
+    policies: DENY_TABLE_ALLOWS,
+    flow: { source: pod('default', 'app=client'), destination: pod('default', 'app=server'), ...tcp(80) },
+    expect: 'allowed',
+  },
+  {
+    id: '21-col3-80',
+    why: 'deny.rst table col 3: 80 denied',
+    policies: DENY_TABLE_ALLOWS + '---\n' + DENY_FROM_CLIENT,
+    flow: { source: pod('default', 'app=client'), destination: pod('default', 'app=server'), ...tcp(80) },
+    expect: 'denied',
+  },
+  {
+    id: '21-col3-icmp',
+    why: 'deny.rst table col 3: ping denied',
+    policies: DENY_TABLE_ALLOWS + '---\n' + DENY_FROM_CLIENT,
+    flow: { source: pod('default', 'app=client'), destination: pod('default', 'app=server'), ...echo },
+    expect: 'denied',
+  },
+  {
+    id: '21-col4-81',
+    why: 'deny.rst table col 4',
+    policies: DENY_TABLE_ALLOWS + '---\n' + DENY_PORT_80 + '---\n' + DENY_FROM_CLIENT,
+    flow: { source: pod('default', 'app=client'), destination: pod('default', 'app=server'), ...tcp(81) },
+    expect: 'denied',
+  },
+  {
+    id: '21b-80',
+    why: 'deny.rst table col 5',
+    policies: DENY_PORT_80,
+    flow: { source: pod('default', 'app=client'), destination: pod('default', 'app=server'), ...tcp(80) },
     expect: 'denied',
   },
   {
