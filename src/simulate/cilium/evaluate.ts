@@ -40,8 +40,12 @@ interface Selected {
   readonly truth: Truth;
 }
 
-/** Endpoints with policy of their own: pods, and Cilium's health, ingress and init endpoints; nodes with host policies. */
-type Subject = { readonly kind: 'endpoint'; readonly peer: CiliumPeer } | { readonly kind: 'node' } | null;
+/**
+ * Endpoints with policy of their own: pods, and Cilium's health, ingress and init endpoints; nodes
+ * with host policies. `certain` false: the peer may not be a node at all (kube-apiserver may be
+ * outside the cluster).
+ */
+type Subject = { readonly kind: 'endpoint'; readonly peer: CiliumPeer } | { readonly kind: 'node'; readonly certain: Truth } | null;
 
 function subjectOf(peer: CiliumPeer): Subject {
   if (peer.kind === 'pod') return { kind: 'endpoint', peer };
@@ -53,8 +57,9 @@ function subjectOf(peer: CiliumPeer): Subject {
       return { kind: 'endpoint', peer };
     case 'host':
     case 'remote-node':
+      return { kind: 'node', certain: true };
     case 'kube-apiserver':
-      return { kind: 'node' };
+      return { kind: 'node', certain: peerIdentity(peer, {}).node };
     default:
       return null;
   }
@@ -72,8 +77,8 @@ const ref = (p: CiliumPolicy): PolicyRef => ({ kind: p.kind, name: p.name, names
  */
 function ruleSelects(policy: CiliumPolicy, rule: Rule, subject: NonNullable<Subject>, options: CiliumOptions): Truth {
   if (subject.kind === 'node') {
-    if (rule.nodeSelector === undefined) return false;
-    return rule.nodeSelector.requirements.length === 0 ? true : 'unknown';
+    if (rule.nodeSelector === undefined || subject.certain === false) return false;
+    return rule.nodeSelector.requirements.length === 0 && subject.certain === true ? true : 'unknown';
   }
   if (rule.endpointSelector === undefined) return false;
   const id = peerIdentity(subject.peer, options);
@@ -160,8 +165,10 @@ function evaluateLeg(
 
   // k8s mode: allow-localhost=always lets the local host reach its endpoints ([MAIN] pkg/policy/repository.go
   // `if option.Config.AlwaysAllowLocalhost() ...`; docs layer3.rst). Whether a deny rule overrides it is not verified.
+  // Not for a node's own host policy (`securityIdentity.ID != identity.ReservedIdentityHost`).
   const localHost =
     direction === 'ingress' &&
+    subject.kind === 'endpoint' &&
     flow.source.kind === 'entity' &&
     flow.source.entity === 'host' &&
     (options.allowLocalhost ?? 'always') === 'always';

@@ -345,16 +345,33 @@ function fqdnsMatch(entry: PeerRule, id: PeerIdentity, flow: CiliumFlow, c: Crit
 // ---------------------------------------------------------------------------------------------
 // Ports, protocols, ICMP, L7
 
-const ANY_PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
-/** Extended IP protocols of main (l4.go ProtoVRRP ...), as IANA numbers. */
-const EXTENDED: Readonly<Partial<Record<L4Protocol, number>>> = { VRRP: 112, IGMP: 2, GRE: 47, IPIP: 4, IPV6: 41, ESP: 50, AH: 51 };
+/** Rule protocols as IANA numbers: TCP, UDP, SCTP, and the extended IP protocols of main (l4.go ProtoVRRP ...). */
+const NUMBERS: Readonly<Record<Exclude<L4Protocol, 'ANY'>, number>> = {
+  TCP: 6,
+  UDP: 17,
+  SCTP: 132,
+  VRRP: 112,
+  IGMP: 2,
+  GRE: 47,
+  IPIP: 4,
+  IPV6: 41,
+  ESP: 50,
+  AH: 51,
+};
+const EXTENDED: ReadonlySet<L4Protocol> = new Set(['VRRP', 'IGMP', 'GRE', 'IPIP', 'IPV6', 'ESP', 'AH']);
 
+/** By number, so a flow's protocol may be a name or its number. */
 function protocolMatches(rule: L4Protocol, flow: Protocol): boolean {
+  const n = protocolNumber(flow);
   // ANY (or omitted) = TCP, UDP and SCTP, not ICMP ([1.16] pkg/policy/rule.go `if p.Protocol.IsAny()`).
-  if (rule === 'ANY') return ANY_PROTOCOLS.includes(flow);
-  const extended = EXTENDED[rule];
-  if (extended !== undefined) return protocolNumber(flow) === extended;
-  return rule === flow;
+  if (rule === 'ANY') return n === 6 || n === 17 || n === 132;
+  return NUMBERS[rule] === n;
+}
+
+/** ICMP's family by protocol number (1 = ICMP, 58 = ICMPv6). */
+function icmpFamily(flow: Protocol): 'IPv4' | 'IPv6' | null {
+  const n = protocolNumber(flow);
+  return n === 1 ? 'IPv4' : n === 58 ? 'IPv6' : null;
 }
 
 function portProtocolMatches(p: PortProtocol, flow: CiliumFlow, c: Criteria): Truth {
@@ -363,7 +380,7 @@ function portProtocolMatches(p: PortProtocol, flow: CiliumFlow, c: Criteria): Tr
     return 'unknown';
   }
   if (!protocolMatches(p.protocol, flow.protocol)) return false;
-  if (EXTENDED[p.protocol] !== undefined) return true;
+  if (EXTENDED.has(p.protocol)) return true;
   if (typeof p.port === 'string') {
     // Named ports resolve against pod specs (pkg/policy/l4.go), which flows do not carry.
     c.reasons.push(`named port '${p.port}': its number is not in the flow`);
@@ -386,7 +403,7 @@ function portsMatch(entry: PeerRule, context: RuleContext, flow: CiliumFlow, c: 
       c.reasons.push('the flow names no protocol');
       return 'unknown';
     }
-    const family = flow.protocol === 'ICMP' ? 'IPv4' : flow.protocol === 'ICMPv6' ? 'IPv6' : null;
+    const family = icmpFamily(flow.protocol);
     if (family === null) return false;
     const fields = entry.icmps.filter((f) => f.family === family);
     if (fields.length === 0) return false;

@@ -233,6 +233,39 @@ spec:
     expect(verdict(range, client, server, { destPort: 8081 }).verdict).toBe('denied');
   });
 
+  test('a flow protocol given as its number is that protocol (IANA: 6 TCP, 17 UDP, 1 ICMP)', () => {
+    expect(verdict(egress('toPorts: [{ports: [{port: "80", protocol: TCP}]}]'), client, server, { protocol: 6 }).verdict).toBe('allowed');
+    expect(verdict(egress('toPorts: [{ports: [{port: "80"}]}]'), client, server, { protocol: 17 }).verdict).toBe('allowed');
+    expect(verdict(egress('icmps: [{fields: [{type: 8}]}]'), client, server, { protocol: 1, destPort: null, icmpType: 8 }).verdict).toBe(
+      'allowed',
+    );
+  });
+
+  test('host policies and the API server: it may be outside the cluster, where no host policy applies', () => {
+    const yaml = `apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: host-deny}
+spec:
+  nodeSelector: {}
+  ingress: [{}]
+`;
+    expect(verdict(yaml, client, entity('kube-apiserver', '10.0.0.1')).verdict).toBe('unknown');
+    const inCluster: CiliumPeer = {
+      kind: 'entity',
+      entity: 'kube-apiserver',
+      ip: '10.0.0.1',
+      labels: [
+        { source: 'reserved', key: 'kube-apiserver', value: '' },
+        { source: 'reserved', key: 'remote-node', value: '' },
+      ],
+    };
+    expect(verdict(yaml, client, inCluster).verdict).toBe('denied');
+    const external: CiliumPeer = { ...inCluster, labels: [inCluster.labels![0]!, { source: 'reserved', key: 'world', value: '' }] };
+    expect(verdict(yaml, client, external).verdict).toBe('allowed');
+    // The local-host exception is for endpoints, not for the node's own host policy (repository.go).
+    expect(verdict(yaml, entity('host', '192.168.0.5'), entity('host', '192.168.0.5')).verdict).toBe('denied');
+  });
+
   test('0.0.0.0/0 does not cover IPv6 ([MAIN] pkg/labels/cidr.go)', () => {
     const yaml = egress('toCIDR: [0.0.0.0/0]');
     expect(verdict(yaml, client, world('2001:db8::1')).verdict).toBe('denied');
