@@ -18,7 +18,8 @@
 import { AppsV1Api, BatchV1Api, type ConfigurationOptions, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { isDnsLabel, isDnsSubdomain } from '../calico/names.ts';
 import type { CalicoRelease } from '../calico/release.ts';
-import { CHURN_LABELS, type Workload, type WorkloadKind } from '../engine/workloads.ts';
+import type { WorkloadKind } from '../engine/model.ts';
+import { CHURN_LABELS, type Workload } from '../engine/workloads.ts';
 import { SkipReport } from '../flows/skip-report.ts';
 import type { NamespaceContext } from '../plan/plan.ts';
 import { appendAll } from '../util/append.ts';

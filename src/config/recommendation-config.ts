@@ -12,7 +12,7 @@ import {
   parseCalicoRelease,
 } from '../calico/release.ts';
 import { parseSelector, type Selector, SelectorSyntaxError } from '../calico/selector.ts';
-import { WORKLOAD_KINDS, type WorkloadKind } from '../engine/workloads.ts';
+import { WORKLOAD_KINDS, type WorkloadKind } from '../engine/model.ts';
 import { ConfigError, configIssues, inOurWords } from './config-error.ts';
 import { parseConfigYaml } from './config-yaml.ts';
 import { formatDuration, parseDuration } from './duration.ts';

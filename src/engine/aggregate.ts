@@ -3,6 +3,7 @@
 // protocol x port; with microsegmentation also x local and remote endpoint), never by the number
 // of records.
 
+import { isDnsSubdomain } from '../calico/names.ts';
 import { protocolHasPorts } from '../calico/protocol.ts';
 import type { FlowEndpoint, FlowRecord } from '../flows/record.ts';
 import { type LearnContext, learn, type NotLearned } from './learn.ts';
@@ -18,6 +19,8 @@ import {
   type HostEndpointObservation,
   mergeEvidence,
   type ObservedAtom,
+  WORKLOAD_KINDS,
+  type WorkloadKind,
 } from './model.ts';
 
 export interface Observations {
@@ -113,10 +116,16 @@ export class FlowAggregator {
   }
 
   #ref(endpoint: FlowEndpoint): { ref: EndpointRef; id: number } {
-    const raw = `${endpoint.namespace}/${endpoint.name}/${endpoint.labels.join(',')}`;
+    const workload = ownerOf(endpoint);
+    const raw = `${endpoint.namespace}/${endpoint.name}/${endpoint.labels.join(',')}${workload === undefined ? '' : `/${workload.kind}/${workload.name}`}`;
     let known = this.#refs.get(raw);
     if (known === undefined) {
-      const ref: EndpointRef = { namespace: endpoint.namespace!, name: endpoint.name, labels: [...endpoint.labels].sort(compareStrings) };
+      const ref: EndpointRef = {
+        namespace: endpoint.namespace!,
+        name: endpoint.name,
+        labels: [...endpoint.labels].sort(compareStrings),
+        ...(workload === undefined ? {} : { workload }),
+      };
       // The same endpoint with its labels in another order is the same endpoint.
       const key = endpointKey(ref);
       const same = this.#byKey.get(key);
@@ -178,4 +187,11 @@ function addEvidence(e: Evidence, record: FlowRecord, remoteIps: number): void {
   if (record.startTime < e.firstSeen) e.firstSeen = record.startTime;
   if (record.endTime > e.lastSeen) e.lastSeen = record.endTime;
   e.remoteIps |= remoteIps;
+}
+
+/** The pods' controller as the source names it, when it is a workload kind with a valid name. */
+function ownerOf(endpoint: FlowEndpoint): EndpointRef['workload'] {
+  const owner = endpoint.workload;
+  if (owner === undefined || !(WORKLOAD_KINDS as readonly string[]).includes(owner.kind) || !isDnsSubdomain(owner.name)) return undefined;
+  return { kind: owner.kind as WorkloadKind, name: owner.name };
 }

@@ -65,12 +65,21 @@ export interface ObservedAtom {
 }
 
 /** A workload endpoint as a flow record names it: its aggregated pod-name prefix and its labels. */
+/** The controllers whose pods are a workload (microsegmentation's unit). */
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'CronJob' | 'Job';
+export const WORKLOAD_KINDS: readonly WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Job'];
+
 export interface EndpointRef {
   readonly namespace: string;
   /** `customer-6b687c8dcb-*` (aggregated), a pod name, or `-` when the log does not say. */
   readonly name: string;
   /** `key=value` as in the record, sorted; only the labels common to the aggregated pods. */
   readonly labels: readonly string[];
+  /**
+   * The controller that owns the pods when the source names it (Hubble's `workloads`): taken over
+   * inferring it from names and labels, which Cilium's label filter leaves too few of.
+   */
+  readonly workload?: { readonly kind: WorkloadKind; readonly name: string };
 }
 
 /**
@@ -100,7 +109,8 @@ export interface HostEndpointObservation {
 }
 
 export function endpointKey(e: EndpointRef): string {
-  return `${e.namespace}/${e.name}/${e.labels.join(',')}`;
+  const key = `${e.namespace}/${e.name}/${e.labels.join(',')}`;
+  return e.workload === undefined ? key : `${key}/${e.workload.kind}/${e.workload.name}`;
 }
 
 /** A stable, human-readable identity of a peer; also used in annotations. */

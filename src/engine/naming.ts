@@ -14,7 +14,8 @@ import { createHash } from 'node:crypto';
 import { type CalicoRelease, calicoReleaseAtLeast } from '../calico/release.ts';
 import type { Flavor } from '../config/recommendation-config.ts';
 import type { PolicyHit, PolicyHitKind } from '../flows/record.ts';
-import { WORKLOAD_KINDS, type WorkloadId } from './workloads.ts';
+import { WORKLOAD_KINDS } from './model.ts';
+import type { WorkloadId } from './workloads.ts';
 
 const SUFFIX = '-recommendation';
 /** Kubernetes object names (DNS subdomains) and, with room for `.yaml`, file names. */

@@ -2,9 +2,8 @@
 // rendered from these types.
 
 import type { RuleSummary } from './flavors/flavor.ts';
-import type { Direction } from './model.ts';
+import type { Direction, WorkloadKind } from './model.ts';
 import type { RecommendationStatus } from './status.ts';
-import type { WorkloadKind } from './workloads.ts';
 
 type WarningCode =
   /** The flavour could not express observed traffic exactly and allowed more. */

@@ -13,10 +13,7 @@
 import { isDnsSubdomain } from '../calico/names.ts';
 import type { Labels } from '../calico/selector.ts';
 import { own } from '../util/plain.ts';
-import { compareStrings, type EndpointRef } from './model.ts';
-
-export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'CronJob' | 'Job';
-export const WORKLOAD_KINDS: readonly WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Job'];
+import { compareStrings, type EndpointRef, type WorkloadKind } from './model.ts';
 
 export interface WorkloadId {
   readonly kind: WorkloadKind;
@@ -91,6 +88,9 @@ const CRON_JOB_SUFFIX = /^(.+)-\d{8,}$/;
  * Offline inference only: with the cluster's workloads, attributeEndpoint decides.
  */
 export function inferIdentity(endpoint: EndpointRef): Omit<WorkloadId, 'namespace'> | string {
+  // Named by the source (Hubble's `workloads`, checked at aggregation): Cilium's default label
+  // filter drops pod-template-hash and the other controller labels inference reads.
+  if (endpoint.workload !== undefined) return endpoint.workload;
   const identity = inferFromName(endpoint);
   // Pod-name prefixes are checked loosely at the boundary (`a..b-*`): a workload's name must be an object name.
   return typeof identity === 'string' || isDnsSubdomain(identity.name) ? identity : 'its name is not a valid workload name';

@@ -5,6 +5,7 @@ import { trafficGraph } from '../../src/app/render/mermaid.ts';
 import { MAX_BODY, type PullRequestContent, renderPullRequestBody } from '../../src/app/render/pull-request-body.ts';
 import { decodeMarker, encodeMarker, replaceMarker } from '../../src/app/state/marker.ts';
 import { decodeState, encodeState, type PullRequestState } from '../../src/app/state/pull-request-state.ts';
+import type { EndpointObservation } from '../../src/engine/model.ts';
 import type { RuleReport } from '../../src/engine/report.ts';
 import { branchName, parseBranch } from '../../src/plan/lifecycle/unit-key.ts';
 
@@ -258,5 +259,36 @@ describe('dashboard', () => {
     expect(body).not.toContain('flows.log');
     // Markdown-escaped, as every text from the flow source is.
     expect(body).toContain('Nothing to learn from 5 well-formed inputs: 5 proto 0 \\(no Calico rule can match IP protocol 0\\).');
+  });
+});
+
+describe('pending endpoint observations keep the workload a source named (Hubble)', () => {
+  const observation = (workload: unknown) =>
+    ({
+      atom: { direction: 'egress', peer: { category: 'Public' }, protocol: 'TCP', port: 443 },
+      evidence: { flows: 1, firstSeen: 100, lastSeen: 200, remoteIps: 1 },
+      local: { namespace: 'shop', name: 'api-7d9f8-*', labels: ['app=api'], ...(workload === undefined ? {} : { workload }) },
+      remote: null,
+    }) as unknown as EndpointObservation;
+  const bodyWith = (list: EndpointObservation[]) =>
+    renderDashboard({
+      lastRun: null,
+      configErrors: [],
+      clusters: [],
+      state: { v: 1, flowsReadUntil: {}, pending: {}, pendingEndpoints: { 'prod/shop': list }, accepted: {}, dismissed: [] },
+    });
+
+  test('read back as written; one with a kind that is no workload, or a name that is no object name, is dropped', () => {
+    const named = observation({ kind: 'Deployment', name: 'api' });
+    const inferred = observation(undefined);
+    const decoded = decodeDashboardState(
+      bodyWith([
+        named,
+        inferred,
+        observation({ kind: 'ReplicaSet', name: 'api-7d9f8' }),
+        observation({ kind: 'Deployment', name: 'Bad Name' }),
+      ]),
+    );
+    expect(decoded.pendingEndpoints).toEqual({ 'prod/shop': [named, inferred] });
   });
 });

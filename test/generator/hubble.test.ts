@@ -3,7 +3,7 @@
 // thing wherever Hubble can say it (hubbleExpressible: no network sets, which Cilium does not have,
 // no staged policies, which it does not have either, and protocols flow.proto's Layer4 has).
 
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
@@ -18,6 +18,7 @@ import { hubbleExpressible, hubbleRender } from '../../src/generator/hubble.ts';
 import { createRandom } from '../../src/generator/random.ts';
 import { compileFlows } from '../../src/generator/record.ts';
 import { buildScenario } from '../../src/generator/scenarios/index.ts';
+import { cli, filesIn } from '../support/cli.ts';
 
 const END = 1_795_000_200;
 const WINDOW = { from: END - 7 * 86400, to: END + 3600 };
@@ -118,6 +119,40 @@ describe('flows:generate --format hubble', () => {
       const o = JSON.parse(line) as { flow: { time: string }; node_name: string; time: string };
       expect(o.time).toBe(o.flow.time);
     }
+  });
+
+  // Cilium's default label filter (pkg/labelsfilter/filter.go) drops pod-template-hash and the
+  // other controller labels workload inference reads; the flow's `workloads` names the controller.
+  test('recommend --microsegment writes the same per-workload policies from Hubble lines as from Calico lines', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hubble-micro-'));
+    dirs.push(dir);
+    const outputs = [];
+    for (const format of ['calico', 'hubble'] as const) {
+      const flows = join(dir, `${format}.jsonl`);
+      await writeFlowFile(flows, { scenario: 'yaobank', records: 2000, endTime: END, format, seed: 5 });
+      const out = join(dir, `out-${format}`);
+      const run = await cli(
+        'recommend',
+        '--flows',
+        flows,
+        '--out',
+        out,
+        '--microsegment',
+        'yaobank',
+        '--now',
+        new Date(END * 1000).toISOString(),
+      );
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const files = await filesIn(out);
+      outputs.push(new Map(await Promise.all(files.map(async (f) => [f, await readFile(join(out, f), 'utf8')] as const))));
+    }
+    expect([...outputs[1]!.keys()].filter((f) => f.startsWith('appsec/'))).toEqual([
+      'appsec/yaobank/deployment-customer.yaml',
+      'appsec/yaobank/deployment-database.yaml',
+      'appsec/yaobank/deployment-summary.yaml',
+    ]);
+    expect(outputs[1]).toEqual(outputs[0]);
   });
 
   test('damaged lines are for the calico format only', () => {

@@ -20,7 +20,7 @@ import { decodeState, type PullRequestState } from '../../src/app/state/pull-req
 import { isDnsLabel } from '../../src/calico/names.ts';
 import { ConfigError } from '../../src/config/config-error.ts';
 import { validateRepositoryConfig } from '../../src/config/repository-config.ts';
-import { WORKLOAD_KINDS } from '../../src/engine/workloads.ts';
+import { WORKLOAD_KINDS } from '../../src/engine/model.ts';
 import { branchName, branchOf, type ProposalKey, parseBranch } from '../../src/plan/lifecycle/unit-key.ts';
 import { report, sized } from '../reliability/size.ts';
 

@@ -8,7 +8,7 @@ import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue, normaliseDomain }
 import { isPortNumber } from '../../calico/ports.ts';
 import { parseProtocol } from '../../calico/protocol.ts';
 import type { ConfigIssue } from '../../config/config-error.ts';
-import { CATEGORY_ORDER, type EndpointObservation, type EndpointRef, type ObservedAtom } from '../../engine/model.ts';
+import { CATEGORY_ORDER, type EndpointObservation, type EndpointRef, type ObservedAtom, WORKLOAD_KINDS } from '../../engine/model.ts';
 import type { SkipSummary } from '../../flows/skip-report.ts';
 import type { FlowSourceKind } from '../../flows/source.ts';
 import type { AcceptanceRecord } from '../../plan/lifecycle/unit.ts';
@@ -303,7 +303,13 @@ function isEndpointRef(v: unknown): v is EndpointRef {
     /^[a-z0-9*.-]+$/.test(e.name) &&
     Array.isArray(e.labels) &&
     e.labels.length <= 256 &&
-    e.labels.every((l) => typeof l === 'string' && l.length <= 400 && l.includes('='))
+    e.labels.every((l) => typeof l === 'string' && l.length <= 400 && l.includes('=')) &&
+    (e.workload === undefined ||
+      (typeof e.workload === 'object' &&
+        e.workload !== null &&
+        WORKLOAD_KINDS.includes(e.workload.kind) &&
+        typeof e.workload.name === 'string' &&
+        isDnsSubdomain(e.workload.name)))
   );
 }
 

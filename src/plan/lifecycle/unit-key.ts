@@ -17,7 +17,7 @@
 // the dots separate parts alone and nothing ends in `.lock` or holds `..`, which git refuses.
 
 import { isDnsLabel, isDnsSubdomain } from '../../calico/names.ts';
-import { WORKLOAD_KINDS, type WorkloadKind } from '../../engine/workloads.ts';
+import { WORKLOAD_KINDS, type WorkloadKind } from '../../engine/model.ts';
 
 export type ProposalKey =
   | { readonly kind: 'namespace'; readonly cluster: string; readonly namespace: string }
