@@ -12,6 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, test } from '@jest/globals';
 import { DEFAULT_CONFIG, type RecommendationConfig } from '../../src/config/recommendation-config.ts';
 import { readFlows } from '../../src/flows/read-flows.ts';
+import { withChanges } from '../../src/flows/source.ts';
 import { FileFlowSource, type FileSourceOptions, READ_THREADS_ENV } from '../../src/flows/sources/file-source.ts';
 import { type GenerateOptions, generateFlowEntries, PROFILES } from '../../src/generator/generate.ts';
 import { HOSTILE_NAMES } from '../support/hostile-values.ts';
@@ -193,6 +194,34 @@ describe('what is read on one thread', () => {
       expect(source.workerRanges).toBe(0);
       expect(records).toBe(flows.observations.recordsSeen);
       expect(flows).toStrictEqual((await reading(file, { threads: 1, parser: 'reference' })).flows);
+    });
+  });
+
+  test('a wrapper that changes how records are read (the App counts them) is not gone round; one that does not keeps the parallel read', async () => {
+    await withTempDir(async (dir) => {
+      const file = join(dir, 'flows.jsonl');
+      const bytes = generatedFile({ scenario: 'multi-namespace', records: 2000 });
+      await writeFile(file, bytes);
+      const expected = (await reading(file, { threads: 1, parser: 'reference' })).flows;
+      const source = await FileFlowSource.open([file], { threads: 2, minRangeBytes: 1024 });
+      let counted = 0;
+      const counting = withChanges(source, {
+        read: (window, onRecord) =>
+          source.read(window, (r) => {
+            counted++;
+            onRecord(r);
+          }),
+      });
+      expect(counting.aggregate).toBeUndefined();
+      const flows = await readFlows(counting, CONFIG, END);
+      expect(counted).toBe(flows.observations.recordsSeen);
+      expect(source.workerRanges).toBe(0);
+      expect(flows).toStrictEqual(expected);
+      const fresh = await FileFlowSource.open([file], { threads: 2, minRangeBytes: 1024 });
+      const described = withChanges(fresh, { description: 'flows' });
+      const again = await readFlows(described, CONFIG, END);
+      expect(fresh.workerRanges).toBe(2);
+      expect({ ...again, source: expected.source }).toStrictEqual(expected);
     });
   });
 });
