@@ -29,11 +29,11 @@ import type { RangeJob, RangeMessage } from './file-range-worker.ts';
 
 const FLOW_FILE = /\.(log|json|jsonl)(\.gz)?$/;
 const STDIN = '-';
-/** The environment variable that sets how many threads read a plain file (1: this thread alone). */
+/** The environment variable that sets how many worker threads read a large plain file (1: this thread alone). */
 export const READ_THREADS_ENV = 'POLICY_RECOMMENDER_READ_THREADS';
 /** More threads than this cost more memory (an isolate and a parser cache each) than they save. */
 const MAX_READ_THREADS = 4;
-/** A plain file is split only into ranges of at least this many bytes: a worker takes ~0.1 s to start. */
+/** A plain file is split only into ranges of at least this many bytes: a worker thread loads its modules and takes tens of MB. */
 const MIN_RANGE_BYTES = 64 * 1024 * 1024;
 /**
  * A reader thread's young generation, MB. V8 grows it to tens of MB under a reader's allocation
@@ -57,7 +57,7 @@ export interface FileSourceOptions {
    */
   parser?: 'fast' | 'reference';
   /**
-   * Threads that read one plain file in `aggregate` (this one included): default the environment's
+   * Worker threads that read one large plain file in `aggregate`: default the environment's
    * POLICY_RECOMMENDER_READ_THREADS, else the available parallelism, at most MAX_READ_THREADS.
    * 1 reads every file on this thread (the same results).
    */
