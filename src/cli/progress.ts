@@ -32,17 +32,20 @@ export function withProgress(source: FileFlowSource, options: ProgressOptions): 
   if (!progressWanted(options)) return source;
   // Tests draw from the start; a person's short runs never flash a bar.
   const delay = Number(options.env['POLICY_RECOMMENDER_PROGRESS_AFTER_MS'] ?? PROGRESS_AFTER_MS);
+  const shown = async (reading: () => Promise<void>): Promise<void> => {
+    const display = new ReadProgress(source, options.stream, performance.now());
+    const start = setTimeout(() => display.start(), Number.isFinite(delay) && delay >= 0 ? delay : PROGRESS_AFTER_MS);
+    try {
+      await reading();
+    } finally {
+      clearTimeout(start);
+      display.stop();
+    }
+  };
   return withChanges(source, {
-    read: async (window, onRecord) => {
-      const display = new ReadProgress(source, options.stream, performance.now());
-      const start = setTimeout(() => display.start(), Number.isFinite(delay) && delay >= 0 ? delay : PROGRESS_AFTER_MS);
-      try {
-        await source.read(window, onRecord);
-      } finally {
-        clearTimeout(start);
-        display.stop();
-      }
-    },
+    read: (window, onRecord) => shown(() => source.read(window, onRecord)),
+    // The parallel read too (worker threads report bytes and lines as they go).
+    aggregate: (window, into) => shown(() => source.aggregate(window, into)),
   });
 }
 

@@ -63,6 +63,20 @@ export function mergeEndpointObservations(list: readonly EndpointObservation[]):
   return [...byKey.values()];
 }
 
+/**
+ * An aggregator's state as one thread hands it to another (structured-clonable): what
+ * FlowAggregator.merge folds into another aggregator. Keys that cannot be recomputed from the
+ * observations (host endpoints are keyed by the record's own label order and port) travel with them.
+ */
+export interface AggregatorState {
+  readonly seen: number;
+  readonly learned: number;
+  readonly notLearned: readonly (readonly [NotLearned, number])[];
+  readonly namespaces: readonly (readonly [string, readonly ObservedAtom[]])[];
+  readonly endpoints: readonly EndpointObservation[];
+  readonly hostEndpoints: readonly (readonly [string, HostEndpointObservation])[];
+}
+
 export class FlowAggregator {
   readonly #ctx: LearnContext;
   readonly #namespaces = new Map<string, Map<string, ObservedAtom>>();
@@ -155,6 +169,52 @@ export class FlowAggregator {
     });
   }
 
+  /** The learning context records are judged in (another thread's aggregator needs the same). */
+  get context(): LearnContext {
+    return this.#ctx;
+  }
+
+  /** What merge needs to fold this aggregator into another one (a reader thread's into the main one). */
+  state(): AggregatorState {
+    return {
+      seen: this.#seen,
+      learned: this.#learned,
+      notLearned: [...this.#notLearned],
+      namespaces: [...this.#namespaces].map(([namespace, atoms]) => [namespace, [...atoms.values()]] as const),
+      endpoints: [...this.#endpoints.values()],
+      hostEndpoints: [...this.#hostEndpoints],
+    };
+  }
+
+  /**
+   * Folds in another aggregator's state: the same result as if this one had added that one's
+   * records too, in any order (evidence is summed, its times are a minimum and a maximum, its
+   * IP flags a union; results are sorted).
+   */
+  merge(state: AggregatorState): void {
+    this.#seen += state.seen;
+    this.#learned += state.learned;
+    for (const [reason, n] of state.notLearned) this.#notLearned.set(reason, (this.#notLearned.get(reason) ?? 0) + n);
+    for (const [namespace, list] of state.namespaces) {
+      let atoms = this.#namespaces.get(namespace);
+      if (atoms === undefined) this.#namespaces.set(namespace, (atoms = new Map()));
+      for (const o of list) mergeInto(atoms, atomKey(o.atom), o);
+    }
+    for (const o of state.endpoints) {
+      const key = `${this.#refId(o.local)}#${o.remote === null ? '' : this.#refId(o.remote)}#${atomKey(o.atom)}`;
+      mergeInto(this.#endpoints, key, o);
+    }
+    for (const [key, o] of state.hostEndpoints) mergeInto(this.#hostEndpoints, key, o);
+  }
+
+  /** The id of an endpoint as an observation names it (labels sorted). */
+  #refId(ref: EndpointRef): number {
+    const key = endpointKey(ref);
+    let known = this.#byKey.get(key);
+    if (known === undefined) this.#byKey.set(key, (known = { ref, id: this.#byKey.size }));
+    return known.id;
+  }
+
   addAll(records: readonly FlowRecord[]): void {
     for (const record of records) this.add(record);
   }
@@ -176,6 +236,13 @@ export class FlowAggregator {
     const hostEndpoints = [...this.#hostEndpoints.entries()].sort(([a], [b]) => compareStrings(a, b)).map(([, o]) => o);
     return { byNamespace, endpoints, hostEndpoints, recordsSeen: this.#seen, recordsLearned: this.#learned, notLearned };
   }
+}
+
+/** Adds `o`'s evidence to the entry at `key`, or enters a copy of `o`. */
+function mergeInto<T extends { readonly evidence: Evidence }>(map: Map<string, T>, key: string, o: T): void {
+  const known = map.get(key);
+  if (known === undefined) map.set(key, { ...o, evidence: { ...o.evidence } });
+  else mergeEvidence(known.evidence, o.evidence);
 }
 
 function evidenceOf(record: FlowRecord, remoteIps: number): Evidence {

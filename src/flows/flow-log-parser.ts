@@ -23,8 +23,8 @@
 //   the paths that end alike), each slot by the same grammar valueEnd reads.
 //
 // Memory: the trie is bounded by a byte budget (estimated: the segments' text, the nodes, each
-// path's record parts and the compiled expressions); once it is spent, every further line is
-// read by the reference, which changes how fast, never what. IP strings are interned in a bounded
+// path's record parts and the compiled expressions); once it is spent, the cache is dropped and
+// every further line is read by the reference, which changes how fast, never what. IP strings are interned in a bounded
 // cache too (dropped when full).
 
 import { isIP } from 'node:net';
@@ -543,10 +543,17 @@ export class FlowLogParser {
     // What the path costs if none of it is cached yet.
     let bytes = SHAPE_OVERHEAD + line.length;
     for (const seg of cut.segments) bytes += NODE_OVERHEAD + 2 * seg.length;
-    // Full: the flows cached so far stay (the busiest are seen first), later ones go to the reference.
+    // Full: every further line goes to the reference (parse), so what is cached is dropped: it
+    // would only cost memory, and the collector's time (the realistic bench profile fills it).
     if (this.#bytes + bytes > this.#cacheCap) {
       this.#uncached++;
       this.#full = true;
+      this.#root = newNode('', false, null);
+      this.#runs.clear();
+      this.#short.clear();
+      this.#ips.clear();
+      this.#bytes = 0;
+      this.#ipBytes = 0;
       return;
     }
     let node = this.#root;

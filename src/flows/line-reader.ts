@@ -16,9 +16,10 @@ export interface LineSink {
 
 /**
  * Reads every line into the sink. Blank lines are dropped silently (but counted in line
- * numbers); a trailing `\r` is removed (CRLF files).
+ * numbers); a trailing `\r` is removed (CRLF files). Resolves with the number of lines, blank
+ * ones included (what the line numbers of a following part of the same file start after).
  */
-export async function readLines(chunks: AsyncIterable<Buffer>, sink: LineSink, maxLineBytes = DEFAULT_MAX_LINE_BYTES): Promise<void> {
+export async function readLines(chunks: AsyncIterable<Buffer>, sink: LineSink, maxLineBytes = DEFAULT_MAX_LINE_BYTES): Promise<number> {
   const oversize = `oversize line (more than ${maxLineBytes} bytes)`;
   let carry: Buffer | null = null;
   /** The current line is already known to be too long and is being skipped. */
@@ -88,4 +89,5 @@ export async function readLines(chunks: AsyncIterable<Buffer>, sink: LineSink, m
   }
   if (skipping) sink.bad(oversize, ++lineNo);
   else if (carry !== null) takeBytes(carry);
+  return lineNo;
 }

@@ -43,15 +43,17 @@ export async function readFlows(
   onRecord?: (record: FlowRecord) => void,
 ): Promise<FlowReading> {
   const aggregator = new FlowAggregator(learnContext(config, window));
-  await source.read(
-    window,
-    onRecord === undefined
-      ? (record) => aggregator.add(record)
-      : (record) => {
-          aggregator.add(record);
-          onRecord(record);
-        },
-  );
+  if (onRecord === undefined && source.aggregate !== undefined) await source.aggregate(window, aggregator);
+  else
+    await source.read(
+      window,
+      onRecord === undefined
+        ? (record) => aggregator.add(record)
+        : (record) => {
+            aggregator.add(record);
+            onRecord(record);
+          },
+    );
   return {
     source: source.description,
     kind: source.kind,

@@ -26,6 +26,19 @@ export class SkipReport {
     if (this.#examples.length < SkipReport.EXAMPLES) this.#examples.push({ location, reason });
   }
 
+  /**
+   * Adds what another report counted, as if its inputs had been added here in its order after
+   * this one's (a reader thread's part of a file): its examples are relocated (line numbers).
+   */
+  merge(summary: SkipSummary, relocate: (location: string) => string): void {
+    this.#total += summary.total;
+    for (const [reason, n] of Object.entries(summary.byReason)) this.#byReason.set(reason, (this.#byReason.get(reason) ?? 0) + n);
+    for (const example of summary.examples) {
+      if (this.#examples.length >= SkipReport.EXAMPLES) break;
+      this.#examples.push({ location: relocate(example.location), reason: example.reason });
+    }
+  }
+
   get total(): number {
     return this.#total;
   }

@@ -2,6 +2,7 @@
 // Sources validate at their boundary and push normalised records to a sink as they read them:
 // no per-record async iteration, and records die young, which keeps garbage collection cheap.
 
+import type { FlowAggregator } from '../engine/aggregate.ts';
 import type { FlowRecord } from './record.ts';
 import type { SkipReport } from './skip-report.ts';
 
@@ -50,6 +51,12 @@ export interface FlowSource {
   coverage?(now: number): FlowCoverage;
   /** Reads the records (at least those in the window) into `onRecord`; resolves when done. */
   read(window: TimeWindow, onRecord: (record: FlowRecord) => void): Promise<void>;
+  /**
+   * Reads the records into `into` as `read` would add them one by one, by whatever way is
+   * fastest (the file source: plain files split among threads); for readers that need only the
+   * observations. Optional: readFlows uses `read` when a source has none.
+   */
+  aggregate?(window: TimeWindow, into: FlowAggregator): Promise<void>;
 }
 
 /** Flows that started in [from, to) (Unix seconds) are not held, and why. */
@@ -84,6 +91,8 @@ export function withChanges(source: FlowSource, changes: Partial<FlowSource>): F
   const calicoEdition = 'calicoEdition' in changes ? changes.calicoEdition : source.calicoEdition;
   const coverage = 'coverage' in changes ? changes.coverage : source.coverage?.bind(source);
   const description = changes.description;
+  // A changed `read` is what every record goes through: `aggregate` would go round it.
+  const aggregate = 'aggregate' in changes ? changes.aggregate : changes.read === undefined ? source.aggregate?.bind(source) : undefined;
   return {
     kind: changes.kind ?? source.kind,
     get description() {
@@ -101,6 +110,7 @@ export function withChanges(source: FlowSource, changes: Partial<FlowSource>): F
     ...(retention !== undefined ? { retention } : {}),
     ...(calicoEdition !== undefined ? { calicoEdition } : {}),
     ...(coverage !== undefined ? { coverage } : {}),
+    ...(aggregate !== undefined ? { aggregate } : {}),
     read: changes.read ?? ((window, onRecord) => source.read(window, onRecord)),
   };
 }

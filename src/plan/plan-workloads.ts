@@ -16,10 +16,10 @@ import {
   type WorkloadLearning,
 } from '../engine/microsegmentation.ts';
 import type { EndpointObservation } from '../engine/model.ts';
+import { WORKLOAD_KINDS, type WorkloadKind } from '../engine/model.ts';
 import { isWorkloadPolicyName, isWorkloadPolicyNameOf, workloadPolicyPath } from '../engine/naming.ts';
 import { ANNOTATIONS } from '../engine/provenance.ts';
 import type { Warning, WorkloadReport } from '../engine/report.ts';
-import { WORKLOAD_KINDS, type WorkloadKind } from '../engine/model.ts';
 import { compareWorkloads, type Workload, workloadKey } from '../engine/workloads.ts';
 import type { Inventory, ObjectRef } from '../tree/inventory.ts';
 import type { TreeOverlay } from '../tree/tree.ts';

@@ -1,0 +1,90 @@
+// A worker thread of the file source's `aggregate` (file-source.ts): reads one byte range of a
+// plain flow-log file (whole lines: the range ends at a line end) with its own parser, into an
+// aggregator of its own, and hands back the aggregator's state, its skip reports (locations are
+// line numbers within the range, which the main thread turns into the file's) and its line count.
+
+import { createReadStream } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { type AggregatorState, FlowAggregator } from '../../engine/aggregate.ts';
+import type { LearnContext } from '../../engine/learn.ts';
+import { parseCalicoFlowLog } from '../calico-flow-log.ts';
+import { FlowLogParser } from '../flow-log-parser.ts';
+import { readLines } from '../line-reader.ts';
+import { SkipReport, type SkipSummary } from '../skip-report.ts';
+import { flowLineSink } from './file-source.ts';
+import { withHubbleLines } from './hubble/jsonpb-line.ts';
+
+/** What the main thread asks of a worker. */
+export interface RangeJob {
+  readonly file: string;
+  /** Bytes [start, end) of the file. */
+  readonly start: number;
+  readonly end: number;
+  readonly context: LearnContext;
+  readonly maxLineBytes: number;
+  readonly parser: 'fast' | 'reference';
+}
+
+/** What a worker tells the main thread: progress as it reads (counts since the last message), then done or failed. */
+export type RangeMessage =
+  | { readonly kind: 'progress'; readonly bytes: number; readonly inputs: number }
+  | {
+      readonly kind: 'done';
+      readonly bytes: number;
+      readonly inputs: number;
+      /** Lines in the range, blank ones included. */
+      readonly lines: number;
+      readonly state: AggregatorState;
+      readonly skipped: SkipSummary;
+      readonly unlearnable: SkipSummary;
+    }
+  | { readonly kind: 'failed'; readonly message: string; readonly code?: string };
+
+async function readRange(job: RangeJob): Promise<RangeMessage> {
+  const port = parentPort!;
+  const aggregator = new FlowAggregator(job.context);
+  const reports = { skipped: new SkipReport(), unlearnable: new SkipReport() };
+  const parser = job.parser === 'reference' ? null : new FlowLogParser();
+  // The same parsers as a read on one thread (file-source.ts #parser): Hubble lines too.
+  const parse = withHubbleLines(parser === null ? parseCalicoFlowLog : (line: string) => parser.parse(line));
+  let bytes = 0;
+  let inputs = 0;
+  const sink = flowLineSink(
+    parse,
+    (record) => aggregator.add(record),
+    reports,
+    (lineNo) => String(lineNo),
+    () => inputs++,
+  );
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const chunk of createReadStream(job.file, { start: job.start, end: job.end - 1, highWaterMark: 1 << 20 })) {
+      // The chunk before this one is parsed by now: report it.
+      if (bytes > 0 || inputs > 0) port.postMessage({ kind: 'progress', bytes, inputs } satisfies RangeMessage);
+      bytes = (chunk as Buffer).length;
+      inputs = 0;
+      yield chunk as Buffer;
+    }
+  }
+  const lines = await readLines(counted(), sink, job.maxLineBytes);
+  return {
+    kind: 'done',
+    bytes,
+    inputs,
+    lines,
+    state: aggregator.state(),
+    skipped: reports.skipped.summary(),
+    unlearnable: reports.unlearnable.summary(),
+  };
+}
+
+readRange(workerData as RangeJob).then(
+  (message) => parentPort!.postMessage(message),
+  (e: unknown) => {
+    const error = e as NodeJS.ErrnoException;
+    parentPort!.postMessage({
+      kind: 'failed',
+      message: error instanceof Error ? error.message : String(e),
+      ...(typeof error?.code === 'string' ? { code: error.code } : {}),
+    } satisfies RangeMessage);
+  },
+);
