@@ -75,6 +75,21 @@ describe('a file read by several threads gives what one thread gives', () => {
     });
   });
 
+  // Hubble's jsonpb lines among Calico's: recognised per line on every thread (hubble/jsonpb-line.ts).
+  test('Hubble lines and Calico lines interleaved, 3 threads', async () => {
+    await withTempDir(async (dir) => {
+      const file = join(dir, 'mixed.jsonl');
+      const calico = generatedFile({ scenario: 'multi-namespace', records: 1500, seed: 1 }).toString('utf8').split('\n');
+      const hubble = generatedFile({ scenario: 'multi-namespace', records: 1500, seed: 2, format: 'hubble' }).toString('utf8').split('\n');
+      const lines = calico.flatMap((line, i) => [line, hubble[i] ?? '']);
+      const bytes = Buffer.from(`${lines.join('\n')}\n`);
+      await writeFile(file, bytes);
+      expect(await expectSameAsOneThread(file, { threads: 3, minRangeBytes: Math.floor(bytes.length / 4) })).toBe(3);
+      const { flows } = await reading(file, { threads: 3, minRangeBytes: Math.floor(bytes.length / 4) });
+      expect(flows.skipped.total).toBe(0);
+    });
+  });
+
   test('hostile lines on both sides of the boundary', async () => {
     await withTempDir(async (dir) => {
       const file = join(dir, 'hostile.jsonl');
