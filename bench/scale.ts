@@ -208,6 +208,9 @@ async function measureSize(dir: string, size: Size, tasks: readonly Task[], runs
   await writeFile(config, MICROSEGMENT_CONFIG);
   const figures: TaskFigures[] = [];
   try {
+    // The policies the simulation decides with: recommend's output from the same flows, when it
+    // was measured just before (simulate only reads them); otherwise made once, not measured.
+    let recommended: string | null = null;
     for (const task of tasks) {
       let best: Measurement | null = null;
       const cpuMs = (m: Measurement): number => Number(m.details['cpuMs']);
@@ -215,21 +218,22 @@ async function measureSize(dir: string, size: Size, tasks: readonly Task[], runs
       for (let i = 0; i < runs; i++) {
         const out = join(dir, `out-${task}`);
         await rm(out, { recursive: true, force: true });
-        const policies = join(dir, 'policies');
-        if (task === 'simulate') {
-          // Not measured: the policies the simulation decides with, recommended from the same flows.
-          await rm(policies, { recursive: true, force: true });
-          await measureInChild([SELF, 'child', 'recommend', file, policies], 'scale recommend (setup)');
+        if (task === 'simulate' && recommended === null) {
+          recommended = join(dir, 'policies');
+          await rm(recommended, { recursive: true, force: true });
+          await measureInChild([SELF, 'child', 'recommend', file, recommended], 'scale recommend (setup)');
         }
         if (task === 'kustomize') {
           await mkdir(join(out, 'namespace-isolation'), { recursive: true });
           for (const [path, text] of Object.entries(KUSTOMIZE_LAYOUT)) await writeFile(join(out, path), text);
         }
-        const args = [SELF, 'child', task, file, task === 'simulate' ? policies : out, ...(task === 'microsegment' ? [config] : [])];
+        const target = task === 'simulate' ? recommended! : out;
+        const args = [SELF, 'child', task, file, target, ...(task === 'microsegment' ? [config] : [])];
         const m = await measureInChild(args, `scale ${task}`);
-        await checkDone(task, size, m, task === 'simulate' ? policies : out);
+        await checkDone(task, size, m, target);
         if (best === null || cpuMs(m) < cpuMs(best)) best = m;
         peak = Math.max(peak, peakMb(m));
+        if (task === 'recommend') recommended = out;
       }
       const f: TaskFigures = {
         task,
