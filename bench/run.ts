@@ -294,7 +294,13 @@ async function main(): Promise<void> {
     scale:
       scale === null
         ? null
-        : { preset: scale.preset, target: scale.target, growth: scale.growth, tenThousandNamespaces: scale.tenThousandNamespaces },
+        : {
+            preset: scale.preset,
+            target: scale.target,
+            growth: scale.growth,
+            tenThousandNamespaces: scale.tenThousandNamespaces,
+            verdicts: scale.verdicts,
+          },
   };
   console.log(JSON.stringify(summary));
 }
