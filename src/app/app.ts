@@ -228,7 +228,9 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
     // a merge loses its status labels, the branch goes. Its listing of what was updated since sees
     // the close; the record covers a listing that cannot (a new process, another replica).
     // A close the bot made itself (as obsolete) deleted its branch in the same step, and a run
-    // that stopped in between leaves it to the next run's listing: no run is asked for.
+    // that stopped in between leaves it to the next run's listing: no run is asked for. (The
+    // event carries `pull_request.merged` and its `sender`: webhook-pull-request-closed in
+    // @octokit/openapi-webhooks-types.)
     on('pull_request.closed', async (context) => {
       const pr = context.payload.pull_request;
       if (parseBranch(pr.head.ref) === null || !pr.labels.some((l) => l.name === RECOMMENDATION_LABEL)) return;

@@ -165,8 +165,8 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
  *   @octokit/openapi's api.github.com.json: DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}
  *   removes that one label), so a label a person adds meanwhile stays; one already gone answers
  *   404, which is fine (github-repository.ts removeLabel);
- * - the branch is deleted only while it points at the PR's head (git/get-ref: 404 once it is
- *   gone; then the compare-and-swap of updateRefs): a branch already gone costs one read, and a
+ * - the branch is deleted only while it points at the PR's head (git/get-ref in @octokit/openapi's
+ *   api.github.com.json: 404 when the ref does not exist; then the compare-and-swap of updateRefs): a branch already gone costs one read, and a
  *   branch a person pushed to, or a new PR's branch of the same name, stays.
  */
 export async function tidyClosed(repo: Repository, closed: ClosedDecision): Promise<void> {

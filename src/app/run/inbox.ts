@@ -10,13 +10,20 @@
 export type InboxRecord =
   /** A pull request of the bot was closed or merged: its branch (the run looks at its latest PR, even with a cold view). */
   | { readonly kind: 'closed'; readonly branch: string }
-  /** `/policy-recommender rebase` on an open pull request of the bot: the comment's id (the PR records those it served). */
+  /**
+   * `/policy-recommender rebase` on an open pull request of the bot: the comment's `id`
+   * (webhook-issue-comment-created in @octokit/openapi-webhooks-types); the PR's state records
+   * the ids it served.
+   */
   | { readonly kind: 'rebase'; readonly pr: number; readonly comment: number }
   /**
    * The bot's own write of the dashboard `issue`: the body it replaced (`changes.body.from`,
    * which only the webhook tells) and the body written (state/dashboard-write.ts).
    */
   | { readonly kind: 'dashboard-write'; readonly issue: number; readonly from: string; readonly to: string };
+
+/** At most this many records wait per repository (while its runs fail): the oldest go first. */
+const MAX_RECORDS = 1000;
 
 /** Records of one process, per repository; a run takes those it served. */
 export class Inbox {
@@ -25,6 +32,7 @@ export class Inbox {
   record(repository: string, record: InboxRecord): void {
     const list = this.#records.get(repository) ?? [];
     list.push(record);
+    if (list.length > MAX_RECORDS) list.splice(0, list.length - MAX_RECORDS);
     this.#records.set(repository, list);
   }
 
