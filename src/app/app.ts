@@ -26,7 +26,7 @@ import { Inbox, type InboxRecord } from './run/inbox.ts';
 import { type RunResult, runRepository } from './run/run-repository.ts';
 import { type RepositoryKey, Scheduler, type Settle } from './scheduler.ts';
 import { overwrittenBoxes } from './state/dashboard-write.ts';
-import { REBASE_LABEL, RECOMMENDATION_LABEL } from './state/pull-request-state.ts';
+import { isDismissal, REBASE_LABEL, RECOMMENDATION_LABEL } from './state/pull-request-state.ts';
 
 export interface AppOptions {
   readonly scheduleDefaults: ScheduleDefaults;
@@ -227,14 +227,14 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
     // Closed or merged: the run tidies after it (decide.ts decideClosed): a dismissal is said once,
     // a merge loses its status labels, the branch goes. Its listing of what was updated since sees
     // the close; the record covers a listing that cannot (a new process, another replica).
-    // A close the bot made itself (as obsolete) deleted its branch in the same step, and a run
-    // that stopped in between leaves it to the next run's listing: no run is asked for. (The
-    // event carries `pull_request.merged` and its `sender`: webhook-pull-request-closed in
+    // A close the bot made itself (as obsolete: its body says so) deleted its branch in the same
+    // step, and a run that stopped in between leaves it to the next run's listing: no run is
+    // asked for. (The event carries the PR's `body` and `merged`: webhook-pull-request-closed in
     // @octokit/openapi-webhooks-types.)
     on('pull_request.closed', async (context) => {
       const pr = context.payload.pull_request;
       if (parseBranch(pr.head.ref) === null || !pr.labels.some((l) => l.name === RECOMMENDATION_LABEL)) return;
-      if (context.payload.sender?.type === 'Bot' && !pr.merged) return;
+      if (!pr.merged && !isDismissal({ state: 'closed', body: pr.body ?? '' })) return;
       await enqueue(context, { kind: 'closed', branch: pr.head.ref }, `pull request #${pr.number} closed`);
     });
 
