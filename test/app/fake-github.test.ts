@@ -1295,13 +1295,14 @@ describe('the Probot app against the fake', () => {
     expect(methods()).toContain('POST /graphql updateRefs.clientMutationId 200');
     expect(policies.pullRequest(again!.number).headSha).toBe(policies.branchSha(branch));
 
-    // Merged: the branch goes, and the namespace is accepted.
+    // Merged: the namespace is accepted, and the run after the merge deletes the branch (the
+    // merge's events ask for that run once their burst has settled).
     policies.markReadyForReview(again!.number);
     policies.mergePullRequest(again!.number);
     await github.deliver(probot);
-    expect(policies.branchSha(branch)).toBeUndefined();
     expect(policies.file('main', 'clusters/prod/namespace-isolation/yaobank.yaml')).toContain('yaobank-recommendation');
     await scheduler.request(policies.key(), 'after merge');
+    expect(policies.branchSha(branch)).toBeUndefined();
     expect(dashboard().body).toMatch(/\| `yaobank` \| Accepted \|/);
     expect(policies.pullRequests({ state: 'open' })).toEqual([]);
     expect(errors).toEqual([]);
