@@ -235,14 +235,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       const pr = context.payload.pull_request;
       if (parseBranch(pr.head.ref) === null || !pr.labels.some((l) => l.name === RECOMMENDATION_LABEL)) return;
       if (!pr.merged && !isDismissal({ state: 'closed', body: pr.body ?? '' })) return;
-      const record: InboxRecord = { kind: 'closed', branch: pr.head.ref };
-      if (pr.merged) {
-        // A merge is also a push to the default branch, whose run waits for its burst to settle:
-        // the merge joins that run (one run for both; GitHub shows the merge, nothing waits on it).
-        inbox.record(repositoryId(keyOf(context)), record);
-        return sched.requestSettled(keyOf(context), `pull request #${pr.number} merged`);
-      }
-      await enqueue(context, record, `pull request #${pr.number} closed`);
+      await enqueue(context, { kind: 'closed', branch: pr.head.ref }, `pull request #${pr.number} closed`);
     });
 
     on(['pull_request.reopened', 'pull_request.labeled'], async (context) => {
