@@ -1,6 +1,8 @@
-// The Probot app: schedules a run per configured repository, reacts to what people do on its pull
-// requests and dashboard, and hands every run to run-repository.ts. It keeps no state of its own:
-// schedules are rebuilt from the repositories' configuration at start-up and on changes.
+// The Probot app: schedules a run per configured repository, hears what people do on its pull
+// requests and dashboard, and hands every run to run-repository.ts. Webhook handlers only enqueue:
+// each records what its event alone can tell (run/inbox.ts) and asks for a run; the run observes
+// the whole state under the run lock and converges. It keeps no other state: schedules are
+// rebuilt from the repositories' configuration at start-up and on changes.
 
 import type { ApplicationFunction, Context, Probot } from 'probot';
 import type { ClusterContext } from '../cluster/cluster-context.ts';
@@ -18,13 +20,13 @@ import { opsHandler } from './ops/endpoints.ts';
 import type { AppMetrics, PullRequestAction, RunOutcome } from './ops/metrics.ts';
 import { guardWebhookEndpoint, withoutPayloadInErrors } from './ops/webhook-edge.ts';
 import { pushTrigger } from './push-trigger.ts';
-import { DISMISSED_MARKER, dismissalComment } from './render/comments.ts';
 import { DASHBOARD_LABEL, DASHBOARD_MARKER, dashboardRequests } from './render/dashboard.ts';
 import type { Decision } from './run/decide.ts';
-import { restoreOverwrittenBoxes } from './run/restore-boxes.ts';
+import { Inbox, type InboxRecord } from './run/inbox.ts';
 import { type RunResult, runRepository } from './run/run-repository.ts';
 import { type RepositoryKey, Scheduler, type Settle } from './scheduler.ts';
-import { isDismissal, REBASE_LABEL, RECOMMENDATION_LABEL, STATUS_LABELS } from './state/pull-request-state.ts';
+import { overwrittenBoxes } from './state/dashboard-write.ts';
+import { isDismissal, REBASE_LABEL, RECOMMENDATION_LABEL } from './state/pull-request-state.ts';
 
 export interface AppOptions {
   readonly scheduleDefaults: ScheduleDefaults;
@@ -100,6 +102,8 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
   const collectors = options.collectors;
   /** Each repository's open pull requests as this process last read them: runs read only what changed since (github/pull-request-views.ts). */
   const pullRequestViews = new PullRequestViews();
+  /** What webhooks recorded for each repository's next run. */
+  const inbox = new Inbox();
   const app: ApplicationFunction = (probot: Probot, { addHandler }) => {
     const log = probot.log;
     if (collectors) collectors.log = { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) };
@@ -124,10 +128,12 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       const reader = githubConfigReader(octokit, new Map([[`${key.owner}/${key.repo}`.toLowerCase(), visibilityOf(data)]]));
       const loaded = await loadRepositoryConfig(reader, key, options.scheduleDefaults);
       adopt(key, loaded, configChanged.delete(repositoryId(key)));
+      const id = repositoryId(key);
+      const recorded = inbox.peek(id);
       // Not configured: not onboarded, nothing to do (and no dashboard to litter the repository).
-      if (loaded.kind === 'absent') return;
-      const run = () =>
-        runRepository(
+      if (loaded.kind === 'absent') return inbox.forget(id, recorded);
+      const run = async () => {
+        const result = await runRepository(
           {
             repository: new GitHubRepository(
               octokit,
@@ -148,10 +154,14 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
             engineVersion: options.engineVersion,
             now: options.now ?? (() => Math.floor(Date.now() / 1000)),
             log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+            recorded,
           },
           trigger,
           signal,
         );
+        inbox.forget(id, result.served);
+        return result;
+      };
       await (options.metrics ? measured(options.metrics, run, signal) : run());
     };
     scheduler = new Scheduler({
@@ -200,51 +210,33 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       return { installationId: installation!.id, owner: repository.owner.login, repo: repository.name };
     };
 
-    const repositoryOf = (context: Context<'issues' | 'pull_request'>): GitHubRepository => {
-      const { repository } = context.payload;
-      return new GitHubRepository(context.octokit as Octokit, {
-        owner: repository.owner.login,
-        name: repository.name,
-        defaultBranch: repository.default_branch,
-      });
+    /**
+     * Records what an event told for the repository's next run, asks for that run and waits for
+     * it. A record the run could not serve (it failed; a rebase command while the configuration
+     * is invalid) fails the delivery, which GitHub shows as failed, to redeliver; the record
+     * waits for the next run meanwhile.
+     */
+    const enqueue = async (context: Context, record: InboxRecord, trigger: string): Promise<void> => {
+      const key = keyOf(context);
+      inbox.record(repositoryId(key), record);
+      await sched.request(key, trigger);
+      if (inbox.holds(repositoryId(key), record))
+        throw new Error(`the run for ${trigger} did not serve it (it failed, or the configuration is invalid): the next run serves it`);
     };
 
-    /** Closes handled one at a time per repository: a close delivered twice at once comments once. */
-    const closing = new Map<string, Promise<void>>();
-    const oneAtATime = async (key: RepositoryKey, handle: () => Promise<void>): Promise<void> => {
-      const next = (closing.get(repositoryId(key)) ?? Promise.resolve()).catch(() => undefined).then(handle);
-      closing.set(repositoryId(key), next);
-      try {
-        await next;
-      } finally {
-        if (closing.get(repositoryId(key)) === next) closing.delete(repositoryId(key));
-      }
-    };
-
-    on('pull_request.closed', (context) =>
-      oneAtATime(keyOf(context), async () => {
-        const pr = context.payload.pull_request;
-        const target = parseBranch(pr.head.ref);
-        if (target === null || !pr.labels.some((l) => l.name === RECOMMENDATION_LABEL)) return;
-        const repo = repositoryOf(context);
-        // A close the bot made itself (as obsolete) is not a person's dismissal.
-        if (!pr.merged && isDismissal({ state: 'closed', body: pr.body ?? '' })) {
-          // Once per pull request, even if GitHub delivers the event again, to any replica, or it is closed twice.
-          await repo.commentOnce(pr.number, dismissalComment(target), DISMISSED_MARKER);
-        }
-        // Merged, its status (Learning, Stable, Enforce ...) is history: the labels go. One request
-        // per label (DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}), so a label a
-        // person adds meanwhile stays; one already gone (404: a redelivery) is fine.
-        if (pr.merged) {
-          for (const label of pr.labels.filter((l) => (STATUS_LABELS as readonly string[]).includes(l.name))) {
-            await context.octokit.rest.issues.removeLabel(context.issue({ name: label.name })).catch((e: unknown) => {
-              if ((e as { status?: number }).status !== 404) throw e;
-            });
-          }
-        }
-        await repo.deleteBranch(pr.head.ref);
-      }),
-    );
+    // Closed or merged: the run tidies after it (decide.ts decideClosed): a dismissal is said once,
+    // a merge loses its status labels, the branch goes. Its listing of what was updated since sees
+    // the close; the record covers a listing that cannot (a new process, another replica).
+    // A close the bot made itself (as obsolete: its body says so) deleted its branch in the same
+    // step, and a run that stopped in between leaves it to the next run's listing: no run is
+    // asked for. (The event carries the PR's `body` and `merged`: webhook-pull-request-closed in
+    // @octokit/openapi-webhooks-types.)
+    on('pull_request.closed', async (context) => {
+      const pr = context.payload.pull_request;
+      if (parseBranch(pr.head.ref) === null || !pr.labels.some((l) => l.name === RECOMMENDATION_LABEL)) return;
+      if (!pr.merged && !isDismissal({ state: 'closed', body: pr.body ?? '' })) return;
+      await enqueue(context, { kind: 'closed', branch: pr.head.ref }, `pull request #${pr.number} closed`);
+    });
 
     on(['pull_request.reopened', 'pull_request.labeled'], async (context) => {
       const pr = context.payload.pull_request;
@@ -261,8 +253,8 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       const ours = issue.labels?.some((l) => l.name === RECOMMENDATION_LABEL || l.name === DASHBOARD_LABEL) ?? false;
       if (!ours) return;
       if (command === 'rebase' && issue.pull_request) {
-        // The label is the one switch for regenerating; the labeled event then asks for a run.
-        await context.octokit.rest.issues.addLabels(context.issue({ labels: [REBASE_LABEL] }));
+        // The run regenerates the PR, as the rebase label has it do, once per command (the PR's state records it).
+        await enqueue(context, { kind: 'rebase', pr: issue.number, comment: comment.id }, `rebase command on #${issue.number}`);
         return;
       }
       await sched.request(keyOf(context), `comment on #${issue.number}`);
@@ -273,13 +265,13 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       const body = issue.body ?? '';
       if (!body.includes(DASHBOARD_MARKER)) return;
       // The bot's own write: it may have overwritten a box a person ticked or unticked between its
-      // re-read and its write (GitHub's issue update has no compare-and-swap); this webhook says
-      // what it replaced, and the choice is put back (run/restore-boxes.ts).
+      // re-read and its write (GitHub's issue update has no compare-and-swap); only this webhook
+      // says what it replaced (`changes.body.from`), so that is recorded, and the next run puts the
+      // choice back under the run lock (run/restore-boxes.ts) and serves it.
       const from = changes.body?.from;
       if (context.payload.sender?.type === 'Bot') {
-        if (from === undefined) return;
-        const restored = await restoreOverwrittenBoxes(repositoryOf(context), issue.number, from, body);
-        if ([...restored.values()].some(Boolean)) await sched.request(keyOf(context), 'dashboard (a box ticked during a run)');
+        if (from === undefined || overwrittenBoxes(from, body).size === 0) return;
+        await enqueue(context, { kind: 'dashboard-write', issue: issue.number, from, to: body }, 'dashboard (a box changed during a run)');
         return;
       }
       if (!issue.labels?.some((l) => l.name === DASHBOARD_LABEL)) return;

@@ -7,6 +7,7 @@
 
 import { describe, expect, test } from '@jest/globals';
 import { type DashboardContent, dashboardBoxes, RUN_NOW, renderDashboard, withDashboardBoxes } from '../../src/app/render/dashboard.ts';
+import { restoreOverwrittenBoxes } from '../../src/app/run/restore-boxes.ts';
 import { overwrittenBoxes, withWriteRecord, writeRecordOf } from '../../src/app/state/dashboard-write.ts';
 
 const content = (ticked: { run?: boolean; recreate?: string[] } = {}): DashboardContent => ({
@@ -102,5 +103,26 @@ describe('boxes a dashboard write overwrote', () => {
         ['prod/web', true],
       ]),
     );
+  });
+});
+
+describe('putting back what a write overwrote (the run does it, from the recorded webhook: run/restore-boxes.ts)', () => {
+  const before = write('', {});
+  const person = tick(before, 'prod/web');
+  const written = write(before, {});
+
+  test('the box goes back as the person set it, in a write that itself overwrote nothing', () => {
+    const restored = restoreOverwrittenBoxes(person, written, written)!;
+    expect(restored.restored).toEqual(new Map([['prod/web', true]]));
+    expect(dashboardBoxes(restored.body).get('prod/web')).toBe(true);
+    // Its own webhook (from: the dashboard as it was, to: the restoring write) asks for nothing more.
+    expect(overwrittenBoxes(written, restored.body)).toEqual(new Map());
+    // Recorded twice (a redelivery): the second finds the box as the person set it, and leaves it.
+    expect(restoreOverwrittenBoxes(person, written, restored.body)).toBeNull();
+  });
+
+  test('nothing when the write overwrote nothing, or the box changed since (a later choice, or a run serving it)', () => {
+    expect(restoreOverwrittenBoxes(before, write(before, {}), written)).toBeNull();
+    expect(restoreOverwrittenBoxes(person, written, tick(written, 'prod/web', true))).toBeNull();
   });
 });

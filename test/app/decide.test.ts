@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import type { PullRequestInfo } from '../../src/app/github/repository.ts';
-import { decide, type Limits, needsHistory, type UnitFacts } from '../../src/app/run/decide.ts';
-import { encodeState, type PullRequestState, REBASE_LABEL } from '../../src/app/state/pull-request-state.ts';
+import { decide, decideClosed, dismissalTidy, type Limits, needsHistory, type UnitFacts } from '../../src/app/run/decide.ts';
+import { encodeState, OBSOLETE_MARKER, type PullRequestState, REBASE_LABEL } from '../../src/app/state/pull-request-state.ts';
 import type { UnitChange } from '../../src/plan/lifecycle/unit.ts';
 
 const noLimits: Limits = { concurrent: 0, hourly: 0, open: 0, openedLastHour: 0 };
@@ -245,5 +245,54 @@ describe('after the default branch moved (run/mergeability.ts answers `mergeable
       update: false,
     });
     expect(one(facts({ latest: null }), full).dashboard).toBe('Awaiting PR limits');
+  });
+});
+
+describe('closed pull requests (decideClosed: the one code path, whoever saw the close)', () => {
+  const closed = (over: Partial<PullRequestInfo> = {}) => pr({ state: 'closed', number: 7, ...over });
+
+  test('a dismissal is said once: not when the dashboard noted it already; its branch goes', () => {
+    expect(decideClosed([closed()], [], new Set())).toEqual([
+      {
+        key: { kind: 'namespace', cluster: 'c', namespace: 'ns' },
+        pr: closed(),
+        tidy: { comment: true, removeLabels: [], deleteBranch: true },
+      },
+    ]);
+    expect(decideClosed([closed()], [], new Set(['c/ns']))[0]!.tidy).toEqual({ comment: false, removeLabels: [], deleteBranch: true });
+    // The unit's own decision (its latest PR a dismissal) tidies the same way.
+    expect(dismissalTidy(closed())).toEqual({ comment: true, removeLabels: [], deleteBranch: true });
+  });
+
+  test('closed by the bot as obsolete: not a dismissal, only its branch', () => {
+    const obsolete = closed({ body: `${OBSOLETE_MARKER}\n${encodeState(state())}` });
+    expect(decideClosed([obsolete], [], new Set())[0]!.tidy).toEqual({ comment: false, removeLabels: [], deleteBranch: true });
+  });
+
+  test('merged: its status labels go, one by one (a label a person added stays); no comment', () => {
+    const merged = closed({ state: 'merged', labels: ['policy-recommendation', 'Stable', 'security-reviewed'] });
+    expect(decideClosed([merged], [], new Set())[0]!.tidy).toEqual({ comment: false, removeLabels: ['Stable'], deleteBranch: true });
+    // Seen again once tidied (its labels gone): nothing left but the branch check.
+    expect(decideClosed([closed({ state: 'merged', labels: ['policy-recommendation'] })], [], new Set())[0]!.tidy).toEqual({
+      comment: false,
+      removeLabels: [],
+      deleteBranch: true,
+    });
+  });
+
+  test("a branch an open PR holds now (a newer proposal) is not deleted; open PRs and others' branches are not decided", () => {
+    const newer = pr({ number: 9 });
+    expect(decideClosed([closed()], [newer], new Set())[0]!.tidy.deleteBranch).toBe(false);
+    expect(decideClosed([pr(), closed({ branch: 'someone/feature' })], [], new Set())).toEqual([]);
+  });
+});
+
+describe('the rebase command (run/inbox.ts): served as the rebase label is', () => {
+  test('an open PR with a command not served yet is rebuilt afresh, even if a person edited it; none: as before', () => {
+    const edited = pr({ headOid: 'theirs' });
+    expect(one(facts({ openPullRequest: edited })).action).toEqual({ kind: 'notify-edited', pr: edited });
+    expect(one(facts({ openPullRequest: edited, rebaseCommands: [42] })).action).toEqual({ kind: 'update', pr: edited, rebase: true });
+    expect(one(facts({ openPullRequest: pr(), rebaseCommands: [42] })).action).toEqual({ kind: 'update', pr: pr(), rebase: true });
+    expect(one(facts({ openPullRequest: pr(), rebaseCommands: [] })).action).toEqual({ kind: 'none' });
   });
 });

@@ -169,6 +169,26 @@ describe('foldUpdates', () => {
     expect(foldUpdates(open, [{ pr: pr(5, 'open', ['x']), updatedAt: 'not a time' }], 'x', since)).toBe(false);
     expect(open.has(5)).toBe(true);
   });
+  test('hands the run the labelled PRs it saw closed or merged since (what the run tidies after), not others', () => {
+    const open = new Map([[1, pr(1, 'open', ['x'])]]);
+    const closed = new Map<number, PullRequestInfo>();
+    const since = Date.parse('2026-11-22T12:00:00Z') - OVERLAP_MS;
+    foldUpdates(
+      open,
+      [
+        { pr: pr(1, 'closed', ['X']), updatedAt: '2026-11-22T13:00:00Z' },
+        { pr: pr(6, 'merged', ['x', 'Stable']), updatedAt: '2026-11-22T12:40:00Z' },
+        { pr: pr(7, 'closed', ['y']), updatedAt: '2026-11-22T12:30:00Z' },
+        { pr: pr(8, 'open', ['y']), updatedAt: '2026-11-22T12:20:00Z' },
+        { pr: pr(9, 'merged', ['x']), updatedAt: '2026-11-22T11:00:00Z' },
+      ],
+      'x',
+      since,
+      closed,
+    );
+    expect(open.size).toBe(0);
+    expect([...closed.keys()]).toEqual([1, 6]);
+  });
 });
 
 describe('PullRequestViews', () => {

@@ -256,6 +256,10 @@ describe('pushes', () => {
     expect((await h!.post(merged[0]!)).status).toBe(200);
     await h!.settle();
     expect(runs()).toBe(1);
+    // That run tidied after the merge (its webhook was not delivered here: the run sees the merge
+    // itself) and deleted the merged PR's branch: GitHub's push event for that deletion is not
+    // one of those this test posts.
+    expect(pushes().map((e) => (e.payload as { deleted?: boolean; ref: string }).ref)).toEqual([`refs/heads/${pr.head}`]);
 
     h!.github.resetRequests();
     h!.repo.commitToDefault({ 'README.md': '# Policies, edited\n' }, 'readme');

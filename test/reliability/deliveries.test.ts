@@ -71,6 +71,7 @@ describe('the scripted history with webhooks delivered as GitHub may', () => {
   test('each twice, one after the other: the same end state', () => variant('twice', { twice: true }));
   test('all of a round at once: the same end state', () => variant('concurrent', { concurrent: true }));
   // Two concurrent deliveries of one `pull_request.closed` would both list the PR's comments and
-  // both post "Dismissed": the App handles that event one at a time per repository (app.ts).
+  // both post "Dismissed" if each said it: each only asks for a run, and one repository's runs
+  // happen one at a time (scheduler.ts), the second tidying after nothing left to do.
   test('each twice, all at once: the same end state', () => variant('concurrent and twice', { concurrent: true, twice: true }));
 });

@@ -13,6 +13,7 @@ import {
   type FoundIssue,
   type IssueInfo,
   type PullRequestInfo,
+  type PullRequestListing,
   type PullRequestState,
   type Repository,
   RepositoryConflict,
@@ -296,11 +297,16 @@ export class GitHubRepository implements Repository {
    * the pull requests updated since it was read. Without one: all of them, 100 a page.
    */
   async openPullRequests(label: string): Promise<PullRequestInfo[]> {
+    return [...(await this.pullRequests(label)).open];
+  }
+
+  async pullRequests(label: string): Promise<PullRequestListing> {
     const views = this.#views;
     // The node id survives a rename or transfer, and a repository deleted and made again under the same name has another.
     const key = `${this.#nodeId ?? `${this.owner}/${this.name}`.toLowerCase()}\n${label.toLowerCase()}`;
     const view = views?.get(key);
     const open = new Map(view?.open ?? []);
+    const closed = new Map<number, PullRequestInfo>();
     let readAt: number | undefined;
     let done = false;
     let cursor: string | null = null;
@@ -314,11 +320,11 @@ export class GitHubRepository implements Repository {
       const updates: UpdatedPullRequest[] = [];
       for (const node of page.nodes) updates.push({ pr: await this.#complete(toPullRequest(node), node), updatedAt: node.updatedAt });
       if (view === undefined) for (const { pr } of updates) open.set(pr.number, pr);
-      else done = foldUpdates(open, updates, label, view.readAt - OVERLAP_MS);
+      else done = foldUpdates(open, updates, label, view.readAt - OVERLAP_MS, closed);
       cursor = page.hasNextPage ? page.endCursor : null;
     } while (cursor !== null && !done);
     if (views !== undefined && readAt !== undefined) views.set(key, { open, readAt });
-    return oldestFirst(open);
+    return { open: oldestFirst(open), closed: [...closed.values()].sort((a, b) => a.number - b.number) };
   }
 
   /**

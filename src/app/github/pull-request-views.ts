@@ -20,6 +20,10 @@
 // - Cold (a new process, another replica, a repository first seen): the labelled open PRs are
 //   listed whole, 100 a page, as before. A replica whose view is stale catches up from its own
 //   last read: stale costs pages, never correctness.
+// - What closed: the catch-up also hands the run the labelled pull requests it saw closed or
+//   merged since the last read, so the run tidies after them (a dismissal said, a merged PR's
+//   status labels and branch removed) at no extra cost. A cold read sees none: a webhook's record
+//   of the close (run/inbox.ts), and the run's own look at its units' latest PRs, cover it.
 // - Bounded: the views' titles and bodies take at most MAX_BYTES (the least recently used
 //   repository's view is dropped first, and its next run lists its PRs whole).
 
@@ -46,21 +50,26 @@ export interface UpdatedPullRequest {
 
 /**
  * Folds one page of the catch-up (most recently updated first) into `open`: open and labelled
- * PRs are put in, any other taken out. Returns whether the page reached PRs not updated since
- * `since` (ms): the catch-up stops there.
+ * PRs are put in, any other taken out; labelled PRs closed or merged go into `closed` (what a
+ * run tidies after: run/decide.ts decideClosed). Returns whether the page reached PRs not updated
+ * since `since` (ms): the catch-up stops there.
  */
 export function foldUpdates(
   open: Map<number, PullRequestInfo>,
   page: readonly UpdatedPullRequest[],
   label: string,
   since: number,
+  closed?: Map<number, PullRequestInfo>,
 ): boolean {
   for (const { pr, updatedAt } of page) {
     const at = Date.parse(updatedAt);
     // An unreadable time: taken as new (read it), never as old (skip it).
     if (Number.isFinite(at) && at < since) return true;
     if (pr.state === 'open' && hasLabel(pr, label)) open.set(pr.number, pr);
-    else open.delete(pr.number);
+    else {
+      open.delete(pr.number);
+      if (pr.state !== 'open' && hasLabel(pr, label)) closed?.set(pr.number, pr);
+    }
   }
   return false;
 }

@@ -23,6 +23,13 @@ export interface PullRequestInfo {
   readonly mergedAt?: string;
 }
 
+export interface PullRequestListing {
+  /** Oldest first. */
+  readonly open: readonly PullRequestInfo[];
+  /** Closed or merged since the last listing, by number. */
+  readonly closed: readonly PullRequestInfo[];
+}
+
 export interface BranchHead {
   readonly commitSha: string;
   readonly treeSha: string;
@@ -59,6 +66,12 @@ export interface Repository {
 
   /** Open pull requests carrying `label` (from this repository's branches: never a fork's). */
   openPullRequests(label: string): Promise<PullRequestInfo[]>;
+  /**
+   * Open pull requests carrying `label`, and those carrying it that were closed or merged since
+   * the last listing (github/pull-request-views.ts; none when there was none to catch up from);
+   * from this repository's branches only, never a fork's.
+   */
+  pullRequests(label: string): Promise<PullRequestListing>;
   /** The most recent pull request (any state) from each of this repository's head branches (never a fork's), or null. */
   latestPullRequests(branches: readonly string[]): Promise<Map<string, PullRequestInfo | null>>;
 

@@ -15,13 +15,14 @@ import {
   decodeState,
   OBSOLETE_MARKER,
   type PullRequestState,
+  REBASE_COMMANDS_KEPT,
   REBASE_LABEL,
   RECOMMENDATION_LABEL,
   type RuleEvidence,
   replaceState,
   STATUS_LABELS,
 } from '../state/pull-request-state.ts';
-import { type Decision, statusLabel } from './decide.ts';
+import { type ClosedDecision, type Decision, dismissalTidy, statusLabel } from './decide.ts';
 
 const EDITED_MARKER = '<!-- policy-recommender:edited -->';
 
@@ -84,6 +85,7 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
           ...stateOf(decision, ctx, commit, evidence),
           ...(action.rebase ? {} : { previous: pr.headOid }),
           ...(facts.state?.noDrafts ? { noDrafts: true as const } : {}),
+          ...servedCommands(facts.state?.rebaseCommands, facts.rebaseCommands),
         };
         const update = isUpdate(pr);
         const text = body(decision, ctx, state, update);
@@ -131,12 +133,9 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
         await repo.deleteBranch(pr.branch, pr.headOid);
         return {};
       }
-      case 'note-dismissal': {
-        const pr = action.pr;
-        await repo.commentOnce(pr.number, dismissalComment(facts.key), DISMISSED_MARKER);
-        await repo.deleteBranch(pr.branch, pr.headOid);
+      case 'note-dismissal':
+        await tidyClosed(repo, { key: facts.key, pr: action.pr, tidy: dismissalTidy(action.pr) });
         return {};
-      }
       case 'notify-edited': {
         const pr = action.pr;
         // Exactly once, even if a run stops between saying it and recording that it was said.
@@ -156,6 +155,25 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
     if (e instanceof RepositoryConflict) return { error: e.message };
     return { error: `${where(facts.key)}: ${(e as Error).message}` };
   }
+}
+
+/**
+ * Tidies after a closed pull request of the bot (decide.ts decideClosed), each step idempotent:
+ * - the dismissal is said once (commentOnce looks first, and after, for a replica saying it at the
+ *   same moment);
+ * - the status labels of a merged PR are removed one request per label (issues/remove-label in
+ *   @octokit/openapi's api.github.com.json: DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}
+ *   removes that one label), so a label a person adds meanwhile stays; one already gone answers
+ *   404, which is fine (github-repository.ts removeLabel);
+ * - the branch is deleted only while it points at the PR's head (git/get-ref in @octokit/openapi's
+ *   api.github.com.json: 404 when the ref does not exist; then the compare-and-swap of updateRefs): a branch already gone costs one read, and a
+ *   branch a person pushed to, or a new PR's branch of the same name, stays.
+ */
+export async function tidyClosed(repo: Repository, closed: ClosedDecision): Promise<void> {
+  const { key, pr, tidy } = closed;
+  if (tidy.comment) await repo.commentOnce(pr.number, dismissalComment(key), DISMISSED_MARKER);
+  for (const label of tidy.removeLabels) await repo.removeLabel(pr.number, label);
+  if (tidy.deleteBranch && (await repo.branchSha(pr.branch)) === pr.headOid) await repo.deleteBranch(pr.branch, pr.headOid);
 }
 
 /**
@@ -223,6 +241,12 @@ async function lostRace(
   }
   await repo.updatePullRequest(pr.number, { body: replaceState(fresh.body, { ...record, commit: fresh.headOid, hash: '', memory }) });
   return conflict;
+}
+
+/** The rebase commands a PR's state records as served: those it had, and those this rebuild serves. */
+function servedCommands(had: readonly number[] = [], serves: readonly number[] = []): { rebaseCommands?: readonly number[] } {
+  const all = [...had, ...serves.filter((id) => !had.includes(id))].slice(-REBASE_COMMANDS_KEPT);
+  return all.length > 0 ? { rebaseCommands: all } : {};
 }
 
 function isUpdate(pr: PullRequestInfo): boolean {

@@ -15,6 +15,8 @@ export interface ClusterUnitsInput extends Omit<LifecycleInput, 'open'> {
   readonly openPullRequests: readonly { readonly key: ProposalKey; readonly pr: PullRequestInfo }[];
   /** Units people asked to have proposed again (key ids). */
   readonly recreate: ReadonlySet<string>;
+  /** Per open PR (by number): the `/policy-recommender rebase` comments on it webhooks recorded (run/inbox.ts). */
+  readonly rebaseCommands?: ReadonlyMap<number, readonly number[]>;
 }
 
 export interface ClusterUnits {
@@ -28,11 +30,18 @@ export interface ClusterUnits {
 }
 
 export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
-  const { openPullRequests, recreate, ...rest } = input;
+  const { openPullRequests, recreate, rebaseCommands = new Map<number, readonly number[]>(), ...rest } = input;
+  // Commands a rebuild served already (a redelivery, another replica's run) are not served again.
+  const commands = new Map(
+    openPullRequests.map(({ pr }) => {
+      const served = decodeState(pr.body)?.rebaseCommands ?? [];
+      return [pr.number, (rebaseCommands.get(pr.number) ?? []).filter((id) => !served.includes(id))];
+    }),
+  );
   const prs = new Map(openPullRequests.map(({ key, pr }) => [keyId(key), pr]));
   const open = new Map<string, OpenUnit>(
     openPullRequests.map(({ key, pr }) => {
-      const memory = memoryOf(pr);
+      const memory = (commands.get(pr.number)?.length ?? 0) > 0 ? undefined : memoryOf(pr);
       return [keyId(key), memory === undefined ? { key } : { key, memory }];
     }),
   );
@@ -45,12 +54,13 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
       openPullRequest: pr,
       state: pr ? decodeState(pr.body) : null,
       recreate: recreate.has(keyId(unit.key)),
+      ...(pr !== null && (commands.get(pr.number)?.length ?? 0) > 0 ? { rebaseCommands: commands.get(pr.number)! } : {}),
     };
   });
   return { facts, accepted: lifecycle.accepted, notes: lifecycle.notes, warnings: lifecycle.warnings };
 }
 
-/** The open PR's policy files, relative to the cluster path (the engine's memory), unless a rebase was asked for. */
+/** The open PR's policy files, relative to the cluster path (the engine's memory), unless a rebase was asked for (the label; a command, above). */
 function memoryOf(pr: PullRequestInfo): TreeFiles | undefined {
   if (pr.labels.includes(REBASE_LABEL)) return undefined;
   const state = decodeState(pr.body);

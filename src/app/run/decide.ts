@@ -5,10 +5,10 @@
 
 import type { RecommendationStatus } from '../../engine/status.ts';
 import type { UnitChange } from '../../plan/lifecycle/unit.ts';
-import { keyId, type ProposalKey } from '../../plan/lifecycle/unit-key.ts';
+import { keyId, type ProposalKey, parseBranch } from '../../plan/lifecycle/unit-key.ts';
 import type { PullRequestInfo } from '../github/repository.ts';
 import type { DashboardState } from '../state/dashboard-state.ts';
-import { decodeState, isDismissal, type PullRequestState, REBASE_LABEL } from '../state/pull-request-state.ts';
+import { decodeState, isDismissal, type PullRequestState, REBASE_LABEL, STATUS_LABELS } from '../state/pull-request-state.ts';
 
 export interface UnitFacts {
   readonly key: ProposalKey;
@@ -39,6 +39,11 @@ export interface UnitFacts {
    * undefined when not known (no PR, a person's commit, a state from an earlier release).
    */
   readonly mergeable?: boolean;
+  /**
+   * `/policy-recommender rebase` comments on the open PR that no rebuild served yet (their ids:
+   * run/inbox.ts, the PR state's `rebaseCommands`); its change then ignores the PR's memory.
+   */
+  readonly rebaseCommands?: readonly number[];
 }
 
 type Action =
@@ -51,7 +56,7 @@ type Action =
   | { readonly kind: 'refresh'; readonly pr: PullRequestInfo }
   | { readonly kind: 'close'; readonly pr: PullRequestInfo; readonly reason: string }
   | { readonly kind: 'notify-edited'; readonly pr: PullRequestInfo }
-  /** Dismissed by a person: make sure it was said once and its branch is gone (the webhook may have failed). */
+  /** Dismissed by a person: make sure it was said once and its branch is gone (as decideClosed would: apply.ts tidyClosed). */
   | { readonly kind: 'note-dismissal'; readonly pr: PullRequestInfo };
 
 export interface Decision {
@@ -139,7 +144,7 @@ export function decide(all: readonly UnitFacts[], limits: Limits, afterMerge: 'p
 }
 
 function withPullRequest(facts: UnitFacts, pr: PullRequestInfo): Decision {
-  const rebase = pr.labels.includes(REBASE_LABEL);
+  const rebase = pr.labels.includes(REBASE_LABEL) || (facts.rebaseCommands?.length ?? 0) > 0;
   const state = facts.state;
   // A PR without our state, or whose branch head is neither of our last commits, was edited by a person.
   const stale = lagging(pr, state);
@@ -193,6 +198,7 @@ export function mergeabilityMatters(facts: UnitFacts): boolean {
     change === null ||
     facts.gone !== null ||
     pr.labels.includes(REBASE_LABEL) ||
+    (facts.rebaseCommands?.length ?? 0) > 0 ||
     pr.headOid !== state.commit
   )
     return false;
@@ -229,4 +235,59 @@ function isEnforcement(key: ProposalKey): boolean {
 
 function statusState(status: RecommendationStatus | null): DashboardState {
   return status === 'Stable' ? 'Ready for review' : (status ?? 'Learning');
+}
+
+/**
+ * What a closed pull request of the bot still needs, each part idempotent (apply.ts tidyClosed):
+ * nothing once done, so a close seen twice (a redelivered webhook, a second replica, the next
+ * run's read of what was updated) changes nothing more.
+ */
+export interface Tidy {
+  /** A person closed it (a dismissal, not the bot's close as obsolete): say once how to undo it. */
+  readonly comment: boolean;
+  /** Merged: its status labels are history now, removed one by one (a person's label stays). */
+  readonly removeLabels: readonly string[];
+  /** Its branch, where it still points at the PR's head; not when an open PR has the branch now. */
+  readonly deleteBranch: boolean;
+}
+
+export interface ClosedDecision {
+  readonly key: ProposalKey;
+  readonly pr: PullRequestInfo;
+  readonly tidy: Tidy;
+}
+
+/**
+ * The one code path for the bot's closed pull requests, whoever saw them closed (the listing of
+ * what was updated since the last run, a webhook's record, a unit's latest PR): a dismissal is
+ * said (unless the dashboard noted it already: `noted`, unit key ids), a merge loses its status
+ * labels, and the branch goes. `open`: the bot's open pull requests now.
+ */
+export function decideClosed(
+  closed: readonly PullRequestInfo[],
+  open: readonly PullRequestInfo[],
+  noted: ReadonlySet<string>,
+): ClosedDecision[] {
+  const held = new Set(open.map((pr) => pr.branch));
+  const out: ClosedDecision[] = [];
+  for (const pr of closed) {
+    const key = parseBranch(pr.branch);
+    if (key === null || pr.state === 'open') continue;
+    out.push({ key, pr, tidy: closedTidy(pr, !noted.has(keyId(key)), !held.has(pr.branch)) });
+  }
+  return out;
+}
+
+/** A dismissal the unit's decision found (note-dismissal): the same tidy as decideClosed's. */
+export function dismissalTidy(pr: PullRequestInfo): Tidy {
+  return closedTidy(pr, true, true);
+}
+
+function closedTidy(pr: PullRequestInfo, sayDismissal: boolean, branchFree: boolean): Tidy {
+  const merged = pr.state === 'merged';
+  return {
+    comment: !merged && sayDismissal && isDismissal(pr),
+    removeLabels: merged ? pr.labels.filter((l) => (STATUS_LABELS as readonly string[]).includes(l)) : [],
+    deleteBranch: branchFree,
+  };
 }

@@ -20,7 +20,7 @@ import { isKustomizationPath } from '../../tree/kustomize.ts';
 import type { TreeFiles } from '../../tree/tree.ts';
 import { appendAll } from '../../util/append.ts';
 import { own } from '../../util/plain.ts';
-import type { FoundIssue, IssueInfo, PullRequestInfo, Repository } from '../github/repository.ts';
+import type { FoundIssue, IssueInfo, PullRequestInfo, PullRequestListing, Repository } from '../github/repository.ts';
 import {
   DASHBOARD_LABEL,
   DASHBOARD_MARKER,
@@ -40,12 +40,14 @@ import {
 } from '../render/dashboard.ts';
 import { mergeDashboardMemory } from '../state/dashboard-memory.ts';
 import { withWriteRecord } from '../state/dashboard-write.ts';
-import { decodeState, RECOMMENDATION_LABEL, STATUS_LABELS } from '../state/pull-request-state.ts';
-import { apply } from './apply.ts';
+import { decodeState, RECOMMENDATION_LABEL } from '../state/pull-request-state.ts';
+import { apply, tidyClosed } from './apply.ts';
 import { clusterFacts } from './cluster-facts.ts';
 import { clusterUnits } from './cluster-units.ts';
-import { type Decision, decide, lagging as lags, needsHistory, type UnitFacts } from './decide.ts';
+import { type ClosedDecision, type Decision, decide, decideClosed, lagging as lags, needsHistory, type UnitFacts } from './decide.ts';
+import type { InboxRecord } from './inbox.ts';
 import { mergeability } from './mergeability.ts';
+import { restoreOverwrittenBoxes } from './restore-boxes.ts';
 
 /** Flows read in the previous run's last minutes are read again: nothing falls between runs. */
 export const FLOW_WINDOW_OVERLAP = 15 * 60;
@@ -62,6 +64,8 @@ export interface RunDependencies {
   /** Unix seconds. */
   readonly now: () => number;
   readonly log: { info(msg: string): void; warn(msg: string): void };
+  /** What webhooks recorded since the last run (run/inbox.ts): hints, checked against what GitHub shows. */
+  readonly recorded?: readonly InboxRecord[];
 }
 
 export interface RunResult {
@@ -71,6 +75,8 @@ export interface RunResult {
   readonly applied: Readonly<Partial<Record<Decision['action']['kind'], number>>>;
   readonly errors: readonly string[];
   readonly dashboard: number;
+  /** The records this run served (the others wait for a run that can: one with a valid configuration). */
+  readonly served: readonly InboxRecord[];
 }
 
 /**
@@ -81,7 +87,21 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   const started = Date.now();
   const repo = deps.repository;
   // The oldest dashboard is the one kept; any other (there should be none) is merged into it.
-  const [dashboard = null, ...extras] = await findDashboards(repo, deps.log);
+  const found = await findDashboards(repo, deps.log);
+  const recorded = deps.recorded ?? [];
+  // A person's tick or untick a write overwrote goes back first, under this run's lock, so this run serves it.
+  const writes = recorded.filter((r) => r.kind === 'dashboard-write');
+  for (const write of writes) {
+    const i = found.findIndex((d) => d.number === write.issue);
+    const restored = i < 0 ? null : restoreOverwrittenBoxes(write.from, write.to, found[i]!.body);
+    if (restored === null) continue;
+    await repo.updateIssue(write.issue, restored.body);
+    found[i] = { ...found[i]!, body: restored.body };
+    deps.log.info(
+      `${repo.owner}/${repo.name}: the dashboard #${write.issue}: put back ${[...restored.restored.keys()].join(', ')}, which a write of the bot overwrote`,
+    );
+  }
+  const [dashboard = null, ...extras] = found;
   const memory =
     extras.length === 0
       ? decodeDashboardState(dashboard?.body ?? null)
@@ -89,8 +109,11 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   const requests = servedRequests([dashboard, ...extras], memory);
   const dashboardWrite = { repo, existing: dashboard, extras, memory, requests };
 
+  const noted = new Set(memory.dismissed);
   if (deps.config.kind === 'invalid') {
-    // Nothing is decided; the namespaces stay as the last valid run showed them, and so does the memory.
+    // Nothing is decided; the namespaces stay as the last valid run showed them, and so does the
+    // memory. Closed PRs are tidied after all the same: that needs no configuration.
+    const closed = await tidyAfterClosed(repo, await repo.pullRequests(RECOMMENDATION_LABEL), recorded, noted, [], deps.log);
     const number = await writeDashboard(dashboardWrite, false, {
       lastRun: { at: formatTime(deps.now()), durationMs: Date.now() - started, trigger },
       configErrors: deps.config.issues,
@@ -98,13 +121,25 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       keptClusters: keptClusterSections(dashboard?.body ?? null),
       state: memory,
     });
-    return { outcome: 'config-error', decisions: [], applied: {}, errors: [], dashboard: number };
+    return {
+      outcome: 'config-error',
+      decisions: [],
+      applied: {},
+      errors: [],
+      dashboard: number,
+      served: recorded.filter((r) => r.kind !== 'rebase' && !closed.failed.has(r)),
+    };
   }
   const config = deps.config.config;
 
   const now = deps.now();
   const head = await repo.head();
-  const openPullRequests = await repo.openPullRequests(RECOMMENDATION_LABEL);
+  const listing = await repo.pullRequests(RECOMMENDATION_LABEL);
+  const openPullRequests = listing.open;
+  const errors: string[] = [];
+  const closed = await tidyAfterClosed(repo, listing, recorded, noted, errors, deps.log);
+  const rebaseCommands = new Map<number, number[]>();
+  for (const r of recorded) if (r.kind === 'rebase') rebaseCommands.set(r.pr, [...(rebaseCommands.get(r.pr) ?? []), r.comment]);
   const facts: UnitFacts[] = [];
   const clusters = new Map<string, DashboardCluster>();
   const flowsReadUntil = { ...memory.flowsReadUntil };
@@ -121,7 +156,16 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
 
   for (const entry of config.clusters) {
     try {
-      const result = await observeCluster(entry, deps, config, head.treeSha, openPullRequests, requests.recreate, memory, now);
+      const result = await observeCluster(
+        entry,
+        deps,
+        config,
+        head.treeSha,
+        { openPullRequests, rebaseCommands, tidied: closed.decided, noted },
+        requests,
+        memory,
+        now,
+      );
       appendAll(facts, result.facts);
       clusters.set(entry.name, result.dashboard);
       skippedByCluster.set(entry.name, result.reading.skipped.total);
@@ -144,11 +188,14 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
 
   const candidates = facts.filter(needsHistory);
   const history = candidates.length > 0 ? await repo.latestPullRequests(candidates.map((f) => branchOf(f.key))) : new Map();
-  const noted = new Set(memory.dismissed);
-  const withHistory = facts.map((f) => ({
-    ...(needsHistory(f) ? { ...f, latest: history.get(branchOf(f.key)) ?? null } : f),
-    dismissalNoted: noted.has(keyId(f.key)),
-  }));
+  const withHistory = facts.map((f) => {
+    const latest = needsHistory(f) ? (history.get(branchOf(f.key)) ?? null) : undefined;
+    return {
+      ...(latest === undefined ? f : { ...f, latest }),
+      // Tidied after by this run already, or tried and failed (tidyAfterClosed): one code path, one try.
+      dismissalNoted: noted.has(keyId(f.key)) || (latest != null && closed.decided.has(latest.number)),
+    };
+  });
   const hourAgo = new Date((now - 3600) * 1000).toISOString();
   // The bootstrap PRs (cluster-wide files) are not counted against the PR limits.
   const recommendations = openPullRequests.filter((pr) => parseBranch(pr.branch)?.kind !== 'bootstrap');
@@ -166,9 +213,9 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
     config.afterMerge,
   );
 
-  const errors: string[] = [];
   const applied: Partial<Record<Decision['action']['kind'], number>> = {};
-  const failed = new Set<string>();
+  // A unit whose closed PR could not be tidied after is not noted as dismissed: the next run tries again.
+  const failed = new Set<string>(closed.failedUnits);
   for (const decision of decisions) {
     signal?.throwIfAborted();
     const { cluster, namespace, key } = decision.facts;
@@ -280,7 +327,63 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
   deps.log.info(
     `run of ${repo.owner}/${repo.name} (${trigger}): ${decisions.filter((d) => d.action.kind !== 'none').length} actions, ${errors.length} errors`,
   );
-  return { outcome: 'done', decisions, applied, errors, dashboard: number };
+  return { outcome: 'done', decisions, applied, errors, dashboard: number, served: recorded.filter((r) => !closed.failed.has(r)) };
+}
+
+/**
+ * Tidies after the bot's pull requests closed or merged since the last run (decide.ts
+ * decideClosed, apply.ts tidyClosed): those the listing of what was updated since saw, and those
+ * webhooks recorded that it did not (a cold listing: a new process or replica), looked up by
+ * branch in one request. Returns the pull requests tidied, and the records of those whose tidying
+ * failed (their webhook's delivery fails, for GitHub to show); a failure is the run's error, and
+ * the next run tries again (each step is idempotent).
+ */
+async function tidyAfterClosed(
+  repo: Repository,
+  listing: PullRequestListing,
+  recorded: readonly InboxRecord[],
+  noted: ReadonlySet<string>,
+  errors: string[],
+  log: RunDependencies['log'],
+): Promise<{ tidied: Set<number>; decided: Set<number>; failedUnits: Set<string>; failed: Set<InboxRecord> }> {
+  const closed = [...listing.closed];
+  const seen = new Set([...listing.open, ...listing.closed].map((pr) => pr.branch));
+  const unseen = [...new Set(recorded.flatMap((r) => (r.kind === 'closed' && !seen.has(r.branch) ? [r.branch] : [])))];
+  if (unseen.length > 0) {
+    for (const pr of (await repo.latestPullRequests(unseen)).values())
+      if (pr !== null && pr.state !== 'open' && pr.labels.includes(RECOMMENDATION_LABEL)) closed.push(pr);
+  }
+  const decisions = decideClosed(closed, listing.open, noted);
+  const tidied = await tidy(repo, decisions, errors, log);
+  const failures = decisions.filter((d) => !tidied.has(d.pr.number));
+  const failedBranches = new Set(failures.map((d) => d.pr.branch));
+  return {
+    tidied,
+    decided: new Set(decisions.map((d) => d.pr.number)),
+    failedUnits: new Set(failures.map((d) => keyId(d.key))),
+    failed: new Set(recorded.filter((r) => r.kind === 'closed' && failedBranches.has(r.branch))),
+  };
+}
+
+/** Carries out closed-PR decisions; returns the pull requests tidied. */
+async function tidy(
+  repo: Repository,
+  decisions: readonly ClosedDecision[],
+  errors: string[],
+  log: RunDependencies['log'],
+): Promise<Set<number>> {
+  const done = new Set<number>();
+  for (const decision of decisions) {
+    try {
+      await tidyClosed(repo, decision);
+      done.add(decision.pr.number);
+    } catch (e) {
+      const message = `tidying after the closed pull request #${decision.pr.number} failed (the next run tries again): ${(e as Error).message}`;
+      errors.push(message);
+      log.warn(`${repo.owner}/${repo.name}: ${message}`);
+    }
+  }
+  return done;
 }
 
 interface ClusterObservation {
@@ -304,11 +407,21 @@ async function observeCluster(
   deps: RunDependencies,
   config: RepositoryConfig,
   treeSha: string,
-  openPullRequests: readonly PullRequestInfo[],
-  recreate: ReadonlySet<string>,
+  prs: {
+    readonly openPullRequests: readonly PullRequestInfo[];
+    /** Per open PR: the rebase commands webhooks recorded (run/inbox.ts). */
+    readonly rebaseCommands: ReadonlyMap<number, readonly number[]>;
+    /** Closed PRs this run tidied after already (or tried to). */
+    readonly tidied: Set<number>;
+    /** Dismissals the dashboard noted (unit key ids). */
+    readonly noted: ReadonlySet<string>;
+  },
+  requests: Requests,
   memory: DashboardMemory,
   now: number,
 ): Promise<ClusterObservation> {
+  const { openPullRequests, rebaseCommands } = prs;
+  const recreate = requests.recreate;
   const readUntil = own(memory.flowsReadUntil, entry.name);
   const repo = deps.repository;
   // The cluster first: its release and IP families decide how flows are learned and policies named.
@@ -381,7 +494,7 @@ async function observeCluster(
   ];
   // A partial listing (anything skipped) never retires a recommendation.
   const deleted = new Set(clusterNamespaces ? namespaceInventory(clusterNamespaces, context!.skipped.namespaces).deleted(known) : []);
-  const merges = await acceptedMerges(repo, entry.name, tree, scope, memory.accepted[entry.name] ?? {});
+  const merges = await acceptedMerges(repo, entry.name, tree, scope, memory.accepted[entry.name] ?? {}, prs);
   const units = clusterUnits({
     merges,
     ...(memory.held ? { held: memory.held } : {}),
@@ -400,6 +513,7 @@ async function observeCluster(
     deleted,
     openPullRequests: open,
     recreate,
+    rebaseCommands,
     accepted: own(memory.accepted, entry.name) ?? {},
     enforceAfter: config.enforceAfter,
   });
@@ -440,7 +554,8 @@ async function observeCluster(
 /**
  * The merges of units newly accepted on the default branch (no acceptance record yet for their
  * files): the latest PR of each unit's branch, when merged. One request, only in a run after a
- * merge. A merged PR still labelled with its status (the merge's webhook was missed) loses it here.
+ * merge. A merged PR this run did not tidy after yet (the listing was cold, and no webhook said)
+ * is tidied here, by the same code path: its status labels and its branch go.
  */
 async function acceptedMerges(
   repo: Repository,
@@ -448,6 +563,7 @@ async function acceptedMerges(
   tree: TreeFiles,
   config: Parameters<typeof acceptedUnits>[2],
   records: Readonly<Record<string, AcceptanceRecord>>,
+  prs: { readonly openPullRequests: readonly PullRequestInfo[]; readonly tidied: Set<number>; readonly noted: ReadonlySet<string> },
 ): Promise<Map<string, AcceptedMerge>> {
   const fresh = [...acceptedUnits(cluster, tree, config)].filter(([id, { hash }]) => records[id]?.hash !== hash);
   const merges = new Map<string, AcceptedMerge>();
@@ -458,9 +574,10 @@ async function acceptedMerges(
     if (pr?.state !== 'merged' || pr.mergedAt === undefined) continue;
     const mergedAt = Math.floor(Date.parse(pr.mergedAt) / 1000);
     if (Number.isFinite(mergedAt)) merges.set(id, { pr: pr.number, mergedAt });
-    const status = pr.labels.filter((l) => (STATUS_LABELS as readonly string[]).includes(l));
-    // One by one, never the whole set: a label a person adds meanwhile stays.
-    for (const label of status) await repo.removeLabel(pr.number, label);
+    if (prs.tidied.has(pr.number)) continue;
+    // A failure fails the cluster's observation: nothing is decided on it, and the next run tries again.
+    for (const decision of decideClosed([pr], prs.openPullRequests, prs.noted)) await tidyClosed(repo, decision);
+    prs.tidied.add(pr.number);
   }
   return merges;
 }

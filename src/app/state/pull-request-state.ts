@@ -46,7 +46,14 @@ export interface PullRequestState {
    * (run/mergeability.ts). Absent in states written by earlier releases.
    */
   readonly base?: { readonly tree: string; readonly paths: readonly string[] };
+  /**
+   * The `/policy-recommender rebase` comments (GitHub's comment ids) a rebuild of this PR served,
+   * the latest REBASE_COMMANDS_KEPT: the same command delivered again is not served again.
+   */
+  readonly rebaseCommands?: readonly number[];
 }
+
+export const REBASE_COMMANDS_KEPT = 20;
 
 /** Closed unmerged by a person: "dismiss, never propose again". */
 export function isDismissal(pr: { state: string; body: string }): boolean {
@@ -79,6 +86,9 @@ export function decodeState(body: string): PullRequestState | null {
     notified: Array.isArray(value.notified) ? value.notified.map(String) : [],
     ...(value.noDrafts === true ? { noDrafts: true as const } : {}),
     ...baseOf(value.base),
+    ...(Array.isArray(value.rebaseCommands) && value.rebaseCommands.every((c) => Number.isSafeInteger(c))
+      ? { rebaseCommands: value.rebaseCommands }
+      : {}),
   };
 }
 
