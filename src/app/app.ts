@@ -235,7 +235,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
       const pr = context.payload.pull_request;
       if (parseBranch(pr.head.ref) === null || !pr.labels.some((l) => l.name === RECOMMENDATION_LABEL)) return;
       if (!pr.merged && !isDismissal({ state: 'closed', body: pr.body ?? '' })) return;
-      await enqueue(context, { kind: 'closed', branch: pr.head.ref }, `pull request #${pr.number} closed`);
+      await enqueue(context, { kind: 'closed', branch: pr.head.ref }, `pull request #${pr.number} ${pr.merged ? 'merged' : 'closed'}`);
     });
 
     on(['pull_request.reopened', 'pull_request.labeled'], async (context) => {
