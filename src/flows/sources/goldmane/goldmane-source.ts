@@ -20,6 +20,7 @@ import type { GoldmaneConfig } from '../../../config/deployment-config.ts';
 import type { FlowRecord } from '../../record.ts';
 import { SkipReport } from '../../skip-report.ts';
 import { type FlowSource, FlowSourceError, type TimeWindow } from '../../source.ts';
+import { describeFsError, oneLine, sleep, yieldToEventLoop } from '../source-support.ts';
 import { readWindow, type Slice } from './list-window.ts';
 import { HISTORY_SECONDS, StreamResume } from './stream-resume.ts';
 import { probeTls, splitAddress } from './tls-probe.ts';
@@ -394,40 +395,4 @@ function integerOption(value: number | undefined, fallback: number, min: number,
   if (!Number.isSafeInteger(value) || value < min || value > max)
     throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${value}`);
   return value;
-}
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}
-
-function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-}
-
-function describeFsError(e: NodeJS.ErrnoException): string {
-  switch (e.code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'is a directory';
-    default:
-      return e.code ?? 'unreadable';
-  }
 }

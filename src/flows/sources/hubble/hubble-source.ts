@@ -23,6 +23,7 @@ import { SkipReport } from '../../skip-report.ts';
 import { type FlowSource, FlowSourceError, type TimeWindow } from '../../source.ts';
 import type { FollowOptions } from '../goldmane/goldmane-source.ts';
 import { probeTls, splitAddress } from '../goldmane/tls-probe.ts';
+import { describeFsError, oneLine, sleep, yieldToEventLoop } from '../source-support.ts';
 import { HubbleResume, REORDER_MARGIN_SECONDS } from './stream-resume.ts';
 import { hubbleEventToRecord, timestamp } from './to-record.ts';
 import { observerClientConstructor, observerCodec, toTimestamp, type WireGetFlowsRequest } from './wire.ts';
@@ -315,39 +316,5 @@ function safely<T>(f: () => T): T | null {
     return f();
   } catch {
     return null;
-  }
-}
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}
-
-function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-}
-
-function describeFsError(e: NodeJS.ErrnoException): string {
-  switch (e.code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'is a directory';
-    default:
-      return e.code ?? 'unreadable';
   }
 }
