@@ -1,6 +1,9 @@
 // Small helpers the network flow sources (Goldmane, Hubble Relay) share: waiting, yielding, and
 // wording errors about what they read and were told.
 
+import * as grpc from '@grpc/grpc-js';
+import { FlowSourceError } from '../source.ts';
+
 /** Lets timers and I/O run between batches of a long synchronous decode. */
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -37,4 +40,20 @@ export function describeFsError(e: NodeJS.ErrnoException): string {
     default:
       return e.code ?? 'unreadable';
   }
+}
+
+/** A gRPC call's failure (as @grpc/grpc-js raises it), not one of our own errors. */
+export function isServiceError(e: unknown): e is grpc.ServiceError {
+  return e instanceof Error && typeof (e as { code?: unknown }).code === 'number' && !(e instanceof FlowSourceError);
+}
+
+/** `NAME: details`, on one line and bounded (details come from the server or the TLS stack). */
+export function describeStatus(e: unknown): string {
+  const error = e as Partial<grpc.ServiceError>;
+  const code = typeof error.code === 'number' ? error.code : grpc.status.UNKNOWN;
+  const name = grpc.status[code] ?? `status ${code}`;
+  const details = oneLine(error.details ?? error.message ?? '')
+    .replace(/\s*Resolution note:\s*$/, '')
+    .slice(0, 500);
+  return details ? `${name}: ${details}` : name;
 }

@@ -20,7 +20,7 @@ import type { GoldmaneConfig } from '../../../config/deployment-config.ts';
 import type { FlowRecord } from '../../record.ts';
 import { SkipReport } from '../../skip-report.ts';
 import { type FlowSource, FlowSourceError, type TimeWindow } from '../../source.ts';
-import { describeFsError, oneLine, sleep, yieldToEventLoop } from '../source-support.ts';
+import { describeFsError, describeStatus, isServiceError, oneLine, sleep, yieldToEventLoop } from '../source-support.ts';
 import { readWindow, type Slice } from './list-window.ts';
 import { HISTORY_SECONDS, StreamResume } from './stream-resume.ts';
 import { probeTls, splitAddress } from './tls-probe.ts';
@@ -360,21 +360,6 @@ function unaryList(client: grpc.Client, request: WireFlowListRequest, timeoutMs:
       else resolve(value);
     });
   });
-}
-
-function isServiceError(e: unknown): e is grpc.ServiceError {
-  return e instanceof Error && typeof (e as { code?: unknown }).code === 'number' && !(e instanceof FlowSourceError);
-}
-
-/** `NAME: details`, on one line and bounded (details come from the server or the TLS stack). */
-function describeStatus(e: unknown): string {
-  const error = e as Partial<grpc.ServiceError>;
-  const code = typeof error.code === 'number' ? error.code : grpc.status.UNKNOWN;
-  const name = grpc.status[code] ?? `status ${code}`;
-  const details = oneLine(error.details ?? error.message ?? '')
-    .replace(/\s*Resolution note:\s*$/, '')
-    .slice(0, 500);
-  return details ? `${name}: ${details}` : name;
 }
 
 /** A FlowKey's identity for deduplication: its bytes as Goldmane sent them, hashed to stay small. */

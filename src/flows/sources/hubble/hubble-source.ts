@@ -23,7 +23,7 @@ import { SkipReport } from '../../skip-report.ts';
 import { type FlowSource, FlowSourceError, type TimeWindow } from '../../source.ts';
 import type { FollowOptions } from '../goldmane/goldmane-source.ts';
 import { probeTls, splitAddress } from '../goldmane/tls-probe.ts';
-import { describeFsError, oneLine, sleep, yieldToEventLoop } from '../source-support.ts';
+import { describeFsError, describeStatus, isServiceError, oneLine, sleep, yieldToEventLoop } from '../source-support.ts';
 import { HubbleResume, REORDER_MARGIN_SECONDS } from './stream-resume.ts';
 import { hubbleEventToRecord, timestamp } from './to-record.ts';
 import { observerClientConstructor, observerCodec, toTimestamp, type WireGetFlowsRequest } from './wire.ts';
@@ -294,21 +294,6 @@ function lostInterval(v: unknown): { from: number; to: number } | null {
   const from = safely(() => timestamp(first));
   const to = safely(() => timestamp(last));
   return from === null || to === null || to < from ? null : { from, to: to + 1 };
-}
-
-function isServiceError(e: unknown): e is grpc.ServiceError {
-  return e instanceof Error && typeof (e as { code?: unknown }).code === 'number' && !(e instanceof FlowSourceError);
-}
-
-/** `NAME: details`, on one line and bounded (details come from the server or the TLS stack). */
-function describeStatus(e: unknown): string {
-  const error = e as Partial<grpc.ServiceError>;
-  const code = typeof error.code === 'number' ? error.code : grpc.status.UNKNOWN;
-  const name = grpc.status[code] ?? `status ${code}`;
-  const details = oneLine(error.details ?? error.message ?? '')
-    .replace(/\s*Resolution note:\s*$/, '')
-    .slice(0, 500);
-  return details ? `${name}: ${details}` : name;
 }
 
 function safely<T>(f: () => T): T | null {
