@@ -18,6 +18,7 @@ import {
 import type { IpFamily } from '../../config/recommendation-config.ts';
 import { compileKubernetesRule } from '../../simulate/policy-set.ts';
 import { deepEqual, hasOnlyKeys, isPlainObject, type PlainObject } from '../../util/plain.ts';
+import { stagedNote } from '../enforce.ts';
 import { publicPeers } from '../learn.ts';
 import {
   type Category,
@@ -69,7 +70,7 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
     // denies nothing; the enforce PR turns it into the networking.k8s.io/v1 NetworkPolicy.
     kind: 'StagedKubernetesNetworkPolicy',
     enforced: { apiVersion: KUBERNETES_NETWORKING_API_VERSION, kind: 'NetworkPolicy' },
-    newFileComment: `${NEW_FILE_ORIGIN}\n Staged: Calico reports what it would deny without denying anything. Comments and edits survive updates.`,
+    newFileComment: `${NEW_FILE_ORIGIN}\n${stagedNote('StagedKubernetesNetworkPolicy')} Comments and edits survive updates.`,
     typesKey: 'policyTypes',
     // StagedKubernetesNetworkPolicy and NetworkPolicy bound neither direction's rules.
     maxRulesPerDirection: null,
