@@ -6,23 +6,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { main } from '../../src/cli/main.ts';
+import { cli, tableRows } from '../support/cli.ts';
 
 const NOW = '2026-12-06T13:00:00Z';
-
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { stdout: (t) => out.push(t), stderr: (t) => err.push(t) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
-
-function tableRows(stdout: string): string[][] {
-  const lines = stdout.split('\n');
-  const start = lines.findIndex((l) => l.startsWith('VERDICT'));
-  const end = lines.indexOf('', start);
-  return lines.slice(start + 1, end).map((l) => l.split(/ {2,}/));
-}
 
 const pod = (namespace: string, app: string, podName: string) => ({
   identity: 40000 + app.length,

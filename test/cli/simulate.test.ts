@@ -5,27 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from '@jest/globals';
-import { main } from '../../src/cli/main.ts';
+import { cli, tableRows } from '../support/cli.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/simulate/', import.meta.url));
 const FLOWS = join(FIXTURE, 'flows.jsonl');
 const POLICIES = join(FIXTURE, 'policies');
 const NOW = '2026-11-22T12:00:00Z';
-
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { stdout: (t) => out.push(t), stderr: (t) => err.push(t) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
-
-/** The table's rows, columns split on runs of two or more spaces. */
-function tableRows(stdout: string): string[][] {
-  const lines = stdout.split('\n');
-  const start = lines.findIndex((l) => l.startsWith('VERDICT'));
-  const end = lines.indexOf('', start);
-  return lines.slice(start + 1, end).map((l) => l.split(/ {2,}/));
-}
 
 describe('policy-recommender simulate', () => {
   test('reports every distinct flow with its verdict and what decided, and exits 0 though flows are denied', async () => {

@@ -17,6 +17,14 @@ export async function cli(...argv: string[]): Promise<{ code: number; stdout: st
   return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 }
 
+/** The rows of a printed table (`simulate`'s), columns split on runs of two or more spaces. */
+export function tableRows(stdout: string): string[][] {
+  const lines = stdout.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('VERDICT'));
+  const end = lines.indexOf('', start);
+  return lines.slice(start + 1, end).map((l) => l.split(/ {2,}/));
+}
+
 /** The executable (bin `policy-recommender`). */
 const CLI_PATH = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
