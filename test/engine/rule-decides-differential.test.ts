@@ -74,7 +74,7 @@ describe.each(Object.keys(FLAVORS) as ('calico' | 'kubernetes')[])('%s', (flavor
         for (const [index, rule] of (raw.spec[direction] ?? []).entries()) {
           for (const atom of atoms.filter((o) => o.atom.direction === direction)) {
             compared++;
-            if (!flavor.matches(rule, atom, ctx)) continue;
+            if (!flavor.matches(flavor.parse(rule), atom, ctx)) continue;
             decided++;
             const [flow] = flowsOfObservations(new Map([[namespace, [atom]]]));
             const source = endpointOf(flow!.source, set);
