@@ -6,7 +6,6 @@
 
 import { z } from 'zod';
 
-export type RuleAction = 'Allow' | 'Deny' | 'Log' | 'Pass';
 /** A port match: a number, a range `"1000:2000"`, or a named port. */
 export type PortMatch = number | string;
 
@@ -36,8 +35,12 @@ const entityRule = z.strictObject({
 });
 export type EntityRule = z.infer<typeof entityRule>;
 
+const ruleAction = z.enum(['Allow', 'Deny', 'Log', 'Pass']);
+export type RuleAction = z.infer<typeof ruleAction>;
+export const RULE_ACTIONS: readonly RuleAction[] = ruleAction.options;
+
 const calicoRule = z.strictObject({
-  action: z.enum(['Allow', 'Deny', 'Log', 'Pass']),
+  action: ruleAction,
   protocol: ruleProtocol.optional(),
   notProtocol: ruleProtocol.optional(),
   ipVersion: z.union([z.literal(4), z.literal(6)]).optional(),
@@ -49,6 +52,10 @@ const calicoRule = z.strictObject({
   metadata: z.strictObject({ annotations: z.record(z.string(), z.string()).optional() }).optional(),
 });
 export type CalicoRule = z.infer<typeof calicoRule>;
+
+/** The fields of a rule and of its source and destination: Calico refuses any other (simulate/policy-set.ts). */
+export const RULE_FIELDS: readonly string[] = Object.keys(calicoRule.shape);
+export const ENTITY_FIELDS: readonly string[] = Object.keys(entityRule.shape);
 
 /** A rule as written, when it has the CalicoRule type (the same object); null otherwise. */
 export function parseCalicoRule(raw: unknown): CalicoRule | null {
