@@ -10,8 +10,9 @@ import { z } from 'zod';
 export type PortMatch = number | string;
 
 // The rule types are read from their schemas: a rule found in a policy has them when the schema
-// accepts it (parseCalicoRule). The schemas check the types' shape (the fields of Calico's
-// api/pkg/apis/projectcalico/v3 Rule and EntityRule, nothing else), not Calico's validation (which
+// accepts it (parseCalicoRule). The schemas check the types' shape (the fields of Calico's Rule and
+// EntityRule, nothing else: api/pkg/apis/projectcalico/v3/policy_common.go, the same on
+// release-v3.30 to release-v3.33 and main; `domains` is Calico Enterprise's), not Calico's validation (which
 // simulate/policy-set.ts compileRule applies): rules of earlier releases of this project that
 // Calico refuses (port 0 in `ports`) must still be read to be migrated.
 
