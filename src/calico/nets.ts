@@ -22,6 +22,9 @@ export function isIPv6Cidr(text: string): boolean {
 }
 
 function parseIp(text: string): { version: 4 | 6; bits: bigint } | null {
+  // Node's isIP accepts an IPv6 zone (fe80::1%eth0); Go's net.ParseIP and net.ParseCIDR, which
+  // Calico's validator and Felix use (libcalico-go lib/net/ipnet.go ParseCIDR), do not.
+  if (text.includes('%')) return null;
   const version = isIP(text);
   if (version === 4) {
     let bits = 0n;

@@ -60,12 +60,12 @@ function labelsFor(key: SelectorKey, labels: readonly Label[]): readonly Label[]
  * unknown. Where an `any:` key finds labels of several sources with different values, Cilium's
  * Get returns the first in its sorted array, which we do not reproduce: unknown if they disagree.
  */
-function requirementMatches(r: Requirement, labels: readonly Label[] | null, complete = true): Truth {
+function requirementMatches(r: Requirement, labels: readonly Label[] | null, complete: LabelsComplete = true): Truth {
   if (labels === null) return 'unknown';
   const found = labelsFor(r.key, labels);
   const exists = found.length > 0;
   // Labels known only in part: a label not among them may still be there.
-  if (!exists && !complete) return 'unknown';
+  if (!exists && !absenceCertain(complete, r.key)) return 'unknown';
   const has = (l: Label) => r.values.includes(l.value);
   switch (r.operator) {
     case 'Exists':
@@ -86,10 +86,18 @@ function requirementMatches(r: Requirement, labels: readonly Label[] | null, com
 }
 
 /**
- * All requirements hold (Kleene's AND): an empty selector matches everything. `complete` false:
- * the labels are some of the endpoint's, not all (a label's absence is then not certain).
+ * Whether labels are all of an endpoint's: true, false (some of them: a label's absence is not
+ * certain), or per key (true where the absence of a label with that key is certain).
  */
-export function selectorMatches(selector: EndpointSelector, labels: readonly Label[] | null, complete = true): Truth {
+export type LabelsComplete = boolean | ((key: SelectorKey) => boolean);
+
+/** Is a label with this key, not among the known labels, certainly absent? */
+export function absenceCertain(complete: LabelsComplete, key: SelectorKey): boolean {
+  return typeof complete === 'function' ? complete(key) : complete;
+}
+
+/** All requirements hold (Kleene's AND): an empty selector matches everything. */
+export function selectorMatches(selector: EndpointSelector, labels: readonly Label[] | null, complete: LabelsComplete = true): Truth {
   let result: Truth = true;
   for (const r of selector.requirements) {
     const truth = requirementMatches(r, labels, complete);

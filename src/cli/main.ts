@@ -104,11 +104,17 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   program
     .command('simulate')
     .description('Decide every observed flow with a policies directory: allowed or denied, by which policy and rule')
-    .requiredOption('--flows <path...>', 'Calico flow-log files or directories (*.log, *.json, *.jsonl, optionally .gz), or - for stdin')
-    .requiredOption('--policies <dir>', 'the policies directory (tiers, Calico and Kubernetes policies, network sets)')
+    .requiredOption(
+      '--flows <path...>',
+      'Calico flow-log files, Hubble exports or `hubble observe -o jsonpb` output, or directories of them (*.log, *.json, *.jsonl, optionally .gz), or - for stdin',
+    )
+    .requiredOption(
+      '--policies <dir>',
+      "the policies directory: Calico's (tiers, Calico and Kubernetes policies, network sets) or Cilium's (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy)",
+    )
     .option('--config <file>', 'recommendation settings (YAML); initialLookback sets the window')
     .option('--now <time>', 'end of the window, RFC 3339 (default: the current time)')
-    .option('--enforced-only', 'evaluate enforced policies only (default: staged policies as if enforced)')
+    .option('--enforced-only', 'evaluate enforced policies only (default: staged policies as if enforced; Cilium has no staged policies)')
     .option('--json', 'print one JSON document instead of the report')
     .action(async (options: SimulateOptions) => {
       exitCode = await simulate(options, io);

@@ -25,6 +25,8 @@ function describeDecision(d: Decision): string {
       return `profile ${d.profile} Allow`;
     case 'no-profile':
       return 'no profile: Deny';
+    case 'cilium':
+      return d.policies.length > 0 ? `${d.policies.join(', ')} ${d.action}` : `${d.reason}: ${d.action}`;
   }
 }
 
@@ -56,10 +58,16 @@ export function renderSimulation(sim: DirectorySimulation): string {
 export function* simulationLines(sim: DirectorySimulation): Generator<string> {
   const { flows, policies, totals } = sim;
   let lines: string[] = [];
-  const view = policies.view === 'staged' ? 'staged policies applied as if enforced' : 'enforced policies only';
+  const view =
+    policies.cni === 'cilium'
+      ? 'as Cilium enforces them, at the end that reported each flow'
+      : policies.view === 'staged'
+        ? 'staged policies applied as if enforced'
+        : 'enforced policies only';
+  const kind = policies.cni === 'cilium' ? 'Cilium policy' : 'policy';
   lines.push(
     `Simulated ${count(sim.simulated, 'flow record')} from ${flows.source} (window ${formatTime(flows.window.from)} to ${formatTime(flows.window.to)}) ` +
-      `against ${count(policies.count, 'policy', 'policies')} in ${policies.dir}, ${view}.`,
+      `against ${count(policies.count, kind, `${kind.replace(/y$/, '')}ies`)} in ${policies.dir}, ${view}.`,
   );
   if (flows.skipped.total > 0) lines.push(describeSkipped(flows.skipped));
   if (flows.unlearnable.total > 0) lines.push(describeUnlearnable(flows.unlearnable));

@@ -4,11 +4,15 @@
 import { stat } from 'node:fs/promises';
 import { calicoReleaseOf, ipFamiliesOf, type RecommendationConfig } from '../config/recommendation-config.ts';
 import { type FlowReading, lookbackWindow, readFlows, usableReading } from '../flows/read-flows.ts';
+import type { FlowRecord } from '../flows/record.ts';
 import { type FlowSource, overlapsWindow } from '../flows/source.ts';
-import { Simulator } from '../simulate/evaluate.ts';
+import { ciliumPolicySetFromTree } from '../simulate/cilium/policy-set.ts';
+import { CiliumSimulator } from '../simulate/cilium/simulator.ts';
+import { Simulator, type Verdict } from '../simulate/evaluate.ts';
 import { type PolicySetOptions, type PolicyView, type PolicyWarning, policySetFromTree } from '../simulate/policy-set.ts';
 import { type FlowRow, SimulationReport, type Totals } from '../simulate/report.ts';
 import { loadTree } from '../tree/fs-tree.ts';
+import type { TreeFiles } from '../tree/tree.ts';
 
 export class PoliciesDirectoryError extends Error {
   override readonly name = 'PoliciesDirectoryError';
@@ -20,6 +24,8 @@ export interface DirectorySimulation {
   readonly simulated: number;
   readonly policies: {
     readonly dir: string;
+    /** Whose policies the directory holds: Calico's (and Kubernetes'), or Cilium's. */
+    readonly cni: 'calico' | 'cilium';
     readonly view: PolicyView;
     /** Policies in force in the view. */
     readonly count: number;
@@ -32,6 +38,35 @@ export interface DirectorySimulation {
 /** What the configuration tells the simulator about the cluster: its release and IP families. */
 function policySetOptionsOf(config: RecommendationConfig): PolicySetOptions {
   return { calicoVersion: calicoReleaseOf(config), ipFamilies: ipFamiliesOf(config) };
+}
+
+/**
+ * The simulator for what the tree holds: Cilium's policies are decided by the Cilium evaluator
+ * (which has no staged policies), everything else by Calico's. A tree is one cluster's: Cilium
+ * policies beside Calico or Kubernetes ones are refused (Cilium also enforces Kubernetes
+ * NetworkPolicies, which the Cilium evaluator does not read yet).
+ */
+function simulatorFor(
+  tree: TreeFiles,
+  dir: string,
+  options: { config: RecommendationConfig; view: PolicyView },
+): { simulator: { evaluate(record: FlowRecord): Verdict }; policies: DirectorySimulation['policies'] } {
+  const cilium = ciliumPolicySetFromTree(tree);
+  if (cilium !== null) {
+    if (cilium.otherPolicies.length > 0)
+      throw new PoliciesDirectoryError(
+        `${dir} holds Cilium policies and ${cilium.otherPolicies.length} Calico or Kubernetes ${cilium.otherPolicies.length === 1 ? 'policy' : 'policies'} (${cilium.otherPolicies.slice(0, 3).join(', ')}): ` +
+          'simulate one CNI at a time (Kubernetes NetworkPolicies under Cilium are not simulated yet)',
+      );
+    const simulator = new CiliumSimulator(cilium.policies);
+    return {
+      simulator,
+      policies: { dir, cni: 'cilium', view: 'enforced', count: cilium.policies.length, warnings: cilium.warnings },
+    };
+  }
+  const set = policySetFromTree(tree, policySetOptionsOf(options.config));
+  const simulator = new Simulator(set, options.view);
+  return { simulator, policies: { dir, cni: 'calico', view: options.view, count: simulator.plan.policyCount, warnings: set.warnings } };
 }
 
 export async function simulateDirectory(options: {
@@ -49,8 +84,7 @@ export async function simulateDirectory(options: {
   const tree = await loadTree(dir).catch((e: Error) => {
     throw new PoliciesDirectoryError(`cannot read ${dir}: ${e.message}`);
   });
-  const set = policySetFromTree(tree, policySetOptionsOf(options.config));
-  const simulator = new Simulator(set, options.view);
+  const { simulator, policies } = simulatorFor(tree, dir, options);
   const report = new SimulationReport();
   const window = lookbackWindow(options.config, options.now);
   let simulated = 0;
@@ -64,7 +98,7 @@ export async function simulateDirectory(options: {
   return {
     flows,
     simulated,
-    policies: { dir, view: options.view, count: simulator.plan.policyCount, warnings: set.warnings },
+    policies,
     rows: report.rows(),
     totals: report.totals(),
   };

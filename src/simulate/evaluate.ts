@@ -55,7 +55,12 @@ export type Decision =
   | { readonly by: 'tier-default'; readonly action: 'Deny'; readonly tier: string }
   | { readonly by: 'profile'; readonly action: 'Allow'; readonly profile: string }
   /** A host endpoint without a profile: Calico denies what no policy allows. */
-  | { readonly by: 'no-profile'; readonly action: 'Deny' };
+  | { readonly by: 'no-profile'; readonly action: 'Deny' }
+  /**
+   * Cilium (simulate/cilium/): the policies whose rules decided at the reporting end (none when
+   * no policy selects it, or its default deny decided), and why in words.
+   */
+  | { readonly by: 'cilium'; readonly action: 'Allow' | 'Deny'; readonly policies: readonly string[]; readonly reason: string };
 
 export interface Verdict {
   readonly verdict: VerdictKind;
@@ -88,6 +93,8 @@ export function decisionKey(d: Decision): string {
       return `profile ${d.profile}`;
     case 'no-profile':
       return 'no-profile';
+    case 'cilium':
+      return `cilium ${d.action} ${d.policies.join(',')} ${d.policies.length === 0 ? d.reason : ''}`;
   }
 }
 

@@ -187,7 +187,7 @@ const NAMESPACE_NAME_LABELS = ['projectcalico.org/name', 'kubernetes.io/metadata
 // Reading a tree
 
 /** Every document of the tree's YAML files; files that are not valid YAML become warnings. */
-function objectsOfTree(tree: TreeFiles): { objects: SourcedObject[]; warnings: PolicyWarning[] } {
+export function objectsOfTree(tree: TreeFiles): { objects: SourcedObject[]; warnings: PolicyWarning[] } {
   const objects: SourcedObject[] = [];
   const warnings: PolicyWarning[] = [];
   for (const path of [...tree.keys()].sort(compareStrings)) {

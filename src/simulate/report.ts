@@ -64,6 +64,8 @@ export function deciderLabel(d: Decision): string {
       return `profile ${d.profile}`;
     case 'no-profile':
       return 'no profile';
+    case 'cilium':
+      return d.policies.length > 0 ? d.policies.join(', ') : d.reason;
   }
 }
 

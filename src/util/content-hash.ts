@@ -8,3 +8,8 @@ export function contentHash(files: ReadonlyMap<string, string>): string {
   for (const path of [...files.keys()].sort()) hash.update(`${path}\0${files.get(path)}\0`);
   return hash.digest('hex').slice(0, 20);
 }
+
+/** A short, stable hash of one text (for names and keys derived from long inputs). */
+export function textHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 20);
+}

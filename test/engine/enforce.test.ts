@@ -8,10 +8,10 @@ import { parseAllDocuments } from 'yaml';
 import { enforcePolicyInFile } from '../../src/engine/enforce.ts';
 import { TEMPLATE_DIR } from '../../src/tree/fs-tree.ts';
 import { validateCalicoObject } from '../support/crd-validator.ts';
-import { egress, NOW, pub, run, wep } from '../support/engine.ts';
+import { config, egress, NOW, pub, run, wep } from '../support/engine.ts';
 
 const RECOMMENDATION = `# Recommended by policy-recommender from observed flows: every rule allows traffic that was seen.
-# Staged: Calico reports what it would deny without denying anything. Comments and edits survive updates.
+# While its kind is StagedNetworkPolicy, Calico reports what it would deny without denying anything; its enforce PR changes only the kind, to NetworkPolicy, and Calico then denies what these rules do not allow. Comments and edits survive updates.
 
 apiVersion: projectcalico.org/v3
 kind: StagedNetworkPolicy
@@ -50,15 +50,58 @@ describe('enforcing a staged policy', () => {
     expect(stagedAction).toBe('Set');
     expect(after.spec).toEqual(spec);
     expect(out).toContain("# Our database; ask the DBA team before changing. (a person's comment)");
-    expect(out).not.toContain('Staged: Calico reports');
-    expect(out).toContain('Enforced: Calico denies what these rules do not allow');
     expect(validateCalicoObject(after)).toEqual([]);
-    // Only the kind, stagedAction and our note changed: a review sees three lines.
-    const changed = out.split('\n').filter((l) => !RECOMMENDATION.split('\n').includes(l));
-    expect(changed).toEqual([
-      '# Enforced: Calico denies what these rules do not allow (it was staged until it had denied nothing for a while). Comments and edits survive updates.',
-      'kind: NetworkPolicy',
-    ]);
+    // Only the kind and stagedAction changed (issue 11 point 11): a review sees two lines; the
+    // header note was written true of both kinds.
+    const removed = RECOMMENDATION.split('\n').filter((l) => !out.split('\n').includes(l));
+    const added = out.split('\n').filter((l) => !RECOMMENDATION.split('\n').includes(l));
+    expect(removed).toEqual(['kind: StagedNetworkPolicy', '  stagedAction: Set']);
+    expect(added).toEqual(['kind: NetworkPolicy']);
+  });
+
+  test('what the engine writes today is enforced by changing the kind and stagedAction only, in every flavour', async () => {
+    for (const flavor of ['calico', 'kubernetes'] as const) {
+      const { tree } = await run([egress('shop', wep('db'), { port: 5432 })], { config: config({ flavor }) });
+      const path = 'namespace-isolation/shop.yaml';
+      const text = tree.get(path)!;
+      const kind = flavor === 'calico' ? 'StagedNetworkPolicy' : 'StagedKubernetesNetworkPolicy';
+      const out = enforcePolicyInFile(text, path, { kind, namespace: 'shop', name: 'shop-recommendation' })!;
+      const removed = text.split('\n').filter((l) => !out.split('\n').includes(l));
+      const added = out.split('\n').filter((l) => !text.split('\n').includes(l));
+      expect(removed).toEqual(
+        flavor === 'calico'
+          ? [`kind: ${kind}`, '  stagedAction: Set']
+          : ['apiVersion: projectcalico.org/v3', `kind: ${kind}`, '  stagedAction: Set'],
+      );
+      expect(added).toEqual(flavor === 'calico' ? ['kind: NetworkPolicy'] : ['apiVersion: networking.k8s.io/v1', 'kind: NetworkPolicy']);
+    }
+  });
+
+  test('a folded selector, CRLF line ends and a trailing comment stay byte for byte; flow style still enforces', () => {
+    const folded = RECOMMENDATION.replace(
+      "  selector: projectcalico.org/namespace == 'shop'\n",
+      "  selector: >-\n    projectcalico.org/namespace == 'shop' &&\n    !has(skip)\n",
+    ).replace('  stagedAction: Set\n', '  stagedAction: Set # accepted in #12\n');
+    const crlf = folded.replace(/\n/g, '\r\n');
+    const out = enforcePolicyInFile(crlf, 'shop.yaml', target)!;
+    expect(out).toBe(
+      crlf.replace('kind: StagedNetworkPolicy', 'kind: NetworkPolicy').replace('  stagedAction: Set # accepted in #12\r\n', ''),
+    );
+    // Flow style cannot be edited line by line: the document is written anew, still correct.
+    const flow = `apiVersion: projectcalico.org/v3\nkind: StagedNetworkPolicy\nmetadata: {name: shop-recommendation, namespace: shop}\nspec: {stagedAction: Set, tier: namespace-isolation, selector: all(), types: [Egress]}\n`;
+    const [after] = data(enforcePolicyInFile(flow, 'shop.yaml', target)!) as [{ kind: string; spec: Record<string, unknown> }];
+    expect(after).toMatchObject({ kind: 'NetworkPolicy', spec: { tier: 'namespace-isolation', selector: 'all()', types: ['Egress'] } });
+    expect(after.spec['stagedAction']).toBeUndefined();
+  });
+
+  test('a file written before the note was true of both kinds gets its "Staged:" note replaced', () => {
+    const legacy = RECOMMENDATION.replace(
+      /# While its kind is .*\n/,
+      '# Staged: Calico reports what it would deny without denying anything. Comments and edits survive updates.\n',
+    );
+    const out = enforcePolicyInFile(legacy, 'shop.yaml', target)!;
+    expect(out).not.toContain('Staged: Calico reports');
+    expect(out.split('\n')[1]).toBe(RECOMMENDATION.split('\n')[1]);
   });
 
   test("the template's staged global default deny becomes a GlobalNetworkPolicy", async () => {
@@ -72,8 +115,9 @@ describe('enforcing a staged policy', () => {
     expect(after.kind).toBe('GlobalNetworkPolicy');
     expect(after.spec['stagedAction']).toBeUndefined();
     expect(after.spec['tier']).toBe('default');
-    expect(out.startsWith('# Enforced: Calico denies what these rules do not allow')).toBe(true);
-    expect(out).toContain('# A default deny for every workload outside the system namespaces');
+    expect(out.startsWith('# A default deny for every workload outside the system namespaces')).toBe(true);
+    const added = out.split('\n').filter((l) => !text.split('\n').includes(l));
+    expect(added).toEqual(['kind: GlobalNetworkPolicy']);
     expect(validateCalicoObject(after)).toEqual([]);
   });
 

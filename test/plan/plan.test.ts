@@ -93,7 +93,7 @@ describe('the policies tree', () => {
     expect(objects(result.tree)).toEqual(['StagedKubernetesNetworkPolicy/shop-recommendation']);
     expect([...result.tree.keys()]).toEqual(['namespace-isolation/shop.yaml']);
     expect(result.tree.get('namespace-isolation/shop.yaml')).toContain(
-      'Staged: Calico reports what it would deny without denying anything.',
+      'While its kind is StagedKubernetesNetworkPolicy, Calico reports what it would deny without denying anything; its enforce PR changes only the kind, to NetworkPolicy of networking.k8s.io/v1',
     );
   });
 

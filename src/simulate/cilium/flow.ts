@@ -5,6 +5,7 @@
 
 import type { Protocol } from '../../calico/protocol.ts';
 import type { Label } from '../../cilium/labels.ts';
+import type { SelectorKey } from '../../cilium/types.ts';
 
 /** Reserved identities that appear on traffic (pkg/labels: IDNameHost ... IDNameUnmanaged; world-ipv4/6 in dual stack). */
 export type ReservedEntity =
@@ -26,6 +27,11 @@ export type CiliumPeer =
       readonly namespace: string;
       /** Its identity labels with their sources (`k8s:app=web`); null when the record has none. */
       readonly labels: readonly Label[] | null;
+      /**
+       * For which keys a label missing from `labels` is certainly absent; every key when left out
+       * (records strip the labels Cilium adds, so those stay unknown: from-record.ts).
+       */
+      readonly absenceKnown?: (key: SelectorKey) => boolean;
       readonly ip: string | null;
     }
   /** A reserved identity: the node itself (`host`), other nodes, the API server, health and ingress endpoints, world. */

@@ -8,9 +8,11 @@ import { type Protocol, protocolNumber } from '../../calico/protocol.ts';
 import type { Truth } from '../../calico/selector.ts';
 import { fqdnMatches, matchesEveryName } from '../../cilium/fqdn.ts';
 import {
+  absenceCertain,
   CLUSTER_KEY,
   describeSelector,
   type Label,
+  type LabelsComplete,
   NAMESPACE_LABELS_PREFIX,
   POD_NAMESPACE_KEY,
   SOURCE_ANY,
@@ -40,7 +42,7 @@ export interface Match {
 /** A peer's identity labels as selectors see them, and whether they are all of them. */
 export interface PeerIdentity {
   readonly labels: readonly Label[] | null;
-  readonly complete: boolean;
+  readonly complete: LabelsComplete;
   /** Outside the cluster (reserved:world): what CIDR and FQDN rules can select by default. */
   readonly world: Truth;
   /** A node (host, remote-node): CIDR rules select it only with policy-cidr-match-mode=nodes. */
@@ -65,7 +67,7 @@ export function peerIdentity(peer: CiliumPeer, options: CiliumOptions): PeerIden
       const has = (key: string) => labels.some((l) => l.key === key && l.source === SOURCE_K8S);
       if (!has(POD_NAMESPACE_KEY)) labels.push({ source: SOURCE_K8S, key: POD_NAMESPACE_KEY, value: peer.namespace });
       if (!has(CLUSTER_KEY)) labels.push({ source: SOURCE_K8S, key: CLUSTER_KEY, value: options.clusterName ?? 'default' });
-      return { labels, complete: true, world: false, node: false, pod: true };
+      return { labels, complete: peer.absenceKnown ?? true, world: false, node: false, pod: true };
     }
     case 'ip':
       return { labels: [reserved('world')], complete: true, world: true, node: false, pod: false };
@@ -131,7 +133,7 @@ const CLUSTER_RESERVED = ['host', 'remote-node', 'init', 'ingress', 'health', 'u
 function hasReserved(id: PeerIdentity, keys: readonly string[]): Truth {
   if (id.labels === null) return 'unknown';
   if (id.labels.some((l) => l.source === SOURCE_RESERVED && keys.includes(l.key))) return true;
-  return id.complete ? false : 'unknown';
+  return keys.every((key) => absenceCertain(id.complete, { source: SOURCE_RESERVED, key })) ? false : 'unknown';
 }
 
 /** EntitySelectorMapping (pkg/policy/api/entity.go, [1.16] and [MAIN]). */

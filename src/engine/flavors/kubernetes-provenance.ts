@@ -1,0 +1,77 @@
+// Where the kubernetes flavour keeps rule provenance: Kubernetes rules cannot carry annotations, so
+// one policy annotation maps each rule of ours (by direction and peers) to its category and the
+// time it was first added. The annotation must fit what Kubernetes and Calico accept, whatever the
+// number of rules and peers.
+
+import { ANNOTATIONS_SIZE_LIMIT, annotationsError, v1StoredAnnotationBytes } from '../../calico/names.ts';
+import { textHash } from '../../util/content-hash.ts';
+import { isPlainObject } from '../../util/plain.ts';
+import { type Peer, peerKey } from '../model.ts';
+import { ANNOTATIONS } from '../provenance.ts';
+
+/** Keys longer than this (a rule with many merged peers) are written as a digest of the key. */
+const MAX_PLAIN_RULE_KEY = 200;
+
+/**
+ * Room left under ANNOTATIONS_SIZE_LIMIT for what Calico adds when it stores the policy (the tier
+ * label clientv3 sets, a longer creationTimestamp) and for annotations people add later.
+ */
+const ANNOTATIONS_HEADROOM = 8 * 1024;
+
+/** How a rule is named in the provenance annotation: direction and peers (a digest when long). */
+export function ruleKey(direction: string, peers: readonly Peer[]): string {
+  return shortKey(`${direction} ${peers.map(peerKey).join(', ')}`);
+}
+
+function shortKey(plain: string): string {
+  if (plain.length <= MAX_PLAIN_RULE_KEY) return plain;
+  return `${plain.slice(0, plain.indexOf(' '))} sha256:${textHash(plain)}`;
+}
+
+/** The entries recorded in a policy's annotations ({} when absent or not ours to read). */
+export function readRuleRecord(annotations: unknown): Record<string, unknown> {
+  const text = isPlainObject(annotations) ? annotations[ANNOTATIONS.rules] : undefined;
+  if (typeof text !== 'string') return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    // Records written before keys were shortened hold long keys: read them as their digest.
+    return isPlainObject(value) ? Object.fromEntries(Object.entries(value).map(([k, v]) => [shortKey(k), v])) : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * `annotations` with the record written into them (removed when empty), sorted by key. The record
+ * must fit both Kubernetes' limit on annotations and Calico's storage of the whole metadata in one
+ * annotation (names.ts, validateObjectMetaAnnotations and the crd.projectcalico.org/v1 backend):
+ * it is written indented while that fits, compactly otherwise, and as a last resort only the
+ * first entries that fit are kept. A rule whose entry is left out is no longer ours: it stays as
+ * written and is never changed, which allows nothing new.
+ */
+export function writeRuleRecord(
+  annotations: Readonly<Record<string, string>>,
+  entries: Readonly<Record<string, unknown>>,
+  meta: { readonly name: string; readonly labels: Readonly<Record<string, string>> },
+): Record<string, string> {
+  const { [ANNOTATIONS.rules]: _old, ...others } = annotations;
+  const keys = Object.keys(entries).sort();
+  if (keys.length === 0) return others;
+  const fits = (text: string): boolean => {
+    const candidate = { ...others, [ANNOTATIONS.rules]: text };
+    const limit = ANNOTATIONS_SIZE_LIMIT - ANNOTATIONS_HEADROOM;
+    return annotationsError(candidate) === null && v1StoredAnnotationBytes({ ...meta, annotations: candidate }) <= limit;
+  };
+  const record = (n: number): Record<string, unknown> => Object.fromEntries(keys.slice(0, n).map((k) => [k, entries[k]]));
+  const indented = JSON.stringify(record(keys.length), null, 2);
+  if (fits(indented)) return { ...others, [ANNOTATIONS.rules]: indented };
+  // The most entries that fit, written compactly (binary search: fitting shrinks with n).
+  let low = 0;
+  let high = keys.length;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (fits(JSON.stringify(record(mid)))) low = mid;
+    else high = mid - 1;
+  }
+  return low === 0 ? others : { ...others, [ANNOTATIONS.rules]: JSON.stringify(record(low)) };
+}
