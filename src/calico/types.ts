@@ -1,46 +1,67 @@
-// Typed shapes of the Calico (projectcalico.org/v3) and Kubernetes objects the engine writes (its
-// rendered rules and new policies). Only the fields this project writes are named; what people
-// wrote is kept as data by the YAML document layer and never dropped. Rules are matched in their
-// compiled form (src/simulate/policy-set.ts CompiledRule). Type aliases, not interfaces: a
-// rendered object is also plain YAML data (PlainObject).
+// Typed shapes of the Calico (projectcalico.org/v3) and Kubernetes objects the engine reads and
+// writes: rules (every field of their kind) and new policies (the fields this project writes).
+// What people wrote is kept as data (the rule as written, the YAML document layer) and never
+// dropped. Rules are matched in their compiled form (src/simulate/policy-set.ts CompiledRule).
+// Type aliases, not interfaces: a rendered object is also plain YAML data (PlainObject).
 
-export type RuleAction = 'Allow' | 'Deny' | 'Log' | 'Pass';
+import { z } from 'zod';
+
 /** A port match: a number, a range `"1000:2000"`, or a named port. */
 export type PortMatch = number | string;
+
+// The rule types are read from their schemas: a rule found in a policy has them when the schema
+// accepts it (parseCalicoRule). The schemas check the types' shape (the fields of Calico's Rule and
+// EntityRule, nothing else: api/pkg/apis/projectcalico/v3/policy_common.go, the same on
+// release-v3.30 to release-v3.33 and main; `domains` is Calico Enterprise's), not Calico's validation (which
+// simulate/policy-set.ts compileRule applies): rules of earlier releases of this project that
+// Calico refuses (port 0 in `ports`) must still be read to be migrated.
+
+const portMatch = z.union([z.number(), z.string()]);
 /** `TCP`, `UDP`, `ICMP`, `ICMPv6`, `SCTP`, `UDPLite`, or a number 1-255. */
-type RuleProtocol = string | number;
+const ruleProtocol = z.union([z.string(), z.number()]);
+const icmpFields = z.strictObject({ type: z.number().optional(), code: z.number().optional() });
 
-type ServiceMatch = {
-  name: string;
-  namespace?: string;
-};
-
-export type EntityRule = {
-  nets?: string[];
-  notNets?: string[];
-  selector?: string;
-  notSelector?: string;
-  namespaceSelector?: string;
-  ports?: PortMatch[];
-  notPorts?: PortMatch[];
-  services?: ServiceMatch;
-  serviceAccounts?: { names?: string[]; selector?: string };
+const entityRule = z.strictObject({
+  nets: z.array(z.string()).optional(),
+  notNets: z.array(z.string()).optional(),
+  selector: z.string().optional(),
+  notSelector: z.string().optional(),
+  namespaceSelector: z.string().optional(),
+  ports: z.array(portMatch).optional(),
+  notPorts: z.array(portMatch).optional(),
+  services: z.strictObject({ name: z.string(), namespace: z.string().optional() }).optional(),
+  serviceAccounts: z.strictObject({ names: z.array(z.string()).optional(), selector: z.string().optional() }).optional(),
   /** Calico Enterprise only. */
-  domains?: string[];
-};
+  domains: z.array(z.string()).optional(),
+});
+export type EntityRule = z.infer<typeof entityRule>;
 
-export type CalicoRule = {
-  action: RuleAction;
-  protocol?: RuleProtocol;
-  notProtocol?: RuleProtocol;
-  ipVersion?: 4 | 6;
-  icmp?: { type?: number; code?: number };
-  notICMP?: { type?: number; code?: number };
-  http?: unknown;
-  source?: EntityRule;
-  destination?: EntityRule;
-  metadata?: { annotations?: Record<string, string> };
-};
+const ruleAction = z.enum(['Allow', 'Deny', 'Log', 'Pass']);
+export type RuleAction = z.infer<typeof ruleAction>;
+export const RULE_ACTIONS: readonly RuleAction[] = ruleAction.options;
+
+const calicoRule = z.strictObject({
+  action: ruleAction,
+  protocol: ruleProtocol.optional(),
+  notProtocol: ruleProtocol.optional(),
+  ipVersion: z.union([z.literal(4), z.literal(6)]).optional(),
+  icmp: icmpFields.optional(),
+  notICMP: icmpFields.optional(),
+  http: z.unknown().optional(),
+  source: entityRule.optional(),
+  destination: entityRule.optional(),
+  metadata: z.strictObject({ annotations: z.record(z.string(), z.string()).optional() }).optional(),
+});
+export type CalicoRule = z.infer<typeof calicoRule>;
+
+/** The fields of a rule and of its source and destination: Calico refuses any other (simulate/policy-set.ts). */
+export const RULE_FIELDS: readonly string[] = Object.keys(calicoRule.shape);
+export const ENTITY_FIELDS: readonly string[] = Object.keys(entityRule.shape);
+
+/** A rule as written, when it has the CalicoRule type (the same object); null otherwise. */
+export function parseCalicoRule(raw: unknown): CalicoRule | null {
+  return calicoRule.safeParse(raw).success ? (raw as CalicoRule) : null;
+}
 
 type PolicyType = 'Ingress' | 'Egress';
 export type StagedAction = 'Set' | 'Delete' | 'Learn' | 'Ignore';
@@ -71,38 +92,45 @@ export type StagedNetworkPolicy = {
 
 // Kubernetes networking.k8s.io/v1 NetworkPolicy.
 
-type LabelSelectorRequirement = {
-  key: string;
-  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-  values?: string[];
-};
+const labelSelector = z.strictObject({
+  matchLabels: z.record(z.string(), z.string()).optional(),
+  matchExpressions: z
+    .array(
+      z.strictObject({
+        key: z.string(),
+        operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+        values: z.array(z.string()).optional(),
+      }),
+    )
+    .optional(),
+});
 
-type LabelSelector = {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: LabelSelectorRequirement[];
-};
+const networkPolicyPeer = z.strictObject({
+  podSelector: labelSelector.optional(),
+  namespaceSelector: labelSelector.optional(),
+  ipBlock: z.strictObject({ cidr: z.string(), except: z.array(z.string()).optional() }).optional(),
+});
+export type NetworkPolicyPeer = z.infer<typeof networkPolicyPeer>;
 
-export type NetworkPolicyPeer = {
-  podSelector?: LabelSelector;
-  namespaceSelector?: LabelSelector;
-  ipBlock?: { cidr: string; except?: string[] };
-};
+const networkPolicyPort = z.strictObject({
+  protocol: z.enum(['TCP', 'UDP', 'SCTP']).optional(),
+  port: z.union([z.number(), z.string()]).optional(),
+  endPort: z.number().optional(),
+});
+export type NetworkPolicyPort = z.infer<typeof networkPolicyPort>;
 
-export type NetworkPolicyPort = {
-  protocol?: 'TCP' | 'UDP' | 'SCTP';
-  port?: number | string;
-  endPort?: number;
-};
+/** A NetworkPolicyIngressRule (`from`) or NetworkPolicyEgressRule (`to`), k8s.io/api/networking/v1. */
+const kubernetesRule = z.strictObject({
+  from: z.array(networkPolicyPeer).optional(),
+  to: z.array(networkPolicyPeer).optional(),
+  ports: z.array(networkPolicyPort).optional(),
+});
+export type KubernetesRule = z.infer<typeof kubernetesRule>;
 
-export type KubernetesIngressRule = {
-  from?: NetworkPolicyPeer[];
-  ports?: NetworkPolicyPort[];
-};
-
-export type KubernetesEgressRule = {
-  to?: NetworkPolicyPeer[];
-  ports?: NetworkPolicyPort[];
-};
+/** A rule as written, when it has the KubernetesRule type (the same object); null otherwise. */
+export function parseKubernetesRule(raw: unknown): KubernetesRule | null {
+  return kubernetesRule.safeParse(raw).success ? (raw as KubernetesRule) : null;
+}
 
 export const CALICO_API_VERSION = 'projectcalico.org/v3';
 export const KUBERNETES_NETWORKING_API_VERSION = 'networking.k8s.io/v1';

@@ -5,11 +5,11 @@
 // that denies or passes traffic (it would shadow it): Calico evaluates rules in order.
 
 import { appendAll } from '../util/append.ts';
-import type { PolicyFlavor, RuleContext, RuleIdentity } from './flavors/flavor.ts';
+import type { PolicyFlavor, PolicyRule, RuleContext, RuleIdentity } from './flavors/flavor.ts';
 import type { ObservedAtom } from './model.ts';
 
-export interface DirectionMerge {
-  readonly rules: readonly unknown[];
+export interface DirectionMerge<R> {
+  readonly rules: readonly PolicyRule<R>[];
   /** Atoms no existing rule decided: the reason the rules changed. */
   readonly added: readonly ObservedAtom[];
   /** Rules merged because the direction was over maxRules. */
@@ -18,30 +18,30 @@ export interface DirectionMerge {
   readonly reconciled: number;
 }
 
-export function mergeDirection(
-  flavor: PolicyFlavor,
-  existing: readonly unknown[],
+/** `existing`: the direction's rules as the flavour parsed them (PolicyFlavor.parse). */
+export function mergeDirection<R>(
+  flavor: PolicyFlavor<R>,
+  existing: readonly PolicyRule<R>[],
   observed: readonly ObservedAtom[],
   ctx: RuleContext,
   maxRules: number,
-): DirectionMerge {
+): DirectionMerge<R> {
   let rules = [...existing];
-  const created = new Set<unknown>();
+  const created = new Set<PolicyRule<R>>();
   // Rules are read again for every atom; a rule is never mutated (changes make new objects).
-  const identities = new WeakMap<object, RuleIdentity | null>();
-  const identify = (rule: unknown): RuleIdentity | null => {
-    if (typeof rule !== 'object' || rule === null) return flavor.identify(rule, ctx);
+  const identities = new WeakMap<PolicyRule<R>, RuleIdentity | null>();
+  const identify = (rule: PolicyRule<R>): RuleIdentity | null => {
     let id = identities.get(rule);
     if (id === undefined) identities.set(rule, (id = flavor.identify(rule, ctx)));
     return id;
   };
-  const ours = (rule: unknown): RuleIdentity | null => {
+  const ours = (rule: PolicyRule<R>): RuleIdentity | null => {
     const id = identify(rule);
     return id !== null && (id.ours || created.has(rule)) ? id : null;
   };
   /** Our additions go after the last of a person's rules that could deny or pass traffic. */
   const firstFree = (): number => {
-    for (let i = rules.length - 1; i >= 0; i--) if (ours(rules[i]) === null && !flavor.allowsOnly(rules[i])) return i + 1;
+    for (let i = rules.length - 1; i >= 0; i--) if (ours(rules[i]!) === null && !flavor.allowsOnly(rules[i]!)) return i + 1;
     return 0;
   };
 
@@ -61,7 +61,7 @@ export function mergeDirection(
     const key = flavor.extendKey(o, ctx);
     const free = firstFree();
     const target = rules.findIndex((r, i) => i >= free && ours(r)?.extendKey === key && flavor.canExtend(r, o, ctx));
-    if (target !== -1) rules[target] = flavor.extend(rules[target], o, ctx);
+    if (target !== -1) rules[target] = flavor.extend(rules[target]!, o, ctx);
     else groups.set(key, [...(groups.get(key) ?? []), o]);
   }
   // Groups with port-less atoms first: their rules are the broadest (in Kubernetes policy, all
@@ -101,7 +101,12 @@ function portless(o: ObservedAtom): boolean {
 }
 
 /** At or after `from`, before the first recognised rule that sorts after it. */
-function insertSorted(rules: unknown[], rule: unknown, from: number, identify: (rule: unknown) => RuleIdentity | null): void {
+function insertSorted<R>(
+  rules: PolicyRule<R>[],
+  rule: PolicyRule<R>,
+  from: number,
+  identify: (rule: PolicyRule<R>) => RuleIdentity | null,
+): void {
   const id = identify(rule)!;
   const at = rules.findIndex((r, i) => {
     if (i < from) return false;
@@ -128,17 +133,17 @@ function compareSortKeys(a: RuleIdentity, b: RuleIdentity): number {
  * Merges our rules (from `from` on, so past every rule of a person's that could deny) that
  * differ only in their peers, same protocol and ports: lossless.
  */
-function contract(
-  rules: readonly unknown[],
+function contract<R>(
+  rules: readonly PolicyRule<R>[],
   from: number,
-  contractKey: (rule: unknown) => string | null,
-  flavor: PolicyFlavor,
+  contractKey: (rule: PolicyRule<R>) => string | null,
+  flavor: PolicyFlavor<R>,
   ctx: RuleContext,
-): unknown[] {
+): PolicyRule<R>[] {
   const keys = rules.map((r, i) => (i < from ? null : contractKey(r)));
   const members = new Map<string, number[]>();
   keys.forEach((k, i) => k !== null && members.set(k, [...(members.get(k) ?? []), i]));
-  const out: unknown[] = [];
+  const out: PolicyRule<R>[] = [];
   const done = new Set<string>();
   rules.forEach((rule, i) => {
     const key = keys[i]!;
@@ -149,7 +154,7 @@ function contract(
       appendAll(
         out,
         flavor.contract(
-          group.map((j) => rules[j]),
+          group.map((j) => rules[j]!),
           ctx,
         ),
       );

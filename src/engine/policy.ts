@@ -5,7 +5,7 @@
 
 import { appendAll } from '../util/append.ts';
 import { deepEqual, isPlainObject, type PlainObject } from '../util/plain.ts';
-import type { PolicyFlavor, PolicySubject, RuleContext } from './flavors/flavor.ts';
+import type { PolicyFlavor, PolicyRule, PolicySubject, RuleContext } from './flavors/flavor.ts';
 import { mergeDirection } from './merge-rules.ts';
 import { DIRECTIONS, type Direction, type ObservedAtom } from './model.ts';
 import { ANNOTATIONS, LABELS, type Layer, MANAGED_BY } from './provenance.ts';
@@ -52,7 +52,7 @@ export class PolicyTooLargeError extends Error {
 
 const TYPE_OF: Readonly<Record<Direction, string>> = { ingress: 'Ingress', egress: 'Egress' };
 
-export function recommendPolicy(input: PolicyInput, flavor: PolicyFlavor, settings: PolicySettings): RecommendedPolicy {
+export function recommendPolicy<R>(input: PolicyInput, flavor: PolicyFlavor<R>, settings: PolicySettings): RecommendedPolicy {
   const { subject, now } = input;
   const { namespace, workload } = subject;
   const { maxRules } = settings;
@@ -88,8 +88,11 @@ export function recommendPolicy(input: PolicyInput, flavor: PolicyFlavor, settin
       ownRuleKeys,
     };
     const existing = Array.isArray(spec[direction]) ? (spec[direction] as unknown[]) : [];
+    // Each rule is read once, here; what is written back is each rule's `raw`.
+    const parsed = existing.map((raw) => flavor.parse(raw));
     const atoms = adapted.filter((o) => o.atom.direction === direction);
-    const merged = mergeDirection(flavor, existing, atoms, ctx, maxRules);
+    const merged = mergeDirection(flavor, parsed, atoms, ctx, maxRules);
+    const written = merged.rules.map((r) => r.raw);
     const limit = flavor.maxRulesPerDirection;
     if (limit !== null && merged.rules.length > limit) {
       throw new PolicyTooLargeError(
@@ -97,8 +100,8 @@ export function recommendPolicy(input: PolicyInput, flavor: PolicyFlavor, settin
       );
     }
     // Untouched directions keep whatever the file had (even a person's empty `ingress:`).
-    if (!deepEqual(merged.rules, existing)) {
-      spec[direction] = [...merged.rules];
+    if (!deepEqual(written, existing)) {
+      spec[direction] = written;
       changedDirections.push(direction);
     }
     if (merged.reconciled > 0) {
@@ -138,7 +141,7 @@ export function recommendPolicy(input: PolicyInput, flavor: PolicyFlavor, settin
   return { policy: flavor.finish(policy, previous, now), rulesChanged, rules: reports, warnings };
 }
 
-function checkShape(previous: PlainObject, flavor: PolicyFlavor): PlainObject {
+function checkShape<R>(previous: PlainObject, flavor: PolicyFlavor<R>): PlainObject {
   const spec = previous['spec'];
   if (!isPlainObject(spec)) throw new PolicyShapeError('spec is not a mapping');
   for (const direction of DIRECTIONS) {
@@ -186,9 +189,9 @@ function setAnnotation(policy: PlainObject, key: string, value: string): void {
 }
 
 /** Each observed atom is evidence for the first rule that decides it. */
-function ruleReports(
-  flavor: PolicyFlavor,
-  rules: readonly unknown[],
+function ruleReports<R>(
+  flavor: PolicyFlavor<R>,
+  rules: readonly PolicyRule<R>[],
   existing: readonly unknown[],
   atoms: readonly ObservedAtom[],
   ctx: RuleContext,
@@ -205,7 +208,7 @@ function ruleReports(
   return rules.map((rule, i) => ({
     ...flavor.describe(rule, ctx),
     direction: ctx.direction,
-    changed: !existing.some((old) => deepEqual(old, rule)),
+    changed: !existing.some((old) => deepEqual(old, rule.raw)),
     ...evidence[i]!,
   }));
 }

@@ -23,7 +23,7 @@ import { type Protocol, protocolHasPorts, ruleProtocol } from '../calico/protoco
 import { type CalicoRelease, CURRENT_CALICO_RELEASE, calicoReleaseAtLeast } from '../calico/release.ts';
 import { type Labels, MAX_LABEL_LENGTH, type PartialLabels, parseSelector, type SelectorNode, selectorKeys } from '../calico/selector.ts';
 import type { PortMatch, RuleAction, StagedAction } from '../calico/types.ts';
-import { CALICO_API_VERSION, KUBERNETES_NETWORKING_API_VERSION } from '../calico/types.ts';
+import { CALICO_API_VERSION, ENTITY_FIELDS, KUBERNETES_NETWORKING_API_VERSION, RULE_ACTIONS, RULE_FIELDS } from '../calico/types.ts';
 import type { IpFamily } from '../config/recommendation-config.ts';
 import { compareStrings } from '../engine/model.ts';
 import type { NetworkSetFacts } from '../engine/network-sets.ts';
@@ -819,32 +819,6 @@ function readPerformanceHints(spec: PlainObject): void {
     invalid('spec.performanceHints may only hold AssumeNeededOnEveryNode, once');
 }
 
-const RULE_ACTIONS: readonly string[] = ['Allow', 'Deny', 'Log', 'Pass'];
-const RULE_KEYS: readonly string[] = [
-  'action',
-  'protocol',
-  'notProtocol',
-  'ipVersion',
-  'icmp',
-  'notICMP',
-  'http',
-  'source',
-  'destination',
-  'metadata',
-];
-const ENTITY_KEYS: readonly string[] = [
-  'nets',
-  'notNets',
-  'selector',
-  'notSelector',
-  'namespaceSelector',
-  'ports',
-  'notPorts',
-  'services',
-  'serviceAccounts',
-  'domains',
-];
-
 /**
  * One rule of a namespaced Calico policy, compiled as Calico's validator reads it (the same
  * compiler as whole policies); throws PolicyValidationError where Calico would refuse the rule.
@@ -874,10 +848,11 @@ function compileRule(
 ): CompiledRule {
   const { version } = checks;
   if (!isPlainObject(raw)) invalid(`${where} must be a mapping`);
-  const unknownKey = Object.keys(raw).find((k) => !RULE_KEYS.includes(k));
+  const unknownKey = Object.keys(raw).find((k) => !RULE_FIELDS.includes(k));
   if (unknownKey !== undefined) invalid(`${where}.${unknownKey} is not a rule field`);
   const action = raw['action'];
-  if (typeof action !== 'string' || !RULE_ACTIONS.includes(action)) invalid(`${where}.action must be one of ${RULE_ACTIONS.join(', ')}`);
+  if (typeof action !== 'string' || !(RULE_ACTIONS as readonly string[]).includes(action))
+    invalid(`${where}.action must be one of ${RULE_ACTIONS.join(', ')}`);
   const rawProtocol = raw['protocol'] ?? undefined;
   const rawNotProtocol = raw['notProtocol'] ?? undefined;
   const protocol = protocolAt(rawProtocol, `${where}.protocol`);
@@ -1041,7 +1016,7 @@ function compileEntity(
   const { version } = checks;
   if (raw === undefined || raw === null) return NO_ENTITY;
   if (!isPlainObject(raw)) invalid(`${where} must be a mapping`);
-  const unknownKey = Object.keys(raw).find((k) => !ENTITY_KEYS.includes(k));
+  const unknownKey = Object.keys(raw).find((k) => !ENTITY_FIELDS.includes(k));
   if (unknownKey !== undefined) invalid(`${where}.${unknownKey} is not a field of a rule's ${side}`);
   // Empty lists and strings mean "not given", as in Calico.
   const list = (key: string) => {

@@ -71,7 +71,8 @@ describe.each(Object.keys(FLAVORS) as ('calico' | 'kubernetes')[])('%s', (flavor
           namespaceLabelsComplete: false,
         };
         const compiled = policy[direction] ?? [];
-        for (const [index, rule] of (raw.spec[direction] ?? []).entries()) {
+        for (const [index, written] of (raw.spec[direction] ?? []).entries()) {
+          const rule = flavor.parse(written);
           for (const atom of atoms.filter((o) => o.atom.direction === direction)) {
             compared++;
             if (!flavor.matches(rule, atom, ctx)) continue;

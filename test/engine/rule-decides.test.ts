@@ -44,7 +44,7 @@ function decides(rule: unknown, atom: ObservedAtom, ctx = context(atom.atom.dire
     ipFamilies: options.ipFamilies ?? ['IPv4'],
     networkSets: networkSetDirectory(options.sets ?? []),
   });
-  return flavor.matches(rule, atom, ctx);
+  return flavor.matches(flavor.parse(rule), atom, ctx);
 }
 
 const db: Peer = { category: 'Namespace', namespace: 'db' };
@@ -244,8 +244,10 @@ describe('what flow logs cannot tell never decides', () => {
 
 describe('Kubernetes rules: through Calico conversion (simulate/kubernetes-policy.ts) and the same interpreter', () => {
   const k8s = (ipFamilies: readonly IpFamily[] = ['IPv4']) => kubernetesFlavor({ ipFamilies });
-  const matches = (rule: unknown, atom: ObservedAtom, ctx = context(atom.atom.direction), families?: readonly IpFamily[]) =>
-    k8s(families).matches(rule, atom, ctx);
+  const matches = (rule: unknown, atom: ObservedAtom, ctx = context(atom.atom.direction), families?: readonly IpFamily[]) => {
+    const flavor = k8s(families);
+    return flavor.matches(flavor.parse(rule), atom, ctx);
+  };
   const to = (peers: object[], ports?: object[]) => ({ to: peers, ...(ports ? { ports } : {}) });
 
   test('a namespaceSelector alone selects every pod of the namespace (podSelector defaults to the orchestrator label)', () => {

@@ -1,6 +1,6 @@
 // Recognises the rule shapes the Calico flavours render, whoever wrote them, so that a person's
 // rule of the same shape is extended instead of duplicated, and our own rules are read back as
-// the engine's memory.
+// the engine's memory. Reads typed rules (CalicoRule, parsed at the boundary).
 
 import { NAME_LABEL } from '../../calico/labels.ts';
 import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue } from '../../calico/names.ts';
@@ -8,9 +8,9 @@ import { ALL_IPV6, PRIVATE_NETS, PRIVATE_NETS_V6 } from '../../calico/nets.ts';
 import { EVERY_PORT_BUT_ZERO } from '../../calico/ports.ts';
 import { type Protocol, parseProtocol } from '../../calico/protocol.ts';
 import { equalityValues, labelsOfSelector, parseSelector, type Selector, type SelectorNode } from '../../calico/selector.ts';
-import type { PortMatch } from '../../calico/types.ts';
+import type { CalicoRule, EntityRule, PortMatch } from '../../calico/types.ts';
 import { memoize } from '../../util/memo.ts';
-import { hasOnlyKeys, isPlainObject, type PlainObject } from '../../util/plain.ts';
+import { hasOnlyKeys } from '../../util/plain.ts';
 import type { Category, Direction, Peer } from '../model.ts';
 import { ANNOTATIONS } from '../provenance.ts';
 
@@ -41,40 +41,30 @@ export interface CalicoShape {
 }
 
 /** The two ends of a rule from the protected namespace's point of view. */
-export function ruleEnds(rule: PlainObject, direction: Direction): { local: unknown; remote: unknown } {
-  return direction === 'egress'
-    ? { local: rule['source'], remote: rule['destination'] }
-    : { local: rule['destination'], remote: rule['source'] };
+export function ruleEnds(rule: CalicoRule, direction: Direction): { local: EntityRule | undefined; remote: EntityRule | undefined } {
+  return direction === 'egress' ? { local: rule.source, remote: rule.destination } : { local: rule.destination, remote: rule.source };
 }
 
-export function readCalicoShape(rule: unknown, direction: Direction, namespace: string): CalicoShape | null {
-  if (!isPlainObject(rule) || !hasOnlyKeys(rule, ['action', 'protocol', 'source', 'destination', 'metadata'])) return null;
-  const action = rule['action'];
+export function readCalicoShape(rule: CalicoRule, direction: Direction, namespace: string): CalicoShape | null {
+  const { action, notProtocol, ipVersion, icmp, notICMP, http } = rule;
+  if (notProtocol !== undefined || ipVersion !== undefined || icmp !== undefined || notICMP !== undefined || http !== undefined)
+    return null;
   if (action !== 'Allow' && action !== 'Pass') return null;
   let protocol: Protocol | null = null;
-  if (rule['protocol'] !== undefined) {
-    protocol = parseProtocol(rule['protocol']);
+  if (rule.protocol !== undefined) {
+    protocol = parseProtocol(rule.protocol);
     if (protocol === null) return null;
   }
-  const destination = rule['destination'] ?? {};
-  if (!isPlainObject(destination)) return null;
-  const ports = destinationPorts(destination);
+  const ports = destinationPorts(rule.destination ?? {});
   if (ports === null) return null;
 
   const { local, remote } = ruleEnds(rule, direction);
   // The local end must be the whole namespace: nothing but destination ports on ingress.
-  if (local !== undefined && !(isPlainObject(local) && hasOnlyKeys(local, direction === 'ingress' ? ['ports', 'notPorts'] : [])))
-    return null;
-  const remoteEntity = remote ?? {};
-  if (!isPlainObject(remoteEntity)) return null;
-  const { ports: _ports, notPorts: _notPorts, ...remoteMatch } = remoteEntity;
-  const match = direction === 'egress' ? remoteMatch : remoteEntity;
+  if (local !== undefined && !hasOnlyKeys(local, direction === 'ingress' ? ['ports', 'notPorts'] : [])) return null;
+  const { ports: _ports, notPorts: _notPorts, ...remoteMatch } = remote ?? {};
+  const match = direction === 'egress' ? remoteMatch : (remote ?? {});
 
-  const metadata = rule['metadata'];
-  const raw = isPlainObject(metadata) && isPlainObject(metadata['annotations']) ? metadata['annotations'] : {};
-  const annotations: Record<string, string> = {};
-  for (const [k, v] of Object.entries(raw)) if (typeof v === 'string') annotations[k] = v;
-
+  const annotations = rule.metadata?.annotations ?? {};
   // Our network-set rules say which sets they reach: the selector (labels) or nets cannot.
   const sets = annotations[ANNOTATIONS.category] === 'NetworkSet' ? annotatedNetworkSets(annotations[ANNOTATIONS.peer], match) : null;
   if (sets !== null) return { action, protocol, category: 'NetworkSet', peers: sets.peers, ports, annotations, form: sets.form };
@@ -88,17 +78,15 @@ export function readCalicoShape(rule: unknown, direction: Direction, namespace: 
  * The destination ports a rule we render matches: `ports`, or port 0 alone as `notPorts` of every
  * other port (EVERY_PORT_BUT_ZERO); null for anything else.
  */
-function destinationPorts(destination: PlainObject): readonly PortMatch[] | null {
-  const { ports, notPorts } = destination;
+function destinationPorts({ ports, notPorts }: EntityRule): readonly PortMatch[] | null {
   if (notPorts !== undefined) {
-    return ports === undefined && Array.isArray(notPorts) && notPorts.length === 1 && notPorts[0] === EVERY_PORT_BUT_ZERO ? [0] : null;
+    return ports === undefined && notPorts.length === 1 && notPorts[0] === EVERY_PORT_BUT_ZERO ? [0] : null;
   }
-  if (ports === undefined) return [];
-  return Array.isArray(ports) && ports.every((p) => typeof p === 'number' || typeof p === 'string') ? (ports as PortMatch[]) : null;
+  return ports ?? [];
 }
 
 /** Network-set peers named by our `peer` annotation, when the remote side has a shape we render for them. */
-function annotatedNetworkSets(annotation: string | undefined, remote: PlainObject): { peers: Peer[]; form: ShapeForm } | null {
+function annotatedNetworkSets(annotation: string | undefined, remote: EntityRule): { peers: Peer[]; form: ShapeForm } | null {
   if (annotation === undefined) return null;
   const peers: Peer[] = [];
   for (const key of annotation.split(', ')) {
@@ -114,7 +102,7 @@ function annotatedNetworkSets(annotation: string | undefined, remote: PlainObjec
   switch (keys) {
     case 'selector':
     case 'namespaceSelector,selector': {
-      const selector = parsed(remote['selector']);
+      const selector = parsed(remote.selector);
       if (selector === null) return null;
       return { peers, form: isLegacyNetworkSetSelector(selector) ? 'legacy' : 'current' };
     }
@@ -131,7 +119,7 @@ function isLegacyNetworkSetSelector(selector: SelectorNode): boolean {
   return selector.op === 'and' && selector.exprs.some((e) => equalityValues(e, LEGACY_KIND_LABEL)?.[0] === LEGACY_NETWORK_SET_KIND);
 }
 
-function readRemote(remote: PlainObject, direction: Direction, namespace: string): { peers: Peer[]; form: ShapeForm } | null {
+function readRemote(remote: EntityRule, direction: Direction, namespace: string): { peers: Peer[]; form: ShapeForm } | null {
   const current = (peers: Peer[] | null) => (peers === null ? null : { peers, form: 'current' as const });
   const keys = Object.keys(remote).sort().join(',');
   switch (keys) {
@@ -139,15 +127,15 @@ function readRemote(remote: PlainObject, direction: Direction, namespace: string
       // Any address: what earlier releases wrote for public traffic.
       return { peers: [{ category: 'Public' }], form: 'legacy' };
     case 'notNets':
-      return current(sameNets(remote['notNets'], PRIVATE_NETS) ? [{ category: 'Public' }] : null);
+      return current(sameNets(remote.notNets!, PRIVATE_NETS) ? [{ category: 'Public' }] : null);
     case 'nets': {
-      const nets = remote['nets'];
+      const nets = remote.nets!;
       if (sameNets(nets, PRIVATE_NETS)) return current([{ category: 'Private' }]);
       if (sameNets(nets, PRIVATE_NETS_V6)) return current([{ category: 'Private', ipv6: true }]);
       return current(sameNets(nets, [ALL_IPV6]) ? [{ category: 'Public', ipv6: true }] : null);
     }
     case 'namespaceSelector': {
-      const names = selectorValues(remote['namespaceSelector'], NAME_LABEL);
+      const names = selectorValues(remote.namespaceSelector, NAME_LABEL);
       return current(names?.every(isDnsLabel) ? names.map((n) => ({ category: 'Namespace', namespace: n })) : null);
     }
     case 'selector':
@@ -156,34 +144,27 @@ function readRemote(remote: PlainObject, direction: Direction, namespace: string
       return legacy !== null ? { peers: legacy, form: 'legacy' } : current(readPods(remote, namespace));
     }
     case 'services': {
-      const services = remote['services'];
-      if (direction !== 'egress' || !isPlainObject(services) || !hasOnlyKeys(services, ['name', 'namespace'])) return null;
-      const { name, namespace: ns = namespace } = services;
-      return current(
-        typeof name === 'string' && isDnsLabel(name) && typeof ns === 'string' && isDnsLabel(ns)
-          ? [{ category: 'Service', name, namespace: ns }]
-          : null,
-      );
+      if (direction !== 'egress') return null;
+      const { name, namespace: ns = namespace } = remote.services!;
+      return current(isDnsLabel(name) && isDnsLabel(ns) ? [{ category: 'Service', name, namespace: ns }] : null);
     }
     case 'domains': {
-      const domains = remote['domains'];
-      if (direction !== 'egress' || !Array.isArray(domains) || domains.length === 0) return null;
-      return current(
-        domains.every((d) => typeof d === 'string') ? domains.map((domain: string) => ({ category: 'Domains', domain })) : null,
-      );
+      const domains = remote.domains!;
+      if (direction !== 'egress' || domains.length === 0) return null;
+      return current(domains.map((domain) => ({ category: 'Domains', domain })));
     }
     default:
       return null;
   }
 }
 
-function sameNets(nets: unknown, list: readonly string[]): boolean {
-  return Array.isArray(nets) && nets.length === list.length && list.every((n) => nets.includes(n));
+function sameNets(nets: readonly string[], list: readonly string[]): boolean {
+  return nets.length === list.length && list.every((n) => nets.includes(n));
 }
 
 /** `projectcalico.org/name in {...} && projectcalico.org/kind == 'NetworkSet'`, global or namespaced (earlier releases' form). */
-function readLegacyNetworkSets(remote: PlainObject, namespace: string): Peer[] | null {
-  const selector = parsed(remote['selector']);
+function readLegacyNetworkSets(remote: EntityRule, namespace: string): Peer[] | null {
+  const selector = parsed(remote.selector);
   if (selector === null || selector.op !== 'and' || selector.exprs.length !== 2) return null;
   let names: readonly string[] | null = null;
   let isNetworkSet = false;
@@ -195,8 +176,8 @@ function readLegacyNetworkSets(remote: PlainObject, namespace: string): Peer[] |
   if (!isNetworkSet || names === null || !names.every(isDnsSubdomain)) return null;
 
   let setNamespace: string | null = namespace;
-  if (remote['namespaceSelector'] !== undefined) {
-    const nsSelector = parsed(remote['namespaceSelector']);
+  if (remote.namespaceSelector !== undefined) {
+    const nsSelector = parsed(remote.namespaceSelector);
     if (nsSelector?.op === 'global') setNamespace = null;
     else {
       const ns = nsSelector && equalityValues(nsSelector, NAME_LABEL);
@@ -212,23 +193,23 @@ function readLegacyNetworkSets(remote: PlainObject, namespace: string): Peer[] |
  * (the policy's namespace), with `namespaceSelector: projectcalico.org/name == '<ns>'` for another
  * namespace; merged peers are `(...) || (...)`.
  */
-function readPods(remote: PlainObject, namespace: string): Peer[] | null {
-  const selector = parsed(remote['selector']);
+function readPods(remote: EntityRule, namespace: string): Peer[] | null {
+  const selector = parsed(remote.selector);
   if (selector === null) return null;
   const sets = (selector.op === 'or' ? selector.exprs : [selector]).map(labelsOfSelector);
   const valid = (labels: Record<string, string> | null): labels is Record<string, string> =>
     labels !== null && Object.entries(labels).every(([k, v]) => isLabelKey(k) && !k.startsWith('projectcalico.org/') && isLabelValue(v));
   if (!sets.every(valid)) return null;
   let podNamespace = namespace;
-  if (remote['namespaceSelector'] !== undefined) {
-    const ns = selectorValues(remote['namespaceSelector'], NAME_LABEL);
+  if (remote.namespaceSelector !== undefined) {
+    const ns = selectorValues(remote.namespaceSelector, NAME_LABEL);
     if (ns?.length !== 1 || !isDnsLabel(ns[0]!)) return null;
     podNamespace = ns[0]!;
   }
   return sets.map((pods) => ({ category: 'Namespace', namespace: podNamespace, pods }));
 }
 
-function selectorValues(text: unknown, key: string): readonly string[] | null {
+function selectorValues(text: string | undefined, key: string): readonly string[] | null {
   const ast = parsed(text);
   return ast === null ? null : equalityValues(ast, key);
 }

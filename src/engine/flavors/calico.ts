@@ -12,7 +12,14 @@ import { comparePortMatches, EVERY_PORT_BUT_ZERO, portRange } from '../../calico
 import { type Protocol, protocolHasPorts, protocolName, protocolNumber } from '../../calico/protocol.ts';
 import { type CalicoRelease, CURRENT_CALICO_RELEASE } from '../../calico/release.ts';
 import { type Labels, selectorEquals, selectorIn, selectorOfLabelSets, selectorOfLabels } from '../../calico/selector.ts';
-import { CALICO_API_VERSION, type CalicoRule, type EntityRule, type PortMatch, type StagedNetworkPolicy } from '../../calico/types.ts';
+import {
+  CALICO_API_VERSION,
+  type CalicoRule,
+  type EntityRule,
+  type PortMatch,
+  parseCalicoRule,
+  type StagedNetworkPolicy,
+} from '../../calico/types.ts';
 import type { IpFamily } from '../../config/recommendation-config.ts';
 import type { CalicoEdition } from '../../flows/source.ts';
 import { compileCalicoRule } from '../../simulate/policy-set.ts';
@@ -37,7 +44,15 @@ import { ANNOTATIONS, MAX_NOTED_DOMAINS } from '../provenance.ts';
 import { labelRemote, setLabels, setTarget } from './calico-network-sets.ts';
 import { type CalicoShape, readCalicoShape, ruleEnds } from './calico-shape.ts';
 import { describeNets, describePeer, describePeers } from './describe-peer.ts';
-import { NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
+import {
+  madeRule,
+  NEW_FILE_ORIGIN,
+  type PolicyFlavor,
+  type PolicyRule,
+  type RuleContext,
+  type RuleIdentity,
+  type RuleSummary,
+} from './flavor.ts';
 import { ruleInterpreter } from './rule-decides.ts';
 
 export interface CalicoFlavorOptions {
@@ -59,17 +74,17 @@ export function calicoFlavor({
   networkSets = NO_NETWORK_SETS,
   release = CURRENT_CALICO_RELEASE,
   edition,
-}: CalicoFlavorOptions): PolicyFlavor {
+}: CalicoFlavorOptions): PolicyFlavor<CalicoRule> {
   // A direction's rules are read again for every observed atom; the engine never mutates a rule
   // (extend, annotate and reconcile return new objects), so each is read once per context.
-  const shapes = new WeakMap<object, Map<string, CalicoShape | null>>();
-  const read = (rule: unknown, ctx: RuleContext): CalicoShape | null => {
-    if (!isPlainObject(rule)) return null;
+  const shapes = new WeakMap<PolicyRule<CalicoRule>, Map<string, CalicoShape | null>>();
+  const read = (rule: PolicyRule<CalicoRule>, ctx: RuleContext): CalicoShape | null => {
+    if (rule.typed === null) return null;
     const key = `${ctx.direction}/${ctx.namespace}`;
     let byContext = shapes.get(rule);
     if (byContext === undefined) shapes.set(rule, (byContext = new Map()));
     let shape = byContext.get(key);
-    if (shape === undefined) byContext.set(key, (shape = readCalicoShape(rule, ctx.direction, ctx.namespace)));
+    if (shape === undefined) byContext.set(key, (shape = readCalicoShape(rule.typed, ctx.direction, ctx.namespace)));
     return shape;
   };
 
@@ -83,7 +98,7 @@ export function calicoFlavor({
    *   Calico matches it;
    * - a network set approximated by addresses is selected by its labels once they are known.
    */
-  const migrate = (rule: unknown, ctx: RuleContext): CalicoRule[] | null => {
+  const migrate = (rule: PolicyRule<CalicoRule>, ctx: RuleContext): CalicoRule[] | null => {
     const shape = read(rule, ctx);
     if (shape === null || shape.protocol === null || shape.form === 'current') return null;
     const firstAdded = shape.annotations[ANNOTATIONS.firstAdded] ?? ctx.now;
@@ -127,6 +142,8 @@ export function calicoFlavor({
     },
 
     finish: (policy) => policy,
+
+    parse: (raw) => ({ raw, typed: parseCalicoRule(raw) }),
 
     adapt(observed) {
       if (enterprise || observed.atom.peer.category !== 'Domains') return [observed];
@@ -204,15 +221,16 @@ export function calicoFlavor({
     },
 
     extend(rule, observed) {
-      const copy = structuredClone(rule) as PlainObject;
+      // Only our shapes are extended (identify, canExtend): the rule has the type.
+      const copy = structuredClone(rule.typed!);
       const { atom } = observed;
-      const destination = ((copy['destination'] as PlainObject | undefined) ??= {});
+      const destination = (copy.destination ??= {});
       if (atom.peer.category === 'Domains') {
-        destination['domains'] = sortedUnique([...(destination['domains'] as string[]), atom.peer.domain]);
+        destination.domains = sortedUnique([...destination.domains!, atom.peer.domain]);
       } else if (atom.port !== null) {
-        destination['ports'] = insertPort((destination['ports'] as PortMatch[] | undefined) ?? [], atom.port);
+        destination.ports = insertPort(destination.ports ?? [], atom.port);
       }
-      return noteDomains(copy, observed.domains ?? []);
+      return madeRule(noteDomains(copy, observed.domains ?? []));
     },
 
     render(atoms, ctx) {
@@ -220,22 +238,24 @@ export function calicoFlavor({
       const action = actionFor(first.peer, ctx);
       const note = atoms.flatMap((o) => o.domains ?? []);
       const annotations = (peers: readonly Peer[]) => provenance(first.peer.category, peers, ctx.now, note);
-      const portRules = (remote: EntityRule): CalicoRule[] => {
+      const portRules = (remote: EntityRule): PolicyRule<CalicoRule>[] => {
         if (atoms.some((o) => o.atom.port === null))
-          return [ruleObject(action, first.protocol, ctx, remote, [], annotations([first.peer]))];
+          return [madeRule(ruleObject(action, first.protocol, ctx, remote, [], annotations([first.peer])))];
         return portGroups(sortedUniquePorts(atoms.map((o) => o.atom.port!))).map((part) =>
-          ruleObject(action, first.protocol, ctx, remote, part, annotations([first.peer])),
+          madeRule(ruleObject(action, first.protocol, ctx, remote, part, annotations([first.peer]))),
         );
       };
       switch (first.peer.category) {
         case 'Domains': {
           const peers = atoms.map((o) => o.atom.peer);
           const ports = first.port === null ? [] : [first.port];
-          return [ruleObject(action, first.protocol, ctx, remoteFor(peers, ctx.namespace)!, ports, annotations(peers))];
+          return [madeRule(ruleObject(action, first.protocol, ctx, remoteFor(peers, ctx.namespace)!, ports, annotations(peers)))];
         }
         case 'Service':
           // Calico rejects ports next to destination services: the service defines them.
-          return [ruleObject(action, first.protocol, ctx, remoteFor([first.peer], ctx.namespace)!, [], annotations([first.peer]))];
+          return [
+            madeRule(ruleObject(action, first.protocol, ctx, remoteFor([first.peer], ctx.namespace)!, [], annotations([first.peer]))),
+          ];
         case 'NetworkSet': {
           const evidence = mergedEvidence(atoms);
           const target = setTarget(first.peer, evidence, networkSets, ctx.namespace);
@@ -254,64 +274,69 @@ export function calicoFlavor({
       const remote = (part: readonly Peer[]) => remoteFor(part, ctx.namespace, networkSets);
       if (remote(peers) === null) return [...rules];
       return chunkBySelector(peers, remote).map((part) =>
-        ruleObject(first.action, first.protocol!, ctx, remote(part)!, [...first.ports], provenance(first.category, part, firstAdded, [])),
+        madeRule(
+          ruleObject(first.action, first.protocol!, ctx, remote(part)!, [...first.ports], provenance(first.category, part, firstAdded, [])),
+        ),
       );
     },
 
     reconcile(rule, ctx) {
-      const pieces = splitPortZero(rule);
-      if (pieces.length !== 1 || pieces[0] !== rule) return pieces.flatMap((piece) => this.reconcile(piece, ctx));
+      const pieces = rule.typed === null ? null : splitPortZero(rule.typed);
+      if (pieces !== null) return pieces.flatMap((piece) => this.reconcile(madeRule(piece), ctx));
       const migrated = migrate(rule, ctx);
-      if (migrated !== null) return migrated;
+      if (migrated !== null) return migrated.map(madeRule);
       const shape = read(rule, ctx);
       if (shape === null || shape.category !== 'Namespace' || shape.protocol === null) return [rule];
       const own = shape.peers.find((p) => p.category === 'Namespace' && p.pods === undefined && p.namespace === ctx.namespace);
       if (own === undefined) return [rule];
       const wanted = actionFor(own, ctx);
       if (shape.action === wanted) return [rule];
-      if (shape.peers.length === 1) return [{ ...(rule as PlainObject), action: wanted }];
+      if (shape.peers.length === 1) return [madeRule({ ...rule.typed!, action: wanted })];
       // A merged rule that also covers the namespace itself: the namespace gets its own rule, in
       // front, with the action the configuration wants.
       const firstAdded = shape.annotations[ANNOTATIONS.firstAdded] ?? ctx.now;
       const others = shape.peers.filter((p) => p !== own);
-      return [
-        ruleObject(
-          wanted,
-          shape.protocol,
-          ctx,
-          remoteFor([own], ctx.namespace)!,
-          [...shape.ports],
-          provenance('Namespace', [own], firstAdded, []),
-        ),
-        ruleObject(
-          shape.action,
-          shape.protocol,
-          ctx,
-          remoteFor(others, ctx.namespace)!,
-          [...shape.ports],
-          provenance('Namespace', others, firstAdded, []),
-        ),
-      ];
+      return (
+        [
+          ruleObject(
+            wanted,
+            shape.protocol,
+            ctx,
+            remoteFor([own], ctx.namespace)!,
+            [...shape.ports],
+            provenance('Namespace', [own], firstAdded, []),
+          ),
+          ruleObject(
+            shape.action,
+            shape.protocol,
+            ctx,
+            remoteFor(others, ctx.namespace)!,
+            [...shape.ports],
+            provenance('Namespace', others, firstAdded, []),
+          ),
+        ] satisfies CalicoRule[]
+      ).map(madeRule);
     },
 
-    allowsOnly: (rule) => isPlainObject(rule) && rule['action'] === 'Allow',
+    // A person's rule without the type is read as written: Calico may still apply it (rule-decides.ts).
+    allowsOnly: (rule) => (rule.typed?.action ?? writtenAction(rule.raw)) === 'Allow',
     ownRuleKeys: () => null,
 
     annotate(rule, covered, ctx) {
       const domains = covered.flatMap((o) => o.domains ?? []);
       const shape = read(rule, ctx);
       if (domains.length === 0 || shape?.category !== 'Public' || shape.annotations[ANNOTATIONS.category] === undefined) return rule;
-      return noteDomains(structuredClone(rule) as PlainObject, domains);
+      return madeRule(noteDomains(structuredClone(rule.typed!), domains));
     },
 
     describe(rule, ctx): RuleSummary {
       const shape = read(rule, ctx);
-      if (shape === null) return customSummary(rule);
+      if (shape === null) return customSummary(rule.raw);
       return {
         action: shape.action,
         category: shape.category,
         peers: shape.peers.map(peerKey),
-        remote: describeRemote(shape, ruleEnds(rule as PlainObject, ctx.direction).remote),
+        remote: describeRemote(shape, ruleEnds(rule.typed!, ctx.direction).remote ?? {}),
         protocol: shape.protocol === null ? 'any' : String(shape.protocol),
         ports: shape.ports.map(String),
         firstAdded: shape.annotations[ANNOTATIONS.firstAdded] ?? null,
@@ -417,12 +442,12 @@ function ruleObject(
   const portPart = portsEntity(ports);
   if (ctx.direction === 'egress') {
     const destination = { ...remote, ...portPart };
-    if (Object.keys(destination).length > 0) rule['destination'] = destination;
+    if (Object.keys(destination).length > 0) rule.destination = destination;
   } else {
-    if (Object.keys(remote).length > 0) rule['source'] = remote;
-    if (ports.length > 0) rule['destination'] = portPart;
+    if (Object.keys(remote).length > 0) rule.source = remote;
+    if (ports.length > 0) rule.destination = portPart;
   }
-  rule['metadata'] = { annotations };
+  rule.metadata = { annotations };
   return rule;
 }
 
@@ -437,10 +462,10 @@ function provenance(category: Category, peers: readonly Peer[], firstAdded: stri
 }
 
 /** Adds domains to a rule's domain note, up to the cap, keeping the note sorted. */
-function noteDomains(rule: PlainObject, domains: readonly string[]): PlainObject {
+function noteDomains(rule: CalicoRule, domains: readonly string[]): CalicoRule {
   if (domains.length === 0) return rule;
-  const metadata = ((rule['metadata'] as PlainObject | undefined) ??= {});
-  const annotations = ((metadata['annotations'] as Record<string, string> | undefined) ??= {});
+  const metadata = (rule.metadata ??= {});
+  const annotations = (metadata.annotations ??= {});
   const current = annotations[ANNOTATIONS.domains]?.split(', ').filter((d) => d !== '') ?? [];
   const fresh = domains.filter((d) => !current.includes(d));
   if (fresh.length === 0 || current.length >= MAX_NOTED_DOMAINS) return rule;
@@ -480,14 +505,12 @@ function portsEntity(ports: readonly PortMatch[]): EntityRule {
 
 /**
  * Our rules of earlier releases could list port 0 in `ports`, which Calico refuses (validatePort):
- * port 0 gets a rule of its own, the rule otherwise unchanged.
+ * port 0 gets a rule of its own, the rule otherwise unchanged; null when the rule has no port 0.
  */
-function splitPortZero(rule: unknown): unknown[] {
-  const destination = isPlainObject(rule) ? rule['destination'] : undefined;
-  const ports = isPlainObject(destination) ? destination['ports'] : undefined;
-  if (!Array.isArray(ports) || !ports.some(isZero)) return [rule];
-  const { ports: _ports, ...rest } = destination as PlainObject;
-  return portGroups(ports as PortMatch[]).map((group) => ({ ...(rule as PlainObject), destination: { ...rest, ...portsEntity(group) } }));
+function splitPortZero(rule: CalicoRule): CalicoRule[] | null {
+  const { ports, ...rest } = rule.destination ?? {};
+  if (ports === undefined || !ports.some(isZero)) return null;
+  return portGroups(ports).map((group) => ({ ...rule, destination: { ...rest, ...portsEntity(group) } }));
 }
 
 function sortedUniquePorts(ports: readonly number[]): number[] {
@@ -532,8 +555,7 @@ function noted(shape: CalicoShape): string[] {
 }
 
 /** What the remote side of one of our shapes allows (see describe-peer.ts). */
-function describeRemote(shape: CalicoShape, remote: unknown): string {
-  const entity = isPlainObject(remote) ? remote : {};
+function describeRemote(shape: CalicoShape, entity: EntityRule): string {
   if (shape.category === 'Public' && shape.form === 'legacy') return 'any address (a rule of an earlier release)';
   if (shape.category !== 'NetworkSet') return describePeers(shape.peers);
   const sets = describePeers(shape.peers);
@@ -543,12 +565,18 @@ function describeRemote(shape: CalicoShape, remote: unknown): string {
     case 'approximated':
       return `${sets}, approximated (not selected by its labels) by addresses: ${describeNets(entity)}`;
     default: {
-      const scope = typeof entity['namespaceSelector'] === 'string' ? ` in namespaces ${entity['namespaceSelector']}` : '';
-      return `${sets}, selected by its labels: ${String(entity['selector'])}${scope}`;
+      const scope = entity.namespaceSelector !== undefined ? ` in namespaces ${entity.namespaceSelector}` : '';
+      return `${sets}, selected by its labels: ${String(entity.selector)}${scope}`;
     }
   }
 }
 
+/** The action of a rule as written, whatever its type. */
+function writtenAction(raw: unknown): unknown {
+  return isPlainObject(raw) ? raw['action'] : undefined;
+}
+
+/** A person's rule that is none of our shapes, described as written. */
 function customSummary(rule: unknown): RuleSummary {
   const r = (typeof rule === 'object' && rule !== null ? rule : {}) as PlainObject;
   const { action, protocol, metadata: _m, ...match } = r;

@@ -1,7 +1,8 @@
 // What a policy flavour (open-source Calico, Calico Enterprise, Kubernetes) must answer so the
-// flavour-independent merge (../merge-rules.ts) can update a policy. Rules are plain objects as
-// parsed from YAML: existing rules may have been written or edited by people, so they are
-// `unknown` until a flavour recognises them.
+// flavour-independent merge (../merge-rules.ts) can update a policy. A rule found in a policy is
+// parsed once, when the policy is read (PolicyFlavor.parse), into the flavour's rule type, keeping
+// the rule as written: existing rules may have been written or edited by people, and one that
+// does not have the type is theirs, kept as it is and never taken for ours.
 
 import type { Flavor } from '../../config/recommendation-config.ts';
 import type { PlainObject } from '../../util/plain.ts';
@@ -63,7 +64,21 @@ export interface RuleSummary {
   readonly firstAdded: string | null;
 }
 
-export interface PolicyFlavor {
+/** One rule of a policy as the engine carries it. */
+export interface PolicyRule<R> {
+  /** The rule as written (what is written back while the engine leaves it alone). */
+  readonly raw: unknown;
+  /** The rule as the flavour's rule type; null when it does not have it: a person's rule, never ours. */
+  readonly typed: R | null;
+}
+
+/** A rule the flavour made: what it writes is the typed rule itself. */
+export function madeRule<R>(typed: R): PolicyRule<R> {
+  return { raw: typed, typed };
+}
+
+/** `R`: the flavour's rule type (the Calico rule, the Kubernetes rule). */
+export interface PolicyFlavor<R = unknown> {
   readonly name: Flavor;
   /** The kind of the (staged) policies it writes, in projectcalico.org/v3. */
   readonly kind: 'StagedNetworkPolicy' | 'StagedKubernetesNetworkPolicy';
@@ -88,30 +103,32 @@ export interface PolicyFlavor {
   finish(policy: PlainObject, previous: PlainObject | null, now: string): PlainObject;
   /** Maps an observed atom to what this flavour can express (e.g. domains -> public ports, one per IP family). */
   adapt(observed: ObservedAtom): ObservedAtom[];
+  /** A rule found in a policy, read once at the boundary. */
+  parse(raw: unknown): PolicyRule<R>;
   /** Does `rule` decide traffic of `atom` (Calico's first-match semantics; Log rules never decide)? */
-  matches(rule: unknown, atom: ObservedAtom, ctx: RuleContext): boolean;
-  identify(rule: unknown, ctx: RuleContext): RuleIdentity | null;
+  matches(rule: PolicyRule<R>, atom: ObservedAtom, ctx: RuleContext): boolean;
+  identify(rule: PolicyRule<R>, ctx: RuleContext): RuleIdentity | null;
   extendKey(atom: ObservedAtom, ctx: RuleContext): string;
   /** Can `atom` be added to `rule` (same extend key) without exceeding a schema limit? */
-  canExtend(rule: unknown, atom: ObservedAtom, ctx: RuleContext): boolean;
+  canExtend(rule: PolicyRule<R>, atom: ObservedAtom, ctx: RuleContext): boolean;
   /** `rule` with `atom` added. */
-  extend(rule: unknown, atom: ObservedAtom, ctx: RuleContext): unknown;
+  extend(rule: PolicyRule<R>, atom: ObservedAtom, ctx: RuleContext): PolicyRule<R>;
   /** New rules for atoms sharing one extend key (more than one when a schema limit is reached). */
-  render(atoms: readonly ObservedAtom[], ctx: RuleContext): unknown[];
+  render(atoms: readonly ObservedAtom[], ctx: RuleContext): PolicyRule<R>[];
   /** One or more rules allowing exactly the union of `rules` (all share a contract key). */
-  contract(rules: readonly unknown[], ctx: RuleContext): unknown[];
+  contract(rules: readonly PolicyRule<R>[], ctx: RuleContext): PolicyRule<R>[];
   /**
    * The rules that replace one of ours when the configuration demands a change (e.g. Allow ->
    * Pass within the namespace, splitting the namespace out of a merged rule); `[rule]` otherwise.
    */
-  reconcile(rule: unknown, ctx: RuleContext): unknown[];
+  reconcile(rule: PolicyRule<R>, ctx: RuleContext): PolicyRule<R>[];
   /** The rule can only allow traffic (it never denies or passes it on). */
-  allowsOnly(rule: unknown): boolean;
+  allowsOnly(rule: PolicyRule<R>): boolean;
   /** The keys ownRuleKeys would hold for these rules (Kubernetes), or null. */
   ownRuleKeys(policy: PlainObject): ReadonlySet<string> | null;
   /** Notes to attach to a rule for atoms it already covers (e.g. domains behind a public rule). */
-  annotate(rule: unknown, covered: readonly ObservedAtom[], ctx: RuleContext): unknown;
-  describe(rule: unknown, ctx: RuleContext): RuleSummary;
+  annotate(rule: PolicyRule<R>, covered: readonly ObservedAtom[], ctx: RuleContext): PolicyRule<R>;
+  describe(rule: PolicyRule<R>, ctx: RuleContext): RuleSummary;
   /** Where this flavour cannot express an atom exactly, what it wrote instead. */
   approximation(atom: ObservedAtom): string | null;
 }

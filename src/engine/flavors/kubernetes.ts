@@ -10,10 +10,10 @@ import { CURRENT_CALICO_RELEASE } from '../../calico/release.ts';
 import {
   CALICO_API_VERSION,
   KUBERNETES_NETWORKING_API_VERSION,
-  type KubernetesEgressRule,
-  type KubernetesIngressRule,
+  type KubernetesRule,
   type NetworkPolicyPeer,
   type NetworkPolicyPort,
+  parseKubernetesRule,
 } from '../../calico/types.ts';
 import type { IpFamily } from '../../config/recommendation-config.ts';
 import { compileKubernetesRule } from '../../simulate/policy-set.ts';
@@ -37,7 +37,7 @@ import {
 import { namespacePolicyName } from '../naming.ts';
 import { NO_NETWORK_SETS } from '../network-sets.ts';
 import { describePeers } from './describe-peer.ts';
-import { NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
+import { madeRule, NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
 import { readRuleRecord, ruleKey, writeRuleRecord } from './kubernetes-provenance.ts';
 import { ruleInterpreter } from './rule-decides.ts';
 
@@ -59,7 +59,7 @@ export interface KubernetesFlavorOptions {
   readonly ipFamilies?: readonly IpFamily[];
 }
 
-export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOptions = {}): PolicyFlavor {
+export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOptions = {}): PolicyFlavor<KubernetesRule> {
   const peersField = (ctx: { direction: string }) => (ctx.direction === 'egress' ? 'to' : 'from');
   const publicAtoms = (observed: ObservedAtom, domains?: readonly string[]): ObservedAtom[] =>
     publicPeers(ipFamilies).map((peer) => ({ ...observed, atom: { ...observed.atom, peer }, ...(domains ? { domains } : {}) }));
@@ -102,7 +102,8 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
         const before = previous === null ? [] : ((previous['spec'] as PlainObject | undefined)?.[direction] ?? []);
         if (!Array.isArray(rules)) continue;
         for (const rule of rules) {
-          const shape = readShape(rule, direction === 'egress' ? 'to' : 'from');
+          const typed = parseKubernetesRule(rule);
+          const shape = typed === null ? null : readShape(typed, direction === 'egress' ? 'to' : 'from');
           if (shape === null) continue;
           const key = ruleKey(direction, shape.peers);
           // Ours if we recorded it before, or if it was not there before this run (we wrote it).
@@ -115,6 +116,8 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
       const meta = { name: String(metadata['name']), labels: (metadata['labels'] as Record<string, string> | undefined) ?? {} };
       return { ...policy, metadata: { ...metadata, annotations: writeRuleRecord(annotations, entries, meta) } };
     },
+
+    parse: (raw) => ({ raw, typed: parseKubernetesRule(raw) }),
 
     adapt(observed) {
       const { atom, evidence } = observed;
@@ -170,7 +173,7 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
     matches: ruleInterpreter({ compile: compileKubernetesRule, ipFamilies, networkSets: NO_NETWORK_SETS }),
 
     identify(rule, ctx): RuleIdentity | null {
-      const shape = readShape(rule, peersField(ctx));
+      const shape = rule.typed === null ? null : readShape(rule.typed, peersField(ctx));
       if (shape === null) return null;
       const peersKey = shape.peers.map(peerKey).join(', ');
       return {
@@ -189,29 +192,32 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
     },
 
     canExtend(rule, observed) {
-      return isPlainObject(rule) && Array.isArray(rule['ports']) && portEntry(observed.atom.protocol, observed.atom.port) !== null;
+      return rule.typed?.ports !== undefined && portEntry(observed.atom.protocol, observed.atom.port) !== null;
     },
 
     extend(rule, observed) {
-      const copy = structuredClone(rule) as PlainObject;
-      copy['ports'] = sortPorts([...(copy['ports'] as PortEntry[]), portEntry(observed.atom.protocol, observed.atom.port)!]);
-      return copy;
+      // Only our shapes are extended (identify, canExtend): the rule has the type, its ports are PortEntry.
+      const copy = structuredClone(rule.typed!);
+      copy.ports = sortPorts([...(copy.ports as PortEntry[]), portEntry(observed.atom.protocol, observed.atom.port)!]);
+      return madeRule(copy);
     },
 
     render(atoms, ctx) {
       const peer = atoms[0]!.atom.peer;
       const entries = atoms.map((o) => portEntry(o.atom.protocol, o.atom.port));
-      return [ruleObject(ctx, renderPeers(peer), entries.includes(null) ? null : sortPorts(entries as PortEntry[]))];
+      return [madeRule(ruleObject(ctx, renderPeers(peer), entries.includes(null) ? null : sortPorts(entries as PortEntry[])))];
     },
 
     contract(rules, ctx) {
-      const shapes = rules.map((r) => readShape(r, peersField(ctx))!);
+      const shapes = rules.map((r) => readShape(r.typed!, peersField(ctx))!);
       const names = [...new Set(shapes.flatMap((s) => s.peers.map((p) => (p as { namespace: string }).namespace)))].sort(compareStrings);
       return [
-        ruleObject(
-          ctx,
-          names.flatMap((namespace) => renderPeers({ category: 'Namespace', namespace })!),
-          shapes[0]!.ports,
+        madeRule(
+          ruleObject(
+            ctx,
+            names.flatMap((namespace) => renderPeers({ category: 'Namespace', namespace })!),
+            shapes[0]!.ports,
+          ),
         ),
       ];
     },
@@ -219,9 +225,9 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
     // Our public rules of earlier releases allowed any address: one rule per family for what
     // Felix reports as public instead.
     reconcile(rule, ctx) {
-      const shape = readShape(rule, peersField(ctx));
+      const shape = rule.typed === null ? null : readShape(rule.typed, peersField(ctx));
       if (shape?.legacy !== true) return [rule];
-      return publicPeers(ipFamilies).map((peer) => ruleObject(ctx, renderPeers(peer), shape.ports));
+      return publicPeers(ipFamilies).map((peer) => madeRule(ruleObject(ctx, renderPeers(peer), shape.ports)));
     },
     annotate: (rule) => rule,
     // Kubernetes policies only allow.
@@ -233,15 +239,17 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
     },
 
     describe(rule, ctx): RuleSummary {
-      const shape = readShape(rule, peersField(ctx));
-      const ports = shape?.ports ?? (isPlainObject(rule) && Array.isArray(rule['ports']) ? (rule['ports'] as PortEntry[]) : null);
+      const shape = rule.typed === null ? null : readShape(rule.typed, peersField(ctx));
+      // A rule that is none of our shapes is described as written (it may not have the type).
+      const { raw } = rule;
+      const ports = shape?.ports ?? (isPlainObject(raw) && Array.isArray(raw['ports']) ? (raw['ports'] as PortEntry[]) : null);
       return {
         action: 'Allow',
         category: shape?.category ?? 'Custom',
-        peers: shape ? shape.peers.map(peerKey) : [JSON.stringify(isPlainObject(rule) ? (rule[peersField(ctx)] ?? 'any') : rule)],
+        peers: shape ? shape.peers.map(peerKey) : [JSON.stringify(isPlainObject(raw) ? (raw[peersField(ctx)] ?? 'any') : raw)],
         remote:
           shape === null
-            ? `a rule of its own: ${JSON.stringify(isPlainObject(rule) ? (rule[peersField(ctx)] ?? 'any peer') : rule)}`
+            ? `a rule of its own: ${JSON.stringify(isPlainObject(raw) ? (raw[peersField(ctx)] ?? 'any peer') : raw)}`
             : shape.legacy
               ? 'any address (a rule of an earlier release)'
               : describePeers(shape.peers),
@@ -302,35 +310,27 @@ function sortPorts(entries: readonly PortEntry[]): PortEntry[] {
   return [...unique.values()].sort((a, b) => compareProtocols(a.protocol, b.protocol) || (a.port ?? -1) - (b.port ?? -1));
 }
 
-function ruleObject(
-  ctx: RuleContext,
-  peers: NetworkPolicyPeer[] | null,
-  ports: readonly PortEntry[] | null,
-): KubernetesIngressRule | KubernetesEgressRule {
+function ruleObject(ctx: RuleContext, peers: NetworkPolicyPeer[] | null, ports: readonly PortEntry[] | null): KubernetesRule {
   const portList = ports === null ? {} : { ports: ports.map((p) => ({ ...p })) };
   if (peers === null) return portList;
   return ctx.direction === 'egress' ? { to: peers, ...portList } : { from: peers, ...portList };
 }
 
-function readShape(rule: unknown, field: 'to' | 'from'): KubernetesShape | null {
-  if (!isPlainObject(rule) || !hasOnlyKeys(rule, [field, 'ports'])) return null;
-  const ports = rule['ports'] === undefined ? null : readPorts(rule['ports']);
+function readShape(rule: KubernetesRule, field: 'to' | 'from'): KubernetesShape | null {
+  if (rule[field === 'to' ? 'from' : 'to'] !== undefined) return null;
+  const ports = rule.ports === undefined ? null : readPorts(rule.ports);
   if (ports === undefined) return null;
   const peers = rule[field];
   // Any address: what earlier releases wrote for public traffic.
-  if (peers === undefined || (Array.isArray(peers) && peers.length === 0))
-    return { category: 'Public', peers: [{ category: 'Public' }], ports, legacy: true };
-  if (!Array.isArray(peers)) return null;
-  if (peers.length === 1 && isPlainObject(peers[0]) && hasOnlyKeys(peers[0], ['ipBlock'])) {
+  if (peers === undefined || peers.length === 0) return { category: 'Public', peers: [{ category: 'Public' }], ports, legacy: true };
+  if (peers.length === 1 && hasOnlyKeys(peers[0]!, ['ipBlock'])) {
     const rendered = (peer: Peer) => deepEqual(renderPeers(peer), peers);
     for (const peer of [{ category: 'Public' }, { category: 'Public', ipv6: true }] as const) {
       if (rendered(peer)) return { category: 'Public', peers: [peer], ports };
     }
   }
   const cidrs = peers.map((p) =>
-    isPlainObject(p) && hasOnlyKeys(p, ['ipBlock']) && isPlainObject(p['ipBlock']) && hasOnlyKeys(p['ipBlock'], ['cidr'])
-      ? p['ipBlock']['cidr']
-      : null,
+    hasOnlyKeys(p, ['ipBlock']) && p.ipBlock !== undefined && hasOnlyKeys(p.ipBlock, ['cidr']) ? p.ipBlock.cidr : null,
   );
   for (const [nets, peer] of [
     [PRIVATE_NETS, { category: 'Private' }],
@@ -345,25 +345,20 @@ function readShape(rule: unknown, field: 'to' | 'from'): KubernetesShape | null 
   return null;
 }
 
-function namespaceOnlyPeer(peer: unknown): string | null {
-  if (!isPlainObject(peer) || !hasOnlyKeys(peer, ['namespaceSelector'])) return null;
-  const selector = peer['namespaceSelector'];
-  if (!isPlainObject(selector) || !hasOnlyKeys(selector, ['matchLabels']) || !isPlainObject(selector['matchLabels'])) return null;
-  const labels = selector['matchLabels'];
-  const name = labels[NAMESPACE_NAME_LABEL];
-  return Object.keys(labels).length === 1 && typeof name === 'string' ? name : null;
+function namespaceOnlyPeer(peer: NetworkPolicyPeer): string | null {
+  const selector = peer.namespaceSelector;
+  if (!hasOnlyKeys(peer, ['namespaceSelector']) || selector === undefined || !hasOnlyKeys(selector, ['matchLabels'])) return null;
+  const labels = selector.matchLabels;
+  const name = labels?.[NAMESPACE_NAME_LABEL];
+  return labels !== undefined && Object.keys(labels).length === 1 && name !== undefined ? name : null;
 }
 
-/** undefined: not a port list we understand. */
-function readPorts(value: unknown): PortEntry[] | undefined {
-  if (!Array.isArray(value)) return undefined;
+/** undefined: not a port list we render (numbered ports, no ranges). */
+function readPorts(value: readonly NetworkPolicyPort[]): PortEntry[] | undefined {
   const out: PortEntry[] = [];
-  for (const p of value) {
-    if (!isPlainObject(p) || !hasOnlyKeys(p, ['protocol', 'port'])) return undefined;
-    const protocol = p['protocol'] ?? 'TCP';
-    if (protocol !== 'TCP' && protocol !== 'UDP' && protocol !== 'SCTP') return undefined;
-    if (p['port'] !== undefined && typeof p['port'] !== 'number') return undefined;
-    out.push(p['port'] === undefined ? { protocol } : { protocol, port: p['port'] as number });
+  for (const { protocol = 'TCP', port, endPort } of value) {
+    if (endPort !== undefined || (port !== undefined && typeof port !== 'number')) return undefined;
+    out.push(port === undefined ? { protocol } : { protocol, port });
   }
   return out;
 }

@@ -34,11 +34,13 @@ import { peerEnd } from '../../simulate/would-deny.ts';
 import type { ObservedAtom, Peer } from '../model.ts';
 import type { NetworkSetDirectory } from '../network-sets.ts';
 import { setLabels } from './calico-network-sets.ts';
-import type { RuleContext } from './flavor.ts';
+import type { PolicyRule, RuleContext } from './flavor.ts';
 
 /**
- * A flavour's rule as the Calico rules it stands for (one for a Calico rule, those Calico converts
- * a Kubernetes rule to); throws PolicyValidationError where Calico would refuse the rule.
+ * A flavour's rule (as written) as the Calico rules it stands for (one for a Calico rule, those
+ * Calico converts a Kubernetes rule to): the simulator's typed form, compiled from what was written
+ * because a person's rule Calico accepts decides traffic whatever the flavour's type makes of it;
+ * throws PolicyValidationError where Calico would refuse the rule.
  */
 type RuleCompiler = (rule: unknown, direction: Direction, namespace: string) => readonly CompiledRule[];
 
@@ -64,18 +66,20 @@ interface PerContext {
   readonly atoms: WeakMap<ObservedAtom, AtomFlows>;
 }
 
-export function ruleInterpreter(options: RuleInterpreterOptions): (rule: unknown, observed: ObservedAtom, ctx: RuleContext) => boolean {
+export function ruleInterpreter(
+  options: RuleInterpreterOptions,
+): (rule: PolicyRule<unknown>, observed: ObservedAtom, ctx: RuleContext) => boolean {
   const clusterFamilies: Family[] = options.ipFamilies.map((f) => (f === 'IPv6' ? 6 : 4));
   // Rules are read again for every atom and never mutated (changes make new objects): each is
   // compiled once per context; null when Calico would refuse it.
-  const compiled = new WeakMap<object, Map<string, readonly CompiledRule[] | null>>();
-  const compiledOf = (rule: object, ctx: RuleContext): readonly CompiledRule[] | null => {
+  const compiled = new WeakMap<PolicyRule<unknown>, Map<string, readonly CompiledRule[] | null>>();
+  const compiledOf = (rule: PolicyRule<unknown>, ctx: RuleContext): readonly CompiledRule[] | null => {
     const key = `${ctx.direction}/${ctx.namespace}`;
     let byContext = compiled.get(rule);
     if (byContext === undefined) compiled.set(rule, (byContext = new Map()));
     let rules = byContext.get(key);
     if (rules === undefined) {
-      rules = compileOrNull(options.compile, rule, ctx)?.filter((r) => DECIDING_ACTIONS.has(r.action)) ?? null;
+      rules = compileOrNull(options.compile, rule.raw, ctx)?.filter((r) => DECIDING_ACTIONS.has(r.action)) ?? null;
       byContext.set(key, rules);
     }
     return rules;
@@ -93,7 +97,6 @@ export function ruleInterpreter(options: RuleInterpreterOptions): (rule: unknown
   };
 
   return (rule, observed, ctx) => {
-    if (typeof rule !== 'object' || rule === null) return false;
     const rules = compiledOf(rule, ctx);
     if (rules === null || rules.length === 0) return false;
     const { owner, labels, flows } = flowsOf(observed, ctx);
