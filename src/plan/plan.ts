@@ -204,6 +204,8 @@ export function isEnforcedPolicy(
   tier: string,
   namespace: string,
 ): boolean {
+  // A flavour without an enforce step (Cilium: merging enforces) has no separate enforced form.
+  if (flavor.enforced === null) return false;
   return (
     ref.apiVersion === flavor.enforced.apiVersion &&
     ref.kind === flavor.enforced.kind &&

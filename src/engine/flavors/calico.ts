@@ -104,6 +104,7 @@ export function calicoFlavor({
   return {
     name: enterprise ? 'calico-enterprise' : 'calico',
     kind: 'StagedNetworkPolicy',
+    staged: true,
     enforced: { apiVersion: CALICO_API_VERSION, kind: 'NetworkPolicy' },
     newFileComment: `${NEW_FILE_ORIGIN}\n Staged: Calico reports what it would deny without denying anything. Comments and edits survive updates.`,
     typesKey: 'types',
