@@ -56,13 +56,13 @@ import { describePeers } from './describe-peer.ts';
 import { NEW_FILE_ORIGIN, type PolicyFlavor, type PolicySubject, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
 import { setAddressPeers } from './kubernetes.ts';
 
-export const CILIUM_API_VERSION = 'cilium.io/v2';
+const CILIUM_API_VERSION = 'cilium.io/v2';
 /** `k8s:io.kubernetes.pod.namespace`: the peer's namespace, written out even for the policy's own. */
 const NAMESPACE_KEY = `${SOURCE_K8S}:${POD_NAMESPACE_KEY}`;
 /** Ports of one port rule (rule_validation.go maxPorts = 40, v1.16.0 and main; CRD MaxItems=40). */
-export const MAX_PORTS_PER_PORT_RULE = 40;
+const MAX_PORTS_PER_PORT_RULE = 40;
 /** The cluster DNS every FQDN rule needs (examples/kubernetes-dns/dns-matchname.yaml: kube-system, k8s-app=kube-dns). */
-export const DNS_PEER: Peer = { category: 'Namespace', namespace: 'kube-system', pods: { 'k8s-app': 'kube-dns' } };
+const DNS_PEER: Peer = { category: 'Namespace', namespace: 'kube-system', pods: { 'k8s-app': 'kube-dns' } };
 const DNS_PORT = 53;
 
 /** The ports we write: a numbered port of TCP, UDP or SCTP (0 = every port of it). */
