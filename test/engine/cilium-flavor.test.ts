@@ -139,6 +139,34 @@ describe('rule shapes', () => {
     expect(spec.egress[1].toPorts).toEqual([{ ports: [{ port: '80', protocol: 'TCP' }] }]);
   });
 
+  test("Cilium's entities (Hubble's reserved identities): toEntities/fromEntities for nodes and the API server, never a CIDR, which never selects them (pkg/policy/types/selector.go, main)", async () => {
+    const remoteNode: FlowEndpoint = {
+      type: 'hep',
+      name: 'remote-node',
+      namespace: null,
+      labels: [],
+      ip: '10.0.0.5',
+      entity: 'remote-node',
+    };
+    const apiServer: FlowEndpoint = { type: 'net', name: 'pvt', namespace: null, labels: [], ip: '10.96.0.1', entity: 'kube-apiserver' };
+    const records = [egress('shop', apiServer, { port: 6443 }), ingress('shop', remoteNode, { port: 10250 })];
+    const plan = await run(records, { config: cilium() });
+    const spec = (parseAllDocuments(plan.tree.get('namespace-isolation/shop.yaml')!)[0]!.toJS() as any).spec;
+    expect(spec.ingress).toEqual([{ fromEntities: ['remote-node'], toPorts: [{ ports: [{ port: '10250', protocol: 'TCP' }] }] }]);
+    expect(spec.egress).toEqual([{ toEntities: ['kube-apiserver'], toPorts: [{ ports: [{ port: '6443', protocol: 'TCP' }] }] }]);
+    const policies = ciliumPolicies(plan.tree);
+    const node: CiliumPeer = { kind: 'entity', entity: 'remote-node', ip: '10.0.0.5' };
+    const api: CiliumPeer = { kind: 'entity', entity: 'kube-apiserver', ip: '10.96.0.1' };
+    expect(verdict(policies, { source: node, destination: pod('shop'), protocol: 'TCP', destPort: 10250 }, 'ingress')).toBe('allowed');
+    expect(verdict(policies, { source: pod('shop'), destination: api, protocol: 'TCP', destPort: 6443 }, 'egress')).toBe('allowed');
+    expect(verdict(policies, { source: world('10.0.0.5'), destination: pod('shop'), protocol: 'TCP', destPort: 10250 }, 'ingress')).toBe(
+      'denied',
+    );
+    // The other flavours do not learn entities: a node is a host endpoint, the API server an address.
+    const calico = await run(records, { config: config() });
+    expect(calico.tree.get('namespace-isolation/shop.yaml')).not.toContain('remote-node');
+  });
+
   test('ICMP and an unreported port: all traffic to the peer, port 0 = every port of the protocol (l4.go), each said', async () => {
     const plan = await run([egress('shop', wep('pay'), { protocol: 'ICMP', port: null }), egress('shop', wep('db'), { port: null })], {
       config: cilium(),

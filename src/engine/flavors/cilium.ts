@@ -47,6 +47,7 @@ import {
   type Direction,
   type ObservedAtom,
   type Peer,
+  type PeerEntity,
   peerKey,
 } from '../model.ts';
 import { namespacePolicyName, workloadPolicyName } from '../naming.ts';
@@ -64,6 +65,8 @@ const MAX_PORTS_PER_PORT_RULE = 40;
 /** The cluster DNS every FQDN rule needs (examples/kubernetes-dns/dns-matchname.yaml: kube-system, k8s-app=kube-dns). */
 const DNS_PEER: Peer = { category: 'Namespace', namespace: 'kube-system', pods: { 'k8s-app': 'kube-dns' } };
 const DNS_PORT = 53;
+/** The entities learned as peers (model.ts PeerEntity), all in the CRD's enum (pkg/policy/api/entity.go, v1.16.0). */
+const PEER_ENTITIES: readonly PeerEntity[] = ['host', 'remote-node', 'kube-apiserver', 'health', 'ingress', 'unmanaged'];
 
 /** The ports we write: a numbered port of TCP, UDP or SCTP (0 = every port of it). */
 interface PortEntry {
@@ -411,6 +414,9 @@ function l3(direction: Direction, peers: readonly Peer[]): PlainObject {
           k8sService: { serviceName: (p as { name: string }).name, namespace: (p as { namespace: string }).namespace },
         })),
       };
+    case 'Entity':
+      // pkg/policy/api/entity.go (v1.16.0 and main): host, remote-node, kube-apiserver, health, ingress, unmanaged.
+      return { [to ? 'toEntities' : 'fromEntities']: peers.map((p) => (p as { entity: string }).entity) };
     case 'NetworkSet':
       throw new Error('network sets are adapted to addresses before rendering');
   }
@@ -491,6 +497,12 @@ function shapeOf(entry: PeerRule): CiliumShape | null {
           peers = candidate;
       }
       break;
+    case 'entities':
+      peers = entry.entities!.map((e): Peer | null =>
+        (PEER_ENTITIES as readonly string[]).includes(e) ? { category: 'Entity', entity: e as PeerEntity } : null,
+      ) as Peer[];
+      if (peers.includes(null as unknown as Peer)) return null;
+      break;
     case 'fqdns':
       peers = entry.fqdns!.map((f): Peer => ({ category: 'Domains', domain: 'matchName' in f ? f.matchName : f.matchPattern }));
       break;
@@ -565,6 +577,8 @@ function entryCovers(entry: PeerRule, peer: Peer, protocol: Protocol, port: numb
       case 'Public':
       case 'Domains':
         return { kind: 'ip', ip: REPRESENTATIVE[peer.category === 'Domains' ? 'public' : peerKey(peer)]! };
+      case 'Entity':
+        return { kind: 'entity', entity: peer.entity, ip: null };
       default:
         return null;
     }
@@ -592,6 +606,7 @@ function entryCovers(entry: PeerRule, peer: Peer, protocol: Protocol, port: numb
       case 'NetworkSet':
         return false;
       case 'Namespace':
+      case 'Entity':
         break;
     }
   }
