@@ -5,7 +5,7 @@
 // policy decides. Pure.
 
 import { isDnsSubdomain } from '../calico/names.ts';
-import { labelsOfSelector, parseSelector } from '../calico/selector.ts';
+import { labelsOfSelector, parseSelector, selectorOfLabels } from '../calico/selector.ts';
 import { parsed } from '../engine/flavors/calico-shape.ts';
 import { exclusionLabel } from '../engine/flavors/cilium.ts';
 import {
@@ -199,7 +199,14 @@ export class Microsegmentation {
         });
       }
       const spec = policy !== null && isPlainObject(policy['spec']) ? policy['spec'] : null;
-      const selector = spec !== null && typeof spec['selector'] === 'string' ? spec['selector'] : null;
+      // A CiliumNetworkPolicy's endpointSelector labels, in Calico's selector syntax for the report and the check below.
+      const ciliumLabels = spec !== null && typeof spec['selector'] !== 'string' ? ciliumSelectorLabels(spec['endpointSelector']) : {};
+      const selector =
+        spec !== null && typeof spec['selector'] === 'string'
+          ? spec['selector']
+          : Object.keys(ciliumLabels).length > 0
+            ? selectorOfLabels(ciliumLabels)
+            : null;
       if (selector !== null && labelled && !selects(selector, workload)) {
         warnings.push({
           code: 'selector-mismatch',
