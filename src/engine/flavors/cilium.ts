@@ -65,6 +65,8 @@ const MAX_PORTS_PER_PORT_RULE = 40;
 /** The cluster DNS every FQDN rule needs (examples/kubernetes-dns/dns-matchname.yaml: kube-system, k8s-app=kube-dns). */
 const DNS_PEER: Peer = { category: 'Namespace', namespace: 'kube-system', pods: { 'k8s-app': 'kube-dns' } };
 const DNS_PORT = 53;
+const DNS_NAMESPACE: Peer = { category: 'Namespace', namespace: 'kube-system' };
+const isDnsPeer = (peer: Peer) => deepEqual(peer, DNS_PEER);
 /** The entities learned as peers (model.ts PeerEntity), all in the CRD's enum (pkg/policy/api/entity.go, v1.16.0). */
 const PEER_ENTITIES: readonly PeerEntity[] = ['host', 'remote-node', 'kube-apiserver', 'health', 'ingress', 'unmanaged'];
 
@@ -258,7 +260,9 @@ export function ciliumFlavor({ ipFamilies = ['IPv4'] }: CiliumFlavorOptions = {}
 
     extendKey(observed) {
       const { atom } = observed;
-      return `${peerKey(atom.peer)}|${portEntry(atom.protocol, atom.port) === null ? 'all' : 'ports'}`;
+      // The DNS atoms of FQDN rules join the rule for the whole of kube-system when there is one (render).
+      const peer = isDnsPeer(atom.peer) ? DNS_NAMESPACE : atom.peer;
+      return `${peerKey(peer)}|${portEntry(atom.protocol, atom.port) === null ? 'all' : 'ports'}`;
     },
 
     canExtend(rule, observed, ctx) {
@@ -272,7 +276,9 @@ export function ciliumFlavor({ ipFamilies = ['IPv4'] }: CiliumFlavorOptions = {}
     },
 
     render(atoms, ctx) {
-      const peer = atoms[0]!.atom.peer;
+      // One peer per extend key, except the DNS atoms (extendKey): the whole of kube-system, which
+      // holds kube-dns, when traffic to it was seen too.
+      const peer = atoms.find((o) => !isDnsPeer(o.atom.peer))?.atom.peer ?? atoms[0]!.atom.peer;
       const entries = atoms.map((o) => portEntry(o.atom.protocol, o.atom.port));
       return [renderRule(ctx.direction, [peer], entries.includes(null) ? null : sortPorts(entries as PortEntry[]))];
     },
