@@ -299,6 +299,29 @@ describe('files', () => {
 });
 
 describe('microsegmentation: the namespace policy leaves out exactly the pods of workloads with their own policies', () => {
+  test("turning microsegmentation on and off updates the namespace policy's selector; a selector a person wrote stays", async () => {
+    const records = [
+      flow(deploymentPods('shop', 'web', { app: 'web' }), deploymentPods('shop', 'api', { app: 'api' }), { port: 9000, reporter: 'src' }),
+      flow(deploymentPods('shop', 'web', { app: 'web' }), deploymentPods('shop', 'api', { app: 'api' }), { port: 9000, reporter: 'dst' }),
+    ];
+    const path = 'namespace-isolation/shop.yaml';
+    const selectorOf = (tree: ReadonlyMap<string, string>) => (parseAllDocuments(tree.get(path)!)[0]!.toJS() as any).spec.endpointSelector;
+    const first = await run(records, { config: cilium() });
+    expect(selectorOf(first.tree)).toEqual({});
+    const segmented = cilium({ microsegmentation: { enabled: true, select: { workloads: ['shop/api'] } } });
+    const second = await run(records, { config: segmented, tree: first.tree, now: NOW + HOUR });
+    expect(selectorOf(second.tree)).toEqual({ matchExpressions: [{ key: 'k8s:app', operator: 'NotIn', values: ['api'] }] });
+    // The selection changed what the policy decides: its last-updated time moves.
+    expect(second.tree.get(path)).toContain(
+      `policy-recommender.io/last-updated: "${new Date((NOW + HOUR) * 1000).toISOString().replace('.000Z', 'Z')}"`,
+    );
+    const third = await run(records, { config: cilium(), tree: second.tree, now: NOW + 2 * HOUR });
+    expect(selectorOf(third.tree)).toEqual({});
+    const theirs = third.tree.get(path)!.replace('endpointSelector: {}', 'endpointSelector:\n    matchLabels:\n      k8s:team: payments');
+    const fourth = await run(records, { config: segmented, tree: new Map([...third.tree, [path, theirs]]), now: NOW + 3 * HOUR });
+    expect(selectorOf(fourth.tree)).toEqual({ matchLabels: { 'k8s:team': 'payments' } });
+  });
+
   test('exclusionLabel picks a label no other workload of the namespace has with that value', () => {
     const w = (name: string, labels: Record<string, string>) => ({ namespace: 'shop', kind: 'Deployment' as const, name, labels });
     const api = w('api', { app: 'shop', tier: 'api' });

@@ -155,7 +155,8 @@ export function ciliumFlavor({ ipFamilies = ['IPv4'] }: CiliumFlavorOptions = {}
       if (subject.workload !== undefined) return false;
       const spec = policy['spec'] as PlainObject;
       const wanted = subjectSelector(subject);
-      if (deepEqual(spec['endpointSelector'], wanted)) return false;
+      // A selector a person wrote (anything but `{}` or our NotIn list) is theirs: left as it is.
+      if (deepEqual(spec['endpointSelector'], wanted) || !isOurNamespaceSelector(spec['endpointSelector'])) return false;
       spec['endpointSelector'] = wanted;
       return true;
     },
@@ -358,6 +359,27 @@ export function subjectSelector(subject: PolicySubject): PlainObject {
       values: [...byKey.get(key)!].sort(compareStrings),
     })),
   };
+}
+
+/** `{}`, or only `k8s:` NotIn expressions: a namespace policy's selector as subjectSelector writes it. */
+function isOurNamespaceSelector(selector: unknown): boolean {
+  if (!isPlainObject(selector)) return false;
+  const keys = Object.keys(selector);
+  if (keys.length === 0) return true;
+  const expressions = selector['matchExpressions'];
+  return (
+    keys.length === 1 &&
+    Array.isArray(expressions) &&
+    expressions.every(
+      (e) =>
+        isPlainObject(e) &&
+        typeof e['key'] === 'string' &&
+        e['key'].startsWith(`${SOURCE_K8S}:`) &&
+        e['operator'] === 'NotIn' &&
+        Array.isArray(e['values']) &&
+        Object.keys(e).length === 3,
+    )
+  );
 }
 
 /** Pod labels as Cilium selector keys (`k8s:app`), only those Cilium keeps in identities, sorted. */
