@@ -6,7 +6,7 @@ import type { RecommendationConfig } from '../config/recommendation-config.ts';
 import { type FlowReading, readFlows, usableReading } from '../flows/read-flows.ts';
 import type { FlowSource } from '../flows/source.ts';
 import { type Plan, planRecommendations } from '../plan/plan.ts';
-import { loadTree, TEMPLATE_DIR, writeTree } from '../tree/fs-tree.ts';
+import { CILIUM_TEMPLATE_DIR, loadTree, TEMPLATE_DIR, writeTree } from '../tree/fs-tree.ts';
 
 export interface DirectoryRun {
   readonly flows: FlowReading;
@@ -23,7 +23,10 @@ export async function recommendIntoDirectory(options: {
   dryRun: boolean;
 }): Promise<DirectoryRun> {
   const flows = usableReading(await readFlows(options.source, options.config, options.now));
-  const [before, template] = await Promise.all([loadTree(options.outDir), loadTree(TEMPLATE_DIR)]);
+  const [before, template] = await Promise.all([
+    loadTree(options.outDir),
+    loadTree(options.config.flavor === 'cilium' ? CILIUM_TEMPLATE_DIR : TEMPLATE_DIR),
+  ]);
   const plan = planRecommendations({
     tree: before,
     template,

@@ -19,8 +19,8 @@ import { formatDuration, parseDuration } from './duration.ts';
 
 export { ConfigError } from './config-error.ts';
 
-export type Flavor = 'calico' | 'calico-enterprise' | 'kubernetes';
-export const FLAVORS: readonly Flavor[] = ['calico', 'calico-enterprise', 'kubernetes'];
+export type Flavor = 'calico' | 'calico-enterprise' | 'kubernetes' | 'cilium';
+export const FLAVORS: readonly Flavor[] = ['calico', 'calico-enterprise', 'kubernetes', 'cilium'];
 
 interface NamespaceSpec {
   readonly recStatus: 'Enabled' | 'Disabled';

@@ -18,7 +18,16 @@ import { protocolHasPorts } from '../calico/protocol.ts';
 import type { IpFamily } from '../config/recommendation-config.ts';
 import { type FlowEndpoint, type FlowRecord, isStagedHit, type PolicyHit, type PolicyTrace } from '../flows/record.ts';
 import { overlapsWindow, type TimeWindow } from '../flows/source.ts';
-import { type Direction, type Peer, SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, SAW_PUBLIC_IPV6 } from './model.ts';
+import {
+  type Direction,
+  type Peer,
+  type PeerEntity,
+  SAW_NO_IP,
+  SAW_PRIVATE_IP,
+  SAW_PRIVATE_IPV6,
+  SAW_PUBLIC_IP,
+  SAW_PUBLIC_IPV6,
+} from './model.ts';
 import { isOwnPolicyHit, isOwnWorkloadPolicyHit, isTemplateDefaultDenyHit } from './naming.ts';
 import { ownLabels } from './network-sets.ts';
 import { parseLabels } from './workloads.ts';
@@ -36,6 +45,12 @@ export interface LearnContext {
   readonly tierName: string;
   /** Microsegmentation's tier, when it is on: records are also judged for per-workload policies. */
   readonly workloadTierName?: string;
+  /**
+   * The cilium flavour: a remote end the source names as one of Cilium's in-cluster entities
+   * (FlowEndpoint.entity: a node, the API server ...) is learned as that entity, which its
+   * policies can name (toEntities); otherwise nodes are host endpoints, not learned.
+   */
+  readonly entities?: boolean;
 }
 
 export interface Lesson {
@@ -68,7 +83,8 @@ export function learn(record: FlowRecord, ctx: LearnContext): Lesson | NotLearne
   const egress = record.reporter === 'src';
   const local = egress ? record.source : record.dest;
   const remote = egress ? record.dest : record.source;
-  if (local.type === 'hep' || remote.type === 'hep') return 'host endpoint';
+  const entity = ctx.entities === true ? peerEntity(remote) : null;
+  if (local.type === 'hep' || (remote.type === 'hep' && entity === null)) return 'host endpoint';
   // A record reported by a non-workload end says nothing about a namespace's own traffic.
   if (local.type !== 'wep' || local.namespace === null) return 'reported by the remote end';
   const namespace = local.namespace;
@@ -93,7 +109,7 @@ export function learn(record: FlowRecord, ctx: LearnContext): Lesson | NotLearne
   return {
     namespace,
     direction: egress ? 'egress' : 'ingress',
-    peers: classifyRemote(record, remote, egress, ctx),
+    peers: entity !== null ? [{ category: 'Entity', entity }] : classifyRemote(record, remote, egress, ctx),
     port: protocolHasPorts(record.protocol) ? record.destPort : null,
     remoteIps: remoteIps(remote.ip),
     forNamespace,
@@ -186,6 +202,13 @@ function classifyRemote(record: FlowRecord, remote: FlowEndpoint, egress: boolea
       return publicPeers(ctx.ipFamilies ?? ['IPv4']);
     }
   }
+}
+
+const PEER_ENTITIES: ReadonlySet<string> = new Set<PeerEntity>(['host', 'remote-node', 'kube-apiserver', 'health', 'ingress', 'unmanaged']);
+
+/** The in-cluster entity a remote end is, when the source names one (Hubble: FlowEndpoint.entity). */
+function peerEntity(remote: FlowEndpoint): PeerEntity | null {
+  return remote.entity !== undefined && PEER_ENTITIES.has(remote.entity) ? (remote.entity as PeerEntity) : null;
 }
 
 /** A public peer in each of the cluster's families. */

@@ -9,8 +9,15 @@ export type Direction = 'ingress' | 'egress';
 export const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
 
 /** Calico's rule categories, in the order their rules appear in a policy. */
-export type Category = 'Domains' | 'Service' | 'Namespace' | 'NetworkSet' | 'Private' | 'Public';
-export const CATEGORY_ORDER: readonly Category[] = ['Domains', 'Service', 'Namespace', 'NetworkSet', 'Private', 'Public'];
+export type Category = 'Domains' | 'Service' | 'Namespace' | 'NetworkSet' | 'Entity' | 'Private' | 'Public';
+export const CATEGORY_ORDER: readonly Category[] = ['Domains', 'Service', 'Namespace', 'NetworkSet', 'Entity', 'Private', 'Public'];
+
+/**
+ * In-cluster ends that are no pod, as Cilium names them (its reserved identities,
+ * pkg/identity/numericidentity.go): learned as peers only for the cilium flavour
+ * (LearnContext.entities); Calico's flow logs call nodes host endpoints, which are not learned.
+ */
+export type PeerEntity = 'host' | 'remote-node' | 'kube-apiserver' | 'health' | 'ingress' | 'unmanaged';
 
 export type Peer =
   | { readonly category: 'Domains'; readonly domain: string }
@@ -25,6 +32,8 @@ export type Peer =
    * them, when it did (rules select a set by its labels; see flavors/network-sets.ts).
    */
   | { readonly category: 'NetworkSet'; readonly name: string; readonly namespace: string | null; readonly labels?: Labels }
+  /** A node, the API server, or another of Cilium's in-cluster entities (see PeerEntity). */
+  | { readonly category: 'Entity'; readonly entity: PeerEntity }
   /** What Felix reports as `pvt`: RFC 1918 (IPv4 only); with ipv6 the IPv6 unique-local range (an address known to be in it). */
   | { readonly category: 'Private'; readonly ipv6?: true }
   /**
@@ -124,6 +133,8 @@ export function peerKey(peer: Peer): string {
       return peer.pods === undefined ? `namespace:${peer.namespace}` : `pods:${peer.namespace}/${labelsText(peer.pods)}`;
     case 'NetworkSet':
       return peer.namespace === null ? `globalnetworkset:${peer.name}` : `networkset:${peer.namespace}/${peer.name}`;
+    case 'Entity':
+      return `entity:${peer.entity}`;
     case 'Private':
       return peer.ipv6 ? 'private-ipv6' : 'private';
     case 'Public':

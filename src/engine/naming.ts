@@ -29,13 +29,15 @@ function tierPrefixRequired(release: CalicoRelease): boolean {
 
 /** The name a new namespace policy gets (a policy found under the other form keeps its name). */
 export function namespacePolicyName(flavor: Flavor, tier: string, namespace: string, release: CalicoRelease): string {
-  return flavor === 'kubernetes' || !tierPrefixRequired(release) ? `${namespace}${SUFFIX}` : `${tier}.${namespace}${SUFFIX}`;
+  return flavor === 'kubernetes' || flavor === 'cilium' || !tierPrefixRequired(release)
+    ? `${namespace}${SUFFIX}`
+    : `${tier}.${namespace}${SUFFIX}`;
 }
 
 /** Is `name` our namespace policy's, in the form of any release? */
 export function isNamespacePolicyName(name: string, flavor: Flavor, tier: string, namespace: string): boolean {
   const bare = `${namespace}${SUFFIX}`;
-  return name === bare || (flavor !== 'kubernetes' && name === `${tier}.${bare}`);
+  return name === bare || (flavor !== 'kubernetes' && flavor !== 'cilium' && name === `${tier}.${bare}`);
 }
 
 const CALICO_KINDS: ReadonlySet<PolicyHitKind> = new Set(['NetworkPolicy', 'StagedNetworkPolicy']);

@@ -63,6 +63,8 @@ export function recommendPolicy<R>(input: PolicyInput, flavor: PolicyFlavor<R>, 
     ? structuredClone(previous)
     : flavor.skeleton(subject, settings.tier, { labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.layer]: settings.layer }, annotations });
   const spec = policy['spec'] as PlainObject;
+  // A union-of-allows flavour's namespace policy leaves out the workloads with their own policies.
+  const reselected = previous !== null && flavor.reselect?.(policy, subject) === true;
 
   const about = workload === undefined ? { namespace } : { namespace, workload: workloadKey(workload) };
   const warnings: Warning[] = [];
@@ -128,15 +130,17 @@ export function recommendPolicy<R>(input: PolicyInput, flavor: PolicyFlavor<R>, 
   }
   // Types follow the rules this run wrote; a person who removed a type keeps it removed until
   // new traffic in that direction is learned.
-  addPolicyTypes(spec, flavor.typesKey, previous === null ? DIRECTIONS : changedDirections);
+  const typesKey = flavor.typesKey;
+  if (typesKey !== null) addPolicyTypes(spec, typesKey, previous === null ? DIRECTIONS : changedDirections);
   // A new policy is written in the conventional order; an existing one keeps the order it has.
-  if (previous === null) policy['spec'] = inConventionalOrder(spec, flavor.typesKey);
+  if (previous === null) policy['spec'] = inConventionalOrder(spec, typesKey);
 
   const before = previous === null ? null : (previous['spec'] as PlainObject);
   const rulesChanged =
     before === null ||
+    reselected ||
     DIRECTIONS.some((d) => !deepEqual(withoutNotes(spec[d]), withoutNotes(before[d]))) ||
-    !deepEqual(spec[flavor.typesKey], before[flavor.typesKey]);
+    (typesKey !== null && !deepEqual(spec[typesKey], before[typesKey]));
   if (rulesChanged) setAnnotation(policy, ANNOTATIONS.lastUpdated, now);
   return { policy: flavor.finish(policy, previous, now), rulesChanged, rules: reports, warnings };
 }
@@ -149,7 +153,7 @@ function checkShape<R>(previous: PlainObject, flavor: PolicyFlavor<R>): PlainObj
       throw new PolicyShapeError(`spec.${direction} is not a list`);
     }
   }
-  const types = spec[flavor.typesKey];
+  const types = flavor.typesKey === null ? undefined : spec[flavor.typesKey];
   if (types !== undefined && !Array.isArray(types)) throw new PolicyShapeError(`spec.${flavor.typesKey} is not a list`);
   if (previous['metadata'] !== undefined && !isPlainObject(previous['metadata'])) throw new PolicyShapeError('metadata is not a mapping');
   return structuredClone(previous);
@@ -166,7 +170,11 @@ function withoutNotes(rules: unknown): unknown {
   });
 }
 
-function inConventionalOrder(spec: PlainObject, typesKey: string): PlainObject {
+function inConventionalOrder(spec: PlainObject, typesKey: string | null): PlainObject {
+  if (typesKey === null) {
+    const { ingress, egress, ...rest } = spec;
+    return Object.fromEntries(Object.entries({ ...rest, ingress, egress }).filter(([, v]) => v !== undefined));
+  }
   const { ingress, egress, [typesKey]: types, ...rest } = spec;
   return Object.fromEntries(Object.entries({ ...rest, [typesKey]: types, ingress, egress }).filter(([, v]) => v !== undefined));
 }

@@ -22,7 +22,14 @@ export interface FlowReading {
 
 /** What the learner needs of the configuration (microsegmentation adds the per-workload layer). */
 export function learnContext(config: RecommendationConfig, window: TimeWindow): LearnContext {
-  const ctx = { window, clusterDomain: config.clusterDomain, tierName: config.namespaceSpec.tierName, ipFamilies: ipFamiliesOf(config) };
+  const ctx = {
+    window,
+    clusterDomain: config.clusterDomain,
+    tierName: config.namespaceSpec.tierName,
+    ipFamilies: ipFamiliesOf(config),
+    // Cilium's policies name nodes and the API server (toEntities): learned only for that flavour.
+    ...(config.flavor === 'cilium' ? { entities: true } : {}),
+  };
   return config.microsegmentation.enabled ? { ...ctx, workloadTierName: config.microsegmentation.tierName } : ctx;
 }
 

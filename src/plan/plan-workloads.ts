@@ -5,8 +5,9 @@
 // policy decides. Pure.
 
 import { isDnsSubdomain } from '../calico/names.ts';
-import { labelsOfSelector, parseSelector } from '../calico/selector.ts';
+import { labelsOfSelector, parseSelector, selectorOfLabels } from '../calico/selector.ts';
 import { parsed } from '../engine/flavors/calico-shape.ts';
+import { exclusionLabel } from '../engine/flavors/cilium.ts';
 import {
   learnWorkloads,
   selectsWorkload,
@@ -198,7 +199,14 @@ export class Microsegmentation {
         });
       }
       const spec = policy !== null && isPlainObject(policy['spec']) ? policy['spec'] : null;
-      const selector = spec !== null && typeof spec['selector'] === 'string' ? spec['selector'] : null;
+      // A CiliumNetworkPolicy's endpointSelector labels, in Calico's selector syntax for the report and the check below.
+      const ciliumLabels = spec !== null && typeof spec['selector'] !== 'string' ? ciliumSelectorLabels(spec['endpointSelector']) : {};
+      const selector =
+        spec !== null && typeof spec['selector'] === 'string'
+          ? spec['selector']
+          : Object.keys(ciliumLabels).length > 0
+            ? selectorOfLabels(ciliumLabels)
+            : null;
       if (selector !== null && labelled && !selects(selector, workload)) {
         warnings.push({
           code: 'selector-mismatch',
@@ -209,6 +217,45 @@ export class Microsegmentation {
       reports.push({ ...report, warnings, ...identity, selector });
     }
     return reports;
+  }
+
+  /**
+   * A flavour whose policies are a union of allows (Cilium): the labels that leave the workloads
+   * with their own policies out of the namespace's policy (exclusionLabel), given the workload
+   * reports of this plan (null: the tree's policies, when workloads are not planned in this run),
+   * and a warning naming the workloads no label tells apart (the namespace policy still selects
+   * their pods, so its rules add to theirs).
+   */
+  exclusions(
+    namespace: string,
+    planned: readonly WorkloadReport[] | null,
+  ): { excluded: { key: string; value: string }[]; warning: Warning | null } {
+    const { index } = this.learning;
+    const withPolicy: Workload[] =
+      planned !== null
+        ? planned
+            .filter((r) => r.namespace === namespace && r.outcome !== 'skipped')
+            .map((r) => index.get({ namespace, ...r.workload }) ?? this.#refs.get(r.key)!.workload)
+        : [...this.#refs.values()]
+            .filter((r) => !r.enforced && r.workload.namespace === namespace)
+            .map((r) => index.get(r.workload) ?? r.workload);
+    const others = this.#known.filter((w) => w.namespace === namespace);
+    const excluded: { key: string; value: string }[] = [];
+    const apart: string[] = [];
+    for (const workload of withPolicy) {
+      const label = exclusionLabel(workload, others);
+      if (label === null) apart.push(`${workload.kind} ${workload.name}`);
+      else excluded.push(label);
+    }
+    const warning: Warning | null =
+      apart.length === 0
+        ? null
+        : {
+            code: 'not-microsegmented',
+            namespace,
+            message: `no label of ${apart.join(', ')} tells its pods apart from other workloads', so the namespace's policy still selects them and its rules add to their own (Cilium's allows are a union)`,
+          };
+    return { excluded, warning };
   }
 
   summary(): MicrosegmentationSummary {
@@ -261,12 +308,23 @@ export function workloadPoliciesIn(tree: TreeOverlay, inventory: Inventory, poli
     if (!isWorkloadPolicyNameOf(ref.name, tier, id)) continue;
     const spec = isPlainObject(policy!['spec']) ? policy!['spec'] : {};
     const ast = parsed(spec['selector']);
+    const labels = (ast && labelsOfSelector(ast)) ?? ciliumSelectorLabels(spec['endpointSelector']);
     const key = workloadKey(id);
     const known = found.get(key);
     if (known !== undefined) {
       known.refs.push(ref);
       known.enforced ||= enforced;
-    } else found.set(key, { workload: { ...id, labels: (ast && labelsOfSelector(ast)) ?? {} }, refs: [ref], enforced });
+    } else found.set(key, { workload: { ...id, labels }, refs: [ref], enforced });
   }
   return found;
+}
+
+/** A CiliumNetworkPolicy's endpointSelector as the cilium flavour writes it for a workload: its `k8s:` matchLabels. */
+function ciliumSelectorLabels(selector: unknown): Record<string, string> {
+  if (!isPlainObject(selector) || !isPlainObject(selector['matchLabels'])) return {};
+  const labels: Record<string, string> = {};
+  for (const [key, value] of Object.entries(selector['matchLabels'])) {
+    if (typeof value === 'string') labels[key.startsWith('k8s:') ? key.slice('k8s:'.length) : key] = value;
+  }
+  return labels;
 }

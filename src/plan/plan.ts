@@ -116,6 +116,12 @@ export function planRecommendations(input: PlanInput): Plan {
     } else segments = new Microsegmentation(run, input.endpoints ?? [], input.workloads);
   }
 
+  // A union-of-allows flavour (Cilium): the workloads' policies are planned first, so that each
+  // namespace policy leaves out the pods of those that have one (reselect).
+  const unionOfAllows = flavor.reselect !== undefined;
+  const plannedWorkloads =
+    segments !== null && unionOfAllows && input.onlyNamespace === undefined ? segments.plan(input.onlyWorkloads) : null;
+
   const existing = policyRefs(inventory, flavor, tier);
   const namespaces = [...new Set([...input.observations.keys(), ...existing.keys()])]
     .filter((ns) => input.onlyWorkloads === undefined && (input.onlyNamespace === undefined || ns === input.onlyNamespace))
@@ -149,9 +155,10 @@ export function planRecommendations(input: PlanInput): Plan {
     }
     // Microsegmented namespaces pass traffic within the namespace on to the per-workload policies.
     const microsegmented = segments?.microsegments(namespace) === true;
+    const exclusions = segments !== null && unionOfAllows ? segments.exclusions(namespace, plannedWorkloads) : null;
     const { report } = planPolicy(
       {
-        subject: { namespace },
+        subject: exclusions === null || exclusions.excluded.length === 0 ? { namespace } : { namespace, excluded: exclusions.excluded },
         about: { namespace },
         what: "this namespace's policy",
         refs,
@@ -161,16 +168,16 @@ export function planRecommendations(input: PlanInput): Plan {
           tier,
           layer: 'namespace-isolation',
           maxRules: config.maxRules,
-          intraNamespacePass: config.namespaceSpec.intraNamespacePassThroughTraffic || microsegmented,
+          intraNamespacePass: !unionOfAllows && (config.namespaceSpec.intraNamespacePassThroughTraffic || microsegmented),
         },
       },
       run,
     );
-    const gap = microsegmented ? segments!.uncovered(namespace) : null;
+    const gap = exclusions !== null ? exclusions.warning : microsegmented ? segments!.uncovered(namespace) : null;
     reports.push(gap === null ? report : { ...report, warnings: [...report.warnings, gap] });
   }
 
-  const workloads = segments === null || input.onlyNamespace !== undefined ? [] : segments.plan(input.onlyWorkloads);
+  const workloads = plannedWorkloads ?? (segments === null || input.onlyNamespace !== undefined ? [] : segments.plan(input.onlyWorkloads));
   const hasPolicies = reports.some((r) => r.outcome !== 'skipped') || existing.size > 0 || workloads.some((r) => r.outcome !== 'skipped');
   if (hasPolicies) {
     const tiers: TierRequest[] = [{ name: tier, model: 'namespace-isolation' }];
@@ -204,6 +211,8 @@ export function isEnforcedPolicy(
   tier: string,
   namespace: string,
 ): boolean {
+  // A flavour without an enforce step (Cilium: merging enforces) has no separate enforced form.
+  if (flavor.enforced === null) return false;
   return (
     ref.apiVersion === flavor.enforced.apiVersion &&
     ref.kind === flavor.enforced.kind &&

@@ -172,5 +172,10 @@ export function peerEnd(peer: Peer, seen: number): { end: FlowEnd; destService: 
       return { end: network('pub'), destService: null, destDomains: [peer.domain] };
     case 'Service':
       return { end: network('pub'), destService: { name: peer.name, namespace: peer.namespace }, destDomains: [] };
+    case 'Entity':
+      // A Cilium entity (cilium flavour): a node, as Calico would see it; others as an address.
+      return peer.entity === 'host' || peer.entity === 'remote-node'
+        ? { end: { type: 'hep', name: peer.entity, namespace: null, labels: [], ip: null }, destService: null, destDomains: [] }
+        : { end: network('pvt'), destService: null, destDomains: [] };
   }
 }

@@ -14,6 +14,8 @@ import { isSafeTreePath, type TreeFiles } from './tree.ts';
  * (Argo CD and Flux wiring, the repository configuration); only its example cluster's tree is a template.
  */
 export const TEMPLATE_DIR = fileURLToPath(new URL('../../policies-template/clusters/example/', import.meta.url));
+/** The template of a cluster whose CNI is Cilium (flavour `cilium`): its clusterwide default deny. */
+export const CILIUM_TEMPLATE_DIR = fileURLToPath(new URL('../../policies-template/clusters/example-cilium/', import.meta.url));
 
 /** Files a policies tree is made of. */
 const TREE_FILE = /(\.ya?ml|^Kustomization)$/;

@@ -32,6 +32,7 @@ interface TemplateObject {
   readonly namespace: string | null;
   readonly name: string;
   readonly calico: boolean;
+  readonly cilium: boolean;
   /** Not in the template's text (a tier for a custom tier name). */
   readonly synthesised: boolean;
 }
@@ -49,7 +50,8 @@ export function applyTemplate(
   for (const [path, text] of [...template].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!isYamlPath(path) || isKustomizationPath(path)) continue;
     const objects = templateObjects(text, path, tiers);
-    const wanted = objects.filter((o) => flavor !== 'kubernetes' || !o.calico);
+    // Calico's objects for its flavours only; Cilium's (cilium.io) for the cilium flavour only.
+    const wanted = objects.filter((o) => (flavor === 'cilium' ? o.cilium : !o.cilium && (flavor !== 'kubernetes' || !o.calico)));
     const missing = wanted.filter((o) => {
       const found = findObject(inventory, o.kind, o.namespace, o.name);
       if (found.length > 1) {
@@ -98,6 +100,7 @@ function describe(doc: YamlDocument): TemplateObject | null {
     name,
     namespace: typeof namespace === 'string' ? namespace : null,
     calico: apiVersion.startsWith('projectcalico.org/'),
+    cilium: apiVersion.startsWith('cilium.io/'),
     synthesised: false,
   };
 }

@@ -139,7 +139,7 @@ describe('policy-recommender recommend', () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/required option '--out <dir>' not specified/);
 
-    expect((await cli('recommend', '--flows', flows, '--out', join(dir, 'x'), '--flavor', 'cilium')).code).toBe(2);
+    expect((await cli('recommend', '--flows', flows, '--out', join(dir, 'x'), '--flavor', 'antrea')).code).toBe(2);
     expect(existsSync(join(dir, 'x'))).toBe(false);
   });
 });

@@ -162,8 +162,8 @@ describe('one error format, --version', () => {
     [['recommend', '--flows', 'x'], /required option '--out <dir>' not specified \(--help shows usage\)$/],
     [['recommend', '--flows', 'x', '--out', 'y', '--bogus'], /unknown option '--bogus' \(--help shows usage\)$/],
     [
-      ['recommend', '--flows', 'x', '--out', 'y', '--flavor', 'cilium'],
-      /option '--flavor <flavor>' argument 'cilium' is invalid\. Allowed choices are calico, calico-enterprise, kubernetes\. \(--help shows usage\)$/,
+      ['recommend', '--flows', 'x', '--out', 'y', '--flavor', 'antrea'],
+      /option '--flavor <flavor>' argument 'antrea' is invalid\. Allowed choices are calico, calico-enterprise, kubernetes, cilium\. \(--help shows usage\)$/,
     ],
     [
       ['recommend', '--flows', 'x', '--out', 'y', '--now', 'yesterday'],

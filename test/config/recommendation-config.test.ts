@@ -60,7 +60,8 @@ describe('recommendation config', () => {
   test('bad values and unknown keys name their key path', () => {
     expect(issues({ flavour: 'calico' })).toEqual(['flavour: unknown key (did you mean flavor?)']);
     expect(issues({ namespaceSpec: { tier: 'x' } })).toEqual(['namespaceSpec.tier: unknown key (did you mean tierName?)']);
-    expect(issues({ flavor: 'cilium' })[0]).toMatch(/^flavor: /);
+    expect(issues({ flavor: 'antrea' })[0]).toMatch(/^flavor: /);
+    expect(issues({ flavor: 'cilium' })).toEqual([]);
     expect(issues({ maxRules: 0 })[0]).toMatch(/^maxRules: /);
     expect(issues({ maxRules: '20' })[0]).toMatch(/^maxRules: /);
     expect(issues({ interval: '5 minutes' })).toEqual(['interval: "5 minutes" is not a duration (use e.g. 2m30s, 24h, 7d)']);
@@ -90,7 +91,7 @@ describe('recommendation config', () => {
         zzz: 1,
       }),
     ).toEqual([
-      'flavor: must be one of calico, calico-enterprise, kubernetes (did you mean calico?)',
+      'flavor: must be one of calico, calico-enterprise, kubernetes, cilium (did you mean calico?)',
       'calicoVersion: must be text or a number',
       'ipFamilies: name at least one family: IPv4, IPv6',
       'maxRules: must be a whole number, not a number',

@@ -34,6 +34,13 @@ describe('repository configuration', () => {
     });
   });
 
+  test('flavor cilium is refused to the App, with why, until it stages Cilium policies itself (issue 16 point 3): merging would enforce', () => {
+    expect(issues({ clusters: [{ name: 'prod', path: 'clusters/prod' }], flavor: 'cilium' })).toEqual([
+      'flavor: cilium is not available to the App yet: Cilium has no staged policies, so merging a pull request would enforce its policy at once, and the App does not stage them itself yet; use `recommend --flavor cilium` on the command line',
+    ]);
+    expect(issues({ clusters: [{ name: 'prod', path: 'clusters/prod' }], flavor: 'kubernetes' })).toEqual([]);
+  });
+
   test('the interval follows the schedule, and the periods scale with it', () => {
     expect(schedulePeriod('0 9 * * 1-5', 'Europe/Berlin')).toBe(86400);
     const weekly = validateRepositoryConfig({ schedule: '0 6 * * 1', clusters: [{ name: 'c', path: '' }] }, defaults).recommendation;

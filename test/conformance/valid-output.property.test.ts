@@ -1,17 +1,19 @@
-// Nothing we write is invalid, whatever the input (issue 11 point 9). For any flow-log lines our
+// Nothing we write is invalid, whatever the input (issue 11 point 9; issue 16 point 2 for Cilium). For any flow-log lines our
 // boundary accepts (src/flows/calico-flow-log.ts), any network sets the cluster boundary accepts
 // (src/cluster/calico-objects.ts) and any configuration, every object a run writes, on a fresh tree
 // and again on the tree it wrote (the engine's memory), and the same object enforced, is one the
 // cluster accepts: Calico objects by the oracle of the release the run was configured for
 // (test/support/crd-validator.ts: the CRDs, their CEL rules and libcalico-go's validator, including
 // 3.33's limits on rules, nets, ports and selector length), Kubernetes NetworkPolicies by
-// test/support/kubernetes-validator.ts. The inputs lean on the edges: port 0, long label keys and
+// test/support/kubernetes-validator.ts, Cilium policies (flavour cilium) by src/cilium/parse-policy.ts.
+// The inputs lean on the edges: port 0, long label keys and
 // values, dotted and 63-character names, many labels, network sets of hundreds of nets, every
 // protocol form Felix writes, IPv4 and IPv6.
 
 import { beforeAll, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
+import { parseCiliumPolicy } from '../../src/cilium/parse-policy.ts';
 import { networkSetFrom } from '../../src/cluster/calico-objects.ts';
 import { ENFORCED_KINDS, enforcePolicyInFile, type StagedKind } from '../../src/engine/enforce.ts';
 import type { NetworkSetFacts } from '../../src/engine/network-sets.ts';
@@ -255,7 +257,7 @@ const clusterSet = fc.record({
   ),
 });
 
-const flavor = fc.constantFrom('calico', 'calico-enterprise', 'kubernetes');
+const flavor = fc.constantFrom('calico', 'calico-enterprise', 'kubernetes', 'cilium');
 
 const scenario = fc
   .record({
@@ -314,11 +316,19 @@ function refusedIn(path: string, text: string, version: CalicoVersion, enterpris
         ? validateCalicoObject(obj, { calicoVersion: version }).filter((e) => !(enterprise && DOMAINS_UNKNOWN.test(e)))
         : apiVersion === 'networking.k8s.io/v1'
           ? validateKubernetesNetworkPolicy(obj)
-          : [];
+          : apiVersion === 'cilium.io/v2'
+            ? ciliumIssues(obj)
+            : [];
     const name = (obj['metadata'] as Obj | undefined)?.['name'];
     out.push(...errors.map((e) => `${path} ${String(obj['kind'])} ${String(name)}: ${e}`));
   }
   return out;
+}
+
+/** What Cilium's CRD and validation refuse in a Cilium policy (src/cilium/parse-policy.ts, v1.16.0 and main). */
+function ciliumIssues(obj: Obj): string[] {
+  const parsed = parseCiliumPolicy(obj);
+  return parsed.ok ? [] : parsed.issues.map((i) => `${i.path}: ${i.message}`);
 }
 
 /** Every staged policy of the text, enforced as its enforce PR would (engine/enforce.ts). */
@@ -341,6 +351,7 @@ function enforcedForms(path: string, text: string): string[] {
 
 test('every object written for any accepted input validates on the release the run was configured for, staged and enforced', async () => {
   let policiesChecked = 0;
+  let ciliumChecked = 0;
   await fc.assert(
     fc.asyncProperty(scenario, async (s) => {
       const enterprise = s.flavor === 'calico-enterprise';
@@ -360,6 +371,7 @@ test('every object written for any accepted input validates on the release the r
       for (const changes of [first.changes, second.changes]) {
         for (const [path, text] of changes) {
           refused.push(...refusedIn(path, text, s.calicoVersion, enterprise));
+          if (text.includes('apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy')) ciliumChecked++;
           for (const enforced of enforcedForms(path, text)) {
             policiesChecked++;
             refused.push(...refusedIn(`${path} (enforced)`, enforced, s.calicoVersion, enterprise).map((e) => `enforced: ${e}`));
@@ -373,4 +385,5 @@ test('every object written for any accepted input validates on the release the r
   );
   // The inputs reach the engine: policies were written and checked, not only skipped lines.
   expect(policiesChecked).toBeGreaterThan(100);
+  expect(ciliumChecked).toBeGreaterThan(20);
 }, 180_000);

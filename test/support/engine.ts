@@ -11,7 +11,7 @@ import { learnContext } from '../../src/flows/read-flows.ts';
 import type { FlowEndpoint, FlowRecord, PolicyHit, PolicyTrace } from '../../src/flows/record.ts';
 import type { CalicoEdition } from '../../src/flows/source.ts';
 import { type Plan, planRecommendations } from '../../src/plan/plan.ts';
-import { loadTree, TEMPLATE_DIR } from '../../src/tree/fs-tree.ts';
+import { CILIUM_TEMPLATE_DIR, loadTree, TEMPLATE_DIR } from '../../src/tree/fs-tree.ts';
 
 export const NOW = 1_795_000_000; // 2026-11-18T...
 export const HOUR = 3600;
@@ -109,6 +109,13 @@ export async function loadTemplate(): Promise<Map<string, string>> {
   return (template ??= await loadTree(TEMPLATE_DIR));
 }
 
+let ciliumTemplate: Map<string, string> | undefined;
+
+/** The template of a Cilium cluster's tree (what the command line uses with --flavor cilium). */
+async function loadCiliumTemplate(): Promise<Map<string, string>> {
+  return (ciliumTemplate ??= await loadTree(CILIUM_TEMPLATE_DIR));
+}
+
 export function config(overrides: Record<string, unknown> = {}): RecommendationConfig {
   return validateRecommendationConfig(overrides);
 }
@@ -135,7 +142,7 @@ export async function run(records: readonly FlowRecord[], options: RunOptions = 
   const observations = aggregator.result();
   const plan = planRecommendations({
     tree: base,
-    template: await loadTemplate(),
+    template: cfg.flavor === 'cilium' ? await loadCiliumTemplate() : await loadTemplate(),
     observations: observations.byNamespace,
     endpoints: observations.endpoints,
     ...(options.workloads ? { workloads: options.workloads } : {}),

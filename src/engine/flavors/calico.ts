@@ -120,6 +120,7 @@ export function calicoFlavor({
   return {
     name: enterprise ? 'calico-enterprise' : 'calico',
     kind: 'StagedNetworkPolicy',
+    staged: true,
     enforced: { apiVersion: CALICO_API_VERSION, kind: 'NetworkPolicy' },
     newFileComment: `${NEW_FILE_ORIGIN}\n${stagedNote('StagedNetworkPolicy')} Comments and edits survive updates.`,
     typesKey: 'types',
@@ -426,6 +427,9 @@ function remoteFor(peers: readonly Peer[], namespace: string, networkSets: Netwo
       // IPv4 outside RFC 1918, and every IPv6 address. One family per rule (Calico's validator
       // refuses mixed nets; Felix renders a rule only for the family of its nets, rules/policy.go).
       return first.ipv6 ? { nets: [ALL_IPV6] } : { notNets: [...PRIVATE_NETS] };
+    case 'Entity':
+      // Learned for the cilium flavour only (LearnContext.entities).
+      throw new Error(`Calico policies name no Cilium entity (${first.entity})`);
   }
 }
 

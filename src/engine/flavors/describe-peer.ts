@@ -18,6 +18,8 @@ export function describePeer(peer: Peer): string {
         : `pods of namespace ${peer.namespace} with ${selectorOfLabels(peer.pods)}`;
     case 'NetworkSet':
       return peer.namespace === null ? `global network set ${peer.name}` : `network set ${peer.namespace}/${peer.name}`;
+    case 'Entity':
+      return `Cilium's ${peer.entity} entity`;
     case 'Private':
       return peer.ipv6
         ? `any unique-local IPv6 address (${PRIVATE_NETS_V6.join(', ')}), pods and nodes included`

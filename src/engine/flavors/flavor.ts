@@ -17,6 +17,12 @@ export interface PolicySubject {
   readonly namespace: string;
   /** The workload, selected by its stable labels (never empty); absent for the namespace's policy. */
   readonly workload?: Workload;
+  /**
+   * A namespace policy of a flavour without tiers (Cilium): the pods of workloads whose own
+   * policies replace it for them, each by a label that tells that workload apart; its selection
+   * leaves them out.
+   */
+  readonly excluded?: readonly { readonly key: string; readonly value: string }[];
 }
 
 export interface RuleContext {
@@ -80,14 +86,19 @@ export function madeRule<R>(typed: R): PolicyRule<R> {
 /** `R`: the flavour's rule type (the Calico rule, the Kubernetes rule). */
 export interface PolicyFlavor<R = unknown> {
   readonly name: Flavor;
-  /** The kind of the (staged) policies it writes, in projectcalico.org/v3. */
-  readonly kind: 'StagedNetworkPolicy' | 'StagedKubernetesNetworkPolicy';
-  /** What merging its enforce PR turns such a policy into (engine/enforce.ts). */
-  readonly enforced: { readonly apiVersion: string; readonly kind: 'NetworkPolicy' };
+  /** The kind of the policies it writes: staged ones in projectcalico.org/v3, or Cilium's (cilium.io/v2). */
+  readonly kind: 'StagedNetworkPolicy' | 'StagedKubernetesNetworkPolicy' | 'CiliumNetworkPolicy';
+  /**
+   * Its policies are staged (they deny nothing until an enforce PR turns them into `enforced`);
+   * false for Cilium, which has no staged policies: merging a policy enforces it.
+   */
+  readonly staged: boolean;
+  /** What merging its enforce PR turns such a policy into (engine/enforce.ts); null when there is no enforce step. */
+  readonly enforced: { readonly apiVersion: string; readonly kind: 'NetworkPolicy' } | null;
   /** The comment at the top of a new policy file: what merging it means in this flavour. */
   readonly newFileComment: string;
-  /** `types` (Calico) or `policyTypes` (Kubernetes). */
-  readonly typesKey: 'types' | 'policyTypes';
+  /** `types` (Calico) or `policyTypes` (Kubernetes); null when its policies name no types (Cilium). */
+  readonly typesKey: 'types' | 'policyTypes' | null;
   /** The most rules one direction of its policies may hold (the kind's schema); null when unbounded. */
   readonly maxRulesPerDirection: number | null;
   /** A new, empty policy for a namespace or a workload (no rules, no types). */
@@ -96,6 +107,12 @@ export interface PolicyFlavor<R = unknown> {
     tier: string,
     metadata: { labels: Record<string, string>; annotations: Record<string, string> },
   ): PlainObject;
+  /**
+   * Flavours whose policies are a union of allows (Cilium): an existing policy's subject selection
+   * set to what `subject` says now (a namespace policy leaves out the pods of workloads with their
+   * own policies). Returns whether it changed. Absent: the selection never changes.
+   */
+  reselect?(policy: PlainObject, subject: PolicySubject): boolean;
   /**
    * Policy-level bookkeeping after the rules are final (Kubernetes keeps rule provenance here).
    * `previous` is the policy as found (null for a new one): rules not in it were written now.

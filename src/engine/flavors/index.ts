@@ -2,6 +2,7 @@ import { calicoReleaseOf, ipFamiliesOf, type RecommendationConfig } from '../../
 import type { CalicoEdition } from '../../flows/source.ts';
 import type { NetworkSetDirectory } from '../network-sets.ts';
 import { calicoFlavor } from './calico.ts';
+import { ciliumFlavor } from './cilium.ts';
 import type { PolicyFlavor } from './flavor.ts';
 import { kubernetesFlavor } from './kubernetes.ts';
 
@@ -29,5 +30,7 @@ export function flavorFor(
       return calicoFlavor({ enterprise: true, ...options });
     case 'kubernetes':
       return kubernetesFlavor(options);
+    case 'cilium':
+      return ciliumFlavor(options);
   }
 }

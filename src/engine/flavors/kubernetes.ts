@@ -69,6 +69,7 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
     // Calico's staged form of a Kubernetes NetworkPolicy: Calico reports what it would deny and
     // denies nothing; the enforce PR turns it into the networking.k8s.io/v1 NetworkPolicy.
     kind: 'StagedKubernetesNetworkPolicy',
+    staged: true,
     enforced: { apiVersion: KUBERNETES_NETWORKING_API_VERSION, kind: 'NetworkPolicy' },
     newFileComment: `${NEW_FILE_ORIGIN}\n${stagedNote('StagedKubernetesNetworkPolicy')} Comments and edits survive updates.`,
     typesKey: 'policyTypes',
@@ -278,7 +279,7 @@ function renderPeers(peer: Peer): NetworkPolicyPeer[] | null {
 }
 
 /** The address peers standing for a network set seen at these addresses (SAW_* bits). */
-function setAddressPeers(seen: number, families: readonly IpFamily[]): Peer[] {
+export function setAddressPeers(seen: number, families: readonly IpFamily[]): Peer[] {
   const peers: Peer[] = [];
   const unknown = (seen & SAW_NO_IP) !== 0 || seen === 0;
   if (unknown || seen & SAW_PRIVATE_IP) peers.push({ category: 'Private' });
