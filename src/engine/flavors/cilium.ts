@@ -51,11 +51,19 @@ import {
   peerKey,
 } from '../model.ts';
 import { namespacePolicyName, workloadPolicyName } from '../naming.ts';
-import { ANNOTATIONS } from '../provenance.ts';
 import type { Workload } from '../workloads.ts';
 import { describePeers } from './describe-peer.ts';
-import { NEW_FILE_ORIGIN, type PolicyFlavor, type PolicySubject, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
+import {
+  madeRule,
+  NEW_FILE_ORIGIN,
+  type PolicyFlavor,
+  type PolicySubject,
+  type RuleContext,
+  type RuleIdentity,
+  type RuleSummary,
+} from './flavor.ts';
 import { setAddressPeers } from './kubernetes.ts';
+import { readRuleRecord, ruleKey, writeRuleRecord } from './provenance-annotation.ts';
 
 const CILIUM_API_VERSION = 'cilium.io/v2';
 /** `k8s:io.kubernetes.pod.namespace`: the peer's namespace, written out even for the policy's own. */
@@ -130,6 +138,9 @@ export function ciliumFlavor({ ipFamilies = ['IPv4'] }: CiliumFlavorOptions = {}
     // Cilium has no staged policies (per-endpoint audit mode aside): merging enforces.
     staged: false,
     enforced: null,
+    // A Cilium peer rule means what it means in its direction and namespace, so it is typed in
+    // context (`typed`, memoised per rule object); here it is carried as written.
+    parse: (raw) => ({ raw, typed: raw }),
     newFileComment: `${NEW_FILE_ORIGIN}\n Enforced as soon as it is applied: Cilium has no staged policies. Comments and edits survive updates.`,
     typesKey: null,
     // The CRD bounds no rule list (pkg/policy/api/rule.go: no MaxItems on Ingress/Egress, v1.16.0 and main).
@@ -164,8 +175,8 @@ export function ciliumFlavor({ ipFamilies = ['IPv4'] }: CiliumFlavorOptions = {}
     /** Rule provenance, keyed by direction and peers (as the Kubernetes flavour keeps it). */
     finish(policy, previous, now) {
       const metadata = policy['metadata'] as PlainObject;
-      const annotations = { ...((metadata['annotations'] as Record<string, string> | undefined) ?? {}) };
-      const recorded = parseRecord(annotations[ANNOTATIONS.rules]);
+      const annotations = (metadata['annotations'] as Record<string, string> | undefined) ?? {};
+      const recorded = readRuleRecord(annotations);
       const namespace = typeof metadata['namespace'] === 'string' ? metadata['namespace'] : '';
       const entries: Record<string, unknown> = {};
       for (const direction of DIRECTIONS) {
@@ -182,14 +193,8 @@ export function ciliumFlavor({ ipFamilies = ['IPv4'] }: CiliumFlavorOptions = {}
           }
         }
       }
-      const sorted = Object.fromEntries(
-        Object.keys(entries)
-          .sort(compareStrings)
-          .map((k) => [k, entries[k]]),
-      );
-      if (Object.keys(sorted).length === 0) delete annotations[ANNOTATIONS.rules];
-      else annotations[ANNOTATIONS.rules] = JSON.stringify(sorted, null, 2);
-      return { ...policy, metadata: { ...metadata, annotations } };
+      const meta = { name: String(metadata['name']), labels: (metadata['labels'] as Record<string, string> | undefined) ?? {} };
+      return { ...policy, metadata: { ...metadata, annotations: writeRuleRecord(annotations, entries, meta) } };
     },
 
     adapt(observed) {
@@ -236,12 +241,12 @@ export function ciliumFlavor({ ipFamilies = ['IPv4'] }: CiliumFlavorOptions = {}
     },
 
     matches(rule, observed, ctx) {
-      const entry = typed(rule, ctx.direction, ctx.namespace);
+      const entry = typed(rule.raw, ctx.direction, ctx.namespace);
       return entry !== null && entryCovers(entry, observed.atom.peer, observed.atom.protocol, observed.atom.port, ctx);
     },
 
     identify(rule, ctx): RuleIdentity | null {
-      const shape = recognise(rule, ctx);
+      const shape = recognise(rule.raw, ctx);
       if (shape === null) return null;
       const peersKey = shape.peers.map(peerKey).join(', ');
       return {
@@ -267,13 +272,15 @@ export function ciliumFlavor({ ipFamilies = ['IPv4'] }: CiliumFlavorOptions = {}
     },
 
     canExtend(rule, observed, ctx) {
-      const shape = recognise(rule, ctx);
+      const shape = recognise(rule.raw, ctx);
       return shape !== null && shape.ports !== null && portEntry(observed.atom.protocol, observed.atom.port) !== null;
     },
 
     extend(rule, observed, ctx) {
-      const shape = recognise(rule, ctx)!;
-      return renderRule(ctx.direction, shape.peers, sortPorts([...shape.ports!, portEntry(observed.atom.protocol, observed.atom.port)!]));
+      const shape = recognise(rule.raw, ctx)!;
+      return madeRule(
+        renderRule(ctx.direction, shape.peers, sortPorts([...shape.ports!, portEntry(observed.atom.protocol, observed.atom.port)!])),
+      );
     },
 
     render(atoms, ctx) {
@@ -281,17 +288,19 @@ export function ciliumFlavor({ ipFamilies = ['IPv4'] }: CiliumFlavorOptions = {}
       // holds kube-dns, when traffic to it was seen too.
       const peer = atoms.find((o) => !isDnsPeer(o.atom.peer))?.atom.peer ?? atoms[0]!.atom.peer;
       const entries = atoms.map((o) => portEntry(o.atom.protocol, o.atom.port));
-      return [renderRule(ctx.direction, [peer], entries.includes(null) ? null : sortPorts(entries as PortEntry[]))];
+      return [madeRule(renderRule(ctx.direction, [peer], entries.includes(null) ? null : sortPorts(entries as PortEntry[])))];
     },
 
     contract(rules, ctx) {
-      const shapes = rules.map((r) => recognise(r, ctx)!);
+      const shapes = rules.map((r) => recognise(r.raw, ctx)!);
       const names = [...new Set(shapes.flatMap((s) => s.peers.map((p) => (p as { namespace: string }).namespace)))].sort(compareStrings);
       return [
-        renderRule(
-          ctx.direction,
-          names.map((namespace): Peer => ({ category: 'Namespace', namespace })),
-          shapes[0]!.ports,
+        madeRule(
+          renderRule(
+            ctx.direction,
+            names.map((namespace): Peer => ({ category: 'Namespace', namespace })),
+            shapes[0]!.ports,
+          ),
         ),
       ];
     },
@@ -303,19 +312,17 @@ export function ciliumFlavor({ ipFamilies = ['IPv4'] }: CiliumFlavorOptions = {}
 
     ownRuleKeys(policy) {
       const metadata = policy['metadata'];
-      const annotations = isPlainObject(metadata) && isPlainObject(metadata['annotations']) ? metadata['annotations'] : {};
-      const text = annotations[ANNOTATIONS.rules];
-      return new Set(Object.keys(parseRecord(typeof text === 'string' ? text : undefined)));
+      return new Set(Object.keys(readRuleRecord(isPlainObject(metadata) ? metadata['annotations'] : undefined)));
     },
 
     describe(rule, ctx): RuleSummary {
-      const shape = recognise(rule, ctx);
+      const shape = recognise(rule.raw, ctx);
       if (shape === null) {
         return {
           action: 'Allow',
           category: 'Custom',
-          peers: [JSON.stringify(rule)],
-          remote: `a rule of its own: ${JSON.stringify(rule)}`,
+          peers: [JSON.stringify(rule.raw)],
+          remote: `a rule of its own: ${JSON.stringify(rule.raw)}`,
           protocol: 'any',
           ports: [],
           firstAdded: null,
@@ -407,10 +414,6 @@ const sameWorkload = (a: Workload, b: Workload) => a.namespace === b.namespace &
 
 // ---------------------------------------------------------------------------------------------
 // Rules
-
-function ruleKey(direction: string, peers: readonly Peer[]): string {
-  return `${direction} ${peers.map(peerKey).join(', ')}`;
-}
 
 /** What Felix reports as `pvt` / `pub` (felix/collector/types/endpoint/endpoint.go getSubnetType, release-v3.31). */
 function cidrSet(peer: Peer): { cidr: string; except?: string[] }[] {
@@ -701,14 +704,4 @@ function cidrSetCovers(entry: PeerRule, peer: Peer): boolean {
 
 function overlaps(a: NonNullable<ReturnType<typeof parseCidr>>, b: NonNullable<ReturnType<typeof parseCidr>>): boolean {
   return cidrContains(a, b) || cidrContains(b, a);
-}
-
-function parseRecord(text: string | undefined): Record<string, unknown> {
-  if (text === undefined) return {};
-  try {
-    const value: unknown = JSON.parse(text);
-    return isPlainObject(value) ? value : {};
-  } catch {
-    return {};
-  }
 }

@@ -38,7 +38,7 @@ import { namespacePolicyName } from '../naming.ts';
 import { NO_NETWORK_SETS } from '../network-sets.ts';
 import { describePeers } from './describe-peer.ts';
 import { madeRule, NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
-import { readRuleRecord, ruleKey, writeRuleRecord } from './kubernetes-provenance.ts';
+import { readRuleRecord, ruleKey, writeRuleRecord } from './provenance-annotation.ts';
 import { ruleInterpreter } from './rule-decides.ts';
 
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';

@@ -1,6 +1,6 @@
-// Where the kubernetes flavour keeps rule provenance: Kubernetes rules cannot carry annotations, so
-// one policy annotation maps each rule of ours (by direction and peers) to its category and the
-// time it was first added. The annotation must fit what Kubernetes and Calico accept, whatever the
+// Where the kubernetes and cilium flavours keep rule provenance: their rules cannot carry
+// annotations, so one policy annotation maps each rule of ours (by direction and peers) to its
+// category and the time it was first added. The annotation must fit what Kubernetes and Calico accept, whatever the
 // number of rules and peers.
 
 import { ANNOTATIONS_SIZE_LIMIT, annotationsError, v1StoredAnnotationBytes } from '../../calico/names.ts';

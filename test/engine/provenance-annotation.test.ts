@@ -9,7 +9,7 @@ import { describe, expect, test } from '@jest/globals';
 import { parse, stringify } from 'yaml';
 import { ANNOTATIONS_SIZE_LIMIT, annotationsError, v1StoredAnnotationBytes } from '../../src/calico/names.ts';
 import { kubernetesFlavor } from '../../src/engine/flavors/kubernetes.ts';
-import { readRuleRecord, ruleKey, writeRuleRecord } from '../../src/engine/flavors/kubernetes-provenance.ts';
+import { readRuleRecord, ruleKey, writeRuleRecord } from '../../src/engine/flavors/provenance-annotation.ts';
 import { ANNOTATIONS } from '../../src/engine/provenance.ts';
 import { policySetFromTree } from '../../src/simulate/policy-set.ts';
 import { validateCalicoObject } from '../support/crd-validator.ts';
