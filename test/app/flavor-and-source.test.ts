@@ -45,3 +45,15 @@ describe('flavor calico-enterprise', () => {
     expect(h.errors).toEqual([]);
   });
 });
+
+describe('flows from Hubble (a Cilium cluster)', () => {
+  test('a configuration error for the cluster: Calico policies are never enforced there, and no pull request', async () => {
+    h = await AppHarness.start({ wrapFlowSource: (source) => withChanges(source, { kind: 'hubble' }) });
+    await h.see(shop);
+    await h.run('hubble');
+    expect(h.dashboard().replaceAll('\\', '')).toContain(
+      "**Error:** cluster prod reads its flows from Hubble (a Cilium cluster), where flavor calico's policies are never enforced",
+    );
+    expect(h.repo.pullRequests({ state: 'open' })).toEqual([]);
+  });
+});

@@ -440,6 +440,13 @@ async function observeCluster(
       `flavor calico-enterprise writes domain rules, which only Calico Enterprise has, but cluster ${entry.name} reads its flows from Goldmane (open-source Calico): set flavor calico (the configuration is wrong for this cluster; nothing was changed)`,
     );
   }
+  // Hubble is Cilium's: Calico's policies (every flavour the App writes; `cilium` is refused by
+  // the repository configuration until the App stages Cilium policies) would never be enforced.
+  if (source.kind === 'hubble') {
+    throw new Error(
+      `cluster ${entry.name} reads its flows from Hubble (a Cilium cluster), where flavor ${scope.flavor}'s policies are never enforced, and the App cannot propose Cilium policies yet (\`policy-recommender recommend --flavor cilium\` can): nothing was changed`,
+    );
+  }
   const lookbackStart = now - scope.initialLookback;
   const from = readUntil === undefined ? lookbackStart : Math.max(lookbackStart, readUntil - FLOW_WINDOW_OVERLAP);
   // A collecting source (Goldmane's collector) is read up to where it holds every flow; the next
