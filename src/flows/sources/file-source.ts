@@ -330,11 +330,12 @@ type RangeDone = Extract<RangeMessage, { kind: 'done' }>;
  * says why).
  */
 async function plainFileSize(file: string): Promise<number | null> {
+  // Only a regular file is opened here (a device or a pipe is read as a stream, once).
+  const info = await stat(file).catch(() => null);
+  if (info === null || !info.isFile()) return null;
   const handle = await open(file, 'r').catch(() => null);
   if (handle === null) return null;
   try {
-    const info = await handle.stat();
-    if (!info.isFile()) return null;
     const head = Buffer.alloc(2);
     const { bytesRead } = await handle.read(head, 0, 2, 0);
     return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b ? null : info.size;
