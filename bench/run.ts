@@ -1,6 +1,7 @@
 // `npm run bench [-- --sizes 1000000,4000000] [--profiles present,realistic] [--gzip 1000000]
 //                    [--goldmane 1000000] [--elasticsearch 100000] [--simulate 1000000] [--runs 3]
-//                    [--scale tiny|short|full] [--hubble 1000000] [--only file,goldmane,elasticsearch,simulate,scale,hubble]`
+//                    [--scale tiny|short|full] [--hubble 1000000] [--only file,goldmane,elasticsearch,simulate,scale,hubble]
+//                    [--cli built|sources]`
 // Measures each flow source against a baseline measured in the same run, as ratios:
 // - file: the whole `recommend` command (src/cli/main.ts: file -> FileFlowSource -> readFlows ->
 //   planRecommendations -> the YAML files written into a fresh directory -> the summary) against
@@ -8,6 +9,9 @@
 //   for each record profile (src/generator/generate.ts PROFILES: records shaped like Calico
 //   Enterprise's, `present` at the multi-namespace scenario's 378 distinct flows, `realistic` at
 //   200 namespaces and about 20,000) at each of `--sizes`, plain, and gzipped at each of `--gzip`;
+//   `recommend` as the installed command runs it (`--cli built`, the default: dist/, compiled by
+//   scripts/build.ts at the start of the run), or from the TypeScript sources (`--cli sources`:
+//   Node strips the types of every module, on the main thread and on each reader thread);
 // - goldmane: the Goldmane source into readFlows against the same Flows.List calls that only
 //   decode the flows (bench/goldmane.ts), on the realistic profile's flows;
 // - elasticsearch: the Elasticsearch source into readFlows against plain HTTP paging that only
@@ -25,6 +29,7 @@
 // last stdout line is one JSON object with the results. Reports only: exits 0 whatever the
 // numbers, non-zero only if something crashed.
 
+import { spawnSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +56,7 @@ import {
 } from './support.ts';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
+const BUILD = fileURLToPath(new URL('../scripts/build.ts', import.meta.url));
 const SOURCES = ['file', 'goldmane', 'elasticsearch', 'simulate', 'scale', 'hubble'] as const;
 type Source = (typeof SOURCES)[number];
 const DEFAULT_SIZES = [1_000_000, 4_000_000];
@@ -78,6 +84,8 @@ interface Options {
   readonly runs: number;
   readonly scale: ScalePreset;
   readonly only: ReadonlySet<Source>;
+  /** The file source's `ours`: the built command line (dist/) or the sources. */
+  readonly cli: 'built' | 'sources';
 }
 
 interface FileResult extends Comparison {
@@ -104,8 +112,11 @@ function parseOptions(argv: string[]): Options {
       runs: STRING,
       scale: STRING,
       only: STRING,
+      cli: STRING,
     },
   });
+  if (values.cli !== undefined && values.cli !== 'built' && values.cli !== 'sources')
+    throw new Error(`--cli takes built or sources, got "${values.cli}"`);
   const sizes = (text: string | undefined, name: string, fallback: readonly number[]): readonly number[] =>
     text === undefined ? fallback : text === '' ? [] : text.split(',').map((t) => positiveInteger(t, name));
   return {
@@ -120,6 +131,7 @@ function parseOptions(argv: string[]): Options {
     runs: values.runs === undefined ? DEFAULT_RUNS : positiveInteger(values.runs, '--runs'),
     scale: parseScalePreset(values.scale),
     only: values.only === undefined ? new Set(SOURCES) : parseSources(values.only),
+    cli: values.cli ?? 'built',
   };
 }
 
@@ -139,7 +151,14 @@ function parseProfiles(text: string): ProfileName[] {
 
 // ---------------------------------------------------------------- the file source
 
-async function measureFile(dir: string, profile: ProfileName, records: number, gzip: boolean, runs: number): Promise<FileResult> {
+async function measureFile(
+  dir: string,
+  profile: ProfileName,
+  records: number,
+  gzip: boolean,
+  runs: number,
+  cli: Options['cli'],
+): Promise<FileResult> {
   const file = join(dir, `flows-${profile}-${records}.jsonl${gzip ? '.gz' : ''}`);
   console.log(`file source, ${profile} profile, ${count(records)} records${gzip ? ', gzipped' : ''}:`);
   const { now, fileMb } = await generateFlowFile(file, PROFILES[profile], records);
@@ -147,7 +166,8 @@ async function measureFile(dir: string, profile: ProfileName, records: number, g
     const comparison = await compareWithBaseline(
       records,
       runs,
-      (mode) => measureInChild([WORKER, mode, file, String(now)], `${mode} worker`),
+      (mode) =>
+        measureInChild([WORKER, mode, file, String(now), ...(mode === 'ours' && cli === 'built' ? ['built'] : [])], `${mode} worker`),
       (m) => {
         if (m.mode !== 'ours') return;
         if (m.details['skipped'] !== 0) throw new Error(`ours skipped ${String(m.details['skipped'])} of ${records} valid records`);
@@ -167,12 +187,24 @@ async function measureFile(dir: string, profile: ProfileName, records: number, g
   }
 }
 
+/** Compiles the command line into dist/ (scripts/build.ts, as `npm run build`): what the installed command runs. */
+function buildCli(): void {
+  const built = spawnSync(process.execPath, [BUILD], { stdio: 'inherit' });
+  if (built.status !== 0) throw new Error(`build failed (${built.signal ?? `exit ${built.status}`})`);
+}
+
 async function benchFiles(options: Options): Promise<FileResult[]> {
+  if (options.cli === 'built') {
+    buildCli();
+    console.log(
+      'file source: ours is the built command line (dist/cli/main.js, just built by scripts/build.ts), as the installed command runs it',
+    );
+  } else console.log('file source: ours is the command line from its TypeScript sources (src/cli/main.ts, types stripped by Node)');
   return withTempDir(async (dir) => {
     const results: FileResult[] = [];
     for (const profile of options.profiles) {
-      for (const records of options.sizes) results.push(await measureFile(dir, profile, records, false, options.runs));
-      for (const records of options.gzipSizes) results.push(await measureFile(dir, profile, records, true, options.runs));
+      for (const records of options.sizes) results.push(await measureFile(dir, profile, records, false, options.runs, options.cli));
+      for (const records of options.gzipSizes) results.push(await measureFile(dir, profile, records, true, options.runs, options.cli));
     }
     return results;
   });
@@ -284,6 +316,7 @@ async function main(): Promise<void> {
     cpus: cpuList.length,
     loadAverage: { before: loadBefore.map((l) => round(l, 2)), after: loadavg().map((l) => round(l, 2)) },
     runsPerMode: runs,
+    fileCli: only.has('file') ? options.cli : null,
     target: { throughputRatio: TARGET_RATIO, peakRssGrowth: MAX_RSS_GROWTH, presentPeakRssMb: MAX_PRESENT_PEAK_RSS_MB },
     results: files.map(summarize),
     verdicts,

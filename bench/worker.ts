@@ -1,7 +1,7 @@
 // One measurement of the file source in its own process, so peak memory belongs to that
 // measurement alone.
 //   node bench/worker.ts baseline <file>
-//   node bench/worker.ts ours <file> <now unix seconds>
+//   node bench/worker.ts ours <file> <now unix seconds> [built]
 // Prints one JSON line (a Measurement, bench/support.ts) on stdout. Only the work itself is timed;
 // the project's modules are imported, and ours' output directory made, before the clock starts,
 // and the modules only in `ours` mode, so the baseline's memory is not charged for them.
@@ -10,6 +10,9 @@
 // - ours: the whole `policy-recommender recommend --flows <file> --out <dir> --now <now>`, through
 //   the command line's own entry point (src/cli/main.ts main): reading, learning, planning, writing
 //   the YAML files into a fresh directory and rendering the summary (counted, not printed).
+//   With `built`, the compiled command line (dist/cli/main.js, `npm run build`) instead of the
+//   sources: what the installed command runs (bin/policy-recommender.cjs), without Node's type
+//   stripping of every module on the main thread and on each reader thread.
 
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -47,9 +50,14 @@ async function countFiles(dir: string): Promise<number> {
   return entries.filter((e) => e.isFile()).length;
 }
 
+/** The command line's entry point: the sources', or the built one's (dist/, as installed). */
+type CliMain = typeof import('../src/cli/main.ts').main;
+
 /** Loads the command line, makes a fresh output directory, then returns the timed work: `recommend` into it. */
-async function ours(file: string, now: number): Promise<Work> {
-  const { main } = await import('../src/cli/main.ts');
+async function ours(file: string, now: number, built: boolean): Promise<Work> {
+  // A path in a variable: the built module is not part of the type-checked program.
+  const builtCli = '../dist/cli/main.js';
+  const { main } = (built ? await import(builtCli) : await import('../src/cli/main.ts')) as { main: CliMain };
   const out = await mkdtemp(join(tmpdir(), 'policy-recommender-bench-out-'));
   const argv = ['recommend', '--flows', file, '--out', out, '--now', new Date(now * 1000).toISOString()];
   return async () => {
@@ -80,12 +88,12 @@ async function ours(file: string, now: number): Promise<Work> {
   };
 }
 
-const USAGE = 'worker.ts baseline <file> | worker.ts ours <file> <now>';
+const USAGE = 'worker.ts baseline <file> | worker.ts ours <file> <now> [built]';
 
 async function main(argv: readonly string[]): Promise<void> {
-  const [mode, file, now] = argv;
-  if (file === undefined) throw new Error(`usage: ${USAGE}`);
-  await measureMode(mode, { baseline: async () => () => baseline(file), ours: () => ours(file, Number(now)) }, USAGE);
+  const [mode, file, now, cli] = argv;
+  if (file === undefined || (cli !== undefined && cli !== 'built')) throw new Error(`usage: ${USAGE}`);
+  await measureMode(mode, { baseline: async () => () => baseline(file), ours: () => ours(file, Number(now), cli === 'built') }, USAGE);
 }
 
 runMain('bench worker', () => main(process.argv.slice(2)));

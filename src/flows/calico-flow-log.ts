@@ -29,7 +29,7 @@ import {
   parseReporter,
   validDnsLabel,
   validEndpointName,
-  validLabel,
+  validLabelList,
 } from './validation.ts';
 
 export type ParseResult = { ok: true; record: FlowRecord } | NotRead;
@@ -164,7 +164,7 @@ function labels(o: Record<string, unknown>, field: string): readonly string[] {
   else throw invalid(o, field);
   if (list === null) return NO_STRINGS;
   if (!Array.isArray(list) || list.length > MAX_LABELS) throw invalid(o, field);
-  for (const l of list) if (typeof l !== 'string' || !validLabel(l)) throw invalid(o, field);
+  if (!validLabelList(list)) throw invalid(o, field);
   return list as string[];
 }
 

@@ -218,16 +218,18 @@ const newNode = (seg: string, final: boolean, role: SlotRole | null): PathNode =
 const KEY_CHARS = 96;
 
 /**
- * A node's children (and final segments), by their first characters: enough to tell most apart,
- * and no search for where the segment ends, nor a hash of all of it (hundreds of characters for
- * a flow's endpoint and policy trace). The few that share a prefix are compared whole.
+ * A node's children (and final segments), by their first characters (KEY_CHARS, or the whole
+ * segment when shorter): enough to tell most apart, and no search for where the segment ends, nor
+ * a hash of all of it (hundreds of characters for a flow's endpoint and policy trace). The few
+ * that share a key are compared whole. Keys have few lengths (KEY_CHARS and the short segments'),
+ * each tried once.
  */
 class Children {
   /** The only child, until there are two (most nodes below a flow's own segments have one). */
   #single: PathNode | null = null;
   #byKey: Map<string, PathNode[]> | null = null;
-  /** Characters of the key: no more than the shortest segment has. */
-  #keyChars = KEY_CHARS;
+  /** The key lengths in use, longest first. */
+  #keyLengths: number[] = [];
   size = 0;
   /** Some child (the only one when size is 1). */
   any: PathNode | null = null;
@@ -235,15 +237,17 @@ class Children {
   /** The child whose segment `line` continues with at `pos` (to its end, for a final segment), or null. */
   find(line: string, pos: number): PathNode | null {
     if (this.#single !== null) return continuesWith(line, pos, this.#single) ? this.#single : null;
-    const list = this.#byKey?.get(line.slice(pos, pos + this.#keyChars));
-    if (list === undefined) return null;
-    for (const child of list) if (continuesWith(line, pos, child)) return child;
+    const byKey = this.#byKey!;
+    for (const length of this.#keyLengths) {
+      const list = byKey.get(line.slice(pos, pos + length));
+      if (list !== undefined) for (const child of list) if (continuesWith(line, pos, child)) return child;
+    }
     return null;
   }
 
   /** The child whose segment is `seg` (final or not), or null. */
   get(seg: string, final: boolean): PathNode | null {
-    const candidates = this.#single !== null ? [this.#single] : (this.#byKey?.get(seg.slice(0, this.#keyChars)) ?? []);
+    const candidates = this.#single !== null ? [this.#single] : (this.#byKey?.get(seg.slice(0, Math.min(KEY_CHARS, seg.length))) ?? []);
     for (const child of candidates) if (child.seg === seg && child.final === final) return child;
     return null;
   }
@@ -255,19 +259,21 @@ class Children {
       this.#single = child;
       return;
     }
-    if (this.#byKey === null || child.seg.length < this.#keyChars) {
-      // Key every child by no more characters than the shortest segment has.
-      const all = this.#byKey === null ? [this.#single!] : [...this.#byKey.values()].flat();
-      this.#keyChars = Math.min(this.#keyChars, child.seg.length, this.#single?.seg.length ?? KEY_CHARS);
+    if (this.#byKey === null) {
       this.#byKey = new Map();
-      for (const c of all) this.#index(c);
+      this.#index(this.#single!);
+      this.#single = null;
     }
-    this.#single = null;
     this.#index(child);
   }
 
   #index(child: PathNode): void {
-    const key = child.seg.slice(0, this.#keyChars);
+    const length = Math.min(KEY_CHARS, child.seg.length);
+    if (!this.#keyLengths.includes(length)) {
+      this.#keyLengths.push(length);
+      this.#keyLengths.sort((a, b) => b - a);
+    }
+    const key = child.seg.slice(0, length);
     const list = this.#byKey!.get(key);
     if (list === undefined) this.#byKey!.set(key, [child]);
     else list.push(child);
@@ -281,8 +287,16 @@ const VALUE = `${SCALAR}|\\[(?:(?:${SCALAR})(?:,(?:${SCALAR}))*)?\\]`;
 const escapeRegExp = (text: string): string => text.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
 /** Estimated bytes of a compiled run expression: its source, and code generated from it. */
 const runBytes = (source: string): number => 64 * source.length + 4096;
-/** Segments longer than this end a run. */
-const RUN_SEGMENT_CHARS = 256;
+/**
+ * Segments longer than this end a run: a run is then the keys of counters and times between a
+ * flow's own segments (`,"tcp_mean_send_congestion_window":`, 35 characters, is the longest), the
+ * same for every flow, so its expression is compiled once for all. With the flows' own short
+ * segments in them (a process name, a host), runs were one per flow or workload: 10 MB of compiled
+ * expressions per reader thread on the present bench profile's 378 flows.
+ */
+const RUN_SEGMENT_CHARS = 48;
+/** Segments up to this long are kept once for all paths that have them. */
+const SHARED_SEGMENT_CHARS = 256;
 
 /** A line cut into segments and the slots between them (each slot's role and key). */
 interface Cut {
@@ -526,9 +540,9 @@ export class FlowLogParser {
     return known ?? undefined;
   }
 
-  /** A detached copy of `seg`; short ones (a counter's key) once for all paths. */
+  /** A detached copy of `seg`; short ones (a counter's key, a process name) once for all paths. */
   #shared(seg: string): string {
-    if (seg.length > RUN_SEGMENT_CHARS) return detached(seg);
+    if (seg.length > SHARED_SEGMENT_CHARS) return detached(seg);
     let copy = this.#short.get(seg);
     if (copy === undefined) this.#short.set((copy = detached(seg)), copy);
     return copy;

@@ -5,8 +5,18 @@
 // pushed to a sink as they are found, so whatever the sink makes of them dies young (cheap GC).
 
 import { isUtf8 } from 'node:buffer';
+import { open } from 'node:fs/promises';
 
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
+/**
+ * Bytes decoded into one string at most (whole lines; a longer line is decoded alone). Node makes
+ * a string of about 1 MB or more an external one, outside the heap's young generation: a reader
+ * allocates so little between collections that hundreds of dead ones (and their MB) pile up
+ * before the collector frees them. Smaller strings live and die in the young generation.
+ */
+export const DECODE_BYTES = 64 * 1024;
+/** The read size of readFileChunks. */
+export const READ_CHUNK = 1 << 20;
 
 export interface LineSink {
   line(text: string, lineNo: number): void;
@@ -40,6 +50,26 @@ export async function readLines(chunks: AsyncIterable<Buffer>, sink: LineSink, m
     else sink.bad(bytes.length > maxLineBytes + 1 ? oversize : 'invalid UTF-8', ++lineNo);
   };
 
+  /** Whole lines without their last line end. */
+  const takeRegion = (region: Buffer): void => {
+    if (isUtf8(region)) {
+      const text = region.toString('utf8');
+      for (let from = 0; ; ) {
+        const nl = text.indexOf('\n', from);
+        takeText(nl === -1 ? text.slice(from) : text.slice(from, nl));
+        if (nl === -1) break;
+        from = nl + 1;
+      }
+    } else {
+      for (let from = 0; ; ) {
+        const nl = region.indexOf(10, from);
+        takeBytes(nl === -1 ? region.subarray(from) : region.subarray(from, nl));
+        if (nl === -1) break;
+        from = nl + 1;
+      }
+    }
+  };
+
   for await (const chunk of chunks) {
     let start = 0;
     if (skipping) {
@@ -57,25 +87,11 @@ export async function readLines(chunks: AsyncIterable<Buffer>, sink: LineSink, m
       carry = null;
       start = nl + 1;
     }
-    if (last >= start) {
-      const region = chunk.subarray(start, last);
-      if (isUtf8(region)) {
-        const text = region.toString('utf8');
-        for (let from = 0; ; ) {
-          const nl = text.indexOf('\n', from);
-          takeText(nl === -1 ? text.slice(from) : text.slice(from, nl));
-          if (nl === -1) break;
-          from = nl + 1;
-        }
-      } else {
-        for (let from = 0; ; ) {
-          const nl = region.indexOf(10, from);
-          takeBytes(nl === -1 ? region.subarray(from) : region.subarray(from, nl));
-          if (nl === -1) break;
-          from = nl + 1;
-        }
-      }
-      start = last + 1;
+    // Whole lines, DECODE_BYTES at a time (or one longer line): each piece ends at a line end.
+    while (start <= last) {
+      const end = last - start <= DECODE_BYTES ? last : nextLineEnd(chunk, start + DECODE_BYTES, last);
+      takeRegion(chunk.subarray(start, end));
+      start = end + 1;
     }
     if (start < chunk.length) {
       const rest = chunk.subarray(start);
@@ -90,4 +106,37 @@ export async function readLines(chunks: AsyncIterable<Buffer>, sink: LineSink, m
   if (skipping) sink.bad(oversize, ++lineNo);
   else if (carry !== null) takeBytes(carry);
   return lineNo;
+}
+
+/** The first line end at or after `from` (at most `last`, itself a line end). */
+function nextLineEnd(chunk: Buffer, from: number, last: number): number {
+  const nl = chunk.indexOf(10, from);
+  return nl === -1 || nl > last ? last : nl;
+}
+
+/**
+ * The bytes [start, end) of a file (to its end by default), in chunks of up to `chunkBytes` read
+ * into one buffer reused for every chunk: a Buffer per read, like a read stream's, is freed only
+ * when the collector next runs, and a reader on the fast path allocates so little between
+ * collections that hundreds of MB of them pile up. A chunk is valid until the next one is asked
+ * for: readLines keeps nothing of a chunk (it copies the unfinished line it carries over).
+ */
+export async function* readFileChunks(
+  path: string,
+  start = 0,
+  end = Number.POSITIVE_INFINITY,
+  chunkBytes = READ_CHUNK,
+): AsyncGenerator<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(chunkBytes);
+    for (let at = start; at < end; ) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(chunkBytes, end - at), at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
 }

@@ -75,6 +75,50 @@ export const validLabel = memoize((text) => {
   return eq > 0 && isLabelKey(text.slice(0, eq)) && isLabelValue(text.slice(eq + 1));
 });
 
+/** Label lists found valid, by their last entry (a list repeats with every record of its endpoint): whole lists compared, not each label looked up. */
+const knownLabelLists = new Map<string, (readonly string[])[]>();
+let knownLabelListBytes = 0;
+const LABEL_LISTS_MAX_BYTES = 4 * 1024 * 1024;
+/** Lists kept per last entry (more are checked label by label). */
+const LABEL_LISTS_PER_KEY = 8;
+
+/**
+ * Is every entry a string and a valid `key=value` label (validLabel)? A list equal to one found
+ * valid before is known without looking its labels up one by one: flow logs repeat an
+ * endpoint's list with every record of it. Bounded by bytes (cleared when full).
+ */
+export function validLabelList(list: readonly unknown[]): boolean {
+  const n = list.length;
+  if (n === 0) return true;
+  const last = list[n - 1];
+  if (typeof last !== 'string') return false;
+  const known = knownLabelLists.get(last);
+  if (known !== undefined) for (const k of known) if (sameStrings(k, list)) return true;
+  let bytes = 64;
+  for (const l of list) {
+    if (typeof l !== 'string' || !validLabel(l)) return false;
+    bytes += 2 * l.length + 16;
+  }
+  if (bytes > LABEL_LISTS_MAX_BYTES) return true;
+  if (knownLabelListBytes + bytes > LABEL_LISTS_MAX_BYTES) {
+    knownLabelLists.clear();
+    knownLabelListBytes = 0;
+  }
+  const copy = list.slice() as string[];
+  const same = knownLabelLists.get(last);
+  if (same === undefined) knownLabelLists.set(last, [copy]);
+  else if (same.length < LABEL_LISTS_PER_KEY) same.push(copy);
+  else return true;
+  knownLabelListBytes += bytes;
+  return true;
+}
+
+function sameStrings(known: readonly string[], list: readonly unknown[]): boolean {
+  if (known.length !== list.length) return false;
+  for (let i = 0; i < known.length; i++) if (known[i] !== list[i]) return false;
+  return true;
+}
+
 export function validEndpointName(type: EndpointType, name: string): boolean {
   if (name.length === 0 || name.length > MAX_NAME) return false;
   switch (type) {

@@ -1,6 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { type ParseResult, parseCalicoFlowLog } from '../../src/flows/calico-flow-log.ts';
 import type { FlowRecord } from '../../src/flows/record.ts';
+import { validLabel, validLabelList } from '../../src/flows/validation.ts';
+import { HOSTILE_NAMES } from '../support/hostile-values.ts';
 import { ABRIDGED_EXAMPLE, abridged, withFields } from './fixtures.ts';
 
 function record(result: ParseResult): FlowRecord {
@@ -537,5 +539,42 @@ describe('rejections', () => {
         if (!result.ok) expect(result.reason).toMatch(/\S/);
       }
     }
+  });
+});
+
+describe('label lists seen before (validLabelList: whole lists remembered, not each label looked up)', () => {
+  /** The per-label verdict the remembered lists must agree with. */
+  const oneByOne = (list: readonly unknown[]): boolean => list.every((l) => typeof l === 'string' && validLabel(l));
+
+  test('a list equal to a valid one is valid; one that differs in any entry is judged again', () => {
+    const valid = ['app=frontend', 'tier=web', 'app.kubernetes.io/name=frontend', 'pod-template-hash=2ppzwqdc5x'];
+    const variants: unknown[][] = [valid, [...valid], valid.slice(1), ['x=y', ...valid]];
+    // Every entry replaced by a hostile name, a non-string, or a near miss; the last entry kept (same remembered key).
+    for (let i = 0; i < valid.length - 1; i++)
+      for (const bad of [...HOSTILE_NAMES, 7, null, {}, ['app=x'], 'app=frontend ', 'app=', '=x'])
+        variants.push(valid.map((l, j) => (j === i ? bad : l)));
+    variants.push([...valid.slice(0, -1), 7], [...valid, 'bad label=x'], [...valid.slice(0, -1), 'pod-template-hash=2ppzwqdc5x\n']);
+    // Twice over: the second pass meets every list remembered.
+    for (const list of [...variants, ...variants]) expect([list, validLabelList(list)]).toEqual([list, oneByOne(list)]);
+  });
+
+  test('through the parser: a hostile list after valid records of the same endpoint is still rejected', () => {
+    const labels = ['app=customer', 'pod-template-hash=6b687c8dcb'];
+    expect(record(parseWith({ source_labels: { labels } })).source.labels).toEqual(labels);
+    expect(reason(parseWith({ source_labels: { labels: ['app=cus tomer', 'pod-template-hash=6b687c8dcb'] } }))).toBe(
+      'invalid source_labels',
+    );
+    expect(reason(parseWith({ dest_labels: [1, 'pod-template-hash=6b687c8dcb'] }))).toBe('invalid dest_labels');
+    expect(record(parseWith({ dest_labels: labels })).dest.labels).toEqual(labels);
+  });
+
+  test('the memory is bounded: more distinct lists than it holds changes no verdict', () => {
+    // About 6 MB of lists (the cap is 4 MB), each checked twice; every tenth one invalid.
+    for (let round = 0; round < 2; round++)
+      for (let i = 0; i < 6000; i++) {
+        const list = Array.from({ length: 8 }, (_, j) => `label-${j}=${'v'.repeat(40)}${i}`);
+        if (i % 10 === 0) list[3] = `bad key ${i}=x`;
+        expect(validLabelList(list)).toBe(i % 10 !== 0);
+      }
   });
 });

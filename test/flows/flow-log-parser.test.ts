@@ -11,7 +11,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { DEFAULT_CONFIG } from '../../src/config/recommendation-config.ts';
-import { parseCalicoFlowLog } from '../../src/flows/calico-flow-log.ts';
+import { NOT_JSON, parseCalicoFlowLog } from '../../src/flows/calico-flow-log.ts';
 import { FlowLogParser, type FlowLogParserOptions } from '../../src/flows/flow-log-parser.ts';
 import { readFlows } from '../../src/flows/read-flows.ts';
 import { FileFlowSource } from '../../src/flows/sources/file-source.ts';
@@ -268,6 +268,47 @@ describe('hostile values where the fast path reads or skips values itself', () =
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('paths that branch where segments are short, long, and share their first characters', () => {
+  test('siblings of every length after one slot, each met again with other slot values', () => {
+    // After `"source_ip":<slot>` the paths go on with segments of 2 to about 300 characters; many
+    // share their first characters (a key of the children is at most the first 96), some are a
+    // prefix of another, one differs only in its last character.
+    const base = ABRIDGED_EXAMPLE;
+    const at = base.indexOf(',"source_name":');
+    const variants = [
+      '',
+      ',"a":1',
+      ',"a":12',
+      ',"a":1,"b":2',
+      `,"pad":"${'x'.repeat(40)}"`,
+      `,"pad":"${'x'.repeat(94)}"`,
+      `,"pad":"${'x'.repeat(95)}"`,
+      `,"pad":"${'x'.repeat(96)}"`,
+      `,"pad":"${'x'.repeat(300)}"`,
+      `,"pad":"${'x'.repeat(299)}y"`,
+      `,"pad":"${'x'.repeat(300)}","more":true`,
+    ].map((extra) => base.slice(0, at) + extra + base.slice(at));
+    const other = (line: string, i: number) =>
+      line.replace('"start_time":1597166083', `"start_time":${1597166000 + i}`).replace('"192.168.47.9"', `"10.0.0.${i % 250}"`);
+    const lines: string[] = [];
+    for (let round = 0; round < 3; round++)
+      for (const [i, line] of variants.entries()) {
+        lines.push(line, other(line, i + round));
+        // A near miss of each: the segment one character short, and one character changed.
+        lines.push(line.replace(',"a":1', ',"a":'), line.replace('"x"', '"y"').replace('xy"', 'xz"'));
+      }
+    const parser = expectSameAsReference(lines);
+    // Only each path's first line went to the reference (and every line that is no JSON: never
+    // cached): every sibling was found again.
+    const template = (line: string) => line.replace(/"start_time":\d+/, '"start_time":0').replace(/"source_ip":"[^"]*"/, '"source_ip":""');
+    const json = lines.filter((line) => {
+      const verdict = parseCalicoFlowLog(line);
+      return verdict.ok || verdict.reason !== NOT_JSON;
+    });
+    expect(parser.stats.reference).toBe(new Set(json.map(template)).size + lines.length - json.length);
   });
 });
 

@@ -1,6 +1,9 @@
+import { isUtf8 } from 'node:buffer';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
-import { DEFAULT_MAX_LINE_BYTES, readLines } from '../../src/flows/line-reader.ts';
-import { chunked } from './fixtures.ts';
+import { DECODE_BYTES, DEFAULT_MAX_LINE_BYTES, readFileChunks, readLines } from '../../src/flows/line-reader.ts';
+import { chunked, withTempDir } from './fixtures.ts';
 
 type LineEvent = { line: string; lineNo: number } | { bad: string; lineNo: number };
 
@@ -212,5 +215,62 @@ describe('oversize lines', () => {
     expect(events).toEqual([{ line: '{"first":1}', lineNo: 1 }, oversize(DEFAULT_MAX_LINE_BYTES, 2), { line: '{"after":2}', lineNo: 3 }]);
     // Holding the line would add 50 MB; the reader may keep about one line cap plus a chunk.
     expect(peak - baseline).toBeLessThan(8 * 1024 * 1024);
+  });
+});
+
+describe('large chunks are decoded DECODE_BYTES of whole lines at a time', () => {
+  /** Lines of every kind, about 600 KB: short and long ones, multi-byte characters, CRLF, blanks, invalid UTF-8, one longer than DECODE_BYTES. */
+  function mixedLines(): Buffer {
+    const parts: Buffer[] = [];
+    for (let i = 0; i < 3000; i++) {
+      if (i % 97 === 0) parts.push(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]));
+      else if (i % 89 === 0) parts.push(Buffer.from(''));
+      else if (i === 1500) parts.push(Buffer.from(`{"long":"${'€'.repeat(DECODE_BYTES / 2)}"}`));
+      else parts.push(Buffer.from(`{"n":${i},"text":"${'ab😀c€'.repeat(i % 50)}"}${i % 7 === 0 ? '\r' : ''}`));
+      parts.push(Buffer.from('\n'));
+    }
+    return Buffer.concat(parts);
+  }
+
+  /** The lines as a byte-by-byte reading gives them: split at every \n, each decoded alone. */
+  function expected(data: Buffer, max: number): LineEvent[] {
+    const events: LineEvent[] = [];
+    let from = 0;
+    for (let lineNo = 1; from < data.length; lineNo++) {
+      const nl = data.indexOf(10, from);
+      const bytes = data.subarray(from, nl === -1 ? data.length : nl);
+      from = nl === -1 ? data.length : nl + 1;
+      const text = bytes.toString('utf8').replace(/\r$/, '');
+      if (!isUtf8(bytes)) events.push({ bad: 'invalid UTF-8', lineNo });
+      else if (Buffer.byteLength(text) > max) events.push(oversize(max, lineNo));
+      else if (text.trim() !== '') events.push({ line: text, lineNo });
+    }
+    return events;
+  }
+
+  test('one large chunk, and chunks of other sizes, give every line as a byte-by-byte reading does', async () => {
+    const data = mixedLines();
+    expect(data.length).toBeGreaterThan(8 * DECODE_BYTES);
+    const max = 4 * DECODE_BYTES;
+    const want = expected(data, max);
+    expect(want.some((e) => 'bad' in e)).toBe(true);
+    expect(want.some((e) => 'line' in e && e.line.length > DECODE_BYTES / 2)).toBe(true);
+    expect(await read(of(data), max)).toEqual(want);
+    expect(await read(chunked(data, [DECODE_BYTES + 1, 3 * DECODE_BYTES, 1000]), max)).toEqual(want);
+  });
+
+  test('readFileChunks: a file and byte ranges of it, read into one reused buffer, give the same lines', async () => {
+    const data = mixedLines();
+    await withTempDir(async (dir) => {
+      const file = join(dir, 'lines.jsonl');
+      await writeFile(file, data);
+      const max = 4 * DECODE_BYTES;
+      // A small buffer: most lines span chunks, so the unfinished line must be copied before the buffer is reused.
+      expect(await read(readFileChunks(file, 0, Number.POSITIVE_INFINITY, 4096), max)).toEqual(expected(data, max));
+      const cut = data.indexOf(10, data.length >> 1) + 1;
+      const chunks: Buffer[] = [];
+      for await (const chunk of readFileChunks(file, cut, data.length - 5, 1000)) chunks.push(Buffer.from(chunk));
+      expect(Buffer.concat(chunks)).toEqual(data.subarray(cut, data.length - 5));
+    });
   });
 });

@@ -3,13 +3,12 @@
 // aggregator of its own, and hands back the aggregator's state, its skip reports (locations are
 // line numbers within the range, which the main thread turns into the file's) and its line count.
 
-import { createReadStream } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type AggregatorState, FlowAggregator } from '../../engine/aggregate.ts';
 import type { LearnContext } from '../../engine/learn.ts';
 import { parseCalicoFlowLog } from '../calico-flow-log.ts';
 import { FlowLogParser } from '../flow-log-parser.ts';
-import { readLines } from '../line-reader.ts';
+import { readFileChunks, readLines } from '../line-reader.ts';
 import { SkipReport, type SkipSummary } from '../skip-report.ts';
 import { flowLineSink } from './file-source.ts';
 import { withHubbleLines } from './hubble/jsonpb-line.ts';
@@ -57,12 +56,12 @@ async function readRange(job: RangeJob): Promise<RangeMessage> {
     () => inputs++,
   );
   async function* counted(): AsyncGenerator<Buffer> {
-    for await (const chunk of createReadStream(job.file, { start: job.start, end: job.end - 1, highWaterMark: 1 << 20 })) {
+    for await (const chunk of readFileChunks(job.file, job.start, job.end)) {
       // The chunk before this one is parsed by now: report it.
       if (bytes > 0 || inputs > 0) port.postMessage({ kind: 'progress', bytes, inputs } satisfies RangeMessage);
-      bytes = (chunk as Buffer).length;
+      bytes = chunk.length;
       inputs = 0;
-      yield chunk as Buffer;
+      yield chunk;
     }
   }
   const lines = await readLines(counted(), sink, job.maxLineBytes);

@@ -21,7 +21,7 @@ import type { FlowAggregator } from '../../engine/aggregate.ts';
 import { appendAll } from '../../util/append.ts';
 import { type ParseResult, parseCalicoFlowLog } from '../calico-flow-log.ts';
 import { FlowLogParser } from '../flow-log-parser.ts';
-import { DEFAULT_MAX_LINE_BYTES, type LineSink, readLines } from '../line-reader.ts';
+import { DEFAULT_MAX_LINE_BYTES, type LineSink, READ_CHUNK, readFileChunks, readLines } from '../line-reader.ts';
 import type { FlowRecord } from '../record.ts';
 import { SkipReport } from '../skip-report.ts';
 import { type FlowSource, FlowSourceError, type TimeWindow } from '../source.ts';
@@ -43,8 +43,6 @@ const MIN_RANGE_BYTES = 64 * 1024 * 1024;
  * peak RSS 307 MB with V8's default, 305 MB at 16, 284 MB at 8, 273 MB at 4.
  */
 const WORKER_YOUNG_GENERATION_MB = 4;
-/** The file's read size, on every thread. */
-const READ_CHUNK = 1 << 20;
 /** The worker's module, beside this one (`.ts` from the sources, `.js` once built). */
 const RANGE_WORKER = new URL(`./file-range-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
@@ -178,9 +176,16 @@ export class FileFlowSource implements FlowSource {
 
   async #readFile(file: string, parse: (line: string) => ParseResult, onRecord: (record: FlowRecord) => void): Promise<void> {
     const label = file === STDIN ? '<stdin>' : file;
-    const raw = file === STDIN ? (this.#options.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: READ_CHUNK });
     const sink = this.#sink(label, parse, onRecord);
     try {
+      // A plain file is read into one reused buffer (readFileChunks); gzip, stdin and anything
+      // but a regular file through a stream (zlib holds on to the chunks it is given).
+      const raw =
+        file === STDIN
+          ? (this.#options.stdin ?? process.stdin)
+          : (await plainFileSize(file)) !== null
+            ? readFileChunks(file)
+            : createReadStream(file, { highWaterMark: READ_CHUNK });
       await readLines(gunzipIfCompressed(this.#counted(raw)), sink, this.#maxLineBytes());
     } catch (e) {
       throw new FlowSourceError(`cannot read ${label}: ${describeError(e as NodeJS.ErrnoException)}`);
@@ -206,22 +211,19 @@ export class FileFlowSource implements FlowSource {
     const threads = readThreads(this.#options.threads);
     const minRange = this.#options.minRangeBytes ?? MIN_RANGE_BYTES;
     if (file === STDIN || threads < 2) return null;
+    const size = await plainFileSize(file);
+    if (size === null || size < 2 * minRange) return null;
+    // Unopenable now: the reading on this thread says why.
     const handle = await open(file, 'r').catch(() => null);
-    // Unopenable: the reading on this thread says why.
     if (handle === null) return null;
     try {
-      const info = await handle.stat();
-      if (!info.isFile() || info.size < 2 * minRange) return null;
-      const head = Buffer.alloc(2);
-      const { bytesRead } = await handle.read(head, 0, 2, 0);
-      if (bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b) return null;
-      const parts = Math.min(threads, Math.floor(info.size / minRange));
+      const parts = Math.min(threads, Math.floor(size / minRange));
       const ends: number[] = [];
       for (let i = 1; i < parts; i++) {
-        const from = Math.max(Math.floor((info.size * i) / parts), ends.at(-1) ?? 0);
-        ends.push(await lineEndAfter(handle, from, info.size));
+        const from = Math.max(Math.floor((size * i) / parts), ends.at(-1) ?? 0);
+        ends.push(await lineEndAfter(handle, from, size));
       }
-      ends.push(info.size);
+      ends.push(size);
       const ranges: Range[] = [];
       let start = 0;
       for (const end of ends) {
@@ -321,6 +323,26 @@ interface Range {
 
 /** What a worker hands back for its range. */
 type RangeDone = Extract<RangeMessage, { kind: 'done' }>;
+
+/**
+ * The size of `file` when it is a regular file that is not gzip (by its magic bytes, as
+ * gunzipIfCompressed tells); null for anything else, and when it cannot be opened (the reading
+ * says why).
+ */
+async function plainFileSize(file: string): Promise<number | null> {
+  // Only a regular file is opened here (a device or a pipe is read as a stream, once).
+  const info = await stat(file).catch(() => null);
+  if (info === null || !info.isFile()) return null;
+  const handle = await open(file, 'r').catch(() => null);
+  if (handle === null) return null;
+  try {
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(head, 0, 2, 0);
+    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b ? null : info.size;
+  } finally {
+    await handle.close();
+  }
+}
 
 /** The offset just past the first line end at or after `from` (the file's size when there is none). */
 async function lineEndAfter(handle: Awaited<ReturnType<typeof open>>, from: number, size: number): Promise<number> {
