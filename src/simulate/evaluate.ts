@@ -115,7 +115,18 @@ function endKey(end: FlowEnd): string {
  */
 function flowKey(flow: FlowFacts, source: number, dest: number): string {
   const service = flow.destService === null ? '' : `${flow.destService.namespace ?? ''}/${flow.destService.name}`;
-  return `${flow.reporter}#${source}#${dest}#${flow.protocol}#${flow.destPort ?? ''}#${service}#${flow.destDomains.join(',')}`;
+  // join, not a template: it makes one flat string, where a template makes a tree of pieces that
+  // a map keeps alive with the key.
+  return [flow.reporter, source, dest, flow.protocol, flow.destPort ?? '', service, flow.destDomains.join(',')].join('#');
+}
+
+/** Everything a verdict says: equal keys, equal verdicts. */
+function verdictKey(v: Verdict): string {
+  const decision = (d: Decision): string =>
+    d.by === 'rule'
+      ? `${d.action} ${d.policy.kind} ${d.policy.staged} ${d.policy.path} ${decisionKey(d)}`
+      : `${d.action} ${decisionKey(d)}`;
+  return [v.verdict, v.direction, ...v.decisions.map(decision), '', ...v.unknowns].join('\n');
 }
 
 /** An endpoint and its id: unique per end key for the Simulator's life, never reused. */
@@ -130,6 +141,7 @@ export class Simulator {
   readonly #plan: EvaluationPlan;
   readonly #endpoints = new Map<string, KnownEndpoint>();
   readonly #verdicts = new Map<string, Verdict>();
+  readonly #distinctVerdicts = new Map<string, Verdict>();
   #nextEndpointId = 0;
 
   constructor(set: PolicySet, view: PolicyView) {
@@ -147,10 +159,20 @@ export class Simulator {
     const key = flowKey(flow, source.id, dest.id);
     let verdict = this.#verdicts.get(key);
     if (verdict === undefined) {
-      verdict = this.#decide(flow, source.endpoint, dest.endpoint);
+      verdict = this.#shared(this.#decide(flow, source.endpoint, dest.endpoint));
       if (this.#verdicts.size >= MAX_CACHED) this.#verdicts.clear();
       this.#verdicts.set(key, verdict);
     }
+    return verdict;
+  }
+
+  /** The verdict object of an equal verdict decided before: flows far outnumber distinct verdicts. */
+  #shared(verdict: Verdict): Verdict {
+    const key = verdictKey(verdict);
+    const known = this.#distinctVerdicts.get(key);
+    if (known !== undefined) return known;
+    if (this.#distinctVerdicts.size >= MAX_CACHED) this.#distinctVerdicts.clear();
+    this.#distinctVerdicts.set(key, verdict);
     return verdict;
   }
 

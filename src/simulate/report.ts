@@ -109,6 +109,7 @@ export class SimulationReport {
   readonly #rows = new Map<string, MutableRow>();
   readonly #ends = new Map<string, KnownEnd>();
   readonly #decisionLists = new Map<string, KnownDecisions>();
+  readonly #services = new Map<string, string>();
   /** The decisions of each verdict seen: verdicts are cached per flow, so most records hit. */
   readonly #ofVerdict = new WeakMap<Verdict, KnownDecisions>();
 
@@ -116,6 +117,14 @@ export class SimulationReport {
     const key = refKey(end);
     let known = this.#ends.get(key);
     if (known === undefined) this.#ends.set(key, (known = { ref: ref(end), key, id: this.#ends.size }));
+    return known;
+  }
+
+  /** `namespace/name` of a service, one string per service (rows hold it). */
+  #service(service: NonNullable<FlowFacts['destService']>): string {
+    const text = `${service.namespace ?? '-'}/${service.name}`;
+    let known = this.#services.get(text);
+    if (known === undefined) this.#services.set(text, (known = text));
     return known;
   }
 
@@ -134,9 +143,19 @@ export class SimulationReport {
     const egress = verdict.direction === 'egress';
     const endpoint = this.#end(egress ? flow.source : flow.dest);
     const peer = this.#end(egress ? flow.dest : flow.source);
-    const service = flow.destService === null ? null : `${flow.destService.namespace ?? '-'}/${flow.destService.name}`;
+    const service = flow.destService === null ? null : this.#service(flow.destService);
     const decided = this.#decisions(verdict);
-    const key = `${verdict.direction}|${endpoint.id}|${peer.id}|${service ?? ''}|${flow.protocol}|${flow.destPort ?? ''}|${verdict.verdict}|${decided.id}`;
+    // join, not a template: one flat string, where a template's tree of pieces would stay alive with the key.
+    const key = [
+      verdict.direction,
+      endpoint.id,
+      peer.id,
+      service ?? '',
+      flow.protocol,
+      flow.destPort ?? '',
+      verdict.verdict,
+      decided.id,
+    ].join('|');
     const flows = flow.numFlows ?? 1;
     const row = this.#rows.get(key);
     if (row !== undefined) {
