@@ -78,9 +78,16 @@ export function policyLabel(policy: PolicyRef): string {
   return policy.namespace === null ? policy.calicoName : `${policy.namespace}/${policy.calicoName}`;
 }
 
+/** One reference per policy, shared by every decision it makes (verdicts are kept per distinct flow). */
+const refs = new WeakMap<CompiledPolicy, PolicyRef>();
+
 function refOf(policy: CompiledPolicy): PolicyRef {
-  const { kind, name, namespace, calicoName, tier, staged, path } = policy;
-  return { kind, name, namespace, calicoName, tier, staged, path };
+  let ref = refs.get(policy);
+  if (ref === undefined) {
+    const { kind, name, namespace, calicoName, tier, staged, path } = policy;
+    refs.set(policy, (ref = { kind, name, namespace, calicoName, tier, staged, path }));
+  }
+  return ref;
 }
 
 export function decisionKey(d: Decision): string {
@@ -102,18 +109,40 @@ function endKey(end: FlowEnd): string {
   return `${end.type}|${end.namespace ?? ''}|${end.name}|${end.ip ?? ''}|${end.ipVersion ?? ''}|${end.seenAt ?? ''}|${end.labels.join(',')}`;
 }
 
-/** Everything a verdict depends on. */
-function flowKey(flow: FlowFacts): string {
+/**
+ * Everything a verdict depends on, the ends by the ids of their endpoints: a short key, since the
+ * cache holds up to MAX_CACHED of them (the ends' own keys, with their labels, are ten times longer).
+ */
+function flowKey(flow: FlowFacts, source: number, dest: number): string {
   const service = flow.destService === null ? '' : `${flow.destService.namespace ?? ''}/${flow.destService.name}`;
-  return `${flow.reporter}#${endKey(flow.source)}#${endKey(flow.dest)}#${flow.protocol}#${flow.destPort ?? ''}#${service}#${flow.destDomains.join(',')}`;
+  // join, not a template: it makes one flat string, where a template makes a tree of pieces that
+  // a map keeps alive with the key.
+  return [flow.reporter, source, dest, flow.protocol, flow.destPort ?? '', service, flow.destDomains.join(',')].join('#');
+}
+
+/** Everything a verdict says: equal keys, equal verdicts. */
+function verdictKey(v: Verdict): string {
+  const decision = (d: Decision): string =>
+    d.by === 'rule'
+      ? `${d.action} ${d.policy.kind} ${d.policy.staged} ${d.policy.path} ${decisionKey(d)}`
+      : `${d.action} ${decisionKey(d)}`;
+  return [v.verdict, v.direction, ...v.decisions.map(decision), '', ...v.unknowns].join('\n');
+}
+
+/** An endpoint and its id: unique per end key for the Simulator's life, never reused. */
+interface KnownEndpoint {
+  readonly endpoint: Endpoint;
+  readonly id: number;
 }
 
 /** Evaluates flows against one view of a policy set, caching endpoints and verdicts. */
 export class Simulator {
   readonly #set: PolicySet;
   readonly #plan: EvaluationPlan;
-  readonly #endpoints = new Map<string, Endpoint>();
+  readonly #endpoints = new Map<string, KnownEndpoint>();
   readonly #verdicts = new Map<string, Verdict>();
+  readonly #distinctVerdicts = new Map<string, Verdict>();
+  #nextEndpointId = 0;
 
   constructor(set: PolicySet, view: PolicyView) {
     this.#set = set;
@@ -125,30 +154,41 @@ export class Simulator {
   }
 
   evaluate(flow: FlowFacts): Verdict {
-    const key = flowKey(flow);
+    const source = this.#endpoint(flow.source);
+    const dest = this.#endpoint(flow.dest);
+    const key = flowKey(flow, source.id, dest.id);
     let verdict = this.#verdicts.get(key);
     if (verdict === undefined) {
-      verdict = this.#decide(flow);
+      verdict = this.#shared(this.#decide(flow, source.endpoint, dest.endpoint));
       if (this.#verdicts.size >= MAX_CACHED) this.#verdicts.clear();
       this.#verdicts.set(key, verdict);
     }
     return verdict;
   }
 
-  #endpoint(end: FlowEnd): Endpoint {
-    const key = endKey(end);
-    let endpoint = this.#endpoints.get(key);
-    if (endpoint === undefined) {
-      if (this.#endpoints.size >= MAX_CACHED) this.#endpoints.clear();
-      this.#endpoints.set(key, (endpoint = endpointOf(end, this.#set)));
-    }
-    return endpoint;
+  /** The verdict object of an equal verdict decided before: flows far outnumber distinct verdicts. */
+  #shared(verdict: Verdict): Verdict {
+    const key = verdictKey(verdict);
+    const known = this.#distinctVerdicts.get(key);
+    if (known !== undefined) return known;
+    if (this.#distinctVerdicts.size >= MAX_CACHED) this.#distinctVerdicts.clear();
+    this.#distinctVerdicts.set(key, verdict);
+    return verdict;
   }
 
-  #decide(flow: FlowFacts): Verdict {
+  #endpoint(end: FlowEnd): KnownEndpoint {
+    const key = endKey(end);
+    let known = this.#endpoints.get(key);
+    if (known === undefined) {
+      // A cleared entry's id is not reused: verdicts cached under it stay right, and unreachable.
+      if (this.#endpoints.size >= MAX_CACHED) this.#endpoints.clear();
+      this.#endpoints.set(key, (known = { endpoint: endpointOf(end, this.#set), id: this.#nextEndpointId++ }));
+    }
+    return known;
+  }
+
+  #decide(flow: FlowFacts, source: Endpoint, dest: Endpoint): Verdict {
     const direction: Direction = flow.reporter === 'src' ? 'egress' : 'ingress';
-    const source = this.#endpoint(flow.source);
-    const dest = this.#endpoint(flow.dest);
     const local = direction === 'egress' ? source : dest;
     const unknowns = new Set<string>();
     const note = (reason: string): void => {

@@ -77,22 +77,85 @@ function refKey(end: EndRef): string {
   return `${end.type} ${end.namespace ?? ''}/${end.name}`;
 }
 
+/** Each item's rank in the order of its text (compareStrings), by what rows hold of it. */
+function ranks<T, R>(items: Iterable<T>, text: (item: T) => string, held: (item: T) => R): Map<R, number> {
+  const sorted = [...items].sort((a, b) => compareStrings(text(a), text(b)));
+  return new Map(sorted.map((item, i) => [held(item), i]));
+}
+
 interface MutableRow extends Omit<FlowRow, 'records' | 'flows' | 'unknowns'> {
   records: number;
   flows: number;
   unknowns: readonly string[];
 }
 
+/** An end as rows name it, one object per distinct end (rows share it); its id keys the rows. */
+interface KnownEnd {
+  readonly ref: EndRef;
+  readonly key: string;
+  readonly id: number;
+}
+
+/** A distinct list of decisions (by decisionKey), one per list: rows share it. */
+interface KnownDecisions {
+  readonly decisions: readonly Decision[];
+  readonly key: string;
+  readonly id: number;
+}
+
 export class SimulationReport {
+  // A row per distinct flow, a million and more: rows are keyed by short ids of their ends and
+  // decisions, not by the text of them, and share those objects (what a row holds stays live).
   readonly #rows = new Map<string, MutableRow>();
+  readonly #ends = new Map<string, KnownEnd>();
+  readonly #decisionLists = new Map<string, KnownDecisions>();
+  readonly #services = new Map<string, string>();
+  /** The decisions of each verdict seen: verdicts are cached per flow, so most records hit. */
+  readonly #ofVerdict = new WeakMap<Verdict, KnownDecisions>();
+
+  #end(end: FlowEnd): KnownEnd {
+    const key = refKey(end);
+    let known = this.#ends.get(key);
+    if (known === undefined) this.#ends.set(key, (known = { ref: ref(end), key, id: this.#ends.size }));
+    return known;
+  }
+
+  /** `namespace/name` of a service, one string per service (rows hold it). */
+  #service(service: NonNullable<FlowFacts['destService']>): string {
+    const text = `${service.namespace ?? '-'}/${service.name}`;
+    let known = this.#services.get(text);
+    if (known === undefined) this.#services.set(text, (known = text));
+    return known;
+  }
+
+  #decisions(verdict: Verdict): KnownDecisions {
+    let known = this.#ofVerdict.get(verdict);
+    if (known === undefined) {
+      const key = verdict.decisions.map(decisionKey).join(';');
+      known = this.#decisionLists.get(key);
+      if (known === undefined) this.#decisionLists.set(key, (known = { decisions: verdict.decisions, key, id: this.#decisionLists.size }));
+      this.#ofVerdict.set(verdict, known);
+    }
+    return known;
+  }
 
   add(flow: FlowFacts & { readonly numFlows?: number }, verdict: Verdict): void {
     const egress = verdict.direction === 'egress';
-    const endpoint = ref(egress ? flow.source : flow.dest);
-    const peer = ref(egress ? flow.dest : flow.source);
-    const service = flow.destService === null ? null : `${flow.destService.namespace ?? '-'}/${flow.destService.name}`;
-    const decided = verdict.decisions.map(decisionKey).join(';');
-    const key = `${verdict.direction}|${refKey(endpoint)}|${refKey(peer)}|${service ?? ''}|${flow.protocol}|${flow.destPort ?? ''}|${verdict.verdict}|${decided}`;
+    const endpoint = this.#end(egress ? flow.source : flow.dest);
+    const peer = this.#end(egress ? flow.dest : flow.source);
+    const service = flow.destService === null ? null : this.#service(flow.destService);
+    const decided = this.#decisions(verdict);
+    // join, not a template: one flat string, where a template's tree of pieces would stay alive with the key.
+    const key = [
+      verdict.direction,
+      endpoint.id,
+      peer.id,
+      service ?? '',
+      flow.protocol,
+      flow.destPort ?? '',
+      verdict.verdict,
+      decided.id,
+    ].join('|');
     const flows = flow.numFlows ?? 1;
     const row = this.#rows.get(key);
     if (row !== undefined) {
@@ -104,30 +167,50 @@ export class SimulationReport {
     this.#rows.set(key, {
       verdict: verdict.verdict,
       direction: verdict.direction,
-      endpoint,
-      peer,
+      endpoint: endpoint.ref,
+      peer: peer.ref,
       service,
       protocol: flow.protocol,
       port: flow.destPort,
-      decisions: verdict.decisions,
+      decisions: decided.decisions,
       unknowns: verdict.unknowns,
       records: 1,
       flows,
     });
   }
 
-  /** Denied first, then indeterminate, then allowed; then by endpoint, direction, peer, protocol, port. */
+  /** Denied first, then indeterminate, then allowed; then by endpoint, direction, peer, protocol, port, decisions. */
   rows(): FlowRow[] {
-    return [...this.#rows.values()].sort(
-      (a, b) =>
-        VERDICTS.indexOf(a.verdict) - VERDICTS.indexOf(b.verdict) ||
-        compareStrings(refKey(a.endpoint), refKey(b.endpoint)) ||
-        compareStrings(a.direction, b.direction) ||
-        compareStrings(refKey(a.peer), refKey(b.peer)) ||
-        compareStrings(String(a.protocol), String(b.protocol)) ||
-        (a.port ?? -1) - (b.port ?? -1) ||
-        compareStrings(a.decisions.map(decisionKey).join(';'), b.decisions.map(decisionKey).join(';')),
+    // Each end and decision list ranked once, by its text: the sort then compares numbers, not
+    // texts made anew at each of its n log n comparisons.
+    const endRank = ranks(
+      this.#ends.values(),
+      (e) => e.key,
+      (e) => e.ref,
     );
+    const decisionRank = ranks(
+      this.#decisionLists.values(),
+      (d) => d.key,
+      (d) => d.decisions,
+    );
+    const sortable = [...this.#rows.values()].map((row) => ({
+      row,
+      verdict: VERDICTS.indexOf(row.verdict),
+      endpoint: endRank.get(row.endpoint)!,
+      peer: endRank.get(row.peer)!,
+      decisions: decisionRank.get(row.decisions)!,
+    }));
+    sortable.sort(
+      (a, b) =>
+        a.verdict - b.verdict ||
+        a.endpoint - b.endpoint ||
+        compareStrings(a.row.direction, b.row.direction) ||
+        a.peer - b.peer ||
+        compareStrings(String(a.row.protocol), String(b.row.protocol)) ||
+        (a.row.port ?? -1) - (b.row.port ?? -1) ||
+        a.decisions - b.decisions,
+    );
+    return sortable.map((s) => s.row);
   }
 
   totals(): Totals {
