@@ -57,3 +57,27 @@ export function describeStatus(e: unknown): string {
     .slice(0, 500);
   return details ? `${name}: ${details}` : name;
 }
+
+/**
+ * A gRPC channel's options for a flow API: replies up to `maxMessageBytes`, no retries of
+ * grpc-js's own (each source retries explicitly, with backoffDelay), and the TLS name to expect
+ * when it differs from the address's host.
+ */
+export function grpcChannelOptions(
+  maxMessageBytes: number,
+  serverName: string | undefined,
+  extra: grpc.ChannelOptions = {},
+): grpc.ChannelOptions {
+  const options: grpc.ChannelOptions = { 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.enable_retries': 0, ...extra };
+  if (serverName !== undefined && serverName !== '') {
+    options['grpc.ssl_target_name_override'] = serverName;
+    options['grpc.default_authority'] = serverName;
+  }
+  return options;
+}
+
+/** Full jitter over the upper half: between 50% and 100% of min(max, base * 2^attempt). */
+export function backoffDelay(attempt: number, baseMs: number, maxMs: number): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** attempt);
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}

@@ -20,7 +20,16 @@ import type { GoldmaneConfig } from '../../../config/deployment-config.ts';
 import type { FlowRecord } from '../../record.ts';
 import { SkipReport } from '../../skip-report.ts';
 import { type FlowSource, FlowSourceError, type TimeWindow } from '../../source.ts';
-import { describeFsError, describeStatus, isServiceError, oneLine, sleep, yieldToEventLoop } from '../source-support.ts';
+import {
+  backoffDelay,
+  describeFsError,
+  describeStatus,
+  grpcChannelOptions,
+  isServiceError,
+  oneLine,
+  sleep,
+  yieldToEventLoop,
+} from '../source-support.ts';
 import { readWindow, type Slice } from './list-window.ts';
 import { HISTORY_SECONDS, StreamResume } from './stream-resume.ts';
 import { probeTls, splitAddress } from './tls-probe.ts';
@@ -287,17 +296,7 @@ export class GoldmaneFlowSource implements FlowSource {
 
   #newClient(extra: grpc.ChannelOptions = {}): grpc.Client {
     const Client = flowsClientConstructor();
-    const channelOptions: grpc.ChannelOptions = {
-      'grpc.max_receive_message_length': this.#maxReplyBytes,
-      // grpc-js retries on its own only when told to; the retries here are explicit (below).
-      'grpc.enable_retries': 0,
-      ...extra,
-    };
-    if (this.#config.serverName !== undefined && this.#config.serverName !== '') {
-      channelOptions['grpc.ssl_target_name_override'] = this.#config.serverName;
-      channelOptions['grpc.default_authority'] = this.#config.serverName;
-    }
-    return new Client(this.#config.address, this.#credentials, channelOptions);
+    return new Client(this.#config.address, this.#credentials, grpcChannelOptions(this.#maxReplyBytes, this.#config.serverName, extra));
   }
 
   /** One List call, with a deadline per attempt and bounded, jittered exponential backoff between attempts. */
@@ -316,10 +315,8 @@ export class GoldmaneFlowSource implements FlowSource {
     }
   }
 
-  /** Full jitter over the upper half: between 50% and 100% of min(max, base * 2^attempt). */
   #delay(attempt: number): number {
-    const ceiling = Math.min(this.#maxBackoffMs, this.#backoffMs * 2 ** attempt);
-    return ceiling / 2 + Math.random() * (ceiling / 2);
+    return backoffDelay(attempt, this.#backoffMs, this.#maxBackoffMs);
   }
 
   async #failure(method: string, error: grpc.ServiceError, attempts: number): Promise<FlowSourceError> {

@@ -23,7 +23,16 @@ import { SkipReport } from '../../skip-report.ts';
 import { type FlowSource, FlowSourceError, type TimeWindow } from '../../source.ts';
 import type { FollowOptions } from '../goldmane/goldmane-source.ts';
 import { probeTls, splitAddress } from '../goldmane/tls-probe.ts';
-import { describeFsError, describeStatus, isServiceError, oneLine, sleep, yieldToEventLoop } from '../source-support.ts';
+import {
+  backoffDelay,
+  describeFsError,
+  describeStatus,
+  grpcChannelOptions,
+  isServiceError,
+  oneLine,
+  sleep,
+  yieldToEventLoop,
+} from '../source-support.ts';
 import { HubbleResume, REORDER_MARGIN_SECONDS } from './stream-resume.ts';
 import { hubbleEventToRecord, timestamp } from './to-record.ts';
 import { observerClientConstructor, observerCodec, toTimestamp, type WireGetFlowsRequest } from './wire.ts';
@@ -237,22 +246,11 @@ export class HubbleFlowSource implements FlowSource {
 
   #newClient(extra: grpc.ChannelOptions = {}): grpc.Client {
     const Client = observerClientConstructor();
-    const channelOptions: grpc.ChannelOptions = {
-      'grpc.max_receive_message_length': this.#maxMessageBytes,
-      'grpc.enable_retries': 0,
-      ...extra,
-    };
-    if (this.#config.serverName !== undefined && this.#config.serverName !== '') {
-      channelOptions['grpc.ssl_target_name_override'] = this.#config.serverName;
-      channelOptions['grpc.default_authority'] = this.#config.serverName;
-    }
-    return new Client(this.#config.address, this.#credentials, channelOptions);
+    return new Client(this.#config.address, this.#credentials, grpcChannelOptions(this.#maxMessageBytes, this.#config.serverName, extra));
   }
 
-  /** Full jitter over the upper half: between 50% and 100% of min(max, base * 2^attempt). */
   #delay(attempt: number): number {
-    const ceiling = Math.min(this.#maxBackoffMs, this.#backoffMs * 2 ** attempt);
-    return ceiling / 2 + Math.random() * (ceiling / 2);
+    return backoffDelay(attempt, this.#backoffMs, this.#maxBackoffMs);
   }
 
   /** Why Relay is unreachable, from one plain TLS connection (goldmane/tls-probe.ts), for UNAVAILABLE. */
