@@ -43,7 +43,6 @@ import {
   type Category,
   categoryRank,
   compareStrings,
-  DIRECTIONS,
   type Direction,
   type ObservedAtom,
   type Peer,
@@ -63,7 +62,7 @@ import {
   type RuleSummary,
 } from './flavor.ts';
 import { setAddressPeers } from './kubernetes.ts';
-import { readRuleRecord, ruleKey, writeRuleRecord } from './provenance-annotation.ts';
+import { readRuleRecord, ruleKey, withRuleRecord } from './provenance-annotation.ts';
 
 const CILIUM_API_VERSION = 'cilium.io/v2';
 /** `k8s:io.kubernetes.pod.namespace`: the peer's namespace, written out even for the policy's own. */
@@ -175,26 +174,8 @@ export function ciliumFlavor({ ipFamilies = ['IPv4'] }: CiliumFlavorOptions = {}
     /** Rule provenance, keyed by direction and peers (as the Kubernetes flavour keeps it). */
     finish(policy, previous, now) {
       const metadata = policy['metadata'] as PlainObject;
-      const annotations = (metadata['annotations'] as Record<string, string> | undefined) ?? {};
-      const recorded = readRuleRecord(annotations);
       const namespace = typeof metadata['namespace'] === 'string' ? metadata['namespace'] : '';
-      const entries: Record<string, unknown> = {};
-      for (const direction of DIRECTIONS) {
-        const rules = (policy['spec'] as PlainObject)[direction];
-        const before = previous === null ? [] : ((previous['spec'] as PlainObject | undefined)?.[direction] ?? []);
-        if (!Array.isArray(rules)) continue;
-        for (const rule of rules) {
-          const shape = recognise(rule, { direction, namespace });
-          if (shape === null) continue;
-          const key = ruleKey(direction, shape.peers);
-          if (recorded[key] !== undefined) entries[key] = recorded[key];
-          else if (!(Array.isArray(before) && before.some((old) => deepEqual(old, rule)))) {
-            entries[key] = { category: shape.category, firstAdded: now };
-          }
-        }
-      }
-      const meta = { name: String(metadata['name']), labels: (metadata['labels'] as Record<string, string> | undefined) ?? {} };
-      return { ...policy, metadata: { ...metadata, annotations: writeRuleRecord(annotations, entries, meta) } };
+      return withRuleRecord(policy, previous, now, (rule, direction) => recognise(rule, { direction, namespace }));
     },
 
     adapt(observed) {

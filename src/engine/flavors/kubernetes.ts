@@ -17,14 +17,13 @@ import {
 } from '../../calico/types.ts';
 import type { IpFamily } from '../../config/recommendation-config.ts';
 import { compileKubernetesRule } from '../../simulate/policy-set.ts';
-import { deepEqual, hasOnlyKeys, isPlainObject, type PlainObject } from '../../util/plain.ts';
+import { deepEqual, hasOnlyKeys, isPlainObject } from '../../util/plain.ts';
 import { stagedNote } from '../enforce.ts';
 import { publicPeers } from '../learn.ts';
 import {
   type Category,
   categoryRank,
   compareStrings,
-  DIRECTIONS,
   type ObservedAtom,
   type Peer,
   peerKey,
@@ -38,7 +37,7 @@ import { namespacePolicyName } from '../naming.ts';
 import { NO_NETWORK_SETS } from '../network-sets.ts';
 import { describePeers } from './describe-peer.ts';
 import { madeRule, NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
-import { readRuleRecord, ruleKey, writeRuleRecord } from './provenance-annotation.ts';
+import { readRuleRecord, ruleKey, withRuleRecord } from './provenance-annotation.ts';
 import { ruleInterpreter } from './rule-decides.ts';
 
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -94,28 +93,10 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
 
     /** Rule provenance, keyed by direction and peers: `{"egress namespace:kube-system": {...}}`. */
     finish(policy, previous, now) {
-      const metadata = policy['metadata'] as PlainObject;
-      const annotations = (metadata['annotations'] as Record<string, string> | undefined) ?? {};
-      const recorded = readRuleRecord(annotations);
-      const entries: Record<string, unknown> = {};
-      for (const direction of DIRECTIONS) {
-        const rules = (policy['spec'] as PlainObject)[direction];
-        const before = previous === null ? [] : ((previous['spec'] as PlainObject | undefined)?.[direction] ?? []);
-        if (!Array.isArray(rules)) continue;
-        for (const rule of rules) {
-          const typed = parseKubernetesRule(rule);
-          const shape = typed === null ? null : readShape(typed, direction === 'egress' ? 'to' : 'from');
-          if (shape === null) continue;
-          const key = ruleKey(direction, shape.peers);
-          // Ours if we recorded it before, or if it was not there before this run (we wrote it).
-          if (recorded[key] !== undefined) entries[key] = recorded[key];
-          else if (!(Array.isArray(before) && before.some((old) => deepEqual(old, rule)))) {
-            entries[key] = { category: shape.category, firstAdded: now };
-          }
-        }
-      }
-      const meta = { name: String(metadata['name']), labels: (metadata['labels'] as Record<string, string> | undefined) ?? {} };
-      return { ...policy, metadata: { ...metadata, annotations: writeRuleRecord(annotations, entries, meta) } };
+      return withRuleRecord(policy, previous, now, (rule, direction) => {
+        const typed = parseKubernetesRule(rule);
+        return typed === null ? null : readShape(typed, direction === 'egress' ? 'to' : 'from');
+      });
     },
 
     parse: (raw) => ({ raw, typed: parseKubernetesRule(raw) }),

@@ -5,8 +5,8 @@
 
 import { ANNOTATIONS_SIZE_LIMIT, annotationsError, v1StoredAnnotationBytes } from '../../calico/names.ts';
 import { textHash } from '../../util/content-hash.ts';
-import { isPlainObject } from '../../util/plain.ts';
-import { type Peer, peerKey } from '../model.ts';
+import { deepEqual, isPlainObject, type PlainObject } from '../../util/plain.ts';
+import { type Category, DIRECTIONS, type Direction, type Peer, peerKey } from '../model.ts';
 import { ANNOTATIONS } from '../provenance.ts';
 
 /** Keys longer than this (a rule with many merged peers) are written as a digest of the key. */
@@ -74,4 +74,38 @@ export function writeRuleRecord(
     else high = mid - 1;
   }
   return low === 0 ? others : { ...others, [ANNOTATIONS.rules]: JSON.stringify(record(low)) };
+}
+
+/** What a flavour recognises of one of its rules as written: its category and peers. */
+export type RecogniseRule = (
+  rule: unknown,
+  direction: Direction,
+) => { readonly category: Category; readonly peers: readonly Peer[] } | null;
+
+/**
+ * The policy with its rule record brought up to date (PolicyFlavor.finish of the flavours whose
+ * rules cannot carry provenance): a rule is ours if we recorded it before, or if it was not in
+ * `previous` (we wrote it in this run: first added `now`).
+ */
+export function withRuleRecord(policy: PlainObject, previous: PlainObject | null, now: string, recognise: RecogniseRule): PlainObject {
+  const metadata = policy['metadata'] as PlainObject;
+  const annotations = (metadata['annotations'] as Record<string, string> | undefined) ?? {};
+  const recorded = readRuleRecord(annotations);
+  const entries: Record<string, unknown> = {};
+  for (const direction of DIRECTIONS) {
+    const rules = (policy['spec'] as PlainObject)[direction];
+    const before = previous === null ? [] : ((previous['spec'] as PlainObject | undefined)?.[direction] ?? []);
+    if (!Array.isArray(rules)) continue;
+    for (const rule of rules) {
+      const shape = recognise(rule, direction);
+      if (shape === null) continue;
+      const key = ruleKey(direction, shape.peers);
+      if (recorded[key] !== undefined) entries[key] = recorded[key];
+      else if (!(Array.isArray(before) && before.some((old) => deepEqual(old, rule)))) {
+        entries[key] = { category: shape.category, firstAdded: now };
+      }
+    }
+  }
+  const meta = { name: String(metadata['name']), labels: (metadata['labels'] as Record<string, string> | undefined) ?? {} };
+  return { ...policy, metadata: { ...metadata, annotations: writeRuleRecord(annotations, entries, meta) } };
 }
