@@ -62,7 +62,7 @@ import {
   type RuleSummary,
 } from './flavor.ts';
 import { setAddressPeers } from './kubernetes.ts';
-import { readRuleRecord, ruleKey, withRuleRecord } from './provenance-annotation.ts';
+import { recordedRuleKeys, ruleKey, withRuleRecord } from './provenance-annotation.ts';
 
 const CILIUM_API_VERSION = 'cilium.io/v2';
 /** `k8s:io.kubernetes.pod.namespace`: the peer's namespace, written out even for the policy's own. */
@@ -291,10 +291,7 @@ export function ciliumFlavor({ ipFamilies = ['IPv4'] }: CiliumFlavorOptions = {}
     // We write no deny rules; a person's rules sit in ingress/egress, which only allow (denies live in ingressDeny/egressDeny).
     allowsOnly: () => true,
 
-    ownRuleKeys(policy) {
-      const metadata = policy['metadata'];
-      return new Set(Object.keys(readRuleRecord(isPlainObject(metadata) ? metadata['annotations'] : undefined)));
-    },
+    ownRuleKeys: recordedRuleKeys,
 
     describe(rule, ctx): RuleSummary {
       const shape = recognise(rule.raw, ctx);

@@ -37,7 +37,7 @@ import { namespacePolicyName } from '../naming.ts';
 import { NO_NETWORK_SETS } from '../network-sets.ts';
 import { describePeers } from './describe-peer.ts';
 import { madeRule, NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
-import { readRuleRecord, ruleKey, withRuleRecord } from './provenance-annotation.ts';
+import { recordedRuleKeys, ruleKey, withRuleRecord } from './provenance-annotation.ts';
 import { ruleInterpreter } from './rule-decides.ts';
 
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -215,10 +215,7 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
     // Kubernetes policies only allow.
     allowsOnly: () => true,
 
-    ownRuleKeys(policy) {
-      const metadata = policy['metadata'];
-      return new Set(Object.keys(readRuleRecord(isPlainObject(metadata) ? metadata['annotations'] : undefined)));
-    },
+    ownRuleKeys: recordedRuleKeys,
 
     describe(rule, ctx): RuleSummary {
       const shape = rule.typed === null ? null : readShape(rule.typed, peersField(ctx));

@@ -41,6 +41,12 @@ export function readRuleRecord(annotations: unknown): Record<string, unknown> {
   }
 }
 
+/** The keys of the rules a policy's record says are ours (PolicyFlavor.ownRuleKeys). */
+export function recordedRuleKeys(policy: PlainObject): ReadonlySet<string> {
+  const metadata = policy['metadata'];
+  return new Set(Object.keys(readRuleRecord(isPlainObject(metadata) ? metadata['annotations'] : undefined)));
+}
+
 /**
  * `annotations` with the record written into them (removed when empty), sorted by key. The record
  * must fit both Kubernetes' limit on annotations and Calico's storage of the whole metadata in one
