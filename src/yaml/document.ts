@@ -12,10 +12,15 @@ import {
   type Pair,
   type ParsedNode,
   parseAllDocuments,
+  parseDocument,
+  Scalar,
+  type ScalarTag,
   type Tags,
+  visit,
   type YAMLMap,
   type YAMLSeq,
 } from 'yaml';
+import { stringTag } from 'yaml/util';
 import { deepEqual, isPlainObject } from '../util/plain.ts';
 
 /**
@@ -24,7 +29,33 @@ import { deepEqual, isPlainObject } from '../util/plain.ts';
  */
 const withoutBase60 = (tags: Tags): Tags =>
   tags.filter((tag) => (typeof tag === 'string' ? tag !== 'intTime' && tag !== 'floatTime' : !('format' in tag && tag.format === 'TIME')));
-const PARSE = { version: '1.1', customTags: withoutBase60, maxAliasCount: 10, uniqueKeys: true } as const;
+
+/**
+ * Folded block scalars (`>`) as a person wrote them: their value and their lines, without the
+ * block's indentation. We write with lineWidth 0 (selectors and nets never folded), which would
+ * join a folded text into one line; an unchanged one is written back on its own lines instead.
+ */
+const foldedLines = new WeakMap<Scalar, { readonly value: string; readonly lines: readonly string[] }>();
+
+/** The YAML string tag, writing an unchanged folded scalar on the lines it was read from. */
+const keepFoldedLines: ScalarTag = {
+  ...stringTag,
+  stringify(item, ctx, onComment, onChompKeep) {
+    const out = stringTag.stringify!(item, ctx, onComment, onChompKeep);
+    const kept = item instanceof Scalar ? foldedLines.get(item) : undefined;
+    if (kept === undefined || item.value !== kept.value || !out.startsWith('>')) return out;
+    const headerEnd = out.indexOf('\n');
+    const indent = /^ */.exec(out.slice(headerEnd + 1).replace(/^\n+/, ''))![0];
+    const candidate = `${out.slice(0, headerEnd)}\n${kept.lines.map((line) => (line === '' ? '' : indent + line)).join('\n')}`;
+    // Written back only if it reads as the same text (one parse per folded scalar: they are few).
+    const check = parseDocument(indent === '' ? candidate : `k: ${candidate}`, { version: '1.1' }).toJS() as unknown;
+    const value = indent === '' ? check : (check as { k?: unknown } | null)?.k;
+    return value === kept.value ? candidate : out;
+  },
+};
+
+const customTags = (tags: Tags): Tags => withoutBase60(tags).map((tag) => (tag === stringTag ? keepFoldedLines : tag));
+const PARSE = { version: '1.1', customTags, maxAliasCount: 10, uniqueKeys: true } as const;
 const STRINGIFY = { lineWidth: 0, flowCollectionPadding: false } as const;
 
 export type YamlDocument = Document.Parsed<ParsedNode, true>;
@@ -50,8 +81,25 @@ export function parseYamlFile(text: string, path: string): YamlDocument[] {
     } catch (e) {
       throw new YamlError(`${path}: not usable YAML: ${(e as Error).message}`);
     }
+    if (text.includes('>')) rememberFoldedLines(doc, text);
   }
   return docs as YamlDocument[];
+}
+
+/** Records the lines of the document's folded scalars (see keepFoldedLines). */
+function rememberFoldedLines(doc: Document, text: string): void {
+  visit(doc, {
+    Scalar(_key, node) {
+      if (node.type !== Scalar.BLOCK_FOLDED || !node.range || typeof node.value !== 'string') return;
+      const [header = '', ...body] = text.slice(node.range[0], node.range[1]).replace(/\r/g, '').split('\n');
+      // An explicit indentation or a kept chomping (`>2`, `>+`) is left to the library.
+      if (/[0-9+]/.test(header.split('#')[0]!)) return;
+      while (body.length > 0 && body.at(-1)!.trim() === '') body.pop();
+      const depth = Math.min(...body.filter((l) => l.trim() !== '').map((l) => /^ */.exec(l)![0].length));
+      if (body.length === 0 || !Number.isFinite(depth)) return;
+      foldedLines.set(node, { value: node.value, lines: body.map((l) => (l.trim() === '' ? '' : l.slice(depth))) });
+    },
+  });
 }
 
 /**

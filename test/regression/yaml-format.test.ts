@@ -51,3 +51,15 @@ describe('formatting of untouched parts survives', () => {
     expect(removed.filter((l) => !l.includes('last-updated'))).toEqual([]);
   });
 });
+
+test('a folded annotation a person wrote keeps its lines when the policy is updated', async () => {
+  const first = await run([egress('shop', wep('db'), { port: 5432 })]);
+  const path = 'namespace-isolation/shop.yaml';
+  const note = '    example.com/why: >-\n      Reviewed by the platform team\n      on Monday.\n';
+  const written = first.tree.get(path)!.replace(/^ {2}annotations:\n/m, `  annotations:\n${note}`);
+  expect(written).toContain(note);
+  const tree = new Map(first.tree).set(path, written);
+  const second = await run([egress('shop', wep('db'), { port: 6379 })], { tree, now: NOW + HOUR });
+  expect(policyOf(second.tree, 'shop').spec.egress[0].destination.ports).toEqual([5432, 6379]);
+  expect(second.tree.get(path)).toContain(note);
+});

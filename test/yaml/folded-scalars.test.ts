@@ -1,0 +1,76 @@
+// A person's folded block scalars (`>`, YAML 1.2.2 §8.1.3) keep the lines they were written on
+// when we write their file back: we write with lineWidth 0, which would otherwise join them.
+import { describe, expect, test } from '@jest/globals';
+import { parse } from 'yaml';
+import { parseYamlFile, patchDocument, stringifyDocuments } from '../../src/yaml/document.ts';
+
+const FILE = `apiVersion: projectcalico.org/v3
+kind: StagedNetworkPolicy
+metadata:
+  name: shop
+  annotations:
+    # Why this exists.
+    example.com/why: >-
+      Reviewed by the platform team
+      on Monday, and by security
+
+      on Tuesday.
+    example.com/clip: >
+      one
+        more indented
+      two
+spec:
+  order: 100
+`;
+
+const roundTrip = (text: string, edit?: (value: any) => void) => {
+  const docs = parseYamlFile(text, 'shop.yaml');
+  if (edit) {
+    const value = docs[0]!.toJS();
+    edit(value);
+    patchDocument(docs[0]!, value);
+  }
+  return stringifyDocuments(docs, text);
+};
+
+describe('folded scalars written back', () => {
+  test('an untouched file is written back byte for byte', () => {
+    expect(roundTrip(FILE)).toBe(FILE);
+  });
+
+  test('a change elsewhere in the document keeps the folded lines', () => {
+    const after = roundTrip(FILE, (v) => {
+      v.spec.order = 200;
+    });
+    expect(after).toBe(FILE.replace('order: 100', 'order: 200'));
+    expect(parse(after).metadata.annotations).toEqual(parse(FILE).metadata.annotations);
+  });
+
+  test('a folded scalar whose text changed is written by the library, with the new text', () => {
+    const after = roundTrip(FILE, (v) => {
+      v.metadata.annotations['example.com/why'] = 'Reviewed again.';
+    });
+    expect(parse(after).metadata.annotations['example.com/why']).toBe('Reviewed again.');
+    expect(after).not.toContain('on Monday');
+    expect(after).toContain('example.com/clip: >\n      one\n        more indented\n      two\n');
+  });
+
+  test('CRLF files, lists, and lists written without indentation keep the lines too', () => {
+    const text = 'items:\n- note: >-\n    first\n    second\n  count: 1\n';
+    const after = roundTrip(text, (v) => {
+      v.items[0].count = 2;
+    });
+    expect(after).toBe(text.replace('count: 1', 'count: 2'));
+    const crlf = FILE.replace(/\n/g, '\r\n');
+    expect(roundTrip(crlf, (v) => (v.spec.order = 300))).toBe(crlf.replace('order: 100', 'order: 300'));
+  });
+
+  test('explicit indentation and kept chomping are left to the library, and still read the same', () => {
+    const text = 'a: >2\n    starts indented\n  next\nb: >+\n  kept\n\nc: 1\n';
+    const after = roundTrip(text, (v) => {
+      v.c = 2;
+    });
+    const [before, now] = [parse(text), parse(after)];
+    expect(now).toEqual({ ...before, c: 2 });
+  });
+});
