@@ -137,7 +137,8 @@ export interface Rule {
   readonly description?: string;
 }
 
-type CiliumPolicyKind = 'CiliumNetworkPolicy' | 'CiliumClusterwideNetworkPolicy';
+/** `NetworkPolicy`: a Kubernetes NetworkPolicy, which Cilium enforces as rules of its own (simulate/cilium/kubernetes-policy.ts). */
+type CiliumPolicyKind = 'CiliumNetworkPolicy' | 'CiliumClusterwideNetworkPolicy' | 'NetworkPolicy';
 
 export interface CiliumPolicy {
   readonly kind: CiliumPolicyKind;

@@ -41,10 +41,9 @@ function policySetOptionsOf(config: RecommendationConfig): PolicySetOptions {
 }
 
 /**
- * The simulator for what the tree holds: Cilium's policies are decided by the Cilium evaluator
- * (which has no staged policies), everything else by Calico's. A tree is one cluster's: Cilium
- * policies beside Calico or Kubernetes ones are refused (Cilium also enforces Kubernetes
- * NetworkPolicies, which the Cilium evaluator does not read yet).
+ * The simulator for what the tree holds: Cilium's policies, and the Kubernetes NetworkPolicies
+ * beside them, are decided by the Cilium evaluator (which has no staged policies), everything else
+ * by Calico's. A tree is one cluster's: Cilium policies beside Calico ones are refused.
  */
 function simulatorFor(
   tree: TreeFiles,
@@ -55,8 +54,8 @@ function simulatorFor(
   if (cilium !== null) {
     if (cilium.otherPolicies.length > 0)
       throw new PoliciesDirectoryError(
-        `${dir} holds Cilium policies and ${cilium.otherPolicies.length} Calico or Kubernetes ${cilium.otherPolicies.length === 1 ? 'policy' : 'policies'} (${cilium.otherPolicies.slice(0, 3).join(', ')}): ` +
-          'simulate one CNI at a time (Kubernetes NetworkPolicies under Cilium are not simulated yet)',
+        `${dir} holds Cilium policies and ${cilium.otherPolicies.length} Calico ${cilium.otherPolicies.length === 1 ? 'policy' : 'policies'} (${cilium.otherPolicies.slice(0, 3).join(', ')}): ` +
+          'simulate one CNI at a time',
       );
     const simulator = new CiliumSimulator(cilium.policies);
     return {

@@ -112,15 +112,56 @@ describe('policy-recommender simulate with Cilium policies', () => {
     expect(stdout).toContain('against 1 Cilium policy');
   });
 
-  test('Cilium policies beside Calico or Kubernetes policies are refused: one CNI at a time', async () => {
+  test('Kubernetes NetworkPolicies beside Cilium policies are decided as Cilium enforces them', async () => {
+    // Cilium's ParseNetworkPolicy (pkg/k8s/network_policy.go): an empty namespaceSelector is every
+    // namespace; the allow rules of both kinds are one union at the selected pod.
     await writeFile(
       join(dir, 'policies', 'k8s.yaml'),
-      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: { name: deny-all, namespace: db }\nspec: { podSelector: {} }\n',
+      [
+        'apiVersion: networking.k8s.io/v1',
+        'kind: NetworkPolicy',
+        'metadata: { name: allow-batch, namespace: db }',
+        'spec:',
+        '  podSelector: { matchLabels: { app: postgres } }',
+        '  ingress:',
+        '    - from: [{ namespaceSelector: {}, podSelector: { matchLabels: { app: batch } } }]',
+        '      ports: [{ port: 5432 }]',
+        '',
+      ].join('\n'),
+    );
+    const { code, stdout, stderr } = await cli(
+      'simulate',
+      '--flows',
+      join(dir, 'flows.json'),
+      '--policies',
+      join(dir, 'policies'),
+      '--now',
+      NOW,
+    );
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain('against 2 Cilium policies');
+    expect(tableRows(stdout).filter((row) => row[3] === 'shop/batch-7c9d8f6b5-*')).toEqual([
+      [
+        'allowed',
+        'ingress',
+        'db/postgres-5d7f9c8b6-*',
+        'shop/batch-7c9d8f6b5-*',
+        'TCP',
+        '5432',
+        '1',
+        'db/allow-batch (NetworkPolicy) Allow',
+      ],
+    ]);
+  });
+
+  test('Cilium policies beside Calico policies are refused: one CNI at a time', async () => {
+    await writeFile(
+      join(dir, 'policies', 'calico.yaml'),
+      'apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: { name: deny-all, namespace: db }\nspec: { selector: all() }\n',
     );
     const { code, stderr } = await cli('simulate', '--flows', join(dir, 'flows.json'), '--policies', join(dir, 'policies'), '--now', NOW);
     expect(code).toBe(1);
-    expect(stderr).toContain(
-      'holds Cilium policies and 1 Calico or Kubernetes policy (NetworkPolicy db/deny-all): simulate one CNI at a time',
-    );
+    expect(stderr).toContain('holds Cilium policies and 1 Calico policy (NetworkPolicy db/deny-all): simulate one CNI at a time');
   });
 });

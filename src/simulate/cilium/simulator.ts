@@ -13,7 +13,8 @@ const MAX_CACHED = 100_000;
 const VERDICTS: Readonly<Record<LegVerdict['verdict'], VerdictKind>> = { allowed: 'allowed', denied: 'denied', unknown: 'indeterminate' };
 
 function ciliumPolicyLabel(policy: PolicyRef): string {
-  return policy.namespace === null ? `${policy.name} (clusterwide)` : `${policy.namespace}/${policy.name}`;
+  if (policy.namespace === null) return `${policy.name} (clusterwide)`;
+  return policy.kind === 'NetworkPolicy' ? `${policy.namespace}/${policy.name} (NetworkPolicy)` : `${policy.namespace}/${policy.name}`;
 }
 
 export class CiliumSimulator {
