@@ -143,6 +143,18 @@ describe('kubernetes flavour', () => {
   });
 });
 
+describe('calico flavour', () => {
+  // The same masked form (network-sets.ts knownNets): a rule's nets must be masked CIDRs
+  // (libcalico-go/lib/validator/v3/validator.go, the `net` tag), while a set may list an address.
+  test('a set approximated by its nets (no labels) writes them masked, one family per rule', async () => {
+    const plan = await run([egress('shop', networkSet('feeds', null, '203.0.113.9'), { port: 443 })], { tree });
+    expect(policyOf(plan.tree, 'shop').spec.egress.map((r: { destination: unknown }) => r.destination)).toEqual([
+      { nets: ['203.0.113.0/24', '198.51.100.7/32'], ports: [443] },
+      { nets: ['2001:db8::/32'], ports: [443] },
+    ]);
+  });
+});
+
 describe('cilium flavour', () => {
   const cilium = config({ flavor: 'cilium' });
   const first = () => run(records, { config: cilium, tree, networkSets: CLUSTER_SETS });

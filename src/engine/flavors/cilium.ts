@@ -17,8 +17,8 @@
 //   `k8s:io.kubernetes.pod.namespace` (pkg/k8s/apis/cilium.io/utils/utils.go getEndpointSelector,
 //   v1.16.0 and main: a selector without it means the policy's own namespace) and the workload's
 //   stable labels as `k8s:` keys (pkg/labels/labels.go, sources);
-// - addresses (Calico's `pub`/`pvt`, Hubble's world addresses): `toCIDRSet`/`fromCIDRSet` with
-//   `except` (pkg/policy/api/cidr.go CIDRRule, v1.16.0); CIDR rules never select pods or nodes
+// - addresses (Calico's `pub`/`pvt`, Hubble's world addresses, a Calico network set's known nets):
+//   `toCIDRSet`/`fromCIDRSet` with `except` (pkg/policy/api/cidr.go CIDRRule, v1.16.0); CIDR rules never select pods or nodes
 //   (pkg/policy/types/selector.go, main; docs security/policy/language.rst);
 // - domains: `toFQDNs` matchName/matchPattern (pkg/policy/api/fqdn.go, v1.16.0), with the DNS rule
 //   that makes them work: egress to kube-dns on 53/UDP and 53/TCP with `rules.dns: [{matchPattern: "*"}]`
