@@ -115,3 +115,28 @@ export function networkSetNet(text: unknown): Cidr | null {
 export function calicoNetVersion(cidr: Cidr): 4 | 6 {
   return cidr.version === 6 && cidr.bits >> 32n === 0xffffn ? 4 : cidr.version;
 }
+
+/** A network in its masked form: the network address (IPv6 compressed, RFC 5952) and its prefix. */
+export function formatCidr(cidr: Cidr): string {
+  if (cidr.version === 4) {
+    const octets = [24n, 16n, 8n, 0n].map((shift) => String((cidr.bits >> shift) & 0xffn));
+    return `${octets.join('.')}/${cidr.prefix}`;
+  }
+  const groups = Array.from({ length: 8 }, (_, i) => Number((cidr.bits >> BigInt(112 - 16 * i)) & 0xffffn));
+  // RFC 5952: the longest run of two or more zero groups (the first of equals) becomes `::`.
+  let best = { start: -1, length: 1 };
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > best.length) best = { start: i, length: j - i };
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  const text =
+    best.start === -1 ? hex.join(':') : `${hex.slice(0, best.start).join(':')}::${hex.slice(best.start + best.length).join(':')}`;
+  return `${text}/${cidr.prefix}`;
+}

@@ -16,7 +16,7 @@
 //   ConvertK8sResourceToCalicoResource and list_pager.go pagedList, release-v3.30 and release-v3.33).
 
 import { isDnsLabel, isDnsSubdomain } from '../calico/names.ts';
-import { type Cidr, parseCidr } from '../calico/nets.ts';
+import { formatCidr, parseCidr } from '../calico/nets.ts';
 import { type CalicoVersionReading, calicoReleaseOfVersion } from '../calico/release.ts';
 import { at, validLabels } from './items.ts';
 
@@ -162,28 +162,4 @@ function canonicalNet(text: string, bareAddress: boolean): string | null {
   if (text.includes('%')) return null;
   const cidr = parseCidr(text);
   return cidr === null ? null : formatCidr(cidr);
-}
-
-function formatCidr(cidr: Cidr): string {
-  if (cidr.version === 4) {
-    const octets = [24n, 16n, 8n, 0n].map((shift) => String((cidr.bits >> shift) & 0xffn));
-    return `${octets.join('.')}/${cidr.prefix}`;
-  }
-  const groups = Array.from({ length: 8 }, (_, i) => Number((cidr.bits >> BigInt(112 - 16 * i)) & 0xffffn));
-  // RFC 5952: the longest run of two or more zero groups (the first of equals) becomes `::`.
-  let best = { start: -1, length: 1 };
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > best.length) best = { start: i, length: j - i };
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  const text =
-    best.start === -1 ? hex.join(':') : `${hex.slice(0, best.start).join(':')}::${hex.slice(best.start + best.length).join(':')}`;
-  return `${text}/${cidr.prefix}`;
 }

@@ -9,8 +9,8 @@ export type Direction = 'ingress' | 'egress';
 export const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
 
 /** Calico's rule categories, in the order their rules appear in a policy. */
-export type Category = 'Domains' | 'Service' | 'Namespace' | 'NetworkSet' | 'Entity' | 'Private' | 'Public';
-export const CATEGORY_ORDER: readonly Category[] = ['Domains', 'Service', 'Namespace', 'NetworkSet', 'Entity', 'Private', 'Public'];
+export type Category = 'Domains' | 'Service' | 'Namespace' | 'NetworkSet' | 'Entity' | 'Nets' | 'Private' | 'Public';
+export const CATEGORY_ORDER: readonly Category[] = ['Domains', 'Service', 'Namespace', 'NetworkSet', 'Entity', 'Nets', 'Private', 'Public'];
 
 /**
  * In-cluster ends that are no pod, as Cilium names them (its reserved identities,
@@ -34,6 +34,12 @@ export type Peer =
   | { readonly category: 'NetworkSet'; readonly name: string; readonly namespace: string | null; readonly labels?: Labels }
   /** A node, the API server, or another of Cilium's in-cluster entities (see PeerEntity). */
   | { readonly category: 'Entity'; readonly entity: PeerEntity }
+  /**
+   * The addresses of these nets (masked CIDRs, IPv4 and IPv6 alike): how the flavours without
+   * network sets (kubernetes, cilium) write a set whose nets are known (flavors/set-addresses.ts).
+   * Never learned from flows.
+   */
+  | { readonly category: 'Nets'; readonly nets: readonly string[] }
   /** What Felix reports as `pvt`: RFC 1918 (IPv4 only); with ipv6 the IPv6 unique-local range (an address known to be in it). */
   | { readonly category: 'Private'; readonly ipv6?: true }
   /**
@@ -135,6 +141,8 @@ export function peerKey(peer: Peer): string {
       return peer.namespace === null ? `globalnetworkset:${peer.name}` : `networkset:${peer.namespace}/${peer.name}`;
     case 'Entity':
       return `entity:${peer.entity}`;
+    case 'Nets':
+      return `nets:${peer.nets.join(',')}`;
     case 'Private':
       return peer.ipv6 ? 'private-ipv6' : 'private';
     case 'Public':

@@ -4,6 +4,7 @@
 // gives it (see src/calico/labels.ts); where they are unknown, a rule can only approximate it.
 
 import { NAMESPACE_LABEL } from '../calico/labels.ts';
+import { formatCidr, networkSetNet } from '../calico/nets.ts';
 import type { Labels } from '../calico/selector.ts';
 
 export interface NetworkSetFacts {
@@ -36,6 +37,19 @@ export function networkSetDirectory(...sources: readonly (readonly NetworkSetFac
     }
   }
   return { get: (namespace, name) => byKey.get(setKey(namespace, name)) };
+}
+
+/**
+ * A set's nets as rules write them, or null when unknown or empty: each in its masked form (a set
+ * may list an address, or a CIDR with host bits, which a rule's `nets` and a NetworkPolicy's
+ * `ipBlock.cidr` refuse), once, in the set's order; entries Felix cannot parse are left out, as
+ * the syncer leaves them out of the set Felix sees (libcalico-go/lib/backend/syncersv1/updateprocessors/
+ * networksetprocessor.go, ParseCIDROrIP then `continue`, release-v3.31).
+ */
+export function knownNets(sets: NetworkSetDirectory, namespace: string | null, name: string): string[] | null {
+  const listed = sets.get(namespace, name)?.nets ?? [];
+  const nets = [...new Set(listed.map(networkSetNet).flatMap((cidr) => (cidr === null ? [] : [formatCidr(cidr)])))];
+  return nets.length > 0 ? nets : null;
 }
 
 /** A set's own labels from a label map as Calico holds it (the namespace label removed). */

@@ -125,7 +125,7 @@ export function networkSetEndpoint(name: string, namespace: string | null, own: 
 }
 
 /** An address that is no endpoint's (`pvt`, `pub`): selectors never match it. */
-function networkEndpoint(name: string, address: Address): Endpoint {
+export function networkEndpoint(name: string, address: Address): Endpoint {
   return {
     ...endpointBase('net', name, null, address),
     selectable: false,

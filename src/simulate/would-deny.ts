@@ -164,6 +164,9 @@ export function peerEnd(peer: Peer, seen: number): { end: FlowEnd; destService: 
       const end: FlowEnd = { type: 'ns', name: peer.name, namespace: peer.namespace, labels, ip: null, ...addressClass(seen) };
       return { end, destService: null, destDomains: [] };
     }
+    case 'Nets':
+      // Not learned (a flavour's stand-in for a network set): what holds for any address.
+      return { end: network('nets'), destService: null, destDomains: [] };
     case 'Private':
       return { end: network('pvt', peer.ipv6 ? 6 : 4), destService: null, destDomains: [] };
     case 'Public':

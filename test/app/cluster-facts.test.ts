@@ -96,4 +96,30 @@ describe('the cluster as its API describes it', () => {
       "calicoVersion says 3.31, but the cluster runs Calico 3.32: the cluster's release is followed",
     );
   });
+  test('kubernetes flavour: a network set known by its nets only is allowed at exactly those nets (ipBlocks), and the PR says so', async () => {
+    cluster('v3.32.1', ['10.244.0.0/16']);
+    // No labels, nets with host bits and a bare address: written in their masked form.
+    server.setCalicoItems('projectcalico.org', 'globalnetworksets', [
+      {
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'GlobalNetworkSet',
+        metadata: meta('vendors'),
+        spec: { nets: ['203.0.113.9/24', '2001:db8::1'] },
+      },
+    ]);
+    h = await AppHarness.start({
+      config: `${CONFIG}\nflavor: kubernetes`,
+      clusterContext: () => new KubernetesClusterContext(server.kubeConfig()),
+    });
+    await h.see({ namespace: 'shop', direction: 'egress', peer: 'ns-set:vendors', port: 8443 });
+    await h.run('first');
+    const branch = branchName('prod', 'shop');
+    const policy = parse(h.repo.file(branch, SHOP)!) as { spec: { egress: unknown[] } };
+    expect(policy.spec.egress).toEqual([
+      { to: [{ ipBlock: { cidr: '203.0.113.0/24' } }, { ipBlock: { cidr: '2001:db8::1/128' } }], ports: [{ protocol: 'TCP', port: 8443 }] },
+    ]);
+    expect(h.repo.pullRequestFor(branch)!.body.replaceAll('\\', '')).toContain(
+      'globalnetworkset:vendors (TCP 8443) is allowed to the addresses of the set (203.0.113.0/24, 2001:db8::1/128): Kubernetes policy cannot select a network set',
+    );
+  });
 });

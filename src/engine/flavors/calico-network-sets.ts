@@ -11,8 +11,8 @@ import { type Labels, selectorEquals, selectorOfLabelSets, selectorOfLabels } fr
 import type { EntityRule } from '../../calico/types.ts';
 import { chunk } from '../../util/chunk.ts';
 import { type Evidence, type Peer, SAW_NO_IP, SAW_PRIVATE_IP, SAW_PRIVATE_IPV6, SAW_PUBLIC_IP, SAW_PUBLIC_IPV6 } from '../model.ts';
-import type { NetworkSetDirectory } from '../network-sets.ts';
-import { listNets } from './describe-peer.ts';
+import { knownNets, type NetworkSetDirectory } from '../network-sets.ts';
+import { setAddresses } from './describe-peer.ts';
 
 type NetworkSetPeer = Extract<Peer, { category: 'NetworkSet' }>;
 
@@ -61,13 +61,13 @@ export function setTarget(peer: NetworkSetPeer, evidence: Evidence, sets: Networ
     knownLabels(peer, sets) === null
       ? 'its labels are not known'
       : `a selector of its labels would be longer than the ${MAX_SELECTOR_CHARS} characters Calico accepts`;
-  const nets = sets.get(peer.namespace, peer.name)?.nets;
-  if (nets !== undefined && nets !== null && nets.length > 0) {
+  const nets = knownNets(sets, peer.namespace, peer.name);
+  if (nets !== null) {
     const v4 = nets.filter((n) => !isIPv6Cidr(n));
     const v6 = nets.filter(isIPv6Cidr);
     // Calico's validator refuses IPv4 and IPv6 nets in one rule; the CRDs hold MAX_NETS to a rule.
     const remotes = [v4, v6].flatMap((list) => chunk(list, MAX_NETS)).map((part) => ({ nets: part }));
-    return { by: 'nets', remotes, allows: `the addresses of the set (${listNets(nets)})`, why };
+    return { by: 'nets', remotes, allows: setAddresses(nets), why };
   }
   return { ...addressTarget(evidence.remoteIps), why };
 }

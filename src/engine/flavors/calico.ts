@@ -430,6 +430,9 @@ function remoteFor(peers: readonly Peer[], namespace: string, networkSets: Netwo
     case 'Entity':
       // Learned for the cilium flavour only (LearnContext.entities).
       throw new Error(`Calico policies name no Cilium entity (${first.entity})`);
+    case 'Nets':
+      // The flavours without network sets only: Calico's select a set themselves (calico-network-sets.ts).
+      throw new Error('Calico policies reach a network set through setTarget, never as bare nets');
   }
 }
 

@@ -17,8 +17,8 @@
 //   `k8s:io.kubernetes.pod.namespace` (pkg/k8s/apis/cilium.io/utils/utils.go getEndpointSelector,
 //   v1.16.0 and main: a selector without it means the policy's own namespace) and the workload's
 //   stable labels as `k8s:` keys (pkg/labels/labels.go, sources);
-// - addresses (Calico's `pub`/`pvt`, Hubble's world addresses): `toCIDRSet`/`fromCIDRSet` with
-//   `except` (pkg/policy/api/cidr.go CIDRRule, v1.16.0); CIDR rules never select pods or nodes
+// - addresses (Calico's `pub`/`pvt`, Hubble's world addresses, a Calico network set's known nets):
+//   `toCIDRSet`/`fromCIDRSet` with `except` (pkg/policy/api/cidr.go CIDRRule, v1.16.0); CIDR rules never select pods or nodes
 //   (pkg/policy/types/selector.go, main; docs security/policy/language.rst);
 // - domains: `toFQDNs` matchName/matchPattern (pkg/policy/api/fqdn.go, v1.16.0), with the DNS rule
 //   that makes them work: egress to kube-dns on 53/UDP and 53/TCP with `rules.dns: [{matchPattern: "*"}]`
@@ -50,6 +50,7 @@ import {
   peerKey,
 } from '../model.ts';
 import { namespacePolicyName, workloadPolicyName } from '../naming.ts';
+import { type NetworkSetDirectory, NO_NETWORK_SETS } from '../network-sets.ts';
 import type { Workload } from '../workloads.ts';
 import { describePeers } from './describe-peer.ts';
 import {
@@ -61,8 +62,8 @@ import {
   type RuleIdentity,
   type RuleSummary,
 } from './flavor.ts';
-import { setAddressPeers } from './kubernetes.ts';
 import { recordedRuleKeys, ruleKey, withRuleRecord } from './provenance-annotation.ts';
+import { readNetsPeer, setAddressTarget } from './set-addresses.ts';
 
 const CILIUM_API_VERSION = 'cilium.io/v2';
 /** `k8s:io.kubernetes.pod.namespace`: the peer's namespace, written out even for the policy's own. */
@@ -92,6 +93,8 @@ interface CiliumShape {
 
 export interface CiliumFlavorOptions {
   readonly ipFamilies?: readonly IpFamily[];
+  /** What is known of Calico's network sets: a set whose nets are known is allowed exactly at them. */
+  readonly networkSets?: NetworkSetDirectory;
 }
 
 /** A stand-in policy the typed rules are read in (only its namespace matters to a rule). */
@@ -123,7 +126,7 @@ export function typed(rule: unknown, direction: Direction, namespace: string): P
   return result;
 }
 
-export function ciliumFlavor({ ipFamilies = ['IPv4'] }: CiliumFlavorOptions = {}): PolicyFlavor {
+export function ciliumFlavor({ ipFamilies = ['IPv4'], networkSets = NO_NETWORK_SETS }: CiliumFlavorOptions = {}): PolicyFlavor {
   const recognise = (rule: unknown, ctx: Pick<RuleContext, 'direction' | 'namespace'>): CiliumShape | null => {
     const entry = typed(rule, ctx.direction, ctx.namespace);
     if (entry === null) return null;
@@ -191,18 +194,23 @@ export function ciliumFlavor({ ipFamilies = ['IPv4'] }: CiliumFlavorOptions = {}
             ),
           ];
         case 'NetworkSet':
-          // Calico's network sets do not exist in Cilium: the classes of addresses they were seen at.
-          return setAddressPeers(evidence.remoteIps, ipFamilies).map((peer) => ({ ...observed, atom: { ...atom, peer } }));
+          // Calico's network sets do not exist in Cilium: the set's nets, else the classes of addresses it was seen at.
+          return setAddressTarget(atom.peer, evidence.remoteIps, networkSets, ipFamilies).peers.map((peer) => ({
+            ...observed,
+            atom: { ...atom, peer },
+          }));
         default:
           return [observed];
       }
     },
 
     approximation(observed) {
-      const { atom } = observed;
+      const { atom, evidence } = observed;
       const notes: string[] = [];
       if (atom.peer.category === 'NetworkSet') {
-        notes.push(`${peerKey(atom.peer)} is allowed at the addresses it was seen at: Cilium has no network sets`);
+        const { allows } = setAddressTarget(atom.peer, evidence.remoteIps, networkSets, ipFamilies);
+        const traffic = `${protocolName(atom.protocol)}${atom.port === null ? '' : ` ${atom.port}`}`;
+        notes.push(`${peerKey(atom.peer)} (${traffic}) is allowed to ${allows}: Cilium has no network sets`);
       }
       if (atom.peer.category === 'Service') {
         notes.push(
@@ -395,6 +403,9 @@ const sameWorkload = (a: Workload, b: Workload) => a.namespace === b.namespace &
 
 /** What Felix reports as `pvt` / `pub` (felix/collector/types/endpoint/endpoint.go getSubnetType, release-v3.31). */
 function cidrSet(peer: Peer): { cidr: string; except?: string[] }[] {
+  // A network set's nets: one entry each (pkg/policy/api/cidr.go CIDRRule; IPv4 and IPv6 may
+  // share a CIDR set, and no MaxItems bounds it, pkg/policy/api/egress.go, v1.16.0 and main).
+  if (peer.category === 'Nets') return peer.nets.map((cidr) => ({ cidr }));
   if (peer.category === 'Private') return (peer.ipv6 ? PRIVATE_NETS_V6 : PRIVATE_NETS).map((cidr) => ({ cidr }));
   if (peer.category !== 'Public') throw new Error(`no CIDR set for ${peerKey(peer)}`);
   // Public: IPv4 outside RFC 1918; every IPv6 address (getSubnetType checks only the IPv4 ranges).
@@ -412,6 +423,7 @@ function l3(direction: Direction, peers: readonly Peer[]): PlainObject {
           return { matchLabels: { [NAMESPACE_KEY]: (p as { namespace: string }).namespace, ...(pods ? podLabels(pods) : {}) } };
         }),
       };
+    case 'Nets':
     case 'Private':
     case 'Public':
       return { [to ? 'toCIDRSet' : 'fromCIDRSet']: peers.flatMap(cidrSet) };
@@ -505,6 +517,10 @@ function shapeOf(entry: PeerRule): CiliumShape | null {
         )
           peers = candidate;
       }
+      if (peers === null) {
+        const nets = readNetsPeer(entry.cidrSet!.map((c) => ('cidr' in c && c.except.length === 0 ? c.cidr : null)));
+        if (nets !== null) peers = [nets];
+      }
       break;
     case 'entities':
       peers = entry.entities!.map((e): Peer | null =>
@@ -588,6 +604,9 @@ function entryCovers(entry: PeerRule, peer: Peer, protocol: Protocol, port: numb
         return { kind: 'ip', ip: REPRESENTATIVE[peer.category === 'Domains' ? 'public' : peerKey(peer)]! };
       case 'Entity':
         return { kind: 'entity', entity: peer.entity, ip: null };
+      case 'Nets':
+        // The network address of its first net (the L3 check below covers every net).
+        return { kind: 'ip', ip: peer.nets[0]!.slice(0, peer.nets[0]!.indexOf('/')) };
       default:
         return null;
     }
@@ -596,6 +615,7 @@ function entryCovers(entry: PeerRule, peer: Peer, protocol: Protocol, port: numb
   if (l3Given) {
     const all = entry.entities?.includes('all') === true;
     switch (peer.category) {
+      case 'Nets':
       case 'Private':
       case 'Public':
         if (!all && !(entry.entities?.includes('world') === true) && !cidrSetCovers(entry, peer)) return false;

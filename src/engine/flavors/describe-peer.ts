@@ -20,6 +20,8 @@ export function describePeer(peer: Peer): string {
       return peer.namespace === null ? `global network set ${peer.name}` : `network set ${peer.namespace}/${peer.name}`;
     case 'Entity':
       return `Cilium's ${peer.entity} entity`;
+    case 'Nets':
+      return `any address in ${listNets(peer.nets)}`;
     case 'Private':
       return peer.ipv6
         ? `any unique-local IPv6 address (${PRIVATE_NETS_V6.join(', ')}), pods and nodes included`
@@ -51,6 +53,11 @@ export function describeNets(entity: { readonly nets?: unknown; readonly notNets
 const LISTED_NETS = 10;
 
 /** A list of nets for people: the first ten, then how many more (a network set may hold thousands). */
-export function listNets(nets: readonly string[]): string {
+function listNets(nets: readonly string[]): string {
   return nets.length <= LISTED_NETS ? nets.join(', ') : `${nets.slice(0, LISTED_NETS).join(', ')} and ${nets.length - LISTED_NETS} more`;
+}
+
+/** What a rule written for a network set's nets allows (the PR warning of every flavour that writes them). */
+export function setAddresses(nets: readonly string[]): string {
+  return `the addresses of the set (${listNets(nets)})`;
 }

@@ -20,25 +20,14 @@ import { compileKubernetesRule } from '../../simulate/policy-set.ts';
 import { deepEqual, hasOnlyKeys, isPlainObject } from '../../util/plain.ts';
 import { stagedNote } from '../enforce.ts';
 import { publicPeers } from '../learn.ts';
-import {
-  type Category,
-  categoryRank,
-  compareStrings,
-  type ObservedAtom,
-  type Peer,
-  peerKey,
-  SAW_NO_IP,
-  SAW_PRIVATE_IP,
-  SAW_PRIVATE_IPV6,
-  SAW_PUBLIC_IP,
-  SAW_PUBLIC_IPV6,
-} from '../model.ts';
+import { type Category, categoryRank, compareStrings, type ObservedAtom, type Peer, peerKey } from '../model.ts';
 import { namespacePolicyName } from '../naming.ts';
-import { NO_NETWORK_SETS } from '../network-sets.ts';
+import { type NetworkSetDirectory, NO_NETWORK_SETS } from '../network-sets.ts';
 import { describePeers } from './describe-peer.ts';
 import { madeRule, NEW_FILE_ORIGIN, type PolicyFlavor, type RuleContext, type RuleIdentity, type RuleSummary } from './flavor.ts';
 import { recordedRuleKeys, ruleKey, withRuleRecord } from './provenance-annotation.ts';
 import { ruleInterpreter } from './rule-decides.ts';
+import { describeAddressPeer, readNetsPeer, setAddressTarget } from './set-addresses.ts';
 
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 /** The port entries we write: a protocol always, a number when known (no names, no ranges). */
@@ -56,9 +45,14 @@ interface KubernetesShape {
 export interface KubernetesFlavorOptions {
   /** Where a flow record gives no address, public traffic is public in each of these. */
   readonly ipFamilies?: readonly IpFamily[];
+  /** What is known of network sets: a set whose nets are known is allowed exactly at them. */
+  readonly networkSets?: NetworkSetDirectory;
 }
 
-export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOptions = {}): PolicyFlavor<KubernetesRule> {
+export function kubernetesFlavor({
+  ipFamilies = ['IPv4'],
+  networkSets = NO_NETWORK_SETS,
+}: KubernetesFlavorOptions = {}): PolicyFlavor<KubernetesRule> {
   const peersField = (ctx: { direction: string }) => (ctx.direction === 'egress' ? 'to' : 'from');
   const publicAtoms = (observed: ObservedAtom, domains?: readonly string[]): ObservedAtom[] =>
     publicPeers(ipFamilies).map((peer) => ({ ...observed, atom: { ...observed.atom, peer }, ...(domains ? { domains } : {}) }));
@@ -109,8 +103,11 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
         case 'Service':
           return publicAtoms(observed);
         case 'NetworkSet':
-          // Kubernetes policy cannot select a network set: the classes of addresses it was seen at.
-          return setAddressPeers(evidence.remoteIps, ipFamilies).map((peer) => ({ ...observed, atom: { ...atom, peer } }));
+          // Kubernetes policy cannot select a network set: its nets, else the classes of addresses it was seen at.
+          return setAddressTarget(atom.peer, evidence.remoteIps, networkSets, ipFamilies).peers.map((peer) => ({
+            ...observed,
+            atom: { ...atom, peer },
+          }));
         default:
           return [observed];
       }
@@ -132,8 +129,8 @@ export function kubernetesFlavor({ ipFamilies = ['IPv4'] }: KubernetesFlavorOpti
           );
           break;
         case 'NetworkSet': {
-          const where = setAddressPeers(evidence.remoteIps, ipFamilies).map(describeAddressPeer).join(' and ');
-          notes.push(`${peerKey(atom.peer)} (${traffic}) is allowed to ${where}: Kubernetes policy cannot select a network set`);
+          const { allows } = setAddressTarget(atom.peer, evidence.remoteIps, networkSets, ipFamilies);
+          notes.push(`${peerKey(atom.peer)} (${traffic}) is allowed to ${allows}: Kubernetes policy cannot select a network set`);
           break;
         }
       }
@@ -245,6 +242,11 @@ function renderPeers(peer: Peer): NetworkPolicyPeer[] | null {
   switch (peer.category) {
     case 'Namespace':
       return [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: peer.namespace } } }];
+    case 'Nets':
+      // One peer per net: Calico converts each ipBlock peer to a rule of its own with `nets: [cidr]`
+      // (libcalico-go/lib/backend/k8s/conversion/conversion.go k8sRuleToCalico, k8sPeerToCalicoFields,
+      // release-v3.30 to main), so neither MAX_NETS nor one IP family per rule constrains the list.
+      return peer.nets.map((cidr) => ({ ipBlock: { cidr } }));
     case 'Private':
       return (peer.ipv6 ? PRIVATE_NETS_V6 : PRIVATE_NETS).map((cidr) => ({ ipBlock: { cidr } }));
     case 'Public':
@@ -254,23 +256,6 @@ function renderPeers(peer: Peer): NetworkPolicyPeer[] | null {
     default:
       return null;
   }
-}
-
-/** The address peers standing for a network set seen at these addresses (SAW_* bits). */
-export function setAddressPeers(seen: number, families: readonly IpFamily[]): Peer[] {
-  const peers: Peer[] = [];
-  const unknown = (seen & SAW_NO_IP) !== 0 || seen === 0;
-  if (unknown || seen & SAW_PRIVATE_IP) peers.push({ category: 'Private' });
-  if (unknown || seen & SAW_PUBLIC_IP) peers.push({ category: 'Public' });
-  if ((unknown && families.includes('IPv6')) || seen & SAW_PUBLIC_IPV6) peers.push({ category: 'Public', ipv6: true });
-  else if (seen & SAW_PRIVATE_IPV6) peers.push({ category: 'Private', ipv6: true });
-  return peers;
-}
-
-function describeAddressPeer(peer: Peer): string {
-  if (peer.category === 'Private') return peer.ipv6 ? `${PRIVATE_NETS_V6.join(', ')}` : `the private ranges (${PRIVATE_NETS.join(', ')})`;
-  if (peer.category === 'Public') return peer.ipv6 ? 'any IPv6 address' : `any public IPv4 address (outside ${PRIVATE_NETS.join(', ')})`;
-  return peerKey(peer);
 }
 
 /**
@@ -317,6 +302,8 @@ function readShape(rule: KubernetesRule, field: 'to' | 'from'): KubernetesShape 
   ] as const) {
     if (cidrs.length === nets.length && nets.every((n) => cidrs.includes(n))) return { category: 'Private', peers: [peer], ports };
   }
+  const nets = readNetsPeer(cidrs);
+  if (nets !== null) return { category: 'Nets', peers: [nets], ports };
   const names = peers.map(namespaceOnlyPeer);
   if (names.every((n): n is string => n !== null)) {
     return { category: 'Namespace', peers: names.map((namespace) => ({ category: 'Namespace', namespace })), ports };

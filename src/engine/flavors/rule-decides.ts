@@ -8,7 +8,8 @@
 // - a remote pod's labels are unknown, but for a workload's stable labels (microsegmentation) and
 //   those Calico assigns; namespace labels are the context's, complete only with cluster context;
 // - a network set has its own labels (when known) and the namespace label, and its nets when the
-//   directory knows them;
+//   directory knows them; the nets a flavour without network sets writes for one are some address
+//   in them that no selector matches;
 // - private and public peers lie in Felix's address classes, domains and services in `pub` (the
 //   flow the simulator makes of an observation, would-deny.ts peerEnd); HTTP, ICMP types and
 //   source ports are unknown.
@@ -24,6 +25,7 @@ import {
   endpointOf,
   type Family,
   type NetworkSetSource,
+  networkEndpoint,
   networkSetEndpoint,
   workloadEndpoint,
 } from '../../simulate/endpoint.ts';
@@ -152,6 +154,11 @@ function remoteEndpoint(peer: Peer, networkSets: NetworkSetDirectory): Endpoint 
           ? { kind: 'within', ranges: nets, what: `an address of network set ${peer.name}` }
           : { kind: 'unknown', what: `the addresses of network set ${peer.name}` };
       return networkSetEndpoint(peer.name, peer.namespace, setLabels(peer, networkSets), address);
+    }
+    case 'Nets': {
+      // A network set's nets (set-addresses.ts): some address in them, no endpoint a selector matches.
+      const ranges = peer.nets.map((n) => parseCidr(n)).filter((c) => c !== null);
+      return networkEndpoint('nets', { kind: 'within', ranges, what: `an address in ${peer.nets.join(', ')}` });
     }
     default:
       return null;
