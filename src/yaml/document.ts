@@ -11,6 +11,7 @@ import {
   type Node,
   type Pair,
   type ParsedNode,
+  parse,
   parseAllDocuments,
   parseDocument,
   Scalar,
@@ -37,11 +38,16 @@ const withoutBase60 = (tags: Tags): Tags =>
  */
 const foldedLines = new WeakMap<Scalar, { readonly value: string; readonly lines: readonly string[] }>();
 
-/** The YAML string tag, writing an unchanged folded scalar on the lines it was read from. */
+/**
+ * The YAML string tag, writing an unchanged folded scalar on the lines it was read from, and
+ * quoting a string that YAML 1.2 would read as something else: kustomize (kyaml, on go-yaml v3)
+ * reads 1.2, where `0o7` is the number 7, a namespace name in 1.1.
+ */
 const keepFoldedLines: ScalarTag = {
   ...stringTag,
   stringify(item, ctx, onComment, onChompKeep) {
     const out = stringTag.stringify!(item, ctx, onComment, onChompKeep);
+    if (typeof item.value === 'string' && out === item.value && /^[-+.0-9]/.test(out) && !readsAsString12(out)) return JSON.stringify(out);
     const kept = item instanceof Scalar ? foldedLines.get(item) : undefined;
     if (kept === undefined || item.value !== kept.value || !out.startsWith('>')) return out;
     const headerEnd = out.indexOf('\n');
@@ -53,6 +59,14 @@ const keepFoldedLines: ScalarTag = {
     return value === kept.value ? candidate : out;
   },
 };
+
+function readsAsString12(plain: string): boolean {
+  try {
+    return typeof parse(plain, { version: '1.2' }) === 'string';
+  } catch {
+    return true;
+  }
+}
 
 const customTags = (tags: Tags): Tags => withoutBase60(tags).map((tag) => (tag === stringTag ? keepFoldedLines : tag));
 const PARSE = { version: '1.1', customTags, maxAliasCount: 10, uniqueKeys: true } as const;
@@ -138,7 +152,7 @@ function detectStyle(text: string): { indentSeq: boolean; indent: number; crlf: 
 
 /** A new document for a plain value, rendered the way updated documents are. */
 function newDocument(value: unknown): Document {
-  return new Document(value, { version: '1.1' });
+  return new Document(value, { version: '1.1', customTags });
 }
 
 /** The text of a new file holding `value`, with an optional comment at the top. */

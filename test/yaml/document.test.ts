@@ -1,8 +1,11 @@
+// What we write back of people's YAML, and how it reads elsewhere.
+//
 // A person's folded block scalars (`>`, YAML 1.2.2 §8.1.3) keep the lines they were written on
 // when we write their file back: we write with lineWidth 0, which would otherwise join them.
 import { describe, expect, test } from '@jest/globals';
 import { parse } from 'yaml';
-import { parseYamlFile, patchDocument, stringifyDocuments } from '../../src/yaml/document.ts';
+import { parseYamlFile, patchDocument, renderNewFile, stringifyDocuments } from '../../src/yaml/document.ts';
+import { egress, pub, run } from '../support/engine.ts';
 
 const FILE = `apiVersion: projectcalico.org/v3
 kind: StagedNetworkPolicy
@@ -72,5 +75,26 @@ describe('folded scalars written back', () => {
     });
     const [before, now] = [parse(text), parse(after)];
     expect(now).toEqual({ ...before, c: 2 });
+  });
+});
+
+describe('strings read as strings by YAML 1.1 and 1.2 alike', () => {
+  // We write YAML 1.1 (what kubectl's sigs.k8s.io/yaml reads), but kustomize reads YAML 1.2
+  // (kyaml on go-yaml v3), where `0o7` is an octal number: a valid namespace name would become 7.
+  test('a string 1.2 reads as a number is quoted; others stay plain', () => {
+    const text = renderNewFile({ a: '0o7', b: '0o8', c: 'web', d: '10.0.0.0/8', e: '1-2' });
+    expect(text).toBe('a: "0o7"\nb: 0o8\nc: web\nd: 10.0.0.0/8\ne: 1-2\n');
+    expect(parse(text, { version: '1.2' })).toEqual({ a: '0o7', b: '0o8', c: 'web', d: '10.0.0.0/8', e: '1-2' });
+    const docs = parseYamlFile('a: x\n', 'x.yaml');
+    docs[0]!.set('a', '0o17');
+    expect(stringifyDocuments(docs, 'a: x\n')).toBe('a: "0o17"\n');
+  });
+
+  test('a namespace called 0o7 is written so that YAML 1.2 reads its name', async () => {
+    const { tree } = await run([egress('0o7', pub)]);
+    const path = [...tree.keys()].find((p) => p.endsWith('0o7.yaml'))!;
+    const policy = parse(tree.get(path)!, { version: '1.2' });
+    expect(policy.metadata.namespace).toBe('0o7');
+    for (const [file, text] of tree) if (file.endsWith('kustomization.yaml')) expect(text).not.toMatch(/- 0o7\.yaml\b/);
   });
 });
