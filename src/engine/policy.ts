@@ -1,21 +1,22 @@
 // One policy: the previous policy (the engine's memory) plus observed atoms -> the updated policy
 // object, its rules with their evidence, and warnings. The subject is a whole namespace (namespace
 // isolation) or one workload (microsegmentation): the same machinery, memory and merge for both.
-// Pure: plain objects in and out.
+// Pure: typed documents (policy-document.ts) in and out.
 
 import { appendAll } from '../util/append.ts';
-import { deepEqual, isPlainObject, type PlainObject } from '../util/plain.ts';
+import { deepEqual, type PlainObject } from '../util/plain.ts';
 import type { PolicyFlavor, PolicyRule, PolicySubject, RuleContext } from './flavors/flavor.ts';
 import { mergeDirection } from './merge-rules.ts';
 import { DIRECTIONS, type Direction, type ObservedAtom } from './model.ts';
+import type { PolicyDocument, PolicyMetadata, PolicySpec } from './policy-document.ts';
 import { ANNOTATIONS, LABELS, type Layer, MANAGED_BY } from './provenance.ts';
 import type { RuleReport, Warning } from './report.ts';
 import { workloadKey } from './workloads.ts';
 
 export interface PolicyInput {
   readonly subject: PolicySubject;
-  /** The policy as found in the tree, or null for a new one. */
-  readonly previous: PlainObject | null;
+  /** The policy as found in the tree (parsePolicyDocument), or null for a new one. */
+  readonly previous: PolicyDocument | null;
   readonly observed: readonly ObservedAtom[];
   /** RFC 3339. */
   readonly now: string;
@@ -33,16 +34,11 @@ export interface PolicySettings {
 }
 
 export interface RecommendedPolicy {
-  readonly policy: PlainObject;
+  readonly policy: PolicyDocument;
   /** The rules (or policy types) changed, so lastUpdated moved. */
   readonly rulesChanged: boolean;
   readonly rules: readonly RuleReport[];
   readonly warnings: readonly Warning[];
-}
-
-/** The previous policy is not something the engine can update (reported, never overwritten). */
-export class PolicyShapeError extends Error {
-  override readonly name = 'PolicyShapeError';
 }
 
 /** The policy would hold more than its kind accepts (reported; nothing is written, the file stays as it was). */
@@ -53,16 +49,15 @@ export class PolicyTooLargeError extends Error {
 const TYPE_OF: Readonly<Record<Direction, string>> = { ingress: 'Ingress', egress: 'Egress' };
 
 export function recommendPolicy<R>(input: PolicyInput, flavor: PolicyFlavor<R>, settings: PolicySettings): RecommendedPolicy {
-  const { subject, now } = input;
+  const { subject, now, previous } = input;
   const { namespace, workload } = subject;
   const { maxRules } = settings;
-  const previous = input.previous === null ? null : checkShape(input.previous, flavor);
   // The workload annotation names the workload even where the policy name had to be shortened.
   const annotations: Record<string, string> = workload === undefined ? {} : { [ANNOTATIONS.workload]: `${workload.kind}/${workload.name}` };
-  const policy: PlainObject = previous
+  const policy: PolicyDocument = previous
     ? structuredClone(previous)
     : flavor.skeleton(subject, settings.tier, { labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.layer]: settings.layer }, annotations });
-  const spec = policy['spec'] as PlainObject;
+  const { spec } = policy;
   // A union-of-allows flavour's namespace policy leaves out the workloads with their own policies.
   const reselected = previous !== null && flavor.reselect?.(policy, subject) === true;
 
@@ -89,7 +84,7 @@ export function recommendPolicy<R>(input: PolicyInput, flavor: PolicyFlavor<R>, 
       namespaceLabelsComplete: input.namespaceLabelsComplete,
       ownRuleKeys,
     };
-    const existing = Array.isArray(spec[direction]) ? (spec[direction] as unknown[]) : [];
+    const existing = spec[direction] ?? [];
     // Each rule is read once, here; what is written back is each rule's `raw`.
     const parsed = existing.map((raw) => flavor.parse(raw));
     const atoms = adapted.filter((o) => o.atom.direction === direction);
@@ -133,30 +128,16 @@ export function recommendPolicy<R>(input: PolicyInput, flavor: PolicyFlavor<R>, 
   const typesKey = flavor.typesKey;
   if (typesKey !== null) addPolicyTypes(spec, typesKey, previous === null ? DIRECTIONS : changedDirections);
   // A new policy is written in the conventional order; an existing one keeps the order it has.
-  if (previous === null) policy['spec'] = inConventionalOrder(spec, typesKey);
+  if (previous === null) policy.spec = inConventionalOrder(spec, typesKey);
 
-  const before = previous === null ? null : (previous['spec'] as PlainObject);
+  const before = previous === null ? null : previous.spec;
   const rulesChanged =
     before === null ||
     reselected ||
     DIRECTIONS.some((d) => !deepEqual(withoutNotes(spec[d]), withoutNotes(before[d]))) ||
     (typesKey !== null && !deepEqual(spec[typesKey], before[typesKey]));
-  if (rulesChanged) setAnnotation(policy, ANNOTATIONS.lastUpdated, now);
+  if (rulesChanged) setAnnotation(policy.metadata, ANNOTATIONS.lastUpdated, now);
   return { policy: flavor.finish(policy, previous, now), rulesChanged, rules: reports, warnings };
-}
-
-function checkShape<R>(previous: PlainObject, flavor: PolicyFlavor<R>): PlainObject {
-  const spec = previous['spec'];
-  if (!isPlainObject(spec)) throw new PolicyShapeError('spec is not a mapping');
-  for (const direction of DIRECTIONS) {
-    if (spec[direction] !== undefined && spec[direction] !== null && !Array.isArray(spec[direction])) {
-      throw new PolicyShapeError(`spec.${direction} is not a list`);
-    }
-  }
-  const types = flavor.typesKey === null ? undefined : spec[flavor.typesKey];
-  if (types !== undefined && !Array.isArray(types)) throw new PolicyShapeError(`spec.${flavor.typesKey} is not a list`);
-  if (previous['metadata'] !== undefined && !isPlainObject(previous['metadata'])) throw new PolicyShapeError('metadata is not a mapping');
-  return structuredClone(previous);
 }
 
 /** Rules without the informational domain notes: a new note alone does not change what is allowed. */
@@ -170,7 +151,7 @@ function withoutNotes(rules: unknown): unknown {
   });
 }
 
-function inConventionalOrder(spec: PlainObject, typesKey: string | null): PlainObject {
+function inConventionalOrder(spec: PolicySpec, typesKey: 'types' | 'policyTypes' | null): PolicySpec {
   if (typesKey === null) {
     const { ingress, egress, ...rest } = spec;
     return Object.fromEntries(Object.entries({ ...rest, ingress, egress }).filter(([, v]) => v !== undefined));
@@ -180,9 +161,9 @@ function inConventionalOrder(spec: PlainObject, typesKey: string | null): PlainO
 }
 
 /** Types list the directions that have rules (Calico's rule); existing entries are kept. */
-function addPolicyTypes(spec: PlainObject, key: string, directions: readonly Direction[]): void {
-  const current = (spec[key] as unknown[] | undefined) ?? [];
-  const wanted = directions.filter((d) => Array.isArray(spec[d]) && (spec[d] as unknown[]).length > 0).map((d) => TYPE_OF[d]);
+function addPolicyTypes(spec: PolicySpec, key: 'types' | 'policyTypes', directions: readonly Direction[]): void {
+  const current = spec[key] ?? [];
+  const wanted = directions.filter((d) => (spec[d]?.length ?? 0) > 0).map((d) => TYPE_OF[d]);
   const missing = wanted.filter((t) => !current.includes(t));
   if (missing.length === 0) return;
   const all = [...current, ...missing];
@@ -190,10 +171,9 @@ function addPolicyTypes(spec: PlainObject, key: string, directions: readonly Dir
   spec[key] = spec[key] === undefined ? ['Ingress', 'Egress'].filter((t) => all.includes(t)) : all;
 }
 
-function setAnnotation(policy: PlainObject, key: string, value: string): void {
-  const metadata = ((policy['metadata'] as PlainObject | undefined) ??= {});
-  const annotations = isPlainObject(metadata['annotations']) ? metadata['annotations'] : (metadata['annotations'] = {});
-  annotations[key] = value;
+function setAnnotation(metadata: PolicyMetadata, key: string, value: string): void {
+  metadata.annotations ??= {};
+  metadata.annotations[key] = value;
 }
 
 /** Each observed atom is evidence for the first rule that decides it. */

@@ -6,13 +6,14 @@ import { types } from 'node:util';
 import type { RecommendationConfig } from '../config/recommendation-config.ts';
 import type { PolicyFlavor, PolicySubject } from '../engine/flavors/flavor.ts';
 import type { ObservedAtom } from '../engine/model.ts';
-import { type PolicySettings, PolicyShapeError, PolicyTooLargeError, recommendPolicy } from '../engine/policy.ts';
+import { type PolicySettings, PolicyTooLargeError, recommendPolicy } from '../engine/policy.ts';
+import { type PolicyDocument, PolicyShapeError, type PolicyView, parsePolicyDocument, viewPolicy } from '../engine/policy-document.ts';
 import { ANNOTATIONS, formatTime, parseTime } from '../engine/provenance.ts';
 import type { NamespaceReport, Warning } from '../engine/report.ts';
 import { recommendationStatus } from '../engine/status.ts';
 import type { Inventory, ObjectRef } from '../tree/inventory.ts';
 import type { TreeOverlay } from '../tree/tree.ts';
-import { deepEqual, isPlainObject, type PlainObject } from '../util/plain.ts';
+import { deepEqual } from '../util/plain.ts';
 import { parseYamlFile, patchDocument, renderNewFile, stringifyDocuments } from '../yaml/document.ts';
 
 /** What every policy step of one plan shares. */
@@ -48,7 +49,7 @@ export interface PolicyStep {
 export interface PlannedPolicy {
   readonly report: NamespaceReport;
   /** The policy as it now stands (null when it was skipped). */
-  readonly policy: PlainObject | null;
+  readonly policy: PolicyDocument | null;
 }
 
 export function planPolicy(step: PolicyStep, run: PlanRun): PlannedPolicy {
@@ -80,13 +81,14 @@ export function planPolicy(step: PolicyStep, run: PlanRun): PlannedPolicy {
   }
 
   const docs = ref === undefined ? null : parseYamlFile(tree.get(ref.path)!, ref.path);
-  const previous = docs === null ? null : (docs[ref!.index]!.toJS() as PlainObject);
+  const found: unknown = docs === null ? null : docs[ref!.index]!.toJS();
   let result;
   try {
     result = recommendPolicy(
       {
         subject: step.subject,
-        previous,
+        // The boundary: the document found is typed here, once (PolicyShapeError when it cannot be).
+        previous: docs === null ? null : parsePolicyDocument(found),
         observed: step.observed,
         now: run.nowText,
         namespaceLabels: run.labelsOf,
@@ -115,13 +117,13 @@ export function planPolicy(step: PolicyStep, run: PlanRun): PlannedPolicy {
   if (docs === null) {
     tree.set(path, renderNewFile(result.policy, flavor.newFileComment));
     outcome = 'created';
-  } else if (!deepEqual(previous, result.policy)) {
+  } else if (!deepEqual(found, result.policy)) {
     patchDocument(docs[ref!.index]!, result.policy);
     tree.set(path, stringifyDocuments(docs, tree.get(path)));
     outcome = 'updated';
   }
   if (outcome !== 'unchanged') run.written.push(path);
-  const lastUpdated = annotation(result.policy, ANNOTATIONS.lastUpdated);
+  const lastUpdated = annotation(viewPolicy(result.policy), ANNOTATIONS.lastUpdated);
   const report: NamespaceReport = {
     namespace,
     path,
@@ -145,20 +147,25 @@ function unplanned(...args: Parameters<typeof skipped>): PlannedPolicy {
   return { report: skipped(...args), policy: null };
 }
 
-export function readPolicy(tree: TreeOverlay, ref: ObjectRef): PlainObject | null {
+/** The object at `ref` as read (undefined when its file is not valid YAML). */
+export function readObject(tree: TreeOverlay, ref: ObjectRef): unknown {
   try {
-    const value: unknown = parseYamlFile(tree.get(ref.path)!, ref.path)[ref.index]?.toJS();
-    return isPlainObject(value) ? value : null;
+    return parseYamlFile(tree.get(ref.path)!, ref.path)[ref.index]?.toJS();
   } catch {
-    return null;
+    return undefined;
   }
+}
+
+/** What a plan reads of the policy at `ref` (null when it is not a mapping, or not valid YAML). */
+export function readPolicy(tree: TreeOverlay, ref: ObjectRef): PolicyView | null {
+  return viewPolicy(readObject(tree, ref));
 }
 
 /** The account of a policy the plan leaves alone. */
 export function skipped(
   namespace: string,
   path: string,
-  policy: PlainObject | null,
+  policy: PolicyView | null,
   config: RecommendationConfig,
   now: number,
   warnings: Warning[],
@@ -176,10 +183,8 @@ export function skipped(
   };
 }
 
-export function annotation(policy: PlainObject, key: string): string | null {
-  const metadata = policy['metadata'];
-  const annotations = isPlainObject(metadata) ? metadata['annotations'] : undefined;
-  const value = isPlainObject(annotations) ? annotations[key] : undefined;
+export function annotation(policy: PolicyView | null, key: string): string | null {
+  const value = policy?.metadata?.annotations?.[key];
   // An unquoted timestamp a person wrote is a YAML 1.1 timestamp.
   if (types.isDate(value) && !Number.isNaN(value.getTime())) return formatTime(Math.floor(value.getTime() / 1000));
   return typeof value === 'string' ? value : null;

@@ -19,12 +19,12 @@ import {
 import type { EndpointObservation } from '../engine/model.ts';
 import { WORKLOAD_KINDS, type WorkloadKind } from '../engine/model.ts';
 import { isWorkloadPolicyName, isWorkloadPolicyNameOf, workloadPolicyPath } from '../engine/naming.ts';
+import { type PolicyView, viewPolicy } from '../engine/policy-document.ts';
 import { ANNOTATIONS } from '../engine/provenance.ts';
 import type { Warning, WorkloadReport } from '../engine/report.ts';
 import { compareWorkloads, type Workload, workloadKey } from '../engine/workloads.ts';
 import type { Inventory, ObjectRef } from '../tree/inventory.ts';
 import type { TreeOverlay } from '../tree/tree.ts';
-import { isPlainObject } from '../util/plain.ts';
 import { annotation, type PlanRun, planPolicy, readPolicy, skipped } from './plan-policy.ts';
 
 /** Microsegmentation's account of a plan, beside the per-workload reports. */
@@ -198,15 +198,10 @@ export class Microsegmentation {
           message: `rules allow the whole namespace of peers whose workload's labels are not known: ${notes.slice(0, MAX_LISTED).join(', ')}${more}`,
         });
       }
-      const spec = policy !== null && isPlainObject(policy['spec']) ? policy['spec'] : null;
+      const spec = policy === null ? undefined : viewPolicy(policy)?.spec;
       // A CiliumNetworkPolicy's endpointSelector labels, in Calico's selector syntax for the report and the check below.
-      const ciliumLabels = spec !== null && typeof spec['selector'] !== 'string' ? ciliumSelectorLabels(spec['endpointSelector']) : {};
-      const selector =
-        spec !== null && typeof spec['selector'] === 'string'
-          ? spec['selector']
-          : Object.keys(ciliumLabels).length > 0
-            ? selectorOfLabels(ciliumLabels)
-            : null;
+      const ciliumLabels = spec?.selector === undefined ? ciliumSelectorLabels(spec?.endpointSelector) : {};
+      const selector = spec?.selector ?? (Object.keys(ciliumLabels).length > 0 ? selectorOfLabels(ciliumLabels) : null);
       if (selector !== null && labelled && !selects(selector, workload)) {
         warnings.push({
           code: 'selector-mismatch',
@@ -306,9 +301,9 @@ export function workloadPoliciesIn(tree: TreeOverlay, inventory: Inventory, poli
     if (!WORKLOAD_KINDS.includes(kind) || !isDnsSubdomain(name)) continue;
     const id = { kind, name, namespace: ref.namespace };
     if (!isWorkloadPolicyNameOf(ref.name, tier, id)) continue;
-    const spec = isPlainObject(policy!['spec']) ? policy!['spec'] : {};
-    const ast = parsed(spec['selector']);
-    const labels = (ast && labelsOfSelector(ast)) ?? ciliumSelectorLabels(spec['endpointSelector']);
+    const spec = policy!.spec;
+    const ast = parsed(spec?.selector);
+    const labels = (ast && labelsOfSelector(ast)) ?? ciliumSelectorLabels(spec?.endpointSelector);
     const key = workloadKey(id);
     const known = found.get(key);
     if (known !== undefined) {
@@ -320,10 +315,9 @@ export function workloadPoliciesIn(tree: TreeOverlay, inventory: Inventory, poli
 }
 
 /** A CiliumNetworkPolicy's endpointSelector as the cilium flavour writes it for a workload: its `k8s:` matchLabels. */
-function ciliumSelectorLabels(selector: unknown): Record<string, string> {
-  if (!isPlainObject(selector) || !isPlainObject(selector['matchLabels'])) return {};
+function ciliumSelectorLabels(selector: NonNullable<PolicyView['spec']>['endpointSelector']): Record<string, string> {
   const labels: Record<string, string> = {};
-  for (const [key, value] of Object.entries(selector['matchLabels'])) {
+  for (const [key, value] of Object.entries(selector?.matchLabels ?? {})) {
     if (typeof value === 'string') labels[key.startsWith('k8s:') ? key.slice('k8s:'.length) : key] = value;
   }
   return labels;

@@ -20,7 +20,7 @@ import { buildInventory, type Inventory, type ObjectRef } from '../tree/inventor
 import { ensureAllReachable } from '../tree/kustomize.ts';
 import { applyTemplate, type TierRequest } from '../tree/template.ts';
 import { type TreeFiles, TreeOverlay } from '../tree/tree.ts';
-import { type PlanRun, planPolicy, readPolicy, skipped } from './plan-policy.ts';
+import { type PlanRun, planPolicy, readObject, readPolicy, skipped } from './plan-policy.ts';
 import { Microsegmentation, type MicrosegmentationSummary, type WorkloadScope } from './plan-workloads.ts';
 
 /** What the cluster says about namespaces; without it a namespace's labels are just its name. */
@@ -237,7 +237,7 @@ function objectsByNamespace(inventory: Inventory): Map<string, ObjectRef[]> {
 function networkSetsOfTree(tree: TreeOverlay, inventory: Inventory): NetworkSetFacts[] {
   return inventory.objects
     .filter((ref) => ref.kind === 'NetworkSet' || ref.kind === 'GlobalNetworkSet')
-    .flatMap((ref) => networkSetFacts(readPolicy(tree, ref)) ?? []);
+    .flatMap((ref) => networkSetFacts(readObject(tree, ref)) ?? []);
 }
 
 /** Namespaces whose policy (of this flavour and tier) the tree holds. */

@@ -1,7 +1,7 @@
 // Which Kubernetes objects a policies tree defines, and where: objects are judged by kind,
 // namespace and name wherever they are defined, so people may organise files as they like.
 
-import { isPlainObject } from '../util/plain.ts';
+import { z } from 'zod';
 import { parseYamlFile, YamlError } from '../yaml/document.ts';
 import type { TreeOverlay } from './tree.ts';
 
@@ -19,6 +19,24 @@ export interface Inventory {
   readonly objects: readonly ObjectRef[];
   /** Files that are not valid YAML: never touched, reported. */
   readonly unreadable: ReadonlyMap<string, string>;
+}
+
+/**
+ * What names an object wherever it is defined: its apiVersion, kind, name and namespace. A
+ * document without them (a string name, a mapping as metadata) is no object we look up; a
+ * namespace that is not a string names no namespace. Read only: nothing is written from it.
+ */
+const objectHead = z.object({
+  apiVersion: z.string(),
+  kind: z.string(),
+  metadata: z.object({ name: z.string(), namespace: z.string().optional().catch(undefined) }),
+});
+type ObjectHead = z.infer<typeof objectHead>;
+
+/** A document's head, or null when it has none. */
+export function parseObjectHead(value: unknown): ObjectHead | null {
+  const parsed = objectHead.safeParse(value);
+  return parsed.success ? parsed.data : null;
 }
 
 export function isYamlPath(path: string): boolean {
@@ -39,12 +57,10 @@ export function buildInventory(tree: TreeOverlay): Inventory {
       continue;
     }
     docs.forEach((doc, index) => {
-      const value: unknown = doc.toJS();
-      if (!isPlainObject(value) || !isPlainObject(value['metadata'])) return;
-      const { apiVersion, kind } = value;
-      const { name, namespace } = value['metadata'];
-      if (typeof apiVersion !== 'string' || typeof kind !== 'string' || typeof name !== 'string') return;
-      objects.push({ apiVersion, kind, name, namespace: typeof namespace === 'string' ? namespace : null, path, index });
+      const head = parseObjectHead(doc.toJS());
+      if (head === null) return;
+      const { apiVersion, kind, metadata } = head;
+      objects.push({ apiVersion, kind, name: metadata.name, namespace: metadata.namespace ?? null, path, index });
     });
   }
   return { objects, unreadable };

@@ -6,9 +6,8 @@
 import { posix } from 'node:path';
 import type { Flavor } from '../config/recommendation-config.ts';
 import type { Warning } from '../engine/report.ts';
-import { isPlainObject } from '../util/plain.ts';
 import { parseYamlFile, renderNewFile, stringifyDocuments, type YamlDocument } from '../yaml/document.ts';
-import { findObject, type Inventory, isYamlPath } from './inventory.ts';
+import { findObject, type Inventory, isYamlPath, parseObjectHead } from './inventory.ts';
 import { isKustomizationPath } from './kustomize.ts';
 import type { TreeFiles, TreeOverlay } from './tree.ts';
 
@@ -89,16 +88,14 @@ function templateObjects(text: string, path: string, tiers: readonly TierRequest
 }
 
 function describe(doc: YamlDocument): TemplateObject | null {
-  const value: unknown = doc.toJS();
-  if (!isPlainObject(value) || !isPlainObject(value['metadata'])) return null;
-  const { apiVersion, kind } = value;
-  const { name, namespace } = value['metadata'];
-  if (typeof apiVersion !== 'string' || typeof kind !== 'string' || typeof name !== 'string') return null;
+  const head = parseObjectHead(doc.toJS());
+  if (head === null) return null;
+  const { apiVersion, kind, metadata } = head;
   return {
     doc,
     kind,
-    name,
-    namespace: typeof namespace === 'string' ? namespace : null,
+    name: metadata.name,
+    namespace: metadata.namespace ?? null,
     calico: apiVersion.startsWith('projectcalico.org/'),
     cilium: apiVersion.startsWith('cilium.io/'),
     synthesised: false,

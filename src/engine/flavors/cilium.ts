@@ -166,18 +166,17 @@ export function ciliumFlavor({ ipFamilies = ['IPv4'], networkSets = NO_NETWORK_S
     reselect(policy, subject) {
       // A workload's policy keeps the selector it has (a person may have narrowed it).
       if (subject.workload !== undefined) return false;
-      const spec = policy['spec'] as PlainObject;
+      const { spec } = policy;
       const wanted = subjectSelector(subject);
       // A selector a person wrote (anything but `{}` or our NotIn list) is theirs: left as it is.
-      if (deepEqual(spec['endpointSelector'], wanted) || !isOurNamespaceSelector(spec['endpointSelector'])) return false;
-      spec['endpointSelector'] = wanted;
+      if (deepEqual(spec.endpointSelector, wanted) || !isOurNamespaceSelector(spec.endpointSelector)) return false;
+      spec.endpointSelector = wanted;
       return true;
     },
 
     /** Rule provenance, keyed by direction and peers (as the Kubernetes flavour keeps it). */
     finish(policy, previous, now) {
-      const metadata = policy['metadata'] as PlainObject;
-      const namespace = typeof metadata['namespace'] === 'string' ? metadata['namespace'] : '';
+      const namespace = policy.metadata.namespace ?? '';
       return withRuleRecord(policy, previous, now, (rule, direction) => recognise(rule, { direction, namespace }));
     },
 

@@ -5,8 +5,8 @@
 // does not have the type is theirs, kept as it is and never taken for ours.
 
 import type { Flavor } from '../../config/recommendation-config.ts';
-import type { PlainObject } from '../../util/plain.ts';
 import type { Category, Direction, ObservedAtom, Peer } from '../model.ts';
+import type { PolicyDocument } from '../policy-document.ts';
 import type { Workload } from '../workloads.ts';
 
 /** First line of every new policy file's comment. */
@@ -106,18 +106,18 @@ export interface PolicyFlavor<R = unknown> {
     subject: PolicySubject,
     tier: string,
     metadata: { labels: Record<string, string>; annotations: Record<string, string> },
-  ): PlainObject;
+  ): PolicyDocument;
   /**
    * Flavours whose policies are a union of allows (Cilium): an existing policy's subject selection
    * set to what `subject` says now (a namespace policy leaves out the pods of workloads with their
    * own policies). Returns whether it changed. Absent: the selection never changes.
    */
-  reselect?(policy: PlainObject, subject: PolicySubject): boolean;
+  reselect?(policy: PolicyDocument, subject: PolicySubject): boolean;
   /**
    * Policy-level bookkeeping after the rules are final (Kubernetes keeps rule provenance here).
    * `previous` is the policy as found (null for a new one): rules not in it were written now.
    */
-  finish(policy: PlainObject, previous: PlainObject | null, now: string): PlainObject;
+  finish(policy: PolicyDocument, previous: PolicyDocument | null, now: string): PolicyDocument;
   /** Maps an observed atom to what this flavour can express (e.g. domains -> public ports, one per IP family). */
   adapt(observed: ObservedAtom): ObservedAtom[];
   /** A rule found in a policy, read once at the boundary. */
@@ -142,7 +142,7 @@ export interface PolicyFlavor<R = unknown> {
   /** The rule can only allow traffic (it never denies or passes it on). */
   allowsOnly(rule: PolicyRule<R>): boolean;
   /** The keys ownRuleKeys would hold for these rules (Kubernetes), or null. */
-  ownRuleKeys(policy: PlainObject): ReadonlySet<string> | null;
+  ownRuleKeys(policy: PolicyDocument): ReadonlySet<string> | null;
   /** Notes to attach to a rule for atoms it already covers (e.g. domains behind a public rule). */
   annotate(rule: PolicyRule<R>, covered: readonly ObservedAtom[], ctx: RuleContext): PolicyRule<R>;
   describe(rule: PolicyRule<R>, ctx: RuleContext): RuleSummary;

@@ -5,8 +5,9 @@
 
 import { ANNOTATIONS_SIZE_LIMIT, annotationsError, v1StoredAnnotationBytes } from '../../calico/names.ts';
 import { textHash } from '../../util/content-hash.ts';
-import { deepEqual, isPlainObject, type PlainObject } from '../../util/plain.ts';
+import { deepEqual, isPlainObject } from '../../util/plain.ts';
 import { type Category, DIRECTIONS, type Direction, type Peer, peerKey } from '../model.ts';
+import type { PolicyDocument } from '../policy-document.ts';
 import { ANNOTATIONS } from '../provenance.ts';
 
 /** Keys longer than this (a rule with many merged peers) are written as a digest of the key. */
@@ -42,9 +43,8 @@ export function readRuleRecord(annotations: unknown): Record<string, unknown> {
 }
 
 /** The keys of the rules a policy's record says are ours (PolicyFlavor.ownRuleKeys). */
-export function recordedRuleKeys(policy: PlainObject): ReadonlySet<string> {
-  const metadata = policy['metadata'];
-  return new Set(Object.keys(readRuleRecord(isPlainObject(metadata) ? metadata['annotations'] : undefined)));
+export function recordedRuleKeys(policy: PolicyDocument): ReadonlySet<string> {
+  return new Set(Object.keys(readRuleRecord(policy.metadata.annotations)));
 }
 
 /**
@@ -55,18 +55,22 @@ export function recordedRuleKeys(policy: PlainObject): ReadonlySet<string> {
  * first entries that fit are kept. A rule whose entry is left out is no longer ours: it stays as
  * written and is never changed, which allows nothing new.
  */
-export function writeRuleRecord(
-  annotations: Readonly<Record<string, string>>,
+export function writeRuleRecord<V>(
+  annotations: Readonly<Record<string, V>>,
   entries: Readonly<Record<string, unknown>>,
   meta: { readonly name: string; readonly labels: Readonly<Record<string, string>> },
-): Record<string, string> {
+): Record<string, V | string> {
   const { [ANNOTATIONS.rules]: _old, ...others } = annotations;
   const keys = Object.keys(entries).sort();
   if (keys.length === 0) return others;
   const fits = (text: string): boolean => {
     const candidate = { ...others, [ANNOTATIONS.rules]: text };
     const limit = ANNOTATIONS_SIZE_LIMIT - ANNOTATIONS_HEADROOM;
-    return annotationsError(candidate) === null && v1StoredAnnotationBytes({ ...meta, annotations: candidate }) <= limit;
+    // annotationsError is null only when every value is a string.
+    return (
+      annotationsError(candidate) === null &&
+      v1StoredAnnotationBytes({ ...meta, annotations: candidate as Record<string, string> }) <= limit
+    );
   };
   const record = (n: number): Record<string, unknown> => Object.fromEntries(keys.slice(0, n).map((k) => [k, entries[k]]));
   const indented = JSON.stringify(record(keys.length), null, 2);
@@ -93,25 +97,28 @@ export type RecogniseRule = (
  * rules cannot carry provenance): a rule is ours if we recorded it before, or if it was not in
  * `previous` (we wrote it in this run: first added `now`).
  */
-export function withRuleRecord(policy: PlainObject, previous: PlainObject | null, now: string, recognise: RecogniseRule): PlainObject {
-  const metadata = policy['metadata'] as PlainObject;
-  const annotations = (metadata['annotations'] as Record<string, string> | undefined) ?? {};
+export function withRuleRecord(
+  policy: PolicyDocument,
+  previous: PolicyDocument | null,
+  now: string,
+  recognise: RecogniseRule,
+): PolicyDocument {
+  const { metadata } = policy;
+  const annotations = metadata.annotations ?? {};
   const recorded = readRuleRecord(annotations);
   const entries: Record<string, unknown> = {};
   for (const direction of DIRECTIONS) {
-    const rules = (policy['spec'] as PlainObject)[direction];
-    const before = previous === null ? [] : ((previous['spec'] as PlainObject | undefined)?.[direction] ?? []);
-    if (!Array.isArray(rules)) continue;
-    for (const rule of rules) {
+    const before = previous?.spec[direction] ?? [];
+    for (const rule of policy.spec[direction] ?? []) {
       const shape = recognise(rule, direction);
       if (shape === null) continue;
       const key = ruleKey(direction, shape.peers);
       if (recorded[key] !== undefined) entries[key] = recorded[key];
-      else if (!(Array.isArray(before) && before.some((old) => deepEqual(old, rule)))) {
+      else if (!before.some((old) => deepEqual(old, rule))) {
         entries[key] = { category: shape.category, firstAdded: now };
       }
     }
   }
-  const meta = { name: String(metadata['name']), labels: (metadata['labels'] as Record<string, string> | undefined) ?? {} };
+  const meta = { name: metadata.name, labels: metadata.labels ?? {} };
   return { ...policy, metadata: { ...metadata, annotations: writeRuleRecord(annotations, entries, meta) } };
 }
