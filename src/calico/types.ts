@@ -132,5 +132,19 @@ export function parseKubernetesRule(raw: unknown): KubernetesRule | null {
   return kubernetesRule.safeParse(raw).success ? (raw as KubernetesRule) : null;
 }
 
+/** The new policies of the kubernetes flavour: Calico's staged form of a Kubernetes NetworkPolicy. */
+export type StagedKubernetesNetworkPolicy = {
+  apiVersion: 'projectcalico.org/v3';
+  kind: 'StagedKubernetesNetworkPolicy';
+  metadata: ObjectMeta;
+  spec: {
+    stagedAction?: StagedAction;
+    podSelector: z.infer<typeof labelSelector>;
+    policyTypes?: PolicyType[];
+    ingress?: KubernetesRule[];
+    egress?: KubernetesRule[];
+  };
+};
+
 export const CALICO_API_VERSION = 'projectcalico.org/v3';
 export const KUBERNETES_NETWORKING_API_VERSION = 'networking.k8s.io/v1';

@@ -14,6 +14,7 @@ import {
   type NetworkPolicyPeer,
   type NetworkPolicyPort,
   parseKubernetesRule,
+  type StagedKubernetesNetworkPolicy,
 } from '../../calico/types.ts';
 import type { IpFamily } from '../../config/recommendation-config.ts';
 import { compileKubernetesRule } from '../../simulate/policy-set.ts';
@@ -74,15 +75,16 @@ export function kubernetesFlavor({
       // namespace's policy allows (there is no Pass), so there is no microsegmentation here; the
       // configuration rejects it (see recommendation-config.ts).
       if (workload !== undefined) throw new Error('the kubernetes flavour writes no per-workload policies');
-      return {
+      const policy: StagedKubernetesNetworkPolicy = {
         apiVersion: CALICO_API_VERSION,
-        kind: this.kind,
+        kind: 'StagedKubernetesNetworkPolicy',
         metadata: { name: namespacePolicyName('kubernetes', tier, namespace, CURRENT_CALICO_RELEASE), namespace, ...metadata },
         // Set: merging the file is accepting the recommendation. policyTypes is always written: a
         // staged Kubernetes policy without it is Ingress only (nothing defaults it, unlike the
         // Kubernetes API server: libcalico-go/lib/clientv3/stagedkubernetesnetworkpolicy.go).
         spec: { stagedAction: 'Set', podSelector: {} },
       };
+      return policy;
     },
 
     /** Rule provenance, keyed by direction and peers: `{"egress namespace:kube-system": {...}}`. */
