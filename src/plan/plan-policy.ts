@@ -170,7 +170,7 @@ export function skipped(
   now: number,
   warnings: Warning[],
 ): NamespaceReport {
-  const lastUpdated = policy === null ? null : annotation(policy, ANNOTATIONS.lastUpdated);
+  const lastUpdated = annotation(policy, ANNOTATIONS.lastUpdated);
   return {
     namespace,
     path,

@@ -293,7 +293,7 @@ export function workloadPoliciesIn(tree: TreeOverlay, inventory: Inventory, poli
     const enforced = policyKind === 'StagedNetworkPolicy' && ref.kind === 'NetworkPolicy' && ref.apiVersion === 'projectcalico.org/v3';
     if ((ref.kind !== policyKind && !enforced) || ref.namespace === null || !isWorkloadPolicyName(ref.name, tier)) continue;
     const policy = readPolicy(tree, ref);
-    const identity = policy === null ? null : annotation(policy, ANNOTATIONS.workload);
+    const identity = annotation(policy, ANNOTATIONS.workload);
     const slash = identity?.indexOf('/') ?? -1;
     if (identity === null || slash === -1) continue;
     const kind = identity.slice(0, slash) as WorkloadKind;
