@@ -30,6 +30,8 @@ const policySpec = z.looseObject({
 });
 export type PolicySpec = z.infer<typeof policySpec>;
 
+// ObjectMeta's types: Name and Namespace strings, Labels and Annotations map[string]string
+// (k8s.io/apimachinery/pkg/apis/meta/v1/types.go, as cilium/cilium-cli v0.19.7 vendors it).
 const policyMetadata = z.looseObject({
   name: z.string(),
   namespace: z.string().optional(),

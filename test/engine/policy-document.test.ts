@@ -61,7 +61,8 @@ describe('parsePolicyDocument', () => {
     [{ spec: { types: 'Egress' }, metadata: { name: 'shop' } }, 'spec.types is not a list'],
     [{ spec: { policyTypes: null }, metadata: { name: 'shop' } }, 'spec.policyTypes is not a list'],
     [{ spec: {}, metadata: ['shop'] }, 'metadata is not a mapping'],
-    // Fields read only since documents are typed: Kubernetes' ObjectMeta has these types.
+    // Fields read only since documents are typed: ObjectMeta's Labels and Annotations are
+    // map[string]string (k8s.io/apimachinery/pkg/apis/meta/v1/types.go, cilium/cilium-cli v0.19.7's vendor tree).
     [{ spec: {}, metadata: { name: 'shop', annotations: 'x' } }, 'metadata.annotations is not a mapping'],
     [
       { spec: {}, metadata: { name: 'shop', labels: { 'app.kubernetes.io/name': 1 } } },
