@@ -26,10 +26,16 @@ import { deepEqual, isPlainObject } from '../util/plain.ts';
 
 /**
  * YAML 1.1 as Kubernetes reads it: go-yaml never resolved base-60 numbers, so `20:21` (a port
- * range a person wrote unquoted) is the string kubectl, Argo CD and Flux see, not 1221.
+ * range a person wrote unquoted) is the string kubectl, Argo CD and Flux see, not 1221; and a
+ * timestamp (`reviewed: 2026-01-01`) is the text as written, never a date (go-yaml v2's
+ * decode.go sets a timestamp-like value as a string "for backward compatibility", and an
+ * annotation or label value is a string in Kubernetes' types).
  */
 const withoutBase60 = (tags: Tags): Tags =>
   tags.filter((tag) => (typeof tag === 'string' ? tag !== 'intTime' && tag !== 'floatTime' : !('format' in tag && tag.format === 'TIME')));
+const TIMESTAMP_TAG = 'tag:yaml.org,2002:timestamp';
+const kubernetesTags = (tags: Tags): Tags =>
+  withoutBase60(tags).filter((tag) => (typeof tag === 'string' ? tag !== 'timestamp' : tag.tag !== TIMESTAMP_TAG));
 
 /**
  * Folded block scalars (`>`) as a person wrote them: their value and their lines, without the
@@ -40,14 +46,19 @@ const foldedLines = new WeakMap<Scalar, { readonly value: string; readonly lines
 
 /**
  * The YAML string tag, writing an unchanged folded scalar on the lines it was read from, and
- * quoting a string that YAML 1.2 would read as something else: kustomize (kyaml, on go-yaml v3)
- * reads 1.2, where `0o7` is the number 7, a namespace name in 1.1.
+ * quoting a string that another reader would take for something else: YAML 1.2, which kustomize
+ * reads (kyaml, on go-yaml v3), where `0o7` is the number 7 (a namespace name in 1.1); and, in
+ * what we write, a timestamp of YAML 1.1, a date to most readers but Kubernetes'.
  */
 const keepFoldedLines: ScalarTag = {
   ...stringTag,
   stringify(item, ctx, onComment, onChompKeep) {
     const out = stringTag.stringify!(item, ctx, onComment, onChompKeep);
-    if (typeof item.value === 'string' && out === item.value && /^[-+.0-9]/.test(out) && !readsAsString12(out)) return JSON.stringify(out);
+    if (typeof item.value === 'string' && out === item.value && /^[-+.0-9]/.test(out)) {
+      // A value still as a person wrote it keeps its timestamp look; ours are quoted, as always.
+      const asWritten = item instanceof Scalar && item.source === item.value;
+      if (!readsAsString(out, '1.2') || (!asWritten && !readsAsString(out, '1.1'))) return JSON.stringify(out);
+    }
     const kept = item instanceof Scalar ? foldedLines.get(item) : undefined;
     if (kept === undefined || item.value !== kept.value || !out.startsWith('>')) return out;
     const headerEnd = out.indexOf('\n');
@@ -60,15 +71,16 @@ const keepFoldedLines: ScalarTag = {
   },
 };
 
-function readsAsString12(plain: string): boolean {
+/** Whether a plain scalar reads as a string in YAML 1.2, or in YAML 1.1 as we read it but with timestamps. */
+function readsAsString(plain: string, version: '1.1' | '1.2'): boolean {
   try {
-    return typeof parse(plain, { version: '1.2' }) === 'string';
+    return typeof parse(plain, version === '1.2' ? { version } : { version, customTags: withoutBase60 }) === 'string';
   } catch {
     return true;
   }
 }
 
-const customTags = (tags: Tags): Tags => withoutBase60(tags).map((tag) => (tag === stringTag ? keepFoldedLines : tag));
+const customTags = (tags: Tags): Tags => kubernetesTags(tags).map((tag) => (tag === stringTag ? keepFoldedLines : tag));
 const PARSE = { version: '1.1', customTags, maxAliasCount: 10, uniqueKeys: true } as const;
 const STRINGIFY = { lineWidth: 0, flowCollectionPadding: false } as const;
 

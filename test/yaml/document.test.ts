@@ -5,7 +5,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { parse } from 'yaml';
 import { parseYamlFile, patchDocument, renderNewFile, stringifyDocuments } from '../../src/yaml/document.ts';
-import { egress, pub, run } from '../support/engine.ts';
+import { config, egress, HOUR, NOW, pub, run, wep } from '../support/engine.ts';
 
 const FILE = `apiVersion: projectcalico.org/v3
 kind: StagedNetworkPolicy
@@ -96,5 +96,33 @@ describe('strings read as strings by YAML 1.1 and 1.2 alike', () => {
     const policy = parse(tree.get(path)!, { version: '1.2' });
     expect(policy.metadata.namespace).toBe('0o7');
     for (const [file, text] of tree) if (file.endsWith('kustomization.yaml')) expect(text).not.toMatch(/- 0o7\.yaml\b/);
+  });
+});
+
+describe('timestamps are text, as Kubernetes reads them', () => {
+  // go-yaml v2 decode.go: a timestamp-like value decoded into interface{} is set as a string "for
+  // backward compatibility"; annotation and label values are strings in Kubernetes' types.
+  test('a timestamp is read as the text written, and written back as it was', () => {
+    const text = 'a: 2026-01-01\nb: 2001-12-14t21:59:43.10-05:00\n';
+    const docs = parseYamlFile(text, 'x.yaml');
+    expect(docs[0]!.toJS()).toEqual({ a: '2026-01-01', b: '2001-12-14t21:59:43.10-05:00' });
+    expect(stringifyDocuments(docs, text)).toBe(text);
+  });
+
+  test("a person's unquoted date annotation leaves the kubernetes flavour's rule record in place", async () => {
+    const cfg = config({ flavor: 'kubernetes' });
+    const first = await run([egress('shop', wep('db'), { port: 5432 })], { config: cfg });
+    const path = 'namespace-isolation/shop.yaml';
+    const written = first.tree.get(path)!.replace(/^ {2}annotations:\n/m, '  annotations:\n    example.com/reviewed: 2026-01-01\n');
+    const second = await run([egress('shop', wep('db'), { port: 6379 })], {
+      config: cfg,
+      tree: new Map(first.tree).set(path, written),
+      now: NOW + HOUR,
+    });
+    const after = second.tree.get(path)!;
+    expect(after).toContain('    example.com/reviewed: 2026-01-01\n');
+    const annotations = parse(after).metadata.annotations;
+    expect(Object.keys(JSON.parse(annotations['policy-recommender.io/rules']))).toEqual([expect.stringContaining('egress')]);
+    expect(parse(after).spec.egress[0].ports.map((p: { port: number }) => p.port)).toEqual([5432, 6379]);
   });
 });
