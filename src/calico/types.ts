@@ -132,6 +132,20 @@ export function parseKubernetesRule(raw: unknown): KubernetesRule | null {
   return kubernetesRule.safeParse(raw).success ? (raw as KubernetesRule) : null;
 }
 
+const networkPolicySpec = z.object({
+  podSelector: labelSelector.nullish(),
+  policyTypes: z.array(z.enum(['Ingress', 'Egress'])).nullish(),
+  ingress: z.array(kubernetesRule.nullable()).nullish(),
+  egress: z.array(kubernetesRule.nullable()).nullish(),
+});
+export type NetworkPolicySpec = z.infer<typeof networkPolicySpec>;
+
+/** A NetworkPolicy's spec (k8s.io/api/networking/v1 NetworkPolicySpec), null when it is not one. */
+export function parseNetworkPolicySpec(raw: unknown): NetworkPolicySpec | null {
+  const parsed = networkPolicySpec.safeParse(raw);
+  return parsed.success ? parsed.data : null;
+}
+
 /** The new policies of the kubernetes flavour: Calico's staged form of a Kubernetes NetworkPolicy. */
 export type StagedKubernetesNetworkPolicy = {
   apiVersion: 'projectcalico.org/v3';

@@ -22,11 +22,12 @@
 // of a ClusterMesh as matching.
 //
 // The object is validated first by the same checks as the Calico conversion (a NetworkPolicy the
-// API server would refuse is a warning in either simulator), then read through the typed rules.
+// API server would refuse is a warning in either simulator), then read as a typed spec.
 
-import { type NetworkPolicyPeer, type NetworkPolicyPort, parseKubernetesRule } from '../../calico/types.ts';
+import { type NetworkPolicyPeer, type NetworkPolicyPort, parseNetworkPolicySpec } from '../../calico/types.ts';
 import { NAMESPACE_LABELS_PREFIX, POD_NAMESPACE_KEY, SOURCE_K8S } from '../../cilium/labels.ts';
 import type { CiliumPolicy, EndpointSelector, PeerRule, PortRule, Requirement, Rule } from '../../cilium/types.ts';
+import { parseObjectHead } from '../../tree/inventory.ts';
 import type { PlainObject } from '../../util/plain.ts';
 import { kubernetesPolicyAsCalico } from '../kubernetes-policy.ts';
 import { PolicyValidationError } from '../policy-terms.ts';
@@ -36,23 +37,20 @@ type LabelSelector = NonNullable<NetworkPolicyPeer['podSelector']>;
 /** The policy as Cilium's rules; throws PolicyValidationError where the API server would refuse it. */
 export function kubernetesPolicyAsCilium(value: PlainObject, defaultNamespace?: string): CiliumPolicy {
   kubernetesPolicyAsCalico(value, false);
-  const metadata = value['metadata'] as PlainObject;
-  const spec = value['spec'] as PlainObject;
-  const namespace = typeof metadata['namespace'] === 'string' ? metadata['namespace'] : (defaultNamespace ?? null);
+  const head = parseObjectHead(value);
+  const spec = parseNetworkPolicySpec(value['spec']);
+  if (head === null || spec === null) throw new PolicyValidationError('not a NetworkPolicy');
+  const namespace = head.metadata.namespace ?? defaultNamespace ?? null;
   if (namespace === null) throw new PolicyValidationError('metadata.namespace is required: a NetworkPolicy is namespaced');
-  const policyTypes = Array.isArray(spec['policyTypes']) ? (spec['policyTypes'] as unknown[]) : [];
+  const policyTypes = spec.policyTypes ?? [];
 
-  const peerRules = (direction: 'ingress' | 'egress'): PeerRule[] => {
-    const list = Array.isArray(spec[direction]) ? (spec[direction] as unknown[]) : [];
-    return list.flatMap((raw) => {
-      const rule = parseKubernetesRule(raw ?? {});
-      if (rule === null) throw new PolicyValidationError(`spec.${direction}: not a NetworkPolicy rule`);
-      const peers = (direction === 'ingress' ? rule.from : rule.to) ?? [];
-      const toPorts = rule.ports !== undefined && rule.ports.length > 0 ? rule.ports.map(portRule) : undefined;
+  const peerRules = (direction: 'ingress' | 'egress'): PeerRule[] =>
+    (spec[direction] ?? []).flatMap((rule) => {
+      const peers = (direction === 'ingress' ? rule?.from : rule?.to) ?? [];
+      const toPorts = rule?.ports !== undefined && rule.ports.length > 0 ? rule.ports.map(portRule) : undefined;
       const l3: PeerRule[] = peers.length === 0 ? [{ entities: ['all'] }] : peers.map((peer) => peerRule(peer, namespace));
       return l3.map((p) => (toPorts === undefined ? p : { ...p, toPorts }));
     });
-  };
   let ingress = peerRules('ingress');
   let egress = peerRules('egress');
   // An entry without peers selects nothing: the documented "allow nothing" section.
@@ -60,12 +58,12 @@ export function kubernetesPolicyAsCilium(value: PlainObject, defaultNamespace?: 
   if (egress.length === 0 && policyTypes.includes('Egress')) egress = [{}];
 
   const rule: Rule = {
-    endpointSelector: podSelector((spec['podSelector'] ?? {}) as LabelSelector, namespace),
+    endpointSelector: podSelector(spec.podSelector ?? {}, namespace),
     ...(ingress.length > 0 ? { ingress } : {}),
     ...(egress.length > 0 ? { egress } : {}),
     enableDefaultDeny: { ingress: true, egress: true },
   };
-  return { kind: 'NetworkPolicy', name: String(metadata['name']), namespace, rules: [rule] };
+  return { kind: 'NetworkPolicy', name: head.metadata.name, namespace, rules: [rule] };
 }
 
 const k8sKey = (key: string) => ({ source: SOURCE_K8S, key });
