@@ -163,15 +163,6 @@ function checkRepositoryConfig(
     if (!(e instanceof ConfigError)) throw e;
     issues.push(...e.issues);
   }
-  // Cilium has no staged policies: a merged CiliumNetworkPolicy is enforced at once. Until the App
-  // stages them itself (issue 16, point 3), it does not propose them; the command line does.
-  if (recommendation?.flavor === 'cilium') {
-    issues.push({
-      path: 'flavor',
-      message:
-        'cilium is not available to the App yet: Cilium has no staged policies, so merging a pull request would enforce its policy at once, and the App does not stage them itself yet; use `recommend --flavor cilium` on the command line',
-    });
-  }
   if (issues.length > 0 || !app.success || recommendation === undefined) throw new ConfigError(source, issues);
   return {
     schedule,

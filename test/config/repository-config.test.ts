@@ -34,10 +34,11 @@ describe('repository configuration', () => {
     });
   });
 
-  test('flavor cilium is refused to the App, with why, until it stages Cilium policies itself (issue 16 point 3): merging would enforce', () => {
-    expect(issues({ clusters: [{ name: 'prod', path: 'clusters/prod' }], flavor: 'cilium' })).toEqual([
-      'flavor: cilium is not available to the App yet: Cilium has no staged policies, so merging a pull request would enforce its policy at once, and the App does not stage them itself yet; use `recommend --flavor cilium` on the command line',
-    ]);
+  test('flavor cilium is accepted by the App (issue 16 point 3: the bot stages Cilium policies itself, in its pull requests)', () => {
+    expect(issues({ clusters: [{ name: 'prod', path: 'clusters/prod' }], flavor: 'cilium' })).toEqual([]);
+    expect(
+      validateRepositoryConfig({ clusters: [{ name: 'prod', path: 'clusters/prod' }], flavor: 'cilium' }, defaults).recommendation.flavor,
+    ).toBe('cilium');
     expect(issues({ clusters: [{ name: 'prod', path: 'clusters/prod' }], flavor: 'kubernetes' })).toEqual([]);
   });
 

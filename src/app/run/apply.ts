@@ -113,7 +113,12 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
       }
       case 'refresh': {
         const pr = action.pr;
-        const state = { ...facts.state!, evidence: evidence(facts.change!, facts.state!.evidence) };
+        const change = facts.change!;
+        const state = {
+          ...facts.state!,
+          evidence: evidence(change, facts.state!.evidence),
+          ...(change.quietSince === undefined ? {} : { quietSince: change.quietSince }),
+        };
         const text = body(decision, ctx, state, isUpdate(pr));
         await repo.updatePullRequest(pr.number, { body: text });
         await syncLabelsAndDraft(pr, decision, ctx, state, text);
@@ -299,6 +304,7 @@ function stateOf(
     evidence: evidence(change, previous),
     notified: [],
     base: { tree: ctx.head.treeSha, paths: [...change.files.keys()] },
+    ...(change.quietSince === undefined ? {} : { quietSince: change.quietSince }),
   };
 }
 

@@ -60,6 +60,8 @@ export interface RunDependencies {
   readonly openFlowSource: (cluster: string) => Promise<FlowSource>;
   readonly clusterContext?: (cluster: string) => ClusterContext | null;
   readonly template: TreeFiles;
+  /** The template for the cilium flavour (policies-template/clusters/example-cilium/); without it, `template`. */
+  readonly ciliumTemplate?: TreeFiles;
   readonly engineVersion: string;
   /** Unix seconds. */
   readonly now: () => number;
@@ -440,11 +442,17 @@ async function observeCluster(
       `flavor calico-enterprise writes domain rules, which only Calico Enterprise has, but cluster ${entry.name} reads its flows from Goldmane (open-source Calico): set flavor calico (the configuration is wrong for this cluster; nothing was changed)`,
     );
   }
-  // Hubble is Cilium's: Calico's policies (every flavour the App writes; `cilium` is refused by
-  // the repository configuration until the App stages Cilium policies) would never be enforced.
-  if (source.kind === 'hubble') {
+  // Hubble is Cilium's, and Cilium enforces none of Calico's policies (staged Kubernetes ones
+  // neither); Goldmane and Elasticsearch are Calico's, whose clusters do not run Cilium. Flow-log
+  // files can hold either (the format is recognised per line), so they do not tell.
+  if (source.kind === 'hubble' && scope.flavor !== 'cilium') {
     throw new Error(
-      `cluster ${entry.name} reads its flows from Hubble (a Cilium cluster), where flavor ${scope.flavor}'s policies are never enforced, and the App cannot propose Cilium policies yet (\`policy-recommender recommend --flavor cilium\` can): nothing was changed`,
+      `cluster ${entry.name} reads its flows from Hubble (a Cilium cluster), where flavor ${scope.flavor}'s policies are never enforced: set flavor cilium (the configuration is wrong for this cluster; nothing was changed)`,
+    );
+  }
+  if (scope.flavor === 'cilium' && (source.kind === 'goldmane' || source.kind === 'elasticsearch')) {
+    throw new Error(
+      `flavor cilium writes CiliumNetworkPolicies, but cluster ${entry.name} reads its flows from ${sourceKindName(source.kind)} (a Calico cluster), where they are never enforced: set a Calico flavour (the configuration is wrong for this cluster; nothing was changed)`,
     );
   }
   const lookbackStart = now - scope.initialLookback;
@@ -508,7 +516,7 @@ async function observeCluster(
     cluster: entry.name,
     clusterPath: entry.path,
     tree,
-    template: deps.template,
+    template: scope.flavor === 'cilium' ? (deps.ciliumTemplate ?? deps.template) : deps.template,
     config: scope,
     observations: { byNamespace: observed, endpoints: mergeEndpointObservations(endpoints) },
     fresh: reading.observations,

@@ -1,0 +1,148 @@
+// The App with flavor cilium (issue 16, point 3: staged before enforced, honestly). Cilium has no
+// staged policies: a merged CiliumNetworkPolicy is enforced at once, so the bot's open PR is the
+// staging area. Through the real App, the fake GitHub (nock) and a Hubble Relay on 127.0.0.1
+// (test/support/hubble-relay-server.ts, observer.proto GetFlows with follow) followed by the
+// collector, as `npm start` follows a Hubble cluster in the Lease holder (src/app/main.ts):
+// - the first run opens a draft CiliumNetworkPolicy PR that says merging enforces;
+// - a flow the policy as proposed would deny keeps it a draft and is listed in its body;
+// - after the stabilization period with nothing denied it is ready for review (Stable);
+// - merging it is enforcing it: no enforce PR follows, the namespace is Enforced, and the
+//   template's clusterwide default deny is proposed, a draft until it has seen nothing it would
+//   deny for the stabilization period.
+
+import { afterEach, expect, test } from '@jest/globals';
+import { FlowCollectors } from '../../src/app/collect/collector.ts';
+import { decodeState } from '../../src/app/state/pull-request-state.ts';
+import { FakeClock } from '../cluster/fake-clock.ts';
+import { relayFlow } from '../support/hubble-relay-server.ts';
+import { useNock } from '../support/nock-scope.ts';
+import { AppHarness, HOUR, T0 } from './support/app-harness.ts';
+import { WorkerHubble } from './support/worker-hubble.ts';
+
+useNock();
+
+const CILIUM_CONFIG = [
+  'clusters:',
+  '  - name: prod',
+  '    path: clusters/prod',
+  'schedule: "0 * * * *"',
+  'stabilizationPeriod: 3h',
+  'flavor: cilium',
+  'pullRequests:',
+  '  hourlyLimit: 0',
+  '  concurrentLimit: 0',
+].join('\n');
+
+async function untilAsync(condition: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 4000; i++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const until = (condition: () => boolean, what: string) => untilAsync(async () => condition(), what);
+
+let h: AppHarness | undefined;
+let relay: WorkerHubble | undefined;
+let collectors: FlowCollectors | undefined;
+afterEach(async () => {
+  await collectors?.stop();
+  await relay?.close();
+  if (h !== undefined) expect(h.github.unexpected()).toEqual([]);
+  await h?.stop();
+  h = relay = collectors = undefined;
+});
+
+/** shop/customer -> shop/db on `port`, at `time` (egress, as the source's node reports it). */
+const shopFlow = (time: number, port = 5432) =>
+  relayFlow(time, { l4: { TCP: { source_port: 41000, destination_port: port } } }, `uuid-${time}-${port}`);
+
+test('a cilium repository: a draft CNP PR staged by the bot, listed denials, ready after the stabilization period, merged = enforced', async () => {
+  // Relay with mutual TLS, in a worker thread with our source following it (nock, which fakes
+  // GitHub, patches this thread's sockets): the collector follows what it relays.
+  relay = await WorkerHubble.start();
+  const server = relay;
+  const clock = new FakeClock({ start: T0 * 1000 });
+  collectors = new FlowCollectors({
+    clusters: new Map([['prod', { open: async () => server.follower(), kind: 'hubble' as const }]]),
+    clock,
+  });
+  h = await AppHarness.start({ config: CILIUM_CONFIG, clusterTree: 'empty', collectors });
+  const harness = h;
+  harness.now = clock.now() / 1000;
+  const c = collectors;
+  c.start('the App started');
+  await untilAsync(async () => (await server.openStreams()) === 1, 'the collector to follow Relay');
+
+  /** An hour on: Relay sends this hour's flows, the collector catches up, and the scheduled run runs. */
+  const hour = async (...ports: number[]): Promise<void> => {
+    await clock.advance(HOUR * 1000);
+    harness.now = clock.now() / 1000;
+    await server.append(harness.now, ...ports.map((port) => shopFlow(harness.now - 600, port)), shopFlow(harness.now - 5));
+    await until(() => c.get('prod')!.coverage(harness.now).to >= harness.now - 15, 'the collector to catch up');
+    await harness.scheduler.tick(harness.repo.key());
+  };
+  const shopPr = () => harness.repo.pullRequestFor('policy-recommender/prod/shop')!;
+  const policy = () => harness.repo.file('policy-recommender/prod/shop', 'clusters/prod/namespace-isolation/shop.yaml') ?? '';
+
+  await hour(5432);
+  expect(harness.errors).toEqual([]);
+  let pr = shopPr();
+  expect(pr).toMatchObject({ state: 'open', draft: true, title: 'Network policy for namespace shop (cluster prod)' });
+  expect(pr.labels).toContain('Learning');
+  expect(policy()).toContain('kind: CiliumNetworkPolicy');
+  expect(policy()).toContain('"5432"');
+  expect(pr.body).toContain('Cilium has no staged policies');
+  expect(pr.body).toContain('**Merge** to enforce it at once');
+  // No bootstrap PR: Cilium has no tiers, and the template's default deny comes last.
+  expect(harness.repo.pullRequests({ state: 'open' })).toHaveLength(1);
+  expect(harness.dashboard()).toContain('Flows from Hubble Relay (Cilium)');
+
+  // A new flow (to port 5433) that the policy as proposed would have denied: listed, and the PR stays a draft.
+  await hour(5433);
+  pr = shopPr();
+  expect(pr.draft).toBe(true);
+  expect(pr.body).toMatch(/Denied \(merged then, Cilium would have dropped these[^\n]*\n\n\| Direction/);
+  expect(pr.body).toMatch(/\| egress +\| `shop\/\*` +\| `shop\/\*` +\| `TCP` +\| `5433` \|/);
+  expect(pr.body).toContain('It would have denied observed traffic at');
+  const deniedAt = decodeState(pr.body)!.quietSince!;
+  expect(deniedAt).toBe(harness.now - 600);
+  expect(policy()).toContain('"5433"');
+
+  // Runs with nothing new denied: still a draft until three hours after the last would-be denial.
+  await hour(5432, 5433);
+  await hour(5432);
+  expect(shopPr().draft).toBe(true);
+  expect(shopPr().body).not.toContain('Ready for review');
+  await hour(5432);
+  expect(shopPr().draft).toBe(true);
+  expect(shopPr().body).toContain(
+    '**Status: Stabilizing.** Its rules last changed at 2026-11-22T14:00:00Z. It becomes ready for review once its rules have not changed, and nothing it would deny has been seen, for 3h. Nothing it would deny has been seen since 2026-11-22T13:50:00Z: ready after 2026-11-22T17:00:00Z at the earliest.',
+  );
+  expect(shopPr().body).toContain(': all allowed.');
+  await hour(5432);
+  pr = shopPr();
+  expect(harness.now - deniedAt).toBeGreaterThan(3 * HOUR);
+  expect(pr).toMatchObject({ draft: false });
+  expect(pr.labels).toContain('Stable');
+  expect(pr.body).toContain('**Status: Ready for review.** Its rules have not changed, and nothing it would deny has been seen, for 3h.');
+
+  // Merged: enforced. No enforce PR; the namespace is Enforced, and the default deny is proposed, a draft.
+  harness.repo.mergePullRequest(pr.number);
+  await harness.deliver();
+  await hour(5432);
+  expect(harness.errors).toEqual([]);
+  const open = harness.repo.pullRequests({ state: 'open' });
+  expect(open.map((p) => p.title)).toEqual(['Enforce the global default deny (cluster prod)']);
+  expect(harness.repo.pullRequestFor('policy-recommender/prod/shop.enforce')).toBeUndefined();
+  expect(harness.dashboard()).toMatch(/shop[^\n]*Enforced/);
+  const deny = open[0]!;
+  expect(deny.draft).toBe(true);
+  expect([...harness.repo.changedFiles(deny.number).keys()]).toEqual(['clusters/prod/default-deny.yaml']);
+  expect(deny.body).toContain('CiliumClusterwideNetworkPolicy');
+  expect(deny.body).toContain(': all allowed.');
+  for (let i = 0; i < 3; i++) await hour(5432);
+  expect(harness.repo.pullRequest(deny.number).draft).toBe(false);
+  expect(harness.errors).toEqual([]);
+});
