@@ -14,9 +14,11 @@ import { afterEach, expect, test } from '@jest/globals';
 import { FlowCollectors } from '../../src/app/collect/collector.ts';
 import { decodeState } from '../../src/app/state/pull-request-state.ts';
 import { FakeClock } from '../cluster/fake-clock.ts';
+import { expectGolden } from '../support/golden.ts';
 import { relayFlow } from '../support/hubble-relay-server.ts';
 import { useNock } from '../support/nock-scope.ts';
 import { AppHarness, HOUR, T0 } from './support/app-harness.ts';
+import { shownDashboard, shownPullRequest } from './support/github-view.ts';
 import { WorkerHubble } from './support/worker-hubble.ts';
 
 useNock();
@@ -53,6 +55,10 @@ afterEach(async () => {
   await h?.stop();
   h = relay = collectors = undefined;
 });
+
+/** What reviewers read (test/support/golden.ts; `UPDATE_GOLDEN=1` rewrites): the PR as GitHub shows it, its hidden state left out. */
+const golden = (name: string, pr: Parameters<typeof shownPullRequest>[0]) =>
+  expectGolden(new URL(`./__golden__/pr-cilium-${name}.md`, import.meta.url), shownPullRequest(pr));
 
 /** shop/customer -> shop/db on `port`, at `time` (egress, as the source's node reports it). */
 const shopFlow = (time: number, port = 5432) =>
@@ -98,6 +104,7 @@ test('a cilium repository: a draft CNP PR staged by the bot, listed denials, rea
   // No bootstrap PR: Cilium has no tiers, and the template's default deny comes last.
   expect(harness.repo.pullRequests({ state: 'open' })).toHaveLength(1);
   expect(harness.dashboard()).toContain('Flows from Hubble Relay (Cilium)');
+  golden('namespace-learning', pr);
 
   // A new flow (to port 5433) that the policy as proposed would have denied: listed, and the PR stays a draft.
   await hour(5433);
@@ -109,6 +116,7 @@ test('a cilium repository: a draft CNP PR staged by the bot, listed denials, rea
   const deniedAt = decodeState(pr.body)!.quietSince!;
   expect(deniedAt).toBe(harness.now - 600);
   expect(policy()).toContain('"5433"');
+  golden('namespace-denied', pr);
 
   // Runs with nothing new denied: still a draft until three hours after the last would-be denial.
   await hour(5432, 5433);
@@ -121,12 +129,14 @@ test('a cilium repository: a draft CNP PR staged by the bot, listed denials, rea
     '**Status: Stabilizing.** Its rules last changed at 2026-11-22T14:00:00Z. It becomes ready for review once its rules have not changed, and nothing it would deny has been seen, for 3h. Nothing it would deny has been seen since 2026-11-22T13:50:00Z: ready after 2026-11-22T17:00:00Z at the earliest.',
   );
   expect(shopPr().body).toContain(': all allowed.');
+  golden('namespace-stabilizing', shopPr());
   await hour(5432);
   pr = shopPr();
   expect(harness.now - deniedAt).toBeGreaterThan(3 * HOUR);
   expect(pr).toMatchObject({ draft: false });
   expect(pr.labels).toContain('Stable');
   expect(pr.body).toContain('**Status: Ready for review.** Its rules have not changed, and nothing it would deny has been seen, for 3h.');
+  golden('namespace-stable', pr);
 
   // Merged: enforced. No enforce PR; the namespace is Enforced, and the default deny is proposed, a draft.
   harness.repo.mergePullRequest(pr.number);
@@ -142,7 +152,10 @@ test('a cilium repository: a draft CNP PR staged by the bot, listed denials, rea
   expect([...harness.repo.changedFiles(deny.number).keys()]).toEqual(['clusters/prod/default-deny.yaml']);
   expect(deny.body).toContain('CiliumClusterwideNetworkPolicy');
   expect(deny.body).toContain(': all allowed.');
+  golden('default-deny-stabilizing', deny);
+  expectGolden(new URL('./__golden__/dashboard-cilium-enforced.md', import.meta.url), shownDashboard(harness.dashboard()));
   for (let i = 0; i < 3; i++) await hour(5432);
   expect(harness.repo.pullRequest(deny.number).draft).toBe(false);
+  golden('default-deny-stable', harness.repo.pullRequest(deny.number));
   expect(harness.errors).toEqual([]);
 });

@@ -224,14 +224,16 @@ function ciliumStatusLine(c: PullRequestContent): string {
     quiet === undefined
       ? ''
       : ` Nothing it would deny has been seen since ${timestamp(formatTime(quiet))}: ready after ${timestamp(formatTime(ready))} at the earliest.`;
-  const when = `It becomes ready for review once its rules have not changed, and nothing it would deny has been seen, for ${period}.`;
+  // The default deny has no rules of its own to learn: only what it would deny counts.
+  const rules = c.unit?.kind !== 'enforce-default-deny';
+  const when = `It becomes ready for review once ${rules ? 'its rules have not changed, and ' : ''}nothing it would deny has been seen, for ${period}.`;
   switch (c.status) {
     case 'Learning':
       return `**Status: Learning.** New traffic was seen recently.${since}${denied} ${when}`;
     case 'Stabilizing':
       return `**Status: Stabilizing.**${since}${denied} ${when}${earliest}`;
     case 'Stable':
-      return `**Status: Ready for review.** Its rules have not changed, and nothing it would deny has been seen, for ${period}.${since}`;
+      return `**Status: Ready for review.** ${rules ? 'Its rules have not changed, and nothing' : 'Nothing'} it would deny has been seen, for ${period}.${since}`;
   }
 }
 

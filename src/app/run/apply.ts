@@ -52,7 +52,7 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
         return facts.openPullRequest ? { pr: facts.openPullRequest } : {};
       case 'open': {
         const branch = branchOf(facts.key);
-        const commit = await repo.commit(ctx.head, facts.change!.files, commitMessage(facts.key));
+        const commit = await repo.commit(ctx.head, facts.change!.files, commitMessage(facts.key, ctx.flavor));
         const replaced = await createBranch(repo, branch, commit);
         const state = stateOf(decision, ctx, commit, {});
         const draft = facts.status !== 'Stable';
@@ -77,7 +77,7 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
       }
       case 'update': {
         const pr = action.pr;
-        const commit = await repo.commit(ctx.head, facts.change!.files, commitMessage(facts.key));
+        const commit = await repo.commit(ctx.head, facts.change!.files, commitMessage(facts.key, ctx.flavor));
         const evidence = action.rebase ? {} : (facts.state?.evidence ?? {});
         // The new commit is recorded before the branch moves to it, with the current head as
         // `previous`: a run stopped in between leaves a head the next run knows as its own.
@@ -274,11 +274,13 @@ function where(key: ProposalKey): string {
   return branchOf(key).slice('policy-recommender/'.length);
 }
 
-function commitMessage(key: ProposalKey): string {
+function commitMessage(key: ProposalKey, flavor: Flavor): string {
   const enforce = key.kind === 'enforce' || key.kind === 'enforce-workloads' || key.kind === 'enforce-default-deny';
   const what = key.kind === 'namespace' ? `network policy for namespace ${key.namespace}` : describeKey(key);
   const why = enforce
-    ? 'The staged policy denied nothing it would deny for the configured time.'
+    ? flavor === 'cilium'
+      ? "The clusterwide default deny from policy-recommender's template; merging enforces it (Cilium has no staged policies)."
+      : 'The staged policy denied nothing it would deny for the configured time.'
     : key.kind === 'bootstrap'
       ? "The tiers the recommended policies name, and a staged global default deny, from policy-recommender's template."
       : 'Recommended from observed flows by policy-recommender.';
