@@ -13,6 +13,7 @@
 import { afterEach, expect, test } from '@jest/globals';
 import { FlowCollectors } from '../../src/app/collect/collector.ts';
 import { decodeState } from '../../src/app/state/pull-request-state.ts';
+import { branchOf } from '../../src/plan/lifecycle/unit-key.ts';
 import { FakeClock } from '../cluster/fake-clock.ts';
 import { expectGolden } from '../support/golden.ts';
 import { relayFlow } from '../support/hubble-relay-server.ts';
@@ -64,9 +65,13 @@ const golden = (name: string, pr: Parameters<typeof shownPullRequest>[0]) =>
 const shopFlow = (time: number, port = 5432) =>
   relayFlow(time, { l4: { TCP: { source_port: 41000, destination_port: port } } }, `uuid-${time}-${port}`);
 
-test('a cilium repository: a draft CNP PR staged by the bot, listed denials, ready after the stabilization period, merged = enforced', async () => {
-  // Relay with mutual TLS, in a worker thread with our source following it (nock, which fakes
-  // GitHub, patches this thread's sockets): the collector follows what it relays.
+/**
+ * The App on a cilium repository, its cluster's flows collected from Hubble Relay (mutual TLS, in
+ * a worker thread with our source following it: nock, which fakes GitHub, patches this thread's
+ * sockets). `hour(...)`: an hour on, Relay sends that hour's flows, the collector catches up, and
+ * the scheduled run runs.
+ */
+async function ciliumApp(config: string) {
   relay = await WorkerHubble.start();
   const server = relay;
   const clock = new FakeClock({ start: T0 * 1000 });
@@ -74,21 +79,26 @@ test('a cilium repository: a draft CNP PR staged by the bot, listed denials, rea
     clusters: new Map([['prod', { open: async () => server.follower(), kind: 'hubble' as const }]]),
     clock,
   });
-  h = await AppHarness.start({ config: CILIUM_CONFIG, clusterTree: 'empty', collectors });
+  h = await AppHarness.start({ config, clusterTree: 'empty', collectors });
   const harness = h;
   harness.now = clock.now() / 1000;
   const c = collectors;
   c.start('the App started');
   await untilAsync(async () => (await server.openStreams()) === 1, 'the collector to follow Relay');
-
-  /** An hour on: Relay sends this hour's flows, the collector catches up, and the scheduled run runs. */
-  const hour = async (...ports: number[]): Promise<void> => {
+  const hour = async (ports: readonly number[], ...others: ((now: number) => Record<string, unknown>)[]): Promise<void> => {
     await clock.advance(HOUR * 1000);
     harness.now = clock.now() / 1000;
-    await server.append(harness.now, ...ports.map((port) => shopFlow(harness.now - 600, port)), shopFlow(harness.now - 5));
+    const flows = [...ports.map((port) => shopFlow(harness.now - 600, port)), ...others.map((f) => f(harness.now - 300))];
+    await server.append(harness.now, ...flows, shopFlow(harness.now - 5));
     await until(() => c.get('prod')!.coverage(harness.now).to >= harness.now - 15, 'the collector to catch up');
     await harness.scheduler.tick(harness.repo.key());
   };
+  return { harness, hour };
+}
+
+test('a cilium repository: a draft CNP PR staged by the bot, listed denials, ready after the stabilization period, merged = enforced', async () => {
+  const { harness, hour: at } = await ciliumApp(CILIUM_CONFIG);
+  const hour = (...ports: number[]) => at(ports);
   const shopPr = () => harness.repo.pullRequestFor('policy-recommender/prod/shop')!;
   const policy = () => harness.repo.file('policy-recommender/prod/shop', 'clusters/prod/namespace-isolation/shop.yaml') ?? '';
 
@@ -157,5 +167,39 @@ test('a cilium repository: a draft CNP PR staged by the bot, listed denials, rea
   for (let i = 0; i < 3; i++) await hour(5432);
   expect(harness.repo.pullRequest(deny.number).draft).toBe(false);
   golden('default-deny-stable', harness.repo.pullRequest(deny.number));
+  expect(harness.errors).toEqual([]);
+});
+
+test('the default deny stays a draft while it would deny traffic: a namespace namespaceSpec leaves out, listed', async () => {
+  const { harness, hour } = await ciliumApp(`${CILIUM_CONFIG}\nnamespaceSpec:\n  selector: "projectcalico.org/name != 'legacy'"`);
+  // legacy/app -> the internet on 443 (the world identity): no namespace policy will allow it.
+  const legacy = (time: number) =>
+    relayFlow(
+      time,
+      {
+        IP: { source: '10.0.3.9', destination: '93.184.216.34', ipVersion: 'IPv4' },
+        l4: { TCP: { source_port: 42000, destination_port: 443 } },
+        source: {
+          identity: 40003,
+          namespace: 'legacy',
+          labels: ['k8s:app=legacy', 'k8s:io.kubernetes.pod.namespace=legacy'],
+          pod_name: 'legacy-0',
+        },
+        destination: { identity: 2, labels: ['reserved:world'] },
+      },
+      `uuid-legacy-${time}`,
+    );
+  await hour([5432], legacy);
+  for (let i = 0; i < 4; i++) await hour([5432], legacy);
+  const shop = harness.repo.pullRequestFor('policy-recommender/prod/shop')!;
+  expect(shop.draft).toBe(false);
+  harness.repo.mergePullRequest(shop.number);
+  await harness.deliver();
+  for (let i = 0; i < 5; i++) await hour([5432], legacy);
+  const deny = harness.repo.pullRequestFor(branchOf({ kind: 'enforce-default-deny', cluster: 'prod' }))!;
+  expect(deny).toMatchObject({ state: 'open', draft: true, title: 'Enforce the global default deny (cluster prod)' });
+  expect(deny.body).toMatch(/1 would be \*\*denied\*\*/);
+  expect(deny.body).toMatch(/\| egress +\| `legacy\/\*` +\| `pub` +\| `TCP` +\| `443` \|/);
+  expect(deny.body).toContain('**Status: Stabilizing.**');
   expect(harness.errors).toEqual([]);
 });

@@ -3,7 +3,7 @@
 
 import { enforcePolicyInFile, type StagedKind } from '../../engine/enforce.ts';
 import type { Workload } from '../../engine/workloads.ts';
-import { flowsOfHostEndpoints, flowsOfObservations, type SimulatedFlow } from '../../simulate/would-deny.ts';
+import { flowsOfEndpoints, flowsOfHostEndpoints, flowsOfObservations, type SimulatedFlow } from '../../simulate/would-deny.ts';
 import type { ObjectRef } from '../../tree/inventory.ts';
 import { contentHash } from '../../util/content-hash.ts';
 import type { BootstrapProposal, Proposal } from '../proposal.ts';
@@ -106,10 +106,13 @@ export function defaultDenyChange(input: LifecycleInput, policy: { path: string;
  */
 export function ciliumDefaultDenyChange(input: LifecycleInput, open: OpenUnit | undefined, template: BootstrapProposal): UnitChange {
   const atoms = [...input.fresh.byNamespace].flatMap(([, list]) => list);
-  const hosts = input.fresh.hostEndpoints;
+  const { endpoints, hostEndpoints: hosts } = input.fresh;
   // flowsOfObservations keeps the namespaces' order and each one's atoms in order: the times line up.
+  // The workloads' flows too, with their labels: a namespace's policy leaves out the pods of
+  // workloads that have their own (microsegmentation), which the default deny would then decide.
   const flows: CheckedFlow[] = [
     ...flowsOfObservations(input.fresh.byNamespace).map((flow, i) => ({ flow, lastSeen: atoms[i]!.evidence.lastSeen })),
+    ...flowsOfEndpoints(endpoints).map((flow, i) => ({ flow, lastSeen: endpoints[i]!.evidence.lastSeen })),
     ...flowsOfHostEndpoints(hosts).map((flow, i) => ({ flow, lastSeen: hosts[i]!.evidence.lastSeen })),
   ];
   const question: SimulationQuestion = {
