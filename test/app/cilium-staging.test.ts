@@ -13,6 +13,7 @@
 import { afterEach, expect, test } from '@jest/globals';
 import { FlowCollectors } from '../../src/app/collect/collector.ts';
 import { decodeState } from '../../src/app/state/pull-request-state.ts';
+import { withChanges } from '../../src/flows/source.ts';
 import { branchOf } from '../../src/plan/lifecycle/unit-key.ts';
 import { FakeClock } from '../cluster/fake-clock.ts';
 import { expectGolden } from '../support/golden.ts';
@@ -202,4 +203,51 @@ test('the default deny stays a draft while it would deny traffic: a namespace na
   expect(deny.body).toMatch(/\| egress +\| `legacy\/\*` +\| `pub` +\| `TCP` +\| `443` \|/);
   expect(deny.body).toContain('**Status: Stabilizing.**');
   expect(harness.errors).toEqual([]);
+});
+
+test("microsegmentation: the workloads PR is staged like the namespace's; merged = enforced (no enforce PR), then the namespace's policy leaves the workloads out in a staged update", async () => {
+  // Flow-log lines of the harness's file (with workloads and labels), read as a Hubble cluster's.
+  const config = `${CILIUM_CONFIG}\nmicrosegmentation:\n  enabled: true\n  select:\n    namespaces: [shop]\n  pullRequests: per-namespace`;
+  h = await AppHarness.start({ config, clusterTree: 'empty', wrapFlowSource: (source) => withChanges(source, { kind: 'hubble' }) });
+  const harness = h;
+  const web = { workload: 'web-7d9f8c6b5-*', labels: ['app=web', 'pod-template-hash=7d9f8c6b5'] };
+  const api = { workload: 'api-5c6d7e8f9a-*', labels: ['app=api', 'pod-template-hash=5c6d7e8f9a'] };
+  const traffic = [
+    { namespace: 'shop', direction: 'egress', peer: 'ns:shop', port: 8080, ...web, peerWorkload: api.workload, peerLabels: api.labels },
+    { namespace: 'shop', direction: 'ingress', peer: 'ns:shop', port: 8080, ...api, peerWorkload: web.workload, peerLabels: web.labels },
+  ] as const;
+  const open = () => harness.repo.pullRequests({ state: 'open' });
+  for (let i = 0; i < 5; i++) {
+    await harness.see(...traffic);
+    await harness.run('hourly');
+    harness.now += HOUR;
+  }
+  expect(harness.errors).toEqual([]);
+  expect(open().map((p) => [p.head, p.draft])).toEqual([
+    ['policy-recommender/prod/shop', false],
+    ['policy-recommender/prod/shop.appsec', false],
+  ]);
+  const appsec = harness.repo.pullRequestFor('policy-recommender/prod/shop.appsec')!;
+  expect(appsec.body).toContain('Cilium has no staged policies');
+  expect(appsec.body).toContain('**Merge** to enforce them at once');
+  expect(appsec.body).toContain(': all allowed.');
+  // Merged: enforced, no enforce PR. The namespace's policy then leaves out the workload whose own
+  // policy was merged (Cilium's allows add up: a broad rule beside it would undo the narrowing), in
+  // an update staged as the first PR was; and the default deny is proposed.
+  const first = harness.repo.file('policy-recommender/prod/shop', 'clusters/prod/namespace-isolation/shop.yaml') ?? '';
+  expect(first).not.toContain('NotIn');
+  for (const pr of open()) harness.repo.mergePullRequest(pr.number);
+  await harness.deliver();
+  await harness.see(...traffic);
+  await harness.run('after the merges');
+  expect(harness.errors).toEqual([]);
+  expect(open().map((p) => [p.title, p.draft])).toEqual([
+    ['Enforce the global default deny (cluster prod)', true],
+    ['Update network policy for namespace shop (cluster prod)', true],
+  ]);
+  expect(harness.repo.pullRequestFor('policy-recommender/prod/shop.appsec.enforce')).toBeUndefined();
+  const update = harness.repo.file('policy-recommender/prod/shop', 'clusters/prod/namespace-isolation/shop.yaml') ?? '';
+  expect(update).toMatch(/operator: NotIn/);
+  expect(harness.dashboard()).toMatch(/\| `shop` \| Learning \|/);
+  expect(harness.dashboard()).toMatch(/\| `shop` workloads \| Enforced \|/);
 });

@@ -160,19 +160,32 @@ function namespaceUnits(run: LifecycleRun, bootstrap: BootstrapProposal | null):
   const names = new Set([...input.observations.byNamespace.keys(), ...policies.keys()]);
   for (const key of run.openKeys) if (key.kind === 'namespace' || key.kind === 'enforce') names.add(key.namespace);
   const out = { selected: [] as string[], enforced: [] as string[] };
+  const staged = flavorFor(run.config).staged;
   for (const namespace of [...names].sort()) {
     const key: ProposalKey = { kind: 'namespace', cluster: input.cluster, namespace };
     const policy = policies.get(namespace);
     const gone = run.goneReason(namespace);
     if (gone === null) out.selected.push(namespace);
+    const proposal = gone === null && (!policy?.enforced || !staged) ? run.proposeUnit(key, { kind: 'namespace', namespace }) : null;
+    const change = proposal === null || proposal.files.size === 0 ? null : namespaceChange(proposal, input, namespace, bootstrap);
     if (policy?.enforced) {
       out.enforced.push(namespace);
       // Enforced: nothing more is learned for it (its traffic is decided by its own policy now).
-      run.add({ key, namespace, change: null, status: null, accepted: true, enforced: true, gone });
+      // Cilium's, merged and so enforced, is still updated: with traffic seen since (audit mode;
+      // what another policy allows), and to leave out the workloads whose own policies were merged
+      // since (Cilium's allows add up: plan-workloads.ts exclusions), each update staged as its first PR was.
+      run.add({
+        key,
+        namespace,
+        change,
+        status: change?.status ?? null,
+        accepted: true,
+        enforced: true,
+        gone,
+        ...(staged ? {} : run.notSelected(namespace)),
+      });
       continue;
     }
-    const proposal = gone === null ? run.proposeUnit(key, { kind: 'namespace', namespace }) : null;
-    const change = proposal === null || proposal.files.size === 0 ? null : namespaceChange(proposal, input, namespace, bootstrap);
     run.add({
       key,
       namespace,
