@@ -8,6 +8,7 @@
 import { parentPort } from 'node:worker_threads';
 import { openHubbleSource } from '../../../src/flows/sources/hubble/hubble-source.ts';
 import { HubbleRelayTestServer, hubbleConfig, type RelayEvent } from '../../support/hubble-relay-server.ts';
+import { relayFollowing } from './following-worker.ts';
 
 export type ToHubbleWorker =
   | { readonly op: 'append'; readonly id: number; readonly events: RelayEvent[]; readonly now: number }
@@ -34,16 +35,7 @@ port.on('message', async (message: ToHubbleWorker) => {
       const stop = new AbortController();
       following = stop;
       const source = await openHubbleSource(hubbleConfig(server.address), { backoffMs: 5, maxBackoffMs: 20 });
-      await source
-        .follow({
-          since: message.since,
-          signal: stop.signal,
-          now: () => now,
-          onRecord: (record) => port.postMessage({ op: 'record', record }),
-          onEvent: (event) => port.postMessage({ op: 'event', event }),
-        })
-        .catch((e: unknown) => port.postMessage({ op: 'failed', message: (e as Error).message }));
-      port.postMessage({ op: 'ended' });
+      await relayFollowing(port, (options) => source.follow(options), { since: message.since, signal: stop.signal, now: () => now });
       break;
     }
     case 'abort':
