@@ -95,3 +95,16 @@ describe('flavor cilium with flows from Calico (the source tells)', () => {
     expect(h.repo.pullRequests({ state: 'open' })).toHaveLength(1);
   });
 });
+
+describe("a cluster's own flavor (clusters[].flavor)", () => {
+  test('a Cilium cluster in a Calico repository: Hubble flows, a CiliumNetworkPolicy PR', async () => {
+    const config = CONFIG.replace('    path: clusters/prod', '    path: clusters/prod\n    flavor: cilium');
+    h = await AppHarness.start({ config, clusterTree: 'empty', wrapFlowSource: (source) => withChanges(source, { kind: 'hubble' }) });
+    await h.see(shop);
+    await h.run('cluster flavor');
+    expect(h.dashboard()).not.toContain('**Error:**');
+    const [pr] = h.repo.pullRequests({ state: 'open' });
+    expect(h.repo.file(pr!.head, 'clusters/prod/namespace-isolation/shop.yaml')).toContain('kind: CiliumNetworkPolicy');
+    expect(pr!.body).toContain('Cilium has no staged policies');
+  });
+});

@@ -42,6 +42,27 @@ describe('repository configuration', () => {
     expect(issues({ clusters: [{ name: 'prod', path: 'clusters/prod' }], flavor: 'kubernetes' })).toEqual([]);
   });
 
+  test("a cluster's own flavor overrides the repository's for it, and must suit microsegmentation too", () => {
+    const clusters = [
+      { name: 'prod', path: 'clusters/prod' },
+      { name: 'mesh', path: 'clusters/mesh', flavor: 'cilium' },
+    ];
+    const config = validateRepositoryConfig({ clusters }, defaults);
+    expect(config.clusters).toEqual(clusters);
+    expect(config.recommendation.flavor).toBe('calico');
+    expect(issues({ clusters: [{ name: 'prod', path: 'p', flavor: 'weave' }] })).toEqual([
+      'clusters.0.flavor: must be one of calico, calico-enterprise, kubernetes, cilium',
+    ]);
+    expect(
+      issues({
+        clusters: [{ name: 'prod', path: 'p', flavor: 'kubernetes' }],
+        microsegmentation: { enabled: true, select: { namespaces: ['shop'] } },
+      }),
+    ).toEqual([
+      'clusters.0.flavor: kubernetes: the kubernetes flavour has no tiers and no Pass, so per-workload policies cannot narrow the namespace policies: use flavor calico or calico-enterprise',
+    ]);
+  });
+
   test('the interval follows the schedule, and the periods scale with it', () => {
     expect(schedulePeriod('0 9 * * 1-5', 'Europe/Berlin')).toBe(86400);
     const weekly = validateRepositoryConfig({ schedule: '0 6 * * 1', clusters: [{ name: 'c', path: '' }] }, defaults).recommendation;

@@ -133,7 +133,7 @@ function ciliumIntro(c: PullRequestContent, unit: PullRequestUnit): string {
           ? `This adds to the merged ${them ? 'policies of the workloads' : `policy of workload ${code(unit.workload ?? '')}`} of namespace ${code(c.namespace)} ${where} the traffic observed since.`
           : `This proposes ${them ? `a ${code('CiliumNetworkPolicy')} for every selected workload of namespace ${code(c.namespace)}` : `a ${code('CiliumNetworkPolicy')} for workload ${code(unit.workload ?? '')}`} ${where}: ${them ? 'each allows' : 'it allows'} the traffic its workload was seen to have, as the peer column says (a warning says where a rule had to allow more). The namespace's policy leaves ${them ? 'these workloads' : 'this workload'} out: Cilium's allow rules add up, so its broader rules would undo the narrowing.`
         : c.update
-          ? `This adds to the merged policy of namespace ${code(c.namespace)} ${where} the traffic observed since it was merged.`
+          ? `This updates the merged (so enforced) policy of namespace ${code(c.namespace)} ${where}: it adds the traffic observed since it was merged, and leaves out the pods of workloads whose own policies were merged since (Cilium's allow rules add up: its broader rules would undo their narrowing).`
           : `This proposes a ${code('CiliumNetworkPolicy')} for namespace ${code(c.namespace)} ${where} that allows the traffic observed in its Hubble flows: each rule below allows what its peer column says, no more (where a rule had to allow more than was seen, a warning says so).`;
   const merge = `- **Merge** to enforce ${them ? 'them' : 'it'} at once: Argo CD or Flux apply ${them ? 'them' : 'it'}, and Cilium **drops** what ${them ? 'they do' : 'it does'} not allow.`;
   const close =

@@ -225,7 +225,10 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       repository: repo,
       head,
       engineVersion: deps.engineVersion,
-      flavor: config.recommendation.flavor,
+      flavor: recommendationFor(
+        config,
+        config.clusters.find((c) => c.name === cluster),
+      ).flavor,
       stabilizationPeriod: config.recommendation.stabilizationPeriod,
       extraLabels: config.pullRequests.labels,
       skippedLines: skippedByCluster.get(cluster) ?? 0,
@@ -429,7 +432,7 @@ async function observeCluster(
   // The cluster first: its release and IP families decide how flows are learned and policies named.
   const context = deps.clusterContext?.(entry.name) ?? null;
   const clusterNamespaces = context ? await context.namespaces() : null;
-  const facts = await clusterFacts(context, config.recommendation, clusterNamespaces);
+  const facts = await clusterFacts(context, recommendationFor(config, entry), clusterNamespaces);
   const scope = facts.config;
   const prefix = entry.path === '' ? '' : `${entry.path}/`;
   const entries = (await repo.listFiles(treeSha, entry.path)).filter((e) => isYamlPath(e.path) || isKustomizationPath(e.path));
@@ -638,6 +641,11 @@ function missingFlowsWarnings(coverage: FlowCoverage, since: number, to: number)
   return intervals
     .filter((m) => m.to > m.from)
     .map((m) => `flows that started between ${formatTime(m.from)} and ${formatTime(m.to)} are missing: ${m.reason}`);
+}
+
+/** The recommendation settings of a cluster: the repository's, with the cluster's own flavour when it names one. */
+function recommendationFor(config: RepositoryConfig, entry: ClusterEntry | undefined): RepositoryConfig['recommendation'] {
+  return entry?.flavor === undefined ? config.recommendation : { ...config.recommendation, flavor: entry.flavor };
 }
 
 /** The id of a unit's acceptance record (cluster-units.ts): `shop`, `shop.appsec` ... */
