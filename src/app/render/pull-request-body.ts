@@ -116,7 +116,9 @@ export function renderPullRequestBody(c: PullRequestContent, budget = MAX_BODY):
 /**
  * Why a Cilium PR is the staging: Cilium has no staged policies. Its audit mode is per endpoint or
  * per node (`policy-audit-mode`, `PolicyAuditMode` of `cilium endpoint config`), never per policy
- * (cilium Documentation/security/policy-creation.rst), and cilium.io/v2 has no staged kind.
+ * (cilium Documentation/security/policy-creation.rst, as /work/notes/cilium-semantics.md 1.4
+ * quotes it), and cilium.io/v2 has no staged kind (pkg/k8s/apis/cilium.io/v2/register.go, as
+ * cilium-cli vendors v1.20.0-pre.4: CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, no other policy kind).
  */
 function ciliumStaging(c: PullRequestContent, them: boolean): string {
   return `Cilium has no staged policies (its audit mode is per endpoint or per node, not per policy), so this pull request is where ${them ? 'they are' : 'it is'} staged: every run checks the flows Hubble observed against ${them ? 'them' : 'it'}, and it is ready for review only once nothing ${them ? 'they' : 'it'} would deny has been seen for ${formatDuration(c.stabilizationPeriod)}.`;
