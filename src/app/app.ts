@@ -39,6 +39,8 @@ export interface AppOptions {
   readonly collectors?: FlowCollectors;
   readonly clusterContext?: (cluster: string) => ClusterContext | null;
   readonly template: TreeFiles;
+  /** The template of repositories whose flavour is cilium (policies-template/clusters/example-cilium/). */
+  readonly ciliumTemplate?: TreeFiles;
   readonly engineVersion: string;
   readonly now?: () => number;
   /** Schedule every installed, configured repository when the app loads (off in tests). */
@@ -151,6 +153,7 @@ export function policyRecommenderApp(options: AppOptions): { app: ApplicationFun
               : options.openFlowSource,
             ...(options.clusterContext ? { clusterContext: options.clusterContext } : {}),
             template: options.template,
+            ...(options.ciliumTemplate ? { ciliumTemplate: options.ciliumTemplate } : {}),
             engineVersion: options.engineVersion,
             now: options.now ?? (() => Math.floor(Date.now() / 1000)),
             log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },

@@ -17,7 +17,7 @@ import { loadScheduleDefaults } from '../config/schedule-defaults.ts';
 import { openGoldmaneSource } from '../flows/sources/goldmane/goldmane-source.ts';
 import { openHubbleSource } from '../flows/sources/hubble/hubble-source.ts';
 import { openFlowSource } from '../flows/sources/open-flow-source.ts';
-import { loadTree, TEMPLATE_DIR } from '../tree/fs-tree.ts';
+import { CILIUM_TEMPLATE_DIR, loadTree, TEMPLATE_DIR } from '../tree/fs-tree.ts';
 import { packageVersion } from '../util/package-version.ts';
 import { policyRecommenderApp } from './app.ts';
 import { type CollectedCluster, FlowCollectors } from './collect/collector.ts';
@@ -53,6 +53,8 @@ async function serveApp(): Promise<void> {
   });
   const scheduleDefaults = await loadScheduleDefaults(fileURLToPath(new URL('app.yml', ROOT)));
   const template = await loadTree(TEMPLATE_DIR);
+  // A repository of flavour cilium starts from the Cilium template (its CiliumClusterwideNetworkPolicy default deny).
+  const ciliumTemplate = await loadTree(CILIUM_TEMPLATE_DIR);
   const metrics = new AppMetrics({ processMetrics: true });
 
   // Goldmane keeps about an hour of flows: its clusters' flows are collected continuously, and runs
@@ -131,6 +133,7 @@ async function serveApp(): Promise<void> {
       return access ? openClusterContext(access) : null;
     },
     template,
+    ciliumTemplate,
     engineVersion: packageVersion(),
     scheduleOnLoad: true,
     isLeader: () => isLeader(),

@@ -9,7 +9,13 @@ import { isDnsLabel } from '../calico/names.ts';
 import { isSafeTreePath } from '../tree/tree.ts';
 import { ConfigError, type ConfigIssue, configIssues, inOurWords } from './config-error.ts';
 import { parseDuration } from './duration.ts';
-import { type RecommendationConfig, validateRecommendationConfig } from './recommendation-config.ts';
+import {
+  FLAVORS,
+  type Flavor,
+  microsegmentationIssues,
+  type RecommendationConfig,
+  validateRecommendationConfig,
+} from './recommendation-config.ts';
 
 export const CONFIG_PATH = '.github/policy-recommender.yml';
 
@@ -17,6 +23,8 @@ export interface ClusterEntry {
   readonly name: string;
   /** Directory of this cluster's policies tree in the repository ('' = the root). */
   readonly path: string;
+  /** This cluster's flavour, when it differs from the repository's `flavor` (a Cilium cluster beside Calico ones). */
+  readonly flavor?: Flavor;
 }
 
 export interface RepositoryConfig {
@@ -74,6 +82,7 @@ const appSchema = z.strictObject({
           .string()
           .transform((p) => p.replace(/^\.?\/+|\/+$/g, ''))
           .refine((p) => p === '' || isSafeTreePath(p), 'must be a relative path inside the repository'),
+        flavor: z.enum(FLAVORS as [Flavor, ...Flavor[]]).optional(),
       }),
     )
     .min(1, 'name at least one cluster')
@@ -163,20 +172,18 @@ function checkRepositoryConfig(
     if (!(e instanceof ConfigError)) throw e;
     issues.push(...e.issues);
   }
-  // Cilium has no staged policies: a merged CiliumNetworkPolicy is enforced at once. Until the App
-  // stages them itself (issue 16, point 3), it does not propose them; the command line does.
-  if (recommendation?.flavor === 'cilium') {
-    issues.push({
-      path: 'flavor',
-      message:
-        'cilium is not available to the App yet: Cilium has no staged policies, so merging a pull request would enforce its policy at once, and the App does not stage them itself yet; use `recommend --flavor cilium` on the command line',
+  // A cluster's own flavour must suit the repository's microsegmentation settings too.
+  if (app.success && recommendation !== undefined)
+    (app.data.clusters ?? []).forEach((cluster, i) => {
+      if (cluster.flavor === undefined || cluster.flavor === recommendation.flavor) return;
+      for (const issue of microsegmentationIssues({ ...recommendation, flavor: cluster.flavor }))
+        issues.push({ path: `clusters.${i}.flavor`, message: `${cluster.flavor}: ${issue.message}` });
     });
-  }
   if (issues.length > 0 || !app.success || recommendation === undefined) throw new ConfigError(source, issues);
   return {
     schedule,
     timezone: tz,
-    clusters: app.data.clusters ?? [],
+    clusters: (app.data.clusters ?? []).map(({ flavor, ...cluster }) => (flavor === undefined ? cluster : { ...cluster, flavor })),
     pullRequests: app.data.pullRequests,
     afterMerge: app.data.afterMerge,
     enforceAfter: app.data.enforceAfter,

@@ -11,7 +11,7 @@ import type { EndpointType, FlowEndpoint } from '../flows/record.ts';
 import type { PolicySet } from './policy-set.ts';
 
 /** The fields of a flow end the simulator reads (a FlowRecord's ends have them). */
-export type FlowEnd = Pick<FlowEndpoint, 'type' | 'name' | 'namespace' | 'labels' | 'ip'> & {
+export type FlowEnd = Pick<FlowEndpoint, 'type' | 'name' | 'namespace' | 'labels' | 'ip' | 'entity'> & {
   /** For a `pvt` or `pub` network without an IP: its family, when known (`pvt` defaults to IPv4, RFC 1918). */
   readonly ipVersion?: 4 | 6;
   /** For a network set without an IP: the class of the addresses it was seen at, when it was one (evidence of the observations). */

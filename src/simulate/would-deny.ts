@@ -15,6 +15,8 @@ import {
   SAW_PUBLIC_IPV6,
 } from '../engine/model.ts';
 import type { TreeFiles } from '../tree/tree.ts';
+import { ciliumPolicySetFromTree } from './cilium/policy-set.ts';
+import { CiliumSimulator } from './cilium/simulator.ts';
 import type { FlowEnd } from './endpoint.ts';
 import { type FlowFacts, Simulator, type VerdictKind } from './evaluate.ts';
 import { type PolicySetOptions, type PolicyView, type PolicyWarning, policySetFromTree } from './policy-set.ts';
@@ -41,11 +43,28 @@ export interface ProposalInput {
   readonly cluster?: PolicySetOptions;
   /** Default `staged`: staged policies evaluated as if enforced. */
   readonly view?: PolicyView;
+  /**
+   * Whose policies decide: Calico's (default: Calico's and Kubernetes' objects of the tree, with
+   * `view`), or Cilium's (the tree's CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies,
+   * simulate/cilium/: Cilium has no staged policies, so every one is enforced and `view` is moot).
+   */
+  readonly cni?: 'calico' | 'cilium';
+}
+
+/** The one question asked of either evaluator: a flow's verdict, and the tree's objects it skipped. */
+function evaluatorOf(input: ProposalInput): { evaluate: Simulator['evaluate']; warnings: readonly PolicyWarning[] } {
+  if (input.cni === 'cilium') {
+    const set = ciliumPolicySetFromTree(input.tree);
+    const simulator = new CiliumSimulator(set?.policies ?? []);
+    return { evaluate: (flow) => simulator.evaluate(flow), warnings: set?.warnings ?? [] };
+  }
+  const set = policySetFromTree(input.tree, input.cluster ?? {});
+  const simulator = new Simulator(set, input.view ?? 'staged');
+  return { evaluate: (flow) => simulator.evaluate(flow), warnings: set.warnings };
 }
 
 export function checkProposal(input: ProposalInput): ProposalCheck {
-  const set = policySetFromTree(input.tree, input.cluster ?? {});
-  const simulator = new Simulator(set, input.view ?? 'staged');
+  const simulator = evaluatorOf(input);
   const report = new SimulationReport();
   const verdicts: VerdictKind[] = [];
   for (const flow of input.flows) {
@@ -59,7 +78,7 @@ export function checkProposal(input: ProposalInput): ProposalCheck {
     denied: rows.filter((r) => r.verdict === 'denied'),
     indeterminate: rows.filter((r) => r.verdict === 'indeterminate'),
     totals: report.totals(),
-    warnings: set.warnings,
+    warnings: simulator.warnings,
   };
 }
 
@@ -177,8 +196,13 @@ export function peerEnd(peer: Peer, seen: number): { end: FlowEnd; destService: 
       return { end: network('pub'), destService: { name: peer.name, namespace: peer.namespace }, destDomains: [] };
     case 'Entity':
       // A Cilium entity (cilium flavour): a node, as Calico would see it; others as an address.
+      // The entity is kept for Cilium's evaluation (simulate/cilium/from-record.ts), which decides by it.
       return peer.entity === 'host' || peer.entity === 'remote-node'
-        ? { end: { type: 'hep', name: peer.entity, namespace: null, labels: [], ip: null }, destService: null, destDomains: [] }
-        : { end: network('pvt'), destService: null, destDomains: [] };
+        ? {
+            end: { type: 'hep', name: peer.entity, namespace: null, labels: [], ip: null, entity: peer.entity },
+            destService: null,
+            destDomains: [],
+          }
+        : { end: { ...network('pvt'), entity: peer.entity }, destService: null, destDomains: [] };
   }
 }

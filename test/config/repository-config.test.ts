@@ -34,11 +34,33 @@ describe('repository configuration', () => {
     });
   });
 
-  test('flavor cilium is refused to the App, with why, until it stages Cilium policies itself (issue 16 point 3): merging would enforce', () => {
-    expect(issues({ clusters: [{ name: 'prod', path: 'clusters/prod' }], flavor: 'cilium' })).toEqual([
-      'flavor: cilium is not available to the App yet: Cilium has no staged policies, so merging a pull request would enforce its policy at once, and the App does not stage them itself yet; use `recommend --flavor cilium` on the command line',
-    ]);
+  test('flavor cilium is accepted by the App (issue 16 point 3: the bot stages Cilium policies itself, in its pull requests)', () => {
+    expect(issues({ clusters: [{ name: 'prod', path: 'clusters/prod' }], flavor: 'cilium' })).toEqual([]);
+    expect(
+      validateRepositoryConfig({ clusters: [{ name: 'prod', path: 'clusters/prod' }], flavor: 'cilium' }, defaults).recommendation.flavor,
+    ).toBe('cilium');
     expect(issues({ clusters: [{ name: 'prod', path: 'clusters/prod' }], flavor: 'kubernetes' })).toEqual([]);
+  });
+
+  test("a cluster's own flavor overrides the repository's for it, and must suit microsegmentation too", () => {
+    const clusters = [
+      { name: 'prod', path: 'clusters/prod' },
+      { name: 'mesh', path: 'clusters/mesh', flavor: 'cilium' },
+    ];
+    const config = validateRepositoryConfig({ clusters }, defaults);
+    expect(config.clusters).toEqual(clusters);
+    expect(config.recommendation.flavor).toBe('calico');
+    expect(issues({ clusters: [{ name: 'prod', path: 'p', flavor: 'weave' }] })).toEqual([
+      'clusters.0.flavor: must be one of calico, calico-enterprise, kubernetes, cilium',
+    ]);
+    expect(
+      issues({
+        clusters: [{ name: 'prod', path: 'p', flavor: 'kubernetes' }],
+        microsegmentation: { enabled: true, select: { namespaces: ['shop'] } },
+      }),
+    ).toEqual([
+      'clusters.0.flavor: kubernetes: the kubernetes flavour has no tiers and no Pass, so per-workload policies cannot narrow the namespace policies: use flavor calico or calico-enterprise',
+    ]);
   });
 
   test('the interval follows the schedule, and the periods scale with it', () => {

@@ -113,8 +113,41 @@ export function renderPullRequestBody(c: PullRequestContent, budget = MAX_BODY):
   return `${intro(c)}\n\nThe details do not fit in a pull request body; see the files.\n\n${marker}\n`;
 }
 
+/**
+ * Why a Cilium PR is the staging: Cilium has no staged policies. Its audit mode is per endpoint or
+ * per node (`policy-audit-mode`, `PolicyAuditMode` of `cilium endpoint config`), never per policy
+ * (cilium Documentation/security/policy-creation.rst, as /work/notes/cilium-semantics.md 1.4
+ * quotes it), and cilium.io/v2 has no staged kind (pkg/k8s/apis/cilium.io/v2/register.go, as
+ * cilium-cli vendors v1.20.0-pre.4: CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, no other policy kind).
+ */
+function ciliumStaging(c: PullRequestContent, them: boolean): string {
+  return `Cilium has no staged policies (its audit mode is per endpoint or per node, not per policy), so this pull request is where ${them ? 'they are' : 'it is'} staged: every run checks the flows Hubble observed against ${them ? 'them' : 'it'}, and it is ready for review only once nothing ${them ? 'they' : 'it'} would deny has been seen for ${formatDuration(c.stabilizationPeriod)}.`;
+}
+
+function ciliumIntro(c: PullRequestContent, unit: PullRequestUnit): string {
+  const where = `(cluster ${code(c.cluster)})`;
+  const them = unit.kind === 'workloads' && unit.workload === undefined;
+  const what =
+    unit.kind === 'enforce-default-deny'
+      ? `Every selected namespace of cluster ${code(c.cluster)} has its isolation policy merged. This adds the template's clusterwide default deny (a ${code('CiliumClusterwideNetworkPolicy')}): Cilium then drops whatever no policy allows, outside the namespaces it leaves out.`
+      : unit.kind === 'workloads'
+        ? c.update
+          ? `This adds to the merged ${them ? 'policies of the workloads' : `policy of workload ${code(unit.workload ?? '')}`} of namespace ${code(c.namespace)} ${where} the traffic observed since.`
+          : `This proposes ${them ? `a ${code('CiliumNetworkPolicy')} for every selected workload of namespace ${code(c.namespace)}` : `a ${code('CiliumNetworkPolicy')} for workload ${code(unit.workload ?? '')}`} ${where}: ${them ? 'each allows' : 'it allows'} the traffic its workload was seen to have, as the peer column says (a warning says where a rule had to allow more). The namespace's policy leaves ${them ? 'these workloads' : 'this workload'} out: Cilium's allow rules add up, so its broader rules would undo the narrowing.`
+        : c.update
+          ? `This updates the merged (so enforced) policy of namespace ${code(c.namespace)} ${where}: it adds the traffic observed since it was merged, and leaves out the pods of workloads whose own policies were merged since (Cilium's allow rules add up: its broader rules would undo their narrowing).`
+          : `This proposes a ${code('CiliumNetworkPolicy')} for namespace ${code(c.namespace)} ${where} that allows the traffic observed in its Hubble flows: each rule below allows what its peer column says, no more (where a rule had to allow more than was seen, a warning says so).`;
+  const merge = `- **Merge** to enforce ${them ? 'them' : 'it'} at once: Argo CD or Flux apply ${them ? 'them' : 'it'}, and Cilium **drops** what ${them ? 'they do' : 'it does'} not allow.`;
+  const close =
+    unit.kind === 'enforce-default-deny'
+      ? '- **Close** to leave the cluster without a default deny: it is not proposed again (reopen the pull request to undo).'
+      : `- **Close** to dismiss ${them ? 'them' : 'it'}: ${unit.kind === 'workloads' ? (them ? 'these workloads are' : 'this workload is') : 'this namespace is'} not proposed again (reopen the pull request to undo).`;
+  return [what, ciliumStaging(c, them), [merge, close].join('\n')].join('\n\n');
+}
+
 function intro(c: PullRequestContent): string {
   const unit = c.unit ?? { kind: 'namespace' };
+  if (c.flavor === 'cilium') return ciliumIntro(c, unit);
   if (unit.kind === 'enforce' || unit.kind === 'enforce-workloads' || unit.kind === 'enforce-default-deny') return enforceIntro(c, unit);
   if (unit.kind === 'workloads') return workloadsIntro(c, unit.workload);
   const kind = c.flavor === 'kubernetes' ? `staged Kubernetes policy (${code('StagedKubernetesNetworkPolicy')})` : 'staged Calico policy';
@@ -179,8 +212,36 @@ function enforceIntro(
   ].join('\n\n');
 }
 
+/** A Cilium PR's status: its rules unchanged, and nothing it would deny seen, for the stabilization period. */
+function ciliumStatusLine(c: PullRequestContent): string {
+  const period = formatDuration(c.stabilizationPeriod);
+  const since = c.lastUpdated ? ` Its rules last changed at ${timestamp(c.lastUpdated)}.` : '';
+  const lastDenied = c.simulation?.lastDenied;
+  const denied = lastDenied === undefined ? '' : ` It would have denied observed traffic at ${timestamp(formatTime(lastDenied))}.`;
+  const quiet = c.simulation?.quietSince;
+  // Both clocks must have run: the rules' (since they last changed) and the denials' (since quiet).
+  const changed = c.lastUpdated === null ? Number.NaN : Date.parse(c.lastUpdated) / 1000;
+  const ready = quiet === undefined ? 0 : Math.max(quiet, Number.isFinite(changed) ? changed : quiet) + c.stabilizationPeriod;
+  const earliest =
+    quiet === undefined
+      ? ''
+      : ` Nothing it would deny has been seen since ${timestamp(formatTime(quiet))}: ready after ${timestamp(formatTime(ready))} at the earliest.`;
+  // The default deny has no rules of its own to learn: only what it would deny counts.
+  const rules = c.unit?.kind !== 'enforce-default-deny';
+  const when = `It becomes ready for review once ${rules ? 'its rules have not changed, and ' : ''}nothing it would deny has been seen, for ${period}.`;
+  switch (c.status) {
+    case 'Learning':
+      return `**Status: Learning.** New traffic was seen recently.${since}${denied} ${when}`;
+    case 'Stabilizing':
+      return `**Status: Stabilizing.**${since}${denied} ${when}${earliest}`;
+    case 'Stable':
+      return `**Status: Ready for review.** ${rules ? 'Its rules have not changed, and nothing' : 'Nothing'} it would deny has been seen, for ${period}.${since}`;
+  }
+}
+
 function statusLine(c: PullRequestContent): string {
   const unit = c.unit ?? { kind: 'namespace' };
+  if (c.flavor === 'cilium') return ciliumStatusLine(c);
   if (unit.kind === 'enforce' || unit.kind === 'enforce-workloads' || unit.kind === 'enforce-default-deny')
     return '**Status: Ready for review.**';
   const since = c.lastUpdated ? ` Its rules last changed at ${timestamp(c.lastUpdated)}.` : '';
@@ -228,7 +289,9 @@ function sections(c: PullRequestContent, maxRows: number, graph: boolean): strin
     else if (drawn !== null) out.push(`${traffic}\n\n${drawn}`);
   }
   if (c.simulation)
-    out.push(`### Simulated against the observed flows\n\n${simulation(c.simulation, c.unit?.kind === 'enforce-default-deny')}`);
+    out.push(
+      `### Simulated against the observed flows\n\n${simulation(c.simulation, c.unit?.kind === 'enforce-default-deny', c.flavor === 'cilium')}`,
+    );
   const notes = warnings(c);
   if (notes !== '') out.push(`### Warnings\n\n${notes}`);
   out.push(`### Files\n\n${c.files.map((f) => `- ${code(f.path)}${f.added ? ' (new)' : ''}`).join('\n')}`);
@@ -332,7 +395,7 @@ function edges(rules: readonly RuleReport[], self: string | undefined): GraphEdg
 /** Rows beyond this are counted, not listed. */
 const MAX_SIMULATED_ROWS = 20;
 
-function simulation(s: SimulationSummary, expectDenials: boolean): string {
+function simulation(s: SimulationSummary, expectDenials: boolean, cilium: boolean): string {
   const checked = `${plural(s.flows, 'distinct flow')} observed (${plural(s.records, 'flow')} in the flow logs)`;
   const how = s.asked;
   const verdict =
@@ -342,7 +405,11 @@ function simulation(s: SimulationSummary, expectDenials: boolean): string {
   const out = [verdict];
   if (s.denied.length > 0) {
     out.push(
-      expectDenials ? 'It would deny:' : 'Denied (review these: the policy was built to allow every one of them):',
+      expectDenials
+        ? 'It would deny:'
+        : cilium
+          ? 'Denied (merged then, Cilium would have dropped these; rules learned from them since are marked new above):'
+          : 'Denied (review these: the policy was built to allow every one of them):',
       flowTable(s.denied),
     );
   }

@@ -52,7 +52,7 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
         return facts.openPullRequest ? { pr: facts.openPullRequest } : {};
       case 'open': {
         const branch = branchOf(facts.key);
-        const commit = await repo.commit(ctx.head, facts.change!.files, commitMessage(facts.key));
+        const commit = await repo.commit(ctx.head, facts.change!.files, commitMessage(facts.key, ctx.flavor));
         const replaced = await createBranch(repo, branch, commit);
         const state = stateOf(decision, ctx, commit, {});
         const draft = facts.status !== 'Stable';
@@ -77,7 +77,7 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
       }
       case 'update': {
         const pr = action.pr;
-        const commit = await repo.commit(ctx.head, facts.change!.files, commitMessage(facts.key));
+        const commit = await repo.commit(ctx.head, facts.change!.files, commitMessage(facts.key, ctx.flavor));
         const evidence = action.rebase ? {} : (facts.state?.evidence ?? {});
         // The new commit is recorded before the branch moves to it, with the current head as
         // `previous`: a run stopped in between leaves a head the next run knows as its own.
@@ -113,7 +113,12 @@ export async function apply(decision: Decision, ctx: ApplyContext): Promise<Appl
       }
       case 'refresh': {
         const pr = action.pr;
-        const state = { ...facts.state!, evidence: evidence(facts.change!, facts.state!.evidence) };
+        const change = facts.change!;
+        const state = {
+          ...facts.state!,
+          evidence: evidence(change, facts.state!.evidence),
+          ...(change.quietSince === undefined ? {} : { quietSince: change.quietSince }),
+        };
         const text = body(decision, ctx, state, isUpdate(pr));
         await repo.updatePullRequest(pr.number, { body: text });
         await syncLabelsAndDraft(pr, decision, ctx, state, text);
@@ -269,11 +274,13 @@ function where(key: ProposalKey): string {
   return branchOf(key).slice('policy-recommender/'.length);
 }
 
-function commitMessage(key: ProposalKey): string {
+function commitMessage(key: ProposalKey, flavor: Flavor): string {
   const enforce = key.kind === 'enforce' || key.kind === 'enforce-workloads' || key.kind === 'enforce-default-deny';
   const what = key.kind === 'namespace' ? `network policy for namespace ${key.namespace}` : describeKey(key);
   const why = enforce
-    ? 'The staged policy denied nothing it would deny for the configured time.'
+    ? flavor === 'cilium'
+      ? "The clusterwide default deny from policy-recommender's template; merging enforces it (Cilium has no staged policies)."
+      : 'The staged policy denied nothing it would deny for the configured time.'
     : key.kind === 'bootstrap'
       ? "The tiers the recommended policies name, and a staged global default deny, from policy-recommender's template."
       : 'Recommended from observed flows by policy-recommender.';
@@ -299,6 +306,7 @@ function stateOf(
     evidence: evidence(change, previous),
     notified: [],
     base: { tree: ctx.head.treeSha, paths: [...change.files.keys()] },
+    ...(change.quietSince === undefined ? {} : { quietSince: change.quietSince }),
   };
 }
 

@@ -42,7 +42,8 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
   const open = new Map<string, OpenUnit>(
     openPullRequests.map(({ key, pr }) => {
       const memory = (commands.get(pr.number)?.length ?? 0) > 0 ? undefined : memoryOf(pr);
-      return [keyId(key), memory === undefined ? { key } : { key, memory }];
+      const quietSince = decodeState(pr.body)?.quietSince;
+      return [keyId(key), { key, ...(memory === undefined ? {} : { memory }), ...(quietSince === undefined ? {} : { quietSince }) }];
     }),
   );
   const lifecycle = planLifecycle({ ...rest, open });

@@ -180,7 +180,9 @@ function withPullRequest(facts: UnitFacts, pr: PullRequestInfo): Decision {
   // Where drafts are unavailable (private repositories on free plans) the status label says it.
   const draftOk = state!.noDrafts === true || pr.draft === (facts.status !== 'Stable');
   const labelled = facts.status !== null && pr.labels.includes(statusLabel(facts));
-  const current = draftOk && labelled;
+  // Cilium: a flow its policies would deny moves the PR's quiet time on, and its body lists it.
+  const quiet = facts.change.quietSince === undefined || state!.quietSince === facts.change.quietSince;
+  const current = draftOk && labelled && quiet;
   return { facts, action: current ? { kind: 'none' } : { kind: 'refresh', pr }, dashboard: statusState(facts.status) };
 }
 

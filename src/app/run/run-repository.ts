@@ -60,6 +60,8 @@ export interface RunDependencies {
   readonly openFlowSource: (cluster: string) => Promise<FlowSource>;
   readonly clusterContext?: (cluster: string) => ClusterContext | null;
   readonly template: TreeFiles;
+  /** The template for the cilium flavour (policies-template/clusters/example-cilium/); without it, `template`. */
+  readonly ciliumTemplate?: TreeFiles;
   readonly engineVersion: string;
   /** Unix seconds. */
   readonly now: () => number;
@@ -223,7 +225,10 @@ export async function runRepository(deps: RunDependencies, trigger: string, sign
       repository: repo,
       head,
       engineVersion: deps.engineVersion,
-      flavor: config.recommendation.flavor,
+      flavor: recommendationFor(
+        config,
+        config.clusters.find((c) => c.name === cluster),
+      ).flavor,
       stabilizationPeriod: config.recommendation.stabilizationPeriod,
       extraLabels: config.pullRequests.labels,
       skippedLines: skippedByCluster.get(cluster) ?? 0,
@@ -427,7 +432,7 @@ async function observeCluster(
   // The cluster first: its release and IP families decide how flows are learned and policies named.
   const context = deps.clusterContext?.(entry.name) ?? null;
   const clusterNamespaces = context ? await context.namespaces() : null;
-  const facts = await clusterFacts(context, config.recommendation, clusterNamespaces);
+  const facts = await clusterFacts(context, recommendationFor(config, entry), clusterNamespaces);
   const scope = facts.config;
   const prefix = entry.path === '' ? '' : `${entry.path}/`;
   const entries = (await repo.listFiles(treeSha, entry.path)).filter((e) => isYamlPath(e.path) || isKustomizationPath(e.path));
@@ -440,11 +445,17 @@ async function observeCluster(
       `flavor calico-enterprise writes domain rules, which only Calico Enterprise has, but cluster ${entry.name} reads its flows from Goldmane (open-source Calico): set flavor calico (the configuration is wrong for this cluster; nothing was changed)`,
     );
   }
-  // Hubble is Cilium's: Calico's policies (every flavour the App writes; `cilium` is refused by
-  // the repository configuration until the App stages Cilium policies) would never be enforced.
-  if (source.kind === 'hubble') {
+  // Hubble is Cilium's, and Cilium enforces none of Calico's policies (staged Kubernetes ones
+  // neither); Goldmane and Elasticsearch are Calico's, whose clusters do not run Cilium. Flow-log
+  // files can hold either (the format is recognised per line), so they do not tell.
+  if (source.kind === 'hubble' && scope.flavor !== 'cilium') {
     throw new Error(
-      `cluster ${entry.name} reads its flows from Hubble (a Cilium cluster), where flavor ${scope.flavor}'s policies are never enforced, and the App cannot propose Cilium policies yet (\`policy-recommender recommend --flavor cilium\` can): nothing was changed`,
+      `cluster ${entry.name} reads its flows from Hubble (a Cilium cluster), where flavor ${scope.flavor}'s policies are never enforced: set flavor cilium (the configuration is wrong for this cluster; nothing was changed)`,
+    );
+  }
+  if (scope.flavor === 'cilium' && (source.kind === 'goldmane' || source.kind === 'elasticsearch')) {
+    throw new Error(
+      `flavor cilium writes CiliumNetworkPolicies, but cluster ${entry.name} reads its flows from ${sourceKindName(source.kind)} (a Calico cluster), where they are never enforced: set a Calico flavour (the configuration is wrong for this cluster; nothing was changed)`,
     );
   }
   const lookbackStart = now - scope.initialLookback;
@@ -508,7 +519,7 @@ async function observeCluster(
     cluster: entry.name,
     clusterPath: entry.path,
     tree,
-    template: deps.template,
+    template: scope.flavor === 'cilium' ? (deps.ciliumTemplate ?? deps.template) : deps.template,
     config: scope,
     observations: { byNamespace: observed, endpoints: mergeEndpointObservations(endpoints) },
     fresh: reading.observations,
@@ -630,6 +641,11 @@ function missingFlowsWarnings(coverage: FlowCoverage, since: number, to: number)
   return intervals
     .filter((m) => m.to > m.from)
     .map((m) => `flows that started between ${formatTime(m.from)} and ${formatTime(m.to)} are missing: ${m.reason}`);
+}
+
+/** The recommendation settings of a cluster: the repository's, with the cluster's own flavour when it names one. */
+function recommendationFor(config: RepositoryConfig, entry: ClusterEntry | undefined): RepositoryConfig['recommendation'] {
+  return entry?.flavor === undefined ? config.recommendation : { ...config.recommendation, flavor: entry.flavor };
 }
 
 /** The id of a unit's acceptance record (cluster-units.ts): `shop`, `shop.appsec` ... */

@@ -51,6 +51,11 @@ export interface PullRequestState {
    * the latest REBASE_COMMANDS_KEPT: the same command delivered again is not served again.
    */
   readonly rebaseCommands?: readonly number[];
+  /**
+   * Cilium (no staged policies: the open PR is the staging area): since when (unix seconds) nothing
+   * the PR's policies would deny was seen, counted from when it was first proposed.
+   */
+  readonly quietSince?: number;
 }
 
 export const REBASE_COMMANDS_KEPT = 20;
@@ -89,6 +94,7 @@ export function decodeState(body: string): PullRequestState | null {
     ...(Array.isArray(value.rebaseCommands) && value.rebaseCommands.every((c) => Number.isSafeInteger(c))
       ? { rebaseCommands: value.rebaseCommands }
       : {}),
+    ...(Number.isSafeInteger(value.quietSince) ? { quietSince: value.quietSince! } : {}),
   };
 }
 

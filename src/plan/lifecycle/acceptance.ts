@@ -42,6 +42,7 @@ export function acceptance(
     flows.map((f) => f.flow),
     input.facts,
     proposalQuestion(refs, 'The accepted policies are evaluated'),
+    input.config.flavor,
   );
   // Only traffic since the merge, and not already counted (runs read a little of the last window again).
   const after = Math.max(record.since, record.lastDenied ?? 0);

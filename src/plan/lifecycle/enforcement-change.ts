@@ -3,15 +3,15 @@
 
 import { enforcePolicyInFile, type StagedKind } from '../../engine/enforce.ts';
 import type { Workload } from '../../engine/workloads.ts';
-import { flowsOfHostEndpoints, flowsOfObservations, type SimulatedFlow } from '../../simulate/would-deny.ts';
+import { flowsOfEndpoints, flowsOfHostEndpoints, flowsOfObservations, type SimulatedFlow } from '../../simulate/would-deny.ts';
 import type { ObjectRef } from '../../tree/inventory.ts';
 import { contentHash } from '../../util/content-hash.ts';
-import type { Proposal } from '../proposal.ts';
-import { treeWith } from './recommendation-change.ts';
+import type { BootstrapProposal, Proposal } from '../proposal.ts';
+import { ciliumStaging, treeWith } from './recommendation-change.ts';
 import { type SimulationQuestion, simulate } from './simulation.ts';
 import type { OurPolicy } from './tree-policies.ts';
-import type { LifecycleInput, UnitChange } from './unit.ts';
-import { namespaceFlows, workloadFlows } from './unit-flows.ts';
+import type { LifecycleInput, OpenUnit, UnitChange } from './unit.ts';
+import { type CheckedFlow, namespaceFlows, workloadFlows } from './unit-flows.ts';
 
 /** An enforce PR's question: the tree with the change is what the cluster would enforce; staged policies are not applied. */
 function enforcementQuestion(what: string): SimulationQuestion {
@@ -48,7 +48,7 @@ function enforcement(
   question: SimulationQuestion,
   about: { readonly reports?: UnitChange['reports']; readonly lastUpdated?: string | null; readonly quietSince?: number } = {},
 ): UnitChange {
-  const summary = simulate(treeWith(input, files), flows, input.facts, question).summary;
+  const summary = simulate(treeWith(input, files), flows, input.facts, question, input.config.flavor).summary;
   return {
     files,
     added: new Set(),
@@ -97,4 +97,38 @@ export function defaultDenyChange(input: LifecycleInput, policy: { path: string;
   // default deny with the staged ones not applied is what would deny their traffic.
   const flows = [...flowsOfObservations(input.fresh.byNamespace), ...flowsOfHostEndpoints(input.fresh.hostEndpoints)];
   return enforcement(input, new Map([[prefix + policy.path, text]]), flows, enforcementQuestion('The global default deny is evaluated'));
+}
+
+/**
+ * Cilium's clusterwide default deny, added from the template: merging it enforces it. Every
+ * namespace's flows of this run, and those with host endpoints, are checked against the tree with
+ * it; the PR is ready for review once nothing it would deny was seen for `stabilizationPeriod`.
+ */
+export function ciliumDefaultDenyChange(input: LifecycleInput, open: OpenUnit | undefined, template: BootstrapProposal): UnitChange {
+  const atoms = [...input.fresh.byNamespace].flatMap(([, list]) => list);
+  const { endpoints, hostEndpoints: hosts } = input.fresh;
+  // flowsOfObservations keeps the namespaces' order and each one's atoms in order: the times line up.
+  // The workloads' flows too, with their labels: a namespace's policy leaves out the pods of
+  // workloads that have their own (microsegmentation), which the default deny would then decide.
+  const flows: CheckedFlow[] = [
+    ...flowsOfObservations(input.fresh.byNamespace).map((flow, i) => ({ flow, lastSeen: atoms[i]!.evidence.lastSeen })),
+    ...flowsOfEndpoints(endpoints).map((flow, i) => ({ flow, lastSeen: endpoints[i]!.evidence.lastSeen })),
+    ...flowsOfHostEndpoints(hosts).map((flow, i) => ({ flow, lastSeen: hosts[i]!.evidence.lastSeen })),
+  ];
+  const question: SimulationQuestion = {
+    view: 'enforced',
+    asked:
+      "The clusterwide default deny is evaluated with Cilium's semantics, with every Cilium policy of the default branch (Cilium has no staged policies: merging enforces).",
+  };
+  const staging = ciliumStaging(input, open, 'Stable', treeWith(input, template.files), flows, question);
+  return {
+    files: template.files,
+    added: template.added,
+    hash: template.hash,
+    lastUpdated: null,
+    reports: [],
+    warnings: template.warnings,
+    memory: {},
+    ...staging,
+  };
 }

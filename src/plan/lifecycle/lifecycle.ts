@@ -7,6 +7,7 @@
 // (app/run/cluster-units.ts adds what GitHub holds).
 
 import type { RecommendationConfig } from '../../config/recommendation-config.ts';
+import { flavorFor } from '../../engine/flavors/index.ts';
 import { planRecommendations } from '../plan.ts';
 import { describeUnmatched } from '../plan-workloads.ts';
 import {
@@ -18,7 +19,7 @@ import {
   proposeBootstrap,
 } from '../proposal.ts';
 import { acceptance, acceptanceNote, quietSince, waiting } from './acceptance.ts';
-import { defaultDenyChange, enforcementChange, workloadsEnforcementChange } from './enforcement-change.ts';
+import { ciliumDefaultDenyChange, defaultDenyChange, enforcementChange, workloadsEnforcementChange } from './enforcement-change.ts';
 import { bootstrapChange, namespaceChange, withNewRulesOf, workloadsChange } from './recommendation-change.ts';
 import { ourNamespacePolicies, stagedDefaultDeny, workloadGroups } from './tree-policies.ts';
 import type { AcceptanceRecord, Lifecycle, LifecycleInput, LifecycleUnit, UnitChange } from './unit.ts';
@@ -28,13 +29,20 @@ import { keyId, type ProposalKey } from './unit-key.ts';
 export function planLifecycle(input: LifecycleInput): Lifecycle {
   const run = new LifecycleRun(input);
   // The cluster-wide files the tree lacks, proposed in a unit of their own; every other unit's
-  // simulation sees the tree as it will be once they are merged.
-  const bootstrap = proposeBootstrap(input);
+  // simulation sees the tree as it will be once they are merged. Cilium needs no tiers, and its
+  // template's one file, the clusterwide default deny, is enforced once merged: it is proposed
+  // last, when every selected namespace's policy is (ciliumDefaultDenyUnit).
+  const cilium = input.config.flavor === 'cilium';
+  const template = proposeBootstrap(input);
+  const bootstrap = cilium ? null : template;
   const namespaces = namespaceUnits(run, bootstrap);
   if (input.config.microsegmentation.enabled) workloadUnits(run, bootstrap);
   else obsoleteWorkloadUnits(run);
-  bootstrapUnit(run, bootstrap);
-  defaultDenyUnit(run, namespaces);
+  if (cilium) ciliumDefaultDenyUnit(run, namespaces, template);
+  else {
+    bootstrapUnit(run, bootstrap);
+    defaultDenyUnit(run, namespaces);
+  }
   return { units: run.units, accepted: run.accepted, notes: run.notes, warnings: run.warnings };
 }
 
@@ -152,24 +160,38 @@ function namespaceUnits(run: LifecycleRun, bootstrap: BootstrapProposal | null):
   const names = new Set([...input.observations.byNamespace.keys(), ...policies.keys()]);
   for (const key of run.openKeys) if (key.kind === 'namespace' || key.kind === 'enforce') names.add(key.namespace);
   const out = { selected: [] as string[], enforced: [] as string[] };
+  const staged = flavorFor(run.config).staged;
   for (const namespace of [...names].sort()) {
     const key: ProposalKey = { kind: 'namespace', cluster: input.cluster, namespace };
     const policy = policies.get(namespace);
     const gone = run.goneReason(namespace);
     if (gone === null) out.selected.push(namespace);
+    const proposal = gone === null && (!policy?.enforced || !staged) ? run.proposeUnit(key, { kind: 'namespace', namespace }) : null;
+    const change = proposal === null || proposal.files.size === 0 ? null : namespaceChange(proposal, input, namespace, bootstrap);
     if (policy?.enforced) {
       out.enforced.push(namespace);
       // Enforced: nothing more is learned for it (its traffic is decided by its own policy now).
-      run.add({ key, namespace, change: null, status: null, accepted: true, enforced: true, gone });
+      // Cilium's, merged and so enforced, is still updated: with traffic seen since (audit mode;
+      // what another policy allows), and to leave out the workloads whose own policies were merged
+      // since (Cilium's allows add up: plan-workloads.ts exclusions), each update staged as its first PR was.
+      run.add({
+        key,
+        namespace,
+        change,
+        status: change?.status ?? null,
+        accepted: true,
+        enforced: true,
+        gone,
+        ...(staged ? {} : run.notSelected(namespace)),
+      });
       continue;
     }
-    const proposal = gone === null ? run.proposeUnit(key, { kind: 'namespace', namespace }) : null;
-    const change = proposal === null || proposal.files.size === 0 ? null : namespaceChange(proposal, input, namespace, bootstrap);
     run.add({
       key,
       namespace,
       change,
-      status: proposal?.status ?? null,
+      // A Cilium PR's status also waits for its policy to deny nothing observed (recommendation-change.ts ciliumStaging).
+      status: change?.status ?? proposal?.status ?? null,
       gone,
       accepted: policy !== undefined,
       ...run.notSelected(namespace),
@@ -254,13 +276,16 @@ function workloadUnits(run: LifecycleRun, bootstrap: BootstrapProposal | null): 
         : null;
     const change = proposal === null || proposal.files.size === 0 ? null : workloadsChange(proposal, input, key.namespace, bootstrap);
     indexOf.set(keyId(key), run.units.length);
+    const accepted = proposal?.workloads.some((w) => input.tree.has(w.path)) ?? false;
     run.add({
       key,
       namespace: key.namespace,
       change,
-      status: proposal?.status ?? null,
+      status: change?.status ?? proposal?.status ?? null,
       gone: gone ?? deselected,
-      accepted: proposal?.workloads.some((w) => input.tree.has(w.path)) ?? false,
+      accepted,
+      // Cilium has no staged policies: merged workload policies are enforced, with no enforce step.
+      ...(accepted && !flavorFor(config).staged ? { enforced: true } : {}),
       ...run.notSelected(key.namespace),
     });
   }
@@ -334,6 +359,28 @@ function bootstrapUnit(run: LifecycleRun, bootstrap: BootstrapProposal | null): 
   const change = bootstrap === null ? null : bootstrapChange(bootstrap);
   const gone = policiesNeedIt || change === null ? null : 'no policy of the cluster needs the cluster-wide files any more';
   run.add({ key, namespace: null, change, status: 'Stable', gone });
+}
+
+/**
+ * Cilium's clusterwide default deny (the template's, which the tree lacks), once every selected
+ * namespace's policy is merged (so enforced): merging it enforces it, so its PR, like a
+ * recommendation's, is a draft until nothing it would deny has been seen for
+ * `stabilizationPeriod` since it was first proposed: every namespace's flows of each run are
+ * checked against the tree with it (recommendation-change.ts ciliumStaging).
+ */
+function ciliumDefaultDenyUnit(
+  run: LifecycleRun,
+  namespaces: { selected: readonly string[]; enforced: readonly string[] },
+  template: BootstrapProposal | null,
+): void {
+  const { input } = run;
+  const key: ProposalKey = { kind: 'enforce-default-deny', cluster: input.cluster };
+  const allEnforced = namespaces.selected.length > 0 && namespaces.selected.every((ns) => namespaces.enforced.includes(ns));
+  if (!(allEnforced || run.isOpen(key))) return;
+  // On the default branch already (template null): nothing left to propose, its open PR is obsolete.
+  const change = allEnforced && template !== null ? ciliumDefaultDenyChange(input, run.input.open.get(keyId(key)), template) : null;
+  const gone = change !== null || template === null ? null : 'not every selected namespace has an enforced isolation policy any more';
+  run.add({ key, namespace: null, change, status: change?.status ?? null, gone });
 }
 
 /** The global default deny's enforcement, once every selected namespace is enforced. */

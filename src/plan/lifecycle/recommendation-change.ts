@@ -7,13 +7,16 @@ import type { RecommendationConfig } from '../../config/recommendation-config.ts
 import type { EndpointRef } from '../../engine/model.ts';
 import { workloadPolicyName } from '../../engine/naming.ts';
 import type { NamespaceReport, RuleReport } from '../../engine/report.ts';
+import type { RecommendationStatus } from '../../engine/status.ts';
 import { parseLabels, type WorkloadId } from '../../engine/workloads.ts';
 import type { StagedRef } from '../../simulate/policy-set.ts';
-import { flowsOfEndpoints, flowsOfHostEndpoints, flowsOfObservations, type SimulatedFlow } from '../../simulate/would-deny.ts';
+import { flowsOfEndpoints, flowsOfHostEndpoints, flowsOfObservations } from '../../simulate/would-deny.ts';
+import type { TreeFiles } from '../../tree/tree.ts';
 import type { BootstrapProposal, Proposal } from '../proposal.ts';
 import { type SimulationQuestion, simulate } from './simulation.ts';
-import type { LifecycleInput, UnitChange } from './unit.ts';
-import { hostEndpointsOf } from './unit-flows.ts';
+import type { LifecycleInput, OpenUnit, UnitChange } from './unit.ts';
+import { type CheckedFlow, hostEndpointsOf } from './unit-flows.ts';
+import { keyId, type ProposalKey } from './unit-key.ts';
 
 /** `proposal` with its rules' `changed` as `fresh` (the same unit proposed without memory) says them. */
 export function withNewRulesOf(proposal: Proposal, fresh: Proposal): Proposal {
@@ -41,23 +44,95 @@ export function treeWith(input: LifecycleInput, files: ReadonlyMap<string, strin
 function baseChange(
   proposal: Proposal,
   memory: Record<string, string>,
-  flows: readonly SimulatedFlow[],
+  flows: readonly CheckedFlow[],
   input: LifecycleInput,
   question: SimulationQuestion,
   bootstrap: BootstrapProposal | null,
 ): UnitChange {
   // The tree as it will be once this PR and the cluster-wide files' PR are merged (they can be merged in any order).
-  const after = new Map([...(bootstrap?.files ?? []), ...proposal.files]);
-  return {
+  const after = treeWith(input, new Map([...(bootstrap?.files ?? []), ...proposal.files]));
+  const base = {
     files: proposal.files,
     added: proposal.added,
     hash: proposal.hash,
-    status: proposal.status,
     lastUpdated: proposal.lastUpdated,
     reports: proposal.workloads.length > 0 ? proposal.workloads : proposal.namespaces,
     warnings: proposal.warnings,
     memory,
-    simulation: simulate(treeWith(input, after), flows, input.facts, question).summary,
+  };
+  if (input.config.flavor !== 'cilium')
+    return {
+      ...base,
+      status: proposal.status,
+      simulation: simulate(
+        after,
+        flows.map((f) => f.flow),
+        input.facts,
+        question,
+        input.config.flavor,
+      ).summary,
+    };
+  // Cilium has no staged policies: merging enforces, so the open PR is where its policy is staged.
+  // The flows are checked against the policy as the PR proposed it when they were seen (its
+  // memory, before this run learns from them; a new PR: as proposed now).
+  const key = proposalKeyOf(input.cluster, proposal.unit);
+  const open = input.open.get(keyId(key));
+  const seenAgainst = open?.memory === undefined ? after : new Map([...after, ...open.memory]);
+  return { ...base, ...ciliumStaging(input, open, proposal.status, seenAgainst, flows, question) };
+}
+
+/** The unit key of a proposal's unit. */
+function proposalKeyOf(cluster: string, unit: Proposal['unit']): ProposalKey {
+  return unit.kind === 'namespace'
+    ? { kind: 'namespace', cluster, namespace: unit.namespace }
+    : { kind: 'workloads', cluster, namespace: unit.namespace, ...(unit.workload === undefined ? {} : { workload: unit.workload }) };
+}
+
+/**
+ * A recommendation's question, as its flavour asks it: Calico's (proposalQuestion), or Cilium's:
+ * its policies as the PR proposed them when each flow was seen, with every Cilium policy of the
+ * default branch (all enforced: Cilium has no staged policies).
+ */
+function recommendationQuestion(input: LifecycleInput, refs: readonly StagedRef[], what: string): SimulationQuestion {
+  if (input.config.flavor !== 'cilium') return proposalQuestion(refs, what);
+  return {
+    view: 'enforced',
+    asked: `${what} with Cilium's semantics, as this pull request proposed ${what.startsWith('Its policies') ? 'them' : 'it'} when each flow was seen, with every Cilium policy of the default branch (Cilium has no staged policies: merging enforces).`,
+  };
+}
+
+/**
+ * Cilium's staging in the bot (issue 16, point 3): a PR whose policies would deny an observed flow
+ * is not ready for review until it has seen nothing they would deny for `stabilizationPeriod`,
+ * counted from when it was first proposed; its rules must be stable too (`status`). Each denied
+ * flow's last-seen time moves `quietSince` on; the PR's state keeps it between runs.
+ */
+export function ciliumStaging(
+  input: LifecycleInput,
+  open: OpenUnit | undefined,
+  status: RecommendationStatus,
+  tree: TreeFiles,
+  flows: readonly CheckedFlow[],
+  question: SimulationQuestion,
+): Pick<UnitChange, 'status' | 'simulation' | 'quietSince'> {
+  const { summary, check } = simulate(
+    tree,
+    flows.map((f) => f.flow),
+    input.facts,
+    question,
+    'cilium',
+  );
+  let lastDenied: number | undefined;
+  check.verdicts.forEach((verdict, i) => {
+    if (verdict === 'denied') lastDenied = Math.max(lastDenied ?? 0, flows[i]!.lastSeen);
+  });
+  const quietSince = Math.max(open?.quietSince ?? input.now, lastDenied ?? 0);
+  // Longer than the period, as the rules' status counts it (engine/status.ts).
+  const quiet = input.now - quietSince > input.config.stabilizationPeriod;
+  return {
+    status: status === 'Stable' && !quiet ? 'Stabilizing' : status,
+    quietSince,
+    simulation: { ...summary, quietSince, ...(lastDenied === undefined ? {} : { lastDenied }) },
   };
 }
 
@@ -116,11 +191,13 @@ export function namespaceChange(
   namespace: string,
   bootstrap: BootstrapProposal | null,
 ): UnitChange {
-  const flows = [
-    ...flowsOfObservations(new Map([[namespace, input.observations.byNamespace.get(namespace) ?? []]])),
-    ...flowsOfHostEndpoints(hostEndpointsOf(input, namespace)),
+  const atoms = input.observations.byNamespace.get(namespace) ?? [];
+  const hosts = hostEndpointsOf(input, namespace);
+  const flows: CheckedFlow[] = [
+    ...flowsOfObservations(new Map([[namespace, atoms]])).map((flow, i) => ({ flow, lastSeen: atoms[i]!.evidence.lastSeen })),
+    ...flowsOfHostEndpoints(hosts).map((flow, i) => ({ flow, lastSeen: hosts[i]!.evidence.lastSeen })),
   ];
-  const question = proposalQuestion(namespacePolicyRefs(input.config, namespace), 'Its policy is evaluated');
+  const question = recommendationQuestion(input, namespacePolicyRefs(input.config, namespace), 'Its policy is evaluated');
   return baseChange(
     proposal,
     proposedMemory(
@@ -148,12 +225,14 @@ export function workloadsChange(
     const labels = { ...parseLabels(e.labels), 'projectcalico.org/namespace': namespace };
     return selectors.some((s) => s.matches(labels));
   };
-  const flows = [
-    ...flowsOfEndpoints(input.observations.endpoints.filter((e) => selected(e.local))),
-    ...flowsOfHostEndpoints(input.fresh.hostEndpoints.filter((h) => selected(h.local))),
+  const endpoints = input.observations.endpoints.filter((e) => selected(e.local));
+  const hosts = input.fresh.hostEndpoints.filter((h) => selected(h.local));
+  const flows: CheckedFlow[] = [
+    ...flowsOfEndpoints(endpoints).map((flow, i) => ({ flow, lastSeen: endpoints[i]!.evidence.lastSeen })),
+    ...flowsOfHostEndpoints(hosts).map((flow, i) => ({ flow, lastSeen: hosts[i]!.evidence.lastSeen })),
   ];
   const workloads = proposal.workloads.map((w) => ({ namespace, ...w.workload }));
-  const question = proposalQuestion(workloadPolicyRefs(input.config, workloads), 'Its policies are evaluated');
+  const question = recommendationQuestion(input, workloadPolicyRefs(input.config, workloads), 'Its policies are evaluated');
   return baseChange(
     proposal,
     proposedMemory(

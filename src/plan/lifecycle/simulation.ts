@@ -1,9 +1,10 @@
 // What a PR's policies would do to the flows observed, for its body: the observed flows run
 // through the policies tree as the PR would leave it, with the denied and undecidable ones
-// listed. Each PR asks its own question (a view): what its policies would deny once enforced,
+// listed, with Calico's semantics or, for the cilium flavour, Cilium's (one checkProposal for both). Each PR asks its own question (a view): what its policies would deny once enforced,
 // with every other policy as the cluster has it now. Pure.
 
 import { protocolName } from '../../calico/protocol.ts';
+import type { Flavor } from '../../config/recommendation-config.ts';
 import type { PolicySetOptions, PolicyView } from '../../simulate/policy-set.ts';
 import { deciderLabel, type FlowRow } from '../../simulate/report.ts';
 import { checkProposal, type ProposalCheck, type SimulatedFlow } from '../../simulate/would-deny.ts';
@@ -12,6 +13,7 @@ import type { SimulatedFlowRow, SimulationSummary } from './unit.ts';
 
 /** A PR's question: which policies are applied, and how the PR body says it. */
 export interface SimulationQuestion {
+  /** Calico's policy view; Cilium has no staged policies, so for the cilium flavour every policy of the tree applies. */
   readonly view: PolicyView;
   /** One sentence for the PR body: what was applied. */
   readonly asked: string;
@@ -22,8 +24,9 @@ export function simulate(
   flows: readonly SimulatedFlow[],
   cluster: PolicySetOptions,
   question: SimulationQuestion,
+  flavor: Flavor,
 ): { summary: SimulationSummary; check: ProposalCheck } {
-  const check = checkProposal({ tree, flows, cluster, view: question.view });
+  const check = checkProposal({ tree, flows, cluster, view: question.view, cni: flavor === 'cilium' ? 'cilium' : 'calico' });
   return {
     check,
     summary: {

@@ -1,6 +1,6 @@
 // What the default branch holds of the bot's policies, as the lifecycle reads it: each namespace's
-// isolation policy (staged or enforced), accepted workload policies grouped as their PRs propose
-// them, and the template's staged global default deny.
+// isolation policy (staged or enforced; Cilium's, merged, is enforced), accepted workload policies
+// grouped as their PRs propose them, and the template's staged global default deny.
 
 import type { RecommendationConfig } from '../../config/recommendation-config.ts';
 import { flavorFor } from '../../engine/flavors/index.ts';
@@ -73,8 +73,10 @@ export function ourNamespacePolicies(tree: TreeFiles, config: RecommendationConf
   const out = new Map<string, OurPolicy>();
   for (const ref of inventory.objects) {
     if (ref.namespace === null || !isNamespacePolicyName(ref.name, config.flavor, tier, ref.namespace)) continue;
-    const staged = ref.kind === flavor.kind && ref.apiVersion === 'projectcalico.org/v3';
-    const enforced = isEnforcedPolicy(ref, flavor, tier, ref.namespace);
+    // Cilium has no staged policies: its policy on the default branch is enforced (merged = enforced).
+    const merged = flavor.staged ? false : ref.kind === flavor.kind && ref.apiVersion === 'cilium.io/v2';
+    const staged = flavor.staged && ref.kind === flavor.kind && ref.apiVersion === 'projectcalico.org/v3';
+    const enforced = merged || isEnforcedPolicy(ref, flavor, tier, ref.namespace);
     if (!staged && !enforced) continue;
     // An enforced policy wins over a staged one of the same name (the staged one is then a leftover).
     if (out.get(ref.namespace)?.enforced) continue;

@@ -37,6 +37,8 @@ export interface AcceptedMerge {
 export interface OpenUnit {
   readonly key: ProposalKey;
   readonly memory?: TreeFiles;
+  /** Cilium: since when its PR has seen nothing its policies would deny (the PR's state), if recorded. */
+  readonly quietSince?: number;
 }
 
 export interface LifecycleInput {
@@ -97,6 +99,12 @@ export interface UnitChange {
   readonly memory: Readonly<Record<string, string>>;
   /** What the proposed policies would do to the observed flows (simulated). */
   readonly simulation?: SimulationSummary;
+  /**
+   * Cilium, whose policies are enforced once merged: since when nothing the PR's policies would
+   * deny was seen (from when it was first proposed); the PR is ready for review only after
+   * `stabilizationPeriod` of it.
+   */
+  readonly quietSince?: number;
 }
 
 /** Observed flows run through the policies as the PR would leave them, as its question applies them. */
@@ -110,6 +118,8 @@ export interface SimulationSummary {
   readonly indeterminate: readonly SimulatedFlowRow[];
   /** For enforcement: how long the accepted policy has denied nothing, since when (unix seconds). */
   readonly quietSince?: number;
+  /** Cilium: when the PR's policies would last have denied an observed flow (unix seconds), if they would have. */
+  readonly lastDenied?: number;
 }
 
 export interface SimulatedFlowRow {

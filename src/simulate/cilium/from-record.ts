@@ -1,11 +1,13 @@
 // A normalised flow record (Hubble's, through flows/sources/hubble/to-record.ts, or a Calico flow
-// log's) as the Cilium evaluator reads it. What a record does not carry stays unknown: the labels
+// log's), or the flows the engine's observations stand for (would-deny.ts), as the Cilium evaluator
+// reads it. What a record does not carry stays unknown: the labels
 // Cilium adds to a pod's identity (namespace labels, service account) are stripped from records,
 // so a selector on them answers "unknown", never "no".
 
 import { parseIdentityLabel, SOURCE_K8S } from '../../cilium/labels.ts';
 import type { SelectorKey } from '../../cilium/types.ts';
-import type { FlowEndpoint, FlowRecord } from '../../flows/record.ts';
+import type { FlowEnd } from '../endpoint.ts';
+import type { FlowFacts } from '../evaluate.ts';
 import type { CiliumFlow, CiliumPeer } from './flow.ts';
 
 /**
@@ -26,17 +28,19 @@ function podLabels(labels: readonly string[]) {
   return labels.map((text) => parseIdentityLabel(`${SOURCE_K8S}:${text}`)!);
 }
 
-function peerOf(end: FlowEndpoint): CiliumPeer {
+function peerOf(end: FlowEnd): CiliumPeer {
   if (end.entity !== undefined && end.entity !== 'world') return { kind: 'entity', entity: end.entity, ip: end.ip };
   switch (end.type) {
     case 'wep':
-      // No labels at all: the log may have left them out (Calico's flowLogsFileIncludeLabels), so unknown.
+      // No labels at all: the log may have left them out (Calico's flowLogsFileIncludeLabels), or
+      // the end stands for any pod of its namespace (would-deny.ts flowsOfObservations): none is
+      // known absent, but the namespace (and cluster) labels Cilium gives every pod are known.
       if (end.namespace !== null)
         return {
           kind: 'pod',
           namespace: end.namespace,
-          labels: end.labels.length === 0 ? null : podLabels(end.labels),
-          absenceKnown,
+          labels: end.labels.length === 0 ? [] : podLabels(end.labels),
+          absenceKnown: end.labels.length === 0 ? () => false : absenceKnown,
           ip: end.ip,
         };
       break;
@@ -51,7 +55,7 @@ function peerOf(end: FlowEndpoint): CiliumPeer {
 }
 
 /** The flow as Cilium decides it at the end that reported it (egress at the source, ingress at the destination). */
-export function ciliumFlowOf(record: FlowRecord): CiliumFlow {
+export function ciliumFlowOf(record: FlowFacts): CiliumFlow {
   return {
     source: peerOf(record.source),
     destination: peerOf(record.dest),

@@ -3,8 +3,7 @@
 // terms (evaluate.ts Verdict) so the report and the command line serve both CNIs.
 
 import type { CiliumPolicy } from '../../cilium/types.ts';
-import type { FlowRecord } from '../../flows/record.ts';
-import type { Decision, Verdict, VerdictKind } from '../evaluate.ts';
+import type { Decision, FlowFacts, Verdict, VerdictKind } from '../evaluate.ts';
 import { evaluateCiliumFlow, type LegVerdict, type PolicyRef } from './evaluate.ts';
 import type { CiliumOptions } from './flow.ts';
 import { ciliumFlowOf } from './from-record.ts';
@@ -28,7 +27,7 @@ export class CiliumSimulator {
     this.#options = options;
   }
 
-  evaluate(record: FlowRecord): Verdict {
+  evaluate(record: FlowFacts): Verdict {
     const flow = ciliumFlowOf(record);
     const key = JSON.stringify(flow);
     const cached = this.#cache.get(key);

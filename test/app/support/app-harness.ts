@@ -22,7 +22,7 @@ import { CONFIG_PATH } from '../../../src/config/repository-config.ts';
 import { SkipReport } from '../../../src/flows/skip-report.ts';
 import { type FlowSource, withChanges } from '../../../src/flows/source.ts';
 import { FileFlowSource } from '../../../src/flows/sources/file-source.ts';
-import { loadTree, TEMPLATE_DIR } from '../../../src/tree/fs-tree.ts';
+import { CILIUM_TEMPLATE_DIR, loadTree, TEMPLATE_DIR } from '../../../src/tree/fs-tree.ts';
 import { FakeGitHub, type FakeRepository, type WebhookEvent } from '../../support/fake-github.ts';
 import { flowLine, type LineOptions } from '../../support/flow-lines.ts';
 import { freePort } from '../../support/free-port.ts';
@@ -208,6 +208,7 @@ export class AppHarness {
       openFlowSource: metrics ? (cluster) => openInstrumented(() => open(cluster), { cluster, source: 'file' }, metrics) : open,
       clusterContext: () => options.clusterContext?.() ?? (this.namespaces === undefined ? null : this.#context()),
       template: await loadTree(TEMPLATE_DIR),
+      ciliumTemplate: await loadTree(CILIUM_TEMPLATE_DIR),
       engineVersion: 'test',
       now: () => this.now,
       scheduleOnLoad: options.scheduleOnLoad !== undefined,

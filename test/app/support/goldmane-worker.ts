@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openGoldmaneSource } from '../../../src/flows/sources/goldmane/goldmane-source.ts';
 import { GoldmaneTestServer, goldmaneConfig, type Release, type TestFlow } from '../../support/goldmane-server.ts';
+import { relayFollowing } from './following-worker.ts';
 
 export interface WorkerData {
   readonly release: Release;
@@ -37,16 +38,11 @@ port.on('message', async (message: ToWorker) => {
       const stop = new AbortController();
       following = stop;
       const source = await openGoldmaneSource(goldmaneConfig(server.address), { backoffMs: 5, maxBackoffMs: 20 });
-      await source
-        .follow({
-          since: message.since,
-          signal: stop.signal,
-          now: () => server.now(),
-          onRecord: (record) => port.postMessage({ op: 'record', record }),
-          onEvent: (event) => port.postMessage({ op: 'event', event }),
-        })
-        .catch((e: unknown) => port.postMessage({ op: 'failed', message: (e as Error).message }));
-      port.postMessage({ op: 'ended' });
+      await relayFollowing(port, (options) => source.follow(options), {
+        since: message.since,
+        signal: stop.signal,
+        now: () => server.now(),
+      });
       break;
     }
     case 'abort':
