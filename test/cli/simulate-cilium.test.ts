@@ -54,6 +54,8 @@ spec:
 `;
 
 let dir: string;
+const simulate = () => cli('simulate', '--flows', join(dir, 'flows.json'), '--policies', join(dir, 'policies'), '--now', NOW);
+
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'policy-recommender-simulate-cilium-'));
   await mkdir(join(dir, 'policies'));
@@ -72,15 +74,7 @@ afterEach(async () => {
 
 describe('policy-recommender simulate with Cilium policies', () => {
   test('decides each Hubble flow at its reporting end, by the Cilium policy that selects it', async () => {
-    const { code, stdout, stderr } = await cli(
-      'simulate',
-      '--flows',
-      join(dir, 'flows.json'),
-      '--policies',
-      join(dir, 'policies'),
-      '--now',
-      NOW,
-    );
+    const { code, stdout, stderr } = await simulate();
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toContain(
@@ -104,7 +98,7 @@ describe('policy-recommender simulate with Cilium policies', () => {
 
   test('an invalid Cilium policy is a skipped object, named with its path', async () => {
     await writeFile(join(dir, 'policies', 'broken.yaml'), POLICY.replace('postgres-ingress', 'broken').replace('"5432"', '"70000"'));
-    const { code, stdout } = await cli('simulate', '--flows', join(dir, 'flows.json'), '--policies', join(dir, 'policies'), '--now', NOW);
+    const { code, stdout } = await simulate();
     expect(code).toBe(0);
     expect(stdout).toMatch(
       /Skipped objects \(1\):\n {2}broken\.yaml: CiliumNetworkPolicy db\/broken: spec\.ingress\.0\.toPorts\.0\.ports\.0\.port: .+/,
@@ -129,15 +123,7 @@ describe('policy-recommender simulate with Cilium policies', () => {
         '',
       ].join('\n'),
     );
-    const { code, stdout, stderr } = await cli(
-      'simulate',
-      '--flows',
-      join(dir, 'flows.json'),
-      '--policies',
-      join(dir, 'policies'),
-      '--now',
-      NOW,
-    );
+    const { code, stdout, stderr } = await simulate();
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toContain('against 2 Cilium policies');
@@ -160,7 +146,7 @@ describe('policy-recommender simulate with Cilium policies', () => {
       join(dir, 'policies', 'calico.yaml'),
       'apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: { name: deny-all, namespace: db }\nspec: { selector: all() }\n',
     );
-    const { code, stderr } = await cli('simulate', '--flows', join(dir, 'flows.json'), '--policies', join(dir, 'policies'), '--now', NOW);
+    const { code, stderr } = await simulate();
     expect(code).toBe(1);
     expect(stderr).toContain('holds Cilium policies and 1 Calico policy (NetworkPolicy db/deny-all): simulate one CNI at a time');
   });
