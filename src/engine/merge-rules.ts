@@ -84,8 +84,8 @@ export function mergeDirection<R>(
       rendered.push(rule);
     }
   }
-  // Where they go does not change what decides what (rules rendered here only allow, after the
-  // last of a person's rules that could deny or pass): all are placed at once.
+  // Where they go changes nothing above (whether a rule decides an atom is asked of the set of
+  // rules), nor the first free place (they are ours, placed after it): all are placed at once.
   if (rendered.length > 0) rules = insertSorted(rules, rendered, firstFree(), identify);
 
   let reconciled = 0;
@@ -222,16 +222,20 @@ export function firstMatch<R>(flavor: PolicyFlavor<R>, rules: readonly PolicyRul
   const everyRule = (atom: ObservedAtom): number => rules.findIndex((r) => flavor.matches(r, atom, ctx));
   const keys = flavor.matchKeys;
   if (keys === undefined) return everyRule;
-  const anyAtom: number[] = [];
-  const byKey = new Map<string, number[]>();
-  rules.forEach((r, i) => {
-    const of = keys.rule(r, ctx);
-    if (of === null) anyAtom.push(i);
-    else for (const k of of) pushTo(byKey, k, i);
-  });
+  // Made when first asked (no atom, no rule compiled).
+  let index: { anyAtom: number[]; byKey: Map<string, number[]> } | null = null;
   return (atom) => {
     const of = keys.atom(atom, ctx);
     if (of === null) return everyRule(atom);
+    if (index === null) {
+      index = { anyAtom: [], byKey: new Map() };
+      for (const [i, r] of rules.entries()) {
+        const ruleKeys = keys.rule(r, ctx);
+        if (ruleKeys === null) index.anyAtom.push(i);
+        else for (const k of ruleKeys) pushTo(index.byKey, k, i);
+      }
+    }
+    const { anyAtom, byKey } = index;
     const candidates = [...anyAtom];
     for (const k of of) appendAll(candidates, byKey.get(k) ?? []);
     candidates.sort((a, b) => a - b);
@@ -249,14 +253,26 @@ class RuleLookup<R> {
 
   private readonly flavor: PolicyFlavor<R>;
   private readonly ctx: RuleContext;
+  /** The first rules, indexed when first needed (no atom to ask about, no rule compiled). */
+  private initial: readonly PolicyRule<R>[] | null;
 
-  constructor(flavor: PolicyFlavor<R>, ctx: RuleContext, rules: Iterable<PolicyRule<R>>) {
+  constructor(flavor: PolicyFlavor<R>, ctx: RuleContext, rules: readonly PolicyRule<R>[]) {
     this.flavor = flavor;
     this.ctx = ctx;
-    for (const r of rules) this.add(r);
+    this.initial = [...rules];
+  }
+
+  private indexed(): this {
+    const initial = this.initial;
+    if (initial !== null) {
+      this.initial = null;
+      for (const r of initial) this.add(r);
+    }
+    return this;
   }
 
   add(rule: PolicyRule<R>): void {
+    this.indexed();
     const known = this.held.get(rule);
     if (known !== undefined) {
       known.count++;
@@ -274,7 +290,7 @@ class RuleLookup<R> {
   }
 
   delete(rule: PolicyRule<R>): void {
-    const known = this.held.get(rule)!;
+    const known = this.indexed().held.get(rule)!;
     if (--known.count > 0) return;
     this.held.delete(rule);
     if (known.keys === null) this.anyAtom.delete(rule);
@@ -283,6 +299,7 @@ class RuleLookup<R> {
 
   /** Does any rule held decide `atom`? */
   decides(atom: ObservedAtom): boolean {
+    this.indexed();
     const keys = this.flavor.matchKeys?.atom(atom, this.ctx) ?? null;
     const some = (rules: Iterable<PolicyRule<R>>): boolean => {
       for (const r of rules) if (this.flavor.matches(r, atom, this.ctx)) return true;
