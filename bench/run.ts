@@ -20,7 +20,7 @@
 //   policy evaluations per second (bench/simulate.ts);
 // - hubble: the Hubble source over gRPC into readFlows against the same GetFlows call that only
 //   decodes, and a Hubble jsonpb file through `recommend` against read + JSON.parse (bench/hubble.ts);
-// - scale: how recommend and simulate grow with namespaces, workloads and distinct flows
+// - scale: how recommend and simulate grow with namespaces, workloads, distinct flows and a hub's peers
 //   (bench/scale.ts; `--scale full` for the large sizes).
 // Every measurement runs in its own child process, so peak RSS is per measurement. Runs come in
 // pairs, baseline and ours back to back (alternating which goes first); each mode's median and

@@ -1,11 +1,13 @@
 // Scale bench (issue 14, point 4): how the CLI's cost grows with the size of the cluster.
-//   node bench/scale.ts [--scale tiny|short|full] [--runs N] [--axis namespaces|workloads|flows]
+//   node bench/scale.ts [--scale tiny|short|full] [--runs N] [--axis namespaces|workloads|flows|peers]
 //   (or `npm run bench -- --only scale [--scale full]`)
 // Three axes, each a series of doublings of one size of the generated `scale` scenario
 // (src/generator/scenarios/scale.ts), the others fixed or in proportion:
 // - namespaces (workloads 4 and distinct flows 20 per namespace: a cluster twice as large);
 // - workloads (1,000 namespaces, 4 distinct flows per workload; `full` from 10,000 to 100,000);
-// - distinct flows (1,000 namespaces, 5,000 workloads).
+// - distinct flows (1,000 namespaces, 5,000 workloads);
+// - peers: the generated `hub` scenario (src/generator/scenarios/hub.ts), one namespace that every
+//   other namespace calls and that calls each back, so its policies hold a rule per peer namespace.
 // At each size the flow file holds each distinct flow once, and each task runs in a child process
 // of its own (so its peak RSS is its own), through the command line's own entry point (src/cli/
 // main.ts; its output is counted, not printed):
@@ -56,10 +58,12 @@ interface Size {
   readonly namespaces: number;
   readonly workloads: number;
   readonly flows: number;
+  /** The hub scenario: `namespaces - 1` peer namespaces around one hub (else the scale scenario). */
+  readonly hub?: true;
 }
 
 interface Axis {
-  readonly name: 'namespaces' | 'workloads' | 'distinct flows';
+  readonly name: 'namespaces' | 'workloads' | 'distinct flows' | 'peers';
   readonly sizes: readonly Size[];
   readonly tasks: readonly Task[];
 }
@@ -72,6 +76,8 @@ const byWorkloads =
 const byFlows =
   (namespaces: number, workloads: number) =>
   (f: number): Size => ({ namespaces, workloads, flows: f });
+/** The hub and `p` peer namespaces: a client in each, the hub's api and gateway; each workload's DNS lookup and each call, both reporters. */
+const byPeers = (p: number): Size => ({ namespaces: p + 1, workloads: p + 2, flows: 2 * (p + 2) + 4 * p, hub: true });
 
 function axes(preset: ScalePreset): Axis[] {
   switch (preset) {
@@ -80,12 +86,14 @@ function axes(preset: ScalePreset): Axis[] {
         { name: 'namespaces', sizes: [20, 40].map(byNamespaces), tasks: ['recommend', 'kustomize', 'microsegment'] },
         { name: 'workloads', sizes: [100, 200].map(byWorkloads(20)), tasks: ['recommend', 'microsegment'] },
         { name: 'distinct flows', sizes: [500, 1000].map(byFlows(20, 100)), tasks: ['recommend', 'simulate'] },
+        { name: 'peers', sizes: [20, 40].map(byPeers), tasks: ['recommend', 'microsegment', 'simulate'] },
       ];
     case 'short':
       return [
         { name: 'namespaces', sizes: [1000, 2000].map(byNamespaces), tasks: ['recommend', 'kustomize', 'microsegment'] },
         { name: 'workloads', sizes: [10_000, 20_000].map(byWorkloads(1000)), tasks: ['recommend', 'microsegment'] },
         { name: 'distinct flows', sizes: [10_000, 20_000].map(byFlows(1000, 5000)), tasks: ['recommend', 'simulate'] },
+        { name: 'peers', sizes: [1000, 2000].map(byPeers), tasks: ['recommend', 'microsegment', 'simulate'] },
       ];
     case 'full':
       return [
@@ -96,6 +104,7 @@ function axes(preset: ScalePreset): Axis[] {
           tasks: ['recommend', 'microsegment'],
         },
         { name: 'distinct flows', sizes: doublings(15_625, 7).map(byFlows(1000, 5000)), tasks: ['recommend', 'simulate'] },
+        { name: 'peers', sizes: doublings(1000, 4).map(byPeers), tasks: ['recommend', 'microsegment', 'simulate'] },
       ];
   }
 }
@@ -197,13 +206,26 @@ export interface ScaleResult {
 }
 
 const peakMb = (m: Measurement): number => Math.max(m.maxRssKb * 1024, m.sampledPeakRssBytes) / MB;
-const axisValue = (axis: Axis['name'], size: Size): number =>
-  axis === 'namespaces' ? size.namespaces : axis === 'workloads' ? size.workloads : size.flows;
+function axisValue(axis: Axis['name'], size: Size): number {
+  switch (axis) {
+    case 'namespaces':
+      return size.namespaces;
+    case 'workloads':
+      return size.workloads;
+    case 'distinct flows':
+      return size.flows;
+    case 'peers':
+      return size.namespaces - 1;
+  }
+}
 
 async function measureSize(dir: string, size: Size, tasks: readonly Task[], runs: number): Promise<TaskFigures[]> {
   const { writeFlowFile } = await import('../src/generator/generate.ts');
-  const file = join(dir, `flows-${size.namespaces}-${size.workloads}-${size.flows}.jsonl`);
-  await writeFlowFile(file, { scenario: 'scale', ...size, records: size.flows, endTime: END, spanSeconds: 3600 });
+  const file = join(dir, `flows-${size.hub ? 'hub-' : ''}${size.namespaces}-${size.workloads}-${size.flows}.jsonl`);
+  const scenario = size.hub
+    ? { scenario: 'hub', namespaces: size.namespaces - 1 }
+    : { scenario: 'scale', namespaces: size.namespaces, workloads: size.workloads, flows: size.flows };
+  await writeFlowFile(file, { ...scenario, records: size.flows, endTime: END, spanSeconds: 3600 });
   const config = join(dir, 'microsegment.yaml');
   await writeFile(config, MICROSEGMENT_CONFIG);
   const figures: TaskFigures[] = [];
@@ -268,7 +290,7 @@ async function checkDone(task: Task, size: Size, m: Measurement, dir: string): P
 }
 
 function describeSize(s: Size): string {
-  return `${count(s.namespaces).padStart(6)} ns ${count(s.workloads).padStart(7)} workloads ${count(s.flows).padStart(9)} flows`;
+  return `${count(s.namespaces).padStart(6)} ns${s.hub ? ' (hub)' : '      '} ${count(s.workloads).padStart(7)} workloads ${count(s.flows).padStart(9)} flows`;
 }
 
 /** Two measurements of one task at one size as one: the best run's times (by CPU time), the highest peak RSS. */
@@ -446,8 +468,8 @@ async function main(argv: string[]): Promise<void> {
     strict: true,
     options: { scale: { type: 'string' }, runs: { type: 'string' }, axis: { type: 'string' } },
   });
-  if (values.axis !== undefined && !['namespaces', 'workloads', 'flows'].includes(values.axis))
-    throw new Error(`--axis takes namespaces, workloads or flows, got "${values.axis}"`);
+  if (values.axis !== undefined && !['namespaces', 'workloads', 'flows', 'peers'].includes(values.axis))
+    throw new Error(`--axis takes namespaces, workloads, flows or peers, got "${values.axis}"`);
   const result = await benchScale(
     parseScalePreset(values.scale),
     values.runs === undefined ? 1 : positiveInteger(values.runs, '--runs'),

@@ -369,6 +369,17 @@ function evaluate(node: SelectorNode, labels: Labels, isGlobal: boolean): boolea
 
 type Comparison = Extract<SelectorNode, { key: string }>;
 
+/** Long `in` / `not in` lists (a merged rule's peers: thousands of namespaces) as sets, made once per node. */
+const valueSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+const LIST_SCAN_LIMIT = 16;
+
+function listHas(values: readonly string[], value: string): boolean {
+  if (values.length <= LIST_SCAN_LIMIT) return values.includes(value);
+  let set = valueSets.get(values);
+  if (set === undefined) valueSets.set(values, (set = new Set(values)));
+  return set.has(value);
+}
+
 /** One comparison against a label's value (undefined: the label is absent). */
 function compare(node: Comparison, value: string | undefined): boolean {
   switch (node.op) {
@@ -378,14 +389,14 @@ function compare(node: Comparison, value: string | undefined): boolean {
     case '!=':
       return value !== node.value;
     case 'not in':
-      return value === undefined || !node.values.includes(value);
+      return value === undefined || !listHas(node.values, value);
   }
   if (value === undefined) return false;
   switch (node.op) {
     case '==':
       return value === node.value;
     case 'in':
-      return node.values.includes(value);
+      return listHas(node.values, value);
     case 'contains':
       return value.includes(node.value);
     case 'starts with':

@@ -47,34 +47,46 @@ export function mergeDirection<R>(
 
   const coveredBy = new Map<number, ObservedAtom[]>();
   const uncovered: ObservedAtom[] = [];
+  const firstDeciding = firstMatch(flavor, rules, ctx);
   for (const o of observed) {
-    const i = rules.findIndex((r) => flavor.matches(r, o, ctx));
+    const i = firstDeciding(o);
     if (i === -1) uncovered.push(o);
-    else coveredBy.set(i, [...(coveredBy.get(i) ?? []), o]);
+    else pushTo(coveredBy, i, o);
   }
   rules = rules.map((r, i) => (coveredBy.has(i) ? flavor.annotate(r, coveredBy.get(i)!, ctx) : r));
 
+  // Whether any rule decides an atom asks only the rules that can (PolicyFlavor.matchKeys): a
+  // namespace with thousands of peers has a rule for each.
+  const lookup = new RuleLookup(flavor, ctx, rules);
   const groups = new Map<string, ObservedAtom[]>();
   for (const o of uncovered) {
     // An extension made earlier in this loop may already allow it (e.g. a port-less rule).
-    if (rules.some((r) => flavor.matches(r, o, ctx))) continue;
+    if (lookup.decides(o)) continue;
     const key = flavor.extendKey(o, ctx);
     const free = firstFree();
     const target = rules.findIndex((r, i) => i >= free && ours(r)?.extendKey === key && flavor.canExtend(r, o, ctx));
-    if (target !== -1) rules[target] = flavor.extend(rules[target]!, o, ctx);
-    else groups.set(key, [...(groups.get(key) ?? []), o]);
+    if (target !== -1) {
+      lookup.delete(rules[target]!);
+      rules[target] = flavor.extend(rules[target]!, o, ctx);
+      lookup.add(rules[target]!);
+    } else pushTo(groups, key, o);
   }
   // Groups with port-less atoms first: their rules are the broadest (in Kubernetes policy, all
   // traffic to a peer), and may cover the atoms of later groups.
   const ordered = [...groups.values()].sort((a, b) => Number(b.some(portless)) - Number(a.some(portless)));
+  const rendered: PolicyRule<R>[] = [];
   for (const group of ordered) {
     // A broader rule rendered for an earlier group may cover these.
-    const atoms = group.filter((o) => !rules.some((r) => flavor.matches(r, o, ctx)));
+    const atoms = group.filter((o) => !lookup.decides(o));
     for (const rule of atoms.length > 0 ? flavor.render(atoms, ctx) : []) {
       created.add(rule);
-      insertSorted(rules, rule, firstFree(), identify);
+      lookup.add(rule);
+      rendered.push(rule);
     }
   }
+  // Where they go changes nothing above (whether a rule decides an atom is asked of the set of
+  // rules), nor the first free place (they are ours, placed after it): all are placed at once.
+  if (rendered.length > 0) rules = insertSorted(rules, rendered, firstFree(), identify);
 
   let reconciled = 0;
   rules = rules.flatMap((r) => {
@@ -100,24 +112,56 @@ function portless(o: ObservedAtom): boolean {
   return o.atom.port === null;
 }
 
-/** At or after `from`, before the first recognised rule that sorts after it. */
-function insertSorted<R>(
-  rules: PolicyRule<R>[],
-  rule: PolicyRule<R>,
+/**
+ * `rules` with `added` (recognised rules, in the order rendered) each placed at or after `from`,
+ * before the first recognised rule that sorts after it, as if inserted one after the other.
+ * Linear but for sorting: an added rule lands before the first rule at or after `from` that sorts
+ * after it (found by bisecting the running maximum of their keys), after the rules added before it
+ * with no greater key (none of which can sort after a rule that sorts before that one).
+ */
+export function insertSorted<R>(
+  rules: readonly PolicyRule<R>[],
+  added: readonly PolicyRule<R>[],
   from: number,
   identify: (rule: PolicyRule<R>) => RuleIdentity | null,
-): void {
-  const id = identify(rule)!;
-  const at = rules.findIndex((r, i) => {
-    if (i < from) return false;
-    const other = identify(r);
-    return other !== null && compareSortKeys(other, id) > 0;
+): PolicyRule<R>[] {
+  const tail = rules.slice(from);
+  // highest[j]: the greatest key of the recognised rules in tail[0..j] (null before the first).
+  const highest: (RuleIdentity | null)[] = [];
+  let max: RuleIdentity | null = null;
+  for (const r of tail) {
+    const id = identify(r);
+    if (id !== null && (max === null || compareSortKeys(id, max) > 0)) max = id;
+    highest.push(max);
+  }
+  const before = new Map<number, { id: RuleIdentity; rule: PolicyRule<R> }[]>();
+  for (const rule of added) {
+    const id = identify(rule)!;
+    let lo = 0;
+    let hi = tail.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const h = highest[mid]!;
+      if (h !== null && compareSortKeys(h, id) > 0) hi = mid;
+      else lo = mid + 1;
+    }
+    pushTo(before, lo, { id, rule });
+  }
+  const out = rules.slice(0, from);
+  const place = (at: number): void => {
+    const here = before.get(at);
+    // Array.prototype.sort is stable: equal keys keep the order they were added in.
+    if (here !== undefined) for (const { rule } of here.sort((a, b) => compareSortKeys(a.id, b.id))) out.push(rule);
+  };
+  tail.forEach((r, j) => {
+    place(j);
+    out.push(r);
   });
-  if (at === -1) rules.push(rule);
-  else rules.splice(at, 0, rule);
+  place(tail.length);
+  return out;
 }
 
-function compareSortKeys(a: RuleIdentity, b: RuleIdentity): number {
+export function compareSortKeys(a: RuleIdentity, b: RuleIdentity): number {
   for (let i = 0; i < Math.max(a.sortKey.length, b.sortKey.length); i++) {
     const x = a.sortKey[i];
     const y = b.sortKey[i];
@@ -142,7 +186,7 @@ function contract<R>(
 ): PolicyRule<R>[] {
   const keys = rules.map((r, i) => (i < from ? null : contractKey(r)));
   const members = new Map<string, number[]>();
-  keys.forEach((k, i) => k !== null && members.set(k, [...(members.get(k) ?? []), i]));
+  keys.forEach((k, i) => k !== null && pushTo(members, k, i));
   const out: PolicyRule<R>[] = [];
   const done = new Set<string>();
   rules.forEach((rule, i) => {
@@ -161,4 +205,107 @@ function contract<R>(
     }
   });
   return out;
+}
+
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+}
+
+/**
+ * The index of the first rule of `rules` that decides an atom, or -1 (what
+ * `rules.findIndex((r) => flavor.matches(r, atom, ctx))` says), asking only the rules its match
+ * keys allow (PolicyFlavor.matchKeys), in order.
+ */
+export function firstMatch<R>(flavor: PolicyFlavor<R>, rules: readonly PolicyRule<R>[], ctx: RuleContext): (atom: ObservedAtom) => number {
+  const everyRule = (atom: ObservedAtom): number => rules.findIndex((r) => flavor.matches(r, atom, ctx));
+  const keys = flavor.matchKeys;
+  if (keys === undefined) return everyRule;
+  // Made when first asked (no atom, no rule compiled).
+  let index: { anyAtom: number[]; byKey: Map<string, number[]> } | null = null;
+  return (atom) => {
+    const of = keys.atom(atom, ctx);
+    if (of === null) return everyRule(atom);
+    if (index === null) {
+      index = { anyAtom: [], byKey: new Map() };
+      for (const [i, r] of rules.entries()) {
+        const ruleKeys = keys.rule(r, ctx);
+        if (ruleKeys === null) index.anyAtom.push(i);
+        else for (const k of ruleKeys) pushTo(index.byKey, k, i);
+      }
+    }
+    const { anyAtom, byKey } = index;
+    const candidates = [...anyAtom];
+    for (const k of of) appendAll(candidates, byKey.get(k) ?? []);
+    candidates.sort((a, b) => a - b);
+    for (const i of candidates) if (flavor.matches(rules[i]!, atom, ctx)) return i;
+    return -1;
+  };
+}
+
+/** A changing set of rules, asked whether any decides an atom, by match keys (PolicyFlavor.matchKeys). */
+class RuleLookup<R> {
+  /** Each rule held, how many times, and its keys. */
+  private readonly held = new Map<PolicyRule<R>, { count: number; keys: readonly string[] | null }>();
+  private readonly anyAtom = new Set<PolicyRule<R>>();
+  private readonly byKey = new Map<string, Set<PolicyRule<R>>>();
+
+  private readonly flavor: PolicyFlavor<R>;
+  private readonly ctx: RuleContext;
+  /** The first rules, indexed when first needed (no atom to ask about, no rule compiled). */
+  private initial: readonly PolicyRule<R>[] | null;
+
+  constructor(flavor: PolicyFlavor<R>, ctx: RuleContext, rules: readonly PolicyRule<R>[]) {
+    this.flavor = flavor;
+    this.ctx = ctx;
+    this.initial = [...rules];
+  }
+
+  private indexed(): this {
+    const initial = this.initial;
+    if (initial !== null) {
+      this.initial = null;
+      for (const r of initial) this.add(r);
+    }
+    return this;
+  }
+
+  add(rule: PolicyRule<R>): void {
+    this.indexed();
+    const known = this.held.get(rule);
+    if (known !== undefined) {
+      known.count++;
+      return;
+    }
+    const keys = this.flavor.matchKeys?.rule(rule, this.ctx) ?? null;
+    this.held.set(rule, { count: 1, keys });
+    if (keys === null) this.anyAtom.add(rule);
+    else
+      for (const k of keys) {
+        const set = this.byKey.get(k);
+        if (set === undefined) this.byKey.set(k, new Set([rule]));
+        else set.add(rule);
+      }
+  }
+
+  delete(rule: PolicyRule<R>): void {
+    const known = this.indexed().held.get(rule)!;
+    if (--known.count > 0) return;
+    this.held.delete(rule);
+    if (known.keys === null) this.anyAtom.delete(rule);
+    else for (const k of known.keys) this.byKey.get(k)!.delete(rule);
+  }
+
+  /** Does any rule held decide `atom`? */
+  decides(atom: ObservedAtom): boolean {
+    this.indexed();
+    const keys = this.flavor.matchKeys?.atom(atom, this.ctx) ?? null;
+    const some = (rules: Iterable<PolicyRule<R>>): boolean => {
+      for (const r of rules) if (this.flavor.matches(r, atom, this.ctx)) return true;
+      return false;
+    };
+    if (keys === null) return some(this.held.keys());
+    return some(this.anyAtom) || keys.some((k) => some(this.byKey.get(k) ?? []));
+  }
 }

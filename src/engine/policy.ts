@@ -6,7 +6,7 @@
 import { appendAll } from '../util/append.ts';
 import { deepEqual, type PlainObject } from '../util/plain.ts';
 import type { PolicyFlavor, PolicyRule, PolicySubject, RuleContext } from './flavors/flavor.ts';
-import { mergeDirection } from './merge-rules.ts';
+import { firstMatch, mergeDirection } from './merge-rules.ts';
 import { DIRECTIONS, type Direction, type ObservedAtom } from './model.ts';
 import type { PolicyDocument, PolicyMetadata, PolicySpec } from './policy-document.ts';
 import { ANNOTATIONS, LABELS, type Layer, MANAGED_BY } from './provenance.ts';
@@ -185,8 +185,9 @@ function ruleReports<R>(
   ctx: RuleContext,
 ): RuleReport[] {
   const evidence = rules.map(() => ({ flows: 0, firstSeen: null as number | null, lastSeen: null as number | null }));
+  const firstDeciding = firstMatch(flavor, rules, ctx);
   for (const o of atoms) {
-    const i = rules.findIndex((r) => flavor.matches(r, o, ctx));
+    const i = firstDeciding(o);
     if (i === -1) continue;
     const e = evidence[i]!;
     e.flows += o.evidence.flows;

@@ -129,10 +129,10 @@ function parseOptions(argv: string[]): Parsed {
     opts.seed = Number(values.seed);
   }
   if (values.namespaces !== undefined) {
-    if (opts.scenario !== 'multi-namespace' && opts.scenario !== 'realistic' && opts.scenario !== 'scale')
-      throw new UsageError('--namespaces applies only to --scenario multi-namespace, realistic or scale');
+    if (!['multi-namespace', 'realistic', 'scale', 'hub'].includes(opts.scenario ?? ''))
+      throw new UsageError('--namespaces applies only to --scenario multi-namespace, realistic, scale or hub');
     const n = parseCount('namespaces', values.namespaces);
-    const max = opts.scenario === 'scale' ? SCALE_LIMITS.namespaces : 500;
+    const max = opts.scenario === 'scale' || opts.scenario === 'hub' ? SCALE_LIMITS.namespaces : 500;
     if (n < 1 || n > max) throw new UsageError(`--namespaces must be in [1, ${max}], got ${n}`);
     opts.namespaces = n;
   }

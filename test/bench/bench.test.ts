@@ -151,6 +151,9 @@ describe('npm run bench', () => {
       'workloads microsegment 100->200',
       'distinct flows recommend 500->1000',
       'distinct flows simulate 500->1000',
+      'peers recommend 20->40',
+      'peers microsegment 20->40',
+      'peers simulate 20->40',
     ]);
     for (const g of summary.scale.growth) {
       expect(g.time).toBeGreaterThan(0);

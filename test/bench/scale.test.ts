@@ -49,6 +49,14 @@ describe('growthBetween', () => {
     expect(growthBetween('workloads', figures(10_000, 10, 1, 500), figures(20_000, 20, 1, 500 * 2.31)).withinTarget).toBe(false);
   });
 
+  test("the peers axis counts a hub's peer namespaces (all namespaces but the hub)", () => {
+    const hub = (peers: number): TaskFigures => ({
+      ...figures(peers + 2, 1, 0, 100),
+      size: { namespaces: peers + 1, workloads: peers + 2, flows: 6 * peers + 4, hub: true },
+    });
+    expect(growthBetween('peers', hub(1000), hub(2000))).toMatchObject({ axis: 'peers', from: 1000, to: 2000 });
+  });
+
   test('a step that is not a doubling is reported per doubling', () => {
     const g = growthBetween('workloads', figures(80_000, 80, 8, 1000), figures(100_000, 100, 10, 1250));
     expect(g.time).toBe(2);

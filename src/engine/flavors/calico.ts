@@ -184,7 +184,7 @@ export function calicoFlavor({
       return notes.length > 0 ? notes.join('; ') : null;
     },
 
-    matches: ruleInterpreter({
+    ...ruleInterpreter({
       compile: (rule, direction, namespace) => [compileCalicoRule(rule, direction, namespace, release)],
       ipFamilies,
       networkSets,

@@ -78,6 +78,17 @@ export interface PolicyRule<R> {
   readonly typed: R | null;
 }
 
+/**
+ * A necessary condition of PolicyFlavor.matches: `matches(rule, atom, ctx)` can hold only when
+ * `rule(rule, ctx)` is null (the rule may decide any atom), or `atom(atom, ctx)` is null (any rule
+ * may decide it), or the two lists share a key. So rules can be looked up by key instead of each
+ * being tried (never a different answer: only rules that cannot match are skipped).
+ */
+export interface MatchKeys<R> {
+  rule(rule: PolicyRule<R>, ctx: RuleContext): readonly string[] | null;
+  atom(atom: ObservedAtom, ctx: RuleContext): readonly string[] | null;
+}
+
 /** A rule the flavour made: what it writes is the typed rule itself. */
 export function madeRule<R>(typed: R): PolicyRule<R> {
   return { raw: typed, typed };
@@ -124,6 +135,11 @@ export interface PolicyFlavor<R = unknown> {
   parse(raw: unknown): PolicyRule<R>;
   /** Does `rule` decide traffic of `atom` (Calico's first-match semantics; Log rules never decide)? */
   matches(rule: PolicyRule<R>, atom: ObservedAtom, ctx: RuleContext): boolean;
+  /**
+   * Optional, for speed only (a namespace with many peers: merge-rules.ts RuleLookup): keys that
+   * `matches` needs. Absent: every rule is tried on every atom.
+   */
+  readonly matchKeys?: MatchKeys<R>;
   identify(rule: PolicyRule<R>, ctx: RuleContext): RuleIdentity | null;
   extendKey(atom: ObservedAtom, ctx: RuleContext): string;
   /** Can `atom` be added to `rule` (same extend key) without exceeding a schema limit? */

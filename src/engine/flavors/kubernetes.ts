@@ -151,7 +151,7 @@ export function kubernetesFlavor({
     },
 
     // Through Calico's conversion of the rule (simulate/kubernetes-policy.ts) and the one interpreter.
-    matches: ruleInterpreter({ compile: compileKubernetesRule, ipFamilies, networkSets: NO_NETWORK_SETS }),
+    ...ruleInterpreter({ compile: compileKubernetesRule, ipFamilies, networkSets: NO_NETWORK_SETS }),
 
     identify(rule, ctx): RuleIdentity | null {
       const shape = rule.typed === null ? null : readShape(rule.typed, peersField(ctx));

@@ -18,6 +18,7 @@
 // (at worst a redundant rule is proposed). Log rules never decide.
 
 import { parseCidr } from '../../calico/nets.ts';
+import type { SelectorNode } from '../../calico/selector.ts';
 import type { IpFamily } from '../../config/recommendation-config.ts';
 import {
   type Address,
@@ -30,13 +31,14 @@ import {
   workloadEndpoint,
 } from '../../simulate/endpoint.ts';
 import { type FlowContext, flowInFamilies, type NamespaceLabelSource, type RuleOwner, ruleMatches } from '../../simulate/match-rule.ts';
-import type { CompiledRule } from '../../simulate/policy-set.ts';
+import type { CompiledEntity, CompiledRule } from '../../simulate/policy-set.ts';
 import { type Direction, PolicyValidationError } from '../../simulate/policy-terms.ts';
 import { peerEnd } from '../../simulate/would-deny.ts';
+import { appendAll } from '../../util/append.ts';
 import type { ObservedAtom, Peer } from '../model.ts';
 import type { NetworkSetDirectory } from '../network-sets.ts';
 import { setLabels } from './calico-network-sets.ts';
-import type { PolicyRule, RuleContext } from './flavor.ts';
+import type { MatchKeys, PolicyRule, RuleContext } from './flavor.ts';
 
 /**
  * A flavour's rule (as written) as the Calico rules it stands for (one for a Calico rule, those
@@ -59,6 +61,8 @@ const POD_IP: Address = { kind: 'unknown', what: 'the pod IP' };
 /** The flows an atom may be, one per IP family, in one rule context. */
 interface AtomFlows {
   readonly flows: readonly FlowContext[];
+  /** Its match keys, when first asked for. */
+  keys?: readonly string[] | null;
 }
 
 /** What every rule of one context is asked with: its policy's namespace and the namespace labels. */
@@ -68,9 +72,13 @@ interface PerContext {
   readonly atoms: WeakMap<ObservedAtom, AtomFlows>;
 }
 
-export function ruleInterpreter(
-  options: RuleInterpreterOptions,
-): (rule: PolicyRule<unknown>, observed: ObservedAtom, ctx: RuleContext) => boolean {
+/** PolicyFlavor.matches and the keys it needs (PolicyFlavor.matchKeys), for a flavour to spread in. */
+export interface RuleInterpreter {
+  matches(rule: PolicyRule<unknown>, observed: ObservedAtom, ctx: RuleContext): boolean;
+  readonly matchKeys: MatchKeys<unknown>;
+}
+
+export function ruleInterpreter(options: RuleInterpreterOptions): RuleInterpreter {
   const clusterFamilies: Family[] = options.ipFamilies.map((f) => (f === 'IPv6' ? 6 : 4));
   // Rules are read again for every atom and never mutated (changes make new objects): each is
   // compiled once per context; null when Calico would refuse it.
@@ -95,16 +103,99 @@ export function ruleInterpreter(
     }
     let atom = known.atoms.get(observed);
     if (atom === undefined) known.atoms.set(observed, (atom = atomFlows(observed, ctx, clusterFamilies, options.networkSets)));
-    return { owner: known.owner, labels: known.labels, flows: atom.flows };
+    return { owner: known.owner, labels: known.labels, flows: atom.flows, atom };
   };
+  const ruleKeys = new WeakMap<readonly CompiledRule[], readonly string[] | null>();
 
-  return (rule, observed, ctx) => {
-    const rules = compiledOf(rule, ctx);
-    if (rules === null || rules.length === 0) return false;
-    const { owner, labels, flows } = flowsOf(observed, ctx);
-    return flows.every((flow) => rules.some((r) => ruleMatches(r, owner, flow, labels).truth === true));
+  return {
+    matches: (rule, observed, ctx) => {
+      const rules = compiledOf(rule, ctx);
+      if (rules === null || rules.length === 0) return false;
+      const { owner, labels, flows } = flowsOf(observed, ctx);
+      return flows.every((flow) => rules.some((r) => ruleMatches(r, owner, flow, labels).truth === true));
+    },
+    matchKeys: {
+      rule: (rule, ctx) => {
+        const rules = compiledOf(rule, ctx);
+        // A rule Calico refuses, or one that cannot decide, matches nothing.
+        if (rules === null || rules.length === 0) return [];
+        let keys = ruleKeys.get(rules);
+        if (keys === undefined) ruleKeys.set(rules, (keys = compiledRuleKeys(rules, ctx)));
+        return keys;
+      },
+      atom: (observed, ctx) => {
+        const { labels, flows, atom } = flowsOf(observed, ctx);
+        if (atom.keys === undefined) atom.keys = remoteKeys(flows, ctx.direction, labels);
+        return atom.keys;
+      },
+    },
   };
 }
+
+// Match keys (PolicyFlavor.matchKeys): where a rule's remote end (source of an ingress rule,
+// destination of an egress one) can be, as selectorsMatch (simulate/match-rule.ts) reads it:
+// - `ns <name>`: a selector without a namespaceSelector stays in the policy's namespace;
+// - `label <key> <value>`: a namespaceSelector that needs a label of the remote end's namespace
+//   (`==`, `in`, or such a term in an `&&`; `||` when each side needs one) is true only where the
+//   namespace has it (a namespace-less end is evaluated on no labels: false).
+// Anything else may match any end: null.
+
+function compiledRuleKeys(rules: readonly CompiledRule[], ctx: RuleContext): readonly string[] | null {
+  const keys: string[] = [];
+  for (const rule of rules) {
+    const entity = ctx.direction === 'ingress' ? rule.source : rule.destination;
+    const of = entityKeys(entity, ctx.namespace);
+    if (of === null) return null;
+    appendAll(keys, of);
+  }
+  return [...new Set(keys)];
+}
+
+function entityKeys(entity: CompiledEntity, namespace: string): readonly string[] | null {
+  if (entity.selector === null && entity.notSelector === null && entity.namespaceSelector === null) return null;
+  if (entity.namespaceSelector === null) return [namespaceKey(namespace)];
+  return neededLabels(entity.namespaceSelector);
+}
+
+function neededLabels(node: SelectorNode): readonly string[] | null {
+  switch (node.op) {
+    case '==':
+      return [labelKey(node.key, node.value)];
+    case 'in':
+      return node.values.map((v) => labelKey(node.key, v));
+    case 'and':
+      for (const expr of node.exprs) {
+        const keys = neededLabels(expr);
+        if (keys !== null) return keys;
+      }
+      return null;
+    case 'or': {
+      const keys: string[] = [];
+      for (const expr of node.exprs) {
+        const of = neededLabels(expr);
+        if (of === null) return null;
+        appendAll(keys, of);
+      }
+      return keys;
+    }
+    default:
+      return null;
+  }
+}
+
+/** The keys of the remote end of every flow of an atom (null, any rule, unless all have the same end). */
+function remoteKeys(flows: readonly FlowContext[], direction: Direction, source: NamespaceLabelSource): readonly string[] | null {
+  const ends = new Set(flows.map((f) => (direction === 'ingress' ? f.source : f.dest)));
+  if (ends.size !== 1) return null;
+  const [end] = ends as Set<Endpoint>;
+  if (end!.namespace === null) return [];
+  const { labels } = source.namespaceLabels(end!.namespace);
+  // Own properties, as the selector reads labels (calico/selector.ts labelValue).
+  return [namespaceKey(end!.namespace), ...Object.getOwnPropertyNames(labels).map((k) => labelKey(k, labels[k]!))];
+}
+
+const namespaceKey = (namespace: string): string => `ns ${namespace}`;
+const labelKey = (key: string, value: string): string => `label ${JSON.stringify([key, value])}`;
 
 function compileOrNull(compile: RuleCompiler, rule: unknown, ctx: RuleContext): readonly CompiledRule[] | null {
   try {

@@ -15,6 +15,7 @@ import { availableParallelism } from 'node:os';
 import { extname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { createGunzip } from 'node:zlib';
 import type { FlowAggregator } from '../../engine/aggregate.ts';
@@ -243,6 +244,10 @@ export class FileFlowSource implements FlowSource {
    */
   async #readRanges(file: string, ranges: readonly Range[], into: FlowAggregator): Promise<void> {
     this.#workerRanges += ranges.length;
+    // Each reader collects its heap now and then (file-range-worker.ts COLLECT_EVERY_BYTES), which
+    // V8 allows only behind --expose-gc. Its flags are the process's: set once here, before any
+    // reader starts; contexts made from now on have a `gc` function, and nothing else changes.
+    setFlagsFromString('--expose-gc');
     const workers = ranges.map((range) =>
       readRangeInWorker(
         {

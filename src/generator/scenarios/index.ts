@@ -1,13 +1,14 @@
 // Scenario registry: the names the CLI and `generateFlowLines` accept.
 import { parseProtocol, protocolName } from '../../calico/protocol.ts';
 import type { Endpoint, Scenario } from '../scenario.ts';
+import { hubScenario } from './hub.ts';
 import { DEFAULT_NAMESPACES, multiNamespaceScenario } from './multi-namespace.ts';
 import { REALISTIC_NAMESPACES, realisticScenario } from './realistic.ts';
 import { scaleScenario } from './scale.ts';
 import { yaobankScenario } from './yaobank.ts';
 
 export interface ScenarioParams {
-  /** Application namespaces (multi-namespace, realistic and scale). */
+  /** Application namespaces (multi-namespace, realistic and scale; hub: the namespaces that call the hub). */
   readonly namespaces?: number;
   /** Workloads over all namespaces (scale only). */
   readonly workloads?: number;
@@ -17,6 +18,9 @@ export interface ScenarioParams {
 
 /** The scale scenario's size when none is given: a small cluster (every scenario's tests run on it). */
 const SCALE_DEFAULTS = { namespaces: 10, workloads: 40, flows: 400 } as const;
+
+/** The hub scenario's peer namespaces when none is given. */
+const HUB_DEFAULT_PEERS = 20;
 
 const builders: Readonly<Record<string, (p: ScenarioParams) => Scenario>> = {
   yaobank: () => yaobankScenario(),
@@ -28,6 +32,7 @@ const builders: Readonly<Record<string, (p: ScenarioParams) => Scenario>> = {
       workloads: p.workloads ?? SCALE_DEFAULTS.workloads,
       flows: p.flows ?? SCALE_DEFAULTS.flows,
     }),
+  hub: (p) => hubScenario(p.namespaces ?? HUB_DEFAULT_PEERS),
 };
 
 export const scenarioNames: readonly string[] = Object.freeze(Object.keys(builders));
@@ -35,6 +40,7 @@ export const scenarioNames: readonly string[] = Object.freeze(Object.keys(builde
 /** What each scenario is, in a sentence; the rest of its description is counted from its data. */
 const ABOUT: Readonly<Record<string, string>> = {
   yaobank: 'the yaobank demo app (customer -> summary -> database) and the noise a real cluster adds',
+  hub: `one namespace that ${HUB_DEFAULT_PEERS} peer namespaces (--namespaces changes it) call and that calls each of them back`,
   'multi-namespace': `${DEFAULT_NAMESPACES} application namespaces (--namespaces changes it) of 2-5 workloads calling each other, with every peer kind the recommender knows`,
   realistic: `a large cluster's cardinality: multi-namespace at ${REALISTIC_NAMESPACES} namespaces (--namespaces changes it), each also running eight Helm-installed microservices, about 20,000 distinct flows with skewed traffic`,
 };
