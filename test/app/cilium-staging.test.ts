@@ -11,6 +11,7 @@
 //   deny for the stabilization period.
 
 import { afterEach, expect, test } from '@jest/globals';
+import { parse } from 'yaml';
 import { FlowCollectors } from '../../src/app/collect/collector.ts';
 import { decodeState } from '../../src/app/state/pull-request-state.ts';
 import { withChanges } from '../../src/flows/source.ts';
@@ -249,5 +250,57 @@ test("microsegmentation: the workloads PR is staged like the namespace's; merged
   const update = harness.repo.file('policy-recommender/prod/shop', 'clusters/prod/namespace-isolation/shop.yaml') ?? '';
   expect(update).toMatch(/operator: NotIn/);
   expect(harness.dashboard()).toMatch(/\| `shop` \| Learning \|/);
+  expect(harness.dashboard()).toMatch(/\| `shop` workloads \| Enforced \|/);
+});
+
+test('microsegmentation from Hubble Relay: workloads named by Cilium, their PR staged by the bot, merged = enforced', async () => {
+  const { harness, hour } = await ciliumApp(
+    `${CILIUM_CONFIG}\nmicrosegmentation:\n  enabled: true\n  select:\n    namespaces: [shop]\n  pullRequests: per-namespace`,
+  );
+  // flow.proto Endpoint.workloads (Cilium 1.14+): the owner Hubble names, which workload inference takes as it is.
+  const end = (app: string, pod: string, identity: number) => ({
+    identity,
+    namespace: 'shop',
+    labels: [`k8s:app=${app}`, 'k8s:io.kubernetes.pod.namespace=shop'],
+    pod_name: pod,
+    workloads: [{ name: app, kind: 'Deployment' }],
+  });
+  const web = end('web', 'web-7d9f8c6b5-abcde', 40010);
+  const api = end('api', 'api-5c6d7e8f9a-fghij', 40011);
+  const call =
+    (direction: 'EGRESS' | 'INGRESS') =>
+    (time: number): Record<string, unknown> =>
+      relayFlow(
+        time,
+        { source: web, destination: api, l4: { TCP: { source_port: 42000, destination_port: 8080 } }, traffic_direction: direction },
+        `uuid-${time}-${direction}`,
+      );
+  for (let i = 0; i < 5; i++) await hour([], call('EGRESS'), call('INGRESS'));
+  expect(harness.errors).toEqual([]);
+  const appsec = harness.repo.pullRequestFor('policy-recommender/prod/shop.appsec');
+  expect(appsec?.draft).toBe(false);
+  expect(appsec!.body).toContain('Cilium has no staged policies');
+  // Each workload's own CiliumNetworkPolicy, selecting it by its labels, allowing what it was seen doing.
+  const policy = (app: string) =>
+    parse(harness.repo.file('policy-recommender/prod/shop.appsec', `clusters/prod/appsec/shop/deployment-${app}.yaml`) ?? '');
+  expect(policy('web')).toMatchObject({
+    kind: 'CiliumNetworkPolicy',
+    spec: {
+      endpointSelector: { matchLabels: { 'k8s:app': 'web' } },
+      egress: [
+        {
+          toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'shop', 'k8s:app': 'api' } }],
+          toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }] }],
+        },
+      ],
+    },
+  });
+  expect(policy('api')).toMatchObject({ kind: 'CiliumNetworkPolicy', spec: { endpointSelector: { matchLabels: { 'k8s:app': 'api' } } } });
+  expect(policy('api').spec.ingress).toHaveLength(1);
+  harness.repo.mergePullRequest(appsec!.number);
+  await harness.deliver();
+  await hour([], call('EGRESS'), call('INGRESS'));
+  expect(harness.errors).toEqual([]);
+  expect(harness.repo.pullRequestFor('policy-recommender/prod/shop.appsec.enforce')).toBeUndefined();
   expect(harness.dashboard()).toMatch(/\| `shop` workloads \| Enforced \|/);
 });
