@@ -179,6 +179,18 @@ function checkRepositoryConfig(
       for (const issue of microsegmentationIssues({ ...recommendation, flavor: cluster.flavor }))
         issues.push({ path: `clusters.${i}.flavor`, message: `${cluster.flavor}: ${issue.message}` });
     });
+  // Cilium's allows add up: a merged namespace policy must be updated to leave out the workloads
+  // whose own policies were merged, or their narrowing has no effect (the namespace's rules still
+  // allow their pods everything they allowed).
+  if (app.success && recommendation?.microsegmentation.enabled && app.data.afterMerge === 'stop') {
+    const cilium = [recommendation.flavor, ...(app.data.clusters ?? []).map((c) => c.flavor)].includes('cilium');
+    if (cilium)
+      issues.push({
+        path: 'afterMerge',
+        message:
+          "stop cannot go with flavor cilium and microsegmentation: Cilium's allows add up, so a merged namespace policy must be updated to leave out the workloads whose own policies were merged, or their narrowing has no effect",
+      });
+  }
   if (issues.length > 0 || !app.success || recommendation === undefined) throw new ConfigError(source, issues);
   return {
     schedule,

@@ -36,7 +36,7 @@ const policyMetadata = z.looseObject({
   name: z.string(),
   namespace: z.string().optional(),
   labels: z.record(z.string(), z.string()).nullable().optional(),
-  // Values as written: YAML 1.1 reads an unquoted timestamp as a date (plan-policy.ts annotation).
+  // Values as written: a person's unquoted number or boolean is not a string (Kubernetes refuses it).
   annotations: z.record(z.string(), z.unknown()).nullable().optional(),
 });
 export type PolicyMetadata = z.infer<typeof policyMetadata>;

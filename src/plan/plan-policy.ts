@@ -2,13 +2,12 @@
 // in the tree (the engine's memory), update or create it, and account for it. Files that are not
 // ours or cannot be read are reported and left alone. Pure, like plan.ts.
 
-import { types } from 'node:util';
 import type { RecommendationConfig } from '../config/recommendation-config.ts';
 import type { PolicyFlavor, PolicySubject } from '../engine/flavors/flavor.ts';
 import type { ObservedAtom } from '../engine/model.ts';
 import { type PolicySettings, PolicyTooLargeError, recommendPolicy } from '../engine/policy.ts';
 import { type PolicyDocument, PolicyShapeError, type PolicyView, parsePolicyDocument, viewPolicy } from '../engine/policy-document.ts';
-import { ANNOTATIONS, formatTime, parseTime } from '../engine/provenance.ts';
+import { ANNOTATIONS, parseTime } from '../engine/provenance.ts';
 import type { NamespaceReport, Warning } from '../engine/report.ts';
 import { recommendationStatus } from '../engine/status.ts';
 import type { Inventory, ObjectRef } from '../tree/inventory.ts';
@@ -184,8 +183,7 @@ export function skipped(
 }
 
 export function annotation(policy: PolicyView | null, key: string): string | null {
+  // An unquoted timestamp a person wrote is its text (yaml/document.ts reads timestamps as Kubernetes does).
   const value = policy?.metadata?.annotations?.[key];
-  // An unquoted timestamp a person wrote is a YAML 1.1 timestamp.
-  if (types.isDate(value) && !Number.isNaN(value.getTime())) return formatTime(Math.floor(value.getTime() / 1000));
   return typeof value === 'string' ? value : null;
 }

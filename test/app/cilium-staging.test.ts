@@ -249,6 +249,11 @@ test("microsegmentation: the workloads PR is staged like the namespace's; merged
   expect(harness.repo.pullRequestFor('policy-recommender/prod/shop.appsec.enforce')).toBeUndefined();
   const update = harness.repo.file('policy-recommender/prod/shop', 'clusters/prod/namespace-isolation/shop.yaml') ?? '';
   expect(update).toMatch(/operator: NotIn/);
+  // Its flows are checked from the namespace's pods with their labels, which the NotIn decides
+  // (not "whether it selects the source is not known").
+  const updateBody = harness.repo.pullRequestFor('policy-recommender/prod/shop')!.body;
+  expect(updateBody).not.toContain('cannot be decided');
+  expect(updateBody).toContain(': all allowed.');
   expect(harness.dashboard()).toMatch(/\| `shop` \| Learning \|/);
   expect(harness.dashboard()).toMatch(/\| `shop` workloads \| Enforced \|/);
 });

@@ -63,6 +63,18 @@ describe('repository configuration', () => {
     ]);
   });
 
+  test("afterMerge stop cannot go with Cilium's microsegmentation: a merged namespace policy must be narrowed by an update", () => {
+    const microsegmentation = { enabled: true, select: { namespaces: ['shop'] } };
+    const message =
+      "afterMerge: stop cannot go with flavor cilium and microsegmentation: Cilium's allows add up, so a merged namespace policy must be updated to leave out the workloads whose own policies were merged, or their narrowing has no effect";
+    const prod = { name: 'prod', path: 'clusters/prod' };
+    expect(issues({ clusters: [prod], flavor: 'cilium', microsegmentation, afterMerge: 'stop' })).toEqual([message]);
+    expect(issues({ clusters: [{ ...prod, flavor: 'cilium' }], microsegmentation, afterMerge: 'stop' })).toEqual([message]);
+    expect(issues({ clusters: [prod], flavor: 'cilium', afterMerge: 'stop' })).toEqual([]);
+    expect(issues({ clusters: [prod], flavor: 'cilium', microsegmentation })).toEqual([]);
+    expect(issues({ clusters: [prod], microsegmentation, afterMerge: 'stop' })).toEqual([]);
+  });
+
   test('the interval follows the schedule, and the periods scale with it', () => {
     expect(schedulePeriod('0 9 * * 1-5', 'Europe/Berlin')).toBe(86400);
     const weekly = validateRepositoryConfig({ schedule: '0 6 * * 1', clusters: [{ name: 'c', path: '' }] }, defaults).recommendation;

@@ -41,9 +41,18 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
   const prs = new Map(openPullRequests.map(({ key, pr }) => [keyId(key), pr]));
   const open = new Map<string, OpenUnit>(
     openPullRequests.map(({ key, pr }) => {
-      const memory = (commands.get(pr.number)?.length ?? 0) > 0 ? undefined : memoryOf(pr);
+      const proposed = proposedOf(pr);
+      const memory = (commands.get(pr.number)?.length ?? 0) > 0 || pr.labels.includes(REBASE_LABEL) ? undefined : proposed;
       const quietSince = decodeState(pr.body)?.quietSince;
-      return [keyId(key), { key, ...(memory === undefined ? {} : { memory }), ...(quietSince === undefined ? {} : { quietSince }) }];
+      return [
+        keyId(key),
+        {
+          key,
+          ...(memory === undefined ? {} : { memory }),
+          ...(proposed === undefined ? {} : { proposed }),
+          ...(quietSince === undefined ? {} : { quietSince }),
+        },
+      ];
     }),
   );
   const lifecycle = planLifecycle({ ...rest, open });
@@ -61,9 +70,11 @@ export function clusterUnits(input: ClusterUnitsInput): ClusterUnits {
   return { facts, accepted: lifecycle.accepted, notes: lifecycle.notes, warnings: lifecycle.warnings };
 }
 
-/** The open PR's policy files, relative to the cluster path (the engine's memory), unless a rebase was asked for (the label; a command, above). */
-function memoryOf(pr: PullRequestInfo): TreeFiles | undefined {
-  if (pr.labels.includes(REBASE_LABEL)) return undefined;
+/**
+ * The open PR's policy files, relative to the cluster path: the engine's memory, unless a rebase
+ * was asked for (the label; a command, above), when they are only what the PR proposed.
+ */
+function proposedOf(pr: PullRequestInfo): TreeFiles | undefined {
   const state = decodeState(pr.body);
   return state === null || Object.keys(state.memory).length === 0 ? undefined : new Map(Object.entries(state.memory));
 }

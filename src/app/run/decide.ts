@@ -130,7 +130,7 @@ export function decide(all: readonly UnitFacts[], limits: Limits, afterMerge: 'p
       return { facts, action: facts.dismissalNoted ? { kind: 'none' } : { kind: 'note-dismissal', pr: latest }, dashboard: 'Dismissed' };
     }
     const update = facts.accepted || latest?.state === 'merged';
-    if (update && afterMerge === 'stop') return { facts, action: { kind: 'none' }, dashboard: 'Accepted' };
+    if (update && afterMerge === 'stop') return { facts, action: { kind: 'none' }, dashboard: facts.enforced ? 'Enforced' : 'Accepted' };
     // The cluster-wide files' PR is not a recommendation: the limits, which pace reviews of
     // recommendations, neither hold it back nor count it.
     if (facts.key.kind === 'bootstrap') return { facts, action: { kind: 'open', update }, dashboard: statusState(facts.status) };

@@ -60,7 +60,7 @@ export interface RunDependencies {
   readonly openFlowSource: (cluster: string) => Promise<FlowSource>;
   readonly clusterContext?: (cluster: string) => ClusterContext | null;
   readonly template: TreeFiles;
-  /** The template for the cilium flavour (policies-template/clusters/example-cilium/); without it, `template`. */
+  /** The template for the cilium flavour (policies-template/clusters/example-cilium/); a cilium cluster's run fails without it. */
   readonly ciliumTemplate?: TreeFiles;
   readonly engineVersion: string;
   /** Unix seconds. */
@@ -468,17 +468,23 @@ async function observeCluster(
   logReading(deps, entry.name, reading);
   const warnings: string[] = [...facts.warnings];
   let readPoint: number | undefined = to;
+  // The end of the latest interval whose flows this run knows it lacks (Cilium's staging counts quiet time from it).
+  let flowsMissingUntil: number | undefined;
   if (coverage !== undefined) {
     if (coverage.keepReadPoint) readPoint = readUntil;
     else {
       // Flows before the previous read were read by it; flows before the lookback do not count.
-      if (readUntil !== undefined) warnings.push(...missingFlowsWarnings(coverage, Math.max(readUntil, lookbackStart), to));
+      const missing = readUntil === undefined ? [] : missingFlows(coverage, Math.max(readUntil, lookbackStart), to);
+      for (const m of missing)
+        warnings.push(`flows that started between ${formatTime(m.from)} and ${formatTime(m.to)} are missing: ${m.reason}`);
+      if (missing.length > 0) flowsMissingUntil = Math.max(...missing.map((m) => m.to));
       if (readUntil !== undefined && readUntil > to) readPoint = readUntil;
     }
   } else if (source.retention !== undefined && readUntil !== undefined && now - readUntil > source.retention) {
     warnings.push(
       `runs are further apart than the flow source keeps flows (${Math.round(source.retention / 60)} minutes): flows between ${formatTime(readUntil)} and ${formatTime(now - source.retention)} were lost; schedule runs more often`,
     );
+    flowsMissingUntil = now - source.retention;
   }
 
   const workloads = context && scope.microsegmentation.enabled ? await context.workloads() : undefined;
@@ -519,7 +525,7 @@ async function observeCluster(
     cluster: entry.name,
     clusterPath: entry.path,
     tree,
-    template: scope.flavor === 'cilium' ? (deps.ciliumTemplate ?? deps.template) : deps.template,
+    template: templateFor(deps, scope.flavor),
     config: scope,
     observations: { byNamespace: observed, endpoints: mergeEndpointObservations(endpoints) },
     fresh: reading.observations,
@@ -534,6 +540,7 @@ async function observeCluster(
     rebaseCommands,
     accepted: own(memory.accepted, entry.name) ?? {},
     enforceAfter: config.enforceAfter,
+    ...(flowsMissingUntil === undefined ? {} : { flowsMissingUntil }),
   });
 
   const byNamespace = (list: Iterable<[string, readonly EndpointObservation[]]>) => list;
@@ -634,13 +641,18 @@ function logReading(deps: RunDependencies, cluster: string, reading: FlowReading
  * The flows that started in [since, to) a collecting source does not hold, one warning per
  * interval: before it held everything (collecting started, or memory), and its gaps (outages).
  */
-function missingFlowsWarnings(coverage: FlowCoverage, since: number, to: number): string[] {
+function missingFlows(coverage: FlowCoverage, since: number, to: number): MissingFlows[] {
   const intervals: MissingFlows[] = [];
   if (since < coverage.from) intervals.push({ from: since, to: Math.min(coverage.from, to), reason: coverage.before });
   for (const m of coverage.missing) intervals.push({ ...m, from: Math.max(m.from, since), to: Math.min(m.to, to) });
-  return intervals
-    .filter((m) => m.to > m.from)
-    .map((m) => `flows that started between ${formatTime(m.from)} and ${formatTime(m.to)} are missing: ${m.reason}`);
+  return intervals.filter((m) => m.to > m.from);
+}
+
+/** The template of a cluster's flavour: a Cilium cluster never gets Calico's tiers and default deny. */
+function templateFor(deps: RunDependencies, flavor: RepositoryConfig['recommendation']['flavor']): TreeFiles {
+  if (flavor !== 'cilium') return deps.template;
+  if (deps.ciliumTemplate === undefined) throw new Error('flavor cilium needs the Cilium policies template, which the App was not given');
+  return deps.ciliumTemplate;
 }
 
 /** The recommendation settings of a cluster: the repository's, with the cluster's own flavour when it names one. */

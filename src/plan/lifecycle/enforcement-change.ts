@@ -120,7 +120,8 @@ export function ciliumDefaultDenyChange(input: LifecycleInput, open: OpenUnit | 
     asked:
       "The clusterwide default deny is evaluated with Cilium's semantics, with every Cilium policy of the default branch (Cilium has no staged policies: merging enforces).",
   };
-  const staging = ciliumStaging(input, open, 'Stable', treeWith(input, template.files), flows, question);
+  // A run that read no flows has seen nothing the default deny would deny, and nothing it would allow.
+  const staging = ciliumStaging(input, open, flows.length > 0 ? 'Stable' : 'Stabilizing', treeWith(input, template.files), flows, question);
   return {
     files: template.files,
     added: template.added,

@@ -74,10 +74,11 @@ function baseChange(
     };
   // Cilium has no staged policies: merging enforces, so the open PR is where its policy is staged.
   // The flows are checked against the policy as the PR proposed it when they were seen (its
-  // memory, before this run learns from them; a new PR: as proposed now).
+  // state, before this run learns from them, a rebase asked for or not; a new PR: as proposed now).
   const key = proposalKeyOf(input.cluster, proposal.unit);
   const open = input.open.get(keyId(key));
-  const seenAgainst = open?.memory === undefined ? after : new Map([...after, ...open.memory]);
+  const proposed = open?.proposed ?? open?.memory;
+  const seenAgainst = proposed === undefined ? after : new Map([...after, ...proposed]);
   return { ...base, ...ciliumStaging(input, open, proposal.status, seenAgainst, flows, question) };
 }
 
@@ -105,7 +106,8 @@ function recommendationQuestion(input: LifecycleInput, refs: readonly StagedRef[
  * Cilium's staging in the bot (issue 16, point 3): a PR whose policies would deny an observed flow
  * is not ready for review until it has seen nothing they would deny for `stabilizationPeriod`,
  * counted from when it was first proposed; its rules must be stable too (`status`). Each denied
- * flow's last-seen time moves `quietSince` on; the PR's state keeps it between runs.
+ * flow's last-seen time moves `quietSince` on, and so does the end of a gap in the flows read;
+ * the PR's state keeps it between runs.
  */
 export function ciliumStaging(
   input: LifecycleInput,
@@ -126,7 +128,8 @@ export function ciliumStaging(
   check.verdicts.forEach((verdict, i) => {
     if (verdict === 'denied') lastDenied = Math.max(lastDenied ?? 0, flows[i]!.lastSeen);
   });
-  const quietSince = Math.max(open?.quietSince ?? input.now, lastDenied ?? 0);
+  // Time without flows is no time without denials: quiet counts from the end of a gap, too.
+  const quietSince = Math.max(open?.quietSince ?? input.now, lastDenied ?? 0, input.flowsMissingUntil ?? 0);
   // Longer than the period, as the rules' status counts it (engine/status.ts).
   const quiet = input.now - quietSince > input.config.stabilizationPeriod;
   return {
@@ -193,8 +196,14 @@ export function namespaceChange(
 ): UnitChange {
   const atoms = input.observations.byNamespace.get(namespace) ?? [];
   const hosts = hostEndpointsOf(input, namespace);
+  // Cilium: where the namespace's pods are known with their labels (microsegmentation), its flows
+  // are checked from them: a namespace policy that leaves out the workloads with their own
+  // policies selects a pod by its labels, which a namespace-level flow does not carry.
+  const endpoints = input.config.flavor === 'cilium' ? input.observations.endpoints.filter((e) => e.local.namespace === namespace) : [];
   const flows: CheckedFlow[] = [
-    ...flowsOfObservations(new Map([[namespace, atoms]])).map((flow, i) => ({ flow, lastSeen: atoms[i]!.evidence.lastSeen })),
+    ...(endpoints.length > 0
+      ? flowsOfEndpoints(endpoints).map((flow, i) => ({ flow, lastSeen: endpoints[i]!.evidence.lastSeen }))
+      : flowsOfObservations(new Map([[namespace, atoms]])).map((flow, i) => ({ flow, lastSeen: atoms[i]!.evidence.lastSeen }))),
     ...flowsOfHostEndpoints(hosts).map((flow, i) => ({ flow, lastSeen: hosts[i]!.evidence.lastSeen })),
   ];
   const question = recommendationQuestion(input, namespacePolicyRefs(input.config, namespace), 'Its policy is evaluated');

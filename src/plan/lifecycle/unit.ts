@@ -37,6 +37,11 @@ export interface AcceptedMerge {
 export interface OpenUnit {
   readonly key: ProposalKey;
   readonly memory?: TreeFiles;
+  /**
+   * The policy files the PR proposes (its state), a rebase asked for or not: Cilium's staging
+   * checks the flows seen meanwhile against them, not against what this run regenerates.
+   */
+  readonly proposed?: TreeFiles;
   /** Cilium: since when its PR has seen nothing its policies would deny (the PR's state), if recorded. */
   readonly quietSince?: number;
 }
@@ -76,6 +81,11 @@ export interface LifecycleInput {
   readonly accepted: Readonly<Record<string, AcceptanceRecord>>;
   /** Seconds an accepted staged policy must deny nothing before its enforcement is proposed. */
   readonly enforceAfter: number;
+  /**
+   * The end of the latest interval whose flows this run knows it lacks (a collector's gap, flows
+   * the source no longer held): Cilium's staging counts quiet time from there, not across it.
+   */
+  readonly flowsMissingUntil?: number;
   /** By acceptance record id: the merged PR of a unit whose record is new (see acceptedUnits). */
   readonly merges?: ReadonlyMap<string, AcceptedMerge>;
   /** By key id: the policy files a unit no PR holds yet last proposed (the dashboard keeps them). */
