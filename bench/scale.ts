@@ -1,5 +1,6 @@
 // Scale bench (issue 14, point 4): how the CLI's cost grows with the size of the cluster.
 //   node bench/scale.ts [--scale tiny|short|full] [--runs N] [--axis namespaces|workloads|flows|peers]
+//                       [--flavor calico|calico-enterprise|kubernetes|cilium]
 //   (or `npm run bench -- --only scale [--scale full]`)
 // Three axes, each a series of doublings of one size of the generated `scale` scenario
 // (src/generator/scenarios/scale.ts), the others fixed or in proportion:
@@ -11,7 +12,8 @@
 // At each size the flow file holds each distinct flow once, and each task runs in a child process
 // of its own (so its peak RSS is its own), through the command line's own entry point (src/cli/
 // main.ts; its output is counted, not printed):
-// - recommend: `recommend --flows <file> --out <fresh dir>` (the directory layout);
+// - recommend: `recommend --flows <file> --out <fresh dir>` (the directory layout; `--flavor` as
+//   given, calico by default: each flavour merges with its own match keys, flavors/flavor.ts);
 // - kustomize: the same into a tree of the kustomize layout (a root kustomization listing a
 //   directory kustomization), which lists every file it writes;
 // - microsegment: recommend with `microsegmentation.select.selector: all()` (a policy per workload);
@@ -33,6 +35,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { FLAVORS, type Flavor } from '../src/config/recommendation-config.ts';
 import {
   count,
   MB,
@@ -121,15 +124,26 @@ const KUSTOMIZE_LAYOUT: Readonly<Record<string, string>> = {
 
 // ---------------------------------------------------------------- child side
 
-/** `node bench/scale.ts child <task> <flow file> <dir> [<config>]`: one task, measured. */
-async function child([task, file, dir, config]: readonly string[]): Promise<void> {
-  if (!TASKS.some((t) => t === task) || file === undefined || dir === undefined)
-    throw new Error('usage: scale.ts child <task> <file> <dir> [<config>]');
+/** `node bench/scale.ts child <task> <flavor> <flow file> <dir> [<config>]`: one task, measured. */
+async function child([task, flavor, file, dir, config]: readonly string[]): Promise<void> {
+  if (!TASKS.some((t) => t === task) || !FLAVORS.some((f) => f === flavor) || file === undefined || dir === undefined)
+    throw new Error('usage: scale.ts child <task> <flavor> <file> <dir> [<config>]');
   const { main } = await import('../src/cli/main.ts');
   const argv =
     task === 'simulate'
       ? ['simulate', '--flows', file, '--policies', dir, '--now', NOW]
-      : ['recommend', '--flows', file, '--out', dir, '--now', NOW, ...(config === undefined ? [] : ['--config', config])];
+      : [
+          'recommend',
+          '--flows',
+          file,
+          '--out',
+          dir,
+          '--now',
+          NOW,
+          '--flavor',
+          flavor!,
+          ...(config === undefined ? [] : ['--config', config]),
+        ];
   const work: Work = async () => {
     const cpuBefore = process.cpuUsage();
     let stdoutChars = 0;
@@ -194,6 +208,8 @@ export interface AxisVerdict {
 
 export interface ScaleResult {
   readonly preset: ScalePreset;
+  /** The output flavour recommend wrote (simulate reads what it wrote). */
+  readonly flavor: Flavor;
   readonly target: number;
   readonly measurements: readonly (TaskFigures & { readonly axis: Axis['name'] })[];
   readonly growth: readonly Growth[];
@@ -219,7 +235,7 @@ function axisValue(axis: Axis['name'], size: Size): number {
   }
 }
 
-async function measureSize(dir: string, size: Size, tasks: readonly Task[], runs: number): Promise<TaskFigures[]> {
+async function measureSize(dir: string, size: Size, tasks: readonly Task[], runs: number, flavor: Flavor): Promise<TaskFigures[]> {
   const { writeFlowFile } = await import('../src/generator/generate.ts');
   const file = join(dir, `flows-${size.hub ? 'hub-' : ''}${size.namespaces}-${size.workloads}-${size.flows}.jsonl`);
   const scenario = size.hub
@@ -243,14 +259,14 @@ async function measureSize(dir: string, size: Size, tasks: readonly Task[], runs
         if (task === 'simulate' && recommended === null) {
           recommended = join(dir, 'policies');
           await rm(recommended, { recursive: true, force: true });
-          await measureInChild([SELF, 'child', 'recommend', file, recommended], 'scale recommend (setup)');
+          await measureInChild([SELF, 'child', 'recommend', flavor, file, recommended], 'scale recommend (setup)');
         }
         if (task === 'kustomize') {
           await mkdir(join(out, 'namespace-isolation'), { recursive: true });
           for (const [path, text] of Object.entries(KUSTOMIZE_LAYOUT)) await writeFile(join(out, path), text);
         }
         const target = task === 'simulate' ? recommended! : out;
-        const args = [SELF, 'child', task, file, target, ...(task === 'microsegment' ? [config] : [])];
+        const args = [SELF, 'child', task, flavor, file, target, ...(task === 'microsegment' ? [config] : [])];
         const m = await measureInChild(args, `scale ${task}`);
         await checkDone(task, size, m, target);
         if (best === null || cpuMs(m) < cpuMs(best)) best = m;
@@ -341,7 +357,7 @@ export function axisVerdicts(growth: readonly Growth[]): AxisVerdict[] {
  * peak): on a shared machine one run's system time can be several times another's. Its first
  * factors are kept beside the final ones.
  */
-async function seriesGrowth(dir: string, axis: Axis, task: Task, series: TaskFigures[]): Promise<Growth[]> {
+async function seriesGrowth(dir: string, axis: Axis, task: Task, series: TaskFigures[], flavor: Flavor): Promise<Growth[]> {
   const again = new Set<number>();
   const first = new Map<number, Growth['firstAttempt']>();
   for (let i = 1; i < series.length; i++) {
@@ -354,14 +370,14 @@ async function seriesGrowth(dir: string, axis: Axis, task: Task, series: TaskFig
     for (const j of [i - 1, i]) {
       if (again.has(j)) continue;
       again.add(j);
-      const [f] = await measureSize(dir, axis.sizes[j]!, [task], 1);
+      const [f] = await measureSize(dir, axis.sizes[j]!, [task], 1, flavor);
       series[j] = combineFigures(series[j]!, f!);
     }
   }
   return series.slice(1).map((b, k) => growthBetween(axis.name, series[k]!, b, first.get(k + 1) ?? null));
 }
 
-export async function benchScale(preset: ScalePreset, runs: number, only?: string): Promise<ScaleResult> {
+export async function benchScale(preset: ScalePreset, runs: number, only?: string, flavor: Flavor = 'calico'): Promise<ScaleResult> {
   const started = performance.now();
   const loadBefore = loadavg()[0]!;
   const measurements: (TaskFigures & { axis: Axis['name'] })[] = [];
@@ -370,19 +386,19 @@ export async function benchScale(preset: ScalePreset, runs: number, only?: strin
   await withTempDir(async (dir) => {
     for (const axis of axes(preset).filter((a) => only === undefined || a.name.endsWith(only))) {
       console.log(
-        `scale: doubling ${axis.name} (${axis.sizes.map((s) => count(axisValue(axis.name, s))).join(', ')}); ${axis.tasks.join(', ')}`,
+        `scale${flavor === 'calico' ? '' : ` (${flavor})`}: doubling ${axis.name} (${axis.sizes.map((s) => count(axisValue(axis.name, s))).join(', ')}); ${axis.tasks.join(', ')}`,
       );
       const figures: TaskFigures[] = [];
-      for (const size of axis.sizes) for (const f of await measureSize(dir, size, axis.tasks, runs)) figures.push(f);
+      for (const size of axis.sizes) for (const f of await measureSize(dir, size, axis.tasks, runs, flavor)) figures.push(f);
       for (const task of axis.tasks) {
         const series = figures.filter((f) => f.task === task);
-        growth.push(...(await seriesGrowth(dir, axis, task, series)));
+        growth.push(...(await seriesGrowth(dir, axis, task, series, flavor)));
         for (const f of series) measurements.push({ ...f, axis: axis.name });
       }
     }
     if (preset === 'full' && (only === undefined || only === 'namespaces')) {
       console.log('scale: 10,000 namespaces complete?');
-      tenThousand = (await measureSize(dir, byNamespaces(10_000), ['recommend'], 1))[0] ?? null;
+      tenThousand = (await measureSize(dir, byNamespaces(10_000), ['recommend'], 1, flavor))[0] ?? null;
     }
   });
   const verdicts = axisVerdicts(growth);
@@ -398,7 +414,17 @@ export async function benchScale(preset: ScalePreset, runs: number, only?: strin
   console.log(
     `scale bench: ${Math.floor(benchSeconds / 60)} min ${benchSeconds % 60} s; load average ${loadAverage.before} before, ${loadAverage.after} after (${availableParallelism()} CPUs)`,
   );
-  return { preset, target: TARGET_GROWTH, measurements, growth, verdicts, tenThousandNamespaces: tenThousand, benchSeconds, loadAverage };
+  return {
+    preset,
+    flavor,
+    target: TARGET_GROWTH,
+    measurements,
+    growth,
+    verdicts,
+    tenThousandNamespaces: tenThousand,
+    benchSeconds,
+    loadAverage,
+  };
 }
 
 /** A ratio over a step of `sizeRatio`, as the ratio of one doubling. */
@@ -466,14 +492,17 @@ async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: { scale: { type: 'string' }, runs: { type: 'string' }, axis: { type: 'string' } },
+    options: { scale: { type: 'string' }, runs: { type: 'string' }, axis: { type: 'string' }, flavor: { type: 'string' } },
   });
   if (values.axis !== undefined && !['namespaces', 'workloads', 'flows', 'peers'].includes(values.axis))
     throw new Error(`--axis takes namespaces, workloads, flows or peers, got "${values.axis}"`);
+  const flavor = values.flavor ?? 'calico';
+  if (!FLAVORS.some((f) => f === flavor)) throw new Error(`--flavor takes ${FLAVORS.join(', ')}, got "${flavor}"`);
   const result = await benchScale(
     parseScalePreset(values.scale),
     values.runs === undefined ? 1 : positiveInteger(values.runs, '--runs'),
     values.axis,
+    flavor as Flavor,
   );
   console.log(JSON.stringify({ bench: 'scale', node: process.version, ...result }));
 }

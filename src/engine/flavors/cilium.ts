@@ -37,7 +37,8 @@ import { POD_NAMESPACE_KEY, SOURCE_K8S } from '../../cilium/labels.ts';
 import { parseCiliumPolicy } from '../../cilium/parse-policy.ts';
 import type { CiliumPolicy, PeerRule, PortRule } from '../../cilium/types.ts';
 import type { IpFamily } from '../../config/recommendation-config.ts';
-import { peerRuleMatches } from '../../simulate/cilium/match-rule.ts';
+import type { CiliumOptions, CiliumPeer } from '../../simulate/cilium/flow.ts';
+import { type RuleContext as EntryContext, peerKeys, peerRuleKeys, peerRuleMatches } from '../../simulate/cilium/match-rule.ts';
 import { deepEqual, isPlainObject, type PlainObject } from '../../util/plain.ts';
 import {
   type Category,
@@ -133,6 +134,10 @@ export function ciliumFlavor({ ipFamilies = ['IPv4'], networkSets = NO_NETWORK_S
     const shape = shapeOf(entry);
     return shape !== null && deepEqual(renderRule(ctx.direction, shape.peers, shape.ports), rule) ? shape : null;
   };
+
+  // Match keys (PolicyFlavor.matchKeys), once per typed entry and per atom.
+  const ruleKeys = new WeakMap<PeerRule, readonly string[] | null>();
+  const atomKeys = new WeakMap<ObservedAtom, readonly string[]>();
 
   return {
     name: 'cilium',
@@ -231,6 +236,23 @@ export function ciliumFlavor({ ipFamilies = ['IPv4'], networkSets = NO_NETWORK_S
     matches(rule, observed, ctx) {
       const entry = typed(rule.raw, ctx.direction, ctx.namespace);
       return entry !== null && entryCovers(entry, observed.atom.peer, observed.atom.protocol, observed.atom.port, ctx);
+    },
+
+    matchKeys: {
+      rule: (rule, ctx) => {
+        const entry = typed(rule.raw, ctx.direction, ctx.namespace);
+        // A rule Cilium would not accept matches nothing. An entry is typed per context (typed).
+        if (entry === null) return [];
+        let keys = ruleKeys.get(entry);
+        if (keys === undefined) ruleKeys.set(entry, (keys = entryKeys(entry, ctx)));
+        return keys;
+      },
+      // The remote end is the atom's peer whatever the context.
+      atom: (observed) => {
+        let keys = atomKeys.get(observed);
+        if (keys === undefined) atomKeys.set(observed, (keys = peerMatchKeys(observed.atom.peer)));
+        return keys;
+      },
     },
 
     identify(rule, ctx): RuleIdentity | null {
@@ -582,34 +604,69 @@ const REPRESENTATIVE: Readonly<Record<string, string>> = {
   'public-ipv6': '2001:db8::1',
 };
 
+/** The options the flavour asks the evaluator with: Cilium's defaults. */
+const EVALUATOR_OPTIONS: CiliumOptions = {};
+
+/** A rule entry of a policy of the context's namespace, in its direction (an allow). */
+function entryContext(ctx: RuleContext): EntryContext {
+  return { policy: contextPolicy(ctx.namespace), subjectSelector: undefined, direction: ctx.direction, deny: false };
+}
+
+/**
+ * The remote end the evaluator is asked about for a peer; null for services and network sets
+ * (entryCovers decides them without it).
+ */
+function remotePeer(peer: Peer): CiliumPeer | null {
+  switch (peer.category) {
+    case 'Namespace':
+      return {
+        kind: 'pod',
+        namespace: peer.namespace,
+        labels: Object.entries(peer.pods ?? {}).map(([key, value]) => ({ source: SOURCE_K8S, key, value })),
+        ip: null,
+      };
+    case 'Private':
+    case 'Public':
+    case 'Domains':
+      return { kind: 'ip', ip: REPRESENTATIVE[peer.category === 'Domains' ? 'public' : peerKey(peer)]! };
+    case 'Entity':
+      return { kind: 'entity', entity: peer.entity, ip: null };
+    case 'Nets':
+      // The network address of its first net (entryCovers's L3 check covers every net).
+      return { kind: 'ip', ip: peer.nets[0]!.slice(0, peer.nets[0]!.indexOf('/')) };
+    default:
+      return null;
+  }
+}
+
+const serviceKey = (namespace: string, name: string): string => `service ${JSON.stringify([namespace, name])}`;
+
+/**
+ * MatchKeys of entryCovers: a service is matched only by an entry naming it, and every other peer
+ * only where the evaluator's peerRuleMatches is certain (its peerRuleKeys and peerKeys); an entry
+ * without a peer field (null) may match any.
+ */
+function entryKeys(entry: PeerRule, ctx: RuleContext): readonly string[] | null {
+  const keys = peerRuleKeys(entry, entryContext(ctx), EVALUATOR_OPTIONS);
+  if (keys === null) return null;
+  const services = (entry.services ?? []).flatMap((s) =>
+    'k8sService' in s && s.k8sService.namespace !== undefined ? [serviceKey(s.k8sService.namespace, s.k8sService.serviceName)] : [],
+  );
+  return [...keys, ...services];
+}
+
+function peerMatchKeys(peer: Peer): readonly string[] {
+  if (peer.category === 'Service') return [serviceKey(peer.namespace, peer.name)];
+  const remote = remotePeer(peer);
+  // A network set: entryCovers refuses it to every entry with a peer field (whose keys are never null).
+  return remote === null ? [] : peerKeys(remote, EVALUATOR_OPTIONS);
+}
+
 function entryCovers(entry: PeerRule, peer: Peer, protocol: Protocol, port: number | null, ctx: RuleContext): boolean {
-  const context = { policy: contextPolicy(ctx.namespace), subjectSelector: undefined, direction: ctx.direction, deny: false } as const;
+  const context = entryContext(ctx);
   const l3Given = (['endpoints', 'cidr', 'cidrSet', 'entities', 'nodes', 'groups', 'services', 'fqdns'] as const).some(
     (f) => entry[f] !== undefined,
   );
-  // Ports: the evaluator's own check on a flow of this protocol and port (0 when unknown: every port must be allowed).
-  const remoteOf = (): Parameters<typeof peerRuleMatches>[2]['source'] | null => {
-    switch (peer.category) {
-      case 'Namespace':
-        return {
-          kind: 'pod',
-          namespace: peer.namespace,
-          labels: Object.entries(peer.pods ?? {}).map(([key, value]) => ({ source: SOURCE_K8S, key, value })),
-          ip: null,
-        };
-      case 'Private':
-      case 'Public':
-      case 'Domains':
-        return { kind: 'ip', ip: REPRESENTATIVE[peer.category === 'Domains' ? 'public' : peerKey(peer)]! };
-      case 'Entity':
-        return { kind: 'entity', entity: peer.entity, ip: null };
-      case 'Nets':
-        // The network address of its first net (the L3 check below covers every net).
-        return { kind: 'ip', ip: peer.nets[0]!.slice(0, peer.nets[0]!.indexOf('/')) };
-      default:
-        return null;
-    }
-  };
   // The remote side: the evaluator for pods; for addresses and names, only rules that cover the whole class.
   if (l3Given) {
     const all = entry.entities?.includes('all') === true;
@@ -646,7 +703,7 @@ function entryCovers(entry: PeerRule, peer: Peer, protocol: Protocol, port: numb
     );
     if (!every) return false;
   }
-  const remote = remoteOf();
+  const remote = remotePeer(peer);
   if (remote === null) {
     // Services: the evaluator needs the service's selector; the L3 check above decided, ports here.
     return entry.toPorts === undefined
@@ -664,7 +721,7 @@ function entryCovers(entry: PeerRule, peer: Peer, protocol: Protocol, port: numb
     destPort: port,
     destNames: peer.category === 'Domains' ? [peer.domain.replace(/^\*\./, 'x.')] : null,
   };
-  if (peerRuleMatches(entry, context, flow, {}).truth !== true) return false;
+  if (peerRuleMatches(entry, context, flow, EVALUATOR_OPTIONS).truth !== true) return false;
   // L7 other than every DNS name would restrict what the port carries.
   return (entry.toPorts ?? []).every((pr) => plainL4(pr) || !pr.ports.some((p) => p.port === port || p.port === 0));
 }

@@ -292,6 +292,106 @@ function anyOf<T>(items: readonly T[], test: (item: T) => Truth): Truth {
   return result;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Match keys: a necessary condition of a certain match (for looking rules up by key, as the
+// engine's merge does: src/engine/flavors/flavor.ts MatchKeys). Each case below is the case of
+// peerMatches above that gives `true`, and names what the peer's identity must then carry.
+
+const WORLD_KEY = 'world';
+const NODE_KEY = 'node';
+const POD_KEY = 'pod';
+const labelKey = (source: string, key: string, value: string): string => `label ${JSON.stringify([source, key, value])}`;
+const reservedKey = (key: string): string => `reserved ${key}`;
+
+/**
+ * The keys of a peer's identity (peerIdentity): `peerRuleMatches(entry, context, flow, options)`
+ * is certain (truth true) only when `peerRuleKeys(entry, context, options)` is null or shares a
+ * key with `peerKeys(the flow's peer at that end, options)`.
+ */
+export function peerKeys(peer: CiliumPeer, options: CiliumOptions): string[] {
+  const id = peerIdentity(peer, options);
+  const keys: string[] = [];
+  if (id.world === true) keys.push(WORLD_KEY);
+  if (id.node === true) keys.push(NODE_KEY);
+  if (id.pod) keys.push(POD_KEY);
+  for (const l of id.labels ?? []) {
+    // What an In requirement of its own source, or of source `any` (labelsFor), finds.
+    keys.push(labelKey(l.source, l.key, l.value), labelKey(SOURCE_ANY, l.key, l.value));
+    // What an entity finds (hasReserved: the key, whatever the value).
+    if (l.source === SOURCE_RESERVED) keys.push(reservedKey(l.key));
+  }
+  return keys;
+}
+
+/** Keys of the peers an entry can certainly match (see peerKeys); null when it may match any peer. */
+export function peerRuleKeys(entry: PeerRule, context: RuleContext, options: CiliumOptions): readonly string[] | null {
+  const field = L3_FIELDS.find((f) => entry[f] !== undefined);
+  // No peer field: every peer when ports are given.
+  if (field === undefined) return null;
+  // An empty list is never certain (false, or unknown with ports).
+  if ((entry[field] as readonly unknown[]).length === 0) return [];
+  switch (field) {
+    case 'endpoints': {
+      const keys: string[] = [];
+      for (const s of entry.endpoints!) {
+        const of = selectorKeys(effectivePeerSelector(s, context.policy, context.subjectSelector));
+        if (of === null) return null;
+        keys.push(...of);
+      }
+      return keys;
+    }
+    case 'entities': {
+      const keys: string[] = [];
+      for (const e of entry.entities!) {
+        const of = entityKeys(e, options);
+        if (of === null) return null;
+        keys.push(...of);
+      }
+      return keys;
+    }
+    case 'cidr':
+    case 'cidrSet':
+      // cidrMatchable: outside the cluster, or a node where CIDR rules select nodes.
+      return options.cidrMatchesNodes === true ? [WORLD_KEY, NODE_KEY] : [WORLD_KEY];
+    case 'fqdns':
+      return [WORLD_KEY];
+    case 'services':
+    case 'nodes':
+    case 'groups':
+      // Never certain: false or unknown.
+      return [];
+  }
+}
+
+/**
+ * An In requirement holds only where a label it finds has one of its values; the namespace's
+ * first (the most telling where a namespace has many peers). Null when the selector has none.
+ */
+function selectorKeys(selector: EndpointSelector): readonly string[] | null {
+  const ins = selector.requirements.filter((r) => r.operator === 'In');
+  const r = ins.find((x) => x.key.key === POD_NAMESPACE_KEY) ?? ins[0];
+  return r === undefined ? null : r.values.map((v) => labelKey(r.key.source, r.key.key, v));
+}
+
+/** entityMatches's true cases; null for `all`. */
+function entityKeys(entity: Entity, options: CiliumOptions): readonly string[] | null {
+  const cluster = () => [...CLUSTER_RESERVED.map(reservedKey), ...selectorKeys(clusterSelector(options.clusterName ?? 'default'))!];
+  switch (entity) {
+    case 'all':
+      return null;
+    case 'none':
+      return [];
+    case 'world':
+      return WORLD_KEYS.map(reservedKey);
+    case 'cluster':
+      return cluster();
+    case 'cluster-mesh':
+      return [...cluster(), POD_KEY];
+    default:
+      return [reservedKey(entity)];
+  }
+}
+
 /**
  * Can a CIDR rule select this peer at all? Only outside the cluster, and nodes with
  * policy-cidr-match-mode=nodes: [MAIN] pkg/policy/types/selector.go CIDRSelector.Matches
