@@ -207,6 +207,25 @@ describe('rule shapes', () => {
     });
   });
 
+  test("a person's entry without peers (`egress: [{}]`, which allows nothing) does not stand in for a service's rule", async () => {
+    const pay = { type: 'wep', name: '-', namespace: 'pay', labels: [], ip: null } as const;
+    const first = await run([egress('shop', wep('db'), { port: 5432 })], { config: cilium() });
+    const path = 'namespace-isolation/shop.yaml';
+    const written = first.tree.get(path)!.replace(/^ {2}egress:\n/m, '  egress:\n    - {}\n');
+    expect(written).toContain('  egress:\n    - {}\n');
+    const second = await run([egress('shop', pay, { port: 80, service: { name: 'api', namespace: 'pay' } })], {
+      config: cilium(),
+      tree: new Map(first.tree).set(path, written),
+      now: NOW + HOUR,
+    });
+    const spec = (parseAllDocuments(second.tree.get(path)!)[0]!.toJS() as any).spec;
+    expect(spec.egress[0]).toEqual({});
+    expect(spec.egress).toContainEqual({
+      toServices: [{ k8sService: { serviceName: 'api', namespace: 'pay' } }],
+      toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }],
+    });
+  });
+
   test('more than 40 ports: port rules of at most 40 (rule_validation.go maxPorts, v1.16.0 and main)', async () => {
     const records = Array.from({ length: 45 }, (_, i) => egress('shop', wep('pay'), { port: 1000 + i }));
     const plan = await run(records, { config: cilium() });

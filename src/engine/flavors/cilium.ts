@@ -706,6 +706,9 @@ function entryCovers(entry: PeerRule, peer: Peer, protocol: Protocol, port: numb
   const remote = remotePeer(peer);
   if (remote === null) {
     // Services: the evaluator needs the service's selector; the L3 check above decided, ports here.
+    // An entry without peers selects nothing (`egress: [{}]`; with ports, nothing on main either:
+    // pkg/policy/api/egress.go), so it covers no service.
+    if (!l3Given) return false;
     return entry.toPorts === undefined
       ? entry.icmps === undefined
       : entry.toPorts.some(
