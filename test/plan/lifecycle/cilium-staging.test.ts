@@ -1,40 +1,17 @@
 // Cilium's staging in the bot (plan/lifecycle/recommendation-change.ts ciliumStaging), called
 // through the lifecycle: what an open PR's quiet time counts, and what its flows are checked against.
 import { describe, expect, test } from '@jest/globals';
-import { FlowAggregator } from '../../../src/engine/aggregate.ts';
-import { learnContext } from '../../../src/flows/read-flows.ts';
 import type { FlowRecord } from '../../../src/flows/record.ts';
 import { planLifecycle } from '../../../src/plan/lifecycle/lifecycle.ts';
 import type { LifecycleInput, LifecycleUnit, OpenUnit } from '../../../src/plan/lifecycle/unit.ts';
 import { keyId } from '../../../src/plan/lifecycle/unit-key.ts';
-import { CILIUM_TEMPLATE_DIR, loadTree } from '../../../src/tree/fs-tree.ts';
 import { config, egress, HOUR, NOW, net } from '../../support/engine.ts';
+import { DAY, lifecycleInput } from './support.ts';
 
-const DAY = 24 * HOUR;
 const cfg = config({ flavor: 'cilium', stabilizationPeriod: '1d' });
 
-async function input(records: readonly FlowRecord[], changes: Partial<LifecycleInput> = {}): Promise<LifecycleInput> {
-  const now = changes.now ?? NOW;
-  const aggregator = new FlowAggregator(learnContext(cfg, { from: now - cfg.initialLookback, to: now }));
-  aggregator.addAll(records);
-  const observations = aggregator.result();
-  return {
-    cluster: 'prod',
-    clusterPath: '',
-    tree: new Map(),
-    template: await loadTree(CILIUM_TEMPLATE_DIR),
-    config: cfg,
-    observations,
-    fresh: { byNamespace: observations.byNamespace, endpoints: observations.endpoints, hostEndpoints: [] },
-    now,
-    facts: {},
-    deleted: new Set(),
-    open: new Map(),
-    accepted: {},
-    enforceAfter: 7 * DAY,
-    ...changes,
-  };
-}
+const input = (records: readonly FlowRecord[], changes: Partial<LifecycleInput> = {}) =>
+  lifecycleInput(new Map(), records, { config: cfg, ...changes });
 
 const shop = (units: readonly LifecycleUnit[]) => units.find((u) => keyId(u.key) === 'prod/shop')!;
 const https = (start: number) => egress('shop', net('8.8.8.8'), { port: 443, start });

@@ -2,50 +2,12 @@
 // GitHub. A tree planned from flows stands for what was merged; each step feeds the next run what
 // the previous one decided, as the App does through the dashboard's hidden state.
 import { describe, expect, test } from '@jest/globals';
-import type { RecommendationConfig } from '../../../src/config/recommendation-config.ts';
-import { FlowAggregator } from '../../../src/engine/aggregate.ts';
-import { learnContext } from '../../../src/flows/read-flows.ts';
-import type { FlowRecord } from '../../../src/flows/record.ts';
 import { quietSince } from '../../../src/plan/lifecycle/acceptance.ts';
 import { enforcementReadiness, planLifecycle } from '../../../src/plan/lifecycle/lifecycle.ts';
-import type { AcceptanceRecord, LifecycleInput, LifecycleUnit } from '../../../src/plan/lifecycle/unit.ts';
+import type { AcceptanceRecord, LifecycleUnit } from '../../../src/plan/lifecycle/unit.ts';
 import { keyId } from '../../../src/plan/lifecycle/unit-key.ts';
-import { config, egress, HOUR, ingress, loadTemplate, NOW, pub, run, wep } from '../../support/engine.ts';
-
-const DAY = 24 * HOUR;
-const ENFORCE_AFTER = 7 * DAY;
-
-function observe(records: readonly FlowRecord[], cfg: RecommendationConfig, now: number) {
-  const aggregator = new FlowAggregator(learnContext(cfg, { from: now - cfg.initialLookback, to: now }));
-  aggregator.addAll(records);
-  return aggregator.result();
-}
-
-async function lifecycleInput(
-  tree: ReadonlyMap<string, string>,
-  records: readonly FlowRecord[],
-  changes: Partial<LifecycleInput> = {},
-): Promise<LifecycleInput> {
-  const cfg = changes.config ?? config();
-  const now = changes.now ?? NOW;
-  const observations = observe(records, cfg, now);
-  return {
-    cluster: 'prod',
-    clusterPath: '',
-    tree,
-    template: await loadTemplate(),
-    config: cfg,
-    observations,
-    fresh: { byNamespace: observations.byNamespace, endpoints: observations.endpoints, hostEndpoints: [] },
-    now,
-    facts: {},
-    deleted: new Set(),
-    open: new Map(),
-    accepted: {},
-    enforceAfter: ENFORCE_AFTER,
-    ...changes,
-  };
-}
+import { egress, HOUR, ingress, NOW, pub, run, wep } from '../../support/engine.ts';
+import { DAY, ENFORCE_AFTER, lifecycleInput } from './support.ts';
 
 const unitOf = (units: readonly LifecycleUnit[], id: string) => units.find((u) => keyId(u.key) === id);
 const shopTraffic = [egress('shop', pub, { port: 443 }), ingress('shop', wep('web', 'frontend-*'), { port: 8080 })];
