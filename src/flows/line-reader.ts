@@ -128,15 +128,33 @@ export async function* readFileChunks(
   chunkBytes = READ_CHUNK,
 ): AsyncGenerator<Buffer> {
   const handle = await open(path, 'r');
+  // Two buffers: the next chunk is read (on libuv's thread pool) while the caller parses this one,
+  // as a read stream reads ahead. A read into a buffer starts only when the caller asks for the
+  // chunk after the one that buffer held, so a chunk stays valid until then.
+  let [buffer, next] = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)];
+  let at = start;
+  const readInto = (buffer: Buffer): { readonly length: number; readonly done: Promise<number> } | null => {
+    if (at >= end) return null;
+    const length = Math.min(chunkBytes, end - at);
+    const done = handle.read(buffer, 0, length, at).then(({ bytesRead }) => bytesRead);
+    at += length;
+    return { length, done };
+  };
+  let pending = readInto(buffer);
   try {
-    const buffer = Buffer.allocUnsafe(chunkBytes);
-    for (let at = start; at < end; ) {
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(chunkBytes, end - at), at);
+    while (pending !== null) {
+      const { length, done } = pending;
+      pending = null;
+      const bytesRead = await done;
       if (bytesRead === 0) break;
-      at += bytesRead;
+      // A regular file reads short only at its end: nothing follows.
+      if (bytesRead === length) pending = readInto(next);
       yield buffer.subarray(0, bytesRead);
+      [buffer, next] = [next, buffer];
     }
   } finally {
+    // A read still under way must end before its handle closes (the caller stopped early).
+    await pending?.done.catch(() => 0);
     await handle.close();
   }
 }

@@ -273,4 +273,32 @@ describe('large chunks are decoded DECODE_BYTES of whole lines at a time', () =>
       expect(Buffer.concat(chunks)).toEqual(data.subarray(cut, data.length - 5));
     });
   });
+
+  test('readFileChunks reads the next chunk ahead, never into the chunk the caller holds; stopping early closes the file', async () => {
+    const data = mixedLines();
+    await withTempDir(async (dir) => {
+      const file = join(dir, 'lines.jsonl');
+      await writeFile(file, data);
+      const seen: Buffer[] = [];
+      for await (const chunk of readFileChunks(file, 0, Number.POSITIVE_INFINITY, 1000)) {
+        const copy = Buffer.from(chunk);
+        // Time for the read ahead to land: it must land in the other buffer.
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        expect(chunk.equals(copy)).toBe(true);
+        seen.push(copy);
+      }
+      expect(Buffer.concat(seen)).toEqual(data);
+      // A reader that stops after one chunk: the read under way ends before the file is closed, and nothing throws.
+      for await (const chunk of readFileChunks(file, 0, Number.POSITIVE_INFINITY, 1000)) {
+        expect(chunk.length).toBe(1000);
+        break;
+      }
+      // A range that ends inside a chunk, and an empty one.
+      const parts: Buffer[] = [];
+      for await (const chunk of readFileChunks(file, 10, 2510, 1000)) parts.push(Buffer.from(chunk));
+      expect(parts.map((p) => p.length)).toEqual([1000, 1000, 500]);
+      expect(Buffer.concat(parts)).toEqual(data.subarray(10, 2510));
+      for await (const _ of readFileChunks(file, 50, 50, 1000)) throw new Error('an empty range has no chunks');
+    });
+  });
 });

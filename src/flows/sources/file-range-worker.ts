@@ -3,6 +3,7 @@
 // aggregator of its own, and hands back the aggregator's state, its skip reports (locations are
 // line numbers within the range, which the main thread turns into the file's) and its line count.
 
+import { getHeapStatistics } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type AggregatorState, FlowAggregator } from '../../engine/aggregate.ts';
@@ -41,16 +42,19 @@ export type RangeMessage =
   | { readonly kind: 'failed'; readonly message: string; readonly code?: string };
 
 /**
- * Bytes a reader reads between two full collections of its heap. A reader's live data is small
+ * Heap growth, bytes, after which a reader collects its whole heap. A reader's live data is small
  * (its aggregator and parser cache, bounded by distinct flows), but what its young generation
  * promotes piles up in the old one until V8's heuristics collect it: on 1,000,000 records of the
- * present profile each reader's heap reached 50 to 55 MB used, 15 to 17 MB when collected every
- * 16 to 64 MB read. Measured on 4,000,000 records of the present profile (2026-12-07, load 7 to 8,
- * bench/worker.ts `ours` on the built command line, one run each): peak RSS 174 MB collecting every
- * 64 MB (41.0 s of CPU), 176 MB every 128 MB (40.8 s), 194 MB every 256 MB (40.2 s), and 244 and
- * 253 MB without (37.4 and 40.3 s): a full collection of a small heap costs little.
+ * present profile each reader's heap reached 50 to 55 MB used, 15 to 17 MB when collected. A full
+ * collection is not cheap either (a forced one is atomic): collected every 128 MB read, the
+ * realistic profile spent 12% more CPU than without (2026-12-07, 400,000 records, 4 runs each).
+ * So a reader looks at its heap after every chunk read (a few microseconds) and collects only
+ * once it has grown this much above what the last collection left.
  */
-const COLLECT_EVERY_BYTES = 128 * 1024 * 1024;
+const COLLECT_ABOVE_LIVE_BYTES = 16 * 1024 * 1024;
+
+/** Bytes of this thread's heap in use. */
+const heapUsed = (): number => getHeapStatistics().used_heap_size;
 
 /**
  * A full collection of this thread's heap, from a context of its own: V8 gives one to contexts
@@ -64,7 +68,7 @@ function heapCollector(): (() => void) | null {
 
 async function readRange(job: RangeJob): Promise<RangeMessage> {
   const collect = heapCollector();
-  let sinceCollected = 0;
+  let collectAbove = heapUsed() + COLLECT_ABOVE_LIVE_BYTES;
   const port = parentPort!;
   const aggregator = new FlowAggregator(job.context);
   const reports = { skipped: new SkipReport(), unlearnable: new SkipReport() };
@@ -86,10 +90,9 @@ async function readRange(job: RangeJob): Promise<RangeMessage> {
       if (bytes > 0 || inputs > 0) port.postMessage({ kind: 'progress', bytes, inputs } satisfies RangeMessage);
       bytes = chunk.length;
       inputs = 0;
-      sinceCollected += chunk.length;
-      if (sinceCollected >= COLLECT_EVERY_BYTES && collect !== null) {
-        sinceCollected = 0;
+      if (collect !== null && heapUsed() > collectAbove) {
         collect();
+        collectAbove = heapUsed() + COLLECT_ABOVE_LIVE_BYTES;
       }
       yield chunk;
     }
