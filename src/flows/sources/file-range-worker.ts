@@ -51,7 +51,10 @@ export type RangeMessage =
  * So a reader looks at its heap after every chunk read (a few microseconds) and collects only
  * once it has grown this much above what the last collection left.
  */
-const COLLECT_ABOVE_LIVE_BYTES = 16 * 1024 * 1024;
+const COLLECT_ABOVE_LIVE_BYTES = 8 * 1024 * 1024;
+
+/** Bytes read between two progress messages to the main thread. */
+const PROGRESS_BYTES = 8 * 1024 * 1024;
 
 /** Bytes of this thread's heap in use. */
 const heapUsed = (): number => getHeapStatistics().used_heap_size;
@@ -86,10 +89,14 @@ async function readRange(job: RangeJob): Promise<RangeMessage> {
   );
   async function* counted(): AsyncGenerator<Buffer> {
     for await (const chunk of readFileChunks(job.file, job.start, job.end)) {
-      // The chunk before this one is parsed by now: report it.
-      if (bytes > 0 || inputs > 0) port.postMessage({ kind: 'progress', bytes, inputs } satisfies RangeMessage);
-      bytes = chunk.length;
-      inputs = 0;
+      // The chunks before this one are parsed by now: report them, a few MB at a time (a message
+      // per 1 MB chunk took 1.4% of a reader's CPU on the realistic profile).
+      if (bytes >= PROGRESS_BYTES) {
+        port.postMessage({ kind: 'progress', bytes, inputs } satisfies RangeMessage);
+        bytes = 0;
+        inputs = 0;
+      }
+      bytes += chunk.length;
       if (collect !== null && heapUsed() > collectAbove) {
         collect();
         collectAbove = heapUsed() + COLLECT_ABOVE_LIVE_BYTES;

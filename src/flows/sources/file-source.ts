@@ -45,7 +45,7 @@ const MIN_RANGE_BYTES = 64 * 1024 * 1024;
  * 1,000,000 records (2026-12-07, `--cpu-prof` of each reader), 2.1 us of a reader's CPU a line in
  * the collector at 4 MB, 1.2 us at 16 (present, 1,000,000 records: peak RSS 157 MB at 4, 173 at 16).
  */
-const WORKER_YOUNG_GENERATION_MB = 16;
+const WORKER_YOUNG_GENERATION_MB = 8;
 /** The worker's module, beside this one (`.ts` from the sources, `.js` once built). */
 const RANGE_WORKER = new URL(`./file-range-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
