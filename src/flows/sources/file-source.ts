@@ -43,7 +43,8 @@ const MIN_RANGE_BYTES = 64 * 1024 * 1024;
  * more of a line's garbage is promoted. Measured: present profile, 250,000 records, two workers,
  * peak RSS 307 MB with V8's default, 305 MB at 16, 284 MB at 8, 273 MB at 4; realistic profile,
  * 1,000,000 records (2026-12-07, `--cpu-prof` of each reader), 2.1 us of a reader's CPU a line in
- * the collector at 4 MB, 1.2 us at 16 (present, 1,000,000 records: peak RSS 157 MB at 4, 173 at 16).
+ * the collector at 4 MB, 1.2 us at 16 (present, 1,000,000 records: peak RSS 157 MB at 4, 173 at 16);
+ * 8 keeps the present profile's peak below 200 MB at 4,000,000 records (file-range-worker.ts).
  */
 const WORKER_YOUNG_GENERATION_MB = 8;
 /** The worker's module, beside this one (`.ts` from the sources, `.js` once built). */
