@@ -116,10 +116,14 @@ function nextLineEnd(chunk: Buffer, from: number, last: number): number {
 
 /**
  * The bytes [start, end) of a file (to its end by default), in chunks of up to `chunkBytes` read
- * into one buffer reused for every chunk: a Buffer per read, like a read stream's, is freed only
- * when the collector next runs, and a reader on the fast path allocates so little between
- * collections that hundreds of MB of them pile up. A chunk is valid until the next one is asked
- * for: readLines keeps nothing of a chunk (it copies the unfinished line it carries over).
+ * into two buffers reused in turn: a Buffer per read, like a read stream's, is freed only when the
+ * collector next runs, and a reader on the fast path allocates so little between collections that
+ * hundreds of MB of them pile up. The next chunk is read (on libuv's thread pool) while the caller
+ * parses this one, as a read stream reads ahead; a read into a buffer starts only when the caller
+ * asks for the chunk after the one that buffer held, so a chunk is valid until the next one is
+ * asked for: readLines keeps nothing of a chunk (it copies the unfinished line it carries over).
+ * A short read is not taken for the end (files under /proc and some mounts read short mid-file):
+ * the file ends where a read returns nothing, or at `end`.
  */
 export async function* readFileChunks(
   path: string,
@@ -128,27 +132,24 @@ export async function* readFileChunks(
   chunkBytes = READ_CHUNK,
 ): AsyncGenerator<Buffer> {
   const handle = await open(path, 'r');
-  // Two buffers: the next chunk is read (on libuv's thread pool) while the caller parses this one,
-  // as a read stream reads ahead. A read into a buffer starts only when the caller asks for the
-  // chunk after the one that buffer held, so a chunk stays valid until then.
-  let [buffer, next] = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)];
-  let at = start;
-  const readInto = (buffer: Buffer): { readonly length: number; readonly done: Promise<number> } | null => {
-    if (at >= end) return null;
-    const length = Math.min(chunkBytes, end - at);
-    const done = handle.read(buffer, 0, length, at).then(({ bytesRead }) => bytesRead);
-    at += length;
-    return { length, done };
-  };
-  let pending = readInto(buffer);
+  let pending: { readonly at: number; readonly length: number; readonly done: Promise<number> } | null = null;
   try {
+    let [buffer, next] = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)];
+    const readInto = (into: Buffer, at: number): typeof pending => {
+      if (at >= end) return null;
+      const length = Math.min(chunkBytes, end - at);
+      const done = handle.read(into, 0, length, at).then(({ bytesRead }) => bytesRead);
+      // Read ahead, it may fail before the caller asks for it: that is reported when it does.
+      done.catch(() => {});
+      return { at, length, done };
+    };
+    pending = readInto(buffer, start);
     while (pending !== null) {
-      const { length, done } = pending;
+      const { at, done } = pending;
       pending = null;
       const bytesRead = await done;
       if (bytesRead === 0) break;
-      // A regular file reads short only at its end: nothing follows.
-      if (bytesRead === length) pending = readInto(next);
+      pending = readInto(next, at + bytesRead);
       yield buffer.subarray(0, bytesRead);
       [buffer, next] = [next, buffer];
     }

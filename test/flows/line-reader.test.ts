@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
@@ -259,7 +260,7 @@ describe('large chunks are decoded DECODE_BYTES of whole lines at a time', () =>
     expect(await read(chunked(data, [DECODE_BYTES + 1, 3 * DECODE_BYTES, 1000]), max)).toEqual(want);
   });
 
-  test('readFileChunks: a file and byte ranges of it, read into one reused buffer, give the same lines', async () => {
+  test('readFileChunks: a file and byte ranges of it, read into two reused buffers, give the same lines', async () => {
     const data = mixedLines();
     await withTempDir(async (dir) => {
       const file = join(dir, 'lines.jsonl');
@@ -273,6 +274,22 @@ describe('large chunks are decoded DECODE_BYTES of whole lines at a time', () =>
       expect(Buffer.concat(chunks)).toEqual(data.subarray(cut, data.length - 5));
     });
   });
+
+  // Files under /proc report size 0 and read short mid-file: a short read is not the end.
+  (existsSync('/proc/self/smaps') ? test : test.skip)(
+    'readFileChunks reads a file that reads short to its end (/proc/self/smaps)',
+    async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of readFileChunks('/proc/self/smaps', 0, Number.POSITIVE_INFINITY, 1 << 20)) chunks.push(Buffer.from(chunk));
+      const text = Buffer.concat(chunks).toString('utf8');
+      // Each mapping's entry starts with its address range and ends with its VmFlags line.
+      const mappings = text.split('\n').filter((line) => /^[0-9a-f]+-[0-9a-f]+ /.test(line)).length;
+      expect(chunks.length).toBeGreaterThan(1);
+      expect(mappings).toBeGreaterThan(10);
+      expect(text.split('\n').filter((line) => line.startsWith('VmFlags:')).length).toBe(mappings);
+      expect(text.endsWith('\n')).toBe(true);
+    },
+  );
 
   test('readFileChunks reads the next chunk ahead, never into the chunk the caller holds; stopping early closes the file', async () => {
     const data = mixedLines();

@@ -182,7 +182,7 @@ export class FileFlowSource implements FlowSource {
     const label = file === STDIN ? '<stdin>' : file;
     const sink = this.#sink(label, parse, onRecord);
     try {
-      // A plain file is read into one reused buffer (readFileChunks); gzip, stdin and anything
+      // A plain file is read into two reused buffers (readFileChunks); gzip, stdin and anything
       // but a regular file through a stream (zlib holds on to the chunks it is given).
       const raw =
         file === STDIN
