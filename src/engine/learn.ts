@@ -51,6 +51,16 @@ export interface LearnContext {
    * policies can name (toEntities); otherwise nodes are host endpoints, not learned.
    */
   readonly entities?: boolean;
+  /**
+   * False when the flavour cannot allow a service's pods by the service: Kubernetes policy cannot
+   * name a service, and Cilium's toServices applies only to services without a selector
+   * (cilium/cilium #25864, Documentation/policy/language.rst: "ToService rules only apply to
+   * services without selectors"). A workload a record reaches through a service without naming
+   * the pod is then learned as the pod's namespace, where it is; as the service, the flavour could
+   * only allow it at public addresses, which a pod's never are. Default true (Calico's `services`
+   * match selects the service's endpoints).
+   */
+  readonly serviceEndpoints?: boolean;
 }
 
 export interface Lesson {
@@ -180,7 +190,7 @@ function classifyRemote(record: FlowRecord, remote: FlowEndpoint, egress: boolea
       return [Object.keys(labels).length > 0 ? { ...set, labels } : set];
     }
     case 'wep':
-      if (egress && remote.name === '-' && record.destService?.namespace) {
+      if (egress && remote.name === '-' && record.destService?.namespace && ctx.serviceEndpoints !== false) {
         return [{ category: 'Service', name: record.destService.name, namespace: record.destService.namespace }];
       }
       return [{ category: 'Namespace', namespace: remote.namespace! }];
