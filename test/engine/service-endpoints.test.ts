@@ -10,13 +10,11 @@
 
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
-import { parseCiliumPolicy } from '../../src/cilium/parse-policy.ts';
-import type { CiliumPolicy } from '../../src/cilium/types.ts';
 import { learn } from '../../src/engine/learn.ts';
 import { evaluateCiliumFlow } from '../../src/simulate/cilium/evaluate.ts';
 import { Simulator } from '../../src/simulate/evaluate.ts';
 import { policySetFromTree } from '../../src/simulate/policy-set.ts';
-import { config, egress, HOUR, loadTemplate, NOW, net, policyOf, run, wep } from '../support/engine.ts';
+import { ciliumPoliciesOf, config, egress, HOUR, loadTemplate, NOW, net, policyOf, run, wep } from '../support/engine.ts';
 
 const PRIVATE = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
 const PATH = 'namespace-isolation/shop.yaml';
@@ -83,18 +81,6 @@ describe('kubernetes flavour', () => {
 describe('cilium flavour', () => {
   const cilium = config({ flavor: 'cilium' });
 
-  function ciliumPolicies(files: ReadonlyMap<string, string>): CiliumPolicy[] {
-    const out: CiliumPolicy[] = [];
-    for (const [path, text] of files) {
-      if (!path.endsWith('.yaml')) continue;
-      for (const doc of parseAllDocuments(text)) {
-        const parsed = parseCiliumPolicy(doc.toJS());
-        if (parsed.ok) out.push(parsed.policy);
-      }
-    }
-    return out;
-  }
-
   test("the pod's namespace (toEndpoints), not its service; Cilium's evaluator allows the pod", async () => {
     const plan = await run(records, { config: cilium });
     const spec = (parseAllDocuments(plan.tree.get(PATH)!)[0]!.toJS() as { spec: { egress: unknown[] } }).spec;
@@ -105,7 +91,7 @@ describe('cilium flavour', () => {
       toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'payments' } }],
       toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }] }],
     });
-    const policies = ciliumPolicies(plan.tree);
+    const policies = ciliumPoliciesOf(plan.tree);
     const verdict = (namespace: string) =>
       evaluateCiliumFlow(policies, {
         source: { kind: 'pod', namespace: 'shop', labels: [], ip: null },

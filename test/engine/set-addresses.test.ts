@@ -14,13 +14,24 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { MAX_NETS } from '../../src/calico/limits.ts';
-import { parseCiliumPolicy } from '../../src/cilium/parse-policy.ts';
-import type { CiliumPolicy } from '../../src/cilium/types.ts';
 import type { NetworkSetFacts } from '../../src/engine/network-sets.ts';
 import { evaluateCiliumFlow } from '../../src/simulate/cilium/evaluate.ts';
 import { Simulator } from '../../src/simulate/evaluate.ts';
 import { policySetFromTree } from '../../src/simulate/policy-set.ts';
-import { config, egress, HOUR, ingress, loadTemplate, NOW, net, networkSet, policyOf, run, wep } from '../support/engine.ts';
+import {
+  ciliumPoliciesOf,
+  config,
+  egress,
+  HOUR,
+  ingress,
+  loadTemplate,
+  NOW,
+  net,
+  networkSet,
+  policyOf,
+  run,
+  wep,
+} from '../support/engine.ts';
 
 const PRIVATE = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
 const PATH = 'namespace-isolation/shop.yaml';
@@ -159,19 +170,6 @@ describe('cilium flavour', () => {
   const cilium = config({ flavor: 'cilium' });
   const first = () => run(records, { config: cilium, tree, networkSets: CLUSTER_SETS });
 
-  function ciliumPolicies(files: ReadonlyMap<string, string>): CiliumPolicy[] {
-    const out: CiliumPolicy[] = [];
-    for (const [path, text] of files) {
-      if (!path.endsWith('.yaml')) continue;
-      for (const doc of parseAllDocuments(text)) {
-        const parsed = parseCiliumPolicy(doc.toJS());
-        if (parsed.ok) out.push(parsed.policy);
-        else if ((doc.toJS() as { kind?: string }).kind?.startsWith('Cilium')) throw new Error(`${path}: ${JSON.stringify(parsed.issues)}`);
-      }
-    }
-    return out;
-  }
-
   test("a set's known nets are its CIDR-set entries; unknown nets: the classes, and the warning says which", async () => {
     const plan = await first();
     const spec = (parseAllDocuments(plan.tree.get(PATH)!)[0]!.toJS() as any).spec;
@@ -210,7 +208,7 @@ describe('cilium flavour', () => {
 
   test("Cilium's evaluator allows the observed traffic and denies an address outside the set", async () => {
     const plan = await first();
-    const policies = ciliumPolicies(plan.tree);
+    const policies = ciliumPoliciesOf(plan.tree);
     const source = { kind: 'pod', namespace: 'shop', labels: [], ip: null } as const;
     const verdict = (ip: string, port: number) =>
       evaluateCiliumFlow(policies, {

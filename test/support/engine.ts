@@ -2,6 +2,8 @@
 
 import { parseAllDocuments } from 'yaml';
 import type { Protocol } from '../../src/calico/protocol.ts';
+import { parseCiliumPolicy } from '../../src/cilium/parse-policy.ts';
+import type { CiliumPolicy } from '../../src/cilium/types.ts';
 import { type RecommendationConfig, validateRecommendationConfig } from '../../src/config/recommendation-config.ts';
 import { FlowAggregator } from '../../src/engine/aggregate.ts';
 import type { NetworkSetFacts } from '../../src/engine/network-sets.ts';
@@ -193,4 +195,18 @@ export const KUSTOMIZE_LAYOUT: ReadonlyMap<string, string> = new Map([
 /** A tree of the kustomize layout, as the earlier releases' template made it. */
 export async function kustomizeLayoutTree(): Promise<Map<string, string>> {
   return new Map([...(await loadTemplate()), ...KUSTOMIZE_LAYOUT]);
+}
+
+/** The Cilium policies of a written tree's YAML files; a Cilium document Cilium would refuse throws. */
+export function ciliumPoliciesOf(files: ReadonlyMap<string, string>): CiliumPolicy[] {
+  const out: CiliumPolicy[] = [];
+  for (const [path, text] of files) {
+    if (!path.endsWith('.yaml')) continue;
+    for (const doc of parseAllDocuments(text)) {
+      const parsed = parseCiliumPolicy(doc.toJS());
+      if (parsed.ok) out.push(parsed.policy);
+      else if ((doc.toJS() as { kind?: string }).kind?.startsWith('Cilium')) throw new Error(`${path}: ${JSON.stringify(parsed.issues)}`);
+    }
+  }
+  return out;
 }
