@@ -54,8 +54,9 @@ export interface LearnContext {
   /**
    * False when the flavour cannot allow a service's pods by the service: Kubernetes policy cannot
    * name a service, and Cilium's toServices applies only to services without a selector
-   * (cilium/cilium #25864, Documentation/policy/language.rst: "ToService rules only apply to
-   * services without selectors"). A workload a record reaches through a service without naming
+   * (cilium/cilium Documentation/security/policy/language.rst, "Services based": "will only take
+   * effect on Kubernetes services without a selector ... For services backed by pods, use
+   * Endpoints Based rules"; PR #25864). A workload a record reaches through a service without naming
    * the pod is then learned as the pod's namespace, where it is; as the service, the flavour could
    * only allow it at public addresses, which a pod's never are. Default true (Calico's `services`
    * match selects the service's endpoints).

@@ -1,9 +1,11 @@
 // A workload that a record reaches through a service without naming the pod (`dest_name: "-"`,
 // `dest_service_*` set) is a pod of the cluster. Calico's policies allow it by the service
 // (`destination.services`, whose endpoints are those pods). The kubernetes and cilium flavours
-// cannot: NetworkPolicy has no service peer, and Cilium's toServices applies only to services
-// without a selector (cilium/cilium #25864, commit 44d1008, Documentation/policy/language.rst:
-// "ToService rules only apply to services without selectors"). They used to write such a service
+// cannot: NetworkPolicy has no service peer (k8s.io/api networking/v1 NetworkPolicyPeer: podSelector,
+// namespaceSelector, ipBlock), and Cilium's toServices applies only to services without a selector
+// (cilium/cilium Documentation/security/policy/language.rst @012a3bf, "Services based": "will only
+// take effect on Kubernetes services without a selector ... For services backed by pods, use
+// Endpoints Based rules on the backend pod labels"; PR #25864). They used to write such a service
 // as the public address ranges, which a pod's address never is: a rule that never matches, denying
 // the traffic once enforced. They now learn it as the pod's namespace (src/engine/learn.ts,
 // LearnContext.serviceEndpoints); a service reached at a public address stays public.
