@@ -53,13 +53,14 @@ export interface LearnContext {
   readonly entities?: boolean;
   /**
    * False when the flavour cannot allow a service's pods by the service: Kubernetes policy cannot
-   * name a service, and Cilium's toServices applies only to services without a selector
-   * (cilium/cilium Documentation/security/policy/language.rst, "Services based": "will only take
-   * effect on Kubernetes services without a selector ... For services backed by pods, use
-   * Endpoints Based rules"; PR #25864). A workload a record reaches through a service without naming
-   * the pod is then learned as the pod's namespace, where it is; as the service, the flavour could
-   * only allow it at public addresses, which a pod's never are. Default true (Calico's `services`
-   * match selects the service's endpoints).
+   * name a service (k8s.io/api networking/v1 NetworkPolicyPeer: podSelector, namespaceSelector,
+   * ipBlock). A workload a record reaches through a service without naming the pod is then learned
+   * as the pod's namespace, where it is; as the service, the flavour could only allow it at public
+   * addresses, which a pod's never are. Default true: Calico's `services` match selects the
+   * service's endpoints, and so does Cilium's toServices from 1.17 (the agent turns a service with
+   * a selector into generated toEndpoints: pkg/policy/api/selector.go EndpointSelector.Generated,
+   * rule_validation.go countNonGeneratedEndpoints, in the Cilium 1.17.0-pre that cilium-cli v0.18.0
+   * vendors; the cilium flavour writes toServices with toPorts, which 1.16 refuses anyway).
    */
   readonly serviceEndpoints?: boolean;
 }

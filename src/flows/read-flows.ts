@@ -29,8 +29,8 @@ export function learnContext(config: RecommendationConfig, window: TimeWindow): 
     ipFamilies: ipFamiliesOf(config),
     // Cilium's policies name nodes and the API server (toEntities): learned only for that flavour.
     ...(config.flavor === 'cilium' ? { entities: true } : {}),
-    // Only Calico's policies select a service's pods by the service (LearnContext.serviceEndpoints).
-    ...(config.flavor === 'kubernetes' || config.flavor === 'cilium' ? { serviceEndpoints: false } : {}),
+    // Kubernetes policy cannot select a service's pods by the service (LearnContext.serviceEndpoints).
+    ...(config.flavor === 'kubernetes' ? { serviceEndpoints: false } : {}),
   };
   return config.microsegmentation.enabled ? { ...ctx, workloadTierName: config.microsegmentation.tierName } : ctx;
 }

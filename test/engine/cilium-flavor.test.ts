@@ -188,9 +188,11 @@ describe('rule shapes', () => {
     const plan = await run(
       [
         egress('shop', networkSet('feeds', null, '203.0.113.7'), { port: 443 }),
-        // A service reached at a public address (no pod of the cluster behind it: Cilium's use of
-        // toServices); a pod behind a service is its namespace (test/engine/service-endpoints.test.ts).
-        egress('shop', net('52.1.2.3', 'pub'), { port: 80, service: { name: 'api', namespace: 'pay' } }),
+        egress(
+          'shop',
+          { type: 'wep', name: '-', namespace: 'pay', labels: [], ip: null },
+          { port: 80, service: { name: 'api', namespace: 'pay' } },
+        ),
       ],
       { config: cilium() },
     );
@@ -206,7 +208,7 @@ describe('rule shapes', () => {
   });
 
   test("a person's entry without peers (`egress: [{}]`, which allows nothing) does not stand in for a service's rule", async () => {
-    const pay = net('52.1.2.3', 'pub');
+    const pay = { type: 'wep', name: '-', namespace: 'pay', labels: [], ip: null } as const;
     const first = await run([egress('shop', wep('db'), { port: 5432 })], { config: cilium() });
     const path = 'namespace-isolation/shop.yaml';
     const written = first.tree.get(path)!.replace(/^ {2}egress:\n/m, '  egress:\n    - {}\n');
