@@ -11,6 +11,7 @@ import { POD_NAMESPACE_KEY, SOURCE_K8S, selectorMatches } from '../../cilium/lab
 import type { CiliumPolicy, EndpointSelector, PeerRule, Rule } from '../../cilium/types.ts';
 import type { CiliumFlow, CiliumOptions, CiliumPeer } from './flow.ts';
 import { effectivePeerSelector, peerIdentity, peerRuleMatches } from './match-rule.ts';
+import { candidateEntries, candidatePolicies, certainNamespace, type Lookups, withRequires } from './policy-index.ts';
 
 export type Verdict = 'allowed' | 'denied' | 'unknown';
 
@@ -119,6 +120,7 @@ function evaluateLeg(
   flow: CiliumFlow,
   direction: 'ingress' | 'egress',
   options: CiliumOptions,
+  lookups: Lookups,
 ): LegVerdict | null {
   const local = direction === 'egress' ? flow.source : flow.destination;
   const subject = subjectOf(local);
@@ -128,7 +130,7 @@ function evaluateLeg(
     return { direction, verdict: 'allowed', reasons: ['policy enforcement is off (enable-policy=never)'], decidedBy: [] };
 
   const selected: Selected[] = [];
-  for (const policy of policies)
+  for (const policy of lookups === 'indexed' ? candidatePolicies(policies, subject) : policies)
     for (const rule of policy.rules) {
       if (!hasSection(rule, direction)) continue;
       const truth = ruleSelects(policy, rule, subject, options);
@@ -147,8 +149,10 @@ function evaluateLeg(
   const defaultDeny = always || certain.some((s) => asksDefaultDeny(s.rule, direction, options));
 
   const context = (s: Selected, deny: boolean) => ({ policy: s.policy, subjectSelector: s.rule.endpointSelector, direction, deny });
+  // The peer's namespace, when its identity says it for certain: entries that name other namespaces are skipped.
+  const peerNamespace = lookups === 'indexed' ? certainNamespace(direction === 'egress' ? flow.destination : flow.source, options) : null;
   const entries = (s: Selected, deny: boolean): readonly PeerRule[] =>
-    (deny ? sectionOf(s.rule, direction).deny : sectionOf(s.rule, direction).allow) ?? [];
+    candidateEntries((deny ? sectionOf(s.rule, direction).deny : sectionOf(s.rule, direction).allow) ?? [], s, peerNamespace);
 
   // Deny rules take precedence over every allow (Documentation/security/policy/deny.rst).
   let denyUnknown = false;
@@ -207,7 +211,7 @@ function evaluateLeg(
     }
     if (allowedBy !== null) break;
   }
-  const requires = requiresHold(selected, direction, flow, options, reasons);
+  const requires = requiresHold(selected, direction, flow, options, reasons, lookups);
   if (allowedBy === null && enforced && !defaultDeny) {
     // Only non-default-deny policies: a wildcard allow is synthesized (repository.go, 1.16+).
     reasons.push('only policies with enableDefaultDeny false select it: everything not denied is allowed');
@@ -238,12 +242,15 @@ function requiresHold(
   flow: CiliumFlow,
   options: CiliumOptions,
   reasons: string[],
+  lookups: Lookups,
 ): Truth {
   const peer = direction === 'ingress' ? flow.source : flow.destination;
   const id = peerIdentity(peer, options);
   let result: Truth = true;
   for (const s of selected)
-    for (const entry of sectionOf(s.rule, direction).allow ?? [])
+    for (const entry of lookups === 'indexed'
+      ? withRequires(sectionOf(s.rule, direction).allow ?? [])
+      : (sectionOf(s.rule, direction).allow ?? []))
       for (const req of entry.requires ?? []) {
         const truth = selectorMatches(effectivePeerSelector(req, s.policy, s.rule.endpointSelector), id.labels, id.complete);
         if (truth !== true) {
@@ -254,12 +261,21 @@ function requiresHold(
   return result;
 }
 
-/** The verdict on a flow: denied if a leg denies, unknown if one cannot tell, else allowed. */
-export function evaluateCiliumFlow(policies: readonly CiliumPolicy[], flow: CiliumFlow, options: CiliumOptions = {}): FlowVerdict {
+/**
+ * The verdict on a flow: denied if a leg denies, unknown if one cannot tell, else allowed.
+ * `lookups`: `indexed` (the default) finds the policies and entries that can decide the flow by
+ * namespace (policy-index.ts); `every` tries each one, the reference the index must agree with.
+ */
+export function evaluateCiliumFlow(
+  policies: readonly CiliumPolicy[],
+  flow: CiliumFlow,
+  options: CiliumOptions = {},
+  lookups: Lookups = 'indexed',
+): FlowVerdict {
   const direction = flow.direction ?? 'both';
   const legs = [
-    direction !== 'ingress' ? evaluateLeg(policies, flow, 'egress', options) : null,
-    direction !== 'egress' ? evaluateLeg(policies, flow, 'ingress', options) : null,
+    direction !== 'ingress' ? evaluateLeg(policies, flow, 'egress', options, lookups) : null,
+    direction !== 'egress' ? evaluateLeg(policies, flow, 'ingress', options, lookups) : null,
   ].filter((l): l is LegVerdict => l !== null);
   const verdict: Verdict = legs.some((l) => l.verdict === 'denied')
     ? 'denied'

@@ -206,6 +206,30 @@ export function peerRuleMatches(entry: PeerRule, context: RuleContext, flow: Cil
 
 const L3_FIELDS = ['endpoints', 'cidr', 'cidrSet', 'entities', 'nodes', 'groups', 'services', 'fqdns'] as const;
 
+/**
+ * The namespaces outside which no pod can match the entry's peer, or null when any may: an entry
+ * whose peer field is toEndpoints/fromEndpoints (the field peerMatches reads), each of whose
+ * selectors, as it applies (effectivePeerSelector), requires `k8s:io.kubernetes.pod.namespace` In
+ * a list. A pod whose identity carries one such label, with a value outside the list, fails every
+ * selector (requirementMatches: In, the label found, no value in the list) and so the entry:
+ * evaluate.ts skips such entries without changing a verdict or a reason.
+ */
+export function entryNamespaces(
+  entry: PeerRule,
+  policy: CiliumPolicy,
+  subjectSelector: EndpointSelector | undefined,
+): ReadonlySet<string> | null {
+  if (L3_FIELDS.find((f) => entry[f] !== undefined) !== 'endpoints' || entry.endpoints!.length === 0) return null;
+  const namespaces = new Set<string>();
+  for (const selector of entry.endpoints!) {
+    const eff = effectivePeerSelector(selector, policy, subjectSelector);
+    const required = eff.requirements.find((r) => r.key.source === SOURCE_K8S && r.key.key === POD_NAMESPACE_KEY && r.operator === 'In');
+    if (required === undefined) return null;
+    for (const value of required.values) namespaces.add(value);
+  }
+  return namespaces;
+}
+
 function peerMatches(
   entry: PeerRule,
   context: RuleContext,
