@@ -26,6 +26,7 @@ interface PolicyIndex {
   readonly merged: Map<string, readonly CiliumPolicy[]>;
 }
 
+/** By the policy set's array, which its readers build whole before evaluating (policy-set.ts): never changed after. */
 const policyIndexes = new WeakMap<readonly CiliumPolicy[], PolicyIndex>();
 
 function policyIndex(policies: readonly CiliumPolicy[]): PolicyIndex {
@@ -89,6 +90,7 @@ interface EntryIndex {
   readonly merged: Map<string, readonly PeerRule[]>;
 }
 
+/** By a rule section's array (parsed policies are not changed). */
 const entryIndexes = new WeakMap<readonly PeerRule[], EntryIndex>();
 
 function entryIndex(entries: readonly PeerRule[], policy: CiliumPolicy, rule: Rule): EntryIndex {
