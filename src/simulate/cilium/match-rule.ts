@@ -212,7 +212,9 @@ const L3_FIELDS = ['endpoints', 'cidr', 'cidrSet', 'entities', 'nodes', 'groups'
  * selectors, as it applies (effectivePeerSelector), requires `k8s:io.kubernetes.pod.namespace` In
  * a list. A pod whose identity carries one such label, with a value outside the list, fails every
  * selector (requirementMatches: In, the label found, no value in the list) and so the entry:
- * evaluate.ts skips such entries without changing a verdict or a reason.
+ * evaluate.ts skips such entries without changing a verdict or a reason. Not peerRuleKeys below:
+ * those are keys of a certain match (for merges), while this bounds every answer but false (an
+ * empty list with ports, unknown there, is no key but must be tried).
  */
 export function entryNamespaces(
   entry: PeerRule,

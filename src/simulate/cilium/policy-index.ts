@@ -16,12 +16,15 @@ export type Lookups = 'indexed' | 'every';
 /** Below this many entries a section is tried whole (an index costs more than it saves). */
 const SMALL_SECTION = 8;
 
+/** A policy and its position in the set. */
+type Placed = readonly [number, CiliumPolicy];
+
 interface PolicyIndex {
   /** Clusterwide policies, in the set's order: they may select any endpoint. */
   readonly clusterwide: readonly CiliumPolicy[];
-  /** Namespaced policies by namespace, with their positions in the set. */
-  readonly byNamespace: ReadonlyMap<string, readonly (readonly [number, CiliumPolicy])[]>;
-  readonly positions: ReadonlyMap<CiliumPolicy, number>;
+  readonly clusterwidePlaced: readonly Placed[];
+  /** Namespaced policies by namespace, in the set's order. */
+  readonly byNamespace: ReadonlyMap<string, readonly Placed[]>;
   /** Clusterwide and one namespace's policies, in the set's order, as merged once. */
   readonly merged: Map<string, readonly CiliumPolicy[]>;
 }
@@ -32,16 +35,18 @@ const policyIndexes = new WeakMap<readonly CiliumPolicy[], PolicyIndex>();
 function policyIndex(policies: readonly CiliumPolicy[]): PolicyIndex {
   let index = policyIndexes.get(policies);
   if (index !== undefined) return index;
-  const byNamespace = new Map<string, (readonly [number, CiliumPolicy])[]>();
-  const positions = new Map<CiliumPolicy, number>();
+  const byNamespace = new Map<string, Placed[]>();
+  const clusterwidePlaced: Placed[] = [];
   policies.forEach((policy, at) => {
-    positions.set(policy, at);
-    if (policy.namespace === null) return;
+    if (policy.namespace === null) {
+      clusterwidePlaced.push([at, policy]);
+      return;
+    }
     const list = byNamespace.get(policy.namespace);
     if (list === undefined) byNamespace.set(policy.namespace, [[at, policy]]);
     else list.push([at, policy]);
   });
-  index = { clusterwide: policies.filter((p) => p.namespace === null), byNamespace, positions, merged: new Map() };
+  index = { clusterwide: clusterwidePlaced.map(([, p]) => p), clusterwidePlaced, byNamespace, merged: new Map() };
   policyIndexes.set(policies, index);
   return index;
 }
@@ -62,9 +67,7 @@ export function candidatePolicies(
   let merged = index.merged.get(namespace);
   if (merged === undefined) {
     const own = index.byNamespace.get(namespace) ?? [];
-    merged = [...index.clusterwide.map((p): readonly [number, CiliumPolicy] => [index.positions.get(p)!, p]), ...own]
-      .sort((a, b) => a[0] - b[0])
-      .map(([, p]) => p);
+    merged = [...index.clusterwidePlaced, ...own].sort((a, b) => a[0] - b[0]).map(([, p]) => p);
     index.merged.set(namespace, merged);
   }
   return merged;
