@@ -88,7 +88,18 @@ describe('decisions per namespace', () => {
     expect(one(facts({ openPullRequest: p, gone: 'the namespace no longer exists in the cluster' }))).toMatchObject({
       action: { kind: 'close', reason: 'the namespace no longer exists in the cluster' },
     });
-    expect(one(facts({ openPullRequest: p, change: null }))).toMatchObject({ action: { kind: 'close' }, dashboard: 'Closed as obsolete' });
+    expect(one(facts({ openPullRequest: p, change: null }))).toMatchObject({
+      action: { kind: 'close', reason: 'its changes are already on the default branch: nothing is left to add' },
+      dashboard: 'Closed as obsolete',
+    });
+    // Rebuilt for a rebase (label or command) from this run's flows alone: not "already on the default branch".
+    const rebuilt =
+      /^a rebase was asked for, and rebuilt from the flows this run read .* no traffic beyond what the default branch allows was seen$/;
+    for (const asked of [{ openPullRequest: pr({ labels: [REBASE_LABEL] }) }, { openPullRequest: p, rebaseCommands: [42] }])
+      expect(one(facts({ ...asked, change: null }))).toMatchObject({
+        action: { kind: 'close', reason: expect.stringMatching(rebuilt) },
+        dashboard: 'Closed as obsolete',
+      });
   });
 
   test('dismissed stays dismissed unless recreated; merged proposes updates unless afterMerge is stop', () => {

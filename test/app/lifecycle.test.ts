@@ -259,6 +259,26 @@ describe('people win', () => {
     expect(h.dashboard()).toMatch(/\| `shop` \| Learning \|/);
   });
 
+  test('a rebase asked for when this run read no traffic of the namespace closes the PR and says why', async () => {
+    await started();
+    const pr = prFor(shopBranch);
+    // A day later, its traffic older than the lookback (24h): the PR keeps its policies (its state
+    // is the memory), until a rebase sets them aside and rebuilds from the flows this run reads.
+    h.now += 25 * HOUR;
+    await h.run('a day later');
+    expect(prFor(shopBranch).state).toBe('open');
+    h.repo.addLabel(pr.number, REBASE_LABEL);
+    await h.deliver();
+    const closed = prFor(shopBranch);
+    expect(closed.state).toBe('closed');
+    // Not "already on the default branch": the default branch has no policy for shop.
+    expect(h.repo.file('main', SHOP)).toBeUndefined();
+    expect(closed.body).toMatch(
+      /^> \*\*Closed by policy-recommender:\*\* a rebase was asked for, and rebuilt from the flows this run read \(the policies it proposed set aside\) it adds nothing to the default branch: no traffic beyond what the default branch allows was seen\./,
+    );
+    expect(h.dashboard()).toMatch(/\| `shop` \| Closed as obsolete \|/);
+  });
+
   test('labels people add to a PR stay', async () => {
     await started();
     const pr = prFor(shopBranch);
