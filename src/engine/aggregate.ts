@@ -6,6 +6,7 @@
 import { isDnsSubdomain } from '../calico/names.ts';
 import { protocolHasPorts } from '../calico/protocol.ts';
 import type { FlowEndpoint, FlowRecord } from '../flows/record.ts';
+import { AtomIndex } from './atom-index.ts';
 import { type LearnContext, learn, type NotLearned } from './learn.ts';
 import {
   type Atom,
@@ -79,7 +80,7 @@ export interface AggregatorState {
 
 export class FlowAggregator {
   readonly #ctx: LearnContext;
-  readonly #namespaces = new Map<string, Map<string, ObservedAtom>>();
+  readonly #namespaces = new Map<string, AtomIndex>();
   readonly #notLearned = new Map<NotLearned, number>();
   readonly #endpoints = new Map<string, EndpointObservation & { evidence: Evidence }>();
   /** One EndpointRef (and its key) per distinct endpoint as records write it: they repeat them millions of times. */
@@ -103,19 +104,20 @@ export class FlowAggregator {
     }
     this.#learned++;
     let atoms = this.#namespaces.get(lesson.namespace);
-    if (lesson.forNamespace && atoms === undefined) this.#namespaces.set(lesson.namespace, (atoms = new Map()));
+    if (lesson.forNamespace && atoms === undefined) this.#namespaces.set(lesson.namespace, (atoms = new AtomIndex()));
     const local = lesson.forWorkload ? this.#ref(lesson.local) : null;
     const remote = lesson.forWorkload && lesson.remote.type === 'wep' && lesson.remote.namespace !== null ? this.#ref(lesson.remote) : null;
+    const { direction, port } = lesson;
+    const protocol = record.protocol;
     for (const peer of lesson.peers) {
-      const atom: Atom = { direction: lesson.direction, peer, protocol: record.protocol, port: lesson.port };
-      const key = atomKey(atom);
       if (atoms !== undefined && lesson.forNamespace) {
-        const known = atoms.get(key);
-        if (known === undefined) atoms.set(key, { atom, evidence: evidenceOf(record, lesson.remoteIps) });
+        const known = atoms.get(direction, peer, protocol, port);
+        if (known === undefined) atoms.add({ atom: { direction, peer, protocol, port }, evidence: evidenceOf(record, lesson.remoteIps) });
         else addEvidence(known.evidence, record, lesson.remoteIps);
       }
       if (local !== null) {
-        const endpointAtom = `${local.id}#${remote === null ? '' : remote.id}#${key}`;
+        const atom: Atom = { direction, peer, protocol, port };
+        const endpointAtom = `${local.id}#${remote === null ? '' : remote.id}#${atomKey(atom)}`;
         const known = this.#endpoints.get(endpointAtom);
         if (known === undefined)
           this.#endpoints.set(endpointAtom, {
@@ -197,8 +199,8 @@ export class FlowAggregator {
     for (const [reason, n] of state.notLearned) this.#notLearned.set(reason, (this.#notLearned.get(reason) ?? 0) + n);
     for (const [namespace, list] of state.namespaces) {
       let atoms = this.#namespaces.get(namespace);
-      if (atoms === undefined) this.#namespaces.set(namespace, (atoms = new Map()));
-      for (const o of list) mergeInto(atoms, atomKey(o.atom), o);
+      if (atoms === undefined) this.#namespaces.set(namespace, (atoms = new AtomIndex()));
+      for (const o of list) atoms.fold(o);
     }
     for (const o of state.endpoints) {
       const key = `${this.#refId(o.local)}#${o.remote === null ? '' : this.#refId(o.remote)}#${atomKey(o.atom)}`;
