@@ -18,6 +18,11 @@ export const DECODE_BYTES = 64 * 1024;
 /** The read size of readFileChunks. */
 export const READ_CHUNK = 1 << 20;
 
+/** Why a line longer than the limit is skipped. */
+export function oversizeReason(maxLineBytes: number): string {
+  return `oversize line (more than ${maxLineBytes} bytes)`;
+}
+
 export interface LineSink {
   line(text: string, lineNo: number): void;
   /** A line that could not be read: its reason and number. */
@@ -29,8 +34,12 @@ export interface LineSink {
  * numbers); a trailing `\r` is removed (CRLF files). Resolves with the number of lines, blank
  * ones included (what the line numbers of a following part of the same file start after).
  */
-export async function readLines(chunks: AsyncIterable<Buffer>, sink: LineSink, maxLineBytes = DEFAULT_MAX_LINE_BYTES): Promise<number> {
-  const oversize = `oversize line (more than ${maxLineBytes} bytes)`;
+export async function readLines(
+  chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
+  sink: LineSink,
+  maxLineBytes = DEFAULT_MAX_LINE_BYTES,
+): Promise<number> {
+  const oversize = oversizeReason(maxLineBytes);
   let carry: Buffer | null = null;
   /** The current line is already known to be too long and is being skipped. */
   let skipping = false;
@@ -157,5 +166,99 @@ export async function* readFileChunks(
     // A read still under way must end before its handle closes (the caller stopped early).
     await pending?.done.catch(() => 0);
     await handle.close();
+  }
+}
+
+/** What LineBatcher hands on: whole lines, or a line too long to keep. */
+export type LineBatch =
+  /** Whole lines (the last without its line end only at the stream's end), numbered from `firstLine`; `lines` of them. */
+  | { readonly kind: 'lines'; readonly bytes: Buffer; readonly firstLine: number; readonly lines: number }
+  /** Line `lineNo` is longer than maxLineBytes (+ a `\r`): readLines reports it so (oversizeReason). */
+  | { readonly kind: 'oversize'; readonly lineNo: number };
+
+/**
+ * Cuts a byte stream into batches of whole lines of about `batchBytes` each, numbered as readLines
+ * numbers them, for readers on other threads (a stream that cannot be split by offsets: gzip).
+ * readLines over each batch, its line numbers offset by the batch's first, reads what it reads
+ * over the whole stream: batches end at line ends, and a line too long for readLines is not
+ * copied whole (it could be of any length) but said to be oversize, as readLines would say.
+ * Each batch is a copy in memory of its own (it can be handed to another thread).
+ */
+export class LineBatcher {
+  readonly #batchBytes: number;
+  readonly #maxLineBytes: number;
+  #parts: Buffer[] = [];
+  #bytes = 0;
+  /** Bytes at the end of #parts after its last line end: the unfinished line. */
+  #tail = 0;
+  #nextLine = 1;
+  #skipping = false;
+
+  constructor(batchBytes: number, maxLineBytes = DEFAULT_MAX_LINE_BYTES) {
+    this.#batchBytes = batchBytes;
+    this.#maxLineBytes = maxLineBytes;
+  }
+
+  /** The batches `chunk` completes. The chunk is kept until a batch is cut (copied then): its caller must not reuse it (zlib's output is never reused). */
+  push(chunk: Buffer): LineBatch[] {
+    const out: LineBatch[] = [];
+    let piece = chunk;
+    if (this.#skipping) {
+      const nl = chunk.indexOf(10);
+      if (nl === -1) return out;
+      out.push({ kind: 'oversize', lineNo: this.#nextLine++ });
+      this.#skipping = false;
+      piece = chunk.subarray(nl + 1);
+    }
+    if (piece.length === 0) return out;
+    const last = piece.lastIndexOf(10);
+    this.#tail = last === -1 ? this.#tail + piece.length : piece.length - last - 1;
+    this.#parts.push(piece);
+    this.#bytes += piece.length;
+    // As readLines: an unfinished line past the limit (plus a possible \r) is only known to be too long.
+    if (this.#tail > this.#maxLineBytes + 1) {
+      this.#cut(this.#bytes - this.#tail, out);
+      this.#parts = [];
+      this.#bytes = 0;
+      this.#tail = 0;
+      this.#skipping = true;
+    } else if (this.#bytes >= this.#batchBytes) this.#cut(this.#bytes - this.#tail, out);
+    return out;
+  }
+
+  /** The rest of the stream, once it ended. */
+  end(): LineBatch[] {
+    const out: LineBatch[] = [];
+    if (this.#skipping) out.push({ kind: 'oversize', lineNo: this.#nextLine++ });
+    else this.#cut(this.#bytes, out);
+    this.#parts = [];
+    this.#bytes = 0;
+    this.#tail = 0;
+    return out;
+  }
+
+  /** Hands on the first `bytes` of #parts as a batch (none when 0) and keeps the rest. */
+  #cut(bytes: number, out: LineBatch[]): void {
+    if (bytes === 0) return;
+    // A memory of its own, never the shared pool's: the batch's can be handed to another thread.
+    const batch = Buffer.allocUnsafeSlow(bytes);
+    let filled = 0;
+    let rest: Buffer[] = [];
+    for (const [i, part] of this.#parts.entries()) {
+      const take = Math.min(part.length, bytes - filled);
+      part.copy(batch, filled, 0, take);
+      filled += take;
+      if (filled === bytes) {
+        rest = [...(take < part.length ? [part.subarray(take)] : []), ...this.#parts.slice(i + 1)];
+        break;
+      }
+    }
+    let lines = 0;
+    for (let at = batch.indexOf(10); at !== -1; at = batch.indexOf(10, at + 1)) lines++;
+    if (batch[bytes - 1] !== 10) lines++;
+    out.push({ kind: 'lines', bytes: batch, firstLine: this.#nextLine, lines });
+    this.#nextLine += lines;
+    this.#parts = rest;
+    this.#bytes -= bytes;
   }
 }

@@ -49,3 +49,19 @@ export class SkipReport {
     return { total: this.#total, byReason, examples: [...this.#examples] };
   }
 }
+
+/**
+ * Summaries of parts of one input read side by side (batches of lines handed out to several
+ * readers in turn) as one: counts added up, and the first examples by line, where each part's
+ * locations are line numbers and its examples its first in line order.
+ */
+export function inLineOrder(summaries: readonly SkipSummary[]): SkipSummary {
+  const counts = new SkipReport();
+  for (const s of summaries) counts.merge({ ...s, examples: [] }, (location) => location);
+  // Each part's first examples hold the first of all: none of its later lines can come before them.
+  const examples = summaries
+    .flatMap((s) => s.examples)
+    .sort((a, b) => Number(a.location) - Number(b.location))
+    .slice(0, SkipReport.EXAMPLES);
+  return { ...counts.summary(), examples };
+}

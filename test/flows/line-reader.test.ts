@@ -3,7 +3,15 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
-import { DECODE_BYTES, DEFAULT_MAX_LINE_BYTES, readFileChunks, readLines } from '../../src/flows/line-reader.ts';
+import fc from 'fast-check';
+import {
+  DECODE_BYTES,
+  DEFAULT_MAX_LINE_BYTES,
+  LineBatcher,
+  oversizeReason,
+  readFileChunks,
+  readLines,
+} from '../../src/flows/line-reader.ts';
 import { chunked, withTempDir } from './fixtures.ts';
 
 type LineEvent = { line: string; lineNo: number } | { bad: string; lineNo: number };
@@ -317,5 +325,114 @@ describe('large chunks are decoded DECODE_BYTES of whole lines at a time', () =>
       expect(Buffer.concat(parts)).toEqual(data.subarray(10, 2510));
       for await (const _ of readFileChunks(file, 50, 50, 1000)) throw new Error('an empty range has no chunks');
     });
+  });
+});
+
+describe('LineBatcher: batches of whole lines that readLines reads as it reads the whole stream', () => {
+  type Event = readonly [kind: 'line' | 'bad', text: string, lineNo: number];
+
+  async function whole(chunks: readonly Buffer[], maxLineBytes: number): Promise<{ events: Event[]; lines: number }> {
+    const events: Event[] = [];
+    const lines = await readLines(
+      (async function* () {
+        yield* chunks;
+      })(),
+      { line: (text, n) => void events.push(['line', text, n]), bad: (reason, n) => void events.push(['bad', reason, n]) },
+      maxLineBytes,
+    );
+    return { events, lines };
+  }
+
+  /** Each batch through readLines of its own, its line numbers offset; oversize lines as readLines says them. */
+  async function batched(chunks: readonly Buffer[], batchBytes: number, maxLineBytes: number): Promise<{ events: Event[]; lines: number }> {
+    const batcher = new LineBatcher(batchBytes, maxLineBytes);
+    const batches = [...chunks.flatMap((c) => batcher.push(Buffer.from(c))), ...batcher.end()];
+    const events: Event[] = [];
+    let lines = 0;
+    for (const batch of batches) {
+      if (batch.kind === 'oversize') {
+        events.push(['bad', oversizeReason(maxLineBytes), batch.lineNo]);
+        lines = batch.lineNo;
+        continue;
+      }
+      // Whole lines only, in a memory of its own.
+      expect(batch.bytes.byteOffset).toBe(0);
+      expect(batch.bytes.buffer.byteLength).toBe(batch.bytes.length);
+      expect(batch.firstLine).toBe(lines + 1);
+      const offset = batch.firstLine - 1;
+      const counted = await readLines(
+        (async function* () {
+          yield batch.bytes;
+        })(),
+        {
+          line: (text, n) => void events.push(['line', text, n + offset]),
+          bad: (reason, n) => void events.push(['bad', reason, n + offset]),
+        },
+        maxLineBytes,
+      );
+      expect(counted).toBe(batch.lines);
+      lines = offset + counted;
+    }
+    return { events, lines };
+  }
+
+  const piece = fc.oneof(
+    fc.string({ maxLength: 30 }),
+    fc.constantFrom('', ' ', '\r', '{"a":1}\r', 'é€😀', 'x'.repeat(40), 'y'.repeat(70)),
+    fc.uint8Array({ minLength: 1, maxLength: 6 }).map((b) => Buffer.from(b).toString('latin1')),
+  );
+
+  test('any text, lines of any length, cut into any chunks and batches', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(piece, fc.boolean()), { maxLength: 30 }),
+        fc.boolean(),
+        fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 10 }),
+        fc.integer({ min: 1, max: 120 }),
+        fc.integer({ min: 8, max: 64 }),
+        async (lines, newlineAtEnd, cuts, batchBytes, maxLineBytes) => {
+          // Some pieces are raw bytes (invalid UTF-8 among them), the rest UTF-8 text.
+          const text = Buffer.concat(
+            lines.map(([p, raw], i) =>
+              Buffer.concat([
+                raw ? Buffer.from(p, 'latin1') : Buffer.from(p),
+                Buffer.from(i < lines.length - 1 || newlineAtEnd ? '\n' : ''),
+              ]),
+            ),
+          );
+          const chunks: Buffer[] = [];
+          for (let at = 0, i = 0; at < text.length; i++) {
+            const size = cuts[i % cuts.length]!;
+            chunks.push(text.subarray(at, at + size));
+            at += size;
+          }
+          expect(await batched(chunks, batchBytes, maxLineBytes)).toEqual(await whole(chunks, maxLineBytes));
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+
+  test('a line of exactly maxLineBytes and a \\r, split over chunks, is read (one byte more is oversize)', async () => {
+    for (const line of ['0123456789\r', '0123456789ab']) {
+      const chunks = [Buffer.from('{}\n012'), Buffer.from(line.slice(3)), Buffer.from('\n{}')];
+      const read = await batched(chunks, 4, 10);
+      expect(read).toEqual(await whole(chunks, 10));
+      expect(read.events[1]![0]).toBe(line.endsWith('\r') ? 'line' : 'bad');
+    }
+  });
+
+  test('a line longer than any batch is never held whole: it is said to be oversize where it ends', () => {
+    const batcher = new LineBatcher(1024, 100);
+    const out = [
+      ...batcher.push(Buffer.from('{"a":1}\nbegin')),
+      ...Array.from({ length: 1000 }, () => batcher.push(Buffer.alloc(1 << 20, 120))).flat(),
+    ];
+    // The whole line before it went on at once; the long one is dropped as it comes.
+    expect(out).toEqual([{ kind: 'lines', bytes: Buffer.from('{"a":1}\n'), firstLine: 1, lines: 1 }]);
+    expect([...batcher.push(Buffer.from('end\n{"b":2}')), ...batcher.end()]).toEqual([
+      { kind: 'oversize', lineNo: 2 },
+      { kind: 'lines', bytes: Buffer.from('{"b":2}'), firstLine: 3, lines: 1 },
+    ]);
   });
 });

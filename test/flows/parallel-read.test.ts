@@ -3,8 +3,10 @@
 // order) against one thread with the reference parser: the same observations, counts, skip
 // reasons and first examples with their line numbers, for generated files of every scenario and
 // both bench profiles (damaged lines among them), lines damaged exactly where a range boundary
-// falls, hostile lines, and gzip (read on one thread). Each test also checks that the ranges were
-// read on worker threads, so that a silent fall-back to one thread cannot pass for the parallel path.
+// falls, hostile lines; and gzip files, inflated on one thread and read in batches of whole lines
+// by several (damaged, oversize and hostile lines among the batches). Each test also checks that
+// the ranges or batches were read on worker threads, so that a silent fall-back to one thread
+// cannot pass for the parallel path.
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -170,13 +172,119 @@ describe('a damaged line where a range boundary falls', () => {
   });
 });
 
-describe('what is read on one thread', () => {
-  test('gzip (a deflate stream cannot be split): the same results, no worker', async () => {
+/** What readFlows makes of `file`, and how many batches of lines worker threads read. */
+async function batchesOf(file: string, options: FileSourceOptions) {
+  const source = await FileFlowSource.open([file], options);
+  const flows = await readFlows(source, CONFIG, END);
+  return { flows, workerBatches: source.workerBatches, workerRanges: source.workerRanges, bytesRead: source.bytesRead };
+}
+
+describe('a gzip file: inflated on one thread, its lines read by several in batches', () => {
+  /** The batched read of a gzip file equals one thread's reference read; returns the batches read on workers. */
+  async function expectSameAsOneThreadGzip(file: string, options: FileSourceOptions): Promise<number> {
+    const reference = await batchesOf(file, {
+      threads: 1,
+      parser: 'reference',
+      ...(options.maxLineBytes ? { maxLineBytes: options.maxLineBytes } : {}),
+    });
+    expect(reference.workerBatches).toBe(0);
+    const batched = await batchesOf(file, { minRangeBytes: 4, ...options });
+    expect(batched.workerRanges).toBe(0);
+    expect(batched.flows).toStrictEqual(reference.flows);
+    expect(batched.bytesRead).toBe(reference.bytesRead);
+    return batched.workerBatches;
+  }
+
+  test.each([
+    ['multi-namespace', 'full', 0.05, 2],
+    ['yaobank', 'full', 0.2, 3],
+    ['realistic', 'full', 0.02, 2],
+  ] as const)('scenario %s, %s records, %d damaged, %d threads', async (scenario, shape, damagedRatio, threads) => {
     await withTempDir(async (dir) => {
       const file = join(dir, 'flows.jsonl.gz');
-      const bytes = generatedFile({ scenario: 'multi-namespace', records: 3000, damagedRatio: 0.05 });
-      await writeFile(file, gzipSync(bytes));
-      expect(await expectSameAsOneThread(file, { threads: 2, minRangeBytes: 1024 })).toBe(0);
+      await writeFile(file, gzipSync(generatedFile({ scenario, shape, records: 4000, damagedRatio })));
+      // Batches of 1 MB: a few of them.
+      for (const parser of ['fast', 'reference'] as const)
+        expect(await expectSameAsOneThreadGzip(file, { threads, parser })).toBeGreaterThan(1);
+    });
+  });
+
+  test('damaged, hostile, blank, CRLF and oversize lines among the batches: the same skips, counted and first examples in line order', async () => {
+    await withTempDir(async (dir) => {
+      const file = join(dir, 'flows.log.gz');
+      const valid = generatedFile({ scenario: 'multi-namespace', shape: 'full', records: 600 }).toString('utf8').trimEnd().split('\n');
+      const o = JSON.parse(valid[0]!) as Record<string, unknown>;
+      const maxLineBytes = 8192;
+      const odd = [
+        Buffer.from('{"start_time":17953'),
+        Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]),
+        Buffer.from(''),
+        Buffer.from(`${valid[1]}\r`),
+        // Oversize: one within a batch, one longer than a batch (1 MB) spanning batches.
+        Buffer.from(`{"pad":"${'x'.repeat(2 * maxLineBytes)}"}`),
+        Buffer.from(`{"pad":"${'y'.repeat(3 << 20)}"}`),
+        ...HOSTILE_NAMES.map((name) => Buffer.from(JSON.stringify({ ...o, source_namespace: name }))),
+        // Well formed, nothing to learn: counted apart (unlearnable).
+        Buffer.from(JSON.stringify({ ...o, reporter: 'fwd' })),
+        Buffer.from(JSON.stringify({ ...o, proto: 0 })),
+      ];
+      // The odd lines spread through the valid ones, several times over.
+      const lines: Buffer[] = [];
+      let next = 0;
+      for (let round = 0; round < 3; round++)
+        for (const [i, line] of valid.entries()) {
+          lines.push(Buffer.from(line));
+          if (i % 17 === round) lines.push(odd[next++ % odd.length]!);
+        }
+      expect(next).toBeGreaterThan(odd.length);
+      await writeFile(file, gzipSync(Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]))));
+      expect(await expectSameAsOneThreadGzip(file, { threads: 2, maxLineBytes })).toBeGreaterThan(2);
+      const { flows } = await batchesOf(file, { threads: 2, minRangeBytes: 4, maxLineBytes });
+      expect(flows.skipped.byReason[`oversize line (more than ${maxLineBytes} bytes)`]).toBeGreaterThan(1);
+      expect(flows.skipped.examples).toHaveLength(5);
+      expect(flows.unlearnable.total).toBeGreaterThan(1);
+    });
+  });
+
+  test('a file without a newline at its end, of one line, and empty', async () => {
+    await withTempDir(async (dir) => {
+      for (const [name, text] of [
+        ['no-newline.jsonl.gz', generatedFile({ scenario: 'multi-namespace', records: 500 }).toString('utf8').trimEnd()],
+        ['one-line.jsonl.gz', generatedFile({ scenario: 'multi-namespace', records: 1 }).toString('utf8')],
+        ['empty.jsonl.gz', ''],
+      ] as const) {
+        const file = join(dir, name);
+        await writeFile(file, gzipSync(text));
+        expect(await expectSameAsOneThreadGzip(file, { threads: 2 })).toBe(text === '' ? 0 : 1);
+      }
+    });
+  });
+
+  test('corrupt gzip data is an error naming the file, and no reader thread is left behind', async () => {
+    await withTempDir(async (dir) => {
+      const file = join(dir, 'flows.jsonl.gz');
+      const gz = gzipSync(generatedFile({ scenario: 'multi-namespace', shape: 'full', records: 6000 }));
+      // Damaged past the first batches: workers are reading when the inflating fails.
+      for (let i = Math.floor(gz.length * 0.8); i < gz.length - 8; i += 3) gz[i] = gz[i]! ^ 0x5a;
+      await writeFile(file, gz);
+      const source = await FileFlowSource.open([file], { threads: 2, minRangeBytes: 4 });
+      await expect(readFlows(source, CONFIG, END)).rejects.toThrow(
+        new RegExp(`^cannot read ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: corrupt gzip data`),
+      );
+      expect(source.workerBatches).toBeGreaterThan(0);
+    });
+  });
+});
+
+describe('what is read on one thread', () => {
+  test('a gzip file too small to be worth the threads', async () => {
+    await withTempDir(async (dir) => {
+      const file = join(dir, 'flows.jsonl.gz');
+      const gz = gzipSync(generatedFile({ scenario: 'multi-namespace', records: 3000, damagedRatio: 0.05 }));
+      await writeFile(file, gz);
+      // Read by workers once its compressed size is a quarter of the least range.
+      expect((await batchesOf(file, { threads: 2, minRangeBytes: 4 * gz.length + 4 })).workerBatches).toBe(0);
+      expect((await batchesOf(file, { threads: 2, minRangeBytes: 4 * gz.length })).workerBatches).toBeGreaterThan(0);
     });
   });
 

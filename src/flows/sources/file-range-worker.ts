@@ -1,7 +1,9 @@
-// A worker thread of the file source's `aggregate` (file-source.ts): reads one byte range of a
-// plain flow-log file (whole lines: the range ends at a line end) with its own parser, into an
-// aggregator of its own, and hands back the aggregator's state, its skip reports (locations are
-// line numbers within the range, which the main thread turns into the file's) and its line count.
+// A worker thread of the file source's `aggregate` (file-source.ts): reads, with its own parser,
+// into an aggregator of its own, either one byte range of a plain file (whole lines: the range
+// ends at a line end), or the batches of whole lines the main thread cuts a stream it cannot split
+// into (gzip: line-reader.ts LineBatcher) and hands it one by one. It hands back the aggregator's
+// state, its skip reports and its line count. Locations in a range's reports are line numbers
+// within the range (the main thread turns them into the file's); in batches', the file's own.
 
 import { getHeapStatistics } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -15,20 +17,31 @@ import { SkipReport, type SkipSummary } from '../skip-report.ts';
 import { flowLineSink } from './file-source.ts';
 import { withHubbleLines } from './hubble/jsonpb-line.ts';
 
-/** What the main thread asks of a worker. */
-export interface RangeJob {
-  readonly file: string;
-  /** Bytes [start, end) of the file. */
-  readonly start: number;
-  readonly end: number;
+interface ReaderOptions {
   readonly context: LearnContext;
   readonly maxLineBytes: number;
   readonly parser: 'fast' | 'reference';
 }
 
+/** What the main thread asks of a worker: a range of a file, or the batches it will send. */
+export type ReaderJob =
+  | (ReaderOptions & {
+      readonly kind: 'range';
+      readonly file: string;
+      /** Bytes [start, end) of the file. */
+      readonly start: number;
+      readonly end: number;
+    })
+  | (ReaderOptions & { readonly kind: 'batches' });
+
+/** What the main thread sends a worker reading batches: one batch of whole lines (its first line's number in the file), then the end. */
+export type BatchMessage = { readonly kind: 'batch'; readonly bytes: Uint8Array; readonly firstLine: number } | { readonly kind: 'end' };
+
 /** What a worker tells the main thread: progress as it reads (counts since the last message), then done or failed. */
 export type RangeMessage =
   | { readonly kind: 'progress'; readonly bytes: number; readonly inputs: number }
+  /** A batch is read (the main thread sends the next one when a worker has few left). */
+  | { readonly kind: 'took'; readonly inputs: number }
   | {
       readonly kind: 'done';
       readonly bytes: number;
@@ -72,11 +85,18 @@ function heapCollector(): (() => void) | null {
   return typeof gc === 'function' ? (gc as () => void) : null;
 }
 
-async function readRange(job: RangeJob): Promise<RangeMessage> {
+async function read(job: ReaderJob): Promise<RangeMessage> {
   const collect = heapCollector();
   /** The heap size past which this reader collects next, given what a collection left. */
   const nextLimit = (live: number): number => Math.max(live + COLLECT_ABOVE_LIVE_BYTES, 2 * live);
   let collectAbove = nextLimit(heapUsed());
+  /** Called between chunks and batches: collects when the heap grew enough since the last collection. */
+  const collectIfGrown = (): void => {
+    if (collect !== null && heapUsed() > collectAbove) {
+      collect();
+      collectAbove = nextLimit(heapUsed());
+    }
+  };
   const port = parentPort!;
   const aggregator = new FlowAggregator(job.context);
   const reports = { skipped: new SkipReport(), unlearnable: new SkipReport() };
@@ -85,31 +105,56 @@ async function readRange(job: RangeJob): Promise<RangeMessage> {
   const parse = withHubbleLines(parser === null ? parseCalicoFlowLog : (line: string) => parser.parse(line));
   let bytes = 0;
   let inputs = 0;
+  /** Added to a line's number in its batch: the file's line before the batch (0 for a range). */
+  let lineOffset = 0;
   const sink = flowLineSink(
     parse,
     (record) => aggregator.add(record),
     reports,
-    (lineNo) => String(lineNo),
+    (lineNo) => String(lineNo + lineOffset),
     () => inputs++,
   );
-  async function* counted(): AsyncGenerator<Buffer> {
-    for await (const chunk of readFileChunks(job.file, job.start, job.end)) {
-      // The chunks before this one are parsed by now: report them, a few MB at a time (a message
-      // per 1 MB chunk took 1.4% of a reader's CPU on the realistic profile).
-      if (bytes >= PROGRESS_BYTES) {
-        port.postMessage({ kind: 'progress', bytes, inputs } satisfies RangeMessage);
-        bytes = 0;
-        inputs = 0;
+  let lines = 0;
+  if (job.kind === 'range') {
+    async function* counted(file: string, start: number, end: number): AsyncGenerator<Buffer> {
+      for await (const chunk of readFileChunks(file, start, end)) {
+        // The chunks before this one are parsed by now: report them, a few MB at a time (a message
+        // per 1 MB chunk took 1.4% of a reader's CPU on the realistic profile).
+        if (bytes >= PROGRESS_BYTES) {
+          port.postMessage({ kind: 'progress', bytes, inputs } satisfies RangeMessage);
+          bytes = 0;
+          inputs = 0;
+        }
+        bytes += chunk.length;
+        collectIfGrown();
+        yield chunk;
       }
-      bytes += chunk.length;
-      if (collect !== null && heapUsed() > collectAbove) {
-        collect();
-        collectAbove = nextLimit(heapUsed());
-      }
-      yield chunk;
     }
+    lines = await readLines(counted(job.file, job.start, job.end), sink, job.maxLineBytes);
+  } else {
+    // Batches come one message at a time; the next is read once this one is.
+    const queue: BatchMessage[] = [];
+    let wake: (() => void) | null = null;
+    const take = (message: BatchMessage): void => {
+      queue.push(message);
+      wake?.();
+    };
+    port.on('message', take);
+    for (;;) {
+      if (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
+      const message = queue.shift()!;
+      if (message.kind === 'end') break;
+      lineOffset = message.firstLine - 1;
+      const batch = Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength);
+      lines = lineOffset + (await readLines([batch], sink, job.maxLineBytes));
+      collectIfGrown();
+      port.postMessage({ kind: 'took', inputs } satisfies RangeMessage);
+      inputs = 0;
+    }
+    // Listening keeps this thread alive: it ends once its result is posted.
+    port.off('message', take);
   }
-  const lines = await readLines(counted(), sink, job.maxLineBytes);
   return {
     kind: 'done',
     bytes,
@@ -121,7 +166,7 @@ async function readRange(job: RangeJob): Promise<RangeMessage> {
   };
 }
 
-readRange(workerData as RangeJob).then(
+read(workerData as ReaderJob).then(
   (message) => parentPort!.postMessage(message),
   (e: unknown) => {
     const error = e as NodeJS.ErrnoException;

@@ -6,8 +6,10 @@
 // each into an aggregator of their own, merged here in file order. The result is the same as
 // one thread's: aggregation does not depend on the order of records (FlowAggregator.merge), and
 // line numbers, skip counts and their first examples are put back in file order. Gzip cannot be
-// split (a deflate stream has no entry point but its start) and stdin cannot be seeked: both are
-// read on this thread alone, as are small files and every file when one thread is asked for.
+// split (a deflate stream has no entry point but its start): a large gzip file is inflated here
+// (on libuv's thread pool) and cut into batches of whole lines (line-reader.ts LineBatcher) that
+// the same worker threads read, each handed to the one with the fewest waiting. Stdin, small
+// files, and every file when one thread is asked for, are read on this thread alone.
 
 import { constants, createReadStream } from 'node:fs';
 import { access, open, readdir, stat } from 'node:fs/promises';
@@ -22,11 +24,19 @@ import type { FlowAggregator } from '../../engine/aggregate.ts';
 import { appendAll } from '../../util/append.ts';
 import { type ParseResult, parseCalicoFlowLog } from '../calico-flow-log.ts';
 import { FlowLogParser } from '../flow-log-parser.ts';
-import { DEFAULT_MAX_LINE_BYTES, type LineSink, READ_CHUNK, readFileChunks, readLines } from '../line-reader.ts';
+import {
+  DEFAULT_MAX_LINE_BYTES,
+  LineBatcher,
+  type LineSink,
+  oversizeReason,
+  READ_CHUNK,
+  readFileChunks,
+  readLines,
+} from '../line-reader.ts';
 import type { FlowRecord } from '../record.ts';
-import { SkipReport } from '../skip-report.ts';
+import { inLineOrder, SkipReport } from '../skip-report.ts';
 import { type FlowSource, FlowSourceError, type TimeWindow } from '../source.ts';
-import type { RangeJob, RangeMessage } from './file-range-worker.ts';
+import type { BatchMessage, RangeMessage, ReaderJob } from './file-range-worker.ts';
 import { withHubbleLines } from './hubble/jsonpb-line.ts';
 
 const FLOW_FILE = /\.(log|json|jsonl)(\.gz)?$/;
@@ -37,6 +47,16 @@ export const READ_THREADS_ENV = 'POLICY_RECOMMENDER_READ_THREADS';
 const MAX_READ_THREADS = 4;
 /** A plain file is split only into ranges of at least this many bytes: a worker thread loads its modules and takes tens of MB. */
 const MIN_RANGE_BYTES = 64 * 1024 * 1024;
+/**
+ * A gzip file is read by worker threads when it holds at least this fraction of MIN_RANGE_BYTES
+ * (of the option that replaces it), compressed: flow logs inflate about 15 times, so a file of
+ * 16 MB holds about two ranges' worth of lines.
+ */
+const GZIP_OF_RANGE = 1 / 4;
+/** Bytes of whole lines in a batch handed to a worker thread. */
+const BATCH_BYTES = 1 << 20;
+/** Batches handed to a worker and not yet read, at most: the inflating waits for the readers beyond it. */
+const BATCHES_WAITING = 3;
 /**
  * A reader thread's young generation, MB. V8 grows it to tens of MB under a reader's allocation
  * rate (a line's strings and record die young); a smaller one costs more frequent scavenges, and
@@ -83,6 +103,7 @@ export class FileFlowSource implements FlowSource {
   #inputsRead = 0;
   #bytesRead = 0;
   #workerRanges = 0;
+  #workerBatches = 0;
   readonly #files: readonly string[];
   readonly #totalBytes: number | null;
   readonly #options: FileSourceOptions;
@@ -147,6 +168,11 @@ export class FileFlowSource implements FlowSource {
     return this.#workerRanges;
   }
 
+  /** Batches of lines of gzip files read on worker threads so far (tests and benches). */
+  get workerBatches(): number {
+    return this.#workerBatches;
+  }
+
   /** The files' sizes together, as stored; null when stdin is among them (its size is not known). */
   get totalBytes(): number | null {
     return this.#totalBytes;
@@ -164,8 +190,9 @@ export class FileFlowSource implements FlowSource {
     const add = (record: FlowRecord): void => into.add(record);
     for (const file of this.#files) {
       const ranges = await this.#ranges(file);
-      if (ranges === null) await this.#readFile(file, parse, add);
-      else await this.#readRanges(file, ranges, into);
+      if (ranges !== null) await this.#readRanges(file, ranges, into);
+      else if (await this.#inBatches(file)) await this.#readBatches(file, into);
+      else await this.#readFile(file, parse, add);
     }
   }
 
@@ -247,13 +274,11 @@ export class FileFlowSource implements FlowSource {
    */
   async #readRanges(file: string, ranges: readonly Range[], into: FlowAggregator): Promise<void> {
     this.#workerRanges += ranges.length;
-    // Each reader collects its heap now and then (file-range-worker.ts COLLECT_ABOVE_LIVE_BYTES), which
-    // V8 allows only behind --expose-gc. Its flags are the process's: set once here, before any
-    // reader starts; contexts made from now on have a `gc` function, and nothing else changes.
-    setFlagsFromString('--expose-gc');
+    exposeCollectionToReaders();
     const workers = ranges.map((range) =>
-      readRangeInWorker(
+      startReader(
         {
+          kind: 'range',
           file,
           start: range.start,
           end: range.end,
@@ -283,6 +308,82 @@ export class FileFlowSource implements FlowSource {
       into.merge(done.state);
       lines += done.lines;
     }
+  }
+
+  /** Whether `file` is gzip large enough to be read by worker threads in batches. */
+  async #inBatches(file: string): Promise<boolean> {
+    if (file === STDIN || readThreads(this.#options.threads) < 2) return false;
+    const regular = await regularFile(file);
+    return regular?.gzip === true && regular.size >= (this.#options.minRangeBytes ?? MIN_RANGE_BYTES) * GZIP_OF_RANGE;
+  }
+
+  /**
+   * Reads a gzip file on worker threads: inflated here, cut into batches of whole lines, each
+   * handed to the reader with the fewest batches waiting (at most BATCHES_WAITING each: the
+   * inflating waits for them), then merged. Lines too long to read are counted here, where the
+   * batches are cut; the skip reports' first examples are put in line order.
+   */
+  async #readBatches(file: string, into: FlowAggregator): Promise<void> {
+    exposeCollectionToReaders();
+    const maxLineBytes = this.#maxLineBytes();
+    const job: ReaderJob = { kind: 'batches', context: into.context, maxLineBytes, parser: this.#options.parser ?? 'fast' };
+    let signal: (() => void) | null = null;
+    const readers = Array.from({ length: Math.min(readThreads(this.#options.threads), MAX_READ_THREADS) }, () => {
+      const reader = {
+        waiting: 0,
+        ...startReader(
+          job,
+          (_bytes, inputs) => {
+            this.#inputsRead += inputs;
+          },
+          () => {
+            reader.waiting--;
+            signal?.();
+          },
+        ),
+      };
+      return reader;
+    });
+    // A reader that fails (or ends before it is told to) ends the reading.
+    const failed = Promise.race(readers.map((r) => r.done)).then(() => {
+      throw new Error('a reader thread finished before the file was read');
+    });
+    failed.catch(() => {});
+    const oversize = new SkipReport();
+    const hand = async (batch: ReturnType<LineBatcher['push']>[number]): Promise<void> => {
+      if (batch.kind === 'oversize') {
+        this.#inputsRead++;
+        oversize.add(String(batch.lineNo), oversizeReason(maxLineBytes));
+        return;
+      }
+      let reader = readers.reduce((a, b) => (b.waiting < a.waiting ? b : a));
+      while (reader.waiting >= BATCHES_WAITING) {
+        await Promise.race([new Promise<void>((resolve) => (signal = resolve)), failed]);
+        signal = null;
+        reader = readers.reduce((a, b) => (b.waiting < a.waiting ? b : a));
+      }
+      reader.waiting++;
+      this.#workerBatches++;
+      // Moved, not copied: the batch's memory is its own (LineBatcher).
+      const bytes = new Uint8Array(batch.bytes.buffer as ArrayBuffer, batch.bytes.byteOffset, batch.bytes.length);
+      reader.worker.postMessage({ kind: 'batch', bytes, firstLine: batch.firstLine } satisfies BatchMessage, [bytes.buffer]);
+    };
+    let results: RangeDone[];
+    try {
+      const batcher = new LineBatcher(BATCH_BYTES, maxLineBytes);
+      const raw = createReadStream(file, { highWaterMark: READ_CHUNK });
+      for await (const chunk of gunzipIfCompressed(this.#counted(raw))) for (const batch of batcher.push(chunk)) await hand(batch);
+      for (const batch of batcher.end()) await hand(batch);
+      for (const r of readers) r.worker.postMessage({ kind: 'end' } satisfies BatchMessage);
+      results = await Promise.all(readers.map((r) => r.done));
+    } catch (e) {
+      for (const r of readers) void r.worker.terminate();
+      throw new FlowSourceError(`cannot read ${file}: ${describeError(e as NodeJS.ErrnoException)}`);
+    }
+    for (const done of results) into.merge(done.state);
+    const relocate = (location: string) => `${file}:${location}`;
+    this.skipped.merge(inLineOrder([...results.map((done) => done.skipped), oversize.summary()]), relocate);
+    this.unlearnable.merge(inLineOrder(results.map((done) => done.unlearnable)), relocate);
   }
 
   /** The chunks of `raw`, counted into bytesRead (one addition a chunk of up to 1 MiB). */
@@ -329,15 +430,24 @@ interface Range {
   readonly end: number;
 }
 
+/**
+ * Each reader collects its heap now and then (file-range-worker.ts COLLECT_ABOVE_LIVE_BYTES), which
+ * V8 allows only behind --expose-gc. Its flags are the process's: set before any reader starts;
+ * contexts made from then on have a `gc` function, and nothing else changes.
+ */
+function exposeCollectionToReaders(): void {
+  setFlagsFromString('--expose-gc');
+}
+
 /** What a worker hands back for its range. */
 type RangeDone = Extract<RangeMessage, { kind: 'done' }>;
 
 /**
- * The size of `file` when it is a regular file that is not gzip (by its magic bytes, as
+ * The size of `file` when it is a regular file, and whether it is gzip (by its magic bytes, as
  * gunzipIfCompressed tells); null for anything else, and when it cannot be opened (the reading
  * says why).
  */
-async function plainFileSize(file: string): Promise<number | null> {
+async function regularFile(file: string): Promise<{ readonly size: number; readonly gzip: boolean } | null> {
   // Only a regular file is opened here (a device or a pipe is read as a stream, once).
   const info = await stat(file).catch(() => null);
   if (info === null || !info.isFile()) return null;
@@ -346,10 +456,16 @@ async function plainFileSize(file: string): Promise<number | null> {
   try {
     const head = Buffer.alloc(2);
     const { bytesRead } = await handle.read(head, 0, 2, 0);
-    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b ? null : info.size;
+    return { size: info.size, gzip: bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b };
   } finally {
     await handle.close();
   }
+}
+
+/** The size of `file` when it is a regular file that is not gzip; null for anything else. */
+async function plainFileSize(file: string): Promise<number | null> {
+  const regular = await regularFile(file);
+  return regular === null || regular.gzip ? null : regular.size;
 }
 
 /** The offset just past the first line end at or after `from` (the file's size when there is none). */
@@ -366,16 +482,23 @@ async function lineEndAfter(handle: Awaited<ReturnType<typeof open>>, from: numb
 }
 
 /**
- * Reads one range on a worker thread; `progress` hears of bytes and lines as it reads. `done`
- * rejects with the worker's error (its code kept, for describeError).
+ * Starts a reader thread on `job`; `progress` hears of bytes and lines as it reads, `took` of each
+ * batch it has read. `done` rejects with the worker's error (its code kept, for describeError).
  */
-function readRangeInWorker(job: RangeJob, progress: (bytes: number, inputs: number) => void): { worker: Worker; done: Promise<RangeDone> } {
+function startReader(
+  job: ReaderJob,
+  progress: (bytes: number, inputs: number) => void,
+  took: () => void = () => {},
+): { worker: Worker; done: Promise<RangeDone> } {
   const worker = new Worker(RANGE_WORKER, { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
   const done = new Promise<RangeDone>((resolve, reject) => {
     let result: RangeDone | null = null;
     worker.on('message', (message: RangeMessage) => {
       if (message.kind === 'progress') progress(message.bytes, message.inputs);
-      else if (message.kind === 'done') {
+      else if (message.kind === 'took') {
+        progress(0, message.inputs);
+        took();
+      } else if (message.kind === 'done') {
         progress(message.bytes, message.inputs);
         result = message;
       } else reject(Object.assign(new Error(message.message), message.code === undefined ? {} : { code: message.code }));
@@ -385,6 +508,8 @@ function readRangeInWorker(job: RangeJob, progress: (bytes: number, inputs: numb
       result !== null ? resolve(result) : reject(new Error(`reader thread exited (${code}) before it finished`)),
     );
   });
+  // Seen by whoever awaits it; a failure while nobody does (the stream is still being cut) is not unhandled.
+  done.catch(() => {});
   return { worker, done };
 }
 
@@ -424,7 +549,7 @@ async function* gunzipIfCompressed(source: AsyncIterable<Buffer>): AsyncGenerato
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value as Buffer;
   };
   const compressed = Readable.from(rest());
-  const gunzip = createGunzip();
+  const gunzip = createGunzip({ chunkSize: READ_CHUNK });
   compressed.on('error', (e) => gunzip.destroy(e));
   compressed.pipe(gunzip);
   for await (const chunk of gunzip) yield chunk as Buffer;
