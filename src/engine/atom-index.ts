@@ -4,7 +4,9 @@
 // (bench/line-costs.ts). Here an atom is found by a number (direction, protocol, port and the
 // kind of its peer) and its peer's identity within that kind, which for the common peers is a
 // string the record already holds. Two atoms share a place here exactly when they share an
-// atomKey (test/engine/atom-index.test.ts).
+// atomKey (test/engine/atom-index.test.ts), for the atoms the engine makes: protocols as
+// parseProtocol gives them (a number only where Calico has no name for it, so 6 is always 'TCP')
+// and ports 0-65535 (65536 is this index's "no port").
 
 import { protocolNumber } from '../calico/protocol.ts';
 import { type Atom, type Direction, mergeEvidence, type ObservedAtom, type Peer, peerKey } from './model.ts';

@@ -96,9 +96,23 @@ describe('decisions per namespace', () => {
     const rebuilt =
       /^a rebase was asked for, and rebuilt from the flows this run read .* no traffic beyond what the default branch allows was seen$/;
     for (const asked of [{ openPullRequest: pr({ labels: [REBASE_LABEL] }) }, { openPullRequest: p, rebaseCommands: [42] }])
-      expect(one(facts({ ...asked, change: null }))).toMatchObject({
-        action: { kind: 'close', reason: expect.stringMatching(rebuilt) },
-        dashboard: 'Closed as obsolete',
+      for (const key of [
+        { kind: 'namespace', cluster: 'c', namespace: 'ns' },
+        { kind: 'workloads', cluster: 'c', namespace: 'ns' },
+      ] as const)
+        expect(one(facts({ ...asked, key, change: null }))).toMatchObject({
+          action: { kind: 'close', reason: expect.stringMatching(rebuilt) },
+          dashboard: 'Closed as obsolete',
+        });
+    // Not rebuilt from flows: the cluster-wide files, an enforcement, an enforced namespace.
+    for (const unit of [
+      { key: { kind: 'bootstrap', cluster: 'c' } },
+      { key: { kind: 'enforce', cluster: 'c', namespace: 'ns' } },
+      { enforced: true },
+    ] as Partial<UnitFacts>[])
+      expect(one(facts({ ...unit, openPullRequest: pr({ labels: [REBASE_LABEL] }), change: null })).action).toMatchObject({
+        kind: 'close',
+        reason: 'its changes are already on the default branch: nothing is left to add',
       });
   });
 

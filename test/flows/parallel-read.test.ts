@@ -260,7 +260,7 @@ describe('a gzip file: inflated on one thread, its lines read by several in batc
     });
   });
 
-  test('corrupt gzip data is an error naming the file, and no reader thread is left behind', async () => {
+  test('corrupt gzip data, found while reader threads read batches, is an error naming the file', async () => {
     await withTempDir(async (dir) => {
       const file = join(dir, 'flows.jsonl.gz');
       const gz = gzipSync(generatedFile({ scenario: 'multi-namespace', shape: 'full', records: 6000 }));

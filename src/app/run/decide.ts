@@ -155,12 +155,14 @@ function withPullRequest(facts: UnitFacts, pr: PullRequestInfo): Decision {
     return { facts, action: notified ? { kind: 'none' } : { kind: 'notify-edited', pr }, dashboard: 'Edited' };
   }
   if (facts.change === null) {
-    // A rebase rebuilds from this run's flows alone (cluster-units.ts sets the PR's policies
-    // aside), so "nothing differs" then says no traffic of the unit beyond the default branch's
-    // policies was read, not that the PR's changes were merged some other way.
-    const reason = rebase
-      ? 'a rebase was asked for, and rebuilt from the flows this run read (the policies it proposed set aside) it adds nothing to the default branch: no traffic beyond what the default branch allows was seen'
-      : 'its changes are already on the default branch: nothing is left to add';
+    // A rebase rebuilds a recommendation from this run's flows alone (cluster-units.ts sets the
+    // PR's policies aside), so "nothing differs" then says no traffic of the unit beyond the
+    // default branch's policies was read, not that the PR's changes were merged some other way.
+    // Enforcements, the cluster-wide files and an enforced namespace are not rebuilt from flows.
+    const reason =
+      rebase && keepsCommitWhenClean(facts) && facts.enforced !== true
+        ? 'a rebase was asked for, and rebuilt from the flows this run read (the policies it proposed set aside) it adds nothing to the default branch: no traffic beyond what the default branch allows was seen'
+        : 'its changes are already on the default branch: nothing is left to add';
     return { facts, action: { kind: 'close', pr, reason }, dashboard: 'Closed as obsolete' };
   }
   // Stale: a run recorded a new commit but stopped before moving the branch to it. If the

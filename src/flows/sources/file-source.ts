@@ -369,17 +369,22 @@ export class FileFlowSource implements FlowSource {
       reader.worker.postMessage({ kind: 'batch', bytes, firstLine: batch.firstLine } satisfies BatchMessage, [bytes.buffer]);
     };
     let results: RangeDone[];
+    const raw = createReadStream(file, { highWaterMark: READ_CHUNK });
     try {
       const batcher = new LineBatcher(BATCH_BYTES, maxLineBytes);
-      const raw = createReadStream(file, { highWaterMark: READ_CHUNK });
       for await (const chunk of gunzipIfCompressed(this.#counted(raw))) for (const batch of batcher.push(chunk)) await hand(batch);
       for (const batch of batcher.end()) await hand(batch);
       for (const r of readers) r.worker.postMessage({ kind: 'end' } satisfies BatchMessage);
       results = await Promise.all(readers.map((r) => r.done));
     } catch (e) {
+      // Stopped early (a reader failed, or the data is corrupt): nothing is left open or running.
+      raw.destroy();
       for (const r of readers) void r.worker.terminate();
       throw new FlowSourceError(`cannot read ${file}: ${describeError(e as NodeJS.ErrnoException)}`);
     }
+    // Atoms are merged reader by reader, not in file order: an atom whose record carried what its
+    // key leaves out (a network set's labels) keeps the first reader's, which need not be the
+    // file's first record's (one thread's, or ranges', keep that one).
     for (const done of results) into.merge(done.state);
     const relocate = (location: string) => `${file}:${location}`;
     this.skipped.merge(inLineOrder([...results.map((done) => done.skipped), oversize.summary()]), relocate);
