@@ -199,7 +199,12 @@ export class LineBatcher {
     this.#maxLineBytes = maxLineBytes;
   }
 
-  /** The batches `chunk` completes. The chunk is kept until a batch is cut (copied then): its caller must not reuse it (zlib's output is never reused). */
+  /**
+   * The batches `chunk` completes. The chunk is kept until a batch is cut (copied then): its caller
+   * must not reuse it. zlib's output is never reused: each chunk is a slice of its output buffer at
+   * an advancing offset, and a full buffer is replaced, not rewritten (nodejs/node lib/zlib.js,
+   * processCallback).
+   */
   push(chunk: Buffer): LineBatch[] {
     const out: LineBatch[] = [];
     let piece = chunk;
